@@ -1,0 +1,217 @@
+//! `Dataset`: the rows every loader produces and every model consumes.
+
+use crate::error::{Error, Result};
+
+/// The shape of one image row: channels × height × width, stored channel-major
+/// (`C·H·W` values per row, as PyTorch lays out a single image).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImageShape {
+    /// Channels: 1 for grayscale, 3 for RGB.
+    pub channels: usize,
+    /// Rows of pixels.
+    pub height: usize,
+    /// Columns of pixels.
+    pub width: usize,
+}
+
+impl ImageShape {
+    /// Values per image, `C·H·W`.
+    pub fn len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+    /// True when the shape holds no pixel.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `n` rows of `d` features, f32, row-major, with optional integer labels and an
+/// optional image shape (`C·H·W == d`), and a description of where they came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    data: Vec<f32>,
+    rows: usize,
+    cols: usize,
+    /// One label per row, when the source has them.
+    pub labels: Option<Vec<i64>>,
+    /// The image shape of each row, when the rows are images.
+    pub image_shape: Option<ImageShape>,
+    /// Where the rows came from (a path, `fashion-mnist:train`, `synthetic(seed=0)`).
+    pub source: String,
+    /// Feature names (CSV headers), when known.
+    pub feature_names: Option<Vec<String>>,
+}
+
+impl Dataset {
+    /// Rows from a row-major buffer of `rows × cols` values.
+    pub fn new(data: Vec<f32>, rows: usize, cols: usize, source: impl Into<String>) -> Result<Self> {
+        if data.len() != rows * cols {
+            return Err(Error::Data(format!(
+                "dataset buffer holds {} values, expected {rows} rows × {cols} columns = {}",
+                data.len(),
+                rows * cols
+            )));
+        }
+        Ok(Dataset {
+            data,
+            rows,
+            cols,
+            labels: None,
+            image_shape: None,
+            source: source.into(),
+            feature_names: None,
+        })
+    }
+
+    /// Attach labels (one per row).
+    pub fn with_labels(mut self, labels: Vec<i64>) -> Result<Self> {
+        if labels.len() != self.rows {
+            return Err(Error::Data(format!(
+                "{}: {} labels for {} rows",
+                self.source,
+                labels.len(),
+                self.rows
+            )));
+        }
+        self.labels = Some(labels);
+        Ok(self)
+    }
+
+    /// Attach an image shape (`C·H·W` must equal the row width).
+    pub fn with_image_shape(mut self, shape: ImageShape) -> Result<Self> {
+        if shape.len() != self.cols {
+            return Err(Error::Data(format!(
+                "{}: image shape {}×{}×{} has {} values, rows have {}",
+                self.source,
+                shape.channels,
+                shape.height,
+                shape.width,
+                shape.len(),
+                self.cols
+            )));
+        }
+        self.image_shape = Some(shape);
+        Ok(self)
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    /// Features per row.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+    /// All values, row-major.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+    /// All values, row-major, mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+    /// Consume into the row-major buffer.
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// Rows `start..end` as a new dataset (labels and shape kept).
+    pub fn slice_rows(&self, start: usize, end: usize) -> Dataset {
+        assert!(start <= end && end <= self.rows, "row range out of bounds");
+        Dataset {
+            data: self.data[start * self.cols..end * self.cols].to_vec(),
+            rows: end - start,
+            cols: self.cols,
+            labels: self.labels.as_ref().map(|l| l[start..end].to_vec()),
+            image_shape: self.image_shape,
+            source: format!("{}[{start}..{end}]", self.source),
+            feature_names: self.feature_names.clone(),
+        }
+    }
+
+    /// The rows at `indices`, in that order.
+    pub fn select_rows(&self, indices: &[usize]) -> Dataset {
+        let mut data = Vec::with_capacity(indices.len() * self.cols);
+        for &i in indices {
+            data.extend_from_slice(self.row(i));
+        }
+        Dataset {
+            data,
+            rows: indices.len(),
+            cols: self.cols,
+            labels: self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect()),
+            image_shape: self.image_shape,
+            source: self.source.clone(),
+            feature_names: self.feature_names.clone(),
+        }
+    }
+
+    /// Keras's `validation_split`: the last `fraction` of the rows (rounded down, as
+    /// Keras does: `n_train = floor(n·(1−fraction))`) become the validation set.
+    pub fn split_validation(&self, fraction: f64) -> Result<(Dataset, Dataset)> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(Error::config("validation_split", format!("{fraction} is not in [0, 1)")));
+        }
+        let n_train = ((self.rows as f64) * (1.0 - fraction)).floor() as usize;
+        if n_train == 0 {
+            return Err(Error::config(
+                "validation_split",
+                format!("{fraction} leaves no training rows out of {}", self.rows),
+            ));
+        }
+        Ok((self.slice_rows(0, n_train), self.slice_rows(n_train, self.rows)))
+    }
+
+    /// The first non-finite value, as `(row, column, value)`, if any.
+    pub fn find_non_finite(&self) -> Option<(usize, usize, f32)> {
+        self.data.iter().position(|v| !v.is_finite()).map(|i| (i / self.cols, i % self.cols, self.data[i]))
+    }
+
+    /// Fail with a message naming the row and column when any value is NaN or infinite.
+    pub fn check_finite(&self) -> Result<()> {
+        match self.find_non_finite() {
+            None => Ok(()),
+            Some((r, c, v)) => Err(Error::Data(format!(
+                "{}: row {}, column {} is {v}; the data must be finite numbers (remove or impute missing values first)",
+                self.source,
+                r + 1,
+                c + 1
+            ))),
+        }
+    }
+
+    /// The smallest and largest values.
+    pub fn min_max(&self) -> (f32, f32) {
+        self.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_split_takes_the_last_rows_like_keras() {
+        let d = Dataset::new((0..20).map(|v| v as f32).collect(), 10, 2, "t").unwrap();
+        let (tr, va) = d.split_validation(0.25).unwrap();
+        // floor(10 * 0.75) = 7 training rows
+        assert_eq!(tr.rows(), 7);
+        assert_eq!(va.rows(), 3);
+        assert_eq!(va.row(0), &[14.0, 15.0]);
+    }
+
+    #[test]
+    fn non_finite_values_are_located() {
+        let d = Dataset::new(vec![0.0, 1.0, f32::NAN, 2.0], 2, 2, "x.csv").unwrap();
+        let e = d.check_finite().unwrap_err().to_string();
+        assert!(e.contains("x.csv") && e.contains("row 2, column 1"), "{e}");
+    }
+}

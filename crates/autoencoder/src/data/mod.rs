@@ -1,0 +1,13 @@
+//! Data: the `Dataset` every loader produces, one module per file format, the
+//! normalisers, the built-in synthetic images and the named datasets.
+
+pub mod builtin;
+pub mod csv;
+pub mod dataset;
+pub mod idx;
+pub mod normalize;
+pub mod npy;
+pub mod synthetic;
+
+pub use dataset::{Dataset, ImageShape};
+pub use normalize::{NormalizeKind, Normalizer};

@@ -1,0 +1,189 @@
+//! Feature normalisers (none, min-max, z-score): fitted on the training rows only,
+//! stored in the model file, applied to every row the model sees and inverted on output.
+
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// Which normaliser to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormalizeKind {
+    /// Use the values as they are (IDX images are already scaled to [0, 1]).
+    #[default]
+    None,
+    /// Per feature, `x′ = (x − min)/(max − min)` into [0, 1].
+    #[serde(rename = "minmax")]
+    MinMax,
+    /// Per feature, `x′ = (x − mean)/std` (population std).
+    #[serde(rename = "zscore")]
+    ZScore,
+}
+
+impl FromStr for NormalizeKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "none" | "off" => Ok(NormalizeKind::None),
+            "minmax" => Ok(NormalizeKind::MinMax),
+            "zscore" | "standard" | "standardize" => Ok(NormalizeKind::ZScore),
+            _ => Err(Error::config(
+                "normalize",
+                format!("unknown normaliser {s:?}; expected none, minmax or zscore"),
+            )),
+        }
+    }
+}
+
+/// A fitted normaliser: `x′ = (x − offset)·scale` per feature, and back with
+/// `x = x′/scale + offset`. Constant features get `scale = 1`, so they map to 0
+/// instead of dividing by zero.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Normalizer {
+    /// What was fitted.
+    pub kind: NormalizeKind,
+    /// Per-feature offset (min or mean); empty for `None`.
+    pub offset: Vec<f32>,
+    /// Per-feature scale (1/(max−min) or 1/std); empty for `None`.
+    pub scale: Vec<f32>,
+}
+
+impl Normalizer {
+    /// The identity.
+    pub fn none() -> Self {
+        Normalizer { kind: NormalizeKind::None, offset: Vec::new(), scale: Vec::new() }
+    }
+
+    /// Fit `kind` on `rows × cols` training values (statistics in f64).
+    pub fn fit(kind: NormalizeKind, data: &[f32], cols: usize) -> Self {
+        let rows = data.len() / cols.max(1);
+        match kind {
+            NormalizeKind::None => Normalizer::none(),
+            NormalizeKind::MinMax => {
+                let mut lo = vec![f32::INFINITY; cols];
+                let mut hi = vec![f32::NEG_INFINITY; cols];
+                for row in data.chunks_exact(cols) {
+                    for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
+                        *l = l.min(v);
+                        *h = h.max(v);
+                    }
+                }
+                let scale =
+                    lo.iter().zip(&hi).map(|(&l, &h)| if h > l { 1.0 / (h - l) } else { 1.0 }).collect();
+                Normalizer { kind, offset: lo, scale }
+            }
+            NormalizeKind::ZScore => {
+                let mut sum = vec![0.0f64; cols];
+                for row in data.chunks_exact(cols) {
+                    sum.iter_mut().zip(row).for_each(|(s, &v)| *s += v as f64);
+                }
+                let mean: Vec<f64> = sum.iter().map(|s| s / rows.max(1) as f64).collect();
+                let mut var = vec![0.0f64; cols];
+                for row in data.chunks_exact(cols) {
+                    var.iter_mut().zip(row).zip(&mean).for_each(|((q, &v), m)| *q += (v as f64 - m).powi(2));
+                }
+                let scale = var
+                    .iter()
+                    .map(|q| {
+                        let sd = (q / rows.max(1) as f64).sqrt();
+                        if sd > 1e-12 {
+                            (1.0 / sd) as f32
+                        } else {
+                            1.0
+                        }
+                    })
+                    .collect();
+                Normalizer { kind, offset: mean.iter().map(|&m| m as f32).collect(), scale }
+            }
+        }
+    }
+
+    /// Whether this normaliser changes nothing.
+    pub fn is_identity(&self) -> bool {
+        self.kind == NormalizeKind::None
+    }
+
+    /// Check the normaliser fits rows of `cols` values.
+    pub fn check_width(&self, cols: usize) -> Result<()> {
+        if !self.is_identity() && (self.offset.len() != cols || self.scale.len() != cols) {
+            return Err(Error::Data(format!(
+                "the normaliser was fitted on {} features, the data has {cols}",
+                self.offset.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// `dst = normalise(src)` for whole rows (`src.len()` a multiple of the width).
+    pub fn apply(&self, src: &[f32], dst: &mut [f32]) {
+        if self.is_identity() {
+            dst.copy_from_slice(src);
+            return;
+        }
+        let cols = self.offset.len();
+        for (s, d) in src.chunks_exact(cols).zip(dst.chunks_exact_mut(cols)) {
+            for (((d, &s), &o), &k) in d.iter_mut().zip(s).zip(&self.offset).zip(&self.scale) {
+                *d = (s - o) * k;
+            }
+        }
+    }
+
+    /// Normalise rows in place.
+    pub fn apply_in_place(&self, v: &mut [f32]) {
+        if self.is_identity() {
+            return;
+        }
+        let cols = self.offset.len();
+        for row in v.chunks_exact_mut(cols) {
+            for ((x, &o), &k) in row.iter_mut().zip(&self.offset).zip(&self.scale) {
+                *x = (*x - o) * k;
+            }
+        }
+    }
+
+    /// Undo the normalisation in place.
+    pub fn invert_in_place(&self, v: &mut [f32]) {
+        if self.is_identity() {
+            return;
+        }
+        let cols = self.offset.len();
+        for row in v.chunks_exact_mut(cols) {
+            for ((x, &o), &k) in row.iter_mut().zip(&self.offset).zip(&self.scale) {
+                *x = *x / k + o;
+            }
+        }
+    }
+}
+
+impl Default for Normalizer {
+    fn default() -> Self {
+        Normalizer::none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minmax_maps_the_training_range_to_unit_and_inverts() {
+        let data = [0.0, 10.0, 5.0, 10.0, 10.0, 10.0]; // column 2 constant
+        let n = Normalizer::fit(NormalizeKind::MinMax, &data, 2);
+        let mut out = [0.0; 6];
+        n.apply(&data, &mut out);
+        assert_eq!(out, [0.0, 0.0, 0.5, 0.0, 1.0, 0.0]);
+        n.invert_in_place(&mut out);
+        assert_eq!(out, data);
+    }
+
+    #[test]
+    fn zscore_gives_zero_mean_unit_variance() {
+        let data = [1.0, 2.0, 3.0, 4.0];
+        let n = Normalizer::fit(NormalizeKind::ZScore, &data, 1);
+        let mut v = data;
+        n.apply_in_place(&mut v);
+        let mean: f32 = v.iter().sum::<f32>() / 4.0;
+        let var: f32 = v.iter().map(|x| x * x).sum::<f32>() / 4.0;
+        assert!(mean.abs() < 1e-6 && (var - 1.0).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,200 @@
+//! The model file: one safetensors file with the tensors (`encoder.0.weight`, …,
+//! row-major f32) and the configuration, normaliser and training summary as JSON
+//! strings in the header's `__metadata__`. Written atomically and byte-for-byte
+//! deterministic; read back bit-exactly.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::atomic::write_atomic;
+use crate::data::normalize::Normalizer;
+use crate::error::{Error, Result};
+use crate::model::{Autoencoder, ModelConfig};
+use crate::train::TrainingSummary;
+
+/// The value of the `format` metadata key this version writes and reads.
+pub const FORMAT: &str = "autoencoder/1";
+
+/// Model files larger than this are refused before reading (1 GiB = 268M parameters).
+pub const MAX_MODEL_BYTES: u64 = 1 << 30;
+
+/// Serialise `model` to the bytes of a safetensors file.
+///
+/// The header is written by hand rather than by the `safetensors` crate because
+/// that crate keeps the metadata in a `HashMap`, whose key order changes from one
+/// process to the next: two identical models would give different files. Here the
+/// keys are sorted, so the same model always gives the same bytes. The `safetensors`
+/// crate reads the result (tested).
+pub fn to_bytes(model: &Autoencoder) -> Result<Vec<u8>> {
+    let mut meta = BTreeMap::new();
+    meta.insert("format".to_string(), FORMAT.to_string());
+    meta.insert("config".to_string(), json(model.config())?);
+    meta.insert("normalizer".to_string(), json(model.normalizer())?);
+    if let Some(t) = &model.training {
+        meta.insert("training".to_string(), json(t)?);
+    }
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".to_string(), serde_json::to_value(&meta).map_err(ser_err)?);
+    let tensors = model.tensors();
+    let mut offset = 0usize;
+    for t in &tensors {
+        let len = t.shape.iter().product::<usize>() * 4;
+        header.insert(
+            t.name.clone(),
+            serde_json::json!({ "dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + len] }),
+        );
+        offset += len;
+    }
+    // serde_json's Map is a BTreeMap (no `preserve_order` feature): sorted keys.
+    let mut head = serde_json::to_vec(&serde_json::Value::Object(header)).map_err(ser_err)?;
+    while (8 + head.len()) % 8 != 0 {
+        head.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + head.len() + offset);
+    out.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    out.extend_from_slice(&head);
+    for t in &tensors {
+        let len: usize = t.shape.iter().product();
+        for v in &model.params()[t.offset..t.offset + len] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    Ok(out)
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(ser_err)
+}
+
+fn ser_err(e: serde_json::Error) -> Error {
+    Error::Data(format!("could not serialise the model: {e}"))
+}
+
+/// Write `model` to `path` atomically (temporary file, fsync, rename).
+pub fn save(model: &Autoencoder, path: &Path) -> Result<()> {
+    write_atomic(path, &to_bytes(model)?)
+}
+
+/// Read a model written by [`save`].
+pub fn load(path: &Path) -> Result<Autoencoder> {
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if size > MAX_MODEL_BYTES {
+        return Err(Error::format(
+            path,
+            format!("{size} bytes is larger than any model this version writes ({MAX_MODEL_BYTES})"),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    from_bytes(&bytes, path)
+}
+
+/// Parse the bytes of a model file; `path` is only used in messages.
+pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Autoencoder> {
+    let not_ours = |why: String| {
+        Error::format(
+            path,
+            format!(
+                "not an autoencoder model file: {why} (expected a .safetensors file written by `ae train`)"
+            ),
+        )
+    };
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| not_ours(format!("not a valid safetensors file ({e})")))?;
+    let meta = metadata.metadata().clone().unwrap_or_default();
+    let format = meta.get("format").ok_or_else(|| not_ours("its metadata has no `format` key".into()))?;
+    if format != FORMAT {
+        return Err(Error::format(
+            path,
+            format!("model format {format:?} is not supported by this version (it reads {FORMAT:?}); retrain or upgrade ae"),
+        ));
+    }
+    let field =
+        |k: &str| meta.get(k).ok_or_else(|| Error::format(path, format!("the metadata has no `{k}` entry")));
+    let config: ModelConfig = serde_json::from_str(field("config")?).map_err(|e| {
+        Error::format(path, format!("the `config` metadata is not a valid model configuration: {e}"))
+    })?;
+    let normalizer: Normalizer = serde_json::from_str(field("normalizer")?)
+        .map_err(|e| Error::format(path, format!("the `normalizer` metadata is invalid: {e}")))?;
+    let training: Option<TrainingSummary> = match meta.get("training") {
+        Some(t) => Some(
+            serde_json::from_str(t)
+                .map_err(|e| Error::format(path, format!("the `training` metadata is invalid: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut model = Autoencoder::build(config)
+        .map_err(|e| Error::format(path, format!("its configuration is invalid: {e}")))?;
+    model.set_normalizer(normalizer).map_err(|e| Error::format(path, e.to_string()))?;
+    model.training = training;
+
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| not_ours(format!("{e}")))?;
+    for t in model.tensors() {
+        let view =
+            st.tensor(&t.name).map_err(|_| Error::format(path, format!("tensor `{}` is missing", t.name)))?;
+        if view.dtype() != safetensors::Dtype::F32 || view.shape() != t.shape.as_slice() {
+            return Err(Error::format(
+                path,
+                format!(
+                    "tensor `{}` is {:?} {:?}, expected F32 {:?}",
+                    t.name,
+                    view.dtype(),
+                    view.shape(),
+                    t.shape
+                ),
+            ));
+        }
+        let dst = &mut model.params_mut()[t.offset..t.offset + t.shape.iter().product::<usize>()];
+        for (d, chunk) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
+            *d = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+    }
+    Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Autoencoder {
+        let cfg = ModelConfig { input_dim: 12, layers: vec![5, 3], ..ModelConfig::default() };
+        Autoencoder::new(cfg, 3).unwrap()
+    }
+
+    #[test]
+    fn round_trips_bit_exactly_and_deterministically() {
+        let m = model();
+        let a = to_bytes(&m).unwrap();
+        let b = to_bytes(&m).unwrap();
+        assert_eq!(a, b);
+        let back = from_bytes(&a, Path::new("m.safetensors")).unwrap();
+        assert_eq!(back.params(), m.params());
+        assert_eq!(back.config(), m.config());
+        assert_eq!(to_bytes(&back).unwrap(), a);
+    }
+
+    #[test]
+    fn the_safetensors_crate_reads_our_files() {
+        let m = model();
+        let bytes = to_bytes(&m).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let names: Vec<String> = st.names().into_iter().map(|s| s.to_string()).collect();
+        for want in ["encoder.0.weight", "encoder.1.bias", "decoder.0.weight", "decoder.1.bias"] {
+            assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+        }
+        assert_eq!(st.tensor("encoder.0.weight").unwrap().shape(), &[5, 12]);
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        assert_eq!(meta.metadata().as_ref().unwrap()["format"], FORMAT);
+    }
+
+    #[test]
+    fn foreign_files_are_refused_clearly() {
+        let e = from_bytes(b"hello world, not a model", Path::new("x.bin")).unwrap_err().to_string();
+        assert!(e.starts_with("x.bin: not an autoencoder model file"), "{e}");
+        // A valid safetensors file without our metadata.
+        let data = [0u8; 8];
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &data).unwrap();
+        let bytes = safetensors::serialize([("w", view)], None).unwrap();
+        let e = from_bytes(&bytes, Path::new("other.safetensors")).unwrap_err().to_string();
+        assert!(e.contains("no `format` key"), "{e}");
+    }
+}

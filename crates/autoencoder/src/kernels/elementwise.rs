@@ -1,0 +1,336 @@
+//! Fused element-wise passes: bias + activation, activation backward, bias gradients,
+//! the losses with their gradients, and small vector helpers. One pass over memory each.
+
+use super::{math, simd};
+use crate::layers::activation::{Activation, LEAKY_RELU_SLOPE};
+
+/// `y[r, c] = f(y[r, c] + bias[c])` in place over a `rows × bias.len()` matrix; when
+/// `pre` is given it receives `z = y + bias` as well.
+pub fn bias_activation(y: &mut [f32], bias: &[f32], act: Activation, pre: Option<&mut [f32]>) {
+    let cols = bias.len();
+    debug_assert!(cols > 0 && y.len() % cols == 0);
+    simd(
+        #[inline(always)]
+        || match pre {
+            Some(pre) => {
+                for (yr, pr) in y.chunks_exact_mut(cols).zip(pre.chunks_exact_mut(cols)) {
+                    for ((v, p), &b) in yr.iter_mut().zip(pr.iter_mut()).zip(bias) {
+                        let z = *v + b;
+                        *p = z;
+                        *v = activate(act, z);
+                    }
+                }
+            }
+            None => {
+                for yr in y.chunks_exact_mut(cols) {
+                    match act {
+                        // One loop per activation so each one vectorises on its own.
+                        Activation::Linear => yr.iter_mut().zip(bias).for_each(|(v, &b)| *v += b),
+                        Activation::Relu => {
+                            yr.iter_mut().zip(bias).for_each(|(v, &b)| *v = (*v + b).max(0.0))
+                        }
+                        Activation::Sigmoid => {
+                            yr.iter_mut().zip(bias).for_each(|(v, &b)| *v = math::sigmoid(*v + b))
+                        }
+                        Activation::Tanh => {
+                            yr.iter_mut().zip(bias).for_each(|(v, &b)| *v = math::tanh(*v + b))
+                        }
+                        _ => yr.iter_mut().zip(bias).for_each(|(v, &b)| *v = activate(act, *v + b)),
+                    }
+                }
+            }
+        },
+    )
+}
+
+#[inline(always)]
+fn activate(act: Activation, z: f32) -> f32 {
+    match act {
+        Activation::Linear => z,
+        Activation::Relu => z.max(0.0),
+        Activation::LeakyRelu => {
+            if z > 0.0 {
+                z
+            } else {
+                LEAKY_RELU_SLOPE * z
+            }
+        }
+        Activation::Elu => {
+            let n = math::exp(z.min(0.0)) - 1.0;
+            if z > 0.0 {
+                z
+            } else {
+                n
+            }
+        }
+        Activation::Gelu => 0.5 * z * (1.0 + math::erf(z * std::f32::consts::FRAC_1_SQRT_2)),
+        Activation::Tanh => math::tanh(z),
+        Activation::Sigmoid => math::sigmoid(z),
+        Activation::Softplus => z.max(0.0) + math::log1p_exp_neg_abs(z),
+    }
+}
+
+/// Apply `f` element-wise: `out = f(z)` (no bias). Used by tests and by layers that
+/// activate without a bias.
+pub fn activation(z: &[f32], out: &mut [f32], act: Activation) {
+    simd(
+        #[inline(always)]
+        || out.iter_mut().zip(z).for_each(|(o, &v)| *o = activate(act, v)),
+    )
+}
+
+/// `dy ← dy ⊙ f′(z)` in place, from the outputs `y` (and `z` for GELU).
+pub fn activation_backward(dy: &mut [f32], y: &[f32], pre: Option<&[f32]>, act: Activation) {
+    debug_assert_eq!(dy.len(), y.len());
+    simd(
+        #[inline(always)]
+        || match act {
+            Activation::Linear => {}
+            Activation::Relu => dy.iter_mut().zip(y).for_each(|(d, &y)| *d = if y > 0.0 { *d } else { 0.0 }),
+            Activation::LeakyRelu => {
+                dy.iter_mut().zip(y).for_each(|(d, &y)| *d = if y > 0.0 { *d } else { *d * LEAKY_RELU_SLOPE })
+            }
+            Activation::Elu => {
+                dy.iter_mut().zip(y).for_each(|(d, &y)| *d = if y > 0.0 { *d } else { *d * (y + 1.0) })
+            }
+            Activation::Tanh => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= 1.0 - y * y),
+            Activation::Sigmoid => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= y * (1.0 - y)),
+            Activation::Softplus => dy.iter_mut().zip(y).for_each(|(d, &y)| *d *= 1.0 - math::exp(-y)),
+            Activation::Gelu => {
+                let z = pre.expect("GELU backward needs the pre-activations");
+                const INV_SQRT_2PI: f32 = 0.398_942_3;
+                dy.iter_mut().zip(z).for_each(|(d, &z)| {
+                    let cdf = 0.5 * (1.0 + math::erf(z * std::f32::consts::FRAC_1_SQRT_2));
+                    let pdf = INV_SQRT_2PI * math::exp(-0.5 * z * z);
+                    *d *= cdf + z * pdf;
+                })
+            }
+        },
+    )
+}
+
+/// `dst[c] = Σ_r src[r, c]` over a `rows × dst.len()` matrix (the bias gradient).
+pub fn column_sums(src: &[f32], dst: &mut [f32]) {
+    let cols = dst.len();
+    dst.fill(0.0);
+    simd(
+        #[inline(always)]
+        || {
+            for row in src.chunks_exact(cols) {
+                dst.iter_mut().zip(row).for_each(|(d, &s)| *d += s);
+            }
+        },
+    )
+}
+
+const LANES: usize = 16;
+
+/// Sum `f(i)` over `0..n` with 16 independent f32 accumulators (vectorisable, and the
+/// same order every time), folded into f64.
+#[inline(always)]
+fn lane_sum(n: usize, mut f: impl FnMut(usize) -> f32) -> f64 {
+    let mut acc = [0.0f32; LANES];
+    let full = n / LANES * LANES;
+    let mut i = 0;
+    while i < full {
+        for (l, a) in acc.iter_mut().enumerate() {
+            *a += f(i + l);
+        }
+        i += LANES;
+    }
+    let mut total: f64 = acc.iter().map(|&a| a as f64).sum();
+    for j in full..n {
+        total += f(j) as f64;
+    }
+    total
+}
+
+/// Sum of `v²` (squared norm), accumulated as [`lane_sum`] does.
+pub fn sum_squares(v: &[f32]) -> f64 {
+    simd(
+        #[inline(always)]
+        || {
+            let mut total = 0.0;
+            for chunk in v.chunks(4096) {
+                total += lane_sum(chunk.len(), |i| chunk[i] * chunk[i]);
+            }
+            total
+        },
+    )
+}
+
+/// Sum of `|v|`.
+pub fn sum_abs(v: &[f32]) -> f64 {
+    simd(
+        #[inline(always)]
+        || {
+            let mut total = 0.0;
+            for chunk in v.chunks(4096) {
+                total += lane_sum(chunk.len(), |i| chunk[i].abs());
+            }
+            total
+        },
+    )
+}
+
+/// `v ← s·v`.
+pub fn scale(v: &mut [f32], s: f32) {
+    simd(
+        #[inline(always)]
+        || v.iter_mut().for_each(|x| *x *= s),
+    )
+}
+
+/// Binary cross-entropy from logits, fused with the sigmoid output:
+/// `ℓ = max(z, 0) − z·t + ln(1 + e^−|z|)` (stable for any `z`), and, when `grad` is
+/// given, `∂ℓ/∂z · scale = (σ(z) − t)·scale` written there, with `σ(z)` taken from
+/// the layer's output `y`. Returns `Σ ℓ`.
+pub fn bce_with_logits(z: &[f32], y: &[f32], t: &[f32], grad: Option<&mut [f32]>, scale: f32) -> f64 {
+    simd(
+        #[inline(always)]
+        || {
+            let mut total = 0.0;
+            match grad {
+                Some(grad) => {
+                    for (((zc, yc), tc), gc) in
+                        z.chunks(4096).zip(y.chunks(4096)).zip(t.chunks(4096)).zip(grad.chunks_mut(4096))
+                    {
+                        for ((g, &y), &t) in gc.iter_mut().zip(yc).zip(tc) {
+                            *g = (y - t) * scale;
+                        }
+                        total += lane_sum(zc.len(), |i| bce_logit(zc[i], tc[i]));
+                    }
+                }
+                None => {
+                    for (zc, tc) in z.chunks(4096).zip(t.chunks(4096)) {
+                        total += lane_sum(zc.len(), |i| bce_logit(zc[i], tc[i]));
+                    }
+                }
+            }
+            total
+        },
+    )
+}
+
+#[inline(always)]
+fn bce_logit(z: f32, t: f32) -> f32 {
+    z.max(0.0) - z * t + math::log1p_exp_neg_abs(z)
+}
+
+/// Binary cross-entropy on probabilities `y` (for outputs that are not a sigmoid),
+/// clipped to `[1e-7, 1 − 1e-7]` as Keras does; `grad = ∂ℓ/∂y · scale`.
+pub fn bce_probabilities(y: &[f32], t: &[f32], grad: Option<&mut [f32]>, scale: f32) -> f64 {
+    const EPS: f32 = 1e-7;
+    simd(
+        #[inline(always)]
+        || {
+            if let Some(grad) = grad {
+                grad.iter_mut().zip(y).zip(t).for_each(|((g, &y), &t)| {
+                    let p = y.clamp(EPS, 1.0 - EPS);
+                    let inside = y > EPS && y < 1.0 - EPS;
+                    let d = (p - t) / (p * (1.0 - p)) * scale;
+                    *g = if inside { d } else { 0.0 };
+                });
+            }
+            let mut total = 0.0;
+            for (yc, tc) in y.chunks(4096).zip(t.chunks(4096)) {
+                total += lane_sum(yc.len(), |i| {
+                    let p = yc[i].clamp(EPS, 1.0 - EPS);
+                    -(tc[i] * math::ln(p) + (1.0 - tc[i]) * math::ln(1.0 - p))
+                });
+            }
+            total
+        },
+    )
+}
+
+/// Squared error `Σ (y − t)²`, and `grad = 2(y − t)·scale`.
+pub fn squared_error(y: &[f32], t: &[f32], grad: Option<&mut [f32]>, scale: f32) -> f64 {
+    simd(
+        #[inline(always)]
+        || {
+            if let Some(grad) = grad {
+                let s2 = 2.0 * scale;
+                grad.iter_mut().zip(y).zip(t).for_each(|((g, &y), &t)| *g = (y - t) * s2);
+            }
+            let mut total = 0.0;
+            for (yc, tc) in y.chunks(4096).zip(t.chunks(4096)) {
+                total += lane_sum(yc.len(), |i| (yc[i] - tc[i]) * (yc[i] - tc[i]));
+            }
+            total
+        },
+    )
+}
+
+/// Absolute error `Σ |y − t|`, and `grad = sign(y − t)·scale` (0 where `y = t`).
+pub fn absolute_error(y: &[f32], t: &[f32], grad: Option<&mut [f32]>, scale: f32) -> f64 {
+    simd(
+        #[inline(always)]
+        || {
+            if let Some(grad) = grad {
+                grad.iter_mut().zip(y).zip(t).for_each(|((g, &y), &t)| {
+                    let d = y - t;
+                    *g = if d > 0.0 {
+                        scale
+                    } else if d < 0.0 {
+                        -scale
+                    } else {
+                        0.0
+                    };
+                });
+            }
+            let mut total = 0.0;
+            for (yc, tc) in y.chunks(4096).zip(t.chunks(4096)) {
+                total += lane_sum(yc.len(), |i| (yc[i] - tc[i]).abs());
+            }
+            total
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bias_activation_with_and_without_pre_agree() {
+        let x: Vec<f32> = (0..24).map(|i| (i as f32 - 11.0) / 3.0).collect();
+        let bias = [0.1, -0.2, 0.3, 0.0, 0.5, -0.5];
+        for act in Activation::ALL {
+            let mut a = x.clone();
+            bias_activation(&mut a, &bias, act, None);
+            let mut b = x.clone();
+            let mut pre = vec![0.0; 24];
+            bias_activation(&mut b, &bias, act, Some(&mut pre));
+            assert_eq!(a, b, "{act}");
+            for (i, &p) in pre.iter().enumerate() {
+                assert_eq!(p, x[i] + bias[i % 6]);
+            }
+        }
+    }
+
+    #[test]
+    fn column_sums_add_rows() {
+        let src = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let mut dst = [9.0; 3];
+        column_sums(&src, &mut dst);
+        assert_eq!(dst, [5.0, 7.0, 9.0]);
+    }
+
+    #[test]
+    fn bce_from_logits_matches_the_probability_form_where_both_are_exact() {
+        // z = 0.5, t = 0.25: σ(z) = 0.622459; ℓ = −(0.25·ln σ + 0.75·ln(1−σ)) = 0.849077 (by hand).
+        let z = [0.5f32];
+        let y = [math::sigmoid(0.5)];
+        let t = [0.25f32];
+        let mut g = [0.0f32];
+        let l = bce_with_logits(&z, &y, &t, Some(&mut g), 1.0);
+        assert!((l - 0.849_077).abs() < 1e-5, "{l}");
+        assert!((g[0] - (0.622_459 - 0.25)).abs() < 1e-5);
+        let lp = bce_probabilities(&y, &t, None, 1.0);
+        assert!((lp - l).abs() < 1e-5);
+        // Far in the tail the logit form stays finite and exact: z = 40, t = 0 → ℓ = 40.
+        let l = bce_with_logits(&[40.0], &[1.0], &[0.0], None, 1.0);
+        assert!((l - 40.0).abs() < 1e-4, "{l}");
+    }
+}

@@ -1,0 +1,187 @@
+//! Branch-free f32 transcendentals (exp, ln, tanh, erf) that vectorise when inlined
+//! into a [`super::simd`] loop; accurate to a few ulp (Cephes' polynomials).
+
+#![allow(clippy::excessive_precision)] // Cephes' coefficients, kept as published.
+
+/// `eˣ`, relative error ≤ 2 ulp on [-87, 88]; inputs outside are clamped there
+/// (so `exp(-1000)` is `e⁻⁸⁷ ≈ 1.6e-38`, not 0, and nothing overflows).
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const C1: f32 = 0.693_359_4;
+    const C2: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * LOG2E + 0.5).floor();
+    let r = x - n * C1 - n * C2;
+    let z = r * r;
+    let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 5.000_000_1e-1;
+    let y = p * z + r + 1.0;
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    y * scale
+}
+
+/// Natural logarithm for `x > 0` (normal numbers), relative error ≤ 2 ulp. Zero and
+/// subnormal inputs give a large negative number instead of −∞; callers clamp first.
+#[inline(always)]
+pub fn ln(x: f32) -> f32 {
+    const SQRT_HALF: f32 = std::f32::consts::FRAC_1_SQRT_2;
+    let x = x.max(f32::MIN_POSITIVE);
+    let bits = x.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 126;
+    let m = f32::from_bits((bits & 0x807f_ffff) | 0x3f00_0000); // in [0.5, 1)
+    let small = m < SQRT_HALF;
+    let e = (if small { e - 1 } else { e }) as f32;
+    let t = if small { m + m - 1.0 } else { m - 1.0 };
+    let z = t * t;
+    let mut y = ((((((((7.037_683_6e-2 * t - 1.151_461e-1) * t + 1.167_699_9e-1) * t - 1.242_014_1e-1)
+        * t
+        + 1.424_932_3e-1)
+        * t
+        - 1.666_805_8e-1)
+        * t
+        + 2.000_071_4e-1)
+        * t
+        - 2.499_999_4e-1)
+        * t
+        + 3.333_333_1e-1)
+        * t
+        * z;
+    y += e * -2.121_944_4e-4;
+    y += -0.5 * z;
+    t + y + e * 0.693_359_4
+}
+
+/// The logistic sigmoid `σ(x) = 1 / (1 + e⁻ˣ)`.
+#[inline(always)]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `ln(1 + e⁻|x|)`, the smooth part of softplus and of the logistic losses.
+#[inline(always)]
+pub fn log1p_exp_neg_abs(x: f32) -> f32 {
+    let e = exp(-x.abs());
+    // ln(1+e) with e in (0, 1], accurate for tiny e too: with u = 1 + e rounded,
+    // ln(u)·e/(u − 1) cancels the rounding of u (Goldberg's trick); when u rounds to
+    // 1, ln(1+e) = e to working precision.
+    let u = 1.0 + e;
+    let d = u - 1.0;
+    if d == 0.0 {
+        e
+    } else {
+        ln(u) * (e / d)
+    }
+}
+
+/// Hyperbolic tangent: a polynomial near zero (relative accuracy kept), and
+/// `1 − 2/(e²ˣ + 1)` elsewhere.
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    let a = x.abs();
+    let z = x * x;
+    let small = ((((-5.704_988_7e-3 * z + 2.063_908_9e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
+        - 3.333_328_2e-1)
+        * z
+        * x
+        + x;
+    let large = 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
+    let large = if x < 0.0 { -large } else { large };
+    if a < 0.625 {
+        small
+    } else {
+        large
+    }
+}
+
+/// The error function, absolute error ≤ 2e-7: its Taylor series for |x| < 0.5 (where
+/// the rational form would cancel), Abramowitz & Stegun 7.1.26 elsewhere.
+#[inline(always)]
+pub fn erf(x: f32) -> f32 {
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * a);
+    let p = ((((1.061_405_4 * t - 1.453_152_1) * t + 1.421_413_8) * t - 0.284_496_74) * t + 0.254_829_6) * t;
+    let far = 1.0 - p * exp(-a * a);
+    let far = if x < 0.0 { -far } else { far };
+    // 2/√π · (x − x³/3 + x⁵/10 − x⁷/42 + x⁹/216 − x¹¹/1320)
+    let z = x * x;
+    let near = std::f32::consts::FRAC_2_SQRT_PI
+        * x
+        * (1.0 + z * (-1.0 / 3.0 + z * (0.1 + z * (-1.0 / 42.0 + z * (1.0 / 216.0 + z * (-1.0 / 1320.0))))));
+    if a < 0.5 {
+        near
+    } else {
+        far
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(a: f32, b: f64) -> f64 {
+        ((a as f64 - b) / b.abs().max(1e-30)).abs()
+    }
+
+    #[test]
+    fn exp_and_ln_are_accurate_across_the_range() {
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            assert!(rel(exp(x), (x as f64).exp()) < 3e-7, "exp({x})");
+            x += 0.0137;
+        }
+        let mut x = 1e-37f32;
+        while x < 1e37 {
+            let want = (x as f64).ln();
+            assert!((ln(x) as f64 - want).abs() < 3e-7 * want.abs().max(1.0), "ln({x})");
+            x *= 1.37;
+        }
+        assert_eq!(ln(1.0), 0.0);
+    }
+
+    #[test]
+    fn tanh_erf_sigmoid_match_std() {
+        let mut x = -12.0f32;
+        while x < 12.0 {
+            let xd = x as f64;
+            assert!((tanh(x) as f64 - xd.tanh()).abs() < 2e-7 + 2e-7 * xd.tanh().abs(), "tanh({x})");
+            let erf_ref = libm_erf(xd);
+            assert!((erf(x) as f64 - erf_ref).abs() < 3e-7, "erf({x})");
+            assert!((sigmoid(x) as f64 - 1.0 / (1.0 + (-xd).exp())).abs() < 2e-7, "sigmoid({x})");
+            let lp = (1.0 + (-xd.abs()).exp()).ln();
+            assert!((log1p_exp_neg_abs(x) as f64 - lp).abs() < 2e-7 * lp.max(1e-30) + 1e-9, "log1p({x})");
+            x += 0.01;
+        }
+        assert!(rel(tanh(1e-3), 1e-3f64.tanh()) < 1e-6);
+    }
+
+    // erf by its Taylor series / continued fraction in f64, good to 1e-12 here.
+    fn libm_erf(x: f64) -> f64 {
+        if x.abs() > 6.0 {
+            return x.signum();
+        }
+        // erf(x) = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1)), summed in f64 for |x| ≤ 6 with
+        // enough terms; for large |x| use erfc's continued fraction.
+        if x.abs() < 3.0 {
+            let mut sum = 0.0;
+            let mut term = x;
+            let mut n = 0.0;
+            while term.abs() > 1e-17 {
+                sum += term / (2.0 * n + 1.0);
+                n += 1.0;
+                term *= -x * x / n;
+            }
+            sum * 2.0 / std::f64::consts::PI.sqrt()
+        } else {
+            let a = x.abs();
+            let mut f = 0.0;
+            for k in (1..60).rev() {
+                f = (k as f64 / 2.0) / (a + f);
+            }
+            let erfc = (-a * a).exp() / std::f64::consts::PI.sqrt() / (a + f);
+            x.signum() * (1.0 - erfc)
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Every inner loop of the engine: the matrix product over `gemm`, the fused
+//! element-wise passes, reductions, optimizer updates, and the thread policy.
+//!
+//! Layers, losses and optimizers call these functions and never loop over elements
+//! themselves: this is the one place to optimise and the seam for another backend.
+
+pub mod elementwise;
+pub mod math;
+pub mod matmul;
+pub mod update;
+
+mod threads;
+
+pub use matmul::{matmul, Transpose};
+pub use threads::{FlushDenormals, Threads};
+
+/// Run `f` compiled for the best instruction set this CPU has (AVX-512, AVX2+FMA, or
+/// baseline x86-64), detected at run time. Everything `f` calls must be
+/// `#[inline(always)]` to benefit.
+///
+/// Results do not depend on the instruction set chosen: Rust never contracts `a*b+c`
+/// into a fused multiply-add nor reorders floating-point sums, so the wider vectors
+/// compute the same bits as the scalar code.
+#[inline(always)]
+pub fn simd<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}

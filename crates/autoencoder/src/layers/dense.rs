@@ -1,0 +1,151 @@
+//! The dense (fully connected) layer `y = f(x·Wᵀ + b)`, bias and activation fused.
+//!
+//! ```
+//! use autoencoder::layers::{Activation, Ctx, Dense, Layer};
+//! use autoencoder::kernels::Threads;
+//!
+//! // W = [[1, 2], [3, 4]] (out × in), b = [0.5, -20]; x = [1, 1].
+//! let layer = Dense::new(2, 2, Activation::Relu);
+//! let params = [1.0, 2.0, 3.0, 4.0, 0.5, -20.0];
+//! let mut y = [0.0; 2];
+//! let threads = Threads::new(1);
+//! layer.forward(&params, &[1.0, 1.0], 1, &mut y, &mut [], Ctx { threads: &threads });
+//! assert_eq!(y, [3.5, 0.0]); // relu(1+2+0.5), relu(3+4-20)
+//! ```
+
+use super::{Activation, Ctx, Init, Layer, ParamSpec};
+use crate::kernels::{elementwise, matmul, Transpose};
+use crate::random::ChaCha8Rng;
+
+/// A dense layer with `W` stored `out × in` (row-major, as PyTorch's `nn.Linear`),
+/// then the bias `b` (`out`). Forward: `z = x·Wᵀ + b`, `y = f(z)`. Backward, with
+/// `δ = ∂L/∂z = ∂L/∂y ⊙ f′(z)`: `∂L/∂W = δᵀ·x`, `∂L/∂b = Σ_rows δ`, `∂L/∂x = δ·W`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense {
+    inputs: usize,
+    outputs: usize,
+    activation: Activation,
+    init: Init,
+    keep_preactivation: bool,
+}
+
+impl Dense {
+    /// A layer from `inputs` to `outputs` values with Glorot-uniform weights.
+    pub fn new(inputs: usize, outputs: usize, activation: Activation) -> Self {
+        Dense {
+            inputs,
+            outputs,
+            activation,
+            init: Init::GlorotUniform,
+            keep_preactivation: activation.needs_preactivation(),
+        }
+    }
+
+    /// Use another initialisation scheme.
+    pub fn with_init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// Keep `z` in the scratch buffer even when the activation's derivative does not
+    /// need it (a loss fused with a sigmoid output reads it).
+    pub fn keep_preactivation(mut self, keep: bool) -> Self {
+        self.keep_preactivation = keep || self.activation.needs_preactivation();
+        self
+    }
+}
+
+impl Layer for Dense {
+    fn kind(&self) -> &'static str {
+        "dense"
+    }
+    fn input_width(&self) -> usize {
+        self.inputs
+    }
+    fn output_width(&self) -> usize {
+        self.outputs
+    }
+    fn param_specs(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec { name: "weight", shape: vec![self.outputs, self.inputs], decays: true },
+            ParamSpec { name: "bias", shape: vec![self.outputs], decays: false },
+        ]
+    }
+    fn scratch_width(&self) -> usize {
+        if self.keep_preactivation {
+            self.outputs
+        } else {
+            0
+        }
+    }
+    fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    fn init(&self, params: &mut [f32], rng: &mut ChaCha8Rng) {
+        let (w, b) = params.split_at_mut(self.inputs * self.outputs);
+        self.init.fill(w, self.inputs, self.outputs, rng);
+        b.fill(0.0);
+    }
+
+    fn forward(
+        &self,
+        params: &[f32],
+        x: &[f32],
+        rows: usize,
+        y: &mut [f32],
+        scratch: &mut [f32],
+        ctx: Ctx<'_>,
+    ) {
+        let (w, b) = params.split_at(self.inputs * self.outputs);
+        let y = &mut y[..rows * self.outputs];
+        matmul(y, rows, self.outputs, self.inputs, x, Transpose::No, w, Transpose::Yes, false, ctx.threads);
+        let pre = if self.keep_preactivation { Some(&mut scratch[..rows * self.outputs]) } else { None };
+        elementwise::bias_activation(y, b, self.activation, pre);
+    }
+
+    fn backward(
+        &self,
+        params: &[f32],
+        grads: &mut [f32],
+        x: &[f32],
+        y: &[f32],
+        scratch: &[f32],
+        rows: usize,
+        dy: &mut [f32],
+        dx: Option<&mut [f32]>,
+        dy_is_preactivation: bool,
+        ctx: Ctx<'_>,
+    ) {
+        let n = rows * self.outputs;
+        let dz = &mut dy[..n];
+        if !dy_is_preactivation {
+            let pre = if self.keep_preactivation { Some(&scratch[..n]) } else { None };
+            elementwise::activation_backward(dz, &y[..n], pre, self.activation);
+        }
+        let (gw, gb) = grads.split_at_mut(self.inputs * self.outputs);
+        // ∂L/∂W (out × in) = δᵀ (out × rows) · x (rows × in)
+        matmul(gw, self.outputs, self.inputs, rows, dz, Transpose::Yes, x, Transpose::No, false, ctx.threads);
+        elementwise::column_sums(dz, gb);
+        if let Some(dx) = dx {
+            let w = &params[..self.inputs * self.outputs];
+            // ∂L/∂x (rows × in) = δ (rows × out) · W (out × in)
+            matmul(
+                dx,
+                rows,
+                self.inputs,
+                self.outputs,
+                dz,
+                Transpose::No,
+                w,
+                Transpose::No,
+                false,
+                ctx.threads,
+            );
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("dense {}→{} {}", self.inputs, self.outputs, self.activation)
+    }
+}

@@ -1,0 +1,104 @@
+//! Layers: the `Layer` trait every building block implements, and one file per layer.
+
+pub mod activation;
+pub mod dense;
+pub mod init;
+
+pub use activation::Activation;
+pub use dense::Dense;
+pub use init::Init;
+
+use crate::kernels::Threads;
+use crate::random::ChaCha8Rng;
+
+/// One parameter tensor of a layer, as it is named in the model file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamSpec {
+    /// `weight` or `bias` (the suffix after `encoder.0.`).
+    pub name: &'static str,
+    /// Row-major shape, e.g. `[out, in]` for a dense weight.
+    pub shape: Vec<usize>,
+    /// Whether weight penalties (L1/L2, AdamW's decay) apply to it.
+    pub decays: bool,
+}
+
+impl ParamSpec {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    /// True for a tensor without values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What a pass needs besides its buffers.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    /// The thread setting for matrix products.
+    pub threads: &'a Threads,
+}
+
+/// A differentiable map from `rows × input_width` to `rows × output_width`, with its
+/// parameters held outside (in the model's one parameter buffer) so that optimizers,
+/// checkpoints and the model file see all of them as one flat array.
+///
+/// Buffers are the caller's: `forward` writes `y` and the layer's scratch (values it
+/// keeps for the backward pass, `scratch_width()` per row); `backward` receives the
+/// gradient with respect to `y` in `dy` (which it may overwrite), writes its parameter
+/// gradients into `grads` (overwriting) and, when asked, the gradient with respect to
+/// `x` into `dx`. No pass allocates.
+pub trait Layer: Send + Sync + std::fmt::Debug {
+    /// A short name: `dense`.
+    fn kind(&self) -> &'static str;
+    /// Values per input row.
+    fn input_width(&self) -> usize;
+    /// Values per output row.
+    fn output_width(&self) -> usize;
+    /// The parameter tensors, in the order they lie in the parameter buffer.
+    fn param_specs(&self) -> Vec<ParamSpec>;
+    /// Total parameter count.
+    fn param_len(&self) -> usize {
+        self.param_specs().iter().map(ParamSpec::len).sum()
+    }
+    /// Floats per row the layer keeps between forward and backward.
+    fn scratch_width(&self) -> usize {
+        0
+    }
+    /// The activation applied last (so a loss can fuse with it); `Linear` if none.
+    fn activation(&self) -> Activation {
+        Activation::Linear
+    }
+    /// Fill `params` with initial values.
+    fn init(&self, params: &mut [f32], rng: &mut ChaCha8Rng);
+    /// `y = layer(x)` for `rows` rows.
+    #[allow(clippy::too_many_arguments)]
+    fn forward(
+        &self,
+        params: &[f32],
+        x: &[f32],
+        rows: usize,
+        y: &mut [f32],
+        scratch: &mut [f32],
+        ctx: Ctx<'_>,
+    );
+    /// Gradients from `dy = ∂L/∂y`. When `dy_is_preactivation` is set, `dy` already is
+    /// `∂L/∂z` before the activation (a loss fused with the output activation).
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        params: &[f32],
+        grads: &mut [f32],
+        x: &[f32],
+        y: &[f32],
+        scratch: &[f32],
+        rows: usize,
+        dy: &mut [f32],
+        dx: Option<&mut [f32]>,
+        dy_is_preactivation: bool,
+        ctx: Ctx<'_>,
+    );
+    /// One line for `ae inspect`: `dense 784→64 relu`.
+    fn describe(&self) -> String;
+}

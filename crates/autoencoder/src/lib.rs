@@ -1,0 +1,45 @@
+//! Train and use autoencoders on the CPU.
+//!
+//! An autoencoder is an encoder `E` (input → a short code `z`) and a decoder `D`
+//! (`z` → `x̂`) trained together to make `x̂ = D(E(x))` close to `x`. This crate holds
+//! everything but the command line: data loaders, the models, a training engine
+//! written for speed over the `gemm` crate, the losses and optimizers, and the model
+//! file (safetensors, readable from Python).
+//!
+//! ```
+//! use autoencoder::{data::synthetic, fit, Autoencoder, ModelConfig, NoObserver, Threads, TrainConfig, Loss};
+//!
+//! let data = synthetic::generate(512, 0); // 28×28 shapes, pixels in [0, 1]
+//! let config = ModelConfig { input_dim: data.cols(), layers: vec![32], ..ModelConfig::default() };
+//! let mut model = Autoencoder::new(config, 0)?;
+//! let training = TrainConfig { loss: Loss::Bce, epochs: 2, validation_split: 0.1, ..TrainConfig::default() };
+//! let threads = Threads::new(1);
+//! let history = fit(&mut model, &data, None, &training, &threads, &mut NoObserver)?;
+//! assert_eq!(history.epochs.len(), 2);
+//! let codes = model.encode(data.row(0), &threads)?; // 32 values
+//! assert_eq!(codes.len(), 32);
+//! # Ok::<(), autoencoder::Error>(())
+//! ```
+
+pub mod atomic;
+pub mod data;
+pub mod error;
+pub mod file;
+pub mod kernels;
+pub mod layers;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod optim;
+pub mod pca;
+pub mod random;
+pub mod train;
+
+pub use data::{Dataset, ImageShape, NormalizeKind, Normalizer};
+pub use error::{Error, Result};
+pub use kernels::Threads;
+pub use layers::{Activation, Init};
+pub use loss::Loss;
+pub use model::{Autoencoder, ModelConfig};
+pub use optim::{OptimizerConfig, OptimizerKind};
+pub use train::{fit, EarlyStopping, History, NoObserver, Observer, TrainConfig};

@@ -1,0 +1,296 @@
+//! The autoencoder: an encoder stack and a decoder stack of layers over one flat
+//! parameter buffer, with its fitted normaliser; encode, decode and reconstruct in
+//! batches of any number of rows.
+
+use std::ops::Range;
+
+use super::config::ModelConfig;
+use crate::data::dataset::Dataset;
+use crate::data::normalize::Normalizer;
+use crate::error::{Error, Result};
+use crate::kernels::Threads;
+use crate::layers::{Activation, Ctx, Dense, Layer, ParamSpec};
+use crate::metrics::{MetricsAccumulator, ReconstructionMetrics};
+use crate::optim::TensorSlot;
+use crate::random::{self, Stream};
+use crate::train::TrainingSummary;
+
+/// Rows per inference batch: large enough for efficient products, small enough that
+/// the activations stay in cache-friendly sizes and memory stays bounded.
+pub const INFERENCE_BATCH: usize = 1024;
+
+/// A named parameter tensor and where it lies in the parameter buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// `encoder.0.weight`, `decoder.1.bias`, …
+    pub name: String,
+    /// Row-major shape.
+    pub shape: Vec<usize>,
+    /// Offset in [`Autoencoder::params`].
+    pub offset: usize,
+    /// Whether weight penalties apply.
+    pub decays: bool,
+}
+
+/// A dense autoencoder `x̂ = D(E(x))`.
+///
+/// Inputs are raw rows: [`encode`](Self::encode) and [`reconstruct`](Self::reconstruct)
+/// apply the fitted normaliser first, and [`decode`](Self::decode) and
+/// [`reconstruct`](Self::reconstruct) invert it on the way out.
+pub struct Autoencoder {
+    config: ModelConfig,
+    layers: Vec<Box<dyn Layer>>,
+    encoder_len: usize,
+    offsets: Vec<usize>,
+    params: Vec<f32>,
+    normalizer: Normalizer,
+    /// What training recorded (epochs, losses, seed), saved in the model file.
+    pub training: Option<TrainingSummary>,
+}
+
+impl std::fmt::Debug for Autoencoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Autoencoder")
+            .field("architecture", &self.config.describe())
+            .field("params", &self.params.len())
+            .finish()
+    }
+}
+
+impl Autoencoder {
+    /// Build the layers of `config` and draw the initial weights from `seed`.
+    pub fn new(config: ModelConfig, seed: u64) -> Result<Self> {
+        let mut model = Autoencoder::build(config)?;
+        let mut rng = random::rng(seed, Stream::Init);
+        for (i, layer) in model.layers.iter().enumerate() {
+            let r = model.offsets[i]..model.offsets[i + 1];
+            layer.init(&mut model.params[r], &mut rng);
+        }
+        Ok(model)
+    }
+
+    /// Build the layers of `config` with all parameters zero (a loader fills them).
+    pub(crate) fn build(config: ModelConfig) -> Result<Self> {
+        config.check()?;
+        let widths = config.widths();
+        let encoder_len = config.layers.len();
+        let n = widths.len() - 1;
+        let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(n);
+        for i in 0..n {
+            let act = if i == n - 1 {
+                config.output_activation
+            } else if i == encoder_len - 1 {
+                config.code_activation.unwrap_or(config.activation)
+            } else {
+                config.activation
+            };
+            let mut d = Dense::new(widths[i], widths[i + 1], act).with_init(config.init);
+            if i == n - 1 && act == Activation::Sigmoid {
+                d = d.keep_preactivation(true);
+            }
+            layers.push(Box::new(d));
+        }
+        let mut offsets = vec![0];
+        for l in &layers {
+            let last = *offsets.last().unwrap_or(&0);
+            offsets.push(last + l.param_len());
+        }
+        let total = *offsets.last().unwrap_or(&0);
+        Ok(Autoencoder {
+            config,
+            layers,
+            encoder_len,
+            offsets,
+            params: vec![0.0; total],
+            normalizer: Normalizer::none(),
+            training: None,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+    /// The layers, encoder first.
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+    /// How many of [`layers`](Self::layers) form the encoder.
+    pub fn encoder_len(&self) -> usize {
+        self.encoder_len
+    }
+    /// Values per input row.
+    pub fn input_dim(&self) -> usize {
+        self.config.input_dim
+    }
+    /// The code size.
+    pub fn code_dim(&self) -> usize {
+        self.config.code_dim()
+    }
+    /// All parameters, layer after layer, each layer's tensors in its `param_specs` order.
+    pub fn params(&self) -> &[f32] {
+        &self.params
+    }
+    /// All parameters, mutable.
+    pub fn params_mut(&mut self) -> &mut [f32] {
+        &mut self.params
+    }
+    /// The parameter range of layer `i`.
+    pub fn layer_params(&self, i: usize) -> Range<usize> {
+        self.offsets[i]..self.offsets[i + 1]
+    }
+    /// The fitted normaliser.
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.normalizer
+    }
+    /// Replace the normaliser (its width must match the input).
+    pub fn set_normalizer(&mut self, n: Normalizer) -> Result<()> {
+        n.check_width(self.input_dim())?;
+        self.normalizer = n;
+        Ok(())
+    }
+
+    /// Every parameter tensor with its file name: `encoder.{i}.{weight,bias}` for the
+    /// `i`-th encoder layer, `decoder.{j}.…` for the decoder's.
+    pub fn tensors(&self) -> Vec<TensorInfo> {
+        let mut out = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (part, idx) =
+                if i < self.encoder_len { ("encoder", i) } else { ("decoder", i - self.encoder_len) };
+            let mut off = self.offsets[i];
+            for ParamSpec { name, shape, decays } in layer.param_specs() {
+                let len: usize = shape.iter().product();
+                out.push(TensorInfo { name: format!("{part}.{idx}.{name}"), shape, offset: off, decays });
+                off += len;
+            }
+        }
+        out
+    }
+
+    /// The tensors as optimizer slots.
+    pub(crate) fn slots(&self) -> Vec<TensorSlot> {
+        self.tensors()
+            .iter()
+            .map(|t| TensorSlot { offset: t.offset, len: t.shape.iter().product(), decays: t.decays })
+            .collect()
+    }
+
+    /// Check that `data` has the model's width, finite values and (for the model's
+    /// loss) a suitable range.
+    pub fn check_data(&self, data: &Dataset) -> Result<()> {
+        if data.cols() != self.input_dim() {
+            return Err(Error::Data(format!(
+                "{}: rows have {} values, but the model was trained on rows of {} (architecture {})",
+                data.source,
+                data.cols(),
+                self.input_dim(),
+                self.config.describe()
+            )));
+        }
+        data.check_finite()
+    }
+
+    /// Run layers `range` on `rows` rows of `input` (already normalised), in batches
+    /// of [`INFERENCE_BATCH`], returning `rows × width` values.
+    pub(crate) fn run_layers(
+        &self,
+        range: Range<usize>,
+        input: &[f32],
+        rows: usize,
+        threads: &Threads,
+    ) -> Vec<f32> {
+        let in_w = self.layers[range.start].input_width();
+        let out_w = self.layers[range.end - 1].output_width();
+        let max_w = self.layers[range.clone()].iter().map(|l| l.output_width()).max().unwrap_or(0).max(in_w);
+        let max_s = self.layers[range.clone()].iter().map(|l| l.scratch_width()).max().unwrap_or(0);
+        let b = INFERENCE_BATCH.min(rows.max(1));
+        let mut out = vec![0.0f32; rows * out_w];
+        let mut a = vec![0.0f32; b * max_w];
+        let mut c = vec![0.0f32; b * max_w];
+        let mut scratch = vec![0.0f32; b * max_s];
+        threads.install(|| {
+            let ctx = Ctx { threads };
+            for start in (0..rows).step_by(b) {
+                let n = b.min(rows - start);
+                a[..n * in_w].copy_from_slice(&input[start * in_w..(start + n) * in_w]);
+                for i in range.clone() {
+                    let l = &self.layers[i];
+                    l.forward(
+                        &self.params[self.layer_params(i)],
+                        &a[..n * l.input_width()],
+                        n,
+                        &mut c,
+                        &mut scratch,
+                        ctx,
+                    );
+                    std::mem::swap(&mut a, &mut c);
+                }
+                out[start * out_w..(start + n) * out_w].copy_from_slice(&a[..n * out_w]);
+            }
+        });
+        out
+    }
+
+    fn normalized(&self, x: &[f32]) -> Vec<f32> {
+        let mut v = x.to_vec();
+        self.normalizer.apply_in_place(&mut v);
+        v
+    }
+
+    fn check_len(&self, x: &[f32], width: usize, what: &str) -> Result<usize> {
+        if width == 0 || x.len() % width != 0 {
+            return Err(Error::Data(format!(
+                "{what}: {} values is not a whole number of rows of {width}",
+                x.len()
+            )));
+        }
+        Ok(x.len() / width)
+    }
+
+    /// Codes `z = E(x)` for raw rows `x` (`rows × input_dim` → `rows × code_dim`).
+    pub fn encode(&self, x: &[f32], threads: &Threads) -> Result<Vec<f32>> {
+        let rows = self.check_len(x, self.input_dim(), "encode")?;
+        Ok(self.run_layers(0..self.encoder_len, &self.normalized(x), rows, threads))
+    }
+
+    /// Raw-space outputs `D(z)` for codes `z` (`rows × code_dim` → `rows × input_dim`).
+    pub fn decode(&self, z: &[f32], threads: &Threads) -> Result<Vec<f32>> {
+        let rows = self.check_len(z, self.code_dim(), "decode")?;
+        let mut y = self.run_layers(self.encoder_len..self.layers.len(), z, rows, threads);
+        self.normalizer.invert_in_place(&mut y);
+        Ok(y)
+    }
+
+    /// Reconstructions `D(E(x))` of raw rows, in raw units.
+    pub fn reconstruct(&self, x: &[f32], threads: &Threads) -> Result<Vec<f32>> {
+        let mut y = self.reconstruct_normalized(x, threads)?;
+        self.normalizer.invert_in_place(&mut y);
+        Ok(y)
+    }
+
+    /// Reconstructions in the normalised space the model was trained in.
+    pub fn reconstruct_normalized(&self, x: &[f32], threads: &Threads) -> Result<Vec<f32>> {
+        let rows = self.check_len(x, self.input_dim(), "reconstruct")?;
+        Ok(self.run_layers(0..self.layers.len(), &self.normalized(x), rows, threads))
+    }
+
+    /// Reconstruction metrics on `data`, in the normalised space the loss saw (the
+    /// same as raw units when the normaliser is `none`), computed in chunks.
+    pub fn evaluate(&self, data: &Dataset, threads: &Threads) -> Result<ReconstructionMetrics> {
+        self.check_data(data)?;
+        let d = self.input_dim();
+        let mut acc = MetricsAccumulator::new(d);
+        for start in (0..data.rows()).step_by(8 * INFERENCE_BATCH) {
+            let end = (start + 8 * INFERENCE_BATCH).min(data.rows());
+            let x = self.normalized(&data.as_slice()[start * d..end * d]);
+            let y = self.run_layers(0..self.layers.len(), &x, end - start, threads);
+            acc.add(&x, &y)?;
+        }
+        Ok(acc.finish())
+    }
+
+    /// Number of trainable parameters.
+    pub fn param_count(&self) -> usize {
+        self.params.len()
+    }
+}

@@ -1,0 +1,132 @@
+//! The model's configuration: the architecture as the user states it. It is validated
+//! once, before any work, and stored in the model file as JSON.
+
+use crate::data::dataset::ImageShape;
+use crate::data::normalize::NormalizeKind;
+use crate::error::{Error, Result};
+use crate::layers::{Activation, Init};
+
+/// A dense autoencoder: `input → layers[0] → … → layers[last] (the code)` for the
+/// encoder, and `code → decoder_layers… → input` for the decoder, which by default
+/// mirrors the encoder (`layers = [512, 256, 32]` gives 784-512-256-32-256-512-784).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Values per input row; 0 means "take it from the data" (set before building).
+    pub input_dim: usize,
+    /// Encoder widths from the first hidden layer down to the code. Default `[64]`.
+    pub layers: Vec<usize>,
+    /// Decoder hidden widths from the code up (the output layer, of width
+    /// `input_dim`, is added). `None` mirrors the encoder.
+    pub decoder_layers: Option<Vec<usize>>,
+    /// Hidden activation. Default `relu`.
+    pub activation: Activation,
+    /// The code layer's activation; `None` uses `activation`.
+    pub code_activation: Option<Activation>,
+    /// The output activation. Default `sigmoid`.
+    pub output_activation: Activation,
+    /// Weight initialisation. Default `glorot_uniform`.
+    pub init: Init,
+    /// The normaliser fitted on the training rows. Default `none`.
+    pub normalize: NormalizeKind,
+    /// The image shape of a row, when the data are images (for grids and conv models).
+    pub image_shape: Option<ImageShape>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            input_dim: 0,
+            layers: vec![64],
+            decoder_layers: None,
+            activation: Activation::Relu,
+            code_activation: None,
+            output_activation: Activation::Sigmoid,
+            init: Init::GlorotUniform,
+            normalize: NormalizeKind::None,
+            image_shape: None,
+        }
+    }
+}
+
+/// The largest width a layer may have (a guard against typos like `--layers 6400000`).
+pub const MAX_WIDTH: usize = 1 << 20;
+
+impl ModelConfig {
+    /// Check every field once; the messages name the field.
+    pub fn check(&self) -> Result<()> {
+        if self.input_dim == 0 {
+            return Err(Error::config(
+                "input_dim",
+                "the input width is 0; it is taken from the data when training",
+            ));
+        }
+        if self.layers.is_empty() {
+            return Err(Error::config(
+                "layers",
+                "at least one width (the code size) is needed, e.g. --layers 64",
+            ));
+        }
+        let dec = self.decoder_widths();
+        for (what, widths) in [("layers", &self.layers), ("decoder_layers", &dec)] {
+            if let Some(w) = widths.iter().find(|&&w| w == 0 || w > MAX_WIDTH) {
+                return Err(Error::config(what, format!("width {w} must be between 1 and {MAX_WIDTH}")));
+            }
+        }
+        if let Some(s) = self.image_shape {
+            if s.len() != self.input_dim {
+                return Err(Error::config(
+                    "image_shape",
+                    format!(
+                        "{}×{}×{} = {} values, but rows have {}",
+                        s.channels,
+                        s.height,
+                        s.width,
+                        s.len(),
+                        self.input_dim
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The code size (the last encoder width).
+    pub fn code_dim(&self) -> usize {
+        self.layers.last().copied().unwrap_or(0)
+    }
+
+    /// The decoder's hidden widths, from the code up, excluding the output layer.
+    pub fn decoder_widths(&self) -> Vec<usize> {
+        match &self.decoder_layers {
+            Some(d) => d.clone(),
+            None => self.layers.iter().rev().skip(1).copied().collect(),
+        }
+    }
+
+    /// Every layer width from input to output: `[784, 64, 784]`.
+    pub fn widths(&self) -> Vec<usize> {
+        let mut w = vec![self.input_dim];
+        w.extend(&self.layers);
+        w.extend(self.decoder_widths());
+        w.push(self.input_dim);
+        w
+    }
+
+    /// The widths as `784-512-256-32-256-512-784`.
+    pub fn describe(&self) -> String {
+        self.widths().iter().map(|w| w.to_string()).collect::<Vec<_>>().join("-")
+    }
+}
+
+/// Parse a width list such as `512,256,32` (spaces allowed).
+pub fn parse_widths(s: &str) -> Result<Vec<usize>> {
+    s.split(',')
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<usize>()
+                .map_err(|_| Error::config("layers", format!("{p:?} in {s:?} is not a whole number")))
+        })
+        .collect()
+}

@@ -1,0 +1,7 @@
+//! The model: its configuration (serde) and the autoencoder built from it.
+
+mod autoencoder;
+mod config;
+
+pub use autoencoder::{Autoencoder, TensorInfo, INFERENCE_BATCH};
+pub use config::{parse_widths, ModelConfig, MAX_WIDTH};

@@ -1,0 +1,211 @@
+//! Optimizers: the configuration (serde, with Keras' defaults) and the state that
+//! steps the model's one parameter buffer, tensor by tensor in one fused pass each.
+
+mod adam;
+mod rmsprop;
+mod sgd;
+
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+pub use crate::kernels::update::GradTransform;
+
+/// Which update rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    /// Stochastic gradient descent, optionally with (Nesterov) momentum.
+    Sgd,
+    /// Adam (Kingma & Ba 2015).
+    #[default]
+    Adam,
+    /// Adam with decoupled weight decay (Loshchilov & Hutter 2019).
+    #[serde(rename = "adamw")]
+    AdamW,
+    /// RMSprop (Hinton's lecture 6e), optionally with momentum.
+    #[serde(rename = "rmsprop")]
+    RmsProp,
+}
+
+impl OptimizerKind {
+    /// The name used in flags and files.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::AdamW => "adamw",
+            OptimizerKind::RmsProp => "rmsprop",
+        }
+    }
+}
+
+impl FromStr for OptimizerKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sgd" => Ok(OptimizerKind::Sgd),
+            "adam" => Ok(OptimizerKind::Adam),
+            "adamw" | "adam_w" => Ok(OptimizerKind::AdamW),
+            "rmsprop" | "rms_prop" => Ok(OptimizerKind::RmsProp),
+            _ => Err(Error::config(
+                "optimizer",
+                format!("unknown optimizer {s:?}; expected sgd, adam, adamw or rmsprop"),
+            )),
+        }
+    }
+}
+
+/// An optimizer's settings. Fields a rule does not use are ignored. Defaults follow
+/// Keras: Adam/AdamW `lr = 1e-3, β₁ = 0.9, β₂ = 0.999, ε = 1e-7`, AdamW
+/// `weight_decay = 0.004`; RMSprop `lr = 1e-3, ρ = 0.9, ε = 1e-7`; SGD `lr = 0.01`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// The update rule.
+    pub kind: OptimizerKind,
+    /// Learning rate η.
+    pub lr: f64,
+    /// Momentum μ (SGD, RMSprop). Default 0.
+    pub momentum: f64,
+    /// Nesterov momentum (SGD). Default false.
+    pub nesterov: bool,
+    /// Adam's β₁. Default 0.9.
+    pub beta1: f64,
+    /// Adam's β₂. Default 0.999.
+    pub beta2: f64,
+    /// ε in the denominator. Default 1e-7.
+    pub eps: f64,
+    /// RMSprop's decay ρ. Default 0.9.
+    pub rho: f64,
+    /// AdamW's decoupled weight decay λ (`w ← w − η·λ·w` each step, weights only).
+    pub weight_decay: f64,
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        OptimizerConfig::new(OptimizerKind::Adam)
+    }
+}
+
+impl OptimizerConfig {
+    /// The defaults of `kind`.
+    pub fn new(kind: OptimizerKind) -> Self {
+        OptimizerConfig {
+            kind,
+            lr: if kind == OptimizerKind::Sgd { 0.01 } else { 1e-3 },
+            momentum: 0.0,
+            nesterov: false,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+            rho: 0.9,
+            weight_decay: if kind == OptimizerKind::AdamW { 0.004 } else { 0.0 },
+        }
+    }
+
+    /// Check every field once, before any work.
+    pub fn check(&self) -> Result<()> {
+        let positive = |v: f64, f: &str| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::config(f, format!("{v} must be a positive number")))
+            }
+        };
+        let unit = |v: f64, f: &str| {
+            if (0.0..1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::config(f, format!("{v} must be in [0, 1)")))
+            }
+        };
+        positive(self.lr, "learning rate (lr)")?;
+        positive(self.eps, "eps")?;
+        unit(self.momentum, "momentum")?;
+        unit(self.beta1, "beta1")?;
+        unit(self.beta2, "beta2")?;
+        unit(self.rho, "rho")?;
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(Error::config("weight_decay", format!("{} must be ≥ 0", self.weight_decay)));
+        }
+        if self.nesterov && self.momentum == 0.0 {
+            return Err(Error::config("nesterov", "Nesterov momentum needs --momentum > 0"));
+        }
+        Ok(())
+    }
+}
+
+/// Where a tensor lies in the parameter buffer, and whether penalties apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorSlot {
+    /// Offset of the first value.
+    pub offset: usize,
+    /// Number of values.
+    pub len: usize,
+    /// Whether L1/L2 and AdamW's decay apply (weights yes, biases no).
+    pub decays: bool,
+}
+
+/// An optimizer with its state (moments, velocities), sized once for the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Optimizer {
+    config: OptimizerConfig,
+    /// Steps taken so far (Adam's `t`).
+    pub steps: u64,
+    /// First state vector: Adam's `m`, SGD's velocity, RMSprop's `v`.
+    pub state1: Vec<f32>,
+    /// Second state vector: Adam's `v`, RMSprop's momentum buffer.
+    pub state2: Vec<f32>,
+}
+
+impl Optimizer {
+    /// State for `params` values, zero-initialised.
+    pub fn new(config: OptimizerConfig, params: usize) -> Result<Self> {
+        config.check()?;
+        let (n1, n2) = match config.kind {
+            OptimizerKind::Sgd => (if config.momentum > 0.0 { params } else { 0 }, 0),
+            OptimizerKind::Adam | OptimizerKind::AdamW => (params, params),
+            OptimizerKind::RmsProp => (params, if config.momentum > 0.0 { params } else { 0 }),
+        };
+        Ok(Optimizer { config, steps: 0, state1: vec![0.0; n1], state2: vec![0.0; n2] })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    /// One update of every tensor: `params ← update(params, grads)`, with the
+    /// gradient first transformed by `gt` (clipping scale, L1/L2) and the learning
+    /// rate multiplied by `lr_scale` (a schedule's factor; 1 for none).
+    pub fn step(
+        &mut self,
+        params: &mut [f32],
+        grads: &[f32],
+        slots: &[TensorSlot],
+        gt: GradTransform,
+        lr_scale: f64,
+    ) {
+        self.steps += 1;
+        let lr = self.config.lr * lr_scale;
+        match self.config.kind {
+            OptimizerKind::Sgd => sgd::step(self, params, grads, slots, gt, lr),
+            OptimizerKind::Adam | OptimizerKind::AdamW => adam::step(self, params, grads, slots, gt, lr),
+            OptimizerKind::RmsProp => rmsprop::step(self, params, grads, slots, gt, lr),
+        }
+    }
+}
+
+/// Split the buffers of one tensor out of the whole-model buffers.
+#[inline]
+pub(crate) fn slot_slices<'a>(
+    slot: &TensorSlot,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+) -> (&'a mut [f32], &'a [f32]) {
+    let r = slot.offset..slot.offset + slot.len;
+    (&mut params[r.clone()], &grads[r])
+}
+
+#[cfg(test)]
+mod tests;

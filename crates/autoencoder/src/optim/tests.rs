@@ -1,0 +1,96 @@
+//! Optimizer steps against values computed by hand (in f64, from the update formulas
+//! in the docs; Adam's match Keras 3's `Adam` on the same inputs).
+
+use super::*;
+
+/// One weight (decays) and one bias (does not), both starting at 1.0, gradient 0.5
+/// then −0.2 for the weight; returns the weight after each step.
+fn run(config: OptimizerConfig, gt: GradTransform, grads: &[f32]) -> Vec<f32> {
+    let slots =
+        [TensorSlot { offset: 0, len: 1, decays: true }, TensorSlot { offset: 1, len: 1, decays: false }];
+    let mut opt = Optimizer::new(config, 2).unwrap();
+    let mut params = [1.0f32, 1.0];
+    grads
+        .iter()
+        .map(|&g| {
+            opt.step(&mut params, &[g, g], &slots, gt, 1.0);
+            params[0]
+        })
+        .collect()
+}
+
+fn close(a: &[f32], b: &[f64]) {
+    for (x, y) in a.iter().zip(b) {
+        assert!((*x as f64 - y).abs() < 2e-6, "{a:?} vs {b:?}");
+    }
+}
+
+#[test]
+fn sgd_plain_momentum_and_nesterov() {
+    let mut c = OptimizerConfig::new(OptimizerKind::Sgd);
+    c.lr = 0.1;
+    close(&run(c.clone(), GradTransform::IDENTITY, &[0.5, -0.2]), &[0.95, 0.97]);
+    c.momentum = 0.9;
+    // v = −0.05 → w = 0.95; v = 0.9·(−0.05) + 0.02 = −0.025 → w = 0.925
+    close(&run(c.clone(), GradTransform::IDENTITY, &[0.5, -0.2]), &[0.95, 0.925]);
+    c.nesterov = true;
+    // w += μv − ηg: 1 − 0.045 − 0.05 = 0.905; then 0.905 − 0.0225 + 0.02 = 0.9025
+    close(&run(c, GradTransform::IDENTITY, &[0.5, -0.2]), &[0.905, 0.9025]);
+}
+
+#[test]
+fn adam_follows_keras() {
+    let mut c = OptimizerConfig::new(OptimizerKind::Adam);
+    c.lr = 0.1;
+    close(&run(c, GradTransform::IDENTITY, &[0.5, -0.2]), &[0.900_000_632_451_532, 0.865_440_250_693_355_7]);
+}
+
+#[test]
+fn adamw_decays_weights_but_not_biases() {
+    let mut c = OptimizerConfig::new(OptimizerKind::AdamW);
+    c.lr = 0.1;
+    c.weight_decay = 0.1;
+    let slots =
+        [TensorSlot { offset: 0, len: 1, decays: true }, TensorSlot { offset: 1, len: 1, decays: false }];
+    let mut opt = Optimizer::new(c, 2).unwrap();
+    let mut p = [1.0f32, 1.0];
+    opt.step(&mut p, &[0.5, 0.5], &slots, GradTransform::IDENTITY, 1.0);
+    close(&p, &[0.890_000_632_451_531_9, 0.900_000_632_451_532]);
+}
+
+#[test]
+fn rmsprop_follows_keras() {
+    let mut c = OptimizerConfig::new(OptimizerKind::RmsProp);
+    c.lr = 0.1;
+    close(&run(c, GradTransform::IDENTITY, &[0.5, -0.2]), &[0.683_772_866_436_796_7, 0.806_631_657_994_765]);
+}
+
+#[test]
+fn penalties_and_clipping_transform_the_gradient() {
+    let mut c = OptimizerConfig::new(OptimizerKind::Sgd);
+    c.lr = 0.1;
+    let slots =
+        [TensorSlot { offset: 0, len: 1, decays: true }, TensorSlot { offset: 1, len: 1, decays: false }];
+    let step = |gt: GradTransform| {
+        let mut opt = Optimizer::new(c.clone(), 2).unwrap();
+        let mut p = [1.0f32, 1.0];
+        opt.step(&mut p, &[0.5, 0.5], &slots, gt, 1.0);
+        p
+    };
+    // L2 0.5: g = 0.5 + 2·0.5·1 = 1.5 → 0.85; the bias ignores it → 0.95
+    close(&step(GradTransform { grad_scale: 1.0, l1: 0.0, l2: 0.5 }), &[0.85, 0.95]);
+    // L1 0.3: g = 0.5 + 0.3 = 0.8 → 0.92
+    close(&step(GradTransform { grad_scale: 1.0, l1: 0.3, l2: 0.0 }), &[0.92, 0.95]);
+    // clipping scale 0.5: g = 0.25 → 0.975 for both
+    close(&step(GradTransform { grad_scale: 0.5, l1: 0.0, l2: 0.0 }), &[0.975, 0.975]);
+}
+
+#[test]
+fn invalid_settings_name_the_field() {
+    let mut c = OptimizerConfig::new(OptimizerKind::Adam);
+    c.lr = -1.0;
+    assert!(Optimizer::new(c, 1).unwrap_err().to_string().contains("learning rate"));
+    let mut c = OptimizerConfig::new(OptimizerKind::Sgd);
+    c.nesterov = true;
+    assert!(Optimizer::new(c, 1).unwrap_err().to_string().contains("nesterov"));
+}

@@ -1,0 +1,454 @@
+//! The fit loop and its workspace: seeded shuffling, fused forward/loss/backward,
+//! clipping, the optimizer step, validation, early stopping. Nothing allocates once
+//! the workspace is built.
+
+use std::ops::Range;
+use std::time::Instant;
+
+use super::history::{EpochRecord, History, StopReason, TrainingSummary};
+use super::observer::{Control, Observer, TrainStart};
+use super::TrainConfig;
+use crate::data::dataset::Dataset;
+use crate::data::normalize::Normalizer;
+use crate::error::{Error, Result};
+use crate::kernels::{elementwise, Threads};
+use crate::layers::{Ctx, Layer};
+use crate::model::Autoencoder;
+use crate::optim::{GradTransform, Optimizer, TensorSlot};
+use crate::random::{self, Stream};
+
+/// Rows of a dataset used for one role (training or validation), without copying.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    data: &'a Dataset,
+    range: (usize, usize),
+}
+
+impl<'a> Rows<'a> {
+    fn len(&self) -> usize {
+        self.range.1 - self.range.0
+    }
+    fn row(&self, i: usize) -> &'a [f32] {
+        self.data.row(self.range.0 + i)
+    }
+    fn values(&self) -> &'a [f32] {
+        let c = self.data.cols();
+        &self.data.as_slice()[self.range.0 * c..self.range.1 * c]
+    }
+}
+
+/// Buffers for one batch of up to `batch` rows: the input, every layer's output and
+/// scratch, two gradient buffers that alternate between layers, the parameter
+/// gradients, and copies of the parameters for early stopping and divergence.
+struct Workspace {
+    batch: usize,
+    input: Vec<f32>,
+    acts: Vec<Vec<f32>>,
+    scratch: Vec<Vec<f32>>,
+    grad_a: Vec<f32>,
+    grad_b: Vec<f32>,
+    grads: Vec<f32>,
+}
+
+impl Workspace {
+    fn new(layers: &[Box<dyn Layer>], batch: usize, params: usize) -> Self {
+        let d = layers[0].input_width();
+        let max_w = layers.iter().map(|l| l.output_width()).chain([d]).max().unwrap_or(d);
+        Workspace {
+            batch,
+            input: vec![0.0; batch * d],
+            acts: layers.iter().map(|l| vec![0.0; batch * l.output_width()]).collect(),
+            scratch: layers.iter().map(|l| vec![0.0; batch * l.scratch_width()]).collect(),
+            grad_a: vec![0.0; batch * max_w],
+            grad_b: vec![0.0; batch * max_w],
+            grads: vec![0.0; params],
+        }
+    }
+
+    /// Normalised rows into `input`.
+    fn gather(&mut self, rows: &Rows<'_>, indices: impl Iterator<Item = usize>, norm: &Normalizer) -> usize {
+        let d = rows.data.cols();
+        let mut n = 0;
+        for i in indices {
+            norm.apply(rows.row(i), &mut self.input[n * d..(n + 1) * d]);
+            n += 1;
+        }
+        n
+    }
+
+    /// Forward through every layer for `n` rows.
+    fn forward(
+        &mut self,
+        layers: &[Box<dyn Layer>],
+        offsets: &[Range<usize>],
+        params: &[f32],
+        n: usize,
+        ctx: Ctx<'_>,
+    ) {
+        for (i, layer) in layers.iter().enumerate() {
+            let (before, after) = self.acts.split_at_mut(i);
+            let x: &[f32] = if i == 0 { &self.input } else { &before[i - 1] };
+            let x = &x[..n * layer.input_width()];
+            layer.forward(&params[offsets[i].clone()], x, n, &mut after[0], &mut self.scratch[i], ctx);
+        }
+    }
+}
+
+/// Train `model` on `train`, validating on `validation` (or on the last
+/// `validation_split` of `train` when `validation` is `None`), following `config`.
+///
+/// The first call fits the model's normaliser on the training rows (when the config
+/// asks for one). Returns the per-epoch history; the model ends with the weights of
+/// the last epoch, or of the best one when early stopping restores them. A NaN or
+/// infinite loss stops training with [`Error::Diverged`] and puts back the weights
+/// of the last completed epoch.
+pub fn fit(
+    model: &mut Autoencoder,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    config: &TrainConfig,
+    threads: &Threads,
+    observer: &mut dyn Observer,
+) -> Result<History> {
+    config.check()?;
+    model.check_data(train)?;
+    let (train_rows, val_rows) = match validation {
+        Some(v) => {
+            model.check_data(v)?;
+            (Rows { data: train, range: (0, train.rows()) }, Some(Rows { data: v, range: (0, v.rows()) }))
+        }
+        None if config.validation_split > 0.0 => {
+            let n_train = ((train.rows() as f64) * (1.0 - config.validation_split)).floor() as usize;
+            if n_train == 0 || n_train == train.rows() {
+                return Err(Error::config(
+                    "validation_split",
+                    format!(
+                        "{} of {} rows leaves an empty training or validation part",
+                        config.validation_split,
+                        train.rows()
+                    ),
+                ));
+            }
+            (
+                Rows { data: train, range: (0, n_train) },
+                Some(Rows { data: train, range: (n_train, train.rows()) }),
+            )
+        }
+        None => (Rows { data: train, range: (0, train.rows()) }, None),
+    };
+    if train_rows.len() == 0 {
+        return Err(Error::Data(format!("{}: no training rows", train.source)));
+    }
+    let d = model.input_dim();
+    if model.normalizer().is_identity()
+        && model.config().normalize != crate::data::normalize::NormalizeKind::None
+    {
+        model.set_normalizer(Normalizer::fit(model.config().normalize, train_rows.values(), d))?;
+    }
+    check_loss_targets(model, config, &train_rows)?;
+    if let Some(v) = &val_rows {
+        check_loss_targets(model, config, v)?;
+    }
+
+    threads.install(|| run(model, train_rows, val_rows, config, threads, observer))
+}
+
+/// BCE needs normalised targets in [0, 1]; checked chunk by chunk.
+fn check_loss_targets(model: &Autoencoder, config: &TrainConfig, rows: &Rows<'_>) -> Result<()> {
+    let d = model.input_dim();
+    let norm = model.normalizer();
+    if norm.is_identity() {
+        return config
+            .loss
+            .check_targets(rows.values(), d, &rows.data.source)
+            .map_err(|e| shift_rows(e, rows));
+    }
+    let mut buf = vec![0.0f32; 1024 * d];
+    for start in (0..rows.len()).step_by(1024) {
+        let n = 1024.min(rows.len() - start);
+        let vals = &rows.values()[start * d..(start + n) * d];
+        norm.apply(vals, &mut buf[..n * d]);
+        config.loss.check_targets(&buf[..n * d], d, &format!("{} (after normalising)", rows.data.source))?;
+    }
+    Ok(())
+}
+
+fn shift_rows(e: Error, rows: &Rows<'_>) -> Error {
+    if rows.range.0 == 0 {
+        return e;
+    }
+    Error::Data(format!("{e} (row numbers counted from row {} of the file)", rows.range.0 + 1))
+}
+
+fn run(
+    model: &mut Autoencoder,
+    train: Rows<'_>,
+    val: Option<Rows<'_>>,
+    config: &TrainConfig,
+    threads: &Threads,
+    observer: &mut dyn Observer,
+) -> Result<History> {
+    let ctx = Ctx { threads };
+    let n_train = train.len();
+    let batch = config.batch_size.min(n_train);
+    let n_layers = model.layers().len();
+    let offsets: Vec<Range<usize>> = (0..n_layers).map(|i| model.layer_params(i)).collect();
+    let slots: Vec<TensorSlot> = model.slots();
+    let decaying: Vec<TensorSlot> = slots.iter().copied().filter(|s| s.decays).collect();
+    let output_act = model.layers()[n_layers - 1].activation();
+    let fused = config.loss.fuses_with(output_act);
+    let d = model.input_dim();
+    let norm = model.normalizer().clone();
+
+    let mut ws = Workspace::new(model.layers(), batch, model.param_count());
+    let mut opt = Optimizer::new(config.optimizer.clone(), model.param_count())?;
+    let mut order: Vec<usize> = (0..n_train).collect();
+    let mut shuffle_rng = random::rng(config.seed, Stream::Shuffle);
+    let mut good_params = model.params().to_vec();
+    let mut best_params = if config.early_stopping.as_ref().is_some_and(|e| e.restore_best) {
+        model.params().to_vec()
+    } else {
+        Vec::new()
+    };
+    let batches = n_train.div_ceil(batch);
+    observer.on_train_start(&TrainStart {
+        epochs: config.epochs,
+        first_epoch: 1,
+        batches_per_epoch: batches,
+        train_rows: n_train,
+        val_rows: val.map_or(0, |v| v.len()),
+    });
+
+    let penalize = config.l1 > 0.0 || config.l2 > 0.0;
+    let mut records: Vec<EpochRecord> = Vec::with_capacity(config.epochs);
+    let mut best = f64::INFINITY;
+    let mut best_epoch = 0;
+    let mut since_best = 0;
+    let mut stop = StopReason::EpochLimit;
+
+    for epoch in 1..=config.epochs {
+        let t0 = Instant::now();
+        if config.shuffle {
+            random::shuffle(&mut shuffle_rng, &mut order);
+        }
+        let mut loss_sum = 0.0f64;
+        for (b, chunk) in order.chunks(batch).enumerate() {
+            let n = ws.gather(&train, chunk.iter().copied(), &norm);
+            let params = model.params();
+            ws.forward(model.layers(), &offsets, params, n, ctx);
+            let last = n_layers - 1;
+            let (y, z) = (&ws.acts[last][..n * d], fused.then(|| &ws.scratch[last][..n * d]));
+            let sum =
+                config.loss.evaluate(y, z, &ws.input[..n * d], output_act, Some(&mut ws.grad_a[..n * d]));
+            let mut batch_loss = sum / (n * d) as f64;
+            if penalize {
+                batch_loss += penalty(params, &decaying, config.l1, config.l2);
+            }
+            if !batch_loss.is_finite() {
+                model.params_mut().copy_from_slice(&good_params);
+                return Err(Error::Diverged { epoch, batch: b + 1, loss: batch_loss });
+            }
+            backward(model, &offsets, &mut ws, n, fused, ctx);
+            let grad_scale = match config.clip_norm {
+                Some(c) => {
+                    let norm = elementwise::sum_squares(&ws.grads).sqrt();
+                    if norm > c {
+                        (c / norm) as f32
+                    } else {
+                        1.0
+                    }
+                }
+                None => 1.0,
+            };
+            let gt = GradTransform { grad_scale, l1: config.l1 as f32, l2: config.l2 as f32 };
+            opt.step(model.params_mut(), &ws.grads, &slots, gt, 1.0);
+            loss_sum += batch_loss * n as f64;
+            observer.on_batch_end(epoch, b + 1, loss_sum / ((b * batch + n) as f64));
+        }
+        let train_seconds = t0.elapsed().as_secs_f64();
+        let train_loss = loss_sum / n_train as f64;
+        let val_loss = val.map(|v| validation_loss(model, &mut ws, &v, config, &offsets, fused, &norm, ctx));
+        if let Some(v) = val_loss {
+            if !v.is_finite() {
+                model.params_mut().copy_from_slice(&good_params);
+                return Err(Error::Diverged { epoch, batch: batches, loss: v });
+            }
+        }
+        good_params.copy_from_slice(model.params());
+        let seconds = t0.elapsed().as_secs_f64();
+        let record = EpochRecord {
+            epoch,
+            train_loss,
+            val_loss,
+            seconds,
+            rows_per_second: n_train as f64 / train_seconds.max(1e-9),
+            lr: config.optimizer.lr,
+        };
+        let control = observer.on_epoch_end(&record);
+        let prev_train = records.last().map(|r| r.train_loss);
+        records.push(record);
+
+        let monitored = val_loss.unwrap_or(train_loss);
+        let min_delta = config.early_stopping.as_ref().map_or(0.0, |e| e.min_delta);
+        if monitored < best - min_delta {
+            best = monitored;
+            best_epoch = epoch;
+            since_best = 0;
+            if !best_params.is_empty() {
+                best_params.copy_from_slice(model.params());
+            }
+        } else {
+            since_best += 1;
+        }
+        if let Some(es) = &config.early_stopping {
+            if since_best >= es.patience {
+                stop = StopReason::EarlyStopping;
+                break;
+            }
+        }
+        if let (Some(tol), Some(prev)) = (config.tolerance, prev_train) {
+            if (prev - train_loss).abs() <= tol * prev.abs() {
+                stop = StopReason::Converged;
+                break;
+            }
+        }
+        if control == Control::Stop {
+            stop = StopReason::Interrupted;
+            break;
+        }
+    }
+
+    let epochs_run = records.len();
+    let mut weights_epoch = epochs_run;
+    if !best_params.is_empty() && best_epoch > 0 && best_epoch != epochs_run {
+        model.params_mut().copy_from_slice(&best_params);
+        weights_epoch = best_epoch;
+    }
+    let history = History { epochs: records, stop_reason: stop, weights_epoch };
+    model.training = Some(TrainingSummary {
+        epochs_run,
+        weights_epoch,
+        train_loss: history.epochs.iter().map(|e| e.train_loss).collect(),
+        val_loss: history.epochs.iter().filter_map(|e| e.val_loss).collect(),
+        stop_reason: stop,
+        seed: config.seed,
+        threads: threads.count(),
+        config: serde_json::to_value(config).unwrap_or(serde_json::Value::Null),
+        data: train.data.source.clone(),
+        rows: (n_train, val.map_or(0, |v| v.len())),
+    });
+    Ok(history)
+}
+
+/// `l1·Σ|w| + l2·Σw²` over the tensors that decay.
+fn penalty(params: &[f32], decaying: &[TensorSlot], l1: f64, l2: f64) -> f64 {
+    let mut p = 0.0;
+    for s in decaying {
+        let w = &params[s.offset..s.offset + s.len];
+        if l1 > 0.0 {
+            p += l1 * elementwise::sum_abs(w);
+        }
+        if l2 > 0.0 {
+            p += l2 * elementwise::sum_squares(w);
+        }
+    }
+    p
+}
+
+/// Backward through every layer, from `ws.grad_a` holding `∂L/∂output` (or the
+/// logits' gradient when `fused`) down to the first layer's parameter gradients.
+fn backward(
+    model: &Autoencoder,
+    offsets: &[Range<usize>],
+    ws: &mut Workspace,
+    n: usize,
+    fused: bool,
+    ctx: Ctx<'_>,
+) {
+    let layers = model.layers();
+    let params = model.params();
+    for i in (0..layers.len()).rev() {
+        let layer = &layers[i];
+        let x: &[f32] = if i == 0 { &ws.input } else { &ws.acts[i - 1] };
+        let x = &x[..n * layer.input_width()];
+        let dx = if i > 0 { Some(&mut ws.grad_b[..n * layer.input_width()]) } else { None };
+        layer.backward(
+            &params[offsets[i].clone()],
+            &mut ws.grads[offsets[i].clone()],
+            x,
+            &ws.acts[i],
+            &ws.scratch[i],
+            n,
+            &mut ws.grad_a[..n * layer.output_width()],
+            dx,
+            fused && i == layers.len() - 1,
+            ctx,
+        );
+        std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
+    }
+}
+
+/// Mean loss over the validation rows (penalties included, as Keras reports it),
+/// computed in batches of the workspace's size.
+#[allow(clippy::too_many_arguments)]
+fn validation_loss(
+    model: &Autoencoder,
+    ws: &mut Workspace,
+    val: &Rows<'_>,
+    config: &TrainConfig,
+    offsets: &[Range<usize>],
+    fused: bool,
+    norm: &Normalizer,
+    ctx: Ctx<'_>,
+) -> f64 {
+    let d = model.input_dim();
+    let last = model.layers().len() - 1;
+    let act = model.layers()[last].activation();
+    let mut sum = 0.0;
+    for start in (0..val.len()).step_by(ws.batch) {
+        let end = (start + ws.batch).min(val.len());
+        let n = ws.gather(val, start..end, norm);
+        ws.forward(model.layers(), offsets, model.params(), n, ctx);
+        let z = fused.then(|| &ws.scratch[last][..n * d]);
+        sum += config.loss.evaluate(&ws.acts[last][..n * d], z, &ws.input[..n * d], act, None);
+    }
+    let mut loss = sum / (val.len() * d) as f64;
+    if config.l1 > 0.0 || config.l2 > 0.0 {
+        let decaying: Vec<TensorSlot> = model.slots().into_iter().filter(|s| s.decays).collect();
+        loss += penalty(model.params(), &decaying, config.l1, config.l2);
+    }
+    loss
+}
+
+/// The mean loss of `model` on `rows` normalised rows `x` (the target is `x`), and
+/// its gradient with respect to every parameter, in the parameter buffer's layout.
+/// What one training step computes before the optimizer; for gradient checks and
+/// diagnostics.
+pub fn loss_and_gradient(
+    model: &Autoencoder,
+    x: &[f32],
+    loss: crate::loss::Loss,
+    threads: &Threads,
+) -> Result<(f64, Vec<f32>)> {
+    let d = model.input_dim();
+    if d == 0 || x.len() % d != 0 || x.is_empty() {
+        return Err(Error::Data(format!("{} values is not a whole number of rows of {d}", x.len())));
+    }
+    let n = x.len() / d;
+    let ctx = Ctx { threads };
+    let layers = model.layers();
+    let offsets: Vec<Range<usize>> = (0..layers.len()).map(|i| model.layer_params(i)).collect();
+    let last = layers.len() - 1;
+    let act = layers[last].activation();
+    let fused = loss.fuses_with(act);
+    let mut ws = Workspace::new(layers, n, model.param_count());
+    ws.input.copy_from_slice(x);
+    threads.install(|| {
+        ws.forward(layers, &offsets, model.params(), n, ctx);
+        let z = fused.then(|| &ws.scratch[last][..n * d]);
+        let sum =
+            loss.evaluate(&ws.acts[last][..n * d], z, &ws.input[..n * d], act, Some(&mut ws.grad_a[..n * d]));
+        backward(model, &offsets, &mut ws, n, fused, ctx);
+        Ok((sum / (n * d) as f64, ws.grads))
+    })
+}

@@ -1,0 +1,130 @@
+//! Training: the settings, the fit loop and its workspace, the per-epoch history,
+//! early stopping, and the observer through which a caller follows progress.
+
+mod fit;
+mod history;
+mod observer;
+
+pub use fit::{fit, loss_and_gradient};
+pub use history::{EpochRecord, History, StopReason, TrainingSummary};
+pub use observer::{Control, NoObserver, Observer, TrainStart};
+
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::optim::OptimizerConfig;
+
+/// Stop when the monitored loss (validation if there is a validation set, else
+/// training) has not improved by more than `min_delta` for `patience` epochs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EarlyStopping {
+    /// Epochs without improvement before stopping. Default 5.
+    pub patience: usize,
+    /// The smallest decrease that counts as an improvement. Default 0.
+    pub min_delta: f64,
+    /// Put back the weights of the best epoch when stopping (or at the end). Default true.
+    pub restore_best: bool,
+}
+
+impl Default for EarlyStopping {
+    fn default() -> Self {
+        EarlyStopping { patience: 5, min_delta: 0.0, restore_best: true }
+    }
+}
+
+/// How to train: loss, optimizer, batches, epochs, validation, stopping, penalties.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// The reconstruction loss. Default `mse`.
+    pub loss: Loss,
+    /// The optimizer and its settings. Default Adam with Keras' defaults.
+    pub optimizer: OptimizerConfig,
+    /// Rows per gradient step. Default 128.
+    pub batch_size: usize,
+    /// The epoch limit. Default 10.
+    pub epochs: usize,
+    /// Fraction of the rows held out for validation, taken from the end as Keras'
+    /// `validation_split` does (used when no validation set is given). Default 0.
+    pub validation_split: f64,
+    /// Reshuffle the training rows every epoch (seeded). Default true.
+    pub shuffle: bool,
+    /// The seed for initialisation, shuffling and noise. Default 0.
+    pub seed: u64,
+    /// Early stopping; `None` trains to the epoch limit.
+    pub early_stopping: Option<EarlyStopping>,
+    /// Stop when the training loss changes by less than this fraction of itself
+    /// between two epochs (converged). `None` disables it.
+    pub tolerance: Option<f64>,
+    /// L1 weight penalty `l1·Σ|w|` added to the loss (weights, not biases). Default 0.
+    pub l1: f64,
+    /// L2 weight penalty `l2·Σw²` added to the loss (weights, not biases). Default 0.
+    pub l2: f64,
+    /// Rescale the gradient when its global L2 norm exceeds this. Default none.
+    pub clip_norm: Option<f64>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            loss: Loss::Mse,
+            optimizer: OptimizerConfig::default(),
+            batch_size: 128,
+            epochs: 10,
+            validation_split: 0.0,
+            shuffle: true,
+            seed: 0,
+            early_stopping: None,
+            tolerance: None,
+            l1: 0.0,
+            l2: 0.0,
+            clip_norm: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Check every field once; the messages name the field.
+    pub fn check(&self) -> Result<()> {
+        self.optimizer.check()?;
+        if self.batch_size == 0 || self.batch_size > 1 << 20 {
+            return Err(Error::config(
+                "batch_size",
+                format!("{} must be between 1 and {}", self.batch_size, 1 << 20),
+            ));
+        }
+        if self.epochs == 0 {
+            return Err(Error::config("epochs", "must be at least 1"));
+        }
+        if !(0.0..1.0).contains(&self.validation_split) {
+            return Err(Error::config(
+                "validation_split",
+                format!("{} must be in [0, 1)", self.validation_split),
+            ));
+        }
+        for (f, v) in [("l1", self.l1), ("l2", self.l2)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::config(f, format!("{v} must be ≥ 0")));
+            }
+        }
+        if let Some(c) = self.clip_norm {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(Error::config("clip_norm", format!("{c} must be > 0")));
+            }
+        }
+        if let Some(t) = self.tolerance {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(Error::config("tolerance", format!("{t} must be ≥ 0")));
+            }
+        }
+        if let Some(es) = &self.early_stopping {
+            if es.patience == 0 {
+                return Err(Error::config("patience", "must be at least 1"));
+            }
+            if !(es.min_delta.is_finite() && es.min_delta >= 0.0) {
+                return Err(Error::config("min_delta", format!("{} must be ≥ 0", es.min_delta)));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,1 +1,54 @@
-fn main() {}
+//! `ae`: train, evaluate and use autoencoders from the command line.
+
+mod args;
+mod commands;
+mod grid;
+mod output;
+mod plot;
+mod png;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// Train autoencoders on your data and use them: encode, decode, reconstruct, evaluate.
+#[derive(Parser)]
+#[command(name = "ae", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on a dataset or files and save it (.safetensors) with its loss curve.
+    Train(commands::train::TrainArgs),
+    /// Reconstruction error of a model on data, beside PCA with the same code size.
+    Evaluate(commands::evaluate::EvaluateArgs),
+    /// Map rows to their codes (CSV or NPY out).
+    Encode(commands::encode::EncodeArgs),
+    /// Map codes back to rows (CSV or NPY out).
+    Decode(commands::decode::DecodeArgs),
+    /// Reconstruct rows (CSV or NPY out), or draw originals above reconstructions (PNG).
+    Reconstruct(commands::reconstruct::ReconstructArgs),
+    /// Show a model's architecture, parameters, normaliser and training summary.
+    Inspect(commands::inspect::InspectArgs),
+    /// Train on built-in images in seconds and write a model, a loss curve and a grid to ./ae-demo/.
+    Demo(commands::demo::DemoArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(a) => commands::train::run(a),
+        Command::Evaluate(a) => commands::evaluate::run(a),
+        Command::Encode(a) => commands::encode::run(a),
+        Command::Decode(a) => commands::decode::run(a),
+        Command::Reconstruct(a) => commands::reconstruct::run(a),
+        Command::Inspect(a) => commands::inspect::run(a),
+        Command::Demo(a) => commands::demo::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

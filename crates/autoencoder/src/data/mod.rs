@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod idx;
 pub mod normalize;
 pub mod npy;
+pub mod open;
 pub mod synthetic;
 
 pub use dataset::{Dataset, ImageShape};

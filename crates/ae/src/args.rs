@@ -1,0 +1,119 @@
+//! Arguments shared by several subcommands: where the data comes from, threads.
+
+use std::path::PathBuf;
+
+use autoencoder::data::builtin::{Named, Sources, Split};
+use autoencoder::data::csv::{CsvOptions, HeaderMode, LabelColumn};
+use autoencoder::data::npy::NpyOptions;
+use autoencoder::data::open::{self, LoadOptions};
+use autoencoder::{Dataset, Threads};
+use clap::Args;
+
+/// Where rows come from: files, or a named dataset.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// A named dataset instead of files: fashion-mnist, mnist or synthetic.
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Option<String>,
+    /// Which part of a named dataset: train or test [default: train for `train`, test otherwise].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<String>,
+    /// A folder holding the dataset's IDX files (searched before the cache).
+    #[arg(long, env = "AE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where downloaded datasets are kept [default: $AE_CACHE_DIR or ~/.cache/autoencoder].
+    #[arg(long, env = "AE_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Base URL to download dataset files from (replaces the default mirrors).
+    #[arg(long, env = "AE_MIRROR", value_name = "URL")]
+    pub mirror: Option<String>,
+    /// Never download: fail when the dataset is not on disk.
+    #[arg(long)]
+    pub offline: bool,
+    /// CSV: the label column, by header name or 0-based index (excluded from the features).
+    #[arg(long, value_name = "COLUMN")]
+    pub label_column: Option<String>,
+    /// CSV: whether the first line is a header: auto, yes or no.
+    #[arg(long, default_value = "auto", value_name = "MODE")]
+    pub header: String,
+    /// NPZ: the member holding the data [default: x, X, data, or the only array].
+    #[arg(long, value_name = "NAME")]
+    pub npz_array: Option<String>,
+}
+
+impl DataArgs {
+    /// The sources for named datasets.
+    pub fn sources(&self) -> Sources {
+        let mut s = Sources::from_env();
+        if let Some(d) = &self.data_dir {
+            s.data_dir = Some(d.clone());
+        }
+        if let Some(c) = &self.cache_dir {
+            s.cache_dir = c.clone();
+        }
+        s.mirror = self.mirror.clone();
+        s.offline = self.offline;
+        s
+    }
+
+    fn load_options(&self) -> autoencoder::Result<LoadOptions> {
+        let header = match self.header.to_ascii_lowercase().as_str() {
+            "auto" => HeaderMode::Auto,
+            "yes" | "true" => HeaderMode::Yes,
+            "no" | "false" => HeaderMode::No,
+            other => return Err(autoencoder::Error::config("header", format!("{other:?}: expected auto, yes or no"))),
+        };
+        let label = self.label_column.as_ref().map(|c| match c.parse::<usize>() {
+            Ok(i) => LabelColumn::Index(i),
+            Err(_) => LabelColumn::Name(c.clone()),
+        });
+        Ok(LoadOptions {
+            csv: CsvOptions { header, label, ..CsvOptions::default() },
+            npy: NpyOptions { array: self.npz_array.clone(), labels: None },
+        })
+    }
+
+    /// The split asked for, or `default`.
+    pub fn split_or(&self, default: Split) -> autoencoder::Result<Split> {
+        self.split.as_deref().map_or(Ok(default), str::parse)
+    }
+
+    /// Load `files` (data and optionally labels) or the named dataset's split
+    /// (`--split`, else `default_split`).
+    pub fn load(&self, files: &[PathBuf], seed: u64, default_split: Split) -> autoencoder::Result<Dataset> {
+        match (&self.dataset, files.is_empty()) {
+            (Some(_), false) => {
+                Err(autoencoder::Error::config("dataset", "give either --dataset or data files, not both"))
+            }
+            (Some(name), true) => {
+                let name: Named = name.parse()?;
+                let split = self.split_or(default_split)?;
+                open::load_named(name, split, &self.sources(), seed)
+            }
+            (None, false) => open::load_paths(files, &self.load_options()?),
+            (None, true) => Err(autoencoder::Error::config(
+                "data",
+                "no data given: pass a file (CSV, NPY/NPZ, IDX) or --dataset fashion-mnist|mnist|synthetic",
+            )),
+        }
+    }
+
+    /// The named dataset, when one was chosen.
+    pub fn named(&self) -> autoencoder::Result<Option<Named>> {
+        self.dataset.as_ref().map(|n| n.parse()).transpose()
+    }
+}
+
+/// The thread count: 0 means every core.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ThreadArgs {
+    /// Threads for the computation (0 = every core). Results are bit-identical for the same seed and threads.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+}
+
+impl ThreadArgs {
+    pub fn threads(&self) -> Threads {
+        Threads::new(self.threads)
+    }
+}

@@ -1,0 +1,42 @@
+//! `ae encode`: rows in, codes out (CSV or NPY by extension; CSV on stdout without `-o`).
+
+use std::path::PathBuf;
+
+use autoencoder::data::builtin::Split;
+use autoencoder::{file, Result};
+use clap::Args;
+
+use crate::args::{DataArgs, ThreadArgs};
+use crate::output::{code_header, print_csv, write_array};
+
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Data file(s): data and optionally labels.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where to write the codes: .csv, .npy or .npz (CSV on stdout when absent).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+}
+
+pub fn run(a: EncodeArgs) -> Result<()> {
+    let model = file::load(&a.model)?;
+    let data = a.data.load(&a.files, 0, Split::Test)?;
+    model.check_data(&data)?;
+    let codes = model.encode(data.as_slice(), &a.threads.threads())?;
+    let k = model.code_dim();
+    match &a.output {
+        Some(p) => {
+            write_array(p, &codes, k, Some(&code_header(k)))?;
+            eprintln!("wrote {} codes of {k} values to {}", data.rows(), p.display());
+        }
+        None => print_csv(&codes, k, &code_header(k)),
+    }
+    Ok(())
+}

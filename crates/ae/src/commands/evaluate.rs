@@ -1,0 +1,149 @@
+//! `ae evaluate`: reconstruction metrics of a model on data, beside PCA with the
+//! same code size fitted on the training rows.
+
+use std::path::PathBuf;
+
+use autoencoder::data::builtin::Split;
+use autoencoder::metrics::{MetricsAccumulator, ReconstructionMetrics};
+use autoencoder::pca::Pca;
+use autoencoder::{file, Autoencoder, Dataset, Error, Result, Threads};
+use clap::Args;
+
+use crate::args::{DataArgs, ThreadArgs};
+
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Data file(s): data and optionally labels.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Fit the PCA baseline on this file instead (default: the named dataset's training
+    /// split, or the evaluated rows themselves).
+    #[arg(long, value_name = "FILE")]
+    pub pca_fit: Option<PathBuf>,
+    /// Skip the PCA baseline.
+    #[arg(long)]
+    pub no_pca: bool,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The baseline's metrics and where it was fitted.
+pub struct PcaResult {
+    pub metrics: ReconstructionMetrics,
+    pub k: usize,
+    pub fitted_on: String,
+    pub seconds: f64,
+}
+
+/// PCA-k fitted on `fit_rows`, evaluated on `data`, both in the model's normalised space.
+pub fn pca_baseline(model: &Autoencoder, fit_rows: &Dataset, data: &Dataset, threads: &Threads) -> Result<PcaResult> {
+    let k = model.code_dim();
+    let d = model.input_dim();
+    let norm = model.normalizer();
+    let t = std::time::Instant::now();
+    let mut fit_x = fit_rows.as_slice().to_vec();
+    norm.apply_in_place(&mut fit_x);
+    let k_eff = k.min(fit_rows.rows()).min(d);
+    let pca = Pca::fit_with_threads(&fit_x, fit_rows.rows(), d, k_eff, threads.count())?;
+    drop(fit_x);
+    let seconds = t.elapsed().as_secs_f64();
+    let mut acc = MetricsAccumulator::new(d);
+    let chunk = 4096;
+    for start in (0..data.rows()).step_by(chunk) {
+        let n = chunk.min(data.rows() - start);
+        let mut x = data.as_slice()[start * d..(start + n) * d].to_vec();
+        norm.apply_in_place(&mut x);
+        let mut y = vec![0.0; n * d];
+        pca.reconstruct(&x, n, &mut y)?;
+        acc.add(&x, &y)?;
+    }
+    Ok(PcaResult { metrics: acc.finish(), k: k_eff, fitted_on: fit_rows.source.clone(), seconds })
+}
+
+pub fn run(a: EvaluateArgs) -> Result<()> {
+    let model = file::load(&a.model)?;
+    let threads = a.threads.threads();
+    let seed = model.training.as_ref().map_or(0, |t| t.seed);
+    // A named dataset is evaluated on its test split unless --split says otherwise.
+    let data = a.data.load(&a.files, seed, Split::Test)?;
+    model.check_data(&data)?;
+    let metrics = model.evaluate(&data, &threads)?;
+    let pca = if a.no_pca {
+        None
+    } else {
+        // PCA is fitted on the training split, as the model was trained on it.
+        let fit_rows = match (&a.pca_fit, a.data.named()?) {
+            (Some(p), _) => Some(autoencoder::data::open::load_paths(std::slice::from_ref(p), &Default::default())?),
+            (None, Some(_)) if a.data.split_or(Split::Test)? != Split::Train => {
+                let train = DataArgs { split: Some(Split::Train.name().into()), ..a.data.clone() };
+                Some(train.load(&[], seed, Split::Train)?)
+            }
+            _ => None,
+        };
+        let fit_rows = fit_rows.as_ref().unwrap_or(&data);
+        if fit_rows.cols() != data.cols() {
+            return Err(Error::Data(format!(
+                "{}: the PCA fitting rows have {} values, the evaluated rows {}",
+                fit_rows.source,
+                fit_rows.cols(),
+                data.cols()
+            )));
+        }
+        Some(pca_baseline(&model, fit_rows, &data, &threads)?)
+    };
+    if a.json {
+        let mut j = serde_json::json!({
+            "model": a.model,
+            "architecture": model.config().describe(),
+            "data": data.source,
+            "rows": data.rows(),
+            "mse": metrics.mse,
+            "sse_per_row": metrics.sse_per_row,
+            "mae": metrics.mae,
+            "bce": metrics.bce,
+            "psnr": metrics.psnr,
+        });
+        if let Some(p) = &pca {
+            j["pca"] = serde_json::json!({
+                "k": p.k,
+                "fitted_on": p.fitted_on,
+                "fit_seconds": p.seconds,
+                "mse": p.metrics.mse,
+                "sse_per_row": p.metrics.sse_per_row,
+                "mae": p.metrics.mae,
+                "bce": p.metrics.bce,
+                "psnr": p.metrics.psnr,
+            });
+        }
+        println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
+    } else {
+        println!("model  {} ({}, {} parameters)", a.model.display(), model.config().describe(), model.param_count());
+        println!("data   {} ({} rows × {})", data.source, data.rows(), data.cols());
+        println!();
+        println!("{:<14} {:>10} {:>10} {:>10} {:>10} {:>10}", "", "MSE", "SSE/row", "MAE", "BCE", "PSNR dB");
+        let line = |name: &str, m: &ReconstructionMetrics| {
+            let bce = m.bce.map_or("—".to_string(), |b| format!("{b:.4}"));
+            println!(
+                "{:<14} {:>10.5} {:>10.3} {:>10.5} {:>10} {:>10.2}",
+                name, m.mse, m.sse_per_row, m.mae, bce, m.psnr
+            );
+        };
+        line("autoencoder", &metrics);
+        if let Some(p) = &pca {
+            line(&format!("PCA-{}", p.k), &p.metrics);
+            println!();
+            println!("PCA fitted on {} in {:.2}s", p.fitted_on, p.seconds);
+        }
+        if !model.normalizer().is_identity() {
+            println!("metrics are in the model's normalised units ({:?})", model.normalizer().kind);
+        }
+    }
+    Ok(())
+}

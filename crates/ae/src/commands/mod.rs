@@ -1,0 +1,9 @@
+//! One module per subcommand.
+
+pub mod decode;
+pub mod demo;
+pub mod encode;
+pub mod evaluate;
+pub mod inspect;
+pub mod reconstruct;
+pub mod train;

@@ -1,0 +1,84 @@
+//! `ae reconstruct`: rows in, reconstructions out (CSV/NPY), or for images a PNG of
+//! originals above their reconstructions.
+
+use std::path::{Path, PathBuf};
+
+use autoencoder::data::builtin::Split;
+use autoencoder::{file, Autoencoder, Dataset, Error, ImageShape, Result, Threads};
+use clap::Args;
+
+use crate::args::{DataArgs, ThreadArgs};
+use crate::output::{print_csv, write_array};
+
+#[derive(Args, Debug)]
+pub struct ReconstructArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Data file(s): data and optionally labels.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where to write: .csv, .npy, .npz, or .png for a grid of originals above reconstructions.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Images in the PNG grid.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub grid: usize,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+}
+
+/// Originals above reconstructions for the first `n` rows of `data`, as a PNG.
+pub fn write_comparison(
+    path: &Path,
+    model: &Autoencoder,
+    data: &Dataset,
+    shape: ImageShape,
+    n: usize,
+    threads: &Threads,
+) -> Result<()> {
+    let n = n.min(data.rows());
+    if n == 0 {
+        return Err(Error::Data(format!("{}: no rows to draw", data.source)));
+    }
+    let x = &data.as_slice()[..n * data.cols()];
+    let y = model.reconstruct(x, threads)?;
+    let per_row = if n <= 16 { n.div_ceil(n.div_ceil(16)) } else { 16 };
+    let g = crate::grid::GridImage { channels: shape.channels, height: shape.height, width: shape.width };
+    let scale = if shape.height <= 32 { 3 } else { 1 };
+    let png = crate::grid::render_comparison(x, &y, n, per_row, g, scale).map_err(Error::Data)?;
+    crate::grid::write_png(path, &png).map_err(Error::Data)
+}
+
+pub fn run(a: ReconstructArgs) -> Result<()> {
+    let model = file::load(&a.model)?;
+    let data = a.data.load(&a.files, 0, Split::Test)?;
+    model.check_data(&data)?;
+    let threads = a.threads.threads();
+    let is_png = a.output.as_ref().and_then(|p| p.extension()).is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if is_png {
+        let p = a.output.as_ref().expect("checked above");
+        let shape = data.image_shape.or(model.config().image_shape).ok_or_else(|| {
+            Error::Data(format!(
+                "{}: a PNG grid needs image rows, but neither the data nor the model has an image shape; write .csv or .npy instead",
+                data.source
+            ))
+        })?;
+        write_comparison(p, &model, &data, shape, a.grid, &threads)?;
+        eprintln!("wrote {} originals above their reconstructions to {}", a.grid.min(data.rows()), p.display());
+        return Ok(());
+    }
+    let y = model.reconstruct(data.as_slice(), &threads)?;
+    let d = model.input_dim();
+    let header =
+        data.feature_names.clone().unwrap_or_else(|| (1..=d).map(|i| format!("x{i}")).collect::<Vec<_>>());
+    match &a.output {
+        Some(p) => {
+            write_array(p, &y, d, Some(&header))?;
+            eprintln!("wrote {} reconstructed rows to {}", data.rows(), p.display());
+        }
+        None => print_csv(&y, d, &header),
+    }
+    Ok(())
+}

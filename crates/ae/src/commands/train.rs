@@ -1,0 +1,387 @@
+//! `ae train`: resolve the configuration (defaults, then `--config FILE.toml`, then
+//! flags), load the data, train with a progress display, save the model, the loss
+//! curve and (for images) a reconstruction grid.
+
+use std::path::{Path, PathBuf};
+
+use autoencoder::data::builtin::Split;
+use autoencoder::data::open;
+use autoencoder::model::parse_widths;
+use autoencoder::train::History;
+use autoencoder::{file, fit, Autoencoder, Dataset, Error, ModelConfig, OptimizerConfig, Result, TrainConfig};
+use clap::Args;
+
+use crate::args::{DataArgs, ThreadArgs};
+use crate::progress::Progress;
+
+/// The TOML file `--config` reads; both tables are optional and every field has a default.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    /// The architecture.
+    pub model: ModelConfig,
+    /// How to train.
+    pub training: TrainConfig,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Data file (CSV, NPY/NPZ, IDX[.gz]) and, optionally, a labels file.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// A separate validation file (instead of --validation-split).
+    #[arg(long, value_name = "FILE")]
+    pub validation: Option<PathBuf>,
+    /// A TOML file with [model] and [training] tables; flags override it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+
+    /// Encoder widths down to the code, e.g. 512,256,32; the decoder mirrors them [default: 64].
+    #[arg(long, value_name = "W1,W2,…")]
+    pub layers: Option<String>,
+    /// Decoder hidden widths from the code up, if not the mirror image.
+    #[arg(long, value_name = "W1,W2,…")]
+    pub decoder_layers: Option<String>,
+    /// Hidden activation: relu, leaky_relu, elu, gelu, tanh, sigmoid, softplus, linear [default: relu].
+    #[arg(long, value_name = "NAME")]
+    pub activation: Option<String>,
+    /// The code layer's activation [default: the hidden activation].
+    #[arg(long, value_name = "NAME")]
+    pub code_activation: Option<String>,
+    /// Output activation [default: sigmoid].
+    #[arg(long, value_name = "NAME")]
+    pub output_activation: Option<String>,
+    /// Weight initialisation: glorot_uniform, glorot_normal, he_uniform, he_normal [default: glorot_uniform].
+    #[arg(long, value_name = "NAME")]
+    pub init: Option<String>,
+    /// Normalise features (fitted on the training rows): none, minmax, zscore [default: none].
+    #[arg(long, value_name = "KIND")]
+    pub normalize: Option<String>,
+
+    /// Loss: mse, bce, mae [default: mse].
+    #[arg(long, value_name = "NAME")]
+    pub loss: Option<String>,
+    /// Optimizer: sgd, adam, adamw, rmsprop [default: adam].
+    #[arg(long, value_name = "NAME")]
+    pub optimizer: Option<String>,
+    /// Learning rate [default: 0.001; sgd 0.01].
+    #[arg(long, value_name = "LR")]
+    pub lr: Option<f64>,
+    /// Momentum for sgd and rmsprop [default: 0].
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// Nesterov momentum (sgd).
+    #[arg(long)]
+    pub nesterov: bool,
+    /// AdamW's decoupled weight decay [default: 0.004].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Adam's β₁ [default: 0.9].
+    #[arg(long)]
+    pub beta1: Option<f64>,
+    /// Adam's β₂ [default: 0.999].
+    #[arg(long)]
+    pub beta2: Option<f64>,
+    /// ε of Adam and RMSprop [default: 1e-7].
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// RMSprop's ρ [default: 0.9].
+    #[arg(long)]
+    pub rho: Option<f64>,
+    /// L1 weight penalty [default: 0].
+    #[arg(long)]
+    pub l1: Option<f64>,
+    /// L2 weight penalty [default: 0].
+    #[arg(long)]
+    pub l2: Option<f64>,
+    /// Clip the gradient to this global L2 norm.
+    #[arg(long, value_name = "NORM")]
+    pub clip_norm: Option<f64>,
+
+    /// Rows per gradient step [default: 128].
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// The epoch limit [default: 10].
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Hold out the last fraction of the rows for validation, as Keras does [default: 0].
+    #[arg(long, value_name = "FRACTION")]
+    pub validation_split: Option<f64>,
+    /// Keep the row order (no reshuffling each epoch).
+    #[arg(long)]
+    pub no_shuffle: bool,
+    /// Stop early when the validation loss has not improved for this many epochs.
+    #[arg(long, value_name = "EPOCHS")]
+    pub patience: Option<usize>,
+    /// The smallest decrease that counts as an improvement for --patience [default: 0].
+    #[arg(long)]
+    pub min_delta: Option<f64>,
+    /// With --patience: keep the last weights instead of restoring the best epoch's.
+    #[arg(long)]
+    pub no_restore_best: bool,
+    /// Stop when the training loss changes by less than this fraction between epochs.
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// Seed for initialisation and shuffling [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+
+    /// The model file to write.
+    #[arg(short, long, default_value = "model.safetensors", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Print one JSON object with the results on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not write the loss-curve and reconstruction PNGs.
+    #[arg(long)]
+    pub no_plots: bool,
+}
+
+/// Defaults, then the TOML file, then the flags that were given.
+pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
+    let mut c = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+            toml::from_str::<FileConfig>(&text).map_err(|e| {
+                Error::format(p, format!("not a valid training configuration: {}", e.to_string().replace('\n', " ")))
+            })?
+        }
+        None => FileConfig::default(),
+    };
+    let m = &mut c.model;
+    if let Some(l) = &a.layers {
+        m.layers = parse_widths(l)?;
+    }
+    if let Some(l) = &a.decoder_layers {
+        m.decoder_layers = Some(parse_widths(l)?);
+    }
+    if let Some(v) = &a.activation {
+        m.activation = v.parse()?;
+    }
+    if let Some(v) = &a.code_activation {
+        m.code_activation = Some(v.parse()?);
+    }
+    if let Some(v) = &a.output_activation {
+        m.output_activation = v.parse()?;
+    }
+    if let Some(v) = &a.init {
+        m.init = v.parse()?;
+    }
+    if let Some(v) = &a.normalize {
+        m.normalize = v.parse()?;
+    }
+    let t = &mut c.training;
+    if let Some(v) = &a.loss {
+        t.loss = v.parse()?;
+    }
+    if let Some(v) = &a.optimizer {
+        let kind = v.parse()?;
+        if kind != t.optimizer.kind {
+            t.optimizer = OptimizerConfig::new(kind);
+        }
+    }
+    let o = &mut t.optimizer;
+    for (dst, src) in [
+        (&mut o.lr, a.lr),
+        (&mut o.momentum, a.momentum),
+        (&mut o.weight_decay, a.weight_decay),
+        (&mut o.beta1, a.beta1),
+        (&mut o.beta2, a.beta2),
+        (&mut o.eps, a.eps),
+        (&mut o.rho, a.rho),
+        (&mut t.l1, a.l1),
+        (&mut t.l2, a.l2),
+    ] {
+        if let Some(v) = src {
+            *dst = v;
+        }
+    }
+    if a.nesterov {
+        o.nesterov = true;
+    }
+    if a.clip_norm.is_some() {
+        t.clip_norm = a.clip_norm;
+    }
+    if let Some(v) = a.batch_size {
+        t.batch_size = v;
+    }
+    if let Some(v) = a.epochs {
+        t.epochs = v;
+    }
+    if let Some(v) = a.validation_split {
+        t.validation_split = v;
+    }
+    if a.no_shuffle {
+        t.shuffle = false;
+    }
+    if a.patience.is_some() || a.min_delta.is_some() || a.no_restore_best {
+        let mut es = t.early_stopping.clone().unwrap_or_default();
+        if let Some(p) = a.patience {
+            es.patience = p;
+        }
+        if let Some(d) = a.min_delta {
+            es.min_delta = d;
+        }
+        if a.no_restore_best {
+            es.restore_best = false;
+        }
+        t.early_stopping = Some(es);
+    }
+    if a.tolerance.is_some() {
+        t.tolerance = a.tolerance;
+    }
+    if let Some(s) = a.seed {
+        t.seed = s;
+    }
+    t.check()?;
+    Ok(c)
+}
+
+/// Paths of the files written beside the model: `m.loss.png`, `m.recon.png`.
+pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
+    let stem = model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    model.with_file_name(format!("{stem}.{suffix}"))
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    let cfg = resolve_config(&a)?;
+    let seed = cfg.training.seed;
+    let data = a.data.load(&a.files, seed, Split::Train)?;
+    let validation = match &a.validation {
+        Some(p) => Some(open::load_paths(std::slice::from_ref(p), &Default::default())?),
+        None => None,
+    };
+    let threads = a.threads.threads();
+    let outcome = train(&data, validation.as_ref(), cfg, &threads, a.quiet)?;
+    let Outcome { model, history, val_rows } = outcome;
+    file::save(&model, &a.output)?;
+    let mut written = vec![a.output.display().to_string()];
+    let mut loss_png = None;
+    let mut grid_png = None;
+    if !a.no_plots {
+        let p = sibling(&a.output, "loss.png");
+        write_loss_curve(&p, &model, &history)?;
+        written.push(p.display().to_string());
+        loss_png = Some(p);
+        if let (Some(shape), Some(rows)) = (model.config().image_shape, val_rows.as_ref()) {
+            let p = sibling(&a.output, "recon.png");
+            crate::commands::reconstruct::write_comparison(&p, &model, rows, shape, 16, &threads)?;
+            written.push(p.display().to_string());
+            grid_png = Some(p);
+        }
+    }
+    let last = history.last();
+    if a.json {
+        let j = serde_json::json!({
+            "model": a.output,
+            "architecture": model.config().describe(),
+            "parameters": model.param_count(),
+            "epochs_run": history.epochs.len(),
+            "weights_epoch": history.weights_epoch,
+            "stop_reason": history.stop_reason,
+            "train_loss": last.map(|r| r.train_loss),
+            "val_loss": last.and_then(|r| r.val_loss),
+            "best_val_loss": history.epochs.iter().filter_map(|r| r.val_loss).reduce(f64::min),
+            "seconds": history.seconds(),
+            "seconds_per_epoch": history.median_epoch_seconds(),
+            "rows_per_second": median(history.epochs.iter().map(|r| r.rows_per_second).collect()),
+            "threads": threads.count(),
+            "seed": seed,
+            "loss_curve": loss_png,
+            "reconstructions": grid_png,
+            "history": history.epochs,
+        });
+        println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
+    } else if !a.quiet {
+        eprintln!(
+            "trained {} ({} parameters) for {} epochs in {:.1}s ({:?}); wrote {}",
+            model.config().describe(),
+            model.param_count(),
+            history.epochs.len(),
+            history.seconds(),
+            history.stop_reason,
+            written.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        0.0
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+/// What training produced.
+pub struct Outcome {
+    pub model: Autoencoder,
+    pub history: History,
+    /// The validation rows (for the reconstruction grid), when there were any.
+    pub val_rows: Option<Dataset>,
+}
+
+/// Build and train a model on `data` per `cfg`.
+pub fn train(
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    cfg: FileConfig,
+    threads: &autoencoder::Threads,
+    quiet: bool,
+) -> Result<Outcome> {
+    let FileConfig { mut model, training } = cfg;
+    if model.input_dim != 0 && model.input_dim != data.cols() {
+        return Err(Error::Data(format!(
+            "{}: rows have {} values, but the configuration says input_dim = {}",
+            data.source,
+            data.cols(),
+            model.input_dim
+        )));
+    }
+    model.input_dim = data.cols();
+    if model.image_shape.is_none() {
+        model.image_shape = data.image_shape;
+    }
+    let mut ae = Autoencoder::new(model, training.seed)?;
+    let mut progress = Progress::new(quiet, training.loss.name(), training.batch_size);
+    let history = fit(&mut ae, data, validation, &training, threads, &mut progress)?;
+    let val_rows = match validation {
+        Some(v) => Some(v.slice_rows(0, v.rows().min(16))),
+        None if training.validation_split > 0.0 => {
+            let n_train = ((data.rows() as f64) * (1.0 - training.validation_split)).floor() as usize;
+            Some(data.slice_rows(n_train, data.rows().min(n_train + 16)))
+        }
+        None => None,
+    };
+    Ok(Outcome { model: ae, history, val_rows })
+}
+
+/// The loss curve PNG, with the training and validation losses per epoch.
+pub fn write_loss_curve(path: &Path, model: &Autoencoder, history: &History) -> Result<()> {
+    let train: Vec<f64> = history.epochs.iter().map(|r| r.train_loss).collect();
+    let val: Vec<f64> = history.epochs.iter().filter_map(|r| r.val_loss).collect();
+    let loss = model
+        .training
+        .as_ref()
+        .and_then(|t| t.config.get("loss").and_then(|l| l.as_str()).map(|s| s.to_uppercase()))
+        .unwrap_or_else(|| "loss".into());
+    let title = format!("{} autoencoder", model.config().describe());
+    let curve = crate::plot::LossCurve {
+        title: &title,
+        loss_name: &loss,
+        train: &train,
+        val: (val.len() == train.len()).then_some(&val[..]),
+        baseline: None,
+    };
+    crate::plot::write_loss_curve(path, &curve).map_err(Error::Data)
+}
+

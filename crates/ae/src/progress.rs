@@ -1,0 +1,122 @@
+//! The training progress shown on stderr: a bar per epoch on a terminal (loss,
+//! validation loss, rows/s, ETA), one line per epoch otherwise; Ctrl-C stops cleanly.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use autoencoder::train::{Control, EpochRecord, Observer, TrainStart};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Draws training progress and turns Ctrl-C into a clean stop after the epoch.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    tty: bool,
+    quiet: bool,
+    epochs: usize,
+    batches: usize,
+    train_rows: usize,
+    batch_size: usize,
+    loss_name: String,
+    started: Instant,
+    epoch_started: Instant,
+    last_val: Option<f64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Progress {
+    /// A progress display; `quiet` prints nothing.
+    pub fn new(quiet: bool, loss_name: &str, batch_size: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        // A second Ctrl-C exits at once; the first asks training to stop after the epoch.
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                eprintln!("\ninterrupted again: exiting without saving");
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping after this epoch (press Ctrl-C again to quit without saving)");
+        });
+        Progress {
+            bar: None,
+            tty: std::io::stderr().is_terminal(),
+            quiet,
+            epochs: 0,
+            batches: 0,
+            train_rows: 0,
+            batch_size,
+            loss_name: loss_name.to_string(),
+            started: Instant::now(),
+            epoch_started: Instant::now(),
+            last_val: None,
+            stop,
+        }
+    }
+
+    fn new_bar(&self, epoch: usize) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(Some(self.batches as u64), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template(
+            "epoch {prefix} [{bar:28.cyan/blue}] {pos}/{len} {msg} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(format!("{epoch}/{}", self.epochs));
+        bar
+    }
+}
+
+impl Observer for Progress {
+    fn on_train_start(&mut self, info: &TrainStart) {
+        self.epochs = info.epochs;
+        self.batches = info.batches_per_epoch;
+        self.train_rows = info.train_rows;
+        self.started = Instant::now();
+        if !self.quiet {
+            eprintln!(
+                "training on {} rows, validating on {}, {} batches of up to {} per epoch",
+                info.train_rows, info.val_rows, info.batches_per_epoch, self.batch_size
+            );
+        }
+    }
+
+    fn on_batch_end(&mut self, epoch: usize, batch: usize, running_loss: f64) {
+        if self.quiet || !self.tty {
+            return;
+        }
+        if batch == 1 {
+            self.epoch_started = Instant::now();
+            self.bar = Some(self.new_bar(epoch));
+        }
+        if let Some(bar) = &self.bar {
+            if batch % 8 == 0 || batch == self.batches {
+                let secs = self.epoch_started.elapsed().as_secs_f64().max(1e-9);
+                let rows = (batch * self.batch_size).min(self.train_rows) as f64;
+                let val = self.last_val.map_or(String::new(), |v| format!(" val {v:.4}"));
+                bar.set_message(format!("{} {running_loss:.4}{val} {:.0} rows/s", self.loss_name, rows / secs));
+                bar.set_position(batch as u64);
+            }
+        }
+    }
+
+    fn on_epoch_end(&mut self, r: &EpochRecord) -> Control {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        self.last_val = r.val_loss;
+        if !self.quiet {
+            let val = r.val_loss.map_or(String::new(), |v| format!("  val_loss {v:.4}"));
+            let left = (self.epochs - r.epoch) as f64 * self.started.elapsed().as_secs_f64() / r.epoch as f64;
+            eprintln!(
+                "epoch {}/{}  loss {:.4}{val}  {:.2}s  {:.0} rows/s  ETA {:.0}s",
+                r.epoch, self.epochs, r.train_loss, r.seconds, r.rows_per_second, left
+            );
+        }
+        if self.stop.load(Ordering::SeqCst) {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}

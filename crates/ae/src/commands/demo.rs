@@ -34,7 +34,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     );
     let cfg = FileConfig {
         model: ModelConfig { layers: vec![256, 32], ..ModelConfig::default() },
-        training: TrainConfig { loss: Loss::Bce, epochs: 12, validation_split: 0.1, ..TrainConfig::default() },
+        training: TrainConfig { loss: Loss::Bce, epochs: 20, validation_split: 0.1, ..TrainConfig::default() },
     };
     let threads = Threads::new(a.threads);
     let outcome = train(&train_rows, None, cfg, &threads, false)?;

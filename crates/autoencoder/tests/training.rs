@@ -1,0 +1,179 @@
+//! Training end to end on generated data: learning happens, runs are reproducible,
+//! stopping rules and divergence behave as documented, and models round-trip.
+
+use autoencoder::data::synthetic;
+use autoencoder::train::{loss_and_gradient, Control, EpochRecord, Observer, StopReason};
+use autoencoder::{
+    file, fit, Activation, Autoencoder, Dataset, EarlyStopping, Error, Loss, ModelConfig, NoObserver,
+    NormalizeKind, OptimizerConfig, OptimizerKind, Threads, TrainConfig,
+};
+
+fn shapes(rows: usize) -> Dataset {
+    synthetic::generate(rows, 7)
+}
+
+fn small_model(d: usize, seed: u64) -> Autoencoder {
+    Autoencoder::new(ModelConfig { input_dim: d, layers: vec![32, 8], ..ModelConfig::default() }, seed).unwrap()
+}
+
+#[test]
+fn training_lowers_the_loss_and_beats_the_initial_model() {
+    let data = shapes(600);
+    let mut m = small_model(data.cols(), 0);
+    let t = Threads::new(1);
+    let before = m.evaluate(&data, &t).unwrap().mse;
+    let cfg = TrainConfig { loss: Loss::Bce, epochs: 5, batch_size: 32, ..TrainConfig::default() };
+    let h = fit(&mut m, &data, None, &cfg, &t, &mut NoObserver).unwrap();
+    let losses: Vec<f64> = h.epochs.iter().map(|e| e.train_loss).collect();
+    assert!(losses.windows(2).all(|w| w[1] < w[0]), "{losses:?}");
+    let after = m.evaluate(&data, &t).unwrap().mse;
+    assert!(after < 0.6 * before, "mse {before} → {after}");
+}
+
+#[test]
+fn same_seed_and_threads_give_bit_identical_models() {
+    let data = shapes(300);
+    for threads in [1, 2] {
+        let t = Threads::new(threads);
+        let run = |seed| {
+            let mut m = small_model(data.cols(), seed);
+            let cfg = TrainConfig { epochs: 2, batch_size: 50, validation_split: 0.2, seed, ..TrainConfig::default() };
+            fit(&mut m, &data, None, &cfg, &t, &mut NoObserver).unwrap();
+            file::to_bytes(&m).unwrap()
+        };
+        assert_eq!(run(3), run(3), "threads {threads}");
+        assert_ne!(run(3), run(4));
+    }
+}
+
+#[test]
+fn one_and_two_threads_agree_closely() {
+    let data = shapes(200);
+    let cfg = TrainConfig { epochs: 1, batch_size: 40, ..TrainConfig::default() };
+    let params = |n| {
+        let mut m = small_model(data.cols(), 1);
+        fit(&mut m, &data, None, &cfg, &Threads::new(n), &mut NoObserver).unwrap();
+        m.params().to_vec()
+    };
+    let (a, b) = (params(1), params(2));
+    let max = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max < 1e-4, "{max}");
+}
+
+/// Validation loss rises after epoch 2 when we feed a validation set unlike the
+/// training rows and a learning rate that overfits; early stopping then restores the
+/// best epoch's weights.
+#[test]
+fn early_stopping_restores_the_best_weights() {
+    let train = shapes(64);
+    let val = synthetic::generate(64, 99);
+    struct Keep(Vec<(usize, f64)>);
+    impl Observer for Keep {
+        fn on_epoch_end(&mut self, r: &EpochRecord) -> Control {
+            self.0.push((r.epoch, r.val_loss.unwrap()));
+            Control::Continue
+        }
+    }
+    let mut m = Autoencoder::new(
+        ModelConfig { input_dim: train.cols(), layers: vec![256, 64], ..ModelConfig::default() },
+        0,
+    )
+    .unwrap();
+    let mut opt = OptimizerConfig::new(OptimizerKind::Adam);
+    opt.lr = 3e-3;
+    let cfg = TrainConfig {
+        loss: Loss::Bce,
+        optimizer: opt,
+        epochs: 200,
+        batch_size: 8,
+        early_stopping: Some(EarlyStopping { patience: 3, min_delta: 0.0, restore_best: true }),
+        ..TrainConfig::default()
+    };
+    let mut keep = Keep(Vec::new());
+    let h = fit(&mut m, &train, Some(&val), &cfg, &Threads::new(1), &mut keep).unwrap();
+    assert_eq!(h.stop_reason, StopReason::EarlyStopping);
+    let best = keep.0.iter().cloned().fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+    assert_eq!(h.weights_epoch, best.0);
+    assert_eq!(h.epochs.len(), best.0 + 3);
+    // The model now holds the best epoch's weights: its validation loss is the best one.
+    let (now, _) = loss_and_gradient(&m, val.as_slice(), Loss::Bce, &Threads::new(1)).unwrap();
+    assert!((now - best.1).abs() < 1e-6, "{now} vs {}", best.1);
+}
+
+#[test]
+fn tolerance_stops_a_converged_run() {
+    let data = shapes(100);
+    let mut m = small_model(data.cols(), 0);
+    let cfg = TrainConfig { epochs: 100, tolerance: Some(0.5), ..TrainConfig::default() };
+    let h = fit(&mut m, &data, None, &cfg, &Threads::new(1), &mut NoObserver).unwrap();
+    assert_eq!(h.stop_reason, StopReason::Converged);
+    assert!(h.epochs.len() < 100);
+}
+
+#[test]
+fn a_diverging_run_stops_with_advice_and_keeps_the_last_good_weights() {
+    let data = shapes(200);
+    let mut m = Autoencoder::new(
+        ModelConfig {
+            input_dim: data.cols(),
+            layers: vec![64],
+            activation: Activation::Linear,
+            output_activation: Activation::Linear,
+            ..ModelConfig::default()
+        },
+        0,
+    )
+    .unwrap();
+    let mut opt = OptimizerConfig::new(OptimizerKind::Sgd);
+    opt.lr = 1e4;
+    let start = m.params().to_vec();
+    let cfg = TrainConfig { optimizer: opt, epochs: 3, batch_size: 10, ..TrainConfig::default() };
+    let e = fit(&mut m, &data, None, &cfg, &Threads::new(1), &mut NoObserver).unwrap_err();
+    assert!(matches!(e, Error::Diverged { epoch: 1, .. }), "{e}");
+    assert!(e.to_string().contains("lower learning rate"), "{e}");
+    assert_eq!(m.params(), &start[..], "the weights of the last good epoch (here: the initial ones)");
+}
+
+#[test]
+fn bce_on_data_outside_the_unit_interval_is_refused_unless_normalised() {
+    let rows = 50;
+    let data = Dataset::new((0..rows * 4).map(|i| (i % 7) as f32).collect(), rows, 4, "wide.csv").unwrap();
+    let cfg = TrainConfig { loss: Loss::Bce, epochs: 1, ..TrainConfig::default() };
+    let mut m = Autoencoder::new(ModelConfig { input_dim: 4, layers: vec![2], ..ModelConfig::default() }, 0).unwrap();
+    let e = fit(&mut m, &data, None, &cfg, &Threads::new(1), &mut NoObserver).unwrap_err().to_string();
+    assert!(e.contains("wide.csv") && e.contains("[0, 1]") && e.contains("--loss mse"), "{e}");
+    let mut m = Autoencoder::new(
+        ModelConfig { input_dim: 4, layers: vec![2], normalize: NormalizeKind::MinMax, ..ModelConfig::default() },
+        0,
+    )
+    .unwrap();
+    fit(&mut m, &data, None, &cfg, &Threads::new(1), &mut NoObserver).unwrap();
+    // Outputs come back in the data's units.
+    let y = m.reconstruct(data.as_slice(), &Threads::new(1)).unwrap();
+    assert!(y.iter().all(|&v| (-0.01..=6.01).contains(&v)));
+}
+
+#[test]
+fn a_saved_model_reproduces_the_same_outputs() {
+    let data = shapes(120);
+    let mut m = small_model(data.cols(), 5);
+    let t = Threads::new(1);
+    fit(&mut m, &data, None, &TrainConfig { epochs: 1, ..TrainConfig::default() }, &t, &mut NoObserver).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.safetensors");
+    file::save(&m, &p).unwrap();
+    let back = file::load(&p).unwrap();
+    assert_eq!(back.reconstruct(data.as_slice(), &t).unwrap(), m.reconstruct(data.as_slice(), &t).unwrap());
+    assert_eq!(back.training, m.training);
+    // Encode then decode equals reconstruct.
+    let z = m.encode(data.as_slice(), &t).unwrap();
+    assert_eq!(m.decode(&z, &t).unwrap(), m.reconstruct(data.as_slice(), &t).unwrap());
+}
+
+#[test]
+fn data_of_another_width_is_refused() {
+    let m = small_model(784, 0);
+    let other = Dataset::new(vec![0.5; 30], 3, 10, "narrow.csv").unwrap();
+    let e = m.check_data(&other).unwrap_err().to_string();
+    assert!(e.contains("narrow.csv") && e.contains("10") && e.contains("784"), "{e}");
+}

@@ -478,6 +478,13 @@ fn idx_images_round_trip_through_every_command() {
     let (shape, cvals) = read_npy(&codes_npy);
     assert_eq!(shape, vec![n, 4]);
     assert_eq!(crow.into_iter().flatten().collect::<Vec<_>>(), cvals);
+    // NPZ out, and back in through decode.
+    let codes_npz = t.path().join("codes.npz");
+    ok(ae().arg("encode").arg(&model).arg(&img).args(["--threads", "1", "-o"]).arg(&codes_npz));
+    assert!(std::fs::read(&codes_npz).unwrap().starts_with(b"PK\x03\x04"));
+    let dnpz = t.path().join("dec-from-npz.npy");
+    ok(ae().arg("decode").arg(&model).arg(&codes_npz).args(["--threads", "1", "-o"]).arg(&dnpz));
+    assert_eq!(read_npy(&dnpz).0, vec![n, d]);
     // Encode without -o prints CSV on stdout.
     let out = ok(ae().arg("encode").arg(&model).arg(&img).args(["--threads", "1"]));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -825,9 +832,12 @@ fn invalid_flag_values_name_the_field() {
 }
 
 #[test]
+#[ignore = "bug: clap rejects `--lr -1` as an unknown flag `-1` (exit 2, multi-line usage, misleading tip \
+            `use '-- -1'`) instead of reaching the lr check; the float flags in crates/ae/src/commands/train.rs \
+            need `allow_negative_numbers = true`"]
 fn negative_lr_as_a_separate_argument_is_understood() {
     // `--lr -1` (space-separated) should reach the learning-rate check and be refused
-    // with a message naming the learning rate, like `--lr=-1`.
+    // with a message naming the learning rate, like `--lr=-1` is.
     let (t, out) = dirs();
     let csv = t.path().join("d.csv");
     write_csv(&csv, &table(40, 4, 1), 4, true, false);
@@ -839,6 +849,72 @@ fn negative_lr_as_a_separate_argument_is_understood() {
         &["lr"],
     );
     assert_empty(&out);
+}
+
+#[test]
+#[ignore = "bug: parse_widths (crates/autoencoder/src/model/config.rs:129) always names the field `layers`, \
+            so a bad --decoder-layers value is reported as `invalid layers`"]
+fn bad_decoder_layers_value_names_decoder_layers() {
+    let (t, out) = dirs();
+    let csv = t.path().join("d.csv");
+    write_csv(&csv, &table(40, 4, 1), 4, true, false);
+    let err = fails(
+        ae().arg("train")
+            .arg(&csv)
+            .args(["--layers", "3,2", "--decoder-layers", "3,x", "--threads", "1", "-o"])
+            .arg(out.join("m.safetensors")),
+        &["decoder", "\"x\""],
+    );
+    assert!(!err.contains("invalid layers"), "{err}");
+    assert_empty(&out);
+}
+
+#[test]
+fn named_dataset_is_read_from_the_data_dir() {
+    // `--dataset mnist --data-dir D` finds the four IDX .gz files in D (offline: no download);
+    // `ae evaluate --dataset mnist` uses the test split and fits PCA on the training split.
+    let t = tempfile::tempdir().unwrap();
+    let data_dir = t.path().join("data");
+    let mnist = data_dir.join("mnist");
+    std::fs::create_dir_all(&mnist).unwrap();
+    for (split, n, seed) in [("train", 150usize, 1u64), ("t10k", 40, 2)] {
+        let (px, labels) = images(n, 5, 5, seed);
+        std::fs::write(
+            mnist.join(format!("{split}-images-idx3-ubyte.gz")),
+            gzip_stored(&idx_images_bytes(n as u32, 5, 5, &px)),
+        )
+        .unwrap();
+        std::fs::write(
+            mnist.join(format!("{split}-labels-idx1-ubyte.gz")),
+            gzip_stored(&idx_labels_bytes(&labels)),
+        )
+        .unwrap();
+    }
+    let cache = t.path().join("cache");
+    let m = t.path().join("m.safetensors");
+    let j = json_stdout(&ok(ae()
+        .args(["train", "--dataset", "mnist", "--offline", "--data-dir"])
+        .arg(&data_dir)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(["--layers", "3", "--epochs", "1", "--json", "--no-plots"])
+        .args(FAST)
+        .arg("-o")
+        .arg(&m)));
+    assert_eq!(j["architecture"], "25-3-25");
+    let info = json_stdout(&ok(ae().args(["inspect", "--json"]).arg(&m)));
+    assert_eq!(info["training"]["rows"], serde_json::json!([150, 0]), "{info}");
+    let j = json_stdout(&ok(ae()
+        .args(["evaluate", "--dataset", "mnist", "--offline", "--data-dir"])
+        .arg(&data_dir)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg(&m)
+        .args(["--threads", "1", "--json"])));
+    assert_eq!(j["rows"], 40);
+    assert_eq!(j["data"], "mnist:test");
+    assert_eq!(j["pca"]["fitted_on"], "mnist:train");
+    assert!(!cache.exists(), "offline use created the cache folder");
 }
 
 #[test]
@@ -961,8 +1037,8 @@ fn patience_stops_training_early() {
     let csv = t.path().join("d.csv");
     write_csv(&csv, &table(60, 4, 5), 4, true, false);
     let m = t.path().join("m.safetensors");
-    // A huge learning rate with plain SGD makes the validation loss bounce around, so
-    // patience 1 runs out long before 50 epochs.
+    // A huge learning rate makes the validation loss bounce around, so patience 1 runs
+    // out long before 50 epochs (it does for every seed tried, 0 to 7).
     let out = ok(ae()
         .arg("train")
         .arg(&csv)

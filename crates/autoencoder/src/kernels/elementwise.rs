@@ -7,8 +7,23 @@ use crate::layers::activation::{Activation, LEAKY_RELU_SLOPE};
 /// `y[r, c] = f(y[r, c] + bias[c])` in place over a `rows × bias.len()` matrix; when
 /// `pre` is given it receives `z = y + bias` as well.
 pub fn bias_activation(y: &mut [f32], bias: &[f32], act: Activation, pre: Option<&mut [f32]>) {
+    debug_assert!(!bias.is_empty() && y.len() % bias.len() == 0);
+    // One monomorphised loop per activation, so each vectorises on its own.
+    match act {
+        Activation::Linear => bias_map(y, bias, pre, |z| z),
+        Activation::Relu => bias_map(y, bias, pre, |z| z.max(0.0)),
+        Activation::LeakyRelu => bias_map(y, bias, pre, |z| activate(Activation::LeakyRelu, z)),
+        Activation::Elu => bias_map(y, bias, pre, |z| activate(Activation::Elu, z)),
+        Activation::Gelu => bias_map(y, bias, pre, |z| activate(Activation::Gelu, z)),
+        Activation::Tanh => bias_map(y, bias, pre, math::tanh),
+        Activation::Sigmoid => bias_map(y, bias, pre, math::sigmoid),
+        Activation::Softplus => bias_map(y, bias, pre, |z| activate(Activation::Softplus, z)),
+    }
+}
+
+#[inline(always)]
+fn bias_map(y: &mut [f32], bias: &[f32], pre: Option<&mut [f32]>, f: impl Fn(f32) -> f32 + Copy) {
     let cols = bias.len();
-    debug_assert!(cols > 0 && y.len() % cols == 0);
     simd(
         #[inline(always)]
         || match pre {
@@ -17,26 +32,13 @@ pub fn bias_activation(y: &mut [f32], bias: &[f32], act: Activation, pre: Option
                     for ((v, p), &b) in yr.iter_mut().zip(pr.iter_mut()).zip(bias) {
                         let z = *v + b;
                         *p = z;
-                        *v = activate(act, z);
+                        *v = f(z);
                     }
                 }
             }
             None => {
                 for yr in y.chunks_exact_mut(cols) {
-                    match act {
-                        // One loop per activation so each one vectorises on its own.
-                        Activation::Linear => yr.iter_mut().zip(bias).for_each(|(v, &b)| *v += b),
-                        Activation::Relu => {
-                            yr.iter_mut().zip(bias).for_each(|(v, &b)| *v = (*v + b).max(0.0))
-                        }
-                        Activation::Sigmoid => {
-                            yr.iter_mut().zip(bias).for_each(|(v, &b)| *v = math::sigmoid(*v + b))
-                        }
-                        Activation::Tanh => {
-                            yr.iter_mut().zip(bias).for_each(|(v, &b)| *v = math::tanh(*v + b))
-                        }
-                        _ => yr.iter_mut().zip(bias).for_each(|(v, &b)| *v = activate(act, *v + b)),
-                    }
+                    yr.iter_mut().zip(bias).for_each(|(v, &b)| *v = f(*v + b));
                 }
             }
         },
@@ -125,36 +127,36 @@ pub fn column_sums(src: &[f32], dst: &mut [f32]) {
 
 const LANES: usize = 16;
 
-/// Sum `f(i)` over `0..n` with 16 independent f32 accumulators (vectorisable, and the
-/// same order every time), folded into f64.
+/// `Σ f(aᵢ, bᵢ)` with 16 independent f32 accumulators over fixed-size chunks (so it
+/// vectorises, and sums in the same order every time), folded into f64 per 4096
+/// elements to keep the rounding error small.
 #[inline(always)]
-fn lane_sum(n: usize, mut f: impl FnMut(usize) -> f32) -> f64 {
-    let mut acc = [0.0f32; LANES];
-    let full = n / LANES * LANES;
-    let mut i = 0;
-    while i < full {
-        for (l, a) in acc.iter_mut().enumerate() {
-            *a += f(i + l);
+fn sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Copy) -> f64 {
+    let mut total = 0.0f64;
+    for (ac, bc) in a.chunks(4096).zip(b.chunks(4096)) {
+        let mut acc = [0.0f32; LANES];
+        let (a16, ar) = ac.as_chunks::<LANES>();
+        let (b16, br) = bc.as_chunks::<LANES>();
+        for (x, y) in a16.iter().zip(b16) {
+            for l in 0..LANES {
+                acc[l] += f(x[l], y[l]);
+            }
         }
-        i += LANES;
-    }
-    let mut total: f64 = acc.iter().map(|&a| a as f64).sum();
-    for j in full..n {
-        total += f(j) as f64;
+        let mut part: f64 = acc.iter().map(|&v| v as f64).sum();
+        for (&x, &y) in ar.iter().zip(br) {
+            part += f(x, y) as f64;
+        }
+        total += part;
     }
     total
 }
 
-/// Sum of `v²` (squared norm), accumulated as [`lane_sum`] does.
+/// Sum of `v²` (squared norm), accumulated as `sum2` does.
 pub fn sum_squares(v: &[f32]) -> f64 {
     simd(
         #[inline(always)]
         || {
-            let mut total = 0.0;
-            for chunk in v.chunks(4096) {
-                total += lane_sum(chunk.len(), |i| chunk[i] * chunk[i]);
-            }
-            total
+            sum2(v, v, |x, _| x * x)
         },
     )
 }
@@ -164,11 +166,7 @@ pub fn sum_abs(v: &[f32]) -> f64 {
     simd(
         #[inline(always)]
         || {
-            let mut total = 0.0;
-            for chunk in v.chunks(4096) {
-                total += lane_sum(chunk.len(), |i| chunk[i].abs());
-            }
-            total
+            sum2(v, v, |x, _| x.abs())
         },
     )
 }
@@ -189,25 +187,10 @@ pub fn bce_with_logits(z: &[f32], y: &[f32], t: &[f32], grad: Option<&mut [f32]>
     simd(
         #[inline(always)]
         || {
-            let mut total = 0.0;
-            match grad {
-                Some(grad) => {
-                    for (((zc, yc), tc), gc) in
-                        z.chunks(4096).zip(y.chunks(4096)).zip(t.chunks(4096)).zip(grad.chunks_mut(4096))
-                    {
-                        for ((g, &y), &t) in gc.iter_mut().zip(yc).zip(tc) {
-                            *g = (y - t) * scale;
-                        }
-                        total += lane_sum(zc.len(), |i| bce_logit(zc[i], tc[i]));
-                    }
-                }
-                None => {
-                    for (zc, tc) in z.chunks(4096).zip(t.chunks(4096)) {
-                        total += lane_sum(zc.len(), |i| bce_logit(zc[i], tc[i]));
-                    }
-                }
+            if let Some(grad) = grad {
+                grad.iter_mut().zip(y).zip(t).for_each(|((g, &y), &t)| *g = (y - t) * scale);
             }
-            total
+            sum2(z, t, bce_logit)
         },
     )
 }
@@ -232,14 +215,10 @@ pub fn bce_probabilities(y: &[f32], t: &[f32], grad: Option<&mut [f32]>, scale: 
                     *g = if inside { d } else { 0.0 };
                 });
             }
-            let mut total = 0.0;
-            for (yc, tc) in y.chunks(4096).zip(t.chunks(4096)) {
-                total += lane_sum(yc.len(), |i| {
-                    let p = yc[i].clamp(EPS, 1.0 - EPS);
-                    -(tc[i] * math::ln(p) + (1.0 - tc[i]) * math::ln(1.0 - p))
-                });
-            }
-            total
+            sum2(y, t, |y, t| {
+                let p = y.clamp(EPS, 1.0 - EPS);
+                -(t * math::ln(p) + (1.0 - t) * math::ln(1.0 - p))
+            })
         },
     )
 }
@@ -253,11 +232,7 @@ pub fn squared_error(y: &[f32], t: &[f32], grad: Option<&mut [f32]>, scale: f32)
                 let s2 = 2.0 * scale;
                 grad.iter_mut().zip(y).zip(t).for_each(|((g, &y), &t)| *g = (y - t) * s2);
             }
-            let mut total = 0.0;
-            for (yc, tc) in y.chunks(4096).zip(t.chunks(4096)) {
-                total += lane_sum(yc.len(), |i| (yc[i] - tc[i]) * (yc[i] - tc[i]));
-            }
-            total
+            sum2(y, t, |y, t| (y - t) * (y - t))
         },
     )
 }
@@ -279,11 +254,7 @@ pub fn absolute_error(y: &[f32], t: &[f32], grad: Option<&mut [f32]>, scale: f32
                     };
                 });
             }
-            let mut total = 0.0;
-            for (yc, tc) in y.chunks(4096).zip(t.chunks(4096)) {
-                total += lane_sum(yc.len(), |i| (yc[i] - tc[i]).abs());
-            }
-            total
+            sum2(y, t, |y, t| (y - t).abs())
         },
     )
 }

@@ -61,7 +61,12 @@ impl DataArgs {
             "auto" => HeaderMode::Auto,
             "yes" | "true" => HeaderMode::Yes,
             "no" | "false" => HeaderMode::No,
-            other => return Err(autoencoder::Error::config("header", format!("{other:?}: expected auto, yes or no"))),
+            other => {
+                return Err(autoencoder::Error::config(
+                    "header",
+                    format!("{other:?}: expected auto, yes or no"),
+                ))
+            }
         };
         let label = self.label_column.as_ref().map(|c| match c.parse::<usize>() {
             Ok(i) => LabelColumn::Index(i),

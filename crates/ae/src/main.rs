@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model on a dataset or files and save it (.safetensors) with its loss curve.
-    Train(commands::train::TrainArgs),
+    Train(Box<commands::train::TrainArgs>),
     /// Reconstruction error of a model on data, beside PCA with the same code size.
     Evaluate(commands::evaluate::EvaluateArgs),
     /// Map rows to their codes (CSV or NPY out).
@@ -39,7 +39,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(a) => commands::train::run(a),
+        Command::Train(a) => commands::train::run(*a),
         Command::Evaluate(a) => commands::evaluate::run(a),
         Command::Encode(a) => commands::encode::run(a),
         Command::Decode(a) => commands::decode::run(a),

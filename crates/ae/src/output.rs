@@ -6,8 +6,13 @@ use autoencoder::data::{csv, npy};
 
 /// Write `rows × cols` values to `path` as `.npy`, `.npz` (member `x`) or CSV
 /// (anything else), atomically; `header` names the CSV columns.
-pub fn write_array(path: &Path, data: &[f32], cols: usize, header: Option<&[String]>) -> autoencoder::Result<()> {
-    let rows = if cols == 0 { 0 } else { data.len() / cols };
+pub fn write_array(
+    path: &Path,
+    data: &[f32],
+    cols: usize,
+    header: Option<&[String]>,
+) -> autoencoder::Result<()> {
+    let rows = data.len().checked_div(cols).unwrap_or(0);
     match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
         Some("npy") => npy::write(path, data, rows, cols),
         Some("npz") => npy::write_npz(path, &[("x", data, rows, cols)]),

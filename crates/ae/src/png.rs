@@ -9,7 +9,12 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], what: &str) -> Result<(), St
 }
 
 /// Encode a raw 8-bit buffer (`Rgb8` or `L8`, row-major, no padding) as PNG bytes.
-pub(crate) fn encode_png(raw: &[u8], width: u32, height: u32, color: image::ExtendedColorType) -> Result<Vec<u8>, String> {
+pub(crate) fn encode_png(
+    raw: &[u8],
+    width: u32,
+    height: u32,
+    color: image::ExtendedColorType,
+) -> Result<Vec<u8>, String> {
     use image::ImageEncoder;
     let mut out = Vec::new();
     image::codecs::png::PngEncoder::new(&mut out)

@@ -56,11 +56,10 @@ impl Progress {
 
     fn new_bar(&self, epoch: usize) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(Some(self.batches as u64), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template(
-            "epoch {prefix} [{bar:28.cyan/blue}] {pos}/{len} {msg} ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template("epoch {prefix} [{bar:28.cyan/blue}] {pos}/{len} {msg} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         bar.set_style(style);
         bar.set_prefix(format!("{epoch}/{}", self.epochs));
         bar
@@ -90,11 +89,15 @@ impl Observer for Progress {
             self.bar = Some(self.new_bar(epoch));
         }
         if let Some(bar) = &self.bar {
-            if batch % 8 == 0 || batch == self.batches {
+            if batch.is_multiple_of(8) || batch == self.batches {
                 let secs = self.epoch_started.elapsed().as_secs_f64().max(1e-9);
                 let rows = (batch * self.batch_size).min(self.train_rows) as f64;
                 let val = self.last_val.map_or(String::new(), |v| format!(" val {v:.4}"));
-                bar.set_message(format!("{} {running_loss:.4}{val} {:.0} rows/s", self.loss_name, rows / secs));
+                bar.set_message(format!(
+                    "{} {running_loss:.4}{val} {:.0} rows/s",
+                    self.loss_name,
+                    rows / secs
+                ));
                 bar.set_position(batch as u64);
             }
         }

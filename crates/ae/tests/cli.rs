@@ -832,9 +832,6 @@ fn invalid_flag_values_name_the_field() {
 }
 
 #[test]
-#[ignore = "bug: clap rejects `--lr -1` as an unknown flag `-1` (exit 2, multi-line usage, misleading tip \
-            `use '-- -1'`) instead of reaching the lr check; the float flags in crates/ae/src/commands/train.rs \
-            need `allow_negative_numbers = true`"]
 fn negative_lr_as_a_separate_argument_is_understood() {
     // `--lr -1` (space-separated) should reach the learning-rate check and be refused
     // with a message naming the learning rate, like `--lr=-1` is.
@@ -852,8 +849,6 @@ fn negative_lr_as_a_separate_argument_is_understood() {
 }
 
 #[test]
-#[ignore = "bug: parse_widths (crates/autoencoder/src/model/config.rs:129) always names the field `layers`, \
-            so a bad --decoder-layers value is reported as `invalid layers`"]
 fn bad_decoder_layers_value_names_decoder_layers() {
     let (t, out) = dirs();
     let csv = t.path().join("d.csv");

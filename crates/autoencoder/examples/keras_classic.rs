@@ -13,7 +13,9 @@ use autoencoder::data::open::load_named;
 use autoencoder::metrics::MetricsAccumulator;
 use autoencoder::pca::Pca;
 use autoencoder::train::{Control, EpochRecord, Observer};
-use autoencoder::{fit, Activation, Autoencoder, Loss, ModelConfig, OptimizerConfig, OptimizerKind, Threads, TrainConfig};
+use autoencoder::{
+    fit, Activation, Autoencoder, Loss, ModelConfig, OptimizerConfig, OptimizerKind, Threads, TrainConfig,
+};
 
 struct Print;
 impl Observer for Print {

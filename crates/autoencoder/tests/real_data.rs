@@ -19,7 +19,9 @@ fn classic_model_matches_keras_on_fashion_mnist() {
     let train = load_named(Named::FashionMnist, Split::Train, &sources, 0).unwrap();
     let test = load_named(Named::FashionMnist, Split::Test, &sources, 0).unwrap();
     assert_eq!((train.rows(), train.cols(), test.rows()), (60_000, 784, 10_000));
-    let mut model = Autoencoder::new(ModelConfig { input_dim: 784, layers: vec![64], ..ModelConfig::default() }, 0).unwrap();
+    let mut model =
+        Autoencoder::new(ModelConfig { input_dim: 784, layers: vec![64], ..ModelConfig::default() }, 0)
+            .unwrap();
     let cfg = TrainConfig { loss: Loss::Bce, epochs: 10, validation_split: 0.1, ..TrainConfig::default() };
     let threads = Threads::new(1);
     let h = fit(&mut model, &train, None, &cfg, &threads, &mut NoObserver).unwrap();

@@ -13,7 +13,8 @@ fn shapes(rows: usize) -> Dataset {
 }
 
 fn small_model(d: usize, seed: u64) -> Autoencoder {
-    Autoencoder::new(ModelConfig { input_dim: d, layers: vec![32, 8], ..ModelConfig::default() }, seed).unwrap()
+    Autoencoder::new(ModelConfig { input_dim: d, layers: vec![32, 8], ..ModelConfig::default() }, seed)
+        .unwrap()
 }
 
 #[test]
@@ -37,7 +38,13 @@ fn same_seed_and_threads_give_bit_identical_models() {
         let t = Threads::new(threads);
         let run = |seed| {
             let mut m = small_model(data.cols(), seed);
-            let cfg = TrainConfig { epochs: 2, batch_size: 50, validation_split: 0.2, seed, ..TrainConfig::default() };
+            let cfg = TrainConfig {
+                epochs: 2,
+                batch_size: 50,
+                validation_split: 0.2,
+                seed,
+                ..TrainConfig::default()
+            };
             fit(&mut m, &data, None, &cfg, &t, &mut NoObserver).unwrap();
             file::to_bytes(&m).unwrap()
         };
@@ -139,11 +146,17 @@ fn bce_on_data_outside_the_unit_interval_is_refused_unless_normalised() {
     let rows = 50;
     let data = Dataset::new((0..rows * 4).map(|i| (i % 7) as f32).collect(), rows, 4, "wide.csv").unwrap();
     let cfg = TrainConfig { loss: Loss::Bce, epochs: 1, ..TrainConfig::default() };
-    let mut m = Autoencoder::new(ModelConfig { input_dim: 4, layers: vec![2], ..ModelConfig::default() }, 0).unwrap();
+    let mut m =
+        Autoencoder::new(ModelConfig { input_dim: 4, layers: vec![2], ..ModelConfig::default() }, 0).unwrap();
     let e = fit(&mut m, &data, None, &cfg, &Threads::new(1), &mut NoObserver).unwrap_err().to_string();
     assert!(e.contains("wide.csv") && e.contains("[0, 1]") && e.contains("--loss mse"), "{e}");
     let mut m = Autoencoder::new(
-        ModelConfig { input_dim: 4, layers: vec![2], normalize: NormalizeKind::MinMax, ..ModelConfig::default() },
+        ModelConfig {
+            input_dim: 4,
+            layers: vec![2],
+            normalize: NormalizeKind::MinMax,
+            ..ModelConfig::default()
+        },
         0,
     )
     .unwrap();
@@ -158,7 +171,8 @@ fn a_saved_model_reproduces_the_same_outputs() {
     let data = shapes(120);
     let mut m = small_model(data.cols(), 5);
     let t = Threads::new(1);
-    fit(&mut m, &data, None, &TrainConfig { epochs: 1, ..TrainConfig::default() }, &t, &mut NoObserver).unwrap();
+    fit(&mut m, &data, None, &TrainConfig { epochs: 1, ..TrainConfig::default() }, &t, &mut NoObserver)
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("m.safetensors");
     file::save(&m, &p).unwrap();

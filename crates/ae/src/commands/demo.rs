@@ -34,7 +34,12 @@ pub fn run(a: DemoArgs) -> Result<()> {
     );
     let cfg = FileConfig {
         model: ModelConfig { layers: vec![256, 32], ..ModelConfig::default() },
-        training: TrainConfig { loss: Loss::Bce, epochs: 20, validation_split: 0.1, ..TrainConfig::default() },
+        training: TrainConfig {
+            loss: Loss::Bce,
+            epochs: 20,
+            validation_split: 0.1,
+            ..TrainConfig::default()
+        },
     };
     let threads = Threads::new(a.threads);
     let outcome = train(&train_rows, None, cfg, &threads, false)?;
@@ -53,7 +58,11 @@ pub fn run(a: DemoArgs) -> Result<()> {
     println!("  PCA-32 (linear baseline)  {:.3}   PSNR {:.1} dB", pca.metrics.sse_per_row, pca.metrics.psnr);
     println!();
     println!("Made in {:.0}s, in {}/:", started.elapsed().as_secs_f64(), a.dir.display());
-    println!("  {:<40} the trained model (safetensors; try `ae inspect {}`)", model_path.display(), model_path.display());
+    println!(
+        "  {:<40} the trained model (safetensors; try `ae inspect {}`)",
+        model_path.display(),
+        model_path.display()
+    );
     println!("  {:<40} training and validation loss per epoch", loss_path.display());
     println!("  {:<40} test images (top) above their reconstructions (bottom)", grid_path.display());
     println!();

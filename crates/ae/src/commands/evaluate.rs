@@ -43,7 +43,12 @@ pub struct PcaResult {
 }
 
 /// PCA-k fitted on `fit_rows`, evaluated on `data`, both in the model's normalised space.
-pub fn pca_baseline(model: &Autoencoder, fit_rows: &Dataset, data: &Dataset, threads: &Threads) -> Result<PcaResult> {
+pub fn pca_baseline(
+    model: &Autoencoder,
+    fit_rows: &Dataset,
+    data: &Dataset,
+    threads: &Threads,
+) -> Result<PcaResult> {
     let k = model.code_dim();
     let d = model.input_dim();
     let norm = model.normalizer();
@@ -80,7 +85,9 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     } else {
         // PCA is fitted on the training split, as the model was trained on it.
         let fit_rows = match (&a.pca_fit, a.data.named()?) {
-            (Some(p), _) => Some(autoencoder::data::open::load_paths(std::slice::from_ref(p), &Default::default())?),
+            (Some(p), _) => {
+                Some(autoencoder::data::open::load_paths(std::slice::from_ref(p), &Default::default())?)
+            }
             (None, Some(_)) if a.data.split_or(Split::Test)? != Split::Train => {
                 let train = DataArgs { split: Some(Split::Train.name().into()), ..a.data.clone() };
                 Some(train.load(&[], seed, Split::Train)?)
@@ -124,7 +131,12 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         }
         println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
     } else {
-        println!("model  {} ({}, {} parameters)", a.model.display(), model.config().describe(), model.param_count());
+        println!(
+            "model  {} ({}, {} parameters)",
+            a.model.display(),
+            model.config().describe(),
+            model.param_count()
+        );
         println!("data   {} ({} rows × {})", data.source, data.rows(), data.cols());
         println!();
         println!("{:<14} {:>10} {:>10} {:>10} {:>10} {:>10}", "", "MSE", "SSE/row", "MAE", "BCE", "PSNR dB");

@@ -18,11 +18,8 @@ pub fn run(a: InspectArgs) -> Result<()> {
     let model = file::load(&a.model)?;
     let cfg = model.config();
     if a.json {
-        let tensors: Vec<_> = model
-            .tensors()
-            .iter()
-            .map(|t| serde_json::json!({ "name": t.name, "shape": t.shape }))
-            .collect();
+        let tensors: Vec<_> =
+            model.tensors().iter().map(|t| serde_json::json!({ "name": t.name, "shape": t.shape })).collect();
         let j = serde_json::json!({
             "model": a.model,
             "format": file::FORMAT,

@@ -66,7 +66,11 @@ pub fn run(a: ReconstructArgs) -> Result<()> {
             ))
         })?;
         write_comparison(p, &model, &data, shape, a.grid, &threads)?;
-        eprintln!("wrote {} originals above their reconstructions to {}", a.grid.min(data.rows()), p.display());
+        eprintln!(
+            "wrote {} originals above their reconstructions to {}",
+            a.grid.min(data.rows()),
+            p.display()
+        );
         return Ok(());
     }
     let y = model.reconstruct(data.as_slice(), &threads)?;

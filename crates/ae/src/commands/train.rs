@@ -8,7 +8,9 @@ use autoencoder::data::builtin::Split;
 use autoencoder::data::open;
 use autoencoder::model::parse_widths;
 use autoencoder::train::History;
-use autoencoder::{file, fit, Autoencoder, Dataset, Error, ModelConfig, OptimizerConfig, Result, TrainConfig};
+use autoencoder::{
+    file, fit, Autoencoder, Dataset, Error, ModelConfig, OptimizerConfig, Result, TrainConfig,
+};
 use clap::Args;
 
 use crate::args::{DataArgs, ThreadArgs};
@@ -67,37 +69,37 @@ pub struct TrainArgs {
     #[arg(long, value_name = "NAME")]
     pub optimizer: Option<String>,
     /// Learning rate [default: 0.001; sgd 0.01].
-    #[arg(long, value_name = "LR")]
+    #[arg(long, value_name = "LR", allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Momentum for sgd and rmsprop [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f64>,
     /// Nesterov momentum (sgd).
     #[arg(long)]
     pub nesterov: bool,
     /// AdamW's decoupled weight decay [default: 0.004].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
     /// Adam's β₁ [default: 0.9].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub beta1: Option<f64>,
     /// Adam's β₂ [default: 0.999].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub beta2: Option<f64>,
     /// ε of Adam and RMSprop [default: 1e-7].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub eps: Option<f64>,
     /// RMSprop's ρ [default: 0.9].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub rho: Option<f64>,
     /// L1 weight penalty [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub l1: Option<f64>,
     /// L2 weight penalty [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub l2: Option<f64>,
     /// Clip the gradient to this global L2 norm.
-    #[arg(long, value_name = "NORM")]
+    #[arg(long, value_name = "NORM", allow_negative_numbers = true)]
     pub clip_norm: Option<f64>,
 
     /// Rows per gradient step [default: 128].
@@ -107,7 +109,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
     /// Hold out the last fraction of the rows for validation, as Keras does [default: 0].
-    #[arg(long, value_name = "FRACTION")]
+    #[arg(long, value_name = "FRACTION", allow_negative_numbers = true)]
     pub validation_split: Option<f64>,
     /// Keep the row order (no reshuffling each epoch).
     #[arg(long)]
@@ -116,13 +118,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "EPOCHS")]
     pub patience: Option<usize>,
     /// The smallest decrease that counts as an improvement for --patience [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub min_delta: Option<f64>,
     /// With --patience: keep the last weights instead of restoring the best epoch's.
     #[arg(long)]
     pub no_restore_best: bool,
     /// Stop when the training loss changes by less than this fraction between epochs.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub tolerance: Option<f64>,
     /// Seed for initialisation and shuffling [default: 0].
     #[arg(long)]
@@ -150,17 +152,20 @@ pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
             toml::from_str::<FileConfig>(&text).map_err(|e| {
-                Error::format(p, format!("not a valid training configuration: {}", e.to_string().replace('\n', " ")))
+                Error::format(
+                    p,
+                    format!("not a valid training configuration: {}", e.to_string().replace('\n', " ")),
+                )
             })?
         }
         None => FileConfig::default(),
     };
     let m = &mut c.model;
     if let Some(l) = &a.layers {
-        m.layers = parse_widths(l)?;
+        m.layers = parse_widths(l, "layers")?;
     }
     if let Some(l) = &a.decoder_layers {
-        m.decoder_layers = Some(parse_widths(l)?);
+        m.decoder_layers = Some(parse_widths(l, "decoder_layers")?);
     }
     if let Some(v) = &a.activation {
         m.activation = v.parse()?;
@@ -252,6 +257,16 @@ pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
 
 pub fn run(a: TrainArgs) -> Result<()> {
     let cfg = resolve_config(&a)?;
+    // Fail before training, not after, when the model cannot be written.
+    if let Some(dir) = a.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(Error::Data(format!(
+                "{}: the folder {} does not exist; create it or choose another -o",
+                a.output.display(),
+                dir.display()
+            )));
+        }
+    }
     let seed = cfg.training.seed;
     let data = a.data.load(&a.files, seed, Split::Train)?;
     let validation = match &a.validation {
@@ -384,4 +399,3 @@ pub fn write_loss_curve(path: &Path, model: &Autoencoder, history: &History) -> 
     };
     crate::plot::write_loss_curve(path, &curve).map_err(Error::Data)
 }
-

@@ -46,15 +46,19 @@ pub fn detect(path: &Path) -> Result<Format> {
         }
     }
     let head = &head[..n];
-    Ok(if head.starts_with(&[0x1f, 0x8b]) || (n >= 4 && head[0] == 0 && head[1] == 0 && (0x08..=0x0e).contains(&head[2])) {
-        Format::Idx
-    } else if head.starts_with(b"\x93NUMPY") {
-        Format::Npy
-    } else if head.starts_with(b"PK\x03\x04") {
-        Format::Npz
-    } else {
-        Format::Csv
-    })
+    Ok(
+        if head.starts_with(&[0x1f, 0x8b])
+            || (n >= 4 && head[0] == 0 && head[1] == 0 && (0x08..=0x0e).contains(&head[2]))
+        {
+            Format::Idx
+        } else if head.starts_with(b"\x93NUMPY") {
+            Format::Npy
+        } else if head.starts_with(b"PK\x03\x04") {
+            Format::Npz
+        } else {
+            Format::Csv
+        },
+    )
 }
 
 /// Load one data file (any supported format), with an optional second file of labels
@@ -70,7 +74,10 @@ pub fn load_file(path: &Path, labels: Option<&Path>, opts: &LoadOptions) -> Resu
         Some(lp) => {
             let l = load_labels(lp)?;
             if l.len() != data.rows() {
-                return Err(Error::format(lp, format!("{} labels for {} rows in {}", l.len(), data.rows(), path.display())));
+                return Err(Error::format(
+                    lp,
+                    format!("{} labels for {} rows in {}", l.len(), data.rows(), path.display()),
+                ));
             }
             data.with_labels(l)
         }
@@ -83,7 +90,10 @@ fn load_labels(path: &Path) -> Result<Vec<i64>> {
         _ => {
             let d = load_file(path, None, &LoadOptions::default())?;
             if d.cols() != 1 {
-                return Err(Error::format(path, format!("a labels file needs one column, found {}", d.cols())));
+                return Err(Error::format(
+                    path,
+                    format!("a labels file needs one column, found {}", d.cols()),
+                ));
             }
             d.as_slice()
                 .iter()
@@ -127,6 +137,9 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
         [data] => load_file(data, None, opts),
         [data, labels] => load_file(data, Some(labels), opts),
         [] => Err(Error::config("data", "no data file given")),
-        _ => Err(Error::config("data", format!("expected a data file and optionally a labels file, got {} files", paths.len()))),
+        _ => Err(Error::config(
+            "data",
+            format!("expected a data file and optionally a labels file, got {} files", paths.len()),
+        )),
     }
 }

@@ -7,7 +7,7 @@ use crate::layers::activation::{Activation, LEAKY_RELU_SLOPE};
 /// `y[r, c] = f(y[r, c] + bias[c])` in place over a `rows × bias.len()` matrix; when
 /// `pre` is given it receives `z = y + bias` as well.
 pub fn bias_activation(y: &mut [f32], bias: &[f32], act: Activation, pre: Option<&mut [f32]>) {
-    debug_assert!(!bias.is_empty() && y.len() % bias.len() == 0);
+    debug_assert!(!bias.is_empty() && y.len().is_multiple_of(bias.len()));
     // One monomorphised loop per activation, so each vectorises on its own.
     match act {
         Activation::Linear => bias_map(y, bias, pre, |z| z),
@@ -155,9 +155,7 @@ fn sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Copy) -> f64 {
 pub fn sum_squares(v: &[f32]) -> f64 {
     simd(
         #[inline(always)]
-        || {
-            sum2(v, v, |x, _| x * x)
-        },
+        || sum2(v, v, |x, _| x * x),
     )
 }
 
@@ -165,9 +163,7 @@ pub fn sum_squares(v: &[f32]) -> f64 {
 pub fn sum_abs(v: &[f32]) -> f64 {
     simd(
         #[inline(always)]
-        || {
-            sum2(v, v, |x, _| x.abs())
-        },
+        || sum2(v, v, |x, _| x.abs()),
     )
 }
 

@@ -238,7 +238,7 @@ impl Autoencoder {
     }
 
     fn check_len(&self, x: &[f32], width: usize, what: &str) -> Result<usize> {
-        if width == 0 || x.len() % width != 0 {
+        if width == 0 || !x.len().is_multiple_of(width) {
             return Err(Error::Data(format!(
                 "{what}: {} values is not a whole number of rows of {width}",
                 x.len()

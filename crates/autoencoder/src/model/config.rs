@@ -119,14 +119,15 @@ impl ModelConfig {
     }
 }
 
-/// Parse a width list such as `512,256,32` (spaces allowed).
-pub fn parse_widths(s: &str) -> Result<Vec<usize>> {
+/// Parse a width list such as `512,256,32` (spaces allowed); `field` names the
+/// setting in errors (`layers`, `decoder_layers`).
+pub fn parse_widths(s: &str, field: &str) -> Result<Vec<usize>> {
     s.split(',')
         .map(|p| p.trim())
         .filter(|p| !p.is_empty())
         .map(|p| {
             p.parse::<usize>()
-                .map_err(|_| Error::config("layers", format!("{p:?} in {s:?} is not a whole number")))
+                .map_err(|_| Error::config(field, format!("{p:?} in {s:?} is not a whole number")))
         })
         .collect()
 }

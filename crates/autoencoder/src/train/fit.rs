@@ -431,7 +431,7 @@ pub fn loss_and_gradient(
     threads: &Threads,
 ) -> Result<(f64, Vec<f32>)> {
     let d = model.input_dim();
-    if d == 0 || x.len() % d != 0 || x.is_empty() {
+    if d == 0 || !x.len().is_multiple_of(d) || x.is_empty() {
         return Err(Error::Data(format!("{} values is not a whole number of rows of {d}", x.len())));
     }
     let n = x.len() / d;

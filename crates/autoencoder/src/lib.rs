@@ -3,7 +3,7 @@
 //! An autoencoder is an encoder `E` (input → a short code `z`) and a decoder `D`
 //! (`z` → `x̂`) trained together to make `x̂ = D(E(x))` close to `x`. This crate holds
 //! everything but the command line: data loaders, the models, a training engine
-//! written for speed over the `gemm` crate, the losses and optimizers, and the model
+//! written for speed over faer's matrix kernels, the losses and optimizers, and the model
 //! file (safetensors, readable from Python).
 //!
 //! ```

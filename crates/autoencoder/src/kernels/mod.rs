@@ -1,4 +1,4 @@
-//! Every inner loop of the engine: the matrix product over `gemm`, the fused
+//! Every inner loop of the engine: the matrix product (over faer), the fused
 //! element-wise passes, reductions, optimizer updates, and the thread policy.
 //!
 //! Layers, losses and optimizers call these functions and never loop over elements

@@ -45,12 +45,11 @@ impl Threads {
         self.n
     }
 
-    /// The parallelism to hand to `gemm`.
-    pub(crate) fn gemm_par(&self) -> gemm::Parallelism {
-        if self.n > 1 {
-            gemm::Parallelism::Rayon(self.n)
-        } else {
-            gemm::Parallelism::None
+    /// The parallelism to hand to faer.
+    pub(crate) fn faer_par(&self) -> faer::Par {
+        match std::num::NonZeroUsize::new(self.n) {
+            Some(n) if self.n > 1 => faer::Par::Rayon(n),
+            _ => faer::Par::Seq,
         }
     }
 

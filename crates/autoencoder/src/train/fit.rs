@@ -180,6 +180,120 @@ fn shift_rows(e: Error, rows: &Rows<'_>) -> Error {
     Error::Data(format!("{e} (row numbers counted from row {} of the file)", rows.range.0 + 1))
 }
 
+/// One training step at a time: the workspace, the optimizer state and the fixed
+/// facts about the model, built once. [`fit`] drives it; benchmarks and custom
+/// loops can call [`Trainer::step`] directly. After the first step, a step performs
+/// no heap allocation (with one thread; tested with a counting allocator).
+pub struct Trainer {
+    ws: Workspace,
+    opt: Optimizer,
+    offsets: Vec<Range<usize>>,
+    slots: Vec<TensorSlot>,
+    decaying: Vec<TensorSlot>,
+    fused: bool,
+    config: TrainConfig,
+}
+
+impl Trainer {
+    /// State for training `model` per `config` in batches of up to `batch` rows.
+    pub fn new(model: &Autoencoder, config: &TrainConfig, batch: usize) -> Result<Self> {
+        config.check()?;
+        let n_layers = model.layers().len();
+        let slots = model.slots();
+        Ok(Trainer {
+            ws: Workspace::new(model.layers(), batch.max(1), model.param_count()),
+            opt: Optimizer::new(config.optimizer.clone(), model.param_count())?,
+            offsets: (0..n_layers).map(|i| model.layer_params(i)).collect(),
+            decaying: slots.iter().copied().filter(|s| s.decays).collect(),
+            slots,
+            fused: config.loss.fuses_with(model.layers()[n_layers - 1].activation()),
+            config: config.clone(),
+        })
+    }
+
+    /// The optimizer and its state.
+    pub fn optimizer(&self) -> &Optimizer {
+        &self.opt
+    }
+
+    /// One gradient step on rows `indices` of `data` (normalised with the model's
+    /// normaliser; the target is the clean row): forward, loss, backward, clipping,
+    /// the optimizer update. Returns the batch's mean loss, penalties included. A
+    /// non-finite loss returns it without updating the weights.
+    pub fn step(
+        &mut self,
+        model: &mut Autoencoder,
+        data: &Dataset,
+        indices: &[usize],
+        threads: &Threads,
+    ) -> f64 {
+        threads.install(|| self.step_inner(model, &Rows { data, range: (0, data.rows()) }, indices, threads))
+    }
+
+    fn step_inner(
+        &mut self,
+        model: &mut Autoencoder,
+        rows: &Rows<'_>,
+        indices: &[usize],
+        threads: &Threads,
+    ) -> f64 {
+        let ctx = Ctx { threads };
+        let d = model.input_dim();
+        let last = self.offsets.len() - 1;
+        let output_act = model.layers()[last].activation();
+        let ws = &mut self.ws;
+        let n = ws.gather(rows, indices.iter().copied(), model.normalizer());
+        ws.forward(model.layers(), &self.offsets, model.params(), n, ctx);
+        let (y, z) = (&ws.acts[last][..n * d], self.fused.then(|| &ws.scratch[last][..n * d]));
+        let sum =
+            self.config.loss.evaluate(y, z, &ws.input[..n * d], output_act, Some(&mut ws.grad_a[..n * d]));
+        let mut loss = sum / (n * d) as f64;
+        let (l1, l2) = (self.config.l1, self.config.l2);
+        if l1 > 0.0 || l2 > 0.0 {
+            loss += penalty(model.params(), &self.decaying, l1, l2);
+        }
+        if !loss.is_finite() {
+            return loss;
+        }
+        backward(model, &self.offsets, ws, n, self.fused, ctx);
+        let grad_scale = match self.config.clip_norm {
+            Some(c) => {
+                let norm = elementwise::sum_squares(&ws.grads).sqrt();
+                if norm > c {
+                    (c / norm) as f32
+                } else {
+                    1.0
+                }
+            }
+            None => 1.0,
+        };
+        let gt = GradTransform { grad_scale, l1: l1 as f32, l2: l2 as f32 };
+        self.opt.step(model.params_mut(), &ws.grads, &self.slots, gt, 1.0);
+        loss
+    }
+
+    /// The mean loss over `rows` (no update), in batches of the workspace's size.
+    fn mean_loss(&mut self, model: &Autoencoder, rows: &Rows<'_>, ctx: Ctx<'_>) -> f64 {
+        let d = model.input_dim();
+        let last = self.offsets.len() - 1;
+        let act = model.layers()[last].activation();
+        let ws = &mut self.ws;
+        let mut sum = 0.0;
+        for start in (0..rows.len()).step_by(ws.batch) {
+            let end = (start + ws.batch).min(rows.len());
+            let n = ws.gather(rows, start..end, model.normalizer());
+            ws.forward(model.layers(), &self.offsets, model.params(), n, ctx);
+            let z = self.fused.then(|| &ws.scratch[last][..n * d]);
+            sum += self.config.loss.evaluate(&ws.acts[last][..n * d], z, &ws.input[..n * d], act, None);
+        }
+        let mut loss = sum / (rows.len() * d) as f64;
+        if self.config.l1 > 0.0 || self.config.l2 > 0.0 {
+            loss += penalty(model.params(), &self.decaying, self.config.l1, self.config.l2);
+        }
+        loss
+    }
+}
+
 fn run(
     model: &mut Autoencoder,
     train: Rows<'_>,
@@ -191,17 +305,7 @@ fn run(
     let ctx = Ctx { threads };
     let n_train = train.len();
     let batch = config.batch_size.min(n_train);
-    let n_layers = model.layers().len();
-    let offsets: Vec<Range<usize>> = (0..n_layers).map(|i| model.layer_params(i)).collect();
-    let slots: Vec<TensorSlot> = model.slots();
-    let decaying: Vec<TensorSlot> = slots.iter().copied().filter(|s| s.decays).collect();
-    let output_act = model.layers()[n_layers - 1].activation();
-    let fused = config.loss.fuses_with(output_act);
-    let d = model.input_dim();
-    let norm = model.normalizer().clone();
-
-    let mut ws = Workspace::new(model.layers(), batch, model.param_count());
-    let mut opt = Optimizer::new(config.optimizer.clone(), model.param_count())?;
+    let mut trainer = Trainer::new(model, config, batch)?;
     let mut order: Vec<usize> = (0..n_train).collect();
     let mut shuffle_rng = random::rng(config.seed, Stream::Shuffle);
     let mut good_params = model.params().to_vec();
@@ -219,7 +323,6 @@ fn run(
         val_rows: val.map_or(0, |v| v.len()),
     });
 
-    let penalize = config.l1 > 0.0 || config.l2 > 0.0;
     let mut records: Vec<EpochRecord> = Vec::with_capacity(config.epochs);
     let mut best = f64::INFINITY;
     let mut best_epoch = 0;
@@ -233,41 +336,17 @@ fn run(
         }
         let mut loss_sum = 0.0f64;
         for (b, chunk) in order.chunks(batch).enumerate() {
-            let n = ws.gather(&train, chunk.iter().copied(), &norm);
-            let params = model.params();
-            ws.forward(model.layers(), &offsets, params, n, ctx);
-            let last = n_layers - 1;
-            let (y, z) = (&ws.acts[last][..n * d], fused.then(|| &ws.scratch[last][..n * d]));
-            let sum =
-                config.loss.evaluate(y, z, &ws.input[..n * d], output_act, Some(&mut ws.grad_a[..n * d]));
-            let mut batch_loss = sum / (n * d) as f64;
-            if penalize {
-                batch_loss += penalty(params, &decaying, config.l1, config.l2);
-            }
+            let batch_loss = trainer.step_inner(model, &train, chunk, threads);
             if !batch_loss.is_finite() {
                 model.params_mut().copy_from_slice(&good_params);
                 return Err(Error::Diverged { epoch, batch: b + 1, loss: batch_loss });
             }
-            backward(model, &offsets, &mut ws, n, fused, ctx);
-            let grad_scale = match config.clip_norm {
-                Some(c) => {
-                    let norm = elementwise::sum_squares(&ws.grads).sqrt();
-                    if norm > c {
-                        (c / norm) as f32
-                    } else {
-                        1.0
-                    }
-                }
-                None => 1.0,
-            };
-            let gt = GradTransform { grad_scale, l1: config.l1 as f32, l2: config.l2 as f32 };
-            opt.step(model.params_mut(), &ws.grads, &slots, gt, 1.0);
-            loss_sum += batch_loss * n as f64;
-            observer.on_batch_end(epoch, b + 1, loss_sum / ((b * batch + n) as f64));
+            loss_sum += batch_loss * chunk.len() as f64;
+            observer.on_batch_end(epoch, b + 1, loss_sum / ((b * batch + chunk.len()) as f64));
         }
         let train_seconds = t0.elapsed().as_secs_f64();
         let train_loss = loss_sum / n_train as f64;
-        let val_loss = val.map(|v| validation_loss(model, &mut ws, &v, config, &offsets, fused, &norm, ctx));
+        let val_loss = val.map(|v| trainer.mean_loss(model, &v, ctx));
         if let Some(v) = val_loss {
             if !v.is_finite() {
                 model.params_mut().copy_from_slice(&good_params);
@@ -386,38 +465,6 @@ fn backward(
         );
         std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
     }
-}
-
-/// Mean loss over the validation rows (penalties included, as Keras reports it),
-/// computed in batches of the workspace's size.
-#[allow(clippy::too_many_arguments)]
-fn validation_loss(
-    model: &Autoencoder,
-    ws: &mut Workspace,
-    val: &Rows<'_>,
-    config: &TrainConfig,
-    offsets: &[Range<usize>],
-    fused: bool,
-    norm: &Normalizer,
-    ctx: Ctx<'_>,
-) -> f64 {
-    let d = model.input_dim();
-    let last = model.layers().len() - 1;
-    let act = model.layers()[last].activation();
-    let mut sum = 0.0;
-    for start in (0..val.len()).step_by(ws.batch) {
-        let end = (start + ws.batch).min(val.len());
-        let n = ws.gather(val, start..end, norm);
-        ws.forward(model.layers(), offsets, model.params(), n, ctx);
-        let z = fused.then(|| &ws.scratch[last][..n * d]);
-        sum += config.loss.evaluate(&ws.acts[last][..n * d], z, &ws.input[..n * d], act, None);
-    }
-    let mut loss = sum / (val.len() * d) as f64;
-    if config.l1 > 0.0 || config.l2 > 0.0 {
-        let decaying: Vec<TensorSlot> = model.slots().into_iter().filter(|s| s.decays).collect();
-        loss += penalty(model.params(), &decaying, config.l1, config.l2);
-    }
-    loss
 }
 
 /// The mean loss of `model` on `rows` normalised rows `x` (the target is `x`), and

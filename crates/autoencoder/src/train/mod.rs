@@ -5,7 +5,7 @@ mod fit;
 mod history;
 mod observer;
 
-pub use fit::{fit, loss_and_gradient};
+pub use fit::{fit, loss_and_gradient, Trainer};
 pub use history::{EpochRecord, History, StopReason, TrainingSummary};
 pub use observer::{Control, NoObserver, Observer, TrainStart};
 

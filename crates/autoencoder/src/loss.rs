@@ -63,28 +63,24 @@ impl Loss {
         Ok(())
     }
 
-    /// The summed loss `Σ ℓ` over a batch (not yet divided by `nd`) and, when `grad` is
-    /// given, `∂L/∂ŷ` (or `∂L/∂z` when fused) written there with the `1/nd` mean folded in.
-    ///
-    /// `y` is the output, `z` the output layer's pre-activation (needed when fused).
-    pub fn evaluate(
-        self,
-        y: &[f32],
-        z: Option<&[f32]>,
-        target: &[f32],
-        output: Activation,
-        grad: Option<&mut [f32]>,
-    ) -> f64 {
+    /// The summed loss `Σ ℓ` over a batch of outputs `y` (not yet divided by `nd`)
+    /// and, when `grad` is given, `∂L/∂ŷ` written there with the `1/nd` mean folded
+    /// in. BCE here works on probabilities (clipped as Keras does); a sigmoid output
+    /// trained with BCE goes through [`Loss::evaluate_logits`] instead.
+    pub fn evaluate(self, y: &[f32], target: &[f32], grad: Option<&mut [f32]>) -> f64 {
         let scale = 1.0 / y.len().max(1) as f32;
         match self {
-            Loss::Bce if self.fuses_with(output) => {
-                let z = z.expect("a sigmoid output keeps its logits");
-                elementwise::bce_with_logits(z, y, target, grad, scale)
-            }
             Loss::Bce => elementwise::bce_probabilities(y, target, grad, scale),
             Loss::Mse => elementwise::squared_error(y, target, grad, scale),
             Loss::Mae => elementwise::absolute_error(y, target, grad, scale),
         }
+    }
+
+    /// BCE fused with the sigmoid output, from the logits `z`: `Σ ℓ` and, when `grad`
+    /// is given, `∂L/∂z = (σ(z) − y)/nd`, in one pass that never overflows.
+    pub fn evaluate_logits(self, z: &[f32], target: &[f32], grad: Option<&mut [f32]>) -> f64 {
+        debug_assert_eq!(self, Loss::Bce);
+        elementwise::bce_with_logits(z, target, grad, 1.0 / z.len().max(1) as f32)
     }
 }
 

@@ -104,6 +104,21 @@ impl Layer for Dense {
         elementwise::bias_activation(y, b, self.activation, pre);
     }
 
+    fn forward_preactivation(
+        &self,
+        params: &[f32],
+        x: &[f32],
+        rows: usize,
+        z: &mut [f32],
+        ctx: Ctx<'_>,
+    ) -> bool {
+        let (w, b) = params.split_at(self.inputs * self.outputs);
+        let z = &mut z[..rows * self.outputs];
+        matmul(z, rows, self.outputs, self.inputs, x, Transpose::No, w, Transpose::Yes, false, ctx.threads);
+        elementwise::bias_activation(z, b, Activation::Linear, None);
+        true
+    }
+
     fn backward(
         &self,
         params: &[f32],

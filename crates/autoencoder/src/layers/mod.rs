@@ -83,6 +83,19 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
         scratch: &mut [f32],
         ctx: Ctx<'_>,
     );
+    /// Forward without the final activation, writing the pre-activation `z` into
+    /// `z` (for a loss fused with the activation, which applies it itself). Returns
+    /// false, doing nothing, for layers that cannot.
+    fn forward_preactivation(
+        &self,
+        _params: &[f32],
+        _x: &[f32],
+        _rows: usize,
+        _z: &mut [f32],
+        _ctx: Ctx<'_>,
+    ) -> bool {
+        false
+    }
     /// Gradients from `dy = ∂L/∂y`. When `dy_is_preactivation` is set, `dy` already is
     /// `∂L/∂z` before the activation (a loss fused with the output activation).
     #[allow(clippy::too_many_arguments)]

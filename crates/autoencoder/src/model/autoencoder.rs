@@ -9,7 +9,7 @@ use crate::data::dataset::Dataset;
 use crate::data::normalize::Normalizer;
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
-use crate::layers::{Activation, Ctx, Dense, Layer, ParamSpec};
+use crate::layers::{Ctx, Dense, Layer, ParamSpec};
 use crate::metrics::{MetricsAccumulator, ReconstructionMetrics};
 use crate::optim::TensorSlot;
 use crate::random::{self, Stream};
@@ -84,11 +84,7 @@ impl Autoencoder {
             } else {
                 config.activation
             };
-            let mut d = Dense::new(widths[i], widths[i + 1], act).with_init(config.init);
-            if i == n - 1 && act == Activation::Sigmoid {
-                d = d.keep_preactivation(true);
-            }
-            layers.push(Box::new(d));
+            layers.push(Box::new(Dense::new(widths[i], widths[i + 1], act).with_init(config.init)));
         }
         let mut offsets = vec![0];
         for l in &layers {

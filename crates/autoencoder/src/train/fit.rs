@@ -13,6 +13,7 @@ use crate::data::normalize::Normalizer;
 use crate::error::{Error, Result};
 use crate::kernels::{elementwise, Threads};
 use crate::layers::{Ctx, Layer};
+use crate::loss::Loss;
 use crate::model::Autoencoder;
 use crate::optim::{GradTransform, Optimizer, TensorSlot};
 use crate::random::{self, Stream};
@@ -66,31 +67,76 @@ impl Workspace {
     }
 
     /// Normalised rows into `input`.
-    fn gather(&mut self, rows: &Rows<'_>, indices: impl Iterator<Item = usize>, norm: &Normalizer) -> usize {
+    fn gather(
+        &mut self,
+        rows: &Rows<'_>,
+        indices: impl Iterator<Item = usize> + Clone,
+        norm: &Normalizer,
+    ) -> usize {
         let d = rows.data.cols();
         let mut n = 0;
+        // Rows of a shuffled batch lie far apart in memory: ask for the row two ahead
+        // while copying this one, so its cache misses overlap the copy.
+        let mut ahead = indices.clone().skip(2);
         for i in indices {
+            if let Some(next) = ahead.next() {
+                prefetch(rows.row(next));
+            }
             norm.apply(rows.row(i), &mut self.input[n * d..(n + 1) * d]);
             n += 1;
         }
         n
     }
 
-    /// Forward through every layer for `n` rows.
+    /// Forward through every layer for `n` rows. With `logits`, the last layer stops
+    /// before its activation (a loss fused with it applies it).
     fn forward(
         &mut self,
         layers: &[Box<dyn Layer>],
         offsets: &[Range<usize>],
         params: &[f32],
         n: usize,
+        logits: bool,
         ctx: Ctx<'_>,
     ) {
+        let last = layers.len() - 1;
         for (i, layer) in layers.iter().enumerate() {
             let (before, after) = self.acts.split_at_mut(i);
             let x: &[f32] = if i == 0 { &self.input } else { &before[i - 1] };
             let x = &x[..n * layer.input_width()];
-            layer.forward(&params[offsets[i].clone()], x, n, &mut after[0], &mut self.scratch[i], ctx);
+            let p = &params[offsets[i].clone()];
+            if i == last && logits {
+                let done = layer.forward_preactivation(p, x, n, &mut after[0], ctx);
+                debug_assert!(done, "{} cannot stop before its activation", layer.kind());
+            } else {
+                layer.forward(p, x, n, &mut after[0], &mut self.scratch[i], ctx);
+            }
         }
+    }
+
+    /// The loss of the last forward pass against `input` (the target), with the
+    /// gradient at the output (or at the logits when `fused`) into `grad_a`.
+    fn loss(&mut self, loss: Loss, n: usize, d: usize, fused: bool, grad: bool) -> f64 {
+        let last = self.acts.len() - 1;
+        let (out, target) = (&self.acts[last][..n * d], &self.input[..n * d]);
+        let g = if grad { Some(&mut self.grad_a[..n * d]) } else { None };
+        if fused {
+            loss.evaluate_logits(out, target, g)
+        } else {
+            loss.evaluate(out, target, g)
+        }
+    }
+}
+
+/// Hint the CPU to load `row` into cache (a no-op off x86-64).
+#[inline]
+fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in row.chunks(16) {
+        // SAFETY: prefetching is a hint that never faults; the pointer is in bounds.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast())
+        };
     }
 }
 
@@ -239,14 +285,10 @@ impl Trainer {
     ) -> f64 {
         let ctx = Ctx { threads };
         let d = model.input_dim();
-        let last = self.offsets.len() - 1;
-        let output_act = model.layers()[last].activation();
         let ws = &mut self.ws;
         let n = ws.gather(rows, indices.iter().copied(), model.normalizer());
-        ws.forward(model.layers(), &self.offsets, model.params(), n, ctx);
-        let (y, z) = (&ws.acts[last][..n * d], self.fused.then(|| &ws.scratch[last][..n * d]));
-        let sum =
-            self.config.loss.evaluate(y, z, &ws.input[..n * d], output_act, Some(&mut ws.grad_a[..n * d]));
+        ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
+        let sum = ws.loss(self.config.loss, n, d, self.fused, true);
         let mut loss = sum / (n * d) as f64;
         let (l1, l2) = (self.config.l1, self.config.l2);
         if l1 > 0.0 || l2 > 0.0 {
@@ -275,16 +317,13 @@ impl Trainer {
     /// The mean loss over `rows` (no update), in batches of the workspace's size.
     fn mean_loss(&mut self, model: &Autoencoder, rows: &Rows<'_>, ctx: Ctx<'_>) -> f64 {
         let d = model.input_dim();
-        let last = self.offsets.len() - 1;
-        let act = model.layers()[last].activation();
         let ws = &mut self.ws;
         let mut sum = 0.0;
         for start in (0..rows.len()).step_by(ws.batch) {
             let end = (start + ws.batch).min(rows.len());
             let n = ws.gather(rows, start..end, model.normalizer());
-            ws.forward(model.layers(), &self.offsets, model.params(), n, ctx);
-            let z = self.fused.then(|| &ws.scratch[last][..n * d]);
-            sum += self.config.loss.evaluate(&ws.acts[last][..n * d], z, &ws.input[..n * d], act, None);
+            ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
+            sum += ws.loss(self.config.loss, n, d, self.fused, false);
         }
         let mut loss = sum / (rows.len() * d) as f64;
         if self.config.l1 > 0.0 || self.config.l2 > 0.0 {
@@ -485,16 +524,12 @@ pub fn loss_and_gradient(
     let ctx = Ctx { threads };
     let layers = model.layers();
     let offsets: Vec<Range<usize>> = (0..layers.len()).map(|i| model.layer_params(i)).collect();
-    let last = layers.len() - 1;
-    let act = layers[last].activation();
-    let fused = loss.fuses_with(act);
+    let fused = loss.fuses_with(layers[layers.len() - 1].activation());
     let mut ws = Workspace::new(layers, n, model.param_count());
     ws.input.copy_from_slice(x);
     threads.install(|| {
-        ws.forward(layers, &offsets, model.params(), n, ctx);
-        let z = fused.then(|| &ws.scratch[last][..n * d]);
-        let sum =
-            loss.evaluate(&ws.acts[last][..n * d], z, &ws.input[..n * d], act, Some(&mut ws.grad_a[..n * d]));
+        ws.forward(layers, &offsets, model.params(), n, fused, ctx);
+        let sum = ws.loss(loss, n, d, fused, true);
         backward(model, &offsets, &mut ws, n, fused, ctx);
         Ok((sum / (n * d) as f64, ws.grads))
     })

@@ -1,0 +1,107 @@
+//! One training step (batch 128, Adam, BCE, one thread) of the classic model A
+//! (784→64→784) and the deep model B (784-512-256-32-256-512-784), beside their
+//! "gemm floor": the same matrix products in the same order and nothing else.
+//!
+//! `cargo bench -p autoencoder --bench train_step`; the ratio step/floor is what
+//! the engine adds around the products.
+
+use autoencoder::data::synthetic;
+use autoencoder::kernels::{matmul, Threads, Transpose};
+use autoencoder::train::Trainer;
+use autoencoder::{Autoencoder, Loss, ModelConfig, TrainConfig};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+const BATCH: usize = 128;
+
+/// The products of one step of a dense stack with `widths` (input first): forward
+/// `Y = X·Wᵀ` per layer; backward `∂W = δᵀ·X` per layer and `∂X = δ·W` for all but the first.
+fn floor_step(widths: &[usize], bufs: &mut Floor, threads: &Threads) {
+    let layers = widths.len() - 1;
+    for i in 0..layers {
+        let (inp, out) = (widths[i], widths[i + 1]);
+        let (x, y) = (&bufs.acts[i], &mut bufs.out[i]);
+        matmul(y, BATCH, out, inp, x, Transpose::No, &bufs.w[i], Transpose::Yes, false, threads);
+    }
+    for i in (0..layers).rev() {
+        let (inp, out) = (widths[i], widths[i + 1]);
+        matmul(
+            &mut bufs.gw[i],
+            out,
+            inp,
+            BATCH,
+            &bufs.delta[i],
+            Transpose::Yes,
+            &bufs.acts[i],
+            Transpose::No,
+            false,
+            threads,
+        );
+        if i > 0 {
+            matmul(
+                &mut bufs.dx,
+                BATCH,
+                inp,
+                out,
+                &bufs.delta[i],
+                Transpose::No,
+                &bufs.w[i],
+                Transpose::No,
+                false,
+                threads,
+            );
+        }
+    }
+}
+
+struct Floor {
+    w: Vec<Vec<f32>>,
+    gw: Vec<Vec<f32>>,
+    acts: Vec<Vec<f32>>,
+    out: Vec<Vec<f32>>,
+    delta: Vec<Vec<f32>>,
+    dx: Vec<f32>,
+}
+
+fn floor_buffers(widths: &[usize]) -> Floor {
+    let pairs: Vec<(usize, usize)> = widths.windows(2).map(|w| (w[0], w[1])).collect();
+    let max = *widths.iter().max().unwrap();
+    Floor {
+        w: pairs.iter().map(|&(i, o)| vec![0.01; i * o]).collect(),
+        gw: pairs.iter().map(|&(i, o)| vec![0.0; i * o]).collect(),
+        acts: pairs.iter().map(|&(i, _)| vec![0.5; BATCH * i]).collect(),
+        out: pairs.iter().map(|&(_, o)| vec![0.0; BATCH * o]).collect(),
+        delta: pairs.iter().map(|&(_, o)| vec![0.01; BATCH * o]).collect(),
+        dx: vec![0.0; BATCH * max],
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let data = synthetic::generate(4096, 0);
+    let threads = Threads::new(1);
+    for (name, layers) in [("A", vec![64]), ("B", vec![512, 256, 32])] {
+        let config = ModelConfig { input_dim: 784, layers: layers.clone(), ..ModelConfig::default() };
+        let widths = config.widths();
+        let mut model = Autoencoder::new(config, 0).unwrap();
+        let cfg = TrainConfig { loss: Loss::Bce, ..TrainConfig::default() };
+        let mut trainer = Trainer::new(&model, &cfg, BATCH).unwrap();
+        let order: Vec<usize> = (0..4096).map(|i| (i * 7919) % 4096).collect();
+        let mut at = 0;
+        let mut g = c.benchmark_group(format!("model_{name}"));
+        g.sample_size(30);
+        g.bench_function("train_step", |b| {
+            b.iter(|| {
+                let rows = &order[at..at + BATCH];
+                at = (at + BATCH) % (4096 - BATCH);
+                trainer.step(&mut model, &data, rows, &threads)
+            })
+        });
+        let mut bufs = floor_buffers(&widths);
+        g.bench_function("gemm_floor", |b| {
+            b.iter(|| threads.install(|| floor_step(&widths, &mut bufs, &threads)))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -27,6 +27,10 @@ pub struct EvaluateArgs {
     /// Skip the PCA baseline.
     #[arg(long)]
     pub no_pca: bool,
+    /// Time the model's pass over the data this many times and report the median
+    /// (`inference_seconds`, `rows_per_second`).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: usize,
     #[command(flatten)]
     pub threads: ThreadArgs,
     /// Print one JSON object on stdout.
@@ -80,6 +84,18 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     let data = a.data.load(&a.files, seed, Split::Test)?;
     model.check_data(&data)?;
     let metrics = model.evaluate(&data, &threads)?;
+    // Inference speed: encode then decode every row, as a user's `predict` would.
+    let mut times: Vec<f64> = (0..a.repeat.max(1))
+        .map(|_| {
+            let t = std::time::Instant::now();
+            let z = model.encode(data.as_slice(), &threads);
+            let y = z.and_then(|z| model.decode(&z, &threads));
+            std::hint::black_box(y.map(|y| y.len()).unwrap_or(0));
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let inference_seconds = times[times.len() / 2];
     let pca = if a.no_pca {
         None
     } else {
@@ -116,6 +132,8 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
             "mae": metrics.mae,
             "bce": metrics.bce,
             "psnr": metrics.psnr,
+            "inference_seconds": inference_seconds,
+            "inference_rows_per_second": data.rows() as f64 / inference_seconds.max(1e-12),
         });
         if let Some(p) = &pca {
             j["pca"] = serde_json::json!({
@@ -148,11 +166,13 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
             );
         };
         line("autoencoder", &metrics);
+        let per_s = data.rows() as f64 / inference_seconds.max(1e-12);
         if let Some(p) = &pca {
             line(&format!("PCA-{}", p.k), &p.metrics);
             println!();
             println!("PCA fitted on {} in {:.2}s", p.fitted_on, p.seconds);
         }
+        println!("encode + decode of {} rows: {:.1} ms ({per_s:.0} rows/s)", data.rows(), inference_seconds * 1e3);
         if !model.normalizer().is_identity() {
             println!("metrics are in the model's normalised units ({:?})", model.normalizer().kind);
         }

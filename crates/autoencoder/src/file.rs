@@ -26,22 +26,68 @@ pub const MAX_MODEL_BYTES: u64 = 1 << 30;
 /// keys are sorted, so the same model always gives the same bytes. The `safetensors`
 /// crate reads the result (tested).
 pub fn to_bytes(model: &Autoencoder) -> Result<Vec<u8>> {
-    let mut meta = BTreeMap::new();
+    let mut meta = model_metadata(model)?;
     meta.insert("format".to_string(), FORMAT.to_string());
+    let tensors = model_tensors(model);
+    encode(&meta, &tensors)
+}
+
+/// The metadata every file holding a model carries: `config`, `normalizer` and,
+/// when present, `training` (the caller adds `format`).
+pub(crate) fn model_metadata(model: &Autoencoder) -> Result<BTreeMap<String, String>> {
+    let mut meta = BTreeMap::new();
     meta.insert("config".to_string(), json(model.config())?);
     meta.insert("normalizer".to_string(), json(model.normalizer())?);
     if let Some(t) = &model.training {
         meta.insert("training".to_string(), json(t)?);
     }
+    Ok(meta)
+}
+
+/// The model's tensors as (name, shape, values).
+pub(crate) fn model_tensors(model: &Autoencoder) -> Vec<(String, Vec<usize>, &[f32])> {
+    model
+        .tensors()
+        .into_iter()
+        .map(|t| {
+            let len: usize = t.shape.iter().product();
+            (t.name, t.shape, &model.params()[t.offset..t.offset + len])
+        })
+        .collect()
+}
+
+/// A safetensors file from metadata and f32 tensors, laid out in the given order,
+/// with the header's keys sorted so the same content always gives the same bytes.
+pub(crate) fn encode(
+    meta: &BTreeMap<String, String>,
+    tensors: &[(String, Vec<usize>, &[f32])],
+) -> Result<Vec<u8>> {
+    encode_with(meta, tensors, &[])
+}
+
+/// [`encode`] with U32 tensors after the f32 ones (a checkpoint's row order).
+pub(crate) fn encode_with(
+    meta: &BTreeMap<String, String>,
+    tensors: &[(String, Vec<usize>, &[f32])],
+    u32_tensors: &[(String, Vec<usize>, &[u32])],
+) -> Result<Vec<u8>> {
     let mut header = serde_json::Map::new();
-    header.insert("__metadata__".to_string(), serde_json::to_value(&meta).map_err(ser_err)?);
-    let tensors = model.tensors();
+    header.insert("__metadata__".to_string(), serde_json::to_value(meta).map_err(ser_err)?);
     let mut offset = 0usize;
-    for t in &tensors {
-        let len = t.shape.iter().product::<usize>() * 4;
+    for (name, shape, values) in tensors {
+        let len = values.len() * 4;
+        debug_assert_eq!(values.len(), shape.iter().product::<usize>());
         header.insert(
-            t.name.clone(),
-            serde_json::json!({ "dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + len] }),
+            name.clone(),
+            serde_json::json!({ "dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len] }),
+        );
+        offset += len;
+    }
+    for (name, shape, values) in u32_tensors {
+        let len = values.len() * 4;
+        header.insert(
+            name.clone(),
+            serde_json::json!({ "dtype": "U32", "shape": shape, "data_offsets": [offset, offset + len] }),
         );
         offset += len;
     }
@@ -53,13 +99,62 @@ pub fn to_bytes(model: &Autoencoder) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(8 + head.len() + offset);
     out.extend_from_slice(&(head.len() as u64).to_le_bytes());
     out.extend_from_slice(&head);
-    for t in &tensors {
-        let len: usize = t.shape.iter().product();
-        for v in &model.params()[t.offset..t.offset + len] {
+    for (_, _, values) in tensors {
+        for v in values.iter() {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    for (_, _, values) in u32_tensors {
+        for v in values.iter() {
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
     Ok(out)
+}
+
+/// Read a whole file after checking its size against `limit`.
+pub(crate) fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if size > limit {
+        return Err(Error::format(
+            path,
+            format!("{size} bytes is larger than any {what} this version writes ({limit})"),
+        ));
+    }
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// The U32 tensor `name` as a vector, or say what is wrong.
+pub(crate) fn read_u32(st: &safetensors::SafeTensors<'_>, name: &str, path: &Path) -> Result<Vec<u32>> {
+    let view = st.tensor(name).map_err(|_| Error::format(path, format!("tensor `{name}` is missing")))?;
+    if view.dtype() != safetensors::Dtype::U32 || view.shape().len() != 1 {
+        return Err(Error::format(
+            path,
+            format!("tensor `{name}` is {:?} {:?}, expected U32 [n]", view.dtype(), view.shape()),
+        ));
+    }
+    Ok(view.data().chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+/// Copy the f32 tensor `name` of shape `shape` into `dst`, or say what is wrong.
+pub(crate) fn read_tensor(
+    st: &safetensors::SafeTensors<'_>,
+    name: &str,
+    shape: &[usize],
+    dst: &mut [f32],
+    path: &Path,
+) -> Result<()> {
+    let view = st.tensor(name).map_err(|_| Error::format(path, format!("tensor `{name}` is missing")))?;
+    if view.dtype() != safetensors::Dtype::F32 || view.shape() != shape {
+        return Err(Error::format(
+            path,
+            format!("tensor `{name}` is {:?} {:?}, expected F32 {:?}", view.dtype(), view.shape(), shape),
+        ));
+    }
+    for (d, chunk) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
+        *d = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+    }
+    Ok(())
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -77,35 +172,40 @@ pub fn save(model: &Autoencoder, path: &Path) -> Result<()> {
 
 /// Read a model written by [`save`].
 pub fn load(path: &Path) -> Result<Autoencoder> {
-    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-    if size > MAX_MODEL_BYTES {
-        return Err(Error::format(
-            path,
-            format!("{size} bytes is larger than any model this version writes ({MAX_MODEL_BYTES})"),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    from_bytes(&bytes, path)
+    from_bytes(&read_limited(path, MAX_MODEL_BYTES, "model")?, path)
 }
 
 /// Parse the bytes of a model file; `path` is only used in messages.
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Autoencoder> {
-    let not_ours = |why: String| {
-        Error::format(
-            path,
-            format!(
-                "not an autoencoder model file: {why} (expected a .safetensors file written by `ae train`)"
-            ),
-        )
+    Ok(decode_model(bytes, path, FORMAT)?.0)
+}
+
+/// The metadata of a safetensors file as a map.
+pub(crate) type Metadata = std::collections::HashMap<String, String>;
+
+/// Parse a file holding a model (a model file, or a checkpoint when `format` says
+/// so): check `format`, build the model from `config`, `normalizer`, `training`, and
+/// read its tensors. Returns the rest of the metadata and the tensors for the caller.
+pub(crate) fn decode_model<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+    format: &str,
+) -> Result<(Autoencoder, Metadata, safetensors::SafeTensors<'a>)> {
+    let what = if format == FORMAT { "an autoencoder model file" } else { "an autoencoder checkpoint" };
+    let writer = if format == FORMAT {
+        "a .safetensors file written by `ae train`"
+    } else {
+        "a checkpoint written by `ae train --checkpoint-every`"
     };
+    let not_ours = |why: String| Error::format(path, format!("not {what}: {why} (expected {writer})"));
     let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| not_ours(format!("not a valid safetensors file ({e})")))?;
     let meta = metadata.metadata().clone().unwrap_or_default();
-    let format = meta.get("format").ok_or_else(|| not_ours("its metadata has no `format` key".into()))?;
-    if format != FORMAT {
+    let found = meta.get("format").ok_or_else(|| not_ours("its metadata has no `format` key".into()))?;
+    if found != format {
         return Err(Error::format(
             path,
-            format!("model format {format:?} is not supported by this version (it reads {FORMAT:?}); retrain or upgrade ae"),
+            format!("format {found:?} is not {what} this version reads ({format:?})"),
         ));
     }
     let field =
@@ -129,26 +229,10 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Autoencoder> {
 
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| not_ours(format!("{e}")))?;
     for t in model.tensors() {
-        let view =
-            st.tensor(&t.name).map_err(|_| Error::format(path, format!("tensor `{}` is missing", t.name)))?;
-        if view.dtype() != safetensors::Dtype::F32 || view.shape() != t.shape.as_slice() {
-            return Err(Error::format(
-                path,
-                format!(
-                    "tensor `{}` is {:?} {:?}, expected F32 {:?}",
-                    t.name,
-                    view.dtype(),
-                    view.shape(),
-                    t.shape
-                ),
-            ));
-        }
-        let dst = &mut model.params_mut()[t.offset..t.offset + t.shape.iter().product::<usize>()];
-        for (d, chunk) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
-            *d = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        }
+        let len = t.shape.iter().product::<usize>();
+        read_tensor(&st, &t.name, &t.shape, &mut model.params_mut()[t.offset..t.offset + len], path)?;
     }
-    Ok(model)
+    Ok((model, meta, st))
 }
 
 #[cfg(test)]

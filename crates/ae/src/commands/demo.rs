@@ -42,7 +42,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         },
     };
     let threads = Threads::new(a.threads);
-    let outcome = train(&train_rows, None, cfg, &threads, false)?;
+    let outcome = train(&train_rows, None, cfg, &threads, false, None)?;
     let model_path = a.dir.join("model.safetensors");
     let loss_path = a.dir.join("loss.png");
     let grid_path = a.dir.join("reconstructions.png");

@@ -172,7 +172,11 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
             println!();
             println!("PCA fitted on {} in {:.2}s", p.fitted_on, p.seconds);
         }
-        println!("encode + decode of {} rows: {:.1} ms ({per_s:.0} rows/s)", data.rows(), inference_seconds * 1e3);
+        println!(
+            "encode + decode of {} rows: {:.1} ms ({per_s:.0} rows/s)",
+            data.rows(),
+            inference_seconds * 1e3
+        );
         if !model.normalizer().is_identity() {
             println!("metrics are in the model's normalised units ({:?})", model.normalizer().kind);
         }

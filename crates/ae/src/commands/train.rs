@@ -7,10 +7,8 @@ use std::path::{Path, PathBuf};
 use autoencoder::data::builtin::Split;
 use autoencoder::data::open;
 use autoencoder::model::parse_widths;
-use autoencoder::train::History;
-use autoencoder::{
-    file, fit, Autoencoder, Dataset, Error, ModelConfig, OptimizerConfig, Result, TrainConfig,
-};
+use autoencoder::train::{fit_with, load_checkpoint, Checkpoint, FitOptions, History};
+use autoencoder::{file, Autoencoder, Dataset, Error, ModelConfig, OptimizerConfig, Result, TrainConfig};
 use clap::Args;
 
 use crate::args::{DataArgs, ThreadArgs};
@@ -131,6 +129,16 @@ pub struct TrainArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub threads: ThreadArgs,
+
+    /// Write a resumable checkpoint every N epochs (and always on Ctrl-C).
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+    /// The checkpoint file [default: the model's name with .ckpt].
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue a run from its checkpoint (give the same data; the configuration comes from the checkpoint).
+    #[arg(long, value_name = "CKPT")]
+    pub resume: Option<PathBuf>,
 
     /// The model file to write.
     #[arg(short, long, default_value = "model.safetensors", value_name = "FILE")]
@@ -256,7 +264,23 @@ pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
-    let cfg = resolve_config(&a)?;
+    let resume = match &a.resume {
+        Some(p) => Some(load_checkpoint(p)?),
+        None => None,
+    };
+    let cfg = match &resume {
+        Some(ck) => {
+            let threads = a.threads.threads().count();
+            if ck.resume.state.threads != threads && !a.quiet {
+                eprintln!(
+                    "note: the checkpoint was made with {} thread(s), this run uses {threads}: the result will not be bit-identical to an uninterrupted run",
+                    ck.resume.state.threads
+                );
+            }
+            FileConfig { model: ck.model.config().clone(), training: ck.resume.state.config.clone() }
+        }
+        None => resolve_config(&a)?,
+    };
     // Fail before training, not after, when the model cannot be written.
     if let Some(dir) = a.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
@@ -274,7 +298,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
         None => None,
     };
     let threads = a.threads.threads();
-    let outcome = train(&data, validation.as_ref(), cfg, &threads, a.quiet)?;
+    let checkpoint = Checkpointing {
+        path: a.checkpoint.clone().unwrap_or_else(|| sibling(&a.output, "ckpt")),
+        every: a.checkpoint_every.unwrap_or(0),
+        resume,
+    };
+    let outcome = train(&data, validation.as_ref(), cfg, &threads, a.quiet, Some(checkpoint))?;
     let Outcome { model, history, val_rows } = outcome;
     file::save(&model, &a.output)?;
     let mut written = vec![a.output.display().to_string()];
@@ -345,13 +374,21 @@ pub struct Outcome {
     pub val_rows: Option<Dataset>,
 }
 
-/// Build and train a model on `data` per `cfg`.
+/// Where checkpoints go, how often, and the one to resume from.
+pub struct Checkpointing {
+    pub path: PathBuf,
+    pub every: usize,
+    pub resume: Option<Checkpoint>,
+}
+
+/// Build (or take from the checkpoint) and train a model on `data` per `cfg`.
 pub fn train(
     data: &Dataset,
     validation: Option<&Dataset>,
     cfg: FileConfig,
     threads: &autoencoder::Threads,
     quiet: bool,
+    checkpointing: Option<Checkpointing>,
 ) -> Result<Outcome> {
     let FileConfig { mut model, training } = cfg;
     if model.input_dim != 0 && model.input_dim != data.cols() {
@@ -366,9 +403,23 @@ pub fn train(
     if model.image_shape.is_none() {
         model.image_shape = data.image_shape;
     }
-    let mut ae = Autoencoder::new(model, training.seed)?;
+    let mut options = FitOptions::default();
+    let mut ae = match checkpointing {
+        Some(Checkpointing { path, every, resume }) => {
+            options.checkpoint = Some(path);
+            options.checkpoint_every = every;
+            match resume {
+                Some(ck) => {
+                    options.resume = Some(ck.resume);
+                    ck.model
+                }
+                None => Autoencoder::new(model, training.seed)?,
+            }
+        }
+        None => Autoencoder::new(model, training.seed)?,
+    };
     let mut progress = Progress::new(quiet, training.loss.name(), training.batch_size);
-    let history = fit(&mut ae, data, validation, &training, threads, &mut progress)?;
+    let history = fit_with(&mut ae, data, validation, &training, threads, &mut progress, options)?;
     let val_rows = match validation {
         Some(v) => Some(v.slice_rows(0, v.rows().min(16))),
         None if training.validation_split > 0.0 => {

@@ -5,6 +5,7 @@
 use std::ops::Range;
 use std::time::Instant;
 
+use super::checkpoint::{save_checkpoint, Resume, ResumeState};
 use super::history::{EpochRecord, History, StopReason, TrainingSummary};
 use super::observer::{Control, Observer, TrainStart};
 use super::TrainConfig;
@@ -156,6 +157,33 @@ pub fn fit(
     threads: &Threads,
     observer: &mut dyn Observer,
 ) -> Result<History> {
+    fit_with(model, train, validation, config, threads, observer, FitOptions::default())
+}
+
+/// Checkpointing and resuming for [`fit_with`].
+#[derive(Debug, Default)]
+pub struct FitOptions {
+    /// Where to write checkpoints (atomically): every `checkpoint_every` epochs and
+    /// when the observer stops training (Ctrl-C).
+    pub checkpoint: Option<std::path::PathBuf>,
+    /// Epochs between checkpoints; 0 writes one only when interrupted.
+    pub checkpoint_every: usize,
+    /// Continue from a checkpoint: `model` must be the checkpoint's model and
+    /// `config` its `state.config`; the run then ends exactly as the uninterrupted
+    /// one would (same seed, same threads, same data).
+    pub resume: Option<Resume>,
+}
+
+/// [`fit`] with checkpoints and resuming.
+pub fn fit_with(
+    model: &mut Autoencoder,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    config: &TrainConfig,
+    threads: &Threads,
+    observer: &mut dyn Observer,
+    options: FitOptions,
+) -> Result<History> {
     config.check()?;
     model.check_data(train)?;
     let (train_rows, val_rows) = match validation {
@@ -196,7 +224,7 @@ pub fn fit(
         check_loss_targets(model, config, v)?;
     }
 
-    threads.install(|| run(model, train_rows, val_rows, config, threads, observer))
+    threads.install(|| run(model, train_rows, val_rows, config, threads, observer, options))
 }
 
 /// BCE needs normalised targets in [0, 1]; checked chunk by chunk.
@@ -260,6 +288,10 @@ impl Trainer {
     /// The optimizer and its state.
     pub fn optimizer(&self) -> &Optimizer {
         &self.opt
+    }
+
+    pub(crate) fn optimizer_mut(&mut self) -> &mut Optimizer {
+        &mut self.opt
     }
 
     /// One gradient step on rows `indices` of `data` (normalised with the model's
@@ -340,37 +372,66 @@ fn run(
     config: &TrainConfig,
     threads: &Threads,
     observer: &mut dyn Observer,
+    options: FitOptions,
 ) -> Result<History> {
     let ctx = Ctx { threads };
     let n_train = train.len();
+    let n_val = val.map_or(0, |v| v.len());
     let batch = config.batch_size.min(n_train);
     let mut trainer = Trainer::new(model, config, batch)?;
     let mut order: Vec<usize> = (0..n_train).collect();
     let mut shuffle_rng = random::rng(config.seed, Stream::Shuffle);
-    let mut good_params = model.params().to_vec();
-    let mut best_params = if config.early_stopping.as_ref().is_some_and(|e| e.restore_best) {
-        model.params().to_vec()
-    } else {
-        Vec::new()
-    };
-    let batches = n_train.div_ceil(batch);
-    observer.on_train_start(&TrainStart {
-        epochs: config.epochs,
-        first_epoch: 1,
-        batches_per_epoch: batches,
-        train_rows: n_train,
-        val_rows: val.map_or(0, |v| v.len()),
-    });
-
+    let keep_best = config.early_stopping.as_ref().is_some_and(|e| e.restore_best);
+    let mut best_params = if keep_best { model.params().to_vec() } else { Vec::new() };
     let mut records: Vec<EpochRecord> = Vec::with_capacity(config.epochs);
     let mut best = f64::INFINITY;
     let mut best_epoch = 0;
     let mut since_best = 0;
-    let mut stop = StopReason::EpochLimit;
+    if let Some(ck) = options.resume {
+        let s = ck.state;
+        if s.rows != (n_train, n_val) {
+            return Err(Error::Data(format!(
+                "the checkpoint was made with {} training and {} validation rows ({}), this data gives {n_train} and {n_val} ({})",
+                s.rows.0, s.rows.1, s.data, train.data.source
+            )));
+        }
+        let opt = trainer.optimizer_mut();
+        if ck.optimizer.0.len() != opt.state1.len() || ck.optimizer.1.len() != opt.state2.len() {
+            return Err(Error::Data("the checkpoint's optimizer state does not fit this optimizer".into()));
+        }
+        opt.state1.copy_from_slice(&ck.optimizer.0);
+        opt.state2.copy_from_slice(&ck.optimizer.1);
+        opt.steps = s.optimizer_steps;
+        shuffle_rng.set_word_pos(s.shuffle_position.parse().unwrap_or(0));
+        if keep_best && ck.best_params.len() == best_params.len() {
+            best_params.copy_from_slice(&ck.best_params);
+        }
+        best = s.best.unwrap_or(f64::INFINITY);
+        best_epoch = s.best_epoch;
+        since_best = s.since_best;
+        records = s.history;
+        if ck.order.len() != n_train {
+            return Err(Error::Data("the checkpoint's row order does not fit this data".into()));
+        }
+        order.iter_mut().zip(&ck.order).for_each(|(o, &i)| *o = i as usize);
+    }
+    let first_epoch = records.len() + 1;
+    let mut good_params = model.params().to_vec();
+    let batches = n_train.div_ceil(batch);
+    observer.on_train_start(&TrainStart {
+        epochs: config.epochs,
+        first_epoch,
+        batches_per_epoch: batches,
+        train_rows: n_train,
+        val_rows: n_val,
+    });
 
-    for epoch in 1..=config.epochs {
+    let mut stop = StopReason::EpochLimit;
+    for epoch in first_epoch..=config.epochs {
         let t0 = Instant::now();
         if config.shuffle {
+            // Each epoch reshuffles the previous order (a checkpoint keeps both the
+            // order and the generator's position).
             random::shuffle(&mut shuffle_rng, &mut order);
         }
         let mut loss_sum = 0.0f64;
@@ -418,20 +479,39 @@ fn run(
         } else {
             since_best += 1;
         }
-        if let Some(es) = &config.early_stopping {
-            if since_best >= es.patience {
-                stop = StopReason::EarlyStopping;
-                break;
-            }
-        }
-        if let (Some(tol), Some(prev)) = (config.tolerance, prev_train) {
+        if config.early_stopping.as_ref().is_some_and(|es| since_best >= es.patience) {
+            stop = StopReason::EarlyStopping;
+        } else if let (Some(tol), Some(prev)) = (config.tolerance, prev_train) {
             if (prev - train_loss).abs() <= tol * prev.abs() {
                 stop = StopReason::Converged;
-                break;
             }
         }
-        if control == Control::Stop {
+        if stop == StopReason::EpochLimit && control == Control::Stop {
             stop = StopReason::Interrupted;
+        }
+        let finished = stop != StopReason::EpochLimit || epoch == config.epochs;
+        if let Some(path) = &options.checkpoint {
+            let due = options.checkpoint_every > 0 && epoch % options.checkpoint_every == 0;
+            if (due && !finished) || stop == StopReason::Interrupted {
+                let opt = trainer.optimizer();
+                let state = ResumeState {
+                    epochs_done: epoch,
+                    optimizer_steps: opt.steps,
+                    shuffle_position: shuffle_rng.get_word_pos().to_string(),
+                    best: best.is_finite().then_some(best),
+                    best_epoch,
+                    since_best,
+                    history: records.clone(),
+                    config: config.clone(),
+                    threads: threads.count(),
+                    data: train.data.source.clone(),
+                    rows: (n_train, n_val),
+                };
+                let order32: Vec<u32> = order.iter().map(|&i| i as u32).collect();
+                save_checkpoint(path, model, &state, (&opt.state1, &opt.state2), &best_params, &order32)?;
+            }
+        }
+        if finished {
             break;
         }
     }
@@ -453,7 +533,7 @@ fn run(
         threads: threads.count(),
         config: serde_json::to_value(config).unwrap_or(serde_json::Value::Null),
         data: train.data.source.clone(),
-        rows: (n_train, val.map_or(0, |v| v.len())),
+        rows: (n_train, n_val),
     });
     Ok(history)
 }

@@ -1,11 +1,13 @@
 //! Training: the settings, the fit loop and its workspace, the per-epoch history,
 //! early stopping, and the observer through which a caller follows progress.
 
+mod checkpoint;
 mod fit;
 mod history;
 mod observer;
 
-pub use fit::{fit, loss_and_gradient, Trainer};
+pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, Resume, ResumeState, CHECKPOINT_FORMAT};
+pub use fit::{fit, fit_with, loss_and_gradient, FitOptions, Trainer};
 pub use history::{EpochRecord, History, StopReason, TrainingSummary};
 pub use observer::{Control, NoObserver, Observer, TrainStart};
 

@@ -30,6 +30,10 @@ enum Command {
     Decode(commands::decode::DecodeArgs),
     /// Reconstruct rows (CSV or NPY out), or draw originals above reconstructions (PNG).
     Reconstruct(commands::reconstruct::ReconstructArgs),
+    /// Anomaly score per row (reconstruction error); ROC-AUC and friends when labels are known.
+    Score(commands::score::ScoreArgs),
+    /// Outlier flags (0/1) per row from the threshold stored in the model.
+    Detect(commands::score::ScoreArgs),
     /// Show a model's architecture, parameters, normaliser and training summary.
     Inspect(commands::inspect::InspectArgs),
     /// Train on built-in images in seconds and write a model, a loss curve and a grid to ./ae-demo/.
@@ -44,6 +48,8 @@ fn main() {
         Command::Encode(a) => commands::encode::run(a),
         Command::Decode(a) => commands::decode::run(a),
         Command::Reconstruct(a) => commands::reconstruct::run(a),
+        Command::Score(a) => commands::score::run_score(a),
+        Command::Detect(a) => commands::score::run_detect(a),
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Demo(a) => commands::demo::run(a),
     };

@@ -41,6 +41,9 @@ pub(crate) fn model_metadata(model: &Autoencoder) -> Result<BTreeMap<String, Str
     if let Some(t) = &model.training {
         meta.insert("training".to_string(), json(t)?);
     }
+    if let Some(d) = &model.detector {
+        meta.insert("threshold".to_string(), json(d)?);
+    }
     Ok(meta)
 }
 
@@ -222,10 +225,33 @@ pub(crate) fn decode_model<'a>(
         ),
         None => None,
     };
-    let mut model = Autoencoder::build(config)
-        .map_err(|e| Error::format(path, format!("its configuration is invalid: {e}")))?;
+    let invalid = |e: Error| Error::format(path, format!("its configuration is invalid: {e}"));
+    config.check().map_err(invalid)?;
+    // Refuse before building: the model allocates every parameter the configuration
+    // implies, and a hostile header can claim far more than the file holds.
+    let params = config
+        .widths()
+        .windows(2)
+        .try_fold(0usize, |acc, w| w[0].checked_mul(w[1])?.checked_add(w[1])?.checked_add(acc));
+    if !matches!(params.and_then(|p| p.checked_mul(4)), Some(b) if b <= bytes.len()) {
+        return Err(Error::format(
+            path,
+            format!(
+                "its configuration ({}) implies more parameters than the file's {} bytes hold",
+                config.describe(),
+                bytes.len()
+            ),
+        ));
+    }
+    let mut model = Autoencoder::build(config).map_err(invalid)?;
     model.set_normalizer(normalizer).map_err(|e| Error::format(path, e.to_string()))?;
     model.training = training;
+    if let Some(t) = meta.get("threshold") {
+        model.detector = Some(
+            serde_json::from_str(t)
+                .map_err(|e| Error::format(path, format!("the `threshold` metadata is invalid: {e}")))?,
+        );
+    }
 
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| not_ours(format!("{e}")))?;
     for t in model.tensors() {
@@ -238,6 +264,7 @@ pub(crate) fn decode_model<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::ImageShape;
 
     fn model() -> Autoencoder {
         let cfg = ModelConfig { input_dim: 12, layers: vec![5, 3], ..ModelConfig::default() };
@@ -280,5 +307,28 @@ mod tests {
         let bytes = safetensors::serialize([("w", view)], None).unwrap();
         let e = from_bytes(&bytes, Path::new("other.safetensors")).unwrap_err().to_string();
         assert!(e.contains("no `format` key"), "{e}");
+    }
+
+    /// A header whose configuration implies terabytes of parameters (or overflows) is
+    /// refused before the model is built (found by the malformed-file corpus: it aborted
+    /// on allocation failure, or panicked on overflow).
+    #[test]
+    fn configurations_larger_than_the_file_are_refused_before_allocating() {
+        for (input_dim, width, image) in [
+            (1usize << 20, 1usize << 20, None),
+            (1 << 62, 1, None),
+            (usize::MAX, 1, None),
+            (12, 3, Some(ImageShape { channels: 1 << 40, height: 1 << 40, width: 1 })),
+        ] {
+            let cfg =
+                ModelConfig { input_dim, layers: vec![width], image_shape: image, ..ModelConfig::default() };
+            let mut meta = BTreeMap::new();
+            meta.insert("format".to_string(), FORMAT.to_string());
+            meta.insert("config".to_string(), serde_json::to_string(&cfg).unwrap());
+            meta.insert("normalizer".to_string(), json(&Normalizer::none()).unwrap());
+            let bytes = encode(&meta, &[]).unwrap();
+            let e = from_bytes(&bytes, Path::new("big.safetensors")).unwrap_err().to_string();
+            assert!(e.starts_with("big.safetensors: "), "{e}");
+        }
     }
 }

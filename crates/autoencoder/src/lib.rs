@@ -21,6 +21,7 @@
 //! # Ok::<(), autoencoder::Error>(())
 //! ```
 
+pub mod anomaly;
 pub mod atomic;
 pub mod data;
 pub mod error;

@@ -30,6 +30,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
             "tensors": tensors,
             "normalizer": model.normalizer().kind,
             "training": model.training,
+            "threshold": model.detector.as_ref().map(|d| serde_json::json!({"score": d.score, "rule": d.rule, "threshold": d.threshold})),
         });
         println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
         return Ok(());
@@ -46,6 +47,9 @@ pub fn run(a: InspectArgs) -> Result<()> {
         println!("  {part:<8} {:<28} {:>10} parameters", l.describe(), l.param_len());
     }
     println!("normaliser   {:?}", model.normalizer().kind);
+    if let Some(d) = &model.detector {
+        println!("threshold    {:?} score > {} ({:?})", d.score, d.threshold, d.rule);
+    }
     match &model.training {
         Some(t) => {
             println!(

@@ -6,4 +6,5 @@ pub mod encode;
 pub mod evaluate;
 pub mod inspect;
 pub mod reconstruct;
+pub mod score;
 pub mod train;

@@ -140,6 +140,14 @@ pub struct TrainArgs {
     #[arg(long, value_name = "CKPT")]
     pub resume: Option<PathBuf>,
 
+    /// Fit an anomaly threshold on the training rows and keep it in the model:
+    /// contamination=0.05, percentile=99, sigma=3 or value=0.12.
+    #[arg(long, value_name = "RULE")]
+    pub threshold: Option<String>,
+    /// The anomaly score the threshold applies to: mse, mae or standardized [default: mse].
+    #[arg(long, value_name = "KIND")]
+    pub score: Option<String>,
+
     /// The model file to write.
     #[arg(short, long, default_value = "model.safetensors", value_name = "FILE")]
     pub output: PathBuf,
@@ -264,6 +272,18 @@ pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
+    // Flags checked before any work.
+    let anomaly_rule = match &a.threshold {
+        Some(rule) => {
+            let rule: autoencoder::anomaly::ThresholdRule = rule.parse()?;
+            let kind: autoencoder::anomaly::ScoreKind = a.score.as_deref().map_or(Ok(Default::default()), str::parse)?;
+            Some((rule, kind))
+        }
+        None if a.score.is_some() => {
+            return Err(Error::config("score", "--score applies to a threshold: add --threshold contamination=0.05 (or percentile=, sigma=, value=)"))
+        }
+        None => None,
+    };
     let resume = match &a.resume {
         Some(p) => Some(load_checkpoint(p)?),
         None => None,
@@ -304,7 +324,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         resume,
     };
     let outcome = train(&data, validation.as_ref(), cfg, &threads, a.quiet, Some(checkpoint))?;
-    let Outcome { model, history, val_rows } = outcome;
+    let Outcome { mut model, history, val_rows } = outcome;
+    if let Some((rule, kind)) = anomaly_rule {
+        model.detector = Some(autoencoder::anomaly::Detector::fit(&model, &data, kind, rule, &threads)?);
+    }
     file::save(&model, &a.output)?;
     let mut written = vec![a.output.display().to_string()];
     let mut loss_png = None;

@@ -81,6 +81,25 @@ fn field_str(field: &[u8]) -> String {
     String::from_utf8_lossy(field).trim().to_string()
 }
 
+/// The longest field text an error message quotes.
+const MAX_SHOWN_CHARS: usize = 60;
+
+/// A field as an error message quotes it: control characters escaped, and cut after
+/// [`MAX_SHOWN_CHARS`] characters (a 1 MB field would otherwise become a 1 MB message).
+fn shown_text(field: &[u8]) -> String {
+    let text = field_str(field);
+    let mut out: String = text
+        .chars()
+        .take(MAX_SHOWN_CHARS)
+        .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
+        .collect();
+    let n = text.chars().count();
+    if n > MAX_SHOWN_CHARS {
+        out.push_str(&format!("… ({} more characters)", n - MAX_SHOWN_CHARS));
+    }
+    out
+}
+
 /// True when the field (trimmed) parses as a number.
 fn is_number(field: &[u8]) -> bool {
     std::str::from_utf8(field).map(|s| s.trim().parse::<f64>().is_ok()).unwrap_or(false)
@@ -193,7 +212,7 @@ pub fn load(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
         }
         for (c, field) in record.iter().enumerate() {
             let text = std::str::from_utf8(field).map(str::trim);
-            let shown = || field_str(field);
+            let shown = || shown_text(field);
             if Some(c) == label_col {
                 let label = text.ok().and_then(parse_label).ok_or_else(|| {
                     Error::format(
@@ -454,5 +473,19 @@ mod tests {
         assert_eq!((ds.rows(), ds.cols(), ds.as_slice()), (2, 3, &data[..]));
         assert!(write(&p, &data, 4, 2, None, false).is_err());
         assert!(write(&p, &data, 3, 2, Some(&["x".to_string()]), false).is_err());
+    }
+
+    /// A huge or binary field is quoted short and escaped (found by the malformed-file
+    /// corpus: a 60 000-digit field made a 60 000-character error message).
+    #[test]
+    fn long_or_binary_fields_are_quoted_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, "long.csv", &format!("1,2\n{}x,3\n", "9".repeat(60_000)));
+        let e = err(&p, &CsvOptions::default());
+        assert!(e.contains("… (59941 more characters)"), "{e}");
+        assert!(e.len() < 300, "{} bytes: {e}", e.len());
+        let p = file(&dir, "bin.csv", "1,2\n\u{1b}[31mred,3\n");
+        let e = err(&p, &CsvOptions::default());
+        assert!(e.contains("\\u{1b}[31mred") && !e.contains('\u{1b}'), "{e}");
     }
 }

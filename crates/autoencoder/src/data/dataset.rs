@@ -17,7 +17,8 @@ pub struct ImageShape {
 impl ImageShape {
     /// Values per image, `C·H·W`.
     pub fn len(&self) -> usize {
-        self.channels * self.height * self.width
+        // Saturating: a shape read from a file may be absurd; usize::MAX matches no real width.
+        self.channels.saturating_mul(self.height).saturating_mul(self.width)
     }
     /// True when the shape holds no pixel.
     pub fn is_empty(&self) -> bool {

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use super::builtin::{self, Named, Sources, Split};
 use super::csv::CsvOptions;
 use super::dataset::Dataset;
+use super::mat::MatOptions;
 use super::npy::NpyOptions;
-use super::{idx, npy, synthetic};
+use super::{idx, mat, npy, synthetic};
 use crate::error::{Error, Result};
 
 /// A file format this crate reads.
@@ -22,6 +23,8 @@ pub enum Format {
     Npz,
     /// IDX, plain or gzipped (MNIST's format).
     Idx,
+    /// MATLAB `.mat`, v5 or v7.3 (HDF5).
+    Mat,
 }
 
 /// How to read files whose format leaves choices open.
@@ -34,9 +37,9 @@ pub struct LoadOptions {
 }
 
 /// The format of `path`, from its first bytes: gzip or the IDX magic → IDX,
-/// `\x93NUMPY` → NPY, `PK\x03\x04` → NPZ, anything else → CSV.
+/// `\x93NUMPY` → NPY, `PK\x03\x04` → NPZ, `MATLAB 5.0 MAT-file` (or 7.3) → MAT, anything else → CSV.
 pub fn detect(path: &Path) -> Result<Format> {
-    let mut head = [0u8; 6];
+    let mut head = [0u8; 19];
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut n = 0;
     while n < head.len() {
@@ -55,6 +58,8 @@ pub fn detect(path: &Path) -> Result<Format> {
             Format::Npy
         } else if head.starts_with(b"PK\x03\x04") {
             Format::Npz
+        } else if mat::is_mat_header(head) {
+            Format::Mat
         } else {
             Format::Csv
         },
@@ -67,6 +72,7 @@ pub fn load_file(path: &Path, labels: Option<&Path>, opts: &LoadOptions) -> Resu
     let data = match detect(path)? {
         Format::Idx => return idx::load(path, labels),
         Format::Npy | Format::Npz => npy::load(path, &opts.npy)?,
+        Format::Mat => mat::load(path, &MatOptions::default())?,
         Format::Csv => super::csv::load(path, &opts.csv)?,
     };
     match labels {

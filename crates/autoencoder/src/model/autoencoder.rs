@@ -46,6 +46,9 @@ pub struct Autoencoder {
     normalizer: Normalizer,
     /// What training recorded (epochs, losses, seed), saved in the model file.
     pub training: Option<TrainingSummary>,
+    /// The anomaly detector fitted on the training rows, when there is one (saved
+    /// as the model file's `threshold`).
+    pub detector: Option<crate::anomaly::Detector>,
 }
 
 impl std::fmt::Debug for Autoencoder {
@@ -100,6 +103,7 @@ impl Autoencoder {
             params: vec![0.0; total],
             normalizer: Normalizer::none(),
             training: None,
+            detector: None,
         })
     }
 

@@ -107,6 +107,10 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
             serde_json::from_str(s)
                 .map_err(|e| Error::format(path, format!("the `state` metadata is invalid: {e}")))
         })?;
+    // The resumed run uses this configuration unchanged: refuse a bad one here, naming the file.
+    state.config.check().map_err(|e| {
+        Error::format(path, format!("the checkpoint's training configuration is invalid: {e}"))
+    })?;
     state.shuffle_position.parse::<u128>().map_err(|_| {
         Error::format(path, format!("shuffle_position {:?} is not a whole number", state.shuffle_position))
     })?;
@@ -128,4 +132,44 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
         return Err(Error::format(path, format!("`shuffle.order` is not an order of {} rows", state.rows.0)));
     }
     Ok(Checkpoint { model, resume: Resume { state, optimizer, best_params, order } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelConfig;
+
+    fn state(config: TrainConfig) -> ResumeState {
+        ResumeState {
+            epochs_done: 1,
+            optimizer_steps: 1,
+            shuffle_position: "0".into(),
+            best: None,
+            best_epoch: 0,
+            since_best: 0,
+            history: Vec::new(),
+            config,
+            threads: 1,
+            data: "test".into(),
+            rows: (3, 0),
+        }
+    }
+
+    /// A checkpoint whose stored training configuration is invalid is refused by the loader,
+    /// with the file named (found with the malformed-file corpus: the error came later,
+    /// without the file's name).
+    #[test]
+    fn invalid_stored_configuration_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.ckpt");
+        let model =
+            Autoencoder::new(ModelConfig { input_dim: 4, layers: vec![2], ..Default::default() }, 1).unwrap();
+        let good = state(TrainConfig::default());
+        save_checkpoint(&path, &model, &good, (&[], &[]), &[], &[2, 0, 1]).unwrap();
+        assert_eq!(load_checkpoint(&path).unwrap().resume.state, good);
+        let bad = state(TrainConfig { batch_size: 0, ..TrainConfig::default() });
+        save_checkpoint(&path, &model, &bad, (&[], &[]), &[], &[2, 0, 1]).unwrap();
+        let e = load_checkpoint(&path).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}: ", path.display())) && e.contains("batch_size"), "{e}");
+    }
 }

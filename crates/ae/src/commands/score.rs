@@ -1,0 +1,156 @@
+//! `ae score` and `ae detect`: an anomaly score per row (reconstruction error), the
+//! 0/1 outlier flags from the threshold stored in the model, and — when labels are
+//! known — ROC-AUC, average precision, precision@n and the confusion counts.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use autoencoder::anomaly::{self, Confusion, Detector, ScoreKind};
+use autoencoder::data::builtin::Split;
+use autoencoder::data::open::{load_paths, LoadOptions};
+use autoencoder::{atomic, file, Error, Result};
+use clap::Args;
+
+use crate::args::{DataArgs, ThreadArgs};
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Data file(s): data and optionally labels.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Known 0/1 outlier labels, one per row (CSV or NPY), to report ROC-AUC and friends.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// The score: mse, mae or standardized [default: the model's detector's, else mse].
+    #[arg(long, value_name = "KIND")]
+    pub score: Option<String>,
+    /// Write `id,score[,outlier]` rows here (CSV).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+    /// Print one JSON object with the summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run_score(a: ScoreArgs) -> Result<()> {
+    run(a, false)
+}
+
+pub fn run_detect(a: ScoreArgs) -> Result<()> {
+    run(a, true)
+}
+
+fn run(a: ScoreArgs, detect: bool) -> Result<()> {
+    let model = file::load(&a.model)?;
+    let mut data = a.data.load(&a.files, 0, Split::Test)?;
+    model.check_data(&data)?;
+    if let Some(p) = &a.labels {
+        let l = load_paths(std::slice::from_ref(p), &LoadOptions::default())?;
+        if l.cols() != 1 || l.rows() != data.rows() {
+            return Err(Error::format(
+                p,
+                format!(
+                    "expected one label per row ({} rows × 1), found {} × {}",
+                    data.rows(),
+                    l.rows(),
+                    l.cols()
+                ),
+            ));
+        }
+        let labels = l
+            .as_slice()
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                if v.fract() == 0.0 && v.is_finite() {
+                    Ok(v as i64)
+                } else {
+                    Err(Error::format(p, format!("row {}: label {v} is not 0 or 1", i + 1)))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        anomaly::check_binary_labels(&labels, &p.display().to_string())?;
+        data = data.with_labels(labels)?;
+    } else if let Some(l) = &data.labels {
+        anomaly::check_binary_labels(l, &data.source)?;
+    }
+    let threads = a.threads.threads();
+    let detector: Option<&Detector> = model.detector.as_ref();
+    if detect && detector.is_none() {
+        return Err(Error::Data(format!(
+            "{}: the model has no threshold; train it with --threshold contamination=0.05 (or percentile=, sigma=, value=)",
+            a.model.display()
+        )));
+    }
+    let kind: ScoreKind = match (&a.score, detector) {
+        (Some(s), _) => s.parse()?,
+        (None, Some(d)) => d.score,
+        (None, None) => ScoreKind::Mse,
+    };
+    let scale: &[f32] = match detector {
+        Some(d) if d.score == kind => &d.feature_scale,
+        _ if kind == ScoreKind::Standardized => {
+            return Err(Error::Data(
+                "standardized scores need the feature scales fitted at training: train with --score standardized --threshold …".into(),
+            ))
+        }
+        _ => &[],
+    };
+    let scores = anomaly::scores(&model, &data, kind, scale, &threads)?;
+    let flags = detector.filter(|d| d.score == kind).map(|d| d.labels(&scores));
+    if let Some(p) = &a.output {
+        write_scores(p, &scores, flags.as_deref())?;
+    }
+    let mut summary = serde_json::json!({
+        "model": a.model,
+        "data": data.source,
+        "rows": data.rows(),
+        "score": kind,
+        "output": a.output,
+    });
+    if let (Some(d), Some(f)) = (detector, &flags) {
+        summary["threshold"] = serde_json::json!(d.threshold);
+        summary["rule"] = serde_json::to_value(d.rule).unwrap_or_default();
+        summary["outliers"] = serde_json::json!(f.iter().filter(|&&v| v == 1).count());
+    }
+    if let Some(labels) = &data.labels {
+        summary["roc_auc"] = serde_json::json!(anomaly::roc_auc(&scores, labels));
+        summary["average_precision"] = serde_json::json!(anomaly::average_precision(&scores, labels));
+        summary["precision_at_n"] = serde_json::json!(anomaly::precision_at_n(&scores, labels, None));
+        if let Some(f) = &flags {
+            summary["confusion"] = serde_json::to_value(Confusion::new(f, labels)).unwrap_or_default();
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+    } else {
+        for (k, v) in summary.as_object().into_iter().flatten() {
+            if !v.is_null() {
+                println!("{k:<18} {v}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_scores(path: &Path, scores: &[f64], flags: Option<&[u8]>) -> Result<()> {
+    atomic::write_atomic_with(path, |w: &mut dyn Write| {
+        match flags {
+            Some(_) => writeln!(w, "id,score,outlier")?,
+            None => writeln!(w, "id,score")?,
+        }
+        for (i, s) in scores.iter().enumerate() {
+            match flags {
+                Some(f) => writeln!(w, "{i},{s},{}", f[i])?,
+                None => writeln!(w, "{i},{s}")?,
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,133 @@
+//! Anomaly detection end to end: a threshold fitted at training round-trips through
+//! the model file, `ae detect` flags exactly the rows whose score exceeds it, labels
+//! give ROC-AUC, and labels other than 0/1 are refused.
+
+use assert_cmd::Command;
+
+/// 8 correlated features (rank 2 plus noise) for inliers, independent noise for
+/// outliers (label 1), shuffled by a fixed LCG.
+fn table(dir: &std::path::Path, bad_label: bool) -> std::path::PathBuf {
+    let mut state = 7u64;
+    let mut next = || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    };
+    let mut rows = Vec::new();
+    for i in 0..400 {
+        let outlier = i % 10 == 0;
+        let (a, b) = (next(), next());
+        let x: Vec<f64> = if outlier {
+            (0..8).map(|_| 2.0 * next()).collect()
+        } else {
+            [a, b, a + b, a - b, 2.0 * a, 0.5 * b, 0.3 * a + 0.7 * b, -a]
+                .iter()
+                .map(|v| v + 0.02 * next())
+                .collect()
+        };
+        let label = if bad_label && i == 5 { 2 } else { i64::from(outlier) };
+        rows.push(format!("{},{label}", x.iter().map(|v| format!("{v:.5}")).collect::<Vec<_>>().join(",")));
+    }
+    let p = dir.join(if bad_label { "bad.csv" } else { "tab.csv" });
+    let header = (0..8).map(|j| format!("f{j}")).collect::<Vec<_>>().join(",") + ",y";
+    std::fs::write(&p, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    p
+}
+
+fn ae() -> Command {
+    Command::cargo_bin("ae").unwrap()
+}
+
+#[test]
+fn threshold_round_trips_and_detect_matches_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = table(dir.path(), false);
+    let model = dir.path().join("m.safetensors");
+    ae().args([
+        "train",
+        data.to_str().unwrap(),
+        "--label-column",
+        "y",
+        "--normalize",
+        "zscore",
+        "--layers",
+        "6,2",
+    ])
+    .args([
+        "--epochs",
+        "40",
+        "--batch-size",
+        "32",
+        "--lr",
+        "0.005",
+        "--threads",
+        "1",
+        "--quiet",
+        "--no-plots",
+    ])
+    .args(["--threshold", "contamination=0.1", "-o", model.to_str().unwrap()])
+    .assert()
+    .success();
+    let inspect: serde_json::Value = serde_json::from_slice(
+        &ae().args(["inspect", model.to_str().unwrap(), "--json"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    let threshold = inspect["threshold"]["threshold"].as_f64().expect("threshold saved in the model");
+
+    let scores = dir.path().join("scores.csv");
+    let out = ae()
+        .args(["score", model.to_str().unwrap(), data.to_str().unwrap(), "--label-column", "y", "--json"])
+        .args(["-o", scores.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["roc_auc"].as_f64().unwrap() > 0.9, "{summary}");
+
+    let flags = dir.path().join("flags.csv");
+    ae().args(["detect", model.to_str().unwrap(), data.to_str().unwrap(), "--label-column", "y"])
+        .args(["-o", flags.to_str().unwrap()])
+        .assert()
+        .success();
+    let by_hand: Vec<u8> = std::fs::read_to_string(&scores)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| u8::from(l.split(',').nth(1).unwrap().parse::<f64>().unwrap() > threshold))
+        .collect();
+    let detected: Vec<u8> = std::fs::read_to_string(&flags)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(detected.len(), 400);
+    assert_eq!(detected, by_hand);
+    // Contamination 0.1 on the training rows flags about a tenth of them.
+    let flagged = detected.iter().filter(|&&f| f == 1).count();
+    assert!((30..=50).contains(&flagged), "{flagged}");
+}
+
+#[test]
+fn labels_other_than_zero_or_one_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = table(dir.path(), false);
+    let bad = table(dir.path(), true);
+    let model = dir.path().join("m.safetensors");
+    ae().args(["train", good.to_str().unwrap(), "--label-column", "y", "--layers", "4", "--epochs", "1"])
+        .args(["--quiet", "--no-plots", "-o", model.to_str().unwrap()])
+        .assert()
+        .success();
+    let out = ae()
+        .args(["score", model.to_str().unwrap(), bad.to_str().unwrap(), "--label-column", "y"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv") && err.contains("row 6") && err.contains("0 (normal) or 1"), "{err}");
+    // `detect` needs a threshold.
+    let out = ae()
+        .args(["detect", model.to_str().unwrap(), good.to_str().unwrap(), "--label-column", "y"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no threshold"));
+}

@@ -1,0 +1,367 @@
+#!/usr/bin/env python3
+"""Generate the malformed-input corpus that `crates/ae/tests/malformed.rs` feeds to `ae`.
+
+Run from anywhere: `python3 crates/ae/tests/malformed/make.py`. It rewrites every file in
+this folder except itself (deterministically: the same bytes every run). With
+`--fuzz-seeds DIR` it also writes small VALID files as seed corpora for the fuzz targets
+(`DIR/<target>/seed-*`), e.g. `--fuzz-seeds fuzz/corpus`.
+
+The prefix of a file's name says how the test runs it:
+  data-*    ae train FILE --epochs 1 --layers 4 -o OUT
+  model-*   ae inspect FILE
+  ckpt-*    ae train --resume FILE --dataset synthetic ... -o OUT
+  config-*  ae train --config FILE --dataset synthetic ... -o OUT
+
+Only the standard library is used (no numpy).
+"""
+
+import gzip
+import io
+import json
+import os
+import struct
+import sys
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# ---------------------------------------------------------------------------
+# Builders
+# ---------------------------------------------------------------------------
+
+def idx(dtype, dims, payload):
+    return bytes([0, 0, dtype, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + payload
+
+
+def gz(data):
+    # mtime=0 so the bytes are the same every run.
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as f:
+        f.write(data)
+    return buf.getvalue()
+
+
+def npy_header(dict_text, version=1):
+    magic = b"\x93NUMPY" + bytes([version, 0])
+    lenfmt = "<H" if version == 1 else "<I"
+    prefix = len(magic) + struct.calcsize(lenfmt)
+    text = dict_text.encode("latin1")
+    pad = (-(prefix + len(text) + 1)) % 64
+    text = text + b" " * pad + b"\n"
+    return magic + struct.pack(lenfmt, len(text)) + text
+
+
+def npy(descr, shape, data, fortran=False):
+    shape_text = "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    d = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, "True" if fortran else "False", shape_text)
+    return npy_header(d) + data
+
+
+def f32le(values):
+    return b"".join(struct.pack("<f", v) for v in values)
+
+
+def npz(members, compress=zipfile.ZIP_STORED):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compress) as z:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = compress
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+def patch_zip_sizes(data, new_size):
+    """Rewrite the declared uncompressed size of every member (local and central headers)."""
+    b = bytearray(data)
+    i = 0
+    while True:
+        i = b.find(b"PK\x03\x04", i)
+        if i < 0:
+            break
+        struct.pack_into("<I", b, i + 22, new_size)
+        i += 4
+    i = 0
+    while True:
+        i = b.find(b"PK\x01\x02", i)
+        if i < 0:
+            break
+        struct.pack_into("<I", b, i + 24, new_size)
+        i += 4
+    return bytes(b)
+
+
+MODEL_CONFIG = {
+    "input_dim": 3, "layers": [2], "decoder_layers": None, "activation": "relu", "code_activation": None,
+    "output_activation": "sigmoid", "init": "glorot_uniform", "normalize": "none", "image_shape": None,
+}
+TRAIN_CONFIG = {
+    "batch_size": 4, "clip_norm": None, "early_stopping": None, "epochs": 2, "l1": 0.0, "l2": 0.0,
+    "loss": "mse",
+    "optimizer": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-7, "kind": "adam", "lr": 0.001, "momentum": 0.0,
+                  "nesterov": False, "rho": 0.9, "weight_decay": 0.0},
+    "seed": 0, "shuffle": True, "tolerance": None, "validation_split": 0.0,
+}
+NORMALIZER = {"kind": "none", "offset": [], "scale": []}
+
+
+def model_tensors(cfg):
+    """(name, shape) of a dense autoencoder's tensors, as the library names them."""
+    widths = [cfg["input_dim"]] + cfg["layers"] + list(reversed(cfg["layers"][:-1])) + [cfg["input_dim"]]
+    n_enc = len(cfg["layers"])
+    out = []
+    for i in range(len(widths) - 1):
+        side, k = ("encoder", i) if i < n_enc else ("decoder", i - n_enc)
+        out.append(("%s.%d.weight" % (side, k), [widths[i + 1], widths[i]]))
+        out.append(("%s.%d.bias" % (side, k), [widths[i + 1]]))
+    return out
+
+
+def safetensors(meta, tensors):
+    """tensors: list of (name, dtype, shape, raw bytes)."""
+    header = {}
+    if meta is not None:
+        header["__metadata__"] = meta
+    off = 0
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(raw)]}
+        off += len(raw)
+    head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    head += b" " * ((-(8 + len(head))) % 8)
+    return struct.pack("<Q", len(head)) + head + b"".join(t[3] for t in tensors)
+
+
+def values(n, seed=1):
+    return f32le([((i * 37 + seed * 11) % 17) / 17.0 - 0.5 for i in range(n)])
+
+
+def model_file(cfg=MODEL_CONFIG, fmt="autoencoder/1", extra_meta=None, config_text=None, shapes=None):
+    meta = {"config": config_text if config_text is not None else json.dumps(cfg), "format": fmt,
+            "normalizer": json.dumps(NORMALIZER)}
+    meta.update(extra_meta or {})
+    tensors = []
+    for name, shape in model_tensors(cfg):
+        if shapes and name in shapes:
+            shape = shapes[name]
+        n = 1
+        for d in shape:
+            n *= d
+        tensors.append((name, "F32", shape, values(n)))
+    return safetensors(meta, tensors)
+
+
+def checkpoint(rows=8, order_rows=None, opt_len=None, **state_changes):
+    n = 0
+    for _, shape in model_tensors(MODEL_CONFIG):
+        k = 1
+        for d in shape:
+            k *= d
+        n += k
+    state = {
+        "epochs_done": 1, "optimizer_steps": 2, "shuffle_position": "0", "best": None, "best_epoch": 0,
+        "since_best": 0, "history": [], "config": TRAIN_CONFIG, "threads": 1, "data": "synthetic", "rows": [rows, 0],
+    }
+    state.update(state_changes)
+    order_rows = rows if order_rows is None else order_rows
+    meta = {"config": json.dumps(MODEL_CONFIG), "format": "autoencoder-checkpoint/1",
+            "normalizer": json.dumps(NORMALIZER), "state": json.dumps(state)}
+    tensors = []
+    for name, shape in model_tensors(MODEL_CONFIG):
+        k = 1
+        for d in shape:
+            k *= d
+        tensors.append((name, "F32", shape, values(k)))
+    if opt_len is not None:
+        n = opt_len
+    tensors.append(("optimizer.state1", "F32", [n], values(n, 2)))
+    tensors.append(("optimizer.state2", "F32", [n], f32le([0.01] * n)))
+    tensors.append(("shuffle.order", "U32", [order_rows], b"".join(struct.pack("<I", i) for i in range(order_rows))))
+    return safetensors(meta, tensors)
+
+
+def csv_rows(rows, cols):
+    return "".join(",".join("%.3f" % (((r * 7 + c * 3) % 11) / 11.0) for c in range(cols)) + "\n"
+                   for r in range(rows)).encode()
+
+
+# ---------------------------------------------------------------------------
+# The malformed corpus
+# ---------------------------------------------------------------------------
+
+def malformed():
+    img = bytes((i * 13) % 256 for i in range(4 * 4 * 4))
+    good_idx = idx(0x08, [4, 4, 4], img)
+    f = {}
+    # IDX, plain
+    f["data-idx-truncated-header.idx"] = good_idx[:9]
+    f["data-idx-truncated-data.idx"] = good_idx[:-5]
+    f["data-idx-wrong-magic.idx"] = b"\x00\x00\x08\x00" + good_idx[4:]
+    f["data-idx-bad-dtype.idx"] = idx(0x0A, [4, 4, 4], img)
+    f["data-idx-huge-dims.idx"] = idx(0x08, [4_000_000_000, 10_000, 10_000], img)
+    f["data-idx-huge-rows.idx"] = idx(0x0E, [4_000_000_000, 28, 28], img)
+    f["data-idx-overflow-dims.idx"] = idx(0x0E, [0xFFFFFFFF] * 8, b"")
+    f["data-idx-too-many-dims.idx"] = bytes([0, 0, 8, 200]) + b"\x00" * 64
+    f["data-idx-trailing.idx"] = good_idx + b"garbage!"
+    f["data-idx-magic-only.idx"] = b"\x00\x00\x0d\x03"
+    # IDX, gzipped
+    f["data-idx-gz-truncated.idx.gz"] = gz(good_idx)[:-12]
+    f["data-idx-gz-corrupt.idx.gz"] = gz(good_idx)[:20] + b"\xff" * 40
+    f["data-idx-gz-huge-dims.idx.gz"] = gz(idx(0x08, [4_000_000_000, 10_000, 10_000], img))
+    f["data-idx-gz-lying-size.idx.gz"] = gz(idx(0x08, [1_000_000, 28, 28], b"\x00" * 50_000))
+    f["data-idx-gz-trailing.idx.gz"] = gz(good_idx + b"\x00" * 1000)
+    f["data-idx-gz-only-magic.idx.gz"] = b"\x1f\x8b"
+    # CSV
+    f["data-csv-ragged.csv"] = b"1,2,3\n4,5\n6,7,8\n"
+    f["data-csv-not-numbers.csv"] = b"a,b,c\n1,2,3\n4,five,6\n"
+    f["data-csv-nan.csv"] = b"1,2,3\n4,nan,6\n7,8,9\n"
+    f["data-csv-inf.csv"] = b"1,2,3\n4,5,-inf\n7,8,9\n"
+    f["data-csv-overflow.csv"] = b"1,2,3\n4,5,1e50\n"
+    f["data-csv-empty.csv"] = b""
+    f["data-csv-only-header.csv"] = b"a,b,c\n"
+    f["data-csv-binary-junk.csv"] = bytes((i * 97 + 31) % 256 for i in range(2048)).replace(b"\x00", b"\x01")
+    f["data-csv-huge-line.csv"] = b"1," * 30_000 + b"x\n"
+    f["data-csv-huge-field.csv"] = b"1,2\n" + b"9" * 60_000 + b",3\n"
+    f["data-csv-unterminated-quote.csv"] = b'1,2,3\n"4,5,6\n7,8,9\n'
+    # NPY
+    good_npy = npy("<f4", [4, 3], values(12))
+    f["data-npy-wrong-magic.npy"] = b"\x93NUMPX" + good_npy[6:]
+    f["data-npy-truncated-header.npy"] = good_npy[:40]
+    f["data-npy-magic-only.npy"] = b"\x93NUMPY"
+    f["data-npy-huge-shape.npy"] = npy("<f4", [1_000_000, 1_000_000], values(12))
+    f["data-npy-overflow-shape.npy"] = npy("<f8", [2**40, 2**40, 2**40], b"")
+    f["data-npy-complex.npy"] = npy("<c8", [2, 3], b"\x00" * 48)
+    f["data-npy-object.npy"] = npy("|O", [2, 3], b"\x00" * 48)
+    f["data-npy-bytes.npy"] = npy("|S10", [2, 3], b"a" * 60)
+    f["data-npy-fortran-truncated.npy"] = npy("<f4", [4, 3], values(7), fortran=True)
+    hdr = bytearray(good_npy)
+    struct.pack_into("<H", hdr, 8, 60_000)
+    f["data-npy-header-past-eof.npy"] = bytes(hdr)
+    f["data-npy-v2-huge-header.npy"] = b"\x93NUMPY\x02\x00" + struct.pack("<I", 0xFFFFFFF0) + b"{'descr'"
+    f["data-npy-bad-version.npy"] = b"\x93NUMPY\x09\x00" + good_npy[8:]
+    f["data-npy-garbage-header.npy"] = npy_header("{'descr': '<f4', 'shape': ((((((((((((((((((((((((((") + values(4)
+    f["data-npy-not-a-dict.npy"] = npy_header("this is not a python dict") + values(4)
+    f["data-npy-nan.npy"] = npy("<f4", [2, 2], f32le([1.0, float("nan"), 0.5, 0.25]))
+    f["data-npy-inf.npy"] = npy("<f8", [2, 2], struct.pack("<4d", 1.0, 2.0, float("inf"), 0.0))
+    f["data-npy-trailing.npy"] = good_npy + b"\x00" * 16
+    f["data-npy-zero-rows.npy"] = npy("<f4", [0, 3], b"")
+    # NPZ
+    f["data-npz-not-a-zip.npz"] = b"PK\x03\x04" + b"this is not really a zip archive" * 4
+    f["data-npz-no-npy.npz"] = npz([("readme.txt", b"hello"), ("x.bin", values(4))])
+    f["data-npz-bad-member.npz"] = npz([("x.npy", b"\x93NUMPY\x01\x00\xff\xff{'descr'")])
+    f["data-npz-huge-shape-member.npz"] = npz([("x.npy", npy("<f4", [1_000_000, 1_000_000], b"\x00" * 64))],
+                                               zipfile.ZIP_DEFLATED)
+    f["data-npz-lying-size.npz"] = patch_zip_sizes(npz([("x.npy", good_npy)], zipfile.ZIP_DEFLATED), 0xFFFFFFF0)
+    f["data-npz-truncated.npz"] = npz([("x.npy", good_npy), ("y.npy", npy("<i8", [4], b"\x00" * 32))])[:150]
+    f["data-npz-bad-labels.npz"] = npz([("x.npy", good_npy), ("y.npy", npy("<f4", [4], f32le([0, 1.5, 2, 3])))])
+    # Model files
+    good_model = model_file()
+    f["model-random-bytes.safetensors"] = bytes((i * 131 + 7) % 256 for i in range(512))
+    f["model-empty.safetensors"] = b""
+    f["model-huge-header-len.safetensors"] = struct.pack("<Q", 1 << 60) + b"{}"
+    f["model-header-past-eof.safetensors"] = struct.pack("<Q", 4096) + good_model[8:200]
+    f["model-foreign.safetensors"] = safetensors(None, [("w", "F32", [2], values(2))])
+    f["model-wrong-format.safetensors"] = model_file(fmt="autoencoder/99")
+    f["model-bad-config-json.safetensors"] = model_file(config_text='{"input_dim": 3, "layers": [2')
+    f["model-config-unknown-key.safetensors"] = model_file(config_text=json.dumps(dict(MODEL_CONFIG, depth=7)))
+    f["model-config-zero-width.safetensors"] = model_file(config_text=json.dumps(dict(MODEL_CONFIG, layers=[0])))
+    huge = dict(MODEL_CONFIG, input_dim=1 << 20, layers=[1 << 20])
+    f["model-config-huge-widths.safetensors"] = model_file(config_text=json.dumps(huge))
+    huge = dict(MODEL_CONFIG, input_dim=2**62, layers=[1])
+    f["model-config-overflow-input.safetensors"] = model_file(config_text=json.dumps(huge))
+    f["model-shape-mismatch.safetensors"] = model_file(shapes={"encoder.0.weight": [3, 2]})
+    f["model-missing-normalizer.safetensors"] = safetensors(
+        {"config": json.dumps(MODEL_CONFIG), "format": "autoencoder/1"}, [])
+    f["model-bad-normalizer.safetensors"] = model_file(
+        extra_meta={"normalizer": json.dumps({"kind": "minmax", "offset": [1.0], "scale": [1.0, 2.0, 3.0, 4.0]})})
+    f["model-truncated.safetensors"] = good_model[:-10]
+    f["model-bad-training.safetensors"] = model_file(extra_meta={"training": "[1, 2, 3]"})
+    # Checkpoints
+    good_ckpt = checkpoint()
+    f["ckpt-model-file.ckpt"] = good_model
+    f["ckpt-truncated.ckpt"] = good_ckpt[: len(good_ckpt) // 2]
+    f["ckpt-bad-order.ckpt"] = checkpoint(order_rows=5)
+    f["ckpt-bad-position.ckpt"] = checkpoint(shuffle_position="x")
+    f["ckpt-huge-rows.ckpt"] = checkpoint(order_rows=8, rows=[2**40, 0])
+    f["ckpt-bad-state-json.ckpt"] = checkpoint(config={"batch_size": "many"})
+    f["ckpt-optimizer-wrong-len.ckpt"] = checkpoint(opt_len=5)
+    f["ckpt-zero-batch-size.ckpt"] = checkpoint(config=dict(TRAIN_CONFIG, batch_size=0))
+    f["ckpt-random-bytes.ckpt"] = bytes((i * 71 + 3) % 256 for i in range(300))
+    # TOML configuration files
+    f["config-invalid-syntax.toml"] = b"[model\nlayers = [64\n"
+    f["config-unknown-key.toml"] = b"[model]\nlayers = [8]\ndepth = 3\n"
+    f["config-unknown-table.toml"] = b"[modle]\nlayers = [8]\n"
+    f["config-wrong-types.toml"] = b"[training]\nepochs = \"ten\"\nbatch_size = 1.5\n"
+    f["config-negative-widths.toml"] = b"[model]\nlayers = [-8, 4]\n"
+    f["config-huge-integer.toml"] = b"[training]\nepochs = 99999999999999999999999999\n"
+    f["config-bad-activation.toml"] = b"[model]\nactivation = \"swish-ish\"\n"
+    f["config-binary-junk.toml"] = bytes((i * 89 + 5) % 256 for i in range(256))
+    return f
+
+
+# ---------------------------------------------------------------------------
+# Fuzz seeds: small valid files
+# ---------------------------------------------------------------------------
+
+def seeds():
+    img = bytes((i * 13) % 256 for i in range(6 * 8 * 8))
+    good_npy = npy("<f4", [6, 5], values(30))
+    return {
+        "idx": {
+            "seed-images.idx": idx(0x08, [6, 8, 8], img),
+            "seed-images.idx.gz": gz(idx(0x08, [6, 8, 8], img)),
+            "seed-labels.idx": idx(0x08, [6], bytes(range(6))),
+            "seed-f32.idx": idx(0x0D, [4, 3], b"".join(struct.pack(">f", v / 7) for v in range(12))),
+            "seed-i16.idx": idx(0x0B, [2, 2, 2, 2], b"".join(struct.pack(">h", v - 8) for v in range(16))),
+        },
+        "csv": {
+            "seed-plain.csv": csv_rows(6, 4),
+            "seed-header.csv": b"a,b,c,label\n" + b"".join(
+                b"%d.5,%d,-%de-2,%d\n" % (i, i * 2, i, i % 3) for i in range(6)),
+            "seed-special.csv": b"\xef\xbb\xbfx,y\n1,nan\n\"2\",inf\n 3 , 4 \n",
+        },
+        "npy": {
+            "seed-f4.npy": good_npy,
+            "seed-u1.npy": npy("|u1", [4, 4], bytes(range(16))),
+            "seed-f8-fortran.npy": npy("<f8", [3, 2], struct.pack("<6d", *range(6)), fortran=True),
+            "seed-i8-1d.npy": npy(">i8", [5], struct.pack(">5q", *range(5))),
+            "seed-xy.npz": npz([("x.npy", good_npy), ("y.npy", npy("<i8", [6], struct.pack("<6q", *range(6))))]),
+            "seed-deflated.npz": npz([("data.npy", good_npy)], zipfile.ZIP_DEFLATED),
+        },
+        "model_file": {
+            "seed-model.safetensors": model_file(),
+            "seed-model-deep.safetensors": model_file(cfg=dict(MODEL_CONFIG, input_dim=4, layers=[3, 2])),
+        },
+        "checkpoint": {"seed-checkpoint.ckpt": checkpoint()},
+        "toml_config": {
+            "seed-full.toml": b"[model]\nlayers = [32, 8]\nactivation = \"tanh\"\ninit = \"he_normal\"\n"
+                              b"normalize = \"minmax\"\n\n[training]\nepochs = 3\nbatch_size = 16\nloss = \"bce\"\n"
+                              b"validation_split = 0.1\n\n[training.optimizer]\nkind = \"sgd\"\nlr = 0.05\n"
+                              b"momentum = 0.9\nnesterov = true\n\n[training.early_stopping]\npatience = 2\n",
+            "seed-minimal.toml": b"[model]\nlayers = [4]\n",
+            "seed-empty.toml": b"",
+        },
+    }
+
+
+def main():
+    for name in os.listdir(HERE):
+        if name != "make.py" and os.path.isfile(os.path.join(HERE, name)):
+            os.remove(os.path.join(HERE, name))
+    files = malformed()
+    for name, data in sorted(files.items()):
+        with open(os.path.join(HERE, name), "wb") as fh:
+            fh.write(data)
+    print("%d malformed files, %d bytes" % (len(files), sum(len(d) for d in files.values())))
+    if "--fuzz-seeds" in sys.argv:
+        root = sys.argv[sys.argv.index("--fuzz-seeds") + 1]
+        for target, fs in seeds().items():
+            os.makedirs(os.path.join(root, target), exist_ok=True)
+            for name, data in fs.items():
+                with open(os.path.join(root, target, name), "wb") as fh:
+                    fh.write(data)
+        print("fuzz seeds written under %s" % root)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,425 @@
+//! Anomaly detection by reconstruction error: a score per row, a threshold fitted on
+//! the training rows and kept in the model file, and the metrics that judge a
+//! detector against known labels (ROC-AUC, average precision, precision@n, confusion).
+
+use std::str::FromStr;
+
+use crate::data::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::kernels::Threads;
+use crate::model::{Autoencoder, INFERENCE_BATCH};
+
+/// How a row's reconstruction error becomes one number. With `e = x − x̂` in the
+/// model's normalised units and `d` features:
+/// - `mse`: `(1/d) Σⱼ eⱼ²` (the default);
+/// - `mae`: `(1/d) Σⱼ |eⱼ|`;
+/// - `standardized`: `(1/d) Σⱼ (eⱼ/σⱼ)²`, with `σⱼ` the standard deviation of feature
+///   `j`'s error on the training rows — so a feature the model always reconstructs
+///   badly does not drown the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreKind {
+    /// Mean squared error of the row.
+    #[default]
+    Mse,
+    /// Mean absolute error of the row.
+    Mae,
+    /// Mean squared error per feature, each scaled by its training spread.
+    Standardized,
+}
+
+impl FromStr for ScoreKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mse" => Ok(ScoreKind::Mse),
+            "mae" => Ok(ScoreKind::Mae),
+            "standardized" | "standardised" | "zscore" => Ok(ScoreKind::Standardized),
+            _ => {
+                Err(Error::config("score", format!("unknown score {s:?}; expected mse, mae or standardized")))
+            }
+        }
+    }
+}
+
+/// How the threshold is chosen from the training rows' scores.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "rule", content = "value")]
+pub enum ThresholdRule {
+    /// The fraction of training rows expected to be outliers: the threshold is the
+    /// `(1 − c)` quantile of their scores (PyOD's `contamination`).
+    Contamination(f64),
+    /// The `p`-th percentile of the training scores.
+    Percentile(f64),
+    /// `mean + k·std` of the training scores.
+    Sigma(f64),
+    /// A fixed score.
+    Value(f64),
+}
+
+impl FromStr for ThresholdRule {
+    type Err = Error;
+    /// `contamination=0.05`, `percentile=99`, `sigma=3`, `value=0.12`.
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = |m: String| Error::config("threshold", m);
+        let (k, v) = s.split_once('=').ok_or_else(|| {
+            bad(format!("{s:?}: expected contamination=C, percentile=P, sigma=K or value=V"))
+        })?;
+        let v: f64 = v.trim().parse().map_err(|_| bad(format!("{v:?} in {s:?} is not a number")))?;
+        let rule = match k.trim().to_ascii_lowercase().as_str() {
+            "contamination" => ThresholdRule::Contamination(v),
+            "percentile" => ThresholdRule::Percentile(v),
+            "sigma" => ThresholdRule::Sigma(v),
+            "value" => ThresholdRule::Value(v),
+            other => {
+                return Err(bad(format!(
+                    "unknown rule {other:?}; expected contamination, percentile, sigma or value"
+                )))
+            }
+        };
+        rule.check()?;
+        Ok(rule)
+    }
+}
+
+impl ThresholdRule {
+    /// Check the rule's number.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::config("threshold", m.to_string()));
+        match *self {
+            ThresholdRule::Contamination(c) if !(c > 0.0 && c < 0.5) => {
+                bad("contamination must be in (0, 0.5)")
+            }
+            ThresholdRule::Percentile(p) if !(0.0..=100.0).contains(&p) => {
+                bad("percentile must be in [0, 100]")
+            }
+            ThresholdRule::Sigma(k) if !k.is_finite() => bad("sigma must be a finite number"),
+            ThresholdRule::Value(v) if !v.is_finite() => bad("value must be a finite number"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A fitted detector: the score, its per-feature scales (for `standardized`), the
+/// rule and the threshold it gave. Saved in the model file's `threshold` metadata.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Detector {
+    /// The score.
+    pub score: ScoreKind,
+    /// `1/σⱼ` per feature for `standardized` (empty otherwise).
+    pub feature_scale: Vec<f32>,
+    /// The rule.
+    pub rule: ThresholdRule,
+    /// The fitted threshold: rows scoring above it are outliers.
+    pub threshold: f64,
+}
+
+/// The defaults for tabular anomaly detection, the same for every dataset: z-scored
+/// features; an encoder of two layers, `d → max(⌈d/2⌉, 2) → max(⌈d/4⌉, 1)`, mirrored
+/// (tanh hidden, linear code and output); MSE; Adam (lr 1e-3), batch 64; up to 100
+/// epochs with early stopping (patience 10, best weights restored) on the last 10 %
+/// of the training rows.
+pub fn tabular_defaults(d: usize) -> (crate::ModelConfig, crate::TrainConfig) {
+    use crate::{Activation, EarlyStopping, Loss, ModelConfig, NormalizeKind, TrainConfig};
+    let hidden = d.div_ceil(2).max(2);
+    let code = d.div_ceil(4).max(1);
+    let model = ModelConfig {
+        input_dim: d,
+        layers: vec![hidden, code],
+        activation: Activation::Tanh,
+        code_activation: Some(Activation::Linear),
+        output_activation: Activation::Linear,
+        normalize: NormalizeKind::ZScore,
+        ..ModelConfig::default()
+    };
+    let training = TrainConfig {
+        loss: Loss::Mse,
+        batch_size: 64,
+        epochs: 100,
+        validation_split: 0.1,
+        early_stopping: Some(EarlyStopping { patience: 10, min_delta: 0.0, restore_best: true }),
+        ..TrainConfig::default()
+    };
+    (model, training)
+}
+
+/// Per-row reconstruction errors of `data` as scores of `kind` (`feature_scale` is
+/// used by `standardized`), computed in batches.
+pub fn scores(
+    model: &Autoencoder,
+    data: &Dataset,
+    kind: ScoreKind,
+    feature_scale: &[f32],
+    threads: &Threads,
+) -> Result<Vec<f64>> {
+    model.check_data(data)?;
+    let d = model.input_dim();
+    if kind == ScoreKind::Standardized && feature_scale.len() != d {
+        return Err(Error::Data(format!(
+            "standardized scores need {d} feature scales (fitted on training rows), found {}",
+            feature_scale.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(data.rows());
+    for start in (0..data.rows()).step_by(8 * INFERENCE_BATCH) {
+        let end = (start + 8 * INFERENCE_BATCH).min(data.rows());
+        let mut x = data.as_slice()[start * d..end * d].to_vec();
+        model.normalizer().apply_in_place(&mut x);
+        let y = model.run_layers(0..model.layers().len(), &x, end - start, threads);
+        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact(d)) {
+            let s: f64 = match kind {
+                ScoreKind::Mse => xr.iter().zip(yr).map(|(a, b)| ((a - b) as f64).powi(2)).sum(),
+                ScoreKind::Mae => xr.iter().zip(yr).map(|(a, b)| ((a - b) as f64).abs()).sum(),
+                ScoreKind::Standardized => xr
+                    .iter()
+                    .zip(yr)
+                    .zip(feature_scale)
+                    .map(|((a, b), k)| (((a - b) * k) as f64).powi(2))
+                    .sum(),
+            };
+            out.push(s / d as f64);
+        }
+    }
+    Ok(out)
+}
+
+/// `1/σⱼ` of each feature's reconstruction error over `data` (1 where σⱼ is 0).
+pub fn feature_scales(model: &Autoencoder, data: &Dataset, threads: &Threads) -> Result<Vec<f32>> {
+    model.check_data(data)?;
+    let d = model.input_dim();
+    let (mut s1, mut s2) = (vec![0.0f64; d], vec![0.0f64; d]);
+    for start in (0..data.rows()).step_by(8 * INFERENCE_BATCH) {
+        let end = (start + 8 * INFERENCE_BATCH).min(data.rows());
+        let mut x = data.as_slice()[start * d..end * d].to_vec();
+        model.normalizer().apply_in_place(&mut x);
+        let y = model.run_layers(0..model.layers().len(), &x, end - start, threads);
+        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact(d)) {
+            for j in 0..d {
+                let e = (xr[j] - yr[j]) as f64;
+                s1[j] += e;
+                s2[j] += e * e;
+            }
+        }
+    }
+    let n = data.rows().max(1) as f64;
+    Ok(s1
+        .iter()
+        .zip(&s2)
+        .map(|(a, b)| {
+            let var = (b / n - (a / n).powi(2)).max(0.0);
+            if var > 1e-24 {
+                (1.0 / var.sqrt()) as f32
+            } else {
+                1.0
+            }
+        })
+        .collect())
+}
+
+impl Detector {
+    /// Fit on the training rows: scores of `kind`, then the threshold by `rule`.
+    pub fn fit(
+        model: &Autoencoder,
+        train: &Dataset,
+        kind: ScoreKind,
+        rule: ThresholdRule,
+        threads: &Threads,
+    ) -> Result<Self> {
+        rule.check()?;
+        let feature_scale =
+            if kind == ScoreKind::Standardized { feature_scales(model, train, threads)? } else { Vec::new() };
+        let s = scores(model, train, kind, &feature_scale, threads)?;
+        Ok(Detector { score: kind, feature_scale, rule, threshold: threshold(&s, rule) })
+    }
+
+    /// Scores of `data` with this detector's score.
+    pub fn scores(&self, model: &Autoencoder, data: &Dataset, threads: &Threads) -> Result<Vec<f64>> {
+        scores(model, data, self.score, &self.feature_scale, threads)
+    }
+
+    /// 1 for rows scoring above the threshold, else 0.
+    pub fn labels(&self, scores: &[f64]) -> Vec<u8> {
+        scores.iter().map(|&s| u8::from(s > self.threshold)).collect()
+    }
+}
+
+/// The threshold `rule` gives on `scores`. Quantiles interpolate linearly between
+/// order statistics (numpy's default), as PyOD's `percentile` does.
+pub fn threshold(scores: &[f64], rule: ThresholdRule) -> f64 {
+    let quantile = |q: f64| {
+        let mut s: Vec<f64> = scores.iter().copied().filter(|v| v.is_finite()).collect();
+        if s.is_empty() {
+            return f64::INFINITY;
+        }
+        s.sort_by(f64::total_cmp);
+        let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+    };
+    match rule {
+        ThresholdRule::Contamination(c) => quantile(1.0 - c),
+        ThresholdRule::Percentile(p) => quantile(p / 100.0),
+        ThresholdRule::Sigma(k) => {
+            let n = scores.len().max(1) as f64;
+            let mean = scores.iter().sum::<f64>() / n;
+            let sd = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+            mean + k * sd
+        }
+        ThresholdRule::Value(v) => v,
+    }
+}
+
+/// Check that labels are 0/1 outlier flags; `source` names them in the message.
+pub fn check_binary_labels(labels: &[i64], source: &str) -> Result<()> {
+    match labels.iter().position(|&l| l != 0 && l != 1) {
+        None => Ok(()),
+        Some(i) => Err(Error::Data(format!(
+            "{source}: row {} has label {}; anomaly labels must be 0 (normal) or 1 (outlier)",
+            i + 1,
+            labels[i]
+        ))),
+    }
+}
+
+/// Area under the ROC curve: the probability that a random outlier scores above a
+/// random inlier, ties counting one half (the Mann–Whitney U statistic over n₀·n₁).
+pub fn roc_auc(scores: &[f64], labels: &[i64]) -> Option<f64> {
+    let n1 = labels.iter().filter(|&&l| l == 1).count();
+    let n0 = labels.len() - n1;
+    if n0 == 0 || n1 == 0 {
+        return None;
+    }
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Average ranks over ties.
+    let mut rank_sum_pos = 0.0;
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            if labels[k] == 1 {
+                rank_sum_pos += avg_rank;
+            }
+        }
+        i = j + 1;
+    }
+    let u = rank_sum_pos - (n1 * (n1 + 1)) as f64 / 2.0;
+    Some(u / (n0 as f64 * n1 as f64))
+}
+
+/// Average precision: `Σₖ (Rₖ − Rₖ₋₁)·Pₖ` over the distinct score thresholds from the
+/// highest down (scikit-learn's `average_precision_score`).
+pub fn average_precision(scores: &[f64], labels: &[i64]) -> Option<f64> {
+    let n1 = labels.iter().filter(|&&l| l == 1).count();
+    if n1 == 0 {
+        return None;
+    }
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tp, mut seen, mut ap, mut prev_recall) = (0usize, 0usize, 0.0, 0.0);
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j < idx.len() && scores[idx[j]] == scores[idx[i]] {
+            tp += usize::from(labels[idx[j]] == 1);
+            seen += 1;
+            j += 1;
+        }
+        let recall = tp as f64 / n1 as f64;
+        ap += (recall - prev_recall) * (tp as f64 / seen as f64);
+        prev_recall = recall;
+        i = j;
+    }
+    Some(ap)
+}
+
+/// Precision among the `n` highest-scoring rows (`n` = the number of outliers when
+/// `None`, PyOD's precision@n).
+pub fn precision_at_n(scores: &[f64], labels: &[i64], n: Option<usize>) -> Option<f64> {
+    let n = n.unwrap_or_else(|| labels.iter().filter(|&&l| l == 1).count());
+    if n == 0 {
+        return None;
+    }
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let hits = idx.iter().take(n).filter(|&&i| labels[i] == 1).count();
+    Some(hits as f64 / n.min(idx.len()).max(1) as f64)
+}
+
+/// Counts of a 0/1 prediction against 0/1 labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Confusion {
+    /// Outliers flagged.
+    pub true_positives: usize,
+    /// Inliers flagged.
+    pub false_positives: usize,
+    /// Inliers passed.
+    pub true_negatives: usize,
+    /// Outliers missed.
+    pub false_negatives: usize,
+}
+
+impl Confusion {
+    /// Count `predicted` against `labels`.
+    pub fn new(predicted: &[u8], labels: &[i64]) -> Self {
+        let mut c = Confusion::default();
+        for (&p, &l) in predicted.iter().zip(labels) {
+            match (p, l) {
+                (1, 1) => c.true_positives += 1,
+                (1, _) => c.false_positives += 1,
+                (_, 1) => c.false_negatives += 1,
+                _ => c.true_negatives += 1,
+            }
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roc_auc_and_average_precision_match_hand_computed_values() {
+        // scores 0.1 0.4 0.35 0.8, labels 0 0 1 1 (scikit-learn's docstring example):
+        // ROC-AUC 0.75, average precision 0.8333.
+        let s = [0.1, 0.4, 0.35, 0.8];
+        let l = [0, 0, 1, 1];
+        assert!((roc_auc(&s, &l).unwrap() - 0.75).abs() < 1e-12);
+        assert!((average_precision(&s, &l).unwrap() - 0.833_333_333_333_333_4).abs() < 1e-12);
+        assert_eq!(precision_at_n(&s, &l, None), Some(0.5));
+        // Ties count one half.
+        assert_eq!(roc_auc(&[1.0, 1.0], &[0, 1]), Some(0.5));
+        assert_eq!(roc_auc(&[1.0, 2.0], &[1, 1]), None);
+    }
+
+    #[test]
+    fn thresholds_follow_their_rules() {
+        let s: Vec<f64> = (1..=100).map(|v| v as f64).collect();
+        // numpy.percentile(1..100, 95) = 95.05
+        assert!((threshold(&s, ThresholdRule::Contamination(0.05)) - 95.05).abs() < 1e-9);
+        assert!((threshold(&s, ThresholdRule::Percentile(50.0)) - 50.5).abs() < 1e-9);
+        let sd = (s.iter().map(|v| (v - 50.5f64).powi(2)).sum::<f64>() / 100.0).sqrt();
+        assert!((threshold(&s, ThresholdRule::Sigma(2.0)) - (50.5 + 2.0 * sd)).abs() < 1e-9);
+        assert_eq!(threshold(&s, ThresholdRule::Value(3.0)), 3.0);
+        assert_eq!("percentile=99".parse::<ThresholdRule>().unwrap(), ThresholdRule::Percentile(99.0));
+        assert!("contamination=0.7".parse::<ThresholdRule>().is_err());
+        assert!("median=3".parse::<ThresholdRule>().unwrap_err().to_string().contains("unknown rule"));
+    }
+
+    #[test]
+    fn labels_other_than_zero_and_one_are_refused() {
+        let e = check_binary_labels(&[0, 1, 2], "y.csv").unwrap_err().to_string();
+        assert!(e.contains("y.csv") && e.contains("row 3") && e.contains("0 (normal) or 1"), "{e}");
+    }
+
+    #[test]
+    fn confusion_counts() {
+        let c = Confusion::new(&[1, 1, 0, 0], &[1, 0, 1, 0]);
+        assert_eq!((c.true_positives, c.false_positives, c.false_negatives, c.true_negatives), (1, 1, 1, 1));
+    }
+}

@@ -98,7 +98,7 @@ impl DataArgs {
             (None, false) => open::load_paths(files, &self.load_options()?),
             (None, true) => Err(autoencoder::Error::config(
                 "data",
-                "no data given: pass a file (CSV, NPY/NPZ, IDX) or --dataset fashion-mnist|mnist|synthetic",
+                "no data given: pass a file (CSV, NPY/NPZ, IDX, MATLAB .mat) or --dataset fashion-mnist|mnist|synthetic",
             )),
         }
     }

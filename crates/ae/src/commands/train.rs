@@ -26,7 +26,7 @@ pub struct FileConfig {
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Data file (CSV, NPY/NPZ, IDX[.gz]) and, optionally, a labels file.
+    /// Data file (CSV, NPY/NPZ, IDX[.gz], MATLAB .mat) and, optionally, a labels file.
     #[arg(value_name = "FILES")]
     pub files: Vec<PathBuf>,
     #[command(flatten)]

@@ -143,6 +143,24 @@ pub fn tabular_defaults(d: usize) -> (crate::ModelConfig, crate::TrainConfig) {
     (model, training)
 }
 
+/// Call `f(x, x̂)` for every row of `data` with both in the model's normalised units,
+/// reconstructing in batches.
+fn for_each_reconstruction(
+    model: &Autoencoder,
+    data: &Dataset,
+    threads: &Threads,
+    mut f: impl FnMut(&[f32], &[f32]),
+) {
+    let d = model.input_dim();
+    for start in (0..data.rows()).step_by(8 * INFERENCE_BATCH) {
+        let end = (start + 8 * INFERENCE_BATCH).min(data.rows());
+        let mut x = data.as_slice()[start * d..end * d].to_vec();
+        model.normalizer().apply_in_place(&mut x);
+        let y = model.run_layers(0..model.layers().len(), &x, end - start, threads);
+        x.chunks_exact(d).zip(y.chunks_exact(d)).for_each(|(xr, yr)| f(xr, yr));
+    }
+}
+
 /// Per-row reconstruction errors of `data` as scores of `kind` (`feature_scale` is
 /// used by `standardized`), computed in batches.
 pub fn scores(
@@ -161,25 +179,16 @@ pub fn scores(
         )));
     }
     let mut out = Vec::with_capacity(data.rows());
-    for start in (0..data.rows()).step_by(8 * INFERENCE_BATCH) {
-        let end = (start + 8 * INFERENCE_BATCH).min(data.rows());
-        let mut x = data.as_slice()[start * d..end * d].to_vec();
-        model.normalizer().apply_in_place(&mut x);
-        let y = model.run_layers(0..model.layers().len(), &x, end - start, threads);
-        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact(d)) {
-            let s: f64 = match kind {
-                ScoreKind::Mse => xr.iter().zip(yr).map(|(a, b)| ((a - b) as f64).powi(2)).sum(),
-                ScoreKind::Mae => xr.iter().zip(yr).map(|(a, b)| ((a - b) as f64).abs()).sum(),
-                ScoreKind::Standardized => xr
-                    .iter()
-                    .zip(yr)
-                    .zip(feature_scale)
-                    .map(|((a, b), k)| (((a - b) * k) as f64).powi(2))
-                    .sum(),
-            };
-            out.push(s / d as f64);
-        }
-    }
+    for_each_reconstruction(model, data, threads, |xr, yr| {
+        let s: f64 = match kind {
+            ScoreKind::Mse => xr.iter().zip(yr).map(|(a, b)| ((a - b) as f64).powi(2)).sum(),
+            ScoreKind::Mae => xr.iter().zip(yr).map(|(a, b)| ((a - b) as f64).abs()).sum(),
+            ScoreKind::Standardized => {
+                xr.iter().zip(yr).zip(feature_scale).map(|((a, b), k)| (((a - b) * k) as f64).powi(2)).sum()
+            }
+        };
+        out.push(s / d as f64);
+    });
     Ok(out)
 }
 
@@ -188,19 +197,13 @@ pub fn feature_scales(model: &Autoencoder, data: &Dataset, threads: &Threads) ->
     model.check_data(data)?;
     let d = model.input_dim();
     let (mut s1, mut s2) = (vec![0.0f64; d], vec![0.0f64; d]);
-    for start in (0..data.rows()).step_by(8 * INFERENCE_BATCH) {
-        let end = (start + 8 * INFERENCE_BATCH).min(data.rows());
-        let mut x = data.as_slice()[start * d..end * d].to_vec();
-        model.normalizer().apply_in_place(&mut x);
-        let y = model.run_layers(0..model.layers().len(), &x, end - start, threads);
-        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact(d)) {
-            for j in 0..d {
-                let e = (xr[j] - yr[j]) as f64;
-                s1[j] += e;
-                s2[j] += e * e;
-            }
+    for_each_reconstruction(model, data, threads, |xr, yr| {
+        for j in 0..d {
+            let e = (xr[j] - yr[j]) as f64;
+            s1[j] += e;
+            s2[j] += e * e;
         }
-    }
+    });
     let n = data.rows().max(1) as f64;
     Ok(s1
         .iter()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use autoencoder::anomaly::{self, Confusion, Detector, ScoreKind};
 use autoencoder::data::builtin::Split;
-use autoencoder::data::open::{load_paths, LoadOptions};
+use autoencoder::data::open::load_labels;
 use autoencoder::{atomic, file, Error, Result};
 use clap::Args;
 
@@ -51,30 +51,13 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     let mut data = a.data.load(&a.files, 0, Split::Test)?;
     model.check_data(&data)?;
     if let Some(p) = &a.labels {
-        let l = load_paths(std::slice::from_ref(p), &LoadOptions::default())?;
-        if l.cols() != 1 || l.rows() != data.rows() {
+        let labels = load_labels(p)?;
+        if labels.len() != data.rows() {
             return Err(Error::format(
                 p,
-                format!(
-                    "expected one label per row ({} rows × 1), found {} × {}",
-                    data.rows(),
-                    l.rows(),
-                    l.cols()
-                ),
+                format!("{} labels for {} rows in {}", labels.len(), data.rows(), data.source),
             ));
         }
-        let labels = l
-            .as_slice()
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                if v.fract() == 0.0 && v.is_finite() {
-                    Ok(v as i64)
-                } else {
-                    Err(Error::format(p, format!("row {}: label {v} is not 0 or 1", i + 1)))
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
         anomaly::check_binary_labels(&labels, &p.display().to_string())?;
         data = data.with_labels(labels)?;
     } else if let Some(l) = &data.labels {

@@ -90,7 +90,8 @@ pub fn load_file(path: &Path, labels: Option<&Path>, opts: &LoadOptions) -> Resu
     }
 }
 
-fn load_labels(path: &Path) -> Result<Vec<i64>> {
+/// A labels file: an IDX labels file, or a one-column CSV/NPY of whole numbers.
+pub fn load_labels(path: &Path) -> Result<Vec<i64>> {
     match detect(path)? {
         Format::Idx => idx::load_labels(path),
         _ => {

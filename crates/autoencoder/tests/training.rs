@@ -205,6 +205,7 @@ fn a_resumed_run_ends_byte_identical_to_the_uninterrupted_one() {
         batch_size: 32,
         validation_split: 0.2,
         early_stopping: Some(EarlyStopping { patience: 10, min_delta: 0.0, restore_best: true }),
+        lr_schedule: "plateau:1:0.5".parse().unwrap(),
         seed: 9,
         ..TrainConfig::default()
     };
@@ -237,4 +238,18 @@ fn a_resumed_run_ends_byte_identical_to_the_uninterrupted_one() {
     let h = fit_with(&mut resumed, &data, None, &config, &t, &mut NoObserver, options).unwrap();
     assert_eq!(h.epochs.len(), 6);
     assert_eq!(file::to_bytes(&resumed).unwrap(), file::to_bytes(&whole).unwrap());
+}
+
+#[test]
+fn the_schedule_sets_each_epochs_learning_rate() {
+    let data = shapes(100);
+    let mut m = small_model(data.cols(), 0);
+    let cfg = TrainConfig { epochs: 5, lr_schedule: "cosine".parse().unwrap(), ..TrainConfig::default() };
+    let h = fit(&mut m, &data, None, &cfg, &Threads::new(1), &mut NoObserver).unwrap();
+    let lrs: Vec<f64> = h.epochs.iter().map(|e| e.lr).collect();
+    // 1e-3 · (1 + cos(π·k/4))/2 for k = 0..4
+    let want = [1e-3, 8.535_533_905_932_737e-4, 5e-4, 1.464_466_094_067_262_4e-4, 0.0];
+    for (a, b) in lrs.iter().zip(want) {
+        assert!((a - b).abs() < 1e-15, "{lrs:?}");
+    }
 }

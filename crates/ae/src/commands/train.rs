@@ -96,6 +96,9 @@ pub struct TrainArgs {
     /// L2 weight penalty [default: 0].
     #[arg(long, allow_negative_numbers = true)]
     pub l2: Option<f64>,
+    /// Learning-rate schedule: constant, step:EVERY:GAMMA, cosine[:MIN], plateau[:PATIENCE:FACTOR[:MIN]].
+    #[arg(long, value_name = "SCHEDULE")]
+    pub lr_schedule: Option<String>,
     /// Clip the gradient to this global L2 norm.
     #[arg(long, value_name = "NORM", allow_negative_numbers = true)]
     pub clip_norm: Option<f64>,
@@ -229,6 +232,9 @@ pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
     }
     if a.clip_norm.is_some() {
         t.clip_norm = a.clip_norm;
+    }
+    if let Some(v) = &a.lr_schedule {
+        t.lr_schedule = v.parse()?;
     }
     if let Some(v) = a.batch_size {
         t.batch_size = v;

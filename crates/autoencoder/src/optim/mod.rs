@@ -3,7 +3,10 @@
 
 mod adam;
 mod rmsprop;
+pub mod schedule;
 mod sgd;
+
+pub use schedule::{PlateauState, Schedule};
 
 use std::str::FromStr;
 

@@ -44,6 +44,9 @@ pub struct ResumeState {
     pub data: String,
     /// Training and validation rows.
     pub rows: (usize, usize),
+    /// Reduce-on-plateau's memory (the default when the schedule is another).
+    #[serde(default)]
+    pub plateau: crate::optim::PlateauState,
 }
 
 /// A loaded checkpoint: the model to keep training, and how to resume.
@@ -152,6 +155,7 @@ mod tests {
             threads: 1,
             data: "test".into(),
             rows: (3, 0),
+            plateau: Default::default(),
         }
     }
 

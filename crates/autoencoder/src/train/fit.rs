@@ -266,6 +266,8 @@ pub struct Trainer {
     decaying: Vec<TensorSlot>,
     fused: bool,
     config: TrainConfig,
+    /// The schedule's factor on the learning rate for the current epoch.
+    lr_scale: f64,
 }
 
 impl Trainer {
@@ -282,6 +284,7 @@ impl Trainer {
             slots,
             fused: config.loss.fuses_with(model.layers()[n_layers - 1].activation()),
             config: config.clone(),
+            lr_scale: 1.0,
         })
     }
 
@@ -342,7 +345,7 @@ impl Trainer {
             None => 1.0,
         };
         let gt = GradTransform { grad_scale, l1: l1 as f32, l2: l2 as f32 };
-        self.opt.step(model.params_mut(), &ws.grads, &self.slots, gt, 1.0);
+        self.opt.step(model.params_mut(), &ws.grads, &self.slots, gt, self.lr_scale);
         loss
     }
 
@@ -387,8 +390,10 @@ fn run(
     let mut best = f64::INFINITY;
     let mut best_epoch = 0;
     let mut since_best = 0;
+    let mut resumed_plateau = None;
     if let Some(ck) = options.resume {
         let s = ck.state;
+        resumed_plateau = Some(s.plateau);
         if s.rows != (n_train, n_val) {
             return Err(Error::Data(format!(
                 "the checkpoint was made with {} training and {} validation rows ({}), this data gives {n_train} and {n_val} ({})",
@@ -416,6 +421,7 @@ fn run(
         order.iter_mut().zip(&ck.order).for_each(|(o, &i)| *o = i as usize);
     }
     let first_epoch = records.len() + 1;
+    let mut plateau = resumed_plateau.unwrap_or_default();
     let mut good_params = model.params().to_vec();
     let batches = n_train.div_ceil(batch);
     observer.on_train_start(&TrainStart {
@@ -429,6 +435,7 @@ fn run(
     let mut stop = StopReason::EpochLimit;
     for epoch in first_epoch..=config.epochs {
         let t0 = Instant::now();
+        trainer.lr_scale = config.lr_schedule.factor(epoch, config.epochs, plateau.factor);
         if config.shuffle {
             // Each epoch reshuffles the previous order (a checkpoint keeps both the
             // order and the generator's position).
@@ -461,13 +468,14 @@ fn run(
             val_loss,
             seconds,
             rows_per_second: n_train as f64 / train_seconds.max(1e-9),
-            lr: config.optimizer.lr,
+            lr: config.optimizer.lr * trainer.lr_scale,
         };
         let control = observer.on_epoch_end(&record);
         let prev_train = records.last().map(|r| r.train_loss);
         records.push(record);
 
         let monitored = val_loss.unwrap_or(train_loss);
+        plateau.update(&config.lr_schedule, monitored);
         let min_delta = config.early_stopping.as_ref().map_or(0.0, |e| e.min_delta);
         if monitored < best - min_delta {
             best = monitored;
@@ -506,6 +514,7 @@ fn run(
                     threads: threads.count(),
                     data: train.data.source.clone(),
                     rows: (n_train, n_val),
+                    plateau,
                 };
                 let order32: Vec<u32> = order.iter().map(|&i| i as u32).collect();
                 save_checkpoint(path, model, &state, (&opt.state1, &opt.state2), &best_params, &order32)?;

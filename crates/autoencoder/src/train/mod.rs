@@ -64,6 +64,8 @@ pub struct TrainConfig {
     pub l2: f64,
     /// Rescale the gradient when its global L2 norm exceeds this. Default none.
     pub clip_norm: Option<f64>,
+    /// The learning-rate schedule. Default constant.
+    pub lr_schedule: crate::optim::Schedule,
 }
 
 impl Default for TrainConfig {
@@ -81,6 +83,7 @@ impl Default for TrainConfig {
             l1: 0.0,
             l2: 0.0,
             clip_norm: None,
+            lr_schedule: crate::optim::Schedule::Constant,
         }
     }
 }
@@ -119,6 +122,7 @@ impl TrainConfig {
                 return Err(Error::config("tolerance", format!("{t} must be ≥ 0")));
             }
         }
+        self.lr_schedule.check()?;
         if let Some(es) = &self.early_stopping {
             if es.patience == 0 {
                 return Err(Error::config("patience", "must be at least 1"));

@@ -7,6 +7,7 @@ mod output;
 mod plot;
 mod png;
 mod progress;
+mod scatter;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +35,8 @@ enum Command {
     Score(commands::score::ScoreArgs),
     /// Outlier flags (0/1) per row from the threshold stored in the model.
     Detect(commands::score::ScoreArgs),
+    /// A 2-D scatter of the codes of a dataset, coloured by label (PNG).
+    PlotLatent(commands::plot_latent::PlotLatentArgs),
     /// Show a model's architecture, parameters, normaliser and training summary.
     Inspect(commands::inspect::InspectArgs),
     /// Train on built-in images in seconds and write a model, a loss curve and a grid to ./ae-demo/.
@@ -50,6 +53,7 @@ fn main() {
         Command::Reconstruct(a) => commands::reconstruct::run(a),
         Command::Score(a) => commands::score::run_score(a),
         Command::Detect(a) => commands::score::run_detect(a),
+        Command::PlotLatent(a) => commands::plot_latent::run(a),
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Demo(a) => commands::demo::run(a),
     };

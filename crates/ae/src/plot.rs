@@ -24,7 +24,7 @@ const TEXT_COLOR: RGBColor = RGBColor(30, 30, 30);
 static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// Registers the embedded DejaVu Sans as plotters' `sans-serif` font (once per process).
-fn ensure_font() -> Result<(), String> {
+pub(crate) fn ensure_font() -> Result<(), String> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED
         .get_or_init(|| plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok());

@@ -1089,3 +1089,42 @@ fn demo_writes_a_model_a_loss_curve_and_a_grid() {
     let info = json_stdout(&ok(ae().args(["inspect", "--json"]).arg(dir.join("model.safetensors"))));
     assert_eq!(info["architecture"], "784-256-32-256-784");
 }
+
+#[test]
+fn plot_latent_writes_a_png_for_2d_and_wider_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("d.csv");
+    let mut text = String::from("a,b,c,d,label\n");
+    for i in 0..60 {
+        let v = i as f32 / 60.0;
+        text.push_str(&format!("{v},{},{},{},{}\n", 1.0 - v, v * v, 0.5, i % 3));
+    }
+    std::fs::write(&csv, text).unwrap();
+    for layers in ["2", "3"] {
+        let model = dir.path().join(format!("m{layers}.safetensors"));
+        let png = dir.path().join(format!("latent{layers}.png"));
+        Command::cargo_bin("ae")
+            .unwrap()
+            .args([
+                "train",
+                csv.to_str().unwrap(),
+                "--label-column",
+                "label",
+                "--layers",
+                layers,
+                "--epochs",
+                "2",
+            ])
+            .args(["--quiet", "--no-plots", "-o", model.to_str().unwrap()])
+            .assert()
+            .success();
+        Command::cargo_bin("ae")
+            .unwrap()
+            .args(["plot-latent", model.to_str().unwrap(), csv.to_str().unwrap(), "--label-column", "label"])
+            .args(["-o", png.to_str().unwrap()])
+            .assert()
+            .success();
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    }
+}

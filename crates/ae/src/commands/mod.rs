@@ -5,6 +5,7 @@ pub mod demo;
 pub mod encode;
 pub mod evaluate;
 pub mod inspect;
+pub mod plot_latent;
 pub mod reconstruct;
 pub mod score;
 pub mod train;

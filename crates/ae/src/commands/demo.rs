@@ -47,7 +47,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     let loss_path = a.dir.join("loss.png");
     let grid_path = a.dir.join("reconstructions.png");
     file::save(&outcome.model, &model_path)?;
-    write_loss_curve(&loss_path, &outcome.model, &outcome.history)?;
+    write_loss_curve(&loss_path, &outcome.model, &outcome.history, None)?;
     let shape = train_rows.image_shape.expect("synthetic rows are images");
     write_comparison(&grid_path, &outcome.model, &test_rows, shape, 16, &threads)?;
     let ae = outcome.model.evaluate(&test_rows, &threads)?;

@@ -340,7 +340,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let mut grid_png = None;
     if !a.no_plots {
         let p = sibling(&a.output, "loss.png");
-        write_loss_curve(&p, &model, &history)?;
+        let baseline = pca_line(&model, &data, validation.as_ref(), &threads);
+        write_loss_curve(&p, &model, &history, baseline)?;
         written.push(p.display().to_string());
         loss_png = Some(p);
         if let (Some(shape), Some(rows)) = (model.config().image_shape, val_rows.as_ref()) {
@@ -461,7 +462,12 @@ pub fn train(
 }
 
 /// The loss curve PNG, with the training and validation losses per epoch.
-pub fn write_loss_curve(path: &Path, model: &Autoencoder, history: &History) -> Result<()> {
+pub fn write_loss_curve(
+    path: &Path,
+    model: &Autoencoder,
+    history: &History,
+    baseline: Option<(String, f64)>,
+) -> Result<()> {
     let train: Vec<f64> = history.epochs.iter().map(|r| r.train_loss).collect();
     let val: Vec<f64> = history.epochs.iter().filter_map(|r| r.val_loss).collect();
     let loss = model
@@ -475,7 +481,35 @@ pub fn write_loss_curve(path: &Path, model: &Autoencoder, history: &History) -> 
         loss_name: &loss,
         train: &train,
         val: (val.len() == train.len()).then_some(&val[..]),
-        baseline: None,
+        baseline: baseline.as_ref().map(|(n, v)| (n.as_str(), *v)),
     };
     crate::plot::write_loss_curve(path, &curve).map_err(Error::Data)
+}
+
+/// PCA with the model's code size, fitted on the training rows, scored with the
+/// training loss on the validation rows (or the training rows): the dashed line on
+/// the loss curve. `None` when it cannot be computed (the plot goes without it).
+fn pca_line(
+    model: &Autoencoder,
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    threads: &autoencoder::Threads,
+) -> Option<(String, f64)> {
+    let t = model.training.as_ref()?;
+    let loss = t.config.get("loss")?.as_str()?.to_string();
+    let split = t.config.get("validation_split")?.as_f64().unwrap_or(0.0);
+    let n_train = if validation.is_some() { data.rows() } else { t.rows.0 };
+    let fit_rows = data.slice_rows(0, n_train.min(data.rows()));
+    let eval = match validation {
+        Some(v) => v.clone(),
+        None if split > 0.0 => data.slice_rows(n_train.min(data.rows()), data.rows()),
+        None => fit_rows.clone(),
+    };
+    let p = super::evaluate::pca_baseline(model, &fit_rows, &eval, threads).ok()?;
+    let value = match loss.as_str() {
+        "bce" => p.metrics.bce?,
+        "mae" => p.metrics.mae,
+        _ => p.metrics.mse,
+    };
+    Some((format!("PCA-{}", p.k), value))
 }

@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let opts = CsvOptions { header: HeaderMode::Yes, label: Some(LabelColumn::Index(0)), delimiter: b',' };
     let _ = csv::load(&path, &opts);
-    let opts = CsvOptions { header: HeaderMode::No, label: Some(LabelColumn::Name("y".into())), delimiter: b';' };
+    let opts =
+        CsvOptions { header: HeaderMode::No, label: Some(LabelColumn::Name("y".into())), delimiter: b';' };
     let _ = csv::load(&path, &opts);
 });

@@ -253,3 +253,12 @@ fn the_schedule_sets_each_epochs_learning_rate() {
         assert!((a - b).abs() < 1e-15, "{lrs:?}");
     }
 }
+
+#[test]
+fn absurd_epoch_counts_are_refused_not_allocated() {
+    let data = shapes(10);
+    let mut m = small_model(data.cols(), 0);
+    let cfg = TrainConfig { epochs: 4_000_000_000_000, ..TrainConfig::default() };
+    let e = fit(&mut m, &data, None, &cfg, &Threads::new(1), &mut NoObserver).unwrap_err().to_string();
+    assert!(e.contains("epochs"), "{e}");
+}

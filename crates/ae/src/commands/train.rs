@@ -267,7 +267,12 @@ pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
     if let Some(s) = a.seed {
         t.seed = s;
     }
-    t.check()?;
+    // Name the file when a setting from it is invalid.
+    let named = |e: Error| match &a.config {
+        Some(p) => Error::format(p, e.to_string()),
+        None => e,
+    };
+    t.check().map_err(named)?;
     Ok(c)
 }
 

@@ -52,6 +52,9 @@ impl Default for ModelConfig {
 /// The largest width a layer may have (a guard against typos like `--layers 6400000`).
 pub const MAX_WIDTH: usize = 1 << 20;
 
+/// The most parameters a model may have (2³⁰ floats, 4 GiB).
+pub const MAX_PARAMS: usize = 1 << 30;
+
 impl ModelConfig {
     /// Check every field once; the messages name the field.
     pub fn check(&self) -> Result<()> {
@@ -71,6 +74,22 @@ impl ModelConfig {
         for (what, widths) in [("layers", &self.layers), ("decoder_layers", &dec)] {
             if let Some(w) = widths.iter().find(|&&w| w == 0 || w > MAX_WIDTH) {
                 return Err(Error::config(what, format!("width {w} must be between 1 and {MAX_WIDTH}")));
+            }
+        }
+        let params = self
+            .widths()
+            .windows(2)
+            .try_fold(0usize, |acc, w| w[0].checked_mul(w[1])?.checked_add(w[1])?.checked_add(acc));
+        match params {
+            Some(p) if p <= MAX_PARAMS => {}
+            _ => {
+                return Err(Error::config(
+                    "layers",
+                    format!(
+                        "{} needs more than {MAX_PARAMS} parameters (4 GiB); choose smaller widths",
+                        self.describe()
+                    ),
+                ))
             }
         }
         if let Some(s) = self.image_shape {
@@ -130,4 +149,25 @@ pub fn parse_widths(s: &str, field: &str) -> Result<Vec<usize>> {
                 .map_err(|_| Error::config(field, format!("{p:?} in {s:?} is not a whole number")))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_models_are_refused_before_any_allocation() {
+        let huge = ModelConfig { input_dim: 784, layers: vec![1 << 20], ..ModelConfig::default() };
+        let e = huge.check().unwrap_err().to_string();
+        assert!(e.contains("layers") && e.contains("parameters"), "{e}");
+        let ok = ModelConfig { input_dim: 784, layers: vec![512, 256, 32], ..ModelConfig::default() };
+        assert!(ok.check().is_ok());
+    }
+
+    #[test]
+    fn width_lists_parse_and_name_their_field() {
+        assert_eq!(parse_widths("512, 256,32", "layers").unwrap(), vec![512, 256, 32]);
+        let e = parse_widths("3,x", "decoder_layers").unwrap_err().to_string();
+        assert!(e.contains("decoder_layers"), "{e}");
+    }
 }

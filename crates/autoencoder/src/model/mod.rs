@@ -4,4 +4,4 @@ mod autoencoder;
 mod config;
 
 pub use autoencoder::{Autoencoder, TensorInfo, INFERENCE_BATCH};
-pub use config::{parse_widths, ModelConfig, MAX_WIDTH};
+pub use config::{parse_widths, ModelConfig, MAX_PARAMS, MAX_WIDTH};

@@ -386,7 +386,7 @@ fn run(
     let mut shuffle_rng = random::rng(config.seed, Stream::Shuffle);
     let keep_best = config.early_stopping.as_ref().is_some_and(|e| e.restore_best);
     let mut best_params = if keep_best { model.params().to_vec() } else { Vec::new() };
-    let mut records: Vec<EpochRecord> = Vec::with_capacity(config.epochs);
+    let mut records: Vec<EpochRecord> = Vec::with_capacity(config.epochs.min(1024));
     let mut best = f64::INFINITY;
     let mut best_epoch = 0;
     let mut since_best = 0;

@@ -34,6 +34,9 @@ impl Default for EarlyStopping {
     }
 }
 
+/// The largest epoch limit accepted (a guard against typos and hostile files).
+pub const MAX_EPOCHS: usize = 1_000_000;
+
 /// How to train: loss, optimizer, batches, epochs, validation, stopping, penalties.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -98,8 +101,11 @@ impl TrainConfig {
                 format!("{} must be between 1 and {}", self.batch_size, 1 << 20),
             ));
         }
-        if self.epochs == 0 {
-            return Err(Error::config("epochs", "must be at least 1"));
+        if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            return Err(Error::config(
+                "epochs",
+                format!("{} must be between 1 and {MAX_EPOCHS}", self.epochs),
+            ));
         }
         if !(0.0..1.0).contains(&self.validation_split) {
             return Err(Error::config(

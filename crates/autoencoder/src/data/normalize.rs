@@ -120,12 +120,7 @@ impl Normalizer {
             dst.copy_from_slice(src);
             return;
         }
-        let cols = self.offset.len();
-        for (s, d) in src.chunks_exact(cols).zip(dst.chunks_exact_mut(cols)) {
-            for (((d, &s), &o), &k) in d.iter_mut().zip(s).zip(&self.offset).zip(&self.scale) {
-                *d = (s - o) * k;
-            }
-        }
+        crate::kernels::elementwise::shift_scale(src, dst, &self.offset, &self.scale);
     }
 
     /// Normalise rows in place.
@@ -133,12 +128,7 @@ impl Normalizer {
         if self.is_identity() {
             return;
         }
-        let cols = self.offset.len();
-        for row in v.chunks_exact_mut(cols) {
-            for ((x, &o), &k) in row.iter_mut().zip(&self.offset).zip(&self.scale) {
-                *x = (*x - o) * k;
-            }
-        }
+        crate::kernels::elementwise::shift_scale_in_place(v, &self.offset, &self.scale);
     }
 
     /// Undo the normalisation in place.
@@ -146,12 +136,7 @@ impl Normalizer {
         if self.is_identity() {
             return;
         }
-        let cols = self.offset.len();
-        for row in v.chunks_exact_mut(cols) {
-            for ((x, &o), &k) in row.iter_mut().zip(&self.offset).zip(&self.scale) {
-                *x = *x / k + o;
-            }
-        }
+        crate::kernels::elementwise::unshift_unscale(v, &self.offset, &self.scale);
     }
 }
 

@@ -72,6 +72,52 @@ fn activate(act: Activation, z: f32) -> f32 {
     }
 }
 
+/// Per-feature affine map over rows: `dst[r, c] = (src[r, c] − offset[c])·scale[c]`
+/// (a normaliser), with `offset.len()` features per row.
+pub fn shift_scale(src: &[f32], dst: &mut [f32], offset: &[f32], scale: &[f32]) {
+    let cols = offset.len();
+    simd(
+        #[inline(always)]
+        || {
+            for (s, d) in src.chunks_exact(cols).zip(dst.chunks_exact_mut(cols)) {
+                for (((d, &s), &o), &k) in d.iter_mut().zip(s).zip(offset).zip(scale) {
+                    *d = (s - o) * k;
+                }
+            }
+        },
+    )
+}
+
+/// [`shift_scale`] in place.
+pub fn shift_scale_in_place(v: &mut [f32], offset: &[f32], scale: &[f32]) {
+    let cols = offset.len();
+    simd(
+        #[inline(always)]
+        || {
+            for row in v.chunks_exact_mut(cols) {
+                for ((x, &o), &k) in row.iter_mut().zip(offset).zip(scale) {
+                    *x = (*x - o) * k;
+                }
+            }
+        },
+    )
+}
+
+/// The inverse of [`shift_scale`], in place: `v[r, c] = v[r, c]/scale[c] + offset[c]`.
+pub fn unshift_unscale(v: &mut [f32], offset: &[f32], scale: &[f32]) {
+    let cols = offset.len();
+    simd(
+        #[inline(always)]
+        || {
+            for row in v.chunks_exact_mut(cols) {
+                for ((x, &o), &k) in row.iter_mut().zip(offset).zip(scale) {
+                    *x = *x / k + o;
+                }
+            }
+        },
+    )
+}
+
 /// Apply `f` element-wise: `out = f(z)` (no bias). Used by tests and by layers that
 /// activate without a bias.
 pub fn activation(z: &[f32], out: &mut [f32], act: Activation) {

@@ -109,6 +109,19 @@ impl DataArgs {
     }
 }
 
+/// A model and the rows to run it on: what evaluate, encode, reconstruct, score,
+/// detect and plot-latent take first.
+#[derive(Args, Debug, Clone)]
+pub struct ModelData {
+    /// The model file.
+    pub model: PathBuf,
+    /// Data file(s): data and optionally labels.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
 /// The thread count: 0 means every core.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct ThreadArgs {

@@ -6,18 +6,13 @@ use autoencoder::data::builtin::Split;
 use autoencoder::{file, Result};
 use clap::Args;
 
-use crate::args::{DataArgs, ThreadArgs};
+use crate::args::{ModelData, ThreadArgs};
 use crate::output::{code_header, print_csv, write_array};
 
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
-    /// The model file.
-    pub model: PathBuf,
-    /// Data file(s): data and optionally labels.
-    #[arg(value_name = "FILES")]
-    pub files: Vec<PathBuf>,
     #[command(flatten)]
-    pub data: DataArgs,
+    pub input: ModelData,
     /// Where to write the codes: .csv, .npy or .npz (CSV on stdout when absent).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -26,8 +21,8 @@ pub struct EncodeArgs {
 }
 
 pub fn run(a: EncodeArgs) -> Result<()> {
-    let model = file::load(&a.model)?;
-    let data = a.data.load(&a.files, 0, Split::Test)?;
+    let model = file::load(&a.input.model)?;
+    let data = a.input.data.load(&a.input.files, 0, Split::Test)?;
     model.check_data(&data)?;
     let codes = model.encode(data.as_slice(), &a.threads.threads())?;
     let k = model.code_dim();

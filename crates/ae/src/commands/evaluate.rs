@@ -9,17 +9,12 @@ use autoencoder::pca::Pca;
 use autoencoder::{file, Autoencoder, Dataset, Error, Result, Threads};
 use clap::Args;
 
-use crate::args::{DataArgs, ThreadArgs};
+use crate::args::{DataArgs, ModelData, ThreadArgs};
 
 #[derive(Args, Debug)]
 pub struct EvaluateArgs {
-    /// The model file.
-    pub model: PathBuf,
-    /// Data file(s): data and optionally labels.
-    #[arg(value_name = "FILES")]
-    pub files: Vec<PathBuf>,
     #[command(flatten)]
-    pub data: DataArgs,
+    pub input: ModelData,
     /// Fit the PCA baseline on this file instead (default: the named dataset's training
     /// split, or the evaluated rows themselves).
     #[arg(long, value_name = "FILE")]
@@ -77,11 +72,11 @@ pub fn pca_baseline(
 }
 
 pub fn run(a: EvaluateArgs) -> Result<()> {
-    let model = file::load(&a.model)?;
+    let model = file::load(&a.input.model)?;
     let threads = a.threads.threads();
     let seed = model.training.as_ref().map_or(0, |t| t.seed);
     // A named dataset is evaluated on its test split unless --split says otherwise.
-    let data = a.data.load(&a.files, seed, Split::Test)?;
+    let data = a.input.data.load(&a.input.files, seed, Split::Test)?;
     model.check_data(&data)?;
     let metrics = model.evaluate(&data, &threads)?;
     // Inference speed: encode then decode every row, as a user's `predict` would.
@@ -100,12 +95,12 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         None
     } else {
         // PCA is fitted on the training split, as the model was trained on it.
-        let fit_rows = match (&a.pca_fit, a.data.named()?) {
+        let fit_rows = match (&a.pca_fit, a.input.data.named()?) {
             (Some(p), _) => {
                 Some(autoencoder::data::open::load_paths(std::slice::from_ref(p), &Default::default())?)
             }
-            (None, Some(_)) if a.data.split_or(Split::Test)? != Split::Train => {
-                let train = DataArgs { split: Some(Split::Train.name().into()), ..a.data.clone() };
+            (None, Some(_)) if a.input.data.split_or(Split::Test)? != Split::Train => {
+                let train = DataArgs { split: Some(Split::Train.name().into()), ..a.input.data.clone() };
                 Some(train.load(&[], seed, Split::Train)?)
             }
             _ => None,
@@ -123,7 +118,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     };
     if a.json {
         let mut j = serde_json::json!({
-            "model": a.model,
+            "model": a.input.model,
             "architecture": model.config().describe(),
             "data": data.source,
             "rows": data.rows(),
@@ -151,7 +146,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     } else {
         println!(
             "model  {} ({}, {} parameters)",
-            a.model.display(),
+            a.input.model.display(),
             model.config().describe(),
             model.param_count()
         );

@@ -8,17 +8,12 @@ use autoencoder::pca::Pca;
 use autoencoder::{file, Error, Result};
 use clap::Args;
 
-use crate::args::{DataArgs, ThreadArgs};
+use crate::args::{ModelData, ThreadArgs};
 
 #[derive(Args, Debug)]
 pub struct PlotLatentArgs {
-    /// The model file.
-    pub model: PathBuf,
-    /// Data file(s): data and optionally labels.
-    #[arg(value_name = "FILES")]
-    pub files: Vec<PathBuf>,
     #[command(flatten)]
-    pub data: DataArgs,
+    pub input: ModelData,
     /// The PNG to write.
     #[arg(short, long, default_value = "latent.png", value_name = "FILE")]
     pub output: PathBuf,
@@ -27,8 +22,8 @@ pub struct PlotLatentArgs {
 }
 
 pub fn run(a: PlotLatentArgs) -> Result<()> {
-    let model = file::load(&a.model)?;
-    let data = a.data.load(&a.files, 0, Split::Test)?;
+    let model = file::load(&a.input.model)?;
+    let data = a.input.data.load(&a.input.files, 0, Split::Test)?;
     model.check_data(&data)?;
     let threads = a.threads.threads();
     let z = model.encode(data.as_slice(), &threads)?;

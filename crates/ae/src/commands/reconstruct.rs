@@ -7,18 +7,13 @@ use autoencoder::data::builtin::Split;
 use autoencoder::{file, Autoencoder, Dataset, Error, ImageShape, Result, Threads};
 use clap::Args;
 
-use crate::args::{DataArgs, ThreadArgs};
+use crate::args::{ModelData, ThreadArgs};
 use crate::output::{print_csv, write_array};
 
 #[derive(Args, Debug)]
 pub struct ReconstructArgs {
-    /// The model file.
-    pub model: PathBuf,
-    /// Data file(s): data and optionally labels.
-    #[arg(value_name = "FILES")]
-    pub files: Vec<PathBuf>,
     #[command(flatten)]
-    pub data: DataArgs,
+    pub input: ModelData,
     /// Where to write: .csv, .npy, .npz, or .png for a grid of originals above reconstructions.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -52,8 +47,8 @@ pub fn write_comparison(
 }
 
 pub fn run(a: ReconstructArgs) -> Result<()> {
-    let model = file::load(&a.model)?;
-    let data = a.data.load(&a.files, 0, Split::Test)?;
+    let model = file::load(&a.input.model)?;
+    let data = a.input.data.load(&a.input.files, 0, Split::Test)?;
     model.check_data(&data)?;
     let threads = a.threads.threads();
     let is_png = a.output.as_ref().and_then(|p| p.extension()).is_some_and(|e| e.eq_ignore_ascii_case("png"));

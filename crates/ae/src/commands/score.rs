@@ -11,17 +11,12 @@ use autoencoder::data::open::load_labels;
 use autoencoder::{atomic, file, Error, Result};
 use clap::Args;
 
-use crate::args::{DataArgs, ThreadArgs};
+use crate::args::{ModelData, ThreadArgs};
 
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
-    /// The model file.
-    pub model: PathBuf,
-    /// Data file(s): data and optionally labels.
-    #[arg(value_name = "FILES")]
-    pub files: Vec<PathBuf>,
     #[command(flatten)]
-    pub data: DataArgs,
+    pub input: ModelData,
     /// Known 0/1 outlier labels, one per row (CSV or NPY), to report ROC-AUC and friends.
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
@@ -47,8 +42,8 @@ pub fn run_detect(a: ScoreArgs) -> Result<()> {
 }
 
 fn run(a: ScoreArgs, detect: bool) -> Result<()> {
-    let model = file::load(&a.model)?;
-    let mut data = a.data.load(&a.files, 0, Split::Test)?;
+    let model = file::load(&a.input.model)?;
+    let mut data = a.input.data.load(&a.input.files, 0, Split::Test)?;
     model.check_data(&data)?;
     if let Some(p) = &a.labels {
         let labels = load_labels(p)?;
@@ -68,7 +63,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     if detect && detector.is_none() {
         return Err(Error::Data(format!(
             "{}: the model has no threshold; train it with --threshold contamination=0.05 (or percentile=, sigma=, value=)",
-            a.model.display()
+            a.input.model.display()
         )));
     }
     let kind: ScoreKind = match (&a.score, detector) {
@@ -91,7 +86,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         write_scores(p, &scores, flags.as_deref())?;
     }
     let mut summary = serde_json::json!({
-        "model": a.model,
+        "model": a.input.model,
         "data": data.source,
         "rows": data.rows(),
         "score": kind,

@@ -116,11 +116,8 @@ impl Normalizer {
 
     /// `dst = normalise(src)` for whole rows (`src.len()` a multiple of the width).
     pub fn apply(&self, src: &[f32], dst: &mut [f32]) {
-        if self.is_identity() {
-            dst.copy_from_slice(src);
-            return;
-        }
-        crate::kernels::elementwise::shift_scale(src, dst, &self.offset, &self.scale);
+        dst.copy_from_slice(src);
+        self.apply_in_place(dst);
     }
 
     /// Normalise rows in place.

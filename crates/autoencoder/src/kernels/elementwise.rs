@@ -72,23 +72,8 @@ fn activate(act: Activation, z: f32) -> f32 {
     }
 }
 
-/// Per-feature affine map over rows: `dst[r, c] = (src[r, c] − offset[c])·scale[c]`
+/// Per-feature affine map over rows, in place: `v[r, c] = (v[r, c] − offset[c])·scale[c]`
 /// (a normaliser), with `offset.len()` features per row.
-pub fn shift_scale(src: &[f32], dst: &mut [f32], offset: &[f32], scale: &[f32]) {
-    let cols = offset.len();
-    simd(
-        #[inline(always)]
-        || {
-            for (s, d) in src.chunks_exact(cols).zip(dst.chunks_exact_mut(cols)) {
-                for (((d, &s), &o), &k) in d.iter_mut().zip(s).zip(offset).zip(scale) {
-                    *d = (s - o) * k;
-                }
-            }
-        },
-    )
-}
-
-/// [`shift_scale`] in place.
 pub fn shift_scale_in_place(v: &mut [f32], offset: &[f32], scale: &[f32]) {
     let cols = offset.len();
     simd(
@@ -103,7 +88,7 @@ pub fn shift_scale_in_place(v: &mut [f32], offset: &[f32], scale: &[f32]) {
     )
 }
 
-/// The inverse of [`shift_scale`], in place: `v[r, c] = v[r, c]/scale[c] + offset[c]`.
+/// The inverse of [`shift_scale_in_place`]: `v[r, c] = v[r, c]/scale[c] + offset[c]`.
 pub fn unshift_unscale(v: &mut [f32], offset: &[f32], scale: &[f32]) {
     let cols = offset.len();
     simd(

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use autoencoder::data::builtin::{Named, Sources, Split};
 use autoencoder::data::csv::{CsvOptions, HeaderMode, LabelColumn};
+use autoencoder::data::image::{self, ImageOptions};
 use autoencoder::data::npy::NpyOptions;
 use autoencoder::data::open::{self, LoadOptions};
-use autoencoder::{Dataset, Threads};
+use autoencoder::{Dataset, ImageShape, Threads};
 use clap::Args;
 
 /// Where rows come from: files, or a named dataset.
@@ -39,6 +40,9 @@ pub struct DataArgs {
     /// NPZ: the member holding the data [default: x, X, data, or the only array].
     #[arg(long, value_name = "NAME")]
     pub npz_array: Option<String>,
+    /// Images: skip files that cannot be read (and say how many) instead of stopping.
+    #[arg(long)]
+    pub skip_bad: bool,
 }
 
 impl DataArgs {
@@ -75,6 +79,7 @@ impl DataArgs {
         Ok(LoadOptions {
             csv: CsvOptions { header, label, ..CsvOptions::default() },
             npy: NpyOptions { array: self.npz_array.clone(), labels: None },
+            image: ImageOptions { shape: None, skip_bad: self.skip_bad },
         })
     }
 
@@ -83,9 +88,30 @@ impl DataArgs {
         self.split.as_deref().map_or(Ok(default), str::parse)
     }
 
-    /// Load `files` (data and optionally labels) or the named dataset's split
+    /// Load `files` (data and optionally labels, or images) or the named dataset's split
     /// (`--split`, else `default_split`).
     pub fn load(&self, files: &[PathBuf], seed: u64, default_split: Split) -> autoencoder::Result<Dataset> {
+        self.load_shaped(files, seed, default_split, None)
+    }
+
+    /// [`load`](Self::load), converting image files to `shape` (a model's image shape).
+    pub fn load_shaped(
+        &self,
+        files: &[PathBuf],
+        seed: u64,
+        default_split: Split,
+        shape: Option<ImageShape>,
+    ) -> autoencoder::Result<Dataset> {
+        if self.dataset.is_none() && open::are_images(files) {
+            let loaded = image::load(files, &ImageOptions { shape, skip_bad: self.skip_bad })?;
+            if !loaded.skipped.is_empty() {
+                eprintln!("skipped {} unreadable image(s):", loaded.skipped.len());
+                for (_, why) in loaded.skipped.iter().take(10) {
+                    eprintln!("  {why}");
+                }
+            }
+            return Ok(loaded.data);
+        }
         match (&self.dataset, files.is_empty()) {
             (Some(_), false) => {
                 Err(autoencoder::Error::config("dataset", "give either --dataset or data files, not both"))
@@ -120,6 +146,21 @@ pub struct ModelData {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+impl ModelData {
+    /// The rows (`default_split` of a named dataset), images converted to the model's
+    /// image shape, checked against the model's width.
+    pub fn load_for(
+        &self,
+        model: &autoencoder::Autoencoder,
+        default_split: Split,
+    ) -> autoencoder::Result<Dataset> {
+        let seed = model.training.as_ref().map_or(0, |t| t.seed);
+        let data = self.data.load_shaped(&self.files, seed, default_split, model.config().image_shape)?;
+        model.check_data(&data)?;
+        Ok(data)
+    }
 }
 
 /// The thread count: 0 means every core.

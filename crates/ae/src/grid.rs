@@ -52,7 +52,6 @@ impl GridImage {
 ///
 /// Errors (one line) on a bad shape, `scale == 0`, no rows, a row whose length is not a
 /// non-zero multiple of C·H·W, rows of different image counts, or an oversized result.
-#[allow(dead_code)] // the general grid; generation and traversal grids will use it
 pub fn render_grid(
     rows_of_images: &[&[f32]],
     shape: GridImage,

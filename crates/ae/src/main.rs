@@ -7,6 +7,7 @@ mod output;
 mod plot;
 mod png;
 mod progress;
+mod rd_plot;
 mod scatter;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,10 @@ enum Command {
     Decode(commands::decode::DecodeArgs),
     /// Reconstruct rows (CSV or NPY out), or draw originals above reconstructions (PNG).
     Reconstruct(commands::reconstruct::ReconstructArgs),
+    /// Compress rows or images to a small file: quantised, entropy-coded codes.
+    Compress(commands::compress::CompressArgs),
+    /// Decode a file written by `ae compress` back to images (PNG) or rows (CSV/NPY).
+    Decompress(commands::compress::DecompressArgs),
     /// Anomaly score per row (reconstruction error); ROC-AUC and friends when labels are known.
     Score(commands::score::ScoreArgs),
     /// Outlier flags (0/1) per row from the threshold stored in the model.
@@ -51,6 +56,8 @@ fn main() {
         Command::Encode(a) => commands::encode::run(a),
         Command::Decode(a) => commands::decode::run(a),
         Command::Reconstruct(a) => commands::reconstruct::run(a),
+        Command::Compress(a) => commands::compress::run_compress(a),
+        Command::Decompress(a) => commands::compress::run_decompress(a),
         Command::Score(a) => commands::score::run_score(a),
         Command::Detect(a) => commands::score::run_detect(a),
         Command::PlotLatent(a) => commands::plot_latent::run(a),

@@ -29,7 +29,7 @@ pub fn to_bytes(model: &Autoencoder) -> Result<Vec<u8>> {
     let mut meta = model_metadata(model)?;
     meta.insert("format".to_string(), FORMAT.to_string());
     let tensors = model_tensors(model);
-    encode(&meta, &tensors)
+    encode_with(&meta, &tensors, &model_u32_tensors(model))
 }
 
 /// The metadata every file holding a model carries: `config`, `normalizer` and,
@@ -44,7 +44,24 @@ pub(crate) fn model_metadata(model: &Autoencoder) -> Result<BTreeMap<String, Str
     if let Some(d) = &model.detector {
         meta.insert("threshold".to_string(), json(d)?);
     }
+    if let Some(c) = &model.codec {
+        meta.insert("codec".to_string(), json(c)?);
+    }
     Ok(meta)
+}
+
+/// The name of the U32 tensor holding the codec's histogram (`code_dim × FINE_BINS`).
+pub const CODEC_HISTOGRAM: &str = "codec.histogram";
+
+/// The model's U32 tensors: the codec's histogram, when it has a codec.
+pub(crate) fn model_u32_tensors(model: &Autoencoder) -> Vec<(String, Vec<usize>, &[u32])> {
+    model
+        .codec
+        .iter()
+        .map(|c| {
+            (CODEC_HISTOGRAM.to_string(), vec![c.dims(), crate::codec::FINE_BINS], c.histogram.as_slice())
+        })
+        .collect()
 }
 
 /// The model's tensors as (name, shape, values).
@@ -59,16 +76,9 @@ pub(crate) fn model_tensors(model: &Autoencoder) -> Vec<(String, Vec<usize>, &[f
         .collect()
 }
 
-/// A safetensors file from metadata and f32 tensors, laid out in the given order,
-/// with the header's keys sorted so the same content always gives the same bytes.
-pub(crate) fn encode(
-    meta: &BTreeMap<String, String>,
-    tensors: &[(String, Vec<usize>, &[f32])],
-) -> Result<Vec<u8>> {
-    encode_with(meta, tensors, &[])
-}
-
-/// [`encode`] with U32 tensors after the f32 ones (a checkpoint's row order).
+/// A safetensors file from metadata, f32 tensors and then U32 tensors (a codec's
+/// histogram, a checkpoint's row order), laid out in the given order, with the header's
+/// keys sorted so the same content always gives the same bytes.
 pub(crate) fn encode_with(
     meta: &BTreeMap<String, String>,
     tensors: &[(String, Vec<usize>, &[f32])],
@@ -127,13 +137,29 @@ pub(crate) fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
-/// The U32 tensor `name` as a vector, or say what is wrong.
+/// The one-dimensional U32 tensor `name` as a vector, or say what is wrong.
 pub(crate) fn read_u32(st: &safetensors::SafeTensors<'_>, name: &str, path: &Path) -> Result<Vec<u32>> {
+    read_u32_shaped(st, name, None, path)
+}
+
+/// The U32 tensor `name` of shape `shape` (any length when `None`: one dimension) as a
+/// vector, or say what is wrong.
+pub(crate) fn read_u32_shaped(
+    st: &safetensors::SafeTensors<'_>,
+    name: &str,
+    shape: Option<&[usize]>,
+    path: &Path,
+) -> Result<Vec<u32>> {
     let view = st.tensor(name).map_err(|_| Error::format(path, format!("tensor `{name}` is missing")))?;
-    if view.dtype() != safetensors::Dtype::U32 || view.shape().len() != 1 {
+    let shape_ok = match shape {
+        Some(s) => view.shape() == s,
+        None => view.shape().len() == 1,
+    };
+    if view.dtype() != safetensors::Dtype::U32 || !shape_ok {
+        let want = shape.map_or("[n]".to_string(), |s| format!("{s:?}"));
         return Err(Error::format(
             path,
-            format!("tensor `{name}` is {:?} {:?}, expected U32 [n]", view.dtype(), view.shape()),
+            format!("tensor `{name}` is {:?} {:?}, expected U32 {want}", view.dtype(), view.shape()),
         ));
     }
     Ok(view.data().chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
@@ -258,6 +284,14 @@ pub(crate) fn decode_model<'a>(
         let len = t.shape.iter().product::<usize>();
         read_tensor(&st, &t.name, &t.shape, &mut model.params_mut()[t.offset..t.offset + len], path)?;
     }
+    if let Some(c) = meta.get("codec") {
+        let mut codec: crate::codec::Codec = serde_json::from_str(c)
+            .map_err(|e| Error::format(path, format!("the `codec` metadata is invalid: {e}")))?;
+        let shape = [model.code_dim(), crate::codec::FINE_BINS];
+        codec.histogram = read_u32_shaped(&st, CODEC_HISTOGRAM, Some(&shape), path)?;
+        codec.check(model.code_dim()).map_err(|e| Error::format(path, e.to_string()))?;
+        model.codec = Some(codec);
+    }
     Ok((model, meta, st))
 }
 
@@ -326,7 +360,7 @@ mod tests {
             meta.insert("format".to_string(), FORMAT.to_string());
             meta.insert("config".to_string(), serde_json::to_string(&cfg).unwrap());
             meta.insert("normalizer".to_string(), json(&Normalizer::none()).unwrap());
-            let bytes = encode(&meta, &[]).unwrap();
+            let bytes = encode_with(&meta, &[], &[]).unwrap();
             let e = from_bytes(&bytes, Path::new("big.safetensors")).unwrap_err().to_string();
             assert!(e.starts_with("big.safetensors: "), "{e}");
         }

@@ -23,6 +23,8 @@
 
 pub mod anomaly;
 pub mod atomic;
+pub mod codec;
+pub mod compressed;
 pub mod data;
 pub mod error;
 pub mod file;
@@ -34,6 +36,7 @@ pub mod model;
 pub mod optim;
 pub mod pca;
 pub mod random;
+pub mod rate_distortion;
 pub mod train;
 
 pub use data::{Dataset, ImageShape, NormalizeKind, Normalizer};

@@ -49,7 +49,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     file::save(&outcome.model, &model_path)?;
     write_loss_curve(&loss_path, &outcome.model, &outcome.history, None)?;
     let shape = train_rows.image_shape.expect("synthetic rows are images");
-    write_comparison(&grid_path, &outcome.model, &test_rows, shape, 16, &threads)?;
+    write_comparison(&grid_path, &outcome.model, &test_rows, shape, 16, None, &threads)?;
     let ae = outcome.model.evaluate(&test_rows, &threads)?;
     let pca = pca_baseline(&outcome.model, &train_rows, &test_rows, &threads)?;
     println!();

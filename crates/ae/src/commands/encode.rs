@@ -22,7 +22,7 @@ pub struct EncodeArgs {
 
 pub fn run(a: EncodeArgs) -> Result<()> {
     let model = file::load(&a.input.model)?;
-    let data = a.input.data.load(&a.input.files, 0, Split::Test)?;
+    let data = a.input.load_for(&model, Split::Test)?;
     model.check_data(&data)?;
     let codes = model.encode(data.as_slice(), &a.threads.threads())?;
     let k = model.code_dim();

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use autoencoder::data::builtin::Split;
 use autoencoder::metrics::{MetricsAccumulator, ReconstructionMetrics};
 use autoencoder::pca::Pca;
+use autoencoder::rate_distortion::{self as rd, RdPoint};
 use autoencoder::{file, Autoencoder, Dataset, Error, Result, Threads};
 use clap::Args;
 
 use crate::args::{DataArgs, ModelData, ThreadArgs};
+use crate::rd_plot;
 
 #[derive(Args, Debug)]
 pub struct EvaluateArgs {
@@ -26,11 +28,111 @@ pub struct EvaluateArgs {
     /// (`inference_seconds`, `rows_per_second`).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub repeat: usize,
+    /// Also measure rate and distortion: for each of --bits, the bytes per image of
+    /// `ae compress` (one image per file, all framing counted) and the PSNR, beside PCA
+    /// with the same quantiser and JPEG at qualities of about the same size.
+    #[arg(long)]
+    pub rate_distortion: bool,
+    /// Bits per code dimension to measure with --rate-distortion.
+    #[arg(long, value_delimiter = ',', default_values_t = [2u32, 3, 4, 5, 6, 8], value_name = "B1,B2,…")]
+    pub bits: Vec<u32>,
+    /// JPEG qualities to measure with --rate-distortion.
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_QUALITIES, value_name = "Q1,Q2,…")]
+    pub jpeg_qualities: Vec<u8>,
+    /// Where to draw the rate-distortion plot [default: beside the model, MODEL.rd.png].
+    #[arg(long, value_name = "FILE.png")]
+    pub rd_plot: Option<PathBuf>,
     #[command(flatten)]
     pub threads: ThreadArgs,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// JPEG qualities measured by default: every step where sizes change noticeably.
+pub const DEFAULT_QUALITIES: [u8; 19] =
+    [1, 2, 3, 5, 8, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95, 100];
+
+/// The three curves of a rate-distortion measurement.
+pub struct RateDistortion {
+    pub autoencoder: Vec<RdPoint>,
+    pub pca: Vec<RdPoint>,
+    pub jpeg: Vec<RdPoint>,
+    pub plot: PathBuf,
+}
+
+fn rate_distortion(
+    a: &EvaluateArgs,
+    model: &Autoencoder,
+    fit_rows: &Dataset,
+    data: &Dataset,
+    threads: &Threads,
+) -> Result<RateDistortion> {
+    let fitted;
+    let model = if model.codec.is_none() {
+        // A model saved before `ae train` kept code statistics: fit them as it does.
+        eprintln!("note: the model has no code statistics; fitting them on {}", fit_rows.source);
+        let mut m = file::load(&a.input.model)?;
+        let z = m.encode(fit_rows.as_slice(), threads)?;
+        m.codec = Some(autoencoder::codec::Codec::fit(&z, m.code_dim())?);
+        fitted = m;
+        &fitted
+    } else {
+        model
+    };
+    let ae = rd::autoencoder(model, data, &a.bits, threads)?;
+    let pca = rd::pca(fit_rows, data, model.code_dim(), &a.bits, threads)?;
+    let jpeg = match data.image_shape.or(model.config().image_shape) {
+        Some(shape) if shape.channels == 1 || shape.channels == 3 => {
+            rd::jpeg(data, shape, &a.jpeg_qualities, threads)?
+        }
+        _ => Vec::new(),
+    };
+    let plot = a.rd_plot.clone().unwrap_or_else(|| crate::commands::train::sibling(&a.input.model, "rd.png"));
+    let curves = [
+        rd_plot::Curve { name: "autoencoder".into(), color: rd_plot::COLORS[0], points: &ae },
+        rd_plot::Curve {
+            name: format!("PCA-{} (same quantiser)", model.code_dim()),
+            color: rd_plot::COLORS[1],
+            points: &pca,
+        },
+        rd_plot::Curve { name: "JPEG".into(), color: rd_plot::COLORS[2], points: &jpeg },
+    ];
+    let title = format!("rate-distortion on {} ({} images)", data.source, data.rows());
+    rd_plot::write(&plot, &title, &curves).map_err(Error::Data)?;
+    Ok(RateDistortion { autoencoder: ae, pca, jpeg, plot })
+}
+
+fn print_rate_distortion(r: &RateDistortion) {
+    println!();
+    println!("rate-distortion (bytes per image: one image per file, header and checksum included)");
+    println!(
+        "{:>5} {:>10} {:>8}   {:>10} {:>8}   {:>8} {:>10} {:>8}",
+        "bits", "ae bytes", "ae dB", "PCA bytes", "PCA dB", "JPEG q", "JPEG bytes", "JPEG dB"
+    );
+    for (i, p) in r.autoencoder.iter().enumerate() {
+        let q = r.pca.get(i);
+        let j = rd::matching_jpeg(&r.jpeg, p.bytes_per_image);
+        println!(
+            "{:>5} {:>10.1} {:>8.2}   {:>10} {:>8}   {:>8} {:>10} {:>8}",
+            p.bits.unwrap_or(0),
+            p.bytes_per_image,
+            p.psnr,
+            q.map_or("—".into(), |q| format!("{:.1}", q.bytes_per_image)),
+            q.map_or("—".into(), |q| format!("{:.2}", q.psnr)),
+            j.and_then(|j| j.quality).map_or("—".into(), |v| v.to_string()),
+            j.map_or("—".into(), |j| format!("{:.1}", j.bytes_per_image)),
+            j.map_or("—".into(), |j| format!("{:.2}", j.psnr)),
+        );
+    }
+    if let Some(small) = r.jpeg.iter().min_by(|a, b| a.bytes_per_image.total_cmp(&b.bytes_per_image)) {
+        println!(
+            "JPEG's smallest files (quality {}) take {:.1} bytes per image; the JPEG column is the best JPEG no larger than the autoencoder's file, else that smallest one",
+            small.quality.unwrap_or(0),
+            small.bytes_per_image
+        );
+    }
+    println!("plot: {}", r.plot.display());
 }
 
 /// The baseline's metrics and where it was fitted.
@@ -76,7 +178,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     let threads = a.threads.threads();
     let seed = model.training.as_ref().map_or(0, |t| t.seed);
     // A named dataset is evaluated on its test split unless --split says otherwise.
-    let data = a.input.data.load(&a.input.files, seed, Split::Test)?;
+    let data = a.input.load_for(&model, Split::Test)?;
     model.check_data(&data)?;
     let metrics = model.evaluate(&data, &threads)?;
     // Inference speed: encode then decode every row, as a user's `predict` would.
@@ -91,11 +193,11 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         .collect();
     times.sort_by(f64::total_cmp);
     let inference_seconds = times[times.len() / 2];
-    let pca = if a.no_pca {
+    // PCA is fitted on the training split, as the model was trained on it.
+    let fit_rows = if a.no_pca && !a.rate_distortion {
         None
     } else {
-        // PCA is fitted on the training split, as the model was trained on it.
-        let fit_rows = match (&a.pca_fit, a.input.data.named()?) {
+        match (&a.pca_fit, a.input.data.named()?) {
             (Some(p), _) => {
                 Some(autoencoder::data::open::load_paths(std::slice::from_ref(p), &Default::default())?)
             }
@@ -104,8 +206,12 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
                 Some(train.load(&[], seed, Split::Train)?)
             }
             _ => None,
-        };
-        let fit_rows = fit_rows.as_ref().unwrap_or(&data);
+        }
+    };
+    let fit_rows = fit_rows.as_ref().unwrap_or(&data);
+    let pca = if a.no_pca {
+        None
+    } else {
         if fit_rows.cols() != data.cols() {
             return Err(Error::Data(format!(
                 "{}: the PCA fitting rows have {} values, the evaluated rows {}",
@@ -116,6 +222,8 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         }
         Some(pca_baseline(&model, fit_rows, &data, &threads)?)
     };
+    let rd =
+        if a.rate_distortion { Some(rate_distortion(&a, &model, fit_rows, &data, &threads)?) } else { None };
     if a.json {
         let mut j = serde_json::json!({
             "model": a.input.model,
@@ -140,6 +248,14 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
                 "mae": p.metrics.mae,
                 "bce": p.metrics.bce,
                 "psnr": p.metrics.psnr,
+            });
+        }
+        if let Some(r) = &rd {
+            j["rate_distortion"] = serde_json::json!({
+                "autoencoder": r.autoencoder,
+                "pca": r.pca,
+                "jpeg": r.jpeg,
+                "plot": r.plot,
             });
         }
         println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
@@ -174,6 +290,9 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         );
         if !model.normalizer().is_identity() {
             println!("metrics are in the model's normalised units ({:?})", model.normalizer().kind);
+        }
+        if let Some(r) = &rd {
+            print_rate_distortion(r);
         }
     }
     Ok(())

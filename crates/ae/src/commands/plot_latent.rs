@@ -23,7 +23,7 @@ pub struct PlotLatentArgs {
 
 pub fn run(a: PlotLatentArgs) -> Result<()> {
     let model = file::load(&a.input.model)?;
-    let data = a.input.data.load(&a.input.files, 0, Split::Test)?;
+    let data = a.input.load_for(&model, Split::Test)?;
     model.check_data(&data)?;
     let threads = a.threads.threads();
     let z = model.encode(data.as_slice(), &threads)?;

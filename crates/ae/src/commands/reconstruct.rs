@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use autoencoder::data::builtin::Split;
-use autoencoder::{file, Autoencoder, Dataset, Error, ImageShape, Result, Threads};
+use autoencoder::{compressed, file, Autoencoder, Dataset, Error, ImageShape, Result, Threads};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
@@ -20,6 +20,10 @@ pub struct ReconstructArgs {
     /// Images in the PNG grid.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub grid: usize,
+    /// Quantise the codes to this many bits per dimension first, as `ae compress` does
+    /// (the result equals `ae compress` then `ae decompress`).
+    #[arg(long, value_name = "B")]
+    pub bits: Option<u32>,
     #[command(flatten)]
     pub threads: ThreadArgs,
 }
@@ -31,6 +35,7 @@ pub fn write_comparison(
     data: &Dataset,
     shape: ImageShape,
     n: usize,
+    bits: Option<u32>,
     threads: &Threads,
 ) -> Result<()> {
     let n = n.min(data.rows());
@@ -38,7 +43,7 @@ pub fn write_comparison(
         return Err(Error::Data(format!("{}: no rows to draw", data.source)));
     }
     let x = &data.as_slice()[..n * data.cols()];
-    let y = model.reconstruct(x, threads)?;
+    let y = reconstruct(model, x, bits, threads)?;
     let per_row = if n <= 16 { n.div_ceil(n.div_ceil(16)) } else { 16 };
     let g = crate::grid::GridImage { channels: shape.channels, height: shape.height, width: shape.width };
     let scale = if shape.height <= 32 { 3 } else { 1 };
@@ -46,9 +51,17 @@ pub fn write_comparison(
     crate::grid::write_png(path, &png).map_err(Error::Data)
 }
 
+/// Reconstructions, through codes quantised to `bits` when given.
+fn reconstruct(model: &Autoencoder, x: &[f32], bits: Option<u32>, threads: &Threads) -> Result<Vec<f32>> {
+    match bits {
+        Some(b) => compressed::reconstruct(model, x, b, threads),
+        None => model.reconstruct(x, threads),
+    }
+}
+
 pub fn run(a: ReconstructArgs) -> Result<()> {
     let model = file::load(&a.input.model)?;
-    let data = a.input.data.load(&a.input.files, 0, Split::Test)?;
+    let data = a.input.load_for(&model, Split::Test)?;
     model.check_data(&data)?;
     let threads = a.threads.threads();
     let is_png = a.output.as_ref().and_then(|p| p.extension()).is_some_and(|e| e.eq_ignore_ascii_case("png"));
@@ -60,7 +73,7 @@ pub fn run(a: ReconstructArgs) -> Result<()> {
                 data.source
             ))
         })?;
-        write_comparison(p, &model, &data, shape, a.grid, &threads)?;
+        write_comparison(p, &model, &data, shape, a.grid, a.bits, &threads)?;
         eprintln!(
             "wrote {} originals above their reconstructions to {}",
             a.grid.min(data.rows()),
@@ -68,7 +81,7 @@ pub fn run(a: ReconstructArgs) -> Result<()> {
         );
         return Ok(());
     }
-    let y = model.reconstruct(data.as_slice(), &threads)?;
+    let y = reconstruct(&model, data.as_slice(), a.bits, &threads)?;
     let d = model.input_dim();
     let header =
         data.feature_names.clone().unwrap_or_else(|| (1..=d).map(|i| format!("x{i}")).collect::<Vec<_>>());

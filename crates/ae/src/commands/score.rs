@@ -43,7 +43,7 @@ pub fn run_detect(a: ScoreArgs) -> Result<()> {
 
 fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     let model = file::load(&a.input.model)?;
-    let mut data = a.input.data.load(&a.input.files, 0, Split::Test)?;
+    let mut data = a.input.load_for(&model, Split::Test)?;
     model.check_data(&data)?;
     if let Some(p) = &a.labels {
         let labels = load_labels(p)?;

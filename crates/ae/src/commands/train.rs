@@ -336,6 +336,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
     };
     let outcome = train(&data, validation.as_ref(), cfg, &threads, a.quiet, Some(checkpoint))?;
     let Outcome { mut model, history, val_rows } = outcome;
+    // The code statistics `ae compress` needs, from the training rows' codes.
+    // (`rows.0` is the training part: the rows before a --validation-split.)
+    let train_rows = model.training.as_ref().map_or(data.rows(), |t| t.rows.0).min(data.rows());
+    let codes = model.encode(&data.as_slice()[..train_rows * data.cols()], &threads)?;
+    model.codec = Some(autoencoder::codec::Codec::fit(&codes, model.code_dim())?);
+    drop(codes);
     if let Some((rule, kind)) = anomaly_rule {
         model.detector = Some(autoencoder::anomaly::Detector::fit(&model, &data, kind, rule, &threads)?);
     }
@@ -351,7 +357,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         loss_png = Some(p);
         if let (Some(shape), Some(rows)) = (model.config().image_shape, val_rows.as_ref()) {
             let p = sibling(&a.output, "recon.png");
-            crate::commands::reconstruct::write_comparison(&p, &model, rows, shape, 16, &threads)?;
+            crate::commands::reconstruct::write_comparison(&p, &model, rows, shape, 16, None, &threads)?;
             written.push(p.display().to_string());
             grid_png = Some(p);
         }

@@ -5,6 +5,7 @@ pub mod builtin;
 pub mod csv;
 pub mod dataset;
 pub mod idx;
+pub mod image;
 pub mod mat;
 pub mod normalize;
 pub mod npy;

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use super::builtin::{self, Named, Sources, Split};
 use super::csv::CsvOptions;
 use super::dataset::Dataset;
+use super::image::ImageOptions;
 use super::mat::MatOptions;
 use super::npy::NpyOptions;
-use super::{idx, mat, npy, synthetic};
+use super::{idx, image, mat, npy, synthetic};
 use crate::error::{Error, Result};
 
 /// A file format this crate reads.
@@ -25,6 +26,8 @@ pub enum Format {
     Idx,
     /// MATLAB `.mat`, v5 or v7.3 (HDF5).
     Mat,
+    /// A PNG or JPEG image.
+    Image,
 }
 
 /// How to read files whose format leaves choices open.
@@ -34,10 +37,13 @@ pub struct LoadOptions {
     pub csv: CsvOptions,
     /// NPZ member names.
     pub npy: NpyOptions,
+    /// Image size and channels, and whether to skip unreadable images.
+    pub image: ImageOptions,
 }
 
 /// The format of `path`, from its first bytes: gzip or the IDX magic → IDX,
-/// `\x93NUMPY` → NPY, `PK\x03\x04` → NPZ, `MATLAB 5.0 MAT-file` (or 7.3) → MAT, anything else → CSV.
+/// `\x93NUMPY` → NPY, `PK\x03\x04` → NPZ, `MATLAB 5.0 MAT-file` (or 7.3) → MAT, the PNG or
+/// JPEG signature → image, anything else → CSV.
 pub fn detect(path: &Path) -> Result<Format> {
     let mut head = [0u8; 19];
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -60,6 +66,8 @@ pub fn detect(path: &Path) -> Result<Format> {
             Format::Npz
         } else if mat::is_mat_header(head) {
             Format::Mat
+        } else if image::is_image_header(head) {
+            Format::Image
         } else {
             Format::Csv
         },
@@ -73,6 +81,7 @@ pub fn load_file(path: &Path, labels: Option<&Path>, opts: &LoadOptions) -> Resu
         Format::Idx => return idx::load(path, labels),
         Format::Npy | Format::Npz => npy::load(path, &opts.npy)?,
         Format::Mat => mat::load(path, &MatOptions::default())?,
+        Format::Image => image::load(&[path.to_path_buf()], &opts.image)?.data,
         Format::Csv => super::csv::load(path, &opts.csv)?,
     };
     match labels {
@@ -138,8 +147,20 @@ pub fn load_named(name: Named, split: Split, sources: &Sources, seed: u64) -> Re
     Ok(d)
 }
 
-/// A path list as the command receives it: the data file and optionally its labels.
+/// True when `paths` name images: a folder, or files with image extensions or signatures.
+pub fn are_images(paths: &[PathBuf]) -> bool {
+    !paths.is_empty()
+        && paths
+            .iter()
+            .all(|p| p.is_dir() || image::is_image_path(p) || matches!(detect(p), Ok(Format::Image)))
+}
+
+/// A path list as the command receives it: the data file and optionally its labels, or
+/// image files and folders of images (see [`image::load`]).
 pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
+    if are_images(paths) {
+        return Ok(image::load(paths, &opts.image)?.data);
+    }
     match paths {
         [data] => load_file(data, None, opts),
         [data, labels] => load_file(data, Some(labels), opts),

@@ -49,6 +49,9 @@ pub struct Autoencoder {
     /// The anomaly detector fitted on the training rows, when there is one (saved
     /// as the model file's `threshold`).
     pub detector: Option<crate::anomaly::Detector>,
+    /// The code quantiser and entropy model for compression, fitted on the training
+    /// rows' codes (saved as the model file's `codec` and `codec.histogram`).
+    pub codec: Option<crate::codec::Codec>,
 }
 
 impl std::fmt::Debug for Autoencoder {
@@ -104,6 +107,7 @@ impl Autoencoder {
             normalizer: Normalizer::none(),
             training: None,
             detector: None,
+            codec: None,
         })
     }
 

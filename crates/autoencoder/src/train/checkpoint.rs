@@ -95,8 +95,9 @@ pub fn save_checkpoint(
             tensors.push((name.to_string(), vec![v.len()], v));
         }
     }
-    let order_tensor = [("shuffle.order".to_string(), vec![order.len()], order)];
-    write_atomic(path, &file::encode_with(&meta, &tensors, &order_tensor)?)
+    let mut u32_tensors = file::model_u32_tensors(model);
+    u32_tensors.push(("shuffle.order".to_string(), vec![order.len()], order));
+    write_atomic(path, &file::encode_with(&meta, &tensors, &u32_tensors)?)
 }
 
 /// Read a checkpoint written by [`save_checkpoint`].

@@ -1,0 +1,126 @@
+//! `ae compress` and `ae decompress`: rows (a dataset, data files or images) to a
+//! compressed file of quantised, range-coded codes, and back to images or arrays.
+
+use std::path::{Path, PathBuf};
+
+use autoencoder::atomic::write_atomic;
+use autoencoder::data::builtin::Split;
+use autoencoder::{compressed, file, Autoencoder, Error, Result};
+use clap::Args;
+
+use crate::args::{ModelData, ThreadArgs};
+use crate::output::write_array;
+
+/// Bits per code dimension when `--bits` is not given.
+pub const DEFAULT_BITS: u32 = 6;
+
+#[derive(Args, Debug)]
+pub struct CompressArgs {
+    #[command(flatten)]
+    pub input: ModelData,
+    /// The compressed file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Bits per code dimension (1 to 10): fewer bits, smaller files, coarser codes.
+    #[arg(long, default_value_t = DEFAULT_BITS, value_name = "B")]
+    pub bits: u32,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DecompressArgs {
+    /// The model file that compressed it.
+    pub model: PathBuf,
+    /// The compressed file (written by `ae compress`).
+    pub input: PathBuf,
+    /// Where to write: .png (one image, or a grid of them), .csv, .npy or .npz.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Images per row of a PNG grid.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub per_row: usize,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+}
+
+pub fn run_compress(a: CompressArgs) -> Result<()> {
+    let model = file::load(&a.input.model)?;
+    compressed::codec(&model).map_err(|e| Error::format(&a.input.model, e.to_string()))?;
+    let data = a.input.load_for(&model, Split::Test)?;
+    let threads = a.threads.threads();
+    let bytes = compressed::compress(&model, data.as_slice(), a.bits, &threads)?;
+    write_atomic(&a.output, &bytes)?;
+    let raw = data.rows() * data.cols();
+    eprintln!(
+        "compressed {} rows of {} values to {} ({} bytes, {:.1} bytes per row, {} bits per code value)",
+        data.rows(),
+        data.cols(),
+        a.output.display(),
+        bytes.len(),
+        bytes.len() as f64 / data.rows().max(1) as f64,
+        a.bits
+    );
+    if raw > 0 {
+        eprintln!("  ({:.1}× smaller than the rows as 8-bit values)", raw as f64 / bytes.len() as f64);
+    }
+    Ok(())
+}
+
+pub fn run_decompress(a: DecompressArgs) -> Result<()> {
+    let model = file::load(&a.model)?;
+    compressed::codec(&model).map_err(|e| Error::format(&a.model, e.to_string()))?;
+    let bytes = file_bytes(&a.input)?;
+    let threads = a.threads.threads();
+    let (rows, header) = compressed::decompress(&model, &bytes, &a.input, &threads)?;
+    write_rows(&a.output, &model, &rows, a.per_row)?;
+    eprintln!(
+        "decompressed {} rows ({} bits per code value) to {}",
+        header.rows,
+        header.bits,
+        a.output.display()
+    );
+    Ok(())
+}
+
+/// A compressed file's bytes, refusing sizes no compressed file this version writes has.
+fn file_bytes(path: &Path) -> Result<Vec<u8>> {
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if size > compressed::MAX_VALUES * 4 {
+        return Err(Error::format(path, format!("{size} bytes is larger than any compressed file")));
+    }
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// Rows of the model's input width to `path`: a PNG image or grid for image models,
+/// else an array file.
+pub fn write_rows(path: &Path, model: &Autoencoder, rows: &[f32], per_row: usize) -> Result<()> {
+    let is_png = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let d = model.input_dim();
+    if !is_png {
+        let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
+        return write_array(path, rows, d, Some(&header));
+    }
+    let shape = model.config().image_shape.ok_or_else(|| {
+        Error::Data(format!(
+            "{}: the model's rows are not images; write .csv or .npy instead",
+            path.display()
+        ))
+    })?;
+    let n = rows.len() / d.max(1);
+    let g = crate::grid::GridImage { channels: shape.channels, height: shape.height, width: shape.width };
+    let png = if n == 1 {
+        // One image: the image itself, at its own size.
+        crate::grid::render_grid(&[rows], g, 1, 0)
+    } else {
+        // A grid, the last row filled out with mid-grey cells.
+        let per_row = per_row.clamp(1, n);
+        let mut padded = rows.to_vec();
+        padded.resize(n.div_ceil(per_row) * per_row * d, f32::from(crate::grid::PAD_GREY) / 255.0);
+        let lines: Vec<&[f32]> = padded.chunks(per_row * d).collect();
+        let scale = if shape.height <= 32 { 3 } else { 1 };
+        crate::grid::render_grid(&lines, g, scale, 2)
+    }
+    .map_err(Error::Data)?;
+    crate::grid::write_png(path, &png).map_err(Error::Data)
+}

@@ -10,6 +10,7 @@
 //! | `model-`  | `ae inspect FILE`                                                |
 //! | `ckpt-`   | `ae train --resume FILE --dataset synthetic -o OUT`              |
 //! | `config-` | `ae train --config FILE --dataset synthetic --epochs 1 -o OUT`   |
+//! | `aez-`    | `ae decompress MODEL FILE -o OUT` (MODEL trained once on synthetic data) |
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
@@ -35,6 +36,26 @@ fn corpus() -> Vec<PathBuf> {
     files
 }
 
+/// A small model with code statistics, trained once for the `aez-` files.
+fn codec_model() -> &'static Path {
+    static MODEL: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    &MODEL
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let m = dir.path().join("codec.safetensors");
+            let status = StdCommand::cargo_bin("ae")
+                .expect("the ae binary is built")
+                .args(["train", "--dataset", "synthetic", "--layers", "4", "--epochs", "1", "--threads", "1"])
+                .args(["--quiet", "--no-plots", "-o"])
+                .arg(&m)
+                .status()
+                .expect("ae runs");
+            assert!(status.success(), "training the codec model failed");
+            (dir, m)
+        })
+        .1
+}
+
 /// The `ae` arguments for one corpus file, writing any output under `out`.
 fn args_for(file: &Path, out: &Path) -> Vec<String> {
     let name = file.file_name().and_then(|n| n.to_str()).expect("UTF-8 file name");
@@ -48,8 +69,12 @@ fn args_for(file: &Path, out: &Path) -> Vec<String> {
         vec!["train", "--resume", &f, "--dataset", "synthetic", "--offline", "-o", &model]
     } else if name.starts_with("config-") {
         vec!["train", "--config", &f, "--dataset", "synthetic", "--offline", "--epochs", "1", "-o", &model]
+    } else if name.starts_with("aez-") {
+        let rows = out.join("rows.npy").display().to_string();
+        let m = codec_model().display().to_string();
+        return ["decompress", &m, &f, "-o", &rows].into_iter().map(String::from).collect();
     } else {
-        panic!("{name}: unknown prefix (expected data-, model-, ckpt- or config-)");
+        panic!("{name}: unknown prefix (expected data-, model-, ckpt-, config- or aez-)");
     };
     v.into_iter().map(String::from).collect()
 }

@@ -22,6 +22,7 @@ import os
 import struct
 import sys
 import zipfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -189,6 +190,65 @@ def csv_rows(rows, cols):
 # The malformed corpus
 # ---------------------------------------------------------------------------
 
+# MAT v5 (little-endian), enough to write the cases below.
+MI_INT8, MI_UINT32, MI_INT32, MI_DOUBLE, MI_MATRIX, MI_COMPRESSED = 1, 6, 5, 9, 14, 15
+MX_CELL, MX_DOUBLE = 1, 6
+
+
+def mat_header(text=b"MATLAB 5.0 MAT-file, written by make.py"):
+    return text.ljust(116, b" ") + b"\x00" * 8 + struct.pack("<H", 0x0100) + b"IM"
+
+
+def mat_element(kind, payload):
+    pad = (-len(payload)) % 8
+    return struct.pack("<II", kind, len(payload)) + payload + b"\x00" * pad
+
+
+def mat_matrix(name, rows, cols, data=None, cls=MX_DOUBLE, flags=0, declared_bytes=None):
+    if data is None:
+        data = [float(i % 7) / 7 for i in range(rows * cols)]
+    body = mat_element(MI_UINT32, struct.pack("<II", cls | flags, 0))
+    body += mat_element(MI_INT32, struct.pack("<ii", rows, cols))
+    body += mat_element(MI_INT8, name)
+    real = struct.pack("<%dd" % len(data), *data)
+    body += mat_element(MI_DOUBLE, real)
+    if flags & 0x0800:
+        body += mat_element(MI_DOUBLE, real)
+    if declared_bytes is not None:
+        return struct.pack("<II", MI_MATRIX, declared_bytes) + body
+    return mat_element(MI_MATRIX, body)
+
+
+def mat_compressed(element, declared=None, payload=None):
+    z = payload if payload is not None else zlib.compress(element)
+    if declared is None:
+        return struct.pack("<II", MI_COMPRESSED, len(z)) + z
+    return struct.pack("<II", MI_COMPRESSED, declared) + z
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_gray(w, h, declared=None):
+    dw, dh = declared or (w, h)
+    ihdr = struct.pack(">IIBBBBB", dw, dh, 8, 0, 0, 0, 0)
+    raw = b"".join(b"\x00" + bytes((x * 16 + y) % 256 for x in range(w)) for y in range(h))
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
+
+
+def aez(model_id=b"\x00" * 8, bits=4, rows=1, payload=b"\x01\x02\x03\x04", version=1, magic=b"AEZ", crc=None):
+    b = magic + bytes([version]) + model_id + bytes([bits])
+    r = rows
+    while True:
+        byte, r = r & 0x7F, r >> 7
+        b += bytes([byte | 0x80]) if r else bytes([byte])
+        if not r:
+            break
+    b += payload
+    return b + struct.pack("<I", zlib.crc32(b) if crc is None else crc)
+
+
 def malformed():
     img = bytes((i * 13) % 256 for i in range(4 * 4 * 4))
     good_idx = idx(0x08, [4, 4, 4], img)
@@ -254,6 +314,40 @@ def malformed():
     f["data-npz-lying-size.npz"] = patch_zip_sizes(npz([("x.npy", good_npy)], zipfile.ZIP_DEFLATED), 0xFFFFFFF0)
     f["data-npz-truncated.npz"] = npz([("x.npy", good_npy), ("y.npy", npy("<i8", [4], b"\x00" * 32))])[:150]
     f["data-npz-bad-labels.npz"] = npz([("x.npy", good_npy), ("y.npy", npy("<f4", [4], f32le([0, 1.5, 2, 3])))])
+    # MATLAB .mat
+    good_mat = mat_header() + mat_matrix(b"X", 6, 3) + mat_matrix(b"y", 6, 1, [0, 0, 1, 0, 0, 1])
+    f["data-mat-truncated.mat"] = good_mat[: len(good_mat) - 60]
+    f["data-mat-header-only.mat"] = mat_header()
+    f["data-mat-no-x.mat"] = mat_header() + mat_matrix(b"A", 6, 3)
+    f["data-mat-huge-dims.mat"] = mat_header() + mat_matrix(b"X", 2**31 - 1, 2**31 - 1, [1.0, 2.0])
+    f["data-mat-element-past-eof.mat"] = mat_header() + mat_matrix(b"X", 2, 2, declared_bytes=0x7FFFFFF0)
+    f["data-mat-corrupt-zlib.mat"] = mat_header() + mat_compressed(b"", payload=b"\x78\x9c" + b"\xde\xad\xbe\xef" * 8)
+    f["data-mat-compressed-lies.mat"] = mat_header() + mat_compressed(mat_matrix(b"X", 6, 3), declared=0xFFFFFFF0)
+    f["data-mat-complex.mat"] = mat_header() + mat_matrix(b"X", 3, 2, flags=0x0800)
+    f["data-mat-cell.mat"] = mat_header() + mat_matrix(b"X", 2, 2, cls=MX_CELL)
+    f["data-mat-v73-no-hdf5.mat"] = mat_header(b"MATLAB 7.3 MAT-file, Platform: GLNXA64") + b"\x00" * 600
+    f["data-mat-fractional-labels.mat"] = mat_header() + mat_matrix(b"X", 4, 2) + mat_matrix(b"y", 4, 1, [0, 0.5, 1, 0])
+    f["data-mat-nan.mat"] = mat_header() + mat_matrix(b"X", 2, 2, [1.0, float("nan"), 0.5, 0.0])
+    f["data-mat-wrong-label-count.mat"] = mat_header() + mat_matrix(b"X", 4, 2) + mat_matrix(b"y", 3, 1, [0, 1, 0])
+    # Images
+    good_png = png_gray(12, 10)
+    f["data-image-truncated.png"] = good_png[: len(good_png) // 2]
+    f["data-image-garbage.jpg"] = b"\xff\xd8\xff\xe0" + bytes((i * 53 + 11) % 256 for i in range(400))
+    f["data-image-huge-dims.png"] = png_gray(12, 10, declared=(100_000, 100_000))
+    f["data-image-zero-width.png"] = png_gray(12, 10, declared=(0, 10))
+    bad_crc = bytearray(good_png)
+    bad_crc[30] ^= 0xFF
+    f["data-image-bad-crc.png"] = bytes(bad_crc)
+    f["data-image-jpeg-header-only.jpg"] = b"\xff\xd8\xff\xdb\x00\x43\x00" + bytes(range(64))
+    # Compressed files (`ae decompress MODEL FILE`)
+    f["aez-not-ours.aez"] = b"PK\x03\x04 a zip, not a compressed file"
+    f["aez-empty.aez"] = b""
+    f["aez-too-short.aez"] = b"AEZ\x01\x00\x00"
+    f["aez-future-version.aez"] = aez(version=9)
+    f["aez-bad-checksum.aez"] = aez(crc=0x12345678)
+    f["aez-foreign-model.aez"] = aez(model_id=b"\xfe\xed\xfa\xce\xca\xfe\xba\xbe")
+    f["aez-truncated.aez"] = aez(rows=1000, payload=bytes(range(200)))[:120]
+    f["aez-rows-overflow.aez"] = aez(crc=None, rows=2**63)
     # Model files
     good_model = model_file()
     f["model-random-bytes.safetensors"] = bytes((i * 131 + 7) % 256 for i in range(512))

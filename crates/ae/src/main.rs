@@ -32,6 +32,8 @@ enum Command {
     Decode(commands::decode::DecodeArgs),
     /// Reconstruct rows (CSV or NPY out), or draw originals above reconstructions (PNG).
     Reconstruct(commands::reconstruct::ReconstructArgs),
+    /// Remove noise: the model's reconstructions (with --add-noise, PSNR before and after).
+    Denoise(commands::denoise::DenoiseArgs),
     /// Compress rows or images to a small file: quantised, entropy-coded codes.
     Compress(commands::compress::CompressArgs),
     /// Decode a file written by `ae compress` back to images (PNG) or rows (CSV/NPY).
@@ -56,6 +58,7 @@ fn main() {
         Command::Encode(a) => commands::encode::run(a),
         Command::Decode(a) => commands::decode::run(a),
         Command::Reconstruct(a) => commands::reconstruct::run(a),
+        Command::Denoise(a) => commands::denoise::run(a),
         Command::Compress(a) => commands::compress::run_compress(a),
         Command::Decompress(a) => commands::compress::run_decompress(a),
         Command::Score(a) => commands::score::run_score(a),

@@ -194,12 +194,25 @@ fn data_of_another_width_is_refused() {
 
 /// A run stopped after epoch 3 (as Ctrl-C does), saved to a checkpoint and resumed,
 /// ends with the same model file, byte for byte, as the uninterrupted run — with
-/// shuffling, validation and early stopping's memory in play.
+/// shuffling, validation and early stopping's memory in play, and with denoising's
+/// input corruption (whose generator position the checkpoint keeps).
 #[test]
 fn a_resumed_run_ends_byte_identical_to_the_uninterrupted_one() {
+    use autoencoder::train::Corruption;
+    for noise in [
+        None,
+        Some(Corruption::Mask { fraction: 0.2 }),
+        Some(Corruption::Gaussian { sigma: 0.3, clip: true }),
+    ] {
+        resumed_equals_whole(noise);
+    }
+}
+
+fn resumed_equals_whole(noise: Option<autoencoder::train::Corruption>) {
     use autoencoder::train::{fit_with, load_checkpoint, FitOptions};
     let data = shapes(400);
     let cfg = TrainConfig {
+        noise,
         loss: Loss::Bce,
         epochs: 6,
         batch_size: 32,
@@ -238,6 +251,33 @@ fn a_resumed_run_ends_byte_identical_to_the_uninterrupted_one() {
     let h = fit_with(&mut resumed, &data, None, &config, &t, &mut NoObserver, options).unwrap();
     assert_eq!(h.epochs.len(), 6);
     assert_eq!(file::to_bytes(&resumed).unwrap(), file::to_bytes(&whole).unwrap());
+}
+
+/// Denoising: the noise changes the training (same seed, other weights), the validation
+/// loss is measured on clean inputs, and a model trained with masking noise repairs
+/// masked inputs better than one trained without.
+#[test]
+fn denoising_training_repairs_corrupted_inputs() {
+    use autoencoder::train::Corruption;
+    let data = shapes(600);
+    let test = shapes(200);
+    let t = Threads::new(1);
+    let base = TrainConfig { loss: Loss::Bce, epochs: 8, batch_size: 32, seed: 2, ..TrainConfig::default() };
+    let noisy_cfg = TrainConfig { noise: Some(Corruption::Mask { fraction: 0.4 }), ..base.clone() };
+    let mut plain = small_model(data.cols(), 2);
+    fit(&mut plain, &data, None, &base, &t, &mut NoObserver).unwrap();
+    let mut dae = small_model(data.cols(), 2);
+    fit(&mut dae, &data, None, &noisy_cfg, &t, &mut NoObserver).unwrap();
+    assert_ne!(plain.params(), dae.params());
+    let mut masked = test.as_slice().to_vec();
+    Corruption::Mask { fraction: 0.4 }
+        .apply(&mut masked, &mut autoencoder::random::rng(77, autoencoder::random::Stream::Sample));
+    let err = |m: &Autoencoder| {
+        let y = m.reconstruct(&masked, &t).unwrap();
+        autoencoder::metrics::reconstruction_metrics(test.as_slice(), &y, test.cols()).unwrap().mse
+    };
+    let (e_plain, e_dae) = (err(&plain), err(&dae));
+    assert!(e_dae < e_plain, "denoising {e_dae} vs plain {e_plain}");
 }
 
 #[test]

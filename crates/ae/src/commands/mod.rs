@@ -3,6 +3,7 @@
 pub mod compress;
 pub mod decode;
 pub mod demo;
+pub mod denoise;
 pub mod encode;
 pub mod evaluate;
 pub mod inspect;

@@ -102,6 +102,9 @@ pub struct TrainArgs {
     /// Clip the gradient to this global L2 norm.
     #[arg(long, value_name = "NORM", allow_negative_numbers = true)]
     pub clip_norm: Option<f64>,
+    /// Denoising: corrupt the training inputs (the clean rows stay the target): gaussian:SIGMA[:clip], mask:FRACTION or salt_pepper:FRACTION.
+    #[arg(long, value_name = "KIND:AMOUNT")]
+    pub noise: Option<String>,
 
     /// Rows per gradient step [default: 128].
     #[arg(long, value_name = "N")]
@@ -232,6 +235,9 @@ pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
     }
     if a.clip_norm.is_some() {
         t.clip_norm = a.clip_norm;
+    }
+    if let Some(v) = &a.noise {
+        t.noise = Some(autoencoder::train::Corruption::parse(v)?);
     }
     if let Some(v) = &a.lr_schedule {
         t.lr_schedule = v.parse()?;

@@ -28,6 +28,10 @@ pub struct ResumeState {
     pub optimizer_steps: u64,
     /// The shuffling generator's position (ChaCha8 word position, decimal).
     pub shuffle_position: String,
+    /// The input-corruption generator's position (ChaCha8 word position, decimal;
+    /// `0` when there is no corruption).
+    #[serde(default)]
+    pub noise_position: String,
     /// The best monitored loss so far (early stopping), if any epoch ran.
     pub best: Option<f64>,
     /// The epoch that reached it.
@@ -118,6 +122,11 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     state.shuffle_position.parse::<u128>().map_err(|_| {
         Error::format(path, format!("shuffle_position {:?} is not a whole number", state.shuffle_position))
     })?;
+    if !state.noise_position.is_empty() {
+        state.noise_position.parse::<u128>().map_err(|_| {
+            Error::format(path, format!("noise_position {:?} is not a whole number", state.noise_position))
+        })?;
+    }
     let n = model.param_count();
     let read = |name: &str| -> Result<Vec<f32>> {
         match st.tensor(name) {
@@ -148,6 +157,7 @@ mod tests {
             epochs_done: 1,
             optimizer_steps: 1,
             shuffle_position: "0".into(),
+            noise_position: "0".into(),
             best: None,
             best_epoch: 0,
             since_best: 0,

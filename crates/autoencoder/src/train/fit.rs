@@ -45,6 +45,8 @@ impl<'a> Rows<'a> {
 struct Workspace {
     batch: usize,
     input: Vec<f32>,
+    /// The clean rows when the inputs are corrupted (empty otherwise).
+    target: Vec<f32>,
     acts: Vec<Vec<f32>>,
     scratch: Vec<Vec<f32>>,
     grad_a: Vec<f32>,
@@ -53,12 +55,13 @@ struct Workspace {
 }
 
 impl Workspace {
-    fn new(layers: &[Box<dyn Layer>], batch: usize, params: usize) -> Self {
+    fn new(layers: &[Box<dyn Layer>], batch: usize, params: usize, noisy: bool) -> Self {
         let d = layers[0].input_width();
         let max_w = layers.iter().map(|l| l.output_width()).chain([d]).max().unwrap_or(d);
         Workspace {
             batch,
             input: vec![0.0; batch * d],
+            target: if noisy { vec![0.0; batch * d] } else { Vec::new() },
             acts: layers.iter().map(|l| vec![0.0; batch * l.output_width()]).collect(),
             scratch: layers.iter().map(|l| vec![0.0; batch * l.scratch_width()]).collect(),
             grad_a: vec![0.0; batch * max_w],
@@ -115,11 +118,13 @@ impl Workspace {
         }
     }
 
-    /// The loss of the last forward pass against `input` (the target), with the
-    /// gradient at the output (or at the logits when `fused`) into `grad_a`.
-    fn loss(&mut self, loss: Loss, n: usize, d: usize, fused: bool, grad: bool) -> f64 {
+    /// The loss of the last forward pass against the target (`target` when the inputs
+    /// were corrupted, else `input`), with the gradient at the output (or at the logits
+    /// when `fused`) into `grad_a`.
+    fn loss(&mut self, loss: Loss, n: usize, d: usize, fused: bool, grad: bool, noisy: bool) -> f64 {
         let last = self.acts.len() - 1;
-        let (out, target) = (&self.acts[last][..n * d], &self.input[..n * d]);
+        let target = if noisy { &self.target[..n * d] } else { &self.input[..n * d] };
+        let out = &self.acts[last][..n * d];
         let g = if grad { Some(&mut self.grad_a[..n * d]) } else { None };
         if fused {
             loss.evaluate_logits(out, target, g)
@@ -268,6 +273,8 @@ pub struct Trainer {
     config: TrainConfig,
     /// The schedule's factor on the learning rate for the current epoch.
     lr_scale: f64,
+    /// The generator of the input corruption (the seed's `Noise` stream).
+    noise_rng: random::ChaCha8Rng,
 }
 
 impl Trainer {
@@ -277,7 +284,7 @@ impl Trainer {
         let n_layers = model.layers().len();
         let slots = model.slots();
         Ok(Trainer {
-            ws: Workspace::new(model.layers(), batch.max(1), model.param_count()),
+            ws: Workspace::new(model.layers(), batch.max(1), model.param_count(), config.noise.is_some()),
             opt: Optimizer::new(config.optimizer.clone(), model.param_count())?,
             offsets: (0..n_layers).map(|i| model.layer_params(i)).collect(),
             decaying: slots.iter().copied().filter(|s| s.decays).collect(),
@@ -285,6 +292,7 @@ impl Trainer {
             fused: config.loss.fuses_with(model.layers()[n_layers - 1].activation()),
             config: config.clone(),
             lr_scale: 1.0,
+            noise_rng: random::rng(config.seed, Stream::Noise),
         })
     }
 
@@ -322,8 +330,13 @@ impl Trainer {
         let d = model.input_dim();
         let ws = &mut self.ws;
         let n = ws.gather(rows, indices.iter().copied(), model.normalizer());
+        let noise = self.config.noise;
+        if let Some(c) = &noise {
+            ws.target[..n * d].copy_from_slice(&ws.input[..n * d]);
+            c.apply(&mut ws.input[..n * d], &mut self.noise_rng);
+        }
         ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
-        let sum = ws.loss(self.config.loss, n, d, self.fused, true);
+        let sum = ws.loss(self.config.loss, n, d, self.fused, true, noise.is_some());
         let mut loss = sum / (n * d) as f64;
         let (l1, l2) = (self.config.l1, self.config.l2);
         if l1 > 0.0 || l2 > 0.0 {
@@ -358,7 +371,7 @@ impl Trainer {
             let end = (start + ws.batch).min(rows.len());
             let n = ws.gather(rows, start..end, model.normalizer());
             ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
-            sum += ws.loss(self.config.loss, n, d, self.fused, false);
+            sum += ws.loss(self.config.loss, n, d, self.fused, false, false);
         }
         let mut loss = sum / (rows.len() * d) as f64;
         if self.config.l1 > 0.0 || self.config.l2 > 0.0 {
@@ -408,6 +421,7 @@ fn run(
         opt.state2.copy_from_slice(&ck.optimizer.1);
         opt.steps = s.optimizer_steps;
         shuffle_rng.set_word_pos(s.shuffle_position.parse().unwrap_or(0));
+        trainer.noise_rng.set_word_pos(s.noise_position.parse().unwrap_or(0));
         if keep_best && ck.best_params.len() == best_params.len() {
             best_params.copy_from_slice(&ck.best_params);
         }
@@ -506,6 +520,7 @@ fn run(
                     epochs_done: epoch,
                     optimizer_steps: opt.steps,
                     shuffle_position: shuffle_rng.get_word_pos().to_string(),
+                    noise_position: trainer.noise_rng.get_word_pos().to_string(),
                     best: best.is_finite().then_some(best),
                     best_epoch,
                     since_best,
@@ -614,11 +629,11 @@ pub fn loss_and_gradient(
     let layers = model.layers();
     let offsets: Vec<Range<usize>> = (0..layers.len()).map(|i| model.layer_params(i)).collect();
     let fused = loss.fuses_with(layers[layers.len() - 1].activation());
-    let mut ws = Workspace::new(layers, n, model.param_count());
+    let mut ws = Workspace::new(layers, n, model.param_count(), false);
     ws.input.copy_from_slice(x);
     threads.install(|| {
         ws.forward(layers, &offsets, model.params(), n, fused, ctx);
-        let sum = ws.loss(loss, n, d, fused, true);
+        let sum = ws.loss(loss, n, d, fused, true, false);
         backward(model, &offsets, &mut ws, n, fused, ctx);
         Ok((sum / (n * d) as f64, ws.grads))
     })

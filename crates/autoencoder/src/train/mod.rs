@@ -4,11 +4,13 @@
 mod checkpoint;
 mod fit;
 mod history;
+mod noise;
 mod observer;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, Resume, ResumeState, CHECKPOINT_FORMAT};
 pub use fit::{fit, fit_with, loss_and_gradient, FitOptions, Trainer};
 pub use history::{EpochRecord, History, StopReason, TrainingSummary};
+pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
 
 use crate::error::{Error, Result};
@@ -69,6 +71,9 @@ pub struct TrainConfig {
     pub clip_norm: Option<f64>,
     /// The learning-rate schedule. Default constant.
     pub lr_schedule: crate::optim::Schedule,
+    /// Corrupt the training inputs (denoising autoencoder; the clean rows stay the
+    /// target, and validation uses clean inputs). Default none.
+    pub noise: Option<Corruption>,
 }
 
 impl Default for TrainConfig {
@@ -87,6 +92,7 @@ impl Default for TrainConfig {
             l2: 0.0,
             clip_norm: None,
             lr_schedule: crate::optim::Schedule::Constant,
+            noise: None,
         }
     }
 }
@@ -129,6 +135,9 @@ impl TrainConfig {
             }
         }
         self.lr_schedule.check()?;
+        if let Some(n) = &self.noise {
+            n.check()?;
+        }
         if let Some(es) = &self.early_stopping {
             if es.patience == 0 {
                 return Err(Error::config("patience", "must be at least 1"));

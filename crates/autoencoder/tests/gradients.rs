@@ -164,3 +164,71 @@ fn whole_model_gradients() {
         }
     }
 }
+
+/// The code penalties (L1 on the code, KL sparsity, contractive) through whole models:
+/// every parameter against finite differences of the penalised loss. The penalties are
+/// weighted so that they dominate the reconstruction loss's share of the gradient.
+#[test]
+fn code_penalty_gradients() {
+    use autoencoder::train::{loss_and_gradient_with, Sparsity};
+    use autoencoder::TrainConfig;
+    let threads = Threads::new(1);
+    let sigmoid_code = |layers: Vec<usize>| ModelConfig {
+        input_dim: 6,
+        layers,
+        activation: Activation::Tanh,
+        code_activation: Some(Activation::Sigmoid),
+        output_activation: Activation::Sigmoid,
+        ..ModelConfig::default()
+    };
+    let cases = [
+        ("code_l1", sigmoid_code(vec![5, 3]), TrainConfig { code_l1: 0.3, ..TrainConfig::default() }),
+        (
+            "sparsity",
+            sigmoid_code(vec![5, 3]),
+            TrainConfig { sparsity: Some(Sparsity { target: 0.05, weight: 0.5 }), ..TrainConfig::default() },
+        ),
+        ("contractive", sigmoid_code(vec![4]), TrainConfig { contractive: 0.7, ..TrainConfig::default() }),
+        (
+            "all three",
+            sigmoid_code(vec![4]),
+            TrainConfig {
+                loss: Loss::Bce,
+                code_l1: 0.1,
+                sparsity: Some(Sparsity { target: 0.1, weight: 0.2 }),
+                contractive: 0.4,
+                ..TrainConfig::default()
+            },
+        ),
+    ];
+    for (name, cfg, train) in cases {
+        let mut model = Autoencoder::new(cfg, 5).unwrap();
+        let x: Vec<f32> = randn(4 * 6, 13, 1.0).iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
+        let (with, grads) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
+        let (without, _) = loss_and_gradient(&model, &x, train.loss, &threads).unwrap();
+        assert!(with > without + 1e-3, "{name}: the penalty adds nothing ({with} vs {without})");
+        let h = 2e-3f32;
+        for i in 0..model.param_count() {
+            let keep = model.params()[i];
+            model.params_mut()[i] = keep + h;
+            let (up, _) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
+            model.params_mut()[i] = keep - h;
+            let (down, _) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
+            model.params_mut()[i] = keep;
+            let numeric = (up - down) / (2.0 * h as f64);
+            assert_close(grads[i] as f64, numeric, &format!("{name} param {i}"));
+        }
+    }
+    // What the engine cannot compute exactly is refused, naming the setting.
+    let deep = Autoencoder::new(sigmoid_code(vec![5, 3]), 1).unwrap();
+    let x = vec![0.5f32; 6];
+    let contractive = TrainConfig { contractive: 0.1, ..TrainConfig::default() };
+    let e = loss_and_gradient_with(&deep, &x, &contractive, &threads).unwrap_err().to_string();
+    assert!(e.contains("contractive") && e.contains("one-layer"), "{e}");
+    let relu =
+        Autoencoder::new(ModelConfig { input_dim: 6, layers: vec![3], ..ModelConfig::default() }, 1).unwrap();
+    let sparse =
+        TrainConfig { sparsity: Some(Sparsity { target: 0.05, weight: 1.0 }), ..TrainConfig::default() };
+    let e = loss_and_gradient_with(&relu, &x, &sparse, &threads).unwrap_err().to_string();
+    assert!(e.contains("sparsity") && e.contains("sigmoid"), "{e}");
+}

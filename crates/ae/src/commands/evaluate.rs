@@ -222,6 +222,14 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         }
         Some(pca_baseline(&model, fit_rows, &data, &threads)?)
     };
+    // The code's mean activation, and the encoder's mean Jacobian norm where it is exact.
+    let codes = model.encode(data.as_slice(), &threads)?;
+    let code_mean = codes.iter().map(|&v| f64::from(v)).sum::<f64>() / codes.len().max(1) as f64;
+    drop(codes);
+    let jacobian = model
+        .jacobian_norms(data.as_slice(), &threads)
+        .ok()
+        .map(|v| v.iter().sum::<f64>() / v.len().max(1) as f64);
     let rd =
         if a.rate_distortion { Some(rate_distortion(&a, &model, fit_rows, &data, &threads)?) } else { None };
     if a.json {
@@ -237,6 +245,8 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
             "psnr": metrics.psnr,
             "inference_seconds": inference_seconds,
             "inference_rows_per_second": data.rows() as f64 / inference_seconds.max(1e-12),
+            "code_mean_activation": code_mean,
+            "jacobian_norm": jacobian,
         });
         if let Some(p) = &pca {
             j["pca"] = serde_json::json!({
@@ -290,6 +300,12 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         );
         if !model.normalizer().is_identity() {
             println!("metrics are in the model's normalised units ({:?})", model.normalizer().kind);
+        }
+        match jacobian {
+            Some(j) => {
+                println!("code: mean activation {code_mean:.4}; mean encoder Jacobian norm ‖J‖_F {j:.4}")
+            }
+            None => println!("code: mean activation {code_mean:.4}"),
         }
         if let Some(r) = &rd {
             print_rate_distortion(r);

@@ -105,6 +105,15 @@ pub struct TrainArgs {
     /// Denoising: corrupt the training inputs (the clean rows stay the target): gaussian:SIGMA[:clip], mask:FRACTION or salt_pepper:FRACTION.
     #[arg(long, value_name = "KIND:AMOUNT")]
     pub noise: Option<String>,
+    /// Sparse autoencoder: L1 penalty on the code's activations [default: 0].
+    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true)]
+    pub code_l1: Option<f64>,
+    /// Sparse autoencoder: KL penalty pulling a sigmoid code's mean activations to RHO, weighted by BETA.
+    #[arg(long, value_name = "RHO:BETA")]
+    pub sparsity: Option<String>,
+    /// Contractive autoencoder: weight of the encoder's squared Jacobian norm (one-layer sigmoid encoders) [default: 0].
+    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true)]
+    pub contractive: Option<f64>,
 
     /// Rows per gradient step [default: 128].
     #[arg(long, value_name = "N")]
@@ -238,6 +247,19 @@ pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
     }
     if let Some(v) = &a.noise {
         t.noise = Some(autoencoder::train::Corruption::parse(v)?);
+    }
+    if let Some(v) = a.code_l1 {
+        t.code_l1 = v;
+    }
+    if let Some(v) = a.contractive {
+        t.contractive = v;
+    }
+    if let Some(v) = &a.sparsity {
+        let bad = || Error::config("sparsity", format!("{v:?}: expected RHO:BETA, e.g. 0.05:3"));
+        let (rho, beta) = v.split_once(':').ok_or_else(bad)?;
+        let (target, weight) =
+            (rho.trim().parse().map_err(|_| bad())?, beta.trim().parse().map_err(|_| bad())?);
+        t.sparsity = Some(autoencoder::train::Sparsity { target, weight });
     }
     if let Some(v) = &a.lr_schedule {
         t.lr_schedule = v.parse()?;

@@ -55,6 +55,33 @@ impl Activation {
         Activation::Softplus,
     ];
 
+    /// `f′(z)` computed from the output `y = f(z)`; `None` for GELU, whose derivative
+    /// needs `z`.
+    pub fn derivative_from_output(self, y: f32) -> Option<f32> {
+        Some(match self {
+            Activation::Linear => 1.0,
+            Activation::Relu => f32::from(y > 0.0),
+            Activation::LeakyRelu => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    LEAKY_RELU_SLOPE
+                }
+            }
+            Activation::Elu => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    y + 1.0
+                }
+            }
+            Activation::Gelu => return None,
+            Activation::Tanh => 1.0 - y * y,
+            Activation::Sigmoid => y * (1.0 - y),
+            Activation::Softplus => 1.0 - (-y).exp(),
+        })
+    }
+
     /// The name used in flags, TOML and the model file.
     pub fn name(self) -> &'static str {
         match self {

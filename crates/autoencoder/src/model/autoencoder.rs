@@ -293,6 +293,38 @@ impl Autoencoder {
         Ok(acc.finish())
     }
 
+    /// The Frobenius norm of the encoder's Jacobian `‖∂E(x)/∂x‖_F` at each raw row of `x`
+    /// (with respect to the normalised input), exact for a one-layer encoder
+    /// `h = f(Wx + b)`: `‖J‖²_F = Σⱼ f′(zⱼ)²·‖Wⱼ‖²`, with `f′` computed from `h`. Deeper
+    /// encoders and a GELU code are refused.
+    pub fn jacobian_norms(&self, x: &[f32], threads: &Threads) -> Result<Vec<f64>> {
+        let code = self.layers[self.encoder_len - 1].activation();
+        if self.encoder_len != 1 || code == crate::layers::Activation::Gelu {
+            return Err(Error::Data(format!(
+                "the encoder's Jacobian norm is computed for one-layer encoders without GELU; this encoder has {} layer(s) and a {} code",
+                self.encoder_len,
+                code.name()
+            )));
+        }
+        let h = self.encode(x, threads)?;
+        let (k, d) = (self.code_dim(), self.input_dim());
+        let w = &self.params[self.offsets[0]..self.offsets[0] + k * d];
+        let norms: Vec<f64> =
+            w.chunks_exact(d).map(|r| r.iter().map(|&v| f64::from(v) * f64::from(v)).sum()).collect();
+        Ok(h.chunks_exact(k)
+            .map(|row| {
+                row.iter()
+                    .zip(&norms)
+                    .map(|(&y, &n)| {
+                        let g = code.derivative_from_output(y).unwrap_or(0.0) as f64;
+                        g * g * n
+                    })
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .collect())
+    }
+
     /// Number of trainable parameters.
     pub fn param_count(&self) -> usize {
         self.params.len()

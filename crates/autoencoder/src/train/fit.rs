@@ -6,6 +6,7 @@ use std::ops::Range;
 use std::time::Instant;
 
 use super::checkpoint::{save_checkpoint, Resume, ResumeState};
+use super::code_penalty::CodePenalties;
 use super::history::{EpochRecord, History, StopReason, TrainingSummary};
 use super::observer::{Control, Observer, TrainStart};
 use super::TrainConfig;
@@ -275,12 +276,16 @@ pub struct Trainer {
     lr_scale: f64,
     /// The generator of the input corruption (the seed's `Noise` stream).
     noise_rng: random::ChaCha8Rng,
+    /// Penalties on the code (sparse, contractive).
+    code: CodePenalties,
 }
 
 impl Trainer {
     /// State for training `model` per `config` in batches of up to `batch` rows.
     pub fn new(model: &Autoencoder, config: &TrainConfig, batch: usize) -> Result<Self> {
         config.check()?;
+        let code = config.code_penalties();
+        code.check(Some(model))?;
         let n_layers = model.layers().len();
         let slots = model.slots();
         Ok(Trainer {
@@ -293,6 +298,7 @@ impl Trainer {
             config: config.clone(),
             lr_scale: 1.0,
             noise_rng: random::rng(config.seed, Stream::Noise),
+            code,
         })
     }
 
@@ -338,6 +344,10 @@ impl Trainer {
         ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
         let sum = ws.loss(self.config.loss, n, d, self.fused, true, noise.is_some());
         let mut loss = sum / (n * d) as f64;
+        let code = self.code.active().then_some(&self.code);
+        if let Some(c) = code {
+            loss += code_penalty_value(model, ws, n, c);
+        }
         let (l1, l2) = (self.config.l1, self.config.l2);
         if l1 > 0.0 || l2 > 0.0 {
             loss += penalty(model.params(), &self.decaying, l1, l2);
@@ -345,7 +355,7 @@ impl Trainer {
         if !loss.is_finite() {
             return loss;
         }
-        backward(model, &self.offsets, ws, n, self.fused, ctx);
+        backward(model, &self.offsets, ws, n, self.fused, code, ctx);
         let grad_scale = match self.config.clip_norm {
             Some(c) => {
                 let norm = elementwise::sum_squares(&ws.grads).sqrt();
@@ -585,12 +595,20 @@ fn backward(
     ws: &mut Workspace,
     n: usize,
     fused: bool,
+    code: Option<&CodePenalties>,
     ctx: Ctx<'_>,
 ) {
     let layers = model.layers();
     let params = model.params();
+    let code_layer = model.encoder_len() - 1;
+    let k = model.code_dim();
+    let w0 = first_weights(model);
     for i in (0..layers.len()).rev() {
         let layer = &layers[i];
+        if let (Some(c), true) = (code, i == code_layer) {
+            // ∂L/∂h arrives in grad_a: add the code penalties' share before the code layer.
+            c.add_code_gradient(&ws.acts[i][..n * k], n, k, w0, &mut ws.grad_a[..n * k]);
+        }
         let x: &[f32] = if i == 0 { &ws.input } else { &ws.acts[i - 1] };
         let x = &x[..n * layer.input_width()];
         let dx = if i > 0 { Some(&mut ws.grad_b[..n * layer.input_width()]) } else { None };
@@ -606,8 +624,26 @@ fn backward(
             fused && i == layers.len() - 1,
             ctx,
         );
+        if let (Some(c), 0) = (code, i) {
+            let gw = &mut ws.grads[offsets[0].start..offsets[0].start + w0.len()];
+            c.add_weight_gradient(&ws.acts[code_layer][..n * k], n, k, w0, gw);
+        }
         std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
     }
+}
+
+/// The first encoder layer's weight matrix (`out × in`, first in its parameters).
+fn first_weights(model: &Autoencoder) -> &[f32] {
+    let l = &model.layers()[0];
+    let len = l.input_width() * l.output_width();
+    let r = model.layer_params(0);
+    &model.params()[r.start..(r.start + len).min(r.end)]
+}
+
+/// The code penalties of the last forward pass.
+fn code_penalty_value(model: &Autoencoder, ws: &Workspace, n: usize, c: &CodePenalties) -> f64 {
+    let k = model.code_dim();
+    c.value(&ws.acts[model.encoder_len() - 1][..n * k], n, k, first_weights(model))
 }
 
 /// The mean loss of `model` on `rows` normalised rows `x` (the target is `x`), and
@@ -620,6 +656,21 @@ pub fn loss_and_gradient(
     loss: crate::loss::Loss,
     threads: &Threads,
 ) -> Result<(f64, Vec<f32>)> {
+    loss_and_gradient_with(model, x, &TrainConfig { loss, ..TrainConfig::default() }, threads)
+}
+
+/// [`loss_and_gradient`] with the loss and the code penalties (`code_l1`, `sparsity`,
+/// `contractive`) of `config`; no noise, no weight penalties.
+pub fn loss_and_gradient_with(
+    model: &Autoencoder,
+    x: &[f32],
+    config: &TrainConfig,
+    threads: &Threads,
+) -> Result<(f64, Vec<f32>)> {
+    let loss = config.loss;
+    let code = config.code_penalties();
+    code.check(Some(model))?;
+    let code = code.active().then_some(code);
     let d = model.input_dim();
     if d == 0 || !x.len().is_multiple_of(d) || x.is_empty() {
         return Err(Error::Data(format!("{} values is not a whole number of rows of {d}", x.len())));
@@ -634,7 +685,8 @@ pub fn loss_and_gradient(
     threads.install(|| {
         ws.forward(layers, &offsets, model.params(), n, fused, ctx);
         let sum = ws.loss(loss, n, d, fused, true, false);
-        backward(model, &offsets, &mut ws, n, fused, ctx);
-        Ok((sum / (n * d) as f64, ws.grads))
+        let penalty = code.as_ref().map_or(0.0, |c| code_penalty_value(model, &ws, n, c));
+        backward(model, &offsets, &mut ws, n, fused, code.as_ref(), ctx);
+        Ok((sum / (n * d) as f64 + penalty, ws.grads))
     })
 }

@@ -2,13 +2,15 @@
 //! early stopping, and the observer through which a caller follows progress.
 
 mod checkpoint;
+mod code_penalty;
 mod fit;
 mod history;
 mod noise;
 mod observer;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, Resume, ResumeState, CHECKPOINT_FORMAT};
-pub use fit::{fit, fit_with, loss_and_gradient, FitOptions, Trainer};
+pub use code_penalty::{CodePenalties, Sparsity};
+pub use fit::{fit, fit_with, loss_and_gradient, loss_and_gradient_with, FitOptions, Trainer};
 pub use history::{EpochRecord, History, StopReason, TrainingSummary};
 pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
@@ -74,6 +76,12 @@ pub struct TrainConfig {
     /// Corrupt the training inputs (denoising autoencoder; the clean rows stay the
     /// target, and validation uses clean inputs). Default none.
     pub noise: Option<Corruption>,
+    /// L1 penalty on the code's activations (sparse autoencoder). Default 0.
+    pub code_l1: f64,
+    /// KL sparsity penalty on a sigmoid code's mean activations. Default none.
+    pub sparsity: Option<Sparsity>,
+    /// Contractive penalty weight on the encoder's Jacobian norm. Default 0.
+    pub contractive: f64,
 }
 
 impl Default for TrainConfig {
@@ -93,11 +101,19 @@ impl Default for TrainConfig {
             clip_norm: None,
             lr_schedule: crate::optim::Schedule::Constant,
             noise: None,
+            code_l1: 0.0,
+            sparsity: None,
+            contractive: 0.0,
         }
     }
 }
 
 impl TrainConfig {
+    /// The penalties on the code this configuration asks for.
+    pub fn code_penalties(&self) -> CodePenalties {
+        CodePenalties { l1: self.code_l1, sparsity: self.sparsity, contractive: self.contractive }
+    }
+
     /// Check every field once; the messages name the field.
     pub fn check(&self) -> Result<()> {
         self.optimizer.check()?;
@@ -138,6 +154,7 @@ impl TrainConfig {
         if let Some(n) = &self.noise {
             n.check()?;
         }
+        self.code_penalties().check(None)?;
         if let Some(es) = &self.early_stopping {
             if es.patience == 0 {
                 return Err(Error::config("patience", "must be at least 1"));

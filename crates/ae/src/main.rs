@@ -34,6 +34,12 @@ enum Command {
     Reconstruct(commands::reconstruct::ReconstructArgs),
     /// Remove noise: the model's reconstructions (with --add-noise, PSNR before and after).
     Denoise(commands::denoise::DenoiseArgs),
+    /// Decode codes drawn from the prior (VAE) or from the training codes: a PNG grid, or CSV/NPY.
+    Generate(commands::generate::GenerateArgs),
+    /// Decodings along the latent path between two inputs: a PNG strip, or CSV/NPY.
+    Interpolate(commands::generate::InterpolateArgs),
+    /// Decodings as each code dimension is swept while the others stay fixed: a PNG grid.
+    Traverse(commands::generate::TraverseArgs),
     /// Compress rows or images to a small file: quantised, entropy-coded codes.
     Compress(commands::compress::CompressArgs),
     /// Decode a file written by `ae compress` back to images (PNG) or rows (CSV/NPY).
@@ -59,6 +65,9 @@ fn main() {
         Command::Decode(a) => commands::decode::run(a),
         Command::Reconstruct(a) => commands::reconstruct::run(a),
         Command::Denoise(a) => commands::denoise::run(a),
+        Command::Generate(a) => commands::generate::run_generate(a),
+        Command::Interpolate(a) => commands::generate::run_interpolate(a),
+        Command::Traverse(a) => commands::generate::run_traverse(a),
         Command::Compress(a) => commands::compress::run_compress(a),
         Command::Decompress(a) => commands::compress::run_decompress(a),
         Command::Score(a) => commands::score::run_score(a),

@@ -255,10 +255,7 @@ pub(crate) fn decode_model<'a>(
     config.check().map_err(invalid)?;
     // Refuse before building: the model allocates every parameter the configuration
     // implies, and a hostile header can claim far more than the file holds.
-    let params = config
-        .widths()
-        .windows(2)
-        .try_fold(0usize, |acc, w| w[0].checked_mul(w[1])?.checked_add(w[1])?.checked_add(acc));
+    let params = config.param_count();
     if !matches!(params.and_then(|p| p.checked_mul(4)), Some(b) if b <= bytes.len()) {
         return Err(Error::format(
             path,

@@ -232,3 +232,43 @@ fn code_penalty_gradients() {
     let e = loss_and_gradient_with(&relu, &x, &sparse, &threads).unwrap_err().to_string();
     assert!(e.contains("sparsity") && e.contains("sigmoid"), "{e}");
 }
+
+/// A variational model: the reparameterised sample (a fixed noise draw from the seed) and
+/// the KL term, with β = 1 and β = 4, every parameter against finite differences of the
+/// negative ELBO.
+#[test]
+fn variational_gradients_with_a_fixed_noise_draw() {
+    use autoencoder::train::loss_and_gradient_with;
+    use autoencoder::TrainConfig;
+    let threads = Threads::new(1);
+    for (beta, loss) in [(1.0, Loss::Bce), (4.0, Loss::Mse)] {
+        let cfg = ModelConfig {
+            input_dim: 6,
+            layers: vec![5, 2],
+            activation: Activation::Tanh,
+            output_activation: Activation::Sigmoid,
+            variational: true,
+            ..ModelConfig::default()
+        };
+        let mut model = Autoencoder::new(cfg, 21).unwrap();
+        assert_eq!(model.code_dim(), 2);
+        assert_eq!(model.layers()[model.encoder_len() - 1].kind(), "sample");
+        let x: Vec<f32> = randn(4 * 6, 22, 1.0).iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
+        let train = TrainConfig { loss, beta, seed: 3, ..TrainConfig::default() };
+        let (value, grads) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
+        let other_draw = TrainConfig { seed: 4, ..train.clone() };
+        let (value2, _) = loss_and_gradient_with(&model, &x, &other_draw, &threads).unwrap();
+        assert_ne!(value, value2, "the sample must depend on the noise draw");
+        let h = 2e-3f32;
+        for i in 0..model.param_count() {
+            let keep = model.params()[i];
+            model.params_mut()[i] = keep + h;
+            let (up, _) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
+            model.params_mut()[i] = keep - h;
+            let (down, _) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
+            model.params_mut()[i] = keep;
+            let numeric = (up - down) / (2.0 * h as f64);
+            assert_close(grads[i] as f64, numeric, &format!("β {beta} {loss} param {i}"));
+        }
+    }
+}

@@ -42,6 +42,14 @@ pub struct EvaluateArgs {
     /// Where to draw the rate-distortion plot [default: beside the model, MODEL.rd.png].
     #[arg(long, value_name = "FILE.png")]
     pub rd_plot: Option<PathBuf>,
+    /// Binarise the evaluated rows once first (each value x becomes 1 with probability x),
+    /// with this seed: the binarised-MNIST test set.
+    #[arg(long, value_name = "SEED")]
+    pub binarize: Option<u64>,
+    /// Variational models: importance samples per row for the negative log-likelihood
+    /// (0 skips it).
+    #[arg(long, default_value_t = 1000, value_name = "K")]
+    pub iw_samples: usize,
     #[command(flatten)]
     pub threads: ThreadArgs,
     /// Print one JSON object on stdout.
@@ -107,14 +115,30 @@ fn print_rate_distortion(r: &RateDistortion) {
     println!();
     println!("rate-distortion (bytes per image: one image per file, header and checksum included)");
     println!(
-        "{:>5} {:>10} {:>8}   {:>10} {:>8}   {:>8} {:>10} {:>8}",
-        "bits", "ae bytes", "ae dB", "PCA bytes", "PCA dB", "JPEG q", "JPEG bytes", "JPEG dB"
+        "{:>5} {:>10} {:>8}   {:>10} {:>8}   {:>8} {:>10} {:>8}   {:>16}",
+        "bits",
+        "ae bytes",
+        "ae dB",
+        "PCA bytes",
+        "PCA dB",
+        "JPEG q",
+        "JPEG bytes",
+        "JPEG dB",
+        "JPEG for same dB"
     );
     for (i, p) in r.autoencoder.iter().enumerate() {
         let q = r.pca.get(i);
         let j = rd::matching_jpeg(&r.jpeg, p.bytes_per_image);
+        let same = r
+            .jpeg
+            .iter()
+            .filter(|q| q.psnr >= p.psnr)
+            .min_by(|a, b| a.bytes_per_image.total_cmp(&b.bytes_per_image))
+            .map_or("—".to_string(), |q| {
+                format!("{:.1} (q {})", q.bytes_per_image, q.quality.unwrap_or(0))
+            });
         println!(
-            "{:>5} {:>10.1} {:>8.2}   {:>10} {:>8}   {:>8} {:>10} {:>8}",
+            "{:>5} {:>10.1} {:>8.2}   {:>10} {:>8}   {:>8} {:>10} {:>8}   {:>16}",
             p.bits.unwrap_or(0),
             p.bytes_per_image,
             p.psnr,
@@ -123,6 +147,7 @@ fn print_rate_distortion(r: &RateDistortion) {
             j.and_then(|j| j.quality).map_or("—".into(), |v| v.to_string()),
             j.map_or("—".into(), |j| format!("{:.1}", j.bytes_per_image)),
             j.map_or("—".into(), |j| format!("{:.2}", j.psnr)),
+            same,
         );
     }
     if let Some(small) = r.jpeg.iter().min_by(|a, b| a.bytes_per_image.total_cmp(&b.bytes_per_image)) {
@@ -178,7 +203,13 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     let threads = a.threads.threads();
     let seed = model.training.as_ref().map_or(0, |t| t.seed);
     // A named dataset is evaluated on its test split unless --split says otherwise.
-    let data = a.input.load_for(&model, Split::Test)?;
+    let mut data = a.input.load_for(&model, Split::Test)?;
+    if let Some(seed) = a.binarize {
+        let mut rng = autoencoder::random::rng(seed, autoencoder::random::Stream::Sample);
+        for v in data.as_mut_slice() {
+            *v = f32::from(autoencoder::random::uniform(&mut rng) < *v);
+        }
+    }
     model.check_data(&data)?;
     let metrics = model.evaluate(&data, &threads)?;
     // Inference speed: encode then decode every row, as a user's `predict` would.
@@ -222,6 +253,18 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         }
         Some(pca_baseline(&model, fit_rows, &data, &threads)?)
     };
+    // A variational model's ELBO parts and importance-sampled negative log-likelihood.
+    let vae = if model.config().variational {
+        let parts = model.elbo(data.as_slice(), 0, &threads)?;
+        let t = std::time::Instant::now();
+        let nll = match a.iw_samples {
+            0 => None,
+            k => Some(model.importance_nll(data.as_slice(), k, 0, &threads)?),
+        };
+        Some((parts, nll, t.elapsed().as_secs_f64()))
+    } else {
+        None
+    };
     // The code's mean activation, and the encoder's mean Jacobian norm where it is exact.
     let codes = model.encode(data.as_slice(), &threads)?;
     let code_mean = codes.iter().map(|&v| f64::from(v)).sum::<f64>() / codes.len().max(1) as f64;
@@ -248,6 +291,16 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
             "code_mean_activation": code_mean,
             "jacobian_norm": jacobian,
         });
+        if let Some((parts, nll, seconds)) = &vae {
+            j["vae"] = serde_json::json!({
+                "negative_elbo": parts.negative_elbo(),
+                "reconstruction": parts.reconstruction,
+                "kl": parts.kl,
+                "nll": nll,
+                "iw_samples": a.iw_samples,
+                "nll_seconds": seconds,
+            });
+        }
         if let Some(p) = &pca {
             j["pca"] = serde_json::json!({
                 "k": p.k,
@@ -300,6 +353,20 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         );
         if !model.normalizer().is_identity() {
             println!("metrics are in the model's normalised units ({:?})", model.normalizer().kind);
+        }
+        if let Some((parts, nll, seconds)) = &vae {
+            println!(
+                "VAE: negative ELBO {:.2} nats = reconstruction {:.2} + KL {:.2}",
+                parts.negative_elbo(),
+                parts.reconstruction,
+                parts.kl
+            );
+            if let Some(nll) = nll {
+                println!(
+                    "     −log p(x) ≈ {nll:.2} nats (importance sampling, K = {}, {seconds:.0}s)",
+                    a.iw_samples
+                );
+            }
         }
         match jacobian {
             Some(j) => {

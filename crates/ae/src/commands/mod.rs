@@ -6,6 +6,7 @@ pub mod demo;
 pub mod denoise;
 pub mod encode;
 pub mod evaluate;
+pub mod generate;
 pub mod inspect;
 pub mod plot_latent;
 pub mod reconstruct;

@@ -50,6 +50,18 @@ pub struct TrainArgs {
     /// The code layer's activation [default: the hidden activation].
     #[arg(long, value_name = "NAME")]
     pub code_activation: Option<String>,
+    /// A variational autoencoder (VAE): the encoder outputs μ and log σ², the code is the sample z = μ + σ·ε, and the KL term joins the loss.
+    #[arg(long)]
+    pub variational: bool,
+    /// VAE: the weight β of the KL term [default: 1].
+    #[arg(long, value_name = "BETA", allow_negative_numbers = true)]
+    pub beta: Option<f64>,
+    /// VAE: raise the KL weight from 0 to β over this many epochs [default: 0].
+    #[arg(long, value_name = "EPOCHS")]
+    pub kl_warmup: Option<usize>,
+    /// Re-binarise the training rows at every use (each value x becomes 1 with probability x), as for binarised MNIST.
+    #[arg(long)]
+    pub binarize: bool,
     /// Output activation [default: sigmoid].
     #[arg(long, value_name = "NAME")]
     pub output_activation: Option<String>,
@@ -201,6 +213,9 @@ pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
     if let Some(v) = &a.activation {
         m.activation = v.parse()?;
     }
+    if a.variational {
+        m.variational = true;
+    }
     if let Some(v) = &a.code_activation {
         m.code_activation = Some(v.parse()?);
     }
@@ -250,6 +265,15 @@ pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
     }
     if let Some(v) = a.code_l1 {
         t.code_l1 = v;
+    }
+    if let Some(v) = a.beta {
+        t.beta = v;
+    }
+    if let Some(v) = a.kl_warmup {
+        t.kl_warmup = v;
+    }
+    if a.binarize {
+        t.binarize = true;
     }
     if let Some(v) = a.contractive {
         t.contractive = v;

@@ -3,10 +3,12 @@
 pub mod activation;
 pub mod dense;
 pub mod init;
+pub mod sample;
 
 pub use activation::Activation;
 pub use dense::Dense;
 pub use init::Init;
+pub use sample::Sample;
 
 use crate::kernels::Threads;
 use crate::random::ChaCha8Rng;
@@ -65,6 +67,11 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     /// Floats per row the layer keeps between forward and backward.
     fn scratch_width(&self) -> usize {
         0
+    }
+    /// True for a layer whose scratch carries noise *in*: the caller fills it before the
+    /// forward pass (zeros give the deterministic pass), as [`Sample`] needs.
+    fn takes_noise(&self) -> bool {
+        false
     }
     /// The activation applied last (so a loss can fuse with it); `Linear` if none.
     fn activation(&self) -> Activation {

@@ -78,20 +78,26 @@ impl Autoencoder {
     /// Build the layers of `config` with all parameters zero (a loader fills them).
     pub(crate) fn build(config: ModelConfig) -> Result<Self> {
         config.check()?;
-        let widths = config.widths();
-        let encoder_len = config.layers.len();
-        let n = widths.len() - 1;
-        let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(n);
-        for i in 0..n {
+        let shapes = config.dense_shapes();
+        let code_layer = config.layers.len() - 1;
+        let n = shapes.len();
+        let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(n + 1);
+        for (i, &(inputs, outputs)) in shapes.iter().enumerate() {
             let act = if i == n - 1 {
                 config.output_activation
-            } else if i == encoder_len - 1 {
+            } else if i == code_layer && config.variational {
+                crate::layers::Activation::Linear
+            } else if i == code_layer {
                 config.code_activation.unwrap_or(config.activation)
             } else {
                 config.activation
             };
-            layers.push(Box::new(Dense::new(widths[i], widths[i + 1], act).with_init(config.init)));
+            layers.push(Box::new(Dense::new(inputs, outputs, act).with_init(config.init)));
+            if i == code_layer && config.variational {
+                layers.push(Box::new(crate::layers::Sample::new(config.code_dim())));
+            }
         }
+        let encoder_len = config.layers.len() + usize::from(config.variational);
         let mut offsets = vec![0];
         for l in &layers {
             let last = *offsets.last().unwrap_or(&0);
@@ -219,6 +225,10 @@ impl Autoencoder {
                 a[..n * in_w].copy_from_slice(&input[start * in_w..(start + n) * in_w]);
                 for i in range.clone() {
                     let l = &self.layers[i];
+                    if l.takes_noise() {
+                        // No noise at inference: a variational code is its mean μ.
+                        scratch[..n * l.scratch_width()].fill(0.0);
+                    }
                     l.forward(
                         &self.params[self.layer_params(i)],
                         &a[..n * l.input_width()],

@@ -31,6 +31,9 @@ pub struct ModelConfig {
     pub normalize: NormalizeKind,
     /// The image shape of a row, when the data are images (for grids and conv models).
     pub image_shape: Option<ImageShape>,
+    /// A variational autoencoder: the last encoder layer outputs `(μ, log σ²)` (`2k`
+    /// values, linear) and the code is the sample `z = μ + σ·ε` (`k` values). Default false.
+    pub variational: bool,
 }
 
 impl Default for ModelConfig {
@@ -45,6 +48,7 @@ impl Default for ModelConfig {
             init: Init::GlorotUniform,
             normalize: NormalizeKind::None,
             image_shape: None,
+            variational: false,
         }
     }
 }
@@ -76,11 +80,7 @@ impl ModelConfig {
                 return Err(Error::config(what, format!("width {w} must be between 1 and {MAX_WIDTH}")));
             }
         }
-        let params = self
-            .widths()
-            .windows(2)
-            .try_fold(0usize, |acc, w| w[0].checked_mul(w[1])?.checked_add(w[1])?.checked_add(acc));
-        match params {
+        match self.param_count() {
             Some(p) if p <= MAX_PARAMS => {}
             _ => {
                 return Err(Error::config(
@@ -91,6 +91,12 @@ impl ModelConfig {
                     ),
                 ))
             }
+        }
+        if self.variational && self.code_activation.is_some_and(|a| a != Activation::Linear) {
+            return Err(Error::config(
+                "code_activation",
+                "a variational model's code is the sample z = μ + σ·ε (no activation); leave code_activation unset",
+            ));
         }
         if let Some(s) = self.image_shape {
             if s.len() != self.input_dim {
@@ -121,6 +127,27 @@ impl ModelConfig {
             Some(d) => d.clone(),
             None => self.layers.iter().rev().skip(1).copied().collect(),
         }
+    }
+
+    /// The `(inputs, outputs)` of each dense layer, encoder first; a variational model's
+    /// last encoder layer has `2k` outputs (μ and log σ²).
+    pub fn dense_shapes(&self) -> Vec<(usize, usize)> {
+        let w = self.widths();
+        let code_layer = self.layers.len() - 1;
+        w.windows(2)
+            .enumerate()
+            .map(|(i, p)| if self.variational && i == code_layer { (p[0], 2 * p[1]) } else { (p[0], p[1]) })
+            .collect()
+    }
+
+    /// The number of parameters, `None` when it overflows.
+    pub fn param_count(&self) -> Option<usize> {
+        if self.layers.is_empty() {
+            return Some(0);
+        }
+        self.dense_shapes()
+            .iter()
+            .try_fold(0usize, |acc, &(i, o)| i.checked_mul(o)?.checked_add(o)?.checked_add(acc))
     }
 
     /// Every layer width from input to output: `[784, 64, 784]`.

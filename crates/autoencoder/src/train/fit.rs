@@ -278,6 +278,10 @@ pub struct Trainer {
     noise_rng: random::ChaCha8Rng,
     /// Penalties on the code (sparse, contractive).
     code: CodePenalties,
+    /// The index of a variational model's sampling layer.
+    sample_layer: Option<usize>,
+    /// The KL weight of the current epoch (β, or less during warm-up).
+    kl_weight: f64,
 }
 
 impl Trainer {
@@ -299,6 +303,8 @@ impl Trainer {
             lr_scale: 1.0,
             noise_rng: random::rng(config.seed, Stream::Noise),
             code,
+            sample_layer: model.layers().iter().position(|l| l.takes_noise()),
+            kl_weight: config.beta,
         })
     }
 
@@ -336,14 +342,26 @@ impl Trainer {
         let d = model.input_dim();
         let ws = &mut self.ws;
         let n = ws.gather(rows, indices.iter().copied(), model.normalizer());
+        if self.config.binarize {
+            for v in ws.input[..n * d].iter_mut() {
+                *v = f32::from(random::uniform(&mut self.noise_rng) < *v);
+            }
+        }
         let noise = self.config.noise;
         if let Some(c) = &noise {
             ws.target[..n * d].copy_from_slice(&ws.input[..n * d]);
             c.apply(&mut ws.input[..n * d], &mut self.noise_rng);
         }
+        if let Some(s) = self.sample_layer {
+            fill_normal(&mut ws.scratch[s][..n * model.code_dim()], &mut self.noise_rng);
+        }
         ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
         let sum = ws.loss(self.config.loss, n, d, self.fused, true, noise.is_some());
         let mut loss = sum / (n * d) as f64;
+        let kl = self.sample_layer.map(|s| (s, (self.kl_weight / (n * d) as f64) as f32));
+        if let Some((s, scale)) = kl {
+            loss += f64::from(scale) * super::kl::kl_sum(&ws.acts[s - 1], n, model.code_dim());
+        }
         let code = self.code.active().then_some(&self.code);
         if let Some(c) = code {
             loss += code_penalty_value(model, ws, n, c);
@@ -355,7 +373,7 @@ impl Trainer {
         if !loss.is_finite() {
             return loss;
         }
-        backward(model, &self.offsets, ws, n, self.fused, code, ctx);
+        backward(model, &self.offsets, ws, n, self.fused, code, kl, ctx);
         let grad_scale = match self.config.clip_norm {
             Some(c) => {
                 let norm = elementwise::sum_squares(&ws.grads).sqrt();
@@ -374,14 +392,21 @@ impl Trainer {
 
     /// The mean loss over `rows` (no update), in batches of the workspace's size.
     fn mean_loss(&mut self, model: &Autoencoder, rows: &Rows<'_>, ctx: Ctx<'_>) -> f64 {
+        // (A variational model's validation loss is the single-sample negative ELBO.)
         let d = model.input_dim();
         let ws = &mut self.ws;
         let mut sum = 0.0;
         for start in (0..rows.len()).step_by(ws.batch) {
             let end = (start + ws.batch).min(rows.len());
             let n = ws.gather(rows, start..end, model.normalizer());
+            if let Some(s) = self.sample_layer {
+                fill_normal(&mut ws.scratch[s][..n * model.code_dim()], &mut self.noise_rng);
+            }
             ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
             sum += ws.loss(self.config.loss, n, d, self.fused, false, false);
+            if let Some(s) = self.sample_layer {
+                sum += self.kl_weight * super::kl::kl_sum(&ws.acts[s - 1], n, model.code_dim());
+            }
         }
         let mut loss = sum / (rows.len() * d) as f64;
         if self.config.l1 > 0.0 || self.config.l2 > 0.0 {
@@ -460,6 +485,7 @@ fn run(
     for epoch in first_epoch..=config.epochs {
         let t0 = Instant::now();
         trainer.lr_scale = config.lr_schedule.factor(epoch, config.epochs, plateau.factor);
+        trainer.kl_weight = config.kl_weight(epoch);
         if config.shuffle {
             // Each epoch reshuffles the previous order (a checkpoint keeps both the
             // order and the generator's position).
@@ -589,6 +615,7 @@ fn penalty(params: &[f32], decaying: &[TensorSlot], l1: f64, l2: f64) -> f64 {
 
 /// Backward through every layer, from `ws.grad_a` holding `∂L/∂output` (or the
 /// logits' gradient when `fused`) down to the first layer's parameter gradients.
+#[allow(clippy::too_many_arguments)]
 fn backward(
     model: &Autoencoder,
     offsets: &[Range<usize>],
@@ -596,6 +623,7 @@ fn backward(
     n: usize,
     fused: bool,
     code: Option<&CodePenalties>,
+    kl: Option<(usize, f32)>,
     ctx: Ctx<'_>,
 ) {
     let layers = model.layers();
@@ -628,7 +656,18 @@ fn backward(
             let gw = &mut ws.grads[offsets[0].start..offsets[0].start + w0.len()];
             c.add_weight_gradient(&ws.acts[code_layer][..n * k], n, k, w0, gw);
         }
+        if let Some((s, scale)) = kl.filter(|&(s, _)| s == i) {
+            // The KL term's gradient joins the sampling layer's input gradient.
+            super::kl::add_kl_gradient(&ws.acts[s - 1], n, k, scale, &mut ws.grad_b[..n * 2 * k]);
+        }
         std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
+    }
+}
+
+/// Standard normal draws into `out`.
+fn fill_normal(out: &mut [f32], rng: &mut random::ChaCha8Rng) {
+    for v in out.iter_mut() {
+        *v = random::normal(rng) as f32;
     }
 }
 
@@ -682,11 +721,20 @@ pub fn loss_and_gradient_with(
     let fused = loss.fuses_with(layers[layers.len() - 1].activation());
     let mut ws = Workspace::new(layers, n, model.param_count(), false);
     ws.input.copy_from_slice(x);
+    // A variational model samples with a fixed draw: ε from the config's seed.
+    let sample = layers.iter().position(|l| l.takes_noise());
+    if let Some(s) = sample {
+        fill_normal(&mut ws.scratch[s][..n * model.code_dim()], &mut random::rng(config.seed, Stream::Noise));
+    }
     threads.install(|| {
         ws.forward(layers, &offsets, model.params(), n, fused, ctx);
         let sum = ws.loss(loss, n, d, fused, true, false);
         let penalty = code.as_ref().map_or(0.0, |c| code_penalty_value(model, &ws, n, c));
-        backward(model, &offsets, &mut ws, n, fused, code.as_ref(), ctx);
-        Ok((sum / (n * d) as f64 + penalty, ws.grads))
+        let kl = sample.map(|s| (s, (config.beta / (n * d) as f64) as f32));
+        let kl_value = kl.map_or(0.0, |(s, scale)| {
+            f64::from(scale) * super::kl::kl_sum(&ws.acts[s - 1], n, model.code_dim())
+        });
+        backward(model, &offsets, &mut ws, n, fused, code.as_ref(), kl, ctx);
+        Ok((sum / (n * d) as f64 + penalty + kl_value, ws.grads))
     })
 }

@@ -5,6 +5,7 @@ mod checkpoint;
 mod code_penalty;
 mod fit;
 mod history;
+pub mod kl;
 mod noise;
 mod observer;
 
@@ -82,6 +83,14 @@ pub struct TrainConfig {
     pub sparsity: Option<Sparsity>,
     /// Contractive penalty weight on the encoder's Jacobian norm. Default 0.
     pub contractive: f64,
+    /// Variational models: the weight β of the KL term (β-VAE). Default 1.
+    pub beta: f64,
+    /// Variational models: raise the KL weight linearly from 0 to β over this many
+    /// epochs (KL warm-up). Default 0 (β from the start).
+    pub kl_warmup: usize,
+    /// Re-binarise the training rows each time they are used: each value `x ∈ [0, 1]`
+    /// becomes 1 with probability `x` (dynamically binarised MNIST). Default false.
+    pub binarize: bool,
 }
 
 impl Default for TrainConfig {
@@ -104,11 +113,23 @@ impl Default for TrainConfig {
             code_l1: 0.0,
             sparsity: None,
             contractive: 0.0,
+            beta: 1.0,
+            kl_warmup: 0,
+            binarize: false,
         }
     }
 }
 
 impl TrainConfig {
+    /// The KL weight in `epoch` (1-based): `β·min(1, epoch / kl_warmup)`.
+    pub fn kl_weight(&self, epoch: usize) -> f64 {
+        if self.kl_warmup == 0 {
+            self.beta
+        } else {
+            self.beta * (epoch as f64 / self.kl_warmup as f64).min(1.0)
+        }
+    }
+
     /// The penalties on the code this configuration asks for.
     pub fn code_penalties(&self) -> CodePenalties {
         CodePenalties { l1: self.code_l1, sparsity: self.sparsity, contractive: self.contractive }
@@ -155,6 +176,9 @@ impl TrainConfig {
             n.check()?;
         }
         self.code_penalties().check(None)?;
+        if !(self.beta.is_finite() && self.beta >= 0.0) {
+            return Err(Error::config("beta", format!("{} must be ≥ 0", self.beta)));
+        }
         if let Some(es) = &self.early_stopping {
             if es.patience == 0 {
                 return Err(Error::config("patience", "must be at least 1"));

@@ -1,0 +1,174 @@
+//! `ae generate`, `ae interpolate` and `ae traverse`: decodings of codes drawn from the
+//! prior, along the straight latent path between two inputs, and along each code
+//! dimension in turn. Image models write PNG grids; others CSV/NPY.
+
+use std::path::PathBuf;
+
+use autoencoder::data::builtin::Split;
+use autoencoder::{file, Autoencoder, Error, Result};
+use clap::Args;
+
+use crate::args::{ModelData, ThreadArgs};
+use crate::commands::compress::write_rows;
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// The model file (variational; or any model with code statistics, sampled per dimension).
+    pub model: PathBuf,
+    /// How many samples.
+    #[arg(short = 'n', long, default_value_t = 64)]
+    pub count: usize,
+    /// Where to write: .png (a grid), .csv, .npy or .npz.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The seed of the draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Images per row of the grid.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub per_row: usize,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct InterpolateArgs {
+    /// The model, then two files (one row or image each), or one source and --rows.
+    #[command(flatten)]
+    pub input: ModelData,
+    /// With one data source: the two rows to go between (0-based).
+    #[arg(long, value_delimiter = ',', default_values_t = [0usize, 1], value_name = "I,J")]
+    pub rows: Vec<usize>,
+    /// Decodings along the path, both ends included.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub steps: usize,
+    /// Where to write: .png (a strip), .csv, .npy or .npz.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TraverseArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Code dimensions to sweep (the first N), one grid row each [default: all, at most 16].
+    #[arg(long, value_name = "N")]
+    pub dims: Option<usize>,
+    /// Values per dimension.
+    #[arg(long, default_value_t = 9, value_name = "N")]
+    pub steps: usize,
+    /// Variational models: sweep each dimension over [−R, R] (prior standard deviations).
+    #[arg(long, default_value_t = 3.0, value_name = "R")]
+    pub range: f32,
+    /// Where to write: .png (a grid), .csv, .npy or .npz.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+}
+
+pub fn run_generate(a: GenerateArgs) -> Result<()> {
+    let model = file::load(&a.model)?;
+    if a.count == 0 {
+        return Err(Error::config("count", "must be at least 1"));
+    }
+    let z = model.sample_prior(a.count, a.seed)?;
+    let y = model.decode(&z, &a.threads.threads())?;
+    write_rows(&a.output, &model, &y, a.per_row)?;
+    let from =
+        if model.config().variational { "the prior N(0, I)" } else { "the training codes' histograms" };
+    eprintln!("wrote {} samples from {from} to {}", a.count, a.output.display());
+    Ok(())
+}
+
+pub fn run_interpolate(a: InterpolateArgs) -> Result<()> {
+    let model = file::load(&a.input.model)?;
+    let threads = a.threads.threads();
+    let d = model.input_dim();
+    let (xa, xb) = if a.input.files.len() == 2 {
+        let one = |p: &PathBuf| -> Result<Vec<f32>> {
+            let m = ModelData {
+                model: a.input.model.clone(),
+                files: vec![p.clone()],
+                data: a.input.data.clone(),
+            };
+            Ok(m.load_for(&model, Split::Test)?.row(0).to_vec())
+        };
+        (one(&a.input.files[0])?, one(&a.input.files[1])?)
+    } else {
+        let data = a.input.load_for(&model, Split::Test)?;
+        let [i, j] = a.rows[..] else {
+            return Err(Error::config("rows", "give two row numbers, e.g. --rows 0,7"));
+        };
+        for r in [i, j] {
+            if r >= data.rows() {
+                return Err(Error::config(
+                    "rows",
+                    format!("row {r} is past the {} rows of {}", data.rows(), data.source),
+                ));
+            }
+        }
+        (data.row(i).to_vec(), data.row(j).to_vec())
+    };
+    if a.steps < 2 {
+        return Err(Error::config("steps", "must be at least 2 (the two ends)"));
+    }
+    let za = model.encode(&xa, &threads)?;
+    let zb = model.encode(&xb, &threads)?;
+    let k = model.code_dim();
+    let mut z = Vec::with_capacity(a.steps * k);
+    for s in 0..a.steps {
+        let t = s as f32 / (a.steps - 1) as f32;
+        z.extend(za.iter().zip(&zb).map(|(&p, &q)| (1.0 - t) * p + t * q));
+    }
+    let y = model.decode(&z, &threads)?;
+    debug_assert_eq!(y.len(), a.steps * d);
+    write_rows(&a.output, &model, &y, a.steps)?;
+    eprintln!("wrote {} decodings along the latent path to {}", a.steps, a.output.display());
+    Ok(())
+}
+
+/// The sweep of dimension `j`: from the prior for variational models, else the range of
+/// the training codes; the other dimensions at the centre.
+fn sweep(model: &Autoencoder, dims: usize, steps: usize, range: f32) -> Result<Vec<f32>> {
+    let k = model.code_dim();
+    let (centre, lo, hi): (Vec<f32>, Vec<f32>, Vec<f32>) = if model.config().variational {
+        (vec![0.0; k], vec![-range; k], vec![range; k])
+    } else {
+        let c = model.codec.as_ref().ok_or_else(|| {
+            Error::Data(
+                "the model is neither variational nor has code statistics to sweep; train it again".into(),
+            )
+        })?;
+        (c.lo.iter().zip(&c.hi).map(|(&a, &b)| 0.5 * (a + b)).collect(), c.lo.clone(), c.hi.clone())
+    };
+    let mut z = Vec::with_capacity(dims * steps * k);
+    for j in 0..dims {
+        for s in 0..steps {
+            let t = if steps == 1 { 0.5 } else { s as f32 / (steps - 1) as f32 };
+            let mut row = centre.clone();
+            row[j] = lo[j] + t * (hi[j] - lo[j]);
+            z.extend(row);
+        }
+    }
+    Ok(z)
+}
+
+pub fn run_traverse(a: TraverseArgs) -> Result<()> {
+    let model = file::load(&a.model)?;
+    let k = model.code_dim();
+    let dims = a.dims.unwrap_or(k.min(16));
+    if dims == 0 || dims > k {
+        return Err(Error::config("dims", format!("{dims}: the code has {k} dimensions")));
+    }
+    if a.steps == 0 {
+        return Err(Error::config("steps", "must be at least 1"));
+    }
+    let z = sweep(&model, dims, a.steps, a.range)?;
+    let y = model.decode(&z, &a.threads.threads())?;
+    write_rows(&a.output, &model, &y, a.steps)?;
+    eprintln!("wrote a traversal of {dims} code dimensions × {} values to {}", a.steps, a.output.display());
+    Ok(())
+}

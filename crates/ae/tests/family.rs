@@ -1,0 +1,190 @@
+//! End-to-end tests of the autoencoder family: variational (`--variational`, ELBO and
+//! importance-sampled NLL in `ae evaluate`, `generate`, `interpolate`, `traverse`),
+//! denoising (`--noise`, `ae denoise --add-noise`), sparse (`--sparsity`, `--code-l1`) and
+//! contractive (`--contractive`) models, on the built-in synthetic images.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn ae() -> Command {
+    let mut c = Command::cargo_bin("ae").expect("the ae binary is built");
+    for v in ["AE_DATA_DIR", "AE_CACHE_DIR", "AE_MIRROR", "RUST_BACKTRACE"] {
+        c.env_remove(v);
+    }
+    c
+}
+
+fn ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("ae runs");
+    assert!(
+        out.status.success(),
+        "ae failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+fn train(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let m = dir.join(name);
+    ok(ae()
+        .args(["train", "--dataset", "synthetic", "--threads", "1", "--quiet", "--no-plots"])
+        .args(args)
+        .arg("-o")
+        .arg(&m));
+    m
+}
+
+fn is_png(p: &Path) -> bool {
+    std::fs::read(p).is_ok_and(|b| b.starts_with(b"\x89PNG"))
+}
+
+#[test]
+fn a_variational_model_reports_its_elbo_and_nll_and_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = train(
+        d,
+        "vae.safetensors",
+        &[
+            "--variational",
+            "--layers",
+            "64,4",
+            "--loss",
+            "bce",
+            "--epochs",
+            "2",
+            "--binarize",
+            "--kl-warmup",
+            "1",
+        ],
+    );
+    let out = ok(ae().arg("evaluate").arg(&m).args([
+        "--dataset",
+        "synthetic",
+        "--binarize",
+        "0",
+        "--iw-samples",
+        "20",
+        "--no-pca",
+        "--json",
+    ]));
+    let j = json(&out);
+    let v = &j["vae"];
+    let (elbo, rec, kl, nll) = (
+        v["negative_elbo"].as_f64().unwrap(),
+        v["reconstruction"].as_f64().unwrap(),
+        v["kl"].as_f64().unwrap(),
+        v["nll"].as_f64().unwrap(),
+    );
+    assert!((elbo - rec - kl).abs() < 1e-6 * elbo, "{v}");
+    assert!(kl > 0.0 && rec > 0.0, "{v}");
+    // The importance-weighted bound is tighter than the ELBO (up to sampling noise).
+    assert!(nll < elbo * 1.01, "{v}");
+
+    let png = d.join("samples.png");
+    ok(ae().arg("generate").arg(&m).args(["-n", "16", "-o"]).arg(&png));
+    assert!(is_png(&png));
+    let npy = d.join("samples.npy");
+    ok(ae().arg("generate").arg(&m).args(["-n", "5", "--seed", "3", "-o"]).arg(&npy));
+    assert_eq!(std::fs::metadata(&npy).unwrap().len() as usize, 128 + 5 * 784 * 4);
+    let path = d.join("path.png");
+    ok(ae()
+        .arg("interpolate")
+        .arg(&m)
+        .args(["--dataset", "synthetic", "--rows", "0,5", "--steps", "7", "-o"])
+        .arg(&path));
+    assert!(is_png(&path));
+    let trav = d.join("traverse.png");
+    ok(ae().arg("traverse").arg(&m).args(["--steps", "5", "-o"]).arg(&trav));
+    assert!(is_png(&trav));
+    // A plain model samples from its training codes; it has no ELBO.
+    let plain = train(d, "plain.safetensors", &["--layers", "64,4", "--epochs", "1"]);
+    ok(ae().arg("generate").arg(&plain).args(["-n", "4", "-o"]).arg(d.join("p.png")));
+    let out =
+        ae().arg("traverse").arg(&plain).args(["--dims", "9", "-o"]).arg(d.join("t.png")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dims"));
+}
+
+#[test]
+fn a_denoising_model_raises_the_psnr_of_noisy_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = train(
+        d,
+        "dae.safetensors",
+        &["--layers", "128,32", "--loss", "bce", "--epochs", "2", "--noise", "gaussian:0.4:clip"],
+    );
+    let png = d.join("denoised.png");
+    let out = ok(ae()
+        .arg("denoise")
+        .arg(&m)
+        .args(["--dataset", "synthetic", "--add-noise", "gaussian:0.4:clip", "--json", "-o"])
+        .arg(&png));
+    let j = json(&out);
+    let (before, after) = (j["psnr_noisy"].as_f64().unwrap(), j["psnr_denoised"].as_f64().unwrap());
+    assert!(after > before + 3.0, "noisy {before} dB, denoised {after} dB");
+    assert!(is_png(&png));
+    // Bad noise specifications name the flag.
+    let out = ae()
+        .arg("train")
+        .args(["--dataset", "synthetic", "--noise", "blur:3", "-o"])
+        .arg(d.join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("noise"));
+}
+
+#[test]
+fn sparse_and_contractive_penalties_change_the_code_as_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let common = ["--layers", "48", "--code-activation", "sigmoid", "--loss", "bce", "--epochs", "3"];
+    let plain = train(d, "plain.safetensors", &common);
+    let sparse = train(d, "sparse.safetensors", &[&common[..], &["--sparsity", "0.05:3"]].concat());
+    let contractive = train(d, "cae.safetensors", &[&common[..], &["--contractive", "2"]].concat());
+    let stats = |m: &Path| {
+        let j = json(&ok(ae().arg("evaluate").arg(m).args(["--dataset", "synthetic", "--no-pca", "--json"])));
+        (j["code_mean_activation"].as_f64().unwrap(), j["jacobian_norm"].as_f64().unwrap())
+    };
+    let (plain_mean, plain_jac) = stats(&plain);
+    let (sparse_mean, _) = stats(&sparse);
+    let (_, cae_jac) = stats(&contractive);
+    assert!(sparse_mean < 0.5 * plain_mean, "sparse {sparse_mean} vs plain {plain_mean}");
+    assert!(cae_jac < 0.7 * plain_jac, "contractive {cae_jac} vs plain {plain_jac}");
+    // What cannot be computed exactly is refused, naming the setting.
+    let out = ae()
+        .args([
+            "train",
+            "--dataset",
+            "synthetic",
+            "--layers",
+            "48,8",
+            "--code-activation",
+            "sigmoid",
+            "--contractive",
+            "0.1",
+            "-o",
+        ])
+        .arg(d.join("x.safetensors"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("contractive") && err.contains("one-layer"), "{err}");
+    let out = ae()
+        .args(["train", "--dataset", "synthetic", "--layers", "8", "--sparsity", "0.05", "-o"])
+        .arg(d.join("y.safetensors"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sparsity"));
+}

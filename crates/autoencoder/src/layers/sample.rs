@@ -1,0 +1,117 @@
+//! The reparameterised Gaussian sample of a variational autoencoder: from the encoder's
+//! `2k` outputs `(μ, log σ²)` to the code `z = μ + σ ⊙ ε`, `σ = exp(½·log σ²)`.
+//!
+//! The noise `ε ~ N(0, I)` is not drawn here: the caller puts it in the layer's scratch
+//! buffer (`k` values per row) before the forward pass (the trainer draws it from the
+//! seed's `Noise` stream). A zero scratch gives `z = μ`, the deterministic code that
+//! `encode` and `reconstruct` use. Backward: `∂L/∂μ = ∂L/∂z`,
+//! `∂L/∂log σ² = ∂L/∂z ⊙ ε ⊙ ½σ`. The KL term of the ELBO is the trainer's (it adds its
+//! gradient to this layer's input gradient).
+//!
+//! ```
+//! use autoencoder::layers::{Ctx, Layer, Sample};
+//! use autoencoder::kernels::Threads;
+//!
+//! let s = Sample::new(2);
+//! let x = [1.0, -1.0, 0.0, 2.0f32.ln() * 2.0]; // μ = (1, −1), log σ² = (0, 2·ln 2): σ = (1, 2)
+//! let mut eps = [0.5, 0.25];
+//! let mut z = [0.0; 2];
+//! let threads = Threads::new(1);
+//! s.forward(&[], &x, 1, &mut z, &mut eps, Ctx { threads: &threads });
+//! assert!((z[0] - 1.5).abs() < 1e-6 && (z[1] - -0.5).abs() < 1e-6);
+//! ```
+
+use super::{Ctx, Layer, ParamSpec};
+use crate::random::ChaCha8Rng;
+
+/// `log σ²` is clamped to `[−LOGVAR_LIMIT, LOGVAR_LIMIT]` inside the exponential so that
+/// a wild encoder output cannot overflow (the gradient through the clamp is kept as is).
+pub const LOGVAR_LIMIT: f32 = 30.0;
+
+/// The sampling layer: input `2k` (μ then log σ²), output `k`, no parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    k: usize,
+}
+
+impl Sample {
+    /// A sample of `k` dimensions.
+    pub fn new(k: usize) -> Self {
+        Sample { k }
+    }
+}
+
+/// `σ = exp(½·log σ²)`, clamped.
+#[inline]
+pub fn sigma(logvar: f32) -> f32 {
+    (0.5 * logvar.clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)).exp()
+}
+
+impl Layer for Sample {
+    fn kind(&self) -> &'static str {
+        "sample"
+    }
+    fn input_width(&self) -> usize {
+        2 * self.k
+    }
+    fn output_width(&self) -> usize {
+        self.k
+    }
+    fn param_specs(&self) -> Vec<ParamSpec> {
+        Vec::new()
+    }
+    fn scratch_width(&self) -> usize {
+        self.k
+    }
+    fn takes_noise(&self) -> bool {
+        true
+    }
+    fn init(&self, _params: &mut [f32], _rng: &mut ChaCha8Rng) {}
+    fn forward(
+        &self,
+        _params: &[f32],
+        x: &[f32],
+        rows: usize,
+        y: &mut [f32],
+        scratch: &mut [f32],
+        _ctx: Ctx<'_>,
+    ) {
+        let k = self.k;
+        for r in 0..rows {
+            let (mu, lv) = x[r * 2 * k..(r + 1) * 2 * k].split_at(k);
+            let eps = &scratch[r * k..(r + 1) * k];
+            for (j, z) in y[r * k..(r + 1) * k].iter_mut().enumerate() {
+                *z = mu[j] + sigma(lv[j]) * eps[j];
+            }
+        }
+    }
+    fn backward(
+        &self,
+        _params: &[f32],
+        _grads: &mut [f32],
+        x: &[f32],
+        _y: &[f32],
+        scratch: &[f32],
+        rows: usize,
+        dy: &mut [f32],
+        dx: Option<&mut [f32]>,
+        _dy_is_preactivation: bool,
+        _ctx: Ctx<'_>,
+    ) {
+        let Some(dx) = dx else { return };
+        let k = self.k;
+        for r in 0..rows {
+            let lv = &x[r * 2 * k + k..(r + 1) * 2 * k];
+            let eps = &scratch[r * k..(r + 1) * k];
+            let g = &dy[r * k..(r + 1) * k];
+            let (dmu, dlv) = dx[r * 2 * k..(r + 1) * 2 * k].split_at_mut(k);
+            for j in 0..k {
+                dmu[j] = g[j];
+                dlv[j] = g[j] * eps[j] * 0.5 * sigma(lv[j]);
+            }
+        }
+    }
+    fn describe(&self) -> String {
+        format!("sample {}→{} (z = μ + σ·ε)", 2 * self.k, self.k)
+    }
+}

@@ -176,9 +176,9 @@ impl Autoencoder {
             .collect();
         let mut out = Vec::with_capacity(n * k);
         for _ in 0..n {
-            for j in 0..k {
+            for (j, &total) in totals.iter().enumerate() {
                 let hist = &codec.histogram[j * bins..(j + 1) * bins];
-                let mut t = (random::uniform_f64(&mut rng) * totals[j].max(1) as f64) as u64;
+                let mut t = (random::uniform_f64(&mut rng) * total.max(1) as f64) as u64;
                 let mut b = 0;
                 while b + 1 < bins && t >= u64::from(hist[b]) {
                     t -= u64::from(hist[b]);

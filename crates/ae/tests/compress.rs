@@ -5,41 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+mod common;
+
+use common::{ae, fails, ok};
 use serde_json::Value;
-
-fn ae() -> Command {
-    let mut c = Command::cargo_bin("ae").expect("the ae binary is built");
-    for v in ["AE_DATA_DIR", "AE_CACHE_DIR", "AE_MIRROR", "RUST_BACKTRACE"] {
-        c.env_remove(v);
-    }
-    c
-}
-
-fn ok(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().expect("ae runs");
-    assert!(
-        out.status.success(),
-        "ae failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    out
-}
-
-/// Runs, expects exit code 1 and one `error:` line containing every needle.
-fn fails(cmd: &mut Command, needles: &[&str]) -> String {
-    let out = cmd.output().expect("ae runs");
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(1), "expected exit 1, stderr: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    let line =
-        err.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("no error line: {err}"));
-    for n in needles {
-        assert!(line.contains(n), "{n:?} not in {line:?}");
-    }
-    err
-}
 
 fn npy_values(path: &Path) -> Vec<u32> {
     let bytes = std::fs::read(path).unwrap();

@@ -5,27 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+mod common;
+
+use common::{ae, ok};
 use serde_json::Value;
-
-fn ae() -> Command {
-    let mut c = Command::cargo_bin("ae").expect("the ae binary is built");
-    for v in ["AE_DATA_DIR", "AE_CACHE_DIR", "AE_MIRROR", "RUST_BACKTRACE"] {
-        c.env_remove(v);
-    }
-    c
-}
-
-fn ok(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().expect("ae runs");
-    assert!(
-        out.status.success(),
-        "ae failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    out
-}
 
 fn json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")

@@ -165,6 +165,31 @@ fn whole_model_gradients() {
     }
 }
 
+/// Every parameter's gradient in `grads` against central differences of the loss of
+/// `train` (penalties and the KL term included; a variational sample's noise is the
+/// fixed draw of `train.seed`).
+fn check_against_finite_differences(
+    model: &mut Autoencoder,
+    x: &[f32],
+    train: &autoencoder::TrainConfig,
+    grads: &[f32],
+    what: &str,
+) {
+    use autoencoder::train::loss_and_gradient_with;
+    let threads = Threads::new(1);
+    let h = 2e-3f32;
+    for i in 0..model.param_count() {
+        let keep = model.params()[i];
+        model.params_mut()[i] = keep + h;
+        let (up, _) = loss_and_gradient_with(model, x, train, &threads).unwrap();
+        model.params_mut()[i] = keep - h;
+        let (down, _) = loss_and_gradient_with(model, x, train, &threads).unwrap();
+        model.params_mut()[i] = keep;
+        let numeric = (up - down) / (2.0 * h as f64);
+        assert_close(grads[i] as f64, numeric, &format!("{what} param {i}"));
+    }
+}
+
 /// The code penalties (L1 on the code, KL sparsity, contractive) through whole models:
 /// every parameter against finite differences of the penalised loss. The penalties are
 /// weighted so that they dominate the reconstruction loss's share of the gradient.
@@ -207,17 +232,7 @@ fn code_penalty_gradients() {
         let (with, grads) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
         let (without, _) = loss_and_gradient(&model, &x, train.loss, &threads).unwrap();
         assert!(with > without + 1e-3, "{name}: the penalty adds nothing ({with} vs {without})");
-        let h = 2e-3f32;
-        for i in 0..model.param_count() {
-            let keep = model.params()[i];
-            model.params_mut()[i] = keep + h;
-            let (up, _) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
-            model.params_mut()[i] = keep - h;
-            let (down, _) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
-            model.params_mut()[i] = keep;
-            let numeric = (up - down) / (2.0 * h as f64);
-            assert_close(grads[i] as f64, numeric, &format!("{name} param {i}"));
-        }
+        check_against_finite_differences(&mut model, &x, &train, &grads, name);
     }
     // What the engine cannot compute exactly is refused, naming the setting.
     let deep = Autoencoder::new(sigmoid_code(vec![5, 3]), 1).unwrap();
@@ -259,16 +274,6 @@ fn variational_gradients_with_a_fixed_noise_draw() {
         let other_draw = TrainConfig { seed: 4, ..train.clone() };
         let (value2, _) = loss_and_gradient_with(&model, &x, &other_draw, &threads).unwrap();
         assert_ne!(value, value2, "the sample must depend on the noise draw");
-        let h = 2e-3f32;
-        for i in 0..model.param_count() {
-            let keep = model.params()[i];
-            model.params_mut()[i] = keep + h;
-            let (up, _) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
-            model.params_mut()[i] = keep - h;
-            let (down, _) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
-            model.params_mut()[i] = keep;
-            let numeric = (up - down) / (2.0 * h as f64);
-            assert_close(grads[i] as f64, numeric, &format!("β {beta} {loss} param {i}"));
-        }
+        check_against_finite_differences(&mut model, &x, &train, &grads, &format!("β {beta} {loss}"));
     }
 }

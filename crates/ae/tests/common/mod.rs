@@ -1,0 +1,41 @@
+//! Helpers shared by the end-to-end test files: the command with a clean environment,
+//! and running it expecting success or a clean failure.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use assert_cmd::Command;
+
+/// The command, with the environment that could point it at real datasets removed.
+pub fn ae() -> Command {
+    let mut c = Command::cargo_bin("ae").expect("the ae binary is built");
+    for v in ["AE_DATA_DIR", "AE_CACHE_DIR", "AE_MIRROR", "RUST_BACKTRACE"] {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// Runs and expects success; returns the output.
+pub fn ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("ae runs");
+    assert!(
+        out.status.success(),
+        "ae failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+/// Runs, expects exit code 1 and one `error:` line containing every needle; returns stderr.
+pub fn fails(cmd: &mut Command, needles: &[&str]) -> String {
+    let out = cmd.output().expect("ae runs");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "expected exit 1, stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let line =
+        err.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("no error line: {err}"));
+    for n in needles {
+        assert!(line.contains(n), "{n:?} not in {line:?}");
+    }
+    err
+}

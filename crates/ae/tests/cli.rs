@@ -1128,3 +1128,36 @@ fn plot_latent_writes_a_png_for_2d_and_wider_codes() {
         assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
     }
 }
+
+/// The shipped configuration files parse and train (one epoch on the synthetic images).
+#[test]
+fn shipped_configs_are_valid() {
+    let (_tmp, dir) = dirs();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&configs).expect("configs/ exists") {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let m = dir.join("c.safetensors");
+        ok(ae()
+            .args([
+                "train",
+                "--dataset",
+                "synthetic",
+                "--epochs",
+                "1",
+                "--threads",
+                "1",
+                "--quiet",
+                "--no-plots",
+            ])
+            .arg("--config")
+            .arg(&path)
+            .arg("-o")
+            .arg(&m));
+        n += 1;
+    }
+    assert!(n >= 1, "no configuration files in {}", configs.display());
+}

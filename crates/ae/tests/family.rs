@@ -171,3 +171,23 @@ fn sparse_and_contractive_penalties_change_the_code_as_asked() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sparsity"));
 }
+
+#[test]
+fn dropout_trains_and_bad_probabilities_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = train(d, "drop.safetensors", &["--layers", "64,8", "--dropout", "0.3", "--epochs", "1"]);
+    let out = ok(ae().arg("inspect").arg(&m));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("dropout"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = ae()
+        .args(["train", "--dataset", "synthetic", "--layers", "8", "--dropout", "1.5", "-o"])
+        .arg(d.join("x.safetensors"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dropout"));
+}

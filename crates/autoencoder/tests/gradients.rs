@@ -277,3 +277,42 @@ fn variational_gradients_with_a_fixed_noise_draw() {
         check_against_finite_differences(&mut model, &x, &train, &grads, &format!("β {beta} {loss}"));
     }
 }
+
+/// Dropout with a fixed mask (drawn from the seed), in a deep model, and together with a
+/// variational code: every parameter against finite differences; inference is the
+/// identity (the same outputs as without dropout).
+#[test]
+fn dropout_gradients_with_a_fixed_mask() {
+    use autoencoder::train::loss_and_gradient_with;
+    use autoencoder::TrainConfig;
+    let threads = Threads::new(1);
+    for variational in [false, true] {
+        let cfg = ModelConfig {
+            input_dim: 6,
+            layers: vec![5, 4, 2],
+            activation: Activation::Tanh,
+            output_activation: Activation::Sigmoid,
+            variational,
+            dropout: 0.4,
+            ..ModelConfig::default()
+        };
+        let mut model = Autoencoder::new(cfg.clone(), 8).unwrap();
+        let kinds: Vec<&str> = model.layers().iter().map(|l| l.kind()).collect();
+        assert_eq!(kinds.iter().filter(|&&k| k == "dropout").count(), 4, "{kinds:?}");
+        let x: Vec<f32> = randn(4 * 6, 9, 1.0).iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
+        let train = TrainConfig { loss: Loss::Bce, seed: 5, ..TrainConfig::default() };
+        let (_, grads) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
+        check_against_finite_differences(
+            &mut model,
+            &x,
+            &train,
+            &grads,
+            &format!("dropout, variational {variational}"),
+        );
+        // Inference: the same as the model without dropout layers and the same weights.
+        let plain = ModelConfig { dropout: 0.0, ..cfg };
+        let mut twin = Autoencoder::new(plain, 8).unwrap();
+        twin.params_mut().copy_from_slice(model.params());
+        assert_eq!(model.reconstruct(&x, &threads).unwrap(), twin.reconstruct(&x, &threads).unwrap());
+    }
+}

@@ -59,6 +59,9 @@ pub struct TrainArgs {
     /// VAE: raise the KL weight from 0 to β over this many epochs [default: 0].
     #[arg(long, value_name = "EPOCHS")]
     pub kl_warmup: Option<usize>,
+    /// Dropout probability after every hidden layer (not the code or the output), in training only [default: 0].
+    #[arg(long, value_name = "P")]
+    pub dropout: Option<f64>,
     /// Re-binarise the training rows at every use (each value x becomes 1 with probability x), as for binarised MNIST.
     #[arg(long)]
     pub binarize: bool,
@@ -215,6 +218,9 @@ pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
     }
     if a.variational {
         m.variational = true;
+    }
+    if let Some(p) = a.dropout {
+        m.dropout = p;
     }
     if let Some(v) = &a.code_activation {
         m.code_activation = Some(v.parse()?);

@@ -2,11 +2,13 @@
 
 pub mod activation;
 pub mod dense;
+pub mod dropout;
 pub mod init;
 pub mod sample;
 
 pub use activation::Activation;
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use init::Init;
 pub use sample::Sample;
 
@@ -69,9 +71,17 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
         0
     }
     /// True for a layer whose scratch carries noise *in*: the caller fills it before the
-    /// forward pass (zeros give the deterministic pass), as [`Sample`] needs.
+    /// forward pass, with [`draw_noise`](Self::draw_noise) for training and
+    /// [`inference_noise`](Self::inference_noise) for the deterministic pass ([`Sample`],
+    /// [`Dropout`]).
     fn takes_noise(&self) -> bool {
         false
+    }
+    /// Draw a training pass's noise (`rows × scratch_width` values) from `rng`.
+    fn draw_noise(&self, _noise: &mut [f32], _rng: &mut ChaCha8Rng) {}
+    /// The noise of the deterministic (inference) pass: zeros unless the layer says otherwise.
+    fn inference_noise(&self, noise: &mut [f32]) {
+        noise.fill(0.0);
     }
     /// The activation applied last (so a loss can fuse with it); `Linear` if none.
     fn activation(&self) -> Activation {

@@ -66,6 +66,11 @@ impl Layer for Sample {
     fn takes_noise(&self) -> bool {
         true
     }
+    fn draw_noise(&self, noise: &mut [f32], rng: &mut ChaCha8Rng) {
+        for v in noise.iter_mut() {
+            *v = crate::random::normal(rng) as f32;
+        }
+    }
     fn init(&self, _params: &mut [f32], _rng: &mut ChaCha8Rng) {}
     fn forward(
         &self,

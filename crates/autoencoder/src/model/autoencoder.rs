@@ -82,6 +82,7 @@ impl Autoencoder {
         let code_layer = config.layers.len() - 1;
         let n = shapes.len();
         let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(n + 1);
+        let mut encoder_len = 0;
         for (i, &(inputs, outputs)) in shapes.iter().enumerate() {
             let act = if i == n - 1 {
                 config.output_activation
@@ -96,8 +97,12 @@ impl Autoencoder {
             if i == code_layer && config.variational {
                 layers.push(Box::new(crate::layers::Sample::new(config.code_dim())));
             }
+            if i == code_layer {
+                encoder_len = layers.len();
+            } else if i != n - 1 && config.dropout > 0.0 {
+                layers.push(Box::new(crate::layers::Dropout::new(outputs, config.dropout as f32)));
+            }
         }
-        let encoder_len = config.layers.len() + usize::from(config.variational);
         let mut offsets = vec![0];
         for l in &layers {
             let last = *offsets.last().unwrap_or(&0);
@@ -226,8 +231,8 @@ impl Autoencoder {
                 for i in range.clone() {
                     let l = &self.layers[i];
                     if l.takes_noise() {
-                        // No noise at inference: a variational code is its mean μ.
-                        scratch[..n * l.scratch_width()].fill(0.0);
+                        // No noise at inference: a variational code is its mean μ, dropout the identity.
+                        l.inference_noise(&mut scratch[..n * l.scratch_width()]);
                     }
                     l.forward(
                         &self.params[self.layer_params(i)],

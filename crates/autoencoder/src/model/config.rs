@@ -34,6 +34,9 @@ pub struct ModelConfig {
     /// A variational autoencoder: the last encoder layer outputs `(μ, log σ²)` (`2k`
     /// values, linear) and the code is the sample `z = μ + σ·ε` (`k` values). Default false.
     pub variational: bool,
+    /// Dropout probability after every hidden layer of the encoder and decoder (not the
+    /// code, not the output), during training only. Default 0.
+    pub dropout: f64,
 }
 
 impl Default for ModelConfig {
@@ -49,6 +52,7 @@ impl Default for ModelConfig {
             normalize: NormalizeKind::None,
             image_shape: None,
             variational: false,
+            dropout: 0.0,
         }
     }
 }
@@ -91,6 +95,9 @@ impl ModelConfig {
                     ),
                 ))
             }
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::config("dropout", format!("{} must be in [0, 1)", self.dropout)));
         }
         if self.variational && self.code_activation.is_some_and(|a| a != Activation::Linear) {
             return Err(Error::config(

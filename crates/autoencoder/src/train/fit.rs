@@ -280,6 +280,8 @@ pub struct Trainer {
     code: CodePenalties,
     /// The index of a variational model's sampling layer.
     sample_layer: Option<usize>,
+    /// The layers that take noise (sampling, dropout).
+    noise_layers: Vec<usize>,
     /// The KL weight of the current epoch (β, or less during warm-up).
     kl_weight: f64,
 }
@@ -303,7 +305,8 @@ impl Trainer {
             lr_scale: 1.0,
             noise_rng: random::rng(config.seed, Stream::Noise),
             code,
-            sample_layer: model.layers().iter().position(|l| l.takes_noise()),
+            sample_layer: model.layers().iter().position(|l| l.kind() == "sample"),
+            noise_layers: (0..n_layers).filter(|&i| model.layers()[i].takes_noise()).collect(),
             kl_weight: config.beta,
         })
     }
@@ -352,8 +355,9 @@ impl Trainer {
             ws.target[..n * d].copy_from_slice(&ws.input[..n * d]);
             c.apply(&mut ws.input[..n * d], &mut self.noise_rng);
         }
-        if let Some(s) = self.sample_layer {
-            fill_normal(&mut ws.scratch[s][..n * model.code_dim()], &mut self.noise_rng);
+        for &i in &self.noise_layers {
+            let l = &model.layers()[i];
+            l.draw_noise(&mut ws.scratch[i][..n * l.scratch_width()], &mut self.noise_rng);
         }
         ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
         let sum = ws.loss(self.config.loss, n, d, self.fused, true, noise.is_some());
@@ -399,8 +403,15 @@ impl Trainer {
         for start in (0..rows.len()).step_by(ws.batch) {
             let end = (start + ws.batch).min(rows.len());
             let n = ws.gather(rows, start..end, model.normalizer());
-            if let Some(s) = self.sample_layer {
-                fill_normal(&mut ws.scratch[s][..n * model.code_dim()], &mut self.noise_rng);
+            for &i in &self.noise_layers {
+                // Validation: dropout off; a variational code still sampled (the ELBO).
+                let l = &model.layers()[i];
+                let noise = &mut ws.scratch[i][..n * l.scratch_width()];
+                if Some(i) == self.sample_layer {
+                    l.draw_noise(noise, &mut self.noise_rng);
+                } else {
+                    l.inference_noise(noise);
+                }
             }
             ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
             sum += ws.loss(self.config.loss, n, d, self.fused, false, false);
@@ -664,13 +675,6 @@ fn backward(
     }
 }
 
-/// Standard normal draws into `out`.
-fn fill_normal(out: &mut [f32], rng: &mut random::ChaCha8Rng) {
-    for v in out.iter_mut() {
-        *v = random::normal(rng) as f32;
-    }
-}
-
 /// The first encoder layer's weight matrix (`out × in`, first in its parameters).
 fn first_weights(model: &Autoencoder) -> &[f32] {
     let l = &model.layers()[0];
@@ -721,10 +725,13 @@ pub fn loss_and_gradient_with(
     let fused = loss.fuses_with(layers[layers.len() - 1].activation());
     let mut ws = Workspace::new(layers, n, model.param_count(), false);
     ws.input.copy_from_slice(x);
-    // A variational model samples with a fixed draw: ε from the config's seed.
-    let sample = layers.iter().position(|l| l.takes_noise());
-    if let Some(s) = sample {
-        fill_normal(&mut ws.scratch[s][..n * model.code_dim()], &mut random::rng(config.seed, Stream::Noise));
+    // Noise-taking layers (a variational sample, dropout) use a fixed draw from the seed.
+    let sample = layers.iter().position(|l| l.kind() == "sample");
+    let mut rng = random::rng(config.seed, Stream::Noise);
+    for (l, scratch) in layers.iter().zip(ws.scratch.iter_mut()) {
+        if l.takes_noise() {
+            l.draw_noise(&mut scratch[..n * l.scratch_width()], &mut rng);
+        }
     }
     threads.install(|| {
         ws.forward(layers, &offsets, model.params(), n, fused, ctx);

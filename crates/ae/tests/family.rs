@@ -191,3 +191,51 @@ fn dropout_trains_and_bad_probabilities_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("dropout"));
 }
+
+#[test]
+fn tied_weights_train_and_need_a_mirrored_decoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let m = train(d, "tied.safetensors", &["--layers", "64,8", "--tied", "--epochs", "1"]);
+    // The file is an ordinary model whose decoder weights are the encoder's, transposed.
+    let bytes = std::fs::read(&m).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let tensor = |name: &str| -> (Vec<usize>, Vec<f32>) {
+        let t = &header[name];
+        let shape: Vec<usize> =
+            t["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let o: Vec<usize> =
+            t["data_offsets"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let data = bytes[8 + n + o[0]..8 + n + o[1]]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        (shape, data)
+    };
+    let (es, e) = tensor("encoder.0.weight");
+    let (ds, dd) = tensor("decoder.1.weight");
+    assert_eq!((es.clone(), ds), (vec![64, 784], vec![784, 64]));
+    for r in 0..64 {
+        for c in 0..784 {
+            assert_eq!(e[r * 784 + c], dd[c * 64 + r]);
+        }
+    }
+    let out = ae()
+        .args([
+            "train",
+            "--dataset",
+            "synthetic",
+            "--layers",
+            "64,8",
+            "--decoder-layers",
+            "32",
+            "--tied",
+            "-o",
+        ])
+        .arg(d.join("x.safetensors"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tied"));
+}

@@ -41,11 +41,22 @@ fn main() -> autoencoder::Result<()> {
     let mut dir = PathBuf::from("../shared/data/odds");
     let mut splits = 10u64;
     let mut only: Option<Vec<String>> = None;
+    // Experiments on top of the defaults (the published table uses none of them).
+    let mut dropout = 0.0f64;
+    let mut noise: Option<autoencoder::train::Corruption> = None;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
             "--splits" => {
                 splits = args[i + 1].parse().expect("--splits N");
+                i += 1;
+            }
+            "--dropout" => {
+                dropout = args[i + 1].parse().expect("--dropout P");
+                i += 1;
+            }
+            "--noise" => {
+                noise = Some(autoencoder::train::Corruption::parse(&args[i + 1])?);
                 i += 1;
             }
             "--only" => {
@@ -78,8 +89,10 @@ fn main() -> autoencoder::Result<()> {
         let mut aucs = Vec::new();
         for seed in 0..splits {
             let (train, test) = split(&data, seed);
-            let (model_cfg, mut train_cfg) = tabular_defaults(data.cols());
+            let (mut model_cfg, mut train_cfg) = tabular_defaults(data.cols());
             train_cfg.seed = seed;
+            model_cfg.dropout = dropout;
+            train_cfg.noise = noise;
             let mut model = Autoencoder::new(model_cfg, seed)?;
             fit(&mut model, &train, None, &train_cfg, &threads, &mut NoObserver)?;
             let scores = autoencoder::anomaly::scores(&model, &test, Default::default(), &[], &threads)?;

@@ -316,3 +316,60 @@ fn dropout_gradients_with_a_fixed_mask() {
         assert_eq!(model.reconstruct(&x, &threads).unwrap(), twin.reconstruct(&x, &threads).unwrap());
     }
 }
+
+/// Tied weights: the gradient of each shared matrix (both copies moved together) against
+/// finite differences, and a training step keeps the decoder copy the exact transpose.
+#[test]
+fn tied_weight_gradients_and_the_tie_survives_training() {
+    use autoencoder::train::loss_and_gradient_with;
+    use autoencoder::{fit, NoObserver, TrainConfig};
+    let threads = Threads::new(1);
+    let cfg = ModelConfig {
+        input_dim: 6,
+        layers: vec![5, 3],
+        activation: Activation::Tanh,
+        output_activation: Activation::Sigmoid,
+        tied: true,
+        dropout: 0.2,
+        ..ModelConfig::default()
+    };
+    let mut model = Autoencoder::new(cfg, 31).unwrap();
+    let ties = model.tied_weights();
+    assert_eq!(ties.len(), 2);
+    let x: Vec<f32> = randn(4 * 6, 32, 1.0).iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
+    let train = TrainConfig { loss: Loss::Bce, seed: 1, ..TrainConfig::default() };
+    let (_, grads) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
+    let h = 2e-3f32;
+    for t in &ties {
+        for r in 0..t.rows {
+            for c in 0..t.cols {
+                let (e, d) = (t.encoder + r * t.cols + c, t.decoder + c * t.rows + r);
+                assert_eq!(grads[e], grads[d], "both copies carry the shared gradient");
+                let keep = model.params()[e];
+                model.params_mut()[e] = keep + h;
+                model.params_mut()[d] = keep + h;
+                let (up, _) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
+                model.params_mut()[e] = keep - h;
+                model.params_mut()[d] = keep - h;
+                let (down, _) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
+                model.params_mut()[e] = keep;
+                model.params_mut()[d] = keep;
+                let numeric = (up - down) / (2.0 * h as f64);
+                assert_close(grads[e] as f64, numeric, &format!("tied ({r}, {c}) of {t:?}"));
+            }
+        }
+    }
+    let data = autoencoder::Dataset::new(x.repeat(8), 32, 6, "x").unwrap();
+    let cfg = TrainConfig { epochs: 3, batch_size: 8, l2: 1e-3, clip_norm: Some(0.5), ..train };
+    fit(&mut model, &data, None, &cfg, &threads, &mut NoObserver).unwrap();
+    for t in &ties {
+        for r in 0..t.rows {
+            for c in 0..t.cols {
+                assert_eq!(
+                    model.params()[t.encoder + r * t.cols + c],
+                    model.params()[t.decoder + c * t.rows + r]
+                );
+            }
+        }
+    }
+}

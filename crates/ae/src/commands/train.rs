@@ -59,6 +59,9 @@ pub struct TrainArgs {
     /// VAE: raise the KL weight from 0 to β over this many epochs [default: 0].
     #[arg(long, value_name = "EPOCHS")]
     pub kl_warmup: Option<usize>,
+    /// Tied weights: each decoder layer uses the transpose of its mirror encoder layer's weight.
+    #[arg(long)]
+    pub tied: bool,
     /// Dropout probability after every hidden layer (not the code or the output), in training only [default: 0].
     #[arg(long, value_name = "P")]
     pub dropout: Option<f64>,
@@ -221,6 +224,9 @@ pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
     }
     if let Some(p) = a.dropout {
         m.dropout = p;
+    }
+    if a.tied {
+        m.tied = true;
     }
     if let Some(v) = &a.code_activation {
         m.code_activation = Some(v.parse()?);

@@ -32,6 +32,48 @@ pub struct TensorInfo {
     pub decays: bool,
 }
 
+/// A tied pair of weights in the parameter buffer: the encoder's `rows × cols` matrix at
+/// `encoder` and the decoder's `cols × rows` matrix at `decoder`, its transpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TiedPair {
+    /// Offset of the encoder weight (`rows × cols`).
+    pub encoder: usize,
+    /// Offset of the decoder weight (`cols × rows`).
+    pub decoder: usize,
+    /// The encoder weight's rows (its layer's outputs).
+    pub rows: usize,
+    /// The encoder weight's columns (its layer's inputs).
+    pub cols: usize,
+}
+
+impl TiedPair {
+    /// Make the decoder copy the exact transpose of the encoder weight in `buf`.
+    pub fn copy_transpose(&self, buf: &mut [f32]) {
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                buf[self.decoder + c * self.rows + r] = buf[self.encoder + r * self.cols + c];
+            }
+        }
+    }
+
+    /// The gradient of the shared matrix, `g_enc + g_decᵀ`, into both places of `grads`
+    /// (the decoder's transposed), so that both copies take the same update.
+    pub fn combine_gradients(&self, grads: &mut [f32]) {
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                let e = self.encoder + r * self.cols + c;
+                grads[e] += grads[self.decoder + c * self.rows + r];
+            }
+        }
+        self.copy_transpose(grads);
+    }
+
+    /// The decoder copy's range in the parameter buffer.
+    pub fn decoder_range(&self) -> std::ops::Range<usize> {
+        self.decoder..self.decoder + self.rows * self.cols
+    }
+}
+
 /// A dense autoencoder `x̂ = D(E(x))`.
 ///
 /// Inputs are raw rows: [`encode`](Self::encode) and [`reconstruct`](Self::reconstruct)
@@ -72,7 +114,28 @@ impl Autoencoder {
             let r = model.offsets[i]..model.offsets[i + 1];
             layer.init(&mut model.params[r], &mut rng);
         }
+        for t in model.tied_weights() {
+            t.copy_transpose(&mut model.params);
+        }
         Ok(model)
+    }
+
+    /// The tied weight pairs of a model with `tied` set (empty otherwise): each decoder
+    /// weight and the encoder weight it is the transpose of.
+    pub fn tied_weights(&self) -> Vec<TiedPair> {
+        if !self.config.tied {
+            return Vec::new();
+        }
+        let dense: Vec<usize> =
+            (0..self.layers.len()).filter(|&i| self.layers[i].kind() == "dense").collect();
+        let m = dense.len() / 2;
+        (0..m)
+            .map(|j| {
+                let (e, d) = (dense[m - 1 - j], dense[m + j]);
+                let (rows, cols) = (self.layers[e].output_width(), self.layers[e].input_width());
+                TiedPair { encoder: self.offsets[e], decoder: self.offsets[d], rows, cols }
+            })
+            .collect()
     }
 
     /// Build the layers of `config` with all parameters zero (a loader fills them).

@@ -37,6 +37,11 @@ pub struct ModelConfig {
     /// Dropout probability after every hidden layer of the encoder and decoder (not the
     /// code, not the output), during training only. Default 0.
     pub dropout: f64,
+    /// Tied weights: each decoder layer's weight is the transpose of its mirror encoder
+    /// layer's (kept as an exact transposed copy in the file, updated with the summed
+    /// gradient of both uses, so any reader sees an ordinary model). Needs the mirrored
+    /// decoder; not for variational models. Default false.
+    pub tied: bool,
 }
 
 impl Default for ModelConfig {
@@ -53,6 +58,7 @@ impl Default for ModelConfig {
             image_shape: None,
             variational: false,
             dropout: 0.0,
+            tied: false,
         }
     }
 }
@@ -98,6 +104,15 @@ impl ModelConfig {
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::config("dropout", format!("{} must be in [0, 1)", self.dropout)));
+        }
+        if self.tied
+            && (self.variational
+                || self.decoder_layers.as_ref().is_some_and(|d| *d != self.decoder_widths_mirrored()))
+        {
+            return Err(Error::config(
+                "tied",
+                "tied weights need the decoder to mirror the encoder (no decoder_layers of its own) and a model that is not variational",
+            ));
         }
         if self.variational && self.code_activation.is_some_and(|a| a != Activation::Linear) {
             return Err(Error::config(
@@ -155,6 +170,10 @@ impl ModelConfig {
         self.dense_shapes()
             .iter()
             .try_fold(0usize, |acc, &(i, o)| i.checked_mul(o)?.checked_add(o)?.checked_add(acc))
+    }
+
+    fn decoder_widths_mirrored(&self) -> Vec<usize> {
+        self.layers.iter().rev().skip(1).copied().collect()
     }
 
     /// Every layer width from input to output: `[784, 64, 784]`.

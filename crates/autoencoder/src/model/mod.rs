@@ -4,6 +4,6 @@ mod autoencoder;
 mod config;
 mod vae;
 
-pub use autoencoder::{Autoencoder, TensorInfo, INFERENCE_BATCH};
+pub use autoencoder::{Autoencoder, TensorInfo, TiedPair, INFERENCE_BATCH};
 pub use config::{parse_widths, ModelConfig, MAX_PARAMS, MAX_WIDTH};
 pub use vae::ElboParts;

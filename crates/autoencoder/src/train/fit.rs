@@ -282,6 +282,8 @@ pub struct Trainer {
     sample_layer: Option<usize>,
     /// The layers that take noise (sampling, dropout).
     noise_layers: Vec<usize>,
+    /// Tied weights: decoder copies updated with the shared gradient.
+    ties: Vec<crate::model::TiedPair>,
     /// The KL weight of the current epoch (β, or less during warm-up).
     kl_weight: f64,
 }
@@ -298,7 +300,13 @@ impl Trainer {
             ws: Workspace::new(model.layers(), batch.max(1), model.param_count(), config.noise.is_some()),
             opt: Optimizer::new(config.optimizer.clone(), model.param_count())?,
             offsets: (0..n_layers).map(|i| model.layer_params(i)).collect(),
-            decaying: slots.iter().copied().filter(|s| s.decays).collect(),
+            // A tied decoder copy is the same parameter as its encoder weight: its penalty
+            // counts once.
+            decaying: slots
+                .iter()
+                .copied()
+                .filter(|s| s.decays && !model.tied_weights().iter().any(|t| t.decoder == s.offset))
+                .collect(),
             slots,
             fused: config.loss.fuses_with(model.layers()[n_layers - 1].activation()),
             config: config.clone(),
@@ -307,6 +315,7 @@ impl Trainer {
             code,
             sample_layer: model.layers().iter().position(|l| l.kind() == "sample"),
             noise_layers: (0..n_layers).filter(|&i| model.layers()[i].takes_noise()).collect(),
+            ties: model.tied_weights(),
             kl_weight: config.beta,
         })
     }
@@ -378,9 +387,15 @@ impl Trainer {
             return loss;
         }
         backward(model, &self.offsets, ws, n, self.fused, code, kl, ctx);
+        for t in &self.ties {
+            t.combine_gradients(&mut ws.grads);
+        }
         let grad_scale = match self.config.clip_norm {
             Some(c) => {
-                let norm = elementwise::sum_squares(&ws.grads).sqrt();
+                // A tied matrix counts once in the norm.
+                let copies: f64 =
+                    self.ties.iter().map(|t| elementwise::sum_squares(&ws.grads[t.decoder_range()])).sum();
+                let norm = (elementwise::sum_squares(&ws.grads) - copies).max(0.0).sqrt();
                 if norm > c {
                     (c / norm) as f32
                 } else {
@@ -742,6 +757,9 @@ pub fn loss_and_gradient_with(
             f64::from(scale) * super::kl::kl_sum(&ws.acts[s - 1], n, model.code_dim())
         });
         backward(model, &offsets, &mut ws, n, fused, code.as_ref(), kl, ctx);
+        for t in model.tied_weights() {
+            t.combine_gradients(&mut ws.grads);
+        }
         Ok((sum / (n * d) as f64 + penalty + kl_value, ws.grads))
     })
 }

@@ -57,6 +57,15 @@ enum Command {
 }
 
 fn main() {
+    // Output piped into `head` and friends: end quietly when the reader goes away, as
+    // Unix tools do, instead of failing (Rust ignores SIGPIPE by default, so `println!`
+    // would panic on the broken pipe).
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up, before any
+    // thread exists, is what C programs start with.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(a) => commands::train::run(*a),

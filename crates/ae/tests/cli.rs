@@ -1161,3 +1161,29 @@ fn shipped_configs_are_valid() {
     }
     assert!(n >= 1, "no configuration files in {}", configs.display());
 }
+
+/// Output piped into a reader that stops early (`ae encode … | head -1`) ends the command
+/// quietly, as Unix tools do, not with a panic about the broken pipe.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_pipe_is_not_a_panic() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let (_tmp, dir) = dirs();
+    let (csv, model) = csv_model(&dir, 8000, 6, 4); // ~300 KB of codes: more than a pipe holds
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ae"))
+        .args(["encode"])
+        .arg(&model)
+        .arg(&csv)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("z1"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}

@@ -36,6 +36,39 @@ fn split(data: &Dataset, seed: u64) -> (Dataset, Dataset) {
     (data.select_rows(&idx[..n_train]), data.select_rows(&idx[n_train..]))
 }
 
+/// Mean distance from each row of `b` to its `k` nearest rows of `a` (`w` values each).
+fn knn_scores(a: &[f32], b: &[f32], w: usize, k: usize) -> Vec<f64> {
+    b.chunks_exact(w)
+        .map(|q| {
+            let mut best = vec![f64::INFINITY; k];
+            for r in a.chunks_exact(w) {
+                let d: f64 = q.iter().zip(r).map(|(&x, &y)| f64::from(x - y).powi(2)).sum();
+                if d < best[k - 1] {
+                    let pos = best.partition_point(|&v| v < d);
+                    best.insert(pos, d);
+                    best.pop();
+                }
+            }
+            best.iter().map(|v| v.sqrt()).sum::<f64>() / k as f64
+        })
+        .collect()
+}
+
+/// The mean of the two scores' ranks (ties broken by order).
+fn rank_mean(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let ranks = |s: &[f64]| {
+        let mut idx: Vec<usize> = (0..s.len()).collect();
+        idx.sort_by(|&i, &j| s[i].total_cmp(&s[j]));
+        let mut r = vec![0.0; s.len()];
+        for (rank, &i) in idx.iter().enumerate() {
+            r[i] = rank as f64;
+        }
+        r
+    };
+    let (ra, rb) = (ranks(a), ranks(b));
+    ra.iter().zip(&rb).map(|(x, y)| x + y).collect()
+}
+
 fn main() -> autoencoder::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut dir = PathBuf::from("../shared/data/odds");
@@ -44,6 +77,8 @@ fn main() -> autoencoder::Result<()> {
     // Experiments on top of the defaults (the published table uses none of them).
     let mut dropout = 0.0f64;
     let mut noise: Option<autoencoder::train::Corruption> = None;
+    let mut knn = 0usize;
+    let mut knn_space = String::from("code");
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -57,6 +92,14 @@ fn main() -> autoencoder::Result<()> {
             }
             "--noise" => {
                 noise = Some(autoencoder::train::Corruption::parse(&args[i + 1])?);
+                i += 1;
+            }
+            "--knn" => {
+                knn = args[i + 1].parse().expect("--knn K");
+                i += 1;
+            }
+            "--knn-space" => {
+                knn_space = args[i + 1].clone();
                 i += 1;
             }
             "--only" => {
@@ -95,7 +138,25 @@ fn main() -> autoencoder::Result<()> {
             train_cfg.noise = noise;
             let mut model = Autoencoder::new(model_cfg, seed)?;
             fit(&mut model, &train, None, &train_cfg, &threads, &mut NoObserver)?;
-            let scores = autoencoder::anomaly::scores(&model, &test, Default::default(), &[], &threads)?;
+            let mut scores = autoencoder::anomaly::scores(&model, &test, Default::default(), &[], &threads)?;
+            if knn > 0 {
+                let (a, b, w) = match knn_space.as_str() {
+                    "input" | "mix-input" => {
+                        let mut a = train.as_slice().to_vec();
+                        let mut b = test.as_slice().to_vec();
+                        model.normalizer().apply_in_place(&mut a);
+                        model.normalizer().apply_in_place(&mut b);
+                        (a, b, data.cols())
+                    }
+                    _ => (
+                        model.encode(train.as_slice(), &threads)?,
+                        model.encode(test.as_slice(), &threads)?,
+                        model.code_dim(),
+                    ),
+                };
+                let k_scores = knn_scores(&a, &b, w, knn);
+                scores = if knn_space.starts_with("mix") { rank_mean(&scores, &k_scores) } else { k_scores };
+            }
             if let Some(a) = roc_auc(&scores, test.labels.as_deref().unwrap_or_default()) {
                 aucs.push(a);
             }

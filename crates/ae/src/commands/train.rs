@@ -59,6 +59,11 @@ pub struct TrainArgs {
     /// VAE: raise the KL weight from 0 to β over this many epochs [default: 0].
     #[arg(long, value_name = "EPOCHS")]
     pub kl_warmup: Option<usize>,
+    /// Start from a preset instead of the defaults (flags still override): `tabular`, the
+    /// anomaly-detection defaults for tables (z-scores, d→d/2→d/4 tanh, dropout 0.2, MSE,
+    /// early stopping on 10 % of the rows).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
     /// Tied weights: each decoder layer uses the transpose of its mirror encoder layer's weight.
     #[arg(long)]
     pub tied: bool,
@@ -197,6 +202,12 @@ pub struct TrainArgs {
 
 /// Defaults, then the TOML file, then the flags that were given.
 pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
+    resolve_config_over(a, FileConfig::default())
+}
+
+/// [`resolve_config`] starting from `base` instead of the defaults (a preset); a TOML
+/// file replaces the base.
+pub fn resolve_config_over(a: &TrainArgs, base: FileConfig) -> Result<FileConfig> {
     let mut c = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
@@ -207,7 +218,7 @@ pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
                 )
             })?
         }
-        None => FileConfig::default(),
+        None => base,
     };
     let m = &mut c.model;
     if let Some(l) = &a.layers {
@@ -388,6 +399,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
     let seed = cfg.training.seed;
     let data = a.data.load(&a.files, seed, Split::Train)?;
+    let cfg = match a.preset.as_deref() {
+        None => cfg,
+        Some("tabular") if resume.is_none() => {
+            let (model, training) = autoencoder::anomaly::tabular_defaults(data.cols());
+            resolve_config_over(&a, FileConfig { model, training })?
+        }
+        Some("tabular") => cfg,
+        Some(other) => return Err(Error::config("preset", format!("{other:?}: the preset is `tabular`"))),
+    };
     let validation = match &a.validation {
         Some(p) => Some(open::load_paths(std::slice::from_ref(p), &Default::default())?),
         None => None,

@@ -75,7 +75,7 @@ fn main() -> autoencoder::Result<()> {
     let mut splits = 10u64;
     let mut only: Option<Vec<String>> = None;
     // Experiments on top of the defaults (the published table uses none of them).
-    let mut dropout = 0.0f64;
+    let mut dropout: Option<f64> = None;
     let mut noise: Option<autoencoder::train::Corruption> = None;
     let mut knn = 0usize;
     let mut knn_space = String::from("code");
@@ -87,7 +87,7 @@ fn main() -> autoencoder::Result<()> {
                 i += 1;
             }
             "--dropout" => {
-                dropout = args[i + 1].parse().expect("--dropout P");
+                dropout = Some(args[i + 1].parse().expect("--dropout P"));
                 i += 1;
             }
             "--noise" => {
@@ -134,7 +134,9 @@ fn main() -> autoencoder::Result<()> {
             let (train, test) = split(&data, seed);
             let (mut model_cfg, mut train_cfg) = tabular_defaults(data.cols());
             train_cfg.seed = seed;
-            model_cfg.dropout = dropout;
+            if let Some(p) = dropout {
+                model_cfg.dropout = p;
+            }
             train_cfg.noise = noise;
             let mut model = Autoencoder::new(model_cfg, seed)?;
             fit(&mut model, &train, None, &train_cfg, &threads, &mut NoObserver)?;

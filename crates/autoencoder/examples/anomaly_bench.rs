@@ -78,6 +78,8 @@ fn main() -> autoencoder::Result<()> {
     let mut dropout: Option<f64> = None;
     let mut noise: Option<autoencoder::train::Corruption> = None;
     let mut knn = 0usize;
+    let mut variational = false;
+    let mut tied = false;
     let mut knn_space = String::from("code");
     let mut i = 0;
     while i < args.len() {
@@ -94,6 +96,8 @@ fn main() -> autoencoder::Result<()> {
                 noise = Some(autoencoder::train::Corruption::parse(&args[i + 1])?);
                 i += 1;
             }
+            "--variational" => variational = true,
+            "--tied" => tied = true,
             "--knn" => {
                 knn = args[i + 1].parse().expect("--knn K");
                 i += 1;
@@ -136,6 +140,11 @@ fn main() -> autoencoder::Result<()> {
             train_cfg.seed = seed;
             if let Some(p) = dropout {
                 model_cfg.dropout = p;
+            }
+            model_cfg.variational = variational;
+            model_cfg.tied = tied;
+            if variational {
+                model_cfg.code_activation = None;
             }
             train_cfg.noise = noise;
             let mut model = Autoencoder::new(model_cfg, seed)?;

@@ -168,34 +168,53 @@ pub struct PcaResult {
     pub seconds: f64,
 }
 
-/// PCA-k fitted on `fit_rows`, evaluated on `data`, both in the model's normalised space.
+/// PCA-k fitted on `fit_rows`, evaluated on `data`, both in the model's normalised space
+/// (normalised a chunk at a time: no copy of either set is made when the normaliser is
+/// the identity).
 pub fn pca_baseline(
     model: &Autoencoder,
     fit_rows: &Dataset,
     data: &Dataset,
     threads: &Threads,
 ) -> Result<PcaResult> {
+    pca_baseline_rows(model, (fit_rows.as_slice(), &fit_rows.source), data.as_slice(), threads)
+}
+
+/// [`pca_baseline`] on row slices: `fit` (values, where they came from) and `eval`.
+pub fn pca_baseline_rows(
+    model: &Autoencoder,
+    fit: (&[f32], &str),
+    eval: &[f32],
+    threads: &Threads,
+) -> Result<PcaResult> {
     let k = model.code_dim();
     let d = model.input_dim();
     let norm = model.normalizer();
+    let fit_n = fit.0.len() / d.max(1);
     let t = std::time::Instant::now();
-    let mut fit_x = fit_rows.as_slice().to_vec();
-    norm.apply_in_place(&mut fit_x);
-    let k_eff = k.min(fit_rows.rows()).min(d);
-    let pca = Pca::fit_with_threads(&fit_x, fit_rows.rows(), d, k_eff, threads.count())?;
+    let fit_x: std::borrow::Cow<[f32]> = if norm.is_identity() {
+        std::borrow::Cow::Borrowed(fit.0)
+    } else {
+        let mut v = fit.0.to_vec();
+        norm.apply_in_place(&mut v);
+        std::borrow::Cow::Owned(v)
+    };
+    let k_eff = k.min(fit_n).min(d);
+    let pca = Pca::fit_with_threads(&fit_x, fit_n, d, k_eff, threads.count())?;
     drop(fit_x);
     let seconds = t.elapsed().as_secs_f64();
     let mut acc = MetricsAccumulator::new(d);
     let chunk = 4096;
-    for start in (0..data.rows()).step_by(chunk) {
-        let n = chunk.min(data.rows() - start);
-        let mut x = data.as_slice()[start * d..(start + n) * d].to_vec();
+    let rows = eval.len() / d.max(1);
+    for start in (0..rows).step_by(chunk) {
+        let n = chunk.min(rows - start);
+        let mut x = eval[start * d..(start + n) * d].to_vec();
         norm.apply_in_place(&mut x);
         let mut y = vec![0.0; n * d];
         pca.reconstruct(&x, n, &mut y)?;
         acc.add(&x, &y)?;
     }
-    Ok(PcaResult { metrics: acc.finish(), k: k_eff, fitted_on: fit_rows.source.clone(), seconds })
+    Ok(PcaResult { metrics: acc.finish(), k: k_eff, fitted_on: fit.1.to_string(), seconds })
 }
 
 pub fn run(a: EvaluateArgs) -> Result<()> {

@@ -593,14 +593,16 @@ fn pca_line(
     let t = model.training.as_ref()?;
     let loss = t.config.get("loss")?.as_str()?.to_string();
     let split = t.config.get("validation_split")?.as_f64().unwrap_or(0.0);
-    let n_train = if validation.is_some() { data.rows() } else { t.rows.0 };
-    let fit_rows = data.slice_rows(0, n_train.min(data.rows()));
+    let n_train = if validation.is_some() { data.rows() } else { t.rows.0 }.min(data.rows());
+    // Slices of the data, not copies: the training part, and what the loss was validated on.
+    let d = data.cols();
+    let fit = &data.as_slice()[..n_train * d];
     let eval = match validation {
-        Some(v) => v.clone(),
-        None if split > 0.0 => data.slice_rows(n_train.min(data.rows()), data.rows()),
-        None => fit_rows.clone(),
+        Some(v) => v.as_slice(),
+        None if split > 0.0 => &data.as_slice()[n_train * d..],
+        None => fit,
     };
-    let p = super::evaluate::pca_baseline(model, &fit_rows, &eval, threads).ok()?;
+    let p = super::evaluate::pca_baseline_rows(model, (fit, &data.source), eval, threads).ok()?;
     let value = match loss.as_str() {
         "bce" => p.metrics.bce?,
         "mae" => p.metrics.mae,

@@ -319,6 +319,24 @@ impl Autoencoder {
         v
     }
 
+    /// Layers `range` on raw rows `x` (normalised here), a chunk of rows at a time, so
+    /// that no normalised copy of the whole input is made.
+    fn run_raw(&self, range: Range<usize>, x: &[f32], rows: usize, threads: &Threads) -> Vec<f32> {
+        let d = self.input_dim();
+        if self.normalizer.is_identity() {
+            return self.run_layers(range, x, rows, threads);
+        }
+        let out_w = self.layers[range.end - 1].output_width();
+        let mut out = Vec::with_capacity(rows * out_w);
+        let chunk = 8 * INFERENCE_BATCH;
+        for start in (0..rows).step_by(chunk) {
+            let n = chunk.min(rows - start);
+            let xs = self.normalized(&x[start * d..(start + n) * d]);
+            out.extend(self.run_layers(range.clone(), &xs, n, threads));
+        }
+        out
+    }
+
     fn check_len(&self, x: &[f32], width: usize, what: &str) -> Result<usize> {
         if width == 0 || !x.len().is_multiple_of(width) {
             return Err(Error::Data(format!(
@@ -332,7 +350,7 @@ impl Autoencoder {
     /// Codes `z = E(x)` for raw rows `x` (`rows × input_dim` → `rows × code_dim`).
     pub fn encode(&self, x: &[f32], threads: &Threads) -> Result<Vec<f32>> {
         let rows = self.check_len(x, self.input_dim(), "encode")?;
-        Ok(self.run_layers(0..self.encoder_len, &self.normalized(x), rows, threads))
+        Ok(self.run_raw(0..self.encoder_len, x, rows, threads))
     }
 
     /// Raw-space outputs `D(z)` for codes `z` (`rows × code_dim` → `rows × input_dim`).
@@ -353,7 +371,7 @@ impl Autoencoder {
     /// Reconstructions in the normalised space the model was trained in.
     pub fn reconstruct_normalized(&self, x: &[f32], threads: &Threads) -> Result<Vec<f32>> {
         let rows = self.check_len(x, self.input_dim(), "reconstruct")?;
-        Ok(self.run_layers(0..self.layers.len(), &self.normalized(x), rows, threads))
+        Ok(self.run_raw(0..self.layers.len(), x, rows, threads))
     }
 
     /// Reconstruction metrics on `data`, in the normalised space the loss saw (the

@@ -36,6 +36,18 @@ pub const VERSION: u8 = 1;
 /// The most values (rows × input width) one file may decode to: 2^28, 1 GiB of f32.
 pub const MAX_VALUES: u64 = 1 << 28;
 
+/// The most rows a file may declare per byte of payload (plus 8): codes cost at least
+/// 1/64 bit per row on average. Entropy coding alone gives no such floor (a code that
+/// never varies costs almost nothing), so [`compress`] pads the payload with zero words
+/// until it holds; the bound lets a reader refuse a tiny file that declares millions of
+/// rows before decoding them.
+pub const ROWS_PER_PAYLOAD_BYTE: u64 = 512;
+
+/// The most rows a payload of `bytes` may carry.
+pub fn max_rows(bytes: usize) -> u64 {
+    ROWS_PER_PAYLOAD_BYTE * (bytes as u64 + 8)
+}
+
 /// Bytes of framing around the payload for a file of `rows` rows.
 pub fn overhead(rows: u64) -> usize {
     3 + 1 + 8 + 1 + leb128_len(rows) + 4
@@ -95,7 +107,11 @@ pub fn compress(model: &Autoencoder, x: &[f32], bits: u32, threads: &Threads) ->
     let q = symbols(model, x, bits, threads)?;
     let rows = (q.len() / model.code_dim().max(1)) as u64;
     check_rows(model, rows)?;
-    let payload = codec(model)?.encode(&q, bits)?;
+    let mut payload = codec(model)?.encode(&q, bits)?;
+    // Zero words after the coder's output do not change what it decodes (tested).
+    while max_rows(payload.len()) < rows {
+        payload.extend_from_slice(&[0; 4]);
+    }
     Ok(frame(&model_id(model)?, bits, rows, &payload))
 }
 
@@ -221,6 +237,17 @@ pub fn decompress(
         ));
     }
     check_rows(model, header.rows).map_err(|e| Error::format(path, e.to_string()))?;
+    if header.rows > max_rows(payload.len()) {
+        return Err(Error::format(
+            path,
+            format!(
+                "it declares {} rows but holds {} bytes of codes, enough for at most {} (corrupt or not made by `ae compress`)",
+                header.rows,
+                payload.len(),
+                max_rows(payload.len())
+            ),
+        ));
+    }
     let c = codec(model)?;
     let q = c
         .decode(payload, header.rows as usize, header.bits)
@@ -270,6 +297,35 @@ mod tests {
         assert!(one.len() >= 18 + 4);
     }
 
+    /// Zero words appended to the range coder's output decode to the same symbols, so
+    /// padding a payload up to the rows bound is safe.
+    #[test]
+    fn trailing_zero_words_do_not_change_the_decoded_symbols() {
+        let (m, x) = model(0);
+        let t = Threads::new(1);
+        let c = m.codec.as_ref().unwrap();
+        for bits in [1, 3, 8] {
+            for rows in [1usize, 2, 5, 64] {
+                let q = symbols(&m, &x[..rows * 784], bits, &t).unwrap();
+                let mut bytes = c.encode(&q, bits).unwrap();
+                for _ in 0..6 {
+                    assert_eq!(
+                        c.decode(&bytes, rows, bits).unwrap(),
+                        q,
+                        "bits {bits} rows {rows} len {}",
+                        bytes.len()
+                    );
+                    bytes.extend_from_slice(&[0; 4]);
+                }
+            }
+        }
+        // A constant code compresses to almost nothing: the file is padded to the bound.
+        let constant = vec![x[..784].to_vec(); 3000].concat();
+        let file = compress(&m, &constant, 1, &t).unwrap();
+        let (y, h) = decompress(&m, &file, Path::new("c.aez"), &t).unwrap();
+        assert_eq!((h.rows, y.len()), (3000, 3000 * 784));
+    }
+
     #[test]
     fn foreign_truncated_and_altered_files_are_refused() {
         let (m, x) = model(0);
@@ -289,6 +345,11 @@ mod tests {
         assert!(e.contains("checksum mismatch"), "{e}");
         let e = decompress(&m, b"PK\x03\x04 a zip file", p, &t).unwrap_err().to_string();
         assert!(e.contains("not a file written by `ae compress`"), "{e}");
+        // A well-framed file that declares far more rows than its payload can hold is
+        // refused before decoding (found by fuzzing: 915,245 rows in 20 bytes).
+        let many = frame(&model_id(&m).unwrap(), 6, 100_000, &[0; 4]);
+        let e = decompress(&m, &many, p, &t).unwrap_err().to_string();
+        assert!(e.contains("enough for at most"), "{e}");
         // A well-framed file that declares 2^40 rows is refused before decoding.
         let huge = frame(&model_id(&m).unwrap(), 4, 1 << 40, &[0; 8]);
         let e = decompress(&m, &huge, p, &t).unwrap_err().to_string();

@@ -13,6 +13,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = image::load(&paths, &ImageOptions::default());
     for channels in [1, 3] {
         let shape = ImageShape { channels, height: 8, width: 8 };
-        let _ = image::load(&paths, &ImageOptions { shape: Some(shape), skip_bad: false });
+        let _ = image::load(&paths, &ImageOptions { shape: Some(shape), ..ImageOptions::default() });
     }
 });

@@ -43,9 +43,37 @@ pub struct DataArgs {
     /// Images: skip files that cannot be read (and say how many) instead of stopping.
     #[arg(long)]
     pub skip_bad: bool,
+    /// Images: resize every image to HEIGHTxWIDTH, e.g. 28x28 [default: the first image's size].
+    #[arg(long, value_name = "HxW")]
+    pub image_size: Option<String>,
+    /// Images: 1 (grayscale) or 3 (RGB) channels [default: the first image's].
+    #[arg(long, value_name = "N")]
+    pub channels: Option<usize>,
 }
 
 impl DataArgs {
+    /// `--image-size` and `--channels`.
+    fn image_options(&self) -> autoencoder::Result<ImageOptions> {
+        let size = match &self.image_size {
+            None => None,
+            Some(v) => {
+                let bad = || {
+                    autoencoder::Error::config(
+                        "image-size",
+                        format!("{v:?}: expected HEIGHTxWIDTH, e.g. 28x28"),
+                    )
+                };
+                let (h, w) = v
+                    .to_ascii_lowercase()
+                    .split_once('x')
+                    .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                    .ok_or_else(bad)?;
+                Some((h.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?))
+            }
+        };
+        Ok(ImageOptions { size, channels: self.channels, skip_bad: self.skip_bad, shape: None })
+    }
+
     /// The sources for named datasets.
     pub fn sources(&self) -> Sources {
         let mut s = Sources::from_env();
@@ -79,7 +107,7 @@ impl DataArgs {
         Ok(LoadOptions {
             csv: CsvOptions { header, label, ..CsvOptions::default() },
             npy: NpyOptions { array: self.npz_array.clone(), labels: None },
-            image: ImageOptions { shape: None, skip_bad: self.skip_bad },
+            image: self.image_options()?,
         })
     }
 
@@ -103,7 +131,8 @@ impl DataArgs {
         shape: Option<ImageShape>,
     ) -> autoencoder::Result<Dataset> {
         if self.dataset.is_none() && open::are_images(files) {
-            let loaded = image::load(files, &ImageOptions { shape, skip_bad: self.skip_bad })?;
+            let opts = ImageOptions { shape, skip_bad: self.skip_bad, ..self.image_options()? };
+            let loaded = image::load(files, &opts)?;
             if !loaded.skipped.is_empty() {
                 eprintln!("skipped {} unreadable image(s):", loaded.skipped.len());
                 for (_, why) in loaded.skipped.iter().take(10) {

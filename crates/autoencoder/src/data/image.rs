@@ -11,10 +11,11 @@ use crate::data::dataset::{Dataset, ImageShape};
 use crate::error::{Error, Result};
 
 /// Largest width or height accepted from a file's header.
-pub const MAX_SIDE: u32 = 16_384;
+pub const MAX_SIDE: u32 = 8192;
 
-/// Largest decoded image accepted (bytes of pixels), 256 MiB.
-pub const MAX_IMAGE_BYTES: u64 = 256 << 20;
+/// Largest decoded image accepted (bytes of pixels), 64 MiB: a few hundred bytes of PNG
+/// can declare a picture of gigabytes (found by fuzzing: 434 bytes decoding to 180 MB).
+pub const MAX_IMAGE_BYTES: u64 = 64 << 20;
 
 /// The extensions taken from a folder (case-insensitive).
 pub const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
@@ -25,6 +26,10 @@ pub struct ImageOptions {
     /// The size and channels (1 or 3) every image is converted to; `None` takes the first
     /// image's size, and 3 channels when it is in colour, 1 otherwise.
     pub shape: Option<ImageShape>,
+    /// Without `shape`: the height and width to resize to (else the first image's).
+    pub size: Option<(usize, usize)>,
+    /// Without `shape`: 1 (grayscale) or 3 (RGB) channels (else the first image's).
+    pub channels: Option<usize>,
     /// Skip files that cannot be read (counted in [`Loaded::skipped`]) instead of failing.
     pub skip_bad: bool,
 }
@@ -139,6 +144,12 @@ pub fn to_pixels(img: &image::DynamicImage, shape: ImageShape) -> Vec<f32> {
 pub fn load(paths: &[PathBuf], opts: &ImageOptions) -> Result<Loaded> {
     let files = collect(paths)?;
     let mut shape = opts.shape;
+    if let (None, Some((h, w)), Some(c)) = (shape, opts.size, opts.channels) {
+        shape = Some(ImageShape { channels: c, height: h, width: w });
+    }
+    if opts.channels.is_some_and(|c| c != 1 && c != 3) || opts.size.is_some_and(|(h, w)| h == 0 || w == 0) {
+        return Err(Error::config("image size", "images have 1 or 3 channels and a non-zero size"));
+    }
     if let Some(s) = shape {
         if !(s.channels == 1 || s.channels == 3) || s.height == 0 || s.width == 0 {
             return Err(Error::config(
@@ -163,10 +174,23 @@ pub fn load(paths: &[PathBuf], opts: &ImageOptions) -> Result<Loaded> {
             Err(e) => return Err(e),
         };
         let s = *shape.get_or_insert_with(|| ImageShape {
-            channels: if img.color().has_color() { 3 } else { 1 },
-            height: img.height() as usize,
-            width: img.width() as usize,
+            channels: opts.channels.unwrap_or(if img.color().has_color() { 3 } else { 1 }),
+            height: opts.size.map_or(img.height() as usize, |z| z.0),
+            width: opts.size.map_or(img.width() as usize, |z| z.1),
         });
+        if s.len() > crate::model::MAX_WIDTH {
+            return Err(Error::format(
+                path,
+                format!(
+                    "a {}×{} image with {} channel(s) is {} values per row, more than a model takes ({}); give a smaller size",
+                    s.width,
+                    s.height,
+                    s.channels,
+                    s.len(),
+                    crate::model::MAX_WIDTH
+                ),
+            ));
+        }
         values.extend(to_pixels(&img, s));
         classes_of.push(class.clone());
     }
@@ -221,8 +245,10 @@ mod tests {
         let jpg = image::RgbImage::from_fn(20, 16, |x, _| image::Rgb([x as u8 * 10, 50, 200]));
         jpg.save(dir.path().join("dogs/x.JPG")).unwrap();
         std::fs::write(dir.path().join("dogs/notes.txt"), "not an image").unwrap();
-        let opts =
-            ImageOptions { shape: Some(ImageShape { channels: 3, height: 8, width: 8 }), skip_bad: false };
+        let opts = ImageOptions {
+            shape: Some(ImageShape { channels: 3, height: 8, width: 8 }),
+            ..ImageOptions::default()
+        };
         let l = load(&[dir.path().to_path_buf()], &opts).unwrap();
         assert_eq!(l.data.rows(), 6);
         assert_eq!(l.data.cols(), 3 * 64);
@@ -244,6 +270,21 @@ mod tests {
         assert!(l.data.labels.is_none());
     }
 
+    /// Found by fuzzing: 434 bytes of JPEG declaring 14344 × 12552 pixels (180 MB decoded,
+    /// 720 MB as f32 rows) are refused before decoding.
+    #[test]
+    fn a_decompression_bomb_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bomb.jpg");
+        std::fs::write(&p, include_bytes!("../../tests/fixtures/image-bomb.jpg")).unwrap();
+        for shape in [None, Some(ImageShape { channels: 1, height: 8, width: 8 })] {
+            let e = load(std::slice::from_ref(&p), &ImageOptions { shape, ..ImageOptions::default() })
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("bomb.jpg"), "{e}");
+        }
+    }
+
     #[test]
     fn broken_images_are_named_or_skipped_and_counted() {
         let dir = tempfile::tempdir().unwrap();
@@ -256,7 +297,13 @@ mod tests {
         std::fs::write(dir.path().join("garbage.jpg"), b"\xff\xd8\xff nonsense").unwrap();
         let e = load(&[dir.path().to_path_buf()], &ImageOptions::default()).unwrap_err().to_string();
         assert!(e.contains("garbage.jpg"), "{e}");
-        let l = load(&[dir.path().to_path_buf()], &ImageOptions { shape: None, skip_bad: true }).unwrap();
+        let l =
+            load(&[dir.path().to_path_buf()], &ImageOptions { skip_bad: true, ..ImageOptions::default() })
+                .unwrap();
+        let small =
+            ImageOptions { size: Some((3, 4)), channels: Some(3), skip_bad: true, ..ImageOptions::default() };
+        let resized = load(&[dir.path().to_path_buf()], &small).unwrap();
+        assert_eq!(resized.data.image_shape, Some(ImageShape { channels: 3, height: 3, width: 4 }));
         assert_eq!(l.data.rows(), 1);
         assert_eq!(l.skipped.len(), 2);
         // A PNG header declaring a 100000 × 100000 image is refused before decoding.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{ae, ok};
+use common::{ae, fails, ok};
 use serde_json::Value;
 
 fn json(out: &std::process::Output) -> Value {
@@ -116,14 +116,10 @@ fn a_denoising_model_raises_the_psnr_of_noisy_images() {
     assert!(after > before + 3.0, "noisy {before} dB, denoised {after} dB");
     assert!(is_png(&png));
     // Bad noise specifications name the flag.
-    let out = ae()
-        .arg("train")
-        .args(["--dataset", "synthetic", "--noise", "blur:3", "-o"])
-        .arg(d.join("x"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("noise"));
+    fails(
+        ae().arg("train").args(["--dataset", "synthetic", "--noise", "blur:3", "-o"]).arg(d.join("x")),
+        &["noise"],
+    );
 }
 
 #[test]
@@ -144,8 +140,8 @@ fn sparse_and_contractive_penalties_change_the_code_as_asked() {
     assert!(sparse_mean < 0.5 * plain_mean, "sparse {sparse_mean} vs plain {plain_mean}");
     assert!(cae_jac < 0.7 * plain_jac, "contractive {cae_jac} vs plain {plain_jac}");
     // What cannot be computed exactly is refused, naming the setting.
-    let out = ae()
-        .args([
+    fails(
+        ae().args([
             "train",
             "--dataset",
             "synthetic",
@@ -157,19 +153,14 @@ fn sparse_and_contractive_penalties_change_the_code_as_asked() {
             "0.1",
             "-o",
         ])
-        .arg(d.join("x.safetensors"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("contractive") && err.contains("one-layer"), "{err}");
-    let out = ae()
-        .args(["train", "--dataset", "synthetic", "--layers", "8", "--sparsity", "0.05", "-o"])
-        .arg(d.join("y.safetensors"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("sparsity"));
+        .arg(d.join("x.safetensors")),
+        &["contractive", "one-layer"],
+    );
+    fails(
+        ae().args(["train", "--dataset", "synthetic", "--layers", "8", "--sparsity", "0.05", "-o"])
+            .arg(d.join("y.safetensors")),
+        &["sparsity"],
+    );
 }
 
 #[test]
@@ -183,13 +174,11 @@ fn dropout_trains_and_bad_probabilities_are_refused() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = ae()
-        .args(["train", "--dataset", "synthetic", "--layers", "8", "--dropout", "1.5", "-o"])
-        .arg(d.join("x.safetensors"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("dropout"));
+    fails(
+        ae().args(["train", "--dataset", "synthetic", "--layers", "8", "--dropout", "1.5", "-o"])
+            .arg(d.join("x.safetensors")),
+        &["dropout"],
+    );
 }
 
 #[test]
@@ -221,8 +210,8 @@ fn tied_weights_train_and_need_a_mirrored_decoder() {
             assert_eq!(e[r * 784 + c], dd[c * 64 + r]);
         }
     }
-    let out = ae()
-        .args([
+    fails(
+        ae().args([
             "train",
             "--dataset",
             "synthetic",
@@ -233,9 +222,7 @@ fn tied_weights_train_and_need_a_mirrored_decoder() {
             "--tied",
             "-o",
         ])
-        .arg(d.join("x.safetensors"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("tied"));
+        .arg(d.join("x.safetensors")),
+        &["tied"],
+    );
 }

@@ -30,8 +30,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The counter is global: the tests in this file take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn training_steps_after_the_first_allocate_nothing() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let data = synthetic::generate(600, 0);
     let threads = Threads::new(1);
     let order: Vec<usize> = (0..600).rev().collect();
@@ -60,5 +64,66 @@ fn training_steps_after_the_first_allocate_nothing() {
         let during = ALLOCATIONS.load(Ordering::SeqCst) - before;
         assert!(loss.is_finite());
         assert_eq!(during, 0, "{layers:?} {kind:?}: {during} allocations in 4 steps");
+    }
+}
+
+/// The same for every training option added on top: input noise, dynamic binarisation,
+/// dropout, tied weights, a variational code, and the code penalties.
+#[test]
+fn the_family_options_allocate_nothing_either() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use autoencoder::train::{Corruption, Sparsity};
+    use autoencoder::Activation;
+    let data = synthetic::generate(600, 0);
+    let threads = Threads::new(1);
+    let order: Vec<usize> = (0..600).rev().collect();
+    let sigmoid_code = ModelConfig {
+        input_dim: 784,
+        layers: vec![32],
+        code_activation: Some(Activation::Sigmoid),
+        ..ModelConfig::default()
+    };
+    let deep = ModelConfig { input_dim: 784, layers: vec![128, 16], ..ModelConfig::default() };
+    let base = TrainConfig { loss: Loss::Bce, ..TrainConfig::default() };
+    let cases = [
+        (
+            "noise",
+            deep.clone(),
+            TrainConfig { noise: Some(Corruption::Gaussian { sigma: 0.3, clip: true }), ..base.clone() },
+        ),
+        (
+            "binarize + dropout",
+            ModelConfig { dropout: 0.2, ..deep.clone() },
+            TrainConfig { binarize: true, ..base.clone() },
+        ),
+        (
+            "tied",
+            ModelConfig { tied: true, ..deep.clone() },
+            TrainConfig { clip_norm: Some(1.0), l2: 1e-4, ..base.clone() },
+        ),
+        ("variational", ModelConfig { variational: true, ..deep }, base.clone()),
+        (
+            "penalties",
+            sigmoid_code,
+            TrainConfig {
+                code_l1: 1e-3,
+                sparsity: Some(Sparsity { target: 0.05, weight: 0.5 }),
+                contractive: 1e-3,
+                ..base
+            },
+        ),
+    ];
+    for (name, model_cfg, cfg) in cases {
+        let mut model = Autoencoder::new(model_cfg, 0).unwrap();
+        let mut trainer = Trainer::new(&model, &cfg, 128).unwrap();
+        trainer.step(&mut model, &data, &order[..128], &threads);
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let mut loss = 0.0;
+        for chunk in order[128..].chunks(128) {
+            loss = trainer.step(&mut model, &data, chunk, &threads);
+        }
+        let during = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        assert!(loss.is_finite(), "{name}");
+        assert_eq!(during, 0, "{name}: {during} allocations in 4 steps");
     }
 }

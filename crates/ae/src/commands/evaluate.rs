@@ -287,11 +287,9 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     // The code's mean activation, and the encoder's mean Jacobian norm where it is exact.
     let codes = model.encode(data.as_slice(), &threads)?;
     let code_mean = codes.iter().map(|&v| f64::from(v)).sum::<f64>() / codes.len().max(1) as f64;
+    let jacobian =
+        model.jacobian_norms_of_codes(&codes).ok().map(|v| v.iter().sum::<f64>() / v.len().max(1) as f64);
     drop(codes);
-    let jacobian = model
-        .jacobian_norms(data.as_slice(), &threads)
-        .ok()
-        .map(|v| v.iter().sum::<f64>() / v.len().max(1) as f64);
     let rd =
         if a.rate_distortion { Some(rate_distortion(&a, &model, fit_rows, &data, &threads)?) } else { None };
     if a.json {

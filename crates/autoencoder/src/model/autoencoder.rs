@@ -394,6 +394,11 @@ impl Autoencoder {
     /// `h = f(Wx + b)`: `‖J‖²_F = Σⱼ f′(zⱼ)²·‖Wⱼ‖²`, with `f′` computed from `h`. Deeper
     /// encoders and a GELU code are refused.
     pub fn jacobian_norms(&self, x: &[f32], threads: &Threads) -> Result<Vec<f64>> {
+        self.jacobian_norms_of_codes(&self.encode(x, threads)?)
+    }
+
+    /// [`jacobian_norms`](Self::jacobian_norms) from the codes `h = E(x)` already computed.
+    pub fn jacobian_norms_of_codes(&self, h: &[f32]) -> Result<Vec<f64>> {
         let code = self.layers[self.encoder_len - 1].activation();
         if self.encoder_len != 1 || code == crate::layers::Activation::Gelu {
             return Err(Error::Data(format!(
@@ -402,7 +407,6 @@ impl Autoencoder {
                 code.name()
             )));
         }
-        let h = self.encode(x, threads)?;
         let (k, d) = (self.code_dim(), self.input_dim());
         let w = &self.params[self.offsets[0]..self.offsets[0] + k * d];
         let norms: Vec<f64> =

@@ -90,8 +90,10 @@ impl CodePenalties {
     }
 
     /// The penalty for codes `h` (`n × k`), with the first encoder layer's weights `w`
-    /// (`k × d`, used by the contractive penalty).
-    pub fn value(&self, h: &[f32], n: usize, k: usize, w: &[f32]) -> f64 {
+    /// (`k × d`, used by the contractive penalty). `scratch` holds at least `k` values
+    /// (the caller's, so a training step allocates nothing).
+    pub fn value(&self, h: &[f32], n: usize, k: usize, w: &[f32], scratch: &mut [f64]) -> f64 {
+        let scratch = &mut scratch[..k];
         let inv_n = 1.0 / n as f64;
         let mut p = 0.0;
         if self.l1 > 0.0 {
@@ -99,14 +101,16 @@ impl CodePenalties {
         }
         if let Some(s) = self.sparsity {
             let rho = s.target;
+            mean_activations(h, n, scratch);
             p += s.weight
-                * mean_activations(h, n, k)
+                * scratch
                     .iter()
                     .map(|&r| rho * (rho / r).ln() + (1.0 - rho) * ((1.0 - rho) / (1.0 - r)).ln())
                     .sum::<f64>();
         }
         if self.contractive > 0.0 {
-            let norms = row_norms(w, k);
+            row_norms(w, scratch);
+            let norms = &*scratch;
             let mut sum = 0.0;
             for row in h.chunks_exact(k) {
                 for (j, &v) in row.iter().enumerate() {
@@ -119,8 +123,17 @@ impl CodePenalties {
         p
     }
 
-    /// Add `∂penalty/∂h` to `dh` (`n × k`).
-    pub fn add_code_gradient(&self, h: &[f32], n: usize, k: usize, w: &[f32], dh: &mut [f32]) {
+    /// Add `∂penalty/∂h` to `dh` (`n × k`); `scratch` holds at least `k` values.
+    pub fn add_code_gradient(
+        &self,
+        h: &[f32],
+        n: usize,
+        k: usize,
+        w: &[f32],
+        dh: &mut [f32],
+        scratch: &mut [f64],
+    ) {
+        let scratch = &mut scratch[..k];
         let inv_n = 1.0 / n as f64;
         if self.l1 > 0.0 {
             let g = (self.l1 * inv_n) as f32;
@@ -130,18 +143,19 @@ impl CodePenalties {
         }
         if let Some(s) = self.sparsity {
             let rho = s.target;
-            let per: Vec<f32> = mean_activations(h, n, k)
-                .iter()
-                .map(|&r| (s.weight * inv_n * (-rho / r + (1.0 - rho) / (1.0 - r))) as f32)
-                .collect();
+            mean_activations(h, n, scratch);
+            for r in scratch.iter_mut() {
+                *r = s.weight * inv_n * (-rho / *r + (1.0 - rho) / (1.0 - *r));
+            }
             for row in dh.chunks_exact_mut(k) {
-                for (d, &g) in row.iter_mut().zip(&per) {
-                    *d += g;
+                for (d, &g) in row.iter_mut().zip(scratch.iter()) {
+                    *d += g as f32;
                 }
             }
         }
         if self.contractive > 0.0 {
-            let norms = row_norms(w, k);
+            row_norms(w, scratch);
+            let norms = &*scratch;
             let c = 2.0 * self.contractive * inv_n;
             for (row, drow) in h.chunks_exact(k).zip(dh.chunks_exact_mut(k)) {
                 for j in 0..k {
@@ -153,13 +167,22 @@ impl CodePenalties {
     }
 
     /// Add the contractive penalty's direct gradient with respect to the first encoder
-    /// layer's weights `w` (`k × d`) into `gw`.
-    pub fn add_weight_gradient(&self, h: &[f32], n: usize, k: usize, w: &[f32], gw: &mut [f32]) {
+    /// layer's weights `w` (`k × d`) into `gw`; `scratch` holds at least `k` values.
+    pub fn add_weight_gradient(
+        &self,
+        h: &[f32],
+        n: usize,
+        k: usize,
+        w: &[f32],
+        gw: &mut [f32],
+        scratch: &mut [f64],
+    ) {
         if self.contractive <= 0.0 {
             return;
         }
         let d = w.len() / k.max(1);
-        let mut a = vec![0.0f64; k];
+        let a = &mut scratch[..k];
+        a.fill(0.0);
         for row in h.chunks_exact(k) {
             for (aj, &v) in a.iter_mut().zip(row) {
                 let g = f64::from(v) * (1.0 - f64::from(v));
@@ -176,19 +199,24 @@ impl CodePenalties {
     }
 }
 
-/// `ρ̂ⱼ`, the mean of each code unit over the rows, clamped to `[EPS, 1 − EPS]`.
-pub fn mean_activations(h: &[f32], n: usize, k: usize) -> Vec<f64> {
-    let mut m = vec![0.0f64; k];
-    for row in h.chunks_exact(k) {
+/// `ρ̂ⱼ`, the mean of each of the `m.len()` code units over the `n` rows of `h`, clamped
+/// to `[EPS, 1 − EPS]`, into `m`.
+pub fn mean_activations(h: &[f32], n: usize, m: &mut [f64]) {
+    m.fill(0.0);
+    for row in h.chunks_exact(m.len()) {
         for (mj, &v) in m.iter_mut().zip(row) {
             *mj += f64::from(v);
         }
     }
-    m.iter().map(|&s| (s / n.max(1) as f64).clamp(EPS, 1.0 - EPS)).collect()
+    for mj in m.iter_mut() {
+        *mj = (*mj / n.max(1) as f64).clamp(EPS, 1.0 - EPS);
+    }
 }
 
-/// `‖Wⱼ‖²` for each of the `k` rows of `w`.
-fn row_norms(w: &[f32], k: usize) -> Vec<f64> {
-    let d = w.len() / k.max(1);
-    (0..k).map(|j| w[j * d..(j + 1) * d].iter().map(|&v| f64::from(v) * f64::from(v)).sum()).collect()
+/// `‖Wⱼ‖²` for each of the `norms.len()` rows of `w`, into `norms`.
+fn row_norms(w: &[f32], norms: &mut [f64]) {
+    let d = w.len() / norms.len().max(1);
+    for (j, n) in norms.iter_mut().enumerate() {
+        *n = w[j * d..(j + 1) * d].iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+    }
 }

@@ -48,6 +48,8 @@ struct Workspace {
     input: Vec<f32>,
     /// The clean rows when the inputs are corrupted (empty otherwise).
     target: Vec<f32>,
+    /// Per-code-unit working values of the code penalties (the code size).
+    code_scratch: Vec<f64>,
     acts: Vec<Vec<f32>>,
     scratch: Vec<Vec<f32>>,
     grad_a: Vec<f32>,
@@ -63,6 +65,7 @@ impl Workspace {
             batch,
             input: vec![0.0; batch * d],
             target: if noisy { vec![0.0; batch * d] } else { Vec::new() },
+            code_scratch: vec![0.0; max_w],
             acts: layers.iter().map(|l| vec![0.0; batch * l.output_width()]).collect(),
             scratch: layers.iter().map(|l| vec![0.0; batch * l.scratch_width()]).collect(),
             grad_a: vec![0.0; batch * max_w],
@@ -294,6 +297,7 @@ impl Trainer {
         config.check()?;
         let code = config.code_penalties();
         code.check(Some(model))?;
+        let ties = model.tied_weights();
         let n_layers = model.layers().len();
         let slots = model.slots();
         Ok(Trainer {
@@ -305,7 +309,7 @@ impl Trainer {
             decaying: slots
                 .iter()
                 .copied()
-                .filter(|s| s.decays && !model.tied_weights().iter().any(|t| t.decoder == s.offset))
+                .filter(|s| s.decays && !ties.iter().any(|t| t.decoder == s.offset))
                 .collect(),
             slots,
             fused: config.loss.fuses_with(model.layers()[n_layers - 1].activation()),
@@ -315,7 +319,7 @@ impl Trainer {
             code,
             sample_layer: model.layers().iter().position(|l| l.kind() == "sample"),
             noise_layers: (0..n_layers).filter(|&i| model.layers()[i].takes_noise()).collect(),
-            ties: model.tied_weights(),
+            ties,
             kl_weight: config.beta,
         })
     }
@@ -661,7 +665,14 @@ fn backward(
         let layer = &layers[i];
         if let (Some(c), true) = (code, i == code_layer) {
             // ∂L/∂h arrives in grad_a: add the code penalties' share before the code layer.
-            c.add_code_gradient(&ws.acts[i][..n * k], n, k, w0, &mut ws.grad_a[..n * k]);
+            c.add_code_gradient(
+                &ws.acts[i][..n * k],
+                n,
+                k,
+                w0,
+                &mut ws.grad_a[..n * k],
+                &mut ws.code_scratch,
+            );
         }
         let x: &[f32] = if i == 0 { &ws.input } else { &ws.acts[i - 1] };
         let x = &x[..n * layer.input_width()];
@@ -680,7 +691,7 @@ fn backward(
         );
         if let (Some(c), 0) = (code, i) {
             let gw = &mut ws.grads[offsets[0].start..offsets[0].start + w0.len()];
-            c.add_weight_gradient(&ws.acts[code_layer][..n * k], n, k, w0, gw);
+            c.add_weight_gradient(&ws.acts[code_layer][..n * k], n, k, w0, gw, &mut ws.code_scratch);
         }
         if let Some((s, scale)) = kl.filter(|&(s, _)| s == i) {
             // The KL term's gradient joins the sampling layer's input gradient.
@@ -699,9 +710,9 @@ fn first_weights(model: &Autoencoder) -> &[f32] {
 }
 
 /// The code penalties of the last forward pass.
-fn code_penalty_value(model: &Autoencoder, ws: &Workspace, n: usize, c: &CodePenalties) -> f64 {
+fn code_penalty_value(model: &Autoencoder, ws: &mut Workspace, n: usize, c: &CodePenalties) -> f64 {
     let k = model.code_dim();
-    c.value(&ws.acts[model.encoder_len() - 1][..n * k], n, k, first_weights(model))
+    c.value(&ws.acts[model.encoder_len() - 1][..n * k], n, k, first_weights(model), &mut ws.code_scratch)
 }
 
 /// The mean loss of `model` on `rows` normalised rows `x` (the target is `x`), and
@@ -751,7 +762,7 @@ pub fn loss_and_gradient_with(
     threads.install(|| {
         ws.forward(layers, &offsets, model.params(), n, fused, ctx);
         let sum = ws.loss(loss, n, d, fused, true, false);
-        let penalty = code.as_ref().map_or(0.0, |c| code_penalty_value(model, &ws, n, c));
+        let penalty = code.as_ref().map_or(0.0, |c| code_penalty_value(model, &mut ws, n, c));
         let kl = sample.map(|s| (s, (config.beta / (n * d) as f64) as f32));
         let kl_value = kl.map_or(0.0, |(s, scale)| {
             f64::from(scale) * super::kl::kl_sum(&ws.acts[s - 1], n, model.code_dim())

@@ -5,6 +5,7 @@
 //! themselves: this is the one place to optimise and the seam for another backend.
 
 pub mod elementwise;
+pub mod gaussian;
 pub mod math;
 pub mod matmul;
 pub mod update;

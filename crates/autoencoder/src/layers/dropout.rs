@@ -6,6 +6,7 @@
 //! with ones. Forward `y = x ⊙ m`; backward `∂L/∂x = ∂L/∂y ⊙ m`.
 
 use super::{Ctx, Layer, ParamSpec};
+use crate::kernels::gaussian;
 use crate::random::{self, ChaCha8Rng};
 
 /// Dropout of probability `p` over `width` values.
@@ -61,9 +62,7 @@ impl Layer for Dropout {
         _ctx: Ctx<'_>,
     ) {
         let n = rows * self.width;
-        for ((o, &v), &m) in y[..n].iter_mut().zip(&x[..n]).zip(&scratch[..n]) {
-            *o = v * m;
-        }
+        gaussian::multiply(&x[..n], &scratch[..n], &mut y[..n]);
     }
     fn backward(
         &self,
@@ -80,9 +79,7 @@ impl Layer for Dropout {
     ) {
         let Some(dx) = dx else { return };
         let n = rows * self.width;
-        for ((d, &g), &m) in dx[..n].iter_mut().zip(&dy[..n]).zip(&scratch[..n]) {
-            *d = g * m;
-        }
+        gaussian::multiply(&dy[..n], &scratch[..n], &mut dx[..n]);
     }
     fn describe(&self) -> String {
         format!("dropout {} p={}", self.width, self.p)

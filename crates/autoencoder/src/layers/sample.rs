@@ -22,11 +22,9 @@
 //! ```
 
 use super::{Ctx, Layer, ParamSpec};
+use crate::kernels::gaussian;
+pub use crate::kernels::gaussian::{sigma, LOGVAR_LIMIT};
 use crate::random::ChaCha8Rng;
-
-/// `log σ²` is clamped to `[−LOGVAR_LIMIT, LOGVAR_LIMIT]` inside the exponential so that
-/// a wild encoder output cannot overflow (the gradient through the clamp is kept as is).
-pub const LOGVAR_LIMIT: f32 = 30.0;
 
 /// The sampling layer: input `2k` (μ then log σ²), output `k`, no parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +37,6 @@ impl Sample {
     pub fn new(k: usize) -> Self {
         Sample { k }
     }
-}
-
-/// `σ = exp(½·log σ²)`, clamped.
-#[inline]
-pub fn sigma(logvar: f32) -> f32 {
-    (0.5 * logvar.clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)).exp()
 }
 
 impl Layer for Sample {
@@ -81,14 +73,7 @@ impl Layer for Sample {
         scratch: &mut [f32],
         _ctx: Ctx<'_>,
     ) {
-        let k = self.k;
-        for r in 0..rows {
-            let (mu, lv) = x[r * 2 * k..(r + 1) * 2 * k].split_at(k);
-            let eps = &scratch[r * k..(r + 1) * k];
-            for (j, z) in y[r * k..(r + 1) * k].iter_mut().enumerate() {
-                *z = mu[j] + sigma(lv[j]) * eps[j];
-            }
-        }
+        gaussian::reparameterize(x, scratch, y, rows, self.k);
     }
     fn backward(
         &self,
@@ -104,17 +89,7 @@ impl Layer for Sample {
         _ctx: Ctx<'_>,
     ) {
         let Some(dx) = dx else { return };
-        let k = self.k;
-        for r in 0..rows {
-            let lv = &x[r * 2 * k + k..(r + 1) * 2 * k];
-            let eps = &scratch[r * k..(r + 1) * k];
-            let g = &dy[r * k..(r + 1) * k];
-            let (dmu, dlv) = dx[r * 2 * k..(r + 1) * 2 * k].split_at_mut(k);
-            for j in 0..k {
-                dmu[j] = g[j];
-                dlv[j] = g[j] * eps[j] * 0.5 * sigma(lv[j]);
-            }
-        }
+        gaussian::reparameterize_backward(x, scratch, dy, dx, rows, self.k);
     }
     fn describe(&self) -> String {
         format!("sample {}→{} (z = μ + σ·ε)", 2 * self.k, self.k)

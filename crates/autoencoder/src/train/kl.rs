@@ -7,34 +7,7 @@
 //! negative ELBO per value, `(Σ reconstruction + β·Σ KL) / (n·d)`, so the KL gradient
 //! enters with the scale `β/(n·d)`.
 
-use crate::layers::sample::sigma;
-
-/// `Σ_rows KL` for `n` rows of `(μ, log σ²)`.
-pub fn kl_sum(x: &[f32], n: usize, k: usize) -> f64 {
-    let mut total = 0.0;
-    for row in x[..n * 2 * k].chunks_exact(2 * k) {
-        let (mu, lv) = row.split_at(k);
-        for j in 0..k {
-            let s = f64::from(sigma(lv[j]));
-            let l = 2.0 * s.ln();
-            total += 0.5 * (f64::from(mu[j]).powi(2) + s * s - 1.0 - l);
-        }
-    }
-    total
-}
-
-/// Add `scale · ∂KL/∂(μ, log σ²)` to `dx` (`n × 2k`).
-pub fn add_kl_gradient(x: &[f32], n: usize, k: usize, scale: f32, dx: &mut [f32]) {
-    for (row, drow) in x[..n * 2 * k].chunks_exact(2 * k).zip(dx.chunks_exact_mut(2 * k)) {
-        let (mu, lv) = row.split_at(k);
-        let (dmu, dlv) = drow.split_at_mut(k);
-        for j in 0..k {
-            let s = sigma(lv[j]);
-            dmu[j] += scale * mu[j];
-            dlv[j] += scale * 0.5 * (s * s - 1.0);
-        }
-    }
-}
+pub use crate::kernels::gaussian::{add_kl_gradient, kl_sum};
 
 #[cfg(test)]
 mod tests {

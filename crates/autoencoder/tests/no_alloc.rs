@@ -30,15 +30,28 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Five steps over 600 synthetic images at one thread, batches of 128 (the last 88): the
+/// last loss, and the allocations the four steps after the first made.
+fn allocations_after_the_first_step(model: &mut Autoencoder, cfg: &TrainConfig) -> (f64, usize) {
+    let data = synthetic::generate(600, 0);
+    let threads = Threads::new(1);
+    let order: Vec<usize> = (0..600).rev().collect();
+    let mut trainer = Trainer::new(model, cfg, 128).unwrap();
+    trainer.step(model, &data, &order[..128], &threads);
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let mut loss = 0.0;
+    for chunk in order[128..].chunks(128) {
+        loss = trainer.step(model, &data, chunk, &threads);
+    }
+    (loss, ALLOCATIONS.load(Ordering::SeqCst) - before)
+}
+
 /// The counter is global: the tests in this file take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
 fn training_steps_after_the_first_allocate_nothing() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let data = synthetic::generate(600, 0);
-    let threads = Threads::new(1);
-    let order: Vec<usize> = (0..600).rev().collect();
     for (layers, kind, clip, l2) in [
         (vec![64], OptimizerKind::Adam, None, 0.0),
         (vec![512, 256, 32], OptimizerKind::Adam, Some(1.0), 1e-4),
@@ -54,14 +67,7 @@ fn training_steps_after_the_first_allocate_nothing() {
         let mut optimizer = OptimizerConfig::new(kind);
         optimizer.momentum = if kind == OptimizerKind::Sgd { 0.9 } else { 0.0 };
         let cfg = TrainConfig { loss: Loss::Bce, optimizer, clip_norm: clip, l2, ..TrainConfig::default() };
-        let mut trainer = Trainer::new(&model, &cfg, 128).unwrap();
-        trainer.step(&mut model, &data, &order[..128], &threads);
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
-        let mut loss = 0.0;
-        for chunk in order[128..].chunks(128) {
-            loss = trainer.step(&mut model, &data, chunk, &threads);
-        }
-        let during = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        let (loss, during) = allocations_after_the_first_step(&mut model, &cfg);
         assert!(loss.is_finite());
         assert_eq!(during, 0, "{layers:?} {kind:?}: {during} allocations in 4 steps");
     }
@@ -74,9 +80,6 @@ fn the_family_options_allocate_nothing_either() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     use autoencoder::train::{Corruption, Sparsity};
     use autoencoder::Activation;
-    let data = synthetic::generate(600, 0);
-    let threads = Threads::new(1);
-    let order: Vec<usize> = (0..600).rev().collect();
     let sigmoid_code = ModelConfig {
         input_dim: 784,
         layers: vec![32],
@@ -115,14 +118,7 @@ fn the_family_options_allocate_nothing_either() {
     ];
     for (name, model_cfg, cfg) in cases {
         let mut model = Autoencoder::new(model_cfg, 0).unwrap();
-        let mut trainer = Trainer::new(&model, &cfg, 128).unwrap();
-        trainer.step(&mut model, &data, &order[..128], &threads);
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
-        let mut loss = 0.0;
-        for chunk in order[128..].chunks(128) {
-            loss = trainer.step(&mut model, &data, chunk, &threads);
-        }
-        let during = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        let (loss, during) = allocations_after_the_first_step(&mut model, &cfg);
         assert!(loss.is_finite(), "{name}");
         assert_eq!(during, 0, "{name}: {during} allocations in 4 steps");
     }

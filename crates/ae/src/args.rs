@@ -48,11 +48,11 @@ pub struct DataArgs {
     pub image_size: Option<String>,
     /// Images: 1 (grayscale) or 3 (RGB) channels [default: the first image's].
     #[arg(long, value_name = "N")]
-    pub channels: Option<usize>,
+    pub image_channels: Option<usize>,
 }
 
 impl DataArgs {
-    /// `--image-size` and `--channels`.
+    /// `--image-size` and `--image-channels`.
     fn image_options(&self) -> autoencoder::Result<ImageOptions> {
         let size = match &self.image_size {
             None => None,
@@ -71,7 +71,7 @@ impl DataArgs {
                 Some((h.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?))
             }
         };
-        Ok(ImageOptions { size, channels: self.channels, skip_bad: self.skip_bad, shape: None })
+        Ok(ImageOptions { size, channels: self.image_channels, skip_bad: self.skip_bad, shape: None })
     }
 
     /// The sources for named datasets.

@@ -44,6 +44,6 @@ pub use error::{Error, Result};
 pub use kernels::Threads;
 pub use layers::{Activation, Init};
 pub use loss::Loss;
-pub use model::{Autoencoder, ModelConfig};
+pub use model::{Arch, Autoencoder, Downsample, ModelConfig};
 pub use optim::{OptimizerConfig, OptimizerKind};
 pub use train::{fit, EarlyStopping, History, NoObserver, Observer, TrainConfig};

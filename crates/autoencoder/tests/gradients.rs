@@ -42,7 +42,7 @@ fn dense_layer_gradients_for_every_activation() {
         let mut grads = vec![0.0; params.len()];
         let mut dy = c.clone();
         let mut dx = vec![0.0; rows * inp];
-        layer.backward(&params, &mut grads, &x, &y, &scratch, rows, &mut dy, Some(&mut dx), false, ctx);
+        layer.backward(&params, &mut grads, &x, &y, &mut scratch, rows, &mut dy, Some(&mut dx), false, ctx);
         let h = 1e-2f32;
         for i in 0..params.len() {
             let keep = params[i];

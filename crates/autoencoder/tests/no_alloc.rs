@@ -123,3 +123,29 @@ fn the_family_options_allocate_nothing_either() {
         assert_eq!(during, 0, "{name}: {during} allocations in 4 steps");
     }
 }
+
+/// Convolutional models: strided (also with batch norm and dropout) and pooled.
+#[test]
+fn conv_training_steps_allocate_nothing() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use autoencoder::{Arch, Downsample, ImageShape};
+    let conv = ModelConfig {
+        input_dim: 784,
+        arch: Arch::Conv,
+        channels: vec![8, 16],
+        layers: vec![16],
+        image_shape: Some(ImageShape { channels: 1, height: 28, width: 28 }),
+        ..ModelConfig::default()
+    };
+    let base = TrainConfig { loss: Loss::Bce, ..TrainConfig::default() };
+    for (name, model_cfg) in [
+        ("strided", conv.clone()),
+        ("batch norm + dropout", ModelConfig { batch_norm: true, dropout: 0.1, ..conv.clone() }),
+        ("pooled", ModelConfig { downsample: Downsample::Pool, ..conv }),
+    ] {
+        let mut model = Autoencoder::new(model_cfg, 0).unwrap();
+        let (loss, during) = allocations_after_the_first_step(&mut model, &base);
+        assert!(loss.is_finite(), "{name}");
+        assert_eq!(during, 0, "{name}: {during} allocations in 4 steps");
+    }
+}

@@ -41,6 +41,23 @@ pub struct TrainArgs {
     /// Encoder widths down to the code, e.g. 512,256,32; the decoder mirrors them [default: 64].
     #[arg(long, value_name = "W1,W2,…")]
     pub layers: Option<String>,
+    /// The architecture: dense, or conv (convolutional blocks, then the dense layers of
+    /// --layers from the flattened map; the decoder mirrors them) [default: dense].
+    #[arg(long, value_name = "dense|conv")]
+    pub arch: Option<String>,
+    /// Conv: each block's channels, e.g. 32,64 (each block halves height and width).
+    #[arg(long, value_name = "C1,C2,…")]
+    pub channels: Option<String>,
+    /// Conv: the kernel side [default: 3].
+    #[arg(long, value_name = "K")]
+    pub kernel_size: Option<usize>,
+    /// Conv: how blocks halve the size: stride (stride-2 convolutions) or pool (2×2 max
+    /// pooling; the decoder upsamples) [default: stride].
+    #[arg(long, value_name = "stride|pool")]
+    pub downsample: Option<String>,
+    /// Conv: batch normalisation after every convolution but the output's.
+    #[arg(long)]
+    pub batch_norm: bool,
     /// Decoder hidden widths from the code up, if not the mirror image.
     #[arg(long, value_name = "W1,W2,…")]
     pub decoder_layers: Option<String>,
@@ -229,6 +246,21 @@ pub fn resolve_config_over(a: &TrainArgs, base: FileConfig) -> Result<FileConfig
     }
     if let Some(v) = &a.activation {
         m.activation = v.parse()?;
+    }
+    if let Some(v) = &a.arch {
+        m.arch = v.parse()?;
+    }
+    if let Some(c) = &a.channels {
+        m.channels = parse_widths(c, "channels")?;
+    }
+    if let Some(k) = a.kernel_size {
+        m.kernel_size = k;
+    }
+    if let Some(v) = &a.downsample {
+        m.downsample = v.parse()?;
+    }
+    if a.batch_norm {
+        m.batch_norm = true;
     }
     if a.variational {
         m.variational = true;
@@ -495,7 +527,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 pub struct Outcome {
     pub model: Autoencoder,
     pub history: History,
-    /// The validation rows (for the reconstruction grid), when there were any.
+    /// The rows of the reconstruction grid: the first validation rows, or the first
+    /// training rows when nothing was held out.
     pub val_rows: Option<Dataset>,
 }
 
@@ -551,7 +584,8 @@ pub fn train(
             let n_train = ((data.rows() as f64) * (1.0 - training.validation_split)).floor() as usize;
             Some(data.slice_rows(n_train, data.rows().min(n_train + 16)))
         }
-        None => None,
+        // No held-out rows: the grid shows the first training rows.
+        None => Some(data.slice_rows(0, data.rows().min(16))),
     };
     Ok(Outcome { model: ae, history, val_rows })
 }

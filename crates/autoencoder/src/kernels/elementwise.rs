@@ -190,6 +190,14 @@ pub fn sum_squares(v: &[f32]) -> f64 {
     )
 }
 
+/// Sum of `v`.
+pub fn sum(v: &[f32]) -> f64 {
+    simd(
+        #[inline(always)]
+        || sum2(v, v, |x, _| x),
+    )
+}
+
 /// Sum of `|v|`.
 pub fn sum_abs(v: &[f32]) -> f64 {
     simd(

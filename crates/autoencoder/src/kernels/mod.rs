@@ -4,10 +4,12 @@
 //! Layers, losses and optimizers call these functions and never loop over elements
 //! themselves: this is the one place to optimise and the seam for another backend.
 
+pub mod conv;
 pub mod elementwise;
 pub mod gaussian;
 pub mod math;
 pub mod matmul;
+pub mod norm;
 pub mod update;
 
 mod threads;

@@ -110,6 +110,7 @@ impl Layer for Dense {
         x: &[f32],
         rows: usize,
         z: &mut [f32],
+        _scratch: &mut [f32],
         ctx: Ctx<'_>,
     ) -> bool {
         let (w, b) = params.split_at(self.inputs * self.outputs);
@@ -125,7 +126,7 @@ impl Layer for Dense {
         grads: &mut [f32],
         x: &[f32],
         y: &[f32],
-        scratch: &[f32],
+        scratch: &mut [f32],
         rows: usize,
         dy: &mut [f32],
         dx: Option<&mut [f32]>,

@@ -70,7 +70,7 @@ impl Layer for Dropout {
         _grads: &mut [f32],
         _x: &[f32],
         _y: &[f32],
-        scratch: &[f32],
+        scratch: &mut [f32],
         rows: usize,
         dy: &mut [f32],
         dx: Option<&mut [f32]>,

@@ -1,16 +1,26 @@
 //! Layers: the `Layer` trait every building block implements, and one file per layer.
 
 pub mod activation;
+pub mod batch_norm2d;
+pub mod conv2d;
+pub mod conv_transpose2d;
 pub mod dense;
 pub mod dropout;
 pub mod init;
+pub mod max_pool2d;
 pub mod sample;
+pub mod upsample;
 
 pub use activation::Activation;
+pub use batch_norm2d::BatchNorm2d;
+pub use conv2d::Conv2d;
+pub use conv_transpose2d::ConvTranspose2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use init::Init;
+pub use max_pool2d::MaxPool2d;
 pub use sample::Sample;
+pub use upsample::Upsample;
 
 use crate::kernels::Threads;
 use crate::random::ChaCha8Rng;
@@ -83,6 +93,9 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     fn inference_noise(&self, noise: &mut [f32]) {
         noise.fill(0.0);
     }
+    /// After an optimizer step, fold what the training pass left in `scratch` into the
+    /// layer's non-trainable state in `params` (batch norm's running statistics).
+    fn update_state(&self, _params: &mut [f32], _scratch: &[f32]) {}
     /// The activation applied last (so a loss can fuse with it); `Linear` if none.
     fn activation(&self) -> Activation {
         Activation::Linear
@@ -101,7 +114,8 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
         ctx: Ctx<'_>,
     );
     /// Forward without the final activation, writing the pre-activation `z` into
-    /// `z` (for a loss fused with the activation, which applies it itself). Returns
+    /// `z` (for a loss fused with the activation, which applies it itself); `scratch`
+    /// is as in [`forward`](Self::forward). Returns
     /// false, doing nothing, for layers that cannot.
     fn forward_preactivation(
         &self,
@@ -109,6 +123,7 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
         _x: &[f32],
         _rows: usize,
         _z: &mut [f32],
+        _scratch: &mut [f32],
         _ctx: Ctx<'_>,
     ) -> bool {
         false
@@ -122,7 +137,7 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
         grads: &mut [f32],
         x: &[f32],
         y: &[f32],
-        scratch: &[f32],
+        scratch: &mut [f32],
         rows: usize,
         dy: &mut [f32],
         dx: Option<&mut [f32]>,

@@ -81,7 +81,7 @@ impl Layer for Sample {
         _grads: &mut [f32],
         x: &[f32],
         _y: &[f32],
-        scratch: &[f32],
+        scratch: &mut [f32],
         rows: usize,
         dy: &mut [f32],
         dx: Option<&mut [f32]>,

@@ -9,7 +9,7 @@ use crate::data::dataset::Dataset;
 use crate::data::normalize::Normalizer;
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
-use crate::layers::{Ctx, Dense, Layer, ParamSpec};
+use crate::layers::{Ctx, Layer, ParamSpec};
 use crate::metrics::{MetricsAccumulator, ReconstructionMetrics};
 use crate::optim::TensorSlot;
 use crate::random::{self, Stream};
@@ -141,31 +141,9 @@ impl Autoencoder {
     /// Build the layers of `config` with all parameters zero (a loader fills them).
     pub(crate) fn build(config: ModelConfig) -> Result<Self> {
         config.check()?;
-        let shapes = config.dense_shapes();
-        let code_layer = config.layers.len() - 1;
-        let n = shapes.len();
-        let mut layers: Vec<Box<dyn Layer>> = Vec::with_capacity(n + 1);
-        let mut encoder_len = 0;
-        for (i, &(inputs, outputs)) in shapes.iter().enumerate() {
-            let act = if i == n - 1 {
-                config.output_activation
-            } else if i == code_layer && config.variational {
-                crate::layers::Activation::Linear
-            } else if i == code_layer {
-                config.code_activation.unwrap_or(config.activation)
-            } else {
-                config.activation
-            };
-            layers.push(Box::new(Dense::new(inputs, outputs, act).with_init(config.init)));
-            if i == code_layer && config.variational {
-                layers.push(Box::new(crate::layers::Sample::new(config.code_dim())));
-            }
-            if i == code_layer {
-                encoder_len = layers.len();
-            } else if i != n - 1 && config.dropout > 0.0 {
-                layers.push(Box::new(crate::layers::Dropout::new(outputs, config.dropout as f32)));
-            }
-        }
+        let plan = config.plan()?;
+        let layers: Vec<Box<dyn Layer>> = plan.layers.iter().map(|l| l.build(config.init)).collect();
+        let encoder_len = plan.encoder_len;
         let mut offsets = vec![0];
         for l in &layers {
             let last = *offsets.last().unwrap_or(&0);
@@ -212,6 +190,12 @@ impl Autoencoder {
     /// All parameters, mutable.
     pub fn params_mut(&mut self) -> &mut [f32] {
         &mut self.params
+    }
+    /// After an optimizer step: let layer `i` update its state (running statistics)
+    /// from the `scratch` of its training pass.
+    pub(crate) fn update_layer_state(&mut self, i: usize, scratch: &[f32]) {
+        let r = self.offsets[i]..self.offsets[i + 1];
+        self.layers[i].update_state(&mut self.params[r], scratch);
     }
     /// The parameter range of layer `i`.
     pub fn layer_params(&self, i: usize) -> Range<usize> {

@@ -42,7 +42,92 @@ pub struct ModelConfig {
     /// gradient of both uses, so any reader sees an ordinary model). Needs the mirrored
     /// decoder; not for variational models. Default false.
     pub tied: bool,
+    /// `dense` (default) or `conv`: convolutional blocks before the dense layers, which
+    /// then start from the flattened map, and mirrored transposed blocks after them.
+    #[serde(skip_serializing_if = "Arch::is_dense")]
+    pub arch: Arch,
+    /// The convolutional blocks' channels, first block first (`[32, 64]`); each block
+    /// halves the image's height and width. Conv models only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<usize>,
+    /// The convolutions' kernel side (padding `(k − 1)/2`). Default 3.
+    #[serde(skip_serializing_if = "is_default_kernel")]
+    pub kernel_size: usize,
+    /// How a block halves the size: a stride-2 convolution (default; the decoder uses
+    /// stride-2 transposed convolutions), or a stride-1 convolution then 2×2 max
+    /// pooling (the decoder upsamples, then convolves).
+    #[serde(skip_serializing_if = "Downsample::is_stride")]
+    pub downsample: Downsample,
+    /// Conv: batch normalisation (`BatchNorm2d`) after every convolution but the
+    /// output's, before its activation. Default false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub batch_norm: bool,
 }
+
+/// The family of encoder and decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// Dense layers only.
+    #[default]
+    Dense,
+    /// Convolutional blocks around a dense code.
+    Conv,
+}
+
+impl Arch {
+    fn is_dense(&self) -> bool {
+        *self == Arch::Dense
+    }
+}
+
+impl std::str::FromStr for Arch {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "dense" => Ok(Arch::Dense),
+            "conv" => Ok(Arch::Conv),
+            _ => Err(Error::config("arch", format!("{s:?} is not an architecture; use dense or conv"))),
+        }
+    }
+}
+
+/// How a convolutional block halves the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Downsample {
+    /// Stride-2 convolutions (and stride-2 transposed convolutions back).
+    #[default]
+    Stride,
+    /// Stride-1 convolutions and 2×2 max pooling (nearest upsampling back).
+    Pool,
+}
+
+impl Downsample {
+    fn is_stride(&self) -> bool {
+        *self == Downsample::Stride
+    }
+}
+
+impl std::str::FromStr for Downsample {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "stride" => Ok(Downsample::Stride),
+            "pool" => Ok(Downsample::Pool),
+            _ => Err(Error::config("downsample", format!("{s:?} is not a choice; use stride or pool"))),
+        }
+    }
+}
+
+fn is_default_kernel(k: &usize) -> bool {
+    *k == 3
+}
+
+/// The most channels a convolutional block may have.
+pub const MAX_CHANNELS: usize = 4096;
+/// The largest kernel side.
+pub const MAX_KERNEL: usize = 15;
 
 impl Default for ModelConfig {
     fn default() -> Self {
@@ -59,6 +144,11 @@ impl Default for ModelConfig {
             variational: false,
             dropout: 0.0,
             tied: false,
+            arch: Arch::Dense,
+            channels: Vec::new(),
+            kernel_size: 3,
+            downsample: Downsample::Stride,
+            batch_norm: false,
         }
     }
 }
@@ -90,7 +180,52 @@ impl ModelConfig {
                 return Err(Error::config(what, format!("width {w} must be between 1 and {MAX_WIDTH}")));
             }
         }
-        match self.param_count() {
+        if let Some(s) = self.image_shape {
+            if s.len() != self.input_dim {
+                return Err(Error::config(
+                    "image_shape",
+                    format!(
+                        "{}×{}×{} = {} values, but rows have {}",
+                        s.channels,
+                        s.height,
+                        s.width,
+                        s.len(),
+                        self.input_dim
+                    ),
+                ));
+            }
+        }
+        if self.arch == Arch::Conv {
+            if self.channels.is_empty() {
+                return Err(Error::config(
+                    "channels",
+                    "a conv model needs its blocks' channels, e.g. --channels 32,64",
+                ));
+            }
+            if let Some(c) = self.channels.iter().find(|&&c| c == 0 || c > MAX_CHANNELS) {
+                return Err(Error::config(
+                    "channels",
+                    format!("{c} channels; each block has 1 to {MAX_CHANNELS}"),
+                ));
+            }
+            if self.kernel_size == 0 || self.kernel_size > MAX_KERNEL {
+                return Err(Error::config(
+                    "kernel_size",
+                    format!("{} must be between 1 and {MAX_KERNEL}", self.kernel_size),
+                ));
+            }
+            if self.decoder_layers.is_some() || self.tied {
+                return Err(Error::config(
+                    "arch",
+                    "a conv model's decoder mirrors its encoder: decoder_layers and tied are for dense models",
+                ));
+            }
+        } else if !self.channels.is_empty() || self.batch_norm {
+            let field = if self.batch_norm { "batch_norm" } else { "channels" };
+            return Err(Error::config(field, format!("{field} is for conv models; add --arch conv")));
+        }
+        let plan = self.plan()?;
+        match plan.param_count() {
             Some(p) if p <= MAX_PARAMS => {}
             _ => {
                 return Err(Error::config(
@@ -120,21 +255,6 @@ impl ModelConfig {
                 "a variational model's code is the sample z = μ + σ·ε (no activation); leave code_activation unset",
             ));
         }
-        if let Some(s) = self.image_shape {
-            if s.len() != self.input_dim {
-                return Err(Error::config(
-                    "image_shape",
-                    format!(
-                        "{}×{}×{} = {} values, but rows have {}",
-                        s.channels,
-                        s.height,
-                        s.width,
-                        s.len(),
-                        self.input_dim
-                    ),
-                ));
-            }
-        }
         Ok(())
     }
 
@@ -151,25 +271,12 @@ impl ModelConfig {
         }
     }
 
-    /// The `(inputs, outputs)` of each dense layer, encoder first; a variational model's
-    /// last encoder layer has `2k` outputs (μ and log σ²).
-    pub fn dense_shapes(&self) -> Vec<(usize, usize)> {
-        let w = self.widths();
-        let code_layer = self.layers.len() - 1;
-        w.windows(2)
-            .enumerate()
-            .map(|(i, p)| if self.variational && i == code_layer { (p[0], 2 * p[1]) } else { (p[0], p[1]) })
-            .collect()
-    }
-
-    /// The number of parameters, `None` when it overflows.
+    /// The number of parameters, `None` when it overflows or the shapes do not fit.
     pub fn param_count(&self) -> Option<usize> {
         if self.layers.is_empty() {
             return Some(0);
         }
-        self.dense_shapes()
-            .iter()
-            .try_fold(0usize, |acc, &(i, o)| i.checked_mul(o)?.checked_add(o)?.checked_add(acc))
+        self.plan().ok()?.param_count()
     }
 
     fn decoder_widths_mirrored(&self) -> Vec<usize> {
@@ -185,9 +292,24 @@ impl ModelConfig {
         w
     }
 
-    /// The widths as `784-512-256-32-256-512-784`.
+    /// The widths as `784-512-256-32-256-512-784`; a conv model's as
+    /// `1×28×28-c32-c64-32-c64-c32-1×28×28` (`cN`: a block of `N` channels).
     pub fn describe(&self) -> String {
-        self.widths().iter().map(|w| w.to_string()).collect::<Vec<_>>().join("-")
+        let dense = || self.widths().iter().map(|w| w.to_string()).collect::<Vec<_>>().join("-");
+        match (self.arch, self.image_shape) {
+            (Arch::Conv, Some(s)) => {
+                let image = format!("{}×{}×{}", s.channels, s.height, s.width);
+                let blocks: Vec<String> = self.channels.iter().map(|c| format!("c{c}")).collect();
+                let mut parts = vec![image.clone()];
+                parts.extend(blocks.iter().cloned());
+                parts.extend(self.layers.iter().map(|w| w.to_string()));
+                parts.extend(self.decoder_widths().iter().map(|w| w.to_string()));
+                parts.extend(blocks.iter().rev().cloned());
+                parts.push(image);
+                parts.join("-")
+            }
+            _ => dense(),
+        }
     }
 }
 

@@ -2,8 +2,12 @@
 
 mod autoencoder;
 mod config;
+mod plan;
 mod vae;
 
 pub use autoencoder::{Autoencoder, TensorInfo, TiedPair, INFERENCE_BATCH};
-pub use config::{parse_widths, ModelConfig, MAX_PARAMS, MAX_WIDTH};
+pub use config::{
+    parse_widths, Arch, Downsample, ModelConfig, MAX_CHANNELS, MAX_KERNEL, MAX_PARAMS, MAX_WIDTH,
+};
+pub use plan::{LayerPlan, Plan};
 pub use vae::ElboParts;

@@ -66,9 +66,10 @@ impl Autoencoder {
         };
         let d = self.input_dim();
         let mut out = vec![0.0f32; rows * d];
+        let mut scratch = vec![0.0f32; rows * self.layers()[last].scratch_width()];
         let p = &self.params()[self.layer_params(last)];
         threads.install(|| {
-            self.layers()[last].forward_preactivation(p, &h, rows, &mut out, Ctx { threads });
+            self.layers()[last].forward_preactivation(p, &h, rows, &mut out, &mut scratch, Ctx { threads });
         });
         out
     }

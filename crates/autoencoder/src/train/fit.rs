@@ -114,7 +114,7 @@ impl Workspace {
             let x = &x[..n * layer.input_width()];
             let p = &params[offsets[i].clone()];
             if i == last && logits {
-                let done = layer.forward_preactivation(p, x, n, &mut after[0], ctx);
+                let done = layer.forward_preactivation(p, x, n, &mut after[0], &mut self.scratch[i], ctx);
                 debug_assert!(done, "{} cannot stop before its activation", layer.kind());
             } else {
                 layer.forward(p, x, n, &mut after[0], &mut self.scratch[i], ctx);
@@ -410,6 +410,9 @@ impl Trainer {
         };
         let gt = GradTransform { grad_scale, l1: l1 as f32, l2: l2 as f32 };
         self.opt.step(model.params_mut(), &ws.grads, &self.slots, gt, self.lr_scale);
+        for &i in &self.noise_layers {
+            model.update_layer_state(i, &ws.scratch[i]);
+        }
         loss
     }
 
@@ -682,7 +685,7 @@ fn backward(
             &mut ws.grads[offsets[i].clone()],
             x,
             &ws.acts[i],
-            &ws.scratch[i],
+            &mut ws.scratch[i],
             n,
             &mut ws.grad_a[..n * layer.output_width()],
             dx,

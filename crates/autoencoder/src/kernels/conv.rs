@@ -1,0 +1,468 @@
+//! Convolution's data movement: `im2col` gathers each kernel position's receptive field
+//! into one row so that a convolution is one matrix product, `col2im` is its adjoint
+//! (scatter-add), and the per-channel bias and its gradient for either image layout;
+//! also max pooling and nearest upsampling, forward and backward.
+//!
+//! Images are `rows` blocks of `C·H·W` values, stored channels-last (`H×W×C`, the
+//! layout every convolutional layer works in, so that a patch's channels are contiguous
+//! and the product's output is the next image) or channels-first (`C×H×W`, the layout of
+//! [`Dataset`](crate::Dataset) rows, read by the first layer and written by the last).
+
+use super::elementwise;
+use crate::layers::Activation;
+
+/// How the values of one image are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Layout {
+    /// `H×W×C`: a pixel's channels are adjacent.
+    ChannelsLast,
+    /// `C×H×W`: one plane per channel.
+    ChannelsFirst,
+}
+
+/// A square kernel sliding over an image: the image (`channels × height × width`, in
+/// `layout`), the kernel size, stride and zero padding, and the grid of kernel
+/// positions they give, `out = ⌊(in + 2·padding − kernel)/stride⌋ + 1` on each side.
+///
+/// Kernel position `(oy, ox)` covers the pixels `(oy·stride − padding + ky,
+/// ox·stride − padding + kx)` for `ky, kx < kernel`; pixels outside the image read as 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// Image channels.
+    pub channels: usize,
+    /// Image rows.
+    pub height: usize,
+    /// Image columns.
+    pub width: usize,
+    /// The image's layout.
+    pub layout: Layout,
+    /// Kernel side.
+    pub kernel: usize,
+    /// Step between kernel positions.
+    pub stride: usize,
+    /// Zeros added on every side.
+    pub padding: usize,
+    /// Kernel positions down.
+    pub out_height: usize,
+    /// Kernel positions across.
+    pub out_width: usize,
+}
+
+impl Geometry {
+    /// The geometry of `kernel`/`stride`/`padding` over a `channels × height × width`
+    /// image, or `None` when the kernel does not fit once (the image plus padding is
+    /// smaller than the kernel) or the stride is 0.
+    pub fn new(
+        channels: usize,
+        height: usize,
+        width: usize,
+        layout: Layout,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Option<Geometry> {
+        let side = |n: usize| (n + 2 * padding).checked_sub(kernel).map(|v| v / stride + 1);
+        if stride == 0 || kernel == 0 || channels == 0 {
+            return None;
+        }
+        Some(Geometry {
+            channels,
+            height,
+            width,
+            layout,
+            kernel,
+            stride,
+            padding,
+            out_height: side(height)?,
+            out_width: side(width)?,
+        })
+    }
+
+    /// Values per image, `C·H·W`.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+    /// Kernel positions per image.
+    pub fn positions(&self) -> usize {
+        self.out_height * self.out_width
+    }
+    /// Values per patch, `kernel²·C`, ordered `(ky, kx, c)`.
+    pub fn patch_len(&self) -> usize {
+        self.kernel * self.kernel * self.channels
+    }
+    /// Strides of `(channel, row, column)` in the image.
+    fn strides(&self) -> (usize, usize, usize) {
+        match self.layout {
+            Layout::ChannelsLast => (1, self.width * self.channels, self.channels),
+            Layout::ChannelsFirst => (self.height * self.width, self.width, 1),
+        }
+    }
+
+    /// Visit every patch cell that lies inside the image: `f(col_index, image_index)`
+    /// (cells in the padding are skipped).
+    #[inline(always)]
+    fn walk(&self, rows: usize, mut f: impl FnMut(usize, usize)) {
+        let (cs, ys, xs) = self.strides();
+        let (k, c) = (self.kernel, self.channels);
+        let patch = self.patch_len();
+        let img = self.image_len();
+        let mut col = 0;
+        for r in 0..rows {
+            let base = r * img;
+            for oy in 0..self.out_height {
+                for ox in 0..self.out_width {
+                    for ky in 0..k {
+                        let iy = (oy * self.stride + ky).wrapping_sub(self.padding);
+                        if iy >= self.height {
+                            continue;
+                        }
+                        for kx in 0..k {
+                            let ix = (ox * self.stride + kx).wrapping_sub(self.padding);
+                            let at = col + (ky * k + kx) * c;
+                            if ix >= self.width {
+                                continue;
+                            }
+                            let pixel = base + iy * ys + ix * xs;
+                            for ch in 0..c {
+                                f(at + ch, pixel + ch * cs);
+                            }
+                        }
+                    }
+                    col += patch;
+                }
+            }
+        }
+    }
+}
+
+/// `cols[(r, oy, ox), (ky, kx, c)] = image[r][c, oy·s − p + ky, ox·s − p + kx]` (0 in
+/// the padding): a `(rows·positions) × patch_len` matrix.
+pub fn im2col(g: &Geometry, images: &[f32], rows: usize, cols: &mut [f32]) {
+    assert!(images.len() >= rows * g.image_len() && cols.len() >= rows * g.positions() * g.patch_len());
+    if g.layout == Layout::ChannelsLast {
+        // A patch row's channels are contiguous in both: copy them as slices.
+        let (c, ys) = (g.channels, g.width * g.channels);
+        let (k, img, patch) = (g.kernel, g.image_len(), g.patch_len());
+        let mut col = 0;
+        for r in 0..rows {
+            let image = &images[r * img..(r + 1) * img];
+            for oy in 0..g.out_height {
+                for ox in 0..g.out_width {
+                    let dst = &mut cols[col..col + patch];
+                    for ky in 0..k {
+                        let iy = (oy * g.stride + ky).wrapping_sub(g.padding);
+                        let line = &mut dst[ky * k * c..(ky + 1) * k * c];
+                        if iy >= g.height {
+                            line.fill(0.0);
+                            continue;
+                        }
+                        // The kernel row covers columns x0 .. x0 + k, clipped to the image.
+                        let x0 = (ox * g.stride) as isize - g.padding as isize;
+                        let lo = (-x0).clamp(0, k as isize) as usize;
+                        let hi = ((g.width as isize - x0).clamp(0, k as isize) as usize).max(lo);
+                        line[..lo * c].fill(0.0);
+                        line[hi * c..].fill(0.0);
+                        if hi > lo {
+                            let src = iy * ys + (x0 + lo as isize) as usize * c;
+                            line[lo * c..hi * c].copy_from_slice(&image[src..src + (hi - lo) * c]);
+                        }
+                    }
+                    col += patch;
+                }
+            }
+        }
+        return;
+    }
+    cols[..rows * g.positions() * g.patch_len()].fill(0.0);
+    g.walk(rows, |ci, ii| cols[ci] = images[ii]);
+}
+
+/// The adjoint of [`im2col`]: `image[r][c, y, x] = Σ cols[(r, oy, ox), (ky, kx, c)]` over
+/// every patch cell that reads pixel `(y, x)`. Overwrites `images`.
+pub fn col2im(g: &Geometry, cols: &[f32], rows: usize, images: &mut [f32]) {
+    assert!(images.len() >= rows * g.image_len() && cols.len() >= rows * g.positions() * g.patch_len());
+    images[..rows * g.image_len()].fill(0.0);
+    if g.layout == Layout::ChannelsLast {
+        let (c, ys) = (g.channels, g.width * g.channels);
+        let (k, img, patch) = (g.kernel, g.image_len(), g.patch_len());
+        let mut col = 0;
+        for r in 0..rows {
+            let image = &mut images[r * img..(r + 1) * img];
+            for oy in 0..g.out_height {
+                for ox in 0..g.out_width {
+                    let src = &cols[col..col + patch];
+                    for ky in 0..k {
+                        let iy = (oy * g.stride + ky).wrapping_sub(g.padding);
+                        if iy >= g.height {
+                            continue;
+                        }
+                        let x0 = (ox * g.stride) as isize - g.padding as isize;
+                        let lo = (-x0).clamp(0, k as isize) as usize;
+                        let hi = ((g.width as isize - x0).clamp(0, k as isize) as usize).max(lo);
+                        if hi > lo {
+                            let at = iy * ys + (x0 + lo as isize) as usize * c;
+                            let line = &src[(ky * k + lo) * c..(ky * k + hi) * c];
+                            image[at..at + (hi - lo) * c].iter_mut().zip(line).for_each(|(d, &s)| *d += s);
+                        }
+                    }
+                    col += patch;
+                }
+            }
+        }
+        return;
+    }
+    g.walk(rows, |ci, ii| images[ii] += cols[ci]);
+}
+
+/// `y = f(y + bias[c])` for images of `channels = bias.len()` in `layout` (`plane` pixels
+/// each), writing `z = y + bias` to `pre` when given.
+pub fn channel_bias_activation(
+    y: &mut [f32],
+    bias: &[f32],
+    layout: Layout,
+    plane: usize,
+    act: Activation,
+    pre: Option<&mut [f32]>,
+) {
+    match layout {
+        Layout::ChannelsLast => elementwise::bias_activation(y, bias, act, pre),
+        Layout::ChannelsFirst => {
+            let mut pre = pre;
+            for (i, chunk) in y.chunks_exact_mut(plane).enumerate() {
+                let b = &bias[i % bias.len()..i % bias.len() + 1];
+                let p = pre.as_deref_mut().map(|p| &mut p[i * plane..(i + 1) * plane]);
+                elementwise::bias_activation(chunk, b, act, p);
+            }
+        }
+    }
+}
+
+/// The bias gradient `g[c] = Σ dz` over every pixel of channel `c`, for images in `layout`.
+pub fn channel_sums(dz: &[f32], g: &mut [f32], layout: Layout, plane: usize) {
+    match layout {
+        Layout::ChannelsLast => elementwise::column_sums(dz, g),
+        Layout::ChannelsFirst => {
+            g.fill(0.0);
+            let c = g.len();
+            for (i, chunk) in dz.chunks_exact(plane).enumerate() {
+                g[i % c] += elementwise::sum(chunk) as f32;
+            }
+        }
+    }
+}
+
+/// 2×2-style max pooling with window = stride = `size` over channels-last images
+/// (`height`, `width` multiples of `size` are not required: the last partial window is
+/// dropped, as PyTorch does). Writes the maxima to `y` and, for the backward pass, the
+/// index of each maximum within its image to `argmax` (as f32, exact below 2²⁴).
+pub fn max_pool(g: &Geometry, x: &[f32], rows: usize, y: &mut [f32], argmax: &mut [f32]) {
+    let (c, ys) = (g.channels, g.width * g.channels);
+    let (img, out) = (g.image_len(), g.positions() * c);
+    for r in 0..rows {
+        let image = &x[r * img..(r + 1) * img];
+        for oy in 0..g.out_height {
+            for ox in 0..g.out_width {
+                let o = r * out + (oy * g.out_width + ox) * c;
+                for ch in 0..c {
+                    let mut best = f32::NEG_INFINITY;
+                    let mut at = 0;
+                    for ky in 0..g.kernel {
+                        for kx in 0..g.kernel {
+                            let i = (oy * g.stride + ky) * ys + (ox * g.stride + kx) * c + ch;
+                            // Greater, or NaN (so that NaNs propagate, as in PyTorch).
+                            if image[i] > best || image[i].is_nan() {
+                                best = image[i];
+                                at = i;
+                            }
+                        }
+                    }
+                    y[o + ch] = best;
+                    argmax[o + ch] = at as f32;
+                }
+            }
+        }
+    }
+}
+
+/// The gradient of [`max_pool`]: each output's gradient goes to its maximum. Overwrites `dx`.
+pub fn max_pool_backward(g: &Geometry, dy: &[f32], argmax: &[f32], rows: usize, dx: &mut [f32]) {
+    let (img, out) = (g.image_len(), g.positions() * g.channels);
+    dx[..rows * img].fill(0.0);
+    for r in 0..rows {
+        for (d, &a) in dy[r * out..(r + 1) * out].iter().zip(&argmax[r * out..(r + 1) * out]) {
+            dx[r * img + a as usize] += d;
+        }
+    }
+}
+
+/// Nearest-neighbour upsampling by `factor` of channels-last `channels × height × width`
+/// images: `y[Y, X, c] = x[Y / factor, X / factor, c]`.
+pub fn upsample(
+    x: &[f32],
+    rows: usize,
+    channels: usize,
+    height: usize,
+    width: usize,
+    factor: usize,
+    y: &mut [f32],
+) {
+    let (img, ow) = (channels * height * width, width * factor);
+    let out = img * factor * factor;
+    for r in 0..rows {
+        for oy in 0..height * factor {
+            for ox in 0..ow {
+                let s = r * img + ((oy / factor) * width + ox / factor) * channels;
+                let d = r * out + (oy * ow + ox) * channels;
+                y[d..d + channels].copy_from_slice(&x[s..s + channels]);
+            }
+        }
+    }
+}
+
+/// The gradient of [`upsample`]: each input pixel collects its `factor²` copies. Overwrites `dx`.
+#[allow(clippy::too_many_arguments)]
+pub fn upsample_backward(
+    dy: &[f32],
+    rows: usize,
+    channels: usize,
+    height: usize,
+    width: usize,
+    factor: usize,
+    dx: &mut [f32],
+) {
+    let (img, ow) = (channels * height * width, width * factor);
+    let out = img * factor * factor;
+    dx[..rows * img].fill(0.0);
+    for r in 0..rows {
+        for oy in 0..height * factor {
+            for ox in 0..ow {
+                let d = r * img + ((oy / factor) * width + ox / factor) * channels;
+                let s = r * out + (oy * ow + ox) * channels;
+                dx[d..d + channels].iter_mut().zip(&dy[s..s + channels]).for_each(|(a, &b)| *a += b);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: usize) -> Vec<f32> {
+        (0..n).map(|i| (((i * 7 + seed * 13) % 17) as f32 - 8.0) / 4.0).collect()
+    }
+
+    /// The reference: a direct convolution sum, read through explicit indices.
+    fn pixel(g: &Geometry, img: &[f32], c: usize, y: isize, x: isize) -> f32 {
+        if y < 0 || x < 0 || y >= g.height as isize || x >= g.width as isize {
+            return 0.0;
+        }
+        let (y, x) = (y as usize, x as usize);
+        match g.layout {
+            Layout::ChannelsLast => img[(y * g.width + x) * g.channels + c],
+            Layout::ChannelsFirst => img[(c * g.height + y) * g.width + x],
+        }
+    }
+
+    #[test]
+    fn im2col_matches_direct_indexing_for_both_layouts_and_odd_sizes() {
+        for layout in [Layout::ChannelsLast, Layout::ChannelsFirst] {
+            for (h, w, k, s, p) in [(7, 5, 3, 2, 1), (6, 6, 4, 2, 1), (5, 4, 3, 1, 0), (3, 3, 5, 1, 2)] {
+                let g = Geometry::new(2, h, w, layout, k, s, p).unwrap();
+                let rows = 2;
+                let x = values(rows * g.image_len(), 1);
+                let mut cols = vec![f32::NAN; rows * g.positions() * g.patch_len()];
+                im2col(&g, &x, rows, &mut cols);
+                let mut i = 0;
+                for r in 0..rows {
+                    let img = &x[r * g.image_len()..];
+                    for oy in 0..g.out_height {
+                        for ox in 0..g.out_width {
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    for c in 0..2 {
+                                        let y = (oy * s + ky) as isize - p as isize;
+                                        let xx = (ox * s + kx) as isize - p as isize;
+                                        assert_eq!(
+                                            cols[i],
+                                            pixel(&g, img, c, y, xx),
+                                            "{layout:?} {h}x{w} k{k}"
+                                        );
+                                        i += 1;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for every x and c: col2im is the adjoint.
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        for layout in [Layout::ChannelsLast, Layout::ChannelsFirst] {
+            for (h, w, k, s, p) in [(7, 7, 3, 2, 1), (8, 5, 4, 2, 1), (4, 6, 3, 1, 1)] {
+                let g = Geometry::new(3, h, w, layout, k, s, p).unwrap();
+                let rows = 2;
+                let x = values(rows * g.image_len(), 2);
+                let c = values(rows * g.positions() * g.patch_len(), 5);
+                let mut cx = vec![0.0; c.len()];
+                im2col(&g, &x, rows, &mut cx);
+                let mut xc = vec![9.0; x.len()];
+                col2im(&g, &c, rows, &mut xc);
+                let a: f64 = cx.iter().zip(&c).map(|(&a, &b)| a as f64 * b as f64).sum();
+                let b: f64 = x.iter().zip(&xc).map(|(&a, &b)| a as f64 * b as f64).sum();
+                assert!((a - b).abs() < 1e-3, "{layout:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn geometry_gives_pytorch_sizes_and_refuses_kernels_that_do_not_fit() {
+        let g = Geometry::new(1, 28, 28, Layout::ChannelsLast, 3, 2, 1).unwrap();
+        assert_eq!((g.out_height, g.out_width), (14, 14));
+        let g = Geometry::new(1, 7, 7, Layout::ChannelsLast, 3, 2, 1).unwrap();
+        assert_eq!(g.out_height, 4);
+        assert!(Geometry::new(1, 1, 1, Layout::ChannelsLast, 5, 2, 1).is_none());
+        assert!(Geometry::new(1, 4, 4, Layout::ChannelsLast, 3, 0, 1).is_none());
+    }
+
+    #[test]
+    fn channels_first_bias_and_sums_follow_the_planes() {
+        let mut y = vec![0.0; 2 * 3 * 4]; // 2 rows, 3 channels, 4 pixels
+        channel_bias_activation(&mut y, &[1.0, 2.0, 3.0], Layout::ChannelsFirst, 4, Activation::Linear, None);
+        assert_eq!(&y[..12], &[1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0]);
+        let mut g = [0.0; 3];
+        channel_sums(&y, &mut g, Layout::ChannelsFirst, 4);
+        assert_eq!(g, [8.0, 16.0, 24.0]);
+    }
+
+    #[test]
+    fn max_pool_takes_each_window_maximum_and_routes_the_gradient_there() {
+        // One 4×4 single-channel image.
+        let x: Vec<f32> = vec![1., 5., 2., 0., 3., 4., 8., 1., 0., 0., 1., 1., 9., 0., 1., 2.];
+        let g = Geometry::new(1, 4, 4, Layout::ChannelsLast, 2, 2, 0).unwrap();
+        let (mut y, mut am) = (vec![0.0; 4], vec![0.0; 4]);
+        max_pool(&g, &x, 1, &mut y, &mut am);
+        assert_eq!(y, [5., 8., 9., 2.]);
+        let mut dx = vec![7.0; 16];
+        max_pool_backward(&g, &[1., 2., 3., 4.], &am, 1, &mut dx);
+        let mut want = vec![0.0; 16];
+        (want[1], want[6], want[12], want[15]) = (1., 2., 3., 4.);
+        assert_eq!(dx, want);
+    }
+
+    #[test]
+    fn upsample_repeats_pixels_and_its_gradient_sums_them() {
+        let x = [1.0, 10.0, 2.0, 20.0]; // 1×2 image, 2 channels
+        let mut y = vec![0.0; 16];
+        upsample(&x, 1, 2, 1, 2, 2, &mut y);
+        assert_eq!(&y[..8], &[1.0, 10.0, 1.0, 10.0, 2.0, 20.0, 2.0, 20.0]);
+        assert_eq!(&y[8..], &y[..8].to_vec()[..]);
+        let mut dx = vec![0.0; 4];
+        upsample_backward(&[1.0; 16], 1, 2, 1, 2, 2, &mut dx);
+        assert_eq!(dx, [4.0; 4]);
+    }
+}

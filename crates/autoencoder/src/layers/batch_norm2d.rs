@@ -1,0 +1,180 @@
+//! Batch normalisation of channels-last maps, then an activation:
+//! `y = f(γ·(x − μ)/√(σ² + ε) + β)` per channel, with the batch's statistics in
+//! training and the running averages at inference (PyTorch's `BatchNorm2d`, momentum
+//! 0.1, ε = 1e-5).
+//!
+//! The two modes use the noise mechanism of [`Layer`]: the trainer calls
+//! [`draw_noise`](Layer::draw_noise) before a training pass (which marks the scratch
+//! "training") and inference calls [`inference_noise`](Layer::inference_noise) (which
+//! marks it "inference"); no random numbers are drawn. After each optimizer step the
+//! trainer calls [`update_state`](Layer::update_state), which folds the batch's mean and
+//! unbiased variance into the running statistics. Those live in the parameter buffer as
+//! `running_mean` and `running_var` (as in PyTorch's `state_dict`), so checkpoints and
+//! the model file carry them; their gradient is always 0, so no optimizer moves them.
+
+use super::{Activation, Ctx, Layer, ParamSpec};
+use crate::kernels::{elementwise, norm};
+use crate::random::ChaCha8Rng;
+
+/// ε added to the variance.
+pub const EPS: f32 = 1e-5;
+/// The running statistics' update weight.
+pub const MOMENTUM: f32 = 0.1;
+
+/// Batch normalisation of `channels` channels over `positions` pixels per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchNorm2d {
+    channels: usize,
+    positions: usize,
+    activation: Activation,
+    zeros: Vec<f32>,
+}
+
+// Scratch layout: [mode, m, mean (C), inv_std (C), var (C)] then x̂ (rows·P·C), then z
+// when the activation's derivative needs it.
+const MODE: usize = 0;
+const COUNT: usize = 1;
+const HEADER: usize = 2;
+
+impl BatchNorm2d {
+    /// Normalise `channels` channels of maps of `positions` pixels, then apply `activation`.
+    pub fn new(channels: usize, positions: usize, activation: Activation) -> Self {
+        BatchNorm2d { channels, positions, activation, zeros: vec![0.0; channels] }
+    }
+
+    fn header(&self) -> usize {
+        HEADER + 3 * self.channels
+    }
+    fn keeps_preactivation(&self) -> bool {
+        self.activation.needs_preactivation()
+    }
+    /// (γ, β, running mean, running var).
+    fn split<'a>(&self, p: &'a [f32]) -> (&'a [f32], &'a [f32], &'a [f32], &'a [f32]) {
+        let c = self.channels;
+        (&p[..c], &p[c..2 * c], &p[2 * c..3 * c], &p[3 * c..4 * c])
+    }
+}
+
+impl Layer for BatchNorm2d {
+    fn kind(&self) -> &'static str {
+        "batch_norm2d"
+    }
+    fn input_width(&self) -> usize {
+        self.channels * self.positions
+    }
+    fn output_width(&self) -> usize {
+        self.input_width()
+    }
+    fn param_specs(&self) -> Vec<ParamSpec> {
+        let c = vec![self.channels];
+        vec![
+            ParamSpec { name: "weight", shape: c.clone(), decays: false },
+            ParamSpec { name: "bias", shape: c.clone(), decays: false },
+            ParamSpec { name: "running_mean", shape: c.clone(), decays: false },
+            ParamSpec { name: "running_var", shape: c, decays: false },
+        ]
+    }
+    /// x̂ (and `z` when needed) per row, plus the batch statistics' header, which a
+    /// single row's share must be able to hold.
+    fn scratch_width(&self) -> usize {
+        let per_row = self.input_width() * if self.keeps_preactivation() { 2 } else { 1 };
+        per_row + self.header()
+    }
+    fn takes_noise(&self) -> bool {
+        true
+    }
+    fn draw_noise(&self, noise: &mut [f32], _rng: &mut ChaCha8Rng) {
+        noise[MODE] = 1.0;
+    }
+    fn inference_noise(&self, noise: &mut [f32]) {
+        noise[MODE] = 0.0;
+    }
+    fn activation(&self) -> Activation {
+        self.activation
+    }
+    fn init(&self, params: &mut [f32], _rng: &mut ChaCha8Rng) {
+        let c = self.channels;
+        params[..c].fill(1.0);
+        params[c..3 * c].fill(0.0);
+        params[3 * c..4 * c].fill(1.0);
+    }
+
+    fn forward(
+        &self,
+        params: &[f32],
+        x: &[f32],
+        rows: usize,
+        y: &mut [f32],
+        scratch: &mut [f32],
+        _ctx: Ctx<'_>,
+    ) {
+        let (c, n) = (self.channels, rows * self.input_width());
+        let (gamma, beta, rmean, rvar) = self.split(params);
+        let (head, rest) = scratch.split_at_mut(self.header());
+        let (xhat, pre) = rest.split_at_mut(n);
+        let training = head[MODE] == 1.0;
+        head[COUNT] = (rows * self.positions) as f32;
+        let (stats, var) = head[HEADER..].split_at_mut(2 * c);
+        let (mean, inv_std) = stats.split_at_mut(c);
+        if training {
+            norm::channel_moments(&x[..n], c, mean, var);
+        } else {
+            mean.copy_from_slice(rmean);
+            var.copy_from_slice(rvar);
+        }
+        norm::inverse_std(var, EPS, inv_std);
+        let y = &mut y[..n];
+        if self.keeps_preactivation() {
+            let z = &mut pre[..n];
+            norm::normalize_affine(&x[..n], mean, inv_std, gamma, beta, &mut xhat[..n], z);
+            elementwise::activation(z, y, self.activation);
+        } else {
+            norm::normalize_affine(&x[..n], mean, inv_std, gamma, beta, &mut xhat[..n], y);
+            elementwise::bias_activation(y, &self.zeros, self.activation, None);
+        }
+    }
+
+    fn backward(
+        &self,
+        params: &[f32],
+        grads: &mut [f32],
+        _x: &[f32],
+        y: &[f32],
+        scratch: &mut [f32],
+        rows: usize,
+        dy: &mut [f32],
+        dx: Option<&mut [f32]>,
+        dy_is_preactivation: bool,
+        _ctx: Ctx<'_>,
+    ) {
+        let (c, n) = (self.channels, rows * self.input_width());
+        let (head, rest) = scratch.split_at(self.header());
+        let (xhat, pre) = rest.split_at(n);
+        let dz = &mut dy[..n];
+        if !dy_is_preactivation {
+            let pre = if self.keeps_preactivation() { Some(&pre[..n]) } else { None };
+            elementwise::activation_backward(dz, &y[..n], pre, self.activation);
+        }
+        let inv_std = &head[HEADER + c..HEADER + 2 * c];
+        let (dgamma, rest) = grads.split_at_mut(c);
+        let (dbeta, buffers) = rest.split_at_mut(c);
+        buffers.fill(0.0);
+        let training = head[MODE] == 1.0;
+        norm::batch_norm_backward(dz, &xhat[..n], &params[..c], inv_std, training, dgamma, dbeta, dx);
+    }
+
+    fn update_state(&self, params: &mut [f32], scratch: &[f32]) {
+        if scratch[MODE] != 1.0 {
+            return;
+        }
+        let c = self.channels;
+        let mean = &scratch[HEADER..HEADER + c];
+        let var = &scratch[HEADER + 2 * c..HEADER + 3 * c];
+        let (rmean, rvar) = params[2 * c..4 * c].split_at_mut(c);
+        norm::update_running(rmean, rvar, mean, var, scratch[COUNT], MOMENTUM);
+    }
+
+    fn describe(&self) -> String {
+        format!("batch_norm2d {} channels {}", self.channels, self.activation)
+    }
+}

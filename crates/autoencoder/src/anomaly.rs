@@ -15,7 +15,10 @@ use crate::model::{Autoencoder, INFERENCE_BATCH};
 /// - `mae`: `(1/d) Σⱼ |eⱼ|`;
 /// - `standardized`: `(1/d) Σⱼ (eⱼ/σⱼ)²`, with `σⱼ` the standard deviation of feature
 ///   `j`'s error on the training rows — so a feature the model always reconstructs
-///   badly does not drown the others.
+///   badly does not drown the others;
+/// - `elbo`: a variational model's negative ELBO, `−E_q[log p(x|z)] + KL(q(z|x) ‖ p(z))`
+///   ([`Autoencoder::negative_elbo_rows`], [`ELBO_SAMPLES`] draws per row from seed 0),
+///   the default for variational models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreKind {
@@ -26,7 +29,12 @@ pub enum ScoreKind {
     Mae,
     /// Mean squared error per feature, each scaled by its training spread.
     Standardized,
+    /// A variational model's negative ELBO (nats per row).
+    Elbo,
 }
+
+/// Posterior draws per row for the `elbo` score (from a fixed seed, so scores repeat).
+pub const ELBO_SAMPLES: usize = 16;
 
 impl FromStr for ScoreKind {
     type Err = Error;
@@ -35,9 +43,11 @@ impl FromStr for ScoreKind {
             "mse" => Ok(ScoreKind::Mse),
             "mae" => Ok(ScoreKind::Mae),
             "standardized" | "standardised" | "zscore" => Ok(ScoreKind::Standardized),
-            _ => {
-                Err(Error::config("score", format!("unknown score {s:?}; expected mse, mae or standardized")))
-            }
+            "elbo" => Ok(ScoreKind::Elbo),
+            _ => Err(Error::config(
+                "score",
+                format!("unknown score {s:?}; expected mse, mae, standardized or elbo (variational models)"),
+            )),
         }
     }
 }
@@ -180,6 +190,9 @@ pub fn scores(
             feature_scale.len()
         )));
     }
+    if kind == ScoreKind::Elbo {
+        return model.negative_elbo_rows(data.as_slice(), ELBO_SAMPLES, 0, threads);
+    }
     let mut out = Vec::with_capacity(data.rows());
     for_each_reconstruction(model, data, threads, |xr, yr| {
         let s: f64 = match kind {
@@ -188,6 +201,7 @@ pub fn scores(
             ScoreKind::Standardized => {
                 xr.iter().zip(yr).zip(feature_scale).map(|((a, b), k)| (((a - b) * k) as f64).powi(2)).sum()
             }
+            ScoreKind::Elbo => unreachable!("returned above"),
         };
         out.push(s / d as f64);
     });

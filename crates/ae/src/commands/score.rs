@@ -20,7 +20,7 @@ pub struct ScoreArgs {
     /// Known 0/1 outlier labels, one per row (CSV or NPY), to report ROC-AUC and friends.
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
-    /// The score: mse, mae or standardized [default: the model's detector's, else mse].
+    /// The score: mse, mae, standardized, or elbo (variational models) [default: the model's detector's, else elbo for a variational model and mse otherwise].
     #[arg(long, value_name = "KIND")]
     pub score: Option<String>,
     /// Write `id,score[,outlier]` rows here (CSV).
@@ -69,6 +69,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     let kind: ScoreKind = match (&a.score, detector) {
         (Some(s), _) => s.parse()?,
         (None, Some(d)) => d.score,
+        (None, None) if model.config().variational => ScoreKind::Elbo,
         (None, None) => ScoreKind::Mse,
     };
     let scale: &[f32] = match detector {

@@ -36,10 +36,15 @@ impl ElboParts {
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_7;
 
-fn check(model: &Autoencoder) -> Result<()> {
+fn check_variational(model: &Autoencoder) -> Result<()> {
     if !model.config().variational {
         return Err(Error::Data("the model is not variational (train it with --variational)".into()));
     }
+    Ok(())
+}
+
+fn check(model: &Autoencoder) -> Result<()> {
+    check_variational(model)?;
     let out = model.layers()[model.layers().len() - 1].activation();
     if out != Activation::Sigmoid {
         return Err(Error::Data(format!(
@@ -100,6 +105,65 @@ impl Autoencoder {
             rec -= log_bernoulli(xs, &logits);
         }
         Ok(ElboParts { reconstruction: rec / rows.max(1) as f64, kl: kl / rows.max(1) as f64 })
+    }
+
+    /// The negative ELBO of each raw row of `x`, in nats (an anomaly score): the exact
+    /// `KL(q(z|x) ‖ p(z))` plus `−log p(x|z)` averaged over `samples` posterior draws
+    /// from `seed`. A sigmoid output is a Bernoulli decoder; any other output is read as a
+    /// unit-variance Gaussian, `−log p(x|z) = ½‖x − x̂‖² + (d/2)·ln 2π`, in the model's
+    /// normalised units.
+    pub fn negative_elbo_rows(
+        &self,
+        x: &[f32],
+        samples: usize,
+        seed: u64,
+        threads: &Threads,
+    ) -> Result<Vec<f64>> {
+        check_variational(self)?;
+        let samples = samples.max(1);
+        let (d, k) = (self.input_dim(), self.code_dim());
+        let rows = x.len() / d.max(1);
+        let bernoulli = self.layers()[self.layers().len() - 1].activation() == Activation::Sigmoid;
+        let mut rng = random::rng(seed, Stream::Sample);
+        let chunk = ((8usize << 20) / (samples * d).max(1)).max(1);
+        let mut out = Vec::with_capacity(rows);
+        for start in (0..rows).step_by(chunk) {
+            let n = chunk.min(rows - start);
+            let mut xs = x[start * d..(start + n) * d].to_vec();
+            self.normalizer().apply_in_place(&mut xs);
+            let post = self.posterior(&xs, n, threads);
+            let mut z = vec![0.0f32; n * samples * k];
+            for r in 0..n {
+                let (mu, lv) = post[r * 2 * k..(r + 1) * 2 * k].split_at(k);
+                for s in 0..samples {
+                    for j in 0..k {
+                        let e = random::normal(&mut rng) as f32;
+                        z[(r * samples + s) * k + j] = mu[j] + sigma(lv[j]) * e;
+                    }
+                }
+            }
+            let y = if bernoulli {
+                self.decoder_logits(&z, n * samples, threads)
+            } else {
+                self.run_layers(self.encoder_len()..self.layers().len(), &z, n * samples, threads)
+            };
+            for r in 0..n {
+                let xr = &xs[r * d..(r + 1) * d];
+                let kl = crate::train::kl::kl_sum(&post[r * 2 * k..(r + 1) * 2 * k], 1, k);
+                let mut rec = 0.0;
+                for s in 0..samples {
+                    let yr = &y[(r * samples + s) * d..(r * samples + s + 1) * d];
+                    rec -= if bernoulli {
+                        log_bernoulli(xr, yr)
+                    } else {
+                        let sq: f64 = xr.iter().zip(yr).map(|(&a, &b)| f64::from(a - b).powi(2)).sum();
+                        -0.5 * sq - d as f64 * HALF_LN_2PI
+                    };
+                }
+                out.push(rec / samples as f64 + kl);
+            }
+        }
+        Ok(out)
     }
 
     /// The importance-sampled negative log-likelihood `−log p(x)` of raw rows `x` with

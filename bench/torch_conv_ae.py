@@ -1,16 +1,17 @@
-"""PyTorch reference for model C, the convolutional autoencoder `ae train --arch conv
---channels 32,64 --layers 32` builds, on Fashion-MNIST (settings as torch_ae.py).
+"""PyTorch reference for models C and C0, the convolutional autoencoders `ae train
+--arch conv --channels 32,64 --layers 32 [--batch-norm]` builds, on Fashion-MNIST
+(settings as torch_ae.py). C has --batch-norm, C0 not:
 
-    Conv2d(1→32, 3, stride 2, padding 1) ReLU        28×28 → 14×14
-    Conv2d(32→64, 3, stride 2, padding 1) ReLU       14×14 → 7×7
-    Flatten, Linear(3136→32) ReLU                    the code
+    Conv2d(1→32, 3, stride 2, padding 1) [BatchNorm2d] ReLU    28×28 → 14×14
+    Conv2d(32→64, 3, stride 2, padding 1) [BatchNorm2d] ReLU   14×14 → 7×7
+    Flatten, Linear(3136→32) ReLU                              the code
     Linear(32→3136) ReLU, Unflatten(64, 7, 7)
-    ConvTranspose2d(64→32, 3, 2, 1, output_padding=1) ReLU   → 14×14
-    ConvTranspose2d(32→1, 3, 2, 1, output_padding=1) Sigmoid → 28×28
+    ConvTranspose2d(64→32, 3, 2, 1, output_padding=1) [BatchNorm2d] ReLU   → 14×14
+    ConvTranspose2d(32→1, 3, 2, 1, output_padding=1) Sigmoid               → 28×28
 
 Glorot/Xavier-uniform weights, zero biases, Adam(lr 1e-3, eps 1e-7), mean BCE, batch
 128, a fresh permutation each epoch, the last 6,000 training images for validation.
-Usage: python torch_conv_ae.py --threads 1 --seed 0 --out result.json
+Usage: python torch_conv_ae.py --model C --threads 1 --seed 0 --out result.json
 It imports the peers' `common.py` (PEERS_DIR, default ../../shared/bench/peers).
 """
 import argparse
@@ -34,13 +35,16 @@ torch.set_num_threads(THREADS)
 torch.set_num_interop_threads(THREADS)
 
 
-def build():
+def build(batch_norm):
+    def norm(c):
+        # ae's --batch-norm: BatchNorm2d (momentum 0.1, eps 1e-5) after each convolution but the last.
+        return [nn.BatchNorm2d(c)] if batch_norm else []
     layers = [
-        nn.Conv2d(1, 32, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(1, 32, 3, stride=2, padding=1), *norm(32), nn.ReLU(),
+        nn.Conv2d(32, 64, 3, stride=2, padding=1), *norm(64), nn.ReLU(),
         nn.Flatten(), nn.Linear(64 * 7 * 7, 32), nn.ReLU(),
         nn.Linear(32, 64 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)),
-        nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1), *norm(32), nn.ReLU(),
         nn.ConvTranspose2d(32, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid(),
     ]
     for m in layers:
@@ -52,7 +56,8 @@ def build():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="C", choices=["C"])
+    ap.add_argument("--model", default="C", choices=["C", "C0"],
+                    help="C: with batch norm after each convolution but the last; C0: without")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=common.EPOCHS)
@@ -66,7 +71,7 @@ def main():
     n_fit = common.N_TRAIN_FIT
     xt = torch.from_numpy(x_train[:n_fit]).reshape(-1, 1, 28, 28)
     xv = torch.from_numpy(x_train[n_fit:]).reshape(-1, 1, 28, 28)
-    model = build()
+    model = build(args.model == "C")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     loss_fn = nn.BCELoss()
     epoch_s, losses, val_losses = [], [], []
@@ -108,7 +113,7 @@ def main():
         predict()
         infer_s.append(time.perf_counter() - t)
     res = {
-        "framework": "torch", "model": "C", "seed": args.seed, "epochs": args.epochs,
+        "framework": "torch", "model": args.model, "seed": args.seed, "epochs": args.epochs,
         "versions": {"torch": torch.__version__},
         "n_params": int(sum(p.numel() for p in model.parameters())),
         "epoch_s": epoch_s, "loss": losses, "val_loss": val_losses,
@@ -118,7 +123,7 @@ def main():
         "threads": {"intra": torch.get_num_threads(), "inter": torch.get_num_interop_threads()},
     }
     common.write_json(args.out, res)
-    print(f"torch C threads={THREADS} seed={args.seed}: med2-={common.median(epoch_s[1:]) if len(epoch_s) > 1 else epoch_s[0]:.2f}s "
+    print(f"torch {args.model} threads={THREADS} seed={args.seed}: med2-={common.median(epoch_s[1:]) if len(epoch_s) > 1 else epoch_s[0]:.2f}s "
           f"loss={losses[-1]:.5f} val={val_losses[-1]:.5f} test_sse={res['test']['sse_image']:.3f}")
 
 

@@ -199,7 +199,7 @@ pub struct TrainArgs {
     /// contamination=0.05, percentile=99, sigma=3 or value=0.12.
     #[arg(long, value_name = "RULE")]
     pub threshold: Option<String>,
-    /// The anomaly score the threshold applies to: mse, mae or standardized [default: mse].
+    /// The anomaly score the threshold applies to: mse, mae, standardized, or elbo [default: elbo for a variational model, else mse].
     #[arg(long, value_name = "KIND")]
     pub score: Option<String>,
 
@@ -394,7 +394,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let anomaly_rule = match &a.threshold {
         Some(rule) => {
             let rule: autoencoder::anomaly::ThresholdRule = rule.parse()?;
-            let kind: autoencoder::anomaly::ScoreKind = a.score.as_deref().map_or(Ok(Default::default()), str::parse)?;
+            // No --score: MSE, or the negative ELBO for a variational model (chosen below).
+            let kind: Option<autoencoder::anomaly::ScoreKind> = a.score.as_deref().map(str::parse).transpose()?;
             Some((rule, kind))
         }
         None if a.score.is_some() => {
@@ -459,6 +460,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
     model.codec = Some(autoencoder::codec::Codec::fit(&codes, model.code_dim())?);
     drop(codes);
     if let Some((rule, kind)) = anomaly_rule {
+        let kind = kind.unwrap_or(if model.config().variational {
+            autoencoder::anomaly::ScoreKind::Elbo
+        } else {
+            autoencoder::anomaly::ScoreKind::Mse
+        });
         model.detector = Some(autoencoder::anomaly::Detector::fit(&model, &data, kind, rule, &threads)?);
     }
     file::save(&model, &a.output)?;

@@ -2,33 +2,99 @@
 //! channels-last map, `c` channels): the per-channel moments, the normalise-and-scale
 //! pass, and the backward pass. Sums run in f64, in a fixed order.
 
-/// Channels per block of the f64 accumulators (kept on the stack: no allocation).
+use super::simd;
+
+/// Channels per block of accumulators (kept on the stack: no allocation).
 const BLOCK: usize = 64;
+/// Rows summed in f32 before the partial sums are folded into f64.
+const FOLD: usize = 256;
+
+/// `acc[j] += Σ_rows f(a[r, j0 + j], b[r, j0 + j])` over the `w` columns from `j0` of two
+/// `m × c` matrices: f32 lanes across the columns (so it vectorises), folded into f64
+/// every [`FOLD`] rows, always in the same order.
+#[inline(always)]
+fn column_block_sums(
+    a: &[f32],
+    b: &[f32],
+    c: usize,
+    j0: usize,
+    w: usize,
+    acc: &mut [f64; BLOCK],
+    f: impl Fn(f32, f32, usize) -> f32 + Copy,
+) {
+    let rows = a.len() / c;
+    let mut r0 = 0;
+    while r0 < rows {
+        let r1 = (r0 + FOLD).min(rows);
+        let mut part = [0.0f32; BLOCK];
+        for r in r0..r1 {
+            let (ar, br) = (&a[r * c + j0..r * c + j0 + w], &b[r * c + j0..r * c + j0 + w]);
+            for (j, ((p, &x), &y)) in part[..w].iter_mut().zip(ar).zip(br).enumerate() {
+                *p += f(x, y, j);
+            }
+        }
+        for (s, &p) in acc[..w].iter_mut().zip(&part[..w]) {
+            *s += p as f64;
+        }
+        r0 = r1;
+    }
+}
+
+/// `Σ dz` and `Σ dz·x̂` per column in one pass, as [`column_block_sums`] does.
+#[inline(always)]
+fn column_block_sums2(
+    dz: &[f32],
+    xhat: &[f32],
+    c: usize,
+    j0: usize,
+    w: usize,
+    sum: &mut [f64; BLOCK],
+    dot: &mut [f64; BLOCK],
+) {
+    let rows = dz.len() / c;
+    let mut r0 = 0;
+    while r0 < rows {
+        let r1 = (r0 + FOLD).min(rows);
+        let (mut ps, mut pd) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
+        for r in r0..r1 {
+            let (dr, hr) = (&dz[r * c + j0..r * c + j0 + w], &xhat[r * c + j0..r * c + j0 + w]);
+            for (((s, p), &d), &h) in ps[..w].iter_mut().zip(pd[..w].iter_mut()).zip(dr).zip(hr) {
+                *s += d;
+                *p += d * h;
+            }
+        }
+        for j in 0..w {
+            sum[j] += ps[j] as f64;
+            dot[j] += pd[j] as f64;
+        }
+        r0 = r1;
+    }
+}
 
 /// The mean and the biased variance of each column of the `m × c` matrix `x`.
 pub fn channel_moments(x: &[f32], c: usize, mean: &mut [f32], var: &mut [f32]) {
     let m = (x.len() / c).max(1) as f64;
-    for j0 in (0..c).step_by(BLOCK) {
-        let w = BLOCK.min(c - j0);
-        let (mut s, mut s2) = ([0.0f64; BLOCK], [0.0f64; BLOCK]);
-        for row in x.chunks_exact(c) {
-            for (acc, &v) in s[..w].iter_mut().zip(&row[j0..j0 + w]) {
-                *acc += v as f64;
+    simd(
+        #[inline(always)]
+        || {
+            for j0 in (0..c).step_by(BLOCK) {
+                let w = BLOCK.min(c - j0);
+                let mut s = [0.0f64; BLOCK];
+                column_block_sums(x, x, c, j0, w, &mut s, |v, _, _| v);
+                let mut mu = [0.0f32; BLOCK];
+                for j in 0..w {
+                    mu[j] = (s[j] / m) as f32;
+                }
+                // Two passes: Σ (x − μ)² is exact where E[x²] − μ² would cancel.
+                let mut s2 = [0.0f64; BLOCK];
+                column_block_sums(x, x, c, j0, w, &mut s2, |v, _, j| (v - mu[j]) * (v - mu[j]));
+                for j in 0..w {
+                    mean[j0 + j] = mu[j];
+                    var[j0 + j] = (s2[j] / m) as f32;
+                }
             }
-        }
-        s[..w].iter_mut().for_each(|v| *v /= m);
-        // Two passes: Σ (x − μ)² is exact where E[x²] − μ² would cancel.
-        for row in x.chunks_exact(c) {
-            for ((acc, &v), &mu) in s2[..w].iter_mut().zip(&row[j0..j0 + w]).zip(&s[..w]) {
-                let d = v as f64 - mu;
-                *acc += d * d;
-            }
-        }
-        for j in 0..w {
-            mean[j0 + j] = s[j] as f32;
-            var[j0 + j] = (s2[j] / m) as f32;
-        }
-    }
+        },
+    )
 }
 
 /// `x̂ = (x − mean)·inv_std` into `xhat` and `z = γ·x̂ + β` into `z`, per column.
@@ -42,13 +108,21 @@ pub fn normalize_affine(
     z: &mut [f32],
 ) {
     let c = mean.len();
-    for ((xr, hr), zr) in x.chunks_exact(c).zip(xhat.chunks_exact_mut(c)).zip(z.chunks_exact_mut(c)) {
-        for j in 0..c {
-            let h = (xr[j] - mean[j]) * inv_std[j];
-            hr[j] = h;
-            zr[j] = gamma[j] * h + beta[j];
-        }
-    }
+    simd(
+        #[inline(always)]
+        || {
+            for ((xr, hr), zr) in x.chunks_exact(c).zip(xhat.chunks_exact_mut(c)).zip(z.chunks_exact_mut(c)) {
+                let it = xr.iter().zip(hr.iter_mut()).zip(zr.iter_mut());
+                for ((((&v, h), z), (&mu, &is)), (&g, &b)) in
+                    it.zip(mean.iter().zip(inv_std)).zip(gamma.iter().zip(beta))
+                {
+                    let n = (v - mu) * is;
+                    *h = n;
+                    *z = g * n + b;
+                }
+            }
+        },
+    )
 }
 
 /// `inv_std = 1/√(var + eps)`.
@@ -82,34 +156,46 @@ pub fn batch_norm_backward(
     training: bool,
     dgamma: &mut [f32],
     dbeta: &mut [f32],
-    mut dx: Option<&mut [f32]>,
+    dx: Option<&mut [f32]>,
 ) {
     let c = gamma.len();
     let m = (dz.len() / c).max(1) as f64;
-    for j0 in (0..c).step_by(BLOCK) {
-        let w = BLOCK.min(c - j0);
-        let (mut sg, mut sb) = ([0.0f64; BLOCK], [0.0f64; BLOCK]);
-        for (dr, hr) in dz.chunks_exact(c).zip(xhat.chunks_exact(c)) {
-            for j in 0..w {
-                sb[j] += dr[j0 + j] as f64;
-                sg[j] += dr[j0 + j] as f64 * hr[j0 + j] as f64;
-            }
-        }
-        for j in 0..w {
-            dgamma[j0 + j] = sg[j] as f32;
-            dbeta[j0 + j] = sb[j] as f32;
-        }
-        if let Some(dx) = dx.as_deref_mut() {
-            let (mb, mg) = (sb.map(|v| (v / m) as f32), sg.map(|v| (v / m) as f32));
-            for ((xr, dr), hr) in dx.chunks_exact_mut(c).zip(dz.chunks_exact(c)).zip(xhat.chunks_exact(c)) {
+    simd(
+        #[inline(always)]
+        || {
+            for j0 in (0..c).step_by(BLOCK) {
+                let w = BLOCK.min(c - j0);
+                let (mut sb, mut sg) = ([0.0f64; BLOCK], [0.0f64; BLOCK]);
+                column_block_sums2(dz, xhat, c, j0, w, &mut sb, &mut sg);
                 for j in 0..w {
-                    let i = j0 + j;
-                    let k = gamma[i] * inv_std[i];
-                    xr[i] = if training { k * (dr[i] - mb[j] - hr[i] * mg[j]) } else { k * dr[i] };
+                    dgamma[j0 + j] = sg[j] as f32;
+                    dbeta[j0 + j] = sb[j] as f32;
                 }
             }
-        }
-    }
+            let Some(dx) = dx else { return };
+            // Per channel: k = γ·inv_std, and (training) the two means.
+            for j0 in (0..c).step_by(BLOCK) {
+                let w = BLOCK.min(c - j0);
+                let (mut k, mut mb, mut mg) = ([0.0f32; BLOCK], [0.0f32; BLOCK], [0.0f32; BLOCK]);
+                for j in 0..w {
+                    k[j] = gamma[j0 + j] * inv_std[j0 + j];
+                    if training {
+                        mb[j] = (dbeta[j0 + j] as f64 / m) as f32;
+                        mg[j] = (dgamma[j0 + j] as f64 / m) as f32;
+                    }
+                }
+                for ((xr, dr), hr) in dx.chunks_exact_mut(c).zip(dz.chunks_exact(c)).zip(xhat.chunks_exact(c))
+                {
+                    let (xr, dr, hr) = (&mut xr[j0..j0 + w], &dr[j0..j0 + w], &hr[j0..j0 + w]);
+                    for (((x, (&d, &h)), &k), (&mb, &mg)) in
+                        xr.iter_mut().zip(dr.iter().zip(hr)).zip(&k[..w]).zip(mb[..w].iter().zip(&mg[..w]))
+                    {
+                        *x = k * (d - mb - h * mg);
+                    }
+                }
+            }
+        },
+    )
 }
 
 #[cfg(test)]

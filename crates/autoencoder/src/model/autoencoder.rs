@@ -19,6 +19,9 @@ use crate::train::TrainingSummary;
 /// the activations stay in cache-friendly sizes and memory stays bounded.
 pub const INFERENCE_BATCH: usize = 1024;
 
+/// The most floats the buffers of one inference batch hold (256 MiB).
+const INFERENCE_FLOATS: usize = 1 << 26;
+
 /// A named parameter tensor and where it lies in the parameter buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TensorInfo {
@@ -265,7 +268,10 @@ impl Autoencoder {
         let out_w = self.layers[range.end - 1].output_width();
         let max_w = self.layers[range.clone()].iter().map(|l| l.output_width()).max().unwrap_or(0).max(in_w);
         let max_s = self.layers[range.clone()].iter().map(|l| l.scratch_width()).max().unwrap_or(0);
-        let b = INFERENCE_BATCH.min(rows.max(1));
+        // Rows per batch: INFERENCE_BATCH, fewer when a layer's rows are wide (conv
+        // maps and their patches), so the buffers stay near INFERENCE_FLOATS.
+        let per_row = 2 * max_w + max_s;
+        let b = INFERENCE_BATCH.min(INFERENCE_FLOATS / per_row.max(1)).clamp(1, rows.max(1));
         let mut out = vec![0.0f32; rows * out_w];
         let mut a = vec![0.0f32; b * max_w];
         let mut c = vec![0.0f32; b * max_w];

@@ -225,6 +225,18 @@ impl ModelConfig {
             return Err(Error::config(field, format!("{field} is for conv models; add --arch conv")));
         }
         let plan = self.plan()?;
+        if let Some((i, w)) = plan
+            .layers
+            .iter()
+            .map(super::plan::LayerPlan::output_width)
+            .enumerate()
+            .find(|&(_, w)| w > MAX_WIDTH * 16)
+        {
+            return Err(Error::config(
+                "channels",
+                format!("layer {} would output {w} values per row (more than {}); use fewer channels or smaller images", i + 1, MAX_WIDTH * 16),
+            ));
+        }
         match plan.param_count() {
             Some(p) if p <= MAX_PARAMS => {}
             _ => {

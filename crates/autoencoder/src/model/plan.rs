@@ -172,6 +172,15 @@ impl ModelConfig {
                     "a convolutional model needs images: train it on image data (IDX files, a folder of images, or a named image dataset)",
                 )
             })?;
+            if shape.is_empty() || shape.len() > super::config::MAX_WIDTH * 16 {
+                return Err(Error::config(
+                    "image_shape",
+                    format!(
+                        "{}×{}×{} images are not something a conv model can take",
+                        shape.channels, shape.height, shape.width
+                    ),
+                ));
+            }
             let (mut c, mut h, mut w) = (shape.channels, shape.height, shape.width);
             let k = self.kernel_size;
             let pad = (k - 1) / 2;

@@ -5,6 +5,8 @@
 //!
 //! `cargo run --release -p autoencoder --example anomaly_bench -- [ODDS_DIR] [--splits N] [--only a,b]`
 //! (`bench/anomaly` wraps it).
+//! Experiment switches (not the published table): --dropout P, --noise SPEC, --tied,
+//! --variational, --score mse|mae|elbo, --knn K [--knn-space code|input|mix|mix-input].
 
 use std::path::PathBuf;
 
@@ -81,6 +83,7 @@ fn main() -> autoencoder::Result<()> {
     let mut variational = false;
     let mut tied = false;
     let mut knn_space = String::from("code");
+    let mut score_kind = autoencoder::anomaly::ScoreKind::default();
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -97,6 +100,10 @@ fn main() -> autoencoder::Result<()> {
                 i += 1;
             }
             "--variational" => variational = true,
+            "--score" => {
+                score_kind = args[i + 1].parse()?;
+                i += 1;
+            }
             "--tied" => tied = true,
             "--knn" => {
                 knn = args[i + 1].parse().expect("--knn K");
@@ -149,7 +156,7 @@ fn main() -> autoencoder::Result<()> {
             train_cfg.noise = noise;
             let mut model = Autoencoder::new(model_cfg, seed)?;
             fit(&mut model, &train, None, &train_cfg, &threads, &mut NoObserver)?;
-            let mut scores = autoencoder::anomaly::scores(&model, &test, Default::default(), &[], &threads)?;
+            let mut scores = autoencoder::anomaly::scores(&model, &test, score_kind, &[], &threads)?;
             if knn > 0 {
                 let (a, b, w) = match knn_space.as_str() {
                     "input" | "mix-input" => {

@@ -204,11 +204,24 @@ fn a_resumed_run_ends_byte_identical_to_the_uninterrupted_one() {
         Some(Corruption::Mask { fraction: 0.2 }),
         Some(Corruption::Gaussian { sigma: 0.3, clip: true }),
     ] {
-        resumed_equals_whole(noise);
+        resumed_equals_whole(noise, small_model);
     }
+    // A conv model with batch norm: its running statistics travel in the checkpoint too.
+    resumed_equals_whole(None, |d, seed| {
+        let cfg = ModelConfig {
+            input_dim: d,
+            arch: autoencoder::Arch::Conv,
+            channels: vec![4, 8],
+            batch_norm: true,
+            layers: vec![8],
+            image_shape: Some(autoencoder::ImageShape { channels: 1, height: 28, width: 28 }),
+            ..ModelConfig::default()
+        };
+        Autoencoder::new(cfg, seed).unwrap()
+    });
 }
 
-fn resumed_equals_whole(noise: Option<autoencoder::train::Corruption>) {
+fn resumed_equals_whole(noise: Option<autoencoder::train::Corruption>, model: fn(usize, u64) -> Autoencoder) {
     use autoencoder::train::{fit_with, load_checkpoint, FitOptions};
     let data = shapes(400);
     let cfg = TrainConfig {
@@ -223,7 +236,7 @@ fn resumed_equals_whole(noise: Option<autoencoder::train::Corruption>) {
         ..TrainConfig::default()
     };
     let t = Threads::new(1);
-    let mut whole = small_model(data.cols(), 9);
+    let mut whole = model(data.cols(), 9);
     fit(&mut whole, &data, None, &cfg, &t, &mut NoObserver).unwrap();
 
     struct StopAt(usize);
@@ -238,7 +251,7 @@ fn resumed_equals_whole(noise: Option<autoencoder::train::Corruption>) {
     }
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("run.ckpt");
-    let mut first = small_model(data.cols(), 9);
+    let mut first = model(data.cols(), 9);
     let options = FitOptions { checkpoint: Some(ckpt.clone()), checkpoint_every: 2, resume: None };
     let h = fit_with(&mut first, &data, None, &cfg, &t, &mut StopAt(3), options).unwrap();
     assert_eq!((h.epochs.len(), h.stop_reason), (3, StopReason::Interrupted));

@@ -6,7 +6,8 @@
 //! `cargo run --release -p autoencoder --example anomaly_bench -- [ODDS_DIR] [--splits N] [--only a,b]`
 //! (`bench/anomaly` wraps it).
 //! Experiment switches (not the published table): --dropout P, --noise SPEC, --tied,
-//! --variational, --score mse|mae|elbo, --knn K [--knn-space code|input|mix|mix-input].
+//! --variational, --score mse|mae|elbo, --clip-z C (z-scores clipped to ±C), --knn K
+//! [--knn-space code|input|mix|mix-input].
 
 use std::path::PathBuf;
 
@@ -84,6 +85,7 @@ fn main() -> autoencoder::Result<()> {
     let mut tied = false;
     let mut knn_space = String::from("code");
     let mut score_kind = autoencoder::anomaly::ScoreKind::default();
+    let mut clip_z: Option<f32> = None;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -100,6 +102,10 @@ fn main() -> autoencoder::Result<()> {
                 i += 1;
             }
             "--variational" => variational = true,
+            "--clip-z" => {
+                clip_z = Some(args[i + 1].parse().expect("--clip-z C"));
+                i += 1;
+            }
             "--score" => {
                 score_kind = args[i + 1].parse()?;
                 i += 1;
@@ -142,11 +148,43 @@ fn main() -> autoencoder::Result<()> {
         let labels = data.labels.clone().unwrap_or_default();
         let mut aucs = Vec::new();
         for seed in 0..splits {
-            let (train, test) = split(&data, seed);
+            let (mut train, mut test) = split(&data, seed);
+            if let Some(c) = clip_z {
+                // z-scores fitted on the training part, then clipped to ±c, before the model.
+                let d = data.cols();
+                let n = train.rows() as f64;
+                let mut mean = vec![0.0f64; d];
+                let mut sd = vec![0.0f64; d];
+                for r in train.as_slice().chunks_exact(d) {
+                    r.iter().zip(&mut mean).for_each(|(&v, m)| *m += v as f64 / n);
+                }
+                for r in train.as_slice().chunks_exact(d) {
+                    r.iter().zip(&mean).zip(&mut sd).for_each(|((&v, m), s)| *s += (v as f64 - m).powi(2) / n);
+                }
+                let z = |ds: &Dataset| {
+                    let v: Vec<f32> = ds
+                        .as_slice()
+                        .chunks_exact(d)
+                        .flat_map(|r| {
+                            r.iter().zip(&mean).zip(&sd).map(|((&v, m), s)| {
+                                let s = if *s > 0.0 { s.sqrt() } else { 1.0 };
+                                (((v as f64 - m) / s) as f32).clamp(-c, c)
+                            })
+                        })
+                        .collect();
+                    let mut out = Dataset::new(v, ds.rows(), d, "clipped").unwrap();
+                    out.labels = ds.labels.clone();
+                    out
+                };
+                (train, test) = (z(&train), z(&test));
+            }
             let (mut model_cfg, mut train_cfg) = tabular_defaults(data.cols());
             train_cfg.seed = seed;
             if let Some(p) = dropout {
                 model_cfg.dropout = p;
+            }
+            if clip_z.is_some() {
+                model_cfg.normalize = autoencoder::NormalizeKind::None;
             }
             model_cfg.variational = variational;
             model_cfg.tied = tied;

@@ -159,7 +159,10 @@ fn main() -> autoencoder::Result<()> {
                     r.iter().zip(&mut mean).for_each(|(&v, m)| *m += v as f64 / n);
                 }
                 for r in train.as_slice().chunks_exact(d) {
-                    r.iter().zip(&mean).zip(&mut sd).for_each(|((&v, m), s)| *s += (v as f64 - m).powi(2) / n);
+                    r.iter()
+                        .zip(&mean)
+                        .zip(&mut sd)
+                        .for_each(|((&v, m), s)| *s += (v as f64 - m).powi(2) / n);
                 }
                 let z = |ds: &Dataset| {
                     let v: Vec<f32> = ds

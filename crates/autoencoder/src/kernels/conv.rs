@@ -8,7 +8,7 @@
 //! and the product's output is the next image) or channels-first (`C×H×W`, the layout of
 //! [`Dataset`](crate::Dataset) rows, read by the first layer and written by the last).
 
-use super::elementwise;
+use super::{elementwise, Threads};
 use crate::layers::Activation;
 
 /// How the values of one image are ordered.
@@ -136,8 +136,16 @@ impl Geometry {
 }
 
 /// `cols[(r, oy, ox), (ky, kx, c)] = image[r][c, oy·s − p + ky, ox·s − p + kx]` (0 in
-/// the padding): a `(rows·positions) × patch_len` matrix.
-pub fn im2col(g: &Geometry, images: &[f32], rows: usize, cols: &mut [f32]) {
+/// the padding): a `(rows·positions) × patch_len` matrix. Rows are spread over `threads`.
+pub fn im2col(g: &Geometry, images: &[f32], rows: usize, cols: &mut [f32], threads: &Threads) {
+    let (img, per) = (g.image_len(), g.positions() * g.patch_len());
+    assert!(images.len() >= rows * img && cols.len() >= rows * per);
+    threads.for_each_chunk_pair(&mut cols[..rows * per], per, &images[..rows * img], img, |c, x| {
+        im2col_rows(g, x, 1, c)
+    });
+}
+
+fn im2col_rows(g: &Geometry, images: &[f32], rows: usize, cols: &mut [f32]) {
     assert!(images.len() >= rows * g.image_len() && cols.len() >= rows * g.positions() * g.patch_len());
     if g.layout == Layout::ChannelsLast {
         // A patch row's channels are contiguous in both: copy them as slices.
@@ -178,8 +186,17 @@ pub fn im2col(g: &Geometry, images: &[f32], rows: usize, cols: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: `image[r][c, y, x] = Σ cols[(r, oy, ox), (ky, kx, c)]` over
-/// every patch cell that reads pixel `(y, x)`. Overwrites `images`.
-pub fn col2im(g: &Geometry, cols: &[f32], rows: usize, images: &mut [f32]) {
+/// every patch cell that reads pixel `(y, x)`. Overwrites `images`. Rows are spread
+/// over `threads` (each row's sums stay in one order, so the bits do not change).
+pub fn col2im(g: &Geometry, cols: &[f32], rows: usize, images: &mut [f32], threads: &Threads) {
+    let (img, per) = (g.image_len(), g.positions() * g.patch_len());
+    assert!(images.len() >= rows * img && cols.len() >= rows * per);
+    threads.for_each_chunk_pair(&mut images[..rows * img], img, &cols[..rows * per], per, |x, c| {
+        col2im_rows(g, c, 1, x)
+    });
+}
+
+fn col2im_rows(g: &Geometry, cols: &[f32], rows: usize, images: &mut [f32]) {
     assert!(images.len() >= rows * g.image_len() && cols.len() >= rows * g.positions() * g.patch_len());
     images[..rows * g.image_len()].fill(0.0);
     if g.layout == Layout::ChannelsLast {
@@ -372,7 +389,7 @@ mod tests {
                 let rows = 2;
                 let x = values(rows * g.image_len(), 1);
                 let mut cols = vec![f32::NAN; rows * g.positions() * g.patch_len()];
-                im2col(&g, &x, rows, &mut cols);
+                im2col(&g, &x, rows, &mut cols, &Threads::new(1));
                 let mut i = 0;
                 for r in 0..rows {
                     let img = &x[r * g.image_len()..];
@@ -409,14 +426,30 @@ mod tests {
                 let x = values(rows * g.image_len(), 2);
                 let c = values(rows * g.positions() * g.patch_len(), 5);
                 let mut cx = vec![0.0; c.len()];
-                im2col(&g, &x, rows, &mut cx);
+                im2col(&g, &x, rows, &mut cx, &Threads::new(1));
                 let mut xc = vec![9.0; x.len()];
-                col2im(&g, &c, rows, &mut xc);
+                col2im(&g, &c, rows, &mut xc, &Threads::new(1));
                 let a: f64 = cx.iter().zip(&c).map(|(&a, &b)| a as f64 * b as f64).sum();
                 let b: f64 = x.iter().zip(&xc).map(|(&a, &b)| a as f64 * b as f64).sum();
                 assert!((a - b).abs() < 1e-3, "{layout:?}: {a} vs {b}");
             }
         }
+    }
+
+    #[test]
+    fn two_threads_give_the_same_bits_as_one() {
+        let g = Geometry::new(3, 9, 7, Layout::ChannelsLast, 3, 2, 1).unwrap();
+        let rows = 5;
+        let x = values(rows * g.image_len(), 3);
+        let c = values(rows * g.positions() * g.patch_len(), 4);
+        let run = |t: &Threads| {
+            let mut cols = vec![0.0; c.len()];
+            let mut img = vec![0.0; x.len()];
+            im2col(&g, &x, rows, &mut cols, t);
+            col2im(&g, &c, rows, &mut img, t);
+            (cols, img)
+        };
+        assert_eq!(run(&Threads::new(1)), run(&Threads::new(2)));
     }
 
     #[test]

@@ -64,6 +64,29 @@ impl Threads {
     }
 }
 
+impl Threads {
+    /// `f(i, a_chunk, b_chunk)` for each pair of `a`'s chunks of `a_len` (mutable) and
+    /// `b`'s chunks of `b_len`, the pairs spread over the pool's threads when there is
+    /// one (in order on the calling thread otherwise). Each chunk is independent, so the
+    /// result does not depend on the thread count.
+    pub fn for_each_chunk_pair<A: Send, B: Sync>(
+        &self,
+        a: &mut [A],
+        a_len: usize,
+        b: &[B],
+        b_len: usize,
+        f: impl Fn(&mut [A], &[B]) + Send + Sync,
+    ) {
+        match &self.pool {
+            Some(pool) if a.len() > a_len => {
+                use rayon::prelude::*;
+                pool.install(|| a.par_chunks_mut(a_len).zip(b.par_chunks(b_len)).for_each(|(x, y)| f(x, y)));
+            }
+            _ => a.chunks_mut(a_len).zip(b.chunks(b_len)).for_each(|(x, y)| f(x, y)),
+        }
+    }
+}
+
 impl Default for Threads {
     fn default() -> Self {
         Threads::new(1)

@@ -177,7 +177,7 @@ impl Layer for Conv2d {
                 false,
                 ctx.threads,
             );
-            conv::col2im(g, dcols, rows, dx);
+            conv::col2im(g, dcols, rows, dx, ctx.threads);
         }
     }
 
@@ -213,7 +213,7 @@ impl Conv2d {
         let g = &self.geometry;
         let (m, k) = (self.patches(rows), g.patch_len());
         let cols = &mut cols[..m * k];
-        conv::im2col(g, x, rows, cols);
+        conv::im2col(g, x, rows, cols, ctx.threads);
         let w = &params[..self.weight_len()];
         matmul(z, m, self.out_channels, k, cols, Transpose::No, w, Transpose::Yes, false, ctx.threads);
     }

@@ -86,7 +86,7 @@ impl ConvTranspose2d {
         let cols = &mut cols[..m * k];
         let w = &params[..self.weight_len()];
         matmul(cols, m, k, self.in_channels, x, Transpose::No, w, Transpose::No, false, ctx.threads);
-        conv::col2im(g, cols, rows, z);
+        conv::col2im(g, cols, rows, z, ctx.threads);
     }
 }
 
@@ -201,7 +201,7 @@ impl Layer for ConvTranspose2d {
         let (gw, gb) = grads.split_at_mut(self.weight_len());
         conv::channel_sums(dz, gb, g.layout, self.plane());
         let d = &mut cols[..m * k];
-        conv::im2col(g, dz, rows, d);
+        conv::im2col(g, dz, rows, d, ctx.threads);
         // ∂L/∂W (in × patch) = xᵀ (in × m) · D (m × patch)
         matmul(gw, c, k, m, &x[..m * c], Transpose::Yes, d, Transpose::No, false, ctx.threads);
         if let Some(dx) = dx {

@@ -44,7 +44,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
     println!("layers");
     for (i, l) in model.layers().iter().enumerate() {
         let part = if i < model.encoder_len() { "encoder" } else { "decoder" };
-        println!("  {part:<8} {:<28} {:>10} parameters", l.describe(), l.param_len());
+        println!("  {part:<8} {:<54} {:>8} parameters", l.describe(), l.param_len());
     }
     println!("normaliser   {:?}", model.normalizer().kind);
     if let Some(d) = &model.detector {

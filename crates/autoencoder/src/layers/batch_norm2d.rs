@@ -175,6 +175,6 @@ impl Layer for BatchNorm2d {
     }
 
     fn describe(&self) -> String {
-        format!("batch_norm2d {} channels {}", self.channels, self.activation)
+        format!("batch_norm2d {} channels {} (γ, β, running stats)", self.channels, self.activation)
     }
 }

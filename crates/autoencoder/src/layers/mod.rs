@@ -94,7 +94,9 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
         noise.fill(0.0);
     }
     /// After an optimizer step, fold what the training pass left in `scratch` into the
-    /// layer's non-trainable state in `params` (batch norm's running statistics).
+    /// layer's non-trainable state in `params` (batch norm's running statistics). The
+    /// trainer calls it for the layers that [take noise](Self::takes_noise), the ones
+    /// whose training pass differs from inference.
     fn update_state(&self, _params: &mut [f32], _scratch: &[f32]) {}
     /// The activation applied last (so a loss can fuse with it); `Linear` if none.
     fn activation(&self) -> Activation {

@@ -364,6 +364,16 @@ def malformed():
     huge = dict(MODEL_CONFIG, input_dim=2**62, layers=[1])
     f["model-config-overflow-input.safetensors"] = model_file(config_text=json.dumps(huge))
     f["model-shape-mismatch.safetensors"] = model_file(shapes={"encoder.0.weight": [3, 2]})
+    # Convolutional configurations whose shapes cannot work: refused before any allocation.
+    def conv(h, w, channels, **more):
+        return json.dumps(dict(MODEL_CONFIG, input_dim=h * w, arch="conv", channels=channels,
+                               image_shape={"channels": 1, "height": h, "width": w}, **more))
+    f["model-conv-kernel-does-not-fit.safetensors"] = model_file(config_text=conv(8, 8, [2] * 5, kernel_size=4))
+    f["model-conv-pool-odd-size.safetensors"] = model_file(config_text=conv(7, 7, [2], downsample="pool"))
+    f["model-conv-huge-image.safetensors"] = model_file(config_text=conv(8192, 8192, [4096]))
+    f["model-conv-zero-channels.safetensors"] = model_file(config_text=conv(8, 8, [0]))
+    f["model-conv-no-image-shape.safetensors"] = model_file(
+        config_text=json.dumps(dict(MODEL_CONFIG, arch="conv", channels=[2])))
     f["model-missing-normalizer.safetensors"] = safetensors(
         {"config": json.dumps(MODEL_CONFIG), "format": "autoencoder/1"}, [])
     f["model-bad-normalizer.safetensors"] = model_file(

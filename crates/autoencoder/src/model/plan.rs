@@ -176,8 +176,12 @@ impl ModelConfig {
                 return Err(Error::config(
                     "image_shape",
                     format!(
-                        "{}×{}×{} images are not something a conv model can take",
-                        shape.channels, shape.height, shape.width
+                        "{}×{}×{} = {} values per image; a conv model takes 1 to {}",
+                        shape.channels,
+                        shape.height,
+                        shape.width,
+                        shape.len(),
+                        super::config::MAX_WIDTH * 16
                     ),
                 ));
             }

@@ -7,7 +7,8 @@
 //! (`bench/anomaly` wraps it).
 //! Experiment switches (not the published table): --dropout P, --noise SPEC, --tied,
 //! --variational, --score mse|mae|elbo, --clip-z C (z-scores clipped to ±C), --knn K
-//! [--knn-space code|input|mix|mix-input].
+//! [--knn-space code|input|mix|mix-input], --pyod-like (PyOD's AutoEncoder defaults: 64, 32 relu,
+//! dropout 0.2, 10 epochs, batch 32), --with-pyod-like (its ranks averaged with the default's).
 
 use std::path::PathBuf;
 
@@ -86,6 +87,7 @@ fn main() -> autoencoder::Result<()> {
     let mut knn_space = String::from("code");
     let mut score_kind = autoencoder::anomaly::ScoreKind::default();
     let mut clip_z: Option<f32> = None;
+    let mut pyod_like = 0u8; // 1: PyOD's AE alone; 2: its ranks averaged with the default's
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -102,6 +104,8 @@ fn main() -> autoencoder::Result<()> {
                 i += 1;
             }
             "--variational" => variational = true,
+            "--pyod-like" => pyod_like = 1,
+            "--with-pyod-like" => pyod_like = 2,
             "--clip-z" => {
                 clip_z = Some(args[i + 1].parse().expect("--clip-z C"));
                 i += 1;
@@ -198,6 +202,23 @@ fn main() -> autoencoder::Result<()> {
             let mut model = Autoencoder::new(model_cfg, seed)?;
             fit(&mut model, &train, None, &train_cfg, &threads, &mut NoObserver)?;
             let mut scores = autoencoder::anomaly::scores(&model, &test, score_kind, &[], &threads)?;
+            if pyod_like > 0 {
+                // PyOD's AutoEncoder defaults: hidden 64, 32 (relu, dropout 0.2), 10 epochs,
+                // batch 32, Adam 1e-3, MSE, z-scores, no early stopping.
+                let (mut m, mut t) = tabular_defaults(data.cols());
+                m.layers = vec![64, 32];
+                m.activation = autoencoder::Activation::Relu;
+                m.code_activation = None;
+                t.epochs = 10;
+                t.batch_size = 32;
+                t.validation_split = 0.0;
+                t.early_stopping = None;
+                t.seed = seed;
+                let mut p = Autoencoder::new(m, seed)?;
+                fit(&mut p, &train, None, &t, &threads, &mut NoObserver)?;
+                let ps = autoencoder::anomaly::scores(&p, &test, score_kind, &[], &threads)?;
+                scores = if pyod_like == 1 { ps } else { rank_mean(&scores, &ps) };
+            }
             if knn > 0 {
                 let (a, b, w) = match knn_space.as_str() {
                     "input" | "mix-input" => {

@@ -33,6 +33,17 @@ pub enum ScoreKind {
     Elbo,
 }
 
+impl ScoreKind {
+    /// The score used when none is asked for: `elbo` for a variational model, else `mse`.
+    pub fn default_for(model: &Autoencoder) -> ScoreKind {
+        if model.config().variational {
+            ScoreKind::Elbo
+        } else {
+            ScoreKind::Mse
+        }
+    }
+}
+
 /// Posterior draws per row for the `elbo` score (from a fixed seed, so scores repeat).
 pub const ELBO_SAMPLES: usize = 16;
 
@@ -190,20 +201,18 @@ pub fn scores(
             feature_scale.len()
         )));
     }
-    if kind == ScoreKind::Elbo {
-        return model.negative_elbo_rows(data.as_slice(), ELBO_SAMPLES, 0, threads);
-    }
+    // Σⱼ of the row's error terms (the reconstruction scores), or the ELBO's own pass.
+    let row_sum: fn(&[f32], &[f32], &[f32]) -> f64 = match kind {
+        ScoreKind::Mse => |x, y, _| x.iter().zip(y).map(|(a, b)| ((a - b) as f64).powi(2)).sum(),
+        ScoreKind::Mae => |x, y, _| x.iter().zip(y).map(|(a, b)| ((a - b) as f64).abs()).sum(),
+        ScoreKind::Standardized => {
+            |x, y, k| x.iter().zip(y).zip(k).map(|((a, b), k)| (((a - b) * k) as f64).powi(2)).sum()
+        }
+        ScoreKind::Elbo => return model.negative_elbo_rows(data.as_slice(), ELBO_SAMPLES, 0, threads),
+    };
     let mut out = Vec::with_capacity(data.rows());
     for_each_reconstruction(model, data, threads, |xr, yr| {
-        let s: f64 = match kind {
-            ScoreKind::Mse => xr.iter().zip(yr).map(|(a, b)| ((a - b) as f64).powi(2)).sum(),
-            ScoreKind::Mae => xr.iter().zip(yr).map(|(a, b)| ((a - b) as f64).abs()).sum(),
-            ScoreKind::Standardized => {
-                xr.iter().zip(yr).zip(feature_scale).map(|((a, b), k)| (((a - b) * k) as f64).powi(2)).sum()
-            }
-            ScoreKind::Elbo => unreachable!("returned above"),
-        };
-        out.push(s / d as f64);
+        out.push(row_sum(xr, yr, feature_scale) / d as f64)
     });
     Ok(out)
 }

@@ -69,8 +69,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     let kind: ScoreKind = match (&a.score, detector) {
         (Some(s), _) => s.parse()?,
         (None, Some(d)) => d.score,
-        (None, None) if model.config().variational => ScoreKind::Elbo,
-        (None, None) => ScoreKind::Mse,
+        (None, None) => ScoreKind::default_for(&model),
     };
     let scale: &[f32] = match detector {
         Some(d) if d.score == kind => &d.feature_scale,

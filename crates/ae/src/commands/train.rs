@@ -460,11 +460,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     model.codec = Some(autoencoder::codec::Codec::fit(&codes, model.code_dim())?);
     drop(codes);
     if let Some((rule, kind)) = anomaly_rule {
-        let kind = kind.unwrap_or(if model.config().variational {
-            autoencoder::anomaly::ScoreKind::Elbo
-        } else {
-            autoencoder::anomaly::ScoreKind::Mse
-        });
+        let kind = kind.unwrap_or_else(|| autoencoder::anomaly::ScoreKind::default_for(&model));
         model.detector = Some(autoencoder::anomaly::Detector::fit(&model, &data, kind, rule, &threads)?);
     }
     file::save(&model, &a.output)?;

@@ -90,46 +90,26 @@ impl Geometry {
     pub fn patch_len(&self) -> usize {
         self.kernel * self.kernel * self.channels
     }
-    /// Strides of `(channel, row, column)` in the image.
-    fn strides(&self) -> (usize, usize, usize) {
-        match self.layout {
-            Layout::ChannelsLast => (1, self.width * self.channels, self.channels),
-            Layout::ChannelsFirst => (self.height * self.width, self.width, 1),
-        }
-    }
-
-    /// Visit every patch cell that lies inside the image: `f(col_index, image_index)`
-    /// (cells in the padding are skipped).
+    /// For one image: each kernel position's kernel rows, clipped to the image (rows and
+    /// cells in the padding are skipped): `f(col, iy, ix, n)` for the `n` cells that start
+    /// at offset `col` of the patch matrix and read pixels `(iy, ix .. ix + n)`.
     #[inline(always)]
-    fn walk(&self, rows: usize, mut f: impl FnMut(usize, usize)) {
-        let (cs, ys, xs) = self.strides();
-        let (k, c) = (self.kernel, self.channels);
-        let patch = self.patch_len();
-        let img = self.image_len();
+    fn rows_inside(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
+        let (k, c, patch) = (self.kernel, self.channels, self.patch_len());
         let mut col = 0;
-        for r in 0..rows {
-            let base = r * img;
-            for oy in 0..self.out_height {
-                for ox in 0..self.out_width {
-                    for ky in 0..k {
-                        let iy = (oy * self.stride + ky).wrapping_sub(self.padding);
-                        if iy >= self.height {
-                            continue;
-                        }
-                        for kx in 0..k {
-                            let ix = (ox * self.stride + kx).wrapping_sub(self.padding);
-                            let at = col + (ky * k + kx) * c;
-                            if ix >= self.width {
-                                continue;
-                            }
-                            let pixel = base + iy * ys + ix * xs;
-                            for ch in 0..c {
-                                f(at + ch, pixel + ch * cs);
-                            }
-                        }
+        for oy in 0..self.out_height {
+            for ox in 0..self.out_width {
+                // The kernel's columns x0 .. x0 + k, clipped to the image: cells lo .. hi.
+                let x0 = (ox * self.stride) as isize - self.padding as isize;
+                let lo = (-x0).clamp(0, k as isize) as usize;
+                let hi = ((self.width as isize - x0).clamp(0, k as isize) as usize).max(lo);
+                for ky in 0..k {
+                    let iy = (oy * self.stride + ky).wrapping_sub(self.padding);
+                    if iy < self.height && hi > lo {
+                        f(col + (ky * k + lo) * c, iy, (x0 + lo as isize) as usize, hi - lo);
                     }
-                    col += patch;
                 }
+                col += patch;
             }
         }
     }
@@ -140,49 +120,24 @@ impl Geometry {
 pub fn im2col(g: &Geometry, images: &[f32], rows: usize, cols: &mut [f32], threads: &Threads) {
     let (img, per) = (g.image_len(), g.positions() * g.patch_len());
     assert!(images.len() >= rows * img && cols.len() >= rows * per);
-    threads.for_each_chunk_pair(&mut cols[..rows * per], per, &images[..rows * img], img, |c, x| {
-        im2col_rows(g, x, 1, c)
-    });
-}
-
-fn im2col_rows(g: &Geometry, images: &[f32], rows: usize, cols: &mut [f32]) {
-    assert!(images.len() >= rows * g.image_len() && cols.len() >= rows * g.positions() * g.patch_len());
-    if g.layout == Layout::ChannelsLast {
-        // A patch row's channels are contiguous in both: copy them as slices.
-        let (c, ys) = (g.channels, g.width * g.channels);
-        let (k, img, patch) = (g.kernel, g.image_len(), g.patch_len());
-        let mut col = 0;
-        for r in 0..rows {
-            let image = &images[r * img..(r + 1) * img];
-            for oy in 0..g.out_height {
-                for ox in 0..g.out_width {
-                    let dst = &mut cols[col..col + patch];
-                    for ky in 0..k {
-                        let iy = (oy * g.stride + ky).wrapping_sub(g.padding);
-                        let line = &mut dst[ky * k * c..(ky + 1) * k * c];
-                        if iy >= g.height {
-                            line.fill(0.0);
-                            continue;
-                        }
-                        // The kernel row covers columns x0 .. x0 + k, clipped to the image.
-                        let x0 = (ox * g.stride) as isize - g.padding as isize;
-                        let lo = (-x0).clamp(0, k as isize) as usize;
-                        let hi = ((g.width as isize - x0).clamp(0, k as isize) as usize).max(lo);
-                        line[..lo * c].fill(0.0);
-                        line[hi * c..].fill(0.0);
-                        if hi > lo {
-                            let src = iy * ys + (x0 + lo as isize) as usize * c;
-                            line[lo * c..hi * c].copy_from_slice(&image[src..src + (hi - lo) * c]);
-                        }
+    threads.for_each_chunk_pair(&mut cols[..rows * per], per, &images[..rows * img], img, |cols, image| {
+        cols.fill(0.0);
+        let (c, w, plane) = (g.channels, g.width, g.height * g.width);
+        g.rows_inside(|col, iy, ix, n| match g.layout {
+            // A kernel row's pixels and channels are contiguous in both: one copy.
+            Layout::ChannelsLast => {
+                let src = (iy * w + ix) * c;
+                cols[col..col + n * c].copy_from_slice(&image[src..src + n * c]);
+            }
+            Layout::ChannelsFirst => {
+                for kx in 0..n {
+                    for ch in 0..c {
+                        cols[col + kx * c + ch] = image[ch * plane + iy * w + ix + kx];
                     }
-                    col += patch;
                 }
             }
-        }
-        return;
-    }
-    cols[..rows * g.positions() * g.patch_len()].fill(0.0);
-    g.walk(rows, |ci, ii| cols[ci] = images[ii]);
+        });
+    });
 }
 
 /// The adjoint of [`im2col`]: `image[r][c, y, x] = Σ cols[(r, oy, ox), (ky, kx, c)]` over
@@ -191,44 +146,23 @@ fn im2col_rows(g: &Geometry, images: &[f32], rows: usize, cols: &mut [f32]) {
 pub fn col2im(g: &Geometry, cols: &[f32], rows: usize, images: &mut [f32], threads: &Threads) {
     let (img, per) = (g.image_len(), g.positions() * g.patch_len());
     assert!(images.len() >= rows * img && cols.len() >= rows * per);
-    threads.for_each_chunk_pair(&mut images[..rows * img], img, &cols[..rows * per], per, |x, c| {
-        col2im_rows(g, c, 1, x)
-    });
-}
-
-fn col2im_rows(g: &Geometry, cols: &[f32], rows: usize, images: &mut [f32]) {
-    assert!(images.len() >= rows * g.image_len() && cols.len() >= rows * g.positions() * g.patch_len());
-    images[..rows * g.image_len()].fill(0.0);
-    if g.layout == Layout::ChannelsLast {
-        let (c, ys) = (g.channels, g.width * g.channels);
-        let (k, img, patch) = (g.kernel, g.image_len(), g.patch_len());
-        let mut col = 0;
-        for r in 0..rows {
-            let image = &mut images[r * img..(r + 1) * img];
-            for oy in 0..g.out_height {
-                for ox in 0..g.out_width {
-                    let src = &cols[col..col + patch];
-                    for ky in 0..k {
-                        let iy = (oy * g.stride + ky).wrapping_sub(g.padding);
-                        if iy >= g.height {
-                            continue;
-                        }
-                        let x0 = (ox * g.stride) as isize - g.padding as isize;
-                        let lo = (-x0).clamp(0, k as isize) as usize;
-                        let hi = ((g.width as isize - x0).clamp(0, k as isize) as usize).max(lo);
-                        if hi > lo {
-                            let at = iy * ys + (x0 + lo as isize) as usize * c;
-                            let line = &src[(ky * k + lo) * c..(ky * k + hi) * c];
-                            image[at..at + (hi - lo) * c].iter_mut().zip(line).for_each(|(d, &s)| *d += s);
-                        }
+    threads.for_each_chunk_pair(&mut images[..rows * img], img, &cols[..rows * per], per, |image, cols| {
+        image.fill(0.0);
+        let (c, w, plane) = (g.channels, g.width, g.height * g.width);
+        g.rows_inside(|col, iy, ix, n| match g.layout {
+            Layout::ChannelsLast => {
+                let at = (iy * w + ix) * c;
+                image[at..at + n * c].iter_mut().zip(&cols[col..col + n * c]).for_each(|(d, &s)| *d += s);
+            }
+            Layout::ChannelsFirst => {
+                for kx in 0..n {
+                    for ch in 0..c {
+                        image[ch * plane + iy * w + ix + kx] += cols[col + kx * c + ch];
                     }
-                    col += patch;
                 }
             }
-        }
-        return;
-    }
-    g.walk(rows, |ci, ii| images[ii] += cols[ci]);
+        });
+    });
 }
 
 /// `y = f(y + bias[c])` for images of `channels = bias.len()` in `layout` (`plane` pixels

@@ -94,13 +94,7 @@ impl Autoencoder {
             let xs = &xn[start * d..(start + n) * d];
             let post = self.posterior(xs, n, threads);
             kl += crate::train::kl::kl_sum(&post, n, k);
-            let mut z = vec![0.0f32; n * k];
-            for r in 0..n {
-                for j in 0..k {
-                    let e = random::normal(&mut rng) as f32;
-                    z[r * k + j] = post[r * 2 * k + j] + sigma(post[r * 2 * k + k + j]) * e;
-                }
-            }
+            let z = draw_codes(&post, n, 1, k, &mut rng);
             let logits = self.decoder_logits(&z, n, threads);
             rec -= log_bernoulli(xs, &logits);
         }
@@ -132,16 +126,7 @@ impl Autoencoder {
             let mut xs = x[start * d..(start + n) * d].to_vec();
             self.normalizer().apply_in_place(&mut xs);
             let post = self.posterior(&xs, n, threads);
-            let mut z = vec![0.0f32; n * samples * k];
-            for r in 0..n {
-                let (mu, lv) = post[r * 2 * k..(r + 1) * 2 * k].split_at(k);
-                for s in 0..samples {
-                    for j in 0..k {
-                        let e = random::normal(&mut rng) as f32;
-                        z[(r * samples + s) * k + j] = mu[j] + sigma(lv[j]) * e;
-                    }
-                }
-            }
+            let z = draw_codes(&post, n, samples, k, &mut rng);
             let y = if bernoulli {
                 self.decoder_logits(&z, n * samples, threads)
             } else {
@@ -256,6 +241,19 @@ impl Autoencoder {
         }
         Ok(out)
     }
+}
+
+/// `samples` codes `z = μ + σ·ε` per row of the posterior `post` (`n × 2k`), drawn row by
+/// row, sample by sample, dimension by dimension: `n·samples × k` values.
+fn draw_codes(post: &[f32], n: usize, samples: usize, k: usize, rng: &mut random::ChaCha8Rng) -> Vec<f32> {
+    let mut z = Vec::with_capacity(n * samples * k);
+    for r in 0..n {
+        let (mu, lv) = post[r * 2 * k..(r + 1) * 2 * k].split_at(k);
+        for _ in 0..samples {
+            z.extend(mu.iter().zip(lv).map(|(&m, &l)| m + sigma(l) * random::normal(rng) as f32));
+        }
+    }
+    z
 }
 
 /// `Σᵢ [xᵢ·lᵢ − softplus(lᵢ)]`, computed stably.

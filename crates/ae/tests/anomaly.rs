@@ -33,6 +33,15 @@ fn table(dir: &std::path::Path, bad_label: bool) -> std::path::PathBuf {
     p
 }
 
+/// Column `i` of a CSV file written by `ae score` / `ae detect`, below its header.
+fn column<T: std::str::FromStr>(path: &std::path::Path, i: usize) -> Vec<T>
+where
+    T::Err: std::fmt::Debug,
+{
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().skip(1).map(|l| l.split(',').nth(i).unwrap().parse().unwrap()).collect()
+}
+
 fn ae() -> Command {
     Command::cargo_bin("ae").unwrap()
 }
@@ -88,18 +97,8 @@ fn threshold_round_trips_and_detect_matches_scores() {
         .args(["-o", flags.to_str().unwrap()])
         .assert()
         .success();
-    let by_hand: Vec<u8> = std::fs::read_to_string(&scores)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| u8::from(l.split(',').nth(1).unwrap().parse::<f64>().unwrap() > threshold))
-        .collect();
-    let detected: Vec<u8> = std::fs::read_to_string(&flags)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
-        .collect();
+    let by_hand: Vec<u8> = column::<f64>(&scores, 1).iter().map(|&v| u8::from(v > threshold)).collect();
+    let detected: Vec<u8> = column(&flags, 2);
     assert_eq!(detected.len(), 400);
     assert_eq!(detected, by_hand);
     // Contamination 0.1 on the training rows flags about a tenth of them.
@@ -160,12 +159,7 @@ fn a_variational_model_scores_by_its_negative_elbo() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(summary["roc_auc"].as_f64().unwrap() > 0.9, "{summary}");
-    let s: Vec<f64> = std::fs::read_to_string(&scores)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse::<f64>().unwrap())
-        .collect();
+    let s: Vec<f64> = column(&scores, 1);
     // Nats per row: a Gaussian decoder's −log p(x|z) includes (d/2)·ln 2π = 7.35 for d = 8.
     assert!(s.iter().all(|&v| v.is_finite() && v > 7.0), "{:?}", &s[..5]);
     // The same scores again (the posterior draws come from a fixed seed).
@@ -180,12 +174,7 @@ fn a_variational_model_scores_by_its_negative_elbo() {
         .args(["-o", flags.to_str().unwrap()])
         .assert()
         .success();
-    let detected: Vec<u8> = std::fs::read_to_string(&flags)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
-        .collect();
+    let detected: Vec<u8> = column(&flags, 2);
     let by_hand: Vec<u8> = s.iter().map(|&v| u8::from(v > threshold)).collect();
     assert_eq!(detected, by_hand);
 }

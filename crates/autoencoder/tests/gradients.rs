@@ -4,65 +4,18 @@
 #![allow(clippy::needless_range_loop)] // perturbing element i of several buffers
 
 use autoencoder::kernels::Threads;
-use autoencoder::layers::{Activation, Ctx, Dense, Layer};
-use autoencoder::random::{self, Stream};
+mod common;
+
+use autoencoder::layers::{Activation, Dense};
 use autoencoder::train::loss_and_gradient;
 use autoencoder::{Autoencoder, Loss, ModelConfig};
-
-fn randn(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut r = random::rng(seed, Stream::Noise);
-    (0..n).map(|_| random::normal(&mut r) as f32 * scale).collect()
-}
-
-fn assert_close(analytic: f64, numeric: f64, what: &str) {
-    let tol = 2e-2 * numeric.abs().max(analytic.abs()) + 2e-4;
-    assert!((analytic - numeric).abs() <= tol, "{what}: analytic {analytic:.6e} vs numeric {numeric:.6e}");
-}
+use common::{assert_close, check_against_finite_differences, check_layer, randn};
 
 /// L = Σ c ⊙ dense(x): ∂L/∂y = c exactly, so the check isolates the layer.
 #[test]
 fn dense_layer_gradients_for_every_activation() {
-    let threads = Threads::new(1);
-    let ctx = Ctx { threads: &threads };
-    let (rows, inp, out) = (3, 5, 4);
     for act in Activation::ALL {
-        let layer = Dense::new(inp, out, act);
-        let mut params = randn(layer.param_len(), 1, 0.5);
-        let x = randn(rows * inp, 2, 1.0);
-        let c = randn(rows * out, 3, 1.0);
-        let mut scratch = vec![0.0; rows * layer.scratch_width()];
-        let value = |p: &[f32], x: &[f32]| {
-            let mut y = vec![0.0; rows * out];
-            let mut s = vec![0.0; rows * layer.scratch_width()];
-            layer.forward(p, x, rows, &mut y, &mut s, ctx);
-            y.iter().zip(&c).map(|(&a, &b)| a as f64 * b as f64).sum::<f64>()
-        };
-        let mut y = vec![0.0; rows * out];
-        layer.forward(&params, &x, rows, &mut y, &mut scratch, ctx);
-        let mut grads = vec![0.0; params.len()];
-        let mut dy = c.clone();
-        let mut dx = vec![0.0; rows * inp];
-        layer.backward(&params, &mut grads, &x, &y, &mut scratch, rows, &mut dy, Some(&mut dx), false, ctx);
-        let h = 1e-2f32;
-        for i in 0..params.len() {
-            let keep = params[i];
-            params[i] = keep + h;
-            let up = value(&params, &x);
-            params[i] = keep - h;
-            let down = value(&params, &x);
-            params[i] = keep;
-            assert_close(grads[i] as f64, (up - down) / (2.0 * h as f64), &format!("{act} param {i}"));
-        }
-        let mut xs = x.clone();
-        for i in 0..xs.len() {
-            let keep = xs[i];
-            xs[i] = keep + h;
-            let up = value(&params, &xs);
-            xs[i] = keep - h;
-            let down = value(&params, &xs);
-            xs[i] = keep;
-            assert_close(dx[i] as f64, (up - down) / (2.0 * h as f64), &format!("{act} input {i}"));
-        }
+        check_layer(&Dense::new(5, 4, act), 3, false, 1e-2, &format!("dense {act}"));
     }
 }
 
@@ -162,31 +115,6 @@ fn whole_model_gradients() {
             }
             assert_close(grads[i] as f64, numeric, &format!("{hidden}/{output}/{loss} param {i}"));
         }
-    }
-}
-
-/// Every parameter's gradient in `grads` against central differences of the loss of
-/// `train` (penalties and the KL term included; a variational sample's noise is the
-/// fixed draw of `train.seed`).
-fn check_against_finite_differences(
-    model: &mut Autoencoder,
-    x: &[f32],
-    train: &autoencoder::TrainConfig,
-    grads: &[f32],
-    what: &str,
-) {
-    use autoencoder::train::loss_and_gradient_with;
-    let threads = Threads::new(1);
-    let h = 2e-3f32;
-    for i in 0..model.param_count() {
-        let keep = model.params()[i];
-        model.params_mut()[i] = keep + h;
-        let (up, _) = loss_and_gradient_with(model, x, train, &threads).unwrap();
-        model.params_mut()[i] = keep - h;
-        let (down, _) = loss_and_gradient_with(model, x, train, &threads).unwrap();
-        model.params_mut()[i] = keep;
-        let numeric = (up - down) / (2.0 * h as f64);
-        assert_close(grads[i] as f64, numeric, &format!("{what} param {i}"));
     }
 }
 

@@ -151,10 +151,8 @@ impl Layer for BatchNorm2d {
         let (head, rest) = scratch.split_at(self.header());
         let (xhat, pre) = rest.split_at(n);
         let dz = &mut dy[..n];
-        if !dy_is_preactivation {
-            let pre = if self.keeps_preactivation() { Some(&pre[..n]) } else { None };
-            elementwise::activation_backward(dz, &y[..n], pre, self.activation);
-        }
+        let pre = self.keeps_preactivation().then(|| &pre[..n]);
+        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation);
         let inv_std = &head[HEADER + c..HEADER + 2 * c];
         let (dgamma, rest) = grads.split_at_mut(c);
         let (dbeta, buffers) = rest.split_at_mut(c);

@@ -154,10 +154,8 @@ impl Layer for Conv2d {
         let n = rows * self.output_width();
         let (cols, pre) = scratch.split_at_mut(m * k);
         let dz = &mut dy[..n];
-        if !dy_is_preactivation {
-            let pre = if self.keeps_preactivation() { Some(&pre[..n]) } else { None };
-            elementwise::activation_backward(dz, &y[..n], pre, self.activation);
-        }
+        let pre = self.keeps_preactivation().then(|| &pre[..n]);
+        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation);
         let (gw, gb) = grads.split_at_mut(self.weight_len());
         // ∂L/∂W (out × patch) = δᵀ (out × m) · P (m × patch)
         matmul(gw, o, k, m, dz, Transpose::Yes, &cols[..m * k], Transpose::No, false, ctx.threads);

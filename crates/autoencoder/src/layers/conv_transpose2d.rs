@@ -21,7 +21,7 @@
 
 use super::{Activation, Ctx, Init, Layer, ParamSpec};
 use crate::kernels::conv::{self, Geometry};
-use crate::kernels::{elementwise, matmul, Transpose};
+use crate::kernels::{matmul, Transpose};
 use crate::random::ChaCha8Rng;
 
 /// A transposed convolution from `in_channels` (channels-last, on the grid of
@@ -194,10 +194,8 @@ impl Layer for ConvTranspose2d {
         let n = rows * self.output_width();
         let (cols, pre) = scratch.split_at_mut(m * k);
         let dz = &mut dy[..n];
-        if !dy_is_preactivation {
-            let pre = if self.keeps_preactivation() { Some(&pre[..n]) } else { None };
-            elementwise::activation_backward(dz, &y[..n], pre, self.activation);
-        }
+        let pre = self.keeps_preactivation().then(|| &pre[..n]);
+        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation);
         let (gw, gb) = grads.split_at_mut(self.weight_len());
         conv::channel_sums(dz, gb, g.layout, self.plane());
         let d = &mut cols[..m * k];

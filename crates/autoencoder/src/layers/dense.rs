@@ -135,10 +135,8 @@ impl Layer for Dense {
     ) {
         let n = rows * self.outputs;
         let dz = &mut dy[..n];
-        if !dy_is_preactivation {
-            let pre = if self.keep_preactivation { Some(&scratch[..n]) } else { None };
-            elementwise::activation_backward(dz, &y[..n], pre, self.activation);
-        }
+        let pre = self.keep_preactivation.then(|| &scratch[..n]);
+        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation);
         let (gw, gb) = grads.split_at_mut(self.inputs * self.outputs);
         // ∂L/∂W (out × in) = δᵀ (out × rows) · x (rows × in)
         matmul(gw, self.outputs, self.inputs, rows, dz, Transpose::Yes, x, Transpose::No, false, ctx.threads);

@@ -25,6 +25,22 @@ pub use upsample::Upsample;
 use crate::kernels::Threads;
 use crate::random::ChaCha8Rng;
 
+/// Turn `dz`, holding `∂L/∂y`, into `∂L/∂z` in place, `z` being the pre-activation
+/// (from `y`, or from `pre` when the activation's derivative needs `z`) — unless it
+/// already is `∂L/∂z` (`fused`: a loss fused with the activation). Every layer with an
+/// activation starts its backward pass here.
+pub(crate) fn activation_gradient(
+    act: Activation,
+    dz: &mut [f32],
+    y: &[f32],
+    pre: Option<&[f32]>,
+    fused: bool,
+) {
+    if !fused {
+        crate::kernels::elementwise::activation_backward(dz, &y[..dz.len()], pre, act);
+    }
+}
+
 /// One parameter tensor of a layer, as it is named in the model file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamSpec {

@@ -95,24 +95,25 @@ pub fn check_layer_in_mode(
     // design, though in inference mode the output depends on them.
     let trained = if layer.kind() == "batch_norm2d" { params.len() / 2 } else { params.len() };
     assert!(grads[trained..].iter().all(|&g| g == 0.0), "{what}: buffers get no gradient");
+    // ∂value/∂v[i] by central differences.
+    let numeric = |v: &mut [f32], i: usize, value: &dyn Fn(&[f32]) -> f64| {
+        let keep = v[i];
+        v[i] = keep + h;
+        let up = value(v);
+        v[i] = keep - h;
+        let down = value(v);
+        v[i] = keep;
+        (up - down) / (2.0 * h as f64)
+    };
+    let mut ps = params.clone();
     for i in 0..trained {
-        let keep = params[i];
-        params[i] = keep + h;
-        let up = value(&params, &x);
-        params[i] = keep - h;
-        let down = value(&params, &x);
-        params[i] = keep;
-        assert_close(grads[i] as f64, (up - down) / (2.0 * h as f64), &format!("{what} param {i}"));
+        let d = numeric(&mut ps, i, &|p| value(p, &x));
+        assert_close(grads[i] as f64, d, &format!("{what} param {i}"));
     }
     let mut xs = x.clone();
     for i in 0..xs.len() {
-        let keep = xs[i];
-        xs[i] = keep + h;
-        let up = value(&params, &xs);
-        xs[i] = keep - h;
-        let down = value(&params, &xs);
-        xs[i] = keep;
-        assert_close(dx[i] as f64, (up - down) / (2.0 * h as f64), &format!("{what} input {i}"));
+        let d = numeric(&mut xs, i, &|xv| value(&params, xv));
+        assert_close(dx[i] as f64, d, &format!("{what} input {i}"));
     }
 }
 

@@ -73,8 +73,13 @@ impl Observer for Progress {
         self.train_rows = info.train_rows;
         self.started = Instant::now();
         if !self.quiet {
+            let pass = match info.pass {
+                (1, 2) => "pass 1 of 2 (every row): ",
+                (2, 2) => "pass 2 of 2 (the rows pass 1 reconstructed best): ",
+                _ => "",
+            };
             eprintln!(
-                "training on {} rows, validating on {}, {} batches of up to {} per epoch",
+                "{pass}training on {} rows, validating on {}, {} batches of up to {} per epoch",
                 info.train_rows, info.val_rows, info.batches_per_epoch, self.batch_size
             );
         }

@@ -178,3 +178,55 @@ fn a_variational_model_scores_by_its_negative_elbo() {
     let by_hand: Vec<u8> = s.iter().map(|&v| u8::from(v > threshold)).collect();
     assert_eq!(detected, by_hand);
 }
+
+/// `--preset tabular` trains twice (the second pass on the 60 % of rows the first
+/// reconstructs best, saying so), keeps its MAE score in the model file, and `ae score`
+/// uses that score when none is asked for.
+#[test]
+fn the_tabular_preset_trims_and_scores_by_mae() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = table(dir.path(), false);
+    let model = dir.path().join("m.safetensors");
+    let out = ae()
+        .args(["train", data.to_str().unwrap(), "--label-column", "y", "--preset", "tabular"])
+        .args([
+            "--threads",
+            "1",
+            "--no-plots",
+            "--threshold",
+            "contamination=0.1",
+            "-o",
+            model.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // 400 rows: pass 1 trains on 360 (40 validate), pass 2 on 216 of the 240 kept.
+    assert!(err.contains("pass 1 of 2 (every row): training on 360 rows"), "{err}");
+    assert!(err.contains("pass 2 of 2 (the rows pass 1 reconstructed best): training on 216 rows"), "{err}");
+    let inspect: serde_json::Value = serde_json::from_slice(
+        &ae().args(["inspect", model.to_str().unwrap(), "--json"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    assert_eq!(inspect["config"]["score"], "mae", "{inspect}");
+    assert_eq!(inspect["threshold"]["score"], "mae", "{inspect}");
+    assert_eq!(inspect["training"]["config"]["trim"], 0.4, "{inspect}");
+
+    let score = |extra: &[&str], name: &str| {
+        let p = dir.path().join(name);
+        let out = ae()
+            .args(["score", model.to_str().unwrap(), data.to_str().unwrap(), "--label-column", "y", "--json"])
+            .args(extra)
+            .args(["-o", p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (column::<f64>(&p, 1), summary["roc_auc"].as_f64().unwrap())
+    };
+    let (default, auc) = score(&[], "default.csv");
+    assert!(auc > 0.9, "{auc}");
+    assert_eq!(default, score(&["--score", "mae"], "mae.csv").0);
+    assert_ne!(default, score(&["--score", "mse"], "mse.csv").0);
+}

@@ -34,9 +34,13 @@ pub enum ScoreKind {
 }
 
 impl ScoreKind {
-    /// The score used when none is asked for: `elbo` for a variational model, else `mse`.
+    /// The score used when none is asked for: the model's own
+    /// ([`crate::ModelConfig::score`]), else `elbo` for a variational model and `mse`
+    /// for the others.
     pub fn default_for(model: &Autoencoder) -> ScoreKind {
-        if model.config().variational {
+        if let Some(kind) = model.config().score {
+            kind
+        } else if model.config().variational {
             ScoreKind::Elbo
         } else {
             ScoreKind::Mse
@@ -136,23 +140,29 @@ pub struct Detector {
 }
 
 /// The defaults for tabular anomaly detection, the same for every dataset: z-scored
-/// features; an encoder of two layers, `d → max(⌈d/2⌉, 2) → max(⌈d/4⌉, 1)`, mirrored
-/// (tanh hidden, linear code and output), dropout 0.2 after the hidden layers; MSE; Adam
-/// (lr 1e-3), batch 64; up to 100 epochs with early stopping (patience 10, best weights
-/// restored) on the last 10 % of the training rows. (Dropout 0.2 raised the mean
-/// ROC-AUC of `bench/anomaly` over PyOD's eleven datasets from 0.734 to 0.753.)
+/// features; an encoder of four layers, `d → d → ⌈d/2⌉ → ⌈d/4⌉ → ⌈d/8⌉` (the last is
+/// the code), mirrored, tanh hidden units, linear code and output, dropout 0.2 after
+/// the hidden layers; MSE loss; Adam (lr 1e-3), batch 64; up to 100 epochs with early
+/// stopping (patience 10, best weights restored) on the last 10 % of the training rows;
+/// trained twice ([`crate::TrainConfig::trim`] = 0.4: the second pass on the 60 % of
+/// rows the first reconstructs best); rows scored by their mean absolute error.
+///
+/// Each choice was measured with `bench/anomaly` (mean ROC-AUC over PyOD's eleven
+/// datasets, 10 splits each): the two-layer `d/2 → d/4` model of one pass scored 0.753
+/// with MSE; trimming 40 % raised it to 0.770, the MAE score to 0.783, and the deeper
+/// encoder with the smaller code to 0.797 (the README has the table).
 pub fn tabular_defaults(d: usize) -> (crate::ModelConfig, crate::TrainConfig) {
     use crate::{Activation, EarlyStopping, Loss, ModelConfig, NormalizeKind, TrainConfig};
-    let hidden = d.div_ceil(2).max(2);
-    let code = d.div_ceil(4).max(1);
+    let width = |f: usize| d.div_ceil(f).max(1);
     let model = ModelConfig {
         input_dim: d,
-        layers: vec![hidden, code],
+        layers: vec![width(1), width(2), width(4), width(8)],
         activation: Activation::Tanh,
         code_activation: Some(Activation::Linear),
         output_activation: Activation::Linear,
         normalize: NormalizeKind::ZScore,
         dropout: 0.2,
+        score: Some(ScoreKind::Mae),
         ..ModelConfig::default()
     };
     let training = TrainConfig {
@@ -161,6 +171,7 @@ pub fn tabular_defaults(d: usize) -> (crate::ModelConfig, crate::TrainConfig) {
         epochs: 100,
         validation_split: 0.1,
         early_stopping: Some(EarlyStopping { patience: 10, min_delta: 0.0, restore_best: true }),
+        trim: 0.4,
         ..TrainConfig::default()
     };
     (model, training)
@@ -242,6 +253,27 @@ pub fn feature_scales(model: &Autoencoder, data: &Dataset, threads: &Threads) ->
             }
         })
         .collect())
+}
+
+/// The indices, in order, of the `⌈(1 − trim)·n⌉` rows of `data` with the lowest
+/// scores of the model's own kind ([`ScoreKind::default_for`]); ties go to the earlier
+/// row. The row selection of [`crate::TrainConfig::trim`].
+pub fn lowest_scoring(
+    model: &Autoencoder,
+    data: &Dataset,
+    trim: f64,
+    threads: &Threads,
+) -> Result<Vec<usize>> {
+    let kind = ScoreKind::default_for(model);
+    let feature_scale =
+        if kind == ScoreKind::Standardized { feature_scales(model, data, threads)? } else { Vec::new() };
+    let s = scores(model, data, kind, &feature_scale, threads)?;
+    let keep = ((data.rows() as f64) * (1.0 - trim)).ceil() as usize;
+    let mut idx: Vec<usize> = (0..data.rows()).collect();
+    idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]).then(a.cmp(&b)));
+    idx.truncate(keep.min(data.rows()));
+    idx.sort_unstable();
+    Ok(idx)
 }
 
 impl Detector {

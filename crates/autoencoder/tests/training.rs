@@ -315,3 +315,117 @@ fn absurd_epoch_counts_are_refused_not_allocated() {
     let e = fit(&mut m, &data, None, &cfg, &Threads::new(1), &mut NoObserver).unwrap_err().to_string();
     assert!(e.contains("epochs"), "{e}");
 }
+
+/// 300 shape images with every 20th row replaced by a white image (15 outliers).
+fn shapes_with_noise_rows() -> (Dataset, Vec<usize>) {
+    let data = shapes(300);
+    let d = data.cols();
+    let planted: Vec<usize> = (0..300).step_by(20).collect();
+    let mut v = data.as_slice().to_vec();
+    for &r in &planted {
+        v[r * d..(r + 1) * d].fill(1.0);
+    }
+    (Dataset::new(v, 300, d, "shapes with white rows").unwrap(), planted)
+}
+
+fn trimming_config() -> TrainConfig {
+    TrainConfig {
+        epochs: 4,
+        batch_size: 32,
+        validation_split: 0.2,
+        trim: 0.1,
+        seed: 5,
+        ..TrainConfig::default()
+    }
+}
+
+/// `trim`: the second pass is exactly "train on every row, keep the rows that model
+/// reconstructs best, train again from the same initial weights" done by hand; the
+/// planted noise rows are the ones left out; the observer hears of both passes.
+#[test]
+fn trimming_refits_on_the_rows_the_first_pass_reconstructs_best() {
+    let (data, planted) = shapes_with_noise_rows();
+    let t = Threads::new(1);
+    let cfg = trimming_config();
+    struct Passes(Vec<((usize, usize), usize)>);
+    impl Observer for Passes {
+        fn on_train_start(&mut self, info: &autoencoder::train::TrainStart) {
+            self.0.push((info.pass, info.train_rows));
+        }
+    }
+    let mut passes = Passes(Vec::new());
+    let mut trimmed = small_model(data.cols(), 5);
+    fit(&mut trimmed, &data, None, &cfg, &t, &mut passes).unwrap();
+    // 300 rows: pass 1 trains on 240 and validates on 60; pass 2 keeps 270, 216 + 54.
+    assert_eq!(passes.0, vec![((1, 2), 240), ((2, 2), 216)]);
+    assert_eq!(trimmed.training.as_ref().unwrap().rows, (216, 54));
+
+    let one_pass = TrainConfig { trim: 0.0, ..cfg };
+    let mut first = small_model(data.cols(), 5);
+    fit(&mut first, &data, None, &one_pass, &t, &mut NoObserver).unwrap();
+    let kept = autoencoder::anomaly::lowest_scoring(&first, &data, 0.1, &t).unwrap();
+    assert_eq!(kept.len(), 270);
+    assert!(kept.windows(2).all(|w| w[0] < w[1]), "kept rows stay in their order");
+    assert!(planted.iter().all(|r| !kept.contains(r)), "a white row was kept");
+    let mut second = small_model(data.cols(), 5);
+    fit(&mut second, &data.select_rows(&kept), None, &one_pass, &t, &mut NoObserver).unwrap();
+    assert_eq!(trimmed.params(), second.params());
+    assert_ne!(first.params(), second.params());
+}
+
+/// Interrupted in its second pass and resumed, a trimmed run repeats the first pass and
+/// ends byte-identical to the uninterrupted run.
+#[test]
+fn a_resumed_trimmed_run_ends_byte_identical_to_the_uninterrupted_one() {
+    use autoencoder::train::{fit_with, load_checkpoint, FitOptions, TrainStart};
+    let (data, _) = shapes_with_noise_rows();
+    let t = Threads::new(1);
+    let cfg = trimming_config();
+    let mut whole = small_model(data.cols(), 5);
+    fit(&mut whole, &data, None, &cfg, &t, &mut NoObserver).unwrap();
+
+    struct StopInPass2(usize);
+    impl Observer for StopInPass2 {
+        fn on_train_start(&mut self, info: &TrainStart) {
+            self.0 = info.pass.0;
+        }
+        fn on_epoch_end(&mut self, r: &EpochRecord) -> Control {
+            if self.0 == 2 && r.epoch == 2 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("run.ckpt");
+    let mut first = small_model(data.cols(), 5);
+    let options = FitOptions { checkpoint: Some(ckpt.clone()), checkpoint_every: 1, resume: None };
+    let h = fit_with(&mut first, &data, None, &cfg, &t, &mut StopInPass2(0), options).unwrap();
+    assert_eq!((h.epochs.len(), h.stop_reason), (2, StopReason::Interrupted));
+    let ck = load_checkpoint(&ckpt).unwrap();
+    assert_eq!(ck.resume.state.config.trim, 0.1);
+    let mut resumed = ck.model;
+    let config = ck.resume.state.config.clone();
+    let options = FitOptions { checkpoint: Some(ckpt), checkpoint_every: 1, resume: Some(ck.resume) };
+    fit_with(&mut resumed, &data, None, &config, &t, &mut NoObserver, options).unwrap();
+    assert_eq!(file::to_bytes(&resumed).unwrap(), file::to_bytes(&whole).unwrap());
+}
+
+#[test]
+fn trim_and_score_settings_are_checked() {
+    let data = shapes(50);
+    let t = Threads::new(1);
+    for trim in [-0.1, 0.95, f64::NAN] {
+        let cfg = TrainConfig { trim, ..TrainConfig::default() };
+        let e = fit(&mut small_model(data.cols(), 0), &data, None, &cfg, &t, &mut NoObserver).unwrap_err();
+        assert!(e.to_string().contains("trim"), "{e}");
+    }
+    let cfg = ModelConfig {
+        input_dim: 4,
+        score: Some(autoencoder::anomaly::ScoreKind::Elbo),
+        ..ModelConfig::default()
+    };
+    let e = Autoencoder::new(cfg, 0).unwrap_err();
+    assert!(e.to_string().contains("score") && e.to_string().contains("variational"), "{e}");
+}

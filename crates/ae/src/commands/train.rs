@@ -77,8 +77,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "EPOCHS")]
     pub kl_warmup: Option<usize>,
     /// Start from a preset instead of the defaults (flags still override): `tabular`, the
-    /// anomaly-detection defaults for tables (z-scores, d→d/2→d/4 tanh, dropout 0.2, MSE,
-    /// early stopping on 10 % of the rows).
+    /// anomaly-detection defaults for tables (z-scores, d→d→d/2→d/4→d/8 tanh, dropout 0.2,
+    /// MSE, early stopping on 10 % of the rows, --trim 0.4, the MAE score).
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
     /// Tied weights: each decoder layer uses the transpose of its mirror encoder layer's weight.
@@ -199,9 +199,12 @@ pub struct TrainArgs {
     /// contamination=0.05, percentile=99, sigma=3 or value=0.12.
     #[arg(long, value_name = "RULE")]
     pub threshold: Option<String>,
-    /// The anomaly score the threshold applies to: mse, mae, standardized, or elbo [default: elbo for a variational model, else mse].
+    /// The model's anomaly score, kept in the model file (the threshold's, --trim's, and `ae score`'s default): mse, mae, standardized, or elbo [default: elbo for a variational model, mae with --preset tabular, else mse].
     #[arg(long, value_name = "KIND")]
     pub score: Option<String>,
+    /// Robust fitting: train, then train again from the same initial weights on the rows the first pass reconstructed best, leaving out this fraction (0–0.9) [default: 0; 0.4 with --preset tabular].
+    #[arg(long, value_name = "FRACTION")]
+    pub trim: Option<f64>,
 
     /// The model file to write.
     #[arg(short, long, default_value = "model.safetensors", value_name = "FILE")]
@@ -283,6 +286,9 @@ pub fn resolve_config_over(a: &TrainArgs, base: FileConfig) -> Result<FileConfig
     if let Some(v) = &a.normalize {
         m.normalize = v.parse()?;
     }
+    if let Some(v) = &a.score {
+        m.score = Some(v.parse()?);
+    }
     let t = &mut c.training;
     if let Some(v) = &a.loss {
         t.loss = v.parse()?;
@@ -326,6 +332,9 @@ pub fn resolve_config_over(a: &TrainArgs, base: FileConfig) -> Result<FileConfig
     }
     if let Some(v) = a.kl_warmup {
         t.kl_warmup = v;
+    }
+    if let Some(v) = a.trim {
+        t.trim = v;
     }
     if a.binarize {
         t.binarize = true;
@@ -392,15 +401,7 @@ pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
 pub fn run(a: TrainArgs) -> Result<()> {
     // Flags checked before any work.
     let anomaly_rule = match &a.threshold {
-        Some(rule) => {
-            let rule: autoencoder::anomaly::ThresholdRule = rule.parse()?;
-            // No --score: MSE, or the negative ELBO for a variational model (chosen below).
-            let kind: Option<autoencoder::anomaly::ScoreKind> = a.score.as_deref().map(str::parse).transpose()?;
-            Some((rule, kind))
-        }
-        None if a.score.is_some() => {
-            return Err(Error::config("score", "--score applies to a threshold: add --threshold contamination=0.05 (or percentile=, sigma=, value=)"))
-        }
+        Some(rule) => Some(rule.parse::<autoencoder::anomaly::ThresholdRule>()?),
         None => None,
     };
     let resume = match &a.resume {
@@ -459,8 +460,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let codes = model.encode(&data.as_slice()[..train_rows * data.cols()], &threads)?;
     model.codec = Some(autoencoder::codec::Codec::fit(&codes, model.code_dim())?);
     drop(codes);
-    if let Some((rule, kind)) = anomaly_rule {
-        let kind = kind.unwrap_or_else(|| autoencoder::anomaly::ScoreKind::default_for(&model));
+    if let Some(rule) = anomaly_rule {
+        let kind = autoencoder::anomaly::ScoreKind::default_for(&model);
         model.detector = Some(autoencoder::anomaly::Detector::fit(&model, &data, kind, rule, &threads)?);
     }
     file::save(&model, &a.output)?;

@@ -62,6 +62,10 @@ pub struct ModelConfig {
     /// output's, before its activation. Default false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub batch_norm: bool,
+    /// The anomaly score this model is meant for: the default of `ae score` and of a
+    /// threshold, and the score that ranks rows for [`crate::TrainConfig::trim`]. `None`: `elbo` for variational models, else `mse`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<crate::anomaly::ScoreKind>,
 }
 
 /// The family of encoder and decoder.
@@ -149,6 +153,7 @@ impl Default for ModelConfig {
             kernel_size: 3,
             downsample: Downsample::Stride,
             batch_norm: false,
+            score: None,
         }
     }
 }
@@ -166,6 +171,12 @@ impl ModelConfig {
             return Err(Error::config(
                 "input_dim",
                 "the input width is 0; it is taken from the data when training",
+            ));
+        }
+        if self.score == Some(crate::anomaly::ScoreKind::Elbo) && !self.variational {
+            return Err(Error::config(
+                "score",
+                "elbo is the score of variational models; use mse, mae or standardized",
             ));
         }
         if self.layers.is_empty() {

@@ -195,6 +195,58 @@ pub fn fit_with(
 ) -> Result<History> {
     config.check()?;
     model.check_data(train)?;
+    if config.trim > 0.0 {
+        return fit_trimmed(model, train, validation, config, threads, observer, options);
+    }
+    fit_pass(model, train, validation, config, threads, observer, options, (1, 1))
+}
+
+/// [`TrainConfig::trim`]'s two passes. The first starts from the initial weights the
+/// seed gives (`Autoencoder::new(config, seed)`, rebuilt rather than copied so that a
+/// resumed run repeats it exactly) and has no checkpoints; the second trains `model`
+/// on the rows the first reconstructs best, and is the one checkpointed and resumed.
+#[allow(clippy::too_many_arguments)]
+fn fit_trimmed(
+    model: &mut Autoencoder,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    config: &TrainConfig,
+    threads: &Threads,
+    observer: &mut dyn Observer,
+    options: FitOptions,
+) -> Result<History> {
+    let mut first = Autoencoder::new(model.config().clone(), config.seed)?;
+    let one_pass = TrainConfig { trim: 0.0, ..config.clone() };
+    let history =
+        fit_pass(&mut first, train, validation, &one_pass, threads, observer, FitOptions::default(), (1, 2))?;
+    if history.stop_reason == StopReason::Interrupted && options.resume.is_none() {
+        *model = first;
+        return Ok(history);
+    }
+    let kept = crate::anomaly::lowest_scoring(&first, train, config.trim, threads)?;
+    drop(first);
+    let mut rows = train.select_rows(&kept);
+    rows.source = format!(
+        "{} (the {} of {} rows the first pass reconstructed best)",
+        train.source,
+        kept.len(),
+        train.rows()
+    );
+    fit_pass(model, &rows, validation, config, threads, observer, options, (2, 2))
+}
+
+/// One pass of training: split, fit the normaliser, check the targets, run.
+#[allow(clippy::too_many_arguments)]
+fn fit_pass(
+    model: &mut Autoencoder,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    config: &TrainConfig,
+    threads: &Threads,
+    observer: &mut dyn Observer,
+    options: FitOptions,
+    pass: (usize, usize),
+) -> Result<History> {
     let (train_rows, val_rows) = match validation {
         Some(v) => {
             model.check_data(v)?;
@@ -233,7 +285,7 @@ pub fn fit_with(
         check_loss_targets(model, config, v)?;
     }
 
-    threads.install(|| run(model, train_rows, val_rows, config, threads, observer, options))
+    threads.install(|| run(model, train_rows, val_rows, config, threads, observer, options, pass))
 }
 
 /// BCE needs normalised targets in [0, 1]; checked chunk by chunk.
@@ -449,6 +501,7 @@ impl Trainer {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     model: &mut Autoencoder,
     train: Rows<'_>,
@@ -457,6 +510,7 @@ fn run(
     threads: &Threads,
     observer: &mut dyn Observer,
     options: FitOptions,
+    pass: (usize, usize),
 ) -> Result<History> {
     let ctx = Ctx { threads };
     let n_train = train.len();
@@ -512,6 +566,7 @@ fn run(
         batches_per_epoch: batches,
         train_rows: n_train,
         val_rows: n_val,
+        pass,
     });
 
     let mut stop = StopReason::EpochLimit;

@@ -91,6 +91,17 @@ pub struct TrainConfig {
     /// Re-binarise the training rows each time they are used: each value `x ∈ [0, 1]`
     /// becomes 1 with probability `x` (dynamically binarised MNIST). Default false.
     pub binarize: bool,
+    /// Robust fitting for anomaly detection: train once on every row, rank the rows by
+    /// their anomaly score ([`crate::ModelConfig::score`]), then train again, from the
+    /// same initial weights, on the `1 − trim` fraction that scored lowest. Rows that
+    /// the first model cannot reconstruct (likely the anomalies the training data
+    /// holds) no longer shape the second. Default 0 (one pass on every row).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub trim: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for TrainConfig {
@@ -116,6 +127,7 @@ impl Default for TrainConfig {
             beta: 1.0,
             kl_warmup: 0,
             binarize: false,
+            trim: 0.0,
         }
     }
 }
@@ -138,6 +150,15 @@ impl TrainConfig {
     /// Check every field once; the messages name the field.
     pub fn check(&self) -> Result<()> {
         self.optimizer.check()?;
+        if !(0.0..=0.9).contains(&self.trim) {
+            return Err(Error::config(
+                "trim",
+                format!(
+                    "{} must be between 0 and 0.9 (the fraction of rows left out of the second pass)",
+                    self.trim
+                ),
+            ));
+        }
         if self.batch_size == 0 || self.batch_size > 1 << 20 {
             return Err(Error::config(
                 "batch_size",

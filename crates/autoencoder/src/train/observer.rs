@@ -16,6 +16,9 @@ pub struct TrainStart {
     pub train_rows: usize,
     /// Validation rows (0 without validation).
     pub val_rows: usize,
+    /// Which pass this is and of how many: `(1, 1)`, or `(1, 2)` then `(2, 2)` when
+    /// [`crate::TrainConfig::trim`] trains twice.
+    pub pass: (usize, usize),
 }
 
 /// Whether training goes on after an epoch.

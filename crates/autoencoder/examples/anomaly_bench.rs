@@ -18,6 +18,9 @@
 //!   --knn K [--knn-space code|input|mix|mix-input], --pyod-like (PyOD's AutoEncoder
 //!   defaults: 64, 32 relu, dropout 0.2, 10 epochs, batch 32), --with-pyod-like (its ranks
 //!   averaged with the default's);
+//!   --code sqrt|MIN (the code width ⌈√d⌉, or at least MIN), --min-width N (every
+//!   layer at least N wide), --min-steps S (at least S gradient steps per pass: more
+//!   epochs and patience for small tables), --seed-offset K (models seeded split + K; the splits stay);
 //! - `AE_BENCH_SPLITS=1` prints each split's ROC-AUC and training summary on stderr.
 
 use std::path::PathBuf;
@@ -164,6 +167,10 @@ fn main() -> autoencoder::Result<()> {
     let mut finetune = false;
     let mut pnorm: Option<f64> = None;
     let mut member_widths: Option<Vec<Vec<f64>>> = None;
+    let mut code_rule: Option<String> = None;
+    let mut min_width: Option<usize> = None;
+    let mut seed_offset = 0u64;
+    let mut min_steps: Option<usize> = None;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -218,6 +225,22 @@ fn main() -> autoencoder::Result<()> {
             }
             "--extra-passes" => {
                 extra_passes = args[i + 1].parse().expect("--extra-passes N");
+                i += 1;
+            }
+            "--min-width" => {
+                min_width = Some(args[i + 1].parse().expect("--min-width N"));
+                i += 1;
+            }
+            "--min-steps" => {
+                min_steps = Some(args[i + 1].parse().expect("--min-steps S"));
+                i += 1;
+            }
+            "--seed-offset" => {
+                seed_offset = args[i + 1].parse().expect("--seed-offset K");
+                i += 1;
+            }
+            "--code" => {
+                code_rule = Some(args[i + 1].clone());
                 i += 1;
             }
             "--member-widths" => {
@@ -325,7 +348,7 @@ fn main() -> autoencoder::Result<()> {
             }
             let train_one = |k: usize, rows: &Dataset| -> autoencoder::Result<Autoencoder> {
                 let (mut model_cfg, mut train_cfg) = tabular_defaults(data.cols());
-                let s = seed + 1000 * k as u64;
+                let s = seed + 1000 * k as u64 + seed_offset;
                 train_cfg.seed = s;
                 if let Some(p) = dropout {
                     model_cfg.dropout = p;
@@ -365,6 +388,28 @@ fn main() -> autoencoder::Result<()> {
                 } else if let Some(ls) = &layers_scale {
                     model_cfg.layers =
                         ls.iter().map(|f| ((data.cols() as f64 * f).ceil() as usize).max(1)).collect();
+                }
+                if let Some(rule) = &code_rule {
+                    let d = data.cols() as f64;
+                    let last = model_cfg.layers.len() - 1;
+                    model_cfg.layers[last] = match rule.as_str() {
+                        "sqrt" => d.sqrt().ceil() as usize,
+                        other => model_cfg.layers[last].max(other.parse().expect("--code sqrt|MIN")),
+                    };
+                }
+                if let Some(steps) = min_steps {
+                    // At least `steps` gradient steps per pass: more epochs (and patience
+                    // in proportion) for small tables.
+                    let n = (rows.rows() as f64 * (1.0 - train_cfg.validation_split)).floor().max(1.0);
+                    let batches = (n / train_cfg.batch_size as f64).ceil().max(1.0) as usize;
+                    let epochs = train_cfg.epochs.max(steps.div_ceil(batches));
+                    if let Some(es) = train_cfg.early_stopping.as_mut() {
+                        es.patience = es.patience.max(epochs / 10);
+                    }
+                    train_cfg.epochs = epochs;
+                }
+                if let Some(w) = min_width {
+                    model_cfg.layers.iter_mut().for_each(|l| *l = (*l).max(w));
                 }
                 if clip_z.is_some() {
                     model_cfg.normalize = autoencoder::NormalizeKind::None;

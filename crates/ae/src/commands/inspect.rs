@@ -47,6 +47,9 @@ pub fn run(a: InspectArgs) -> Result<()> {
         println!("  {part:<8} {:<54} {:>8} parameters", l.describe(), l.param_len());
     }
     println!("normaliser   {:?}", model.normalizer().kind);
+    if let Some(k) = cfg.score {
+        println!("score        {k:?} (the model's anomaly score)");
+    }
     if let Some(d) = &model.detector {
         println!("threshold    {:?} score > {} ({:?})", d.score, d.threshold, d.rule);
     }
@@ -63,7 +66,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
             if let Some(l) = t.val_loss.last() {
                 println!("  last val   {l:.5}");
             }
-            for k in ["loss", "batch_size", "optimizer"] {
+            for k in ["loss", "batch_size", "optimizer", "trim"] {
                 if let Some(v) = t.config.get(k) {
                     println!("  {k:<10} {v}");
                 }

@@ -504,13 +504,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
     } else if !a.quiet {
+        let trimmed = model.training.as_ref().and_then(|t| t.config.get("trim")).and_then(|v| v.as_f64());
         eprintln!(
-            "trained {} ({} parameters) for {} epochs in {:.1}s ({:?}); wrote {}",
+            "trained {} ({} parameters) for {} epochs in {:.1}s ({:?}{}); wrote {}",
             model.config().describe(),
             model.param_count(),
             history.epochs.len(),
             history.seconds(),
             history.stop_reason,
+            if trimmed.is_some_and(|t| t > 0.0) { ", the second pass" } else { "" },
             written.join(", ")
         );
     }

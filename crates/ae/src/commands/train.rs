@@ -389,6 +389,7 @@ pub fn resolve_config_over(a: &TrainArgs, base: FileConfig) -> Result<FileConfig
         None => e,
     };
     t.check().map_err(named)?;
+    c.model.check_score().map_err(named)?;
     Ok(c)
 }
 

@@ -359,6 +359,7 @@ def malformed():
     f["model-bad-config-json.safetensors"] = model_file(config_text='{"input_dim": 3, "layers": [2')
     f["model-config-unknown-key.safetensors"] = model_file(config_text=json.dumps(dict(MODEL_CONFIG, depth=7)))
     f["model-config-zero-width.safetensors"] = model_file(config_text=json.dumps(dict(MODEL_CONFIG, layers=[0])))
+    f["model-config-elbo-score.safetensors"] = model_file(config_text=json.dumps(dict(MODEL_CONFIG, score="elbo")))
     huge = dict(MODEL_CONFIG, input_dim=1 << 20, layers=[1 << 20])
     f["model-config-huge-widths.safetensors"] = model_file(config_text=json.dumps(huge))
     huge = dict(MODEL_CONFIG, input_dim=2**62, layers=[1])
@@ -400,6 +401,8 @@ def malformed():
     f["config-huge-integer.toml"] = b"[training]\nepochs = 99999999999999999999999999\n"
     f["config-bad-activation.toml"] = b"[model]\nactivation = \"swish-ish\"\n"
     f["config-binary-junk.toml"] = bytes((i * 89 + 5) % 256 for i in range(256))
+    f["config-trim-out-of-range.toml"] = b"[training]\ntrim = 1.5\n"
+    f["config-elbo-score-not-variational.toml"] = b"[model]\nscore = \"elbo\"\n"
     return f
 
 

@@ -165,6 +165,18 @@ pub const MAX_WIDTH: usize = 1 << 20;
 pub const MAX_PARAMS: usize = 1 << 30;
 
 impl ModelConfig {
+    /// The anomaly score fits the model: `elbo` needs a variational model. (Part of
+    /// [`ModelConfig::check`]; on its own, it can run before the input width is known.)
+    pub fn check_score(&self) -> Result<()> {
+        if self.score == Some(crate::anomaly::ScoreKind::Elbo) && !self.variational {
+            return Err(Error::config(
+                "score",
+                "elbo is the score of variational models; use mse, mae or standardized",
+            ));
+        }
+        Ok(())
+    }
+
     /// Check every field once; the messages name the field.
     pub fn check(&self) -> Result<()> {
         if self.input_dim == 0 {
@@ -173,12 +185,7 @@ impl ModelConfig {
                 "the input width is 0; it is taken from the data when training",
             ));
         }
-        if self.score == Some(crate::anomaly::ScoreKind::Elbo) && !self.variational {
-            return Err(Error::config(
-                "score",
-                "elbo is the score of variational models; use mse, mae or standardized",
-            ));
-        }
+        self.check_score()?;
         if self.layers.is_empty() {
             return Err(Error::config(
                 "layers",

@@ -8,7 +8,7 @@
 //! Experiment switches on top of the defaults (the published table uses none of them):
 //! - the model and training: --widths F1,F2,… (encoder widths as fractions of d),
 //!   --dropout P, --noise SPEC, --tied, --variational, --activation NAME, --loss NAME,
-//!   --lr X, --batch N, --epochs N, --patience N, --no-es (no early stopping), --trim F
+//!   --lr X, --l2 X, --batch N, --epochs N, --patience N, --no-es (no early stopping), --trim F
 //!   (0 for one pass), --score mse|mae|standardized|elbo;
 //! - around the model: --clip-z C (z-scores clipped to ±C), --ensemble N (N seeds, scores
 //!   in units of each member's training scores, summed), --member-widths A/B/… (member k
@@ -171,6 +171,7 @@ fn main() -> autoencoder::Result<()> {
     let mut min_width: Option<usize> = None;
     let mut seed_offset = 0u64;
     let mut min_steps: Option<usize> = None;
+    let mut l2: Option<f64> = None;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -229,6 +230,10 @@ fn main() -> autoencoder::Result<()> {
             }
             "--min-width" => {
                 min_width = Some(args[i + 1].parse().expect("--min-width N"));
+                i += 1;
+            }
+            "--l2" => {
+                l2 = Some(args[i + 1].parse().expect("--l2 X"));
                 i += 1;
             }
             "--min-steps" => {
@@ -407,6 +412,9 @@ fn main() -> autoencoder::Result<()> {
                         es.patience = es.patience.max(epochs / 10);
                     }
                     train_cfg.epochs = epochs;
+                }
+                if let Some(v) = l2 {
+                    train_cfg.l2 = v;
                 }
                 if let Some(w) = min_width {
                     model_cfg.layers.iter_mut().for_each(|l| *l = (*l).max(w));

@@ -429,3 +429,30 @@ fn trim_and_score_settings_are_checked() {
     let e = Autoencoder::new(cfg, 0).unwrap_err();
     assert!(e.to_string().contains("score") && e.to_string().contains("variational"), "{e}");
 }
+
+/// Stopped in its first pass, a trimmed run ends with the first pass's model (trained on
+/// every row) and its history; there is no second pass.
+#[test]
+fn a_trimmed_run_stopped_in_its_first_pass_keeps_that_pass() {
+    let (data, _) = shapes_with_noise_rows();
+    let t = Threads::new(1);
+    struct StopFirst(Vec<(usize, usize)>);
+    impl Observer for StopFirst {
+        fn on_train_start(&mut self, info: &autoencoder::train::TrainStart) {
+            self.0.push(info.pass);
+        }
+        fn on_epoch_end(&mut self, r: &EpochRecord) -> Control {
+            if r.epoch == 2 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        }
+    }
+    let mut obs = StopFirst(Vec::new());
+    let mut m = small_model(data.cols(), 5);
+    let h = fit(&mut m, &data, None, &trimming_config(), &t, &mut obs).unwrap();
+    assert_eq!((h.epochs.len(), h.stop_reason), (2, StopReason::Interrupted));
+    assert_eq!(obs.0, vec![(1, 2)]);
+    assert_eq!(m.training.as_ref().unwrap().rows, (240, 60));
+}

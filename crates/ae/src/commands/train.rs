@@ -185,7 +185,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub threads: ThreadArgs,
 
-    /// Write a resumable checkpoint every N epochs (and always on Ctrl-C).
+    /// Write a resumable checkpoint every N epochs (and always on Ctrl-C). With --trim, checkpoints are of the second pass: Ctrl-C in the first pass saves the first pass's model.
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<usize>,
     /// The checkpoint file [default: the model's name with .ckpt].

@@ -205,6 +205,8 @@ pub fn fit_with(
 /// seed gives (`Autoencoder::new(config, seed)`, rebuilt rather than copied so that a
 /// resumed run repeats it exactly) and has no checkpoints; the second trains `model`
 /// on the rows the first reconstructs best, and is the one checkpointed and resumed.
+/// When the observer stops the first pass, `model` becomes the first pass's model and
+/// its history is returned (there is no checkpoint to resume from).
 #[allow(clippy::too_many_arguments)]
 fn fit_trimmed(
     model: &mut Autoencoder,

@@ -25,10 +25,13 @@
 
 use std::path::PathBuf;
 
-use autoencoder::anomaly::{roc_auc, tabular_defaults};
+use autoencoder::anomaly::{roc_auc, tabular_defaults, ScoreKind};
 use autoencoder::data::open::{load_file, LoadOptions};
 use autoencoder::random::{self, Stream};
-use autoencoder::{fit, Autoencoder, Dataset, NoObserver, Threads};
+use autoencoder::train::Corruption;
+use autoencoder::{
+    fit, Autoencoder, Dataset, ModelConfig, NoObserver, NormalizeKind, Normalizer, Threads, TrainConfig,
+};
 
 /// PyOD's published ROC-AUC: AutoEncoder, VAE, IForest (the table).
 const PYOD: [(&str, f64, f64, f64); 11] = [
@@ -137,176 +140,112 @@ fn rank_mean(a: &[f64], b: &[f64]) -> Vec<f64> {
     ra.iter().zip(&rb).map(|(x, y)| x + y).collect()
 }
 
+/// The command line: the ODDS folder, the protocol's knobs, and the experiment switches
+/// of the header (each `None`/off leaves the default detector as it is).
+#[derive(clap::Parser)]
+struct Args {
+    /// The folder of ODDS `.mat` files.
+    #[arg(default_value = "../shared/data/odds")]
+    dir: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    splits: u64,
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    #[arg(long)]
+    dropout: Option<f64>,
+    #[arg(long, value_parser = Corruption::parse)]
+    noise: Option<Corruption>,
+    #[arg(long)]
+    variational: bool,
+    #[arg(long)]
+    tied: bool,
+    #[arg(long)]
+    score: Option<ScoreKind>,
+    #[arg(long)]
+    clip_z: Option<f32>,
+    #[arg(long)]
+    pyod_like: bool,
+    #[arg(long)]
+    with_pyod_like: bool,
+    #[arg(long, default_value_t = 1)]
+    ensemble: usize,
+    #[arg(long)]
+    trim: Option<f64>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long, value_delimiter = ',')]
+    widths: Vec<f64>,
+    #[arg(long)]
+    no_es: bool,
+    #[arg(long)]
+    gauss: Option<String>,
+    #[arg(long)]
+    loss: Option<autoencoder::Loss>,
+    #[arg(long)]
+    activation: Option<autoencoder::Activation>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    l2: Option<f64>,
+    #[arg(long)]
+    patience: Option<usize>,
+    #[arg(long)]
+    batch: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    extra_passes: usize,
+    #[arg(long)]
+    finetune: bool,
+    #[arg(long)]
+    pnorm: Option<f64>,
+    #[arg(long)]
+    member_widths: Option<String>,
+    #[arg(long)]
+    code: Option<String>,
+    #[arg(long)]
+    min_width: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed_offset: u64,
+    #[arg(long)]
+    min_steps: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    knn: usize,
+    #[arg(long, default_value = "code")]
+    knn_space: String,
+}
+
+/// Layer widths from fractions of `d` (`⌈d·f⌉`, at least 1).
+fn widths(d: usize, fractions: &[f64]) -> Vec<usize> {
+    fractions.iter().map(|f| ((d as f64 * f).ceil() as usize).max(1)).collect()
+}
+
+/// The rows of `ds` in `model`'s normalised units.
+fn normalized(model: &Autoencoder, ds: &Dataset) -> Vec<f32> {
+    let mut v = ds.as_slice().to_vec();
+    model.normalizer().apply_in_place(&mut v);
+    v
+}
+
 fn main() -> autoencoder::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut dir = PathBuf::from("../shared/data/odds");
-    let mut splits = 10u64;
-    let mut only: Option<Vec<String>> = None;
-    // Experiments on top of the defaults (the published table uses none of them).
-    let mut dropout: Option<f64> = None;
-    let mut noise: Option<autoencoder::train::Corruption> = None;
-    let mut knn = 0usize;
-    let mut variational = false;
-    let mut tied = false;
-    let mut knn_space = String::from("code");
-    let mut score_kind: Option<autoencoder::anomaly::ScoreKind> = None;
-    let mut clip_z: Option<f32> = None;
-    let mut pyod_like = 0u8; // 1: PyOD's AE alone; 2: its ranks averaged with the default's
-    let mut ensemble = 1usize;
-    let mut trim: Option<f64> = None;
-    let mut epochs: Option<usize> = None;
-    let mut layers_scale: Option<Vec<f64>> = None;
-    let mut no_es = false;
-    let mut gauss = String::new();
-    let mut loss: Option<autoencoder::Loss> = None;
-    let mut activation: Option<autoencoder::Activation> = None;
-    let mut lr: Option<f64> = None;
-    let mut patience: Option<usize> = None;
-    let mut batch: Option<usize> = None;
-    let mut extra_passes = 0usize;
-    let mut finetune = false;
-    let mut pnorm: Option<f64> = None;
-    let mut member_widths: Option<Vec<Vec<f64>>> = None;
-    let mut code_rule: Option<String> = None;
-    let mut min_width: Option<usize> = None;
-    let mut seed_offset = 0u64;
-    let mut min_steps: Option<usize> = None;
-    let mut l2: Option<f64> = None;
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--splits" => {
-                splits = args[i + 1].parse().expect("--splits N");
-                i += 1;
-            }
-            "--dropout" => {
-                dropout = Some(args[i + 1].parse().expect("--dropout P"));
-                i += 1;
-            }
-            "--noise" => {
-                noise = Some(autoencoder::train::Corruption::parse(&args[i + 1])?);
-                i += 1;
-            }
-            "--variational" => variational = true,
-            "--pyod-like" => pyod_like = 1,
-            "--with-pyod-like" => pyod_like = 2,
-            "--clip-z" => {
-                clip_z = Some(args[i + 1].parse().expect("--clip-z C"));
-                i += 1;
-            }
-            "--score" => {
-                score_kind = Some(args[i + 1].parse()?);
-                i += 1;
-            }
-            "--tied" => tied = true,
-            "--ensemble" => {
-                ensemble = args[i + 1].parse().expect("--ensemble N");
-                i += 1;
-            }
-            "--trim" => {
-                trim = Some(args[i + 1].parse().expect("--trim F"));
-                i += 1;
-            }
-            "--epochs" => {
-                epochs = Some(args[i + 1].parse().expect("--epochs N"));
-                i += 1;
-            }
-            "--no-es" => no_es = true,
-            "--activation" => {
-                activation = Some(args[i + 1].parse()?);
-                i += 1;
-            }
-            "--lr" => {
-                lr = Some(args[i + 1].parse().expect("--lr X"));
-                i += 1;
-            }
-            "--patience" => {
-                patience = Some(args[i + 1].parse().expect("--patience N"));
-                i += 1;
-            }
-            "--extra-passes" => {
-                extra_passes = args[i + 1].parse().expect("--extra-passes N");
-                i += 1;
-            }
-            "--min-width" => {
-                min_width = Some(args[i + 1].parse().expect("--min-width N"));
-                i += 1;
-            }
-            "--l2" => {
-                l2 = Some(args[i + 1].parse().expect("--l2 X"));
-                i += 1;
-            }
-            "--min-steps" => {
-                min_steps = Some(args[i + 1].parse().expect("--min-steps S"));
-                i += 1;
-            }
-            "--seed-offset" => {
-                seed_offset = args[i + 1].parse().expect("--seed-offset K");
-                i += 1;
-            }
-            "--code" => {
-                code_rule = Some(args[i + 1].clone());
-                i += 1;
-            }
-            "--member-widths" => {
-                member_widths = Some(
-                    args[i + 1]
-                        .split('/')
-                        .map(|m| m.split(',').map(|v| v.parse().unwrap()).collect())
-                        .collect(),
-                );
-                i += 1;
-            }
-            "--pnorm" => {
-                pnorm = Some(args[i + 1].parse().expect("--pnorm P"));
-                i += 1;
-            }
-            "--finetune" => {
-                finetune = true;
-                trim = Some(0.0);
-            }
-            "--batch" => {
-                batch = Some(args[i + 1].parse().expect("--batch N"));
-                i += 1;
-            }
-            "--loss" => {
-                loss = Some(args[i + 1].parse()?);
-                i += 1;
-            }
-            "--gauss" => {
-                gauss = args[i + 1].clone();
-                i += 1;
-            }
-            "--widths" => {
-                layers_scale = Some(args[i + 1].split(',').map(|v| v.parse().unwrap()).collect());
-                i += 1;
-            }
-            "--knn" => {
-                knn = args[i + 1].parse().expect("--knn K");
-                i += 1;
-            }
-            "--knn-space" => {
-                knn_space = args[i + 1].clone();
-                i += 1;
-            }
-            "--only" => {
-                only = Some(args[i + 1].split(',').map(String::from).collect());
-                i += 1;
-            }
-            other => dir = PathBuf::from(other),
-        }
-        i += 1;
-    }
+    let args = <Args as clap::Parser>::parse();
+    let member_widths: Vec<Vec<f64>> = args
+        .member_widths
+        .iter()
+        .flat_map(|m| m.split('/'))
+        .map(|w| w.split(',').map(|v| v.parse().expect("--member-widths A,B/C,D")).collect())
+        .collect();
+    // --finetune trains one pass, then continues it on the rows it reconstructs best.
+    let trim = if args.finetune { Some(0.0) } else { args.trim };
+    let default_trim = tabular_defaults(1).1.trim;
     let threads = Threads::new(1);
     let names: Vec<&str> = PYOD.iter().map(|p| p.0).chain(OTHERS).collect();
     println!("| dataset | rows × d | outliers | ae ROC-AUC mean ± sd | PyOD AE | PyOD VAE | PyOD IForest | seconds |");
     println!("|---|---|---|---|---|---|---|---|");
     let mut means = Vec::new();
     for name in names {
-        if only.as_ref().is_some_and(|o| !o.iter().any(|n| n == name)) {
+        if !args.only.is_empty() && !args.only.iter().any(|n| n == name) {
             continue;
         }
-        let path = dir.join(format!("{name}.mat"));
+        let path = args.dir.join(format!("{name}.mat"));
         let t = std::time::Instant::now();
         let data = match load_file(&path, None, &LoadOptions::default()) {
             Ok(d) => d,
@@ -315,145 +254,123 @@ fn main() -> autoencoder::Result<()> {
                 continue;
             }
         };
+        let d = data.cols();
         let labels = data.labels.clone().unwrap_or_default();
         let mut aucs = Vec::new();
-        for seed in 0..splits {
+        for seed in 0..args.splits {
             let (mut train, mut test) = split(&data, seed);
-            if let Some(c) = clip_z {
+            if let Some(c) = args.clip_z {
                 // z-scores fitted on the training part, then clipped to ±c, before the model.
-                let d = data.cols();
-                let n = train.rows() as f64;
-                let mut mean = vec![0.0f64; d];
-                let mut sd = vec![0.0f64; d];
-                for r in train.as_slice().chunks_exact(d) {
-                    r.iter().zip(&mut mean).for_each(|(&v, m)| *m += v as f64 / n);
-                }
-                for r in train.as_slice().chunks_exact(d) {
-                    r.iter()
-                        .zip(&mean)
-                        .zip(&mut sd)
-                        .for_each(|((&v, m), s)| *s += (v as f64 - m).powi(2) / n);
-                }
-                let z = |ds: &Dataset| {
-                    let v: Vec<f32> = ds
-                        .as_slice()
-                        .chunks_exact(d)
-                        .flat_map(|r| {
-                            r.iter().zip(&mean).zip(&sd).map(|((&v, m), s)| {
-                                let s = if *s > 0.0 { s.sqrt() } else { 1.0 };
-                                (((v as f64 - m) / s) as f32).clamp(-c, c)
-                            })
-                        })
-                        .collect();
+                let z = Normalizer::fit(NormalizeKind::ZScore, train.as_slice(), d);
+                let clip = |ds: &Dataset| {
+                    let mut v = ds.as_slice().to_vec();
+                    z.apply_in_place(&mut v);
+                    v.iter_mut().for_each(|x| *x = x.clamp(-c, c));
                     let mut out = Dataset::new(v, ds.rows(), d, "clipped").unwrap();
                     out.labels = ds.labels.clone();
                     out
                 };
-                (train, test) = (z(&train), z(&test));
+                (train, test) = (clip(&train), clip(&test));
             }
-            let train_one = |k: usize, rows: &Dataset| -> autoencoder::Result<Autoencoder> {
-                let (mut model_cfg, mut train_cfg) = tabular_defaults(data.cols());
-                let s = seed + 1000 * k as u64 + seed_offset;
-                train_cfg.seed = s;
-                if let Some(p) = dropout {
-                    model_cfg.dropout = p;
+            // Member k's configuration, for a fit on `rows`.
+            let configs = |k: usize, rows: &Dataset| {
+                let (mut m, mut t) = tabular_defaults(d);
+                t.seed = seed + 1000 * k as u64 + args.seed_offset;
+                if let Some(p) = args.dropout {
+                    m.dropout = p;
                 }
-                if let Some(e) = epochs {
-                    train_cfg.epochs = e;
+                if let Some(e) = args.epochs {
+                    t.epochs = e;
                 }
-                if let Some(a) = activation {
-                    model_cfg.activation = a;
+                if let Some(a) = args.activation {
+                    m.activation = a;
                 }
-                if let Some(v) = lr {
-                    train_cfg.optimizer.lr = v;
+                if let Some(v) = args.lr {
+                    t.optimizer.lr = v;
                 }
-                if let (Some(p), Some(es)) = (patience, train_cfg.early_stopping.as_mut()) {
+                if let Some(v) = args.l2 {
+                    t.l2 = v;
+                }
+                if let (Some(p), Some(es)) = (args.patience, t.early_stopping.as_mut()) {
                     es.patience = p;
                 }
-                if let Some(b) = batch {
-                    train_cfg.batch_size = b;
+                if let Some(b) = args.batch {
+                    t.batch_size = b;
                 }
-                if let Some(t) = trim {
-                    train_cfg.trim = t;
+                if let Some(v) = trim {
+                    t.trim = v;
                 }
-                if let Some(k) = score_kind {
-                    model_cfg.score = Some(k);
+                if let Some(k) = args.score {
+                    m.score = Some(k);
                 }
-                if let Some(l) = loss {
-                    train_cfg.loss = l;
+                if let Some(l) = args.loss {
+                    t.loss = l;
                 }
-                if no_es {
-                    train_cfg.early_stopping = None;
-                    train_cfg.validation_split = 0.0;
+                if args.no_es {
+                    t.early_stopping = None;
+                    t.validation_split = 0.0;
                 }
-                if let Some(ms) = &member_widths {
-                    let ls = &ms[k % ms.len()];
-                    model_cfg.layers =
-                        ls.iter().map(|f| ((data.cols() as f64 * f).ceil() as usize).max(1)).collect();
-                } else if let Some(ls) = &layers_scale {
-                    model_cfg.layers =
-                        ls.iter().map(|f| ((data.cols() as f64 * f).ceil() as usize).max(1)).collect();
+                if !member_widths.is_empty() {
+                    m.layers = widths(d, &member_widths[k % member_widths.len()]);
+                } else if !args.widths.is_empty() {
+                    m.layers = widths(d, &args.widths);
                 }
-                if let Some(rule) = &code_rule {
-                    let d = data.cols() as f64;
-                    let last = model_cfg.layers.len() - 1;
-                    model_cfg.layers[last] = match rule.as_str() {
-                        "sqrt" => d.sqrt().ceil() as usize,
-                        other => model_cfg.layers[last].max(other.parse().expect("--code sqrt|MIN")),
+                if let Some(rule) = &args.code {
+                    let last = m.layers.len() - 1;
+                    m.layers[last] = match rule.as_str() {
+                        "sqrt" => (d as f64).sqrt().ceil() as usize,
+                        other => m.layers[last].max(other.parse().expect("--code sqrt|MIN")),
                     };
                 }
-                if let Some(steps) = min_steps {
+                if let Some(steps) = args.min_steps {
                     // At least `steps` gradient steps per pass: more epochs (and patience
                     // in proportion) for small tables.
-                    let n = (rows.rows() as f64 * (1.0 - train_cfg.validation_split)).floor().max(1.0);
-                    let batches = (n / train_cfg.batch_size as f64).ceil().max(1.0) as usize;
-                    let epochs = train_cfg.epochs.max(steps.div_ceil(batches));
-                    if let Some(es) = train_cfg.early_stopping.as_mut() {
+                    let n = (rows.rows() as f64 * (1.0 - t.validation_split)).floor().max(1.0);
+                    let batches = (n / t.batch_size as f64).ceil().max(1.0) as usize;
+                    let epochs = t.epochs.max(steps.div_ceil(batches));
+                    if let Some(es) = t.early_stopping.as_mut() {
                         es.patience = es.patience.max(epochs / 10);
                     }
-                    train_cfg.epochs = epochs;
+                    t.epochs = epochs;
                 }
-                if let Some(v) = l2 {
-                    train_cfg.l2 = v;
+                if let Some(w) = args.min_width {
+                    m.layers.iter_mut().for_each(|l| *l = (*l).max(w));
                 }
-                if let Some(w) = min_width {
-                    model_cfg.layers.iter_mut().for_each(|l| *l = (*l).max(w));
+                if args.clip_z.is_some() {
+                    m.normalize = NormalizeKind::None;
                 }
-                if clip_z.is_some() {
-                    model_cfg.normalize = autoencoder::NormalizeKind::None;
+                m.variational = args.variational;
+                m.tied = args.tied;
+                if args.variational {
+                    m.code_activation = None;
                 }
-                model_cfg.variational = variational;
-                model_cfg.tied = tied;
-                if variational {
-                    model_cfg.code_activation = None;
-                }
-                train_cfg.noise = noise;
-                let mut model = Autoencoder::new(model_cfg, s)?;
-                fit(&mut model, rows, None, &train_cfg, &threads, &mut NoObserver)?;
-                Ok(model)
+                t.noise = args.noise;
+                (m, t)
             };
+            let fresh_fit = |(m, t): (ModelConfig, TrainConfig), rows: &Dataset| {
+                let mut model = Autoencoder::new(m, t.seed)?;
+                fit(&mut model, rows, None, &t, &threads, &mut NoObserver)?;
+                autoencoder::Result::Ok(model)
+            };
+            // Scores of `rows`, with standardized's scales fitted on the training part.
             let score_of = |model: &Autoencoder, rows: &Dataset| -> autoencoder::Result<Vec<f64>> {
-                let score_kind = autoencoder::anomaly::ScoreKind::default_for(model);
-                let fs = if score_kind == autoencoder::anomaly::ScoreKind::Standardized {
+                let kind = ScoreKind::default_for(model);
+                let fs = if kind == ScoreKind::Standardized {
                     autoencoder::anomaly::feature_scales(model, &train, &threads)?
                 } else {
                     Vec::new()
                 };
-                autoencoder::anomaly::scores(model, rows, score_kind, &fs, &threads)
+                autoencoder::anomaly::scores(model, rows, kind, &fs, &threads)
             };
             let mut scores = vec![0.0f64; test.rows()];
             let mut model = None;
-            for k in 0..ensemble {
-                let mut m = train_one(k, &train)?;
-                if finetune {
+            for k in 0..args.ensemble {
+                let mut m = fresh_fit(configs(k, &train), &train)?;
+                if args.finetune {
                     // Pass 2 continues from pass 1's weights (and normaliser) instead.
-                    let tc = serde_json::from_value::<autoencoder::TrainConfig>(
-                        m.training.as_ref().unwrap().config.clone(),
-                    )
-                    .unwrap();
-                    let kept = autoencoder::anomaly::lowest_scoring(&m, &train, 0.4, &threads)?;
+                    let kept = autoencoder::anomaly::lowest_scoring(&m, &train, default_trim, &threads)?;
                     let rows = train.select_rows(&kept);
-                    fit(&mut m, &rows, None, &tc, &threads, &mut NoObserver)?;
+                    fit(&mut m, &rows, None, &configs(k, &rows).1, &threads, &mut NoObserver)?;
                 }
                 if std::env::var_os("AE_BENCH_SPLITS").is_some() {
                     let t = m.training.as_ref().unwrap();
@@ -466,22 +383,13 @@ fn main() -> autoencoder::Result<()> {
                         t.rows
                     );
                 }
-                for _ in 0..extra_passes {
+                for _ in 0..args.extra_passes {
                     // A concentration step: the rows this model reconstructs best, a fresh fit.
-                    let t =
-                        m.training.as_ref().map(|t| t.config["trim"].as_f64().unwrap_or(0.4)).unwrap_or(0.4);
-                    let kept = autoencoder::anomaly::lowest_scoring(&m, &train, t, &threads)?;
+                    let (mc, mut tc) = configs(k, &train);
+                    let kept = autoencoder::anomaly::lowest_scoring(&m, &train, tc.trim, &threads)?;
                     let rows = train.select_rows(&kept);
-                    let (mc, mut tc) = (
-                        m.config().clone(),
-                        serde_json::from_value::<autoencoder::TrainConfig>(
-                            m.training.as_ref().unwrap().config.clone(),
-                        )
-                        .unwrap(),
-                    );
                     tc.trim = 0.0;
-                    m = Autoencoder::new(mc, tc.seed)?;
-                    fit(&mut m, &rows, None, &tc, &threads, &mut NoObserver)?;
+                    m = fresh_fit((mc, tc), &rows)?;
                 }
                 // Each member's scores in units of its own training scores' spread.
                 let ts = score_of(&m, &train)?;
@@ -494,7 +402,7 @@ fn main() -> autoencoder::Result<()> {
                 model = Some(m);
             }
             let model = model.unwrap();
-            if pyod_like > 0 {
+            if args.pyod_like || args.with_pyod_like {
                 // PyOD's AutoEncoder defaults: hidden 64, 32 (relu, dropout 0.2), 10 epochs,
                 // batch 32, Adam 1e-3, MSE, z-scores, no early stopping.
                 let (mut m, mut t) = tabular_defaults(data.cols());
@@ -506,32 +414,27 @@ fn main() -> autoencoder::Result<()> {
                 t.validation_split = 0.0;
                 t.early_stopping = None;
                 t.trim = 0.0;
-                m.score = Some(score_kind.unwrap_or_default());
+                m.score = Some(args.score.unwrap_or_default());
                 t.seed = seed;
                 let mut p = Autoencoder::new(m, seed)?;
                 fit(&mut p, &train, None, &t, &threads, &mut NoObserver)?;
                 let ps =
-                    autoencoder::anomaly::scores(&p, &test, score_kind.unwrap_or_default(), &[], &threads)?;
-                scores = if pyod_like == 1 { ps } else { rank_mean(&scores, &ps) };
+                    autoencoder::anomaly::scores(&p, &test, args.score.unwrap_or_default(), &[], &threads)?;
+                scores = if args.pyod_like { ps } else { rank_mean(&scores, &ps) };
             }
-            if let Some(p) = pnorm {
+            if let Some(p) = args.pnorm {
                 let y = model.reconstruct_normalized(test.as_slice(), &threads)?;
-                let mut x = test.as_slice().to_vec();
-                model.normalizer().apply_in_place(&mut x);
-                let d = data.cols();
-                scores = x
+                scores = normalized(&model, &test)
                     .chunks_exact(d)
                     .zip(y.chunks_exact(d))
                     .map(|(a, b)| a.iter().zip(b).map(|(u, v)| f64::from((u - v).abs()).powf(p)).sum::<f64>())
                     .collect();
             }
-            if !gauss.is_empty() {
+            if let Some(gauss) = &args.gauss {
                 let feats = |rows: &Dataset| -> autoencoder::Result<(Vec<f64>, usize)> {
                     let err = score_of(&model, rows)?;
                     let (mut v, w): (Vec<f32>, usize) = if gauss.starts_with("input") {
-                        let mut a = rows.as_slice().to_vec();
-                        model.normalizer().apply_in_place(&mut a);
-                        (a, data.cols())
+                        (normalized(&model, rows), d)
                     } else {
                         (model.encode(rows.as_slice(), &threads)?, model.code_dim())
                     };
@@ -551,23 +454,18 @@ fn main() -> autoencoder::Result<()> {
                 let g = gauss_scores(&a, &b, w);
                 scores = if gauss.contains("mix") { rank_mean(&scores, &g) } else { g };
             }
-            if knn > 0 {
-                let (a, b, w) = match knn_space.as_str() {
-                    "input" | "mix-input" => {
-                        let mut a = train.as_slice().to_vec();
-                        let mut b = test.as_slice().to_vec();
-                        model.normalizer().apply_in_place(&mut a);
-                        model.normalizer().apply_in_place(&mut b);
-                        (a, b, data.cols())
-                    }
+            if args.knn > 0 {
+                let (a, b, w) = match args.knn_space.as_str() {
+                    "input" | "mix-input" => (normalized(&model, &train), normalized(&model, &test), d),
                     _ => (
                         model.encode(train.as_slice(), &threads)?,
                         model.encode(test.as_slice(), &threads)?,
                         model.code_dim(),
                     ),
                 };
-                let k_scores = knn_scores(&a, &b, w, knn);
-                scores = if knn_space.starts_with("mix") { rank_mean(&scores, &k_scores) } else { k_scores };
+                let k_scores = knn_scores(&a, &b, w, args.knn);
+                scores =
+                    if args.knn_space.starts_with("mix") { rank_mean(&scores, &k_scores) } else { k_scores };
             }
             if let Some(a) = roc_auc(&scores, test.labels.as_deref().unwrap_or_default()) {
                 if std::env::var_os("AE_BENCH_SPLITS").is_some() {

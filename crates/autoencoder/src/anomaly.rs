@@ -255,6 +255,20 @@ pub fn feature_scales(model: &Autoencoder, data: &Dataset, threads: &Threads) ->
         .collect())
 }
 
+/// Scores of `kind` for the rows of `data`, with the feature scales of `standardized`
+/// fitted on those same rows (empty for the other kinds): the scales, then the scores.
+fn scores_fitted_on(
+    model: &Autoencoder,
+    data: &Dataset,
+    kind: ScoreKind,
+    threads: &Threads,
+) -> Result<(Vec<f32>, Vec<f64>)> {
+    let feature_scale =
+        if kind == ScoreKind::Standardized { feature_scales(model, data, threads)? } else { Vec::new() };
+    let s = scores(model, data, kind, &feature_scale, threads)?;
+    Ok((feature_scale, s))
+}
+
 /// The indices, in order, of the `⌈(1 − trim)·n⌉` rows of `data` with the lowest
 /// scores of the model's own kind ([`ScoreKind::default_for`]); ties go to the earlier
 /// row. The row selection of [`crate::TrainConfig::trim`].
@@ -264,10 +278,7 @@ pub fn lowest_scoring(
     trim: f64,
     threads: &Threads,
 ) -> Result<Vec<usize>> {
-    let kind = ScoreKind::default_for(model);
-    let feature_scale =
-        if kind == ScoreKind::Standardized { feature_scales(model, data, threads)? } else { Vec::new() };
-    let s = scores(model, data, kind, &feature_scale, threads)?;
+    let (_, s) = scores_fitted_on(model, data, ScoreKind::default_for(model), threads)?;
     let keep = ((data.rows() as f64) * (1.0 - trim)).ceil() as usize;
     let mut idx: Vec<usize> = (0..data.rows()).collect();
     idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]).then(a.cmp(&b)));
@@ -286,9 +297,7 @@ impl Detector {
         threads: &Threads,
     ) -> Result<Self> {
         rule.check()?;
-        let feature_scale =
-            if kind == ScoreKind::Standardized { feature_scales(model, train, threads)? } else { Vec::new() };
-        let s = scores(model, train, kind, &feature_scale, threads)?;
+        let (feature_scale, s) = scores_fitted_on(model, train, kind, threads)?;
         Ok(Detector { score: kind, feature_scale, rule, threshold: threshold(&s, rule) })
     }
 

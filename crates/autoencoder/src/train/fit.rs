@@ -184,6 +184,13 @@ pub struct FitOptions {
 }
 
 /// [`fit`] with checkpoints and resuming.
+///
+/// With [`TrainConfig::trim`], two passes: the first starts from the initial weights
+/// the seed gives (`Autoencoder::new(config, seed)`, rebuilt rather than copied so that
+/// a resumed run repeats it exactly) and has no checkpoints; the second trains `model`
+/// on the rows the first reconstructs best, and is the one checkpointed and resumed.
+/// When the observer stops the first pass, `model` becomes the first pass's model and
+/// its history is returned (there is no checkpoint to resume from).
 pub fn fit_with(
     model: &mut Autoencoder,
     train: &Dataset,
@@ -195,28 +202,9 @@ pub fn fit_with(
 ) -> Result<History> {
     config.check()?;
     model.check_data(train)?;
-    if config.trim > 0.0 {
-        return fit_trimmed(model, train, validation, config, threads, observer, options);
+    if config.trim == 0.0 {
+        return fit_pass(model, train, validation, config, threads, observer, options, (1, 1));
     }
-    fit_pass(model, train, validation, config, threads, observer, options, (1, 1))
-}
-
-/// [`TrainConfig::trim`]'s two passes. The first starts from the initial weights the
-/// seed gives (`Autoencoder::new(config, seed)`, rebuilt rather than copied so that a
-/// resumed run repeats it exactly) and has no checkpoints; the second trains `model`
-/// on the rows the first reconstructs best, and is the one checkpointed and resumed.
-/// When the observer stops the first pass, `model` becomes the first pass's model and
-/// its history is returned (there is no checkpoint to resume from).
-#[allow(clippy::too_many_arguments)]
-fn fit_trimmed(
-    model: &mut Autoencoder,
-    train: &Dataset,
-    validation: Option<&Dataset>,
-    config: &TrainConfig,
-    threads: &Threads,
-    observer: &mut dyn Observer,
-    options: FitOptions,
-) -> Result<History> {
     let mut first = Autoencoder::new(model.config().clone(), config.seed)?;
     let one_pass = TrainConfig { trim: 0.0, ..config.clone() };
     let history =

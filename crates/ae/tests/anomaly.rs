@@ -46,6 +46,31 @@ fn ae() -> Command {
     Command::cargo_bin("ae").unwrap()
 }
 
+/// `ae inspect MODEL --json`.
+fn inspect(model: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &ae().args(["inspect", model.to_str().unwrap(), "--json"]).output().unwrap().stdout,
+    )
+    .unwrap()
+}
+
+/// `ae score MODEL DATA --label-column y --json -o OUT` plus `extra`: its JSON summary.
+fn score(
+    model: &std::path::Path,
+    data: &std::path::Path,
+    extra: &[&str],
+    out: &std::path::Path,
+) -> serde_json::Value {
+    let o = ae()
+        .args(["score", model.to_str().unwrap(), data.to_str().unwrap(), "--label-column", "y", "--json"])
+        .args(extra)
+        .args(["-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 #[test]
 fn threshold_round_trips_and_detect_matches_scores() {
     let dir = tempfile::tempdir().unwrap();
@@ -76,20 +101,11 @@ fn threshold_round_trips_and_detect_matches_scores() {
     .args(["--threshold", "contamination=0.1", "-o", model.to_str().unwrap()])
     .assert()
     .success();
-    let inspect: serde_json::Value = serde_json::from_slice(
-        &ae().args(["inspect", model.to_str().unwrap(), "--json"]).output().unwrap().stdout,
-    )
-    .unwrap();
+    let inspect = inspect(&model);
     let threshold = inspect["threshold"]["threshold"].as_f64().expect("threshold saved in the model");
 
     let scores = dir.path().join("scores.csv");
-    let out = ae()
-        .args(["score", model.to_str().unwrap(), data.to_str().unwrap(), "--label-column", "y", "--json"])
-        .args(["-o", scores.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = score(&model, &data, &[], &scores);
     assert!(summary["roc_auc"].as_f64().unwrap() > 0.9, "{summary}");
 
     let flags = dir.path().join("flags.csv");
@@ -144,20 +160,11 @@ fn a_variational_model_scores_by_its_negative_elbo() {
         .args(["--no-plots", "--threshold", "contamination=0.1", "-o", model.to_str().unwrap()])
         .assert()
         .success();
-    let inspect: serde_json::Value = serde_json::from_slice(
-        &ae().args(["inspect", model.to_str().unwrap(), "--json"]).output().unwrap().stdout,
-    )
-    .unwrap();
+    let inspect = inspect(&model);
     assert_eq!(inspect["threshold"]["score"], "elbo", "{inspect}");
     let threshold = inspect["threshold"]["threshold"].as_f64().unwrap();
     let scores = dir.path().join("scores.csv");
-    let out = ae()
-        .args(["score", model.to_str().unwrap(), data.to_str().unwrap(), "--label-column", "y", "--json"])
-        .args(["-o", scores.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = score(&model, &data, &[], &scores);
     assert!(summary["roc_auc"].as_f64().unwrap() > 0.9, "{summary}");
     let s: Vec<f64> = column(&scores, 1);
     // Nats per row: a Gaussian decoder's −log p(x|z) includes (d/2)·ln 2π = 7.35 for d = 8.
@@ -205,28 +212,18 @@ fn the_tabular_preset_trims_and_scores_by_mae() {
     // 400 rows: pass 1 trains on 360 (40 validate), pass 2 on 216 of the 240 kept.
     assert!(err.contains("pass 1 of 2 (every row): training on 360 rows"), "{err}");
     assert!(err.contains("pass 2 of 2 (the rows pass 1 reconstructed best): training on 216 rows"), "{err}");
-    let inspect: serde_json::Value = serde_json::from_slice(
-        &ae().args(["inspect", model.to_str().unwrap(), "--json"]).output().unwrap().stdout,
-    )
-    .unwrap();
+    let inspect = inspect(&model);
     assert_eq!(inspect["config"]["score"], "mae", "{inspect}");
     assert_eq!(inspect["threshold"]["score"], "mae", "{inspect}");
     assert_eq!(inspect["training"]["config"]["trim"], 0.4, "{inspect}");
 
-    let score = |extra: &[&str], name: &str| {
+    let scored = |extra: &[&str], name: &str| {
         let p = dir.path().join(name);
-        let out = ae()
-            .args(["score", model.to_str().unwrap(), data.to_str().unwrap(), "--label-column", "y", "--json"])
-            .args(extra)
-            .args(["-o", p.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let summary = score(&model, &data, extra, &p);
         (column::<f64>(&p, 1), summary["roc_auc"].as_f64().unwrap())
     };
-    let (default, auc) = score(&[], "default.csv");
+    let (default, auc) = scored(&[], "default.csv");
     assert!(auc > 0.9, "{auc}");
-    assert_eq!(default, score(&["--score", "mae"], "mae.csv").0);
-    assert_ne!(default, score(&["--score", "mse"], "mse.csv").0);
+    assert_eq!(default, scored(&["--score", "mae"], "mae.csv").0);
+    assert_ne!(default, scored(&["--score", "mse"], "mse.csv").0);
 }

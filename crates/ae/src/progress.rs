@@ -79,8 +79,8 @@ impl Observer for Progress {
                 _ => "",
             };
             eprintln!(
-                "{pass}training on {} rows, validating on {}, {} batches of up to {} per epoch",
-                info.train_rows, info.val_rows, info.batches_per_epoch, self.batch_size
+                "{pass}training on {} rows, validating on {}, {} batches of up to {} per epoch, at most {} epochs",
+                info.train_rows, info.val_rows, info.batches_per_epoch, self.batch_size, info.epochs
             );
         }
     }

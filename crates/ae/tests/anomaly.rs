@@ -186,11 +186,11 @@ fn a_variational_model_scores_by_its_negative_elbo() {
     assert_eq!(detected, by_hand);
 }
 
-/// `--preset tabular` trains twice (the second pass on the 60 % of rows the first
-/// reconstructs best, saying so), keeps its MAE score in the model file, and `ae score`
-/// uses that score when none is asked for.
+/// `--preset tabular` trains twice (the second pass on the half of the rows the first
+/// reconstructs best, saying so), each pass for at least 2,000 steps, keeps its `root`
+/// score in the model file, and `ae score` uses that score when none is asked for.
 #[test]
-fn the_tabular_preset_trims_and_scores_by_mae() {
+fn the_tabular_preset_trims_and_scores_by_root() {
     let dir = tempfile::tempdir().unwrap();
     let data = table(dir.path(), false);
     let model = dir.path().join("m.safetensors");
@@ -209,13 +209,21 @@ fn the_tabular_preset_trims_and_scores_by_mae() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    // 400 rows: pass 1 trains on 360 (40 validate), pass 2 on 216 of the 240 kept.
-    assert!(err.contains("pass 1 of 2 (every row): training on 360 rows"), "{err}");
-    assert!(err.contains("pass 2 of 2 (the rows pass 1 reconstructed best): training on 216 rows"), "{err}");
+    // 400 rows: pass 1 trains on 360 (40 validate), pass 2 on 180 of the 200 kept;
+    // 2,000 steps in batches of 64 are ⌈2000/6⌉ = 334 and ⌈2000/3⌉ = 667 epochs.
+    assert!(
+        err.contains("pass 1 of 2 (every row): training on 360 rows, validating on 40, 6 batches of up to 64 per epoch, at most 334 epochs"),
+        "{err}"
+    );
+    assert!(
+        err.contains("pass 2 of 2 (the rows pass 1 reconstructed best): training on 180 rows, validating on 20, 3 batches of up to 64 per epoch, at most 667 epochs"),
+        "{err}"
+    );
     let inspect = inspect(&model);
-    assert_eq!(inspect["config"]["score"], "mae", "{inspect}");
-    assert_eq!(inspect["threshold"]["score"], "mae", "{inspect}");
-    assert_eq!(inspect["training"]["config"]["trim"], 0.4, "{inspect}");
+    assert_eq!(inspect["config"]["score"], "root", "{inspect}");
+    assert_eq!(inspect["threshold"]["score"], "root", "{inspect}");
+    assert_eq!(inspect["training"]["config"]["trim"], 0.5, "{inspect}");
+    assert_eq!(inspect["training"]["config"]["min_steps"], 2000, "{inspect}");
 
     let scored = |extra: &[&str], name: &str| {
         let p = dir.path().join(name);
@@ -224,6 +232,6 @@ fn the_tabular_preset_trims_and_scores_by_mae() {
     };
     let (default, auc) = scored(&[], "default.csv");
     assert!(auc > 0.9, "{auc}");
-    assert_eq!(default, scored(&["--score", "mae"], "mae.csv").0);
-    assert_ne!(default, scored(&["--score", "mse"], "mse.csv").0);
+    assert_eq!(default, scored(&["--score", "root"], "root.csv").0);
+    assert_ne!(default, scored(&["--score", "mae"], "mae.csv").0);
 }

@@ -9,7 +9,7 @@
 //! - the model and training: --widths F1,F2,… (encoder widths as fractions of d),
 //!   --dropout P, --noise SPEC, --tied, --variational, --activation NAME, --loss NAME,
 //!   --lr X, --l2 X, --batch N, --epochs N, --patience N, --no-es (no early stopping), --trim F
-//!   (0 for one pass), --score mse|mae|standardized|elbo;
+//!   (0 for one pass), --score mse|mae|root|standardized|elbo;
 //! - around the model: --clip-z C (z-scores clipped to ±C), --ensemble N (N seeds, scores
 //!   in units of each member's training scores, summed), --member-widths A/B/… (member k
 //!   uses width list k), --extra-passes N (more trimming rounds), --finetune (the second
@@ -19,8 +19,11 @@
 //!   defaults: 64, 32 relu, dropout 0.2, 10 epochs, batch 32), --with-pyod-like (its ranks
 //!   averaged with the default's);
 //!   --code sqrt|MIN (the code width ⌈√d⌉, or at least MIN), --min-width N (every
-//!   layer at least N wide), --min-steps S (at least S gradient steps per pass: more
-//!   epochs and patience for small tables), --seed-offset K (models seeded split + K; the splits stay);
+//!   layer at least N wide), --min-steps S (`TrainConfig::min_steps`; 0 for the epoch
+//!   limit as given), --seed-offset K (models seeded split + K; the splits stay),
+//!   --member-trims A,B,… (member k trims the k-th fraction), --subsample F (each member
+//!   trains on its own random fraction F of the training rows), --ecdf (score
+//!   Σⱼ −ln P(|eⱼ| ≥ the row's) under the training rows' errors of feature j);
 //! - `AE_BENCH_SPLITS=1` prints each split's ROC-AUC and training summary on stderr.
 
 use std::path::PathBuf;
@@ -207,6 +210,12 @@ struct Args {
     seed_offset: u64,
     #[arg(long)]
     min_steps: Option<usize>,
+    #[arg(long, value_delimiter = ',')]
+    member_trims: Vec<f64>,
+    #[arg(long)]
+    subsample: Option<f64>,
+    #[arg(long)]
+    ecdf: bool,
     #[arg(long, default_value_t = 0)]
     knn: usize,
     #[arg(long, default_value = "code")]
@@ -272,8 +281,8 @@ fn main() -> autoencoder::Result<()> {
                 };
                 (train, test) = (clip(&train), clip(&test));
             }
-            // Member k's configuration, for a fit on `rows`.
-            let configs = |k: usize, rows: &Dataset| {
+            // Member k's configuration.
+            let configs = |k: usize| {
                 let (mut m, mut t) = tabular_defaults(d);
                 t.seed = seed + 1000 * k as u64 + args.seed_offset;
                 if let Some(p) = args.dropout {
@@ -300,6 +309,9 @@ fn main() -> autoencoder::Result<()> {
                 if let Some(v) = trim {
                     t.trim = v;
                 }
+                if !args.member_trims.is_empty() {
+                    t.trim = args.member_trims[k % args.member_trims.len()];
+                }
                 if let Some(k) = args.score {
                     m.score = Some(k);
                 }
@@ -323,15 +335,7 @@ fn main() -> autoencoder::Result<()> {
                     };
                 }
                 if let Some(steps) = args.min_steps {
-                    // At least `steps` gradient steps per pass: more epochs (and patience
-                    // in proportion) for small tables.
-                    let n = (rows.rows() as f64 * (1.0 - t.validation_split)).floor().max(1.0);
-                    let batches = (n / t.batch_size as f64).ceil().max(1.0) as usize;
-                    let epochs = t.epochs.max(steps.div_ceil(batches));
-                    if let Some(es) = t.early_stopping.as_mut() {
-                        es.patience = es.patience.max(epochs / 10);
-                    }
-                    t.epochs = epochs;
+                    t.min_steps = steps;
                 }
                 if let Some(w) = args.min_width {
                     m.layers.iter_mut().for_each(|l| *l = (*l).max(w));
@@ -365,12 +369,27 @@ fn main() -> autoencoder::Result<()> {
             let mut scores = vec![0.0f64; test.rows()];
             let mut model = None;
             for k in 0..args.ensemble {
-                let mut m = fresh_fit(configs(k, &train), &train)?;
+                let sub;
+                let member_rows = match args.subsample {
+                    Some(f) => {
+                        let mut idx: Vec<usize> = (0..train.rows()).collect();
+                        random::shuffle(
+                            &mut random::rng(seed * 7919 + k as u64 + 1, Stream::Shuffle),
+                            &mut idx,
+                        );
+                        let mut keep = idx[..((train.rows() as f64 * f).round() as usize).max(2)].to_vec();
+                        keep.sort_unstable();
+                        sub = train.select_rows(&keep);
+                        &sub
+                    }
+                    None => &train,
+                };
+                let mut m = fresh_fit(configs(k), member_rows)?;
                 if args.finetune {
                     // Pass 2 continues from pass 1's weights (and normaliser) instead.
                     let kept = autoencoder::anomaly::lowest_scoring(&m, &train, default_trim, &threads)?;
                     let rows = train.select_rows(&kept);
-                    fit(&mut m, &rows, None, &configs(k, &rows).1, &threads, &mut NoObserver)?;
+                    fit(&mut m, &rows, None, &configs(k).1, &threads, &mut NoObserver)?;
                 }
                 if std::env::var_os("AE_BENCH_SPLITS").is_some() {
                     let t = m.training.as_ref().unwrap();
@@ -385,7 +404,7 @@ fn main() -> autoencoder::Result<()> {
                 }
                 for _ in 0..args.extra_passes {
                     // A concentration step: the rows this model reconstructs best, a fresh fit.
-                    let (mc, mut tc) = configs(k, &train);
+                    let (mc, mut tc) = configs(k);
                     let kept = autoencoder::anomaly::lowest_scoring(&m, &train, tc.trim, &threads)?;
                     let rows = train.select_rows(&kept);
                     tc.trim = 0.0;
@@ -428,6 +447,34 @@ fn main() -> autoencoder::Result<()> {
                     .chunks_exact(d)
                     .zip(y.chunks_exact(d))
                     .map(|(a, b)| a.iter().zip(b).map(|(u, v)| f64::from((u - v).abs()).powf(p)).sum::<f64>())
+                    .collect();
+            }
+            if args.ecdf {
+                // Σⱼ −ln P(|eⱼ| ≥ this row's |eⱼ|) under the training rows' errors of feature j.
+                let abs_err = |rows: &Dataset| -> autoencoder::Result<Vec<f32>> {
+                    let y = model.reconstruct_normalized(rows.as_slice(), &threads)?;
+                    Ok(normalized(&model, rows).iter().zip(&y).map(|(a, b)| (a - b).abs()).collect())
+                };
+                let tr = abs_err(&train)?;
+                let n = train.rows();
+                let cols: Vec<Vec<f32>> = (0..d)
+                    .map(|j| {
+                        let mut c: Vec<f32> = tr.chunks_exact(d).map(|r| r[j]).collect();
+                        c.sort_by(f32::total_cmp);
+                        c
+                    })
+                    .collect();
+                scores = abs_err(&test)?
+                    .chunks_exact(d)
+                    .map(|r| {
+                        r.iter()
+                            .zip(&cols)
+                            .map(|(e, c)| {
+                                let above = n - c.partition_point(|v| v < e);
+                                -(((above + 1) as f64) / ((n + 1) as f64)).ln()
+                            })
+                            .sum()
+                    })
                     .collect();
             }
             if let Some(gauss) = &args.gauss {

@@ -335,8 +335,43 @@ fn trimming_config() -> TrainConfig {
         validation_split: 0.2,
         trim: 0.1,
         seed: 5,
+        // Raises pass 1's 4 epochs (8 batches) to 5 and pass 2's (7 batches) to 6.
+        min_steps: 40,
         ..TrainConfig::default()
     }
+}
+
+/// `min_steps` raises the epoch limit of a pass to `⌈min_steps / batches⌉` and the
+/// patience in proportion; checkpoints and the summary keep the configuration asked for.
+#[test]
+fn min_steps_lengthens_the_passes_over_small_tables() {
+    let cfg = TrainConfig {
+        early_stopping: Some(EarlyStopping { patience: 2, ..Default::default() }),
+        ..trimming_config()
+    };
+    let run = cfg.for_rows(216); // 7 batches of 32: ⌈40/7⌉ = 6 epochs, patience ⌊2·6/4⌋ = 3
+    assert_eq!((run.epochs, run.early_stopping.unwrap().patience), (6, 3));
+    let run = cfg.for_rows(1000); // 32 batches: 2 epochs would do, the limit of 4 stays
+    assert_eq!((run.epochs, run.early_stopping.unwrap().patience), (4, 2));
+    assert_eq!(TrainConfig { min_steps: 0, ..cfg.clone() }.for_rows(10), TrainConfig { min_steps: 0, ..cfg });
+
+    let (data, _) = shapes_with_noise_rows();
+    struct Limits(Vec<usize>);
+    impl Observer for Limits {
+        fn on_train_start(&mut self, info: &autoencoder::train::TrainStart) {
+            self.0.push(info.epochs);
+        }
+    }
+    let mut limits = Limits(Vec::new());
+    let mut m = small_model(data.cols(), 5);
+    let h = fit(&mut m, &data, None, &trimming_config(), &Threads::new(1), &mut limits).unwrap();
+    assert_eq!(limits.0, vec![5, 6], "240 rows are 8 batches, 216 are 7");
+    assert_eq!((h.epochs.len(), h.stop_reason), (6, StopReason::EpochLimit));
+    let summary = m.training.as_ref().unwrap();
+    assert_eq!(
+        (summary.config["epochs"].as_u64(), summary.config["min_steps"].as_u64()),
+        (Some(4), Some(40))
+    );
 }
 
 /// `trim`: the second pass is exactly "train on every row, keep the rows that model
@@ -421,6 +456,9 @@ fn trim_and_score_settings_are_checked() {
         let e = fit(&mut small_model(data.cols(), 0), &data, None, &cfg, &t, &mut NoObserver).unwrap_err();
         assert!(e.to_string().contains("trim"), "{e}");
     }
+    let cfg = TrainConfig { min_steps: 2_000_000, ..TrainConfig::default() };
+    let e = fit(&mut small_model(data.cols(), 0), &data, None, &cfg, &t, &mut NoObserver).unwrap_err();
+    assert!(e.to_string().contains("min_steps"), "{e}");
     let cfg = ModelConfig {
         input_dim: 4,
         score: Some(autoencoder::anomaly::ScoreKind::Elbo),

@@ -66,7 +66,7 @@ pub fn run(a: InspectArgs) -> Result<()> {
             if let Some(l) = t.val_loss.last() {
                 println!("  last val   {l:.5}");
             }
-            for k in ["loss", "batch_size", "optimizer", "trim"] {
+            for k in ["loss", "batch_size", "optimizer", "trim", "min_steps"] {
                 if let Some(v) = t.config.get(k) {
                     println!("  {k:<10} {v}");
                 }

@@ -20,7 +20,7 @@ pub struct ScoreArgs {
     /// Known 0/1 outlier labels, one per row (CSV or NPY), to report ROC-AUC and friends.
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
-    /// The score: mse, mae, standardized, or elbo (variational models) [default: the model's detector's, else elbo for a variational model and mse otherwise].
+    /// The score: mse, mae, root (mean √|error|), standardized, or elbo (variational models) [default: the model's detector's, else elbo for a variational model and mse otherwise].
     #[arg(long, value_name = "KIND")]
     pub score: Option<String>,
     /// Write `id,score[,outlier]` rows here (CSV).

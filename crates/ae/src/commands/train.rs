@@ -77,8 +77,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "EPOCHS")]
     pub kl_warmup: Option<usize>,
     /// Start from a preset instead of the defaults (flags still override): `tabular`, the
-    /// anomaly-detection defaults for tables (z-scores, d→d→d/2→d/4→d/8 tanh, dropout 0.2,
-    /// MSE, early stopping on 10 % of the rows, --trim 0.4, the MAE score).
+    /// anomaly-detection defaults for tables (z-scores, d→d→d/2→d/4→√d tanh, dropout 0.2,
+    /// MSE, --min-steps 2000, early stopping on 10 % of the rows, --trim 0.5, the root score).
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
     /// Tied weights: each decoder layer uses the transpose of its mirror encoder layer's weight.
@@ -199,12 +199,15 @@ pub struct TrainArgs {
     /// contamination=0.05, percentile=99, sigma=3 or value=0.12.
     #[arg(long, value_name = "RULE")]
     pub threshold: Option<String>,
-    /// The model's anomaly score, kept in the model file (the threshold's, --trim's, and `ae score`'s default): mse, mae, standardized, or elbo [default: elbo for a variational model, mae with --preset tabular, else mse].
+    /// The model's anomaly score, kept in the model file (the threshold's, --trim's, and `ae score`'s default): mse, mae, root (mean √|error|), standardized, or elbo [default: elbo for a variational model, root with --preset tabular, else mse].
     #[arg(long, value_name = "KIND")]
     pub score: Option<String>,
-    /// Robust fitting: train, then train again from the same initial weights on the rows the first pass reconstructed best, leaving out this fraction (0–0.9) [default: 0; 0.4 with --preset tabular].
+    /// Robust fitting: train, then train again from the same initial weights on the rows the first pass reconstructed best, leaving out this fraction (0–0.9) [default: 0; 0.5 with --preset tabular].
     #[arg(long, value_name = "FRACTION")]
     pub trim: Option<f64>,
+    /// Small tables: raise the epoch limit (and the early-stopping patience in proportion) so that each pass can take at least this many gradient steps [default: 0; 2000 with --preset tabular].
+    #[arg(long, value_name = "STEPS")]
+    pub min_steps: Option<usize>,
 
     /// The model file to write.
     #[arg(short, long, default_value = "model.safetensors", value_name = "FILE")]
@@ -335,6 +338,9 @@ pub fn resolve_config_over(a: &TrainArgs, base: FileConfig) -> Result<FileConfig
     }
     if let Some(v) = a.trim {
         t.trim = v;
+    }
+    if let Some(v) = a.min_steps {
+        t.min_steps = v;
     }
     if a.binarize {
         t.binarize = true;

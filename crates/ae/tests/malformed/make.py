@@ -402,6 +402,7 @@ def malformed():
     f["config-bad-activation.toml"] = b"[model]\nactivation = \"swish-ish\"\n"
     f["config-binary-junk.toml"] = bytes((i * 89 + 5) % 256 for i in range(256))
     f["config-trim-out-of-range.toml"] = b"[training]\ntrim = 1.5\n"
+    f["config-min-steps-too-large.toml"] = b"[training]\nmin_steps = 5000000\n"
     f["config-elbo-score-not-variational.toml"] = b"[model]\nscore = \"elbo\"\n"
     return f
 

@@ -171,7 +171,7 @@ impl ModelConfig {
         if self.score == Some(crate::anomaly::ScoreKind::Elbo) && !self.variational {
             return Err(Error::config(
                 "score",
-                "elbo is the score of variational models; use mse, mae or standardized",
+                "elbo is the score of variational models; use mse, mae, root or standardized",
             ));
         }
         Ok(())

@@ -505,6 +505,11 @@ fn run(
     let ctx = Ctx { threads };
     let n_train = train.len();
     let n_val = val.map_or(0, |v| v.len());
+    // Checkpoints and the summary keep the configuration asked for; the run uses its
+    // epoch limit and patience raised for `min_steps` (the same on resuming).
+    let asked = config;
+    let for_rows = config.for_rows(n_train);
+    let config = &for_rows;
     let batch = config.batch_size.min(n_train);
     let mut trainer = Trainer::new(model, config, batch)?;
     let mut order: Vec<usize> = (0..n_train).collect();
@@ -639,7 +644,7 @@ fn run(
                     best_epoch,
                     since_best,
                     history: records.clone(),
-                    config: config.clone(),
+                    config: asked.clone(),
                     threads: threads.count(),
                     data: train.data.source.clone(),
                     rows: (n_train, n_val),
@@ -669,7 +674,7 @@ fn run(
         stop_reason: stop,
         seed: config.seed,
         threads: threads.count(),
-        config: serde_json::to_value(config).unwrap_or(serde_json::Value::Null),
+        config: serde_json::to_value(asked).unwrap_or(serde_json::Value::Null),
         data: train.data.source.clone(),
         rows: (n_train, n_val),
     });

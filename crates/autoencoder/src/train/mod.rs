@@ -98,10 +98,20 @@ pub struct TrainConfig {
     /// holds) no longer shape the second. Default 0 (one pass on every row).
     #[serde(skip_serializing_if = "is_zero")]
     pub trim: f64,
+    /// Small tables: when the epoch limit would allow fewer than this many gradient
+    /// steps, raise it to `⌈min_steps / b⌉` epochs (`b` batches per epoch), and early
+    /// stopping's patience in the same proportion. A table of 60 rows in batches of 64
+    /// then trains as long, in steps, as a large one. Default 0 (the limit as given).
+    #[serde(skip_serializing_if = "is_zero_steps")]
+    pub min_steps: usize,
 }
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+
+fn is_zero_steps(v: &usize) -> bool {
+    *v == 0
 }
 
 impl Default for TrainConfig {
@@ -128,6 +138,7 @@ impl Default for TrainConfig {
             kl_warmup: 0,
             binarize: false,
             trim: 0.0,
+            min_steps: 0,
         }
     }
 }
@@ -147,6 +158,24 @@ impl TrainConfig {
         CodePenalties { l1: self.code_l1, sparsity: self.sparsity, contractive: self.contractive }
     }
 
+    /// The configuration a pass over `rows` training rows runs with: with
+    /// [`TrainConfig::min_steps`], the epoch limit `E` becomes
+    /// `E′ = max(E, ⌈min_steps / ⌈rows / batch_size⌉⌉)` (at most [`MAX_EPOCHS`]) and the
+    /// patience `p` becomes `max(p, ⌊p·E′/E⌋)`; otherwise it is unchanged.
+    pub fn for_rows(&self, rows: usize) -> TrainConfig {
+        let mut c = self.clone();
+        if self.min_steps == 0 || rows == 0 || self.epochs == 0 || self.batch_size == 0 {
+            return c;
+        }
+        let batches = rows.div_ceil(self.batch_size);
+        let epochs = self.epochs.max(self.min_steps.div_ceil(batches)).min(MAX_EPOCHS);
+        if let Some(es) = c.early_stopping.as_mut() {
+            es.patience = es.patience.max(es.patience.saturating_mul(epochs) / self.epochs);
+        }
+        c.epochs = epochs;
+        c
+    }
+
     /// Check every field once; the messages name the field.
     pub fn check(&self) -> Result<()> {
         self.optimizer.check()?;
@@ -157,6 +186,12 @@ impl TrainConfig {
                     "{} must be between 0 and 0.9 (the fraction of rows left out of the second pass)",
                     self.trim
                 ),
+            ));
+        }
+        if self.min_steps > MAX_EPOCHS {
+            return Err(Error::config(
+                "min_steps",
+                format!("{} must be at most {MAX_EPOCHS}", self.min_steps),
             ));
         }
         if self.batch_size == 0 || self.batch_size > 1 << 20 {

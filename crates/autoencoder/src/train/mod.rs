@@ -101,7 +101,8 @@ pub struct TrainConfig {
     /// Small tables: when the epoch limit would allow fewer than this many gradient
     /// steps, raise it to `⌈min_steps / b⌉` epochs (`b` batches per epoch), and early
     /// stopping's patience in the same proportion. A table of 60 rows in batches of 64
-    /// then trains as long, in steps, as a large one. Default 0 (the limit as given).
+    /// (one batch per epoch) may then run `min_steps` epochs; a learning-rate schedule
+    /// spans the raised limit. Default 0 (the limit as given).
     #[serde(skip_serializing_if = "is_zero_steps")]
     pub min_steps: usize,
 }

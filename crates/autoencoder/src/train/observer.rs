@@ -6,7 +6,7 @@ use super::history::EpochRecord;
 /// What training is about to do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainStart {
-    /// The epoch limit.
+    /// The epoch limit of this pass (raised for [`crate::TrainConfig::min_steps`]).
     pub epochs: usize,
     /// The first epoch to run (1 for a fresh start).
     pub first_epoch: usize,

@@ -1,5 +1,5 @@
 //! The compressed file (`ae compress`): rows encoded by a model, quantised and range-coded
-//! by its [`Codec`](crate::codec::Codec), behind a small versioned header that names the
+//! by its [`Codec`], behind a small versioned header that names the
 //! model and ends with a checksum.
 //!
 //! Layout (all integers little-endian):

@@ -239,21 +239,11 @@ fn resumed_equals_whole(noise: Option<autoencoder::train::Corruption>, model: fn
     let mut whole = model(data.cols(), 9);
     fit(&mut whole, &data, None, &cfg, &t, &mut NoObserver).unwrap();
 
-    struct StopAt(usize);
-    impl Observer for StopAt {
-        fn on_epoch_end(&mut self, r: &EpochRecord) -> Control {
-            if r.epoch == self.0 {
-                Control::Stop
-            } else {
-                Control::Continue
-            }
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("run.ckpt");
     let mut first = model(data.cols(), 9);
     let options = FitOptions { checkpoint: Some(ckpt.clone()), checkpoint_every: 2, resume: None };
-    let h = fit_with(&mut first, &data, None, &cfg, &t, &mut StopAt(3), options).unwrap();
+    let h = fit_with(&mut first, &data, None, &cfg, &t, &mut Watch::stopping_at(1, 3), options).unwrap();
     assert_eq!((h.epochs.len(), h.stop_reason), (3, StopReason::Interrupted));
 
     let ck = load_checkpoint(&ckpt).unwrap();
@@ -341,6 +331,34 @@ fn trimming_config() -> TrainConfig {
     }
 }
 
+/// A test observer: keeps every pass's start, and stops at epoch `e` of pass `p` when
+/// `stop` is `Some((p, e))`.
+#[derive(Default)]
+struct Watch {
+    starts: Vec<autoencoder::train::TrainStart>,
+    stop: Option<(usize, usize)>,
+}
+
+impl Watch {
+    fn stopping_at(pass: usize, epoch: usize) -> Self {
+        Watch { starts: Vec::new(), stop: Some((pass, epoch)) }
+    }
+}
+
+impl Observer for Watch {
+    fn on_train_start(&mut self, info: &autoencoder::train::TrainStart) {
+        self.starts.push(info.clone());
+    }
+    fn on_epoch_end(&mut self, r: &EpochRecord) -> Control {
+        let pass = self.starts.last().map_or(1, |s| s.pass.0);
+        if self.stop == Some((pass, r.epoch)) {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}
+
 /// `min_steps` raises the epoch limit of a pass to `⌈min_steps / batches⌉` and the
 /// patience in proportion; checkpoints and the summary keep the configuration asked for.
 #[test]
@@ -356,16 +374,11 @@ fn min_steps_lengthens_the_passes_over_small_tables() {
     assert_eq!(TrainConfig { min_steps: 0, ..cfg.clone() }.for_rows(10), TrainConfig { min_steps: 0, ..cfg });
 
     let (data, _) = shapes_with_noise_rows();
-    struct Limits(Vec<usize>);
-    impl Observer for Limits {
-        fn on_train_start(&mut self, info: &autoencoder::train::TrainStart) {
-            self.0.push(info.epochs);
-        }
-    }
-    let mut limits = Limits(Vec::new());
+    let mut watch = Watch::default();
     let mut m = small_model(data.cols(), 5);
-    let h = fit(&mut m, &data, None, &trimming_config(), &Threads::new(1), &mut limits).unwrap();
-    assert_eq!(limits.0, vec![5, 6], "240 rows are 8 batches, 216 are 7");
+    let h = fit(&mut m, &data, None, &trimming_config(), &Threads::new(1), &mut watch).unwrap();
+    let limits: Vec<usize> = watch.starts.iter().map(|s| s.epochs).collect();
+    assert_eq!(limits, vec![5, 6], "240 rows are 8 batches, 216 are 7");
     assert_eq!((h.epochs.len(), h.stop_reason), (6, StopReason::EpochLimit));
     let summary = m.training.as_ref().unwrap();
     assert_eq!(
@@ -382,17 +395,12 @@ fn trimming_refits_on_the_rows_the_first_pass_reconstructs_best() {
     let (data, planted) = shapes_with_noise_rows();
     let t = Threads::new(1);
     let cfg = trimming_config();
-    struct Passes(Vec<((usize, usize), usize)>);
-    impl Observer for Passes {
-        fn on_train_start(&mut self, info: &autoencoder::train::TrainStart) {
-            self.0.push((info.pass, info.train_rows));
-        }
-    }
-    let mut passes = Passes(Vec::new());
+    let mut watch = Watch::default();
     let mut trimmed = small_model(data.cols(), 5);
-    fit(&mut trimmed, &data, None, &cfg, &t, &mut passes).unwrap();
+    fit(&mut trimmed, &data, None, &cfg, &t, &mut watch).unwrap();
     // 300 rows: pass 1 trains on 240 and validates on 60; pass 2 keeps 270, 216 + 54.
-    assert_eq!(passes.0, vec![((1, 2), 240), ((2, 2), 216)]);
+    let passes: Vec<_> = watch.starts.iter().map(|s| (s.pass, s.train_rows)).collect();
+    assert_eq!(passes, vec![((1, 2), 240), ((2, 2), 216)]);
     assert_eq!(trimmed.training.as_ref().unwrap().rows, (216, 54));
 
     let one_pass = TrainConfig { trim: 0.0, ..cfg };
@@ -412,31 +420,18 @@ fn trimming_refits_on_the_rows_the_first_pass_reconstructs_best() {
 /// ends byte-identical to the uninterrupted run.
 #[test]
 fn a_resumed_trimmed_run_ends_byte_identical_to_the_uninterrupted_one() {
-    use autoencoder::train::{fit_with, load_checkpoint, FitOptions, TrainStart};
+    use autoencoder::train::{fit_with, load_checkpoint, FitOptions};
     let (data, _) = shapes_with_noise_rows();
     let t = Threads::new(1);
     let cfg = trimming_config();
     let mut whole = small_model(data.cols(), 5);
     fit(&mut whole, &data, None, &cfg, &t, &mut NoObserver).unwrap();
 
-    struct StopInPass2(usize);
-    impl Observer for StopInPass2 {
-        fn on_train_start(&mut self, info: &TrainStart) {
-            self.0 = info.pass.0;
-        }
-        fn on_epoch_end(&mut self, r: &EpochRecord) -> Control {
-            if self.0 == 2 && r.epoch == 2 {
-                Control::Stop
-            } else {
-                Control::Continue
-            }
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("run.ckpt");
     let mut first = small_model(data.cols(), 5);
     let options = FitOptions { checkpoint: Some(ckpt.clone()), checkpoint_every: 1, resume: None };
-    let h = fit_with(&mut first, &data, None, &cfg, &t, &mut StopInPass2(0), options).unwrap();
+    let h = fit_with(&mut first, &data, None, &cfg, &t, &mut Watch::stopping_at(2, 2), options).unwrap();
     assert_eq!((h.epochs.len(), h.stop_reason), (2, StopReason::Interrupted));
     let ck = load_checkpoint(&ckpt).unwrap();
     assert_eq!(ck.resume.state.config.trim, 0.1);
@@ -474,23 +469,10 @@ fn trim_and_score_settings_are_checked() {
 fn a_trimmed_run_stopped_in_its_first_pass_keeps_that_pass() {
     let (data, _) = shapes_with_noise_rows();
     let t = Threads::new(1);
-    struct StopFirst(Vec<(usize, usize)>);
-    impl Observer for StopFirst {
-        fn on_train_start(&mut self, info: &autoencoder::train::TrainStart) {
-            self.0.push(info.pass);
-        }
-        fn on_epoch_end(&mut self, r: &EpochRecord) -> Control {
-            if r.epoch == 2 {
-                Control::Stop
-            } else {
-                Control::Continue
-            }
-        }
-    }
-    let mut obs = StopFirst(Vec::new());
+    let mut obs = Watch::stopping_at(1, 2);
     let mut m = small_model(data.cols(), 5);
     let h = fit(&mut m, &data, None, &trimming_config(), &t, &mut obs).unwrap();
     assert_eq!((h.epochs.len(), h.stop_reason), (2, StopReason::Interrupted));
-    assert_eq!(obs.0, vec![(1, 2)]);
+    assert_eq!(obs.starts.iter().map(|s| s.pass).collect::<Vec<_>>(), vec![(1, 2)]);
     assert_eq!(m.training.as_ref().unwrap().rows, (240, 60));
 }

@@ -459,6 +459,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         every: a.checkpoint_every.unwrap_or(0),
         resume,
     };
+    let trimmed = cfg.training.trim > 0.0;
     let outcome = train(&data, validation.as_ref(), cfg, &threads, a.quiet, Some(checkpoint))?;
     let Outcome { mut model, history, val_rows } = outcome;
     // The code statistics `ae compress` needs, from the training rows' codes.
@@ -511,7 +512,6 @@ pub fn run(a: TrainArgs) -> Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
     } else if !a.quiet {
-        let trimmed = model.training.as_ref().and_then(|t| t.config.get("trim")).and_then(|v| v.as_f64());
         eprintln!(
             "trained {} ({} parameters) for {} epochs in {:.1}s ({:?}{}); wrote {}",
             model.config().describe(),
@@ -519,7 +519,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             history.epochs.len(),
             history.seconds(),
             history.stop_reason,
-            if trimmed.is_some_and(|t| t > 0.0) { ", the second pass" } else { "" },
+            if trimmed { ", the second pass" } else { "" },
             written.join(", ")
         );
     }

@@ -96,23 +96,21 @@ pub struct TrainConfig {
     /// same initial weights, on the `1 − trim` fraction that scored lowest. Rows that
     /// the first model cannot reconstruct (likely the anomalies the training data
     /// holds) no longer shape the second. Default 0 (one pass on every row).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "is_default")]
     pub trim: f64,
     /// Small tables: when the epoch limit would allow fewer than this many gradient
     /// steps, raise it to `⌈min_steps / b⌉` epochs (`b` batches per epoch), and early
     /// stopping's patience in the same proportion. A table of 60 rows in batches of 64
     /// (one batch per epoch) may then run `min_steps` epochs; a learning-rate schedule
     /// spans the raised limit. Default 0 (the limit as given).
-    #[serde(skip_serializing_if = "is_zero_steps")]
+    #[serde(skip_serializing_if = "is_default")]
     pub min_steps: usize,
 }
 
-fn is_zero(v: &f64) -> bool {
-    *v == 0.0
-}
-
-fn is_zero_steps(v: &usize) -> bool {
-    *v == 0
+/// Settings left at their default are not written, so a run that does not use them
+/// records the same configuration as before they existed.
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl Default for TrainConfig {
@@ -162,7 +160,7 @@ impl TrainConfig {
     /// The configuration a pass over `rows` training rows runs with: with
     /// [`TrainConfig::min_steps`], the epoch limit `E` becomes
     /// `E′ = max(E, ⌈min_steps / ⌈rows / batch_size⌉⌉)` (at most [`MAX_EPOCHS`]) and the
-    /// patience `p` becomes `max(p, ⌊p·E′/E⌋)`; otherwise it is unchanged.
+    /// patience `p` becomes `⌊p·E′/E⌋`; otherwise it is unchanged.
     pub fn for_rows(&self, rows: usize) -> TrainConfig {
         let mut c = self.clone();
         if self.min_steps == 0 || rows == 0 || self.epochs == 0 || self.batch_size == 0 {
@@ -171,7 +169,7 @@ impl TrainConfig {
         let batches = rows.div_ceil(self.batch_size);
         let epochs = self.epochs.max(self.min_steps.div_ceil(batches)).min(MAX_EPOCHS);
         if let Some(es) = c.early_stopping.as_mut() {
-            es.patience = es.patience.max(es.patience.saturating_mul(epochs) / self.epochs);
+            es.patience = es.patience.saturating_mul(epochs) / self.epochs;
         }
         c.epochs = epochs;
         c

@@ -242,9 +242,10 @@ fn main() -> autoencoder::Result<()> {
         .flat_map(|m| m.split('/'))
         .map(|w| w.split(',').map(|v| v.parse().expect("--member-widths A,B/C,D")).collect())
         .collect();
-    // --finetune trains one pass, then continues it on the rows it reconstructs best.
+    // --finetune trains one pass, then continues it on the rows it reconstructs best
+    // (leaving out --trim's fraction, else the default's).
     let trim = if args.finetune { Some(0.0) } else { args.trim };
-    let default_trim = tabular_defaults(1).1.trim;
+    let finetune_trim = args.trim.unwrap_or(tabular_defaults(1).1.trim);
     let threads = Threads::new(1);
     let names: Vec<&str> = PYOD.iter().map(|p| p.0).chain(OTHERS).collect();
     println!("| dataset | rows × d | outliers | ae ROC-AUC mean ± sd | PyOD AE | PyOD VAE | PyOD IForest | seconds |");
@@ -387,7 +388,7 @@ fn main() -> autoencoder::Result<()> {
                 let mut m = fresh_fit(configs(k), member_rows)?;
                 if args.finetune {
                     // Pass 2 continues from pass 1's weights (and normaliser) instead.
-                    let kept = autoencoder::anomaly::lowest_scoring(&m, &train, default_trim, &threads)?;
+                    let kept = autoencoder::anomaly::lowest_scoring(&m, &train, finetune_trim, &threads)?;
                     let rows = train.select_rows(&kept);
                     fit(&mut m, &rows, None, &configs(k).1, &threads, &mut NoObserver)?;
                 }

@@ -9,10 +9,15 @@
 //!
 //! Errors name the file, the 1-based line of the file, the 1-based data row, the 1-based column
 //! (with its header name when there is one) and the offending text.
+//!
+//! Reading streams the file one field at a time, so memory is the values kept (4 bytes a
+//! number) plus a bounded amount: binary data (a NUL byte) is refused where it starts, and a
+//! file may have at most [`MAX_COLUMNS`] columns, [`MAX_FIELD_BYTES`] a field and
+//! [`MAX_RECORD_BYTES`] a record; each limit is checked as the bytes arrive, never after
+//! holding them.
 
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use crate::atomic::write_atomic_with;
@@ -110,32 +115,404 @@ fn place(line: u64, data_row: usize) -> String {
     format!("line {line} (data row {data_row})")
 }
 
+/// The most columns a CSV file may have: 2²⁰, the widest layer a model may have. A longer
+/// record is refused as soon as its 2²⁰ + 1st field is read, before the rest of it is.
+pub const MAX_COLUMNS: usize = 1 << 20;
+
+/// The longest field, in bytes (1 MiB): no number or column name needs more. A longer field
+/// is refused when its first MiB has been read.
+pub const MAX_FIELD_BYTES: usize = 1 << 20;
+
+/// The longest record (line), in bytes (32 MiB): 2²⁰ columns of 31-character numbers. The
+/// first two records are held whole (they decide whether there is a header), so this bounds
+/// what the reader holds beside the values it keeps.
+pub const MAX_RECORD_BYTES: u64 = 32 << 20;
+
+/// Bytes read from the file at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// What [`Fields::next_field`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// A field, now in [`Fields::field`]; `record_end` when it is its record's last.
+    Field { record_end: bool },
+    /// The end of the file.
+    End,
+}
+
+/// What the reader has read and held, for the tests that prove its memory bound.
+#[derive(Debug, Default, Clone, Copy)]
+struct Usage {
+    /// Bytes read from the input.
+    bytes_read: u64,
+    /// The most bytes held at once apart from the loaded values: the input chunk, the field
+    /// buffer and the held first records.
+    peak_held: usize,
+}
+
+/// A streaming CSV reader that hands out one field at a time (csv-core's parser, the one the
+/// csv crate uses: RFC 4180 quoting, `\n`, `\r` or `\r\n` line ends, blank lines skipped). It
+/// holds one input chunk and one field, never a whole record or file, and refuses binary data
+/// (a NUL byte) and fields or records over [`MAX_FIELD_BYTES`] / [`MAX_RECORD_BYTES`].
+struct Fields<'p, R> {
+    input: R,
+    path: &'p Path,
+    core: csv_core::Reader,
+    /// The input chunk; `buf[pos..len]` is not yet parsed.
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    /// The file offset of `buf[pos]`.
+    offset: u64,
+    eof: bool,
+    /// The file offset of the first NUL byte, once read; the chunk stops before it.
+    nul: Option<u64>,
+    /// `\n` bytes of blank lines this reader skipped itself (csv-core counts the others).
+    skipped_lines: u64,
+    /// The current field is `field[..field_len]`.
+    field: Vec<u8>,
+    field_len: usize,
+    /// Between records (the next byte starts a record or a blank line).
+    at_record_start: bool,
+    /// The 1-based line where the current record starts.
+    record_line: u64,
+    /// Input bytes of the current record so far.
+    record_bytes: u64,
+    /// The 0-based index of the field being read in the current record.
+    column: usize,
+    /// Bytes held outside this reader (the first records), for [`Usage::peak_held`].
+    held_outside: usize,
+    #[cfg_attr(not(test), allow(dead_code))] // read by the tests
+    usage: Usage,
+}
+
+impl<'p, R: std::io::Read> Fields<'p, R> {
+    fn new(input: R, path: &'p Path, delimiter: u8) -> Self {
+        Fields {
+            input,
+            path,
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            buf: vec![0; CHUNK],
+            pos: 0,
+            len: 0,
+            offset: 0,
+            eof: false,
+            nul: None,
+            skipped_lines: 0,
+            field: Vec::new(),
+            field_len: 0,
+            at_record_start: true,
+            record_line: 1,
+            record_bytes: 0,
+            column: 0,
+            held_outside: 0,
+            usage: Usage::default(),
+        }
+    }
+
+    /// The field [`Fields::next_field`] last returned.
+    fn field(&self) -> &[u8] {
+        &self.field[..self.field_len]
+    }
+
+    /// The 1-based line the parser is on.
+    fn line_now(&self) -> u64 {
+        self.core.line() + self.skipped_lines
+    }
+
+    /// Record that `n` bytes are held outside the reader.
+    fn note_held_outside(&mut self, n: usize) {
+        self.held_outside = n;
+        self.note_usage();
+    }
+
+    fn note_usage(&mut self) {
+        let held = self.buf.len() + self.field.len() + self.held_outside;
+        self.usage.peak_held = self.usage.peak_held.max(held);
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.pos += n;
+        self.offset += n as u64;
+    }
+
+    /// "line 3, column 2": the record being read (its first line) and its field; between
+    /// records, the first field of the next one.
+    fn here(&self) -> String {
+        if self.at_record_start {
+            format!("line {}, column 1", self.line_now())
+        } else {
+            format!("line {}, column {}", self.record_line, self.column + 1)
+        }
+    }
+
+    /// Read the next chunk into the (fully parsed) buffer. `Ok(false)` at the end of the
+    /// file; an error when the buffer stopped at a NUL byte.
+    fn refill(&mut self) -> Result<bool> {
+        debug_assert_eq!(self.pos, self.len);
+        if let Some(at) = self.nul {
+            return Err(Error::format(
+                self.path,
+                format!("{}: a NUL byte at byte offset {at}: this is binary data, not CSV text", self.here()),
+            ));
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        let first = self.usage.bytes_read == 0;
+        self.pos = 0;
+        self.len = 0;
+        loop {
+            let n = match self.input.read(&mut self.buf[self.len..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(self.path, e)),
+            };
+            self.usage.bytes_read += n as u64;
+            self.len += n;
+            // The first chunk holds at least the 3 bytes of a byte-order mark, if any.
+            if n == 0 || !first || self.len >= 3 {
+                self.eof = n == 0;
+                break;
+            }
+        }
+        if first && self.buf[..self.len].starts_with(b"\xEF\xBB\xBF") {
+            // A UTF-8 byte-order mark (spreadsheet exports).
+            self.advance(3);
+        }
+        if let Some(i) = self.buf[self.pos..self.len].iter().position(|&b| b == 0) {
+            self.nul = Some(self.offset + i as u64);
+            self.len = self.pos + i;
+            self.eof = false;
+        }
+        Ok(true)
+    }
+
+    /// Parse the next field into [`Fields::field`].
+    fn next_field(&mut self) -> Result<Step> {
+        self.field_len = 0;
+        loop {
+            if self.pos == self.len {
+                // At the end of the file the chunk stays empty, which tells csv-core so.
+                self.refill()?;
+            }
+            if self.at_record_start {
+                // Skip blank lines here, counting them, so that a record's line is exact.
+                let window = &self.buf[self.pos..self.len];
+                let n = window.iter().position(|&b| b != b'\n' && b != b'\r').unwrap_or(window.len());
+                self.skipped_lines += window[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                self.advance(n);
+                if self.pos == self.len && !self.eof {
+                    continue;
+                }
+                self.at_record_start = false;
+                self.record_line = self.line_now();
+                self.record_bytes = 0;
+                self.column = 0;
+            }
+            if self.field_len == self.field.len() {
+                if self.field.len() > MAX_FIELD_BYTES {
+                    let start = String::from_utf8_lossy(&self.field[..MAX_SHOWN_CHARS.min(self.field.len())]);
+                    return Err(Error::format(
+                        self.path,
+                        format!(
+                            "{}: a field longer than {} MiB (starting \"{}…\"); no number needs that many characters",
+                            self.here(),
+                            MAX_FIELD_BYTES >> 20,
+                            shown_text(start.as_bytes())
+                        ),
+                    ));
+                }
+                let n = (self.field.len() * 2).clamp(256, MAX_FIELD_BYTES + 1);
+                self.field.resize(n, 0);
+                self.note_usage();
+            }
+            let (res, nin, nout) =
+                self.core.read_field(&self.buf[self.pos..self.len], &mut self.field[self.field_len..]);
+            self.advance(nin);
+            self.field_len += nout;
+            self.record_bytes += nin as u64;
+            if self.record_bytes > MAX_RECORD_BYTES {
+                return Err(Error::format(
+                    self.path,
+                    format!(
+                        "line {} is longer than {} MiB, the longest record this reader accepts",
+                        self.record_line,
+                        MAX_RECORD_BYTES >> 20
+                    ),
+                ));
+            }
+            match res {
+                csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
+                csv_core::ReadFieldResult::Field { record_end } => {
+                    if record_end {
+                        self.at_record_start = true;
+                    } else {
+                        self.column += 1;
+                    }
+                    return Ok(Step::Field { record_end });
+                }
+                csv_core::ReadFieldResult::End => return Ok(Step::End),
+            }
+        }
+    }
+}
+
+/// A record held whole (the first two, which decide whether there is a header).
+#[derive(Debug, Default)]
+struct Held {
+    /// The fields' bytes, one after another.
+    bytes: Vec<u8>,
+    /// Where each kept field ends in `bytes`.
+    ends: Vec<u32>,
+    /// How many fields the record has (counting stops at [`MAX_COLUMNS`] + 1).
+    count: usize,
+    /// The 1-based line where it starts.
+    line: u64,
+}
+
+impl Held {
+    fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&e| e as usize));
+        starts.zip(self.ends.iter()).map(|(s, &e)| &self.bytes[s..e as usize])
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.bytes.capacity() + 4 * self.ends.capacity()
+    }
+}
+
+/// "has 3 fields" / "has more than 1048576 fields".
+fn field_count(count: usize) -> String {
+    if count > MAX_COLUMNS {
+        format!("has more than {MAX_COLUMNS} fields")
+    } else {
+        format!("has {count} fields")
+    }
+}
+
+impl<R: std::io::Read> Fields<'_, R> {
+    /// Read the next record whole, keeping its first `keep` fields and counting the rest (up to
+    /// [`MAX_COLUMNS`] + 1). `None` at the end of the file. `others` is what is already held.
+    fn read_held(&mut self, keep: usize, others: usize) -> Result<Option<Held>> {
+        let mut held = Held::default();
+        loop {
+            match self.next_field()? {
+                Step::End => return Ok(None),
+                Step::Field { record_end } => {
+                    held.line = self.record_line;
+                    if held.count < keep {
+                        held.bytes.extend_from_slice(&self.field[..self.field_len]);
+                        // Bounded by MAX_RECORD_BYTES, so it fits.
+                        held.ends.push(held.bytes.len() as u32);
+                        self.note_held_outside(others + held.held_bytes());
+                    }
+                    held.count += 1;
+                    if record_end || held.count > MAX_COLUMNS {
+                        return Ok(Some(held));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Turns fields into values: the feature columns into `data`, the label column into `labels`.
+struct Values<'a> {
+    path: &'a Path,
+    header: Option<&'a [String]>,
+    label_col: Option<usize>,
+    data: Vec<f32>,
+    labels: Vec<i64>,
+}
+
+impl Values<'_> {
+    /// "column 3 (\"c\")" or "column 3".
+    fn column(&self, c: usize) -> String {
+        match self.header {
+            Some(h) => format!("column {} (\"{}\")", c + 1, h.get(c).map(String::as_str).unwrap_or("")),
+            None => format!("column {}", c + 1),
+        }
+    }
+
+    /// Parse field `c` (0-based) of data row `row` at `line`.
+    fn push(&mut self, c: usize, field: &[u8], line: u64, row: usize) -> Result<()> {
+        let text = std::str::from_utf8(field).map(str::trim);
+        if Some(c) == self.label_col {
+            let label = text.ok().and_then(parse_label).ok_or_else(|| {
+                Error::format(
+                    self.path,
+                    format!(
+                        "{}, {}: \"{}\" is not an integer label",
+                        place(line, row),
+                        self.column(c),
+                        shown_text(field)
+                    ),
+                )
+            })?;
+            self.labels.push(label);
+            return Ok(());
+        }
+        match text.map_err(|_| false).and_then(parse_number) {
+            Ok(v) => {
+                self.data.push(v);
+                Ok(())
+            }
+            Err(out_of_range) => {
+                let shown = shown_text(field);
+                let what = if out_of_range {
+                    "is too large for a 32-bit float"
+                } else if shown.is_empty() {
+                    "is empty (missing value)"
+                } else {
+                    "is not a number"
+                };
+                Err(Error::format(
+                    self.path,
+                    format!("{}, {}: \"{shown}\" {what}", place(line, row), self.column(c)),
+                ))
+            }
+        }
+    }
+
+    /// The ragged-row error.
+    fn ragged(&self, line: u64, row: usize, count: usize, ncols: usize) -> Error {
+        Error::format(
+            self.path,
+            format!("{} {}, expected {ncols} (ragged row)", place(line, row), field_count(count)),
+        )
+    }
+}
+
 /// Load a CSV file of numbers into a [`Dataset`] (see the module docs for the rules).
 /// `feature_names` is set from the header, without the label column; `source` is the path.
+///
+/// The file is streamed: besides the values it keeps (4 bytes a number), the reader holds one
+/// 64 KiB chunk, one field and the first two records, so its memory is bounded by the data
+/// kept plus at most 2 × [`MAX_RECORD_BYTES`]. Binary data (a NUL byte), more than
+/// [`MAX_COLUMNS`] columns, fields over [`MAX_FIELD_BYTES`] and records over
+/// [`MAX_RECORD_BYTES`] are refused with the line (and column) where they are found.
 pub fn load(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut input = BufReader::new(file);
-    // Skip a UTF-8 byte-order mark (spreadsheet exports); the csv crate keeps it.
-    let bom = input.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(b"\xEF\xBB\xBF");
-    if bom {
-        input.consume(3);
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(opts.delimiter)
-        .from_reader(input);
-    let mut records = reader.byte_records();
-    let csv_error = |e: csv::Error| match e.position() {
-        Some(p) => Error::format(path, format!("line {}: {e}", p.line())),
-        None => Error::format(path, e.to_string()),
-    };
-    let mut next = || records.next().transpose().map_err(csv_error);
+    load_fields(&mut Fields::new(file, path, opts.delimiter), opts)
+}
 
-    let Some(first) = next()? else {
+fn load_fields<R: std::io::Read>(fields: &mut Fields<'_, R>, opts: &CsvOptions) -> Result<Dataset> {
+    let path = fields.path;
+    let Some(first) = fields.read_held(MAX_COLUMNS, 0)? else {
         return Err(Error::format(path, "the file is empty: no rows to load"));
     };
-    let second = next()?;
+    if first.count > MAX_COLUMNS {
+        return Err(Error::format(
+            path,
+            format!(
+                "line {} has more than {MAX_COLUMNS} fields; a CSV file may have at most {MAX_COLUMNS} columns",
+                first.line
+            ),
+        ));
+    }
+    let ncols = first.count;
+    let second = fields.read_held(ncols, first.held_bytes())?;
     let has_header = match opts.header {
         HeaderMode::Yes => true,
         HeaderMode::No => false,
@@ -144,7 +521,6 @@ pub fn load(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
             None => first.iter().any(|a| !is_number(a)),
         },
     };
-    let ncols = first.len();
     let header: Option<Vec<String>> = has_header.then(|| first.iter().map(field_str).collect());
 
     let label_col = match &opts.label {
@@ -193,75 +569,64 @@ pub fn load(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
         h.iter().enumerate().filter(|(i, _)| Some(*i) != label_col).map(|(_, n)| n.clone()).collect()
     });
     let cols = ncols - usize::from(label_col.is_some());
-    let mut data: Vec<f32> = Vec::new();
-    let mut labels: Vec<i64> = Vec::new();
+    let mut values =
+        Values { path, header: header.as_deref(), label_col, data: Vec::new(), labels: Vec::new() };
     let mut rows = 0usize;
 
-    let column = |c: usize| match &header {
-        Some(h) => format!("column {} (\"{}\")", c + 1, h.get(c).map(String::as_str).unwrap_or("")),
-        None => format!("column {}", c + 1),
-    };
-    let mut parse_record = |record: &csv::ByteRecord| -> Result<()> {
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let row = rows + 1;
-        if record.len() != ncols {
-            return Err(Error::format(
-                path,
-                format!("{} has {} fields, expected {ncols} (ragged row)", place(line, row), record.len()),
-            ));
+    // The held records: the first unless it is the header, then the second.
+    for held in [(!has_header).then_some(&first), second.as_ref()].into_iter().flatten() {
+        if held.count != ncols {
+            return Err(values.ragged(held.line, rows + 1, held.count, ncols));
         }
-        for (c, field) in record.iter().enumerate() {
-            let text = std::str::from_utf8(field).map(str::trim);
-            let shown = || shown_text(field);
-            if Some(c) == label_col {
-                let label = text.ok().and_then(parse_label).ok_or_else(|| {
-                    Error::format(
-                        path,
-                        format!(
-                            "{}, {}: \"{}\" is not an integer label",
-                            place(line, row),
-                            column(c),
-                            shown()
-                        ),
-                    )
-                })?;
-                labels.push(label);
-                continue;
-            }
-            match text.map_err(|_| false).and_then(parse_number) {
-                Ok(v) => data.push(v),
-                Err(out_of_range) => {
-                    let what = if out_of_range {
-                        "is too large for a 32-bit float".to_string()
-                    } else if shown().is_empty() {
-                        "is empty (missing value)".to_string()
-                    } else {
-                        "is not a number".to_string()
-                    };
-                    return Err(Error::format(
-                        path,
-                        format!("{}, {}: \"{}\" {what}", place(line, row), column(c), shown()),
-                    ));
+        for (c, field) in held.iter().enumerate() {
+            values.push(c, field, held.line, rows + 1)?;
+        }
+        rows += 1;
+    }
+    drop((first, second));
+    fields.note_held_outside(0);
+
+    // The rest, streamed field by field. A ragged row is reported before a bad field in it
+    // (the whole record is read first, holding nothing), as a bad field is only an error in a
+    // row of the right length.
+    loop {
+        let (data_len, labels_len) = (values.data.len(), values.labels.len());
+        let mut count = 0usize;
+        let mut line = 0u64;
+        let mut bad_field: Option<Error> = None;
+        loop {
+            match fields.next_field()? {
+                Step::End => break,
+                Step::Field { record_end } => {
+                    line = fields.record_line;
+                    if count < ncols && bad_field.is_none() {
+                        bad_field = values.push(count, fields.field(), line, rows + 1).err();
+                    }
+                    count += 1;
+                    if record_end || count > MAX_COLUMNS {
+                        break;
+                    }
                 }
             }
         }
+        if count == 0 {
+            break;
+        }
+        if count != ncols {
+            values.data.truncate(data_len);
+            values.labels.truncate(labels_len);
+            return Err(values.ragged(line, rows + 1, count, ncols));
+        }
+        if let Some(e) = bad_field {
+            return Err(e);
+        }
         rows += 1;
-        Ok(())
-    };
-
-    if !has_header {
-        parse_record(&first)?;
-    }
-    if let Some(second) = &second {
-        parse_record(second)?;
-    }
-    while let Some(record) = next()? {
-        parse_record(&record)?;
     }
     if rows == 0 {
         return Err(Error::format(path, "the file has a header row but no data rows"));
     }
 
+    let Values { data, labels, .. } = values;
     let mut ds = Dataset::new(data, rows, cols, path.display().to_string())?;
     ds.feature_names = feature_names;
     if label_col.is_some() {
@@ -329,6 +694,8 @@ pub fn write(
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read as _;
+
     use super::*;
 
     fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
@@ -437,7 +804,7 @@ mod tests {
         assert!(err(&p, &CsvOptions::default()).contains("header row but no data rows"));
         let p = file(&dir, "bin.csv", "1,\u{0}\u{ff}\n");
         let e = err(&p, &CsvOptions { header: HeaderMode::No, ..Default::default() });
-        assert!(e.contains("bin.csv") && e.contains("column 2"), "{e}");
+        assert!(e.contains("bin.csv: line 1, column 2: a NUL byte at byte offset 2"), "{e}");
         let e = err(&dir.path().join("missing.csv"), &CsvOptions::default());
         assert!(e.contains("missing.csv"), "{e}");
     }
@@ -487,5 +854,201 @@ mod tests {
         let p = file(&dir, "bin.csv", "1,2\n\u{1b}[31mred,3\n");
         let e = err(&p, &CsvOptions::default());
         assert!(e.contains("\\u{1b}[31mred") && !e.contains('\u{1b}'), "{e}");
+    }
+
+    /// The records [`Fields`] reads from `input`, fed `step` bytes at a time.
+    fn records(input: &[u8], step: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let path = Path::new("t.csv");
+        let mut f = Fields::new(Trickle { data: input, step }, path, b',');
+        let mut out = Vec::new();
+        let mut record = Vec::new();
+        while let Step::Field { record_end } = f.next_field().unwrap() {
+            record.push(f.field().to_vec());
+            if record_end {
+                out.push((f.record_line, std::mem::take(&mut record)));
+            }
+        }
+        assert!(record.is_empty());
+        out
+    }
+
+    /// A reader that hands out at most `step` bytes per call (chunk boundaries everywhere).
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// `pattern` repeated for `len` bytes, generated as it is read (a "file" of any size that
+    /// takes no memory).
+    struct Cycle {
+        pattern: &'static [u8],
+        at: usize,
+        left: u64,
+    }
+
+    impl Cycle {
+        fn new(pattern: &'static [u8], len: u64) -> Self {
+            Cycle { pattern, at: 0, left: len }
+        }
+    }
+
+    impl std::io::Read for Cycle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+            for b in &mut buf[..n] {
+                *b = self.pattern[self.at];
+                self.at = (self.at + 1) % self.pattern.len();
+            }
+            self.left -= n as u64;
+            Ok(n)
+        }
+    }
+
+    /// Load from a generated input; the error (if any) and what the reader read and held.
+    fn load_input(input: impl std::io::Read, opts: &CsvOptions) -> (Result<Dataset>, Usage) {
+        let mut f = Fields::new(input, Path::new("hostile.csv"), opts.delimiter);
+        let r = load_fields(&mut f, opts);
+        (r, f.usage)
+    }
+
+    /// 40 good rows of 5 numbers, as the hostile tests start.
+    fn good_rows() -> Vec<u8> {
+        (0..40).map(|r| format!("{r},1.5,-2,3e-1,{}\n", r * 2)).collect::<String>().into_bytes()
+    }
+
+    /// The streaming reader splits records exactly as the csv crate does (quotes, doubled
+    /// quotes, CR / LF / CRLF ends, blank lines, a missing last line end, a byte-order mark),
+    /// whatever the chunk boundaries, and numbers lines exactly (blank lines and quoted line
+    /// ends included).
+    #[test]
+    fn fields_match_the_csv_crate() {
+        let cases: &[&[u8]] = &[
+            b"a,b,c\n1,2,3\n",
+            b"1,2\r\n3,4\r\n\r\n\r\n5,6",
+            b"1,2\r3,4\r\r5,6\r",
+            b"\n\n x , y \n\n1,\"2,3\"\n\"a\"\"b\",\"multi\nline\"\n\"q\"tail,4\n",
+            b"\xEF\xBB\xBFh1,h2\n1,2\n",
+            b",,\n,\n\"\"\n",
+            b"\"unterminated,1\n2,3\n",
+            b"1;2,3\n",
+            b"",
+            b"\n\r\n\n",
+        ];
+        for &case in cases {
+            let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(case);
+            let want: Vec<Vec<Vec<u8>>> =
+                csv.byte_records().map(|r| r.unwrap().iter().map(<[u8]>::to_vec).collect()).collect();
+            for step in [1, 2, 3, 7, CHUNK] {
+                let got: Vec<Vec<Vec<u8>>> = records(case, step).into_iter().map(|(_, r)| r).collect();
+                assert_eq!(got, want, "{:?} read {step} bytes at a time", String::from_utf8_lossy(case));
+            }
+        }
+        let lines: Vec<u64> =
+            records(b"\n\n x , y \n\n1,\"2,3\"\n\"a\"\"b\",\"multi\nline\"\n\"q\"tail,4\n", 3)
+                .iter()
+                .map(|r| r.0)
+                .collect();
+        assert_eq!(lines, [3, 5, 6, 8]);
+        assert_eq!(records(b"1\r\n\r\n2\r\n", 1).iter().map(|r| r.0).collect::<Vec<_>>(), [1, 3]);
+        // So errors name the right line after blank lines, CRLF ends and quoted line ends.
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, "l.csv", "1,2\r\n\r\n\"3\n\",4\n\n5,x\n");
+        let e = err(&p, &CsvOptions::default());
+        assert!(e.contains("l.csv: line 6 (data row 3), column 2: \"x\" is not a number"), "{e}");
+    }
+
+    /// 1 GiB of NUL bytes (what `truncate -s 1G` makes): refused in the first chunk, naming the
+    /// line, column and offset, having read 64 KiB; after good rows (a sparse tail) likewise.
+    #[test]
+    fn nul_bytes_are_refused_in_the_first_chunk() {
+        let (r, usage) = load_input(std::io::repeat(0).take(1 << 30), &CsvOptions::default());
+        let e = r.unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "hostile.csv: line 1, column 1: a NUL byte at byte offset 0: this is binary data, not CSV text"
+        );
+        assert!(usage.bytes_read <= CHUNK as u64, "{usage:?}");
+
+        let good = good_rows();
+        let n = good.len() as u64;
+        let (r, usage) = load_input(good.chain(std::io::repeat(0).take(1 << 30)), &CsvOptions::default());
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains(&format!("line 41, column 1: a NUL byte at byte offset {n}")), "{e}");
+        assert!(usage.bytes_read <= n + CHUNK as u64, "{usage:?}");
+        assert!(usage.peak_held < 1 << 20, "{usage:?}");
+    }
+
+    /// A 50-million-column record is refused at field 2²⁰ + 1, holding a few MiB (the old
+    /// reader held both 100 MB rows and 8 bytes per field: 3.3 GB).
+    #[test]
+    fn too_many_columns_are_refused_without_holding_the_row() {
+        let (r, usage) = load_input(Cycle::new(b"1,", 100_000_000), &CsvOptions::default());
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("hostile.csv: line 1 has more than 1048576 fields; a CSV file may have at most"),
+            "{e}"
+        );
+        assert!(usage.bytes_read <= 2 * (MAX_COLUMNS as u64 + 1) + CHUNK as u64, "{usage:?}");
+        assert!(usage.peak_held <= 16 << 20, "{usage:?}");
+
+        // In a data row: a ragged row, found without reading or holding the rest.
+        let good = good_rows();
+        let n = good.len() as u64;
+        let (r, usage) = load_input(good.chain(Cycle::new(b", ", 1 << 30)), &CsvOptions::default());
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("line 41 (data row 41) has more than 1048576 fields, expected 5 (ragged row)"),
+            "{e}"
+        );
+        assert!(usage.bytes_read <= n + 2 * (MAX_COLUMNS as u64 + 1) + CHUNK as u64, "{usage:?}");
+        assert!(usage.peak_held < 1 << 20, "{usage:?}");
+    }
+
+    /// A 1 GiB field is refused after its first MiB; a record over 32 MiB after 32 MiB.
+    #[test]
+    fn huge_fields_and_records_are_refused_at_their_caps() {
+        let (r, usage) = load_input(std::io::repeat(b'9').take(1 << 30), &CsvOptions::default());
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("line 1, column 1: a field longer than 1 MiB (starting \"9999"), "{e}");
+        assert!(e.len() < 300, "{e}");
+        assert!(usage.bytes_read <= (MAX_FIELD_BYTES + 2 * CHUNK) as u64, "{usage:?}");
+        assert!(usage.peak_held <= 2 * MAX_FIELD_BYTES + 2 * CHUNK, "{usage:?}");
+
+        // An unclosed quote swallowing the rest of the file is one field: the same cap.
+        let input =
+            std::io::Cursor::new(good_rows()).chain(&b"\""[..]).chain(Cycle::new(b",,\n\n, ", 1 << 30));
+        let e = load_input(input, &CsvOptions::default()).0.unwrap_err().to_string();
+        assert!(e.contains("line 41, column 1: a field longer than 1 MiB"), "{e}");
+
+        // Fields and columns under their caps, but a record over 32 MiB.
+        let (r, usage) = load_input(
+            Cycle::new(b"0.000000000000000000000000000000000000001,", 1 << 30),
+            &CsvOptions::default(),
+        );
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("hostile.csv: line 1 is longer than 32 MiB"), "{e}");
+        assert!(usage.bytes_read <= MAX_RECORD_BYTES + CHUNK as u64, "{usage:?}");
+        assert!(usage.peak_held <= 3 * MAX_RECORD_BYTES as usize, "{usage:?}");
+    }
+
+    /// Blank lines cost nothing: 40 rows and 64 MiB of empty lines load as 40 rows, holding
+    /// under 1 MiB.
+    #[test]
+    fn blank_lines_are_streamed_past() {
+        let input = std::io::Cursor::new(good_rows()).chain(Cycle::new(b"\n\r\n", 64 << 20));
+        let (r, usage) = load_input(input, &CsvOptions::default());
+        let ds = r.unwrap();
+        assert_eq!((ds.rows(), ds.cols()), (40, 5));
+        assert_eq!(ds.row(39), &[39.0, 1.5, -2.0, 0.3, 78.0]);
+        assert!(usage.peak_held < 1 << 20, "{usage:?}");
     }
 }

@@ -46,7 +46,8 @@ const SUPPORTED: &str = "float32, float64, uint8, int8, uint16, int16, uint32, i
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NpyOptions {
     /// The NPZ member holding the data (name without `.npy`). Default: `x`, else `X`, else
-    /// `data`, else the only array, else the first array that is not the labels array.
+    /// `data`, else the only array that is not the labels array; with several such arrays
+    /// and none of those names, loading is refused (listing them) rather than guessing.
     pub array: Option<String>,
     /// The NPZ member holding integer labels. Default: `y` or `labels` when present.
     pub labels: Option<String>,
@@ -461,14 +462,33 @@ fn load_npz(path: &Path, file_len: u64, opts: &NpyOptions) -> Result<Dataset> {
                 format!("{}: the NPZ archive has no array '{n}'; it holds {}", path.display(), listed()),
             ))
         }
-        None => ["x", "X", "data"]
-            .iter()
-            .find(|n| has(n))
-            .map(|n| n.to_string())
-            .or_else(|| names.iter().find(|n| Some(*n) != label_name.as_ref()).cloned())
-            .ok_or_else(|| {
-                Error::format(path, format!("the NPZ archive holds only the labels array {}", listed()))
-            })?,
+        None => match ["x", "X", "data"].iter().find(|n| has(n)) {
+            Some(n) => n.to_string(),
+            None => {
+                let candidates: Vec<&String> =
+                    names.iter().filter(|n| Some(*n) != label_name.as_ref()).collect();
+                match candidates[..] {
+                    [] => {
+                        return Err(Error::format(
+                            path,
+                            format!("the NPZ archive holds only the labels array {}", listed()),
+                        ))
+                    }
+                    [only] => only.clone(),
+                    _ => {
+                        return Err(Error::format(
+                            path,
+                            format!(
+                                "the NPZ archive holds {} arrays ({}) and none is named x, X or data; \
+                                 choose the data array with the npz array setting (--npz-array NAME)",
+                                names.len(),
+                                listed()
+                            ),
+                        ))
+                    }
+                }
+            }
+        },
     };
     if label_name.as_deref() == Some(data_name.as_str()) {
         return Err(Error::config(
@@ -732,6 +752,32 @@ mod tests {
         assert_eq!((ds.as_slice(), ds.labels.as_deref()), (&[1.5, 2.5][..], Some(&[0, 1][..])));
         let e = load(&q, &NpyOptions { array: None, labels: Some("data".into()) }).unwrap_err().to_string();
         assert!(e.contains("both the data and the labels"), "{e}");
+    }
+
+    /// Several arrays and none named x, X or data: refused, listing them and naming the
+    /// setting, instead of silently taking the first; one array (beside the labels) loads.
+    #[test]
+    fn ambiguous_npz_is_refused_and_a_single_array_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ab.npz");
+        write_npz(&p, &[("a", &[1.0, 2.0], 2, 1), ("b", &[3.0, 4.0, 5.0, 6.0], 2, 2)]).unwrap();
+        let e = load_err(&p);
+        assert!(
+            e.contains("ab.npz: the NPZ archive holds 2 arrays ('a', 'b') and none is named x, X or data")
+                && e.contains("--npz-array NAME"),
+            "{e}"
+        );
+        let ds = load(&p, &NpyOptions { array: Some("b".into()), labels: None }).unwrap();
+        assert_eq!((ds.rows(), ds.cols()), (2, 2));
+
+        let p = dir.path().join("one.npz");
+        write_npz(&p, &[("a", &[1.0, 2.0], 2, 1)]).unwrap();
+        assert_eq!(load(&p, &NpyOptions::default()).unwrap().as_slice(), &[1.0, 2.0]);
+        // The labels array does not count: `a` is the only data array.
+        let p = dir.path().join("ay.npz");
+        write_npz(&p, &[("y", &[0.0, 1.0], 2, 1), ("a", &[1.0, 2.0], 2, 1)]).unwrap();
+        let ds = load(&p, &NpyOptions::default()).unwrap();
+        assert_eq!((ds.as_slice(), ds.labels.as_deref()), (&[1.0, 2.0][..], Some(&[0, 1][..])));
     }
 
     #[test]

@@ -127,7 +127,9 @@ impl ThresholdRule {
                 bad("percentile must be in [0, 100]")
             }
             ThresholdRule::Sigma(k) if !k.is_finite() => bad("sigma must be a finite number"),
-            ThresholdRule::Value(v) if !v.is_finite() => bad("value must be a finite number"),
+            ThresholdRule::Value(v) if !(v.is_finite() && v >= 0.0) => {
+                bad("value must be a finite number ≥ 0 (scores are never negative)")
+            }
             _ => Ok(()),
         }
     }
@@ -313,7 +315,57 @@ impl Detector {
     ) -> Result<Self> {
         rule.check()?;
         let (feature_scale, s) = scores_fitted_on(model, train, kind, threads)?;
-        Ok(Detector { score: kind, feature_scale, rule, threshold: threshold(&s, rule) })
+        let t = threshold(&s, rule);
+        // A model file must be readable again: refuse here what `check` refuses on load.
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(Error::config(
+                "threshold",
+                format!(
+                    "the rule gives the threshold {t} on the training scores; a threshold must be a finite number ≥ 0{}",
+                    if t.is_finite() { " (choose a larger sigma)" } else { " (are the scores finite?)" }
+                ),
+            ));
+        }
+        let detector = Detector { score: kind, feature_scale, rule, threshold: t };
+        detector.check(model)?;
+        Ok(detector)
+    }
+
+    /// Check a detector against the model it belongs to, as a model file holds it: the
+    /// rule's number is valid, the score fits the model (`elbo` needs a variational
+    /// model), the threshold is finite and ≥ 0 (every score is ≥ 0: a mean of squares,
+    /// absolute values or square roots, or a negative ELBO, which is a KL term plus a
+    /// Bernoulli or Gaussian negative log-likelihood), and `standardized` has one
+    /// finite scale > 0 per feature.
+    pub fn check(&self, model: &Autoencoder) -> Result<()> {
+        self.rule.check()?;
+        if self.score == ScoreKind::Elbo && !model.config().variational {
+            return Err(Error::Data(
+                "the elbo score is for variational models; this model is not one".into(),
+            ));
+        }
+        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
+            return Err(Error::Data(format!(
+                "the threshold is {}; expected a finite number ≥ 0 (scores are never negative)",
+                self.threshold
+            )));
+        }
+        if self.score == ScoreKind::Standardized {
+            let d = model.input_dim();
+            if self.feature_scale.len() != d {
+                return Err(Error::Data(format!(
+                    "the standardized score has {} feature scales; the model has {d} features",
+                    self.feature_scale.len()
+                )));
+            }
+            if let Some(j) = self.feature_scale.iter().position(|&k| !(k.is_finite() && k > 0.0)) {
+                return Err(Error::Data(format!(
+                    "the standardized score's scale at feature index {j} is {}; expected a finite number > 0",
+                    self.feature_scale[j]
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Scores of `data` with this detector's score.
@@ -466,6 +518,34 @@ impl Confusion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A detector must hold a threshold that some score can exceed: negative values are
+    /// refused as rules, as fitted thresholds and as stored ones.
+    #[test]
+    fn thresholds_below_zero_are_refused() {
+        assert!("value=-1".parse::<ThresholdRule>().is_err());
+        assert!("value=0.5".parse::<ThresholdRule>().is_ok());
+        let config = crate::ModelConfig { input_dim: 3, layers: vec![2], ..crate::ModelConfig::default() };
+        let model = Autoencoder::new(config, 7).unwrap();
+        let data = Dataset::new(vec![0.1, 0.4, 0.9, 0.5, 0.2, 0.7, 0.0, 0.0, 1.0], 3, 3, "rows").unwrap();
+        let threads = Threads::new(1);
+        let e = Detector::fit(&model, &data, ScoreKind::Mse, ThresholdRule::Sigma(-100.0), &threads)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("threshold") && e.contains("larger sigma"), "{e}");
+        let mut d =
+            Detector::fit(&model, &data, ScoreKind::Mse, ThresholdRule::Sigma(2.0), &threads).unwrap();
+        assert!(d.check(&model).is_ok());
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            d.threshold = bad;
+            assert!(d.check(&model).unwrap_err().to_string().contains("threshold"), "{bad}");
+        }
+        d.threshold = 0.1;
+        d.score = ScoreKind::Standardized;
+        assert!(d.check(&model).is_err(), "standardized needs one scale per feature");
+        d.feature_scale = vec![1.0, 0.0, 1.0];
+        assert!(d.check(&model).unwrap_err().to_string().contains("feature index 1"));
+    }
 
     #[test]
     fn reconstruction_scores_are_row_means_of_their_error_terms() {

@@ -165,13 +165,17 @@ pub(crate) fn read_u32_shaped(
     Ok(view.data().chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
-/// Copy the f32 tensor `name` of shape `shape` into `dst`, or say what is wrong.
-pub(crate) fn read_tensor(
+/// Copy the f32 tensor `name` of shape `shape` into `dst`, or say what is wrong: a NaN
+/// or infinite value included (no tensor we write holds one), and with
+/// `non_negative = Some(what)` a negative one (`what` says why in the message, e.g. "a
+/// running variance"). The values are checked while they are copied, in the same pass.
+pub(crate) fn read_tensor_checked(
     st: &safetensors::SafeTensors<'_>,
     name: &str,
     shape: &[usize],
     dst: &mut [f32],
     path: &Path,
+    non_negative: Option<&str>,
 ) -> Result<()> {
     let view = st.tensor(name).map_err(|_| Error::format(path, format!("tensor `{name}` is missing")))?;
     if view.dtype() != safetensors::Dtype::F32 || view.shape() != shape {
@@ -180,10 +184,38 @@ pub(crate) fn read_tensor(
             format!("tensor `{name}` is {:?} {:?}, expected F32 {:?}", view.dtype(), view.shape(), shape),
         ));
     }
+    // `v >= -inf` holds for every number, so without the sign rule only NaN and ±inf fail.
+    let min = if non_negative.is_some() { 0.0 } else { f32::NEG_INFINITY };
+    let mut ok = true;
     for (d, chunk) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
-        *d = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        let v = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        ok &= v.is_finite() & (v >= min);
+        *d = v;
     }
-    Ok(())
+    if ok {
+        return Ok(());
+    }
+    check_values(dst, name, non_negative, path)
+}
+
+/// Refuse the first NaN or infinite value of the tensor `name` (and, with
+/// `non_negative = Some(what)`, the first negative one), naming its index.
+fn check_values(values: &[f32], name: &str, non_negative: Option<&str>, path: &Path) -> Result<()> {
+    let min = if non_negative.is_some() { 0.0 } else { f32::NEG_INFINITY };
+    match values.iter().position(|&v| !(v.is_finite() && v >= min)) {
+        None => Ok(()),
+        Some(i) if !values[i].is_finite() => {
+            Err(Error::format(path, format!("tensor `{name}` holds {} at index {i}", values[i])))
+        }
+        Some(i) => Err(Error::format(
+            path,
+            format!(
+                "tensor `{name}` holds {} at index {i}; {} is never negative",
+                values[i],
+                non_negative.unwrap_or("this value")
+            ),
+        )),
+    }
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -244,6 +276,9 @@ pub(crate) fn decode_model<'a>(
     })?;
     let normalizer: Normalizer = serde_json::from_str(field("normalizer")?)
         .map_err(|e| Error::format(path, format!("the `normalizer` metadata is invalid: {e}")))?;
+    normalizer
+        .check()
+        .map_err(|e| Error::format(path, format!("the `normalizer` metadata is invalid: {e}")))?;
     let training: Option<TrainingSummary> = match meta.get("training") {
         Some(t) => Some(
             serde_json::from_str(t)
@@ -270,16 +305,17 @@ pub(crate) fn decode_model<'a>(
     model.set_normalizer(normalizer).map_err(|e| Error::format(path, e.to_string()))?;
     model.training = training;
     if let Some(t) = meta.get("threshold") {
-        model.detector = Some(
-            serde_json::from_str(t)
-                .map_err(|e| Error::format(path, format!("the `threshold` metadata is invalid: {e}")))?,
-        );
+        let bad = |e: String| Error::format(path, format!("the `threshold` metadata is invalid: {e}"));
+        let detector: crate::anomaly::Detector = serde_json::from_str(t).map_err(|e| bad(e.to_string()))?;
+        detector.check(&model).map_err(|e| bad(e.to_string()))?;
+        model.detector = Some(detector);
     }
 
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| not_ours(format!("{e}")))?;
     for t in model.tensors() {
         let len = t.shape.iter().product::<usize>();
-        read_tensor(&st, &t.name, &t.shape, &mut model.params_mut()[t.offset..t.offset + len], path)?;
+        let dst = &mut model.params_mut()[t.offset..t.offset + len];
+        read_tensor_checked(&st, &t.name, &t.shape, dst, path, variance_rule(&t.name))?;
     }
     if let Some(c) = meta.get("codec") {
         let mut codec: crate::codec::Codec = serde_json::from_str(c)
@@ -290,6 +326,11 @@ pub(crate) fn decode_model<'a>(
         model.codec = Some(codec);
     }
     Ok((model, meta, st))
+}
+
+/// The sign rule of a model tensor: batch norm's running variances are never negative.
+pub(crate) fn variance_rule(name: &str) -> Option<&'static str> {
+    name.ends_with(".running_var").then_some("a running variance")
 }
 
 #[cfg(test)]
@@ -338,6 +379,80 @@ mod tests {
         let bytes = safetensors::serialize([("w", view)], None).unwrap();
         let e = from_bytes(&bytes, Path::new("other.safetensors")).unwrap_err().to_string();
         assert!(e.contains("no `format` key"), "{e}");
+    }
+
+    /// A NaN or infinite weight is refused naming the file, the tensor and the index
+    /// (an edited file used to load and give NaN reconstructions).
+    #[test]
+    fn non_finite_values_are_refused_naming_tensor_and_index() {
+        for (bad, shown) in [(f32::NAN, "NaN"), (f32::INFINITY, "inf"), (f32::NEG_INFINITY, "-inf")] {
+            let mut m = model();
+            let t = m.tensors().into_iter().find(|t| t.name == "encoder.0.weight").unwrap();
+            m.params_mut()[t.offset + 17] = bad;
+            let e = from_bytes(&to_bytes(&m).unwrap(), Path::new("w.safetensors")).unwrap_err().to_string();
+            assert_eq!(e, format!("w.safetensors: tensor `encoder.0.weight` holds {shown} at index 17"));
+        }
+    }
+
+    /// Batch norm's running variances may not be negative.
+    #[test]
+    fn negative_running_variances_are_refused() {
+        let cfg = ModelConfig {
+            input_dim: 64,
+            layers: vec![4],
+            image_shape: Some(ImageShape { channels: 1, height: 8, width: 8 }),
+            arch: crate::model::Arch::Conv,
+            channels: vec![2, 2],
+            batch_norm: true,
+            ..ModelConfig::default()
+        };
+        let mut m = Autoencoder::new(cfg, 1).unwrap();
+        assert!(from_bytes(&to_bytes(&m).unwrap(), Path::new("bn.safetensors")).is_ok());
+        let t = m.tensors().into_iter().find(|t| t.name.ends_with(".running_var")).unwrap();
+        m.params_mut()[t.offset + 1] = -0.5;
+        let e = from_bytes(&to_bytes(&m).unwrap(), Path::new("bn.safetensors")).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "bn.safetensors: tensor `{}` holds -0.5 at index 1; a running variance is never negative",
+                t.name
+            )
+        );
+    }
+
+    /// A stored normaliser with a scale of 0 (min-max) or below 0 (z-score), and a stored
+    /// threshold below 0, are refused naming the file and what is wrong.
+    #[test]
+    fn impossible_normalisers_and_thresholds_are_refused() {
+        use crate::anomaly::{Detector, ScoreKind, ThresholdRule};
+        use crate::data::normalize::NormalizeKind;
+        for (kind, scale) in [(NormalizeKind::MinMax, 0.0), (NormalizeKind::ZScore, -1.0)] {
+            let mut m = model();
+            let mut s = vec![1.0; 12];
+            s[3] = scale;
+            m.set_normalizer(Normalizer { kind, offset: vec![0.0; 12], scale: s }).unwrap();
+            let e = from_bytes(&to_bytes(&m).unwrap(), Path::new("n.safetensors")).unwrap_err().to_string();
+            assert!(
+                e.starts_with("n.safetensors: the `normalizer` metadata is invalid")
+                    && e.contains("feature index 3"),
+                "{e}"
+            );
+        }
+        let mut m = model();
+        let detector = |threshold| Detector {
+            score: ScoreKind::Mse,
+            feature_scale: Vec::new(),
+            rule: ThresholdRule::Contamination(0.05),
+            threshold,
+        };
+        m.detector = Some(detector(0.25));
+        assert!(from_bytes(&to_bytes(&m).unwrap(), Path::new("t.safetensors")).is_ok());
+        m.detector = Some(detector(-1.0));
+        let e = from_bytes(&to_bytes(&m).unwrap(), Path::new("t.safetensors")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("t.safetensors: the `threshold` metadata is invalid") && e.contains("-1"),
+            "{e}"
+        );
     }
 
     /// A header whose configuration implies terabytes of parameters (or overflows) is

@@ -68,8 +68,11 @@ impl Normalizer {
                         *h = h.max(v);
                     }
                 }
-                let scale =
-                    lo.iter().zip(&hi).map(|(&l, &h)| if h > l { 1.0 / (h - l) } else { 1.0 }).collect();
+                let scale = lo
+                    .iter()
+                    .zip(&hi)
+                    .map(|(&l, &h)| if h > l { usable_scale(1.0 / (h - l)) } else { 1.0 })
+                    .collect();
                 Normalizer { kind, offset: lo, scale }
             }
             NormalizeKind::ZScore => {
@@ -87,7 +90,7 @@ impl Normalizer {
                     .map(|q| {
                         let sd = (q / rows.max(1) as f64).sqrt();
                         if sd > 1e-12 {
-                            (1.0 / sd) as f32
+                            usable_scale((1.0 / sd) as f32)
                         } else {
                             1.0
                         }
@@ -96,6 +99,42 @@ impl Normalizer {
                 Normalizer { kind, offset: mean.iter().map(|&m| m as f32).collect(), scale }
             }
         }
+    }
+
+    /// Check the stored values, as a file holds them: as many offsets as scales, every
+    /// offset finite, every scale a normal positive number (finite, > 0, not subnormal,
+    /// so that `1/scale` is finite too). A min-max scale is `1/(max − min)` and a z-score
+    /// scale `1/std`, so a scale of 0 or below stands for a range or a standard deviation
+    /// that no data has. [`Normalizer::fit`] always passes; the message names the
+    /// feature's index (from 0).
+    pub fn check(&self) -> Result<()> {
+        if self.is_identity() {
+            return Ok(());
+        }
+        if self.offset.len() != self.scale.len() {
+            return Err(Error::Data(format!(
+                "the normaliser has {} offsets and {} scales; expected one of each per feature",
+                self.offset.len(),
+                self.scale.len()
+            )));
+        }
+        let (offset, scale) = match self.kind {
+            NormalizeKind::ZScore => ("mean", "scale 1/std"),
+            _ => ("minimum", "scale 1/(max − min)"),
+        };
+        for (j, (&o, &s)) in self.offset.iter().zip(&self.scale).enumerate() {
+            if !o.is_finite() {
+                return Err(Error::Data(format!(
+                    "the normaliser's {offset} at feature index {j} is {o}; expected a finite number"
+                )));
+            }
+            if !(s.is_normal() && s > 0.0) {
+                return Err(Error::Data(format!(
+                    "the normaliser's {scale} at feature index {j} is {s}; expected a finite number > 0"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Whether this normaliser changes nothing.
@@ -137,6 +176,18 @@ impl Normalizer {
     }
 }
 
+/// A fitted scale that [`Normalizer::check`] accepts: `1/range` overflows to infinity
+/// for a range below about 3·10⁻³⁹ (treated as a constant feature, scale 1) and is 0 or
+/// subnormal for a range above about 8·10³⁷ (raised to the smallest normal number).
+/// Every other scale is kept bit for bit.
+fn usable_scale(s: f32) -> f32 {
+    if s.is_infinite() || s.is_nan() {
+        1.0
+    } else {
+        s.max(f32::MIN_POSITIVE)
+    }
+}
+
 impl Default for Normalizer {
     fn default() -> Self {
         Normalizer::none()
@@ -156,6 +207,28 @@ mod tests {
         assert_eq!(out, [0.0, 0.0, 0.5, 0.0, 1.0, 0.0]);
         n.invert_in_place(&mut out);
         assert_eq!(out, data);
+    }
+
+    /// Stored scales of 0, below 0, NaN or infinity (as an edited model file may hold)
+    /// are refused naming the feature; what `fit` gives, even for extreme ranges, passes.
+    #[test]
+    fn check_refuses_impossible_scales_and_fit_never_makes_one() {
+        for kind in [NormalizeKind::MinMax, NormalizeKind::ZScore] {
+            let good = Normalizer { kind, offset: vec![0.0, 1.0], scale: vec![1.0, 2.0] };
+            assert!(good.check().is_ok());
+            for bad in [0.0, -1.0, f32::NAN, f32::INFINITY, 1e-40] {
+                let n = Normalizer { kind, offset: vec![0.0, 1.0], scale: vec![1.0, bad] };
+                let e = n.check().unwrap_err().to_string();
+                assert!(e.contains("feature index 1"), "{e}");
+            }
+            let n = Normalizer { kind, offset: vec![f32::NAN, 1.0], scale: vec![1.0, 2.0] };
+            assert!(n.check().unwrap_err().to_string().contains("feature index 0"));
+            let n = Normalizer { kind, offset: vec![0.0], scale: vec![1.0, 2.0] };
+            assert!(n.check().is_err());
+            // Ranges too small or too large for 1/range in f32.
+            let data = [0.0, -3e38, 1e-45, 3e38];
+            assert!(Normalizer::fit(kind, &data, 2).check().is_ok());
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::time::Instant;
 
-use super::checkpoint::{save_checkpoint, Resume, ResumeState};
+use super::checkpoint::{save_checkpoint, DataFingerprint, Resume, ResumeState};
 use super::code_penalty::CodePenalties;
 use super::history::{EpochRecord, History, StopReason, TrainingSummary};
 use super::observer::{Control, Observer, TrainStart};
@@ -179,7 +179,10 @@ pub struct FitOptions {
     pub checkpoint_every: usize,
     /// Continue from a checkpoint: `model` must be the checkpoint's model and
     /// `config` its `state.config`; the run then ends exactly as the uninterrupted
-    /// one would (same seed, same threads, same data).
+    /// one would (same seed, same threads, same data). Other data is refused: the
+    /// checkpoint's [`DataFingerprint`] (row counts, width, a SHA-256 of the rows) must
+    /// match the data given (a checkpoint written before fingerprints existed is only
+    /// checked for its row counts).
     pub resume: Option<Resume>,
 }
 
@@ -201,14 +204,36 @@ pub fn fit_with(
     options: FitOptions,
 ) -> Result<History> {
     config.check()?;
+    // Checkpoints record the data's fingerprint, and a resumed run compares it first,
+    // before the width check or a first `trim` pass: other data is refused naming the
+    // checkpoint and what differs.
+    let fingerprint = (options.checkpoint.is_some() || options.resume.is_some())
+        .then(|| DataFingerprint::of(train, validation));
+    if let (Some(ck), Some(now)) = (&options.resume, &fingerprint) {
+        if let Some(diff) = ck.state.fingerprint.as_ref().and_then(|then| then.difference(now)) {
+            return Err(Error::format(
+                &ck.path,
+                format!("this checkpoint was made on other data ({diff}); resume it with the data it was trained on"),
+            ));
+        }
+    }
     model.check_data(train)?;
     if config.trim == 0.0 {
-        return fit_pass(model, train, validation, config, threads, observer, options, (1, 1));
+        return fit_pass(model, train, validation, config, threads, observer, options, fingerprint, (1, 1));
     }
     let mut first = Autoencoder::new(model.config().clone(), config.seed)?;
     let one_pass = TrainConfig { trim: 0.0, ..config.clone() };
-    let history =
-        fit_pass(&mut first, train, validation, &one_pass, threads, observer, FitOptions::default(), (1, 2))?;
+    let history = fit_pass(
+        &mut first,
+        train,
+        validation,
+        &one_pass,
+        threads,
+        observer,
+        FitOptions::default(),
+        None,
+        (1, 2),
+    )?;
     if history.stop_reason == StopReason::Interrupted && options.resume.is_none() {
         *model = first;
         return Ok(history);
@@ -222,7 +247,7 @@ pub fn fit_with(
         kept.len(),
         train.rows()
     );
-    fit_pass(model, &rows, validation, config, threads, observer, options, (2, 2))
+    fit_pass(model, &rows, validation, config, threads, observer, options, fingerprint, (2, 2))
 }
 
 /// One pass of training: split, fit the normaliser, check the targets, run.
@@ -235,6 +260,7 @@ fn fit_pass(
     threads: &Threads,
     observer: &mut dyn Observer,
     options: FitOptions,
+    fingerprint: Option<DataFingerprint>,
     pass: (usize, usize),
 ) -> Result<History> {
     let (train_rows, val_rows) = match validation {
@@ -275,7 +301,8 @@ fn fit_pass(
         check_loss_targets(model, config, v)?;
     }
 
-    threads.install(|| run(model, train_rows, val_rows, config, threads, observer, options, pass))
+    threads
+        .install(|| run(model, train_rows, val_rows, config, threads, observer, options, fingerprint, pass))
 }
 
 /// BCE needs normalised targets in [0, 1]; checked chunk by chunk.
@@ -500,6 +527,7 @@ fn run(
     threads: &Threads,
     observer: &mut dyn Observer,
     options: FitOptions,
+    fingerprint: Option<DataFingerprint>,
     pass: (usize, usize),
 ) -> Result<History> {
     let ctx = Ctx { threads };
@@ -525,7 +553,7 @@ fn run(
         let s = ck.state;
         resumed_plateau = Some(s.plateau);
         if s.rows != (n_train, n_val) {
-            return Err(Error::Data(format!(
+            return Err(Error::format(&ck.path, format!(
                 "the checkpoint was made with {} training and {} validation rows ({}), this data gives {n_train} and {n_val} ({})",
                 s.rows.0, s.rows.1, s.data, train.data.source
             )));
@@ -649,6 +677,7 @@ fn run(
                     data: train.data.source.clone(),
                     rows: (n_train, n_val),
                     plateau,
+                    fingerprint: fingerprint.clone(),
                 };
                 let order32: Vec<u32> = order.iter().map(|&i| i as u32).collect();
                 save_checkpoint(path, model, &state, (&opt.state1, &opt.state2), &best_params, &order32)?;

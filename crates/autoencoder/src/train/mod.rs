@@ -9,7 +9,10 @@ pub mod kl;
 mod noise;
 mod observer;
 
-pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, Resume, ResumeState, CHECKPOINT_FORMAT};
+pub use checkpoint::{
+    load_checkpoint, save_checkpoint, Checkpoint, DataFingerprint, PartFingerprint, Resume, ResumeState,
+    CHECKPOINT_FORMAT,
+};
 pub use code_penalty::{CodePenalties, Sparsity};
 pub use fit::{fit, fit_with, loss_and_gradient, loss_and_gradient_with, FitOptions, Trainer};
 pub use history::{EpochRecord, History, StopReason, TrainingSummary};

@@ -33,6 +33,13 @@ pub const MAX_BITS: u32 = 10;
 /// Fine histogram bins per dimension, `2^MAX_BITS`.
 pub const FINE_BINS: usize = 1 << MAX_BITS;
 
+/// The widest code a codec is fitted for: 4,096 dimensions, a histogram of
+/// `4096 × FINE_BINS × 4` bytes = 16 MiB. The histogram grows with the code width
+/// (`--layers …,300000` would need 1.2 GB and make a model file no reader accepts), so
+/// a wider code gets no codec: such a model trains, reconstructs and scores, but
+/// cannot be compressed ([`Codec::supports`]).
+pub const MAX_DIMS: usize = 4096;
+
 /// The quantile of the training codes taken as each dimension's lower end (and `1 − q`
 /// as its upper end).
 pub const RANGE_QUANTILE: f64 = 0.001;
@@ -57,8 +64,33 @@ pub struct Codec {
 type Models = Vec<DefaultContiguousCategoricalEntropyModel>;
 
 impl Codec {
+    /// Whether a code of `dims` dimensions gets a codec: `1 ≤ dims ≤` [`MAX_DIMS`].
+    pub fn supports(dims: usize) -> bool {
+        (1..=MAX_DIMS).contains(&dims)
+    }
+
+    /// The bytes of the histogram of a `dims`-dimensional code, `dims × FINE_BINS × 4`
+    /// (`None` on overflow).
+    pub fn histogram_bytes(dims: usize) -> Option<u64> {
+        (dims as u64).checked_mul(FINE_BINS as u64 * 4)
+    }
+
+    /// Why a model with a code of `dims` dimensions has no codec, for messages: one
+    /// sentence naming the limit (for any `dims` above [`MAX_DIMS`]).
+    pub fn unsupported_reason(dims: usize) -> String {
+        format!(
+            "its code has {dims} dimensions, more than the {MAX_DIMS} a codec is fitted for \
+             (its histogram would take {} MiB), so no code statistics were kept",
+            Codec::histogram_bytes(dims).map_or(u64::MAX, |b| b.div_ceil(1 << 20))
+        )
+    }
+
     /// Fit ranges and the histogram to `codes` (`rows × dims`, row-major, finite).
+    /// Codes wider than [`MAX_DIMS`] are refused (see [`Codec::supports`]).
     pub fn fit(codes: &[f32], dims: usize) -> Result<Codec> {
+        if dims > MAX_DIMS {
+            return Err(Error::Data(format!("codec: {}", Codec::unsupported_reason(dims))));
+        }
         if dims == 0 || codes.is_empty() || !codes.len().is_multiple_of(dims) {
             return Err(Error::Data(format!(
                 "codec: {} code values are not a whole, non-zero number of rows of {dims}",
@@ -359,6 +391,23 @@ mod tests {
         assert_eq!(q, [31, 0, 31, c.symbol(1, 0.0, 5)]);
         let bytes = c.encode(&q, 5).unwrap();
         assert_eq!(c.decode(&bytes, 2, 5).unwrap(), q);
+    }
+
+    /// The histogram is proportionate: a code up to `MAX_DIMS` gets one of at most
+    /// 16 MiB; a wider one is refused before anything is allocated, with a short message
+    /// naming the limit.
+    #[test]
+    fn wide_codes_get_no_codec() {
+        assert!(Codec::supports(1) && Codec::supports(MAX_DIMS));
+        assert!(!Codec::supports(0) && !Codec::supports(MAX_DIMS + 1));
+        assert_eq!(Codec::histogram_bytes(MAX_DIMS), Some(16 << 20));
+        assert_eq!(Codec::histogram_bytes(usize::MAX), None);
+        // Not a whole row of codes: refused for the width, before the length is looked at.
+        let e = Codec::fit(&[0.0; 4], MAX_DIMS + 1).unwrap_err().to_string();
+        assert!(e.contains(&MAX_DIMS.to_string()) && e.contains("4097 dimensions"), "{e}");
+        assert!(e.len() < 200, "{e}");
+        let e = Codec::fit(&[0.0; 4], usize::MAX).unwrap_err().to_string();
+        assert!(e.len() < 200, "{e}");
     }
 
     #[test]

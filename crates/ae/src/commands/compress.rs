@@ -45,8 +45,9 @@ pub struct DecompressArgs {
 }
 
 pub fn run_compress(a: CompressArgs) -> Result<()> {
+    let _held = a.input.run_files().output("the compressed file (-o)", &a.output).check()?;
     let model = file::load(&a.input.model)?;
-    compressed::codec(&model).map_err(|e| Error::format(&a.input.model, e.to_string()))?;
+    need_codec(&model, &a.input.model)?;
     let data = a.input.load_for(&model, Split::Test)?;
     let threads = a.threads.threads();
     let bytes = compressed::compress(&model, data.as_slice(), a.bits, &threads)?;
@@ -67,9 +68,31 @@ pub fn run_compress(a: CompressArgs) -> Result<()> {
     Ok(())
 }
 
+/// The model has code statistics, or an error naming its file that says why not: a code
+/// wider than [`autoencoder::codec::MAX_DIMS`] gets none, a model from an
+/// older `ae` has none.
+fn need_codec(model: &Autoencoder, path: &Path) -> Result<()> {
+    use autoencoder::codec::{Codec, MAX_DIMS};
+    if model.codec.is_none() && !Codec::supports(model.code_dim()) {
+        return Err(Error::format(
+            path,
+            format!(
+                "this model cannot compress: {}; train one whose code (the last of --layers) has at most {MAX_DIMS}",
+                Codec::unsupported_reason(model.code_dim())
+            ),
+        ));
+    }
+    compressed::codec(model).map(|_| ()).map_err(|e| Error::format(path, e.to_string()))
+}
+
 pub fn run_decompress(a: DecompressArgs) -> Result<()> {
+    let _held = crate::files::RunFiles::new()
+        .input("the model", &a.model)
+        .input("the compressed file", &a.input)
+        .output("the rows (-o)", &a.output)
+        .check()?;
     let model = file::load(&a.model)?;
-    compressed::codec(&model).map_err(|e| Error::format(&a.model, e.to_string()))?;
+    need_codec(&model, &a.model)?;
     let bytes = file_bytes(&a.input)?;
     let threads = a.threads.threads();
     let (rows, header) = compressed::decompress(&model, &bytes, &a.input, &threads)?;

@@ -15,7 +15,7 @@ pub mod update;
 mod threads;
 
 pub use matmul::{matmul, Transpose};
-pub use threads::{FlushDenormals, Threads};
+pub use threads::{FlushDenormals, Threads, MAX_THREADS};
 
 /// Run `f` compiled for the best instruction set this CPU has (AVX-512, AVX2+FMA, or
 /// baseline x86-64), detected at run time. Everything `f` calls must be

@@ -18,10 +18,18 @@ impl std::fmt::Debug for Threads {
     }
 }
 
+/// The most threads a [`Threads`] may have. Far above any machine this engine targets
+/// (each thread computes on a core of its own); a guard against settings such as
+/// `--threads 18446744073709551615`, which would otherwise start threads until the
+/// machine stops answering.
+pub const MAX_THREADS: usize = 1024;
+
 impl Threads {
-    /// `n` threads; `0` means every core this process may use.
+    /// `n` threads; `0` means every core this process may use. A count above
+    /// [`MAX_THREADS`] is lowered to it (use [`Threads::try_new`] to refuse it instead).
     pub fn new(n: usize) -> Self {
         let n = if n == 0 { std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1) } else { n };
+        let n = n.min(MAX_THREADS);
         let pool = if n > 1 {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
@@ -38,6 +46,18 @@ impl Threads {
         };
         let n = if pool.is_some() { n } else { 1 };
         Threads { n, pool }
+    }
+
+    /// `n` threads as [`Threads::new`] makes them, or an error naming the `threads`
+    /// setting when `n` is above [`MAX_THREADS`] (checked before any thread starts).
+    pub fn try_new(n: usize) -> crate::error::Result<Self> {
+        if n > MAX_THREADS {
+            return Err(crate::error::Error::config(
+                "threads",
+                format!("{n} threads: expected 0 (every core) to {MAX_THREADS}"),
+            ));
+        }
+        Ok(Threads::new(n))
     }
 
     /// The number of threads.
@@ -145,6 +165,23 @@ mod tests {
             assert_eq!(std::hint::black_box(tiny * half), 0.0);
         }
         assert!(std::hint::black_box(tiny * half) > 0.0);
+    }
+
+    /// Counts above the maximum are refused by `try_new` (naming the setting and the
+    /// maximum, without starting a thread) and lowered by `new`; the maximum itself and
+    /// 1000 are accepted.
+    #[test]
+    fn thread_counts_above_the_maximum_are_refused() {
+        for n in [MAX_THREADS + 1, usize::MAX] {
+            let e = Threads::try_new(n).unwrap_err().to_string();
+            assert!(e.contains("threads") && e.contains(&MAX_THREADS.to_string()), "{e}");
+        }
+        const { assert!(MAX_THREADS >= 1000) };
+        assert_eq!(Threads::try_new(1).unwrap().count(), 1);
+        assert!(Threads::try_new(0).unwrap().count() >= 1);
+        let big = Threads::try_new(1000).unwrap();
+        assert!(big.count() == 1000 || big.count() == 1, "{}", big.count());
+        assert!(Threads::new(usize::MAX).count() <= MAX_THREADS);
     }
 
     #[test]

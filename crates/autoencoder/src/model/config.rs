@@ -128,6 +128,78 @@ fn is_default_kernel(k: &usize) -> bool {
     *k == 3
 }
 
+impl ModelConfig {
+    /// Advice about settings that are valid but unlikely to train well, one sentence
+    /// each, for the caller to show (the library prints nothing; empty when there is
+    /// none). Today: z-scored data (values on both sides of 0, a third of them beyond
+    /// ±1) with an output activation whose range cannot hold them — `sigmoid` (0, 1),
+    /// `relu` and `softplus` (≥ 0), `tanh` (−1, 1), `elu` (> −1), `gelu` (≥ −0.17); a
+    /// `linear` or `leaky_relu` output can.
+    ///
+    /// None of this is refused: such a model is well defined, trains (to a loss floor)
+    /// and scores, and [`ModelConfig::check`] also runs on every model file read, so
+    /// refusing would make existing files unreadable.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.normalize == NormalizeKind::ZScore {
+            let act = self.output_activation;
+            let unreachable = match act {
+                Activation::Sigmoid => Some("below 0 and above 1"),
+                Activation::Relu | Activation::Softplus => Some("below 0"),
+                Activation::Tanh => Some("below −1 and above 1"),
+                Activation::Elu => Some("below −1"),
+                Activation::Gelu => Some("below −0.17"),
+                Activation::Linear | Activation::LeakyRelu => None,
+            };
+            if let Some(values) = unreachable {
+                let article = if act.name().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                out.push(format!(
+                    "z-scored data has values {values} that {article} {act} output cannot reconstruct; \
+                     use a linear output (output_activation = linear, --output-activation linear)"
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod warning_tests {
+    use super::*;
+
+    /// Z-scored data with an output that cannot go below 0 (or beyond ±1) is warned
+    /// about, naming the activation and the fix; a linear output, or min-max data, is not.
+    #[test]
+    fn zscore_with_a_bounded_output_is_warned_about() {
+        let cfg = |normalize, output_activation| ModelConfig {
+            input_dim: 4,
+            normalize,
+            output_activation,
+            ..ModelConfig::default()
+        };
+        let w = cfg(NormalizeKind::ZScore, Activation::Sigmoid).warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].starts_with("z-scored data has values below 0"), "{w:?}");
+        assert!(w[0].contains("a sigmoid output") && w[0].contains("--output-activation linear"), "{w:?}");
+        let bounded =
+            [Activation::Relu, Activation::Softplus, Activation::Tanh, Activation::Elu, Activation::Gelu];
+        for act in bounded {
+            let w = cfg(NormalizeKind::ZScore, act).warnings();
+            assert!(w.len() == 1 && w[0].contains(&format!(" {act} output")), "{act}: {w:?}");
+        }
+        assert!(cfg(NormalizeKind::ZScore, Activation::Elu).warnings()[0].contains("an elu output"));
+        for act in [Activation::Linear, Activation::LeakyRelu] {
+            assert!(cfg(NormalizeKind::ZScore, act).warnings().is_empty(), "{act}");
+        }
+        for act in Activation::ALL {
+            assert!(cfg(NormalizeKind::MinMax, act).warnings().is_empty(), "{act}");
+            assert!(cfg(NormalizeKind::None, act).warnings().is_empty(), "{act}");
+        }
+        // Warned about, not refused.
+        assert!(cfg(NormalizeKind::ZScore, Activation::Sigmoid).check().is_ok());
+    }
+}
+
 /// The most channels a convolutional block may have.
 pub const MAX_CHANNELS: usize = 4096;
 /// The largest kernel side.
@@ -158,11 +230,34 @@ impl Default for ModelConfig {
     }
 }
 
-/// The largest width a layer may have (a guard against typos like `--layers 6400000`).
+/// The most values an input row of images may have (1,048,576: 1024×1024 grey); a
+/// convolutional layer may output 16 times as many. Hidden and code layers have their
+/// own, smaller limit, [`MAX_LAYER_WIDTH`].
 pub const MAX_WIDTH: usize = 1 << 20;
 
-/// The most parameters a model may have (2³⁰ floats, 4 GiB).
-pub const MAX_PARAMS: usize = 1 << 30;
+/// The widest layer `layers` and `decoder_layers` may list: 65,536 units (a guard
+/// against typos like `--layers 300000`, whose model no file could hold).
+pub const MAX_LAYER_WIDTH: usize = 1 << 16;
+
+/// The most entries `layers`, `decoder_layers` and `channels` may each list (so a
+/// configuration, and every message about it, stays small).
+pub const MAX_LAYERS: usize = 64;
+
+/// The most parameters a model may have: as many f32 values as the largest model file
+/// holds, 2²⁸ (1 GiB, [`crate::file::MAX_MODEL_BYTES`]). [`ModelConfig::check`] bounds
+/// the whole file, which is tighter.
+pub const MAX_PARAMS: usize = (crate::file::MAX_MODEL_BYTES / 4) as usize;
+
+/// What [`ModelConfig::file_bytes_bound`] allows for the metadata that the widths do not
+/// size (the configuration and the training summary's JSON): 4 MiB.
+pub const METADATA_ALLOWANCE: u64 = 4 << 20;
+
+/// The most bytes one number of the metadata takes as JSON (an f32's shortest text,
+/// `-1.1754944e-38`, and its comma).
+const JSON_BYTES_PER_VALUE: u64 = 16;
+
+/// The most characters of [`ModelConfig::describe`] quoted in a message.
+const DESCRIBE_IN_MESSAGES: usize = 120;
 
 impl ModelConfig {
     /// The anomaly score fits the model: `elbo` needs a variational model. (Part of
@@ -186,18 +281,7 @@ impl ModelConfig {
             ));
         }
         self.check_score()?;
-        if self.layers.is_empty() {
-            return Err(Error::config(
-                "layers",
-                "at least one width (the code size) is needed, e.g. --layers 64",
-            ));
-        }
-        let dec = self.decoder_widths();
-        for (what, widths) in [("layers", &self.layers), ("decoder_layers", &dec)] {
-            if let Some(w) = widths.iter().find(|&&w| w == 0 || w > MAX_WIDTH) {
-                return Err(Error::config(what, format!("width {w} must be between 1 and {MAX_WIDTH}")));
-            }
-        }
+        self.check_widths()?;
         if let Some(s) = self.image_shape {
             if s.len() != self.input_dim {
                 return Err(Error::config(
@@ -255,14 +339,27 @@ impl ModelConfig {
                 format!("layer {} would output {w} values per row (more than {}); use fewer channels or smaller images", i + 1, MAX_WIDTH * 16),
             ));
         }
-        match plan.param_count() {
-            Some(p) if p <= MAX_PARAMS => {}
-            _ => {
+        // The file this model would be saved to must be one the reader accepts.
+        let limit = crate::file::MAX_MODEL_BYTES;
+        match (plan.param_count(), self.file_bytes_bound_of(&plan)) {
+            (Some(_), Some(b)) if b <= limit => {}
+            (Some(p), b) => {
                 return Err(Error::config(
                     "layers",
                     format!(
-                        "{} needs more than {MAX_PARAMS} parameters (4 GiB); choose smaller widths",
-                        self.describe()
+                        "{} has {p} parameters: its model file would take {}, more than the {} MiB a model file may have; choose smaller widths",
+                        self.describe_short(),
+                        b.map_or_else(|| "over 2^64 bytes".into(), |b| format!("{} MiB", b.div_ceil(1 << 20))),
+                        limit >> 20
+                    ),
+                ))
+            }
+            (None, _) => {
+                return Err(Error::config(
+                    "layers",
+                    format!(
+                        "{} needs more parameters than can be counted ({MAX_PARAMS} at most); choose smaller widths",
+                        self.describe_short()
                     ),
                 ))
             }
@@ -286,6 +383,72 @@ impl ModelConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The part of [`check`](Self::check) that needs no input width, so it can run before
+    /// the data are read: `layers` is not empty; `layers`, `decoder_layers` and `channels`
+    /// list at most [`MAX_LAYERS`] entries; every width is 1 to [`MAX_LAYER_WIDTH`]. The
+    /// messages name the field and never repeat the list.
+    pub fn check_widths(&self) -> Result<()> {
+        if self.layers.is_empty() {
+            return Err(Error::config(
+                "layers",
+                "at least one width (the code size) is needed, e.g. --layers 64",
+            ));
+        }
+        let decoder = self.decoder_layers.as_deref().unwrap_or(&[]);
+        for (what, n, unit) in [
+            ("layers", self.layers.len(), "encoder layers"),
+            ("decoder_layers", decoder.len(), "decoder layers"),
+            ("channels", self.channels.len(), "convolutional blocks"),
+        ] {
+            if n > MAX_LAYERS {
+                return Err(Error::config(
+                    what,
+                    format!("{n} entries: expected at most {MAX_LAYERS} {unit}"),
+                ));
+            }
+        }
+        for (what, widths) in [("layers", &self.layers[..]), ("decoder_layers", decoder)] {
+            if let Some((i, w)) = widths.iter().enumerate().find(|&(_, &w)| w == 0 || w > MAX_LAYER_WIDTH) {
+                return Err(Error::config(
+                    what,
+                    format!("width {w} (entry {}) must be between 1 and {MAX_LAYER_WIDTH}", i + 1),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// An upper bound on the bytes of the model file this configuration is saved to:
+    /// the parameters (4 bytes each), the codec's histogram when the code gets one
+    /// ([`crate::codec::Codec::supports`]), the metadata that grows with the widths
+    /// (normaliser, threshold and codec ranges, as JSON) and [`METADATA_ALLOWANCE`] for
+    /// the rest. `None` on overflow or when the shapes do not fit. [`check`](Self::check)
+    /// refuses a configuration whose bound passes [`crate::file::MAX_MODEL_BYTES`].
+    pub fn file_bytes_bound(&self) -> Option<u64> {
+        self.file_bytes_bound_of(&self.plan().ok()?)
+    }
+
+    fn file_bytes_bound_of(&self, plan: &super::plan::Plan) -> Option<u64> {
+        let params = u64::try_from(plan.param_count()?).ok()?.checked_mul(4)?;
+        let k = self.code_dim();
+        let histogram =
+            if crate::codec::Codec::supports(k) { crate::codec::Codec::histogram_bytes(k)? } else { 0 };
+        // Normaliser offset and scale, the threshold's feature scales (d each); the
+        // codec's lower and upper ends (k each).
+        let values = (self.input_dim as u64).checked_mul(3)?.checked_add((k as u64).checked_mul(2)?)?;
+        let metadata = values.checked_mul(JSON_BYTES_PER_VALUE)?.checked_add(METADATA_ALLOWANCE)?;
+        params.checked_add(histogram)?.checked_add(metadata)
+    }
+
+    /// [`describe`](Self::describe) for messages: cut to a few dozen characters.
+    fn describe_short(&self) -> String {
+        let d = self.describe();
+        match d.char_indices().nth(DESCRIBE_IN_MESSAGES) {
+            Some((i, _)) => format!("{}…", &d[..i]),
+            None => d,
+        }
     }
 
     /// The code size (the last encoder width).
@@ -344,12 +507,22 @@ impl ModelConfig {
 }
 
 /// Parse a width list such as `512,256,32` (spaces allowed); `field` names the
-/// setting in errors (`layers`, `decoder_layers`).
+/// setting in errors (`layers`, `decoder_layers`). An empty entry (`3,,2`, a trailing
+/// comma, an empty list) is an error, not skipped.
 pub fn parse_widths(s: &str, field: &str) -> Result<Vec<usize>> {
     s.split(',')
-        .map(|p| p.trim())
-        .filter(|p| !p.is_empty())
-        .map(|p| {
+        .map(str::trim)
+        .enumerate()
+        .map(|(i, p)| {
+            if p.is_empty() {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "entry {} of {s:?} is empty; give widths separated by single commas, e.g. 512,256,32",
+                        i + 1
+                    ),
+                ));
+            }
             p.parse::<usize>()
                 .map_err(|_| Error::config(field, format!("{p:?} in {s:?} is not a whole number")))
         })
@@ -362,11 +535,64 @@ mod tests {
 
     #[test]
     fn oversized_models_are_refused_before_any_allocation() {
-        let huge = ModelConfig { input_dim: 784, layers: vec![1 << 20], ..ModelConfig::default() };
+        let huge = ModelConfig { input_dim: 784, layers: vec![1 << 16, 1 << 16], ..ModelConfig::default() };
         let e = huge.check().unwrap_err().to_string();
-        assert!(e.contains("layers") && e.contains("parameters"), "{e}");
+        assert!(e.contains("layers") && e.contains("parameters") && e.contains("MiB"), "{e}");
         let ok = ModelConfig { input_dim: 784, layers: vec![512, 256, 32], ..ModelConfig::default() };
         assert!(ok.check().is_ok());
+    }
+
+    /// Widths above the limit (`--layers 300000` on five columns, which used to write a
+    /// 1.25 GB model no reader accepts) and lists longer than `MAX_LAYERS` are refused by
+    /// `check_widths`, which needs no data, with a short message naming the field.
+    #[test]
+    fn too_wide_and_too_many_layers_are_refused_without_data() {
+        let cfg = |layers: Vec<usize>| ModelConfig { layers, ..ModelConfig::default() };
+        for w in [300_000, 1_000_000, usize::MAX, MAX_LAYER_WIDTH + 1, 0] {
+            let c = ModelConfig { input_dim: 5, ..cfg(vec![w]) };
+            for e in [c.check_widths().unwrap_err(), c.check().unwrap_err()] {
+                let e = e.to_string();
+                assert!(e.starts_with("invalid layers:") && e.contains(&w.to_string()), "{e}");
+                assert!(e.contains(&MAX_LAYER_WIDTH.to_string()) && e.len() < 120, "{e}");
+            }
+        }
+        cfg(vec![MAX_LAYER_WIDTH]).check_widths().unwrap();
+        let e = cfg(vec![8; 100_000]).check_widths().unwrap_err().to_string();
+        assert!(e.starts_with("invalid layers:") && e.contains("100000") && e.len() < 120, "{e}");
+        cfg(vec![8; MAX_LAYERS]).check_widths().unwrap();
+        let dec = ModelConfig { decoder_layers: Some(vec![4; MAX_LAYERS + 1]), ..cfg(vec![4]) };
+        assert!(dec.check_widths().unwrap_err().to_string().starts_with("invalid decoder_layers:"));
+        let dec = ModelConfig { decoder_layers: Some(vec![4, 1 << 20]), ..cfg(vec![4]) };
+        assert!(dec.check_widths().unwrap_err().to_string().contains("entry 2"));
+        let conv = ModelConfig { channels: vec![2; 1000], ..cfg(vec![4]) };
+        assert!(conv.check_widths().unwrap_err().to_string().starts_with("invalid channels:"));
+    }
+
+    /// The check bounds the whole file a model writes (parameters, codec histogram,
+    /// metadata) by what `file::load` reads, so every model that trains can be read back;
+    /// the bound counts the histogram only for codes that get a codec.
+    #[test]
+    fn the_model_file_is_bounded_by_what_the_reader_accepts() {
+        let limit = crate::file::MAX_MODEL_BYTES;
+        let c = |input_dim, layers: Vec<usize>| ModelConfig { input_dim, layers, ..ModelConfig::default() };
+        // 5 → 4096 → 5: 45 061 parameters, a 16 MiB histogram, 4 MiB of metadata allowance.
+        let small = c(5, vec![4096]);
+        let b = small.file_bytes_bound().unwrap();
+        assert_eq!(b, 45_061 * 4 + (16 << 20) + (3 * 5 + 2 * 4096) * 16 + METADATA_ALLOWANCE);
+        // One unit wider: no codec, so no histogram.
+        let wide = c(5, vec![4097]);
+        assert!(wide.file_bytes_bound().unwrap() < b);
+        // About 2^27 parameters pass (0.5 GiB); twice as many do not.
+        let near = c(1024, vec![1 << 16]);
+        assert!(near.file_bytes_bound().unwrap() <= limit);
+        near.check().unwrap();
+        let over = c(2048, vec![1 << 16]);
+        assert!(over.file_bytes_bound().unwrap() > limit);
+        let e = over.check().unwrap_err().to_string();
+        assert!(e.starts_with("invalid layers:") && e.contains("1024 MiB"), "{e}");
+        // A huge input width is refused by the bound, with a short message.
+        let e = c(1 << 40, vec![4]).check().unwrap_err().to_string();
+        assert!(e.len() < 300, "{e}");
     }
 
     #[test]
@@ -374,5 +600,21 @@ mod tests {
         assert_eq!(parse_widths("512, 256,32", "layers").unwrap(), vec![512, 256, 32]);
         let e = parse_widths("3,x", "decoder_layers").unwrap_err().to_string();
         assert!(e.contains("decoder_layers"), "{e}");
+    }
+
+    /// "3,,2" was read as [3, 2] and "64," as [64]: an empty entry is refused, naming the
+    /// field, the entry and the text.
+    #[test]
+    fn empty_width_entries_are_refused() {
+        for (text, entry) in [("3,,2", 2), ("64,", 2), (",8", 1), ("", 1), ("4, ,2", 2)] {
+            let e = parse_widths(text, "layers").unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "invalid layers: entry {entry} of {text:?} is empty; give widths separated by single commas, e.g. 512,256,32"
+                )
+            );
+        }
+        assert_eq!(parse_widths(" 3 , 2 ", "channels").unwrap(), vec![3, 2]);
     }
 }

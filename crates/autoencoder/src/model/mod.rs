@@ -7,7 +7,8 @@ mod vae;
 
 pub use autoencoder::{Autoencoder, TensorInfo, TiedPair, INFERENCE_BATCH};
 pub use config::{
-    parse_widths, Arch, Downsample, ModelConfig, MAX_CHANNELS, MAX_KERNEL, MAX_PARAMS, MAX_WIDTH,
+    parse_widths, Arch, Downsample, ModelConfig, MAX_CHANNELS, MAX_KERNEL, MAX_LAYERS, MAX_LAYER_WIDTH,
+    MAX_PARAMS, MAX_WIDTH, METADATA_ALLOWANCE,
 };
 pub use plan::{LayerPlan, Plan};
 pub use vae::ElboParts;

@@ -178,6 +178,11 @@ pub struct ModelData {
 }
 
 impl ModelData {
+    /// The files this reads (the model, the data files), for the run's output checks.
+    pub fn run_files(&self) -> crate::files::RunFiles {
+        crate::files::RunFiles::new().input("the model", &self.model).inputs("the data file", &self.files)
+    }
+
     /// The rows (`default_split` of a named dataset), images converted to the model's
     /// image shape, checked against the model's width.
     pub fn load_for(
@@ -195,12 +200,20 @@ impl ModelData {
 /// The thread count: 0 means every core.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct ThreadArgs {
-    /// Threads for the computation (0 = every core). Results are bit-identical for the same seed and threads.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Threads for the computation (0 = every core; at most 1024). Results are bit-identical for the same seed and threads.
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+            .range(0..=autoencoder::kernels::MAX_THREADS as u64)
+    )]
     pub threads: usize,
 }
 
 impl ThreadArgs {
+    /// The thread pool for `--threads` (clap has already refused counts above
+    /// [`autoencoder::kernels::MAX_THREADS`]).
     pub fn threads(&self) -> Threads {
         Threads::new(self.threads)
     }

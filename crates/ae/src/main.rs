@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod files;
 mod grid;
 mod output;
 mod plot;
@@ -9,6 +10,7 @@ mod png;
 mod progress;
 mod rd_plot;
 mod scatter;
+mod signals;
 
 use clap::{Parser, Subcommand};
 
@@ -66,6 +68,15 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // An empty variable means "not set", as for the library's own reading of them; clap
+    // would otherwise say "a value is required for '--cache-dir'".
+    for key in ["AE_DATA_DIR", "AE_CACHE_DIR", "AE_MIRROR"] {
+        if std::env::var_os(key).is_some_and(|v| v.is_empty()) {
+            // SAFETY (edition 2024 marks this unsafe): no other thread exists yet.
+            std::env::remove_var(key);
+        }
+    }
+    signals::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(a) => commands::train::run(*a),
@@ -86,7 +97,45 @@ fn main() {
         Command::Demo(a) => commands::demo::run(a),
     };
     if let Err(e) = result {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", one_line(&e.to_string()));
         std::process::exit(1);
+    }
+    if signals::stop_requested() {
+        // Stopped by a signal after saving: say so to scripts.
+        std::process::exit(signals::INTERRUPTED);
+    }
+}
+
+/// The longest error printed, in characters; the rest is counted, not shown.
+const MAX_MESSAGE: usize = 2000;
+
+/// A message as one safe line: control characters from file names or file contents (a
+/// newline, an escape sequence) are shown escaped, and an overlong message is cut.
+fn one_line(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE + 40));
+    for (shown, c) in message.chars().enumerate() {
+        if shown == MAX_MESSAGE {
+            let rest = message.chars().count() - shown;
+            out.push_str(&format!("… ({rest} more characters)"));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn messages_are_one_escaped_bounded_line() {
+        assert_eq!(super::one_line("a\nb\u{1b}[31mc\td"), "a\\nb\\u{1b}[31mc\\td");
+        let long = "x".repeat(400_000);
+        let shown = super::one_line(&long);
+        assert!(shown.len() < 2100 && shown.ends_with("(398000 more characters)"), "{}", &shown[1990..]);
+        assert_eq!(super::one_line("caf\u{e9} naïve"), "caf\u{e9} naïve");
     }
 }

@@ -2,14 +2,13 @@
 //! validation loss, rows/s, ETA), one line per epoch otherwise; Ctrl-C stops cleanly.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use autoencoder::train::{Control, EpochRecord, Observer, TrainStart};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Draws training progress and turns Ctrl-C into a clean stop after the epoch.
+/// Draws training progress and turns Ctrl-C (or SIGTERM, SIGHUP) into a clean stop
+/// after the epoch while it lives.
 pub struct Progress {
     bar: Option<ProgressBar>,
     tty: bool,
@@ -22,22 +21,13 @@ pub struct Progress {
     started: Instant,
     epoch_started: Instant,
     last_val: Option<f64>,
-    stop: Arc<AtomicBool>,
+    pass: (usize, usize),
+    _training: crate::signals::Training,
 }
 
 impl Progress {
     /// A progress display; `quiet` prints nothing.
     pub fn new(quiet: bool, loss_name: &str, batch_size: usize) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        // A second Ctrl-C exits at once; the first asks training to stop after the epoch.
-        let _ = ctrlc::set_handler(move || {
-            if flag.swap(true, Ordering::SeqCst) {
-                eprintln!("\ninterrupted again: exiting without saving");
-                std::process::exit(130);
-            }
-            eprintln!("\nstopping after this epoch (press Ctrl-C again to quit without saving)");
-        });
         Progress {
             bar: None,
             tty: std::io::stderr().is_terminal(),
@@ -50,8 +40,14 @@ impl Progress {
             started: Instant::now(),
             epoch_started: Instant::now(),
             last_val: None,
-            stop,
+            pass: (1, 1),
+            _training: crate::signals::Training::start(),
         }
+    }
+
+    /// The pass training was last in, of how many.
+    pub fn pass(&self) -> (usize, usize) {
+        self.pass
     }
 
     fn new_bar(&self, epoch: usize) -> ProgressBar {
@@ -72,6 +68,7 @@ impl Observer for Progress {
         self.batches = info.batches_per_epoch;
         self.train_rows = info.train_rows;
         self.started = Instant::now();
+        self.pass = info.pass;
         if !self.quiet {
             let pass = match info.pass {
                 (1, 2) => "pass 1 of 2 (every row): ",
@@ -121,7 +118,7 @@ impl Observer for Progress {
                 r.epoch, self.epochs, r.train_loss, r.seconds, r.rows_per_second, left
             );
         }
-        if self.stop.load(Ordering::SeqCst) {
+        if crate::signals::stop_requested() {
             Control::Stop
         } else {
             Control::Continue

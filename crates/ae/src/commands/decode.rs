@@ -23,6 +23,11 @@ pub struct DecodeArgs {
 }
 
 pub fn run(a: DecodeArgs) -> Result<()> {
+    let _held = crate::files::RunFiles::new()
+        .input("the model", &a.model)
+        .input("the codes file", &a.codes)
+        .outputs("the rows (-o)", a.output.as_deref())
+        .check()?;
     let model = file::load(&a.model)?;
     let codes = load_paths(std::slice::from_ref(&a.codes), &LoadOptions::default())?;
     if codes.cols() != model.code_dim() {

@@ -25,6 +25,14 @@ pub struct DemoArgs {
 pub fn run(a: DemoArgs) -> Result<()> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&a.dir).map_err(|e| autoencoder::Error::io(&a.dir, e))?;
+    let model_path = a.dir.join("model.safetensors");
+    let loss_path = a.dir.join("loss.png");
+    let grid_path = a.dir.join("reconstructions.png");
+    let _held = crate::files::RunFiles::new()
+        .output("the model", &model_path)
+        .output("the loss curve", &loss_path)
+        .output("the reconstructions", &grid_path)
+        .check()?;
     let sources = Sources::new(std::env::temp_dir());
     let train_rows = load_named(Named::Synthetic, Split::Train, &sources, 0)?;
     let test_rows = load_named(Named::Synthetic, Split::Test, &sources, 0)?;
@@ -43,9 +51,6 @@ pub fn run(a: DemoArgs) -> Result<()> {
     };
     let threads = Threads::new(a.threads);
     let outcome = train(&train_rows, None, cfg, &threads, false, None)?;
-    let model_path = a.dir.join("model.safetensors");
-    let loss_path = a.dir.join("loss.png");
-    let grid_path = a.dir.join("reconstructions.png");
     file::save(&outcome.model, &model_path)?;
     write_loss_curve(&loss_path, &outcome.model, &outcome.history, None)?;
     let shape = train_rows.image_shape.expect("synthetic rows are images");

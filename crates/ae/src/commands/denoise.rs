@@ -42,6 +42,7 @@ pub struct DenoiseArgs {
 }
 
 pub fn run(a: DenoiseArgs) -> Result<()> {
+    let _held = a.input.run_files().outputs("-o", a.output.as_deref()).check()?;
     let model = file::load(&a.input.model)?;
     let data = a.input.load_for(&model, Split::Test)?;
     let threads = a.threads.threads();

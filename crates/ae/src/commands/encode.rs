@@ -21,6 +21,7 @@ pub struct EncodeArgs {
 }
 
 pub fn run(a: EncodeArgs) -> Result<()> {
+    let _held = a.input.run_files().outputs("the codes (-o)", a.output.as_deref()).check()?;
     let model = file::load(&a.input.model)?;
     let data = a.input.load_for(&model, Split::Test)?;
     model.check_data(&data)?;

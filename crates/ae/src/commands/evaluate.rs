@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use autoencoder::data::builtin::Split;
 use autoencoder::metrics::{MetricsAccumulator, ReconstructionMetrics};
-use autoencoder::pca::Pca;
+use autoencoder::pca::{Baseline, Method, Pca};
 use autoencoder::rate_distortion::{self as rd, RdPoint};
 use autoencoder::{file, Autoencoder, Dataset, Error, Result, Threads};
 use clap::Args;
@@ -66,7 +66,8 @@ pub struct RateDistortion {
     pub autoencoder: Vec<RdPoint>,
     pub pca: Vec<RdPoint>,
     pub jpeg: Vec<RdPoint>,
-    pub plot: PathBuf,
+    /// The plot, when it could be written (its failure is a warning: the numbers stand).
+    pub plot: Option<PathBuf>,
 }
 
 fn rate_distortion(
@@ -78,6 +79,15 @@ fn rate_distortion(
 ) -> Result<RateDistortion> {
     let fitted;
     let model = if model.codec.is_none() {
+        if !autoencoder::codec::Codec::supports(model.code_dim()) {
+            return Err(Error::format(
+                &a.input.model,
+                format!(
+                    "--rate-distortion needs the model to compress, and it cannot: {}",
+                    autoencoder::codec::Codec::unsupported_reason(model.code_dim())
+                ),
+            ));
+        }
         // A model saved before `ae train` kept code statistics: fit them as it does.
         eprintln!("note: the model has no code statistics; fitting them on {}", fit_rows.source);
         let mut m = file::load(&a.input.model)?;
@@ -96,7 +106,7 @@ fn rate_distortion(
         }
         _ => Vec::new(),
     };
-    let plot = a.rd_plot.clone().unwrap_or_else(|| crate::commands::train::sibling(&a.input.model, "rd.png"));
+    let plot = rd_plot_path(a);
     let curves = [
         rd_plot::Curve { name: "autoencoder".into(), color: rd_plot::COLORS[0], points: &ae },
         rd_plot::Curve {
@@ -107,7 +117,13 @@ fn rate_distortion(
         rd_plot::Curve { name: "JPEG".into(), color: rd_plot::COLORS[2], points: &jpeg },
     ];
     let title = format!("rate-distortion on {} ({} images)", data.source, data.rows());
-    rd_plot::write(&plot, &title, &curves).map_err(Error::Data)?;
+    let plot = match rd_plot::write(&plot, &title, &curves) {
+        Ok(()) => Some(plot),
+        Err(e) => {
+            eprintln!("warning: the rate-distortion plot was not written: {e}");
+            None
+        }
+    };
     Ok(RateDistortion { autoencoder: ae, pca, jpeg, plot })
 }
 
@@ -157,7 +173,14 @@ fn print_rate_distortion(r: &RateDistortion) {
             small.bytes_per_image
         );
     }
-    println!("plot: {}", r.plot.display());
+    if let Some(p) = &r.plot {
+        println!("plot: {}", p.display());
+    }
+}
+
+/// Where `--rate-distortion` draws its plot.
+fn rd_plot_path(a: &EvaluateArgs) -> PathBuf {
+    a.rd_plot.clone().unwrap_or_else(|| crate::commands::train::sibling(&a.input.model, "rd.png"))
 }
 
 /// The baseline's metrics and where it was fitted.
@@ -166,6 +189,15 @@ pub struct PcaResult {
     pub k: usize,
     pub fitted_on: String,
     pub seconds: f64,
+    /// Exact, or randomised for rows wider than `pca::EXACT_MAX_DIM`.
+    pub method: Method,
+}
+
+/// A PCA baseline, or why there is none (`Pca::fit_baseline` skips fits that would pass
+/// its time or memory bound).
+pub enum PcaBaseline {
+    Fitted(PcaResult),
+    Skipped(String),
 }
 
 /// PCA-k fitted on `fit_rows`, evaluated on `data`, both in the model's normalised space
@@ -180,17 +212,37 @@ pub fn pca_baseline(
     pca_baseline_rows(model, (fit_rows.as_slice(), &fit_rows.source), data.as_slice(), threads)
 }
 
-/// [`pca_baseline`] on row slices: `fit` (values, where they came from) and `eval`.
+/// [`pca_baseline`] on row slices: `fit` (values, where they came from) and `eval`. A
+/// skipped baseline is an error here; [`pca_baseline_or_skip`] tells it apart.
 pub fn pca_baseline_rows(
     model: &Autoencoder,
     fit: (&[f32], &str),
     eval: &[f32],
     threads: &Threads,
 ) -> Result<PcaResult> {
+    match pca_baseline_or_skip(model, fit, eval, threads)? {
+        PcaBaseline::Fitted(p) => Ok(p),
+        PcaBaseline::Skipped(why) => Err(Error::Data(format!("no PCA baseline: {why}"))),
+    }
+}
+
+/// [`pca_baseline_rows`], or the reason it is skipped, decided from the sizes before the
+/// rows are normalised or anything is fitted (`Pca::baseline_plan`): exact up to
+/// `pca::EXACT_MAX_DIM` values per row, randomised above, bounded in time and memory.
+pub fn pca_baseline_or_skip(
+    model: &Autoencoder,
+    fit: (&[f32], &str),
+    eval: &[f32],
+    threads: &Threads,
+) -> Result<PcaBaseline> {
     let k = model.code_dim();
     let d = model.input_dim();
     let norm = model.normalizer();
     let fit_n = fit.0.len() / d.max(1);
+    let k_eff = k.min(fit_n).min(d);
+    if let Some(why) = Pca::baseline_plan(fit_n, d, k_eff, threads.count()).skip_reason() {
+        return Ok(PcaBaseline::Skipped(why));
+    }
     let t = std::time::Instant::now();
     let fit_x: std::borrow::Cow<[f32]> = if norm.is_identity() {
         std::borrow::Cow::Borrowed(fit.0)
@@ -199,12 +251,15 @@ pub fn pca_baseline_rows(
         norm.apply_in_place(&mut v);
         std::borrow::Cow::Owned(v)
     };
-    let k_eff = k.min(fit_n).min(d);
-    let pca = Pca::fit_with_threads(&fit_x, fit_n, d, k_eff, threads.count())?;
+    let (pca, method) = match Pca::fit_baseline(&fit_x, fit_n, d, k_eff, threads.count())? {
+        Baseline::Fitted { pca, method } => (pca, method),
+        Baseline::Skipped(why) => return Ok(PcaBaseline::Skipped(why)),
+    };
     drop(fit_x);
     let seconds = t.elapsed().as_secs_f64();
     let mut acc = MetricsAccumulator::new(d);
-    let chunk = 4096;
+    // About 4 M values a chunk (4,096 rows of MNIST), so wide rows stay within memory.
+    let chunk = ((1usize << 22) / d.max(1)).clamp(1, 4096);
     let rows = eval.len() / d.max(1);
     for start in (0..rows).step_by(chunk) {
         let n = chunk.min(rows - start);
@@ -214,10 +269,24 @@ pub fn pca_baseline_rows(
         pca.reconstruct(&x, n, &mut y)?;
         acc.add(&x, &y)?;
     }
-    Ok(PcaResult { metrics: acc.finish(), k: k_eff, fitted_on: fit.1.to_string(), seconds })
+    Ok(PcaBaseline::Fitted(PcaResult {
+        metrics: acc.finish(),
+        k: k_eff,
+        fitted_on: fit.1.to_string(),
+        seconds,
+        method,
+    }))
 }
 
 pub fn run(a: EvaluateArgs) -> Result<()> {
+    let mut files = a.input.run_files();
+    if let Some(p) = &a.pca_fit {
+        files = files.input("the PCA rows (--pca-fit)", p);
+    }
+    if a.rate_distortion {
+        files = files.output("the rate-distortion plot (--rd-plot)", &rd_plot_path(&a));
+    }
+    let _held = files.check()?;
     let model = file::load(&a.input.model)?;
     let threads = a.threads.threads();
     let seed = model.training.as_ref().map_or(0, |t| t.seed);
@@ -270,7 +339,18 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
                 data.cols()
             )));
         }
-        Some(pca_baseline(&model, fit_rows, &data, &threads)?)
+        match pca_baseline_or_skip(
+            &model,
+            (fit_rows.as_slice(), &fit_rows.source),
+            data.as_slice(),
+            &threads,
+        )? {
+            PcaBaseline::Fitted(p) => Some(p),
+            PcaBaseline::Skipped(why) => {
+                eprintln!("note: no PCA baseline: {why}");
+                None
+            }
+        }
     };
     // A variational model's ELBO parts and importance-sampled negative log-likelihood.
     let vae = if model.config().variational {
@@ -323,6 +403,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
                 "k": p.k,
                 "fitted_on": p.fitted_on,
                 "fit_seconds": p.seconds,
+                "method": if p.method == Method::Exact { "exact" } else { "randomized" },
                 "mse": p.metrics.mse,
                 "sse_per_row": p.metrics.sse_per_row,
                 "mae": p.metrics.mae,
@@ -361,7 +442,16 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         if let Some(p) = &pca {
             line(&format!("PCA-{}", p.k), &p.metrics);
             println!();
-            println!("PCA fitted on {} in {:.2}s", p.fitted_on, p.seconds);
+            let how = match p.method {
+                Method::Exact => String::new(),
+                Method::Randomized(o) => {
+                    format!(
+                        " (randomised: {} extra directions, {} passes)",
+                        o.oversampling, o.power_iterations
+                    )
+                }
+            };
+            println!("PCA fitted on {} in {:.2}s{how}", p.fitted_on, p.seconds);
         }
         println!(
             "encode + decode of {} rows: {:.1} ms ({per_s:.0} rows/s)",

@@ -70,6 +70,7 @@ pub struct TraverseArgs {
 }
 
 pub fn run_generate(a: GenerateArgs) -> Result<()> {
+    let _held = crate::files::RunFiles::new().input("the model", &a.model).output("-o", &a.output).check()?;
     let model = file::load(&a.model)?;
     if a.count == 0 {
         return Err(Error::config("count", "must be at least 1"));
@@ -84,6 +85,7 @@ pub fn run_generate(a: GenerateArgs) -> Result<()> {
 }
 
 pub fn run_interpolate(a: InterpolateArgs) -> Result<()> {
+    let _held = a.input.run_files().output("-o", &a.output).check()?;
     let model = file::load(&a.input.model)?;
     let threads = a.threads.threads();
     let d = model.input_dim();
@@ -157,6 +159,7 @@ fn sweep(model: &Autoencoder, dims: usize, steps: usize, range: f32) -> Result<V
 }
 
 pub fn run_traverse(a: TraverseArgs) -> Result<()> {
+    let _held = crate::files::RunFiles::new().input("the model", &a.model).output("-o", &a.output).check()?;
     let model = file::load(&a.model)?;
     let k = model.code_dim();
     let dims = a.dims.unwrap_or(k.min(16));

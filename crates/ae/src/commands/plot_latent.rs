@@ -22,6 +22,7 @@ pub struct PlotLatentArgs {
 }
 
 pub fn run(a: PlotLatentArgs) -> Result<()> {
+    let _held = a.input.run_files().output("-o", &a.output).check()?;
     let model = file::load(&a.input.model)?;
     let data = a.input.load_for(&model, Split::Test)?;
     model.check_data(&data)?;

@@ -60,6 +60,7 @@ fn reconstruct(model: &Autoencoder, x: &[f32], bits: Option<u32>, threads: &Thre
 }
 
 pub fn run(a: ReconstructArgs) -> Result<()> {
+    let _held = a.input.run_files().outputs("-o", a.output.as_deref()).check()?;
     let model = file::load(&a.input.model)?;
     let data = a.input.load_for(&model, Split::Test)?;
     model.check_data(&data)?;

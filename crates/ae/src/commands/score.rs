@@ -42,6 +42,11 @@ pub fn run_detect(a: ScoreArgs) -> Result<()> {
 }
 
 fn run(a: ScoreArgs, detect: bool) -> Result<()> {
+    let mut files = a.input.run_files().outputs("the scores (-o)", a.output.as_deref());
+    if let Some(l) = &a.labels {
+        files = files.input("the labels (--labels)", l);
+    }
+    let _held = files.check()?;
     let model = file::load(&a.input.model)?;
     let mut data = a.input.load_for(&model, Split::Test)?;
     model.check_data(&data)?;

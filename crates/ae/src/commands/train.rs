@@ -12,6 +12,7 @@ use autoencoder::{file, Autoencoder, Dataset, Error, ModelConfig, OptimizerConfi
 use clap::Args;
 
 use crate::args::{DataArgs, ThreadArgs};
+use crate::files::RunFiles;
 use crate::progress::Progress;
 
 /// The TOML file `--config` reads; both tables are optional and every field has a default.
@@ -396,21 +397,82 @@ pub fn resolve_config_over(a: &TrainArgs, base: FileConfig) -> Result<FileConfig
     };
     t.check().map_err(named)?;
     c.model.check_score().map_err(named)?;
+    c.model.check_widths().map_err(named)?;
     Ok(c)
 }
 
-/// Paths of the files written beside the model: `m.loss.png`, `m.recon.png`.
+/// Paths of the files written beside the model: `m.loss.png`, `m.recon.png` (the
+/// stem's bytes kept as they are, UTF-8 or not).
 pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
-    let stem = model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    model.with_file_name(format!("{stem}.{suffix}"))
+    let mut name = model.file_stem().map_or_else(|| std::ffi::OsString::from("model"), |s| s.to_os_string());
+    name.push(".");
+    name.push(suffix);
+    model.with_file_name(name)
+}
+
+/// The settings a resumed run was asked for that differ from its checkpoint's, as
+/// "name: the checkpoint's value, asked value": a resumed run takes its configuration
+/// from the checkpoint, and silently ignoring a different one would train something
+/// else than asked. Flags that repeat the checkpoint's values are fine.
+fn resume_conflicts(a: &TrainArgs, checkpoint: &FileConfig) -> Result<Vec<String>> {
+    let mut conflicts = Vec::new();
+    if let Some(p) = &a.preset {
+        conflicts.push(format!("preset: the checkpoint's settings, asked {p}"));
+    }
+    let mut asked = resolve_config_over(a, checkpoint.clone())?;
+    // Filled in from the data when training started, never asked for.
+    asked.model.input_dim = checkpoint.model.input_dim;
+    asked.model.image_shape = checkpoint.model.image_shape;
+    let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
+    let pairs = [
+        (json(serde_json::to_value(&checkpoint.model)), json(serde_json::to_value(&asked.model))),
+        (json(serde_json::to_value(&checkpoint.training)), json(serde_json::to_value(&asked.training))),
+    ];
+    for (had, want) in pairs {
+        let (Some(had), Some(want)) = (had.as_object(), want.as_object()) else { continue };
+        for (key, value) in want {
+            let old = had.get(key).unwrap_or(&serde_json::Value::Null);
+            if old != value {
+                conflicts.push(format!("{key}: the checkpoint's {old}, asked {value}"));
+            }
+        }
+    }
+    Ok(conflicts)
+}
+
+/// The files `ae train` reads and writes, checked before any work.
+fn run_files(a: &TrainArgs, checkpoint: &Path) -> RunFiles {
+    let mut files = RunFiles::new()
+        .output("the model (-o)", &a.output)
+        .output("the checkpoint (--checkpoint)", checkpoint)
+        .inputs("the data file", &a.files);
+    if !a.no_plots {
+        files = files
+            .output("the loss curve", &sibling(&a.output, "loss.png"))
+            .output("the reconstruction grid", &sibling(&a.output, "recon.png"));
+    }
+    if let Some(v) = &a.validation {
+        files = files.input("the validation file (--validation)", v);
+    }
+    if let Some(c) = &a.config {
+        files = files.input("the configuration (--config)", c);
+    }
+    if let Some(r) = &a.resume {
+        // A resumed run goes on writing the checkpoint it resumed from.
+        let (out, input) = ("the checkpoint (--checkpoint)", "the checkpoint it resumes (--resume)");
+        files = files.input(input, r).allow_same(out, input);
+    }
+    files
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
-    // Flags checked before any work.
+    // Flags and files checked before any work.
     let anomaly_rule = match &a.threshold {
         Some(rule) => Some(rule.parse::<autoencoder::anomaly::ThresholdRule>()?),
         None => None,
     };
+    let checkpoint_path = a.checkpoint.clone().unwrap_or_else(|| sibling(&a.output, "ckpt"));
+    let _held = run_files(&a, &checkpoint_path).check()?;
     let resume = match &a.resume {
         Some(p) => Some(load_checkpoint(p)?),
         None => None,
@@ -424,20 +486,22 @@ pub fn run(a: TrainArgs) -> Result<()> {
                     ck.resume.state.threads
                 );
             }
-            FileConfig { model: ck.model.config().clone(), training: ck.resume.state.config.clone() }
+            let cfg =
+                FileConfig { model: ck.model.config().clone(), training: ck.resume.state.config.clone() };
+            let conflicts = resume_conflicts(&a, &cfg)?;
+            if !conflicts.is_empty() {
+                return Err(Error::config(
+                    "resume",
+                    format!(
+                        "a resumed run goes on with its checkpoint's settings, and these differ: {}; resume without them, or start a new run",
+                        conflicts.join("; ")
+                    ),
+                ));
+            }
+            cfg
         }
         None => resolve_config(&a)?,
     };
-    // Fail before training, not after, when the model cannot be written.
-    if let Some(dir) = a.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(Error::Data(format!(
-                "{}: the folder {} does not exist; create it or choose another -o",
-                a.output.display(),
-                dir.display()
-            )));
-        }
-    }
     let seed = cfg.training.seed;
     let data = a.data.load(&a.files, seed, Split::Train)?;
     let cfg = match a.preset.as_deref() {
@@ -449,25 +513,34 @@ pub fn run(a: TrainArgs) -> Result<()> {
         Some("tabular") => cfg,
         Some(other) => return Err(Error::config("preset", format!("{other:?}: the preset is `tabular`"))),
     };
+    if resume.is_none() && !a.quiet {
+        for w in cfg.model.warnings() {
+            eprintln!("warning: {w}");
+        }
+    }
     let validation = match &a.validation {
         Some(p) => Some(open::load_paths(std::slice::from_ref(p), &Default::default())?),
         None => None,
     };
     let threads = a.threads.threads();
-    let checkpoint = Checkpointing {
-        path: a.checkpoint.clone().unwrap_or_else(|| sibling(&a.output, "ckpt")),
-        every: a.checkpoint_every.unwrap_or(0),
-        resume,
-    };
+    let checkpoint = Checkpointing { path: checkpoint_path, every: a.checkpoint_every.unwrap_or(0), resume };
     let trimmed = cfg.training.trim > 0.0;
     let outcome = train(&data, validation.as_ref(), cfg, &threads, a.quiet, Some(checkpoint))?;
-    let Outcome { mut model, history, val_rows } = outcome;
+    let Outcome { mut model, history, val_rows, pass } = outcome;
     // The code statistics `ae compress` needs, from the training rows' codes.
     // (`rows.0` is the training part: the rows before a --validation-split.)
     let train_rows = model.training.as_ref().map_or(data.rows(), |t| t.rows.0).min(data.rows());
-    let codes = model.encode(&data.as_slice()[..train_rows * data.cols()], &threads)?;
-    model.codec = Some(autoencoder::codec::Codec::fit(&codes, model.code_dim())?);
-    drop(codes);
+    // A code wider than `codec::MAX_DIMS` gets none (its histogram would outweigh the
+    // model); `ae compress` then says why it cannot compress.
+    if autoencoder::codec::Codec::supports(model.code_dim()) {
+        let codes = model.encode(&data.as_slice()[..train_rows * data.cols()], &threads)?;
+        model.codec = Some(autoencoder::codec::Codec::fit(&codes, model.code_dim())?);
+    } else if !a.quiet {
+        eprintln!(
+            "note: the model cannot compress (`ae compress`): {}",
+            autoencoder::codec::Codec::unsupported_reason(model.code_dim())
+        );
+    }
     if let Some(rule) = anomaly_rule {
         let kind = autoencoder::anomaly::ScoreKind::default_for(&model);
         model.detector = Some(autoencoder::anomaly::Detector::fit(&model, &data, kind, rule, &threads)?);
@@ -476,17 +549,29 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let mut written = vec![a.output.display().to_string()];
     let mut loss_png = None;
     let mut grid_png = None;
+    // The model is written: a picture that cannot be written is a warning, not a failure
+    // that would make a script think there is no model.
+    let warn = |what: &str, e: Error| eprintln!("warning: the model was written, but not {what}: {e}");
     if !a.no_plots {
         let p = sibling(&a.output, "loss.png");
-        let baseline = pca_line(&model, &data, validation.as_ref(), &threads);
-        write_loss_curve(&p, &model, &history, baseline)?;
-        written.push(p.display().to_string());
-        loss_png = Some(p);
+        let baseline = pca_line(&model, &data, validation.as_ref(), &threads, a.quiet);
+        match write_loss_curve(&p, &model, &history, baseline) {
+            Ok(()) => {
+                written.push(p.display().to_string());
+                loss_png = Some(p);
+            }
+            Err(e) => warn("the loss curve", e),
+        }
         if let (Some(shape), Some(rows)) = (model.config().image_shape, val_rows.as_ref()) {
             let p = sibling(&a.output, "recon.png");
-            crate::commands::reconstruct::write_comparison(&p, &model, rows, shape, 16, None, &threads)?;
-            written.push(p.display().to_string());
-            grid_png = Some(p);
+            match crate::commands::reconstruct::write_comparison(&p, &model, rows, shape, 16, None, &threads)
+            {
+                Ok(()) => {
+                    written.push(p.display().to_string());
+                    grid_png = Some(p);
+                }
+                Err(e) => warn("the reconstruction grid", e),
+            }
         }
     }
     let last = history.last();
@@ -519,7 +604,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
             history.epochs.len(),
             history.seconds(),
             history.stop_reason,
-            if trimmed { ", the second pass" } else { "" },
+            match (trimmed, pass) {
+                (true, (1, _)) => ", the first pass: stopped before the second",
+                (true, _) => ", the second pass",
+                (false, _) => "",
+            },
             written.join(", ")
         );
     }
@@ -542,6 +631,9 @@ pub struct Outcome {
     /// The rows of the reconstruction grid: the first validation rows, or the first
     /// training rows when nothing was held out.
     pub val_rows: Option<Dataset>,
+    /// The pass the model comes from, of how many (`(1, 2)`: a trimmed run stopped in
+    /// its first pass).
+    pub pass: (usize, usize),
 }
 
 /// Where checkpoints go, how often, and the one to resume from.
@@ -599,7 +691,8 @@ pub fn train(
         // No held-out rows: the grid shows the first training rows.
         None => Some(data.slice_rows(0, data.rows().min(16))),
     };
-    Ok(Outcome { model: ae, history, val_rows })
+    let pass = progress.pass();
+    Ok(Outcome { model: ae, history, val_rows, pass })
 }
 
 /// The loss curve PNG, with the training and validation losses per epoch.
@@ -629,12 +722,15 @@ pub fn write_loss_curve(
 
 /// PCA with the model's code size, fitted on the training rows, scored with the
 /// training loss on the validation rows (or the training rows): the dashed line on
-/// the loss curve. `None` when it cannot be computed (the plot goes without it).
+/// the loss curve. `None` when it cannot be computed (the plot goes without it), or is
+/// skipped for its size (rows too wide and too many: `Pca::fit_baseline`), which is
+/// noted on stderr unless `quiet`.
 fn pca_line(
     model: &Autoencoder,
     data: &Dataset,
     validation: Option<&Dataset>,
     threads: &autoencoder::Threads,
+    quiet: bool,
 ) -> Option<(String, f64)> {
     let t = model.training.as_ref()?;
     let loss = t.config.get("loss")?.as_str()?.to_string();
@@ -648,7 +744,15 @@ fn pca_line(
         None if split > 0.0 => &data.as_slice()[n_train * d..],
         None => fit,
     };
-    let p = super::evaluate::pca_baseline_rows(model, (fit, &data.source), eval, threads).ok()?;
+    let p = match super::evaluate::pca_baseline_or_skip(model, (fit, &data.source), eval, threads).ok()? {
+        super::evaluate::PcaBaseline::Fitted(p) => p,
+        super::evaluate::PcaBaseline::Skipped(why) => {
+            if !quiet {
+                eprintln!("note: the loss plot has no PCA line: {why}");
+            }
+            return None;
+        }
+    };
     let value = match loss.as_str() {
         "bce" => p.metrics.bce?,
         "mae" => p.metrics.mae,

@@ -404,6 +404,41 @@ def malformed():
     f["config-trim-out-of-range.toml"] = b"[training]\ntrim = 1.5\n"
     f["config-min-steps-too-large.toml"] = b"[training]\nmin_steps = 5000000\n"
     f["config-elbo-score-not-variational.toml"] = b"[model]\nscore = \"elbo\"\n"
+    # Values no file we write holds: refused on load, naming the tensor or field.
+    def patch_tensor(data, name, index, value):
+        """Set value `index` of the F32 tensor `name` in a safetensors file."""
+        head_len = struct.unpack_from("<Q", data)[0]
+        start = 8 + head_len + json.loads(data[8:8 + head_len])[name]["data_offsets"][0]
+        b = bytearray(data)
+        struct.pack_into("<f", b, start + 4 * index, value)
+        return bytes(b)
+
+    def detector(threshold):
+        return json.dumps({"score": "mse", "feature_scale": [], "rule": {"rule": "contamination", "value": 0.05},
+                           "threshold": threshold})
+
+    def normalized(kind, scale):
+        return model_file(cfg=dict(MODEL_CONFIG, normalize=kind),
+                          extra_meta={"normalizer": json.dumps({"kind": kind, "offset": [0.0] * 3, "scale": scale})})
+    f["model-nan-weight.safetensors"] = patch_tensor(good_model, "encoder.0.weight", 4, float("nan"))
+    f["model-inf-bias.safetensors"] = patch_tensor(good_model, "decoder.0.bias", 1, float("-inf"))
+    f["model-negative-threshold.safetensors"] = model_file(extra_meta={"threshold": detector(-1.0)})
+    f["model-zero-scale.safetensors"] = normalized("minmax", [1.0, 0.0, 1.0])
+    f["model-zscore-zero-scale.safetensors"] = normalized("zscore", [1.0, 1.0, 0.0])
+    f["model-zscore-negative-scale.safetensors"] = normalized("zscore", [-2.0, 1.0, 1.0])
+    f["ckpt-negative-second-moment.ckpt"] = patch_tensor(good_ckpt, "optimizer.state2", 5, -1.0)
+    f["ckpt-nan-weight.ckpt"] = patch_tensor(good_ckpt, "encoder.0.weight", 2, float("nan"))
+    f["ckpt-inf-first-moment.ckpt"] = patch_tensor(good_ckpt, "optimizer.state1", 0, float("inf"))
+    # Sizes: a list of 100,000 layers (the error must not echo it) and a layer wider
+    # than the 65,536 allowed; both refused before the data are read.
+    f["config-too-many-layers.toml"] = b"[model]\nlayers = [" + b",".join([b"1"] * 100000) + b"]\n"
+    f["config-layer-too-wide.toml"] = b"[model]\nlayers = [300000]\n"
+    # Hostile CSV and NPZ (issue 15): binary data where text should be, a sparse file's NUL
+    # tail after good rows, a row of empty fields, and an NPZ whose data array is ambiguous.
+    f["data-csv-nul-bytes.csv"] = b"\x00" * 4096
+    f["data-csv-nul-tail.csv"] = csv_rows(40, 5) + b"\x00" * 4096
+    f["data-csv-empty-fields.csv"] = csv_rows(3, 5) + b",,,,\n" + csv_rows(2, 5)
+    f["data-npz-ambiguous.npz"] = npz([("a.npy", good_npy), ("b.npy", npy("<f4", [4, 2], values(8)))])
     return f
 
 

@@ -2,9 +2,12 @@
 //! (CSV, NPY, IDX, gzipped IDX), determinism, configuration files, and the error
 //! messages for bad input (one `error:` line, exit code 1, no output file left behind).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use common::listing;
 use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -246,16 +249,6 @@ fn fails(cmd: &mut Command, needles: &[&str]) -> String {
         assert!(lower.contains(&n.to_lowercase()), "stderr lacks {n:?}:\n{err}");
     }
     err
-}
-
-/// The names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 /// Assert `out_dir` holds nothing (no output, no temporary files).

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 
-use common::{ae, fails, ok};
+use common::{ae, fails, listing, ok};
 
 /// A folder with `data.csv` (64 rows × 4) and `other.csv` (the same shape, other values).
 fn setup() -> (tempfile::TempDir, PathBuf) {
@@ -33,15 +33,6 @@ fn train(dir: &Path) -> assert_cmd::Command {
     c.args(["train", "--layers", "2", "--epochs", "2", "--threads", "1", "--quiet"])
         .arg(dir.join("data.csv"));
     c
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[cfg(unix)]
@@ -372,42 +363,19 @@ fn rate_distortion_numbers_are_printed_when_the_plot_cannot_be_written() {
 #[test]
 fn zscores_with_a_sigmoid_output_are_warned_about() {
     let (_t, dir) = setup();
-    let out = ok(ae()
-        .args([
-            "train",
-            "--layers",
-            "2",
-            "--epochs",
-            "1",
-            "--threads",
-            "1",
-            "--no-plots",
-            "--normalize",
-            "zscore",
-        ])
-        .arg(dir.join("data.csv"))
-        .arg("-o")
-        .arg(dir.join("m.safetensors")));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let stderr_of = |extra: &[&str]| {
+        let out = ok(ae()
+            .args(["train", "--layers", "2", "--epochs", "1", "--threads", "1", "--no-plots"])
+            .args(["--normalize", "zscore"])
+            .args(extra)
+            .arg(dir.join("data.csv"))
+            .arg("-o")
+            .arg(dir.join("m.safetensors")));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = stderr_of(&[]);
     assert!(err.contains("warning:") && err.contains("--output-activation linear"), "{err}");
-    let out = ok(ae()
-        .args([
-            "train",
-            "--layers",
-            "2",
-            "--epochs",
-            "1",
-            "--threads",
-            "1",
-            "--no-plots",
-            "--normalize",
-            "zscore",
-        ])
-        .args(["--output-activation", "linear"])
-        .arg(dir.join("data.csv"))
-        .arg("-o")
-        .arg(dir.join("m.safetensors")));
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning:"));
+    assert!(!stderr_of(&["--output-activation", "linear"]).contains("warning:"));
 }
 
 #[test]

@@ -39,3 +39,13 @@ pub fn fails(cmd: &mut Command, needles: &[&str]) -> String {
     }
     err
 }
+
+/// The names in `dir`, sorted.
+pub fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}

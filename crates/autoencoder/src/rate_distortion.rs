@@ -102,6 +102,10 @@ pub fn autoencoder(
 
 /// PCA with `k` components fitted on `train`, its codes quantised and coded like the
 /// autoencoder's (a codec fitted on the training codes), at each of `bits` on `data`.
+///
+/// The fit is [`Pca::fit_baseline`]'s: exact up to [`crate::pca::EXACT_MAX_DIM`]
+/// columns, randomised above, and an error saying why when even that would pass its
+/// bounds on time or memory.
 pub fn pca(
     train: &Dataset,
     data: &Dataset,
@@ -112,7 +116,12 @@ pub fn pca(
     let d = data.cols();
     let range = data_range(data)?;
     let k = k.min(d).min(train.rows());
-    let p = Pca::fit_with_threads(train.as_slice(), train.rows(), d, k, threads.count())?;
+    let p = match Pca::fit_baseline(train.as_slice(), train.rows(), d, k, threads.count())? {
+        crate::pca::Baseline::Fitted { pca, .. } => pca,
+        crate::pca::Baseline::Skipped(why) => {
+            return Err(Error::Data(format!("PCA-{k} is not fitted: {why}")))
+        }
+    };
     let mut zt = vec![0.0f32; train.rows() * k];
     p.transform(train.as_slice(), train.rows(), &mut zt)?;
     let codec = Codec::fit(&zt, k)?;

@@ -99,7 +99,12 @@ fn rate_distortion(
         model
     };
     let ae = rd::autoencoder(model, data, &a.bits, threads)?;
-    let pca = rd::pca(fit_rows, data, model.code_dim(), &a.bits, threads)?;
+    // The PCA curve is a comparison: when it cannot be had (too wide to fit within the
+    // bounds), the other curves still stand.
+    let pca = rd::pca(fit_rows, data, model.code_dim(), &a.bits, threads).unwrap_or_else(|e| {
+        eprintln!("note: the rate-distortion table leaves out PCA: {e}");
+        Vec::new()
+    });
     let jpeg = match data.image_shape.or(model.config().image_shape) {
         Some(shape) if shape.channels == 1 || shape.channels == 3 => {
             rd::jpeg(data, shape, &a.jpeg_qualities, threads)?

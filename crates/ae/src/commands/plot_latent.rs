@@ -33,7 +33,16 @@ pub fn run(a: PlotLatentArgs) -> Result<()> {
         1 => (z.iter().map(|&v| (v as f64, 0.0)).collect(), ("z1", "")),
         2 => (z.chunks(2).map(|p| (p[0] as f64, p[1] as f64)).collect(), ("z1", "z2")),
         _ => {
-            let pca = Pca::fit_with_threads(&z, data.rows(), k, 2, threads.count())?;
+            // Bounded like every PCA baseline: exact for narrow codes, randomised for wide.
+            let pca = match Pca::fit_baseline(&z, data.rows(), k, 2, threads.count())? {
+                autoencoder::pca::Baseline::Fitted { pca, .. } => pca,
+                autoencoder::pca::Baseline::Skipped(why) => {
+                    return Err(Error::Data(format!(
+                        "{}: cannot project the codes to 2-D: {why}",
+                        data.source
+                    )))
+                }
+            };
             let mut p = vec![0.0f32; data.rows() * 2];
             pca.transform(&z, data.rows(), &mut p)?;
             (

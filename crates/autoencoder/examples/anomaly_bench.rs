@@ -247,20 +247,43 @@ fn main() -> autoencoder::Result<()> {
     let trim = if args.finetune { Some(0.0) } else { args.trim };
     let finetune_trim = args.trim.unwrap_or(tabular_defaults(1).1.trim);
     let threads = Threads::new(1);
-    let names: Vec<&str> = PYOD.iter().map(|p| p.0).chain(OTHERS).collect();
+    let names: Vec<&str> = PYOD
+        .iter()
+        .map(|p| p.0)
+        .chain(OTHERS)
+        .filter(|name| args.only.is_empty() || args.only.iter().any(|n| n == name))
+        .collect();
+    // A missing data set is an error before any work, not a row of the table: a run on
+    // an incomplete folder must not look like a benchmark.
+    if let Some(unknown) = args.only.iter().find(|n| !names.contains(&n.as_str())) {
+        fail(&format!("--only {unknown}: not an ODDS data set of the benchmark"));
+    }
+    let missing: Vec<String> = names
+        .iter()
+        .map(|name| args.dir.join(format!("{name}.mat")))
+        .filter(|p| !p.is_file())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !missing.is_empty() {
+        fail(&format!(
+            "{} of {} data sets missing (the ODDS folder is the first argument, default ../shared/data/odds): {}",
+            missing.len(),
+            names.len(),
+            missing.join(", ")
+        ));
+    }
+    let mut failed = Vec::new();
     println!("| dataset | rows × d | outliers | ae ROC-AUC mean ± sd | PyOD AE | PyOD VAE | PyOD IForest | seconds |");
     println!("|---|---|---|---|---|---|---|---|");
     let mut means = Vec::new();
     for name in names {
-        if !args.only.is_empty() && !args.only.iter().any(|n| n == name) {
-            continue;
-        }
         let path = args.dir.join(format!("{name}.mat"));
         let t = std::time::Instant::now();
         let data = match load_file(&path, None, &LoadOptions::default()) {
             Ok(d) => d,
             Err(e) => {
                 println!("| {name} | — | — | error: {e} | | | | |");
+                failed.push(name);
                 continue;
             }
         };
@@ -547,5 +570,14 @@ fn main() -> autoencoder::Result<()> {
             means.iter().sum::<f64>() / means.len() as f64
         );
     }
+    if !failed.is_empty() {
+        fail(&format!("{} data set(s) could not be read: {}", failed.len(), failed.join(", ")));
+    }
     Ok(())
+}
+
+/// The benchmark's own errors: one line on stderr, exit status 1.
+fn fail(why: &str) -> ! {
+    eprintln!("anomaly_bench: error: {why}");
+    std::process::exit(1)
 }

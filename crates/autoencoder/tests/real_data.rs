@@ -1,17 +1,20 @@
 //! The foundation's bar on the real Fashion-MNIST (Debian's `dataset-fashion-mnist`):
 //! the classic 784→64→784 model reaches the peers' validation loss in 10 epochs and
-//! beats PCA-64 on the test set. Skipped, with a message, when the files are absent.
-
-use std::path::Path;
+//! beats PCA-64 on the test set. Skipped, with a message on stderr, when the files are
+//! absent — and failed instead under CI (`src/data/test_data.rs`).
 
 use autoencoder::data::builtin::{Named, Sources, Split, DEBIAN_FASHION_MNIST};
 use autoencoder::data::open::load_named;
 use autoencoder::{fit, Autoencoder, Loss, ModelConfig, NoObserver, Threads, TrainConfig};
 
+/// The library's unit tests' helper, shared rather than copied.
+#[path = "../src/data/test_data.rs"]
+mod test_data;
+
 #[test]
-fn classic_model_matches_keras_on_fashion_mnist() {
-    if !Path::new(DEBIAN_FASHION_MNIST).join("train-images-idx3-ubyte.gz").exists() {
-        eprintln!("skipped: {DEBIAN_FASHION_MNIST} is missing (apt-get install dataset-fashion-mnist)");
+fn real_data_classic_model_matches_keras_on_fashion_mnist() {
+    assert_eq!(test_data::FASHION_MNIST, DEBIAN_FASHION_MNIST);
+    if test_data::fashion_mnist("real_data_classic_model_matches_keras_on_fashion_mnist").is_none() {
         return;
     }
     let mut sources = Sources::new(std::env::temp_dir());

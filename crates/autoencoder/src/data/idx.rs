@@ -539,12 +539,8 @@ mod tests {
     }
 
     #[test]
-    fn real_mnist_test_set_if_present() {
-        let dir = Path::new("/work/shared/data/mnist");
-        if !dir.exists() {
-            println!("skipped: {} is absent", dir.display());
-            return;
-        }
+    fn real_data_mnist_test_set() {
+        let Some(dir) = crate::data::test_data::shared("real_data_mnist_test_set", "mnist") else { return };
         let ds = load(&dir.join("t10k-images-idx3-ubyte.gz"), Some(&dir.join("t10k-labels-idx1-ubyte.gz")))
             .unwrap();
         assert_eq!((ds.rows(), ds.cols()), (10_000, 784));

@@ -29,7 +29,7 @@ if ! "$GNU_TIME" -f %M true >/dev/null 2>&1; then
     exit 2
 fi
 
-cargo build --release -p ae --manifest-path "$ROOT/Cargo.toml"
+cargo build --release -p autoencoder-cli --manifest-path "$ROOT/Cargo.toml"
 AE=${CARGO_TARGET_DIR:-$ROOT/target}/release/ae
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ae-hostile.XXXXXX")

@@ -1,18 +1,31 @@
 //! `ae`: train, evaluate and use autoencoders from the command line.
 
 mod args;
+// The argument structs' doc comments are clap's help text, where `[:MIN]` means "optional",
+// not a link.
+#[allow(rustdoc::broken_intra_doc_links)]
 mod commands;
 mod files;
 mod grid;
+#[cfg(not(feature = "plots"))]
+mod no_plots;
 mod output;
+mod pictures;
+#[cfg(feature = "plots")]
 mod plot;
 mod png;
 mod progress;
+#[cfg(feature = "plots")]
 mod rd_plot;
+#[cfg(feature = "plots")]
 mod scatter;
 mod signals;
+mod training;
 
-use clap::{Parser, Subcommand};
+#[cfg(not(feature = "plots"))]
+use no_plots::{plot, rd_plot, scatter};
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Train autoencoders on your data and use them: encode, decode, reconstruct, evaluate.
 #[derive(Parser)]
@@ -56,6 +69,10 @@ enum Command {
     Inspect(commands::inspect::InspectArgs),
     /// Train on built-in images in seconds and write a model, a loss curve and a grid to ./ae-demo/.
     Demo(commands::demo::DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the manual page (roff), or write it with -o.
+    Man(commands::completions::ManArgs),
 }
 
 fn main() {
@@ -95,6 +112,8 @@ fn main() {
         Command::PlotLatent(a) => commands::plot_latent::run(a),
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Completions(a) => commands::completions::run_completions(a, Cli::command()),
+        Command::Man(a) => commands::completions::run_man(a, Cli::command()),
     };
     if let Err(e) = result {
         eprintln!("error: {}", one_line(&e.to_string()));

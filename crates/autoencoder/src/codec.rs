@@ -1,7 +1,8 @@
 //! The code quantiser and its entropy model: codes `z` become `bits`-bit symbols per
 //! dimension (uniform bins over a range fitted on training codes), and symbols become bytes
 //! with a range coder (the `constriction` crate) under a per-dimension categorical model
-//! learnt from the same training codes.
+//! learnt from the same training codes. The range coder (`Codec::encode`,
+//! `Codec::decode`) needs the `compress` feature; the quantiser does not.
 //!
 //! For code dimension `j` with fitted range `[loⱼ, hiⱼ]` and `L = 2^bits` levels, the bin
 //! width is `Δⱼ = (hiⱼ − loⱼ) / L` and
@@ -21,8 +22,11 @@
 //! frequent symbol. Every symbol keeps a non-zero probability, so codes never seen in
 //! training still encode (at a cost of up to 24 bits).
 
+#[cfg(feature = "compress")]
 use constriction::stream::model::DefaultContiguousCategoricalEntropyModel;
+#[cfg(feature = "compress")]
 use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
+#[cfg(feature = "compress")]
 use constriction::stream::{Decode, Encode};
 
 use crate::error::{Error, Result};
@@ -61,6 +65,7 @@ pub struct Codec {
 }
 
 /// The entropy models of one rate, one per code dimension.
+#[cfg(feature = "compress")]
 type Models = Vec<DefaultContiguousCategoricalEntropyModel>;
 
 impl Codec {
@@ -249,6 +254,7 @@ impl Codec {
         p.into_iter().map(|v| v as u32).collect()
     }
 
+    #[cfg(feature = "compress")]
     fn models(&self, bits: u32) -> Result<Models> {
         (0..self.dims())
             .map(|j| {
@@ -262,7 +268,8 @@ impl Codec {
     }
 
     /// Range-code `symbols` (`rows × dims`, each below `2^bits`): the coder's 32-bit words
-    /// as little-endian bytes.
+    /// as little-endian bytes. (Feature `compress`.)
+    #[cfg(feature = "compress")]
     pub fn encode(&self, symbols: &[u32], bits: u32) -> Result<Vec<u8>> {
         Codec::check_bits(bits)?;
         self.check_len(symbols.len(), "symbols")?;
@@ -278,6 +285,8 @@ impl Codec {
     }
 
     /// Decode `rows` rows of symbols at `bits` from bytes written by [`encode`](Self::encode).
+    /// (Feature `compress`.)
+    #[cfg(feature = "compress")]
     pub fn decode(&self, bytes: &[u8], rows: usize, bits: u32) -> Result<Vec<u32>> {
         Codec::check_bits(bits)?;
         if !bytes.len().is_multiple_of(4) {
@@ -362,6 +371,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "compress")]
     fn range_coding_round_trips_and_costs_about_the_entropy() {
         let z = codes(4000, 4);
         let c = Codec::fit(&z, 4).unwrap();
@@ -383,6 +393,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "compress")]
     fn unseen_and_out_of_range_codes_still_encode() {
         let z = codes(200, 2);
         let c = Codec::fit(&z, 2).unwrap();
@@ -419,6 +430,7 @@ mod tests {
         assert!(c.quantize(&[0.0, 1.0], 0).is_err());
         assert!(c.quantize(&[0.0, 1.0], MAX_BITS + 1).is_err());
         assert!(c.dequantize(&[4, 0], 2).is_err());
+        #[cfg(feature = "compress")]
         assert!(c.decode(&[1, 2, 3], 1, 4).is_err());
         // Constant dimensions get a small range rather than an empty one.
         let k = Codec::fit(&[2.0; 10], 1).unwrap();

@@ -7,7 +7,7 @@
 //! file (safetensors, readable from Python).
 //!
 //! ```
-//! use autoencoder::{data::synthetic, fit, Autoencoder, ModelConfig, NoObserver, Threads, TrainConfig, Loss};
+//! use autoencoder::{data::synthetic, finish, fit, Autoencoder, ModelConfig, NoObserver, Threads, TrainConfig, Loss};
 //!
 //! let data = synthetic::generate(512, 0); // 28×28 shapes, pixels in [0, 1]
 //! let config = ModelConfig { input_dim: data.cols(), layers: vec![32], ..ModelConfig::default() };
@@ -16,14 +16,33 @@
 //! let threads = Threads::new(1);
 //! let history = fit(&mut model, &data, None, &training, &threads, &mut NoObserver)?;
 //! assert_eq!(history.epochs.len(), 2);
+//! // The code statistics `compress` needs (and, given a threshold rule, a detector).
+//! finish(&mut model, &data, None, &threads)?;
+//! assert!(model.codec.is_some());
 //! let codes = model.encode(data.row(0), &threads)?; // 32 values
 //! assert_eq!(codes.len(), 32);
 //! # Ok::<(), autoencoder::Error>(())
 //! ```
+//!
+//! # Features
+//!
+//! All on by default; without them the crate keeps the models, training, the model file
+//! and the CSV, NPY/NPZ and IDX loaders, and a loader for a format left out says which
+//! feature it needs.
+//!
+//! - `download`: fetch MNIST and Fashion-MNIST when absent (`ureq`).
+//! - `image`: PNG and JPEG files and class folders (`data::image`), JPEG in
+//!   `rate_distortion` (`image`).
+//! - `mat`: MATLAB `.mat` files, v5 and v7.3 (`data::mat`; `hdf5-reader`).
+//! - `compress`: range coding of quantised codes (`codec::Codec::encode` and `decode`),
+//!   the compressed file (`compressed`) and rate–distortion curves (`rate_distortion`)
+//!   (`constriction`, `crc32fast`).
 
 pub mod anomaly;
 pub mod atomic;
+pub mod baseline;
 pub mod codec;
+#[cfg(feature = "compress")]
 pub mod compressed;
 pub mod data;
 pub mod error;
@@ -36,6 +55,7 @@ pub mod model;
 pub mod optim;
 pub mod pca;
 pub mod random;
+#[cfg(feature = "compress")]
 pub mod rate_distortion;
 pub mod train;
 
@@ -46,4 +66,4 @@ pub use layers::{Activation, Init};
 pub use loss::Loss;
 pub use model::{Arch, Autoencoder, Downsample, ModelConfig};
 pub use optim::{OptimizerConfig, OptimizerKind};
-pub use train::{fit, EarlyStopping, History, NoObserver, Observer, TrainConfig};
+pub use train::{finish, fit, EarlyStopping, History, NoObserver, Observer, TrainConfig};

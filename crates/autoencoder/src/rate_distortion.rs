@@ -7,12 +7,17 @@
 //! `PSNR = 10·log10((b − a)² / MSE)` with `MSE = Σ (x − x̂)² / (n·d)` over the whole set.
 //! JPEG encodes `round(255·(x − a)/(b − a))` as 8-bit grayscale or RGB and decodes back to
 //! the same scale.
+//!
+//! The module needs the `compress` feature (the range coder); the JPEG curve
+//! ([`jpeg`], [`jpeg_encode`], [`jpeg_decode`]) also needs the `image` feature.
 
 use rayon::prelude::*;
 
 use crate::codec::Codec;
 use crate::compressed;
-use crate::data::{Dataset, ImageShape};
+use crate::data::Dataset;
+#[cfg(feature = "image")]
+use crate::data::ImageShape;
 use crate::error::{Error, Result};
 use crate::model::Autoencoder;
 use crate::pca::Pca;
@@ -140,6 +145,7 @@ pub fn pca(
 }
 
 /// One image (`shape`, channel-major, values in `range`) as a JPEG file at `quality`.
+#[cfg(feature = "image")]
 pub fn jpeg_encode(x: &[f32], shape: ImageShape, range: (f32, f32), quality: u8) -> Result<Vec<u8>> {
     let (a, b) = range;
     let plane = shape.height * shape.width;
@@ -160,6 +166,7 @@ pub fn jpeg_encode(x: &[f32], shape: ImageShape, range: (f32, f32), quality: u8)
 }
 
 /// A JPEG file decoded back to channel-major values in `range`.
+#[cfg(feature = "image")]
 pub fn jpeg_decode(bytes: &[u8], shape: ImageShape, range: (f32, f32)) -> Result<Vec<f32>> {
     let (a, b) = range;
     let img = image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg)
@@ -181,6 +188,7 @@ pub fn jpeg_decode(bytes: &[u8], shape: ImageShape, range: (f32, f32)) -> Result
 }
 
 /// JPEG at each of `qualities` on `data` (images of `shape`).
+#[cfg(feature = "image")]
 pub fn jpeg(data: &Dataset, shape: ImageShape, qualities: &[u8], threads: &Threads) -> Result<Vec<RdPoint>> {
     if shape.len() != data.cols() {
         return Err(Error::Data(format!(
@@ -228,6 +236,7 @@ mod tests {
     use crate::data::synthetic;
 
     #[test]
+    #[cfg(feature = "image")]
     fn jpeg_round_trips_and_quality_trades_size_for_psnr() {
         let data = synthetic::generate(20, 3);
         let shape = data.image_shape.unwrap();

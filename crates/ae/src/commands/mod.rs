@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod completions;
 pub mod compress;
 pub mod decode;
 pub mod demo;

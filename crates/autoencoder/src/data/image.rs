@@ -4,6 +4,10 @@
 //!
 //! Decoding uses the `image` crate with limits on the declared size, so a header that
 //! claims a huge picture is refused before its pixels are allocated.
+//!
+//! Decoding needs the `image` feature (on by default); without it, [`load`] answers
+//! with an error that names the feature, and the options and the header and extension
+//! checks remain.
 
 use std::path::{Path, PathBuf};
 
@@ -59,6 +63,7 @@ pub fn is_image_header(head: &[u8]) -> bool {
 
 /// The image files of `paths`: files as given, folders searched recursively (sorted), with
 /// the class (first-level sub-folder name) of each file found in a folder.
+#[cfg(feature = "image")]
 fn collect(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Option<String>)>> {
     let mut out = Vec::new();
     for p in paths {
@@ -83,6 +88,7 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Option<String>)>> {
     Ok(out)
 }
 
+#[cfg(feature = "image")]
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
@@ -98,6 +104,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Decode one image file with size limits.
+#[cfg(feature = "image")]
 pub fn decode(path: &Path) -> Result<image::DynamicImage> {
     let reader = image::ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
@@ -116,6 +123,7 @@ pub fn decode(path: &Path) -> Result<image::DynamicImage> {
 }
 
 /// `img` resized to `shape` and scaled to `[0, 1]`, channel-major.
+#[cfg(feature = "image")]
 pub fn to_pixels(img: &image::DynamicImage, shape: ImageShape) -> Vec<f32> {
     let (w, h) = (shape.width as u32, shape.height as u32);
     let resize = |i: &image::DynamicImage| {
@@ -141,6 +149,7 @@ pub fn to_pixels(img: &image::DynamicImage, shape: ImageShape) -> Vec<f32> {
 }
 
 /// Read image files and folders of images (see the module docs).
+#[cfg(feature = "image")]
 pub fn load(paths: &[PathBuf], opts: &ImageOptions) -> Result<Loaded> {
     let files = collect(paths)?;
     let mut shape = opts.shape;
@@ -217,7 +226,26 @@ pub fn load(paths: &[PathBuf], opts: &ImageOptions) -> Result<Loaded> {
     Ok(Loaded { data, classes, skipped })
 }
 
-#[cfg(test)]
+/// Without the `image` feature: an error naming the feature.
+#[cfg(not(feature = "image"))]
+pub fn load(paths: &[PathBuf], _opts: &ImageOptions) -> Result<Loaded> {
+    let what = paths.first().map_or_else(|| Path::new("images").to_path_buf(), Clone::clone);
+    Err(Error::format(
+        what,
+        "PNG and JPEG images need the `image` feature of the autoencoder crate (built without it)",
+    ))
+}
+
+#[cfg(all(test, not(feature = "image")))]
+mod without_the_feature {
+    #[test]
+    fn loading_names_the_feature() {
+        let e = super::load(&["a.png".into()], &super::ImageOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("a.png: PNG and JPEG images need the `image` feature"), "{e}");
+    }
+}
+
+#[cfg(all(test, feature = "image"))]
 mod tests {
     use super::*;
 

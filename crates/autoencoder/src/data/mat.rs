@@ -19,6 +19,14 @@
 //! MATLAB stores arrays column-major; rows here are row-major, so `X` (n × d) is transposed
 //! on load. Values are converted to `f32`; labels must be whole numbers and become `i64`.
 //! Complex, sparse, cell, struct and char arrays are refused with a message that says so.
+//!
+//! Reading needs the `mat` feature (on by default, it brings `hdf5-reader`); without it,
+//! [`load`] answers with an error that names the feature, and [`MatOptions`] and the
+//! header check remain.
+
+// Without the `mat` feature the readers below are compiled (so that they keep building)
+// but unused.
+#![cfg_attr(not(feature = "mat"), allow(dead_code))]
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -81,6 +89,7 @@ pub fn is_mat_header(head: &[u8]) -> bool {
 
 /// Load `X` (or `opts.data`) as the rows of a [`Dataset`] and `y` (or `opts.labels`) as its
 /// labels from the MAT v5 or v7.3 file at `path`.
+#[cfg(feature = "mat")]
 pub fn load(path: &Path, opts: &MatOptions) -> Result<Dataset> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let err = |m: String| Error::format(path, m);
@@ -106,6 +115,15 @@ pub fn load(path: &Path, opts: &MatOptions) -> Result<Dataset> {
     let data = numeric_v5(&data, big).map_err(err)?;
     let labels = labels.as_ref().map(|l| numeric_v5(l, big)).transpose().map_err(err)?;
     build(path, data, labels)
+}
+
+/// Without the `mat` feature: an error naming the feature.
+#[cfg(not(feature = "mat"))]
+pub fn load(path: &Path, _opts: &MatOptions) -> Result<Dataset> {
+    Err(Error::format(
+        path,
+        "MATLAB .mat files need the `mat` feature of the autoencoder crate (built without it)",
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,6 +588,7 @@ fn numeric_v5<'a>(var: &'a Picked<'_>, big: bool) -> std::result::Result<Matrix<
 // ---------------------------------------------------------------------------------------------
 // MAT v7.3 (HDF5).
 
+#[cfg(feature = "mat")]
 fn load_v73(path: &Path, opts: &MatOptions) -> Result<Dataset> {
     use hdf5_reader::{Hdf5File, OpenOptions};
     let err = |m: String| Error::format(path, m);
@@ -673,7 +692,16 @@ fn load_v73(path: &Path, opts: &MatOptions) -> Result<Dataset> {
     build(path, data, labels)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "mat")))]
+mod without_the_feature {
+    #[test]
+    fn loading_names_the_feature() {
+        let e = super::load(std::path::Path::new("x.mat"), &super::MatOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("x.mat: MATLAB .mat files need the `mat` feature"), "{e}");
+    }
+}
+
+#[cfg(all(test, feature = "mat"))]
 mod tests {
     use super::*;
     use std::io::Write;
@@ -701,14 +729,11 @@ mod tests {
     ];
 
     #[test]
-    fn odds_files_load_with_published_shapes() {
-        let dir = Path::new("/work/shared/data/odds");
-        if !dir.is_dir() {
-            println!("skipped: {} is absent", dir.display());
-            return;
-        }
+    fn real_data_odds_files_load_with_published_shapes() {
+        let test = "real_data_odds_files_load_with_published_shapes";
+        let Some(dir) = crate::data::test_data::shared(test, "odds") else { return };
         let mut seen = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
             let p = entry.unwrap().path();
             if p.extension().and_then(|e| e.to_str()) != Some("mat") {
                 continue;
@@ -731,15 +756,12 @@ mod tests {
     }
 
     #[test]
-    fn odds_values_are_transposed_to_row_major() {
+    fn real_data_odds_values_are_transposed_to_row_major() {
         // breastw stores X as miUINT8 inside a double array; values are 1..=10 and the first
         // row of the UCI data is 5,1,1,1,2,1,3,1,1.
-        let p = Path::new("/work/shared/data/odds/breastw.mat");
-        if !p.exists() {
-            println!("skipped: {} is absent", p.display());
-            return;
-        }
-        let d = load(p, &MatOptions::default()).unwrap();
+        let test = "real_data_odds_values_are_transposed_to_row_major";
+        let Some(p) = crate::data::test_data::shared(test, "odds/breastw.mat") else { return };
+        let d = load(&p, &MatOptions::default()).unwrap();
         assert_eq!(d.row(0), &[5.0, 1.0, 1.0, 1.0, 2.0, 1.0, 3.0, 1.0, 1.0]);
         assert!(d.as_slice().iter().all(|&v| (1.0..=10.0).contains(&v)));
     }

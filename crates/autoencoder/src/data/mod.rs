@@ -11,6 +11,8 @@ pub mod normalize;
 pub mod npy;
 pub mod open;
 pub mod synthetic;
+#[cfg(test)]
+pub(crate) mod test_data;
 
 pub use dataset::{Dataset, ImageShape};
 pub use normalize::{NormalizeKind, Normalizer};

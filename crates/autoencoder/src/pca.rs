@@ -166,6 +166,30 @@ pub enum Baseline {
     Skipped(String),
 }
 
+/// The outcome of [`project`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Projection {
+    /// `rows × k` coordinates, row-major.
+    Coordinates(Vec<f32>),
+    /// Not fitted because it would pass a bound ([`Pca::fit_baseline`]); the reason.
+    Skipped(String),
+}
+
+/// `rows × cols` data on its first `k` principal components (a scatter plot's axes),
+/// fitted with the bounds of the baseline ([`Pca::fit_baseline`]: exact for narrow rows,
+/// randomised for wide ones): each row's coordinates, or why the fit is skipped.
+///
+/// Errors as [`Pca::fit_with_threads`].
+pub fn project(data: &[f32], rows: usize, cols: usize, k: usize, threads: usize) -> Result<Projection> {
+    let pca = match Pca::fit_baseline(data, rows, cols, k, threads)? {
+        Baseline::Fitted { pca, .. } => pca,
+        Baseline::Skipped(why) => return Ok(Projection::Skipped(why)),
+    };
+    let mut out = vec![0.0f32; rows * pca.k()];
+    pca.transform(data, rows, &mut out)?;
+    Ok(Projection::Coordinates(out))
+}
+
 impl Pca {
     /// The PCA baseline beside an autoencoder: the exact fit when rows have at most
     /// [`EXACT_MAX_DIM`] values (so the numbers stay those of [`Pca::fit_with_threads`]),
@@ -845,6 +869,17 @@ fn scatter_matrix(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn project_gives_the_fitted_coordinates() {
+        let (n, d) = (50, 5);
+        let x: Vec<f32> = (0..n * d).map(|i| ((i * 37 % 101) as f32) / 101.0).collect();
+        let Projection::Coordinates(p) = project(&x, n, d, 2, 1).unwrap() else { panic!("skipped") };
+        let mut want = vec![0.0; n * 2];
+        Pca::fit_with_threads(&x, n, d, 2, 1).unwrap().transform(&x, n, &mut want).unwrap();
+        assert_eq!(p, want);
+        assert!(project(&x, n, d, 0, 1).is_err());
+    }
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

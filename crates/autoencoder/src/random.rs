@@ -32,6 +32,16 @@ pub fn uniform(r: &mut ChaCha8Rng) -> f32 {
     (r.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
 }
 
+/// Binarise `values` in place, as for binarised MNIST: each value `x` becomes 1 with
+/// probability `x` (`uniform < x`), else 0, one draw per value in order. Training's
+/// `binarize` (every use of a row) and `ae evaluate --binarize` (once) both draw here.
+#[inline]
+pub fn binarize(values: &mut [f32], r: &mut ChaCha8Rng) {
+    for v in values {
+        *v = f32::from(uniform(r) < *v);
+    }
+}
+
 /// Uniform in `[0, 1)` with 53 random bits.
 #[inline]
 pub fn uniform_f64(r: &mut ChaCha8Rng) -> f64 {
@@ -72,6 +82,17 @@ pub fn shuffle<T>(r: &mut ChaCha8Rng, v: &mut [T]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binarize_draws_one_uniform_per_value() {
+        let mut v = vec![0.0, 1.0, 0.5, 0.25, 0.75];
+        let (mut a, mut b) = (rng(3, Stream::Sample), rng(3, Stream::Sample));
+        binarize(&mut v, &mut a);
+        let want: Vec<f32> =
+            [0.0, 1.0, 0.5, 0.25, 0.75].iter().map(|&x| f32::from(uniform(&mut b) < x)).collect();
+        assert_eq!(v, want);
+        assert_eq!((v[0], v[1]), (0.0, 1.0));
+    }
 
     #[test]
     fn streams_are_reproducible_and_distinct() {

@@ -9,7 +9,7 @@ use autoencoder::{compressed, file, Autoencoder, Error, Result};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
-use crate::output::write_array;
+use crate::pictures::write_rows;
 
 /// Bits per code dimension when `--bits` is not given.
 pub const DEFAULT_BITS: u32 = 6;
@@ -113,37 +113,4 @@ fn file_bytes(path: &Path) -> Result<Vec<u8>> {
         return Err(Error::format(path, format!("{size} bytes is larger than any compressed file")));
     }
     std::fs::read(path).map_err(|e| Error::io(path, e))
-}
-
-/// Rows of the model's input width to `path`: a PNG image or grid for image models,
-/// else an array file.
-pub fn write_rows(path: &Path, model: &Autoencoder, rows: &[f32], per_row: usize) -> Result<()> {
-    let is_png = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
-    let d = model.input_dim();
-    if !is_png {
-        let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
-        return write_array(path, rows, d, Some(&header));
-    }
-    let shape = model.config().image_shape.ok_or_else(|| {
-        Error::Data(format!(
-            "{}: the model's rows are not images; write .csv or .npy instead",
-            path.display()
-        ))
-    })?;
-    let n = rows.len() / d.max(1);
-    let g = crate::grid::GridImage { channels: shape.channels, height: shape.height, width: shape.width };
-    let png = if n == 1 {
-        // One image: the image itself, at its own size.
-        crate::grid::render_grid(&[rows], g, 1, 0)
-    } else {
-        // A grid, the last row filled out with mid-grey cells.
-        let per_row = per_row.clamp(1, n);
-        let mut padded = rows.to_vec();
-        padded.resize(n.div_ceil(per_row) * per_row * d, f32::from(crate::grid::PAD_GREY) / 255.0);
-        let lines: Vec<&[f32]> = padded.chunks(per_row * d).collect();
-        let scale = if shape.height <= 32 { 3 } else { 1 };
-        crate::grid::render_grid(&lines, g, scale, 2)
-    }
-    .map_err(Error::Data)?;
-    crate::grid::write_png(path, &png).map_err(Error::Data)
 }

@@ -8,9 +8,8 @@ use autoencoder::data::open::load_named;
 use autoencoder::{file, Loss, ModelConfig, Result, Threads, TrainConfig};
 use clap::Args;
 
-use super::evaluate::pca_baseline;
-use super::reconstruct::write_comparison;
-use super::train::{train, write_loss_curve, FileConfig};
+use crate::pictures::{write_comparison, write_loss_curve};
+use crate::training::{train, FileConfig};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -50,13 +49,15 @@ pub fn run(a: DemoArgs) -> Result<()> {
         },
     };
     let threads = Threads::new(a.threads);
-    let outcome = train(&train_rows, None, cfg, &threads, false, None)?;
+    let mut outcome = train(&train_rows, None, cfg, &threads, false, None)?;
+    // Complete as `ae train` does: the model compresses (`ae compress`).
+    autoencoder::finish(&mut outcome.model, &train_rows, None, &threads)?;
     file::save(&outcome.model, &model_path)?;
     write_loss_curve(&loss_path, &outcome.model, &outcome.history, None)?;
     let shape = train_rows.image_shape.expect("synthetic rows are images");
     write_comparison(&grid_path, &outcome.model, &test_rows, shape, 16, None, &threads)?;
     let ae = outcome.model.evaluate(&test_rows, &threads)?;
-    let pca = pca_baseline(&outcome.model, &train_rows, &test_rows, &threads)?;
+    let pca = autoencoder::baseline::pca_fitted(&outcome.model, &train_rows, &test_rows, &threads)?;
     println!();
     println!("Test set ({} new shapes), squared error per image (lower is better):", test_rows.rows());
     println!("  autoencoder (code of 32)  {:.3}   PSNR {:.1} dB", ae.sse_per_row, ae.psnr);

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
+use autoencoder::baseline::{self, PcaBaseline};
 use autoencoder::data::builtin::Split;
-use autoencoder::metrics::{MetricsAccumulator, ReconstructionMetrics};
-use autoencoder::pca::{Baseline, Method, Pca};
+use autoencoder::metrics::ReconstructionMetrics;
+use autoencoder::pca::Method;
 use autoencoder::rate_distortion::{self as rd, RdPoint};
 use autoencoder::{file, Autoencoder, Dataset, Error, Result, Threads};
 use clap::Args;
@@ -91,8 +92,7 @@ fn rate_distortion(
         // A model saved before `ae train` kept code statistics: fit them as it does.
         eprintln!("note: the model has no code statistics; fitting them on {}", fit_rows.source);
         let mut m = file::load(&a.input.model)?;
-        let z = m.encode(fit_rows.as_slice(), threads)?;
-        m.codec = Some(autoencoder::codec::Codec::fit(&z, m.code_dim())?);
+        autoencoder::train::fit_codec(&mut m, fit_rows.as_slice(), threads)?;
         fitted = m;
         &fitted
     } else {
@@ -185,102 +185,7 @@ fn print_rate_distortion(r: &RateDistortion) {
 
 /// Where `--rate-distortion` draws its plot.
 fn rd_plot_path(a: &EvaluateArgs) -> PathBuf {
-    a.rd_plot.clone().unwrap_or_else(|| crate::commands::train::sibling(&a.input.model, "rd.png"))
-}
-
-/// The baseline's metrics and where it was fitted.
-pub struct PcaResult {
-    pub metrics: ReconstructionMetrics,
-    pub k: usize,
-    pub fitted_on: String,
-    pub seconds: f64,
-    /// Exact, or randomised for rows wider than `pca::EXACT_MAX_DIM`.
-    pub method: Method,
-}
-
-/// A PCA baseline, or why there is none (`Pca::fit_baseline` skips fits that would pass
-/// its time or memory bound).
-pub enum PcaBaseline {
-    Fitted(PcaResult),
-    Skipped(String),
-}
-
-/// PCA-k fitted on `fit_rows`, evaluated on `data`, both in the model's normalised space
-/// (normalised a chunk at a time: no copy of either set is made when the normaliser is
-/// the identity).
-pub fn pca_baseline(
-    model: &Autoencoder,
-    fit_rows: &Dataset,
-    data: &Dataset,
-    threads: &Threads,
-) -> Result<PcaResult> {
-    pca_baseline_rows(model, (fit_rows.as_slice(), &fit_rows.source), data.as_slice(), threads)
-}
-
-/// [`pca_baseline`] on row slices: `fit` (values, where they came from) and `eval`. A
-/// skipped baseline is an error here; [`pca_baseline_or_skip`] tells it apart.
-pub fn pca_baseline_rows(
-    model: &Autoencoder,
-    fit: (&[f32], &str),
-    eval: &[f32],
-    threads: &Threads,
-) -> Result<PcaResult> {
-    match pca_baseline_or_skip(model, fit, eval, threads)? {
-        PcaBaseline::Fitted(p) => Ok(p),
-        PcaBaseline::Skipped(why) => Err(Error::Data(format!("no PCA baseline: {why}"))),
-    }
-}
-
-/// [`pca_baseline_rows`], or the reason it is skipped, decided from the sizes before the
-/// rows are normalised or anything is fitted (`Pca::baseline_plan`): exact up to
-/// `pca::EXACT_MAX_DIM` values per row, randomised above, bounded in time and memory.
-pub fn pca_baseline_or_skip(
-    model: &Autoencoder,
-    fit: (&[f32], &str),
-    eval: &[f32],
-    threads: &Threads,
-) -> Result<PcaBaseline> {
-    let k = model.code_dim();
-    let d = model.input_dim();
-    let norm = model.normalizer();
-    let fit_n = fit.0.len() / d.max(1);
-    let k_eff = k.min(fit_n).min(d);
-    if let Some(why) = Pca::baseline_plan(fit_n, d, k_eff, threads.count()).skip_reason() {
-        return Ok(PcaBaseline::Skipped(why));
-    }
-    let t = std::time::Instant::now();
-    let fit_x: std::borrow::Cow<[f32]> = if norm.is_identity() {
-        std::borrow::Cow::Borrowed(fit.0)
-    } else {
-        let mut v = fit.0.to_vec();
-        norm.apply_in_place(&mut v);
-        std::borrow::Cow::Owned(v)
-    };
-    let (pca, method) = match Pca::fit_baseline(&fit_x, fit_n, d, k_eff, threads.count())? {
-        Baseline::Fitted { pca, method } => (pca, method),
-        Baseline::Skipped(why) => return Ok(PcaBaseline::Skipped(why)),
-    };
-    drop(fit_x);
-    let seconds = t.elapsed().as_secs_f64();
-    let mut acc = MetricsAccumulator::new(d);
-    // About 4 M values a chunk (4,096 rows of MNIST), so wide rows stay within memory.
-    let chunk = ((1usize << 22) / d.max(1)).clamp(1, 4096);
-    let rows = eval.len() / d.max(1);
-    for start in (0..rows).step_by(chunk) {
-        let n = chunk.min(rows - start);
-        let mut x = eval[start * d..(start + n) * d].to_vec();
-        norm.apply_in_place(&mut x);
-        let mut y = vec![0.0; n * d];
-        pca.reconstruct(&x, n, &mut y)?;
-        acc.add(&x, &y)?;
-    }
-    Ok(PcaBaseline::Fitted(PcaResult {
-        metrics: acc.finish(),
-        k: k_eff,
-        fitted_on: fit.1.to_string(),
-        seconds,
-        method,
-    }))
+    a.rd_plot.clone().unwrap_or_else(|| crate::files::sibling(&a.input.model, "rd.png"))
 }
 
 pub fn run(a: EvaluateArgs) -> Result<()> {
@@ -299,9 +204,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     let mut data = a.input.load_for(&model, Split::Test)?;
     if let Some(seed) = a.binarize {
         let mut rng = autoencoder::random::rng(seed, autoencoder::random::Stream::Sample);
-        for v in data.as_mut_slice() {
-            *v = f32::from(autoencoder::random::uniform(&mut rng) < *v);
-        }
+        autoencoder::random::binarize(data.as_mut_slice(), &mut rng);
     }
     model.check_data(&data)?;
     let metrics = model.evaluate(&data, &threads)?;
@@ -344,12 +247,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
                 data.cols()
             )));
         }
-        match pca_baseline_or_skip(
-            &model,
-            (fit_rows.as_slice(), &fit_rows.source),
-            data.as_slice(),
-            &threads,
-        )? {
+        match baseline::pca(&model, (fit_rows.as_slice(), &fit_rows.source), data.as_slice(), &threads)? {
             PcaBaseline::Fitted(p) => Some(p),
             PcaBaseline::Skipped(why) => {
                 eprintln!("note: no PCA baseline: {why}");

@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 
 use autoencoder::data::builtin::Split;
-use autoencoder::{file, Autoencoder, Error, Result};
+use autoencoder::{file, Error, Result};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
-use crate::commands::compress::write_rows;
+use crate::pictures::write_rows;
 
 #[derive(Args, Debug)]
 pub struct GenerateArgs {
@@ -88,7 +88,6 @@ pub fn run_interpolate(a: InterpolateArgs) -> Result<()> {
     let _held = a.input.run_files().output("-o", &a.output).check()?;
     let model = file::load(&a.input.model)?;
     let threads = a.threads.threads();
-    let d = model.input_dim();
     let (xa, xb) = if a.input.files.len() == 2 {
         let one = |p: &PathBuf| -> Result<Vec<f32>> {
             let m = ModelData {
@@ -114,48 +113,10 @@ pub fn run_interpolate(a: InterpolateArgs) -> Result<()> {
         }
         (data.row(i).to_vec(), data.row(j).to_vec())
     };
-    if a.steps < 2 {
-        return Err(Error::config("steps", "must be at least 2 (the two ends)"));
-    }
-    let za = model.encode(&xa, &threads)?;
-    let zb = model.encode(&xb, &threads)?;
-    let k = model.code_dim();
-    let mut z = Vec::with_capacity(a.steps * k);
-    for s in 0..a.steps {
-        let t = s as f32 / (a.steps - 1) as f32;
-        z.extend(za.iter().zip(&zb).map(|(&p, &q)| (1.0 - t) * p + t * q));
-    }
-    let y = model.decode(&z, &threads)?;
-    debug_assert_eq!(y.len(), a.steps * d);
+    let y = model.interpolate(&xa, &xb, a.steps, &threads)?;
     write_rows(&a.output, &model, &y, a.steps)?;
     eprintln!("wrote {} decodings along the latent path to {}", a.steps, a.output.display());
     Ok(())
-}
-
-/// The sweep of dimension `j`: from the prior for variational models, else the range of
-/// the training codes; the other dimensions at the centre.
-fn sweep(model: &Autoencoder, dims: usize, steps: usize, range: f32) -> Result<Vec<f32>> {
-    let k = model.code_dim();
-    let (centre, lo, hi): (Vec<f32>, Vec<f32>, Vec<f32>) = if model.config().variational {
-        (vec![0.0; k], vec![-range; k], vec![range; k])
-    } else {
-        let c = model.codec.as_ref().ok_or_else(|| {
-            Error::Data(
-                "the model is neither variational nor has code statistics to sweep; train it again".into(),
-            )
-        })?;
-        (c.lo.iter().zip(&c.hi).map(|(&a, &b)| 0.5 * (a + b)).collect(), c.lo.clone(), c.hi.clone())
-    };
-    let mut z = Vec::with_capacity(dims * steps * k);
-    for j in 0..dims {
-        for s in 0..steps {
-            let t = if steps == 1 { 0.5 } else { s as f32 / (steps - 1) as f32 };
-            let mut row = centre.clone();
-            row[j] = lo[j] + t * (hi[j] - lo[j]);
-            z.extend(row);
-        }
-    }
-    Ok(z)
 }
 
 pub fn run_traverse(a: TraverseArgs) -> Result<()> {
@@ -163,14 +124,7 @@ pub fn run_traverse(a: TraverseArgs) -> Result<()> {
     let model = file::load(&a.model)?;
     let k = model.code_dim();
     let dims = a.dims.unwrap_or(k.min(16));
-    if dims == 0 || dims > k {
-        return Err(Error::config("dims", format!("{dims}: the code has {k} dimensions")));
-    }
-    if a.steps == 0 {
-        return Err(Error::config("steps", "must be at least 1"));
-    }
-    let z = sweep(&model, dims, a.steps, a.range)?;
-    let y = model.decode(&z, &a.threads.threads())?;
+    let y = model.traverse(dims, a.steps, a.range, &a.threads.threads())?;
     write_rows(&a.output, &model, &y, a.steps)?;
     eprintln!("wrote a traversal of {dims} code dimensions × {} values to {}", a.steps, a.output.display());
     Ok(())

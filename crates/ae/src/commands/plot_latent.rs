@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use autoencoder::data::builtin::Split;
-use autoencoder::pca::Pca;
+use autoencoder::pca;
 use autoencoder::{file, Error, Result};
 use clap::Args;
 
@@ -34,17 +34,15 @@ pub fn run(a: PlotLatentArgs) -> Result<()> {
         2 => (z.chunks(2).map(|p| (p[0] as f64, p[1] as f64)).collect(), ("z1", "z2")),
         _ => {
             // Bounded like every PCA baseline: exact for narrow codes, randomised for wide.
-            let pca = match Pca::fit_baseline(&z, data.rows(), k, 2, threads.count())? {
-                autoencoder::pca::Baseline::Fitted { pca, .. } => pca,
-                autoencoder::pca::Baseline::Skipped(why) => {
+            let p = match pca::project(&z, data.rows(), k, 2, threads.count())? {
+                pca::Projection::Coordinates(p) => p,
+                pca::Projection::Skipped(why) => {
                     return Err(Error::Data(format!(
                         "{}: cannot project the codes to 2-D: {why}",
                         data.source
                     )))
                 }
             };
-            let mut p = vec![0.0f32; data.rows() * 2];
-            pca.transform(&z, data.rows(), &mut p)?;
             (
                 p.chunks(2).map(|q| (q[0] as f64, q[1] as f64)).collect(),
                 ("principal component 1 of the codes", "principal component 2"),

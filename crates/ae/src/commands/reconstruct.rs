@@ -1,14 +1,15 @@
 //! `ae reconstruct`: rows in, reconstructions out (CSV/NPY), or for images a PNG of
 //! originals above their reconstructions.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use autoencoder::data::builtin::Split;
-use autoencoder::{compressed, file, Autoencoder, Dataset, Error, ImageShape, Result, Threads};
+use autoencoder::{file, Error, Result};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
 use crate::output::{print_csv, write_array};
+use crate::pictures::{reconstruct, write_comparison};
 
 #[derive(Args, Debug)]
 pub struct ReconstructArgs {
@@ -26,37 +27,6 @@ pub struct ReconstructArgs {
     pub bits: Option<u32>,
     #[command(flatten)]
     pub threads: ThreadArgs,
-}
-
-/// Originals above reconstructions for the first `n` rows of `data`, as a PNG.
-pub fn write_comparison(
-    path: &Path,
-    model: &Autoencoder,
-    data: &Dataset,
-    shape: ImageShape,
-    n: usize,
-    bits: Option<u32>,
-    threads: &Threads,
-) -> Result<()> {
-    let n = n.min(data.rows());
-    if n == 0 {
-        return Err(Error::Data(format!("{}: no rows to draw", data.source)));
-    }
-    let x = &data.as_slice()[..n * data.cols()];
-    let y = reconstruct(model, x, bits, threads)?;
-    let per_row = if n <= 16 { n.div_ceil(n.div_ceil(16)) } else { 16 };
-    let g = crate::grid::GridImage { channels: shape.channels, height: shape.height, width: shape.width };
-    let scale = if shape.height <= 32 { 3 } else { 1 };
-    let png = crate::grid::render_comparison(x, &y, n, per_row, g, scale).map_err(Error::Data)?;
-    crate::grid::write_png(path, &png).map_err(Error::Data)
-}
-
-/// Reconstructions, through codes quantised to `bits` when given.
-fn reconstruct(model: &Autoencoder, x: &[f32], bits: Option<u32>, threads: &Threads) -> Result<Vec<f32>> {
-    match bits {
-        Some(b) => compressed::reconstruct(model, x, b, threads),
-        None => model.reconstruct(x, threads),
-    }
 }
 
 pub fn run(a: ReconstructArgs) -> Result<()> {

@@ -1,5 +1,7 @@
 //! `Dataset`: the rows every loader produces and every model consumes.
 
+use std::ops::Range;
+
 use crate::error::{Error, Result};
 
 /// The shape of one image row: channels × height × width, stored channel-major
@@ -156,19 +158,34 @@ impl Dataset {
     }
 
     /// Keras's `validation_split`: the last `fraction` of the rows (rounded down, as
-    /// Keras does: `n_train = floor(n·(1−fraction))`) become the validation set.
-    pub fn split_validation(&self, fraction: f64) -> Result<(Dataset, Dataset)> {
+    /// Keras does: `n_train = floor(n·(1−fraction))`) are the validation part. Returns
+    /// the row ranges of the training and the validation part, without copying (see
+    /// [`Dataset::rows_in`]); a fraction of 0 holds out nothing. The one formula and the
+    /// one error of every split: training, the loss plot's PCA line and the
+    /// reconstruction grid all split here.
+    ///
+    /// Errors when `fraction` is not in `[0, 1)`, or when a positive fraction leaves
+    /// the training or the validation part empty.
+    pub fn split_validation(&self, fraction: f64) -> Result<(Range<usize>, Range<usize>)> {
         if !(0.0..1.0).contains(&fraction) {
             return Err(Error::config("validation_split", format!("{fraction} is not in [0, 1)")));
         }
+        if fraction == 0.0 {
+            return Ok((0..self.rows, self.rows..self.rows));
+        }
         let n_train = ((self.rows as f64) * (1.0 - fraction)).floor() as usize;
-        if n_train == 0 {
+        if n_train == 0 || n_train == self.rows {
             return Err(Error::config(
                 "validation_split",
-                format!("{fraction} leaves no training rows out of {}", self.rows),
+                format!("{fraction} of {} rows leaves an empty training or validation part", self.rows),
             ));
         }
-        Ok((self.slice_rows(0, n_train), self.slice_rows(n_train, self.rows)))
+        Ok((0..n_train, n_train..self.rows))
+    }
+
+    /// The values of the rows in `rows`, row-major, without copying.
+    pub fn rows_in(&self, rows: Range<usize>) -> &[f32] {
+        &self.data[rows.start * self.cols..rows.end * self.cols]
     }
 
     /// The first non-finite value, as `(row, column, value)`, if any.
@@ -204,9 +221,14 @@ mod tests {
         let d = Dataset::new((0..20).map(|v| v as f32).collect(), 10, 2, "t").unwrap();
         let (tr, va) = d.split_validation(0.25).unwrap();
         // floor(10 * 0.75) = 7 training rows
-        assert_eq!(tr.rows(), 7);
-        assert_eq!(va.rows(), 3);
-        assert_eq!(va.row(0), &[14.0, 15.0]);
+        assert_eq!((tr.clone(), va.clone()), (0..7, 7..10));
+        assert_eq!(d.rows_in(va)[..2], [14.0, 15.0]);
+        assert_eq!(d.rows_in(tr).len(), 14);
+        assert_eq!(d.split_validation(0.0).unwrap(), (0..10, 10..10));
+        for bad in [-0.1, 1.0, f64::NAN, 0.95, 1e-20] {
+            let e = d.split_validation(bad).unwrap_err().to_string();
+            assert!(e.contains("validation_split"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod autoencoder;
 mod config;
+mod latent;
 mod plan;
 mod vae;
 

@@ -269,20 +269,10 @@ fn fit_pass(
             (Rows { data: train, range: (0, train.rows()) }, Some(Rows { data: v, range: (0, v.rows()) }))
         }
         None if config.validation_split > 0.0 => {
-            let n_train = ((train.rows() as f64) * (1.0 - config.validation_split)).floor() as usize;
-            if n_train == 0 || n_train == train.rows() {
-                return Err(Error::config(
-                    "validation_split",
-                    format!(
-                        "{} of {} rows leaves an empty training or validation part",
-                        config.validation_split,
-                        train.rows()
-                    ),
-                ));
-            }
+            let (t, v) = train.split_validation(config.validation_split)?;
             (
-                Rows { data: train, range: (0, n_train) },
-                Some(Rows { data: train, range: (n_train, train.rows()) }),
+                Rows { data: train, range: (t.start, t.end) },
+                Some(Rows { data: train, range: (v.start, v.end) }),
             )
         }
         None => (Rows { data: train, range: (0, train.rows()) }, None),
@@ -428,9 +418,7 @@ impl Trainer {
         let ws = &mut self.ws;
         let n = ws.gather(rows, indices.iter().copied(), model.normalizer());
         if self.config.binarize {
-            for v in ws.input[..n * d].iter_mut() {
-                *v = f32::from(random::uniform(&mut self.noise_rng) < *v);
-            }
+            random::binarize(&mut ws.input[..n * d], &mut self.noise_rng);
         }
         let noise = self.config.noise;
         if let Some(c) = &noise {

@@ -1,0 +1,183 @@
+//! The PCA baseline beside a model: PCA with the model's code size, fitted on training
+//! rows and scored on other rows, both in the model's normalised space, with the
+//! reconstruction metrics of [`crate::metrics`] — the linear model every autoencoder is
+//! compared with (`ae evaluate`, the loss curve's dashed line, `ae demo`).
+
+use std::borrow::Cow;
+
+use crate::data::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::kernels::Threads;
+use crate::loss::Loss;
+use crate::metrics::{MetricsAccumulator, ReconstructionMetrics};
+use crate::model::Autoencoder;
+use crate::pca::{Baseline, Method, Pca};
+
+/// The baseline's metrics and where it was fitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PcaResult {
+    /// Reconstruction metrics on the scored rows.
+    pub metrics: ReconstructionMetrics,
+    /// Components: the model's code size, or fewer when there are fewer rows or columns.
+    pub k: usize,
+    /// Where the fitting rows came from.
+    pub fitted_on: String,
+    /// Seconds the fit took.
+    pub seconds: f64,
+    /// Exact, or randomised for rows wider than [`crate::pca::EXACT_MAX_DIM`].
+    pub method: Method,
+}
+
+impl PcaResult {
+    /// The value of `loss` among the metrics (`None` for BCE when a target lies outside
+    /// `[0, 1]`).
+    pub fn loss(&self, loss: Loss) -> Option<f64> {
+        match loss {
+            Loss::Bce => self.metrics.bce,
+            Loss::Mae => Some(self.metrics.mae),
+            Loss::Mse => Some(self.metrics.mse),
+        }
+    }
+}
+
+/// A PCA baseline, or why there is none ([`Pca::fit_baseline`] skips fits that would
+/// pass its time or memory bound).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PcaBaseline {
+    /// Fitted and scored.
+    Fitted(PcaResult),
+    /// Skipped, and why (one sentence, for a note).
+    Skipped(String),
+}
+
+/// PCA-k (`k`, the model's code size) fitted on `fit` (row-major values of the model's
+/// input width, and where they came from), scored on `eval`, both in the model's
+/// normalised space (normalised a chunk at a time: no copy of either set is made when
+/// the normaliser is the identity); or the reason it is skipped, decided from the sizes
+/// before the rows are normalised or anything is fitted ([`Pca::baseline_plan`]): exact
+/// up to [`crate::pca::EXACT_MAX_DIM`] values per row, randomised above, bounded in time
+/// and memory.
+pub fn pca(model: &Autoencoder, fit: (&[f32], &str), eval: &[f32], threads: &Threads) -> Result<PcaBaseline> {
+    let k = model.code_dim();
+    let d = model.input_dim();
+    let norm = model.normalizer();
+    let fit_n = fit.0.len() / d.max(1);
+    let k_eff = k.min(fit_n).min(d);
+    if let Some(why) = Pca::baseline_plan(fit_n, d, k_eff, threads.count()).skip_reason() {
+        return Ok(PcaBaseline::Skipped(why));
+    }
+    let t = std::time::Instant::now();
+    let fit_x: Cow<[f32]> = if norm.is_identity() {
+        Cow::Borrowed(fit.0)
+    } else {
+        let mut v = fit.0.to_vec();
+        norm.apply_in_place(&mut v);
+        Cow::Owned(v)
+    };
+    let (pca, method) = match Pca::fit_baseline(&fit_x, fit_n, d, k_eff, threads.count())? {
+        Baseline::Fitted { pca, method } => (pca, method),
+        Baseline::Skipped(why) => return Ok(PcaBaseline::Skipped(why)),
+    };
+    drop(fit_x);
+    let seconds = t.elapsed().as_secs_f64();
+    let mut acc = MetricsAccumulator::new(d);
+    // About 4 M values a chunk (4,096 rows of MNIST), so wide rows stay within memory.
+    let chunk = ((1usize << 22) / d.max(1)).clamp(1, 4096);
+    let rows = eval.len() / d.max(1);
+    for start in (0..rows).step_by(chunk) {
+        let n = chunk.min(rows - start);
+        let mut x = eval[start * d..(start + n) * d].to_vec();
+        norm.apply_in_place(&mut x);
+        let mut y = vec![0.0; n * d];
+        pca.reconstruct(&x, n, &mut y)?;
+        acc.add(&x, &y)?;
+    }
+    Ok(PcaBaseline::Fitted(PcaResult {
+        metrics: acc.finish(),
+        k: k_eff,
+        fitted_on: fit.1.to_string(),
+        seconds,
+        method,
+    }))
+}
+
+/// [`pca`] fitted on `fit_rows` and scored on `data`; a skipped baseline is an error.
+pub fn pca_fitted(
+    model: &Autoencoder,
+    fit_rows: &Dataset,
+    data: &Dataset,
+    threads: &Threads,
+) -> Result<PcaResult> {
+    match pca(model, (fit_rows.as_slice(), &fit_rows.source), data.as_slice(), threads)? {
+        PcaBaseline::Fitted(p) => Ok(p),
+        PcaBaseline::Skipped(why) => Err(Error::Data(format!("no PCA baseline: {why}"))),
+    }
+}
+
+/// The baseline of a training run, for its loss curve: [`pca`] fitted on the training
+/// part of `data` (the rows before the model's `validation_split`,
+/// [`Dataset::split_validation`]; all of them with a separate `validation` set) and
+/// scored on what the loss was validated on (`validation`, the held-out rows, or the
+/// training rows when nothing was held out). The loss to compare with is the model's
+/// (`PcaResult::loss`). Errors when the model has no training summary.
+pub fn pca_of_training(
+    model: &Autoencoder,
+    data: &Dataset,
+    validation: Option<&Dataset>,
+    threads: &Threads,
+) -> Result<PcaBaseline> {
+    let t = model
+        .training
+        .as_ref()
+        .ok_or_else(|| Error::Data("the model has no training summary to split its rows by".into()))?;
+    let split = t.config.get("validation_split").and_then(|v| v.as_f64()).unwrap_or(0.0);
+    let (fit, eval) = match validation {
+        Some(v) => (data.as_slice(), v.as_slice()),
+        None => {
+            let (train, held_out) = data.split_validation(split)?;
+            let fit = data.rows_in(train);
+            (fit, if held_out.is_empty() { fit } else { data.rows_in(held_out) })
+        }
+    };
+    pca(model, (fit, &data.source), eval, threads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{fit, NoObserver, TrainConfig};
+    use crate::ModelConfig;
+
+    fn model(data: &Dataset, split: f64) -> (Autoencoder, Threads) {
+        let config = ModelConfig { input_dim: data.cols(), layers: vec![4], ..ModelConfig::default() };
+        let mut m = Autoencoder::new(config, 0).unwrap();
+        let training = TrainConfig { epochs: 1, validation_split: split, ..TrainConfig::default() };
+        let threads = Threads::new(1);
+        fit(&mut m, data, None, &training, &threads, &mut NoObserver).unwrap();
+        (m, threads)
+    }
+
+    #[test]
+    fn the_training_baseline_fits_the_training_part_and_scores_the_held_out_rows() {
+        let data = crate::data::synthetic::generate(40, 0);
+        let (m, threads) = model(&data, 0.25);
+        let got = pca_of_training(&m, &data, None, &threads).unwrap();
+        let want = pca(&m, (data.rows_in(0..30), &data.source), data.rows_in(30..40), &threads).unwrap();
+        let (PcaBaseline::Fitted(got), PcaBaseline::Fitted(want)) = (got, want) else { panic!("skipped") };
+        assert_eq!((got.k, got.metrics), (4, want.metrics));
+        assert_eq!(got.loss(Loss::Mse), Some(got.metrics.mse));
+        // Nothing held out: fitted and scored on every row.
+        let (m, threads) = model(&data, 0.0);
+        let all = pca_fitted(&m, &data, &data, &threads).unwrap();
+        let PcaBaseline::Fitted(p) = pca_of_training(&m, &data, None, &threads).unwrap() else { panic!() };
+        assert_eq!(p.metrics, all.metrics);
+    }
+
+    #[test]
+    fn a_model_without_training_has_no_training_baseline() {
+        let data = crate::data::synthetic::generate(8, 0);
+        let config = ModelConfig { input_dim: data.cols(), layers: vec![4], ..ModelConfig::default() };
+        let m = Autoencoder::new(config, 0).unwrap();
+        assert!(pca_of_training(&m, &data, None, &Threads::new(1)).is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! Completing a trained model: after [`fit`](super::fit), the code statistics that
+//! compression and sampling need, and the anomaly detector when a threshold rule is
+//! given — what `ae train` writes into every model file, so that a model trained from
+//! the library compresses and detects as well.
+
+use crate::anomaly::{Detector, ScoreKind, ThresholdRule};
+use crate::codec::Codec;
+use crate::data::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::kernels::Threads;
+use crate::model::Autoencoder;
+
+/// Complete `model`, just trained on `data` by [`fit`](super::fit) or
+/// [`fit_with`](super::fit_with):
+///
+/// * the codec ([`Autoencoder::codec`]) from the codes of the training rows: the first
+///   `training.rows.0` rows of `data` (those before a validation split; all of them for a
+///   model without a training summary). A code wider than [`crate::codec::MAX_DIMS`] gets
+///   none ([`Codec::supports`]); `model.codec` then stays `None` and
+///   [`Codec::unsupported_reason`] says why.
+/// * with `threshold`, the detector ([`Autoencoder::detector`]): the model's score
+///   ([`ScoreKind::default_for`]) fitted on every row of `data`, thresholded by the rule.
+///
+/// Deterministic: the same model, data and threads give the same bits.
+pub fn finish(
+    model: &mut Autoencoder,
+    data: &Dataset,
+    threshold: Option<ThresholdRule>,
+    threads: &Threads,
+) -> Result<()> {
+    if Codec::supports(model.code_dim()) {
+        let train_rows = model.training.as_ref().map_or(data.rows(), |t| t.rows.0).min(data.rows());
+        fit_codec(model, data.rows_in(0..train_rows), threads)?;
+    }
+    if let Some(rule) = threshold {
+        let kind = ScoreKind::default_for(model);
+        model.detector = Some(Detector::fit(model, data, kind, rule, threads)?);
+    }
+    Ok(())
+}
+
+/// Fit `model`'s codec on the codes of `rows` (row-major, the model's input width),
+/// replacing any it had. Errors when the code is too wide for a codec
+/// ([`Codec::unsupported_reason`]) or there are no rows.
+pub fn fit_codec(model: &mut Autoencoder, rows: &[f32], threads: &Threads) -> Result<()> {
+    let k = model.code_dim();
+    if !Codec::supports(k) {
+        return Err(Error::Data(format!("the model cannot compress: {}", Codec::unsupported_reason(k))));
+    }
+    let codes = model.encode(rows, threads)?;
+    model.codec = Some(Codec::fit(&codes, k)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{fit, NoObserver, TrainConfig};
+    use crate::ModelConfig;
+
+    fn trained(rows: usize, layers: Vec<usize>) -> (Autoencoder, Dataset, Threads) {
+        let data = crate::data::synthetic::generate(rows, 0);
+        let config = ModelConfig { input_dim: data.cols(), layers, ..ModelConfig::default() };
+        let mut model = Autoencoder::new(config, 0).unwrap();
+        let training = TrainConfig { epochs: 1, validation_split: 0.25, ..TrainConfig::default() };
+        let threads = Threads::new(1);
+        fit(&mut model, &data, None, &training, &threads, &mut NoObserver).unwrap();
+        (model, data, threads)
+    }
+
+    #[test]
+    fn finish_fits_the_codec_on_the_training_rows_and_the_detector_on_all() {
+        let (mut model, data, threads) = trained(64, vec![8]);
+        assert_eq!(model.training.as_ref().unwrap().rows, (48, 16));
+        finish(&mut model, &data, Some(ThresholdRule::Contamination(0.1)), &threads).unwrap();
+        let codes = model.encode(data.rows_in(0..48), &threads).unwrap();
+        assert_eq!(model.codec, Some(Codec::fit(&codes, 8).unwrap()));
+        let kind = ScoreKind::default_for(&model);
+        let d = Detector::fit(&model, &data, kind, ThresholdRule::Contamination(0.1), &threads).unwrap();
+        assert_eq!(model.detector, Some(d));
+    }
+
+    #[test]
+    fn no_threshold_no_detector_and_a_wide_code_no_codec() {
+        // Untrained (no training summary): every row would be a training row.
+        let data = crate::data::synthetic::generate(8, 0);
+        let layers = vec![crate::codec::MAX_DIMS + 1];
+        let config = ModelConfig { input_dim: data.cols(), layers, ..ModelConfig::default() };
+        let (mut model, threads) = (Autoencoder::new(config, 0).unwrap(), Threads::new(1));
+        finish(&mut model, &data, None, &threads).unwrap();
+        assert!(model.codec.is_none() && model.detector.is_none());
+        let e = fit_codec(&mut model, data.as_slice(), &threads).unwrap_err().to_string();
+        assert!(e.contains("cannot compress"), "{e}");
+    }
+}

@@ -7,23 +7,14 @@ use std::path::{Path, PathBuf};
 use autoencoder::data::builtin::Split;
 use autoencoder::data::open;
 use autoencoder::model::parse_widths;
-use autoencoder::train::{fit_with, load_checkpoint, Checkpoint, FitOptions, History};
+use autoencoder::train::load_checkpoint;
 use autoencoder::{file, Autoencoder, Dataset, Error, ModelConfig, OptimizerConfig, Result, TrainConfig};
 use clap::Args;
 
 use crate::args::{DataArgs, ThreadArgs};
-use crate::files::RunFiles;
-use crate::progress::Progress;
-
-/// The TOML file `--config` reads; both tables are optional and every field has a default.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FileConfig {
-    /// The architecture.
-    pub model: ModelConfig,
-    /// How to train.
-    pub training: TrainConfig,
-}
+use crate::files::{sibling, RunFiles};
+use crate::pictures::{write_comparison, write_loss_curve};
+use crate::training::{train, Checkpointing, FileConfig, Outcome};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -39,7 +30,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
 
-    /// Encoder widths down to the code, e.g. 512,256,32; the decoder mirrors them [default: 64].
+    /// Encoder widths down to the code, e.g. 512,256,32; the decoder mirrors them [default: 64 for images; d,d/2,d/4,√d for tables].
     #[arg(long, value_name = "W1,W2,…")]
     pub layers: Option<String>,
     /// The architecture: dense, or conv (convolutional blocks, then the dense layers of
@@ -62,7 +53,7 @@ pub struct TrainArgs {
     /// Decoder hidden widths from the code up, if not the mirror image.
     #[arg(long, value_name = "W1,W2,…")]
     pub decoder_layers: Option<String>,
-    /// Hidden activation: relu, leaky_relu, elu, gelu, tanh, sigmoid, softplus, linear [default: relu].
+    /// Hidden activation: relu, leaky_relu, elu, gelu, tanh, sigmoid, softplus, linear [default: relu for images, tanh for tables].
     #[arg(long, value_name = "NAME")]
     pub activation: Option<String>,
     /// The code layer's activation [default: the hidden activation].
@@ -91,13 +82,13 @@ pub struct TrainArgs {
     /// Re-binarise the training rows at every use (each value x becomes 1 with probability x), as for binarised MNIST.
     #[arg(long)]
     pub binarize: bool,
-    /// Output activation [default: sigmoid].
+    /// Output activation [default: sigmoid; linear for tables with values outside [0, 1]].
     #[arg(long, value_name = "NAME")]
     pub output_activation: Option<String>,
     /// Weight initialisation: glorot_uniform, glorot_normal, he_uniform, he_normal [default: glorot_uniform].
     #[arg(long, value_name = "NAME")]
     pub init: Option<String>,
-    /// Normalise features (fitted on the training rows): none, minmax, zscore [default: none].
+    /// Normalise features (fitted on the training rows): none, minmax, zscore [default: none; zscore for tables with values outside [0, 1]].
     #[arg(long, value_name = "KIND")]
     pub normalize: Option<String>,
 
@@ -401,15 +392,6 @@ pub fn resolve_config_over(a: &TrainArgs, base: FileConfig) -> Result<FileConfig
     Ok(c)
 }
 
-/// Paths of the files written beside the model: `m.loss.png`, `m.recon.png` (the
-/// stem's bytes kept as they are, UTF-8 or not).
-pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
-    let mut name = model.file_stem().map_or_else(|| std::ffi::OsString::from("model"), |s| s.to_os_string());
-    name.push(".");
-    name.push(suffix);
-    model.with_file_name(name)
-}
-
 /// The settings a resumed run was asked for that differ from its checkpoint's, as
 /// "name: the checkpoint's value, asked value": a resumed run takes its configuration
 /// from the checkpoint, and silently ignoring a different one would train something
@@ -423,21 +405,78 @@ fn resume_conflicts(a: &TrainArgs, checkpoint: &FileConfig) -> Result<Vec<String
     // Filled in from the data when training started, never asked for.
     asked.model.input_dim = checkpoint.model.input_dim;
     asked.model.image_shape = checkpoint.model.image_shape;
+    for (key, old, value) in differences(checkpoint, &asked) {
+        conflicts.push(format!("{key}: the checkpoint's {old}, asked {value}"));
+    }
+    Ok(conflicts)
+}
+
+/// The settings (model and training keys) whose values differ from `a` to `b`, with
+/// both values.
+fn differences(a: &FileConfig, b: &FileConfig) -> Vec<(String, serde_json::Value, serde_json::Value)> {
     let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
     let pairs = [
-        (json(serde_json::to_value(&checkpoint.model)), json(serde_json::to_value(&asked.model))),
-        (json(serde_json::to_value(&checkpoint.training)), json(serde_json::to_value(&asked.training))),
+        (json(serde_json::to_value(&a.model)), json(serde_json::to_value(&b.model))),
+        (json(serde_json::to_value(&a.training)), json(serde_json::to_value(&b.training))),
     ];
+    let mut out = Vec::new();
     for (had, want) in pairs {
         let (Some(had), Some(want)) = (had.as_object(), want.as_object()) else { continue };
         for (key, value) in want {
             let old = had.get(key).unwrap_or(&serde_json::Value::Null);
             if old != value {
-                conflicts.push(format!("{key}: the checkpoint's {old}, asked {value}"));
+                out.push((key.clone(), old.clone(), value.clone()));
             }
         }
     }
-    Ok(conflicts)
+    out
+}
+
+/// With no preset and no configuration file: the defaults chosen from the data
+/// ([`ModelConfig::for_data`]), then the flags; says what the data chose that no flag
+/// did.
+///
+/// A run that sets how values are handled (`--normalize`, `--output-activation`,
+/// `--loss`) keeps the plain defaults for the other two: they go together; a run that
+/// gives `--epochs` keeps that limit (no `min_steps` from the data).
+fn with_data_defaults(a: &TrainArgs, data: &Dataset) -> Result<FileConfig> {
+    // Data the run cannot train on is refused before anything is chosen for it.
+    data.check_finite()?;
+    let plain = resolve_config_over(a, FileConfig::default())?;
+    let mut model = ModelConfig::for_data(data);
+    if a.normalize.is_some() || a.output_activation.is_some() || a.loss.is_some() {
+        model.normalize = plain.model.normalize;
+        model.output_activation = plain.model.output_activation;
+    }
+    let mut training = TrainConfig::for_data(data);
+    if a.epochs.is_some() {
+        // An epoch limit asked for is the limit, not raised by the table's min_steps.
+        training.min_steps = plain.training.min_steps;
+    }
+    let chosen = resolve_config_over(a, FileConfig { model, training })?;
+    if chosen.model.normalize == autoencoder::NormalizeKind::None {
+        chosen.training.loss.check_targets(data.as_slice(), data.cols(), &data.source)?;
+    }
+    let choices: Vec<String> = differences(&plain, &chosen)
+        .into_iter()
+        .map(|(key, _, value)| match value {
+            serde_json::Value::String(s) => format!("{key} {s}"),
+            other => format!("{key} {other}"),
+        })
+        .collect();
+    if !choices.is_empty() && !a.quiet {
+        let (lo, hi) = data
+            .as_slice()
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        eprintln!(
+            "note: {} is a table of {} columns with values from {lo} to {hi}; chose {} (flags choose otherwise)",
+            data.source,
+            data.cols(),
+            choices.join(", ")
+        );
+    }
+    Ok(chosen)
 }
 
 /// The files `ae train` reads and writes, checked before any work.
@@ -505,6 +544,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let seed = cfg.training.seed;
     let data = a.data.load(&a.files, seed, Split::Train)?;
     let cfg = match a.preset.as_deref() {
+        None if resume.is_none() && a.config.is_none() => with_data_defaults(&a, &data)?,
         None => cfg,
         Some("tabular") if resume.is_none() => {
             let (model, training) = autoencoder::anomaly::tabular_defaults(data.cols());
@@ -514,7 +554,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         Some(other) => return Err(Error::config("preset", format!("{other:?}: the preset is `tabular`"))),
     };
     if resume.is_none() && !a.quiet {
-        for w in cfg.model.warnings() {
+        let with_width = ModelConfig { input_dim: data.cols(), ..cfg.model.clone() };
+        for w in with_width.warnings() {
             eprintln!("warning: {w}");
         }
     }
@@ -527,23 +568,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let trimmed = cfg.training.trim > 0.0;
     let outcome = train(&data, validation.as_ref(), cfg, &threads, a.quiet, Some(checkpoint))?;
     let Outcome { mut model, history, val_rows, pass } = outcome;
-    // The code statistics `ae compress` needs, from the training rows' codes.
-    // (`rows.0` is the training part: the rows before a --validation-split.)
-    let train_rows = model.training.as_ref().map_or(data.rows(), |t| t.rows.0).min(data.rows());
+    // The code statistics `ae compress` needs, and the detector of --threshold.
+    autoencoder::finish(&mut model, &data, anomaly_rule, &threads)?;
     // A code wider than `codec::MAX_DIMS` gets none (its histogram would outweigh the
     // model); `ae compress` then says why it cannot compress.
-    if autoencoder::codec::Codec::supports(model.code_dim()) {
-        let codes = model.encode(&data.as_slice()[..train_rows * data.cols()], &threads)?;
-        model.codec = Some(autoencoder::codec::Codec::fit(&codes, model.code_dim())?);
-    } else if !a.quiet {
+    if model.codec.is_none() && !a.quiet {
         eprintln!(
             "note: the model cannot compress (`ae compress`): {}",
             autoencoder::codec::Codec::unsupported_reason(model.code_dim())
         );
-    }
-    if let Some(rule) = anomaly_rule {
-        let kind = autoencoder::anomaly::ScoreKind::default_for(&model);
-        model.detector = Some(autoencoder::anomaly::Detector::fit(&model, &data, kind, rule, &threads)?);
     }
     file::save(&model, &a.output)?;
     let mut written = vec![a.output.display().to_string()];
@@ -564,8 +597,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
         if let (Some(shape), Some(rows)) = (model.config().image_shape, val_rows.as_ref()) {
             let p = sibling(&a.output, "recon.png");
-            match crate::commands::reconstruct::write_comparison(&p, &model, rows, shape, 16, None, &threads)
-            {
+            match write_comparison(&p, &model, rows, shape, 16, None, &threads) {
                 Ok(()) => {
                     written.push(p.display().to_string());
                     grid_png = Some(p);
@@ -624,107 +656,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// What training produced.
-pub struct Outcome {
-    pub model: Autoencoder,
-    pub history: History,
-    /// The rows of the reconstruction grid: the first validation rows, or the first
-    /// training rows when nothing was held out.
-    pub val_rows: Option<Dataset>,
-    /// The pass the model comes from, of how many (`(1, 2)`: a trimmed run stopped in
-    /// its first pass).
-    pub pass: (usize, usize),
-}
-
-/// Where checkpoints go, how often, and the one to resume from.
-pub struct Checkpointing {
-    pub path: PathBuf,
-    pub every: usize,
-    pub resume: Option<Checkpoint>,
-}
-
-/// Build (or take from the checkpoint) and train a model on `data` per `cfg`.
-pub fn train(
-    data: &Dataset,
-    validation: Option<&Dataset>,
-    cfg: FileConfig,
-    threads: &autoencoder::Threads,
-    quiet: bool,
-    checkpointing: Option<Checkpointing>,
-) -> Result<Outcome> {
-    let FileConfig { mut model, training } = cfg;
-    if model.input_dim != 0 && model.input_dim != data.cols() {
-        return Err(Error::Data(format!(
-            "{}: rows have {} values, but the configuration says input_dim = {}",
-            data.source,
-            data.cols(),
-            model.input_dim
-        )));
-    }
-    model.input_dim = data.cols();
-    if model.image_shape.is_none() {
-        model.image_shape = data.image_shape;
-    }
-    let mut options = FitOptions::default();
-    let mut ae = match checkpointing {
-        Some(Checkpointing { path, every, resume }) => {
-            options.checkpoint = Some(path);
-            options.checkpoint_every = every;
-            match resume {
-                Some(ck) => {
-                    options.resume = Some(ck.resume);
-                    ck.model
-                }
-                None => Autoencoder::new(model, training.seed)?,
-            }
-        }
-        None => Autoencoder::new(model, training.seed)?,
-    };
-    let mut progress = Progress::new(quiet, training.loss.name(), training.batch_size);
-    let history = fit_with(&mut ae, data, validation, &training, threads, &mut progress, options)?;
-    let val_rows = match validation {
-        Some(v) => Some(v.slice_rows(0, v.rows().min(16))),
-        None if training.validation_split > 0.0 => {
-            let n_train = ((data.rows() as f64) * (1.0 - training.validation_split)).floor() as usize;
-            Some(data.slice_rows(n_train, data.rows().min(n_train + 16)))
-        }
-        // No held-out rows: the grid shows the first training rows.
-        None => Some(data.slice_rows(0, data.rows().min(16))),
-    };
-    let pass = progress.pass();
-    Ok(Outcome { model: ae, history, val_rows, pass })
-}
-
-/// The loss curve PNG, with the training and validation losses per epoch.
-pub fn write_loss_curve(
-    path: &Path,
-    model: &Autoencoder,
-    history: &History,
-    baseline: Option<(String, f64)>,
-) -> Result<()> {
-    let train: Vec<f64> = history.epochs.iter().map(|r| r.train_loss).collect();
-    let val: Vec<f64> = history.epochs.iter().filter_map(|r| r.val_loss).collect();
-    let loss = model
-        .training
-        .as_ref()
-        .and_then(|t| t.config.get("loss").and_then(|l| l.as_str()).map(|s| s.to_uppercase()))
-        .unwrap_or_else(|| "loss".into());
-    let title = format!("{} autoencoder", model.config().describe());
-    let curve = crate::plot::LossCurve {
-        title: &title,
-        loss_name: &loss,
-        train: &train,
-        val: (val.len() == train.len()).then_some(&val[..]),
-        baseline: baseline.as_ref().map(|(n, v)| (n.as_str(), *v)),
-    };
-    crate::plot::write_loss_curve(path, &curve).map_err(Error::Data)
-}
-
 /// PCA with the model's code size, fitted on the training rows, scored with the
 /// training loss on the validation rows (or the training rows): the dashed line on
-/// the loss curve. `None` when it cannot be computed (the plot goes without it), or is
-/// skipped for its size (rows too wide and too many: `Pca::fit_baseline`), which is
-/// noted on stderr unless `quiet`.
+/// the loss curve (`baseline::pca_of_training`). `None` when it cannot be computed (the
+/// plot goes without it), or is skipped for its size (rows too wide and too many), which
+/// is noted on stderr unless `quiet`.
 fn pca_line(
     model: &Autoencoder,
     data: &Dataset,
@@ -732,31 +668,15 @@ fn pca_line(
     threads: &autoencoder::Threads,
     quiet: bool,
 ) -> Option<(String, f64)> {
-    let t = model.training.as_ref()?;
-    let loss = t.config.get("loss")?.as_str()?.to_string();
-    let split = t.config.get("validation_split")?.as_f64().unwrap_or(0.0);
-    let n_train = if validation.is_some() { data.rows() } else { t.rows.0 }.min(data.rows());
-    // Slices of the data, not copies: the training part, and what the loss was validated on.
-    let d = data.cols();
-    let fit = &data.as_slice()[..n_train * d];
-    let eval = match validation {
-        Some(v) => v.as_slice(),
-        None if split > 0.0 => &data.as_slice()[n_train * d..],
-        None => fit,
-    };
-    let p = match super::evaluate::pca_baseline_or_skip(model, (fit, &data.source), eval, threads).ok()? {
-        super::evaluate::PcaBaseline::Fitted(p) => p,
-        super::evaluate::PcaBaseline::Skipped(why) => {
+    let loss: autoencoder::Loss = model.training.as_ref()?.config.get("loss")?.as_str()?.parse().ok()?;
+    let p = match autoencoder::baseline::pca_of_training(model, data, validation, threads).ok()? {
+        autoencoder::baseline::PcaBaseline::Fitted(p) => p,
+        autoencoder::baseline::PcaBaseline::Skipped(why) => {
             if !quiet {
                 eprintln!("note: the loss plot has no PCA line: {why}");
             }
             return None;
         }
     };
-    let value = match loss.as_str() {
-        "bce" => p.metrics.bce?,
-        "mae" => p.metrics.mae,
-        _ => p.metrics.mse,
-    };
-    Some((format!("PCA-{}", p.k), value))
+    Some((format!("PCA-{}", p.k), p.loss(loss)?))
 }

@@ -1,7 +1,7 @@
 //! The model's configuration: the architecture as the user states it. It is validated
 //! once, before any work, and stored in the model file as JSON.
 
-use crate::data::dataset::ImageShape;
+use crate::data::dataset::{Dataset, ImageShape};
 use crate::data::normalize::NormalizeKind;
 use crate::error::{Error, Result};
 use crate::layers::{Activation, Init};
@@ -129,6 +129,38 @@ fn is_default_kernel(k: &usize) -> bool {
 }
 
 impl ModelConfig {
+    /// The defaults for `data`: what `ae train FILE` builds when no setting is given.
+    ///
+    /// - Images (`data.image_shape` is set): [`ModelConfig::default`] — a 64-wide code,
+    ///   relu, a sigmoid output, no normalisation (pixels are in [0, 1]).
+    /// - Tables: the tabular preset's architecture ([`crate::anomaly::tabular_defaults`]
+    ///   without its dropout and score): `d → d → ⌈d/2⌉ → ⌈d/4⌉ → ⌈√d⌉` with tanh and a
+    ///   linear code, so the code is narrower than the row (a 64-wide code on 5 columns
+    ///   learns the identity); and when any value lies outside [0, 1], z-scores fitted on
+    ///   the training rows with a linear output, which can reconstruct them (a sigmoid
+    ///   output on raw values cannot go below 0 or above 1).
+    pub fn for_data(data: &Dataset) -> ModelConfig {
+        if data.image_shape.is_some() {
+            return ModelConfig::default();
+        }
+        let (tabular, _) = crate::anomaly::tabular_defaults(data.cols());
+        let unit = data.as_slice().iter().all(|v| (0.0..=1.0).contains(v));
+        let (normalize, output_activation) = if unit {
+            (NormalizeKind::None, ModelConfig::default().output_activation)
+        } else {
+            (NormalizeKind::ZScore, Activation::Linear)
+        };
+        ModelConfig {
+            input_dim: 0,
+            layers: tabular.layers,
+            activation: tabular.activation,
+            code_activation: tabular.code_activation,
+            output_activation,
+            normalize,
+            ..ModelConfig::default()
+        }
+    }
+
     /// Advice about settings that are valid but unlikely to train well, one sentence
     /// each, for the caller to show (the library prints nothing; empty when there is
     /// none). Today: z-scored data (values on both sides of 0, a third of them beyond
@@ -141,6 +173,13 @@ impl ModelConfig {
     /// refusing would make existing files unreadable.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let code = self.layers.last().copied().unwrap_or(0);
+        if self.input_dim > 0 && self.arch == Arch::Dense && code >= self.input_dim && !self.variational {
+            out.push(format!(
+                "the code ({code} values) is not narrower than a row ({} values): the model can learn to copy its input; give narrower layers (layers, --layers)",
+                self.input_dim
+            ));
+        }
         if self.normalize == NormalizeKind::ZScore {
             let act = self.output_activation;
             let unreachable = match act {
@@ -173,6 +212,7 @@ mod warning_tests {
     fn zscore_with_a_bounded_output_is_warned_about() {
         let cfg = |normalize, output_activation| ModelConfig {
             input_dim: 4,
+            layers: vec![2],
             normalize,
             output_activation,
             ..ModelConfig::default()
@@ -195,6 +235,15 @@ mod warning_tests {
             assert!(cfg(NormalizeKind::MinMax, act).warnings().is_empty(), "{act}");
             assert!(cfg(NormalizeKind::None, act).warnings().is_empty(), "{act}");
         }
+        // A code as wide as the rows can learn to copy them.
+        let wide = ModelConfig { layers: vec![4], ..cfg(NormalizeKind::None, Activation::Sigmoid) };
+        let w = wide.warnings();
+        assert!(
+            w.len() == 1 && w[0].starts_with("the code (4 values) is not narrower than a row (4 values)"),
+            "{w:?}"
+        );
+        let unknown_width = ModelConfig { input_dim: 0, ..wide };
+        assert!(unknown_width.warnings().is_empty());
         // Warned about, not refused.
         assert!(cfg(NormalizeKind::ZScore, Activation::Sigmoid).check().is_ok());
     }

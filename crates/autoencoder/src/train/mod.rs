@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod code_penalty;
+mod finish;
 mod fit;
 mod history;
 pub mod kl;
@@ -14,6 +15,7 @@ pub use checkpoint::{
     CHECKPOINT_FORMAT,
 };
 pub use code_penalty::{CodePenalties, Sparsity};
+pub use finish::{finish, fit_codec};
 pub use fit::{fit, fit_with, loss_and_gradient, loss_and_gradient_with, FitOptions, Trainer};
 pub use history::{EpochRecord, History, StopReason, TrainingSummary};
 pub use noise::Corruption;
@@ -146,6 +148,21 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// The training defaults for `data`, beside [`crate::ModelConfig::for_data`]:
+    /// [`TrainConfig::default`] for images; for tables also `min_steps = 2000` (the
+    /// tabular preset's), so that a table of a few hundred rows gets a few thousand
+    /// gradient steps rather than the forty that ten epochs of four batches would give.
+    pub fn for_data(data: &crate::Dataset) -> TrainConfig {
+        if data.image_shape.is_some() {
+            TrainConfig::default()
+        } else {
+            TrainConfig {
+                min_steps: crate::anomaly::tabular_defaults(data.cols()).1.min_steps,
+                ..TrainConfig::default()
+            }
+        }
+    }
+
     /// The KL weight in `epoch` (1-based): `β·min(1, epoch / kl_warmup)`.
     pub fn kl_weight(&self, epoch: usize) -> f64 {
         if self.kl_warmup == 0 {
@@ -158,6 +175,14 @@ impl TrainConfig {
     /// The penalties on the code this configuration asks for.
     pub fn code_penalties(&self) -> CodePenalties {
         CodePenalties { l1: self.code_l1, sparsity: self.sparsity, contractive: self.contractive }
+    }
+
+    /// The rows of `data` this configuration holds out for validation when no separate
+    /// validation set is given, as [`fit`] does: the last `validation_split` of them
+    /// ([`Dataset::split_validation`](crate::Dataset::split_validation)); an empty range
+    /// at the end when nothing is held out.
+    pub fn held_out(&self, data: &crate::Dataset) -> Result<std::ops::Range<usize>> {
+        Ok(data.split_validation(self.validation_split)?.1)
     }
 
     /// The configuration a pass over `rows` training rows runs with: with

@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 
 /// Everything that can go wrong in the library. Messages are one line, name the file
-/// (and row or field where there is one) and say what was expected.
+/// (and row or field where there is one) and say what was expected. New kinds may be
+/// added, so a `match` on it needs a `_` arm.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed at the operating-system level.
     #[error("{path}: {source}")]

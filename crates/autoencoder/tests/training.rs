@@ -185,6 +185,22 @@ fn a_saved_model_reproduces_the_same_outputs() {
 }
 
 #[test]
+fn a_clone_is_the_same_model_and_trains_on_its_own() {
+    let data = shapes(200);
+    let t = Threads::new(1);
+    let cfg = TrainConfig { epochs: 1, batch_size: 50, ..TrainConfig::default() };
+    let mut m = small_model(data.cols(), 1);
+    fit(&mut m, &data, None, &cfg, &t, &mut NoObserver).unwrap();
+    let bytes = file::to_bytes(&m).unwrap();
+    let mut copy = m.clone();
+    assert_eq!(file::to_bytes(&copy).unwrap(), bytes);
+    assert_eq!(copy.encode(data.as_slice(), &t).unwrap(), m.encode(data.as_slice(), &t).unwrap());
+    fit(&mut copy, &data, None, &cfg, &t, &mut NoObserver).unwrap();
+    assert_ne!(file::to_bytes(&copy).unwrap(), bytes, "the copy trained");
+    assert_eq!(file::to_bytes(&m).unwrap(), bytes, "the original did not change");
+}
+
+#[test]
 fn data_of_another_width_is_refused() {
     let m = small_model(784, 0);
     let other = Dataset::new(vec![0.5; 30], 3, 10, "narrow.csv").unwrap();

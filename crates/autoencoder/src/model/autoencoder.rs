@@ -99,6 +99,26 @@ pub struct Autoencoder {
     pub codec: Option<crate::codec::Codec>,
 }
 
+impl Clone for Autoencoder {
+    /// A copy with its own parameters. The layers hold only their shapes (every
+    /// parameter lives in the one buffer), so the copy's are built again from the
+    /// configuration's plan, which already built them once.
+    fn clone(&self) -> Self {
+        let plan = self.config.plan().expect("a built model's configuration plans again");
+        Autoencoder {
+            config: self.config.clone(),
+            layers: plan.layers.iter().map(|l| l.build(self.config.init)).collect(),
+            encoder_len: self.encoder_len,
+            offsets: self.offsets.clone(),
+            params: self.params.clone(),
+            normalizer: self.normalizer.clone(),
+            training: self.training.clone(),
+            detector: self.detector.clone(),
+            codec: self.codec.clone(),
+        }
+    }
+}
+
 impl std::fmt::Debug for Autoencoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Autoencoder")

@@ -1,28 +1,15 @@
-//! Training with a progress display, shared by `ae train` and `ae demo`: the TOML
-//! file's shape, building (or resuming) a model, fitting it, and the rows its
-//! reconstruction grid shows.
+//! Training with a progress display, shared by `ae train` and `ae demo`: the library's
+//! one call ([`ValidParams::fit_with`]) driven with the progress bars as its observer,
+//! and the rows the reconstruction grid shows.
 
-use std::path::PathBuf;
-
-use autoencoder::train::{fit_with, Checkpoint, FitOptions, History};
-use autoencoder::{Autoencoder, Dataset, Error, ModelConfig, Result, TrainConfig};
+use autoencoder::{Dataset, Fitted, Result, ValidParams};
 
 use crate::progress::Progress;
 
-/// The TOML file `--config` reads; both tables are optional and every field has a default.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FileConfig {
-    /// The architecture.
-    pub model: ModelConfig,
-    /// How to train.
-    pub training: TrainConfig,
-}
-
 /// What training produced.
 pub struct Outcome {
-    pub model: Autoencoder,
-    pub history: History,
+    /// The complete model and its history, as the library returns them.
+    pub fitted: Fitted,
     /// The rows of the reconstruction grid: the first validation rows, or the first
     /// training rows when nothing was held out.
     pub val_rows: Option<Dataset>,
@@ -31,52 +18,17 @@ pub struct Outcome {
     pub pass: (usize, usize),
 }
 
-/// Where checkpoints go, how often, and the one to resume from.
-pub struct Checkpointing {
-    pub path: PathBuf,
-    pub every: usize,
-    pub resume: Option<Checkpoint>,
-}
-
-/// Build (or take from the checkpoint) and train a model on `data` per `cfg`.
+/// Train and finish a model on `data` per `params` (threads, threshold, checkpoints and
+/// resuming included), drawing progress on stderr unless `quiet`.
 pub fn train(
     data: &Dataset,
     validation: Option<&Dataset>,
-    cfg: FileConfig,
-    threads: &autoencoder::Threads,
+    params: &ValidParams,
     quiet: bool,
-    checkpointing: Option<Checkpointing>,
 ) -> Result<Outcome> {
-    let FileConfig { mut model, training } = cfg;
-    if model.input_dim != 0 && model.input_dim != data.cols() {
-        return Err(Error::Data(format!(
-            "{}: rows have {} values, but the configuration says input_dim = {}",
-            data.source,
-            data.cols(),
-            model.input_dim
-        )));
-    }
-    model.input_dim = data.cols();
-    if model.image_shape.is_none() {
-        model.image_shape = data.image_shape;
-    }
-    let mut options = FitOptions::default();
-    let mut ae = match checkpointing {
-        Some(Checkpointing { path, every, resume }) => {
-            options.checkpoint = Some(path);
-            options.checkpoint_every = every;
-            match resume {
-                Some(ck) => {
-                    options.resume = Some(ck.resume);
-                    ck.model
-                }
-                None => Autoencoder::new(model, training.seed)?,
-            }
-        }
-        None => Autoencoder::new(model, training.seed)?,
-    };
+    let training = params.training();
     let mut progress = Progress::new(quiet, training.loss.name(), training.batch_size);
-    let history = fit_with(&mut ae, data, validation, &training, threads, &mut progress, options)?;
+    let fitted = params.fit_with(data, validation, &mut progress)?;
     let val_rows = match validation {
         Some(v) => Some(v.slice_rows(0, v.rows().min(16))),
         None if training.validation_split > 0.0 => {
@@ -86,6 +38,5 @@ pub fn train(
         // No held-out rows: the grid shows the first training rows.
         None => Some(data.slice_rows(0, data.rows().min(16))),
     };
-    let pass = progress.pass();
-    Ok(Outcome { model: ae, history, val_rows, pass })
+    Ok(Outcome { fitted, val_rows, pass: progress.pass() })
 }

@@ -7,22 +7,28 @@
 //! file (safetensors, readable from Python).
 //!
 //! ```
-//! use autoencoder::{data::synthetic, finish, fit, Autoencoder, ModelConfig, NoObserver, Threads, TrainConfig, Loss};
+//! use autoencoder::{data::synthetic, Params, Threads};
 //!
 //! let data = synthetic::generate(512, 0); // 28×28 shapes, pixels in [0, 1]
-//! let config = ModelConfig { input_dim: data.cols(), layers: vec![32], ..ModelConfig::default() };
-//! let mut model = Autoencoder::new(config, 0)?;
-//! let training = TrainConfig { loss: Loss::Bce, epochs: 2, validation_split: 0.1, ..TrainConfig::default() };
-//! let threads = Threads::new(1);
-//! let history = fit(&mut model, &data, None, &training, &threads, &mut NoObserver)?;
-//! assert_eq!(history.epochs.len(), 2);
-//! // The code statistics `compress` needs (and, given a threshold rule, a detector).
-//! finish(&mut model, &data, None, &threads)?;
-//! assert!(model.codec.is_some());
-//! let codes = model.encode(data.row(0), &threads)?; // 32 values
+//! let mut params = Params::for_data(&data); // the defaults `ae train` would choose
+//! params.model.layers = vec![32];
+//! params.training.epochs = 2;
+//! let fitted = params
+//!     .check(&data.shape())? // every setting checked once, the layers planned
+//!     .threads(Threads::new(1))
+//!     .threshold("contamination=0.05".parse()?)
+//!     .fit(&data)?; // trained and finished: codec and detector, as `ae train` writes
+//! assert_eq!(fitted.history.epochs.len(), 2);
+//! let codes = fitted.model.encode(data.row(0), &Threads::new(1))?; // 32 values
 //! assert_eq!(codes.len(), 32);
+//! assert!(fitted.model.codec.is_some() && fitted.model.detector.is_some());
 //! # Ok::<(), autoencoder::Error>(())
 //! ```
+//!
+//! [`Params`] is the TOML file's shape; [`Params::check`] checks it once against the
+//! data's shape into [`ValidParams`], whose [`fit`](ValidParams::fit) returns a
+//! [`Fitted`] model and its history. The lower-level steps it takes ([`train::fit`],
+//! [`train::finish`]) stay available.
 //!
 //! # Features
 //!
@@ -53,17 +59,19 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+mod params;
 pub mod pca;
 pub mod random;
 #[cfg(feature = "compress")]
 pub mod rate_distortion;
 pub mod train;
 
-pub use data::{Dataset, ImageShape, NormalizeKind, Normalizer};
+pub use data::{DataShape, Dataset, ImageShape, NormalizeKind, Normalizer};
 pub use error::{Error, Result};
 pub use kernels::Threads;
 pub use layers::{Activation, Init};
 pub use loss::Loss;
 pub use model::{Arch, Autoencoder, Downsample, ModelConfig};
 pub use optim::{OptimizerConfig, OptimizerKind};
+pub use params::{Fitted, Params, ValidParams};
 pub use train::{finish, fit, EarlyStopping, History, NoObserver, Observer, TrainConfig};

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use autoencoder::data::builtin::{Named, Sources, Split};
 use autoencoder::data::open::load_named;
-use autoencoder::{file, Loss, ModelConfig, Result, Threads, TrainConfig};
+use autoencoder::{file, Loss, ModelConfig, Params, Result, Threads, TrainConfig};
 use clap::Args;
 
 use crate::pictures::{write_comparison, write_loss_curve};
-use crate::training::{train, FileConfig};
+use crate::training::train;
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -39,7 +39,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         "ae demo: a 784-256-32-256-784 autoencoder on {} synthetic 28×28 shapes (squares, ellipses, triangles, hearts)",
         train_rows.rows()
     );
-    let cfg = FileConfig {
+    let params = Params {
         model: ModelConfig { layers: vec![256, 32], ..ModelConfig::default() },
         training: TrainConfig {
             loss: Loss::Bce,
@@ -49,9 +49,9 @@ pub fn run(a: DemoArgs) -> Result<()> {
         },
     };
     let threads = Threads::new(a.threads);
-    let mut outcome = train(&train_rows, None, cfg, &threads, false, None)?;
-    // Complete as `ae train` does: the model compresses (`ae compress`).
-    autoencoder::finish(&mut outcome.model, &train_rows, None, &threads)?;
+    let valid = params.check(&train_rows.shape())?.threads(threads.clone());
+    // Trained and finished as `ae train` does: the model compresses (`ae compress`).
+    let outcome = train(&train_rows, None, &valid, false)?.fitted;
     file::save(&outcome.model, &model_path)?;
     write_loss_curve(&loss_path, &outcome.model, &outcome.history, None)?;
     let shape = train_rows.image_shape.expect("synthetic rows are images");

@@ -8,13 +8,15 @@ use autoencoder::data::builtin::Split;
 use autoencoder::data::open;
 use autoencoder::model::parse_widths;
 use autoencoder::train::load_checkpoint;
-use autoencoder::{file, Autoencoder, Dataset, Error, ModelConfig, OptimizerConfig, Result, TrainConfig};
+use autoencoder::{
+    file, Autoencoder, Dataset, Error, ModelConfig, OptimizerConfig, Params, Result, TrainConfig,
+};
 use clap::Args;
 
 use crate::args::{DataArgs, ThreadArgs};
 use crate::files::{sibling, RunFiles};
 use crate::pictures::{write_comparison, write_loss_curve};
-use crate::training::{train, Checkpointing, FileConfig, Outcome};
+use crate::training::{train, Outcome};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -216,17 +218,17 @@ pub struct TrainArgs {
 }
 
 /// Defaults, then the TOML file, then the flags that were given.
-pub fn resolve_config(a: &TrainArgs) -> Result<FileConfig> {
-    resolve_config_over(a, FileConfig::default())
+pub fn resolve_config(a: &TrainArgs) -> Result<Params> {
+    resolve_config_over(a, Params::default())
 }
 
 /// [`resolve_config`] starting from `base` instead of the defaults (a preset); a TOML
 /// file replaces the base.
-pub fn resolve_config_over(a: &TrainArgs, base: FileConfig) -> Result<FileConfig> {
+pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<Params> {
     let mut c = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-            toml::from_str::<FileConfig>(&text).map_err(|e| {
+            toml::from_str::<Params>(&text).map_err(|e| {
                 Error::format(
                     p,
                     format!("not a valid training configuration: {}", e.to_string().replace('\n', " ")),
@@ -396,7 +398,7 @@ pub fn resolve_config_over(a: &TrainArgs, base: FileConfig) -> Result<FileConfig
 /// "name: the checkpoint's value, asked value": a resumed run takes its configuration
 /// from the checkpoint, and silently ignoring a different one would train something
 /// else than asked. Flags that repeat the checkpoint's values are fine.
-fn resume_conflicts(a: &TrainArgs, checkpoint: &FileConfig) -> Result<Vec<String>> {
+fn resume_conflicts(a: &TrainArgs, checkpoint: &Params) -> Result<Vec<String>> {
     let mut conflicts = Vec::new();
     if let Some(p) = &a.preset {
         conflicts.push(format!("preset: the checkpoint's settings, asked {p}"));
@@ -413,7 +415,7 @@ fn resume_conflicts(a: &TrainArgs, checkpoint: &FileConfig) -> Result<Vec<String
 
 /// The settings (model and training keys) whose values differ from `a` to `b`, with
 /// both values.
-fn differences(a: &FileConfig, b: &FileConfig) -> Vec<(String, serde_json::Value, serde_json::Value)> {
+fn differences(a: &Params, b: &Params) -> Vec<(String, serde_json::Value, serde_json::Value)> {
     let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
     let pairs = [
         (json(serde_json::to_value(&a.model)), json(serde_json::to_value(&b.model))),
@@ -439,10 +441,10 @@ fn differences(a: &FileConfig, b: &FileConfig) -> Vec<(String, serde_json::Value
 /// A run that sets how values are handled (`--normalize`, `--output-activation`,
 /// `--loss`) keeps the plain defaults for the other two: they go together; a run that
 /// gives `--epochs` keeps that limit (no `min_steps` from the data).
-fn with_data_defaults(a: &TrainArgs, data: &Dataset) -> Result<FileConfig> {
+fn with_data_defaults(a: &TrainArgs, data: &Dataset) -> Result<Params> {
     // Data the run cannot train on is refused before anything is chosen for it.
     data.check_finite()?;
-    let plain = resolve_config_over(a, FileConfig::default())?;
+    let plain = resolve_config_over(a, Params::default())?;
     let mut model = ModelConfig::for_data(data);
     if a.normalize.is_some() || a.output_activation.is_some() || a.loss.is_some() {
         model.normalize = plain.model.normalize;
@@ -453,7 +455,7 @@ fn with_data_defaults(a: &TrainArgs, data: &Dataset) -> Result<FileConfig> {
         // An epoch limit asked for is the limit, not raised by the table's min_steps.
         training.min_steps = plain.training.min_steps;
     }
-    let chosen = resolve_config_over(a, FileConfig { model, training })?;
+    let chosen = resolve_config_over(a, Params { model, training })?;
     if chosen.model.normalize == autoencoder::NormalizeKind::None {
         chosen.training.loss.check_targets(data.as_slice(), data.cols(), &data.source)?;
     }
@@ -525,8 +527,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                     ck.resume.state.threads
                 );
             }
-            let cfg =
-                FileConfig { model: ck.model.config().clone(), training: ck.resume.state.config.clone() };
+            let cfg = Params { model: ck.model.config().clone(), training: ck.resume.state.config.clone() };
             let conflicts = resume_conflicts(&a, &cfg)?;
             if !conflicts.is_empty() {
                 return Err(Error::config(
@@ -548,7 +549,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         None => cfg,
         Some("tabular") if resume.is_none() => {
             let (model, training) = autoencoder::anomaly::tabular_defaults(data.cols());
-            resolve_config_over(&a, FileConfig { model, training })?
+            resolve_config_over(&a, Params { model, training })?
         }
         Some("tabular") => cfg,
         Some(other) => return Err(Error::config("preset", format!("{other:?}: the preset is `tabular`"))),
@@ -564,12 +565,21 @@ pub fn run(a: TrainArgs) -> Result<()> {
         None => None,
     };
     let threads = a.threads.threads();
-    let checkpoint = Checkpointing { path: checkpoint_path, every: a.checkpoint_every.unwrap_or(0), resume };
     let trimmed = cfg.training.trim > 0.0;
-    let outcome = train(&data, validation.as_ref(), cfg, &threads, a.quiet, Some(checkpoint))?;
-    let Outcome { mut model, history, val_rows, pass } = outcome;
-    // The code statistics `ae compress` needs, and the detector of --threshold.
-    autoencoder::finish(&mut model, &data, anomaly_rule, &threads)?;
+    let mut valid = cfg
+        .check(&data.shape())?
+        .threads(threads.clone())
+        .checkpoint(checkpoint_path, a.checkpoint_every.unwrap_or(0));
+    if let Some(rule) = anomaly_rule {
+        valid = valid.threshold(rule);
+    }
+    if let Some(ck) = resume {
+        valid = valid.resume(ck)?;
+    }
+    // Trained and finished: the code statistics `ae compress` needs, and the detector
+    // of --threshold.
+    let Outcome { fitted, val_rows, pass } = train(&data, validation.as_ref(), &valid, a.quiet)?;
+    let autoencoder::Fitted { model, history } = fitted;
     // A code wider than `codec::MAX_DIMS` gets none (its histogram would outweigh the
     // model); `ae compress` then says why it cannot compress.
     if model.codec.is_none() && !a.quiet {

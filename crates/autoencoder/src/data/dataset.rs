@@ -28,6 +28,23 @@ impl ImageShape {
     }
 }
 
+/// What a model needs to know of its data before training: the width of a row and,
+/// for images, their shape ([`Dataset::shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataShape {
+    /// Values per row.
+    pub cols: usize,
+    /// The image shape of a row, when the rows are images.
+    pub image_shape: Option<ImageShape>,
+}
+
+impl DataShape {
+    /// Rows of `cols` values that are not images.
+    pub fn table(cols: usize) -> DataShape {
+        DataShape { cols, image_shape: None }
+    }
+}
+
 /// `n` rows of `d` features, f32, row-major, with optional integer labels and an
 /// optional image shape (`C·H·W == d`), and a description of where they came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +112,11 @@ impl Dataset {
         }
         self.image_shape = Some(shape);
         Ok(self)
+    }
+
+    /// The row width and image shape, what [`crate::Params::check`] plans a model for.
+    pub fn shape(&self) -> DataShape {
+        DataShape { cols: self.cols, image_shape: self.image_shape }
     }
 
     /// Number of rows.

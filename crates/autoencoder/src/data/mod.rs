@@ -14,5 +14,5 @@ pub mod synthetic;
 #[cfg(test)]
 pub(crate) mod test_data;
 
-pub use dataset::{Dataset, ImageShape};
+pub use dataset::{DataShape, Dataset, ImageShape};
 pub use normalize::{NormalizeKind, Normalizer};

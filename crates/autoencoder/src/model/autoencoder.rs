@@ -131,7 +131,13 @@ impl std::fmt::Debug for Autoencoder {
 impl Autoencoder {
     /// Build the layers of `config` and draw the initial weights from `seed`.
     pub fn new(config: ModelConfig, seed: u64) -> Result<Self> {
-        let mut model = Autoencoder::build(config)?;
+        let plan = config.check()?;
+        Ok(Autoencoder::initialised(config, &plan, seed))
+    }
+
+    /// [`new`](Self::new) for a configuration already checked into `plan`.
+    pub(crate) fn initialised(config: ModelConfig, plan: &super::plan::Plan, seed: u64) -> Self {
+        let mut model = Autoencoder::from_plan(config, plan);
         let mut rng = random::rng(seed, Stream::Init);
         for (i, layer) in model.layers.iter().enumerate() {
             let r = model.offsets[i]..model.offsets[i + 1];
@@ -140,7 +146,7 @@ impl Autoencoder {
         for t in model.tied_weights() {
             t.copy_transpose(&mut model.params);
         }
-        Ok(model)
+        model
     }
 
     /// The tied weight pairs of a model with `tied` set (empty otherwise): each decoder
@@ -163,8 +169,12 @@ impl Autoencoder {
 
     /// Build the layers of `config` with all parameters zero (a loader fills them).
     pub(crate) fn build(config: ModelConfig) -> Result<Self> {
-        config.check()?;
-        let plan = config.plan()?;
+        let plan = config.check()?;
+        Ok(Autoencoder::from_plan(config, &plan))
+    }
+
+    /// The layers of `plan` (which `config` was checked into), all parameters zero.
+    fn from_plan(config: ModelConfig, plan: &super::plan::Plan) -> Self {
         let layers: Vec<Box<dyn Layer>> = plan.layers.iter().map(|l| l.build(config.init)).collect();
         let encoder_len = plan.encoder_len;
         let mut offsets = vec![0];
@@ -173,7 +183,7 @@ impl Autoencoder {
             offsets.push(last + l.param_len());
         }
         let total = *offsets.last().unwrap_or(&0);
-        Ok(Autoencoder {
+        Autoencoder {
             config,
             layers,
             encoder_len,
@@ -183,7 +193,7 @@ impl Autoencoder {
             training: None,
             detector: None,
             codec: None,
-        })
+        }
     }
 
     /// The configuration.

@@ -321,8 +321,9 @@ impl ModelConfig {
         Ok(())
     }
 
-    /// Check every field once; the messages name the field.
-    pub fn check(&self) -> Result<()> {
+    /// Check every field once; the messages name the field. Returns the plan of the
+    /// layers (computed once, here), which [`crate::Autoencoder`] builds from.
+    pub fn check(&self) -> Result<super::plan::Plan> {
         if self.input_dim == 0 {
             return Err(Error::config(
                 "input_dim",
@@ -431,7 +432,7 @@ impl ModelConfig {
                 "a variational model's code is the sample z = μ + σ·ε (no activation); leave code_activation unset",
             ));
         }
-        Ok(())
+        Ok(plan)
     }
 
     /// The part of [`check`](Self::check) that needs no input width, so it can run before

@@ -154,7 +154,7 @@ impl PartFingerprint {
 }
 
 /// A loaded checkpoint: the model to keep training, and how to resume.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// The model with the weights of the last completed epoch.
     pub model: Autoencoder,

@@ -1,0 +1,302 @@
+//! The one call that trains a complete model: [`Params`] (the settings, in the TOML
+//! file's shape) checked once against the data's shape into [`ValidParams`], whose
+//! [`fit`](ValidParams::fit) trains and finishes the model into [`Fitted`]. The
+//! command, the Python package and every later front drive this.
+//!
+//! ```
+//! use autoencoder::{data::synthetic, Params, Threads};
+//!
+//! let data = synthetic::generate(256, 0);
+//! let mut params = Params::for_data(&data);
+//! params.model.layers = vec![16];
+//! params.training.epochs = 1;
+//! let fitted = params.check(&data.shape())?.threads(Threads::new(1)).fit(&data)?;
+//! assert_eq!(fitted.history.epochs.len(), 1);
+//! assert!(fitted.model.codec.is_some()); // ready for `compress`
+//! # Ok::<(), autoencoder::Error>(())
+//! ```
+
+use std::path::PathBuf;
+
+use crate::anomaly::ThresholdRule;
+use crate::data::dataset::{DataShape, Dataset};
+use crate::error::{Error, Result};
+use crate::kernels::Threads;
+use crate::model::{Autoencoder, ModelConfig, Plan};
+use crate::train::{self, Checkpoint, FitOptions, History, NoObserver, Observer, TrainConfig};
+
+/// Everything that defines a training run: the architecture and how to train it. This
+/// is the TOML file's shape (`[model]` and `[training]` tables, every key optional) and
+/// what a model file records.
+///
+/// `model.input_dim` and `model.image_shape` may be left out (0 and `None`): [`check`]
+/// takes them from the data; given, they must agree with it.
+///
+/// [`check`]: Params::check
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// The architecture.
+    pub model: ModelConfig,
+    /// How to train.
+    pub training: TrainConfig,
+}
+
+impl Params {
+    /// The defaults for `data`, what `ae train FILE` chooses when no setting is given:
+    /// [`ModelConfig::for_data`] and [`TrainConfig::for_data`] (for images today's
+    /// defaults; for tables a code narrower than the row, z-scores and a linear output
+    /// when values leave [0, 1], and at least 2000 gradient steps).
+    pub fn for_data(data: &Dataset) -> Params {
+        Params { model: ModelConfig::for_data(data), training: TrainConfig::for_data(data) }
+    }
+
+    /// Check every setting once, for rows of `shape`, and plan the layers: the
+    /// input width and image shape come from `shape` (a width given in `model` that
+    /// differs is an error naming `input_dim`). Errors name the setting.
+    pub fn check(self, shape: &DataShape) -> Result<ValidParams> {
+        let Params { mut model, training } = self;
+        if model.input_dim != 0 && model.input_dim != shape.cols {
+            return Err(Error::config(
+                "input_dim",
+                format!("the settings say {}, but the rows have {} values", model.input_dim, shape.cols),
+            ));
+        }
+        model.input_dim = shape.cols;
+        if model.image_shape.is_none() {
+            model.image_shape = shape.image_shape;
+        }
+        training.check()?;
+        let plan = model.check()?;
+        Ok(ValidParams {
+            model,
+            plan,
+            training,
+            threads: Threads::default(),
+            threshold: None,
+            checkpoint: None,
+            resume: None,
+        })
+    }
+}
+
+/// Settings checked for one data shape, with the options of a run: threads, an anomaly
+/// threshold rule, checkpoints and resuming. Made by [`Params::check`].
+#[derive(Clone)]
+pub struct ValidParams {
+    model: ModelConfig,
+    plan: Plan,
+    training: TrainConfig,
+    threads: Threads,
+    threshold: Option<ThresholdRule>,
+    checkpoint: Option<(PathBuf, usize)>,
+    resume: Option<Box<Checkpoint>>,
+}
+
+impl std::fmt::Debug for ValidParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidParams")
+            .field("model", &self.model)
+            .field("training", &self.training)
+            .field("threads", &self.threads.count())
+            .field("threshold", &self.threshold)
+            .field("checkpoint", &self.checkpoint)
+            .field("resume", &self.resume.as_ref().map(|c| c.resume.path.clone()))
+            .finish()
+    }
+}
+
+/// A trained model, complete (normaliser, codec statistics, and the detector when a
+/// threshold rule was given), and how its training went.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// The model, ready to save ([`crate::file::save`]), compress and score.
+    pub model: Autoencoder,
+    /// The per-epoch losses and why training stopped.
+    pub history: History,
+}
+
+impl ValidParams {
+    /// The checked architecture, with the data's width and image shape.
+    pub fn model(&self) -> &ModelConfig {
+        &self.model
+    }
+
+    /// The checked training settings.
+    pub fn training(&self) -> &TrainConfig {
+        &self.training
+    }
+
+    /// The settings as [`Params`] again (with the width and shape filled in).
+    pub fn params(&self) -> Params {
+        Params { model: self.model.clone(), training: self.training.clone() }
+    }
+
+    /// Train with `threads` (default: [`Threads::default`]). The same seed and thread
+    /// count give the same bits.
+    pub fn threads(mut self, threads: Threads) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Fit an anomaly detector with `rule` on the training data after training (kept in
+    /// the model, as [`Autoencoder::detector`]).
+    pub fn threshold(mut self, rule: ThresholdRule) -> Self {
+        self.threshold = Some(rule);
+        self
+    }
+
+    /// Write a resumable checkpoint to `path` every `every` epochs (0: only when the
+    /// observer stops training).
+    pub fn checkpoint(mut self, path: impl Into<PathBuf>, every: usize) -> Self {
+        self.checkpoint = Some((path.into(), every));
+        self
+    }
+
+    /// Continue the run `checkpoint` holds; its settings must be these (made from
+    /// `checkpoint.model.config()` and `checkpoint.resume.state.config`), else an error
+    /// naming `resume`. The run ends exactly as the uninterrupted one would (same data,
+    /// same threads).
+    pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self> {
+        if *checkpoint.model.config() != self.model || checkpoint.resume.state.config != self.training {
+            return Err(Error::config(
+                "resume",
+                format!(
+                    "{} was made with other settings than these; resume it with its own",
+                    checkpoint.resume.path.display()
+                ),
+            ));
+        }
+        self.resume = Some(Box::new(checkpoint));
+        Ok(self)
+    }
+
+    /// Train on `data` (validating on the last `training.validation_split` of it) and
+    /// finish the model ([`train::finish`]). See [`fit_with`](Self::fit_with).
+    pub fn fit(&self, data: &Dataset) -> Result<Fitted> {
+        self.fit_with(data, None, &mut NoObserver)
+    }
+
+    /// Train on `data`, validating on `validation` when given (else on the last
+    /// `training.validation_split` of `data`), reporting to `observer`; then finish the
+    /// model: its codec from the training rows' codes, and with a threshold rule its
+    /// detector fitted on `data`.
+    ///
+    /// The initial weights come from `training.seed` (or the checkpoint resumed). The
+    /// result is bit-identical for the same settings, data and thread count, and equals
+    /// what `ae train` writes with the same settings.
+    pub fn fit_with(
+        &self,
+        data: &Dataset,
+        validation: Option<&Dataset>,
+        observer: &mut dyn Observer,
+    ) -> Result<Fitted> {
+        let mut options = FitOptions::default();
+        if let Some((path, every)) = &self.checkpoint {
+            options.checkpoint = Some(path.clone());
+            options.checkpoint_every = *every;
+        }
+        let mut model = match &self.resume {
+            Some(ck) => {
+                options.resume = Some(ck.resume.clone());
+                ck.model.clone()
+            }
+            None => Autoencoder::initialised(self.model.clone(), &self.plan, self.training.seed),
+        };
+        let history =
+            train::fit_with(&mut model, data, validation, &self.training, &self.threads, observer, options)?;
+        train::finish(&mut model, data, self.threshold, &self.threads)?;
+        Ok(Fitted { model, history })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synthetic;
+    use crate::train::fit;
+
+    fn small() -> (Dataset, Params) {
+        let data = synthetic::generate(96, 3);
+        let mut p = Params::default();
+        p.model.layers = vec![8];
+        p.training.epochs = 2;
+        p.training.validation_split = 0.25;
+        (data, p)
+    }
+
+    /// `check → fit` gives the model `Autoencoder::new` + `fit` + `finish` give, bit
+    /// for bit: the same initial weights, training and completion.
+    #[test]
+    fn fit_is_new_then_fit_then_finish() {
+        let (data, p) = small();
+        let threads = Threads::new(1);
+        let rule = ThresholdRule::Contamination(0.1);
+        let fitted = p.clone().check(&data.shape()).unwrap().threads(threads.clone()).threshold(rule);
+        let fitted = fitted.fit(&data).unwrap();
+        let config = ModelConfig { input_dim: data.cols(), image_shape: data.image_shape, ..p.model };
+        let mut model = Autoencoder::new(config, p.training.seed).unwrap();
+        let history = fit(&mut model, &data, None, &p.training, &threads, &mut NoObserver).unwrap();
+        train::finish(&mut model, &data, Some(rule), &threads).unwrap();
+        assert_eq!(fitted.model.params(), model.params());
+        assert_eq!(fitted.model.codec, model.codec);
+        assert!(model.detector.is_some());
+        assert_eq!(fitted.model.detector, model.detector);
+        assert_eq!(fitted.history.epochs.len(), history.epochs.len());
+        assert_eq!(fitted.model.config().image_shape, data.image_shape);
+    }
+
+    #[test]
+    fn check_takes_the_width_from_the_data_and_refuses_another() {
+        let (data, mut p) = small();
+        let valid = p.clone().check(&data.shape()).unwrap();
+        assert_eq!(valid.model().input_dim, data.cols());
+        assert_eq!(valid.params().model.input_dim, data.cols());
+        p.model.input_dim = 5;
+        let e = p.clone().check(&data.shape()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!("invalid input_dim: the settings say 5, but the rows have {} values", data.cols())
+        );
+        p.model.input_dim = 0;
+        p.training.batch_size = 0;
+        let e = p.check(&data.shape()).unwrap_err().to_string();
+        assert!(e.starts_with("invalid batch_size"), "{e}");
+    }
+
+    /// A conv model on rows that are not images is refused by `check`, before any
+    /// training, naming the problem.
+    #[test]
+    fn check_plans_the_layers_for_the_shape() {
+        let mut p = Params::default();
+        p.model.arch = crate::model::Arch::Conv;
+        p.model.channels = vec![4];
+        let e = p.clone().check(&DataShape::table(784)).unwrap_err().to_string();
+        assert!(e.contains("images"), "{e}");
+        let shape = DataShape {
+            cols: 784,
+            image_shape: Some(crate::ImageShape { channels: 1, height: 28, width: 28 }),
+        };
+        p.check(&shape).unwrap();
+    }
+
+    /// A checkpoint is resumed only with its own settings.
+    #[test]
+    fn resume_needs_the_checkpoints_settings() {
+        let (data, p) = small();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.ckpt");
+        let valid = p.clone().check(&data.shape()).unwrap().threads(Threads::new(1)).checkpoint(&path, 1);
+        let whole = valid.fit(&data).unwrap();
+        let ck = train::load_checkpoint(&path).unwrap();
+        let mut other = p.clone();
+        other.training.epochs = 3;
+        let e = other.check(&data.shape()).unwrap().resume(ck).unwrap_err().to_string();
+        assert!(e.starts_with("invalid resume:") && e.contains("run.ckpt"), "{e}");
+        // With its own settings it resumes (here after the last epoch: nothing is left).
+        let ck = train::load_checkpoint(&path).unwrap();
+        let again = p.check(&data.shape()).unwrap().threads(Threads::new(1)).resume(ck).unwrap();
+        let resumed = again.fit(&data).unwrap();
+        assert_eq!(resumed.model.params(), whole.model.params());
+    }
+}

@@ -15,10 +15,10 @@ use clap::Args;
 pub struct DataArgs {
     /// A named dataset instead of files: fashion-mnist, mnist or synthetic.
     #[arg(long, value_name = "NAME")]
-    pub dataset: Option<String>,
+    pub dataset: Option<Named>,
     /// Which part of a named dataset: train or test [default: train for `train`, test otherwise].
     #[arg(long, value_name = "SPLIT")]
-    pub split: Option<String>,
+    pub split: Option<Split>,
     /// A folder holding the dataset's IDX files (searched before the cache).
     #[arg(long, env = "AE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -32,11 +32,11 @@ pub struct DataArgs {
     #[arg(long)]
     pub offline: bool,
     /// CSV: the label column, by header name or 0-based index (excluded from the features).
-    #[arg(long, value_name = "COLUMN")]
-    pub label_column: Option<String>,
+    #[arg(long, value_name = "COLUMN", value_parser = label_column)]
+    pub label_column: Option<LabelColumn>,
     /// CSV: whether the first line is a header: auto, yes or no.
     #[arg(long, default_value = "auto", value_name = "MODE")]
-    pub header: String,
+    pub header: HeaderMode,
     /// NPZ: the member holding the data [default: x, X, data, or the only array].
     #[arg(long, value_name = "NAME")]
     pub npz_array: Option<String>,
@@ -44,34 +44,38 @@ pub struct DataArgs {
     #[arg(long)]
     pub skip_bad: bool,
     /// Images: resize every image to HEIGHTxWIDTH, e.g. 28x28 [default: the first image's size].
-    #[arg(long, value_name = "HxW")]
-    pub image_size: Option<String>,
+    #[arg(long, value_name = "HxW", value_parser = image_size)]
+    pub image_size: Option<(usize, usize)>,
     /// Images: 1 (grayscale) or 3 (RGB) channels [default: the first image's].
     #[arg(long, value_name = "N")]
     pub image_channels: Option<usize>,
 }
 
+/// `--label-column`: a 0-based index, else a header name.
+fn label_column(v: &str) -> Result<LabelColumn, std::convert::Infallible> {
+    Ok(match v.parse::<usize>() {
+        Ok(i) => LabelColumn::Index(i),
+        Err(_) => LabelColumn::Name(v.to_string()),
+    })
+}
+
+/// `--image-size`: `HEIGHTxWIDTH`, e.g. `28x28`.
+fn image_size(v: &str) -> autoencoder::Result<(usize, usize)> {
+    let bad = || autoencoder::Error::config("image_size", format!("{v:?} is not HEIGHTxWIDTH, e.g. 28x28"));
+    let lower = v.to_ascii_lowercase();
+    let (h, w) = lower.split_once('x').ok_or_else(bad)?;
+    Ok((h.trim().parse().map_err(|_| bad())?, w.trim().parse().map_err(|_| bad())?))
+}
+
 impl DataArgs {
     /// `--image-size` and `--image-channels`.
-    fn image_options(&self) -> autoencoder::Result<ImageOptions> {
-        let size = match &self.image_size {
-            None => None,
-            Some(v) => {
-                let bad = || {
-                    autoencoder::Error::config(
-                        "image-size",
-                        format!("{v:?}: expected HEIGHTxWIDTH, e.g. 28x28"),
-                    )
-                };
-                let (h, w) = v
-                    .to_ascii_lowercase()
-                    .split_once('x')
-                    .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
-                    .ok_or_else(bad)?;
-                Some((h.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?))
-            }
-        };
-        Ok(ImageOptions { size, channels: self.image_channels, skip_bad: self.skip_bad, shape: None })
+    fn image_options(&self) -> ImageOptions {
+        ImageOptions {
+            size: self.image_size,
+            channels: self.image_channels,
+            skip_bad: self.skip_bad,
+            shape: None,
+        }
     }
 
     /// The sources for named datasets.
@@ -88,32 +92,21 @@ impl DataArgs {
         s
     }
 
-    fn load_options(&self) -> autoencoder::Result<LoadOptions> {
-        let header = match self.header.to_ascii_lowercase().as_str() {
-            "auto" => HeaderMode::Auto,
-            "yes" | "true" => HeaderMode::Yes,
-            "no" | "false" => HeaderMode::No,
-            other => {
-                return Err(autoencoder::Error::config(
-                    "header",
-                    format!("{other:?}: expected auto, yes or no"),
-                ))
-            }
-        };
-        let label = self.label_column.as_ref().map(|c| match c.parse::<usize>() {
-            Ok(i) => LabelColumn::Index(i),
-            Err(_) => LabelColumn::Name(c.clone()),
-        });
-        Ok(LoadOptions {
-            csv: CsvOptions { header, label, ..CsvOptions::default() },
+    fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            csv: CsvOptions {
+                header: self.header,
+                label: self.label_column.clone(),
+                ..CsvOptions::default()
+            },
             npy: NpyOptions { array: self.npz_array.clone(), labels: None },
-            image: self.image_options()?,
-        })
+            image: self.image_options(),
+        }
     }
 
     /// The split asked for, or `default`.
-    pub fn split_or(&self, default: Split) -> autoencoder::Result<Split> {
-        self.split.as_deref().map_or(Ok(default), str::parse)
+    pub fn split_or(&self, default: Split) -> Split {
+        self.split.unwrap_or(default)
     }
 
     /// Load `files` (data and optionally labels, or images) or the named dataset's split
@@ -131,7 +124,7 @@ impl DataArgs {
         shape: Option<ImageShape>,
     ) -> autoencoder::Result<Dataset> {
         if self.dataset.is_none() && open::are_images(files) {
-            let opts = ImageOptions { shape, skip_bad: self.skip_bad, ..self.image_options()? };
+            let opts = ImageOptions { shape, skip_bad: self.skip_bad, ..self.image_options() };
             let loaded = image::load(files, &opts)?;
             if !loaded.skipped.is_empty() {
                 eprintln!("skipped {} unreadable image(s):", loaded.skipped.len());
@@ -145,12 +138,8 @@ impl DataArgs {
             (Some(_), false) => {
                 Err(autoencoder::Error::config("dataset", "give either --dataset or data files, not both"))
             }
-            (Some(name), true) => {
-                let name: Named = name.parse()?;
-                let split = self.split_or(default_split)?;
-                open::load_named(name, split, &self.sources(), seed)
-            }
-            (None, false) => open::load_paths(files, &self.load_options()?),
+            (Some(name), true) => open::load_named(*name, self.split_or(default_split), &self.sources(), seed),
+            (None, false) => open::load_paths(files, &self.load_options()),
             (None, true) => Err(autoencoder::Error::config(
                 "data",
                 "no data given: pass a file (CSV, NPY/NPZ, IDX, MATLAB .mat) or --dataset fashion-mnist|mnist|synthetic",
@@ -159,8 +148,8 @@ impl DataArgs {
     }
 
     /// The named dataset, when one was chosen.
-    pub fn named(&self) -> autoencoder::Result<Option<Named>> {
-        self.dataset.as_ref().map(|n| n.parse()).transpose()
+    pub fn named(&self) -> Option<Named> {
+        self.dataset
     }
 }
 
@@ -217,4 +206,17 @@ impl ThreadArgs {
     pub fn threads(&self) -> Threads {
         Threads::new(self.threads)
     }
+}
+
+/// A list of widths, e.g. `--layers 512,256,32`, read by the library's
+/// [`autoencoder::model::parse_widths`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Widths(pub Vec<usize>);
+
+/// The value parser of a width-list flag that sets the library's `setting` (named in
+/// its errors).
+pub fn widths(
+    setting: &'static str,
+) -> impl Fn(&str) -> autoencoder::Result<Widths> + Clone + Send + Sync + 'static {
+    move |s| autoencoder::model::parse_widths(s, setting).map(Widths)
 }

@@ -6,6 +6,7 @@ mod args;
 #[allow(rustdoc::broken_intra_doc_links)]
 mod commands;
 mod files;
+mod flags;
 mod grid;
 #[cfg(not(feature = "plots"))]
 mod no_plots;
@@ -25,7 +26,7 @@ mod training;
 #[cfg(not(feature = "plots"))]
 use no_plots::{plot, rd_plot, scatter};
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Train autoencoders on your data and use them: encode, decode, reconstruct, evaluate.
 #[derive(Parser)]
@@ -94,7 +95,9 @@ fn main() {
         }
     }
     signals::install();
-    let cli = Cli::parse();
+    let matches = Cli::command().try_get_matches().unwrap_or_else(|e| refuse(e));
+    let subcommand = matches.subcommand_name().unwrap_or_default().to_string();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| refuse(e));
     let result = match cli.command {
         Command::Train(a) => commands::train::run(*a),
         Command::Evaluate(a) => commands::evaluate::run(a),
@@ -116,13 +119,48 @@ fn main() {
         Command::Man(a) => commands::completions::run_man(a, Cli::command()),
     };
     if let Err(e) = result {
-        eprintln!("error: {}", one_line(&e.to_string()));
+        eprintln!("error: {}", one_line(&flags::error_line(&e, &subcommand)));
         std::process::exit(1);
     }
     if signals::stop_requested() {
         // Stopped by a signal after saving: say so to scripts.
         std::process::exit(signals::INTERRUPTED);
     }
+}
+
+/// A command line clap refused. A flag's value that does not parse (the library's own
+/// `FromStr` said why, or a number is out of range) is one escaped line naming the flag,
+/// the value and the reason, with clap's exit code for a usage error (2); everything
+/// else (help, version, unknown or missing arguments) is clap's own output.
+fn refuse(e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
+        e.exit()
+    }
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => Some(v.join(", ")),
+        _ => None,
+    };
+    let (Some(arg), Some(value)) = (text(ContextKind::InvalidArg), text(ContextKind::InvalidValue)) else {
+        e.exit()
+    };
+    // The flag without clap's `<VALUE>` placeholder.
+    let flag = arg.split_whitespace().next().unwrap_or(&arg).to_string();
+    let why = match std::error::Error::source(&e) {
+        Some(source) => match source.downcast_ref::<autoencoder::Error>() {
+            // "invalid activation: …": the flag already names the setting.
+            Some(autoencoder::Error::Config { message, .. }) => message.clone(),
+            _ => source.to_string(),
+        },
+        None => match text(ContextKind::ValidValue) {
+            Some(valid) => format!("expected {valid}"),
+            None => "not a valid value".to_string(),
+        },
+    };
+    let code = e.exit_code();
+    eprintln!("error: {}", one_line(&format!("invalid {flag} {value:?}: {why}")));
+    std::process::exit(code)
 }
 
 /// The longest error printed, in characters; the rest is counted, not shown.

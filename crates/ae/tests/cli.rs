@@ -237,9 +237,19 @@ fn ok(cmd: &mut Command) -> std::process::Output {
 /// Run and require a clean failure: exit code 1, stderr one line starting with
 /// `error:`, no panic, containing every string of `needles` (case-insensitive).
 fn fails(cmd: &mut Command, needles: &[&str]) -> String {
+    fails_with(cmd, 1, needles)
+}
+
+/// [`fails`] for a flag value the command line refuses before any work (a usage error:
+/// exit code 2); the line names the flag and the value.
+fn refused(cmd: &mut Command, needles: &[&str]) -> String {
+    fails_with(cmd, 2, needles)
+}
+
+fn fails_with(cmd: &mut Command, code: i32, needles: &[&str]) -> String {
     let out = cmd.output().unwrap();
     let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(1), "expected exit code 1; stderr:\n{err}");
+    assert_eq!(out.status.code(), Some(code), "expected exit code {code}; stderr:\n{err}");
     assert!(!err.contains("panicked"), "panic in stderr:\n{err}");
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "expected ONE line on stderr, got:\n{err}");
@@ -803,23 +813,32 @@ fn invalid_flag_values_name_the_field() {
     let csv = t.path().join("d.csv");
     write_csv(&csv, &table(40, 4, 1), 4, true, false);
     let m = out.join("m.safetensors");
-    let cases: &[(&[&str], &[&str])] = &[
-        (&["--layers", "64,abc"], &["layers", "abc"]),
-        (&["--layers", "4,0"], &["layers", "0"]),
-        (&["--activation", "foo"], &["activation", "foo"]),
-        (&["--loss", "hinge"], &["loss", "hinge"]),
-        (&["--optimizer", "lbfgs"], &["optimizer", "lbfgs"]),
-        (&["--normalize", "log"], &["normaliz", "log"]),
-        (&["--lr=-1"], &["lr", "-1"]),
-        (&["--lr", "0"], &["lr"]),
-        (&["--epochs", "0"], &["epochs"]),
-        (&["--batch-size", "0"], &["batch_size"]),
-        (&["--validation-split", "1.5"], &["validation_split", "1.5"]),
-        (&["--patience", "0"], &["patience"]),
-        (&["--header", "maybe"], &["header", "maybe"]),
+    // Values that do not parse are refused by the command line (exit 2, naming the flag);
+    // values that parse but are out of range by the library's checks (exit 1, naming the
+    // setting and the flag).
+    let cases: &[(&[&str], i32, &[&str])] = &[
+        (&["--layers", "64,abc"], 2, &["--layers", "abc"]),
+        (&["--layers", "4,0"], 1, &["layers", "0", "--layers"]),
+        (&["--activation", "foo"], 2, &["--activation", "foo"]),
+        (&["--loss", "hinge"], 2, &["--loss", "hinge"]),
+        (&["--optimizer", "lbfgs"], 2, &["--optimizer", "lbfgs"]),
+        (&["--normalize", "log"], 2, &["--normalize", "log"]),
+        (&["--lr=-1"], 1, &["lr", "-1", "--lr"]),
+        (&["--lr", "0"], 1, &["lr"]),
+        (&["--epochs", "0"], 1, &["epochs", "--epochs"]),
+        (&["--batch-size", "0"], 1, &["batch_size", "--batch-size"]),
+        (&["--validation-split", "1.5"], 1, &["validation_split", "1.5", "--validation-split"]),
+        (&["--patience", "0"], 1, &["patience", "--patience"]),
+        (&["--header", "maybe"], 2, &["--header", "maybe"]),
+        (&["--preset", "deep"], 2, &["--preset", "deep", "tabular"]),
+        (&["--threshold", "median=3"], 2, &["--threshold", "median"]),
     ];
-    for (flags, needles) in cases {
-        fails(ae().arg("train").arg(&csv).args(*flags).args(["--threads", "1", "-o"]).arg(&m), needles);
+    for (flags, code, needles) in cases {
+        fails_with(
+            ae().arg("train").arg(&csv).args(*flags).args(["--threads", "1", "-o"]).arg(&m),
+            *code,
+            needles,
+        );
         assert_empty(&out);
     }
 }
@@ -846,7 +865,7 @@ fn bad_decoder_layers_value_names_decoder_layers() {
     let (t, out) = dirs();
     let csv = t.path().join("d.csv");
     write_csv(&csv, &table(40, 4, 1), 4, true, false);
-    let err = fails(
+    let err = refused(
         ae().arg("train")
             .arg(&csv)
             .args(["--layers", "3,2", "--decoder-layers", "3,x", "--threads", "1", "-o"])
@@ -940,7 +959,10 @@ fn usage_errors_are_reported_without_a_panic() {
         ae().arg("train").arg(&csv).args(["--dataset", "synthetic", "-o"]).arg(out.join("m.safetensors")),
         &["dataset"],
     );
-    fails(ae().args(["train", "--dataset", "cifar", "-o"]).arg(out.join("m.safetensors")), &["cifar"]);
+    refused(
+        ae().args(["train", "--dataset", "cifar", "-o"]).arg(out.join("m.safetensors")),
+        &["--dataset", "cifar"],
+    );
     // A data file that does not exist.
     fails(
         ae().arg("train").arg(t.path().join("nope.csv")).arg("-o").arg(out.join("m.safetensors")),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{ae, fails, ok};
+use common::{ae, fails, ok, refused};
 use serde_json::Value;
 
 fn json(out: &std::process::Output) -> Value {
@@ -146,6 +146,9 @@ fn conv_usage_and_shape_errors_name_the_setting_and_the_sizes() {
         &["conv block 3", "7×7"],
     );
     fails(ae().args(["train", "--dataset", "synthetic", "--channels", "8", "-o"]).arg(&m), &["--arch conv"]);
-    fails(ae().args(["train", "--dataset", "synthetic", "--arch", "convolution", "-o"]).arg(&m), &["arch"]);
+    refused(
+        ae().args(["train", "--dataset", "synthetic", "--arch", "convolution", "-o"]).arg(&m),
+        &["--arch", "convolution"],
+    );
     assert!(!m.exists());
 }

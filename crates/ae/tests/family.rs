@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{ae, fails, ok};
+use common::{ae, fails, ok, refused};
 use serde_json::Value;
 
 fn json(out: &std::process::Output) -> Value {
@@ -116,9 +116,9 @@ fn a_denoising_model_raises_the_psnr_of_noisy_images() {
     assert!(after > before + 3.0, "noisy {before} dB, denoised {after} dB");
     assert!(is_png(&png));
     // Bad noise specifications name the flag.
-    fails(
+    refused(
         ae().arg("train").args(["--dataset", "synthetic", "--noise", "blur:3", "-o"]).arg(d.join("x")),
-        &["noise"],
+        &["--noise", "blur:3"],
     );
 }
 
@@ -156,10 +156,10 @@ fn sparse_and_contractive_penalties_change_the_code_as_asked() {
         .arg(d.join("x.safetensors")),
         &["contractive", "one-layer"],
     );
-    fails(
+    refused(
         ae().args(["train", "--dataset", "synthetic", "--layers", "8", "--sparsity", "0.05", "-o"])
             .arg(d.join("y.safetensors")),
-        &["sparsity"],
+        &["--sparsity", "RHO:BETA"],
     );
 }
 

@@ -6,7 +6,7 @@
 //! `cargo bench -p autoencoder --bench conv_step`
 
 use autoencoder::data::synthetic;
-use autoencoder::layers::Ctx;
+use autoencoder::layers::{Backward, Ctx};
 use autoencoder::random::{self, Stream};
 use autoencoder::train::Trainer;
 use autoencoder::{Arch, Autoencoder, ImageShape, Loss, ModelConfig, Threads, TrainConfig};
@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
             })
         });
         // Each layer alone: forward then backward (with ∂L/∂x but for the first layer).
-        let ctx = Ctx { threads: &threads };
+        let ctx = Ctx::train(&threads);
         let mut rng = random::rng(0, Stream::Noise);
         for (i, layer) in model.layers().iter().enumerate() {
             let p = &model.params()[model.layer_params(i)];
@@ -60,7 +60,18 @@ fn bench(c: &mut Criterion) {
                         }
                         layer.forward(p, &x, BATCH, &mut y, &mut s, ctx);
                         let dx = if i > 0 { Some(&mut dx[..]) } else { None };
-                        layer.backward(p, &mut gr, &x, &y, &mut s, BATCH, &mut dy, dx, false, ctx);
+                        layer.backward(Backward {
+                            params: p,
+                            grads: &mut gr,
+                            x: &x,
+                            y: &y,
+                            scratch: &mut s,
+                            rows: BATCH,
+                            dy: &mut dy,
+                            dx,
+                            dy_is_preactivation: false,
+                            ctx,
+                        });
                     })
                 })
             });

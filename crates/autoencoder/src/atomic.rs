@@ -2,6 +2,9 @@
 //! reader never sees half a file, an input is never destroyed and a shared folder
 //! cannot be used to redirect a write.
 //!
+//! Internal: public (and `#[doc(hidden)]`) only for the `ae` command and the tests; not
+//! part of the library's promised API, and it may change in any release.
+//!
 //! A regular file (new or existing) is written to an unpredictable temporary name in the
 //! target's folder, created with `O_EXCL` (the `tempfile` crate), fsynced and renamed over
 //! the target; the replaced file's permission bits (and owner, where the process may set

@@ -37,7 +37,7 @@ pub enum Error {
     #[error("{0}")]
     Data(String),
     /// Training stopped because the loss became NaN or infinite.
-    #[error("training diverged at epoch {epoch}, batch {batch}: the loss is {loss}. Try a lower learning rate (--lr), gradient clipping (--clip-norm 1.0), or normalising the data (--normalize minmax)")]
+    #[error("training diverged at epoch {epoch}, batch {batch}: the loss is {loss}. Try a lower learning rate (lr), gradient clipping (clip_norm = 1.0), or normalising the data (normalize = minmax)")]
     Diverged {
         /// 1-based epoch.
         epoch: usize,

@@ -9,14 +9,12 @@ use std::path::Path;
 use crate::atomic::write_atomic;
 use crate::data::normalize::Normalizer;
 use crate::error::{Error, Result};
-use crate::model::{Autoencoder, ModelConfig};
-use crate::train::TrainingSummary;
+use crate::model::{Autoencoder, ModelConfig, TrainingSummary};
 
 /// The value of the `format` metadata key this version writes and reads.
 pub const FORMAT: &str = "autoencoder/1";
 
-/// Model files larger than this are refused before reading (1 GiB = 268M parameters).
-pub const MAX_MODEL_BYTES: u64 = 1 << 30;
+pub use crate::model::MAX_MODEL_BYTES;
 
 /// Serialise `model` to the bytes of a safetensors file.
 ///
@@ -256,7 +254,7 @@ pub(crate) fn decode_model<'a>(
     let writer = if format == FORMAT {
         "a .safetensors file written by `ae train`"
     } else {
-        "a checkpoint written by `ae train --checkpoint-every`"
+        "a checkpoint written during training (checkpoint_every = N)"
     };
     let not_ours = |why: String| Error::format(path, format!("not {what}: {why} (expected {writer})"));
     let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes)
@@ -306,7 +304,8 @@ pub(crate) fn decode_model<'a>(
     model.training = training;
     if let Some(t) = meta.get("threshold") {
         let bad = |e: String| Error::format(path, format!("the `threshold` metadata is invalid: {e}"));
-        let detector: crate::anomaly::Detector = serde_json::from_str(t).map_err(|e| bad(e.to_string()))?;
+        let detector: crate::model::detector::Detector =
+            serde_json::from_str(t).map_err(|e| bad(e.to_string()))?;
         detector.check(&model).map_err(|e| bad(e.to_string()))?;
         model.detector = Some(detector);
     }

@@ -44,7 +44,9 @@
 //!   the compressed file (`compressed`) and rate–distortion curves (`rate_distortion`)
 //!   (`constriction`, `crc32fast`).
 
+mod activation;
 pub mod anomaly;
+#[doc(hidden)]
 pub mod atomic;
 pub mod baseline;
 pub mod codec;
@@ -53,7 +55,9 @@ pub mod compressed;
 pub mod data;
 pub mod error;
 pub mod file;
+#[doc(hidden)]
 pub mod kernels;
+#[doc(hidden)]
 pub mod layers;
 pub mod loss;
 pub mod metrics;
@@ -61,17 +65,27 @@ pub mod model;
 pub mod optim;
 mod params;
 pub mod pca;
+#[doc(hidden)]
 pub mod random;
 #[cfg(feature = "compress")]
 pub mod rate_distortion;
 pub mod train;
 
+pub use activation::Activation;
 pub use data::{DataShape, Dataset, ImageShape, NormalizeKind, Normalizer};
 pub use error::{Error, Result};
-pub use kernels::Threads;
-pub use layers::{Activation, Init};
+#[doc(inline)]
+pub use kernels::{Threads, MAX_THREADS};
+#[doc(inline)]
+pub use layers::Init;
 pub use loss::Loss;
 pub use model::{Arch, Autoencoder, Downsample, ModelConfig};
 pub use optim::{OptimizerConfig, OptimizerKind};
 pub use params::{Fitted, Params, ValidParams};
 pub use train::{finish, fit, EarlyStopping, History, NoObserver, Observer, TrainConfig};
+
+/// The README's Rust examples, compiled and run as doctests (`cargo test --doc`), so
+/// that the library snippet a newcomer copies keeps working.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

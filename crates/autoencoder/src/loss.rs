@@ -3,9 +3,9 @@
 
 use std::str::FromStr;
 
+use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise;
-use crate::layers::Activation;
 
 /// A reconstruction loss, averaged over every element of the batch (Keras' and
 /// PyTorch's `reduction="mean"`): for `n` rows of `d` values,
@@ -54,7 +54,7 @@ impl Loss {
             let (lo, hi) =
                 data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
             return Err(Error::Data(format!(
-                "{where_}: binary cross-entropy needs values in [0, 1], but row {} column {} is {} (the data spans {lo} to {hi}); use --loss mse, or min-max normalise the data (--normalize minmax)",
+                "{where_}: binary cross-entropy needs values in [0, 1], but row {} column {} is {} (the data spans {lo} to {hi}); use loss = mse, or min-max normalise the data (normalize = minmax)",
                 i / cols.max(1) + 1,
                 i % cols.max(1) + 1,
                 data[i]

@@ -1,5 +1,8 @@
 //! Seeded random streams whose values never change with a dependency's version:
 //! ChaCha8 words turned into numbers by our own (documented) formulas.
+//!
+//! Internal: public (and `#[doc(hidden)]`) only for the `ae` command, the tests and the
+//! benches; not part of the library's promised API, and it may change in any release.
 
 use rand::{RngCore, SeedableRng};
 pub use rand_chacha::ChaCha8Rng;

@@ -195,7 +195,7 @@ fn variational_gradients_with_a_fixed_noise_draw() {
         };
         let mut model = Autoencoder::new(cfg, 21).unwrap();
         assert_eq!(model.code_dim(), 2);
-        assert_eq!(model.layers()[model.encoder_len() - 1].kind(), "sample");
+        assert_eq!(model.layers()[model.encoder_len() - 1].kind().name(), "sample");
         let x: Vec<f32> = randn(4 * 6, 22, 1.0).iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
         let train = TrainConfig { loss, beta, seed: 3, ..TrainConfig::default() };
         let (value, grads) = loss_and_gradient_with(&model, &x, &train, &threads).unwrap();
@@ -225,7 +225,7 @@ fn dropout_gradients_with_a_fixed_mask() {
             ..ModelConfig::default()
         };
         let mut model = Autoencoder::new(cfg.clone(), 8).unwrap();
-        let kinds: Vec<&str> = model.layers().iter().map(|l| l.kind()).collect();
+        let kinds: Vec<&str> = model.layers().iter().map(|l| l.kind().name()).collect();
         assert_eq!(kinds.iter().filter(|&&k| k == "dropout").count(), 4, "{kinds:?}");
         let x: Vec<f32> = randn(4 * 6, 9, 1.0).iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
         let train = TrainConfig { loss: Loss::Bce, seed: 5, ..TrainConfig::default() };

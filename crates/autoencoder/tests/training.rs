@@ -149,7 +149,7 @@ fn bce_on_data_outside_the_unit_interval_is_refused_unless_normalised() {
     let mut m =
         Autoencoder::new(ModelConfig { input_dim: 4, layers: vec![2], ..ModelConfig::default() }, 0).unwrap();
     let e = fit(&mut m, &data, None, &cfg, &Threads::new(1), &mut NoObserver).unwrap_err().to_string();
-    assert!(e.contains("wide.csv") && e.contains("[0, 1]") && e.contains("--loss mse"), "{e}");
+    assert!(e.contains("wide.csv") && e.contains("[0, 1]") && e.contains("loss = mse"), "{e}");
     let mut m = Autoencoder::new(
         ModelConfig {
             input_dim: 4,

@@ -24,7 +24,7 @@ pub struct DenoiseArgs {
     /// Corrupt the rows first (gaussian:SIGMA[:clip], mask:FRACTION, salt_pepper:FRACTION) and report
     /// the PSNR of the noisy and the denoised rows against the clean ones.
     #[arg(long, value_name = "KIND:AMOUNT")]
-    pub add_noise: Option<String>,
+    pub add_noise: Option<Corruption>,
     /// With --add-noise: clip the noisy rows to the clean data's range (e.g. [0, 1] for images).
     #[arg(long)]
     pub clip: bool,
@@ -49,8 +49,7 @@ pub fn run(a: DenoiseArgs) -> Result<()> {
     let d = data.cols();
     let clean = data.as_slice();
     let noisy = match &a.add_noise {
-        Some(spec) => {
-            let c = Corruption::parse(spec)?;
+        Some(c) => {
             let mut x = clean.to_vec();
             c.apply(&mut x, &mut random::rng(a.seed, Stream::Sample));
             if a.clip {
@@ -90,25 +89,45 @@ pub fn run(a: DenoiseArgs) -> Result<()> {
             write_array(p, &denoised, d, Some(&header))?;
         }
     }
+    let report = DenoiseReport {
+        rows: data.rows(),
+        noise: a.add_noise.map(|c| c.to_string()),
+        psnr_noisy: report.map(|r| r.0),
+        psnr_denoised: report.map(|r| r.1),
+        psnr_gain: report.map(|r| r.1 - r.0),
+        output: a.output.clone(),
+    };
     if a.json {
-        let j = serde_json::json!({
-            "rows": data.rows(),
-            "noise": a.add_noise,
-            "psnr_noisy": report.map(|r| r.0),
-            "psnr_denoised": report.map(|r| r.1),
-            "psnr_gain": report.map(|r| r.1 - r.0),
-            "output": a.output,
-        });
-        println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
-    } else if let Some((before, after)) = report {
-        println!(
-            "{} rows: PSNR noisy {before:.2} dB, denoised {after:.2} dB (gain {:+.2} dB)",
-            data.rows(),
-            after - before
-        );
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else if let Some(text) = report.text() {
+        println!("{text}");
     }
     if let Some(p) = &a.output {
         eprintln!("wrote {} denoised rows to {}", data.rows(), p.display());
     }
     Ok(())
+}
+
+/// What `ae denoise` reports: one JSON object with `--json`, else (with --add-noise)
+/// one line.
+#[derive(serde::Serialize)]
+struct DenoiseReport {
+    rows: usize,
+    /// The corruption added, as the flag takes it.
+    noise: Option<String>,
+    psnr_noisy: Option<f64>,
+    psnr_denoised: Option<f64>,
+    psnr_gain: Option<f64>,
+    output: Option<PathBuf>,
+}
+
+impl DenoiseReport {
+    /// `N rows: PSNR noisy … dB, denoised … dB (gain … dB)`, when noise was added.
+    fn text(&self) -> Option<String> {
+        let (before, after, gain) = (self.psnr_noisy?, self.psnr_denoised?, self.psnr_gain?);
+        Some(format!(
+            "{} rows: PSNR noisy {before:.2} dB, denoised {after:.2} dB (gain {gain:+.2} dB)",
+            self.rows
+        ))
+    }
 }

@@ -63,6 +63,7 @@ pub const DEFAULT_QUALITIES: [u8; 19] =
     [1, 2, 3, 5, 8, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 85, 90, 95, 100];
 
 /// The three curves of a rate-distortion measurement.
+#[derive(serde::Serialize)]
 pub struct RateDistortion {
     pub autoencoder: Vec<RdPoint>,
     pub pca: Vec<RdPoint>,
@@ -132,10 +133,13 @@ fn rate_distortion(
     Ok(RateDistortion { autoencoder: ae, pca, jpeg, plot })
 }
 
-fn print_rate_distortion(r: &RateDistortion) {
-    println!();
-    println!("rate-distortion (bytes per image: one image per file, header and checksum included)");
-    println!(
+fn rate_distortion_text(r: &RateDistortion, o: &mut String) {
+    use std::fmt::Write as _;
+    let _ = writeln!(o);
+    let _ =
+        writeln!(o, "rate-distortion (bytes per image: one image per file, header and checksum included)");
+    let _ = writeln!(
+        o,
         "{:>5} {:>10} {:>8}   {:>10} {:>8}   {:>8} {:>10} {:>8}   {:>16}",
         "bits",
         "ae bytes",
@@ -158,7 +162,8 @@ fn print_rate_distortion(r: &RateDistortion) {
             .map_or("—".to_string(), |q| {
                 format!("{:.1} (q {})", q.bytes_per_image, q.quality.unwrap_or(0))
             });
-        println!(
+        let _ = writeln!(
+            o,
             "{:>5} {:>10.1} {:>8.2}   {:>10} {:>8}   {:>8} {:>10} {:>8}   {:>16}",
             p.bits.unwrap_or(0),
             p.bytes_per_image,
@@ -172,14 +177,154 @@ fn print_rate_distortion(r: &RateDistortion) {
         );
     }
     if let Some(small) = r.jpeg.iter().min_by(|a, b| a.bytes_per_image.total_cmp(&b.bytes_per_image)) {
-        println!(
+        let _ = writeln!(
+            o,
             "JPEG's smallest files (quality {}) take {:.1} bytes per image; the JPEG column is the best JPEG no larger than the autoencoder's file, else that smallest one",
             small.quality.unwrap_or(0),
             small.bytes_per_image
         );
     }
     if let Some(p) = &r.plot {
-        println!("plot: {}", p.display());
+        let _ = writeln!(o, "plot: {}", p.display());
+    }
+}
+
+/// The reconstruction metrics as reported (the row count is the report's).
+#[derive(serde::Serialize)]
+struct Metrics {
+    mse: f64,
+    sse_per_row: f64,
+    mae: f64,
+    bce: Option<f64>,
+    psnr: f64,
+}
+
+impl Metrics {
+    fn of(m: &ReconstructionMetrics) -> Metrics {
+        Metrics { mse: m.mse, sse_per_row: m.sse_per_row, mae: m.mae, bce: m.bce, psnr: m.psnr }
+    }
+}
+
+/// A variational model's ELBO parts and importance-sampled negative log-likelihood.
+#[derive(serde::Serialize)]
+struct Vae {
+    negative_elbo: f64,
+    reconstruction: f64,
+    kl: f64,
+    nll: Option<f64>,
+    iw_samples: usize,
+    nll_seconds: f64,
+}
+
+/// The PCA baseline beside the model.
+#[derive(serde::Serialize)]
+struct Pca {
+    k: usize,
+    fitted_on: String,
+    fit_seconds: f64,
+    method: &'static str,
+    #[serde(flatten)]
+    metrics: Metrics,
+    /// How a randomised fit was made, as words after the fit's time.
+    #[serde(skip)]
+    how: String,
+}
+
+/// What `ae evaluate` reports: one JSON object with `--json`, else a table.
+#[derive(serde::Serialize)]
+struct EvaluateReport {
+    model: PathBuf,
+    architecture: String,
+    data: String,
+    rows: usize,
+    #[serde(flatten)]
+    metrics: Metrics,
+    inference_seconds: f64,
+    inference_rows_per_second: f64,
+    code_mean_activation: f64,
+    jacobian_norm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vae: Option<Vae>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pca: Option<Pca>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_distortion: Option<RateDistortion>,
+    #[serde(skip)]
+    parameters: usize,
+    #[serde(skip)]
+    cols: usize,
+    /// The normaliser the metrics are measured after, unless it is the identity.
+    #[serde(skip)]
+    normalizer: Option<autoencoder::NormalizeKind>,
+}
+
+impl EvaluateReport {
+    fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "model  {} ({}, {} parameters)",
+            self.model.display(),
+            self.architecture,
+            self.parameters
+        );
+        let _ = writeln!(o, "data   {} ({} rows × {})", self.data, self.rows, self.cols);
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "{:<14} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "", "MSE", "SSE/row", "MAE", "BCE", "PSNR dB"
+        );
+        let mut line = |name: &str, m: &Metrics| {
+            let bce = m.bce.map_or("—".to_string(), |b| format!("{b:.4}"));
+            let _ = writeln!(
+                o,
+                "{:<14} {:>10.5} {:>10.3} {:>10.5} {:>10} {:>10.2}",
+                name, m.mse, m.sse_per_row, m.mae, bce, m.psnr
+            );
+        };
+        line("autoencoder", &self.metrics);
+        if let Some(p) = &self.pca {
+            line(&format!("PCA-{}", p.k), &p.metrics);
+            let _ = writeln!(o);
+            let _ = writeln!(o, "PCA fitted on {} in {:.2}s{}", p.fitted_on, p.fit_seconds, p.how);
+        }
+        let _ = writeln!(
+            o,
+            "encode + decode of {} rows: {:.1} ms ({:.0} rows/s)",
+            self.rows,
+            self.inference_seconds * 1e3,
+            self.inference_rows_per_second
+        );
+        if let Some(kind) = self.normalizer {
+            let _ = writeln!(o, "metrics are in the model's normalised units ({kind})");
+        }
+        if let Some(v) = &self.vae {
+            let _ = writeln!(
+                o,
+                "VAE: negative ELBO {:.2} nats = reconstruction {:.2} + KL {:.2}",
+                v.negative_elbo, v.reconstruction, v.kl
+            );
+            if let Some(nll) = v.nll {
+                let _ = writeln!(
+                    o,
+                    "     −log p(x) ≈ {nll:.2} nats (importance sampling, K = {}, {:.0}s)",
+                    v.iw_samples, v.nll_seconds
+                );
+            }
+        }
+        let code_mean = self.code_mean_activation;
+        let _ = match self.jacobian_norm {
+            Some(j) => {
+                writeln!(o, "code: mean activation {code_mean:.4}; mean encoder Jacobian norm ‖J‖_F {j:.4}")
+            }
+            None => writeln!(o, "code: mean activation {code_mean:.4}"),
+        };
+        if let Some(r) = &self.rate_distortion {
+            rate_distortion_text(r, &mut o);
+        }
+        o
     }
 }
 
@@ -224,12 +369,12 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     let fit_rows = if a.no_pca && !a.rate_distortion {
         None
     } else {
-        match (&a.pca_fit, a.input.data.named()?) {
+        match (&a.pca_fit, a.input.data.named()) {
             (Some(p), _) => {
                 Some(autoencoder::data::open::load_paths(std::slice::from_ref(p), &Default::default())?)
             }
-            (None, Some(_)) if a.input.data.split_or(Split::Test)? != Split::Train => {
-                let train = DataArgs { split: Some(Split::Train.name().into()), ..a.input.data.clone() };
+            (None, Some(_)) if a.input.data.split_or(Split::Test) != Split::Train => {
+                let train = DataArgs { split: Some(Split::Train), ..a.input.data.clone() };
                 Some(train.load(&[], seed, Split::Train)?)
             }
             _ => None,
@@ -275,118 +420,51 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     drop(codes);
     let rd =
         if a.rate_distortion { Some(rate_distortion(&a, &model, fit_rows, &data, &threads)?) } else { None };
-    if a.json {
-        let mut j = serde_json::json!({
-            "model": a.input.model,
-            "architecture": model.config().describe(),
-            "data": data.source,
-            "rows": data.rows(),
-            "mse": metrics.mse,
-            "sse_per_row": metrics.sse_per_row,
-            "mae": metrics.mae,
-            "bce": metrics.bce,
-            "psnr": metrics.psnr,
-            "inference_seconds": inference_seconds,
-            "inference_rows_per_second": data.rows() as f64 / inference_seconds.max(1e-12),
-            "code_mean_activation": code_mean,
-            "jacobian_norm": jacobian,
-        });
-        if let Some((parts, nll, seconds)) = &vae {
-            j["vae"] = serde_json::json!({
-                "negative_elbo": parts.negative_elbo(),
-                "reconstruction": parts.reconstruction,
-                "kl": parts.kl,
-                "nll": nll,
-                "iw_samples": a.iw_samples,
-                "nll_seconds": seconds,
-            });
-        }
-        if let Some(p) = &pca {
-            j["pca"] = serde_json::json!({
-                "k": p.k,
-                "fitted_on": p.fitted_on,
-                "fit_seconds": p.seconds,
-                "method": if p.method == Method::Exact { "exact" } else { "randomized" },
-                "mse": p.metrics.mse,
-                "sse_per_row": p.metrics.sse_per_row,
-                "mae": p.metrics.mae,
-                "bce": p.metrics.bce,
-                "psnr": p.metrics.psnr,
-            });
-        }
-        if let Some(r) = &rd {
-            j["rate_distortion"] = serde_json::json!({
-                "autoencoder": r.autoencoder,
-                "pca": r.pca,
-                "jpeg": r.jpeg,
-                "plot": r.plot,
-            });
-        }
-        println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
-    } else {
-        println!(
-            "model  {} ({}, {} parameters)",
-            a.input.model.display(),
-            model.config().describe(),
-            model.param_count()
-        );
-        println!("data   {} ({} rows × {})", data.source, data.rows(), data.cols());
-        println!();
-        println!("{:<14} {:>10} {:>10} {:>10} {:>10} {:>10}", "", "MSE", "SSE/row", "MAE", "BCE", "PSNR dB");
-        let line = |name: &str, m: &ReconstructionMetrics| {
-            let bce = m.bce.map_or("—".to_string(), |b| format!("{b:.4}"));
-            println!(
-                "{:<14} {:>10.5} {:>10.3} {:>10.5} {:>10} {:>10.2}",
-                name, m.mse, m.sse_per_row, m.mae, bce, m.psnr
-            );
-        };
-        line("autoencoder", &metrics);
-        let per_s = data.rows() as f64 / inference_seconds.max(1e-12);
-        if let Some(p) = &pca {
-            line(&format!("PCA-{}", p.k), &p.metrics);
-            println!();
-            let how = match p.method {
+    let inference_rows_per_second = data.rows() as f64 / inference_seconds.max(1e-12);
+    let report = EvaluateReport {
+        model: a.input.model.clone(),
+        architecture: model.config().describe(),
+        data: data.source.clone(),
+        rows: data.rows(),
+        metrics: Metrics::of(&metrics),
+        inference_seconds,
+        inference_rows_per_second,
+        code_mean_activation: code_mean,
+        jacobian_norm: jacobian,
+        vae: vae.map(|(parts, nll, seconds)| Vae {
+            negative_elbo: parts.negative_elbo(),
+            reconstruction: parts.reconstruction,
+            kl: parts.kl,
+            nll,
+            iw_samples: a.iw_samples,
+            nll_seconds: seconds,
+        }),
+        pca: pca.map(|p| Pca {
+            k: p.k,
+            fitted_on: p.fitted_on,
+            fit_seconds: p.seconds,
+            method: match p.method {
+                Method::Exact => "exact",
+                Method::Randomized(_) => "randomized",
+            },
+            metrics: Metrics::of(&p.metrics),
+            how: match p.method {
                 Method::Exact => String::new(),
-                Method::Randomized(o) => {
-                    format!(
-                        " (randomised: {} extra directions, {} passes)",
-                        o.oversampling, o.power_iterations
-                    )
-                }
-            };
-            println!("PCA fitted on {} in {:.2}s{how}", p.fitted_on, p.seconds);
-        }
-        println!(
-            "encode + decode of {} rows: {:.1} ms ({per_s:.0} rows/s)",
-            data.rows(),
-            inference_seconds * 1e3
-        );
-        if !model.normalizer().is_identity() {
-            println!("metrics are in the model's normalised units ({:?})", model.normalizer().kind);
-        }
-        if let Some((parts, nll, seconds)) = &vae {
-            println!(
-                "VAE: negative ELBO {:.2} nats = reconstruction {:.2} + KL {:.2}",
-                parts.negative_elbo(),
-                parts.reconstruction,
-                parts.kl
-            );
-            if let Some(nll) = nll {
-                println!(
-                    "     −log p(x) ≈ {nll:.2} nats (importance sampling, K = {}, {seconds:.0}s)",
-                    a.iw_samples
-                );
-            }
-        }
-        match jacobian {
-            Some(j) => {
-                println!("code: mean activation {code_mean:.4}; mean encoder Jacobian norm ‖J‖_F {j:.4}")
-            }
-            None => println!("code: mean activation {code_mean:.4}"),
-        }
-        if let Some(r) = &rd {
-            print_rate_distortion(r);
-        }
+                Method::Randomized(o) => format!(
+                    " (randomised: {} extra directions, {} passes)",
+                    o.oversampling, o.power_iterations
+                ),
+            },
+        }),
+        rate_distortion: rd,
+        parameters: model.param_count(),
+        cols: data.cols(),
+        normalizer: (!model.normalizer().is_identity()).then_some(model.normalizer().kind),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        print!("{}", report.text());
     }
     Ok(())
 }

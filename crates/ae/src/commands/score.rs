@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use autoencoder::anomaly::{self, Confusion, Detector, ScoreKind};
+use autoencoder::anomaly::{self, Confusion, Detector, ScoreKind, ThresholdRule};
 use autoencoder::data::builtin::Split;
 use autoencoder::data::open::load_labels;
 use autoencoder::{atomic, file, Error, Result};
@@ -22,7 +22,7 @@ pub struct ScoreArgs {
     pub labels: Option<PathBuf>,
     /// The score: mse, mae, root (mean √|error|), standardized, or elbo (variational models) [default: the model's detector's, else elbo for a variational model and mse otherwise].
     #[arg(long, value_name = "KIND")]
-    pub score: Option<String>,
+    pub score: Option<ScoreKind>,
     /// Write `id,score[,outlier]` rows here (CSV).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -71,8 +71,8 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
             a.input.model.display()
         )));
     }
-    let kind: ScoreKind = match (&a.score, detector) {
-        (Some(s), _) => s.parse()?,
+    let kind: ScoreKind = match (a.score, detector) {
+        (Some(s), _) => s,
         (None, Some(d)) => d.score,
         (None, None) => ScoreKind::default_for(&model),
     };
@@ -90,36 +90,113 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     if let Some(p) = &a.output {
         write_scores(p, &scores, flags.as_deref())?;
     }
-    let mut summary = serde_json::json!({
-        "model": a.input.model,
-        "data": data.source,
-        "rows": data.rows(),
-        "score": kind,
-        "output": a.output,
+    let flagged = match (detector, &flags) {
+        (Some(d), Some(f)) => Some(Flagged {
+            threshold: d.threshold,
+            rule: d.rule,
+            outliers: f.iter().filter(|&&v| v == 1).count(),
+        }),
+        _ => None,
+    };
+    let judged = data.labels.as_ref().map(|labels| Judged {
+        roc_auc: anomaly::roc_auc(&scores, labels),
+        average_precision: anomaly::average_precision(&scores, labels),
+        precision_at_n: anomaly::precision_at_n(&scores, labels, None),
+        confusion: flags.as_ref().map(|f| Confusion::new(f, labels)),
     });
-    if let (Some(d), Some(f)) = (detector, &flags) {
-        summary["threshold"] = serde_json::json!(d.threshold);
-        summary["rule"] = serde_json::to_value(d.rule).unwrap_or_default();
-        summary["outliers"] = serde_json::json!(f.iter().filter(|&&v| v == 1).count());
-    }
-    if let Some(labels) = &data.labels {
-        summary["roc_auc"] = serde_json::json!(anomaly::roc_auc(&scores, labels));
-        summary["average_precision"] = serde_json::json!(anomaly::average_precision(&scores, labels));
-        summary["precision_at_n"] = serde_json::json!(anomaly::precision_at_n(&scores, labels, None));
-        if let Some(f) = &flags {
-            summary["confusion"] = serde_json::to_value(Confusion::new(f, labels)).unwrap_or_default();
-        }
-    }
+    let report = ScoreReport {
+        model: a.input.model.clone(),
+        data: data.source.clone(),
+        rows: data.rows(),
+        score: kind,
+        output: a.output.clone(),
+        flagged,
+        judged,
+    };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
-        for (k, v) in summary.as_object().into_iter().flatten() {
-            if !v.is_null() {
-                println!("{k:<18} {v}");
-            }
-        }
+        print!("{}", report.text());
     }
     Ok(())
+}
+
+/// What `ae score` and `ae detect` report: one JSON object with `--json`, else a
+/// `name value` line per known value.
+#[derive(serde::Serialize)]
+struct ScoreReport {
+    model: PathBuf,
+    data: String,
+    rows: usize,
+    score: ScoreKind,
+    output: Option<PathBuf>,
+    /// With the model's detector.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    flagged: Option<Flagged>,
+    /// With known labels.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    judged: Option<Judged>,
+}
+
+/// The outliers the model's threshold flags.
+#[derive(serde::Serialize)]
+struct Flagged {
+    threshold: f64,
+    rule: ThresholdRule,
+    outliers: usize,
+}
+
+/// The scores judged against known labels.
+#[derive(serde::Serialize)]
+struct Judged {
+    roc_auc: Option<f64>,
+    average_precision: Option<f64>,
+    precision_at_n: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confusion: Option<Confusion>,
+}
+
+impl ScoreReport {
+    /// One `name value` line per known value, in the library's words.
+    fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let mut line = |k: &str, v: &dyn std::fmt::Display| {
+            let _ = writeln!(out, "{k:<18} {v}");
+        };
+        line("model", &self.model.display());
+        line("data", &self.data);
+        line("rows", &self.rows);
+        line("score", &self.score);
+        if let Some(o) = &self.output {
+            line("output", &o.display());
+        }
+        if let Some(f) = &self.flagged {
+            line("threshold", &format!("{} ({})", f.threshold, f.rule));
+            line("outliers", &f.outliers);
+        }
+        if let Some(j) = &self.judged {
+            for (k, v) in [
+                ("roc_auc", j.roc_auc),
+                ("average_precision", j.average_precision),
+                ("precision_at_n", j.precision_at_n),
+            ] {
+                if let Some(v) = v {
+                    line(k, &v);
+                }
+            }
+            if let Some(c) = &j.confusion {
+                line(
+                    "confusion",
+                    &format!(
+                        "{} true positives, {} false positives, {} true negatives, {} false negatives",
+                        c.true_positives, c.false_positives, c.true_negatives, c.false_negatives
+                    ),
+                );
+            }
+        }
+        out
+    }
 }
 
 fn write_scores(path: &Path, scores: &[f64], flags: Option<&[u8]>) -> Result<()> {

@@ -4,16 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
+use autoencoder::anomaly::{ScoreKind, ThresholdRule};
 use autoencoder::data::builtin::Split;
 use autoencoder::data::open;
-use autoencoder::model::parse_widths;
-use autoencoder::train::load_checkpoint;
+use autoencoder::optim::Schedule;
+use autoencoder::train::{load_checkpoint, Corruption, EpochRecord, Sparsity, StopReason};
 use autoencoder::{
-    file, Autoencoder, Dataset, Error, ModelConfig, OptimizerConfig, Params, Result, TrainConfig,
+    file, Activation, Arch, Autoencoder, Dataset, Downsample, Error, Init, Loss, ModelConfig, NormalizeKind,
+    OptimizerConfig, OptimizerKind, Params, Result, TrainConfig,
 };
 use clap::Args;
 
-use crate::args::{DataArgs, ThreadArgs};
+use crate::args::{widths, DataArgs, ThreadArgs, Widths};
 use crate::files::{sibling, RunFiles};
 use crate::pictures::{write_comparison, write_loss_curve};
 use crate::training::{train, Outcome};
@@ -33,34 +35,34 @@ pub struct TrainArgs {
     pub config: Option<PathBuf>,
 
     /// Encoder widths down to the code, e.g. 512,256,32; the decoder mirrors them [default: 64 for images; d,d/2,d/4,√d for tables].
-    #[arg(long, value_name = "W1,W2,…")]
-    pub layers: Option<String>,
+    #[arg(long, value_name = "W1,W2,…", value_parser = widths("layers"))]
+    pub layers: Option<Widths>,
     /// The architecture: dense, or conv (convolutional blocks, then the dense layers of
     /// --layers from the flattened map; the decoder mirrors them) [default: dense].
     #[arg(long, value_name = "dense|conv")]
-    pub arch: Option<String>,
+    pub arch: Option<Arch>,
     /// Conv: each block's channels, e.g. 32,64 (each block halves height and width).
-    #[arg(long, value_name = "C1,C2,…")]
-    pub channels: Option<String>,
+    #[arg(long, value_name = "C1,C2,…", value_parser = widths("channels"))]
+    pub channels: Option<Widths>,
     /// Conv: the kernel side [default: 3].
     #[arg(long, value_name = "K")]
     pub kernel_size: Option<usize>,
     /// Conv: how blocks halve the size: stride (stride-2 convolutions) or pool (2×2 max
     /// pooling; the decoder upsamples) [default: stride].
     #[arg(long, value_name = "stride|pool")]
-    pub downsample: Option<String>,
+    pub downsample: Option<Downsample>,
     /// Conv: batch normalisation after every convolution but the output's.
     #[arg(long)]
     pub batch_norm: bool,
     /// Decoder hidden widths from the code up, if not the mirror image.
-    #[arg(long, value_name = "W1,W2,…")]
-    pub decoder_layers: Option<String>,
+    #[arg(long, value_name = "W1,W2,…", value_parser = widths("decoder_layers"))]
+    pub decoder_layers: Option<Widths>,
     /// Hidden activation: relu, leaky_relu, elu, gelu, tanh, sigmoid, softplus, linear [default: relu for images, tanh for tables].
     #[arg(long, value_name = "NAME")]
-    pub activation: Option<String>,
+    pub activation: Option<Activation>,
     /// The code layer's activation [default: the hidden activation].
     #[arg(long, value_name = "NAME")]
-    pub code_activation: Option<String>,
+    pub code_activation: Option<Activation>,
     /// A variational autoencoder (VAE): the encoder outputs μ and log σ², the code is the sample z = μ + σ·ε, and the KL term joins the loss.
     #[arg(long)]
     pub variational: bool,
@@ -74,7 +76,7 @@ pub struct TrainArgs {
     /// anomaly-detection defaults for tables (z-scores, d→d→d/2→d/4→√d tanh, dropout 0.2,
     /// MSE, --min-steps 2000, early stopping on 10 % of the rows, --trim 0.5, the root score).
     #[arg(long, value_name = "NAME")]
-    pub preset: Option<String>,
+    pub preset: Option<Preset>,
     /// Tied weights: each decoder layer uses the transpose of its mirror encoder layer's weight.
     #[arg(long)]
     pub tied: bool,
@@ -86,20 +88,20 @@ pub struct TrainArgs {
     pub binarize: bool,
     /// Output activation [default: sigmoid; linear for tables with values outside [0, 1]].
     #[arg(long, value_name = "NAME")]
-    pub output_activation: Option<String>,
+    pub output_activation: Option<Activation>,
     /// Weight initialisation: glorot_uniform, glorot_normal, he_uniform, he_normal [default: glorot_uniform].
     #[arg(long, value_name = "NAME")]
-    pub init: Option<String>,
+    pub init: Option<Init>,
     /// Normalise features (fitted on the training rows): none, minmax, zscore [default: none; zscore for tables with values outside [0, 1]].
     #[arg(long, value_name = "KIND")]
-    pub normalize: Option<String>,
+    pub normalize: Option<NormalizeKind>,
 
     /// Loss: mse, bce, mae [default: mse].
     #[arg(long, value_name = "NAME")]
-    pub loss: Option<String>,
+    pub loss: Option<Loss>,
     /// Optimizer: sgd, adam, adamw, rmsprop [default: adam].
     #[arg(long, value_name = "NAME")]
-    pub optimizer: Option<String>,
+    pub optimizer: Option<OptimizerKind>,
     /// Learning rate [default: 0.001; sgd 0.01].
     #[arg(long, value_name = "LR", allow_negative_numbers = true)]
     pub lr: Option<f64>,
@@ -132,19 +134,19 @@ pub struct TrainArgs {
     pub l2: Option<f64>,
     /// Learning-rate schedule: constant, step:EVERY:GAMMA, cosine[:MIN], plateau[:PATIENCE:FACTOR[:MIN]].
     #[arg(long, value_name = "SCHEDULE")]
-    pub lr_schedule: Option<String>,
+    pub lr_schedule: Option<Schedule>,
     /// Clip the gradient to this global L2 norm.
     #[arg(long, value_name = "NORM", allow_negative_numbers = true)]
     pub clip_norm: Option<f64>,
     /// Denoising: corrupt the training inputs (the clean rows stay the target): gaussian:SIGMA[:clip], mask:FRACTION or salt_pepper:FRACTION.
     #[arg(long, value_name = "KIND:AMOUNT")]
-    pub noise: Option<String>,
+    pub noise: Option<Corruption>,
     /// Sparse autoencoder: L1 penalty on the code's activations [default: 0].
     #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true)]
     pub code_l1: Option<f64>,
     /// Sparse autoencoder: KL penalty pulling a sigmoid code's mean activations to RHO, weighted by BETA.
     #[arg(long, value_name = "RHO:BETA")]
-    pub sparsity: Option<String>,
+    pub sparsity: Option<Sparsity>,
     /// Contractive autoencoder: weight of the encoder's squared Jacobian norm (one-layer sigmoid encoders) [default: 0].
     #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true)]
     pub contractive: Option<f64>,
@@ -192,10 +194,10 @@ pub struct TrainArgs {
     /// Fit an anomaly threshold on the training rows and keep it in the model:
     /// contamination=0.05, percentile=99, sigma=3 or value=0.12.
     #[arg(long, value_name = "RULE")]
-    pub threshold: Option<String>,
+    pub threshold: Option<ThresholdRule>,
     /// The model's anomaly score, kept in the model file (the threshold's, --trim's, and `ae score`'s default): mse, mae, root (mean √|error|), standardized, or elbo [default: elbo for a variational model, root with --preset tabular, else mse].
     #[arg(long, value_name = "KIND")]
-    pub score: Option<String>,
+    pub score: Option<ScoreKind>,
     /// Robust fitting: train, then train again from the same initial weights on the rows the first pass reconstructed best, leaving out this fraction (0–0.9) [default: 0; 0.5 with --preset tabular].
     #[arg(long, value_name = "FRACTION")]
     pub trim: Option<f64>,
@@ -215,6 +217,21 @@ pub struct TrainArgs {
     /// Do not write the loss-curve and reconstruction PNGs.
     #[arg(long)]
     pub no_plots: bool,
+}
+
+/// A starting point other than the defaults (`--preset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// The anomaly-detection defaults for tables ([`autoencoder::anomaly::tabular_defaults`]).
+    Tabular,
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Preset::Tabular => "tabular",
+        })
+    }
 }
 
 /// Defaults, then the TOML file, then the flags that were given.
@@ -238,26 +255,26 @@ pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<Params> {
         None => base,
     };
     let m = &mut c.model;
-    if let Some(l) = &a.layers {
-        m.layers = parse_widths(l, "layers")?;
+    if let Some(Widths(l)) = &a.layers {
+        m.layers = l.clone();
     }
-    if let Some(l) = &a.decoder_layers {
-        m.decoder_layers = Some(parse_widths(l, "decoder_layers")?);
+    if let Some(Widths(l)) = &a.decoder_layers {
+        m.decoder_layers = Some(l.clone());
     }
-    if let Some(v) = &a.activation {
-        m.activation = v.parse()?;
+    if let Some(v) = a.activation {
+        m.activation = v;
     }
-    if let Some(v) = &a.arch {
-        m.arch = v.parse()?;
+    if let Some(v) = a.arch {
+        m.arch = v;
     }
-    if let Some(c) = &a.channels {
-        m.channels = parse_widths(c, "channels")?;
+    if let Some(Widths(c)) = &a.channels {
+        m.channels = c.clone();
     }
     if let Some(k) = a.kernel_size {
         m.kernel_size = k;
     }
-    if let Some(v) = &a.downsample {
-        m.downsample = v.parse()?;
+    if let Some(v) = a.downsample {
+        m.downsample = v;
     }
     if a.batch_norm {
         m.batch_norm = true;
@@ -271,27 +288,26 @@ pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<Params> {
     if a.tied {
         m.tied = true;
     }
-    if let Some(v) = &a.code_activation {
-        m.code_activation = Some(v.parse()?);
+    if a.code_activation.is_some() {
+        m.code_activation = a.code_activation;
     }
-    if let Some(v) = &a.output_activation {
-        m.output_activation = v.parse()?;
+    if let Some(v) = a.output_activation {
+        m.output_activation = v;
     }
-    if let Some(v) = &a.init {
-        m.init = v.parse()?;
+    if let Some(v) = a.init {
+        m.init = v;
     }
-    if let Some(v) = &a.normalize {
-        m.normalize = v.parse()?;
+    if let Some(v) = a.normalize {
+        m.normalize = v;
     }
-    if let Some(v) = &a.score {
-        m.score = Some(v.parse()?);
+    if a.score.is_some() {
+        m.score = a.score;
     }
     let t = &mut c.training;
-    if let Some(v) = &a.loss {
-        t.loss = v.parse()?;
+    if let Some(v) = a.loss {
+        t.loss = v;
     }
-    if let Some(v) = &a.optimizer {
-        let kind = v.parse()?;
+    if let Some(kind) = a.optimizer {
         if kind != t.optimizer.kind {
             t.optimizer = OptimizerConfig::new(kind);
         }
@@ -318,8 +334,8 @@ pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<Params> {
     if a.clip_norm.is_some() {
         t.clip_norm = a.clip_norm;
     }
-    if let Some(v) = &a.noise {
-        t.noise = Some(autoencoder::train::Corruption::parse(v)?);
+    if a.noise.is_some() {
+        t.noise = a.noise;
     }
     if let Some(v) = a.code_l1 {
         t.code_l1 = v;
@@ -342,15 +358,11 @@ pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<Params> {
     if let Some(v) = a.contractive {
         t.contractive = v;
     }
-    if let Some(v) = &a.sparsity {
-        let bad = || Error::config("sparsity", format!("{v:?}: expected RHO:BETA, e.g. 0.05:3"));
-        let (rho, beta) = v.split_once(':').ok_or_else(bad)?;
-        let (target, weight) =
-            (rho.trim().parse().map_err(|_| bad())?, beta.trim().parse().map_err(|_| bad())?);
-        t.sparsity = Some(autoencoder::train::Sparsity { target, weight });
+    if a.sparsity.is_some() {
+        t.sparsity = a.sparsity;
     }
-    if let Some(v) = &a.lr_schedule {
-        t.lr_schedule = v.parse()?;
+    if let Some(v) = a.lr_schedule {
+        t.lr_schedule = v;
     }
     if let Some(v) = a.batch_size {
         t.batch_size = v;
@@ -400,7 +412,7 @@ pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<Params> {
 /// else than asked. Flags that repeat the checkpoint's values are fine.
 fn resume_conflicts(a: &TrainArgs, checkpoint: &Params) -> Result<Vec<String>> {
     let mut conflicts = Vec::new();
-    if let Some(p) = &a.preset {
+    if let Some(p) = a.preset {
         conflicts.push(format!("preset: the checkpoint's settings, asked {p}"));
     }
     let mut asked = resolve_config_over(a, checkpoint.clone())?;
@@ -508,10 +520,7 @@ fn run_files(a: &TrainArgs, checkpoint: &Path) -> RunFiles {
 
 pub fn run(a: TrainArgs) -> Result<()> {
     // Flags and files checked before any work.
-    let anomaly_rule = match &a.threshold {
-        Some(rule) => Some(rule.parse::<autoencoder::anomaly::ThresholdRule>()?),
-        None => None,
-    };
+    let anomaly_rule = a.threshold;
     let checkpoint_path = a.checkpoint.clone().unwrap_or_else(|| sibling(&a.output, "ckpt"));
     let _held = run_files(&a, &checkpoint_path).check()?;
     let resume = match &a.resume {
@@ -544,20 +553,19 @@ pub fn run(a: TrainArgs) -> Result<()> {
     };
     let seed = cfg.training.seed;
     let data = a.data.load(&a.files, seed, Split::Train)?;
-    let cfg = match a.preset.as_deref() {
+    let cfg = match a.preset {
         None if resume.is_none() && a.config.is_none() => with_data_defaults(&a, &data)?,
         None => cfg,
-        Some("tabular") if resume.is_none() => {
+        Some(Preset::Tabular) if resume.is_none() => {
             let (model, training) = autoencoder::anomaly::tabular_defaults(data.cols());
             resolve_config_over(&a, Params { model, training })?
         }
-        Some("tabular") => cfg,
-        Some(other) => return Err(Error::config("preset", format!("{other:?}: the preset is `tabular`"))),
+        Some(Preset::Tabular) => cfg,
     };
     if resume.is_none() && !a.quiet {
         let with_width = ModelConfig { input_dim: data.cols(), ..cfg.model.clone() };
         for w in with_width.warnings() {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", crate::flags::in_flags(&w, "train"));
         }
     }
     let validation = match &a.validation {
@@ -617,44 +625,82 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
     }
     let last = history.last();
+    let report = TrainReport {
+        model: a.output.clone(),
+        architecture: model.config().describe(),
+        parameters: model.param_count(),
+        epochs_run: history.epochs.len(),
+        weights_epoch: history.weights_epoch,
+        stop_reason: history.stop_reason,
+        train_loss: last.map(|r| r.train_loss),
+        val_loss: last.and_then(|r| r.val_loss),
+        best_val_loss: history.epochs.iter().filter_map(|r| r.val_loss).reduce(f64::min),
+        seconds: history.seconds(),
+        seconds_per_epoch: history.median_epoch_seconds(),
+        rows_per_second: median(history.epochs.iter().map(|r| r.rows_per_second).collect()),
+        threads: threads.count(),
+        seed,
+        loss_curve: loss_png,
+        reconstructions: grid_png,
+        pass: match (trimmed, pass) {
+            (true, (1, _)) => ", the first pass: stopped before the second",
+            (true, _) => ", the second pass",
+            (false, _) => "",
+        },
+        written,
+        history: history.epochs,
+    };
     if a.json {
-        let j = serde_json::json!({
-            "model": a.output,
-            "architecture": model.config().describe(),
-            "parameters": model.param_count(),
-            "epochs_run": history.epochs.len(),
-            "weights_epoch": history.weights_epoch,
-            "stop_reason": history.stop_reason,
-            "train_loss": last.map(|r| r.train_loss),
-            "val_loss": last.and_then(|r| r.val_loss),
-            "best_val_loss": history.epochs.iter().filter_map(|r| r.val_loss).reduce(f64::min),
-            "seconds": history.seconds(),
-            "seconds_per_epoch": history.median_epoch_seconds(),
-            "rows_per_second": median(history.epochs.iter().map(|r| r.rows_per_second).collect()),
-            "threads": threads.count(),
-            "seed": seed,
-            "loss_curve": loss_png,
-            "reconstructions": grid_png,
-            "history": history.epochs,
-        });
-        println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else if !a.quiet {
-        eprintln!(
-            "trained {} ({} parameters) for {} epochs in {:.1}s ({:?}{}); wrote {}",
-            model.config().describe(),
-            model.param_count(),
-            history.epochs.len(),
-            history.seconds(),
-            history.stop_reason,
-            match (trimmed, pass) {
-                (true, (1, _)) => ", the first pass: stopped before the second",
-                (true, _) => ", the second pass",
-                (false, _) => "",
-            },
-            written.join(", ")
-        );
+        eprintln!("{}", report.text());
     }
     Ok(())
+}
+
+/// What `ae train` reports: one JSON object on stdout with `--json`, else one line on
+/// stderr.
+#[derive(serde::Serialize)]
+struct TrainReport {
+    model: PathBuf,
+    architecture: String,
+    parameters: usize,
+    epochs_run: usize,
+    weights_epoch: usize,
+    stop_reason: StopReason,
+    train_loss: Option<f64>,
+    val_loss: Option<f64>,
+    best_val_loss: Option<f64>,
+    seconds: f64,
+    seconds_per_epoch: f64,
+    rows_per_second: f64,
+    threads: usize,
+    seed: u64,
+    loss_curve: Option<PathBuf>,
+    reconstructions: Option<PathBuf>,
+    history: Vec<EpochRecord>,
+    /// Which pass of a trimmed run the model is from, as words after the stop reason.
+    #[serde(skip)]
+    pass: &'static str,
+    /// The files written, the model first.
+    #[serde(skip)]
+    written: Vec<String>,
+}
+
+impl TrainReport {
+    /// `trained … for 10 epochs in 1.2s (reached the epoch limit); wrote …`.
+    fn text(&self) -> String {
+        format!(
+            "trained {} ({} parameters) for {} epochs in {:.1}s ({}{}); wrote {}",
+            self.architecture,
+            self.parameters,
+            self.epochs_run,
+            self.seconds,
+            self.stop_reason,
+            self.pass,
+            self.written.join(", ")
+        )
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

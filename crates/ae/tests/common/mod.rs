@@ -28,9 +28,19 @@ pub fn ok(cmd: &mut Command) -> std::process::Output {
 
 /// Runs, expects exit code 1 and one `error:` line containing every needle; returns stderr.
 pub fn fails(cmd: &mut Command, needles: &[&str]) -> String {
+    fails_with(cmd, 1, needles)
+}
+
+/// [`fails`] for a flag value the command line refuses before any work (a usage error,
+/// exit code 2): the `error:` line names the flag and the value.
+pub fn refused(cmd: &mut Command, needles: &[&str]) -> String {
+    fails_with(cmd, 2, needles)
+}
+
+fn fails_with(cmd: &mut Command, code: i32, needles: &[&str]) -> String {
     let out = cmd.output().expect("ae runs");
     let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(1), "expected exit 1, stderr: {err}");
+    assert_eq!(out.status.code(), Some(code), "expected exit {code}, stderr: {err}");
     assert!(!err.contains("panicked"), "{err}");
     let line =
         err.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("no error line: {err}"));

@@ -336,7 +336,7 @@ fn how_to_get(name: Named, split: Split, cache: &Path) -> String {
         if name == Named::FashionMnist { "run `apt-get install dataset-fashion-mnist`, or " } else { "" };
     format!(
         "To get them by hand: {apt}download {mirror}{images} and {mirror}{labels} into {} \
-         (or into a folder given with --data-dir or AE_DATA_DIR), or pass --mirror URL",
+         (or into a folder given as data_dir = DIR or AE_DATA_DIR), or set mirror = URL",
         cache.display()
     )
 }
@@ -617,7 +617,7 @@ mod tests {
             &data.display().to_string(),
             &data.join("mnist").display().to_string(),
             &tmp.path().join("cache").join("mnist").display().to_string(),
-            "--data-dir",
+            "data_dir = DIR",
         ] {
             assert!(e.contains(needle), "missing {needle:?} in: {e}");
         }

@@ -37,6 +37,19 @@ pub enum HeaderMode {
     No,
 }
 
+impl std::str::FromStr for HeaderMode {
+    type Err = Error;
+    /// `auto`, `yes` (or `true`), `no` (or `false`).
+    fn from_str(s: &str) -> Result<HeaderMode> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(HeaderMode::Auto),
+            "yes" | "true" => Ok(HeaderMode::Yes),
+            "no" | "false" => Ok(HeaderMode::No),
+            _ => Err(Error::config("header", format!("{s:?}: expected auto, yes or no"))),
+        }
+    }
+}
+
 /// Which column holds the integer labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LabelColumn {

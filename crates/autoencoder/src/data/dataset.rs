@@ -4,6 +4,12 @@ use std::ops::Range;
 
 use crate::error::{Error, Result};
 
+/// The most values an input row of images may have (1,048,576: 1024×1024 grey), which
+/// the image loader refuses beyond; a convolutional layer may output 16 times as many.
+/// Hidden and code layers have their own, smaller limit,
+/// [`MAX_LAYER_WIDTH`](crate::model::MAX_LAYER_WIDTH).
+pub const MAX_WIDTH: usize = 1 << 20;
+
 /// The shape of one image row: channels × height × width, stored channel-major
 /// (`C·H·W` values per row, as PyTorch lays out a single image).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

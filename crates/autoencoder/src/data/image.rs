@@ -187,7 +187,7 @@ pub fn load(paths: &[PathBuf], opts: &ImageOptions) -> Result<Loaded> {
             height: opts.size.map_or(img.height() as usize, |z| z.0),
             width: opts.size.map_or(img.width() as usize, |z| z.1),
         });
-        if s.len() > crate::model::MAX_WIDTH {
+        if s.len() > crate::data::dataset::MAX_WIDTH {
             return Err(Error::format(
                 path,
                 format!(
@@ -196,7 +196,7 @@ pub fn load(paths: &[PathBuf], opts: &ImageOptions) -> Result<Loaded> {
                     s.height,
                     s.channels,
                     s.len(),
-                    crate::model::MAX_WIDTH
+                    crate::data::dataset::MAX_WIDTH
                 ),
             ));
         }

@@ -20,6 +20,17 @@ pub enum NormalizeKind {
     ZScore,
 }
 
+impl std::fmt::Display for NormalizeKind {
+    /// The name used in flags and files: `none`, `minmax`, `zscore`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NormalizeKind::None => "none",
+            NormalizeKind::MinMax => "minmax",
+            NormalizeKind::ZScore => "zscore",
+        })
+    }
+}
+
 impl FromStr for NormalizeKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {

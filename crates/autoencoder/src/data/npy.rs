@@ -480,7 +480,7 @@ fn load_npz(path: &Path, file_len: u64, opts: &NpyOptions) -> Result<Dataset> {
                             path,
                             format!(
                                 "the NPZ archive holds {} arrays ({}) and none is named x, X or data; \
-                                 choose the data array with the npz array setting (--npz-array NAME)",
+                                 choose the data array with array = NAME",
                                 names.len(),
                                 listed()
                             ),
@@ -764,7 +764,7 @@ mod tests {
         let e = load_err(&p);
         assert!(
             e.contains("ab.npz: the NPZ archive holds 2 arrays ('a', 'b') and none is named x, X or data")
-                && e.contains("--npz-array NAME"),
+                && e.contains("array = NAME"),
             "{e}"
         );
         let ds = load(&p, &NpyOptions { array: Some("b".into()), labels: None }).unwrap();

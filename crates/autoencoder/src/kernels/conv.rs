@@ -9,7 +9,7 @@
 //! [`Dataset`](crate::Dataset) rows, read by the first layer and written by the last).
 
 use super::{elementwise, Threads};
-use crate::layers::Activation;
+use crate::activation::Activation;
 
 /// How the values of one image are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -2,7 +2,7 @@
 //! the losses with their gradients, and small vector helpers. One pass over memory each.
 
 use super::{math, simd};
-use crate::layers::activation::{Activation, LEAKY_RELU_SLOPE};
+use crate::activation::{Activation, LEAKY_RELU_SLOPE};
 
 /// `y[r, c] = f(y[r, c] + bias[c])` in place over a `rows × bias.len()` matrix; when
 /// `pre` is given it receives `z = y + bias` as well.

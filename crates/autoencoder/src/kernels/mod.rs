@@ -3,6 +3,10 @@
 //!
 //! Layers, losses and optimizers call these functions and never loop over elements
 //! themselves: this is the one place to optimise and the seam for another backend.
+//!
+//! Internal: public (and `#[doc(hidden)]`) only for the `ae` command, the tests and the
+//! benches; not part of the library's promised API, and it may change in any release.
+//! [`Threads`] is the crate root's `autoencoder::Threads`.
 
 pub mod conv;
 pub mod elementwise;

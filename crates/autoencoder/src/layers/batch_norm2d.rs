@@ -3,16 +3,14 @@
 //! training and the running averages at inference (PyTorch's `BatchNorm2d`, momentum
 //! 0.1, ε = 1e-5).
 //!
-//! The two modes use the noise mechanism of [`Layer`]: the trainer calls
-//! [`draw_noise`](Layer::draw_noise) before a training pass (which marks the scratch
-//! "training") and inference calls [`inference_noise`](Layer::inference_noise) (which
-//! marks it "inference"); no random numbers are drawn. After each optimizer step the
-//! trainer calls [`update_state`](Layer::update_state), which folds the batch's mean and
+//! The pass's [`Ctx::training`] chooses the mode. After each optimizer step the trainer
+//! calls [`update_state`](Layer::update_state) (the layer [has state](Layer::has_state)),
+//! which folds the batch's mean and
 //! unbiased variance into the running statistics. Those live in the parameter buffer as
 //! `running_mean` and `running_var` (as in PyTorch's `state_dict`), so checkpoints and
 //! the model file carry them; their gradient is always 0, so no optimizer moves them.
 
-use super::{Activation, Ctx, Layer, ParamSpec};
+use super::{Activation, Backward, Ctx, Layer, LayerKind, ParamSpec};
 use crate::kernels::{elementwise, norm};
 use crate::random::ChaCha8Rng;
 
@@ -30,11 +28,10 @@ pub struct BatchNorm2d {
     zeros: Vec<f32>,
 }
 
-// Scratch layout: [mode, m, mean (C), inv_std (C), var (C)] then x̂ (rows·P·C), then z
-// when the activation's derivative needs it.
-const MODE: usize = 0;
-const COUNT: usize = 1;
-const HEADER: usize = 2;
+// Scratch layout: [m, mean (C), inv_std (C), var (C)] then x̂ (rows·P·C), then z when
+// the activation's derivative needs it.
+const COUNT: usize = 0;
+const HEADER: usize = 1;
 
 impl BatchNorm2d {
     /// Normalise `channels` channels of maps of `positions` pixels, then apply `activation`.
@@ -56,8 +53,8 @@ impl BatchNorm2d {
 }
 
 impl Layer for BatchNorm2d {
-    fn kind(&self) -> &'static str {
-        "batch_norm2d"
+    fn kind(&self) -> LayerKind {
+        LayerKind::BatchNorm2d
     }
     fn input_width(&self) -> usize {
         self.channels * self.positions
@@ -80,14 +77,8 @@ impl Layer for BatchNorm2d {
         let per_row = self.input_width() * if self.keeps_preactivation() { 2 } else { 1 };
         per_row + self.header()
     }
-    fn takes_noise(&self) -> bool {
+    fn has_state(&self) -> bool {
         true
-    }
-    fn draw_noise(&self, noise: &mut [f32], _rng: &mut ChaCha8Rng) {
-        noise[MODE] = 1.0;
-    }
-    fn inference_noise(&self, noise: &mut [f32]) {
-        noise[MODE] = 0.0;
     }
     fn activation(&self) -> Activation {
         self.activation
@@ -106,13 +97,13 @@ impl Layer for BatchNorm2d {
         rows: usize,
         y: &mut [f32],
         scratch: &mut [f32],
-        _ctx: Ctx<'_>,
+        ctx: Ctx<'_>,
     ) {
         let (c, n) = (self.channels, rows * self.input_width());
         let (gamma, beta, rmean, rvar) = self.split(params);
         let (head, rest) = scratch.split_at_mut(self.header());
         let (xhat, pre) = rest.split_at_mut(n);
-        let training = head[MODE] == 1.0;
+        let training = ctx.training;
         head[COUNT] = (rows * self.positions) as f32;
         let (stats, var) = head[HEADER..].split_at_mut(2 * c);
         let (mean, inv_std) = stats.split_at_mut(c);
@@ -134,19 +125,8 @@ impl Layer for BatchNorm2d {
         }
     }
 
-    fn backward(
-        &self,
-        params: &[f32],
-        grads: &mut [f32],
-        _x: &[f32],
-        y: &[f32],
-        scratch: &mut [f32],
-        rows: usize,
-        dy: &mut [f32],
-        dx: Option<&mut [f32]>,
-        dy_is_preactivation: bool,
-        _ctx: Ctx<'_>,
-    ) {
+    fn backward(&self, pass: Backward<'_>) {
+        let Backward { params, grads, y, scratch, rows, dy, dx, dy_is_preactivation, ctx, .. } = pass;
         let (c, n) = (self.channels, rows * self.input_width());
         let (head, rest) = scratch.split_at(self.header());
         let (xhat, pre) = rest.split_at(n);
@@ -157,14 +137,11 @@ impl Layer for BatchNorm2d {
         let (dgamma, rest) = grads.split_at_mut(c);
         let (dbeta, buffers) = rest.split_at_mut(c);
         buffers.fill(0.0);
-        let training = head[MODE] == 1.0;
+        let training = ctx.training;
         norm::batch_norm_backward(dz, &xhat[..n], &params[..c], inv_std, training, dgamma, dbeta, dx);
     }
 
     fn update_state(&self, params: &mut [f32], scratch: &[f32]) {
-        if scratch[MODE] != 1.0 {
-            return;
-        }
         let c = self.channels;
         let mean = &scratch[HEADER..HEADER + c];
         let var = &scratch[HEADER + 2 * c..HEADER + 3 * c];

@@ -14,11 +14,11 @@
 //! let mut y = [0.0; 4];
 //! let mut scratch = vec![0.0; conv.scratch_width()];
 //! let threads = Threads::new(1);
-//! conv.forward(&params, &x, 1, &mut y, &mut scratch, Ctx { threads: &threads });
+//! conv.forward(&params, &x, 1, &mut y, &mut scratch, Ctx::infer(&threads));
 //! assert_eq!(y, [12.5, 16.5, 24.5, 28.5]);
 //! ```
 
-use super::{Activation, Ctx, Init, Layer, ParamSpec};
+use super::{Activation, Backward, Ctx, Init, Layer, LayerKind, ParamSpec};
 use crate::kernels::conv::{self, Geometry};
 use crate::kernels::{elementwise, matmul, Transpose};
 use crate::random::ChaCha8Rng;
@@ -68,8 +68,8 @@ impl Conv2d {
 }
 
 impl Layer for Conv2d {
-    fn kind(&self) -> &'static str {
-        "conv2d"
+    fn kind(&self) -> LayerKind {
+        LayerKind::Conv2d
     }
     fn input_width(&self) -> usize {
         self.geometry.image_len()
@@ -136,19 +136,8 @@ impl Layer for Conv2d {
         true
     }
 
-    fn backward(
-        &self,
-        params: &[f32],
-        grads: &mut [f32],
-        _x: &[f32],
-        y: &[f32],
-        scratch: &mut [f32],
-        rows: usize,
-        dy: &mut [f32],
-        dx: Option<&mut [f32]>,
-        dy_is_preactivation: bool,
-        ctx: Ctx<'_>,
-    ) {
+    fn backward(&self, pass: Backward<'_>) {
+        let Backward { params, grads, y, scratch, rows, dy, dx, dy_is_preactivation, ctx, .. } = pass;
         let g = &self.geometry;
         let (m, k, o) = (self.patches(rows), g.patch_len(), self.out_channels);
         let n = rows * self.output_width();

@@ -19,7 +19,7 @@
 //! assert_eq!((up.input_width(), up.output_width()), (16 * 7 * 7, 8 * 14 * 14));
 //! ```
 
-use super::{Activation, Ctx, Init, Layer, ParamSpec};
+use super::{Activation, Backward, Ctx, Init, Layer, LayerKind, ParamSpec};
 use crate::kernels::conv::{self, Geometry};
 use crate::kernels::{matmul, Transpose};
 use crate::random::ChaCha8Rng;
@@ -91,8 +91,8 @@ impl ConvTranspose2d {
 }
 
 impl Layer for ConvTranspose2d {
-    fn kind(&self) -> &'static str {
-        "conv_transpose2d"
+    fn kind(&self) -> LayerKind {
+        LayerKind::ConvTranspose2d
     }
     fn input_width(&self) -> usize {
         self.geometry.positions() * self.in_channels
@@ -176,19 +176,8 @@ impl Layer for ConvTranspose2d {
         true
     }
 
-    fn backward(
-        &self,
-        params: &[f32],
-        grads: &mut [f32],
-        x: &[f32],
-        y: &[f32],
-        scratch: &mut [f32],
-        rows: usize,
-        dy: &mut [f32],
-        dx: Option<&mut [f32]>,
-        dy_is_preactivation: bool,
-        ctx: Ctx<'_>,
-    ) {
+    fn backward(&self, pass: Backward<'_>) {
+        let Backward { params, grads, x, y, scratch, rows, dy, dx, dy_is_preactivation, ctx } = pass;
         let g = &self.geometry;
         let (m, k, c) = (self.cells(rows), g.patch_len(), self.in_channels);
         let n = rows * self.output_width();

@@ -9,11 +9,11 @@
 //! let params = [1.0, 2.0, 3.0, 4.0, 0.5, -20.0];
 //! let mut y = [0.0; 2];
 //! let threads = Threads::new(1);
-//! layer.forward(&params, &[1.0, 1.0], 1, &mut y, &mut [], Ctx { threads: &threads });
+//! layer.forward(&params, &[1.0, 1.0], 1, &mut y, &mut [], Ctx::infer(&threads));
 //! assert_eq!(y, [3.5, 0.0]); // relu(1+2+0.5), relu(3+4-20)
 //! ```
 
-use super::{Activation, Ctx, Init, Layer, ParamSpec};
+use super::{Activation, Backward, Ctx, Init, Layer, LayerKind, ParamSpec};
 use crate::kernels::{elementwise, matmul, Transpose};
 use crate::random::ChaCha8Rng;
 
@@ -56,8 +56,8 @@ impl Dense {
 }
 
 impl Layer for Dense {
-    fn kind(&self) -> &'static str {
-        "dense"
+    fn kind(&self) -> LayerKind {
+        LayerKind::Dense
     }
     fn input_width(&self) -> usize {
         self.inputs
@@ -120,19 +120,8 @@ impl Layer for Dense {
         true
     }
 
-    fn backward(
-        &self,
-        params: &[f32],
-        grads: &mut [f32],
-        x: &[f32],
-        y: &[f32],
-        scratch: &mut [f32],
-        rows: usize,
-        dy: &mut [f32],
-        dx: Option<&mut [f32]>,
-        dy_is_preactivation: bool,
-        ctx: Ctx<'_>,
-    ) {
+    fn backward(&self, pass: Backward<'_>) {
+        let Backward { params, grads, x, y, scratch, rows, dy, dx, dy_is_preactivation, ctx } = pass;
         let n = rows * self.outputs;
         let dz = &mut dy[..n];
         let pre = self.keep_preactivation.then(|| &scratch[..n]);

@@ -5,7 +5,7 @@
 //! layer's scratch with [`Layer::draw_noise`] before a training pass; inference fills it
 //! with ones. Forward `y = x ⊙ m`; backward `∂L/∂x = ∂L/∂y ⊙ m`.
 
-use super::{Ctx, Layer, ParamSpec};
+use super::{Backward, Ctx, Layer, LayerKind, ParamSpec};
 use crate::kernels::gaussian;
 use crate::random::{self, ChaCha8Rng};
 
@@ -24,8 +24,8 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
-    fn kind(&self) -> &'static str {
-        "dropout"
+    fn kind(&self) -> LayerKind {
+        LayerKind::Dropout
     }
     fn input_width(&self) -> usize {
         self.width
@@ -64,19 +64,8 @@ impl Layer for Dropout {
         let n = rows * self.width;
         gaussian::multiply(&x[..n], &scratch[..n], &mut y[..n]);
     }
-    fn backward(
-        &self,
-        _params: &[f32],
-        _grads: &mut [f32],
-        _x: &[f32],
-        _y: &[f32],
-        scratch: &mut [f32],
-        rows: usize,
-        dy: &mut [f32],
-        dx: Option<&mut [f32]>,
-        _dy_is_preactivation: bool,
-        _ctx: Ctx<'_>,
-    ) {
+    fn backward(&self, pass: Backward<'_>) {
+        let Backward { scratch, rows, dy, dx, .. } = pass;
         let Some(dx) = dx else { return };
         let n = rows * self.width;
         gaussian::multiply(&dy[..n], &scratch[..n], &mut dx[..n]);

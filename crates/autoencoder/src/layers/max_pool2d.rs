@@ -1,7 +1,7 @@
 //! Max pooling over `size × size` windows with stride `size` (channels-last images):
 //! each output is its window's largest value, and the gradient flows to that value only.
 
-use super::{Ctx, Layer, ParamSpec};
+use super::{Backward, Ctx, Layer, LayerKind, ParamSpec};
 use crate::kernels::conv::{self, Geometry, Layout};
 use crate::random::ChaCha8Rng;
 
@@ -27,8 +27,8 @@ impl MaxPool2d {
 }
 
 impl Layer for MaxPool2d {
-    fn kind(&self) -> &'static str {
-        "max_pool2d"
+    fn kind(&self) -> LayerKind {
+        LayerKind::MaxPool2d
     }
     fn input_width(&self) -> usize {
         self.geometry.image_len()
@@ -47,19 +47,8 @@ impl Layer for MaxPool2d {
     fn forward(&self, _p: &[f32], x: &[f32], rows: usize, y: &mut [f32], scratch: &mut [f32], _ctx: Ctx<'_>) {
         conv::max_pool(&self.geometry, x, rows, y, scratch);
     }
-    fn backward(
-        &self,
-        _params: &[f32],
-        _grads: &mut [f32],
-        _x: &[f32],
-        _y: &[f32],
-        scratch: &mut [f32],
-        rows: usize,
-        dy: &mut [f32],
-        dx: Option<&mut [f32]>,
-        _dy_is_preactivation: bool,
-        _ctx: Ctx<'_>,
-    ) {
+    fn backward(&self, pass: Backward<'_>) {
+        let Backward { scratch, rows, dy, dx, .. } = pass;
         if let Some(dx) = dx {
             conv::max_pool_backward(&self.geometry, dy, scratch, rows, dx);
         }

@@ -1,6 +1,9 @@
 //! Layers: the `Layer` trait every building block implements, and one file per layer.
+//!
+//! Internal: public (and `#[doc(hidden)]`) only for the tests and the benches; not part
+//! of the library's promised API, and it may change in any release. [`Init`] is the
+//! crate root's `autoencoder::Init`, [`Activation`] its `autoencoder::Activation`.
 
-pub mod activation;
 pub mod batch_norm2d;
 pub mod conv2d;
 pub mod conv_transpose2d;
@@ -11,7 +14,7 @@ pub mod max_pool2d;
 pub mod sample;
 pub mod upsample;
 
-pub use activation::Activation;
+pub use crate::activation::Activation;
 pub use batch_norm2d::BatchNorm2d;
 pub use conv2d::Conv2d;
 pub use conv_transpose2d::ConvTranspose2d;
@@ -63,11 +66,98 @@ impl ParamSpec {
     }
 }
 
-/// What a pass needs besides its buffers.
+/// What a pass needs besides its buffers: the threads, and whether it is a training
+/// pass (batch norm normalises with the batch's statistics, and the trainer then folds
+/// them into the running ones) or an inference pass (the running statistics).
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {
     /// The thread setting for matrix products.
     pub threads: &'a Threads,
+    /// A training pass (true) or an inference pass.
+    pub training: bool,
+}
+
+impl<'a> Ctx<'a> {
+    /// A training pass.
+    pub fn train(threads: &'a Threads) -> Self {
+        Ctx { threads, training: true }
+    }
+    /// An inference pass (also validation).
+    pub fn infer(threads: &'a Threads) -> Self {
+        Ctx { threads, training: false }
+    }
+}
+
+/// The buffers of one layer's backward pass for a batch of `rows` rows.
+#[derive(Debug)]
+pub struct Backward<'a> {
+    /// The layer's parameters.
+    pub params: &'a [f32],
+    /// Its parameter gradients, overwritten.
+    pub grads: &'a mut [f32],
+    /// The forward pass's input.
+    pub x: &'a [f32],
+    /// The forward pass's output.
+    pub y: &'a [f32],
+    /// What the forward pass kept (`scratch_width` per row).
+    pub scratch: &'a mut [f32],
+    /// Rows in the batch.
+    pub rows: usize,
+    /// `∂L/∂y` (the layer may overwrite it).
+    pub dy: &'a mut [f32],
+    /// Where to write `∂L/∂x`, when the caller needs it (not for the first layer).
+    pub dx: Option<&'a mut [f32]>,
+    /// `dy` already is `∂L/∂z` before the activation (a loss fused with the output
+    /// activation).
+    pub dy_is_preactivation: bool,
+    /// Threads and the pass's mode.
+    pub ctx: Ctx<'a>,
+}
+
+/// Which layer a [`Layer`] is: what callers match on (the trainer finds a variational
+/// model's sampling layer, tied weights pair the dense layers), and its name in
+/// `ae inspect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerKind {
+    /// [`Dense`].
+    Dense,
+    /// [`Conv2d`].
+    Conv2d,
+    /// [`ConvTranspose2d`].
+    ConvTranspose2d,
+    /// [`MaxPool2d`].
+    MaxPool2d,
+    /// [`Upsample`].
+    Upsample,
+    /// [`BatchNorm2d`].
+    BatchNorm2d,
+    /// [`Sample`], a variational model's code.
+    Sample,
+    /// [`Dropout`].
+    Dropout,
+}
+
+impl LayerKind {
+    /// The short name: `dense`, `conv2d`, `conv_transpose2d`, `max_pool2d`, `upsample`,
+    /// `batch_norm2d`, `sample`, `dropout`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerKind::Dense => "dense",
+            LayerKind::Conv2d => "conv2d",
+            LayerKind::ConvTranspose2d => "conv_transpose2d",
+            LayerKind::MaxPool2d => "max_pool2d",
+            LayerKind::Upsample => "upsample",
+            LayerKind::BatchNorm2d => "batch_norm2d",
+            LayerKind::Sample => "sample",
+            LayerKind::Dropout => "dropout",
+        }
+    }
+}
+
+impl std::fmt::Display for LayerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A differentiable map from `rows × input_width` to `rows × output_width`, with its
@@ -76,12 +166,12 @@ pub struct Ctx<'a> {
 ///
 /// Buffers are the caller's: `forward` writes `y` and the layer's scratch (values it
 /// keeps for the backward pass, `scratch_width()` per row); `backward` receives the
-/// gradient with respect to `y` in `dy` (which it may overwrite), writes its parameter
-/// gradients into `grads` (overwriting) and, when asked, the gradient with respect to
-/// `x` into `dx`. No pass allocates.
+/// gradient with respect to `y` in [`Backward::dy`] (which it may overwrite), writes its
+/// parameter gradients into `grads` (overwriting) and, when asked, the gradient with
+/// respect to `x` into `dx`. No pass allocates.
 pub trait Layer: Send + Sync + std::fmt::Debug {
-    /// A short name: `dense`.
-    fn kind(&self) -> &'static str;
+    /// Which layer this is.
+    fn kind(&self) -> LayerKind;
     /// Values per input row.
     fn input_width(&self) -> usize;
     /// Values per output row.
@@ -109,10 +199,14 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     fn inference_noise(&self, noise: &mut [f32]) {
         noise.fill(0.0);
     }
+    /// True for a layer with non-trainable state that training passes update (batch
+    /// norm's running statistics): the trainer calls
+    /// [`update_state`](Self::update_state) after each optimizer step.
+    fn has_state(&self) -> bool {
+        false
+    }
     /// After an optimizer step, fold what the training pass left in `scratch` into the
-    /// layer's non-trainable state in `params` (batch norm's running statistics). The
-    /// trainer calls it for the layers that [take noise](Self::takes_noise), the ones
-    /// whose training pass differs from inference.
+    /// layer's non-trainable state in `params` (batch norm's running statistics).
     fn update_state(&self, _params: &mut [f32], _scratch: &[f32]) {}
     /// The activation applied last (so a loss can fuse with it); `Linear` if none.
     fn activation(&self) -> Activation {
@@ -146,22 +240,8 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     ) -> bool {
         false
     }
-    /// Gradients from `dy = ∂L/∂y`. When `dy_is_preactivation` is set, `dy` already is
-    /// `∂L/∂z` before the activation (a loss fused with the output activation).
-    #[allow(clippy::too_many_arguments)]
-    fn backward(
-        &self,
-        params: &[f32],
-        grads: &mut [f32],
-        x: &[f32],
-        y: &[f32],
-        scratch: &mut [f32],
-        rows: usize,
-        dy: &mut [f32],
-        dx: Option<&mut [f32]>,
-        dy_is_preactivation: bool,
-        ctx: Ctx<'_>,
-    );
+    /// Gradients of one batch, from `pass.dy = ∂L/∂y` ([`Backward`]).
+    fn backward(&self, pass: Backward<'_>);
     /// One line for `ae inspect`: `dense 784→64 relu`.
     fn describe(&self) -> String;
 }

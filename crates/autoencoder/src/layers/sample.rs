@@ -17,11 +17,11 @@
 //! let mut eps = [0.5, 0.25];
 //! let mut z = [0.0; 2];
 //! let threads = Threads::new(1);
-//! s.forward(&[], &x, 1, &mut z, &mut eps, Ctx { threads: &threads });
+//! s.forward(&[], &x, 1, &mut z, &mut eps, Ctx::infer(&threads));
 //! assert!((z[0] - 1.5).abs() < 1e-6 && (z[1] - -0.5).abs() < 1e-6);
 //! ```
 
-use super::{Ctx, Layer, ParamSpec};
+use super::{Backward, Ctx, Layer, LayerKind, ParamSpec};
 use crate::kernels::gaussian;
 pub use crate::kernels::gaussian::{sigma, LOGVAR_LIMIT};
 use crate::random::ChaCha8Rng;
@@ -40,8 +40,8 @@ impl Sample {
 }
 
 impl Layer for Sample {
-    fn kind(&self) -> &'static str {
-        "sample"
+    fn kind(&self) -> LayerKind {
+        LayerKind::Sample
     }
     fn input_width(&self) -> usize {
         2 * self.k
@@ -75,19 +75,8 @@ impl Layer for Sample {
     ) {
         gaussian::reparameterize(x, scratch, y, rows, self.k);
     }
-    fn backward(
-        &self,
-        _params: &[f32],
-        _grads: &mut [f32],
-        x: &[f32],
-        _y: &[f32],
-        scratch: &mut [f32],
-        rows: usize,
-        dy: &mut [f32],
-        dx: Option<&mut [f32]>,
-        _dy_is_preactivation: bool,
-        _ctx: Ctx<'_>,
-    ) {
+    fn backward(&self, pass: Backward<'_>) {
+        let Backward { x, scratch, rows, dy, dx, .. } = pass;
         let Some(dx) = dx else { return };
         gaussian::reparameterize_backward(x, scratch, dy, dx, rows, self.k);
     }

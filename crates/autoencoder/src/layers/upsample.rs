@@ -1,7 +1,7 @@
 //! Nearest-neighbour upsampling by a whole factor (channels-last images): each pixel
 //! becomes a `factor × factor` block; the gradient of a pixel is the sum over its block.
 
-use super::{Ctx, Layer, ParamSpec};
+use super::{Backward, Ctx, Layer, LayerKind, ParamSpec};
 use crate::kernels::conv;
 use crate::random::ChaCha8Rng;
 
@@ -23,8 +23,8 @@ impl Upsample {
 }
 
 impl Layer for Upsample {
-    fn kind(&self) -> &'static str {
-        "upsample"
+    fn kind(&self) -> LayerKind {
+        LayerKind::Upsample
     }
     fn input_width(&self) -> usize {
         self.channels * self.height * self.width
@@ -39,19 +39,8 @@ impl Layer for Upsample {
     fn forward(&self, _p: &[f32], x: &[f32], rows: usize, y: &mut [f32], _s: &mut [f32], _ctx: Ctx<'_>) {
         conv::upsample(x, rows, self.channels, self.height, self.width, self.factor, y);
     }
-    fn backward(
-        &self,
-        _params: &[f32],
-        _grads: &mut [f32],
-        _x: &[f32],
-        _y: &[f32],
-        _scratch: &mut [f32],
-        rows: usize,
-        dy: &mut [f32],
-        dx: Option<&mut [f32]>,
-        _dy_is_preactivation: bool,
-        _ctx: Ctx<'_>,
-    ) {
+    fn backward(&self, pass: Backward<'_>) {
+        let Backward { rows, dy, dx, .. } = pass;
         if let Some(dx) = dx {
             conv::upsample_backward(dy, rows, self.channels, self.height, self.width, self.factor, dx);
         }

@@ -5,15 +5,15 @@
 use std::ops::Range;
 
 use super::config::ModelConfig;
+use super::summary::TrainingSummary;
 use crate::data::dataset::Dataset;
 use crate::data::normalize::Normalizer;
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
-use crate::layers::{Ctx, Layer, ParamSpec};
+use crate::layers::{Ctx, Layer, LayerKind, ParamSpec};
 use crate::metrics::{MetricsAccumulator, ReconstructionMetrics};
 use crate::optim::TensorSlot;
 use crate::random::{self, Stream};
-use crate::train::TrainingSummary;
 
 /// Rows per inference batch: large enough for efficient products, small enough that
 /// the activations stay in cache-friendly sizes and memory stays bounded.
@@ -93,7 +93,7 @@ pub struct Autoencoder {
     pub training: Option<TrainingSummary>,
     /// The anomaly detector fitted on the training rows, when there is one (saved
     /// as the model file's `threshold`).
-    pub detector: Option<crate::anomaly::Detector>,
+    pub detector: Option<super::detector::Detector>,
     /// The code quantiser and entropy model for compression, fitted on the training
     /// rows' codes (saved as the model file's `codec` and `codec.histogram`).
     pub codec: Option<crate::codec::Codec>,
@@ -156,7 +156,7 @@ impl Autoencoder {
             return Vec::new();
         }
         let dense: Vec<usize> =
-            (0..self.layers.len()).filter(|&i| self.layers[i].kind() == "dense").collect();
+            (0..self.layers.len()).filter(|&i| self.layers[i].kind() == LayerKind::Dense).collect();
         let m = dense.len() / 2;
         (0..m)
             .map(|j| {
@@ -307,7 +307,7 @@ impl Autoencoder {
         let mut c = vec![0.0f32; b * max_w];
         let mut scratch = vec![0.0f32; b * max_s];
         threads.install(|| {
-            let ctx = Ctx { threads };
+            let ctx = Ctx::infer(threads);
             for start in (0..rows).step_by(b) {
                 let n = b.min(rows - start);
                 a[..n * in_w].copy_from_slice(&input[start * in_w..(start + n) * in_w]);
@@ -420,7 +420,7 @@ impl Autoencoder {
     /// [`jacobian_norms`](Self::jacobian_norms) from the codes `h = E(x)` already computed.
     pub fn jacobian_norms_of_codes(&self, h: &[f32]) -> Result<Vec<f64>> {
         let code = self.layers[self.encoder_len - 1].activation();
-        if self.encoder_len != 1 || code == crate::layers::Activation::Gelu {
+        if self.encoder_len != 1 || code == crate::activation::Activation::Gelu {
             return Err(Error::Data(format!(
                 "the encoder's Jacobian norm is computed for one-layer encoders without GELU; this encoder has {} layer(s) and a {} code",
                 self.encoder_len,

@@ -1,10 +1,12 @@
 //! The model's configuration: the architecture as the user states it. It is validated
 //! once, before any work, and stored in the model file as JSON.
 
+use super::detector::ScoreKind;
+use crate::activation::Activation;
 use crate::data::dataset::{Dataset, ImageShape};
 use crate::data::normalize::NormalizeKind;
 use crate::error::{Error, Result};
-use crate::layers::{Activation, Init};
+use crate::layers::Init;
 
 /// A dense autoencoder: `input → layers[0] → … → layers[last] (the code)` for the
 /// encoder, and `code → decoder_layers… → input` for the decoder, which by default
@@ -65,7 +67,7 @@ pub struct ModelConfig {
     /// The anomaly score this model is meant for: the default of `ae score` and of a
     /// threshold, and the score that ranks rows for [`crate::TrainConfig::trim`]. `None`: `elbo` for variational models, else `mse`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<crate::anomaly::ScoreKind>,
+    pub score: Option<ScoreKind>,
 }
 
 /// The family of encoder and decoder.
@@ -82,6 +84,16 @@ pub enum Arch {
 impl Arch {
     fn is_dense(&self) -> bool {
         *self == Arch::Dense
+    }
+}
+
+impl std::fmt::Display for Arch {
+    /// `dense` or `conv`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Arch::Dense => "dense",
+            Arch::Conv => "conv",
+        })
     }
 }
 
@@ -113,6 +125,16 @@ impl Downsample {
     }
 }
 
+impl std::fmt::Display for Downsample {
+    /// `stride` or `pool`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Downsample::Stride => "stride",
+            Downsample::Pool => "pool",
+        })
+    }
+}
+
 impl std::str::FromStr for Downsample {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -129,6 +151,27 @@ fn is_default_kernel(k: &usize) -> bool {
 }
 
 impl ModelConfig {
+    /// The model of the tabular anomaly preset for `d` features
+    /// ([`crate::anomaly::tabular_defaults`], which says why): z-scored features; an
+    /// encoder `d → d → ⌈d/2⌉ → ⌈d/4⌉ → c` with the code `c = ⌈√d⌉` (no layer narrower
+    /// than the code), mirrored; tanh hidden units, linear code and output; dropout 0.2
+    /// after the hidden layers; rows scored by `root`.
+    pub fn tabular(d: usize) -> ModelConfig {
+        let code = ((d as f64).sqrt().ceil() as usize).max(1);
+        let width = |f: usize| d.div_ceil(f).max(code);
+        ModelConfig {
+            input_dim: d,
+            layers: vec![width(1), width(2), width(4), code],
+            activation: Activation::Tanh,
+            code_activation: Some(Activation::Linear),
+            output_activation: Activation::Linear,
+            normalize: NormalizeKind::ZScore,
+            dropout: 0.2,
+            score: Some(ScoreKind::Root),
+            ..ModelConfig::default()
+        }
+    }
+
     /// The defaults for `data`: what `ae train FILE` builds when no setting is given.
     ///
     /// - Images (`data.image_shape` is set): [`ModelConfig::default`] — a 64-wide code,
@@ -143,7 +186,7 @@ impl ModelConfig {
         if data.image_shape.is_some() {
             return ModelConfig::default();
         }
-        let (tabular, _) = crate::anomaly::tabular_defaults(data.cols());
+        let tabular = ModelConfig::tabular(data.cols());
         let unit = data.as_slice().iter().all(|v| (0.0..=1.0).contains(v));
         let (normalize, output_activation) = if unit {
             (NormalizeKind::None, ModelConfig::default().output_activation)
@@ -176,8 +219,9 @@ impl ModelConfig {
         let code = self.layers.last().copied().unwrap_or(0);
         if self.input_dim > 0 && self.arch == Arch::Dense && code >= self.input_dim && !self.variational {
             out.push(format!(
-                "the code ({code} values) is not narrower than a row ({} values): the model can learn to copy its input; give narrower layers (layers, --layers)",
-                self.input_dim
+                "the code ({code} values) is not narrower than a row ({} values): the model can learn to copy its input; give narrower layers, e.g. layers = [{}]",
+                self.input_dim,
+                (self.input_dim / 2).max(1)
             ));
         }
         if self.normalize == NormalizeKind::ZScore {
@@ -194,7 +238,7 @@ impl ModelConfig {
                 let article = if act.name().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
                 out.push(format!(
                     "z-scored data has values {values} that {article} {act} output cannot reconstruct; \
-                     use a linear output (output_activation = linear, --output-activation linear)"
+                     use a linear output (output_activation = linear)"
                 ));
             }
         }
@@ -220,7 +264,7 @@ mod warning_tests {
         let w = cfg(NormalizeKind::ZScore, Activation::Sigmoid).warnings();
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].starts_with("z-scored data has values below 0"), "{w:?}");
-        assert!(w[0].contains("a sigmoid output") && w[0].contains("--output-activation linear"), "{w:?}");
+        assert!(w[0].contains("a sigmoid output") && w[0].contains("output_activation = linear"), "{w:?}");
         let bounded =
             [Activation::Relu, Activation::Softplus, Activation::Tanh, Activation::Elu, Activation::Gelu];
         for act in bounded {
@@ -279,10 +323,11 @@ impl Default for ModelConfig {
     }
 }
 
-/// The most values an input row of images may have (1,048,576: 1024×1024 grey); a
-/// convolutional layer may output 16 times as many. Hidden and code layers have their
-/// own, smaller limit, [`MAX_LAYER_WIDTH`].
-pub const MAX_WIDTH: usize = 1 << 20;
+/// Model files larger than this are refused before reading (1 GiB = 268M parameters);
+/// [`ModelConfig::check`] refuses a model whose file could pass it.
+pub const MAX_MODEL_BYTES: u64 = 1 << 30;
+
+pub use crate::data::dataset::MAX_WIDTH;
 
 /// The widest layer `layers` and `decoder_layers` may list: 65,536 units (a guard
 /// against typos like `--layers 300000`, whose model no file could hold).
@@ -293,9 +338,9 @@ pub const MAX_LAYER_WIDTH: usize = 1 << 16;
 pub const MAX_LAYERS: usize = 64;
 
 /// The most parameters a model may have: as many f32 values as the largest model file
-/// holds, 2²⁸ (1 GiB, [`crate::file::MAX_MODEL_BYTES`]). [`ModelConfig::check`] bounds
+/// holds, 2²⁸ (1 GiB, [`MAX_MODEL_BYTES`]). [`ModelConfig::check`] bounds
 /// the whole file, which is tighter.
-pub const MAX_PARAMS: usize = (crate::file::MAX_MODEL_BYTES / 4) as usize;
+pub const MAX_PARAMS: usize = (MAX_MODEL_BYTES / 4) as usize;
 
 /// What [`ModelConfig::file_bytes_bound`] allows for the metadata that the widths do not
 /// size (the configuration and the training summary's JSON): 4 MiB.
@@ -312,7 +357,7 @@ impl ModelConfig {
     /// The anomaly score fits the model: `elbo` needs a variational model. (Part of
     /// [`ModelConfig::check`]; on its own, it can run before the input width is known.)
     pub fn check_score(&self) -> Result<()> {
-        if self.score == Some(crate::anomaly::ScoreKind::Elbo) && !self.variational {
+        if self.score == Some(ScoreKind::Elbo) && !self.variational {
             return Err(Error::config(
                 "score",
                 "elbo is the score of variational models; use mse, mae, root or standardized",
@@ -351,7 +396,7 @@ impl ModelConfig {
             if self.channels.is_empty() {
                 return Err(Error::config(
                     "channels",
-                    "a conv model needs its blocks' channels, e.g. --channels 32,64",
+                    "a conv model needs its blocks' channels, e.g. channels = [32, 64]",
                 ));
             }
             if let Some(c) = self.channels.iter().find(|&&c| c == 0 || c > MAX_CHANNELS) {
@@ -374,7 +419,7 @@ impl ModelConfig {
             }
         } else if !self.channels.is_empty() || self.batch_norm {
             let field = if self.batch_norm { "batch_norm" } else { "channels" };
-            return Err(Error::config(field, format!("{field} is for conv models; add --arch conv")));
+            return Err(Error::config(field, format!("{field} is for conv models; add arch = conv")));
         }
         let plan = self.plan()?;
         if let Some((i, w)) = plan
@@ -390,7 +435,7 @@ impl ModelConfig {
             ));
         }
         // The file this model would be saved to must be one the reader accepts.
-        let limit = crate::file::MAX_MODEL_BYTES;
+        let limit = MAX_MODEL_BYTES;
         match (plan.param_count(), self.file_bytes_bound_of(&plan)) {
             (Some(_), Some(b)) if b <= limit => {}
             (Some(p), b) => {
@@ -443,7 +488,7 @@ impl ModelConfig {
         if self.layers.is_empty() {
             return Err(Error::config(
                 "layers",
-                "at least one width (the code size) is needed, e.g. --layers 64",
+                "at least one width (the code size) is needed, e.g. layers = [64]",
             ));
         }
         let decoder = self.decoder_layers.as_deref().unwrap_or(&[]);
@@ -475,7 +520,7 @@ impl ModelConfig {
     /// ([`crate::codec::Codec::supports`]), the metadata that grows with the widths
     /// (normaliser, threshold and codec ranges, as JSON) and [`METADATA_ALLOWANCE`] for
     /// the rest. `None` on overflow or when the shapes do not fit. [`check`](Self::check)
-    /// refuses a configuration whose bound passes [`crate::file::MAX_MODEL_BYTES`].
+    /// refuses a configuration whose bound passes [`MAX_MODEL_BYTES`].
     pub fn file_bytes_bound(&self) -> Option<u64> {
         self.file_bytes_bound_of(&self.plan().ok()?)
     }
@@ -623,7 +668,7 @@ mod tests {
     /// the bound counts the histogram only for codes that get a codec.
     #[test]
     fn the_model_file_is_bounded_by_what_the_reader_accepts() {
-        let limit = crate::file::MAX_MODEL_BYTES;
+        let limit = MAX_MODEL_BYTES;
         let c = |input_dim, layers: Vec<usize>| ModelConfig { input_dim, layers, ..ModelConfig::default() };
         // 5 → 4096 → 5: 45 061 parameters, a 16 MiB histogram, 4 MiB of metadata allowance.
         let small = c(5, vec![4096]);

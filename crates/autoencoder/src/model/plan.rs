@@ -226,7 +226,7 @@ impl ModelConfig {
                         return Err(Error::config(
                             "channels",
                             format!(
-                                "conv block {}: 2×2 max pooling of a {h}×{w} map would drop a row or column that upsampling cannot restore; use --downsample stride, or an image size divisible by 2^{}",
+                                "conv block {}: 2×2 max pooling of a {h}×{w} map would drop a row or column that upsampling cannot restore; use downsample = stride, or an image size divisible by 2^{}",
                                 i + 1,
                                 self.channels.len()
                             ),

@@ -13,8 +13,9 @@
 //! grows (`K = 1` gives the negative ELBO).
 
 use super::Autoencoder;
+use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::layers::{sample::sigma, Activation, Ctx};
+use crate::layers::{sample::sigma, Ctx};
 use crate::random::{self, Stream};
 use crate::Threads;
 
@@ -38,7 +39,7 @@ const HALF_LN_2PI: f64 = 0.918_938_533_204_672_7;
 
 fn check_variational(model: &Autoencoder) -> Result<()> {
     if !model.config().variational {
-        return Err(Error::Data("the model is not variational (train it with --variational)".into()));
+        return Err(Error::Data("the model is not variational (train it with variational = true)".into()));
     }
     Ok(())
 }
@@ -74,7 +75,14 @@ impl Autoencoder {
         let mut scratch = vec![0.0f32; rows * self.layers()[last].scratch_width()];
         let p = &self.params()[self.layer_params(last)];
         threads.install(|| {
-            self.layers()[last].forward_preactivation(p, &h, rows, &mut out, &mut scratch, Ctx { threads });
+            self.layers()[last].forward_preactivation(
+                p,
+                &h,
+                rows,
+                &mut out,
+                &mut scratch,
+                Ctx::infer(threads),
+            );
         });
         out
     }
@@ -93,7 +101,7 @@ impl Autoencoder {
             let n = 4096.min(rows - start);
             let xs = &xn[start * d..(start + n) * d];
             let post = self.posterior(xs, n, threads);
-            kl += crate::train::kl::kl_sum(&post, n, k);
+            kl += crate::kernels::gaussian::kl_sum(&post, n, k);
             let z = draw_codes(&post, n, 1, k, &mut rng);
             let logits = self.decoder_logits(&z, n, threads);
             rec -= log_bernoulli(xs, &logits);
@@ -134,7 +142,7 @@ impl Autoencoder {
             };
             for r in 0..n {
                 let xr = &xs[r * d..(r + 1) * d];
-                let kl = crate::train::kl::kl_sum(&post[r * 2 * k..(r + 1) * 2 * k], 1, k);
+                let kl = crate::kernels::gaussian::kl_sum(&post[r * 2 * k..(r + 1) * 2 * k], 1, k);
                 let mut rec = 0.0;
                 for s in 0..samples {
                     let yr = &y[(r * samples + s) * d..(r * samples + s + 1) * d];
@@ -216,7 +224,7 @@ impl Autoencoder {
         }
         let codec = self.codec.as_ref().ok_or_else(|| {
             Error::Data(
-                "the model is not variational and has no code statistics to sample from; train it with --variational"
+                "the model is not variational and has no code statistics to sample from; train it with variational = true"
                     .into(),
             )
         })?;

@@ -42,6 +42,13 @@ impl OptimizerKind {
     }
 }
 
+impl std::fmt::Display for OptimizerKind {
+    /// [`OptimizerKind::name`].
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl FromStr for OptimizerKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -132,7 +139,10 @@ impl OptimizerConfig {
             return Err(Error::config("weight_decay", format!("{} must be ≥ 0", self.weight_decay)));
         }
         if self.nesterov && self.momentum == 0.0 {
-            return Err(Error::config("nesterov", "Nesterov momentum needs --momentum > 0"));
+            return Err(Error::config(
+                "nesterov",
+                "Nesterov momentum needs a momentum above 0, e.g. momentum = 0.9",
+            ));
         }
         Ok(())
     }

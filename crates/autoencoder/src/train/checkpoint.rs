@@ -30,12 +30,11 @@ pub struct ResumeState {
     pub epochs_done: usize,
     /// Optimizer steps taken (Adam's `t`).
     pub optimizer_steps: u64,
-    /// The shuffling generator's position (ChaCha8 word position, decimal).
-    pub shuffle_position: String,
-    /// The input-corruption generator's position (ChaCha8 word position, decimal;
-    /// `0` when there is no corruption).
+    /// The shuffling generator's position.
+    pub shuffle_position: WordPosition,
+    /// The input-corruption generator's position (0 when there is no corruption).
     #[serde(default)]
-    pub noise_position: String,
+    pub noise_position: WordPosition,
     /// The best monitored loss so far (early stopping), if any epoch ran.
     pub best: Option<f64>,
     /// The epoch that reached it.
@@ -60,6 +59,32 @@ pub struct ResumeState {
     /// check (the row counts are still compared).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<DataFingerprint>,
+}
+
+/// A random generator's position: ChaCha8's word position, a 128-bit count, kept in
+/// the checkpoint's JSON as a decimal string (JSON numbers hold 53 bits exactly); an
+/// empty string, written by early checkpoints without input corruption, is 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WordPosition(pub u128);
+
+impl serde::Serialize for WordPosition {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WordPosition {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() {
+            return Ok(WordPosition(0));
+        }
+        text.parse().map(WordPosition).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "a generator position {text:?} is not a whole number below 2^128"
+            ))
+        })
+    }
 }
 
 /// A fingerprint of the data a run trains on: the training rows as given (before a
@@ -221,14 +246,6 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint> {
     state.config.check().map_err(|e| {
         Error::format(path, format!("the checkpoint's training configuration is invalid: {e}"))
     })?;
-    state.shuffle_position.parse::<u128>().map_err(|_| {
-        Error::format(path, format!("shuffle_position {:?} is not a whole number", state.shuffle_position))
-    })?;
-    if !state.noise_position.is_empty() {
-        state.noise_position.parse::<u128>().map_err(|_| {
-            Error::format(path, format!("noise_position {:?} is not a whole number", state.noise_position))
-        })?;
-    }
     let n = model.param_count();
     // Which state vectors the optimizer keeps, and which of them is a second moment
     // (a mean of squares: never negative, and a negative one turns the update into NaN).
@@ -307,8 +324,8 @@ mod tests {
         ResumeState {
             epochs_done: 1,
             optimizer_steps: 1,
-            shuffle_position: "0".into(),
-            noise_position: "0".into(),
+            shuffle_position: WordPosition(0),
+            noise_position: WordPosition(0),
             best: None,
             best_epoch: 0,
             since_best: 0,

@@ -18,8 +18,8 @@
 //! The reconstruction loss is a mean over the `n·d` values, so these penalties, per row,
 //! weigh like Keras' regularisers do.
 
+use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::layers::Activation;
 use crate::model::Autoencoder;
 
 /// The KL sparsity penalty's target mean activation `ρ` and weight `β`.
@@ -30,6 +30,18 @@ pub struct Sparsity {
     pub target: f64,
     /// The weight β > 0.
     pub weight: f64,
+}
+
+impl std::str::FromStr for Sparsity {
+    type Err = Error;
+    /// `RHO:BETA`, e.g. `0.05:3` (the ranges are checked with the training settings).
+    fn from_str(s: &str) -> Result<Sparsity> {
+        let bad = || Error::config("sparsity", format!("{s:?}: expected RHO:BETA, e.g. 0.05:3"));
+        let (rho, beta) = s.split_once(':').ok_or_else(bad)?;
+        let target = rho.trim().parse().map_err(|_| bad())?;
+        let weight = beta.trim().parse().map_err(|_| bad())?;
+        Ok(Sparsity { target, weight })
+    }
 }
 
 /// Mean activations are clamped to `[EPS, 1 − EPS]` inside the KL penalty's logarithms.
@@ -73,7 +85,7 @@ impl CodePenalties {
         if self.sparsity.is_some() && code != Activation::Sigmoid {
             return Err(Error::config(
                 "sparsity",
-                format!("the KL sparsity penalty needs a sigmoid code (mean activations in (0, 1)); this code is {}; add --code-activation sigmoid", code.name()),
+                format!("the KL sparsity penalty needs a sigmoid code (mean activations in (0, 1)); this code is {}; add code_activation = sigmoid", code.name()),
             ));
         }
         if self.contractive > 0.0 && (m.encoder_len() != 1 || code != Activation::Sigmoid) {

@@ -3,11 +3,11 @@
 //! given — what `ae train` writes into every model file, so that a model trained from
 //! the library compresses and detects as well.
 
-use crate::anomaly::{Detector, ScoreKind, ThresholdRule};
 use crate::codec::Codec;
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
+use crate::model::detector::{Detector, ScoreKind, ThresholdRule};
 use crate::model::Autoencoder;
 
 /// Complete `model`, just trained on `data` by [`fit`](super::fit) or

@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::time::Instant;
 
-use super::checkpoint::{save_checkpoint, DataFingerprint, Resume, ResumeState};
+use super::checkpoint::{save_checkpoint, DataFingerprint, Resume, ResumeState, WordPosition};
 use super::code_penalty::CodePenalties;
 use super::history::{EpochRecord, History, StopReason, TrainingSummary};
 use super::observer::{Control, Observer, TrainStart};
@@ -14,7 +14,7 @@ use crate::data::dataset::Dataset;
 use crate::data::normalize::Normalizer;
 use crate::error::{Error, Result};
 use crate::kernels::{elementwise, Threads};
-use crate::layers::{Ctx, Layer};
+use crate::layers::{Backward, Ctx, Layer, LayerKind};
 use crate::loss::Loss;
 use crate::model::Autoencoder;
 use crate::optim::{GradTransform, Optimizer, TensorSlot};
@@ -138,6 +138,40 @@ impl Workspace {
     }
 }
 
+/// What a forward pass over a batch needs besides the workspace.
+#[derive(Clone, Copy)]
+struct Pass<'a> {
+    model: &'a Autoencoder,
+    offsets: &'a [Range<usize>],
+    /// Rows in the batch.
+    n: usize,
+    /// The loss is fused with the output activation (the last layer stops at its logits).
+    fused: bool,
+    ctx: Ctx<'a>,
+}
+
+impl Workspace {
+    /// The sequence every loss evaluation runs: forward through every layer, the
+    /// reconstruction loss's sum against the target (its gradient into `grad_a` when
+    /// `grad`; the clean rows are the target when `noisy`), and, for a variational
+    /// model whose sampling layer is `sample`, the KL term's sum (unweighted). The
+    /// callers scale both.
+    fn forward_loss(
+        &mut self,
+        p: Pass<'_>,
+        loss: Loss,
+        grad: bool,
+        noisy: bool,
+        sample: Option<usize>,
+    ) -> (f64, Option<f64>) {
+        let (model, d) = (p.model, p.model.input_dim());
+        self.forward(model.layers(), p.offsets, model.params(), p.n, p.fused, p.ctx);
+        let sum = self.loss(loss, p.n, d, p.fused, grad, noisy);
+        let kl = sample.map(|s| super::kl::kl_sum(&self.acts[s - 1], p.n, model.code_dim()));
+        (sum, kl)
+    }
+}
+
 /// Hint the CPU to load `row` into cache (a no-op off x86-64).
 #[inline]
 fn prefetch(row: &[f32]) {
@@ -238,7 +272,7 @@ pub fn fit_with(
         *model = first;
         return Ok(history);
     }
-    let kept = crate::anomaly::lowest_scoring(&first, train, config.trim, threads)?;
+    let kept = crate::model::detector::lowest_scoring(&first, train, config.trim, threads)?;
     drop(first);
     let mut rows = train.select_rows(&kept);
     rows.source = format!(
@@ -344,6 +378,8 @@ pub struct Trainer {
     sample_layer: Option<usize>,
     /// The layers that take noise (sampling, dropout).
     noise_layers: Vec<usize>,
+    /// The layers whose state a training step updates (batch norm).
+    state_layers: Vec<usize>,
     /// Tied weights: decoder copies updated with the shared gradient.
     ties: Vec<crate::model::TiedPair>,
     /// The KL weight of the current epoch (β, or less during warm-up).
@@ -376,8 +412,9 @@ impl Trainer {
             lr_scale: 1.0,
             noise_rng: random::rng(config.seed, Stream::Noise),
             code,
-            sample_layer: model.layers().iter().position(|l| l.kind() == "sample"),
+            sample_layer: model.layers().iter().position(|l| l.kind() == LayerKind::Sample),
             noise_layers: (0..n_layers).filter(|&i| model.layers()[i].takes_noise()).collect(),
+            state_layers: (0..n_layers).filter(|&i| model.layers()[i].has_state()).collect(),
             ties,
             kl_weight: config.beta,
         })
@@ -413,7 +450,7 @@ impl Trainer {
         indices: &[usize],
         threads: &Threads,
     ) -> f64 {
-        let ctx = Ctx { threads };
+        let ctx = Ctx::train(threads);
         let d = model.input_dim();
         let ws = &mut self.ws;
         let n = ws.gather(rows, indices.iter().copied(), model.normalizer());
@@ -429,12 +466,12 @@ impl Trainer {
             let l = &model.layers()[i];
             l.draw_noise(&mut ws.scratch[i][..n * l.scratch_width()], &mut self.noise_rng);
         }
-        ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
-        let sum = ws.loss(self.config.loss, n, d, self.fused, true, noise.is_some());
+        let pass = Pass { model, offsets: &self.offsets, n, fused: self.fused, ctx };
+        let (sum, kl_sum) = ws.forward_loss(pass, self.config.loss, true, noise.is_some(), self.sample_layer);
         let mut loss = sum / (n * d) as f64;
         let kl = self.sample_layer.map(|s| (s, (self.kl_weight / (n * d) as f64) as f32));
-        if let Some((s, scale)) = kl {
-            loss += f64::from(scale) * super::kl::kl_sum(&ws.acts[s - 1], n, model.code_dim());
+        if let (Some((_, scale)), Some(k)) = (kl, kl_sum) {
+            loss += f64::from(scale) * k;
         }
         let code = self.code.active().then_some(&self.code);
         if let Some(c) = code {
@@ -467,7 +504,7 @@ impl Trainer {
         };
         let gt = GradTransform { grad_scale, l1: l1 as f32, l2: l2 as f32 };
         self.opt.step(model.params_mut(), &ws.grads, &self.slots, gt, self.lr_scale);
-        for &i in &self.noise_layers {
+        for &i in &self.state_layers {
             model.update_layer_state(i, &ws.scratch[i]);
         }
         loss
@@ -492,10 +529,11 @@ impl Trainer {
                     l.inference_noise(noise);
                 }
             }
-            ws.forward(model.layers(), &self.offsets, model.params(), n, self.fused, ctx);
-            sum += ws.loss(self.config.loss, n, d, self.fused, false, false);
-            if let Some(s) = self.sample_layer {
-                sum += self.kl_weight * super::kl::kl_sum(&ws.acts[s - 1], n, model.code_dim());
+            let pass = Pass { model, offsets: &self.offsets, n, fused: self.fused, ctx };
+            let (recon, kl) = ws.forward_loss(pass, self.config.loss, false, false, self.sample_layer);
+            sum += recon;
+            if let Some(k) = kl {
+                sum += self.kl_weight * k;
             }
         }
         let mut loss = sum / (rows.len() * d) as f64;
@@ -503,6 +541,111 @@ impl Trainer {
             loss += penalty(model.params(), &self.decaying, self.config.l1, self.config.l2);
         }
         loss
+    }
+}
+
+/// Early stopping's memory: the best monitored loss, the epoch that reached it, the
+/// epochs since, and (when the best weights are to be put back) a copy of them.
+struct Best {
+    loss: f64,
+    epoch: usize,
+    since: usize,
+    /// The best epoch's weights; empty unless early stopping restores them.
+    params: Vec<f32>,
+    /// The smallest decrease that counts as an improvement.
+    min_delta: f64,
+    /// Epochs without improvement before stopping; `None` without early stopping.
+    patience: Option<usize>,
+}
+
+impl Best {
+    fn new(config: &TrainConfig, params: &[f32]) -> Self {
+        let es = config.early_stopping.as_ref();
+        Best {
+            loss: f64::INFINITY,
+            epoch: 0,
+            since: 0,
+            params: if es.is_some_and(|e| e.restore_best) { params.to_vec() } else { Vec::new() },
+            min_delta: es.map_or(0.0, |e| e.min_delta),
+            patience: es.map(|e| e.patience),
+        }
+    }
+
+    /// Record epoch `epoch`'s monitored loss and weights; true when early stopping's
+    /// patience has run out.
+    fn observe(&mut self, epoch: usize, monitored: f64, params: &[f32]) -> bool {
+        if monitored < self.loss - self.min_delta {
+            self.loss = monitored;
+            self.epoch = epoch;
+            self.since = 0;
+            if !self.params.is_empty() {
+                self.params.copy_from_slice(params);
+            }
+        } else {
+            self.since += 1;
+        }
+        self.patience.is_some_and(|p| self.since >= p)
+    }
+
+    /// Put the best epoch's weights back into `model` when they are kept and another
+    /// epoch was last; returns the epoch whose weights the model ends with.
+    fn restore_into(&self, model: &mut Autoencoder, epochs_run: usize) -> usize {
+        if !self.params.is_empty() && self.epoch > 0 && self.epoch != epochs_run {
+            model.params_mut().copy_from_slice(&self.params);
+            self.epoch
+        } else {
+            epochs_run
+        }
+    }
+}
+
+/// Everything an epoch changes besides the weights: what a checkpoint saves and
+/// [`Resume::restore`] puts back.
+struct Progress {
+    trainer: Trainer,
+    order: Vec<usize>,
+    shuffle_rng: random::ChaCha8Rng,
+    best: Best,
+    records: Vec<EpochRecord>,
+    plateau: crate::optim::PlateauState,
+}
+
+impl Resume {
+    /// Continue where the checkpoint stopped: the optimizer's state and steps, both
+    /// generators' positions, the row order, early stopping's memory, the history and
+    /// the schedule's plateau. Refuses a checkpoint made with other row counts, or whose
+    /// optimizer state or order does not fit.
+    fn restore(self, run: &mut Progress, rows: (usize, usize), source: &str) -> Result<()> {
+        let s = self.state;
+        if s.rows != rows {
+            return Err(Error::format(&self.path, format!(
+                "the checkpoint was made with {} training and {} validation rows ({}), this data gives {} and {} ({source})",
+                s.rows.0, s.rows.1, s.data, rows.0, rows.1
+            )));
+        }
+        let opt = run.trainer.optimizer_mut();
+        if self.optimizer.0.len() != opt.state1.len() || self.optimizer.1.len() != opt.state2.len() {
+            return Err(Error::Data("the checkpoint's optimizer state does not fit this optimizer".into()));
+        }
+        if self.order.len() != run.order.len() {
+            return Err(Error::Data("the checkpoint's row order does not fit this data".into()));
+        }
+        opt.state1.copy_from_slice(&self.optimizer.0);
+        opt.state2.copy_from_slice(&self.optimizer.1);
+        opt.steps = s.optimizer_steps;
+        run.shuffle_rng.set_word_pos(s.shuffle_position.0);
+        run.trainer.noise_rng.set_word_pos(s.noise_position.0);
+        let best = &mut run.best;
+        if !best.params.is_empty() && self.best_params.len() == best.params.len() {
+            best.params.copy_from_slice(&self.best_params);
+        }
+        best.loss = s.best.unwrap_or(f64::INFINITY);
+        best.epoch = s.best_epoch;
+        best.since = s.since_best;
+        run.records = s.history;
+        run.plateau = s.plateau;
+        run.order.iter_mut().zip(&self.order).for_each(|(o, &i)| *o = i as usize);
+        Ok(())
     }
 }
 
@@ -518,7 +661,8 @@ fn run(
     fingerprint: Option<DataFingerprint>,
     pass: (usize, usize),
 ) -> Result<History> {
-    let ctx = Ctx { threads };
+    // Validation passes are inference passes (batch norm's running statistics).
+    let ctx = Ctx::infer(threads);
     let n_train = train.len();
     let n_val = val.map_or(0, |v| v.len());
     // Checkpoints and the summary keep the configuration asked for; the run uses its
@@ -527,48 +671,18 @@ fn run(
     let for_rows = config.for_rows(n_train);
     let config = &for_rows;
     let batch = config.batch_size.min(n_train);
-    let mut trainer = Trainer::new(model, config, batch)?;
-    let mut order: Vec<usize> = (0..n_train).collect();
-    let mut shuffle_rng = random::rng(config.seed, Stream::Shuffle);
-    let keep_best = config.early_stopping.as_ref().is_some_and(|e| e.restore_best);
-    let mut best_params = if keep_best { model.params().to_vec() } else { Vec::new() };
-    let mut records: Vec<EpochRecord> = Vec::with_capacity(config.epochs.min(1024));
-    let mut best = f64::INFINITY;
-    let mut best_epoch = 0;
-    let mut since_best = 0;
-    let mut resumed_plateau = None;
+    let mut run = Progress {
+        trainer: Trainer::new(model, config, batch)?,
+        order: (0..n_train).collect(),
+        shuffle_rng: random::rng(config.seed, Stream::Shuffle),
+        best: Best::new(config, model.params()),
+        records: Vec::with_capacity(config.epochs.min(1024)),
+        plateau: Default::default(),
+    };
     if let Some(ck) = options.resume {
-        let s = ck.state;
-        resumed_plateau = Some(s.plateau);
-        if s.rows != (n_train, n_val) {
-            return Err(Error::format(&ck.path, format!(
-                "the checkpoint was made with {} training and {} validation rows ({}), this data gives {n_train} and {n_val} ({})",
-                s.rows.0, s.rows.1, s.data, train.data.source
-            )));
-        }
-        let opt = trainer.optimizer_mut();
-        if ck.optimizer.0.len() != opt.state1.len() || ck.optimizer.1.len() != opt.state2.len() {
-            return Err(Error::Data("the checkpoint's optimizer state does not fit this optimizer".into()));
-        }
-        opt.state1.copy_from_slice(&ck.optimizer.0);
-        opt.state2.copy_from_slice(&ck.optimizer.1);
-        opt.steps = s.optimizer_steps;
-        shuffle_rng.set_word_pos(s.shuffle_position.parse().unwrap_or(0));
-        trainer.noise_rng.set_word_pos(s.noise_position.parse().unwrap_or(0));
-        if keep_best && ck.best_params.len() == best_params.len() {
-            best_params.copy_from_slice(&ck.best_params);
-        }
-        best = s.best.unwrap_or(f64::INFINITY);
-        best_epoch = s.best_epoch;
-        since_best = s.since_best;
-        records = s.history;
-        if ck.order.len() != n_train {
-            return Err(Error::Data("the checkpoint's row order does not fit this data".into()));
-        }
-        order.iter_mut().zip(&ck.order).for_each(|(o, &i)| *o = i as usize);
+        ck.restore(&mut run, (n_train, n_val), &train.data.source)?;
     }
-    let first_epoch = records.len() + 1;
-    let mut plateau = resumed_plateau.unwrap_or_default();
+    let first_epoch = run.records.len() + 1;
     let mut good_params = model.params().to_vec();
     let batches = n_train.div_ceil(batch);
     observer.on_train_start(&TrainStart {
@@ -583,15 +697,16 @@ fn run(
     let mut stop = StopReason::EpochLimit;
     for epoch in first_epoch..=config.epochs {
         let t0 = Instant::now();
-        trainer.lr_scale = config.lr_schedule.factor(epoch, config.epochs, plateau.factor);
+        let trainer = &mut run.trainer;
+        trainer.lr_scale = config.lr_schedule.factor(epoch, config.epochs, run.plateau.factor);
         trainer.kl_weight = config.kl_weight(epoch);
         if config.shuffle {
             // Each epoch reshuffles the previous order (a checkpoint keeps both the
             // order and the generator's position).
-            random::shuffle(&mut shuffle_rng, &mut order);
+            random::shuffle(&mut run.shuffle_rng, &mut run.order);
         }
         let mut loss_sum = 0.0f64;
-        for (b, chunk) in order.chunks(batch).enumerate() {
+        for (b, chunk) in run.order.chunks(batch).enumerate() {
             let batch_loss = trainer.step_inner(model, &train, chunk, threads);
             if !batch_loss.is_finite() {
                 model.params_mut().copy_from_slice(&good_params);
@@ -620,23 +735,12 @@ fn run(
             lr: config.optimizer.lr * trainer.lr_scale,
         };
         let control = observer.on_epoch_end(&record);
-        let prev_train = records.last().map(|r| r.train_loss);
-        records.push(record);
+        let prev_train = run.records.last().map(|r| r.train_loss);
+        run.records.push(record);
 
         let monitored = val_loss.unwrap_or(train_loss);
-        plateau.update(&config.lr_schedule, monitored);
-        let min_delta = config.early_stopping.as_ref().map_or(0.0, |e| e.min_delta);
-        if monitored < best - min_delta {
-            best = monitored;
-            best_epoch = epoch;
-            since_best = 0;
-            if !best_params.is_empty() {
-                best_params.copy_from_slice(model.params());
-            }
-        } else {
-            since_best += 1;
-        }
-        if config.early_stopping.as_ref().is_some_and(|es| since_best >= es.patience) {
+        run.plateau.update(&config.lr_schedule, monitored);
+        if run.best.observe(epoch, monitored, model.params()) {
             stop = StopReason::EarlyStopping;
         } else if let (Some(tol), Some(prev)) = (config.tolerance, prev_train) {
             if (prev - train_loss).abs() <= tol * prev.abs() {
@@ -650,25 +754,26 @@ fn run(
         if let Some(path) = &options.checkpoint {
             let due = options.checkpoint_every > 0 && epoch % options.checkpoint_every == 0;
             if (due && !finished) || stop == StopReason::Interrupted {
-                let opt = trainer.optimizer();
+                let opt = run.trainer.optimizer();
+                let best = &run.best;
                 let state = ResumeState {
                     epochs_done: epoch,
                     optimizer_steps: opt.steps,
-                    shuffle_position: shuffle_rng.get_word_pos().to_string(),
-                    noise_position: trainer.noise_rng.get_word_pos().to_string(),
-                    best: best.is_finite().then_some(best),
-                    best_epoch,
-                    since_best,
-                    history: records.clone(),
+                    shuffle_position: WordPosition(run.shuffle_rng.get_word_pos()),
+                    noise_position: WordPosition(run.trainer.noise_rng.get_word_pos()),
+                    best: best.loss.is_finite().then_some(best.loss),
+                    best_epoch: best.epoch,
+                    since_best: best.since,
+                    history: run.records.clone(),
                     config: asked.clone(),
                     threads: threads.count(),
                     data: train.data.source.clone(),
                     rows: (n_train, n_val),
-                    plateau,
+                    plateau: run.plateau,
                     fingerprint: fingerprint.clone(),
                 };
-                let order32: Vec<u32> = order.iter().map(|&i| i as u32).collect();
-                save_checkpoint(path, model, &state, (&opt.state1, &opt.state2), &best_params, &order32)?;
+                let order32: Vec<u32> = run.order.iter().map(|&i| i as u32).collect();
+                save_checkpoint(path, model, &state, (&opt.state1, &opt.state2), &best.params, &order32)?;
             }
         }
         if finished {
@@ -676,13 +781,9 @@ fn run(
         }
     }
 
-    let epochs_run = records.len();
-    let mut weights_epoch = epochs_run;
-    if !best_params.is_empty() && best_epoch > 0 && best_epoch != epochs_run {
-        model.params_mut().copy_from_slice(&best_params);
-        weights_epoch = best_epoch;
-    }
-    let history = History { epochs: records, stop_reason: stop, weights_epoch };
+    let epochs_run = run.records.len();
+    let weights_epoch = run.best.restore_into(model, epochs_run);
+    let history = History { epochs: run.records, stop_reason: stop, weights_epoch };
     model.training = Some(TrainingSummary {
         epochs_run,
         weights_epoch,
@@ -747,18 +848,18 @@ fn backward(
         let x: &[f32] = if i == 0 { &ws.input } else { &ws.acts[i - 1] };
         let x = &x[..n * layer.input_width()];
         let dx = if i > 0 { Some(&mut ws.grad_b[..n * layer.input_width()]) } else { None };
-        layer.backward(
-            &params[offsets[i].clone()],
-            &mut ws.grads[offsets[i].clone()],
+        layer.backward(Backward {
+            params: &params[offsets[i].clone()],
+            grads: &mut ws.grads[offsets[i].clone()],
             x,
-            &ws.acts[i],
-            &mut ws.scratch[i],
-            n,
-            &mut ws.grad_a[..n * layer.output_width()],
+            y: &ws.acts[i],
+            scratch: &mut ws.scratch[i],
+            rows: n,
+            dy: &mut ws.grad_a[..n * layer.output_width()],
             dx,
-            fused && i == layers.len() - 1,
+            dy_is_preactivation: fused && i == layers.len() - 1,
             ctx,
-        );
+        });
         if let (Some(c), 0) = (code, i) {
             let gw = &mut ws.grads[offsets[0].start..offsets[0].start + w0.len()];
             c.add_weight_gradient(&ws.acts[code_layer][..n * k], n, k, w0, gw, &mut ws.code_scratch);
@@ -815,14 +916,14 @@ pub fn loss_and_gradient_with(
         return Err(Error::Data(format!("{} values is not a whole number of rows of {d}", x.len())));
     }
     let n = x.len() / d;
-    let ctx = Ctx { threads };
+    let ctx = Ctx::train(threads);
     let layers = model.layers();
     let offsets: Vec<Range<usize>> = (0..layers.len()).map(|i| model.layer_params(i)).collect();
     let fused = loss.fuses_with(layers[layers.len() - 1].activation());
     let mut ws = Workspace::new(layers, n, model.param_count(), false);
     ws.input.copy_from_slice(x);
     // Noise-taking layers (a variational sample, dropout) use a fixed draw from the seed.
-    let sample = layers.iter().position(|l| l.kind() == "sample");
+    let sample = layers.iter().position(|l| l.kind() == LayerKind::Sample);
     let mut rng = random::rng(config.seed, Stream::Noise);
     for (l, scratch) in layers.iter().zip(ws.scratch.iter_mut()) {
         if l.takes_noise() {
@@ -830,13 +931,14 @@ pub fn loss_and_gradient_with(
         }
     }
     threads.install(|| {
-        ws.forward(layers, &offsets, model.params(), n, fused, ctx);
-        let sum = ws.loss(loss, n, d, fused, true, false);
+        let pass = Pass { model, offsets: &offsets, n, fused, ctx };
+        let (sum, kl_sum) = ws.forward_loss(pass, loss, true, false, sample);
         let penalty = code.as_ref().map_or(0.0, |c| code_penalty_value(model, &mut ws, n, c));
         let kl = sample.map(|s| (s, (config.beta / (n * d) as f64) as f32));
-        let kl_value = kl.map_or(0.0, |(s, scale)| {
-            f64::from(scale) * super::kl::kl_sum(&ws.acts[s - 1], n, model.code_dim())
-        });
+        let kl_value = match (kl, kl_sum) {
+            (Some((_, scale)), Some(k)) => f64::from(scale) * k,
+            _ => 0.0,
+        };
         backward(model, &offsets, &mut ws, n, fused, code.as_ref(), kl, ctx);
         for t in model.tied_weights() {
             t.combine_gradients(&mut ws.grads);

@@ -1,5 +1,8 @@
-//! What training records: a row per epoch (losses, seconds, throughput), why it
-//! stopped, and the summary kept in the model file.
+//! What training records: a row per epoch (losses, seconds, throughput) and why it
+//! stopped ([`StopReason`] and the summary kept in the model file,
+//! [`TrainingSummary`], are the model's: `model/summary.rs`).
+
+pub use crate::model::{StopReason, TrainingSummary};
 
 /// One epoch.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -18,18 +21,17 @@ pub struct EpochRecord {
     pub lr: f64,
 }
 
-/// Why training ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The epoch limit was reached.
-    EpochLimit,
-    /// The monitored loss stopped improving (patience ran out).
-    EarlyStopping,
-    /// The training loss changed less than the tolerance.
-    Converged,
-    /// The observer asked to stop.
-    Interrupted,
+impl std::fmt::Display for StopReason {
+    /// What ended the run, in words: "reached the epoch limit", "stopped early",
+    /// "converged", "interrupted".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopReason::EpochLimit => "reached the epoch limit",
+            StopReason::EarlyStopping => "stopped early",
+            StopReason::Converged => "converged",
+            StopReason::Interrupted => "interrupted",
+        })
+    }
 }
 
 /// The per-epoch records of one training run.
@@ -65,30 +67,4 @@ impl History {
             (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
         }
     }
-}
-
-/// What the model file keeps about training: everything deterministic (no times),
-/// so two runs with the same seed and threads write identical files.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TrainingSummary {
-    /// Epochs run.
-    pub epochs_run: usize,
-    /// The epoch whose weights were saved.
-    pub weights_epoch: usize,
-    /// Training loss per epoch.
-    pub train_loss: Vec<f64>,
-    /// Validation loss per epoch (empty without validation).
-    pub val_loss: Vec<f64>,
-    /// Why training stopped.
-    pub stop_reason: StopReason,
-    /// The seed.
-    pub seed: u64,
-    /// The thread count (results are bit-identical for the same seed and threads).
-    pub threads: usize,
-    /// The training configuration used, as JSON.
-    pub config: serde_json::Value,
-    /// Where the training rows came from.
-    pub data: String,
-    /// Training and validation row counts.
-    pub rows: (usize, usize),
 }

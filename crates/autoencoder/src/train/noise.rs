@@ -36,6 +36,26 @@ pub enum Corruption {
     },
 }
 
+impl std::fmt::Display for Corruption {
+    /// As the flag takes it: `gaussian:0.5`, `gaussian:0.5:clip`, `mask:0.2`, `salt_pepper:0.1`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Corruption::Gaussian { sigma, clip: false } => write!(f, "gaussian:{sigma}"),
+            Corruption::Gaussian { sigma, clip: true } => write!(f, "gaussian:{sigma}:clip"),
+            Corruption::Mask { fraction } => write!(f, "mask:{fraction}"),
+            Corruption::SaltPepper { fraction } => write!(f, "salt_pepper:{fraction}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Corruption {
+    type Err = Error;
+    /// [`Corruption::parse`].
+    fn from_str(s: &str) -> Result<Corruption> {
+        Corruption::parse(s)
+    }
+}
+
 impl Corruption {
     /// Parse `gaussian:0.5`, `gaussian:0.5:clip`, `mask:0.2` or `salt_pepper:0.1` (also
     /// `salt-pepper`).

@@ -4,7 +4,7 @@
 #![allow(clippy::needless_range_loop)] // perturbing element i of several buffers
 
 use autoencoder::kernels::Threads;
-use autoencoder::layers::{Ctx, Layer};
+use autoencoder::layers::{Backward, Ctx, Layer, LayerKind};
 use autoencoder::random::{self, Stream};
 
 /// `n` values from N(0, scale²), seeded.
@@ -46,10 +46,10 @@ pub fn check_layer_in_mode(
         }
     };
     let threads = Threads::new(1);
-    let ctx = Ctx { threads: &threads };
+    let ctx = Ctx { threads: &threads, training };
     let (inp, out) = (layer.input_width(), layer.output_width());
     let mut params = randn(layer.param_len(), 1, 0.4);
-    if layer.kind() == "batch_norm2d" {
+    if layer.kind() == LayerKind::BatchNorm2d {
         // γ, β, running mean, running variance: the variance must be positive.
         let c = params.len() / 4;
         params[3 * c..].iter_mut().for_each(|v| *v = 0.5 + v.abs());
@@ -79,21 +79,21 @@ pub fn check_layer_in_mode(
     let mut grads = vec![0.0; params.len()];
     let mut dy = c.clone();
     let mut dx = vec![f32::NAN; rows * inp];
-    layer.backward(
-        &params,
-        &mut grads,
-        &x,
-        &y,
-        &mut scratch,
+    layer.backward(Backward {
+        params: &params,
+        grads: &mut grads,
+        x: &x,
+        y: &y,
+        scratch: &mut scratch,
         rows,
-        &mut dy,
-        Some(&mut dx),
-        preactivation,
+        dy: &mut dy,
+        dx: Some(&mut dx),
+        dy_is_preactivation: preactivation,
         ctx,
-    );
+    });
     // Batch norm's running statistics are buffers, not trained: their gradient is 0 by
     // design, though in inference mode the output depends on them.
-    let trained = if layer.kind() == "batch_norm2d" { params.len() / 2 } else { params.len() };
+    let trained = if layer.kind() == LayerKind::BatchNorm2d { params.len() / 2 } else { params.len() };
     assert!(grads[trained..].iter().all(|&g| g == 0.0), "{what}: buffers get no gradient");
     // ∂value/∂v[i] by central differences.
     let numeric = |v: &mut [f32], i: usize, value: &dyn Fn(&[f32]) -> f64| {

@@ -1,4 +1,5 @@
-//! The activation functions a dense layer applies after its bias, with their derivatives.
+//! The element-wise activation functions (`Activation`: names, parsing, the derivative
+//! table), shared by the kernels that apply them and the layers that hold them.
 
 use std::fmt;
 use std::str::FromStr;

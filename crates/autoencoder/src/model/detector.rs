@@ -1,0 +1,389 @@
+//! A model's anomaly detector, kept in its file's `threshold` metadata: how a row's
+//! reconstruction error becomes a score (`ScoreKind`), the rule that picks the
+//! threshold (`ThresholdRule`), the fitted `Detector`, and the scoring passes over a
+//! model (`scores`, `feature_scales`, `lowest_scoring`). The crate's public face for
+//! these is `anomaly`, which re-exports them beside the metrics.
+
+use std::str::FromStr;
+
+use super::autoencoder::{Autoencoder, INFERENCE_BATCH};
+use crate::data::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::kernels::Threads;
+
+/// How a row's reconstruction error becomes one number. With `e = x − x̂` in the
+/// model's normalised units and `d` features:
+/// - `mse`: `(1/d) Σⱼ eⱼ²` (the default);
+/// - `mae`: `(1/d) Σⱼ |eⱼ|`;
+/// - `root`: `(1/d) Σⱼ √|eⱼ|` — it grows with how many features are off more than with
+///   how far the worst one is, so one wild feature counts for less than several
+///   moderately wrong ones (the tabular preset's score);
+/// - `standardized`: `(1/d) Σⱼ (eⱼ/σⱼ)²`, with `σⱼ` the standard deviation of feature
+///   `j`'s error on the training rows — so a feature the model always reconstructs
+///   badly does not drown the others;
+/// - `elbo`: a variational model's negative ELBO, `−E_q[log p(x|z)] + KL(q(z|x) ‖ p(z))`
+///   ([`Autoencoder::negative_elbo_rows`], [`ELBO_SAMPLES`] draws per row from seed 0),
+///   the default for variational models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreKind {
+    /// Mean squared error of the row.
+    #[default]
+    Mse,
+    /// Mean absolute error of the row.
+    Mae,
+    /// Mean of the square roots of the row's absolute errors.
+    Root,
+    /// Mean squared error per feature, each scaled by its training spread.
+    Standardized,
+    /// A variational model's negative ELBO (nats per row).
+    Elbo,
+}
+
+impl ScoreKind {
+    /// The score used when none is asked for: the model's own
+    /// ([`ModelConfig::score`](super::ModelConfig::score)), else `elbo` for a variational model and `mse`
+    /// for the others.
+    pub fn default_for(model: &Autoencoder) -> ScoreKind {
+        if let Some(kind) = model.config().score {
+            kind
+        } else if model.config().variational {
+            ScoreKind::Elbo
+        } else {
+            ScoreKind::Mse
+        }
+    }
+}
+
+/// Posterior draws per row for the `elbo` score (from a fixed seed, so scores repeat).
+pub const ELBO_SAMPLES: usize = 16;
+
+impl std::fmt::Display for ScoreKind {
+    /// The name used in flags and files: `mse`, `mae`, `root`, `standardized`, `elbo`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ScoreKind::Mse => "mse",
+            ScoreKind::Mae => "mae",
+            ScoreKind::Root => "root",
+            ScoreKind::Standardized => "standardized",
+            ScoreKind::Elbo => "elbo",
+        })
+    }
+}
+
+impl FromStr for ScoreKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mse" => Ok(ScoreKind::Mse),
+            "mae" => Ok(ScoreKind::Mae),
+            "root" => Ok(ScoreKind::Root),
+            "standardized" | "standardised" | "zscore" => Ok(ScoreKind::Standardized),
+            "elbo" => Ok(ScoreKind::Elbo),
+            _ => Err(Error::config(
+                "score",
+                format!(
+                    "unknown score {s:?}; expected mse, mae, root, standardized or elbo (variational models)"
+                ),
+            )),
+        }
+    }
+}
+
+/// How the threshold is chosen from the training rows' scores.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "rule", content = "value")]
+pub enum ThresholdRule {
+    /// The fraction of training rows expected to be outliers: the threshold is the
+    /// `(1 − c)` quantile of their scores (PyOD's `contamination`).
+    Contamination(f64),
+    /// The `p`-th percentile of the training scores.
+    Percentile(f64),
+    /// `mean + k·std` of the training scores.
+    Sigma(f64),
+    /// A fixed score.
+    Value(f64),
+}
+
+impl std::fmt::Display for ThresholdRule {
+    /// As the flag takes it: `contamination=0.05`, `percentile=99`, `sigma=3`, `value=0.12`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ThresholdRule::Contamination(v) => write!(f, "contamination={v}"),
+            ThresholdRule::Percentile(v) => write!(f, "percentile={v}"),
+            ThresholdRule::Sigma(v) => write!(f, "sigma={v}"),
+            ThresholdRule::Value(v) => write!(f, "value={v}"),
+        }
+    }
+}
+
+impl FromStr for ThresholdRule {
+    type Err = Error;
+    /// `contamination=0.05`, `percentile=99`, `sigma=3`, `value=0.12`.
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = |m: String| Error::config("threshold", m);
+        let (k, v) = s.split_once('=').ok_or_else(|| {
+            bad(format!("{s:?}: expected contamination=C, percentile=P, sigma=K or value=V"))
+        })?;
+        let v: f64 = v.trim().parse().map_err(|_| bad(format!("{v:?} in {s:?} is not a number")))?;
+        let rule = match k.trim().to_ascii_lowercase().as_str() {
+            "contamination" => ThresholdRule::Contamination(v),
+            "percentile" => ThresholdRule::Percentile(v),
+            "sigma" => ThresholdRule::Sigma(v),
+            "value" => ThresholdRule::Value(v),
+            other => {
+                return Err(bad(format!(
+                    "unknown rule {other:?}; expected contamination, percentile, sigma or value"
+                )))
+            }
+        };
+        rule.check()?;
+        Ok(rule)
+    }
+}
+
+impl ThresholdRule {
+    /// Check the rule's number.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::config("threshold", m.to_string()));
+        match *self {
+            ThresholdRule::Contamination(c) if !(c > 0.0 && c < 0.5) => {
+                bad("contamination must be in (0, 0.5)")
+            }
+            ThresholdRule::Percentile(p) if !(0.0..=100.0).contains(&p) => {
+                bad("percentile must be in [0, 100]")
+            }
+            ThresholdRule::Sigma(k) if !k.is_finite() => bad("sigma must be a finite number"),
+            ThresholdRule::Value(v) if !(v.is_finite() && v >= 0.0) => {
+                bad("value must be a finite number ≥ 0 (scores are never negative)")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A fitted detector: the score, its per-feature scales (for `standardized`), the
+/// rule and the threshold it gave. Saved in the model file's `threshold` metadata.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Detector {
+    /// The score.
+    pub score: ScoreKind,
+    /// `1/σⱼ` per feature for `standardized` (empty otherwise).
+    pub feature_scale: Vec<f32>,
+    /// The rule.
+    pub rule: ThresholdRule,
+    /// The fitted threshold: rows scoring above it are outliers.
+    pub threshold: f64,
+}
+
+/// Call `f(x, x̂)` for every row of `data` with both in the model's normalised units,
+/// reconstructing in batches.
+fn for_each_reconstruction(
+    model: &Autoencoder,
+    data: &Dataset,
+    threads: &Threads,
+    mut f: impl FnMut(&[f32], &[f32]),
+) {
+    let d = model.input_dim();
+    for start in (0..data.rows()).step_by(8 * INFERENCE_BATCH) {
+        let end = (start + 8 * INFERENCE_BATCH).min(data.rows());
+        let mut x = data.as_slice()[start * d..end * d].to_vec();
+        model.normalizer().apply_in_place(&mut x);
+        let y = model.run_layers(0..model.layers().len(), &x, end - start, threads);
+        x.chunks_exact(d).zip(y.chunks_exact(d)).for_each(|(xr, yr)| f(xr, yr));
+    }
+}
+
+/// Per-row reconstruction errors of `data` as scores of `kind` (`feature_scale` is
+/// used by `standardized`), computed in batches.
+pub fn scores(
+    model: &Autoencoder,
+    data: &Dataset,
+    kind: ScoreKind,
+    feature_scale: &[f32],
+    threads: &Threads,
+) -> Result<Vec<f64>> {
+    model.check_data(data)?;
+    let d = model.input_dim();
+    if kind == ScoreKind::Standardized && feature_scale.len() != d {
+        return Err(Error::Data(format!(
+            "standardized scores need {d} feature scales (fitted on training rows), found {}",
+            feature_scale.len()
+        )));
+    }
+    // Σⱼ of the row's error terms (the reconstruction scores), or the ELBO's own pass.
+    let row_sum: fn(&[f32], &[f32], &[f32]) -> f64 = match kind {
+        ScoreKind::Mse => |x, y, _| x.iter().zip(y).map(|(a, b)| ((a - b) as f64).powi(2)).sum(),
+        ScoreKind::Mae => |x, y, _| x.iter().zip(y).map(|(a, b)| ((a - b) as f64).abs()).sum(),
+        ScoreKind::Root => |x, y, _| x.iter().zip(y).map(|(a, b)| ((a - b) as f64).abs().sqrt()).sum(),
+        ScoreKind::Standardized => {
+            |x, y, k| x.iter().zip(y).zip(k).map(|((a, b), k)| (((a - b) * k) as f64).powi(2)).sum()
+        }
+        ScoreKind::Elbo => return model.negative_elbo_rows(data.as_slice(), ELBO_SAMPLES, 0, threads),
+    };
+    let mut out = Vec::with_capacity(data.rows());
+    for_each_reconstruction(model, data, threads, |xr, yr| {
+        out.push(row_sum(xr, yr, feature_scale) / d as f64)
+    });
+    Ok(out)
+}
+
+/// `1/σⱼ` of each feature's reconstruction error over `data` (1 where σⱼ is 0).
+pub fn feature_scales(model: &Autoencoder, data: &Dataset, threads: &Threads) -> Result<Vec<f32>> {
+    model.check_data(data)?;
+    let d = model.input_dim();
+    let (mut s1, mut s2) = (vec![0.0f64; d], vec![0.0f64; d]);
+    for_each_reconstruction(model, data, threads, |xr, yr| {
+        for j in 0..d {
+            let e = (xr[j] - yr[j]) as f64;
+            s1[j] += e;
+            s2[j] += e * e;
+        }
+    });
+    let n = data.rows().max(1) as f64;
+    Ok(s1
+        .iter()
+        .zip(&s2)
+        .map(|(a, b)| {
+            let var = (b / n - (a / n).powi(2)).max(0.0);
+            if var > 1e-24 {
+                (1.0 / var.sqrt()) as f32
+            } else {
+                1.0
+            }
+        })
+        .collect())
+}
+
+/// Scores of `kind` for the rows of `data`, with the feature scales of `standardized`
+/// fitted on those same rows (empty for the other kinds): the scales, then the scores.
+fn scores_fitted_on(
+    model: &Autoencoder,
+    data: &Dataset,
+    kind: ScoreKind,
+    threads: &Threads,
+) -> Result<(Vec<f32>, Vec<f64>)> {
+    let feature_scale =
+        if kind == ScoreKind::Standardized { feature_scales(model, data, threads)? } else { Vec::new() };
+    let s = scores(model, data, kind, &feature_scale, threads)?;
+    Ok((feature_scale, s))
+}
+
+/// The indices, in order, of the `⌈(1 − trim)·n⌉` rows of `data` with the lowest
+/// scores of the model's own kind ([`ScoreKind::default_for`]); ties go to the earlier
+/// row. The row selection of [`TrainConfig::trim`](crate::TrainConfig::trim).
+pub fn lowest_scoring(
+    model: &Autoencoder,
+    data: &Dataset,
+    trim: f64,
+    threads: &Threads,
+) -> Result<Vec<usize>> {
+    let (_, s) = scores_fitted_on(model, data, ScoreKind::default_for(model), threads)?;
+    let keep = ((data.rows() as f64) * (1.0 - trim)).ceil() as usize;
+    let mut idx: Vec<usize> = (0..data.rows()).collect();
+    idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]).then(a.cmp(&b)));
+    idx.truncate(keep.min(data.rows()));
+    idx.sort_unstable();
+    Ok(idx)
+}
+
+impl Detector {
+    /// Fit on the training rows: scores of `kind`, then the threshold by `rule`.
+    pub fn fit(
+        model: &Autoencoder,
+        train: &Dataset,
+        kind: ScoreKind,
+        rule: ThresholdRule,
+        threads: &Threads,
+    ) -> Result<Self> {
+        rule.check()?;
+        let (feature_scale, s) = scores_fitted_on(model, train, kind, threads)?;
+        let t = threshold(&s, rule);
+        // A model file must be readable again: refuse here what `check` refuses on load.
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(Error::config(
+                "threshold",
+                format!(
+                    "the rule gives the threshold {t} on the training scores; a threshold must be a finite number ≥ 0{}",
+                    if t.is_finite() { " (choose a larger sigma)" } else { " (are the scores finite?)" }
+                ),
+            ));
+        }
+        let detector = Detector { score: kind, feature_scale, rule, threshold: t };
+        detector.check(model)?;
+        Ok(detector)
+    }
+
+    /// Check a detector against the model it belongs to, as a model file holds it: the
+    /// rule's number is valid, the score fits the model (`elbo` needs a variational
+    /// model), the threshold is finite and ≥ 0 (every score is ≥ 0: a mean of squares,
+    /// absolute values or square roots, or a negative ELBO, which is a KL term plus a
+    /// Bernoulli or Gaussian negative log-likelihood), and `standardized` has one
+    /// finite scale > 0 per feature.
+    pub fn check(&self, model: &Autoencoder) -> Result<()> {
+        self.rule.check()?;
+        if self.score == ScoreKind::Elbo && !model.config().variational {
+            return Err(Error::Data(
+                "the elbo score is for variational models; this model is not one".into(),
+            ));
+        }
+        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
+            return Err(Error::Data(format!(
+                "the threshold is {}; expected a finite number ≥ 0 (scores are never negative)",
+                self.threshold
+            )));
+        }
+        if self.score == ScoreKind::Standardized {
+            let d = model.input_dim();
+            if self.feature_scale.len() != d {
+                return Err(Error::Data(format!(
+                    "the standardized score has {} feature scales; the model has {d} features",
+                    self.feature_scale.len()
+                )));
+            }
+            if let Some(j) = self.feature_scale.iter().position(|&k| !(k.is_finite() && k > 0.0)) {
+                return Err(Error::Data(format!(
+                    "the standardized score's scale at feature index {j} is {}; expected a finite number > 0",
+                    self.feature_scale[j]
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Scores of `data` with this detector's score.
+    pub fn scores(&self, model: &Autoencoder, data: &Dataset, threads: &Threads) -> Result<Vec<f64>> {
+        scores(model, data, self.score, &self.feature_scale, threads)
+    }
+
+    /// 1 for rows scoring above the threshold, else 0.
+    pub fn labels(&self, scores: &[f64]) -> Vec<u8> {
+        scores.iter().map(|&s| u8::from(s > self.threshold)).collect()
+    }
+}
+
+/// The threshold `rule` gives on `scores`. Quantiles interpolate linearly between
+/// order statistics (numpy's default), as PyOD's `percentile` does.
+pub fn threshold(scores: &[f64], rule: ThresholdRule) -> f64 {
+    let quantile = |q: f64| {
+        let mut s: Vec<f64> = scores.iter().copied().filter(|v| v.is_finite()).collect();
+        if s.is_empty() {
+            return f64::INFINITY;
+        }
+        s.sort_by(f64::total_cmp);
+        let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+    };
+    match rule {
+        ThresholdRule::Contamination(c) => quantile(1.0 - c),
+        ThresholdRule::Percentile(p) => quantile(p / 100.0),
+        ThresholdRule::Sigma(k) => {
+            let n = scores.len().max(1) as f64;
+            let mean = scores.iter().sum::<f64>() / n;
+            let sd = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+            mean + k * sd
+        }
+        ThresholdRule::Value(v) => v,
+    }
+}

@@ -125,3 +125,45 @@ impl Observer for Progress {
         }
     }
 }
+
+/// A bar for long work besides training (an importance-sampled likelihood, a
+/// rate–distortion sweep), drawn on stderr when it is a terminal; [`step`](Work::step)
+/// is what the library's progress callback calls. Cleared when dropped.
+pub struct Work {
+    bar: Option<ProgressBar>,
+    what: String,
+}
+
+impl Work {
+    /// A bar labelled `what`; none when stderr is not a terminal.
+    pub fn new(what: &str) -> Self {
+        Work { bar: None, what: what.to_string() }
+    }
+
+    /// `done` of `total` steps.
+    pub fn step(&mut self, done: usize, total: usize) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let what = &self.what;
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template("{prefix} [{bar:28.cyan/blue}] {pos}/{len} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_prefix(what.clone());
+            bar
+        });
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    }
+}
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

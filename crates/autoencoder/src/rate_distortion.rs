@@ -85,24 +85,27 @@ fn bytes_per_row(codec: &Codec, symbols: &[u32], bits: u32, threads: &Threads) -
     Ok(sizes?.iter().sum::<usize>() as f64 / rows.max(1) as f64)
 }
 
-/// The autoencoder codec at each of `bits` on `data` (raw rows).
+/// The autoencoder codec at each of `bits` on `data` (raw rows). `progress(done, total)`
+/// is called after each point (a sweep over a large set takes a while).
 pub fn autoencoder(
     model: &Autoencoder,
     data: &Dataset,
     bits: &[u32],
     threads: &Threads,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<RdPoint>> {
     let codec = compressed::codec(model)?;
     let range = data_range(data)?;
     let z = model.encode(data.as_slice(), threads)?;
-    bits.iter()
-        .map(|&b| {
-            let q = codec.quantize(&z, b)?;
-            let bytes = bytes_per_row(codec, &q, b, threads)?;
-            let y = model.decode(&codec.dequantize(&q, b)?, threads)?;
-            Ok(point("autoencoder", Some(b), None, bytes, data.as_slice(), &y, range))
-        })
-        .collect()
+    let mut out = Vec::with_capacity(bits.len());
+    for &b in bits {
+        let q = codec.quantize(&z, b)?;
+        let bytes = bytes_per_row(codec, &q, b, threads)?;
+        let y = model.decode(&codec.dequantize(&q, b)?, threads)?;
+        out.push(point("autoencoder", Some(b), None, bytes, data.as_slice(), &y, range));
+        progress(out.len(), bits.len());
+    }
+    Ok(out)
 }
 
 /// PCA with `k` components fitted on `train`, its codes quantised and coded like the
@@ -110,13 +113,14 @@ pub fn autoencoder(
 ///
 /// The fit is [`Pca::fit_baseline`]'s: exact up to [`crate::pca::EXACT_MAX_DIM`]
 /// columns, randomised above, and an error saying why when even that would pass its
-/// bounds on time or memory.
+/// bounds on time or memory. `progress(done, total)` is called after each point.
 pub fn pca(
     train: &Dataset,
     data: &Dataset,
     k: usize,
     bits: &[u32],
     threads: &Threads,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<RdPoint>> {
     let d = data.cols();
     let range = data_range(data)?;
@@ -133,15 +137,16 @@ pub fn pca(
     drop(zt);
     let mut z = vec![0.0f32; data.rows() * k];
     p.transform(data.as_slice(), data.rows(), &mut z)?;
-    bits.iter()
-        .map(|&b| {
-            let q = codec.quantize(&z, b)?;
-            let bytes = bytes_per_row(&codec, &q, b, threads)?;
-            let mut y = vec![0.0f32; data.rows() * d];
-            p.inverse_transform(&codec.dequantize(&q, b)?, data.rows(), &mut y)?;
-            Ok(point("pca", Some(b), None, bytes, data.as_slice(), &y, range))
-        })
-        .collect()
+    let mut out = Vec::with_capacity(bits.len());
+    for &b in bits {
+        let q = codec.quantize(&z, b)?;
+        let bytes = bytes_per_row(&codec, &q, b, threads)?;
+        let mut y = vec![0.0f32; data.rows() * d];
+        p.inverse_transform(&codec.dequantize(&q, b)?, data.rows(), &mut y)?;
+        out.push(point("pca", Some(b), None, bytes, data.as_slice(), &y, range));
+        progress(out.len(), bits.len());
+    }
+    Ok(out)
 }
 
 /// One image (`shape`, channel-major, values in `range`) as a JPEG file at `quality`.
@@ -187,9 +192,16 @@ pub fn jpeg_decode(bytes: &[u8], shape: ImageShape, range: (f32, f32)) -> Result
     })
 }
 
-/// JPEG at each of `qualities` on `data` (images of `shape`).
+/// JPEG at each of `qualities` on `data` (images of `shape`); `progress(done, total)`
+/// after each quality.
 #[cfg(feature = "image")]
-pub fn jpeg(data: &Dataset, shape: ImageShape, qualities: &[u8], threads: &Threads) -> Result<Vec<RdPoint>> {
+pub fn jpeg(
+    data: &Dataset,
+    shape: ImageShape,
+    qualities: &[u8],
+    threads: &Threads,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<RdPoint>> {
     if shape.len() != data.cols() {
         return Err(Error::Data(format!(
             "{}: rows of {} values are not {}×{}×{} images",
@@ -201,6 +213,7 @@ pub fn jpeg(data: &Dataset, shape: ImageShape, qualities: &[u8], threads: &Threa
         )));
     }
     let range = data_range(data)?;
+    let mut done = 0;
     qualities
         .iter()
         .map(|&q| {
@@ -216,6 +229,8 @@ pub fn jpeg(data: &Dataset, shape: ImageShape, qualities: &[u8], threads: &Threa
             let rows = rows?;
             let bytes = rows.iter().map(|r| r.0).sum::<usize>() as f64 / rows.len().max(1) as f64;
             let y: Vec<f32> = rows.into_iter().flat_map(|r| r.1).collect();
+            done += 1;
+            progress(done, qualities.len());
             Ok(point("jpeg", None, Some(q), bytes, data.as_slice(), &y, range))
         })
         .collect()
@@ -241,7 +256,9 @@ mod tests {
         let data = synthetic::generate(20, 3);
         let shape = data.image_shape.unwrap();
         let t = Threads::new(1);
-        let pts = jpeg(&data, shape, &[5, 50, 100], &t).unwrap();
+        let mut seen = Vec::new();
+        let pts = jpeg(&data, shape, &[5, 50, 100], &t, &mut |d, n| seen.push((d, n))).unwrap();
+        assert_eq!(seen, [(1, 3), (2, 3), (3, 3)], "one progress call per quality");
         assert!(
             pts[0].bytes_per_image < pts[1].bytes_per_image
                 && pts[1].bytes_per_image < pts[2].bytes_per_image
@@ -257,7 +274,9 @@ mod tests {
         let train = synthetic::generate(300, 1);
         let test = synthetic::generate(50, 2);
         let t = Threads::new(1);
-        let pts = pca(&train, &test, 8, &[2, 8], &t).unwrap();
+        let mut seen = Vec::new();
+        let pts = pca(&train, &test, 8, &[2, 8], &t, &mut |d, n| seen.push((d, n))).unwrap();
+        assert_eq!(seen, [(1, 2), (2, 2)], "one progress call per rate");
         assert!(pts[0].psnr < pts[1].psnr);
         assert!(pts[0].bytes_per_image < pts[1].bytes_per_image);
         assert!(pts[0].bytes_per_image >= (compressed::overhead(1) + 4) as f64);

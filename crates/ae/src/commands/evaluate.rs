@@ -12,6 +12,7 @@ use autoencoder::{file, Autoencoder, Dataset, Error, Result, Threads};
 use clap::Args;
 
 use crate::args::{DataArgs, ModelData, ThreadArgs};
+use crate::progress::Work;
 use crate::rd_plot;
 
 #[derive(Args, Debug)]
@@ -99,16 +100,22 @@ fn rate_distortion(
     } else {
         model
     };
-    let ae = rd::autoencoder(model, data, &a.bits, threads)?;
+    let mut bar = Work::new("rate–distortion: autoencoder");
+    let ae = rd::autoencoder(model, data, &a.bits, threads, &mut |d, t| bar.step(d, t))?;
+    drop(bar);
+    let mut bar = Work::new("rate–distortion: PCA");
+    let pca = rd::pca(fit_rows, data, model.code_dim(), &a.bits, threads, &mut |d, t| bar.step(d, t));
+    drop(bar);
     // The PCA curve is a comparison: when it cannot be had (too wide to fit within the
     // bounds), the other curves still stand.
-    let pca = rd::pca(fit_rows, data, model.code_dim(), &a.bits, threads).unwrap_or_else(|e| {
+    let pca = pca.unwrap_or_else(|e| {
         eprintln!("note: the rate-distortion table leaves out PCA: {e}");
         Vec::new()
     });
     let jpeg = match data.image_shape.or(model.config().image_shape) {
         Some(shape) if shape.channels == 1 || shape.channels == 3 => {
-            rd::jpeg(data, shape, &a.jpeg_qualities, threads)?
+            let mut bar = Work::new("rate–distortion: JPEG");
+            rd::jpeg(data, shape, &a.jpeg_qualities, threads, &mut |d, t| bar.step(d, t))?
         }
         _ => Vec::new(),
     };
@@ -406,7 +413,10 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         let t = std::time::Instant::now();
         let nll = match a.iw_samples {
             0 => None,
-            k => Some(model.importance_nll(data.as_slice(), k, 0, &threads)?),
+            k => {
+                let mut bar = Work::new(&format!("log-likelihood, {k} samples per row"));
+                Some(model.importance_nll_with(data.as_slice(), k, 0, &threads, &mut |d, t| bar.step(d, t))?)
+            }
         };
         Some((parts, nll, t.elapsed().as_secs_f64()))
     } else {

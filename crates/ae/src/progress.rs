@@ -132,17 +132,18 @@ impl Observer for Progress {
 pub struct Work {
     bar: Option<ProgressBar>,
     what: String,
+    tty: bool,
 }
 
 impl Work {
     /// A bar labelled `what`; none when stderr is not a terminal.
     pub fn new(what: &str) -> Self {
-        Work { bar: None, what: what.to_string() }
+        Work { bar: None, what: what.to_string(), tty: std::io::stderr().is_terminal() }
     }
 
     /// `done` of `total` steps.
     pub fn step(&mut self, done: usize, total: usize) {
-        if !std::io::stderr().is_terminal() {
+        if !self.tty {
             return;
         }
         let what = &self.what;

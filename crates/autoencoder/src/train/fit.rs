@@ -601,7 +601,7 @@ impl Best {
 
 /// Everything an epoch changes besides the weights: what a checkpoint saves and
 /// [`Resume::restore`] puts back.
-struct Progress {
+struct EpochState {
     trainer: Trainer,
     order: Vec<usize>,
     shuffle_rng: random::ChaCha8Rng,
@@ -615,7 +615,7 @@ impl Resume {
     /// generators' positions, the row order, early stopping's memory, the history and
     /// the schedule's plateau. Refuses a checkpoint made with other row counts, or whose
     /// optimizer state or order does not fit.
-    fn restore(self, run: &mut Progress, rows: (usize, usize), source: &str) -> Result<()> {
+    fn restore(self, run: &mut EpochState, rows: (usize, usize), source: &str) -> Result<()> {
         let s = self.state;
         if s.rows != rows {
             return Err(Error::format(&self.path, format!(
@@ -671,7 +671,7 @@ fn run(
     let for_rows = config.for_rows(n_train);
     let config = &for_rows;
     let batch = config.batch_size.min(n_train);
-    let mut run = Progress {
+    let mut run = EpochState {
         trainer: Trainer::new(model, config, batch)?,
         order: (0..n_train).collect(),
         shuffle_rng: random::rng(config.seed, Stream::Shuffle),

@@ -46,6 +46,14 @@ pub enum Error {
         /// The non-finite loss value.
         loss: f64,
     },
+    /// The caller cancelled training ([`crate::Observer::cancelled`]).
+    #[error("training was cancelled at epoch {epoch}, batch {batch}")]
+    Cancelled {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based batch within the epoch.
+        batch: usize,
+    },
     /// A dataset could not be found or fetched.
     #[error("{0}")]
     Dataset(String),

@@ -69,6 +69,7 @@ pub mod pca;
 pub mod random;
 #[cfg(feature = "compress")]
 pub mod rate_distortion;
+mod settings;
 pub mod train;
 
 pub use activation::Activation;
@@ -82,6 +83,7 @@ pub use loss::Loss;
 pub use model::{Arch, Autoencoder, Downsample, ModelConfig};
 pub use optim::{OptimizerConfig, OptimizerKind};
 pub use params::{Fitted, Params, ValidParams};
+pub use settings::{Chosen, Preset, Settings};
 pub use train::{finish, fit, EarlyStopping, History, NoObserver, Observer, TrainConfig};
 
 /// The README's Rust examples, compiled and run as doctests (`cargo test --doc`), so

@@ -51,6 +51,28 @@ impl Params {
         Params { model: ModelConfig::for_data(data), training: TrainConfig::for_data(data) }
     }
 
+    /// The settings (model and training keys) whose values differ from these to `b`,
+    /// with both values (`null` for a key these leave out).
+    pub fn differences(&self, b: &Params) -> Vec<(String, serde_json::Value, serde_json::Value)> {
+        let a = self;
+        let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
+        let pairs = [
+            (json(serde_json::to_value(&a.model)), json(serde_json::to_value(&b.model))),
+            (json(serde_json::to_value(&a.training)), json(serde_json::to_value(&b.training))),
+        ];
+        let mut out = Vec::new();
+        for (had, want) in pairs {
+            let (Some(had), Some(want)) = (had.as_object(), want.as_object()) else { continue };
+            for (key, value) in want {
+                let old = had.get(key).unwrap_or(&serde_json::Value::Null);
+                if old != value {
+                    out.push((key.clone(), old.clone(), value.clone()));
+                }
+            }
+        }
+        out
+    }
+
     /// Check every setting once, for rows of `shape`, and plan the layers: the
     /// input width and image shape come from `shape` (a width given in `model` that
     /// differs is an error naming `input_dim`). Errors name the setting.

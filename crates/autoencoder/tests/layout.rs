@@ -36,15 +36,19 @@ const RULES: &[(&str, Rule)] = &[
     ("codec", Only(&["error", "random"])),
     ("pca", Only(&["error", "metrics", "random"])),
     ("data", Only(&["error", "atomic", "kernels", "random"])),
-    ("model", Not(&["train", "anomaly", "file", "baseline", "compressed", "rate_distortion", "params"])),
-    ("file", Not(&["train", "anomaly", "baseline", "compressed", "rate_distortion", "params"])),
-    ("train", Not(&["anomaly", "baseline", "compressed", "rate_distortion", "params"])),
-    ("anomaly", Not(&["file", "baseline", "compressed", "rate_distortion", "params"])),
-    ("baseline", Not(&["train", "anomaly", "file", "compressed", "rate_distortion", "params"])),
-    ("compressed", Not(&["train", "anomaly", "file", "baseline", "rate_distortion", "params"])),
-    ("rate_distortion", Not(&["train", "anomaly", "file", "params"])),
+    (
+        "model",
+        Not(&["train", "anomaly", "file", "baseline", "compressed", "rate_distortion", "params", "settings"]),
+    ),
+    ("file", Not(&["train", "anomaly", "baseline", "compressed", "rate_distortion", "params", "settings"])),
+    ("train", Not(&["anomaly", "baseline", "compressed", "rate_distortion", "params", "settings"])),
+    ("anomaly", Not(&["file", "baseline", "compressed", "rate_distortion", "params", "settings"])),
+    ("baseline", Not(&["train", "anomaly", "file", "compressed", "rate_distortion", "params", "settings"])),
+    ("compressed", Not(&["train", "anomaly", "file", "baseline", "rate_distortion", "params", "settings"])),
+    ("rate_distortion", Not(&["train", "anomaly", "file", "params", "settings"])),
+    ("params", Not(&["settings"])),
     // The top: nothing may use it (every rule above leaves it out).
-    ("params", Not(&[])),
+    ("settings", Not(&[])),
 ];
 
 fn src_dir() -> PathBuf {

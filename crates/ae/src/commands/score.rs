@@ -71,22 +71,8 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
             a.input.model.display()
         )));
     }
-    let kind: ScoreKind = match (a.score, detector) {
-        (Some(s), _) => s,
-        (None, Some(d)) => d.score,
-        (None, None) => ScoreKind::default_for(&model),
-    };
-    let scale: &[f32] = match detector {
-        Some(d) if d.score == kind => &d.feature_scale,
-        _ if kind == ScoreKind::Standardized => {
-            return Err(Error::Data(
-                "standardized scores need the feature scales fitted at training: train with --score standardized --threshold …".into(),
-            ))
-        }
-        _ => &[],
-    };
-    let scores = anomaly::scores(&model, &data, kind, scale, &threads)?;
-    let flags = detector.filter(|d| d.score == kind).map(|d| d.labels(&scores));
+    let anomaly::Scored { kind, scores, flags } = anomaly::score_rows(&model, &data, a.score, &threads)?;
+    let flags = flags.map(|(_, f)| f);
     if let Some(p) = &a.output {
         write_scores(p, &scores, flags.as_deref())?;
     }

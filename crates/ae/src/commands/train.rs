@@ -11,7 +11,7 @@ use autoencoder::optim::Schedule;
 use autoencoder::train::{load_checkpoint, Corruption, EpochRecord, Sparsity, StopReason};
 use autoencoder::{
     file, Activation, Arch, Autoencoder, Dataset, Downsample, Error, Init, Loss, ModelConfig, NormalizeKind,
-    OptimizerConfig, OptimizerKind, Params, Result, TrainConfig,
+    OptimizerKind, Params, Result, Settings,
 };
 use clap::Args;
 
@@ -234,15 +234,71 @@ impl std::fmt::Display for Preset {
     }
 }
 
+/// The flags as the library's [`Settings`] (every setting optional).
+pub fn settings(a: &TrainArgs) -> Settings {
+    let widths = |w: &Option<Widths>| w.as_ref().map(|Widths(l)| l.clone());
+    let mut s = Settings::default();
+    s.layers = widths(&a.layers);
+    s.arch = a.arch;
+    s.channels = widths(&a.channels);
+    s.kernel_size = a.kernel_size;
+    s.downsample = a.downsample;
+    s.batch_norm = a.batch_norm;
+    s.decoder_layers = widths(&a.decoder_layers);
+    s.activation = a.activation;
+    s.code_activation = a.code_activation;
+    s.variational = a.variational;
+    s.beta = a.beta;
+    s.kl_warmup = a.kl_warmup;
+    s.preset = a.preset.map(|Preset::Tabular| autoencoder::Preset::Tabular);
+    s.tied = a.tied;
+    s.dropout = a.dropout;
+    s.binarize = a.binarize;
+    s.output_activation = a.output_activation;
+    s.init = a.init;
+    s.normalize = a.normalize;
+    s.loss = a.loss;
+    s.optimizer = a.optimizer;
+    s.lr = a.lr;
+    s.momentum = a.momentum;
+    s.nesterov = a.nesterov;
+    s.weight_decay = a.weight_decay;
+    s.beta1 = a.beta1;
+    s.beta2 = a.beta2;
+    s.eps = a.eps;
+    s.rho = a.rho;
+    s.l1 = a.l1;
+    s.l2 = a.l2;
+    s.lr_schedule = a.lr_schedule;
+    s.clip_norm = a.clip_norm;
+    s.noise = a.noise;
+    s.code_l1 = a.code_l1;
+    s.sparsity = a.sparsity;
+    s.contractive = a.contractive;
+    s.batch_size = a.batch_size;
+    s.epochs = a.epochs;
+    s.validation_split = a.validation_split;
+    s.no_shuffle = a.no_shuffle;
+    s.patience = a.patience;
+    s.min_delta = a.min_delta;
+    s.no_restore_best = a.no_restore_best;
+    s.tolerance = a.tolerance;
+    s.seed = a.seed;
+    s.score = a.score;
+    s.trim = a.trim;
+    s.min_steps = a.min_steps;
+    s
+}
+
 /// Defaults, then the TOML file, then the flags that were given.
 pub fn resolve_config(a: &TrainArgs) -> Result<Params> {
     resolve_config_over(a, Params::default())
 }
 
 /// [`resolve_config`] starting from `base` instead of the defaults (a preset); a TOML
-/// file replaces the base.
+/// file replaces `base`. An invalid setting from the file names the file.
 pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<Params> {
-    let mut c = match &a.config {
+    let base = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
             toml::from_str::<Params>(&text).map_err(|e| {
@@ -254,156 +310,10 @@ pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<Params> {
         }
         None => base,
     };
-    let m = &mut c.model;
-    if let Some(Widths(l)) = &a.layers {
-        m.layers = l.clone();
-    }
-    if let Some(Widths(l)) = &a.decoder_layers {
-        m.decoder_layers = Some(l.clone());
-    }
-    if let Some(v) = a.activation {
-        m.activation = v;
-    }
-    if let Some(v) = a.arch {
-        m.arch = v;
-    }
-    if let Some(Widths(c)) = &a.channels {
-        m.channels = c.clone();
-    }
-    if let Some(k) = a.kernel_size {
-        m.kernel_size = k;
-    }
-    if let Some(v) = a.downsample {
-        m.downsample = v;
-    }
-    if a.batch_norm {
-        m.batch_norm = true;
-    }
-    if a.variational {
-        m.variational = true;
-    }
-    if let Some(p) = a.dropout {
-        m.dropout = p;
-    }
-    if a.tied {
-        m.tied = true;
-    }
-    if a.code_activation.is_some() {
-        m.code_activation = a.code_activation;
-    }
-    if let Some(v) = a.output_activation {
-        m.output_activation = v;
-    }
-    if let Some(v) = a.init {
-        m.init = v;
-    }
-    if let Some(v) = a.normalize {
-        m.normalize = v;
-    }
-    if a.score.is_some() {
-        m.score = a.score;
-    }
-    let t = &mut c.training;
-    if let Some(v) = a.loss {
-        t.loss = v;
-    }
-    if let Some(kind) = a.optimizer {
-        if kind != t.optimizer.kind {
-            t.optimizer = OptimizerConfig::new(kind);
-        }
-    }
-    let o = &mut t.optimizer;
-    for (dst, src) in [
-        (&mut o.lr, a.lr),
-        (&mut o.momentum, a.momentum),
-        (&mut o.weight_decay, a.weight_decay),
-        (&mut o.beta1, a.beta1),
-        (&mut o.beta2, a.beta2),
-        (&mut o.eps, a.eps),
-        (&mut o.rho, a.rho),
-        (&mut t.l1, a.l1),
-        (&mut t.l2, a.l2),
-    ] {
-        if let Some(v) = src {
-            *dst = v;
-        }
-    }
-    if a.nesterov {
-        o.nesterov = true;
-    }
-    if a.clip_norm.is_some() {
-        t.clip_norm = a.clip_norm;
-    }
-    if a.noise.is_some() {
-        t.noise = a.noise;
-    }
-    if let Some(v) = a.code_l1 {
-        t.code_l1 = v;
-    }
-    if let Some(v) = a.beta {
-        t.beta = v;
-    }
-    if let Some(v) = a.kl_warmup {
-        t.kl_warmup = v;
-    }
-    if let Some(v) = a.trim {
-        t.trim = v;
-    }
-    if let Some(v) = a.min_steps {
-        t.min_steps = v;
-    }
-    if a.binarize {
-        t.binarize = true;
-    }
-    if let Some(v) = a.contractive {
-        t.contractive = v;
-    }
-    if a.sparsity.is_some() {
-        t.sparsity = a.sparsity;
-    }
-    if let Some(v) = a.lr_schedule {
-        t.lr_schedule = v;
-    }
-    if let Some(v) = a.batch_size {
-        t.batch_size = v;
-    }
-    if let Some(v) = a.epochs {
-        t.epochs = v;
-    }
-    if let Some(v) = a.validation_split {
-        t.validation_split = v;
-    }
-    if a.no_shuffle {
-        t.shuffle = false;
-    }
-    if a.patience.is_some() || a.min_delta.is_some() || a.no_restore_best {
-        let mut es = t.early_stopping.clone().unwrap_or_default();
-        if let Some(p) = a.patience {
-            es.patience = p;
-        }
-        if let Some(d) = a.min_delta {
-            es.min_delta = d;
-        }
-        if a.no_restore_best {
-            es.restore_best = false;
-        }
-        t.early_stopping = Some(es);
-    }
-    if a.tolerance.is_some() {
-        t.tolerance = a.tolerance;
-    }
-    if let Some(s) = a.seed {
-        t.seed = s;
-    }
-    // Name the file when a setting from it is invalid.
-    let named = |e: Error| match &a.config {
+    settings(a).over(base).map_err(|e| match &a.config {
         Some(p) => Error::format(p, e.to_string()),
         None => e,
-    };
-    t.check().map_err(named)?;
-    c.model.check_score().map_err(named)?;
-    c.model.check_widths().map_err(named)?;
-    Ok(c)
+    })
 }
 
 /// The settings a resumed run was asked for that differ from its checkpoint's, as
@@ -419,66 +329,18 @@ fn resume_conflicts(a: &TrainArgs, checkpoint: &Params) -> Result<Vec<String>> {
     // Filled in from the data when training started, never asked for.
     asked.model.input_dim = checkpoint.model.input_dim;
     asked.model.image_shape = checkpoint.model.image_shape;
-    for (key, old, value) in differences(checkpoint, &asked) {
+    for (key, old, value) in checkpoint.differences(&asked) {
         conflicts.push(format!("{key}: the checkpoint's {old}, asked {value}"));
     }
     Ok(conflicts)
 }
 
-/// The settings (model and training keys) whose values differ from `a` to `b`, with
-/// both values.
-fn differences(a: &Params, b: &Params) -> Vec<(String, serde_json::Value, serde_json::Value)> {
-    let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
-    let pairs = [
-        (json(serde_json::to_value(&a.model)), json(serde_json::to_value(&b.model))),
-        (json(serde_json::to_value(&a.training)), json(serde_json::to_value(&b.training))),
-    ];
-    let mut out = Vec::new();
-    for (had, want) in pairs {
-        let (Some(had), Some(want)) = (had.as_object(), want.as_object()) else { continue };
-        for (key, value) in want {
-            let old = had.get(key).unwrap_or(&serde_json::Value::Null);
-            if old != value {
-                out.push((key.clone(), old.clone(), value.clone()));
-            }
-        }
-    }
-    out
-}
-
-/// With no preset and no configuration file: the defaults chosen from the data
-/// ([`ModelConfig::for_data`]), then the flags; says what the data chose that no flag
-/// did.
-///
-/// A run that sets how values are handled (`--normalize`, `--output-activation`,
-/// `--loss`) keeps the plain defaults for the other two: they go together; a run that
-/// gives `--epochs` keeps that limit (no `min_steps` from the data).
+/// With no configuration file: the library's choice for the data (a preset's defaults,
+/// or the defaults chosen from the data) under the flags; says what the data chose
+/// that no flag did.
 fn with_data_defaults(a: &TrainArgs, data: &Dataset) -> Result<Params> {
-    // Data the run cannot train on is refused before anything is chosen for it.
-    data.check_finite()?;
-    let plain = resolve_config_over(a, Params::default())?;
-    let mut model = ModelConfig::for_data(data);
-    if a.normalize.is_some() || a.output_activation.is_some() || a.loss.is_some() {
-        model.normalize = plain.model.normalize;
-        model.output_activation = plain.model.output_activation;
-    }
-    let mut training = TrainConfig::for_data(data);
-    if a.epochs.is_some() {
-        // An epoch limit asked for is the limit, not raised by the table's min_steps.
-        training.min_steps = plain.training.min_steps;
-    }
-    let chosen = resolve_config_over(a, Params { model, training })?;
-    if chosen.model.normalize == autoencoder::NormalizeKind::None {
-        chosen.training.loss.check_targets(data.as_slice(), data.cols(), &data.source)?;
-    }
-    let choices: Vec<String> = differences(&plain, &chosen)
-        .into_iter()
-        .map(|(key, _, value)| match value {
-            serde_json::Value::String(s) => format!("{key} {s}"),
-            other => format!("{key} {other}"),
-        })
-        .collect();
-    if !choices.is_empty() && !a.quiet {
+    let chosen = settings(a).for_data(data)?;
+    if !chosen.from_data.is_empty() && !a.quiet {
         let (lo, hi) = data
             .as_slice()
             .iter()
@@ -487,10 +349,10 @@ fn with_data_defaults(a: &TrainArgs, data: &Dataset) -> Result<Params> {
             "note: {} is a table of {} columns with values from {lo} to {hi}; chose {} (flags choose otherwise)",
             data.source,
             data.cols(),
-            choices.join(", ")
+            chosen.from_data.join(", ")
         );
     }
-    Ok(chosen)
+    Ok(chosen.params)
 }
 
 /// The files `ae train` reads and writes, checked before any work.
@@ -553,15 +415,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     };
     let seed = cfg.training.seed;
     let data = a.data.load(&a.files, seed, Split::Train)?;
-    let cfg = match a.preset {
-        None if resume.is_none() && a.config.is_none() => with_data_defaults(&a, &data)?,
-        None => cfg,
-        Some(Preset::Tabular) if resume.is_none() => {
-            let (model, training) = autoencoder::anomaly::tabular_defaults(data.cols());
-            resolve_config_over(&a, Params { model, training })?
-        }
-        Some(Preset::Tabular) => cfg,
-    };
+    // A configuration file, or a checkpoint, is the starting point; else the library
+    // chooses one for the data (or the preset's).
+    let cfg = if resume.is_none() && a.config.is_none() { with_data_defaults(&a, &data)? } else { cfg };
     if resume.is_none() && !a.quiet {
         let with_width = ModelConfig { input_dim: data.cols(), ..cfg.model.clone() };
         for w in with_width.warnings() {
@@ -735,4 +591,109 @@ fn pca_line(
         }
     };
     Some((format!("PCA-{}", p.k), p.loss(loss)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Command, FromArgMatches};
+
+    /// The flags of `ae train` that are run options or data options, not settings of
+    /// the model or its training.
+    const NOT_SETTINGS: &[&str] = &[
+        "dataset",
+        "split",
+        "data_dir",
+        "cache_dir",
+        "mirror",
+        "offline",
+        "label_column",
+        "header",
+        "npz_array",
+        "skip_bad",
+        "image_size",
+        "image_channels",
+        "validation",
+        "config",
+        "threads",
+        "checkpoint_every",
+        "checkpoint",
+        "resume",
+        "threshold",
+        "output",
+        "json",
+        "quiet",
+        "no_plots",
+    ];
+
+    fn command() -> Command {
+        <TrainArgs as clap::Args>::augment_args(Command::new("train").no_binary_name(true))
+    }
+
+    fn args(line: &[&str]) -> TrainArgs {
+        let m = command().try_get_matches_from(line).unwrap();
+        TrainArgs::from_arg_matches(&m).unwrap()
+    }
+
+    /// Every setting is a flag of `ae train` and every other flag is listed here, so
+    /// that the Python package's keywords are the command's flags.
+    #[test]
+    fn every_setting_is_a_flag_and_every_flag_a_setting_or_an_option() {
+        let cmd = command();
+        let flags: Vec<String> =
+            cmd.get_arguments().filter_map(|a| a.get_long()).map(|l| l.replace('-', "_")).collect();
+        for n in Settings::NAMES {
+            assert!(flags.iter().any(|f| f == n), "the setting {n} is no flag of ae train");
+        }
+        for f in &flags {
+            assert!(
+                Settings::NAMES.contains(&f.as_str()) || NOT_SETTINGS.contains(&f.as_str()),
+                "the flag --{f} is neither a setting nor listed as an option"
+            );
+        }
+    }
+
+    /// Each flag sets the same setting as its name does through the library
+    /// (`Settings::set`, what the Python package calls).
+    #[test]
+    fn each_flag_maps_to_its_setting() {
+        let sample = |name: &str| match name {
+            "layers" | "channels" | "decoder_layers" => "8,4",
+            "arch" => "conv",
+            "downsample" => "pool",
+            "activation" | "code_activation" | "output_activation" => "gelu",
+            "preset" => "tabular",
+            "init" => "he_normal",
+            "normalize" => "minmax",
+            "loss" => "mae",
+            "optimizer" => "sgd",
+            "lr_schedule" => "cosine",
+            "noise" => "gaussian:0.1",
+            "sparsity" => "0.05:1",
+            "score" => "mae",
+            "kernel_size" | "kl_warmup" | "batch_size" | "epochs" | "patience" | "seed" | "min_steps" => "3",
+            _ => "0.25",
+        };
+        let switches =
+            ["batch_norm", "variational", "tied", "binarize", "nesterov", "no_shuffle", "no_restore_best"];
+        for name in Settings::NAMES {
+            let flag = format!("--{}", name.replace('_', "-"));
+            let (line, value) = if switches.contains(name) {
+                (vec![flag], serde_json::Value::Bool(true))
+            } else {
+                let v = sample(name);
+                let json = match v.parse::<u64>() {
+                    Ok(n) => serde_json::json!(n),
+                    Err(_) => v.parse::<f64>().map_or(serde_json::json!(v), |x| serde_json::json!(x)),
+                };
+                (vec![flag, v.to_string()], json)
+            };
+            let refs: Vec<&str> = line.iter().map(String::as_str).collect();
+            let from_flags = settings(&args(&refs));
+            let mut from_name = Settings::default();
+            from_name.set(name, &value).unwrap();
+            assert_eq!(from_flags, from_name, "--{name}");
+            assert_ne!(from_name, Settings::default(), "{name} changed nothing");
+        }
+    }
 }

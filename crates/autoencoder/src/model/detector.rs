@@ -228,6 +228,44 @@ pub fn scores(
     Ok(out)
 }
 
+/// Per-row anomaly scores of a model, as `ae score` gives them ([`score_rows`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// The score computed.
+    pub kind: ScoreKind,
+    /// One score per row; higher is more anomalous.
+    pub scores: Vec<f64>,
+    /// With the model's detector, when `kind` is its score: the threshold and each
+    /// row's flag (1: above it, an outlier).
+    pub flags: Option<(f64, Vec<u8>)>,
+}
+
+/// Score `data`'s rows with `kind`, by default the detector's score when the model has
+/// one, else [`ScoreKind::default_for`] the model. `standardized` needs the feature
+/// scales a detector fitted with it keeps. Rows are flagged when the detector's score
+/// is the one computed.
+pub fn score_rows(
+    model: &Autoencoder,
+    data: &Dataset,
+    kind: Option<ScoreKind>,
+    threads: &Threads,
+) -> Result<Scored> {
+    let detector = model.detector.as_ref();
+    let kind = kind.or(detector.map(|d| d.score)).unwrap_or_else(|| ScoreKind::default_for(model));
+    let scale: &[f32] = match detector {
+        Some(d) if d.score == kind => &d.feature_scale,
+        _ if kind == ScoreKind::Standardized => {
+            return Err(Error::Data(
+                "standardized scores need the feature scales fitted at training: train with --score standardized --threshold …".into(),
+            ))
+        }
+        _ => &[],
+    };
+    let scores = scores(model, data, kind, scale, threads)?;
+    let flags = detector.filter(|d| d.score == kind).map(|d| (d.threshold, d.labels(&scores)));
+    Ok(Scored { kind, scores, flags })
+}
+
 /// `1/σⱼ` of each feature's reconstruction error over `data` (1 where σⱼ is 0).
 pub fn feature_scales(model: &Autoencoder, data: &Dataset, threads: &Threads) -> Result<Vec<f32>> {
     model.check_data(data)?;

@@ -714,6 +714,9 @@ fn run(
             }
             loss_sum += batch_loss * chunk.len() as f64;
             observer.on_batch_end(epoch, b + 1, loss_sum / ((b * batch + chunk.len()) as f64));
+            if observer.cancelled() {
+                return Err(Error::Cancelled { epoch, batch: b + 1 });
+            }
         }
         let train_seconds = t0.elapsed().as_secs_f64();
         let train_loss = loss_sum / n_train as f64;

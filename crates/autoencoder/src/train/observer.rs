@@ -37,6 +37,14 @@ pub trait Observer: Send {
     /// After each gradient step: 1-based epoch and batch, and the mean loss of the
     /// epoch so far.
     fn on_batch_end(&mut self, _epoch: usize, _batch: usize, _running_loss: f64) {}
+    /// Checked after each gradient step: `true` abandons the run at once, and
+    /// training returns [`crate::Error::Cancelled`] (no model; a checkpoint keeps the
+    /// last one it wrote). For a caller that must stop within a batch, such as Python's
+    /// Ctrl-C; [`on_epoch_end`](Self::on_epoch_end)'s [`Control::Stop`] ends the run
+    /// with a complete model instead.
+    fn cancelled(&mut self) -> bool {
+        false
+    }
     /// After each epoch's validation.
     fn on_epoch_end(&mut self, _record: &EpochRecord) -> Control {
         Control::Continue

@@ -141,6 +141,46 @@ fn a_diverging_run_stops_with_advice_and_keeps_the_last_good_weights() {
     assert_eq!(m.params(), &start[..], "the weights of the last good epoch (here: the initial ones)");
 }
 
+/// An observer that cancels after `at` gradient steps (counting every step it sees).
+struct CancelAfter {
+    at: usize,
+    steps: usize,
+    epochs_ended: usize,
+}
+
+impl Observer for CancelAfter {
+    fn on_batch_end(&mut self, _epoch: usize, _batch: usize, _loss: f64) {
+        self.steps += 1;
+    }
+    fn on_epoch_end(&mut self, _r: &EpochRecord) -> Control {
+        self.epochs_ended += 1;
+        Control::Continue
+    }
+    fn cancelled(&mut self) -> bool {
+        self.steps >= self.at
+    }
+}
+
+#[test]
+fn cancelling_stops_within_the_batch_and_keeps_the_last_checkpoint() {
+    let data = shapes(200);
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("run.ckpt");
+    let mut p = autoencoder::Params::for_data(&data);
+    p.model.layers = vec![16];
+    p.training.epochs = 5;
+    p.training.batch_size = 20; // 10 steps per epoch
+    let valid = p.check(&data.shape()).unwrap().threads(Threads::new(1)).checkpoint(&ckpt, 1);
+    // Cancelled at the 13th step: epoch 2, batch 3; epoch 1's checkpoint stays.
+    let mut obs = CancelAfter { at: 13, steps: 0, epochs_ended: 0 };
+    let e = valid.fit_with(&data, None, &mut obs).unwrap_err();
+    assert!(matches!(e, Error::Cancelled { epoch: 2, batch: 3 }), "{e}");
+    assert_eq!(e.to_string(), "training was cancelled at epoch 2, batch 3");
+    assert_eq!((obs.steps, obs.epochs_ended), (13, 1), "no step after the cancel");
+    let kept = autoencoder::train::load_checkpoint(&ckpt).unwrap();
+    assert_eq!(kept.resume.state.epochs_done, 1);
+}
+
 #[test]
 fn bce_on_data_outside_the_unit_interval_is_refused_unless_normalised() {
     let rows = 50;

@@ -38,7 +38,7 @@ use std::process::Command;
 use std::time::Instant;
 
 /// First words of the lines that are set-up, not part of the tour: skipped.
-const SETUP: &[&str] = &["cargo", "git", "cd", "apt-get", "sudo"];
+const SETUP: &[&str] = &["cargo", "git", "cd", "apt-get", "sudo", "pip"];
 
 /// Literal rewrites, applied in order to every command: (from, to, why).
 const REWRITES: &[(&str, &str, &str)] = &[

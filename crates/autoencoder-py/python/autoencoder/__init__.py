@@ -1,0 +1,29 @@
+"""Autoencoders trained fast and reproducibly, from Python.
+
+- :class:`Autoencoder`: a scikit-learn estimator (``fit``, ``transform`` → codes,
+  ``inverse_transform``, ``predict`` → reconstructions, ``score_samples``).
+- :class:`AnomalyDetector`: PyOD's detector interface (``decision_function``,
+  ``predict``, ``predict_proba``, ``decision_scores_``, ``threshold_``, ``labels_``).
+- :func:`load` reads a model file written by ``ae train`` (or by ``save``).
+- :class:`Model`: a trained model, as a model file holds it.
+
+The same settings, seed and threads give the same model file as ``ae train``; the
+outputs equal ``ae encode``, ``ae reconstruct`` and ``ae score`` bit for bit.
+"""
+
+from ._core import Model, __version__
+from ._detector import AnomalyDetector
+from ._estimator import SETTINGS, Autoencoder
+
+__all__ = ["Autoencoder", "AnomalyDetector", "Model", "load", "SETTINGS", "__version__"]
+
+
+def load(path) -> Autoencoder:
+    """A fitted :class:`Autoencoder` holding the model file at ``path`` (as ``ae train``
+    or ``save`` wrote it); with the file's detector, ``detect`` flags outliers. Its
+    keyword settings are the defaults: the model is the file's, and fitting again
+    trains anew from those keywords. Raises ``FileNotFoundError`` for a missing file
+    and ``ValueError`` for one that is not a model file."""
+    est = Autoencoder()
+    est._adopt(Model.load(str(path)))
+    return est

@@ -1,0 +1,196 @@
+"""Type stubs of the autoencoder package (see docs/python.md)."""
+
+from os import PathLike
+from typing import Any, Callable, Literal, Optional, Sequence, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, TransformerMixin
+
+__version__: str
+SETTINGS: tuple[str, ...]
+
+Widths = Union[Sequence[int], str, int]
+Activation = Literal["relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "softplus", "linear"]
+Callback = Callable[[int, dict[str, float]], Optional[bool]]
+
+class Model:
+    """A trained model, as a model file holds it."""
+    @staticmethod
+    def load(path: Union[str, PathLike[str]]) -> Model: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> Model: ...
+    def to_bytes(self) -> bytes: ...
+    def save(self, path: Union[str, PathLike[str]]) -> None: ...
+    def encode(self, x: NDArray[np.float32], threads: int = 0) -> NDArray[np.float32]: ...
+    def decode(self, z: NDArray[np.float32], threads: int = 0) -> NDArray[np.float32]: ...
+    def reconstruct(self, x: NDArray[np.float32], threads: int = 0) -> NDArray[np.float32]: ...
+    def score(
+        self, x: NDArray[np.float32], kind: Optional[str] = None, threads: int = 0
+    ) -> tuple[str, NDArray[np.float64], Optional[NDArray[np.uint8]]]: ...
+    def describe(self) -> str: ...
+    def config_json(self) -> str: ...
+    @property
+    def input_dim(self) -> int: ...
+    @property
+    def code_dim(self) -> int: ...
+    @property
+    def image_shape(self) -> Optional[tuple[int, int, int]]: ...
+    @property
+    def threshold(self) -> Optional[float]: ...
+    @property
+    def score_kind(self) -> str: ...
+    @property
+    def parameters(self) -> int: ...
+
+class Autoencoder(TransformerMixin, BaseEstimator):
+    """An autoencoder trained as `ae train` trains it; every setting a keyword."""
+
+    model_: Model
+    history_: dict[str, list[float]]
+    stop_reason_: Optional[str]
+    n_features_in_: int
+    feature_names_in_: NDArray[np.object_]
+    chosen_: list[str]
+    def __init__(
+        self,
+        *,
+        layers: Widths | None = None,
+        arch: Literal["dense", "conv"] | None = None,
+        channels: Widths | None = None,
+        kernel_size: int | None = None,
+        downsample: Literal["stride", "pool"] | None = None,
+        batch_norm: bool = False,
+        decoder_layers: Widths | None = None,
+        activation: Activation | None = None,
+        code_activation: Activation | None = None,
+        variational: bool = False,
+        beta: float | None = None,
+        kl_warmup: int | None = None,
+        preset: Literal["tabular"] | None = None,
+        tied: bool = False,
+        dropout: float | None = None,
+        binarize: bool = False,
+        output_activation: Activation | None = None,
+        init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal"] | None = None,
+        normalize: Literal["none", "minmax", "zscore"] | None = None,
+        loss: Literal["mse", "bce", "mae"] | None = None,
+        optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] | None = None,
+        lr: float | None = None,
+        momentum: float | None = None,
+        nesterov: bool = False,
+        weight_decay: float | None = None,
+        beta1: float | None = None,
+        beta2: float | None = None,
+        eps: float | None = None,
+        rho: float | None = None,
+        l1: float | None = None,
+        l2: float | None = None,
+        lr_schedule: str | None = None,
+        clip_norm: float | None = None,
+        noise: str | None = None,
+        code_l1: float | None = None,
+        sparsity: str | None = None,
+        contractive: float | None = None,
+        batch_size: int | None = None,
+        epochs: int | None = None,
+        validation_split: float | None = None,
+        no_shuffle: bool = False,
+        patience: int | None = None,
+        min_delta: float | None = None,
+        no_restore_best: bool = False,
+        tolerance: float | None = None,
+        seed: int | None = None,
+        score_kind: Literal["mse", "mae", "root", "standardized", "elbo"] | None = None,
+        trim: float | None = None,
+        min_steps: int | None = None,
+        threads: int = 0,
+        threshold: Optional[str] = None,
+        image_shape: Optional[tuple[int, int, int]] = None,
+        callback: Optional[Callback] = None,
+        verbose: int = 0,
+    ) -> None: ...
+    def fit(self, X: ArrayLike, y: Any = None, *, validation_data: Optional[ArrayLike] = None, source: str = "X") -> Autoencoder: ...
+    def transform(self, X: ArrayLike) -> NDArray[np.float32]: ...
+    def inverse_transform(self, X: ArrayLike) -> NDArray[np.float32]: ...
+    def predict(self, X: ArrayLike) -> NDArray[np.float32]: ...
+    def score_samples(self, X: ArrayLike, kind: Optional[str] = None) -> NDArray[np.float64]: ...
+    def detect(self, X: ArrayLike) -> NDArray[np.uint8]: ...
+    def score(self, X: ArrayLike, y: Any = None) -> float: ...
+    def save(self, path: Union[str, PathLike[str]]) -> None: ...
+    def to_torch(self) -> Any: ...
+
+class AnomalyDetector(Autoencoder):
+    """PyOD's detector interface: decision_function, predict (labels), predict_proba."""
+
+    decision_scores_: NDArray[np.float64]
+    threshold_: float
+    labels_: NDArray[np.int_]
+    def __init__(
+        self,
+        contamination: float = 0.1,
+        *,
+        layers: Widths | None = None,
+        arch: Literal["dense", "conv"] | None = None,
+        channels: Widths | None = None,
+        kernel_size: int | None = None,
+        downsample: Literal["stride", "pool"] | None = None,
+        batch_norm: bool = False,
+        decoder_layers: Widths | None = None,
+        activation: Activation | None = None,
+        code_activation: Activation | None = None,
+        variational: bool = False,
+        beta: float | None = None,
+        kl_warmup: int | None = None,
+        preset: Literal["tabular"] | None = "tabular",
+        tied: bool = False,
+        dropout: float | None = None,
+        binarize: bool = False,
+        output_activation: Activation | None = None,
+        init: Literal["glorot_uniform", "glorot_normal", "he_uniform", "he_normal"] | None = None,
+        normalize: Literal["none", "minmax", "zscore"] | None = None,
+        loss: Literal["mse", "bce", "mae"] | None = None,
+        optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] | None = None,
+        lr: float | None = None,
+        momentum: float | None = None,
+        nesterov: bool = False,
+        weight_decay: float | None = None,
+        beta1: float | None = None,
+        beta2: float | None = None,
+        eps: float | None = None,
+        rho: float | None = None,
+        l1: float | None = None,
+        l2: float | None = None,
+        lr_schedule: str | None = None,
+        clip_norm: float | None = None,
+        noise: str | None = None,
+        code_l1: float | None = None,
+        sparsity: str | None = None,
+        contractive: float | None = None,
+        batch_size: int | None = None,
+        epochs: int | None = None,
+        validation_split: float | None = None,
+        no_shuffle: bool = False,
+        patience: int | None = None,
+        min_delta: float | None = None,
+        no_restore_best: bool = False,
+        tolerance: float | None = None,
+        seed: int | None = None,
+        score_kind: Literal["mse", "mae", "root", "standardized", "elbo"] | None = None,
+        trim: float | None = None,
+        min_steps: int | None = None,
+        threads: int = 0,
+        image_shape: Optional[tuple[int, int, int]] = None,
+        callback: Optional[Callback] = None,
+        verbose: int = 0,
+    ) -> None: ...
+    def fit(self, X: ArrayLike, y: Any = None, *, validation_data: Optional[ArrayLike] = None, source: str = "X") -> AnomalyDetector: ...
+    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]: ...
+    def predict(self, X: ArrayLike, return_confidence: bool = False) -> NDArray[np.int_]: ...  # type: ignore[override]
+    def predict_proba(
+        self, X: ArrayLike, method: Literal["linear", "unify"] = "linear", return_confidence: bool = False
+    ) -> NDArray[np.float64]: ...
+    def reconstruct(self, X: ArrayLike) -> NDArray[np.float32]: ...
+    def fit_predict(self, X: ArrayLike, y: Any = None) -> NDArray[np.int_]: ...
+
+def load(path: Union[str, PathLike[str]]) -> Autoencoder: ...

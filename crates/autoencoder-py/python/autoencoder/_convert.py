@@ -1,0 +1,105 @@
+"""Arrays in: numpy arrays, pandas and polars DataFrames, pyarrow Tables, as the
+C-contiguous float32 rows the compiled core reads (without a copy when they already are
+such rows)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_rows"]
+
+
+def _frame_columns(X):
+    """``(name, dtype-ok, dtype)`` per column for a DataFrame or Table, or None."""
+    module = type(X).__module__.split(".")[0]
+    if module == "pandas" and hasattr(X, "dtypes"):
+        import pandas as pd
+
+        return [
+            (name, pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt), dt)
+            for name, dt in X.dtypes.items()
+        ]
+    if module == "polars" and hasattr(X, "schema"):
+        return [(name, dt.is_numeric() or str(dt) == "Boolean", dt) for name, dt in X.schema.items()]
+    if module == "pyarrow" and hasattr(X, "schema"):
+        import pyarrow as pa
+
+        return [
+            (f.name, pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_boolean(f.type), f.type)
+            for f in X.schema
+        ]
+    return None
+
+
+def _frame_to_numpy(X):
+    module = type(X).__module__.split(".")[0]
+    if module == "pyarrow":
+        # Column by column: a Table's columns may be chunked.
+        cols = [np.asarray(c.to_numpy(), dtype=np.float32) for c in X.columns]
+        if not cols:
+            return np.empty((X.num_rows, 0), dtype=np.float32)
+        return np.ascontiguousarray(np.column_stack(cols))
+    return X.to_numpy()
+
+
+def _first_non_finite(X):
+    bad = np.argwhere(~np.isfinite(X))[0]
+    return int(bad[0]), int(bad[1])
+
+
+def as_rows(X, what: str = "X", image: bool = True):
+    """``X`` as C-contiguous float32 rows, and the image shape ``(c, h, w)`` when ``X``
+    is a 4-D array of images ``(n, c, h, w)`` (else ``None``).
+
+    Raises ``ValueError`` with a one-line message for what cannot be rows of numbers:
+    a non-numeric DataFrame column (named), strings or objects, complex numbers, NaN or
+    infinity (the first one's row and column named), fewer than 2 or more than 4
+    dimensions, 3 dimensions (ambiguous: give ``(n, c, h, w)`` for images), or no rows.
+    """
+    if hasattr(X, "toarray") and type(X).__module__.startswith("scipy.sparse"):
+        raise ValueError(
+            f"{what}: Sparse data was passed, but dense data is required; convert it with X.toarray()"
+        )
+    columns = _frame_columns(X)
+    if columns is not None:
+        for name, ok, dtype in columns:
+            if not ok:
+                raise ValueError(f"{what}: column {name!r} is {dtype}, not numeric; select the numeric columns")
+        X = _frame_to_numpy(X)
+    if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
+        try:
+            X = np.asarray(X)
+        except ValueError as e:  # ragged lists
+            raise ValueError(f"{what}: not an array of rows of equal length ({e})") from None
+    else:
+        raise ValueError(f"{what}: expected an array of rows (numpy, pandas, polars or pyarrow), got {type(X).__name__}")
+    if X.dtype.kind in "OUS":
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as e:
+            # Strings raise ValueError; other objects (a dict) numpy's TypeError.
+            raise type(e)(f"{what}: holds values that are not numbers (dtype {X.dtype}): {e}") from None
+    if X.dtype.kind == "c":
+        raise ValueError(f"{what}: Complex data not supported; expected real numbers")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{what}: dtype {X.dtype} is not numeric; expected numbers")
+    image_shape = None
+    if X.ndim == 4 and image:
+        n, c, h, w = X.shape
+        image_shape = (int(c), int(h), int(w))
+        X = X.reshape(n, c * h * w)
+    elif X.ndim != 2:
+        hint = " (images: give (n, channels, height, width))" if X.ndim == 3 and image else ""
+        if X.ndim == 1:
+            hint = "; Reshape your data either using X.reshape(-1, 1) if it has a single feature or X.reshape(1, -1) if it is a single row"
+        raise ValueError(f"{what}: expected a 2-D array of rows × features{hint}, got {X.ndim}-D of shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{what}: has 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+    if X.shape[1] == 0:
+        raise ValueError(f"{what}: has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    # min/max propagate NaN and show infinities without allocating a mask.
+    if not (np.isfinite(X.min()) and np.isfinite(X.max())):
+        r, c = _first_non_finite(X)
+        raise ValueError(f"{what}: row {r + 1}, column {c + 1} is {X[r, c]}; expected finite numbers (no NaN or infinity)")
+    return X, image_shape

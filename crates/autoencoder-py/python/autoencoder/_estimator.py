@@ -1,0 +1,423 @@
+"""The scikit-learn estimator: an autoencoder trained by the library's one call, with
+``transform`` (codes), ``inverse_transform`` (decode), ``predict`` (reconstruction) and
+``score_samples`` (anomaly scores), each equal bit for bit to ``ae``'s output."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from . import _core
+from ._convert import as_rows
+
+#: The settings of ``ae train``, in its order (from the library).
+SETTINGS = tuple(_core.setting_names())
+
+#: Settings whose keyword differs from the flag: ``score`` is scikit-learn's method.
+KEYWORDS = {"score": "score_kind"}
+
+
+def keyword(setting: str) -> str:
+    """The estimators' keyword for the setting ``setting``."""
+    return KEYWORDS.get(setting, setting)
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (tuple, set, frozenset, range)):
+        return list(o)
+    raise TypeError(f"{type(o).__name__} is not a setting value")
+
+
+def settings_json(values: dict) -> str:
+    """The settings given (not ``None``, not ``False``) as the JSON object the core reads."""
+    given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items() if v is not None and v is not False}
+    try:
+        return json.dumps(given, default=_json_default)
+    except TypeError as e:
+        raise ValueError(f"a setting has a value that is not a number, text, switch or list: {e}") from None
+
+
+class _Progress:
+    """Per-epoch progress: the user's ``callback(epoch, logs)`` and, with ``verbose``, a
+    tqdm bar (or a line per epoch on stderr without tqdm)."""
+
+    def __init__(self, callback, verbose):
+        self.callback = callback
+        self.verbose = verbose
+        self.bar = None
+        if verbose:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(unit="epoch", desc="training", leave=True)
+            except ImportError:
+                pass
+
+    def __call__(self, epoch, logs):
+        if self.verbose:
+            if self.bar is not None:
+                self.bar.update(1)
+                self.bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "val_loss")})
+            else:
+                val = f"  val_loss {logs['val_loss']:.4f}" if "val_loss" in logs else ""
+                print(f"epoch {epoch}  loss {logs['loss']:.4f}{val}  {logs['seconds']:.2f}s", file=sys.stderr)
+        if self.callback is not None:
+            return self.callback(epoch, logs)
+        return None
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+    @property
+    def needed(self):
+        return self.callback is not None or self.verbose
+
+
+class Autoencoder(TransformerMixin, BaseEstimator):
+    """An autoencoder, trained as ``ae train`` trains it.
+
+    Every setting of ``ae train`` is a keyword with the flag's name (``-`` written
+    ``_``), but ``--score``, which is ``score_kind`` here (``score`` is
+    scikit-learn's method). ``None`` (``False`` for a switch) means what ``ae train`` chooses when the
+    flag is not given; for a table some defaults depend on the data (for example
+    z-scores, a linear output and ``tanh`` when its values leave [0, 1]), exactly as
+    in the command, so the same settings, seed and threads give the same model file
+    from Python and from ``ae train``. Values are written as on the command line:
+    ``layers=(256, 32)`` or ``"256,32"``, ``activation="gelu"``,
+    ``noise="gaussian:0.1"``, ``lr_schedule="cosine"``, ``sparsity="0.05:1"``.
+    ``docs/python.md`` lists them all; ``ae train --help`` explains each.
+
+    Besides the settings of the model:
+
+    threads : int, default 0
+        Threads for training and inference (0: every core). Results are
+        bit-identical for the same seed and thread count.
+    threshold : str or None
+        Fit an anomaly threshold on the training rows, as ``ae train --threshold``:
+        ``"contamination=0.05"``, ``"percentile=99"``, ``"sigma=3"`` or ``"value=0.12"``.
+    image_shape : tuple (channels, height, width) or None
+        The shape of each row's image, for conv models given flat rows (a 4-D array
+        ``(n, c, h, w)`` gives its own).
+    callback : callable or None
+        ``callback(epoch, logs)`` after each epoch, ``logs`` holding ``loss``,
+        ``val_loss`` (with validation), ``seconds``, ``rows_per_second`` and ``lr``.
+        Returning ``False`` stops training after that epoch (the model is complete);
+        raising aborts ``fit``.
+    verbose : int, default 0
+        1: a progress bar per epoch (tqdm, when installed; else a line on stderr).
+
+    Attributes (after ``fit``)
+    ----------
+    model_ : autoencoder.Model
+        The trained model (``save`` writes its file).
+    history_ : dict
+        Per-epoch lists, as Keras's ``History.history``: ``loss``, ``val_loss`` (with
+        validation), ``lr``, ``seconds``.
+    stop_reason_ : str
+        Why training stopped: ``epoch_limit``, ``early_stopping``, ``converged`` or
+        ``interrupted`` (the callback returned False).
+    n_features_in_ : int
+        The width of a row.
+    feature_names_in_ : ndarray of str
+        The column names, when ``X`` was a DataFrame with string column names.
+
+    Ctrl-C during ``fit`` raises ``KeyboardInterrupt`` within one gradient step (or
+    20 ms) and leaves the estimator unfitted. The GIL is released while the library
+    trains or computes, so other Python threads (another model's training) run.
+    """
+
+    _flags = frozenset({"batch_norm", "variational", "tied", "binarize", "nesterov", "no_shuffle", "no_restore_best"})
+
+    def __init__(
+        self,
+        *,
+        layers=None,
+        arch=None,
+        channels=None,
+        kernel_size=None,
+        downsample=None,
+        batch_norm=False,
+        decoder_layers=None,
+        activation=None,
+        code_activation=None,
+        variational=False,
+        beta=None,
+        kl_warmup=None,
+        preset=None,
+        tied=False,
+        dropout=None,
+        binarize=False,
+        output_activation=None,
+        init=None,
+        normalize=None,
+        loss=None,
+        optimizer=None,
+        lr=None,
+        momentum=None,
+        nesterov=False,
+        weight_decay=None,
+        beta1=None,
+        beta2=None,
+        eps=None,
+        rho=None,
+        l1=None,
+        l2=None,
+        lr_schedule=None,
+        clip_norm=None,
+        noise=None,
+        code_l1=None,
+        sparsity=None,
+        contractive=None,
+        batch_size=None,
+        epochs=None,
+        validation_split=None,
+        no_shuffle=False,
+        patience=None,
+        min_delta=None,
+        no_restore_best=False,
+        tolerance=None,
+        seed=None,
+        score_kind=None,
+        trim=None,
+        min_steps=None,
+        threads=0,
+        threshold=None,
+        image_shape=None,
+        callback=None,
+        verbose=0,
+    ):
+        self.layers = layers
+        self.arch = arch
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.downsample = downsample
+        self.batch_norm = batch_norm
+        self.decoder_layers = decoder_layers
+        self.activation = activation
+        self.code_activation = code_activation
+        self.variational = variational
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.preset = preset
+        self.tied = tied
+        self.dropout = dropout
+        self.binarize = binarize
+        self.output_activation = output_activation
+        self.init = init
+        self.normalize = normalize
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.rho = rho
+        self.l1 = l1
+        self.l2 = l2
+        self.lr_schedule = lr_schedule
+        self.clip_norm = clip_norm
+        self.noise = noise
+        self.code_l1 = code_l1
+        self.sparsity = sparsity
+        self.contractive = contractive
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.validation_split = validation_split
+        self.no_shuffle = no_shuffle
+        self.patience = patience
+        self.min_delta = min_delta
+        self.no_restore_best = no_restore_best
+        self.tolerance = tolerance
+        self.seed = seed
+        self.score_kind = score_kind
+        self.trim = trim
+        self.min_steps = min_steps
+        self.threads = threads
+        self.threshold = threshold
+        self.image_shape = image_shape
+        self.callback = callback
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+
+    def _settings(self) -> dict:
+        return {name: getattr(self, keyword(name)) for name in SETTINGS}
+
+    def _threshold_rule(self):
+        return self.threshold
+
+    @staticmethod
+    def _column_names(X):
+        cols = getattr(X, "columns", None)
+        if cols is None or isinstance(X, np.ndarray):
+            return None
+        cols = [getattr(c, "name", c) for c in cols]
+        if cols and all(isinstance(c, str) for c in cols):
+            return np.asarray(cols, dtype=object)
+        return None
+
+    def _adopt(self, model):
+        """Hold ``model`` (read from a file) as if fitted."""
+        self._forget()
+        self.model_ = model
+        self.n_features_in_ = model.input_dim
+        self.history_ = {}
+        self.stop_reason_ = None
+
+    def _forget(self):
+        for a in ("model_", "history_", "stop_reason_", "n_features_in_", "feature_names_in_", "chosen_"):
+            if hasattr(self, a):
+                delattr(self, a)
+
+    def fit(self, X, y=None, *, validation_data=None, source="X"):
+        """Train on the rows of ``X`` (``y`` is ignored); ``validation_data`` (rows)
+        replaces ``validation_split`` for validation. ``source`` is the name the model
+        file records for the training data (``ae train`` records the file's path).
+        Returns ``self``."""
+        self._forget()
+        names = self._column_names(X)
+        X, shape = as_rows(X)
+        val = None
+        if validation_data is not None:
+            val, _ = as_rows(validation_data, what="validation_data")
+            if val.shape[1] != X.shape[1]:
+                raise ValueError(f"validation_data has {val.shape[1]} features, but X has {X.shape[1]}")
+        image_shape = shape or (tuple(self.image_shape) if self.image_shape is not None else None)
+        progress = _Progress(self.callback, self.verbose)
+        try:
+            model, history, chosen = _core.fit(
+                X,
+                settings_json(self._settings()),
+                threads=int(self.threads),
+                threshold=self._threshold_rule(),
+                validation=val,
+                image_shape=image_shape,
+                callback=progress if progress.needed else None,
+                source=str(source),
+            )
+        finally:
+            progress.close()
+        # Only a finished fit sets what it learned: an interrupted one leaves nothing.
+        self.n_features_in_ = X.shape[1]
+        if names is not None:
+            self.feature_names_in_ = names
+        self.model_ = model
+        self.chosen_ = chosen
+        h = json.loads(history)
+        epochs = h["epochs"]
+        self.history_ = {"loss": [e["train_loss"] for e in epochs]}
+        if any(e.get("val_loss") is not None for e in epochs):
+            self.history_["val_loss"] = [e["val_loss"] for e in epochs]
+        self.history_["lr"] = [e["lr"] for e in epochs]
+        self.history_["seconds"] = [e["seconds"] for e in epochs]
+        self.stop_reason_ = h["stop_reason"]
+        return self
+
+    # --------------------------------------------------------------- inference
+
+    def _check(self, X, width_of="model"):
+        check_is_fitted(self, "model_")
+        if getattr(self, "feature_names_in_", None) is not None and hasattr(X, "columns"):
+            cols = [getattr(c, "name", c) for c in X.columns]
+            if list(cols) != list(self.feature_names_in_):
+                raise ValueError("The feature names should match those that were passed during fit")
+        X, _ = as_rows(X)
+        return X
+
+    def _width_error(self, got, expected):
+        return ValueError(
+            f"X has {got} features, but {type(self).__name__} is expecting {expected} features as input"
+        )
+
+    def transform(self, X):
+        """The codes of the rows of ``X`` (``ae encode``), shape ``(n, code_dim)``."""
+        X = self._check(X)
+        if X.shape[1] != self.model_.input_dim:
+            raise self._width_error(X.shape[1], self.model_.input_dim)
+        return self.model_.encode(X, int(self.threads))
+
+    def inverse_transform(self, X):
+        """Rows decoded from codes ``X`` (``ae decode``), shape ``(n, n_features_in_)``."""
+        check_is_fitted(self, "model_")
+        Z, _ = as_rows(X, image=False)
+        if Z.shape[1] != self.model_.code_dim:
+            raise self._width_error(Z.shape[1], self.model_.code_dim)
+        return self.model_.decode(Z, int(self.threads))
+
+    def predict(self, X):
+        """The reconstructions of the rows of ``X`` (``ae reconstruct``)."""
+        X = self._check(X)
+        if X.shape[1] != self.model_.input_dim:
+            raise self._width_error(X.shape[1], self.model_.input_dim)
+        return self.model_.reconstruct(X, int(self.threads))
+
+    def score_samples(self, X, kind=None):
+        """Each row's anomaly score, as ``ae score`` gives it: higher is more anomalous
+        (unlike scikit-learn's outlier detectors, whose ``score_samples`` is higher
+        for normal rows). ``kind``: mse, mae, root, standardized or elbo (default: the
+        detector's score, else the model's)."""
+        X = self._check(X)
+        if X.shape[1] != self.model_.input_dim:
+            raise self._width_error(X.shape[1], self.model_.input_dim)
+        _, scores, _ = self.model_.score(X, kind, int(self.threads))
+        return scores
+
+    def detect(self, X):
+        """1 for the rows of ``X`` whose score is above the model's threshold (a model
+        trained with ``threshold=``), else 0, as ``ae detect`` flags them."""
+        X = self._check(X)
+        if X.shape[1] != self.model_.input_dim:
+            raise self._width_error(X.shape[1], self.model_.input_dim)
+        if self.model_.threshold is None:
+            raise ValueError("the model has no threshold; fit it with threshold='contamination=0.05' (or percentile=, sigma=, value=)")
+        _, _, flags = self.model_.score(X, None, int(self.threads))
+        return flags
+
+    def score(self, X, y=None):
+        """Minus the mean anomaly score of ``X`` (higher is better, so that
+        ``GridSearchCV`` chooses the model that reconstructs held-out rows best)."""
+        return -float(np.mean(self.score_samples(X)))
+
+    # --------------------------------------------------------------- files
+
+    def save(self, path):
+        """Write the model file (``ae``'s ``.safetensors`` format) to ``path``,
+        atomically."""
+        check_is_fitted(self, "model_")
+        self.model_.save(str(path))
+
+    def to_torch(self):
+        """The model as a PyTorch ``nn.Module`` with the same weights (needs torch):
+        ``forward`` reconstructs, ``encode`` and ``decode`` as here."""
+        check_is_fitted(self, "model_")
+        from ._torch import to_torch
+
+        return to_torch(self.model_.to_bytes())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        if tags.transformer_tags is not None:
+            # Codes and reconstructions are float32 whatever the input's dtype.
+            tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"allow_nan": False, "non_deterministic": False, "preserves_dtype": [np.float32]}

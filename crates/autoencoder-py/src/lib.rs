@@ -1,0 +1,407 @@
+//! The compiled core of the Python package (`autoencoder._core`): numpy arrays in, the
+//! library's one call ([`Settings`] → [`Params`](autoencoder::Params) → `fit`) and a
+//! model's inference out, with the GIL released while the library works. The Python
+//! layer (`python/autoencoder/`) builds the scikit-learn and PyOD interfaces on it;
+//! conversions of dataframes and the checks of array shapes live there.
+//!
+//! Errors become Python exceptions with the library's message: a missing file
+//! `FileNotFoundError`, other I/O `OSError`, divergence `RuntimeError`, Ctrl-C
+//! `KeyboardInterrupt`, everything else (settings, data, formats) `ValueError`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use autoencoder::anomaly::{self, ScoreKind, ThresholdRule};
+use autoencoder::train::{Control, EpochRecord};
+use autoencoder::{file, Autoencoder, Dataset, Error, ImageShape, Observer, Settings, Threads};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+/// The library's error as the Python exception a user expects.
+fn to_py(e: Error) -> PyErr {
+    let message = e.to_string();
+    match e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            PyFileNotFoundError::new_err(message)
+        }
+        Error::Io { .. } => PyOSError::new_err(message),
+        Error::Diverged { .. } => PyRuntimeError::new_err(message),
+        Error::Cancelled { .. } => PyKeyboardInterrupt::new_err(message),
+        _ => PyValueError::new_err(message),
+    }
+}
+
+fn threads(n: usize) -> PyResult<Threads> {
+    if n > autoencoder::MAX_THREADS {
+        return Err(PyValueError::new_err(format!(
+            "threads must be at most {} (0: every core), got {n}",
+            autoencoder::MAX_THREADS
+        )));
+    }
+    Ok(Threads::new(n))
+}
+
+/// The rows of a C-contiguous 2-D float32 array (the Python layer converts), without a
+/// copy.
+fn rows<'a>(x: &'a PyReadonlyArray2<'_, f32>, what: &str) -> PyResult<&'a [f32]> {
+    x.as_slice().map_err(|_| PyValueError::new_err(format!("{what} must be a C-contiguous float32 array")))
+}
+
+/// `v` as a `rows × cols` numpy array.
+fn array2(py: Python<'_>, v: Vec<f32>, cols: usize) -> PyResult<Bound<'_, PyArray2<f32>>> {
+    let n = v.len().checked_div(cols).unwrap_or(0);
+    v.into_pyarray(py).reshape([n, cols])
+}
+
+/// Reports training to Python: `callback(epoch, logs)` after each epoch (returning
+/// `False` stops training with a complete model; raising aborts it), and Ctrl-C
+/// checked between gradient steps (at most every 20 ms) on Python's main thread.
+struct PyObserver {
+    callback: Option<Py<PyAny>>,
+    error: Option<PyErr>,
+    check_signals: bool,
+    last_check: Instant,
+}
+
+impl Observer for PyObserver {
+    fn cancelled(&mut self) -> bool {
+        if self.error.is_some() {
+            return true;
+        }
+        if !self.check_signals || self.last_check.elapsed() < Duration::from_millis(20) {
+            return false;
+        }
+        self.last_check = Instant::now();
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(e) => {
+                self.error = Some(e);
+                true
+            }
+        })
+    }
+
+    fn on_epoch_end(&mut self, r: &EpochRecord) -> Control {
+        let Some(callback) = &self.callback else { return Control::Continue };
+        Python::attach(|py| {
+            let logs = PyDict::new(py);
+            let filled = (|| -> PyResult<Py<PyAny>> {
+                logs.set_item("loss", r.train_loss)?;
+                if let Some(v) = r.val_loss {
+                    logs.set_item("val_loss", v)?;
+                }
+                logs.set_item("seconds", r.seconds)?;
+                logs.set_item("rows_per_second", r.rows_per_second)?;
+                logs.set_item("lr", r.lr)?;
+                callback.call1(py, (r.epoch, logs))
+            })();
+            match filled {
+                Ok(v) if v.bind(py).is(pyo3::types::PyBool::new(py, false)) => Control::Stop,
+                Ok(_) => Control::Continue,
+                Err(e) => {
+                    self.error = Some(e);
+                    Control::Stop
+                }
+            }
+        })
+    }
+}
+
+/// Whether this is Python's main thread (the only one that sees Ctrl-C).
+fn on_main_thread(py: Python<'_>) -> PyResult<bool> {
+    let threading = py.import("threading")?;
+    let main = threading.call_method0("main_thread")?;
+    let current = threading.call_method0("current_thread")?;
+    Ok(main.is(&current))
+}
+
+/// The settings' names, as `ae train`'s flags (with `_`), in its order.
+#[pyfunction]
+fn setting_names() -> Vec<&'static str> {
+    Settings::NAMES.to_vec()
+}
+
+/// The settings a run on `x` would train with, as JSON text of the model file's
+/// configuration (`{"model": …, "training": …}`): `settings` (JSON text of a
+/// `name → value` object) over the defaults chosen for the data, as `ae train` does.
+#[pyfunction]
+#[pyo3(signature = (x, settings, image_shape=None))]
+fn resolve(
+    x: PyReadonlyArray2<'_, f32>,
+    settings: &str,
+    image_shape: Option<(usize, usize, usize)>,
+) -> PyResult<String> {
+    let data = dataset(&x, image_shape, "X")?;
+    let chosen = parse_settings(settings)?.for_data(&data).map_err(to_py)?;
+    serde_json::to_string(&chosen.params).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+fn parse_settings(text: &str) -> PyResult<Settings> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| PyValueError::new_err(format!("settings: {e}")))?;
+    let map = v.as_object().ok_or_else(|| PyValueError::new_err("settings must be a JSON object"))?;
+    Settings::from_map(map.iter().map(|(k, v)| (k.as_str(), v))).map_err(to_py)
+}
+
+fn dataset(
+    x: &PyReadonlyArray2<'_, f32>,
+    image_shape: Option<(usize, usize, usize)>,
+    name: &str,
+) -> PyResult<Dataset> {
+    let [n, d] = [x.shape()[0], x.shape()[1]];
+    let data = Dataset::new(rows(x, name)?.to_vec(), n, d, name).map_err(to_py)?;
+    match image_shape {
+        Some((channels, height, width)) => {
+            data.with_image_shape(ImageShape { channels, height, width }).map_err(to_py)
+        }
+        None => Ok(data),
+    }
+}
+
+/// Train a model on the rows of `x` (C-contiguous float32), as `ae train` would with
+/// the same settings, seed and threads (the same model bytes when `source` is the name
+/// `ae train` records: the data file's path). Returns the model, the history (JSON
+/// text) and what the data chose that no setting did.
+#[pyfunction]
+#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, source="X"))]
+#[allow(clippy::too_many_arguments)]
+fn fit(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f32>,
+    settings: &str,
+    threads: usize,
+    threshold: Option<&str>,
+    validation: Option<PyReadonlyArray2<'_, f32>>,
+    image_shape: Option<(usize, usize, usize)>,
+    callback: Option<Py<PyAny>>,
+    checkpoint: Option<PathBuf>,
+    checkpoint_every: usize,
+    source: &str,
+) -> PyResult<(Model, String, Vec<String>)> {
+    let settings = parse_settings(settings)?;
+    let pool = self::threads(threads)?;
+    let rule = threshold.map(|t| t.parse::<ThresholdRule>()).transpose().map_err(to_py)?;
+    let data = dataset(&x, image_shape, source)?;
+    let validation = match &validation {
+        Some(v) => Some(dataset(v, image_shape, "the validation rows")?),
+        None => None,
+    };
+    let mut observer =
+        PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };
+    let result = py.detach(|| {
+        let chosen = settings.for_data(&data)?;
+        let mut valid = chosen.params.check(&data.shape())?.threads(pool);
+        if let Some(rule) = rule {
+            valid = valid.threshold(rule);
+        }
+        if let Some(path) = checkpoint {
+            valid = valid.checkpoint(path, checkpoint_every);
+        }
+        let fitted = valid.fit_with(&data, validation.as_ref(), &mut observer)?;
+        Ok::<_, Error>((fitted, chosen.from_data))
+    });
+    if let Some(e) = observer.error.take() {
+        return Err(e);
+    }
+    let (fitted, from_data) = result.map_err(to_py)?;
+    let history = serde_json::to_string(&fitted.history).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((Model { inner: Arc::new(fitted.model) }, history, from_data))
+}
+
+/// `(kind, scores, flags)` of [`Model::score`].
+type ScoreResult<'py> = (String, Bound<'py, PyArray1<f64>>, Option<Bound<'py, PyArray1<u8>>>);
+
+/// A trained model: what a `.safetensors` model file holds, with its inference.
+#[pyclass(module = "autoencoder._core", frozen)]
+struct Model {
+    inner: Arc<Autoencoder>,
+}
+
+impl Model {
+    /// Run `f` on the rows of `x` (width `width`) without the GIL.
+    fn map_rows<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'_, f32>,
+        width: usize,
+        out_width: usize,
+        threads: usize,
+        f: fn(&Autoencoder, &[f32], &Threads) -> autoencoder::Result<Vec<f32>>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        check_width(&x, width)?;
+        let pool = self::threads(threads)?;
+        let slice = rows(&x, "X")?;
+        let model = Arc::clone(&self.inner);
+        let out = py.detach(|| f(&model, slice, &pool)).map_err(to_py)?;
+        array2(py, out, out_width)
+    }
+}
+
+fn check_width(x: &PyReadonlyArray2<'_, f32>, width: usize) -> PyResult<()> {
+    let d = x.shape()[1];
+    if d != width {
+        return Err(PyValueError::new_err(format!("X has {d} features, but the model expects {width}")));
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl Model {
+    /// Read a model file (as `ae` writes it).
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Model> {
+        let model = py.detach(|| file::load(&path)).map_err(to_py)?;
+        Ok(Model { inner: Arc::new(model) })
+    }
+
+    /// A model from the bytes of a model file.
+    #[staticmethod]
+    fn from_bytes(data: &[u8]) -> PyResult<Model> {
+        let model = file::from_bytes(data, Path::new("<bytes>")).map_err(to_py)?;
+        Ok(Model { inner: Arc::new(model) })
+    }
+
+    /// The bytes of the model file (`ae`'s format).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = file::to_bytes(&self.inner).map_err(to_py)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Write the model file to `path` atomically (a temporary file, then a rename).
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let model = Arc::clone(&self.inner);
+        py.detach(|| file::save(&model, &path)).map_err(to_py)
+    }
+
+    /// Codes of the rows of `x`, as `ae encode` gives them.
+    #[pyo3(signature = (x, threads=0))]
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'_, f32>,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
+        self.map_rows(py, x, d, k, threads, |m, x, t| m.encode(x, t))
+    }
+
+    /// Rows decoded from codes `z`, as `ae decode` gives them.
+    #[pyo3(signature = (z, threads=0))]
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        z: PyReadonlyArray2<'_, f32>,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
+        self.map_rows(py, z, k, d, threads, |m, z, t| m.decode(z, t))
+    }
+
+    /// Reconstructions of the rows of `x`, as `ae reconstruct` gives them.
+    #[pyo3(signature = (x, threads=0))]
+    fn reconstruct<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'_, f32>,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let d = self.inner.input_dim();
+        self.map_rows(py, x, d, d, threads, |m, x, t| m.reconstruct(x, t))
+    }
+
+    /// Anomaly scores of the rows of `x`, as `ae score` gives them: `(kind, scores,
+    /// flags)`, the flags (uint8, 1 above the detector's threshold) when the model has
+    /// a detector of that score, else `None`. `kind`: mse, mae, root, standardized or
+    /// elbo (default: the detector's, else the model's).
+    #[pyo3(signature = (x, kind=None, threads=0))]
+    fn score<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'_, f32>,
+        kind: Option<&str>,
+        threads: usize,
+    ) -> PyResult<ScoreResult<'py>> {
+        check_width(&x, self.inner.input_dim())?;
+        let kind = kind.map(str::parse::<ScoreKind>).transpose().map_err(to_py)?;
+        let pool = self::threads(threads)?;
+        let data = dataset(&x, None, "X")?;
+        let model = Arc::clone(&self.inner);
+        let scored = py.detach(|| anomaly::score_rows(&model, &data, kind, &pool)).map_err(to_py)?;
+        let flags = scored.flags.map(|(_, f)| f.into_pyarray(py));
+        Ok((scored.kind.to_string(), scored.scores.into_pyarray(py), flags))
+    }
+
+    /// The width of a row.
+    #[getter]
+    fn input_dim(&self) -> usize {
+        self.inner.input_dim()
+    }
+
+    /// The width of a code.
+    #[getter]
+    fn code_dim(&self) -> usize {
+        self.inner.code_dim()
+    }
+
+    /// `(channels, height, width)` for image models, else `None`.
+    #[getter]
+    fn image_shape(&self) -> Option<(usize, usize, usize)> {
+        self.inner.config().image_shape.map(|s| (s.channels, s.height, s.width))
+    }
+
+    /// The detector's threshold (`None` without a detector).
+    #[getter]
+    fn threshold(&self) -> Option<f64> {
+        self.inner.detector.as_ref().map(|d| d.threshold)
+    }
+
+    /// The score the model's detector uses, else the model's default score.
+    #[getter]
+    fn score_kind(&self) -> String {
+        match &self.inner.detector {
+            Some(d) => d.score.to_string(),
+            None => ScoreKind::default_for(&self.inner).to_string(),
+        }
+    }
+
+    /// The architecture in one line, as `ae inspect` shows it.
+    fn describe(&self) -> String {
+        self.inner.config().describe()
+    }
+
+    /// The trainable parameters' count.
+    #[getter]
+    fn parameters(&self) -> usize {
+        self.inner.param_count()
+    }
+
+    /// The model's architecture as JSON text (the configuration's `[model]` table).
+    fn config_json(&self) -> PyResult<String> {
+        serde_json::to_string(self.inner.config()).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Pickling: the model file's bytes.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let py = slf.py();
+        let from_bytes = py.get_type::<Model>().getattr("from_bytes")?;
+        Ok((from_bytes, (slf.get().to_bytes(py)?,)))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<autoencoder model: {}>", self.inner.config().describe())
+    }
+}
+
+/// The compiled core of the `autoencoder` package.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Model>()?;
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve, m)?)?;
+    m.add_function(wrap_pyfunction!(setting_names, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

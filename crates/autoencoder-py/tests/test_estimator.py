@@ -1,0 +1,287 @@
+"""The scikit-learn side: check_estimator, pipelines and grid search, clone and pickle,
+dataframes in, clear errors out, callbacks, threads and Ctrl-C."""
+
+import inspect
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+import autoencoder
+from autoencoder import AnomalyDetector, Autoencoder
+from autoencoder._estimator import keyword
+from conftest import bits
+
+
+def small(**kw):
+    return Autoencoder(**{"layers": (4, 2), "epochs": 2, "threads": 1, **kw})
+
+
+# ------------------------------------------------------------------ keywords
+
+
+def test_every_setting_of_ae_train_is_a_keyword():
+    for cls in (Autoencoder, AnomalyDetector):
+        params = inspect.signature(cls.__init__).parameters
+        missing = [n for n in map(keyword, autoencoder.SETTINGS) if n not in params]
+        assert not missing, f"{cls.__name__} lacks {missing}"
+        est = cls()
+        assert set(map(keyword, autoencoder.SETTINGS)) <= set(est.get_params())
+
+
+def test_score_kind_is_the_score_setting(table):
+    a = small(score_kind="mae", threshold="contamination=0.1").fit(table)
+    assert a.model_.score_kind == "mae"
+    assert callable(a.score) and a.score(table) < 0
+
+
+def test_keywords_are_checked_by_the_library_with_their_name(table):
+    with pytest.raises(ValueError, match="invalid activation"):
+        small(activation="relux").fit(table)
+    with pytest.raises(ValueError, match=r"invalid learning rate \(lr\)"):
+        small(lr=-1.0).fit(table)
+    with pytest.raises(ValueError, match="invalid layers"):
+        small(layers="8,,2").fit(table)
+    with pytest.raises(ValueError, match="threshold"):
+        small(threshold="contamination=2").fit(table)
+    with pytest.raises(ValueError, match="contamination"):
+        AnomalyDetector(contamination=0.9).fit(table)
+
+
+# --------------------------------------------------------------- scikit-learn
+
+
+def test_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    # Every check passes. scikit-learn itself skips one, check_array_api_input, unless
+    # SCIPY_ARRAY_API=1 is set: inputs from other array libraries (CuPy, torch) are
+    # converted to numpy here rather than computed in their namespace.
+    results = check_estimator(Autoencoder(layers=(3,), epochs=3, threads=1), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])) for r in results if r["status"] == "failed"]
+    skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    assert not failed, failed
+    assert skipped <= {"check_array_api_input"}, skipped
+    assert len(results) > 40
+
+
+def test_in_a_pipeline_and_a_grid_search(table):
+    pipe = Pipeline([("scale", StandardScaler()), ("ae", small())])
+    codes = pipe.fit_transform(table)
+    assert codes.shape == (240, 2)
+    grid = GridSearchCV(small(), {"layers": [(4, 2), (4, 3)]}, cv=2).fit(table)
+    assert grid.best_params_["layers"] in [(4, 2), (4, 3)]
+    assert grid.best_estimator_.transform(table).shape[1] == grid.best_params_["layers"][-1]
+
+
+def test_clone_and_pickle(table):
+    est = small(seed=3).fit(table)
+    fresh = clone(est)
+    assert not hasattr(fresh, "model_") and fresh.get_params() == est.get_params()
+    back = pickle.loads(pickle.dumps(est))
+    assert back.model_.to_bytes() == est.model_.to_bytes()
+    assert bits(back.transform(table)) == bits(est.transform(table))
+    # Fitting the clone gives the same model: same seed, same threads.
+    assert fresh.fit(table).model_.to_bytes() == est.model_.to_bytes()
+
+
+def test_history_and_attributes(table):
+    est = Autoencoder(layers=(4, 2), epochs=3, validation_split=0.25, threads=1).fit(table)
+    assert len(est.history_["loss"]) == 3 and len(est.history_["val_loss"]) == 3
+    assert est.n_features_in_ == 6
+    assert est.stop_reason_ == "epoch_limit"
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def test_dataframes_in_numpy_out(table):
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    cols = [f"f{i}" for i in range(6)]
+    ref = small().fit(table)
+    expected = bits(ref.transform(table))
+    for frame in (pd.DataFrame(table, columns=cols), pl.DataFrame(table, schema=cols), pa.table({c: table[:, i] for i, c in enumerate(cols)})):
+        est = small().fit(frame)
+        assert est.model_.to_bytes() == ref.model_.to_bytes(), type(frame)
+        out = est.transform(frame)
+        assert isinstance(out, np.ndarray) and bits(out) == expected
+    assert list(small().fit(pd.DataFrame(table, columns=cols)).feature_names_in_) == cols
+    # Other dtypes and orders are converted: float64, Fortran order, integers.
+    assert bits(ref.transform(np.asfortranarray(table.astype(np.float64)))) == expected
+    ints = np.arange(60, dtype=np.int64).reshape(10, 6)
+    assert bits(ref.transform(ints)) == bits(ref.transform(ints.astype(np.float32)))
+
+
+def test_f32_c_contiguous_rows_are_not_copied(table):
+    from autoencoder._convert import as_rows
+
+    rows, _ = as_rows(table)
+    assert rows is table
+
+
+def test_a_non_numeric_column_is_named(table):
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    df = pd.DataFrame(table[:, :2], columns=["a", "b"])
+    df["city"] = "Oslo"
+    with pytest.raises(ValueError, match="column 'city'"):
+        small().fit(df)
+    with pytest.raises(ValueError, match="column 'city'"):
+        small().fit(pl.from_pandas(df))
+    with pytest.raises(ValueError, match="column 'city'"):
+        small().fit(pa.Table.from_pandas(df))
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("nan", r"row 3, column 2 is nan"),
+        ("inf", r"row 3, column 2 is inf"),
+        ("strings", "not numbers"),
+        ("3-D", "expected a 2-D array"),
+        ("1-D", "expected a 2-D array"),
+        ("empty", r"0 sample\(s\)"),
+    ],
+)
+def test_bad_arrays_raise_value_error_and_write_nothing(table, tmp_path, monkeypatch, bad, message):
+    X = table.copy()
+    if bad in ("nan", "inf"):
+        X[2, 1] = np.nan if bad == "nan" else np.inf
+    elif bad == "strings":
+        X = np.array([["a", "b"], ["c", "d"]])
+    elif bad == "3-D":
+        X = table.reshape(240, 2, 3)
+    elif bad == "1-D":
+        X = table[:, 0]
+    elif bad == "empty":
+        X = table[:0]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        small().fit(X)
+    fitted = small().fit(table)
+    with pytest.raises(ValueError, match=message):
+        fitted.transform(X)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_wrong_width_is_refused(table):
+    est = small().fit(table)
+    with pytest.raises(ValueError, match="X has 5 features, but Autoencoder is expecting 6 features as input"):
+        est.predict(table[:, :5])
+    with pytest.raises(ValueError, match="expecting 2 features"):
+        est.inverse_transform(np.zeros((3, 5), dtype=np.float32))
+
+
+def test_errors_are_the_python_exceptions_a_user_expects(table, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.safetensors"):
+        autoencoder.load(tmp_path / "nothing.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="junk.safetensors"):
+        autoencoder.load(tmp_path / "junk.safetensors")
+    with pytest.raises(RuntimeError, match="diverged"):
+        Autoencoder(layers=(4, 2), epochs=5, optimizer="sgd", lr=1e12, threads=1).fit(table * 1e3)
+
+
+# ------------------------------------------------------------------ behaviour
+
+
+def test_callback_sees_every_epoch_and_can_stop(table):
+    seen = []
+    Autoencoder(layers=(4, 2), epochs=3, threads=1, callback=lambda e, logs: seen.append((e, logs["loss"]))).fit(table)
+    assert [e for e, _ in seen] == [1, 2, 3]
+    est = Autoencoder(layers=(4, 2), epochs=9, threads=1, callback=lambda e, logs: e < 2).fit(table)
+    assert len(est.history_["loss"]) == 2 and est.stop_reason_ == "interrupted"
+
+    def boom(epoch, logs):
+        raise ZeroDivisionError("from the callback")
+
+    est = small(callback=boom)
+    with pytest.raises(ZeroDivisionError, match="from the callback"):
+        est.fit(table)
+    assert not hasattr(est, "model_")
+
+
+def test_verbose_draws_progress(table, capsys):
+    small(verbose=1).fit(table)
+    err = capsys.readouterr().err
+    assert "epoch" in err or "training" in err
+
+
+def big_table(rows=20000, cols=64):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(rows, cols)).astype(np.float32)
+
+
+def test_the_gil_is_released_while_training():
+    X = big_table()
+    est = Autoencoder(layers=(64, 16), epochs=3, threads=1)
+    ticks = 0
+    t = threading.Thread(target=est.fit, args=(X,))
+    t.start()
+    while t.is_alive():
+        ticks += 1
+        time.sleep(0.001)
+    t.join()
+    # With the GIL held for the whole fit, this loop would have run about once.
+    assert ticks > 50, ticks
+    assert hasattr(est, "model_")
+
+
+def test_two_threads_train_two_models_at_once():
+    X = big_table()
+    make = lambda seed: Autoencoder(layers=(64, 16), epochs=40, threads=1, seed=seed)
+    t0 = time.perf_counter()
+    a, b = make(1).fit(X), make(2).fit(X)
+    sequential = time.perf_counter() - t0
+    ests = [make(1), make(2)]
+    threads = [threading.Thread(target=e.fit, args=(X,)) for e in ests]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    parallel = time.perf_counter() - t0
+    print(f"two fits: {sequential:.2f} s one after the other, {parallel:.2f} s at once")
+    # The same models, at once or not.
+    assert ests[0].model_.to_bytes() == a.model_.to_bytes() and ests[1].model_.to_bytes() == b.model_.to_bytes()
+    if (os.cpu_count() or 1) >= 2:
+        assert parallel < 0.8 * sequential, (sequential, parallel)
+
+
+def test_ctrl_c_raises_keyboard_interrupt_within_a_batch_and_leaves_it_unfitted(tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys, time, numpy as np, autoencoder
+        X = np.random.default_rng(0).normal(size=(20000, 64)).astype(np.float32)
+        est = autoencoder.Autoencoder(layers=(64, 16), epochs=1000, threads=1)
+        print("start", flush=True)
+        try:
+            est.fit(X)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic(), hasattr(est, "model_"), flush=True)
+        """
+    )
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "start"
+    time.sleep(1.0)
+    sent = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=60)
+    word, at, fitted = out.split()
+    assert word == "interrupted" and fitted == "False"
+    assert float(at) - sent < 1.0, f"took {float(at) - sent:.2f} s"

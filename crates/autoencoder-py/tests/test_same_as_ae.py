@@ -1,0 +1,95 @@
+"""The Python package and the command give the same bits: the same settings, seed and
+threads write the same model file; the outputs equal `ae encode`, `ae reconstruct`,
+`ae decode` and `ae score`; files move both ways."""
+
+import numpy as np
+import pytest
+
+import autoencoder
+from conftest import bits
+
+
+def read_scores(path):
+    lines = open(path).read().split("\n")[1:]
+    rows = [l.split(",") for l in lines if l]
+    return np.array([float(r[1]) for r in rows]), [int(r[2]) for r in rows] if len(rows[0]) > 2 else None
+
+
+def test_the_same_settings_write_the_same_model_file(ae, table, tmp_path):
+    np.save(tmp_path / "x.npy", table)
+    est = autoencoder.Autoencoder(layers=(8, 3), epochs=3, seed=5, threads=1, threshold="contamination=0.05")
+    est.fit(table, source=tmp_path / "x.npy")
+    est.save(tmp_path / "py.safetensors")
+    ae("train", tmp_path / "x.npy", "--layers", "8,3", "--epochs", 3, "--seed", 5, "--threads", 1,
+       "--threshold", "contamination=0.05", "-o", tmp_path / "cli.safetensors", "--no-plots", "-q")
+    py = (tmp_path / "py.safetensors").read_bytes()
+    cli = (tmp_path / "cli.safetensors").read_bytes()
+    assert py == cli
+    # The data chose z-scores (its values leave [0, 1]), as the command says it did.
+    assert any(c.startswith("normalize") for c in est.chosen_)
+
+
+def test_the_tabular_detector_is_ae_train_preset_tabular(ae, table, tmp_path):
+    np.save(tmp_path / "x.npy", table)
+    det = autoencoder.AnomalyDetector(contamination=0.05, min_steps=60, threads=1).fit(table, source=tmp_path / "x.npy")
+    det.save(tmp_path / "py.safetensors")
+    ae("train", tmp_path / "x.npy", "--preset", "tabular", "--min-steps", 60, "--threads", 1,
+       "--threshold", "contamination=0.05", "-o", tmp_path / "cli.safetensors", "--no-plots", "-q")
+    assert (tmp_path / "py.safetensors").read_bytes() == (tmp_path / "cli.safetensors").read_bytes()
+    # Scores and flags as `ae score` writes them.
+    ae("score", tmp_path / "cli.safetensors", tmp_path / "x.npy", "-o", tmp_path / "s.csv", "--threads", 1)
+    scores, flags = read_scores(tmp_path / "s.csv")
+    assert bits(det.decision_function(table)) == bits(scores)
+    assert det.predict(table).tolist() == flags
+    assert det.labels_.tolist() == flags
+    assert det.threshold_ == autoencoder.load(tmp_path / "cli.safetensors").model_.threshold
+
+
+def test_a_conv_model_is_the_same_from_python_and_ae(ae, images, tmp_path):
+    np.save(tmp_path / "img.npy", images)
+    est = autoencoder.Autoencoder(arch="conv", channels=(4, 8), layers=(6,), epochs=2, batch_size=16, seed=1, threads=1)
+    est.fit(images, source=tmp_path / "img.npy")
+    est.save(tmp_path / "py.safetensors")
+    ae("train", tmp_path / "img.npy", "--arch", "conv", "--channels", "4,8", "--layers", 6, "--epochs", 2,
+       "--batch-size", 16, "--seed", 1, "--threads", 1, "-o", tmp_path / "cli.safetensors", "--no-plots", "-q")
+    assert (tmp_path / "py.safetensors").read_bytes() == (tmp_path / "cli.safetensors").read_bytes()
+    assert est.model_.image_shape == (1, 8, 8)
+
+
+@pytest.mark.parametrize("variational", [False, True])
+def test_outputs_equal_the_commands_bit_for_bit(ae, table, tmp_path, variational):
+    np.save(tmp_path / "x.npy", table)
+    extra = ["--variational"] if variational else []
+    ae("train", tmp_path / "x.npy", "--layers", "8,3", "--epochs", 2, "--threads", 1, *extra,
+       "-o", tmp_path / "m.safetensors", "--no-plots", "-q")
+    est = autoencoder.load(tmp_path / "m.safetensors")
+    est.set_params(threads=1)
+    ae("encode", tmp_path / "m.safetensors", tmp_path / "x.npy", "-o", tmp_path / "codes.npy", "--threads", 1)
+    ae("reconstruct", tmp_path / "m.safetensors", tmp_path / "x.npy", "-o", tmp_path / "rec.npy", "--threads", 1)
+    ae("score", tmp_path / "m.safetensors", tmp_path / "x.npy", "-o", tmp_path / "s.csv", "--threads", 1)
+    codes = est.transform(table)
+    assert bits(codes) == bits(np.load(tmp_path / "codes.npy"))
+    assert bits(est.predict(table)) == bits(np.load(tmp_path / "rec.npy"))
+    scores, _ = read_scores(tmp_path / "s.csv")
+    assert bits(est.score_samples(table)) == bits(scores)
+    np.save(tmp_path / "codes.npy", codes)
+    ae("decode", tmp_path / "m.safetensors", tmp_path / "codes.npy", "-o", tmp_path / "dec.npy", "--threads", 1)
+    assert bits(est.inverse_transform(codes)) == bits(np.load(tmp_path / "dec.npy"))
+
+
+def test_a_saved_model_is_read_by_ae_inspect(ae, table, tmp_path):
+    est = autoencoder.Autoencoder(layers=(8, 3), epochs=1).fit(table)
+    est.save(tmp_path / "m.safetensors")
+    out = ae("inspect", tmp_path / "m.safetensors", "--json").stdout
+    import json
+
+    card = json.loads(out)
+    assert card["parameters"] == est.model_.parameters
+    assert est.model_.describe() in out
+
+
+def test_threads_do_not_change_the_bits_of_inference(table):
+    est = autoencoder.Autoencoder(layers=(8, 3), epochs=1, threads=1).fit(table)
+    one = est.transform(table)
+    est.set_params(threads=2)
+    assert bits(est.transform(table)) == bits(one)

@@ -28,17 +28,25 @@ AE = os.environ.get("AE_BIN", os.path.join(ROOT, "target", "release", "ae"))
 FASHION = os.environ.get("AE_DATA_DIR", "/usr/share/datasets/fashion-mnist")
 
 PY_JOB = """
-import gzip, json, sys, time
+import time
+t_start = time.perf_counter()
+import gzip, json, sys
 import numpy as np
 import autoencoder
+t_imported = time.perf_counter()
 path, layers, epochs, seed, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 with gzip.open(path + "/train-images-idx3-ubyte.gz") as f:
     X = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)
 X = (X.astype(np.float32) / 255.0)
+t_read = time.perf_counter()
 est = autoencoder.Autoencoder(layers=layers, epochs=epochs, seed=seed, threads=1)
 est.fit(X)
+t_fit = time.perf_counter()
 est.save(out)
-print(json.dumps({"train_seconds": sum(est.history_["seconds"]), "loss": est.history_["loss"][-1]}))
+t_saved = time.perf_counter()
+print(json.dumps({"train_seconds": sum(est.history_["seconds"]), "loss": est.history_["loss"][-1],
+                  "import": t_imported - t_start, "read": t_read - t_imported, "fit": t_fit - t_read,
+                  "save": t_saved - t_fit}))
 """
 
 
@@ -59,6 +67,7 @@ def main():
     a = ap.parse_args()
     res = {"ae train": [], "Autoencoder.fit": []}
     train = {"ae train": [], "Autoencoder.fit": []}
+    parts = {"import": [], "read": [], "fit": [], "save": []}
     print(f"model --layers {a.layers}, {a.epochs} epochs, 1 thread; load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(a.rounds):
@@ -73,6 +82,8 @@ def main():
             rep = json.loads(out)
             res["Autoencoder.fit"].append(wall)
             train["Autoencoder.fit"].append(rep["train_seconds"])
+            for k in parts:
+                parts[k].append(rep[k])
             print(f"  round {r}: ae train {res['ae train'][-1]:.2f} s (training {train['ae train'][-1]:.2f} s), "
                   f"Python {res['Autoencoder.fit'][-1]:.2f} s (training {train['Autoencoder.fit'][-1]:.2f} s)", flush=True)
     cli, py = statistics.median(res["ae train"]), statistics.median(res["Autoencoder.fit"])
@@ -82,6 +93,12 @@ def main():
     print(f"| ae train | {cli:.2f} | {tc:.2f} |")
     print(f"| Python: read, Autoencoder.fit, save | {py:.2f} | {tp:.2f} |")
     print(f"| Python / ae | {py / cli:.3f} | {tp / tc:.3f} |")
+    fit = statistics.median(parts["fit"])
+    print(f"\nPython's job, medians: import {statistics.median(parts['import']):.2f} s, read the IDX file with "
+          f"gzip + numpy {statistics.median(parts['read']):.2f} s, fit {fit:.2f} s, save "
+          f"{statistics.median(parts['save']):.2f} s.")
+    print(f"The fit call alone against the whole ae train process (which also starts, reads and saves): "
+          f"{fit:.2f} s / {cli:.2f} s = {fit / cli:.3f}")
 
 
 if __name__ == "__main__":

@@ -199,60 +199,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         callback=None,
         verbose=0,
     ):
-        self.layers = layers
-        self.arch = arch
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.downsample = downsample
-        self.batch_norm = batch_norm
-        self.decoder_layers = decoder_layers
-        self.activation = activation
-        self.code_activation = code_activation
-        self.variational = variational
-        self.beta = beta
-        self.kl_warmup = kl_warmup
-        self.preset = preset
-        self.tied = tied
-        self.dropout = dropout
-        self.binarize = binarize
-        self.output_activation = output_activation
-        self.init = init
-        self.normalize = normalize
-        self.loss = loss
-        self.optimizer = optimizer
-        self.lr = lr
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.weight_decay = weight_decay
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        self.rho = rho
-        self.l1 = l1
-        self.l2 = l2
-        self.lr_schedule = lr_schedule
-        self.clip_norm = clip_norm
-        self.noise = noise
-        self.code_l1 = code_l1
-        self.sparsity = sparsity
-        self.contractive = contractive
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.validation_split = validation_split
-        self.no_shuffle = no_shuffle
-        self.patience = patience
-        self.min_delta = min_delta
-        self.no_restore_best = no_restore_best
-        self.tolerance = tolerance
-        self.seed = seed
-        self.score_kind = score_kind
-        self.trim = trim
-        self.min_steps = min_steps
-        self.threads = threads
-        self.threshold = threshold
-        self.image_shape = image_shape
-        self.callback = callback
-        self.verbose = verbose
+        # scikit-learn's convention: keep every keyword as given, under its name.
+        for name, value in dict(locals()).items():
+            if name != "self":
+                setattr(self, name, value)
 
     # ------------------------------------------------------------------ fitting
 

@@ -523,6 +523,28 @@ fn idx_images_round_trip_through_every_command() {
     let sse = j["sse_per_row"].as_f64().unwrap();
     let mse = j["mse"].as_f64().unwrap();
     assert!((sse - mse * d as f64).abs() <= 1e-6 + 1e-4 * sse, "sse_per_row {sse} != mse {mse} × {d}");
+    // --probe: kNN, logistic and k-means of the codes, PCA-4 and the raw rows, in [0, 1];
+    // without labelled training rows it is an error naming the setting.
+    let j = json_stdout(&ok(ae()
+        .arg("evaluate")
+        .arg(&model)
+        .arg(&img)
+        .arg(&lab)
+        .args(["--threads", "1", "--json", "--no-pca", "--probe", "--probe-train"])
+        .arg(&img)
+        .arg(&lab)));
+    for rep in ["codes", "raw"] {
+        for k in ["knn_euclidean", "knn_cosine", "logistic", "kmeans_ari", "kmeans_nmi"] {
+            let v = j["probes"][rep][k].as_f64().unwrap_or(f64::NAN);
+            assert!((-1.0..=1.0).contains(&v), "probes.{rep}.{k} = {v}: {j}");
+        }
+    }
+    assert!(j["probes"]["pca"]["Ok"].is_object(), "{j}");
+    assert_eq!(j["probes"]["width"], 4);
+    fails(
+        ae().arg("evaluate").arg(&model).arg(&img).arg(&lab).arg("--probe"),
+        &["invalid probe", "--probe-train"],
+    );
     // --no-pca leaves the baseline out; the text report names both.
     let j = json_stdout(&ok(ae().arg("evaluate").arg(&model).arg(&img).args([
         "--threads",

@@ -13,9 +13,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use autoencoder::anomaly::{self, ScoreKind, ThresholdRule};
+use autoencoder::probe::{Features, Logistic, Metric};
 use autoencoder::train::{Control, EpochRecord};
 use autoencoder::{file, Autoencoder, Dataset, Error, ImageShape, Observer, Settings, Threads};
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -395,6 +399,129 @@ impl Model {
     }
 }
 
+/// Labelled rows for a probe: the float32 rows of `x` and the labels `y`.
+fn features<'a>(
+    x: &'a PyReadonlyArray2<'_, f32>,
+    y: &'a PyReadonlyArray1<'_, i64>,
+    what: &str,
+) -> PyResult<Features<'a>> {
+    let labels = y
+        .as_slice()
+        .map_err(|_| PyValueError::new_err(format!("{what}: labels must be a contiguous int64 array")))?;
+    Features::new(rows(x, what)?, x.shape()[1], labels).map_err(to_py)
+}
+
+/// Every probe of one representation (`autoencoder.probe.probe`): kNN (k = 5,
+/// Euclidean and cosine) and logistic-regression accuracy on the test rows, and k-means
+/// agreement (ARI, NMI) with the test labels. Returns a dict.
+#[pyfunction]
+#[pyo3(signature = (x_train, y_train, x_test, y_test, seed=0, threads=0))]
+fn probe<'py>(
+    py: Python<'py>,
+    x_train: PyReadonlyArray2<'_, f32>,
+    y_train: PyReadonlyArray1<'_, i64>,
+    x_test: PyReadonlyArray2<'_, f32>,
+    y_test: PyReadonlyArray1<'_, i64>,
+    seed: u64,
+    threads: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let pool = self::threads(threads)?;
+    let (train, test) = (features(&x_train, &y_train, "X_train")?, features(&x_test, &y_test, "X_test")?);
+    let s = py.detach(|| autoencoder::probe::probe(&train, &test, seed, &pool)).map_err(to_py)?;
+    let out = PyDict::new(py);
+    out.set_item("knn_euclidean", s.knn_euclidean)?;
+    out.set_item("knn_cosine", s.knn_cosine)?;
+    out.set_item("logistic", s.logistic)?;
+    out.set_item("kmeans_ari", s.kmeans_ari)?;
+    out.set_item("kmeans_nmi", s.kmeans_nmi)?;
+    Ok(out)
+}
+
+/// The kNN probe's test accuracy (`metric`: euclidean or cosine).
+#[pyfunction]
+#[pyo3(signature = (x_train, y_train, x_test, y_test, k=5, metric="euclidean", threads=0))]
+#[allow(clippy::too_many_arguments)]
+fn knn_accuracy(
+    py: Python<'_>,
+    x_train: PyReadonlyArray2<'_, f32>,
+    y_train: PyReadonlyArray1<'_, i64>,
+    x_test: PyReadonlyArray2<'_, f32>,
+    y_test: PyReadonlyArray1<'_, i64>,
+    k: usize,
+    metric: &str,
+    threads: usize,
+) -> PyResult<f64> {
+    let metric = match metric {
+        "euclidean" => Metric::Euclidean,
+        "cosine" => Metric::Cosine,
+        m => return Err(PyValueError::new_err(format!("metric must be 'euclidean' or 'cosine', got {m:?}"))),
+    };
+    let pool = self::threads(threads)?;
+    let (train, test) = (features(&x_train, &y_train, "X_train")?, features(&x_test, &y_test, "X_test")?);
+    py.detach(|| autoencoder::probe::knn_accuracy(&train, &test, k, metric, &pool)).map_err(to_py)
+}
+
+/// The logistic-regression probe's test accuracy (L2 penalty with scikit-learn's `C`).
+#[pyfunction]
+#[pyo3(signature = (x_train, y_train, x_test, y_test, c=1.0, max_iter=1000))]
+fn logistic_accuracy(
+    py: Python<'_>,
+    x_train: PyReadonlyArray2<'_, f32>,
+    y_train: PyReadonlyArray1<'_, i64>,
+    x_test: PyReadonlyArray2<'_, f32>,
+    y_test: PyReadonlyArray1<'_, i64>,
+    c: f64,
+    max_iter: usize,
+) -> PyResult<f64> {
+    let (train, test) = (features(&x_train, &y_train, "X_train")?, features(&x_test, &y_test, "X_test")?);
+    let settings = Logistic { c, max_iter, ..Logistic::default() };
+    py.detach(|| autoencoder::probe::logistic_accuracy(&train, &test, settings)).map_err(to_py)
+}
+
+/// Seeded k-means++ then Lloyd: each row's cluster.
+#[pyfunction]
+#[pyo3(signature = (x, k, seed=0))]
+fn kmeans<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'_, f32>,
+    k: usize,
+    seed: u64,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let d = x.shape()[1];
+    let slice = rows(&x, "X")?;
+    let clusters = py.detach(|| autoencoder::probe::kmeans(slice, d, k, seed)).map_err(to_py)?;
+    Ok(clusters.into_iter().map(|c| c as i64).collect::<Vec<_>>().into_pyarray(py))
+}
+
+fn labels<'a>(y: &'a PyReadonlyArray1<'_, i64>) -> PyResult<&'a [i64]> {
+    y.as_slice().map_err(|_| PyValueError::new_err("labels must be a contiguous int64 array"))
+}
+
+/// The adjusted Rand index of two labelings.
+#[pyfunction]
+fn adjusted_rand_index(a: PyReadonlyArray1<'_, i64>, b: PyReadonlyArray1<'_, i64>) -> PyResult<f64> {
+    same_length(&a, &b)?;
+    Ok(autoencoder::probe::adjusted_rand_index(labels(&a)?, labels(&b)?))
+}
+
+/// The normalised mutual information of two labelings (arithmetic mean).
+#[pyfunction]
+fn normalized_mutual_info(a: PyReadonlyArray1<'_, i64>, b: PyReadonlyArray1<'_, i64>) -> PyResult<f64> {
+    same_length(&a, &b)?;
+    Ok(autoencoder::probe::normalized_mutual_info(labels(&a)?, labels(&b)?))
+}
+
+fn same_length(a: &PyReadonlyArray1<'_, i64>, b: &PyReadonlyArray1<'_, i64>) -> PyResult<()> {
+    if a.len() != b.len() || a.len() == 0 {
+        return Err(PyValueError::new_err(format!(
+            "two labelings of the same rows are needed, got {} and {} labels",
+            a.len(),
+            b.len()
+        )));
+    }
+    Ok(())
+}
+
 /// The compiled core of the `autoencoder` package.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -402,6 +529,16 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(resolve, m)?)?;
     m.add_function(wrap_pyfunction!(setting_names, m)?)?;
+    for f in [
+        wrap_pyfunction!(probe, m)?,
+        wrap_pyfunction!(knn_accuracy, m)?,
+        wrap_pyfunction!(logistic_accuracy, m)?,
+        wrap_pyfunction!(kmeans, m)?,
+        wrap_pyfunction!(adjusted_rand_index, m)?,
+        wrap_pyfunction!(normalized_mutual_info, m)?,
+    ] {
+        m.add_function(f)?;
+    }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

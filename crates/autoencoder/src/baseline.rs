@@ -181,3 +181,71 @@ mod tests {
         assert!(pca_of_training(&m, &data, None, &Threads::new(1)).is_err());
     }
 }
+
+/// The probes ([`crate::probe::probe`]) of three representations of the same labelled
+/// rows, so that a model's codes are judged beside the obvious alternatives.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RepresentationProbes {
+    /// The model's codes ([`Autoencoder::encode`]; a variational model's mean).
+    pub codes: crate::probe::ProbeScores,
+    /// PCA's codes of the same width, fitted on the training rows in the model's
+    /// normalised space (`None` when the fit is skipped, with the reason).
+    pub pca: std::result::Result<crate::probe::ProbeScores, String>,
+    /// The raw rows.
+    pub raw: crate::probe::ProbeScores,
+    /// The codes' width (PCA's components).
+    pub width: usize,
+    /// The raw rows' width.
+    pub raw_width: usize,
+}
+
+/// Probe the model's codes, PCA-k codes and the raw rows: classifiers trained on
+/// `train` and measured on `test`, k-means on `test` (seeded with `seed`). Both sets
+/// need labels.
+pub fn probe_representations(
+    model: &Autoencoder,
+    train: &Dataset,
+    test: &Dataset,
+    seed: u64,
+    threads: &Threads,
+) -> Result<RepresentationProbes> {
+    use crate::probe::{probe, Features};
+    model.check_data(train)?;
+    model.check_data(test)?;
+    let labels = |d: &Dataset| -> Result<Vec<i64>> {
+        d.labels.clone().ok_or_else(|| {
+            Error::Data(format!(
+                "{}: the probes need labels, and these rows have none (named datasets have them; give --label-column for a CSV)",
+                d.source
+            ))
+        })
+    };
+    let (ya, yb) = (labels(train)?, labels(test)?);
+    let (d, k) = (model.input_dim(), model.code_dim());
+    let za = model.encode(train.as_slice(), threads)?;
+    let zb = model.encode(test.as_slice(), threads)?;
+    let codes = probe(&Features::new(&za, k, &ya)?, &Features::new(&zb, k, &yb)?, seed, threads)?;
+    drop((za, zb));
+    let norm = model.normalizer();
+    let (mut xa, mut xb) = (train.as_slice().to_vec(), test.as_slice().to_vec());
+    norm.apply_in_place(&mut xa);
+    norm.apply_in_place(&mut xb);
+    let k_eff = k.min(train.rows()).min(d);
+    let pca = match Pca::fit_baseline(&xa, train.rows(), d, k_eff, threads.count())? {
+        Baseline::Fitted { pca, .. } => {
+            let (mut pa, mut pb) = (vec![0.0f32; train.rows() * k_eff], vec![0.0f32; test.rows() * k_eff]);
+            pca.transform(&xa, train.rows(), &mut pa)?;
+            pca.transform(&xb, test.rows(), &mut pb)?;
+            Ok(probe(&Features::new(&pa, k_eff, &ya)?, &Features::new(&pb, k_eff, &yb)?, seed, threads)?)
+        }
+        Baseline::Skipped(why) => Err(why),
+    };
+    drop((xa, xb));
+    let raw = probe(
+        &Features::new(train.as_slice(), d, &ya)?,
+        &Features::new(test.as_slice(), d, &yb)?,
+        seed,
+        threads,
+    )?;
+    Ok(RepresentationProbes { codes, pca, raw, width: k, raw_width: d })
+}

@@ -65,6 +65,7 @@ pub mod model;
 pub mod optim;
 mod params;
 pub mod pca;
+pub mod probe;
 #[doc(hidden)]
 pub mod random;
 #[cfg(feature = "compress")]

@@ -36,6 +36,7 @@ const RULES: &[(&str, Rule)] = &[
     ("codec", Only(&["error", "random"])),
     ("pca", Only(&["error", "metrics", "random"])),
     ("data", Only(&["error", "atomic", "kernels", "random"])),
+    ("probe", Only(&["error", "kernels", "random"])),
     (
         "model",
         Not(&["train", "anomaly", "file", "baseline", "compressed", "rate_distortion", "params", "settings"]),

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use autoencoder::baseline::{self, PcaBaseline};
+use autoencoder::baseline::{self, PcaBaseline, RepresentationProbes};
 use autoencoder::data::builtin::Split;
 use autoencoder::metrics::ReconstructionMetrics;
 use autoencoder::pca::Method;
@@ -52,6 +52,17 @@ pub struct EvaluateArgs {
     /// (0 skips it).
     #[arg(long, default_value_t = 1000, value_name = "K")]
     pub iw_samples: usize,
+    /// Representation probes on labelled data: the accuracy of 5-nearest-neighbour
+    /// classifiers (Euclidean, cosine) and of a logistic regression trained on the
+    /// training rows' codes and measured on the evaluated rows, and k-means agreement
+    /// with the labels (ARI, NMI) — beside PCA's codes of the same width and the raw
+    /// rows. The training rows: a named dataset's training split, or --probe-train.
+    #[arg(long)]
+    pub probe: bool,
+    /// With --probe: the labelled training rows, and a labels file when they are
+    /// separate (read with the same data flags, e.g. --label-column).
+    #[arg(long, value_name = "FILE", num_args = 1..=2)]
+    pub probe_train: Vec<PathBuf>,
     #[command(flatten)]
     pub threads: ThreadArgs,
     /// Print one JSON object on stdout.
@@ -256,6 +267,8 @@ struct EvaluateReport {
     pca: Option<Pca>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rate_distortion: Option<RateDistortion>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probes: Option<Probes>,
     #[serde(skip)]
     parameters: usize,
     #[serde(skip)]
@@ -331,8 +344,50 @@ impl EvaluateReport {
         if let Some(r) = &self.rate_distortion {
             rate_distortion_text(r, &mut o);
         }
+        if let Some(p) = &self.probes {
+            probes_text(p, &mut o);
+        }
         o
     }
+}
+
+/// The representation probes and the rows they used.
+#[derive(serde::Serialize)]
+struct Probes {
+    train: String,
+    train_rows: usize,
+    #[serde(flatten)]
+    results: RepresentationProbes,
+}
+
+fn probes_text(p: &Probes, o: &mut String) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        o,
+        "\nprobes: trained on {} ({} rows), measured on the evaluated rows; kNN k = 5, logistic L2 (C = 1), k-means k = classes",
+        p.train, p.train_rows
+    );
+    let _ = writeln!(
+        o,
+        "{:<14} {:>6} {:>9} {:>9} {:>9} {:>7} {:>7}",
+        "representation", "width", "kNN eucl", "kNN cos", "logistic", "ARI", "NMI"
+    );
+    let row = |o: &mut String, name: &str, w: usize, s: &autoencoder::probe::ProbeScores| {
+        let _ = writeln!(
+            o,
+            "{name:<14} {w:>6} {:>9.4} {:>9.4} {:>9.4} {:>7.4} {:>7.4}",
+            s.knn_euclidean, s.knn_cosine, s.logistic, s.kmeans_ari, s.kmeans_nmi
+        );
+    };
+    let r = &p.results;
+    row(o, "codes", r.width, &r.codes);
+    match &r.pca {
+        Ok(s) => row(o, &format!("PCA-{}", r.width), r.width, s),
+        Err(why) => {
+            let _ = writeln!(o, "PCA-{:<10} skipped: {why}", r.width);
+        }
+    }
+    row(o, "raw", r.raw_width, &r.raw);
 }
 
 /// Where `--rate-distortion` draws its plot.
@@ -347,6 +402,9 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     }
     if a.rate_distortion {
         files = files.output("the rate-distortion plot (--rd-plot)", &rd_plot_path(&a));
+    }
+    for p in &a.probe_train {
+        files = files.input("the probes' training rows (--probe-train)", p);
     }
     let _held = files.check()?;
     let model = file::load(&a.input.model)?;
@@ -430,6 +488,25 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     drop(codes);
     let rd =
         if a.rate_distortion { Some(rate_distortion(&a, &model, fit_rows, &data, &threads)?) } else { None };
+    let probes = if a.probe {
+        let train =
+            match (a.probe_train.is_empty(), a.input.data.named()) {
+                (false, _) => a.input.data.load(&a.probe_train, seed, Split::Train)?,
+                (true, Some(_)) => DataArgs { split: Some(Split::Train), ..a.input.data.clone() }.load(
+                    &[],
+                    seed,
+                    Split::Train,
+                )?,
+                (true, None) => return Err(Error::config(
+                    "probe",
+                    "needs labelled training rows: a named dataset's training split, or --probe-train FILE",
+                )),
+            };
+        let results = baseline::probe_representations(&model, &train, &data, seed, &threads)?;
+        Some(Probes { train: train.source.clone(), train_rows: train.rows(), results })
+    } else {
+        None
+    };
     let inference_rows_per_second = data.rows() as f64 / inference_seconds.max(1e-12);
     let report = EvaluateReport {
         model: a.input.model.clone(),
@@ -467,6 +544,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
             },
         }),
         rate_distortion: rd,
+        probes,
         parameters: model.param_count(),
         cols: data.cols(),
         normalizer: (!model.normalizer().is_identity()).then_some(model.normalizer().kind),

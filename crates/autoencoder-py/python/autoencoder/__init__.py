@@ -6,16 +6,19 @@
   ``predict``, ``predict_proba``, ``decision_scores_``, ``threshold_``, ``labels_``).
 - :func:`load` reads a model file written by ``ae train`` (or by ``save``).
 - :class:`Model`: a trained model, as a model file holds it.
+- :mod:`autoencoder.probe`: how good codes are as features (kNN, logistic regression,
+  k-means agreement), as ``ae evaluate --probe`` measures them.
 
 The same settings, seed and threads give the same model file as ``ae train``; the
 outputs equal ``ae encode``, ``ae reconstruct`` and ``ae score`` bit for bit.
 """
 
+from . import probe
 from ._core import Model, __version__
 from ._detector import AnomalyDetector
 from ._estimator import SETTINGS, Autoencoder
 
-__all__ = ["Autoencoder", "AnomalyDetector", "Model", "load", "SETTINGS", "__version__"]
+__all__ = ["Autoencoder", "AnomalyDetector", "Model", "load", "probe", "SETTINGS", "__version__"]
 
 
 def load(path) -> Autoencoder:

@@ -31,6 +31,8 @@
 //! ([`Pca::baseline_plan`]).
 
 use faer::linalg::matmul::matmul;
+
+use crate::kernels::clear_upper_registers;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 
@@ -538,24 +540,6 @@ impl Pca {
                 rows.saturating_mul(width)
             ))),
         }
-    }
-}
-
-/// Clears the upper halves of the vector registers (`vzeroupper`) on this thread.
-///
-/// faer's AVX-512 matrix kernels return with them dirty, and the SSE code that then runs
-/// on the same thread (everything compiled for baseline x86-64, such as the metrics'
-/// loop and its calls to `ln`) pays a penalty on every instruction until they are
-/// cleared: measured, the reconstruction metrics after [`Pca::reconstruct`] on
-/// 10,000 × 784 values took 3.57 s, and 0.44 s with this call. Every public function of
-/// this module that calls faer ends with it. A no-op without AVX.
-#[inline]
-fn clear_upper_registers() {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: AVX is present, so `vzeroupper` is; it only zeroes bits 128 and up of
-        // the vector registers, where this (non-AVX) code keeps no values.
-        unsafe { std::arch::x86_64::_mm256_zeroupper() };
     }
 }
 

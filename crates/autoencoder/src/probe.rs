@@ -187,8 +187,12 @@ impl Default for Logistic {
     }
 }
 
+/// Rows at a time in the logistic objective's products.
+const LOGISTIC_BLOCK: usize = 2048;
+
 /// The objective of [`Logistic`] and its gradient at `theta` (`classes × (dim + 1)`:
-/// each class's weights, then its intercept).
+/// each class's weights, then its intercept), in f64: per block of rows, the logits
+/// `Z = X·Wᵀ + b` and the gradient `Gᵂ += (P − Y)ᵀ·X` are two matrix products.
 fn logistic_objective(
     f: &Features,
     y: &[usize],
@@ -197,38 +201,53 @@ fn logistic_objective(
     theta: &[f64],
     grad: &mut [f64],
 ) -> f64 {
+    use faer::linalg::matmul::matmul as gemm;
+    use faer::{Accum, Mat, MatRef, Par};
     let d = f.dim;
     let w = d + 1;
-    grad.fill(0.0);
+    // W as a classes × d view of theta (row stride d + 1: each row's intercept after it).
+    // SAFETY: theta holds classes × (d + 1) values, so every (k, j < d) lies inside it.
+    let wmat = unsafe { MatRef::<f64>::from_raw_parts(theta.as_ptr(), classes, d, w as isize, 1) };
+    let mut gw = Mat::<f64>::zeros(classes, d);
+    let mut gb = vec![0.0f64; classes];
+    let block = LOGISTIC_BLOCK.min(f.rows());
+    let mut xb = vec![0.0f64; block * d];
+    let mut z = Mat::<f64>::zeros(block, classes);
     let mut loss = 0.0;
-    let mut z = vec![0.0f64; classes];
-    for i in 0..f.rows() {
-        let x = f.row(i);
-        for (k, zk) in z.iter_mut().enumerate() {
-            let t = &theta[k * w..(k + 1) * w];
-            *zk = t[d] + x.iter().zip(t).map(|(a, b)| *a as f64 * b).sum::<f64>();
-        }
-        let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = z.iter().map(|v| (v - max).exp()).sum();
-        let log_sum = max + sum.ln();
-        loss += log_sum - z[y[i]];
-        for k in 0..classes {
-            let p = (z[k] - log_sum).exp() - f64::from(u8::from(k == y[i]));
-            let g = &mut grad[k * w..(k + 1) * w];
-            for (gj, xj) in g.iter_mut().zip(x) {
-                *gj += p * *xj as f64;
+    for start in (0..f.rows()).step_by(LOGISTIC_BLOCK) {
+        let m = LOGISTIC_BLOCK.min(f.rows() - start);
+        xb[..m * d].iter_mut().zip(&f.x[start * d..(start + m) * d]).for_each(|(a, &b)| *a = b as f64);
+        let xm = MatRef::from_row_major_slice(&xb[..m * d], m, d);
+        gemm(z.as_mut().subrows_mut(0, m), Accum::Replace, xm, wmat.transpose(), 1.0, Par::Seq);
+        crate::kernels::clear_upper_registers();
+        for i in 0..m {
+            let yi = y[start + i];
+            let mut max = f64::NEG_INFINITY;
+            for k in 0..classes {
+                z[(i, k)] += theta[k * w + d];
+                max = max.max(z[(i, k)]);
             }
-            g[d] += p;
+            let sum: f64 = (0..classes).map(|k| (z[(i, k)] - max).exp()).sum();
+            let log_sum = max + sum.ln();
+            loss += log_sum - z[(i, yi)];
+            for (k, gbk) in gb.iter_mut().enumerate() {
+                // p − y, kept in Z for the gradient's product.
+                let r = (z[(i, k)] - log_sum).exp() - f64::from(u8::from(k == yi));
+                z[(i, k)] = r;
+                *gbk += r;
+            }
         }
+        gemm(gw.as_mut(), Accum::Add, z.as_ref().subrows(0, m).transpose(), xm, 1.0, Par::Seq);
+        crate::kernels::clear_upper_registers();
     }
-    grad.iter_mut().for_each(|g| *g *= c);
     let mut penalty = 0.0;
     for k in 0..classes {
         for j in 0..d {
             let t = theta[k * w + j];
             penalty += t * t;
-            grad[k * w + j] += t;
+            grad[k * w + j] = c * gw[(k, j)] + t;
         }
+        grad[k * w + d] = c * gb[k];
     }
     c * loss + 0.5 * penalty
 }

@@ -141,6 +141,7 @@ pub fn knn_accuracy(
         let rows = BLOCK.min(test.rows() - start);
         let block = &t[start * d..(start + rows) * d];
         matmul(&mut dots[..rows * n], rows, n, d, block, Transpose::No, &r, Transpose::Yes, false, threads);
+        crate::kernels::clear_upper_registers();
         for i in 0..rows {
             nearest.clear();
             for (j, &dot) in dots[i * n..(i + 1) * n].iter().enumerate() {

@@ -74,7 +74,6 @@ pub fn matmul(
     };
     let accum = if accumulate { faer::Accum::Add } else { faer::Accum::Replace };
     faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, threads.faer_par());
-    clear_upper_registers();
 }
 
 /// Clears the upper halves of the vector registers (`vzeroupper`) on this thread.
@@ -83,8 +82,9 @@ pub fn matmul(
 /// on the same thread (everything compiled for baseline x86-64, such as the metrics'
 /// loop and its calls to `ln`) pays a penalty on every instruction until they are
 /// cleared: measured, the reconstruction metrics after [`Pca::reconstruct`] on
-/// 10,000 × 784 values took 3.57 s, and 0.44 s with this call. Every caller of faer's
-/// kernels (`matmul`, the PCA, the probes) ends with it. A no-op without AVX.
+/// 10,000 × 784 values took 3.57 s, and 0.44 s with this call. The PCA and the probes call it
+/// after faer's products; the training step does not (measured: a `vzeroupper` after
+/// every product slowed model B's epoch from 3.4 s to 4.4 s). A no-op without AVX.
 #[inline]
 pub fn clear_upper_registers() {
     #[cfg(target_arch = "x86_64")]

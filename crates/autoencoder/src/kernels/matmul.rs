@@ -81,7 +81,7 @@ pub fn matmul(
 /// faer's AVX-512 matrix kernels return with them dirty, and the SSE code that then runs
 /// on the same thread (everything compiled for baseline x86-64, such as the metrics'
 /// loop and its calls to `ln`) pays a penalty on every instruction until they are
-/// cleared: measured, the reconstruction metrics after [`Pca::reconstruct`] on
+/// cleared: measured, the reconstruction metrics after [`crate::pca::Pca::reconstruct`] on
 /// 10,000 × 784 values took 3.57 s, and 0.44 s with this call. The PCA and the probes call it
 /// after faer's products; the training step does not (measured: a `vzeroupper` after
 /// every product slowed model B's epoch from 3.4 s to 4.4 s). A no-op without AVX.

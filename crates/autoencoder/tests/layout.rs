@@ -34,7 +34,7 @@ const RULES: &[(&str, Rule)] = &[
     ("loss", Only(&["error", "activation", "kernels"])),
     ("optim", Only(&["error", "kernels"])),
     ("codec", Only(&["error", "random"])),
-    ("pca", Only(&["error", "metrics", "random"])),
+    ("pca", Only(&["error", "kernels", "metrics", "random"])),
     ("data", Only(&["error", "atomic", "kernels", "random"])),
     ("probe", Only(&["error", "kernels", "random"])),
     (

@@ -2,8 +2,8 @@
 data, converted to PyTorch, must give `ae reconstruct`'s, `ae encode`'s and `ae
 decode`'s outputs to 1e-6 (max abs difference).
 
-The `ae` binary is found through the AE_BIN environment variable (default: the
-workspace's debug build); the tests skip when it, or PyTorch, is missing. `_torch.py`
+The `ae` binary is conftest's: $AE_BIN, else the workspace's release build, then its
+debug build; the tests skip when it, or PyTorch, is missing. `_torch.py`
 is imported by path so that the compiled `_core` extension is not needed.
 """
 
@@ -18,11 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import ae_binary
+
 torch = pytest.importorskip("torch")
 
 HERE = Path(__file__).resolve().parent
 MODULE = HERE.parent / "python" / "autoencoder" / "_torch.py"
-AE = Path(os.environ.get("AE_BIN", "/work/main/target/debug/ae"))
+# The same `ae` the other tests compare with ($AE_BIN, else the workspace's build).
+AE = Path(ae_binary() or "ae-not-built")
 TOL = 1e-6
 
 

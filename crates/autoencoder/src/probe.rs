@@ -19,6 +19,7 @@
 //! # Ok::<(), autoencoder::Error>(())
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
@@ -123,9 +124,10 @@ pub fn knn_accuracy(
         }
         out
     };
-    let (r, t) = match metric {
-        Metric::Euclidean => (train.x.to_vec(), test.x.to_vec()),
-        Metric::Cosine => (unit(train), unit(test)),
+    // Euclidean distances read the rows as they are; cosine ones unit copies.
+    let (r, t): (Cow<[f32]>, Cow<[f32]>) = match metric {
+        Metric::Euclidean => (Cow::Borrowed(train.x), Cow::Borrowed(test.x)),
+        Metric::Cosine => (Cow::Owned(unit(train)), Cow::Owned(unit(test))),
     };
     // ‖r‖² of each training row (Euclidean only).
     let r_sq: Vec<f32> = match metric {

@@ -1,5 +1,6 @@
 //! End-to-end tests of the autoencoder family: variational (`--variational`, ELBO and
-//! importance-sampled NLL in `ae evaluate`, `generate`, `interpolate`, `traverse`),
+//! importance-sampled NLL in `ae evaluate`, `generate`, `interpolate`, `traverse`,
+//! training on the importance-weighted bound with `--iw-train`),
 //! denoising (`--noise`, `ae denoise --add-noise`), sparse (`--sparsity`, `--code-l1`) and
 //! contractive (`--contractive`) models, on the built-in synthetic images.
 
@@ -94,6 +95,55 @@ fn a_variational_model_reports_its_elbo_and_nll_and_generates() {
         ae().arg("traverse").arg(&plain).args(["--dims", "9", "-o"]).arg(d.join("t.png")).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("dims"));
+}
+
+/// `--iw-train K` trains a variational model on the importance-weighted bound: the same
+/// seed gives the same bytes, the model differs from the ELBO's, the setting is recorded
+/// in the model, and models it cannot train are refused with one line naming it.
+#[test]
+fn iw_train_trains_on_the_importance_weighted_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = ["--variational", "--layers", "32,4", "--loss", "bce", "--epochs", "2", "--binarize"];
+    let iw: Vec<&str> = args.iter().copied().chain(["--iw-train", "4"]).collect();
+    let a = std::fs::read(train(d, "a.safetensors", &iw)).unwrap();
+    let b = std::fs::read(train(d, "b.safetensors", &iw)).unwrap();
+    let elbo = std::fs::read(train(d, "elbo.safetensors", &args)).unwrap();
+    assert!(a == b, "the same seed must give the same bytes");
+    assert!(a != elbo, "the bound must train another model than the ELBO");
+    let recorded = String::from_utf8_lossy(&a);
+    assert!(recorded.contains(r#"\"iw_train\":4"#), "the model records iw_train");
+    assert!(
+        !String::from_utf8_lossy(&elbo).contains("iw_train"),
+        "the ELBO's model records the default as before"
+    );
+    let out = ok(ae().arg("evaluate").arg(d.join("a.safetensors")).args([
+        "--dataset",
+        "synthetic",
+        "--binarize",
+        "0",
+        "--iw-samples",
+        "10",
+        "--no-pca",
+        "--json",
+    ]));
+    assert!(json(&out)["vae"]["nll"].as_f64().unwrap() > 0.0);
+    let base = || {
+        let mut c = ae();
+        c.args(["train", "--dataset", "synthetic", "--quiet", "--no-plots", "--epochs", "1", "-o"])
+            .arg(d.join("never.safetensors"));
+        c
+    };
+    fails(base().args(["--layers", "8", "--iw-train", "3"]), &["iw_train", "variational"]);
+    fails(
+        base().args(["--variational", "--layers", "8,2", "--loss", "mse", "--iw-train", "3"]),
+        &["iw_train", "bce"],
+    );
+    fails(
+        base().args(["--variational", "--layers", "8,2", "--loss", "bce", "--iw-train", "0"]),
+        &["iw_train"],
+    );
+    assert!(!d.join("never.safetensors").exists());
 }
 
 #[test]

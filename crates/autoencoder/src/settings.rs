@@ -201,6 +201,8 @@ settings! {
     beta: Opt<f64>,
     /// VAE: epochs over which the KL weight rises to β.
     kl_warmup: Opt<usize>,
+    /// VAE: train on the importance-weighted bound of this many samples (IWAE).
+    iw_train: Opt<usize>,
     /// A starting point instead of the data's defaults.
     preset: Opt<Preset>,
     /// Tied weights.
@@ -356,6 +358,7 @@ impl Settings {
         set(&mut t.code_l1, &self.code_l1);
         set(&mut t.beta, &self.beta);
         set(&mut t.kl_warmup, &self.kl_warmup);
+        set(&mut t.iw_train, &self.iw_train);
         set(&mut t.trim, &self.trim);
         set(&mut t.min_steps, &self.min_steps);
         t.binarize |= self.binarize;

@@ -90,7 +90,8 @@ fn training_steps_after_the_first_allocate_nothing() {
 }
 
 /// The same for every training option added on top: input noise, dynamic binarisation,
-/// dropout, tied weights, a variational code, and the code penalties.
+/// dropout, tied weights, a variational code (also trained on the importance-weighted
+/// bound), and the code penalties.
 #[test]
 fn the_family_options_allocate_nothing_either() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -120,7 +121,12 @@ fn the_family_options_allocate_nothing_either() {
             ModelConfig { tied: true, ..deep.clone() },
             TrainConfig { clip_norm: Some(1.0), l2: 1e-4, ..base.clone() },
         ),
-        ("variational", ModelConfig { variational: true, ..deep }, base.clone()),
+        ("variational", ModelConfig { variational: true, ..deep.clone() }, base.clone()),
+        (
+            "importance-weighted",
+            ModelConfig { variational: true, output_activation: Activation::Sigmoid, ..deep },
+            TrainConfig { iw_train: 5, binarize: true, ..base.clone() },
+        ),
         (
             "penalties",
             sigmoid_code,

@@ -72,6 +72,9 @@ pub struct TrainArgs {
     /// VAE: raise the KL weight from 0 to β over this many epochs [default: 0].
     #[arg(long, value_name = "EPOCHS")]
     pub kl_warmup: Option<usize>,
+    /// VAE with a Bernoulli decoder (--loss bce, sigmoid output): train on the importance-weighted bound of K samples per row (IWAE, Burda et al. 2016) instead of the ELBO; the decoder runs K times per row [default: 1, the ELBO].
+    #[arg(long, value_name = "K")]
+    pub iw_train: Option<usize>,
     /// Start from a preset instead of the defaults (flags still override): `tabular`, the
     /// anomaly-detection defaults for tables (z-scores, d→d→d/2→d/4→√d tanh, dropout 0.2,
     /// MSE, --min-steps 2000, early stopping on 10 % of the rows, --trim 0.5, the root score).
@@ -250,6 +253,7 @@ pub fn settings(a: &TrainArgs) -> Settings {
     s.variational = a.variational;
     s.beta = a.beta;
     s.kl_warmup = a.kl_warmup;
+    s.iw_train = a.iw_train;
     s.preset = a.preset.map(|Preset::Tabular| autoencoder::Preset::Tabular);
     s.tied = a.tied;
     s.dropout = a.dropout;
@@ -671,7 +675,8 @@ mod tests {
             "noise" => "gaussian:0.1",
             "sparsity" => "0.05:1",
             "score" => "mae",
-            "kernel_size" | "kl_warmup" | "batch_size" | "epochs" | "patience" | "seed" | "min_steps" => "3",
+            "kernel_size" | "kl_warmup" | "iw_train" | "batch_size" | "epochs" | "patience" | "seed"
+            | "min_steps" => "3",
             _ => "0.25",
         };
         let switches =

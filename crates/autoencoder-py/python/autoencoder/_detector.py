@@ -45,6 +45,7 @@ class AnomalyDetector(Autoencoder):
         variational=False,
         beta=None,
         kl_warmup=None,
+        iw_train=None,
         preset="tabular",
         tied=False,
         dropout=None,

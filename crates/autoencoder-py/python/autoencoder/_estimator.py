@@ -156,6 +156,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         variational=False,
         beta=None,
         kl_warmup=None,
+        iw_train=None,
         preset=None,
         tied=False,
         dropout=None,

@@ -55,22 +55,64 @@ struct Workspace {
     grad_a: Vec<f32>,
     grad_b: Vec<f32>,
     grads: Vec<f32>,
+    /// Training on the importance-weighted bound: where the rows are replicated.
+    iw: Option<Replicas>,
+    /// The replicated `(μ, log σ²)` in front of the sampling layer (`batch·k × 2·code`).
+    rep: Vec<f32>,
+    /// The copies' log weights, then their normalised weights (`batch·k`).
+    log_w: Vec<f64>,
+}
+
+/// The importance-weighted bound's replication: from the sampling layer `at` on, every
+/// row is `k` rows (one per sample).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Replicas {
+    at: usize,
+    k: usize,
 }
 
 impl Workspace {
-    fn new(layers: &[Box<dyn Layer>], batch: usize, params: usize, noisy: bool) -> Self {
+    fn new(
+        layers: &[Box<dyn Layer>],
+        batch: usize,
+        params: usize,
+        noisy: bool,
+        iw: Option<Replicas>,
+    ) -> Self {
         let d = layers[0].input_width();
         let max_w = layers.iter().map(|l| l.output_width()).chain([d]).max().unwrap_or(d);
+        let copies = |i: usize| iw.filter(|r| i >= r.at).map_or(1, |r| r.k);
+        let most = iw.map_or(1, |r| r.k);
+        let rep = iw.map_or(0, |r| batch * r.k * layers[r.at].input_width());
         Workspace {
             batch,
             input: vec![0.0; batch * d],
             target: if noisy { vec![0.0; batch * d] } else { Vec::new() },
             code_scratch: vec![0.0; max_w],
-            acts: layers.iter().map(|l| vec![0.0; batch * l.output_width()]).collect(),
-            scratch: layers.iter().map(|l| vec![0.0; batch * l.scratch_width()]).collect(),
-            grad_a: vec![0.0; batch * max_w],
-            grad_b: vec![0.0; batch * max_w],
+            acts: layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| vec![0.0; batch * copies(i) * l.output_width()])
+                .collect(),
+            scratch: layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| vec![0.0; batch * copies(i) * l.scratch_width()])
+                .collect(),
+            grad_a: vec![0.0; batch * most * max_w],
+            grad_b: vec![0.0; batch * most * max_w],
             grads: vec![0.0; params],
+            iw,
+            rep: vec![0.0; rep],
+            log_w: vec![0.0; iw.map_or(0, |r| batch * r.k)],
+        }
+    }
+
+    /// The rows layer `i` runs on when the batch has `n` rows.
+    fn rows_at(&self, i: usize, n: usize) -> usize {
+        match self.iw {
+            Some(r) if i >= r.at => n * r.k,
+            _ => n,
         }
     }
 
@@ -109,15 +151,24 @@ impl Workspace {
     ) {
         let last = layers.len() - 1;
         for (i, layer) in layers.iter().enumerate() {
+            let iw = self.iw.filter(|r| r.at == i);
+            if let Some(r) = iw {
+                super::iw::replicate(&self.acts[i - 1], n, layer.input_width(), r.k, &mut self.rep);
+            }
+            let rows = self.rows_at(i, n);
             let (before, after) = self.acts.split_at_mut(i);
-            let x: &[f32] = if i == 0 { &self.input } else { &before[i - 1] };
-            let x = &x[..n * layer.input_width()];
+            let x: &[f32] = match (i, iw) {
+                (_, Some(_)) => &self.rep,
+                (0, None) => &self.input,
+                _ => &before[i - 1],
+            };
+            let x = &x[..rows * layer.input_width()];
             let p = &params[offsets[i].clone()];
             if i == last && logits {
-                let done = layer.forward_preactivation(p, x, n, &mut after[0], &mut self.scratch[i], ctx);
+                let done = layer.forward_preactivation(p, x, rows, &mut after[0], &mut self.scratch[i], ctx);
                 debug_assert!(done, "{} cannot stop before its activation", layer.kind());
             } else {
-                layer.forward(p, x, n, &mut after[0], &mut self.scratch[i], ctx);
+                layer.forward(p, x, rows, &mut after[0], &mut self.scratch[i], ctx);
             }
         }
     }
@@ -155,17 +206,38 @@ impl Workspace {
     /// reconstruction loss's sum against the target (its gradient into `grad_a` when
     /// `grad`; the clean rows are the target when `noisy`), and, for a variational
     /// model whose sampling layer is `sample`, the KL term's sum (unweighted). The
-    /// callers scale both.
+    /// callers scale both. Training on the importance-weighted bound, the sum is
+    /// `−Σ_rows L_K` with the KL weight `beta`, and there is no separate KL term.
     fn forward_loss(
         &mut self,
         p: Pass<'_>,
         loss: Loss,
-        grad: bool,
-        noisy: bool,
+        (grad, noisy): (bool, bool),
         sample: Option<usize>,
+        beta: f64,
     ) -> (f64, Option<f64>) {
         let (model, d) = (p.model, p.model.input_dim());
         self.forward(model.layers(), p.offsets, model.params(), p.n, p.fused, p.ctx);
+        if let Some(r) = self.iw {
+            // The importance-weighted bound holds the latent terms: no separate KL.
+            debug_assert!(p.fused, "the bound is computed from the decoder's logits");
+            let shape = super::iw::Shape { n: p.n, k: r.k, d, code: model.code_dim() };
+            let nk = p.n * r.k;
+            let x = if noisy { &self.target[..p.n * d] } else { &self.input[..p.n * d] };
+            let g = if grad { Some(&mut self.grad_a[..nk * d]) } else { None };
+            let sum = super::iw::objective(
+                shape,
+                x,
+                &self.acts[self.acts.len() - 1][..nk * d],
+                &self.rep,
+                &self.acts[r.at],
+                &self.scratch[r.at],
+                beta,
+                &mut self.log_w,
+                g,
+            );
+            return (sum, None);
+        }
         let sum = self.loss(loss, p.n, d, p.fused, grad, noisy);
         let kl = sample.map(|s| super::kl::kl_sum(&self.acts[s - 1], p.n, model.code_dim()));
         (sum, kl)
@@ -395,8 +467,9 @@ impl Trainer {
         let ties = model.tied_weights();
         let n_layers = model.layers().len();
         let slots = model.slots();
+        let iw = replicas(model, config)?;
         Ok(Trainer {
-            ws: Workspace::new(model.layers(), batch.max(1), model.param_count(), config.noise.is_some()),
+            ws: Workspace::new(model.layers(), batch.max(1), model.param_count(), config.noise.is_some(), iw),
             opt: Optimizer::new(config.optimizer.clone(), model.param_count())?,
             offsets: (0..n_layers).map(|i| model.layer_params(i)).collect(),
             // A tied decoder copy is the same parameter as its encoder weight: its penalty
@@ -464,12 +537,14 @@ impl Trainer {
         }
         for &i in &self.noise_layers {
             let l = &model.layers()[i];
-            l.draw_noise(&mut ws.scratch[i][..n * l.scratch_width()], &mut self.noise_rng);
+            let rows = ws.rows_at(i, n);
+            l.draw_noise(&mut ws.scratch[i][..rows * l.scratch_width()], &mut self.noise_rng);
         }
         let pass = Pass { model, offsets: &self.offsets, n, fused: self.fused, ctx };
-        let (sum, kl_sum) = ws.forward_loss(pass, self.config.loss, true, noise.is_some(), self.sample_layer);
+        let flags = (true, noise.is_some());
+        let (sum, kl_sum) = ws.forward_loss(pass, self.config.loss, flags, self.sample_layer, self.kl_weight);
         let mut loss = sum / (n * d) as f64;
-        let kl = self.sample_layer.map(|s| (s, (self.kl_weight / (n * d) as f64) as f32));
+        let kl = kl_sum.and(self.sample_layer).map(|s| (s, (self.kl_weight / (n * d) as f64) as f32));
         if let (Some((_, scale)), Some(k)) = (kl, kl_sum) {
             loss += f64::from(scale) * k;
         }
@@ -484,7 +559,7 @@ impl Trainer {
         if !loss.is_finite() {
             return loss;
         }
-        backward(model, &self.offsets, ws, n, self.fused, code, kl, ctx);
+        backward(model, &self.offsets, ws, n, self.fused, code, kl, self.kl_weight, ctx);
         for t in &self.ties {
             t.combine_gradients(&mut ws.grads);
         }
@@ -512,7 +587,8 @@ impl Trainer {
 
     /// The mean loss over `rows` (no update), in batches of the workspace's size.
     fn mean_loss(&mut self, model: &Autoencoder, rows: &Rows<'_>, ctx: Ctx<'_>) -> f64 {
-        // (A variational model's validation loss is the single-sample negative ELBO.)
+        // (A variational model's validation loss is the single-sample negative ELBO, or
+        // with `iw_train` the bound it trains on, each with the epoch's KL weight.)
         let d = model.input_dim();
         let ws = &mut self.ws;
         let mut sum = 0.0;
@@ -522,7 +598,8 @@ impl Trainer {
             for &i in &self.noise_layers {
                 // Validation: dropout off; a variational code still sampled (the ELBO).
                 let l = &model.layers()[i];
-                let noise = &mut ws.scratch[i][..n * l.scratch_width()];
+                let rows = ws.rows_at(i, n);
+                let noise = &mut ws.scratch[i][..rows * l.scratch_width()];
                 if Some(i) == self.sample_layer {
                     l.draw_noise(noise, &mut self.noise_rng);
                 } else {
@@ -530,7 +607,8 @@ impl Trainer {
                 }
             }
             let pass = Pass { model, offsets: &self.offsets, n, fused: self.fused, ctx };
-            let (recon, kl) = ws.forward_loss(pass, self.config.loss, false, false, self.sample_layer);
+            let (recon, kl) =
+                ws.forward_loss(pass, self.config.loss, (false, false), self.sample_layer, self.kl_weight);
             sum += recon;
             if let Some(k) = kl {
                 sum += self.kl_weight * k;
@@ -802,6 +880,33 @@ fn run(
     Ok(history)
 }
 
+/// Where and how often the rows are replicated to train `model` on the importance-
+/// weighted bound of `config.iw_train` samples (`None` for the ELBO and for models that
+/// are not variational); an error when the model cannot be trained on it.
+fn replicas(model: &Autoencoder, config: &TrainConfig) -> Result<Option<Replicas>> {
+    if config.iw_train <= 1 {
+        return Ok(None);
+    }
+    let at = model.layers().iter().position(|l| l.kind() == LayerKind::Sample).ok_or_else(|| {
+        Error::config(
+            "iw_train",
+            "the importance-weighted bound trains variational models (variational = true)",
+        )
+    })?;
+    let out = model.layers()[model.layers().len() - 1].activation();
+    if !config.loss.fuses_with(out) {
+        return Err(Error::config(
+            "iw_train",
+            format!(
+                "the importance-weighted bound needs a Bernoulli decoder: loss bce with a sigmoid output (not {} with {})",
+                config.loss,
+                out.name()
+            ),
+        ));
+    }
+    Ok(Some(Replicas { at, k: config.iw_train }))
+}
+
 /// `l1·Σ|w| + l2·Σw²` over the tensors that decay.
 fn penalty(params: &[f32], decaying: &[TensorSlot], l1: f64, l2: f64) -> f64 {
     let mut p = 0.0;
@@ -828,6 +933,7 @@ fn backward(
     fused: bool,
     code: Option<&CodePenalties>,
     kl: Option<(usize, f32)>,
+    beta: f64,
     ctx: Ctx<'_>,
 ) {
     let layers = model.layers();
@@ -848,17 +954,23 @@ fn backward(
                 &mut ws.code_scratch,
             );
         }
-        let x: &[f32] = if i == 0 { &ws.input } else { &ws.acts[i - 1] };
-        let x = &x[..n * layer.input_width()];
-        let dx = if i > 0 { Some(&mut ws.grad_b[..n * layer.input_width()]) } else { None };
+        let rows = ws.rows_at(i, n);
+        let iw = ws.iw.filter(|r| r.at == i);
+        let x: &[f32] = match (i, iw) {
+            (_, Some(_)) => &ws.rep,
+            (0, None) => &ws.input,
+            _ => &ws.acts[i - 1],
+        };
+        let x = &x[..rows * layer.input_width()];
+        let dx = if i > 0 { Some(&mut ws.grad_b[..rows * layer.input_width()]) } else { None };
         layer.backward(Backward {
             params: &params[offsets[i].clone()],
             grads: &mut ws.grads[offsets[i].clone()],
             x,
             y: &ws.acts[i],
             scratch: &mut ws.scratch[i],
-            rows: n,
-            dy: &mut ws.grad_a[..n * layer.output_width()],
+            rows,
+            dy: &mut ws.grad_a[..rows * layer.output_width()],
             dx,
             dy_is_preactivation: fused && i == layers.len() - 1,
             ctx,
@@ -870,6 +982,14 @@ fn backward(
         if let Some((s, scale)) = kl.filter(|&(s, _)| s == i) {
             // The KL term's gradient joins the sampling layer's input gradient.
             super::kl::add_kl_gradient(&ws.acts[s - 1], n, k, scale, &mut ws.grad_b[..n * 2 * k]);
+        }
+        if let Some(r) = iw {
+            // The bound's latent terms join the copies' input gradient; the copies'
+            // gradients then sum into their row's (the encoder ran once per row).
+            let shape = super::iw::Shape { n, k: r.k, d: model.input_dim(), code: k };
+            let dx = &mut ws.grad_b[..rows * 2 * k];
+            super::iw::add_latent_gradient(shape, &ws.rep, &ws.acts[i], &ws.scratch[i], &ws.log_w, beta, dx);
+            super::iw::sum_replicas(dx, n, 2 * k, r.k);
         }
         std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
     }
@@ -923,26 +1043,28 @@ pub fn loss_and_gradient_with(
     let layers = model.layers();
     let offsets: Vec<Range<usize>> = (0..layers.len()).map(|i| model.layer_params(i)).collect();
     let fused = loss.fuses_with(layers[layers.len() - 1].activation());
-    let mut ws = Workspace::new(layers, n, model.param_count(), false);
+    let iw = replicas(model, config)?;
+    let mut ws = Workspace::new(layers, n, model.param_count(), false, iw);
     ws.input.copy_from_slice(x);
     // Noise-taking layers (a variational sample, dropout) use a fixed draw from the seed.
     let sample = layers.iter().position(|l| l.kind() == LayerKind::Sample);
     let mut rng = random::rng(config.seed, Stream::Noise);
-    for (l, scratch) in layers.iter().zip(ws.scratch.iter_mut()) {
+    for (i, l) in layers.iter().enumerate() {
         if l.takes_noise() {
-            l.draw_noise(&mut scratch[..n * l.scratch_width()], &mut rng);
+            let rows = ws.rows_at(i, n);
+            l.draw_noise(&mut ws.scratch[i][..rows * l.scratch_width()], &mut rng);
         }
     }
     threads.install(|| {
         let pass = Pass { model, offsets: &offsets, n, fused, ctx };
-        let (sum, kl_sum) = ws.forward_loss(pass, loss, true, false, sample);
+        let (sum, kl_sum) = ws.forward_loss(pass, loss, (true, false), sample, config.beta);
         let penalty = code.as_ref().map_or(0.0, |c| code_penalty_value(model, &mut ws, n, c));
-        let kl = sample.map(|s| (s, (config.beta / (n * d) as f64) as f32));
+        let kl = kl_sum.and(sample).map(|s| (s, (config.beta / (n * d) as f64) as f32));
         let kl_value = match (kl, kl_sum) {
             (Some((_, scale)), Some(k)) => f64::from(scale) * k,
             _ => 0.0,
         };
-        backward(model, &offsets, &mut ws, n, fused, code.as_ref(), kl, ctx);
+        backward(model, &offsets, &mut ws, n, fused, code.as_ref(), kl, config.beta, ctx);
         for t in model.tied_weights() {
             t.combine_gradients(&mut ws.grads);
         }

@@ -6,6 +6,7 @@ mod code_penalty;
 mod finish;
 mod fit;
 mod history;
+mod iw;
 pub mod kl;
 mod noise;
 mod observer;
@@ -46,6 +47,10 @@ impl Default for EarlyStopping {
 
 /// The largest epoch limit accepted (a guard against typos and hostile files).
 pub const MAX_EPOCHS: usize = 1_000_000;
+
+/// The most samples per row [`TrainConfig::iw_train`] accepts (the decoder's batch is
+/// `batch_size · iw_train` rows).
+pub const MAX_IW_SAMPLES: usize = 5000;
 
 /// How to train: loss, optimizer, batches, epochs, validation, stopping, penalties.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -93,6 +98,12 @@ pub struct TrainConfig {
     /// Variational models: raise the KL weight linearly from 0 to β over this many
     /// epochs (KL warm-up). Default 0 (β from the start).
     pub kl_warmup: usize,
+    /// Variational models with a Bernoulli decoder: train on the importance-weighted
+    /// bound of this many samples per row (IWAE; Burda et al. 2016) instead of the ELBO.
+    /// The encoder runs once per row, the decoder `iw_train` times. Default 1 (the
+    /// ELBO, with its analytic KL term).
+    #[serde(skip_serializing_if = "is_one")]
+    pub iw_train: usize,
     /// Re-binarise the training rows each time they are used: each value `x ∈ [0, 1]`
     /// becomes 1 with probability `x` (dynamically binarised MNIST). Default false.
     pub binarize: bool,
@@ -118,6 +129,10 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
 
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
@@ -140,6 +155,7 @@ impl Default for TrainConfig {
             contractive: 0.0,
             beta: 1.0,
             kl_warmup: 0,
+            iw_train: 1,
             binarize: false,
             trim: 0.0,
             min_steps: 0,
@@ -275,6 +291,23 @@ impl TrainConfig {
             n.check()?;
         }
         self.code_penalties().check(None)?;
+        if self.iw_train == 0 || self.iw_train > MAX_IW_SAMPLES {
+            return Err(Error::config(
+                "iw_train",
+                format!("{} must be between 1 and {MAX_IW_SAMPLES} (samples per row)", self.iw_train),
+            ));
+        }
+        if self.iw_train.saturating_mul(self.batch_size) > 1 << 20 {
+            return Err(Error::config(
+                "iw_train",
+                format!(
+                    "{} samples for each of {} rows per batch is more than {} decoder rows per step; lower batch_size or iw_train",
+                    self.iw_train,
+                    self.batch_size,
+                    1 << 20
+                ),
+            ));
+        }
         if !(self.beta.is_finite() && self.beta >= 0.0) {
             return Err(Error::config("beta", format!("{} must be ≥ 0", self.beta)));
         }

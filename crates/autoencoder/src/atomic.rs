@@ -10,7 +10,9 @@
 //! the target; the replaced file's permission bits (and owner, where the process may set
 //! it) are kept, and a new file gets the umask's mode, as `open(2)` would give it. An
 //! existing target that is not a regular file (`/dev/null`, `/dev/full`, a FIFO, a
-//! terminal) is written through, never replaced. Temporary names are
+//! terminal) is written through, never replaced. The path `-` is the process's standard
+//! output, as for most Unix tools (written through; a failure part-way leaves what was
+//! already sent, as a pipe must). Temporary names are
 //! `.NAME.PID.RANDOM.tmp` (NAME shortened so that the whole stays within 255 bytes);
 //! the next write to the same target removes those whose process is gone, and
 //! [`remove_temporaries`] removes this process's own on an exit that skips destructors
@@ -50,6 +52,10 @@ where
 {
     match Target::of(path)? {
         Target::Special => write_through(path, fill).map_err(|e| Error::io(path, e)),
+        Target::Stdout => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            fill(&mut w).and_then(|()| w.flush()).map_err(|e| Error::io(Path::new("<stdout>"), e))
+        }
         Target::File { path: target, existing } => replace(&target, existing.as_ref(), fill),
     }
 }
@@ -59,7 +65,7 @@ where
 /// is left behind.
 pub fn check_writable(path: &Path) -> Result<()> {
     match Target::of(path)? {
-        Target::Special => Ok(()),
+        Target::Special | Target::Stdout => Ok(()),
         Target::File { path: target, .. } => {
             let (dir, _) = split(&target);
             let probe = tempfile::Builder::new().prefix(".ae-probe.").tempfile_in(&dir);
@@ -74,6 +80,10 @@ pub fn check_writable(path: &Path) -> Result<()> {
 /// Whether `a` and `b` name the same existing file (same device and inode, symbolic
 /// links followed), whatever their spelling.
 pub fn same_file(a: &Path, b: &Path) -> bool {
+    if a.as_os_str() == "-" || b.as_os_str() == "-" {
+        // Standard input and output are not files a run could overwrite.
+        return false;
+    }
     match (std::fs::metadata(a), std::fs::metadata(b)) {
         (Ok(x), Ok(y)) => file_id(&x) == file_id(&y),
         _ => false,
@@ -94,12 +104,17 @@ pub fn remove_temporaries() {
 enum Target {
     /// An existing file that is not a regular file: written through.
     Special,
+    /// `-`: standard output, written through.
+    Stdout,
     /// A regular file (`existing` when it is there now), its symbolic links resolved.
     File { path: PathBuf, existing: Option<std::fs::Metadata> },
 }
 
 impl Target {
     fn of(path: &Path) -> Result<Target> {
+        if path.as_os_str() == "-" {
+            return Ok(Target::Stdout);
+        }
         let bytes = path.as_os_str().as_encoded_bytes();
         if bytes.is_empty() {
             return Err(Error::io(path, std::io::Error::other("an empty file name")));
@@ -335,7 +350,7 @@ impl OutputLock {
     /// Take the lock on `output`, or say that another process holds it.
     pub fn acquire(output: &Path) -> Result<Option<OutputLock>> {
         let target = match Target::of(output)? {
-            Target::Special => return Ok(None),
+            Target::Special | Target::Stdout => return Ok(None),
             Target::File { path, .. } => path,
         };
         let (dir, name) = split(&target);

@@ -23,7 +23,7 @@ pub struct ScoreArgs {
     /// The score: mse, mae, root (mean √|error|), standardized, or elbo (variational models) [default: the model's detector's, else elbo for a variational model and mse otherwise].
     #[arg(long, value_name = "KIND")]
     pub score: Option<ScoreKind>,
-    /// Write `id,score[,outlier]` rows here (CSV).
+    /// Write `id,score[,outlier]` rows here (CSV; `-` is standard output) [default: standard output, the summary then on standard error; with --json, only the summary].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -73,9 +73,17 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     }
     let anomaly::Scored { kind, scores, flags } = anomaly::score_rows(&model, &data, a.score, &threads)?;
     let flags = flags.map(|(_, f)| f);
-    if let Some(p) = &a.output {
+    // The rows go to standard output with `-o -`, or without -o unless only the JSON
+    // summary is asked for; the summary then goes to standard error.
+    let rows_out = match &a.output {
+        Some(p) => Some(p.as_path()),
+        None if !a.json => Some(Path::new("-")),
+        None => None,
+    };
+    if let Some(p) = rows_out {
         write_scores(p, &scores, flags.as_deref())?;
     }
+    let summary_to_stderr = rows_out.is_some_and(|p| p.as_os_str() == "-");
     let flagged = match (detector, &flags) {
         (Some(d), Some(f)) => Some(Flagged {
             threshold: d.threshold,
@@ -99,10 +107,15 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         flagged,
         judged,
     };
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    let text = if a.json {
+        format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default())
     } else {
-        print!("{}", report.text());
+        report.text()
+    };
+    if summary_to_stderr {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
     }
     Ok(())
 }

@@ -510,6 +510,12 @@ pub fn load(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
     load_fields(&mut Fields::new(file, path, opts.delimiter), opts)
 }
 
+/// [`load`] from a reader (standard input, a pipe) read once from start to end; `path`
+/// names it in messages and as the dataset's source.
+pub fn load_reader(input: impl std::io::Read, path: &Path, opts: &CsvOptions) -> Result<Dataset> {
+    load_fields(&mut Fields::new(input, path, opts.delimiter), opts)
+}
+
 fn load_fields<R: std::io::Read>(fields: &mut Fields<'_, R>, opts: &CsvOptions) -> Result<Dataset> {
     let path = fields.path;
     let Some(first) = fields.read_held(MAX_COLUMNS, 0)? else {

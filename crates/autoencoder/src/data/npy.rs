@@ -149,7 +149,9 @@ struct Source<'a> {
     path: &'a Path,
     /// "" for a plain file, "array 'x': " for an NPZ member.
     prefix: String,
-    total_len: u64,
+    /// `None` for a stream of unknown length (standard input, a pipe): truncation and
+    /// trailing bytes are then found by reading.
+    total_len: Option<u64>,
     alloc_bound: u64,
 }
 
@@ -276,7 +278,8 @@ fn read_npy<T: Copy>(r: &mut dyn Read, src: &Source, convert: impl Fn(Elem, &[u8
     }
     let shape: Vec<usize> =
         shape.iter().map(|&d| usize::try_from(d).map_err(|_| too_big())).collect::<Result<_>>()?;
-    let after_header = src.total_len.saturating_sub((prefix_len + header_len) as u64);
+    let after_header =
+        src.total_len.map_or(data_bytes, |t| t.saturating_sub((prefix_len + header_len) as u64));
     let dtype_name = dtype_text(&parsed.dtype());
     let declares = format!("the header declares a {shape_text} {dtype_name} array ({data_bytes} bytes)");
     if after_header < data_bytes {
@@ -311,6 +314,17 @@ fn read_npy<T: Copy>(r: &mut dyn Read, src: &Source, convert: impl Fn(Elem, &[u8
     }
     if total < data_bytes {
         return Err(src.err(format!("truncated: {declares}, the file holds {total} bytes of data")));
+    }
+    if src.total_len.is_none() {
+        // A stream's length is known only at its end: nothing may follow the array.
+        let mut one = [0u8; 1];
+        let (more, err) = read_full(limited.into_inner(), &mut one);
+        if let Some(e) = err {
+            return Err(src.read_err(e));
+        }
+        if more > 0 {
+            return Err(src.err(format!("{declares}, but more bytes follow it (trailing data)")));
+        }
     }
     if parsed.order() == Order::Fortran && shape.len() > 1 {
         values = fortran_to_c(&values, &shape);
@@ -422,8 +436,34 @@ pub fn load(path: &Path, opts: &NpyOptions) -> Result<Dataset> {
         }
     }
     let mut chained = Cursor::new(magic.to_vec()).chain(reader);
-    let src = Source { path, prefix: String::new(), total_len: file_len, alloc_bound: file_len };
+    let src = Source { path, prefix: String::new(), total_len: Some(file_len), alloc_bound: file_len };
     let arr = read_npy(&mut chained, &src, |e, b| e.decode(b) as f32)?;
+    to_dataset(path, "", arr)
+}
+
+/// The most bytes reserved for a stream's values before they arrive (a stream has no
+/// length to bound a header's claim by; past this the buffer grows as data comes).
+const STREAM_RESERVE: u64 = 64 << 20;
+
+/// A `.npy` array from a reader (standard input, a pipe) read once from start to end,
+/// as [`load`] reads a file; `path` names it in messages and as the dataset's source.
+/// An NPZ archive needs seeking and is refused. Memory follows the bytes that arrive,
+/// not the header's claim.
+pub fn load_reader(input: impl Read, path: &Path, opts: &NpyOptions) -> Result<Dataset> {
+    for (field, name) in [("array", &opts.array), ("labels", &opts.labels)] {
+        if let Some(name) = name {
+            return Err(Error::config(
+                field,
+                format!(
+                    "{}: reads one NPY array; member names such as \"{name}\" apply to NPZ archives",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let mut reader = BufReader::new(input);
+    let src = Source { path, prefix: String::new(), total_len: None, alloc_bound: STREAM_RESERVE };
+    let arr = read_npy(&mut reader, &src, |e, b| e.decode(b) as f32)?;
     to_dataset(path, "", arr)
 }
 
@@ -523,7 +563,8 @@ fn open_member<'z, 'p>(
     let member = zip
         .by_name(&format!("{name}.npy"))
         .map_err(|e| Error::format(path, format!("array '{name}': cannot read it from the archive: {e}")))?;
-    let src = Source { path, prefix: format!("array '{name}': "), total_len: member.size(), alloc_bound };
+    let src =
+        Source { path, prefix: format!("array '{name}': "), total_len: Some(member.size()), alloc_bound };
     Ok((member, src))
 }
 

@@ -1,5 +1,10 @@
 //! Opening data by file or by name: detects a file's format from its first bytes and
 //! calls the right loader; resolves `fashion-mnist`, `mnist` and `synthetic`.
+//!
+//! A path that is `-` (standard input) or names something other than a regular file (a
+//! pipe such as `/dev/stdin` or `<(cmd)`, a FIFO) is a stream: it is read once, from
+//! start to end — the first bytes that tell its format are kept and handed to the
+//! loader — and only the formats that need no seeking (CSV, NPY) are read from it.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -41,20 +46,92 @@ pub struct LoadOptions {
     pub image: ImageOptions,
 }
 
-/// The format of `path`, from its first bytes: gzip or the IDX magic → IDX,
-/// `\x93NUMPY` → NPY, `PK\x03\x04` → NPZ, `MATLAB 5.0 MAT-file` (or 7.3) → MAT, the PNG or
-/// JPEG signature → image, anything else → CSV.
-pub fn detect(path: &Path) -> Result<Format> {
-    let mut head = [0u8; 19];
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..]).map_err(|e| Error::io(path, e))? {
-            0 => break,
-            k => n += k,
+impl Format {
+    /// The format's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "CSV",
+            Format::Npy => "NPY",
+            Format::Npz => "NPZ",
+            Format::Idx => "IDX",
+            Format::Mat => "MATLAB .mat",
+            Format::Image => "image",
         }
     }
-    let head = &head[..n];
+}
+
+/// Bytes [`detect`] reads to tell a format.
+const HEAD: usize = 19;
+
+/// Whether `path` is read as a stream: `-` (standard input), or an existing path that is
+/// neither a regular file nor a folder (a pipe, a FIFO, a character device).
+pub fn is_stream(path: &Path) -> bool {
+    path.as_os_str() == "-" || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Up to `buf.len()` first bytes of `r`.
+fn read_head(r: &mut dyn Read, buf: &mut [u8], path: &Path) -> Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Ok(n)
+}
+
+/// The format of `path`, from its first bytes: gzip or the IDX magic → IDX,
+/// `\x93NUMPY` → NPY, `PK\x03\x04` → NPZ, `MATLAB 5.0 MAT-file` (or 7.3) → MAT, the PNG or
+/// JPEG signature → image, anything else → CSV. Formats this crate does not read
+/// (Parquet, Arrow IPC/Feather, plain HDF5) are an error that names them, rather than
+/// text that fails as CSV. A stream ([`is_stream`]) is not opened: its bytes could be read
+/// only once; [`load_file`] reads it.
+pub fn detect(path: &Path) -> Result<Format> {
+    if is_stream(path) {
+        return Err(Error::format(
+            path,
+            "a stream (standard input or a pipe): its format is told as it is read",
+        ));
+    }
+    let mut head = [0u8; HEAD];
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let n = read_head(&mut f, &mut head, path)?;
+    detect_head(&head[..n], path)
+}
+
+/// The format whose first bytes are `head` (see [`detect`]); `path` names it in errors.
+fn detect_head(head: &[u8], path: &Path) -> Result<Format> {
+    let n = head.len();
+    let unread = |name: &str, hint: &str| {
+        Err(Error::format(
+            path,
+            format!(
+                "a {name} file, which this build does not read (it reads CSV, NPY/NPZ, IDX, MATLAB .mat and images); {hint}"
+            ),
+        ))
+    };
+    if head.starts_with(b"PAR1") {
+        return unread(
+            "Parquet",
+            "convert it first, e.g. pandas.read_parquet(f).to_numpy(\"float32\") saved with numpy.save",
+        );
+    }
+    if head.starts_with(b"ARROW1") || head.starts_with(b"FEA1") || head.starts_with(&[0xff, 0xff, 0xff, 0xff])
+    {
+        return unread(
+            "Arrow IPC/Feather",
+            "convert it first, e.g. pandas.read_feather(f).to_numpy(\"float32\") saved with numpy.save",
+        );
+    }
+    if head.starts_with(b"\x89HDF\r\n\x1a\n") {
+        return unread(
+            "HDF5",
+            "save the array with numpy.save, or as a MATLAB v7.3 file with a data variable",
+        );
+    }
     Ok(
         if head.starts_with(&[0x1f, 0x8b])
             || (n >= 4 && head[0] == 0 && head[1] == 0 && (0x08..=0x0e).contains(&head[2]))
@@ -74,15 +151,49 @@ pub fn detect(path: &Path) -> Result<Format> {
     )
 }
 
+/// Rows read once from a stream ([`is_stream`]): its first bytes tell CSV from NPY and
+/// are handed on with the rest; other formats need seeking and are refused by name.
+fn load_stream(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    let mut input: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
+    };
+    let mut head = [0u8; HEAD];
+    let n = read_head(&mut input, &mut head, path)?;
+    let whole = std::io::Cursor::new(head[..n].to_vec()).chain(input);
+    let shown = if path.as_os_str() == "-" { Path::new("<stdin>") } else { path };
+    match detect_head(&head[..n], shown)? {
+        Format::Csv => super::csv::load_reader(whole, shown, &opts.csv),
+        Format::Npy => npy::load_reader(whole, shown, &opts.npy),
+        f => Err(Error::format(
+            shown,
+            format!(
+                "{} data cannot be read from standard input or a pipe (it needs seeking); save it to a file, or send CSV or NPY",
+                f.name()
+            ),
+        )),
+    }
+}
+
 /// Load one data file (any supported format), with an optional second file of labels
-/// (an IDX labels file beside IDX images, or a one-column CSV/NPY).
+/// (an IDX labels file beside IDX images, or a one-column CSV/NPY). Either may be a
+/// stream ([`is_stream`]; not both standard input), read once.
 pub fn load_file(path: &Path, labels: Option<&Path>, opts: &LoadOptions) -> Result<Dataset> {
-    let data = match detect(path)? {
-        Format::Idx => return idx::load(path, labels),
-        Format::Npy | Format::Npz => npy::load(path, &opts.npy)?,
-        Format::Mat => mat::load(path, &MatOptions::default())?,
-        Format::Image => image::load(&[path.to_path_buf()], &opts.image)?.data,
-        Format::Csv => super::csv::load(path, &opts.csv)?,
+    if labels.is_some_and(|l| l.as_os_str() == "-") && path.as_os_str() == "-" {
+        return Err(Error::config("data", "the data and the labels cannot both be read from standard input"));
+    }
+    let format = if is_stream(path) { None } else { Some(detect(path)?) };
+    let data = match format {
+        None => load_stream(path, opts)?,
+        Some(Format::Idx) if labels.is_some_and(is_stream) => idx::load(path, None)?,
+        Some(f) => match f {
+            Format::Idx => return idx::load(path, labels),
+            Format::Npy | Format::Npz => npy::load(path, &opts.npy)?,
+            Format::Mat => mat::load(path, &MatOptions::default())?,
+            Format::Image => image::load(&[path.to_path_buf()], &opts.image)?.data,
+            Format::Csv => super::csv::load(path, &opts.csv)?,
+        },
     };
     match labels {
         None => Ok(data),
@@ -101,8 +212,8 @@ pub fn load_file(path: &Path, labels: Option<&Path>, opts: &LoadOptions) -> Resu
 
 /// A labels file: an IDX labels file, or a one-column CSV/NPY of whole numbers.
 pub fn load_labels(path: &Path) -> Result<Vec<i64>> {
-    match detect(path)? {
-        Format::Idx => idx::load_labels(path),
+    match if is_stream(path) { None } else { Some(detect(path)?) } {
+        Some(Format::Idx) => idx::load_labels(path),
         _ => {
             let d = load_file(path, None, &LoadOptions::default())?;
             if d.cols() != 1 {
@@ -149,10 +260,11 @@ pub fn load_named(name: Named, split: Split, sources: &Sources, seed: u64) -> Re
 
 /// True when `paths` name images: a folder, or files with image extensions or signatures.
 pub fn are_images(paths: &[PathBuf]) -> bool {
+    // A stream is never opened here: its first bytes belong to its loader.
     !paths.is_empty()
-        && paths
-            .iter()
-            .all(|p| p.is_dir() || image::is_image_path(p) || matches!(detect(p), Ok(Format::Image)))
+        && paths.iter().all(|p| {
+            p.is_dir() || image::is_image_path(p) || (!is_stream(p) && matches!(detect(p), Ok(Format::Image)))
+        })
 }
 
 /// A path list as the command receives it: the data file and optionally its labels, or

@@ -7,6 +7,7 @@
 #
 #   bench/iwae/run.sh                 # K = 5, 30 epochs, NLL with 1000 samples
 #   K=50 EPOCHS=200 NLL_K=5000 bench/iwae/run.sh   # Burda et al.'s setting (hours here)
+#   KS=5 bench/iwae/run.sh            # only the K-sample run (KS: the K values to train)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 AE=${AE:-target/release/ae}
@@ -18,7 +19,7 @@ THREADS=${THREADS:-2}
 OUT=${OUT:-bench/out/iwae}
 mkdir -p "$OUT"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-for k in 1 "$K"; do
+for k in ${KS:-1 $K}; do
   m="$OUT/iw$k-e$EPOCHS.safetensors"
   start=$(date +%s.%N)
   "$AE" train --dataset mnist --data-dir "$DATA" --variational --layers 500,500,50 --loss bce \

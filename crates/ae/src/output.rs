@@ -4,8 +4,9 @@ use std::path::Path;
 
 use autoencoder::data::{csv, npy};
 
-/// Write `rows × cols` values to `path` as `.npy`, `.npz` (member `x`) or CSV
-/// (anything else), atomically; `header` names the CSV columns.
+/// Write `rows × cols` values to `path` as `.npy`, `.npz` (member `x`), `.parquet` or CSV
+/// (anything else), atomically; `header` names the CSV and Parquet columns (Parquet's
+/// are `c1..cN` without it).
 pub fn write_array(
     path: &Path,
     data: &[f32],
@@ -16,6 +17,11 @@ pub fn write_array(
     match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
         Some("npy") => npy::write(path, data, rows, cols),
         Some("npz") => npy::write_npz(path, &[("x", data, rows, cols)]),
+        Some("parquet") => {
+            let names =
+                header.map_or_else(|| (1..=cols).map(|i| format!("c{i}")).collect(), <[String]>::to_vec);
+            autoencoder::data::columnar::write_matrix(path, data, cols, &names)
+        }
         _ => csv::write(path, data, rows, cols, header, false),
     }
 }

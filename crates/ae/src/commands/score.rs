@@ -23,7 +23,7 @@ pub struct ScoreArgs {
     /// The score: mse, mae, root (mean √|error|), standardized, or elbo (variational models) [default: the model's detector's, else elbo for a variational model and mse otherwise].
     #[arg(long, value_name = "KIND")]
     pub score: Option<ScoreKind>,
-    /// Write `id,score[,outlier]` rows here (CSV; `-` is standard output) [default: standard output, the summary then on standard error; with --json, only the summary].
+    /// Write `id,score[,outlier]` rows here (CSV, or Parquet for a name ending in .parquet; `-` is standard output) [default: standard output, the summary then on standard error; with --json, only the summary].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -198,7 +198,19 @@ impl ScoreReport {
     }
 }
 
+/// `id,score[,outlier]` rows: Parquet when `path` ends in `.parquet`, else CSV.
 fn write_scores(path: &Path, scores: &[f64], flags: Option<&[u8]>) -> Result<()> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
+        use autoencoder::data::columnar::{write_parquet, Column};
+        let mut columns = vec![
+            ("id", Column::Int64((0..scores.len() as i64).collect())),
+            ("score", Column::Float64(scores)),
+        ];
+        if let Some(f) = flags {
+            columns.push(("outlier", Column::Flags(f)));
+        }
+        return write_parquet(path, &columns);
+    }
     atomic::write_atomic_with(path, |w: &mut dyn Write| {
         match flags {
             Some(_) => writeln!(w, "id,score,outlier")?,

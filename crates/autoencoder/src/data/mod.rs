@@ -2,6 +2,8 @@
 //! normalisers, the built-in synthetic images and the named datasets.
 
 pub mod builtin;
+#[cfg(feature = "parquet")]
+pub mod columnar;
 pub mod csv;
 pub mod dataset;
 pub mod idx;

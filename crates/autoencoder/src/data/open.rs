@@ -4,7 +4,8 @@
 //! A path that is `-` (standard input) or names something other than a regular file (a
 //! pipe such as `/dev/stdin` or `<(cmd)`, a FIFO) is a stream: it is read once, from
 //! start to end — the first bytes that tell its format are kept and handed to the
-//! loader — and only the formats that need no seeking (CSV, NPY) are read from it.
+//! loader — and only CSV, NPY, Arrow IPC and Parquet are read from it (the last two
+//! held in memory when their footer is needed).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,10 @@ pub enum Format {
     Mat,
     /// A PNG or JPEG image.
     Image,
+    /// Apache Parquet (read with the `parquet` feature).
+    Parquet,
+    /// Arrow IPC, file (Feather v2) or stream (read with the `parquet` feature).
+    Arrow,
 }
 
 /// How to read files whose format leaves choices open.
@@ -56,6 +61,8 @@ impl Format {
             Format::Idx => "IDX",
             Format::Mat => "MATLAB .mat",
             Format::Image => "image",
+            Format::Parquet => "Parquet",
+            Format::Arrow => "Arrow IPC",
         }
     }
 }
@@ -85,10 +92,11 @@ fn read_head(r: &mut dyn Read, buf: &mut [u8], path: &Path) -> Result<usize> {
 
 /// The format of `path`, from its first bytes: gzip or the IDX magic → IDX,
 /// `\x93NUMPY` → NPY, `PK\x03\x04` → NPZ, `MATLAB 5.0 MAT-file` (or 7.3) → MAT, the PNG or
-/// JPEG signature → image, anything else → CSV. Formats this crate does not read
-/// (Parquet, Arrow IPC/Feather, plain HDF5) are an error that names them, rather than
-/// text that fails as CSV. A stream ([`is_stream`]) is not opened: its bytes could be read
-/// only once; [`load_file`] reads it.
+/// JPEG signature → image, `PAR1` → Parquet, `ARROW1` or an IPC message marker → Arrow
+/// (both with the `parquet` feature), anything else → CSV. Formats this crate does not
+/// read (Feather v1, plain HDF5, and Parquet and Arrow without the feature) are an error
+/// that names them, rather than text that fails as CSV. A stream ([`is_stream`]) is not
+/// opened: its bytes could be read only once; [`load_file`] reads it.
 pub fn detect(path: &Path) -> Result<Format> {
     if is_stream(path) {
         return Err(Error::format(
@@ -109,22 +117,29 @@ fn detect_head(head: &[u8], path: &Path) -> Result<Format> {
         Err(Error::format(
             path,
             format!(
-                "a {name} file, which this build does not read (it reads CSV, NPY/NPZ, IDX, MATLAB .mat and images); {hint}"
+                "a {name} file, which this build does not read (it reads CSV, NPY/NPZ, IDX, MATLAB .mat, images{}); {hint}", if cfg!(feature = "parquet") { ", Parquet and Arrow IPC" } else { "" }
             ),
         ))
     };
-    if head.starts_with(b"PAR1") {
+    if head.starts_with(b"FEA1") {
         return unread(
-            "Parquet",
-            "convert it first, e.g. pandas.read_parquet(f).to_numpy(\"float32\") saved with numpy.save",
+            "Feather v1",
+            "write it again as Feather v2 (pyarrow.feather.write_feather) or Parquet",
         );
     }
-    if head.starts_with(b"ARROW1") || head.starts_with(b"FEA1") || head.starts_with(&[0xff, 0xff, 0xff, 0xff])
-    {
-        return unread(
-            "Arrow IPC/Feather",
-            "convert it first, e.g. pandas.read_feather(f).to_numpy(\"float32\") saved with numpy.save",
-        );
+    if head.starts_with(b"PAR1") {
+        return if cfg!(feature = "parquet") {
+            Ok(Format::Parquet)
+        } else {
+            unread("Parquet", "build with the `parquet` feature, or convert it first, e.g. pandas.read_parquet(f).to_numpy(\"float32\") saved with numpy.save")
+        };
+    }
+    if head.starts_with(b"ARROW1") || head.starts_with(&[0xff, 0xff, 0xff, 0xff]) {
+        return if cfg!(feature = "parquet") {
+            Ok(Format::Arrow)
+        } else {
+            unread("Arrow IPC/Feather", "build with the `parquet` feature, or convert it first, e.g. pandas.read_feather(f).to_numpy(\"float32\") saved with numpy.save")
+        };
     }
     if head.starts_with(b"\x89HDF\r\n\x1a\n") {
         return unread(
@@ -166,14 +181,32 @@ fn load_stream(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     match detect_head(&head[..n], shown)? {
         Format::Csv => super::csv::load_reader(whole, shown, &opts.csv),
         Format::Npy => npy::load_reader(whole, shown, &opts.npy),
+        #[cfg(feature = "parquet")]
+        Format::Arrow | Format::Parquet => super::columnar::load_reader(whole, shown, opts.csv.label.as_ref()),
         f => Err(Error::format(
             shown,
             format!(
-                "{} data cannot be read from standard input or a pipe (it needs seeking); save it to a file, or send CSV or NPY",
+                "{} data cannot be read from standard input or a pipe (it needs seeking); save it to a file, or send CSV, NPY, Parquet or Arrow IPC",
                 f.name()
             ),
         )),
     }
+}
+
+/// A Parquet or Arrow IPC file's rows; the label column is the CSV options' one.
+#[cfg(feature = "parquet")]
+fn load_columnar(f: Format, path: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    let label = opts.csv.label.as_ref();
+    match f {
+        Format::Parquet => super::columnar::load_parquet(path, label),
+        _ => super::columnar::load_arrow(path, label),
+    }
+}
+
+/// Without the `parquet` feature [`detect`] never names a columnar format.
+#[cfg(not(feature = "parquet"))]
+fn load_columnar(f: Format, path: &Path, _: &LoadOptions) -> Result<Dataset> {
+    Err(Error::format(path, format!("{} files are read only with the `parquet` feature", f.name())))
 }
 
 /// Load one data file (any supported format), with an optional second file of labels
@@ -193,6 +226,7 @@ pub fn load_file(path: &Path, labels: Option<&Path>, opts: &LoadOptions) -> Resu
             Format::Mat => mat::load(path, &MatOptions::default())?,
             Format::Image => image::load(&[path.to_path_buf()], &opts.image)?.data,
             Format::Csv => super::csv::load(path, &opts.csv)?,
+            Format::Parquet | Format::Arrow => load_columnar(f, path, opts)?,
         },
     };
     match labels {

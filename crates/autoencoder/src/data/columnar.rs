@@ -1,0 +1,569 @@
+//! Columnar files (feature `parquet`): Parquet and Arrow IPC (Feather v2) tables read
+//! into rows, and tables of per-row results written as Parquet.
+//!
+//! Every column but the label column is a feature and must hold numbers: integers
+//! (8 to 64 bits, signed or not), floats (16, 32 or 64 bits) or booleans (0 and 1). Each
+//! value becomes the nearest `f32`, as the CSV reader turns the same number's text into
+//! one (so a table and its CSV give the same rows, bit for bit, for `f32` columns and for
+//! integers). A finite value too large for `f32`, a null, or a column of another type is
+//! an error that names the row and the column. The label column holds whole numbers.
+//!
+//! Reading goes one record batch (a Parquet row group's slice, an IPC batch) at a time:
+//! memory is the rows kept plus one batch. From a stream (standard input or a pipe),
+//! Arrow's stream layout is read the same way; a Parquet file and Arrow's file layout
+//! need their footer, so their bytes are held in memory first.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
+    UInt64Type, UInt8Type,
+};
+use arrow_array::{Array, ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch, UInt8Array};
+use arrow_schema::{DataType, Field, Schema};
+
+use super::csv::LabelColumn;
+use super::dataset::{Dataset, MAX_WIDTH};
+use crate::atomic::write_atomic;
+use crate::error::{Error, Result};
+
+/// Rows a record batch holds when this module reads Parquet.
+const BATCH_ROWS: usize = 8192;
+
+/// The first bytes of a Parquet file.
+pub const PARQUET_MAGIC: &[u8] = b"PAR1";
+/// The first bytes of an Arrow IPC file (Feather v2).
+pub const ARROW_FILE_MAGIC: &[u8] = b"ARROW1";
+/// The first bytes of an Arrow IPC stream: a message's continuation marker.
+pub const ARROW_STREAM_MAGIC: &[u8] = &[0xff, 0xff, 0xff, 0xff];
+
+fn format_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    // Arrow's and Parquet's messages may span lines; ours are one.
+    Error::format(path, e.to_string().replace('\n', " "))
+}
+
+/// Whether `t` is a type whose values this module turns into `f32` features.
+fn is_numeric(t: &DataType) -> bool {
+    use DataType::*;
+    matches!(
+        t,
+        Boolean
+            | Int8
+            | Int16
+            | Int32
+            | Int64
+            | UInt8
+            | UInt16
+            | UInt32
+            | UInt64
+            | Float16
+            | Float32
+            | Float64
+    )
+}
+
+/// The rows read so far, and which columns they come from.
+struct Rows<'a> {
+    path: &'a Path,
+    /// Schema indices of the feature columns, in file order.
+    features: Vec<usize>,
+    names: Vec<String>,
+    label: Option<usize>,
+    data: Vec<f32>,
+    labels: Vec<i64>,
+    rows: usize,
+}
+
+impl<'a> Rows<'a> {
+    /// Checks the schema once: the label column exists, every other column is numeric.
+    fn new(path: &'a Path, schema: &Schema, label: Option<&LabelColumn>) -> Result<Self> {
+        let fields = schema.fields();
+        let label = match label {
+            None => None,
+            Some(LabelColumn::Name(name)) => {
+                Some(fields.iter().position(|f| f.name() == name).ok_or_else(|| {
+                    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+                    Error::format(
+                        path,
+                        format!("no column named {name:?} for the labels; the columns are {names:?}"),
+                    )
+                })?)
+            }
+            Some(LabelColumn::Index(i)) if *i >= fields.len() => {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "label column index {i} (0-based) is out of range; the table has {} columns",
+                        fields.len()
+                    ),
+                ))
+            }
+            Some(LabelColumn::Index(i)) => Some(*i),
+        };
+        let mut features = Vec::new();
+        let mut names = Vec::new();
+        for (i, f) in fields.iter().enumerate() {
+            if Some(i) == label {
+                continue;
+            }
+            if !is_numeric(f.data_type()) {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "column {} ({:?}) holds {}, not numbers; every column but the label column must be numeric",
+                        i + 1,
+                        f.name(),
+                        f.data_type()
+                    ),
+                ));
+            }
+            features.push(i);
+            names.push(f.name().clone());
+        }
+        if let Some(l) = label {
+            let t = fields[l].data_type();
+            if !is_numeric(t) || *t == DataType::Boolean {
+                return Err(Error::format(
+                    path,
+                    format!("label column {:?} holds {t}, not whole numbers", fields[l].name()),
+                ));
+            }
+        }
+        if features.is_empty() {
+            return Err(Error::format(
+                path,
+                "no feature columns: the table has no column besides the labels",
+            ));
+        }
+        if features.len() > MAX_WIDTH {
+            return Err(Error::format(
+                path,
+                format!("{} feature columns; a row may have at most {MAX_WIDTH} values", features.len()),
+            ));
+        }
+        Ok(Rows { path, features, names, label, data: Vec::new(), labels: Vec::new(), rows: 0 })
+    }
+
+    /// Appends a batch's rows.
+    fn push(&mut self, batch: &RecordBatch) -> Result<()> {
+        let n = batch.num_rows();
+        let d = self.features.len();
+        let schema = batch.schema();
+        if schema.fields().len() != self.features.len() + usize::from(self.label.is_some()) {
+            return Err(Error::format(self.path, "a record batch's columns differ from the table's schema"));
+        }
+        let before = self.rows;
+        let base = self.data.len();
+        self.data.resize(base + n * d, 0.0);
+        for (j, &c) in self.features.iter().enumerate() {
+            let col = batch.column(c);
+            if let Some(i) = (0..n).find(|&i| col.is_null(i)) {
+                return Err(Error::format(
+                    self.path,
+                    format!(
+                        "{}: a missing value (null); every feature needs a number",
+                        place(before, i, c, &schema)
+                    ),
+                ));
+            }
+            let out = &mut self.data[base..];
+            let mut put = |i: usize, v: f32| out[i * d + j] = v;
+            match col.data_type() {
+                DataType::Float32 => col
+                    .as_primitive::<Float32Type>()
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, &v)| put(i, v)),
+                DataType::Float64 => {
+                    for (i, &v) in col.as_primitive::<Float64Type>().values().iter().enumerate() {
+                        let x = v as f32;
+                        if x.is_infinite() && v.is_finite() {
+                            return Err(Error::format(
+                                self.path,
+                                format!(
+                                    "{}: {v} is too large for a 32-bit float",
+                                    place(before, i, c, &schema)
+                                ),
+                            ));
+                        }
+                        put(i, x);
+                    }
+                }
+                DataType::Float16 => col
+                    .as_primitive::<Float16Type>()
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, v)| put(i, v.to_f32())),
+                DataType::Boolean => {
+                    let b = col.as_boolean();
+                    (0..n).for_each(|i| put(i, f32::from(u8::from(b.value(i)))))
+                }
+                DataType::Int8 => each_as_f32::<Int8Type>(col, put),
+                DataType::Int16 => each_as_f32::<Int16Type>(col, put),
+                DataType::Int32 => each_as_f32::<Int32Type>(col, put),
+                DataType::Int64 => each_as_f32::<Int64Type>(col, put),
+                DataType::UInt8 => each_as_f32::<UInt8Type>(col, put),
+                DataType::UInt16 => each_as_f32::<UInt16Type>(col, put),
+                DataType::UInt32 => each_as_f32::<UInt32Type>(col, put),
+                DataType::UInt64 => each_as_f32::<UInt64Type>(col, put),
+                t => {
+                    return Err(Error::format(self.path, format!("column {} holds {t}, not numbers", c + 1)))
+                }
+            }
+        }
+        if let Some(c) = self.label {
+            let col = batch.column(c);
+            for i in 0..n {
+                let label = if col.is_null(i) { None } else { label_value(col, i) };
+                let label = label.ok_or_else(|| {
+                    Error::format(
+                        self.path,
+                        format!("{}: the label is not a whole number", place(before, i, c, &schema)),
+                    )
+                })?;
+                self.labels.push(label);
+            }
+        }
+        self.rows += n;
+        Ok(())
+    }
+
+    fn finish(self, source: String) -> Result<Dataset> {
+        if self.rows == 0 {
+            return Err(Error::format(self.path, "the table has no rows"));
+        }
+        let mut d = Dataset::new(self.data, self.rows, self.features.len(), source)?;
+        d.feature_names = Some(self.names);
+        if self.label.is_some() {
+            d = d.with_labels(self.labels)?;
+        }
+        Ok(d)
+    }
+}
+
+/// "row 8, column 3 ("x")": 1-based, the row counted over the whole table (`before`
+/// rows precede the batch).
+fn place(before: usize, row: usize, col: usize, schema: &Schema) -> String {
+    format!("row {}, column {} ({:?})", before + row + 1, col + 1, schema.field(col).name())
+}
+
+/// Calls `put(i, v as f32)` for each value of an integer column (`as` rounds to the
+/// nearest `f32`, ties to even, as parsing the number's text does).
+fn each_as_f32<T>(col: &ArrayRef, mut put: impl FnMut(usize, f32))
+where
+    T: arrow_array::ArrowPrimitiveType,
+    T::Native: num_as_f32::AsF32,
+{
+    use num_as_f32::AsF32;
+    for (i, v) in col.as_primitive::<T>().values().iter().enumerate() {
+        put(i, v.as_f32());
+    }
+}
+
+mod num_as_f32 {
+    /// `self as f32` for the integer types.
+    pub trait AsF32: Copy {
+        fn as_f32(self) -> f32;
+    }
+    macro_rules! as_f32 {
+        ($($t:ty)*) => {$(impl AsF32 for $t { fn as_f32(self) -> f32 { self as f32 } })*};
+    }
+    as_f32!(i8 i16 i32 i64 u8 u16 u32 u64);
+}
+
+/// The label at row `i`: an integer that fits `i64`, or a float with no fractional part.
+fn label_value(col: &ArrayRef, i: usize) -> Option<i64> {
+    let whole =
+        |v: f64| (v.fract() == 0.0 && v >= i64::MIN as f64 && v < i64::MAX as f64).then_some(v as i64);
+    Some(match col.data_type() {
+        DataType::Int8 => col.as_primitive::<Int8Type>().value(i).into(),
+        DataType::Int16 => col.as_primitive::<Int16Type>().value(i).into(),
+        DataType::Int32 => col.as_primitive::<Int32Type>().value(i).into(),
+        DataType::Int64 => col.as_primitive::<Int64Type>().value(i),
+        DataType::UInt8 => col.as_primitive::<UInt8Type>().value(i).into(),
+        DataType::UInt16 => col.as_primitive::<UInt16Type>().value(i).into(),
+        DataType::UInt32 => col.as_primitive::<UInt32Type>().value(i).into(),
+        DataType::UInt64 => i64::try_from(col.as_primitive::<UInt64Type>().value(i)).ok()?,
+        DataType::Float16 => whole(col.as_primitive::<Float16Type>().value(i).to_f64())?,
+        DataType::Float32 => whole(col.as_primitive::<Float32Type>().value(i).into())?,
+        DataType::Float64 => whole(col.as_primitive::<Float64Type>().value(i))?,
+        _ => return None,
+    })
+}
+
+/// Reads every batch of `batches` into rows.
+fn collect<I>(path: &Path, schema: &Schema, batches: I, label: Option<&LabelColumn>) -> Result<Dataset>
+where
+    I: Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>,
+{
+    let mut rows = Rows::new(path, schema, label)?;
+    for batch in batches {
+        rows.push(&batch.map_err(|e| format_error(path, e))?)?;
+    }
+    rows.finish(path.display().to_string())
+}
+
+/// The rows of a Parquet file. `label` names the integer label column, if any.
+pub fn load_parquet(path: &Path, label: Option<&LabelColumn>) -> Result<Dataset> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format_error(path, e))?;
+    let schema = builder.schema().clone();
+    let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| format_error(path, e))?;
+    collect(path, &schema, reader, label)
+}
+
+/// The rows of an Arrow IPC file (Feather v2, `ARROW1`) or stream.
+pub fn load_arrow(path: &Path, label: Option<&LabelColumn>) -> Result<Dataset> {
+    use std::io::Seek;
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; 6];
+    let n = file.read(&mut head).map_err(|e| Error::io(path, e))?;
+    file.rewind().map_err(|e| Error::io(path, e))?;
+    if head[..n].starts_with(ARROW_FILE_MAGIC) {
+        let reader = arrow_ipc::reader::FileReader::try_new(file, None).map_err(|e| format_error(path, e))?;
+        let schema = reader.schema();
+        collect(path, &schema, reader, label)
+    } else {
+        load_reader(std::io::BufReader::new(file), path, label)
+    }
+}
+
+/// The rows of a Parquet or Arrow IPC table read once from `r` (standard input, a pipe).
+/// Arrow's stream layout is read batch by batch; a Parquet file, and Arrow's file layout
+/// (`ARROW1`), keep their schema and row-group index in a footer at the end, so their
+/// bytes are held in memory first (as large as the file, beside the rows).
+pub fn load_reader<R: Read>(mut r: R, path: &Path, label: Option<&LabelColumn>) -> Result<Dataset> {
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    let mut whole = std::io::Cursor::new(head[..n].to_vec()).chain(r);
+    if head[..n] == ARROW_STREAM_MAGIC[..] {
+        let reader =
+            arrow_ipc::reader::StreamReader::try_new(whole, None).map_err(|e| format_error(path, e))?;
+        let schema = reader.schema();
+        return collect(path, &schema, reader, label);
+    }
+    let mut bytes = Vec::new();
+    whole.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if bytes.starts_with(PARQUET_MAGIC) {
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .map_err(|e| format_error(path, e))?;
+        let schema = builder.schema().clone();
+        let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| format_error(path, e))?;
+        collect(path, &schema, reader, label)
+    } else {
+        let reader = arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None)
+            .map_err(|e| format_error(path, e))?;
+        let schema = reader.schema();
+        collect(path, &schema, reader, label)
+    }
+}
+
+/// One column of a table to write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column<'a> {
+    /// 64-bit integers (row ids).
+    Int64(Vec<i64>),
+    /// 64-bit floats (scores).
+    Float64(&'a [f64]),
+    /// 0/1 flags.
+    Flags(&'a [u8]),
+    /// Column `col` of a row-major `rows × cols` matrix of `f32`.
+    Strided {
+        /// The matrix, row-major.
+        data: &'a [f32],
+        /// Its columns.
+        cols: usize,
+        /// The column taken.
+        col: usize,
+    },
+}
+
+impl Column<'_> {
+    fn array(&self) -> (DataType, ArrayRef) {
+        match self {
+            Column::Int64(v) => (DataType::Int64, Arc::new(Int64Array::from(v.clone()))),
+            Column::Float64(v) => (DataType::Float64, Arc::new(Float64Array::from(v.to_vec()))),
+            Column::Flags(v) => (DataType::UInt8, Arc::new(UInt8Array::from(v.to_vec()))),
+            Column::Strided { data, cols, col } => (
+                DataType::Float32,
+                Arc::new(Float32Array::from_iter_values(data.chunks(*cols).map(|r| r[*col]))),
+            ),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Column::Int64(v) => v.len(),
+            Column::Float64(v) => v.len(),
+            Column::Flags(v) => v.len(),
+            Column::Strided { data, cols, .. } => data.len().checked_div(*cols).unwrap_or(0),
+        }
+    }
+}
+
+/// Writes named columns of equal length as one Parquet file (Snappy-compressed),
+/// atomically: the file appears whole or not at all.
+pub fn write_parquet(path: &Path, columns: &[(&str, Column<'_>)]) -> Result<()> {
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::Compression;
+    use parquet::file::properties::WriterProperties;
+    let rows = columns.first().map_or(0, |(_, c)| c.len());
+    if let Some((name, c)) = columns.iter().find(|(_, c)| c.len() != rows) {
+        return Err(Error::Data(format!(
+            "{}: column {name:?} has {} rows, the first has {rows}",
+            path.display(),
+            c.len()
+        )));
+    }
+    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns
+        .iter()
+        .map(|(name, c)| {
+            let (t, a) = c.array();
+            (Field::new(*name, t, false), a)
+        })
+        .unzip();
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| format_error(path, e))?;
+    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let mut bytes = Vec::new();
+    let mut writer =
+        ArrowWriter::try_new(&mut bytes, schema, Some(props)).map_err(|e| format_error(path, e))?;
+    writer.write(&batch).map_err(|e| format_error(path, e))?;
+    writer.close().map_err(|e| format_error(path, e))?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes `rows × cols` row-major values as Parquet, one `f32` column per name in
+/// `names`, atomically.
+pub fn write_matrix(path: &Path, data: &[f32], cols: usize, names: &[String]) -> Result<()> {
+    if names.len() != cols || (cols > 0 && !data.len().is_multiple_of(cols)) {
+        return Err(Error::Data(format!(
+            "{}: cannot write {} values as columns named {names:?}",
+            path.display(),
+            data.len()
+        )));
+    }
+    let columns: Vec<(&str, Column)> =
+        names.iter().enumerate().map(|(col, n)| (n.as_str(), Column::Strided { data, cols, col })).collect();
+    write_parquet(path, &columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_table_reads_back_with_its_names_and_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.parquet");
+        let data = [1.5f32, -2.0, 3.25, 4.0, f32::MAX, 0.1];
+        write_matrix(&p, &data, 2, &["a".into(), "b".into()]).unwrap();
+        let d = load_parquet(&p, None).unwrap();
+        assert_eq!((d.rows(), d.cols()), (3, 2));
+        assert_eq!(d.as_slice(), &data);
+        assert_eq!(d.feature_names.as_deref(), Some(&["a".to_string(), "b".to_string()][..]));
+
+        let scores = [0.5f64, 1e300, -3.0];
+        let flags = [0u8, 1, 0];
+        write_parquet(
+            &p,
+            &[
+                ("id", Column::Int64(vec![7, 8, 9])),
+                ("score", Column::Float64(&scores)),
+                ("outlier", Column::Flags(&flags)),
+            ],
+        )
+        .unwrap();
+        // 1e300 does not fit f32: named by row and column.
+        let e = load_parquet(&p, Some(&LabelColumn::Name("id".into()))).unwrap_err().to_string();
+        assert!(e.contains("row 2, column 2 (\"score\")") && e.contains("too large"), "{e}");
+        let e = load_parquet(&p, Some(&LabelColumn::Name("nope".into()))).unwrap_err().to_string();
+        assert!(e.contains("no column named \"nope\""), "{e}");
+    }
+
+    #[test]
+    fn nulls_and_text_columns_are_named() {
+        use arrow_array::StringArray;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.arrow");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("x", DataType::Float64, true),
+            Field::new("name", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Float64Array::from(vec![Some(1.0), None])),
+                Arc::new(StringArray::from(vec!["a", "b"])),
+            ],
+        )
+        .unwrap();
+        let mut w = arrow_ipc::writer::FileWriter::try_new(File::create(&p).unwrap(), &schema).unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+        let e = load_arrow(&p, None).unwrap_err().to_string();
+        assert!(e.contains("column 2 (\"name\") holds Utf8"), "{e}");
+        let e = load_arrow(&p, Some(&LabelColumn::Index(1))).unwrap_err().to_string();
+        assert!(e.contains("label column \"name\" holds Utf8"), "{e}");
+        // Without the text column: the null is named.
+        let batch = batch.project(&[0]).unwrap();
+        let mut w =
+            arrow_ipc::writer::FileWriter::try_new(File::create(&p).unwrap(), &batch.schema()).unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+        let e = load_arrow(&p, None).unwrap_err().to_string();
+        assert!(e.contains("row 2, column 1 (\"x\"): a missing value"), "{e}");
+        // The same file read as a stream: same error, so the same reading.
+        let e = load_reader(File::open(&p).unwrap(), &p, None).unwrap_err().to_string();
+        assert!(e.contains("row 2, column 1 (\"x\"): a missing value"), "{e}");
+    }
+
+    #[test]
+    fn integer_and_boolean_columns_round_as_text_would() {
+        use arrow_array::{BooleanArray, UInt64Array};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.arrows");
+        let big = [16_777_217u64, 123_456_789_012, 3];
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::UInt64, false),
+            Field::new("b", DataType::Boolean, false),
+            Field::new("y", DataType::Int64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(UInt64Array::from(big.to_vec())),
+                Arc::new(BooleanArray::from(vec![true, false, true])),
+                Arc::new(Int64Array::from(vec![0, 1, 0])),
+            ],
+        )
+        .unwrap();
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(File::create(&p).unwrap(), &schema).unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+        let d = load_arrow(&p, Some(&LabelColumn::Name("y".into()))).unwrap();
+        let want: Vec<f32> = big
+            .iter()
+            .zip([1.0, 0.0, 1.0])
+            .flat_map(|(n, b)| [n.to_string().parse::<f32>().unwrap(), b])
+            .collect();
+        assert_eq!(d.as_slice(), &want[..]);
+        assert_eq!(d.labels.as_deref(), Some(&[0i64, 1, 0][..]));
+    }
+}

@@ -172,6 +172,11 @@ impl<'a> Rows<'a> {
             }
             let out = &mut self.data[base..];
             let mut put = |i: usize, v: f32| out[i * d + j] = v;
+            macro_rules! ints {
+                ($t:ty) => {
+                    col.as_primitive::<$t>().values().iter().enumerate().for_each(|(i, &v)| put(i, v as f32))
+                };
+            }
             match col.data_type() {
                 DataType::Float32 => col
                     .as_primitive::<Float32Type>()
@@ -204,14 +209,15 @@ impl<'a> Rows<'a> {
                     let b = col.as_boolean();
                     (0..n).for_each(|i| put(i, f32::from(u8::from(b.value(i)))))
                 }
-                DataType::Int8 => each_as_f32::<Int8Type>(col, put),
-                DataType::Int16 => each_as_f32::<Int16Type>(col, put),
-                DataType::Int32 => each_as_f32::<Int32Type>(col, put),
-                DataType::Int64 => each_as_f32::<Int64Type>(col, put),
-                DataType::UInt8 => each_as_f32::<UInt8Type>(col, put),
-                DataType::UInt16 => each_as_f32::<UInt16Type>(col, put),
-                DataType::UInt32 => each_as_f32::<UInt32Type>(col, put),
-                DataType::UInt64 => each_as_f32::<UInt64Type>(col, put),
+                // `as` rounds to the nearest f32, ties to even, as parsing the text does.
+                DataType::Int8 => ints!(Int8Type),
+                DataType::Int16 => ints!(Int16Type),
+                DataType::Int32 => ints!(Int32Type),
+                DataType::Int64 => ints!(Int64Type),
+                DataType::UInt8 => ints!(UInt8Type),
+                DataType::UInt16 => ints!(UInt16Type),
+                DataType::UInt32 => ints!(UInt32Type),
+                DataType::UInt64 => ints!(UInt64Type),
                 t => {
                     return Err(Error::format(self.path, format!("column {} holds {t}, not numbers", c + 1)))
                 }
@@ -251,30 +257,6 @@ impl<'a> Rows<'a> {
 /// rows precede the batch).
 fn place(before: usize, row: usize, col: usize, schema: &Schema) -> String {
     format!("row {}, column {} ({:?})", before + row + 1, col + 1, schema.field(col).name())
-}
-
-/// Calls `put(i, v as f32)` for each value of an integer column (`as` rounds to the
-/// nearest `f32`, ties to even, as parsing the number's text does).
-fn each_as_f32<T>(col: &ArrayRef, mut put: impl FnMut(usize, f32))
-where
-    T: arrow_array::ArrowPrimitiveType,
-    T::Native: num_as_f32::AsF32,
-{
-    use num_as_f32::AsF32;
-    for (i, v) in col.as_primitive::<T>().values().iter().enumerate() {
-        put(i, v.as_f32());
-    }
-}
-
-mod num_as_f32 {
-    /// `self as f32` for the integer types.
-    pub trait AsF32: Copy {
-        fn as_f32(self) -> f32;
-    }
-    macro_rules! as_f32 {
-        ($($t:ty)*) => {$(impl AsF32 for $t { fn as_f32(self) -> f32 { self as f32 } })*};
-    }
-    as_f32!(i8 i16 i32 i64 u8 u16 u32 u64);
 }
 
 /// The label at row `i`: an integer that fits `i64`, or a float with no fractional part.
@@ -341,15 +323,7 @@ pub fn load_arrow(path: &Path, label: Option<&LabelColumn>) -> Result<Dataset> {
 /// bytes are held in memory first (as large as the file, beside the rows).
 pub fn load_reader<R: Read>(mut r: R, path: &Path, label: Option<&LabelColumn>) -> Result<Dataset> {
     let mut head = [0u8; 4];
-    let mut n = 0;
-    while n < head.len() {
-        match r.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
+    let n = super::open::read_head(&mut r, &mut head, path)?;
     let mut whole = std::io::Cursor::new(head[..n].to_vec()).chain(r);
     if head[..n] == ARROW_STREAM_MAGIC[..] {
         let reader =

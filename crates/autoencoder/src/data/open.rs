@@ -77,7 +77,7 @@ pub fn is_stream(path: &Path) -> bool {
 }
 
 /// Up to `buf.len()` first bytes of `r`.
-fn read_head(r: &mut dyn Read, buf: &mut [u8], path: &Path) -> Result<usize> {
+pub(crate) fn read_head(r: &mut dyn Read, buf: &mut [u8], path: &Path) -> Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {

@@ -186,6 +186,48 @@ fn a_variational_model_scores_by_its_negative_elbo() {
     assert_eq!(detected, by_hand);
 }
 
+/// A file split into shards, each scored by its own `ae score --row-offset` (its first
+/// row's index in the file), gives the whole file's rows bit for bit: the ids, and the
+/// elbo scores, whose posterior samples are drawn at each row's global index (the last
+/// shard is a single row). Without the offset a shard's samples are other draws.
+#[test]
+fn shards_scored_with_their_row_offsets_equal_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = table(dir.path(), false);
+    let model = dir.path().join("vae.safetensors");
+    ae().args(["train", data.to_str().unwrap(), "--label-column", "y", "--normalize", "zscore"])
+        .args(["--variational", "--layers", "6,2", "--output-activation", "linear", "--loss", "mse"])
+        .args(["--epochs", "3", "--threads", "1", "--quiet", "--no-plots", "-o", model.to_str().unwrap()])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&data).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let scored = |file: &std::path::Path, offset: usize| -> Vec<String> {
+        let out = ae()
+            .args(["score", model.to_str().unwrap(), file.to_str().unwrap(), "--label-column", "y"])
+            .args(["--row-offset", &offset.to_string(), "--threads", "2"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().skip(1).map(str::to_string).collect()
+    };
+    let whole = scored(&data, 0);
+    assert_eq!(whole.len(), rows.len());
+    let mut joined = Vec::new();
+    for (i, w) in [0, 1, 150, 399, 400].windows(2).enumerate() {
+        let shard = dir.path().join(format!("shard{i}.csv"));
+        std::fs::write(&shard, format!("{header}\n{}\n", rows[w[0]..w[1]].join("\n"))).unwrap();
+        joined.extend(scored(&shard, w[0]));
+    }
+    assert_eq!(joined, whole);
+    // The shard of rows 150..399 as if it began the file: ids from 0, other samples.
+    let unplaced = scored(&dir.path().join("shard2.csv"), 0);
+    assert_eq!(unplaced[0].split(',').next(), Some("0"));
+    let score = |row: &str| row.split(',').nth(1).unwrap().to_string();
+    assert!(unplaced.iter().zip(&whole[150..]).all(|(a, b)| score(a) != score(b)));
+}
+
 /// `--preset tabular` trains twice (the second pass on the half of the rows the first
 /// reconstructs best, saying so), each pass for at least 2,000 steps, keeps its `root`
 /// score in the model file, and `ae score` uses that score when none is asked for.

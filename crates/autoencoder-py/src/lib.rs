@@ -319,19 +319,27 @@ impl Model {
     /// Anomaly scores of the rows of `x`, as `ae score` gives them: `(kind, scores,
     /// flags)`, the flags (uint8, 1 above the detector's threshold) when the model has
     /// a detector of that score, else `None`. `kind`: mse, mae, root, standardized or
-    /// elbo (default: the detector's, else the model's).
-    #[pyo3(signature = (x, kind=None, threads=0))]
+    /// elbo (default: the detector's, else the model's). `row_offset`: the global index
+    /// of `x`'s first row when `x` is one part of a larger dataset (a Spark or Ray
+    /// partition), as `ae score --row-offset`: the elbo score's samples are drawn at each
+    /// row's global index, so the parts' scores equal the whole's bit for bit.
+    #[pyo3(signature = (x, kind=None, threads=0, row_offset=0))]
     fn score<'py>(
         &self,
         py: Python<'py>,
         x: PyReadonlyArray2<'_, f32>,
         kind: Option<&str>,
         threads: usize,
+        row_offset: i64,
     ) -> PyResult<ScoreResult<'py>> {
+        let row_offset = u64::try_from(row_offset).map_err(|_| {
+            PyValueError::new_err(format!("row_offset is {row_offset}; expected a row index ≥ 0"))
+        })?;
         check_width(&x, self.inner.input_dim())?;
         let kind = kind.map(str::parse::<ScoreKind>).transpose().map_err(to_py)?;
         let pool = self::threads(threads)?;
-        let data = dataset(&x, None, "X")?;
+        let mut data = dataset(&x, None, "X")?;
+        data.first_row = row_offset;
         let model = Arc::clone(&self.inner);
         let scored = py.detach(|| anomaly::score_rows(&model, &data, kind, &pool)).map_err(to_py)?;
         let flags = scored.flags.map(|(_, f)| f.into_pyarray(py));

@@ -26,12 +26,18 @@ pub struct ScoreArgs {
     /// Write `id,score[,outlier]` rows here (CSV, or Parquet for a name ending in .parquet; `-` is standard output) [default: standard output, the summary then on standard error; with --json, only the summary].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The global index of the data's first row, when it is one shard of a larger file scored by separate processes: the `id`s start there, and the elbo score's samples are drawn at each row's global index, so the shards' rows equal the whole file's bit for bit.
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_ROW_OFFSET))]
+    pub row_offset: u64,
     #[command(flatten)]
     pub threads: ThreadArgs,
     /// Print one JSON object with the summary on stdout.
     #[arg(long)]
     pub json: bool,
 }
+
+/// The largest `--row-offset`: 2⁶², so that every id fits Parquet's int64.
+const MAX_ROW_OFFSET: u64 = 1 << 62;
 
 pub fn run_score(a: ScoreArgs) -> Result<()> {
     run(a, false)
@@ -50,6 +56,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     let model = file::load(&a.input.model)?;
     let mut data = a.input.load_for(&model, Split::Test)?;
     model.check_data(&data)?;
+    data.first_row = a.row_offset;
     if let Some(p) = &a.labels {
         let labels = load_labels(p)?;
         if labels.len() != data.rows() {
@@ -81,7 +88,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         None => None,
     };
     if let Some(p) = rows_out {
-        write_scores(p, &scores, flags.as_deref())?;
+        write_scores(p, data.first_row, &scores, flags.as_deref())?;
     }
     let summary_to_stderr = rows_out.is_some_and(|p| p.as_os_str() == "-");
     let flagged = match (detector, &flags) {
@@ -198,14 +205,15 @@ impl ScoreReport {
     }
 }
 
-/// `id,score[,outlier]` rows: Parquet when `path` ends in `.parquet`, else CSV.
-fn write_scores(path: &Path, scores: &[f64], flags: Option<&[u8]>) -> Result<()> {
+/// `id,score[,outlier]` rows, the ids counted from `first_row`: Parquet when `path`
+/// ends in `.parquet`, else CSV.
+fn write_scores(path: &Path, first_row: u64, scores: &[f64], flags: Option<&[u8]>) -> Result<()> {
+    let id = |i: usize| first_row + i as u64;
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
         use autoencoder::data::columnar::{write_parquet, Column};
-        let mut columns = vec![
-            ("id", Column::Int64((0..scores.len() as i64).collect())),
-            ("score", Column::Float64(scores)),
-        ];
+        // `first_row` ≤ 2⁶² (`--row-offset`), so every id fits.
+        let ids = (0..scores.len()).map(|i| id(i) as i64).collect();
+        let mut columns = vec![("id", Column::Int64(ids)), ("score", Column::Float64(scores))];
         if let Some(f) = flags {
             columns.push(("outlier", Column::Flags(f)));
         }
@@ -218,8 +226,8 @@ fn write_scores(path: &Path, scores: &[f64], flags: Option<&[u8]>) -> Result<()>
         }
         for (i, s) in scores.iter().enumerate() {
             match flags {
-                Some(f) => writeln!(w, "{i},{s},{}", f[i])?,
-                None => writeln!(w, "{i},{s}")?,
+                Some(f) => writeln!(w, "{},{s},{}", id(i), f[i])?,
+                None => writeln!(w, "{},{s}", id(i))?,
             }
         }
         Ok(())

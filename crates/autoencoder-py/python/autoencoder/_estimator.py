@@ -318,15 +318,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             raise self._width_error(X.shape[1], self.model_.input_dim)
         return self.model_.reconstruct(X, int(self.threads))
 
-    def score_samples(self, X, kind=None):
+    def score_samples(self, X, kind=None, row_offset=0):
         """Each row's anomaly score, as ``ae score`` gives it: higher is more anomalous
         (unlike scikit-learn's outlier detectors, whose ``score_samples`` is higher
         for normal rows). ``kind``: mse, mae, root, standardized or elbo (default: the
-        detector's score, else the model's)."""
+        detector's score, else the model's). ``row_offset``: the global index of the
+        first row when ``X`` is one part of a larger dataset, so that the elbo score's
+        samples, drawn at each row's global index, match the whole's."""
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
-        _, scores, _ = self.model_.score(X, kind, int(self.threads))
+        _, scores, _ = self.model_.score(X, kind, int(self.threads), int(row_offset))
         return scores
 
     def detect(self, X):

@@ -66,6 +66,12 @@ pub struct Dataset {
     pub source: String,
     /// Feature names (CSV headers), when known.
     pub feature_names: Option<Vec<String>>,
+    /// The index of row 0 in the whole data these rows were taken from: 0 for a whole
+    /// file; a shard's first global row index (`ae score --row-offset`). Whatever is
+    /// drawn at random for a row at inference (the `elbo` score's posterior samples) is
+    /// drawn at the row's global index `first_row + i`, so a row's outputs are the same
+    /// whether it is scored alone, in a shard or in the whole file.
+    pub first_row: u64,
 }
 
 impl Dataset {
@@ -86,6 +92,7 @@ impl Dataset {
             image_shape: None,
             source: source.into(),
             feature_names: None,
+            first_row: 0,
         })
     }
 
@@ -154,7 +161,8 @@ impl Dataset {
         &self.data[i * self.cols..(i + 1) * self.cols]
     }
 
-    /// Rows `start..end` as a new dataset (labels and shape kept).
+    /// Rows `start..end` as a new dataset (labels and shape kept; its
+    /// [`first_row`](Dataset::first_row) is this one's plus `start`).
     pub fn slice_rows(&self, start: usize, end: usize) -> Dataset {
         assert!(start <= end && end <= self.rows, "row range out of bounds");
         Dataset {
@@ -165,10 +173,12 @@ impl Dataset {
             image_shape: self.image_shape,
             source: format!("{}[{start}..{end}]", self.source),
             feature_names: self.feature_names.clone(),
+            first_row: self.first_row + start as u64,
         }
     }
 
-    /// The rows at `indices`, in that order.
+    /// The rows at `indices`, in that order (a new whole: its
+    /// [`first_row`](Dataset::first_row) is 0).
     pub fn select_rows(&self, indices: &[usize]) -> Dataset {
         let mut data = Vec::with_capacity(indices.len() * self.cols);
         for &i in indices {
@@ -182,6 +192,7 @@ impl Dataset {
             image_shape: self.image_shape,
             source: self.source.clone(),
             feature_names: self.feature_names.clone(),
+            first_row: 0,
         }
     }
 

@@ -302,15 +302,26 @@ impl Autoencoder {
         // maps and their patches), so the buffers stay near INFERENCE_FLOATS.
         let per_row = 2 * max_w + max_s;
         let b = INFERENCE_BATCH.min(INFERENCE_FLOATS / per_row.max(1)).clamp(1, rows.max(1));
+        // Room for two rows: a batch of one is run as two (below).
+        let cap = b.max(2);
         let mut out = vec![0.0f32; rows * out_w];
-        let mut a = vec![0.0f32; b * max_w];
-        let mut c = vec![0.0f32; b * max_w];
-        let mut scratch = vec![0.0f32; b * max_s];
+        let mut a = vec![0.0f32; cap * max_w];
+        let mut c = vec![0.0f32; cap * max_w];
+        let mut scratch = vec![0.0f32; cap * max_s];
         threads.install(|| {
             let ctx = Ctx::infer(threads);
             for start in (0..rows).step_by(b) {
-                let n = b.min(rows - start);
+                let mut n = b.min(rows - start);
                 a[..n * in_w].copy_from_slice(&input[start * in_w..(start + n) * in_w]);
+                if n == 1 {
+                    // faer multiplies a one-row matrix by another method (a matrix–vector
+                    // product) whose rounding differs from its matrix product's; any
+                    // two or more rows give each row the same values. So a lone row (a
+                    // row scored alone, or the last of a file) is run beside a copy of
+                    // itself, and its outputs are those it gets in any batch.
+                    a.copy_within(..in_w, in_w);
+                    n = 2;
+                }
                 for i in range.clone() {
                     let l = &self.layers[i];
                     if l.takes_noise() {
@@ -327,7 +338,8 @@ impl Autoencoder {
                     );
                     std::mem::swap(&mut a, &mut c);
                 }
-                out[start * out_w..(start + n) * out_w].copy_from_slice(&a[..n * out_w]);
+                let kept = n.min(rows - start);
+                out[start * out_w..(start + kept) * out_w].copy_from_slice(&a[..kept * out_w]);
             }
         });
         out

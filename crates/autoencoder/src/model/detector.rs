@@ -22,8 +22,13 @@ use crate::kernels::Threads;
 ///   `j`'s error on the training rows — so a feature the model always reconstructs
 ///   badly does not drown the others;
 /// - `elbo`: a variational model's negative ELBO, `−E_q[log p(x|z)] + KL(q(z|x) ‖ p(z))`
-///   ([`Autoencoder::negative_elbo_rows`], [`ELBO_SAMPLES`] draws per row from seed 0),
-///   the default for variational models.
+///   ([`Autoencoder::negative_elbo_rows`], [`ELBO_SAMPLES`] draws per row from seed 0
+///   at the row's global index, [`Dataset::first_row`] + its place), the default for
+///   variational models.
+///
+/// Every score of a row depends on that row (and its global index) alone: a file
+/// scored whole, in shards (each with its `first_row`) or a row at a time gives the
+/// same scores bit for bit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreKind {
@@ -219,7 +224,9 @@ pub fn scores(
         ScoreKind::Standardized => {
             |x, y, k| x.iter().zip(y).zip(k).map(|((a, b), k)| (((a - b) * k) as f64).powi(2)).sum()
         }
-        ScoreKind::Elbo => return model.negative_elbo_rows(data.as_slice(), ELBO_SAMPLES, 0, threads),
+        ScoreKind::Elbo => {
+            return model.negative_elbo_rows(data.as_slice(), ELBO_SAMPLES, 0, data.first_row, threads)
+        }
     };
     let mut out = Vec::with_capacity(data.rows());
     for_each_reconstruction(model, data, threads, |xr, yr| {
@@ -423,5 +430,103 @@ pub fn threshold(scores: &[f64], rule: ThresholdRule) -> f64 {
             mean + k * sd
         }
         ThresholdRule::Value(v) => v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::config::{Arch, ModelConfig};
+    use crate::{Activation, ImageShape};
+
+    /// Rows of 64 values in `[0, 1)` from a seeded congruential generator.
+    fn rows(n: usize) -> Dataset {
+        let mut s = 0x2545_f491_4f6c_dd1d_u64;
+        let x = (0..n * 64)
+            .map(|_| {
+                s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                (s >> 40) as f32 / 16_777_216.0
+            })
+            .collect();
+        Dataset::new(x, n, 64, "rows").unwrap()
+    }
+
+    /// Every score kind of dense, convolutional and variational models: the rows of any
+    /// split of a file, each part scored with its `first_row` (as `slice_rows` sets it),
+    /// get the whole file's scores bit for bit, including parts of one row. The file has
+    /// one row more than an inference batch, so its last batch is a lone row too.
+    #[test]
+    fn scores_do_not_depend_on_how_the_rows_are_split() {
+        let image = ImageShape { channels: 1, height: 8, width: 8 };
+        let models = [
+            ("dense", ModelConfig { input_dim: 64, layers: vec![24, 5], ..ModelConfig::default() }),
+            (
+                "conv",
+                ModelConfig {
+                    input_dim: 64,
+                    arch: Arch::Conv,
+                    channels: vec![3],
+                    layers: vec![4],
+                    batch_norm: true,
+                    image_shape: Some(image),
+                    ..ModelConfig::default()
+                },
+            ),
+            (
+                "bernoulli vae",
+                ModelConfig {
+                    input_dim: 64,
+                    layers: vec![16, 3],
+                    variational: true,
+                    output_activation: Activation::Sigmoid,
+                    ..ModelConfig::default()
+                },
+            ),
+            (
+                "gaussian vae",
+                ModelConfig {
+                    input_dim: 64,
+                    layers: vec![16, 3],
+                    variational: true,
+                    output_activation: Activation::Linear,
+                    ..ModelConfig::default()
+                },
+            ),
+        ];
+        let n = INFERENCE_BATCH + 1;
+        let data = rows(n);
+        let cuts = [0, 1, 2, 3, 700, INFERENCE_BATCH, n];
+        for (name, cfg) in models {
+            let model = Autoencoder::new(cfg, 3).unwrap();
+            let kinds: &[ScoreKind] = if model.config().variational {
+                &[ScoreKind::Elbo, ScoreKind::Mse]
+            } else {
+                &[ScoreKind::Mse, ScoreKind::Root]
+            };
+            for &kind in kinds {
+                for t in [1, 2] {
+                    let threads = Threads::new(t);
+                    let whole = scores(&model, &data, kind, &[], &threads).unwrap();
+                    let mut parts = Vec::new();
+                    for w in cuts.windows(2) {
+                        let part = data.slice_rows(w[0], w[1]);
+                        assert_eq!(part.first_row, w[0] as u64);
+                        parts.extend(scores(&model, &part, kind, &[], &threads).unwrap());
+                    }
+                    let differ = whole.iter().zip(&parts).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+                    assert_eq!(differ, 0, "{name}, {kind}, {t} threads: {differ} of {n} rows' scores differ");
+                }
+            }
+            if model.config().variational {
+                // The offset is what keeps them equal: a part scored as if it began
+                // the file draws other samples.
+                let threads = Threads::new(1);
+                let whole = scores(&model, &data, ScoreKind::Elbo, &[], &threads).unwrap();
+                let mut part = data.slice_rows(700, 710);
+                part.first_row = 0;
+                let moved = scores(&model, &part, ScoreKind::Elbo, &[], &threads).unwrap();
+                assert!(moved.iter().zip(&whole[700..]).all(|(a, b)| a != b), "{name}");
+            }
+        }
     }
 }

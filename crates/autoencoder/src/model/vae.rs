@@ -64,6 +64,13 @@ impl Autoencoder {
 
     /// The decoder's logits (before the output sigmoid) for codes `z`: `rows × d`.
     fn decoder_logits(&self, z: &[f32], rows: usize, threads: &Threads) -> Vec<f32> {
+        if rows == 1 {
+            // As `run_layers` does: a lone row beside a copy of itself gets the values
+            // it gets in any batch (faer's one-row product rounds differently).
+            let mut out = self.decoder_logits(&z.repeat(2), 2, threads);
+            out.truncate(self.input_dim());
+            return out;
+        }
         let last = self.layers().len() - 1;
         let h = if last > self.encoder_len() {
             self.run_layers(self.encoder_len()..last, z, rows, threads)
@@ -114,11 +121,18 @@ impl Autoencoder {
     /// from `seed`. A sigmoid output is a Bernoulli decoder; any other output is read as a
     /// unit-variance Gaussian, `−log p(x|z) = ½‖x − x̂‖² + (d/2)·ln 2π`, in the model's
     /// normalised units.
+    ///
+    /// `first_row` is the global index of `x`'s first row (0 for a whole file; a shard's
+    /// offset). Row `g`'s draws are the `samples·k` standard normals at word position
+    /// `4·g·samples·k` of the seed's sampling stream (each normal takes two 64-bit words),
+    /// so a row's score does not depend on which rows are scored with it: any split of a
+    /// file, each part scored with its offset, gives the whole file's scores bit for bit.
     pub fn negative_elbo_rows(
         &self,
         x: &[f32],
         samples: usize,
         seed: u64,
+        first_row: u64,
         threads: &Threads,
     ) -> Result<Vec<f64>> {
         check_variational(self)?;
@@ -131,6 +145,9 @@ impl Autoencoder {
         let mut out = Vec::with_capacity(rows);
         for start in (0..rows).step_by(chunk) {
             let n = chunk.min(rows - start);
+            // Words per row: `samples·k` normals of two u64 (four u32 words) each.
+            let global = u128::from(first_row) + start as u128;
+            rng.set_word_pos(global * (4 * samples * k) as u128);
             let mut xs = x[start * d..(start + n) * d].to_vec();
             self.normalizer().apply_in_place(&mut xs);
             let post = self.posterior(&xs, n, threads);

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use autoencoder::data::builtin::{Named, Sources, Split};
-use autoencoder::data::csv::{CsvOptions, HeaderMode, LabelColumn};
+use autoencoder::data::columns::{ColumnRef, Columns};
+use autoencoder::data::csv::{CsvOptions, HeaderMode};
 use autoencoder::data::image::{self, ImageOptions};
 use autoencoder::data::npy::NpyOptions;
 use autoencoder::data::open::{self, LoadOptions};
@@ -31,9 +32,18 @@ pub struct DataArgs {
     /// Never download: fail when the dataset is not on disk.
     #[arg(long)]
     pub offline: bool,
-    /// CSV: the label column, by header name or 0-based index (excluded from the features).
-    #[arg(long, value_name = "COLUMN", value_parser = label_column)]
-    pub label_column: Option<LabelColumn>,
+    /// Tables (CSV, Parquet, Arrow): the label column, by header name or 0-based index (excluded from the features).
+    #[arg(long, value_name = "COLUMN")]
+    pub label_column: Option<ColumnRef>,
+    /// Tables: the row-id column, by name or 0-based index (numbers or text; excluded from the features), written as the `id` of every per-row output (scores, codes, reconstructions).
+    #[arg(long, value_name = "COLUMN")]
+    pub id_column: Option<ColumnRef>,
+    /// Tables: the feature columns, by name or 0-based index, in this order (a file with its columns in another order gives the same rows) [default: every column without another role].
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub columns: Option<Vec<ColumnRef>>,
+    /// Tables: columns to leave out (text, notes), by name or 0-based index.
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub ignore_columns: Vec<ColumnRef>,
     /// CSV: whether the first line is a header: auto, yes or no.
     #[arg(long, default_value = "auto", value_name = "MODE")]
     pub header: HeaderMode,
@@ -49,14 +59,6 @@ pub struct DataArgs {
     /// Images: 1 (grayscale) or 3 (RGB) channels [default: the first image's].
     #[arg(long, value_name = "N")]
     pub image_channels: Option<usize>,
-}
-
-/// `--label-column`: a 0-based index, else a header name.
-fn label_column(v: &str) -> Result<LabelColumn, std::convert::Infallible> {
-    Ok(match v.parse::<usize>() {
-        Ok(i) => LabelColumn::Index(i),
-        Err(_) => LabelColumn::Name(v.to_string()),
-    })
 }
 
 /// `--image-size`: `HEIGHTxWIDTH`, e.g. `28x28`.
@@ -94,10 +96,12 @@ impl DataArgs {
 
     fn load_options(&self) -> LoadOptions {
         LoadOptions {
-            csv: CsvOptions {
-                header: self.header,
+            csv: CsvOptions { header: self.header, ..CsvOptions::default() },
+            columns: Columns {
                 label: self.label_column.clone(),
-                ..CsvOptions::default()
+                id: self.id_column.clone(),
+                features: self.columns.clone(),
+                ignore: self.ignore_columns.clone(),
             },
             npy: NpyOptions { array: self.npz_array.clone(), labels: None },
             image: self.image_options(),

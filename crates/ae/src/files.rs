@@ -35,9 +35,14 @@ impl RunFiles {
         self
     }
 
-    /// Files the run reads (data and labels files).
+    /// Files the run reads (data and labels files; each shard of a folder or a glob
+    /// pattern of shards, so that no output replaces one).
     pub fn inputs(mut self, what: &str, paths: &[PathBuf]) -> Self {
-        for p in paths {
+        let shards = paths.iter().any(|p| {
+            autoencoder::data::shards::is_table_folder(p) || autoencoder::data::shards::is_pattern(p)
+        });
+        let expanded = if shards { autoencoder::data::shards::expand(paths).ok() } else { None };
+        for p in expanded.as_deref().unwrap_or(paths) {
             self.inputs.push((format!("{what} {}", p.display()), p.clone()));
         }
         self

@@ -2,27 +2,33 @@
 
 use std::path::Path;
 
-use autoencoder::data::{csv, npy};
+use autoencoder::data::{csv, npy, RowIds};
 
 /// Write `rows × cols` values to `path` as `.npy`, `.npz` (member `x`), `.parquet` or CSV
 /// (anything else), atomically; `header` names the CSV and Parquet columns (Parquet's
-/// are `c1..cN` without it).
+/// are `c1..cN` without it). With `ids` (the data's id column) CSV and Parquet get a
+/// first column `id`; an NPY or NPZ array has no place for them, which is said.
 pub fn write_array(
     path: &Path,
     data: &[f32],
     cols: usize,
     header: Option<&[String]>,
+    ids: Option<&RowIds>,
 ) -> autoencoder::Result<()> {
     let rows = data.len().checked_div(cols).unwrap_or(0);
-    match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+    let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
+    if ids.is_some() && matches!(ext.as_deref(), Some("npy" | "npz")) {
+        eprintln!("note: {} holds the values only; write .csv or .parquet to keep the ids", path.display());
+    }
+    match ext.as_deref() {
         Some("npy") => npy::write(path, data, rows, cols),
         Some("npz") => npy::write_npz(path, &[("x", data, rows, cols)]),
         Some("parquet") => {
             let names =
                 header.map_or_else(|| (1..=cols).map(|i| format!("c{i}")).collect(), <[String]>::to_vec);
-            autoencoder::data::columnar::write_matrix(path, data, cols, &names)
+            autoencoder::data::columnar::write_matrix(path, data, cols, &names, ids)
         }
-        _ => csv::write(path, data, rows, cols, header, false),
+        _ => csv::write(path, data, rows, cols, header, ids),
     }
 }
 
@@ -31,14 +37,12 @@ pub fn code_header(k: usize) -> Vec<String> {
     (1..=k).map(|i| format!("z{i}")).collect()
 }
 
-/// Print `rows × cols` values as CSV on stdout.
-pub fn print_csv(data: &[f32], cols: usize, header: &[String]) {
-    use std::io::Write;
-    let out = std::io::stdout();
-    let mut w = std::io::BufWriter::new(out.lock());
-    let _ = writeln!(w, "{}", header.join(","));
-    for row in data.chunks(cols.max(1)) {
-        let line: Vec<String> = row.iter().map(|v| v.to_string()).collect();
-        let _ = writeln!(w, "{}", line.join(","));
-    }
+/// Print `rows × cols` values as CSV on stdout, after an `id` column with `ids`.
+pub fn print_csv(
+    data: &[f32],
+    cols: usize,
+    header: &[String],
+    ids: Option<&RowIds>,
+) -> autoencoder::Result<()> {
+    csv::write(Path::new("-"), data, data.len().checked_div(cols).unwrap_or(0), cols, Some(header), ids)
 }

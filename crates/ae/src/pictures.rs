@@ -15,7 +15,7 @@ pub fn write_rows(path: &Path, model: &Autoencoder, rows: &[f32], per_row: usize
     let d = model.input_dim();
     if !is_png {
         let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
-        return write_array(path, rows, d, Some(&header));
+        return write_array(path, rows, d, Some(&header), None);
     }
     let shape = model.config().image_shape.ok_or_else(|| {
         Error::Data(format!(

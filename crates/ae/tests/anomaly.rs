@@ -189,7 +189,8 @@ fn a_variational_model_scores_by_its_negative_elbo() {
 /// A file split into shards, each scored by its own `ae score --row-offset` (its first
 /// row's index in the file), gives the whole file's rows bit for bit: the ids, and the
 /// elbo scores, whose posterior samples are drawn at each row's global index (the last
-/// shard is a single row). Without the offset a shard's samples are other draws.
+/// shard is a single row). The shards given as one dataset (a folder, a glob) are the
+/// whole file. Without the offset a shard's samples are other draws.
 #[test]
 fn shards_scored_with_their_row_offsets_equal_the_whole_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -221,11 +222,109 @@ fn shards_scored_with_their_row_offsets_equal_the_whole_file() {
         joined.extend(scored(&shard, w[0]));
     }
     assert_eq!(joined, whole);
+    // The shards as one dataset: a folder of them (beside Spark's _SUCCESS), or a glob.
+    let parts = dir.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    for i in 0..4 {
+        std::fs::copy(dir.path().join(format!("shard{i}.csv")), parts.join(format!("part-{i:05}.csv")))
+            .unwrap();
+    }
+    std::fs::write(parts.join("_SUCCESS"), "").unwrap();
+    assert_eq!(scored(&parts, 0), whole);
+    assert_eq!(scored(&parts.join("part-*.csv"), 0), whole);
+    // A shard with other columns is named; nothing is written.
+    std::fs::write(parts.join("part-00004.csv"), "f0,f1,y\n1,2,0\n").unwrap();
+    let out = dir.path().join("s.csv");
+    let e = ae()
+        .args(["score", model.to_str().unwrap(), parts.to_str().unwrap(), "--label-column", "y", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&e.stderr);
+    assert!(
+        e.status.code() == Some(1) && err.contains("part-00004.csv") && err.contains("other columns"),
+        "{err}"
+    );
+    assert!(!out.exists());
     // The shard of rows 150..399 as if it began the file: ids from 0, other samples.
     let unplaced = scored(&dir.path().join("shard2.csv"), 0);
     assert_eq!(unplaced[0].split(',').next(), Some("0"));
     let score = |row: &str| row.split(',').nth(1).unwrap().to_string();
     assert!(unplaced.iter().zip(&whole[150..]).all(|(a, b)| score(a) != score(b)));
+}
+
+/// A table as people have it: a text key, a notes column and the features in another
+/// order. `--id-column`, `--ignore-columns` and `--columns` read the same rows as the
+/// plain numeric file: the model trained on it scores and encodes bit for bit as the
+/// plain file's, and the keys are the ids of the scores (CSV and Parquet) and the codes.
+#[test]
+fn id_ignored_and_chosen_columns_give_the_plain_tables_rows_with_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = table(dir.path(), false);
+    let text = std::fs::read_to_string(&plain).unwrap();
+    // key,note,y,f7,f6,…,f0 with a quoted key holding a comma in row 3.
+    let mut messy = String::from("key,note,y,f7,f6,f5,f4,f3,f2,f1,f0\n");
+    for (i, line) in text.lines().skip(1).enumerate() {
+        let v: Vec<&str> = line.split(',').collect();
+        let key = if i == 3 { "\"r,3\"".to_string() } else { format!("r{i}") };
+        let rev: Vec<&str> = v[..8].iter().rev().copied().collect();
+        messy += &format!("{key},note {i},{},{}\n", v[8], rev.join(","));
+    }
+    let messy_path = dir.path().join("messy.csv");
+    std::fs::write(&messy_path, messy).unwrap();
+    let features = "f0,f1,f2,f3,f4,f5,f6,f7";
+    let messy_args =
+        ["--id-column", "key", "--ignore-columns", "note", "--label-column", "y", "--columns", features];
+    let train = |data: &std::path::Path, extra: &[&str], out: &str| {
+        let model = dir.path().join(out);
+        ae().args(["train", data.to_str().unwrap()])
+            .args(extra)
+            .args(["--layers", "6,3", "--epochs", "3", "--threads", "1", "--quiet", "--no-plots"])
+            .args(["-o", model.to_str().unwrap()])
+            .assert()
+            .success();
+        model
+    };
+    let a = train(&plain, &["--label-column", "y"], "plain.safetensors");
+    let b = train(&messy_path, &messy_args, "messy.safetensors");
+    // (The model files differ in the data path they record; their scores are compared.)
+    let run = |args: &[&str]| -> String {
+        let out = ae().args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (m, p, x) = (a.to_str().unwrap(), plain.to_str().unwrap(), messy_path.to_str().unwrap());
+    let plain_scores = run(&["score", m, p, "--label-column", "y"]);
+    // Scored by the model trained on the messy file: the same model, the same rows.
+    let messy_scores = run(&[&["score", b.to_str().unwrap(), x][..], &messy_args].concat());
+    let (plain_rows, messy_rows): (Vec<&str>, Vec<&str>) =
+        (plain_scores.lines().collect(), messy_scores.lines().collect());
+    assert_eq!(plain_rows.len(), 401);
+    for (i, (a, b)) in plain_rows.iter().zip(&messy_rows).enumerate().skip(1) {
+        let key = if i == 4 { "\"r,3\"".to_string() } else { format!("r{}", i - 1) };
+        let (id, score) = b.rsplit_once(',').unwrap();
+        assert_eq!((id, score), (key.as_str(), a.split_once(',').unwrap().1), "row {i}");
+    }
+    let codes = run(&[&["encode", m, x][..], &messy_args].concat());
+    let plain_codes = run(&["encode", m, p, "--label-column", "y"]);
+    assert!(codes.starts_with("id,z1,z2,z3\nr0,"), "{codes}");
+    for (a, b) in plain_codes.lines().zip(codes.lines()).skip(1) {
+        assert!(b.ends_with(&format!(",{a}")), "{a} / {b}");
+    }
+    // Parquet scores carry the text ids as a string column (read back as the ids).
+    let pq = dir.path().join("scores.parquet");
+    run(&[&["score", m, x, "-o", pq.to_str().unwrap()][..], &messy_args].concat());
+    use autoencoder::data::columns::{ColumnRef, Columns};
+    use autoencoder::data::RowIds;
+    let columns = Columns { id: Some(ColumnRef::Name("id".into())), ..Columns::default() };
+    let read = autoencoder::data::columnar::load_parquet(&pq, &columns).unwrap();
+    let RowIds::Text(ids) = read.ids.clone().unwrap() else { panic!("text ids: {:?}", read.ids) };
+    assert_eq!(ids.len(), 400);
+    assert_eq!((ids[0].as_str(), ids[3].as_str(), ids[399].as_str()), ("r0", "r,3", "r399"));
+    let csv_scores: Vec<f64> =
+        messy_rows[1..].iter().map(|r| r.rsplit_once(',').unwrap().1.parse().unwrap()).collect();
+    let pq_scores: Vec<f32> = read.as_slice().to_vec();
+    assert!(csv_scores.iter().zip(&pq_scores).all(|(a, b)| *a as f32 == *b));
 }
 
 /// `--preset tabular` trains twice (the second pass on the half of the rows the first

@@ -122,3 +122,37 @@ def test_bad_tables_are_named(files, tmp_path):
     pq.write_table(holes, p)
     r = subprocess.run([ae_binary(), "score", str(model), str(p), "--label-column", "y"], capture_output=True, text=True)
     assert r.returncode == 1 and 'row 1, column 3 ("f2")' in r.stderr and "missing" in r.stderr, r.stderr
+
+
+def test_id_and_ignored_columns_carry_the_keys(files, tmp_path):
+    """A table with a text key, an integer key and a text note: `--id-column` writes the
+    key as the scores' and the codes' `id` (int64 or string in Parquet, as the key is),
+    `--ignore-columns` leaves the note out, and the scores are the plain table's."""
+    t, csv, model, run = files
+    n = t.num_rows
+    keys = [f"user-{i:04d}" for i in range(n)]
+    keyed = t.append_column("key", pa.array(keys)).append_column("note", pa.array(["free text"] * n))
+    keyed = keyed.append_column("serial", pa.array(np.arange(n, dtype=np.int64) * 1_000_003 + 2**40))
+    p = tmp_path / "keyed.parquet"
+    pq.write_table(keyed, p)
+    plain = run("score", model, csv, "--label-column", "y").stdout.splitlines()[1:]
+    args = ["--label-column", "y", "--ignore-columns", "note,serial"]
+    rows = run("score", model, p, "--id-column", "key", *args).stdout.splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == keys
+    assert [r.split(",", 1)[1] for r in rows] == [r.split(",", 1)[1] for r in plain]
+    run("score", model, p, "--id-column", "key", *args, "-o", tmp_path / "s.parquet")
+    s = pq.read_table(tmp_path / "s.parquet")
+    assert s.schema.field("id").type == pa.string() and s.column("id").to_pylist() == keys
+    args = ["--label-column", "y", "--ignore-columns", "note,key"]
+    run("encode", model, p, "--id-column", "serial", *args, "-o", tmp_path / "c.parquet")
+    c = pq.read_table(tmp_path / "c.parquet")
+    assert c.schema.field("id").type == pa.int64()
+    assert c.column("id").to_pylist() == keyed.column("serial").to_pylist()
+    run("encode", model, csv, "--label-column", "y", "-o", tmp_path / "c.npy")
+    codes = np.load(tmp_path / "c.npy")
+    got = np.column_stack([c.column(name).to_numpy() for name in c.column_names[1:]])
+    assert np.array_equal(got, codes)
+    # Without --ignore-columns the text is named, with the flag that leaves it out.
+    r = subprocess.run([ae_binary(), "score", str(model), str(p), "--label-column", "y", "--id-column", "key"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and '"note"' in r.stderr and "--ignore-columns" in r.stderr, r.stderr

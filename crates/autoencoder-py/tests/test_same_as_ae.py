@@ -77,6 +77,27 @@ def test_outputs_equal_the_commands_bit_for_bit(ae, table, tmp_path, variational
     assert bits(est.inverse_transform(codes)) == bits(np.load(tmp_path / "dec.npy"))
 
 
+def test_parts_scored_with_their_row_offsets_equal_the_whole(ae, table, tmp_path):
+    """Partitions scored as a Spark or Ray worker would (each with its first row's global
+    index) give `ae score`'s scores of the whole file, bit for bit, for a variational
+    model's elbo score; a part scored as if it began the file does not."""
+    np.save(tmp_path / "x.npy", table)
+    ae("train", tmp_path / "x.npy", "--layers", "8,3", "--epochs", 2, "--threads", 1, "--variational",
+       "-o", tmp_path / "m.safetensors", "--no-plots", "-q")
+    ae("score", tmp_path / "m.safetensors", tmp_path / "x.npy", "-o", tmp_path / "s.csv", "--threads", 1)
+    whole, _ = read_scores(tmp_path / "s.csv")
+    est = autoencoder.load(tmp_path / "m.safetensors")
+    cuts = [0, 1, 77, 200, table.shape[0]]
+    parts = [est.score_samples(table[a:b], row_offset=a) for a, b in zip(cuts, cuts[1:])]
+    assert bits(np.concatenate(parts)) == bits(whole)
+    model = est.model_
+    kind, scores, _ = model.score(table[77:200], row_offset=77)
+    assert kind == "elbo" and bits(scores) == bits(whole[77:200])
+    assert not np.any(est.score_samples(table[77:200]) == whole[77:200])
+    with pytest.raises(ValueError, match="row_offset"):
+        est.score_samples(table, row_offset=-1)
+
+
 def test_a_saved_model_is_read_by_ae_inspect(ae, table, tmp_path):
     est = autoencoder.Autoencoder(layers=(8, 3), epochs=1).fit(table)
     est.save(tmp_path / "m.safetensors")

@@ -44,10 +44,10 @@ pub fn run(a: DecodeArgs) -> Result<()> {
     let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
     match &a.output {
         Some(p) => {
-            write_array(p, &rows, d, Some(&header))?;
+            write_array(p, &rows, d, Some(&header), None)?;
             eprintln!("wrote {} rows of {d} values to {}", codes.rows(), p.display());
         }
-        None => print_csv(&rows, d, &header),
+        None => print_csv(&rows, d, &header, None)?,
     }
     Ok(())
 }

@@ -86,7 +86,7 @@ pub fn run(a: DenoiseArgs) -> Result<()> {
             crate::grid::write_png(p, &png).map_err(Error::Data)?;
         } else {
             let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
-            write_array(p, &denoised, d, Some(&header))?;
+            write_array(p, &denoised, d, Some(&header), None)?;
         }
     }
     let report = DenoiseReport {

@@ -29,10 +29,10 @@ pub fn run(a: EncodeArgs) -> Result<()> {
     let k = model.code_dim();
     match &a.output {
         Some(p) => {
-            write_array(p, &codes, k, Some(&code_header(k)))?;
+            write_array(p, &codes, k, Some(&code_header(k)), data.ids.as_ref())?;
             eprintln!("wrote {} codes of {k} values to {}", data.rows(), p.display());
         }
-        None => print_csv(&codes, k, &code_header(k)),
+        None => print_csv(&codes, k, &code_header(k), data.ids.as_ref())?,
     }
     Ok(())
 }

@@ -58,10 +58,10 @@ pub fn run(a: ReconstructArgs) -> Result<()> {
         data.feature_names.clone().unwrap_or_else(|| (1..=d).map(|i| format!("x{i}")).collect::<Vec<_>>());
     match &a.output {
         Some(p) => {
-            write_array(p, &y, d, Some(&header))?;
+            write_array(p, &y, d, Some(&header), data.ids.as_ref())?;
             eprintln!("wrote {} reconstructed rows to {}", data.rows(), p.display());
         }
-        None => print_csv(&y, d, &header),
+        None => print_csv(&y, d, &header, data.ids.as_ref())?,
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use autoencoder::anomaly::{self, Confusion, Detector, ScoreKind, ThresholdRule};
 use autoencoder::data::builtin::Split;
 use autoencoder::data::open::load_labels;
+use autoencoder::data::RowIds;
 use autoencoder::{atomic, file, Error, Result};
 use clap::Args;
 
@@ -36,7 +37,7 @@ pub struct ScoreArgs {
     pub json: bool,
 }
 
-/// The largest `--row-offset`: 2⁶², so that every id fits Parquet's int64.
+/// The largest `--row-offset`: 2⁶², so that every id fits a 64-bit integer.
 const MAX_ROW_OFFSET: u64 = 1 << 62;
 
 pub fn run_score(a: ScoreArgs) -> Result<()> {
@@ -88,7 +89,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         None => None,
     };
     if let Some(p) = rows_out {
-        write_scores(p, data.first_row, &scores, flags.as_deref())?;
+        write_scores(p, &data.row_ids(), &scores, flags.as_deref())?;
     }
     let summary_to_stderr = rows_out.is_some_and(|p| p.as_os_str() == "-");
     let flagged = match (detector, &flags) {
@@ -205,15 +206,12 @@ impl ScoreReport {
     }
 }
 
-/// `id,score[,outlier]` rows, the ids counted from `first_row`: Parquet when `path`
-/// ends in `.parquet`, else CSV.
-fn write_scores(path: &Path, first_row: u64, scores: &[f64], flags: Option<&[u8]>) -> Result<()> {
-    let id = |i: usize| first_row + i as u64;
+/// `id,score[,outlier]` rows (the ids: the data's id column, else each row's global
+/// index): Parquet when `path` ends in `.parquet`, else CSV.
+fn write_scores(path: &Path, ids: &RowIds, scores: &[f64], flags: Option<&[u8]>) -> Result<()> {
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
         use autoencoder::data::columnar::{write_parquet, Column};
-        // `first_row` ≤ 2⁶² (`--row-offset`), so every id fits.
-        let ids = (0..scores.len()).map(|i| id(i) as i64).collect();
-        let mut columns = vec![("id", Column::Int64(ids)), ("score", Column::Float64(scores))];
+        let mut columns = vec![("id", Column::Ids(ids)), ("score", Column::Float64(scores))];
         if let Some(f) = flags {
             columns.push(("outlier", Column::Flags(f)));
         }
@@ -225,11 +223,23 @@ fn write_scores(path: &Path, first_row: u64, scores: &[f64], flags: Option<&[u8]
             None => writeln!(w, "id,score")?,
         }
         for (i, s) in scores.iter().enumerate() {
+            let text = ids.text(i);
+            let id = csv_field(&text);
             match flags {
-                Some(f) => writeln!(w, "{},{s},{}", id(i), f[i])?,
-                None => writeln!(w, "{},{s}", id(i))?,
+                Some(f) => writeln!(w, "{id},{s},{}", f[i])?,
+                None => writeln!(w, "{id},{s}")?,
             }
         }
         Ok(())
     })
+}
+
+/// `text` as a CSV field: quoted (quotes doubled) when it holds a comma, a quote or a
+/// line break.
+fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
 }

@@ -26,8 +26,8 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
 
-use super::csv::LabelColumn;
-use super::dataset::{Dataset, MAX_WIDTH};
+use super::columns::{ColumnPlan, Columns};
+use super::dataset::{Dataset, RowIds, MAX_WIDTH};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 
@@ -44,6 +44,12 @@ pub const ARROW_STREAM_MAGIC: &[u8] = &[0xff, 0xff, 0xff, 0xff];
 fn format_error(path: &Path, e: impl std::fmt::Display) -> Error {
     // Arrow's and Parquet's messages may span lines; ours are one.
     Error::format(path, e.to_string().replace('\n', " "))
+}
+
+/// Whether `t` is an integer type (an id column's numbers).
+fn is_integer(t: &DataType) -> bool {
+    use DataType::*;
+    matches!(t, Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64)
 }
 
 /// Whether `t` is a type whose values this module turns into `f32` features.
@@ -69,62 +75,36 @@ fn is_numeric(t: &DataType) -> bool {
 /// The rows read so far, and which columns they come from.
 struct Rows<'a> {
     path: &'a Path,
-    /// Schema indices of the feature columns, in file order.
-    features: Vec<usize>,
+    plan: ColumnPlan,
     names: Vec<String>,
-    label: Option<usize>,
     data: Vec<f32>,
     labels: Vec<i64>,
+    ids: Option<RowIds>,
     rows: usize,
 }
 
 impl<'a> Rows<'a> {
-    /// Checks the schema once: the label column exists, every other column is numeric.
-    fn new(path: &'a Path, schema: &Schema, label: Option<&LabelColumn>) -> Result<Self> {
+    /// Checks the schema once against `columns`: the chosen columns exist, every
+    /// feature is numeric, the label holds numbers, the id numbers or text.
+    fn new(path: &'a Path, schema: &Schema, columns: &Columns) -> Result<Self> {
         let fields = schema.fields();
-        let label = match label {
-            None => None,
-            Some(LabelColumn::Name(name)) => {
-                Some(fields.iter().position(|f| f.name() == name).ok_or_else(|| {
-                    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
-                    Error::format(
-                        path,
-                        format!("no column named {name:?} for the labels; the columns are {names:?}"),
-                    )
-                })?)
-            }
-            Some(LabelColumn::Index(i)) if *i >= fields.len() => {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "label column index {i} (0-based) is out of range; the table has {} columns",
-                        fields.len()
-                    ),
-                ))
-            }
-            Some(LabelColumn::Index(i)) => Some(*i),
-        };
-        let mut features = Vec::new();
-        let mut names = Vec::new();
-        for (i, f) in fields.iter().enumerate() {
-            if Some(i) == label {
-                continue;
-            }
+        let header: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
+        let plan = columns.plan(Some(&header), fields.len(), path)?;
+        for &i in &plan.features {
+            let f = &fields[i];
             if !is_numeric(f.data_type()) {
                 return Err(Error::format(
                     path,
                     format!(
-                        "column {} ({:?}) holds {}, not numbers; every column but the label column must be numeric",
+                        "column {} ({:?}) holds {}, not numbers; every feature column must be numeric (leave it out with --ignore-columns, or choose the features with --columns)",
                         i + 1,
                         f.name(),
                         f.data_type()
                     ),
                 ));
             }
-            features.push(i);
-            names.push(f.name().clone());
         }
-        if let Some(l) = label {
+        if let Some(l) = plan.label {
             let t = fields[l].data_type();
             if !is_numeric(t) || *t == DataType::Boolean {
                 return Err(Error::format(
@@ -133,33 +113,42 @@ impl<'a> Rows<'a> {
                 ));
             }
         }
-        if features.is_empty() {
+        let ids = match plan.id.map(|i| fields[i].data_type()) {
+            None => None,
+            Some(t) if is_integer(t) => Some(RowIds::Int(Vec::new())),
+            Some(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => Some(RowIds::Text(Vec::new())),
+            Some(t) => {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "id column {:?} holds {t}; an id column holds integers or text",
+                        fields[plan.id.unwrap_or_default()].name()
+                    ),
+                ))
+            }
+        };
+        if plan.features.len() > MAX_WIDTH {
             return Err(Error::format(
                 path,
-                "no feature columns: the table has no column besides the labels",
+                format!("{} feature columns; a row may have at most {MAX_WIDTH} values", plan.features.len()),
             ));
         }
-        if features.len() > MAX_WIDTH {
-            return Err(Error::format(
-                path,
-                format!("{} feature columns; a row may have at most {MAX_WIDTH} values", features.len()),
-            ));
-        }
-        Ok(Rows { path, features, names, label, data: Vec::new(), labels: Vec::new(), rows: 0 })
+        let names = plan.feature_names.clone().unwrap_or_default();
+        Ok(Rows { path, plan, names, data: Vec::new(), labels: Vec::new(), ids, rows: 0 })
     }
 
     /// Appends a batch's rows.
     fn push(&mut self, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
-        let d = self.features.len();
+        let d = self.plan.features.len();
         let schema = batch.schema();
-        if schema.fields().len() != self.features.len() + usize::from(self.label.is_some()) {
+        if schema.fields().len() != self.plan.roles.len() {
             return Err(Error::format(self.path, "a record batch's columns differ from the table's schema"));
         }
         let before = self.rows;
         let base = self.data.len();
         self.data.resize(base + n * d, 0.0);
-        for (j, &c) in self.features.iter().enumerate() {
+        for (j, &c) in self.plan.features.iter().enumerate() {
             let col = batch.column(c);
             if let Some(i) = (0..n).find(|&i| col.is_null(i)) {
                 return Err(Error::format(
@@ -223,7 +212,40 @@ impl<'a> Rows<'a> {
                 }
             }
         }
-        if let Some(c) = self.label {
+        if let (Some(c), Some(ids)) = (self.plan.id, self.ids.as_mut()) {
+            let col = batch.column(c);
+            if let Some(i) = (0..n).find(|&i| col.is_null(i)) {
+                return Err(Error::format(
+                    self.path,
+                    format!("{}: a missing id (null)", place(before, i, c, &schema)),
+                ));
+            }
+            match ids {
+                RowIds::Int(v) => {
+                    for i in 0..n {
+                        v.push(label_value(col, i).ok_or_else(|| {
+                            Error::format(
+                                self.path,
+                                format!(
+                                    "{}: the id does not fit a 64-bit integer",
+                                    place(before, i, c, &schema)
+                                ),
+                            )
+                        })?);
+                    }
+                }
+                RowIds::Text(v) => match col.data_type() {
+                    DataType::Utf8 => {
+                        v.extend(col.as_string::<i32>().iter().map(|t| t.unwrap_or_default().to_string()))
+                    }
+                    DataType::LargeUtf8 => {
+                        v.extend(col.as_string::<i64>().iter().map(|t| t.unwrap_or_default().to_string()))
+                    }
+                    _ => v.extend(col.as_string_view().iter().map(|t| t.unwrap_or_default().to_string())),
+                },
+            }
+        }
+        if let Some(c) = self.plan.label {
             let col = batch.column(c);
             for i in 0..n {
                 let label = if col.is_null(i) { None } else { label_value(col, i) };
@@ -244,10 +266,13 @@ impl<'a> Rows<'a> {
         if self.rows == 0 {
             return Err(Error::format(self.path, "the table has no rows"));
         }
-        let mut d = Dataset::new(self.data, self.rows, self.features.len(), source)?;
+        let mut d = Dataset::new(self.data, self.rows, self.plan.features.len(), source)?;
         d.feature_names = Some(self.names);
-        if self.label.is_some() {
+        if self.plan.label.is_some() {
             d = d.with_labels(self.labels)?;
+        }
+        if let Some(ids) = self.ids {
+            d = d.with_ids(ids)?;
         }
         Ok(d)
     }
@@ -280,29 +305,29 @@ fn label_value(col: &ArrayRef, i: usize) -> Option<i64> {
 }
 
 /// Reads every batch of `batches` into rows.
-fn collect<I>(path: &Path, schema: &Schema, batches: I, label: Option<&LabelColumn>) -> Result<Dataset>
+fn collect<I>(path: &Path, schema: &Schema, batches: I, columns: &Columns) -> Result<Dataset>
 where
     I: Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>,
 {
-    let mut rows = Rows::new(path, schema, label)?;
+    let mut rows = Rows::new(path, schema, columns)?;
     for batch in batches {
         rows.push(&batch.map_err(|e| format_error(path, e))?)?;
     }
     rows.finish(path.display().to_string())
 }
 
-/// The rows of a Parquet file. `label` names the integer label column, if any.
-pub fn load_parquet(path: &Path, label: Option<&LabelColumn>) -> Result<Dataset> {
+/// The rows of a Parquet file, its columns chosen by `columns`.
+pub fn load_parquet(path: &Path, columns: &Columns) -> Result<Dataset> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format_error(path, e))?;
     let schema = builder.schema().clone();
     let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| format_error(path, e))?;
-    collect(path, &schema, reader, label)
+    collect(path, &schema, reader, columns)
 }
 
 /// The rows of an Arrow IPC file (Feather v2, `ARROW1`) or stream.
-pub fn load_arrow(path: &Path, label: Option<&LabelColumn>) -> Result<Dataset> {
+pub fn load_arrow(path: &Path, columns: &Columns) -> Result<Dataset> {
     use std::io::Seek;
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; 6];
@@ -311,9 +336,9 @@ pub fn load_arrow(path: &Path, label: Option<&LabelColumn>) -> Result<Dataset> {
     if head[..n].starts_with(ARROW_FILE_MAGIC) {
         let reader = arrow_ipc::reader::FileReader::try_new(file, None).map_err(|e| format_error(path, e))?;
         let schema = reader.schema();
-        collect(path, &schema, reader, label)
+        collect(path, &schema, reader, columns)
     } else {
-        load_reader(std::io::BufReader::new(file), path, label)
+        load_reader(std::io::BufReader::new(file), path, columns)
     }
 }
 
@@ -321,7 +346,7 @@ pub fn load_arrow(path: &Path, label: Option<&LabelColumn>) -> Result<Dataset> {
 /// Arrow's stream layout is read batch by batch; a Parquet file, and Arrow's file layout
 /// (`ARROW1`), keep their schema and row-group index in a footer at the end, so their
 /// bytes are held in memory first (as large as the file, beside the rows).
-pub fn load_reader<R: Read>(mut r: R, path: &Path, label: Option<&LabelColumn>) -> Result<Dataset> {
+pub fn load_reader<R: Read>(mut r: R, path: &Path, columns: &Columns) -> Result<Dataset> {
     let mut head = [0u8; 4];
     let n = super::open::read_head(&mut r, &mut head, path)?;
     let mut whole = std::io::Cursor::new(head[..n].to_vec()).chain(r);
@@ -329,7 +354,7 @@ pub fn load_reader<R: Read>(mut r: R, path: &Path, label: Option<&LabelColumn>) 
         let reader =
             arrow_ipc::reader::StreamReader::try_new(whole, None).map_err(|e| format_error(path, e))?;
         let schema = reader.schema();
-        return collect(path, &schema, reader, label);
+        return collect(path, &schema, reader, columns);
     }
     let mut bytes = Vec::new();
     whole.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
@@ -339,12 +364,12 @@ pub fn load_reader<R: Read>(mut r: R, path: &Path, label: Option<&LabelColumn>) 
             .map_err(|e| format_error(path, e))?;
         let schema = builder.schema().clone();
         let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| format_error(path, e))?;
-        collect(path, &schema, reader, label)
+        collect(path, &schema, reader, columns)
     } else {
         let reader = arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None)
             .map_err(|e| format_error(path, e))?;
         let schema = reader.schema();
-        collect(path, &schema, reader, label)
+        collect(path, &schema, reader, columns)
     }
 }
 
@@ -357,6 +382,8 @@ pub enum Column<'a> {
     Float64(&'a [f64]),
     /// 0/1 flags.
     Flags(&'a [u8]),
+    /// Row ids: 64-bit integers or text.
+    Ids(&'a RowIds),
     /// Column `col` of a row-major `rows × cols` matrix of `f32`.
     Strided {
         /// The matrix, row-major.
@@ -374,6 +401,10 @@ impl Column<'_> {
             Column::Int64(v) => (DataType::Int64, Arc::new(Int64Array::from(v.clone()))),
             Column::Float64(v) => (DataType::Float64, Arc::new(Float64Array::from(v.to_vec()))),
             Column::Flags(v) => (DataType::UInt8, Arc::new(UInt8Array::from(v.to_vec()))),
+            Column::Ids(RowIds::Int(v)) => (DataType::Int64, Arc::new(Int64Array::from(v.clone()))),
+            Column::Ids(RowIds::Text(v)) => {
+                (DataType::Utf8, Arc::new(arrow_array::StringArray::from_iter_values(v.iter())))
+            }
             Column::Strided { data, cols, col } => (
                 DataType::Float32,
                 Arc::new(Float32Array::from_iter_values(data.chunks(*cols).map(|r| r[*col]))),
@@ -386,6 +417,7 @@ impl Column<'_> {
             Column::Int64(v) => v.len(),
             Column::Float64(v) => v.len(),
             Column::Flags(v) => v.len(),
+            Column::Ids(v) => v.len(),
             Column::Strided { data, cols, .. } => data.len().checked_div(*cols).unwrap_or(0),
         }
     }
@@ -424,8 +456,14 @@ pub fn write_parquet(path: &Path, columns: &[(&str, Column<'_>)]) -> Result<()> 
 }
 
 /// Writes `rows × cols` row-major values as Parquet, one `f32` column per name in
-/// `names`, atomically.
-pub fn write_matrix(path: &Path, data: &[f32], cols: usize, names: &[String]) -> Result<()> {
+/// `names` (after an `id` column, with `ids`), atomically.
+pub fn write_matrix(
+    path: &Path,
+    data: &[f32],
+    cols: usize,
+    names: &[String],
+    ids: Option<&RowIds>,
+) -> Result<()> {
     if names.len() != cols || (cols > 0 && !data.len().is_multiple_of(cols)) {
         return Err(Error::Data(format!(
             "{}: cannot write {} values as columns named {names:?}",
@@ -433,22 +471,30 @@ pub fn write_matrix(path: &Path, data: &[f32], cols: usize, names: &[String]) ->
             data.len()
         )));
     }
-    let columns: Vec<(&str, Column)> =
-        names.iter().enumerate().map(|(col, n)| (n.as_str(), Column::Strided { data, cols, col })).collect();
+    let id = ids.map(|v| ("id", Column::Ids(v)));
+    let columns: Vec<(&str, Column)> = id
+        .into_iter()
+        .chain(names.iter().enumerate().map(|(col, n)| (n.as_str(), Column::Strided { data, cols, col })))
+        .collect();
     write_parquet(path, &columns)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::columns::ColumnRef;
+
+    fn label(c: ColumnRef) -> Columns {
+        Columns { label: Some(c), ..Columns::default() }
+    }
 
     #[test]
     fn a_written_table_reads_back_with_its_names_and_labels() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.parquet");
         let data = [1.5f32, -2.0, 3.25, 4.0, f32::MAX, 0.1];
-        write_matrix(&p, &data, 2, &["a".into(), "b".into()]).unwrap();
-        let d = load_parquet(&p, None).unwrap();
+        write_matrix(&p, &data, 2, &["a".into(), "b".into()], None).unwrap();
+        let d = load_parquet(&p, &Columns::default()).unwrap();
         assert_eq!((d.rows(), d.cols()), (3, 2));
         assert_eq!(d.as_slice(), &data);
         assert_eq!(d.feature_names.as_deref(), Some(&["a".to_string(), "b".to_string()][..]));
@@ -465,9 +511,9 @@ mod tests {
         )
         .unwrap();
         // 1e300 does not fit f32: named by row and column.
-        let e = load_parquet(&p, Some(&LabelColumn::Name("id".into()))).unwrap_err().to_string();
+        let e = load_parquet(&p, &label(ColumnRef::Name("id".into()))).unwrap_err().to_string();
         assert!(e.contains("row 2, column 2 (\"score\")") && e.contains("too large"), "{e}");
-        let e = load_parquet(&p, Some(&LabelColumn::Name("nope".into()))).unwrap_err().to_string();
+        let e = load_parquet(&p, &label(ColumnRef::Name("nope".into()))).unwrap_err().to_string();
         assert!(e.contains("no column named \"nope\""), "{e}");
     }
 
@@ -491,20 +537,27 @@ mod tests {
         let mut w = arrow_ipc::writer::FileWriter::try_new(File::create(&p).unwrap(), &schema).unwrap();
         w.write(&batch).unwrap();
         w.finish().unwrap();
-        let e = load_arrow(&p, None).unwrap_err().to_string();
+        let e = load_arrow(&p, &Columns::default()).unwrap_err().to_string();
         assert!(e.contains("column 2 (\"name\") holds Utf8"), "{e}");
-        let e = load_arrow(&p, Some(&LabelColumn::Index(1))).unwrap_err().to_string();
+        let e = load_arrow(&p, &label(ColumnRef::Index(1))).unwrap_err().to_string();
         assert!(e.contains("label column \"name\" holds Utf8"), "{e}");
+        // The text column as the ids, or left out: then the null is named.
+        let name = || ColumnRef::Name("name".into());
+        let e = load_arrow(&p, &Columns { id: Some(name()), ..Columns::default() }).unwrap_err().to_string();
+        assert!(e.contains("row 2, column 1 (\"x\"): a missing value"), "{e}");
+        let e =
+            load_arrow(&p, &Columns { ignore: vec![name()], ..Columns::default() }).unwrap_err().to_string();
+        assert!(e.contains("row 2, column 1 (\"x\"): a missing value"), "{e}");
         // Without the text column: the null is named.
         let batch = batch.project(&[0]).unwrap();
         let mut w =
             arrow_ipc::writer::FileWriter::try_new(File::create(&p).unwrap(), &batch.schema()).unwrap();
         w.write(&batch).unwrap();
         w.finish().unwrap();
-        let e = load_arrow(&p, None).unwrap_err().to_string();
+        let e = load_arrow(&p, &Columns::default()).unwrap_err().to_string();
         assert!(e.contains("row 2, column 1 (\"x\"): a missing value"), "{e}");
         // The same file read as a stream: same error, so the same reading.
-        let e = load_reader(File::open(&p).unwrap(), &p, None).unwrap_err().to_string();
+        let e = load_reader(File::open(&p).unwrap(), &p, &Columns::default()).unwrap_err().to_string();
         assert!(e.contains("row 2, column 1 (\"x\"): a missing value"), "{e}");
     }
 
@@ -531,7 +584,7 @@ mod tests {
         let mut w = arrow_ipc::writer::StreamWriter::try_new(File::create(&p).unwrap(), &schema).unwrap();
         w.write(&batch).unwrap();
         w.finish().unwrap();
-        let d = load_arrow(&p, Some(&LabelColumn::Name("y".into()))).unwrap();
+        let d = load_arrow(&p, &label(ColumnRef::Name("y".into()))).unwrap();
         let want: Vec<f32> = big
             .iter()
             .zip([1.0, 0.0, 1.0])
@@ -539,5 +592,11 @@ mod tests {
             .collect();
         assert_eq!(d.as_slice(), &want[..]);
         assert_eq!(d.labels.as_deref(), Some(&[0i64, 1, 0][..]));
+        // The integers as ids (exact, not rounded to f32), the flags as the one feature.
+        let columns = Columns { id: Some(ColumnRef::Index(0)), ..label(ColumnRef::Name("y".into())) };
+        let d = load_arrow(&p, &columns).unwrap();
+        assert_eq!(d.ids, Some(RowIds::Int(vec![16_777_217, 123_456_789_012, 3])));
+        assert_eq!(d.as_slice(), &[1.0, 0.0, 1.0]);
+        assert_eq!(d.feature_names, Some(vec!["b".to_string()]));
     }
 }

@@ -1,7 +1,7 @@
-//! CSV files: loading numeric tables (optional header, optional integer label column) and
-//! writing matrices back out atomically.
+//! CSV files: loading numeric tables (optional header; label, id and ignored columns as
+//! [`Columns`] chooses) and writing matrices back out atomically.
 //!
-//! Every column except the label column must hold numbers that parse as `f32` (integers,
+//! Every feature column must hold numbers that parse as `f32` (integers,
 //! decimals, scientific notation; surrounding whitespace is ignored). The texts `nan`, `inf`,
 //! `-inf`, `infinity` (any case) parse to NaN and ±∞ on purpose: loading keeps them, and the
 //! caller rejects them with [`Dataset::check_finite`], which names the row and column. A finite
@@ -21,7 +21,8 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::atomic::write_atomic_with;
-use crate::data::dataset::Dataset;
+use crate::data::columns::{ColumnPlan, Columns, Role};
+use crate::data::dataset::{Dataset, RowIds};
 use crate::error::{Error, Result};
 
 /// Whether the first record is a header.
@@ -50,29 +51,18 @@ impl std::str::FromStr for HeaderMode {
     }
 }
 
-/// Which column holds the integer labels.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LabelColumn {
-    /// The column with this header name (needs a header).
-    Name(String),
-    /// The column at this 0-based index.
-    Index(usize),
-}
-
 /// How to read a CSV file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvOptions {
     /// Header detection; [`HeaderMode::Auto`] by default.
     pub header: HeaderMode,
-    /// The label column, if any; every other column is a feature.
-    pub label: Option<LabelColumn>,
     /// The field delimiter; `b','` by default.
     pub delimiter: u8,
 }
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { header: HeaderMode::Auto, label: None, delimiter: b',' }
+        CsvOptions { header: HeaderMode::Auto, delimiter: b',' }
     }
 }
 
@@ -430,13 +420,15 @@ impl<R: std::io::Read> Fields<'_, R> {
     }
 }
 
-/// Turns fields into values: the feature columns into `data`, the label column into `labels`.
+/// Turns fields into values, as the plan says: features into `data` (each row's values
+/// in feature order), the label into `labels`, the id's text into `ids`.
 struct Values<'a> {
     path: &'a Path,
     header: Option<&'a [String]>,
-    label_col: Option<usize>,
+    plan: &'a ColumnPlan,
     data: Vec<f32>,
     labels: Vec<i64>,
+    ids: Vec<String>,
 }
 
 impl Values<'_> {
@@ -448,27 +440,52 @@ impl Values<'_> {
         }
     }
 
-    /// Parse field `c` (0-based) of data row `row` at `line`.
+    /// Room for the next row's features (filled by [`Values::push`]).
+    fn begin_row(&mut self) {
+        self.data.resize(self.data.len() + self.plan.features.len(), 0.0);
+    }
+
+    /// The lengths to go back to when a row turns out ragged.
+    fn mark(&self) -> (usize, usize, usize) {
+        (self.data.len(), self.labels.len(), self.ids.len())
+    }
+
+    fn truncate(&mut self, (d, l, i): (usize, usize, usize)) {
+        self.data.truncate(d);
+        self.labels.truncate(l);
+        self.ids.truncate(i);
+    }
+
+    /// Parse field `c` (0-based) of data row `row` at `line`, into the row begun last.
     fn push(&mut self, c: usize, field: &[u8], line: u64, row: usize) -> Result<()> {
         let text = std::str::from_utf8(field).map(str::trim);
-        if Some(c) == self.label_col {
-            let label = text.ok().and_then(parse_label).ok_or_else(|| {
-                Error::format(
-                    self.path,
-                    format!(
-                        "{}, {}: \"{}\" is not an integer label",
-                        place(line, row),
-                        self.column(c),
-                        shown_text(field)
-                    ),
-                )
-            })?;
-            self.labels.push(label);
-            return Ok(());
-        }
+        let j = match self.plan.roles.get(c) {
+            Some(Role::Feature(j)) => *j,
+            Some(Role::Label) => {
+                let label = text.ok().and_then(parse_label).ok_or_else(|| {
+                    Error::format(
+                        self.path,
+                        format!(
+                            "{}, {}: \"{}\" is not an integer label",
+                            place(line, row),
+                            self.column(c),
+                            shown_text(field)
+                        ),
+                    )
+                })?;
+                self.labels.push(label);
+                return Ok(());
+            }
+            Some(Role::Id) => {
+                self.ids.push(field_str(field));
+                return Ok(());
+            }
+            Some(Role::Skip) | None => return Ok(()),
+        };
         match text.map_err(|_| false).and_then(parse_number) {
             Ok(v) => {
-                self.data.push(v);
+                let base = self.data.len() - self.plan.features.len();
+                self.data[base + j] = v;
                 Ok(())
             }
             Err(out_of_range) => {
@@ -498,25 +515,36 @@ impl Values<'_> {
 }
 
 /// Load a CSV file of numbers into a [`Dataset`] (see the module docs for the rules).
-/// `feature_names` is set from the header, without the label column; `source` is the path.
+/// `columns` chooses the features, the label, the ids and the columns left out
+/// ([`Columns::plan`]); `feature_names` is set from the header (the features'), `source` is
+/// the path.
 ///
 /// The file is streamed: besides the values it keeps (4 bytes a number), the reader holds one
 /// 64 KiB chunk, one field and the first two records, so its memory is bounded by the data
 /// kept plus at most 2 × [`MAX_RECORD_BYTES`]. Binary data (a NUL byte), more than
 /// [`MAX_COLUMNS`] columns, fields over [`MAX_FIELD_BYTES`] and records over
 /// [`MAX_RECORD_BYTES`] are refused with the line (and column) where they are found.
-pub fn load(path: &Path, opts: &CsvOptions) -> Result<Dataset> {
+pub fn load(path: &Path, opts: &CsvOptions, columns: &Columns) -> Result<Dataset> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    load_fields(&mut Fields::new(file, path, opts.delimiter), opts)
+    load_fields(&mut Fields::new(file, path, opts.delimiter), opts, columns)
 }
 
 /// [`load`] from a reader (standard input, a pipe) read once from start to end; `path`
 /// names it in messages and as the dataset's source.
-pub fn load_reader(input: impl std::io::Read, path: &Path, opts: &CsvOptions) -> Result<Dataset> {
-    load_fields(&mut Fields::new(input, path, opts.delimiter), opts)
+pub fn load_reader(
+    input: impl std::io::Read,
+    path: &Path,
+    opts: &CsvOptions,
+    columns: &Columns,
+) -> Result<Dataset> {
+    load_fields(&mut Fields::new(input, path, opts.delimiter), opts, columns)
 }
 
-fn load_fields<R: std::io::Read>(fields: &mut Fields<'_, R>, opts: &CsvOptions) -> Result<Dataset> {
+fn load_fields<R: std::io::Read>(
+    fields: &mut Fields<'_, R>,
+    opts: &CsvOptions,
+    columns: &Columns,
+) -> Result<Dataset> {
     let path = fields.path;
     let Some(first) = fields.read_held(MAX_COLUMNS, 0)? else {
         return Err(Error::format(path, "the file is empty: no rows to load"));
@@ -542,54 +570,16 @@ fn load_fields<R: std::io::Read>(fields: &mut Fields<'_, R>, opts: &CsvOptions) 
     };
     let header: Option<Vec<String>> = has_header.then(|| first.iter().map(field_str).collect());
 
-    let label_col = match &opts.label {
-        None => None,
-        Some(LabelColumn::Index(i)) => {
-            if *i >= ncols {
-                return Err(Error::config(
-                    "label",
-                    format!(
-                        "{}: label column index {i} (0-based) is out of range; the file has {ncols} columns",
-                        path.display()
-                    ),
-                ));
-            }
-            Some(*i)
-        }
-        Some(LabelColumn::Name(name)) => {
-            let Some(h) = &header else {
-                return Err(Error::config(
-                    "label",
-                    format!(
-                        "{}: label column \"{name}\" is named, but the file has no header row \
-                         (give the label column as a 0-based index instead)",
-                        path.display()
-                    ),
-                ));
-            };
-            let found = h.iter().position(|c| c == name.trim());
-            Some(found.ok_or_else(|| {
-                Error::config(
-                    "label",
-                    format!(
-                        "{}: no column named \"{name}\"; the header has {}",
-                        path.display(),
-                        quoted_list(h)
-                    ),
-                )
-            })?)
-        }
+    let plan = columns.plan(header.as_deref(), ncols, path)?;
+    let cols = plan.features.len();
+    let mut values = Values {
+        path,
+        header: header.as_deref(),
+        plan: &plan,
+        data: Vec::new(),
+        labels: Vec::new(),
+        ids: Vec::new(),
     };
-    if ncols - usize::from(label_col.is_some()) == 0 {
-        return Err(Error::format(path, "no feature columns: the only column is the label column"));
-    }
-
-    let feature_names: Option<Vec<String>> = header.as_ref().map(|h| {
-        h.iter().enumerate().filter(|(i, _)| Some(*i) != label_col).map(|(_, n)| n.clone()).collect()
-    });
-    let cols = ncols - usize::from(label_col.is_some());
-    let mut values =
-        Values { path, header: header.as_deref(), label_col, data: Vec::new(), labels: Vec::new() };
     let mut rows = 0usize;
 
     // The held records: the first unless it is the header, then the second.
@@ -597,6 +587,7 @@ fn load_fields<R: std::io::Read>(fields: &mut Fields<'_, R>, opts: &CsvOptions) 
         if held.count != ncols {
             return Err(values.ragged(held.line, rows + 1, held.count, ncols));
         }
+        values.begin_row();
         for (c, field) in held.iter().enumerate() {
             values.push(c, field, held.line, rows + 1)?;
         }
@@ -609,7 +600,8 @@ fn load_fields<R: std::io::Read>(fields: &mut Fields<'_, R>, opts: &CsvOptions) 
     // (the whole record is read first, holding nothing), as a bad field is only an error in a
     // row of the right length.
     loop {
-        let (data_len, labels_len) = (values.data.len(), values.labels.len());
+        let mark = values.mark();
+        values.begin_row();
         let mut count = 0usize;
         let mut line = 0u64;
         let mut bad_field: Option<Error> = None;
@@ -629,11 +621,11 @@ fn load_fields<R: std::io::Read>(fields: &mut Fields<'_, R>, opts: &CsvOptions) 
             }
         }
         if count == 0 {
+            values.truncate(mark);
             break;
         }
         if count != ncols {
-            values.data.truncate(data_len);
-            values.labels.truncate(labels_len);
+            values.truncate(mark);
             return Err(values.ragged(line, rows + 1, count, ncols));
         }
         if let Some(e) = bad_field {
@@ -645,22 +637,21 @@ fn load_fields<R: std::io::Read>(fields: &mut Fields<'_, R>, opts: &CsvOptions) 
         return Err(Error::format(path, "the file has a header row but no data rows"));
     }
 
-    let Values { data, labels, .. } = values;
+    let Values { data, labels, ids, .. } = values;
     let mut ds = Dataset::new(data, rows, cols, path.display().to_string())?;
-    ds.feature_names = feature_names;
-    if label_col.is_some() {
+    ds.feature_names = plan.feature_names.clone();
+    if plan.label.is_some() {
         ds = ds.with_labels(labels)?;
+    }
+    if plan.id.is_some() {
+        ds = ds.with_ids(RowIds::Text(ids))?;
     }
     Ok(ds)
 }
 
-fn quoted_list(names: &[String]) -> String {
-    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
-}
-
 /// Write `rows × cols` row-major values as CSV, atomically. With `header`, the first line holds
-/// the column names (`cols` of them); with `row_ids`, a first column `id` holds the 0-based row
-/// index. Values use Rust's shortest round-trip `f32` formatting (`0.1`, `3`, `NaN`, `inf`), so
+/// the column names (`cols` of them); with `ids`, a first column `id` holds each row's id.
+/// Values use Rust's shortest round-trip `f32` formatting (`0.1`, `3`, `NaN`, `inf`), so
 /// [`load`] reads back exactly the same numbers.
 pub fn write(
     path: &Path,
@@ -668,8 +659,11 @@ pub fn write(
     rows: usize,
     cols: usize,
     header: Option<&[String]>,
-    row_ids: bool,
+    ids: Option<&RowIds>,
 ) -> Result<()> {
+    if let Some(ids) = ids.filter(|ids| ids.len() != rows) {
+        return Err(Error::Data(format!("{}: {} ids for {rows} rows", path.display(), ids.len())));
+    }
     if rows.checked_mul(cols) != Some(data.len()) {
         return Err(Error::Data(format!(
             "{}: cannot write {} values as {rows} rows × {cols} columns",
@@ -689,15 +683,15 @@ pub fn write(
     write_atomic_with(path, |w| {
         let mut out = csv::WriterBuilder::new().from_writer(w);
         if let Some(h) = header {
-            if row_ids {
+            if ids.is_some() {
                 out.write_field("id")?;
             }
             out.write_record(h)?;
         }
         let mut text = String::new();
         for r in 0..rows {
-            if row_ids {
-                out.write_field(r.to_string())?;
+            if let Some(ids) = ids {
+                out.write_field(ids.text(r).as_bytes())?;
             }
             for v in &data[r * cols..(r + 1) * cols] {
                 text.clear();
@@ -721,6 +715,17 @@ mod tests {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    use crate::data::columns::ColumnRef;
+
+    /// A file's rows with every column a feature, or with the label column `label`.
+    fn load(p: &Path, opts: &CsvOptions) -> Result<Dataset> {
+        super::load(p, opts, &Columns::default())
+    }
+
+    fn labelled(p: &Path, label: ColumnRef) -> Result<Dataset> {
+        super::load(p, &CsvOptions::default(), &Columns { label: Some(label), ..Columns::default() })
     }
 
     fn err(p: &Path, opts: &CsvOptions) -> String {
@@ -760,38 +765,65 @@ mod tests {
     fn label_columns_by_name_and_index() {
         let dir = tempfile::tempdir().unwrap();
         let p = file(&dir, "iris.csv", "sl,sw,species\n5.1,3.5,0\n4.9,3.0,1.0\n6.2,2.9,2\n");
-        let opts = CsvOptions { label: Some(LabelColumn::Name("species".into())), ..Default::default() };
-        let ds = load(&p, &opts).unwrap();
+        let ds = labelled(&p, ColumnRef::Name("species".into())).unwrap();
         assert_eq!((ds.rows(), ds.cols()), (3, 2));
         assert_eq!(ds.labels.as_deref(), Some(&[0, 1, 2][..]));
         assert_eq!(ds.row(2), &[6.2, 2.9]);
         assert_eq!(ds.feature_names, Some(vec!["sl".into(), "sw".into()]));
 
         let p = file(&dir, "noh.csv", "3,0.5,0.25\n4,1,2\n");
-        let opts = CsvOptions { label: Some(LabelColumn::Index(0)), ..Default::default() };
-        let ds = load(&p, &opts).unwrap();
+        let ds = labelled(&p, ColumnRef::Index(0)).unwrap();
         assert_eq!(ds.labels.as_deref(), Some(&[3, 4][..]));
         assert_eq!(ds.as_slice(), &[0.5, 0.25, 1.0, 2.0]);
 
-        let opts = CsvOptions { label: Some(LabelColumn::Name("species".into())), ..Default::default() };
-        let e = err(&p, &opts);
+        let e = labelled(&p, ColumnRef::Name("species".into())).unwrap_err().to_string();
         assert!(e.contains("noh.csv") && e.contains("no header row"), "{e}");
-        let opts = CsvOptions { label: Some(LabelColumn::Index(3)), ..Default::default() };
-        let e = err(&p, &opts);
+        let e = labelled(&p, ColumnRef::Index(3)).unwrap_err().to_string();
         assert!(e.contains("index 3") && e.contains("3 columns"), "{e}");
         let p = file(&dir, "iris2.csv", "sl,sw,species\n5.1,3.5,setosa\n");
-        let opts = CsvOptions { label: Some(LabelColumn::Name("class".into())), ..Default::default() };
-        let e = err(&p, &opts);
+        let e = labelled(&p, ColumnRef::Name("class".into())).unwrap_err().to_string();
         assert!(e.contains("no column named \"class\"") && e.contains("\"species\""), "{e}");
-        let opts = CsvOptions { label: Some(LabelColumn::Name("species".into())), ..Default::default() };
-        let e = err(&p, &opts);
+        let e = labelled(&p, ColumnRef::Name("species".into())).unwrap_err().to_string();
         assert!(
             e.contains("line 2 (data row 1), column 3 (\"species\"): \"setosa\" is not an integer label"),
             "{e}"
         );
         let p = file(&dir, "lab.csv", "y\n1\n");
-        let opts = CsvOptions { label: Some(LabelColumn::Index(0)), ..Default::default() };
-        assert!(err(&p, &opts).contains("no feature columns"));
+        assert!(labelled(&p, ColumnRef::Index(0)).unwrap_err().to_string().contains("no feature columns"));
+    }
+
+    /// `--columns` in another order, an ignored text column and an id column: the rows
+    /// hold the chosen features in the chosen order; the ids are the text as written; a
+    /// bad value in an ignored column is not read.
+    #[test]
+    fn chosen_ignored_and_id_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, "t.csv", "key,a,note,b,y\nk1,1,hello,2,0\n007,3,,4,1\n");
+        let name = |s: &str| ColumnRef::Name(s.into());
+        let columns = Columns {
+            label: Some(name("y")),
+            id: Some(ColumnRef::Index(0)),
+            ignore: vec![name("note")],
+            features: None,
+        };
+        let ds = super::load(&p, &CsvOptions::default(), &columns).unwrap();
+        assert_eq!(ds.as_slice(), &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(ds.ids, Some(RowIds::Text(vec!["k1".into(), "007".into()])));
+        assert_eq!(ds.labels.as_deref(), Some(&[0, 1][..]));
+        assert_eq!(ds.feature_names, Some(vec!["a".into(), "b".into()]));
+        let columns = Columns { features: Some(vec![name("b"), name("a")]), ..Columns::default() };
+        let ds = super::load(&p, &CsvOptions::default(), &columns).unwrap();
+        assert_eq!(ds.as_slice(), &[2.0, 1.0, 4.0, 3.0]);
+        assert_eq!((ds.ids.clone(), ds.labels.clone()), (None, None));
+        assert_eq!(ds.feature_names, Some(vec!["b".into(), "a".into()]));
+        // From a stream, the same.
+        let text = std::fs::read(&p).unwrap();
+        let again = load_reader(&text[..], &p, &CsvOptions::default(), &columns).unwrap();
+        assert_eq!(again.as_slice(), ds.as_slice());
+        // Without leaving "note" out, its text is named.
+        let columns = Columns { label: Some(name("y")), id: Some(name("key")), ..Columns::default() };
+        let e = super::load(&p, &CsvOptions::default(), &columns).unwrap_err().to_string();
+        assert!(e.contains("column 3 (\"note\"): \"hello\" is not a number"), "{e}");
     }
 
     #[test]
@@ -845,20 +877,19 @@ mod tests {
         let p = dir.path().join("out.csv");
         let data = [0.1f32, 1.0, -3.5e-7, 1e30, f32::MIN_POSITIVE, 123456.79];
         let names = vec!["a".to_string(), "b,c".to_string()];
-        write(&p, &data, 3, 2, Some(&names), true).unwrap();
+        write(&p, &data, 3, 2, Some(&names), Some(&RowIds::Int(vec![0, 1, 2]))).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(text.starts_with("id,a,\"b,c\"\n0,0.1,1\n"), "{text}");
-        let ds = load(&p, &CsvOptions { label: Some(LabelColumn::Name("id".into())), ..Default::default() })
-            .unwrap();
+        let ds = labelled(&p, ColumnRef::Name("id".into())).unwrap();
         assert_eq!(ds.as_slice(), &data);
         assert_eq!(ds.labels.as_deref(), Some(&[0, 1, 2][..]));
         assert_eq!(ds.feature_names, Some(names));
 
-        write(&p, &data, 2, 3, None, false).unwrap();
+        write(&p, &data, 2, 3, None, None).unwrap();
         let ds = load(&p, &CsvOptions::default()).unwrap();
         assert_eq!((ds.rows(), ds.cols(), ds.as_slice()), (2, 3, &data[..]));
-        assert!(write(&p, &data, 4, 2, None, false).is_err());
-        assert!(write(&p, &data, 3, 2, Some(&["x".to_string()]), false).is_err());
+        assert!(write(&p, &data, 4, 2, None, None).is_err());
+        assert!(write(&p, &data, 3, 2, Some(&["x".to_string()]), None).is_err());
     }
 
     /// A huge or binary field is quoted short and escaped (found by the malformed-file
@@ -935,7 +966,7 @@ mod tests {
     /// Load from a generated input; the error (if any) and what the reader read and held.
     fn load_input(input: impl std::io::Read, opts: &CsvOptions) -> (Result<Dataset>, Usage) {
         let mut f = Fields::new(input, Path::new("hostile.csv"), opts.delimiter);
-        let r = load_fields(&mut f, opts);
+        let r = load_fields(&mut f, opts, &Columns::default());
         (r, f.usage)
     }
 

@@ -51,6 +51,52 @@ impl DataShape {
     }
 }
 
+/// Each row's id, from a table's id column: what every per-row output carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowIds {
+    /// Whole numbers (a Parquet or Arrow integer column).
+    Int(Vec<i64>),
+    /// Text, as written (a CSV column, a Parquet or Arrow string column).
+    Text(Vec<String>),
+}
+
+impl RowIds {
+    /// How many ids.
+    pub fn len(&self) -> usize {
+        match self {
+            RowIds::Int(v) => v.len(),
+            RowIds::Text(v) => v.len(),
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Row `i`'s id as text.
+    pub fn text(&self, i: usize) -> std::borrow::Cow<'_, str> {
+        match self {
+            RowIds::Int(v) => v[i].to_string().into(),
+            RowIds::Text(v) => v[i].as_str().into(),
+        }
+    }
+
+    fn range(&self, r: Range<usize>) -> RowIds {
+        match self {
+            RowIds::Int(v) => RowIds::Int(v[r].to_vec()),
+            RowIds::Text(v) => RowIds::Text(v[r].to_vec()),
+        }
+    }
+
+    fn select(&self, indices: &[usize]) -> RowIds {
+        match self {
+            RowIds::Int(v) => RowIds::Int(indices.iter().map(|&i| v[i]).collect()),
+            RowIds::Text(v) => RowIds::Text(indices.iter().map(|&i| v[i].clone()).collect()),
+        }
+    }
+}
+
 /// `n` rows of `d` features, f32, row-major, with optional integer labels and an
 /// optional image shape (`C·H·W == d`), and a description of where they came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +118,8 @@ pub struct Dataset {
     /// drawn at the row's global index `first_row + i`, so a row's outputs are the same
     /// whether it is scored alone, in a shard or in the whole file.
     pub first_row: u64,
+    /// Each row's id, when the table has an id column.
+    pub ids: Option<RowIds>,
 }
 
 impl Dataset {
@@ -93,6 +141,7 @@ impl Dataset {
             source: source.into(),
             feature_names: None,
             first_row: 0,
+            ids: None,
         })
     }
 
@@ -108,6 +157,25 @@ impl Dataset {
         }
         self.labels = Some(labels);
         Ok(self)
+    }
+
+    /// Attach row ids (one per row).
+    pub fn with_ids(mut self, ids: RowIds) -> Result<Self> {
+        if ids.len() != self.rows {
+            return Err(Error::Data(format!("{}: {} ids for {} rows", self.source, ids.len(), self.rows)));
+        }
+        self.ids = Some(ids);
+        Ok(self)
+    }
+
+    /// Every row's id, as per-row outputs carry it: the id column's values, else each
+    /// row's global index `first_row + i`.
+    pub fn row_ids(&self) -> RowIds {
+        match &self.ids {
+            Some(ids) => ids.clone(),
+            // Global indices of real data fit i64 (at most 2⁶³ − 1 rows).
+            None => RowIds::Int((0..self.rows as u64).map(|i| (self.first_row + i) as i64).collect()),
+        }
     }
 
     /// Attach an image shape (`C·H·W` must equal the row width).
@@ -174,6 +242,7 @@ impl Dataset {
             source: format!("{}[{start}..{end}]", self.source),
             feature_names: self.feature_names.clone(),
             first_row: self.first_row + start as u64,
+            ids: self.ids.as_ref().map(|v| v.range(start..end)),
         }
     }
 
@@ -193,6 +262,7 @@ impl Dataset {
             source: self.source.clone(),
             feature_names: self.feature_names.clone(),
             first_row: 0,
+            ids: self.ids.as_ref().map(|v| v.select(indices)),
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod builtin;
 #[cfg(feature = "parquet")]
 pub mod columnar;
+pub mod columns;
 pub mod csv;
 pub mod dataset;
 pub mod idx;
@@ -12,9 +13,10 @@ pub mod mat;
 pub mod normalize;
 pub mod npy;
 pub mod open;
+pub mod shards;
 pub mod synthetic;
 #[cfg(test)]
 pub(crate) mod test_data;
 
-pub use dataset::{DataShape, Dataset, ImageShape};
+pub use dataset::{DataShape, Dataset, ImageShape, RowIds};
 pub use normalize::{NormalizeKind, Normalizer};

@@ -11,12 +11,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::builtin::{self, Named, Sources, Split};
+use super::columns::Columns;
 use super::csv::CsvOptions;
 use super::dataset::Dataset;
 use super::image::ImageOptions;
 use super::mat::MatOptions;
 use super::npy::NpyOptions;
-use super::{idx, image, mat, npy, synthetic};
+use super::{idx, image, mat, npy, shards, synthetic};
 use crate::error::{Error, Result};
 
 /// A file format this crate reads.
@@ -43,8 +44,10 @@ pub enum Format {
 /// How to read files whose format leaves choices open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadOptions {
-    /// CSV header and label column.
+    /// CSV header and delimiter.
     pub csv: CsvOptions,
+    /// A table's (CSV, Parquet, Arrow) features, label, ids and columns left out.
+    pub columns: Columns,
     /// NPZ member names.
     pub npy: NpyOptions,
     /// Image size and channels, and whether to skip unreadable images.
@@ -179,10 +182,10 @@ fn load_stream(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let whole = std::io::Cursor::new(head[..n].to_vec()).chain(input);
     let shown = if path.as_os_str() == "-" { Path::new("<stdin>") } else { path };
     match detect_head(&head[..n], shown)? {
-        Format::Csv => super::csv::load_reader(whole, shown, &opts.csv),
+        Format::Csv => super::csv::load_reader(whole, shown, &opts.csv, &opts.columns),
         Format::Npy => npy::load_reader(whole, shown, &opts.npy),
         #[cfg(feature = "parquet")]
-        Format::Arrow | Format::Parquet => super::columnar::load_reader(whole, shown, opts.csv.label.as_ref()),
+        Format::Arrow | Format::Parquet => super::columnar::load_reader(whole, shown, &opts.columns),
         f => Err(Error::format(
             shown,
             format!(
@@ -193,13 +196,12 @@ fn load_stream(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     }
 }
 
-/// A Parquet or Arrow IPC file's rows; the label column is the CSV options' one.
+/// A Parquet or Arrow IPC file's rows, its columns chosen by the options' `columns`.
 #[cfg(feature = "parquet")]
 fn load_columnar(f: Format, path: &Path, opts: &LoadOptions) -> Result<Dataset> {
-    let label = opts.csv.label.as_ref();
     match f {
-        Format::Parquet => super::columnar::load_parquet(path, label),
-        _ => super::columnar::load_arrow(path, label),
+        Format::Parquet => super::columnar::load_parquet(path, &opts.columns),
+        _ => super::columnar::load_arrow(path, &opts.columns),
     }
 }
 
@@ -217,6 +219,18 @@ pub fn load_file(path: &Path, labels: Option<&Path>, opts: &LoadOptions) -> Resu
         return Err(Error::config("data", "the data and the labels cannot both be read from standard input"));
     }
     let format = if is_stream(path) { None } else { Some(detect(path)?) };
+    if let Some(f) = format.filter(|f| !matches!(f, Format::Csv | Format::Parquet | Format::Arrow)) {
+        let c = &opts.columns;
+        if c.id.is_some() || c.features.is_some() || !c.ignore.is_empty() {
+            return Err(Error::format(
+                path,
+                format!(
+                    "a {} file has no named columns to choose; the id, feature and ignored columns are chosen in CSV, Parquet and Arrow tables",
+                    f.name()
+                ),
+            ));
+        }
+    }
     let data = match format {
         None => load_stream(path, opts)?,
         Some(Format::Idx) if labels.is_some_and(is_stream) => idx::load(path, None)?,
@@ -225,7 +239,7 @@ pub fn load_file(path: &Path, labels: Option<&Path>, opts: &LoadOptions) -> Resu
             Format::Npy | Format::Npz => npy::load(path, &opts.npy)?,
             Format::Mat => mat::load(path, &MatOptions::default())?,
             Format::Image => image::load(&[path.to_path_buf()], &opts.image)?.data,
-            Format::Csv => super::csv::load(path, &opts.csv)?,
+            Format::Csv => super::csv::load(path, &opts.csv, &opts.columns)?,
             Format::Parquet | Format::Arrow => load_columnar(f, path, opts)?,
         },
     };
@@ -297,15 +311,22 @@ pub fn are_images(paths: &[PathBuf]) -> bool {
     // A stream is never opened here: its first bytes belong to its loader.
     !paths.is_empty()
         && paths.iter().all(|p| {
-            p.is_dir() || image::is_image_path(p) || (!is_stream(p) && matches!(detect(p), Ok(Format::Image)))
+            (p.is_dir() && !shards::is_table_folder(p))
+                || image::is_image_path(p)
+                || (!is_stream(p) && matches!(detect(p), Ok(Format::Image)))
         })
 }
 
-/// A path list as the command receives it: the data file and optionally its labels, or
-/// image files and folders of images (see [`image::load`]).
+/// A path list as the command receives it: the data file and optionally its labels;
+/// image files and folders of images (see [`image::load`]); or shards of one table
+/// (see [`shards::load`]): a folder of table files, a glob pattern, or three or more
+/// files.
 pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
     if are_images(paths) {
         return Ok(image::load(paths, &opts.image)?.data);
+    }
+    if paths.len() > 2 || paths.iter().any(|p| shards::is_table_folder(p) || shards::is_pattern(p)) {
+        return shards::load(paths, opts);
     }
     match paths {
         [data] => load_file(data, None, opts),

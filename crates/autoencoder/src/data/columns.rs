@@ -1,0 +1,272 @@
+//! Which columns of a table are its features, its label, its row ids, and which are
+//! left out: chosen by name or index ([`Columns`]) and resolved once against the
+//! table's header into a [`ColumnPlan`], which the CSV and the Parquet/Arrow readers
+//! follow.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// A column, by header name or 0-based index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnRef {
+    /// The column with this header name (needs a header).
+    Name(String),
+    /// The column at this 0-based index.
+    Index(usize),
+}
+
+impl std::str::FromStr for ColumnRef {
+    type Err = std::convert::Infallible;
+
+    /// A 0-based index when the text is a whole number, else a header name.
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(match s.trim().parse::<usize>() {
+            Ok(i) => ColumnRef::Index(i),
+            Err(_) => ColumnRef::Name(s.trim().to_string()),
+        })
+    }
+}
+
+impl std::fmt::Display for ColumnRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ColumnRef::Name(n) => write!(f, "\"{n}\""),
+            ColumnRef::Index(i) => write!(f, "index {i}"),
+        }
+    }
+}
+
+/// The roles asked of a table's columns. By default every column is a feature.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Columns {
+    /// The label column (whole numbers), left out of the features.
+    pub label: Option<ColumnRef>,
+    /// The row-id column (numbers or text), left out of the features and carried to
+    /// every per-row output.
+    pub id: Option<ColumnRef>,
+    /// The feature columns, in this order (a file whose columns come in another order
+    /// gives the same rows); `None`: every column without another role, in file order.
+    pub features: Option<Vec<ColumnRef>>,
+    /// Columns left out (text, free-form notes, anything not a feature).
+    pub ignore: Vec<ColumnRef>,
+}
+
+/// What a table column is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Feature number `j` of a row (0-based, in feature order).
+    Feature(usize),
+    /// The label.
+    Label,
+    /// The row id.
+    Id,
+    /// Not read.
+    Skip,
+}
+
+/// [`Columns`] resolved against one table: a role for each of its columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnPlan {
+    /// One role per table column.
+    pub roles: Vec<Role>,
+    /// The table index of each feature, in feature order.
+    pub features: Vec<usize>,
+    /// The label column's index.
+    pub label: Option<usize>,
+    /// The id column's index.
+    pub id: Option<usize>,
+    /// The features' header names, in feature order, when the table has a header.
+    pub feature_names: Option<Vec<String>>,
+}
+
+impl Columns {
+    /// True when nothing but the default (every column a feature) is asked.
+    pub fn is_default(&self) -> bool {
+        *self == Columns::default()
+    }
+
+    /// The plan for a table of `ncols` columns with `header` (names, when it has them);
+    /// `path` names the table in errors. Errors: a name without a header, a name not in
+    /// it, an index out of range, a column given two roles (or listed twice), no feature
+    /// left.
+    pub fn plan(&self, header: Option<&[String]>, ncols: usize, path: &Path) -> Result<ColumnPlan> {
+        let names: Option<HashMap<&str, usize>> =
+            header.map(|h| h.iter().enumerate().rev().map(|(i, n)| (n.as_str(), i)).collect());
+        let find = |what: &'static str, c: &ColumnRef| -> Result<usize> {
+            let setting = match what {
+                "label" => "label",
+                "id" => "id_column",
+                "feature" => "columns",
+                _ => "ignore_columns",
+            };
+            match c {
+                ColumnRef::Index(i) if *i < ncols => Ok(*i),
+                ColumnRef::Index(i) => Err(Error::config(
+                    setting,
+                    format!(
+                        "{}: {what} column index {i} (0-based) is out of range; the table has {ncols} columns",
+                        path.display()
+                    ),
+                )),
+                ColumnRef::Name(name) => {
+                    let (Some(map), Some(h)) = (&names, header) else {
+                        return Err(Error::config(
+                            setting,
+                            format!(
+                                "{}: {what} column \"{name}\" is named, but the file has no header row \
+                                 (give the column as a 0-based index instead)",
+                                path.display()
+                            ),
+                        ));
+                    };
+                    map.get(name.as_str()).copied().ok_or_else(|| {
+                        Error::config(
+                            setting,
+                            format!(
+                                "{}: no column named \"{name}\" (the {what} column); the header has {}",
+                                path.display(),
+                                quoted_list(h)
+                            ),
+                        )
+                    })
+                }
+            }
+        };
+        let mut roles = vec![None; ncols];
+        let mut assign = |what: &'static str, c: &ColumnRef, role: Role| -> Result<usize> {
+            let i = find(what, c)?;
+            if let Some(before) = roles[i] {
+                return Err(Error::config(
+                    "columns",
+                    format!(
+                        "{}: column {} ({c}) is given twice: as {} and as {}",
+                        path.display(),
+                        i + 1,
+                        role_name(before),
+                        role_name(role)
+                    ),
+                ));
+            }
+            roles[i] = Some(role);
+            Ok(i)
+        };
+        let label = self.label.as_ref().map(|c| assign("label", c, Role::Label)).transpose()?;
+        let id = self.id.as_ref().map(|c| assign("id", c, Role::Id)).transpose()?;
+        for c in &self.ignore {
+            assign("ignored", c, Role::Skip)?;
+        }
+        let features: Vec<usize> = match &self.features {
+            Some(list) => list
+                .iter()
+                .enumerate()
+                .map(|(j, c)| assign("feature", c, Role::Feature(j)))
+                .collect::<Result<_>>()?,
+            None => {
+                let free: Vec<usize> = (0..ncols).filter(|&i| roles[i].is_none()).collect();
+                for (j, &i) in free.iter().enumerate() {
+                    roles[i] = Some(Role::Feature(j));
+                }
+                free
+            }
+        };
+        if features.is_empty() {
+            return Err(Error::format(
+                path,
+                "no feature columns: every column is the label, the id or left out",
+            ));
+        }
+        let feature_names = header.map(|h| features.iter().map(|&i| h[i].clone()).collect());
+        let roles = roles.into_iter().map(|r| r.unwrap_or(Role::Skip)).collect();
+        Ok(ColumnPlan { roles, features, label, id, feature_names })
+    }
+}
+
+fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Feature(_) => "a feature",
+        Role::Label => "the label",
+        Role::Id => "the id",
+        Role::Skip => "an ignored column",
+    }
+}
+
+/// `"a", "b", "c"`.
+pub(crate) fn quoted_list(names: &[String]) -> String {
+    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Vec<String> {
+        ["id", "a", "b", "note", "y"].iter().map(|s| s.to_string()).collect()
+    }
+
+    fn name(s: &str) -> ColumnRef {
+        ColumnRef::Name(s.into())
+    }
+
+    #[test]
+    fn roles_by_name_and_index() {
+        let h = header();
+        let p = Path::new("t.csv");
+        let all = Columns::default().plan(Some(&h), 5, p).unwrap();
+        assert_eq!(all.features, vec![0, 1, 2, 3, 4]);
+        let c = Columns {
+            label: Some(name("y")),
+            id: Some(ColumnRef::Index(0)),
+            ignore: vec![name("note")],
+            features: None,
+        };
+        let plan = c.plan(Some(&h), 5, p).unwrap();
+        assert_eq!(plan.features, vec![1, 2]);
+        assert_eq!((plan.label, plan.id), (Some(4), Some(0)));
+        assert_eq!(plan.roles, vec![Role::Id, Role::Feature(0), Role::Feature(1), Role::Skip, Role::Label]);
+        assert_eq!(plan.feature_names, Some(vec!["a".to_string(), "b".to_string()]));
+        // --columns in another order: the features come in that order; the rest is skipped.
+        let c = Columns { features: Some(vec![name("b"), ColumnRef::Index(1)]), ..Columns::default() };
+        let plan = c.plan(Some(&h), 5, p).unwrap();
+        assert_eq!(plan.features, vec![2, 1]);
+        assert_eq!(plan.roles, vec![Role::Skip, Role::Feature(1), Role::Feature(0), Role::Skip, Role::Skip]);
+        assert_eq!("3".parse::<ColumnRef>().unwrap(), ColumnRef::Index(3));
+        assert_eq!(" y ".parse::<ColumnRef>().unwrap(), name("y"));
+    }
+
+    #[test]
+    fn bad_choices_are_named() {
+        let h = header();
+        let p = Path::new("t.csv");
+        let err = |c: Columns, header: Option<&[String]>| c.plan(header, 5, p).unwrap_err().to_string();
+        let e = err(Columns { id: Some(name("key")), ..Columns::default() }, Some(&h));
+        assert!(
+            e.contains("t.csv")
+                && e.contains("no column named \"key\" (the id column)")
+                && e.contains("\"note\""),
+            "{e}"
+        );
+        let e = err(Columns { label: Some(ColumnRef::Index(5)), ..Columns::default() }, Some(&h));
+        assert!(e.contains("label column index 5 (0-based) is out of range; the table has 5 columns"), "{e}");
+        let e = err(Columns { ignore: vec![name("a")], ..Columns::default() }, None);
+        assert!(e.contains("ignored column \"a\" is named, but the file has no header row"), "{e}");
+        let e = err(
+            Columns {
+                label: Some(name("y")),
+                features: Some(vec![name("a"), name("y")]),
+                ..Columns::default()
+            },
+            Some(&h),
+        );
+        assert!(e.contains("column 5 (\"y\") is given twice: as the label and as a feature"), "{e}");
+        let e = err(
+            Columns { features: Some(vec![name("a"), ColumnRef::Index(1)]), ..Columns::default() },
+            Some(&h),
+        );
+        assert!(e.contains("given twice: as a feature and as a feature"), "{e}");
+        let e =
+            err(Columns { ignore: (0..5).map(ColumnRef::Index).collect(), ..Columns::default() }, Some(&h));
+        assert!(e.contains("no feature columns"), "{e}");
+    }
+}

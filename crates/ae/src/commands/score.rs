@@ -218,28 +218,21 @@ fn write_scores(path: &Path, ids: &RowIds, scores: &[f64], flags: Option<&[u8]>)
         return write_parquet(path, &columns);
     }
     atomic::write_atomic_with(path, |w: &mut dyn Write| {
+        // The csv crate quotes a text id that holds a comma, a quote or a line break.
+        let mut out = csv::WriterBuilder::new().from_writer(w);
         match flags {
-            Some(_) => writeln!(w, "id,score,outlier")?,
-            None => writeln!(w, "id,score")?,
+            Some(_) => out.write_record(["id", "score", "outlier"])?,
+            None => out.write_record(["id", "score"])?,
         }
         for (i, s) in scores.iter().enumerate() {
-            let text = ids.text(i);
-            let id = csv_field(&text);
-            match flags {
-                Some(f) => writeln!(w, "{id},{s},{}", f[i])?,
-                None => writeln!(w, "{id},{s}")?,
+            out.write_field(ids.text(i).as_bytes())?;
+            out.write_field(s.to_string())?;
+            if let Some(f) = flags {
+                out.write_field(f[i].to_string())?;
             }
+            out.write_record(None::<&[u8]>)?;
         }
+        out.flush()?;
         Ok(())
     })
-}
-
-/// `text` as a CSV field: quoted (quotes doubled) when it holds a comma, a quote or a
-/// line break.
-fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\"")).into()
-    } else {
-        text.into()
-    }
 }

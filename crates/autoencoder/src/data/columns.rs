@@ -82,11 +82,6 @@ pub struct ColumnPlan {
 }
 
 impl Columns {
-    /// True when nothing but the default (every column a feature) is asked.
-    pub fn is_default(&self) -> bool {
-        *self == Columns::default()
-    }
-
     /// The plan for a table of `ncols` columns with `header` (names, when it has them);
     /// `path` names the table in errors. Errors: a name without a header, a name not in
     /// it, an index out of range, a column given two roles (or listed twice), no feature
@@ -193,7 +188,7 @@ fn role_name(r: Role) -> &'static str {
 }
 
 /// `"a", "b", "c"`.
-pub(crate) fn quoted_list(names: &[String]) -> String {
+fn quoted_list(names: &[String]) -> String {
     names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
 }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use autoencoder::data::builtin::{Named, Sources, Split};
-use autoencoder::data::columns::{ColumnRef, Columns};
+use autoencoder::data::columns::{ColumnRef, Columns, Missing};
 use autoencoder::data::csv::{CsvOptions, HeaderMode};
 use autoencoder::data::image::{self, ImageOptions};
 use autoencoder::data::npy::NpyOptions;
@@ -44,6 +44,9 @@ pub struct DataArgs {
     /// Tables: columns to leave out (text, notes), by name or 0-based index.
     #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
     pub ignore_columns: Vec<ColumnRef>,
+    /// Tables: what a missing value (an empty field, NA, NaN, a null) means: error, drop (leave the row out; the rows kept keep their row numbers as ids) or mean (fill with the feature's mean over the training rows, kept in the model) [default: error; for a model trained with mean: mean].
+    #[arg(long, value_name = "RULE")]
+    pub missing: Option<Missing>,
     /// CSV: whether the first line is a header: auto, yes or no.
     #[arg(long, default_value = "auto", value_name = "MODE")]
     pub header: HeaderMode,
@@ -102,6 +105,7 @@ impl DataArgs {
                 id: self.id_column.clone(),
                 features: self.columns.clone(),
                 ignore: self.ignore_columns.clone(),
+                missing: self.missing.unwrap_or_default(),
             },
             npy: NpyOptions { array: self.npz_array.clone(), labels: None },
             image: self.image_options(),
@@ -143,7 +147,17 @@ impl DataArgs {
                 Err(autoencoder::Error::config("dataset", "give either --dataset or data files, not both"))
             }
             (Some(name), true) => open::load_named(*name, self.split_or(default_split), &self.sources(), seed),
-            (None, false) => open::load_paths(files, &self.load_options()),
+            (None, false) => {
+                let data = open::load_paths(files, &self.load_options())?;
+                if data.dropped_rows > 0 {
+                    eprintln!(
+                        "left out {} row(s) with a missing value; {} kept",
+                        data.dropped_rows,
+                        data.rows()
+                    );
+                }
+                Ok(data)
+            }
             (None, true) => Err(autoencoder::Error::config(
                 "data",
                 "no data given: pass a file (CSV, NPY/NPZ, IDX, MATLAB .mat) or --dataset fashion-mnist|mnist|synthetic",
@@ -184,7 +198,12 @@ impl ModelData {
         default_split: Split,
     ) -> autoencoder::Result<Dataset> {
         let seed = model.training.as_ref().map_or(0, |t| t.seed);
-        let data = self.data.load_shaped(&self.files, seed, default_split, model.config().image_shape)?;
+        let mut args = self.data.clone();
+        if args.missing.is_none() && model.normalizer().fills_missing() {
+            // A model trained with missing values fills them in every row it sees.
+            args.missing = Some(Missing::Mean);
+        }
+        let data = args.load_shaped(&self.files, seed, default_split, model.config().image_shape)?;
         model.check_data(&data)?;
         Ok(data)
     }

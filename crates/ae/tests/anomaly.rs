@@ -122,8 +122,10 @@ fn threshold_round_trips_and_detect_matches_scores() {
     assert!((30..=50).contains(&flagged), "{flagged}");
 }
 
+/// Labels other than 0/1 in a `--labels` file, given to judge the scores, are an error;
+/// in a label column they are left out, the scores the same and not judged.
 #[test]
-fn labels_other_than_zero_or_one_are_refused() {
+fn labels_other_than_zero_or_one_are_refused_or_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let good = table(dir.path(), false);
     let bad = table(dir.path(), true);
@@ -132,13 +134,49 @@ fn labels_other_than_zero_or_one_are_refused() {
         .args(["--quiet", "--no-plots", "-o", model.to_str().unwrap()])
         .assert()
         .success();
+    let m = model.to_str().unwrap();
+    let text = std::fs::read_to_string(&bad).unwrap();
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(
+        &labels,
+        text.lines().skip(1).map(|l| l.rsplit_once(',').unwrap().1.to_string() + "\n").collect::<String>(),
+    )
+    .unwrap();
+    let features = dir.path().join("features.csv");
+    std::fs::write(
+        &features,
+        text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n").collect::<String>(),
+    )
+    .unwrap();
     let out = ae()
-        .args(["score", model.to_str().unwrap(), bad.to_str().unwrap(), "--label-column", "y"])
+        .args(["score", m, features.to_str().unwrap(), "--labels", labels.to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.csv") && err.contains("row 6") && err.contains("0 (normal) or 1"), "{err}");
+    assert!(err.contains("labels.csv") && err.contains("row 6") && err.contains("0 (normal) or 1"), "{err}");
+    let scores = |data: &std::path::Path, json: bool| {
+        let mut cmd = ae();
+        cmd.args(["score", m, data.to_str().unwrap(), "--label-column", "y", "--threads", "1"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (rows_bad, summary) = scores(&bad, false);
+    assert!(
+        summary.contains("labels") && summary.contains("row 6 has label 2") && summary.contains("not judged"),
+        "{summary}"
+    );
+    assert!(!summary.contains("roc_auc"), "{summary}");
+    assert_eq!(rows_bad, scores(&good, false).0);
+    let report: serde_json::Value = serde_json::from_str(&scores(&bad, true).0).unwrap();
+    assert!(
+        report["labels_unused"].as_str().unwrap().contains("label 2") && report["roc_auc"].is_null(),
+        "{report}"
+    );
     // `detect` needs a threshold.
     let out = ae()
         .args(["detect", model.to_str().unwrap(), good.to_str().unwrap(), "--label-column", "y"])
@@ -375,4 +413,99 @@ fn the_tabular_preset_trims_and_scores_by_root() {
     assert!(auc > 0.9, "{auc}");
     assert_eq!(default, scored(&["--score", "root"], "root.csv").0);
     assert_ne!(default, scored(&["--score", "mae"], "mae.csv").0);
+}
+
+/// Missing values: an error naming the field and the flags that handle it; with
+/// `--missing mean` the model keeps each feature's mean over the training rows and puts
+/// it in place of a missing value in every row it scores (the same scores as the file
+/// with the means written in); with `--missing drop` the rows with a hole are left out
+/// and the rest keep their row numbers as ids.
+#[test]
+fn missing_values_are_filled_with_the_training_mean_or_their_rows_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = table(dir.path(), false);
+    let text = std::fs::read_to_string(&plain).unwrap();
+    let header = text.lines().next().unwrap();
+    let rows: Vec<Vec<String>> =
+        text.lines().skip(1).map(|l| l.split(',').map(String::from).collect()).collect();
+    let hole = |i: usize| (i % 7 == 3).then_some(i % 8);
+    let spelled = [" ", "NA", "nan", ""];
+    let with_holes = |fill: Option<&[f32]>| -> String {
+        let mut out = format!("{header}\n");
+        for (i, r) in rows.iter().enumerate() {
+            let mut r = r.clone();
+            if let Some(j) = hole(i) {
+                r[j] = match fill {
+                    Some(f) => f[j].to_string(),
+                    None => spelled[i % 4].to_string(),
+                };
+            }
+            out += &(r.join(",") + "\n");
+        }
+        out
+    };
+    let holes = dir.path().join("holes.csv");
+    std::fs::write(&holes, with_holes(None)).unwrap();
+    let h = holes.to_str().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let m = model.to_str().unwrap();
+    let train = ["train", h, "--label-column", "y", "--layers", "6,3", "--epochs", "3", "--threads", "1"];
+    let out = ae().args(train).args(["--quiet", "--no-plots", "-o", m]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("holes.csv: line 5 (data row 4), column 4 (\"f3\"): \"\" is empty (a missing value; --missing drop or --missing mean handles it)"),
+        "{err}"
+    );
+    assert!(!model.exists());
+    ae().args(train)
+        .args(["--missing", "mean", "--validation-split", "0.25", "--quiet", "--no-plots", "-o", m])
+        .assert()
+        .success();
+    // The fill: each feature's mean (in f64, of the values as read: f32) over the values
+    // present in the training rows (the first 300; the last 100 are the validation part).
+    let fill: Vec<f32> = (0..8)
+        .map(|j| {
+            let vals: Vec<f64> = (0..300)
+                .filter(|&i| hole(i) != Some(j))
+                .map(|i| f64::from(rows[i][j].parse::<f32>().unwrap()))
+                .collect();
+            (vals.iter().sum::<f64>() / vals.len() as f64) as f32
+        })
+        .collect();
+    assert_eq!(autoencoder::file::load(&model).unwrap().normalizer().fill, fill);
+    let filled = dir.path().join("filled.csv");
+    std::fs::write(&filled, with_holes(Some(&fill))).unwrap();
+    let run = |args: &[&str]| -> (String, String) {
+        let out = ae().args(args).output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(out.status.success(), "{err}");
+        (String::from_utf8(out.stdout).unwrap(), err)
+    };
+    let (scored, _) = run(&["score", m, h, "--label-column", "y", "--threads", "1"]);
+    let (want, _) = run(&["score", m, filled.to_str().unwrap(), "--label-column", "y", "--threads", "1"]);
+    assert_eq!(scored, want);
+    let (dropped, err) = run(&["score", m, h, "--label-column", "y", "--threads", "1", "--missing", "drop"]);
+    assert!(err.contains("left out 57 row(s) with a missing value; 343 kept"), "{err}");
+    let all: Vec<&str> = want.lines().skip(1).collect();
+    let kept: Vec<&str> = dropped.lines().skip(1).collect();
+    let expected: Vec<&str> = (0..400).filter(|&i| hole(i).is_none()).map(|i| all[i]).collect();
+    assert_eq!(kept, expected);
+    // A model trained without missing values refuses them, naming the fix.
+    let plain_model = dir.path().join("plain.safetensors");
+    ae().args(["train", plain.to_str().unwrap(), "--label-column", "y", "--layers", "6,3", "--epochs", "1"])
+        .args(["--quiet", "--no-plots", "-o", plain_model.to_str().unwrap()])
+        .assert()
+        .success();
+    let out = ae()
+        .args(["score", plain_model.to_str().unwrap(), h, "--label-column", "y", "--missing", "mean"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("row 4, column 4 (\"f3\") is NaN")
+            && err.contains("train the model with --missing mean"),
+        "{err}"
+    );
 }

@@ -167,10 +167,12 @@ fn dataset(
 
 /// Train a model on the rows of `x` (C-contiguous float32), as `ae train` would with
 /// the same settings, seed and threads (the same model bytes when `source` is the name
-/// `ae train` records: the data file's path). Returns the model, the history (JSON
-/// text) and what the data chose that no setting did.
+/// `ae train` records: the data file's path). With `missing`, a NaN is a missing value
+/// (`ae train --missing mean`): the model fills it with the feature's training mean.
+/// Returns the model, the history (JSON text) and what the data chose that no setting
+/// did.
 #[pyfunction]
-#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, source="X"))]
+#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, source="X", missing=false))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
@@ -184,13 +186,19 @@ fn fit(
     checkpoint: Option<PathBuf>,
     checkpoint_every: usize,
     source: &str,
+    missing: bool,
 ) -> PyResult<(Model, String, Vec<String>)> {
     let settings = parse_settings(settings)?;
     let pool = self::threads(threads)?;
     let rule = threshold.map(|t| t.parse::<ThresholdRule>()).transpose().map_err(to_py)?;
-    let data = dataset(&x, image_shape, source)?;
+    let mut data = dataset(&x, image_shape, source)?;
+    data.nan_is_missing = missing;
     let validation = match &validation {
-        Some(v) => Some(dataset(v, image_shape, "the validation rows")?),
+        Some(v) => {
+            let mut v = dataset(v, image_shape, "the validation rows")?;
+            v.nan_is_missing = missing;
+            Some(v)
+        }
         None => None,
     };
     let mut observer =
@@ -362,6 +370,13 @@ impl Model {
     #[getter]
     fn image_shape(&self) -> Option<(usize, usize, usize)> {
         self.inner.config().image_shape.map(|s| (s.channels, s.height, s.width))
+    }
+
+    /// Whether the model fills missing values (NaN) with its training means (trained
+    /// with `missing="mean"`).
+    #[getter]
+    fn fills_missing(&self) -> bool {
+        self.inner.normalizer().fills_missing()
     }
 
     /// The detector's threshold (`None` without a detector).

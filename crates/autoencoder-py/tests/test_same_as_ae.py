@@ -77,6 +77,31 @@ def test_outputs_equal_the_commands_bit_for_bit(ae, table, tmp_path, variational
     assert bits(est.inverse_transform(codes)) == bits(np.load(tmp_path / "dec.npy"))
 
 
+def test_missing_values_are_filled_as_ae_fills_them(ae, table, tmp_path):
+    holes = table.copy()
+    holes[3::7, 1] = np.nan
+    holes[5::11, 4] = np.nan
+    np.save(tmp_path / "x.npy", holes)
+    with pytest.raises(ValueError, match=r"row 4, column 2 is nan.*missing=\"mean\""):
+        autoencoder.AnomalyDetector(threads=1, min_steps=20).fit(holes)
+    det = autoencoder.AnomalyDetector(missing="mean", min_steps=20, threads=1)
+    det.fit(holes, source=tmp_path / "x.npy")
+    det.save(tmp_path / "py.safetensors")
+    ae("train", tmp_path / "x.npy", "--preset", "tabular", "--min-steps", 20, "--threads", 1, "--missing", "mean",
+       "--threshold", "contamination=0.1", "-o", tmp_path / "cli.safetensors", "--no-plots", "-q")
+    assert (tmp_path / "py.safetensors").read_bytes() == (tmp_path / "cli.safetensors").read_bytes()
+    assert det.model_.fills_missing and det.__sklearn_tags__().input_tags.allow_nan
+    # `ae score` fills the holes with the model's means, as the Python model does.
+    ae("score", tmp_path / "cli.safetensors", tmp_path / "x.npy", "-o", tmp_path / "s.csv", "--threads", 1)
+    scores, flags = read_scores(tmp_path / "s.csv")
+    assert bits(det.decision_function(holes)) == bits(scores)
+    assert det.labels_.tolist() == flags
+    with pytest.raises(ValueError, match="expected finite numbers or NaN"):
+        det.decision_function(np.where(np.isnan(holes), np.inf, holes))
+    with pytest.raises(ValueError, match="missing must be"):
+        autoencoder.Autoencoder(missing="drop").fit(table)
+
+
 def test_parts_scored_with_their_row_offsets_equal_the_whole(ae, table, tmp_path):
     """Partitions scored as a Spark or Ray worker would (each with its first row's global
     index) give `ae score`'s scores of the whole file, bit for bit, for a variational

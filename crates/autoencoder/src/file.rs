@@ -429,7 +429,7 @@ mod tests {
             let mut m = model();
             let mut s = vec![1.0; 12];
             s[3] = scale;
-            m.set_normalizer(Normalizer { kind, offset: vec![0.0; 12], scale: s }).unwrap();
+            m.set_normalizer(Normalizer { kind, offset: vec![0.0; 12], scale: s, fill: vec![] }).unwrap();
             let e = from_bytes(&to_bytes(&m).unwrap(), Path::new("n.safetensors")).unwrap_err().to_string();
             assert!(
                 e.starts_with("n.safetensors: the `normalizer` metadata is invalid")

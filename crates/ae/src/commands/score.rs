@@ -68,8 +68,16 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         }
         anomaly::check_binary_labels(&labels, &p.display().to_string())?;
         data = data.with_labels(labels)?;
-    } else if let Some(l) = &data.labels {
-        anomaly::check_binary_labels(l, &data.source)?;
+    }
+    // A label column is left out of the features whatever it holds; only 0/1 labels
+    // judge the scores (class labels, text mapped to classes, are just left out).
+    let mut labels_unused = None;
+    if let (None, Some(l)) = (&a.labels, &data.labels) {
+        if let Err(why) = anomaly::check_binary_labels(l, &data.source) {
+            labels_unused =
+                Some(format!("{why}; the label column is left out, and the scores are not judged"));
+            data.labels = None;
+        }
     }
     let threads = a.threads.threads();
     let detector: Option<&Detector> = model.detector.as_ref();
@@ -114,6 +122,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         output: a.output.clone(),
         flagged,
         judged,
+        labels_unused,
     };
     let text = if a.json {
         format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default())
@@ -143,6 +152,9 @@ struct ScoreReport {
     /// With known labels.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     judged: Option<Judged>,
+    /// Why the label column's labels do not judge the scores (they are not 0/1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels_unused: Option<String>,
 }
 
 /// The outliers the model's threshold flags.
@@ -181,6 +193,9 @@ impl ScoreReport {
         if let Some(f) = &self.flagged {
             line("threshold", &format!("{} ({})", f.threshold, f.rule));
             line("outliers", &f.outliers);
+        }
+        if let Some(why) = &self.labels_unused {
+            line("labels", why);
         }
         if let Some(j) = &self.judged {
             for (k, v) in [

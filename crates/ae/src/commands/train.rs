@@ -615,6 +615,7 @@ mod tests {
         "id_column",
         "columns",
         "ignore_columns",
+        "missing",
         "header",
         "npz_array",
         "skip_bad",

@@ -41,6 +41,8 @@ class Model:
     @property
     def image_shape(self) -> Optional[tuple[int, int, int]]: ...
     @property
+    def fills_missing(self) -> bool: ...
+    @property
     def threshold(self) -> Optional[float]: ...
     @property
     def score_kind(self) -> str: ...
@@ -110,6 +112,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         trim: float | None = None,
         min_steps: int | None = None,
         threads: int = 0,
+        missing: Literal["error", "mean"] = "error",
         threshold: Optional[str] = None,
         image_shape: Optional[tuple[int, int, int]] = None,
         callback: Optional[Callback] = None,
@@ -188,6 +191,7 @@ class AnomalyDetector(Autoencoder):
         trim: float | None = None,
         min_steps: int | None = None,
         threads: int = 0,
+        missing: Literal["error", "mean"] = "error",
         image_shape: Optional[tuple[int, int, int]] = None,
         callback: Optional[Callback] = None,
         verbose: int = 0,

@@ -47,9 +47,10 @@ def _first_non_finite(X):
     return int(bad[0]), int(bad[1])
 
 
-def as_rows(X, what: str = "X", image: bool = True):
+def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False):
     """``X`` as C-contiguous float32 rows, and the image shape ``(c, h, w)`` when ``X``
-    is a 4-D array of images ``(n, c, h, w)`` (else ``None``).
+    is a 4-D array of images ``(n, c, h, w)`` (else ``None``). With ``allow_nan``, NaN
+    (a missing value) passes; infinity never does.
 
     Raises ``ValueError`` with a one-line message for what cannot be rows of numbers:
     a non-numeric DataFrame column (named), strings or objects, complex numbers, NaN or
@@ -98,8 +99,15 @@ def as_rows(X, what: str = "X", image: bool = True):
     if X.shape[1] == 0:
         raise ValueError(f"{what}: has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
     X = np.ascontiguousarray(X, dtype=np.float32)
+    if allow_nan:
+        if np.isinf(X).any():
+            r, c = np.argwhere(np.isinf(X))[0]
+            raise ValueError(f"{what}: row {r + 1}, column {c + 1} is {X[r, c]}; expected finite numbers or NaN (missing)")
     # min/max propagate NaN and show infinities without allocating a mask.
-    if not (np.isfinite(X.min()) and np.isfinite(X.max())):
+    elif not (np.isfinite(X.min()) and np.isfinite(X.max())):
         r, c = _first_non_finite(X)
-        raise ValueError(f"{what}: row {r + 1}, column {c + 1} is {X[r, c]}; expected finite numbers (no NaN or infinity)")
+        hint = ""
+        if np.isnan(X[r, c]):
+            hint = "; a NaN is a missing value: fit with missing=\"mean\" to fill it with the feature's training mean"
+        raise ValueError(f"{what}: row {r + 1}, column {c + 1} is {X[r, c]}; expected finite numbers (no NaN or infinity){hint}")
     return X, image_shape

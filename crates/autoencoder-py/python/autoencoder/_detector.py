@@ -84,6 +84,7 @@ class AnomalyDetector(Autoencoder):
         trim=None,
         min_steps=None,
         threads=0,
+        missing="error",
         image_shape=None,
         callback=None,
         verbose=0,

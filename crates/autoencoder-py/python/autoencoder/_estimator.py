@@ -105,6 +105,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     threads : int, default 0
         Threads for training and inference (0: every core). Results are
         bit-identical for the same seed and thread count.
+    missing : {"error", "mean"}, default "error"
+        What a NaN in ``X`` is: an error, or a missing value (``ae train --missing
+        mean``): the model keeps each feature's mean over the training rows and puts
+        it in place of a missing value in every row it sees, then and later.
     threshold : str or None
         Fit an anomaly threshold on the training rows, as ``ae train --threshold``:
         ``"contamination=0.05"``, ``"percentile=99"``, ``"sigma=3"`` or ``"value=0.12"``.
@@ -195,6 +199,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         trim=None,
         min_steps=None,
         threads=0,
+        missing="error",
         threshold=None,
         image_shape=None,
         callback=None,
@@ -242,11 +247,14 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         file records for the training data (``ae train`` records the file's path).
         Returns ``self``."""
         self._forget()
+        if self.missing not in ("error", "mean"):
+            raise ValueError(f"missing must be \"error\" or \"mean\", got {self.missing!r}")
+        fill = self.missing == "mean"
         names = self._column_names(X)
-        X, shape = as_rows(X)
+        X, shape = as_rows(X, allow_nan=fill)
         val = None
         if validation_data is not None:
-            val, _ = as_rows(validation_data, what="validation_data")
+            val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill)
             if val.shape[1] != X.shape[1]:
                 raise ValueError(f"validation_data has {val.shape[1]} features, but X has {X.shape[1]}")
         image_shape = shape or (tuple(self.image_shape) if self.image_shape is not None else None)
@@ -261,6 +269,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 image_shape=image_shape,
                 callback=progress if progress.needed else None,
                 source=str(source),
+                missing=fill,
             )
         finally:
             progress.close()
@@ -288,7 +297,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             cols = [getattr(c, "name", c) for c in X.columns]
             if list(cols) != list(self.feature_names_in_):
                 raise ValueError("The feature names should match those that were passed during fit")
-        X, _ = as_rows(X)
+        X, _ = as_rows(X, allow_nan=self.model_.fills_missing)
         return X
 
     def _width_error(self, got, expected):
@@ -365,7 +374,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = self.missing == "mean"
         tags.non_deterministic = False
         if tags.transformer_tags is not None:
             # Codes and reconstructions are float32 whatever the input's dtype.
@@ -373,4 +382,4 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         return tags
 
     def _more_tags(self):  # scikit-learn < 1.6
-        return {"allow_nan": False, "non_deterministic": False, "preserves_dtype": [np.float32]}
+        return {"allow_nan": self.missing == "mean", "non_deterministic": False, "preserves_dtype": [np.float32]}

@@ -26,7 +26,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
 
-use super::columns::{ColumnPlan, Columns};
+use super::columns::{ColumnPlan, Columns, Missing};
 use super::dataset::{Dataset, RowIds, MAX_WIDTH};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
@@ -81,6 +81,7 @@ struct Rows<'a> {
     labels: Vec<i64>,
     ids: Option<RowIds>,
     rows: usize,
+    missing: Missing,
 }
 
 impl<'a> Rows<'a> {
@@ -134,7 +135,16 @@ impl<'a> Rows<'a> {
             ));
         }
         let names = plan.feature_names.clone().unwrap_or_default();
-        Ok(Rows { path, plan, names, data: Vec::new(), labels: Vec::new(), ids, rows: 0 })
+        Ok(Rows {
+            path,
+            plan,
+            names,
+            data: Vec::new(),
+            labels: Vec::new(),
+            ids,
+            rows: 0,
+            missing: columns.missing,
+        })
     }
 
     /// Appends a batch's rows.
@@ -150,11 +160,13 @@ impl<'a> Rows<'a> {
         self.data.resize(base + n * d, 0.0);
         for (j, &c) in self.plan.features.iter().enumerate() {
             let col = batch.column(c);
-            if let Some(i) = (0..n).find(|&i| col.is_null(i)) {
+            let nulls = col.null_count() > 0;
+            if nulls && self.missing == Missing::Error {
+                let i = (0..n).find(|&i| col.is_null(i)).unwrap_or_default();
                 return Err(Error::format(
                     self.path,
                     format!(
-                        "{}: a missing value (null); every feature needs a number",
+                        "{}: a missing value (null); every feature needs a number (missing = drop or missing = mean handles it)",
                         place(before, i, c, &schema)
                     ),
                 ));
@@ -210,6 +222,9 @@ impl<'a> Rows<'a> {
                 t => {
                     return Err(Error::format(self.path, format!("column {} holds {t}, not numbers", c + 1)))
                 }
+            }
+            if nulls {
+                (0..n).filter(|&i| col.is_null(i)).for_each(|i| out[i * d + j] = f32::NAN);
             }
         }
         if let (Some(c), Some(ids)) = (self.plan.id, self.ids.as_mut()) {
@@ -555,7 +570,10 @@ mod tests {
         w.write(&batch).unwrap();
         w.finish().unwrap();
         let e = load_arrow(&p, &Columns::default()).unwrap_err().to_string();
-        assert!(e.contains("row 2, column 1 (\"x\"): a missing value"), "{e}");
+        assert!(e.contains("row 2, column 1 (\"x\"): a missing value (null)"), "{e}");
+        // With a rule for missing values, the null is NaN.
+        let d = load_arrow(&p, &Columns { missing: Missing::Mean, ..Columns::default() }).unwrap();
+        assert!(d.as_slice()[0] == 1.0 && d.as_slice()[1].is_nan());
         // The same file read as a stream: same error, so the same reading.
         let e = load_reader(File::open(&p).unwrap(), &p, &Columns::default()).unwrap_err().to_string();
         assert!(e.contains("row 2, column 1 (\"x\"): a missing value"), "{e}");

@@ -38,6 +38,49 @@ impl std::fmt::Display for ColumnRef {
     }
 }
 
+/// What a missing value in a table (an empty CSV field, `NA`, `NaN`; a Parquet or Arrow
+/// null) means. The readers give a missing feature as NaN unless it is an error;
+/// [`open::load_paths`](super::open::load_paths) then drops or marks the rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Missing {
+    /// A missing value is an error naming its row and column (the default).
+    #[default]
+    Error,
+    /// Rows with a missing feature are left out; the others keep their row number as
+    /// their id (or the id column's value).
+    Drop,
+    /// Missing features are filled with the feature's mean over the training rows,
+    /// which the model keeps ([`Normalizer::fill`](super::normalize::Normalizer::fill))
+    /// and uses for every row it sees later.
+    Mean,
+}
+
+impl std::str::FromStr for Missing {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "error" => Ok(Missing::Error),
+            "drop" => Ok(Missing::Drop),
+            "mean" => Ok(Missing::Mean),
+            _ => Err(Error::config("missing", format!("unknown rule {s:?}; expected error, drop or mean"))),
+        }
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Missing::Error => "error",
+            Missing::Drop => "drop",
+            Missing::Mean => "mean",
+        })
+    }
+}
+
+/// The texts a CSV field may hold for a missing value, beside the empty field and
+/// `NaN`, which parses as a number (pandas' defaults, less its rarer spellings).
+pub const MISSING_TEXTS: &[&str] = &["NA", "N/A", "n/a", "#N/A", "NULL", "null", "None", "<NA>"];
+
 /// The roles asked of a table's columns. By default every column is a feature.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Columns {
@@ -51,6 +94,8 @@ pub struct Columns {
     pub features: Option<Vec<ColumnRef>>,
     /// Columns left out (text, free-form notes, anything not a feature).
     pub ignore: Vec<ColumnRef>,
+    /// What a missing feature value means.
+    pub missing: Missing,
 }
 
 /// What a table column is for.
@@ -214,7 +259,7 @@ mod tests {
             label: Some(name("y")),
             id: Some(ColumnRef::Index(0)),
             ignore: vec![name("note")],
-            features: None,
+            ..Columns::default()
         };
         let plan = c.plan(Some(&h), 5, p).unwrap();
         assert_eq!(plan.features, vec![1, 2]);

@@ -21,7 +21,7 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::atomic::write_atomic_with;
-use crate::data::columns::{ColumnPlan, Columns, Role};
+use crate::data::columns::{ColumnPlan, Columns, Missing, Role, MISSING_TEXTS};
 use crate::data::dataset::{Dataset, RowIds};
 use crate::error::{Error, Result};
 
@@ -83,6 +83,12 @@ fn parse_label(text: &str) -> Option<i64> {
     let v: f64 = text.parse().ok()?;
     // `i64::MAX as f64` is exactly 2^63: anything at or beyond it does not fit.
     (v.fract() == 0.0 && v >= i64::MIN as f64 && v < i64::MAX as f64).then_some(v as i64)
+}
+
+/// A field's (trimmed) text that stands for a missing value: empty, or one of
+/// [`MISSING_TEXTS`].
+fn is_missing_text(text: &str) -> bool {
+    text.is_empty() || MISSING_TEXTS.contains(&text)
 }
 
 fn field_str(field: &[u8]) -> String {
@@ -426,6 +432,7 @@ struct Values<'a> {
     path: &'a Path,
     header: Option<&'a [String]>,
     plan: &'a ColumnPlan,
+    missing: Missing,
     data: Vec<f32>,
     labels: Vec<i64>,
     ids: Vec<String>,
@@ -482,18 +489,26 @@ impl Values<'_> {
             }
             Some(Role::Skip) | None => return Ok(()),
         };
+        let base = self.data.len() - self.plan.features.len();
         match text.map_err(|_| false).and_then(parse_number) {
             Ok(v) => {
-                let base = self.data.len() - self.plan.features.len();
                 self.data[base + j] = v;
+                Ok(())
+            }
+            Err(false) if self.missing != Missing::Error && text.is_ok_and(is_missing_text) => {
+                self.data[base + j] = f32::NAN;
                 Ok(())
             }
             Err(out_of_range) => {
                 let shown = shown_text(field);
                 let what = if out_of_range {
                     "is too large for a 32-bit float"
-                } else if shown.is_empty() {
-                    "is empty (missing value)"
+                } else if text.is_ok_and(is_missing_text) {
+                    if shown.is_empty() {
+                        "is empty (a missing value; missing = drop or missing = mean handles it)"
+                    } else {
+                        "is a missing value (missing = drop or missing = mean handles it)"
+                    }
                 } else {
                     "is not a number"
                 };
@@ -576,6 +591,7 @@ fn load_fields<R: std::io::Read>(
         path,
         header: header.as_deref(),
         plan: &plan,
+        missing: columns.missing,
         data: Vec::new(),
         labels: Vec::new(),
         ids: Vec::new(),
@@ -710,6 +726,7 @@ mod tests {
     use std::io::Read as _;
 
     use super::*;
+    use crate::data::columns::Missing;
 
     fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
         let p = dir.path().join(name);
@@ -804,7 +821,7 @@ mod tests {
             label: Some(name("y")),
             id: Some(ColumnRef::Index(0)),
             ignore: vec![name("note")],
-            features: None,
+            ..Columns::default()
         };
         let ds = super::load(&p, &CsvOptions::default(), &columns).unwrap();
         assert_eq!(ds.as_slice(), &[1.0, 2.0, 3.0, 4.0]);
@@ -843,7 +860,10 @@ mod tests {
 
         let p = file(&dir, "gap.csv", "1,,3\n");
         let e = err(&p, &CsvOptions { header: HeaderMode::No, ..Default::default() });
-        assert!(e.contains("line 1 (data row 1), column 2: \"\" is empty (missing value)"), "{e}");
+        assert!(
+            e.contains("line 1 (data row 1), column 2: \"\" is empty (a missing value; missing = drop"),
+            "{e}"
+        );
 
         let p = file(&dir, "big.csv", "1,1e50\n");
         let e = err(&p, &CsvOptions { header: HeaderMode::No, ..Default::default() });
@@ -869,6 +889,34 @@ mod tests {
         assert!(v[1].is_nan() && v[2] == f32::INFINITY && v[3] == f32::NEG_INFINITY && v[4].is_nan());
         let e = ds.check_finite().unwrap_err().to_string();
         assert!(e.contains("nan.csv") && e.contains("row 1, column 2"), "{e}");
+    }
+
+    /// Empty fields and pandas' spellings of a missing value are NaN when a rule asks
+    /// for them, and an error that names the rule otherwise; other text is still not a
+    /// number.
+    #[test]
+    fn missing_values_are_nan_when_a_rule_handles_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, "m.csv", "a,b,c\n1,,3\nNA,2, N/A \n4,5,6\n");
+        let mean = Columns { missing: Missing::Mean, ..Columns::default() };
+        let ds = super::load(&p, &CsvOptions::default(), &mean).unwrap();
+        let v = ds.as_slice();
+        assert_eq!([v[0], v[2], v[4], v[6], v[7], v[8]], [1.0, 3.0, 2.0, 4.0, 5.0, 6.0]);
+        assert!(v[1].is_nan() && v[3].is_nan() && v[5].is_nan());
+        let e = super::load(&p, &CsvOptions::default(), &Columns::default()).unwrap_err().to_string();
+        assert!(
+            e.contains("m.csv: line 2 (data row 1), column 2 (\"b\"): \"\" is empty (a missing value"),
+            "{e}"
+        );
+        let p = file(&dir, "na.csv", "a,b\n1,2\n3,NA\n");
+        let e = super::load(&p, &CsvOptions::default(), &Columns::default()).unwrap_err().to_string();
+        assert!(
+            e.contains("line 3 (data row 2), column 2 (\"b\"): \"NA\" is a missing value (missing = drop"),
+            "{e}"
+        );
+        let p = file(&dir, "text.csv", "a,b\n1,2\n3,abc\n");
+        let e = super::load(&p, &CsvOptions::default(), &mean).unwrap_err().to_string();
+        assert!(e.contains("\"abc\" is not a number"), "{e}");
     }
 
     #[test]

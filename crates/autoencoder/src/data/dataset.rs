@@ -120,6 +120,14 @@ pub struct Dataset {
     pub first_row: u64,
     /// Each row's id, when the table has an id column.
     pub ids: Option<RowIds>,
+    /// Whether a NaN value stands for a missing one (a table read with
+    /// [`Missing::Mean`](super::columns::Missing::Mean)): training then fits each
+    /// feature's fill into the model's normaliser, and [`Dataset::check_finite`] lets
+    /// NaN through (never ±∞).
+    pub nan_is_missing: bool,
+    /// How many rows with a missing value were left out as they were read
+    /// ([`Missing::Drop`](super::columns::Missing::Drop)).
+    pub dropped_rows: usize,
 }
 
 impl Dataset {
@@ -142,6 +150,8 @@ impl Dataset {
             feature_names: None,
             first_row: 0,
             ids: None,
+            nan_is_missing: false,
+            dropped_rows: 0,
         })
     }
 
@@ -243,6 +253,8 @@ impl Dataset {
             feature_names: self.feature_names.clone(),
             first_row: self.first_row + start as u64,
             ids: self.ids.as_ref().map(|v| v.range(start..end)),
+            nan_is_missing: self.nan_is_missing,
+            dropped_rows: self.dropped_rows,
         }
     }
 
@@ -263,7 +275,32 @@ impl Dataset {
             feature_names: self.feature_names.clone(),
             first_row: 0,
             ids: self.ids.as_ref().map(|v| v.select(indices)),
+            nan_is_missing: self.nan_is_missing,
+            dropped_rows: self.dropped_rows,
         }
+    }
+
+    /// Leave out the rows that hold a NaN (a missing value), and return how many there
+    /// were. The rows kept keep their ids: the id column's, else their global index
+    /// `first_row + i` in the rows as read (a dropped row's index is not reused).
+    pub fn drop_missing(&mut self) -> Result<usize> {
+        let keep: Vec<usize> = (0..self.rows).filter(|&i| !self.row(i).iter().any(|v| v.is_nan())).collect();
+        let dropped = self.rows - keep.len();
+        if dropped == 0 {
+            return Ok(0);
+        }
+        if keep.is_empty() {
+            return Err(Error::Data(format!(
+                "{}: every one of the {} rows has a missing value; nothing is left to use",
+                self.source, self.rows
+            )));
+        }
+        let ids = self.row_ids();
+        let mut kept = self.select_rows(&keep);
+        kept.ids = Some(ids.select(&keep));
+        kept.first_row = self.first_row;
+        *self = kept;
+        Ok(dropped)
     }
 
     /// Keras's `validation_split`: the last `fraction` of the rows (rounded down, as
@@ -302,16 +339,37 @@ impl Dataset {
         self.data.iter().position(|v| !v.is_finite()).map(|i| (i / self.cols, i % self.cols, self.data[i]))
     }
 
-    /// Fail with a message naming the row and column when any value is NaN or infinite.
+    /// Fail with a message naming the row and column when any value is NaN or
+    /// infinite (NaN is let through when it stands for a missing value,
+    /// [`nan_is_missing`](Self::nan_is_missing)).
     pub fn check_finite(&self) -> Result<()> {
-        match self.find_non_finite() {
+        self.check_values(self.nan_is_missing)
+    }
+
+    /// Fail with a message naming the row and column at the first infinite value, or at
+    /// the first NaN unless `nan_is_missing`.
+    pub fn check_values(&self, nan_is_missing: bool) -> Result<()> {
+        let bad = |v: &f32| if nan_is_missing { v.is_infinite() } else { !v.is_finite() };
+        match self.data.iter().position(bad) {
             None => Ok(()),
-            Some((r, c, v)) => Err(Error::Data(format!(
-                "{}: row {}, column {} is {v}; the data must be finite numbers (remove or impute missing values first)",
-                self.source,
-                r + 1,
-                c + 1
-            ))),
+            Some(i) => {
+                let (r, c, v) = (i / self.cols, i % self.cols, self.data[i]);
+                let name = match self.feature_names.as_ref().and_then(|n| n.get(c)) {
+                    Some(n) => format!(" (\"{n}\")"),
+                    None => String::new(),
+                };
+                let advice = if v.is_nan() {
+                    "; a NaN is a missing value: leave those rows out (missing = drop) or train the model with missing = mean"
+                } else {
+                    ""
+                };
+                Err(Error::Data(format!(
+                    "{}: row {}, column {}{name} is {v}; the data must be finite numbers{advice}",
+                    self.source,
+                    r + 1,
+                    c + 1
+                )))
+            }
         }
     }
 
@@ -338,6 +396,43 @@ mod tests {
             let e = d.split_validation(bad).unwrap_err().to_string();
             assert!(e.contains("validation_split"), "{bad}: {e}");
         }
+    }
+
+    /// Rows with a NaN are left out; the rest keep their global row index as their id,
+    /// or the id column's value.
+    #[test]
+    fn dropping_missing_rows_keeps_each_rows_id() {
+        let nan = f32::NAN;
+        let mut d = Dataset::new(vec![0.0, 1.0, nan, 2.0, 3.0, 4.0, 5.0, nan], 4, 2, "t").unwrap();
+        d.first_row = 10;
+        let mut with_ids =
+            d.clone().with_ids(RowIds::Text(["a", "b", "c", "d"].map(String::from).to_vec())).unwrap();
+        assert_eq!(d.drop_missing().unwrap(), 2);
+        assert_eq!(
+            (d.as_slice(), d.row_ids(), d.first_row),
+            (&[0.0, 1.0, 3.0, 4.0][..], RowIds::Int(vec![10, 12]), 10)
+        );
+        assert_eq!(with_ids.drop_missing().unwrap(), 2);
+        assert_eq!(with_ids.row_ids(), RowIds::Text(vec!["a".into(), "c".into()]));
+        let mut all = Dataset::new(vec![nan, 1.0], 1, 2, "all.csv").unwrap();
+        assert!(all
+            .drop_missing()
+            .unwrap_err()
+            .to_string()
+            .contains("all.csv: every one of the 1 rows has a missing value"));
+    }
+
+    /// NaN passes where it stands for a missing value; infinity never does.
+    #[test]
+    fn nan_passes_only_as_a_missing_value() {
+        let mut d = Dataset::new(vec![0.0, f32::NAN], 1, 2, "t.csv").unwrap();
+        d.feature_names = Some(vec!["a".into(), "b".into()]);
+        let e = d.check_finite().unwrap_err().to_string();
+        assert!(e.contains("row 1, column 2 (\"b\") is NaN") && e.contains("missing = drop"), "{e}");
+        d.nan_is_missing = true;
+        assert!(d.check_finite().is_ok());
+        d.as_mut_slice()[0] = f32::INFINITY;
+        assert!(d.check_finite().unwrap_err().to_string().contains("row 1, column 1 (\"a\") is inf"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::builtin::{self, Named, Sources, Split};
-use super::columns::Columns;
+use super::columns::{Columns, Missing};
 use super::csv::CsvOptions;
 use super::dataset::Dataset;
 use super::image::ImageOptions;
@@ -325,16 +325,36 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
     if are_images(paths) {
         return Ok(image::load(paths, &opts.image)?.data);
     }
-    if paths.len() > 2 || paths.iter().any(|p| shards::is_table_folder(p) || shards::is_pattern(p)) {
-        return shards::load(paths, opts);
+    let mut data = if paths.len() > 2
+        || paths.iter().any(|p| shards::is_table_folder(p) || shards::is_pattern(p))
+    {
+        shards::load(paths, opts)?
+    } else {
+        match paths {
+            [data] => load_file(data, None, opts)?,
+            [data, labels] => load_file(data, Some(labels), opts)?,
+            [] => return Err(Error::config("data", "no data file given")),
+            _ => {
+                return Err(Error::config(
+                    "data",
+                    format!("expected a data file and optionally a labels file, got {} files", paths.len()),
+                ))
+            }
+        }
+    };
+    apply_missing(&mut data, opts.columns.missing)?;
+    Ok(data)
+}
+
+/// What [`Missing`] asks of rows whose missing values were read as NaN: `Drop` leaves
+/// them out ([`Dataset::drop_missing`], counted in [`Dataset::dropped_rows`]), `Mean`
+/// marks NaN as missing ([`Dataset::nan_is_missing`]), `Error` leaves NaN to
+/// [`Dataset::check_finite`].
+fn apply_missing(data: &mut Dataset, missing: Missing) -> Result<()> {
+    match missing {
+        Missing::Error => {}
+        Missing::Drop => data.dropped_rows = data.drop_missing()?,
+        Missing::Mean => data.nan_is_missing = true,
     }
-    match paths {
-        [data] => load_file(data, None, opts),
-        [data, labels] => load_file(data, Some(labels), opts),
-        [] => Err(Error::config("data", "no data file given")),
-        _ => Err(Error::config(
-            "data",
-            format!("expected a data file and optionally a labels file, got {} files", paths.len()),
-        )),
-    }
+    Ok(())
 }

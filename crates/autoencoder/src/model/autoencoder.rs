@@ -270,8 +270,8 @@ impl Autoencoder {
             .collect()
     }
 
-    /// Check that `data` has the model's width, finite values and (for the model's
-    /// loss) a suitable range.
+    /// Check that `data` has the model's width and finite values (NaN, a missing value,
+    /// is let through when the model fills missing values: see [`Normalizer::fill`]).
     pub fn check_data(&self, data: &Dataset) -> Result<()> {
         if data.cols() != self.input_dim() {
             return Err(Error::Data(format!(
@@ -282,7 +282,20 @@ impl Autoencoder {
                 self.config.describe()
             )));
         }
-        data.check_finite()
+        data.check_values(self.normalizer.fills_missing())
+    }
+
+    /// [`check_data`](Self::check_data) for rows to train on: NaN is also let through
+    /// when the data says it is a missing value ([`Dataset::nan_is_missing`]), as
+    /// training fits the fill.
+    pub fn check_training_data(&self, data: &Dataset) -> Result<()> {
+        if data.nan_is_missing {
+            if data.cols() != self.input_dim() {
+                return self.check_data(data);
+            }
+            return data.check_values(true);
+        }
+        self.check_data(data)
     }
 
     /// Run layers `range` on `rows` rows of `input` (already normalised), in batches

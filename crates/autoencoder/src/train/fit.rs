@@ -323,7 +323,7 @@ pub fn fit_with(
             ));
         }
     }
-    model.check_data(train)?;
+    model.check_training_data(train)?;
     if config.trim == 0.0 {
         return fit_pass(model, train, validation, config, threads, observer, options, fingerprint, (1, 1));
     }
@@ -371,7 +371,7 @@ fn fit_pass(
 ) -> Result<History> {
     let (train_rows, val_rows) = match validation {
         Some(v) => {
-            model.check_data(v)?;
+            model.check_training_data(v)?;
             (Rows { data: train, range: (0, train.rows()) }, Some(Rows { data: v, range: (0, v.rows()) }))
         }
         None if config.validation_split > 0.0 => {
@@ -387,10 +387,22 @@ fn fit_pass(
         return Err(Error::Data(format!("{}: no training rows", train.source)));
     }
     let d = model.input_dim();
+    let kind = model.config().normalize;
     if model.normalizer().is_identity()
-        && model.config().normalize != crate::data::normalize::NormalizeKind::None
+        && (kind != crate::data::normalize::NormalizeKind::None || train.nan_is_missing)
     {
-        model.set_normalizer(Normalizer::fit(model.config().normalize, train_rows.values(), d))?;
+        let fitted = if train.nan_is_missing {
+            Normalizer::fit_with_fill(
+                kind,
+                train_rows.values(),
+                d,
+                train.feature_names.as_deref(),
+                &train.source,
+            )?
+        } else {
+            Normalizer::fit(kind, train_rows.values(), d)
+        };
+        model.set_normalizer(fitted)?;
     }
     check_loss_targets(model, config, &train_rows)?;
     if let Some(v) = &val_rows {

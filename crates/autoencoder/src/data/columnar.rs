@@ -26,7 +26,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
 
-use super::columns::{ColumnPlan, Columns, Missing};
+use super::columns::{ColumnPlan, Columns, LabelTexts, Missing};
 use super::dataset::{Dataset, RowIds, MAX_WIDTH};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
@@ -53,6 +53,23 @@ fn is_integer(t: &DataType) -> bool {
 }
 
 /// Whether `t` is a type whose values this module turns into `f32` features.
+/// Whether a column of type `t` holds text.
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// Row `i` of a text column, `None` when null.
+fn text_at(col: &ArrayRef, i: usize) -> Option<&str> {
+    if col.is_null(i) {
+        return None;
+    }
+    Some(match col.data_type() {
+        DataType::Utf8 => col.as_string::<i32>().value(i),
+        DataType::LargeUtf8 => col.as_string::<i64>().value(i),
+        _ => col.as_string_view().value(i),
+    })
+}
+
 fn is_numeric(t: &DataType) -> bool {
     use DataType::*;
     matches!(
@@ -79,6 +96,8 @@ struct Rows<'a> {
     names: Vec<String>,
     data: Vec<f32>,
     labels: Vec<i64>,
+    /// The labels of a text label column.
+    text_labels: LabelTexts,
     ids: Option<RowIds>,
     rows: usize,
     missing: Missing,
@@ -107,10 +126,10 @@ impl<'a> Rows<'a> {
         }
         if let Some(l) = plan.label {
             let t = fields[l].data_type();
-            if !is_numeric(t) || *t == DataType::Boolean {
+            if !(is_numeric(t) && *t != DataType::Boolean || is_text(t)) {
                 return Err(Error::format(
                     path,
-                    format!("label column {:?} holds {t}, not whole numbers", fields[l].name()),
+                    format!("label column {:?} holds {t}, not whole numbers or text", fields[l].name()),
                 ));
             }
         }
@@ -141,6 +160,7 @@ impl<'a> Rows<'a> {
             names,
             data: Vec::new(),
             labels: Vec::new(),
+            text_labels: LabelTexts::default(),
             ids,
             rows: 0,
             missing: columns.missing,
@@ -260,7 +280,20 @@ impl<'a> Rows<'a> {
                 },
             }
         }
-        if let Some(c) = self.plan.label {
+        if let Some(c) = self.plan.label.filter(|&c| is_text(batch.column(c).data_type())) {
+            let col = batch.column(c);
+            for i in 0..n {
+                match text_at(col, i).filter(|t| !t.trim().is_empty()) {
+                    Some(t) => self.text_labels.push(t.trim()),
+                    None => {
+                        return Err(Error::format(
+                            self.path,
+                            format!("{}: a missing label (null or empty)", place(before, i, c, &schema)),
+                        ))
+                    }
+                }
+            }
+        } else if let Some(c) = self.plan.label {
             let col = batch.column(c);
             for i in 0..n {
                 let label = if col.is_null(i) { None } else { label_value(col, i) };
@@ -284,7 +317,13 @@ impl<'a> Rows<'a> {
         let mut d = Dataset::new(self.data, self.rows, self.plan.features.len(), source)?;
         d.feature_names = Some(self.names);
         if self.plan.label.is_some() {
-            d = d.with_labels(self.labels)?;
+            if self.text_labels.is_empty() {
+                d = d.with_labels(self.labels)?;
+            } else {
+                let (labels, names) = self.text_labels.finish(|t| t.parse().ok());
+                d = d.with_labels(labels)?;
+                d.label_names = names;
+            }
         }
         if let Some(ids) = self.ids {
             d = d.with_ids(ids)?;
@@ -554,8 +593,11 @@ mod tests {
         w.finish().unwrap();
         let e = load_arrow(&p, &Columns::default()).unwrap_err().to_string();
         assert!(e.contains("column 2 (\"name\") holds Utf8"), "{e}");
+        // The text column as the label: classes in sorted order (after the null is named).
         let e = load_arrow(&p, &label(ColumnRef::Index(1))).unwrap_err().to_string();
-        assert!(e.contains("label column \"name\" holds Utf8"), "{e}");
+        assert!(e.contains("row 2, column 1 (\"x\"): a missing value"), "{e}");
+        let d = load_arrow(&p, &Columns { missing: Missing::Mean, ..label(ColumnRef::Index(1)) }).unwrap();
+        assert_eq!((d.labels, d.label_names), (Some(vec![0, 1]), Some(vec!["a".into(), "b".into()])));
         // The text column as the ids, or left out: then the null is named.
         let name = || ColumnRef::Name("name".into());
         let e = load_arrow(&p, &Columns { id: Some(name()), ..Columns::default() }).unwrap_err().to_string();

@@ -81,10 +81,70 @@ impl std::fmt::Display for Missing {
 /// `NaN`, which parses as a number (pandas' defaults, less its rarer spellings).
 pub const MISSING_TEXTS: &[&str] = &["NA", "N/A", "n/a", "#N/A", "NULL", "null", "None", "<NA>"];
 
+/// A label column's values as read: whole numbers, or text. Text labels become classes
+/// numbered in the texts' sorted order (`setosa`, `versicolor`, `virginica` → 0, 1, 2),
+/// so the same texts give the same numbers in every file and every order of rows.
+#[derive(Debug, Default)]
+pub struct LabelTexts {
+    codes: Vec<u32>,
+    seen: HashMap<String, u32>,
+}
+
+impl LabelTexts {
+    /// The next row's label.
+    pub fn push(&mut self, text: &str) {
+        let next = self.seen.len() as u32;
+        let code = match self.seen.get(text) {
+            Some(&c) => c,
+            None => {
+                self.seen.insert(text.to_string(), next);
+                next
+            }
+        };
+        self.codes.push(code);
+    }
+
+    /// How many labels.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// True when none was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// Forget the labels after the first `n` (a row read in part).
+    pub fn truncate(&mut self, n: usize) {
+        self.codes.truncate(n);
+    }
+
+    /// The labels, and the class names when they are text: whole numbers when every
+    /// text is one (by `whole`), else each text's rank among the sorted distinct texts.
+    pub fn finish(self, whole: impl Fn(&str) -> Option<i64>) -> (Vec<i64>, Option<Vec<String>>) {
+        let mut by_code = vec![String::new(); self.seen.len()];
+        for (text, code) in self.seen {
+            by_code[code as usize] = text;
+        }
+        if let Some(values) = by_code.iter().map(|t| whole(t)).collect::<Option<Vec<i64>>>() {
+            return (self.codes.iter().map(|&c| values[c as usize]).collect(), None);
+        }
+        let mut order: Vec<u32> = (0..by_code.len() as u32).collect();
+        order.sort_by(|&a, &b| by_code[a as usize].cmp(&by_code[b as usize]));
+        let mut rank = vec![0i64; by_code.len()];
+        for (r, &c) in order.iter().enumerate() {
+            rank[c as usize] = r as i64;
+        }
+        let names = order.iter().map(|&c| std::mem::take(&mut by_code[c as usize])).collect();
+        (self.codes.iter().map(|&c| rank[c as usize]).collect(), Some(names))
+    }
+}
+
 /// The roles asked of a table's columns. By default every column is a feature.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Columns {
-    /// The label column (whole numbers), left out of the features.
+    /// The label column (whole numbers, or text: see [`LabelTexts`]), left out of the
+    /// features.
     pub label: Option<ColumnRef>,
     /// The row-id column (numbers or text), left out of the features and carried to
     /// every per-row output.
@@ -273,6 +333,22 @@ mod tests {
         assert_eq!(plan.roles, vec![Role::Skip, Role::Feature(1), Role::Feature(0), Role::Skip, Role::Skip]);
         assert_eq!("3".parse::<ColumnRef>().unwrap(), ColumnRef::Index(3));
         assert_eq!(" y ".parse::<ColumnRef>().unwrap(), name("y"));
+    }
+
+    /// Text labels are numbered in sorted order, whatever order the rows come in;
+    /// whole numbers stay themselves; one text among numbers makes them all text.
+    #[test]
+    fn text_labels_become_classes_in_sorted_order() {
+        let read = |texts: &[&str]| {
+            let mut l = LabelTexts::default();
+            texts.iter().for_each(|t| l.push(t));
+            l.finish(|t| t.parse().ok())
+        };
+        let names = Some(vec!["setosa".to_string(), "versicolor".into(), "virginica".into()]);
+        assert_eq!(read(&["virginica", "setosa", "versicolor", "setosa"]), (vec![2, 0, 1, 0], names.clone()));
+        assert_eq!(read(&["setosa", "virginica", "versicolor"]), (vec![0, 2, 1], names));
+        assert_eq!(read(&["7", "-1", "7"]), (vec![7, -1, 7], None));
+        assert_eq!(read(&["10", "9", "x"]), (vec![0, 1, 2], Some(vec!["10".into(), "9".into(), "x".into()])));
     }
 
     #[test]

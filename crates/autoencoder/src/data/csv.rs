@@ -21,7 +21,7 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::atomic::write_atomic_with;
-use crate::data::columns::{ColumnPlan, Columns, Missing, Role, MISSING_TEXTS};
+use crate::data::columns::{ColumnPlan, Columns, LabelTexts, Missing, Role, MISSING_TEXTS};
 use crate::data::dataset::{Dataset, RowIds};
 use crate::error::{Error, Result};
 
@@ -434,7 +434,7 @@ struct Values<'a> {
     plan: &'a ColumnPlan,
     missing: Missing,
     data: Vec<f32>,
-    labels: Vec<i64>,
+    labels: LabelTexts,
     ids: Vec<String>,
 }
 
@@ -469,11 +469,11 @@ impl Values<'_> {
         let j = match self.plan.roles.get(c) {
             Some(Role::Feature(j)) => *j,
             Some(Role::Label) => {
-                let label = text.ok().and_then(parse_label).ok_or_else(|| {
+                let label = text.ok().filter(|t| !t.is_empty()).ok_or_else(|| {
                     Error::format(
                         self.path,
                         format!(
-                            "{}, {}: \"{}\" is not an integer label",
+                            "{}, {}: \"{}\" is not a label (a whole number or text)",
                             place(line, row),
                             self.column(c),
                             shown_text(field)
@@ -593,7 +593,7 @@ fn load_fields<R: std::io::Read>(
         plan: &plan,
         missing: columns.missing,
         data: Vec::new(),
-        labels: Vec::new(),
+        labels: LabelTexts::default(),
         ids: Vec::new(),
     };
     let mut rows = 0usize;
@@ -657,7 +657,9 @@ fn load_fields<R: std::io::Read>(
     let mut ds = Dataset::new(data, rows, cols, path.display().to_string())?;
     ds.feature_names = plan.feature_names.clone();
     if plan.label.is_some() {
+        let (labels, names) = labels.finish(parse_label);
         ds = ds.with_labels(labels)?;
+        ds.label_names = names;
     }
     if plan.id.is_some() {
         ds = ds.with_ids(RowIds::Text(ids))?;
@@ -800,11 +802,18 @@ mod tests {
         let p = file(&dir, "iris2.csv", "sl,sw,species\n5.1,3.5,setosa\n");
         let e = labelled(&p, ColumnRef::Name("class".into())).unwrap_err().to_string();
         assert!(e.contains("no column named \"class\"") && e.contains("\"species\""), "{e}");
-        let e = labelled(&p, ColumnRef::Name("species".into())).unwrap_err().to_string();
-        assert!(
-            e.contains("line 2 (data row 1), column 3 (\"species\"): \"setosa\" is not an integer label"),
-            "{e}"
+        // Text labels are classes, numbered in sorted order; an empty label is named.
+        let p = file(
+            &dir,
+            "iris3.csv",
+            "sl,sw,species\n5.1,3.5,virginica\n4.9,3,setosa\n6,2.2,versicolor\n5,3,setosa\n",
         );
+        let ds = labelled(&p, ColumnRef::Name("species".into())).unwrap();
+        assert_eq!(ds.labels.as_deref(), Some(&[2, 0, 1, 0][..]));
+        assert_eq!(ds.label_names, Some(vec!["setosa".into(), "versicolor".into(), "virginica".into()]));
+        let p = file(&dir, "gap.csv", "sl,sw,species\n5.1,3.5,setosa\n4.9,3, \n");
+        let e = labelled(&p, ColumnRef::Name("species".into())).unwrap_err().to_string();
+        assert!(e.contains("line 3 (data row 2), column 3 (\"species\"): \"\" is not a label"), "{e}");
         let p = file(&dir, "lab.csv", "y\n1\n");
         assert!(labelled(&p, ColumnRef::Index(0)).unwrap_err().to_string().contains("no feature columns"));
     }

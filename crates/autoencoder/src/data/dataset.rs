@@ -106,6 +106,9 @@ pub struct Dataset {
     cols: usize,
     /// One label per row, when the source has them.
     pub labels: Option<Vec<i64>>,
+    /// The class names of text labels: label `k` is `label_names[k]` (the texts in
+    /// sorted order); `None` when the labels were numbers.
+    pub label_names: Option<Vec<String>>,
     /// The image shape of each row, when the rows are images.
     pub image_shape: Option<ImageShape>,
     /// Where the rows came from (a path, `fashion-mnist:train`, `synthetic(seed=0)`).
@@ -145,6 +148,7 @@ impl Dataset {
             rows,
             cols,
             labels: None,
+            label_names: None,
             image_shape: None,
             source: source.into(),
             feature_names: None,
@@ -248,6 +252,7 @@ impl Dataset {
             rows: end - start,
             cols: self.cols,
             labels: self.labels.as_ref().map(|l| l[start..end].to_vec()),
+            label_names: self.label_names.clone(),
             image_shape: self.image_shape,
             source: format!("{}[{start}..{end}]", self.source),
             feature_names: self.feature_names.clone(),
@@ -270,6 +275,7 @@ impl Dataset {
             rows: indices.len(),
             cols: self.cols,
             labels: self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect()),
+            label_names: self.label_names.clone(),
             image_shape: self.image_shape,
             source: self.source.clone(),
             feature_names: self.feature_names.clone(),

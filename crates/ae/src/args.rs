@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use autoencoder::data::builtin::{Named, Sources, Split};
-use autoencoder::data::columns::{ColumnRef, Columns, Missing};
+use autoencoder::data::columns::{Categorical, ColumnRef, Columns, Missing};
 use autoencoder::data::csv::{CsvOptions, HeaderMode};
 use autoencoder::data::image::{self, ImageOptions};
 use autoencoder::data::npy::NpyOptions;
@@ -44,6 +44,12 @@ pub struct DataArgs {
     /// Tables: columns to leave out (text, notes), by name or 0-based index.
     #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
     pub ignore_columns: Vec<ColumnRef>,
+    /// Tables: text columns to one-hot encode, by name or 0-based index: each value becomes a 0/1 feature `column=value` (the values of the training rows, kept in the model; a value the model has not seen sets none).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub categorical: Vec<ColumnRef>,
+    /// A model's one-hot encodings, which its data is read with (not a flag).
+    #[arg(skip)]
+    pub categories: Vec<Categorical>,
     /// Tables: what a missing value (an empty field, NA, NaN, a null) means: error, drop (leave the row out; the rows kept keep their row numbers as ids) or mean (fill with the feature's mean over the training rows, kept in the model) [default: error; for a model trained with mean: mean].
     #[arg(long, value_name = "RULE")]
     pub missing: Option<Missing>,
@@ -106,7 +112,10 @@ impl DataArgs {
                 features: self.columns.clone(),
                 ignore: self.ignore_columns.clone(),
                 missing: self.missing.unwrap_or_default(),
-            },
+                categorical: self.categorical.clone(),
+                categories: Vec::new(),
+            }
+            .with_categories(&self.categories),
             npy: NpyOptions { array: self.npz_array.clone(), labels: None },
             image: self.image_options(),
         }
@@ -203,6 +212,8 @@ impl ModelData {
             // A model trained with missing values fills them in every row it sees.
             args.missing = Some(Missing::Mean);
         }
+        // A model trained with categorical columns reads them with its encodings.
+        args.categories = model.categories.clone();
         let data = args.load_shaped(&self.files, seed, default_split, model.config().image_shape)?;
         model.check_data(&data)?;
         Ok(data)

@@ -509,3 +509,86 @@ fn missing_values_are_filled_with_the_training_mean_or_their_rows_left_out() {
         "{err}"
     );
 }
+
+/// `--categorical`: a text column becomes one 0/1 feature per value, kept in the model,
+/// so that a later file is encoded alike (an unseen value sets none): a model trained on
+/// the table scores rows exactly as one trained on the one-hot numbers written out.
+#[test]
+fn categorical_columns_train_and_score_as_their_one_hot_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = table(dir.path(), false);
+    let text = std::fs::read_to_string(&plain).unwrap();
+    let colors = ["red", "green", "blue", "pink"];
+    // With `k` colours in use, row i has colour i % k; the one-hot columns are blue, green, red.
+    let write = |name: &str, k: usize, one_hot: bool| {
+        let mut out = String::from(if one_hot {
+            "f0,f1,f2,f3,f4,f5,f6,f7,color=blue,color=green,color=red,y\n"
+        } else {
+            "f0,f1,f2,f3,f4,f5,f6,f7,color,y\n"
+        });
+        for (i, line) in text.lines().skip(1).enumerate() {
+            let (x, y) = line.rsplit_once(',').unwrap();
+            let c = colors[i % k];
+            let cell = if one_hot {
+                ["blue", "green", "red"].map(|v| if v == c { "1" } else { "0" }).join(",")
+            } else {
+                c.to_string()
+            };
+            out += &format!("{x},{cell},{y}\n");
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, out).unwrap();
+        p
+    };
+    let (cat, hot) = (write("cat.csv", 3, false), write("hot.csv", 3, true));
+    let (later, later_hot) = (write("later.csv", 4, false), write("later_hot.csv", 4, true));
+    let train = |data: &std::path::Path, extra: &[&str], out: &str| {
+        let model = dir.path().join(out);
+        ae().args(["train", data.to_str().unwrap(), "--label-column", "y"])
+            .args(extra)
+            .args(["--layers", "6,3", "--epochs", "3", "--threads", "1", "--quiet", "--no-plots"])
+            .args(["-o", model.to_str().unwrap()])
+            .assert()
+            .success();
+        model
+    };
+    let a = train(&cat, &["--categorical", "color"], "cat.safetensors");
+    let b = train(&hot, &[], "hot.safetensors");
+    let kept = autoencoder::file::load(&a).unwrap().categories;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].column.as_str(), kept[0].values.clone()),
+        ("color", vec!["blue".to_string(), "green".into(), "red".into()])
+    );
+    let score = |model: &std::path::Path, data: &std::path::Path| {
+        let out = ae()
+            .args([
+                "score",
+                model.to_str().unwrap(),
+                data.to_str().unwrap(),
+                "--label-column",
+                "y",
+                "--threads",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The later file holds pink, which the model has not seen: no colour feature set.
+    assert_eq!(score(&a, &later), score(&b, &later_hot));
+    assert_eq!(score(&a, &cat), score(&b, &hot));
+    let codes = ae()
+        .args(["encode", a.to_str().unwrap(), later.to_str().unwrap(), "--label-column", "y"])
+        .output()
+        .unwrap();
+    assert!(codes.status.success(), "{}", String::from_utf8_lossy(&codes.stderr));
+    // A categorical column named twice, or a number column of too many values, is named.
+    let out = ae()
+        .args(["train", cat.to_str().unwrap(), "--categorical", "color", "--columns", "f0,color"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(1) && err.contains("is given twice"), "{err}");
+}

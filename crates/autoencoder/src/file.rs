@@ -45,6 +45,9 @@ pub(crate) fn model_metadata(model: &Autoencoder) -> Result<BTreeMap<String, Str
     if let Some(c) = &model.codec {
         meta.insert("codec".to_string(), json(c)?);
     }
+    if !model.categories.is_empty() {
+        meta.insert("categorical".to_string(), json(&model.categories)?);
+    }
     Ok(meta)
 }
 
@@ -308,6 +311,19 @@ pub(crate) fn decode_model<'a>(
             serde_json::from_str(t).map_err(|e| bad(e.to_string()))?;
         detector.check(&model).map_err(|e| bad(e.to_string()))?;
         model.detector = Some(detector);
+    }
+    if let Some(c) = meta.get("categorical") {
+        let bad = |e: String| Error::format(path, format!("the `categorical` metadata is invalid: {e}"));
+        let categories: Vec<crate::data::columns::Categorical> =
+            serde_json::from_str(c).map_err(|e| bad(e.to_string()))?;
+        let features: usize = categories.iter().map(|c| c.values.len()).sum();
+        if features > model.input_dim() {
+            return Err(bad(format!(
+                "its columns make {features} features, more than the model's {}",
+                model.input_dim()
+            )));
+        }
+        model.categories = categories;
     }
 
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| not_ours(format!("{e}")))?;

@@ -228,6 +228,7 @@ impl ValidParams {
         let history =
             train::fit_with(&mut model, data, validation, &self.training, &self.threads, observer, options)?;
         train::finish(&mut model, data, self.threshold, &self.threads)?;
+        model.categories = data.categories.clone();
         Ok(Fitted { model, history })
     }
 }

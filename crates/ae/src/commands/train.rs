@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use autoencoder::anomaly::{ScoreKind, ThresholdRule};
 use autoencoder::data::builtin::Split;
-use autoencoder::data::open;
 use autoencoder::optim::Schedule;
 use autoencoder::train::{load_checkpoint, Corruption, EpochRecord, Sparsity, StopReason};
 use autoencoder::{
@@ -428,8 +427,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
             eprintln!("warning: {}", crate::flags::in_flags(&w, "train"));
         }
     }
+    // The validation file is read as the training data is (its columns' roles, its
+    // rule for missing values), its categorical columns with the training rows' values.
     let validation = match &a.validation {
-        Some(p) => Some(open::load_paths(std::slice::from_ref(p), &Default::default())?),
+        Some(p) => {
+            let mut args = a.data.clone();
+            args.dataset = None;
+            args.categories = data.categories.clone();
+            Some(args.load(std::slice::from_ref(p), seed, Split::Train)?)
+        }
         None => None,
     };
     let threads = a.threads.threads();
@@ -616,6 +622,8 @@ mod tests {
         "columns",
         "ignore_columns",
         "missing",
+        "categorical",
+        "categories",
         "header",
         "npz_array",
         "skip_bad",

@@ -26,7 +26,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
 
-use super::columns::{ColumnPlan, Columns, LabelTexts, Missing};
+use super::columns::{one_hot, Categorical, ColumnPlan, Columns, LabelTexts, Missing};
 use super::dataset::{Dataset, RowIds, MAX_WIDTH};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
@@ -98,6 +98,9 @@ struct Rows<'a> {
     labels: Vec<i64>,
     /// The labels of a text label column.
     text_labels: LabelTexts,
+    /// Each categorical column's texts, and the encodings to follow (a model's).
+    categories: Vec<LabelTexts>,
+    fixed: Vec<Categorical>,
     ids: Option<RowIds>,
     rows: usize,
     missing: Missing,
@@ -120,6 +123,18 @@ impl<'a> Rows<'a> {
                         i + 1,
                         f.name(),
                         f.data_type()
+                    ),
+                ));
+            }
+        }
+        for &c in &plan.categorical {
+            let t = fields[c].data_type();
+            if !(is_text(t) || is_integer(t)) {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "categorical column {:?} holds {t}; a categorical column holds text or integers",
+                        fields[c].name()
                     ),
                 ));
             }
@@ -154,6 +169,7 @@ impl<'a> Rows<'a> {
             ));
         }
         let names = plan.feature_names.clone().unwrap_or_default();
+        let categories = plan.categorical.iter().map(|_| LabelTexts::default()).collect();
         Ok(Rows {
             path,
             plan,
@@ -161,6 +177,8 @@ impl<'a> Rows<'a> {
             data: Vec::new(),
             labels: Vec::new(),
             text_labels: LabelTexts::default(),
+            categories,
+            fixed: columns.categories.clone(),
             ids,
             rows: 0,
             missing: columns.missing,
@@ -306,6 +324,19 @@ impl<'a> Rows<'a> {
                 self.labels.push(label);
             }
         }
+        for (k, &c) in self.plan.categorical.iter().enumerate() {
+            let col = batch.column(c);
+            for i in 0..n {
+                let text = if is_text(col.data_type()) {
+                    text_at(col, i).map(|t| t.trim().to_string())
+                } else if col.is_null(i) {
+                    None
+                } else {
+                    label_value(col, i).map(|v| v.to_string())
+                };
+                self.categories[k].push(text.as_deref().unwrap_or(""));
+            }
+        }
         self.rows += n;
         Ok(())
     }
@@ -314,8 +345,13 @@ impl<'a> Rows<'a> {
         if self.rows == 0 {
             return Err(Error::format(self.path, "the table has no rows"));
         }
-        let mut d = Dataset::new(self.data, self.rows, self.plan.features.len(), source)?;
-        d.feature_names = Some(self.names);
+        let mut d = if self.plan.categorical.is_empty() {
+            let mut d = Dataset::new(self.data, self.rows, self.plan.features.len(), source)?;
+            d.feature_names = Some(self.names);
+            d
+        } else {
+            one_hot(&self.data, self.rows, &self.plan, self.categories, &self.fixed, self.path, source)?
+        };
         if self.plan.label.is_some() {
             if self.text_labels.is_empty() {
                 d = d.with_labels(self.labels)?;

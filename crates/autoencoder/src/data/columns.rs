@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::dataset::Dataset;
 use crate::error::{Error, Result};
 
 /// A column, by header name or 0-based index.
@@ -114,6 +115,15 @@ impl LabelTexts {
         self.codes.is_empty()
     }
 
+    /// Each row's code, and each code's text.
+    pub fn into_parts(self) -> (Vec<u32>, Vec<String>) {
+        let mut by_code = vec![String::new(); self.seen.len()];
+        for (text, code) in self.seen {
+            by_code[code as usize] = text;
+        }
+        (self.codes, by_code)
+    }
+
     /// Forget the labels after the first `n` (a row read in part).
     pub fn truncate(&mut self, n: usize) {
         self.codes.truncate(n);
@@ -122,12 +132,9 @@ impl LabelTexts {
     /// The labels, and the class names when they are text: whole numbers when every
     /// text is one (by `whole`), else each text's rank among the sorted distinct texts.
     pub fn finish(self, whole: impl Fn(&str) -> Option<i64>) -> (Vec<i64>, Option<Vec<String>>) {
-        let mut by_code = vec![String::new(); self.seen.len()];
-        for (text, code) in self.seen {
-            by_code[code as usize] = text;
-        }
+        let (codes, mut by_code) = self.into_parts();
         if let Some(values) = by_code.iter().map(|t| whole(t)).collect::<Option<Vec<i64>>>() {
-            return (self.codes.iter().map(|&c| values[c as usize]).collect(), None);
+            return (codes.iter().map(|&c| values[c as usize]).collect(), None);
         }
         let mut order: Vec<u32> = (0..by_code.len() as u32).collect();
         order.sort_by(|&a, &b| by_code[a as usize].cmp(&by_code[b as usize]));
@@ -136,8 +143,151 @@ impl LabelTexts {
             rank[c as usize] = r as i64;
         }
         let names = order.iter().map(|&c| std::mem::take(&mut by_code[c as usize])).collect();
-        (self.codes.iter().map(|&c| rank[c as usize]).collect(), Some(names))
+        (codes.iter().map(|&c| rank[c as usize]).collect(), Some(names))
     }
+}
+
+/// The most values a categorical column may have: each becomes a feature.
+pub const MAX_CATEGORIES: usize = 4096;
+
+/// A categorical column's one-hot encoding: value `k` of `values` is the 0/1 feature
+/// `column=value` (a model keeps it, so that its later rows are encoded alike). An
+/// empty field, a null and a value not in `values` set none of the column's features
+/// (all zeros, as `pandas.get_dummies` gives a missing value).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Categorical {
+    /// The column: its header name, or its 0-based index (as text) in a file without one.
+    pub column: String,
+    /// The values, in feature order: those of the training rows, sorted.
+    pub values: Vec<String>,
+}
+
+impl Categorical {
+    /// The column as a [`ColumnRef`] (a whole number is an index).
+    pub fn column_ref(&self) -> ColumnRef {
+        self.column.parse().unwrap_or_else(|e: std::convert::Infallible| match e {})
+    }
+
+    /// The features' names: `column=value`.
+    pub fn feature_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.values.iter().map(|v| format!("{}={v}", self.column))
+    }
+}
+
+/// The rows of a table with categorical columns: the `plan.features.len()` numeric
+/// features of each row (`data`) followed by the one-hot blocks of the categorical
+/// columns, whose per-row texts `texts` holds (one [`LabelTexts`] per column of
+/// `plan.categorical`). A column found in `fixed` (a model's) is encoded with its
+/// values; any other with its non-empty texts, sorted. The dataset keeps the encodings
+/// ([`Dataset::categories`]) and names the features `column=value` when the table has
+/// a header. `path` names the file in errors; `source` is the dataset's.
+pub fn one_hot(
+    data: &[f32],
+    rows: usize,
+    plan: &ColumnPlan,
+    texts: Vec<LabelTexts>,
+    fixed: &[Categorical],
+    path: &Path,
+    source: String,
+) -> Result<Dataset> {
+    let (d, columns) = (plan.features.len(), &plan.categorical_names);
+    let mut encodings = Vec::with_capacity(texts.len());
+    let mut hot: Vec<Vec<Option<u32>>> = Vec::with_capacity(texts.len()); // per column: code → value index
+    let mut codes_by_column = Vec::with_capacity(texts.len());
+    for (t, name) in texts.into_iter().zip(columns) {
+        let (codes, by_code) = t.into_parts();
+        let values = match fixed.iter().find(|c| &c.column == name) {
+            Some(c) => c.values.clone(),
+            None => {
+                let mut v: Vec<String> = by_code.iter().filter(|t| !t.is_empty()).cloned().collect();
+                v.sort();
+                v
+            }
+        };
+        if values.len() > MAX_CATEGORIES {
+            return Err(Error::format(
+                path,
+                format!(
+                    "categorical column \"{name}\" has {} distinct values; at most {MAX_CATEGORIES} can be one-hot encoded (leave it out with ignore_columns)",
+                    values.len()
+                ),
+            ));
+        }
+        let index: HashMap<&str, u32> =
+            values.iter().enumerate().map(|(k, v)| (v.as_str(), k as u32)).collect();
+        hot.push(by_code.iter().map(|t| index.get(t.as_str()).copied()).collect());
+        codes_by_column.push(codes);
+        encodings.push(Categorical { column: name.clone(), values });
+    }
+    let width = d + encodings.iter().map(|c| c.values.len()).sum::<usize>();
+    if width > super::dataset::MAX_WIDTH {
+        return Err(Error::format(
+            path,
+            format!(
+                "one-hot encoding makes rows of {width} values; a row may have at most {}",
+                super::dataset::MAX_WIDTH
+            ),
+        ));
+    }
+    let mut out = vec![0.0f32; rows * width];
+    for (i, row) in out.chunks_exact_mut(width.max(1)).enumerate() {
+        row[..d].copy_from_slice(&data[i * d..(i + 1) * d]);
+        let mut at = d;
+        for (k, c) in encodings.iter().enumerate() {
+            if let Some(v) = hot[k][codes_by_column[k][i] as usize] {
+                row[at + v as usize] = 1.0;
+            }
+            at += c.values.len();
+        }
+    }
+    let mut ds = Dataset::new(out, rows, width, source)?;
+    ds.feature_names = plan
+        .feature_names
+        .as_ref()
+        .map(|n| n.iter().cloned().chain(encodings.iter().flat_map(Categorical::feature_names)).collect());
+    ds.categories = encodings;
+    Ok(ds)
+}
+
+/// `data`'s rows with their one-hot blocks re-encoded by `target` (the same columns,
+/// with these values): a value `target` lacks sets none of its column's features.
+pub fn recode(data: &Dataset, target: &[Categorical]) -> Result<Dataset> {
+    let old: usize = data.categories.iter().map(|c| c.values.len()).sum();
+    let d = data.cols() - old;
+    let width = d + target.iter().map(|c| c.values.len()).sum::<usize>();
+    let maps: Vec<Vec<Option<usize>>> = data
+        .categories
+        .iter()
+        .zip(target)
+        .map(|(from, to)| from.values.iter().map(|v| to.values.iter().position(|t| t == v)).collect())
+        .collect();
+    let mut out = vec![0.0f32; data.rows() * width];
+    for (i, row) in out.chunks_exact_mut(width.max(1)).enumerate() {
+        let src = data.row(i);
+        row[..d].copy_from_slice(&src[..d]);
+        let (mut from_at, mut to_at) = (d, d);
+        for (k, map) in maps.iter().enumerate() {
+            if let Some(j) = src[from_at..from_at + map.len()].iter().position(|&v| v == 1.0) {
+                if let Some(t) = map[j] {
+                    row[to_at + t] = 1.0;
+                }
+            }
+            from_at += map.len();
+            to_at += target[k].values.len();
+        }
+    }
+    let mut ds = Dataset::new(out, data.rows(), width, data.source.clone())?;
+    ds.feature_names = data
+        .feature_names
+        .as_ref()
+        .map(|n| n[..d].iter().cloned().chain(target.iter().flat_map(Categorical::feature_names)).collect());
+    ds.labels = data.labels.clone();
+    ds.label_names = data.label_names.clone();
+    ds.ids = data.ids.clone();
+    ds.first_row = data.first_row;
+    ds.nan_is_missing = data.nan_is_missing;
+    ds.categories = target.to_vec();
+    Ok(ds)
 }
 
 /// The roles asked of a table's columns. By default every column is a feature.
@@ -156,6 +306,12 @@ pub struct Columns {
     pub ignore: Vec<ColumnRef>,
     /// What a missing feature value means.
     pub missing: Missing,
+    /// Text columns one-hot encoded: each value becomes a 0/1 feature `column=value`,
+    /// after the numeric features ([`Categorical`]).
+    pub categorical: Vec<ColumnRef>,
+    /// Fixed encodings of categorical columns (a trained model's): a column named here
+    /// is encoded with these values. [`Columns::with_categories`] sets both fields.
+    pub categories: Vec<Categorical>,
 }
 
 /// What a table column is for.
@@ -167,6 +323,8 @@ pub enum Role {
     Label,
     /// The row id.
     Id,
+    /// Categorical column number `k` (in [`ColumnPlan::categorical`]'s order).
+    Category(usize),
     /// Not read.
     Skip,
 }
@@ -182,11 +340,26 @@ pub struct ColumnPlan {
     pub label: Option<usize>,
     /// The id column's index.
     pub id: Option<usize>,
-    /// The features' header names, in feature order, when the table has a header.
+    /// The numeric features' header names, in feature order, when the table has a
+    /// header.
     pub feature_names: Option<Vec<String>>,
+    /// The table index of each categorical column, in [`Columns::categorical`]'s order.
+    pub categorical: Vec<usize>,
+    /// Each categorical column's name: its header name, else its index as text.
+    pub categorical_names: Vec<String>,
 }
 
 impl Columns {
+    /// These columns with a model's categorical encodings: its categorical columns,
+    /// encoded with its values (whatever values the data holds).
+    pub fn with_categories(mut self, categories: &[Categorical]) -> Self {
+        if !categories.is_empty() {
+            self.categorical = categories.iter().map(Categorical::column_ref).collect();
+            self.categories = categories.to_vec();
+        }
+        self
+    }
+
     /// The plan for a table of `ncols` columns with `header` (names, when it has them);
     /// `path` names the table in errors. Errors: a name without a header, a name not in
     /// it, an index out of range, a column given two roles (or listed twice), no feature
@@ -199,6 +372,7 @@ impl Columns {
                 "label" => "label",
                 "id" => "id_column",
                 "feature" => "columns",
+                "categorical" => "categorical",
                 _ => "ignore_columns",
             };
             match c {
@@ -257,6 +431,12 @@ impl Columns {
         for c in &self.ignore {
             assign("ignored", c, Role::Skip)?;
         }
+        let categorical: Vec<usize> = self
+            .categorical
+            .iter()
+            .enumerate()
+            .map(|(k, c)| assign("categorical", c, Role::Category(k)))
+            .collect::<Result<_>>()?;
         let features: Vec<usize> = match &self.features {
             Some(list) => list
                 .iter()
@@ -271,15 +451,17 @@ impl Columns {
                 free
             }
         };
-        if features.is_empty() {
+        if features.is_empty() && categorical.is_empty() {
             return Err(Error::format(
                 path,
                 "no feature columns: every column is the label, the id or left out",
             ));
         }
         let feature_names = header.map(|h| features.iter().map(|&i| h[i].clone()).collect());
+        let categorical_names =
+            categorical.iter().map(|&i| header.map_or_else(|| i.to_string(), |h| h[i].clone())).collect();
         let roles = roles.into_iter().map(|r| r.unwrap_or(Role::Skip)).collect();
-        Ok(ColumnPlan { roles, features, label, id, feature_names })
+        Ok(ColumnPlan { roles, features, label, id, feature_names, categorical, categorical_names })
     }
 }
 
@@ -289,6 +471,7 @@ fn role_name(r: Role) -> &'static str {
         Role::Label => "the label",
         Role::Id => "the id",
         Role::Skip => "an ignored column",
+        Role::Category(_) => "a categorical column",
     }
 }
 

@@ -21,7 +21,7 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::atomic::write_atomic_with;
-use crate::data::columns::{ColumnPlan, Columns, LabelTexts, Missing, Role, MISSING_TEXTS};
+use crate::data::columns::{one_hot, ColumnPlan, Columns, LabelTexts, Missing, Role, MISSING_TEXTS};
 use crate::data::dataset::{Dataset, RowIds};
 use crate::error::{Error, Result};
 
@@ -436,6 +436,8 @@ struct Values<'a> {
     data: Vec<f32>,
     labels: LabelTexts,
     ids: Vec<String>,
+    /// Each categorical column's texts.
+    categories: Vec<LabelTexts>,
 }
 
 impl Values<'_> {
@@ -453,14 +455,20 @@ impl Values<'_> {
     }
 
     /// The lengths to go back to when a row turns out ragged.
-    fn mark(&self) -> (usize, usize, usize) {
-        (self.data.len(), self.labels.len(), self.ids.len())
+    fn mark(&self) -> (usize, usize, usize, usize) {
+        (
+            self.data.len(),
+            self.labels.len(),
+            self.ids.len(),
+            self.categories.first().map_or(0, LabelTexts::len),
+        )
     }
 
-    fn truncate(&mut self, (d, l, i): (usize, usize, usize)) {
+    fn truncate(&mut self, (d, l, i, c): (usize, usize, usize, usize)) {
         self.data.truncate(d);
         self.labels.truncate(l);
         self.ids.truncate(i);
+        self.categories.iter_mut().for_each(|t| t.truncate(c));
     }
 
     /// Parse field `c` (0-based) of data row `row` at `line`, into the row begun last.
@@ -485,6 +493,10 @@ impl Values<'_> {
             }
             Some(Role::Id) => {
                 self.ids.push(field_str(field));
+                return Ok(());
+            }
+            Some(Role::Category(k)) => {
+                self.categories[*k].push(&field_str(field));
                 return Ok(());
             }
             Some(Role::Skip) | None => return Ok(()),
@@ -595,6 +607,7 @@ fn load_fields<R: std::io::Read>(
         data: Vec::new(),
         labels: LabelTexts::default(),
         ids: Vec::new(),
+        categories: plan.categorical.iter().map(|_| LabelTexts::default()).collect(),
     };
     let mut rows = 0usize;
 
@@ -653,9 +666,14 @@ fn load_fields<R: std::io::Read>(
         return Err(Error::format(path, "the file has a header row but no data rows"));
     }
 
-    let Values { data, labels, ids, .. } = values;
-    let mut ds = Dataset::new(data, rows, cols, path.display().to_string())?;
-    ds.feature_names = plan.feature_names.clone();
+    let Values { data, labels, ids, categories, .. } = values;
+    let mut ds = if plan.categorical.is_empty() {
+        let mut ds = Dataset::new(data, rows, cols, path.display().to_string())?;
+        ds.feature_names = plan.feature_names.clone();
+        ds
+    } else {
+        one_hot(&data, rows, &plan, categories, &columns.categories, path, path.display().to_string())?
+    };
     if plan.label.is_some() {
         let (labels, names) = labels.finish(parse_label);
         ds = ds.with_labels(labels)?;
@@ -926,6 +944,38 @@ mod tests {
         let p = file(&dir, "text.csv", "a,b\n1,2\n3,abc\n");
         let e = super::load(&p, &CsvOptions::default(), &mean).unwrap_err().to_string();
         assert!(e.contains("\"abc\" is not a number"), "{e}");
+    }
+
+    /// A categorical column becomes one 0/1 feature per value (sorted), after the
+    /// numeric features; with a model's encodings, an unseen value or an empty field
+    /// sets none.
+    #[test]
+    fn categorical_columns_are_one_hot_encoded() {
+        use crate::data::columns::Categorical;
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, "c.csv", "size,color,w\n1,red,2\n3,blue,4\n5,red,6\n");
+        let columns = Columns { categorical: vec![ColumnRef::Name("color".into())], ..Columns::default() };
+        let ds = super::load(&p, &CsvOptions::default(), &columns).unwrap();
+        assert_eq!(ds.cols(), 4);
+        assert_eq!(ds.as_slice(), &[1.0, 2.0, 0.0, 1.0, 3.0, 4.0, 1.0, 0.0, 5.0, 6.0, 0.0, 1.0]);
+        let names = ["size", "w", "color=blue", "color=red"].map(String::from).to_vec();
+        assert_eq!(ds.feature_names, Some(names));
+        let fitted = Categorical { column: "color".into(), values: vec!["blue".into(), "red".into()] };
+        assert_eq!(ds.categories, vec![fitted.clone()]);
+        // Later rows, read with the fitted encodings: green is unseen, the empty field none.
+        let p = file(&dir, "d.csv", "size,color,w\n1,green,2\n3,,4\n5,blue,6\n");
+        let later = Columns::default().with_categories(std::slice::from_ref(&fitted));
+        let ds = super::load(&p, &CsvOptions::default(), &later).unwrap();
+        assert_eq!(ds.as_slice(), &[1.0, 2.0, 0.0, 0.0, 3.0, 4.0, 0.0, 0.0, 5.0, 6.0, 1.0, 0.0]);
+        // Without a header, by index; the column is named by its index.
+        let p = file(&dir, "n.csv", "1,x\n2,y\n");
+        let columns = Columns { categorical: vec![ColumnRef::Index(1)], ..Columns::default() };
+        let ds =
+            super::load(&p, &CsvOptions { header: HeaderMode::No, ..Default::default() }, &columns).unwrap();
+        assert_eq!(
+            (ds.as_slice(), ds.categories[0].column.as_str()),
+            (&[1.0, 1.0, 0.0, 2.0, 0.0, 1.0][..], "1")
+        );
     }
 
     #[test]

@@ -131,6 +131,9 @@ pub struct Dataset {
     /// How many rows with a missing value were left out as they were read
     /// ([`Missing::Drop`](super::columns::Missing::Drop)).
     pub dropped_rows: usize,
+    /// The one-hot encodings of a table's categorical columns, whose features follow
+    /// the numeric ones (a model trained on these rows keeps them).
+    pub categories: Vec<super::columns::Categorical>,
 }
 
 impl Dataset {
@@ -156,6 +159,7 @@ impl Dataset {
             ids: None,
             nan_is_missing: false,
             dropped_rows: 0,
+            categories: Vec::new(),
         })
     }
 
@@ -260,6 +264,7 @@ impl Dataset {
             ids: self.ids.as_ref().map(|v| v.range(start..end)),
             nan_is_missing: self.nan_is_missing,
             dropped_rows: self.dropped_rows,
+            categories: self.categories.clone(),
         }
     }
 
@@ -283,6 +288,7 @@ impl Dataset {
             ids: self.ids.as_ref().map(|v| v.select(indices)),
             nan_is_missing: self.nan_is_missing,
             dropped_rows: self.dropped_rows,
+            categories: self.categories.clone(),
         }
     }
 

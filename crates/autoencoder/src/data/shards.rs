@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::columns::{recode, Categorical};
 use super::dataset::{Dataset, RowIds};
 use super::open::{load_file, LoadOptions};
 use crate::error::{Error, Result};
@@ -89,14 +90,33 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
     if files.len() == 1 {
         return Ok(first);
     }
+    // Text labels and categorical columns fitted on the data are numbered by the values
+    // each shard holds: every shard is read first, and renumbered by the union's.
+    let unify =
+        (!first.categories.is_empty() && opts.columns.categories.is_empty()) || first.label_names.is_some();
+    let (first, mut loaded) = if unify {
+        let mut all = vec![first];
+        for p in shards.by_ref() {
+            all.push(load_file(p, None, opts)?);
+        }
+        unify_classes(&mut all, &files)?;
+        let first = all.remove(0);
+        (first, all.into_iter())
+    } else {
+        (first, Vec::new().into_iter())
+    };
+    let (categories, label_names) = (first.categories.clone(), first.label_names.clone());
     let cols = first.cols();
     let names = first.feature_names.clone();
     let mut rows = first.rows();
     let mut labels = first.labels.clone();
     let mut ids = first.ids.clone();
     let mut data = first.into_vec();
-    for p in shards {
-        let shard = load_file(p, None, opts)?;
+    for p in &files[1..] {
+        let shard = match loaded.next() {
+            Some(shard) => shard,
+            None => load_file(p, None, opts)?,
+        };
         let differ = |what: &str| {
             Err(Error::format(p, format!("{what}, unlike {} (the first shard)", first_path.display())))
         };
@@ -136,6 +156,8 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
     };
     let mut d = Dataset::new(data, rows, cols, source)?;
     d.feature_names = names;
+    d.categories = categories;
+    d.label_names = label_names;
     if let Some(l) = labels {
         d = d.with_labels(l)?;
     }
@@ -145,10 +167,70 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
     Ok(d)
 }
 
+/// Renumber the shards' text labels by the sorted union of their names, and re-encode
+/// their categorical columns with the sorted union of their values, so that every shard
+/// numbers a class and a value alike. A shard whose categorical columns differ from the
+/// first's is an error naming it.
+fn unify_classes(shards: &mut [Dataset], files: &[PathBuf]) -> Result<()> {
+    if shards.iter().any(|s| s.label_names.is_some()) {
+        let names_of = |s: &Dataset| -> Vec<String> {
+            match &s.label_names {
+                Some(n) => n.clone(),
+                // Whole-number labels among text ones are text too.
+                None => s.labels.iter().flatten().map(i64::to_string).collect(),
+            }
+        };
+        let mut union: Vec<String> = shards.iter().flat_map(names_of).collect();
+        union.sort();
+        union.dedup();
+        for s in shards.iter_mut() {
+            let Some(labels) = s.labels.as_mut() else { continue };
+            let text = |l: i64| match &s.label_names {
+                Some(n) => n[l as usize].clone(),
+                None => l.to_string(),
+            };
+            let renumbered: Vec<i64> =
+                labels.iter().map(|&l| union.binary_search(&text(l)).map_or(0, |k| k as i64)).collect();
+            *labels = renumbered;
+            s.label_names = Some(union.clone());
+        }
+    }
+    if !shards[0].categories.is_empty() {
+        let columns: Vec<&str> = shards[0].categories.iter().map(|c| c.column.as_str()).collect();
+        for (s, p) in shards.iter().zip(files) {
+            if s.categories.iter().map(|c| c.column.as_str()).ne(columns.iter().copied()) {
+                return Err(Error::format(
+                    p,
+                    format!(
+                        "a shard with other categorical columns, unlike {} (the first shard)",
+                        files[0].display()
+                    ),
+                ));
+            }
+        }
+        let target: Vec<Categorical> = columns
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let mut values: Vec<String> =
+                    shards.iter().flat_map(|s| s.categories[k].values.clone()).collect();
+                values.sort();
+                values.dedup();
+                Categorical { column: name.to_string(), values }
+            })
+            .collect();
+        for s in shards.iter_mut() {
+            *s = recode(s, &target)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::columns::{ColumnRef, Columns};
+    use crate::data::open::LoadOptions;
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);
@@ -191,6 +273,36 @@ mod tests {
             );
         }
         assert!(is_table_folder(&parts) && !is_table_folder(dir.path().join("nope").as_path()));
+    }
+
+    /// Text labels and categorical values are numbered by the union of every shard's,
+    /// so that shards holding different ones give the rows of the concatenated file.
+    #[test]
+    fn shards_with_other_classes_and_values_equal_the_concatenated_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = dir.path().join("parts");
+        std::fs::create_dir(&parts).unwrap();
+        let header = "x,color,species\n";
+        let rows = ["1,red,b\n", "2,blue,b\n", "3,green,a\n", "4,red,c\n", "5,,c\n"];
+        write(&parts, "p0.csv", &format!("{header}{}", rows[..2].concat()));
+        write(&parts, "p1.csv", &format!("{header}{}", rows[2..4].concat()));
+        write(&parts, "p2.csv", &format!("{header}{}", rows[4..].concat()));
+        let whole = write(dir.path(), "whole.csv", &format!("{header}{}", rows.concat()));
+        let opts = LoadOptions {
+            columns: Columns {
+                label: Some(ColumnRef::Name("species".into())),
+                categorical: vec![ColumnRef::Name("color".into())],
+                ..Columns::default()
+            },
+            ..LoadOptions::default()
+        };
+        let want = load_file(&whole, None, &opts).unwrap();
+        assert_eq!(want.labels.as_deref(), Some(&[1, 1, 0, 2, 2][..]));
+        assert_eq!(want.categories[0].values, vec!["blue", "green", "red"]);
+        let got = load(&[parts], &opts).unwrap();
+        assert_eq!(got.as_slice(), want.as_slice());
+        assert_eq!((&got.labels, &got.label_names), (&want.labels, &want.label_names));
+        assert_eq!((&got.categories, &got.feature_names), (&want.categories, &want.feature_names));
     }
 
     #[test]

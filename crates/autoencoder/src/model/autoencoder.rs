@@ -97,6 +97,10 @@ pub struct Autoencoder {
     /// The code quantiser and entropy model for compression, fitted on the training
     /// rows' codes (saved as the model file's `codec` and `codec.histogram`).
     pub codec: Option<crate::codec::Codec>,
+    /// The one-hot encodings of the training table's categorical columns, whose
+    /// features follow the numeric ones (saved as the model file's `categorical`): a
+    /// table the model reads later is encoded with them.
+    pub categories: Vec<crate::data::columns::Categorical>,
 }
 
 impl Clone for Autoencoder {
@@ -115,6 +119,7 @@ impl Clone for Autoencoder {
             training: self.training.clone(),
             detector: self.detector.clone(),
             codec: self.codec.clone(),
+            categories: self.categories.clone(),
         }
     }
 }
@@ -193,6 +198,7 @@ impl Autoencoder {
             training: None,
             detector: None,
             codec: None,
+            categories: Vec::new(),
         }
     }
 

@@ -592,3 +592,59 @@ fn categorical_columns_train_and_score_as_their_one_hot_numbers() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.code() == Some(1) && err.contains("is given twice"), "{err}");
 }
+
+/// `--explain K`: a value planted in one known column of inlier rows is those rows'
+/// first reason, named by the header; the scores are the same as without it.
+#[test]
+fn explain_names_the_column_planted_with_an_anomaly() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = table(dir.path(), false);
+    let model = dir.path().join("m.safetensors");
+    let m = model.to_str().unwrap();
+    ae().args(["train", plain.to_str().unwrap(), "--label-column", "y", "--layers", "6,2", "--epochs", "60"])
+        .args(["--threads", "1", "--quiet", "--no-plots", "-o", m])
+        .assert()
+        .success();
+    // Rows 1..=5 are inliers (every tenth row is an outlier): shift their f5 by 2.5.
+    let text = std::fs::read_to_string(&plain).unwrap();
+    let mut planted = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut v: Vec<String> = line.split(',').map(String::from).collect();
+        if (2..=6).contains(&i) {
+            v[5] = format!("{:.5}", v[5].parse::<f64>().unwrap() + 2.5);
+        }
+        planted += &(v.join(",") + "\n");
+    }
+    let p = dir.path().join("planted.csv");
+    std::fs::write(&p, planted).unwrap();
+    let run = |extra: &[&str]| {
+        let out = ae()
+            .args(["score", m, p.to_str().unwrap(), "--label-column", "y", "--threads", "1"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let explained = run(&["--explain", "2"]);
+    let plain_scores = run(&[]);
+    let rows: Vec<Vec<&str>> = explained.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0], ["id", "score", "feature_1", "contribution_1", "feature_2", "contribution_2"]);
+    for (r, row) in rows.iter().enumerate().skip(1) {
+        // The scores, unchanged; the contributions in order and within the score.
+        assert_eq!(row[..2].join(","), plain_scores.lines().nth(r).unwrap());
+        let (score, c1, c2): (f64, f64, f64) =
+            (row[1].parse().unwrap(), row[3].parse().unwrap(), row[5].parse().unwrap());
+        assert!(c1 >= c2 && c1 + c2 <= score * (1.0 + 1e-12), "row {r}: {row:?}");
+    }
+    for (r, row) in rows.iter().enumerate().take(7).skip(2) {
+        assert_eq!(row[2], "f5", "planted row {}: {row:?}", r - 1);
+    }
+    // A score that is not a sum over features is refused.
+    let out = ae()
+        .args(["score", m, p.to_str().unwrap(), "--label-column", "y", "--explain", "2", "--score", "elbo"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(1) && err.contains("not a sum over features"), "{err}");
+}

@@ -225,6 +225,7 @@ fn fit(
 
 /// `(kind, scores, flags)` of [`Model::score`].
 type ScoreResult<'py> = (String, Bound<'py, PyArray1<f64>>, Option<Bound<'py, PyArray1<u8>>>);
+type ExplainResult<'py> = (String, Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f64>>);
 
 /// A trained model: what a `.safetensors` model file holds, with its inference.
 #[pyclass(module = "autoencoder._core", frozen)]
@@ -352,6 +353,37 @@ impl Model {
         let scored = py.detach(|| anomaly::score_rows(&model, &data, kind, &pool)).map_err(to_py)?;
         let flags = scored.flags.map(|(_, f)| f.into_pyarray(py));
         Ok((scored.kind.to_string(), scored.scores.into_pyarray(py), flags))
+    }
+
+    /// Why each row of `x` scores as it does, as `ae score --explain k`: `(kind,
+    /// features, contributions)`, both `(n, min(k, d))`, the features (int64, 0-based)
+    /// whose terms add most to the row's score, largest first, and those terms. `kind`
+    /// as in `score` (a reconstruction score: mse, mae, root or standardized).
+    #[pyo3(signature = (x, k, kind=None, threads=0))]
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'_, f32>,
+        k: usize,
+        kind: Option<&str>,
+        threads: usize,
+    ) -> PyResult<ExplainResult<'py>> {
+        check_width(&x, self.inner.input_dim())?;
+        if k == 0 {
+            return Err(PyValueError::new_err("k is 0; expected at least one feature per row"));
+        }
+        let kind = kind.map(str::parse::<ScoreKind>).transpose().map_err(to_py)?;
+        let pool = self::threads(threads)?;
+        let data = dataset(&x, None, "X")?;
+        let model = Arc::clone(&self.inner);
+        let e = py.detach(|| anomaly::explain_rows(&model, &data, kind, k, &pool)).map_err(to_py)?;
+        let rows = data.rows();
+        let features: Vec<i64> = e.features.iter().map(|&j| j as i64).collect();
+        Ok((
+            e.kind.to_string(),
+            features.into_pyarray(py).reshape([rows, e.k])?,
+            e.contributions.into_pyarray(py).reshape([rows, e.k])?,
+        ))
     }
 
     /// The width of a row.

@@ -102,6 +102,26 @@ def test_missing_values_are_filled_as_ae_fills_them(ae, table, tmp_path):
         autoencoder.Autoencoder(missing="drop").fit(table)
 
 
+def test_explanations_equal_ae_score_explain(ae, table, tmp_path):
+    np.save(tmp_path / "x.npy", table)
+    ae("train", tmp_path / "x.npy", "--layers", "8,3", "--epochs", 3, "--threads", 1,
+       "-o", tmp_path / "m.safetensors", "--no-plots", "-q")
+    ae("score", tmp_path / "m.safetensors", tmp_path / "x.npy", "--explain", 2, "--threads", 1,
+       "-o", tmp_path / "s.csv")
+    rows = [l.split(",") for l in open(tmp_path / "s.csv").read().splitlines()[1:]]
+    est = autoencoder.load(tmp_path / "m.safetensors")
+    est.set_params(threads=1)
+    features, contributions = est.explain(table, k=2)
+    assert features.shape == contributions.shape == (len(table), 2)
+    assert features.tolist() == [[int(r[2]), int(r[4])] for r in rows]
+    assert bits(contributions) == bits(np.array([[float(r[3]), float(r[5])] for r in rows]))
+    # All d contributions of a row add up to its score.
+    _, every = est.explain(table, k=table.shape[1])
+    np.testing.assert_allclose(every.sum(axis=1), est.score_samples(table), rtol=1e-12)
+    with pytest.raises(ValueError, match="k is 0"):
+        est.explain(table, k=0)
+
+
 def test_parts_scored_with_their_row_offsets_equal_the_whole(ae, table, tmp_path):
     """Partitions scored as a Spark or Ray worker would (each with its first row's global
     index) give `ae score`'s scores of the whole file, bit for bit, for a variational

@@ -6,8 +6,8 @@
 
 use crate::error::{Error, Result};
 pub use crate::model::detector::{
-    feature_scales, lowest_scoring, score_rows, scores, threshold, Detector, ScoreKind, Scored,
-    ThresholdRule, ELBO_SAMPLES,
+    explain_rows, feature_scales, lowest_scoring, score_rows, scores, threshold, Detector, Explanation,
+    ScoreKind, Scored, ThresholdRule, ELBO_SAMPLES,
 };
 use crate::model::ModelConfig;
 use crate::train::TrainConfig;

@@ -30,6 +30,9 @@ pub struct ScoreArgs {
     /// The global index of the data's first row, when it is one shard of a larger file scored by separate processes: the `id`s start there, and the elbo score's samples are drawn at each row's global index, so the shards' rows equal the whole file's bit for bit.
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_ROW_OFFSET))]
     pub row_offset: u64,
+    /// Add to each row the K features that contribute most to its score, with their shares of it (`feature_1,contribution_1,…`, features named by the data's header, else their 0-based index): what makes a row anomalous. The reconstruction scores (mse, mae, root, standardized) are sums of one term per feature; elbo is not.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub explain: Option<u64>,
     #[command(flatten)]
     pub threads: ThreadArgs,
     /// Print one JSON object with the summary on stdout.
@@ -87,6 +90,11 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
             a.input.model.display()
         )));
     }
+    // Explained first: a score that cannot be explained is refused before any work.
+    let explained = match a.explain {
+        Some(k) => Some(anomaly::explain_rows(&model, &data, a.score, k as usize, &threads)?),
+        None => None,
+    };
     let anomaly::Scored { kind, scores, flags } = anomaly::score_rows(&model, &data, a.score, &threads)?;
     let flags = flags.map(|(_, f)| f);
     // The rows go to standard output with `-o -`, or without -o unless only the JSON
@@ -97,7 +105,8 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         None => None,
     };
     if let Some(p) = rows_out {
-        write_scores(p, &data.row_ids(), &scores, flags.as_deref())?;
+        let why = explained.as_ref().map(|e| Why::new(e, data.feature_names.as_deref()));
+        write_scores(p, &data.row_ids(), &scores, flags.as_deref(), why.as_ref())?;
     }
     let summary_to_stderr = rows_out.is_some_and(|p| p.as_os_str() == "-");
     let flagged = match (detector, &flags) {
@@ -223,27 +232,75 @@ impl ScoreReport {
 
 /// `id,score[,outlier]` rows (the ids: the data's id column, else each row's global
 /// index): Parquet when `path` ends in `.parquet`, else CSV.
-fn write_scores(path: &Path, ids: &RowIds, scores: &[f64], flags: Option<&[u8]>) -> Result<()> {
+/// The explanations as columns: `feature_i` (the feature's name) and `contribution_i`
+/// for each of the K places.
+struct Why {
+    names: Vec<(String, String)>,
+    features: Vec<RowIds>,
+    contributions: Vec<Vec<f64>>,
+}
+
+impl Why {
+    fn new(e: &anomaly::Explanation, feature_names: Option<&[String]>) -> Why {
+        let name = |j: usize| feature_names.and_then(|n| n.get(j).cloned()).unwrap_or_else(|| j.to_string());
+        let rows = e.features.len() / e.k.max(1);
+        Why {
+            names: (1..=e.k).map(|i| (format!("feature_{i}"), format!("contribution_{i}"))).collect(),
+            features: (0..e.k)
+                .map(|i| RowIds::Text((0..rows).map(|r| name(e.features[r * e.k + i])).collect()))
+                .collect(),
+            contributions: (0..e.k)
+                .map(|i| (0..rows).map(|r| e.contributions[r * e.k + i]).collect())
+                .collect(),
+        }
+    }
+}
+
+fn write_scores(
+    path: &Path,
+    ids: &RowIds,
+    scores: &[f64],
+    flags: Option<&[u8]>,
+    why: Option<&Why>,
+) -> Result<()> {
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
         use autoencoder::data::columnar::{write_parquet, Column};
         let mut columns = vec![("id", Column::Ids(ids)), ("score", Column::Float64(scores))];
         if let Some(f) = flags {
             columns.push(("outlier", Column::Flags(f)));
         }
+        if let Some(w) = why {
+            for (i, (f, c)) in w.names.iter().enumerate() {
+                columns.push((f.as_str(), Column::Ids(&w.features[i])));
+                columns.push((c.as_str(), Column::Float64(&w.contributions[i])));
+            }
+        }
         return write_parquet(path, &columns);
     }
     atomic::write_atomic_with(path, |w: &mut dyn Write| {
         // The csv crate quotes a text id that holds a comma, a quote or a line break.
         let mut out = csv::WriterBuilder::new().from_writer(w);
-        match flags {
-            Some(_) => out.write_record(["id", "score", "outlier"])?,
-            None => out.write_record(["id", "score"])?,
+        out.write_field("id")?;
+        out.write_field("score")?;
+        if flags.is_some() {
+            out.write_field("outlier")?;
         }
+        for (f, c) in why.iter().flat_map(|w| &w.names) {
+            out.write_field(f)?;
+            out.write_field(c)?;
+        }
+        out.write_record(None::<&[u8]>)?;
         for (i, s) in scores.iter().enumerate() {
             out.write_field(ids.text(i).as_bytes())?;
             out.write_field(s.to_string())?;
             if let Some(f) = flags {
                 out.write_field(f[i].to_string())?;
+            }
+            if let Some(w) = why {
+                for (f, c) in w.features.iter().zip(&w.contributions) {
+                    out.write_field(f.text(i).as_bytes())?;
+                    out.write_field(c[i].to_string())?;
+                }
             }
             out.write_record(None::<&[u8]>)?;
         }

@@ -340,6 +340,19 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         _, scores, _ = self.model_.score(X, kind, int(self.threads), int(row_offset))
         return scores
 
+    def explain(self, X, k=3, kind=None):
+        """Why each row of ``X`` scores as it does (``ae score --explain k``): the
+        ``(n, k)`` arrays ``features`` (0-based column indices; ``feature_names_in_``
+        names them for a DataFrame) and ``contributions``, the features whose terms add
+        most to the row's reconstruction score, largest first. A score is the mean over
+        features of a per-feature term (``mse``: the squared error in normalised units),
+        so a row's ``d`` contributions sum to its score."""
+        X = self._check(X)
+        if X.shape[1] != self.model_.input_dim:
+            raise self._width_error(X.shape[1], self.model_.input_dim)
+        _, features, contributions = self.model_.explain(X, int(k), kind, int(self.threads))
+        return features, contributions
+
     def detect(self, X):
         """1 for the rows of ``X`` whose score is above the model's threshold (a model
         trained with ``threshold=``), else 0, as ``ae detect`` flags them."""

@@ -258,6 +258,16 @@ pub fn score_rows(
     threads: &Threads,
 ) -> Result<Scored> {
     let detector = model.detector.as_ref();
+    let (kind, scale) = resolve(model, kind)?;
+    let scores = scores(model, data, kind, scale, threads)?;
+    let flags = detector.filter(|d| d.score == kind).map(|d| (d.threshold, d.labels(&scores)));
+    Ok(Scored { kind, scores, flags })
+}
+
+/// The score to compute (`kind`, else the detector's, else the model's default) and
+/// its feature scales (a detector's, for `standardized`).
+fn resolve(model: &Autoencoder, kind: Option<ScoreKind>) -> Result<(ScoreKind, &[f32])> {
+    let detector = model.detector.as_ref();
     let kind = kind.or(detector.map(|d| d.score)).unwrap_or_else(|| ScoreKind::default_for(model));
     let scale: &[f32] = match detector {
         Some(d) if d.score == kind => &d.feature_scale,
@@ -268,9 +278,72 @@ pub fn score_rows(
         }
         _ => &[],
     };
-    let scores = scores(model, data, kind, scale, threads)?;
-    let flags = detector.filter(|d| d.score == kind).map(|d| (d.threshold, d.labels(&scores)));
-    Ok(Scored { kind, scores, flags })
+    Ok((kind, scale))
+}
+
+/// Why each row scores as it does: the `k` features whose terms add most to its
+/// reconstruction score ([`explain_rows`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// The score explained.
+    pub kind: ScoreKind,
+    /// Features per row: `min(k, d)`.
+    pub k: usize,
+    /// Row-major `rows × k`: the features (0-based, in the data's feature order), the
+    /// largest contribution first; ties go to the lower index.
+    pub features: Vec<usize>,
+    /// Row-major `rows × k`: each feature's term of the row's score. A score is the sum
+    /// of its row's `d` terms: `eⱼ²/d` (`mse`), `|eⱼ|/d` (`mae`), `√|eⱼ|/d` (`root`),
+    /// `(eⱼ/σⱼ)²/d` (`standardized`), with `e = x − x̂` in normalised units; so these
+    /// are the row's largest shares of its score, and a planted error shows first.
+    pub contributions: Vec<f64>,
+}
+
+/// The `k` features that contribute most to each row's score of `kind` (resolved as
+/// [`score_rows`] resolves it). Only the reconstruction scores are sums over features:
+/// `elbo` is refused with a message naming the ones that are.
+pub fn explain_rows(
+    model: &Autoencoder,
+    data: &Dataset,
+    kind: Option<ScoreKind>,
+    k: usize,
+    threads: &Threads,
+) -> Result<Explanation> {
+    let (kind, scale) = resolve(model, kind)?;
+    model.check_data(data)?;
+    let d = model.input_dim();
+    let term: fn(f32, f32, f32) -> f64 = match kind {
+        ScoreKind::Mse => |a, b, _| ((a - b) as f64).powi(2),
+        ScoreKind::Mae => |a, b, _| ((a - b) as f64).abs(),
+        ScoreKind::Root => |a, b, _| ((a - b) as f64).abs().sqrt(),
+        ScoreKind::Standardized => |a, b, k| (((a - b) * k) as f64).powi(2),
+        ScoreKind::Elbo => {
+            return Err(Error::config(
+                "explain",
+                "the elbo score is not a sum over features; explain a reconstruction score (score = mse, mae, root or standardized)",
+            ))
+        }
+    };
+    let k = k.min(d);
+    let mut features = Vec::with_capacity(data.rows() * k);
+    let mut contributions = Vec::with_capacity(data.rows() * k);
+    let mut terms = vec![0.0f64; d];
+    let mut order: Vec<usize> = (0..d).collect();
+    for_each_reconstruction(model, data, threads, |xr, yr| {
+        for j in 0..d {
+            terms[j] = term(xr[j], yr[j], scale.get(j).copied().unwrap_or(1.0)) / d as f64;
+        }
+        order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+        // The k largest first; ties to the lower index.
+        let by = |a: &usize, b: &usize| terms[*b].total_cmp(&terms[*a]).then(a.cmp(b));
+        if k < d {
+            order.select_nth_unstable_by(k, by);
+        }
+        order[..k].sort_by(by);
+        features.extend_from_slice(&order[..k]);
+        contributions.extend(order[..k].iter().map(|&j| terms[j]));
+    });
+    Ok(Explanation { kind, k, features, contributions })
 }
 
 /// `1/σⱼ` of each feature's reconstruction error over `data` (1 where σⱼ is 0).
@@ -449,6 +522,45 @@ mod tests {
             })
             .collect();
         Dataset::new(x, n, 64, "rows").unwrap()
+    }
+
+    /// Each row's contributions are its score's largest terms, in order: all `d` of them
+    /// add up to the score; a value planted far off in one feature is that row's first.
+    #[test]
+    fn explanations_are_the_largest_terms_of_the_score() {
+        let model =
+            Autoencoder::new(ModelConfig { input_dim: 64, layers: vec![16, 4], ..ModelConfig::default() }, 3)
+                .unwrap();
+        let mut data = rows(40);
+        data.as_mut_slice()[7 * 64 + 17] = 50.0;
+        let threads = Threads::new(1);
+        for kind in [ScoreKind::Mse, ScoreKind::Mae, ScoreKind::Root] {
+            let all = explain_rows(&model, &data, Some(kind), 100, &threads).unwrap();
+            assert_eq!((all.kind, all.k), (kind, 64));
+            let s = scores(&model, &data, kind, &[], &threads).unwrap();
+            for (r, score) in s.iter().enumerate() {
+                let c = &all.contributions[r * 64..(r + 1) * 64];
+                let total: f64 = c.iter().sum();
+                assert!((total - score).abs() <= 1e-12 * score.abs(), "{kind} row {r}: {total} vs {score}");
+                assert!(c.windows(2).all(|w| w[0] >= w[1]), "{kind} row {r}: not in order");
+                let mut f = all.features[r * 64..(r + 1) * 64].to_vec();
+                f.sort();
+                assert_eq!(f, (0..64).collect::<Vec<_>>());
+            }
+            let top = explain_rows(&model, &data, Some(kind), 3, &threads).unwrap();
+            assert_eq!(top.features.len(), 40 * 3);
+            assert_eq!(top.features[7 * 3], 17, "{kind}");
+            assert_eq!(
+                &top.contributions[..],
+                &all.contributions.chunks(64).flat_map(|c| c[..3].to_vec()).collect::<Vec<_>>()[..]
+            );
+        }
+        let vae =
+            ModelConfig { input_dim: 64, layers: vec![8, 2], variational: true, ..ModelConfig::default() };
+        let vae = Autoencoder::new(vae, 0).unwrap();
+        let e = explain_rows(&vae, &data, None, 3, &threads).unwrap_err().to_string();
+        assert!(e.contains("elbo score is not a sum over features"), "{e}");
+        assert!(explain_rows(&vae, &data, Some(ScoreKind::Mse), 3, &threads).is_ok());
     }
 
     /// Every score kind of dense, convolutional and variational models: the rows of any

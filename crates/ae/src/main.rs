@@ -5,6 +5,8 @@ mod args;
 // not a link.
 #[allow(rustdoc::broken_intra_doc_links)]
 mod commands;
+#[cfg(feature = "plots")]
+mod detector_plot;
 mod files;
 mod flags;
 mod grid;
@@ -24,7 +26,7 @@ mod signals;
 mod training;
 
 #[cfg(not(feature = "plots"))]
-use no_plots::{plot, rd_plot, scatter};
+use no_plots::{detector_plot, plot, rd_plot, scatter};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 

@@ -69,3 +69,26 @@ pub mod rd_plot {
         super::missing(path)
     }
 }
+
+pub mod detector_plot {
+    use std::path::Path;
+
+    use autoencoder::anomaly::{CurvePoint, Histogram};
+
+    pub fn write_roc(path: &Path, _points: &[CurvePoint], _auc: f64) -> Result<(), String> {
+        super::missing(path)
+    }
+
+    pub fn write_pr(path: &Path, _points: &[CurvePoint], _ap: f64, _base_rate: f64) -> Result<(), String> {
+        super::missing(path)
+    }
+
+    pub fn write_histogram(
+        path: &Path,
+        _h: &Histogram,
+        _score: &str,
+        _threshold: Option<f64>,
+    ) -> Result<(), String> {
+        super::missing(path)
+    }
+}

@@ -648,3 +648,44 @@ fn explain_names_the_column_planted_with_an_anomaly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.code() == Some(1) && err.contains("not a sum over features"), "{err}");
 }
+
+/// `--plots DIR`: with labels, the ROC and precision-recall curves and the histogram;
+/// without, the histogram alone. Each is a PNG of the plots' size.
+#[test]
+fn plots_picture_the_detector() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = table(dir.path(), false);
+    let model = dir.path().join("m.safetensors");
+    let m = model.to_str().unwrap();
+    ae().args(["train", data.to_str().unwrap(), "--label-column", "y", "--layers", "6,3", "--epochs", "5"])
+        .args(["--threshold", "contamination=0.1", "--quiet", "--no-plots", "-o", m])
+        .assert()
+        .success();
+    let png_size = |p: &std::path::Path| {
+        let b = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{}", p.display());
+        (u32::from_be_bytes(b[16..20].try_into().unwrap()), u32::from_be_bytes(b[20..24].try_into().unwrap()))
+    };
+    let with = dir.path().join("with labels");
+    ae().args(["score", m, data.to_str().unwrap(), "--label-column", "y", "--plots", with.to_str().unwrap()])
+        .assert()
+        .success();
+    for name in ["roc.png", "pr.png", "histogram.png"] {
+        assert_eq!(png_size(&with.join(name)), (700, 560), "{name}");
+    }
+    // Without labels (the label column left out), only the histogram.
+    let without = dir.path().join("without");
+    ae().args([
+        "score",
+        m,
+        data.to_str().unwrap(),
+        "--ignore-columns",
+        "y",
+        "--plots",
+        without.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    assert_eq!(png_size(&without.join("histogram.png")), (700, 560));
+    assert!(!without.join("roc.png").exists() && !without.join("pr.png").exists());
+}

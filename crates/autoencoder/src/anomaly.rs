@@ -100,6 +100,103 @@ pub fn average_precision(scores: &[f64], labels: &[i64]) -> Option<f64> {
     Some(ap)
 }
 
+/// One point of a curve over the distinct score thresholds, from the highest score
+/// down: the rows scoring at or above `threshold` are flagged.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CurvePoint {
+    /// The lowest score flagged.
+    pub threshold: f64,
+    /// ROC: the false-positive rate; precision–recall: the recall.
+    pub x: f64,
+    /// ROC: the true-positive rate; precision–recall: the precision.
+    pub y: f64,
+}
+
+/// (true positives, rows flagged, threshold) at each distinct score, highest first.
+fn sweep(scores: &[f64], labels: &[i64]) -> Vec<(usize, usize, f64)> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tp, mut seen, mut out) = (0usize, 0usize, Vec::new());
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j < idx.len() && scores[idx[j]] == scores[idx[i]] {
+            tp += usize::from(labels[idx[j]] == 1);
+            seen += 1;
+            j += 1;
+        }
+        out.push((tp, seen, scores[idx[i]]));
+        i = j;
+    }
+    out
+}
+
+/// The ROC curve: `(fpr, tpr)` at every distinct threshold, from `(0, 0)` (nothing
+/// flagged; threshold +∞) to `(1, 1)`. The trapezoids under it sum to [`roc_auc`] (ties
+/// are one diagonal step). `None` without both classes.
+pub fn roc_curve(scores: &[f64], labels: &[i64]) -> Option<Vec<CurvePoint>> {
+    let n1 = labels.iter().filter(|&&l| l == 1).count();
+    let n0 = labels.len() - n1;
+    if n0 == 0 || n1 == 0 {
+        return None;
+    }
+    let mut out = vec![CurvePoint { threshold: f64::INFINITY, x: 0.0, y: 0.0 }];
+    out.extend(sweep(scores, labels).into_iter().map(|(tp, seen, t)| CurvePoint {
+        threshold: t,
+        x: (seen - tp) as f64 / n0 as f64,
+        y: tp as f64 / n1 as f64,
+    }));
+    Some(out)
+}
+
+/// The precision–recall curve: `(recall, precision)` at every distinct threshold, the
+/// highest first. The steps `Σ (Rₖ − Rₖ₋₁)·Pₖ` under it are [`average_precision`].
+/// `None` without outliers.
+pub fn pr_curve(scores: &[f64], labels: &[i64]) -> Option<Vec<CurvePoint>> {
+    let n1 = labels.iter().filter(|&&l| l == 1).count();
+    if n1 == 0 {
+        return None;
+    }
+    Some(
+        sweep(scores, labels)
+            .into_iter()
+            .map(|(tp, seen, t)| CurvePoint {
+                threshold: t,
+                x: tp as f64 / n1 as f64,
+                y: tp as f64 / seen as f64,
+            })
+            .collect(),
+    )
+}
+
+/// A histogram of scores: `counts[i]` scores in `[edges[i], edges[i+1])` (the last bin
+/// closed), over the finite scores' range in `bins` equal bins.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Histogram {
+    /// `bins + 1` bin edges, increasing.
+    pub edges: Vec<f64>,
+    /// Scores per bin.
+    pub counts: Vec<usize>,
+}
+
+/// The histogram of the finite `scores` in `bins` equal bins over their range (one
+/// bin of width 1 around a constant score); `None` without a finite score or bin.
+pub fn histogram(scores: &[f64], bins: usize) -> Option<Histogram> {
+    let finite = scores.iter().copied().filter(|s| s.is_finite());
+    let (lo, hi) = finite.clone().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| (a.min(s), b.max(s)));
+    if bins == 0 || lo > hi {
+        return None;
+    }
+    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, hi + 0.5) };
+    let width = (hi - lo) / bins as f64;
+    let edges = (0..=bins).map(|i| if i == bins { hi } else { lo + width * i as f64 }).collect();
+    let mut counts = vec![0usize; bins];
+    for s in finite {
+        counts[(((s - lo) / width) as usize).min(bins - 1)] += 1;
+    }
+    Some(Histogram { edges, counts })
+}
+
 /// Precision among the `n` highest-scoring rows (`n` = the number of outliers when
 /// `None`, PyOD's precision@n).
 pub fn precision_at_n(scores: &[f64], labels: &[i64], n: Option<usize>) -> Option<f64> {
@@ -145,6 +242,37 @@ impl Confusion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The trapezoids under the ROC curve are the ROC-AUC; the steps under the
+    /// precision–recall curve are the average precision; ties make one point; the
+    /// histogram holds every finite score once.
+    #[test]
+    fn curves_and_histogram_agree_with_the_metrics() {
+        let scores = [0.9, 0.8, 0.8, 0.5, 0.4, 0.4, 0.4, 0.1, 0.05, 0.7];
+        let labels = [1, 0, 1, 0, 1, 0, 0, 0, 0, 1];
+        let roc = roc_curve(&scores, &labels).unwrap();
+        assert_eq!(roc.len(), 8); // (0, 0) and 7 distinct scores
+        assert_eq!((roc[0].x, roc[0].y, roc.last().unwrap().x, roc.last().unwrap().y), (0.0, 0.0, 1.0, 1.0));
+        let area: f64 = roc.windows(2).map(|w| (w[1].x - w[0].x) * (w[1].y + w[0].y) / 2.0).sum();
+        assert!((area - roc_auc(&scores, &labels).unwrap()).abs() < 1e-12, "{area}");
+        let pr = pr_curve(&scores, &labels).unwrap();
+        let mut prev = 0.0;
+        let ap: f64 = pr
+            .iter()
+            .map(|p| {
+                let a = (p.x - prev) * p.y;
+                prev = p.x;
+                a
+            })
+            .sum();
+        assert!((ap - average_precision(&scores, &labels).unwrap()).abs() < 1e-12);
+        assert_eq!((pr[0].threshold, pr[0].x, pr[0].y), (0.9, 0.25, 1.0));
+        assert!(roc_curve(&scores, &[0; 10]).is_none() && pr_curve(&scores, &[0; 10]).is_none());
+        let h = histogram(&[0.0, 1.0, 0.5, 0.25, f64::INFINITY], 4).unwrap();
+        assert_eq!((h.edges.clone(), h.counts.clone()), (vec![0.0, 0.25, 0.5, 0.75, 1.0], vec![1, 1, 1, 1]));
+        assert_eq!(histogram(&[2.0, 2.0], 3).unwrap().counts, vec![0, 2, 0]);
+        assert!(histogram(&[f64::NAN], 3).is_none());
+    }
     use crate::data::dataset::Dataset;
     use crate::kernels::Threads;
     use crate::model::Autoencoder;

@@ -13,6 +13,7 @@ use autoencoder::{atomic, file, Error, Result};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
+use crate::detector_plot;
 
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
@@ -33,12 +34,19 @@ pub struct ScoreArgs {
     /// Add to each row the K features that contribute most to its score, with their shares of it (`feature_1,contribution_1,…`, features named by the data's header, else their 0-based index): what makes a row anomalous. The reconstruction scores (mse, mae, root, standardized) are sums of one term per feature; elbo is not.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub explain: Option<u64>,
+    /// Write pictures of the detector into this folder (made when missing): `histogram.png`, the scores with the model's threshold, and with 0/1 labels `roc.png` and `pr.png`, the ROC and precision-recall curves.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
     #[command(flatten)]
     pub threads: ThreadArgs,
     /// Print one JSON object with the summary on stdout.
     #[arg(long)]
     pub json: bool,
 }
+
+/// The files `--plots` writes in its folder: the ROC and precision-recall curves (with
+/// labels) and the score histogram.
+const PLOTS: [&str; 3] = ["roc.png", "pr.png", "histogram.png"];
 
 /// The largest `--row-offset`: 2⁶², so that every id fits a 64-bit integer.
 const MAX_ROW_OFFSET: u64 = 1 << 62;
@@ -55,6 +63,15 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     let mut files = a.input.run_files().outputs("the scores (-o)", a.output.as_deref());
     if let Some(l) = &a.labels {
         files = files.input("the labels (--labels)", l);
+    }
+    let plot_files = a.plots.as_ref().map(|dir| PLOTS.map(|name| dir.join(name)));
+    for (p, what) in
+        plot_files.iter().flatten().zip(["the ROC plot", "the precision-recall plot", "the score histogram"])
+    {
+        files = files.output(format!("{what} (--plots)"), p);
+    }
+    if let Some(dir) = &a.plots {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     let _held = files.check()?;
     let model = file::load(&a.input.model)?;
@@ -117,6 +134,25 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         }),
         _ => None,
     };
+    if let Some([roc, pr, hist]) = &plot_files {
+        let threshold = detector.filter(|d| d.score == kind).map(|d| d.threshold);
+        if let Some(h) = anomaly::histogram(&scores, 60) {
+            detector_plot::write_histogram(hist, &h, &kind.to_string(), threshold).map_err(Error::Data)?;
+        }
+        if let Some(labels) = &data.labels {
+            if let (Some(points), Some(auc)) =
+                (anomaly::roc_curve(&scores, labels), anomaly::roc_auc(&scores, labels))
+            {
+                detector_plot::write_roc(roc, &points, auc).map_err(Error::Data)?;
+            }
+            if let (Some(points), Some(ap)) =
+                (anomaly::pr_curve(&scores, labels), anomaly::average_precision(&scores, labels))
+            {
+                let rate = labels.iter().filter(|&&l| l == 1).count() as f64 / labels.len().max(1) as f64;
+                detector_plot::write_pr(pr, &points, ap, rate).map_err(Error::Data)?;
+            }
+        }
+    }
     let judged = data.labels.as_ref().map(|labels| Judged {
         roc_auc: anomaly::roc_auc(&scores, labels),
         average_precision: anomaly::average_precision(&scores, labels),

@@ -689,3 +689,75 @@ fn plots_picture_the_detector() {
     assert_eq!(png_size(&without.join("histogram.png")), (700, 560));
     assert!(!without.join("roc.png").exists() && !without.join("pr.png").exists());
 }
+
+/// `--proba`: each row's outlier probability, scaled by the training scores' summary
+/// the model keeps (min–max, or the erf of the z-score); the training report says the
+/// share of training rows the threshold flags. Without a detector, a one-line error.
+#[test]
+fn probabilities_scale_by_the_training_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = table(dir.path(), false);
+    let model = dir.path().join("m.safetensors");
+    let m = model.to_str().unwrap();
+    let out = ae()
+        .args(["train", data.to_str().unwrap(), "--label-column", "y", "--layers", "6,3", "--epochs", "5"])
+        .args(["--threshold", "contamination=0.1", "--no-plots", "--threads", "1", "-o", m])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("(contamination=0.1) flags 10.00% of the training rows"), "{text}");
+    let d = autoencoder::file::load(&model).unwrap().detector.unwrap();
+    let t = d.training_scores.unwrap();
+    let rows = |method: &str| -> Vec<(f64, f64)> {
+        let out = ae()
+            .args([
+                "score",
+                m,
+                data.to_str().unwrap(),
+                "--label-column",
+                "y",
+                "--threads",
+                "1",
+                "--proba",
+                method,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.starts_with("id,score,outlier,probability\n"), "{text}");
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                let v: Vec<&str> = l.split(',').collect();
+                (v[1].parse().unwrap(), v[3].parse().unwrap())
+            })
+            .collect()
+    };
+    for (s, p) in rows("linear") {
+        assert_eq!(p, ((s - t.min) / (t.max - t.min)).clamp(0.0, 1.0));
+    }
+    for (s, p) in rows("unify") {
+        let z = (s - t.mean) / (t.std * std::f64::consts::SQRT_2);
+        assert!(if z <= 0.0 { p == 0.0 } else { p > 0.0 && p <= 1.0 && (p > 0.5) == (z > 0.477) }, "{s} {p}");
+    }
+    let plain = dir.path().join("plain.safetensors");
+    ae().args(["train", data.to_str().unwrap(), "--label-column", "y", "--layers", "4", "--epochs", "1"])
+        .args(["--quiet", "--no-plots", "-o", plain.to_str().unwrap()])
+        .assert()
+        .success();
+    let out = ae()
+        .args([
+            "score",
+            plain.to_str().unwrap(),
+            data.to_str().unwrap(),
+            "--label-column",
+            "y",
+            "--proba",
+            "linear",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(1) && err.contains("need a model with a detector"), "{err}");
+}

@@ -355,6 +355,25 @@ impl Model {
         Ok((scored.kind.to_string(), scored.scores.into_pyarray(py), flags))
     }
 
+    /// Each score's probability of being an outlier's (`ae score --proba`): `method`
+    /// `linear` scales by the training scores' minimum and maximum, `unify` is the erf
+    /// of their z-score, both clipped to [0, 1] (PyOD's `predict_proba` methods). Needs
+    /// a detector (a model trained with a threshold), whose kind the scores are.
+    #[pyo3(signature = (scores, method="linear"))]
+    fn outlier_probability<'py>(
+        &self,
+        py: Python<'py>,
+        scores: PyReadonlyArray1<'_, f64>,
+        method: &str,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let method = method.parse::<anomaly::Probability>().map_err(to_py)?;
+        let detector = self.inner.detector.as_ref().ok_or_else(|| {
+            PyValueError::new_err("outlier probabilities need a model with a detector (fit it with a threshold or contamination)")
+        })?;
+        let scores = scores.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(detector.probabilities(scores, method).map_err(to_py)?.into_pyarray(py))
+    }
+
     /// Why each row of `x` scores as it does, as `ae score --explain k`: `(kind,
     /// features, contributions)`, both `(n, min(k, d))`, the features (int64, 0-based)
     /// whose terms add most to the row's score, largest first, and those terms. `kind`

@@ -102,6 +102,28 @@ def test_missing_values_are_filled_as_ae_fills_them(ae, table, tmp_path):
         autoencoder.Autoencoder(missing="drop").fit(table)
 
 
+@pytest.mark.parametrize("method", ["linear", "unify"])
+def test_outlier_probabilities_equal_ae_score_proba(ae, table, tmp_path, method):
+    np.save(tmp_path / "x.npy", table)
+    det = autoencoder.AnomalyDetector(contamination=0.05, min_steps=40, threads=1).fit(table, source=tmp_path / "x.npy")
+    det.save(tmp_path / "m.safetensors")
+    ae("score", tmp_path / "m.safetensors", tmp_path / "x.npy", "--proba", method, "--threads", 1, "-o", tmp_path / "s.csv")
+    rows = [l.split(",") for l in open(tmp_path / "s.csv").read().splitlines()[1:]]
+    p = det.predict_proba(table, method=method)
+    assert bits(p[:, 1]) == bits(np.array([float(r[3]) for r in rows]))
+    # PyOD's formulas on the training scores.
+    train, s = det.decision_scores_, det.decision_function(table)
+    if method == "linear":
+        want = (s - train.min()) / (train.max() - train.min())
+    else:
+        from scipy.special import erf
+        want = erf((s - train.mean()) / (train.std() * np.sqrt(2)))
+    np.testing.assert_allclose(p[:, 1], np.clip(want, 0, 1), rtol=0, atol=1e-12)
+    # A model read back from its file gives the same.
+    back = autoencoder.Model.load(str(tmp_path / "m.safetensors"))
+    assert bits(back.outlier_probability(s, method)) == bits(p[:, 1])
+
+
 def test_explanations_equal_ae_score_explain(ae, table, tmp_path):
     np.save(tmp_path / "x.npy", table)
     ae("train", tmp_path / "x.npy", "--layers", "8,3", "--epochs", 3, "--threads", 1,

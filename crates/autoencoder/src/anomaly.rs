@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 pub use crate::model::detector::{
     explain_rows, feature_scales, lowest_scoring, score_rows, scores, threshold, Detector, Explanation,
-    ScoreKind, Scored, ThresholdRule, ELBO_SAMPLES,
+    Probability, ScoreKind, ScoreSummary, Scored, ThresholdRule, ELBO_SAMPLES,
 };
 use crate::model::ModelConfig;
 use crate::train::TrainConfig;

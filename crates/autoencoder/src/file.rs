@@ -459,6 +459,7 @@ mod tests {
             feature_scale: Vec::new(),
             rule: ThresholdRule::Contamination(0.05),
             threshold,
+            training_scores: None,
         };
         m.detector = Some(detector(0.25));
         assert!(from_bytes(&to_bytes(&m).unwrap(), Path::new("t.safetensors")).is_ok());

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use autoencoder::anomaly::{self, Confusion, Detector, ScoreKind, ThresholdRule};
+use autoencoder::anomaly::{self, Confusion, Detector, Probability, ScoreKind, ThresholdRule};
 use autoencoder::data::builtin::Split;
 use autoencoder::data::open::load_labels;
 use autoencoder::data::RowIds;
@@ -34,6 +34,9 @@ pub struct ScoreArgs {
     /// Add to each row the K features that contribute most to its score, with their shares of it (`feature_1,contribution_1,…`, features named by the data's header, else their 0-based index): what makes a row anomalous. The reconstruction scores (mse, mae, root, standardized) are sums of one term per feature; elbo is not.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub explain: Option<u64>,
+    /// Add each row's probability of being an outlier (a `probability` column), scaled by the model's training scores as PyOD's predict_proba: linear (min–max) or unify (the erf of their z-score). Needs a model trained with --threshold.
+    #[arg(long, value_name = "METHOD")]
+    pub proba: Option<Probability>,
     /// Write pictures of the detector into this folder (made when missing): `histogram.png`, the scores with the model's threshold, and with 0/1 labels `roc.png` and `pr.png`, the ROC and precision-recall curves.
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
@@ -114,6 +117,22 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     };
     let anomaly::Scored { kind, scores, flags } = anomaly::score_rows(&model, &data, a.score, &threads)?;
     let flags = flags.map(|(_, f)| f);
+    let proba = match (a.proba, detector) {
+        (None, _) => None,
+        (Some(method), Some(d)) if d.score == kind => Some(d.probabilities(&scores, method)?),
+        (Some(_), Some(d)) => {
+            return Err(Error::config(
+                "proba",
+                format!("the probabilities scale the detector's {} scores, not {kind} scores", d.score),
+            ))
+        }
+        (Some(_), None) => {
+            return Err(Error::config(
+                "proba",
+                "outlier probabilities need a model with a detector: train it with --threshold contamination=0.05 (or percentile=, sigma=, value=)",
+            ))
+        }
+    };
     // The rows go to standard output with `-o -`, or without -o unless only the JSON
     // summary is asked for; the summary then goes to standard error.
     let rows_out = match &a.output {
@@ -123,7 +142,8 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     };
     if let Some(p) = rows_out {
         let why = explained.as_ref().map(|e| Why::new(e, data.feature_names.as_deref()));
-        write_scores(p, &data.row_ids(), &scores, flags.as_deref(), why.as_ref())?;
+        let columns = Extra { flags: flags.as_deref(), proba: proba.as_deref(), why: why.as_ref() };
+        write_scores(p, &data.row_ids(), &scores, &columns)?;
     }
     let summary_to_stderr = rows_out.is_some_and(|p| p.as_os_str() == "-");
     let flagged = match (detector, &flags) {
@@ -292,18 +312,23 @@ impl Why {
     }
 }
 
-fn write_scores(
-    path: &Path,
-    ids: &RowIds,
-    scores: &[f64],
-    flags: Option<&[u8]>,
-    why: Option<&Why>,
-) -> Result<()> {
+/// The columns after `id,score`: the flags, the probabilities, the explanations.
+struct Extra<'a> {
+    flags: Option<&'a [u8]>,
+    proba: Option<&'a [f64]>,
+    why: Option<&'a Why>,
+}
+
+fn write_scores(path: &Path, ids: &RowIds, scores: &[f64], extra: &Extra) -> Result<()> {
+    let Extra { flags, proba, why } = *extra;
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
         use autoencoder::data::columnar::{write_parquet, Column};
         let mut columns = vec![("id", Column::Ids(ids)), ("score", Column::Float64(scores))];
         if let Some(f) = flags {
             columns.push(("outlier", Column::Flags(f)));
+        }
+        if let Some(p) = proba {
+            columns.push(("probability", Column::Float64(p)));
         }
         if let Some(w) = why {
             for (i, (f, c)) in w.names.iter().enumerate() {
@@ -321,6 +346,9 @@ fn write_scores(
         if flags.is_some() {
             out.write_field("outlier")?;
         }
+        if proba.is_some() {
+            out.write_field("probability")?;
+        }
         for (f, c) in why.iter().flat_map(|w| &w.names) {
             out.write_field(f)?;
             out.write_field(c)?;
@@ -331,6 +359,9 @@ fn write_scores(
             out.write_field(s.to_string())?;
             if let Some(f) = flags {
                 out.write_field(f[i].to_string())?;
+            }
+            if let Some(p) = proba {
+                out.write_field(p[i].to_string())?;
             }
             if let Some(w) = why {
                 for (f, c) in w.features.iter().zip(&w.contributions) {

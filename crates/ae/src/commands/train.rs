@@ -508,6 +508,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         seed,
         loss_curve: loss_png,
         reconstructions: grid_png,
+        detector: model.detector.clone(),
         pass: match (trimmed, pass) {
             (true, (1, _)) => ", the first pass: stopped before the second",
             (true, _) => ", the second pass",
@@ -544,6 +545,10 @@ struct TrainReport {
     seed: u64,
     loss_curve: Option<PathBuf>,
     reconstructions: Option<PathBuf>,
+    /// The detector of --threshold: its rule, threshold, and the training scores' summary
+    /// (with the share of training rows the threshold flags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detector: Option<autoencoder::anomaly::Detector>,
     history: Vec<EpochRecord>,
     /// Which pass of a trimmed run the model is from, as words after the stop reason.
     #[serde(skip)]
@@ -556,8 +561,21 @@ struct TrainReport {
 impl TrainReport {
     /// `trained … for 10 epochs in 1.2s (reached the epoch limit); wrote …`.
     fn text(&self) -> String {
+        let flagged = match &self.detector {
+            Some(d) => match d.training_scores {
+                Some(t) => format!(
+                    "; the {} threshold {:.6} ({}) flags {:.2}% of the training rows",
+                    d.score,
+                    d.threshold,
+                    d.rule,
+                    100.0 * t.flagged
+                ),
+                None => String::new(),
+            },
+            None => String::new(),
+        };
         format!(
-            "trained {} ({} parameters) for {} epochs in {:.1}s ({}{}); wrote {}",
+            "trained {} ({} parameters) for {} epochs in {:.1}s ({}{}){flagged}; wrote {}",
             self.architecture,
             self.parameters,
             self.epochs_run,

@@ -107,8 +107,6 @@ class AnomalyDetector(Autoencoder):
         self.decision_scores_ = self.decision_function(X)
         self.threshold_ = float(self.model_.threshold)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
-        self._mu = float(np.mean(self.decision_scores_))
-        self._sigma = float(np.std(self.decision_scores_))
         return self
 
     def _forget(self):
@@ -139,19 +137,12 @@ class AnomalyDetector(Autoencoder):
         ``erf((s − μ) / (σ√2))`` of the training scores' mean and deviation, clipped."""
         if return_confidence:
             raise ValueError("return_confidence is not supported")
-        check_is_fitted(self, "decision_scores_")
-        s = self.decision_function(X)
-        train = self.decision_scores_
-        if method == "linear":
-            lo, hi = float(train.min()), float(train.max())
-            p = (s - lo) / (hi - lo) if hi > lo else np.zeros_like(s)
-        elif method == "unify":
-            from scipy.special import erf
-
-            p = erf((s - self._mu) / (self._sigma * np.sqrt(2))) if self._sigma > 0 else np.zeros_like(s)
-        else:
+        check_is_fitted(self, "model_")
+        if method not in ("linear", "unify"):
             raise ValueError(f"method must be 'linear' or 'unify', got {method!r}")
-        p = np.clip(p, 0.0, 1.0)
+        # The library scales by the training scores' summary the model keeps, as
+        # `ae score --proba` does: the same probabilities from both.
+        p = self.model_.outlier_probability(self.decision_function(X), method)
         return np.column_stack([1.0 - p, p])
 
     def fit_predict(self, X, y=None):

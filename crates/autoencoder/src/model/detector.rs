@@ -179,6 +179,75 @@ pub struct Detector {
     pub rule: ThresholdRule,
     /// The fitted threshold: rows scoring above it are outliers.
     pub threshold: f64,
+    /// The training rows' scores, summarised: what outlier probabilities are scaled by
+    /// ([`Detector::probabilities`]). Absent in files written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_scores: Option<ScoreSummary>,
+}
+
+/// The minimum, maximum, mean and (population) standard deviation of the training
+/// rows' scores, and the share of them above the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScoreSummary {
+    /// The lowest training score.
+    pub min: f64,
+    /// The highest training score.
+    pub max: f64,
+    /// Their mean.
+    pub mean: f64,
+    /// Their standard deviation (population: divided by n).
+    pub std: f64,
+    /// The share of training rows the threshold flags (scoring above it).
+    pub flagged: f64,
+}
+
+impl ScoreSummary {
+    /// The summary of `scores` (mean and variance in two passes, f64) against `threshold`.
+    pub fn of(scores: &[f64], threshold: f64) -> ScoreSummary {
+        let n = scores.len().max(1) as f64;
+        let (min, max) =
+            scores.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &s| (a.min(s), b.max(s)));
+        let mean = scores.iter().sum::<f64>() / n;
+        let std = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let flagged = scores.iter().filter(|&&s| s > threshold).count() as f64 / n;
+        ScoreSummary { min, max, mean, std, flagged }
+    }
+}
+
+/// How a score becomes the probability that its row is an outlier (PyOD's
+/// `predict_proba` methods), from the training scores' [`ScoreSummary`]:
+/// - `linear`: `(s − min)/(max − min)`;
+/// - `unify`: `erf((s − μ)/(σ√2))` (Kriegel et al., "Interpreting and unifying outlier
+///   scores", 2011);
+///
+/// each clipped to [0, 1] (0 when the training scores have no spread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Probability {
+    /// Min–max scaling of the training scores.
+    Linear,
+    /// The Gaussian scaling of the training scores' mean and deviation.
+    Unify,
+}
+
+impl FromStr for Probability {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "linear" => Ok(Probability::Linear),
+            "unify" => Ok(Probability::Unify),
+            _ => Err(Error::config("proba", format!("unknown method {s:?}; expected linear or unify"))),
+        }
+    }
+}
+
+impl std::fmt::Display for Probability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Probability::Linear => "linear",
+            Probability::Unify => "unify",
+        })
+    }
 }
 
 /// Call `f(x, x̂)` for every row of `data` with both in the model's normalised units,
@@ -427,9 +496,30 @@ impl Detector {
                 ),
             ));
         }
-        let detector = Detector { score: kind, feature_scale, rule, threshold: t };
+        let training_scores = Some(ScoreSummary::of(&s, t));
+        let detector = Detector { score: kind, feature_scale, rule, threshold: t, training_scores };
         detector.check(model)?;
         Ok(detector)
+    }
+
+    /// Each score's probability of being an outlier's, by `method` (see
+    /// [`Probability`]); scores of this detector's kind. Refused for a detector without
+    /// its training scores' summary (a file written before it was kept).
+    pub fn probabilities(&self, scores: &[f64], method: Probability) -> Result<Vec<f64>> {
+        let t = self.training_scores.ok_or_else(|| {
+            Error::Data("the model's detector does not keep its training scores' summary (an older file); train it again for probabilities".into())
+        })?;
+        let p = |s: f64| -> f64 {
+            let v = match method {
+                Probability::Linear if t.max > t.min => (s - t.min) / (t.max - t.min),
+                Probability::Unify if t.std > 0.0 => {
+                    libm::erf((s - t.mean) / (t.std * std::f64::consts::SQRT_2))
+                }
+                _ => 0.0,
+            };
+            v.clamp(0.0, 1.0)
+        };
+        Ok(scores.iter().map(|&s| p(s)).collect())
     }
 
     /// Check a detector against the model it belongs to, as a model file holds it: the
@@ -463,6 +553,14 @@ impl Detector {
                 return Err(Error::Data(format!(
                     "the standardized score's scale at feature index {j} is {}; expected a finite number > 0",
                     self.feature_scale[j]
+                )));
+            }
+        }
+        if let Some(t) = &self.training_scores {
+            let finite = [t.min, t.max, t.mean, t.std].iter().all(|v| v.is_finite());
+            if !(finite && t.min <= t.max && t.std >= 0.0 && (0.0..=1.0).contains(&t.flagged)) {
+                return Err(Error::Data(format!(
+                    "the training scores' summary {t:?} is impossible: finite numbers, min ≤ max, std ≥ 0, a share in [0, 1] expected"
                 )));
             }
         }
@@ -522,6 +620,48 @@ mod tests {
             })
             .collect();
         Dataset::new(x, n, 64, "rows").unwrap()
+    }
+
+    /// The probabilities against hand-computed values: min–max scaling and the erf of
+    /// the training scores' z-score, clipped; the summary is kept by `fit`.
+    #[test]
+    fn outlier_probabilities_scale_by_the_training_scores() {
+        let t = ScoreSummary::of(&[1.0, 2.0, 3.0, 6.0], 2.5);
+        assert_eq!((t.min, t.max, t.mean, t.flagged), (1.0, 6.0, 3.0, 0.5));
+        assert_eq!(t.std, (14.0f64 / 4.0).sqrt());
+        let d = Detector {
+            score: ScoreKind::Mse,
+            feature_scale: Vec::new(),
+            rule: ThresholdRule::Contamination(0.5),
+            threshold: 2.5,
+            training_scores: Some(t),
+        };
+        let s = [0.0, 1.0, 3.5, 6.0, 9.0];
+        assert_eq!(d.probabilities(&s, Probability::Linear).unwrap(), vec![0.0, 0.0, 0.5, 1.0, 1.0]);
+        let u = d.probabilities(&s, Probability::Unify).unwrap();
+        // erf(0.5/(√3.5·√2)) (Python's math.erf: 0.21073197386571874); below the mean, 0.
+        assert_eq!((u[0], u[1]), (0.0, 0.0));
+        assert!((u[2] - 0.210_731_973_865_718_74).abs() < 1e-15 && u[4] < 1.0 && u[4] > 0.99, "{u:?}");
+        let old = Detector { training_scores: None, ..d };
+        assert!(old
+            .probabilities(&s, Probability::Linear)
+            .unwrap_err()
+            .to_string()
+            .contains("train it again"));
+        assert_eq!("Unify".parse::<Probability>().unwrap(), Probability::Unify);
+        assert!("sigmoid".parse::<Probability>().is_err());
+        // `fit` keeps the summary of the scores the threshold was fitted on.
+        let model =
+            Autoencoder::new(ModelConfig { input_dim: 64, layers: vec![8, 2], ..ModelConfig::default() }, 1)
+                .unwrap();
+        let data = rows(50);
+        let threads = Threads::new(1);
+        let fitted =
+            Detector::fit(&model, &data, ScoreKind::Mae, ThresholdRule::Contamination(0.1), &threads)
+                .unwrap();
+        let s = scores(&model, &data, ScoreKind::Mae, &[], &threads).unwrap();
+        assert_eq!(fitted.training_scores, Some(ScoreSummary::of(&s, fitted.threshold)));
+        assert_eq!(fitted.training_scores.unwrap().flagged, 0.1);
     }
 
     /// Each row's contributions are its score's largest terms, in order: all `d` of them

@@ -277,6 +277,22 @@ def test_matches_ae_reconstruct_encode_and_decode(tmp_path, name):
 
 
 @needs_ae
+def test_missing_values_are_filled_as_ae_fills_them(tmp_path):
+    x = np.random.default_rng(2).normal(size=(120, 5)).astype(np.float32)
+    x[3::9, 2] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    model = tmp_path / "m.safetensors"
+    ae("train", tmp_path / "x.npy", "--layers", "4,2", "--epochs", 3, "--threads", 1, "--missing", "mean",
+       "--no-plots", "-q", "-o", model)
+    ae("reconstruct", model, tmp_path / "x.npy", "-o", tmp_path / "rec.npy", "--threads", 1)
+    m = T.to_torch(model.read_bytes())
+    assert m.norm_fill.shape == (5,)
+    with torch.no_grad():
+        rec = m(torch.from_numpy(x)).numpy()
+    assert max_diff(rec, np.load(tmp_path / "rec.npy")) <= TOL
+
+
+@needs_ae
 def test_image_models_take_nchw_rows_too(tmp_path):
     model_path, data, x = train(tmp_path, "img", MODELS["conv_bn_pool"][1])
     m = T.to_torch(model_path.read_bytes())

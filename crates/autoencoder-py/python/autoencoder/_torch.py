@@ -277,15 +277,25 @@ def _config(meta):
 
 
 def _normalizer(meta, input_dim):
-    """(kind, offset, scale) of the stored normaliser, checked as the library does."""
+    """(kind, offset, scale, fill) of the stored normaliser, checked as the library
+    does; ``fill`` (each feature's training mean, put in place of a NaN) is ``None``
+    for a model trained without missing values."""
     raw = _json_metadata(meta, "normalizer")
-    if not isinstance(raw, dict) or set(raw) != {"kind", "offset", "scale"}:
-        raise _refuse("the `normalizer` metadata is not {kind, offset, scale}")
+    if not isinstance(raw, dict) or not {"kind", "offset", "scale"} <= set(raw) <= {"kind", "offset", "scale", "fill"}:
+        raise _refuse("the `normalizer` metadata is not {kind, offset, scale[, fill]}")
     kind = raw["kind"]
     if kind not in NORMALIZERS:
         raise _refuse(f"the normaliser {kind!r} is not one of {', '.join(NORMALIZERS)}")
+    fill = None
+    if "fill" in raw:
+        try:
+            fill = np.asarray(raw["fill"], dtype=np.float64).astype(np.float32)
+        except (TypeError, ValueError):
+            raise _refuse("the normaliser's fill is not a list of numbers") from None
+        if fill.shape != (input_dim,) or not np.isfinite(fill).all():
+            raise _refuse(f"the normaliser's fill is not {input_dim} finite numbers")
     if kind == "none":
-        return kind, None, None
+        return kind, None, None, fill
     try:
         offset = np.asarray(raw["offset"], dtype=np.float64).astype(np.float32)
         scale = np.asarray(raw["scale"], dtype=np.float64).astype(np.float32)
@@ -302,7 +312,7 @@ def _normalizer(meta, input_dim):
         raise _refuse(
             f"the normaliser's offset {offset[j]} or scale {scale[j]} at feature index {j} is impossible"
         )
-    return kind, offset, scale
+    return kind, offset, scale, fill
 
 
 # --------------------------------------------------------------------------------------
@@ -561,7 +571,8 @@ if torch is not None:
         ``encoder`` and ``decoder`` are ``nn.Sequential`` stacks whose indices are the
         file's (``encoder.0.weight`` …), one module per library layer, the activation
         inside it. The normaliser ``(x − offset)·scale`` is kept in the buffers
-        ``norm_offset`` and ``norm_scale`` (empty when there is none).
+        ``norm_offset`` and ``norm_scale`` (empty when there is none), and the fill of a
+        model trained with missing values in ``norm_fill``.
 
         For fine-tuning as the library trains: the loss compares
         :meth:`reconstruct_normalized` with :meth:`normalize` ``(x)``; call ``train()``
@@ -579,9 +590,10 @@ if torch is not None:
             shape = cfg["image_shape"]
             self.image_shape = (shape["channels"], shape["height"], shape["width"]) if shape else None
             self.conv = cfg["arch"] == "conv"
-            kind, offset, scale = normalizer
+            kind, offset, scale, fill = normalizer
             #: The normaliser's kind: ``none``, ``minmax`` or ``zscore``.
             self.normalizer = kind
+            self.register_buffer("norm_fill", torch.from_numpy(fill) if fill is not None else torch.zeros(0))
             self.register_buffer(
                 "norm_offset", torch.from_numpy(offset) if offset is not None else torch.zeros(0)
             )
@@ -594,7 +606,11 @@ if torch is not None:
         # -- the normaliser --------------------------------------------------------
 
         def normalize(self, x):
-            """Raw rows ``(n, input_dim)`` to the normalised space: ``(x − offset)·scale``."""
+            """Raw rows ``(n, input_dim)`` to the normalised space: ``(x − offset)·scale``,
+            a missing value (NaN) first replaced by ``norm_fill`` (its feature's training
+            mean) when the model was trained with ``missing="mean"``."""
+            if self.norm_fill.numel():
+                x = torch.where(torch.isnan(x), self.norm_fill, x)
             if self.normalizer == "none":
                 return x
             return (x - self.norm_offset) * self.norm_scale

@@ -474,6 +474,7 @@ fn missing_values_are_filled_with_the_training_mean_or_their_rows_left_out() {
         })
         .collect();
     assert_eq!(autoencoder::file::load(&model).unwrap().normalizer().fill, fill);
+    assert_eq!(inspect(&model)["missing_fill"].as_array().map(Vec::len), Some(8));
     let filled = dir.path().join("filled.csv");
     std::fs::write(&filled, with_holes(Some(&fill))).unwrap();
     let run = |args: &[&str]| -> (String, String) {
@@ -554,6 +555,9 @@ fn categorical_columns_train_and_score_as_their_one_hot_numbers() {
     };
     let a = train(&cat, &["--categorical", "color"], "cat.safetensors");
     let b = train(&hot, &[], "hot.safetensors");
+    let shown = ae().args(["inspect", a.to_str().unwrap()]).output().unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("categorical  color → 3 one-hot features (blue, green, red)"), "{shown}");
     let kept = autoencoder::file::load(&a).unwrap().categories;
     assert_eq!(kept.len(), 1);
     assert_eq!(

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use autoencoder::anomaly::{ScoreKind, ThresholdRule};
+use autoencoder::anomaly::{ScoreKind, ScoreSummary, ThresholdRule};
+use autoencoder::data::columns::Categorical;
 use autoencoder::model::TrainingSummary;
 use autoencoder::{file, ModelConfig, NormalizeKind, Result};
 use clap::Args;
@@ -29,6 +30,12 @@ struct InspectReport<'a> {
     normalizer: NormalizeKind,
     training: Option<&'a TrainingSummary>,
     threshold: Option<Threshold>,
+    /// Each feature's fill for a missing value (a model trained with `--missing mean`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing_fill: Option<&'a [f32]>,
+    /// The one-hot encodings of categorical columns.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    categorical: &'a [Categorical],
     /// Each layer's part (encoder or decoder), description and parameter count.
     #[serde(skip)]
     layer_rows: Vec<(&'static str, String, usize)>,
@@ -45,6 +52,8 @@ struct Threshold {
     score: ScoreKind,
     rule: ThresholdRule,
     threshold: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    training_scores: Option<ScoreSummary>,
 }
 
 impl InspectReport<'_> {
@@ -67,11 +76,37 @@ impl InspectReport<'_> {
             let _ = writeln!(o, "  {part:<8} {describe:<54} {params:>8} parameters");
         }
         let _ = writeln!(o, "normaliser   {}", self.normalizer);
+        if let Some(f) = self.missing_fill {
+            let _ =
+                writeln!(o, "missing      filled with each feature's training mean ({} features)", f.len());
+        }
+        for c in self.categorical {
+            let shown: Vec<&str> = c.values.iter().take(8).map(String::as_str).collect();
+            let more = if c.values.len() > 8 { ", …" } else { "" };
+            let _ = writeln!(
+                o,
+                "categorical  {} → {} one-hot features ({}{more})",
+                c.column,
+                c.values.len(),
+                shown.join(", ")
+            );
+        }
         if let Some(k) = cfg.score {
             let _ = writeln!(o, "score        {k} (the model's anomaly score)");
         }
         if let Some(d) = &self.threshold {
             let _ = writeln!(o, "threshold    {} score > {} ({})", d.score, d.threshold, d.rule);
+            if let Some(t) = &d.training_scores {
+                let _ = writeln!(
+                    o,
+                    "  flags      {:.2}% of the training rows (their scores: {:.6} to {:.6}, mean {:.6}, std {:.6})",
+                    100.0 * t.flagged,
+                    t.min,
+                    t.max,
+                    t.mean,
+                    t.std
+                );
+            }
         }
         match self.training {
             Some(t) => {
@@ -135,7 +170,10 @@ pub fn run(a: InspectArgs) -> Result<()> {
             score: d.score,
             rule: d.rule,
             threshold: d.threshold,
+            training_scores: d.training_scores,
         }),
+        missing_fill: model.normalizer().fills_missing().then_some(&model.normalizer().fill[..]),
+        categorical: &model.categories,
         layer_rows: model
             .layers()
             .iter()

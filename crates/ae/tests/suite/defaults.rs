@@ -2,9 +2,7 @@
 //! a table with values outside [0, 1] gets z-scores, a linear output and a code narrower
 //! than its rows; a table in [0, 1] keeps the sigmoid output; images keep today's model.
 
-mod common;
-
-use common::{ae, ok};
+use crate::common::{ae, ok};
 
 /// 400 rows of 5 columns that are linear mixtures of 2 hidden values, with negative
 /// values: PCA with 2 components reconstructs them exactly.

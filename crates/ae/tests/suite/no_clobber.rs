@@ -4,11 +4,9 @@
 //! through a symbolic link and through a hard link — is refused before any work, with
 //! an error naming both, and the input is byte-identical afterwards.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{ae, ok};
+use crate::common::{ae, ok};
 
 /// The fixtures every case reads: a data CSV, a labels CSV, a model, codes, a compressed
 /// file, a checkpoint and a configuration, in one folder.

@@ -7,9 +7,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-mod common;
-
-use common::{ae, fails, ok};
+use crate::common::{ae, fails, ok};
 
 /// A small table (header, 120 rows of 5 columns) and a model trained on it.
 fn table_and_model(dir: &Path) -> (PathBuf, PathBuf) {

@@ -4,14 +4,12 @@
 
 #![allow(clippy::needless_range_loop)] // perturbing element i of several buffers
 
-mod common;
-
+use crate::common::{check_against_finite_differences, check_layer, check_layer_in_mode, randn};
 use autoencoder::kernels::conv::{Geometry, Layout};
 use autoencoder::kernels::Threads;
 use autoencoder::layers::{Activation, Conv2d, ConvTranspose2d, MaxPool2d, Upsample};
 use autoencoder::train::loss_and_gradient;
 use autoencoder::{Arch, Autoencoder, Downsample, Loss, ModelConfig, TrainConfig};
-use common::{check_against_finite_differences, check_layer, check_layer_in_mode, randn};
 
 #[test]
 fn convolution_gradients_for_layouts_strides_padding_and_activations() {

@@ -5,9 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{ae, fails, ok};
+use crate::common::{ae, fails, ok};
 
 /// A 5-column CSV of 20 rows.
 fn small_csv(dir: &Path) -> std::path::PathBuf {

@@ -8,7 +8,7 @@ use autoencoder::data::open::load_named;
 use autoencoder::{fit, Autoencoder, Loss, ModelConfig, NoObserver, Threads, TrainConfig};
 
 /// The library's unit tests' helper, shared rather than copied.
-#[path = "../src/data/test_data.rs"]
+#[path = "../../src/data/test_data.rs"]
 mod test_data;
 
 #[test]

@@ -2,12 +2,10 @@
 //! (CSV, NPY, IDX, gzipped IDX), determinism, configuration files, and the error
 //! messages for bad input (one `error:` line, exit code 1, no output file left behind).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::listing;
 use assert_cmd::Command;
-use common::listing;
 use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;

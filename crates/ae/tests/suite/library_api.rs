@@ -3,14 +3,12 @@
 //! files (a dense model with a threshold on a table, a conv model on images), and the
 //! model the library trained compresses and detects through the command.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::{ae, ok};
 use autoencoder::data::open;
 use autoencoder::model::Arch;
 use autoencoder::{file, Params, Threads};
-use common::{ae, ok};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v0").join(name)

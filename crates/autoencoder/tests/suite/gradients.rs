@@ -4,12 +4,11 @@
 #![allow(clippy::needless_range_loop)] // perturbing element i of several buffers
 
 use autoencoder::kernels::Threads;
-mod common;
 
+use crate::common::{assert_close, check_against_finite_differences, check_layer, randn};
 use autoencoder::layers::{Activation, Dense};
 use autoencoder::train::loss_and_gradient;
 use autoencoder::{Autoencoder, Loss, ModelConfig};
-use common::{assert_close, check_against_finite_differences, check_layer, randn};
 
 /// L = Σ c ⊙ dense(x): ∂L/∂y = c exactly, so the check isolates the layer.
 #[test]

@@ -4,13 +4,11 @@
 //! characters in names and contents. Each case ends in a clear one-line error (exit 1)
 //! or a correct result, never a lost or partly written file.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 
-use common::{ae, fails, listing, ok};
+use crate::common::{ae, fails, listing, ok};
 
 /// A folder with `data.csv` (64 rows × 4) and `other.csv` (the same shape, other values).
 fn setup() -> (tempfile::TempDir, PathBuf) {

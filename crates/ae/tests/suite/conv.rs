@@ -4,9 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-mod common;
-
-use common::{ae, fails, ok, refused};
+use crate::common::{ae, fails, ok, refused};
 use serde_json::Value;
 
 fn json(out: &std::process::Output) -> Value {

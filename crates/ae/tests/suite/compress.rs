@@ -5,9 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-mod common;
-
-use common::{ae, fails, ok};
+use crate::common::{ae, fails, ok};
 use serde_json::Value;
 
 fn npy_values(path: &Path) -> Vec<u32> {

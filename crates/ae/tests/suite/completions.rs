@@ -1,8 +1,6 @@
 //! `ae completions` and `ae man`: generated from the command's definition.
 
-mod common;
-
-use common::{ae, ok};
+use crate::common::{ae, ok};
 
 #[test]
 fn bash_completions_know_the_subcommands_and_their_flags() {

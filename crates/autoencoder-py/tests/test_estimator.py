@@ -247,22 +247,24 @@ def test_the_gil_is_released_while_training():
 def test_two_threads_train_two_models_at_once():
     X = big_table()
     make = lambda seed: Autoencoder(layers=(64, 16), epochs=40, threads=1, seed=seed)
-    t0 = time.perf_counter()
     a, b = make(1).fit(X), make(2).fit(X)
-    sequential = time.perf_counter() - t0
     ests = [make(1), make(2)]
     threads = [threading.Thread(target=e.fit, args=(X,)) for e in ests]
-    t0 = time.perf_counter()
     for t in threads:
         t.start()
+    # While both fits run, this thread runs Python: the fits hold no GIL. (Were it held
+    # for a fit's whole call, this loop would be stalled until both ended and count
+    # only the few turns before they started and after.) Counted, not timed, so that a
+    # busy machine slows both sides alike.
+    turns_during = 0
+    while any(t.is_alive() for t in threads):
+        turns_during += 1
     for t in threads:
         t.join()
-    parallel = time.perf_counter() - t0
-    print(f"two fits: {sequential:.2f} s one after the other, {parallel:.2f} s at once")
+    print(f"this thread's turns while the fits ran: {turns_during}")
+    assert turns_during > 100_000, turns_during
     # The same models, at once or not.
     assert ests[0].model_.to_bytes() == a.model_.to_bytes() and ests[1].model_.to_bytes() == b.model_.to_bytes()
-    if (os.cpu_count() or 1) >= 2:
-        assert parallel < 0.8 * sequential, (sequential, parallel)
 
 
 def test_ctrl_c_raises_keyboard_interrupt_within_a_batch_and_leaves_it_unfitted(tmp_path):

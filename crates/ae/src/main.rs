@@ -100,7 +100,47 @@ fn main() {
     let matches = Cli::command().try_get_matches().unwrap_or_else(|e| refuse(e));
     let subcommand = matches.subcommand_name().unwrap_or_default().to_string();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| refuse(e));
-    let result = match cli.command {
+    // A panic the library catches (the arrow crates' on a malformed file, which it
+    // turns into an error naming the file) prints nothing; one that reaches here is a
+    // bug, said in one line, then with RUST_BACKTRACE set the backtrace taken when it
+    // happened.
+    let backtrace = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
+    std::panic::set_hook(Box::new(move |info| {
+        // Captured now, its symbols resolved only if it is printed.
+        let trace = backtrace.then(std::backtrace::Backtrace::force_capture);
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = Some((info.to_string(), trace));
+        }
+    }));
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
+        Ok(result) => result,
+        Err(_) => {
+            let (what, trace) = LAST_PANIC.lock().ok().and_then(|mut l| l.take()).unwrap_or_default();
+            eprintln!("error: internal error (a bug in ae; please report it): {}", one_line(&what));
+            if let Some(t) = trace {
+                eprintln!("{t}");
+            }
+            std::process::exit(101);
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {}", one_line(&flags::error_line(&e, &subcommand)));
+        std::process::exit(1);
+    }
+    if signals::stop_requested() {
+        // Stopped by a signal after saving: say so to scripts.
+        std::process::exit(signals::INTERRUPTED);
+    }
+}
+
+/// The last panic's message (and backtrace, when asked for), kept by the panic hook
+/// for the report of a panic that reaches `main`.
+type PanicReport = (String, Option<std::backtrace::Backtrace>);
+static LAST_PANIC: std::sync::Mutex<Option<PanicReport>> = std::sync::Mutex::new(None);
+
+/// Run the subcommand.
+fn run(cli: Cli) -> autoencoder::Result<()> {
+    match cli.command {
         Command::Train(a) => commands::train::run(*a),
         Command::Evaluate(a) => commands::evaluate::run(a),
         Command::Encode(a) => commands::encode::run(a),
@@ -119,14 +159,6 @@ fn main() {
         Command::Demo(a) => commands::demo::run(a),
         Command::Completions(a) => commands::completions::run_completions(a, Cli::command()),
         Command::Man(a) => commands::completions::run_man(a, Cli::command()),
-    };
-    if let Err(e) = result {
-        eprintln!("error: {}", one_line(&flags::error_line(&e, &subcommand)));
-        std::process::exit(1);
-    }
-    if signals::stop_requested() {
-        // Stopped by a signal after saving: say so to scripts.
-        std::process::exit(signals::INTERRUPTED);
     }
 }
 

@@ -406,8 +406,35 @@ where
     rows.finish(path.display().to_string())
 }
 
+/// `read` of `path`, a panic of the arrow or parquet crates in it turned into an error
+/// naming the file. A safety property, not a style: arrow-ipc 60 panics on some
+/// malformed files where it should return an error (a buffer sliced past the message
+/// body, a negative block length: found by the `parquet` fuzz target), and a reader
+/// must never end the program. Nothing a read that panicked made is kept.
+fn guarded<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let why: String = why.lines().next().unwrap_or_default().chars().take(160).collect();
+            Err(Error::format(
+                path,
+                format!("not a readable Parquet or Arrow file: its reader failed ({why})"),
+            ))
+        }
+    }
+}
+
 /// The rows of a Parquet file, its columns chosen by `columns`.
 pub fn load_parquet(path: &Path, columns: &Columns) -> Result<Dataset> {
+    guarded(path, || read_parquet(path, columns))
+}
+
+fn read_parquet(path: &Path, columns: &Columns) -> Result<Dataset> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format_error(path, e))?;
@@ -416,38 +443,159 @@ pub fn load_parquet(path: &Path, columns: &Columns) -> Result<Dataset> {
     collect(path, &schema, reader, columns)
 }
 
+/// Check an Arrow IPC file's footer against the file's size before arrow-ipc reads it:
+/// the footer's length (arrow-ipc allocates it before comparing it with the file: a
+/// 16-byte file could ask for 2 GB) and every block's offset and lengths (read as they
+/// are, a negative one panics and a huge one is allocated) must lie within the file.
+/// Leaves `r` at its start.
+fn check_ipc_footer<R: Read + std::io::Seek>(r: &mut R, path: &Path) -> Result<()> {
+    use std::io::SeekFrom;
+    let bad = |what: String| Error::format(path, format!("not a valid Arrow IPC file: {what}"));
+    let size = r.seek(SeekFrom::End(0)).map_err(|e| Error::io(path, e))?;
+    // ARROW1, 2 bytes of padding, …, the footer, its length (4 bytes), ARROW1.
+    if size < 6 + 2 + 4 + 6 {
+        return Err(bad(format!("{size} bytes, too short for its header and footer")));
+    }
+    let mut tail = [0u8; 10];
+    r.seek(SeekFrom::End(-10)).map_err(|e| Error::io(path, e))?;
+    r.read_exact(&mut tail).map_err(|e| Error::io(path, e))?;
+    if &tail[4..] != ARROW_FILE_MAGIC {
+        return Err(bad("it does not end with ARROW1 (cut short?)".into()));
+    }
+    let footer_len = i32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    let room = size - 10 - 8;
+    if footer_len <= 0 || footer_len as u64 > room {
+        return Err(bad(format!("its footer claims {footer_len} bytes; the file has room for {room}")));
+    }
+    let mut footer = vec![0u8; footer_len as usize];
+    r.seek(SeekFrom::End(-10 - i64::from(footer_len))).map_err(|e| Error::io(path, e))?;
+    r.read_exact(&mut footer).map_err(|e| Error::io(path, e))?;
+    let footer =
+        arrow_ipc::root_as_footer(&footer).map_err(|e| bad(format!("its footer does not parse ({e})")))?;
+    let end = size - 10 - footer_len as u64;
+    let blocks =
+        footer.recordBatches().into_iter().flatten().chain(footer.dictionaries().into_iter().flatten());
+    for b in blocks {
+        let (offset, meta, body) = (b.offset(), i64::from(b.metaDataLength()), b.bodyLength());
+        let fits = offset >= 0
+            && meta >= 0
+            && body >= 0
+            && (offset as u64)
+                .checked_add(meta as u64)
+                .and_then(|v| v.checked_add(body as u64))
+                .is_some_and(|v| v <= end);
+        if !fits {
+            return Err(bad(format!(
+                "a block at offset {offset} of {meta} + {body} bytes lies outside its {end} bytes of data"
+            )));
+        }
+    }
+    r.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
+
+/// Walk an Arrow IPC stream's messages before arrow-ipc reads it: every message's
+/// metadata and body (whose claimed lengths arrow-ipc allocates as it reads) must lie
+/// within the `r`'s bytes, and the metadata must parse. Leaves `r` at its start.
+fn check_ipc_stream<R: Read + std::io::Seek>(r: &mut R, path: &Path) -> Result<()> {
+    use std::io::SeekFrom;
+    let bad = |what: String| Error::format(path, format!("not a valid Arrow IPC stream: {what}"));
+    let size = r.seek(SeekFrom::End(0)).map_err(|e| Error::io(path, e))?;
+    r.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
+    let mut at = 0u64;
+    let mut word = [0u8; 4];
+    let mut meta = Vec::new();
+    while at + 4 <= size {
+        r.read_exact(&mut word).map_err(|e| Error::io(path, e))?;
+        at += 4;
+        let mut len = i32::from_le_bytes(word);
+        if word == ARROW_STREAM_MAGIC[..4] {
+            // The continuation marker, then the metadata's length.
+            if at + 4 > size {
+                return Err(bad(format!("cut short at byte {at}")));
+            }
+            r.read_exact(&mut word).map_err(|e| Error::io(path, e))?;
+            at += 4;
+            len = i32::from_le_bytes(word);
+        }
+        if len == 0 {
+            break; // the end-of-stream marker
+        }
+        if len < 0 || len as u64 > size - at {
+            return Err(bad(format!(
+                "a message at byte {at} claims {len} bytes of metadata; {} are left",
+                size - at
+            )));
+        }
+        meta.resize(len as usize, 0);
+        r.read_exact(&mut meta).map_err(|e| Error::io(path, e))?;
+        at += len as u64;
+        let message = arrow_ipc::root_as_message(&meta)
+            .map_err(|e| bad(format!("a message at byte {at} does not parse ({e})")))?;
+        let body = message.bodyLength();
+        if body < 0 || body as u64 > size - at {
+            return Err(bad(format!(
+                "a message before byte {at} claims a body of {body} bytes; {} are left",
+                size - at
+            )));
+        }
+        at += body as u64;
+        r.seek(SeekFrom::Start(at)).map_err(|e| Error::io(path, e))?;
+    }
+    r.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
+
 /// The rows of an Arrow IPC file (Feather v2, `ARROW1`) or stream.
 pub fn load_arrow(path: &Path, columns: &Columns) -> Result<Dataset> {
+    guarded(path, || read_arrow(path, columns))
+}
+
+fn read_arrow(path: &Path, columns: &Columns) -> Result<Dataset> {
     use std::io::Seek;
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; 6];
     let n = file.read(&mut head).map_err(|e| Error::io(path, e))?;
     file.rewind().map_err(|e| Error::io(path, e))?;
     if head[..n].starts_with(ARROW_FILE_MAGIC) {
+        check_ipc_footer(&mut file, path)?;
         let reader = arrow_ipc::reader::FileReader::try_new(file, None).map_err(|e| format_error(path, e))?;
         let schema = reader.schema();
         collect(path, &schema, reader, columns)
+    } else if head[..n.min(4)] == ARROW_STREAM_MAGIC[..n.min(4)] && n >= 4 {
+        check_ipc_stream(&mut file, path)?;
+        let reader = arrow_ipc::reader::StreamReader::try_new(std::io::BufReader::new(file), None)
+            .map_err(|e| format_error(path, e))?;
+        let schema = reader.schema();
+        collect(path, &schema, reader, columns)
     } else {
-        load_reader(std::io::BufReader::new(file), path, columns)
+        read_stream(std::io::BufReader::new(file), path, columns)
     }
 }
 
 /// The rows of a Parquet or Arrow IPC table read once from `r` (standard input, a pipe).
-/// Arrow's stream layout is read batch by batch; a Parquet file, and Arrow's file layout
-/// (`ARROW1`), keep their schema and row-group index in a footer at the end, so their
-/// bytes are held in memory first (as large as the file, beside the rows).
-pub fn load_reader<R: Read>(mut r: R, path: &Path, columns: &Columns) -> Result<Dataset> {
+/// Its bytes are held in memory first (as large as the input, beside the rows): a
+/// Parquet file and Arrow's file layout (`ARROW1`) keep their schema and row-group index
+/// in a footer at the end, and an Arrow stream's messages are checked against the bytes
+/// there are before arrow-ipc allocates what they claim.
+pub fn load_reader<R: Read>(r: R, path: &Path, columns: &Columns) -> Result<Dataset> {
+    guarded(path, || read_stream(r, path, columns))
+}
+
+fn read_stream<R: Read>(mut r: R, path: &Path, columns: &Columns) -> Result<Dataset> {
     let mut head = [0u8; 4];
     let n = super::open::read_head(&mut r, &mut head, path)?;
     let mut whole = std::io::Cursor::new(head[..n].to_vec()).chain(r);
+    let mut bytes = Vec::new();
+    whole.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
     if head[..n] == ARROW_STREAM_MAGIC[..] {
+        let mut bytes = std::io::Cursor::new(bytes);
+        check_ipc_stream(&mut bytes, path)?;
         let reader =
-            arrow_ipc::reader::StreamReader::try_new(whole, None).map_err(|e| format_error(path, e))?;
+            arrow_ipc::reader::StreamReader::try_new(bytes, None).map_err(|e| format_error(path, e))?;
         let schema = reader.schema();
         return collect(path, &schema, reader, columns);
     }
-    let mut bytes = Vec::new();
-    whole.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
     if bytes.starts_with(PARQUET_MAGIC) {
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
@@ -456,8 +604,10 @@ pub fn load_reader<R: Read>(mut r: R, path: &Path, columns: &Columns) -> Result<
         let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| format_error(path, e))?;
         collect(path, &schema, reader, columns)
     } else {
-        let reader = arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None)
-            .map_err(|e| format_error(path, e))?;
+        let mut bytes = std::io::Cursor::new(bytes);
+        check_ipc_footer(&mut bytes, path)?;
+        let reader =
+            arrow_ipc::reader::FileReader::try_new(bytes, None).map_err(|e| format_error(path, e))?;
         let schema = reader.schema();
         collect(path, &schema, reader, columns)
     }
@@ -605,6 +755,63 @@ mod tests {
         assert!(e.contains("row 2, column 2 (\"score\")") && e.contains("too large"), "{e}");
         let e = load_parquet(&p, &label(ColumnRef::Name("nope".into()))).unwrap_err().to_string();
         assert!(e.contains("no column named \"nope\""), "{e}");
+    }
+
+    /// Arrow IPC files and streams whose lengths claim more than there is are refused
+    /// before arrow-ipc allocates the claim, and a file on which arrow-ipc panics (one
+    /// the fuzz target found) is an error naming it, from a path and from a stream.
+    #[test]
+    fn lying_or_panicking_ipc_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Float32, false)]));
+        let batch =
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Float32Array::from(vec![1.0f32; 64]))])
+                .unwrap();
+        let mut file_bytes = Vec::new();
+        let mut w = arrow_ipc::writer::FileWriter::try_new(&mut file_bytes, &schema).unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+        drop(w);
+        let mut stream_bytes = Vec::new();
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut stream_bytes, &schema).unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+        drop(w);
+        let read = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let from_path = load_arrow(&p, &Columns::default()).map(|d| d.rows());
+            let from_stream = load_reader(bytes, &p, &Columns::default()).map(|d| d.rows());
+            (from_path.map_err(|e| e.to_string()), from_stream.map_err(|e| e.to_string()))
+        };
+        assert_eq!(read("ok.arrow", &file_bytes), (Ok(64), Ok(64)));
+        assert_eq!(read("ok.arrows", &stream_bytes), (Ok(64), Ok(64)));
+        // The footer's length, patched to 2 GB.
+        let mut big_footer = file_bytes.clone();
+        let at = big_footer.len() - 10;
+        big_footer[at..at + 4].copy_from_slice(&0x7fff_0000i32.to_le_bytes());
+        let (a, b) = read("footer.arrow", &big_footer);
+        for e in [a.unwrap_err(), b.unwrap_err()] {
+            assert!(
+                e.contains("footer.arrow: not a valid Arrow IPC file: its footer claims 2147418112 bytes"),
+                "{e}"
+            );
+        }
+        // A stream cut in its record batch's body.
+        let cut = &stream_bytes[..stream_bytes.len() - 100];
+        let (a, b) = read("cut.arrows", cut);
+        for e in [a.unwrap_err(), b.unwrap_err()] {
+            assert!(e.contains("cut.arrows: not a valid Arrow IPC stream: a message before byte"), "{e}");
+        }
+        // arrow-ipc 60 slices a buffer past its message body here, and panics.
+        let panics = include_bytes!("../../tests/fixtures/arrow-stream-slice-panic.arrows");
+        let (a, b) = read("panics.arrows", panics);
+        for e in [a.unwrap_err(), b.unwrap_err()] {
+            assert!(
+                e.contains("panics.arrows: not a readable Parquet or Arrow file: its reader failed"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -12,17 +12,32 @@ The prefix of a file's name says how the test runs it:
   ckpt-*    ae train --resume FILE --dataset synthetic ... -o OUT
   config-*  ae train --config FILE --dataset synthetic ... -o OUT
 
-Only the standard library is used (no numpy).
+A name may be a folder (written from a dict of file names to bytes): the test gives the
+folder to `ae` as it gives a file (`data-parquet-shards-*/`, a folder of Parquet shards).
+
+The Parquet and Arrow files (here and as fuzz seeds) are written with pyarrow, which this
+script therefore needs: run it with a Python that has pyarrow, e.g. the CI's virtual
+environment, `target/ci-venv/bin/python crates/ae/tests/malformed/make.py`. Everything else
+uses only the standard library (no numpy).
 """
 
 import gzip
 import io
 import json
 import os
+import shutil
 import struct
 import sys
 import zipfile
 import zlib
+
+try:
+    import pyarrow as pa
+    import pyarrow.ipc
+    import pyarrow.parquet as pq
+except ImportError:
+    sys.exit("make.py: the Parquet and Arrow files need pyarrow; run it with a Python that has it, "
+             "e.g. target/ci-venv/bin/python crates/ae/tests/malformed/make.py")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -184,6 +199,51 @@ def checkpoint(rows=8, order_rows=None, opt_len=None, **state_changes):
 def csv_rows(rows, cols):
     return "".join(",".join("%.3f" % (((r * 7 + c * 3) % 11) / 11.0) for c in range(cols)) + "\n"
                    for r in range(rows)).encode()
+
+
+def table(columns, nullable=()):
+    """A pyarrow table from (name, type, values) triples; the names in `nullable` may hold None."""
+    fields = [pa.field(name, t, nullable=name in nullable) for name, t, _ in columns]
+    return pa.table([pa.array(v, type=t) for _, t, v in columns], schema=pa.schema(fields))
+
+
+def numbers(rows, names=("a", "b", "c")):
+    """A table of float32 and float64 columns."""
+    return table([(n, pa.float32() if i % 2 == 0 else pa.float64(),
+                   [((r * 7 + i * 3) % 11) / 11.0 for r in range(rows)]) for i, n in enumerate(names)])
+
+
+def parquet(t, compression="snappy", row_group_size=None, **options):
+    buf = io.BytesIO()
+    pq.write_table(t, buf, compression=compression, row_group_size=row_group_size, **options)
+    return buf.getvalue()
+
+
+def arrow_file(t, compression=None, max_chunksize=None):
+    """Arrow IPC, file layout (Feather v2, `ARROW1`)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, t.schema, options=pa.ipc.IpcWriteOptions(compression=compression)) as w:
+        w.write_table(t, max_chunksize=max_chunksize)
+    return sink.getvalue().to_pybytes()
+
+
+def arrow_stream(t, max_chunksize=None):
+    """Arrow IPC, stream layout."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, t.schema) as w:
+        w.write_table(t, max_chunksize=max_chunksize)
+    return sink.getvalue().to_pybytes()
+
+
+def parquet_footer(data, metadata=None, length=None, magic=b"PAR1"):
+    """A Parquet file with its footer changed: the Thrift metadata replaced by `metadata`
+    (its length field kept unless `length` is given), the length field set to `length`, or the
+    closing magic replaced by `magic`."""
+    n = struct.unpack_from("<I", data, len(data) - 8)[0]
+    body, meta = data[: len(data) - 8 - n], data[len(data) - 8 - n: len(data) - 8]
+    if metadata is not None:
+        meta = metadata
+    return body + meta + struct.pack("<I", n if length is None else length) + magic
 
 
 # ---------------------------------------------------------------------------
@@ -439,6 +499,40 @@ def malformed():
     f["data-csv-nul-tail.csv"] = csv_rows(40, 5) + b"\x00" * 4096
     f["data-csv-empty-fields.csv"] = csv_rows(3, 5) + b",,,,\n" + csv_rows(2, 5)
     f["data-npz-ambiguous.npz"] = npz([("a.npy", good_npy), ("b.npy", npy("<f4", [4, 2], values(8)))])
+    # Parquet and Arrow IPC (issue 18): a cut file, a footer that is not one (wrong closing
+    # magic, Thrift garbage, a length past the file), a text column among the features, a
+    # null, and a folder of shards one of which lacks a column (the error names that shard).
+    good_parquet = parquet(numbers(40), row_group_size=16)
+    f["data-parquet-truncated.parquet"] = good_parquet[: len(good_parquet) // 2]
+    f["data-parquet-magic-only.parquet"] = b"PAR1"
+    f["data-parquet-bad-footer-magic.parquet"] = parquet_footer(good_parquet, magic=b"PARX")
+    meta_len = struct.unpack_from("<I", good_parquet, len(good_parquet) - 8)[0]
+    f["data-parquet-garbage-footer.parquet"] = parquet_footer(
+        good_parquet, metadata=bytes((i * 97 + 13) % 256 for i in range(meta_len)))
+    f["data-parquet-huge-footer-len.parquet"] = parquet_footer(good_parquet, length=0x7FFFFFF0)
+    f["data-parquet-string-column.parquet"] = parquet(table([
+        ("x", pa.float64(), [0.5, 1.5, 2.5, 3.5]),
+        ("name", pa.string(), ["a", "b", "c", "d"]),
+        ("z", pa.float32(), [1.0, 0.0, 1.0, 0.0]),
+    ]))
+    f["data-parquet-null.parquet"] = parquet(table([
+        ("x", pa.float64(), [0.5, 1.5, None, 3.5]),
+        ("z", pa.int32(), [1, 0, 1, 0]),
+    ], nullable=("x",)))
+    f["data-parquet-shards-missing-column"] = {
+        "part-00000.parquet": parquet(numbers(6)),
+        "part-00001.parquet": parquet(numbers(5)),
+        "part-00002.parquet": parquet(numbers(6, names=("a", "c"))),
+        "_SUCCESS": b"",
+    }
+    good_arrow = arrow_file(numbers(40), max_chunksize=16)
+    f["data-arrow-truncated.arrow"] = good_arrow[: len(good_arrow) // 2]
+    good_stream = arrow_stream(numbers(40), max_chunksize=16)
+    f["data-arrow-stream-truncated.arrows"] = good_stream[: len(good_stream) - 100]
+    f["data-arrow-string-column.feather"] = arrow_file(table([
+        ("x", pa.float32(), [0.5, 1.5, 2.5]),
+        ("name", pa.string(), ["a", "b", "c"]),
+    ]))
     return f
 
 
@@ -484,18 +578,92 @@ def seeds():
             "seed-minimal.toml": b"[model]\nlayers = [4]\n",
             "seed-empty.toml": b"",
         },
+        "parquet": parquet_seeds(),
     }
 
 
+def parquet_seeds():
+    """Small valid Parquet and Arrow IPC tables: every numeric type the reader takes, a text
+    column, nulls, several row groups and batches, and each compression the reader decodes."""
+    rows = 12
+    types = table([
+        ("y", pa.int64(), [r % 3 for r in range(rows)]),
+        ("id", pa.string(), ["r%d" % r for r in range(rows)]),
+        ("i8", pa.int8(), [r - 6 for r in range(rows)]),
+        ("i16", pa.int16(), [r * 1000 - 6000 for r in range(rows)]),
+        ("i32", pa.int32(), [r * 100000 for r in range(rows)]),
+        ("u8", pa.uint8(), [r * 20 for r in range(rows)]),
+        ("u16", pa.uint16(), [r * 5000 for r in range(rows)]),
+        ("u32", pa.uint32(), [r * 300000000 for r in range(rows)]),
+        ("u64", pa.uint64(), [r * 10**18 for r in range(rows)]),
+        ("flag", pa.bool_(), [r % 2 == 0 for r in range(rows)]),
+        ("f16", pa.float16(), [r / 4 for r in range(rows)]),
+        ("f32", pa.float32(), [r / 3 for r in range(rows)]),
+        ("f64", pa.float64(), [None if r % 5 == 2 else r * 1.5 for r in range(rows)]),
+    ], nullable=("f64",))
+    plain = numbers(rows)
+    with_nulls = table([
+        ("label", pa.int32(), [r % 2 for r in range(rows)]),
+        ("id", pa.int64(), list(range(100, 100 + rows))),
+        ("x", pa.float32(), [None if r % 4 == 1 else r / 2 for r in range(rows)]),
+        ("z", pa.float64(), [None if r % 3 == 0 else -r * 0.25 for r in range(rows)]),
+    ], nullable=("x", "z"))
+    text_label = table([
+        ("kind", pa.string(), ["setosa", "virginica", "versicolor"] * 4),
+        ("id", pa.uint32(), list(range(rows))),
+        ("x", pa.float64(), [r * 0.5 for r in range(rows)]),
+    ])
+    return {
+        "seed-floats-snappy.parquet": parquet(plain, row_group_size=4),
+        "seed-types-zstd.parquet": parquet(types, compression="zstd", row_group_size=5),
+        "seed-nulls-plain.parquet": parquet(with_nulls, compression="none", use_dictionary=False,
+                                            data_page_version="2.0"),
+        "seed-text-label-gzip.parquet": parquet(text_label, compression="gzip"),
+        "seed-lz4-brotli.parquet": parquet(plain, compression={"a": "lz4", "b": "brotli", "c": "snappy"}),
+        "seed-types.arrow": arrow_file(types, max_chunksize=5),
+        "seed-nulls-zstd.feather": arrow_file(with_nulls, compression="zstd"),
+        "seed-floats-lz4.arrow": arrow_file(plain, compression="lz4"),
+        "seed-stream.arrows": arrow_stream(with_nulls, max_chunksize=4),
+        "seed-text-label.arrows": arrow_stream(text_label),
+    }
+
+
+def fuzz_findings():
+    """The inputs the fuzz targets found (fuzz/crashes-found/: each once crashed, hung
+    or exhausted memory in a reader), as `data-` files: every one must be refused
+    cleanly from now on."""
+    found = os.path.join(HERE, "..", "..", "..", "..", "fuzz", "crashes-found")
+    out = {}
+    for name in sorted(os.listdir(found)):
+        if name.endswith((".md", ".py")):
+            continue
+        with open(os.path.join(found, name), "rb") as fh:
+            out["data-found-" + name] = fh.read()
+    return out
+
+
 def main():
-    for name in os.listdir(HERE):
-        if name != "make.py" and os.path.isfile(os.path.join(HERE, name)):
-            os.remove(os.path.join(HERE, name))
     files = malformed()
+    files.update(fuzz_findings())
+    for name in os.listdir(HERE):
+        path = os.path.join(HERE, name)
+        if name != "make.py" and os.path.isfile(path):
+            os.remove(path)
+        elif name.startswith("data-") and os.path.isdir(path):
+            shutil.rmtree(path)
+    size = 0
     for name, data in sorted(files.items()):
-        with open(os.path.join(HERE, name), "wb") as fh:
-            fh.write(data)
-    print("%d malformed files, %d bytes" % (len(files), sum(len(d) for d in files.values())))
+        if isinstance(data, dict):
+            os.mkdir(os.path.join(HERE, name))
+            for member, content in sorted(data.items()):
+                with open(os.path.join(HERE, name, member), "wb") as fh:
+                    fh.write(content)
+                size += len(content)
+        else:
+            with open(os.path.join(HERE, name), "wb") as fh:
+                fh.write(data)
+            size += len(data)
+    print("%d malformed files and folders, %d bytes" % (len(files), size))
     if "--fuzz-seeds" in sys.argv:
         root = sys.argv[sys.argv.index("--fuzz-seeds") + 1]
         for target, fs in seeds().items():

@@ -434,10 +434,68 @@ pub fn load_parquet(path: &Path, columns: &Columns) -> Result<Dataset> {
     guarded(path, || read_parquet(path, columns))
 }
 
+/// A Parquet file as the parquet crate reads it, with two guards its reader of a
+/// `File` lacks: a range past the file's end is an error before anything is allocated
+/// (a page header may claim 2 GiB), and a read at the end of the file is an error, not
+/// zero bytes (the thrift decoder skips a list's claimed elements one read at a time,
+/// past the end: 100 s for a 2 KB file). Found by the `parquet` fuzz target.
+struct GuardedFile {
+    file: File,
+    len: u64,
+}
+
+/// A reader for which the end of its data is an error (`UnexpectedEof`).
+struct EofIsError<R>(R);
+
+impl<R: Read> Read for EofIsError<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.read(buf)? {
+            0 if !buf.is_empty() => {
+                Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "read past the end of the file"))
+            }
+            n => Ok(n),
+        }
+    }
+}
+
+impl parquet::file::reader::Length for GuardedFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl parquet::file::reader::ChunkReader for GuardedFile {
+    type T = EofIsError<std::io::BufReader<File>>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        use std::io::Seek;
+        let mut file = self.file.try_clone()?;
+        file.seek(std::io::SeekFrom::Start(start))?;
+        Ok(EofIsError(std::io::BufReader::new(file)))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        use std::io::Seek;
+        if start.saturating_add(length as u64) > self.len {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "{length} bytes at byte {start} lie past the end of the file ({} bytes)",
+                self.len
+            )));
+        }
+        let mut buffer = vec![0u8; length];
+        let mut file = self.file.try_clone()?;
+        file.seek(std::io::SeekFrom::Start(start))?;
+        file.read_exact(&mut buffer)?;
+        Ok(buffer.into())
+    }
+}
+
 fn read_parquet(path: &Path, columns: &Columns) -> Result<Dataset> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format_error(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(GuardedFile { file, len })
+        .map_err(|e| format_error(path, e))?;
     let schema = builder.schema().clone();
     let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| format_error(path, e))?;
     collect(path, &schema, reader, columns)
@@ -489,8 +547,69 @@ fn check_ipc_footer<R: Read + std::io::Seek>(r: &mut R, path: &Path) -> Result<(
                 "a block at offset {offset} of {meta} + {body} bytes lies outside its {end} bytes of data"
             )));
         }
+        // The block's message: [0xFFFFFFFF] length, flatbuffer (padded), then its body.
+        let mut prefix = vec![0u8; meta as usize];
+        r.seek(SeekFrom::Start(offset as u64)).map_err(|e| Error::io(path, e))?;
+        r.read_exact(&mut prefix).map_err(|e| Error::io(path, e))?;
+        let skip = if prefix.starts_with(ARROW_STREAM_MAGIC) { 8 } else { 4 };
+        if prefix.len() > skip {
+            let body_start = offset as u64 + meta as u64;
+            check_ipc_buffers(r, &prefix[skip..], body_start, body as u64, path)?;
+        }
     }
     r.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
+
+/// The most bytes a compressed Arrow IPC buffer may say it holds uncompressed, for a
+/// record batch of `rows` rows: 1 KiB a row (a numeric value takes at most 8 bytes; a
+/// text id or note fits), and 16 MiB at least.
+fn max_uncompressed(rows: i64) -> i64 {
+    rows.max(0).saturating_mul(1024).max(1 << 24)
+}
+
+/// Check the buffers of the message `meta` (its flatbuffer), whose body of `body_len`
+/// bytes starts at `body_start` in `r`: each lies within the body, and a compressed
+/// one's declared uncompressed length (its first 8 bytes), which arrow-ipc allocates
+/// before decoding (a 1 TiB claim aborted the program), is at most
+/// [`max_uncompressed`] of its batch's rows.
+fn check_ipc_buffers<R: Read + std::io::Seek>(
+    r: &mut R,
+    meta: &[u8],
+    body_start: u64,
+    body_len: u64,
+    path: &Path,
+) -> Result<()> {
+    use std::io::SeekFrom;
+    let bad = |what: String| Error::format(path, format!("not a valid Arrow IPC file: {what}"));
+    let message =
+        arrow_ipc::root_as_message(meta).map_err(|e| bad(format!("a message does not parse ({e})")))?;
+    let batch = message
+        .header_as_record_batch()
+        .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
+    let Some(batch) = batch else { return Ok(()) };
+    let compressed = batch.compression().is_some();
+    for b in batch.buffers().into_iter().flatten() {
+        let (offset, len) = (b.offset(), b.length());
+        if offset < 0 || len < 0 || (offset as u64).saturating_add(len as u64) > body_len {
+            return Err(bad(format!(
+                "a buffer at offset {offset} of {len} bytes lies outside its message's {body_len}-byte body"
+            )));
+        }
+        if compressed && len >= 8 {
+            let mut word = [0u8; 8];
+            r.seek(SeekFrom::Start(body_start + offset as u64)).map_err(|e| Error::io(path, e))?;
+            r.read_exact(&mut word).map_err(|e| Error::io(path, e))?;
+            let declared = i64::from_le_bytes(word);
+            let most = max_uncompressed(batch.length());
+            if declared != -1 && !(0..=most).contains(&declared) {
+                return Err(bad(format!(
+                    "a compressed buffer says it holds {declared} bytes uncompressed, for a batch of {} rows (at most {most})",
+                    batch.length()
+                )));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -539,6 +658,7 @@ fn check_ipc_stream<R: Read + std::io::Seek>(r: &mut R, path: &Path) -> Result<(
                 size - at
             )));
         }
+        check_ipc_buffers(r, &meta, at, body as u64, path)?;
         at += body as u64;
         r.seek(SeekFrom::Start(at)).map_err(|e| Error::io(path, e))?;
     }
@@ -758,8 +878,9 @@ mod tests {
     }
 
     /// Arrow IPC files and streams whose lengths claim more than there is are refused
-    /// before arrow-ipc allocates the claim, and a file on which arrow-ipc panics (one
-    /// the fuzz target found) is an error naming it, from a path and from a stream.
+    /// before arrow-ipc allocates the claim (or slices past a body, where it panics),
+    /// from a path and from a stream; a Parquet file on which the parquet crate panics
+    /// (one the fuzz target found) is an error naming it.
     #[test]
     fn lying_or_panicking_ipc_files_are_errors() {
         let dir = tempfile::tempdir().unwrap();
@@ -803,15 +924,21 @@ mod tests {
         for e in [a.unwrap_err(), b.unwrap_err()] {
             assert!(e.contains("cut.arrows: not a valid Arrow IPC stream: a message before byte"), "{e}");
         }
-        // arrow-ipc 60 slices a buffer past its message body here, and panics.
-        let panics = include_bytes!("../../tests/fixtures/arrow-stream-slice-panic.arrows");
-        let (a, b) = read("panics.arrows", panics);
+        // A buffer past its message's body (arrow-ipc 60 slices it, and panics).
+        let past = include_bytes!("../../tests/fixtures/arrow-stream-slice-panic.arrows");
+        let (a, b) = read("past.arrows", past);
         for e in [a.unwrap_err(), b.unwrap_err()] {
             assert!(
-                e.contains("panics.arrows: not a readable Parquet or Arrow file: its reader failed"),
+                e.contains("past.arrows: not a valid Arrow IPC") && e.contains("lies outside its message's"),
                 "{e}"
             );
         }
+        // parquet 60 panics on this file (a dictionary page missing): an error naming it.
+        let p = dir.path().join("dict.parquet");
+        std::fs::write(&p, include_bytes!("../../tests/fixtures/parquet-dictionary-page-missing.parquet"))
+            .unwrap();
+        let e = load_parquet(&p, &Columns::default()).unwrap_err().to_string();
+        assert!(e.contains("dict.parquet: not a readable Parquet or Arrow file: its reader failed"), "{e}");
     }
 
     #[test]

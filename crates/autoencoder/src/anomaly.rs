@@ -81,21 +81,11 @@ pub fn average_precision(scores: &[f64], labels: &[i64]) -> Option<f64> {
     if n1 == 0 {
         return None;
     }
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let (mut tp, mut seen, mut ap, mut prev_recall) = (0usize, 0usize, 0.0, 0.0);
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j < idx.len() && scores[idx[j]] == scores[idx[i]] {
-            tp += usize::from(labels[idx[j]] == 1);
-            seen += 1;
-            j += 1;
-        }
+    let (mut ap, mut prev_recall) = (0.0, 0.0);
+    for (tp, seen, _) in sweep(scores, labels) {
         let recall = tp as f64 / n1 as f64;
         ap += (recall - prev_recall) * (tp as f64 / seen as f64);
         prev_recall = recall;
-        i = j;
     }
     Some(ap)
 }

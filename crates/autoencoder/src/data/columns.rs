@@ -249,9 +249,9 @@ pub fn one_hot(
     Ok(ds)
 }
 
-/// `data`'s rows with their one-hot blocks re-encoded by `target` (the same columns,
-/// with these values): a value `target` lacks sets none of its column's features.
-pub fn recode(data: &Dataset, target: &[Categorical]) -> Result<Dataset> {
+/// Re-encode `data`'s one-hot blocks by `target` (the same columns, with these values),
+/// in place: a value `target` lacks sets none of its column's features.
+pub fn recode(data: &mut Dataset, target: &[Categorical]) -> Result<()> {
     let old: usize = data.categories.iter().map(|c| c.values.len()).sum();
     let d = data.cols() - old;
     let width = d + target.iter().map(|c| c.values.len()).sum::<usize>();
@@ -276,18 +276,13 @@ pub fn recode(data: &Dataset, target: &[Categorical]) -> Result<Dataset> {
             to_at += target[k].values.len();
         }
     }
-    let mut ds = Dataset::new(out, data.rows(), width, data.source.clone())?;
-    ds.feature_names = data
-        .feature_names
-        .as_ref()
-        .map(|n| n[..d].iter().cloned().chain(target.iter().flat_map(Categorical::feature_names)).collect());
-    ds.labels = data.labels.clone();
-    ds.label_names = data.label_names.clone();
-    ds.ids = data.ids.clone();
-    ds.first_row = data.first_row;
-    ds.nan_is_missing = data.nan_is_missing;
-    ds.categories = target.to_vec();
-    Ok(ds)
+    data.set_values(out, width)?;
+    if let Some(n) = data.feature_names.as_mut() {
+        n.truncate(d);
+        n.extend(target.iter().flat_map(Categorical::feature_names));
+    }
+    data.categories = target.to_vec();
+    Ok(())
 }
 
 /// The roles asked of a table's columns. By default every column is a feature.

@@ -238,6 +238,22 @@ impl Dataset {
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
         &mut self.data
     }
+    /// Replace the values with `data`, rows of `cols` values (the same number of rows),
+    /// keeping everything else: labels, ids, the source.
+    pub fn set_values(&mut self, data: Vec<f32>, cols: usize) -> Result<()> {
+        if data.len() != self.rows * cols {
+            return Err(Error::Data(format!(
+                "{}: {} values are not {} rows of {cols}",
+                self.source,
+                data.len(),
+                self.rows
+            )));
+        }
+        self.data = data;
+        self.cols = cols;
+        Ok(())
+    }
+
     /// Consume into the row-major buffer.
     pub fn into_vec(self) -> Vec<f32> {
         self.data

@@ -220,7 +220,7 @@ fn unify_classes(shards: &mut [Dataset], files: &[PathBuf]) -> Result<()> {
             })
             .collect();
         for s in shards.iter_mut() {
-            *s = recode(s, &target)?;
+            recode(s, &target)?;
         }
     }
     Ok(())

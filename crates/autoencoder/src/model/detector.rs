@@ -286,22 +286,29 @@ pub fn scores(
         )));
     }
     // Σⱼ of the row's error terms (the reconstruction scores), or the ELBO's own pass.
-    let row_sum: fn(&[f32], &[f32], &[f32]) -> f64 = match kind {
-        ScoreKind::Mse => |x, y, _| x.iter().zip(y).map(|(a, b)| ((a - b) as f64).powi(2)).sum(),
-        ScoreKind::Mae => |x, y, _| x.iter().zip(y).map(|(a, b)| ((a - b) as f64).abs()).sum(),
-        ScoreKind::Root => |x, y, _| x.iter().zip(y).map(|(a, b)| ((a - b) as f64).abs().sqrt()).sum(),
-        ScoreKind::Standardized => {
-            |x, y, k| x.iter().zip(y).zip(k).map(|((a, b), k)| (((a - b) * k) as f64).powi(2)).sum()
-        }
-        ScoreKind::Elbo => {
-            return model.negative_elbo_rows(data.as_slice(), ELBO_SAMPLES, 0, data.first_row, threads)
-        }
+    let Some(term) = error_term(kind) else {
+        return model.negative_elbo_rows(data.as_slice(), ELBO_SAMPLES, 0, data.first_row, threads);
     };
     let mut out = Vec::with_capacity(data.rows());
     for_each_reconstruction(model, data, threads, |xr, yr| {
-        out.push(row_sum(xr, yr, feature_scale) / d as f64)
+        let sum: f64 = (0..d).map(|j| term(xr[j], yr[j], feature_scale.get(j).copied().unwrap_or(1.0))).sum();
+        out.push(sum / d as f64)
     });
     Ok(out)
+}
+
+/// The term feature `j` adds to a reconstruction score (before the mean over the `d`
+/// features), from `xⱼ`, `x̂ⱼ` in normalised units and the feature's scale `kⱼ` (used by
+/// `standardized` alone); `None` for `elbo`, which is not a sum over features. The one
+/// definition [`scores`] sums and [`explain_rows`] ranks.
+fn error_term(kind: ScoreKind) -> Option<fn(f32, f32, f32) -> f64> {
+    Some(match kind {
+        ScoreKind::Mse => |a, b, _| ((a - b) as f64).powi(2),
+        ScoreKind::Mae => |a, b, _| ((a - b) as f64).abs(),
+        ScoreKind::Root => |a, b, _| ((a - b) as f64).abs().sqrt(),
+        ScoreKind::Standardized => |a, b, k| (((a - b) * k) as f64).powi(2),
+        ScoreKind::Elbo => return None,
+    })
 }
 
 /// Per-row anomaly scores of a model, as `ae score` gives them ([`score_rows`]).
@@ -381,18 +388,12 @@ pub fn explain_rows(
     let (kind, scale) = resolve(model, kind)?;
     model.check_data(data)?;
     let d = model.input_dim();
-    let term: fn(f32, f32, f32) -> f64 = match kind {
-        ScoreKind::Mse => |a, b, _| ((a - b) as f64).powi(2),
-        ScoreKind::Mae => |a, b, _| ((a - b) as f64).abs(),
-        ScoreKind::Root => |a, b, _| ((a - b) as f64).abs().sqrt(),
-        ScoreKind::Standardized => |a, b, k| (((a - b) * k) as f64).powi(2),
-        ScoreKind::Elbo => {
-            return Err(Error::config(
-                "explain",
-                "the elbo score is not a sum over features; explain a reconstruction score (score = mse, mae, root or standardized)",
-            ))
-        }
-    };
+    let term = error_term(kind).ok_or_else(|| {
+        Error::config(
+            "explain",
+            "the elbo score is not a sum over features; explain a reconstruction score (score = mse, mae, root or standardized)",
+        )
+    })?;
     let k = k.min(d);
     let mut features = Vec::with_capacity(data.rows() * k);
     let mut contributions = Vec::with_capacity(data.rows() * k);

@@ -68,6 +68,8 @@ enum Command {
     Detect(commands::score::ScoreArgs),
     /// A 2-D scatter of the codes of a dataset, coloured by label (PNG).
     PlotLatent(commands::plot_latent::PlotLatentArgs),
+    /// Write a model as an ONNX graph (code, reconstruction and score) for ONNX Runtime.
+    Export(commands::export::ExportArgs),
     /// Show a model's architecture, parameters, normaliser and training summary.
     Inspect(commands::inspect::InspectArgs),
     /// Train on built-in images in seconds and write a model, a loss curve and a grid to ./ae-demo/.
@@ -156,6 +158,7 @@ fn run(cli: Cli) -> autoencoder::Result<()> {
         Command::Detect(a) => commands::score::run_detect(a),
         Command::PlotLatent(a) => commands::plot_latent::run(a),
         Command::Inspect(a) => commands::inspect::run(a),
+        Command::Export(a) => commands::export::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Completions(a) => commands::completions::run_completions(a, Cli::command()),
         Command::Man(a) => commands::completions::run_man(a, Cli::command()),

@@ -374,6 +374,19 @@ impl Model {
         Ok(detector.probabilities(scores, method).map_err(to_py)?.into_pyarray(py))
     }
 
+    /// The model as ONNX bytes, as `ae export --part PART [--score KIND]` writes them:
+    /// `part` encoder, decoder, reconstruct, score or all (outputs `code`,
+    /// `reconstruction`, `score`); `kind` the score in the graph (default: the
+    /// detector's). Raises `ValueError` for an unknown part, or an elbo score.
+    #[pyo3(signature = (part="all", kind=None))]
+    fn to_onnx<'py>(&self, py: Python<'py>, part: &str, kind: Option<&str>) -> PyResult<Bound<'py, PyBytes>> {
+        let part = part.parse::<autoencoder::onnx::Part>().map_err(to_py)?;
+        let score = kind.map(str::parse::<ScoreKind>).transpose().map_err(to_py)?;
+        let out = autoencoder::onnx::export(&self.inner, &autoencoder::onnx::ExportOptions { part, score })
+            .map_err(to_py)?;
+        Ok(PyBytes::new(py, &out.bytes))
+    }
+
     /// Why each row of `x` scores as it does, as `ae score --explain k`: `(kind,
     /// features, contributions)`, both `(n, min(k, d))`, the features (int64, 0-based)
     /// whose terms add most to the row's score, largest first, and those terms. `kind`

@@ -62,6 +62,7 @@ pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod model;
+pub mod onnx;
 pub mod optim;
 mod params;
 pub mod pca;

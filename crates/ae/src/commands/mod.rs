@@ -7,6 +7,7 @@ pub mod demo;
 pub mod denoise;
 pub mod encode;
 pub mod evaluate;
+pub mod export;
 pub mod generate;
 pub mod inspect;
 pub mod plot_latent;

@@ -377,6 +377,20 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         self.model_.save(str(path))
 
+    def to_onnx(self, path=None, part="all", score=None):
+        """The model as an ONNX graph (``ae export``): ``part`` is ``"all"`` (input
+        ``x``; outputs ``code``, ``reconstruction``, ``score``), ``"encoder"``,
+        ``"decoder"`` (input ``code``), ``"reconstruct"`` or ``"score"``; ``score`` the
+        score in the graph (default: the detector's). Returns the bytes, and writes
+        them to ``path`` when given. ONNX Runtime's outputs equal ``transform``,
+        ``predict`` and ``score_samples`` to 1e-5."""
+        check_is_fitted(self, "model_")
+        data = self.model_.to_onnx(part, score)
+        if path is not None:
+            with open(path, "wb") as f:
+                f.write(data)
+        return data
+
     def to_torch(self):
         """The model as a PyTorch ``nn.Module`` with the same weights (needs torch):
         ``forward`` reconstructs, ``encode`` and ``decode`` as here."""

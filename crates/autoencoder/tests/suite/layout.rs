@@ -39,14 +39,36 @@ const RULES: &[(&str, Rule)] = &[
     ("probe", Only(&["error", "kernels", "random"])),
     (
         "model",
-        Not(&["train", "anomaly", "file", "baseline", "compressed", "rate_distortion", "params", "settings"]),
+        Not(&[
+            "train",
+            "anomaly",
+            "file",
+            "baseline",
+            "compressed",
+            "rate_distortion",
+            "onnx",
+            "params",
+            "settings",
+        ]),
     ),
-    ("file", Not(&["train", "anomaly", "baseline", "compressed", "rate_distortion", "params", "settings"])),
-    ("train", Not(&["anomaly", "baseline", "compressed", "rate_distortion", "params", "settings"])),
-    ("anomaly", Not(&["file", "baseline", "compressed", "rate_distortion", "params", "settings"])),
-    ("baseline", Not(&["train", "anomaly", "file", "compressed", "rate_distortion", "params", "settings"])),
-    ("compressed", Not(&["train", "anomaly", "file", "baseline", "rate_distortion", "params", "settings"])),
-    ("rate_distortion", Not(&["train", "anomaly", "file", "params", "settings"])),
+    (
+        "file",
+        Not(&["train", "anomaly", "baseline", "compressed", "rate_distortion", "onnx", "params", "settings"]),
+    ),
+    ("train", Not(&["anomaly", "baseline", "compressed", "rate_distortion", "onnx", "params", "settings"])),
+    ("anomaly", Not(&["file", "baseline", "compressed", "rate_distortion", "onnx", "params", "settings"])),
+    (
+        "baseline",
+        Not(&["train", "anomaly", "file", "compressed", "rate_distortion", "onnx", "params", "settings"]),
+    ),
+    (
+        "compressed",
+        Not(&["train", "anomaly", "file", "baseline", "rate_distortion", "onnx", "params", "settings"]),
+    ),
+    ("rate_distortion", Not(&["train", "anomaly", "file", "onnx", "params", "settings"])),
+    // A trained model as an ONNX graph: reads the model and its detector, nothing that
+    // trains or writes files.
+    ("onnx", Not(&["train", "file", "baseline", "compressed", "rate_distortion", "params", "settings"])),
     ("params", Not(&["settings"])),
     // The top: nothing may use it (every rule above leaves it out).
     ("settings", Not(&[])),

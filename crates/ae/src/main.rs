@@ -22,6 +22,8 @@ mod progress;
 mod rd_plot;
 #[cfg(feature = "plots")]
 mod scatter;
+#[cfg(feature = "serve")]
+mod server;
 mod signals;
 mod training;
 
@@ -70,6 +72,9 @@ enum Command {
     PlotLatent(commands::plot_latent::PlotLatentArgs),
     /// Write a model as an ONNX graph (code, reconstruction and score) for ONNX Runtime.
     Export(commands::export::ExportArgs),
+    /// Serve a model over HTTP: score, encode and reconstruct rows (JSON, CSV, NPY), with metrics.
+    #[cfg(feature = "serve")]
+    Serve(commands::serve::ServeArgs),
     /// Show a model's architecture, parameters, normaliser and training summary.
     Inspect(commands::inspect::InspectArgs),
     /// Train on built-in images in seconds and write a model, a loss curve and a grid to ./ae-demo/.
@@ -98,9 +103,12 @@ fn main() {
             std::env::remove_var(key);
         }
     }
-    signals::install();
     let matches = Cli::command().try_get_matches().unwrap_or_else(|e| refuse(e));
     let subcommand = matches.subcommand_name().unwrap_or_default().to_string();
+    // `ae serve` handles its own signals: SIGTERM drains, SIGHUP reloads the model.
+    if subcommand != "serve" {
+        signals::install();
+    }
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| refuse(e));
     // A panic the library catches (the arrow crates' on a malformed file, which it
     // turns into an error naming the file) prints nothing; one that reaches here is a
@@ -159,6 +167,8 @@ fn run(cli: Cli) -> autoencoder::Result<()> {
         Command::PlotLatent(a) => commands::plot_latent::run(a),
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Export(a) => commands::export::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => commands::serve::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Completions(a) => commands::completions::run_completions(a, Cli::command()),
         Command::Man(a) => commands::completions::run_man(a, Cli::command()),

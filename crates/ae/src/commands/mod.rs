@@ -13,4 +13,6 @@ pub mod inspect;
 pub mod plot_latent;
 pub mod reconstruct;
 pub mod score;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod train;

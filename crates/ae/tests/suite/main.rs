@@ -21,3 +21,5 @@ mod old_models;
 mod pipes;
 mod readme;
 mod resume;
+#[cfg(feature = "serve")]
+mod serve;

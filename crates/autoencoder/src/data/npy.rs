@@ -568,9 +568,28 @@ fn open_member<'z, 'p>(
     Ok((member, src))
 }
 
-/// The NPY v1.0 bytes of a little-endian f32 C-order `rows × cols` array.
+/// The NPY v1.0 header of a little-endian f32 C-order `rows × cols` array.
 fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
-    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    header_for("<f4", &format!("({rows}, {cols})"))
+}
+
+/// A `.npy` file's bytes in memory: `rows × cols` row-major f32 values (what [`write`]
+/// writes), for an answer sent over a connection rather than a file.
+pub fn to_bytes(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
+    let mut out = npy_header(rows, cols);
+    out.extend(data.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
+/// A `.npy` file's bytes of a 1-D little-endian f64 array (per-row scores).
+pub fn f64_vector_bytes(values: &[f64]) -> Vec<u8> {
+    let mut out = header_for("<f8", &format!("({},)", values.len()));
+    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
+fn header_for(descr: &str, shape: &str) -> Vec<u8> {
+    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // Pad with spaces so magic + version + length + text + '\n' is a multiple of 64.
     let unpadded = 10 + dict.len() + 1;
     let pad = (64 - unpadded % 64) % 64;

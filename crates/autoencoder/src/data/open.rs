@@ -172,15 +172,31 @@ fn detect_head(head: &[u8], path: &Path) -> Result<Format> {
 /// Rows read once from a stream ([`is_stream`]): its first bytes tell CSV from NPY and
 /// are handed on with the rest; other formats need seeking and are refused by name.
 fn load_stream(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
-    let mut input: Box<dyn Read> = if path.as_os_str() == "-" {
+    let input: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
     };
-    let mut head = [0u8; HEAD];
-    let n = read_head(&mut input, &mut head, path)?;
-    let whole = std::io::Cursor::new(head[..n].to_vec()).chain(input);
     let shown = if path.as_os_str() == "-" { Path::new("<stdin>") } else { path };
+    read_rows(input, shown, opts)
+}
+
+/// Rows read once from `input` (a stream, a request body), named `name` in messages:
+/// its first bytes tell CSV, NPY, Parquet and Arrow IPC apart; other formats need
+/// seeking and are refused by name. The options' missing-value rule is applied, as
+/// [`load_paths`] applies it.
+pub fn load_reader(input: impl Read, name: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    let mut data = read_rows(input, name, opts)?;
+    apply_missing(&mut data, opts.columns.missing)?;
+    Ok(data)
+}
+
+/// [`load_reader`] without the missing-value rule (which [`load_paths`] applies).
+fn read_rows(mut input: impl Read, name: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    let mut head = [0u8; HEAD];
+    let n = read_head(&mut input, &mut head, name)?;
+    let whole = std::io::Cursor::new(head[..n].to_vec()).chain(input);
+    let shown = name;
     match detect_head(&head[..n], shown)? {
         Format::Csv => super::csv::load_reader(whole, shown, &opts.csv, &opts.columns),
         Format::Npy => npy::load_reader(whole, shown, &opts.npy),

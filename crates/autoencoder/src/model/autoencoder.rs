@@ -398,6 +398,18 @@ impl Autoencoder {
         Ok(x.len() / width)
     }
 
+    /// How a table this model reads later is read: its missing values filled (a model
+    /// trained with `--missing mean` fills every row it sees; otherwise a missing value
+    /// is an error) and its categorical columns encoded with the training values.
+    pub fn reading_columns(&self) -> crate::data::columns::Columns {
+        let missing = if self.normalizer.fills_missing() {
+            crate::data::columns::Missing::Mean
+        } else {
+            crate::data::columns::Missing::Error
+        };
+        crate::data::columns::Columns { missing, ..Default::default() }.with_categories(&self.categories)
+    }
+
     /// Codes `z = E(x)` for raw rows `x` (`rows × input_dim` → `rows × code_dim`).
     pub fn encode(&self, x: &[f32], threads: &Threads) -> Result<Vec<f32>> {
         let rows = self.check_len(x, self.input_dim(), "encode")?;

@@ -1,0 +1,356 @@
+//! Request bodies to rows, and results to answers, in the request's media type: JSON
+//! (`{"rows": [[…], …]}`), CSV, or NPY (and a Parquet or Arrow IPC body, read as the
+//! library reads those files; it is answered in JSON).
+
+use std::fmt;
+use std::path::Path;
+
+use autoencoder::data::npy;
+use autoencoder::data::open::{self, LoadOptions};
+use autoencoder::{Autoencoder, Dataset};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+use super::Failure;
+
+/// The media types a request may carry, and its answer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    Json,
+    Csv,
+    Npy,
+}
+
+impl Media {
+    /// The media type of a `Content-Type` header (parameters such as `charset` ignored).
+    /// A missing header means JSON; a body of Parquet or Arrow IPC (`application/
+    /// vnd.apache.parquet`, `application/vnd.apache.arrow.file`/`.stream`) is read by its
+    /// magic bytes and answered in JSON.
+    pub fn of_request(content_type: Option<&str>) -> Result<(Media, bool), Failure> {
+        let Some(ct) = content_type else { return Ok((Media::Json, false)) };
+        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        Ok(match essence.as_str() {
+            "application/json" => (Media::Json, false),
+            "text/csv" => (Media::Csv, false),
+            "application/x-npy" | "application/octet-stream" => (Media::Npy, false),
+            "application/vnd.apache.parquet"
+            | "application/vnd.apache.arrow.file"
+            | "application/vnd.apache.arrow.stream" => (Media::Json, true),
+            _ => {
+                return Err(Failure::new(
+                    415,
+                    format!(
+                        "Content-Type {ct:?} is not read; send application/json ({{\"rows\": [[...]]}}), text/csv, application/x-npy, or Parquet/Arrow IPC"
+                    ),
+                ))
+            }
+        })
+    }
+
+    /// The `Content-Type` of an answer.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Media::Json => "application/json",
+            Media::Csv => "text/csv",
+            Media::Npy => "application/x-npy",
+        }
+    }
+}
+
+/// The rows of a request body for `model`, at most `max_rows` of them: JSON through a
+/// streaming reader that checks widths and counts as it goes (4 bytes a value, never
+/// a tree of the document), everything else through the library's stream reader (CSV,
+/// NPY, Parquet, Arrow IPC), with the model's missing-value fill and categorical
+/// encodings.
+pub fn rows(
+    body: &[u8],
+    media: Media,
+    columnar: bool,
+    model: &Autoencoder,
+    max_rows: usize,
+) -> Result<Dataset, Failure> {
+    let d = model.input_dim();
+    let fills = model.normalizer().fills_missing();
+    let mut data = if media == Media::Json && !columnar {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let values = RowsSeed { width: d, max_rows, fills }
+            .deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v))
+            .map_err(|e| json_failure(&e))?;
+        let rows = values.len() / d.max(1);
+        let mut data =
+            Dataset::new(values, rows, d, "request body").map_err(|e| Failure::new(400, e.to_string()))?;
+        data.nan_is_missing = fills;
+        data
+    } else {
+        let opts = LoadOptions { columns: model.reading_columns(), ..Default::default() };
+        if media == Media::Npy && !body.starts_with(b"\x93NUMPY") {
+            return Err(Failure::new(
+                400,
+                "the body is not an NPY array (it does not start with \\x93NUMPY)",
+            ));
+        }
+        let data = open::load_reader(body, Path::new("request body"), &opts)
+            .map_err(|e| Failure::new(400, e.to_string()))?;
+        if data.rows() > max_rows {
+            return Err(too_many(data.rows(), max_rows));
+        }
+        data
+    };
+    if data.rows() == 0 {
+        return Err(Failure::new(400, "the request holds no rows"));
+    }
+    model.check_data(&data).map_err(|e| Failure::new(400, e.to_string()))?;
+    data.first_row = 0;
+    Ok(data)
+}
+
+fn too_many(rows: usize, max_rows: usize) -> Failure {
+    Failure::new(
+        413,
+        format!(
+            "the request holds {rows} rows; this server takes at most {max_rows} per request (--max-rows)"
+        ),
+    )
+}
+
+fn json_failure(e: &serde_json::Error) -> Failure {
+    let msg = e.to_string();
+    if msg.starts_with("too many rows") {
+        return Failure::new(413, msg.split(" at line").next().unwrap_or(&msg).to_string());
+    }
+    Failure::new(400, format!("malformed JSON body: {msg}"))
+}
+
+/// The JSON body `{"rows": [[x, …], …]}` read into one flat vector, each row checked
+/// against the model's width as it arrives; `null` is a missing value (NaN) when the
+/// model fills missing values.
+struct RowsSeed {
+    width: usize,
+    max_rows: usize,
+    fills: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for RowsSeed {
+    type Value = Vec<f32>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Vec<f32>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowsSeed {
+    type Value = Vec<f32>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object {\"rows\": [[numbers], ...]}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<f32>, A::Error> {
+        let mut out = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key != "rows" {
+                return Err(de::Error::custom(format!(
+                    "unknown field {key:?}; the body is {{\"rows\": [[...]]}}"
+                )));
+            }
+            if out.is_some() {
+                return Err(de::Error::custom("the field \"rows\" is given twice"));
+            }
+            out = Some(map.next_value_seed(Table(&self))?);
+        }
+        out.ok_or_else(|| de::Error::custom("no field \"rows\"; the body is {\"rows\": [[...]]}"))
+    }
+}
+
+struct Table<'a>(&'a RowsSeed);
+
+impl<'de> DeserializeSeed<'de> for Table<'_> {
+    type Value = Vec<f32>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Vec<f32>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Table<'_> {
+    type Value = Vec<f32>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of rows")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f32>, A::Error> {
+        let mut out = Vec::new();
+        let mut row = 0usize;
+        loop {
+            if row == self.0.max_rows {
+                // One more row is one too many.
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom(format!(
+                        "too many rows: this server takes at most {} per request (--max-rows)",
+                        self.0.max_rows
+                    )));
+                }
+                break;
+            }
+            if seq.next_element_seed(Row { spec: self.0, row, out: &mut out })?.is_none() {
+                break;
+            }
+            row += 1;
+        }
+        Ok(out)
+    }
+}
+
+struct Row<'a> {
+    spec: &'a RowsSeed,
+    row: usize,
+    out: &'a mut Vec<f32>,
+}
+
+impl<'de> DeserializeSeed<'de> for Row<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Row<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "row {} as an array of {} numbers", self.row, self.spec.width)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let w = self.spec.width;
+        let mut n = 0usize;
+        // Each value's text is parsed to f32 directly, as the CSV reader parses a field:
+        // through f64 first, a few values would round twice and differ in the last bit.
+        while let Some(v) = seq.next_element::<Option<&serde_json::value::RawValue>>()? {
+            if n == w {
+                return Err(de::Error::custom(format!(
+                    "row {} has more than {w} values; the model takes {w}",
+                    self.row
+                )));
+            }
+            let x = match v {
+                Some(raw) => {
+                    let text = raw.get();
+                    let f: f32 = text.parse().map_err(|_| {
+                        de::Error::custom(format!("row {}, column {n}: {text} is not a number", self.row))
+                    })?;
+                    if !f.is_finite() {
+                        return Err(de::Error::custom(format!(
+                            "row {}, column {n}: {text} is outside the range of a 32-bit float",
+                            self.row
+                        )));
+                    }
+                    f
+                }
+                None if self.spec.fills => f32::NAN,
+                None => {
+                    return Err(de::Error::custom(format!(
+                        "row {}, column {n} is null (missing); this model takes no missing values (train it with --missing mean)",
+                        self.row
+                    )))
+                }
+            };
+            self.out.push(x);
+            n += 1;
+        }
+        if n != w {
+            return Err(de::Error::custom(format!("row {} has {n} values; the model takes {w}", self.row)));
+        }
+        Ok(())
+    }
+}
+
+/// What an operation gives back for a request's rows.
+#[derive(Debug, Clone)]
+pub enum Output {
+    Scores { kind: String, scores: Vec<f64>, flags: Option<Vec<u8>>, threshold: Option<f64> },
+    Codes { values: Vec<f32>, width: usize },
+    Reconstructions { values: Vec<f32>, width: usize },
+}
+
+/// The answer's body in `media`.
+pub fn render(out: &Output, media: Media) -> Vec<u8> {
+    match (out, media) {
+        (Output::Scores { kind, scores, flags, threshold }, Media::Json) => {
+            let mut v = serde_json::json!({ "score": kind, "scores": scores });
+            if let (Some(t), Some(f)) = (threshold, flags) {
+                v["threshold"] = serde_json::json!(t);
+                v["outliers"] = serde_json::json!(f);
+            }
+            serde_json::to_vec(&v).expect("JSON of numbers")
+        }
+        (Output::Scores { scores, flags, .. }, Media::Csv) => {
+            let mut s = String::from(if flags.is_some() { "score,outlier\n" } else { "score\n" });
+            for (i, x) in scores.iter().enumerate() {
+                match flags {
+                    Some(f) => s.push_str(&format!("{x},{}\n", f[i])),
+                    None => s.push_str(&format!("{x}\n")),
+                }
+            }
+            s.into_bytes()
+        }
+        (Output::Scores { scores, .. }, Media::Npy) => npy::f64_vector_bytes(scores),
+        (Output::Codes { values, width } | Output::Reconstructions { values, width }, media) => {
+            let key = if matches!(out, Output::Codes { .. }) { "codes" } else { "reconstructions" };
+            let rows = values.len() / (*width).max(1);
+            match media {
+                Media::Json => {
+                    let nested: Vec<&[f32]> = values.chunks(*width).collect();
+                    serde_json::to_vec(&serde_json::json!({ key: nested })).expect("JSON of numbers")
+                }
+                Media::Csv => {
+                    let prefix = if key == "codes" { "z" } else { "x" };
+                    let mut s = (1..=*width).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>().join(",");
+                    s.push('\n');
+                    for r in values.chunks(*width) {
+                        let line: Vec<String> = r.iter().map(|v| v.to_string()).collect();
+                        s.push_str(&line.join(","));
+                        s.push('\n');
+                    }
+                    s.into_bytes()
+                }
+                Media::Npy => npy::to_bytes(values, rows, *width),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, width: usize, max_rows: usize, fills: bool) -> Result<Vec<f32>, String> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        RowsSeed { width, max_rows, fills }.deserialize(&mut de).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn json_rows_are_read_flat_and_checked_as_they_arrive() {
+        assert_eq!(read(r#"{"rows": [[1, 2], [3.5, -4]]}"#, 2, 10, false).unwrap(), [1.0, 2.0, 3.5, -4.0]);
+        let e = read(r#"{"rows": [[1, 2], [3]]}"#, 2, 10, false).unwrap_err();
+        assert!(e.contains("row 1 has 1 values; the model takes 2"), "{e}");
+        let e = read(r#"{"rows": [[1, 2, 3]]}"#, 2, 10, false).unwrap_err();
+        assert!(e.contains("row 0 has more than 2 values"), "{e}");
+        let e = read(r#"{"rows": [[1, null]]}"#, 2, 10, false).unwrap_err();
+        assert!(e.contains("row 0, column 1 is null") && e.contains("--missing mean"), "{e}");
+        assert!(read(r#"{"rows": [[1, null]]}"#, 2, 10, true).unwrap()[1].is_nan());
+        let e = read(r#"{"rows": [[1], [2], [3]]}"#, 1, 2, false).unwrap_err();
+        assert!(e.starts_with("too many rows"), "{e}");
+        assert_eq!(read(r#"{"rows": [[1], [2]]}"#, 1, 2, false).unwrap(), [1.0, 2.0]);
+        let e = read(r#"{"rows": [[1e39]]}"#, 1, 2, false).unwrap_err();
+        assert!(e.contains("outside the range"), "{e}");
+        let e = read(r#"{"rows": [["1"]]}"#, 1, 2, false).unwrap_err();
+        assert!(e.contains("row 0, column 0: \"1\" is not a number"), "{e}");
+        let e = read(r#"{"data": []}"#, 1, 2, false).unwrap_err();
+        assert!(e.contains("unknown field \"data\""), "{e}");
+        let e = read(r#"{}"#, 1, 2, false).unwrap_err();
+        assert!(e.contains("no field \"rows\""), "{e}");
+    }
+
+    #[test]
+    fn media_types_are_parsed_and_an_unknown_one_is_refused() {
+        assert_eq!(Media::of_request(Some("application/json; charset=utf-8")).unwrap(), (Media::Json, false));
+        assert_eq!(Media::of_request(Some("text/CSV")).unwrap(), (Media::Csv, false));
+        assert_eq!(Media::of_request(None).unwrap(), (Media::Json, false));
+        assert_eq!(Media::of_request(Some("application/vnd.apache.parquet")).unwrap(), (Media::Json, true));
+        assert_eq!(Media::of_request(Some("image/png")).unwrap_err().status, 415);
+    }
+}

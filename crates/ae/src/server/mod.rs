@@ -1,0 +1,460 @@
+//! `ae serve`: an HTTP server over a model file. `POST /v1/score`, `/v1/encode` and
+//! `/v1/reconstruct` take rows as JSON, CSV or NPY (answered in the same type) and run
+//! them through the library, requests that arrive together in one forward pass
+//! ([`batch`]); `GET /v1/model` (the model card), `/health`, `/metrics` (Prometheus)
+//! and `/openapi.json` describe it.
+//!
+//! Limits keep a hostile client from hurting the others: a body size, rows per request,
+//! a time per request (reading the body included), concurrent requests (past it, 503),
+//! open connections, and the time to send a request's headers (a slow-loris client is
+//! disconnected). Every refusal is a 4xx (or 503) with a JSON `{"error": …}` naming the
+//! problem. `SIGTERM` or Ctrl-C stops accepting and lets the requests in flight finish
+//! (up to `--drain`); `SIGHUP`, or a changed file with `--watch`, loads the model again
+//! and swaps it in whole: a request runs on the old model or the new one, never a mix,
+//! and a file that does not load leaves the old model serving.
+
+mod batch;
+mod body;
+mod metrics;
+mod openapi;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use autoencoder::anomaly::ScoreKind;
+use autoencoder::{file, Autoencoder, Error, Result, Threads};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use http_body_util::BodyExt;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use batch::{Batcher, Op};
+use body::Media;
+
+/// What `ae serve`'s flags set.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub model: PathBuf,
+    pub host: String,
+    pub port: u16,
+    pub max_body: usize,
+    pub max_rows: usize,
+    pub timeout: Duration,
+    pub header_timeout: Duration,
+    pub max_concurrency: usize,
+    pub max_connections: usize,
+    pub batch_wait: Duration,
+    pub batch_rows: usize,
+    pub threads: usize,
+    pub watch: bool,
+    pub drain: Duration,
+}
+
+/// A refusal: an HTTP status and what was wrong.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub status: u16,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        Failure { status, message: message.into() }
+    }
+
+    fn response(&self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "error": self.message })).expect("JSON of a string");
+        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+/// A loaded model and where it came from.
+pub struct Loaded {
+    pub model: Autoencoder,
+    sha256: String,
+    loaded_at: u64,
+    generation: u64,
+    /// The file's length, modification time and inode when it was read (for `--watch`).
+    stamp: Option<Stamp>,
+}
+
+type Stamp = (u64, Option<SystemTime>, u64);
+
+fn stamp(path: &std::path::Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let ino = 0;
+    Some((m.len(), m.modified().ok(), ino))
+}
+
+/// The parts the batchers share with the handlers: the model of the moment, the
+/// compute threads and the counters.
+pub struct Core {
+    path: PathBuf,
+    model: RwLock<Arc<Loaded>>,
+    /// Held while a reload runs (SIGHUP and `--watch` may ask at once), with the stamp
+    /// of the last file that failed to load.
+    reloading: std::sync::Mutex<Option<Stamp>>,
+    pub threads: Threads,
+    pub metrics: metrics::Metrics,
+}
+
+impl Core {
+    /// The model serving now.
+    pub fn current(&self) -> Arc<Loaded> {
+        Arc::clone(&self.model.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn read(path: &std::path::Path, generation: u64) -> Result<Loaded> {
+        let before = stamp(path);
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let model = file::from_bytes(&bytes, path)?;
+        let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let loaded_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        Ok(Loaded { model, sha256, loaded_at, generation, stamp: before })
+    }
+
+    /// Load the file again, when it is not the file loaded (its length, modification
+    /// time or inode differ), and swap it in whole; on failure the old model stays.
+    /// `retry`: try a file that failed to load before (SIGHUP does; `--watch` waits for
+    /// it to change again). `Ok(None)`: nothing to do.
+    fn reload(&self, retry: bool) -> std::result::Result<Option<u64>, String> {
+        let mut failed = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let now = stamp(&self.path);
+        let current = self.current();
+        if now == current.stamp || (!retry && now.is_some() && now == *failed) {
+            return Ok(None);
+        }
+        let next = current.generation + 1;
+        match Core::read(&self.path, next) {
+            Ok(loaded) => {
+                *self.model.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
+                self.metrics.reload("ok");
+                *failed = None;
+                Ok(Some(next))
+            }
+            Err(e) => {
+                self.metrics.reload("error");
+                *failed = now;
+                Err(e.to_string())
+            }
+        }
+    }
+}
+
+/// The handlers' state.
+struct App {
+    core: Arc<Core>,
+    settings: Settings,
+    limiter: Arc<Semaphore>,
+    batchers: Vec<(Op, Batcher)>,
+}
+
+impl App {
+    fn batcher(&self, op: Op) -> &Batcher {
+        &self.batchers.iter().find(|(o, _)| *o == op).expect("a batcher per operation").1
+    }
+}
+
+/// Serve until SIGTERM or Ctrl-C. Prints `listening on http://ADDR` on stderr once the
+/// socket is bound.
+pub fn run(settings: Settings) -> Result<()> {
+    let loaded = Core::read(&settings.model, 1)?;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        // Parsing bodies and the forward passes: bounded, as the requests are.
+        .max_blocking_threads(settings.max_concurrency.clamp(1, 64) + 4)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Data(format!("cannot start the server's runtime: {e}")))?;
+    rt.block_on(serve(settings, loaded))
+}
+
+async fn serve(settings: Settings, loaded: Loaded) -> Result<()> {
+    let describe = loaded.model.config().describe();
+    let core = Arc::new(Core {
+        path: settings.model.clone(),
+        model: RwLock::new(Arc::new(loaded)),
+        reloading: std::sync::Mutex::new(None),
+        threads: Threads::new(settings.threads),
+        metrics: metrics::Metrics::default(),
+    });
+    let batchers = Op::ALL
+        .iter()
+        .map(|&op| {
+            let b = Batcher::spawn(
+                op,
+                Arc::clone(&core),
+                settings.max_concurrency,
+                settings.batch_rows,
+                settings.batch_wait,
+            );
+            (op, b)
+        })
+        .collect();
+    let app = Arc::new(App {
+        core: Arc::clone(&core),
+        limiter: Arc::new(Semaphore::new(settings.max_concurrency)),
+        settings: settings.clone(),
+        batchers,
+    });
+    let router = Router::new()
+        .route("/v1/score", post(score))
+        .route("/v1/encode", post(encode))
+        .route("/v1/reconstruct", post(reconstruct))
+        .route("/v1/model", get(model_card))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics_text))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(Arc::clone(&app));
+
+    let addr = format!("{}:{}", settings.host, settings.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| Error::Data(format!("cannot listen on {addr}: {e}")))?;
+    let local: SocketAddr = listener.local_addr().map_err(|e| Error::Data(e.to_string()))?;
+    eprintln!("serving {} ({describe}) on http://{local}", settings.model.display());
+
+    spawn_reloads(Arc::clone(&core), settings.watch);
+    let connections = Arc::new(Semaphore::new(settings.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            p = Arc::clone(&connections).acquire_owned() => p.expect("the semaphore is never closed"),
+            _ = &mut stop => break,
+        };
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(s) => s,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, then accept again.
+                    eprintln!("warning: accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let svc = hyper_util::service::TowerToHyperService::new(router.clone());
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(settings.header_timeout)
+            .serve_connection(TokioIo::new(stream), svc);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let open = graceful.count();
+    eprintln!(
+        "stopping: no new connections; waiting for {open} open connection(s) to finish (at most {:?})",
+        settings.drain
+    );
+    if tokio::time::timeout(settings.drain, graceful.shutdown()).await.is_err() {
+        eprintln!("warning: connections still open after {:?}; stopping anyway", settings.drain);
+    }
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// Resolves at SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// SIGHUP reloads the model; with `watch`, so does a change of the file (checked twice a
+/// second; a file that does not load is tried again only once it changes again). The
+/// file that is loaded already is not read again.
+fn spawn_reloads(core: Arc<Core>, watch: bool) {
+    let reload = |core: Arc<Core>, why: &'static str, retry: bool| async move {
+        let c = Arc::clone(&core);
+        match tokio::task::spawn_blocking(move || c.reload(retry)).await {
+            Ok(Ok(Some(g))) => eprintln!("reloaded {} ({why}): generation {g}", core.path.display()),
+            Ok(Ok(None)) if retry => eprintln!("{} is the file loaded already ({why})", core.path.display()),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                eprintln!("warning: reloading ({why}) failed, the previous model keeps serving: {e}")
+            }
+            Err(e) => eprintln!("warning: reloading ({why}) failed: {e}"),
+        }
+    };
+    #[cfg(unix)]
+    {
+        let core = Arc::clone(&core);
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+            while hup.recv().await.is_some() {
+                reload(Arc::clone(&core), "SIGHUP", true).await;
+            }
+        });
+    }
+    if watch {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if stamp(&core.path).is_some() {
+                    reload(Arc::clone(&core), "the file changed", false).await;
+                }
+            }
+        });
+    }
+}
+
+async fn score(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    compute(app, Op::Score, headers, body).await
+}
+
+async fn encode(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    compute(app, Op::Encode, headers, body).await
+}
+
+async fn reconstruct(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    compute(app, Op::Reconstruct, headers, body).await
+}
+
+/// A compute request: admitted under the concurrency limit, its body read (bounded in
+/// size and, with the rest, in time), parsed on a blocking thread, batched, answered.
+async fn compute(app: Arc<App>, op: Op, headers: HeaderMap, body: Body) -> Response {
+    let start = Instant::now();
+    let s = &app.settings;
+    let result = match Arc::clone(&app.limiter).try_acquire_owned() {
+        Err(_) => Err(Failure::new(
+            503,
+            format!("busy: {} requests are running (--max-concurrency); try again", s.max_concurrency),
+        )),
+        Ok(_permit) => match tokio::time::timeout(s.timeout, answer(&app, op, &headers, body)).await {
+            Ok(r) => r,
+            Err(_) => {
+                Err(Failure::new(408, format!("the request took longer than {:?} (--timeout)", s.timeout)))
+            }
+        },
+    };
+    let (response, status, rows) = match result {
+        Ok((media, out, rows)) => {
+            let bytes = body::render(&out, media);
+            let r = ([(header::CONTENT_TYPE, media.content_type())], bytes).into_response();
+            (r, 200, rows)
+        }
+        Err(f) => (f.response(), f.status, 0),
+    };
+    app.core.metrics.request(op.path(), status, rows, start.elapsed());
+    response
+}
+
+async fn answer(
+    app: &App,
+    op: Op,
+    headers: &HeaderMap,
+    body: Body,
+) -> std::result::Result<(Media, body::Output, usize), Failure> {
+    let s = &app.settings;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let (media, columnar) = Media::of_request(content_type)?;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > s.max_body as u64) {
+        return Err(too_large(s.max_body));
+    }
+    let reading = app.batcher(op).reading();
+    let bytes = match http_body_util::Limited::new(body, s.max_body).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(s.max_body)),
+        Err(e) => return Err(Failure::new(400, format!("could not read the request body: {e}"))),
+    };
+    let loaded = app.core.current();
+    let max_rows = s.max_rows;
+    let data =
+        tokio::task::spawn_blocking(move || body::rows(&bytes, media, columnar, &loaded.model, max_rows))
+            .await
+            .map_err(|e| Failure::new(500, format!("reading the body failed: {e}")))??;
+    let rows = data.rows();
+    let out = app.batcher(op).submit(data, reading).await?;
+    Ok((media, out, rows))
+}
+
+fn too_large(max: usize) -> Failure {
+    Failure::new(413, format!("the body is larger than {max} bytes (--max-body-mb)"))
+}
+
+async fn model_card(State(app): State<Arc<App>>) -> Response {
+    let start = Instant::now();
+    let l = app.core.current();
+    let m = &l.model;
+    let score = m.detector.as_ref().map_or_else(|| ScoreKind::default_for(m), |d| d.score);
+    let card = serde_json::json!({
+        "path": app.core.path.display().to_string(),
+        "sha256": l.sha256,
+        "loaded_at": l.loaded_at,
+        "generation": l.generation,
+        "architecture": m.config().describe(),
+        "input_dim": m.input_dim(),
+        "code_dim": m.code_dim(),
+        "parameters": m.param_count(),
+        "variational": m.config().variational,
+        "image_shape": m.config().image_shape.map(|s| [s.channels, s.height, s.width]),
+        "normalizer": m.normalizer().kind.to_string(),
+        "fills_missing": m.normalizer().fills_missing(),
+        "score": score.to_string(),
+        "detector": m.detector.as_ref().map(|d| serde_json::json!({
+            "score": d.score.to_string(),
+            "rule": d.rule.to_string(),
+            "threshold": d.threshold,
+            "training_scores": d.training_scores,
+        })),
+        "training": m.training,
+        "config": m.config(),
+    });
+    app.core.metrics.request("/v1/model", 200, 0, start.elapsed());
+    axum::Json(card).into_response()
+}
+
+async fn health(State(app): State<Arc<App>>) -> Response {
+    let g = app.core.current().generation;
+    axum::Json(serde_json::json!({ "status": "ok", "generation": g })).into_response()
+}
+
+async fn metrics_text(State(app): State<Arc<App>>) -> Response {
+    let text = app.core.metrics.render(app.core.current().generation);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn openapi_json(State(app): State<Arc<App>>) -> Response {
+    axum::Json(openapi::document(&app.core.current().model, &app.settings)).into_response()
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    Failure::new(404, format!("no endpoint {}; see GET /openapi.json", uri.path())).response()
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    Failure::new(405, format!("{} {} is not served; see GET /openapi.json", method, uri.path())).response()
+}

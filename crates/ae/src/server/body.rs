@@ -121,6 +121,9 @@ fn json_failure(e: &serde_json::Error) -> Failure {
     Failure::new(400, format!("malformed JSON body: {msg}"))
 }
 
+/// f32::MAX plus half an ulp (2^128 − 2^103): a number at or past it rounds to infinity.
+pub const F32_EDGE: f64 = 340282356779733661637539395458142568448.0;
+
 /// The JSON body `{"rows": [[x, …], …]}` read into one flat vector, each row checked
 /// against the model's width as it arrives; `null` is a missing value (NaN) when the
 /// model fills missing values.
@@ -232,7 +235,11 @@ impl<'de> Visitor<'de> for Row<'_> {
                     let f: f32 = text.parse().map_err(|_| {
                         de::Error::custom(format!("row {}, column {n}: {text} is not a number", self.row))
                     })?;
-                    if !f.is_finite() {
+                    // The edge as the OpenAPI document states it, in f64: a text whose
+                    // f64 value reaches f32::MAX + half an ulp is refused even where its
+                    // exact decimal would still round to f32::MAX.
+                    let wide: f64 = text.parse().unwrap_or(f64::INFINITY);
+                    if !f.is_finite() || wide.abs() >= F32_EDGE {
                         return Err(de::Error::custom(format!(
                             "row {}, column {n}: {text} is outside the range of a 32-bit float",
                             self.row

@@ -10,9 +10,27 @@ use super::Settings;
 pub fn document(model: &Autoencoder, settings: &Settings) -> Value {
     let d = model.input_dim();
     let k = model.code_dim();
-    let row = |w: usize| json!({ "type": "array", "items": { "type": ["number", "null"] }, "minItems": w, "maxItems": w });
+    // A value: a number within f32's range; null (missing) only for a model that fills.
+    // The text of a number at or past f32::MAX + half an ulp (2^128 − 2^103) rounds to
+    // infinity and is refused; anything nearer zero is read.
+    let edge = super::body::F32_EDGE;
+    let value = if model.normalizer().fills_missing() {
+        json!({ "type": ["number", "null"], "exclusiveMinimum": -edge, "exclusiveMaximum": edge })
+    } else {
+        json!({ "type": "number", "exclusiveMinimum": -edge, "exclusiveMaximum": edge })
+    };
+    // An answer's number is null where it is not finite (an input so far outside the
+    // training range that the computation overflowed): JSON has no infinity.
+    let out_number = json!({ "type": ["number", "null"] });
+    let row = |w: usize| json!({ "type": "array", "items": value.clone(), "minItems": w, "maxItems": w });
+    // CSV as the schema can say it: rows of `d` plain decimals (the server also reads a
+    // header line, exponents and the missing-value texts).
+    let field = "-?[0-9]{1,6}(\\.[0-9]{1,6})?";
+    let csv_row = format!("({field},){{{}}}{field}", d.saturating_sub(1));
+    let csv_pattern = format!("^{csv_row}(\\n{csv_row})*\\n?$");
+    let csv_example = format!("{}\n", vec!["1.5"; d].join(","));
     let number_row =
-        |w: usize| json!({ "type": "array", "items": { "type": "number" }, "minItems": w, "maxItems": w });
+        |w: usize| json!({ "type": "array", "items": out_number.clone(), "minItems": w, "maxItems": w });
     let rows_body = json!({
         "type": "object",
         "required": ["rows"],
@@ -40,8 +58,8 @@ pub fn document(model: &Autoencoder, settings: &Settings) -> Value {
         "required": true,
         "content": {
             "application/json": { "schema": rows_body },
-            "text/csv": { "schema": { "type": "string" }, "example": "a,b\n1.0,2.0\n" },
-            "application/x-npy": { "schema": { "type": "string", "format": "binary" } }
+            "text/csv": { "schema": { "type": "string", "pattern": csv_pattern }, "example": csv_example },
+            "application/x-npy": { "schema": { "type": "string", "format": "binary", "description": format!("a NumPy .npy array of shape (rows, {d}), any numeric dtype") } }
         }
     });
     let answer = |json_schema: Value, csv: &str| {
@@ -58,7 +76,7 @@ pub fn document(model: &Autoencoder, settings: &Settings) -> Value {
         "type": "object", "required": ["score", "scores"],
         "properties": {
             "score": { "type": "string", "description": "the score's kind: mse, mae, root, standardized or elbo" },
-            "scores": { "type": "array", "items": { "type": "number" } },
+            "scores": { "type": "array", "items": out_number.clone(), "description": "null where a score is not finite" },
             "threshold": { "type": "number" },
             "outliers": { "type": "array", "items": { "type": "integer", "enum": [0, 1] } }
         }

@@ -20,6 +20,7 @@ mod png;
 mod progress;
 #[cfg(feature = "plots")]
 mod rd_plot;
+mod report;
 #[cfg(feature = "plots")]
 mod scatter;
 #[cfg(feature = "serve")]
@@ -75,6 +76,8 @@ enum Command {
     /// Serve a model over HTTP: score, encode and reconstruct rows (JSON, CSV, NPY), with metrics.
     #[cfg(feature = "serve")]
     Serve(commands::serve::ServeArgs),
+    /// Write the model card page (one HTML file): settings, training, errors, codes, the detector.
+    Report(commands::report::ReportArgs),
     /// Show a model's architecture, parameters, normaliser and training summary.
     Inspect(commands::inspect::InspectArgs),
     /// Train on built-in images in seconds and write a model, a loss curve and a grid to ./ae-demo/.
@@ -167,6 +170,7 @@ fn run(cli: Cli) -> autoencoder::Result<()> {
         Command::PlotLatent(a) => commands::plot_latent::run(a),
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Export(a) => commands::export::run(a),
+        Command::Report(a) => commands::report::run(a),
         #[cfg(feature = "serve")]
         Command::Serve(a) => commands::serve::run(a),
         Command::Demo(a) => commands::demo::run(a),

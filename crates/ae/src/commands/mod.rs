@@ -12,6 +12,7 @@ pub mod generate;
 pub mod inspect;
 pub mod plot_latent;
 pub mod reconstruct;
+pub mod report;
 pub mod score;
 #[cfg(feature = "serve")]
 pub mod serve;

@@ -219,6 +219,8 @@ async fn serve(settings: Settings, loaded: Loaded) -> Result<()> {
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi_json))
+        .route("/", get(card_page))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(Arc::clone(&app));
@@ -435,6 +437,14 @@ async fn model_card(State(app): State<Arc<App>>) -> Response {
     });
     app.core.metrics.request("/v1/model", 200, 0, start.elapsed());
     axum::Json(card).into_response()
+}
+
+/// The model card page (`ae report`'s, without data) with a box that sends rows here.
+async fn card_page(State(app): State<Arc<App>>) -> Response {
+    let l = app.core.current();
+    let name = app.core.path.file_name().map_or_else(|| "model".into(), |n| n.to_string_lossy().to_string());
+    let html = crate::report::page(&l.model, &name, None, true);
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
 async fn health(State(app): State<Arc<App>>) -> Response {

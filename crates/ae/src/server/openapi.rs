@@ -102,7 +102,8 @@ pub fn document(model: &Autoencoder, settings: &Settings) -> Value {
             "/v1/model": get_json("The model card: architecture, widths, normaliser, detector, training", json!({ "type": "object" })),
             "/health": get_json("Whether the server answers", json!({ "type": "object", "required": ["status"], "properties": { "status": { "type": "string" }, "generation": { "type": "integer" } } })),
             "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "Prometheus text format", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
-            "/openapi.json": get_json("This document", json!({ "type": "object" }))
+            "/openapi.json": get_json("This document", json!({ "type": "object" })),
+            "/": { "get": { "summary": "The model card page, with a box to send rows", "responses": { "200": { "description": "HTML", "content": { "text/html": { "schema": { "type": "string" } } } } } } }
         }
     })
 }

@@ -20,6 +20,7 @@ mod no_clobber;
 mod old_models;
 mod pipes;
 mod readme;
+mod report;
 mod resume;
 #[cfg(feature = "serve")]
 mod serve;

@@ -32,9 +32,9 @@ def server(ae, table, tmp_path):
     p.wait(timeout=30)
 
 
-def test_schemathesis_finds_nothing_against_the_openapi_document(server):
+def test_schemathesis_finds_nothing_against_the_openapi_document(server, tmp_path):
     st = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     r = subprocess.run([st, "run", f"{server}/openapi.json", "--max-examples", "60", "--seed", "1"],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert re.search(r"\d+ generated, (\d+) passed", r.stdout), r.stdout[-2000:]

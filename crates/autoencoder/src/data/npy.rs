@@ -573,7 +573,7 @@ fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
     header_for("<f4", &format!("({rows}, {cols})"))
 }
 
-/// A `.npy` file's bytes in memory: `rows × cols` row-major f32 values (what [`write`]
+/// A `.npy` file's bytes in memory: `rows × cols` row-major f32 values (what [`write()`]
 /// writes), for an answer sent over a connection rather than a file.
 pub fn to_bytes(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
     let mut out = npy_header(rows, cols);

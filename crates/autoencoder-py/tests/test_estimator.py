@@ -289,3 +289,15 @@ def test_ctrl_c_raises_keyboard_interrupt_within_a_batch_and_leaves_it_unfitted(
     word, at, fitted = out.split()
     assert word == "interrupted" and fitted == "False"
     assert float(at) - sent < 1.0, f"took {float(at) - sent:.2f} s"
+
+
+def test_a_row_whose_score_overflows_is_an_outlier(table):
+    """A row so far outside the training range that its reconstruction overflows scores
+    NaN: predict flags it and predict_proba gives it 1, as ae detect and ae score --proba."""
+    det = autoencoder.AnomalyDetector(contamination=0.05, min_steps=20, threads=1).fit(table)
+    x = np.vstack([np.full((1, table.shape[1]), 3e38, dtype=np.float32), table[10:11]])
+    s = det.decision_function(x)
+    assert np.isnan(s[0]) and np.isfinite(s[1])
+    assert det.predict(x)[0] == 1
+    assert det.predict_proba(x, method="unify")[0, 1] == 1.0
+    assert det.labels_.tolist() == det.predict(table).tolist()

@@ -265,6 +265,13 @@ fn every_endpoint_and_media_type_answers_as_the_commands_do() {
         .flat_map(|l| l.split(',').map(|v| v.parse::<f32>().unwrap()).collect::<Vec<_>>())
         .collect();
     assert_eq!(bits32(&got), bits32(&want_recon));
+    // A row so far out that its reconstruction overflows scores NaN (null in JSON), and
+    // is flagged.
+    let huge = vec![vec![3e38; 5], rows[1].clone()];
+    let j = http(&s.addr, "POST", "/v1/score", None, &json_rows(&huge)).json();
+    assert!(j["scores"][0].is_null(), "{j}");
+    assert_eq!(j["scores"][1].as_f64().unwrap().to_bits(), want[1].to_bits());
+    assert_eq!(j["outliers"][0], 1);
     // One row alone scores as it does among the others.
     let a = http(&s.addr, "POST", "/v1/score", None, &json_rows(&rows[7..8]));
     assert_eq!(a.json()["scores"][0].as_f64().unwrap().to_bits(), want[7].to_bits());
@@ -295,12 +302,12 @@ fn every_endpoint_and_media_type_answers_as_the_commands_do() {
         assert!(doc["paths"][p].is_object(), "{p} is not documented");
     }
     let metrics = String::from_utf8(http(&s.addr, "GET", "/metrics", None, b"").body).unwrap();
-    assert!(metrics.contains("ae_requests_total{endpoint=\"/v1/score\",status=\"200\"} 12"), "{metrics}");
+    assert!(metrics.contains("ae_requests_total{endpoint=\"/v1/score\",status=\"200\"} 13"), "{metrics}");
     assert!(
-        metrics.contains(&format!("ae_rows_total{{endpoint=\"/v1/score\"}} {}", 3 * 200 + 1 + 160)),
+        metrics.contains(&format!("ae_rows_total{{endpoint=\"/v1/score\"}} {}", 3 * 200 + 2 + 1 + 160)),
         "{metrics}"
     );
-    assert!(metrics.contains("ae_request_duration_seconds_count{endpoint=\"/v1/score\"} 12"), "{metrics}");
+    assert!(metrics.contains("ae_request_duration_seconds_count{endpoint=\"/v1/score\"} 13"), "{metrics}");
 }
 
 #[test]

@@ -106,7 +106,8 @@ class AnomalyDetector(Autoencoder):
         super().fit(X, y, validation_data=validation_data, source=source)
         self.decision_scores_ = self.decision_function(X)
         self.threshold_ = float(self.model_.threshold)
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        # The library's flags (a NaN score, an overflow, is flagged), as ae detect's.
+        self.labels_ = self.detect(X).astype(int)
         return self
 
     def _forget(self):
@@ -120,11 +121,13 @@ class AnomalyDetector(Autoencoder):
         return self.score_samples(X)
 
     def predict(self, X, return_confidence=False):
-        """1 for rows scoring above ``threshold_`` (outliers), else 0."""
+        """1 for rows scoring above ``threshold_`` (outliers; a score that is not a
+        number, from a row so far out that its reconstruction overflowed, too), else 0:
+        ``ae detect``'s flags."""
         if return_confidence:
             raise ValueError("return_confidence is not supported; use predict_proba")
         check_is_fitted(self, "threshold_")
-        return (self.decision_function(X) > self.threshold_).astype(int)
+        return self.detect(X).astype(int)
 
     def reconstruct(self, X):
         """The reconstructions of the rows of ``X`` (``Autoencoder.predict``)."""

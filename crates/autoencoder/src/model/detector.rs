@@ -209,7 +209,7 @@ impl ScoreSummary {
             scores.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &s| (a.min(s), b.max(s)));
         let mean = scores.iter().sum::<f64>() / n;
         let std = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let flagged = scores.iter().filter(|&&s| s > threshold).count() as f64 / n;
+        let flagged = scores.iter().filter(|&&s| s > threshold || s.is_nan()).count() as f64 / n;
         ScoreSummary { min, max, mean, std, flagged }
     }
 }
@@ -511,6 +511,10 @@ impl Detector {
             Error::Data("the model's detector does not keep its training scores' summary (an older file); train it again for probabilities".into())
         })?;
         let p = |s: f64| -> f64 {
+            if s.is_nan() {
+                // As `labels` flags it: certainly an outlier.
+                return 1.0;
+            }
             let v = match method {
                 Probability::Linear if t.max > t.min => (s - t.min) / (t.max - t.min),
                 Probability::Unify if t.std > 0.0 => {
@@ -573,9 +577,11 @@ impl Detector {
         scores(model, data, self.score, &self.feature_scale, threads)
     }
 
-    /// 1 for rows scoring above the threshold, else 0.
+    /// 1 for rows scoring above the threshold, else 0. A score that is not a number (a
+    /// row so far outside the training range that its reconstruction overflowed) flags
+    /// its row: nothing about it is normal.
     pub fn labels(&self, scores: &[f64]) -> Vec<u8> {
-        scores.iter().map(|&s| u8::from(s > self.threshold)).collect()
+        scores.iter().map(|&s| u8::from(s > self.threshold || s.is_nan())).collect()
     }
 }
 
@@ -643,6 +649,11 @@ mod tests {
         // erf(0.5/(√3.5·√2)) (Python's math.erf: 0.21073197386571874); below the mean, 0.
         assert_eq!((u[0], u[1]), (0.0, 0.0));
         assert!((u[2] - 0.210_731_973_865_718_74).abs() < 1e-15 && u[4] < 1.0 && u[4] > 0.99, "{u:?}");
+        // A score that is not a number (an overflow) is an outlier's, with probability 1;
+        // one equal to the threshold is not flagged, one above it is.
+        assert_eq!(d.labels(&[2.5, f64::NAN, 2.6, f64::INFINITY, 0.0]), [0, 1, 1, 1, 0]);
+        assert_eq!(d.probabilities(&[f64::NAN], Probability::Unify).unwrap(), [1.0]);
+        assert_eq!(d.probabilities(&[f64::NAN], Probability::Linear).unwrap(), [1.0]);
         let old = Detector { training_scores: None, ..d };
         assert!(old
             .probabilities(&s, Probability::Linear)

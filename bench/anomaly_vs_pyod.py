@@ -200,6 +200,8 @@ def run(args):
 
 
 def report(args):
+    from scipy.stats import rankdata
+
     rows = [json.loads(l) for p in args.results for l in Path(p).read_text().splitlines()]
     rows = [r for r in rows if r["roc_auc"] is not None]
     dets = list(dict.fromkeys(r["detector"] for r in rows))
@@ -236,13 +238,8 @@ def report(args):
             names = [s for s, h in sets if s in complete and (which is None or h == which)]
             if not names:
                 continue
-            ranks = []
-            for s in names:
-                v = np.array([mean(s, d, key) for d in order])
-                # rank 1 = best; ties share the mean rank
-                from scipy.stats import rankdata
-
-                ranks.append(rankdata(-v))
+            # rank 1 = best; ties share the mean rank
+            ranks = [rankdata(-np.array([mean(s, d, key) for d in order])) for s in names]
             rk = np.mean(ranks, axis=0)
             print(f"| {label} | | " + " | ".join(f"{v:.2f}" for v in rk) + " |")
         print()

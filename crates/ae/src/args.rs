@@ -208,12 +208,11 @@ impl ModelData {
     ) -> autoencoder::Result<Dataset> {
         let seed = model.training.as_ref().map_or(0, |t| t.seed);
         let mut args = self.data.clone();
-        if args.missing.is_none() && model.normalizer().fills_missing() {
-            // A model trained with missing values fills them in every row it sees.
-            args.missing = Some(Missing::Mean);
-        }
-        // A model trained with categorical columns reads them with its encodings.
-        args.categories = model.categories.clone();
+        // How the model reads a later table (its missing-value fill, its categorical
+        // encodings); a --missing flag given here still decides.
+        let reading = model.reading_columns();
+        args.missing = args.missing.or(Some(reading.missing));
+        args.categories = reading.categories;
         let data = args.load_shaped(&self.files, seed, default_split, model.config().image_shape)?;
         model.check_data(&data)?;
         Ok(data)

@@ -43,16 +43,7 @@ impl Evidence {
     ) -> autoencoder::Result<Evidence> {
         let d = model.input_dim();
         let rows = data.rows();
-        let recon = model.reconstruct_normalized(data.as_slice(), threads)?;
-        let mut xn = data.as_slice().to_vec();
-        model.normalizer().apply_in_place(&mut xn);
-        let mut feature_error = vec![0.0f64; d];
-        for (x, y) in xn.chunks_exact(d).zip(recon.chunks_exact(d)) {
-            for j in 0..d {
-                feature_error[j] += f64::from(x[j] - y[j]).powi(2);
-            }
-        }
-        feature_error.iter_mut().for_each(|e| *e /= rows.max(1) as f64);
+        let feature_error = anomaly::feature_errors(model, data, ScoreKind::Mse, &[], threads)?;
         let feature_names =
             data.feature_names.clone().unwrap_or_else(|| (0..d).map(|j| j.to_string()).collect());
         let images = model.config().image_shape.map(|_| {

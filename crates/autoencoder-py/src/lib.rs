@@ -452,10 +452,7 @@ impl Model {
     /// The score the model's detector uses, else the model's default score.
     #[getter]
     fn score_kind(&self) -> String {
-        match &self.inner.detector {
-            Some(d) => d.score.to_string(),
-            None => ScoreKind::default_for(&self.inner).to_string(),
-        }
+        ScoreKind::of(&self.inner).to_string()
     }
 
     /// The architecture in one line, as `ae inspect` shows it.

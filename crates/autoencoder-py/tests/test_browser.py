@@ -88,8 +88,7 @@ def test_rows_pasted_into_the_served_page_get_ae_scores(ae, detector, browser, t
         page.click("#send")
         page.wait_for_selector("#result")
         got = page.locator("#result td.score").all_inner_texts()
-        assert [float(g) for g in got] == [float(w) for w in want]
-        assert got == want
+        assert got == want  # the very digits ae score prints
         page.screenshot(path=str(shots(tmp_path) / "served.png"), full_page=True)
         assert errors == [], errors
         # A bad paste shows the server's error, not a broken page (the browser logs the

@@ -131,7 +131,7 @@ async fn run(
             }
         }
         let loaded = core.current();
-        core.metrics.batch(op.name(), jobs.len(), rows);
+        core.metrics.batch(op.name(), jobs.len());
         let threads = core.threads.clone();
         // The pass runs on a blocking thread; this task waits for it, so one pass of an
         // operation runs at a time.
@@ -156,9 +156,8 @@ fn answer(op: Op, loaded: &Loaded, jobs: Vec<Job>, threads: &autoencoder::Thread
     if jobs.is_empty() {
         return;
     }
-    // The score `score_rows` computes by default: the detector's, else the model's.
-    let kind = model.detector.as_ref().map_or_else(|| ScoreKind::default_for(model), |det| det.score);
-    let elbo = op == Op::Score && kind == ScoreKind::Elbo;
+    // The score `score_rows` computes when none is asked for.
+    let elbo = op == Op::Score && ScoreKind::of(model) == ScoreKind::Elbo;
     if elbo || jobs.len() == 1 {
         for j in jobs {
             let out = compute(op, loaded, &j.data, threads);

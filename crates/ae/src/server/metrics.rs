@@ -48,8 +48,8 @@ impl Metrics {
         h.sum += s;
     }
 
-    /// One forward pass over `requests` requests' `rows` rows.
-    pub fn batch(&self, op: &str, requests: usize, _rows: usize) {
+    /// One forward pass over `requests` requests.
+    pub fn batch(&self, op: &str, requests: usize) {
         let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let e = m.batches.entry(op.to_string()).or_default();
         e.0 += 1;

@@ -411,7 +411,7 @@ async fn model_card(State(app): State<Arc<App>>) -> Response {
     let start = Instant::now();
     let l = app.core.current();
     let m = &l.model;
-    let score = m.detector.as_ref().map_or_else(|| ScoreKind::default_for(m), |d| d.score);
+    let score = ScoreKind::of(m);
     let card = serde_json::json!({
         "path": app.core.path.display().to_string(),
         "sha256": l.sha256,

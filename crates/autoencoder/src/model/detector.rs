@@ -58,6 +58,12 @@ impl ScoreKind {
             ScoreKind::Mse
         }
     }
+
+    /// The score a model computes when none is asked for: its detector's, else
+    /// [`default_for`](Self::default_for) the model.
+    pub fn of(model: &Autoencoder) -> ScoreKind {
+        model.detector.as_ref().map_or_else(|| ScoreKind::default_for(model), |d| d.score)
+    }
 }
 
 /// Posterior draws per row for the `elbo` score (from a fixed seed, so scores repeat).
@@ -297,6 +303,34 @@ pub fn scores(
     Ok(out)
 }
 
+/// Each feature's mean over the rows of `data` of the score's term (`mse`: the mean
+/// squared error of the feature, in normalised units) — where a model reconstructs
+/// worst. `feature_scale` as for [`scores`]; `elbo` is not a sum over features and is
+/// refused.
+pub fn feature_errors(
+    model: &Autoencoder,
+    data: &Dataset,
+    kind: ScoreKind,
+    feature_scale: &[f32],
+    threads: &Threads,
+) -> Result<Vec<f64>> {
+    model.check_data(data)?;
+    let Some(term) = error_term(kind) else {
+        return Err(Error::Data(
+            "the elbo score is not a sum over features; ask for mse, mae, root or standardized".into(),
+        ));
+    };
+    let d = model.input_dim();
+    let mut sum = vec![0.0f64; d];
+    for_each_reconstruction(model, data, threads, |xr, yr| {
+        for (j, s) in sum.iter_mut().enumerate() {
+            *s += term(xr[j], yr[j], feature_scale.get(j).copied().unwrap_or(1.0));
+        }
+    });
+    let n = data.rows().max(1) as f64;
+    Ok(sum.into_iter().map(|s| s / n).collect())
+}
+
 /// The term feature `j` adds to a reconstruction score (before the mean over the `d`
 /// features), from `xⱼ`, `x̂ⱼ` in normalised units and the feature's scale `kⱼ` (used by
 /// `standardized` alone); `None` for `elbo`, which is not a sum over features. The one
@@ -334,17 +368,18 @@ pub fn score_rows(
     threads: &Threads,
 ) -> Result<Scored> {
     let detector = model.detector.as_ref();
-    let (kind, scale) = resolve(model, kind)?;
+    let (kind, scale) = resolve_score(model, kind)?;
     let scores = scores(model, data, kind, scale, threads)?;
     let flags = detector.filter(|d| d.score == kind).map(|d| (d.threshold, d.labels(&scores)));
     Ok(Scored { kind, scores, flags })
 }
 
-/// The score to compute (`kind`, else the detector's, else the model's default) and
-/// its feature scales (a detector's, for `standardized`).
-fn resolve(model: &Autoencoder, kind: Option<ScoreKind>) -> Result<(ScoreKind, &[f32])> {
+/// The score to compute (`kind`, else [`ScoreKind::of`] the model) and its feature
+/// scales (a detector's, for `standardized`; an error without them). Every front that
+/// scores or exports a score resolves it here.
+pub fn resolve_score(model: &Autoencoder, kind: Option<ScoreKind>) -> Result<(ScoreKind, &[f32])> {
     let detector = model.detector.as_ref();
-    let kind = kind.or(detector.map(|d| d.score)).unwrap_or_else(|| ScoreKind::default_for(model));
+    let kind = kind.unwrap_or_else(|| ScoreKind::of(model));
     let scale: &[f32] = match detector {
         Some(d) if d.score == kind => &d.feature_scale,
         _ if kind == ScoreKind::Standardized => {
@@ -385,7 +420,7 @@ pub fn explain_rows(
     k: usize,
     threads: &Threads,
 ) -> Result<Explanation> {
-    let (kind, scale) = resolve(model, kind)?;
+    let (kind, scale) = resolve_score(model, kind)?;
     model.check_data(data)?;
     let d = model.input_dim();
     let term = error_term(kind).ok_or_else(|| {
@@ -713,6 +748,17 @@ mod tests {
         let e = explain_rows(&vae, &data, None, 3, &threads).unwrap_err().to_string();
         assert!(e.contains("elbo score is not a sum over features"), "{e}");
         assert!(explain_rows(&vae, &data, Some(ScoreKind::Mse), 3, &threads).is_ok());
+        // Per feature over the rows: the same terms, so their mean over features is the
+        // mean score, and the planted feature's error stands out.
+        for kind in [ScoreKind::Mse, ScoreKind::Mae] {
+            let fe = feature_errors(&model, &data, kind, &[], &threads).unwrap();
+            let mean_score = scores(&model, &data, kind, &[], &threads).unwrap().iter().sum::<f64>() / 40.0;
+            let mean_fe = fe.iter().sum::<f64>() / 64.0;
+            assert!((mean_fe - mean_score).abs() <= 1e-12 * mean_score, "{kind}: {mean_fe} vs {mean_score}");
+            let worst = (0..64).max_by(|&a, &b| fe[a].total_cmp(&fe[b])).unwrap();
+            assert_eq!(worst, 17, "{kind}");
+        }
+        assert!(feature_errors(&vae, &data, ScoreKind::Elbo, &[], &threads).is_err());
     }
 
     /// Every score kind of dense, convolutional and variational models: the rows of any

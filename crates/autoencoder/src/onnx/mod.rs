@@ -94,8 +94,7 @@ impl FromStr for Part {
 pub struct ExportOptions {
     /// The part.
     pub part: Part,
-    /// The score in the graph; by default the detector's, else the model's default
-    /// ([`ScoreKind::default_for`]).
+    /// The score in the graph; by default [`ScoreKind::of`] the model.
     pub score: Option<ScoreKind>,
 }
 
@@ -115,25 +114,10 @@ pub struct Exported {
 
 /// The model as an ONNX graph (see the module's documentation).
 pub fn export(model: &Autoencoder, options: &ExportOptions) -> Result<Exported> {
-    let kind = options
-        .score
-        .or_else(|| model.detector.as_ref().map(|d| d.score))
-        .unwrap_or_else(|| ScoreKind::default_for(model));
+    let (kind, feature_scale) = crate::anomaly::resolve_score(model, options.score)?;
+    let feature_scale = feature_scale.to_vec();
     let elbo = "the elbo score averages random posterior draws, which an ONNX graph cannot repeat; \
                 export a reconstruction score instead (--score mse, mae, root or standardized)";
-    let feature_scale = match kind {
-        ScoreKind::Standardized => {
-            let k = model.detector.as_ref().map(|d| &d.feature_scale[..]).unwrap_or(&[]);
-            if k.len() != model.input_dim() {
-                return Err(Error::config(
-                    "score",
-                    "standardized scores need the feature scales of a detector fitted with --score standardized",
-                ));
-            }
-            k.to_vec()
-        }
-        _ => Vec::new(),
-    };
     let (want_score, no_score) = match (options.part, kind) {
         (Part::Score, ScoreKind::Elbo) => return Err(Error::config("score", elbo)),
         (Part::All, ScoreKind::Elbo) => (false, Some(elbo.to_string())),
@@ -216,6 +200,9 @@ struct Graph<'m> {
     outputs: Vec<Message>,
     /// The file's tensor names by their offset in the parameter buffer.
     names: std::collections::HashMap<usize, String>,
+    /// The normaliser's offset and scale constants, once added (shared by `norm(x)` and
+    /// its inverse).
+    norm: Option<(String, String)>,
     next: usize,
 }
 
@@ -229,6 +216,7 @@ impl<'m> Graph<'m> {
             inputs: Vec::new(),
             outputs: Vec::new(),
             names,
+            norm: None,
             next: 0,
         }
     }
@@ -271,10 +259,23 @@ impl<'m> Graph<'m> {
         name
     }
 
+    /// The normaliser's offset and scale as constants, added once.
+    fn norm_constants(&mut self) -> (String, String) {
+        if self.norm.is_none() {
+            // The model outlives the graph: its normaliser is read, not copied.
+            let model = self.model;
+            let (n, d) = (model.normalizer(), model.input_dim());
+            let o = self.constant("norm_offset", &[d], &n.offset);
+            let k = self.constant("norm_scale", &[d], &n.scale);
+            self.norm = Some((o, k));
+        }
+        self.norm.clone().expect("set above")
+    }
+
     /// `norm(x)`: the fill of missing values, then `(x − offset)·scale`.
     fn normalise(&mut self, x: &str) -> String {
-        let n = self.model.normalizer().clone();
-        let d = self.model.input_dim();
+        let model = self.model;
+        let (n, d) = (model.normalizer(), model.input_dim());
         let mut cur = x.to_string();
         if n.fills_missing() {
             let nan = self.op("IsNaN", &[&cur], &[]);
@@ -282,8 +283,7 @@ impl<'m> Graph<'m> {
             cur = self.op("Where", &[&nan, &fill, &cur], &[]);
         }
         if !n.is_identity() {
-            let offset = self.constant("norm_offset", &[d], &n.offset);
-            let scale = self.constant("norm_scale", &[d], &n.scale);
+            let (offset, scale) = self.norm_constants();
             let shifted = self.op("Sub", &[&cur, &offset], &[]);
             cur = self.op("Mul", &[&shifted, &scale], &[]);
         }
@@ -292,14 +292,11 @@ impl<'m> Graph<'m> {
 
     /// `x = x′/scale + offset` into `output`.
     fn denormalise(&mut self, y: &str, output: &str) {
-        let n = self.model.normalizer().clone();
-        let d = self.model.input_dim();
-        if n.is_identity() {
+        if self.model.normalizer().is_identity() {
             self.op_to("Identity", &[y], output, &[]);
             return;
         }
-        let offset = self.constant("norm_offset", &[d], &n.offset);
-        let scale = self.constant("norm_scale", &[d], &n.scale);
+        let (offset, scale) = self.norm_constants();
         let unscaled = self.op("Div", &[y, &scale], &[]);
         self.op_to("Add", &[&unscaled, &offset], output, &[]);
     }

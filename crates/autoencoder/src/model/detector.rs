@@ -283,16 +283,9 @@ pub fn scores(
     feature_scale: &[f32],
     threads: &Threads,
 ) -> Result<Vec<f64>> {
-    model.check_data(data)?;
     let d = model.input_dim();
-    if kind == ScoreKind::Standardized && feature_scale.len() != d {
-        return Err(Error::Data(format!(
-            "standardized scores need {d} feature scales (fitted on training rows), found {}",
-            feature_scale.len()
-        )));
-    }
     // Σⱼ of the row's error terms (the reconstruction scores), or the ELBO's own pass.
-    let Some(term) = error_term(kind) else {
+    let Some(term) = checked_term(model, data, kind, feature_scale)? else {
         return model.negative_elbo_rows(data.as_slice(), ELBO_SAMPLES, 0, data.first_row, threads);
     };
     let mut out = Vec::with_capacity(data.rows());
@@ -314,8 +307,7 @@ pub fn feature_errors(
     feature_scale: &[f32],
     threads: &Threads,
 ) -> Result<Vec<f64>> {
-    model.check_data(data)?;
-    let Some(term) = error_term(kind) else {
+    let Some(term) = checked_term(model, data, kind, feature_scale)? else {
         return Err(Error::Data(
             "the elbo score is not a sum over features; ask for mse, mae, root or standardized".into(),
         ));
@@ -331,11 +323,33 @@ pub fn feature_errors(
     Ok(sum.into_iter().map(|s| s / n).collect())
 }
 
+/// A per-feature term: `(xⱼ, x̂ⱼ, kⱼ)` → its share of the score, before the mean.
+type Term = fn(f32, f32, f32) -> f64;
+
+/// [`error_term`] of `kind` after the checks both [`scores`] and [`feature_errors`]
+/// make: the data fits the model, and `standardized` has one scale per feature.
+fn checked_term(
+    model: &Autoencoder,
+    data: &Dataset,
+    kind: ScoreKind,
+    feature_scale: &[f32],
+) -> Result<Option<Term>> {
+    model.check_data(data)?;
+    let d = model.input_dim();
+    if kind == ScoreKind::Standardized && feature_scale.len() != d {
+        return Err(Error::Data(format!(
+            "standardized scores need {d} feature scales (fitted on training rows), found {}",
+            feature_scale.len()
+        )));
+    }
+    Ok(error_term(kind))
+}
+
 /// The term feature `j` adds to a reconstruction score (before the mean over the `d`
 /// features), from `xⱼ`, `x̂ⱼ` in normalised units and the feature's scale `kⱼ` (used by
 /// `standardized` alone); `None` for `elbo`, which is not a sum over features. The one
 /// definition [`scores`] sums and [`explain_rows`] ranks.
-fn error_term(kind: ScoreKind) -> Option<fn(f32, f32, f32) -> f64> {
+fn error_term(kind: ScoreKind) -> Option<Term> {
     Some(match kind {
         ScoreKind::Mse => |a, b, _| ((a - b) as f64).powi(2),
         ScoreKind::Mae => |a, b, _| ((a - b) as f64).abs(),
@@ -759,6 +773,8 @@ mod tests {
             assert_eq!(worst, 17, "{kind}");
         }
         assert!(feature_errors(&vae, &data, ScoreKind::Elbo, &[], &threads).is_err());
+        let e = feature_errors(&model, &data, ScoreKind::Standardized, &[], &threads).unwrap_err();
+        assert!(e.to_string().contains("need 64 feature scales"), "{e}");
     }
 
     /// Every score kind of dense, convolutional and variational models: the rows of any

@@ -40,3 +40,18 @@ pub fn train(
     };
     Ok(Outcome { fitted, val_rows, pass: progress.pass() })
 }
+
+/// [`train`] on rows streamed from their files ([`ValidParams::fit_streamed`]) in windows
+/// of `window_rows` rows; there are no rows at hand for a reconstruction grid.
+pub fn train_streamed(
+    data: &autoencoder::data::chunks::ChunkedRows,
+    validation: Option<&Dataset>,
+    params: &ValidParams,
+    window_rows: usize,
+    quiet: bool,
+) -> Result<Outcome> {
+    let training = params.training();
+    let mut progress = Progress::new(quiet, training.loss.name(), training.batch_size);
+    let fitted = params.fit_streamed(data, validation, window_rows, &mut progress)?;
+    Ok(Outcome { fitted, val_rows: None, pass: progress.pass() })
+}

@@ -109,17 +109,34 @@ impl Codec {
             )));
         }
         let rows = codes.len() / dims;
-        let mut lo = Vec::with_capacity(dims);
-        let mut hi = Vec::with_capacity(dims);
+        let (r_lo, r_hi) = Codec::end_ranks(rows);
+        let mut ends = Vec::with_capacity(dims);
         let mut column = Vec::with_capacity(rows);
         for j in 0..dims {
             column.clear();
             column.extend(codes.iter().skip(j).step_by(dims).copied());
             column.sort_unstable_by(f32::total_cmp);
-            let at = |q: f64| column[((q * (rows - 1) as f64).round() as usize).min(rows - 1)];
-            let (mut a, mut b) = (at(RANGE_QUANTILE), at(1.0 - RANGE_QUANTILE));
+            ends.push((column[r_lo], column[r_hi]));
+        }
+        let mut codec = Codec::with_ends(&ends);
+        codec.count(codes);
+        Ok(codec)
+    }
+
+    /// The ranks (from 0, in ascending order) of a dimension's lower and upper ends
+    /// among `rows ≥ 1` code values: its `RANGE_QUANTILE` and `1 − RANGE_QUANTILE`
+    /// quantiles, rounded to the nearest rank.
+    pub(crate) fn end_ranks(rows: usize) -> (usize, usize) {
+        let at = |q: f64| ((q * (rows - 1) as f64).round() as usize).min(rows - 1);
+        (at(RANGE_QUANTILE), at(1.0 - RANGE_QUANTILE))
+    }
+
+    /// A codec with these per-dimension ends (a (nearly) constant dimension gets a small
+    /// range around its value) and an empty histogram, for [`Codec::count`].
+    pub(crate) fn with_ends(ends: &[(f32, f32)]) -> Codec {
+        let (mut lo, mut hi) = (Vec::with_capacity(ends.len()), Vec::with_capacity(ends.len()));
+        for &(mut a, mut b) in ends {
             if b <= a {
-                // A (nearly) constant dimension: give it a small range around its value.
                 let pad = a.abs().max(1.0) * 1e-3;
                 a -= pad;
                 b += pad;
@@ -127,14 +144,18 @@ impl Codec {
             lo.push(a);
             hi.push(b);
         }
-        let mut codec = Codec { lo, hi, histogram: vec![0; dims * FINE_BINS] };
+        Codec { lo, hi, histogram: vec![0; ends.len() * FINE_BINS] }
+    }
+
+    /// Add `codes` (whole rows) to the histogram.
+    pub(crate) fn count(&mut self, codes: &[f32]) {
+        let dims = self.dims();
         for row in codes.chunks_exact(dims) {
             for (j, &z) in row.iter().enumerate() {
-                let f = codec.symbol(j, z, MAX_BITS) as usize;
-                codec.histogram[j * FINE_BINS + f] = codec.histogram[j * FINE_BINS + f].saturating_add(1);
+                let f = self.symbol(j, z, MAX_BITS) as usize;
+                self.histogram[j * FINE_BINS + f] = self.histogram[j * FINE_BINS + f].saturating_add(1);
             }
         }
-        Ok(codec)
     }
 
     /// The code size.

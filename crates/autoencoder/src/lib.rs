@@ -71,6 +71,7 @@ pub mod probe;
 pub mod random;
 #[cfg(feature = "compress")]
 pub mod rate_distortion;
+pub mod select;
 mod settings;
 pub mod train;
 

@@ -233,6 +233,48 @@ impl ValidParams {
     }
 }
 
+impl ValidParams {
+    /// [`fit_with`](Self::fit_with) on rows read a chunk at a time
+    /// ([`ChunkedRows`](crate::data::chunks::ChunkedRows)), shuffled in windows of at
+    /// most `window_rows` rows ([`train::window_rows`] of a memory budget): training
+    /// and completion by [`train::fit_streamed`]. The same seed and threads give the
+    /// same bits; with a window that holds every training row, those of
+    /// [`fit_with`](Self::fit_with) on the rows read whole. No checkpoint is written,
+    /// and a checkpoint is not resumed (an error naming `resume` or `checkpoint_every`).
+    pub fn fit_streamed(
+        &self,
+        data: &crate::data::chunks::ChunkedRows,
+        validation: Option<&Dataset>,
+        window_rows: usize,
+        observer: &mut dyn Observer,
+    ) -> Result<Fitted> {
+        if self.resume.is_some() {
+            return Err(Error::config(
+                "resume",
+                "streamed training does not resume checkpoints; train in memory",
+            ));
+        }
+        if self.checkpoint.as_ref().is_some_and(|(_, every)| *every > 0) {
+            return Err(Error::config(
+                "checkpoint_every",
+                "streamed training writes no checkpoints; train in memory for checkpoints",
+            ));
+        }
+        let mut model = Autoencoder::initialised(self.model.clone(), &self.plan, self.training.seed);
+        let history = train::fit_streamed(
+            &mut model,
+            data,
+            validation,
+            &self.training,
+            self.threshold,
+            window_rows,
+            &self.threads,
+            observer,
+        )?;
+        Ok(Fitted { model, history })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

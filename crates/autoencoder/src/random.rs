@@ -20,6 +20,8 @@ pub enum Stream {
     Noise = 2,
     /// Sampling at inference (generation, importance sampling).
     Sample = 3,
+    /// The order in which streamed training visits its windows' pieces.
+    Windows = 4,
 }
 
 /// The generator for `stream` of `seed`.

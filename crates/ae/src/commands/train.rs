@@ -17,7 +17,7 @@ use clap::Args;
 use crate::args::{widths, DataArgs, ThreadArgs, Widths};
 use crate::files::{sibling, RunFiles};
 use crate::pictures::{write_comparison, write_loss_curve};
-use crate::training::{train, Outcome};
+use crate::training::{train, train_streamed, Outcome};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -206,6 +206,13 @@ pub struct TrainArgs {
     /// Small tables: raise the epoch limit (and the early-stopping patience in proportion) so that each pass can take at least this many gradient steps [default: 0; 2000 with --preset tabular].
     #[arg(long, value_name = "STEPS")]
     pub min_steps: Option<usize>,
+
+    /// Stream the training rows from their files instead of reading them into memory: a window of rows at a time (a Parquet file by its row groups, other files a file at a time), shuffled within the window. Chosen without this flag when the data is larger than --memory-budget.
+    #[arg(long)]
+    pub stream: bool,
+    /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory].
+    #[arg(long, value_name = "SIZE", value_parser = crate::args::byte_size)]
+    pub memory_budget: Option<u64>,
 
     /// The model file to write.
     #[arg(short, long, default_value = "model.safetensors", value_name = "FILE")]
@@ -417,7 +424,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
         None => resolve_config(&a)?,
     };
     let seed = cfg.training.seed;
-    let data = a.data.load(&a.files, seed, Split::Train)?;
+    // Data larger than the memory budget (or with --stream) is streamed: the first chunk
+    // stands for the data where its shape and defaults are chosen.
+    let streamed = streaming(&a)?;
+    let mut data = match &streamed {
+        Some(s) => s.rows.read(0)?,
+        None => a.data.load(&a.files, seed, Split::Train)?,
+    };
     // A configuration file, or a checkpoint, is the starting point; else the library
     // chooses one for the data (or the preset's).
     let cfg = if resume.is_none() && a.config.is_none() { with_data_defaults(&a, &data)? } else { cfg };
@@ -452,7 +465,18 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
     // Trained and finished: the code statistics `ae compress` needs, and the detector
     // of --threshold.
-    let Outcome { fitted, val_rows, pass } = train(&data, validation.as_ref(), &valid, a.quiet)?;
+    let Outcome { fitted, val_rows, pass } = match &streamed {
+        Some(s) => {
+            let window = autoencoder::train::window_rows(&s.rows, s.budget, valid.training().batch_size)?;
+            if !a.quiet {
+                eprintln!("{}", s.describe(window));
+            }
+            // The first chunk's rows are not kept beside the window.
+            data = Dataset::new(Vec::new(), 0, 0, s.rows.source.clone())?;
+            train_streamed(&s.rows, validation.as_ref(), &valid, window, a.quiet)?
+        }
+        None => train(&data, validation.as_ref(), &valid, a.quiet)?,
+    };
     let autoencoder::Fitted { model, history } = fitted;
     // A code wider than `codec::MAX_DIMS` gets none (its histogram would outweigh the
     // model); `ae compress` then says why it cannot compress.
@@ -471,7 +495,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let warn = |what: &str, e: Error| eprintln!("warning: the model was written, but not {what}: {e}");
     if !a.no_plots {
         let p = sibling(&a.output, "loss.png");
-        let baseline = pca_line(&model, &data, validation.as_ref(), &threads, a.quiet);
+        // (Streamed rows are not at hand for a PCA of them.)
+        let baseline = if streamed.is_some() {
+            None
+        } else {
+            pca_line(&model, &data, validation.as_ref(), &threads, a.quiet)
+        };
         match write_loss_curve(&p, &model, &history, baseline) {
             Ok(()) => {
                 written.push(p.display().to_string());
@@ -523,6 +552,82 @@ pub fn run(a: TrainArgs) -> Result<()> {
         eprintln!("{}", report.text());
     }
     Ok(())
+}
+
+/// Training rows streamed from their files, within a memory budget.
+struct Streamed {
+    rows: autoencoder::data::chunks::ChunkedRows,
+    budget: u64,
+    /// Chosen because the data is larger than the budget (not asked for with --stream).
+    chosen: bool,
+}
+
+impl Streamed {
+    /// The line that says streaming was chosen, and its windows.
+    fn describe(&self, window: usize) -> String {
+        let why = if self.chosen {
+            format!(", more than the memory budget of {} (--memory-budget)", human_bytes(self.budget))
+        } else {
+            String::new()
+        };
+        format!(
+            "streaming {} rows of {} values from {} ({} as f32{why}): shuffled in windows of {window} rows",
+            self.rows.rows(),
+            self.rows.cols(),
+            self.rows.source,
+            human_bytes(self.rows.bytes())
+        )
+    }
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b => format!("{:.1} KiB", b as f64 / 1024.0),
+    }
+}
+
+/// The default memory budget: half the machine's memory (`MemTotal` of `/proc/meminfo`),
+/// or 8 GiB where that cannot be read.
+fn default_budget() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok()
+    });
+    total.map_or(8 << 30, |kib| kib * 1024 / 2)
+}
+
+/// Whether to stream the training rows: with --stream, or when table files hold more
+/// than the memory budget (estimated from their footers or sizes). Named datasets,
+/// images and standard input are read into memory (--stream with them is an error).
+/// Of two plain files, the second is a labels file, which training does not use.
+fn streaming(a: &TrainArgs) -> Result<Option<Streamed>> {
+    let budget = a.memory_budget.unwrap_or_else(default_budget);
+    let files = &a.files;
+    let streamable = a.data.dataset.is_none()
+        && !files.is_empty()
+        && !autoencoder::data::open::are_images(files)
+        && !files.iter().any(|p| autoencoder::data::open::is_stream(p));
+    if !streamable {
+        if a.stream {
+            return Err(Error::config(
+                "stream",
+                "streams table files (CSV, NPY, Parquet, Arrow, or folders and globs of them); named datasets, images and standard input are read into memory",
+            ));
+        }
+        return Ok(None);
+    }
+    let shards = files.len() > 2
+        || files.iter().any(|p| {
+            autoencoder::data::shards::is_table_folder(p) || autoencoder::data::shards::is_pattern(p)
+        });
+    let paths = if shards { &files[..] } else { &files[..1] };
+    if !a.stream && autoencoder::data::chunks::estimate_bytes(paths)? <= budget {
+        return Ok(None);
+    }
+    let rows = autoencoder::data::chunks::ChunkedRows::open(paths, &a.data.load_options())?;
+    Ok(Some(Streamed { rows, budget, chosen: !a.stream }))
 }
 
 /// What `ae train` reports: one JSON object on stdout with `--json`, else one line on
@@ -654,6 +759,8 @@ mod tests {
         "checkpoint",
         "resume",
         "threshold",
+        "stream",
+        "memory_budget",
         "output",
         "json",
         "quiet",

@@ -24,3 +24,4 @@ mod report;
 mod resume;
 #[cfg(feature = "serve")]
 mod serve;
+mod stream;

@@ -491,14 +491,57 @@ impl parquet::file::reader::ChunkReader for GuardedFile {
 }
 
 fn read_parquet(path: &Path, columns: &Columns) -> Result<Dataset> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    let builder = ParquetRecordBatchReaderBuilder::try_new(GuardedFile { file, len })
-        .map_err(|e| format_error(path, e))?;
+    let builder = parquet_builder(path)?;
     let schema = builder.schema().clone();
     let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| format_error(path, e))?;
     collect(path, &schema, reader, columns)
+}
+
+/// The number of rows in each row group of the Parquet file `path`, from its footer.
+pub fn parquet_row_groups(path: &Path) -> Result<Vec<usize>> {
+    guarded(path, || {
+        let builder = parquet_builder(path)?;
+        Ok(builder.metadata().row_groups().iter().map(|g| g.num_rows().max(0) as usize).collect())
+    })
+}
+
+/// The number of values (rows × leaf columns) of the Parquet file `path`, from its
+/// footer.
+pub fn parquet_values(path: &Path) -> Result<u64> {
+    guarded(path, || {
+        let builder = parquet_builder(path)?;
+        let m = builder.metadata().file_metadata();
+        Ok((m.num_rows().max(0) as u64).saturating_mul(m.schema_descr().num_columns() as u64))
+    })
+}
+
+/// The rows of row group `group` of the Parquet file `path`, its columns chosen by
+/// `columns`: [`load_parquet`] of one row group, for a pass over a file larger than
+/// memory.
+pub fn load_parquet_row_group(path: &Path, columns: &Columns, group: usize) -> Result<Dataset> {
+    guarded(path, || {
+        let builder = parquet_builder(path)?;
+        let groups = builder.metadata().num_row_groups();
+        if group >= groups {
+            return Err(Error::format(path, format!("has {groups} row groups, not a group {}", group + 1)));
+        }
+        let schema = builder.schema().clone();
+        let reader = builder
+            .with_row_groups(vec![group])
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| format_error(path, e))?;
+        collect(path, &schema, reader, columns)
+    })
+}
+
+fn parquet_builder(
+    path: &Path,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder<GuardedFile>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(GuardedFile { file, len })
+        .map_err(|e| format_error(path, e))
 }
 
 /// Check an Arrow IPC file's footer against the file's size before arrow-ipc reads it:

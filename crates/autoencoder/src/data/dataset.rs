@@ -377,6 +377,12 @@ impl Dataset {
     /// Fail with a message naming the row and column at the first infinite value, or at
     /// the first NaN unless `nan_is_missing`.
     pub fn check_values(&self, nan_is_missing: bool) -> Result<()> {
+        self.check_values_after(nan_is_missing, 0)
+    }
+
+    /// [`Dataset::check_values`] of rows that come after `before` other rows of their
+    /// file (a chunk of it): the message counts rows from the file's start.
+    pub fn check_values_after(&self, nan_is_missing: bool, before: u64) -> Result<()> {
         let bad = |v: &f32| if nan_is_missing { v.is_infinite() } else { !v.is_finite() };
         match self.data.iter().position(bad) {
             None => Ok(()),
@@ -394,7 +400,7 @@ impl Dataset {
                 Err(Error::Data(format!(
                     "{}: row {}, column {}{name} is {v}; the data must be finite numbers{advice}",
                     self.source,
-                    r + 1,
+                    r as u64 + before + 1,
                     c + 1
                 )))
             }

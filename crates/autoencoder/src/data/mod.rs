@@ -2,6 +2,7 @@
 //! normalisers, the built-in synthetic images and the named datasets.
 
 pub mod builtin;
+pub mod chunks;
 #[cfg(feature = "parquet")]
 pub mod columnar;
 pub mod columns;

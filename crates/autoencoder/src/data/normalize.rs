@@ -76,56 +76,11 @@ impl Normalizer {
         Normalizer { kind: NormalizeKind::None, offset: Vec::new(), scale: Vec::new(), fill: Vec::new() }
     }
 
-    /// Fit `kind` on `rows × cols` training values (statistics in f64).
+    /// Fit `kind` on `rows × cols` training values (statistics in f64, by [`Moments`]).
     pub fn fit(kind: NormalizeKind, data: &[f32], cols: usize) -> Self {
-        match kind {
-            NormalizeKind::None => Normalizer::none(),
-            NormalizeKind::MinMax => {
-                let mut lo = vec![f32::INFINITY; cols];
-                let mut hi = vec![f32::NEG_INFINITY; cols];
-                for row in data.chunks_exact(cols) {
-                    for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(row) {
-                        *l = l.min(v);
-                        *h = h.max(v);
-                    }
-                }
-                // A feature with no value (every one missing) has no range.
-                lo.iter_mut().zip(hi.iter_mut()).filter(|(l, _)| l.is_infinite()).for_each(|(l, h)| {
-                    *l = 0.0;
-                    *h = 0.0;
-                });
-                let scale = lo
-                    .iter()
-                    .zip(&hi)
-                    .map(|(&l, &h)| if h > l { usable_scale(1.0 / (h - l)) } else { 1.0 })
-                    .collect();
-                Normalizer { kind, offset: lo, scale, fill: Vec::new() }
-            }
-            NormalizeKind::ZScore => {
-                let (mean, count) = means(data, cols);
-                let mut var = vec![0.0f64; cols];
-                for row in data.chunks_exact(cols) {
-                    var.iter_mut()
-                        .zip(row)
-                        .zip(&mean)
-                        .filter(|((_, v), _)| !v.is_nan())
-                        .for_each(|((q, &v), m)| *q += (v as f64 - m).powi(2));
-                }
-                let scale = var
-                    .iter()
-                    .zip(&count)
-                    .map(|(q, &n)| {
-                        let sd = (q / n.max(1) as f64).sqrt();
-                        if sd > 1e-12 {
-                            usable_scale((1.0 / sd) as f32)
-                        } else {
-                            1.0
-                        }
-                    })
-                    .collect();
-                Normalizer { kind, offset: mean.iter().map(|&m| m as f32).collect(), scale, fill: Vec::new() }
-            }
-        }
+        let mut m = Moments::new(cols);
+        m.push(data);
+        m.normalizer(kind)
     }
 
     /// [`fit`](Self::fit) on training values where NaN marks a missing value: the
@@ -139,17 +94,9 @@ impl Normalizer {
         names: Option<&[String]>,
         source: &str,
     ) -> Result<Self> {
-        let mut n = Normalizer::fit(kind, data, cols);
-        let (mean, count) = means(data, cols);
-        if let Some(j) = count.iter().position(|&c| c == 0) {
-            let name = names.and_then(|n| n.get(j)).map(|n| format!(" (\"{n}\")")).unwrap_or_default();
-            return Err(Error::Data(format!(
-                "{source}: feature {}{name} has no value in the training rows (every one is missing); leave the column out",
-                j + 1
-            )));
-        }
-        n.fill = mean.iter().map(|&m| m as f32).collect();
-        Ok(n)
+        let mut m = Moments::new(cols);
+        m.push(data);
+        m.normalizer_with_fill(kind, names, source)
     }
 
     /// Whether missing values (NaN) are filled: a model trained with missing values.
@@ -249,19 +196,188 @@ impl Normalizer {
     }
 }
 
-/// Each feature's mean over its values that are not NaN (f64), and how many there were.
-fn means(data: &[f32], cols: usize) -> (Vec<f64>, Vec<usize>) {
-    let mut sum = vec![0.0f64; cols];
-    let mut count = vec![0usize; cols];
-    for row in data.chunks_exact(cols.max(1)) {
-        for ((s, n), &v) in sum.iter_mut().zip(count.iter_mut()).zip(row) {
-            if !v.is_nan() {
-                *s += v as f64;
-                *n += 1;
+/// Rows in a block of [`Moments`]: the statistics of one block are computed in two
+/// passes over it, and the blocks are merged in order.
+pub const MOMENTS_BLOCK: usize = 4096;
+
+/// Each feature's count, mean, sum of squared deviations (f64) and range over rows
+/// given in order, in one pass over them: the statistics a [`Normalizer`] is fitted
+/// from, whether the rows are all in memory or streamed chunk by chunk.
+///
+/// The rows are taken in blocks of [`MOMENTS_BLOCK`], counted from the first row given:
+/// a block's mean `m_b = Σx/n_b` and `M2_b = Σ(x − m_b)²` are exact two-pass sums over
+/// its values (NaN left out), and the blocks are merged in order by Chan et al.'s rule
+/// `δ = m_b − m`, `m ← m + δ·n_b/(n + n_b)`, `M2 ← M2 + M2_b + δ²·n·n_b/(n + n_b)`. The
+/// result depends only on the sequence of rows, not on how it is cut into the slices
+/// given to [`Moments::push`]: a file read in row groups fits the same bits as the file
+/// read whole. (Up to one block, this is the plain two-pass mean and variance.)
+#[derive(Debug, Clone)]
+pub struct Moments {
+    cols: usize,
+    /// The rows of the block being filled.
+    block: Vec<f32>,
+    count: Vec<u64>,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+    lo: Vec<f32>,
+    hi: Vec<f32>,
+    /// Scratch: the block's per-feature sums (then means), counts and squared deviations.
+    sum_b: Vec<f64>,
+    count_b: Vec<u64>,
+    m2_b: Vec<f64>,
+}
+
+impl Moments {
+    /// No rows yet, of `cols` features.
+    pub fn new(cols: usize) -> Self {
+        Moments {
+            cols,
+            block: Vec::with_capacity(MOMENTS_BLOCK * cols),
+            count: vec![0; cols],
+            mean: vec![0.0; cols],
+            m2: vec![0.0; cols],
+            lo: vec![f32::INFINITY; cols],
+            hi: vec![f32::NEG_INFINITY; cols],
+            sum_b: vec![0.0; cols],
+            count_b: vec![0; cols],
+            m2_b: vec![0.0; cols],
+        }
+    }
+
+    /// Take the next rows (row-major, a whole number of rows).
+    pub fn push(&mut self, mut rows: &[f32]) {
+        let c = self.cols;
+        if c == 0 {
+            return;
+        }
+        while !rows.is_empty() {
+            let take = (MOMENTS_BLOCK * c - self.block.len()).min(rows.len());
+            self.block.extend_from_slice(&rows[..take]);
+            rows = &rows[take..];
+            if self.block.len() == MOMENTS_BLOCK * c {
+                self.merge_block();
             }
         }
     }
-    (sum.iter().zip(&count).map(|(s, &n)| s / n.max(1) as f64).collect(), count)
+
+    fn merge_block(&mut self) {
+        let c = self.cols;
+        if self.block.is_empty() || c == 0 {
+            return;
+        }
+        self.sum_b.iter_mut().for_each(|s| *s = 0.0);
+        self.count_b.iter_mut().for_each(|n| *n = 0);
+        for row in self.block.chunks_exact(c) {
+            for (j, &v) in row.iter().enumerate() {
+                if !v.is_nan() {
+                    self.sum_b[j] += v as f64;
+                    self.count_b[j] += 1;
+                    self.lo[j] = self.lo[j].min(v);
+                    self.hi[j] = self.hi[j].max(v);
+                }
+            }
+        }
+        // The block's means into `sum_b`, then its squared deviations into `m2_b`, each
+        // feature's sums in row order.
+        for (s, &nb) in self.sum_b.iter_mut().zip(&self.count_b) {
+            *s /= nb.max(1) as f64;
+        }
+        self.m2_b.iter_mut().for_each(|q| *q = 0.0);
+        for row in self.block.chunks_exact(c) {
+            for ((q, &v), &mb) in self.m2_b.iter_mut().zip(row).zip(&self.sum_b) {
+                if !v.is_nan() {
+                    *q += (v as f64 - mb).powi(2);
+                }
+            }
+        }
+        for j in 0..c {
+            let (nb, mb, m2b) = (self.count_b[j], self.sum_b[j], self.m2_b[j]);
+            if nb == 0 {
+                continue;
+            }
+            let n = self.count[j];
+            if n == 0 {
+                self.mean[j] = mb;
+                self.m2[j] = m2b;
+            } else {
+                let total = (n + nb) as f64;
+                let delta = mb - self.mean[j];
+                self.mean[j] += delta * (nb as f64 / total);
+                self.m2[j] += m2b + delta * delta * (n as f64 * nb as f64 / total);
+            }
+            self.count[j] = n + nb;
+        }
+        self.block.clear();
+    }
+
+    /// Each feature's mean (over its values that are not NaN) and how many there were.
+    pub fn means(&mut self) -> (Vec<f64>, Vec<u64>) {
+        self.merge_block();
+        (self.mean.clone(), self.count.clone())
+    }
+
+    /// The normaliser of `kind` these rows give.
+    pub fn normalizer(&mut self, kind: NormalizeKind) -> Normalizer {
+        self.merge_block();
+        match kind {
+            NormalizeKind::None => Normalizer::none(),
+            NormalizeKind::MinMax => {
+                let (mut lo, mut hi) = (self.lo.clone(), self.hi.clone());
+                // A feature with no value (every one missing) has no range.
+                lo.iter_mut().zip(hi.iter_mut()).filter(|(l, _)| l.is_infinite()).for_each(|(l, h)| {
+                    *l = 0.0;
+                    *h = 0.0;
+                });
+                let scale = lo
+                    .iter()
+                    .zip(&hi)
+                    .map(|(&l, &h)| if h > l { usable_scale(1.0 / (h - l)) } else { 1.0 })
+                    .collect();
+                Normalizer { kind, offset: lo, scale, fill: Vec::new() }
+            }
+            NormalizeKind::ZScore => {
+                let scale = self
+                    .m2
+                    .iter()
+                    .zip(&self.count)
+                    .map(|(q, &n)| {
+                        let sd = (q / n.max(1) as f64).sqrt();
+                        if sd > 1e-12 {
+                            usable_scale((1.0 / sd) as f32)
+                        } else {
+                            1.0
+                        }
+                    })
+                    .collect();
+                Normalizer {
+                    kind,
+                    offset: self.mean.iter().map(|&m| m as f32).collect(),
+                    scale,
+                    fill: Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// [`Moments::normalizer`] with each feature's mean as the fill of missing values
+    /// (see [`Normalizer::fit_with_fill`]).
+    pub fn normalizer_with_fill(
+        &mut self,
+        kind: NormalizeKind,
+        names: Option<&[String]>,
+        source: &str,
+    ) -> Result<Normalizer> {
+        let mut n = self.normalizer(kind);
+        if let Some(j) = self.count.iter().position(|&c| c == 0) {
+            let name = names.and_then(|n| n.get(j)).map(|n| format!(" (\"{n}\")")).unwrap_or_default();
+            return Err(Error::Data(format!(
+                "{source}: feature {}{name} has no value in the training rows (every one is missing); leave the column out",
+                j + 1
+            )));
+        }
+        n.fill = self.mean.iter().map(|&m| m as f32).collect();
+        Ok(n)
+    }
 }
 
 /// A fitted scale that [`Normalizer::check`] accepts: `1/range` overflows to infinity
@@ -356,6 +472,58 @@ mod tests {
         assert!(e.contains("t.csv: feature 2 (\"b\") has no value"), "{e}");
         let bad = Normalizer { fill: vec![nan, 0.0], ..f };
         assert!(bad.check().unwrap_err().to_string().contains("fill at feature index 0"));
+    }
+
+    /// One pass over rows cut into slices of any size fits the bits of the rows given
+    /// whole; up to one block, the plain two-pass mean and variance; over many blocks,
+    /// as close to them as their f32 rounding shows (values far off 0: an offset of 10⁶).
+    #[test]
+    fn moments_do_not_depend_on_how_the_rows_are_cut() {
+        let rows = 3 * MOMENTS_BLOCK + 123;
+        let mut x = 0x853c_49e6_748f_ea9b_u64;
+        let data: Vec<f32> = (0..rows * 3)
+            .map(|i| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                let u = (x >> 40) as f32 / 16_777_216.0;
+                match i % 3 {
+                    0 => 1e6 + u,
+                    1 if i % 7 == 0 => f32::NAN,
+                    _ => u * 10.0 - 5.0,
+                }
+            })
+            .collect();
+        let fit = |cuts: &[usize]| {
+            let mut m = Moments::new(3);
+            let mut at = 0;
+            for &c in cuts.iter().chain([&rows]) {
+                m.push(&data[at * 3..c * 3]);
+                at = c;
+            }
+            m.normalizer_with_fill(NormalizeKind::ZScore, None, "x").unwrap()
+        };
+        let whole = fit(&[]);
+        assert_eq!(fit(&[1, 2, 4095, 4097, 9000, 12000]), whole);
+        assert_eq!(Normalizer::fit_with_fill(NormalizeKind::ZScore, &data, 3, None, "x").unwrap(), whole);
+        // The plain two-pass statistics, in f64.
+        for j in 0..3 {
+            let v: Vec<f64> =
+                data.iter().skip(j).step_by(3).filter(|v| !v.is_nan()).map(|&v| v as f64).collect();
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+            // The mean rounded to f32, to within one step of f32 there.
+            let step = (mean as f32).abs().max(1.0) * f32::EPSILON;
+            assert!((whole.offset[j] - mean as f32).abs() <= step, "{j}");
+            assert!(((1.0 / whole.scale[j] as f64) - sd).abs() <= 1e-6 * sd, "{j}");
+            assert_eq!(whole.fill[j], whole.offset[j]);
+            // Up to one block, the two-pass statistics themselves.
+            let block = &data[..MOMENTS_BLOCK * 3];
+            let one = Normalizer::fit(NormalizeKind::ZScore, block, 3);
+            let v: Vec<f64> =
+                block.iter().skip(j).step_by(3).filter(|v| !v.is_nan()).map(|&v| v as f64).collect();
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+            assert_eq!((one.offset[j], one.scale[j]), (mean as f32, (1.0 / sd) as f32), "{j}");
+        }
     }
 
     #[test]

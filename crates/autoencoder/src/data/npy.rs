@@ -186,9 +186,65 @@ fn scan_shape(text: &str) -> Option<Vec<u64>> {
     text.match_indices("'shape'").chain(text.match_indices("\"shape\"")).find_map(|(at, _)| after_key(at))
 }
 
+/// An NPY array's header, read and checked against the bytes there are.
+struct Header {
+    shape: Vec<usize>,
+    elem: Elem,
+    fortran: bool,
+    /// The bytes of the values.
+    data_bytes: u64,
+    /// Where the values start: the magic, the version, the header's length and text.
+    data_offset: u64,
+    /// "the header declares a …", for messages.
+    declares: String,
+}
+
 /// Read one NPY stream: header checks, then the values decoded with `convert`, transposed
 /// to C order when the file is Fortran-ordered.
 fn read_npy<T: Copy>(r: &mut dyn Read, src: &Source, convert: impl Fn(Elem, &[u8]) -> T) -> Result<Array<T>> {
+    let Header { shape, elem, fortran, data_bytes, declares, .. } = read_header(r, src)?;
+    let cap = data_bytes.min(src.alloc_bound) / elem.size as u64;
+    let mut values: Vec<T> = Vec::with_capacity(cap as usize);
+    let mut limited = r.take(data_bytes);
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        let (got, err) = read_full(&mut limited, &mut buf);
+        let whole = got - got % elem.size;
+        values.extend(buf[..whole].chunks_exact(elem.size).map(|b| convert(elem, b)));
+        total += got as u64;
+        if let Some(e) = err {
+            if e.kind() == ErrorKind::UnexpectedEof {
+                break;
+            }
+            return Err(src.read_err(e));
+        }
+        if got < buf.len() {
+            break;
+        }
+    }
+    if total < data_bytes {
+        return Err(src.err(format!("truncated: {declares}, the file holds {total} bytes of data")));
+    }
+    if src.total_len.is_none() {
+        // A stream's length is known only at its end: nothing may follow the array.
+        let mut one = [0u8; 1];
+        let (more, err) = read_full(limited.into_inner(), &mut one);
+        if let Some(e) = err {
+            return Err(src.read_err(e));
+        }
+        if more > 0 {
+            return Err(src.err(format!("{declares}, but more bytes follow it (trailing data)")));
+        }
+    }
+    if fortran && shape.len() > 1 {
+        values = fortran_to_c(&values, &shape);
+    }
+    Ok(Array { shape, values })
+}
+
+/// Read and check an NPY stream's header, leaving `r` at its first value.
+fn read_header(r: &mut dyn Read, src: &Source) -> Result<Header> {
     let mut pre = [0u8; 10];
     let (got, err) = read_full(r, &mut pre);
     if let Some(e) = err {
@@ -292,44 +348,75 @@ fn read_npy<T: Copy>(r: &mut dyn Read, src: &Source, convert: impl Fn(Elem, &[u8
         )));
     }
 
-    let cap = data_bytes.min(src.alloc_bound) / elem.size as u64;
-    let mut values: Vec<T> = Vec::with_capacity(cap as usize);
-    let mut limited = r.take(data_bytes);
-    let mut buf = vec![0u8; CHUNK];
-    let mut total = 0u64;
-    loop {
-        let (got, err) = read_full(&mut limited, &mut buf);
-        let whole = got - got % elem.size;
-        values.extend(buf[..whole].chunks_exact(elem.size).map(|b| convert(elem, b)));
-        total += got as u64;
-        if let Some(e) = err {
-            if e.kind() == ErrorKind::UnexpectedEof {
-                break;
-            }
-            return Err(src.read_err(e));
-        }
-        if got < buf.len() {
-            break;
-        }
+    Ok(Header {
+        shape,
+        elem,
+        fortran: parsed.order() == Order::Fortran,
+        data_bytes,
+        data_offset: (prefix_len + header_len) as u64,
+        declares,
+    })
+}
+
+/// Where the rows of a plain NPY file lie, for reading a range of them at a time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowLayout {
+    offset: u64,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    elem: Elem,
+}
+
+/// The rows of the NPY file `path` when it is a 1-D or 2-D array in C order (its header
+/// read and checked against the file's length), to be read in ranges by [`read_rows`];
+/// `None` for an NPZ archive, a Fortran-ordered array or images (3-D or 4-D), which are
+/// read whole.
+pub(crate) fn row_layout(path: &Path) -> Result<Option<RowLayout>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut reader = BufReader::new(file);
+    let mut magic = [0u8; 6];
+    let (got, err) = read_full(&mut reader, &mut magic);
+    if let Some(e) = err {
+        return Err(Error::io(path, e));
     }
-    if total < data_bytes {
-        return Err(src.err(format!("truncated: {declares}, the file holds {total} bytes of data")));
+    if magic[..got] != NPY_MAGIC[..] {
+        return Ok(None);
     }
-    if src.total_len.is_none() {
-        // A stream's length is known only at its end: nothing may follow the array.
-        let mut one = [0u8; 1];
-        let (more, err) = read_full(limited.into_inner(), &mut one);
-        if let Some(e) = err {
-            return Err(src.read_err(e));
-        }
-        if more > 0 {
-            return Err(src.err(format!("{declares}, but more bytes follow it (trailing data)")));
-        }
-    }
-    if parsed.order() == Order::Fortran && shape.len() > 1 {
-        values = fortran_to_c(&values, &shape);
-    }
-    Ok(Array { shape, values })
+    let mut chained = Cursor::new(magic.to_vec()).chain(reader);
+    let src = Source { path, prefix: String::new(), total_len: Some(file_len), alloc_bound: file_len };
+    let h = read_header(&mut chained, &src)?;
+    let (rows, cols) = match h.shape.as_slice() {
+        [n] => (*n, 1),
+        [n, d] if !h.fortran || *n <= 1 || *d <= 1 => (*n, *d),
+        _ => return Ok(None),
+    };
+    Ok(Some(RowLayout { offset: h.data_offset, rows, cols, elem: h.elem }))
+}
+
+/// Rows `range` of the NPY file `path` laid out as `layout` says, as f32 (read at their
+/// place in the file).
+pub(crate) fn read_rows(path: &Path, layout: &RowLayout, range: std::ops::Range<usize>) -> Result<Dataset> {
+    let (size, cols) = (layout.elem.size, layout.cols);
+    let n = range.end.saturating_sub(range.start).min(layout.rows.saturating_sub(range.start));
+    let mut bytes = vec![0u8; n * cols * size];
+    let at = layout.offset + (range.start * cols * size) as u64;
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    read_at(&file, &mut bytes, at).map_err(|e| Error::io(path, e))?;
+    let values = bytes.chunks_exact(size).map(|b| layout.elem.decode(b) as f32).collect();
+    Dataset::new(values, n, cols, path.display().to_string())
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+}
+
+#[cfg(not(unix))]
+fn read_at(mut file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(at))?;
+    file.read_exact(buf)
 }
 
 /// Reorder a Fortran-order (first index fastest) buffer into C order (last index fastest).

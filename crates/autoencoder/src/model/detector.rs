@@ -516,12 +516,17 @@ pub fn lowest_scoring(
     threads: &Threads,
 ) -> Result<Vec<usize>> {
     let (_, s) = scores_fitted_on(model, data, ScoreKind::default_for(model), threads)?;
-    let keep = ((data.rows() as f64) * (1.0 - trim)).ceil() as usize;
+    let keep = trim_keep(data.rows(), trim);
     let mut idx: Vec<usize> = (0..data.rows()).collect();
     idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]).then(a.cmp(&b)));
     idx.truncate(keep.min(data.rows()));
     idx.sort_unstable();
     Ok(idx)
+}
+
+/// How many of `rows` rows a trimmed second pass keeps: `⌈(1 − trim)·rows⌉`.
+pub(crate) fn trim_keep(rows: usize, trim: f64) -> usize {
+    ((rows as f64) * (1.0 - trim)).ceil() as usize
 }
 
 impl Detector {
@@ -536,6 +541,87 @@ impl Detector {
         rule.check()?;
         let (feature_scale, s) = scores_fitted_on(model, train, kind, threads)?;
         let t = threshold(&s, rule);
+        Detector::with_threshold(model, kind, feature_scale, rule, t, ScoreSummary::of(&s, t))
+    }
+
+    /// [`Detector::fit`] on scores too many to hold: `pass` calls its argument with the
+    /// training rows' scores of `kind` (not `standardized`, whose feature scales need the
+    /// rows), a slice at a time, in row order, and the same each time it is called (up to
+    /// five passes). The bits of [`Detector::fit`] on the same scores.
+    pub fn fit_passes(
+        model: &Autoencoder,
+        kind: ScoreKind,
+        rule: ThresholdRule,
+        mut pass: impl FnMut(&mut dyn FnMut(&[f64]) -> Result<()>) -> Result<()>,
+    ) -> Result<Self> {
+        rule.check()?;
+        if kind == ScoreKind::Standardized {
+            return Err(Error::config(
+                "score",
+                "the standardized score is fitted on the rows, not on their scores",
+            ));
+        }
+        // As `ScoreSummary::of` and `threshold` compute them, one pass for each sum.
+        let (mut n, mut finite, mut sum) = (0u64, 0u64, -0.0f64);
+        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+        pass(&mut |s| {
+            for &v in s {
+                n += 1;
+                finite += u64::from(v.is_finite());
+                sum += v;
+                (min, max) = (min.min(v), max.max(v));
+            }
+            Ok(())
+        })?;
+        let count = n.max(1) as f64;
+        let mean = sum / count;
+        let mut squares = -0.0f64;
+        pass(&mut |s| {
+            s.iter().for_each(|v| squares += (v - mean).powi(2));
+            Ok(())
+        })?;
+        let std = (squares / count).sqrt();
+        let mut quantile = |q: f64| -> Result<f64> {
+            if finite == 0 {
+                return Ok(f64::INFINITY);
+            }
+            let (pos, lo, hi) = quantile_ranks(q, finite as usize);
+            let wanted = [
+                crate::select::Rank { channel: 0, rank: lo as u64 },
+                crate::select::Rank { channel: 0, rank: hi as u64 },
+            ];
+            let got = crate::select::select(&wanted, |f| {
+                pass(&mut |s| {
+                    s.iter().filter(|v| v.is_finite()).for_each(|&v| f(0, v));
+                    Ok(())
+                })
+            })?;
+            Ok(interpolate(got[0].value, got[1].value, pos, lo))
+        };
+        let t = match rule {
+            ThresholdRule::Contamination(c) => quantile(1.0 - c)?,
+            ThresholdRule::Percentile(p) => quantile(p / 100.0)?,
+            ThresholdRule::Sigma(k) => mean + k * std,
+            ThresholdRule::Value(v) => v,
+        };
+        let mut flagged = 0u64;
+        pass(&mut |s| {
+            flagged += s.iter().filter(|&&v| v > t || v.is_nan()).count() as u64;
+            Ok(())
+        })?;
+        let summary = ScoreSummary { min, max, mean, std, flagged: flagged as f64 / count };
+        Detector::with_threshold(model, kind, Vec::new(), rule, t, summary)
+    }
+
+    /// The detector with threshold `t`, refused when a model file could not hold it.
+    fn with_threshold(
+        model: &Autoencoder,
+        kind: ScoreKind,
+        feature_scale: Vec<f32>,
+        rule: ThresholdRule,
+        t: f64,
+        summary: ScoreSummary,
+    ) -> Result<Self> {
         // A model file must be readable again: refuse here what `check` refuses on load.
         if !(t.is_finite() && t >= 0.0) {
             return Err(Error::config(
@@ -546,8 +632,8 @@ impl Detector {
                 ),
             ));
         }
-        let training_scores = Some(ScoreSummary::of(&s, t));
-        let detector = Detector { score: kind, feature_scale, rule, threshold: t, training_scores };
+        let detector =
+            Detector { score: kind, feature_scale, rule, threshold: t, training_scores: Some(summary) };
         detector.check(model)?;
         Ok(detector)
     }
@@ -634,6 +720,18 @@ impl Detector {
     }
 }
 
+/// The position `q·(n − 1)` of quantile `q` among `n ≥ 1` sorted values, and the ranks
+/// below and above it.
+fn quantile_ranks(q: f64, n: usize) -> (f64, usize, usize) {
+    let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
+    (pos, pos.floor() as usize, pos.ceil() as usize)
+}
+
+/// The linear interpolation between the values at ranks `lo` and `lo + 1` (or `lo`).
+fn interpolate(at_lo: f64, at_hi: f64, pos: f64, lo: usize) -> f64 {
+    at_lo + (at_hi - at_lo) * (pos - lo as f64)
+}
+
 /// The threshold `rule` gives on `scores`. Quantiles interpolate linearly between
 /// order statistics (numpy's default), as PyOD's `percentile` does.
 pub fn threshold(scores: &[f64], rule: ThresholdRule) -> f64 {
@@ -643,9 +741,8 @@ pub fn threshold(scores: &[f64], rule: ThresholdRule) -> f64 {
             return f64::INFINITY;
         }
         s.sort_by(f64::total_cmp);
-        let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
-        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-        s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+        let (pos, lo, hi) = quantile_ranks(q, s.len());
+        interpolate(s[lo], s[hi], pos, lo)
     };
     match rule {
         ThresholdRule::Contamination(c) => quantile(1.0 - c),
@@ -723,6 +820,40 @@ mod tests {
         let s = scores(&model, &data, ScoreKind::Mae, &[], &threads).unwrap();
         assert_eq!(fitted.training_scores, Some(ScoreSummary::of(&s, fitted.threshold)));
         assert_eq!(fitted.training_scores.unwrap().flagged, 0.1);
+    }
+
+    /// Fitted from passes over scores given a slice at a time, every rule gives the
+    /// threshold and the summary of the scores held whole (with ties); scores that are
+    /// not finite are refused, as they are whole.
+    #[test]
+    fn a_detector_fitted_in_passes_is_the_one_fitted_whole() {
+        let model =
+            Autoencoder::new(ModelConfig { input_dim: 64, layers: vec![8, 2], ..ModelConfig::default() }, 1)
+                .unwrap();
+        let mut s: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 1013) as f64 / 97.0).collect();
+        let rules = [
+            ThresholdRule::Contamination(0.1),
+            ThresholdRule::Contamination(0.0137),
+            ThresholdRule::Percentile(50.0),
+            ThresholdRule::Sigma(1.5),
+            ThresholdRule::Value(3.0),
+        ];
+        let passes = |s: &[f64], rule| {
+            Detector::fit_passes(&model, ScoreKind::Mse, rule, |f| s.chunks(7).try_for_each(&mut *f))
+        };
+        for rule in rules {
+            let d = passes(&s, rule).unwrap();
+            let t = threshold(&s, rule);
+            assert_eq!(d.threshold.to_bits(), t.to_bits(), "{rule:?}");
+            assert_eq!(d.training_scores, Some(ScoreSummary::of(&s, t)), "{rule:?}");
+        }
+        // Scores that are not finite make an impossible summary, refused as whole.
+        s[10] = f64::INFINITY;
+        s[20] = f64::NAN;
+        for rule in rules {
+            assert!(passes(&s, rule).is_err());
+            assert!(ScoreSummary::of(&s, threshold(&s, rule)).mean.is_nan());
+        }
     }
 
     /// Each row's contributions are its score's largest terms, in order: all `d` of them

@@ -22,9 +22,9 @@ use crate::random::{self, Stream};
 
 /// Rows of a dataset used for one role (training or validation), without copying.
 #[derive(Clone, Copy)]
-struct Rows<'a> {
-    data: &'a Dataset,
-    range: (usize, usize),
+pub(super) struct Rows<'a> {
+    pub(super) data: &'a Dataset,
+    pub(super) range: (usize, usize),
 }
 
 impl<'a> Rows<'a> {
@@ -37,6 +37,86 @@ impl<'a> Rows<'a> {
     fn values(&self) -> &'a [f32] {
         let c = self.data.cols();
         &self.data.as_slice()[self.range.0 * c..self.range.1 * c]
+    }
+}
+
+/// Where the fit loop's rows come from: the training rows an epoch visits in batches,
+/// or the validation rows it measures in order. In memory ([`MemoryFeed`]) or streamed
+/// a window at a time (`super::stream`).
+pub(super) trait Feed {
+    /// The rows there are.
+    fn len(&self) -> usize;
+    /// Where they came from.
+    fn source(&self) -> &str;
+    /// Every row once, in batches of `batch` (the last may be smaller), shuffled with
+    /// `shuffle` when given: `step` gets each batch's rows and their indices.
+    fn epoch(
+        &mut self,
+        batch: usize,
+        shuffle: Option<&mut random::ChaCha8Rng>,
+        step: &mut dyn FnMut(&Rows<'_>, &[usize]) -> Result<()>,
+    ) -> Result<()>;
+    /// Every row once, in order, in batches of `batch`: `f` gets each batch's rows and
+    /// their range.
+    fn in_order(
+        &mut self,
+        batch: usize,
+        f: &mut dyn FnMut(&Rows<'_>, Range<usize>) -> Result<()>,
+    ) -> Result<()>;
+    /// The row order an epoch left, which a checkpoint keeps; `None` when the feed has
+    /// none to keep.
+    fn order(&mut self) -> Option<&mut [usize]>;
+}
+
+/// Rows in memory, and the order the last epoch visited them in.
+pub(super) struct MemoryFeed<'a> {
+    pub(super) rows: Rows<'a>,
+    order: Vec<usize>,
+}
+
+impl<'a> MemoryFeed<'a> {
+    pub(super) fn new(rows: Rows<'a>) -> Self {
+        MemoryFeed { rows, order: (0..rows.len()).collect() }
+    }
+}
+
+impl Feed for MemoryFeed<'_> {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn source(&self) -> &str {
+        &self.rows.data.source
+    }
+
+    fn epoch(
+        &mut self,
+        batch: usize,
+        shuffle: Option<&mut random::ChaCha8Rng>,
+        step: &mut dyn FnMut(&Rows<'_>, &[usize]) -> Result<()>,
+    ) -> Result<()> {
+        if let Some(r) = shuffle {
+            random::shuffle(r, &mut self.order);
+        }
+        for chunk in self.order.chunks(batch) {
+            step(&self.rows, chunk)?;
+        }
+        Ok(())
+    }
+
+    fn in_order(
+        &mut self,
+        batch: usize,
+        f: &mut dyn FnMut(&Rows<'_>, Range<usize>) -> Result<()>,
+    ) -> Result<()> {
+        for start in (0..self.rows.len()).step_by(batch) {
+            f(&self.rows, start..(start + batch).min(self.rows.len()))?;
+        }
+        Ok(())
+    }
+
+    fn order(&mut self) -> Option<&mut [usize]> {
+        Some(&mut self.order)
     }
 }
 
@@ -409,8 +489,12 @@ fn fit_pass(
         check_loss_targets(model, config, v)?;
     }
 
-    threads
-        .install(|| run(model, train_rows, val_rows, config, threads, observer, options, fingerprint, pass))
+    threads.install(|| {
+        let mut train = MemoryFeed::new(train_rows);
+        let mut val = val_rows.map(MemoryFeed::new);
+        let val = val.as_mut().map(|v| v as &mut dyn Feed);
+        run(model, &mut train, val, config, threads, observer, options, fingerprint, pass)
+    })
 }
 
 /// BCE needs normalised targets in [0, 1]; checked chunk by chunk.
@@ -528,7 +612,7 @@ impl Trainer {
         threads.install(|| self.step_inner(model, &Rows { data, range: (0, data.rows()) }, indices, threads))
     }
 
-    fn step_inner(
+    pub(super) fn step_inner(
         &mut self,
         model: &mut Autoencoder,
         rows: &Rows<'_>,
@@ -597,40 +681,59 @@ impl Trainer {
         loss
     }
 
-    /// The mean loss over `rows` (no update), in batches of the workspace's size.
-    fn mean_loss(&mut self, model: &Autoencoder, rows: &Rows<'_>, ctx: Ctx<'_>) -> f64 {
+    /// The mean loss over the rows of `feed` (no update), in order, in batches of the
+    /// workspace's size.
+    pub(super) fn mean_loss(
+        &mut self,
+        model: &Autoencoder,
+        feed: &mut dyn Feed,
+        ctx: Ctx<'_>,
+    ) -> Result<f64> {
         // (A variational model's validation loss is the single-sample negative ELBO, or
         // with `iw_train` the bound it trains on, each with the epoch's KL weight.)
         let d = model.input_dim();
-        let ws = &mut self.ws;
         let mut sum = 0.0;
-        for start in (0..rows.len()).step_by(ws.batch) {
-            let end = (start + ws.batch).min(rows.len());
-            let n = ws.gather(rows, start..end, model.normalizer());
-            for &i in &self.noise_layers {
-                // Validation: dropout off; a variational code still sampled (the ELBO).
-                let l = &model.layers()[i];
-                let rows = ws.rows_at(i, n);
-                let noise = &mut ws.scratch[i][..rows * l.scratch_width()];
-                if Some(i) == self.sample_layer {
-                    l.draw_noise(noise, &mut self.noise_rng);
-                } else {
-                    l.inference_noise(noise);
-                }
-            }
-            let pass = Pass { model, offsets: &self.offsets, n, fused: self.fused, ctx };
-            let (recon, kl) =
-                ws.forward_loss(pass, self.config.loss, (false, false), self.sample_layer, self.kl_weight);
-            sum += recon;
-            if let Some(k) = kl {
-                sum += self.kl_weight * k;
-            }
-        }
-        let mut loss = sum / (rows.len() * d) as f64;
+        let rows = feed.len();
+        feed.in_order(self.ws.batch, &mut |batch, range| {
+            sum += self.batch_loss_sum(model, batch, range, ctx);
+            Ok(())
+        })?;
+        let mut loss = sum / (rows * d) as f64;
         if self.config.l1 > 0.0 || self.config.l2 > 0.0 {
             loss += penalty(model.params(), &self.decaying, self.config.l1, self.config.l2);
         }
-        loss
+        Ok(loss)
+    }
+
+    /// The summed loss of rows `range` of `rows` (a batch; no update).
+    fn batch_loss_sum(
+        &mut self,
+        model: &Autoencoder,
+        rows: &Rows<'_>,
+        range: Range<usize>,
+        ctx: Ctx<'_>,
+    ) -> f64 {
+        let ws = &mut self.ws;
+        let n = ws.gather(rows, range, model.normalizer());
+        for &i in &self.noise_layers {
+            // Validation: dropout off; a variational code still sampled (the ELBO).
+            let l = &model.layers()[i];
+            let rows = ws.rows_at(i, n);
+            let noise = &mut ws.scratch[i][..rows * l.scratch_width()];
+            if Some(i) == self.sample_layer {
+                l.draw_noise(noise, &mut self.noise_rng);
+            } else {
+                l.inference_noise(noise);
+            }
+        }
+        let pass = Pass { model, offsets: &self.offsets, n, fused: self.fused, ctx };
+        let (recon, kl) =
+            ws.forward_loss(pass, self.config.loss, (false, false), self.sample_layer, self.kl_weight);
+        let mut sum = recon;
+        if let Some(k) = kl {
+            sum += self.kl_weight * k;
+        }
+        sum
     }
 }
 
@@ -693,7 +796,6 @@ impl Best {
 /// [`Resume::restore`] puts back.
 struct EpochState {
     trainer: Trainer,
-    order: Vec<usize>,
     shuffle_rng: random::ChaCha8Rng,
     best: Best,
     records: Vec<EpochRecord>,
@@ -705,7 +807,13 @@ impl Resume {
     /// generators' positions, the row order, early stopping's memory, the history and
     /// the schedule's plateau. Refuses a checkpoint made with other row counts, or whose
     /// optimizer state or order does not fit.
-    fn restore(self, run: &mut EpochState, rows: (usize, usize), source: &str) -> Result<()> {
+    fn restore(
+        self,
+        run: &mut EpochState,
+        order: &mut [usize],
+        rows: (usize, usize),
+        source: &str,
+    ) -> Result<()> {
         let s = self.state;
         if s.rows != rows {
             return Err(Error::format(&self.path, format!(
@@ -717,7 +825,7 @@ impl Resume {
         if self.optimizer.0.len() != opt.state1.len() || self.optimizer.1.len() != opt.state2.len() {
             return Err(Error::Data("the checkpoint's optimizer state does not fit this optimizer".into()));
         }
-        if self.order.len() != run.order.len() {
+        if self.order.len() != order.len() {
             return Err(Error::Data("the checkpoint's row order does not fit this data".into()));
         }
         opt.state1.copy_from_slice(&self.optimizer.0);
@@ -734,16 +842,16 @@ impl Resume {
         best.since = s.since_best;
         run.records = s.history;
         run.plateau = s.plateau;
-        run.order.iter_mut().zip(&self.order).for_each(|(o, &i)| *o = i as usize);
+        order.iter_mut().zip(&self.order).for_each(|(o, &i)| *o = i as usize);
         Ok(())
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run(
+pub(super) fn run(
     model: &mut Autoencoder,
-    train: Rows<'_>,
-    val: Option<Rows<'_>>,
+    train: &mut dyn Feed,
+    mut val: Option<&mut dyn Feed>,
     config: &TrainConfig,
     threads: &Threads,
     observer: &mut dyn Observer,
@@ -754,7 +862,8 @@ fn run(
     // Validation passes are inference passes (batch norm's running statistics).
     let ctx = Ctx::infer(threads);
     let n_train = train.len();
-    let n_val = val.map_or(0, |v| v.len());
+    let n_val = val.as_ref().map_or(0, |v| v.len());
+    let source = train.source().to_string();
     // Checkpoints and the summary keep the configuration asked for; the run uses its
     // epoch limit and patience raised for `min_steps` (the same on resuming).
     let asked = config;
@@ -763,14 +872,15 @@ fn run(
     let batch = config.batch_size.min(n_train);
     let mut run = EpochState {
         trainer: Trainer::new(model, config, batch)?,
-        order: (0..n_train).collect(),
         shuffle_rng: random::rng(config.seed, Stream::Shuffle),
         best: Best::new(config, model.params()),
         records: Vec::with_capacity(config.epochs.min(1024)),
         plateau: Default::default(),
     };
     if let Some(ck) = options.resume {
-        ck.restore(&mut run, (n_train, n_val), &train.data.source)?;
+        let order =
+            train.order().ok_or_else(|| Error::config("resume", "streamed training is not resumed"))?;
+        ck.restore(&mut run, order, (n_train, n_val), &source)?;
     }
     let first_epoch = run.records.len() + 1;
     let mut good_params = model.params().to_vec();
@@ -790,14 +900,13 @@ fn run(
         let trainer = &mut run.trainer;
         trainer.lr_scale = config.lr_schedule.factor(epoch, config.epochs, run.plateau.factor);
         trainer.kl_weight = config.kl_weight(epoch);
-        if config.shuffle {
-            // Each epoch reshuffles the previous order (a checkpoint keeps both the
-            // order and the generator's position).
-            random::shuffle(&mut run.shuffle_rng, &mut run.order);
-        }
+        // Each epoch reshuffles the previous order (a checkpoint keeps both the order
+        // and the generator's position).
+        let shuffle = config.shuffle.then_some(&mut run.shuffle_rng);
         let mut loss_sum = 0.0f64;
-        for (b, chunk) in run.order.chunks(batch).enumerate() {
-            let batch_loss = trainer.step_inner(model, &train, chunk, threads);
+        let mut b = 0;
+        train.epoch(batch, shuffle, &mut |rows, chunk| {
+            let batch_loss = trainer.step_inner(model, rows, chunk, threads);
             if !batch_loss.is_finite() {
                 model.params_mut().copy_from_slice(&good_params);
                 return Err(Error::Diverged { epoch, batch: b + 1, loss: batch_loss });
@@ -807,10 +916,15 @@ fn run(
             if observer.cancelled() {
                 return Err(Error::Cancelled { epoch, batch: b + 1 });
             }
-        }
+            b += 1;
+            Ok(())
+        })?;
         let train_seconds = t0.elapsed().as_secs_f64();
         let train_loss = loss_sum / n_train as f64;
-        let val_loss = val.map(|v| trainer.mean_loss(model, &v, ctx));
+        let val_loss = match val.as_deref_mut() {
+            Some(v) => Some(trainer.mean_loss(model, v, ctx)?),
+            None => None,
+        };
         if let Some(v) = val_loss {
             if !v.is_finite() {
                 model.params_mut().copy_from_slice(&good_params);
@@ -860,12 +974,15 @@ fn run(
                     history: run.records.clone(),
                     config: asked.clone(),
                     threads: threads.count(),
-                    data: train.data.source.clone(),
+                    data: source.clone(),
                     rows: (n_train, n_val),
                     plateau: run.plateau,
                     fingerprint: fingerprint.clone(),
                 };
-                let order32: Vec<u32> = run.order.iter().map(|&i| i as u32).collect();
+                let order = train
+                    .order()
+                    .ok_or_else(|| Error::config("checkpoint", "streamed training writes no checkpoints"))?;
+                let order32: Vec<u32> = order.iter().map(|&i| i as u32).collect();
                 save_checkpoint(path, model, &state, (&opt.state1, &opt.state2), &best.params, &order32)?;
             }
         }
@@ -886,7 +1003,7 @@ fn run(
         seed: config.seed,
         threads: threads.count(),
         config: serde_json::to_value(asked).unwrap_or(serde_json::Value::Null),
-        data: train.data.source.clone(),
+        data: source,
         rows: (n_train, n_val),
     });
     Ok(history)

@@ -10,6 +10,7 @@ mod iw;
 pub mod kl;
 mod noise;
 mod observer;
+mod stream;
 
 pub use checkpoint::{
     load_checkpoint, save_checkpoint, Checkpoint, DataFingerprint, PartFingerprint, Resume, ResumeState,
@@ -21,6 +22,7 @@ pub use fit::{fit, fit_with, loss_and_gradient, loss_and_gradient_with, FitOptio
 pub use history::{EpochRecord, History, StopReason, TrainingSummary};
 pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
+pub use stream::{fit_streamed, window_rows};
 
 use crate::error::{Error, Result};
 use crate::loss::Loss;

@@ -28,6 +28,7 @@ const RULES: &[(&str, Rule)] = &[
     ("activation", Only(&["error"])),
     ("random", Only(&["error"])),
     ("atomic", Only(&["error"])),
+    ("select", Only(&["error"])),
     ("metrics", Only(&["error"])),
     ("kernels", Only(&["error", "activation"])),
     ("layers", Only(&["error", "activation", "kernels", "random"])),

@@ -1,0 +1,130 @@
+//! `ae train --stream` and `--memory-budget`: rows streamed from Parquet shards train
+//! the model in-memory training trains when one window holds them, the same bits run
+//! after run in smaller windows, and a budget or input that cannot stream is refused.
+
+use std::path::Path;
+
+use crate::common::{ae, fails, ok, refused};
+
+/// 6,000 rows of 6 features (rank 2 plus noise, every 50th row shifted) written as
+/// three Parquet shards of 2,000 rows in `dir/shards`, with a `label` column.
+fn shards(dir: &Path) -> std::path::PathBuf {
+    let folder = dir.join("shards");
+    std::fs::create_dir(&folder).unwrap();
+    let mut s = 0x2545_f491_4f6c_dd1d_u64;
+    let mut u = move || {
+        s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (s >> 40) as f32 / 16_777_216.0 - 0.5
+    };
+    let names: Vec<String> = (0..6).map(|j| format!("f{j}")).chain(["label".into()]).collect();
+    for shard in 0..3 {
+        let mut x = Vec::new();
+        for i in 0..2000 {
+            let (a, b) = (u() * 4.0, u() * 4.0);
+            let out = (shard * 2000 + i) % 50 == 7;
+            let shift = if out { 5.0 } else { 0.0 };
+            x.extend([a, b, a + b, a - b + shift, 2.0 * a, b + 1.0].map(|v| v + 0.05 * u()));
+            x.push(f32::from(u8::from(out)));
+        }
+        let path = folder.join(format!("part-{shard}.parquet"));
+        autoencoder::data::columnar::write_matrix(&path, &x, 7, &names, None).unwrap();
+    }
+    folder
+}
+
+fn train(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    ok(ae()
+        .arg("train")
+        .arg(data)
+        .args(["--label-column", "label", "--preset", "tabular", "--epochs", "3", "--min-steps", "0"])
+        .args(["--threshold", "contamination=0.02", "--threads", "2", "--no-plots"])
+        .args(extra)
+        .arg("-o")
+        .arg(out))
+}
+
+/// A window that holds every row: the model file of in-memory training, byte for byte
+/// (the normaliser, both passes, the threshold, the codec), and the command says it
+/// streams. A budget that makes windows of a few hundred rows: the same bytes on a
+/// second run, and a detector about as good.
+#[test]
+fn streamed_training_writes_the_model_of_training_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shards(dir.path());
+    let (mem, st) = (dir.path().join("mem.safetensors"), dir.path().join("st.safetensors"));
+    train(&data, &mem, &[]);
+    let out = train(&data, &st, &["--stream"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("streaming 6000 rows of 6 values from") && err.contains("(3 shards)"), "{err}");
+    assert!(
+        std::fs::read(&mem).unwrap() == std::fs::read(&st).unwrap(),
+        "streamed and in-memory models differ"
+    );
+
+    // 128 MiB is the reserve; what is over it, less three chunks, makes the window.
+    let (w1, w2) = (dir.path().join("w1.safetensors"), dir.path().join("w2.safetensors"));
+    let out = train(&data, &w1, &["--stream", "--memory-budget", "128.2M"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let window: usize = err.split("windows of ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!((100..5400).contains(&window), "{err}");
+    train(&data, &w2, &["--stream", "--memory-budget", "128.2M", "-q"]);
+    assert!(std::fs::read(&w1).unwrap() == std::fs::read(&w2).unwrap(), "two streamed runs differ");
+    assert!(std::fs::read(&w1).unwrap() != std::fs::read(&mem).unwrap());
+    let auc = |m: &Path| -> f64 {
+        let out = ok(ae().arg("score").arg(m).arg(&data).args([
+            "--label-column",
+            "label",
+            "--json",
+            "-o",
+            "/dev/null",
+        ]));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["roc_auc"].as_f64().unwrap()
+    };
+    let (a, b) = (auc(&mem), auc(&w1));
+    assert!(a > 0.6 && b > a - 0.05, "in memory {a}, streamed {b}");
+}
+
+/// What cannot stream is refused in one line naming it: a named dataset, a budget too
+/// small for a window (also when streaming is chosen because the data is larger than
+/// the budget), a size that is not one, a checkpoint to write, a categorical column.
+#[test]
+fn what_cannot_stream_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shards(dir.path());
+    let out = dir.path().join("m.safetensors");
+    fails(
+        ae().args(["train", "--dataset", "synthetic", "--stream", "-o"]).arg(&out),
+        &["stream", "named datasets"],
+    );
+    fails(
+        ae().arg("train")
+            .arg(&data)
+            .args(["--label-column", "label", "--stream", "--memory-budget", "100M", "-o"])
+            .arg(&out),
+        &["memory_budget", "100.0 MiB cannot hold"],
+    );
+    // Data larger than the budget streams without --stream (here into a budget too small).
+    fails(
+        ae().arg("train")
+            .arg(&data)
+            .args(["--label-column", "label", "--memory-budget", "100K", "-o"])
+            .arg(&out),
+        &["memory_budget", "0.1 MiB cannot hold"],
+    );
+    refused(
+        ae().arg("train").arg(&data).args(["--memory-budget", "lots", "-o"]).arg(&out),
+        &["--memory-budget", "lots"],
+    );
+    fails(
+        ae().arg("train")
+            .arg(&data)
+            .args(["--label-column", "label", "--stream", "--checkpoint-every", "1", "-o"])
+            .arg(&out),
+        &["checkpoint_every", "streamed"],
+    );
+    fails(
+        ae().arg("train").arg(&data).args(["--stream", "--categorical", "f0", "-o"]).arg(&out),
+        &["stream", "categorical"],
+    );
+    assert!(!out.exists());
+}

@@ -1,0 +1,289 @@
+//! Data read a chunk at a time: one or several files seen as one sequence of rows, cut
+//! into chunks (a Parquet file's row groups; any other file whole), each read on its
+//! own — what passes over data larger than memory (streamed training) read through.
+
+use std::path::{Path, PathBuf};
+
+use super::columns::Missing;
+use super::dataset::Dataset;
+use super::npy;
+use super::open::{detect, load_file, Format, LoadOptions};
+use super::shards;
+use crate::error::{Error, Result};
+
+/// The bytes of values in one chunk of an NPY file (the tests' are small, so that small
+/// files make several).
+#[cfg(not(test))]
+const NPY_CHUNK_BYTES: usize = 64 << 20;
+#[cfg(test)]
+const NPY_CHUNK_BYTES: usize = 4096;
+
+/// Where one chunk's rows are.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    /// Row group `g` of a Parquet file.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    RowGroup(usize),
+    /// Rows `start..start + rows` of an NPY file laid out as `layout` says.
+    NpyRows(super::npy::RowLayout, usize),
+    /// The whole file.
+    Whole,
+}
+
+#[derive(Debug, Clone)]
+struct Chunk {
+    file: usize,
+    part: Part,
+    rows: usize,
+    /// The global index of the chunk's first row.
+    first: u64,
+    /// Rows of its file before it.
+    in_file: u64,
+}
+
+/// The rows of one or several files ([`shards::expand`]: files, a folder, a glob) as
+/// one dataset read a chunk at a time: a Parquet file by its row groups, a 1-D or 2-D
+/// NPY file by ranges of 64 MiB of rows (read at their place in the file), any other file
+/// whole. Opening reads the Parquet footers and the first row group of each file, the
+/// NPY headers, and every other file once (to count its rows and check its columns);
+/// memory then holds one chunk at a time.
+///
+/// Every chunk has the first's width and column names (the error names the file that
+/// differs). Reading with categorical columns or `--missing drop` is refused: both
+/// need every row before the first can be numbered.
+#[derive(Debug, Clone)]
+pub struct ChunkedRows {
+    files: Vec<PathBuf>,
+    opts: LoadOptions,
+    chunks: Vec<Chunk>,
+    rows: u64,
+    cols: usize,
+    feature_names: Option<Vec<String>>,
+    nan_is_missing: bool,
+    /// Where the rows came from, for messages and the model's training summary.
+    pub source: String,
+}
+
+impl ChunkedRows {
+    /// Open the files `paths` names, read with `opts`.
+    pub fn open(paths: &[PathBuf], opts: &LoadOptions) -> Result<ChunkedRows> {
+        if !opts.columns.categorical.is_empty() {
+            return Err(Error::config(
+                "stream",
+                "categorical columns are numbered from every row, so they are not streamed; train in memory, or one-hot encode them beforehand",
+            ));
+        }
+        if opts.columns.missing == Missing::Drop {
+            return Err(Error::config(
+                "stream",
+                "--missing drop changes the row count of every chunk, so it is not streamed; use --missing mean or error",
+            ));
+        }
+        let files = shards::expand(paths)?;
+        let mut chunks = Vec::new();
+        let mut rows = 0u64;
+        let mut shape: Option<(usize, Option<Vec<String>>, bool)> = None;
+        for (f, path) in files.iter().enumerate() {
+            if super::open::is_stream(path) {
+                return Err(Error::format(
+                    path,
+                    "a stream cannot be read more than once; streamed training reads files",
+                ));
+            }
+            let parts: Vec<(Part, usize)> = match detect(path)? {
+                #[cfg(feature = "parquet")]
+                Format::Parquet => {
+                    let groups: Vec<(Part, usize)> = super::columnar::parquet_row_groups(path)?
+                        .into_iter()
+                        .enumerate()
+                        .filter(|&(_, n)| n > 0)
+                        .map(|(g, n)| (Part::RowGroup(g), n))
+                        .collect();
+                    // Each file's columns are checked before any pass starts.
+                    if let Some(&(Part::RowGroup(g), _)) = groups.first() {
+                        let mut d = super::columnar::load_parquet_row_group(path, &opts.columns, g)?;
+                        d.nan_is_missing = opts.columns.missing == Missing::Mean;
+                        check_shape(&mut shape, &d, path, &files[0])?;
+                    }
+                    groups
+                }
+                Format::Npy => match npy::row_layout(path)? {
+                    Some(l) => {
+                        let d = Dataset::new(Vec::new(), 0, l.cols, path.display().to_string())?;
+                        check_shape(&mut shape, &d, path, &files[0])?;
+                        let per = (NPY_CHUNK_BYTES / (l.cols * 4).max(1)).max(1);
+                        (0..l.rows).step_by(per).map(|a| (Part::NpyRows(l, a), per.min(l.rows - a))).collect()
+                    }
+                    None => {
+                        let mut d = load_file(path, None, opts)?;
+                        d.nan_is_missing = opts.columns.missing == Missing::Mean;
+                        check_shape(&mut shape, &d, path, &files[0])?;
+                        vec![(Part::Whole, d.rows())]
+                    }
+                },
+                _ => {
+                    let mut d = load_file(path, None, opts)?;
+                    d.nan_is_missing = opts.columns.missing == Missing::Mean;
+                    check_shape(&mut shape, &d, path, &files[0])?;
+                    vec![(Part::Whole, d.rows())]
+                }
+            };
+            let mut in_file = 0;
+            for (part, n) in parts {
+                chunks.push(Chunk { file: f, part, rows: n, first: rows, in_file });
+                rows += n as u64;
+                in_file += n as u64;
+            }
+        }
+        let mut this = ChunkedRows {
+            // Named as `shards::load` names the same files.
+            source: match (paths, files.len()) {
+                (_, 1) => files[0].display().to_string(),
+                ([one], n) => format!("{} ({n} shards)", one.display()),
+                (_, n) => format!("{} and {} more shards", files[0].display(), n - 1),
+            },
+            files,
+            opts: opts.clone(),
+            chunks,
+            rows,
+            cols: 0,
+            feature_names: None,
+            nan_is_missing: false,
+        };
+        if this.chunks.is_empty() {
+            return Err(Error::Data(format!("{}: no rows", this.source)));
+        }
+        // The width and names, from the first chunk when no whole file gave them.
+        let (cols, names, nan) = match shape {
+            Some(s) => s,
+            None => {
+                let d = this.read(0)?;
+                (d.cols(), d.feature_names.clone(), d.nan_is_missing)
+            }
+        };
+        (this.cols, this.feature_names, this.nan_is_missing) = (cols, names, nan);
+        Ok(this)
+    }
+
+    /// Rows in all.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Values per row.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The features' names, when the files name them.
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.feature_names.as_deref()
+    }
+
+    /// Whether a NaN stands for a missing value ([`Missing::Mean`]).
+    pub fn nan_is_missing(&self) -> bool {
+        self.nan_is_missing
+    }
+
+    /// The number of chunks.
+    pub fn chunks(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Chunk `i`'s rows: its global index range.
+    pub fn chunk_range(&self, i: usize) -> std::ops::Range<u64> {
+        let c = &self.chunks[i];
+        c.first..c.first + c.rows as u64
+    }
+
+    /// The rows of the largest chunk.
+    pub fn largest_chunk(&self) -> usize {
+        self.chunks.iter().map(|c| c.rows).max().unwrap_or(0)
+    }
+
+    /// The bytes the rows take in memory as f32.
+    pub fn bytes(&self) -> u64 {
+        self.rows.saturating_mul(self.cols as u64 * 4)
+    }
+
+    /// Read chunk `i` ([`Dataset::first_row`] is its global index). Its width and column
+    /// names must be the first chunk's, it must hold as many rows as when opened, and
+    /// its values must be finite (NaN allowed when it stands for a missing value): the
+    /// error names the file and the row in it.
+    pub fn read(&self, i: usize) -> Result<Dataset> {
+        let c = &self.chunks[i];
+        let path = &self.files[c.file];
+        let mut d = match c.part {
+            #[cfg(feature = "parquet")]
+            Part::RowGroup(g) => super::columnar::load_parquet_row_group(path, &self.opts.columns, g)?,
+            #[cfg(not(feature = "parquet"))]
+            Part::RowGroup(_) => unreachable!("row groups come from Parquet files"),
+            Part::NpyRows(layout, start) => npy::read_rows(path, &layout, start..start + c.rows)?,
+            Part::Whole => load_file(path, None, &self.opts)?,
+        };
+        if self.cols > 0 && (d.cols() != self.cols || d.feature_names != self.feature_names) {
+            let mut first = Some((self.cols, self.feature_names.clone(), self.nan_is_missing));
+            check_shape(&mut first, &d, path, &self.files[0])?;
+        }
+        if d.rows() != c.rows {
+            return Err(Error::format(
+                path,
+                format!("changed while it was read: {} rows where there were {}", d.rows(), c.rows),
+            ));
+        }
+        d.nan_is_missing = self.opts.columns.missing == Missing::Mean;
+        d.check_values_after(d.nan_is_missing, c.in_file)?;
+        d.first_row = c.first;
+        Ok(d)
+    }
+}
+
+/// About how many bytes the rows of the files `paths` names take in memory as f32,
+/// without reading them: a Parquet file's rows × columns × 4 from its footer, any
+/// other file's size on disk (CSV text is mostly larger than its values; NPY float32
+/// the same). For choosing between training in memory and streaming.
+pub fn estimate_bytes(paths: &[PathBuf]) -> Result<u64> {
+    let mut total = 0u64;
+    for path in shards::expand(paths)? {
+        if super::open::is_stream(&path) {
+            continue;
+        }
+        total = total.saturating_add(match detect(&path)? {
+            #[cfg(feature = "parquet")]
+            Format::Parquet => super::columnar::parquet_values(&path)?.saturating_mul(4),
+            _ => std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len(),
+        });
+    }
+    Ok(total)
+}
+
+/// Check `d` (from `path`) has the shape of the first file read, or make it the first.
+fn check_shape(
+    first: &mut Option<(usize, Option<Vec<String>>, bool)>,
+    d: &Dataset,
+    path: &Path,
+    first_path: &Path,
+) -> Result<()> {
+    match first {
+        None => {
+            *first = Some((d.cols(), d.feature_names.clone(), d.nan_is_missing));
+            Ok(())
+        }
+        Some((cols, names, _)) if d.cols() == *cols && d.feature_names == *names => Ok(()),
+        Some((cols, names, _)) => {
+            let show = |n: &Option<Vec<String>>, c: usize| match n {
+                Some(n) => format!("columns [{}]", n.join(", ")),
+                None => format!("{c} columns"),
+            };
+            Err(Error::format(
+                path,
+                format!(
+                    "has {}, unlike {} (the first file), which has {}",
+                    show(&d.feature_names, d.cols()),
+                    first_path.display(),
+                    show(names, *cols)
+                ),
+            ))
+        }
+    }
+}

@@ -1,0 +1,865 @@
+//! Streamed training: the fit loop, the trimmed second pass and the model's completion
+//! over data read a chunk at a time ([`ChunkedRows`]), shuffled a window of rows at a
+//! time, in bounded memory.
+//!
+//! An epoch visits the training rows' pieces (chunks, cut to at most a window) in an
+//! order drawn from the seed, a window at a time: the pieces of a window are read in
+//! file order, their rows shuffled with the seed's row stream, and batches taken from
+//! the windows one after the other (a batch may span two). When one window holds every
+//! training row, the epoch is [`fit`](super::fit)'s, and so is every other step: the
+//! normaliser ([`Moments`]), the validation rows (the last `validation_split`), the
+//! trimmed rows, the threshold and the codec (exact order statistics by
+//! [`select`](super::select)) — streamed training then writes the bytes in-memory
+//! training writes.
+
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::ops::Range;
+
+use super::fit::{run, Feed, MemoryFeed, Rows};
+use super::history::{History, StopReason};
+use super::observer::Observer;
+use super::{FitOptions, TrainConfig};
+use crate::codec::Codec;
+use crate::data::chunks::ChunkedRows;
+use crate::data::dataset::Dataset;
+use crate::data::normalize::{Moments, NormalizeKind};
+use crate::error::{Error, Result};
+use crate::kernels::Threads;
+use crate::model::detector::{self, Detector, ScoreKind, ThresholdRule};
+use crate::model::Autoencoder;
+use crate::random::{self, Stream};
+use crate::select::{self, Rank};
+
+/// Memory besides the window that streamed training reserves: the program, the model,
+/// its optimizer and workspace, the scoring passes' batches, the reader's buffers, and
+/// the order statistics' histograms and collected values.
+const RESERVE: u64 = 128 << 20;
+
+const MIB: f64 = (1u64 << 20) as f64;
+
+/// The rows of a window of streamed training on `data` within `budget` bytes: what is
+/// left of the budget after 128 MiB (the program, the model and the passes' buffers)
+/// and three copies of the largest chunk (the
+/// reader's arrays, the rows decoded from them, and a chunk being scored), in rows of
+/// `data`'s width and their place in the window's order (8 bytes). An error, naming
+/// the budget, when fewer than `batch` rows are left.
+pub fn window_rows(data: &ChunkedRows, budget: u64, batch: usize) -> Result<usize> {
+    let chunk = data.largest_chunk() as u64 * data.cols() as u64 * 4;
+    let row = data.cols() as u64 * 4 + 8;
+    let left = budget.saturating_sub(RESERVE).saturating_sub(chunk.saturating_mul(3));
+    let rows = usize::try_from(left / row).unwrap_or(usize::MAX);
+    if rows < batch.max(1) {
+        return Err(Error::config(
+            "memory_budget",
+            format!(
+                "{:.1} MiB cannot hold a window of {batch} rows besides chunks of {} rows of {} values ({:.1} MiB each) and {} MiB for the model and the passes' buffers; give a larger budget, or write the data in smaller row groups",
+                budget as f64 / MIB,
+                data.largest_chunk(),
+                data.cols(),
+                chunk as f64 / MIB,
+                RESERVE >> 20
+            ),
+        ));
+    }
+    Ok(rows)
+}
+
+/// A sequence of rows of a [`ChunkedRows`], read chunk by chunk: every row, or those a
+/// mask keeps (in order).
+struct RowSet<'a> {
+    data: &'a ChunkedRows,
+    /// One bit per global row: kept or not; `None` keeps every row.
+    mask: Option<Vec<u64>>,
+    /// Each chunk's first row's index in the set.
+    starts: Vec<u64>,
+    len: u64,
+    source: String,
+}
+
+/// Rows `range` (indices in the set) of one chunk.
+#[derive(Debug, Clone)]
+struct Piece {
+    chunk: usize,
+    range: Range<u64>,
+}
+
+impl<'a> RowSet<'a> {
+    fn new(data: &'a ChunkedRows, mask: Option<Vec<u64>>, source: String) -> Self {
+        let mut starts = Vec::with_capacity(data.chunks());
+        let mut len = 0u64;
+        for c in 0..data.chunks() {
+            starts.push(len);
+            let r = data.chunk_range(c);
+            len += match &mask {
+                None => r.end - r.start,
+                Some(m) => r.clone().filter(|&g| bit(m, g)).count() as u64,
+            };
+        }
+        RowSet { data, mask, starts, len, source }
+    }
+
+    fn chunk_set_range(&self, c: usize) -> Range<u64> {
+        let end = self.starts.get(c + 1).copied().unwrap_or(self.len);
+        self.starts[c]..end
+    }
+
+    /// The pieces of rows `range`, in order, each within one chunk and at most `max` rows.
+    fn pieces(&self, range: Range<u64>, max: usize) -> Vec<Piece> {
+        let mut out = Vec::new();
+        for c in 0..self.data.chunks() {
+            let r = self.chunk_set_range(c);
+            let (a, b) = (r.start.max(range.start), r.end.min(range.end));
+            let mut at = a;
+            while at < b {
+                let end = at.saturating_add(max.max(1) as u64).min(b);
+                out.push(Piece { chunk: c, range: at..end });
+                at = end;
+            }
+        }
+        out
+    }
+
+    /// Append the rows of chunk `c` that lie in `range` (set indices) to `out`.
+    fn append(&self, c: usize, range: Range<u64>, out: &mut Vec<f32>) -> Result<()> {
+        let d = self.data.read(c)?;
+        let cols = d.cols();
+        let start = self.starts[c];
+        let (a, b) = ((range.start - start) as usize, (range.end - start) as usize);
+        match &self.mask {
+            None => out.extend_from_slice(&d.as_slice()[a * cols..b * cols]),
+            Some(m) => {
+                let first = d.first_row;
+                let kept = (0..d.rows()).filter(|&i| bit(m, first + i as u64)).skip(a).take(b - a);
+                for i in kept {
+                    out.extend_from_slice(d.row(i));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Call `f` with the rows `range`, in order, a chunk's part at a time.
+    fn each(&self, range: Range<u64>, f: &mut dyn FnMut(&[f32]) -> Result<()>) -> Result<()> {
+        let mut rows = Vec::new();
+        for p in self.pieces(range, usize::MAX) {
+            rows.clear();
+            self.append(p.chunk, p.range, &mut rows)?;
+            f(&rows)?;
+        }
+        Ok(())
+    }
+}
+
+fn bit(mask: &[u64], g: u64) -> bool {
+    mask[(g / 64) as usize] >> (g % 64) & 1 == 1
+}
+
+/// A batch being filled: rows copied into a dataset of `batch` rows.
+struct Batch {
+    rows: Dataset,
+    ids: Vec<usize>,
+    n: usize,
+}
+
+impl Batch {
+    fn new(batch: usize, cols: usize) -> Result<Self> {
+        Ok(Batch {
+            rows: Dataset::new(vec![0.0; batch * cols], batch, cols, "a batch")?,
+            ids: (0..batch).collect(),
+            n: 0,
+        })
+    }
+
+    /// Add `row`; true when the batch is full.
+    fn push(&mut self, row: &[f32]) -> bool {
+        let c = row.len();
+        self.rows.as_mut_slice()[self.n * c..(self.n + 1) * c].copy_from_slice(row);
+        self.n += 1;
+        self.n == self.ids.len()
+    }
+
+    fn take(&mut self) -> (Rows<'_>, &[usize]) {
+        let n = std::mem::take(&mut self.n);
+        (Rows { data: &self.rows, range: (0, self.ids.len()) }, &self.ids[..n])
+    }
+}
+
+/// Rows `range` of a [`RowSet`] fed to the fit loop a window at a time.
+struct StreamFeed<'s, 'a> {
+    set: &'s RowSet<'a>,
+    range: Range<u64>,
+    window_rows: usize,
+    cols: usize,
+    pieces: Vec<Piece>,
+    /// The order of the pieces, drawn from the seed's `Windows` stream.
+    piece_rng: random::ChaCha8Rng,
+    /// The window's rows, and whether they are every row (one window, read once).
+    window: Vec<f32>,
+    resident: bool,
+    /// The window's row order; with one window, kept from epoch to epoch as in memory.
+    order: Vec<usize>,
+    batch: Option<Batch>,
+}
+
+impl<'s, 'a> StreamFeed<'s, 'a> {
+    fn new(set: &'s RowSet<'a>, range: Range<u64>, window_rows: usize, seed: u64) -> Self {
+        StreamFeed {
+            set,
+            pieces: set.pieces(range.clone(), window_rows),
+            range,
+            window_rows,
+            cols: set.data.cols(),
+            piece_rng: random::rng(seed, Stream::Windows),
+            window: Vec::new(),
+            resident: false,
+            order: Vec::new(),
+            batch: None,
+        }
+    }
+
+    fn batch(&mut self, batch: usize) -> Result<&mut Batch> {
+        if self.batch.as_ref().is_none_or(|b| b.ids.len() != batch) {
+            self.batch = Some(Batch::new(batch, self.cols)?);
+        }
+        Ok(self.batch.as_mut().expect("just made"))
+    }
+
+    /// The windows of an epoch: every piece, in windows of at most `window_rows` rows;
+    /// with more than one, and `shuffle`, the pieces in an order drawn from the seed.
+    fn windows(&mut self, shuffle: bool) -> Vec<Vec<usize>> {
+        let single = self.len() <= self.window_rows;
+        let mut ids: Vec<usize> = (0..self.pieces.len()).collect();
+        if !single && shuffle {
+            random::shuffle(&mut self.piece_rng, &mut ids);
+        }
+        let mut out: Vec<Vec<usize>> = Vec::new();
+        let mut rows = usize::MAX;
+        for i in ids {
+            let n = (self.pieces[i].range.end - self.pieces[i].range.start) as usize;
+            if rows.saturating_add(n) > self.window_rows {
+                out.push(Vec::new());
+                rows = 0;
+            }
+            out.last_mut().expect("pushed").push(i);
+            rows += n;
+        }
+        // Each window's pieces are read in file order.
+        out.iter_mut().for_each(|w| w.sort_unstable());
+        out
+    }
+}
+
+impl Feed for StreamFeed<'_, '_> {
+    fn len(&self) -> usize {
+        (self.range.end - self.range.start) as usize
+    }
+
+    fn source(&self) -> &str {
+        &self.set.source
+    }
+
+    fn epoch(
+        &mut self,
+        batch: usize,
+        mut shuffle: Option<&mut random::ChaCha8Rng>,
+        step: &mut dyn FnMut(&Rows<'_>, &[usize]) -> Result<()>,
+    ) -> Result<()> {
+        self.batch(batch)?;
+        let windows = self.windows(shuffle.is_some());
+        let single = windows.len() == 1;
+        let cols = self.cols;
+        // The window's buffer, allocated once at its size (grown by doubling, it could
+        // take up to twice the budget).
+        let need = self.window_rows.min(self.len()) * cols;
+        if self.window.capacity() < need {
+            self.window.reserve_exact(need - self.window.len());
+        }
+        for w in windows {
+            if !(single && self.resident) {
+                self.window.clear();
+                for &i in &w {
+                    let p = self.pieces[i].clone();
+                    self.set.append(p.chunk, p.range, &mut self.window)?;
+                }
+                self.resident = single;
+                self.order.clear();
+                self.order.extend(0..self.window.len() / cols.max(1));
+            }
+            if let Some(r) = shuffle.as_deref_mut() {
+                random::shuffle(r, &mut self.order);
+            }
+            let b = self.batch.as_mut().expect("made above");
+            for &i in &self.order {
+                if b.push(&self.window[i * cols..(i + 1) * cols]) {
+                    let (rows, ids) = b.take();
+                    step(&rows, ids)?;
+                }
+            }
+        }
+        let b = self.batch.as_mut().expect("made above");
+        if b.n > 0 {
+            let (rows, ids) = b.take();
+            step(&rows, ids)?;
+        }
+        Ok(())
+    }
+
+    fn in_order(
+        &mut self,
+        batch: usize,
+        f: &mut dyn FnMut(&Rows<'_>, Range<usize>) -> Result<()>,
+    ) -> Result<()> {
+        self.batch(batch)?;
+        let (set, range) = (self.set, self.range.clone());
+        let b = self.batch.as_mut().expect("made above");
+        let cols = self.cols;
+        set.each(range, &mut |rows| {
+            for row in rows.chunks_exact(cols) {
+                if b.push(row) {
+                    let (rows, ids) = b.take();
+                    f(&rows, 0..ids.len())?;
+                }
+            }
+            Ok(())
+        })?;
+        if b.n > 0 {
+            let (rows, ids) = b.take();
+            f(&rows, 0..ids.len())?;
+        }
+        Ok(())
+    }
+
+    fn order(&mut self) -> Option<&mut [usize]> {
+        None
+    }
+}
+
+/// [`fit_with`](super::fit_with) on rows read a chunk at a time, in windows of at most
+/// `window_rows` rows ([`window_rows`]), then the model completed as
+/// [`finish`](super::finish) completes it (the codec; with `threshold`, the detector).
+/// With a `validation` set it validates on it (held in memory); else on the last
+/// `validation_split` of the rows. Checkpoints are not written.
+///
+/// The same seed and threads give the same bits; when `window_rows` holds every
+/// training row, they are the bits of [`fit_with`](super::fit_with) and
+/// [`finish`](super::finish) on the rows read whole. Memory: the window, one chunk, and
+/// the model (with `trim`, one bit per row besides).
+#[allow(clippy::too_many_arguments)]
+pub fn fit_streamed(
+    model: &mut Autoencoder,
+    data: &ChunkedRows,
+    validation: Option<&Dataset>,
+    config: &TrainConfig,
+    threshold: Option<ThresholdRule>,
+    window_rows: usize,
+    threads: &Threads,
+    observer: &mut dyn Observer,
+) -> Result<History> {
+    config.check()?;
+    if window_rows == 0 {
+        return Err(Error::config("memory_budget", "a window of 0 rows holds nothing"));
+    }
+    if data.cols() != model.input_dim() {
+        return Err(Error::Data(format!(
+            "{}: rows have {} values, but the model takes rows of {} (architecture {})",
+            data.source,
+            data.cols(),
+            model.input_dim(),
+            model.config().describe()
+        )));
+    }
+    let all = RowSet::new(data, None, data.source.clone());
+    let history = if config.trim == 0.0 {
+        fit_pass(model, &all, validation, config, window_rows, threads, observer, (1, 1))?
+    } else {
+        let mut first = Autoencoder::new(model.config().clone(), config.seed)?;
+        let one_pass = TrainConfig { trim: 0.0, ..config.clone() };
+        let history =
+            fit_pass(&mut first, &all, validation, &one_pass, window_rows, threads, observer, (1, 2))?;
+        if history.stop_reason == StopReason::Interrupted {
+            *model = first;
+            return Ok(history);
+        }
+        let mask = lowest_scoring(&first, data, config.trim, threads)?;
+        drop(first);
+        let kept = RowSet::new(data, Some(mask), String::new());
+        let source = format!(
+            "{} (the {} of {} rows the first pass reconstructed best)",
+            data.source,
+            kept.len,
+            data.rows()
+        );
+        let kept = RowSet { source, ..kept };
+        fit_pass(model, &kept, validation, config, window_rows, threads, observer, (2, 2))?
+    };
+    finish(model, data, threshold, threads)?;
+    Ok(history)
+}
+
+/// One pass of streamed training: split, fit the normaliser, check the targets, run.
+#[allow(clippy::too_many_arguments)]
+fn fit_pass(
+    model: &mut Autoencoder,
+    set: &RowSet<'_>,
+    validation: Option<&Dataset>,
+    config: &TrainConfig,
+    window_rows: usize,
+    threads: &Threads,
+    observer: &mut dyn Observer,
+    pass: (usize, usize),
+) -> Result<History> {
+    let n = set.len;
+    let n_train = match validation {
+        Some(v) => {
+            model.check_training_data(v)?;
+            n
+        }
+        None => split(n, config.validation_split)?,
+    };
+    if n_train == 0 {
+        return Err(Error::Data(format!("{}: no training rows", set.source)));
+    }
+    let kind = model.config().normalize;
+    let missing = set.data.nan_is_missing();
+    if model.normalizer().is_identity() && (kind != NormalizeKind::None || missing) {
+        let mut m = Moments::new(set.data.cols());
+        set.each(0..n_train, &mut |rows| {
+            m.push(rows);
+            Ok(())
+        })?;
+        let fitted = if missing {
+            m.normalizer_with_fill(kind, set.data.feature_names(), &set.source)?
+        } else {
+            m.normalizer(kind)
+        };
+        model.set_normalizer(fitted)?;
+    }
+    if config.loss == crate::loss::Loss::Bce {
+        let (norm, d) = (model.normalizer(), model.input_dim());
+        let mut buf = Vec::new();
+        set.each(0..n, &mut |rows| {
+            buf.resize(rows.len(), 0.0);
+            norm.apply(rows, &mut buf);
+            config.loss.check_targets(&buf, d, &format!("{} (after normalising)", set.source))
+        })?;
+    }
+    let mut train = StreamFeed::new(set, 0..n_train, window_rows, config.seed);
+    threads.install(|| match validation {
+        Some(v) => {
+            let mut val = MemoryFeed::new(Rows { data: v, range: (0, v.rows()) });
+            run(
+                model,
+                &mut train,
+                Some(&mut val),
+                config,
+                threads,
+                observer,
+                FitOptions::default(),
+                None,
+                pass,
+            )
+        }
+        None if n_train < n => {
+            let mut val = StreamFeed::new(set, n_train..n, window_rows, config.seed);
+            run(
+                model,
+                &mut train,
+                Some(&mut val),
+                config,
+                threads,
+                observer,
+                FitOptions::default(),
+                None,
+                pass,
+            )
+        }
+        None => run(model, &mut train, None, config, threads, observer, FitOptions::default(), None, pass),
+    })
+}
+
+/// The training rows of `n` when the last `fraction` are held out, as
+/// [`Dataset::split_validation`] splits.
+fn split(n: u64, fraction: f64) -> Result<u64> {
+    if fraction == 0.0 {
+        return Ok(n);
+    }
+    let n_train = ((n as f64) * (1.0 - fraction)).floor() as u64;
+    if n_train == 0 || n_train == n {
+        return Err(Error::config(
+            "validation_split",
+            format!("{fraction} of {n} rows leaves an empty training or validation part"),
+        ));
+    }
+    Ok(n_train)
+}
+
+/// The score a trimmed pass or a detector uses, refused when it needs statistics of
+/// every row's errors first (`standardized`).
+fn streamed_kind(kind: ScoreKind) -> Result<ScoreKind> {
+    if kind == ScoreKind::Standardized {
+        return Err(Error::config(
+            "score",
+            "the standardized score's feature scales are not fitted on streamed rows; choose another score (root, mse, mae)",
+        ));
+    }
+    Ok(kind)
+}
+
+/// Values of a pass kept on disk (a temporary file, removed when dropped), so that the
+/// passes after the first read them back instead of computing them again.
+struct Spill {
+    file: std::fs::File,
+    values: u64,
+}
+
+impl Spill {
+    fn new() -> Result<Self> {
+        let file =
+            tempfile::tempfile().map_err(|e| Error::Data(format!("cannot make a temporary file: {e}")))?;
+        Ok(Spill { file, values: 0 })
+    }
+
+    /// Fill the spill from `make`, which calls its argument with the values in order.
+    fn fill<T: Word>(
+        &mut self,
+        make: impl FnOnce(&mut dyn FnMut(&[T]) -> Result<()>) -> Result<()>,
+    ) -> Result<()> {
+        let io = |e: std::io::Error| Error::Data(format!("cannot write a temporary file: {e}"));
+        let mut w = BufWriter::with_capacity(1 << 20, &self.file);
+        let mut values = 0u64;
+        let mut bytes = Vec::new();
+        make(&mut |vs: &[T]| {
+            bytes.clear();
+            vs.iter().for_each(|v| v.put(&mut bytes));
+            values += vs.len() as u64;
+            w.write_all(&bytes).map_err(io)
+        })?;
+        w.flush().map_err(io)?;
+        drop(w);
+        self.values = values;
+        Ok(())
+    }
+
+    /// Call `f` with the values, in order, a block of whole rows of `width` at a time.
+    fn read<T: Word>(&self, width: usize, f: &mut dyn FnMut(&[T]) -> Result<()>) -> Result<()> {
+        let io = |e: std::io::Error| Error::Data(format!("cannot read a temporary file: {e}"));
+        let mut file = &self.file;
+        file.rewind().map_err(io)?;
+        let mut r = BufReader::with_capacity(1 << 20, file);
+        let mut left = self.values;
+        let block = 8192usize.div_ceil(width.max(1)) * width.max(1);
+        let mut bytes = vec![0u8; block * T::SIZE];
+        let mut vals = Vec::with_capacity(block);
+        while left > 0 {
+            let n = left.min(block as u64) as usize;
+            r.read_exact(&mut bytes[..n * T::SIZE]).map_err(io)?;
+            vals.clear();
+            vals.extend(bytes[..n * T::SIZE].chunks_exact(T::SIZE).map(T::get));
+            f(&vals)?;
+            left -= n as u64;
+        }
+        Ok(())
+    }
+}
+
+/// A value a [`Spill`] keeps, little-endian.
+trait Word: Copy {
+    const SIZE: usize;
+    fn put(&self, out: &mut Vec<u8>);
+    fn get(b: &[u8]) -> Self;
+}
+
+impl Word for f64 {
+    const SIZE: usize = 8;
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Self {
+        f64::from_le_bytes(b.try_into().expect("8 bytes"))
+    }
+}
+
+impl Word for f32 {
+    const SIZE: usize = 4;
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Self {
+        f32::from_le_bytes(b.try_into().expect("4 bytes"))
+    }
+}
+
+/// The scores of `kind` of every row of `data`, in order, into a spill.
+fn spill_scores(
+    model: &Autoencoder,
+    data: &ChunkedRows,
+    kind: ScoreKind,
+    threads: &Threads,
+) -> Result<Spill> {
+    let mut spill = Spill::new()?;
+    spill.fill::<f64>(|put| {
+        for c in 0..data.chunks() {
+            let d = data.read(c)?;
+            put(&detector::scores(model, &d, kind, &[], threads)?)?;
+        }
+        Ok(())
+    })?;
+    Ok(spill)
+}
+
+/// The rows [`detector::lowest_scoring`] keeps, as a mask over the rows of `data`: the
+/// `⌈(1 − trim)·n⌉` lowest scores, ties to the earlier row.
+fn lowest_scoring(model: &Autoencoder, data: &ChunkedRows, trim: f64, threads: &Threads) -> Result<Vec<u64>> {
+    let kind = streamed_kind(ScoreKind::default_for(model))?;
+    let n = data.rows();
+    let keep = detector::trim_keep(n as usize, trim) as u64;
+    let words = n.div_ceil(64) as usize;
+    if keep >= n {
+        return Ok(vec![u64::MAX; words]);
+    }
+    let mut mask = vec![0u64; words];
+    if keep == 0 {
+        return Ok(mask);
+    }
+    let spill = spill_scores(model, data, kind, threads)?;
+    let cut = select::select(&[Rank { channel: 0, rank: keep - 1 }], |f| {
+        spill.read::<f64>(1, &mut |s| {
+            s.iter().for_each(|&v| f(0, v));
+            Ok(())
+        })
+    })?[0];
+    // Every score below the cut, and the first `keep − below` equal to it.
+    let (at, mut equal) = (select::key(cut.value), keep - cut.below);
+    let mut g = 0u64;
+    spill.read::<f64>(1, &mut |s| {
+        for &v in s {
+            let k = select::key(v);
+            if k < at || (k == at && equal > 0) {
+                if k == at {
+                    equal -= 1;
+                }
+                mask[(g / 64) as usize] |= 1 << (g % 64);
+            }
+            g += 1;
+        }
+        Ok(())
+    })?;
+    Ok(mask)
+}
+
+/// [`finish`](super::finish) on streamed rows: the codec from the codes of the first
+/// `training.rows.0` rows, and with `threshold` the detector on every row's score.
+fn finish(
+    model: &mut Autoencoder,
+    data: &ChunkedRows,
+    threshold: Option<ThresholdRule>,
+    threads: &Threads,
+) -> Result<()> {
+    let k = model.code_dim();
+    if Codec::supports(k) {
+        let train_rows = model.training.as_ref().map_or(data.rows(), |t| t.rows.0 as u64).min(data.rows());
+        model.codec = Some(fit_codec(model, data, train_rows, threads)?);
+    }
+    if let Some(rule) = threshold {
+        let kind = streamed_kind(ScoreKind::default_for(model))?;
+        let spill = spill_scores(model, data, kind, threads)?;
+        model.detector = Some(Detector::fit_passes(model, kind, rule, |f| spill.read::<f64>(1, f))?);
+    }
+    Ok(())
+}
+
+/// [`Codec::fit`] on the codes of rows `0..rows` of `data`.
+fn fit_codec(model: &Autoencoder, data: &ChunkedRows, rows: u64, threads: &Threads) -> Result<Codec> {
+    let k = model.code_dim();
+    if rows == 0 {
+        return Err(Error::Data(format!("codec: {}: no training rows to fit it on", data.source)));
+    }
+    let all = RowSet::new(data, None, data.source.clone());
+    let mut spill = Spill::new()?;
+    spill.fill::<f32>(|put| {
+        all.each(0..rows, &mut |x| {
+            let codes = model.encode(x, threads)?;
+            if let Some(i) = codes.iter().position(|v| !v.is_finite()) {
+                return Err(Error::Data(format!(
+                    "codec: a code value is {} (the model produces non-finite codes)",
+                    codes[i]
+                )));
+            }
+            put(&codes)
+        })
+    })?;
+    let (lo, hi) = Codec::end_ranks(rows as usize);
+    let wanted: Vec<Rank> = (0..k)
+        .flat_map(|j| [Rank { channel: j, rank: lo as u64 }, Rank { channel: j, rank: hi as u64 }])
+        .collect();
+    let ends = select::select(&wanted, |f| {
+        spill.read::<f32>(k, &mut |codes| {
+            for row in codes.chunks_exact(k) {
+                row.iter().enumerate().for_each(|(j, &z)| f(j, f64::from(z)));
+            }
+            Ok(())
+        })
+    })?;
+    let ends: Vec<(f32, f32)> =
+        ends.chunks_exact(2).map(|e| (e[0].value as f32, e[1].value as f32)).collect();
+    let mut codec = Codec::with_ends(&ends);
+    spill.read::<f32>(k, &mut |codes| {
+        codec.count(codes);
+        Ok(())
+    })?;
+    Ok(codec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::open::LoadOptions;
+    use crate::data::{npy, shards};
+    use crate::train::{finish as finish_in_memory, fit_with, NoObserver};
+    use crate::ModelConfig;
+    use std::path::{Path, PathBuf};
+
+    /// `rows` rows of 5 correlated features from a seeded generator, every 40th row
+    /// shifted far off (an anomaly), written as NPY shards of `per` rows into `dir`.
+    fn shards_of(dir: &Path, rows: usize, per: usize) -> PathBuf {
+        let mut rng = random::rng(7, Stream::Sample);
+        let mut x = Vec::with_capacity(rows * 5);
+        for i in 0..rows {
+            let (a, b) = (random::normal(&mut rng), random::normal(&mut rng));
+            let shift = if i % 40 == 17 { 6.0 } else { 0.0 };
+            for v in [a, b, a + b, a - 0.5 * b + shift, 3.0 + 2.0 * a] {
+                x.push((v + 0.1 * random::normal(&mut rng)) as f32);
+            }
+        }
+        for (k, part) in x.chunks(per * 5).enumerate() {
+            npy::write(&dir.join(format!("part-{k:03}.npy")), part, part.len() / 5, 5).unwrap();
+        }
+        dir.to_path_buf()
+    }
+
+    fn in_memory(
+        data: &Dataset,
+        model: &ModelConfig,
+        training: &TrainConfig,
+        rule: Option<ThresholdRule>,
+    ) -> Autoencoder {
+        let threads = Threads::new(1);
+        let mut m = Autoencoder::new(model.clone(), training.seed).unwrap();
+        fit_with(&mut m, data, None, training, &threads, &mut NoObserver, FitOptions::default()).unwrap();
+        finish_in_memory(&mut m, data, rule, &threads).unwrap();
+        m
+    }
+
+    /// The same model file, each part compared first for a short message.
+    fn same_model(a: &Autoencoder, b: &Autoencoder) {
+        assert_eq!(a.normalizer(), b.normalizer());
+        assert_eq!(a.training, b.training);
+        assert!(a.params() == b.params(), "the weights differ");
+        assert_eq!(a.detector, b.detector);
+        assert_eq!(a.codec.as_ref().map(|c| (&c.lo, &c.hi)), b.codec.as_ref().map(|c| (&c.lo, &c.hi)));
+        assert!(a.codec == b.codec, "the codecs' histograms differ");
+        assert!(crate::file::to_bytes(a).unwrap() == crate::file::to_bytes(b).unwrap(), "the files differ");
+    }
+
+    fn streamed(
+        data: &ChunkedRows,
+        model: &ModelConfig,
+        training: &TrainConfig,
+        rule: Option<ThresholdRule>,
+        window: usize,
+    ) -> Autoencoder {
+        let threads = Threads::new(1);
+        let mut m = Autoencoder::new(model.clone(), training.seed).unwrap();
+        fit_streamed(&mut m, data, None, training, rule, window, &threads, &mut NoObserver).unwrap();
+        m
+    }
+
+    /// With a window that holds every row, streamed training writes the bytes of
+    /// in-memory training and completion: the tabular preset (a validation split, two
+    /// passes with the trimmed rows, early stopping, the detector's quantile, the codec)
+    /// and a denoising model with min-max features and a sigma threshold, on 7 shards
+    /// of uneven size (NPY files, read 204 rows at a time in tests: 64 chunks).
+    #[test]
+    fn one_window_gives_the_bytes_of_training_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = shards_of(dir.path(), 12000, 1700);
+        let opts = LoadOptions::default();
+        let whole = shards::load(std::slice::from_ref(&path), &opts).unwrap();
+        let chunked = ChunkedRows::open(std::slice::from_ref(&path), &opts).unwrap();
+        assert_eq!(
+            (chunked.rows(), chunked.chunks(), chunked.source.as_str()),
+            (12000, 64, whole.source.as_str())
+        );
+        let (model, mut training) = crate::anomaly::tabular_defaults(5);
+        training.epochs = 3;
+        training.min_steps = 40;
+        let rule = Some(ThresholdRule::Contamination(0.05));
+        let a = in_memory(&whole, &model, &training, rule);
+        let b = streamed(&chunked, &model, &training, rule, 12000);
+        assert!(a.detector.is_some() && a.codec.is_some());
+        same_model(&a, &b);
+
+        let model = ModelConfig {
+            input_dim: 5,
+            layers: vec![4, 2],
+            normalize: NormalizeKind::MinMax,
+            ..ModelConfig::default()
+        };
+        let training = TrainConfig {
+            epochs: 2,
+            batch_size: 48,
+            validation_split: 0.2,
+            noise: Some(crate::train::Corruption::Gaussian { sigma: 0.1, clip: false }),
+            seed: 5,
+            ..TrainConfig::default()
+        };
+        let rule = Some(ThresholdRule::Sigma(2.0));
+        let a = in_memory(&whole, &model, &training, rule);
+        let b = streamed(&chunked, &model, &training, rule, 50000);
+        same_model(&a, &b);
+    }
+
+    /// Smaller windows: the same seed gives the same bits, another seed other bits, and
+    /// the model learns the data about as well as in memory (the validation loss
+    /// within 25 %); the normaliser is fitted on the same rows in one pass, bit for bit.
+    #[test]
+    fn windows_train_reproducibly_with_the_same_normaliser() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = shards_of(dir.path(), 1200, 100);
+        let opts = LoadOptions::default();
+        let whole = shards::load(std::slice::from_ref(&path), &opts).unwrap();
+        let chunked = ChunkedRows::open(std::slice::from_ref(&path), &opts).unwrap();
+        let (model, mut training) = crate::anomaly::tabular_defaults(5);
+        training.epochs = 6;
+        training.min_steps = 0;
+        training.trim = 0.0;
+        let a = streamed(&chunked, &model, &training, None, 250);
+        let b = streamed(&chunked, &model, &training, None, 250);
+        assert_eq!(a.params(), b.params());
+        let c = streamed(&chunked, &model, &TrainConfig { seed: 1, ..training.clone() }, None, 250);
+        assert_ne!(a.params(), c.params());
+        let m = in_memory(&whole, &model, &training, None);
+        assert_ne!(a.params(), m.params());
+        assert_eq!(a.normalizer(), m.normalizer());
+        let (va, vm) = (a.training.as_ref().unwrap(), m.training.as_ref().unwrap());
+        assert_eq!(va.rows, vm.rows);
+        let (la, lm) = (
+            va.val_loss.iter().copied().fold(f64::MAX, f64::min),
+            vm.val_loss.iter().copied().fold(f64::MAX, f64::min),
+        );
+        assert!(la < 1.25 * lm && lm < 1.25 * la, "streamed {la}, in memory {lm}");
+    }
+
+    /// A budget is cut into a window after the reserve and three chunks; one too small
+    /// for a batch is refused, naming it.
+    #[test]
+    fn the_window_is_what_the_budget_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = shards_of(dir.path(), 300, 100);
+        let chunked = ChunkedRows::open(&[path], &LoadOptions::default()).unwrap();
+        let (chunk, row) = (100 * 5 * 4, 5 * 4 + 8);
+        assert_eq!(window_rows(&chunked, RESERVE + 3 * chunk + 1000 * row, 64).unwrap(), 1000);
+        let e = window_rows(&chunked, RESERVE, 64).unwrap_err().to_string();
+        assert!(e.contains("memory_budget") && e.contains("128.0 MiB cannot hold"), "{e}");
+    }
+}

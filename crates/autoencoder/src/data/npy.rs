@@ -372,14 +372,7 @@ pub(crate) struct RowLayout {
 /// `None` for an NPZ archive, a Fortran-ordered array or images (3-D or 4-D), which are
 /// read whole.
 pub(crate) fn row_layout(path: &Path) -> Result<Option<RowLayout>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    let mut reader = BufReader::new(file);
-    let mut magic = [0u8; 6];
-    let (got, err) = read_full(&mut reader, &mut magic);
-    if let Some(e) = err {
-        return Err(Error::io(path, e));
-    }
+    let (file_len, reader, magic, got) = open_with_magic(path)?;
     if magic[..got] != NPY_MAGIC[..] {
         return Ok(None);
     }
@@ -486,10 +479,9 @@ fn load_labels(r: &mut dyn Read, src: &Source, rows: usize) -> Result<Vec<i64>> 
         .collect()
 }
 
-/// Load a `.npy` array or an `.npz` archive (told apart by their magic bytes) as a [`Dataset`]:
-/// 1-D `n` → n rows of 1; 2-D `n×d`; 3-D `n×h×w` → image shape 1×h×w; 4-D `n×c×h×w` → image
-/// shape c×h×w. For NPZ, `opts` picks the data and label members (see [`NpyOptions`]).
-pub fn load(path: &Path, opts: &NpyOptions) -> Result<Dataset> {
+/// `path` opened: its length, a reader past its first six bytes, those bytes, and how
+/// many there were (fewer in a shorter file).
+fn open_with_magic(path: &Path) -> Result<(u64, BufReader<File>, [u8; 6], usize)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut reader = BufReader::new(file);
@@ -498,6 +490,14 @@ pub fn load(path: &Path, opts: &NpyOptions) -> Result<Dataset> {
     if let Some(e) = err {
         return Err(Error::io(path, e));
     }
+    Ok((file_len, reader, magic, got))
+}
+
+/// Load a `.npy` array or an `.npz` archive (told apart by their magic bytes) as a [`Dataset`]:
+/// 1-D `n` → n rows of 1; 2-D `n×d`; 3-D `n×h×w` → image shape 1×h×w; 4-D `n×c×h×w` → image
+/// shape c×h×w. For NPZ, `opts` picks the data and label members (see [`NpyOptions`]).
+pub fn load(path: &Path, opts: &NpyOptions) -> Result<Dataset> {
+    let (file_len, reader, magic, got) = open_with_magic(path)?;
     let magic = &magic[..got];
     if magic.starts_with(b"PK\x03\x04") || magic.starts_with(b"PK\x05\x06") {
         return load_npz(path, file_len, opts);

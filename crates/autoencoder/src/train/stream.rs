@@ -444,36 +444,17 @@ fn fit_pass(
         })?;
     }
     let mut train = StreamFeed::new(set, 0..n_train, window_rows, config.seed);
-    threads.install(|| match validation {
-        Some(v) => {
-            let mut val = MemoryFeed::new(Rows { data: v, range: (0, v.rows()) });
-            run(
-                model,
-                &mut train,
-                Some(&mut val),
-                config,
-                threads,
-                observer,
-                FitOptions::default(),
-                None,
-                pass,
-            )
-        }
-        None if n_train < n => {
-            let mut val = StreamFeed::new(set, n_train..n, window_rows, config.seed);
-            run(
-                model,
-                &mut train,
-                Some(&mut val),
-                config,
-                threads,
-                observer,
-                FitOptions::default(),
-                None,
-                pass,
-            )
-        }
-        None => run(model, &mut train, None, config, threads, observer, FitOptions::default(), None, pass),
+    threads.install(|| {
+        // A validation set is held in memory; else the last rows are streamed in order.
+        let mut memory = validation.map(|v| MemoryFeed::new(Rows { data: v, range: (0, v.rows()) }));
+        let mut held_out = (validation.is_none() && n_train < n)
+            .then(|| StreamFeed::new(set, n_train..n, window_rows, config.seed));
+        let val = match (&mut memory, &mut held_out) {
+            (Some(m), _) => Some(m as &mut dyn Feed),
+            (None, Some(h)) => Some(h as &mut dyn Feed),
+            (None, None) => None,
+        };
+        run(model, &mut train, val, config, threads, observer, FitOptions::default(), None, pass)
     })
 }
 

@@ -107,6 +107,34 @@ impl Threads {
     }
 }
 
+impl Threads {
+    /// `f(w, g, m, v)` for each quadruple of chunks of `len` values of four equally long
+    /// slices, spread over the pool's threads when there is one and the slices hold more
+    /// than one chunk (in order on the calling thread otherwise). Each chunk is
+    /// independent, so the result does not depend on the thread count: an optimizer's
+    /// element-wise update split by parameter ranges.
+    pub fn for_each_chunk4(
+        &self,
+        (w, g, m, v): (&mut [f32], &[f32], &mut [f32], &mut [f32]),
+        len: usize,
+        f: impl Fn(&mut [f32], &[f32], &mut [f32], &mut [f32]) + Send + Sync,
+    ) {
+        match &self.pool {
+            Some(pool) if w.len() > len => {
+                use rayon::prelude::*;
+                pool.install(|| {
+                    w.par_chunks_mut(len)
+                        .zip(g.par_chunks(len))
+                        .zip(m.par_chunks_mut(len))
+                        .zip(v.par_chunks_mut(len))
+                        .for_each(|(((w, g), m), v)| f(w, g, m, v))
+                });
+            }
+            _ => f(w, g, m, v),
+        }
+    }
+}
+
 impl Default for Threads {
     fn default() -> Self {
         Threads::new(1)

@@ -2,7 +2,10 @@
 //! the step size α = η·√(1−β₂ᵗ)/(1−β₁ᵗ)).
 
 use super::{slot_slices, GradTransform, Optimizer, OptimizerKind, TensorSlot};
-use crate::kernels::update;
+use crate::kernels::{update, Threads};
+
+/// Parameters per chunk of a threaded update (its four arrays: 128 KiB).
+const CHUNK: usize = 8192;
 
 pub(super) fn step(
     opt: &mut Optimizer,
@@ -11,6 +14,7 @@ pub(super) fn step(
     slots: &[TensorSlot],
     gt: GradTransform,
     lr: f64,
+    threads: &Threads,
 ) {
     let c = &opt.config;
     let t = opt.steps as i32;
@@ -20,18 +24,11 @@ pub(super) fn step(
     for s in slots {
         let (w, g) = slot_slices(s, params, grads);
         let r = s.offset..s.offset + s.len;
-        update::adam(
-            w,
-            g,
-            &mut opt.state1[r.clone()],
-            &mut opt.state2[r],
-            alpha as f32,
-            b1,
-            b2,
-            eps,
-            decoupled,
-            gt,
-            s.decays,
+        // Element by element: split by parameter ranges over the threads, the same bits.
+        threads.for_each_chunk4(
+            (w, g, &mut opt.state1[r.clone()], &mut opt.state2[r]),
+            CHUNK,
+            |w, g, m, v| update::adam(w, g, m, v, alpha as f32, b1, b2, eps, decoupled, gt, s.decays),
         );
     }
 }

@@ -199,11 +199,28 @@ impl Optimizer {
         gt: GradTransform,
         lr_scale: f64,
     ) {
+        self.step_with(params, grads, slots, gt, lr_scale, &crate::kernels::Threads::default());
+    }
+
+    /// [`Optimizer::step`] with `threads`: Adam's element-wise update is split by
+    /// parameter ranges over them (fixed chunks of 8,192: the same bits at any thread
+    /// count); SGD and RMSprop run on the calling thread.
+    pub fn step_with(
+        &mut self,
+        params: &mut [f32],
+        grads: &[f32],
+        slots: &[TensorSlot],
+        gt: GradTransform,
+        lr_scale: f64,
+        threads: &crate::kernels::Threads,
+    ) {
         self.steps += 1;
         let lr = self.config.lr * lr_scale;
         match self.config.kind {
             OptimizerKind::Sgd => sgd::step(self, params, grads, slots, gt, lr),
-            OptimizerKind::Adam | OptimizerKind::AdamW => adam::step(self, params, grads, slots, gt, lr),
+            OptimizerKind::Adam | OptimizerKind::AdamW => {
+                adam::step(self, params, grads, slots, gt, lr, threads)
+            }
             OptimizerKind::RmsProp => rmsprop::step(self, params, grads, slots, gt, lr),
         }
     }

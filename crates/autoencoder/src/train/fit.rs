@@ -674,7 +674,7 @@ impl Trainer {
             None => 1.0,
         };
         let gt = GradTransform { grad_scale, l1: l1 as f32, l2: l2 as f32 };
-        self.opt.step(model.params_mut(), &ws.grads, &self.slots, gt, self.lr_scale);
+        self.opt.step_with(model.params_mut(), &ws.grads, &self.slots, gt, self.lr_scale, threads);
         for &i in &self.state_layers {
             model.update_layer_state(i, &ws.scratch[i]);
         }

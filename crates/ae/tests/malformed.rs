@@ -7,7 +7,7 @@
 //!
 //! | prefix    | command                                                          |
 //! |-----------|------------------------------------------------------------------|
-//! | `data-`   | `ae train FILE --epochs 1 --layers 4 -o OUT`                     |
+//! | `data-`   | `ae train FILE --epochs 1 --layers 4 -o OUT`, and with `--stream` |
 //! | `model-`  | `ae inspect FILE`                                                |
 //! | `ckpt-`   | `ae train --resume FILE --dataset synthetic -o OUT`              |
 //! | `config-` | `ae train --config FILE --dataset synthetic --epochs 1 -o OUT`   |
@@ -57,12 +57,15 @@ fn codec_model() -> &'static Path {
         .1
 }
 
-/// The `ae` arguments for one corpus file, writing any output under `out`.
-fn args_for(file: &Path, out: &Path) -> Vec<String> {
+/// The `ae` arguments for one corpus file, writing any output under `out`; a `data-`
+/// file streamed with `stream`.
+fn args_for(file: &Path, out: &Path, stream: bool) -> Vec<String> {
     let name = file.file_name().and_then(|n| n.to_str()).expect("UTF-8 file name");
     let f = file.display().to_string();
     let model = out.join("m.safetensors").display().to_string();
-    let v: Vec<&str> = if name.starts_with("data-") {
+    let v: Vec<&str> = if name.starts_with("data-") && stream {
+        vec!["train", &f, "--stream", "--epochs", "1", "--layers", "4", "-o", &model]
+    } else if name.starts_with("data-") {
         vec!["train", &f, "--epochs", "1", "--layers", "4", "-o", &model]
     } else if name.starts_with("model-") {
         vec!["inspect", &f]
@@ -120,14 +123,30 @@ fn run(args: &[String], with_time: bool) -> (Option<i32>, String, Option<u64>) {
 fn every_malformed_file_is_refused_cleanly() {
     let files = corpus();
     assert!(files.len() >= 30, "only {} files in {}", files.len(), corpus_dir().display());
+    refused_cleanly(&files, false);
+}
+
+/// The data files again, streamed (`ae train --stream`): read a chunk at a time, each is
+/// refused as cleanly.
+#[test]
+fn every_malformed_table_is_refused_cleanly_when_streamed() {
+    let files: Vec<PathBuf> = corpus()
+        .into_iter()
+        .filter(|f| f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("data-")))
+        .collect();
+    assert!(files.len() >= 30, "only {} data files", files.len());
+    refused_cleanly(&files, true);
+}
+
+fn refused_cleanly(files: &[PathBuf], stream: bool) {
     let with_time = Path::new(GNU_TIME).exists();
     if !with_time {
         eprintln!("note: {GNU_TIME} is missing; the peak-memory assertion is skipped");
     }
     let mut failures = Vec::new();
-    for file in &files {
+    for file in files {
         let out = tempfile::tempdir().expect("temp dir");
-        let args = args_for(file, out.path());
+        let args = args_for(file, out.path(), stream);
         let (code, stderr, rss) = run(&args, with_time);
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
         let last = stderr.lines().last().unwrap_or("").to_string();

@@ -611,9 +611,15 @@ fn streaming(a: &TrainArgs) -> Result<Option<Streamed>> {
         && !files.iter().any(|p| autoencoder::data::open::is_stream(p));
     if !streamable {
         if a.stream {
+            let what = match files.first() {
+                Some(p) => format!("{}: images and standard input are read into memory", p.display()),
+                None => "named datasets are read into memory".to_string(),
+            };
             return Err(Error::config(
                 "stream",
-                "streams table files (CSV, NPY, Parquet, Arrow, or folders and globs of them); named datasets, images and standard input are read into memory",
+                format!(
+                    "{what}; it streams table files (CSV, NPY, Parquet, Arrow, or folders and globs of them)"
+                ),
             ));
         }
         return Ok(None);

@@ -102,12 +102,7 @@ impl Codec {
                 codes.len()
             )));
         }
-        if let Some(i) = codes.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Data(format!(
-                "codec: code value {i} is {} (the model produces non-finite codes)",
-                codes[i]
-            )));
-        }
+        Codec::check_finite(codes, 0)?;
         let rows = codes.len() / dims;
         let (r_lo, r_hi) = Codec::end_ranks(rows);
         let mut ends = Vec::with_capacity(dims);
@@ -121,6 +116,19 @@ impl Codec {
         let mut codec = Codec::with_ends(&ends);
         codec.count(codes);
         Ok(codec)
+    }
+
+    /// Codes a codec is fitted on are finite: an error naming the first that is not (its
+    /// index counted from `before`).
+    pub(crate) fn check_finite(codes: &[f32], before: u64) -> Result<()> {
+        match codes.iter().position(|v| !v.is_finite()) {
+            Some(i) => Err(Error::Data(format!(
+                "codec: code value {} is {} (the model produces non-finite codes)",
+                before + i as u64,
+                codes[i]
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The ranks (from 0, in ascending order) of a dimension's lower and upper ends

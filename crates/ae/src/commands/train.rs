@@ -624,11 +624,7 @@ fn streaming(a: &TrainArgs) -> Result<Option<Streamed>> {
         }
         return Ok(None);
     }
-    let shards = files.len() > 2
-        || files.iter().any(|p| {
-            autoencoder::data::shards::is_table_folder(p) || autoencoder::data::shards::is_pattern(p)
-        });
-    let paths = if shards { &files[..] } else { &files[..1] };
+    let paths = if autoencoder::data::open::are_shards(files) { &files[..] } else { &files[..1] };
     if !a.stream && autoencoder::data::chunks::estimate_bytes(paths)? <= budget {
         return Ok(None);
     }

@@ -82,7 +82,8 @@ impl ChunkedRows {
         let files = shards::expand(paths)?;
         let mut chunks = Vec::new();
         let mut rows = 0u64;
-        let mut shape: Option<(usize, Option<Vec<String>>, bool)> = None;
+        // The first file's width and column names, which every file must have.
+        let mut shape: Option<(usize, Option<Vec<String>>)> = None;
         for (f, path) in files.iter().enumerate() {
             if super::open::is_stream(path) {
                 return Err(Error::format(
@@ -101,8 +102,7 @@ impl ChunkedRows {
                         .collect();
                     // Each file's columns are checked before any pass starts.
                     if let Some(&(Part::RowGroup(g), _)) = groups.first() {
-                        let mut d = super::columnar::load_parquet_row_group(path, &opts.columns, g)?;
-                        d.nan_is_missing = opts.columns.missing == Missing::Mean;
+                        let d = super::columnar::load_parquet_row_group(path, &opts.columns, g)?;
                         check_shape(&mut shape, &d, path, &files[0])?;
                     }
                     groups
@@ -115,15 +115,13 @@ impl ChunkedRows {
                         (0..l.rows).step_by(per).map(|a| (Part::NpyRows(l, a), per.min(l.rows - a))).collect()
                     }
                     None => {
-                        let mut d = load_file(path, None, opts)?;
-                        d.nan_is_missing = opts.columns.missing == Missing::Mean;
+                        let d = load_file(path, None, opts)?;
                         check_shape(&mut shape, &d, path, &files[0])?;
                         vec![(Part::Whole, d.rows())]
                     }
                 },
                 _ => {
-                    let mut d = load_file(path, None, opts)?;
-                    d.nan_is_missing = opts.columns.missing == Missing::Mean;
+                    let d = load_file(path, None, opts)?;
                     check_shape(&mut shape, &d, path, &files[0])?;
                     vec![(Part::Whole, d.rows())]
                 }
@@ -135,34 +133,21 @@ impl ChunkedRows {
                 in_file += n as u64;
             }
         }
-        let mut this = ChunkedRows {
-            // Named as `shards::load` names the same files.
-            source: match (paths, files.len()) {
-                (_, 1) => files[0].display().to_string(),
-                ([one], n) => format!("{} ({n} shards)", one.display()),
-                (_, n) => format!("{} and {} more shards", files[0].display(), n - 1),
-            },
+        let source = shards::source_name(paths, &files);
+        // Every file with rows gave its shape.
+        let Some((cols, feature_names)) = shape.filter(|_| !chunks.is_empty()) else {
+            return Err(Error::Data(format!("{source}: no rows")));
+        };
+        Ok(ChunkedRows {
+            source,
             files,
             opts: opts.clone(),
             chunks,
             rows,
-            cols: 0,
-            feature_names: None,
-            nan_is_missing: false,
-        };
-        if this.chunks.is_empty() {
-            return Err(Error::Data(format!("{}: no rows", this.source)));
-        }
-        // The width and names, from the first chunk when no whole file gave them.
-        let (cols, names, nan) = match shape {
-            Some(s) => s,
-            None => {
-                let d = this.read(0)?;
-                (d.cols(), d.feature_names.clone(), d.nan_is_missing)
-            }
-        };
-        (this.cols, this.feature_names, this.nan_is_missing) = (cols, names, nan);
-        Ok(this)
+            cols,
+            feature_names,
+            nan_is_missing: opts.columns.missing == Missing::Mean,
+        })
     }
 
     /// Rows in all.
@@ -221,9 +206,8 @@ impl ChunkedRows {
             Part::NpyRows(layout, start) => npy::read_rows(path, &layout, start..start + c.rows)?,
             Part::Whole => load_file(path, None, &self.opts)?,
         };
-        if self.cols > 0 && (d.cols() != self.cols || d.feature_names != self.feature_names) {
-            let mut first = Some((self.cols, self.feature_names.clone(), self.nan_is_missing));
-            check_shape(&mut first, &d, path, &self.files[0])?;
+        if d.cols() != self.cols || d.feature_names != self.feature_names {
+            return Err(shards::other_columns(path, &d, &self.files[0], (self.cols, &self.feature_names)));
         }
         if d.rows() != c.rows {
             return Err(Error::format(
@@ -231,7 +215,7 @@ impl ChunkedRows {
                 format!("changed while it was read: {} rows where there were {}", d.rows(), c.rows),
             ));
         }
-        d.nan_is_missing = self.opts.columns.missing == Missing::Mean;
+        d.nan_is_missing = self.nan_is_missing;
         d.check_values_after(d.nan_is_missing, c.in_file)?;
         d.first_row = c.first;
         Ok(d)
@@ -259,31 +243,17 @@ pub fn estimate_bytes(paths: &[PathBuf]) -> Result<u64> {
 
 /// Check `d` (from `path`) has the shape of the first file read, or make it the first.
 fn check_shape(
-    first: &mut Option<(usize, Option<Vec<String>>, bool)>,
+    first: &mut Option<(usize, Option<Vec<String>>)>,
     d: &Dataset,
     path: &Path,
     first_path: &Path,
 ) -> Result<()> {
     match first {
         None => {
-            *first = Some((d.cols(), d.feature_names.clone(), d.nan_is_missing));
+            *first = Some((d.cols(), d.feature_names.clone()));
             Ok(())
         }
-        Some((cols, names, _)) if d.cols() == *cols && d.feature_names == *names => Ok(()),
-        Some((cols, names, _)) => {
-            let show = |n: &Option<Vec<String>>, c: usize| match n {
-                Some(n) => format!("columns [{}]", n.join(", ")),
-                None => format!("{c} columns"),
-            };
-            Err(Error::format(
-                path,
-                format!(
-                    "has {}, unlike {} (the first file), which has {}",
-                    show(&d.feature_names, d.cols()),
-                    first_path.display(),
-                    show(names, *cols)
-                ),
-            ))
-        }
+        Some((cols, names)) if d.cols() == *cols && d.feature_names == *names => Ok(()),
+        Some((cols, names)) => Err(shards::other_columns(path, d, first_path, (*cols, names))),
     }
 }

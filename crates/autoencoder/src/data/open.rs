@@ -333,6 +333,13 @@ pub fn are_images(paths: &[PathBuf]) -> bool {
         })
 }
 
+/// Whether `paths` name shards of one table ([`load_paths`]' rule): three or more
+/// files, a folder of table files or a glob pattern; else one data file and optionally
+/// its labels.
+pub fn are_shards(paths: &[PathBuf]) -> bool {
+    paths.len() > 2 || paths.iter().any(|p| shards::is_table_folder(p) || shards::is_pattern(p))
+}
+
 /// A path list as the command receives it: the data file and optionally its labels;
 /// image files and folders of images (see [`image::load`]); or shards of one table
 /// (see [`shards::load`]): a folder of table files, a glob pattern, or three or more
@@ -341,9 +348,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
     if are_images(paths) {
         return Ok(image::load(paths, &opts.image)?.data);
     }
-    let mut data = if paths.len() > 2
-        || paths.iter().any(|p| shards::is_table_folder(p) || shards::is_pattern(p))
-    {
+    let mut data = if are_shards(paths) {
         shards::load(paths, opts)?
     } else {
         match paths {

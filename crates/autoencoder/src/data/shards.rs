@@ -121,19 +121,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
             Err(Error::format(p, format!("{what}, unlike {} (the first shard)", first_path.display())))
         };
         if shard.cols() != cols || shard.feature_names != names {
-            let show = |n: &Option<Vec<String>>, c: usize| match n {
-                Some(n) => format!("columns [{}]", n.join(", ")),
-                None => format!("{c} columns"),
-            };
-            return Err(Error::format(
-                p,
-                format!(
-                    "a shard with other columns: {}, where {} has {}",
-                    show(&shard.feature_names, shard.cols()),
-                    first_path.display(),
-                    show(&names, cols)
-                ),
-            ));
+            return Err(other_columns(p, &shard, first_path, (cols, &names)));
         }
         match (&mut labels, shard.labels.as_ref()) {
             (Some(all), Some(l)) => all.extend_from_slice(l),
@@ -150,11 +138,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
         rows += shard.rows();
         data.extend_from_slice(shard.as_slice());
     }
-    let source = match paths {
-        [one] => format!("{} ({} shards)", one.display(), files.len()),
-        _ => format!("{} and {} more shards", first_path.display(), files.len() - 1),
-    };
-    let mut d = Dataset::new(data, rows, cols, source)?;
+    let mut d = Dataset::new(data, rows, cols, source_name(paths, &files))?;
     d.feature_names = names;
     d.categories = categories;
     d.label_names = label_names;
@@ -165,6 +149,39 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
         d = d.with_ids(i)?;
     }
     Ok(d)
+}
+
+/// The name of the data the shards `files` (expanded from `paths`) make: one file's path,
+/// `FOLDER (N shards)`, or `FIRST and N more shards`.
+pub(crate) fn source_name(paths: &[PathBuf], files: &[PathBuf]) -> String {
+    match (paths, files.len()) {
+        (_, 1) => files[0].display().to_string(),
+        ([one], n) => format!("{} ({n} shards)", one.display()),
+        (_, n) => format!("{} and {} more shards", files[0].display(), n - 1),
+    }
+}
+
+/// The error for shard `path`, whose rows `shard` have other columns than the first
+/// shard's `(cols, names)` at `first_path`.
+pub(crate) fn other_columns(
+    path: &Path,
+    shard: &Dataset,
+    first_path: &Path,
+    (cols, names): (usize, &Option<Vec<String>>),
+) -> Error {
+    let show = |n: &Option<Vec<String>>, c: usize| match n {
+        Some(n) => format!("columns [{}]", n.join(", ")),
+        None => format!("{c} columns"),
+    };
+    Error::format(
+        path,
+        format!(
+            "a shard with other columns: {}, where {} has {}",
+            show(&shard.feature_names, shard.cols()),
+            first_path.display(),
+            show(names, cols)
+        ),
+    )
 }
 
 /// Renumber the shards' text labels by the sorted union of their names, and re-encode

@@ -279,16 +279,21 @@ impl Autoencoder {
     /// Check that `data` has the model's width and finite values (NaN, a missing value,
     /// is let through when the model fills missing values: see [`Normalizer::fill`]).
     pub fn check_data(&self, data: &Dataset) -> Result<()> {
-        if data.cols() != self.input_dim() {
+        self.check_width(data.cols(), &data.source)?;
+        data.check_values(self.normalizer.fills_missing())
+    }
+
+    /// Rows of `cols` values from `source` fit the model's input, or an error naming
+    /// both widths.
+    pub fn check_width(&self, cols: usize, source: &str) -> Result<()> {
+        if cols != self.input_dim() {
             return Err(Error::Data(format!(
-                "{}: rows have {} values, but the model was trained on rows of {} (architecture {})",
-                data.source,
-                data.cols(),
+                "{source}: rows have {cols} values, but the model was trained on rows of {} (architecture {})",
                 self.input_dim(),
                 self.config.describe()
             )));
         }
-        data.check_values(self.normalizer.fills_missing())
+        Ok(())
     }
 
     /// [`check_data`](Self::check_data) for rows to train on: NaN is also let through

@@ -359,15 +359,7 @@ pub fn fit_streamed(
     if window_rows == 0 {
         return Err(Error::config("memory_budget", "a window of 0 rows holds nothing"));
     }
-    if data.cols() != model.input_dim() {
-        return Err(Error::Data(format!(
-            "{}: rows have {} values, but the model takes rows of {} (architecture {})",
-            data.source,
-            data.cols(),
-            model.input_dim(),
-            model.config().describe()
-        )));
-    }
+    model.check_width(data.cols(), &data.source)?;
     let all = RowSet::new(data, None, data.source.clone());
     let history = if config.trim == 0.0 {
         fit_pass(model, &all, validation, config, window_rows, threads, observer, (1, 1))?
@@ -380,16 +372,11 @@ pub fn fit_streamed(
             *model = first;
             return Ok(history);
         }
-        let mask = lowest_scoring(&first, data, config.trim, threads)?;
+        let (mask, kept) = lowest_scoring(&first, data, config.trim, threads)?;
         drop(first);
-        let kept = RowSet::new(data, Some(mask), String::new());
-        let source = format!(
-            "{} (the {} of {} rows the first pass reconstructed best)",
-            data.source,
-            kept.len,
-            data.rows()
-        );
-        let kept = RowSet { source, ..kept };
+        let source =
+            format!("{} (the {kept} of {} rows the first pass reconstructed best)", data.source, data.rows());
+        let kept = RowSet::new(data, Some(mask), source);
         fit_pass(model, &kept, validation, config, window_rows, threads, observer, (2, 2))?
     };
     finish(model, data, threshold, threads)?;
@@ -588,19 +575,24 @@ fn spill_scores(
     Ok(spill)
 }
 
-/// The rows [`detector::lowest_scoring`] keeps, as a mask over the rows of `data`: the
-/// `⌈(1 − trim)·n⌉` lowest scores, ties to the earlier row.
-fn lowest_scoring(model: &Autoencoder, data: &ChunkedRows, trim: f64, threads: &Threads) -> Result<Vec<u64>> {
+/// The rows [`detector::lowest_scoring`] keeps, as a mask over the rows of `data`, and
+/// how many: the `⌈(1 − trim)·n⌉` lowest scores, ties to the earlier row.
+fn lowest_scoring(
+    model: &Autoencoder,
+    data: &ChunkedRows,
+    trim: f64,
+    threads: &Threads,
+) -> Result<(Vec<u64>, u64)> {
     let kind = streamed_kind(ScoreKind::default_for(model))?;
     let n = data.rows();
     let keep = detector::trim_keep(n as usize, trim) as u64;
     let words = n.div_ceil(64) as usize;
     if keep >= n {
-        return Ok(vec![u64::MAX; words]);
+        return Ok((vec![u64::MAX; words], n));
     }
     let mut mask = vec![0u64; words];
     if keep == 0 {
-        return Ok(mask);
+        return Ok((mask, 0));
     }
     let spill = spill_scores(model, data, kind, threads)?;
     let cut = select::select(&[Rank { channel: 0, rank: keep - 1 }], |f| {
@@ -625,7 +617,7 @@ fn lowest_scoring(model: &Autoencoder, data: &ChunkedRows, trim: f64, threads: &
         }
         Ok(())
     })?;
-    Ok(mask)
+    Ok((mask, keep))
 }
 
 /// [`finish`](super::finish) on streamed rows: the codec from the codes of the first
@@ -657,15 +649,12 @@ fn fit_codec(model: &Autoencoder, data: &ChunkedRows, rows: u64, threads: &Threa
     }
     let all = RowSet::new(data, None, data.source.clone());
     let mut spill = Spill::new()?;
+    let mut done = 0u64;
     spill.fill::<f32>(|put| {
         all.each(0..rows, &mut |x| {
             let codes = model.encode(x, threads)?;
-            if let Some(i) = codes.iter().position(|v| !v.is_finite()) {
-                return Err(Error::Data(format!(
-                    "codec: a code value is {} (the model produces non-finite codes)",
-                    codes[i]
-                )));
-            }
+            Codec::check_finite(&codes, done)?;
+            done += codes.len() as u64;
             put(&codes)
         })
     })?;

@@ -10,6 +10,7 @@ mod detector_plot;
 mod files;
 mod flags;
 mod grid;
+mod mpi_job;
 #[cfg(not(feature = "plots"))]
 mod no_plots;
 mod output;

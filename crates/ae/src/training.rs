@@ -19,16 +19,18 @@ pub struct Outcome {
 }
 
 /// Train and finish a model on `data` per `params` (threads, threshold, checkpoints and
-/// resuming included), drawing progress on stderr unless `quiet`.
+/// resuming included), drawing progress on stderr unless `quiet`; with `peers`, as one
+/// rank of a data-parallel job.
 pub fn train(
     data: &Dataset,
     validation: Option<&Dataset>,
     params: &ValidParams,
     quiet: bool,
+    peers: Option<Box<dyn autoencoder::Peers>>,
 ) -> Result<Outcome> {
     let training = params.training();
     let mut progress = Progress::new(quiet, training.loss.name(), training.batch_size);
-    let fitted = params.fit_with(data, validation, &mut progress)?;
+    let fitted = params.fit_shared(data, validation, &mut progress, peers)?;
     let val_rows = match validation {
         Some(v) => Some(v.slice_rows(0, v.rows().min(16))),
         None if training.validation_split > 0.0 => {

@@ -87,7 +87,7 @@ pub use model::{Arch, Autoencoder, Downsample, ModelConfig};
 pub use optim::{OptimizerConfig, OptimizerKind};
 pub use params::{Fitted, Params, ValidParams};
 pub use settings::{Chosen, Preset, Settings};
-pub use train::{finish, fit, EarlyStopping, History, NoObserver, Observer, TrainConfig};
+pub use train::{finish, fit, EarlyStopping, History, NoObserver, Observer, Peers, TrainConfig};
 
 /// The README's Rust examples, compiled and run as doctests (`cargo test --doc`), so
 /// that the library snippet a newcomer copies keeps working.

@@ -68,7 +68,18 @@ impl Loss {
     /// in. BCE here works on probabilities (clipped as Keras does); a sigmoid output
     /// trained with BCE goes through [`Loss::evaluate_logits`] instead.
     pub fn evaluate(self, y: &[f32], target: &[f32], grad: Option<&mut [f32]>) -> f64 {
-        let scale = 1.0 / y.len().max(1) as f32;
+        self.evaluate_scaled(y, target, grad, 1.0 / y.len().max(1) as f32)
+    }
+
+    /// [`Loss::evaluate`] with the gradient scaled by `scale` in place of `1/nd` (a
+    /// micro-batch's share of a larger batch's mean).
+    pub(crate) fn evaluate_scaled(
+        self,
+        y: &[f32],
+        target: &[f32],
+        grad: Option<&mut [f32]>,
+        scale: f32,
+    ) -> f64 {
         match self {
             Loss::Bce => elementwise::bce_probabilities(y, target, grad, scale),
             Loss::Mse => elementwise::squared_error(y, target, grad, scale),
@@ -79,8 +90,19 @@ impl Loss {
     /// BCE fused with the sigmoid output, from the logits `z`: `Σ ℓ` and, when `grad`
     /// is given, `∂L/∂z = (σ(z) − y)/nd`, in one pass that never overflows.
     pub fn evaluate_logits(self, z: &[f32], target: &[f32], grad: Option<&mut [f32]>) -> f64 {
+        self.evaluate_logits_scaled(z, target, grad, 1.0 / z.len().max(1) as f32)
+    }
+
+    /// [`Loss::evaluate_logits`] with the gradient scaled by `scale` in place of `1/nd`.
+    pub(crate) fn evaluate_logits_scaled(
+        self,
+        z: &[f32],
+        target: &[f32],
+        grad: Option<&mut [f32]>,
+        scale: f32,
+    ) -> f64 {
         debug_assert_eq!(self, Loss::Bce);
-        elementwise::bce_with_logits(z, target, grad, 1.0 / z.len().max(1) as f32)
+        elementwise::bce_with_logits(z, target, grad, scale)
     }
 }
 

@@ -213,7 +213,23 @@ impl ValidParams {
         validation: Option<&Dataset>,
         observer: &mut dyn Observer,
     ) -> Result<Fitted> {
-        let mut options = FitOptions::default();
+        self.fit_shared(data, validation, observer, None)
+    }
+
+    /// [`fit_with`](Self::fit_with) as one of several processes that share each batch
+    /// (data-parallel training; [`TrainConfig::micro_batch`] must be set): every
+    /// process calls it with the same settings and data, computes its share of each
+    /// batch's micro-batches, and returns the same model, bit for bit the one a single
+    /// process returns with `peers` = `None`. One process writes it (and the
+    /// checkpoints: give the others settings without [`checkpoint`](Self::checkpoint)).
+    pub fn fit_shared(
+        &self,
+        data: &Dataset,
+        validation: Option<&Dataset>,
+        observer: &mut dyn Observer,
+        peers: Option<Box<dyn train::Peers>>,
+    ) -> Result<Fitted> {
+        let mut options = FitOptions { peers, ..FitOptions::default() };
         if let Some((path, every)) = &self.checkpoint {
             options.checkpoint = Some(path.clone());
             options.checkpoint_every = *every;

@@ -31,6 +31,20 @@ pub fn rng(seed: u64, stream: Stream) -> ChaCha8Rng {
     r
 }
 
+/// The generator for `stream` of `seed` at place `(step, part)`: an independent
+/// generator per place, keyed by all four (so that any process can draw part `part` of
+/// step `step` without drawing the parts before it).
+pub fn rng_at(seed: u64, stream: Stream, step: u64, part: u64) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&step.to_le_bytes());
+    key[16..24].copy_from_slice(&part.to_le_bytes());
+    key[24..].copy_from_slice(b"ae/place");
+    let mut r = ChaCha8Rng::from_seed(key);
+    r.set_stream(stream as u64);
+    r
+}
+
 /// Uniform in `[0, 1)` with 24 random bits: `(u32 >> 8)·2⁻²⁴`.
 #[inline]
 pub fn uniform(r: &mut ChaCha8Rng) -> f32 {

@@ -277,6 +277,8 @@ settings! {
     trim: Opt<f64>,
     /// Small tables: at least this many gradient steps per pass.
     min_steps: Opt<usize>,
+    /// Micro-batches of this many rows, summed in a fixed tree (data-parallel training).
+    micro_batch: Opt<usize>,
 }
 
 /// The settings of a run, resolved for its data ([`Settings::for_data`]).
@@ -361,6 +363,7 @@ impl Settings {
         set(&mut t.iw_train, &self.iw_train);
         set(&mut t.trim, &self.trim);
         set(&mut t.min_steps, &self.min_steps);
+        set(&mut t.micro_batch, &self.micro_batch);
         t.binarize |= self.binarize;
         set(&mut t.contractive, &self.contractive);
         if self.sparsity.is_some() {

@@ -51,7 +51,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     let threads = Threads::new(a.threads);
     let valid = params.check(&train_rows.shape())?.threads(threads.clone());
     // Trained and finished as `ae train` does: the model compresses (`ae compress`).
-    let outcome = train(&train_rows, None, &valid, false)?.fitted;
+    let outcome = train(&train_rows, None, &valid, false, None)?.fitted;
     file::save(&outcome.model, &model_path)?;
     write_loss_curve(&loss_path, &outcome.model, &outcome.history, None)?;
     let shape = train_rows.image_shape.expect("synthetic rows are images");

@@ -206,6 +206,9 @@ pub struct TrainArgs {
     /// Small tables: raise the epoch limit (and the early-stopping patience in proportion) so that each pass can take at least this many gradient steps [default: 0; 2000 with --preset tabular].
     #[arg(long, value_name = "STEPS")]
     pub min_steps: Option<usize>,
+    /// Split each batch into micro-batches of this many rows whose gradients sum in one fixed tree: the same seed gives the same bits on one process and under `mpirun -n N` (where it defaults to 32) [default: 0, whole batches].
+    #[arg(long, value_name = "ROWS")]
+    pub micro_batch: Option<usize>,
 
     /// Stream the training rows from their files instead of reading them into memory: a window of rows at a time (a Parquet file by its row groups, other files a file at a time), shuffled within the window. Chosen without this flag when the data is larger than --memory-budget.
     #[arg(long)]
@@ -297,6 +300,7 @@ pub fn settings(a: &TrainArgs) -> Settings {
     s.score = a.score;
     s.trim = a.trim;
     s.min_steps = a.min_steps;
+    s.micro_batch = a.micro_batch;
     s
 }
 
@@ -390,11 +394,16 @@ fn run_files(a: &TrainArgs, checkpoint: &Path) -> RunFiles {
     files
 }
 
-pub fn run(a: TrainArgs) -> Result<()> {
+pub fn run(mut a: TrainArgs) -> Result<()> {
+    // Under mpirun, each rank trains its share of every batch; rank 0 alone checks and
+    // writes the outputs and reports.
+    let job = crate::mpi_job::Job::detect()?;
+    let lead = job.as_ref().is_none_or(|j| j.rank() == 0);
+    a.quiet |= !lead;
     // Flags and files checked before any work.
     let anomaly_rule = a.threshold;
     let checkpoint_path = a.checkpoint.clone().unwrap_or_else(|| sibling(&a.output, "ckpt"));
-    let _held = run_files(&a, &checkpoint_path).check()?;
+    let _held = if lead { Some(run_files(&a, &checkpoint_path).check()?) } else { None };
     let resume = match &a.resume {
         Some(p) => Some(load_checkpoint(p)?),
         None => None,
@@ -427,13 +436,23 @@ pub fn run(a: TrainArgs) -> Result<()> {
     // Data larger than the memory budget (or with --stream) is streamed: the first chunk
     // stands for the data where its shape and defaults are chosen.
     let streamed = streaming(&a)?;
+    if let (Some(j), Some(_)) = (&job, &streamed) {
+        return Err(Error::config(
+            "mpi",
+            format!("streamed training (--stream, or data over --memory-budget) runs in one process, not {} under mpirun; raise --memory-budget", j.size()),
+        ));
+    }
     let mut data = match &streamed {
         Some(s) => s.rows.read(0)?,
         None => a.data.load(&a.files, seed, Split::Train)?,
     };
     // A configuration file, or a checkpoint, is the starting point; else the library
     // chooses one for the data (or the preset's).
-    let cfg = if resume.is_none() && a.config.is_none() { with_data_defaults(&a, &data)? } else { cfg };
+    let mut cfg = if resume.is_none() && a.config.is_none() { with_data_defaults(&a, &data)? } else { cfg };
+    if job.is_some() && resume.is_none() && cfg.training.micro_batch == 0 {
+        // The micro-batch size, not the rank count, fixes the bits: any -n gives these.
+        cfg.training.micro_batch = MPI_MICRO_BATCH;
+    }
     if resume.is_none() && !a.quiet {
         let with_width = ModelConfig { input_dim: data.cols(), ..cfg.model.clone() };
         for w in with_width.warnings() {
@@ -453,10 +472,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
     };
     let threads = a.threads.threads();
     let trimmed = cfg.training.trim > 0.0;
-    let mut valid = cfg
-        .check(&data.shape())?
-        .threads(threads.clone())
-        .checkpoint(checkpoint_path, a.checkpoint_every.unwrap_or(0));
+    let mut valid = cfg.check(&data.shape())?.threads(threads.clone());
+    if lead {
+        valid = valid.checkpoint(checkpoint_path, a.checkpoint_every.unwrap_or(0));
+    }
     if let Some(rule) = anomaly_rule {
         valid = valid.threshold(rule);
     }
@@ -475,8 +494,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
             data = Dataset::new(Vec::new(), 0, 0, s.rows.source.clone())?;
             train_streamed(&s.rows, validation.as_ref(), &valid, window, a.quiet)?
         }
-        None => train(&data, validation.as_ref(), &valid, a.quiet)?,
+        None => train(&data, validation.as_ref(), &valid, a.quiet, job.as_ref().and_then(|j| j.peers()))?,
     };
+    if !lead {
+        return Ok(());
+    }
     let autoencoder::Fitted { model, history } = fitted;
     // A code wider than `codec::MAX_DIMS` gets none (its histogram would outweigh the
     // model); `ae compress` then says why it cannot compress.
@@ -553,6 +575,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// The micro-batch size under mpirun when none is given: 8 micro-batches in a batch of
+/// 256 (so up to 8 ranks share each batch), large enough for the products to run at
+/// speed.
+const MPI_MICRO_BATCH: usize = 32;
 
 /// Training rows streamed from their files, within a memory budget.
 struct Streamed {
@@ -815,7 +842,7 @@ mod tests {
             "sparsity" => "0.05:1",
             "score" => "mae",
             "kernel_size" | "kl_warmup" | "iw_train" | "batch_size" | "epochs" | "patience" | "seed"
-            | "min_steps" => "3",
+            | "min_steps" | "micro_batch" => "3",
             _ => "0.25",
         };
         let switches =

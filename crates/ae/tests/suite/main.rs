@@ -16,6 +16,8 @@ mod hostile;
 mod layout;
 mod library_api;
 mod limits;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod no_clobber;
 mod old_models;
 mod pipes;

@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::checkpoint::{save_checkpoint, DataFingerprint, Resume, ResumeState, WordPosition};
 use super::code_penalty::CodePenalties;
 use super::history::{EpochRecord, History, StopReason, TrainingSummary};
+use super::micro::Peers;
 use super::observer::{Control, Observer, TrainStart};
 use super::TrainConfig;
 use crate::data::dataset::Dataset;
@@ -125,6 +126,9 @@ impl Feed for MemoryFeed<'_> {
 /// gradients, and copies of the parameters for early stopping and divergence.
 struct Workspace {
     batch: usize,
+    /// The rows the loss of the current pass is a mean over: its own, or the whole
+    /// batch's when it runs one micro-batch of it.
+    mean: usize,
     input: Vec<f32>,
     /// The clean rows when the inputs are corrupted (empty otherwise).
     target: Vec<f32>,
@@ -166,6 +170,7 @@ impl Workspace {
         let rep = iw.map_or(0, |r| batch * r.k * layers[r.at].input_width());
         Workspace {
             batch,
+            mean: batch,
             input: vec![0.0; batch * d],
             target: if noisy { vec![0.0; batch * d] } else { Vec::new() },
             code_scratch: vec![0.0; max_w],
@@ -261,10 +266,12 @@ impl Workspace {
         let target = if noisy { &self.target[..n * d] } else { &self.input[..n * d] };
         let out = &self.acts[last][..n * d];
         let g = if grad { Some(&mut self.grad_a[..n * d]) } else { None };
+        // 1/nd as the loss's own mean computes it (the same bits), over the mean's rows.
+        let scale = 1.0 / (self.mean * d).max(1) as f32;
         if fused {
-            loss.evaluate_logits(out, target, g)
+            loss.evaluate_logits_scaled(out, target, g, scale)
         } else {
-            loss.evaluate(out, target, g)
+            loss.evaluate_scaled(out, target, g, scale)
         }
     }
 }
@@ -276,6 +283,8 @@ struct Pass<'a> {
     offsets: &'a [Range<usize>],
     /// Rows in the batch.
     n: usize,
+    /// The rows the loss is a mean over: `n`, or the whole batch's for a micro-batch.
+    mean: usize,
     /// The loss is fused with the output activation (the last layer stops at its logits).
     fused: bool,
     ctx: Ctx<'a>,
@@ -297,11 +306,12 @@ impl Workspace {
         beta: f64,
     ) -> (f64, Option<f64>) {
         let (model, d) = (p.model, p.model.input_dim());
+        self.mean = p.mean;
         self.forward(model.layers(), p.offsets, model.params(), p.n, p.fused, p.ctx);
         if let Some(r) = self.iw {
             // The importance-weighted bound holds the latent terms: no separate KL.
             debug_assert!(p.fused, "the bound is computed from the decoder's logits");
-            let shape = super::iw::Shape { n: p.n, k: r.k, d, code: model.code_dim() };
+            let shape = super::iw::Shape { n: p.n, k: r.k, d, code: model.code_dim(), mean: p.mean };
             let nk = p.n * r.k;
             let x = if noisy { &self.target[..p.n * d] } else { &self.input[..p.n * d] };
             let g = if grad { Some(&mut self.grad_a[..nk * d]) } else { None };
@@ -370,6 +380,17 @@ pub struct FitOptions {
     /// match the data given (a checkpoint written before fingerprints existed is only
     /// checked for its row counts).
     pub resume: Option<Resume>,
+    /// Data-parallel training: the processes that share each batch's micro-batches
+    /// ([`TrainConfig::micro_batch`] must be set). Every process calls `fit_with` with
+    /// the same model, data and configuration; each computes its share of every batch
+    /// and all end with the same weights, the same bits as one process without peers.
+    pub peers: Option<Box<dyn Peers>>,
+}
+
+impl std::fmt::Debug for dyn Peers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Peers(rank {} of {})", self.rank(), self.size())
+    }
 }
 
 /// [`fit`] with checkpoints and resuming.
@@ -552,6 +573,17 @@ pub struct Trainer {
     ties: Vec<crate::model::TiedPair>,
     /// The KL weight of the current epoch (β, or less during warm-up).
     kl_weight: f64,
+    /// Micro-batch gradients ([`TrainConfig::micro_batch`]); `None` for whole batches.
+    micro: Option<Micro>,
+}
+
+/// A trainer's micro-batch state: the micro-batch size, the tree sum of the partial
+/// gradients, and the processes sharing the micro-batches (`None`: this one computes
+/// them all, with the same bits).
+struct Micro {
+    rows: usize,
+    tree: super::micro::TreeSum,
+    peers: Option<Box<dyn Peers>>,
 }
 
 impl Trainer {
@@ -564,6 +596,13 @@ impl Trainer {
         let n_layers = model.layers().len();
         let slots = model.slots();
         let iw = replicas(model, config)?;
+        let micro = match config.micro_batch {
+            0 => None,
+            rows => {
+                check_micro_batches(model, config)?;
+                Some(Micro { rows, tree: super::micro::TreeSum::new(model.param_count()), peers: None })
+            }
+        };
         Ok(Trainer {
             ws: Workspace::new(model.layers(), batch.max(1), model.param_count(), config.noise.is_some(), iw),
             opt: Optimizer::new(config.optimizer.clone(), model.param_count())?,
@@ -586,7 +625,21 @@ impl Trainer {
             state_layers: (0..n_layers).filter(|&i| model.layers()[i].has_state()).collect(),
             ties,
             kl_weight: config.beta,
+            micro,
         })
+    }
+
+    /// Share the micro-batches with `peers` (each process computes its own and the
+    /// partial gradients meet in the fixed tree): every process must call the steps
+    /// with the same batches. The trainer must use micro-batches.
+    pub(super) fn set_peers(&mut self, peers: Box<dyn Peers>) -> Result<()> {
+        match &mut self.micro {
+            Some(m) => {
+                m.peers = Some(peers);
+                Ok(())
+            }
+            None => Err(Error::config("micro_batch", "training on several processes needs micro_batch > 0")),
+        }
     }
 
     /// The optimizer and its state.
@@ -609,7 +662,9 @@ impl Trainer {
         indices: &[usize],
         threads: &Threads,
     ) -> f64 {
-        threads.install(|| self.step_inner(model, &Rows { data, range: (0, data.rows()) }, indices, threads))
+        let rows = Rows { data, range: (0, data.rows()) };
+        // Only the exchange with peers can fail, and `new` makes a trainer without them.
+        threads.install(|| self.step_inner(model, &rows, indices, threads)).unwrap_or(f64::NAN)
     }
 
     pub(super) fn step_inner(
@@ -618,7 +673,10 @@ impl Trainer {
         rows: &Rows<'_>,
         indices: &[usize],
         threads: &Threads,
-    ) -> f64 {
+    ) -> Result<f64> {
+        if self.micro.is_some() {
+            return self.step_micro(model, rows, indices, threads);
+        }
         let ctx = Ctx::train(threads);
         let d = model.input_dim();
         let ws = &mut self.ws;
@@ -636,7 +694,7 @@ impl Trainer {
             let rows = ws.rows_at(i, n);
             l.draw_noise(&mut ws.scratch[i][..rows * l.scratch_width()], &mut self.noise_rng);
         }
-        let pass = Pass { model, offsets: &self.offsets, n, fused: self.fused, ctx };
+        let pass = Pass { model, offsets: &self.offsets, n, mean: n, fused: self.fused, ctx };
         let flags = (true, noise.is_some());
         let (sum, kl_sum) = ws.forward_loss(pass, self.config.loss, flags, self.sample_layer, self.kl_weight);
         let mut loss = sum / (n * d) as f64;
@@ -653,9 +711,80 @@ impl Trainer {
             loss += penalty(model.params(), &self.decaying, l1, l2);
         }
         if !loss.is_finite() {
-            return loss;
+            return Ok(loss);
         }
         backward(model, &self.offsets, ws, n, self.fused, code, kl, self.kl_weight, ctx);
+        self.update(model, threads);
+        Ok(loss)
+    }
+
+    /// A step on micro-batches of [`TrainConfig::micro_batch`] rows: this process's
+    /// micro-batches forward and backward one at a time, each with its own noise (drawn
+    /// from the seed, the step and the micro-batch's index, so that it does not depend
+    /// on which process computes it) and its share of the batch's mean; their gradients
+    /// and losses sum in the fixed tree, with the other processes' when there are any.
+    fn step_micro(
+        &mut self,
+        model: &mut Autoencoder,
+        rows: &Rows<'_>,
+        indices: &[usize],
+        threads: &Threads,
+    ) -> Result<f64> {
+        let ctx = Ctx::train(threads);
+        let d = model.input_dim();
+        let n = indices.len();
+        let micro = self.micro.as_mut().expect("a micro-batch trainer");
+        let m = n.div_ceil(micro.rows);
+        let (rank, size) = micro.peers.as_ref().map_or((0, 1), |p| (p.rank(), p.size()));
+        let ws = &mut self.ws;
+        let noise = self.config.noise;
+        let kl = self.sample_layer.map(|s| (s, (self.kl_weight / (n * d) as f64) as f32));
+        micro.tree.clear();
+        for j in super::micro::owned(m, rank, size) {
+            let part = &indices[j * micro.rows..((j + 1) * micro.rows).min(n)];
+            let nj = ws.gather(rows, part.iter().copied(), model.normalizer());
+            let mut rng = random::rng_at(self.config.seed, Stream::Noise, self.opt.steps, j as u64);
+            if self.config.binarize {
+                random::binarize(&mut ws.input[..nj * d], &mut rng);
+            }
+            if let Some(c) = &noise {
+                ws.target[..nj * d].copy_from_slice(&ws.input[..nj * d]);
+                c.apply(&mut ws.input[..nj * d], &mut rng);
+            }
+            for &i in &self.noise_layers {
+                let l = &model.layers()[i];
+                let r = ws.rows_at(i, nj);
+                l.draw_noise(&mut ws.scratch[i][..r * l.scratch_width()], &mut rng);
+            }
+            let pass = Pass { model, offsets: &self.offsets, n: nj, mean: n, fused: self.fused, ctx };
+            let flags = (true, noise.is_some());
+            let (sum, kl_sum) =
+                ws.forward_loss(pass, self.config.loss, flags, self.sample_layer, self.kl_weight);
+            let mut share = sum / (n * d) as f64;
+            if let (Some((_, scale)), Some(k)) = (kl, kl_sum) {
+                share += f64::from(scale) * k;
+            }
+            if share.is_finite() {
+                backward(model, &self.offsets, ws, nj, self.fused, None, kl, self.kl_weight, ctx);
+            }
+            micro.tree.push(j, &ws.grads, share);
+        }
+        let mut loss = micro.tree.finish(m, micro.peers.as_deref_mut(), &mut ws.grads)?;
+        let (l1, l2) = (self.config.l1, self.config.l2);
+        if l1 > 0.0 || l2 > 0.0 {
+            loss += penalty(model.params(), &self.decaying, l1, l2);
+        }
+        if loss.is_finite() {
+            self.update(model, threads);
+        }
+        Ok(loss)
+    }
+
+    /// The update from the gradient in the workspace: tied copies combined, the norm
+    /// clipped, the optimizer's step, the layers' state.
+    fn update(&mut self, model: &mut Autoencoder, threads: &Threads) {
+        let ws = &mut self.ws;
+        let (l1, l2) = (self.config.l1, self.config.l2);
         for t in &self.ties {
             t.combine_gradients(&mut ws.grads);
         }
@@ -678,7 +807,6 @@ impl Trainer {
         for &i in &self.state_layers {
             model.update_layer_state(i, &ws.scratch[i]);
         }
-        loss
     }
 
     /// The mean loss over the rows of `feed` (no update), in order, in batches of the
@@ -726,7 +854,7 @@ impl Trainer {
                 l.inference_noise(noise);
             }
         }
-        let pass = Pass { model, offsets: &self.offsets, n, fused: self.fused, ctx };
+        let pass = Pass { model, offsets: &self.offsets, n, mean: n, fused: self.fused, ctx };
         let (recon, kl) =
             ws.forward_loss(pass, self.config.loss, (false, false), self.sample_layer, self.kl_weight);
         let mut sum = recon;
@@ -870,8 +998,12 @@ pub(super) fn run(
     let for_rows = config.for_rows(n_train);
     let config = &for_rows;
     let batch = config.batch_size.min(n_train);
+    let mut trainer = Trainer::new(model, config, batch)?;
+    if let Some(p) = options.peers {
+        trainer.set_peers(p)?;
+    }
     let mut run = EpochState {
-        trainer: Trainer::new(model, config, batch)?,
+        trainer,
         shuffle_rng: random::rng(config.seed, Stream::Shuffle),
         best: Best::new(config, model.params()),
         records: Vec::with_capacity(config.epochs.min(1024)),
@@ -906,7 +1038,7 @@ pub(super) fn run(
         let mut loss_sum = 0.0f64;
         let mut b = 0;
         train.epoch(batch, shuffle, &mut |rows, chunk| {
-            let batch_loss = trainer.step_inner(model, rows, chunk, threads);
+            let batch_loss = trainer.step_inner(model, rows, chunk, threads)?;
             if !batch_loss.is_finite() {
                 model.params_mut().copy_from_slice(&good_params);
                 return Err(Error::Diverged { epoch, batch: b + 1, loss: batch_loss });
@@ -1036,6 +1168,24 @@ fn replicas(model: &Autoencoder, config: &TrainConfig) -> Result<Option<Replicas
     Ok(Some(Replicas { at, k: config.iw_train }))
 }
 
+/// Micro-batches sum per-row terms: a model or setting whose loss couples the rows of
+/// a batch (batch norm's statistics, the code penalties over the batch) is refused.
+fn check_micro_batches(model: &Autoencoder, config: &TrainConfig) -> Result<()> {
+    if model.layers().iter().any(|l| l.has_state()) {
+        return Err(Error::config(
+            "micro_batch",
+            "batch norm normalises by the whole batch's statistics, which micro-batches do not see; use a model without batch norm",
+        ));
+    }
+    if config.code_penalties().active() {
+        return Err(Error::config(
+            "micro_batch",
+            "the code penalties (code_l1, sparsity, contractive) are computed over the whole batch; train without them",
+        ));
+    }
+    Ok(())
+}
+
 /// `l1·Σ|w| + l2·Σw²` over the tensors that decay.
 fn penalty(params: &[f32], decaying: &[TensorSlot], l1: f64, l2: f64) -> f64 {
     let mut p = 0.0;
@@ -1115,7 +1265,7 @@ fn backward(
         if let Some(r) = iw {
             // The bound's latent terms join the copies' input gradient; the copies'
             // gradients then sum into their row's (the encoder ran once per row).
-            let shape = super::iw::Shape { n, k: r.k, d: model.input_dim(), code: k };
+            let shape = super::iw::Shape { n, k: r.k, d: model.input_dim(), code: k, mean: ws.mean };
             let dx = &mut ws.grad_b[..rows * 2 * k];
             super::iw::add_latent_gradient(shape, &ws.rep, &ws.acts[i], &ws.scratch[i], &ws.log_w, beta, dx);
             super::iw::sum_replicas(dx, n, 2 * k, r.k);
@@ -1185,7 +1335,7 @@ pub fn loss_and_gradient_with(
         }
     }
     threads.install(|| {
-        let pass = Pass { model, offsets: &offsets, n, fused, ctx };
+        let pass = Pass { model, offsets: &offsets, n, mean: n, fused, ctx };
         let (sum, kl_sum) = ws.forward_loss(pass, loss, (true, false), sample, config.beta);
         let penalty = code.as_ref().map_or(0.0, |c| code_penalty_value(model, &mut ws, n, c));
         let kl = kl_sum.and(sample).map(|s| (s, (config.beta / (n * d) as f64) as f32));

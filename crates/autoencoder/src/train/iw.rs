@@ -68,6 +68,9 @@ pub(crate) struct Shape {
     pub d: usize,
     /// Code dimensions.
     pub code: usize,
+    /// The rows the loss is a mean over: `n`, or the whole batch's when these rows are
+    /// a micro-batch of it.
+    pub mean: usize,
 }
 
 /// `−Σ_rows L_K(x)` (nats, summed over the `n` rows), with `β` = `beta`.
@@ -88,8 +91,8 @@ pub(crate) fn objective(
     log_w: &mut [f64],
     mut grad: Option<&mut [f32]>,
 ) -> f64 {
-    let Shape { n, k, d, code } = shape;
-    let scale = 1.0 / (n * d).max(1) as f32;
+    let Shape { n, k, d, code, mean } = shape;
+    let scale = 1.0 / (mean * d).max(1) as f32;
     let mut total = 0.0;
     for r in 0..n {
         let xr = &x[r * d..(r + 1) * d];
@@ -143,8 +146,8 @@ pub(crate) fn add_latent_gradient(
     beta: f64,
     dx: &mut [f32],
 ) {
-    let Shape { n, k, d, code } = shape;
-    let scale = beta / (n * d).max(1) as f64;
+    let Shape { n, k, d, code, mean } = shape;
+    let scale = beta / (mean * d).max(1) as f64;
     for j in 0..n * k {
         let g = (weights[j] * scale) as f32;
         let lv = &post[j * 2 * code + code..(j + 1) * 2 * code];
@@ -187,7 +190,7 @@ mod tests {
     /// weights, and the weights are the softmax.
     #[test]
     fn the_bound_is_the_log_mean_of_the_weights() {
-        let shape = Shape { n: 1, k: 2, d: 1, code: 1 };
+        let shape = Shape { n: 1, k: 2, d: 1, code: 1, mean: 1 };
         let x = [1.0f32];
         let logits = [2.0f32, -1.0];
         let post = [0.0f32, 0.0, 0.0, 0.0]; // μ = 0, log σ² = 0 for both copies

@@ -8,6 +8,7 @@ mod fit;
 mod history;
 mod iw;
 pub mod kl;
+mod micro;
 mod noise;
 mod observer;
 mod stream;
@@ -20,6 +21,7 @@ pub use code_penalty::{CodePenalties, Sparsity};
 pub use finish::{finish, fit_codec};
 pub use fit::{fit, fit_with, loss_and_gradient, loss_and_gradient_with, FitOptions, Trainer};
 pub use history::{EpochRecord, History, StopReason, TrainingSummary};
+pub use micro::Peers;
 pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
 pub use stream::{fit_streamed, window_rows};
@@ -123,6 +125,14 @@ pub struct TrainConfig {
     /// spans the raised limit. Default 0 (the limit as given).
     #[serde(skip_serializing_if = "is_default")]
     pub min_steps: usize,
+    /// Split each batch into micro-batches of this many rows whose gradients sum in one
+    /// fixed tree: the same seed then gives the same bits whether one process or
+    /// several ([`FitOptions::peers`], `mpirun … ae train`) compute them. The noise of
+    /// each micro-batch is drawn from the seed, the step and its index; the loss is
+    /// the batch's mean as before. Models with batch norm and the code penalties
+    /// (which couple a batch's rows) are refused. Default 0 (whole batches).
+    #[serde(skip_serializing_if = "is_default")]
+    pub micro_batch: usize,
 }
 
 /// Settings left at their default are not written, so a run that does not use them
@@ -161,6 +171,7 @@ impl Default for TrainConfig {
             binarize: false,
             trim: 0.0,
             min_steps: 0,
+            micro_batch: 0,
         }
     }
 }

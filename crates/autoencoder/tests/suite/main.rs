@@ -7,6 +7,7 @@ mod common;
 mod conv_gradients;
 mod gradients;
 mod layout;
+mod micro_batches;
 mod real_data;
 mod resume_data;
 mod training;

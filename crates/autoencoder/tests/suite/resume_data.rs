@@ -26,14 +26,24 @@ fn checkpoint_on(dir: &Path, data: &Dataset, validation: Option<&Dataset>) -> Pa
     let ckpt = dir.join("a.ckpt");
     let mut m = model();
     let cfg = TrainConfig { epochs: 2, ..config() };
-    let options = FitOptions { checkpoint: Some(ckpt.clone()), checkpoint_every: 1, resume: None };
+    let options = FitOptions {
+        checkpoint: Some(ckpt.clone()),
+        checkpoint_every: 1,
+        resume: None,
+        ..FitOptions::default()
+    };
     fit_with(&mut m, data, validation, &cfg, &Threads::new(1), &mut NoObserver, options).unwrap();
     ckpt
 }
 
 fn resume(ck: Checkpoint, data: &Dataset, validation: Option<&Dataset>) -> autoencoder::Result<Autoencoder> {
     let mut m = ck.model;
-    let options = FitOptions { checkpoint: None, checkpoint_every: 0, resume: Some(ck.resume) };
+    let options = FitOptions {
+        checkpoint: None,
+        checkpoint_every: 0,
+        resume: Some(ck.resume),
+        ..FitOptions::default()
+    };
     fit_with(&mut m, data, validation, &config(), &Threads::new(1), &mut NoObserver, options)?;
     Ok(m)
 }

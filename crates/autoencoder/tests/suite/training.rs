@@ -298,7 +298,12 @@ fn resumed_equals_whole(noise: Option<autoencoder::train::Corruption>, model: fn
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("run.ckpt");
     let mut first = model(data.cols(), 9);
-    let options = FitOptions { checkpoint: Some(ckpt.clone()), checkpoint_every: 2, resume: None };
+    let options = FitOptions {
+        checkpoint: Some(ckpt.clone()),
+        checkpoint_every: 2,
+        resume: None,
+        ..FitOptions::default()
+    };
     let h = fit_with(&mut first, &data, None, &cfg, &t, &mut Watch::stopping_at(1, 3), options).unwrap();
     assert_eq!((h.epochs.len(), h.stop_reason), (3, StopReason::Interrupted));
 
@@ -306,7 +311,12 @@ fn resumed_equals_whole(noise: Option<autoencoder::train::Corruption>, model: fn
     assert_eq!(ck.resume.state.epochs_done, 3);
     let mut resumed = ck.model;
     let config = ck.resume.state.config.clone();
-    let options = FitOptions { checkpoint: Some(ckpt), checkpoint_every: 2, resume: Some(ck.resume) };
+    let options = FitOptions {
+        checkpoint: Some(ckpt),
+        checkpoint_every: 2,
+        resume: Some(ck.resume),
+        ..FitOptions::default()
+    };
     let h = fit_with(&mut resumed, &data, None, &config, &t, &mut NoObserver, options).unwrap();
     assert_eq!(h.epochs.len(), 6);
     assert_eq!(file::to_bytes(&resumed).unwrap(), file::to_bytes(&whole).unwrap());
@@ -486,14 +496,24 @@ fn a_resumed_trimmed_run_ends_byte_identical_to_the_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("run.ckpt");
     let mut first = small_model(data.cols(), 5);
-    let options = FitOptions { checkpoint: Some(ckpt.clone()), checkpoint_every: 1, resume: None };
+    let options = FitOptions {
+        checkpoint: Some(ckpt.clone()),
+        checkpoint_every: 1,
+        resume: None,
+        ..FitOptions::default()
+    };
     let h = fit_with(&mut first, &data, None, &cfg, &t, &mut Watch::stopping_at(2, 2), options).unwrap();
     assert_eq!((h.epochs.len(), h.stop_reason), (2, StopReason::Interrupted));
     let ck = load_checkpoint(&ckpt).unwrap();
     assert_eq!(ck.resume.state.config.trim, 0.1);
     let mut resumed = ck.model;
     let config = ck.resume.state.config.clone();
-    let options = FitOptions { checkpoint: Some(ckpt), checkpoint_every: 1, resume: Some(ck.resume) };
+    let options = FitOptions {
+        checkpoint: Some(ckpt),
+        checkpoint_every: 1,
+        resume: Some(ck.resume),
+        ..FitOptions::default()
+    };
     fit_with(&mut resumed, &data, None, &config, &t, &mut NoObserver, options).unwrap();
     assert_eq!(file::to_bytes(&resumed).unwrap(), file::to_bytes(&whole).unwrap());
 }

@@ -1,0 +1,209 @@
+//! `mpirun -n N ae train`: any number of ranks writes the bytes one process writes with
+//! the same micro-batches; a rank that dies ends the job naming it, and one process
+//! resumes the last checkpoint to the uninterrupted run's bytes. (Built with the `mpi`
+//! feature; skipped, saying why, where OpenMPI's `mpirun` is missing.)
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{ae, ok};
+
+/// `mpirun`, allowed to run as root (CI containers), or `None` when it is not installed.
+fn mpirun() -> Option<Command> {
+    let found = Command::new("mpirun").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("skipped: OpenMPI's mpirun is not installed (apt-get install openmpi-bin)");
+        return None;
+    }
+    let mut c = Command::new("mpirun");
+    c.env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    c.args(["--oversubscribe", "--bind-to", "none"]);
+    Some(c)
+}
+
+fn ae_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("ae")
+}
+
+/// A table of `rows` rows of 12 correlated columns.
+fn table(dir: &Path, rows: usize) -> PathBuf {
+    let mut s = (0..12).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",") + "\n";
+    let mut state = 7u64;
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 40) as f64 / (1u64 << 24) as f64) - 0.5
+    };
+    for _ in 0..rows {
+        let (a, b) = (next(), next());
+        let row: Vec<String> =
+            (0..12).map(|i| format!("{:.4}", a * i as f64 / 5.0 + b + 0.05 * next())).collect();
+        s += &(row.join(",") + "\n");
+    }
+    let p = dir.join("table.csv");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("mpirun runs");
+    assert!(
+        out.status.success(),
+        "mpirun failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+/// A dense model with dropout and input noise, and a variational one: one process with
+/// `--micro-batch 16`, and `mpirun -n 1`, `-n 2` and `-n 3` with the same flag (and
+/// `-n 2` without it, where 32 is the default, against one process with 32) write the
+/// same bytes; only rank 0 writes; other settings give other bytes.
+#[test]
+fn every_rank_count_writes_the_bytes_of_one_process() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = table(dir.path(), 300);
+    let models: [&[&str]; 2] = [
+        &["--layers", "8,3", "--dropout", "0.1", "--noise", "gaussian:0.1"],
+        &["--layers", "8,3", "--variational"],
+    ];
+    for (m, model) in models.iter().enumerate() {
+        let common = |out: &Path, micro: Option<&str>| {
+            let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
+            v.extend(model.iter().map(|s| s.to_string()));
+            v.extend(
+                [
+                    "--epochs",
+                    "3",
+                    "--batch-size",
+                    "64",
+                    "--validation-split",
+                    "0.1",
+                    "--threads",
+                    "1",
+                    "--no-plots",
+                ]
+                .map(String::from),
+            );
+            if let Some(mb) = micro {
+                v.extend(["--micro-batch".to_string(), mb.to_string()]);
+            }
+            v.extend(["-o".to_string(), out.display().to_string()]);
+            v
+        };
+        let one = dir.path().join(format!("one{m}.ae"));
+        ok(ae().args(common(&one, Some("16"))));
+        let want = std::fs::read(&one).unwrap();
+        for n in [1, 2, 3] {
+            let out = dir.path().join(format!("n{n}-{m}.ae"));
+            run(mpirun().unwrap().args(["-n", &n.to_string()]).arg(ae_path()).args(common(&out, Some("16"))));
+            assert!(std::fs::read(&out).unwrap() == want, "model {m}: mpirun -n {n} wrote other bytes");
+        }
+        let default_one = dir.path().join(format!("default{m}.ae"));
+        ok(ae().args(common(&default_one, Some("32"))));
+        let default_two = dir.path().join(format!("default-n2-{m}.ae"));
+        run(mpirun().unwrap().args(["-n", "2"]).arg(ae_path()).args(common(&default_two, None)));
+        assert!(std::fs::read(&default_two).unwrap() == std::fs::read(&default_one).unwrap(), "model {m}");
+        assert!(std::fs::read(&default_one).unwrap() != want, "model {m}: other micro-batches, other bytes");
+        let whole = dir.path().join(format!("whole{m}.ae"));
+        ok(ae().args(common(&whole, None)));
+        assert!(std::fs::read(&whole).unwrap() != want, "model {m}: whole batches, other bytes");
+    }
+    // Only rank 0 wrote: no file beside the ones named.
+    let mut names = crate::common::listing(dir.path());
+    names.retain(|n| !n.ends_with(".ae") && n != "table.csv");
+    assert!(names.is_empty(), "{names:?}");
+}
+
+/// The pid of the `ae` process of `rank` whose command line names `marker`.
+fn rank_pid(rank: usize, marker: &str) -> Option<u32> {
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+        let has = |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+        let first = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+        if first.ends_with(b"/ae")
+            && has(&cmdline, marker)
+            && environ.split(|&b| b == 0).any(|v| v == format!("OMPI_COMM_WORLD_RANK={rank}").as_bytes())
+        {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+/// `mpirun -n 2` with a checkpoint each epoch; rank 1 is killed after the second
+/// checkpoint: the job ends within seconds with a message naming the rank, rank 0
+/// writes no model, and `ae train --resume` in one process ends with the bytes of the
+/// uninterrupted two-rank run.
+#[test]
+fn a_dead_rank_ends_the_job_and_one_process_resumes_it() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = table(dir.path(), 4000);
+    let args = |out: &Path, ckpt: &Path| -> Vec<String> {
+        let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
+        v.extend(
+            [
+                "--layers",
+                "64,32,4",
+                "--epochs",
+                "40",
+                "--batch-size",
+                "64",
+                "--micro-batch",
+                "16",
+                "--threads",
+                "1",
+                "--no-plots",
+                "--checkpoint-every",
+                "1",
+                "--checkpoint",
+            ]
+            .map(String::from),
+        );
+        v.extend([ckpt.display().to_string(), "-o".into(), out.display().to_string()]);
+        v
+    };
+    let (full, full_ckpt) = (dir.path().join("full.ae"), dir.path().join("full.ckpt"));
+    run(mpirun().unwrap().args(["-n", "2"]).arg(ae_path()).args(args(&full, &full_ckpt)));
+
+    let (cut, ckpt) = (dir.path().join("cut.ae"), dir.path().join("cut.ckpt"));
+    let mut job = mpirun()
+        .unwrap()
+        .args(["-n", "2"])
+        .arg(ae_path())
+        .args(args(&cut, &ckpt))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let marker = cut.display().to_string();
+    let t0 = Instant::now();
+    let epochs_done =
+        |p: &Path| autoencoder::train::load_checkpoint(p).map(|c| c.resume.state.epochs_done).ok();
+    while epochs_done(&ckpt).is_none_or(|e| e < 2) {
+        assert!(t0.elapsed() < Duration::from_secs(120), "no second checkpoint in 2 minutes");
+        assert!(job.try_wait().unwrap().is_none(), "the job ended before the second checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = rank_pid(1, &marker).expect("rank 1 is running");
+    let killed = Instant::now();
+    Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+    let out = job.wait_with_output().unwrap();
+    let waited = killed.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(waited < Duration::from_secs(20), "the job took {waited:?} to end");
+    assert!(err.contains("rank 1"), "the message names the rank: {err}");
+    assert!(!cut.exists(), "no model from a broken job");
+    let at = epochs_done(&ckpt).unwrap();
+    assert!((2..40).contains(&at), "{at}");
+
+    let resumed = dir.path().join("resumed.ae");
+    ok(ae().args(args(&resumed, &ckpt)).arg("--resume").arg(&ckpt));
+    assert!(std::fs::read(&resumed).unwrap() == std::fs::read(&full).unwrap(), "resumed from epoch {at}");
+}

@@ -143,7 +143,13 @@ fn rank_pid(rank: usize, marker: &str) -> Option<u32> {
 fn a_dead_rank_ends_the_job_and_one_process_resumes_it() {
     let Some(_) = mpirun() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let data = table(dir.path(), 4000);
+    kill_and_resume(dir.path(), &|| mpirun().unwrap());
+}
+
+/// [`a_dead_rank_ends_the_job_and_one_process_resumes_it`] with the `mpirun` that
+/// `launch` gives.
+fn kill_and_resume(dir: &Path, launch: &dyn Fn() -> Command) {
+    let data = table(dir, 4000);
     let args = |out: &Path, ckpt: &Path| -> Vec<String> {
         let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
         v.extend(
@@ -168,12 +174,11 @@ fn a_dead_rank_ends_the_job_and_one_process_resumes_it() {
         v.extend([ckpt.display().to_string(), "-o".into(), out.display().to_string()]);
         v
     };
-    let (full, full_ckpt) = (dir.path().join("full.ae"), dir.path().join("full.ckpt"));
-    run(mpirun().unwrap().args(["-n", "2"]).arg(ae_path()).args(args(&full, &full_ckpt)));
+    let (full, full_ckpt) = (dir.join("full.ae"), dir.join("full.ckpt"));
+    run(launch().args(["-n", "2"]).arg(ae_path()).args(args(&full, &full_ckpt)));
 
-    let (cut, ckpt) = (dir.path().join("cut.ae"), dir.path().join("cut.ckpt"));
-    let mut job = mpirun()
-        .unwrap()
+    let (cut, ckpt) = (dir.join("cut.ae"), dir.join("cut.ckpt"));
+    let mut job = launch()
         .args(["-n", "2"])
         .arg(ae_path())
         .args(args(&cut, &ckpt))
@@ -202,8 +207,136 @@ fn a_dead_rank_ends_the_job_and_one_process_resumes_it() {
     assert!(!cut.exists(), "no model from a broken job");
     let at = epochs_done(&ckpt).unwrap();
     assert!((2..40).contains(&at), "{at}");
+    eprintln!("killed rank 1 after epoch {at}; the job ended in {waited:?}");
 
-    let resumed = dir.path().join("resumed.ae");
+    let resumed = dir.join("resumed.ae");
     ok(ae().args(args(&resumed, &ckpt)).arg("--resume").arg(&ckpt));
     assert!(std::fs::read(&resumed).unwrap() == std::fs::read(&full).unwrap(), "resumed from epoch {at}");
+}
+
+/// Two hosts on this machine: two network namespaces joined by a veth pair, each with
+/// its own host name; `mpirun` starts in the first and reaches the second over TCP
+/// (its remote launcher is `ip netns exec`, where a cluster's is ssh). Removed on drop.
+struct TwoHosts {
+    ns: [String; 2],
+    hosts: [String; 2],
+    net: String,
+    agent: PathBuf,
+}
+
+impl TwoHosts {
+    /// `None` (saying why) where namespaces cannot be made: not root, or no `ip`.
+    fn new(dir: &Path) -> Option<TwoHosts> {
+        let id = std::process::id() % 100_000;
+        let ns = [format!("ae{id}a"), format!("ae{id}b")];
+        let hosts = [format!("aehost{id}a"), format!("aehost{id}b")];
+        let subnet = 16 + id % 200;
+        let net = format!("10.{subnet}.77.0/24");
+        let sh = |c: &str| Command::new("sh").args(["-c", c]).output().is_ok_and(|o| o.status.success());
+        if !sh(&format!("ip netns add {}", ns[0])) {
+            eprintln!("skipped: network namespaces need root and iproute2 (ip netns add failed)");
+            return None;
+        }
+        let two = TwoHosts { ns: ns.clone(), hosts: hosts.clone(), net, agent: dir.join("netns-agent") };
+        let (va, vb) = (format!("aev{id}a"), format!("aev{id}b"));
+        let mut script =
+            format!("set -e; ip netns add {}; ip link add {va} type veth peer name {vb}\n", ns[1]);
+        for (i, v) in [&va, &vb].iter().enumerate() {
+            let n = &ns[i];
+            script += &format!(
+                "ip link set {v} netns {n}; ip -n {n} addr add 10.{subnet}.77.{}/24 dev {v}; ip -n {n} link set {v} up; ip -n {n} link set lo up\n",
+                i + 1
+            );
+            // `ip netns exec` puts /etc/netns/NS/hosts over /etc/hosts: the names resolve.
+            script += &format!(
+                "mkdir -p /etc/netns/{n}; printf '127.0.0.1 localhost\\n10.{subnet}.77.1 {}\\n10.{subnet}.77.2 {}\\n' > /etc/netns/{n}/hosts\n",
+                hosts[0], hosts[1]
+            );
+        }
+        assert!(sh(&script), "the namespaces were not made: {script}");
+        let agent = format!(
+            "#!/bin/sh\nhost=$1; shift\ncase $host in {h0}) ns={n0};; {h1}) ns={n1};; *) echo \"unknown host $host\" >&2; exit 1;; esac\nexec ip netns exec $ns unshare --uts sh -c \"hostname $host; exec $*\"\n",
+            h0 = hosts[0],
+            h1 = hosts[1],
+            n0 = ns[0],
+            n1 = ns[1]
+        );
+        std::fs::write(&two.agent, agent).unwrap();
+        assert!(sh(&format!("chmod +x {}", two.agent.display())));
+        Some(two)
+    }
+
+    /// `mpirun` in the first namespace, one slot on each host, TCP on the veth pair
+    /// only; the arguments given after it are mpirun's.
+    fn mpirun(&self) -> Command {
+        let script = format!(
+            "hostname {h0}; exec mpirun --host {h0}:1,{h1}:1 --mca plm_rsh_agent {agent} --mca plm_rsh_no_tree_spawn 1 --mca btl tcp,self --mca btl_tcp_if_include {net} --mca oob_tcp_if_include {net} \"$@\"",
+            h0 = self.hosts[0],
+            h1 = self.hosts[1],
+            agent = self.agent.display(),
+            net = self.net
+        );
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns[0], "unshare", "--uts", "sh", "-c", &script, "sh"]);
+        c.env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+        c
+    }
+}
+
+impl Drop for TwoHosts {
+    fn drop(&mut self) {
+        for n in &self.ns {
+            // Deleting a namespace deletes its end of the veth pair, and so the pair.
+            let _ = Command::new("ip").args(["netns", "del", n]).status();
+            let _ = std::fs::remove_dir_all(format!("/etc/netns/{n}"));
+        }
+    }
+}
+
+/// Two hosts, one rank on each, `mpirun` over TCP between them: the bytes of one
+/// process; then rank 1 (on the second host) is killed mid-run, the job ends naming
+/// it, and one process resumes the last checkpoint to the uninterrupted run's bytes.
+#[test]
+fn two_hosts_over_tcp_write_the_bytes_of_one_process() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(hosts) = TwoHosts::new(dir.path()) else { return };
+    let data = table(dir.path(), 300);
+    let args = |out: &Path| -> Vec<String> {
+        let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
+        v.extend(
+            [
+                "--layers",
+                "8,3",
+                "--dropout",
+                "0.1",
+                "--epochs",
+                "3",
+                "--batch-size",
+                "64",
+                "--micro-batch",
+                "16",
+                "--threads",
+                "1",
+                "--no-plots",
+                "-o",
+            ]
+            .map(String::from),
+        );
+        v.push(out.display().to_string());
+        v
+    };
+    let one = dir.path().join("one.ae");
+    ok(ae().args(args(&one)));
+    let two = dir.path().join("two.ae");
+    let out = run(hosts.mpirun().args(["-n", "2", "sh", "-c", "ip netns identify $$; hostname"]));
+    let seen = String::from_utf8_lossy(&out.stdout);
+    for (n, h) in hosts.ns.iter().zip(&hosts.hosts) {
+        assert!(seen.contains(n.as_str()) && seen.contains(h.as_str()), "a rank on each host: {seen}");
+    }
+    run(hosts.mpirun().args(["-n", "2"]).arg(ae_path()).args(args(&two)));
+    assert!(std::fs::read(&two).unwrap() == std::fs::read(&one).unwrap(), "two hosts wrote other bytes");
+    let kill = dir.path().join("kill");
+    std::fs::create_dir(&kill).unwrap();
+    kill_and_resume(&kill, &|| hosts.mpirun());
 }

@@ -1,6 +1,7 @@
 //! Data-parallel training under `mpirun`: whether this process is one rank of an MPI
-//! job, and the MPI world as the library's [`Peers`] (an all-gather of each rank's
-//! partial gradients, in rank order; the library sums them in its fixed tree).
+//! job, and the MPI world as the library's [`Peers`] (`MPI_Alltoallv` and
+//! `MPI_Allgatherv` with counts every rank knows; the library adds the partial
+//! gradients in its fixed tree, never MPI).
 
 use autoencoder::{Error, Peers, Result};
 
@@ -93,22 +94,29 @@ impl World {
     ) -> Result<()> {
         use mpi::datatype::PartitionMut;
         use mpi::traits::CommunicatorCollectives;
-        let too_big = || {
-            Error::config("mpi", "a gradient exchange of more than 2³¹ values per rank; use fewer, larger micro-batches or a smaller model")
-        };
-        let counts: Vec<mpi::Count> =
-            counts.iter().map(|&c| mpi::Count::try_from(c).map_err(|_| too_big())).collect::<Result<_>>()?;
-        let mut displs = Vec::with_capacity(counts.len());
-        let mut at: mpi::Count = 0;
-        for &c in &counts {
-            displs.push(at);
-            at = at.checked_add(c).ok_or_else(too_big)?;
-        }
+        let (counts, displs) = counts_and_displacements(counts)?;
         let world = mpi::topology::SimpleCommunicator::world();
         let mut partition = PartitionMut::new(all, &counts[..], &displs[..]);
         world.all_gather_varcount_into(mine, &mut partition);
         Ok(())
     }
+}
+
+/// MPI's counts and displacements (C ints) for parts of `counts` values in order.
+#[cfg(feature = "mpi")]
+fn counts_and_displacements(counts: &[usize]) -> Result<(Vec<mpi::Count>, Vec<mpi::Count>)> {
+    let too_big = || {
+        Error::config("mpi", "an exchange of more than 2³¹ values per rank; use fewer, larger micro-batches or a smaller model")
+    };
+    let counts: Vec<mpi::Count> =
+        counts.iter().map(|&c| mpi::Count::try_from(c).map_err(|_| too_big())).collect::<Result<_>>()?;
+    let mut displs = Vec::with_capacity(counts.len());
+    let mut at: mpi::Count = 0;
+    for &c in &counts {
+        displs.push(at);
+        at = at.checked_add(c).ok_or_else(too_big)?;
+    }
+    Ok((counts, displs))
 }
 
 #[cfg(feature = "mpi")]
@@ -124,5 +132,22 @@ impl Peers for World {
     }
     fn all_gather_f64(&mut self, mine: &[f64], counts: &[usize], all: &mut [f64]) -> Result<()> {
         self.gather(mine, counts, all)
+    }
+    fn all_to_all_f32(
+        &mut self,
+        send: &[f32],
+        send_counts: &[usize],
+        recv: &mut [f32],
+        recv_counts: &[usize],
+    ) -> Result<()> {
+        use mpi::datatype::{Partition, PartitionMut};
+        use mpi::traits::CommunicatorCollectives;
+        let (sc, sd) = counts_and_displacements(send_counts)?;
+        let (rc, rd) = counts_and_displacements(recv_counts)?;
+        let world = mpi::topology::SimpleCommunicator::world();
+        let send = Partition::new(send, &sc[..], &sd[..]);
+        let mut recv = PartitionMut::new(recv, &rc[..], &rd[..]);
+        world.all_to_all_varcount_into(&send, &mut recv);
+        Ok(())
     }
 }

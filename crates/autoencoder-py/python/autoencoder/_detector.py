@@ -83,6 +83,7 @@ class AnomalyDetector(Autoencoder):
         score_kind=None,
         trim=None,
         min_steps=None,
+        micro_batch=None,
         threads=0,
         missing="error",
         image_shape=None,

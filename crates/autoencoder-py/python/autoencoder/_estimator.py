@@ -198,6 +198,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         score_kind=None,
         trim=None,
         min_steps=None,
+        micro_batch=None,
         threads=0,
         missing="error",
         threshold=None,

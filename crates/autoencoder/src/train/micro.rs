@@ -7,9 +7,12 @@
 //! its right child's, or its left child's alone when the right one is empty. Process
 //! `r` of `P` owns the leaves `[⌊rM/P⌋, ⌊(r+1)M/P⌋)` and sums them into the largest
 //! aligned nodes that fit in its range (at most `2·log₂M` of them, one when `P` is a
-//! power of two dividing `M`); every process gathers every process's nodes, in rank
-//! order, and completes the same tree. Each addition is the same `f32` addition in
-//! the same place of the tree whatever `P` is, so the sum's bits do not depend on `P`.
+//! power of two dividing `M`). The gradient's values are cut into `P` segments; process
+//! `q` receives segment `q` of every process's nodes (an all-to-all), completes the
+//! tree for it, and the completed segments are gathered by all (an all-gather): each
+//! process sends and receives about twice the gradient per step whatever `P` is, as a
+//! ring all-reduce does. Each addition is the same `f32` addition in the same place of
+//! the tree whatever `P` is, so the sum's bits do not depend on `P`.
 
 use crate::error::Result;
 
@@ -28,6 +31,21 @@ pub trait Peers: Send {
     fn all_gather_f32(&mut self, mine: &[f32], counts: &[usize], all: &mut [f32]) -> Result<()>;
     /// [`Peers::all_gather_f32`] for `f64` values.
     fn all_gather_f64(&mut self, mine: &[f64], counts: &[usize], all: &mut [f64]) -> Result<()>;
+    /// `send` cut in order into `send_counts[q]` values for each process `q`; into
+    /// `recv`, the `recv_counts[p]` values each process `p` cut for this one, in rank
+    /// order: an all-to-all with known counts.
+    fn all_to_all_f32(
+        &mut self,
+        send: &[f32],
+        send_counts: &[usize],
+        recv: &mut [f32],
+        recv_counts: &[usize],
+    ) -> Result<()>;
+}
+
+/// Segment `q` of `len` values cut into `size` segments.
+fn segment(len: usize, q: usize, size: usize) -> std::ops::Range<usize> {
+    (q * len / size)..((q + 1) * len / size)
 }
 
 /// The leaves process `rank` of `size` owns among `m` micro-batches.
@@ -78,7 +96,10 @@ pub(super) struct TreeSum {
     mine: Vec<f32>,
     mine_loss: Vec<f64>,
     counts: Vec<usize>,
+    counts_recv: Vec<usize>,
     counts_loss: Vec<usize>,
+    /// This process's segment of the sum.
+    segment: Vec<f32>,
     /// One buffer per tree level for completing the tree.
     levels: Vec<Vec<f32>>,
 }
@@ -96,7 +117,9 @@ impl TreeSum {
             mine: Vec::new(),
             mine_loss: Vec::new(),
             counts: Vec::new(),
+            counts_recv: Vec::new(),
             counts_loss: Vec::new(),
+            segment: Vec::new(),
             levels: Vec::new(),
         }
     }
@@ -158,36 +181,61 @@ impl TreeSum {
                 }
             }
             Some(p) => {
-                let size = p.size();
-                self.counts.clear();
+                let (rank, size) = (p.rank(), p.size());
+                let mine = segment(len, rank, size);
                 self.counts_loss.clear();
                 for r in 0..size {
                     cover(owned(m, r, size), &mut self.cover);
                     self.index.extend_from_slice(&self.cover);
-                    self.counts.push(self.cover.len() * len);
                     self.counts_loss.push(self.cover.len());
                 }
+                debug_assert_eq!(self.stack.len(), self.counts_loss[rank], "the nodes summed are the cover");
+                // Segment q of each of this process's nodes goes to process q; this
+                // one receives segment `rank` of every process's nodes, in rank order.
                 self.mine.clear();
-                self.mine_loss.clear();
-                for n in &self.stack {
-                    self.mine.extend_from_slice(&n.grads);
-                    self.mine_loss.push(n.loss);
+                self.counts.clear();
+                for q in 0..size {
+                    let seg = segment(len, q, size);
+                    for n in &self.stack {
+                        self.mine.extend_from_slice(&n.grads[seg.clone()]);
+                    }
+                    self.counts.push(self.stack.len() * seg.len());
                 }
-                debug_assert_eq!(self.mine.len(), self.counts[p.rank()], "the nodes summed are the cover");
-                self.gathered.resize(self.index.len() * len, 0.0);
+                self.counts_recv.clear();
+                self.counts_recv.extend(self.counts_loss.iter().map(|&nodes| nodes * mine.len()));
+                self.gathered.resize(self.index.len() * mine.len(), 0.0);
+                p.all_to_all_f32(&self.mine, &self.counts, &mut self.gathered, &self.counts_recv)?;
+                self.mine_loss.clear();
+                self.mine_loss.extend(self.stack.iter().map(|n| n.loss));
                 self.gathered_loss.resize(self.index.len(), 0.0);
-                p.all_gather_f32(&self.mine, &self.counts, &mut self.gathered)?;
                 p.all_gather_f64(&self.mine_loss, &self.counts_loss, &mut self.gathered_loss)?;
+                // Complete the tree on this segment, then gather every segment.
+                self.segment.resize(mine.len(), 0.0);
+                let loss = self.complete(m, mine.len());
+                self.counts.clear();
+                self.counts.extend((0..size).map(|q| segment(len, q, size).len()));
+                p.all_gather_f32(&self.segment, &self.counts, out)?;
+                return Ok(loss);
             }
         }
+        self.segment.resize(len, 0.0);
+        let loss = self.complete(m, len);
+        out.copy_from_slice(&self.segment);
+        Ok(loss)
+    }
+
+    /// The tree completed from the gathered nodes (each `len` values) into `segment`;
+    /// the batch's loss.
+    fn complete(&mut self, m: usize, len: usize) -> f64 {
         let top = if m <= 1 { 0 } else { usize::BITS - (m - 1).leading_zeros() };
         while self.levels.len() < top as usize + 1 {
-            self.levels.push(vec![0.0; len]);
+            self.levels.push(Vec::new());
         }
-        let (levels, rest) =
-            (&mut self.levels, (&self.index[..], &self.gathered[..], &self.gathered_loss[..]));
-        let loss = node(0, top, m, rest, levels, out);
-        Ok(loss)
+        for l in &mut self.levels {
+            l.resize(len, 0.0);
+        }
+        let given = (&self.index[..], &self.gathered[..], &self.gathered_loss[..]);
+        node(0, top, m, given, &mut self.levels, &mut self.segment[..len])
     }
 }
 
@@ -213,7 +261,7 @@ fn node(
     assert!(l > 0, "leaf {a} was not gathered");
     let left = node(a, l - 1, m, given, levels, out);
     let (scratch, below) = levels.split_at_mut(1);
-    let right_buf = &mut scratch[0];
+    let right_buf = &mut scratch[0][..out.len()];
     let right = node(a + (1 << (l - 1)), l - 1, m, given, below, right_buf);
     add(out, right_buf);
     left + right
@@ -229,16 +277,32 @@ mod tests {
     use super::*;
     use crate::random::{self, Stream};
 
-    /// Peers in one process: `size` tree sums run one after another, each "gathering"
-    /// from a shared table that the others filled (the test calls them in turn).
+    /// Processes as threads: each exchange publishes this process's values, waits for
+    /// every other, reads what it needs, and waits again before the slots are reused.
     struct Table {
         rank: usize,
         size: usize,
-        f32s: Shared<f32>,
-        f64s: Shared<f64>,
+        shared: std::sync::Arc<(std::sync::Mutex<Vec<Vec<f64>>>, std::sync::Barrier)>,
     }
 
-    type Shared<T> = std::sync::Arc<std::sync::Mutex<Vec<Vec<T>>>>;
+    impl Table {
+        fn group(size: usize) -> Vec<Table> {
+            let shared = std::sync::Arc::new((
+                std::sync::Mutex::new(vec![Vec::new(); size]),
+                std::sync::Barrier::new(size),
+            ));
+            (0..size).map(|rank| Table { rank, size, shared: shared.clone() }).collect()
+        }
+
+        /// Publish `mine`; `read(slots)` once every process has published.
+        fn exchange(&self, mine: Vec<f64>, read: impl FnOnce(&[Vec<f64>])) {
+            let (slots, barrier) = &*self.shared;
+            slots.lock().unwrap()[self.rank] = mine;
+            barrier.wait();
+            read(&slots.lock().unwrap());
+            barrier.wait();
+        }
+    }
 
     impl Peers for Table {
         fn rank(&self) -> usize {
@@ -248,27 +312,48 @@ mod tests {
             self.size
         }
         fn all_gather_f32(&mut self, mine: &[f32], counts: &[usize], all: &mut [f32]) -> Result<()> {
-            self.f32s.lock().unwrap()[self.rank] = mine.to_vec();
-            let t = self.f32s.lock().unwrap();
-            let mut at = 0;
-            for (r, &c) in counts.iter().enumerate() {
-                if t[r].len() == c {
-                    all[at..at + c].copy_from_slice(&t[r]);
+            self.exchange(mine.iter().map(|&v| f64::from(v)).collect(), |t| {
+                let mut at = 0;
+                for (r, &c) in counts.iter().enumerate() {
+                    assert_eq!(t[r].len(), c);
+                    all[at..at + c].iter_mut().zip(&t[r]).for_each(|(a, &v)| *a = v as f32);
+                    at += c;
                 }
-                at += c;
-            }
+            });
             Ok(())
         }
         fn all_gather_f64(&mut self, mine: &[f64], counts: &[usize], all: &mut [f64]) -> Result<()> {
-            self.f64s.lock().unwrap()[self.rank] = mine.to_vec();
-            let t = self.f64s.lock().unwrap();
-            let mut at = 0;
-            for (r, &c) in counts.iter().enumerate() {
-                if t[r].len() == c {
+            self.exchange(mine.to_vec(), |t| {
+                let mut at = 0;
+                for (r, &c) in counts.iter().enumerate() {
+                    assert_eq!(t[r].len(), c);
                     all[at..at + c].copy_from_slice(&t[r]);
+                    at += c;
                 }
-                at += c;
-            }
+            });
+            Ok(())
+        }
+        fn all_to_all_f32(
+            &mut self,
+            send: &[f32],
+            send_counts: &[usize],
+            recv: &mut [f32],
+            recv_counts: &[usize],
+        ) -> Result<()> {
+            // Each publishes its counts, then its values.
+            let mut v: Vec<f64> = send_counts.iter().map(|&c| c as f64).collect();
+            v.extend(send.iter().map(|&x| f64::from(x)));
+            let (rank, size) = (self.rank, self.size);
+            self.exchange(v, |t| {
+                let mut at = 0;
+                for (p, &c) in recv_counts.iter().enumerate() {
+                    let counts: Vec<usize> = t[p][..size].iter().map(|&x| x as usize).collect();
+                    assert_eq!(counts[rank], c);
+                    let from = size + counts[..rank].iter().sum::<usize>();
+                    recv[at..at + c].iter_mut().zip(&t[p][from..from + c]).for_each(|(a, &v)| *a = v as f32);
+                    at += c;
+                }
+            });
             Ok(())
         }
     }
@@ -295,34 +380,27 @@ mod tests {
         (out, loss)
     }
 
-    /// `size` processes (simulated in turn: each gathers after all have published).
+    /// `size` processes, each in a thread: every process's sum and loss.
     fn processes(leaves: &[Vec<f32>], size: usize) -> Vec<(Vec<f32>, f64)> {
         let m = leaves.len();
         let len = leaves[0].len();
-        let f32s: Shared<f32> = std::sync::Arc::new(std::sync::Mutex::new(vec![Vec::new(); size]));
-        let f64s: Shared<f64> = std::sync::Arc::new(std::sync::Mutex::new(vec![Vec::new(); size]));
-        let mut trees: Vec<TreeSum> = (0..size).map(|_| TreeSum::new(len)).collect();
-        let mut peers: Vec<Table> =
-            (0..size).map(|rank| Table { rank, size, f32s: f32s.clone(), f64s: f64s.clone() }).collect();
-        for (r, t) in trees.iter_mut().enumerate() {
-            let range = owned(m, r, size);
-            for j in range.clone() {
-                t.push(j, &leaves[j], j as f64 * 0.1 + 1e-9);
-            }
-        }
-        // Two rounds: the first publishes every process's nodes, the second reads all.
-        for round in 0..2 {
-            let mut results = Vec::new();
-            for (t, p) in trees.iter_mut().zip(peers.iter_mut()) {
-                let mut out = vec![0.0; len];
-                let loss = t.finish(m, Some(p), &mut out).unwrap();
-                results.push((out, loss));
-            }
-            if round == 1 {
-                return results;
-            }
-        }
-        unreachable!()
+        std::thread::scope(|s| {
+            let handles: Vec<_> = Table::group(size)
+                .into_iter()
+                .map(|mut p| {
+                    s.spawn(move || {
+                        let mut t = TreeSum::new(len);
+                        for j in owned(m, p.rank, size) {
+                            t.push(j, &leaves[j], j as f64 * 0.1 + 1e-9);
+                        }
+                        let mut out = vec![0.0; len];
+                        let loss = t.finish(m, Some(&mut p), &mut out).unwrap();
+                        (out, loss)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
     }
 
     /// The sum is the same bits for every process count, on every process, for every
@@ -330,8 +408,8 @@ mod tests {
     /// processes than micro-batches).
     #[test]
     fn the_sum_does_not_depend_on_the_process_count() {
-        for m in 1..=19 {
-            let ls = leaves(m, 37, m as u64);
+        for (m, len) in (1..=19).map(|m| (m, 37)).chain([(5, 3), (9, 2)]) {
+            let ls = leaves(m, len, m as u64);
             let (want, want_loss) = one_process(&ls);
             // The tree sum is a sum: close to the sequential one.
             for (i, w) in want.iter().enumerate() {

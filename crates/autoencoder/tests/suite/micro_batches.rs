@@ -67,6 +67,37 @@ impl Peers for ThreadPeers {
         self.gather(mine, counts, all, |v| v, |v| v);
         Ok(())
     }
+    fn all_to_all_f32(
+        &mut self,
+        send: &[f32],
+        send_counts: &[usize],
+        recv: &mut [f32],
+        recv_counts: &[usize],
+    ) -> autoencoder::Result<()> {
+        // Everyone publishes its counts and values; each reads the part cut for it.
+        let mut v: Vec<f64> = send_counts.iter().map(|&c| c as f64).collect();
+        v.extend(send.iter().map(|&x| f64::from(x)));
+        let (slots, barrier) = &*self.shared;
+        slots.lock().unwrap()[self.rank] = v;
+        barrier.wait();
+        {
+            let slots = slots.lock().unwrap();
+            let mut at = 0;
+            for (p, &c) in recv_counts.iter().enumerate() {
+                let counts: Vec<usize> = slots[p][..self.size].iter().map(|&x| x as usize).collect();
+                assert_eq!(
+                    counts[self.rank], c,
+                    "process {p} cut {} values for {}",
+                    counts[self.rank], self.rank
+                );
+                let from = self.size + counts[..self.rank].iter().sum::<usize>();
+                recv[at..at + c].iter_mut().zip(&slots[p][from..from + c]).for_each(|(a, &v)| *a = v as f32);
+                at += c;
+            }
+        }
+        barrier.wait();
+        Ok(())
+    }
 }
 
 /// Train `model` on `data` with `processes` (0: one process without peers), each with

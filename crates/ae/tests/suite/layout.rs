@@ -64,5 +64,8 @@ fn no_subcommand_imports_another() {
 fn the_check_sees_the_sources() {
     // Guard against a vacuous pass: the folder holds the subcommands.
     assert!(sources(&src().join("commands")).len() >= 10);
-    assert!(!find(&src(), &[".fit_with("]).is_empty(), "the command trains through ValidParams::fit_with");
+    assert!(
+        !find(&src(), &[".fit_shared("]).is_empty(),
+        "the command trains through ValidParams::fit_shared"
+    );
 }

@@ -206,6 +206,16 @@ pub fn sum_abs(v: &[f32]) -> f64 {
     )
 }
 
+/// `a ← a + b`, element by element (the same bits on every instruction set: one
+/// addition per element).
+pub fn add(a: &mut [f32], b: &[f32]) {
+    debug_assert_eq!(a.len(), b.len());
+    simd(
+        #[inline(always)]
+        || a.iter_mut().zip(b).for_each(|(x, &y)| *x += y),
+    )
+}
+
 /// `v ← s·v`.
 pub fn scale(v: &mut [f32], s: f32) {
     simd(

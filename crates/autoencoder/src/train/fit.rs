@@ -276,6 +276,34 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// A training pass's noise for the `n` rows in `input`, in this order from `rng`:
+    /// re-binarisation, the input corruption (the clean rows kept in `target`), then
+    /// each noise-taking layer's draw into its scratch.
+    fn draw_noise(
+        &mut self,
+        model: &Autoencoder,
+        config: &TrainConfig,
+        noise_layers: &[usize],
+        n: usize,
+        rng: &mut random::ChaCha8Rng,
+    ) {
+        let d = model.input_dim();
+        if config.binarize {
+            random::binarize(&mut self.input[..n * d], rng);
+        }
+        if let Some(c) = &config.noise {
+            self.target[..n * d].copy_from_slice(&self.input[..n * d]);
+            c.apply(&mut self.input[..n * d], rng);
+        }
+        for &i in noise_layers {
+            let l = &model.layers()[i];
+            let rows = self.rows_at(i, n);
+            l.draw_noise(&mut self.scratch[i][..rows * l.scratch_width()], rng);
+        }
+    }
+}
+
 /// What a forward pass over a batch needs besides the workspace.
 #[derive(Clone, Copy)]
 struct Pass<'a> {
@@ -681,19 +709,8 @@ impl Trainer {
         let d = model.input_dim();
         let ws = &mut self.ws;
         let n = ws.gather(rows, indices.iter().copied(), model.normalizer());
-        if self.config.binarize {
-            random::binarize(&mut ws.input[..n * d], &mut self.noise_rng);
-        }
         let noise = self.config.noise;
-        if let Some(c) = &noise {
-            ws.target[..n * d].copy_from_slice(&ws.input[..n * d]);
-            c.apply(&mut ws.input[..n * d], &mut self.noise_rng);
-        }
-        for &i in &self.noise_layers {
-            let l = &model.layers()[i];
-            let rows = ws.rows_at(i, n);
-            l.draw_noise(&mut ws.scratch[i][..rows * l.scratch_width()], &mut self.noise_rng);
-        }
+        ws.draw_noise(model, &self.config, &self.noise_layers, n, &mut self.noise_rng);
         let pass = Pass { model, offsets: &self.offsets, n, mean: n, fused: self.fused, ctx };
         let flags = (true, noise.is_some());
         let (sum, kl_sum) = ws.forward_loss(pass, self.config.loss, flags, self.sample_layer, self.kl_weight);
@@ -744,18 +761,7 @@ impl Trainer {
             let part = &indices[j * micro.rows..((j + 1) * micro.rows).min(n)];
             let nj = ws.gather(rows, part.iter().copied(), model.normalizer());
             let mut rng = random::rng_at(self.config.seed, Stream::Noise, self.opt.steps, j as u64);
-            if self.config.binarize {
-                random::binarize(&mut ws.input[..nj * d], &mut rng);
-            }
-            if let Some(c) = &noise {
-                ws.target[..nj * d].copy_from_slice(&ws.input[..nj * d]);
-                c.apply(&mut ws.input[..nj * d], &mut rng);
-            }
-            for &i in &self.noise_layers {
-                let l = &model.layers()[i];
-                let r = ws.rows_at(i, nj);
-                l.draw_noise(&mut ws.scratch[i][..r * l.scratch_width()], &mut rng);
-            }
+            ws.draw_noise(model, &self.config, &self.noise_layers, nj, &mut rng);
             let pass = Pass { model, offsets: &self.offsets, n: nj, mean: n, fused: self.fused, ctx };
             let flags = (true, noise.is_some());
             let (sum, kl_sum) =

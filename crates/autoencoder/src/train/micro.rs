@@ -15,6 +15,7 @@
 //! the tree whatever `P` is, so the sum's bits do not depend on `P`.
 
 use crate::error::Result;
+use crate::kernels::elementwise::add;
 
 /// The other processes of a data-parallel training job, and how values reach them.
 ///
@@ -265,11 +266,6 @@ fn node(
     let right = node(a + (1 << (l - 1)), l - 1, m, given, below, right_buf);
     add(out, right_buf);
     left + right
-}
-
-/// `a += b`, element by element.
-fn add(a: &mut [f32], b: &[f32]) {
-    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
 }
 
 #[cfg(test)]

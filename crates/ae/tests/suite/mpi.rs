@@ -111,7 +111,8 @@ fn every_rank_count_writes_the_bytes_of_one_process() {
         ok(ae().args(common(&whole, None)));
         assert!(std::fs::read(&whole).unwrap() != want, "model {m}: whole batches, other bytes");
     }
-    // Only rank 0 wrote: no file beside the ones named.
+    // No stray file (a temporary, a plot) beside the models named. (That the other ranks
+    // skip the write is not visible here: they would write the same bytes.)
     let mut names = crate::common::listing(dir.path());
     names.retain(|n| !n.ends_with(".ae") && n != "table.csv");
     assert!(names.is_empty(), "{names:?}");

@@ -247,13 +247,12 @@ textarea{{width:100%;height:8em;font-family:monospace}}pre{{background:#f4f4f4;p
     if let Some(t) = &model.training {
         let _ = write!(
             h,
-            "<h2>Training</h2><p>{} epochs on {} ({} rows × {}), seed {}, {} threads; weights of epoch {}; stopped: {:?}.</p>",
+            "<h2>Training</h2><p>{} epochs on {} ({} rows × {}), seed {}; weights of epoch {}; stopped: {:?}.</p>",
             t.epochs_run,
             esc(&t.data),
             t.rows.0,
             t.rows.1,
             t.seed,
-            t.threads,
             t.weights_epoch,
             t.stop_reason
         );

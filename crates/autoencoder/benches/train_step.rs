@@ -1,4 +1,4 @@
-//! One training step (batch 128, Adam, BCE, one thread) of the classic model A
+//! One training step (batch 128, Adam, BCE, one thread or `AE_BENCH_THREADS`) of the classic model A
 //! (784→64→784) and the deep model B (784-512-256-32-256-512-784), beside their
 //! "gemm floor": the same matrix products in the same order and nothing else.
 //!
@@ -10,6 +10,7 @@ use autoencoder::kernels::{matmul, Threads, Transpose};
 use autoencoder::train::Trainer;
 use autoencoder::{Autoencoder, Loss, ModelConfig, TrainConfig};
 use criterion::{criterion_group, criterion_main, Criterion};
+use std::time::Instant;
 
 const BATCH: usize = 128;
 
@@ -77,7 +78,10 @@ fn floor_buffers(widths: &[usize]) -> Floor {
 
 fn bench(c: &mut Criterion) {
     let data = synthetic::generate(4096, 0);
-    let threads = Threads::new(1);
+    // AE_BENCH_THREADS=2 measures the same step on two threads (the products split
+    // over blocks of C, the element-wise passes over fixed row chunks).
+    let count = std::env::var("AE_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let threads = Threads::new(count);
     for (name, layers) in [("A", vec![64]), ("B", vec![512, 256, 32])] {
         let config = ModelConfig { input_dim: 784, layers: layers.clone(), ..ModelConfig::default() };
         let widths = config.widths();
@@ -86,18 +90,34 @@ fn bench(c: &mut Criterion) {
         let mut trainer = Trainer::new(&model, &cfg, BATCH).unwrap();
         let order: Vec<usize> = (0..4096).map(|i| (i * 7919) % 4096).collect();
         let mut at = 0;
-        let mut g = c.benchmark_group(format!("model_{name}"));
+        let mut g = c.benchmark_group(format!("model_{name}_t{count}"));
         g.sample_size(30);
+        // Steps run inside the pool, as `fit` runs them (a step called from outside it
+        // would also pay for waking a worker and putting the caller to sleep).
         g.bench_function("train_step", |b| {
-            b.iter(|| {
-                let rows = &order[at..at + BATCH];
-                at = (at + BATCH) % (4096 - BATCH);
-                trainer.step(&mut model, &data, rows, &threads)
+            b.iter_custom(|iters| {
+                threads.install(|| {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let rows = &order[at..at + BATCH];
+                        at = (at + BATCH) % (4096 - BATCH);
+                        std::hint::black_box(trainer.step(&mut model, &data, rows, &threads));
+                    }
+                    start.elapsed()
+                })
             })
         });
         let mut bufs = floor_buffers(&widths);
         g.bench_function("gemm_floor", |b| {
-            b.iter(|| threads.install(|| floor_step(&widths, &mut bufs, &threads)))
+            b.iter_custom(|iters| {
+                threads.install(|| {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        floor_step(&widths, &mut bufs, &threads);
+                    }
+                    start.elapsed()
+                })
+            })
         });
         g.finish();
     }

@@ -20,8 +20,12 @@ thread_local! {
     static WATCHED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Set while steps on a pool's threads are watched: every thread's allocations count
+/// (the other tests of this file wait for their turn meanwhile).
+static WATCH_ALL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn count() {
-    if WATCHED.try_with(|w| w.get()).unwrap_or(false) {
+    if WATCH_ALL.load(Ordering::SeqCst) || WATCHED.try_with(|w| w.get()).unwrap_or(false) {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -169,5 +173,38 @@ fn conv_training_steps_allocate_nothing() {
         let (loss, during) = allocations_after_the_first_step(&mut model, &base);
         assert!(loss.is_finite(), "{name}");
         assert_eq!(during, 0, "{name}: {during} allocations in 4 steps");
+    }
+}
+
+/// On 2 and 4 threads (the row-split step: blocks of rows, then blocks of output units,
+/// then the update by parameter ranges), steps after the first allocate nothing on any
+/// thread. The steps run inside the pool, as `fit` runs them.
+#[test]
+fn steps_on_several_threads_allocate_nothing() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let data = synthetic::generate(600, 0);
+    let order: Vec<usize> = (0..600).rev().collect();
+    for count in [2, 4] {
+        let threads = Threads::new(count);
+        for (layers, dropout) in [(vec![64], 0.0), (vec![512, 256, 32], 0.2)] {
+            let config =
+                ModelConfig { input_dim: 784, layers: layers.clone(), dropout, ..ModelConfig::default() };
+            let mut model = Autoencoder::new(config, 0).unwrap();
+            let cfg = TrainConfig { loss: Loss::Bce, clip_norm: Some(1.0), ..TrainConfig::default() };
+            let mut trainer = Trainer::new(&model, &cfg, 128).unwrap();
+            let (during, loss) = threads.install(|| {
+                trainer.step(&mut model, &data, &order[..128], &threads);
+                let before = ALLOCATIONS.load(Ordering::SeqCst);
+                WATCH_ALL.store(true, Ordering::SeqCst);
+                let mut loss = 0.0;
+                for chunk in order[128..].chunks(128) {
+                    loss = trainer.step(&mut model, &data, chunk, &threads);
+                }
+                WATCH_ALL.store(false, Ordering::SeqCst);
+                (ALLOCATIONS.load(Ordering::SeqCst) - before, loss)
+            });
+            assert!(loss.is_finite());
+            assert_eq!(during, 0, "{layers:?} on {count} threads: {during} allocations in 4 steps");
+        }
     }
 }

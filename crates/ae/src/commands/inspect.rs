@@ -112,8 +112,8 @@ impl InspectReport<'_> {
             Some(t) => {
                 let _ = writeln!(
                     o,
-                    "training     {} epochs ({}), weights from epoch {}, seed {}, {} thread(s)",
-                    t.epochs_run, t.stop_reason, t.weights_epoch, t.seed, t.threads
+                    "training     {} epochs ({}), weights from epoch {}, seed {}",
+                    t.epochs_run, t.stop_reason, t.weights_epoch, t.seed
                 );
                 let _ = writeln!(
                     o,

@@ -410,13 +410,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     };
     let cfg = match &resume {
         Some(ck) => {
-            let threads = a.threads.threads().count();
-            if ck.resume.state.threads != threads && !a.quiet {
-                eprintln!(
-                    "note: the checkpoint was made with {} thread(s), this run uses {threads}: the result will not be bit-identical to an uninterrupted run",
-                    ck.resume.state.threads
-                );
-            }
+            // Another thread count resumes to the same bits: the steps do not depend on it.
             let cfg = Params { model: ck.model.config().clone(), training: ck.resume.state.config.clone() };
             let conflicts = resume_conflicts(&a, &cfg)?;
             if !conflicts.is_empty() {

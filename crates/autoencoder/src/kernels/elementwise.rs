@@ -156,6 +156,22 @@ pub fn column_sums(src: &[f32], dst: &mut [f32]) {
     )
 }
 
+/// `dst[c − cols.start] = Σ_r src[r, c]` for the columns `cols` of a `rows × width`
+/// matrix: [`column_sums`] of a block of columns, with the same bits (the rows are added
+/// in the same order), so that threads can sum blocks of a bias gradient side by side.
+pub fn column_sums_of(src: &[f32], width: usize, cols: std::ops::Range<usize>, dst: &mut [f32]) {
+    let dst = &mut dst[..cols.len()];
+    dst.fill(0.0);
+    simd(
+        #[inline(always)]
+        || {
+            for row in src.chunks_exact(width) {
+                dst.iter_mut().zip(&row[cols.clone()]).for_each(|(d, &s)| *d += s);
+            }
+        },
+    )
+}
+
 const LANES: usize = 16;
 
 /// `Σ f(aᵢ, bᵢ)` with 16 independent f32 accumulators over fixed-size chunks (so it
@@ -240,7 +256,7 @@ pub fn bce_with_logits(z: &[f32], t: &[f32], grad: Option<&mut [f32]>, scale: f3
 
 /// One pass for the loss and (when `GRAD`) its gradient, with one exponential per
 /// element: `y = σ(z)`, and the soft part `ln(1 + e^−|z|) = −ln σ(|z|) = −ln max(y, 1 − y)`.
-/// The logarithm is taken once per 64 elements of a lane, of the product of their
+/// The logarithm is taken once per block of up to 64 elements of a lane, of the product of their
 /// `max(y, 1 − y)` (each in [0.5, 1], so 64 of them stay above 2⁻⁶⁴): `Σ ln mᵢ = ln Π mᵢ`.
 /// Where σ rounds to 1 the soft term (below 6e-8) counts as 0.
 #[inline(always)]
@@ -248,15 +264,18 @@ fn bce_logits_pass<const GRAD: bool>(z: &[f32], t: &[f32], g: &mut [f32], scale:
     const BLOCK: usize = 64 * LANES;
     let mut total = 0.0f64;
     let n = z.len();
-    let full = n / BLOCK * BLOCK;
+    // Blocks of 64 lanes' chunks, the last one shorter; what is left after the last
+    // whole chunk runs one element at a time.
+    let full = n / LANES * LANES;
     let mut start = 0;
     while start < full {
+        let end = (start + BLOCK).min(full);
         let mut acc = [0.0f32; LANES];
         let mut prod = [1.0f32; LANES];
-        let (zb, _) = z[start..start + BLOCK].as_chunks::<LANES>();
-        let (tb, _) = t[start..start + BLOCK].as_chunks::<LANES>();
+        let (zb, _) = z[start..end].as_chunks::<LANES>();
+        let (tb, _) = t[start..end].as_chunks::<LANES>();
         if GRAD {
-            let (gb, _) = g[start..start + BLOCK].as_chunks_mut::<LANES>();
+            let (gb, _) = g[start..end].as_chunks_mut::<LANES>();
             for ((zc, tc), gc) in zb.iter().zip(tb).zip(gb.iter_mut()) {
                 for l in 0..LANES {
                     let y = math::sigmoid(zc[l]);
@@ -277,7 +296,7 @@ fn bce_logits_pass<const GRAD: bool>(z: &[f32], t: &[f32], g: &mut [f32], scale:
         for l in 0..LANES {
             total += acc[l] as f64 - math::ln(prod[l]) as f64;
         }
-        start += BLOCK;
+        start = end;
     }
     for i in full..n {
         let y = math::sigmoid(z[i]);

@@ -76,6 +76,55 @@ pub fn matmul(
     faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, threads.faer_par());
 }
 
+/// Rows `rows` of `C = Aᵀ·B` (or `C += …` when `accumulate`) into `c` (`rows.len() × n`),
+/// with `a` holding the `k×m` matrix `A` and `b` the `k×n` matrix `B`, both row-major:
+/// a dense layer's weight gradient `∂W = δᵀ·x` for a range of its output units, which
+/// threads compute side by side. Each row has the bits it has in the whole product
+/// (tested), so the split does not change the result.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_transposed_rows(
+    c: &mut [f32],
+    rows: std::ops::Range<usize>,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    accumulate: bool,
+    threads: &Threads,
+) {
+    assert!(rows.start <= rows.end && rows.end <= m, "matmul: rows {rows:?} of {m}");
+    assert!(a.len() >= m * k, "matmul: A holds {} values, needs {k}×{m}", a.len());
+    let r = rows.len();
+    if r == 0 {
+        return;
+    }
+    assert!(c.len() >= r * n, "matmul: C holds {} values, needs {r}×{n}", c.len());
+    assert!(b.len() >= k * n, "matmul: B holds {} values, needs {k}×{n}", b.len());
+    if n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c[..r * n].fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: Aᵀ's rows `rows` are A's columns `rows`: element (i, p) of the view is
+    // a[(rows.start + i) + p·m], at most (rows.end − 1) + (k − 1)·m < m·k ≤ a.len();
+    // B's and C's views are in bounds by the assertions, and `c` is borrowed mutably
+    // so it aliases neither.
+    let (a, b, c) = unsafe {
+        (
+            faer::MatRef::<f32>::from_raw_parts(a.as_ptr().add(rows.start), r, k, 1, m as isize),
+            faer::MatRef::<f32>::from_raw_parts(b.as_ptr(), k, n, n as isize, 1),
+            faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), r, n, n as isize, 1),
+        )
+    };
+    let accum = if accumulate { faer::Accum::Add } else { faer::Accum::Replace };
+    faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, threads.faer_par());
+}
+
 /// Clears the upper halves of the vector registers (`vzeroupper`) on this thread.
 ///
 /// faer's AVX-512 matrix kernels return with them dirty, and the SSE code that then runs
@@ -137,5 +186,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The row-split training step relies on this: a block of two or more of C's rows
+    /// computed on its own (the same `k`, the same `n`) has the bits of the same rows of
+    /// the whole product, for each operand layout the layers use, at the shapes of the
+    /// benchmark models and at odd ones. (A block of one row takes faer's matrix–vector
+    /// path, whose bits differ: the splits never make one.)
+    #[test]
+    fn row_blocks_have_the_bits_of_the_whole_product() {
+        let one = Threads::new(1);
+        for (m, n, k) in [
+            (128, 64, 784),
+            (128, 784, 64),
+            (64, 784, 128),
+            (512, 784, 128),
+            (37, 19, 301),
+            (256, 32, 128),
+            (20, 5, 9),
+            (128, 16, 16),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729 % 977) as f32 - 488.0) / 411.0).collect();
+            for (ta, tb) in [(Transpose::No, Transpose::Yes), (Transpose::No, Transpose::No)] {
+                let mut whole = vec![0.0; m * n];
+                matmul(&mut whole, m, n, k, &a, ta, &b, tb, false, &one);
+                for cut in [2, 3, 4, 5, 7, 8, 16, m / 2, m / 3 + 1, m - 2, m - 3] {
+                    let mut part = vec![0.0; m * n];
+                    let (top, bottom) = part.split_at_mut(cut * n);
+                    matmul(top, cut, n, k, &a[..cut * k], ta, &b, tb, false, &one);
+                    matmul(bottom, m - cut, n, k, &a[cut * k..], ta, &b, tb, false, &one);
+                    let same = whole.iter().zip(&part).all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{m}x{n}x{k} {ta:?} {tb:?} cut at {cut}");
+                }
+            }
+            // δᵀ·x with its rows (the output's rows) split: A is read transposed.
+            let mut whole = vec![0.0; m * n];
+            matmul(&mut whole, m, n, k, &a, Transpose::Yes, &b, Transpose::No, false, &one);
+            for cut in [2, 3, 8, m / 2, m - 2] {
+                let mut part = vec![0.0; m * n];
+                let (top, bottom) = part.split_at_mut(cut * n);
+                // Rows `cut..` of Aᵀ are columns `cut..` of the stored k×m matrix.
+                matmul_cols(top, 0, cut, m, n, k, &a, &b, &one);
+                matmul_cols(bottom, cut, m, m, n, k, &a, &b, &one);
+                let same = whole.iter().zip(&part).all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same, "{m}x{n}x{k} transposed A cut at {cut}");
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_cols(
+        c: &mut [f32],
+        r0: usize,
+        r1: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        b: &[f32],
+        t: &Threads,
+    ) {
+        super::matmul_transposed_rows(c, r0..r1, m, n, k, a, b, false, t);
     }
 }

@@ -18,7 +18,7 @@ pub mod update;
 
 mod threads;
 
-pub use matmul::{clear_upper_registers, matmul, Transpose};
+pub use matmul::{clear_upper_registers, matmul, matmul_transposed_rows, Transpose};
 pub use threads::{FlushDenormals, Threads, MAX_THREADS};
 
 /// Run `f` compiled for the best instruction set this CPU has (AVX-512, AVX2+FMA, or

@@ -135,6 +135,36 @@ impl Threads {
     }
 }
 
+impl Threads {
+    /// `f(0)`, …, `f(count − 1)`, spread over the pool's threads when there is one (in
+    /// order on the calling thread otherwise): one task per block of a split pass. Each
+    /// task must touch only its own block, so the result does not depend on the thread
+    /// count.
+    pub fn for_each_index(&self, count: usize, f: impl Fn(usize) + Send + Sync) {
+        match &self.pool {
+            Some(pool) if count > 1 => {
+                use rayon::prelude::*;
+                pool.install(|| (0..count).into_par_iter().with_max_len(1).for_each(f));
+            }
+            _ => (0..count).for_each(f),
+        }
+    }
+}
+
+impl Threads {
+    /// `f()` once on every thread of the pool (on the calling thread when there is
+    /// none): to set up what each thread keeps for itself, such as faer's per-thread
+    /// packing buffers, before the work that must not allocate.
+    pub fn on_every_thread(&self, f: impl Fn() + Send + Sync) {
+        match &self.pool {
+            Some(pool) => {
+                pool.broadcast(|_| f());
+            }
+            None => f(),
+        }
+    }
+}
+
 impl Default for Threads {
     fn default() -> Self {
         Threads::new(1)

@@ -14,8 +14,9 @@
 //! ```
 
 use super::{Activation, Backward, Ctx, Init, Layer, LayerKind, ParamSpec};
-use crate::kernels::{elementwise, matmul, Transpose};
+use crate::kernels::{elementwise, matmul, matmul_transposed_rows, Transpose};
 use crate::random::ChaCha8Rng;
+use std::ops::Range;
 
 /// A dense layer with `W` stored `out × in` (row-major, as PyTorch's `nn.Linear`),
 /// then the bias `b` (`out`). Forward: `z = x·Wᵀ + b`, `y = f(z)`. Backward, with
@@ -118,6 +119,49 @@ impl Layer for Dense {
         matmul(z, rows, self.outputs, self.inputs, x, Transpose::No, w, Transpose::Yes, false, ctx.threads);
         elementwise::bias_activation(z, b, Activation::Linear, None);
         true
+    }
+
+    fn splits_by_rows(&self) -> bool {
+        true
+    }
+
+    fn backward_rows(&self, pass: Backward<'_>) {
+        let Backward { params, y, scratch, rows, dy, dx, dy_is_preactivation, ctx, .. } = pass;
+        let n = rows * self.outputs;
+        let dz = &mut dy[..n];
+        let pre = self.keep_preactivation.then(|| &scratch[..n]);
+        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation);
+        if let Some(dx) = dx {
+            let w = &params[..self.inputs * self.outputs];
+            matmul(
+                dx,
+                rows,
+                self.inputs,
+                self.outputs,
+                dz,
+                Transpose::No,
+                w,
+                Transpose::No,
+                false,
+                ctx.threads,
+            );
+        }
+    }
+
+    fn unit_gradients(
+        &self,
+        x: &[f32],
+        dz: &[f32],
+        rows: usize,
+        units: Range<usize>,
+        gw: &mut [f32],
+        gb: &mut [f32],
+        ctx: Ctx<'_>,
+    ) {
+        // ∂L/∂W's rows `units` = (δᵀ·x)'s rows `units`; ∂L/∂b's = δ's column sums there.
+        let (dz, x) = (&dz[..rows * self.outputs], &x[..rows * self.inputs]);
+        matmul_transposed_rows(gw, units.clone(), self.outputs, self.inputs, rows, dz, x, false, ctx.threads);
+        elementwise::column_sums_of(dz, self.outputs, units, gb);
     }
 
     fn backward(&self, pass: Backward<'_>) {

@@ -42,6 +42,9 @@ impl Layer for Dropout {
     fn takes_noise(&self) -> bool {
         true
     }
+    fn splits_by_rows(&self) -> bool {
+        true
+    }
     fn draw_noise(&self, noise: &mut [f32], rng: &mut ChaCha8Rng) {
         let keep = 1.0 / (1.0 - self.p);
         for m in noise.iter_mut() {

@@ -27,6 +27,7 @@ pub use upsample::Upsample;
 
 use crate::kernels::Threads;
 use crate::random::ChaCha8Rng;
+use std::ops::Range;
 
 /// Turn `dz`, holding `∂L/∂y`, into `∂L/∂z` in place, `z` being the pre-activation
 /// (from `y`, or from `pre` when the activation's derivative needs `z`) — unless it
@@ -242,6 +243,40 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     }
     /// Gradients of one batch, from `pass.dy = ∂L/∂y` ([`Backward`]).
     fn backward(&self, pass: Backward<'_>);
+    /// True for a layer whose forward pass and whose `∂L/∂x` treat each row on its own,
+    /// and whose parameters (if any) are a weight matrix with one row per output unit
+    /// followed by one bias per unit, as [`Dense`]'s: the row-split training step then
+    /// runs blocks of rows on threads side by side ([`backward_rows`](Self::backward_rows))
+    /// and the parameter gradients by blocks of output units
+    /// ([`unit_gradients`](Self::unit_gradients)), with the bits of the whole batch.
+    fn splits_by_rows(&self) -> bool {
+        false
+    }
+    /// The row-by-row part of [`backward`](Self::backward) for the rows in `pass`:
+    /// `pass.dy` becomes `∂L/∂z` (the gradient before the activation, in place) and
+    /// `pass.dx` receives `∂L/∂x`; `pass.grads` is not touched. For a layer without
+    /// parameters, `backward` itself (the default).
+    fn backward_rows(&self, pass: Backward<'_>) {
+        self.backward(pass)
+    }
+    /// The parameter gradients of output units `units` from `dz = ∂L/∂z` (after
+    /// [`backward_rows`](Self::backward_rows)) and the input `x` of all `rows` rows:
+    /// `gw` (the units' rows of the weight gradient, `units.len() × input_width`) and
+    /// `gb` (their bias gradient). Only called when [`splits_by_rows`](Self::splits_by_rows)
+    /// and the layer has parameters.
+    #[allow(clippy::too_many_arguments)]
+    fn unit_gradients(
+        &self,
+        _x: &[f32],
+        _dz: &[f32],
+        _rows: usize,
+        _units: Range<usize>,
+        _gw: &mut [f32],
+        _gb: &mut [f32],
+        _ctx: Ctx<'_>,
+    ) {
+        unreachable!("{} does not split its gradients by output units", self.kind())
+    }
     /// One line for `ae inspect`: `dense 784→64 relu`.
     fn describe(&self) -> String;
 }

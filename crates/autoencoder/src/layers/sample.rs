@@ -58,6 +58,9 @@ impl Layer for Sample {
     fn takes_noise(&self) -> bool {
         true
     }
+    fn splits_by_rows(&self) -> bool {
+        true
+    }
     fn draw_noise(&self, noise: &mut [f32], rng: &mut ChaCha8Rng) {
         for v in noise.iter_mut() {
             *v = crate::random::normal(rng) as f32;

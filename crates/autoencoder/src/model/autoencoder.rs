@@ -310,7 +310,11 @@ impl Autoencoder {
     }
 
     /// Run layers `range` on `rows` rows of `input` (already normalised), in batches
-    /// of [`INFERENCE_BATCH`], returning `rows × width` values.
+    /// of [`INFERENCE_BATCH`], returning `rows × width` values. On more than one
+    /// thread the rows are split into one contiguous part per thread, each run in its
+    /// own batches with one-thread products: a row's outputs do not depend on the other
+    /// rows of its batch (see below), so the result has the same bits at any thread
+    /// count, and the buffers' memory budget is shared between the threads.
     pub(crate) fn run_layers(
         &self,
         range: Range<usize>,
@@ -322,51 +326,77 @@ impl Autoencoder {
         let out_w = self.layers[range.end - 1].output_width();
         let max_w = self.layers[range.clone()].iter().map(|l| l.output_width()).max().unwrap_or(0).max(in_w);
         let max_s = self.layers[range.clone()].iter().map(|l| l.scratch_width()).max().unwrap_or(0);
+        let parts = threads.count().min(rows.div_ceil(2)).max(1);
+        let part = rows.div_ceil(parts).max(1);
         // Rows per batch: INFERENCE_BATCH, fewer when a layer's rows are wide (conv
-        // maps and their patches), so the buffers stay near INFERENCE_FLOATS.
+        // maps and their patches), so the buffers of all parts stay near INFERENCE_FLOATS.
         let per_row = 2 * max_w + max_s;
-        let b = INFERENCE_BATCH.min(INFERENCE_FLOATS / per_row.max(1)).clamp(1, rows.max(1));
-        // Room for two rows: a batch of one is run as two (below).
-        let cap = b.max(2);
+        let b = INFERENCE_BATCH.min(INFERENCE_FLOATS / parts / per_row.max(1)).clamp(1, part);
         let mut out = vec![0.0f32; rows * out_w];
-        let mut a = vec![0.0f32; cap * max_w];
-        let mut c = vec![0.0f32; cap * max_w];
-        let mut scratch = vec![0.0f32; cap * max_s];
+        let shape = (in_w, out_w, max_w, max_s, b);
         threads.install(|| {
-            let ctx = Ctx::infer(threads);
-            for start in (0..rows).step_by(b) {
-                let mut n = b.min(rows - start);
-                a[..n * in_w].copy_from_slice(&input[start * in_w..(start + n) * in_w]);
-                if n == 1 {
-                    // faer multiplies a one-row matrix by another method (a matrix–vector
-                    // product) whose rounding differs from its matrix product's; any
-                    // two or more rows give each row the same values. So a lone row (a
-                    // row scored alone, or the last of a file) is run beside a copy of
-                    // itself, and its outputs are those it gets in any batch.
-                    a.copy_within(..in_w, in_w);
-                    n = 2;
-                }
-                for i in range.clone() {
-                    let l = &self.layers[i];
-                    if l.takes_noise() {
-                        // No noise at inference: a variational code is its mean μ, dropout the identity.
-                        l.inference_noise(&mut scratch[..n * l.scratch_width()]);
-                    }
-                    l.forward(
-                        &self.params[self.layer_params(i)],
-                        &a[..n * l.input_width()],
-                        n,
-                        &mut c,
-                        &mut scratch,
-                        ctx,
-                    );
-                    std::mem::swap(&mut a, &mut c);
-                }
-                let kept = n.min(rows - start);
-                out[start * out_w..(start + kept) * out_w].copy_from_slice(&a[..kept * out_w]);
+            if parts == 1 {
+                self.run_part(range, input, &mut out, shape, Ctx::infer(threads));
+            } else {
+                let one = Threads::new(1);
+                threads.for_each_chunk_pair(
+                    &mut out,
+                    part * out_w,
+                    &input[..rows * in_w],
+                    part * in_w,
+                    |o, x| self.run_part(range.clone(), x, o, shape, Ctx::infer(&one)),
+                );
             }
         });
         out
+    }
+
+    /// [`Autoencoder::run_layers`] on one part of the rows, in batches of `b`.
+    fn run_part(
+        &self,
+        range: Range<usize>,
+        input: &[f32],
+        out: &mut [f32],
+        (in_w, out_w, max_w, max_s, b): (usize, usize, usize, usize, usize),
+        ctx: Ctx<'_>,
+    ) {
+        let rows = out.len() / out_w.max(1);
+        // Room for two rows: a batch of one is run as two (below).
+        let cap = b.max(2);
+        let mut a = vec![0.0f32; cap * max_w];
+        let mut c = vec![0.0f32; cap * max_w];
+        let mut scratch = vec![0.0f32; cap * max_s];
+        for start in (0..rows).step_by(b) {
+            let mut n = b.min(rows - start);
+            a[..n * in_w].copy_from_slice(&input[start * in_w..(start + n) * in_w]);
+            if n == 1 {
+                // faer multiplies a one-row matrix by another method (a matrix–vector
+                // product) whose rounding differs from its matrix product's; any
+                // two or more rows give each row the same values. So a lone row (a
+                // row scored alone, or the last of a file) is run beside a copy of
+                // itself, and its outputs are those it gets in any batch.
+                a.copy_within(..in_w, in_w);
+                n = 2;
+            }
+            for i in range.clone() {
+                let l = &self.layers[i];
+                if l.takes_noise() {
+                    // No noise at inference: a variational code is its mean μ, dropout the identity.
+                    l.inference_noise(&mut scratch[..n * l.scratch_width()]);
+                }
+                l.forward(
+                    &self.params[self.layer_params(i)],
+                    &a[..n * l.input_width()],
+                    n,
+                    &mut c,
+                    &mut scratch,
+                    ctx,
+                );
+                std::mem::swap(&mut a, &mut c);
+            }
+            let kept = n.min(rows - start);
+            out[start * out_w..(start + kept) * out_w].copy_from_slice(&a[..kept * out_w]);
+        }
     }
 
     fn normalized(&self, x: &[f32]) -> Vec<f32> {

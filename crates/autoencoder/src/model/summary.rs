@@ -15,8 +15,10 @@ pub enum StopReason {
     Interrupted,
 }
 
-/// What the model file keeps about training: everything deterministic (no times),
-/// so two runs with the same seed and threads write identical files.
+/// What the model file keeps about training: everything deterministic (no times, no
+/// thread count), so two runs with the same seed write identical files at any thread
+/// count. (Files written before the thread count stopped mattering carry a `threads`
+/// key, which reading ignores.)
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainingSummary {
     /// Epochs run.
@@ -31,8 +33,6 @@ pub struct TrainingSummary {
     pub stop_reason: StopReason,
     /// The seed.
     pub seed: u64,
-    /// The thread count (results are bit-identical for the same seed and threads).
-    pub threads: usize,
     /// The training configuration used, as JSON.
     pub config: serde_json::Value,
     /// Where the training rows came from.

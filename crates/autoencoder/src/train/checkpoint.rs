@@ -45,7 +45,8 @@ pub struct ResumeState {
     pub history: Vec<EpochRecord>,
     /// The training configuration (a resumed run uses it unchanged).
     pub config: TrainConfig,
-    /// The thread count (the same count reproduces the same bits).
+    /// The thread count of the run that wrote it (a record only: the steps' bits do not
+    /// depend on it, so a resumed run may use another).
     pub threads: usize,
     /// Where the training rows came from, and the training and validation row counts.
     pub data: String,

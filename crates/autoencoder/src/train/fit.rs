@@ -10,6 +10,7 @@ use super::code_penalty::CodePenalties;
 use super::history::{EpochRecord, History, StopReason, TrainingSummary};
 use super::micro::Peers;
 use super::observer::{Control, Observer, TrainStart};
+use super::row_split;
 use super::TrainConfig;
 use crate::data::dataset::Dataset;
 use crate::data::normalize::Normalizer;
@@ -32,7 +33,7 @@ impl<'a> Rows<'a> {
     fn len(&self) -> usize {
         self.range.1 - self.range.0
     }
-    fn row(&self, i: usize) -> &'a [f32] {
+    pub(super) fn row(&self, i: usize) -> &'a [f32] {
         self.data.row(self.range.0 + i)
     }
     fn values(&self) -> &'a [f32] {
@@ -145,6 +146,8 @@ struct Workspace {
     rep: Vec<f32>,
     /// The copies' log weights, then their normalised weights (`batch·k`).
     log_w: Vec<f64>,
+    /// The row-split step's buffers, made by its first step.
+    split: Option<super::row_split::Split>,
 }
 
 /// The importance-weighted bound's replication: from the sampling layer `at` on, every
@@ -190,6 +193,7 @@ impl Workspace {
             iw,
             rep: vec![0.0; rep],
             log_w: vec![0.0; iw.map_or(0, |r| batch * r.k)],
+            split: None,
         }
     }
 
@@ -265,14 +269,18 @@ impl Workspace {
         let last = self.acts.len() - 1;
         let target = if noisy { &self.target[..n * d] } else { &self.input[..n * d] };
         let out = &self.acts[last][..n * d];
-        let g = if grad { Some(&mut self.grad_a[..n * d]) } else { None };
+        let mut g = if grad { Some(&mut self.grad_a[..n * d]) } else { None };
         // 1/nd as the loss's own mean computes it (the same bits), over the mean's rows.
         let scale = 1.0 / (self.mean * d).max(1) as f32;
-        if fused {
-            loss.evaluate_logits_scaled(out, target, g, scale)
-        } else {
-            loss.evaluate_scaled(out, target, g, scale)
+        // Unit by unit of rows, in order: the row-split step's sum, with the same bits.
+        let mut total = 0.0;
+        for u in 0..row_split::unit_count(n) {
+            let r = row_split::unit(u, n);
+            let v = r.start * d..r.end * d;
+            let gu = g.as_deref_mut().map(|g| &mut g[v.clone()]);
+            total += row_split::unit_loss(loss, fused, &out[v.clone()], &target[v], gu, scale);
         }
+        total
     }
 }
 
@@ -357,7 +365,7 @@ impl Workspace {
             return (sum, None);
         }
         let sum = self.loss(loss, p.n, d, p.fused, grad, noisy);
-        let kl = sample.map(|s| super::kl::kl_sum(&self.acts[s - 1], p.n, model.code_dim()));
+        let kl = sample.map(|s| row_split::kl_units(&self.acts[s - 1], p.n, model.code_dim()));
         (sum, kl)
     }
 }
@@ -603,6 +611,9 @@ pub struct Trainer {
     kl_weight: f64,
     /// Micro-batch gradients ([`TrainConfig::micro_batch`]); `None` for whole batches.
     micro: Option<Micro>,
+    /// On more than one thread, whole batches take the row-split step (`row_split`): every
+    /// layer splits by rows, and no code penalty or importance weighting couples them.
+    row_split: bool,
 }
 
 /// A trainer's micro-batch state: the micro-batch size, the tree sum of the partial
@@ -653,6 +664,10 @@ impl Trainer {
             state_layers: (0..n_layers).filter(|&i| model.layers()[i].has_state()).collect(),
             ties,
             kl_weight: config.beta,
+            row_split: micro.is_none()
+                && iw.is_none()
+                && !config.code_penalties().active()
+                && row_split::fits(model.layers()),
             micro,
         })
     }
@@ -705,6 +720,9 @@ impl Trainer {
         if self.micro.is_some() {
             return self.step_micro(model, rows, indices, threads);
         }
+        if self.row_split && threads.count() > 1 {
+            return Ok(self.step_rows(model, rows, indices, threads));
+        }
         let ctx = Ctx::train(threads);
         let d = model.input_dim();
         let ws = &mut self.ws;
@@ -733,6 +751,60 @@ impl Trainer {
         backward(model, &self.offsets, ws, n, self.fused, code, kl, self.kl_weight, ctx);
         self.update(model, threads);
         Ok(loss)
+    }
+
+    /// A whole-batch step split by rows over `threads` (`row_split`): the same bits as
+    /// [`Trainer::step_inner`]'s one-thread step.
+    fn step_rows(
+        &mut self,
+        model: &mut Autoencoder,
+        rows: &Rows<'_>,
+        indices: &[usize],
+        threads: &Threads,
+    ) -> f64 {
+        let d = model.input_dim();
+        let n = indices.len();
+        let ws = &mut self.ws;
+        row_split::gather(rows, indices, model.normalizer(), &mut ws.input, threads);
+        ws.draw_noise(model, &self.config, &self.noise_layers, n, &mut self.noise_rng);
+        ws.mean = n;
+        let kl = self.sample_layer.map(|s| (s, (self.kl_weight / (n * d) as f64) as f32));
+        let plan = row_split::Plan {
+            layers: model.layers(),
+            offsets: &self.offsets,
+            params: model.params(),
+            loss: self.config.loss,
+            fused: self.fused,
+            noisy: self.config.noise.is_some(),
+            kl,
+            code: model.code_dim(),
+        };
+        let split = ws.split.get_or_insert_with(|| {
+            row_split::warm(model.layers(), ws.batch, threads);
+            row_split::Split::new(model.layers(), ws.batch)
+        });
+        let (sum, kl_sum) = row_split::forward_backward(
+            &plan,
+            split,
+            (&ws.input, &ws.target),
+            &mut ws.acts,
+            &mut ws.scratch,
+            &mut ws.grads,
+            n,
+            threads,
+        );
+        let mut loss = sum / (n * d) as f64;
+        if let (Some((_, scale)), Some(k)) = (kl, kl_sum) {
+            loss += f64::from(scale) * k;
+        }
+        let (l1, l2) = (self.config.l1, self.config.l2);
+        if l1 > 0.0 || l2 > 0.0 {
+            loss += penalty(model.params(), &self.decaying, l1, l2);
+        }
+        if loss.is_finite() {
+            self.update(model, threads);
+        }
+        loss
     }
 
     /// A step on micro-batches of [`TrainConfig::micro_batch`] rows: this process's
@@ -1139,7 +1211,6 @@ pub(super) fn run(
         val_loss: history.epochs.iter().filter_map(|e| e.val_loss).collect(),
         stop_reason: stop,
         seed: config.seed,
-        threads: threads.count(),
         config: serde_json::to_value(asked).unwrap_or(serde_json::Value::Null),
         data: source,
         rows: (n_train, n_val),

@@ -11,6 +11,7 @@ pub mod kl;
 mod micro;
 mod noise;
 mod observer;
+mod row_split;
 mod stream;
 
 pub use checkpoint::{

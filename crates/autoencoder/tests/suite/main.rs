@@ -10,4 +10,5 @@ mod layout;
 mod micro_batches;
 mod real_data;
 mod resume_data;
+mod threads;
 mod training;

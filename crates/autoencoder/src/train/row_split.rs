@@ -1,0 +1,393 @@
+//! The row-split training step: a batch's rows cut into blocks, one per thread, each run
+//! forward, through the loss and back to every layer's `δ` on its own; then each thread
+//! computes the parameter gradients of a block of every layer's output units.
+//!
+//! Every matrix product keeps the bits it has over the whole batch (a block of two or
+//! more of a product's rows has the whole product's bits: `kernels::matmul`'s test), the
+//! bias gradients add the rows in the same order, and the loss sums over fixed units of
+//! rows in order ([`unit`]) on one thread as on many. So the step gives one thread's bits
+//! at any thread count, while the element-wise passes (bias and activation, the loss,
+//! the activation gradients, the noise layers) and the products all run side by side.
+//! Only three joins per step: the gather, the rows' pass, the units' pass (then the
+//! optimizer's update, split by parameter ranges).
+
+use std::ops::Range;
+
+use super::fit::Rows;
+use crate::data::normalize::Normalizer;
+use crate::kernels::{matmul, matmul_transposed_rows, Threads, Transpose};
+use crate::layers::{Backward, Ctx, Layer};
+use crate::loss::Loss;
+
+/// Rows per unit of a pass's loss sum (and the granularity of the row blocks).
+const UNIT_ROWS: usize = 16;
+
+/// The number of units of a pass over `n` rows: 16 rows each, the last with the rest. A
+/// last unit of one row joins the one before it, so that no block of a split pass is a
+/// single row (a product over one row takes another path, with other bits).
+pub(super) fn unit_count(n: usize) -> usize {
+    if n > UNIT_ROWS && n % UNIT_ROWS == 1 {
+        n / UNIT_ROWS
+    } else {
+        n.div_ceil(UNIT_ROWS)
+    }
+}
+
+/// The rows of unit `u` of a pass over `n` rows.
+pub(super) fn unit(u: usize, n: usize) -> Range<usize> {
+    let start = u * UNIT_ROWS;
+    start..if u + 1 == unit_count(n) { n } else { start + UNIT_ROWS }
+}
+
+/// Block `b` of `blocks` of a pass over `n` rows: whole units, as even as they come
+/// (empty when there are fewer units than blocks). Returns the units and the rows.
+fn block(b: usize, blocks: usize, n: usize) -> (Range<usize>, Range<usize>) {
+    let c = unit_count(n);
+    let units = (b * c / blocks)..((b + 1) * c / blocks);
+    if units.is_empty() {
+        return (units, 0..0);
+    }
+    let rows = unit(units.start, n).start..unit(units.end - 1, n).end;
+    (units, rows)
+}
+
+/// Block `b` of `blocks` of a layer's `out` output units: whole pairs (the last block
+/// takes an odd one), so that no block is a single unit unless the layer has one.
+fn unit_block(b: usize, blocks: usize, out: usize) -> Range<usize> {
+    let pairs = out / 2;
+    let start = 2 * (b * pairs / blocks);
+    let end = if b + 1 == blocks { out } else { 2 * ((b + 1) * pairs / blocks) };
+    start..end
+}
+
+/// One unit's loss: the sum over its values (the gradient, scaled, into `grad`).
+pub(super) fn unit_loss(
+    loss: Loss,
+    fused: bool,
+    out: &[f32],
+    target: &[f32],
+    grad: Option<&mut [f32]>,
+    scale: f32,
+) -> f64 {
+    if fused {
+        loss.evaluate_logits_scaled(out, target, grad, scale)
+    } else {
+        loss.evaluate_scaled(out, target, grad, scale)
+    }
+}
+
+/// The KL term's sum over `n` rows of `(μ, log σ²)`, unit by unit in order (the same
+/// bits on one thread as on many).
+pub(super) fn kl_units(x: &[f32], n: usize, k: usize) -> f64 {
+    (0..unit_count(n))
+        .map(|u| {
+            let r = unit(u, n);
+            super::kl::kl_sum(&x[r.start * 2 * k..r.end * 2 * k], r.len(), k)
+        })
+        .sum()
+}
+
+/// Whether the row-split step can train `layers`: every layer splits by rows, and a
+/// layer with parameters has `out × (in + 1)` of them (a weight row and a bias per unit).
+pub(super) fn fits(layers: &[Box<dyn Layer>]) -> bool {
+    layers.iter().all(|l| {
+        let p = l.param_len();
+        l.splits_by_rows() && (p == 0 || p == l.output_width() * (l.input_width() + 1))
+    })
+}
+
+/// A buffer the blocks of a split pass share, each writing only its own rows.
+#[derive(Clone, Copy)]
+struct Shared<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: a `Shared` is only used inside one split pass, whose tasks touch disjoint
+// ranges of it (see `Shared::get`); the buffer outlives the pass.
+unsafe impl<T: Send> Send for Shared<T> {}
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    fn new(v: &mut [T]) -> Self {
+        Shared { ptr: v.as_mut_ptr(), len: v.len() }
+    }
+
+    /// The values `r`.
+    ///
+    /// # Safety
+    /// No other live reference to this buffer overlaps `r`, and the buffer is alive:
+    /// each task of a split pass takes only its own block's range.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn get(&self, r: Range<usize>) -> &mut [T] {
+        assert!(r.start <= r.end && r.end <= self.len, "block {r:?} of {}", self.len);
+        // SAFETY: in bounds (asserted); exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.len()) }
+    }
+}
+
+/// The row-split step's own buffers: each layer's `δ` (`∂L/∂z` of every row, kept for
+/// the units' pass), the units' losses, and each pass's views of the workspace.
+pub(super) struct Split {
+    deltas: Vec<Vec<f32>>,
+    unit_loss: Vec<f64>,
+    unit_kl: Vec<f64>,
+    /// Per layer: its output, its scratch, its `δ` (refreshed each step; no allocation).
+    views: Vec<[Shared<f32>; 3]>,
+    one: Threads,
+}
+
+// SAFETY: the views are raw pointers into the workspace, only used during a pass.
+unsafe impl Send for Split {}
+
+impl Split {
+    pub(super) fn new(layers: &[Box<dyn Layer>], batch: usize) -> Self {
+        let units = unit_count(batch);
+        Split {
+            deltas: layers.iter().map(|l| vec![0.0; batch * l.output_width()]).collect(),
+            unit_loss: vec![0.0; units],
+            unit_kl: vec![0.0; units],
+            views: Vec::with_capacity(layers.len()),
+            one: Threads::new(1),
+        }
+    }
+}
+
+/// Every product shape a split step of up to `batch` rows on `threads` runs, once on
+/// each of the pool's threads: faer keeps a packing buffer per thread, grown on first
+/// use, and a thread that first computes a block in a later step would allocate then.
+/// After this, the steps allocate nothing on any thread.
+pub(super) fn warm(layers: &[Box<dyn Layer>], batch: usize, threads: &Threads) {
+    let blocks = threads.count();
+    let rows = (0..blocks).map(|b| block(b, blocks, batch).1.len()).max().unwrap_or(0);
+    threads.on_every_thread(|| {
+        let one = Threads::new(1);
+        for l in layers.iter().filter(|l| l.param_len() > 0) {
+            let (inp, out) = (l.input_width(), l.output_width());
+            let units = (0..blocks).map(|b| unit_block(b, blocks, out).len()).max().unwrap_or(0);
+            let x = vec![0.0f32; batch * inp];
+            let dz = vec![0.0f32; batch * out];
+            let w = vec![0.0f32; out * inp];
+            let (mut y, mut dx, mut gw) =
+                (vec![0.0f32; rows * out], vec![0.0f32; rows * inp], vec![0.0f32; units * inp]);
+            matmul(&mut y, rows, out, inp, &x, Transpose::No, &w, Transpose::Yes, false, &one);
+            matmul(&mut dx, rows, inp, out, &dz, Transpose::No, &w, Transpose::No, false, &one);
+            matmul_transposed_rows(&mut gw, 0..units, out, inp, batch, &dz, &x, false, &one);
+        }
+    });
+}
+
+/// What one split step needs to know about the model and its settings.
+pub(super) struct Plan<'a> {
+    pub(super) layers: &'a [Box<dyn Layer>],
+    pub(super) offsets: &'a [Range<usize>],
+    pub(super) params: &'a [f32],
+    pub(super) loss: Loss,
+    pub(super) fused: bool,
+    /// The target is `target` (corrupted inputs), not `input`.
+    pub(super) noisy: bool,
+    /// A variational model's sampling layer and the KL gradient's scale.
+    pub(super) kl: Option<(usize, f32)>,
+    pub(super) code: usize,
+}
+
+/// Gather `indices` of `rows`, normalised, into `input` (`indices.len() × d`), block by
+/// block on `threads`.
+pub(super) fn gather(
+    rows: &Rows<'_>,
+    indices: &[usize],
+    norm: &Normalizer,
+    input: &mut [f32],
+    threads: &Threads,
+) {
+    let n = indices.len();
+    let d = rows.data.cols();
+    let blocks = threads.count();
+    let input = Shared::new(&mut input[..n * d]);
+    threads.for_each_index(blocks, |b| {
+        let (_, r) = block(b, blocks, n);
+        // SAFETY: block `b`'s rows only.
+        let out = unsafe { input.get(r.start * d..r.end * d) };
+        for (i, o) in indices[r].iter().zip(out.chunks_exact_mut(d)) {
+            norm.apply(rows.row(*i), o);
+        }
+    });
+}
+
+/// The rows' pass and the units' pass of a step over the `n` rows in `input` (their
+/// noise drawn): every layer's output and `δ`, the loss's units, and the parameter
+/// gradients into `grads`. Returns the summed loss and the summed KL term (unweighted).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn forward_backward(
+    plan: &Plan<'_>,
+    split: &mut Split,
+    (input, target): (&[f32], &[f32]),
+    acts: &mut [Vec<f32>],
+    scratch: &mut [Vec<f32>],
+    grads: &mut [f32],
+    n: usize,
+    threads: &Threads,
+) -> (f64, Option<f64>) {
+    let layers = plan.layers;
+    let last = layers.len() - 1;
+    let d = layers[0].input_width();
+    let blocks = threads.count();
+    split.views.clear();
+    for ((a, s), dl) in acts.iter_mut().zip(scratch.iter_mut()).zip(split.deltas.iter_mut()) {
+        split.views.push([Shared::new(a), Shared::new(s), Shared::new(dl)]);
+    }
+    let (views, one) = (&split.views, &split.one);
+    let unit_loss = Shared::new(&mut split.unit_loss);
+    let unit_kl = Shared::new(&mut split.unit_kl);
+    let target = if plan.noisy { target } else { input };
+    let scale = 1.0 / (n * d).max(1) as f32;
+    threads.for_each_index(blocks, |b| {
+        let (units, r) = block(b, blocks, n);
+        if r.is_empty() {
+            return;
+        }
+        let ctx = Ctx::train(one);
+        let rows = r.len();
+        // SAFETY (every `get` below): this task's rows `r` (its units `units`) only.
+        let view = |i: usize, which: usize, width: usize| unsafe {
+            views[i][which].get(r.start * width..r.end * width)
+        };
+        for (i, layer) in layers.iter().enumerate() {
+            let x: &[f32] =
+                if i == 0 { &input[r.start * d..r.end * d] } else { view(i - 1, 0, layer.input_width()) };
+            let y = view(i, 0, layer.output_width());
+            let s = view(i, 1, layer.scratch_width());
+            let p = &plan.params[plan.offsets[i].clone()];
+            if i == last && plan.fused {
+                layer.forward_preactivation(p, x, rows, y, s, ctx);
+            } else {
+                layer.forward(p, x, rows, y, s, ctx);
+            }
+        }
+        let out = view(last, 0, d);
+        let g = view(last, 2, d);
+        for u in units.clone() {
+            let ur = unit(u, n);
+            let local = (ur.start - r.start) * d..(ur.end - r.start) * d;
+            let t = &target[ur.start * d..ur.end * d];
+            let v = unit_loss_value(plan, &out[local.clone()], t, &mut g[local], scale);
+            // SAFETY: unit `u` is this task's.
+            unsafe { unit_loss.get(u..u + 1)[0] = v };
+            if let Some((s, _)) = plan.kl {
+                let mu = view(s - 1, 0, 2 * plan.code);
+                let local = (ur.start - r.start) * 2 * plan.code..(ur.end - r.start) * 2 * plan.code;
+                // SAFETY: unit `u` is this task's.
+                unsafe { unit_kl.get(u..u + 1)[0] = super::kl::kl_sum(&mu[local], ur.len(), plan.code) };
+            }
+        }
+        for i in (0..layers.len()).rev() {
+            let layer = &layers[i];
+            let x: &[f32] =
+                if i == 0 { &input[r.start * d..r.end * d] } else { view(i - 1, 0, layer.input_width()) };
+            let dx = (i > 0).then(|| view(i - 1, 2, layer.input_width()));
+            layer.backward_rows(Backward {
+                params: &plan.params[plan.offsets[i].clone()],
+                grads: &mut [],
+                x,
+                y: view(i, 0, layer.output_width()),
+                scratch: view(i, 1, layer.scratch_width()),
+                rows,
+                dy: view(i, 2, layer.output_width()),
+                dx,
+                dy_is_preactivation: plan.fused && i == last,
+                ctx,
+            });
+            if let Some((s, kl_scale)) = plan.kl.filter(|&(s, _)| s == i) {
+                // The KL term's gradient joins the sampling layer's input gradient.
+                let mu = view(s - 1, 0, 2 * plan.code);
+                super::kl::add_kl_gradient(mu, rows, plan.code, kl_scale, view(s - 1, 2, 2 * plan.code));
+            }
+        }
+    });
+    // The units' pass: each task, a block of every layer's output units.
+    let deltas = &split.deltas;
+    let acts = &*acts;
+    let all = Shared::new(grads);
+    threads.for_each_index(blocks, |b| {
+        let ctx = Ctx::train(one);
+        for (i, layer) in layers.iter().enumerate() {
+            if plan.offsets[i].is_empty() {
+                continue;
+            }
+            let (inp, out) = (layer.input_width(), layer.output_width());
+            let units = unit_block(b, blocks, out);
+            if units.is_empty() {
+                continue;
+            }
+            let x: &[f32] = if i == 0 { &input[..n * d] } else { &acts[i - 1][..n * inp] };
+            let off = plan.offsets[i].start;
+            let bias = off + out * inp;
+            // SAFETY: the weight rows and biases of this task's units only.
+            let (gw, gb) = unsafe {
+                (
+                    all.get(off + units.start * inp..off + units.end * inp),
+                    all.get(bias + units.start..bias + units.end),
+                )
+            };
+            layer.unit_gradients(x, &deltas[i][..n * out], n, units, gw, gb, ctx);
+        }
+    });
+    let c = unit_count(n);
+    let sum = split.unit_loss[..c].iter().sum();
+    let kl = plan.kl.map(|_| split.unit_kl[..c].iter().sum());
+    (sum, kl)
+}
+
+fn unit_loss_value(plan: &Plan<'_>, out: &[f32], target: &[f32], grad: &mut [f32], scale: f32) -> f64 {
+    unit_loss(plan.loss, plan.fused, out, target, Some(grad), scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Units cover the rows in order without a one-row unit; blocks are whole units and
+    /// cover the rows for any block count; unit blocks cover a layer's units without a
+    /// one-unit block (unless the layer has one unit).
+    #[test]
+    fn units_and_blocks_cover_the_rows_without_single_rows() {
+        for n in 1..200 {
+            let c = unit_count(n);
+            let mut next = 0;
+            for u in 0..c {
+                let r = unit(u, n);
+                assert_eq!(r.start, next, "n {n} unit {u}");
+                assert!(r.len() >= 2 || n == 1, "n {n} unit {u}: {r:?}");
+                next = r.end;
+            }
+            assert_eq!(next, n);
+            for blocks in 1..6 {
+                let mut next = 0;
+                for b in 0..blocks {
+                    let (_, r) = block(b, blocks, n);
+                    if r.is_empty() {
+                        continue;
+                    }
+                    assert_eq!(r.start, next);
+                    next = r.end;
+                }
+                assert_eq!(next, n, "n {n} blocks {blocks}");
+            }
+        }
+        for out in 1..40 {
+            for blocks in 1..6 {
+                let mut next = 0;
+                for b in 0..blocks {
+                    let r = unit_block(b, blocks, out);
+                    if r.is_empty() {
+                        continue;
+                    }
+                    assert_eq!(r.start, next);
+                    assert!(r.len() >= 2 || out == 1, "out {out}: {r:?}");
+                    next = r.end;
+                }
+                assert_eq!(next, out);
+            }
+        }
+    }
+}

@@ -54,6 +54,30 @@ impl Dense {
         self.keep_preactivation = keep || self.activation.needs_preactivation();
         self
     }
+
+    /// `δ = ∂L/∂y ⊙ f′(z)` in place of `dy`'s `rows` rows (unchanged when `dy` already is
+    /// the pre-activation's gradient).
+    fn delta<'a>(
+        &self,
+        dy: &'a mut [f32],
+        y: &[f32],
+        scratch: &[f32],
+        rows: usize,
+        fused: bool,
+    ) -> &'a mut [f32] {
+        let n = rows * self.outputs;
+        let dz = &mut dy[..n];
+        let pre = self.keep_preactivation.then(|| &scratch[..n]);
+        super::activation_gradient(self.activation, dz, y, pre, fused);
+        dz
+    }
+
+    /// `∂L/∂x (rows × in) = δ (rows × out) · W (out × in)`.
+    fn input_gradient(&self, params: &[f32], dz: &[f32], rows: usize, dx: &mut [f32], ctx: Ctx<'_>) {
+        let w = &params[..self.inputs * self.outputs];
+        let (i, o) = (self.inputs, self.outputs);
+        matmul(dx, rows, i, o, dz, Transpose::No, w, Transpose::No, false, ctx.threads);
+    }
 }
 
 impl Layer for Dense {
@@ -127,24 +151,9 @@ impl Layer for Dense {
 
     fn backward_rows(&self, pass: Backward<'_>) {
         let Backward { params, y, scratch, rows, dy, dx, dy_is_preactivation, ctx, .. } = pass;
-        let n = rows * self.outputs;
-        let dz = &mut dy[..n];
-        let pre = self.keep_preactivation.then(|| &scratch[..n]);
-        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation);
+        let dz = self.delta(dy, y, scratch, rows, dy_is_preactivation);
         if let Some(dx) = dx {
-            let w = &params[..self.inputs * self.outputs];
-            matmul(
-                dx,
-                rows,
-                self.inputs,
-                self.outputs,
-                dz,
-                Transpose::No,
-                w,
-                Transpose::No,
-                false,
-                ctx.threads,
-            );
+            self.input_gradient(params, dz, rows, dx, ctx);
         }
     }
 
@@ -166,29 +175,13 @@ impl Layer for Dense {
 
     fn backward(&self, pass: Backward<'_>) {
         let Backward { params, grads, x, y, scratch, rows, dy, dx, dy_is_preactivation, ctx } = pass;
-        let n = rows * self.outputs;
-        let dz = &mut dy[..n];
-        let pre = self.keep_preactivation.then(|| &scratch[..n]);
-        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation);
+        let dz = self.delta(dy, y, scratch, rows, dy_is_preactivation);
         let (gw, gb) = grads.split_at_mut(self.inputs * self.outputs);
         // ∂L/∂W (out × in) = δᵀ (out × rows) · x (rows × in)
         matmul(gw, self.outputs, self.inputs, rows, dz, Transpose::Yes, x, Transpose::No, false, ctx.threads);
         elementwise::column_sums(dz, gb);
         if let Some(dx) = dx {
-            let w = &params[..self.inputs * self.outputs];
-            // ∂L/∂x (rows × in) = δ (rows × out) · W (out × in)
-            matmul(
-                dx,
-                rows,
-                self.inputs,
-                self.outputs,
-                dz,
-                Transpose::No,
-                w,
-                Transpose::No,
-                false,
-                ctx.threads,
-            );
+            self.input_gradient(params, dz, rows, dx, ctx);
         }
     }
 

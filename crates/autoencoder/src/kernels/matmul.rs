@@ -72,8 +72,7 @@ pub fn matmul(
             faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), m, n, n as isize, 1),
         )
     };
-    let accum = if accumulate { faer::Accum::Add } else { faer::Accum::Replace };
-    faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, threads.faer_par());
+    product(c, a, b, accumulate, threads);
 }
 
 /// Rows `rows` of `C = Aᵀ·B` (or `C += …` when `accumulate`) into `c` (`rows.len() × n`),
@@ -121,6 +120,17 @@ pub fn matmul_transposed_rows(
             faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), r, n, n as isize, 1),
         )
     };
+    product(c, a, b, accumulate, threads);
+}
+
+/// `C ← A·B` or `C += A·B` through faer, the views already checked.
+fn product(
+    c: faer::MatMut<'_, f32>,
+    a: faer::MatRef<'_, f32>,
+    b: faer::MatRef<'_, f32>,
+    accumulate: bool,
+    threads: &Threads,
+) {
     let accum = if accumulate { faer::Accum::Add } else { faer::Accum::Replace };
     faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, threads.faer_par());
 }
@@ -227,26 +237,11 @@ mod tests {
                 let mut part = vec![0.0; m * n];
                 let (top, bottom) = part.split_at_mut(cut * n);
                 // Rows `cut..` of Aᵀ are columns `cut..` of the stored k×m matrix.
-                matmul_cols(top, 0, cut, m, n, k, &a, &b, &one);
-                matmul_cols(bottom, cut, m, m, n, k, &a, &b, &one);
+                matmul_transposed_rows(top, 0..cut, m, n, k, &a, &b, false, &one);
+                matmul_transposed_rows(bottom, cut..m, m, n, k, &a, &b, false, &one);
                 let same = whole.iter().zip(&part).all(|(x, y)| x.to_bits() == y.to_bits());
                 assert!(same, "{m}x{n}x{k} transposed A cut at {cut}");
             }
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn matmul_cols(
-        c: &mut [f32],
-        r0: usize,
-        r1: usize,
-        m: usize,
-        n: usize,
-        k: usize,
-        a: &[f32],
-        b: &[f32],
-        t: &Threads,
-    ) {
-        super::matmul_transposed_rows(c, r0..r1, m, n, k, a, b, false, t);
     }
 }

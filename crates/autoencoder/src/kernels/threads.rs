@@ -149,9 +149,7 @@ impl Threads {
             _ => (0..count).for_each(f),
         }
     }
-}
 
-impl Threads {
     /// `f()` once on every thread of the pool (on the calling thread when there is
     /// none): to set up what each thread keeps for itself, such as faer's per-thread
     /// packing buffers, before the work that must not allocate.

@@ -237,8 +237,8 @@ pub(super) fn forward_backward(
         split.views.push([Shared::new(a), Shared::new(s), Shared::new(dl)]);
     }
     let (views, one) = (&split.views, &split.one);
-    let unit_loss = Shared::new(&mut split.unit_loss);
-    let unit_kl = Shared::new(&mut split.unit_kl);
+    let losses = Shared::new(&mut split.unit_loss);
+    let kls = Shared::new(&mut split.unit_kl);
     let target = if plan.noisy { target } else { input };
     let scale = 1.0 / (n * d).max(1) as f32;
     threads.for_each_index(blocks, |b| {
@@ -270,14 +270,14 @@ pub(super) fn forward_backward(
             let ur = unit(u, n);
             let local = (ur.start - r.start) * d..(ur.end - r.start) * d;
             let t = &target[ur.start * d..ur.end * d];
-            let v = unit_loss_value(plan, &out[local.clone()], t, &mut g[local], scale);
+            let v = unit_loss(plan.loss, plan.fused, &out[local.clone()], t, Some(&mut g[local]), scale);
             // SAFETY: unit `u` is this task's.
-            unsafe { unit_loss.get(u..u + 1)[0] = v };
+            unsafe { losses.get(u..u + 1)[0] = v };
             if let Some((s, _)) = plan.kl {
                 let mu = view(s - 1, 0, 2 * plan.code);
                 let local = (ur.start - r.start) * 2 * plan.code..(ur.end - r.start) * 2 * plan.code;
                 // SAFETY: unit `u` is this task's.
-                unsafe { unit_kl.get(u..u + 1)[0] = super::kl::kl_sum(&mu[local], ur.len(), plan.code) };
+                unsafe { kls.get(u..u + 1)[0] = super::kl::kl_sum(&mu[local], ur.len(), plan.code) };
             }
         }
         for i in (0..layers.len()).rev() {
@@ -336,10 +336,6 @@ pub(super) fn forward_backward(
     let sum = split.unit_loss[..c].iter().sum();
     let kl = plan.kl.map(|_| split.unit_kl[..c].iter().sum());
     (sum, kl)
-}
-
-fn unit_loss_value(plan: &Plan<'_>, out: &[f32], target: &[f32], grad: &mut [f32], scale: f32) -> f64 {
-    unit_loss(plan.loss, plan.fused, out, target, Some(grad), scale)
 }
 
 #[cfg(test)]

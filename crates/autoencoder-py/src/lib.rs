@@ -169,10 +169,11 @@ fn dataset(
 /// the same settings, seed and threads (the same model bytes when `source` is the name
 /// `ae train` records: the data file's path). With `missing`, a NaN is a missing value
 /// (`ae train --missing mean`): the model fills it with the feature's training mean.
-/// Returns the model, the history (JSON text) and what the data chose that no setting
-/// did.
+/// With `start`, a warm start from that model's weights (`ae train --from`): its
+/// architecture, the settings' training ([`Settings::over_model`]). Returns the model,
+/// the history (JSON text) and what the data chose that no setting did.
 #[pyfunction]
-#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, source="X", missing=false))]
+#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, source="X", missing=false, start=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
@@ -187,8 +188,10 @@ fn fit(
     checkpoint_every: usize,
     source: &str,
     missing: bool,
+    start: Option<PyRef<'_, Model>>,
 ) -> PyResult<(Model, String, Vec<String>)> {
     let settings = parse_settings(settings)?;
+    let start = start.map(|m| Arc::clone(&m.inner));
     let pool = self::threads(threads)?;
     let rule = threshold.map(|t| t.parse::<ThresholdRule>()).transpose().map_err(to_py)?;
     let mut data = dataset(&x, image_shape, source)?;
@@ -205,7 +208,15 @@ fn fit(
         PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };
     let result = py.detach(|| {
         let chosen = settings.for_data(&data)?;
-        let mut valid = chosen.params.check(&data.shape())?.threads(pool);
+        let (params, from_data) = match &start {
+            // The data chose nothing of the model's architecture.
+            Some(m) => (settings.over_model(m.config(), chosen.params.training)?, Vec::new()),
+            None => (chosen.params, chosen.from_data),
+        };
+        let mut valid = params.check(&data.shape())?.threads(pool);
+        if let Some(m) = &start {
+            valid = valid.start_from((**m).clone())?;
+        }
         if let Some(rule) = rule {
             valid = valid.threshold(rule);
         }
@@ -213,7 +224,7 @@ fn fit(
             valid = valid.checkpoint(path, checkpoint_every);
         }
         let fitted = valid.fit_with(&data, validation.as_ref(), &mut observer)?;
-        Ok::<_, Error>((fitted, chosen.from_data))
+        Ok::<_, Error>((fitted, from_data))
     });
     if let Some(e) = observer.error.take() {
         return Err(e);

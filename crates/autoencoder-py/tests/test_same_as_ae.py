@@ -29,6 +29,30 @@ def test_the_same_settings_write_the_same_model_file(ae, table, tmp_path):
     assert any(c.startswith("normalize") for c in est.chosen_)
 
 
+def test_a_warm_start_is_ae_train_from(ae, table, tmp_path):
+    """``warm_start=True`` refits from ``model_``'s weights, as ``ae train --from``
+    does from the model file: the same bytes; the architecture stays the model's."""
+    np.save(tmp_path / "x.npy", table)
+    est = autoencoder.Autoencoder(layers=(8, 3), epochs=2, seed=5, threads=1)
+    est.fit(table, source=tmp_path / "x.npy")
+    est.save(tmp_path / "first.safetensors")
+    est.set_params(warm_start=True, epochs=1, batch_size=16, seed=6)
+    est.fit(table, source=tmp_path / "x.npy")
+    est.save(tmp_path / "py.safetensors")
+    ae("train", tmp_path / "x.npy", "--from", tmp_path / "first.safetensors", "--epochs", 1,
+       "--batch-size", 16, "--seed", 6, "--threads", 1, "-o", tmp_path / "cli.safetensors", "--no-plots", "-q")
+    assert (tmp_path / "py.safetensors").read_bytes() == (tmp_path / "cli.safetensors").read_bytes()
+    assert (tmp_path / "py.safetensors").read_bytes() != (tmp_path / "first.safetensors").read_bytes()
+    # Without warm_start the same settings start from new weights.
+    cold = autoencoder.Autoencoder(layers=(8, 3), epochs=1, batch_size=16, seed=6, threads=1)
+    cold.fit(table, source=tmp_path / "x.npy")
+    cold.save(tmp_path / "cold.safetensors")
+    assert (tmp_path / "cold.safetensors").read_bytes() != (tmp_path / "py.safetensors").read_bytes()
+    # Another architecture is refused, naming it.
+    with pytest.raises(ValueError, match=r"layers: the model's \[8,3\], asked \[4\]"):
+        est.set_params(layers=(4,)).fit(table)
+
+
 def test_the_tabular_detector_is_ae_train_preset_tabular(ae, table, tmp_path):
     np.save(tmp_path / "x.npy", table)
     det = autoencoder.AnomalyDetector(contamination=0.05, min_steps=60, threads=1).fit(table, source=tmp_path / "x.npy")

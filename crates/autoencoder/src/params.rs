@@ -98,6 +98,7 @@ impl Params {
             threshold: None,
             checkpoint: None,
             resume: None,
+            start: None,
         })
     }
 }
@@ -113,6 +114,7 @@ pub struct ValidParams {
     threshold: Option<ThresholdRule>,
     checkpoint: Option<(PathBuf, usize)>,
     resume: Option<Box<Checkpoint>>,
+    start: Option<Box<Autoencoder>>,
 }
 
 impl std::fmt::Debug for ValidParams {
@@ -124,6 +126,7 @@ impl std::fmt::Debug for ValidParams {
             .field("threshold", &self.threshold)
             .field("checkpoint", &self.checkpoint)
             .field("resume", &self.resume.as_ref().map(|c| c.resume.path.clone()))
+            .field("start_from", &self.start.is_some())
             .finish()
     }
 }
@@ -180,6 +183,9 @@ impl ValidParams {
     /// naming `resume`. The run ends exactly as the uninterrupted one would (same data,
     /// same threads).
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self> {
+        if self.start.is_some() {
+            return Err(Error::config("from", "a resumed run starts from its checkpoint, not from a model"));
+        }
         if *checkpoint.model.config() != self.model || checkpoint.resume.state.config != self.training {
             return Err(Error::config(
                 "resume",
@@ -190,6 +196,38 @@ impl ValidParams {
             ));
         }
         self.resume = Some(Box::new(checkpoint));
+        Ok(self)
+    }
+
+    /// Start from `model`'s weights (and its fitted normaliser) instead of the seed's
+    /// initial weights: a warm start, to fine-tune a trained model on other data or
+    /// with other training settings (another loss weighting, learning rate, or
+    /// `iw_train`). The architecture is the model's: `model.config()` must equal these
+    /// settings' model (with the data's width), else an error naming `from` and the
+    /// keys that differ. The optimizer starts afresh (Adam's moments at zero, step 1,
+    /// the schedule from its start); the seed still draws the shuffles and the noise.
+    /// The model's codec and detector described the old weights: they are dropped, and
+    /// [`fit`](Self::fit) fits them again. Not with [`resume`](Self::resume) (an error
+    /// naming `from`).
+    pub fn start_from(mut self, mut model: Autoencoder) -> Result<Self> {
+        if self.resume.is_some() {
+            return Err(Error::config("from", "a resumed run starts from its checkpoint, not from a model"));
+        }
+        let differences = Params { model: model.config().clone(), training: self.training.clone() }
+            .differences(&self.params());
+        if !differences.is_empty() {
+            let list: Vec<String> = differences
+                .iter()
+                .map(|(key, had, want)| format!("{key}: the model's {had}, these {want}"))
+                .collect();
+            return Err(Error::config(
+                "from",
+                format!("the model to start from has another architecture ({})", list.join("; ")),
+            ));
+        }
+        model.codec = None;
+        model.detector = None;
+        self.start = Some(Box::new(model));
         Ok(self)
     }
 
@@ -204,7 +242,8 @@ impl ValidParams {
     /// model: its codec from the training rows' codes, and with a threshold rule its
     /// detector fitted on `data`.
     ///
-    /// The initial weights come from `training.seed` (or the checkpoint resumed). The
+    /// The initial weights come from `training.seed` (or the checkpoint resumed, or the
+    /// model of [`start_from`](Self::start_from)). The
     /// result is bit-identical for the same settings, data and thread count, and equals
     /// what `ae train` writes with the same settings.
     pub fn fit_with(
@@ -234,12 +273,13 @@ impl ValidParams {
             options.checkpoint = Some(path.clone());
             options.checkpoint_every = *every;
         }
-        let mut model = match &self.resume {
-            Some(ck) => {
+        let mut model = match (&self.resume, &self.start) {
+            (Some(ck), _) => {
                 options.resume = Some(ck.resume.clone());
                 ck.model.clone()
             }
-            None => Autoencoder::initialised(self.model.clone(), &self.plan, self.training.seed),
+            (None, Some(start)) => (**start).clone(),
+            (None, None) => self.initial_model(),
         };
         let history =
             train::fit_with(&mut model, data, validation, &self.training, &self.threads, observer, options)?;
@@ -250,6 +290,11 @@ impl ValidParams {
 }
 
 impl ValidParams {
+    /// The seed's initial weights for these settings.
+    fn initial_model(&self) -> Autoencoder {
+        Autoencoder::initialised(self.model.clone(), &self.plan, self.training.seed)
+    }
+
     /// [`fit_with`](Self::fit_with) on rows read a chunk at a time
     /// ([`ChunkedRows`](crate::data::chunks::ChunkedRows)), shuffled in windows of at
     /// most `window_rows` rows ([`train::window_rows`] of a memory budget): training
@@ -276,7 +321,10 @@ impl ValidParams {
                 "streamed training writes no checkpoints; train in memory for checkpoints",
             ));
         }
-        let mut model = Autoencoder::initialised(self.model.clone(), &self.plan, self.training.seed);
+        let mut model = match &self.start {
+            Some(start) => (**start).clone(),
+            None => self.initial_model(),
+        };
         let history = train::fit_streamed(
             &mut model,
             data,
@@ -379,5 +427,47 @@ mod tests {
         let again = p.check(&data.shape()).unwrap().threads(Threads::new(1)).resume(ck).unwrap();
         let resumed = again.fit(&data).unwrap();
         assert_eq!(resumed.model.params(), whole.model.params());
+    }
+
+    /// A warm start trains the given model's weights with the new settings: the same
+    /// bits as `fit` on a copy of it then `finish`, and not those of the seed's weights.
+    #[test]
+    fn start_from_trains_the_models_weights() {
+        let (data, p) = small();
+        let threads = Threads::new(1);
+        let first =
+            p.clone().check(&data.shape()).unwrap().threads(threads.clone()).fit(&data).unwrap().model;
+        let mut then = p.clone();
+        then.training.batch_size = 8;
+        then.training.epochs = 1;
+        let warm = then.clone().check(&data.shape()).unwrap().threads(threads.clone());
+        let warm = warm.start_from(first.clone()).unwrap().fit(&data).unwrap();
+        let mut by_hand = first.clone();
+        fit(&mut by_hand, &data, None, &then.training, &threads, &mut NoObserver).unwrap();
+        train::finish(&mut by_hand, &data, None, &threads).unwrap();
+        assert_eq!(warm.model.params(), by_hand.params());
+        assert_eq!(warm.model.codec, by_hand.codec);
+        assert_ne!(warm.model.params(), first.params());
+        let cold = then.check(&data.shape()).unwrap().threads(threads).fit(&data).unwrap();
+        assert_ne!(warm.model.params(), cold.model.params());
+    }
+
+    /// Another architecture, or a resume beside it, is refused naming `from`.
+    #[test]
+    fn start_from_needs_the_same_architecture() {
+        let (data, p) = small();
+        let threads = Threads::new(1);
+        let first = p.clone().check(&data.shape()).unwrap().threads(threads).fit(&data).unwrap().model;
+        let mut wider = p.clone();
+        wider.model.layers = vec![12];
+        let e = wider.check(&data.shape()).unwrap().start_from(first.clone()).unwrap_err().to_string();
+        assert_eq!(e, "invalid from: the model to start from has another architecture (layers: the model's [8], these [12])");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.ckpt");
+        p.clone().check(&data.shape()).unwrap().checkpoint(&path, 1).fit(&data).unwrap();
+        let ck = train::load_checkpoint(&path).unwrap();
+        let e =
+            p.check(&data.shape()).unwrap().start_from(first).unwrap().resume(ck).unwrap_err().to_string();
+        assert!(e.starts_with("invalid from:"), "{e}");
     }
 }

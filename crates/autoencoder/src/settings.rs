@@ -395,6 +395,32 @@ impl Settings {
         Ok(c)
     }
 
+    /// A warm start's settings ([`ValidParams::start_from`](crate::ValidParams::start_from)):
+    /// the architecture of the model to start from, `model`, and these settings laid
+    /// over `training` (a configuration's, or what [`for_data`](Self::for_data) chose).
+    /// A setting of the architecture that differs from the model's is an error naming
+    /// `from` and each such key, as `layers: the model's [8], asked [12]` (training
+    /// something else than asked would be silent); one that repeats it is fine.
+    pub fn over_model(&self, model: &ModelConfig, training: TrainConfig) -> Result<Params> {
+        let base = Params { model: model.clone(), training };
+        let asked = self.over(base.clone())?;
+        let conflicts: Vec<String> = Params { model: model.clone(), training: asked.training.clone() }
+            .differences(&asked)
+            .into_iter()
+            .map(|(key, had, want)| format!("{key}: the model's {had}, asked {want}"))
+            .collect();
+        if !conflicts.is_empty() {
+            return Err(Error::config(
+                "from",
+                format!(
+                    "the architecture is the model's to start from, and these settings differ from it: {}; leave them out",
+                    conflicts.join("; ")
+                ),
+            ));
+        }
+        Ok(Params { model: model.clone(), training: asked.training })
+    }
+
     /// The settings of a run on `data` with no configuration file: with a preset, its
     /// defaults ([`tabular_defaults`]) then these settings; else the defaults chosen
     /// from the data ([`ModelConfig::for_data`], [`TrainConfig::for_data`]) then these
@@ -468,6 +494,28 @@ mod tests {
         assert_eq!(s.layers, Some(vec![32]));
         s.set("layers", &Value::Null).unwrap();
         assert_eq!(s.layers, None);
+    }
+
+    /// A warm start keeps the model's architecture and takes the training settings;
+    /// an architecture setting that repeats the model's is fine, one that differs is
+    /// refused naming each key.
+    #[test]
+    fn over_model_takes_the_training_settings_and_refuses_another_architecture() {
+        let model =
+            ModelConfig { input_dim: 10, layers: vec![6, 3], variational: true, ..ModelConfig::default() };
+        let mut s = Settings::default();
+        s.set("iw_train", &json!(5)).unwrap();
+        s.set("layers", &json!("6,3")).unwrap();
+        s.set("variational", &json!(true)).unwrap();
+        let p = s.over_model(&model, TrainConfig::default()).unwrap();
+        assert_eq!(p.model, model);
+        assert_eq!(p.training.iw_train, 5);
+        s.set("layers", &json!("8")).unwrap();
+        s.set("activation", &json!("gelu")).unwrap();
+        let e = s.over_model(&model, TrainConfig::default()).unwrap_err().to_string();
+        assert!(e.starts_with("invalid from: the architecture is the model's"), "{e}");
+        assert!(e.contains("layers: the model's [6,3], asked [8]"), "{e}");
+        assert!(e.contains("activation: the model's \"relu\", asked \"gelu\""), "{e}");
     }
 
     #[test]

@@ -192,6 +192,9 @@ pub struct TrainArgs {
     /// Continue a run from its checkpoint (give the same data; the configuration comes from the checkpoint).
     #[arg(long, value_name = "CKPT")]
     pub resume: Option<PathBuf>,
+    /// Start from a trained model's weights instead of new ones (a warm start: fine-tune it on other data, or with other training settings such as --iw-train): the architecture and the normaliser are the model's, the training settings come from the flags as in a new run, and the optimizer starts afresh.
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    pub from: Option<PathBuf>,
 
     /// Fit an anomaly threshold on the training rows and keep it in the model:
     /// contamination=0.05, percentile=99, sigma=3 or value=0.12.
@@ -349,6 +352,13 @@ fn resume_conflicts(a: &TrainArgs, checkpoint: &Params) -> Result<Vec<String>> {
     Ok(conflicts)
 }
 
+/// Whether the configuration file at `path` (read before, so readable) sets any
+/// architecture key.
+fn has_model_table(path: &Path) -> bool {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("model"))
+}
+
 /// With no configuration file: the library's choice for the data (a preset's defaults,
 /// or the defaults chosen from the data) under the flags; says what the data chose
 /// that no flag did.
@@ -390,6 +400,9 @@ fn run_files(a: &TrainArgs, checkpoint: &Path) -> RunFiles {
         // A resumed run goes on writing the checkpoint it resumed from.
         let (out, input) = ("the checkpoint (--checkpoint)", "the checkpoint it resumes (--resume)");
         files = files.input(input, r).allow_same(out, input);
+    }
+    if let Some(m) = &a.from {
+        files = files.input("the model to start from (--from)", m);
     }
     files
 }
@@ -443,11 +456,32 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     // A configuration file, or a checkpoint, is the starting point; else the library
     // chooses one for the data (or the preset's).
     let mut cfg = if resume.is_none() && a.config.is_none() { with_data_defaults(&a, &data)? } else { cfg };
+    // A warm start trains the model's architecture (and keeps its normaliser); the
+    // flags and a configuration file give the training settings only.
+    let start = match &a.from {
+        Some(p) => {
+            let model = file::load(p)?;
+            if let Some(c) = a.config.as_ref().filter(|c| has_model_table(c)) {
+                return Err(Error::format(
+                    c,
+                    format!(
+                        "has a [model] table, but the architecture is {}'s (--from); leave it out",
+                        p.display()
+                    ),
+                ));
+            }
+            cfg = settings(&a)
+                .over_model(model.config(), cfg.training)
+                .map_err(|e| Error::format(p, e.to_string()))?;
+            Some(model)
+        }
+        None => None,
+    };
     if job.is_some() && resume.is_none() && cfg.training.micro_batch == 0 {
         // The micro-batch size, not the rank count, fixes the bits: any -n gives these.
         cfg.training.micro_batch = MPI_MICRO_BATCH;
     }
-    if resume.is_none() && !a.quiet {
+    if resume.is_none() && start.is_none() && !a.quiet {
         let with_width = ModelConfig { input_dim: data.cols(), ..cfg.model.clone() };
         for w in with_width.warnings() {
             eprintln!("warning: {}", crate::flags::in_flags(&w, "train"));
@@ -475,6 +509,12 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     }
     if let Some(ck) = resume {
         valid = valid.resume(ck)?;
+    }
+    if let Some(model) = start {
+        valid = valid.start_from(model).map_err(|e| match &a.from {
+            Some(p) => Error::format(p, e.to_string()),
+            None => e,
+        })?;
     }
     // Trained and finished: the code statistics `ae compress` needs, and the detector
     // of --threshold.
@@ -781,6 +821,7 @@ mod tests {
         "checkpoint_every",
         "checkpoint",
         "resume",
+        "from",
         "threshold",
         "stream",
         "memory_budget",

@@ -95,3 +95,87 @@ fn a_conv_model_is_the_same_file_from_the_library_and_ae_train() {
     ok(ae().arg("decompress").arg(&from_library).arg(&packed).arg("-o").arg(&back));
     assert!(std::fs::metadata(&back).unwrap().len() > 0);
 }
+
+/// A warm start: `ae train --from MODEL` with other training settings writes the model
+/// the library's `start_from` trains, bit for bit; a flag for another architecture, or
+/// the model file as the output, is refused before any work.
+#[test]
+fn a_warm_start_is_the_same_file_from_the_library_and_ae_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = fixture("table.csv");
+    let first = dir.path().join("first.safetensors");
+    ok(ae()
+        .arg("train")
+        .arg(&table)
+        .args(["--layers", "4,2", "--epochs", "2", "--threads", "1", "--no-plots", "-q", "-o"])
+        .arg(&first));
+
+    let data = load(&table);
+    let model = file::load(&first).unwrap();
+    let mut params = Params::for_data(&data);
+    params.model = model.config().clone();
+    params.training.epochs = 2;
+    params.training.min_steps = 0;
+    params.training.batch_size = 8;
+    params.training.seed = 5;
+    let valid = params.check(&data.shape()).unwrap().threads(Threads::new(1));
+    let fitted = valid.start_from(model.clone()).unwrap().fit(&data).unwrap();
+    assert_ne!(fitted.model.params(), model.params(), "the warm start did not train");
+    let from_library = dir.path().join("library.safetensors");
+    file::save(&fitted.model, &from_library).unwrap();
+
+    let from_ae = dir.path().join("ae.safetensors");
+    ok(ae()
+        .arg("train")
+        .arg(&table)
+        .arg("--from")
+        .arg(&first)
+        .args([
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--seed",
+            "5",
+            "--threads",
+            "1",
+            "--no-plots",
+            "-q",
+            "-o",
+        ])
+        .arg(&from_ae));
+    assert!(
+        std::fs::read(&from_library).unwrap() == std::fs::read(&from_ae).unwrap(),
+        "the library and `ae train --from` wrote different model files"
+    );
+
+    let other = dir.path().join("other.safetensors");
+    crate::common::fails(
+        ae().arg("train")
+            .arg(&table)
+            .arg("--from")
+            .arg(&first)
+            .args(["--layers", "8", "-q", "-o"])
+            .arg(&other),
+        &["from", "first.safetensors", "layers: the model's [4,2], asked [8]"],
+    );
+    crate::common::fails(
+        ae().arg("train").arg(&table).arg("--from").arg(&first).args(["-q", "--no-plots", "-o"]).arg(&first),
+        &["first.safetensors"],
+    );
+    let toml = dir.path().join("arch.toml");
+    std::fs::write(&toml, "[model]\nlayers = [4, 2]\n[training]\nepochs = 1\n").unwrap();
+    crate::common::fails(
+        ae().arg("train")
+            .arg(&table)
+            .arg("--from")
+            .arg(&first)
+            .arg("--config")
+            .arg(&toml)
+            .arg("-o")
+            .arg(&other),
+        &["arch.toml", "[model]", "--from"],
+    );
+    assert!(!other.exists());
+    assert_eq!(file::load(&first).unwrap().params(), model.params(), "the model started from changed");
+}

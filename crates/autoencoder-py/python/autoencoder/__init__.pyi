@@ -123,6 +123,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         missing: Literal["error", "mean"] = "error",
         threshold: Optional[str] = None,
         image_shape: Optional[tuple[int, int, int]] = None,
+        warm_start: bool = False,
         callback: Optional[Callback] = None,
         verbose: int = 0,
     ) -> None: ...
@@ -208,6 +209,7 @@ class AnomalyDetector(Autoencoder):
         threads: int = 0,
         missing: Literal["error", "mean"] = "error",
         image_shape: Optional[tuple[int, int, int]] = None,
+        warm_start: bool = False,
         callback: Optional[Callback] = None,
         verbose: int = 0,
     ) -> None: ...

@@ -87,6 +87,7 @@ class AnomalyDetector(Autoencoder):
         threads=0,
         missing="error",
         image_shape=None,
+        warm_start=False,
         callback=None,
         verbose=0,
     ):

@@ -115,6 +115,12 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     image_shape : tuple (channels, height, width) or None
         The shape of each row's image, for conv models given flat rows (a 4-D array
         ``(n, c, h, w)`` gives its own).
+    warm_start : bool, default False
+        When the estimator is fitted, ``fit`` starts from ``model_``'s weights
+        instead of new ones (``ae train --from``): to fine-tune on other rows, or with
+        other training settings (``lr``, ``epochs``, ``iw_train``). The architecture
+        and the normaliser stay ``model_``'s (an architecture keyword that differs
+        from it is a ``ValueError``); the optimizer starts afresh.
     callback : callable or None
         ``callback(epoch, logs)`` after each epoch, ``logs`` holding ``loss``,
         ``val_loss`` (with validation), ``seconds``, ``rows_per_second`` and ``lr``.
@@ -203,6 +209,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         missing="error",
         threshold=None,
         image_shape=None,
+        warm_start=False,
         callback=None,
         verbose=0,
     ):
@@ -247,6 +254,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         replaces ``validation_split`` for validation. ``source`` is the name the model
         file records for the training data (``ae train`` records the file's path).
         Returns ``self``."""
+        start = getattr(self, "model_", None) if self.warm_start else None
         self._forget()
         if self.missing not in ("error", "mean"):
             raise ValueError(f"missing must be \"error\" or \"mean\", got {self.missing!r}")
@@ -271,6 +279,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 callback=progress if progress.needed else None,
                 source=str(source),
                 missing=fill,
+                start=start,
             )
         finally:
             progress.close()

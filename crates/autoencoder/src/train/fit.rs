@@ -789,7 +789,7 @@ impl Trainer {
             (&ws.input, &ws.target),
             &mut ws.acts,
             &mut ws.scratch,
-            &mut ws.grads,
+            Some(&mut ws.grads),
             n,
             threads,
         );
@@ -932,9 +932,30 @@ impl Trainer {
                 l.inference_noise(noise);
             }
         }
-        let pass = Pass { model, offsets: &self.offsets, n, mean: n, fused: self.fused, ctx };
-        let (recon, kl) =
-            ws.forward_loss(pass, self.config.loss, (false, false), self.sample_layer, self.kl_weight);
+        let (recon, kl) = if self.row_split && ctx.threads.count() > 1 {
+            // Split by rows as the steps are: the same sums, with the same bits.
+            let plan = row_split::Plan {
+                layers: model.layers(),
+                offsets: &self.offsets,
+                params: model.params(),
+                loss: self.config.loss,
+                fused: self.fused,
+                noisy: false,
+                kl: self.sample_layer.map(|s| (s, 0.0)),
+                code: model.code_dim(),
+            };
+            let split = ws.split.get_or_insert_with(|| {
+                row_split::warm(model.layers(), ws.batch, ctx.threads);
+                row_split::Split::new(model.layers(), ws.batch)
+            });
+            ws.mean = n;
+            let buffers = (&mut ws.acts[..], &mut ws.scratch[..]);
+            let io = (&ws.input[..], &ws.target[..]);
+            row_split::forward_backward(&plan, split, io, buffers.0, buffers.1, None, n, ctx.threads)
+        } else {
+            let pass = Pass { model, offsets: &self.offsets, n, mean: n, fused: self.fused, ctx };
+            ws.forward_loss(pass, self.config.loss, (false, false), self.sample_layer, self.kl_weight)
+        };
         let mut sum = recon;
         if let Some(k) = kl {
             sum += self.kl_weight * k;

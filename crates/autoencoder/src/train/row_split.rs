@@ -9,7 +9,8 @@
 //! at any thread count, while the element-wise passes (bias and activation, the loss,
 //! the activation gradients, the noise layers) and the products all run side by side.
 //! Only three joins per step: the gather, the rows' pass, the units' pass (then the
-//! optimizer's update, split by parameter ranges).
+//! optimizer's update, split by parameter ranges). Validation batches take the rows'
+//! forward pass and the loss's units alone.
 
 use std::ops::Range;
 
@@ -217,6 +218,8 @@ pub(super) fn gather(
 /// The rows' pass and the units' pass of a step over the `n` rows in `input` (their
 /// noise drawn): every layer's output and `δ`, the loss's units, and the parameter
 /// gradients into `grads`. Returns the summed loss and the summed KL term (unweighted).
+/// Without `grads` (validation), only the rows' forward pass and the loss's units, in
+/// an inference pass: the same sums, with the same bits, as the one-thread pass.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward_backward(
     plan: &Plan<'_>,
@@ -224,10 +227,11 @@ pub(super) fn forward_backward(
     (input, target): (&[f32], &[f32]),
     acts: &mut [Vec<f32>],
     scratch: &mut [Vec<f32>],
-    grads: &mut [f32],
+    grads: Option<&mut [f32]>,
     n: usize,
     threads: &Threads,
 ) -> (f64, Option<f64>) {
+    let grad = grads.is_some();
     let layers = plan.layers;
     let last = layers.len() - 1;
     let d = layers[0].input_width();
@@ -246,7 +250,7 @@ pub(super) fn forward_backward(
         if r.is_empty() {
             return;
         }
-        let ctx = Ctx::train(one);
+        let ctx = Ctx { threads: one, training: grad };
         let rows = r.len();
         // SAFETY (every `get` below): this task's rows `r` (its units `units`) only.
         let view = |i: usize, which: usize, width: usize| unsafe {
@@ -265,12 +269,13 @@ pub(super) fn forward_backward(
             }
         }
         let out = view(last, 0, d);
-        let g = view(last, 2, d);
+        let mut g = grad.then(|| view(last, 2, d));
         for u in units.clone() {
             let ur = unit(u, n);
             let local = (ur.start - r.start) * d..(ur.end - r.start) * d;
             let t = &target[ur.start * d..ur.end * d];
-            let v = unit_loss(plan.loss, plan.fused, &out[local.clone()], t, Some(&mut g[local]), scale);
+            let gu = g.as_deref_mut().map(|g| &mut g[local.clone()]);
+            let v = unit_loss(plan.loss, plan.fused, &out[local], t, gu, scale);
             // SAFETY: unit `u` is this task's.
             unsafe { losses.get(u..u + 1)[0] = v };
             if let Some((s, _)) = plan.kl {
@@ -279,6 +284,9 @@ pub(super) fn forward_backward(
                 // SAFETY: unit `u` is this task's.
                 unsafe { kls.get(u..u + 1)[0] = super::kl::kl_sum(&mu[local], ur.len(), plan.code) };
             }
+        }
+        if !grad {
+            return;
         }
         for i in (0..layers.len()).rev() {
             let layer = &layers[i];
@@ -304,6 +312,10 @@ pub(super) fn forward_backward(
             }
         }
     });
+    let c = unit_count(n);
+    let sum = split.unit_loss[..c].iter().sum();
+    let kl = plan.kl.map(|_| split.unit_kl[..c].iter().sum());
+    let Some(grads) = grads else { return (sum, kl) };
     // The units' pass: each task, a block of every layer's output units.
     let deltas = &split.deltas;
     let acts = &*acts;
@@ -332,9 +344,6 @@ pub(super) fn forward_backward(
             layer.unit_gradients(x, &deltas[i][..n * out], n, units, gw, gb, ctx);
         }
     });
-    let c = unit_count(n);
-    let sum = split.unit_loss[..c].iter().sum();
-    let kl = plan.kl.map(|_| split.unit_kl[..c].iter().sum());
     (sum, kl)
 }
 

@@ -370,6 +370,28 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// A pass split by rows over `threads` ([`row_split::forward_backward`], the
+    /// gradient into `grads` when `grad`); the first makes its buffers and runs every
+    /// product shape on each thread ([`row_split::warm`]).
+    fn split_pass(
+        &mut self,
+        plan: &row_split::Plan<'_>,
+        n: usize,
+        grad: bool,
+        threads: &Threads,
+    ) -> (f64, Option<f64>) {
+        let batch = self.batch;
+        let split = self.split.get_or_insert_with(|| {
+            row_split::warm(plan.layers, batch, threads);
+            row_split::Split::new(plan.layers, batch)
+        });
+        let grads = if grad { Some(&mut self.grads[..]) } else { None };
+        let io = (&self.input[..], &self.target[..]);
+        row_split::forward_backward(plan, split, io, &mut self.acts, &mut self.scratch, grads, n, threads)
+    }
+}
+
 /// Hint the CPU to load `row` into cache (a no-op off x86-64).
 #[inline]
 fn prefetch(row: &[f32]) {
@@ -770,29 +792,11 @@ impl Trainer {
         ws.mean = n;
         let kl = self.sample_layer.map(|s| (s, (self.kl_weight / (n * d) as f64) as f32));
         let plan = row_split::Plan {
-            layers: model.layers(),
-            offsets: &self.offsets,
-            params: model.params(),
-            loss: self.config.loss,
-            fused: self.fused,
             noisy: self.config.noise.is_some(),
             kl,
-            code: model.code_dim(),
+            ..row_split::Plan::of(model, &self.offsets, self.config.loss, self.fused)
         };
-        let split = ws.split.get_or_insert_with(|| {
-            row_split::warm(model.layers(), ws.batch, threads);
-            row_split::Split::new(model.layers(), ws.batch)
-        });
-        let (sum, kl_sum) = row_split::forward_backward(
-            &plan,
-            split,
-            (&ws.input, &ws.target),
-            &mut ws.acts,
-            &mut ws.scratch,
-            Some(&mut ws.grads),
-            n,
-            threads,
-        );
+        let (sum, kl_sum) = ws.split_pass(&plan, n, true, threads);
         let mut loss = sum / (n * d) as f64;
         if let (Some((_, scale)), Some(k)) = (kl, kl_sum) {
             loss += f64::from(scale) * k;
@@ -935,23 +939,11 @@ impl Trainer {
         let (recon, kl) = if self.row_split && ctx.threads.count() > 1 {
             // Split by rows as the steps are: the same sums, with the same bits.
             let plan = row_split::Plan {
-                layers: model.layers(),
-                offsets: &self.offsets,
-                params: model.params(),
-                loss: self.config.loss,
-                fused: self.fused,
-                noisy: false,
                 kl: self.sample_layer.map(|s| (s, 0.0)),
-                code: model.code_dim(),
+                ..row_split::Plan::of(model, &self.offsets, self.config.loss, self.fused)
             };
-            let split = ws.split.get_or_insert_with(|| {
-                row_split::warm(model.layers(), ws.batch, ctx.threads);
-                row_split::Split::new(model.layers(), ws.batch)
-            });
             ws.mean = n;
-            let buffers = (&mut ws.acts[..], &mut ws.scratch[..]);
-            let io = (&ws.input[..], &ws.target[..]);
-            row_split::forward_backward(&plan, split, io, buffers.0, buffers.1, None, n, ctx.threads)
+            ws.split_pass(&plan, n, false, ctx.threads)
         } else {
             let pass = Pass { model, offsets: &self.offsets, n, mean: n, fused: self.fused, ctx };
             ws.forward_loss(pass, self.config.loss, (false, false), self.sample_layer, self.kl_weight)

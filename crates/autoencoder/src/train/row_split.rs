@@ -19,6 +19,7 @@ use crate::data::normalize::Normalizer;
 use crate::kernels::{matmul, matmul_transposed_rows, Threads, Transpose};
 use crate::layers::{Backward, Ctx, Layer};
 use crate::loss::Loss;
+use crate::model::Autoencoder;
 
 /// Rows per unit of a pass's loss sum (and the granularity of the row blocks).
 const UNIT_ROWS: usize = 16;
@@ -190,6 +191,23 @@ pub(super) struct Plan<'a> {
     /// A variational model's sampling layer and the KL gradient's scale.
     pub(super) kl: Option<(usize, f32)>,
     pub(super) code: usize,
+}
+
+impl<'a> Plan<'a> {
+    /// A pass of `model` (its layers' parameter ranges `offsets`) on `loss`, fused with
+    /// the output activation when `fused`: on the inputs, without a KL term.
+    pub(super) fn of(model: &'a Autoencoder, offsets: &'a [Range<usize>], loss: Loss, fused: bool) -> Self {
+        Plan {
+            layers: model.layers(),
+            offsets,
+            params: model.params(),
+            loss,
+            fused,
+            noisy: false,
+            kl: None,
+            code: model.code_dim(),
+        }
+    }
 }
 
 /// Gather `indices` of `rows`, normalised, into `input` (`indices.len() × d`), block by

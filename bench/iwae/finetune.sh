@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The importance-weighted bound as a second stage (Burda et al. 2016, section 5.3 and
-# table 3: a VAE trained on the ELBO, then trained on the K-sample bound): the VAE of
+# The importance-weighted bound (Burda et al. 2016) as a second stage, a VAE trained on
+# the ELBO then trained on the K-sample bound: the VAE of
 # docs/results.md (784-500-500-50, binarised MNIST, 200 epochs on the ELBO), then
 # `ae train --from` it with `--iw-train K` for FT_EPOCHS epochs (a fresh Adam, cosine
 # schedule from the default rate). Both stages' settings were fixed before any test

@@ -73,6 +73,15 @@ impl Params {
         out
     }
 
+    /// [`differences`](Self::differences) to `b` as lines `key: the model's A, WANT B`
+    /// (these settings are a model's; `want` names the other side).
+    pub(crate) fn difference_lines(&self, b: &Params, want: &str) -> Vec<String> {
+        self.differences(b)
+            .into_iter()
+            .map(|(key, had, value)| format!("{key}: the model's {had}, {want} {value}"))
+            .collect()
+    }
+
     /// Check every setting once, for rows of `shape`, and plan the layers: the
     /// input width and image shape come from `shape` (a width given in `model` that
     /// differs is an error naming `input_dim`). Errors name the setting.
@@ -213,13 +222,9 @@ impl ValidParams {
         if self.resume.is_some() {
             return Err(Error::config("from", "a resumed run starts from its checkpoint, not from a model"));
         }
-        let differences = Params { model: model.config().clone(), training: self.training.clone() }
-            .differences(&self.params());
-        if !differences.is_empty() {
-            let list: Vec<String> = differences
-                .iter()
-                .map(|(key, had, want)| format!("{key}: the model's {had}, these {want}"))
-                .collect();
+        let had = Params { model: model.config().clone(), training: self.training.clone() };
+        let list = had.difference_lines(&self.params(), "these");
+        if !list.is_empty() {
             return Err(Error::config(
                 "from",
                 format!("the model to start from has another architecture ({})", list.join("; ")),

@@ -404,11 +404,8 @@ impl Settings {
     pub fn over_model(&self, model: &ModelConfig, training: TrainConfig) -> Result<Params> {
         let base = Params { model: model.clone(), training };
         let asked = self.over(base.clone())?;
-        let conflicts: Vec<String> = Params { model: model.clone(), training: asked.training.clone() }
-            .differences(&asked)
-            .into_iter()
-            .map(|(key, had, want)| format!("{key}: the model's {had}, asked {want}"))
-            .collect();
+        let conflicts = Params { model: model.clone(), training: asked.training.clone() }
+            .difference_lines(&asked, "asked");
         if !conflicts.is_empty() {
             return Err(Error::config(
                 "from",

@@ -510,11 +510,8 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     if let Some(ck) = resume {
         valid = valid.resume(ck)?;
     }
-    if let Some(model) = start {
-        valid = valid.start_from(model).map_err(|e| match &a.from {
-            Some(p) => Error::format(p, e.to_string()),
-            None => e,
-        })?;
+    if let (Some(model), Some(p)) = (start, &a.from) {
+        valid = valid.start_from(model).map_err(|e| Error::format(p, e.to_string()))?;
     }
     // Trained and finished: the code statistics `ae compress` needs, and the detector
     // of --threshold.

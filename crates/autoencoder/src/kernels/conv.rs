@@ -174,24 +174,25 @@ pub fn channel_bias_activation(
     plane: usize,
     act: Activation,
     pre: Option<&mut [f32]>,
+    threads: &Threads,
 ) {
     match layout {
-        Layout::ChannelsLast => elementwise::bias_activation(y, bias, act, pre),
+        Layout::ChannelsLast => elementwise::bias_activation(y, bias, act, pre, threads),
         Layout::ChannelsFirst => {
             let mut pre = pre;
             for (i, chunk) in y.chunks_exact_mut(plane).enumerate() {
                 let b = &bias[i % bias.len()..i % bias.len() + 1];
                 let p = pre.as_deref_mut().map(|p| &mut p[i * plane..(i + 1) * plane]);
-                elementwise::bias_activation(chunk, b, act, p);
+                elementwise::bias_activation(chunk, b, act, p, threads);
             }
         }
     }
 }
 
 /// The bias gradient `g[c] = Σ dz` over every pixel of channel `c`, for images in `layout`.
-pub fn channel_sums(dz: &[f32], g: &mut [f32], layout: Layout, plane: usize) {
+pub fn channel_sums(dz: &[f32], g: &mut [f32], layout: Layout, plane: usize, threads: &Threads) {
     match layout {
-        Layout::ChannelsLast => elementwise::column_sums(dz, g),
+        Layout::ChannelsLast => elementwise::column_sums(dz, g, threads),
         Layout::ChannelsFirst => {
             g.fill(0.0);
             let c = g.len();
@@ -399,10 +400,18 @@ mod tests {
     #[test]
     fn channels_first_bias_and_sums_follow_the_planes() {
         let mut y = vec![0.0; 2 * 3 * 4]; // 2 rows, 3 channels, 4 pixels
-        channel_bias_activation(&mut y, &[1.0, 2.0, 3.0], Layout::ChannelsFirst, 4, Activation::Linear, None);
+        channel_bias_activation(
+            &mut y,
+            &[1.0, 2.0, 3.0],
+            Layout::ChannelsFirst,
+            4,
+            Activation::Linear,
+            None,
+            &Threads::new(1),
+        );
         assert_eq!(&y[..12], &[1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0]);
         let mut g = [0.0; 3];
-        channel_sums(&y, &mut g, Layout::ChannelsFirst, 4);
+        channel_sums(&y, &mut g, Layout::ChannelsFirst, 4, &Threads::new(1));
         assert_eq!(g, [8.0, 16.0, 24.0]);
     }
 

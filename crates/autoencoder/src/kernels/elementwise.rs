@@ -1,13 +1,25 @@
 //! Fused element-wise passes: bias + activation, activation backward, bias gradients,
 //! the losses with their gradients, and small vector helpers. One pass over memory each.
 
-use super::{math, simd};
+use super::{math, simd, Threads};
 use crate::activation::{Activation, LEAKY_RELU_SLOPE};
 
 /// `y[r, c] = f(y[r, c] + bias[c])` in place over a `rows × bias.len()` matrix; when
-/// `pre` is given it receives `z = y + bias` as well.
-pub fn bias_activation(y: &mut [f32], bias: &[f32], act: Activation, pre: Option<&mut [f32]>) {
+/// `pre` is given it receives `z = y + bias` as well. Blocks of rows run on `threads`
+/// side by side (each value is computed on its own: the same bits at any count).
+pub fn bias_activation(
+    y: &mut [f32],
+    bias: &[f32],
+    act: Activation,
+    pre: Option<&mut [f32]>,
+    threads: &Threads,
+) {
     debug_assert!(!bias.is_empty() && y.len().is_multiple_of(bias.len()));
+    threads.for_each_rows(bias.len(), y, pre, |_, y, pre| bias_activation_block(y, bias, act, pre));
+}
+
+/// [`bias_activation`] on the calling thread.
+fn bias_activation_block(y: &mut [f32], bias: &[f32], act: Activation, pre: Option<&mut [f32]>) {
     // One monomorphised loop per activation, so each vectorises on its own.
     match act {
         Activation::Linear => bias_map(y, bias, pre, |z| z),
@@ -103,18 +115,41 @@ pub fn unshift_unscale(v: &mut [f32], offset: &[f32], scale: &[f32]) {
     )
 }
 
-/// Apply `f` element-wise: `out = f(z)` (no bias). Used by tests and by layers that
-/// activate without a bias.
-pub fn activation(z: &[f32], out: &mut [f32], act: Activation) {
+/// Apply `f` element-wise: `out = f(z)` (no bias), blocks on `threads` side by side.
+/// Used by tests and by layers that activate without a bias.
+pub fn activation(z: &[f32], out: &mut [f32], act: Activation, threads: &Threads) {
+    let out = &mut out[..z.len()];
+    threads.for_each_rows(1, out, None, |r, out, _| activation_block(&z[r], out, act));
+}
+
+/// [`activation`] on the calling thread.
+fn activation_block(z: &[f32], out: &mut [f32], act: Activation) {
     simd(
         #[inline(always)]
         || out.iter_mut().zip(z).for_each(|(o, &v)| *o = activate(act, v)),
     )
 }
 
-/// `dy ← dy ⊙ f′(z)` in place, from the outputs `y` (and `z` for GELU).
-pub fn activation_backward(dy: &mut [f32], y: &[f32], pre: Option<&[f32]>, act: Activation) {
+/// `dy ← dy ⊙ f′(z)` in place, from the outputs `y` (and `z` for GELU), blocks on
+/// `threads` side by side.
+pub fn activation_backward(
+    dy: &mut [f32],
+    y: &[f32],
+    pre: Option<&[f32]>,
+    act: Activation,
+    threads: &Threads,
+) {
     debug_assert_eq!(dy.len(), y.len());
+    if act == Activation::Linear {
+        return;
+    }
+    threads.for_each_rows(1, dy, None, |r, dy, _| {
+        activation_backward_block(dy, &y[r.clone()], pre.map(|p| &p[r]), act)
+    });
+}
+
+/// [`activation_backward`] on the calling thread.
+fn activation_backward_block(dy: &mut [f32], y: &[f32], pre: Option<&[f32]>, act: Activation) {
     simd(
         #[inline(always)]
         || match act {
@@ -142,9 +177,14 @@ pub fn activation_backward(dy: &mut [f32], y: &[f32], pre: Option<&[f32]>, act: 
     )
 }
 
-/// `dst[c] = Σ_r src[r, c]` over a `rows × dst.len()` matrix (the bias gradient).
-pub fn column_sums(src: &[f32], dst: &mut [f32]) {
+/// `dst[c] = Σ_r src[r, c]` over a `rows × dst.len()` matrix (the bias gradient), blocks
+/// of columns on `threads` side by side ([`column_sums_of`]: the same bits at any count).
+pub fn column_sums(src: &[f32], dst: &mut [f32], threads: &Threads) {
     let cols = dst.len();
+    let blocks = threads.blocks_for(cols, src.len() / cols.max(1));
+    if blocks > 1 {
+        return threads.for_each_rows_in(blocks, 1, dst, None, |r, d, _| column_sums_of(src, cols, r, d));
+    }
     dst.fill(0.0);
     simd(
         #[inline(always)]
@@ -377,10 +417,10 @@ mod tests {
         let bias = [0.1, -0.2, 0.3, 0.0, 0.5, -0.5];
         for act in Activation::ALL {
             let mut a = x.clone();
-            bias_activation(&mut a, &bias, act, None);
+            bias_activation(&mut a, &bias, act, None, &Threads::new(1));
             let mut b = x.clone();
             let mut pre = vec![0.0; 24];
-            bias_activation(&mut b, &bias, act, Some(&mut pre));
+            bias_activation(&mut b, &bias, act, Some(&mut pre), &Threads::new(1));
             assert_eq!(a, b, "{act}");
             for (i, &p) in pre.iter().enumerate() {
                 assert_eq!(p, x[i] + bias[i % 6]);
@@ -392,7 +432,7 @@ mod tests {
     fn column_sums_add_rows() {
         let src = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let mut dst = [9.0; 3];
-        column_sums(&src, &mut dst);
+        column_sums(&src, &mut dst, &Threads::new(1));
         assert_eq!(dst, [5.0, 7.0, 9.0]);
     }
 
@@ -411,5 +451,36 @@ mod tests {
         // Far in the tail the logit form stays finite and exact: z = 40, t = 0 → ℓ = 40.
         let l = bce_with_logits(&[40.0], &[0.0], None, 1.0);
         assert!((l - 40.0).abs() < 1e-4, "{l}");
+    }
+
+    /// Split over threads, bias + activation (with and without `z`), the activation, its
+    /// backward pass and the bias gradient give the one-thread bits.
+    #[test]
+    fn split_passes_have_the_one_thread_bits() {
+        let (rows, cols) = (1_500, 40);
+        let x: Vec<f32> = (0..rows * cols).map(|i| ((i * 7_919 % 1_009) as f32 - 504.0) / 97.0).collect();
+        let bias: Vec<f32> = (0..cols).map(|j| j as f32 / 13.0 - 1.0).collect();
+        let run = |threads: &Threads| {
+            let mut out = Vec::new();
+            for act in Activation::ALL {
+                let (mut y, mut pre) = (x.clone(), vec![0.0; x.len()]);
+                bias_activation(&mut y, &bias, act, Some(&mut pre), threads);
+                let mut y2 = x.clone();
+                bias_activation(&mut y2, &bias, act, None, threads);
+                let mut a = vec![0.0; x.len()];
+                activation(&x, &mut a, act, threads);
+                let mut dy = x.clone();
+                activation_backward(&mut dy, &y, Some(&pre), act, threads);
+                let mut g = vec![0.0; cols];
+                column_sums(&dy, &mut g, threads);
+                out.push((y, y2, pre, a, dy, g));
+            }
+            out
+        };
+        let one = run(&Threads::new(1));
+        for n in [2, 3] {
+            assert!(Threads::new(n).blocks_for(rows, cols) > 1 && Threads::new(n).blocks_for(cols, rows) > 1);
+            assert!(run(&Threads::new(n)) == one, "{n} threads");
+        }
     }
 }

@@ -62,6 +62,32 @@ pub fn matmul(
         Transpose::No => (n as isize, 1),
         Transpose::Yes => (1, k as isize),
     };
+    let rows_per_block = row_blocks(m, n, k, threads);
+    if rows_per_block < m {
+        // Blocks of C's rows side by side, each a one-thread product: each has the
+        // whole product's bits (`row_blocks_have_the_bits_of_the_whole_product`).
+        let one = Threads::new(1);
+        return threads.for_each_rows_by(rows_per_block, n, &mut c[..m * n], None, |rows, c, _| {
+            // SAFETY: rows `rows` of A start at `a[rows.start · a_rs]` (a_rs = k, or 1
+            // when A is read transposed) and are read at the whole's strides, so every
+            // index stays inside `a` (the assertions above); `b` as below; this block of
+            // `c` is its own (borrowed mutably), so nothing aliases it.
+            let (a, b, c) = unsafe {
+                (
+                    faer::MatRef::<f32>::from_raw_parts(
+                        a[rows.start * a_rs as usize..].as_ptr(),
+                        rows.len(),
+                        k,
+                        a_rs,
+                        a_cs,
+                    ),
+                    faer::MatRef::<f32>::from_raw_parts(b.as_ptr(), k, n, b_rs, b_cs),
+                    faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), rows.len(), n, n as isize, 1),
+                )
+            };
+            product(c, a, b, accumulate, &one);
+        });
+    }
     // SAFETY: the assertions above guarantee every index formed from these dimensions
     // and strides lies inside the three slices, and `c` is borrowed mutably so it
     // cannot alias `a` or `b`.
@@ -73,6 +99,30 @@ pub fn matmul(
         )
     };
     product(c, a, b, accumulate, threads);
+}
+
+/// Multiply-adds below which a product is not split by rows.
+const SPLIT_MIN_WORK: usize = 1 << 22;
+/// Rows a block of a split product holds at least.
+const SPLIT_MIN_ROWS: usize = 64;
+
+/// The rows per block when `matmul` splits a product's `m` rows over `threads` (each
+/// block a one-thread product), or `m` when it leaves the split to faer: tall products
+/// (a convolution's `m` = images × pixels; a batch's rows) of enough work. Measured on
+/// the conv model C, faer's own split of these shapes kept both threads busy on barriers
+/// and packing. No block has one row (a one-row product takes faer's matrix–vector path,
+/// with other bits).
+fn row_blocks(m: usize, n: usize, k: usize, threads: &Threads) -> usize {
+    let t = threads.count();
+    if t < 2 || m < 2 * SPLIT_MIN_ROWS || m.saturating_mul(n).saturating_mul(k) < SPLIT_MIN_WORK {
+        return m;
+    }
+    let blocks = t.min(m / SPLIT_MIN_ROWS);
+    let mut per = m.div_ceil(blocks);
+    while m % per == 1 {
+        per += 1;
+    }
+    per
 }
 
 /// Rows `rows` of `C = Aᵀ·B` (or `C += …` when `accumulate`) into `c` (`rows.len() × n`),
@@ -243,5 +293,32 @@ mod tests {
                 assert!(same, "{m}x{n}x{k} transposed A cut at {cut}");
             }
         }
+    }
+
+    /// A product big enough to be split by rows over the threads (`row_blocks`) has the
+    /// one-thread bits, for every operand layout, and row counts that would leave a
+    /// one-row block take longer blocks instead.
+    #[test]
+    fn products_split_over_threads_have_the_one_thread_bits() {
+        for (m, n, k) in [(600, 40, 200), (1025, 64, 72), (129, 128, 300)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729 % 977) as f32 - 488.0) / 411.0).collect();
+            for threads in [2, 3, 4] {
+                let threads = Threads::new(threads);
+                let per = row_blocks(m, n, k, &threads);
+                assert!(per < m && m % per != 1, "{m}x{n}x{k}: {per} rows per block");
+                for ta in [Transpose::No, Transpose::Yes] {
+                    for tb in [Transpose::No, Transpose::Yes] {
+                        let (mut one, mut split) = (vec![0.5; m * n], vec![0.5; m * n]);
+                        matmul(&mut one, m, n, k, &a, ta, &b, tb, true, &Threads::new(1));
+                        threads.install(|| matmul(&mut split, m, n, k, &a, ta, &b, tb, true, &threads));
+                        let same = one.iter().zip(&split).all(|(x, y)| x.to_bits() == y.to_bits());
+                        assert!(same, "{m}x{n}x{k} {ta:?} {tb:?} on {} threads", threads.count());
+                    }
+                }
+            }
+        }
+        assert_eq!(row_blocks(129, 128, 300, &Threads::new(1)), 129);
+        assert_eq!(row_blocks(100, 1000, 1000, &Threads::new(2)), 100);
     }
 }

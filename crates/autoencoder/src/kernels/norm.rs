@@ -2,102 +2,113 @@
 //! channels-last map, `c` channels): the per-channel moments, the normalise-and-scale
 //! pass, and the backward pass. Sums run in f64, in a fixed order.
 
-use super::simd;
+use super::{simd, Threads};
 
 /// Channels per block of accumulators (kept on the stack: no allocation).
 const BLOCK: usize = 64;
 /// Rows summed in f32 before the partial sums are folded into f64.
 const FOLD: usize = 256;
 
-/// `acc[j] += Σ_rows f(a[r, j0 + j], b[r, j0 + j])` over the `w` columns from `j0` of two
-/// `m × c` matrices: f32 lanes across the columns (so it vectorises), folded into f64
-/// every [`FOLD`] rows, always in the same order.
+/// The partial sums a batch-normalisation pass over `m` rows of `c` channels keeps:
+/// `parts` values per channel for each block of [`FOLD`] rows.
+pub fn partials_len(m: usize, c: usize, parts: usize) -> usize {
+    m.div_ceil(FOLD) * c * parts
+}
+
+/// Per block of [`FOLD`] rows of two `m × c` matrices, f32 partial sums over its rows in
+/// order, into `partials` (`parts · c` values per block): `row(a_row, b_row, sums)`
+/// adds one row to its block's sums. Blocks on `threads` side by side; each block's
+/// sums do not depend on the thread count, and [`fold`] then adds them up in block order.
 #[inline(always)]
-fn column_block_sums(
+fn block_sums(
     a: &[f32],
     b: &[f32],
     c: usize,
-    j0: usize,
-    w: usize,
-    acc: &mut [f64; BLOCK],
-    f: impl Fn(f32, f32, usize) -> f32 + Copy,
+    parts: usize,
+    partials: &mut [f32],
+    threads: &Threads,
+    row: impl Fn(&[f32], &[f32], &mut [f32]) + Send + Sync + Copy,
 ) {
     let rows = a.len() / c;
-    let mut r0 = 0;
-    while r0 < rows {
-        let r1 = (r0 + FOLD).min(rows);
-        let mut part = [0.0f32; BLOCK];
-        for r in r0..r1 {
-            let (ar, br) = (&a[r * c + j0..r * c + j0 + w], &b[r * c + j0..r * c + j0 + w]);
-            for (j, ((p, &x), &y)) in part[..w].iter_mut().zip(ar).zip(br).enumerate() {
-                *p += f(x, y, j);
-            }
-        }
-        for (s, &p) in acc[..w].iter_mut().zip(&part[..w]) {
-            *s += p as f64;
-        }
-        r0 = r1;
-    }
+    let partials = &mut partials[..partials_len(rows, c, parts)];
+    let blocks = threads.blocks_for(rows.div_ceil(FOLD), FOLD * c);
+    threads.for_each_rows_in(blocks, parts * c, partials, None, |folds, out, _| {
+        simd(
+            #[inline(always)]
+            || {
+                for (fb, sums) in folds.zip(out.chunks_exact_mut(parts * c)) {
+                    sums.fill(0.0);
+                    for r in fb * FOLD..((fb + 1) * FOLD).min(rows) {
+                        row(&a[r * c..(r + 1) * c], &b[r * c..(r + 1) * c], sums);
+                    }
+                }
+            },
+        )
+    });
 }
 
-/// `Σ dz` and `Σ dz·x̂` per column in one pass, as [`column_block_sums`] does.
-#[inline(always)]
-fn column_block_sums2(
-    dz: &[f32],
-    xhat: &[f32],
-    c: usize,
-    j0: usize,
-    w: usize,
-    sum: &mut [f64; BLOCK],
-    dot: &mut [f64; BLOCK],
-) {
-    let rows = dz.len() / c;
-    let mut r0 = 0;
-    while r0 < rows {
-        let r1 = (r0 + FOLD).min(rows);
-        let (mut ps, mut pd) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
-        for r in r0..r1 {
-            let (dr, hr) = (&dz[r * c + j0..r * c + j0 + w], &xhat[r * c + j0..r * c + j0 + w]);
-            for (((s, p), &d), &h) in ps[..w].iter_mut().zip(pd[..w].iter_mut()).zip(dr).zip(hr) {
-                *s += d;
-                *p += d * h;
+/// `out[j] = g(Σ_blocks partials[block, part, j])` for every channel `j`, the sums in
+/// f64 in block order (a stack block of [`BLOCK`] channels at a time: no allocation).
+fn fold(partials: &[f32], c: usize, parts: usize, part: usize, out: &mut [f32], g: impl Fn(f64) -> f32) {
+    for j0 in (0..c).step_by(BLOCK) {
+        let w = BLOCK.min(c - j0);
+        let mut acc = [0.0f64; BLOCK];
+        for block in partials.chunks_exact(parts * c) {
+            let p = &block[part * c + j0..part * c + j0 + w];
+            for (s, &p) in acc[..w].iter_mut().zip(p) {
+                *s += p as f64;
             }
         }
         for j in 0..w {
-            sum[j] += ps[j] as f64;
-            dot[j] += pd[j] as f64;
+            out[j0 + j] = g(acc[j]);
         }
-        r0 = r1;
     }
 }
 
-/// The mean and the biased variance of each column of the `m × c` matrix `x`.
-pub fn channel_moments(x: &[f32], c: usize, mean: &mut [f32], var: &mut [f32]) {
+/// The mean and the biased variance of each column of the `m × c` matrix `x`: f32 sums
+/// over blocks of [`FOLD`] rows (blocks on `threads` side by side, into `partials`, of
+/// [`partials_len`]`(m, c, 1)` values at least), added in f64 in block order: the same
+/// bits at any thread count.
+pub fn channel_moments(
+    x: &[f32],
+    c: usize,
+    mean: &mut [f32],
+    var: &mut [f32],
+    partials: &mut [f32],
+    threads: &Threads,
+) {
     let m = (x.len() / c).max(1) as f64;
-    simd(
+    let rows = x.len() / c;
+    let partials = &mut partials[..partials_len(rows, c, 1)];
+    block_sums(
+        x,
+        x,
+        c,
+        1,
+        partials,
+        threads,
         #[inline(always)]
-        || {
-            for j0 in (0..c).step_by(BLOCK) {
-                let w = BLOCK.min(c - j0);
-                let mut s = [0.0f64; BLOCK];
-                column_block_sums(x, x, c, j0, w, &mut s, |v, _, _| v);
-                let mut mu = [0.0f32; BLOCK];
-                for j in 0..w {
-                    mu[j] = (s[j] / m) as f32;
-                }
-                // Two passes: Σ (x − μ)² is exact where E[x²] − μ² would cancel.
-                let mut s2 = [0.0f64; BLOCK];
-                column_block_sums(x, x, c, j0, w, &mut s2, |v, _, j| (v - mu[j]) * (v - mu[j]));
-                for j in 0..w {
-                    mean[j0 + j] = mu[j];
-                    var[j0 + j] = (s2[j] / m) as f32;
-                }
-            }
-        },
-    )
+        |x, _, s| s.iter_mut().zip(x).for_each(|(s, &v)| *s += v),
+    );
+    fold(partials, c, 1, 0, mean, |s| (s / m) as f32);
+    // Two passes: Σ (x − μ)² is exact where E[x²] − μ² would cancel.
+    let mean = &*mean;
+    block_sums(
+        x,
+        x,
+        c,
+        1,
+        partials,
+        threads,
+        #[inline(always)]
+        |x, _, s| s.iter_mut().zip(x).zip(mean).for_each(|((s, &v), &mu)| *s += (v - mu) * (v - mu)),
+    );
+    fold(partials, c, 1, 0, var, |s| (s / m) as f32);
 }
 
-/// `x̂ = (x − mean)·inv_std` into `xhat` and `z = γ·x̂ + β` into `z`, per column.
+/// `x̂ = (x − mean)·inv_std` into `xhat` and `z = γ·x̂ + β` into `z`, per column; blocks
+/// of rows on `threads` side by side.
+#[allow(clippy::too_many_arguments)]
 pub fn normalize_affine(
     x: &[f32],
     mean: &[f32],
@@ -106,23 +117,30 @@ pub fn normalize_affine(
     beta: &[f32],
     xhat: &mut [f32],
     z: &mut [f32],
+    threads: &Threads,
 ) {
     let c = mean.len();
-    simd(
-        #[inline(always)]
-        || {
-            for ((xr, hr), zr) in x.chunks_exact(c).zip(xhat.chunks_exact_mut(c)).zip(z.chunks_exact_mut(c)) {
-                let it = xr.iter().zip(hr.iter_mut()).zip(zr.iter_mut());
-                for ((((&v, h), z), (&mu, &is)), (&g, &b)) in
-                    it.zip(mean.iter().zip(inv_std)).zip(gamma.iter().zip(beta))
+    let xhat = &mut xhat[..x.len()];
+    threads.for_each_rows(c, xhat, Some(&mut z[..x.len()]), |rows, xhat, z| {
+        let (x, z) = (&x[rows.start * c..rows.end * c], z.expect("z is given"));
+        simd(
+            #[inline(always)]
+            || {
+                for ((xr, hr), zr) in
+                    x.chunks_exact(c).zip(xhat.chunks_exact_mut(c)).zip(z.chunks_exact_mut(c))
                 {
-                    let n = (v - mu) * is;
-                    *h = n;
-                    *z = g * n + b;
+                    let it = xr.iter().zip(hr.iter_mut()).zip(zr.iter_mut());
+                    for ((((&v, h), z), (&mu, &is)), (&g, &b)) in
+                        it.zip(mean.iter().zip(inv_std)).zip(gamma.iter().zip(beta))
+                    {
+                        let n = (v - mu) * is;
+                        *h = n;
+                        *z = g * n + b;
+                    }
                 }
-            }
-        },
-    )
+            },
+        )
+    });
 }
 
 /// `inv_std = 1/√(var + eps)`.
@@ -146,7 +164,8 @@ pub fn update_running(rmean: &mut [f32], rvar: &mut [f32], mean: &[f32], var: &[
 /// The backward pass from `dz = ∂L/∂z`: `∂L/∂γ = Σ dz·x̂`, `∂L/∂β = Σ dz`, and, when
 /// asked, `∂L/∂x`. With batch statistics (`training`), the mean and variance depend on
 /// `x` too: `∂L/∂x = γ·inv_std·(dz − mean(dz) − x̂·mean(dz·x̂))`; with fixed (running)
-/// statistics, `∂L/∂x = γ·inv_std·dz`.
+/// statistics, `∂L/∂x = γ·inv_std·dz`. The sums run as [`channel_moments`]' do (into
+/// `partials`, of [`partials_len`]`(m, c, 2)` values at least), the rows of `∂L/∂x` in blocks on `threads`: the same bits at any count.
 #[allow(clippy::too_many_arguments)]
 pub fn batch_norm_backward(
     dz: &[f32],
@@ -157,45 +176,66 @@ pub fn batch_norm_backward(
     dgamma: &mut [f32],
     dbeta: &mut [f32],
     dx: Option<&mut [f32]>,
+    partials: &mut [f32],
+    threads: &Threads,
 ) {
     let c = gamma.len();
-    let m = (dz.len() / c).max(1) as f64;
-    simd(
+    let rows = dz.len() / c;
+    let m = rows.max(1) as f64;
+    let partials = &mut partials[..partials_len(rows, c, 2)];
+    block_sums(
+        dz,
+        xhat,
+        c,
+        2,
+        partials,
+        threads,
         #[inline(always)]
-        || {
-            for j0 in (0..c).step_by(BLOCK) {
-                let w = BLOCK.min(c - j0);
-                let (mut sb, mut sg) = ([0.0f64; BLOCK], [0.0f64; BLOCK]);
-                column_block_sums2(dz, xhat, c, j0, w, &mut sb, &mut sg);
-                for j in 0..w {
-                    dgamma[j0 + j] = sg[j] as f32;
-                    dbeta[j0 + j] = sb[j] as f32;
-                }
-            }
-            let Some(dx) = dx else { return };
-            // Per channel: k = γ·inv_std, and (training) the two means.
-            for j0 in (0..c).step_by(BLOCK) {
-                let w = BLOCK.min(c - j0);
-                let (mut k, mut mb, mut mg) = ([0.0f32; BLOCK], [0.0f32; BLOCK], [0.0f32; BLOCK]);
-                for j in 0..w {
-                    k[j] = gamma[j0 + j] * inv_std[j0 + j];
-                    if training {
-                        mb[j] = (dbeta[j0 + j] as f64 / m) as f32;
-                        mg[j] = (dgamma[j0 + j] as f64 / m) as f32;
-                    }
-                }
-                for ((xr, dr), hr) in dx.chunks_exact_mut(c).zip(dz.chunks_exact(c)).zip(xhat.chunks_exact(c))
-                {
-                    let (xr, dr, hr) = (&mut xr[j0..j0 + w], &dr[j0..j0 + w], &hr[j0..j0 + w]);
-                    for (((x, (&d, &h)), &k), (&mb, &mg)) in
-                        xr.iter_mut().zip(dr.iter().zip(hr)).zip(&k[..w]).zip(mb[..w].iter().zip(&mg[..w]))
-                    {
-                        *x = k * (d - mb - h * mg);
-                    }
-                }
+        |dz, xhat, s| {
+            let (sum, dot) = s.split_at_mut(c);
+            for (((s, p), &d), &h) in sum.iter_mut().zip(dot.iter_mut()).zip(dz).zip(xhat) {
+                *s += d;
+                *p += d * h;
             }
         },
-    )
+    );
+    fold(partials, c, 2, 0, dbeta, |s| s as f32);
+    fold(partials, c, 2, 1, dgamma, |s| s as f32);
+    let Some(dx) = dx else { return };
+    let (dgamma, dbeta) = (&*dgamma, &*dbeta);
+    threads.for_each_rows(c, &mut dx[..rows * c], None, |r, dx, _| {
+        let (dz, xhat) = (&dz[r.start * c..r.end * c], &xhat[r.start * c..r.end * c]);
+        simd(
+            #[inline(always)]
+            || {
+                // Per channel: k = γ·inv_std, and (training) the two means.
+                for j0 in (0..c).step_by(BLOCK) {
+                    let w = BLOCK.min(c - j0);
+                    let (mut k, mut mb, mut mg) = ([0.0f32; BLOCK], [0.0f32; BLOCK], [0.0f32; BLOCK]);
+                    for j in 0..w {
+                        k[j] = gamma[j0 + j] * inv_std[j0 + j];
+                        if training {
+                            mb[j] = (dbeta[j0 + j] as f64 / m) as f32;
+                            mg[j] = (dgamma[j0 + j] as f64 / m) as f32;
+                        }
+                    }
+                    for ((xr, dr), hr) in
+                        dx.chunks_exact_mut(c).zip(dz.chunks_exact(c)).zip(xhat.chunks_exact(c))
+                    {
+                        let (xr, dr, hr) = (&mut xr[j0..j0 + w], &dr[j0..j0 + w], &hr[j0..j0 + w]);
+                        for (((x, (&d, &h)), &k), (&mb, &mg)) in xr
+                            .iter_mut()
+                            .zip(dr.iter().zip(hr))
+                            .zip(&k[..w])
+                            .zip(mb[..w].iter().zip(&mg[..w]))
+                        {
+                            *x = k * (d - mb - h * mg);
+                        }
+                    }
+                }
+            },
+        )
+    });
 }
 
 #[cfg(test)]
@@ -206,14 +246,68 @@ mod tests {
     fn moments_and_normalisation_by_hand() {
         // Two channels over three rows: [1, 10], [2, 20], [3, 60].
         let x = [1.0, 10.0, 2.0, 20.0, 3.0, 60.0];
-        let (mut mean, mut var) = ([0.0; 2], [0.0; 2]);
-        channel_moments(&x, 2, &mut mean, &mut var);
+        let (mut mean, mut var, mut partials) = ([0.0; 2], [0.0; 2], [0.0; 2]);
+        let one = Threads::new(1);
+        channel_moments(&x, 2, &mut mean, &mut var, &mut partials, &one);
         assert_eq!(mean, [2.0, 30.0]);
         assert!((var[0] - 2.0 / 3.0).abs() < 1e-6 && (var[1] - 1400.0 / 3.0).abs() < 1e-3);
         let inv = [1.0 / var[0].sqrt(), 1.0 / var[1].sqrt()];
         let (mut h, mut z) = ([0.0; 6], [0.0; 6]);
-        normalize_affine(&x, &mean, &inv, &[2.0, 1.0], &[0.5, 0.0], &mut h, &mut z);
+        normalize_affine(&x, &mean, &inv, &[2.0, 1.0], &[0.5, 0.0], &mut h, &mut z, &one);
         assert!((h[0] + 1.2247449).abs() < 1e-5 && h[2].abs() < 1e-7, "{h:?}");
         assert!((z[0] - (2.0 * h[0] + 0.5)).abs() < 1e-6);
+    }
+
+    /// Values that do not sum exactly in f32, so that another order would show.
+    fn values(n: usize, salt: u32) -> Vec<f32> {
+        (0..n as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ salt) % 10_007) as f32 / 977.0 - 4.9)
+            .collect()
+    }
+
+    /// Split over threads (blocks of rows of 256-row sums, blocks of rows of the
+    /// element-wise passes), every output has the one-thread bits; with one thread, the
+    /// moments are the two-pass f64 sums to f32 accuracy.
+    #[test]
+    fn every_pass_has_the_same_bits_on_more_threads() {
+        let (m, c) = (5_000, 24);
+        let (x, dz) = (values(m * c, 1), values(m * c, 7));
+        let (gamma, beta): (Vec<f32>, Vec<f32>) =
+            (0..c).map(|j| 0.5 + j as f32 / 10.0).map(|g| (g, g - 1.0)).unzip();
+        let run = |threads: &Threads| {
+            let (mut mean, mut var, mut inv) = (vec![0.0; c], vec![0.0; c], vec![0.0; c]);
+            let mut partials = vec![0.0; partials_len(m, c, 2)];
+            channel_moments(&x, c, &mut mean, &mut var, &mut partials, threads);
+            inverse_std(&var, 1e-5, &mut inv);
+            let (mut h, mut z) = (vec![0.0; m * c], vec![0.0; m * c]);
+            normalize_affine(&x, &mean, &inv, &gamma, &beta, &mut h, &mut z, threads);
+            let (mut dg, mut db, mut dx) = (vec![0.0; c], vec![0.0; c], vec![0.0; m * c]);
+            batch_norm_backward(
+                &dz,
+                &h,
+                &gamma,
+                &inv,
+                true,
+                &mut dg,
+                &mut db,
+                Some(&mut dx),
+                &mut partials,
+                threads,
+            );
+            (mean, var, h, z, dg, db, dx)
+        };
+        let one = run(&Threads::new(1));
+        for n in [2, 3, 4] {
+            assert!(Threads::new(n).blocks_for(m.div_ceil(FOLD), FOLD * c) > 1);
+            assert_eq!(run(&Threads::new(n)), one, "{n} threads");
+        }
+        for j in 0..c {
+            let col = || x.iter().skip(j).step_by(c).map(|&v| v as f64);
+            let mu = col().sum::<f64>() / m as f64;
+            let var = col().map(|v| (v - mu) * (v - mu)).sum::<f64>() / m as f64;
+            assert!((one.0[j] as f64 - mu).abs() < 1e-5 && (one.1[j] as f64 / var - 1.0).abs() < 1e-5, "{j}");
+            let db = dz.iter().skip(j).step_by(c).map(|&v| v as f64).sum::<f64>();
+            assert!((one.5[j] as f64 - db).abs() < 1e-2, "{j}: {} vs {db}", one.5[j]);
+        }
     }
 }

@@ -163,6 +163,88 @@ impl Threads {
     }
 }
 
+/// Values a block of a split element-wise pass holds at least: below it a join costs
+/// more than the second thread saves (a join is a few microseconds; a pass streams about
+/// a value per nanosecond).
+const MIN_BLOCK_VALUES: usize = 16 * 1024;
+
+impl Threads {
+    /// How many blocks of whole `unit`s (`unit_len` values each) a pass over `units` of
+    /// them takes: one per thread, fewer when a block would hold under
+    /// `MIN_BLOCK_VALUES` values, and at least one.
+    pub fn blocks_for(&self, units: usize, unit_len: usize) -> usize {
+        let by_size = (units * unit_len.max(1)) / MIN_BLOCK_VALUES;
+        self.n.min(by_size).min(units).max(1)
+    }
+
+    /// `f(rows, a_rows, b_rows)` over contiguous blocks of whole rows (`width` values
+    /// each) of `a` and, when given, `b` (laid out as `a`): `rows` is the block's row
+    /// range. One block per thread, spread over the pool ([`blocks_for`](Self::blocks_for));
+    /// a small pass, or one thread, is one call on the calling thread. For a pass whose
+    /// every row is computed on its own (an element-wise pass) the result does not depend
+    /// on the thread count.
+    pub fn for_each_rows(
+        &self,
+        width: usize,
+        a: &mut [f32],
+        b: Option<&mut [f32]>,
+        f: impl Fn(std::ops::Range<usize>, &mut [f32], Option<&mut [f32]>) + Send + Sync,
+    ) {
+        let width = width.max(1);
+        self.for_each_rows_in(self.blocks_for(a.len() / width, width), width, a, b, f)
+    }
+
+    /// [`for_each_rows`](Self::for_each_rows) in `blocks` blocks (at most one per row),
+    /// for a pass whose cost is not its values' count: a block per thread of a bias
+    /// gradient's columns, each summing every row.
+    pub fn for_each_rows_in(
+        &self,
+        blocks: usize,
+        width: usize,
+        a: &mut [f32],
+        b: Option<&mut [f32]>,
+        f: impl Fn(std::ops::Range<usize>, &mut [f32], Option<&mut [f32]>) + Send + Sync,
+    ) {
+        let rows = a.len() / width.max(1);
+        self.for_each_rows_by(rows.div_ceil(blocks.clamp(1, rows.max(1))), width, a, b, f)
+    }
+
+    /// [`for_each_rows`](Self::for_each_rows) in blocks of `per` rows (the last with the
+    /// rest), spread over the pool when there is more than one.
+    pub fn for_each_rows_by(
+        &self,
+        per: usize,
+        width: usize,
+        a: &mut [f32],
+        b: Option<&mut [f32]>,
+        f: impl Fn(std::ops::Range<usize>, &mut [f32], Option<&mut [f32]>) + Send + Sync,
+    ) {
+        let width = width.max(1);
+        let rows = a.len() / width;
+        let per = per.max(1);
+        let pool = match &self.pool {
+            Some(pool) if rows > per => pool,
+            _ => return f(0..rows, &mut a[..rows * width], b.map(|b| &mut b[..rows * width])),
+        };
+        use rayon::prelude::*;
+        let span = |i: usize, len: usize| i * per..i * per + len / width;
+        let a = &mut a[..rows * width];
+        pool.install(|| match b {
+            Some(b) => a
+                .par_chunks_mut(per * width)
+                .zip(b[..rows * width].par_chunks_mut(per * width))
+                .with_max_len(1)
+                .enumerate()
+                .for_each(|(i, (x, y))| f(span(i, x.len()), x, Some(y))),
+            None => a
+                .par_chunks_mut(per * width)
+                .with_max_len(1)
+                .enumerate()
+                .for_each(|(i, x)| f(span(i, x.len()), x, None)),
+        });
+    }
+}
+
 impl Default for Threads {
     fn default() -> Self {
         Threads::new(1)

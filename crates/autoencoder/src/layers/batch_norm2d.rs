@@ -29,7 +29,8 @@ pub struct BatchNorm2d {
 }
 
 // Scratch layout: [m, mean (C), inv_std (C), var (C)] then x̂ (rows·P·C), then z when
-// the activation's derivative needs it.
+// the activation's derivative needs it, then the sums' per-block partials
+// (`norm::partials_len`, which a row's share of `partials_per_row` covers).
 const COUNT: usize = 0;
 const HEADER: usize = 1;
 
@@ -41,6 +42,17 @@ impl BatchNorm2d {
 
     fn header(&self) -> usize {
         HEADER + 3 * self.channels
+    }
+    /// Room per row for the sums' partials: `norm::partials_len(rows·P, C, 2)` ≤
+    /// `rows · partials_len(P, C, 2)`, since ⌈rows·P/F⌉ ≤ rows·⌈P/F⌉.
+    fn partials_per_row(&self) -> usize {
+        norm::partials_len(self.positions, self.channels, 2)
+    }
+    /// The scratch after the header: x̂, then z (when kept), then the partials.
+    fn body<'a>(&self, rest: &'a mut [f32], n: usize) -> (&'a mut [f32], &'a mut [f32], &'a mut [f32]) {
+        let (xhat, rest) = rest.split_at_mut(n);
+        let (pre, partials) = rest.split_at_mut(if self.keeps_preactivation() { n } else { 0 });
+        (xhat, pre, partials)
     }
     fn keeps_preactivation(&self) -> bool {
         self.activation.needs_preactivation()
@@ -71,11 +83,11 @@ impl Layer for BatchNorm2d {
             ParamSpec { name: "running_var", shape: c, decays: false },
         ]
     }
-    /// x̂ (and `z` when needed) per row, plus the batch statistics' header, which a
-    /// single row's share must be able to hold.
+    /// x̂ (and `z` when needed) and room for the sums' partials per row, plus the batch
+    /// statistics' header, which a single row's share must be able to hold.
     fn scratch_width(&self) -> usize {
         let per_row = self.input_width() * if self.keeps_preactivation() { 2 } else { 1 };
-        per_row + self.header()
+        per_row + self.partials_per_row() + self.header()
     }
     fn has_state(&self) -> bool {
         true
@@ -102,13 +114,13 @@ impl Layer for BatchNorm2d {
         let (c, n) = (self.channels, rows * self.input_width());
         let (gamma, beta, rmean, rvar) = self.split(params);
         let (head, rest) = scratch.split_at_mut(self.header());
-        let (xhat, pre) = rest.split_at_mut(n);
-        let training = ctx.training;
+        let (xhat, pre, partials) = self.body(rest, n);
+        let (training, threads) = (ctx.training, ctx.threads);
         head[COUNT] = (rows * self.positions) as f32;
         let (stats, var) = head[HEADER..].split_at_mut(2 * c);
         let (mean, inv_std) = stats.split_at_mut(c);
         if training {
-            norm::channel_moments(&x[..n], c, mean, var);
+            norm::channel_moments(&x[..n], c, mean, var, partials, threads);
         } else {
             mean.copy_from_slice(rmean);
             var.copy_from_slice(rvar);
@@ -117,28 +129,39 @@ impl Layer for BatchNorm2d {
         let y = &mut y[..n];
         if self.keeps_preactivation() {
             let z = &mut pre[..n];
-            norm::normalize_affine(&x[..n], mean, inv_std, gamma, beta, &mut xhat[..n], z);
-            elementwise::activation(z, y, self.activation);
+            norm::normalize_affine(&x[..n], mean, inv_std, gamma, beta, xhat, z, threads);
+            elementwise::activation(z, y, self.activation, threads);
         } else {
-            norm::normalize_affine(&x[..n], mean, inv_std, gamma, beta, &mut xhat[..n], y);
-            elementwise::bias_activation(y, &self.zeros, self.activation, None);
+            norm::normalize_affine(&x[..n], mean, inv_std, gamma, beta, xhat, y, threads);
+            elementwise::bias_activation(y, &self.zeros, self.activation, None, threads);
         }
     }
 
     fn backward(&self, pass: Backward<'_>) {
         let Backward { params, grads, y, scratch, rows, dy, dx, dy_is_preactivation, ctx, .. } = pass;
         let (c, n) = (self.channels, rows * self.input_width());
-        let (head, rest) = scratch.split_at(self.header());
-        let (xhat, pre) = rest.split_at(n);
+        let (head, rest) = scratch.split_at_mut(self.header());
+        let (xhat, pre, partials) = self.body(rest, n);
         let dz = &mut dy[..n];
-        let pre = self.keeps_preactivation().then(|| &pre[..n]);
-        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation);
+        let pre = self.keeps_preactivation().then_some(&*pre);
+        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation, ctx.threads);
         let inv_std = &head[HEADER + c..HEADER + 2 * c];
         let (dgamma, rest) = grads.split_at_mut(c);
         let (dbeta, buffers) = rest.split_at_mut(c);
         buffers.fill(0.0);
-        let training = ctx.training;
-        norm::batch_norm_backward(dz, &xhat[..n], &params[..c], inv_std, training, dgamma, dbeta, dx);
+        let (training, threads) = (ctx.training, ctx.threads);
+        norm::batch_norm_backward(
+            dz,
+            xhat,
+            &params[..c],
+            inv_std,
+            training,
+            dgamma,
+            dbeta,
+            dx,
+            partials,
+            threads,
+        );
     }
 
     fn update_state(&self, params: &mut [f32], scratch: &[f32]) {

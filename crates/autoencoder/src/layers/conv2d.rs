@@ -118,7 +118,13 @@ impl Layer for Conv2d {
         let (cols, pre) = scratch.split_at_mut(self.patches(rows) * self.geometry.patch_len());
         self.forward_linear(params, x, rows, &mut y[..n], cols, ctx);
         let pre = if self.keeps_preactivation() { Some(&mut pre[..n]) } else { None };
-        elementwise::bias_activation(&mut y[..n], &params[self.weight_len()..], self.activation, pre);
+        elementwise::bias_activation(
+            &mut y[..n],
+            &params[self.weight_len()..],
+            self.activation,
+            pre,
+            ctx.threads,
+        );
     }
 
     fn forward_preactivation(
@@ -132,7 +138,13 @@ impl Layer for Conv2d {
     ) -> bool {
         let n = rows * self.output_width();
         self.forward_linear(params, x, rows, &mut z[..n], scratch, ctx);
-        elementwise::bias_activation(&mut z[..n], &params[self.weight_len()..], Activation::Linear, None);
+        elementwise::bias_activation(
+            &mut z[..n],
+            &params[self.weight_len()..],
+            Activation::Linear,
+            None,
+            ctx.threads,
+        );
         true
     }
 
@@ -144,11 +156,11 @@ impl Layer for Conv2d {
         let (cols, pre) = scratch.split_at_mut(m * k);
         let dz = &mut dy[..n];
         let pre = self.keeps_preactivation().then(|| &pre[..n]);
-        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation);
+        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation, ctx.threads);
         let (gw, gb) = grads.split_at_mut(self.weight_len());
         // ∂L/∂W (out × patch) = δᵀ (out × m) · P (m × patch)
         matmul(gw, o, k, m, dz, Transpose::Yes, &cols[..m * k], Transpose::No, false, ctx.threads);
-        elementwise::column_sums(dz, gb);
+        elementwise::column_sums(dz, gb, ctx.threads);
         if let Some(dx) = dx {
             // ∂L/∂P (m × patch) = δ (m × out) · W (out × patch), over the patches, then back to pixels.
             let dcols = &mut cols[..m * k];

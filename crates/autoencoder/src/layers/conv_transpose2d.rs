@@ -150,6 +150,7 @@ impl Layer for ConvTranspose2d {
             self.plane(),
             self.activation,
             pre,
+            ctx.threads,
         );
     }
 
@@ -172,6 +173,7 @@ impl Layer for ConvTranspose2d {
             self.plane(),
             Activation::Linear,
             None,
+            ctx.threads,
         );
         true
     }
@@ -184,9 +186,9 @@ impl Layer for ConvTranspose2d {
         let (cols, pre) = scratch.split_at_mut(m * k);
         let dz = &mut dy[..n];
         let pre = self.keeps_preactivation().then(|| &pre[..n]);
-        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation);
+        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation, ctx.threads);
         let (gw, gb) = grads.split_at_mut(self.weight_len());
-        conv::channel_sums(dz, gb, g.layout, self.plane());
+        conv::channel_sums(dz, gb, g.layout, self.plane(), ctx.threads);
         let d = &mut cols[..m * k];
         conv::im2col(g, dz, rows, d, ctx.threads);
         // ∂L/∂W (in × patch) = xᵀ (in × m) · D (m × patch)

@@ -14,7 +14,7 @@
 //! ```
 
 use super::{Activation, Backward, Ctx, Init, Layer, LayerKind, ParamSpec};
-use crate::kernels::{elementwise, matmul, matmul_transposed_rows, Transpose};
+use crate::kernels::{elementwise, matmul, matmul_transposed_rows, Threads, Transpose};
 use crate::random::ChaCha8Rng;
 use std::ops::Range;
 
@@ -64,11 +64,12 @@ impl Dense {
         scratch: &[f32],
         rows: usize,
         fused: bool,
+        threads: &Threads,
     ) -> &'a mut [f32] {
         let n = rows * self.outputs;
         let dz = &mut dy[..n];
         let pre = self.keep_preactivation.then(|| &scratch[..n]);
-        super::activation_gradient(self.activation, dz, y, pre, fused);
+        super::activation_gradient(self.activation, dz, y, pre, fused, threads);
         dz
     }
 
@@ -126,7 +127,7 @@ impl Layer for Dense {
         let y = &mut y[..rows * self.outputs];
         matmul(y, rows, self.outputs, self.inputs, x, Transpose::No, w, Transpose::Yes, false, ctx.threads);
         let pre = if self.keep_preactivation { Some(&mut scratch[..rows * self.outputs]) } else { None };
-        elementwise::bias_activation(y, b, self.activation, pre);
+        elementwise::bias_activation(y, b, self.activation, pre, ctx.threads);
     }
 
     fn forward_preactivation(
@@ -141,7 +142,7 @@ impl Layer for Dense {
         let (w, b) = params.split_at(self.inputs * self.outputs);
         let z = &mut z[..rows * self.outputs];
         matmul(z, rows, self.outputs, self.inputs, x, Transpose::No, w, Transpose::Yes, false, ctx.threads);
-        elementwise::bias_activation(z, b, Activation::Linear, None);
+        elementwise::bias_activation(z, b, Activation::Linear, None, ctx.threads);
         true
     }
 
@@ -151,7 +152,7 @@ impl Layer for Dense {
 
     fn backward_rows(&self, pass: Backward<'_>) {
         let Backward { params, y, scratch, rows, dy, dx, dy_is_preactivation, ctx, .. } = pass;
-        let dz = self.delta(dy, y, scratch, rows, dy_is_preactivation);
+        let dz = self.delta(dy, y, scratch, rows, dy_is_preactivation, ctx.threads);
         if let Some(dx) = dx {
             self.input_gradient(params, dz, rows, dx, ctx);
         }
@@ -175,11 +176,11 @@ impl Layer for Dense {
 
     fn backward(&self, pass: Backward<'_>) {
         let Backward { params, grads, x, y, scratch, rows, dy, dx, dy_is_preactivation, ctx } = pass;
-        let dz = self.delta(dy, y, scratch, rows, dy_is_preactivation);
+        let dz = self.delta(dy, y, scratch, rows, dy_is_preactivation, ctx.threads);
         let (gw, gb) = grads.split_at_mut(self.inputs * self.outputs);
         // ∂L/∂W (out × in) = δᵀ (out × rows) · x (rows × in)
         matmul(gw, self.outputs, self.inputs, rows, dz, Transpose::Yes, x, Transpose::No, false, ctx.threads);
-        elementwise::column_sums(dz, gb);
+        elementwise::column_sums(dz, gb, ctx.threads);
         if let Some(dx) = dx {
             self.input_gradient(params, dz, rows, dx, ctx);
         }

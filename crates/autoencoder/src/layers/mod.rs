@@ -39,9 +39,10 @@ pub(crate) fn activation_gradient(
     y: &[f32],
     pre: Option<&[f32]>,
     fused: bool,
+    threads: &Threads,
 ) {
     if !fused {
-        crate::kernels::elementwise::activation_backward(dz, &y[..dz.len()], pre, act);
+        crate::kernels::elementwise::activation_backward(dz, &y[..dz.len()], pre, act, threads);
     }
 }
 

@@ -69,11 +69,22 @@ fn every_thread_count_writes_the_same_model_bytes() {
         ..ModelConfig::default()
     };
     let images = unit_rows(150, 16, 6);
+    // Big enough that the element-wise passes and batch norm's sums split over the
+    // threads: 64 rows × 8×8 pixels × 8 channels = 32,768 values in the first layer.
+    let big_conv = ModelConfig {
+        input_dim: 256,
+        channels: vec![8],
+        image_shape: Some(autoencoder::ImageShape { channels: 1, height: 16, width: 16 }),
+        ..conv.clone()
+    };
+    let big_images = unit_rows(100, 256, 7);
+    let big_batches = TrainConfig { batch_size: 64, epochs: 1, ..base.clone() };
     for (what, model, t, data) in [
         ("dense with dropout, noise and l2", &dense, &noisy, &data),
         ("tanh with a linear output, mse and l1", &linear, &mse, &data),
         ("variational, binarised", &vae, &binarized, &data),
         ("conv with batch norm", &conv, &base, &images),
+        ("conv with batch norm, split passes", &big_conv, &big_batches, &big_images),
     ] {
         let want = trained(model, data, t, 1);
         for threads in [2, 3, 4] {

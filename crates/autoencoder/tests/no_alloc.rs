@@ -176,9 +176,12 @@ fn conv_training_steps_allocate_nothing() {
     }
 }
 
-/// On 2 and 4 threads (the row-split step: blocks of rows, then blocks of output units,
-/// then the update by parameter ranges), steps after the first allocate nothing on any
-/// thread. The steps run inside the pool, as `fit` runs them.
+/// On 2 and 4 threads, steps after the first allocate nothing on any thread: the
+/// row-split step of dense models (blocks of rows, then blocks of output units, then the
+/// update by parameter ranges), and the whole-batch step of a conv model with batch norm
+/// (every pass split inside it; products in blocks of rows, each a one-thread product
+/// that reuses its thread's packing buffer). The steps run inside the pool, as `fit`
+/// runs them.
 #[test]
 fn steps_on_several_threads_allocate_nothing() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -186,9 +189,23 @@ fn steps_on_several_threads_allocate_nothing() {
     let order: Vec<usize> = (0..600).rev().collect();
     for count in [2, 4] {
         let threads = Threads::new(count);
-        for (layers, dropout) in [(vec![64], 0.0), (vec![512, 256, 32], 0.2)] {
-            let config =
-                ModelConfig { input_dim: 784, layers: layers.clone(), dropout, ..ModelConfig::default() };
+        let conv = ModelConfig {
+            input_dim: 784,
+            arch: autoencoder::Arch::Conv,
+            channels: vec![8, 16],
+            layers: vec![16],
+            batch_norm: true,
+            image_shape: Some(autoencoder::ImageShape { channels: 1, height: 28, width: 28 }),
+            ..ModelConfig::default()
+        };
+        let dense = |layers: Vec<usize>, dropout| ModelConfig {
+            input_dim: 784,
+            layers,
+            dropout,
+            ..ModelConfig::default()
+        };
+        for config in [dense(vec![64], 0.0), dense(vec![512, 256, 32], 0.2), conv] {
+            let layers = (config.arch, config.layers.clone());
             let mut model = Autoencoder::new(config, 0).unwrap();
             let cfg = TrainConfig { loss: Loss::Bce, clip_norm: Some(1.0), ..TrainConfig::default() };
             let mut trainer = Trainer::new(&model, &cfg, 128).unwrap();

@@ -1,6 +1,7 @@
 //! The matrix product every layer uses: `C ← A·B` or `C ← C + A·B`, with either
 //! operand read transposed through strides (no transposed copies), over faer's
-//! matrix multiply (its AVX-512/AVX2 kernels, `gemm` below them for other shapes).
+//! matrix multiply (its AVX-512/AVX2 kernels, `gemm` below them for other shapes) on
+//! one thread per block of rows.
 //!
 //! Why faer's entry point rather than the `gemm` crate's directly: `gemm::gemm`
 //! allocates its packing buffers on every call (two allocations per product, eight
@@ -26,8 +27,10 @@ pub enum Transpose {
 /// `tb = Yes`, `b` holds `n×k` and `B` is its transpose. So a dense layer's forward
 /// pass `Y = X·Wᵀ` is `matmul(y, x, No, w, Yes, ..)` with `W` stored `out×in`.
 ///
-/// For a fixed thread count the result is bit-for-bit reproducible: the work is split
-/// over blocks of `C`, never over the sum along `k` (tested through training).
+/// On more than one thread a product of 4 Mi multiply-adds or more is split into blocks
+/// of `C`'s rows (64 rows or more when there are enough, never one), each a one-thread
+/// product, never over the sum along `k`: the result has the one-thread bits at any
+/// thread count (tested).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(
     c: &mut [f32],
@@ -66,7 +69,6 @@ pub fn matmul(
     if rows_per_block < m {
         // Blocks of C's rows side by side, each a one-thread product: each has the
         // whole product's bits (`row_blocks_have_the_bits_of_the_whole_product`).
-        let one = Threads::new(1);
         return threads.for_each_rows_by(rows_per_block, n, &mut c[..m * n], None, |rows, c, _| {
             // SAFETY: rows `rows` of A start at `a[rows.start · a_rs]` (a_rs = k, or 1
             // when A is read transposed) and are read at the whole's strides, so every
@@ -85,7 +87,7 @@ pub fn matmul(
                     faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), rows.len(), n, n as isize, 1),
                 )
             };
-            product(c, a, b, accumulate, &one);
+            product(c, a, b, accumulate);
         });
     }
     // SAFETY: the assertions above guarantee every index formed from these dimensions
@@ -98,26 +100,32 @@ pub fn matmul(
             faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), m, n, n as isize, 1),
         )
     };
-    product(c, a, b, accumulate, threads);
+    product(c, a, b, accumulate);
 }
 
-/// Multiply-adds below which a product is not split by rows.
+/// Multiply-adds below which a product runs on one thread.
 const SPLIT_MIN_WORK: usize = 1 << 22;
-/// Rows a block of a split product holds at least.
+/// Rows a block of a split product holds at least when the product has the rows.
 const SPLIT_MIN_ROWS: usize = 64;
 
 /// The rows per block when `matmul` splits a product's `m` rows over `threads` (each
-/// block a one-thread product), or `m` when it leaves the split to faer: tall products
-/// (a convolution's `m` = images × pixels; a batch's rows) of enough work. Measured on
-/// the conv model C, faer's own split of these shapes kept both threads busy on barriers
-/// and packing. No block has one row (a one-row product takes faer's matrix–vector path,
-/// with other bits).
+/// block a one-thread product), or `m` for one product on the calling thread (one
+/// thread, under [`SPLIT_MIN_WORK`], or fewer than 4 rows). Blocks hold
+/// [`SPLIT_MIN_ROWS`] rows or more when there are enough (a convolution's `m` = images ×
+/// pixels, a batch's rows), two or more otherwise (a convolution's weight gradient, one
+/// row per output channel), never one: a one-row product takes faer's matrix–vector
+/// path, with other bits.
+///
+/// Why not faer's own split: measured on the conv model C, its parallel products kept
+/// both threads on barriers and packing, and allocated on every call (about 450 times
+/// per step of the no-allocation test's conv model at 2 threads), where blocks of
+/// one-thread products reuse each thread's packing buffer.
 fn row_blocks(m: usize, n: usize, k: usize, threads: &Threads) -> usize {
     let t = threads.count();
-    if t < 2 || m < 2 * SPLIT_MIN_ROWS || m.saturating_mul(n).saturating_mul(k) < SPLIT_MIN_WORK {
+    if t < 2 || m < 4 || m.saturating_mul(n).saturating_mul(k) < SPLIT_MIN_WORK {
         return m;
     }
-    let blocks = t.min(m / SPLIT_MIN_ROWS);
+    let blocks = if m >= 2 * SPLIT_MIN_ROWS { t.min(m / SPLIT_MIN_ROWS) } else { t.min(m / 2) };
     let mut per = m.div_ceil(blocks);
     while m % per == 1 {
         per += 1;
@@ -128,8 +136,8 @@ fn row_blocks(m: usize, n: usize, k: usize, threads: &Threads) -> usize {
 /// Rows `rows` of `C = Aᵀ·B` (or `C += …` when `accumulate`) into `c` (`rows.len() × n`),
 /// with `a` holding the `k×m` matrix `A` and `b` the `k×n` matrix `B`, both row-major:
 /// a dense layer's weight gradient `∂W = δᵀ·x` for a range of its output units, which
-/// threads compute side by side. Each row has the bits it has in the whole product
-/// (tested), so the split does not change the result.
+/// threads compute side by side, each calling this on its own thread. Each row has the
+/// bits it has in the whole product (tested), so the split does not change the result.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_transposed_rows(
     c: &mut [f32],
@@ -140,7 +148,6 @@ pub fn matmul_transposed_rows(
     a: &[f32],
     b: &[f32],
     accumulate: bool,
-    threads: &Threads,
 ) {
     assert!(rows.start <= rows.end && rows.end <= m, "matmul: rows {rows:?} of {m}");
     assert!(a.len() >= m * k, "matmul: A holds {} values, needs {k}×{m}", a.len());
@@ -170,19 +177,13 @@ pub fn matmul_transposed_rows(
             faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), r, n, n as isize, 1),
         )
     };
-    product(c, a, b, accumulate, threads);
+    product(c, a, b, accumulate);
 }
 
-/// `C ← A·B` or `C += A·B` through faer, the views already checked.
-fn product(
-    c: faer::MatMut<'_, f32>,
-    a: faer::MatRef<'_, f32>,
-    b: faer::MatRef<'_, f32>,
-    accumulate: bool,
-    threads: &Threads,
-) {
+/// `C ← A·B` or `C += A·B` through faer on the calling thread, the views already checked.
+fn product(c: faer::MatMut<'_, f32>, a: faer::MatRef<'_, f32>, b: faer::MatRef<'_, f32>, accumulate: bool) {
     let accum = if accumulate { faer::Accum::Add } else { faer::Accum::Replace };
-    faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, threads.faer_par());
+    faer::linalg::matmul::matmul(c, accum, a, b, 1.0f32, faer::Par::Seq);
 }
 
 /// Clears the upper halves of the vector registers (`vzeroupper`) on this thread.
@@ -287,8 +288,8 @@ mod tests {
                 let mut part = vec![0.0; m * n];
                 let (top, bottom) = part.split_at_mut(cut * n);
                 // Rows `cut..` of Aᵀ are columns `cut..` of the stored k×m matrix.
-                matmul_transposed_rows(top, 0..cut, m, n, k, &a, &b, false, &one);
-                matmul_transposed_rows(bottom, cut..m, m, n, k, &a, &b, false, &one);
+                matmul_transposed_rows(top, 0..cut, m, n, k, &a, &b, false);
+                matmul_transposed_rows(bottom, cut..m, m, n, k, &a, &b, false);
                 let same = whole.iter().zip(&part).all(|(x, y)| x.to_bits() == y.to_bits());
                 assert!(same, "{m}x{n}x{k} transposed A cut at {cut}");
             }
@@ -300,7 +301,7 @@ mod tests {
     /// one-row block take longer blocks instead.
     #[test]
     fn products_split_over_threads_have_the_one_thread_bits() {
-        for (m, n, k) in [(600, 40, 200), (1025, 64, 72), (129, 128, 300)] {
+        for (m, n, k) in [(600, 40, 200), (1025, 64, 72), (129, 128, 300), (64, 288, 700), (7, 300, 2100)] {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729 % 977) as f32 - 488.0) / 411.0).collect();
             for threads in [2, 3, 4] {
@@ -318,7 +319,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(row_blocks(129, 128, 300, &Threads::new(1)), 129);
-        assert_eq!(row_blocks(100, 1000, 1000, &Threads::new(2)), 100);
+        let two = Threads::new(2);
+        assert_eq!(row_blocks(129, 128, 300, &Threads::new(1)), 129, "one thread");
+        assert_eq!(row_blocks(100, 1000, 1000, &two), 50, "few rows: blocks of two or more");
+        assert_eq!(row_blocks(3, 5000, 5000, &two), 3, "under 4 rows: one product");
+        assert_eq!(row_blocks(1000, 64, 64, &two), 1000, "little work: one product");
     }
 }

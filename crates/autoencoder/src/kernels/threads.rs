@@ -65,14 +65,6 @@ impl Threads {
         self.n
     }
 
-    /// The parallelism to hand to faer.
-    pub(crate) fn faer_par(&self) -> faer::Par {
-        match std::num::NonZeroUsize::new(self.n) {
-            Some(n) if self.n > 1 => faer::Par::Rayon(n),
-            _ => faer::Par::Seq,
-        }
-    }
-
     /// Run `f` with this setting in force: inside the private pool when there is one,
     /// with denormals flushed on the calling thread for the duration.
     pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {

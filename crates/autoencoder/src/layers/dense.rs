@@ -166,11 +166,12 @@ impl Layer for Dense {
         units: Range<usize>,
         gw: &mut [f32],
         gb: &mut [f32],
-        ctx: Ctx<'_>,
+        _ctx: Ctx<'_>,
     ) {
+        // On the calling thread (the row-split step runs one block of units per thread).
         // ∂L/∂W's rows `units` = (δᵀ·x)'s rows `units`; ∂L/∂b's = δ's column sums there.
         let (dz, x) = (&dz[..rows * self.outputs], &x[..rows * self.inputs]);
-        matmul_transposed_rows(gw, units.clone(), self.outputs, self.inputs, rows, dz, x, false, ctx.threads);
+        matmul_transposed_rows(gw, units.clone(), self.outputs, self.inputs, rows, dz, x, false);
         elementwise::column_sums_of(dz, self.outputs, units, gb);
     }
 

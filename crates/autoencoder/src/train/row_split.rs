@@ -174,7 +174,7 @@ pub(super) fn warm(layers: &[Box<dyn Layer>], batch: usize, threads: &Threads) {
                 (vec![0.0f32; rows * out], vec![0.0f32; rows * inp], vec![0.0f32; units * inp]);
             matmul(&mut y, rows, out, inp, &x, Transpose::No, &w, Transpose::Yes, false, &one);
             matmul(&mut dx, rows, inp, out, &dz, Transpose::No, &w, Transpose::No, false, &one);
-            matmul_transposed_rows(&mut gw, 0..units, out, inp, batch, &dz, &x, false, &one);
+            matmul_transposed_rows(&mut gw, 0..units, out, inp, batch, &dz, &x, false);
         }
     });
 }

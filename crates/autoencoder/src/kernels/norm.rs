@@ -10,7 +10,7 @@ const BLOCK: usize = 64;
 const FOLD: usize = 256;
 
 /// The partial sums a batch-normalisation pass over `m` rows of `c` channels keeps:
-/// `parts` values per channel for each block of [`FOLD`] rows.
+/// `parts` values per channel for each block of 256 rows (`FOLD`).
 pub fn partials_len(m: usize, c: usize, parts: usize) -> usize {
     m.div_ceil(FOLD) * c * parts
 }
@@ -66,7 +66,7 @@ fn fold(partials: &[f32], c: usize, parts: usize, part: usize, out: &mut [f32], 
 }
 
 /// The mean and the biased variance of each column of the `m × c` matrix `x`: f32 sums
-/// over blocks of [`FOLD`] rows (blocks on `threads` side by side, into `partials`, of
+/// over blocks of 256 rows (blocks on `threads` side by side, into `partials`, of
 /// [`partials_len`]`(m, c, 1)` values at least), added in f64 in block order: the same
 /// bits at any thread count.
 pub fn channel_moments(

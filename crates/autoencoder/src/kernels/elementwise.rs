@@ -181,19 +181,8 @@ fn activation_backward_block(dy: &mut [f32], y: &[f32], pre: Option<&[f32]>, act
 /// of columns on `threads` side by side ([`column_sums_of`]: the same bits at any count).
 pub fn column_sums(src: &[f32], dst: &mut [f32], threads: &Threads) {
     let cols = dst.len();
-    let blocks = threads.blocks_for(cols, src.len() / cols.max(1));
-    if blocks > 1 {
-        return threads.for_each_rows_in(blocks, 1, dst, None, |r, d, _| column_sums_of(src, cols, r, d));
-    }
-    dst.fill(0.0);
-    simd(
-        #[inline(always)]
-        || {
-            for row in src.chunks_exact(cols) {
-                dst.iter_mut().zip(row).for_each(|(d, &s)| *d += s);
-            }
-        },
-    )
+    let per = cols.div_ceil(threads.blocks_for(cols, src.len() / cols.max(1)));
+    threads.for_each_rows_by(per, 1, dst, None, |r, d, _| column_sums_of(src, cols, r, d));
 }
 
 /// `dst[c − cols.start] = Σ_r src[r, c]` for the columns `cols` of a `rows × width`

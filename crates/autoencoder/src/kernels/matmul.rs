@@ -65,42 +65,29 @@ pub fn matmul(
         Transpose::No => (n as isize, 1),
         Transpose::Yes => (1, k as isize),
     };
-    let rows_per_block = row_blocks(m, n, k, threads);
-    if rows_per_block < m {
-        // Blocks of C's rows side by side, each a one-thread product: each has the
-        // whole product's bits (`row_blocks_have_the_bits_of_the_whole_product`).
-        return threads.for_each_rows_by(rows_per_block, n, &mut c[..m * n], None, |rows, c, _| {
-            // SAFETY: rows `rows` of A start at `a[rows.start · a_rs]` (a_rs = k, or 1
-            // when A is read transposed) and are read at the whole's strides, so every
-            // index stays inside `a` (the assertions above); `b` as below; this block of
-            // `c` is its own (borrowed mutably), so nothing aliases it.
-            let (a, b, c) = unsafe {
-                (
-                    faer::MatRef::<f32>::from_raw_parts(
-                        a[rows.start * a_rs as usize..].as_ptr(),
-                        rows.len(),
-                        k,
-                        a_rs,
-                        a_cs,
-                    ),
-                    faer::MatRef::<f32>::from_raw_parts(b.as_ptr(), k, n, b_rs, b_cs),
-                    faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), rows.len(), n, n as isize, 1),
-                )
-            };
-            product(c, a, b, accumulate);
-        });
-    }
-    // SAFETY: the assertions above guarantee every index formed from these dimensions
-    // and strides lies inside the three slices, and `c` is borrowed mutably so it
-    // cannot alias `a` or `b`.
-    let (a, b, c) = unsafe {
-        (
-            faer::MatRef::<f32>::from_raw_parts(a.as_ptr(), m, k, a_rs, a_cs),
-            faer::MatRef::<f32>::from_raw_parts(b.as_ptr(), k, n, b_rs, b_cs),
-            faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), m, n, n as isize, 1),
-        )
-    };
-    product(c, a, b, accumulate);
+    // Blocks of C's rows side by side, each a one-thread product with the whole
+    // product's bits (`row_blocks_have_the_bits_of_the_whole_product`); one block, on
+    // the calling thread, when the product is not split.
+    threads.for_each_rows_by(row_blocks(m, n, k, threads), n, &mut c[..m * n], None, |rows, c, _| {
+        // SAFETY: rows `rows` of A start at `a[rows.start · a_rs]` (a_rs = k, or 1 when A
+        // is read transposed) and are read at the whole's strides, so every index stays
+        // inside `a` (the assertions above); B's view is in bounds by them too; this
+        // block of `c` is its own (borrowed mutably), so nothing aliases it.
+        let (a, b, c) = unsafe {
+            (
+                faer::MatRef::<f32>::from_raw_parts(
+                    a[rows.start * a_rs as usize..].as_ptr(),
+                    rows.len(),
+                    k,
+                    a_rs,
+                    a_cs,
+                ),
+                faer::MatRef::<f32>::from_raw_parts(b.as_ptr(), k, n, b_rs, b_cs),
+                faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), rows.len(), n, n as isize, 1),
+            )
+        };
+        product(c, a, b, accumulate);
+    });
 }
 
 /// Multiply-adds below which a product runs on one thread.

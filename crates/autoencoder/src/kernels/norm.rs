@@ -31,8 +31,9 @@ fn block_sums(
 ) {
     let rows = a.len() / c;
     let partials = &mut partials[..partials_len(rows, c, parts)];
-    let blocks = threads.blocks_for(rows.div_ceil(FOLD), FOLD * c);
-    threads.for_each_rows_in(blocks, parts * c, partials, None, |folds, out, _| {
+    let folds = rows.div_ceil(FOLD);
+    let per = folds.div_ceil(threads.blocks_for(folds, FOLD * c));
+    threads.for_each_rows_by(per, parts * c, partials, None, |folds, out, _| {
         simd(
             #[inline(always)]
             || {
@@ -77,8 +78,8 @@ pub fn channel_moments(
     partials: &mut [f32],
     threads: &Threads,
 ) {
-    let m = (x.len() / c).max(1) as f64;
     let rows = x.len() / c;
+    let m = rows.max(1) as f64;
     let partials = &mut partials[..partials_len(rows, c, 1)];
     block_sums(
         x,

@@ -183,26 +183,14 @@ impl Threads {
         f: impl Fn(std::ops::Range<usize>, &mut [f32], Option<&mut [f32]>) + Send + Sync,
     ) {
         let width = width.max(1);
-        self.for_each_rows_in(self.blocks_for(a.len() / width, width), width, a, b, f)
-    }
-
-    /// [`for_each_rows`](Self::for_each_rows) in `blocks` blocks (at most one per row),
-    /// for a pass whose cost is not its values' count: a block per thread of a bias
-    /// gradient's columns, each summing every row.
-    pub fn for_each_rows_in(
-        &self,
-        blocks: usize,
-        width: usize,
-        a: &mut [f32],
-        b: Option<&mut [f32]>,
-        f: impl Fn(std::ops::Range<usize>, &mut [f32], Option<&mut [f32]>) + Send + Sync,
-    ) {
-        let rows = a.len() / width.max(1);
-        self.for_each_rows_by(rows.div_ceil(blocks.clamp(1, rows.max(1))), width, a, b, f)
+        let rows = a.len() / width;
+        self.for_each_rows_by(rows.div_ceil(self.blocks_for(rows, width)), width, a, b, f)
     }
 
     /// [`for_each_rows`](Self::for_each_rows) in blocks of `per` rows (the last with the
-    /// rest), spread over the pool when there is more than one.
+    /// rest), spread over the pool when there is more than one: for a pass whose cost is
+    /// not its values' count (a bias gradient's columns, each summing every row) or whose
+    /// blocks have other bounds (a product's blocks of rows).
     pub fn for_each_rows_by(
         &self,
         per: usize,

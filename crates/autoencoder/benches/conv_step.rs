@@ -3,7 +3,8 @@
 //! norm) on 28×28 images, and each layer's forward + backward on its own, to see where
 //! a step's time goes.
 //!
-//! `cargo bench -p autoencoder --bench conv_step`
+//! `cargo bench -p autoencoder --bench conv_step`; `AE_BENCH_THREADS=2 cargo bench …` runs
+//! the same on two threads (the group names say the count).
 
 use autoencoder::data::synthetic;
 use autoencoder::layers::{Backward, Ctx};
@@ -16,7 +17,8 @@ const BATCH: usize = 128;
 
 fn bench(c: &mut Criterion) {
     let data = synthetic::generate(4096, 0);
-    let threads = Threads::new(1);
+    let count = std::env::var("AE_BENCH_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1);
+    let threads = Threads::new(count);
     for (name, batch_norm) in [("C", true), ("C0", false)] {
         let config = ModelConfig {
             input_dim: 784,
@@ -32,7 +34,7 @@ fn bench(c: &mut Criterion) {
         let mut trainer = Trainer::new(&model, &cfg, BATCH).unwrap();
         let order: Vec<usize> = (0..4096).map(|i| (i * 7919) % 4096).collect();
         let mut at = 0;
-        let mut g = c.benchmark_group(format!("model_{name}"));
+        let mut g = c.benchmark_group(format!("model_{name}_t{count}"));
         g.sample_size(20);
         g.bench_function("train_step", |b| {
             b.iter(|| {

@@ -179,9 +179,9 @@ fn conv_training_steps_allocate_nothing() {
 /// On 2 and 4 threads, steps after the first allocate nothing on any thread: the
 /// row-split step of dense models (blocks of rows, then blocks of output units, then the
 /// update by parameter ranges), and the whole-batch step of a conv model with batch norm
-/// (every pass split inside it; products in blocks of rows, each a one-thread product
-/// that reuses its thread's packing buffer). The steps run inside the pool, as `fit`
-/// runs them.
+/// (every pass split inside it; products in blocks of rows, or of columns for the
+/// few-row weight gradients, each a one-thread product that reuses its thread's packing
+/// buffer). The steps run inside the pool, as `fit` runs them.
 #[test]
 fn steps_on_several_threads_allocate_nothing() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

@@ -70,10 +70,12 @@ fn every_thread_count_writes_the_same_model_bytes() {
     };
     let images = unit_rows(150, 16, 6);
     // Big enough that the element-wise passes and batch norm's sums split over the
-    // threads: 64 rows × 8×8 pixels × 8 channels = 32,768 values in the first layer.
+    // threads (64 rows × 8×8 pixels × 16 channels = 65,536 values in the first layer),
+    // and that the second layer's weight gradient (32 × 144 over 64 rows × 4×4 pixels,
+    // 4.7 M multiply-adds) is split by columns.
     let big_conv = ModelConfig {
         input_dim: 256,
-        channels: vec![8],
+        channels: vec![16, 32],
         image_shape: Some(autoencoder::ImageShape { channels: 1, height: 16, width: 16 }),
         ..conv.clone()
     };

@@ -307,30 +307,36 @@ pub fn settings(a: &TrainArgs) -> Settings {
     s
 }
 
-/// Defaults, then the TOML file, then the flags that were given.
-pub fn resolve_config(a: &TrainArgs) -> Result<Params> {
+/// Defaults, then the TOML file, then the flags that were given; and whether the file
+/// has a `[model]` table.
+pub fn resolve_config(a: &TrainArgs) -> Result<(Params, bool)> {
     resolve_config_over(a, Params::default())
 }
 
 /// [`resolve_config`] starting from `base` instead of the defaults (a preset); a TOML
-/// file replaces `base`. An invalid setting from the file names the file.
-pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<Params> {
-    let base = match &a.config {
+/// file replaces `base`. The file is read once. An invalid setting from the file names
+/// the file.
+pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<(Params, bool)> {
+    let (base, sets_model) = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-            toml::from_str::<Params>(&text).map_err(|e| {
+            let params = toml::from_str::<Params>(&text).map_err(|e| {
                 Error::format(
                     p,
                     format!("not a valid training configuration: {}", e.to_string().replace('\n', " ")),
                 )
-            })?
+            })?;
+            // Valid as settings, so a valid table.
+            let sets_model = toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("model"));
+            (params, sets_model)
         }
-        None => base,
+        None => (base, false),
     };
-    settings(a).over(base).map_err(|e| match &a.config {
+    let params = settings(a).over(base).map_err(|e| match &a.config {
         Some(p) => Error::format(p, e.to_string()),
         None => e,
-    })
+    })?;
+    Ok((params, sets_model))
 }
 
 /// The settings a resumed run was asked for that differ from its checkpoint's, as
@@ -342,7 +348,7 @@ fn resume_conflicts(a: &TrainArgs, checkpoint: &Params) -> Result<Vec<String>> {
     if let Some(p) = a.preset {
         conflicts.push(format!("preset: the checkpoint's settings, asked {p}"));
     }
-    let mut asked = resolve_config_over(a, checkpoint.clone())?;
+    let (mut asked, _) = resolve_config_over(a, checkpoint.clone())?;
     // Filled in from the data when training started, never asked for.
     asked.model.input_dim = checkpoint.model.input_dim;
     asked.model.image_shape = checkpoint.model.image_shape;
@@ -350,13 +356,6 @@ fn resume_conflicts(a: &TrainArgs, checkpoint: &Params) -> Result<Vec<String>> {
         conflicts.push(format!("{key}: the checkpoint's {old}, asked {value}"));
     }
     Ok(conflicts)
-}
-
-/// Whether the configuration file at `path` (read before, so readable) sets any
-/// architecture key.
-fn has_model_table(path: &Path) -> bool {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("model"))
 }
 
 /// With no configuration file: the library's choice for the data (a preset's defaults,
@@ -421,7 +420,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
         Some(p) => Some(load_checkpoint(p)?),
         None => None,
     };
-    let cfg = match &resume {
+    let (cfg, config_sets_model) = match &resume {
         Some(ck) => {
             // Another thread count resumes to the same bits: the steps do not depend on it.
             let cfg = Params { model: ck.model.config().clone(), training: ck.resume.state.config.clone() };
@@ -435,7 +434,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
                     ),
                 ));
             }
-            cfg
+            (cfg, false)
         }
         None => resolve_config(&a)?,
     };
@@ -461,7 +460,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     let start = match &a.from {
         Some(p) => {
             let model = file::load(p)?;
-            if let Some(c) = a.config.as_ref().filter(|c| has_model_table(c)) {
+            if let Some(c) = a.config.as_ref().filter(|_| config_sets_model) {
                 return Err(Error::format(
                     c,
                     format!(

@@ -1,7 +1,7 @@
 //! The matrix product every layer uses: `C ← A·B` or `C ← C + A·B`, with either
 //! operand read transposed through strides (no transposed copies), over faer's
 //! matrix multiply (its AVX-512/AVX2 kernels, `gemm` below them for other shapes) on
-//! one thread per block of rows.
+//! one thread per block of rows (or, for a few-row product, of columns).
 //!
 //! Why faer's entry point rather than the `gemm` crate's directly: `gemm::gemm`
 //! allocates its packing buffers on every call (two allocations per product, eight
@@ -66,53 +66,50 @@ pub fn matmul(
         Transpose::No => (n as isize, 1),
         Transpose::Yes => (1, k as isize),
     };
-    // Few rows and many columns (a weight gradient `δᵀ·P`): blocks of C's columns side
-    // by side, each reading only its columns of B.
-    if let Some(per) = column_blocks(m, n, k, threads) {
-        let out = Columns(c.as_mut_ptr());
-        threads.for_each_index(n.div_ceil(per), |i| {
-            let cols = i * per..((i + 1) * per).min(n);
-            // SAFETY: A's view is the whole of A; B's columns `cols` start at
-            // `b[cols.start · b_cs]` and are read at the whole's strides, and C's columns
-            // `cols` at `c[cols.start]` with row stride n: all in bounds by the
-            // assertions above. The blocks' column ranges are disjoint, so no two tasks
-            // write the same value of `c`, which is borrowed mutably for the whole pass.
-            let (a, b, c) = unsafe {
-                (
-                    faer::MatRef::<f32>::from_raw_parts(a.as_ptr(), m, k, a_rs, a_cs),
-                    faer::MatRef::<f32>::from_raw_parts(
-                        b.as_ptr().offset(cols.start as isize * b_cs),
-                        k,
-                        cols.len(),
-                        b_rs,
-                        b_cs,
-                    ),
-                    faer::MatMut::<f32>::from_raw_parts_mut(out.at(cols.start), m, cols.len(), n as isize, 1),
-                )
-            };
-            product(c, a, b, accumulate);
-        });
-        return;
-    }
-    // Blocks of C's rows side by side, each a one-thread product with the whole
-    // product's bits (`row_blocks_have_the_bits_of_the_whole_product`); one block, on
-    // the calling thread, when the product is not split.
-    threads.for_each_rows_by(row_blocks(m, n, k, threads), n, &mut c[..m * n], None, |rows, c, _| {
-        // SAFETY: rows `rows` of A start at `a[rows.start · a_rs]` (a_rs = k, or 1 when A
-        // is read transposed) and are read at the whole's strides, so every index stays
-        // inside `a` (the assertions above); B's view is in bounds by them too; this
-        // block of `c` is its own (borrowed mutably), so nothing aliases it.
+    // Blocks of C side by side, each a one-thread product with the whole product's bits
+    // (`row_blocks_have_the_bits_of_the_whole_product`, and the split test): blocks of
+    // rows, or for a few-row product (a weight gradient `δᵀ·P`) blocks of columns, each
+    // reading only its columns of B; one block, on the calling thread, when the product
+    // is not split.
+    let (rows_per, cols_per) = match column_blocks(m, n, k, threads) {
+        Some(per) => (m, per),
+        None => (row_blocks(m, n, k, threads), n),
+    };
+    let col_blocks = n.div_ceil(cols_per);
+    let out = Out(c.as_mut_ptr());
+    threads.for_each_index(m.div_ceil(rows_per) * col_blocks, |i| {
+        let (r, j) = (i / col_blocks, i % col_blocks);
+        let rows = r * rows_per..((r + 1) * rows_per).min(m);
+        let cols = j * cols_per..((j + 1) * cols_per).min(n);
+        // SAFETY: A's rows `rows` start at `a[rows.start · a_rs]` (a_rs = k, or 1 when A
+        // is read transposed), B's columns `cols` at `b[cols.start · b_cs]`, C's block at
+        // `c[rows.start · n + cols.start]` (row stride n), each read at the whole's
+        // strides: every index stays inside its slice (the assertions above). The blocks
+        // are disjoint, so no two tasks write the same value of `c`, which is borrowed
+        // mutably for the whole pass.
         let (a, b, c) = unsafe {
             (
                 faer::MatRef::<f32>::from_raw_parts(
-                    a[rows.start * a_rs as usize..].as_ptr(),
+                    a.as_ptr().add(rows.start * a_rs as usize),
                     rows.len(),
                     k,
                     a_rs,
                     a_cs,
                 ),
-                faer::MatRef::<f32>::from_raw_parts(b.as_ptr(), k, n, b_rs, b_cs),
-                faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), rows.len(), n, n as isize, 1),
+                faer::MatRef::<f32>::from_raw_parts(
+                    b.as_ptr().add(cols.start * b_cs as usize),
+                    k,
+                    cols.len(),
+                    b_rs,
+                    b_cs,
+                ),
+                faer::MatMut::<f32>::from_raw_parts_mut(
+                    out.at(rows.start * n + cols.start),
+                    rows.len(),
+                    cols.len(),
+                    n as isize,
+                    1,
+                ),
             )
         };
         product(c, a, b, accumulate);
@@ -149,15 +146,16 @@ fn row_blocks(m: usize, n: usize, k: usize, threads: &Threads) -> usize {
     per
 }
 
-/// `C`'s values, written by the blocks of a column-split product, each to its own columns.
-struct Columns(*mut f32);
+/// `C`'s values, written by the blocks of a split product, each to its own block.
+struct Out(*mut f32);
 
-// SAFETY: used only inside one split product, whose tasks write disjoint columns.
-unsafe impl Sync for Columns {}
+// SAFETY: used only inside one split product, whose tasks write disjoint blocks.
+unsafe impl Sync for Out {}
 
-impl Columns {
-    fn at(&self, col: usize) -> *mut f32 {
-        self.0.wrapping_add(col)
+impl Out {
+    /// Value `at` of `C`.
+    fn at(&self, at: usize) -> *mut f32 {
+        self.0.wrapping_add(at)
     }
 }
 

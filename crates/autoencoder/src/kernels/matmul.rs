@@ -164,9 +164,9 @@ impl Out {
 /// 96 to a tile with AVX-512 and 24 with AVX2 (`private-gemm-x86`). A block of columns
 /// that starts on a tile boundary runs every value through the kernel the whole
 /// product would, with the same sums along `k` (in chunks of 512 whatever the shape),
-/// so it has the whole product's bits (tested; on AVX2, blocks that cut a tile had them
-/// too, but no AVX-512 machine was at hand to check that there). `None` where faer takes
-/// another path.
+/// so it has the whole product's bits (tested on an AVX2 machine and on an AVX-512 one;
+/// on both, blocks that cut a tile had them too, which the split does not rely on).
+/// `None` where faer takes another path.
 fn column_tile() -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
@@ -384,6 +384,7 @@ mod tests {
             (7, 300, 2100, true),
             (32, 3136, 128, true),
             (100, 50, 1000, true),
+            (100, 250, 1000, true),
             (2, 1000, 3000, true),
             (16, 9, 30000, false),
         ] {
@@ -391,8 +392,11 @@ mod tests {
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729 % 977) as f32 - 488.0) / 411.0).collect();
             for threads in [2, 3, 4] {
                 let threads = Threads::new(threads);
-                if column_tile().is_some() {
-                    assert_eq!(by_columns(m, n, k, &threads), columns, "{m}x{n}x{k}");
+                // Few rows and enough work: split by columns when there are two tiles
+                // (50 columns are two tiles of 24 with AVX2, one of 96 with AVX-512).
+                if let Some(tile) = column_tile() {
+                    let expected = columns && n >= 2 * tile;
+                    assert_eq!(by_columns(m, n, k, &threads), expected, "{m}x{n}x{k}");
                 }
                 if let Some(per) = column_blocks(m, n, k, &threads) {
                     let tile = column_tile().unwrap();
@@ -418,7 +422,8 @@ mod tests {
         assert_eq!(row_blocks(3, 5000, 5000, &two), 3, "under 4 rows: one product");
         assert_eq!(row_blocks(1000, 64, 64, &two), 1000, "little work: one product");
         if let Some(tile) = column_tile() {
-            assert_eq!(column_blocks(64, 288, 700, &two), Some(288 / tile / 2 * tile), "halves");
+            let two_blocks = 288usize.div_ceil(tile).div_ceil(2) * tile;
+            assert_eq!(column_blocks(64, 288, 700, &two), Some(two_blocks), "two blocks of whole tiles");
             assert_eq!(column_blocks(64, 288, 700, &Threads::new(1)), None, "one thread");
             assert_eq!(column_blocks(128, 288, 700, &two), None, "enough rows: split by rows");
             assert_eq!(column_blocks(64, tile, 5000, &two), None, "one tile");

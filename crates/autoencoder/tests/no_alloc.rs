@@ -181,7 +181,8 @@ fn conv_training_steps_allocate_nothing() {
 /// update by parameter ranges), and the whole-batch step of a conv model with batch norm
 /// (every pass split inside it; products in blocks of rows, or of columns for the
 /// few-row weight gradients, each a one-thread product that reuses its thread's packing
-/// buffer). The steps run inside the pool, as `fit` runs them.
+/// buffer). The steps run inside the pool with the other workers kept awake (polling
+/// for blocks), as `fit` runs them.
 #[test]
 fn steps_on_several_threads_allocate_nothing() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -210,6 +211,7 @@ fn steps_on_several_threads_allocate_nothing() {
             let cfg = TrainConfig { loss: Loss::Bce, clip_norm: Some(1.0), ..TrainConfig::default() };
             let mut trainer = Trainer::new(&model, &cfg, 128).unwrap();
             let (during, loss) = threads.install(|| {
+                let _awake = threads.keep_awake();
                 trainer.step(&mut model, &data, &order[..128], &threads);
                 let before = ALLOCATIONS.load(Ordering::SeqCst);
                 WATCH_ALL.store(true, Ordering::SeqCst);

@@ -19,7 +19,7 @@ pub mod update;
 mod threads;
 
 pub use matmul::{clear_upper_registers, matmul, matmul_transposed_rows, Transpose};
-pub use threads::{FlushDenormals, Threads, MAX_THREADS};
+pub use threads::{Awake, FlushDenormals, Threads, MAX_THREADS};
 
 /// Run `f` compiled for the best instruction set this CPU has (AVX-512, AVX2+FMA, or
 /// baseline x86-64), detected at run time. Everything `f` calls must be

@@ -1118,6 +1118,8 @@ pub(super) fn run(
     });
 
     let mut stop = StopReason::EpochLimit;
+    // Steps and validation passes join the threads many times a second.
+    let _awake = threads.keep_awake();
     for epoch in first_epoch..=config.epochs {
         let t0 = Instant::now();
         let trainer = &mut run.trainer;

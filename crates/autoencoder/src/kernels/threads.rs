@@ -1,7 +1,10 @@
 //! The thread policy: one explicit setting passed down, a private pool per model, and
 //! denormals flushed to zero on every thread that computes.
 
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// How many threads the engine may use. `Threads::new(1)` runs everything on the
 /// calling thread; more threads run the matrix products on a private rayon pool
@@ -156,16 +159,16 @@ impl Threads {
 }
 
 /// How long a worker kept awake spins without work before it polls in naps instead.
-const AWAKE_SPIN: std::time::Duration = std::time::Duration::from_millis(2);
+const AWAKE_SPIN: Duration = Duration::from_millis(2);
 /// A nap between polls of a worker kept awake that has had no work for [`AWAKE_SPIN`].
-const AWAKE_NAP: std::time::Duration = std::time::Duration::from_micros(100);
+const AWAKE_NAP: Duration = Duration::from_micros(100);
 
 /// Keeps the pool's other workers polling for work while alive ([`Threads::keep_awake`]).
 /// Dropping it lets them go back to rayon's usual sleep.
 #[must_use = "the workers stay awake only while the guard is held"]
 pub struct Awake<'a> {
-    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
-    _threads: std::marker::PhantomData<&'a Threads>,
+    stop: Option<Arc<AtomicBool>>,
+    _threads: PhantomData<&'a Threads>,
 }
 
 impl Threads {
@@ -190,41 +193,47 @@ impl Threads {
     /// while work comes often; results do not change (only which thread runs a block
     /// does). With one thread it does nothing.
     pub fn keep_awake(&self) -> Awake<'_> {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let Some(pool) = &self.pool else { return Awake { stop: None, _threads: std::marker::PhantomData } };
-        let stop = Arc::new(AtomicBool::new(false));
-        let caller = pool.current_thread_index();
-        let flag = Arc::clone(&stop);
-        pool.spawn_broadcast(move |ctx| {
-            if Some(ctx.index()) == caller {
-                return;
-            }
-            let mut polls = 0u32;
-            let mut idle_since = std::time::Instant::now();
-            while !flag.load(Ordering::Acquire) {
-                if let Some(rayon::Yield::Executed) = rayon::yield_now() {
-                    polls = 0;
-                    idle_since = std::time::Instant::now();
-                    continue;
+        let stop = self.pool.as_ref().map(|pool| {
+            let stop = Arc::new(AtomicBool::new(false));
+            let caller = pool.current_thread_index();
+            let flag = Arc::clone(&stop);
+            pool.spawn_broadcast(move |ctx| {
+                if Some(ctx.index()) != caller {
+                    poll_for_jobs_until(&flag);
                 }
-                polls = polls.wrapping_add(1);
-                if !polls.is_multiple_of(64) {
-                    std::hint::spin_loop();
-                } else if idle_since.elapsed() < AWAKE_SPIN {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::sleep(AWAKE_NAP);
-                }
-            }
+            });
+            stop
         });
-        Awake { stop: Some(stop), _threads: std::marker::PhantomData }
+        Awake { stop, _threads: PhantomData }
+    }
+}
+
+/// A kept-awake worker's loop: any job the pool has, until `stop` is set; between jobs
+/// a spin, the core given to the system every 64 polls, naps after [`AWAKE_SPIN`] idle.
+fn poll_for_jobs_until(stop: &AtomicBool) {
+    let mut polls = 0u32;
+    let mut idle_since = Instant::now();
+    while !stop.load(Ordering::Acquire) {
+        if let Some(rayon::Yield::Executed) = rayon::yield_now() {
+            polls = 0;
+            idle_since = Instant::now();
+            continue;
+        }
+        polls = polls.wrapping_add(1);
+        if !polls.is_multiple_of(64) {
+            std::hint::spin_loop();
+        } else if idle_since.elapsed() < AWAKE_SPIN {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(AWAKE_NAP);
+        }
     }
 }
 
 impl Drop for Awake<'_> {
     fn drop(&mut self) {
         if let Some(stop) = &self.stop {
-            stop.store(true, std::sync::atomic::Ordering::Release);
+            stop.store(true, Ordering::Release);
         }
     }
 }

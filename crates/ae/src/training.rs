@@ -57,3 +57,20 @@ pub fn train_streamed(
     let fitted = params.fit_streamed(data, validation, window_rows, &mut progress)?;
     Ok(Outcome { fitted, val_rows: None, pass: progress.pass() })
 }
+
+/// [`train`] as one rank of a job whose ranks share the rows out
+/// ([`ValidParams::fit_sharded`]): `data` holds rows `data.first_row..` of `total`; no
+/// rank holds the rows of a reconstruction grid.
+pub fn train_sharded(
+    data: &Dataset,
+    total: usize,
+    validation: Option<&Dataset>,
+    params: &ValidParams,
+    quiet: bool,
+    peers: Box<dyn autoencoder::Peers>,
+) -> Result<Outcome> {
+    let training = params.training();
+    let mut progress = Progress::new(quiet, training.loss.name(), training.batch_size);
+    let fitted = params.fit_sharded(data, total, validation, &mut progress, peers)?;
+    Ok(Outcome { fitted, val_rows: None, pass: progress.pass() })
+}

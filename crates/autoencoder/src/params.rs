@@ -273,24 +273,69 @@ impl ValidParams {
         observer: &mut dyn Observer,
         peers: Option<Box<dyn train::Peers>>,
     ) -> Result<Fitted> {
+        let mut options = self.options(peers);
+        let mut model = self.first_model(&mut options);
+        let history =
+            train::fit_with(&mut model, data, validation, &self.training, &self.threads, observer, options)?;
+        train::finish(&mut model, data, self.threshold, &self.threads)?;
+        model.categories = data.categories.clone();
+        Ok(Fitted { model, history })
+    }
+
+    /// [`fit_shared`](Self::fit_shared) on rows shared out among the processes, none
+    /// holding them all: `rows` holds rows `rows.first_row..` of `total` rows, and each
+    /// process the rows that follow the previous rank's ([`train::shard_rows`] gives an
+    /// even split). Each step's micro-batches fetch their rows from the processes that
+    /// hold them; the validation split (the last rows of all of them), the normaliser,
+    /// the checkpoints' fingerprint, the codec (from every training row's code) and the
+    /// detector (from every row's score) come from exchanged parts. Every process
+    /// returns the model `fit_shared` returns when each holds every row, bit for bit.
+    ///
+    /// Besides its rows, each process holds the validation rows, and for a moment every
+    /// training row's code and every row's score. Refuses `trim`, and with a threshold
+    /// the `standardized` score (both need every row in one process).
+    pub fn fit_sharded(
+        &self,
+        rows: &Dataset,
+        total: usize,
+        validation: Option<&Dataset>,
+        observer: &mut dyn Observer,
+        peers: Box<dyn train::Peers>,
+    ) -> Result<Fitted> {
+        let mut shared = train::SharedPeers::new(peers);
+        let mut options = self.options(Some(Box::new(shared.clone())));
+        options.shard_of = Some(total);
+        let mut model = self.first_model(&mut options);
+        let history =
+            train::fit_with(&mut model, rows, validation, &self.training, &self.threads, observer, options)?;
+        let first = usize::try_from(rows.first_row).unwrap_or(usize::MAX);
+        let layout = train::Layout::exchange(&mut shared, first, rows.rows(), total)?;
+        train::finish_sharded(&mut model, rows, &layout, self.threshold, &self.threads, &mut shared)?;
+        model.categories = rows.categories.clone();
+        Ok(Fitted { model, history })
+    }
+
+    /// The fit's options: the checkpoints asked for, the peers given.
+    fn options(&self, peers: Option<Box<dyn train::Peers>>) -> FitOptions {
         let mut options = FitOptions { peers, ..FitOptions::default() };
         if let Some((path, every)) = &self.checkpoint {
             options.checkpoint = Some(path.clone());
             options.checkpoint_every = *every;
         }
-        let mut model = match (&self.resume, &self.start) {
+        options
+    }
+
+    /// The model training starts from: the checkpoint's (its state into `options`),
+    /// the warm start's, or the seed's.
+    fn first_model(&self, options: &mut FitOptions) -> Autoencoder {
+        match (&self.resume, &self.start) {
             (Some(ck), _) => {
                 options.resume = Some(ck.resume.clone());
                 ck.model.clone()
             }
             (None, Some(start)) => (**start).clone(),
             (None, None) => self.initial_model(),
-        };
-        let history =
-            train::fit_with(&mut model, data, validation, &self.training, &self.threads, observer, options)?;
-        train::finish(&mut model, data, self.threshold, &self.threads)?;
-        model.categories = data.categories.clone();
-        Ok(Fitted { model, history })
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use clap::Args;
 use crate::args::{widths, DataArgs, ThreadArgs, Widths};
 use crate::files::{sibling, RunFiles};
 use crate::pictures::{write_comparison, write_loss_curve};
-use crate::training::{train, train_streamed, Outcome};
+use crate::training::{train, train_sharded, train_streamed, Outcome};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -216,6 +216,10 @@ pub struct TrainArgs {
     /// Stream the training rows from their files instead of reading them into memory: a window of rows at a time (a Parquet file by its row groups, other files a file at a time), shuffled within the window. Chosen without this flag when the data is larger than --memory-budget.
     #[arg(long)]
     pub stream: bool,
+
+    /// Under mpirun, each rank reads and holds only its share of the training rows (table files: CSV, NPY, Parquet, Arrow, or folders and globs of them; a Parquet file's row groups and an NPY file's ranges of rows are read only by the ranks whose rows they hold) and fetches each step's rows from the ranks that hold them. The model is the bytes the ranks write without it. The first chunk of the data chooses the defaults, as with --stream. Refuses --trim, and --threshold with the standardized score.
+    #[arg(long)]
+    pub shard: bool,
     /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory].
     #[arg(long, value_name = "SIZE", value_parser = crate::args::byte_size)]
     pub memory_budget: Option<u64>,
@@ -441,16 +445,25 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     let seed = cfg.training.seed;
     // Data larger than the memory budget (or with --stream) is streamed: the first chunk
     // stands for the data where its shape and defaults are chosen.
-    let streamed = streaming(&a)?;
+    let shard = match (&job, a.shard) {
+        (None, true) => return Err(Error::config(
+            "shard",
+            "--shard shares the rows out among the ranks of an mpirun job; run under mpirun, or leave it out",
+        )),
+        (Some(_), true) => Some(shard_source(&a)?),
+        _ => None,
+    };
+    let streamed = if shard.is_some() { None } else { streaming(&a)? };
     if let (Some(j), Some(_)) = (&job, &streamed) {
         return Err(Error::config(
             "mpi",
             format!("streamed training (--stream, or data over --memory-budget) runs in one process, not {} under mpirun; raise --memory-budget", j.size()),
         ));
     }
-    let mut data = match &streamed {
-        Some(s) => s.rows.read(0)?,
-        None => a.data.load(&a.files, seed, Split::Train)?,
+    let mut data = match (&streamed, &shard) {
+        (Some(s), _) => s.rows.read(0)?,
+        (None, Some(rows)) => rows.read(0)?,
+        (None, None) => a.data.load(&a.files, seed, Split::Train)?,
     };
     // A configuration file, or a checkpoint, is the starting point; else the library
     // chooses one for the data (or the preset's).
@@ -476,6 +489,11 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
         }
         None => None,
     };
+    // Sharing the rows out, the first chunk chose the defaults; this rank keeps its rows.
+    if let (Some(rows), Some(j)) = (&shard, &job) {
+        let r = autoencoder::train::shard_rows(rows.rows() as usize, j.rank(), j.size());
+        data = rows.read_rows(r.start as u64..r.end as u64)?;
+    }
     if job.is_some() && resume.is_none() && cfg.training.micro_batch == 0 {
         // The micro-batch size, not the rank count, fixes the bits: any -n gives these.
         cfg.training.micro_batch = MPI_MICRO_BATCH;
@@ -524,7 +542,12 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
             data = Dataset::new(Vec::new(), 0, 0, s.rows.source.clone())?;
             train_streamed(&s.rows, validation.as_ref(), &valid, window, a.quiet)?
         }
-        None => train(&data, validation.as_ref(), &valid, a.quiet, job.as_ref().and_then(|j| j.peers()))?,
+        None => match (&shard, job.as_ref().and_then(|j| j.peers())) {
+            (Some(rows), Some(peers)) => {
+                train_sharded(&data, rows.rows() as usize, validation.as_ref(), &valid, a.quiet, peers)?
+            }
+            (_, peers) => train(&data, validation.as_ref(), &valid, a.quiet, peers)?,
+        },
     };
     if !lead {
         return Ok(());
@@ -548,7 +571,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     if !a.no_plots {
         let p = sibling(&a.output, "loss.png");
         // (Streamed rows are not at hand for a PCA of them.)
-        let baseline = if streamed.is_some() {
+        let baseline = if streamed.is_some() || shard.is_some() {
             None
         } else {
             pca_line(&model, &data, validation.as_ref(), &threads, a.quiet)
@@ -689,6 +712,27 @@ fn streaming(a: &TrainArgs) -> Result<Option<Streamed>> {
     Ok(Some(Streamed { rows, budget, chosen: !a.stream }))
 }
 
+/// The rows `--shard` shares out among the ranks: table files, read a chunk at a time.
+fn shard_source(a: &TrainArgs) -> Result<autoencoder::data::chunks::ChunkedRows> {
+    use autoencoder::data::open::{are_images, are_shards, is_stream};
+    if a.stream {
+        return Err(Error::config(
+            "shard",
+            "--shard and --stream are two ways of holding part of the rows; choose one",
+        ));
+    }
+    let files = &a.files;
+    if a.data.dataset.is_some() || files.is_empty() || are_images(files) || files.iter().any(|p| is_stream(p))
+    {
+        return Err(Error::config(
+            "shard",
+            "--shard reads each rank's rows from table files (CSV, NPY, Parquet, Arrow, or folders and globs of them); named datasets, images and standard input are read whole",
+        ));
+    }
+    let paths = if are_shards(files) { &files[..] } else { &files[..1] };
+    autoencoder::data::chunks::ChunkedRows::open(paths, &a.data.load_options())
+}
+
 /// What `ae train` reports: one JSON object on stdout with `--json`, else one line on
 /// stderr.
 #[derive(serde::Serialize)]
@@ -794,6 +838,7 @@ mod tests {
     /// the model or its training.
     const NOT_SETTINGS: &[&str] = &[
         "dataset",
+        "shard",
         "split",
         "data_dir",
         "cache_dir",

@@ -79,7 +79,7 @@ fn write_csv(path: &Path, data: &[f32], cols: usize, header: bool, labels: bool)
 }
 
 /// Write an NPY v1.0 file of f32 `rows × cols`, the header written by hand.
-fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) {
+pub(crate) fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) {
     assert_eq!(data.len(), rows * cols);
     let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // magic (6) + version (2) + header length (2) + dict + '\n' is a multiple of 64.

@@ -118,6 +118,72 @@ fn every_rank_count_writes_the_bytes_of_one_process() {
     assert!(names.is_empty(), "{names:?}");
 }
 
+/// `--shard`: each rank reads and holds only its rows and fetches each step's rows from
+/// the others. `mpirun -n 2` and `-n 3` write the bytes one process writes with the
+/// same micro-batches (z-scores, a validation split, input noise, a threshold), from a
+/// CSV file (read whole, the rank's rows kept) and from NPY shards (only the files that
+/// hold a rank's rows read); without mpirun the flag is refused.
+#[test]
+fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 300);
+    let args = |data: &Path, out: &Path| -> Vec<String> {
+        let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
+        v.extend(
+            [
+                "--layers",
+                "8,3",
+                "--noise",
+                "gaussian:0.1",
+                "--normalize",
+                "zscore",
+                "--epochs",
+                "3",
+                "--batch-size",
+                "64",
+                "--micro-batch",
+                "16",
+                "--validation-split",
+                "0.1",
+                "--threshold",
+                "contamination=0.1",
+                "--threads",
+                "1",
+                "--no-plots",
+                "-o",
+            ]
+            .map(String::from),
+        );
+        v.push(out.display().to_string());
+        v
+    };
+    // The same rows as three NPY files of 100 rows.
+    let shards = dir.path().join("shards");
+    std::fs::create_dir(&shards).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<Vec<f32>> =
+        text.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    for (k, part) in rows.chunks(100).enumerate() {
+        let values: Vec<f32> = part.concat();
+        crate::cli::write_npy(&shards.join(format!("part{k}.npy")), &values, part.len(), 12);
+    }
+    for (data, what) in [(&csv, "csv"), (&shards, "npy shards")] {
+        let one = dir.path().join("one.ae");
+        ok(ae().args(args(data, &one)));
+        let want = std::fs::read(&one).unwrap();
+        for n in [2, 3] {
+            let out = dir.path().join(format!("shard-{n}.ae"));
+            let mut cmd = mpirun().unwrap();
+            run(cmd.args(["-n", &n.to_string()]).arg(ae_path()).args(args(data, &out)).arg("--shard"));
+            assert!(std::fs::read(&out).unwrap() == want, "{what}: mpirun -n {n} --shard wrote other bytes");
+        }
+    }
+    let out = ae().args(args(&csv, &dir.path().join("alone.ae"))).arg("--shard").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("mpirun"), "{err}");
+}
+
 /// The pid of the `ae` process of `rank` whose command line names `marker`.
 fn rank_pid(rank: usize, marker: &str) -> Option<u32> {
     for e in std::fs::read_dir("/proc").ok()?.flatten() {

@@ -222,6 +222,38 @@ impl ChunkedRows {
     }
 }
 
+impl ChunkedRows {
+    /// Rows `range` (global indices, within [`rows`](Self::rows)) as one dataset whose
+    /// [`Dataset::first_row`] is `range.start`: only the chunks that hold them are read,
+    /// one at a time, so that memory holds these rows and one chunk — a process's share
+    /// of rows shared out among processes.
+    pub fn read_rows(&self, range: std::ops::Range<u64>) -> Result<Dataset> {
+        if range.start > range.end || range.end > self.rows {
+            return Err(Error::Data(format!(
+                "{}: rows {}..{} asked of {} rows",
+                self.source, range.start, range.end, self.rows
+            )));
+        }
+        let n = usize::try_from(range.end - range.start)
+            .map_err(|_| Error::Data(format!("{}: more rows than this machine can hold", self.source)))?;
+        let mut values = Vec::with_capacity(n.saturating_mul(self.cols));
+        for i in 0..self.chunks.len() {
+            let r = self.chunk_range(i);
+            if r.end <= range.start || r.start >= range.end {
+                continue;
+            }
+            let chunk = self.read(i)?;
+            let (a, b) = (range.start.max(r.start) - r.start, range.end.min(r.end) - r.start);
+            values.extend_from_slice(chunk.rows_in(a as usize..b as usize));
+        }
+        let mut d = Dataset::new(values, n, self.cols, self.source.clone())?;
+        d.feature_names.clone_from(&self.feature_names);
+        d.nan_is_missing = self.nan_is_missing;
+        d.first_row = range.start;
+        Ok(d)
+    }
+}
+
 /// About how many bytes the rows of the files `paths` names take in memory as f32,
 /// without reading them: a Parquet file's rows × columns × 4 from its footer, any
 /// other file's size on disk (CSV text is mostly larger than its values; NPY float32

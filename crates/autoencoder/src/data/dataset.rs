@@ -341,20 +341,7 @@ impl Dataset {
     /// Errors when `fraction` is not in `[0, 1)`, or when a positive fraction leaves
     /// the training or the validation part empty.
     pub fn split_validation(&self, fraction: f64) -> Result<(Range<usize>, Range<usize>)> {
-        if !(0.0..1.0).contains(&fraction) {
-            return Err(Error::config("validation_split", format!("{fraction} is not in [0, 1)")));
-        }
-        if fraction == 0.0 {
-            return Ok((0..self.rows, self.rows..self.rows));
-        }
-        let n_train = ((self.rows as f64) * (1.0 - fraction)).floor() as usize;
-        if n_train == 0 || n_train == self.rows {
-            return Err(Error::config(
-                "validation_split",
-                format!("{fraction} of {} rows leaves an empty training or validation part", self.rows),
-            ));
-        }
-        Ok((0..n_train, n_train..self.rows))
+        split_rows(self.rows, fraction)
     }
 
     /// The values of the rows in `rows`, row-major, without copying.
@@ -411,6 +398,25 @@ impl Dataset {
     pub fn min_max(&self) -> (f32, f32) {
         self.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
     }
+}
+
+/// [`Dataset::split_validation`] of `rows` rows, wherever they are held (streamed, or
+/// shared out among processes).
+pub(crate) fn split_rows(rows: usize, fraction: f64) -> Result<(Range<usize>, Range<usize>)> {
+    if !(0.0..1.0).contains(&fraction) {
+        return Err(Error::config("validation_split", format!("{fraction} is not in [0, 1)")));
+    }
+    if fraction == 0.0 {
+        return Ok((0..rows, rows..rows));
+    }
+    let n_train = ((rows as f64) * (1.0 - fraction)).floor() as usize;
+    if n_train == 0 || n_train == rows {
+        return Err(Error::config(
+            "validation_split",
+            format!("{fraction} of {rows} rows leaves an empty training or validation part"),
+        ));
+    }
+    Ok((0..n_train, n_train..rows))
 }
 
 #[cfg(test)]

@@ -225,7 +225,14 @@ pub struct Moments {
     sum_b: Vec<f64>,
     count_b: Vec<u64>,
     m2_b: Vec<f64>,
+    lo_b: Vec<f32>,
+    hi_b: Vec<f32>,
+    /// Scratch: a block's statistics as [`Moments::block_stats`] gives them.
+    stats_b: Vec<f64>,
 }
+
+/// Values per feature in a block's statistics ([`Moments::block_stats`]).
+pub(crate) const BLOCK_STATS: usize = 5;
 
 impl Moments {
     /// No rows yet, of `cols` features.
@@ -241,6 +248,9 @@ impl Moments {
             sum_b: vec![0.0; cols],
             count_b: vec![0; cols],
             m2_b: vec![0.0; cols],
+            lo_b: vec![f32::INFINITY; cols],
+            hi_b: vec![f32::NEG_INFINITY; cols],
+            stats_b: Vec::with_capacity(BLOCK_STATS * cols),
         }
     }
 
@@ -265,15 +275,37 @@ impl Moments {
         if self.block.is_empty() || c == 0 {
             return;
         }
+        let (mut block, mut stats) = (std::mem::take(&mut self.block), std::mem::take(&mut self.stats_b));
+        stats.clear();
+        self.block_stats(&block, &mut stats);
+        block.clear();
+        self.block = block;
+        self.merge_stats(&stats);
+        self.stats_b = stats;
+    }
+
+    /// The statistics of one block of whole rows (at most [`MOMENTS_BLOCK`]) appended to
+    /// `out`: [`BLOCK_STATS`] values per feature — count, mean, sum of squared
+    /// deviations, least and greatest value (`f64`, each exact) — what
+    /// [`Moments::merge_stats`] merges. Processes that hold different blocks of the
+    /// rows exchange these, and merging them in block order gives the bits of one
+    /// process given every row.
+    pub(crate) fn block_stats(&mut self, block: &[f32], out: &mut Vec<f64>) {
+        let c = self.cols;
+        if c == 0 {
+            return;
+        }
         self.sum_b.iter_mut().for_each(|s| *s = 0.0);
         self.count_b.iter_mut().for_each(|n| *n = 0);
-        for row in self.block.chunks_exact(c) {
+        self.lo_b.iter_mut().for_each(|l| *l = f32::INFINITY);
+        self.hi_b.iter_mut().for_each(|h| *h = f32::NEG_INFINITY);
+        for row in block.chunks_exact(c) {
             for (j, &v) in row.iter().enumerate() {
                 if !v.is_nan() {
                     self.sum_b[j] += v as f64;
                     self.count_b[j] += 1;
-                    self.lo[j] = self.lo[j].min(v);
-                    self.hi[j] = self.hi[j].max(v);
+                    self.lo_b[j] = self.lo_b[j].min(v);
+                    self.hi_b[j] = self.hi_b[j].max(v);
                 }
             }
         }
@@ -283,7 +315,7 @@ impl Moments {
             *s /= nb.max(1) as f64;
         }
         self.m2_b.iter_mut().for_each(|q| *q = 0.0);
-        for row in self.block.chunks_exact(c) {
+        for row in block.chunks_exact(c) {
             for ((q, &v), &mb) in self.m2_b.iter_mut().zip(row).zip(&self.sum_b) {
                 if !v.is_nan() {
                     *q += (v as f64 - mb).powi(2);
@@ -291,10 +323,22 @@ impl Moments {
             }
         }
         for j in 0..c {
-            let (nb, mb, m2b) = (self.count_b[j], self.sum_b[j], self.m2_b[j]);
+            let (lo, hi) = (f64::from(self.lo_b[j]), f64::from(self.hi_b[j]));
+            out.extend_from_slice(&[self.count_b[j] as f64, self.sum_b[j], self.m2_b[j], lo, hi]);
+        }
+    }
+
+    /// Merge the next block's statistics ([`Moments::block_stats`]) into the totals, by
+    /// Chan et al.'s rule. Only between whole blocks: no rows may be waiting.
+    pub(crate) fn merge_stats(&mut self, stats: &[f64]) {
+        debug_assert!(self.block.is_empty() && stats.len() == BLOCK_STATS * self.cols);
+        for (j, s) in stats.chunks_exact(BLOCK_STATS).enumerate() {
+            let (nb, mb, m2b) = (s[0] as u64, s[1], s[2]);
             if nb == 0 {
                 continue;
             }
+            self.lo[j] = self.lo[j].min(s[3] as f32);
+            self.hi[j] = self.hi[j].max(s[4] as f32);
             let n = self.count[j];
             if n == 0 {
                 self.mean[j] = mb;
@@ -307,7 +351,6 @@ impl Moments {
             }
             self.count[j] = n + nb;
         }
-        self.block.clear();
     }
 
     /// Each feature's mean (over its values that are not NaN) and how many there were.

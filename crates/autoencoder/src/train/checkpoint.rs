@@ -146,21 +146,32 @@ impl PartFingerprint {
     /// The fingerprint of `data`'s rows.
     pub fn of(data: &Dataset) -> Self {
         let (rows, width) = (data.rows(), data.cols());
+        Self::of_hashed(rows, width, Self::hashed_rows(rows, width).map(|i| data.row(i)))
+    }
+
+    /// The rows, in order, whose values a part of `rows` rows of `width` values hashes.
+    pub(crate) fn hashed_rows(rows: usize, width: usize) -> impl Iterator<Item = usize> {
+        let n = DataFingerprint::SAMPLE_ROWS;
+        let whole =
+            rows <= n || rows.saturating_mul(width).saturating_mul(4) <= DataFingerprint::FULL_HASH_BYTES;
+        // Else row i·(rows − 1)/(n − 1) for i in 0..n: the first, the last, and evenly between.
+        let count = if whole { rows } else { n };
+        (0..count).map(
+            move |i| if whole { i } else { ((i as u128 * (rows - 1) as u128) / (n - 1) as u128) as usize },
+        )
+    }
+
+    /// The fingerprint of a part of `rows` rows of `width` values from the values of
+    /// its [`hashed_rows`](Self::hashed_rows), in order.
+    pub(crate) fn of_hashed<'a>(rows: usize, width: usize, hashed: impl Iterator<Item = &'a [f32]>) -> Self {
         let mut h = Sha256::new();
         h.update((rows as u64).to_le_bytes());
         h.update((width as u64).to_le_bytes());
         let mut bytes = Vec::with_capacity(width * 4);
-        let mut hash_row = |i: usize| {
+        for row in hashed {
             bytes.clear();
-            data.row(i).iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+            row.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
             h.update(&bytes);
-        };
-        let n = DataFingerprint::SAMPLE_ROWS;
-        if rows <= n || rows.saturating_mul(width).saturating_mul(4) <= DataFingerprint::FULL_HASH_BYTES {
-            (0..rows).for_each(&mut hash_row);
-        } else {
-            // Row i·(rows − 1)/(n − 1) for i in 0..n: the first, the last, and evenly between.
-            (0..n).for_each(|i| hash_row(((i as u128 * (rows - 1) as u128) / (n - 1) as u128) as usize));
         }
         PartFingerprint { rows, width, sha256: format!("{:x}", h.finalize()) }
     }

@@ -11,6 +11,7 @@ use super::history::{EpochRecord, History, StopReason, TrainingSummary};
 use super::micro::Peers;
 use super::observer::{Control, Observer, TrainStart};
 use super::row_split;
+use super::shard::RowExchange;
 use super::TrainConfig;
 use crate::data::dataset::Dataset;
 use crate::data::normalize::Normalizer;
@@ -80,11 +81,17 @@ impl<'a> MemoryFeed<'a> {
     pub(super) fn new(rows: Rows<'a>) -> Self {
         MemoryFeed { rows, order: (0..rows.len()).collect() }
     }
+
+    /// The `n` training rows of processes that share them out: `rows` are this one's
+    /// (the steps exchange the others, `super::shard`), the order is over all `n`.
+    pub(super) fn sharded(rows: Rows<'a>, n: usize) -> Self {
+        MemoryFeed { rows, order: (0..n).collect() }
+    }
 }
 
 impl Feed for MemoryFeed<'_> {
     fn len(&self) -> usize {
-        self.rows.len()
+        self.order.len()
     }
 
     fn source(&self) -> &str {
@@ -224,6 +231,12 @@ impl Workspace {
             norm.apply(rows.row(i), &mut self.input[n * d..(n + 1) * d]);
             n += 1;
         }
+        n
+    }
+
+    /// Normalised rows into `input` from `values` (`n` rows, row-major, in order).
+    fn gather_values(&mut self, values: &[f32], n: usize, norm: &Normalizer) -> usize {
+        norm.apply(values, &mut self.input[..values.len()]);
         n
     }
 
@@ -443,6 +456,14 @@ pub struct FitOptions {
     /// the same model, data and configuration; each computes its share of every batch
     /// and all end with the same weights, the same bits as one process without peers.
     pub peers: Option<Box<dyn Peers>>,
+    /// Rows shared out among the `peers`: the data given to `fit_with` is rows
+    /// `train.first_row..` of this many rows, and the other processes hold the rest,
+    /// each the rows that follow the previous rank's ([`shard_rows`](super::shard_rows)
+    /// gives an even split). A validation split holds out the last rows of them all;
+    /// the normaliser, the validation loss, the checkpoints' fingerprint and every step
+    /// have the bits of one process holding every row (see `ValidParams::fit_sharded`
+    /// for the codec and detector). Needs `peers`; refuses `trim`.
+    pub shard_of: Option<usize>,
 }
 
 impl std::fmt::Debug for dyn Peers {
@@ -466,14 +487,24 @@ pub fn fit_with(
     config: &TrainConfig,
     threads: &Threads,
     observer: &mut dyn Observer,
-    options: FitOptions,
+    mut options: FitOptions,
 ) -> Result<History> {
     config.check()?;
+    let shard = match options.shard_of {
+        Some(total) => Some(super::shard::check(train, total, config, &mut options)?),
+        None => None,
+    };
     // Checkpoints record the data's fingerprint, and a resumed run compares it first,
     // before the width check or a first `trim` pass: other data is refused naming the
-    // checkpoint and what differs.
-    let fingerprint = (options.checkpoint.is_some() || options.resume.is_some())
-        .then(|| DataFingerprint::of(train, validation));
+    // checkpoint and what differs. (Rows shared out take it on every process, whether or
+    // not this one writes checkpoints: its exchange is one all the processes make.)
+    let fingerprint = if let (Some(layout), Some(peers)) = (&shard, options.peers.as_deref_mut()) {
+        Some(super::shard::fingerprint(peers, layout, train, validation)?)
+    } else if options.checkpoint.is_none() && options.resume.is_none() {
+        None
+    } else {
+        Some(DataFingerprint::of(train, validation))
+    };
     if let (Some(ck), Some(now)) = (&options.resume, &fingerprint) {
         if let Some(diff) = ck.state.fingerprint.as_ref().and_then(|then| then.difference(now)) {
             return Err(Error::format(
@@ -483,6 +514,20 @@ pub fn fit_with(
         }
     }
     model.check_training_data(train)?;
+    if let Some(layout) = shard {
+        let (data, rows) = (train, validation);
+        return super::shard::fit_pass(
+            model,
+            data,
+            rows,
+            config,
+            threads,
+            observer,
+            options,
+            fingerprint,
+            layout,
+        );
+    }
     if config.trim == 0.0 {
         return fit_pass(model, train, validation, config, threads, observer, options, fingerprint, (1, 1));
     }
@@ -572,12 +617,12 @@ fn fit_pass(
         let mut train = MemoryFeed::new(train_rows);
         let mut val = val_rows.map(MemoryFeed::new);
         let val = val.as_mut().map(|v| v as &mut dyn Feed);
-        run(model, &mut train, val, config, threads, observer, options, fingerprint, pass)
+        run(model, &mut train, val, config, threads, observer, options, fingerprint, pass, None)
     })
 }
 
 /// BCE needs normalised targets in [0, 1]; checked chunk by chunk.
-fn check_loss_targets(model: &Autoencoder, config: &TrainConfig, rows: &Rows<'_>) -> Result<()> {
+pub(super) fn check_loss_targets(model: &Autoencoder, config: &TrainConfig, rows: &Rows<'_>) -> Result<()> {
     let d = model.input_dim();
     let norm = model.normalizer();
     if norm.is_identity() {
@@ -645,6 +690,8 @@ struct Micro {
     rows: usize,
     tree: super::micro::TreeSum,
     peers: Option<Box<dyn Peers>>,
+    /// With rows shared out among the peers, each step's exchange of them.
+    exchange: Option<RowExchange>,
 }
 
 impl Trainer {
@@ -661,7 +708,12 @@ impl Trainer {
             0 => None,
             rows => {
                 check_micro_batches(model, config)?;
-                Some(Micro { rows, tree: super::micro::TreeSum::new(model.param_count()), peers: None })
+                Some(Micro {
+                    rows,
+                    tree: super::micro::TreeSum::new(model.param_count()),
+                    peers: None,
+                    exchange: None,
+                })
             }
         };
         Ok(Trainer {
@@ -826,16 +878,29 @@ impl Trainer {
         let ctx = Ctx::train(threads);
         let d = model.input_dim();
         let n = indices.len();
-        let micro = self.micro.as_mut().expect("a micro-batch trainer");
-        let m = n.div_ceil(micro.rows);
-        let (rank, size) = micro.peers.as_ref().map_or((0, 1), |p| (p.rank(), p.size()));
+        let Micro { rows: micro_rows, tree, peers, exchange } =
+            self.micro.as_mut().expect("a micro-batch trainer");
+        let micro_rows = *micro_rows;
+        let m = n.div_ceil(micro_rows);
+        let (rank, size) = peers.as_ref().map_or((0, 1), |p| (p.rank(), p.size()));
+        // Rows shared out among the processes: this one's micro-batches' rows, fetched.
+        let fetched = match (exchange.as_mut(), peers.as_deref_mut()) {
+            (Some(x), Some(p)) => Some(x.exchange(p, rows, indices, micro_rows)?),
+            _ => None,
+        };
         let ws = &mut self.ws;
         let noise = self.config.noise;
         let kl = self.sample_layer.map(|s| (s, (self.kl_weight / (n * d) as f64) as f32));
-        micro.tree.clear();
+        tree.clear();
         for j in super::micro::owned(m, rank, size) {
-            let part = &indices[j * micro.rows..((j + 1) * micro.rows).min(n)];
-            let nj = ws.gather(rows, part.iter().copied(), model.normalizer());
+            let part = &indices[j * micro_rows..((j + 1) * micro_rows).min(n)];
+            let nj = match fetched {
+                Some((values, first)) => {
+                    let at = (j * micro_rows - first) * d;
+                    ws.gather_values(&values[at..at + part.len() * d], part.len(), model.normalizer())
+                }
+                None => ws.gather(rows, part.iter().copied(), model.normalizer()),
+            };
             let mut rng = random::rng_at(self.config.seed, Stream::Noise, self.opt.steps, j as u64);
             ws.draw_noise(model, &self.config, &self.noise_layers, nj, &mut rng);
             let pass = Pass { model, offsets: &self.offsets, n: nj, mean: n, fused: self.fused, ctx };
@@ -849,9 +914,9 @@ impl Trainer {
             if share.is_finite() {
                 backward(model, &self.offsets, ws, nj, self.fused, None, kl, self.kl_weight, ctx);
             }
-            micro.tree.push(j, &ws.grads, share);
+            tree.push(j, &ws.grads, share);
         }
-        let mut loss = micro.tree.finish(m, micro.peers.as_deref_mut(), &mut ws.grads)?;
+        let mut loss = tree.finish(m, peers.as_deref_mut(), &mut ws.grads)?;
         let (l1, l2) = (self.config.l1, self.config.l2);
         if l1 > 0.0 || l2 > 0.0 {
             loss += penalty(model.params(), &self.decaying, l1, l2);
@@ -1077,6 +1142,7 @@ pub(super) fn run(
     options: FitOptions,
     fingerprint: Option<DataFingerprint>,
     pass: (usize, usize),
+    exchange: Option<RowExchange>,
 ) -> Result<History> {
     // Validation passes are inference passes (batch norm's running statistics).
     let ctx = Ctx::infer(threads);
@@ -1092,6 +1158,9 @@ pub(super) fn run(
     let mut trainer = Trainer::new(model, config, batch)?;
     if let Some(p) = options.peers {
         trainer.set_peers(p)?;
+    }
+    if let (Some(x), Some(m)) = (exchange, trainer.micro.as_mut()) {
+        m.exchange = Some(x);
     }
     let mut run = EpochState {
         trainer,

@@ -12,6 +12,7 @@ mod micro;
 mod noise;
 mod observer;
 mod row_split;
+mod shard;
 mod stream;
 
 pub use checkpoint::{
@@ -25,6 +26,8 @@ pub use history::{EpochRecord, History, StopReason, TrainingSummary};
 pub use micro::Peers;
 pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
+pub use shard::shard_rows;
+pub(crate) use shard::{finish as finish_sharded, Layout, SharedPeers};
 pub use stream::{fit_streamed, window_rows};
 
 use crate::error::{Error, Result};

@@ -441,24 +441,16 @@ fn fit_pass(
             (None, Some(h)) => Some(h as &mut dyn Feed),
             (None, None) => None,
         };
-        run(model, &mut train, val, config, threads, observer, FitOptions::default(), None, pass)
+        run(model, &mut train, val, config, threads, observer, FitOptions::default(), None, pass, None)
     })
 }
 
 /// The training rows of `n` when the last `fraction` are held out, as
 /// [`Dataset::split_validation`] splits.
 fn split(n: u64, fraction: f64) -> Result<u64> {
-    if fraction == 0.0 {
-        return Ok(n);
-    }
-    let n_train = ((n as f64) * (1.0 - fraction)).floor() as u64;
-    if n_train == 0 || n_train == n {
-        return Err(Error::config(
-            "validation_split",
-            format!("{fraction} of {n} rows leaves an empty training or validation part"),
-        ));
-    }
-    Ok(n_train)
+    let n = usize::try_from(n)
+        .map_err(|_| Error::Data(format!("{n} rows are more than this machine can count")))?;
+    Ok(crate::data::dataset::split_rows(n, fraction)?.0.end as u64)
 }
 
 /// The score a trimmed pass or a detector uses, refused when it needs statistics of
@@ -787,6 +779,25 @@ mod tests {
         let a = in_memory(&whole, &model, &training, rule);
         let b = streamed(&chunked, &model, &training, rule, 50000);
         same_model(&a, &b);
+    }
+
+    /// A range of rows read from the chunks that hold it is that range of the whole
+    /// data, at its place (`first_row`); a range past the end is an error.
+    #[test]
+    fn read_rows_gives_a_range_of_the_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = shards_of(dir.path(), 1200, 100);
+        let opts = LoadOptions::default();
+        let whole = shards::load(std::slice::from_ref(&path), &opts).unwrap();
+        let chunked = ChunkedRows::open(std::slice::from_ref(&path), &opts).unwrap();
+        assert!(chunked.chunks() > 4);
+        for r in [0..0, 0..1200, 5..7, 199..611, 1100..1200] {
+            let d = chunked.read_rows(r.start as u64..r.end as u64).unwrap();
+            assert_eq!((d.rows(), d.first_row), (r.len(), r.start as u64));
+            assert_eq!(d.as_slice(), whole.rows_in(r.clone()));
+        }
+        let e = chunked.read_rows(1100..1201).unwrap_err().to_string();
+        assert!(e.contains("1100..1201") && e.contains("1200 rows"), "{e}");
     }
 
     /// Smaller windows: the same seed gives the same bits, another seed other bits, and

@@ -239,3 +239,143 @@ fn batch_norm_and_code_penalties_are_refused() {
         assert!(e.contains("micro_batch") && e.contains(word), "{e}");
     }
 }
+
+/// Rows shared out among processes, none holding them all (`fit_sharded`), give the
+/// model file that processes holding every row give (`fit_shared`), byte for byte: the
+/// z-score normaliser over blocks split between processes and blocks one holds whole,
+/// the validation split's rows, every step's rows, the codec, the detector and the
+/// checkpoint's fingerprint; with even, uneven and empty shares, a dense model with
+/// input noise and a variational one (whose ELBO score draws at each row's global
+/// index).
+#[test]
+fn rows_shared_out_give_the_bytes_of_every_row_everywhere() {
+    use autoencoder::anomaly::ThresholdRule;
+    use autoencoder::train::shard_rows;
+    use autoencoder::{DataShape, NormalizeKind, Params};
+
+    // 6,000 rows: the 4,800 training rows span two of the normaliser's blocks of 4,096.
+    let (n, d) = (6000, 6);
+    let values: Vec<f32> =
+        randn(n * d, 21, 1.0).iter().enumerate().map(|(i, v)| v * (1 + i % d) as f32 + 3.0).collect();
+    let data = Dataset::new(values, n, d, "rows").unwrap();
+    let training = TrainConfig {
+        epochs: 2,
+        batch_size: 512,
+        micro_batch: 64,
+        validation_split: 0.2,
+        seed: 5,
+        noise: Some(autoencoder::train::Corruption::Gaussian { sigma: 0.1, clip: false }),
+        ..TrainConfig::default()
+    };
+    let dense = ModelConfig {
+        input_dim: d,
+        layers: vec![5, 3],
+        normalize: NormalizeKind::ZScore,
+        ..ModelConfig::default()
+    };
+    let vae = ModelConfig { variational: true, ..dense.clone() };
+    let dir = tempfile::tempdir().unwrap();
+    for (what, model, t) in [
+        ("dense with noise", &dense, training.clone()),
+        ("variational", &vae, TrainConfig { noise: None, ..training.clone() }),
+    ] {
+        // Checkpoints after epoch 1, each process its own (`None`: one process).
+        let ckpt = |rank: Option<usize>| dir.path().join(format!("{what}-{rank:?}.ckpt"));
+        let params = |rank: Option<usize>| {
+            let p = Params { model: model.clone(), training: t.clone() }.check(&DataShape::table(d)).unwrap();
+            let p = p
+                .threads(Threads::new(1 + rank.unwrap_or(0) % 2))
+                .threshold(ThresholdRule::Contamination(0.05));
+            // Only the first process writes checkpoints, as `ae` does under mpirun.
+            if rank.is_some_and(|r| r > 0) {
+                p
+            } else {
+                p.checkpoint(ckpt(rank), 1)
+            }
+        };
+        let fingerprint =
+            |rank| autoencoder::train::load_checkpoint(&ckpt(rank)).unwrap().resume.state.fingerprint;
+        let bytes = |f: autoencoder::Fitted| autoencoder::file::to_bytes(&f.model).unwrap();
+        let want = bytes(params(None).fit_shared(&data, None, &mut NoObserver, None).unwrap());
+        assert!(fingerprint(None).is_some());
+        let even = |p: usize| (0..p).map(|r| shard_rows(n, r, p).len()).collect::<Vec<_>>();
+        for sizes in [even(2), even(3), vec![1, 4100, 1899], vec![0, 4096, 1904]] {
+            let got: Vec<Vec<u8>> = std::thread::scope(|s| {
+                let handles: Vec<_> = ThreadPeers::group(sizes.len())
+                    .into_iter()
+                    .map(|p| {
+                        let (rank, data, params, sizes) = (p.rank, &data, &params, &sizes);
+                        let first: usize = sizes[..rank].iter().sum();
+                        s.spawn(move || {
+                            let idx: Vec<usize> = (first..first + sizes[rank]).collect();
+                            let mut mine = data.select_rows(&idx);
+                            mine.first_row = first as u64;
+                            let fitted =
+                                params(Some(rank)).fit_sharded(&mine, n, None, &mut NoObserver, Box::new(p));
+                            bytes(fitted.unwrap())
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for (rank, g) in got.iter().enumerate() {
+                assert!(g == &want, "{what}: shares {sizes:?}, process {rank}");
+            }
+            assert_eq!(fingerprint(Some(0)), fingerprint(None), "{what}: shares {sizes:?}");
+        }
+    }
+}
+
+/// Shares that do not follow each other, or do not add up to the rows, are refused on
+/// every process with a message saying so; so are `trim` and, with a threshold, the
+/// `standardized` score, which need every row in one process.
+#[test]
+fn shares_that_do_not_tile_the_rows_are_refused() {
+    use autoencoder::anomaly::{ScoreKind, ThresholdRule};
+    use autoencoder::{DataShape, Params};
+
+    let (n, d) = (100, 4);
+    let data = Dataset::new(randn(n * d, 2, 1.0), n, d, "rows").unwrap();
+    let model = ModelConfig { input_dim: d, layers: vec![3], ..ModelConfig::default() };
+    let training = TrainConfig { epochs: 1, batch_size: 32, micro_batch: 8, ..TrainConfig::default() };
+    // Each process's (first row, rows), the rows in all, the settings: the error wanted.
+    let standardized = ModelConfig { score: Some(ScoreKind::Standardized), ..model.clone() };
+    let trimmed = TrainConfig { trim: 0.1, ..training.clone() };
+    type Case<'a> = (&'a [(usize, usize)], usize, &'a ModelConfig, &'a TrainConfig, &'a str);
+    let cases: [Case<'_>; 5] = [
+        (&[(0, 50), (60, 40)], n, &model, &training, "process 1 holds rows from row 60"),
+        (&[(0, 50), (50, 40)], n, &model, &training, "hold 90 rows together, but the data has 100"),
+        (&[(0, 50), (50, 50)], n, &model, &trimmed, "trim"),
+        (&[(0, 50), (50, 50)], n, &standardized, &training, "standardized"),
+        (&[(0, 100)], 120, &model, &training, "hold 100 rows together, but the data has 120"),
+    ];
+    for (shares, total, model, training, want) in cases {
+        let errors: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = ThreadPeers::group(shares.len())
+                .into_iter()
+                .map(|p| {
+                    let (first, rows) = shares[p.rank];
+                    let data = &data;
+                    s.spawn(move || {
+                        let idx: Vec<usize> = (first..first + rows).collect();
+                        let mut mine = data.select_rows(&idx);
+                        mine.first_row = first as u64;
+                        let p2 = Params { model: model.clone(), training: training.clone() };
+                        let params = p2
+                            .check(&DataShape::table(d))
+                            .unwrap()
+                            .threshold(ThresholdRule::Contamination(0.1));
+                        params
+                            .fit_sharded(&mine, total, None, &mut NoObserver, Box::new(p))
+                            .unwrap_err()
+                            .to_string()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for e in errors {
+            assert!(e.contains(want), "{shares:?} of {total}: {e}");
+        }
+    }
+}

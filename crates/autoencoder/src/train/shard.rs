@@ -1,0 +1,511 @@
+//! Training on rows shared out among processes ([`FitOptions::shard_of`]): each process
+//! holds one contiguous range of the rows, each step's micro-batches get their rows from
+//! the processes that hold them (an all-to-all), and what is fitted on every row — the
+//! normaliser, the validation rows, the data's fingerprint, the codec and the detector —
+//! is computed from exchanged parts, with the bits of one process holding every row.
+//!
+//! What each process sends, with `P` processes, `n` rows of `d` values and a batch of
+//! `B` rows: per step, the rows of its micro-batches that others hold (about
+//! `B·d·(P − 1)/P` values in all); once, the validation rows, the edge rows of the
+//! normaliser's blocks (at most two partial blocks of [`MOMENTS_BLOCK`] rows per
+//! process) and the blocks' statistics, the rows the fingerprint hashes (at most
+//! 16 MiB), and after training the codes and scores of its rows.
+//!
+//! [`FitOptions::shard_of`]: super::FitOptions::shard_of
+
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use super::checkpoint::{DataFingerprint, PartFingerprint};
+use super::fit::{check_loss_targets, run, Feed, FitOptions, MemoryFeed, Rows};
+use super::history::History;
+use super::micro::{owned, Peers};
+use super::observer::Observer;
+use super::TrainConfig;
+use crate::codec::Codec;
+use crate::data::dataset::{split_rows, Dataset};
+use crate::data::normalize::{Moments, NormalizeKind, Normalizer, BLOCK_STATS, MOMENTS_BLOCK};
+use crate::error::{Error, Result};
+use crate::kernels::Threads;
+use crate::model::detector::{scores, Detector, ScoreKind, ThresholdRule};
+use crate::model::Autoencoder;
+
+/// The rows process `rank` of `size` holds when `total` rows are shared out evenly in
+/// rank order: `⌊rank·total/size⌋..⌊(rank + 1)·total/size⌋`. Any contiguous ranges in
+/// rank order give the same bits; this is the split the `ae` command reads.
+pub fn shard_rows(total: usize, rank: usize, size: usize) -> Range<usize> {
+    let at = |r: usize| (r as u128 * total as u128 / size.max(1) as u128) as usize;
+    at(rank)..at(rank + 1)
+}
+
+/// Every process's range of rows, in rank order: process `r` holds
+/// `starts[r]..starts[r + 1]`, and together they hold `0..total`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Layout {
+    starts: Vec<usize>,
+}
+
+impl Layout {
+    /// The layout the processes agree on: each says where its rows start and how many it
+    /// holds (an all-gather); an error on every process unless the ranges follow each
+    /// other in rank order from row 0 and cover exactly `total` rows.
+    pub(crate) fn exchange(peers: &mut dyn Peers, first: usize, rows: usize, total: usize) -> Result<Layout> {
+        let size = peers.size();
+        let mut all = vec![0.0f64; 2 * size];
+        peers.all_gather_f64(&[first as f64, rows as f64], &vec![2; size], &mut all)?;
+        let mut starts = Vec::with_capacity(size + 1);
+        let mut at = 0usize;
+        for (r, part) in all.chunks_exact(2).enumerate() {
+            let (f, n) = (part[0] as usize, part[1] as usize);
+            if f != at {
+                return Err(Error::config(
+                    "shard",
+                    format!(
+                        "process {r} holds rows from row {f}, but the processes before it end at row {at}: each process holds the rows that follow the previous one's"
+                    ),
+                ));
+            }
+            starts.push(f);
+            at += n;
+        }
+        if at != total {
+            return Err(Error::config(
+                "shard",
+                format!("the processes hold {at} rows together, but the data has {total}"),
+            ));
+        }
+        starts.push(at);
+        Ok(Layout { starts })
+    }
+
+    /// All the rows.
+    pub(crate) fn total(&self) -> usize {
+        self.starts[self.starts.len() - 1]
+    }
+
+    /// The rows process `r` holds.
+    pub(crate) fn range(&self, r: usize) -> Range<usize> {
+        self.starts[r]..self.starts[r + 1]
+    }
+
+    /// The process that holds row `i` (`i < total`).
+    fn owner(&self, i: usize) -> usize {
+        self.starts[1..].partition_point(|&s| s <= i)
+    }
+
+    fn size(&self) -> usize {
+        self.starts.len() - 1
+    }
+}
+
+/// Rows `want` (global indices, increasing) to every process, in order: each sends
+/// those it holds (an all-gather). `local` holds this process's range.
+pub(crate) fn gather_rows(
+    peers: &mut dyn Peers,
+    layout: &Layout,
+    local: &Dataset,
+    want: impl Iterator<Item = usize>,
+) -> Result<Vec<f32>> {
+    let d = local.cols();
+    let mine = layout.range(peers.rank());
+    let (mut send, mut counts) = (Vec::new(), vec![0usize; layout.size()]);
+    for i in want {
+        let r = layout.owner(i);
+        counts[r] += d;
+        if r == peers.rank() {
+            send.extend_from_slice(local.row(i - mine.start));
+        }
+    }
+    let mut all = vec![0.0f32; counts.iter().sum()];
+    peers.all_gather_f32(&send, &counts, &mut all)?;
+    Ok(all)
+}
+
+/// The rows of `l` (the training rows a process holds) in whole blocks of the
+/// normaliser's statistics (blocks of [`MOMENTS_BLOCK`] rows counted from row 0, the
+/// last ending at `n_train`), and the rows before and after them.
+fn blocks_of(l: Range<usize>, n_train: usize) -> (Range<usize>, Range<usize>, Range<usize>) {
+    if l.is_empty() {
+        return (0..0, l.clone(), l);
+    }
+    let b = MOMENTS_BLOCK;
+    let first = l.start.div_ceil(b);
+    let end = if l.end == n_train { n_train.div_ceil(b) } else { l.end / b };
+    if first >= end {
+        return (0..0, l.clone(), l.end..l.end);
+    }
+    (first..end, l.start..first * b, (end * b).min(n_train)..l.end)
+}
+
+/// The normaliser of `kind` fitted on training rows `0..n_train` shared out as `layout`
+/// says (`local`: this process's rows), with missing values' fill when `fill`: the bits
+/// of [`Normalizer::fit`] (or `fit_with_fill`) on all of them. Each process computes
+/// the statistics of the blocks it holds whole; the rows of the blocks split between
+/// processes are gathered, and every process merges the blocks in order.
+pub(crate) fn fit_normalizer(
+    peers: &mut dyn Peers,
+    layout: &Layout,
+    n_train: usize,
+    local: &Dataset,
+    kind: NormalizeKind,
+    fill: bool,
+) -> Result<Normalizer> {
+    let d = local.cols();
+    let me = peers.rank();
+    let train_of = |r: usize| {
+        let g = layout.range(r);
+        g.start.min(n_train)..g.end.min(n_train)
+    };
+    let parts: Vec<_> = (0..layout.size()).map(|r| blocks_of(train_of(r), n_train)).collect();
+    let first = layout.range(me).start;
+    let local_rows = |r: Range<usize>| local.rows_in(r.start - first..r.end - first);
+    // The rows of split blocks, every process's in rank order: all of them in row order.
+    let (whole, head, tail) = parts[me].clone();
+    let mut edges_mine = local_rows(head).to_vec();
+    edges_mine.extend_from_slice(local_rows(tail));
+    let counts: Vec<usize> = parts.iter().map(|(_, h, t)| (h.len() + t.len()) * d).collect();
+    let mut edges = vec![0.0f32; counts.iter().sum()];
+    peers.all_gather_f32(&edges_mine, &counts, &mut edges)?;
+    // The statistics of the blocks each holds whole.
+    let mut moments = Moments::new(d);
+    let block = |k: usize| k * MOMENTS_BLOCK..((k + 1) * MOMENTS_BLOCK).min(n_train);
+    let mut stats_mine = Vec::with_capacity(whole.len() * BLOCK_STATS * d);
+    for k in whole {
+        moments.block_stats(local_rows(block(k)), &mut stats_mine);
+    }
+    let counts: Vec<usize> = parts.iter().map(|(w, _, _)| w.len() * BLOCK_STATS * d).collect();
+    let mut stats = vec![0.0f64; counts.iter().sum()];
+    peers.all_gather_f64(&stats_mine, &counts, &mut stats)?;
+    // Every block in order: a whole one's statistics as its process computed them, a
+    // split one's from its gathered rows.
+    let mut whole_blocks = parts.iter().flat_map(|(w, _, _)| w.clone()).peekable();
+    let (mut at_stats, mut at_edges, mut scratch) = (0, 0, Vec::with_capacity(BLOCK_STATS * d));
+    for k in 0..n_train.div_ceil(MOMENTS_BLOCK) {
+        if whole_blocks.next_if_eq(&k).is_some() {
+            moments.merge_stats(&stats[at_stats..at_stats + BLOCK_STATS * d]);
+            at_stats += BLOCK_STATS * d;
+        } else {
+            let values = block(k).len() * d;
+            scratch.clear();
+            moments.block_stats(&edges[at_edges..at_edges + values], &mut scratch);
+            moments.merge_stats(&scratch);
+            at_edges += values;
+        }
+    }
+    if fill {
+        moments.normalizer_with_fill(kind, local.feature_names.as_deref(), &local.source)
+    } else {
+        Ok(moments.normalizer(kind))
+    }
+}
+
+/// Each step's exchange of rows: the rows of the micro-batches this process computes,
+/// from the processes that hold them. Its buffers are made once; a step allocates
+/// nothing.
+pub(super) struct RowExchange {
+    layout: Layout,
+    /// The global index of the first row this process holds.
+    first: usize,
+    d: usize,
+    send: Vec<f32>,
+    recv: Vec<f32>,
+    send_counts: Vec<usize>,
+    recv_counts: Vec<usize>,
+    at: Vec<usize>,
+    /// The rows of this process's micro-batches, in the batch's order (not normalised).
+    rows: Vec<f32>,
+}
+
+impl RowExchange {
+    /// The exchange for batches of up to `batch` rows of `d` values.
+    pub(super) fn new(layout: Layout, first: usize, d: usize, batch: usize) -> Self {
+        let size = layout.size();
+        RowExchange {
+            layout,
+            first,
+            d,
+            send: Vec::with_capacity(batch * d),
+            recv: Vec::with_capacity(batch * d),
+            send_counts: vec![0; size],
+            recv_counts: vec![0; size],
+            at: vec![0; size],
+            rows: Vec::with_capacity(batch * d),
+        }
+    }
+
+    /// The rows of the micro-batches of `micro` rows that process `rank` of `size` takes
+    /// in the batch `indices` (see [`owned`]), as positions in `indices`.
+    fn part(n: usize, micro: usize, rank: usize, size: usize) -> Range<usize> {
+        let o = owned(n.div_ceil(micro), rank, size);
+        (o.start * micro).min(n)..(o.end * micro).min(n)
+    }
+
+    /// Exchange the rows of the batch `indices` (global indices) so that this process
+    /// has those of its micro-batches: returns them (row-major, in order) and the
+    /// position in `indices` of the first. `local` holds this process's training rows.
+    pub(super) fn exchange(
+        &mut self,
+        peers: &mut dyn Peers,
+        local: &Rows<'_>,
+        indices: &[usize],
+        micro: usize,
+    ) -> Result<(&[f32], usize)> {
+        let (me, size, d) = (peers.rank(), peers.size(), self.d);
+        let n = indices.len();
+        let mine = self.layout.range(me);
+        self.send.clear();
+        for q in 0..size {
+            let before = self.send.len();
+            for &i in &indices[Self::part(n, micro, q, size)] {
+                if mine.contains(&i) {
+                    self.send.extend_from_slice(local.row(i - self.first));
+                }
+            }
+            self.send_counts[q] = self.send.len() - before;
+        }
+        let wanted = Self::part(n, micro, me, size);
+        self.recv_counts.iter_mut().for_each(|c| *c = 0);
+        for &i in &indices[wanted.clone()] {
+            self.recv_counts[self.layout.owner(i)] += d;
+        }
+        let total = self.recv_counts.iter().sum();
+        self.recv.resize(total, 0.0);
+        peers.all_to_all_f32(&self.send, &self.send_counts, &mut self.recv, &self.recv_counts)?;
+        // Each process's rows came in the batch's order: take the next of the holder's.
+        let mut at = 0;
+        for (a, &c) in self.at.iter_mut().zip(&self.recv_counts) {
+            *a = at;
+            at += c;
+        }
+        self.rows.clear();
+        for &i in &indices[wanted.clone()] {
+            let p = self.layout.owner(i);
+            self.rows.extend_from_slice(&self.recv[self.at[p]..self.at[p] + d]);
+            self.at[p] += d;
+        }
+        Ok((&self.rows, wanted.start))
+    }
+}
+
+/// [`finish`](super::finish) on rows shared out as `layout` says (`local`: this
+/// process's rows; `layout` the one training used): the codec from every training row's
+/// code and the detector from every row's score, gathered, with the bits of `finish` on
+/// all the rows in one process. The `standardized` score, whose feature scales are
+/// fitted on the rows themselves, is refused.
+pub(crate) fn finish(
+    model: &mut Autoencoder,
+    local: &Dataset,
+    layout: &Layout,
+    threshold: Option<ThresholdRule>,
+    threads: &Threads,
+    peers: &mut dyn Peers,
+) -> Result<()> {
+    let size = layout.size();
+    let mine = layout.range(peers.rank());
+    if Codec::supports(model.code_dim()) {
+        let n_train = model.training.as_ref().map_or(layout.total(), |t| t.rows.0).min(layout.total());
+        let train_of = |r: usize| {
+            let g = layout.range(r);
+            g.start.min(n_train)..g.end.min(n_train)
+        };
+        let k = model.code_dim();
+        let l = train_of(peers.rank());
+        let codes = model.encode(local.rows_in(l.start - mine.start..l.end - mine.start), threads)?;
+        let counts: Vec<usize> = (0..size).map(|r| train_of(r).len() * k).collect();
+        let mut all = vec![0.0f32; counts.iter().sum()];
+        peers.all_gather_f32(&codes, &counts, &mut all)?;
+        model.codec = Some(Codec::fit(&all, k)?);
+    }
+    if let Some(rule) = threshold {
+        let kind = ScoreKind::default_for(model);
+        if kind == ScoreKind::Standardized {
+            return Err(Error::config(
+                "score",
+                "the standardized score's feature scales are fitted on every row in one process, not on rows shared out among processes; choose another score (root, mse, mae)",
+            ));
+        }
+        rule.check()?;
+        let s = scores(model, local, kind, &[], threads)?;
+        let counts: Vec<usize> = (0..size).map(|r| layout.range(r).len()).collect();
+        let mut all = vec![0.0f64; layout.total()];
+        peers.all_gather_f64(&s, &counts, &mut all)?;
+        model.detector = Some(Detector::fit_passes(model, kind, rule, |f| f(&all))?);
+    }
+    Ok(())
+}
+
+/// The layout of `train` (rows `train.first_row..` of `total`) among `options.peers`,
+/// once the settings are checked for training on shared-out rows.
+pub(super) fn check(
+    train: &Dataset,
+    total: usize,
+    config: &TrainConfig,
+    options: &mut FitOptions,
+) -> Result<Layout> {
+    let Some(peers) = options.peers.as_deref_mut() else {
+        return Err(Error::config(
+            "shard_of",
+            "rows shared out among processes need the peers that hold the rest",
+        ));
+    };
+    if config.micro_batch == 0 {
+        return Err(Error::config("micro_batch", "training on several processes needs micro_batch > 0"));
+    }
+    if config.trim > 0.0 {
+        return Err(Error::config(
+            "trim",
+            "trimming ranks every row by its score in one process; it is not done on rows shared out among processes",
+        ));
+    }
+    let first = usize::try_from(train.first_row)
+        .map_err(|_| Error::config("shard_of", format!("the rows start at row {}", train.first_row)))?;
+    Layout::exchange(peers, first, train.rows(), total)
+}
+
+/// [`DataFingerprint::of`] the rows of all processes (`train` this one's): the rows it
+/// hashes are gathered, at most 16 MiB of them.
+pub(super) fn fingerprint(
+    peers: &mut dyn Peers,
+    layout: &Layout,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+) -> Result<DataFingerprint> {
+    let (total, d) = (layout.total(), train.cols());
+    let hashed = gather_rows(peers, layout, train, PartFingerprint::hashed_rows(total, d))?;
+    Ok(DataFingerprint {
+        train: PartFingerprint::of_hashed(total, d, hashed.chunks_exact(d.max(1))),
+        validation: validation.map(PartFingerprint::of),
+    })
+}
+
+/// `fit_pass` on rows shared out as `layout` says (`train` this process's): the
+/// validation split's rows gathered, the normaliser fitted across processes, and
+/// every step's rows exchanged.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn fit_pass(
+    model: &mut Autoencoder,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    config: &TrainConfig,
+    threads: &Threads,
+    observer: &mut dyn Observer,
+    mut options: FitOptions,
+    fingerprint: Option<DataFingerprint>,
+    layout: Layout,
+) -> Result<History> {
+    let peers = options.peers.as_deref_mut().expect("checked by `check`");
+    let (total, d) = (layout.total(), model.input_dim());
+    let mine = layout.range(peers.rank());
+    let held_out = match validation {
+        Some(v) => {
+            model.check_training_data(v)?;
+            total..total
+        }
+        None => split_rows(total, config.validation_split)?.1,
+    };
+    let n_train = held_out.start;
+    if n_train == 0 {
+        return Err(Error::Data(format!("{}: no training rows", train.source)));
+    }
+    // This process's training rows: those of its range before the held-out ones.
+    let train_rows = Rows { data: train, range: (0, mine.end.min(n_train).saturating_sub(mine.start)) };
+    let gathered = if held_out.is_empty() {
+        None
+    } else {
+        let values = gather_rows(peers, &layout, train, held_out.clone())?;
+        let mut v = Dataset::new(values, held_out.len(), d, train.source.clone())?;
+        v.nan_is_missing = train.nan_is_missing;
+        v.feature_names.clone_from(&train.feature_names);
+        v.first_row = held_out.start as u64;
+        Some(v)
+    };
+    let val_data = validation.or(gathered.as_ref());
+    let val_rows = val_data.map(|v| Rows { data: v, range: (0, v.rows()) });
+    let kind = model.config().normalize;
+    if model.normalizer().is_identity() && (kind != NormalizeKind::None || train.nan_is_missing) {
+        let fitted = fit_normalizer(peers, &layout, n_train, train, kind, train.nan_is_missing)?;
+        model.set_normalizer(fitted)?;
+    }
+    check_loss_targets(model, config, &train_rows)?;
+    if let Some(v) = &val_rows {
+        check_loss_targets(model, config, v)?;
+    }
+    let exchange = RowExchange::new(layout, mine.start, d, config.batch_size.min(n_train));
+    threads.install(|| {
+        let mut train = MemoryFeed::sharded(train_rows, n_train);
+        let mut val = val_rows.map(MemoryFeed::new);
+        let val = val.as_mut().map(|v| v as &mut dyn Feed);
+        run(model, &mut train, val, config, threads, observer, options, fingerprint, (1, 1), Some(exchange))
+    })
+}
+
+/// One [`Peers`] used by several owners in turn: training holds one handle and the
+/// finishing passes another. The exchanges never overlap (each owner's calls end
+/// before the next owner's begin), so the lock is never contended.
+#[derive(Clone)]
+pub(crate) struct SharedPeers(Arc<Mutex<Box<dyn Peers>>>);
+
+impl SharedPeers {
+    pub(crate) fn new(peers: Box<dyn Peers>) -> Self {
+        SharedPeers(Arc::new(Mutex::new(peers)))
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut dyn Peers) -> T) -> T {
+        let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut **p)
+    }
+}
+
+impl Peers for SharedPeers {
+    fn rank(&self) -> usize {
+        self.with(|p| p.rank())
+    }
+    fn size(&self) -> usize {
+        self.with(|p| p.size())
+    }
+    fn all_gather_f32(&mut self, mine: &[f32], counts: &[usize], all: &mut [f32]) -> Result<()> {
+        self.with(|p| p.all_gather_f32(mine, counts, all))
+    }
+    fn all_gather_f64(&mut self, mine: &[f64], counts: &[usize], all: &mut [f64]) -> Result<()> {
+        self.with(|p| p.all_gather_f64(mine, counts, all))
+    }
+    fn all_to_all_f32(
+        &mut self,
+        send: &[f32],
+        send_counts: &[usize],
+        recv: &mut [f32],
+        recv_counts: &[usize],
+    ) -> Result<()> {
+        self.with(|p| p.all_to_all_f32(send, send_counts, recv, recv_counts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_rows_cover_every_row_once_in_order() {
+        for (total, size) in [(10, 3), (3, 5), (0, 2), (9000, 4)] {
+            let mut at = 0;
+            for r in 0..size {
+                let s = shard_rows(total, r, size);
+                assert_eq!(s.start, at);
+                at = s.end;
+            }
+            assert_eq!(at, total);
+        }
+    }
+
+    #[test]
+    fn blocks_of_cut_a_range_into_whole_blocks_and_edges() {
+        let b = MOMENTS_BLOCK;
+        // Inside one block: all edge.
+        assert_eq!(blocks_of(10..20, 3 * b), (0..0, 10..20, 20..20));
+        // From a block's start to the end of the training rows (a partial last block).
+        assert_eq!(blocks_of(b..2 * b + 7, 2 * b + 7), (1..3, b..b, 2 * b + 7..2 * b + 7));
+        // Across two block boundaries.
+        assert_eq!(blocks_of(5..2 * b + 3, 4 * b), (1..2, 5..b, 2 * b..2 * b + 3));
+        assert_eq!(blocks_of(7..7, b), (0..0, 7..7, 7..7));
+    }
+}

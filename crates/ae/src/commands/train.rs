@@ -462,7 +462,8 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     }
     let mut data = match (&streamed, &shard) {
         (Some(s), _) => s.rows.read(0)?,
-        (None, Some(rows)) => rows.read(0)?,
+        // (In pieces: an NPY chunk whole would take twice its size for a moment.)
+        (None, Some(rows)) => rows.read_rows(rows.chunk_range(0))?,
         (None, None) => a.data.load(&a.files, seed, Split::Train)?,
     };
     // A configuration file, or a checkpoint, is the starting point; else the library
@@ -492,6 +493,8 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     // Sharing the rows out, the first chunk chose the defaults; this rank keeps its rows.
     if let (Some(rows), Some(j)) = (&shard, &job) {
         let r = autoencoder::train::shard_rows(rows.rows() as usize, j.rank(), j.size());
+        // The first chunk goes before the rank's rows are read (memory holds one chunk).
+        drop(std::mem::replace(&mut data, Dataset::new(Vec::new(), 0, 0, rows.source.clone())?));
         data = rows.read_rows(r.start as u64..r.end as u64)?;
     }
     if job.is_some() && resume.is_none() && cfg.training.micro_batch == 0 {

@@ -18,6 +18,12 @@ const NPY_CHUNK_BYTES: usize = 64 << 20;
 #[cfg(test)]
 const NPY_CHUNK_BYTES: usize = 4096;
 
+/// The bytes of values [`ChunkedRows::read_rows`] reads of an NPY chunk at a time.
+#[cfg(not(test))]
+const NPY_PIECE_BYTES: usize = 8 << 20;
+#[cfg(test)]
+const NPY_PIECE_BYTES: usize = 1024;
+
 /// Where one chunk's rows are.
 #[derive(Debug, Clone, Copy)]
 enum Part {
@@ -225,8 +231,8 @@ impl ChunkedRows {
 impl ChunkedRows {
     /// Rows `range` (global indices, within [`rows`](Self::rows)) as one dataset whose
     /// [`Dataset::first_row`] is `range.start`: only the chunks that hold them are read,
-    /// one at a time, so that memory holds these rows and one chunk — a process's share
-    /// of rows shared out among processes.
+    /// one at a time (an NPY file's rows in pieces of 8 MiB), so that memory holds these
+    /// rows and one chunk or piece — a process's share of rows shared out among processes.
     pub fn read_rows(&self, range: std::ops::Range<u64>) -> Result<Dataset> {
         if range.start > range.end || range.end > self.rows {
             return Err(Error::Data(format!(
@@ -242,15 +248,46 @@ impl ChunkedRows {
             if r.end <= range.start || r.start >= range.end {
                 continue;
             }
-            let chunk = self.read(i)?;
-            let (a, b) = (range.start.max(r.start) - r.start, range.end.min(r.end) - r.start);
-            values.extend_from_slice(chunk.rows_in(a as usize..b as usize));
+            let (a, b) =
+                ((range.start.max(r.start) - r.start) as usize, (range.end.min(r.end) - r.start) as usize);
+            match self.chunks[i].part {
+                // An NPY chunk's rows in pieces of their own: memory holds one piece.
+                Part::NpyRows(layout, start) => {
+                    let per = (NPY_PIECE_BYTES / (self.cols * 4).max(1)).max(1);
+                    for s in (a..b).step_by(per) {
+                        let piece = s..(s + per).min(b);
+                        let d = npy::read_rows(
+                            &self.files[self.chunks[i].file],
+                            &layout,
+                            start + piece.start..start + piece.end,
+                        )?;
+                        self.check_piece(i, &d, piece)?;
+                        values.extend_from_slice(d.as_slice());
+                    }
+                }
+                _ => values.extend_from_slice(self.read(i)?.rows_in(a..b)),
+            }
         }
         let mut d = Dataset::new(values, n, self.cols, self.source.clone())?;
         d.feature_names.clone_from(&self.feature_names);
         d.nan_is_missing = self.nan_is_missing;
         d.first_row = range.start;
         Ok(d)
+    }
+}
+
+impl ChunkedRows {
+    /// [`read`](Self::read)'s checks of rows `piece` of chunk `i`, read as `d`.
+    fn check_piece(&self, i: usize, d: &Dataset, piece: std::ops::Range<usize>) -> Result<()> {
+        let c = &self.chunks[i];
+        let path = &self.files[c.file];
+        if d.rows() != piece.len() {
+            return Err(Error::format(
+                path,
+                format!("changed while it was read: {} rows where there were {}", d.rows(), piece.len()),
+            ));
+        }
+        d.check_values_after(self.nan_is_missing, c.in_file + piece.start as u64)
     }
 }
 

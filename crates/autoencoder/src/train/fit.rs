@@ -515,11 +515,10 @@ pub fn fit_with(
     }
     model.check_training_data(train)?;
     if let Some(layout) = shard {
-        let (data, rows) = (train, validation);
         return super::shard::fit_pass(
             model,
-            data,
-            rows,
+            train,
+            validation,
             config,
             threads,
             observer,

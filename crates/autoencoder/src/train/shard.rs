@@ -158,7 +158,9 @@ pub(crate) fn fit_normalizer(
     };
     let parts: Vec<_> = (0..layout.size()).map(|r| blocks_of(train_of(r), n_train)).collect();
     let first = layout.range(me).start;
-    let local_rows = |r: Range<usize>| local.rows_in(r.start - first..r.end - first);
+    // (A range may be empty at `n_train`, before this process's rows.)
+    let local_rows =
+        |r: Range<usize>| local.rows_in(r.start.saturating_sub(first)..r.end.saturating_sub(first));
     // The rows of split blocks, every process's in rank order: all of them in row order.
     let (whole, head, tail) = parts[me].clone();
     let mut edges_mine = local_rows(head).to_vec();
@@ -310,7 +312,8 @@ pub(crate) fn finish(
         };
         let k = model.code_dim();
         let l = train_of(peers.rank());
-        let codes = model.encode(local.rows_in(l.start - mine.start..l.end - mine.start), threads)?;
+        let here = l.start.saturating_sub(mine.start)..l.end.saturating_sub(mine.start);
+        let codes = model.encode(local.rows_in(here), threads)?;
         let counts: Vec<usize> = (0..size).map(|r| train_of(r).len() * k).collect();
         let mut all = vec![0.0f32; counts.iter().sum()];
         peers.all_gather_f32(&codes, &counts, &mut all)?;

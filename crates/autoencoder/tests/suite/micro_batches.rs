@@ -2,7 +2,8 @@
 //! several sharing each batch (processes simulated by threads that exchange through
 //! [`Peers`]), at any thread count; the micro-batch gradient is the batch's gradient.
 
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use autoencoder::train::{fit_with, FitOptions};
 use autoencoder::{
@@ -12,18 +13,47 @@ use autoencoder::{
 
 use crate::common::randn;
 
+/// A barrier that gives up: a process that panicked never arrives, and the others then
+/// fail after a minute instead of waiting for ever (a failing test, not a hung one).
+struct Gate {
+    /// Arrived so far, and the generation (how many times every process arrived).
+    state: Mutex<(usize, u64)>,
+    all_in: Condvar,
+    size: usize,
+}
+
+impl Gate {
+    fn new(size: usize) -> Gate {
+        Gate { state: Mutex::new((0, 0)), all_in: Condvar::new(), size }
+    }
+
+    fn wait(&self) {
+        let mut s = self.state.lock().unwrap();
+        let generation = s.1;
+        s.0 += 1;
+        if s.0 == self.size {
+            *s = (0, generation + 1);
+            self.all_in.notify_all();
+            return;
+        }
+        let limit = Duration::from_secs(60);
+        let (_s, waited) = self.all_in.wait_timeout_while(s, limit, |s| s.1 == generation).unwrap();
+        assert!(!waited.timed_out(), "a process did not reach the exchange within a minute: did it fail?");
+    }
+}
+
 /// Processes as threads: each all-gather publishes this process's values, waits for
 /// every other, reads them all in rank order, and waits again before the slots are
 /// reused.
 struct ThreadPeers {
     rank: usize,
     size: usize,
-    shared: Arc<(Mutex<Vec<Vec<f64>>>, Barrier)>,
+    shared: Arc<(Mutex<Vec<Vec<f64>>>, Gate)>,
 }
 
 impl ThreadPeers {
     fn group(size: usize) -> Vec<ThreadPeers> {
-        let shared = Arc::new((Mutex::new(vec![Vec::new(); size]), Barrier::new(size)));
+        let shared = Arc::new((Mutex::new(vec![Vec::new(); size]), Gate::new(size)));
         (0..size).map(|rank| ThreadPeers { rank, size, shared: shared.clone() }).collect()
     }
 

@@ -308,9 +308,7 @@ impl ValidParams {
         let mut model = self.first_model(&mut options);
         let history =
             train::fit_with(&mut model, rows, validation, &self.training, &self.threads, observer, options)?;
-        let first = usize::try_from(rows.first_row).unwrap_or(usize::MAX);
-        let layout = train::Layout::exchange(&mut shared, first, rows.rows(), total)?;
-        train::finish_sharded(&mut model, rows, &layout, self.threshold, &self.threads, &mut shared)?;
+        train::finish_sharded(&mut model, rows, total, self.threshold, &self.threads, &mut shared)?;
         model.categories = rows.categories.clone();
         Ok(Fitted { model, history })
     }

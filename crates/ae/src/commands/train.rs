@@ -687,14 +687,9 @@ fn default_budget() -> u64 {
 /// Of two plain files, the second is a labels file, which training does not use.
 fn streaming(a: &TrainArgs) -> Result<Option<Streamed>> {
     let budget = a.memory_budget.unwrap_or_else(default_budget);
-    let files = &a.files;
-    let streamable = a.data.dataset.is_none()
-        && !files.is_empty()
-        && !autoencoder::data::open::are_images(files)
-        && !files.iter().any(|p| autoencoder::data::open::is_stream(p));
-    if !streamable {
+    let Some(paths) = table_files(a) else {
         if a.stream {
-            let what = match files.first() {
+            let what = match a.files.first() {
                 Some(p) => format!("{}: images and standard input are read into memory", p.display()),
                 None => "named datasets are read into memory".to_string(),
             };
@@ -706,8 +701,7 @@ fn streaming(a: &TrainArgs) -> Result<Option<Streamed>> {
             ));
         }
         return Ok(None);
-    }
-    let paths = if autoencoder::data::open::are_shards(files) { &files[..] } else { &files[..1] };
+    };
     if !a.stream && autoencoder::data::chunks::estimate_bytes(paths)? <= budget {
         return Ok(None);
     }
@@ -715,24 +709,33 @@ fn streaming(a: &TrainArgs) -> Result<Option<Streamed>> {
     Ok(Some(Streamed { rows, budget, chosen: !a.stream }))
 }
 
+/// The table files the data is read from a chunk at a time (streamed, or shared out by
+/// `--shard`): the shards, or the one file; `None` for a named dataset, images or
+/// standard input, which are read whole.
+fn table_files(a: &TrainArgs) -> Option<&[PathBuf]> {
+    use autoencoder::data::open::{are_images, are_shards, is_stream};
+    let files = &a.files;
+    if a.data.dataset.is_some() || files.is_empty() || are_images(files) || files.iter().any(|p| is_stream(p))
+    {
+        return None;
+    }
+    Some(if are_shards(files) { &files[..] } else { &files[..1] })
+}
+
 /// The rows `--shard` shares out among the ranks: table files, read a chunk at a time.
 fn shard_source(a: &TrainArgs) -> Result<autoencoder::data::chunks::ChunkedRows> {
-    use autoencoder::data::open::{are_images, are_shards, is_stream};
     if a.stream {
         return Err(Error::config(
             "shard",
             "--shard and --stream are two ways of holding part of the rows; choose one",
         ));
     }
-    let files = &a.files;
-    if a.data.dataset.is_some() || files.is_empty() || are_images(files) || files.iter().any(|p| is_stream(p))
-    {
-        return Err(Error::config(
+    let paths = table_files(a).ok_or_else(|| {
+        Error::config(
             "shard",
             "--shard reads each rank's rows from table files (CSV, NPY, Parquet, Arrow, or folders and globs of them); named datasets, images and standard input are read whole",
-        ));
-    }
-    let paths = if are_shards(files) { &files[..] } else { &files[..1] };
+        )
+    })?;
     autoencoder::data::chunks::ChunkedRows::open(paths, &a.data.load_options())
 }
 

@@ -402,6 +402,22 @@ impl Moments {
         }
     }
 
+    /// [`Moments::normalizer_with_fill`] when NaN marks a missing value (`missing`), else
+    /// [`Moments::normalizer`].
+    pub(crate) fn fitted(
+        &mut self,
+        kind: NormalizeKind,
+        missing: bool,
+        names: Option<&[String]>,
+        source: &str,
+    ) -> Result<Normalizer> {
+        if missing {
+            self.normalizer_with_fill(kind, names, source)
+        } else {
+            Ok(self.normalizer(kind))
+        }
+    }
+
     /// [`Moments::normalizer`] with each feature's mean as the fill of missing values
     /// (see [`Normalizer::fit_with_fill`]).
     pub fn normalizer_with_fill(

@@ -591,9 +591,7 @@ fn fit_pass(
     }
     let d = model.input_dim();
     let kind = model.config().normalize;
-    if model.normalizer().is_identity()
-        && (kind != crate::data::normalize::NormalizeKind::None || train.nan_is_missing)
-    {
+    if fits_normalizer(model, train.nan_is_missing) {
         let fitted = if train.nan_is_missing {
             Normalizer::fit_with_fill(
                 kind,
@@ -618,6 +616,13 @@ fn fit_pass(
         let val = val.as_mut().map(|v| v as &mut dyn Feed);
         run(model, &mut train, val, config, threads, observer, options, fingerprint, pass, None)
     })
+}
+
+/// Whether training fits `model`'s normaliser on the training rows: it has none yet,
+/// and its configuration asks for one or the rows have missing values (`missing`) to fill.
+pub(super) fn fits_normalizer(model: &Autoencoder, missing: bool) -> bool {
+    model.normalizer().is_identity()
+        && (model.config().normalize != crate::data::normalize::NormalizeKind::None || missing)
 }
 
 /// BCE needs normalised targets in [0, 1]; checked chunk by chunk.

@@ -27,7 +27,7 @@ pub use micro::Peers;
 pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
 pub use shard::shard_rows;
-pub(crate) use shard::{finish as finish_sharded, Layout, SharedPeers};
+pub(crate) use shard::{finish as finish_sharded, SharedPeers};
 pub use stream::{fit_streamed, window_rows};
 
 use crate::error::{Error, Result};

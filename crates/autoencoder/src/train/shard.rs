@@ -17,7 +17,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use super::checkpoint::{DataFingerprint, PartFingerprint};
-use super::fit::{check_loss_targets, run, Feed, FitOptions, MemoryFeed, Rows};
+use super::fit::{check_loss_targets, fits_normalizer, run, Feed, FitOptions, MemoryFeed, Rows};
 use super::history::History;
 use super::micro::{owned, Peers};
 use super::observer::Observer;
@@ -41,7 +41,7 @@ pub fn shard_rows(total: usize, rank: usize, size: usize) -> Range<usize> {
 /// Every process's range of rows, in rank order: process `r` holds
 /// `starts[r]..starts[r + 1]`, and together they hold `0..total`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Layout {
+pub(super) struct Layout {
     starts: Vec<usize>,
 }
 
@@ -49,7 +49,7 @@ impl Layout {
     /// The layout the processes agree on: each says where its rows start and how many it
     /// holds (an all-gather); an error on every process unless the ranges follow each
     /// other in rank order from row 0 and cover exactly `total` rows.
-    pub(crate) fn exchange(peers: &mut dyn Peers, first: usize, rows: usize, total: usize) -> Result<Layout> {
+    fn exchange(peers: &mut dyn Peers, first: usize, rows: usize, total: usize) -> Result<Layout> {
         let size = peers.size();
         let mut all = vec![0.0f64; 2 * size];
         peers.all_gather_f64(&[first as f64, rows as f64], &vec![2; size], &mut all)?;
@@ -78,14 +78,28 @@ impl Layout {
         Ok(Layout { starts })
     }
 
+    /// The layout of processes each holding `data`, rows `data.first_row..` of `total`
+    /// ([`Layout::exchange`]).
+    pub(super) fn of(peers: &mut dyn Peers, data: &Dataset, total: usize) -> Result<Layout> {
+        let first = usize::try_from(data.first_row)
+            .map_err(|_| Error::config("shard_of", format!("the rows start at row {}", data.first_row)))?;
+        Layout::exchange(peers, first, data.rows(), total)
+    }
+
     /// All the rows.
-    pub(crate) fn total(&self) -> usize {
+    pub(super) fn total(&self) -> usize {
         self.starts[self.starts.len() - 1]
     }
 
     /// The rows process `r` holds.
-    pub(crate) fn range(&self, r: usize) -> Range<usize> {
+    pub(super) fn range(&self, r: usize) -> Range<usize> {
         self.starts[r]..self.starts[r + 1]
+    }
+
+    /// The training rows process `r` holds: those of its range before `n_train`.
+    fn training(&self, r: usize, n_train: usize) -> Range<usize> {
+        let g = self.range(r);
+        g.start.min(n_train)..g.end.min(n_train)
     }
 
     /// The process that holds row `i` (`i < total`).
@@ -100,7 +114,7 @@ impl Layout {
 
 /// Rows `want` (global indices, increasing) to every process, in order: each sends
 /// those it holds (an all-gather). `local` holds this process's range.
-pub(crate) fn gather_rows(
+fn gather_rows(
     peers: &mut dyn Peers,
     layout: &Layout,
     local: &Dataset,
@@ -142,7 +156,7 @@ fn blocks_of(l: Range<usize>, n_train: usize) -> (Range<usize>, Range<usize>, Ra
 /// of [`Normalizer::fit`] (or `fit_with_fill`) on all of them. Each process computes
 /// the statistics of the blocks it holds whole; the rows of the blocks split between
 /// processes are gathered, and every process merges the blocks in order.
-pub(crate) fn fit_normalizer(
+fn fit_normalizer(
     peers: &mut dyn Peers,
     layout: &Layout,
     n_train: usize,
@@ -152,11 +166,7 @@ pub(crate) fn fit_normalizer(
 ) -> Result<Normalizer> {
     let d = local.cols();
     let me = peers.rank();
-    let train_of = |r: usize| {
-        let g = layout.range(r);
-        g.start.min(n_train)..g.end.min(n_train)
-    };
-    let parts: Vec<_> = (0..layout.size()).map(|r| blocks_of(train_of(r), n_train)).collect();
+    let parts: Vec<_> = (0..layout.size()).map(|r| blocks_of(layout.training(r, n_train), n_train)).collect();
     let first = layout.range(me).start;
     // (A range may be empty at `n_train`, before this process's rows.)
     let local_rows =
@@ -194,11 +204,7 @@ pub(crate) fn fit_normalizer(
             at_edges += values;
         }
     }
-    if fill {
-        moments.normalizer_with_fill(kind, local.feature_names.as_deref(), &local.source)
-    } else {
-        Ok(moments.normalizer(kind))
-    }
+    moments.fitted(kind, fill, local.feature_names.as_deref(), &local.source)
 }
 
 /// Each step's exchange of rows: the rows of the micro-batches this process computes,
@@ -206,8 +212,6 @@ pub(crate) fn fit_normalizer(
 /// nothing.
 pub(super) struct RowExchange {
     layout: Layout,
-    /// The global index of the first row this process holds.
-    first: usize,
     d: usize,
     send: Vec<f32>,
     recv: Vec<f32>,
@@ -220,11 +224,10 @@ pub(super) struct RowExchange {
 
 impl RowExchange {
     /// The exchange for batches of up to `batch` rows of `d` values.
-    pub(super) fn new(layout: Layout, first: usize, d: usize, batch: usize) -> Self {
+    pub(super) fn new(layout: Layout, d: usize, batch: usize) -> Self {
         let size = layout.size();
         RowExchange {
             layout,
-            first,
             d,
             send: Vec::with_capacity(batch * d),
             recv: Vec::with_capacity(batch * d),
@@ -260,7 +263,7 @@ impl RowExchange {
             let before = self.send.len();
             for &i in &indices[Self::part(n, micro, q, size)] {
                 if mine.contains(&i) {
-                    self.send.extend_from_slice(local.row(i - self.first));
+                    self.send.extend_from_slice(local.row(i - mine.start));
                 }
             }
             self.send_counts[q] = self.send.len() - before;
@@ -290,31 +293,27 @@ impl RowExchange {
 }
 
 /// [`finish`](super::finish) on rows shared out as `layout` says (`local`: this
-/// process's rows; `layout` the one training used): the codec from every training row's
+/// process's rows, rows `local.first_row..` of `total`): the codec from every training row's
 /// code and the detector from every row's score, gathered, with the bits of `finish` on
 /// all the rows in one process. The `standardized` score, whose feature scales are
 /// fitted on the rows themselves, is refused.
 pub(crate) fn finish(
     model: &mut Autoencoder,
     local: &Dataset,
-    layout: &Layout,
+    total: usize,
     threshold: Option<ThresholdRule>,
     threads: &Threads,
     peers: &mut dyn Peers,
 ) -> Result<()> {
+    let layout = Layout::of(peers, local, total)?;
     let size = layout.size();
-    let mine = layout.range(peers.rank());
     if Codec::supports(model.code_dim()) {
         let n_train = model.training.as_ref().map_or(layout.total(), |t| t.rows.0).min(layout.total());
-        let train_of = |r: usize| {
-            let g = layout.range(r);
-            g.start.min(n_train)..g.end.min(n_train)
-        };
         let k = model.code_dim();
-        let l = train_of(peers.rank());
-        let here = l.start.saturating_sub(mine.start)..l.end.saturating_sub(mine.start);
-        let codes = model.encode(local.rows_in(here), threads)?;
-        let counts: Vec<usize> = (0..size).map(|r| train_of(r).len() * k).collect();
+        // A process's training rows are its first ones.
+        let here = layout.training(peers.rank(), n_train).len();
+        let codes = model.encode(local.rows_in(0..here), threads)?;
+        let counts: Vec<usize> = (0..size).map(|r| layout.training(r, n_train).len() * k).collect();
         let mut all = vec![0.0f32; counts.iter().sum()];
         peers.all_gather_f32(&codes, &counts, &mut all)?;
         model.codec = Some(Codec::fit(&all, k)?);
@@ -360,9 +359,7 @@ pub(super) fn check(
             "trimming ranks every row by its score in one process; it is not done on rows shared out among processes",
         ));
     }
-    let first = usize::try_from(train.first_row)
-        .map_err(|_| Error::config("shard_of", format!("the rows start at row {}", train.first_row)))?;
-    Layout::exchange(peers, first, train.rows(), total)
+    Layout::of(peers, train, total)
 }
 
 /// [`DataFingerprint::of`] the rows of all processes (`train` this one's): the rows it
@@ -398,7 +395,6 @@ pub(super) fn fit_pass(
 ) -> Result<History> {
     let peers = options.peers.as_deref_mut().expect("checked by `check`");
     let (total, d) = (layout.total(), model.input_dim());
-    let mine = layout.range(peers.rank());
     let held_out = match validation {
         Some(v) => {
             model.check_training_data(v)?;
@@ -411,7 +407,7 @@ pub(super) fn fit_pass(
         return Err(Error::Data(format!("{}: no training rows", train.source)));
     }
     // This process's training rows: those of its range before the held-out ones.
-    let train_rows = Rows { data: train, range: (0, mine.end.min(n_train).saturating_sub(mine.start)) };
+    let train_rows = Rows { data: train, range: (0, layout.training(peers.rank(), n_train).len()) };
     let gathered = if held_out.is_empty() {
         None
     } else {
@@ -424,16 +420,16 @@ pub(super) fn fit_pass(
     };
     let val_data = validation.or(gathered.as_ref());
     let val_rows = val_data.map(|v| Rows { data: v, range: (0, v.rows()) });
-    let kind = model.config().normalize;
-    if model.normalizer().is_identity() && (kind != NormalizeKind::None || train.nan_is_missing) {
-        let fitted = fit_normalizer(peers, &layout, n_train, train, kind, train.nan_is_missing)?;
+    if fits_normalizer(model, train.nan_is_missing) {
+        let (kind, missing) = (model.config().normalize, train.nan_is_missing);
+        let fitted = fit_normalizer(peers, &layout, n_train, train, kind, missing)?;
         model.set_normalizer(fitted)?;
     }
     check_loss_targets(model, config, &train_rows)?;
     if let Some(v) = &val_rows {
         check_loss_targets(model, config, v)?;
     }
-    let exchange = RowExchange::new(layout, mine.start, d, config.batch_size.min(n_train));
+    let exchange = RowExchange::new(layout, d, config.batch_size.min(n_train));
     threads.install(|| {
         let mut train = MemoryFeed::sharded(train_rows, n_train);
         let mut val = val_rows.map(MemoryFeed::new);

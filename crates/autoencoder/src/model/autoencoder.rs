@@ -230,6 +230,11 @@ impl Autoencoder {
     pub fn params_mut(&mut self) -> &mut [f32] {
         &mut self.params
     }
+    /// The layers beside all parameters, mutable: for a pass that reads the layers'
+    /// shapes while it updates the parameters.
+    pub(crate) fn layers_and_params_mut(&mut self) -> (&[Box<dyn Layer>], &mut [f32]) {
+        (&self.layers, &mut self.params)
+    }
     /// After an optimizer step: let layer `i` update its state (running statistics)
     /// from the `scratch` of its training pass.
     pub(crate) fn update_layer_state(&mut self, i: usize, scratch: &[f32]) {

@@ -214,14 +214,86 @@ impl Optimizer {
         lr_scale: f64,
         threads: &crate::kernels::Threads,
     ) {
+        let rule = self.begin_step(gt, lr_scale);
+        let split = matches!(self.config.kind, OptimizerKind::Adam | OptimizerKind::AdamW);
+        for s in slots {
+            let r = s.offset..s.offset + s.len;
+            let (w, g) = slot_slices(s, params, grads);
+            let (s1, s2) = self.state_of(r);
+            if split {
+                // Element by element: split by parameter ranges over the threads, the same bits.
+                threads.for_each_chunk4((w, g, s1, s2), adam::CHUNK, |w, g, m, v| {
+                    rule.apply(w, g, m, v, s.decays)
+                });
+            } else {
+                rule.apply(w, g, s1, s2, s.decays);
+            }
+        }
+    }
+
+    /// Count a step and resolve its [`Rule`]: the update of every tensor in this step,
+    /// with the gradient first transformed by `gt` and the learning rate multiplied by
+    /// `lr_scale`. [`Optimizer::step_with`] is this and [`Rule::apply`] on every tensor.
+    pub(crate) fn begin_step(&mut self, gt: GradTransform, lr_scale: f64) -> Rule {
         self.steps += 1;
         let lr = self.config.lr * lr_scale;
-        match self.config.kind {
-            OptimizerKind::Sgd => sgd::step(self, params, grads, slots, gt, lr),
-            OptimizerKind::Adam | OptimizerKind::AdamW => {
-                adam::step(self, params, grads, slots, gt, lr, threads)
+        let kind = match self.config.kind {
+            OptimizerKind::Sgd => sgd::rule(&self.config, lr),
+            OptimizerKind::Adam | OptimizerKind::AdamW => adam::rule(&self.config, self.steps, lr),
+            OptimizerKind::RmsProp => rmsprop::rule(&self.config, lr),
+        };
+        Rule { kind, gt }
+    }
+
+    /// The state of the parameters `r`: [`state1`](Self::state1) and
+    /// [`state2`](Self::state2) there, each empty when the optimizer keeps none.
+    pub(crate) fn state_of(&mut self, r: std::ops::Range<usize>) -> (&mut [f32], &mut [f32]) {
+        fn part(v: &mut [f32], r: std::ops::Range<usize>) -> &mut [f32] {
+            if v.is_empty() {
+                v
+            } else {
+                &mut v[r]
             }
-            OptimizerKind::RmsProp => rmsprop::step(self, params, grads, slots, gt, lr),
+        }
+        (part(&mut self.state1, r.clone()), part(&mut self.state2, r))
+    }
+}
+
+/// One step's update rule, its scalars resolved ([`Optimizer::begin_step`]): Adam's
+/// bias-corrected step size, the learning rate of this epoch, the gradient's transform.
+/// Every rule is element by element, so applying it to a tensor in parts, in any order
+/// and on any thread, gives the bits of one pass over the whole: a caller that computes
+/// a tensor's gradient in parts may update each part as soon as its gradient is ready.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rule {
+    kind: RuleKind,
+    gt: GradTransform,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RuleKind {
+    Sgd { lr: f32, momentum: f32, nesterov: bool },
+    Adam { alpha: f32, beta1: f32, beta2: f32, eps: f32, decoupled: f32 },
+    RmsProp { lr: f32, rho: f32, eps: f32, momentum: f32 },
+}
+
+impl Rule {
+    /// Update the parameters `w` from their gradients `g` and their state `s1`, `s2`
+    /// (the optimizer's [`state_of`](Optimizer::state_of) the same range); `decays`:
+    /// whether they belong to a tensor that penalties and AdamW's decay apply to.
+    pub(crate) fn apply(&self, w: &mut [f32], g: &[f32], s1: &mut [f32], s2: &mut [f32], decays: bool) {
+        use crate::kernels::update;
+        let gt = self.gt;
+        match self.kind {
+            RuleKind::Sgd { lr, momentum, nesterov } => {
+                update::sgd(w, g, s1, lr, momentum, nesterov, gt, decays)
+            }
+            RuleKind::Adam { alpha, beta1, beta2, eps, decoupled } => {
+                update::adam(w, g, s1, s2, alpha, beta1, beta2, eps, decoupled, gt, decays)
+            }
+            RuleKind::RmsProp { lr, rho, eps, momentum } => {
+                update::rmsprop(w, g, s1, s2, lr, rho, eps, momentum, gt, decays)
+            }
         }
     }
 }

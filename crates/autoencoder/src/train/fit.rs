@@ -384,12 +384,14 @@ impl Workspace {
 }
 
 impl Workspace {
-    /// A pass split by rows over `threads` ([`row_split::forward_backward`], the
-    /// gradient into `grads` when `grad`); the first makes its buffers and runs every
-    /// product shape on each thread ([`row_split::warm`]).
-    fn split_pass(
+    /// The rows' pass split by rows over `threads` ([`row_split::rows_pass`]: each
+    /// block's rows gathered first when `gather` is given, every layer's `δ` when
+    /// `grad`); the first makes its buffers and runs every product shape on each thread
+    /// ([`row_split::warm`]).
+    fn split_rows(
         &mut self,
         plan: &row_split::Plan<'_>,
+        gather: Option<row_split::Gather<'_>>,
         n: usize,
         grad: bool,
         threads: &Threads,
@@ -399,9 +401,33 @@ impl Workspace {
             row_split::warm(plan.layers, batch, threads);
             row_split::Split::new(plan.layers, batch)
         });
-        let grads = if grad { Some(&mut self.grads[..]) } else { None };
-        let io = (&self.input[..], &self.target[..]);
-        row_split::forward_backward(plan, split, io, &mut self.acts, &mut self.scratch, grads, n, threads)
+        let io = (&mut self.input[..], &self.target[..]);
+        row_split::rows_pass(plan, split, io, gather, &mut self.acts, &mut self.scratch, grad, n, threads)
+    }
+
+    /// The units' pass after [`Workspace::split_rows`] with `grad`: the parameter
+    /// gradients into `grads` and, with `update`, the optimizer's update
+    /// ([`row_split::units_pass`]).
+    fn split_units(
+        &mut self,
+        layers: &[Box<dyn Layer>],
+        offsets: &[Range<usize>],
+        update: Option<row_split::Update<'_>>,
+        n: usize,
+        threads: &Threads,
+    ) {
+        let split = self.split.as_ref().expect("a rows' pass first");
+        row_split::units_pass(
+            layers,
+            offsets,
+            split,
+            &self.input,
+            &self.acts,
+            &mut self.grads,
+            update,
+            n,
+            threads,
+        )
     }
 }
 
@@ -832,7 +858,9 @@ impl Trainer {
     }
 
     /// A whole-batch step split by rows over `threads` (`row_split`): the same bits as
-    /// [`Trainer::step_inner`]'s one-thread step.
+    /// [`Trainer::step_inner`]'s one-thread step. Unless a rule needs the whole gradient
+    /// first (clipping by its norm, tied weights, a layer's state), the units' pass
+    /// applies the optimizer's update as it goes.
     fn step_rows(
         &mut self,
         model: &mut Autoencoder,
@@ -843,7 +871,13 @@ impl Trainer {
         let d = model.input_dim();
         let n = indices.len();
         let ws = &mut self.ws;
-        row_split::gather(rows, indices, model.normalizer(), &mut ws.input, threads);
+        let gather = row_split::Gather { rows, indices, norm: model.normalizer() };
+        // Corrupted inputs are drawn from one stream over the whole batch: the rows are
+        // gathered before, not in the rows' pass.
+        let early = self.config.noise.is_some() || self.config.binarize;
+        if early {
+            row_split::gather(gather, &mut ws.input, threads);
+        }
         ws.draw_noise(model, &self.config, &self.noise_layers, n, &mut self.noise_rng);
         ws.mean = n;
         let kl = self.sample_layer.map(|s| (s, (self.kl_weight / (n * d) as f64) as f32));
@@ -852,7 +886,7 @@ impl Trainer {
             kl,
             ..row_split::Plan::of(model, &self.offsets, self.config.loss, self.fused)
         };
-        let (sum, kl_sum) = ws.split_pass(&plan, n, true, threads);
+        let (sum, kl_sum) = ws.split_rows(&plan, (!early).then_some(gather), n, true, threads);
         let mut loss = sum / (n * d) as f64;
         if let (Some((_, scale)), Some(k)) = (kl, kl_sum) {
             loss += f64::from(scale) * k;
@@ -861,8 +895,22 @@ impl Trainer {
         if l1 > 0.0 || l2 > 0.0 {
             loss += penalty(model.params(), &self.decaying, l1, l2);
         }
-        if loss.is_finite() {
-            self.update(model, threads);
+        let fused_update = loss.is_finite()
+            && self.config.clip_norm.is_none()
+            && self.ties.is_empty()
+            && self.state_layers.is_empty();
+        if fused_update {
+            let gt = GradTransform { grad_scale: 1.0, l1: l1 as f32, l2: l2 as f32 };
+            let rule = self.opt.begin_step(gt, self.lr_scale);
+            let (layers, params) = model.layers_and_params_mut();
+            let state = self.opt.state_of(0..params.len());
+            let update = row_split::Update { rule, params, state, slots: &self.slots };
+            ws.split_units(layers, &self.offsets, Some(update), n, threads);
+        } else {
+            ws.split_units(model.layers(), &self.offsets, None, n, threads);
+            if loss.is_finite() {
+                self.update(model, threads);
+            }
         }
         loss
     }
@@ -1012,7 +1060,7 @@ impl Trainer {
                 ..row_split::Plan::of(model, &self.offsets, self.config.loss, self.fused)
             };
             ws.mean = n;
-            ws.split_pass(&plan, n, false, ctx.threads)
+            ws.split_rows(&plan, None, n, false, ctx.threads)
         } else {
             let pass = Pass { model, offsets: &self.offsets, n, mean: n, fused: self.fused, ctx };
             ws.forward_loss(pass, self.config.loss, (false, false), self.sample_layer, self.kl_weight)

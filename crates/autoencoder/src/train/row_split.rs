@@ -1,16 +1,19 @@
-//! The row-split training step: a batch's rows cut into blocks, one per thread, each run
-//! forward, through the loss and back to every layer's `δ` on its own; then each thread
-//! computes the parameter gradients of a block of every layer's output units.
+//! The row-split training step: a batch's rows cut into blocks, one per thread, each
+//! gathered, run forward, through the loss and back to every layer's `δ` on its own; then
+//! each thread computes the parameter gradients of a block of every layer's output units
+//! and, when it can, applies the optimizer's update to those parameters at once.
 //!
 //! Every matrix product keeps the bits it has over the whole batch (a block of two or
 //! more of a product's rows has the whole product's bits: `kernels::matmul`'s test), the
 //! bias gradients add the rows in the same order, and the loss sums over fixed units of
-//! rows in order ([`unit`]) on one thread as on many. So the step gives one thread's bits
-//! at any thread count, while the element-wise passes (bias and activation, the loss,
-//! the activation gradients, the noise layers) and the products all run side by side.
-//! Only three joins per step: the gather, the rows' pass, the units' pass (then the
-//! optimizer's update, split by parameter ranges). Validation batches take the rows'
-//! forward pass and the loss's units alone.
+//! rows in order ([`unit`]) on one thread as on many; the optimizer's rules are element
+//! by element. So the step gives one thread's bits at any thread count, while the
+//! element-wise passes (bias and activation, the loss, the activation gradients, the
+//! noise layers), the products and the update all run side by side. Two joins per step:
+//! the rows' pass (with the gather, unless the inputs are corrupted first) and the
+//! units' pass (with the update, unless it needs the whole gradient first: clipping by
+//! the global norm, tied weights). Validation batches take the rows' forward pass and
+//! the loss's units alone.
 
 use std::ops::Range;
 
@@ -20,6 +23,7 @@ use crate::kernels::{matmul, matmul_transposed_rows, Threads, Transpose};
 use crate::layers::{Backward, Ctx, Layer};
 use crate::loss::Loss;
 use crate::model::Autoencoder;
+use crate::optim::{Rule, TensorSlot};
 
 /// Rows per unit of a pass's loss sum (and the granularity of the row blocks).
 const UNIT_ROWS: usize = 16;
@@ -210,46 +214,55 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// Gather `indices` of `rows`, normalised, into `input` (`indices.len() × d`), block by
-/// block on `threads`.
-pub(super) fn gather(
-    rows: &Rows<'_>,
-    indices: &[usize],
-    norm: &Normalizer,
-    input: &mut [f32],
-    threads: &Threads,
-) {
-    let n = indices.len();
-    let d = rows.data.cols();
+/// The rows of a batch, for a rows' pass to gather block by block.
+#[derive(Clone, Copy)]
+pub(super) struct Gather<'a> {
+    pub(super) rows: &'a Rows<'a>,
+    pub(super) indices: &'a [usize],
+    pub(super) norm: &'a Normalizer,
+}
+
+impl Gather<'_> {
+    /// Rows `r` of the batch, normalised, into `out` (`r.len() × d`).
+    fn rows_into(&self, r: Range<usize>, out: &mut [f32]) {
+        let d = self.rows.data.cols();
+        for (i, o) in self.indices[r].iter().zip(out.chunks_exact_mut(d)) {
+            self.norm.apply(self.rows.row(*i), o);
+        }
+    }
+}
+
+/// Gather the batch's rows, normalised, into `input` (`indices.len() × d`), block by
+/// block on `threads`: for a step that corrupts its inputs before the rows' pass.
+pub(super) fn gather(g: Gather<'_>, input: &mut [f32], threads: &Threads) {
+    let n = g.indices.len();
+    let d = g.rows.data.cols();
     let blocks = threads.count();
     let input = Shared::new(&mut input[..n * d]);
     threads.for_each_index(blocks, |b| {
         let (_, r) = block(b, blocks, n);
         // SAFETY: block `b`'s rows only.
-        let out = unsafe { input.get(r.start * d..r.end * d) };
-        for (i, o) in indices[r].iter().zip(out.chunks_exact_mut(d)) {
-            norm.apply(rows.row(*i), o);
-        }
+        g.rows_into(r.clone(), unsafe { input.get(r.start * d..r.end * d) });
     });
 }
 
-/// The rows' pass and the units' pass of a step over the `n` rows in `input` (their
-/// noise drawn): every layer's output and `δ`, the loss's units, and the parameter
-/// gradients into `grads`. Returns the summed loss and the summed KL term (unweighted).
-/// Without `grads` (validation), only the rows' forward pass and the loss's units, in
-/// an inference pass: the same sums, with the same bits, as the one-thread pass.
+/// The rows' pass of a step over `n` rows: each block of rows gathered into `input`
+/// first when `gather` is given (otherwise `input` holds them, their noise drawn), then
+/// every layer's output, the loss's units and, when `grad`, every layer's `δ`. Returns
+/// the summed loss and the summed KL term (unweighted). Without `grad` (validation), an
+/// inference pass: the same sums, with the same bits, as the one-thread pass.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn forward_backward(
+pub(super) fn rows_pass(
     plan: &Plan<'_>,
     split: &mut Split,
-    (input, target): (&[f32], &[f32]),
+    (input, target): (&mut [f32], &[f32]),
+    gather: Option<Gather<'_>>,
     acts: &mut [Vec<f32>],
     scratch: &mut [Vec<f32>],
-    grads: Option<&mut [f32]>,
+    grad: bool,
     n: usize,
     threads: &Threads,
 ) -> (f64, Option<f64>) {
-    let grad = grads.is_some();
     let layers = plan.layers;
     let last = layers.len() - 1;
     let d = layers[0].input_width();
@@ -261,7 +274,7 @@ pub(super) fn forward_backward(
     let (views, one) = (&split.views, &split.one);
     let losses = Shared::new(&mut split.unit_loss);
     let kls = Shared::new(&mut split.unit_kl);
-    let target = if plan.noisy { target } else { input };
+    let inputs = Shared::new(&mut input[..n * d]);
     let scale = 1.0 / (n * d).max(1) as f32;
     threads.for_each_index(blocks, |b| {
         let (units, r) = block(b, blocks, n);
@@ -270,13 +283,19 @@ pub(super) fn forward_backward(
         }
         let ctx = Ctx { threads: one, training: grad };
         let rows = r.len();
+        // SAFETY: this task's rows `r` of the inputs only.
+        let input = unsafe { inputs.get(r.start * d..r.end * d) };
+        if let Some(g) = &gather {
+            g.rows_into(r.clone(), input);
+        }
+        let input = &*input;
+        let target = if plan.noisy { &target[r.start * d..r.end * d] } else { input };
         // SAFETY (every `get` below): this task's rows `r` (its units `units`) only.
         let view = |i: usize, which: usize, width: usize| unsafe {
             views[i][which].get(r.start * width..r.end * width)
         };
         for (i, layer) in layers.iter().enumerate() {
-            let x: &[f32] =
-                if i == 0 { &input[r.start * d..r.end * d] } else { view(i - 1, 0, layer.input_width()) };
+            let x: &[f32] = if i == 0 { input } else { view(i - 1, 0, layer.input_width()) };
             let y = view(i, 0, layer.output_width());
             let s = view(i, 1, layer.scratch_width());
             let p = &plan.params[plan.offsets[i].clone()];
@@ -291,9 +310,8 @@ pub(super) fn forward_backward(
         for u in units.clone() {
             let ur = unit(u, n);
             let local = (ur.start - r.start) * d..(ur.end - r.start) * d;
-            let t = &target[ur.start * d..ur.end * d];
             let gu = g.as_deref_mut().map(|g| &mut g[local.clone()]);
-            let v = unit_loss(plan.loss, plan.fused, &out[local], t, gu, scale);
+            let v = unit_loss(plan.loss, plan.fused, &out[local.clone()], &target[local], gu, scale);
             // SAFETY: unit `u` is this task's.
             unsafe { losses.get(u..u + 1)[0] = v };
             if let Some((s, _)) = plan.kl {
@@ -308,8 +326,7 @@ pub(super) fn forward_backward(
         }
         for i in (0..layers.len()).rev() {
             let layer = &layers[i];
-            let x: &[f32] =
-                if i == 0 { &input[r.start * d..r.end * d] } else { view(i - 1, 0, layer.input_width()) };
+            let x: &[f32] = if i == 0 { input } else { view(i - 1, 0, layer.input_width()) };
             let dx = (i > 0).then(|| view(i - 1, 2, layer.input_width()));
             layer.backward_rows(Backward {
                 params: &plan.params[plan.offsets[i].clone()],
@@ -333,15 +350,50 @@ pub(super) fn forward_backward(
     let c = unit_count(n);
     let sum = split.unit_loss[..c].iter().sum();
     let kl = plan.kl.map(|_| split.unit_kl[..c].iter().sum());
-    let Some(grads) = grads else { return (sum, kl) };
-    // The units' pass: each task, a block of every layer's output units.
+    (sum, kl)
+}
+
+/// The optimizer's update, applied by the units' pass to the parameters whose gradients
+/// each task has just computed (so that they are still in its core's cache, and the
+/// step needs no pass of its own for the update).
+pub(super) struct Update<'a> {
+    pub(super) rule: Rule,
+    /// The model's parameters.
+    pub(super) params: &'a mut [f32],
+    /// The optimizer's two state vectors (each empty, or as long as `params`).
+    pub(super) state: (&'a mut [f32], &'a mut [f32]),
+    /// The model's tensors: which ranges decay.
+    pub(super) slots: &'a [TensorSlot],
+}
+
+/// The units' pass after a rows' pass with `grad` over the same `n` rows: each task, a
+/// block of every layer's output units, their weight rows' and biases' gradients into
+/// `grads` and, with `update`, the optimizer's update of those parameters.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn units_pass(
+    layers: &[Box<dyn Layer>],
+    offsets: &[Range<usize>],
+    split: &Split,
+    input: &[f32],
+    acts: &[Vec<f32>],
+    grads: &mut [f32],
+    update: Option<Update<'_>>,
+    n: usize,
+    threads: &Threads,
+) {
+    let d = layers[0].input_width();
+    let blocks = threads.count();
+    let one = &split.one;
     let deltas = &split.deltas;
-    let acts = &*acts;
     let all = Shared::new(grads);
+    let update = update.map(|u| {
+        let (s1, s2) = u.state;
+        (u.rule, Shared::new(u.params), Shared::new(s1), Shared::new(s2), u.slots)
+    });
     threads.for_each_index(blocks, |b| {
         let ctx = Ctx::train(one);
         for (i, layer) in layers.iter().enumerate() {
-            if plan.offsets[i].is_empty() {
+            if offsets[i].is_empty() {
                 continue;
             }
             let (inp, out) = (layer.input_width(), layer.output_width());
@@ -350,19 +402,25 @@ pub(super) fn forward_backward(
                 continue;
             }
             let x: &[f32] = if i == 0 { &input[..n * d] } else { &acts[i - 1][..n * inp] };
-            let off = plan.offsets[i].start;
+            let off = offsets[i].start;
             let bias = off + out * inp;
+            let (w_range, b_range) =
+                (off + units.start * inp..off + units.end * inp, bias + units.start..bias + units.end);
             // SAFETY: the weight rows and biases of this task's units only.
-            let (gw, gb) = unsafe {
-                (
-                    all.get(off + units.start * inp..off + units.end * inp),
-                    all.get(bias + units.start..bias + units.end),
-                )
-            };
+            let (gw, gb) = unsafe { (all.get(w_range.clone()), all.get(b_range.clone())) };
             layer.unit_gradients(x, &deltas[i][..n * out], n, units, gw, gb, ctx);
+            if let Some((rule, params, s1, s2, slots)) = &update {
+                for (r, g) in [(w_range.clone(), &*gw), (b_range.clone(), &*gb)] {
+                    let decays =
+                        slots.iter().any(|s| s.decays && (s.offset..s.offset + s.len).contains(&r.start));
+                    let state = |v: &Shared<f32>| if v.len == 0 { 0..0 } else { r.clone() };
+                    // SAFETY: the parameters and state of this task's units only.
+                    let (w, m, v) = unsafe { (params.get(r.clone()), s1.get(state(s1)), s2.get(state(s2))) };
+                    rule.apply(w, g, m, v, decays);
+                }
+            }
         }
     });
-    (sum, kl)
 }
 
 #[cfg(test)]

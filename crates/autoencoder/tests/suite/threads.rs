@@ -1,8 +1,10 @@
 //! Threads: the same seed gives the same model file, byte for byte, at 1, 2, 3 and 4
 //! threads — whole batches split by rows (dense with dropout and input noise, a fused
-//! and an unfused output, weight penalties, a variational model) and the models that keep
-//! the products split over blocks (conv with batch norm).
+//! and an unfused output, weight penalties, a variational model, every update rule, with
+//! and without clipping) and the models that keep the products split over blocks (conv
+//! with batch norm).
 
+use autoencoder::optim::{OptimizerConfig, OptimizerKind};
 use autoencoder::train::Corruption;
 use autoencoder::{
     file, fit, Activation, Arch, Autoencoder, Dataset, Downsample, Loss, ModelConfig, NoObserver, Threads,
@@ -56,6 +58,19 @@ fn every_thread_count_writes_the_same_model_bytes() {
     let mse = TrainConfig { loss: Loss::Mse, l1: 1e-5, ..base.clone() };
     let vae = ModelConfig { dropout: 0.0, variational: true, ..dense.clone() };
     let binarized = TrainConfig { binarize: true, ..base.clone() };
+    // The other update rules, which the row-split step applies block by block as the
+    // units' gradients come, and clipping, which needs the whole gradient first.
+    let rule = |kind: OptimizerKind, lr: f64, momentum: f64| OptimizerConfig {
+        lr,
+        momentum,
+        nesterov: kind == OptimizerKind::Sgd,
+        weight_decay: 0.05,
+        ..OptimizerConfig::new(kind)
+    };
+    let nesterov = TrainConfig { optimizer: rule(OptimizerKind::Sgd, 0.1, 0.9), l2: 1e-3, ..base.clone() };
+    let rmsprop = TrainConfig { optimizer: rule(OptimizerKind::RmsProp, 1e-3, 0.5), ..base.clone() };
+    let adamw = TrainConfig { optimizer: rule(OptimizerKind::AdamW, 1e-3, 0.0), l1: 1e-4, ..base.clone() };
+    let clipped = TrainConfig { clip_norm: Some(0.05), ..adamw.clone() };
     let conv = ModelConfig {
         input_dim: 16,
         arch: Arch::Conv,
@@ -85,6 +100,10 @@ fn every_thread_count_writes_the_same_model_bytes() {
         ("dense with dropout, noise and l2", &dense, &noisy, &data),
         ("tanh with a linear output, mse and l1", &linear, &mse, &data),
         ("variational, binarised", &vae, &binarized, &data),
+        ("sgd with nesterov momentum and l2", &linear, &nesterov, &data),
+        ("rmsprop with momentum", &linear, &rmsprop, &data),
+        ("adamw with l1", &linear, &adamw, &data),
+        ("adamw clipped by the global norm", &linear, &clipped, &data),
         ("conv with batch norm", &conv, &base, &images),
         ("conv with batch norm, split passes", &big_conv, &big_batches, &big_images),
     ] {

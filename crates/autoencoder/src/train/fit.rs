@@ -433,7 +433,7 @@ impl Workspace {
 
 /// Hint the CPU to load `row` into cache (a no-op off x86-64).
 #[inline]
-fn prefetch(row: &[f32]) {
+pub(super) fn prefetch(row: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     for line in row.chunks(16) {
         // SAFETY: prefetching is a hint that never faults; the pointer is in bounds.

@@ -226,7 +226,13 @@ impl Gather<'_> {
     /// Rows `r` of the batch, normalised, into `out` (`r.len() × d`).
     fn rows_into(&self, r: Range<usize>, out: &mut [f32]) {
         let d = self.rows.data.cols();
-        for (i, o) in self.indices[r].iter().zip(out.chunks_exact_mut(d)) {
+        let indices = &self.indices[r];
+        // As the one-thread gather does: the row two ahead asked for while copying this one.
+        let mut ahead = indices.iter().skip(2);
+        for (i, o) in indices.iter().zip(out.chunks_exact_mut(d)) {
+            if let Some(&next) = ahead.next() {
+                super::fit::prefetch(self.rows.row(next));
+            }
             self.norm.apply(self.rows.row(*i), o);
         }
     }

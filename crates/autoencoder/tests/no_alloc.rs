@@ -177,8 +177,8 @@ fn conv_training_steps_allocate_nothing() {
 }
 
 /// On 2 and 4 threads, steps after the first allocate nothing on any thread: the
-/// row-split step of dense models (blocks of rows, then blocks of output units, then the
-/// update by parameter ranges), and the whole-batch step of a conv model with batch norm
+/// row-split step of dense models (blocks of rows gathered and run, then blocks of output
+/// units, each block's parameters updated as their gradients come), and the whole-batch step of a conv model with batch norm
 /// (every pass split inside it; products in blocks of rows, or of columns for the
 /// few-row weight gradients, each a one-thread product that reuses its thread's packing
 /// buffer). The steps run inside the pool with the other workers kept awake (polling

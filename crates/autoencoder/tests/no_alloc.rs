@@ -178,7 +178,8 @@ fn conv_training_steps_allocate_nothing() {
 
 /// On 2 and 4 threads, steps after the first allocate nothing on any thread: the
 /// row-split step of dense models (blocks of rows gathered and run, then blocks of output
-/// units, each block's parameters updated as their gradients come), and the whole-batch step of a conv model with batch norm
+/// units, each block's parameters updated as their gradients come, or the update after
+/// them when clipping), micro-batches taken by the threads, and the whole-batch step of a conv model with batch norm
 /// (every pass split inside it; products in blocks of rows, or of columns for the
 /// few-row weight gradients, each a one-thread product that reuses its thread's packing
 /// buffer). The steps run inside the pool with the other workers kept awake (polling
@@ -205,11 +206,23 @@ fn steps_on_several_threads_allocate_nothing() {
             dropout,
             ..ModelConfig::default()
         };
-        for config in [dense(vec![64], 0.0), dense(vec![512, 256, 32], 0.2), conv] {
-            let layers = (config.arch, config.layers.clone());
+        // Clipping updates after the units' pass; without it the units' pass updates as
+        // it goes; with micro-batches the threads take them, a workspace each.
+        let clipped = TrainConfig { loss: Loss::Bce, clip_norm: Some(1.0), ..TrainConfig::default() };
+        let fused = TrainConfig { clip_norm: None, ..clipped.clone() };
+        let micro = TrainConfig { micro_batch: 32, ..fused.clone() };
+        for (config, cfg) in [
+            (dense(vec![64], 0.0), &clipped),
+            (dense(vec![64], 0.0), &fused),
+            (dense(vec![64], 0.0), &micro),
+            (dense(vec![512, 256, 32], 0.2), &clipped),
+            (dense(vec![512, 256, 32], 0.2), &fused),
+            (dense(vec![512, 256, 32], 0.2), &micro),
+            (conv, &clipped),
+        ] {
+            let layers = (config.arch, config.layers.clone(), cfg.clip_norm, cfg.micro_batch);
             let mut model = Autoencoder::new(config, 0).unwrap();
-            let cfg = TrainConfig { loss: Loss::Bce, clip_norm: Some(1.0), ..TrainConfig::default() };
-            let mut trainer = Trainer::new(&model, &cfg, 128).unwrap();
+            let mut trainer = Trainer::new(&model, cfg, 128).unwrap();
             let (during, loss) = threads.install(|| {
                 let _awake = threads.keep_awake();
                 trainer.step(&mut model, &data, &order[..128], &threads);

@@ -145,6 +145,19 @@ impl Threads {
         }
     }
 
+    /// `f(i, &mut items[i])` for every item, spread over the pool's threads when there is
+    /// one (in order on the calling thread otherwise): one task per item, each with its
+    /// own state (such as a workspace per thread).
+    pub fn for_each_mut<T: Send>(&self, items: &mut [T], f: impl Fn(usize, &mut T) + Send + Sync) {
+        match &self.pool {
+            Some(pool) if items.len() > 1 => {
+                use rayon::prelude::*;
+                pool.install(|| items.par_iter_mut().enumerate().with_max_len(1).for_each(|(i, x)| f(i, x)));
+            }
+            _ => items.iter_mut().enumerate().for_each(|(i, x)| f(i, x)),
+        }
+    }
+
     /// `f()` once on every thread of the pool (on the calling thread when there is
     /// none): to set up what each thread keeps for itself, such as faer's per-thread
     /// packing buffers, before the work that must not allocate.

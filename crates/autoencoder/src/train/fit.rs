@@ -722,6 +722,9 @@ struct Micro {
     peers: Option<Box<dyn Peers>>,
     /// With rows shared out among the peers, each step's exchange of them.
     exchange: Option<RowExchange>,
+    /// On more than one thread, a workspace per thread taking micro-batches and the
+    /// share of the loss of the micro-batch it last computed (made by the first step).
+    lanes: Vec<(Workspace, f64)>,
 }
 
 impl Trainer {
@@ -743,6 +746,7 @@ impl Trainer {
                     tree: super::micro::TreeSum::new(model.param_count()),
                     peers: None,
                     exchange: None,
+                    lanes: Vec::new(),
                 })
             }
         };
@@ -916,10 +920,14 @@ impl Trainer {
     }
 
     /// A step on micro-batches of [`TrainConfig::micro_batch`] rows: this process's
-    /// micro-batches forward and backward one at a time, each with its own noise (drawn
-    /// from the seed, the step and the micro-batch's index, so that it does not depend
-    /// on which process computes it) and its share of the batch's mean; their gradients
-    /// and losses sum in the fixed tree, with the other processes' when there are any.
+    /// micro-batches forward and backward, each with its own noise (drawn from the seed,
+    /// the step and the micro-batch's index, so that it does not depend on which process
+    /// or thread computes it) and its share of the batch's mean; their gradients and
+    /// losses sum in the fixed tree, with the other processes' when there are any. On
+    /// more than one thread the threads take the micro-batches, each in a workspace of
+    /// its own, in waves of one per thread whose gradients enter the tree in index order;
+    /// a micro-batch's gradient has the same bits on one thread as with its products
+    /// split, so the step has the same bits at any thread count.
     fn step_micro(
         &mut self,
         model: &mut Autoencoder,
@@ -927,10 +935,9 @@ impl Trainer {
         indices: &[usize],
         threads: &Threads,
     ) -> Result<f64> {
-        let ctx = Ctx::train(threads);
         let d = model.input_dim();
         let n = indices.len();
-        let Micro { rows: micro_rows, tree, peers, exchange } =
+        let Micro { rows: micro_rows, tree, peers, exchange, lanes } =
             self.micro.as_mut().expect("a micro-batch trainer");
         let micro_rows = *micro_rows;
         let m = n.div_ceil(micro_rows);
@@ -940,35 +947,53 @@ impl Trainer {
             (Some(x), Some(p)) => Some(x.exchange(p, rows, indices, micro_rows)?),
             _ => None,
         };
-        let ws = &mut self.ws;
-        let noise = self.config.noise;
         let kl = self.sample_layer.map(|s| (s, (self.kl_weight / (n * d) as f64) as f32));
+        let job = MicroJob {
+            model,
+            offsets: &self.offsets,
+            config: &self.config,
+            noise_layers: &self.noise_layers,
+            sample_layer: self.sample_layer,
+            kl,
+            kl_weight: self.kl_weight,
+            fused: self.fused,
+            step: self.opt.steps,
+            rows,
+            indices,
+            fetched,
+            micro_rows,
+        };
         tree.clear();
-        for j in super::micro::owned(m, rank, size) {
-            let part = &indices[j * micro_rows..((j + 1) * micro_rows).min(n)];
-            let nj = match fetched {
-                Some((values, first)) => {
-                    let at = (j * micro_rows - first) * d;
-                    ws.gather_values(&values[at..at + part.len() * d], part.len(), model.normalizer())
+        let owned = super::micro::owned(m, rank, size);
+        let count = threads.count().min(owned.len());
+        if count > 1 {
+            let (layers, one) = (model.layers(), Threads::new(1));
+            while lanes.len() < count {
+                let ws = Workspace::new(
+                    layers,
+                    micro_rows,
+                    model.param_count(),
+                    job.config.noise.is_some(),
+                    self.ws.iw,
+                );
+                lanes.push((ws, 0.0));
+            }
+            for wave in owned.clone().step_by(count) {
+                let js = wave..(wave + count).min(owned.end);
+                threads.for_each_mut(&mut lanes[..js.len()], |t, (ws, share)| {
+                    *share = job.run(ws, js.start + t, Ctx::train(&one));
+                });
+                for (t, (ws, share)) in lanes[..js.len()].iter().enumerate() {
+                    tree.push(js.start + t, &ws.grads, *share);
                 }
-                None => ws.gather(rows, part.iter().copied(), model.normalizer()),
-            };
-            let mut rng = random::rng_at(self.config.seed, Stream::Noise, self.opt.steps, j as u64);
-            ws.draw_noise(model, &self.config, &self.noise_layers, nj, &mut rng);
-            let pass = Pass { model, offsets: &self.offsets, n: nj, mean: n, fused: self.fused, ctx };
-            let flags = (true, noise.is_some());
-            let (sum, kl_sum) =
-                ws.forward_loss(pass, self.config.loss, flags, self.sample_layer, self.kl_weight);
-            let mut share = sum / (n * d) as f64;
-            if let (Some((_, scale)), Some(k)) = (kl, kl_sum) {
-                share += f64::from(scale) * k;
             }
-            if share.is_finite() {
-                backward(model, &self.offsets, ws, nj, self.fused, None, kl, self.kl_weight, ctx);
+        } else {
+            for j in owned {
+                let share = job.run(&mut self.ws, j, Ctx::train(threads));
+                tree.push(j, &self.ws.grads, share);
             }
-            tree.push(j, &ws.grads, share);
         }
-        let mut loss = tree.finish(m, peers.as_deref_mut(), &mut ws.grads)?;
+        let mut loss = tree.finish(m, peers.as_deref_mut(), &mut self.ws.grads)?;
         let (l1, l2) = (self.config.l1, self.config.l2);
         if l1 > 0.0 || l2 > 0.0 {
             loss += penalty(model.params(), &self.decaying, l1, l2);
@@ -1070,6 +1095,55 @@ impl Trainer {
             sum += self.kl_weight * k;
         }
         sum
+    }
+}
+
+/// What every micro-batch of a step needs, shared by the threads that take them.
+struct MicroJob<'a> {
+    model: &'a Autoencoder,
+    offsets: &'a [Range<usize>],
+    config: &'a TrainConfig,
+    noise_layers: &'a [usize],
+    sample_layer: Option<usize>,
+    kl: Option<(usize, f32)>,
+    kl_weight: f64,
+    fused: bool,
+    /// The optimizer's step count: with the micro-batch's index, its noise stream.
+    step: u64,
+    rows: &'a Rows<'a>,
+    indices: &'a [usize],
+    /// The step's rows fetched from the processes that hold them, and the index of the
+    /// first micro-batch they start at (rows shared out among processes).
+    fetched: Option<(&'a [f32], usize)>,
+    micro_rows: usize,
+}
+
+impl MicroJob<'_> {
+    /// Micro-batch `j` forward and backward in `ws` (its gradient in `ws.grads`); returns
+    /// its share of the batch's loss.
+    fn run(&self, ws: &mut Workspace, j: usize, ctx: Ctx<'_>) -> f64 {
+        let (model, d, n) = (self.model, self.model.input_dim(), self.indices.len());
+        let part = &self.indices[j * self.micro_rows..((j + 1) * self.micro_rows).min(n)];
+        let nj = match self.fetched {
+            Some((values, first)) => {
+                let at = (j * self.micro_rows - first) * d;
+                ws.gather_values(&values[at..at + part.len() * d], part.len(), model.normalizer())
+            }
+            None => ws.gather(self.rows, part.iter().copied(), model.normalizer()),
+        };
+        let mut rng = random::rng_at(self.config.seed, Stream::Noise, self.step, j as u64);
+        ws.draw_noise(model, self.config, self.noise_layers, nj, &mut rng);
+        let pass = Pass { model, offsets: self.offsets, n: nj, mean: n, fused: self.fused, ctx };
+        let flags = (true, self.config.noise.is_some());
+        let (sum, kl_sum) = ws.forward_loss(pass, self.config.loss, flags, self.sample_layer, self.kl_weight);
+        let mut share = sum / (n * d) as f64;
+        if let (Some((_, scale)), Some(k)) = (self.kl, kl_sum) {
+            share += f64::from(scale) * k;
+        }
+        if share.is_finite() {
+            backward(model, self.offsets, ws, nj, self.fused, None, self.kl, self.kl_weight, ctx);
+        }
+        share
     }
 }
 

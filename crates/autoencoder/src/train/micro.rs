@@ -171,10 +171,19 @@ impl TreeSum {
         debug_assert_eq!(out.len(), self.len);
         let len = self.len;
         self.index.clear();
+        // Room for the nodes of any batch of up to `m` micro-batches, which the first
+        // step has the most of: a batch with fewer (an epoch's last) leaves other nodes,
+        // sometimes more of them, and would otherwise grow these buffers in a later step.
+        // A process's cover of its range has at most two nodes per level.
+        let levels = (usize::BITS - m.leading_zeros()) as usize;
+        let size = peers.as_ref().map_or(1, |p| p.size());
+        self.gathered.clear();
+        self.gathered_loss.clear();
+        self.index.reserve(2 * levels * size);
+        self.gathered_loss.reserve(2 * levels * size);
+        self.gathered.reserve(2 * levels * len);
         match peers {
             None => {
-                self.gathered.clear();
-                self.gathered_loss.clear();
                 for n in &self.stack {
                     self.index.push((n.start, n.level));
                     self.gathered.extend_from_slice(&n.grads);

@@ -1,17 +1,19 @@
 //! One training step (batch 128, Adam, BCE, one thread) of the convolutional models C
 //! (`--arch conv --channels 32,64 --layers 32 --batch-norm`) and C0 (without batch
 //! norm) on 28×28 images, and each layer's forward + backward on its own, to see where
-//! a step's time goes.
+//! a step's time goes; and im2col and col2im on the geometries of C's layers.
 //!
 //! `cargo bench -p autoencoder --bench conv_step`; `AE_BENCH_THREADS=2 cargo bench …` runs
 //! the same on two threads (the group names say the count).
 
 use autoencoder::data::synthetic;
+use autoencoder::kernels::conv::{self, Geometry, Layout};
 use autoencoder::layers::{Backward, Ctx};
 use autoencoder::random::{self, Stream};
 use autoencoder::train::Trainer;
 use autoencoder::{Arch, Autoencoder, ImageShape, Loss, ModelConfig, Threads, TrainConfig};
 use criterion::{criterion_group, criterion_main, Criterion};
+use std::time::{Duration, Instant};
 
 const BATCH: usize = 128;
 
@@ -37,10 +39,12 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("model_{name}_t{count}"));
         g.sample_size(20);
         g.bench_function("train_step", |b| {
-            b.iter(|| {
-                let rows = &order[at..at + BATCH];
-                at = (at + BATCH) % (4096 - BATCH);
-                trainer.step(&mut model, &data, rows, &threads)
+            b.iter_custom(|iters| {
+                in_pool(&threads, iters, || {
+                    let rows = &order[at..at + BATCH];
+                    at = (at + BATCH) % (4096 - BATCH);
+                    std::hint::black_box(trainer.step(&mut model, &data, rows, &threads));
+                })
             })
         });
         // Each layer alone: forward then backward (with ∂L/∂x but for the first layer).
@@ -55,8 +59,8 @@ fn bench(c: &mut Criterion) {
             let mut dy = vec![0.01f32; BATCH * layer.output_width()];
             let mut dx = vec![0.0f32; BATCH * layer.input_width()];
             g.bench_function(format!("layer_{i}_{}", layer.kind()), |b| {
-                b.iter(|| {
-                    threads.install(|| {
+                b.iter_custom(|iters| {
+                    in_pool(&threads, iters, || {
                         if layer.takes_noise() {
                             layer.draw_noise(&mut s, &mut rng);
                         }
@@ -80,6 +84,43 @@ fn bench(c: &mut Criterion) {
         }
         g.finish();
     }
+    // The data movement of C's convolutions on their own: the first layer's 1-channel
+    // 28×28 input (channels-first) and the 32-channel 14×14 images between the layers.
+    let mut g = c.benchmark_group(format!("conv_kernels_t{count}"));
+    g.sample_size(30);
+    for (name, geometry) in [
+        ("1x28x28", Geometry::new(1, 28, 28, Layout::ChannelsFirst, 3, 2, 1).unwrap()),
+        ("32x14x14", Geometry::new(32, 14, 14, Layout::ChannelsLast, 3, 2, 1).unwrap()),
+    ] {
+        let images = vec![0.5f32; BATCH * geometry.image_len()];
+        let mut cols = vec![0.0f32; BATCH * geometry.positions() * geometry.patch_len()];
+        let mut back = vec![0.0f32; images.len()];
+        g.bench_function(format!("im2col_{name}"), |b| {
+            b.iter_custom(|iters| {
+                in_pool(&threads, iters, || conv::im2col(&geometry, &images, BATCH, &mut cols, &threads))
+            })
+        });
+        g.bench_function(format!("col2im_{name}"), |b| {
+            b.iter_custom(|iters| {
+                in_pool(&threads, iters, || conv::col2im(&geometry, &cols, BATCH, &mut back, &threads))
+            })
+        });
+    }
+    g.finish();
+}
+
+/// `iters` runs of `f` inside the pool with the other workers polling for blocks, as
+/// `fit` runs its steps (from outside the pool each run would also pay for waking a
+/// worker and putting the caller to sleep): their time.
+fn in_pool(threads: &Threads, iters: u64, mut f: impl FnMut() + Send) -> Duration {
+    threads.install(|| {
+        let _awake = threads.keep_awake();
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        start.elapsed()
+    })
 }
 
 criterion_group!(benches, bench);

@@ -188,17 +188,47 @@ pub fn column_sums(src: &[f32], dst: &mut [f32], threads: &Threads) {
 /// `dst[c − cols.start] = Σ_r src[r, c]` for the columns `cols` of a `rows × width`
 /// matrix: [`column_sums`] of a block of columns, with the same bits (the rows are added
 /// in the same order), so that threads can sum blocks of a bias gradient side by side.
+///
+/// The sums are kept in registers, 64 columns (then 16) at a time, over all the rows:
+/// summed in place in `dst`, each row's add waited on the store of the row before
+/// (measured: a convolution's bias gradient, 25,088 rows × 32 channels, was 29 % of its
+/// layer's time at two threads).
 pub fn column_sums_of(src: &[f32], width: usize, cols: std::ops::Range<usize>, dst: &mut [f32]) {
     let dst = &mut dst[..cols.len()];
-    dst.fill(0.0);
     simd(
         #[inline(always)]
         || {
+            let (mut at, mut rest) = (cols.start, &mut dst[..]);
+            while rest.len() >= 64 {
+                let (block, tail) = rest.split_at_mut(64);
+                sums_of_block::<64>(src, width, at, block);
+                (at, rest) = (at + 64, tail);
+            }
+            while rest.len() >= 16 {
+                let (block, tail) = rest.split_at_mut(16);
+                sums_of_block::<16>(src, width, at, block);
+                (at, rest) = (at + 16, tail);
+            }
+            rest.fill(0.0);
             for row in src.chunks_exact(width) {
-                dst.iter_mut().zip(&row[cols.clone()]).for_each(|(d, &s)| *d += s);
+                rest.iter_mut().zip(&row[at..]).for_each(|(d, &s)| *d += s);
             }
         },
     )
+}
+
+/// `dst[l] = Σ_r src[r, at + l]` for `W` columns, summed from 0 in the rows' order in
+/// `W` accumulators that the compiler keeps in registers.
+#[inline(always)]
+fn sums_of_block<const W: usize>(src: &[f32], width: usize, at: usize, dst: &mut [f32]) {
+    let mut acc = [0.0f32; W];
+    for row in src.chunks_exact(width) {
+        let row: &[f32; W] = row[at..at + W].try_into().expect("W columns");
+        for l in 0..W {
+            acc[l] += row[l];
+        }
+    }
+    dst.copy_from_slice(&acc);
 }
 
 const LANES: usize = 16;
@@ -430,6 +460,31 @@ mod tests {
         let mut dst = [9.0; 3];
         column_sums(&src, &mut dst, &Threads::new(1));
         assert_eq!(dst, [5.0, 7.0, 9.0]);
+    }
+
+    /// Every width (blocks of 64, of 16, and the rest) and every block of columns sums
+    /// each column's rows in their order from 0: the bits of the plain loop.
+    #[test]
+    fn column_sums_have_the_bits_of_the_rows_added_in_order() {
+        let rows = 37;
+        for width in [1, 5, 16, 17, 32, 63, 64, 81, 150] {
+            let src: Vec<f32> = (0..rows * width)
+                .map(|i| ((i * 7919) % 1013) as f32 * 10f32.powi((i % 7) as i32 - 3) - 40.0)
+                .collect();
+            let mut want = vec![0.0f32; width];
+            for row in src.chunks_exact(width) {
+                want.iter_mut().zip(row).for_each(|(w, &v)| *w += v);
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let mut got = vec![f32::NAN; width];
+            column_sums(&src, &mut got, &Threads::new(1));
+            assert_eq!(bits(&got), bits(&want), "width {width}");
+            for cols in [0..width, width / 3..width, 1.min(width)..width.min(70)] {
+                let mut part = vec![f32::NAN; cols.len()];
+                column_sums_of(&src, width, cols.clone(), &mut part);
+                assert_eq!(bits(&part), bits(&want[cols.clone()]), "width {width}, columns {cols:?}");
+            }
+        }
     }
 
     #[test]

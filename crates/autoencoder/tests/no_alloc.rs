@@ -180,9 +180,10 @@ fn conv_training_steps_allocate_nothing() {
 /// row-split step of dense models (blocks of rows gathered and run, then blocks of output
 /// units, each block's parameters updated as their gradients come, or the update after
 /// them when clipping), micro-batches taken by the threads, and the whole-batch step of a conv model with batch norm
-/// (every pass split inside it; products in blocks of rows, or of columns for the
-/// few-row weight gradients, each a one-thread product that reuses its thread's packing
-/// buffer). The steps run inside the pool with the other workers kept awake (polling
+/// (every pass split inside it; products in blocks of rows, or of columns or depth
+/// ranges for the few-row weight gradients, each a one-thread product that reuses its
+/// thread's packing buffer, the depth ranges' partials in a buffer kept by the calling
+/// thread). The steps run inside the pool with the other workers kept awake (polling
 /// for blocks), as `fit` runs them.
 #[test]
 fn steps_on_several_threads_allocate_nothing() {

@@ -66,6 +66,11 @@ pub fn matmul(
         Transpose::No => (n as isize, 1),
         Transpose::Yes => (1, k as isize),
     };
+    if let Some(parts) = depth_parts(m, n, k, threads) {
+        let a = Operand { at: a, rs: a_rs, cs: a_cs };
+        let b = Operand { at: b, rs: b_rs, cs: b_cs };
+        return split_depth(&mut c[..m * n], m, n, k, a, b, accumulate, parts, threads);
+    }
     // Blocks of C side by side, each a one-thread product with the whole product's bits
     // (`row_blocks_have_the_bits_of_the_whole_product`, and the split test): blocks of
     // rows, or for a few-row product (a weight gradient `δᵀ·P`) blocks of columns, each
@@ -113,6 +118,136 @@ pub fn matmul(
             )
         };
         product(c, a, b, accumulate);
+    });
+}
+
+/// An operand of [`split_depth`] as `matmul` reads it: its values and its row and column
+/// strides.
+#[derive(Clone, Copy)]
+struct Operand<'a> {
+    at: &'a [f32],
+    rs: isize,
+    cs: isize,
+}
+
+/// The depth (`k`) of the chunks in which faer's kernels sum a product, on both AVX2 and
+/// AVX-512 (`private-gemm-x86`'s `kc = min(depth, 512)`): each chunk's products are
+/// summed in registers from zero, then added to `C` (or written, for the first chunk of
+/// a product that does not accumulate), chunk after chunk.
+const DEPTH_CHUNK: usize = 512;
+
+/// How many parts [`split_depth`] cuts a product's depth into, or `None` to split it by
+/// rows or columns. A product is split by depth on more than one thread when it has few
+/// rows, a depth of two chunks ([`DEPTH_CHUNK`]) or more, at least as deep as it is wide,
+/// and [`SPLIT_MIN_WORK`] multiply-adds or more: a convolution's weight gradient `δᵀ·P`,
+/// `out × patch` summed over every image's every position (64 × 288 over 6,272 in the
+/// conv model C's second layer, 32 × 9 over 25,088 in its first). Split by columns, such
+/// a product has too few tiles to share evenly (288 columns are three of 96, two for
+/// one thread and one for the other); split by rows, each thread would pack all of `P`.
+/// One part per thread, each at least a chunk deep. Only where faer's kernels sum in
+/// [`DEPTH_CHUNK`]s ([`column_tile`] is known).
+fn depth_parts(m: usize, n: usize, k: usize, threads: &Threads) -> Option<usize> {
+    let t = threads.count();
+    let few_rows = (2..2 * SPLIT_MIN_ROWS).contains(&m);
+    if t < 2
+        || !few_rows
+        || n < 2
+        || k < 2 * DEPTH_CHUNK
+        || k < n
+        || m.saturating_mul(n).saturating_mul(k) < SPLIT_MIN_WORK
+    {
+        return None;
+    }
+    column_tile()?;
+    Some(t.min(k / DEPTH_CHUNK))
+}
+
+thread_local! {
+    /// The chunks' partial products of [`split_depth`] on this thread, kept between calls
+    /// so that a training step does not allocate them (grown by the first product that
+    /// needs more).
+    static DEPTH_PARTIALS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `C = A·B` (or `C += A·B`) with the depth cut into `parts` ranges of whole
+/// [`DEPTH_CHUNK`]s, one per task, with the bits of the one-thread product: the first
+/// range is one product into `C` itself (faer sums its chunks into `C` one after
+/// another), every chunk of the others a product of its own into a partial, and then
+/// the partials are added to `C` in the chunks' order, as faer would have added them.
+/// The ranges hold about equal depths (the last chunk may be short).
+#[allow(clippy::too_many_arguments)]
+fn split_depth(
+    c: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Operand<'_>,
+    b: Operand<'_>,
+    accumulate: bool,
+    parts: usize,
+    threads: &Threads,
+) {
+    let chunks = k.div_ceil(DEPTH_CHUNK);
+    // Part i holds chunks bound(i) .. bound(i + 1): about i·k/parts deep.
+    let bound =
+        |i: usize| if i == parts { chunks } else { (2 * i * k / parts + DEPTH_CHUNK) / (2 * DEPTH_CHUNK) };
+    let first = bound(1);
+    let later = chunks - first;
+    let len = m * n;
+    let view = |op: Operand<'_>, rows: usize, cols: usize, from: *const f32| {
+        // SAFETY (of each call): `from` is the operand's first value of a range of
+        // chunks, which with the whole's strides stays inside `op.at` (see below).
+        unsafe { faer::MatRef::<f32>::from_raw_parts(from, rows, cols, op.rs, op.cs) }
+    };
+    // Chunk j's depth range.
+    let range = |j: usize| j * DEPTH_CHUNK..((j + 1) * DEPTH_CHUNK).min(k);
+    // A's columns and B's rows `depth`: A is m×k read at (rs, cs), so column d starts at
+    // d·cs; B is k×n, so row d starts at d·rs. Both stay inside their slices, checked
+    // by matmul's assertions for the whole product.
+    let a_at = |d: usize| a.at.as_ptr().wrapping_add(d * a.cs as usize);
+    let b_at = |d: usize| b.at.as_ptr().wrapping_add(d * b.rs as usize);
+    let mut run = |partials: &mut [f32]| {
+        let (whole, parts_out) = (Out(c.as_mut_ptr()), Out(partials.as_mut_ptr()));
+        threads.for_each_index(parts, |i| {
+            if i == 0 {
+                let depth = first * DEPTH_CHUNK;
+                // SAFETY: task 0 alone writes C, which is borrowed mutably for the pass.
+                let c = unsafe { faer::MatMut::<f32>::from_raw_parts_mut(whole.at(0), m, n, n as isize, 1) };
+                product(c, view(a, m, depth, a_at(0)), view(b, depth, n, b_at(0)), accumulate);
+                return;
+            }
+            for j in bound(i)..bound(i + 1) {
+                let d = range(j);
+                // SAFETY: partial j − first is values (j − first)·m·n .. of `partials`,
+                // written by this task alone.
+                let p = unsafe {
+                    faer::MatMut::<f32>::from_raw_parts_mut(
+                        parts_out.at((j - first) * len),
+                        m,
+                        n,
+                        n as isize,
+                        1,
+                    )
+                };
+                product(p, view(a, m, d.len(), a_at(d.start)), view(b, d.len(), n, b_at(d.start)), false);
+            }
+        });
+        // C += each later chunk's partial, in the chunks' order.
+        threads.for_each_rows(n, c, None, |rows, c, _| {
+            let span = rows.start * n..rows.end * n;
+            for p in partials[..later * len].chunks_exact(len) {
+                c.iter_mut().zip(&p[span.clone()]).for_each(|(c, &v)| *c += v);
+            }
+        });
+    };
+    DEPTH_PARTIALS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut partials) => {
+            if partials.len() < later * len {
+                partials.resize(later * len, 0.0);
+            }
+            run(&mut partials[..later * len])
+        }
+        Err(_) => run(&mut vec![0.0; later * len]),
     });
 }
 
@@ -371,47 +506,80 @@ mod tests {
 
     /// A product big enough to be split over the threads has the one-thread bits, for
     /// every operand layout: by rows (`row_blocks`), where row counts that would leave a
-    /// one-row block take longer blocks instead, and by columns (`column_blocks`, few
-    /// rows), in blocks of whole tiles and a last block with the tail.
+    /// one-row block take longer blocks instead; by columns (`column_blocks`, few rows),
+    /// in blocks of whole tiles and a last block with the tail; and by depth
+    /// (`depth_parts`, few rows and a long sum), with a short last chunk or none.
     #[test]
     fn products_split_over_threads_have_the_one_thread_bits() {
-        let by_columns = |m: usize, n: usize, k: usize, t: &Threads| column_blocks(m, n, k, t).is_some();
-        for (m, n, k, columns) in [
-            (600, 40, 200, false),
-            (1025, 64, 72, false),
-            (129, 128, 300, false),
-            (64, 288, 700, true),
-            (7, 300, 2100, true),
-            (32, 3136, 128, true),
-            (100, 50, 1000, true),
-            (100, 250, 1000, true),
-            (2, 1000, 3000, true),
-            (16, 9, 30000, false),
+        #[derive(Debug, PartialEq, Clone, Copy)]
+        enum Split {
+            Rows,
+            Columns,
+            Depth,
+        }
+        let split_of = |m: usize, n: usize, k: usize, t: &Threads| {
+            if depth_parts(m, n, k, t).is_some() {
+                Split::Depth
+            } else if column_blocks(m, n, k, t).is_some() {
+                Split::Columns
+            } else {
+                Split::Rows
+            }
+        };
+        for (m, n, k, split) in [
+            (600, 40, 200, Split::Rows),
+            (1025, 64, 72, Split::Rows),
+            (129, 128, 300, Split::Rows),
+            (64, 288, 700, Split::Columns),
+            (7, 300, 2100, Split::Depth),
+            (32, 3136, 128, Split::Columns),
+            (100, 50, 1000, Split::Columns),
+            (100, 250, 1000, Split::Columns),
+            (2, 1000, 3000, Split::Depth),
+            (16, 9, 30000, Split::Depth),
+            (64, 288, 6272, Split::Depth),
+            (32, 9, 16400, Split::Depth),
+            (40, 600, 1100, Split::Depth),
         ] {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729 % 977) as f32 - 488.0) / 411.0).collect();
             for threads in [2, 3, 4] {
                 let threads = Threads::new(threads);
-                // Few rows and enough work: split by columns when there are two tiles
-                // (50 columns are two tiles of 24 with AVX2, one of 96 with AVX-512).
+                // Few rows and enough work: split by depth when the sum is long (two
+                // chunks or more, and deeper than wide), else by columns when there are
+                // two tiles (50 columns are two tiles of 24 with AVX2, one of 96 with
+                // AVX-512).
                 if let Some(tile) = column_tile() {
-                    let expected = columns && n >= 2 * tile;
-                    assert_eq!(by_columns(m, n, k, &threads), expected, "{m}x{n}x{k}");
+                    let expected = match split {
+                        Split::Columns if n < 2 * tile => Split::Rows,
+                        other => other,
+                    };
+                    assert_eq!(split_of(m, n, k, &threads), expected, "{m}x{n}x{k}");
                 }
-                if let Some(per) = column_blocks(m, n, k, &threads) {
+                if let Some(parts) = depth_parts(m, n, k, &threads) {
+                    assert!(
+                        parts >= 2 && parts <= threads.count() && k >= parts * DEPTH_CHUNK,
+                        "{m}x{n}x{k}"
+                    );
+                } else if let Some(per) = column_blocks(m, n, k, &threads) {
                     let tile = column_tile().unwrap();
                     assert!(per % tile == 0 && per < n, "{m}x{n}x{k}: {per} columns per block");
                 } else {
                     let per = row_blocks(m, n, k, &threads);
                     assert!(per < m && m % per != 1, "{m}x{n}x{k}: {per} rows per block");
                 }
-                for ta in [Transpose::No, Transpose::Yes] {
-                    for tb in [Transpose::No, Transpose::Yes] {
-                        let (mut one, mut split) = (vec![0.5; m * n], vec![0.5; m * n]);
-                        matmul(&mut one, m, n, k, &a, ta, &b, tb, true, &Threads::new(1));
-                        threads.install(|| matmul(&mut split, m, n, k, &a, ta, &b, tb, true, &threads));
-                        let same = one.iter().zip(&split).all(|(x, y)| x.to_bits() == y.to_bits());
-                        assert!(same, "{m}x{n}x{k} {ta:?} {tb:?} on {} threads", threads.count());
+                for accumulate in [false, true] {
+                    for ta in [Transpose::No, Transpose::Yes] {
+                        for tb in [Transpose::No, Transpose::Yes] {
+                            let (mut one, mut split) = (vec![0.5; m * n], vec![0.5; m * n]);
+                            matmul(&mut one, m, n, k, &a, ta, &b, tb, accumulate, &Threads::new(1));
+                            threads.install(|| {
+                                matmul(&mut split, m, n, k, &a, ta, &b, tb, accumulate, &threads)
+                            });
+                            let same = one.iter().zip(&split).all(|(x, y)| x.to_bits() == y.to_bits());
+                            let t = threads.count();
+                            assert!(same, "{m}x{n}x{k} {ta:?} {tb:?} accumulate {accumulate} on {t} threads");
+                        }
                     }
                 }
             }
@@ -429,6 +597,18 @@ mod tests {
             assert_eq!(column_blocks(64, tile, 5000, &two), None, "one tile");
             assert_eq!(column_blocks(64, 288, 64, &two), None, "little work");
             assert_eq!(column_blocks(1, 3000, 3000, &two), None, "one row");
+            assert_eq!(depth_parts(64, 288, 6272, &two), Some(2), "a weight gradient of conv model C");
+            assert_eq!(
+                depth_parts(64, 288, 6272, &Threads::new(16)),
+                Some(12),
+                "a part a chunk deep or more"
+            );
+            assert_eq!(depth_parts(64, 288, 6272, &Threads::new(1)), None, "one thread");
+            assert_eq!(depth_parts(64, 288, 1000, &two), None, "under two chunks");
+            assert_eq!(depth_parts(64, 3000, 2000, &two), None, "wider than deep");
+            assert_eq!(depth_parts(128, 288, 6272, &two), None, "enough rows: split by rows");
+            assert_eq!(depth_parts(1, 288, 6272, &two), None, "one row");
+            assert_eq!(depth_parts(8, 9, 25088, &two), None, "little work");
         }
     }
 }

@@ -115,20 +115,39 @@ impl Geometry {
             }
         }
     }
-}
 
-/// Blocks of whole images, one per thread (fewer for a small batch): `f(images, a)` with
-/// `images` the block's image range and `a` its part of `a` (`a_len` values per image).
-/// Each image is computed on its own, so the result does not depend on the thread count.
-fn for_each_image_block(
-    rows: usize,
-    a: &mut [f32],
-    a_len: usize,
-    threads: &Threads,
-    f: impl Fn(std::ops::Range<usize>, &mut [f32]) + Send + Sync,
-) {
-    let per = rows.div_ceil(threads.blocks_for(rows, a_len));
-    threads.for_each_rows_by(per, a_len, &mut a[..rows * a_len], None, |images, a, _| f(images, a));
+    /// For one image, a cell of the kernel at a time: for each channel, row of kernel
+    /// positions, kernel row inside the image and kernel column (in falling order when
+    /// `falling`), `f(pixel, at, n)` for the `n` kernel positions along the row whose
+    /// cell reads a pixel: the `i`-th of them reads image value `pixel + i·stride` (the
+    /// image channels-first, or of one channel) into patch-matrix value `at +
+    /// i·patch_len`. `columns` is [`ColumnsInside::new`]`(self)`.
+    #[inline(always)]
+    fn cells_along_rows(
+        &self,
+        columns: &ColumnsInside,
+        falling: bool,
+        mut f: impl FnMut(usize, usize, usize),
+    ) {
+        let (k, c, s, p, w, patch) =
+            (self.kernel, self.channels, self.stride, self.padding, self.width, self.patch_len());
+        for ch in 0..c {
+            for oy in 0..self.out_height {
+                for ky in 0..k {
+                    let iy = (oy * s + ky).wrapping_sub(p);
+                    if iy >= self.height {
+                        continue;
+                    }
+                    for j in 0..k {
+                        let kx = if falling { k - 1 - j } else { j };
+                        let (ox, n) = columns.of(self, kx);
+                        let pixel = (ch * self.height + iy) * w + ox * s + kx - p;
+                        f(pixel, (oy * self.out_width + ox) * patch + (ky * k + kx) * c + ch, n);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `dst = src` for a kernel row's run of `kernel·C` values: copies of 16 values that the
@@ -191,58 +210,50 @@ impl ColumnsInside {
 pub fn im2col(g: &Geometry, images: &[f32], rows: usize, cols: &mut [f32], threads: &Threads) {
     let (img, per) = (g.image_len(), g.positions() * g.patch_len());
     assert!(images.len() >= rows * img && cols.len() >= rows * per);
-    let (k, c, s, w, patch) = (g.kernel, g.channels, g.stride, g.width, g.patch_len());
-    let (plane, run, p) = (g.height * w, k * c, g.padding);
-    let by_rows = g.layout == Layout::ChannelsLast && c > 1;
     let columns = ColumnsInside::new(g);
-    for_each_image_block(rows, cols, per, threads, |block, cols| {
+    threads.for_each_rows(per, &mut cols[..rows * per], None, |block, cols, _| {
         super::simd(
             #[inline(always)]
             || {
                 for (r, cols) in block.zip(cols.chunks_exact_mut(per)) {
-                    let image = &images[r * img..(r + 1) * img];
-                    if by_rows {
-                        g.kernel_rows(
-                            #[inline(always)]
-                            |at, inside| {
-                                let row = &mut cols[at..at + run];
-                                let Some((pixel, lo, hi)) = inside else { return zero_run(row) };
-                                let (before, rest) = row.split_at_mut(lo * c);
-                                let (cells, after) = rest.split_at_mut((hi - lo) * c);
-                                zero_run(before);
-                                copy_run(cells, &image[pixel * c..pixel * c + cells.len()]);
-                                zero_run(after);
-                            },
-                        );
-                        continue;
-                    }
-                    zero_run(cols);
-                    for ch in 0..c {
-                        let src = &image[ch * plane..(ch + 1) * plane];
-                        for oy in 0..g.out_height {
-                            let row = &mut cols[oy * g.out_width * patch..(oy + 1) * g.out_width * patch];
-                            for ky in 0..k {
-                                let iy = (oy * s + ky).wrapping_sub(p);
-                                if iy >= g.height {
-                                    continue;
-                                }
-                                let line = &src[iy * w..(iy + 1) * w];
-                                for kx in 0..k {
-                                    let cell = (ky * k + kx) * c + ch;
-                                    let (ox, n) = columns.of(g, kx);
-                                    let (mut d, mut v) = (ox * patch + cell, ox * s + kx - p);
-                                    for _ in 0..n {
-                                        row[d] = line[v];
-                                        (d, v) = (d + patch, v + s);
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    im2col_image(g, &columns, &images[r * img..(r + 1) * img], cols);
                 }
             },
         )
     });
+}
+
+/// [`im2col`] of one image.
+#[inline(always)]
+fn im2col_image(g: &Geometry, columns: &ColumnsInside, image: &[f32], cols: &mut [f32]) {
+    let (c, s, patch) = (g.channels, g.stride, g.patch_len());
+    if g.layout == Layout::ChannelsLast && c > 1 {
+        let run = g.kernel * c;
+        g.kernel_rows(
+            #[inline(always)]
+            |at, inside| {
+                let row = &mut cols[at..at + run];
+                let Some((pixel, lo, hi)) = inside else { return zero_run(row) };
+                let (before, rest) = row.split_at_mut(lo * c);
+                let (cells, after) = rest.split_at_mut((hi - lo) * c);
+                zero_run(before);
+                copy_run(cells, &image[pixel * c..pixel * c + cells.len()]);
+                zero_run(after);
+            },
+        );
+    } else {
+        zero_run(cols);
+        g.cells_along_rows(
+            columns,
+            false,
+            #[inline(always)]
+            |pixel, at, n| {
+                for i in 0..n {
+                    cols[at + i * patch] = image[pixel + i * s];
+                }
+            },
+        );
+    }
 }
 
 /// The adjoint of [`im2col`]: `image[r][c, y, x] = Σ cols[(r, oy, ox), (ky, kx, c)]` over
@@ -253,58 +264,48 @@ pub fn im2col(g: &Geometry, images: &[f32], rows: usize, cols: &mut [f32], threa
 pub fn col2im(g: &Geometry, cols: &[f32], rows: usize, images: &mut [f32], threads: &Threads) {
     let (img, per) = (g.image_len(), g.positions() * g.patch_len());
     assert!(images.len() >= rows * img && cols.len() >= rows * per);
-    let (k, c, s, w, patch) = (g.kernel, g.channels, g.stride, g.width, g.patch_len());
-    let (plane, p) = (g.height * w, g.padding);
-    let by_rows = g.layout == Layout::ChannelsLast && c > 1;
     let columns = ColumnsInside::new(g);
-    for_each_image_block(rows, images, img, threads, |block, images| {
+    threads.for_each_rows(img, &mut images[..rows * img], None, |block, images, _| {
         super::simd(
             #[inline(always)]
             || {
                 for (r, image) in block.zip(images.chunks_exact_mut(img)) {
-                    let cols = &cols[r * per..(r + 1) * per];
-                    zero_run(image);
-                    if by_rows {
-                        g.kernel_rows(
-                            #[inline(always)]
-                            |at, inside| {
-                                let Some((pixel, lo, hi)) = inside else { return };
-                                let cells = &cols[at + lo * c..at + hi * c];
-                                let to = &mut image[pixel * c..pixel * c + cells.len()];
-                                to.iter_mut().zip(cells).for_each(|(d, &v)| *d += v);
-                            },
-                        );
-                        continue;
-                    }
-                    // A pixel's terms come in the order of the kernel positions (oy,
-                    // ox): oy by the outer loop, and, for one oy and one pixel, ox rises
-                    // as kx falls.
-                    for ch in 0..c {
-                        let dst = &mut image[ch * plane..(ch + 1) * plane];
-                        for oy in 0..g.out_height {
-                            let row = &cols[oy * g.out_width * patch..(oy + 1) * g.out_width * patch];
-                            for ky in 0..k {
-                                let iy = (oy * s + ky).wrapping_sub(p);
-                                if iy >= g.height {
-                                    continue;
-                                }
-                                let line = &mut dst[iy * w..(iy + 1) * w];
-                                for kx in (0..k).rev() {
-                                    let cell = (ky * k + kx) * c + ch;
-                                    let (ox, n) = columns.of(g, kx);
-                                    let (mut d, mut v) = (ox * s + kx - p, ox * patch + cell);
-                                    for _ in 0..n {
-                                        line[d] += row[v];
-                                        (d, v) = (d + s, v + patch);
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    col2im_image(g, &columns, &cols[r * per..(r + 1) * per], image);
                 }
             },
         )
     });
+}
+
+/// [`col2im`] of one image.
+#[inline(always)]
+fn col2im_image(g: &Geometry, columns: &ColumnsInside, cols: &[f32], image: &mut [f32]) {
+    let (c, s, patch) = (g.channels, g.stride, g.patch_len());
+    zero_run(image);
+    if g.layout == Layout::ChannelsLast && c > 1 {
+        g.kernel_rows(
+            #[inline(always)]
+            |at, inside| {
+                let Some((pixel, lo, hi)) = inside else { return };
+                let cells = &cols[at + lo * c..at + hi * c];
+                let to = &mut image[pixel * c..pixel * c + cells.len()];
+                to.iter_mut().zip(cells).for_each(|(d, &v)| *d += v);
+            },
+        );
+    } else {
+        // A pixel's terms come in the order of the kernel positions (oy, ox): oy by the
+        // outer loop, and, for one oy and one pixel, ox rises as kx falls.
+        g.cells_along_rows(
+            columns,
+            true,
+            #[inline(always)]
+            |pixel, at, n| {
+                for i in 0..n {
+                    image[pixel + i * s] += cols[at + i * patch];
+                }
+            },
+        );
+    }
 }
 
 /// `y = f(y + bias[c])` for images of `channels = bias.len()` in `layout` (`plane` pixels

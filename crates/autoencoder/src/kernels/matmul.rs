@@ -66,9 +66,8 @@ pub fn matmul(
         Transpose::No => (n as isize, 1),
         Transpose::Yes => (1, k as isize),
     };
+    let (a, b) = (Operand { at: a, rs: a_rs, cs: a_cs }, Operand { at: b, rs: b_rs, cs: b_cs });
     if let Some(parts) = depth_parts(m, n, k, threads) {
-        let a = Operand { at: a, rs: a_rs, cs: a_cs };
-        let b = Operand { at: b, rs: b_rs, cs: b_cs };
         return split_depth(&mut c[..m * n], m, n, k, a, b, accumulate, parts, threads);
     }
     // Blocks of C side by side, each a one-thread product with the whole product's bits
@@ -86,48 +85,56 @@ pub fn matmul(
         let (r, j) = (i / col_blocks, i % col_blocks);
         let rows = r * rows_per..((r + 1) * rows_per).min(m);
         let cols = j * cols_per..((j + 1) * cols_per).min(n);
-        // SAFETY: A's rows `rows` start at `a[rows.start · a_rs]` (a_rs = k, or 1 when A
-        // is read transposed), B's columns `cols` at `b[cols.start · b_cs]`, C's block at
-        // `c[rows.start · n + cols.start]` (row stride n), each read at the whole's
-        // strides: every index stays inside its slice (the assertions above). The blocks
-        // are disjoint, so no two tasks write the same value of `c`, which is borrowed
-        // mutably for the whole pass.
-        let (a, b, c) = unsafe {
-            (
-                faer::MatRef::<f32>::from_raw_parts(
-                    a.as_ptr().add(rows.start * a_rs as usize),
-                    rows.len(),
-                    k,
-                    a_rs,
-                    a_cs,
-                ),
-                faer::MatRef::<f32>::from_raw_parts(
-                    b.as_ptr().add(cols.start * b_cs as usize),
-                    k,
-                    cols.len(),
-                    b_rs,
-                    b_cs,
-                ),
-                faer::MatMut::<f32>::from_raw_parts_mut(
-                    out.at(rows.start * n + cols.start),
-                    rows.len(),
-                    cols.len(),
-                    n as isize,
-                    1,
-                ),
+        // SAFETY: C's block starts at `c[rows.start · n + cols.start]` and is read at
+        // C's strides (n, 1), inside `c` (the assertions above). The blocks are disjoint,
+        // so no two tasks write the same value of `c`, which is borrowed mutably for the
+        // whole pass.
+        let c = unsafe {
+            faer::MatMut::<f32>::from_raw_parts_mut(
+                out.at(rows.start * n + cols.start),
+                rows.len(),
+                cols.len(),
+                n as isize,
+                1,
             )
         };
+        let (a, b) = (a.view(rows, 0..k), b.view(0..k, cols));
         product(c, a, b, accumulate);
     });
 }
 
-/// An operand of [`split_depth`] as `matmul` reads it: its values and its row and column
-/// strides.
+/// An operand as `matmul` reads it: its values and its row and column strides (both
+/// positive).
 #[derive(Clone, Copy)]
 struct Operand<'a> {
     at: &'a [f32],
     rs: isize,
     cs: isize,
+}
+
+impl<'a> Operand<'a> {
+    /// The block of rows `rows` and columns `cols`, for faer. Panics if the block does
+    /// not lie inside the values.
+    fn view(&self, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) -> faer::MatRef<'a, f32> {
+        let (rs, cs) = (self.rs as usize, self.cs as usize);
+        let start = rows.start * rs + cols.start * cs;
+        if !rows.is_empty() && !cols.is_empty() {
+            let last = (rows.end - 1) * rs + (cols.end - 1) * cs;
+            assert!(last < self.at.len(), "matmul: block {rows:?}×{cols:?} outside {} values", self.at.len());
+        }
+        // SAFETY: every value of the block, `start + i·rs + j·cs` for i < rows.len() and
+        // j < cols.len(), is at most `last`, inside `at` (checked above); an empty block
+        // reads nothing.
+        unsafe {
+            faer::MatRef::from_raw_parts(
+                self.at.as_ptr().wrapping_add(start),
+                rows.len(),
+                cols.len(),
+                self.rs,
+                self.cs,
+            )
+        }
+    }
 }
 
 /// The depth (`k`) of the chunks in which faer's kernels sum a product, on both AVX2 and
@@ -194,18 +201,8 @@ fn split_depth(
     let first = bound(1);
     let later = chunks - first;
     let len = m * n;
-    let view = |op: Operand<'_>, rows: usize, cols: usize, from: *const f32| {
-        // SAFETY (of each call): `from` is the operand's first value of a range of
-        // chunks, which with the whole's strides stays inside `op.at` (see below).
-        unsafe { faer::MatRef::<f32>::from_raw_parts(from, rows, cols, op.rs, op.cs) }
-    };
     // Chunk j's depth range.
     let range = |j: usize| j * DEPTH_CHUNK..((j + 1) * DEPTH_CHUNK).min(k);
-    // A's columns and B's rows `depth`: A is m×k read at (rs, cs), so column d starts at
-    // d·cs; B is k×n, so row d starts at d·rs. Both stay inside their slices, checked
-    // by matmul's assertions for the whole product.
-    let a_at = |d: usize| a.at.as_ptr().wrapping_add(d * a.cs as usize);
-    let b_at = |d: usize| b.at.as_ptr().wrapping_add(d * b.rs as usize);
     let mut run = |partials: &mut [f32]| {
         let (whole, parts_out) = (Out(c.as_mut_ptr()), Out(partials.as_mut_ptr()));
         threads.for_each_index(parts, |i| {
@@ -213,7 +210,7 @@ fn split_depth(
                 let depth = first * DEPTH_CHUNK;
                 // SAFETY: task 0 alone writes C, which is borrowed mutably for the pass.
                 let c = unsafe { faer::MatMut::<f32>::from_raw_parts_mut(whole.at(0), m, n, n as isize, 1) };
-                product(c, view(a, m, depth, a_at(0)), view(b, depth, n, b_at(0)), accumulate);
+                product(c, a.view(0..m, 0..depth), b.view(0..depth, 0..n), accumulate);
                 return;
             }
             for j in bound(i)..bound(i + 1) {
@@ -229,14 +226,14 @@ fn split_depth(
                         1,
                     )
                 };
-                product(p, view(a, m, d.len(), a_at(d.start)), view(b, d.len(), n, b_at(d.start)), false);
+                product(p, a.view(0..m, d.clone()), b.view(d, 0..n), false);
             }
         });
         // C += each later chunk's partial, in the chunks' order.
         threads.for_each_rows(n, c, None, |rows, c, _| {
             let span = rows.start * n..rows.end * n;
             for p in partials[..later * len].chunks_exact(len) {
-                c.iter_mut().zip(&p[span.clone()]).for_each(|(c, &v)| *c += v);
+                super::elementwise::add(c, &p[span.clone()]);
             }
         });
     };
@@ -374,17 +371,13 @@ pub fn matmul_transposed_rows(
         }
         return;
     }
-    // SAFETY: Aᵀ's rows `rows` are A's columns `rows`: element (i, p) of the view is
-    // a[(rows.start + i) + p·m], at most (rows.end − 1) + (k − 1)·m < m·k ≤ a.len();
-    // B's and C's views are in bounds by the assertions, and `c` is borrowed mutably
-    // so it aliases neither.
-    let (a, b, c) = unsafe {
-        (
-            faer::MatRef::<f32>::from_raw_parts(a.as_ptr().add(rows.start), r, k, 1, m as isize),
-            faer::MatRef::<f32>::from_raw_parts(b.as_ptr(), k, n, n as isize, 1),
-            faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), r, n, n as isize, 1),
-        )
-    };
+    // Aᵀ's rows `rows` are A's columns `rows`: A is stored k×m, so Aᵀ is read at
+    // strides (1, m).
+    let a = Operand { at: a, rs: 1, cs: m as isize }.view(rows, 0..k);
+    let b = Operand { at: b, rs: n as isize, cs: 1 }.view(0..k, 0..n);
+    // SAFETY: C's view, r × n at strides (n, 1), is inside `c` (the assertion above),
+    // which is borrowed mutably so it aliases neither operand.
+    let c = unsafe { faer::MatMut::<f32>::from_raw_parts_mut(c.as_mut_ptr(), r, n, n as isize, 1) };
     product(c, a, b, accumulate);
 }
 

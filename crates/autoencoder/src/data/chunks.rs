@@ -1,22 +1,24 @@
 //! Data read a chunk at a time: one or several files seen as one sequence of rows, cut
-//! into chunks (a Parquet file's row groups; any other file whole), each read on its
-//! own — what passes over data larger than memory (streamed training) read through.
+//! into chunks (a Parquet file's row groups, an Arrow IPC file's record batches, an NPY
+//! or CSV file's ranges of rows, any other file whole), each read on its own — what passes over data larger than memory
+//! (streamed training) read through.
 
 use std::path::{Path, PathBuf};
 
 use super::columns::Missing;
+use super::csv::CsvIndex;
 use super::dataset::Dataset;
 use super::npy;
 use super::open::{detect, load_file, Format, LoadOptions};
 use super::shards;
 use crate::error::{Error, Result};
 
-/// The bytes of values in one chunk of an NPY file (the tests' are small, so that small
-/// files make several).
+/// The bytes of values (as f32) in one chunk of an NPY or CSV file (the tests' are
+/// small, so that small files make several).
 #[cfg(not(test))]
-const NPY_CHUNK_BYTES: usize = 64 << 20;
+const CHUNK_BYTES: usize = 64 << 20;
 #[cfg(test)]
-const NPY_CHUNK_BYTES: usize = 4096;
+const CHUNK_BYTES: usize = 4096;
 
 /// The bytes of values [`ChunkedRows::read_rows`] reads of an NPY chunk at a time.
 #[cfg(not(test))]
@@ -30,8 +32,13 @@ enum Part {
     /// Row group `g` of a Parquet file.
     #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     RowGroup(usize),
+    /// Record batch `b` of an Arrow IPC file.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    ArrowBatch(usize),
     /// Rows `start..start + rows` of an NPY file laid out as `layout` says.
     NpyRows(super::npy::RowLayout, usize),
+    /// Data rows `start..start + rows` of a CSV file (its [`CsvIndex`] tells where).
+    CsvRows(usize),
     /// The whole file.
     Whole,
 }
@@ -48,10 +55,13 @@ struct Chunk {
 }
 
 /// The rows of one or several files ([`shards::expand`]: files, a folder, a glob) as
-/// one dataset read a chunk at a time: a Parquet file by its row groups, a 1-D or 2-D
-/// NPY file by ranges of 64 MiB of rows (read at their place in the file), any other file
-/// whole. Opening reads the Parquet footers and the first row group of each file, the
-/// NPY headers, and every other file once (to count its rows and check its columns);
+/// one dataset read a chunk at a time: a Parquet file by its row groups, an Arrow IPC
+/// file (`ARROW1`, not a stream) by its record batches, a 1-D or 2-D NPY file by ranges
+/// of 64 MiB of rows (read at their place in the file), a CSV file by ranges of about
+/// 64 MiB of values (read from the byte offset where the range starts, which a scan
+/// found at opening), any other file whole. Opening reads the Parquet footers and the
+/// first row group of each file, the NPY headers, and every other file once (to count
+/// its rows and check its columns; a CSV or Arrow file without keeping its rows);
 /// memory then holds one chunk at a time.
 ///
 /// Every chunk has the first's width and column names (the error names the file that
@@ -60,6 +70,8 @@ struct Chunk {
 #[derive(Debug, Clone)]
 pub struct ChunkedRows {
     files: Vec<PathBuf>,
+    /// Each CSV file's index (`None` for the other files).
+    csv: Vec<Option<CsvIndex>>,
     opts: LoadOptions,
     chunks: Vec<Chunk>,
     rows: u64,
@@ -87,6 +99,7 @@ impl ChunkedRows {
         }
         let files = shards::expand(paths)?;
         let mut chunks = Vec::new();
+        let mut csv = Vec::new();
         let mut rows = 0u64;
         // The first file's width and column names, which every file must have.
         let mut shape: Option<(usize, Option<Vec<String>>)> = None;
@@ -97,6 +110,7 @@ impl ChunkedRows {
                     "a stream cannot be read more than once; streamed training reads files",
                 ));
             }
+            let mut index = None;
             let parts: Vec<(Part, usize)> = match detect(path)? {
                 #[cfg(feature = "parquet")]
                 Format::Parquet => {
@@ -108,16 +122,30 @@ impl ChunkedRows {
                         .collect();
                     // Each file's columns are checked before any pass starts.
                     if let Some(&(Part::RowGroup(g), _)) = groups.first() {
-                        let d = super::columnar::load_parquet_row_group(path, &opts.columns, g)?;
+                        let d = super::columnar::load_parquet_row_group(path, &opts.columns, g, 0)?;
                         check_shape(&mut shape, &d, path, &files[0])?;
                     }
                     groups
                 }
+                #[cfg(feature = "parquet")]
+                Format::Arrow => match super::columnar::arrow_file_batches(path, &opts.columns)? {
+                    Some((batches, d)) => {
+                        check_shape(&mut shape, &d, path, &files[0])?;
+                        let parts = batches.into_iter().enumerate().filter(|&(_, n)| n > 0);
+                        parts.map(|(b, n)| (Part::ArrowBatch(b), n)).collect()
+                    }
+                    // A stream has no index of its batches.
+                    None => {
+                        let d = load_file(path, None, opts)?;
+                        check_shape(&mut shape, &d, path, &files[0])?;
+                        vec![(Part::Whole, d.rows())]
+                    }
+                },
                 Format::Npy => match npy::row_layout(path)? {
                     Some(l) => {
                         let d = Dataset::new(Vec::new(), 0, l.cols, path.display().to_string())?;
                         check_shape(&mut shape, &d, path, &files[0])?;
-                        let per = (NPY_CHUNK_BYTES / (l.cols * 4).max(1)).max(1);
+                        let per = (CHUNK_BYTES / (l.cols * 4).max(1)).max(1);
                         (0..l.rows).step_by(per).map(|a| (Part::NpyRows(l, a), per.min(l.rows - a))).collect()
                     }
                     None => {
@@ -126,12 +154,22 @@ impl ChunkedRows {
                         vec![(Part::Whole, d.rows())]
                     }
                 },
+                Format::Csv => {
+                    let ix = super::csv::index(path, &opts.csv, &opts.columns, CHUNK_BYTES / 4)?;
+                    let mut d = Dataset::new(Vec::new(), 0, ix.cols(), path.display().to_string())?;
+                    d.feature_names = ix.feature_names().map(<[String]>::to_vec);
+                    check_shape(&mut shape, &d, path, &files[0])?;
+                    let starts: Vec<usize> = ix.chunk_starts().chain([ix.rows()]).collect();
+                    index = Some(ix);
+                    starts.windows(2).map(|w| (Part::CsvRows(w[0]), w[1] - w[0])).collect()
+                }
                 _ => {
                     let d = load_file(path, None, opts)?;
                     check_shape(&mut shape, &d, path, &files[0])?;
                     vec![(Part::Whole, d.rows())]
                 }
             };
+            csv.push(index);
             let mut in_file = 0;
             for (part, n) in parts {
                 chunks.push(Chunk { file: f, part, rows: n, first: rows, in_file });
@@ -147,6 +185,7 @@ impl ChunkedRows {
         Ok(ChunkedRows {
             source,
             files,
+            csv,
             opts: opts.clone(),
             chunks,
             rows,
@@ -205,10 +244,19 @@ impl ChunkedRows {
         let c = &self.chunks[i];
         let path = &self.files[c.file];
         let mut d = match c.part {
+            Part::CsvRows(start) => self.csv_rows(i, start..start + c.rows)?,
             #[cfg(feature = "parquet")]
-            Part::RowGroup(g) => super::columnar::load_parquet_row_group(path, &self.opts.columns, g)?,
+            Part::RowGroup(g) => {
+                super::columnar::load_parquet_row_group(path, &self.opts.columns, g, c.in_file as usize)?
+            }
+            #[cfg(feature = "parquet")]
+            Part::ArrowBatch(b) => {
+                super::columnar::load_arrow_batch(path, &self.opts.columns, b, c.in_file as usize)?
+            }
             #[cfg(not(feature = "parquet"))]
-            Part::RowGroup(_) => unreachable!("row groups come from Parquet files"),
+            Part::RowGroup(_) | Part::ArrowBatch(_) => {
+                unreachable!("row groups and batches come from Parquet and Arrow files")
+            }
             Part::NpyRows(layout, start) => npy::read_rows(path, &layout, start..start + c.rows)?,
             Part::Whole => load_file(path, None, &self.opts)?,
         };
@@ -265,6 +313,12 @@ impl ChunkedRows {
                         values.extend_from_slice(d.as_slice());
                     }
                 }
+                // A CSV chunk's rows, read from the mark before them to the last.
+                Part::CsvRows(start) => {
+                    let d = self.csv_rows(i, start + a..start + b)?;
+                    self.check_piece(i, &d, a..b)?;
+                    values.extend_from_slice(d.as_slice());
+                }
                 _ => values.extend_from_slice(self.read(i)?.rows_in(a..b)),
             }
         }
@@ -277,6 +331,13 @@ impl ChunkedRows {
 }
 
 impl ChunkedRows {
+    /// Data rows `rows` of the CSV file of chunk `i`.
+    fn csv_rows(&self, i: usize, rows: std::ops::Range<usize>) -> Result<Dataset> {
+        let f = self.chunks[i].file;
+        let index = self.csv[f].as_ref().expect("a CSV chunk's file has an index");
+        super::csv::load_rows(&self.files[f], &self.opts.csv, &self.opts.columns, index, rows)
+    }
+
     /// [`read`](Self::read)'s checks of rows `piece` of chunk `i`, read as `d`.
     fn check_piece(&self, i: usize, d: &Dataset, piece: std::ops::Range<usize>) -> Result<()> {
         let c = &self.chunks[i];

@@ -103,6 +103,8 @@ struct Rows<'a> {
     fixed: Vec<Categorical>,
     ids: Option<RowIds>,
     rows: usize,
+    /// Rows of the file before the first read (a chunk's), for messages.
+    rows_before: usize,
     missing: Missing,
 }
 
@@ -181,6 +183,7 @@ impl<'a> Rows<'a> {
             fixed: columns.categories.clone(),
             ids,
             rows: 0,
+            rows_before: 0,
             missing: columns.missing,
         })
     }
@@ -193,7 +196,7 @@ impl<'a> Rows<'a> {
         if schema.fields().len() != self.plan.roles.len() {
             return Err(Error::format(self.path, "a record batch's columns differ from the table's schema"));
         }
-        let before = self.rows;
+        let before = self.rows_before + self.rows;
         let base = self.data.len();
         self.data.resize(base + n * d, 0.0);
         for (j, &c) in self.plan.features.iter().enumerate() {
@@ -399,7 +402,22 @@ fn collect<I>(path: &Path, schema: &Schema, batches: I, columns: &Columns) -> Re
 where
     I: Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>,
 {
+    collect_after(path, schema, batches, columns, 0)
+}
+
+/// [`collect`] of a chunk of a file that `before` rows precede (messages count them).
+fn collect_after<I>(
+    path: &Path,
+    schema: &Schema,
+    batches: I,
+    columns: &Columns,
+    before: usize,
+) -> Result<Dataset>
+where
+    I: Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>,
+{
     let mut rows = Rows::new(path, schema, columns)?;
+    rows.rows_before = before;
     for batch in batches {
         rows.push(&batch.map_err(|e| format_error(path, e))?)?;
     }
@@ -517,8 +535,13 @@ pub fn parquet_values(path: &Path) -> Result<u64> {
 
 /// The rows of row group `group` of the Parquet file `path`, its columns chosen by
 /// `columns`: [`load_parquet`] of one row group, for a pass over a file larger than
-/// memory.
-pub fn load_parquet_row_group(path: &Path, columns: &Columns, group: usize) -> Result<Dataset> {
+/// memory. `before`: the rows of the groups before it, which messages count.
+pub fn load_parquet_row_group(
+    path: &Path,
+    columns: &Columns,
+    group: usize,
+    before: usize,
+) -> Result<Dataset> {
     guarded(path, || {
         let builder = parquet_builder(path)?;
         let groups = builder.metadata().num_row_groups();
@@ -531,7 +554,7 @@ pub fn load_parquet_row_group(path: &Path, columns: &Columns, group: usize) -> R
             .with_batch_size(BATCH_ROWS)
             .build()
             .map_err(|e| format_error(path, e))?;
-        collect(path, &schema, reader, columns)
+        collect_after(path, &schema, reader, columns, before)
     })
 }
 
@@ -716,16 +739,15 @@ pub fn load_arrow(path: &Path, columns: &Columns) -> Result<Dataset> {
 
 fn read_arrow(path: &Path, columns: &Columns) -> Result<Dataset> {
     use std::io::Seek;
+    if let Some(reader) = arrow_file_reader(path)? {
+        let schema = reader.schema();
+        return collect(path, &schema, reader, columns);
+    }
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; 6];
-    let n = file.read(&mut head).map_err(|e| Error::io(path, e))?;
+    let n = super::open::read_head(&mut file, &mut head, path)?;
     file.rewind().map_err(|e| Error::io(path, e))?;
-    if head[..n].starts_with(ARROW_FILE_MAGIC) {
-        check_ipc_footer(&mut file, path)?;
-        let reader = arrow_ipc::reader::FileReader::try_new(file, None).map_err(|e| format_error(path, e))?;
-        let schema = reader.schema();
-        collect(path, &schema, reader, columns)
-    } else if head[..n.min(4)] == ARROW_STREAM_MAGIC[..n.min(4)] && n >= 4 {
+    if head[..n.min(4)] == ARROW_STREAM_MAGIC[..n.min(4)] && n >= 4 {
         check_ipc_stream(&mut file, path)?;
         let reader = arrow_ipc::reader::StreamReader::try_new(std::io::BufReader::new(file), None)
             .map_err(|e| format_error(path, e))?;
@@ -734,6 +756,58 @@ fn read_arrow(path: &Path, columns: &Columns) -> Result<Dataset> {
     } else {
         read_stream(std::io::BufReader::new(file), path, columns)
     }
+}
+
+/// The rows in each record batch of the Arrow IPC file `path` (`ARROW1`; its footer
+/// checked first), read a batch at a time, and the columns `columns` chooses of it (a
+/// dataset of no rows with the features' names); `None` for an Arrow stream, which has
+/// no index of its batches and is read whole.
+pub fn arrow_file_batches(path: &Path, columns: &Columns) -> Result<Option<(Vec<usize>, Dataset)>> {
+    guarded(path, || {
+        let Some(reader) = arrow_file_reader(path)? else { return Ok(None) };
+        let schema = reader.schema();
+        let rows = Rows::new(path, &schema, columns)?;
+        let mut shape = Dataset::new(Vec::new(), 0, rows.plan.features.len(), path.display().to_string())?;
+        shape.feature_names = Some(rows.names);
+        let batches = reader.map(|b| b.map(|b| b.num_rows()).map_err(|e| format_error(path, e)));
+        Ok(Some((batches.collect::<Result<Vec<usize>>>()?, shape)))
+    })
+}
+
+/// The rows of record batch `batch` of the Arrow IPC file `path`, its columns chosen by
+/// `columns`: [`load_arrow`] of one batch, for a pass over a file larger than memory.
+/// `before`: the rows of the batches before it, which messages count.
+pub fn load_arrow_batch(path: &Path, columns: &Columns, batch: usize, before: usize) -> Result<Dataset> {
+    guarded(path, || {
+        let Some(mut reader) = arrow_file_reader(path)? else {
+            return Err(Error::format(path, "an Arrow stream has no index of its record batches"));
+        };
+        let batches = reader.num_batches();
+        if batch >= batches {
+            return Err(Error::format(
+                path,
+                format!("has {batches} record batches, not a batch {}", batch + 1),
+            ));
+        }
+        reader.set_index(batch).map_err(|e| format_error(path, e))?;
+        let schema = reader.schema();
+        collect_after(path, &schema, reader.take(1), columns, before)
+    })
+}
+
+/// A reader of the Arrow IPC file `path`, its footer checked; `None` when it is not
+/// the file layout (`ARROW1`).
+fn arrow_file_reader(path: &Path) -> Result<Option<arrow_ipc::reader::FileReader<File>>> {
+    use std::io::Seek;
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; 6];
+    let n = super::open::read_head(&mut file, &mut head, path)?;
+    file.rewind().map_err(|e| Error::io(path, e))?;
+    if !head[..n].starts_with(ARROW_FILE_MAGIC) {
+        return Ok(None);
+    }
+    check_ipc_footer(&mut file, path)?;
+    arrow_ipc::reader::FileReader::try_new(file, None).map(Some).map_err(|e| format_error(path, e))
 }
 
 /// The rows of a Parquet or Arrow IPC table read once from `r` (standard input, a pipe).
@@ -1071,5 +1145,76 @@ mod tests {
         assert_eq!(d.ids, Some(RowIds::Int(vec![16_777_217, 123_456_789_012, 3])));
         assert_eq!(d.as_slice(), &[1.0, 0.0, 1.0]);
         assert_eq!(d.feature_names, Some(vec!["b".to_string()]));
+    }
+
+    /// An Arrow IPC file is read a record batch at a time (an empty batch is no chunk):
+    /// each chunk is its batch of the whole file, a range of rows across batches is that
+    /// range of the whole, and a bad value in a later batch is named by its row in the
+    /// file. A stream has no index of its batches, and is read whole.
+    #[test]
+    fn arrow_files_are_read_a_record_batch_at_a_time() {
+        use crate::data::chunks::ChunkedRows;
+        use crate::data::open::LoadOptions;
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Float32, true),
+            Field::new("b", DataType::Int64, false),
+        ]));
+        let batch = |from: i64, n: i64, null_at: Option<i64>| {
+            let a: Vec<Option<f32>> =
+                (from..from + n).map(|i| (Some(i) != null_at).then_some(i as f32 * 0.5)).collect();
+            let b: Vec<i64> = (from..from + n).map(|i| -i).collect();
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(Float32Array::from(a)), Arc::new(Int64Array::from(b))],
+            )
+            .unwrap()
+        };
+        let write = |name: &str, null_at: Option<i64>, stream: bool| {
+            let p = dir.path().join(name);
+            let batches =
+                [batch(0, 5, null_at), batch(5, 0, None), batch(5, 7, null_at), batch(12, 3, null_at)];
+            if stream {
+                let mut w =
+                    arrow_ipc::writer::StreamWriter::try_new(File::create(&p).unwrap(), &schema).unwrap();
+                batches.iter().for_each(|b| w.write(b).unwrap());
+                w.finish().unwrap();
+            } else {
+                let mut w =
+                    arrow_ipc::writer::FileWriter::try_new(File::create(&p).unwrap(), &schema).unwrap();
+                batches.iter().for_each(|b| w.write(b).unwrap());
+                w.finish().unwrap();
+            }
+            p
+        };
+        let p = write("t.arrow", None, false);
+        let whole = load_arrow(&p, &Columns::default()).unwrap();
+        assert_eq!((whole.rows(), whole.row(13)), (15, &[6.5, -13.0][..]));
+        let (batches, shape) = arrow_file_batches(&p, &Columns::default()).unwrap().unwrap();
+        assert_eq!(
+            (batches, shape.rows(), shape.cols(), shape.feature_names),
+            (vec![5, 0, 7, 3], 0, 2, whole.feature_names.clone())
+        );
+        assert_eq!(load_arrow_batch(&p, &Columns::default(), 2, 5).unwrap().as_slice(), whole.rows_in(5..12));
+        let e = load_arrow_batch(&p, &Columns::default(), 4, 0).unwrap_err().to_string();
+        assert!(e.contains("has 4 record batches, not a batch 5"), "{e}");
+
+        let chunked = ChunkedRows::open(std::slice::from_ref(&p), &LoadOptions::default()).unwrap();
+        assert_eq!((chunked.rows(), chunked.chunks()), (15, 3));
+        assert_eq!(chunked.read(1).unwrap().as_slice(), whole.rows_in(5..12));
+        for r in [0..15, 3..9, 11..13, 12..15] {
+            assert_eq!(chunked.read_rows(r.start as u64..r.end as u64).unwrap().as_slice(), whole.rows_in(r));
+        }
+        // Row 9 of the file (the fourth of record batch 3) holds a null: named by its row in the file.
+        let p = write("null.arrow", Some(8), false);
+        let whole = load_arrow(&p, &Columns::default()).unwrap_err().to_string();
+        let e = load_arrow_batch(&p, &Columns::default(), 2, 5).unwrap_err().to_string();
+        assert!(e.contains("row 9, column 1 (\"a\"): a missing value"), "{e}");
+        assert_eq!(e, whole);
+
+        let p = write("t.arrows", None, true);
+        assert!(arrow_file_batches(&p, &Columns::default()).unwrap().is_none());
+        let chunked = ChunkedRows::open(std::slice::from_ref(&p), &LoadOptions::default()).unwrap();
+        assert_eq!((chunked.rows(), chunked.chunks()), (15, 1));
     }
 }

@@ -185,6 +185,11 @@ struct Fields<'p, R> {
     at_record_start: bool,
     /// The 1-based line where the current record starts.
     record_line: u64,
+    /// The file offset of the current record's first byte.
+    record_offset: u64,
+    /// The input starts at the file's start (where a byte-order mark may be), not at a
+    /// [`RowMark`].
+    at_file_start: bool,
     /// Input bytes of the current record so far.
     record_bytes: u64,
     /// The 0-based index of the field being read in the current record.
@@ -212,11 +217,23 @@ impl<'p, R: std::io::Read> Fields<'p, R> {
             field_len: 0,
             at_record_start: true,
             record_line: 1,
+            record_offset: 0,
+            at_file_start: true,
             record_bytes: 0,
             column: 0,
             held_outside: 0,
             usage: Usage::default(),
         }
+    }
+
+    /// A reader of `input`, which starts at the record `mark` names: offsets and lines
+    /// are counted from there, and no byte-order mark is looked for.
+    fn at_mark(input: R, path: &'p Path, delimiter: u8, mark: RowMark) -> Self {
+        let mut f = Fields::new(input, path, delimiter);
+        f.offset = mark.offset;
+        f.skipped_lines = mark.line - 1;
+        f.at_file_start = false;
+        f
     }
 
     /// The field [`Fields::next_field`] last returned.
@@ -268,7 +285,7 @@ impl<'p, R: std::io::Read> Fields<'p, R> {
         if self.eof {
             return Ok(false);
         }
-        let first = self.usage.bytes_read == 0;
+        let first = self.at_file_start && self.usage.bytes_read == 0;
         self.pos = 0;
         self.len = 0;
         loop {
@@ -316,6 +333,7 @@ impl<'p, R: std::io::Read> Fields<'p, R> {
                 }
                 self.at_record_start = false;
                 self.record_line = self.line_now();
+                self.record_offset = self.offset;
                 self.record_bytes = 0;
                 self.column = 0;
             }
@@ -567,38 +585,194 @@ pub fn load_reader(
     load_fields(&mut Fields::new(input, path, opts.delimiter), opts, columns)
 }
 
+/// Where a data row's record starts in a CSV file, so that the rows from it on can be
+/// read without those before. The first two records decide the header, so no mark is
+/// one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RowMark {
+    /// The byte offset of the record's first byte.
+    offset: u64,
+    /// Its 1-based line.
+    line: u64,
+    /// Its 0-based data row.
+    row: usize,
+}
+
+/// A CSV file as one scan of it found it ([`index`]): its header, width and data rows,
+/// and a [`RowMark`] about every `chunk_values` values, so that [`load_rows`] reads a
+/// range of rows from the mark before it and stops after it — a file larger than memory
+/// read in chunks, or a process's share of one read without the rest.
+#[derive(Debug, Clone)]
+pub struct CsvIndex {
+    header: Option<Vec<String>>,
+    ncols: usize,
+    cols: usize,
+    feature_names: Option<Vec<String>>,
+    rows: usize,
+    marks: Vec<RowMark>,
+}
+
+impl CsvIndex {
+    /// Data rows in the file.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The features each row has.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The features' names, from the header.
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.feature_names.as_deref()
+    }
+
+    /// The data rows where chunks start: 0, and the row of every mark. [`load_rows`] of a
+    /// range from one of them reads no record before it.
+    pub fn chunk_starts(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(0).chain(self.marks.iter().map(|m| m.row))
+    }
+}
+
+/// Scan the CSV file `path` (read with `opts` and `columns`, as [`load`] reads it): every
+/// row is parsed and checked, with [`load`]'s errors, and none is kept. A mark is noted
+/// at a row about every `chunk_values` feature values.
+pub fn index(path: &Path, opts: &CsvOptions, columns: &Columns, chunk_values: usize) -> Result<CsvIndex> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut marks = Vec::new();
+    let mut window = Window { keep: 0..0, to_end: true, marks: Some((chunk_values, &mut marks)) };
+    let read = read_window(&mut Fields::new(file, path, opts.delimiter), opts, columns, None, &mut window)?;
+    Ok(CsvIndex {
+        header: read.header,
+        ncols: read.ncols,
+        cols: read.data.cols(),
+        feature_names: read.data.feature_names,
+        rows: read.rows,
+        marks,
+    })
+}
+
+/// Data rows `range` of the CSV file `path` that `index` describes (read with the same
+/// `opts` and `columns`), as [`load`] of the whole file would give them: the file is read
+/// from the last mark at or before `range.start`, and no further than `range.end`.
+pub fn load_rows(
+    path: &Path,
+    opts: &CsvOptions,
+    columns: &Columns,
+    index: &CsvIndex,
+    range: std::ops::Range<usize>,
+) -> Result<Dataset> {
+    if range.start > range.end || range.end > index.rows {
+        return Err(Error::format(
+            path,
+            format!("data rows {}..{} asked of {} rows", range.start, range.end, index.rows),
+        ));
+    }
+    if range.is_empty() {
+        let mut d = Dataset::new(Vec::new(), 0, index.cols, path.display().to_string())?;
+        d.feature_names.clone_from(&index.feature_names);
+        return Ok(d);
+    }
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut window = Window { keep: range.clone(), to_end: false, marks: None };
+    let read = match index.marks.iter().rev().find(|m| m.row <= range.start) {
+        Some(&mark) => {
+            use std::io::Seek;
+            file.seek(std::io::SeekFrom::Start(mark.offset)).map_err(|e| Error::io(path, e))?;
+            let mut fields = Fields::at_mark(file, path, opts.delimiter, mark);
+            read_window(&mut fields, opts, columns, Some((index, mark.row)), &mut window)?
+        }
+        None => read_window(&mut Fields::new(file, path, opts.delimiter), opts, columns, None, &mut window)?,
+    };
+    if read.data.rows() != range.len() {
+        return Err(Error::format(
+            path,
+            format!(
+                "changed while it was read: data rows {}..{} asked, {} found",
+                range.start,
+                range.end,
+                read.data.rows()
+            ),
+        ));
+    }
+    Ok(read.data)
+}
+
+/// Which data rows a read keeps (the others are parsed and checked, then dropped), and
+/// where it notes [`RowMark`]s.
+struct Window<'m> {
+    keep: std::ops::Range<usize>,
+    /// Read to the file's end, checking every row, after the last row kept.
+    to_end: bool,
+    /// Note a mark about every `.0` values (at a row past the first two records).
+    marks: Option<(usize, &'m mut Vec<RowMark>)>,
+}
+
+/// What a read found: the rows it kept, and the file's header, width and data rows.
+struct WindowRead {
+    data: Dataset,
+    header: Option<Vec<String>>,
+    ncols: usize,
+    /// Data rows read (kept or not), counting from the file's first.
+    rows: usize,
+}
+
 fn load_fields<R: std::io::Read>(
     fields: &mut Fields<'_, R>,
     opts: &CsvOptions,
     columns: &Columns,
 ) -> Result<Dataset> {
+    let mut whole = Window { keep: 0..usize::MAX, to_end: true, marks: None };
+    Ok(read_window(fields, opts, columns, None, &mut whole)?.data)
+}
+
+/// Read the rows `window` keeps. From the file's start, the first two records decide the
+/// header; from a mark (`at`: the index that holds it and the mark's row), the index
+/// gives the header and width.
+fn read_window<R: std::io::Read>(
+    fields: &mut Fields<'_, R>,
+    opts: &CsvOptions,
+    columns: &Columns,
+    at: Option<(&CsvIndex, usize)>,
+    window: &mut Window<'_>,
+) -> Result<WindowRead> {
     let path = fields.path;
-    let Some(first) = fields.read_held(MAX_COLUMNS, 0)? else {
-        return Err(Error::format(path, "the file is empty: no rows to load"));
+    let (header, ncols, held) = match at {
+        Some((index, _)) => (index.header.clone(), index.ncols, [None, None]),
+        None => {
+            let Some(first) = fields.read_held(MAX_COLUMNS, 0)? else {
+                return Err(Error::format(path, "the file is empty: no rows to load"));
+            };
+            if first.count > MAX_COLUMNS {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "line {} has more than {MAX_COLUMNS} fields; a CSV file may have at most {MAX_COLUMNS} columns",
+                        first.line
+                    ),
+                ));
+            }
+            let ncols = first.count;
+            let second = fields.read_held(ncols, first.held_bytes())?;
+            let has_header = match opts.header {
+                HeaderMode::Yes => true,
+                HeaderMode::No => false,
+                HeaderMode::Auto => match &second {
+                    Some(second) => {
+                        first.iter().zip(second.iter()).any(|(a, b)| !is_number(a) && is_number(b))
+                    }
+                    None => first.iter().any(|a| !is_number(a)),
+                },
+            };
+            let header: Option<Vec<String>> = has_header.then(|| first.iter().map(field_str).collect());
+            (header, ncols, [(!has_header).then_some(first), second])
+        }
     };
-    if first.count > MAX_COLUMNS {
-        return Err(Error::format(
-            path,
-            format!(
-                "line {} has more than {MAX_COLUMNS} fields; a CSV file may have at most {MAX_COLUMNS} columns",
-                first.line
-            ),
-        ));
-    }
-    let ncols = first.count;
-    let second = fields.read_held(ncols, first.held_bytes())?;
-    let has_header = match opts.header {
-        HeaderMode::Yes => true,
-        HeaderMode::No => false,
-        HeaderMode::Auto => match &second {
-            Some(second) => first.iter().zip(second.iter()).any(|(a, b)| !is_number(a) && is_number(b)),
-            None => first.iter().any(|a| !is_number(a)),
-        },
-    };
-    let header: Option<Vec<String>> = has_header.then(|| first.iter().map(field_str).collect());
 
     let plan = columns.plan(header.as_deref(), ncols, path)?;
     let cols = plan.features.len();
+    let mark_every = window.marks.as_ref().map(|(values, _)| (values / cols.max(1)).max(1));
     let mut values = Values {
         path,
         header: header.as_deref(),
@@ -609,26 +783,33 @@ fn load_fields<R: std::io::Read>(
         ids: Vec::new(),
         categories: plan.categorical.iter().map(|_| LabelTexts::default()).collect(),
     };
-    let mut rows = 0usize;
+    let mut rows = at.map_or(0, |(_, row)| row);
+    let mut kept = 0usize;
 
     // The held records: the first unless it is the header, then the second.
-    for held in [(!has_header).then_some(&first), second.as_ref()].into_iter().flatten() {
+    for held in held.iter().flatten() {
         if held.count != ncols {
             return Err(values.ragged(held.line, rows + 1, held.count, ncols));
         }
+        let mark = values.mark();
         values.begin_row();
         for (c, field) in held.iter().enumerate() {
             values.push(c, field, held.line, rows + 1)?;
         }
+        if window.keep.contains(&rows) {
+            kept += 1;
+        } else {
+            values.truncate(mark);
+        }
         rows += 1;
     }
-    drop((first, second));
+    drop(held);
     fields.note_held_outside(0);
 
     // The rest, streamed field by field. A ragged row is reported before a bad field in it
     // (the whole record is read first, holding nothing), as a bad field is only an error in a
     // row of the right length.
-    loop {
+    while window.to_end || rows < window.keep.end {
         let mark = values.mark();
         values.begin_row();
         let mut count = 0usize;
@@ -660,6 +841,16 @@ fn load_fields<R: std::io::Read>(
         if let Some(e) = bad_field {
             return Err(e);
         }
+        if let (Some(every), Some((_, marks))) = (mark_every, window.marks.as_mut()) {
+            if rows.is_multiple_of(every) {
+                marks.push(RowMark { offset: fields.record_offset, line, row: rows });
+            }
+        }
+        if window.keep.contains(&rows) {
+            kept += 1;
+        } else {
+            values.truncate(mark);
+        }
         rows += 1;
     }
     if rows == 0 {
@@ -668,11 +859,11 @@ fn load_fields<R: std::io::Read>(
 
     let Values { data, labels, ids, categories, .. } = values;
     let mut ds = if plan.categorical.is_empty() {
-        let mut ds = Dataset::new(data, rows, cols, path.display().to_string())?;
+        let mut ds = Dataset::new(data, kept, cols, path.display().to_string())?;
         ds.feature_names = plan.feature_names.clone();
         ds
     } else {
-        one_hot(&data, rows, &plan, categories, &columns.categories, path, path.display().to_string())?
+        one_hot(&data, kept, &plan, categories, &columns.categories, path, path.display().to_string())?
     };
     if plan.label.is_some() {
         let (labels, names) = labels.finish(parse_label);
@@ -682,7 +873,7 @@ fn load_fields<R: std::io::Read>(
     if plan.id.is_some() {
         ds = ds.with_ids(RowIds::Text(ids))?;
     }
-    Ok(ds)
+    Ok(WindowRead { data: ds, header, ncols, rows })
 }
 
 /// Write `rows × cols` row-major values as CSV, atomically. With `header`, the first line holds
@@ -1207,5 +1398,139 @@ mod tests {
         assert_eq!((ds.rows(), ds.cols()), (40, 5));
         assert_eq!(ds.row(39), &[39.0, 1.5, -2.0, 0.3, 78.0]);
         assert!(usage.peak_held < 1 << 20, "{usage:?}");
+    }
+
+    /// Every range of data rows read from the marks of an index is that range of the whole
+    /// file as [`load`] reads it — values, ids and labels — whatever the marks' spacing,
+    /// with a header or without, a byte-order mark, CRLF ends, blank lines and quoted line
+    /// ends before and inside the rows; the index counts the rows and names the features.
+    #[test]
+    fn rows_read_from_marks_are_the_whole_files_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("\u{feff}id,a,note,b,y\r\n");
+        for r in 0..23 {
+            let blank = if r % 5 == 2 { "\r\n\n" } else { "" };
+            let note = if r % 3 == 0 { format!("\"two\nlines, {r}\"") } else { format!("n{r}") };
+            text += &format!("{blank}r{r},{},{note},{}e-1,{}\r\n", r as f32 * 0.7 - 3.1, r * r, r % 4);
+        }
+        let p = file(&dir, "marks.csv", &text);
+        let columns = Columns {
+            id: Some(ColumnRef::Name("id".into())),
+            label: Some(ColumnRef::Name("y".into())),
+            ignore: vec![ColumnRef::Name("note".into())],
+            ..Columns::default()
+        };
+        let opts = CsvOptions::default();
+        let whole = super::load(&p, &opts, &columns).unwrap();
+        assert_eq!((whole.rows(), whole.cols()), (23, 2));
+        for every in [1, 2, 3, 7, 100] {
+            let ix = index(&p, &opts, &columns, 2 * every).unwrap();
+            assert_eq!((ix.rows(), ix.cols(), ix.feature_names()), (23, 2, whole.feature_names.as_deref()));
+            let starts: Vec<usize> = ix.chunk_starts().collect();
+            // (The header and row 0 are the two records held to decide the header.)
+            let want: Vec<usize> = std::iter::once(0).chain((1..23).filter(|r| r % every == 0)).collect();
+            assert_eq!(starts, want, "a mark every {every} rows");
+            for a in 0..=23 {
+                for b in a..=23 {
+                    let d = load_rows(&p, &opts, &columns, &ix, a..b).unwrap();
+                    assert_eq!(d.as_slice(), whole.rows_in(a..b), "rows {a}..{b}, marks every {every}");
+                    assert_eq!(d.feature_names, whole.feature_names);
+                    if a < b {
+                        assert_eq!(d.labels.as_deref(), Some(&whole.labels.as_ref().unwrap()[a..b]));
+                        let (Some(RowIds::Text(got)), Some(RowIds::Text(all))) = (&d.ids, &whole.ids) else {
+                            panic!("text ids")
+                        };
+                        assert_eq!(got[..], all[a..b]);
+                    }
+                }
+            }
+            let e = load_rows(&p, &opts, &columns, &ix, 20..24).unwrap_err().to_string();
+            assert!(e.contains("marks.csv: data rows 20..24 asked of 23 rows"), "{e}");
+        }
+        // Without a header, the first two records are rows 0 and 1.
+        let p = file(&dir, "plain.csv", "1,2\n3,4\n5,6\n7,8\n9,10\n");
+        let ix = index(&p, &opts, &Columns::default(), 2).unwrap();
+        assert_eq!((ix.rows(), ix.chunk_starts().collect::<Vec<_>>()), (5, vec![0, 2, 3, 4]));
+        let d = load_rows(&p, &opts, &Columns::default(), &ix, 1..4).unwrap();
+        assert_eq!(d.as_slice(), &[3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
+    }
+
+    /// An index finds the errors a whole load finds, with the same words; a read from a
+    /// mark names a bad value's line and data row as a whole load does, and stops at the
+    /// last row it was asked for (a ragged tail after it is not read).
+    #[test]
+    fn reads_from_marks_name_lines_and_stop_at_their_last_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = CsvOptions::default();
+        let cols = Columns::default();
+        let bad = file(&dir, "bad.csv", "a,b\n1,2\n\n3,4\n5,6\n7,x\n");
+        assert_eq!(index(&bad, &opts, &cols, 2).unwrap_err().to_string(), err(&bad, &opts));
+        let header_only = file(&dir, "h.csv", "a,b\n");
+        assert_eq!(index(&header_only, &opts, &cols, 2).unwrap_err().to_string(), err(&header_only, &opts));
+
+        let rows: String = (0..12).map(|r| format!("{r},{}\n\n", r + 100)).collect();
+        let p = file(&dir, "late.csv", &format!("a,b\n{rows}"));
+        let ix = index(&p, &opts, &cols, 4).unwrap();
+        assert_eq!(ix.chunk_starts().collect::<Vec<_>>(), [0, 2, 4, 6, 8, 10]);
+        // Row 9 (line 20) goes bad with the file's length kept: a read from the mark at
+        // row 8 names it as a whole load does.
+        std::fs::write(&p, format!("a,b\n{rows}").replace("9,109", "9,1x9")).unwrap();
+        let e = load_rows(&p, &opts, &cols, &ix, 9..10).unwrap_err().to_string();
+        assert!(
+            e.contains("late.csv: line 20 (data row 10), column 2 (\"b\"): \"1x9\" is not a number"),
+            "{e}"
+        );
+        assert_eq!(e, err(&p, &opts));
+        // Rows before it still read; so do they with a ragged tail after them.
+        let d = load_rows(&p, &opts, &cols, &ix, 3..9).unwrap();
+        assert_eq!(d.row(5), &[8.0, 108.0]);
+        std::fs::write(&p, format!("a,b\n{rows}1,2,3\n")).unwrap();
+        assert!(err(&p, &opts).contains("ragged row"));
+        let d = load_rows(&p, &opts, &cols, &ix, 10..12).unwrap();
+        assert_eq!(d.as_slice(), &[10.0, 110.0, 11.0, 111.0]);
+    }
+
+    /// On odd files (quotes, CR, CRLF and blank lines, a byte-order mark, no data, ragged
+    /// rows, text), an index with a mark at every row fails with the loader's error or
+    /// counts its rows, and the rows from every mark to the end are the loader's, bit for
+    /// bit (the fuzz target's property, on these cases).
+    #[test]
+    fn an_index_agrees_with_the_loader_on_odd_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: &[&[u8]] = &[
+            b"a,b,c\n1,2,3\n",
+            b"1,2\r\n3,4\r\n\r\n\r\n5,6",
+            b"1,2\r3,4\r\r5,6\r7,8",
+            b"\n\n x , y \n\n1,\"2\"\n\"3\",\"4\n\"\n\"5\"\"\",6\n7,8\n",
+            b"\xEF\xBB\xBFh1,h2\n1,2\n3,nan\n-inf,4",
+            b"\"1\",\"2\"\n\"3\r\n\",4\n5,6\n",
+            b"1,2\n3\n",
+            b"h\n",
+            b"",
+            b"1;2\n3;4\n",
+            b"x,y\n1,2\n3,\n",
+        ];
+        for (k, &case) in cases.iter().enumerate() {
+            let p = dir.path().join(format!("odd{k}.csv"));
+            std::fs::write(&p, case).unwrap();
+            let (opts, columns) = (CsvOptions::default(), Columns::default());
+            let whole = super::load(&p, &opts, &columns);
+            match (&whole, index(&p, &opts, &columns, 1)) {
+                (Ok(ds), Ok(ix)) => {
+                    assert_eq!(ix.rows(), ds.rows());
+                    for start in ix.chunk_starts() {
+                        let d = load_rows(&p, &opts, &columns, &ix, start..ds.rows()).unwrap();
+                        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(
+                            bits(d.as_slice()),
+                            bits(ds.rows_in(start..ds.rows())),
+                            "case {k} from row {start}"
+                        );
+                    }
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "case {k}"),
+                (a, b) => panic!("case {k}: the loader {:?}, the index {:?}", a.is_ok(), b.is_ok()),
+            }
+        }
     }
 }

@@ -796,6 +796,49 @@ mod tests {
         assert!(e.contains("1100..1201") && e.contains("1200 rows"), "{e}");
     }
 
+    /// CSV files are read in chunks of rows too (about 1,024 values in tests): each
+    /// chunk, and any range of rows, is that part of the same values read whole, and
+    /// streamed training over them writes the model of training on the NPY files.
+    #[test]
+    fn csv_files_are_read_in_chunks_of_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("npy")).unwrap();
+        let npys = shards_of(&dir.path().join("npy"), 1200, 500);
+        let opts = LoadOptions::default();
+        let whole = shards::load(std::slice::from_ref(&npys), &opts).unwrap();
+        let folder = dir.path().join("csv");
+        std::fs::create_dir(&folder).unwrap();
+        let names: Vec<String> = (0..5).map(|j| format!("x{j}")).collect();
+        for (k, part) in whole.as_slice().chunks(500 * 5).enumerate() {
+            let p = folder.join(format!("part-{k}.csv"));
+            crate::data::csv::write(&p, part, part.len() / 5, 5, Some(&names), None).unwrap();
+        }
+        let chunked = ChunkedRows::open(std::slice::from_ref(&folder), &opts).unwrap();
+        // 500 + 500 + 200 rows, a mark every 204 rows: 3 + 3 + 1 chunks.
+        assert_eq!((chunked.rows(), chunked.chunks()), (1200, 7));
+        assert_eq!(chunked.feature_names(), Some(&names[..]));
+        let mut all = Vec::new();
+        for i in 0..chunked.chunks() {
+            let d = chunked.read(i).unwrap();
+            assert_eq!(d.first_row, chunked.chunk_range(i).start);
+            all.extend_from_slice(d.as_slice());
+        }
+        assert_eq!(all, whole.as_slice());
+        for r in [0..1, 0..1200, 203..205, 199..611, 1100..1200] {
+            let d = chunked.read_rows(r.start as u64..r.end as u64).unwrap();
+            assert_eq!(d.as_slice(), whole.rows_in(r.clone()));
+        }
+        let (model, mut training) = crate::anomaly::tabular_defaults(5);
+        (training.epochs, training.min_steps) = (2, 100);
+        let rule = Some(ThresholdRule::Contamination(0.05));
+        let npy = ChunkedRows::open(std::slice::from_ref(&npys), &opts).unwrap();
+        let (a, b) =
+            (streamed(&npy, &model, &training, rule, 300), streamed(&chunked, &model, &training, rule, 300));
+        // (The same but for the files' names.)
+        assert_eq!((a.normalizer(), &a.detector), (b.normalizer(), &b.detector));
+        assert!(a.params() == b.params(), "the weights differ");
+    }
+
     /// Smaller windows: the same seed gives the same bits, another seed other bits, and
     /// the model learns the data about as well as in memory (the validation loss
     /// within 25 %); the normaliser is fitted on the same rows in one pass, bit for bit.

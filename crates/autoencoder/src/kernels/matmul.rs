@@ -296,7 +296,8 @@ impl Out {
 /// 96 to a tile with AVX-512 and 24 with AVX2 (`private-gemm-x86`). A block of columns
 /// that starts on a tile boundary runs every value through the kernel the whole
 /// product would, with the same sums along `k` (in chunks of 512 whatever the shape),
-/// so it has the whole product's bits (tested on an AVX2 machine and on an AVX-512 one;
+/// so it has the whole product's bits (tested on an AVX2 machine, on an AVX-512 one, and
+/// in CI under an emulated AVX2-only CPU;
 /// on both, blocks that cut a tile had them too, which the split does not rely on).
 /// `None` where faer takes another path.
 fn column_tile() -> Option<usize> {

@@ -599,9 +599,10 @@ struct RowMark {
 }
 
 /// A CSV file as one scan of it found it ([`index`]): its header, width and data rows,
-/// and a [`RowMark`] about every `chunk_values` values, so that [`load_rows`] reads a
-/// range of rows from the mark before it and stops after it — a file larger than memory
-/// read in chunks, or a process's share of one read without the rest.
+/// and a mark (a row's byte offset and line) about every `chunk_values` values, so that
+/// [`load_rows`] reads a range of rows from the mark before it and stops after it — a
+/// file larger than memory read in chunks, or a process's share of one read without the
+/// rest.
 #[derive(Debug, Clone)]
 pub struct CsvIndex {
     header: Option<Vec<String>>,

@@ -182,10 +182,22 @@ fn signal_after(args: &[String], marker: &str, signals: &[&str]) -> (Option<i32>
         let hit = line.contains(marker);
         line.clear();
         if hit {
-            for s in signals {
-                let pid = child.id().to_string();
+            let pid = child.id().to_string();
+            for (i, s) in signals.iter().enumerate() {
+                if i > 0 {
+                    // Two of one signal pending at once are one (a loaded machine may not
+                    // run the handler within milliseconds): the next goes once the run
+                    // has said it took the last.
+                    while err.read_line(&mut line).unwrap() > 0 {
+                        text.push_str(&line);
+                        let taken = line.contains("stopping after this epoch");
+                        line.clear();
+                        if taken {
+                            break;
+                        }
+                    }
+                }
                 StdCommand::new("kill").args([&format!("-{s}"), &pid]).status().unwrap();
-                std::thread::sleep(std::time::Duration::from_millis(20));
             }
             break;
         }

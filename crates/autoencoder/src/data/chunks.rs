@@ -111,6 +111,12 @@ impl ChunkedRows {
                 ));
             }
             let mut index = None;
+            // A file read whole: one chunk, its rows counted and its columns checked.
+            let whole = |shape: &mut Option<(usize, Option<Vec<String>>)>| -> Result<Vec<(Part, usize)>> {
+                let d = load_file(path, None, opts)?;
+                check_shape(shape, &d, path, &files[0])?;
+                Ok(vec![(Part::Whole, d.rows())])
+            };
             let parts: Vec<(Part, usize)> = match detect(path)? {
                 #[cfg(feature = "parquet")]
                 Format::Parquet => {
@@ -135,11 +141,7 @@ impl ChunkedRows {
                         parts.map(|(b, n)| (Part::ArrowBatch(b), n)).collect()
                     }
                     // A stream has no index of its batches.
-                    None => {
-                        let d = load_file(path, None, opts)?;
-                        check_shape(&mut shape, &d, path, &files[0])?;
-                        vec![(Part::Whole, d.rows())]
-                    }
+                    None => whole(&mut shape)?,
                 },
                 Format::Npy => match npy::row_layout(path)? {
                     Some(l) => {
@@ -148,11 +150,7 @@ impl ChunkedRows {
                         let per = (CHUNK_BYTES / (l.cols * 4).max(1)).max(1);
                         (0..l.rows).step_by(per).map(|a| (Part::NpyRows(l, a), per.min(l.rows - a))).collect()
                     }
-                    None => {
-                        let d = load_file(path, None, opts)?;
-                        check_shape(&mut shape, &d, path, &files[0])?;
-                        vec![(Part::Whole, d.rows())]
-                    }
+                    None => whole(&mut shape)?,
                 },
                 Format::Csv => {
                     let ix = super::csv::index(path, &opts.csv, &opts.columns, CHUNK_BYTES / 4)?;
@@ -163,11 +161,7 @@ impl ChunkedRows {
                     index = Some(ix);
                     starts.windows(2).map(|w| (Part::CsvRows(w[0]), w[1] - w[0])).collect()
                 }
-                _ => {
-                    let d = load_file(path, None, opts)?;
-                    check_shape(&mut shape, &d, path, &files[0])?;
-                    vec![(Part::Whole, d.rows())]
-                }
+                _ => whole(&mut shape)?,
             };
             csv.push(index);
             let mut in_file = 0;

@@ -19,6 +19,7 @@ pub mod update;
 mod threads;
 
 pub use matmul::{clear_upper_registers, matmul, matmul_transposed_rows, Transpose};
+pub(crate) use threads::Shared;
 pub use threads::{Awake, FlushDenormals, Threads, MAX_THREADS};
 
 /// Run `f` compiled for the best instruction set this CPU has (AVX-512, AVX2+FMA, or

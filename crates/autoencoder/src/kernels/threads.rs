@@ -2,6 +2,7 @@
 //! denormals flushed to zero on every thread that computes.
 
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,34 +104,6 @@ impl Threads {
 }
 
 impl Threads {
-    /// `f(w, g, m, v)` for each quadruple of chunks of `len` values of four equally long
-    /// slices, spread over the pool's threads when there is one and the slices hold more
-    /// than one chunk (in order on the calling thread otherwise). Each chunk is
-    /// independent, so the result does not depend on the thread count: an optimizer's
-    /// element-wise update split by parameter ranges.
-    pub fn for_each_chunk4(
-        &self,
-        (w, g, m, v): (&mut [f32], &[f32], &mut [f32], &mut [f32]),
-        len: usize,
-        f: impl Fn(&mut [f32], &[f32], &mut [f32], &mut [f32]) + Send + Sync,
-    ) {
-        match &self.pool {
-            Some(pool) if w.len() > len => {
-                use rayon::prelude::*;
-                pool.install(|| {
-                    w.par_chunks_mut(len)
-                        .zip(g.par_chunks(len))
-                        .zip(m.par_chunks_mut(len))
-                        .zip(v.par_chunks_mut(len))
-                        .for_each(|(((w, g), m), v)| f(w, g, m, v))
-                });
-            }
-            _ => f(w, g, m, v),
-        }
-    }
-}
-
-impl Threads {
     /// `f(0)`, …, `f(count − 1)`, spread over the pool's threads when there is one (in
     /// order on the calling thread otherwise): one task per block of a split pass. Each
     /// task must touch only its own block, so the result does not depend on the thread
@@ -168,6 +141,41 @@ impl Threads {
             }
             None => f(),
         }
+    }
+}
+
+/// A buffer the blocks of a split pass share, each writing only its own range of it.
+#[derive(Clone, Copy)]
+pub(crate) struct Shared<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: a `Shared` is only used inside one split pass, whose tasks touch disjoint
+// ranges of it (see `Shared::get`); the buffer outlives the pass.
+unsafe impl<T: Send> Send for Shared<T> {}
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    pub(crate) fn new(v: &mut [T]) -> Self {
+        Shared { ptr: v.as_mut_ptr(), len: v.len() }
+    }
+
+    /// The number of values.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The values `r`.
+    ///
+    /// # Safety
+    /// No other live reference to this buffer overlaps `r`, and the buffer is alive:
+    /// each task of a split pass takes only its own block's range.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn get(&self, r: Range<usize>) -> &mut [T] {
+        assert!(r.start <= r.end && r.end <= self.len, "block {r:?} of {}", self.len);
+        // SAFETY: in bounds (asserted); exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.len()) }
     }
 }
 

@@ -3,9 +3,6 @@
 
 use super::{OptimizerConfig, OptimizerKind, RuleKind};
 
-/// Parameters per chunk of a threaded update (its four arrays: 128 KiB).
-pub(super) const CHUNK: usize = 8192;
-
 /// Step `t`'s rule at learning rate `lr`: α = η·√(1−β₂ᵗ)/(1−β₁ᵗ), and AdamW's decay η·λ.
 pub(super) fn rule(c: &OptimizerConfig, t: u64, lr: f64) -> RuleKind {
     let t = t as i32;

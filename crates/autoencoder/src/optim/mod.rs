@@ -202,9 +202,10 @@ impl Optimizer {
         self.step_with(params, grads, slots, gt, lr_scale, &crate::kernels::Threads::default());
     }
 
-    /// [`Optimizer::step`] with `threads`: Adam's element-wise update is split by
-    /// parameter ranges over them (fixed chunks of 8,192: the same bits at any thread
-    /// count); SGD and RMSprop run on the calling thread.
+    /// [`Optimizer::step`] with `threads`: the update is element by element, so it is
+    /// split by parameter ranges over them, in one pass over every tensor (pieces of
+    /// 8,192 values, each tensor's from its start, shared out among the threads in
+    /// order): the same bits at any thread count.
     pub fn step_with(
         &mut self,
         params: &mut [f32],
@@ -215,20 +216,42 @@ impl Optimizer {
         threads: &crate::kernels::Threads,
     ) {
         let rule = self.begin_step(gt, lr_scale);
-        let split = matches!(self.config.kind, OptimizerKind::Adam | OptimizerKind::AdamW);
-        for s in slots {
-            let r = s.offset..s.offset + s.len;
-            let (w, g) = slot_slices(s, params, grads);
-            let (s1, s2) = self.state_of(r);
-            if split {
-                // Element by element: split by parameter ranges over the threads, the same bits.
-                threads.for_each_chunk4((w, g, s1, s2), adam::CHUNK, |w, g, m, v| {
-                    rule.apply(w, g, m, v, s.decays)
-                });
-            } else {
+        let pieces: usize = slots.iter().map(|s| s.len.div_ceil(PIECE)).sum();
+        let blocks = threads.count().min(pieces);
+        // Tensors in order, apart and inside the buffers: then no two blocks touch a value.
+        let apart = slots.windows(2).all(|w| w[0].offset + w[0].len <= w[1].offset)
+            && slots.last().is_none_or(|s| s.offset + s.len <= params.len().min(grads.len()));
+        if blocks < 2 || !apart {
+            for s in slots {
+                let r = s.offset..s.offset + s.len;
+                let (w, g) = slot_slices(s, params, grads);
+                let (s1, s2) = self.state_of(r);
                 rule.apply(w, g, s1, s2, s.decays);
             }
+            return;
         }
+        use crate::kernels::Shared;
+        let (w, s1, s2) = (Shared::new(params), Shared::new(&mut self.state1), Shared::new(&mut self.state2));
+        threads.for_each_index(blocks, |b| {
+            let mine = b * pieces / blocks..(b + 1) * pieces / blocks;
+            // Pieces `first..first + count` are slot `s`'s.
+            let mut first = 0;
+            for s in slots {
+                let count = s.len.div_ceil(PIECE);
+                let (lo, hi) = (mine.start.max(first), mine.end.min(first + count));
+                if lo < hi {
+                    let end = s.offset + s.len;
+                    let r = s.offset + (lo - first) * PIECE..(s.offset + (hi - first) * PIECE).min(end);
+                    let state = |v: &Shared<f32>| if v.len() == 0 { 0..0 } else { r.clone() };
+                    // SAFETY: the tensors lie apart (checked above) and the blocks' pieces
+                    // do not overlap, so range `r` of the parameters and of the state is
+                    // this task's alone; the buffers outlive the pass.
+                    let (w, m, v) = unsafe { (w.get(r.clone()), s1.get(state(&s1)), s2.get(state(&s2))) };
+                    rule.apply(w, &grads[r], m, v, s.decays);
+                }
+                first += count;
+            }
+        });
     }
 
     /// Count a step and resolve its [`Rule`]: the update of every tensor in this step,
@@ -297,6 +320,9 @@ impl Rule {
         }
     }
 }
+
+/// Values per piece of a threaded update (the piece's four arrays: 128 KiB).
+const PIECE: usize = 8192;
 
 /// Split the buffers of one tensor out of the whole-model buffers.
 #[inline]

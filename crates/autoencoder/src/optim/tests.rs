@@ -95,33 +95,55 @@ fn invalid_settings_name_the_field() {
     assert!(Optimizer::new(c, 1).unwrap_err().to_string().contains("nesterov"));
 }
 
-/// Adam's update split over 2 and 3 threads (by parameter ranges of 8,192) gives the
-/// bits of one thread: AdamW with L1/L2 and clipping's scale, on tensors of several
-/// chunks and of one, decaying and not, over several steps.
+/// Every rule's update split over 2 and 3 threads (one pass over every tensor, in
+/// pieces of 8,192) gives the bits of one thread: AdamW with L1/L2 and clipping's scale,
+/// Adam, SGD with (Nesterov) momentum and without, RMSprop with momentum; tensors of
+/// several pieces and of one, decaying and not, with a gap between two, over several
+/// steps; and tensors out of order, which the split leaves to one pass each.
 #[test]
-fn adam_split_over_threads_gives_the_bits_of_one() {
+fn updates_split_over_threads_give_the_bits_of_one() {
     let slots = [
         TensorSlot { offset: 0, len: 20_000, decays: true },
         TensorSlot { offset: 20_000, len: 100, decays: false },
-        TensorSlot { offset: 20_100, len: 9_000, decays: true },
+        TensorSlot { offset: 20_150, len: 9_000, decays: true },
     ];
-    let n = 29_100;
-    let mut config = OptimizerConfig::new(OptimizerKind::AdamW);
-    config.weight_decay = 0.01;
-    let gt = GradTransform { grad_scale: 0.7, l1: 1e-4, l2: 1e-3 };
-    let run = |threads: usize| {
-        let threads = crate::kernels::Threads::new(threads);
-        let mut opt = Optimizer::new(config.clone(), n).unwrap();
-        let mut params: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 100.0).collect();
-        for step in 0..4 {
-            let grads: Vec<f32> = (0..n).map(|i| (((i + step) * 53 % 97) as f32 - 48.0) / 30.0).collect();
-            threads.install(|| opt.step_with(&mut params, &grads, &slots, gt, 1.0, &threads));
+    let shuffled = [slots[2], slots[0], slots[1]];
+    let n = 29_150;
+    let mut configs = Vec::new();
+    for kind in [OptimizerKind::AdamW, OptimizerKind::Adam, OptimizerKind::Sgd, OptimizerKind::RmsProp] {
+        let mut c = OptimizerConfig::new(kind);
+        c.weight_decay = 0.01;
+        configs.push(c.clone());
+        if kind == OptimizerKind::Sgd {
+            c.momentum = 0.9;
+            configs.push(c.clone());
+            c.nesterov = true;
+            configs.push(c);
+        } else if kind == OptimizerKind::RmsProp {
+            c.momentum = 0.5;
+            configs.push(c);
         }
-        (params, opt)
-    };
-    let one = run(1);
-    for t in [2, 3] {
-        let many = run(t);
-        assert!(one.0 == many.0 && one.1 == many.1, "{t} threads differ");
+    }
+    let gt = GradTransform { grad_scale: 0.7, l1: 1e-4, l2: 1e-3 };
+    for config in &configs {
+        let run = |threads: usize, slots: &[TensorSlot]| {
+            let threads = crate::kernels::Threads::new(threads);
+            let mut opt = Optimizer::new(config.clone(), n).unwrap();
+            let mut params: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 100.0).collect();
+            for step in 0..4 {
+                let grads: Vec<f32> = (0..n).map(|i| (((i + step) * 53 % 97) as f32 - 48.0) / 30.0).collect();
+                threads.install(|| opt.step_with(&mut params, &grads, slots, gt, 1.0, &threads));
+            }
+            (params, opt)
+        };
+        let one = run(1, &slots);
+        // The gap between the second and third tensors is never updated.
+        assert_eq!(one.0[20_100..20_150], run(1, &slots[..0]).0[20_100..20_150], "{:?}", config.kind);
+        for t in [2, 3] {
+            for s in [&slots, &shuffled] {
+                let many = run(t, s);
+                assert!(one.0 == many.0 && one.1 == many.1, "{:?}: {t} threads differ", config.kind);
+            }
+        }
     }
 }

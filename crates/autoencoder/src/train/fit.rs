@@ -16,7 +16,7 @@ use super::TrainConfig;
 use crate::data::dataset::Dataset;
 use crate::data::normalize::Normalizer;
 use crate::error::{Error, Result};
-use crate::kernels::{elementwise, Threads};
+use crate::kernels::{elementwise, Shared, Threads};
 use crate::layers::{Backward, Ctx, Layer, LayerKind};
 use crate::loss::Loss;
 use crate::model::Autoencoder;
@@ -155,6 +155,8 @@ struct Workspace {
     log_w: Vec<f64>,
     /// The row-split step's buffers, made by its first step.
     split: Option<super::row_split::Split>,
+    /// The loss of each unit of rows of the last pass ([`row_split::unit_count`]).
+    unit_loss: Vec<f64>,
 }
 
 /// The importance-weighted bound's replication: from the sampling layer `at` on, every
@@ -201,6 +203,7 @@ impl Workspace {
             rep: vec![0.0; rep],
             log_w: vec![0.0; iw.map_or(0, |r| batch * r.k)],
             split: None,
+            unit_loss: vec![0.0; row_split::unit_count(batch)],
         }
     }
 
@@ -278,20 +281,42 @@ impl Workspace {
     /// The loss of the last forward pass against the target (`target` when the inputs
     /// were corrupted, else `input`), with the gradient at the output (or at the logits
     /// when `fused`) into `grad_a`.
-    fn loss(&mut self, loss: Loss, n: usize, d: usize, fused: bool, grad: bool, noisy: bool) -> f64 {
+    fn loss(
+        &mut self,
+        loss: Loss,
+        (n, d): (usize, usize),
+        fused: bool,
+        (grad, noisy): (bool, bool),
+        threads: &Threads,
+    ) -> f64 {
         let last = self.acts.len() - 1;
         let target = if noisy { &self.target[..n * d] } else { &self.input[..n * d] };
         let out = &self.acts[last][..n * d];
-        let mut g = if grad { Some(&mut self.grad_a[..n * d]) } else { None };
         // 1/nd as the loss's own mean computes it (the same bits), over the mean's rows.
         let scale = 1.0 / (self.mean * d).max(1) as f32;
-        // Unit by unit of rows, in order: the row-split step's sum, with the same bits.
+        // Unit by unit of rows, blocks of units on the threads, the units' sums then
+        // added in order: the row-split step's sum, with the same bits.
+        let units = row_split::unit_count(n);
+        let blocks = threads.blocks_for(n, d).min(units);
+        let grads = grad.then(|| Shared::new(&mut self.grad_a[..n * d]));
+        let sums = Shared::new(&mut self.unit_loss[..units]);
+        threads.for_each_index(blocks, |b| {
+            let (us, rows) = row_split::block(b, blocks, n);
+            // SAFETY: block `b`'s units and their rows only.
+            let (sums, mut g) = unsafe {
+                (sums.get(us.clone()), grads.as_ref().map(|g| g.get(rows.start * d..rows.end * d)))
+            };
+            for (u, sum) in us.zip(sums) {
+                let r = row_split::unit(u, n);
+                let (v, local) =
+                    (r.start * d..r.end * d, (r.start - rows.start) * d..(r.end - rows.start) * d);
+                let gu = g.as_deref_mut().map(|g| &mut g[local]);
+                *sum = row_split::unit_loss(loss, fused, &out[v.clone()], &target[v], gu, scale);
+            }
+        });
         let mut total = 0.0;
-        for u in 0..row_split::unit_count(n) {
-            let r = row_split::unit(u, n);
-            let v = r.start * d..r.end * d;
-            let gu = g.as_deref_mut().map(|g| &mut g[v.clone()]);
-            total += row_split::unit_loss(loss, fused, &out[v.clone()], &target[v], gu, scale);
+        for &v in &self.unit_loss[..units] {
+            total += v;
         }
         total
     }
@@ -377,7 +402,7 @@ impl Workspace {
             );
             return (sum, None);
         }
-        let sum = self.loss(loss, p.n, d, p.fused, grad, noisy);
+        let sum = self.loss(loss, (p.n, d), p.fused, (grad, noisy), p.ctx.threads);
         let kl = sample.map(|s| row_split::kl_units(&self.acts[s - 1], p.n, model.code_dim()));
         (sum, kl)
     }
@@ -834,7 +859,17 @@ impl Trainer {
         let ctx = Ctx::train(threads);
         let d = model.input_dim();
         let ws = &mut self.ws;
-        let n = ws.gather(rows, indices.iter().copied(), model.normalizer());
+        let n = if threads.count() > 1 {
+            // Each row normalised on its own: blocks of rows on the threads, the same bits.
+            row_split::gather(
+                row_split::Gather { rows, indices, norm: model.normalizer() },
+                &mut ws.input,
+                threads,
+            );
+            indices.len()
+        } else {
+            ws.gather(rows, indices.iter().copied(), model.normalizer())
+        };
         let noise = self.config.noise;
         ws.draw_noise(model, &self.config, &self.noise_layers, n, &mut self.noise_rng);
         let pass = Pass { model, offsets: &self.offsets, n, mean: n, fused: self.fused, ctx };

@@ -19,7 +19,7 @@ use std::ops::Range;
 
 use super::fit::Rows;
 use crate::data::normalize::Normalizer;
-use crate::kernels::{matmul, matmul_transposed_rows, Threads, Transpose};
+use crate::kernels::{matmul, matmul_transposed_rows, Shared, Threads, Transpose};
 use crate::layers::{Backward, Ctx, Layer};
 use crate::loss::Loss;
 use crate::model::Autoencoder;
@@ -47,7 +47,7 @@ pub(super) fn unit(u: usize, n: usize) -> Range<usize> {
 
 /// Block `b` of `blocks` of a pass over `n` rows: whole units, as even as they come
 /// (empty when there are fewer units than blocks). Returns the units and the rows.
-fn block(b: usize, blocks: usize, n: usize) -> (Range<usize>, Range<usize>) {
+pub(super) fn block(b: usize, blocks: usize, n: usize) -> (Range<usize>, Range<usize>) {
     let c = unit_count(n);
     let units = (b * c / blocks)..((b + 1) * c / blocks);
     if units.is_empty() {
@@ -100,36 +100,6 @@ pub(super) fn fits(layers: &[Box<dyn Layer>]) -> bool {
         let p = l.param_len();
         l.splits_by_rows() && (p == 0 || p == l.output_width() * (l.input_width() + 1))
     })
-}
-
-/// A buffer the blocks of a split pass share, each writing only its own rows.
-#[derive(Clone, Copy)]
-struct Shared<T> {
-    ptr: *mut T,
-    len: usize,
-}
-
-// SAFETY: a `Shared` is only used inside one split pass, whose tasks touch disjoint
-// ranges of it (see `Shared::get`); the buffer outlives the pass.
-unsafe impl<T: Send> Send for Shared<T> {}
-unsafe impl<T: Send> Sync for Shared<T> {}
-
-impl<T> Shared<T> {
-    fn new(v: &mut [T]) -> Self {
-        Shared { ptr: v.as_mut_ptr(), len: v.len() }
-    }
-
-    /// The values `r`.
-    ///
-    /// # Safety
-    /// No other live reference to this buffer overlaps `r`, and the buffer is alive:
-    /// each task of a split pass takes only its own block's range.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn get(&self, r: Range<usize>) -> &mut [T] {
-        assert!(r.start <= r.end && r.end <= self.len, "block {r:?} of {}", self.len);
-        // SAFETY: in bounds (asserted); exclusive by the caller's contract.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.len()) }
-    }
 }
 
 /// The row-split step's own buffers: each layer's `δ` (`∂L/∂z` of every row, kept for
@@ -419,7 +389,7 @@ pub(super) fn units_pass(
                 for (r, g) in [(w_range.clone(), &*gw), (b_range.clone(), &*gb)] {
                     let decays =
                         slots.iter().any(|s| s.decays && (s.offset..s.offset + s.len).contains(&r.start));
-                    let state = |v: &Shared<f32>| if v.len == 0 { 0..0 } else { r.clone() };
+                    let state = |v: &Shared<f32>| if v.len() == 0 { 0..0 } else { r.clone() };
                     // SAFETY: the parameters and state of this task's units only.
                     let (w, m, v) = unsafe { (params.get(r.clone()), s1.get(state(s1)), s2.get(state(s2))) };
                     rule.apply(w, g, m, v, decays);

@@ -107,8 +107,22 @@ pub fn channel_moments(
     fold(partials, c, 1, 0, var, |s| (s / m) as f32);
 }
 
-/// `x̂ = (x − mean)·inv_std` into `xhat` and `z = γ·x̂ + β` into `z`, per column; blocks
-/// of rows on `threads` side by side.
+/// What [`normalize_affine`] writes of `z = γ·x̂ + β`: `z` itself, or an activation
+/// fused with it (the bits of `elementwise::bias_activation` with a zero bias applied to
+/// `z` afterwards, in one pass over memory fewer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// `z`.
+    Affine,
+    /// `z + 0` (the identity, as a zero bias adds it).
+    Linear,
+    /// `max(z + 0, 0)`.
+    Relu,
+}
+
+/// `x̂ = (x − mean)·inv_std` and `z = γ·x̂ + β` per column, written as `output` says into
+/// `z` (`x̂` is not kept: the backward pass computes it again from `x`, with the same
+/// bits); blocks of rows on `threads` side by side.
 #[allow(clippy::too_many_arguments)]
 pub fn normalize_affine(
     x: &[f32],
@@ -116,27 +130,43 @@ pub fn normalize_affine(
     inv_std: &[f32],
     gamma: &[f32],
     beta: &[f32],
-    xhat: &mut [f32],
+    output: Output,
     z: &mut [f32],
     threads: &Threads,
 ) {
+    match output {
+        Output::Affine => normalize_affine_with(x, mean, inv_std, gamma, beta, z, threads, |z| z),
+        Output::Linear => normalize_affine_with(x, mean, inv_std, gamma, beta, z, threads, |z| z + 0.0),
+        Output::Relu => {
+            normalize_affine_with(x, mean, inv_std, gamma, beta, z, threads, |z| (z + 0.0).max(0.0))
+        }
+    }
+}
+
+/// [`normalize_affine`] writing `f(z)`: one monomorphised loop per output.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn normalize_affine_with(
+    x: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    out: &mut [f32],
+    threads: &Threads,
+    f: impl Fn(f32) -> f32 + Copy + Send + Sync,
+) {
     let c = mean.len();
-    let xhat = &mut xhat[..x.len()];
-    threads.for_each_rows(c, xhat, Some(&mut z[..x.len()]), |rows, xhat, z| {
-        let (x, z) = (&x[rows.start * c..rows.end * c], z.expect("z is given"));
+    threads.for_each_rows(c, &mut out[..x.len()], None, |rows, out, _| {
+        let x = &x[rows.start * c..rows.end * c];
         simd(
             #[inline(always)]
             || {
-                for ((xr, hr), zr) in
-                    x.chunks_exact(c).zip(xhat.chunks_exact_mut(c)).zip(z.chunks_exact_mut(c))
-                {
-                    let it = xr.iter().zip(hr.iter_mut()).zip(zr.iter_mut());
-                    for ((((&v, h), z), (&mu, &is)), (&g, &b)) in
-                        it.zip(mean.iter().zip(inv_std)).zip(gamma.iter().zip(beta))
+                for (xr, zr) in x.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
+                    for ((&v, z), ((&mu, &is), (&g, &b))) in
+                        xr.iter().zip(zr.iter_mut()).zip(mean.iter().zip(inv_std).zip(gamma.iter().zip(beta)))
                     {
-                        let n = (v - mu) * is;
-                        *h = n;
-                        *z = g * n + b;
+                        *z = f(g * ((v - mu) * is) + b);
                     }
                 }
             },
@@ -162,17 +192,30 @@ pub fn update_running(rmean: &mut [f32], rvar: &mut [f32], mean: &[f32], var: &[
     }
 }
 
-/// The backward pass from `dz = ∂L/∂z`: `∂L/∂γ = Σ dz·x̂`, `∂L/∂β = Σ dz`, and, when
-/// asked, `∂L/∂x`. With batch statistics (`training`), the mean and variance depend on
-/// `x` too: `∂L/∂x = γ·inv_std·(dz − mean(dz) − x̂·mean(dz·x̂))`; with fixed (running)
-/// statistics, `∂L/∂x = γ·inv_std·dz`. The sums run as [`channel_moments`]' do (into
-/// `partials`, of [`partials_len`]`(m, c, 2)` values at least), the rows of `∂L/∂x` in blocks on `threads`: the same bits at any count.
+/// What [`batch_norm_backward`] needs of the forward pass: its input `x`, the
+/// statistics it normalised with, and γ and β (`inv_std = 1/√(var + ε)`).
+#[derive(Debug, Clone, Copy)]
+pub struct Normalised<'a> {
+    pub x: &'a [f32],
+    pub mean: &'a [f32],
+    pub inv_std: &'a [f32],
+    pub gamma: &'a [f32],
+    pub beta: &'a [f32],
+}
+
+/// The backward pass from `dy`, the gradient at the output: `dz = ∂L/∂z` is `dy`, or with
+/// `relu` (the output was [`Output::Relu`]) `dy` where `z > 0` and 0 elsewhere, `z` and
+/// `x̂` computed again from `x` as the forward pass computed them. Then `∂L/∂γ = Σ dz·x̂`,
+/// `∂L/∂β = Σ dz`, and, when asked, `∂L/∂x`. With batch statistics (`training`), the
+/// mean and variance depend on `x` too: `∂L/∂x = γ·inv_std·(dz − mean(dz) −
+/// x̂·mean(dz·x̂))`; with fixed (running) statistics, `∂L/∂x = γ·inv_std·dz`. The sums run
+/// as [`channel_moments`]' do (into `partials`, of [`partials_len`]`(m, c, 2)` values at
+/// least), the rows of `∂L/∂x` in blocks on `threads`: the same bits at any count.
 #[allow(clippy::too_many_arguments)]
 pub fn batch_norm_backward(
-    dz: &[f32],
-    xhat: &[f32],
-    gamma: &[f32],
-    inv_std: &[f32],
+    dy: &[f32],
+    fwd: Normalised<'_>,
+    relu: bool,
     training: bool,
     dgamma: &mut [f32],
     dbeta: &mut [f32],
@@ -180,23 +223,61 @@ pub fn batch_norm_backward(
     partials: &mut [f32],
     threads: &Threads,
 ) {
+    if relu {
+        backward_with(
+            dy,
+            fwd,
+            training,
+            dgamma,
+            dbeta,
+            dx,
+            partials,
+            threads,
+            |d, z| if z > 0.0 { d } else { 0.0 },
+        )
+    } else {
+        backward_with(dy, fwd, training, dgamma, dbeta, dx, partials, threads, |d, _| d)
+    }
+}
+
+/// [`batch_norm_backward`] with `dz = mask(dy, z)`: one monomorphised pass per mask.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn backward_with(
+    dy: &[f32],
+    fwd: Normalised<'_>,
+    training: bool,
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+    dx: Option<&mut [f32]>,
+    partials: &mut [f32],
+    threads: &Threads,
+    mask: impl Fn(f32, f32) -> f32 + Copy + Send + Sync,
+) {
+    let Normalised { x, mean, inv_std, gamma, beta } = fwd;
     let c = gamma.len();
-    let rows = dz.len() / c;
+    let rows = dy.len() / c;
     let m = rows.max(1) as f64;
     let partials = &mut partials[..partials_len(rows, c, 2)];
     block_sums(
-        dz,
-        xhat,
+        dy,
+        x,
         c,
         2,
         partials,
         threads,
         #[inline(always)]
-        |dz, xhat, s| {
+        |dy, x, s| {
+            // Every slice exactly `c` long, so that the loop has no bounds checks and
+            // vectorises.
             let (sum, dot) = s.split_at_mut(c);
-            for (((s, p), &d), &h) in sum.iter_mut().zip(dot.iter_mut()).zip(dz).zip(xhat) {
-                *s += d;
-                *p += d * h;
+            let (dot, dy, x) = (&mut dot[..c], &dy[..c], &x[..c]);
+            let (mean, inv_std, gamma, beta) = (&mean[..c], &inv_std[..c], &gamma[..c], &beta[..c]);
+            for j in 0..c {
+                let h = (x[j] - mean[j]) * inv_std[j];
+                let d = mask(dy[j], gamma[j] * h + beta[j]);
+                sum[j] += d;
+                dot[j] += d * h;
             }
         },
     );
@@ -205,7 +286,7 @@ pub fn batch_norm_backward(
     let Some(dx) = dx else { return };
     let (dgamma, dbeta) = (&*dgamma, &*dbeta);
     threads.for_each_rows(c, &mut dx[..rows * c], None, |r, dx, _| {
-        let (dz, xhat) = (&dz[r.start * c..r.end * c], &xhat[r.start * c..r.end * c]);
+        let (dy, x) = (&dy[r.start * c..r.end * c], &x[r.start * c..r.end * c]);
         simd(
             #[inline(always)]
             || {
@@ -220,17 +301,22 @@ pub fn batch_norm_backward(
                             mg[j] = (dgamma[j0 + j] as f64 / m) as f32;
                         }
                     }
-                    for ((xr, dr), hr) in
-                        dx.chunks_exact_mut(c).zip(dz.chunks_exact(c)).zip(xhat.chunks_exact(c))
+                    let per_channel = (mean[j0..j0 + w].iter().zip(&inv_std[j0..j0 + w]))
+                        .zip(gamma[j0..j0 + w].iter().zip(&beta[j0..j0 + w]));
+                    for ((xr, dr), vr) in
+                        dx.chunks_exact_mut(c).zip(dy.chunks_exact(c)).zip(x.chunks_exact(c))
                     {
-                        let (xr, dr, hr) = (&mut xr[j0..j0 + w], &dr[j0..j0 + w], &hr[j0..j0 + w]);
-                        for (((x, (&d, &h)), &k), (&mb, &mg)) in xr
+                        let (xr, dr, vr) = (&mut xr[j0..j0 + w], &dr[j0..j0 + w], &vr[j0..j0 + w]);
+                        for ((((out, (&d, &v)), &k), (&mb, &mg)), ((&mu, &is), (&g, &b))) in xr
                             .iter_mut()
-                            .zip(dr.iter().zip(hr))
+                            .zip(dr.iter().zip(vr))
                             .zip(&k[..w])
                             .zip(mb[..w].iter().zip(&mg[..w]))
+                            .zip(per_channel.clone())
                         {
-                            *x = k * (d - mb - h * mg);
+                            let h = (v - mu) * is;
+                            let d = mask(d, g * h + b);
+                            *out = k * (d - mb - h * mg);
                         }
                     }
                 }
@@ -254,9 +340,13 @@ mod tests {
         assert!((var[0] - 2.0 / 3.0).abs() < 1e-6 && (var[1] - 1400.0 / 3.0).abs() < 1e-3);
         let inv = [1.0 / var[0].sqrt(), 1.0 / var[1].sqrt()];
         let (mut h, mut z) = ([0.0; 6], [0.0; 6]);
-        normalize_affine(&x, &mean, &inv, &[2.0, 1.0], &[0.5, 0.0], &mut h, &mut z, &one);
+        normalize_affine(&x, &mean, &inv, &[1.0, 1.0], &[0.0, 0.0], Output::Affine, &mut h, &one);
         assert!((h[0] + 1.2247449).abs() < 1e-5 && h[2].abs() < 1e-7, "{h:?}");
+        normalize_affine(&x, &mean, &inv, &[2.0, 1.0], &[0.5, 0.0], Output::Affine, &mut z, &one);
         assert!((z[0] - (2.0 * h[0] + 0.5)).abs() < 1e-6);
+        // ReLU: 2·(−1.22) + 0.5 < 0 becomes 0; the second row's channel 0 is 0.5.
+        normalize_affine(&x, &mean, &inv, &[2.0, 1.0], &[0.5, 0.0], Output::Relu, &mut z, &one);
+        assert_eq!((z[0], z[2]), (0.0, 0.5));
     }
 
     /// Values that do not sum exactly in f32, so that another order would show.
@@ -280,22 +370,27 @@ mod tests {
             let mut partials = vec![0.0; partials_len(m, c, 2)];
             channel_moments(&x, c, &mut mean, &mut var, &mut partials, threads);
             inverse_std(&var, 1e-5, &mut inv);
-            let (mut h, mut z) = (vec![0.0; m * c], vec![0.0; m * c]);
-            normalize_affine(&x, &mean, &inv, &gamma, &beta, &mut h, &mut z, threads);
+            let (mut z, mut y) = (vec![0.0; m * c], vec![0.0; m * c]);
+            normalize_affine(&x, &mean, &inv, &gamma, &beta, Output::Affine, &mut z, threads);
+            normalize_affine(&x, &mean, &inv, &gamma, &beta, Output::Relu, &mut y, threads);
             let (mut dg, mut db, mut dx) = (vec![0.0; c], vec![0.0; c], vec![0.0; m * c]);
-            batch_norm_backward(
-                &dz,
-                &h,
-                &gamma,
-                &inv,
-                true,
-                &mut dg,
-                &mut db,
-                Some(&mut dx),
-                &mut partials,
-                threads,
-            );
-            (mean, var, h, z, dg, db, dx)
+            let fwd = Normalised { x: &x, mean: &mean, inv_std: &inv, gamma: &gamma, beta: &beta };
+            let mut backward = |relu| {
+                batch_norm_backward(
+                    &dz,
+                    fwd,
+                    relu,
+                    true,
+                    &mut dg,
+                    &mut db,
+                    Some(&mut dx),
+                    &mut partials,
+                    threads,
+                );
+                (dg.clone(), db.clone(), dx.clone())
+            };
+            let (plain, relu) = (backward(false), backward(true));
+            (mean, var, z, y, plain, relu)
         };
         let one = run(&Threads::new(1));
         for n in [2, 3, 4] {
@@ -308,7 +403,69 @@ mod tests {
             let var = col().map(|v| (v - mu) * (v - mu)).sum::<f64>() / m as f64;
             assert!((one.0[j] as f64 - mu).abs() < 1e-5 && (one.1[j] as f64 / var - 1.0).abs() < 1e-5, "{j}");
             let db = dz.iter().skip(j).step_by(c).map(|&v| v as f64).sum::<f64>();
-            assert!((one.5[j] as f64 - db).abs() < 1e-2, "{j}: {} vs {db}", one.5[j]);
+            assert!((one.4 .1[j] as f64 - db).abs() < 1e-2, "{j}: {} vs {db}", one.4 .1[j]);
+        }
+    }
+
+    /// The passes with ReLU fused have the bits of the plain passes followed by the
+    /// separate ReLU passes (`bias_activation` with a zero bias forward; backward, `dy`
+    /// masked where the output is not positive): so a model's bytes do not change.
+    #[test]
+    fn relu_fused_into_the_passes_has_the_bits_of_the_separate_passes() {
+        use crate::activation::Activation;
+        use crate::kernels::elementwise;
+        let (m, c) = (700, 19);
+        // Values with exact zeros, negative zeros and ties at z = 0 among them.
+        let mut x = values(m * c, 3);
+        x.iter_mut().step_by(7).for_each(|v| *v = 0.0);
+        x.iter_mut().skip(3).step_by(11).for_each(|v| *v = -0.0);
+        let dy = values(m * c, 9);
+        let (gamma, beta): (Vec<f32>, Vec<f32>) = (0..c)
+            .map(|j| (j as f32 - 9.0) / 4.0)
+            .map(|g| (g, if g == 0.0 { 0.0 } else { -g / 3.0 }))
+            .unzip();
+        for threads in [Threads::new(1), Threads::new(3)] {
+            let (mut mean, mut var, mut inv) = (vec![0.0; c], vec![0.0; c], vec![0.0; c]);
+            let mut partials = vec![0.0; partials_len(m, c, 2)];
+            channel_moments(&x, c, &mut mean, &mut var, &mut partials, &threads);
+            inverse_std(&var, 1e-5, &mut inv);
+            let (mut fused, mut apart) = (vec![0.0; m * c], vec![0.0; m * c]);
+            normalize_affine(&x, &mean, &inv, &gamma, &beta, Output::Relu, &mut fused, &threads);
+            normalize_affine(&x, &mean, &inv, &gamma, &beta, Output::Affine, &mut apart, &threads);
+            let mut linear = apart.clone();
+            elementwise::bias_activation(&mut apart, &vec![0.0; c], Activation::Relu, None, &threads);
+            assert_eq!(
+                fused.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                apart.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+            assert!(fused.contains(&0.0) && fused.iter().any(|&v| v > 0.0));
+            let mut fused_linear = vec![0.0; m * c];
+            normalize_affine(&x, &mean, &inv, &gamma, &beta, Output::Linear, &mut fused_linear, &threads);
+            elementwise::bias_activation(&mut linear, &vec![0.0; c], Activation::Linear, None, &threads);
+            assert_eq!(
+                fused_linear.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                linear.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+            let fwd = Normalised { x: &x, mean: &mean, inv_std: &inv, gamma: &gamma, beta: &beta };
+            let mut run = |dy: &[f32], relu| {
+                let (mut dg, mut db, mut dx) = (vec![0.0; c], vec![0.0; c], vec![0.0; m * c]);
+                batch_norm_backward(
+                    dy,
+                    fwd,
+                    relu,
+                    true,
+                    &mut dg,
+                    &mut db,
+                    Some(&mut dx),
+                    &mut partials,
+                    &threads,
+                );
+                (dg, db, dx)
+            };
+            let mut masked = dy.clone();
+            elementwise::activation_backward(&mut masked, &apart, None, Activation::Relu, &threads);
+            assert_eq!(run(&dy, true), run(&masked, false));
+            assert_ne!(run(&dy, true), run(&dy, false), "some outputs are not positive");
         }
     }
 }

@@ -28,9 +28,10 @@ pub struct BatchNorm2d {
     zeros: Vec<f32>,
 }
 
-// Scratch layout: [m, mean (C), inv_std (C), var (C)] then x̂ (rows·P·C), then z when
-// the activation's derivative needs it, then the sums' per-block partials
-// (`norm::partials_len`, which a row's share of `partials_per_row` covers).
+// Scratch layout: [m, mean (C), inv_std (C), var (C)], then z (rows·P·C) when the
+// activation's derivative needs it, then the sums' per-block partials
+// (`norm::partials_len`, which a row's share of `partials_per_row` covers). x̂ is not
+// kept: the backward pass computes it again from x, with the forward pass's bits.
 const COUNT: usize = 0;
 const HEADER: usize = 1;
 
@@ -48,11 +49,18 @@ impl BatchNorm2d {
     fn partials_per_row(&self) -> usize {
         norm::partials_len(self.positions, self.channels, 2)
     }
-    /// The scratch after the header: x̂, then z (when kept), then the partials.
-    fn body<'a>(&self, rest: &'a mut [f32], n: usize) -> (&'a mut [f32], &'a mut [f32], &'a mut [f32]) {
-        let (xhat, rest) = rest.split_at_mut(n);
-        let (pre, partials) = rest.split_at_mut(if self.keeps_preactivation() { n } else { 0 });
-        (xhat, pre, partials)
+    /// The scratch after the header: z (when kept), then the partials.
+    fn body<'a>(&self, rest: &'a mut [f32], n: usize) -> (&'a mut [f32], &'a mut [f32]) {
+        rest.split_at_mut(if self.keeps_preactivation() { n } else { 0 })
+    }
+    /// The activation the normalisation's pass applies itself (ReLU's derivative is
+    /// then taken from `z`, computed again in the backward pass), if it is one of those.
+    fn fused_output(&self) -> Option<norm::Output> {
+        match self.activation {
+            Activation::Linear => Some(norm::Output::Linear),
+            Activation::Relu => Some(norm::Output::Relu),
+            _ => None,
+        }
     }
     fn keeps_preactivation(&self) -> bool {
         self.activation.needs_preactivation()
@@ -83,10 +91,10 @@ impl Layer for BatchNorm2d {
             ParamSpec { name: "running_var", shape: c, decays: false },
         ]
     }
-    /// x̂ (and `z` when needed) and room for the sums' partials per row, plus the batch
+    /// `z` when needed and room for the sums' partials per row, plus the batch
     /// statistics' header, which a single row's share must be able to hold.
     fn scratch_width(&self) -> usize {
-        let per_row = self.input_width() * if self.keeps_preactivation() { 2 } else { 1 };
+        let per_row = if self.keeps_preactivation() { self.input_width() } else { 0 };
         per_row + self.partials_per_row() + self.header()
     }
     fn has_state(&self) -> bool {
@@ -114,7 +122,7 @@ impl Layer for BatchNorm2d {
         let (c, n) = (self.channels, rows * self.input_width());
         let (gamma, beta, rmean, rvar) = self.split(params);
         let (head, rest) = scratch.split_at_mut(self.header());
-        let (xhat, pre, partials) = self.body(rest, n);
+        let (pre, partials) = self.body(rest, n);
         let (training, threads) = (ctx.training, ctx.threads);
         head[COUNT] = (rows * self.positions) as f32;
         let (stats, var) = head[HEADER..].split_at_mut(2 * c);
@@ -126,42 +134,39 @@ impl Layer for BatchNorm2d {
             var.copy_from_slice(rvar);
         }
         norm::inverse_std(var, EPS, inv_std);
-        let y = &mut y[..n];
-        if self.keeps_preactivation() {
+        let (x, y) = (&x[..n], &mut y[..n]);
+        if let Some(output) = self.fused_output() {
+            norm::normalize_affine(x, mean, inv_std, gamma, beta, output, y, threads);
+        } else if self.keeps_preactivation() {
             let z = &mut pre[..n];
-            norm::normalize_affine(&x[..n], mean, inv_std, gamma, beta, xhat, z, threads);
+            norm::normalize_affine(x, mean, inv_std, gamma, beta, norm::Output::Affine, z, threads);
             elementwise::activation(z, y, self.activation, threads);
         } else {
-            norm::normalize_affine(&x[..n], mean, inv_std, gamma, beta, xhat, y, threads);
+            norm::normalize_affine(x, mean, inv_std, gamma, beta, norm::Output::Affine, y, threads);
             elementwise::bias_activation(y, &self.zeros, self.activation, None, threads);
         }
     }
 
     fn backward(&self, pass: Backward<'_>) {
-        let Backward { params, grads, y, scratch, rows, dy, dx, dy_is_preactivation, ctx, .. } = pass;
+        let Backward { params, grads, x, y, scratch, rows, dy, dx, dy_is_preactivation, ctx } = pass;
         let (c, n) = (self.channels, rows * self.input_width());
         let (head, rest) = scratch.split_at_mut(self.header());
-        let (xhat, pre, partials) = self.body(rest, n);
+        let (pre, partials) = self.body(rest, n);
         let dz = &mut dy[..n];
-        let pre = self.keeps_preactivation().then_some(&*pre);
-        super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation, ctx.threads);
-        let inv_std = &head[HEADER + c..HEADER + 2 * c];
+        // ReLU's derivative is taken inside the pass below, from z; the others' first.
+        let relu = self.activation == Activation::Relu && !dy_is_preactivation;
+        if self.fused_output().is_none() {
+            let pre = self.keeps_preactivation().then_some(&*pre);
+            super::activation_gradient(self.activation, dz, y, pre, dy_is_preactivation, ctx.threads);
+        }
+        let (gamma, beta, _, _) = self.split(params);
+        let (stats, _) = head[HEADER..].split_at(2 * c);
+        let (mean, inv_std) = stats.split_at(c);
         let (dgamma, rest) = grads.split_at_mut(c);
         let (dbeta, buffers) = rest.split_at_mut(c);
         buffers.fill(0.0);
-        let (training, threads) = (ctx.training, ctx.threads);
-        norm::batch_norm_backward(
-            dz,
-            xhat,
-            &params[..c],
-            inv_std,
-            training,
-            dgamma,
-            dbeta,
-            dx,
-            partials,
-            threads,
-        );
+        let fwd = norm::Normalised { x: &x[..n], mean, inv_std, gamma, beta };
+        norm::batch_norm_backward(dz, fwd, relu, ctx.training, dgamma, dbeta, dx, partials, ctx.threads);
     }
 
     fn update_state(&self, params: &mut [f32], scratch: &[f32]) {

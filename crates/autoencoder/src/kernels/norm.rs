@@ -223,37 +223,6 @@ pub fn batch_norm_backward(
     partials: &mut [f32],
     threads: &Threads,
 ) {
-    if relu {
-        backward_with(
-            dy,
-            fwd,
-            training,
-            dgamma,
-            dbeta,
-            dx,
-            partials,
-            threads,
-            |d, z| if z > 0.0 { d } else { 0.0 },
-        )
-    } else {
-        backward_with(dy, fwd, training, dgamma, dbeta, dx, partials, threads, |d, _| d)
-    }
-}
-
-/// [`batch_norm_backward`] with `dz = mask(dy, z)`: one monomorphised pass per mask.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn backward_with(
-    dy: &[f32],
-    fwd: Normalised<'_>,
-    training: bool,
-    dgamma: &mut [f32],
-    dbeta: &mut [f32],
-    dx: Option<&mut [f32]>,
-    partials: &mut [f32],
-    threads: &Threads,
-    mask: impl Fn(f32, f32) -> f32 + Copy + Send + Sync,
-) {
     let Normalised { x, mean, inv_std, gamma, beta } = fwd;
     let c = gamma.len();
     let rows = dy.len() / c;
@@ -275,7 +244,7 @@ fn backward_with(
             let (mean, inv_std, gamma, beta) = (&mean[..c], &inv_std[..c], &gamma[..c], &beta[..c]);
             for j in 0..c {
                 let h = (x[j] - mean[j]) * inv_std[j];
-                let d = mask(dy[j], gamma[j] * h + beta[j]);
+                let d = masked(dy[j], gamma[j] * h + beta[j], relu);
                 sum[j] += d;
                 dot[j] += d * h;
             }
@@ -315,7 +284,7 @@ fn backward_with(
                             .zip(per_channel.clone())
                         {
                             let h = (v - mu) * is;
-                            let d = mask(d, g * h + b);
+                            let d = masked(d, g * h + b, relu);
                             *out = k * (d - mb - h * mg);
                         }
                     }
@@ -323,6 +292,18 @@ fn backward_with(
             },
         )
     });
+}
+
+/// `∂L/∂z` from the gradient at the output `d`: with `relu`, `d` where `z > 0` and 0
+/// elsewhere (ReLU's derivative, as `elementwise::activation_backward` takes it from the
+/// output `max(z + 0, 0) > 0`), else `d`.
+#[inline(always)]
+fn masked(d: f32, z: f32, relu: bool) -> f32 {
+    if !relu || z > 0.0 {
+        d
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
@@ -356,6 +337,24 @@ mod tests {
             .collect()
     }
 
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// The training backward pass from `dy` over `fwd`: the bits of ∂L/∂γ, ∂L/∂β, ∂L/∂x.
+    fn backward_bits(
+        dy: &[f32],
+        fwd: Normalised<'_>,
+        relu: bool,
+        partials: &mut [f32],
+        t: &Threads,
+    ) -> [Vec<u32>; 3] {
+        let c = fwd.gamma.len();
+        let (mut dg, mut db, mut dx) = (vec![0.0; c], vec![0.0; c], vec![0.0; dy.len()]);
+        batch_norm_backward(dy, fwd, relu, true, &mut dg, &mut db, Some(&mut dx), partials, t);
+        [bits(&dg), bits(&db), bits(&dx)]
+    }
+
     /// Split over threads (blocks of rows of 256-row sums, blocks of rows of the
     /// element-wise passes), every output has the one-thread bits; with one thread, the
     /// moments are the two-pass f64 sums to f32 accuracy.
@@ -373,22 +372,8 @@ mod tests {
             let (mut z, mut y) = (vec![0.0; m * c], vec![0.0; m * c]);
             normalize_affine(&x, &mean, &inv, &gamma, &beta, Output::Affine, &mut z, threads);
             normalize_affine(&x, &mean, &inv, &gamma, &beta, Output::Relu, &mut y, threads);
-            let (mut dg, mut db, mut dx) = (vec![0.0; c], vec![0.0; c], vec![0.0; m * c]);
             let fwd = Normalised { x: &x, mean: &mean, inv_std: &inv, gamma: &gamma, beta: &beta };
-            let mut backward = |relu| {
-                batch_norm_backward(
-                    &dz,
-                    fwd,
-                    relu,
-                    true,
-                    &mut dg,
-                    &mut db,
-                    Some(&mut dx),
-                    &mut partials,
-                    threads,
-                );
-                (dg.clone(), db.clone(), dx.clone())
-            };
+            let mut backward = |relu| backward_bits(&dz, fwd, relu, &mut partials, threads);
             let (plain, relu) = (backward(false), backward(true));
             (mean, var, z, y, plain, relu)
         };
@@ -403,7 +388,8 @@ mod tests {
             let var = col().map(|v| (v - mu) * (v - mu)).sum::<f64>() / m as f64;
             assert!((one.0[j] as f64 - mu).abs() < 1e-5 && (one.1[j] as f64 / var - 1.0).abs() < 1e-5, "{j}");
             let db = dz.iter().skip(j).step_by(c).map(|&v| v as f64).sum::<f64>();
-            assert!((one.4 .1[j] as f64 - db).abs() < 1e-2, "{j}: {} vs {db}", one.4 .1[j]);
+            let got = f32::from_bits(one.4[1][j]) as f64;
+            assert!((got - db).abs() < 1e-2, "{j}: {got} vs {db}");
         }
     }
 
@@ -434,34 +420,14 @@ mod tests {
             normalize_affine(&x, &mean, &inv, &gamma, &beta, Output::Affine, &mut apart, &threads);
             let mut linear = apart.clone();
             elementwise::bias_activation(&mut apart, &vec![0.0; c], Activation::Relu, None, &threads);
-            assert_eq!(
-                fused.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                apart.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-            );
+            assert_eq!(bits(&fused), bits(&apart));
             assert!(fused.contains(&0.0) && fused.iter().any(|&v| v > 0.0));
             let mut fused_linear = vec![0.0; m * c];
             normalize_affine(&x, &mean, &inv, &gamma, &beta, Output::Linear, &mut fused_linear, &threads);
             elementwise::bias_activation(&mut linear, &vec![0.0; c], Activation::Linear, None, &threads);
-            assert_eq!(
-                fused_linear.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                linear.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-            );
+            assert_eq!(bits(&fused_linear), bits(&linear));
             let fwd = Normalised { x: &x, mean: &mean, inv_std: &inv, gamma: &gamma, beta: &beta };
-            let mut run = |dy: &[f32], relu| {
-                let (mut dg, mut db, mut dx) = (vec![0.0; c], vec![0.0; c], vec![0.0; m * c]);
-                batch_norm_backward(
-                    dy,
-                    fwd,
-                    relu,
-                    true,
-                    &mut dg,
-                    &mut db,
-                    Some(&mut dx),
-                    &mut partials,
-                    &threads,
-                );
-                (dg, db, dx)
-            };
+            let mut run = |dy: &[f32], relu| backward_bits(dy, fwd, relu, &mut partials, &threads);
             let mut masked = dy.clone();
             elementwise::activation_backward(&mut masked, &apart, None, Activation::Relu, &threads);
             assert_eq!(run(&dy, true), run(&masked, false));

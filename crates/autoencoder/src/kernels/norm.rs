@@ -196,10 +196,15 @@ pub fn update_running(rmean: &mut [f32], rvar: &mut [f32], mean: &[f32], var: &[
 /// statistics it normalised with, and γ and β (`inv_std = 1/√(var + ε)`).
 #[derive(Debug, Clone, Copy)]
 pub struct Normalised<'a> {
+    /// The forward pass's input, `m × c`.
     pub x: &'a [f32],
+    /// The mean it was normalised with, per channel.
     pub mean: &'a [f32],
+    /// `1/√(var + ε)` per channel.
     pub inv_std: &'a [f32],
+    /// The scale γ per channel.
     pub gamma: &'a [f32],
+    /// The shift β per channel.
     pub beta: &'a [f32],
 }
 

@@ -161,9 +161,15 @@ impl<T> Shared<T> {
         Shared { ptr: v.as_mut_ptr(), len: v.len() }
     }
 
-    /// The number of values.
-    pub(crate) fn len(&self) -> usize {
-        self.len
+    /// The values `r`, or none when the buffer is empty (the state an optimizer keeps
+    /// none of: [`get`](Self::get) otherwise).
+    ///
+    /// # Safety
+    /// As [`get`](Self::get).
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn part(&self, r: Range<usize>) -> &mut [T] {
+        // SAFETY: the caller's contract; an empty range touches nothing.
+        unsafe { self.get(if self.len == 0 { 0..0 } else { r }) }
     }
 
     /// The values `r`.

@@ -242,11 +242,10 @@ impl Optimizer {
                 if lo < hi {
                     let end = s.offset + s.len;
                     let r = s.offset + (lo - first) * PIECE..(s.offset + (hi - first) * PIECE).min(end);
-                    let state = |v: &Shared<f32>| if v.len() == 0 { 0..0 } else { r.clone() };
                     // SAFETY: the tensors lie apart (checked above) and the blocks' pieces
                     // do not overlap, so range `r` of the parameters and of the state is
                     // this task's alone; the buffers outlive the pass.
-                    let (w, m, v) = unsafe { (w.get(r.clone()), s1.get(state(&s1)), s2.get(state(&s2))) };
+                    let (w, m, v) = unsafe { (w.get(r.clone()), s1.part(r.clone()), s2.part(r.clone())) };
                     rule.apply(w, &grads[r], m, v, s.decays);
                 }
                 first += count;

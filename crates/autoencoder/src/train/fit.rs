@@ -302,17 +302,18 @@ impl Workspace {
         let sums = Shared::new(&mut self.unit_loss[..units]);
         threads.for_each_index(blocks, |b| {
             let (us, rows) = row_split::block(b, blocks, n);
+            let v = rows.start * d..rows.end * d;
             // SAFETY: block `b`'s units and their rows only.
-            let (sums, mut g) = unsafe {
-                (sums.get(us.clone()), grads.as_ref().map(|g| g.get(rows.start * d..rows.end * d)))
-            };
-            for (u, sum) in us.zip(sums) {
-                let r = row_split::unit(u, n);
-                let (v, local) =
-                    (r.start * d..r.end * d, (r.start - rows.start) * d..(r.end - rows.start) * d);
-                let gu = g.as_deref_mut().map(|g| &mut g[local]);
-                *sum = row_split::unit_loss(loss, fused, &out[v.clone()], &target[v], gu, scale);
-            }
+            let (sums, g) = unsafe { (sums.get(us.clone()), grads.as_ref().map(|g| g.get(v.clone()))) };
+            row_split::block_losses(
+                loss,
+                fused,
+                (&us, &rows, n, d),
+                (&out[v.clone()], &target[v]),
+                g,
+                scale,
+                sums,
+            );
         });
         let mut total = 0.0;
         for &v in &self.unit_loss[..units] {
@@ -859,17 +860,10 @@ impl Trainer {
         let ctx = Ctx::train(threads);
         let d = model.input_dim();
         let ws = &mut self.ws;
-        let n = if threads.count() > 1 {
-            // Each row normalised on its own: blocks of rows on the threads, the same bits.
-            row_split::gather(
-                row_split::Gather { rows, indices, norm: model.normalizer() },
-                &mut ws.input,
-                threads,
-            );
-            indices.len()
-        } else {
-            ws.gather(rows, indices.iter().copied(), model.normalizer())
-        };
+        // Each row normalised on its own: blocks of rows on the threads, the same bits.
+        let gather = row_split::Gather { rows, indices, norm: model.normalizer() };
+        row_split::gather(gather, &mut ws.input, threads);
+        let n = indices.len();
         let noise = self.config.noise;
         ws.draw_noise(model, &self.config, &self.noise_layers, n, &mut self.noise_rng);
         let pass = Pass { model, offsets: &self.offsets, n, mean: n, fused: self.fused, ctx };

@@ -82,6 +82,27 @@ pub(super) fn unit_loss(
     }
 }
 
+/// The loss of each unit `units` of a pass over `n` rows of `d` values into `sums`, its
+/// gradient (scaled) into `grad`: `out`, `target` and `grad` hold the block of rows `rows`
+/// that the units cover. The losses of a whole-batch step and of the row split's blocks.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn block_losses(
+    loss: Loss,
+    fused: bool,
+    (units, rows, n, d): (&Range<usize>, &Range<usize>, usize, usize),
+    (out, target): (&[f32], &[f32]),
+    mut grad: Option<&mut [f32]>,
+    scale: f32,
+    sums: &mut [f64],
+) {
+    for (u, sum) in units.clone().zip(sums) {
+        let r = unit(u, n);
+        let local = (r.start - rows.start) * d..(r.end - rows.start) * d;
+        let gu = grad.as_deref_mut().map(|g| &mut g[local.clone()]);
+        *sum = unit_loss(loss, fused, &out[local.clone()], &target[local], gu, scale);
+    }
+}
+
 /// The KL term's sum over `n` rows of `(μ, log σ²)`, unit by unit in order (the same
 /// bits on one thread as on many).
 pub(super) fn kl_units(x: &[f32], n: usize, k: usize) -> f64 {
@@ -282,16 +303,14 @@ pub(super) fn rows_pass(
             }
         }
         let out = view(last, 0, d);
-        let mut g = grad.then(|| view(last, 2, d));
-        for u in units.clone() {
-            let ur = unit(u, n);
-            let local = (ur.start - r.start) * d..(ur.end - r.start) * d;
-            let gu = g.as_deref_mut().map(|g| &mut g[local.clone()]);
-            let v = unit_loss(plan.loss, plan.fused, &out[local.clone()], &target[local], gu, scale);
-            // SAFETY: unit `u` is this task's.
-            unsafe { losses.get(u..u + 1)[0] = v };
-            if let Some((s, _)) = plan.kl {
-                let mu = view(s - 1, 0, 2 * plan.code);
+        let g = grad.then(|| view(last, 2, d));
+        // SAFETY: this block's units only.
+        let sums = unsafe { losses.get(units.clone()) };
+        block_losses(plan.loss, plan.fused, (&units, &r, n, d), (out, target), g, scale, sums);
+        if let Some((s, _)) = plan.kl {
+            let mu = view(s - 1, 0, 2 * plan.code);
+            for u in units.clone() {
+                let ur = unit(u, n);
                 let local = (ur.start - r.start) * 2 * plan.code..(ur.end - r.start) * 2 * plan.code;
                 // SAFETY: unit `u` is this task's.
                 unsafe { kls.get(u..u + 1)[0] = super::kl::kl_sum(&mu[local], ur.len(), plan.code) };
@@ -389,9 +408,9 @@ pub(super) fn units_pass(
                 for (r, g) in [(w_range.clone(), &*gw), (b_range.clone(), &*gb)] {
                     let decays =
                         slots.iter().any(|s| s.decays && (s.offset..s.offset + s.len).contains(&r.start));
-                    let state = |v: &Shared<f32>| if v.len() == 0 { 0..0 } else { r.clone() };
                     // SAFETY: the parameters and state of this task's units only.
-                    let (w, m, v) = unsafe { (params.get(r.clone()), s1.get(state(s1)), s2.get(state(s2))) };
+                    let (w, m, v) =
+                        unsafe { (params.get(r.clone()), s1.part(r.clone()), s2.part(r.clone())) };
                     rule.apply(w, g, m, v, decays);
                 }
             }

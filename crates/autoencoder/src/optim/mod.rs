@@ -12,6 +12,7 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 pub use crate::kernels::update::GradTransform;
+use crate::kernels::update::WeightStore;
 
 /// Which update rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -226,7 +227,7 @@ impl Optimizer {
                 let r = s.offset..s.offset + s.len;
                 let (w, g) = slot_slices(s, params, grads);
                 let (s1, s2) = self.state_of(r);
-                rule.apply(w, g, s1, s2, s.decays);
+                rule.apply(w, g, s1, s2, s.decays, WeightStore::Cached);
             }
             return;
         }
@@ -246,7 +247,7 @@ impl Optimizer {
                     // do not overlap, so range `r` of the parameters and of the state is
                     // this task's alone; the buffers outlive the pass.
                     let (w, m, v) = unsafe { (w.get(r.clone()), s1.part(r.clone()), s2.part(r.clone())) };
-                    rule.apply(w, &grads[r], m, v, s.decays);
+                    rule.apply(w, &grads[r], m, v, s.decays, WeightStore::Cached);
                 }
                 first += count;
             }
@@ -303,18 +304,26 @@ impl Rule {
     /// Update the parameters `w` from their gradients `g` and their state `s1`, `s2`
     /// (the optimizer's [`state_of`](Optimizer::state_of) the same range); `decays`:
     /// whether they belong to a tensor that penalties and AdamW's decay apply to.
-    pub(crate) fn apply(&self, w: &mut [f32], g: &[f32], s1: &mut [f32], s2: &mut [f32], decays: bool) {
+    pub(crate) fn apply(
+        &self,
+        w: &mut [f32],
+        g: &[f32],
+        s1: &mut [f32],
+        s2: &mut [f32],
+        decays: bool,
+        store: WeightStore,
+    ) {
         use crate::kernels::update;
         let gt = self.gt;
         match self.kind {
             RuleKind::Sgd { lr, momentum, nesterov } => {
-                update::sgd(w, g, s1, lr, momentum, nesterov, gt, decays)
+                update::sgd(w, g, s1, lr, momentum, nesterov, gt, decays, store)
             }
             RuleKind::Adam { alpha, beta1, beta2, eps, decoupled } => {
-                update::adam(w, g, s1, s2, alpha, beta1, beta2, eps, decoupled, gt, decays)
+                update::adam(w, g, s1, s2, alpha, beta1, beta2, eps, decoupled, gt, decays, store)
             }
             RuleKind::RmsProp { lr, rho, eps, momentum } => {
-                update::rmsprop(w, g, s1, s2, lr, rho, eps, momentum, gt, decays)
+                update::rmsprop(w, g, s1, s2, lr, rho, eps, momentum, gt, decays, store)
             }
         }
     }

@@ -100,15 +100,9 @@ fn invalid_settings_name_the_field() {
 /// Adam, SGD with (Nesterov) momentum and without, RMSprop with momentum; tensors of
 /// several pieces and of one, decaying and not, with a gap between two, over several
 /// steps; and tensors out of order, which the split leaves to one pass each.
-#[test]
-fn updates_split_over_threads_give_the_bits_of_one() {
-    let slots = [
-        TensorSlot { offset: 0, len: 20_000, decays: true },
-        TensorSlot { offset: 20_000, len: 100, decays: false },
-        TensorSlot { offset: 20_150, len: 9_000, decays: true },
-    ];
-    let shuffled = [slots[2], slots[0], slots[1]];
-    let n = 29_150;
+/// Every rule: AdamW, Adam, SGD plain, with momentum and Nesterov, RMSprop plain and
+/// with momentum.
+fn every_rule() -> Vec<OptimizerConfig> {
     let mut configs = Vec::new();
     for kind in [OptimizerKind::AdamW, OptimizerKind::Adam, OptimizerKind::Sgd, OptimizerKind::RmsProp] {
         let mut c = OptimizerConfig::new(kind);
@@ -124,8 +118,56 @@ fn updates_split_over_threads_give_the_bits_of_one() {
             configs.push(c);
         }
     }
+    configs
+}
+
+/// Weights streamed past the cache ([`WeightStore::Streamed`]: whole aligned lines
+/// through a local copy, the head and tail as usual) are the bits of ordinary stores,
+/// and so are the optimizer's states, for every rule, every alignment of the tensor's
+/// start and lengths around a line's.
+#[test]
+fn streamed_weights_have_the_bits_of_cached_ones() {
+    let n = 1_000;
     let gt = GradTransform { grad_scale: 0.7, l1: 1e-4, l2: 1e-3 };
-    for config in &configs {
+    for config in &every_rule() {
+        for start in 0..17 {
+            for len in [0, 1, 15, 16, 17, 31, 32, 33, 47, 64, 100, 517, n - start] {
+                let run = |store: WeightStore| {
+                    let mut opt = Optimizer::new(config.clone(), n).unwrap();
+                    let mut params: Vec<f32> =
+                        (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 100.0).collect();
+                    for step in 0..3 {
+                        let grads: Vec<f32> =
+                            (0..n).map(|i| (((i + step) * 53 % 97) as f32 - 48.0) / 30.0).collect();
+                        let rule = opt.begin_step(gt, 1.0);
+                        let r = start..start + len;
+                        let (s1, s2) = opt.state_of(r.clone());
+                        rule.apply(&mut params[r.clone()], &grads[r], s1, s2, step % 2 == 0, store);
+                    }
+                    (params, opt)
+                };
+                let (cached, streamed) = (run(WeightStore::Cached), run(WeightStore::Streamed));
+                assert!(
+                    cached.0 == streamed.0 && cached.1 == streamed.1,
+                    "{:?}: start {start}, {len} values",
+                    config.kind
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn updates_split_over_threads_give_the_bits_of_one() {
+    let slots = [
+        TensorSlot { offset: 0, len: 20_000, decays: true },
+        TensorSlot { offset: 20_000, len: 100, decays: false },
+        TensorSlot { offset: 20_150, len: 9_000, decays: true },
+    ];
+    let shuffled = [slots[2], slots[0], slots[1]];
+    let n = 29_150;
+    let gt = GradTransform { grad_scale: 0.7, l1: 1e-4, l2: 1e-3 };
+    for config in &every_rule() {
         let run = |threads: usize, slots: &[TensorSlot]| {
             let threads = crate::kernels::Threads::new(threads);
             let mut opt = Optimizer::new(config.clone(), n).unwrap();

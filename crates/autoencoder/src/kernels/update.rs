@@ -41,13 +41,7 @@ fn by_lines(
         body(w, g, s1, s2);
         return;
     }
-    fn part(s: &mut [f32], r: std::ops::Range<usize>) -> &mut [f32] {
-        if s.is_empty() {
-            s
-        } else {
-            &mut s[r]
-        }
-    }
+    let part = state_part;
     let head = w.as_ptr().align_offset(64).min(n);
     let lines = (n - head) / LINE;
     let tail = head + lines * LINE;
@@ -67,6 +61,15 @@ fn by_lines(
     unsafe {
         std::arch::x86_64::_mm_sfence()
     };
+}
+
+/// Range `r` of an optimizer's state, or the empty state of a rule that keeps none.
+pub(crate) fn state_part(s: &mut [f32], r: std::ops::Range<usize>) -> &mut [f32] {
+    if s.is_empty() {
+        s
+    } else {
+        &mut s[r]
+    }
 }
 
 /// `dst ← src`, one 64-byte-aligned cache line, with non-temporal stores.

@@ -271,14 +271,8 @@ impl Optimizer {
     /// The state of the parameters `r`: [`state1`](Self::state1) and
     /// [`state2`](Self::state2) there, each empty when the optimizer keeps none.
     pub(crate) fn state_of(&mut self, r: std::ops::Range<usize>) -> (&mut [f32], &mut [f32]) {
-        fn part(v: &mut [f32], r: std::ops::Range<usize>) -> &mut [f32] {
-            if v.is_empty() {
-                v
-            } else {
-                &mut v[r]
-            }
-        }
-        (part(&mut self.state1, r.clone()), part(&mut self.state2, r))
+        use crate::kernels::update::state_part;
+        (state_part(&mut self.state1, r.clone()), state_part(&mut self.state2, r))
     }
 }
 

@@ -222,19 +222,7 @@ impl Workspace {
         indices: impl Iterator<Item = usize> + Clone,
         norm: &Normalizer,
     ) -> usize {
-        let d = rows.data.cols();
-        let mut n = 0;
-        // Rows of a shuffled batch lie far apart in memory: ask for the row two ahead
-        // while copying this one, so its cache misses overlap the copy.
-        let mut ahead = indices.clone().skip(2);
-        for i in indices {
-            if let Some(next) = ahead.next() {
-                prefetch(rows.row(next));
-            }
-            norm.apply(rows.row(i), &mut self.input[n * d..(n + 1) * d]);
-            n += 1;
-        }
-        n
+        normalised_rows(rows, indices, norm, &mut self.input)
     }
 
     /// Normalised rows into `input` from `values` (`n` rows, row-major, in order).
@@ -457,9 +445,31 @@ impl Workspace {
     }
 }
 
+/// Rows `indices` of `rows`, normalised, into `out` one after another; returns how
+/// many. Rows of a shuffled batch lie far apart in memory: the row two ahead is asked
+/// for while this one is copied, so that its cache misses overlap the copy.
+pub(super) fn normalised_rows(
+    rows: &Rows<'_>,
+    indices: impl Iterator<Item = usize> + Clone,
+    norm: &Normalizer,
+    out: &mut [f32],
+) -> usize {
+    let d = rows.data.cols();
+    let mut n = 0;
+    let mut ahead = indices.clone().skip(2);
+    for (i, o) in indices.zip(out.chunks_exact_mut(d)) {
+        if let Some(next) = ahead.next() {
+            prefetch(rows.row(next));
+        }
+        norm.apply(rows.row(i), o);
+        n += 1;
+    }
+    n
+}
+
 /// Hint the CPU to load `row` into cache (a no-op off x86-64).
 #[inline]
-pub(super) fn prefetch(row: &[f32]) {
+fn prefetch(row: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     for line in row.chunks(16) {
         // SAFETY: prefetching is a hint that never faults; the pointer is in bounds.

@@ -238,16 +238,7 @@ pub(super) struct Gather<'a> {
 impl Gather<'_> {
     /// Rows `r` of the batch, normalised, into `out` (`r.len() × d`).
     fn rows_into(&self, r: Range<usize>, out: &mut [f32]) {
-        let d = self.rows.data.cols();
-        let indices = &self.indices[r];
-        // As the one-thread gather does: the row two ahead asked for while copying this one.
-        let mut ahead = indices.iter().skip(2);
-        for (i, o) in indices.iter().zip(out.chunks_exact_mut(d)) {
-            if let Some(&next) = ahead.next() {
-                super::fit::prefetch(self.rows.row(next));
-            }
-            self.norm.apply(self.rows.row(*i), o);
-        }
+        super::fit::normalised_rows(self.rows, self.indices[r].iter().copied(), self.norm, out);
     }
 }
 

@@ -2,8 +2,9 @@
 //! Parquet and Arrow IPC (file and stream layouts) through `columnar::load_parquet`,
 //! `load_arrow` (the input as a file) and `load_reader` (the input as a stream, the format
 //! told from its first bytes), with the default columns and with a label, an id column and
-//! missing values filled with the mean; and an Arrow file's record batches one at a time
-//! (`arrow_file_batches`, then `load_arrow_batch` of the first few and of one past them).
+//! missing values filled with the mean; and an Arrow file's or stream's record batches one
+//! at a time (`arrow_batches`, then `load_arrow_batch` of the first few, and of one past a
+//! file's last batch).
 //!
 //! The readers catch a panic of the arrow and parquet crates and return it as an error
 //! naming the file (`columnar::guarded`): that is their contract, so a panic they catch is
@@ -54,8 +55,9 @@ fn read_all(data: &[u8]) {
         {
             let _ = ds.check_finite();
         }
-        if let Ok(Some((batches, _))) = columnar::arrow_file_batches(&path, columns) {
-            for b in 0..batches.len().min(4) + 1 {
+        if let Ok(Some((batches, _))) = columnar::arrow_batches(&path, columns) {
+            let past = columnar::ArrowBatch::File(batches.len());
+            for b in batches.iter().take(4).map(|b| b.0).chain([past]) {
                 if let Ok(ds) = columnar::load_arrow_batch(&path, columns, b, 0) {
                     let _ = ds.check_finite();
                 }

@@ -32,9 +32,9 @@ enum Part {
     /// Row group `g` of a Parquet file.
     #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     RowGroup(usize),
-    /// Record batch `b` of an Arrow IPC file.
-    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
-    ArrowBatch(usize),
+    /// A record batch of an Arrow IPC file or stream.
+    #[cfg(feature = "parquet")]
+    ArrowBatch(super::columnar::ArrowBatch),
     /// Rows `start..start + rows` of an NPY file laid out as `layout` says.
     NpyRows(super::npy::RowLayout, usize),
     /// Data rows `start..start + rows` of a CSV file (its [`CsvIndex`] tells where).
@@ -134,13 +134,13 @@ impl ChunkedRows {
                     groups
                 }
                 #[cfg(feature = "parquet")]
-                Format::Arrow => match super::columnar::arrow_file_batches(path, &opts.columns)? {
+                Format::Arrow => match super::columnar::arrow_batches(path, &opts.columns)? {
                     Some((batches, d)) => {
                         check_shape(&mut shape, &d, path, &files[0])?;
-                        let parts = batches.into_iter().enumerate().filter(|&(_, n)| n > 0);
+                        let parts = batches.into_iter().filter(|&(_, n)| n > 0);
                         parts.map(|(b, n)| (Part::ArrowBatch(b), n)).collect()
                     }
-                    // A stream has no index of its batches.
+                    // A stream whose batches cannot be read alone (dictionaries).
                     None => whole(&mut shape)?,
                 },
                 Format::Npy => match npy::row_layout(path)? {
@@ -248,9 +248,7 @@ impl ChunkedRows {
                 super::columnar::load_arrow_batch(path, &self.opts.columns, b, c.in_file as usize)?
             }
             #[cfg(not(feature = "parquet"))]
-            Part::RowGroup(_) | Part::ArrowBatch(_) => {
-                unreachable!("row groups and batches come from Parquet and Arrow files")
-            }
+            Part::RowGroup(_) => unreachable!("row groups come from Parquet files"),
             Part::NpyRows(layout, start) => npy::read_rows(path, &layout, start..start + c.rows)?,
             Part::Whole => load_file(path, None, &self.opts)?,
         };

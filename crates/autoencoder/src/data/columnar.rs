@@ -679,10 +679,30 @@ fn check_ipc_buffers<R: Read + std::io::Seek>(
     Ok(())
 }
 
+/// One message of an Arrow IPC stream, as [`ipc_stream_messages`] found it.
+#[derive(Debug, Clone, Copy)]
+struct IpcMessage {
+    /// Its bytes in the stream: `at..at + len`, from its length prefix to its body's end.
+    at: u64,
+    len: u64,
+    /// What it holds: a schema, a record batch, a dictionary batch.
+    header: arrow_ipc::MessageHeader,
+    /// A record batch's rows (0 for other messages).
+    rows: usize,
+}
+
 /// Walk an Arrow IPC stream's messages before arrow-ipc reads it: every message's
 /// metadata and body (whose claimed lengths arrow-ipc allocates as it reads) must lie
 /// within the `r`'s bytes, and the metadata must parse. Leaves `r` at its start.
 fn check_ipc_stream<R: Read + std::io::Seek>(r: &mut R, path: &Path) -> Result<()> {
+    ipc_stream_messages(r, path).map(drop)
+}
+
+/// The messages of the Arrow IPC stream `r`, each checked as [`check_ipc_stream`] says,
+/// in order up to the end-of-stream marker: what reading one record batch alone needs
+/// (a stream has no index of its batches). Reads each message's metadata and skips its
+/// body. Leaves `r` at its start.
+fn ipc_stream_messages<R: Read + std::io::Seek>(r: &mut R, path: &Path) -> Result<Vec<IpcMessage>> {
     use std::io::SeekFrom;
     let bad = |what: String| Error::format(path, format!("not a valid Arrow IPC stream: {what}"));
     let size = r.seek(SeekFrom::End(0)).map_err(|e| Error::io(path, e))?;
@@ -690,7 +710,9 @@ fn check_ipc_stream<R: Read + std::io::Seek>(r: &mut R, path: &Path) -> Result<(
     let mut at = 0u64;
     let mut word = [0u8; 4];
     let mut meta = Vec::new();
+    let mut messages = Vec::new();
     while at + 4 <= size {
+        let start = at;
         r.read_exact(&mut word).map_err(|e| Error::io(path, e))?;
         at += 4;
         let mut len = i32::from_le_bytes(word);
@@ -724,12 +746,18 @@ fn check_ipc_stream<R: Read + std::io::Seek>(r: &mut R, path: &Path) -> Result<(
                 size - at
             )));
         }
+        let rows = match message.header_as_record_batch().map(|b| b.length()) {
+            Some(n) if n < 0 => return Err(bad(format!("a record batch before byte {at} claims {n} rows"))),
+            Some(n) => usize::try_from(n).map_err(|_| bad(format!("a record batch claims {n} rows")))?,
+            None => 0,
+        };
         check_ipc_buffers(r, &meta, at, body as u64, path)?;
         at += body as u64;
+        messages.push(IpcMessage { at: start, len: at - start, header: message.header_type(), rows });
         r.seek(SeekFrom::Start(at)).map_err(|e| Error::io(path, e))?;
     }
     r.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
-    Ok(())
+    Ok(messages)
 }
 
 /// The rows of an Arrow IPC file (Feather v2, `ARROW1`) or stream.
@@ -758,40 +786,146 @@ fn read_arrow(path: &Path, columns: &Columns) -> Result<Dataset> {
     }
 }
 
-/// The rows in each record batch of the Arrow IPC file `path` (`ARROW1`; its footer
-/// checked first), read a batch at a time, and the columns `columns` chooses of it (a
-/// dataset of no rows with the features' names); `None` for an Arrow stream, which has
-/// no index of its batches and is read whole.
-pub fn arrow_file_batches(path: &Path, columns: &Columns) -> Result<Option<(Vec<usize>, Dataset)>> {
+/// Where one record batch of an Arrow IPC file or stream lies, to read it alone
+/// ([`load_arrow_batch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrowBatch {
+    /// Record batch `i` of the file layout (`ARROW1`), which its footer indexes.
+    File(usize),
+    /// A record batch message of a stream: bytes `at..at + len` of the file, decoded
+    /// after the schema message, bytes `0..schema`.
+    Stream {
+        /// The schema message's length (it opens the stream).
+        schema: u64,
+        /// Where the batch's message starts.
+        at: u64,
+        /// Its length, prefix, metadata and body.
+        len: u64,
+    },
+}
+
+/// An Arrow table's record batches, each with its rows, and its shape: a dataset of no
+/// rows with the features' names.
+pub type ArrowBatches = (Vec<(ArrowBatch, usize)>, Dataset);
+
+/// The record batches of the Arrow IPC file or stream `path`, each with its rows, for a
+/// pass that reads one batch at a time, and the columns `columns` chooses of it (a
+/// dataset of no rows with the features' names). A file's footer is checked first; a
+/// stream's messages are walked once, their metadata read (and every length they claim
+/// checked against the file) and their bodies skipped. `None` where the batches cannot be read alone: a stream
+/// with dictionary batches (whose dictionaries build up message by message), or one
+/// without the continuation markers of Arrow 0.15 and later; such a file is read whole.
+pub fn arrow_batches(path: &Path, columns: &Columns) -> Result<Option<ArrowBatches>> {
     guarded(path, || {
-        let Some(reader) = arrow_file_reader(path)? else { return Ok(None) };
-        let schema = reader.schema();
-        let rows = Rows::new(path, &schema, columns)?;
-        let mut shape = Dataset::new(Vec::new(), 0, rows.plan.features.len(), path.display().to_string())?;
-        shape.feature_names = Some(rows.names);
-        let batches = reader.map(|b| b.map(|b| b.num_rows()).map_err(|e| format_error(path, e)));
-        Ok(Some((batches.collect::<Result<Vec<usize>>>()?, shape)))
+        let shape = |schema: &Schema| -> Result<Dataset> {
+            let rows = Rows::new(path, schema, columns)?;
+            let mut shape =
+                Dataset::new(Vec::new(), 0, rows.plan.features.len(), path.display().to_string())?;
+            shape.feature_names = Some(rows.names);
+            Ok(shape)
+        };
+        if let Some(reader) = arrow_file_reader(path)? {
+            let shape = shape(&reader.schema())?;
+            let batches = reader.enumerate().map(|(i, b)| {
+                b.map(|b| (ArrowBatch::File(i), b.num_rows())).map_err(|e| format_error(path, e))
+            });
+            return Ok(Some((batches.collect::<Result<Vec<_>>>()?, shape)));
+        }
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut head = [0u8; 4];
+        let n = super::open::read_head(&mut file, &mut head, path)?;
+        if head[..n] != ARROW_STREAM_MAGIC[..] {
+            return Ok(None);
+        }
+        let messages = ipc_stream_messages(&mut file, path)?;
+        let Some(first) = messages.first().filter(|m| m.header == arrow_ipc::MessageHeader::Schema) else {
+            return Ok(None);
+        };
+        if messages.iter().any(|m| m.header == arrow_ipc::MessageHeader::DictionaryBatch) {
+            return Ok(None);
+        }
+        let (schema, _) = stream_messages(&mut file, path, first, None)?;
+        let batches = messages.iter().filter(|m| m.header == arrow_ipc::MessageHeader::RecordBatch);
+        let batches =
+            batches.map(|m| (ArrowBatch::Stream { schema: first.len, at: m.at, len: m.len }, m.rows));
+        Ok(Some((batches.collect(), shape(&schema)?)))
     })
 }
 
-/// The rows of record batch `batch` of the Arrow IPC file `path`, its columns chosen by
-/// `columns`: [`load_arrow`] of one batch, for a pass over a file larger than memory.
-/// `before`: the rows of the batches before it, which messages count.
-pub fn load_arrow_batch(path: &Path, columns: &Columns, batch: usize, before: usize) -> Result<Dataset> {
-    guarded(path, || {
-        let Some(mut reader) = arrow_file_reader(path)? else {
-            return Err(Error::format(path, "an Arrow stream has no index of its record batches"));
-        };
-        let batches = reader.num_batches();
-        if batch >= batches {
-            return Err(Error::format(
-                path,
-                format!("has {batches} record batches, not a batch {}", batch + 1),
-            ));
+/// The schema of an Arrow stream from its `schema` message, and the record batch that
+/// the message `batch` holds, when given: the two messages' bytes read from `file`,
+/// checked again ([`ipc_stream_messages`]: the file may have changed since it was
+/// walked) and decoded as a stream of their own.
+fn stream_messages(
+    file: &mut File,
+    path: &Path,
+    schema: &IpcMessage,
+    batch: Option<(u64, u64)>,
+) -> Result<(arrow_schema::SchemaRef, Vec<RecordBatch>)> {
+    use std::io::{Seek, SeekFrom};
+    let mut bytes = Vec::new();
+    for (at, len) in [(schema.at, schema.len)].into_iter().chain(batch) {
+        file.seek(SeekFrom::Start(at)).map_err(|e| Error::io(path, e))?;
+        let before = bytes.len();
+        file.by_ref().take(len).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+        if (bytes.len() - before) as u64 != len {
+            return Err(Error::format(path, "changed while it was read: a message was cut short"));
         }
-        reader.set_index(batch).map_err(|e| format_error(path, e))?;
-        let schema = reader.schema();
-        collect_after(path, &schema, reader.take(1), columns, before)
+    }
+    let mut cursor = std::io::Cursor::new(bytes);
+    ipc_stream_messages(&mut cursor, path)?;
+    let mut bytes = cursor.into_inner();
+    // The end-of-stream marker: the decoder takes a message without a body (the
+    // schema's) only when more bytes follow it.
+    bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+    let mut buffer = arrow_buffer::Buffer::from_vec(bytes);
+    let mut decoder = arrow_ipc::reader::StreamDecoder::new();
+    let mut batches = Vec::new();
+    while !buffer.is_empty() {
+        match decoder.decode(&mut buffer).map_err(|e| format_error(path, e))? {
+            Some(b) => batches.push(b),
+            None if buffer.is_empty() => break,
+            None => {}
+        }
+    }
+    let schema = decoder
+        .schema()
+        .ok_or_else(|| Error::format(path, "an Arrow stream does not open with its schema"))?;
+    Ok((schema, batches))
+}
+
+/// The rows of record batch `batch` of the Arrow IPC file or stream `path`, its columns
+/// chosen by `columns`: [`load_arrow`] of one batch, for a pass over a file larger than
+/// memory. `before`: the rows of the batches before it, which messages count.
+pub fn load_arrow_batch(path: &Path, columns: &Columns, batch: ArrowBatch, before: usize) -> Result<Dataset> {
+    guarded(path, || match batch {
+        ArrowBatch::File(batch) => {
+            let Some(mut reader) = arrow_file_reader(path)? else {
+                return Err(Error::format(path, "changed while it was read: not an Arrow IPC file now"));
+            };
+            let batches = reader.num_batches();
+            if batch >= batches {
+                return Err(Error::format(
+                    path,
+                    format!("has {batches} record batches, not a batch {}", batch + 1),
+                ));
+            }
+            reader.set_index(batch).map_err(|e| format_error(path, e))?;
+            let schema = reader.schema();
+            collect_after(path, &schema, reader.take(1), columns, before)
+        }
+        ArrowBatch::Stream { schema, at, len } => {
+            let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let first = IpcMessage { at: 0, len: schema, header: arrow_ipc::MessageHeader::Schema, rows: 0 };
+            let (schema, batches) = stream_messages(&mut file, path, &first, Some((at, len)))?;
+            if batches.len() != 1 {
+                return Err(Error::format(
+                    path,
+                    "changed while it was read: no record batch where there was one",
+                ));
+            }
+            collect_after(path, &schema, batches.into_iter().map(Ok), columns, before)
+        }
     })
 }
 
@@ -1190,13 +1324,22 @@ mod tests {
         let p = write("t.arrow", None, false);
         let whole = load_arrow(&p, &Columns::default()).unwrap();
         assert_eq!((whole.rows(), whole.row(13)), (15, &[6.5, -13.0][..]));
-        let (batches, shape) = arrow_file_batches(&p, &Columns::default()).unwrap().unwrap();
+        let (batches, shape) = arrow_batches(&p, &Columns::default()).unwrap().unwrap();
         assert_eq!(
-            (batches, shape.rows(), shape.cols(), shape.feature_names),
+            (
+                batches.iter().map(|b| b.1).collect::<Vec<_>>(),
+                shape.rows(),
+                shape.cols(),
+                shape.feature_names
+            ),
             (vec![5, 0, 7, 3], 0, 2, whole.feature_names.clone())
         );
-        assert_eq!(load_arrow_batch(&p, &Columns::default(), 2, 5).unwrap().as_slice(), whole.rows_in(5..12));
-        let e = load_arrow_batch(&p, &Columns::default(), 4, 0).unwrap_err().to_string();
+        assert_eq!(batches[2].0, ArrowBatch::File(2));
+        assert_eq!(
+            load_arrow_batch(&p, &Columns::default(), batches[2].0, 5).unwrap().as_slice(),
+            whole.rows_in(5..12)
+        );
+        let e = load_arrow_batch(&p, &Columns::default(), ArrowBatch::File(4), 0).unwrap_err().to_string();
         assert!(e.contains("has 4 record batches, not a batch 5"), "{e}");
 
         let chunked = ChunkedRows::open(std::slice::from_ref(&p), &LoadOptions::default()).unwrap();
@@ -1208,13 +1351,61 @@ mod tests {
         // Row 9 of the file (the fourth of record batch 3) holds a null: named by its row in the file.
         let p = write("null.arrow", Some(8), false);
         let whole = load_arrow(&p, &Columns::default()).unwrap_err().to_string();
-        let e = load_arrow_batch(&p, &Columns::default(), 2, 5).unwrap_err().to_string();
+        let e = load_arrow_batch(&p, &Columns::default(), ArrowBatch::File(2), 5).unwrap_err().to_string();
         assert!(e.contains("row 9, column 1 (\"a\"): a missing value"), "{e}");
         assert_eq!(e, whole);
 
+        // A stream: its batches found by walking its messages, each read alone.
         let p = write("t.arrows", None, true);
-        assert!(arrow_file_batches(&p, &Columns::default()).unwrap().is_none());
+        let whole = load_arrow(&p, &Columns::default()).unwrap();
+        let (batches, shape) = arrow_batches(&p, &Columns::default()).unwrap().unwrap();
+        assert_eq!(
+            (batches.iter().map(|b| b.1).collect::<Vec<_>>(), shape.cols(), shape.feature_names),
+            (vec![5, 0, 7, 3], 2, whole.feature_names.clone())
+        );
+        let mut before = 0;
+        for &(b, n) in batches.iter().filter(|b| b.1 > 0) {
+            assert!(matches!(b, ArrowBatch::Stream { .. }), "{b:?}");
+            let d = load_arrow_batch(&p, &Columns::default(), b, before).unwrap();
+            assert_eq!(d.as_slice(), whole.rows_in(before..before + n));
+            before += n;
+        }
         let chunked = ChunkedRows::open(std::slice::from_ref(&p), &LoadOptions::default()).unwrap();
-        assert_eq!((chunked.rows(), chunked.chunks()), (15, 1));
+        assert_eq!((chunked.rows(), chunked.chunks()), (15, 3));
+        for r in [0..15, 3..9, 11..13, 12..15] {
+            assert_eq!(chunked.read_rows(r.start as u64..r.end as u64).unwrap().as_slice(), whole.rows_in(r));
+        }
+        // A null named by its row in the file, as when the stream is read whole.
+        let p = write("null.arrows", Some(8), true);
+        let whole = load_arrow(&p, &Columns::default()).unwrap_err().to_string();
+        let (batches, _) = arrow_batches(&p, &Columns::default()).unwrap().unwrap();
+        let e = load_arrow_batch(&p, &Columns::default(), batches[2].0, 5).unwrap_err().to_string();
+        assert!(e.contains("row 9, column 1 (\"a\"): a missing value"), "{e}");
+        assert_eq!(e, whole);
+        // A stream with a dictionary batch is read whole: its dictionaries build up
+        // message by message.
+        let p = dir.path().join("dict.arrows");
+        let kinds: arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
+            vec!["x", "y", "x"].into_iter().collect();
+        let with_dict = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Float32, false),
+            Field::new("k", kinds.data_type().clone(), false),
+        ]));
+        let b = RecordBatch::try_new(
+            with_dict.clone(),
+            vec![Arc::new(Float32Array::from(vec![1.0, 2.0, 3.0])), Arc::new(kinds)],
+        )
+        .unwrap();
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(File::create(&p).unwrap(), &with_dict).unwrap();
+        w.write(&b).unwrap();
+        w.finish().unwrap();
+        assert!(arrow_batches(&p, &Columns::default()).unwrap().is_none());
+        // The file changed after it was walked: a clear error, not another batch's rows.
+        let p = write("t.arrows", None, true);
+        let (batches, _) = arrow_batches(&p, &Columns::default()).unwrap().unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+        let e = load_arrow_batch(&p, &Columns::default(), batches[3].0, 12).unwrap_err().to_string();
+        assert!(e.contains("changed while it was read"), "{e}");
     }
 }

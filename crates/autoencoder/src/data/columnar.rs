@@ -812,9 +812,10 @@ pub type ArrowBatches = (Vec<(ArrowBatch, usize)>, Dataset);
 /// pass that reads one batch at a time, and the columns `columns` chooses of it (a
 /// dataset of no rows with the features' names). A file's footer is checked first; a
 /// stream's messages are walked once, their metadata read (and every length they claim
-/// checked against the file) and their bodies skipped. `None` where the batches cannot be read alone: a stream
-/// with dictionary batches (whose dictionaries build up message by message), or one
-/// without the continuation markers of Arrow 0.15 and later; such a file is read whole.
+/// checked against the file) and their bodies skipped. `None` where the batches cannot
+/// be read alone: a stream with dictionary batches (whose dictionaries build up message
+/// by message), or one without the continuation markers of Arrow 0.15 and later; such a
+/// file is read whole.
 pub fn arrow_batches(path: &Path, columns: &Columns) -> Result<Option<ArrowBatches>> {
     guarded(path, || {
         let shape = |schema: &Schema| -> Result<Dataset> {

@@ -882,12 +882,9 @@ fn stream_messages(
     let mut buffer = arrow_buffer::Buffer::from_vec(bytes);
     let mut decoder = arrow_ipc::reader::StreamDecoder::new();
     let mut batches = Vec::new();
+    // Each call decodes up to one record batch; a message after the end marker is an error.
     while !buffer.is_empty() {
-        match decoder.decode(&mut buffer).map_err(|e| format_error(path, e))? {
-            Some(b) => batches.push(b),
-            None if buffer.is_empty() => break,
-            None => {}
-        }
+        batches.extend(decoder.decode(&mut buffer).map_err(|e| format_error(path, e))?);
     }
     let schema = decoder
         .schema()

@@ -413,7 +413,7 @@ impl Workspace {
         let batch = self.batch;
         let split = self.split.get_or_insert_with(|| {
             row_split::warm(plan.layers, batch, threads);
-            row_split::Split::new(plan.layers, batch)
+            row_split::Split::new(plan.layers, batch, threads.count())
         });
         let io = (&mut self.input[..], &self.target[..]);
         row_split::rows_pass(plan, split, io, gather, &mut self.acts, &mut self.scratch, grad, n, threads)
@@ -430,7 +430,7 @@ impl Workspace {
         n: usize,
         threads: &Threads,
     ) {
-        let split = self.split.as_ref().expect("a rows' pass first");
+        let split = self.split.as_mut().expect("a rows' pass first");
         row_split::units_pass(
             layers,
             offsets,

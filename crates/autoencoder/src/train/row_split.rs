@@ -16,6 +16,7 @@
 //! the loss's units alone.
 
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use super::fit::Rows;
 use crate::data::normalize::Normalizer;
@@ -72,19 +73,95 @@ fn unit_block(b: usize, blocks: usize, out: usize) -> Range<usize> {
 const STREAM_MAX: usize = 1 << 16;
 
 /// How [`units_pass`] writes a layer's new weights (`params` values) on `blocks`
-/// threads. Every block's rows pass has just read every weight of the layer, so with
-/// more than one block a small layer's weights are in the other cores' caches, and
-/// streamed stores skip taking each line back from them ([`WeightStore::Streamed`]):
-/// model A's update (two layers of 50,240 values) took 14 µs a layer and thread against
-/// 40 µs, and its step about 7 % less time at two threads, although the next step's
-/// rows pass then read the weights from memory. A large layer's weights have mostly
-/// left those caches by then; model B (401,920 and 131,328 values in its widest layers)
-/// gained nothing from streaming them.
-fn weight_store(blocks: usize, params: usize) -> WeightStore {
+/// threads, when small layers are to be streamed (`small`, chosen by [`StoreChoice`]).
+/// Every block's rows pass has just read every weight of the layer, so with more than
+/// one block a small layer's weights are in the other cores' caches, and streamed
+/// stores skip taking each line back from them ([`WeightStore::Streamed`]), but the
+/// next step's rows pass then reads them from memory. A large layer's weights have
+/// mostly left those caches by then; model B (401,920 and 131,328 values in its widest
+/// layers) gained nothing from streaming them.
+fn weight_store(blocks: usize, params: usize, small: WeightStore) -> WeightStore {
     if blocks > 1 && params <= STREAM_MAX {
-        WeightStore::Streamed
+        small
     } else {
         WeightStore::Cached
+    }
+}
+
+/// Steps at the start of training that the [`StoreChoice`] does not time (pages
+/// faulted in, caches filled).
+const WARM_STEPS: usize = 16;
+/// Steps the [`StoreChoice`] times with each way of storing.
+const TRIAL_STEPS: usize = 16;
+
+/// Which way of storing small layers' weights ([`weight_store`]) a row-split step
+/// uses, chosen by timing: which is faster depends on the machine. Model A at two
+/// threads: on Zen 4, streaming made the step 7 % faster (551 → 512 µs, medians of 8
+/// interleaved runs); on Zen 5, where the products take half the time, storing through
+/// the cache made it 10–14 % faster (about 250 → 220 µs), the next step's products no
+/// longer reading the weights from memory. So the first steps after [`WARM_STEPS`]
+/// alternate the two, each timed from its units' pass to the next step's (its update
+/// and the rows' pass that reads what it stored), and after [`TRIAL_STEPS`] of each
+/// the one with the lower median stays. The two give the same bits
+/// (`streamed_weights_have_the_bits_of_cached_ones`), so only the speed depends on the
+/// choice.
+#[derive(Debug, Clone)]
+pub(super) struct StoreChoice {
+    steps: usize,
+    last: Option<(Instant, WeightStore)>,
+    times: [[Duration; TRIAL_STEPS]; 2],
+    chosen: Option<WeightStore>,
+}
+
+impl StoreChoice {
+    /// A choice still to make, or `Cached` at once when no layer of `param_lens` would
+    /// be streamed on `blocks` threads.
+    pub(super) fn new(param_lens: impl IntoIterator<Item = usize>, blocks: usize) -> Self {
+        let any = param_lens
+            .into_iter()
+            .any(|p| p > 0 && weight_store(blocks, p, WeightStore::Streamed) == WeightStore::Streamed);
+        StoreChoice {
+            steps: 0,
+            last: None,
+            times: [[Duration::ZERO; TRIAL_STEPS]; 2],
+            chosen: (!any).then_some(WeightStore::Cached),
+        }
+    }
+
+    /// The way of storing for a step's units' pass starting at `now`.
+    pub(super) fn next(&mut self, now: Instant) -> WeightStore {
+        if let Some(chosen) = self.chosen {
+            return chosen;
+        }
+        let trial = self.steps.checked_sub(WARM_STEPS);
+        if let (Some(t), Some((then, store))) = (trial, self.last) {
+            if t > 0 {
+                let slot = (t - 1) / 2;
+                self.times[(store == WeightStore::Cached) as usize][slot] =
+                    now.saturating_duration_since(then);
+            }
+        }
+        if trial == Some(2 * TRIAL_STEPS) {
+            // Each pair's two steps ran one after the other: a drift of the machine's
+            // speed hits both, and the median of the pairs' differences ignores a
+            // step that something else interrupted.
+            let mut gains = [0i128; TRIAL_STEPS];
+            for (g, (s, c)) in gains.iter_mut().zip(self.times[0].iter().zip(&self.times[1])) {
+                *g = s.as_nanos() as i128 - c.as_nanos() as i128;
+            }
+            gains.sort_unstable();
+            let cached = gains[TRIAL_STEPS / 2] + gains[(TRIAL_STEPS - 1) / 2] > 0;
+            let chosen = if cached { WeightStore::Cached } else { WeightStore::Streamed };
+            self.chosen = Some(chosen);
+            return chosen;
+        }
+        let store = match trial {
+            Some(t) if t % 2 == 1 => WeightStore::Cached,
+            _ => WeightStore::Streamed,
+        };
+        self.steps += 1;
+        self.last = Some((now, store));
+        store
     }
 }
 
@@ -154,13 +231,15 @@ pub(super) struct Split {
     /// Per layer: its output, its scratch, its `δ` (refreshed each step; no allocation).
     views: Vec<[Shared<f32>; 3]>,
     one: Threads,
+    /// How the units' pass stores small layers' new weights.
+    pub(super) store: StoreChoice,
 }
 
 // SAFETY: the views are raw pointers into the workspace, only used during a pass.
 unsafe impl Send for Split {}
 
 impl Split {
-    pub(super) fn new(layers: &[Box<dyn Layer>], batch: usize) -> Self {
+    pub(super) fn new(layers: &[Box<dyn Layer>], batch: usize, blocks: usize) -> Self {
         let units = unit_count(batch);
         Split {
             deltas: layers.iter().map(|l| vec![0.0; batch * l.output_width()]).collect(),
@@ -168,6 +247,7 @@ impl Split {
             unit_kl: vec![0.0; units],
             views: Vec::with_capacity(layers.len()),
             one: Threads::new(1),
+            store: StoreChoice::new(layers.iter().map(|l| l.param_len()), blocks),
         }
     }
 }
@@ -381,7 +461,7 @@ pub(super) struct Update<'a> {
 pub(super) fn units_pass(
     layers: &[Box<dyn Layer>],
     offsets: &[Range<usize>],
-    split: &Split,
+    split: &mut Split,
     input: &[f32],
     acts: &[Vec<f32>],
     grads: &mut [f32],
@@ -391,12 +471,13 @@ pub(super) fn units_pass(
 ) {
     let d = layers[0].input_width();
     let blocks = threads.count();
+    let small = update.as_ref().map(|_| split.store.next(Instant::now()));
     let one = &split.one;
     let deltas = &split.deltas;
     let all = Shared::new(grads);
-    let update = update.map(|u| {
+    let update = update.zip(small).map(|(u, small)| {
         let (s1, s2) = u.state;
-        (u.rule, Shared::new(u.params), Shared::new(s1), Shared::new(s2), u.slots)
+        (u.rule, Shared::new(u.params), Shared::new(s1), Shared::new(s2), u.slots, small)
     });
     threads.for_each_index(blocks, |b| {
         let ctx = Ctx::train(one);
@@ -417,8 +498,8 @@ pub(super) fn units_pass(
             // SAFETY: the weight rows and biases of this task's units only.
             let (gw, gb) = unsafe { (all.get(w_range.clone()), all.get(b_range.clone())) };
             layer.unit_gradients(x, &deltas[i][..n * out], n, units, gw, gb, ctx);
-            if let Some((rule, params, s1, s2, slots)) = &update {
-                let store = weight_store(blocks, offsets[i].len());
+            if let Some((rule, params, s1, s2, slots, small)) = &update {
+                let store = weight_store(blocks, offsets[i].len(), *small);
                 for (r, g) in [(w_range.clone(), &*gw), (b_range.clone(), &*gb)] {
                     let decays =
                         slots.iter().any(|s| s.decays && (s.offset..s.offset + s.len).contains(&r.start));
@@ -435,6 +516,39 @@ pub(super) fn units_pass(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The store choice times both ways in turn after the warm steps, then keeps the
+    /// one with the lower median (one slow step of the faster way does not flip it);
+    /// with nothing to stream it is `Cached` from the first step.
+    #[test]
+    fn the_store_choice_keeps_the_faster_way_after_timing_both() {
+        use WeightStore::{Cached, Streamed};
+        for (streamed_us, cached_us, faster) in [(100, 150, Streamed), (150, 100, Cached)] {
+            let mut choice = StoreChoice::new([1000, 0], 2);
+            let mut now = Instant::now();
+            let mut ways = Vec::new();
+            for step in 0..WARM_STEPS + 2 * TRIAL_STEPS {
+                let way = choice.next(now);
+                ways.push(way);
+                let us = if way == Cached { cached_us } else { streamed_us };
+                // The first trial step of the faster way is slow, as a step interrupted.
+                let us = if step == WARM_STEPS + (faster == Cached) as usize { 10 * us } else { us };
+                now += Duration::from_micros(us);
+            }
+            assert!(ways[..WARM_STEPS].iter().all(|&w| w == Streamed), "{ways:?}");
+            let trial = &ways[WARM_STEPS..];
+            assert!(trial.iter().step_by(2).all(|&w| w == Streamed), "{ways:?}");
+            assert!(trial.iter().skip(1).step_by(2).all(|&w| w == Cached), "{ways:?}");
+            for _ in 0..5 {
+                now += Duration::from_micros(1000);
+                assert_eq!(choice.next(now), faster);
+            }
+        }
+        for (lens, blocks) in [(vec![STREAM_MAX + 1, 0], 2), (vec![1000], 1)] {
+            let mut choice = StoreChoice::new(lens, blocks);
+            assert_eq!(choice.next(Instant::now()), Cached);
+        }
+    }
 
     /// Units cover the rows in order without a one-row unit; blocks are whole units and
     /// cover the rows for any block count; unit blocks cover a layer's units without a

@@ -101,14 +101,18 @@ const TRIAL_STEPS: usize = 16;
 /// the cache made it 10–14 % faster (about 250 → 220 µs), the next step's products no
 /// longer reading the weights from memory. So the first steps after [`WARM_STEPS`]
 /// alternate the two, each timed from its units' pass to the next step's (its update
-/// and the rows' pass that reads what it stored), and after [`TRIAL_STEPS`] of each
-/// the one with the lower median stays. The two give the same bits
+/// and the rows' pass that reads what it stored), and after [`TRIAL_STEPS`] pairs the
+/// way that was faster in the median pair stays for the rest of training. The two
+/// give the same bits
 /// (`streamed_weights_have_the_bits_of_cached_ones`), so only the speed depends on the
 /// choice.
 #[derive(Debug, Clone)]
 pub(super) struct StoreChoice {
+    /// Steps so far, until the choice is made.
     steps: usize,
+    /// When the last step's units' pass started, and how it stored.
     last: Option<(Instant, WeightStore)>,
+    /// Each trial pair's times: streamed (`[0]`) and cached (`[1]`).
     times: [[Duration; TRIAL_STEPS]; 2],
     chosen: Option<WeightStore>,
 }
@@ -518,7 +522,7 @@ mod tests {
     use super::*;
 
     /// The store choice times both ways in turn after the warm steps, then keeps the
-    /// one with the lower median (one slow step of the faster way does not flip it);
+    /// one faster in the median pair (one slow step of the faster way does not flip it);
     /// with nothing to stream it is `Cached` from the first step.
     #[test]
     fn the_store_choice_keeps_the_faster_way_after_timing_both() {

@@ -16,7 +16,7 @@
 //! the loss's units alone.
 
 use std::ops::Range;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::fit::Rows;
 use crate::data::normalize::Normalizer;
@@ -110,10 +110,10 @@ const TRIAL_STEPS: usize = 16;
 pub(super) struct StoreChoice {
     /// Steps so far, until the choice is made.
     steps: usize,
-    /// When the last step's units' pass started, and how it stored.
-    last: Option<(Instant, WeightStore)>,
-    /// Each trial pair's times: streamed (`[0]`) and cached (`[1]`).
-    times: [[Duration; TRIAL_STEPS]; 2],
+    /// When the last step's units' pass started.
+    last: Option<Instant>,
+    /// Each trial pair's streamed step's time less its cached step's, in nanoseconds.
+    gains: [i128; TRIAL_STEPS],
     chosen: Option<WeightStore>,
 }
 
@@ -127,45 +127,41 @@ impl StoreChoice {
         StoreChoice {
             steps: 0,
             last: None,
-            times: [[Duration::ZERO; TRIAL_STEPS]; 2],
+            gains: [0; TRIAL_STEPS],
             chosen: (!any).then_some(WeightStore::Cached),
         }
     }
 
-    /// The way of storing for a step's units' pass starting at `now`.
+    /// The way of storing for a step's units' pass starting at `now`: streamed in the
+    /// warm-up steps and the trial's even steps, cached in its odd ones.
     pub(super) fn next(&mut self, now: Instant) -> WeightStore {
         if let Some(chosen) = self.chosen {
             return chosen;
         }
         let trial = self.steps.checked_sub(WARM_STEPS);
-        if let (Some(t), Some((then, store))) = (trial, self.last) {
-            if t > 0 {
-                let slot = (t - 1) / 2;
-                self.times[(store == WeightStore::Cached) as usize][slot] =
-                    now.saturating_duration_since(then);
-            }
+        if let (Some(t @ 1..), Some(then)) = (trial, self.last) {
+            // Trial step `t − 1` ended now.
+            let took = now.saturating_duration_since(then).as_nanos() as i128;
+            let gain = &mut self.gains[(t - 1) / 2];
+            *gain += if (t - 1) % 2 == 0 { took } else { -took };
         }
         if trial == Some(2 * TRIAL_STEPS) {
             // Each pair's two steps ran one after the other: a drift of the machine's
             // speed hits both, and the median of the pairs' differences ignores a
             // step that something else interrupted.
-            let mut gains = [0i128; TRIAL_STEPS];
-            for (g, (s, c)) in gains.iter_mut().zip(self.times[0].iter().zip(&self.times[1])) {
-                *g = s.as_nanos() as i128 - c.as_nanos() as i128;
-            }
-            gains.sort_unstable();
-            let cached = gains[TRIAL_STEPS / 2] + gains[(TRIAL_STEPS - 1) / 2] > 0;
+            let g = &mut self.gains;
+            g.sort_unstable();
+            let cached = g[TRIAL_STEPS / 2] + g[(TRIAL_STEPS - 1) / 2] > 0;
             let chosen = if cached { WeightStore::Cached } else { WeightStore::Streamed };
             self.chosen = Some(chosen);
             return chosen;
         }
-        let store = match trial {
+        self.steps += 1;
+        self.last = Some(now);
+        match trial {
             Some(t) if t % 2 == 1 => WeightStore::Cached,
             _ => WeightStore::Streamed,
-        };
-        self.steps += 1;
-        self.last = Some((now, store));
-        store
+        }
     }
 }
 
@@ -520,6 +516,7 @@ pub(super) fn units_pass(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// The store choice times both ways in turn after the warm steps, then keeps the
     /// one faster in the median pair (one slow step of the faster way does not flip it);

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use autoencoder::anomaly::{self, ScoreKind, ThresholdRule};
+use autoencoder::data::buffer;
 use autoencoder::probe::{Features, Logistic, Metric};
 use autoencoder::train::{Control, EpochRecord};
 use autoencoder::{file, Autoencoder, Dataset, Error, ImageShape, Observer, Settings, Threads};
@@ -156,7 +157,7 @@ fn dataset(
     name: &str,
 ) -> PyResult<Dataset> {
     let [n, d] = [x.shape()[0], x.shape()[1]];
-    let data = Dataset::new(rows(x, name)?.to_vec(), n, d, name).map_err(to_py)?;
+    let data = Dataset::new(buffer::copied(rows(x, name)?), n, d, name).map_err(to_py)?;
     match image_shape {
         Some((channels, height, width)) => {
             data.with_image_shape(ImageShape { channels, height, width }).map_err(to_py)

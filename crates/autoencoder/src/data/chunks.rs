@@ -282,7 +282,7 @@ impl ChunkedRows {
         }
         let n = usize::try_from(range.end - range.start)
             .map_err(|_| Error::Data(format!("{}: more rows than this machine can hold", self.source)))?;
-        let mut values = Vec::with_capacity(n.saturating_mul(self.cols));
+        let mut values = super::buffer::with_capacity(n.saturating_mul(self.cols));
         for i in 0..self.chunks.len() {
             let r = self.chunk_range(i);
             if r.end <= range.start || r.start >= range.end {

@@ -198,6 +198,7 @@ impl<'a> Rows<'a> {
         }
         let before = self.rows_before + self.rows;
         let base = self.data.len();
+        super::buffer::reserve(&mut self.data, n * d);
         self.data.resize(base + n * d, 0.0);
         for (j, &c) in self.plan.features.iter().enumerate() {
             let col = batch.column(c);

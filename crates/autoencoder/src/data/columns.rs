@@ -229,7 +229,7 @@ pub fn one_hot(
             ),
         ));
     }
-    let mut out = vec![0.0f32; rows * width];
+    let mut out = super::buffer::zeroed::<f32>(rows * width);
     for (i, row) in out.chunks_exact_mut(width.max(1)).enumerate() {
         row[..d].copy_from_slice(&data[i * d..(i + 1) * d]);
         let mut at = d;
@@ -261,7 +261,7 @@ pub fn recode(data: &mut Dataset, target: &[Categorical]) -> Result<()> {
         .zip(target)
         .map(|(from, to)| from.values.iter().map(|v| to.values.iter().position(|t| t == v)).collect())
         .collect();
-    let mut out = vec![0.0f32; data.rows() * width];
+    let mut out = super::buffer::zeroed::<f32>(data.rows() * width);
     for (i, row) in out.chunks_exact_mut(width.max(1)).enumerate() {
         let src = data.row(i);
         row[..d].copy_from_slice(&src[..d]);

@@ -469,6 +469,7 @@ impl Values<'_> {
 
     /// Room for the next row's features (filled by [`Values::push`]).
     fn begin_row(&mut self) {
+        super::buffer::reserve(&mut self.data, self.plan.features.len());
         self.data.resize(self.data.len() + self.plan.features.len(), 0.0);
     }
 

@@ -250,7 +250,7 @@ fn read_idx<T>(path: &Path, what_1d: &str, convert: impl Fn(Dtype, &[u8]) -> T) 
     } else {
         elems
     };
-    let mut out = Vec::with_capacity(cap_elems);
+    let mut out = super::buffer::with_capacity(cap_elems);
     let mut limited = reader.take(payload + 1);
     let mut buf = vec![0u8; CHUNK];
     let mut total: u64 = 0;

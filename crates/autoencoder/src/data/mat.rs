@@ -195,7 +195,7 @@ fn build(path: &Path, data: Matrix<'_>, labels: Option<Matrix<'_>>) -> Result<Da
     }
     let (rows, cols) = (data.dims[0], data.dims[1]);
     let n = rows.checked_mul(cols).ok_or_else(|| err(format!("`{}` is too large", data.name)))?;
-    let mut out = vec![0f32; n];
+    let mut out = super::buffer::zeroed::<f32>(n);
     // Column-major index k holds row k % rows, column k / rows (no values when rows == 0).
     data.values.for_each(|k, v| {
         let rows = rows.max(1);

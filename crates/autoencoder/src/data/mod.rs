@@ -1,6 +1,7 @@
 //! Data: the `Dataset` every loader produces, one module per file format, the
 //! normalisers, the built-in synthetic images and the named datasets.
 
+pub mod buffer;
 pub mod builtin;
 pub mod chunks;
 #[cfg(feature = "parquet")]

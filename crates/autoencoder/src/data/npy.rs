@@ -204,7 +204,7 @@ struct Header {
 fn read_npy<T: Copy>(r: &mut dyn Read, src: &Source, convert: impl Fn(Elem, &[u8]) -> T) -> Result<Array<T>> {
     let Header { shape, elem, fortran, data_bytes, declares, .. } = read_header(r, src)?;
     let cap = data_bytes.min(src.alloc_bound) / elem.size as u64;
-    let mut values: Vec<T> = Vec::with_capacity(cap as usize);
+    let mut values: Vec<T> = super::buffer::with_capacity(cap as usize);
     let mut limited = r.take(data_bytes);
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;

@@ -136,6 +136,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
             _ => return differ("this shard's ids are missing or of another kind (integers or text)"),
         }
         rows += shard.rows();
+        super::buffer::reserve(&mut data, shard.as_slice().len());
         data.extend_from_slice(shard.as_slice());
     }
     let mut d = Dataset::new(data, rows, cols, source_name(paths, &files))?;

@@ -48,7 +48,7 @@ pub fn kind_name(label: i64) -> Option<&'static str> {
 pub fn generate(rows: usize, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let pixels = SIZE * SIZE;
-    let mut data = vec![0.0f32; rows * pixels];
+    let mut data = super::buffer::zeroed::<f32>(rows * pixels);
     let mut labels = Vec::with_capacity(rows);
     for image in data.chunks_exact_mut(pixels) {
         let shape = Shape::draw(&mut rng);

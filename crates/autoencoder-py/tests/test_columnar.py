@@ -156,3 +156,38 @@ def test_id_and_ignored_columns_carry_the_keys(files, tmp_path):
     r = subprocess.run([ae_binary(), "score", str(model), str(p), "--label-column", "y", "--id-column", "key"],
                        capture_output=True, text=True)
     assert r.returncode == 1 and '"note"' in r.stderr and "--ignore-columns" in r.stderr, r.stderr
+
+
+def test_dictionary_encoded_columns_read_as_their_values(files, tmp_path):
+    """pandas' `category` columns reach Parquet and Arrow dictionary-encoded: a text
+    column one-hot encoded with `--categorical`, an integer feature, the label and a text
+    id, each stored as a dictionary, give the codes and scores of the same table stored
+    plainly, in every layout (in an Arrow stream the dictionaries come before the first
+    record batch)."""
+    t, csv, model, run = files
+    n = t.num_rows
+    kinds = pa.array([["red", "green", "blue"][i * 7 % 3] for i in range(n)])
+    keys = pa.array([f"user-{i % 9}" for i in range(n)])
+    plain = t.append_column("key", keys).append_column("kind", kinds)
+    p = tmp_path / "plain.parquet"
+    pq.write_table(plain, p)
+    m = tmp_path / "kinds.safetensors"
+    args = ["--label-column", "y", "--categorical", "kind", "--id-column", "key"]
+    run("train", p, *args, "--preset", "tabular", "--epochs", "2", "-o", m, "-q")
+    run("encode", m, p, *args, "-o", tmp_path / "want.npy")
+    want_scores = run("score", m, p, *args).stdout
+    assert want_scores.splitlines()[1].startswith("user-0,"), want_scores[:80]
+    i = plain.schema.get_field_index("count")
+    encoded = plain.set_column(i, "count", plain.column("count").dictionary_encode())
+    for name in ["y", "key", "kind"]:
+        i = encoded.schema.get_field_index(name)
+        encoded = encoded.set_column(i, name, encoded.column(name).dictionary_encode())
+    assert pa.types.is_dictionary(encoded.schema.field("kind").type)
+    enc = tmp_path / "enc"
+    enc.mkdir()
+    paths = written(encoded, enc)
+    assert pa.types.is_dictionary(ipc.open_stream(paths["t.arrows"]).schema.field("kind").type)
+    for name, q in paths.items():
+        run("encode", m, q, *args, "-o", tmp_path / f"got.{name}.npy")
+        assert (tmp_path / f"got.{name}.npy").read_bytes() == (tmp_path / "want.npy").read_bytes(), name
+        assert run("score", m, q, *args).stdout == want_scores, name

@@ -140,7 +140,8 @@ impl ChunkedRows {
                         let parts = batches.into_iter().filter(|&(_, n)| n > 0);
                         parts.map(|(b, n)| (Part::ArrowBatch(b), n)).collect()
                     }
-                    // A stream whose batches cannot be read alone (dictionaries).
+                    // A stream whose batches cannot be read alone (a dictionary sent after a record
+                    // batch, or no continuation markers).
                     None => whole(&mut shape)?,
                 },
                 Format::Npy => match npy::row_layout(path)? {

@@ -52,7 +52,42 @@ fn is_integer(t: &DataType) -> bool {
     matches!(t, Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64)
 }
 
-/// Whether `t` is a type whose values this module turns into `f32` features.
+/// The type of the values a column of type `t` holds: a dictionary-encoded column's
+/// (pandas' `category` columns, as pyarrow writes them) is its dictionary's.
+fn plain(t: &DataType) -> &DataType {
+    match t {
+        DataType::Dictionary(_, values) => values,
+        t => t,
+    }
+}
+
+/// `batch` with its dictionary-encoded columns decoded into plain ones (each key
+/// replaced by its value; a null key stays null), so that a column reads the same
+/// whichever way it was stored. A batch without them is returned as it is.
+fn without_dictionaries(batch: &RecordBatch, path: &Path) -> Result<RecordBatch> {
+    let encoded = |c: &ArrayRef| matches!(c.data_type(), DataType::Dictionary(..));
+    if !batch.columns().iter().any(encoded) {
+        return Ok(batch.clone());
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| match c.as_any_dictionary_opt() {
+            Some(d) => arrow_select::take::take(d.values().as_ref(), d.keys(), None),
+            None => Ok(c.clone()),
+        })
+        .collect::<std::result::Result<Vec<ArrayRef>, _>>()
+        .map_err(|e| format_error(path, e))?;
+    let before = batch.schema();
+    let fields = before.fields().iter().zip(&columns).map(|(f, c)| {
+        Arc::new(
+            Field::new(f.name(), c.data_type().clone(), f.is_nullable()).with_metadata(f.metadata().clone()),
+        )
+    });
+    let schema = Arc::new(Schema::new_with_metadata(fields.collect::<Vec<_>>(), before.metadata().clone()));
+    RecordBatch::try_new(schema, columns).map_err(|e| format_error(path, e))
+}
+
 /// Whether a column of type `t` holds text.
 fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
@@ -70,6 +105,7 @@ fn text_at(col: &ArrayRef, i: usize) -> Option<&str> {
     })
 }
 
+/// Whether `t` is a type whose values this module turns into `f32` features.
 fn is_numeric(t: &DataType) -> bool {
     use DataType::*;
     matches!(
@@ -117,7 +153,7 @@ impl<'a> Rows<'a> {
         let plan = columns.plan(Some(&header), fields.len(), path)?;
         for &i in &plan.features {
             let f = &fields[i];
-            if !is_numeric(f.data_type()) {
+            if !is_numeric(plain(f.data_type())) {
                 return Err(Error::format(
                     path,
                     format!(
@@ -130,7 +166,7 @@ impl<'a> Rows<'a> {
             }
         }
         for &c in &plan.categorical {
-            let t = fields[c].data_type();
+            let t = plain(fields[c].data_type());
             if !(is_text(t) || is_integer(t)) {
                 return Err(Error::format(
                     path,
@@ -142,7 +178,7 @@ impl<'a> Rows<'a> {
             }
         }
         if let Some(l) = plan.label {
-            let t = fields[l].data_type();
+            let t = plain(fields[l].data_type());
             if !(is_numeric(t) && *t != DataType::Boolean || is_text(t)) {
                 return Err(Error::format(
                     path,
@@ -150,7 +186,7 @@ impl<'a> Rows<'a> {
                 ));
             }
         }
-        let ids = match plan.id.map(|i| fields[i].data_type()) {
+        let ids = match plan.id.map(|i| plain(fields[i].data_type())) {
             None => None,
             Some(t) if is_integer(t) => Some(RowIds::Int(Vec::new())),
             Some(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => Some(RowIds::Text(Vec::new())),
@@ -420,7 +456,7 @@ where
     let mut rows = Rows::new(path, schema, columns)?;
     rows.rows_before = before;
     for batch in batches {
-        rows.push(&batch.map_err(|e| format_error(path, e))?)?;
+        rows.push(&without_dictionaries(&batch.map_err(|e| format_error(path, e))?, path)?)?;
     }
     rows.finish(path.display().to_string())
 }
@@ -794,9 +830,10 @@ pub enum ArrowBatch {
     /// Record batch `i` of the file layout (`ARROW1`), which its footer indexes.
     File(usize),
     /// A record batch message of a stream: bytes `at..at + len` of the file, decoded
-    /// after the schema message, bytes `0..schema`.
+    /// after the schema message and the dictionaries that follow it, bytes `0..schema`.
     Stream {
-        /// The schema message's length (it opens the stream).
+        /// The length of the schema message (it opens the stream) and of the dictionary
+        /// batch messages right after it, which every record batch may refer to.
         schema: u64,
         /// Where the batch's message starts.
         at: u64,
@@ -813,10 +850,12 @@ pub type ArrowBatches = (Vec<(ArrowBatch, usize)>, Dataset);
 /// pass that reads one batch at a time, and the columns `columns` chooses of it (a
 /// dataset of no rows with the features' names). A file's footer is checked first; a
 /// stream's messages are walked once, their metadata read (and every length they claim
-/// checked against the file) and their bodies skipped. `None` where the batches cannot
-/// be read alone: a stream with dictionary batches (whose dictionaries build up message
-/// by message), or one without the continuation markers of Arrow 0.15 and later; such a
-/// file is read whole.
+/// checked against the file) and their bodies skipped. A stream's dictionary batches
+/// that come before its first record batch (as a writer sends a categorical column's
+/// categories) are read again with each record batch. `None` where the batches cannot
+/// be read alone: a stream with a dictionary batch after a record batch (a replaced or
+/// extended dictionary, which builds up message by message), or one without the
+/// continuation markers of Arrow 0.15 and later; such a file is read whole.
 pub fn arrow_batches(path: &Path, columns: &Columns) -> Result<Option<ArrowBatches>> {
     guarded(path, || {
         let shape = |schema: &Schema| -> Result<Dataset> {
@@ -843,19 +882,24 @@ pub fn arrow_batches(path: &Path, columns: &Columns) -> Result<Option<ArrowBatch
         let Some(first) = messages.first().filter(|m| m.header == arrow_ipc::MessageHeader::Schema) else {
             return Ok(None);
         };
-        if messages.iter().any(|m| m.header == arrow_ipc::MessageHeader::DictionaryBatch) {
+        let is_dictionary = |m: &&IpcMessage| m.header == arrow_ipc::MessageHeader::DictionaryBatch;
+        let leading = messages[1..].iter().take_while(is_dictionary).count();
+        if messages[1 + leading..].iter().any(|m| is_dictionary(&m)) {
             return Ok(None);
         }
+        // The schema and the dictionaries after it: one run of bytes from the start.
+        let head = messages[..=leading].iter().map(|m| m.len).sum::<u64>();
+        let first = &IpcMessage { len: head, ..*first };
         let (schema, _) = stream_messages(&mut file, path, first, None)?;
         let batches = messages.iter().filter(|m| m.header == arrow_ipc::MessageHeader::RecordBatch);
-        let batches =
-            batches.map(|m| (ArrowBatch::Stream { schema: first.len, at: m.at, len: m.len }, m.rows));
+        let batches = batches.map(|m| (ArrowBatch::Stream { schema: head, at: m.at, len: m.len }, m.rows));
         Ok(Some((batches.collect(), shape(&schema)?)))
     })
 }
 
-/// The schema of an Arrow stream from its `schema` message, and the record batch that
-/// the message `batch` holds, when given: the two messages' bytes read from `file`,
+/// The schema of an Arrow stream from its `schema` message (with the dictionary
+/// batches that follow it, when its length covers them), and the record batch that
+/// the message `batch` holds, when given: the two runs of bytes read from `file`,
 /// checked again ([`ipc_stream_messages`]: the file may have changed since it was
 /// walked) and decoded as a stream of their own.
 fn stream_messages(
@@ -1381,24 +1425,57 @@ mod tests {
         let e = load_arrow_batch(&p, &Columns::default(), batches[2].0, 5).unwrap_err().to_string();
         assert!(e.contains("row 9, column 1 (\"a\"): a missing value"), "{e}");
         assert_eq!(e, whole);
-        // A stream with a dictionary batch is read whole: its dictionaries build up
-        // message by message.
-        let p = dir.path().join("dict.arrows");
-        let kinds: arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
-            vec!["x", "y", "x"].into_iter().collect();
+        // A categorical column: its dictionary is sent once, before the first record
+        // batch, and read again with each batch, which then reads alone. Batches with
+        // another dictionary make the writer send it after a record batch: that stream
+        // is read whole, its dictionaries building up message by message.
+        type Kinds = arrow_array::DictionaryArray<arrow_array::types::Int32Type>;
+        let kinds: Kinds = vec!["x", "y", "x"].into_iter().collect();
         let with_dict = Arc::new(Schema::new(vec![
             Field::new("a", DataType::Float32, false),
             Field::new("k", kinds.data_type().clone(), false),
         ]));
-        let b = RecordBatch::try_new(
+        let batch = |a: Vec<f32>, k: &[&str]| {
+            let values = Arc::new(arrow_array::StringArray::from(vec!["x", "y", "z"]));
+            let keys = k.iter().map(|k| ["x", "y", "z"].iter().position(|v| v == k).unwrap() as i32);
+            let k = Kinds::try_new(arrow_array::Int32Array::from_iter_values(keys), values).unwrap();
+            RecordBatch::try_new(with_dict.clone(), vec![Arc::new(Float32Array::from(a)), Arc::new(k)])
+                .unwrap()
+        };
+        // A pass that reads batch by batch encodes with fixed categories (a model's, or
+        // those of the first chunk); read whole, the values found are sorted.
+        let xyz = Categorical { column: "k".into(), values: vec!["x".into(), "y".into(), "z".into()] };
+        let one_hot = Columns::default().with_categories(std::slice::from_ref(&xyz));
+        let p = dir.path().join("dict.arrows");
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(File::create(&p).unwrap(), &with_dict).unwrap();
+        w.write(&batch(vec![1.0, 2.0, 3.0], &["x", "y", "x"])).unwrap();
+        w.write(&batch(vec![4.0, 5.0], &["z", "z"])).unwrap();
+        w.write(&batch(vec![6.0], &["y"])).unwrap();
+        w.finish().unwrap();
+        let whole = load_arrow(&p, &one_hot).unwrap();
+        assert_eq!(whole.rows_in(3..5), [4.0, 0.0, 0.0, 1.0, 5.0, 0.0, 0.0, 1.0]);
+        let (batches, _) = arrow_batches(&p, &one_hot).unwrap().unwrap();
+        assert_eq!(batches.iter().map(|b| b.1).collect::<Vec<_>>(), [3, 2, 1]);
+        let mut before = 0;
+        for &(b, n) in &batches {
+            let d = load_arrow_batch(&p, &one_hot, b, before).unwrap();
+            assert_eq!(d.as_slice(), whole.rows_in(before..before + n));
+            before += n;
+        }
+        let p = dir.path().join("dicts.arrows");
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(File::create(&p).unwrap(), &with_dict).unwrap();
+        w.write(&batch(vec![1.0, 2.0, 3.0], &["x", "y", "x"])).unwrap();
+        let other: Kinds = vec!["y", "x"].into_iter().collect();
+        let other = RecordBatch::try_new(
             with_dict.clone(),
-            vec![Arc::new(Float32Array::from(vec![1.0, 2.0, 3.0])), Arc::new(kinds)],
+            vec![Arc::new(Float32Array::from(vec![4.0, 5.0])), Arc::new(other)],
         )
         .unwrap();
-        let mut w = arrow_ipc::writer::StreamWriter::try_new(File::create(&p).unwrap(), &with_dict).unwrap();
-        w.write(&b).unwrap();
+        w.write(&other).unwrap();
         w.finish().unwrap();
-        assert!(arrow_batches(&p, &Columns::default()).unwrap().is_none());
+        assert!(arrow_batches(&p, &one_hot).unwrap().is_none());
+        let whole = load_arrow(&p, &one_hot).unwrap();
+        assert_eq!(whole.rows_in(3..5), [4.0, 0.0, 1.0, 0.0, 5.0, 1.0, 0.0, 0.0]);
         // The file changed after it was walked: a clear error, not another batch's rows.
         let p = write("t.arrows", None, true);
         let (batches, _) = arrow_batches(&p, &Columns::default()).unwrap().unwrap();

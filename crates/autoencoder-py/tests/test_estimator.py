@@ -126,6 +126,29 @@ def test_dataframes_in_numpy_out(table):
     assert bits(ref.transform(ints)) == bits(ref.transform(ints.astype(np.float32)))
 
 
+def test_categorical_and_dictionary_columns_of_numbers_are_their_values(table):
+    """A pandas `category` column of numbers and a pyarrow dictionary-encoded one (how
+    pandas' categories reach Parquet) give the bits of the plain column."""
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    cols = [f"f{i}" for i in range(6)]
+    ref = small().fit(table)
+    expected = bits(ref.transform(table))
+    df = pd.DataFrame(table, columns=cols)
+    df["f0"] = df["f0"].astype("category")
+    assert isinstance(df.dtypes["f0"], pd.CategoricalDtype)
+    t = pa.table({c: table[:, i] for i, c in enumerate(cols)})
+    t = t.set_column(0, "f0", t.column("f0").dictionary_encode())
+    assert pa.types.is_dictionary(t.schema.field("f0").type)
+    for frame in (df, t):
+        assert bits(ref.transform(frame)) == expected, type(frame)
+        assert small().fit(frame).model_.to_bytes() == ref.model_.to_bytes(), type(frame)
+    # Categories of text are still not numbers: the column is named.
+    df["f1"] = pd.Categorical(["a", "b"] * (len(df) // 2) + ["a"] * (len(df) % 2))
+    with pytest.raises(ValueError, match="column 'f1'"):
+        small().fit(df)
+
+
 def test_f32_c_contiguous_rows_are_not_copied(table):
     from autoencoder._convert import as_rows
 

@@ -10,32 +10,41 @@ __all__ = ["as_rows"]
 
 
 def _frame_columns(X):
-    """``(name, dtype-ok, dtype)`` per column for a DataFrame or Table, or None."""
+    """``(name, dtype-ok, dtype)`` per column for a DataFrame or Table, or None. A
+    categorical (pandas) or dictionary-encoded (pyarrow) column counts as the values it
+    stands for: numbers pass, as the `ae` command reads such a column from Parquet."""
     module = type(X).__module__.split(".")[0]
     if module == "pandas" and hasattr(X, "dtypes"):
         import pandas as pd
 
-        return [
-            (name, pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt), dt)
-            for name, dt in X.dtypes.items()
-        ]
+        def numeric(dt):
+            if isinstance(dt, pd.CategoricalDtype):
+                dt = dt.categories.dtype
+            return pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt)
+
+        return [(name, numeric(dt), dt) for name, dt in X.dtypes.items()]
     if module == "polars" and hasattr(X, "schema"):
         return [(name, dt.is_numeric() or str(dt) == "Boolean", dt) for name, dt in X.schema.items()]
     if module == "pyarrow" and hasattr(X, "schema"):
         import pyarrow as pa
 
-        return [
-            (f.name, pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_boolean(f.type), f.type)
-            for f in X.schema
-        ]
+        def numeric(t):
+            if pa.types.is_dictionary(t):
+                t = t.value_type
+            return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+
+        return [(f.name, numeric(f.type), f.type) for f in X.schema]
     return None
 
 
 def _frame_to_numpy(X):
     module = type(X).__module__.split(".")[0]
     if module == "pyarrow":
-        # Column by column: a Table's columns may be chunked.
-        cols = [np.asarray(c.to_numpy(), dtype=np.float32) for c in X.columns]
+        import pyarrow as pa
+
+        # Column by column: a Table's columns may be chunked, or dictionary-encoded.
+        plain = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in X.columns]
+        cols = [np.asarray(c.to_numpy(), dtype=np.float32) for c in plain]
         if not cols:
             return np.empty((X.num_rows, 0), dtype=np.float32)
         return np.ascontiguousarray(np.column_stack(cols))

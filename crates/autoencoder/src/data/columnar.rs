@@ -65,8 +65,7 @@ fn plain(t: &DataType) -> &DataType {
 /// replaced by its value; a null key stays null), so that a column reads the same
 /// whichever way it was stored. A batch without them is returned as it is.
 fn without_dictionaries(batch: &RecordBatch, path: &Path) -> Result<RecordBatch> {
-    let encoded = |c: &ArrayRef| matches!(c.data_type(), DataType::Dictionary(..));
-    if !batch.columns().iter().any(encoded) {
+    if !batch.columns().iter().any(|c| c.as_any_dictionary_opt().is_some()) {
         return Ok(batch.clone());
     }
     let columns = batch
@@ -79,11 +78,8 @@ fn without_dictionaries(batch: &RecordBatch, path: &Path) -> Result<RecordBatch>
         .collect::<std::result::Result<Vec<ArrayRef>, _>>()
         .map_err(|e| format_error(path, e))?;
     let before = batch.schema();
-    let fields = before.fields().iter().zip(&columns).map(|(f, c)| {
-        Arc::new(
-            Field::new(f.name(), c.data_type().clone(), f.is_nullable()).with_metadata(f.metadata().clone()),
-        )
-    });
+    let fields = before.fields().iter().zip(&columns);
+    let fields = fields.map(|(f, c)| Arc::new(f.as_ref().clone().with_data_type(c.data_type().clone())));
     let schema = Arc::new(Schema::new_with_metadata(fields.collect::<Vec<_>>(), before.metadata().clone()));
     RecordBatch::try_new(schema, columns).map_err(|e| format_error(path, e))
 }
@@ -882,9 +878,9 @@ pub fn arrow_batches(path: &Path, columns: &Columns) -> Result<Option<ArrowBatch
         let Some(first) = messages.first().filter(|m| m.header == arrow_ipc::MessageHeader::Schema) else {
             return Ok(None);
         };
-        let is_dictionary = |m: &&IpcMessage| m.header == arrow_ipc::MessageHeader::DictionaryBatch;
-        let leading = messages[1..].iter().take_while(is_dictionary).count();
-        if messages[1 + leading..].iter().any(|m| is_dictionary(&m)) {
+        let is_dictionary = |m: &IpcMessage| m.header == arrow_ipc::MessageHeader::DictionaryBatch;
+        let leading = messages[1..].iter().take_while(|m| is_dictionary(m)).count();
+        if messages[1 + leading..].iter().any(is_dictionary) {
             return Ok(None);
         }
         // The schema and the dictionaries after it: one run of bytes from the start.
@@ -1429,28 +1425,32 @@ mod tests {
         // batch, and read again with each batch, which then reads alone. Batches with
         // another dictionary make the writer send it after a record batch: that stream
         // is read whole, its dictionaries building up message by message.
-        type Kinds = arrow_array::DictionaryArray<arrow_array::types::Int32Type>;
-        let kinds: Kinds = vec!["x", "y", "x"].into_iter().collect();
+        let kind = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
         let with_dict = Arc::new(Schema::new(vec![
             Field::new("a", DataType::Float32, false),
-            Field::new("k", kinds.data_type().clone(), false),
+            Field::new("k", kind, false),
         ]));
-        let batch = |a: Vec<f32>, k: &[&str]| {
-            let values = Arc::new(arrow_array::StringArray::from(vec!["x", "y", "z"]));
-            let keys = k.iter().map(|k| ["x", "y", "z"].iter().position(|v| v == k).unwrap() as i32);
-            let k = Kinds::try_new(arrow_array::Int32Array::from_iter_values(keys), values).unwrap();
+        // A batch of values `a` and categories `k`, its dictionary `values`.
+        let batch = |a: Vec<f32>, values: &[&str], k: &[&str]| {
+            let keys = k.iter().map(|k| values.iter().position(|v| v == k).unwrap() as i32);
+            let k = arrow_array::DictionaryArray::try_new(
+                arrow_array::Int32Array::from_iter_values(keys),
+                Arc::new(arrow_array::StringArray::from(values.to_vec())),
+            )
+            .unwrap();
             RecordBatch::try_new(with_dict.clone(), vec![Arc::new(Float32Array::from(a)), Arc::new(k)])
                 .unwrap()
         };
+        let xyz = ["x", "y", "z"];
         // A pass that reads batch by batch encodes with fixed categories (a model's, or
         // those of the first chunk); read whole, the values found are sorted.
-        let xyz = Categorical { column: "k".into(), values: vec!["x".into(), "y".into(), "z".into()] };
-        let one_hot = Columns::default().with_categories(std::slice::from_ref(&xyz));
+        let fixed = Categorical { column: "k".into(), values: xyz.map(String::from).to_vec() };
+        let one_hot = Columns::default().with_categories(std::slice::from_ref(&fixed));
         let p = dir.path().join("dict.arrows");
         let mut w = arrow_ipc::writer::StreamWriter::try_new(File::create(&p).unwrap(), &with_dict).unwrap();
-        w.write(&batch(vec![1.0, 2.0, 3.0], &["x", "y", "x"])).unwrap();
-        w.write(&batch(vec![4.0, 5.0], &["z", "z"])).unwrap();
-        w.write(&batch(vec![6.0], &["y"])).unwrap();
+        w.write(&batch(vec![1.0, 2.0, 3.0], &xyz, &["x", "y", "x"])).unwrap();
+        w.write(&batch(vec![4.0, 5.0], &xyz, &["z", "z"])).unwrap();
+        w.write(&batch(vec![6.0], &xyz, &["y"])).unwrap();
         w.finish().unwrap();
         let whole = load_arrow(&p, &one_hot).unwrap();
         assert_eq!(whole.rows_in(3..5), [4.0, 0.0, 0.0, 1.0, 5.0, 0.0, 0.0, 1.0]);
@@ -1464,14 +1464,8 @@ mod tests {
         }
         let p = dir.path().join("dicts.arrows");
         let mut w = arrow_ipc::writer::StreamWriter::try_new(File::create(&p).unwrap(), &with_dict).unwrap();
-        w.write(&batch(vec![1.0, 2.0, 3.0], &["x", "y", "x"])).unwrap();
-        let other: Kinds = vec!["y", "x"].into_iter().collect();
-        let other = RecordBatch::try_new(
-            with_dict.clone(),
-            vec![Arc::new(Float32Array::from(vec![4.0, 5.0])), Arc::new(other)],
-        )
-        .unwrap();
-        w.write(&other).unwrap();
+        w.write(&batch(vec![1.0, 2.0, 3.0], &xyz, &["x", "y", "x"])).unwrap();
+        w.write(&batch(vec![4.0, 5.0], &["y", "x"], &["y", "x"])).unwrap();
         w.finish().unwrap();
         assert!(arrow_batches(&p, &one_hot).unwrap().is_none());
         let whole = load_arrow(&p, &one_hot).unwrap();

@@ -383,6 +383,7 @@ impl ValidParams {
             &self.threads,
             observer,
         )?;
+        model.categories = data.categories().to_vec();
         Ok(Fitted { model, history })
     }
 }

@@ -121,8 +121,9 @@ fn every_rank_count_writes_the_bytes_of_one_process() {
 /// `--shard`: each rank reads and holds only its rows and fetches each step's rows from
 /// the others. `mpirun -n 2` and `-n 3` write the bytes one process writes with the
 /// same micro-batches (z-scores, a validation split, input noise, a threshold), from a
-/// CSV file (read whole, the rank's rows kept) and from NPY shards (only the files that
-/// hold a rank's rows read); without mpirun the flag is refused.
+/// CSV file (read whole, the rank's rows kept), from NPY shards (only the files that
+/// hold a rank's rows read) and from CSV shards with a categorical column whose values
+/// differ between them; without mpirun the flag is refused.
 #[test]
 fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
     let Some(_) = mpirun() else { return };
@@ -168,17 +169,43 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
         let values: Vec<f32> = part.concat();
         crate::cli::write_npy(&shards.join(format!("part{k}.npy")), &values, part.len(), 12);
     }
-    for (data, what) in [(&csv, "csv"), (&shards, "npy shards")] {
+    // The same rows as three CSV files with a categorical column, whose values differ
+    // from file to file (one value in one file only, empty fields in another): every rank
+    // one-hot encodes with every file's values.
+    let kinds = dir.path().join("kinds");
+    std::fs::create_dir(&kinds).unwrap();
+    let header = text.lines().next().unwrap();
+    let values = [&["a", "b"][..], &["c", "", "b"], &["d", "a"]];
+    for (k, part) in text.lines().skip(1).collect::<Vec<_>>().chunks(100).enumerate() {
+        let body: String = part
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{l},{}\n", values[k][i % values[k].len()]))
+            .collect();
+        std::fs::write(kinds.join(format!("part{k}.csv")), format!("{header},kind\n{body}")).unwrap();
+    }
+    let categorical = ["--categorical", "kind"].map(String::from);
+    for (data, what, extra) in
+        [(&csv, "csv", &[][..]), (&shards, "npy shards", &[][..]), (&kinds, "categorical", &categorical[..])]
+    {
         let one = dir.path().join("one.ae");
-        ok(ae().args(args(data, &one)));
+        ok(ae().args(args(data, &one)).args(extra));
         let want = std::fs::read(&one).unwrap();
         for n in [2, 3] {
             let out = dir.path().join(format!("shard-{n}.ae"));
             let mut cmd = mpirun().unwrap();
-            run(cmd.args(["-n", &n.to_string()]).arg(ae_path()).args(args(data, &out)).arg("--shard"));
+            run(cmd
+                .args(["-n", &n.to_string()])
+                .arg(ae_path())
+                .args(args(data, &out))
+                .args(extra)
+                .arg("--shard"));
             assert!(std::fs::read(&out).unwrap() == want, "{what}: mpirun -n {n} --shard wrote other bytes");
         }
     }
+    // The model encodes later rows with the values of all three files.
+    let model = autoencoder::file::load(&dir.path().join("one.ae")).unwrap();
+    assert_eq!(model.categories[0].values, ["a", "b", "c", "d"]);
     let out = ae().args(args(&csv, &dir.path().join("alone.ae"))).arg("--shard").output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("mpirun"), "{err}");

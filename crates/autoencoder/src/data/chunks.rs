@@ -3,9 +3,10 @@
 //! or CSV file's ranges of rows, any other file whole), each read on its own — what passes over data larger than memory
 //! (streamed training) read through.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::columns::Missing;
+use super::columns::{Categorical, Missing, MAX_CATEGORIES};
 use super::csv::CsvIndex;
 use super::dataset::Dataset;
 use super::npy;
@@ -65,8 +66,10 @@ struct Chunk {
 /// memory then holds one chunk at a time.
 ///
 /// Every chunk has the first's width and column names (the error names the file that
-/// differs). Reading with categorical columns or `--missing drop` is refused: both
-/// need every row before the first can be numbered.
+/// differs). Categorical columns are encoded with the values of every chunk, found by
+/// a first pass ([`open`](Self::open)). Reading with `--missing drop` is refused: it
+/// changes the chunks' row counts, which must be known before the first row can be
+/// numbered.
 #[derive(Debug, Clone)]
 pub struct ChunkedRows {
     files: Vec<PathBuf>,
@@ -83,20 +86,67 @@ pub struct ChunkedRows {
 }
 
 impl ChunkedRows {
-    /// Open the files `paths` names, read with `opts`.
+    /// Open the files `paths` names, read with `opts`. Categorical columns without fixed
+    /// values ([`Columns::categories`](super::columns::Columns::categories)) are given the
+    /// sorted union of every chunk's values first, by one pass over the chunks that keeps
+    /// only those values ([`categories_of`](Self::categories_of)): every chunk is then
+    /// one-hot encoded alike, as reading the rows whole would encode them.
     pub fn open(paths: &[PathBuf], opts: &LoadOptions) -> Result<ChunkedRows> {
-        if !opts.columns.categorical.is_empty() {
-            return Err(Error::config(
-                "stream",
-                "categorical columns are numbered from every row, so they are not streamed; train in memory, or one-hot encode them beforehand",
-            ));
-        }
         if opts.columns.missing == Missing::Drop {
             return Err(Error::config(
                 "stream",
                 "--missing drop changes the row count of every chunk, so it is not streamed; use --missing mean or error",
             ));
         }
+        if opts.columns.categorical.is_empty() || !opts.columns.categories.is_empty() {
+            return Self::open_with(paths, opts, true);
+        }
+        let categories = Self::categories_of(paths, opts)?;
+        let opts = LoadOptions { columns: opts.columns.clone().with_categories(&categories), ..opts.clone() };
+        Self::open_with(paths, &opts, true)
+    }
+
+    /// The values of the categorical columns `opts` names in every chunk of the files
+    /// `paths` names, each column's sorted: the encodings reading the rows whole gives
+    /// ([`columns::one_hot`](super::columns::one_hot), and the union of
+    /// [`shards::load`]). Memory holds one chunk and the values.
+    pub fn categories_of(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Categorical>> {
+        // Each chunk has the width its own values give, so widths are not compared.
+        let probe = Self::open_with(paths, opts, false)?;
+        let mut union: Vec<(String, BTreeSet<String>)> = Vec::new();
+        for i in 0..probe.chunks.len() {
+            let d = probe.load(i)?;
+            if i == 0 {
+                union = d.categories.iter().map(|c| (c.column.clone(), BTreeSet::new())).collect();
+            }
+            if d.categories.iter().map(|c| &c.column).ne(union.iter().map(|(c, _)| c)) {
+                return Err(Error::format(
+                    &probe.files[probe.chunks[i].file],
+                    format!(
+                        "a shard with other categorical columns, unlike {} (the first shard)",
+                        probe.files[0].display()
+                    ),
+                ));
+            }
+            for ((name, all), c) in union.iter_mut().zip(d.categories) {
+                all.extend(c.values);
+                if all.len() > MAX_CATEGORIES {
+                    return Err(Error::Data(format!(
+                        "{}: categorical column \"{name}\" has more than {MAX_CATEGORIES} distinct values; at most {MAX_CATEGORIES} can be one-hot encoded (leave it out with ignore_columns)",
+                        probe.source
+                    )));
+                }
+            }
+        }
+        Ok(union
+            .into_iter()
+            .map(|(column, values)| Categorical { column, values: values.into_iter().collect() })
+            .collect())
+    }
+
+    /// [`open`](Self::open) without choosing categorical values; `checked`: each file's
+    /// width and column names are compared with the first's.
+    fn open_with(paths: &[PathBuf], opts: &LoadOptions, checked: bool) -> Result<ChunkedRows> {
         let files = shards::expand(paths)?;
         let mut chunks = Vec::new();
         let mut csv = Vec::new();
@@ -112,9 +162,13 @@ impl ChunkedRows {
             }
             let mut index = None;
             // A file read whole: one chunk, its rows counted and its columns checked.
+            let check = |shape: &mut Option<(usize, Option<Vec<String>>)>, d: &Dataset| match checked {
+                true => check_shape(shape, d, path, &files[0]),
+                false => Ok(()),
+            };
             let whole = |shape: &mut Option<(usize, Option<Vec<String>>)>| -> Result<Vec<(Part, usize)>> {
                 let d = load_file(path, None, opts)?;
-                check_shape(shape, &d, path, &files[0])?;
+                check(shape, &d)?;
                 Ok(vec![(Part::Whole, d.rows())])
             };
             let parts: Vec<(Part, usize)> = match detect(path)? {
@@ -127,16 +181,16 @@ impl ChunkedRows {
                         .map(|(g, n)| (Part::RowGroup(g), n))
                         .collect();
                     // Each file's columns are checked before any pass starts.
-                    if let Some(&(Part::RowGroup(g), _)) = groups.first() {
+                    if let Some(&(Part::RowGroup(g), _)) = groups.first().filter(|_| checked) {
                         let d = super::columnar::load_parquet_row_group(path, &opts.columns, g, 0)?;
-                        check_shape(&mut shape, &d, path, &files[0])?;
+                        check(&mut shape, &d)?;
                     }
                     groups
                 }
                 #[cfg(feature = "parquet")]
                 Format::Arrow => match super::columnar::arrow_batches(path, &opts.columns)? {
                     Some((batches, d)) => {
-                        check_shape(&mut shape, &d, path, &files[0])?;
+                        check(&mut shape, &d)?;
                         let parts = batches.into_iter().filter(|&(_, n)| n > 0);
                         parts.map(|(b, n)| (Part::ArrowBatch(b), n)).collect()
                     }
@@ -147,7 +201,7 @@ impl ChunkedRows {
                 Format::Npy => match npy::row_layout(path)? {
                     Some(l) => {
                         let d = Dataset::new(Vec::new(), 0, l.cols, path.display().to_string())?;
-                        check_shape(&mut shape, &d, path, &files[0])?;
+                        check(&mut shape, &d)?;
                         let per = (CHUNK_BYTES / (l.cols * 4).max(1)).max(1);
                         (0..l.rows).step_by(per).map(|a| (Part::NpyRows(l, a), per.min(l.rows - a))).collect()
                     }
@@ -157,7 +211,7 @@ impl ChunkedRows {
                     let ix = super::csv::index(path, &opts.csv, &opts.columns, CHUNK_BYTES / 4)?;
                     let mut d = Dataset::new(Vec::new(), 0, ix.cols(), path.display().to_string())?;
                     d.feature_names = ix.feature_names().map(<[String]>::to_vec);
-                    check_shape(&mut shape, &d, path, &files[0])?;
+                    check(&mut shape, &d)?;
                     let starts: Vec<usize> = ix.chunk_starts().chain([ix.rows()]).collect();
                     index = Some(ix);
                     starts.windows(2).map(|w| (Part::CsvRows(w[0]), w[1] - w[0])).collect()
@@ -173,7 +227,8 @@ impl ChunkedRows {
             }
         }
         let source = shards::source_name(paths, &files);
-        // Every file with rows gave its shape.
+        // Every file with rows gave its shape (when compared).
+        let shape = if checked { shape } else { Some((0, None)) };
         let Some((cols, feature_names)) = shape.filter(|_| !chunks.is_empty()) else {
             return Err(Error::Data(format!("{source}: no rows")));
         };
@@ -203,6 +258,12 @@ impl ChunkedRows {
     /// The features' names, when the files name them.
     pub fn feature_names(&self) -> Option<&[String]> {
         self.feature_names.as_deref()
+    }
+
+    /// The one-hot encodings of the categorical columns, whose features follow the
+    /// numeric ones in every chunk ([`Dataset::categories`]).
+    pub fn categories(&self) -> &[Categorical] {
+        &self.opts.columns.categories
     }
 
     /// Whether a NaN stands for a missing value ([`Missing::Mean`]).
@@ -238,21 +299,7 @@ impl ChunkedRows {
     pub fn read(&self, i: usize) -> Result<Dataset> {
         let c = &self.chunks[i];
         let path = &self.files[c.file];
-        let mut d = match c.part {
-            Part::CsvRows(start) => self.csv_rows(i, start..start + c.rows)?,
-            #[cfg(feature = "parquet")]
-            Part::RowGroup(g) => {
-                super::columnar::load_parquet_row_group(path, &self.opts.columns, g, c.in_file as usize)?
-            }
-            #[cfg(feature = "parquet")]
-            Part::ArrowBatch(b) => {
-                super::columnar::load_arrow_batch(path, &self.opts.columns, b, c.in_file as usize)?
-            }
-            #[cfg(not(feature = "parquet"))]
-            Part::RowGroup(_) => unreachable!("row groups come from Parquet files"),
-            Part::NpyRows(layout, start) => npy::read_rows(path, &layout, start..start + c.rows)?,
-            Part::Whole => load_file(path, None, &self.opts)?,
-        };
+        let mut d = self.load(i)?;
         if d.cols() != self.cols || d.feature_names != self.feature_names {
             return Err(shards::other_columns(path, &d, &self.files[0], (self.cols, &self.feature_names)));
         }
@@ -266,6 +313,27 @@ impl ChunkedRows {
         d.check_values_after(d.nan_is_missing, c.in_file)?;
         d.first_row = c.first;
         Ok(d)
+    }
+
+    /// Chunk `i` as its file gives it, unchecked.
+    fn load(&self, i: usize) -> Result<Dataset> {
+        let c = &self.chunks[i];
+        let path = &self.files[c.file];
+        Ok(match c.part {
+            Part::CsvRows(start) => self.csv_rows(i, start..start + c.rows)?,
+            #[cfg(feature = "parquet")]
+            Part::RowGroup(g) => {
+                super::columnar::load_parquet_row_group(path, &self.opts.columns, g, c.in_file as usize)?
+            }
+            #[cfg(feature = "parquet")]
+            Part::ArrowBatch(b) => {
+                super::columnar::load_arrow_batch(path, &self.opts.columns, b, c.in_file as usize)?
+            }
+            #[cfg(not(feature = "parquet"))]
+            Part::RowGroup(_) => unreachable!("row groups come from Parquet files"),
+            Part::NpyRows(layout, start) => npy::read_rows(path, &layout, start..start + c.rows)?,
+            Part::Whole => load_file(path, None, &self.opts)?,
+        })
     }
 }
 
@@ -317,6 +385,7 @@ impl ChunkedRows {
         }
         let mut d = Dataset::new(values, n, self.cols, self.source.clone())?;
         d.feature_names.clone_from(&self.feature_names);
+        d.categories.clone_from(&self.opts.columns.categories);
         d.nan_is_missing = self.nan_is_missing;
         d.first_row = range.start;
         Ok(d)

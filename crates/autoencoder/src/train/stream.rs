@@ -839,6 +839,79 @@ mod tests {
         assert!(a.params() == b.params(), "the weights differ");
     }
 
+    /// CSV shards with a categorical column whose values differ between the shards (one
+    /// shard has a value no other has, and empty fields): every chunk is one-hot
+    /// encoded with the sorted union of the values, so the chunks, any range of rows and
+    /// their encodings are those of the shards read whole, and streamed training in one
+    /// window trains the in-memory model bit for bit. Values fixed beforehand (a
+    /// model's) are kept, and a union over the most a column may have is refused.
+    #[test]
+    fn categorical_columns_are_encoded_with_every_chunks_values() {
+        use crate::data::columns::{Categorical, ColumnRef, Columns};
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("csv");
+        std::fs::create_dir(&folder).unwrap();
+        let colors = [&["red", "blue"][..], &["green", "", "red"], &["blue", "violet", "red", "green"]];
+        for (k, values) in colors.iter().enumerate() {
+            let mut text = String::from("x0,color,x1\n");
+            for i in 0..1200 {
+                let (a, b) = ((i * 7 + k * 3) % 11, (i * 5 + k) % 13);
+                text += &format!("{a}.5,{},{b}.25\n", values[i % values.len()]);
+            }
+            std::fs::write(folder.join(format!("part-{k}.csv")), text).unwrap();
+        }
+        let columns = Columns { categorical: vec![ColumnRef::Name("color".into())], ..Columns::default() };
+        let opts = LoadOptions { columns, ..LoadOptions::default() };
+        let whole = shards::load(std::slice::from_ref(&folder), &opts).unwrap();
+        assert_eq!(whole.categories[0].values, ["blue", "green", "red", "violet"]);
+        let chunked = ChunkedRows::open(std::slice::from_ref(&folder), &opts).unwrap();
+        assert!(chunked.chunks() >= 6, "{} chunks", chunked.chunks());
+        assert_eq!((chunked.rows(), chunked.cols()), (3600, 6));
+        assert_eq!(chunked.categories(), &whole.categories[..]);
+        assert_eq!(chunked.feature_names(), whole.feature_names.as_deref());
+        let mut all = Vec::new();
+        for i in 0..chunked.chunks() {
+            let d = chunked.read(i).unwrap();
+            assert_eq!(d.categories, whole.categories);
+            all.extend_from_slice(d.as_slice());
+        }
+        assert_eq!(all, whole.as_slice());
+        for r in [0..3600, 1..2, 1000..2500, 3599..3600] {
+            let d = chunked.read_rows(r.start as u64..r.end as u64).unwrap();
+            assert_eq!((d.as_slice(), &d.categories), (whole.rows_in(r), &whole.categories));
+        }
+        let (model, mut training) = crate::anomaly::tabular_defaults(6);
+        (training.epochs, training.min_steps) = (2, 20);
+        let rule = Some(ThresholdRule::Contamination(0.05));
+        same_model(
+            &in_memory(&whole, &model, &training, rule),
+            &streamed(&chunked, &model, &training, rule, 3600),
+        );
+
+        // A model's values stand: a value it lacks sets no feature.
+        let fixed = Categorical { column: "color".into(), values: vec!["red".into(), "violet".into()] };
+        let later = LoadOptions {
+            columns: Columns::default().with_categories(std::slice::from_ref(&fixed)),
+            ..opts.clone()
+        };
+        let chunked = ChunkedRows::open(std::slice::from_ref(&folder), &later).unwrap();
+        assert_eq!((chunked.cols(), chunked.categories()), (4, &[fixed][..]));
+        assert_eq!(
+            chunked.read_rows(0..3600).unwrap().as_slice(),
+            shards::load(&[folder], &later).unwrap().as_slice()
+        );
+
+        // More values in all than a column may have, though no chunk has that many.
+        let many = dir.path().join("many");
+        std::fs::create_dir(&many).unwrap();
+        for k in 0..2 {
+            let rows: String = (0..2100).map(|i| format!("1,v{k}-{i}\n")).collect();
+            std::fs::write(many.join(format!("part-{k}.csv")), format!("x,color\n{rows}")).unwrap();
+        }
+        let e = ChunkedRows::open(&[many], &opts).unwrap_err().to_string();
+        assert!(e.contains("\"color\" has more than 4096 distinct values"), "{e}");
+    }
+
     /// Smaller windows: the same seed gives the same bits, another seed other bits, and
     /// the model learns the data about as well as in memory (the validation loss
     /// within 25 %); the normaliser is fitted on the same rows in one pass, bit for bit.

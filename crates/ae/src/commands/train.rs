@@ -705,8 +705,18 @@ fn streaming(a: &TrainArgs) -> Result<Option<Streamed>> {
     if !a.stream && autoencoder::data::chunks::estimate_bytes(paths)? <= budget {
         return Ok(None);
     }
-    let rows = autoencoder::data::chunks::ChunkedRows::open(paths, &a.data.load_options())?;
+    let rows = open_chunked(a, paths)?;
     Ok(Some(Streamed { rows, budget, chosen: !a.stream }))
+}
+
+/// The table files `paths` opened to be read a chunk at a time, saying (unless quiet)
+/// how many rows `--missing drop` left out, as loading them whole says.
+fn open_chunked(a: &TrainArgs, paths: &[PathBuf]) -> Result<autoencoder::data::chunks::ChunkedRows> {
+    let rows = autoencoder::data::chunks::ChunkedRows::open(paths, &a.data.load_options())?;
+    if rows.dropped_rows() > 0 && !a.quiet {
+        eprintln!("left out {} row(s) with a missing value; {} kept", rows.dropped_rows(), rows.rows());
+    }
+    Ok(rows)
 }
 
 /// The table files the data is read from a chunk at a time (streamed, or shared out by
@@ -736,7 +746,7 @@ fn shard_source(a: &TrainArgs) -> Result<autoencoder::data::chunks::ChunkedRows>
             "--shard reads each rank's rows from table files (CSV, NPY, Parquet, Arrow, or folders and globs of them); named datasets, images and standard input are read whole",
         )
     })?;
-    autoencoder::data::chunks::ChunkedRows::open(paths, &a.data.load_options())
+    open_chunked(a, paths)
 }
 
 /// What `ae train` reports: one JSON object on stdout with `--json`, else one line on

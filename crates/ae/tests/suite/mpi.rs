@@ -123,7 +123,8 @@ fn every_rank_count_writes_the_bytes_of_one_process() {
 /// same micro-batches (z-scores, a validation split, input noise, a threshold), from a
 /// CSV file (read whole, the rank's rows kept), from NPY shards (only the files that
 /// hold a rank's rows read) and from CSV shards with a categorical column whose values
-/// differ between them; without mpirun the flag is refused.
+/// differ between them and rows left out for a missing number; without mpirun the flag
+/// is refused.
 #[test]
 fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
     let Some(_) = mpirun() else { return };
@@ -170,8 +171,9 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
         crate::cli::write_npy(&shards.join(format!("part{k}.npy")), &values, part.len(), 12);
     }
     // The same rows as three CSV files with a categorical column, whose values differ
-    // from file to file (one value in one file only, empty fields in another): every rank
-    // one-hot encodes with every file's values.
+    // from file to file (one value in one file only, empty fields in another), and
+    // numbers missing in some rows, left out (`--missing drop`): every rank one-hot
+    // encodes with every file's values, and numbers the rows kept as one process does.
     let kinds = dir.path().join("kinds");
     std::fs::create_dir(&kinds).unwrap();
     let header = text.lines().next().unwrap();
@@ -180,11 +182,18 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
         let body: String = part
             .iter()
             .enumerate()
-            .map(|(i, l)| format!("{l},{}\n", values[k][i % values[k].len()]))
+            .map(|(i, l)| {
+                let l = if (i + k) % 13 == 5 {
+                    format!(",{}", l.split_once(',').unwrap().1)
+                } else {
+                    l.to_string()
+                };
+                format!("{l},{}\n", values[k][i % values[k].len()])
+            })
             .collect();
         std::fs::write(kinds.join(format!("part{k}.csv")), format!("{header},kind\n{body}")).unwrap();
     }
-    let categorical = ["--categorical", "kind"].map(String::from);
+    let categorical = ["--categorical", "kind", "--missing", "drop"].map(String::from);
     for (data, what, extra) in
         [(&csv, "csv", &[][..]), (&shards, "npy shards", &[][..]), (&kinds, "categorical", &categorical[..])]
     {

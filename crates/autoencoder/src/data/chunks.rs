@@ -48,6 +48,9 @@ enum Part {
 struct Chunk {
     file: usize,
     part: Part,
+    /// Its rows in the file.
+    raw: usize,
+    /// The rows it gives: `raw`, less those with a missing value under `--missing drop`.
     rows: usize,
     /// The global index of the chunk's first row.
     first: u64,
@@ -67,9 +70,9 @@ struct Chunk {
 ///
 /// Every chunk has the first's width and column names (the error names the file that
 /// differs). Categorical columns are encoded with the values of every chunk, found by
-/// a first pass ([`open`](Self::open)). Reading with `--missing drop` is refused: it
-/// changes the chunks' row counts, which must be known before the first row can be
-/// numbered.
+/// a first pass ([`open`](Self::open)). Under `--missing drop` opening reads every chunk
+/// once more, to count its rows without a missing value: the rows are numbered as the
+/// rows kept of the whole data are.
 #[derive(Debug, Clone)]
 pub struct ChunkedRows {
     files: Vec<PathBuf>,
@@ -81,6 +84,8 @@ pub struct ChunkedRows {
     cols: usize,
     feature_names: Option<Vec<String>>,
     nan_is_missing: bool,
+    /// Rows left out for a missing value (`--missing drop`).
+    dropped: u64,
     /// Where the rows came from, for messages and the model's training summary.
     pub source: String,
 }
@@ -90,14 +95,10 @@ impl ChunkedRows {
     /// values ([`Columns::categories`](super::columns::Columns::categories)) are given the
     /// sorted union of every chunk's values first, by one pass over the chunks that keeps
     /// only those values ([`categories_of`](Self::categories_of)): every chunk is then
-    /// one-hot encoded alike, as reading the rows whole would encode them.
+    /// one-hot encoded alike, as reading the rows whole would encode them. Under
+    /// [`Missing::Drop`] the rows with a missing value are left out of every chunk, and
+    /// the rows kept are numbered in order ([`dropped_rows`](Self::dropped_rows)).
     pub fn open(paths: &[PathBuf], opts: &LoadOptions) -> Result<ChunkedRows> {
-        if opts.columns.missing == Missing::Drop {
-            return Err(Error::config(
-                "stream",
-                "--missing drop changes the row count of every chunk, so it is not streamed; use --missing mean or error",
-            ));
-        }
         if opts.columns.categorical.is_empty() || !opts.columns.categories.is_empty() {
             return Self::open_with(paths, opts, true);
         }
@@ -221,7 +222,7 @@ impl ChunkedRows {
             csv.push(index);
             let mut in_file = 0;
             for (part, n) in parts {
-                chunks.push(Chunk { file: f, part, rows: n, first: rows, in_file });
+                chunks.push(Chunk { file: f, part, raw: n, rows: n, first: rows, in_file });
                 rows += n as u64;
                 in_file += n as u64;
             }
@@ -232,7 +233,7 @@ impl ChunkedRows {
         let Some((cols, feature_names)) = shape.filter(|_| !chunks.is_empty()) else {
             return Err(Error::Data(format!("{source}: no rows")));
         };
-        Ok(ChunkedRows {
+        let mut read = ChunkedRows {
             source,
             files,
             csv,
@@ -242,7 +243,42 @@ impl ChunkedRows {
             cols,
             feature_names,
             nan_is_missing: opts.columns.missing == Missing::Mean,
-        })
+            dropped: 0,
+        };
+        if checked && opts.columns.missing == Missing::Drop {
+            read.count_kept()?;
+        }
+        Ok(read)
+    }
+
+    /// Under `--missing drop`: read every chunk once and number only its rows without a
+    /// missing value (a NaN feature), which are the rows it gives from then on; a chunk
+    /// left with none is passed over. What reading the rows whole and dropping gives.
+    fn count_kept(&mut self) -> Result<()> {
+        let mut kept = Vec::with_capacity(self.chunks.len());
+        let mut first = 0u64;
+        for i in 0..self.chunks.len() {
+            let d = self.read_raw(i)?;
+            let n = (0..d.rows()).filter(|&r| !d.row(r).iter().any(|v| v.is_nan())).count();
+            if n > 0 {
+                kept.push(Chunk { rows: n, first, ..self.chunks[i].clone() });
+                first += n as u64;
+            }
+        }
+        if first == 0 {
+            return Err(Error::Data(format!(
+                "{}: every one of the {} rows has a missing value; nothing is left to use",
+                self.source, self.rows
+            )));
+        }
+        (self.chunks, self.dropped, self.rows) = (kept, self.rows - first, first);
+        Ok(())
+    }
+
+    /// The rows left out for a missing value (`--missing drop`), as
+    /// [`Dataset::dropped_rows`] counts them.
+    pub fn dropped_rows(&self) -> u64 {
+        self.dropped
     }
 
     /// Rows in all.
@@ -282,9 +318,10 @@ impl ChunkedRows {
         c.first..c.first + c.rows as u64
     }
 
-    /// The rows of the largest chunk.
+    /// The rows the largest chunk holds in its file (before any are dropped for a
+    /// missing value): what reading one holds in memory.
     pub fn largest_chunk(&self) -> usize {
-        self.chunks.iter().map(|c| c.rows).max().unwrap_or(0)
+        self.chunks.iter().map(|c| c.raw).max().unwrap_or(0)
     }
 
     /// The bytes the rows take in memory as f32.
@@ -298,20 +335,43 @@ impl ChunkedRows {
     /// error names the file and the row in it.
     pub fn read(&self, i: usize) -> Result<Dataset> {
         let c = &self.chunks[i];
+        let mut d = self.read_raw(i)?;
+        if c.rows != c.raw {
+            d.drop_missing()?;
+            d.ids = None;
+            if d.rows() != c.rows {
+                return Err(Error::format(
+                    &self.files[c.file],
+                    format!(
+                        "changed while it was read: {} rows without a missing value where there were {}",
+                        d.rows(),
+                        c.rows
+                    ),
+                ));
+            }
+        }
+        d.nan_is_missing = self.nan_is_missing;
+        d.first_row = c.first;
+        Ok(d)
+    }
+
+    /// Chunk `i` with every row its file holds there, checked: the first chunk's width
+    /// and column names, the row count found at opening, finite values (NaN allowed
+    /// when it is missing: `--missing mean` or `drop`).
+    fn read_raw(&self, i: usize) -> Result<Dataset> {
+        let c = &self.chunks[i];
         let path = &self.files[c.file];
-        let mut d = self.load(i)?;
+        let d = self.load(i)?;
         if d.cols() != self.cols || d.feature_names != self.feature_names {
             return Err(shards::other_columns(path, &d, &self.files[0], (self.cols, &self.feature_names)));
         }
-        if d.rows() != c.rows {
+        if d.rows() != c.raw {
             return Err(Error::format(
                 path,
-                format!("changed while it was read: {} rows where there were {}", d.rows(), c.rows),
+                format!("changed while it was read: {} rows where there were {}", d.rows(), c.raw),
             ));
         }
-        d.nan_is_missing = self.nan_is_missing;
-        d.check_values_after(d.nan_is_missing, c.in_file)?;
-        d.first_row = c.first;
+        d.check_values_after(self.opts.columns.missing != Missing::Error, c.in_file)?;
         Ok(d)
     }
 
@@ -320,7 +380,7 @@ impl ChunkedRows {
         let c = &self.chunks[i];
         let path = &self.files[c.file];
         Ok(match c.part {
-            Part::CsvRows(start) => self.csv_rows(i, start..start + c.rows)?,
+            Part::CsvRows(start) => self.csv_rows(i, start..start + c.raw)?,
             #[cfg(feature = "parquet")]
             Part::RowGroup(g) => {
                 super::columnar::load_parquet_row_group(path, &self.opts.columns, g, c.in_file as usize)?
@@ -331,7 +391,7 @@ impl ChunkedRows {
             }
             #[cfg(not(feature = "parquet"))]
             Part::RowGroup(_) => unreachable!("row groups come from Parquet files"),
-            Part::NpyRows(layout, start) => npy::read_rows(path, &layout, start..start + c.rows)?,
+            Part::NpyRows(layout, start) => npy::read_rows(path, &layout, start..start + c.raw)?,
             Part::Whole => load_file(path, None, &self.opts)?,
         })
     }
@@ -359,9 +419,12 @@ impl ChunkedRows {
             }
             let (a, b) =
                 ((range.start.max(r.start) - r.start) as usize, (range.end.min(r.end) - r.start) as usize);
+            // (A chunk with rows dropped is read whole: which of its rows are kept is
+            // known once they are read.)
+            let all = self.chunks[i].rows == self.chunks[i].raw;
             match self.chunks[i].part {
                 // An NPY chunk's rows in pieces of their own: memory holds one piece.
-                Part::NpyRows(layout, start) => {
+                Part::NpyRows(layout, start) if all => {
                     let per = (NPY_PIECE_BYTES / (self.cols * 4).max(1)).max(1);
                     for s in (a..b).step_by(per) {
                         let piece = s..(s + per).min(b);
@@ -375,7 +438,7 @@ impl ChunkedRows {
                     }
                 }
                 // A CSV chunk's rows, read from the mark before them to the last.
-                Part::CsvRows(start) => {
+                Part::CsvRows(start) if all => {
                     let d = self.csv_rows(i, start + a..start + b)?;
                     self.check_piece(i, &d, a..b)?;
                     values.extend_from_slice(d.as_slice());

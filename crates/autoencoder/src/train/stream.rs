@@ -912,6 +912,66 @@ mod tests {
         assert!(e.contains("\"color\" has more than 4096 distinct values"), "{e}");
     }
 
+    /// `--missing drop` on NPY shards with NaN in scattered rows, and in every row of a
+    /// whole chunk: the chunks give the rows kept, numbered in order (the empty chunk
+    /// passed over), any range of them and the count left out are those of the shards
+    /// read whole and dropped, and streamed training in one window trains the in-memory
+    /// model bit for bit. Data with no row left is refused.
+    #[test]
+    fn missing_drop_reads_the_rows_kept() {
+        use crate::data::columns::{Columns, Missing};
+        let dir = tempfile::tempdir().unwrap();
+        let clean = shards_of(dir.path(), 1000, 1000);
+        let mut x = shards::load(std::slice::from_ref(&clean), &LoadOptions::default()).unwrap().into_vec();
+        for (i, row) in x.chunks_mut(5).enumerate() {
+            // Rows 500..704 are the second file's first chunk (204 rows in tests).
+            if i % 7 == 3 || (500..704).contains(&i) {
+                row[i % 5] = f32::NAN;
+            }
+        }
+        let folder = dir.path().join("gaps");
+        std::fs::create_dir(&folder).unwrap();
+        for (k, part) in x.chunks(500 * 5).enumerate() {
+            npy::write(&folder.join(format!("part-{k}.npy")), part, 500, 5).unwrap();
+        }
+        let drop = LoadOptions {
+            columns: Columns { missing: Missing::Drop, ..Columns::default() },
+            ..LoadOptions::default()
+        };
+        let whole = crate::data::open::load_paths(std::slice::from_ref(&folder), &drop).unwrap();
+        let chunked = ChunkedRows::open(std::slice::from_ref(&folder), &drop).unwrap();
+        assert_eq!(
+            (chunked.rows(), chunked.dropped_rows()),
+            (whole.rows() as u64, whole.dropped_rows as u64)
+        );
+        assert!(whole.dropped_rows > 204 && chunked.chunks() == 5, "{} chunks", chunked.chunks());
+        let mut all = Vec::new();
+        for i in 0..chunked.chunks() {
+            let d = chunked.read(i).unwrap();
+            assert_eq!(d.first_row, chunked.chunk_range(i).start);
+            assert!(!d.nan_is_missing);
+            all.extend_from_slice(d.as_slice());
+        }
+        assert!(all == whole.as_slice(), "the rows kept differ");
+        let n = whole.rows();
+        for r in [0..n, 0..1, 170..420, n - 1..n] {
+            let d = chunked.read_rows(r.start as u64..r.end as u64).unwrap();
+            assert!(d.as_slice() == whole.rows_in(r.clone()), "rows {r:?} differ");
+        }
+        let (model, mut training) = crate::anomaly::tabular_defaults(5);
+        (training.epochs, training.min_steps) = (2, 20);
+        let rule = Some(ThresholdRule::Contamination(0.05));
+        same_model(
+            &in_memory(&whole, &model, &training, rule),
+            &streamed(&chunked, &model, &training, rule, n),
+        );
+
+        let empty = dir.path().join("empty.npy");
+        npy::write(&empty, &[f32::NAN; 10], 2, 5).unwrap();
+        let e = ChunkedRows::open(&[empty], &drop).unwrap_err().to_string();
+        assert!(e.contains("every one of the 2 rows has a missing value"), "{e}");
+    }
+
     /// Smaller windows: the same seed gives the same bits, another seed other bits, and
     /// the model learns the data about as well as in memory (the validation loss
     /// within 25 %); the normaliser is fitted on the same rows in one pass, bit for bit.

@@ -292,8 +292,10 @@ impl ValidParams {
     /// returns the model `fit_shared` returns when each holds every row, bit for bit.
     ///
     /// Besides its rows, each process holds the validation rows, and for a moment every
-    /// training row's code and every row's score. Refuses `trim`, and with a threshold
-    /// the `standardized` score (both need every row in one process).
+    /// training row's code and every row's score. With `trim`, every row's score after
+    /// the first pass is gathered too, so that every process keeps the same rows.
+    /// Refuses the `standardized` score, with a threshold or `trim` (its feature scales
+    /// need every row in one process).
     pub fn fit_sharded(
         &self,
         rows: &Dataset,

@@ -123,8 +123,8 @@ fn every_rank_count_writes_the_bytes_of_one_process() {
 /// same micro-batches (z-scores, a validation split, input noise, a threshold), from a
 /// CSV file (read whole, the rank's rows kept), from NPY shards (only the files that
 /// hold a rank's rows read) and from CSV shards with a categorical column whose values
-/// differ between them and rows left out for a missing number; without mpirun the flag
-/// is refused.
+/// differ between them and rows left out for a missing number; trimmed (a second pass
+/// on the rows the first scores lowest); without mpirun the flag is refused.
 #[test]
 fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
     let Some(_) = mpirun() else { return };
@@ -194,9 +194,13 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
         std::fs::write(kinds.join(format!("part{k}.csv")), format!("{header},kind\n{body}")).unwrap();
     }
     let categorical = ["--categorical", "kind", "--missing", "drop"].map(String::from);
-    for (data, what, extra) in
-        [(&csv, "csv", &[][..]), (&shards, "npy shards", &[][..]), (&kinds, "categorical", &categorical[..])]
-    {
+    let trim = ["--trim", "0.3"].map(String::from);
+    for (data, what, extra) in [
+        (&csv, "csv", &[][..]),
+        (&shards, "npy shards", &[][..]),
+        (&csv, "trimmed", &trim[..]),
+        (&kinds, "categorical", &categorical[..]),
+    ] {
         let one = dir.path().join("one.ae");
         ok(ae().args(args(data, &one)).args(extra));
         let want = std::fs::read(&one).unwrap();

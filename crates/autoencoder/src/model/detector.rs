@@ -516,12 +516,18 @@ pub fn lowest_scoring(
     threads: &Threads,
 ) -> Result<Vec<usize>> {
     let (_, s) = scores_fitted_on(model, data, ScoreKind::default_for(model), threads)?;
-    let keep = trim_keep(data.rows(), trim);
-    let mut idx: Vec<usize> = (0..data.rows()).collect();
+    Ok(lowest_of(&s, trim))
+}
+
+/// The indices, in order, of the `⌈(1 − trim)·n⌉` lowest of the `n` scores `s`; ties go
+/// to the earlier row ([`lowest_scoring`] on scores already computed).
+pub(crate) fn lowest_of(s: &[f64], trim: f64) -> Vec<usize> {
+    let keep = trim_keep(s.len(), trim);
+    let mut idx: Vec<usize> = (0..s.len()).collect();
     idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]).then(a.cmp(&b)));
-    idx.truncate(keep.min(data.rows()));
+    idx.truncate(keep.min(s.len()));
     idx.sort_unstable();
-    Ok(idx)
+    idx
 }
 
 /// How many of `rows` rows a trimmed second pass keeps: `⌈(1 − trim)·rows⌉`.

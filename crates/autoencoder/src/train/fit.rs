@@ -524,7 +524,8 @@ pub struct FitOptions {
     /// gives an even split). A validation split holds out the last rows of them all;
     /// the normaliser, the validation loss, the checkpoints' fingerprint and every step
     /// have the bits of one process holding every row (see `ValidParams::fit_sharded`
-    /// for the codec and detector). Needs `peers`; refuses `trim`.
+    /// for the codec and detector). Needs `peers`. With `trim`, every row's score after
+    /// the first pass is gathered, so that every process keeps the same rows.
     pub shard_of: Option<usize>,
 }
 
@@ -577,7 +578,7 @@ pub fn fit_with(
     }
     model.check_training_data(train)?;
     if let Some(layout) = shard {
-        return super::shard::fit_pass(
+        return super::shard::fit(
             model,
             train,
             validation,

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use super::checkpoint::{DataFingerprint, PartFingerprint};
 use super::fit::{check_loss_targets, fits_normalizer, run, Feed, FitOptions, MemoryFeed, Rows};
-use super::history::History;
+use super::history::{History, StopReason};
 use super::micro::{owned, Peers};
 use super::observer::Observer;
 use super::TrainConfig;
@@ -27,7 +27,7 @@ use crate::data::dataset::{split_rows, Dataset};
 use crate::data::normalize::{Moments, NormalizeKind, Normalizer, BLOCK_STATS, MOMENTS_BLOCK};
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
-use crate::model::detector::{scores, Detector, ScoreKind, ThresholdRule};
+use crate::model::detector::{lowest_of, scores, Detector, ScoreKind, ThresholdRule};
 use crate::model::Autoencoder;
 
 /// The rows process `rank` of `size` holds when `total` rows are shared out evenly in
@@ -321,10 +321,7 @@ pub(crate) fn finish(
     if let Some(rule) = threshold {
         let kind = ScoreKind::default_for(model);
         if kind == ScoreKind::Standardized {
-            return Err(Error::config(
-                "score",
-                "the standardized score's feature scales are fitted on every row in one process, not on rows shared out among processes; choose another score (root, mse, mae)",
-            ));
+            return Err(standardized_refused());
         }
         rule.check()?;
         let s = scores(model, local, kind, &[], threads)?;
@@ -353,12 +350,6 @@ pub(super) fn check(
     if config.micro_batch == 0 {
         return Err(Error::config("micro_batch", "training on several processes needs micro_batch > 0"));
     }
-    if config.trim > 0.0 {
-        return Err(Error::config(
-            "trim",
-            "trimming ranks every row by its score in one process; it is not done on rows shared out among processes",
-        ));
-    }
     Layout::of(peers, train, total)
 }
 
@@ -378,11 +369,13 @@ pub(super) fn fingerprint(
     })
 }
 
-/// `fit_pass` on rows shared out as `layout` says (`train` this process's): the
-/// validation split's rows gathered, the normaliser fitted across processes, and
-/// every step's rows exchanged.
+/// `fit_with`'s passes on rows shared out as `layout` says (`train` this process's).
+/// With [`TrainConfig::trim`], as in one process: a first pass from the seed's weights,
+/// without checkpoints; then every row's score under it, gathered, so that every
+/// process keeps the same lowest-scoring rows (its own among them, numbered among all
+/// those kept); then the second pass on those rows, the one checkpointed.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn fit_pass(
+pub(super) fn fit(
     model: &mut Autoencoder,
     train: &Dataset,
     validation: Option<&Dataset>,
@@ -392,6 +385,91 @@ pub(super) fn fit_pass(
     mut options: FitOptions,
     fingerprint: Option<DataFingerprint>,
     layout: Layout,
+) -> Result<History> {
+    if config.trim == 0.0 {
+        return fit_pass(
+            model,
+            train,
+            validation,
+            config,
+            threads,
+            observer,
+            options,
+            fingerprint,
+            layout,
+            (1, 1),
+        );
+    }
+    let kind = ScoreKind::default_for(model);
+    if kind == ScoreKind::Standardized {
+        return Err(standardized_refused());
+    }
+    let shared = SharedPeers::new(options.peers.take().expect("checked by `check`"));
+    let mut first = Autoencoder::new(model.config().clone(), config.seed)?;
+    let one_pass = TrainConfig { trim: 0.0, ..config.clone() };
+    let first_options = FitOptions { peers: Some(Box::new(shared.clone())), ..FitOptions::default() };
+    let history = fit_pass(
+        &mut first,
+        train,
+        validation,
+        &one_pass,
+        threads,
+        observer,
+        first_options,
+        None,
+        layout.clone(),
+        (1, 2),
+    )?;
+    if history.stop_reason == StopReason::Interrupted && options.resume.is_none() {
+        *model = first;
+        return Ok(history);
+    }
+    let mut peers = shared.clone();
+    let s = scores(&first, train, kind, &[], threads)?;
+    drop(first);
+    let counts: Vec<usize> = (0..layout.size()).map(|r| layout.range(r).len()).collect();
+    let mut all = vec![0.0f64; layout.total()];
+    peers.all_gather_f64(&s, &counts, &mut all)?;
+    let kept = lowest_of(&all, config.trim);
+    let here = layout.range(peers.rank());
+    let (a, b) = (kept.partition_point(|&i| i < here.start), kept.partition_point(|&i| i < here.end));
+    let local: Vec<usize> = kept[a..b].iter().map(|&i| i - here.start).collect();
+    let mut rows = train.select_rows(&local);
+    rows.first_row = a as u64;
+    rows.source = format!(
+        "{} (the {} of {} rows the first pass reconstructed best)",
+        train.source,
+        kept.len(),
+        layout.total()
+    );
+    let layout = Layout::of(&mut peers, &rows, kept.len())?;
+    options.peers = Some(Box::new(shared));
+    fit_pass(model, &rows, validation, config, threads, observer, options, fingerprint, layout, (2, 2))
+}
+
+/// Why the standardized score is not computed on rows shared out.
+fn standardized_refused() -> Error {
+    Error::config(
+        "score",
+        "the standardized score's feature scales are fitted on every row in one process, not on rows shared out among processes; choose another score (root, mse, mae)",
+    )
+}
+
+/// One pass of training (`pass`: its number, of how many) on rows shared out as
+/// `layout` says (`train` this process's): the validation split's rows gathered, the
+/// normaliser fitted across processes, and every step's rows exchanged.
+#[allow(clippy::too_many_arguments)]
+fn fit_pass(
+    model: &mut Autoencoder,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    config: &TrainConfig,
+    threads: &Threads,
+    observer: &mut dyn Observer,
+    mut options: FitOptions,
+    fingerprint: Option<DataFingerprint>,
+    layout: Layout,
+    pass: (usize, usize),
 ) -> Result<History> {
     let peers = options.peers.as_deref_mut().expect("checked by `check`");
     let (total, d) = (layout.total(), model.input_dim());
@@ -434,7 +512,7 @@ pub(super) fn fit_pass(
         let mut train = MemoryFeed::sharded(train_rows, n_train);
         let mut val = val_rows.map(MemoryFeed::new);
         let val = val.as_mut().map(|v| v as &mut dyn Feed);
-        run(model, &mut train, val, config, threads, observer, options, fingerprint, (1, 1), Some(exchange))
+        run(model, &mut train, val, config, threads, observer, options, fingerprint, pass, Some(exchange))
     })
 }
 

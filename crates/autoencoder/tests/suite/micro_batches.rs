@@ -275,8 +275,9 @@ fn batch_norm_and_code_penalties_are_refused() {
 /// z-score normaliser over blocks split between processes and blocks one holds whole,
 /// the validation split's rows, every step's rows, the codec, the detector and the
 /// checkpoint's fingerprint; with even, uneven and empty shares, a dense model with
-/// input noise and a variational one (whose ELBO score draws at each row's global
-/// index).
+/// input noise, a variational one (whose ELBO score draws at each row's global index),
+/// and a trimmed one (its second pass on the rows the first scores lowest, each
+/// process holding its own of them).
 #[test]
 fn rows_shared_out_give_the_bytes_of_every_row_everywhere() {
     use autoencoder::anomaly::ThresholdRule;
@@ -308,6 +309,7 @@ fn rows_shared_out_give_the_bytes_of_every_row_everywhere() {
     for (what, model, t) in [
         ("dense with noise", &dense, training.clone()),
         ("variational", &vae, TrainConfig { noise: None, ..training.clone() }),
+        ("trimmed", &dense, TrainConfig { trim: 0.3, ..training.clone() }),
     ] {
         // Checkpoints after epoch 1, each process its own (`None`: one process).
         let ckpt = |rank: Option<usize>| dir.path().join(format!("{what}-{rank:?}.ckpt"));
@@ -358,8 +360,9 @@ fn rows_shared_out_give_the_bytes_of_every_row_everywhere() {
 }
 
 /// Shares that do not follow each other, or do not add up to the rows, are refused on
-/// every process with a message saying so; so are `trim` and, with a threshold, the
-/// `standardized` score, which need every row in one process.
+/// every process with a message saying so; so is the `standardized` score (with a
+/// threshold, or ranking rows for `trim`), whose feature scales need every row in one
+/// process.
 #[test]
 fn shares_that_do_not_tile_the_rows_are_refused() {
     use autoencoder::anomaly::{ScoreKind, ThresholdRule};
@@ -376,7 +379,7 @@ fn shares_that_do_not_tile_the_rows_are_refused() {
     let cases: [Case<'_>; 5] = [
         (&[(0, 50), (60, 40)], n, &model, &training, "process 1 holds rows from row 60"),
         (&[(0, 50), (50, 40)], n, &model, &training, "hold 90 rows together, but the data has 100"),
-        (&[(0, 50), (50, 50)], n, &model, &trimmed, "trim"),
+        (&[(0, 50), (50, 50)], n, &standardized, &trimmed, "standardized"),
         (&[(0, 50), (50, 50)], n, &standardized, &training, "standardized"),
         (&[(0, 100)], 120, &model, &training, "hold 100 rows together, but the data has 120"),
     ];

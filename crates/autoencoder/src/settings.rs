@@ -428,13 +428,31 @@ impl Settings {
     /// given is the limit (the data's `min_steps` does not raise it). Data that cannot
     /// be trained on (non-finite values; values the loss refuses) is refused here.
     pub fn for_data(&self, data: &Dataset) -> Result<Chosen> {
+        self.for_data_in(data, data.value_range())
+    }
+
+    /// Whether what [`for_data_in`](Self::for_data_in) chooses for a table depends on
+    /// its values' range: no preset, and none of `normalize`, `output_activation` and
+    /// `loss` given.
+    pub fn chooses_by_range(&self) -> bool {
+        self.preset.is_none()
+            && self.normalize.is_none()
+            && self.output_activation.is_none()
+            && self.loss.is_none()
+    }
+
+    /// [`for_data`](Self::for_data) where `range` is the range of all the rows, of
+    /// which `data` is a part (rows read a chunk at a time, or shared out among
+    /// processes): the settings the whole rows would choose
+    /// ([`ModelConfig::for_data_in`]). `data` alone is checked.
+    pub fn for_data_in(&self, data: &Dataset, range: crate::data::ValueRange) -> Result<Chosen> {
         data.check_finite()?;
         if let Some(Preset::Tabular) = self.preset {
             let (model, training) = tabular_defaults(data.cols());
             return Ok(Chosen { params: self.over(Params { model, training })?, from_data: Vec::new() });
         }
         let plain = self.over(Params::default())?;
-        let mut model = ModelConfig::for_data(data);
+        let mut model = ModelConfig::for_data_in(data, range);
         if self.normalize.is_some() || self.output_activation.is_some() || self.loss.is_some() {
             model.normalize = plain.model.normalize;
             model.output_activation = plain.model.output_activation;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use autoencoder::anomaly::{ScoreKind, ThresholdRule};
 use autoencoder::data::builtin::Split;
+use autoencoder::data::ValueRange;
 use autoencoder::optim::Schedule;
 use autoencoder::train::{load_checkpoint, Corruption, EpochRecord, Sparsity, StopReason};
 use autoencoder::{
@@ -217,7 +218,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub stream: bool,
 
-    /// Under mpirun, each rank reads and holds only its share of the training rows (table files: CSV, NPY, Parquet, Arrow, or folders and globs of them; a Parquet file's row groups and an NPY file's ranges of rows are read only by the ranks whose rows they hold) and fetches each step's rows from the ranks that hold them. The model is the bytes the ranks write without it. The first chunk of the data chooses the defaults, as with --stream. Refuses the standardized score with --threshold or --trim.
+    /// Under mpirun, each rank reads and holds only its share of the training rows (table files: CSV, NPY, Parquet, Arrow, or folders and globs of them; a Parquet file's row groups and an NPY file's ranges of rows are read only by the ranks whose rows they hold) and fetches each step's rows from the ranks that hold them. The model is the bytes the ranks write without it. The defaults are chosen from the values of every rank's rows. Refuses the standardized score with --threshold or --trim.
     #[arg(long)]
     pub shard: bool,
     /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory].
@@ -364,16 +365,17 @@ fn resume_conflicts(a: &TrainArgs, checkpoint: &Params) -> Result<Vec<String>> {
 
 /// With no configuration file: the library's choice for the data (a preset's defaults,
 /// or the defaults chosen from the data) under the flags; says what the data chose
-/// that no flag did.
-fn with_data_defaults(a: &TrainArgs, data: &Dataset) -> Result<Params> {
-    let chosen = settings(a).for_data(data)?;
+/// that no flag did. `range`: the range of all the rows' values, of which `data` may be
+/// a part (`None`: it chooses nothing, and `data`'s stands for it).
+fn with_data_defaults(a: &TrainArgs, data: &Dataset, range: Option<ValueRange>) -> Result<Params> {
+    let chosen = settings(a).for_data_in(data, range.unwrap_or_else(|| data.value_range()))?;
     if !chosen.from_data.is_empty() && !a.quiet {
-        let (lo, hi) = data
-            .as_slice()
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let values = match range {
+            Some(r) => format!(" with values from {} to {}", r.lo, r.hi),
+            None => String::new(),
+        };
         eprintln!(
-            "note: {} is a table of {} columns with values from {lo} to {hi}; chose {} (flags choose otherwise)",
+            "note: {} is a table of {} columns{values}; chose {} (flags choose otherwise)",
             data.source,
             data.cols(),
             chosen.from_data.join(", ")
@@ -443,8 +445,8 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
         None => resolve_config(&a)?,
     };
     let seed = cfg.training.seed;
-    // Data larger than the memory budget (or with --stream) is streamed: the first chunk
-    // stands for the data where its shape and defaults are chosen.
+    // Data larger than the memory budget (or with --stream) is streamed; with --shard,
+    // each rank holds its rows.
     let shard = match (&job, a.shard) {
         (None, true) => return Err(Error::config(
             "shard",
@@ -460,15 +462,34 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
             format!("streamed training (--stream, or data over --memory-budget) runs in one process, not {} under mpirun; raise --memory-budget", j.size()),
         ));
     }
-    let mut data = match (&streamed, &shard) {
-        (Some(s), _) => s.rows.read(0)?,
-        // (In pieces: an NPY chunk whole would take twice its size for a moment.)
-        (None, Some(rows)) => rows.read_rows(rows.chunk_range(0))?,
-        (None, None) => a.data.load(&a.files, seed, Split::Train)?,
+    let choosing = resume.is_none() && a.config.is_none();
+    // Streamed, the first chunk stands for the rows (its shape; the range of every
+    // chunk's values, when the defaults depend on it, by a pass over them); shared out,
+    // each rank reads its rows alone, and the ranks' ranges make the range of all.
+    let (mut data, range) = match (&streamed, &shard, &job) {
+        (Some(s), _, _) => {
+            let range =
+                if choosing && settings(&a).chooses_by_range() { Some(s.rows.value_range()?) } else { None };
+            (s.rows.read(0)?, range)
+        }
+        (None, Some(rows), Some(j)) => {
+            let r = autoencoder::train::shard_rows(rows.rows() as usize, j.rank(), j.size());
+            let data = rows.read_rows(r.start as u64..r.end as u64)?;
+            let range = match j.peers() {
+                Some(mut peers) => autoencoder::train::value_range_of_all(&mut *peers, data.value_range())?,
+                None => data.value_range(),
+            };
+            (data, Some(range))
+        }
+        _ => {
+            let data = a.data.load(&a.files, seed, Split::Train)?;
+            let range = data.value_range();
+            (data, Some(range))
+        }
     };
     // A configuration file, or a checkpoint, is the starting point; else the library
     // chooses one for the data (or the preset's).
-    let mut cfg = if resume.is_none() && a.config.is_none() { with_data_defaults(&a, &data)? } else { cfg };
+    let mut cfg = if choosing { with_data_defaults(&a, &data, range)? } else { cfg };
     // A warm start trains the model's architecture (and keeps its normaliser); the
     // flags and a configuration file give the training settings only.
     let start = match &a.from {
@@ -490,13 +511,6 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
         }
         None => None,
     };
-    // Sharing the rows out, the first chunk chose the defaults; this rank keeps its rows.
-    if let (Some(rows), Some(j)) = (&shard, &job) {
-        let r = autoencoder::train::shard_rows(rows.rows() as usize, j.rank(), j.size());
-        // The first chunk goes before the rank's rows are read (memory holds one chunk).
-        drop(std::mem::replace(&mut data, Dataset::new(Vec::new(), 0, 0, rows.source.clone())?));
-        data = rows.read_rows(r.start as u64..r.end as u64)?;
-    }
     if job.is_some() && resume.is_none() && cfg.training.micro_batch == 0 {
         // The micro-batch size, not the rank count, fixes the bits: any -n gives these.
         cfg.training.micro_batch = MPI_MICRO_BATCH;

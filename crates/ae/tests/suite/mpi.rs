@@ -224,6 +224,60 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
     assert!(!out.status.success() && err.contains("mpirun"), "{err}");
 }
 
+/// NPY files whose first holds values in [0, 1] and the others values beyond: the
+/// defaults are chosen from every rank's rows (z-scores and a linear output, as one
+/// process holding them all chooses), not from the first file, and `mpirun -n 2
+/// --shard` writes one process's bytes.
+#[test]
+fn shared_out_rows_choose_the_defaults_of_every_row() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("parts");
+    std::fs::create_dir(&folder).unwrap();
+    for k in 0..3 {
+        let values: Vec<f32> = (0..100 * 6)
+            .map(|i| {
+                let u = ((i * 37 + k * 11) % 101) as f32 / 100.0;
+                if k == 0 {
+                    u
+                } else {
+                    4.0 * u - 1.5
+                }
+            })
+            .collect();
+        crate::cli::write_npy(&folder.join(format!("part{k}.npy")), &values, 100, 6);
+    }
+    let args = |out: &Path| -> Vec<String> {
+        let mut v: Vec<String> = vec!["train".into(), folder.display().to_string()];
+        v.extend(
+            [
+                "--layers",
+                "4,2",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "50",
+                "--micro-batch",
+                "10",
+                "--threads",
+                "1",
+            ]
+            .map(String::from),
+        );
+        v.extend(["--no-plots".into(), "-o".into(), out.display().to_string()]);
+        v
+    };
+    let (one, two) = (dir.path().join("one.ae"), dir.path().join("two.ae"));
+    ok(ae().args(args(&one)));
+    run(mpirun().unwrap().args(["-n", "2"]).arg(ae_path()).args(args(&two)).arg("--shard"));
+    let model = autoencoder::file::load(&one).unwrap();
+    assert_eq!(model.config().normalize, autoencoder::NormalizeKind::ZScore);
+    assert!(
+        std::fs::read(&two).unwrap() == std::fs::read(&one).unwrap(),
+        "mpirun -n 2 --shard wrote other bytes"
+    );
+}
+
 /// The pid of the `ae` process of `rank` whose command line names `marker`.
 fn rank_pid(rank: usize, marker: &str) -> Option<u32> {
     for e in std::fs::read_dir("/proc").ok()?.flatten() {

@@ -121,6 +121,39 @@ fn categorical_columns_and_dropped_rows_stream() {
     assert_eq!(codes(&st), codes(&mem));
 }
 
+/// NPY files whose first holds values in [0, 1] and the others values beyond: streamed,
+/// the defaults are chosen from every chunk's values (z-scores and a linear output, by
+/// a pass over them), so the model file is the one in-memory training writes.
+#[test]
+fn streamed_defaults_are_chosen_from_every_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("parts");
+    std::fs::create_dir(&folder).unwrap();
+    for k in 0..3 {
+        let values: Vec<f32> = (0..200 * 5)
+            .map(|i| {
+                let u = ((i * 37 + k * 11) % 101) as f32 / 100.0;
+                if k == 0 {
+                    u
+                } else {
+                    3.0 * u - 1.0
+                }
+            })
+            .collect();
+        crate::cli::write_npy(&folder.join(format!("part{k}.npy")), &values, 200, 5);
+    }
+    let (mem, st) = (dir.path().join("mem.safetensors"), dir.path().join("st.safetensors"));
+    let flags = ["--layers", "4,2", "--epochs", "2", "--no-plots", "-q"];
+    ok(ae().arg("train").arg(&folder).args(flags).arg("-o").arg(&mem));
+    ok(ae().arg("train").arg(&folder).args(flags).arg("--stream").arg("-o").arg(&st));
+    let model = autoencoder::file::load(&st).unwrap();
+    assert_eq!(model.config().normalize, autoencoder::NormalizeKind::ZScore);
+    assert!(
+        std::fs::read(&mem).unwrap() == std::fs::read(&st).unwrap(),
+        "streamed and in-memory models differ"
+    );
+}
+
 /// What cannot stream is refused in one line naming it: a named dataset, a budget too
 /// small for a window (also when streaming is chosen because the data is larger than
 /// the budget), a size that is not one, a checkpoint to write.

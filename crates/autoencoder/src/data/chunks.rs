@@ -324,6 +324,16 @@ impl ChunkedRows {
         self.chunks.iter().map(|c| c.raw).max().unwrap_or(0)
     }
 
+    /// The range of every row's values, by a pass over the chunks: what the defaults
+    /// chosen for the rows look at ([`Settings::for_data_in`](crate::Settings::for_data_in)).
+    pub fn value_range(&self) -> Result<super::ValueRange> {
+        let mut range = super::ValueRange::EMPTY;
+        for i in 0..self.chunks.len() {
+            range = range.merge(self.read(i)?.value_range());
+        }
+        Ok(range)
+    }
+
     /// The bytes the rows take in memory as f32.
     pub fn bytes(&self) -> u64 {
         self.rows.saturating_mul(self.cols as u64 * 4)

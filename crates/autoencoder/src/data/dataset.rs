@@ -136,6 +136,46 @@ pub struct Dataset {
     pub categories: Vec<super::columns::Categorical>,
 }
 
+/// The least and the greatest value of some rows (NaN aside), and whether any is NaN:
+/// what the defaults chosen for a table look at ([`ModelConfig::for_data_in`]). Ranges of
+/// parts merge into the range of the whole ([`ValueRange::merge`]), so that rows read a
+/// chunk at a time, or shared out among processes, choose what the whole rows choose.
+///
+/// [`ModelConfig::for_data_in`]: crate::ModelConfig::for_data_in
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValueRange {
+    /// The least value (`+∞` for none).
+    pub lo: f32,
+    /// The greatest value (`−∞` for none).
+    pub hi: f32,
+    /// Whether any value is NaN.
+    pub nan: bool,
+}
+
+impl ValueRange {
+    /// The range of no values.
+    pub const EMPTY: ValueRange = ValueRange { lo: f32::INFINITY, hi: f32::NEG_INFINITY, nan: false };
+
+    /// The range of `values`.
+    pub fn of(values: &[f32]) -> ValueRange {
+        values.iter().fold(ValueRange::EMPTY, |r, &v| ValueRange {
+            lo: r.lo.min(v),
+            hi: r.hi.max(v),
+            nan: r.nan || v.is_nan(),
+        })
+    }
+
+    /// The range of the values of both.
+    pub fn merge(self, other: ValueRange) -> ValueRange {
+        ValueRange { lo: self.lo.min(other.lo), hi: self.hi.max(other.hi), nan: self.nan || other.nan }
+    }
+
+    /// Whether every value lies in `[0, 1]` (true of no values).
+    pub fn is_unit(&self) -> bool {
+        !self.nan && self.lo >= 0.0 && self.hi <= 1.0
+    }
+}
+
 impl Dataset {
     /// Rows from a row-major buffer of `rows × cols` values.
     ///
@@ -359,6 +399,11 @@ impl Dataset {
         self.data.iter().position(|v| !v.is_finite()).map(|i| (i / self.cols, i % self.cols, self.data[i]))
     }
 
+    /// The range of the values ([`ValueRange::of`]).
+    pub fn value_range(&self) -> ValueRange {
+        ValueRange::of(&self.data)
+    }
+
     /// Fail with a message naming the row and column when any value is NaN or
     /// infinite (NaN is let through when it stands for a missing value,
     /// [`nan_is_missing`](Self::nan_is_missing)).
@@ -427,6 +472,30 @@ pub(crate) fn split_rows(rows: usize, fraction: f64) -> Result<(Range<usize>, Ra
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A range says "every value in [0, 1]" exactly when every value is, and the range of
+    /// parts merged is the range of the whole, in any cut.
+    #[test]
+    fn value_ranges_merge_and_say_whether_every_value_is_in_the_unit_interval() {
+        let sets: [&[f32]; 7] = [
+            &[],
+            &[0.0, 1.0, 0.5],
+            &[-0.0, 0.25],
+            &[0.5, 1.0000001],
+            &[0.5, f32::NAN],
+            &[f32::INFINITY],
+            &[-3.0, 2.0, f32::NAN, 0.5],
+        ];
+        for v in sets {
+            let whole = ValueRange::of(v);
+            assert_eq!(whole.is_unit(), v.iter().all(|x| (0.0..=1.0).contains(x)), "{v:?}");
+            for cut in 0..=v.len() {
+                let merged = ValueRange::of(&v[..cut]).merge(ValueRange::of(&v[cut..]));
+                assert_eq!(format!("{merged:?}"), format!("{whole:?}"), "{v:?} cut at {cut}");
+            }
+        }
+        assert_eq!((ValueRange::of(&[-3.0, f32::NAN, 2.0]).lo, ValueRange::of(&[-3.0, 2.0]).hi), (-3.0, 2.0));
+    }
 
     #[test]
     fn validation_split_takes_the_last_rows_like_keras() {

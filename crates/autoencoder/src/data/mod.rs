@@ -20,5 +20,5 @@ pub mod synthetic;
 #[cfg(test)]
 pub(crate) mod test_data;
 
-pub use dataset::{DataShape, Dataset, ImageShape, RowIds};
+pub use dataset::{DataShape, Dataset, ImageShape, RowIds, ValueRange};
 pub use normalize::{NormalizeKind, Normalizer};

@@ -183,11 +183,18 @@ impl ModelConfig {
     ///   the training rows with a linear output, which can reconstruct them (a sigmoid
     ///   output on raw values cannot go below 0 or above 1).
     pub fn for_data(data: &Dataset) -> ModelConfig {
+        ModelConfig::for_data_in(data, data.value_range())
+    }
+
+    /// [`for_data`](Self::for_data) where `range` is the range of all the rows, of
+    /// which `data` is a part (rows read a chunk at a time, or shared out among
+    /// processes): the defaults the whole rows would choose.
+    pub fn for_data_in(data: &Dataset, range: crate::data::ValueRange) -> ModelConfig {
         if data.image_shape.is_some() {
             return ModelConfig::default();
         }
         let tabular = ModelConfig::tabular(data.cols());
-        let unit = data.as_slice().iter().all(|v| (0.0..=1.0).contains(v));
+        let unit = range.is_unit();
         let (normalize, output_activation) = if unit {
             (NormalizeKind::None, ModelConfig::default().output_activation)
         } else {

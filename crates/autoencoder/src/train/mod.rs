@@ -26,8 +26,8 @@ pub use history::{EpochRecord, History, StopReason, TrainingSummary};
 pub use micro::Peers;
 pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
-pub use shard::shard_rows;
 pub(crate) use shard::{finish as finish_sharded, SharedPeers};
+pub use shard::{shard_rows, value_range_of_all};
 pub use stream::{fit_streamed, window_rows};
 
 use crate::error::{Error, Result};

@@ -23,7 +23,7 @@ use super::micro::{owned, Peers};
 use super::observer::Observer;
 use super::TrainConfig;
 use crate::codec::Codec;
-use crate::data::dataset::{split_rows, Dataset};
+use crate::data::dataset::{split_rows, Dataset, ValueRange};
 use crate::data::normalize::{Moments, NormalizeKind, Normalizer, BLOCK_STATS, MOMENTS_BLOCK};
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
@@ -36,6 +36,19 @@ use crate::model::Autoencoder;
 pub fn shard_rows(total: usize, rank: usize, size: usize) -> Range<usize> {
     let at = |r: usize| (r as u128 * total as u128 / size.max(1) as u128) as usize;
     at(rank)..at(rank + 1)
+}
+
+/// The range of the values of every process's rows, `mine` this one's (an all-gather of
+/// three numbers): what the defaults are chosen from
+/// ([`Settings::for_data_in`](crate::Settings::for_data_in)), the same on every process.
+pub fn value_range_of_all(peers: &mut dyn Peers, mine: ValueRange) -> Result<ValueRange> {
+    let size = peers.size();
+    let mut all = vec![0.0f64; 3 * size];
+    let nan = if mine.nan { 1.0 } else { 0.0 };
+    peers.all_gather_f64(&[f64::from(mine.lo), f64::from(mine.hi), nan], &vec![3; size], &mut all)?;
+    Ok(all.chunks_exact(3).fold(ValueRange::EMPTY, |r, p| {
+        r.merge(ValueRange { lo: p[0] as f32, hi: p[1] as f32, nan: p[2] != 0.0 })
+    }))
 }
 
 /// Every process's range of rows, in rank order: process `r` holds

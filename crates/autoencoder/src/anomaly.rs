@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 pub use crate::model::detector::{
     explain_rows, feature_errors, feature_scales, lowest_scoring, resolve_score, score_rows, scores,
-    threshold, Detector, Explanation, Probability, ScoreKind, ScoreSummary, Scored, ThresholdRule,
+    threshold, Detector, ErrorSums, Explanation, Probability, ScoreKind, ScoreSummary, Scored, ThresholdRule,
     ELBO_SAMPLES,
 };
 use crate::model::ModelConfig;

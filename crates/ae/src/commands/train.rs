@@ -218,7 +218,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub stream: bool,
 
-    /// Under mpirun, each rank reads and holds only its share of the training rows (table files: CSV, NPY, Parquet, Arrow, or folders and globs of them; a Parquet file's row groups and an NPY file's ranges of rows are read only by the ranks whose rows they hold) and fetches each step's rows from the ranks that hold them. The model is the bytes the ranks write without it. The defaults are chosen from the values of every rank's rows. Refuses the standardized score with --threshold or --trim.
+    /// Under mpirun, each rank reads and holds only its share of the training rows (table files: CSV, NPY, Parquet, Arrow, or folders and globs of them; a Parquet file's row groups and an NPY file's ranges of rows are read only by the ranks whose rows they hold) and fetches each step's rows from the ranks that hold them. The model is the bytes the ranks write without it. The defaults are chosen from the values of every rank's rows.
     #[arg(long)]
     pub shard: bool,
     /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory].
@@ -475,16 +475,19 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
         (None, Some(rows), Some(j)) => {
             let r = autoencoder::train::shard_rows(rows.rows() as usize, j.rank(), j.size());
             let data = rows.read_rows(r.start as u64..r.end as u64)?;
-            let range = match j.peers() {
-                Some(mut peers) => autoencoder::train::value_range_of_all(&mut *peers, data.value_range())?,
-                None => data.value_range(),
+            let range = match (choosing, j.peers()) {
+                (false, _) => None,
+                (true, Some(mut peers)) => {
+                    Some(autoencoder::train::value_range_of_all(&mut *peers, data.value_range())?)
+                }
+                (true, None) => Some(data.value_range()),
             };
-            (data, Some(range))
+            (data, range)
         }
         _ => {
             let data = a.data.load(&a.files, seed, Split::Train)?;
-            let range = data.value_range();
-            (data, Some(range))
+            let range = choosing.then(|| data.value_range());
+            (data, range)
         }
     };
     // A configuration file, or a checkpoint, is the starting point; else the library

@@ -124,7 +124,8 @@ fn every_rank_count_writes_the_bytes_of_one_process() {
 /// CSV file (read whole, the rank's rows kept), from NPY shards (only the files that
 /// hold a rank's rows read) and from CSV shards with a categorical column whose values
 /// differ between them and rows left out for a missing number; trimmed (a second pass
-/// on the rows the first scores lowest); without mpirun the flag is refused.
+/// on the rows the first scores lowest) with the standardized score (its feature scales
+/// fitted on the ranks' rows in turn); without mpirun the flag is refused.
 #[test]
 fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
     let Some(_) = mpirun() else { return };
@@ -194,11 +195,11 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
         std::fs::write(kinds.join(format!("part{k}.csv")), format!("{header},kind\n{body}")).unwrap();
     }
     let categorical = ["--categorical", "kind", "--missing", "drop"].map(String::from);
-    let trim = ["--trim", "0.3"].map(String::from);
+    let trim = ["--trim", "0.3", "--score", "standardized"].map(String::from);
     for (data, what, extra) in [
         (&csv, "csv", &[][..]),
         (&shards, "npy shards", &[][..]),
-        (&csv, "trimmed", &trim[..]),
+        (&csv, "trimmed, standardized", &trim[..]),
         (&kinds, "categorical", &categorical[..]),
     ] {
         let one = dir.path().join("one.ae");

@@ -342,13 +342,18 @@ impl ChunkedRows {
     /// Read chunk `i` ([`Dataset::first_row`] is its global index). Its width and column
     /// names must be the first chunk's, it must hold as many rows as when opened, and
     /// its values must be finite (NaN allowed when it stands for a missing value): the
-    /// error names the file and the row in it.
+    /// error names the file and the row in it. Under `--missing drop`, the rows with a
+    /// missing value are left out, and as many must be left as at opening.
     pub fn read(&self, i: usize) -> Result<Dataset> {
         let c = &self.chunks[i];
         let mut d = self.read_raw(i)?;
-        if c.rows != c.raw {
+        if self.opts.columns.missing == Missing::Drop {
+            // (The id column's ids stay with their rows; no others are made up.)
+            let ids = d.ids.is_some();
             d.drop_missing()?;
-            d.ids = None;
+            if !ids {
+                d.ids = None;
+            }
             if d.rows() != c.rows {
                 return Err(Error::format(
                     &self.files[c.file],

@@ -467,29 +467,89 @@ pub fn explain_rows(
 
 /// `1/σⱼ` of each feature's reconstruction error over `data` (1 where σⱼ is 0).
 pub fn feature_scales(model: &Autoencoder, data: &Dataset, threads: &Threads) -> Result<Vec<f32>> {
-    model.check_data(data)?;
-    let d = model.input_dim();
-    let (mut s1, mut s2) = (vec![0.0f64; d], vec![0.0f64; d]);
-    for_each_reconstruction(model, data, threads, |xr, yr| {
-        for j in 0..d {
-            let e = (xr[j] - yr[j]) as f64;
-            s1[j] += e;
-            s2[j] += e * e;
+    let mut sums = ErrorSums::new(model.input_dim());
+    sums.add(model, data, threads)?;
+    Ok(sums.scales())
+}
+
+/// What [`feature_scales`] are fitted from: each feature's sum of reconstruction errors
+/// `Σᵢ eᵢⱼ` and of their squares `Σᵢ eᵢⱼ²` over some rows, and how many rows. The sums
+/// are added to a row at a time, in row order, so rows given in parts, in order (a
+/// chunk at a time, or one process after another), sum to the bits of the rows given
+/// whole; then `σⱼ² = Σeᵢⱼ²/n − (Σeᵢⱼ/n)²`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorSums {
+    sum: Vec<f64>,
+    squares: Vec<f64>,
+    rows: u64,
+}
+
+impl ErrorSums {
+    /// The sums of no rows of `d` features.
+    pub fn new(d: usize) -> ErrorSums {
+        ErrorSums { sum: vec![0.0; d], squares: vec![0.0; d], rows: 0 }
+    }
+
+    /// Add the errors of `model`'s reconstructions of the rows of `data`, in order.
+    pub fn add(&mut self, model: &Autoencoder, data: &Dataset, threads: &Threads) -> Result<()> {
+        model.check_data(data)?;
+        let d = model.input_dim();
+        if self.sum.len() != d {
+            return Err(Error::config(
+                "score",
+                format!("error sums of {} features cannot take rows of {d}", self.sum.len()),
+            ));
         }
-    });
-    let n = data.rows().max(1) as f64;
-    Ok(s1
-        .iter()
-        .zip(&s2)
-        .map(|(a, b)| {
-            let var = (b / n - (a / n).powi(2)).max(0.0);
-            if var > 1e-24 {
-                (1.0 / var.sqrt()) as f32
-            } else {
-                1.0
+        let (s1, s2) = (&mut self.sum, &mut self.squares);
+        for_each_reconstruction(model, data, threads, |xr, yr| {
+            for j in 0..d {
+                let e = (xr[j] - yr[j]) as f64;
+                s1[j] += e;
+                s2[j] += e * e;
             }
+        });
+        self.rows += data.rows() as u64;
+        Ok(())
+    }
+
+    /// `1/σⱼ` of each feature (1 where σⱼ is 0): the `standardized` score's scales.
+    pub fn scales(&self) -> Vec<f32> {
+        let n = self.rows.max(1) as f64;
+        self.sum
+            .iter()
+            .zip(&self.squares)
+            .map(|(a, b)| {
+                let var = (b / n - (a / n).powi(2)).max(0.0);
+                if var > 1e-24 {
+                    (1.0 / var.sqrt()) as f32
+                } else {
+                    1.0
+                }
+            })
+            .collect()
+    }
+
+    /// The sums as `2d + 1` numbers (the sums, the squares, the rows), to send to
+    /// another process.
+    pub fn to_values(&self) -> Vec<f64> {
+        self.sum.iter().chain(&self.squares).copied().chain([self.rows as f64]).collect()
+    }
+
+    /// The sums [`to_values`](Self::to_values) gave, for `d` features.
+    pub fn from_values(d: usize, values: &[f64]) -> Result<ErrorSums> {
+        if values.len() != 2 * d + 1 {
+            return Err(Error::Data(format!(
+                "error sums of {d} features are {} numbers, not {}",
+                2 * d + 1,
+                values.len()
+            )));
+        }
+        Ok(ErrorSums {
+            sum: values[..d].to_vec(),
+            squares: values[d..2 * d].to_vec(),
+            rows: values[2 * d] as u64,
         })
-        .collect())
+    }
 }
 
 /// Scores of `kind` for the rows of `data`, with the feature scales of `standardized`
@@ -558,13 +618,26 @@ impl Detector {
         model: &Autoencoder,
         kind: ScoreKind,
         rule: ThresholdRule,
+        pass: impl FnMut(&mut dyn FnMut(&[f64]) -> Result<()>) -> Result<()>,
+    ) -> Result<Self> {
+        Detector::fit_passes_scaled(model, kind, Vec::new(), rule, pass)
+    }
+
+    /// [`Detector::fit_passes`] for any score: `feature_scale` is the `standardized`
+    /// score's ([`ErrorSums::scales`] of the training rows; empty for the other
+    /// scores), with which `pass` computed the scores.
+    pub fn fit_passes_scaled(
+        model: &Autoencoder,
+        kind: ScoreKind,
+        feature_scale: Vec<f32>,
+        rule: ThresholdRule,
         mut pass: impl FnMut(&mut dyn FnMut(&[f64]) -> Result<()>) -> Result<()>,
     ) -> Result<Self> {
         rule.check()?;
-        if kind == ScoreKind::Standardized {
+        if (kind == ScoreKind::Standardized) == feature_scale.is_empty() {
             return Err(Error::config(
                 "score",
-                "the standardized score is fitted on the rows, not on their scores",
+                "the standardized score, and only it, is fitted with feature scales (ErrorSums::scales of the rows)",
             ));
         }
         // As `ScoreSummary::of` and `threshold` compute them, one pass for each sum.
@@ -616,7 +689,7 @@ impl Detector {
             Ok(())
         })?;
         let summary = ScoreSummary { min, max, mean, std, flagged: flagged as f64 / count };
-        Detector::with_threshold(model, kind, Vec::new(), rule, t, summary)
+        Detector::with_threshold(model, kind, feature_scale, rule, t, summary)
     }
 
     /// The detector with threshold `t`, refused when a model file could not hold it.
@@ -779,6 +852,31 @@ mod tests {
             })
             .collect();
         Dataset::new(x, n, 64, "rows").unwrap()
+    }
+
+    /// Error sums added in parts, in order (and sent as numbers between them), give the
+    /// bits of the sums over the rows whole, and so the same feature scales; sums of
+    /// another width and a wrong count are refused.
+    #[test]
+    fn error_sums_added_in_parts_are_the_sums_of_the_whole() {
+        let model =
+            Autoencoder::new(ModelConfig { input_dim: 64, layers: vec![8], ..ModelConfig::default() }, 3)
+                .unwrap();
+        let threads = Threads::new(1);
+        let data = rows(700);
+        let whole = feature_scales(&model, &data, &threads).unwrap();
+        for cuts in [vec![0, 700], vec![0, 1, 300, 699, 700], vec![0, 0, 350, 700]] {
+            let mut sums = ErrorSums::new(64);
+            for w in cuts.windows(2) {
+                let part = data.select_rows(&(w[0]..w[1]).collect::<Vec<_>>());
+                sums.add(&model, &part, &threads).unwrap();
+                sums = ErrorSums::from_values(64, &sums.to_values()).unwrap();
+            }
+            let scales = sums.scales();
+            assert!(scales.iter().zip(&whole).all(|(a, b)| a.to_bits() == b.to_bits()), "cuts {cuts:?}");
+        }
+        assert!(ErrorSums::new(3).add(&model, &data, &threads).is_err());
+        assert!(ErrorSums::from_values(3, &[0.0; 6]).is_err());
     }
 
     /// The probabilities against hand-computed values: min–max scaling and the erf of

@@ -27,7 +27,7 @@ use crate::data::dataset::{split_rows, Dataset, ValueRange};
 use crate::data::normalize::{Moments, NormalizeKind, Normalizer, BLOCK_STATS, MOMENTS_BLOCK};
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
-use crate::model::detector::{lowest_of, scores, Detector, ScoreKind, ThresholdRule};
+use crate::model::detector::{lowest_of, scores, Detector, ErrorSums, ScoreKind, ThresholdRule};
 use crate::model::Autoencoder;
 
 /// The rows process `rank` of `size` holds when `total` rows are shared out evenly in
@@ -333,15 +333,13 @@ pub(crate) fn finish(
     }
     if let Some(rule) = threshold {
         let kind = ScoreKind::default_for(model);
-        if kind == ScoreKind::Standardized {
-            return Err(standardized_refused());
-        }
         rule.check()?;
-        let s = scores(model, local, kind, &[], threads)?;
+        let scales = scales_of_all(peers, &layout, model, local, kind, threads)?;
+        let s = scores(model, local, kind, &scales, threads)?;
         let counts: Vec<usize> = (0..size).map(|r| layout.range(r).len()).collect();
         let mut all = vec![0.0f64; layout.total()];
         peers.all_gather_f64(&s, &counts, &mut all)?;
-        model.detector = Some(Detector::fit_passes(model, kind, rule, |f| f(&all))?);
+        model.detector = Some(Detector::fit_passes_scaled(model, kind, scales, rule, |f| f(&all))?);
     }
     Ok(())
 }
@@ -414,9 +412,6 @@ pub(super) fn fit(
         );
     }
     let kind = ScoreKind::default_for(model);
-    if kind == ScoreKind::Standardized {
-        return Err(standardized_refused());
-    }
     let shared = SharedPeers::new(options.peers.take().expect("checked by `check`"));
     let mut first = Autoencoder::new(model.config().clone(), config.seed)?;
     let one_pass = TrainConfig { trim: 0.0, ..config.clone() };
@@ -438,7 +433,8 @@ pub(super) fn fit(
         return Ok(history);
     }
     let mut peers = shared.clone();
-    let s = scores(&first, train, kind, &[], threads)?;
+    let scales = scales_of_all(&mut peers, &layout, &first, train, kind, threads)?;
+    let s = scores(&first, train, kind, &scales, threads)?;
     drop(first);
     let counts: Vec<usize> = (0..layout.size()).map(|r| layout.range(r).len()).collect();
     let mut all = vec![0.0f64; layout.total()];
@@ -460,12 +456,38 @@ pub(super) fn fit(
     fit_pass(model, &rows, validation, config, threads, observer, options, fingerprint, layout, (2, 2))
 }
 
-/// Why the standardized score is not computed on rows shared out.
-fn standardized_refused() -> Error {
-    Error::config(
-        "score",
-        "the standardized score's feature scales are fitted on every row in one process, not on rows shared out among processes; choose another score (root, mse, mae)",
-    )
+/// The feature scales of score `kind` fitted on every process's rows (`local` this
+/// one's; empty but for `standardized`): the errors' sums added one process after
+/// another, in rank order, each passing its sums on (an all-gather per process), so the
+/// bits of [`feature_scales`](crate::anomaly::feature_scales) on the rows whole. The
+/// processes compute in turn: one pass over the rows, not shared.
+fn scales_of_all(
+    peers: &mut dyn Peers,
+    layout: &Layout,
+    model: &Autoencoder,
+    local: &Dataset,
+    kind: ScoreKind,
+    threads: &Threads,
+) -> Result<Vec<f32>> {
+    if kind != ScoreKind::Standardized {
+        return Ok(Vec::new());
+    }
+    let (d, size, rank) = (model.input_dim(), layout.size(), peers.rank());
+    let mut sums = ErrorSums::new(d);
+    for r in 0..size {
+        let mut counts = vec![0; size];
+        counts[r] = 2 * d + 1;
+        let mine = if r == rank {
+            sums.add(model, local, threads)?;
+            sums.to_values()
+        } else {
+            Vec::new()
+        };
+        let mut all = vec![0.0f64; 2 * d + 1];
+        peers.all_gather_f64(&mine, &counts, &mut all)?;
+        sums = ErrorSums::from_values(d, &all)?;
+    }
+    Ok(sums.scales())
 }
 
 /// One pass of training (`pass`: its number, of how many) on rows shared out as

@@ -448,16 +448,23 @@ fn split(n: u64, fraction: f64) -> Result<u64> {
     Ok(crate::data::dataset::split_rows(n, fraction)?.0.end as u64)
 }
 
-/// The score a trimmed pass or a detector uses, refused when it needs statistics of
-/// every row's errors first (`standardized`).
-fn streamed_kind(kind: ScoreKind) -> Result<ScoreKind> {
-    if kind == ScoreKind::Standardized {
-        return Err(Error::config(
-            "score",
-            "the standardized score's feature scales are not fitted on streamed rows; choose another score (root, mse, mae)",
-        ));
+/// The feature scales of score `kind` fitted on every row of `data` (empty but for
+/// `standardized`): the errors' sums added a chunk at a time, in order, so the bits of
+/// [`detector::feature_scales`] on the rows whole.
+fn streamed_scales(
+    model: &Autoencoder,
+    data: &ChunkedRows,
+    kind: ScoreKind,
+    threads: &Threads,
+) -> Result<Vec<f32>> {
+    if kind != ScoreKind::Standardized {
+        return Ok(Vec::new());
     }
-    Ok(kind)
+    let mut sums = detector::ErrorSums::new(model.input_dim());
+    for c in 0..data.chunks() {
+        sums.add(model, &data.read(c)?, threads)?;
+    }
+    Ok(sums.scales())
 }
 
 /// Values of a pass kept on disk (a temporary file, removed when dropped), so that the
@@ -544,18 +551,20 @@ impl Word for f32 {
     }
 }
 
-/// The scores of `kind` of every row of `data`, in order, into a spill.
+/// The scores of `kind` (with `scales`, [`streamed_scales`]) of every row of `data`, in
+/// order, into a spill.
 fn spill_scores(
     model: &Autoencoder,
     data: &ChunkedRows,
     kind: ScoreKind,
+    scales: &[f32],
     threads: &Threads,
 ) -> Result<Spill> {
     let mut spill = Spill::new()?;
     spill.fill::<f64>(|put| {
         for c in 0..data.chunks() {
             let d = data.read(c)?;
-            put(&detector::scores(model, &d, kind, &[], threads)?)?;
+            put(&detector::scores(model, &d, kind, scales, threads)?)?;
         }
         Ok(())
     })?;
@@ -570,7 +579,7 @@ fn lowest_scoring(
     trim: f64,
     threads: &Threads,
 ) -> Result<(Vec<u64>, u64)> {
-    let kind = streamed_kind(ScoreKind::default_for(model))?;
+    let kind = ScoreKind::default_for(model);
     let n = data.rows();
     let keep = detector::trim_keep(n as usize, trim) as u64;
     let words = n.div_ceil(64) as usize;
@@ -581,7 +590,8 @@ fn lowest_scoring(
     if keep == 0 {
         return Ok((mask, 0));
     }
-    let spill = spill_scores(model, data, kind, threads)?;
+    let scales = streamed_scales(model, data, kind, threads)?;
+    let spill = spill_scores(model, data, kind, &scales, threads)?;
     let cut = select::select(&[Rank { channel: 0, rank: keep - 1 }], |f| {
         spill.read::<f64>(1, &mut |s| {
             s.iter().for_each(|&v| f(0, v));
@@ -621,9 +631,11 @@ fn finish(
         model.codec = Some(fit_codec(model, data, train_rows, threads)?);
     }
     if let Some(rule) = threshold {
-        let kind = streamed_kind(ScoreKind::default_for(model))?;
-        let spill = spill_scores(model, data, kind, threads)?;
-        model.detector = Some(Detector::fit_passes(model, kind, rule, |f| spill.read::<f64>(1, f))?);
+        let kind = ScoreKind::default_for(model);
+        let scales = streamed_scales(model, data, kind, threads)?;
+        let spill = spill_scores(model, data, kind, &scales, threads)?;
+        let read = |f: &mut dyn FnMut(&[f64]) -> Result<()>| spill.read::<f64>(1, f);
+        model.detector = Some(Detector::fit_passes_scaled(model, kind, scales, rule, read)?);
     }
     Ok(())
 }
@@ -735,8 +747,9 @@ mod tests {
     /// With a window that holds every row, streamed training writes the bytes of
     /// in-memory training and completion: the tabular preset (a validation split, two
     /// passes with the trimmed rows, early stopping, the detector's quantile, the codec)
-    /// and a denoising model with min-max features and a sigma threshold, on 7 shards
-    /// of uneven size (NPY files, read 204 rows at a time in tests: 64 chunks).
+    /// a denoising model with min-max features and a sigma threshold, and the same
+    /// trimmed and thresholded by the standardized score, on 7 shards of uneven size
+    /// (NPY files, read 204 rows at a time in tests: 64 chunks).
     #[test]
     fn one_window_gives_the_bytes_of_training_in_memory() {
         let dir = tempfile::tempdir().unwrap();
@@ -774,6 +787,15 @@ mod tests {
         let rule = Some(ThresholdRule::Sigma(2.0));
         let a = in_memory(&whole, &model, &training, rule);
         let b = streamed(&chunked, &model, &training, rule, 50000);
+        same_model(&a, &b);
+
+        // The standardized score, for the trimmed pass and the threshold: its feature
+        // scales from error sums added a chunk at a time.
+        let model = ModelConfig { score: Some(ScoreKind::Standardized), ..model };
+        let training = TrainConfig { trim: 0.2, ..training };
+        let a = in_memory(&whole, &model, &training, rule);
+        let b = streamed(&chunked, &model, &training, rule, 50000);
+        assert_eq!(a.detector.as_ref().map(|d| d.feature_scale.len()), Some(5));
         same_model(&a, &b);
     }
 

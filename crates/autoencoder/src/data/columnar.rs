@@ -856,8 +856,12 @@ pub fn arrow_batches(path: &Path, columns: &Columns) -> Result<Option<ArrowBatch
     guarded(path, || {
         let shape = |schema: &Schema| -> Result<Dataset> {
             let rows = Rows::new(path, schema, columns)?;
-            let mut shape =
-                Dataset::new(Vec::new(), 0, rows.plan.features.len(), path.display().to_string())?;
+            let source = path.display().to_string();
+            if !rows.plan.categorical.is_empty() {
+                // The width of the one-hot blocks of fixed values (of none, for others).
+                return one_hot(&[], 0, &rows.plan, rows.categories, &rows.fixed, path, source);
+            }
+            let mut shape = Dataset::new(Vec::new(), 0, rows.plan.features.len(), source)?;
             shape.feature_names = Some(rows.names);
             Ok(shape)
         };
@@ -1136,6 +1140,53 @@ mod tests {
 
     fn label(c: ColumnRef) -> Columns {
         Columns { label: Some(c), ..Columns::default() }
+    }
+
+    /// A Parquet file whose row groups hold different values of a categorical column
+    /// (one group nulls and `a`, each other one value): opened to be read a row group
+    /// at a time, every group is encoded with the sorted values of all of them, as the
+    /// file read whole is.
+    #[test]
+    fn row_groups_are_encoded_with_every_groups_categorical_values() {
+        use crate::data::chunks::ChunkedRows;
+        use crate::data::open::LoadOptions;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.parquet");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("x", DataType::Float32, false),
+            Field::new("kind", DataType::Utf8, true),
+        ]));
+        let kinds: Vec<Option<&str>> = (0..12)
+            .map(|i| match i / 4 {
+                0 => Some("b"),
+                1 => Some("a").filter(|_| i % 2 == 1),
+                _ => Some("c"),
+            })
+            .collect();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Float32Array::from_iter_values((0..12).map(|i| i as f32))),
+                Arc::new(arrow_array::StringArray::from(kinds)),
+            ],
+        )
+        .unwrap();
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(4))
+            .build();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(File::create(&p).unwrap(), schema, Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        assert_eq!(parquet_row_groups(&p).unwrap(), [4, 4, 4]);
+        let columns = Columns { categorical: vec![ColumnRef::Name("kind".into())], ..Columns::default() };
+        let whole = load_parquet(&p, &columns).unwrap();
+        assert_eq!(whole.categories[0].values, ["a", "b", "c"]);
+        let chunked = ChunkedRows::open(&[p], &LoadOptions { columns, ..LoadOptions::default() }).unwrap();
+        assert_eq!((chunked.chunks(), chunked.categories()), (3, &whole.categories[..]));
+        for i in 0..3 {
+            assert_eq!(chunked.read(i).unwrap().as_slice(), whole.rows_in(4 * i..4 * i + 4));
+        }
     }
 
     #[test]
@@ -1462,6 +1513,18 @@ mod tests {
             assert_eq!(d.as_slice(), whole.rows_in(before..before + n));
             before += n;
         }
+        // Opened to be read a chunk at a time with the column categorical and no values
+        // fixed, every batch is encoded with the values of all of them (batch 2 holds z
+        // alone), as the stream read whole is.
+        let columns = Columns { categorical: vec![ColumnRef::Name("k".into())], ..Columns::default() };
+        let whole = load_arrow(&p, &columns).unwrap();
+        let chunked =
+            ChunkedRows::open(std::slice::from_ref(&p), &LoadOptions { columns, ..LoadOptions::default() })
+                .unwrap();
+        assert_eq!((chunked.chunks(), chunked.categories()), (3, &whole.categories[..]));
+        assert_eq!(whole.categories[0].values, xyz);
+        assert_eq!(chunked.read(1).unwrap().as_slice(), whole.rows_in(3..5));
+        assert_eq!(chunked.read_rows(0..6).unwrap().as_slice(), whole.as_slice());
         let p = dir.path().join("dicts.arrows");
         let mut w = arrow_ipc::writer::StreamWriter::try_new(File::create(&p).unwrap(), &with_dict).unwrap();
         w.write(&batch(vec![1.0, 2.0, 3.0], &xyz, &["x", "y", "x"])).unwrap();

@@ -163,7 +163,8 @@ def test_dictionary_encoded_columns_read_as_their_values(files, tmp_path):
     column one-hot encoded with `--categorical`, an integer feature, the label and a text
     id, each stored as a dictionary, give the codes and scores of the same table stored
     plainly, in every layout (in an Arrow stream the dictionaries come before the first
-    record batch)."""
+    record batch); streamed training on each layout writes the model training in memory
+    writes."""
     t, csv, model, run = files
     n = t.num_rows
     kinds = pa.array([["red", "green", "blue"][i * 7 % 3] for i in range(n)])
@@ -191,3 +192,18 @@ def test_dictionary_encoded_columns_read_as_their_values(files, tmp_path):
         run("encode", m, q, *args, "-o", tmp_path / f"got.{name}.npy")
         assert (tmp_path / f"got.{name}.npy").read_bytes() == (tmp_path / "want.npy").read_bytes(), name
         assert run("score", m, q, *args).stdout == want_scores, name
+    # Streamed (a row group, a record batch at a time), with a third of the rows each
+    # `red`, `green` and `blue` in turn, so that most chunks hold one value: every chunk
+    # is one-hot encoded with the values of all of them, and the model is the one
+    # training in memory writes.
+    i = encoded.schema.get_field_index("kind")
+    staged = pa.array([["red", "green", "blue"][i * 3 // n] for i in range(n)]).dictionary_encode()
+    staged = encoded.set_column(i, "kind", staged)
+    st = tmp_path / "staged"
+    st.mkdir()
+    train = [*args, "--preset", "tabular", "--epochs", "2", "--no-plots", "-q", "-o"]
+    for name, q in written(staged, st).items():
+        a, b = tmp_path / f"mem.{name}.safetensors", tmp_path / f"streamed.{name}.safetensors"
+        run("train", q, *train, a)
+        run("train", q, "--stream", *train, b)
+        assert a.read_bytes() == b.read_bytes(), name

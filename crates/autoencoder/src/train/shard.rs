@@ -335,10 +335,7 @@ pub(crate) fn finish(
         let kind = ScoreKind::default_for(model);
         rule.check()?;
         let scales = scales_of_all(peers, &layout, model, local, kind, threads)?;
-        let s = scores(model, local, kind, &scales, threads)?;
-        let counts: Vec<usize> = (0..size).map(|r| layout.range(r).len()).collect();
-        let mut all = vec![0.0f64; layout.total()];
-        peers.all_gather_f64(&s, &counts, &mut all)?;
+        let all = gather_scores(peers, &layout, &scores(model, local, kind, &scales, threads)?)?;
         model.detector = Some(Detector::fit_passes_scaled(model, kind, scales, rule, |f| f(&all))?);
     }
     Ok(())
@@ -434,11 +431,8 @@ pub(super) fn fit(
     }
     let mut peers = shared.clone();
     let scales = scales_of_all(&mut peers, &layout, &first, train, kind, threads)?;
-    let s = scores(&first, train, kind, &scales, threads)?;
+    let all = gather_scores(&mut peers, &layout, &scores(&first, train, kind, &scales, threads)?)?;
     drop(first);
-    let counts: Vec<usize> = (0..layout.size()).map(|r| layout.range(r).len()).collect();
-    let mut all = vec![0.0f64; layout.total()];
-    peers.all_gather_f64(&s, &counts, &mut all)?;
     let kept = lowest_of(&all, config.trim);
     let here = layout.range(peers.rank());
     let (a, b) = (kept.partition_point(|&i| i < here.start), kept.partition_point(|&i| i < here.end));
@@ -454,6 +448,14 @@ pub(super) fn fit(
     let layout = Layout::of(&mut peers, &rows, kept.len())?;
     options.peers = Some(Box::new(shared));
     fit_pass(model, &rows, validation, config, threads, observer, options, fingerprint, layout, (2, 2))
+}
+
+/// Every process's scores of its rows (`mine` this one's), in row order: an all-gather.
+fn gather_scores(peers: &mut dyn Peers, layout: &Layout, mine: &[f64]) -> Result<Vec<f64>> {
+    let counts: Vec<usize> = (0..layout.size()).map(|r| layout.range(r).len()).collect();
+    let mut all = vec![0.0f64; layout.total()];
+    peers.all_gather_f64(mine, &counts, &mut all)?;
+    Ok(all)
 }
 
 /// The feature scales of score `kind` fitted on every process's rows (`local` this

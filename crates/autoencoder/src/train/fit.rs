@@ -593,33 +593,61 @@ pub fn fit_with(
     if config.trim == 0.0 {
         return fit_pass(model, train, validation, config, threads, observer, options, fingerprint, (1, 1));
     }
+    let resumed = options.resume.is_some();
+    let mut second = Some((options, fingerprint));
+    trimmed(
+        model,
+        config,
+        resumed,
+        |first| {
+            let kept = crate::model::detector::lowest_scoring(first, train, config.trim, threads)?;
+            let mut rows = train.select_rows(&kept);
+            rows.source = trimmed_source(&train.source, kept.len(), train.rows());
+            Ok(rows)
+        },
+        |m, rows, c, pass| match rows {
+            None => fit_pass(m, train, validation, c, threads, observer, FitOptions::default(), None, pass),
+            Some(rows) => {
+                let (options, fingerprint) = second.take().expect("one second pass");
+                fit_pass(m, &rows, validation, c, threads, observer, options, fingerprint, pass)
+            }
+        },
+    )
+}
+
+/// `trim`'s two passes, as every way of holding the rows runs them (in memory,
+/// streamed, shared out): `pass(first, None, config, (1, 2))` trains a model from the
+/// seed's weights with `trim` 0 (rebuilt rather than copied, so that a resumed run
+/// repeats it); a first pass stopped by the observer is the result unless `resumed`
+/// (it has no checkpoint); else `keep(&first)` gives the rows it reconstructs best and
+/// `pass(model, Some(rows), config, (2, 2))` trains `model` on them.
+pub(super) fn trimmed<R>(
+    model: &mut Autoencoder,
+    config: &TrainConfig,
+    resumed: bool,
+    keep: impl FnOnce(&Autoencoder) -> Result<R>,
+    mut pass: impl FnMut(&mut Autoencoder, Option<R>, &TrainConfig, (usize, usize)) -> Result<History>,
+) -> Result<History> {
     let mut first = Autoencoder::new(model.config().clone(), config.seed)?;
     let one_pass = TrainConfig { trim: 0.0, ..config.clone() };
-    let history = fit_pass(
-        &mut first,
-        train,
-        validation,
-        &one_pass,
-        threads,
-        observer,
-        FitOptions::default(),
-        None,
-        (1, 2),
-    )?;
-    if history.stop_reason == StopReason::Interrupted && options.resume.is_none() {
+    let history = pass(&mut first, None, &one_pass, (1, 2))?;
+    if history.stop_reason == StopReason::Interrupted && !resumed {
         *model = first;
         return Ok(history);
     }
-    let kept = crate::model::detector::lowest_scoring(&first, train, config.trim, threads)?;
+    let rows = keep(&first)?;
     drop(first);
-    let mut rows = train.select_rows(&kept);
-    rows.source = format!(
-        "{} (the {} of {} rows the first pass reconstructed best)",
-        train.source,
-        kept.len(),
-        train.rows()
-    );
-    fit_pass(model, &rows, validation, config, threads, observer, options, fingerprint, (2, 2))
+    pass(model, Some(rows), config, (2, 2))
+}
+
+/// The source named for the `kept` of `rows` rows of `source` a trimmed second pass
+/// trains on.
+pub(super) fn trimmed_source(
+    source: &str,
+    kept: impl std::fmt::Display,
+    rows: impl std::fmt::Display,
+) -> String {
+    format!("{source} (the {kept} of {rows} rows the first pass reconstructed best)")
 }
 
 /// One pass of training: split, fit the normaliser, check the targets, run.

@@ -17,8 +17,10 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use super::checkpoint::{DataFingerprint, PartFingerprint};
-use super::fit::{check_loss_targets, fits_normalizer, run, Feed, FitOptions, MemoryFeed, Rows};
-use super::history::{History, StopReason};
+use super::fit::{
+    check_loss_targets, fits_normalizer, run, trimmed, trimmed_source, Feed, FitOptions, MemoryFeed, Rows,
+};
+use super::history::History;
 use super::micro::{owned, Peers};
 use super::observer::Observer;
 use super::TrainConfig;
@@ -408,46 +410,41 @@ pub(super) fn fit(
             (1, 1),
         );
     }
-    let kind = ScoreKind::default_for(model);
     let shared = SharedPeers::new(options.peers.take().expect("checked by `check`"));
-    let mut first = Autoencoder::new(model.config().clone(), config.seed)?;
-    let one_pass = TrainConfig { trim: 0.0, ..config.clone() };
-    let first_options = FitOptions { peers: Some(Box::new(shared.clone())), ..FitOptions::default() };
-    let history = fit_pass(
-        &mut first,
-        train,
-        validation,
-        &one_pass,
-        threads,
-        observer,
-        first_options,
-        None,
-        layout.clone(),
-        (1, 2),
-    )?;
-    if history.stop_reason == StopReason::Interrupted && options.resume.is_none() {
-        *model = first;
-        return Ok(history);
-    }
-    let mut peers = shared.clone();
-    let scales = scales_of_all(&mut peers, &layout, &first, train, kind, threads)?;
-    let all = gather_scores(&mut peers, &layout, &scores(&first, train, kind, &scales, threads)?)?;
-    drop(first);
-    let kept = lowest_of(&all, config.trim);
-    let here = layout.range(peers.rank());
-    let (a, b) = (kept.partition_point(|&i| i < here.start), kept.partition_point(|&i| i < here.end));
-    let local: Vec<usize> = kept[a..b].iter().map(|&i| i - here.start).collect();
-    let mut rows = train.select_rows(&local);
-    rows.first_row = a as u64;
-    rows.source = format!(
-        "{} (the {} of {} rows the first pass reconstructed best)",
-        train.source,
-        kept.len(),
-        layout.total()
-    );
-    let layout = Layout::of(&mut peers, &rows, kept.len())?;
-    options.peers = Some(Box::new(shared));
-    fit_pass(model, &rows, validation, config, threads, observer, options, fingerprint, layout, (2, 2))
+    let resumed = options.resume.is_some();
+    options.peers = Some(Box::new(shared.clone()));
+    let mut second = Some((options, fingerprint));
+    trimmed(
+        model,
+        config,
+        resumed,
+        |first| {
+            // Every row's score, gathered: every process keeps the same rows, its own
+            // numbered among all those kept.
+            let (mut peers, kind) = (shared.clone(), ScoreKind::default_for(first));
+            let scales = scales_of_all(&mut peers, &layout, first, train, kind, threads)?;
+            let all = gather_scores(&mut peers, &layout, &scores(first, train, kind, &scales, threads)?)?;
+            let kept = lowest_of(&all, config.trim);
+            let here = layout.range(peers.rank());
+            let (a, b) = (kept.partition_point(|&i| i < here.start), kept.partition_point(|&i| i < here.end));
+            let local: Vec<usize> = kept[a..b].iter().map(|&i| i - here.start).collect();
+            let mut rows = train.select_rows(&local);
+            rows.first_row = a as u64;
+            rows.source = trimmed_source(&train.source, kept.len(), layout.total());
+            let kept_layout = Layout::of(&mut peers, &rows, kept.len())?;
+            Ok((rows, kept_layout))
+        },
+        |m, rows, c, pass| match rows {
+            None => {
+                let options = FitOptions { peers: Some(Box::new(shared.clone())), ..FitOptions::default() };
+                fit_pass(m, train, validation, c, threads, observer, options, None, layout.clone(), pass)
+            }
+            Some((rows, kept_layout)) => {
+                let (options, fingerprint) = second.take().expect("one second pass");
+                fit_pass(m, &rows, validation, c, threads, observer, options, fingerprint, kept_layout, pass)
+            }
+        },
+    )
 }
 
 /// Every process's scores of its rows (`mine` this one's), in row order: an all-gather.

@@ -16,7 +16,7 @@ use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::ops::Range;
 
 use super::fit::{run, Feed, MemoryFeed, Rows};
-use super::history::{History, StopReason};
+use super::history::History;
 use super::observer::Observer;
 use super::{FitOptions, TrainConfig};
 use crate::codec::Codec;
@@ -364,20 +364,27 @@ pub fn fit_streamed(
     let history = if config.trim == 0.0 {
         fit_pass(model, &all, validation, config, window_rows, threads, observer, (1, 1))?
     } else {
-        let mut first = Autoencoder::new(model.config().clone(), config.seed)?;
-        let one_pass = TrainConfig { trim: 0.0, ..config.clone() };
-        let history =
-            fit_pass(&mut first, &all, validation, &one_pass, window_rows, threads, observer, (1, 2))?;
-        if history.stop_reason == StopReason::Interrupted {
-            *model = first;
-            return Ok(history);
-        }
-        let (mask, kept) = lowest_scoring(&first, data, config.trim, threads)?;
-        drop(first);
-        let source =
-            format!("{} (the {kept} of {} rows the first pass reconstructed best)", data.source, data.rows());
-        let kept = RowSet::new(data, Some(mask), source);
-        fit_pass(model, &kept, validation, config, window_rows, threads, observer, (2, 2))?
+        super::fit::trimmed(
+            model,
+            config,
+            false,
+            |first| {
+                let (mask, kept) = lowest_scoring(first, data, config.trim, threads)?;
+                Ok(RowSet::new(data, Some(mask), super::fit::trimmed_source(&data.source, kept, data.rows())))
+            },
+            |m, rows, c, pass| {
+                fit_pass(
+                    m,
+                    rows.as_ref().unwrap_or(&all),
+                    validation,
+                    c,
+                    window_rows,
+                    threads,
+                    observer,
+                    pass,
+                )
+            },
+        )?
     };
     finish(model, data, threshold, threads)?;
     Ok(history)

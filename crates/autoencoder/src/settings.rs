@@ -453,7 +453,7 @@ impl Settings {
         }
         let plain = self.over(Params::default())?;
         let mut model = ModelConfig::for_data_in(data, range);
-        if self.normalize.is_some() || self.output_activation.is_some() || self.loss.is_some() {
+        if !self.chooses_by_range() {
             model.normalize = plain.model.normalize;
             model.output_activation = plain.model.output_activation;
         }
@@ -546,6 +546,30 @@ mod tests {
         assert!(e(&mut s, "preset", json!("images")).contains("expected tabular"));
         s.set("lr", &json!(-1.0)).unwrap();
         assert!(s.over(Params::default()).unwrap_err().to_string().contains("lr"));
+    }
+
+    /// The range of all the rows chooses z-scores for a part in [0, 1] whose whole is not,
+    /// exactly when `chooses_by_range` says the range matters (no preset, none of
+    /// normalize, output_activation and loss given).
+    #[test]
+    fn the_range_of_every_row_chooses_when_no_setting_does() {
+        let part = Dataset::new(vec![0.0, 0.5, 1.0, 0.25], 2, 2, "part").unwrap();
+        let whole = crate::data::ValueRange { lo: -3.0, hi: 4.0, nan: false };
+        for (key, value) in [
+            ("epochs", json!(3)),
+            ("normalize", json!("minmax")),
+            ("output_activation", json!("linear")),
+            ("loss", json!("mse")),
+            ("preset", json!("tabular")),
+        ] {
+            let mut s = Settings::default();
+            s.set(key, &json!(value)).unwrap();
+            let (a, b) = (s.for_data(&part).unwrap(), s.for_data_in(&part, whole).unwrap());
+            assert_eq!(a.params != b.params, s.chooses_by_range(), "{key}");
+            if s.chooses_by_range() {
+                assert_eq!(b.params.model.normalize, NormalizeKind::ZScore);
+            }
+        }
     }
 
     #[test]

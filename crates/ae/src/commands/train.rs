@@ -214,7 +214,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "ROWS")]
     pub micro_batch: Option<usize>,
 
-    /// Stream the training rows from their files instead of reading them into memory: a window of rows at a time (a Parquet file by its row groups, other files a file at a time), shuffled within the window. Chosen without this flag when the data is larger than --memory-budget.
+    /// Stream the training rows from their files instead of reading them into memory: a window of rows at a time (a Parquet file by its row groups, an Arrow file or stream by its record batches, NPY and CSV files by ranges of rows, other files a file at a time), shuffled within the window; the model is the in-memory one when a window holds every row. Chosen without this flag when the data is larger than --memory-budget.
     #[arg(long)]
     pub stream: bool,
 

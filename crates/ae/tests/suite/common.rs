@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end test files: the command with a clean environment,
-//! and running it expecting success or a clean failure.
+//! running it expecting success or a clean failure, and data more than one file uses.
 
 #![allow(dead_code)] // each test file uses its own subset
 
@@ -58,4 +58,26 @@ pub fn listing(dir: &std::path::Path) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// Three NPY files of `rows × cols` in a new folder `dir/parts`: the first's values in
+/// [0, 1], the others' from −1.5 to 2.5, so that defaults chosen from the first file
+/// alone differ from those chosen from every row.
+pub fn parts_first_in_unit_interval(dir: &std::path::Path, rows: usize, cols: usize) -> std::path::PathBuf {
+    let folder = dir.join("parts");
+    std::fs::create_dir(&folder).unwrap();
+    for k in 0..3 {
+        let values: Vec<f32> = (0..rows * cols)
+            .map(|i| {
+                let u = ((i * 37 + k * 11) % 101) as f32 / 100.0;
+                if k == 0 {
+                    u
+                } else {
+                    4.0 * u - 1.5
+                }
+            })
+            .collect();
+        crate::cli::write_npy(&folder.join(format!("part{k}.npy")), &values, rows, cols);
+    }
+    folder
 }

@@ -233,21 +233,7 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
 fn shared_out_rows_choose_the_defaults_of_every_row() {
     let Some(_) = mpirun() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let folder = dir.path().join("parts");
-    std::fs::create_dir(&folder).unwrap();
-    for k in 0..3 {
-        let values: Vec<f32> = (0..100 * 6)
-            .map(|i| {
-                let u = ((i * 37 + k * 11) % 101) as f32 / 100.0;
-                if k == 0 {
-                    u
-                } else {
-                    4.0 * u - 1.5
-                }
-            })
-            .collect();
-        crate::cli::write_npy(&folder.join(format!("part{k}.npy")), &values, 100, 6);
-    }
+    let folder = crate::common::parts_first_in_unit_interval(dir.path(), 100, 6);
     let args = |out: &Path| -> Vec<String> {
         let mut v: Vec<String> = vec!["train".into(), folder.display().to_string()];
         v.extend(

@@ -127,21 +127,7 @@ fn categorical_columns_and_dropped_rows_stream() {
 #[test]
 fn streamed_defaults_are_chosen_from_every_chunk() {
     let dir = tempfile::tempdir().unwrap();
-    let folder = dir.path().join("parts");
-    std::fs::create_dir(&folder).unwrap();
-    for k in 0..3 {
-        let values: Vec<f32> = (0..200 * 5)
-            .map(|i| {
-                let u = ((i * 37 + k * 11) % 101) as f32 / 100.0;
-                if k == 0 {
-                    u
-                } else {
-                    3.0 * u - 1.0
-                }
-            })
-            .collect();
-        crate::cli::write_npy(&folder.join(format!("part{k}.npy")), &values, 200, 5);
-    }
+    let folder = crate::common::parts_first_in_unit_interval(dir.path(), 200, 5);
     let (mem, st) = (dir.path().join("mem.safetensors"), dir.path().join("st.safetensors"));
     let flags = ["--layers", "4,2", "--epochs", "2", "--no-plots", "-q"];
     ok(ae().arg("train").arg(&folder).args(flags).arg("-o").arg(&mem));

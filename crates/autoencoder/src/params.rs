@@ -294,8 +294,8 @@ impl ValidParams {
     /// Besides its rows, each process holds the validation rows, and for a moment every
     /// training row's code and every row's score. With `trim`, every row's score after
     /// the first pass is gathered too, so that every process keeps the same rows. The
-    /// `standardized` score's feature scales are fitted on the processes' rows in turn,
-    /// in rank order (one pass over the rows, not shared).
+    /// `standardized` score's feature scales come from each process's sums of its rows'
+    /// errors, gathered and joined in one fixed tree ([`ErrorSums`](crate::anomaly::ErrorSums)).
     pub fn fit_sharded(
         &self,
         rows: &Dataset,

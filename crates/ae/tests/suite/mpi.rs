@@ -125,7 +125,7 @@ fn every_rank_count_writes_the_bytes_of_one_process() {
 /// hold a rank's rows read) and from CSV shards with a categorical column whose values
 /// differ between them and rows left out for a missing number; trimmed (a second pass
 /// on the rows the first scores lowest) with the standardized score (its feature scales
-/// fitted on the ranks' rows in turn); without mpirun the flag is refused.
+/// from each rank's error sums, joined); without mpirun the flag is refused.
 #[test]
 fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
     let Some(_) = mpirun() else { return };

@@ -473,51 +473,129 @@ pub fn feature_scales(model: &Autoencoder, data: &Dataset, threads: &Threads) ->
 }
 
 /// What [`feature_scales`] are fitted from: each feature's sum of reconstruction errors
-/// `Σᵢ eᵢⱼ` and of their squares `Σᵢ eᵢⱼ²` over some rows, and how many rows. The sums
-/// are added to a row at a time, in row order, so rows given in parts, in order (a
-/// chunk at a time, or one process after another), sum to the bits of the rows given
-/// whole; then `σⱼ² = Σeᵢⱼ²/n − (Σeᵢⱼ/n)²`.
+/// `Σᵢ eᵢⱼ` and of their squares `Σᵢ eᵢⱼ²` over consecutive rows, and which rows.
+///
+/// The sums are added in one fixed binary tree over the rows' indices (pairwise
+/// summation): the sum of an aligned block of `2ᵏ` rows (starting at a multiple of
+/// `2ᵏ`) is its left half's plus its right half's, a row is a block of one, and the sum
+/// over rows `0..n` is that of the aligned blocks of `n`'s binary expansion, the last
+/// two added first. Sums kept for any cut of the rows into consecutive ranges — chunks
+/// read in turn, or processes each holding its own rows, at once — hold the aligned
+/// blocks within their ranges, and [`join`](Self::join) completes the tree from them:
+/// the bits of the rows summed whole, whatever the cut. Then
+/// `σⱼ² = Σeᵢⱼ²/n − (Σeᵢⱼ/n)²`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorSums {
-    sum: Vec<f64>,
-    squares: Vec<f64>,
-    rows: u64,
+    d: usize,
+    /// The index of the first row summed, and of the row after the last.
+    first: u64,
+    next: u64,
+    /// The blocks not yet added to another, in row order: (first row, log₂ of rows).
+    blocks: Vec<(u64, u32)>,
+    /// Each block's `2d` sums: `Σe` of every feature, then `Σe²`.
+    values: Vec<f64>,
 }
 
 impl ErrorSums {
-    /// The sums of no rows of `d` features.
+    /// The sums of no rows of `d` features, to be given rows from row 0.
     pub fn new(d: usize) -> ErrorSums {
-        ErrorSums { sum: vec![0.0; d], squares: vec![0.0; d], rows: 0 }
+        ErrorSums::starting_at(d, 0)
     }
 
-    /// Add the errors of `model`'s reconstructions of the rows of `data`, in order.
+    /// The sums of no rows of `d` features, to be given rows from row `first` (its index
+    /// among all the rows): a part of the rows, to [`join`](Self::join) with the others.
+    pub fn starting_at(d: usize, first: u64) -> ErrorSums {
+        ErrorSums { d, first, next: first, blocks: Vec::new(), values: Vec::new() }
+    }
+
+    /// Add the errors of `model`'s reconstructions of the rows of `data`, in order (the
+    /// rows after those already added).
     pub fn add(&mut self, model: &Autoencoder, data: &Dataset, threads: &Threads) -> Result<()> {
         model.check_data(data)?;
         let d = model.input_dim();
-        if self.sum.len() != d {
+        if self.d != d {
             return Err(Error::config(
                 "score",
-                format!("error sums of {} features cannot take rows of {d}", self.sum.len()),
+                format!("error sums of {} features cannot take rows of {d}", self.d),
             ));
         }
-        let (s1, s2) = (&mut self.sum, &mut self.squares);
         for_each_reconstruction(model, data, threads, |xr, yr| {
-            for j in 0..d {
-                let e = (xr[j] - yr[j]) as f64;
-                s1[j] += e;
-                s2[j] += e * e;
-            }
+            self.push_row(xr.iter().zip(yr).map(|(&x, &y)| (x - y) as f64))
         });
-        self.rows += data.rows() as u64;
         Ok(())
+    }
+
+    /// Add one row's `d` errors as a block of one, then complete the blocks it ends.
+    fn push_row(&mut self, errors: impl Iterator<Item = f64>) {
+        let at = self.values.len();
+        self.values.extend(errors);
+        debug_assert_eq!(self.values.len(), at + self.d);
+        self.values.extend_from_within(at..);
+        self.values[at + self.d..].iter_mut().for_each(|e| *e *= *e);
+        self.blocks.push((self.next, 0));
+        self.next += 1;
+        self.merge();
+    }
+
+    /// Add the last block to the one before while the two are the halves of one
+    /// aligned block.
+    fn merge(&mut self) {
+        let w = 2 * self.d;
+        while let [.., (a, k), (b, l)] = self.blocks[..] {
+            if k != l || a % (2u64 << k) != 0 || a + (1u64 << k) != b {
+                break;
+            }
+            let n = self.blocks.len();
+            let (left, right) = self.values[(n - 2) * w..].split_at_mut(w);
+            left.iter_mut().zip(&*right).for_each(|(l, r)| *l += r);
+            self.values.truncate((n - 1) * w);
+            self.blocks.pop();
+            self.blocks[n - 2].1 += 1;
+        }
+    }
+
+    /// Take in `later`, the sums of the rows that follow these (it starts where these
+    /// end): the sums of both ranges, with the bits of their rows added here in order.
+    pub fn join(&mut self, later: ErrorSums) -> Result<()> {
+        if later.d != self.d || later.first != self.next {
+            return Err(Error::Data(format!(
+                "error sums of rows {}..{} ({} features) do not follow those of rows {}..{} ({} features)",
+                later.first, later.next, later.d, self.first, self.next, self.d
+            )));
+        }
+        let w = 2 * self.d;
+        for (i, &block) in later.blocks.iter().enumerate() {
+            self.values.extend_from_slice(&later.values[i * w..(i + 1) * w]);
+            self.blocks.push(block);
+            self.merge();
+        }
+        self.next = later.next;
+        Ok(())
+    }
+
+    /// The sums over all the rows given: the blocks added from the last.
+    fn totals(&self) -> Vec<f64> {
+        let w = 2 * self.d;
+        let mut acc = vec![0.0f64; w];
+        if w == 0 {
+            return acc;
+        }
+        if let Some(last) = self.values.rchunks_exact(w).next() {
+            acc.copy_from_slice(last);
+            for block in self.values.rchunks_exact(w).skip(1) {
+                acc.iter_mut().zip(block).for_each(|(a, b)| *a += b);
+            }
+        }
+        acc
     }
 
     /// `1/σⱼ` of each feature (1 where σⱼ is 0): the `standardized` score's scales.
     pub fn scales(&self) -> Vec<f32> {
-        let n = self.rows.max(1) as f64;
-        self.sum
-            .iter()
-            .zip(&self.squares)
+        let n = (self.next - self.first).max(1) as f64;
+        let totals = self.totals();
+        let (sum, squares) = totals.split_at(self.d);
+        sum.iter()
+            .zip(squares)
             .map(|(a, b)| {
                 let var = (b / n - (a / n).powi(2)).max(0.0);
                 if var > 1e-24 {
@@ -529,26 +607,52 @@ impl ErrorSums {
             .collect()
     }
 
-    /// The sums as `2d + 1` numbers (the sums, the squares, the rows), to send to
-    /// another process.
+    /// The sums as numbers, to send to another process: the first row and the one after
+    /// the last, then each block's first row, its `log₂` of rows and its `2d` sums.
     pub fn to_values(&self) -> Vec<f64> {
-        self.sum.iter().chain(&self.squares).copied().chain([self.rows as f64]).collect()
+        let w = 2 * self.d;
+        let mut out = Vec::with_capacity(2 + self.blocks.len() * (w + 2));
+        out.extend([self.first as f64, self.next as f64]);
+        for (i, &(start, k)) in self.blocks.iter().enumerate() {
+            out.extend([start as f64, f64::from(k)]);
+            out.extend_from_slice(&self.values[i * w..(i + 1) * w]);
+        }
+        out
     }
 
-    /// The sums [`to_values`](Self::to_values) gave, for `d` features.
+    /// The sums [`to_values`](Self::to_values) gave, for `d` features; an error unless
+    /// they are such sums (aligned blocks that follow each other from the first row to
+    /// the last).
     pub fn from_values(d: usize, values: &[f64]) -> Result<ErrorSums> {
-        if values.len() != 2 * d + 1 {
-            return Err(Error::Data(format!(
-                "error sums of {d} features are {} numbers, not {}",
-                2 * d + 1,
-                values.len()
-            )));
+        let bad = |why: &str| {
+            Error::Data(format!("{} numbers are not error sums of {d} features: {why}", values.len()))
+        };
+        let w = 2 * d;
+        if values.len() < 2 || !(values.len() - 2).is_multiple_of(w + 2) {
+            return Err(bad("not two row indices and whole blocks"));
         }
-        Ok(ErrorSums {
-            sum: values[..d].to_vec(),
-            squares: values[d..2 * d].to_vec(),
-            rows: values[2 * d] as u64,
-        })
+        let (head, rest) = values.split_at(2);
+        let index = |v: f64| (v >= 0.0 && v.fract() == 0.0 && v < 2f64.powi(53)).then_some(v as u64);
+        let (first, next) = index(head[0]).zip(index(head[1])).ok_or_else(|| bad("rows are not indices"))?;
+        let mut sums = ErrorSums::starting_at(d, first);
+        for block in rest.chunks_exact(w + 2) {
+            let start = index(block[0]).ok_or_else(|| bad("a block's first row is not an index"))?;
+            let k = index(block[1])
+                .filter(|&k| k < 53)
+                .ok_or_else(|| bad("a block's size is not a power of two"))?;
+            let end = start + (1u64 << k);
+            if start != sums.next || !start.is_multiple_of(1u64 << k) || end > next {
+                return Err(bad("the blocks are not aligned and consecutive"));
+            }
+            sums.blocks.push((start, k as u32));
+            sums.values.extend_from_slice(&block[2..]);
+            sums.next = end;
+            sums.merge();
+        }
+        if sums.next != next {
+            return Err(bad("the blocks do not cover the rows"));
+        }
+        Ok(sums)
     }
 }
 
@@ -854,29 +958,69 @@ mod tests {
         Dataset::new(x, n, 64, "rows").unwrap()
     }
 
-    /// Error sums added in parts, in order (and sent as numbers between them), give the
-    /// bits of the sums over the rows whole, and so the same feature scales; sums of
-    /// another width and a wrong count are refused.
+    /// Error sums of the rows cut into consecutive parts, each summed on its own from
+    /// its first row (and sent as numbers), joined in order, give the bits of the sums
+    /// over the rows whole, and so the same feature scales; sums of another width, parts
+    /// that do not follow each other and numbers that are not sums are refused.
     #[test]
-    fn error_sums_added_in_parts_are_the_sums_of_the_whole() {
+    fn error_sums_of_parts_joined_are_the_sums_of_the_whole() {
         let model =
             Autoencoder::new(ModelConfig { input_dim: 64, layers: vec![8], ..ModelConfig::default() }, 3)
                 .unwrap();
         let threads = Threads::new(1);
         let data = rows(700);
         let whole = feature_scales(&model, &data, &threads).unwrap();
-        for cuts in [vec![0, 700], vec![0, 1, 300, 699, 700], vec![0, 0, 350, 700]] {
-            let mut sums = ErrorSums::new(64);
+        for cuts in
+            [vec![0, 700], vec![0, 1, 300, 699, 700], vec![0, 0, 350, 700], vec![0, 3, 5, 6, 511, 513, 700]]
+        {
+            let mut joined = ErrorSums::new(64);
             for w in cuts.windows(2) {
                 let part = data.select_rows(&(w[0]..w[1]).collect::<Vec<_>>());
+                let mut sums = ErrorSums::starting_at(64, w[0] as u64);
                 sums.add(&model, &part, &threads).unwrap();
-                sums = ErrorSums::from_values(64, &sums.to_values()).unwrap();
+                joined.join(ErrorSums::from_values(64, &sums.to_values()).unwrap()).unwrap();
             }
-            let scales = sums.scales();
+            let scales = joined.scales();
             assert!(scales.iter().zip(&whole).all(|(a, b)| a.to_bits() == b.to_bits()), "cuts {cuts:?}");
         }
         assert!(ErrorSums::new(3).add(&model, &data, &threads).is_err());
+        let mut first = ErrorSums::new(64);
+        first.add(&model, &data.select_rows(&[0, 1]), &threads).unwrap();
+        assert!(first.clone().join(ErrorSums::starting_at(64, 3)).is_err(), "a gap");
+        assert!(first.clone().join(ErrorSums::starting_at(3, 2)).is_err(), "another width");
         assert!(ErrorSums::from_values(3, &[0.0; 6]).is_err());
+        // A block of two rows that starts at an odd row is not one of the tree's.
+        let mut odd = vec![1.0, 3.0, 1.0, 1.0];
+        odd.extend([0.0; 6]);
+        assert!(ErrorSums::from_values(3, &odd).is_err());
+        assert_eq!(ErrorSums::from_values(64, &first.to_values()).unwrap(), first);
+    }
+
+    /// The sums follow the tree, by hand: rows `1e16, 1, −1e16, 1, 1` of one feature sum
+    /// to `((1e16 + 1) + (−1e16 + 1)) + 1 = 1` (each inner sum rounds to `±1e16`), where
+    /// adding them in order gives 2; their squares' sums likewise.
+    #[test]
+    fn error_sums_add_in_the_tree_over_the_rows() {
+        let e = [1e16, 1.0, -1e16, 1.0, 1.0];
+        let tree = ((e[0] + e[1]) + (e[2] + e[3])) + e[4];
+        let in_order = e.iter().fold(0.0, |a, b| a + b);
+        assert_eq!((tree, in_order), (1.0, 2.0));
+        for cut in 0..=5 {
+            let mut a = ErrorSums::new(1);
+            let mut b = ErrorSums::starting_at(1, cut as u64);
+            e[..cut].iter().for_each(|&v| a.push_row([v].into_iter()));
+            e[cut..].iter().for_each(|&v| b.push_row([v].into_iter()));
+            a.join(b).unwrap();
+            let t = a.totals();
+            assert_eq!(t[0], tree, "cut at {cut}");
+            let sq: Vec<f64> = e.iter().map(|v| v * v).collect();
+            assert_eq!(t[1], ((sq[0] + sq[1]) + (sq[2] + sq[3])) + sq[4], "cut at {cut}");
+        }
+        // n = 6 = 4 + 2: the block of four plus the block of two.
+        let mut six = ErrorSums::new(1);
+        (1..=6).for_each(|v| six.push_row([f64::from(v) * 0.1].into_iter()));
+        let v: Vec<f64> = (1..=6).map(|v| f64::from(v) * 0.1).collect();
+        assert_eq!(six.totals()[0], ((v[0] + v[1]) + (v[2] + v[3])) + (v[4] + v[5]));
     }
 
     /// The probabilities against hand-computed values: min–max scaling and the erf of

@@ -9,7 +9,8 @@
 //! `B·d·(P − 1)/P` values in all); once, the validation rows, the edge rows of the
 //! normaliser's blocks (at most two partial blocks of [`MOMENTS_BLOCK`] rows per
 //! process) and the blocks' statistics, the rows the fingerprint hashes (at most
-//! 16 MiB), and after training the codes and scores of its rows.
+//! 16 MiB), and after training the codes and scores of its rows (and, for the
+//! `standardized` score, its rows' error sums: a few blocks per power of two).
 //!
 //! [`FitOptions::shard_of`]: super::FitOptions::shard_of
 
@@ -456,10 +457,11 @@ fn gather_scores(peers: &mut dyn Peers, layout: &Layout, mine: &[f64]) -> Result
 }
 
 /// The feature scales of score `kind` fitted on every process's rows (`local` this
-/// one's; empty but for `standardized`): the errors' sums added one process after
-/// another, in rank order, each passing its sums on (an all-gather per process), so the
-/// bits of [`feature_scales`](crate::anomaly::feature_scales) on the rows whole. The
-/// processes compute in turn: one pass over the rows, not shared.
+/// one's; empty but for `standardized`): each process sums its own rows' errors at once
+/// ([`ErrorSums::starting_at`] its first row), the parts are gathered (each holds
+/// at most two blocks per power of two in its rows: about `2·log₂(n)·(2d + 2)`
+/// numbers), and every process joins them in rank order: the bits of
+/// [`feature_scales`](crate::anomaly::feature_scales) on the rows whole.
 fn scales_of_all(
     peers: &mut dyn Peers,
     layout: &Layout,
@@ -471,22 +473,22 @@ fn scales_of_all(
     if kind != ScoreKind::Standardized {
         return Ok(Vec::new());
     }
-    let (d, size, rank) = (model.input_dim(), layout.size(), peers.rank());
-    let mut sums = ErrorSums::new(d);
-    for r in 0..size {
-        let mut counts = vec![0; size];
-        counts[r] = 2 * d + 1;
-        let mine = if r == rank {
-            sums.add(model, local, threads)?;
-            sums.to_values()
-        } else {
-            Vec::new()
-        };
-        let mut all = vec![0.0f64; 2 * d + 1];
-        peers.all_gather_f64(&mine, &counts, &mut all)?;
-        sums = ErrorSums::from_values(d, &all)?;
+    let (d, size) = (model.input_dim(), layout.size());
+    let mut sums = ErrorSums::starting_at(d, layout.range(peers.rank()).start as u64);
+    sums.add(model, local, threads)?;
+    let mine = sums.to_values();
+    let mut lens = vec![0.0f64; size];
+    peers.all_gather_f64(&[mine.len() as f64], &vec![1; size], &mut lens)?;
+    let counts: Vec<usize> = lens.iter().map(|&n| n as usize).collect();
+    let mut all = vec![0.0f64; counts.iter().sum()];
+    peers.all_gather_f64(&mine, &counts, &mut all)?;
+    let mut whole = ErrorSums::new(d);
+    let mut at = 0;
+    for n in counts {
+        whole.join(ErrorSums::from_values(d, &all[at..at + n])?)?;
+        at += n;
     }
-    Ok(sums.scales())
+    Ok(whole.scales())
 }
 
 /// One pass of training (`pass`: its number, of how many) on rows shared out as

@@ -278,7 +278,7 @@ fn batch_norm_and_code_penalties_are_refused() {
 /// input noise, a variational one (whose ELBO score draws at each row's global index),
 /// a trimmed one (its second pass on the rows the first scores lowest, each process
 /// holding its own of them), and one trimmed and thresholded by the standardized score
-/// (its feature scales fitted on the processes' rows in turn).
+/// (its feature scales from each process's error sums of its rows, joined).
 #[test]
 fn rows_shared_out_give_the_bytes_of_every_row_everywhere() {
     use autoencoder::anomaly::ThresholdRule;

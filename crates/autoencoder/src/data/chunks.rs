@@ -86,6 +86,9 @@ pub struct ChunkedRows {
     nan_is_missing: bool,
     /// Rows left out for a missing value (`--missing drop`).
     dropped: u64,
+    /// The range of the rows' values, when a pass at opening saw them all (that of
+    /// `--missing drop`).
+    range: Option<super::ValueRange>,
     /// Where the rows came from, for messages and the model's training summary.
     pub source: String,
 }
@@ -244,6 +247,7 @@ impl ChunkedRows {
             feature_names,
             nan_is_missing: opts.columns.missing == Missing::Mean,
             dropped: 0,
+            range: None,
         };
         if checked && opts.columns.missing == Missing::Drop {
             read.count_kept()?;
@@ -254,17 +258,22 @@ impl ChunkedRows {
     /// Under `--missing drop`: read every chunk once and number only its rows without a
     /// missing value (a NaN feature), which are the rows it gives from then on; a chunk
     /// left with none is passed over. What reading the rows whole and dropping gives.
+    /// The same pass keeps the range of the rows' values, for
+    /// [`value_range`](Self::value_range).
     fn count_kept(&mut self) -> Result<()> {
         let mut kept = Vec::with_capacity(self.chunks.len());
-        let mut first = 0u64;
+        let (mut first, mut range) = (0u64, super::ValueRange::EMPTY);
         for i in 0..self.chunks.len() {
-            let d = self.read_raw(i)?;
+            let mut d = self.read_raw(i)?;
             let n = (0..d.rows()).filter(|&r| !d.row(r).iter().any(|v| v.is_nan())).count();
             if n > 0 {
+                d.drop_missing()?;
+                range = range.merge(d.value_range());
                 kept.push(Chunk { rows: n, first, ..self.chunks[i].clone() });
                 first += n as u64;
             }
         }
+        self.range = Some(range);
         if first == 0 {
             return Err(Error::Data(format!(
                 "{}: every one of the {} rows has a missing value; nothing is left to use",
@@ -324,9 +333,13 @@ impl ChunkedRows {
         self.chunks.iter().map(|c| c.raw).max().unwrap_or(0)
     }
 
-    /// The range of every row's values, by a pass over the chunks: what the defaults
-    /// chosen for the rows look at ([`Settings::for_data_in`](crate::Settings::for_data_in)).
+    /// The range of every row's values, by a pass over the chunks (none when a pass at
+    /// opening kept it): what the defaults chosen for the rows look at
+    /// ([`Settings::for_data_in`](crate::Settings::for_data_in)).
     pub fn value_range(&self) -> Result<super::ValueRange> {
+        if let Some(range) = self.range {
+            return Ok(range);
+        }
         let mut range = super::ValueRange::EMPTY;
         for i in 0..self.chunks.len() {
             range = range.merge(self.read(i)?.value_range());

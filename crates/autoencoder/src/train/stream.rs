@@ -956,6 +956,8 @@ mod tests {
             // Rows 500..704 are the second file's first chunk (204 rows in tests).
             if i % 7 == 3 || (500..704).contains(&i) {
                 row[i % 5] = f32::NAN;
+                // A dropped row's values are not in the range of the rows kept.
+                row[(i + 1) % 5] = 1e6;
             }
         }
         let folder = dir.path().join("gaps");
@@ -982,6 +984,10 @@ mod tests {
             all.extend_from_slice(d.as_slice());
         }
         assert!(all == whole.as_slice(), "the rows kept differ");
+        // The range kept by the pass at opening is the kept rows'.
+        let range = chunked.value_range().unwrap();
+        assert_eq!(range, whole.value_range());
+        assert!(range.hi < 1e6 && !range.nan, "{range:?}");
         let n = whole.rows();
         for r in [0..n, 0..1, 170..420, n - 1..n] {
             let d = chunked.read_rows(r.start as u64..r.end as u64).unwrap();

@@ -478,8 +478,8 @@ pub fn feature_scales(model: &Autoencoder, data: &Dataset, threads: &Threads) ->
 /// The sums are added in one fixed binary tree over the rows' indices (pairwise
 /// summation): the sum of an aligned block of `2ᵏ` rows (starting at a multiple of
 /// `2ᵏ`) is its left half's plus its right half's, a row is a block of one, and the sum
-/// over rows `0..n` is that of the aligned blocks of `n`'s binary expansion, the last
-/// two added first. Sums kept for any cut of the rows into consecutive ranges — chunks
+/// over rows `0..n` is that of the aligned blocks of `n`'s binary expansion, added
+/// from the last: the last two first, then each block before to that sum. Sums kept for any cut of the rows into consecutive ranges — chunks
 /// read in turn, or processes each holding its own rows, at once — hold the aligned
 /// blocks within their ranges, and [`join`](Self::join) completes the tree from them:
 /// the bits of the rows summed whole, whatever the cut. Then

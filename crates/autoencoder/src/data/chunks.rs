@@ -265,12 +265,12 @@ impl ChunkedRows {
         let (mut first, mut range) = (0u64, super::ValueRange::EMPTY);
         for i in 0..self.chunks.len() {
             let mut d = self.read_raw(i)?;
-            let n = (0..d.rows()).filter(|&r| !d.row(r).iter().any(|v| v.is_nan())).count();
-            if n > 0 {
+            // (`drop_missing` refuses a chunk with no row left; it is passed over.)
+            if (0..d.rows()).any(|r| !d.row(r).iter().any(|v| v.is_nan())) {
                 d.drop_missing()?;
                 range = range.merge(d.value_range());
-                kept.push(Chunk { rows: n, first, ..self.chunks[i].clone() });
-                first += n as u64;
+                kept.push(Chunk { rows: d.rows(), first, ..self.chunks[i].clone() });
+                first += d.rows() as u64;
             }
         }
         self.range = Some(range);

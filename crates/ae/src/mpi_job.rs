@@ -20,6 +20,8 @@ pub struct Job {
     _universe: mpi::environment::Universe,
     rank: usize,
     size: usize,
+    /// The ranks on this machine (this one included).
+    local: usize,
 }
 
 impl Job {
@@ -40,7 +42,9 @@ impl Job {
             .ok_or_else(|| Error::config("mpi", "MPI could not be initialised (MPI_Init_thread failed)"))?;
         let world = universe.world();
         let (rank, size) = (world.rank() as usize, world.size() as usize);
-        Ok(Some(Job { _universe: universe, rank, size }))
+        // The ranks that share this machine's memory (MPI_Comm_split_type, shared).
+        let local = world.split_shared(world.rank()).size() as usize;
+        Ok(Some(Job { _universe: universe, rank, size, local }))
     }
 
     #[cfg(not(feature = "mpi"))]
@@ -53,7 +57,7 @@ impl Job {
                 ),
             ));
         }
-        Ok(Some(Job { rank: 0, size: 1 }))
+        Ok(Some(Job { rank: 0, size: 1, local: 1 }))
     }
 
     /// This process's rank.
@@ -64,6 +68,12 @@ impl Job {
     /// The number of processes.
     pub fn size(&self) -> usize {
         self.size
+    }
+
+    /// The ranks on this machine, this one included: what share of its memory a rank
+    /// takes by default.
+    pub fn local_size(&self) -> usize {
+        self.local
     }
 
     /// The job as the library's peers (none for a job of one process without MPI).

@@ -43,18 +43,20 @@ pub fn train(
     Ok(Outcome { fitted, val_rows, pass: progress.pass() })
 }
 
-/// [`train`] on rows streamed from their files ([`ValidParams::fit_streamed`]) in windows
-/// of `window_rows` rows; there are no rows at hand for a reconstruction grid.
+/// [`train`] on rows streamed from their files ([`ValidParams::fit_streamed_shared`]) in
+/// windows of `window_rows` rows (with `peers`, every rank streaming every row); there
+/// are no rows at hand for a reconstruction grid.
 pub fn train_streamed(
     data: &autoencoder::data::chunks::ChunkedRows,
     validation: Option<&Dataset>,
     params: &ValidParams,
     window_rows: usize,
     quiet: bool,
+    peers: Option<Box<dyn autoencoder::Peers>>,
 ) -> Result<Outcome> {
     let training = params.training();
     let mut progress = Progress::new(quiet, training.loss.name(), training.batch_size);
-    let fitted = params.fit_streamed(data, validation, window_rows, &mut progress)?;
+    let fitted = params.fit_streamed_shared(data, validation, window_rows, &mut progress, peers)?;
     Ok(Outcome { fitted, val_rows: None, pass: progress.pass() })
 }
 

@@ -359,6 +359,23 @@ impl ValidParams {
         window_rows: usize,
         observer: &mut dyn Observer,
     ) -> Result<Fitted> {
+        self.fit_streamed_shared(data, validation, window_rows, observer, None)
+    }
+
+    /// [`fit_streamed`](Self::fit_streamed) as one of the processes `peers` joins, as
+    /// [`fit_shared`](Self::fit_shared) is [`fit_with`](Self::fit_with)'s: every process
+    /// streams every row in the same windows and computes its share of each batch's
+    /// micro-batches (`micro_batch` > 0), and every process returns the model one
+    /// process without peers returns, bit for bit. Each process holds a window of its
+    /// own.
+    pub fn fit_streamed_shared(
+        &self,
+        data: &crate::data::chunks::ChunkedRows,
+        validation: Option<&Dataset>,
+        window_rows: usize,
+        observer: &mut dyn Observer,
+        peers: Option<Box<dyn train::Peers>>,
+    ) -> Result<Fitted> {
         if self.resume.is_some() {
             return Err(Error::config(
                 "resume",
@@ -384,6 +401,7 @@ impl ValidParams {
             window_rows,
             &self.threads,
             observer,
+            peers,
         )?;
         model.categories = data.categories().to_vec();
         Ok(Fitted { model, history })

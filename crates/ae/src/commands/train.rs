@@ -455,13 +455,10 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
         (Some(_), true) => Some(shard_source(&a)?),
         _ => None,
     };
-    let streamed = if shard.is_some() { None } else { streaming(&a)? };
-    if let (Some(j), Some(_)) = (&job, &streamed) {
-        return Err(Error::config(
-            "mpi",
-            format!("streamed training (--stream, or data over --memory-budget) runs in one process, not {} under mpirun; raise --memory-budget", j.size()),
-        ));
-    }
+    // Under mpirun every rank streams every row (each computes its micro-batches), each
+    // within its share of the machine's memory.
+    let streamed =
+        if shard.is_some() { None } else { streaming(&a, job.as_ref().map_or(1, |j| j.local_size()))? };
     let choosing = resume.is_none() && a.config.is_none();
     // Streamed, the first chunk stands for the rows (its shape; the range of every
     // chunk's values, when the defaults depend on it, by a pass over them); shared out,
@@ -560,7 +557,14 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
             }
             // The first chunk's rows are not kept beside the window.
             data = Dataset::new(Vec::new(), 0, 0, s.rows.source.clone())?;
-            train_streamed(&s.rows, validation.as_ref(), &valid, window, a.quiet)?
+            train_streamed(
+                &s.rows,
+                validation.as_ref(),
+                &valid,
+                window,
+                a.quiet,
+                job.as_ref().and_then(|j| j.peers()),
+            )?
         }
         None => match (&shard, job.as_ref().and_then(|j| j.peers())) {
             (Some(rows), Some(peers)) => {
@@ -702,8 +706,8 @@ fn default_budget() -> u64 {
 /// than the memory budget (estimated from their footers or sizes). Named datasets,
 /// images and standard input are read into memory (--stream with them is an error).
 /// Of two plain files, the second is a labels file, which training does not use.
-fn streaming(a: &TrainArgs) -> Result<Option<Streamed>> {
-    let budget = a.memory_budget.unwrap_or_else(default_budget);
+fn streaming(a: &TrainArgs, local_ranks: usize) -> Result<Option<Streamed>> {
+    let budget = a.memory_budget.unwrap_or_else(|| default_budget() / local_ranks.max(1) as u64);
     let Some(paths) = table_files(a) else {
         if a.stream {
             let what = match a.files.first() {
@@ -754,7 +758,7 @@ fn shard_source(a: &TrainArgs) -> Result<autoencoder::data::chunks::ChunkedRows>
     if a.stream {
         return Err(Error::config(
             "shard",
-            "--shard and --stream are two ways of holding part of the rows; choose one",
+            "--shard holds each rank's rows in memory, --stream streams every row on every rank; choose one",
         ));
     }
     let paths = table_files(a).ok_or_else(|| {

@@ -225,6 +225,85 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
     assert!(!out.status.success() && err.contains("mpirun"), "{err}");
 }
 
+/// `--stream` under mpirun: every rank streams every row, in the same windows, and
+/// computes its micro-batches. `mpirun -n 2` and `-n 3` write the bytes one process
+/// writes with the same micro-batches: in one window (the default budget, shared by the
+/// ranks on the machine: the in-memory model's bytes) and in windows of 120 rows, plain
+/// and trimmed with the standardized score; `--shard` with `--stream` is refused.
+#[test]
+fn ranks_streaming_every_row_write_the_bytes_of_one_process() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 300);
+    let args = |out: &Path| -> Vec<String> {
+        let mut v: Vec<String> = vec!["train".into(), csv.display().to_string()];
+        v.extend(
+            [
+                "--layers",
+                "8,3",
+                "--noise",
+                "gaussian:0.1",
+                "--normalize",
+                "zscore",
+                "--epochs",
+                "3",
+                "--batch-size",
+                "64",
+                "--micro-batch",
+                "16",
+                "--validation-split",
+                "0.1",
+                "--threshold",
+                "contamination=0.1",
+                "--threads",
+                "1",
+                "--no-plots",
+                "-o",
+            ]
+            .map(String::from),
+        );
+        v.push(out.display().to_string());
+        v
+    };
+    // 128 MiB, three chunks (the file, 300 rows of 12 values), and 120 rows of 12
+    // values and their place in the order (56 bytes a row).
+    let budget = ((128u64 << 20) + 3 * 300 * 12 * 4 + 120 * 56).to_string();
+    let windows = ["--stream", "--memory-budget", &budget].map(String::from);
+    let trimmed = ["--stream", "--memory-budget", &budget, "--trim", "0.3", "--score", "standardized"]
+        .map(String::from);
+    let in_memory = dir.path().join("in-memory.ae");
+    ok(ae().args(args(&in_memory)));
+    for (what, extra) in
+        [("one window", &["--stream".to_string()][..]), ("windows", &windows[..]), ("trimmed", &trimmed[..])]
+    {
+        let one = dir.path().join("one.ae");
+        let err = String::from_utf8_lossy(&ok(ae().args(args(&one)).args(extra)).stderr).to_string();
+        if what != "one window" {
+            assert!(err.contains("windows of 120 rows"), "{what}: {err}");
+        }
+        let want = std::fs::read(&one).unwrap();
+        if what == "one window" {
+            assert!(want == std::fs::read(&in_memory).unwrap(), "one window: other bytes than in memory");
+        }
+        for n in [2, 3] {
+            let out = dir.path().join(format!("stream-{n}.ae"));
+            let mut cmd = mpirun().unwrap();
+            run(cmd.args(["-n", &n.to_string()]).arg(ae_path()).args(args(&out)).args(extra));
+            assert!(std::fs::read(&out).unwrap() == want, "{what}: mpirun -n {n} --stream wrote other bytes");
+        }
+    }
+    let mut cmd = mpirun().unwrap();
+    let out = cmd
+        .args(["-n", "2"])
+        .arg(ae_path())
+        .args(args(&dir.path().join("both.ae")))
+        .args(["--stream", "--shard"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("choose one"), "{err}");
+}
+
 /// NPY files whose first holds values in [0, 1] and the others values beyond: the
 /// defaults are chosen from every rank's rows (z-scores and a linear output, as one
 /// process holding them all chooses), not from the first file, and `mpirun -n 2

@@ -17,6 +17,7 @@ use std::ops::Range;
 
 use super::fit::{run, Feed, MemoryFeed, Rows};
 use super::history::History;
+use super::micro::Peers;
 use super::observer::Observer;
 use super::{FitOptions, TrainConfig};
 use crate::codec::Codec;
@@ -344,6 +345,13 @@ impl Feed for StreamFeed<'_, '_> {
 /// training row, they are the bits of [`fit_with`](super::fit_with) and
 /// [`finish`](super::finish) on the rows read whole. Memory: the window, one chunk, and
 /// the model (with `trim`, one bit per row besides).
+///
+/// With `peers` (and [`TrainConfig::micro_batch`] > 0), every process streams every
+/// row, in the same windows, and computes its share of each batch's micro-batches, as
+/// [`FitOptions::peers`](super::FitOptions::peers) shares them in memory: every process
+/// ends with the bits of one process without peers. With `trim`, the first pass runs
+/// in each process alone (as in memory) and the second is shared; the completion runs
+/// in each process.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_streamed(
     model: &mut Autoencoder,
@@ -354,15 +362,19 @@ pub fn fit_streamed(
     window_rows: usize,
     threads: &Threads,
     observer: &mut dyn Observer,
+    mut peers: Option<Box<dyn Peers>>,
 ) -> Result<History> {
     config.check()?;
     if window_rows == 0 {
         return Err(Error::config("memory_budget", "a window of 0 rows holds nothing"));
     }
+    if peers.is_some() && config.micro_batch == 0 {
+        return Err(Error::config("micro_batch", "training on several processes needs micro_batch > 0"));
+    }
     model.check_width(data.cols(), &data.source)?;
     let all = RowSet::new(data, None, data.source.clone());
     let history = if config.trim == 0.0 {
-        fit_pass(model, &all, validation, config, window_rows, threads, observer, (1, 1))?
+        fit_pass(model, &all, validation, config, window_rows, threads, observer, (1, 1), peers)?
     } else {
         super::fit::trimmed(
             model,
@@ -373,6 +385,8 @@ pub fn fit_streamed(
                 Ok(RowSet::new(data, Some(mask), super::fit::trimmed_source(&data.source, kept, data.rows())))
             },
             |m, rows, c, pass| {
+                // The first pass alone in each process, as in memory; the second shared.
+                let peers = if rows.is_some() { peers.take() } else { None };
                 fit_pass(
                     m,
                     rows.as_ref().unwrap_or(&all),
@@ -382,6 +396,7 @@ pub fn fit_streamed(
                     threads,
                     observer,
                     pass,
+                    peers,
                 )
             },
         )?
@@ -390,7 +405,8 @@ pub fn fit_streamed(
     Ok(history)
 }
 
-/// One pass of streamed training: split, fit the normaliser, check the targets, run.
+/// One pass of streamed training: split, fit the normaliser, check the targets, run
+/// (with `peers`, each process its share of every batch's micro-batches).
 #[allow(clippy::too_many_arguments)]
 fn fit_pass(
     model: &mut Autoencoder,
@@ -401,6 +417,7 @@ fn fit_pass(
     threads: &Threads,
     observer: &mut dyn Observer,
     pass: (usize, usize),
+    peers: Option<Box<dyn Peers>>,
 ) -> Result<History> {
     let n = set.len;
     let n_train = match validation {
@@ -443,7 +460,8 @@ fn fit_pass(
             (None, Some(h)) => Some(h as &mut dyn Feed),
             (None, None) => None,
         };
-        run(model, &mut train, val, config, threads, observer, FitOptions::default(), None, pass, None)
+        let options = FitOptions { peers, ..FitOptions::default() };
+        run(model, &mut train, val, config, threads, observer, options, None, pass, None)
     })
 }
 
@@ -747,7 +765,7 @@ mod tests {
     ) -> Autoencoder {
         let threads = Threads::new(1);
         let mut m = Autoencoder::new(model.clone(), training.seed).unwrap();
-        fit_streamed(&mut m, data, None, training, rule, window, &threads, &mut NoObserver).unwrap();
+        fit_streamed(&mut m, data, None, training, rule, window, &threads, &mut NoObserver, None).unwrap();
         m
     }
 

@@ -49,12 +49,17 @@ struct ThreadPeers {
     rank: usize,
     size: usize,
     shared: Arc<(Mutex<Vec<Vec<f64>>>, Gate)>,
+    /// The all-to-all exchanges the group has made (counted by process 0).
+    exchanges: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ThreadPeers {
     fn group(size: usize) -> Vec<ThreadPeers> {
         let shared = Arc::new((Mutex::new(vec![Vec::new(); size]), Gate::new(size)));
-        (0..size).map(|rank| ThreadPeers { rank, size, shared: shared.clone() }).collect()
+        let exchanges = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        (0..size)
+            .map(|rank| ThreadPeers { rank, size, shared: shared.clone(), exchanges: exchanges.clone() })
+            .collect()
     }
 
     fn gather<T: Copy>(
@@ -104,6 +109,9 @@ impl Peers for ThreadPeers {
         recv: &mut [f32],
         recv_counts: &[usize],
     ) -> autoencoder::Result<()> {
+        if self.rank == 0 {
+            self.exchanges.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         // Everyone publishes its counts and values; each reads the part cut for it.
         let mut v: Vec<f64> = send_counts.iter().map(|&c| c as f64).collect();
         v.extend(send.iter().map(|&x| f64::from(x)));
@@ -410,4 +418,103 @@ fn shares_that_do_not_tile_the_rows_are_refused() {
             assert!(e.contains(want), "{shares:?} of {total}: {e}");
         }
     }
+}
+
+/// Streamed training shared by processes that each stream every row gives, on every
+/// process, the bytes of one process streaming alone: in windows that hold every row
+/// and in windows of about a third of them, with noise, with `trim` (its first pass in
+/// each process alone) and with the standardized score's threshold, exchanging every
+/// step's gradient; without micro-batches it is refused.
+#[test]
+fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
+    use autoencoder::anomaly::{ScoreKind, ThresholdRule};
+    use autoencoder::data::chunks::ChunkedRows;
+    use autoencoder::data::open::LoadOptions;
+    use autoencoder::{DataShape, NormalizeKind, Params};
+
+    // Five NPY files of uneven size: five chunks, 3,000 rows of 6 values.
+    let (n, d) = (3000, 6);
+    let values: Vec<f32> =
+        randn(n * d, 23, 1.0).iter().enumerate().map(|(i, v)| v * (1 + i % d) as f32 + 3.0).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut at = 0;
+    for (f, rows) in [700, 300, 1100, 400, 500].into_iter().enumerate() {
+        let path = dir.path().join(format!("part-{f}.npy"));
+        autoencoder::data::npy::write(&path, &values[at * d..(at + rows) * d], rows, d).unwrap();
+        at += rows;
+    }
+    let data = ChunkedRows::open(&[dir.path().to_path_buf()], &LoadOptions::default()).unwrap();
+    assert_eq!((data.rows(), data.chunks()), (n as u64, 5));
+    let training = TrainConfig {
+        epochs: 2,
+        batch_size: 256,
+        micro_batch: 32,
+        validation_split: 0.2,
+        seed: 7,
+        noise: Some(autoencoder::train::Corruption::Gaussian { sigma: 0.1, clip: false }),
+        ..TrainConfig::default()
+    };
+    let dense = ModelConfig {
+        input_dim: d,
+        layers: vec![5, 3],
+        normalize: NormalizeKind::ZScore,
+        ..ModelConfig::default()
+    };
+    let standardized = ModelConfig { score: Some(ScoreKind::Standardized), ..dense.clone() };
+    let bytes = |f: autoencoder::Fitted| autoencoder::file::to_bytes(&f.model).unwrap();
+    // The shared pass's steps: 2 epochs of 10 batches (2,400 training rows), or of 7
+    // (1,680 of the 2,100 rows a trim of 0.3 keeps).
+    let trimmed = TrainConfig { trim: 0.3, ..training.clone() };
+    for (what, model, t, window, steps) in [
+        ("one window", &dense, training.clone(), n, 20),
+        ("windows of 800 rows", &dense, training.clone(), 800, 20),
+        ("trimmed, windows of 800 rows", &dense, trimmed.clone(), 800, 14),
+        ("standardized, trimmed", &standardized, trimmed, 1000, 14),
+    ] {
+        let params = |threads: usize| {
+            Params { model: model.clone(), training: t.clone() }
+                .check(&DataShape::table(d))
+                .unwrap()
+                .threads(Threads::new(threads))
+                .threshold(ThresholdRule::Contamination(0.05))
+        };
+        let want = bytes(params(1).fit_streamed(&data, None, window, &mut NoObserver).unwrap());
+        for processes in [2, 3] {
+            let group = ThreadPeers::group(processes);
+            let exchanges = group[0].exchanges.clone();
+            let got: Vec<Vec<u8>> = std::thread::scope(|s| {
+                let handles: Vec<_> = group
+                    .into_iter()
+                    .map(|p| {
+                        let (params, data) = (&params, &data);
+                        s.spawn(move || {
+                            let threads = 1 + p.rank % 2;
+                            let fitted = params(threads).fit_streamed_shared(
+                                data,
+                                None,
+                                window,
+                                &mut NoObserver,
+                                Some(Box::new(p)),
+                            );
+                            bytes(fitted.unwrap())
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for (rank, g) in got.iter().enumerate() {
+                assert!(g == &want, "{what}: {processes} processes, process {rank}");
+            }
+            // At least one exchange a step.
+            let made = exchanges.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(made >= steps, "{what}: {processes} processes exchanged {made} times in {steps} steps");
+        }
+    }
+    // Each process would compute every batch whole: refused, naming the setting.
+    let whole = Params { model: dense.clone(), training: TrainConfig { micro_batch: 0, ..training.clone() } }
+        .check(&DataShape::table(d))
+        .unwrap();
+    let p = ThreadPeers::group(1).remove(0);
+    let err = whole.fit_streamed_shared(&data, None, n, &mut NoObserver, Some(Box::new(p))).unwrap_err();
+    assert!(err.to_string().contains("micro_batch"), "{err}");
 }

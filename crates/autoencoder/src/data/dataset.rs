@@ -421,7 +421,14 @@ impl Dataset {
     /// file (a chunk of it): the message counts rows from the file's start.
     pub fn check_values_after(&self, nan_is_missing: bool, before: u64) -> Result<()> {
         let bad = |v: &f32| if nan_is_missing { v.is_infinite() } else { !v.is_finite() };
-        match self.data.iter().position(bad) {
+        // Blocks checked whole, which vectorises (a search that stops at the first bad
+        // value does not), and the first bad one then looked for in its block.
+        const BLOCK: usize = 4096;
+        let first = self.data.chunks(BLOCK).enumerate().find_map(|(k, block)| {
+            let any = block.iter().fold(false, |any, v| any | bad(v));
+            any.then(|| k * BLOCK + block.iter().position(bad).expect("a bad value in the block"))
+        });
+        match first {
             None => Ok(()),
             Some(i) => {
                 let (r, c, v) = (i / self.cols, i % self.cols, self.data[i]);
@@ -472,6 +479,33 @@ pub(crate) fn split_rows(rows: usize, fraction: f64) -> Result<(Range<usize>, Ra
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first value that is not a finite number is named by its row (counted from the
+    /// file's start) and column, wherever it lies in the blocks the check reads whole:
+    /// in the first block, at a block's last value, in a later block after a NaN that
+    /// `nan_is_missing` allows.
+    #[test]
+    fn the_first_bad_value_is_named_by_row_and_column() {
+        let (rows, cols) = (3000, 7); // 21,000 values: five blocks of 4,096 and a part
+        for (at, v, nan_is_missing, row, col) in [
+            (10, f32::INFINITY, false, 2, 4),
+            (4095, f32::NAN, false, 586, 1),
+            (20_999, f32::NEG_INFINITY, true, 3000, 7),
+        ] {
+            let mut values = vec![0.5f32; rows * cols];
+            values[at] = v;
+            if nan_is_missing {
+                values[5] = f32::NAN;
+            }
+            let d = Dataset::new(values, rows, cols, "rows").unwrap();
+            let err = d.check_values_after(nan_is_missing, 100).unwrap_err().to_string();
+            assert!(err.contains(&format!("row {}, column {col} is", row + 100)), "{err}");
+        }
+        let mut values = vec![0.5f32; rows * cols];
+        values[9000] = f32::NAN;
+        let d = Dataset::new(values, rows, cols, "rows").unwrap();
+        assert!(d.check_values(true).is_ok() && d.check_values(false).is_err());
+    }
 
     /// A range says "every value in [0, 1]" exactly when every value is, and the range of
     /// parts merged is the range of the whole, in any cut.

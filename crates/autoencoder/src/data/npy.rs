@@ -414,12 +414,23 @@ pub(crate) fn row_layout(path: &Path) -> Result<Option<RowLayout>> {
 pub(crate) fn read_rows(path: &Path, layout: &RowLayout, range: std::ops::Range<usize>) -> Result<Dataset> {
     let (size, cols) = (layout.elem.size, layout.cols);
     let n = range.end.saturating_sub(range.start).min(layout.rows.saturating_sub(range.start));
-    let mut bytes = vec![0u8; n * cols * size];
     let at = layout.offset + (range.start * cols * size) as u64;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    read_at(&file, &mut bytes, at).map_err(|e| Error::io(path, e))?;
-    let mut values = Vec::with_capacity(n * cols);
-    layout.elem.extend_f32(&bytes, &mut values);
+    let e = layout.elem;
+    let values =
+        if cfg!(target_endian = "little") && (e.kind, e.size, e.big_endian) == (TypeChar::Float, 4, false) {
+            // Little-endian f32 on a little-endian machine: read straight into the values,
+            // with no buffer of bytes to fill (its fresh pages) and decode.
+            let mut values = vec![0f32; n * cols];
+            read_at(&file, bytemuck::cast_slice_mut(&mut values), at).map_err(|e| Error::io(path, e))?;
+            values
+        } else {
+            let mut bytes = vec![0u8; n * cols * size];
+            read_at(&file, &mut bytes, at).map_err(|e| Error::io(path, e))?;
+            let mut values = Vec::with_capacity(n * cols);
+            e.extend_f32(&bytes, &mut values);
+            values
+        };
     Dataset::new(values, n, cols, path.display().to_string())
 }
 
@@ -856,7 +867,10 @@ mod tests {
                     let slow: Vec<f32> = bytes.chunks_exact(size).map(|b| e.decode(b) as f32).collect();
                     assert_eq!(fast.len(), slow.len());
                     for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
-                        assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{e:?}, element {i}");
+                        assert!(
+                            a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                            "{e:?}, element {i}"
+                        );
                     }
                 }
             }

@@ -221,7 +221,7 @@ pub struct TrainArgs {
     /// Under mpirun, each rank reads and holds only its share of the training rows (table files: CSV, NPY, Parquet, Arrow, or folders and globs of them; a Parquet file's row groups and an NPY file's ranges of rows are read only by the ranks whose rows they hold) and fetches each step's rows from the ranks that hold them. The model is the bytes the ranks write without it. The defaults are chosen from the values of every rank's rows.
     #[arg(long)]
     pub shard: bool,
-    /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory].
+    /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory; under mpirun, each rank its share of that].
     #[arg(long, value_name = "SIZE", value_parser = crate::args::byte_size)]
     pub memory_budget: Option<u64>,
 

@@ -118,6 +118,39 @@ fn every_rank_count_writes_the_bytes_of_one_process() {
     assert!(names.is_empty(), "{names:?}");
 }
 
+/// `ae train DATA` with z-scores, input noise, micro-batches of 16, a validation split
+/// and a threshold, writing `out`: the runs that one process and the ranks compare.
+fn shared_out_args(data: &Path, out: &Path) -> Vec<String> {
+    let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
+    v.extend(
+        [
+            "--layers",
+            "8,3",
+            "--noise",
+            "gaussian:0.1",
+            "--normalize",
+            "zscore",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "64",
+            "--micro-batch",
+            "16",
+            "--validation-split",
+            "0.1",
+            "--threshold",
+            "contamination=0.1",
+            "--threads",
+            "1",
+            "--no-plots",
+            "-o",
+        ]
+        .map(String::from),
+    );
+    v.push(out.display().to_string());
+    v
+}
+
 /// `--shard`: each rank reads and holds only its rows and fetches each step's rows from
 /// the others. `mpirun -n 2` and `-n 3` write the bytes one process writes with the
 /// same micro-batches (z-scores, a validation split, input noise, a threshold), from a
@@ -131,36 +164,7 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
     let Some(_) = mpirun() else { return };
     let dir = tempfile::tempdir().unwrap();
     let csv = table(dir.path(), 300);
-    let args = |data: &Path, out: &Path| -> Vec<String> {
-        let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
-        v.extend(
-            [
-                "--layers",
-                "8,3",
-                "--noise",
-                "gaussian:0.1",
-                "--normalize",
-                "zscore",
-                "--epochs",
-                "3",
-                "--batch-size",
-                "64",
-                "--micro-batch",
-                "16",
-                "--validation-split",
-                "0.1",
-                "--threshold",
-                "contamination=0.1",
-                "--threads",
-                "1",
-                "--no-plots",
-                "-o",
-            ]
-            .map(String::from),
-        );
-        v.push(out.display().to_string());
-        v
-    };
+    let args = shared_out_args;
     // The same rows as three NPY files of 100 rows.
     let shards = dir.path().join("shards");
     std::fs::create_dir(&shards).unwrap();
@@ -235,36 +239,7 @@ fn ranks_streaming_every_row_write_the_bytes_of_one_process() {
     let Some(_) = mpirun() else { return };
     let dir = tempfile::tempdir().unwrap();
     let csv = table(dir.path(), 300);
-    let args = |out: &Path| -> Vec<String> {
-        let mut v: Vec<String> = vec!["train".into(), csv.display().to_string()];
-        v.extend(
-            [
-                "--layers",
-                "8,3",
-                "--noise",
-                "gaussian:0.1",
-                "--normalize",
-                "zscore",
-                "--epochs",
-                "3",
-                "--batch-size",
-                "64",
-                "--micro-batch",
-                "16",
-                "--validation-split",
-                "0.1",
-                "--threshold",
-                "contamination=0.1",
-                "--threads",
-                "1",
-                "--no-plots",
-                "-o",
-            ]
-            .map(String::from),
-        );
-        v.push(out.display().to_string());
-        v
-    };
+    let args = |out: &Path| shared_out_args(&csv, out);
     // 128 MiB, three chunks (the file, 300 rows of 12 values), and 120 rows of 12
     // values and their place in the order (56 bytes a row).
     let budget = ((128u64 << 20) + 3 * 300 * 12 * 4 + 120 * 56).to_string();

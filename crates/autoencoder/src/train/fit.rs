@@ -594,6 +594,9 @@ pub fn fit_with(
         return fit_pass(model, train, validation, config, threads, observer, options, fingerprint, (1, 1));
     }
     let resumed = options.resume.is_some();
+    // With peers, both passes share each batch's micro-batches: one handle each.
+    let shared = options.peers.take().map(super::SharedPeers::new);
+    options.peers = shared.clone().map(|p| Box::new(p) as Box<dyn Peers>);
     let mut second = Some((options, fingerprint));
     trimmed(
         model,
@@ -606,7 +609,11 @@ pub fn fit_with(
             Ok(rows)
         },
         |m, rows, c, pass| match rows {
-            None => fit_pass(m, train, validation, c, threads, observer, FitOptions::default(), None, pass),
+            None => {
+                let peers = shared.clone().map(|p| Box::new(p) as Box<dyn Peers>);
+                let options = FitOptions { peers, ..FitOptions::default() };
+                fit_pass(m, train, validation, c, threads, observer, options, None, pass)
+            }
             Some(rows) => {
                 let (options, fingerprint) = second.take().expect("one second pass");
                 fit_pass(m, &rows, validation, c, threads, observer, options, fingerprint, pass)

@@ -349,9 +349,8 @@ impl Feed for StreamFeed<'_, '_> {
 /// With `peers` (and [`TrainConfig::micro_batch`] > 0), every process streams every
 /// row, in the same windows, and computes its share of each batch's micro-batches, as
 /// [`FitOptions::peers`](super::FitOptions::peers) shares them in memory: every process
-/// ends with the bits of one process without peers. With `trim`, the first pass runs
-/// in each process alone (as in memory) and the second is shared; the completion runs
-/// in each process.
+/// ends with the bits of one process without peers. With `trim`, both passes are
+/// shared; the completion runs in each process.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_streamed(
     model: &mut Autoencoder,
@@ -362,7 +361,7 @@ pub fn fit_streamed(
     window_rows: usize,
     threads: &Threads,
     observer: &mut dyn Observer,
-    mut peers: Option<Box<dyn Peers>>,
+    peers: Option<Box<dyn Peers>>,
 ) -> Result<History> {
     config.check()?;
     if window_rows == 0 {
@@ -376,6 +375,8 @@ pub fn fit_streamed(
     let history = if config.trim == 0.0 {
         fit_pass(model, &all, validation, config, window_rows, threads, observer, (1, 1), peers)?
     } else {
+        // With peers, both passes share each batch's micro-batches: one handle each.
+        let shared = peers.map(super::SharedPeers::new);
         super::fit::trimmed(
             model,
             config,
@@ -385,8 +386,7 @@ pub fn fit_streamed(
                 Ok(RowSet::new(data, Some(mask), super::fit::trimmed_source(&data.source, kept, data.rows())))
             },
             |m, rows, c, pass| {
-                // The first pass alone in each process, as in memory; the second shared.
-                let peers = if rows.is_some() { peers.take() } else { None };
+                let peers = shared.clone().map(|p| Box::new(p) as Box<dyn Peers>);
                 fit_pass(
                     m,
                     rows.as_ref().unwrap_or(&all),

@@ -175,7 +175,8 @@ fn unit_rows(rows: usize, d: usize, seed: u64) -> Dataset {
 }
 
 /// Dense with dropout and input noise, a variational model (binarised inputs), the same
-/// trained on the importance-weighted bound, and a conv model: one process, and 1, 2,
+/// trained on the importance-weighted bound, the dense model trimmed (both passes
+/// shared), and a conv model: one process, and 1, 2,
 /// 3 and 5 processes (5 > the 4 micro-batches of a batch), at 1 and 2 threads, end
 /// with the same bits; another seed gives others.
 #[test]
@@ -203,6 +204,7 @@ fn every_process_count_gives_the_same_bits() {
     let vae = ModelConfig { dropout: 0.0, variational: true, ..dense.clone() };
     let binarized = TrainConfig { binarize: true, ..base.clone() };
     let iw = TrainConfig { iw_train: 3, ..base.clone() };
+    let trimmed = TrainConfig { trim: 0.2, ..base.clone() };
     let conv = ModelConfig {
         input_dim: 16,
         arch: Arch::Conv,
@@ -218,6 +220,7 @@ fn every_process_count_gives_the_same_bits() {
         ("dense with dropout and noise", &dense, &noisy),
         ("variational, binarised", &vae, &binarized),
         ("importance-weighted", &vae, &iw),
+        ("trimmed (both passes shared)", &dense, &trimmed),
         ("conv", &conv, &base),
     ] {
         let want = train(model, &data, t, 0, 1).remove(0);
@@ -422,9 +425,9 @@ fn shares_that_do_not_tile_the_rows_are_refused() {
 
 /// Streamed training shared by processes that each stream every row gives, on every
 /// process, the bytes of one process streaming alone: in windows that hold every row
-/// and in windows of about a third of them, with noise, with `trim` (its first pass in
-/// each process alone) and with the standardized score's threshold, exchanging every
-/// step's gradient; without micro-batches it is refused.
+/// and in windows of about a third of them, with noise, with `trim` (both passes
+/// shared) and with the standardized score's threshold, exchanging every step's
+/// gradient; without micro-batches it is refused.
 #[test]
 fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
     use autoencoder::anomaly::{ScoreKind, ThresholdRule};
@@ -462,14 +465,14 @@ fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
     };
     let standardized = ModelConfig { score: Some(ScoreKind::Standardized), ..dense.clone() };
     let bytes = |f: autoencoder::Fitted| autoencoder::file::to_bytes(&f.model).unwrap();
-    // The shared pass's steps: 2 epochs of 10 batches (2,400 training rows), or of 7
-    // (1,680 of the 2,100 rows a trim of 0.3 keeps).
+    // The shared passes' steps: 2 epochs of 10 batches (2,400 training rows), and with
+    // `trim` 2 more of 7 (1,680 of the 2,100 rows a trim of 0.3 keeps).
     let trimmed = TrainConfig { trim: 0.3, ..training.clone() };
     for (what, model, t, window, steps) in [
         ("one window", &dense, training.clone(), n, 20),
         ("windows of 800 rows", &dense, training.clone(), 800, 20),
-        ("trimmed, windows of 800 rows", &dense, trimmed.clone(), 800, 14),
-        ("standardized, trimmed", &standardized, trimmed, 1000, 14),
+        ("trimmed, windows of 800 rows", &dense, trimmed.clone(), 800, 34),
+        ("standardized, trimmed", &standardized, trimmed, 1000, 34),
     ] {
         let params = |threads: usize| {
             Params { model: model.clone(), training: t.clone() }

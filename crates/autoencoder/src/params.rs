@@ -305,7 +305,7 @@ impl ValidParams {
         peers: Box<dyn train::Peers>,
     ) -> Result<Fitted> {
         let mut shared = train::SharedPeers::new(peers);
-        let mut options = self.options(Some(Box::new(shared.clone())));
+        let mut options = self.options(Some(shared.handle()));
         options.shard_of = Some(total);
         let mut model = self.first_model(&mut options);
         let history =

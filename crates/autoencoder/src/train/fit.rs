@@ -596,7 +596,7 @@ pub fn fit_with(
     let resumed = options.resume.is_some();
     // With peers, both passes share each batch's micro-batches: one handle each.
     let shared = options.peers.take().map(super::SharedPeers::new);
-    options.peers = shared.clone().map(|p| Box::new(p) as Box<dyn Peers>);
+    options.peers = shared.as_ref().map(super::SharedPeers::handle);
     let mut second = Some((options, fingerprint));
     trimmed(
         model,
@@ -610,8 +610,10 @@ pub fn fit_with(
         },
         |m, rows, c, pass| match rows {
             None => {
-                let peers = shared.clone().map(|p| Box::new(p) as Box<dyn Peers>);
-                let options = FitOptions { peers, ..FitOptions::default() };
+                let options = FitOptions {
+                    peers: shared.as_ref().map(super::SharedPeers::handle),
+                    ..FitOptions::default()
+                };
                 fit_pass(m, train, validation, c, threads, observer, options, None, pass)
             }
             Some(rows) => {
@@ -861,7 +863,7 @@ impl Trainer {
                 m.peers = Some(peers);
                 Ok(())
             }
-            None => Err(Error::config("micro_batch", "training on several processes needs micro_batch > 0")),
+            None => Err(super::micro::without_micro_batches()),
         }
     }
 

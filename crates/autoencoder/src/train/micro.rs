@@ -14,8 +14,14 @@
 //! ring all-reduce does. Each addition is the same `f32` addition in the same place of
 //! the tree whatever `P` is, so the sum's bits do not depend on `P`.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kernels::elementwise::add;
+
+/// The error for processes sharing batches without micro-batches: the settings' one
+/// check, wherever peers are given.
+pub(super) fn without_micro_batches() -> Error {
+    Error::config("micro_batch", "training on several processes needs micro_batch > 0")
+}
 
 /// The other processes of a data-parallel training job, and how values reach them.
 ///

@@ -359,7 +359,7 @@ pub(super) fn check(
         ));
     };
     if config.micro_batch == 0 {
-        return Err(Error::config("micro_batch", "training on several processes needs micro_batch > 0"));
+        return Err(super::micro::without_micro_batches());
     }
     Layout::of(peers, train, total)
 }
@@ -413,7 +413,7 @@ pub(super) fn fit(
     }
     let shared = SharedPeers::new(options.peers.take().expect("checked by `check`"));
     let resumed = options.resume.is_some();
-    options.peers = Some(Box::new(shared.clone()));
+    options.peers = Some(shared.handle());
     let mut second = Some((options, fingerprint));
     trimmed(
         model,
@@ -437,7 +437,7 @@ pub(super) fn fit(
         },
         |m, rows, c, pass| match rows {
             None => {
-                let options = FitOptions { peers: Some(Box::new(shared.clone())), ..FitOptions::default() };
+                let options = FitOptions { peers: Some(shared.handle()), ..FitOptions::default() };
                 fit_pass(m, train, validation, c, threads, observer, options, None, layout.clone(), pass)
             }
             Some((rows, kept_layout)) => {
@@ -561,6 +561,11 @@ pub(crate) struct SharedPeers(Arc<Mutex<Box<dyn Peers>>>);
 impl SharedPeers {
     pub(crate) fn new(peers: Box<dyn Peers>) -> Self {
         SharedPeers(Arc::new(Mutex::new(peers)))
+    }
+
+    /// One more owner's handle, as the fit's options take peers.
+    pub(crate) fn handle(&self) -> Box<dyn Peers> {
+        Box::new(self.clone())
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut dyn Peers) -> T) -> T {

@@ -368,7 +368,7 @@ pub fn fit_streamed(
         return Err(Error::config("memory_budget", "a window of 0 rows holds nothing"));
     }
     if peers.is_some() && config.micro_batch == 0 {
-        return Err(Error::config("micro_batch", "training on several processes needs micro_batch > 0"));
+        return Err(super::micro::without_micro_batches());
     }
     model.check_width(data.cols(), &data.source)?;
     let all = RowSet::new(data, None, data.source.clone());
@@ -386,7 +386,7 @@ pub fn fit_streamed(
                 Ok(RowSet::new(data, Some(mask), super::fit::trimmed_source(&data.source, kept, data.rows())))
             },
             |m, rows, c, pass| {
-                let peers = shared.clone().map(|p| Box::new(p) as Box<dyn Peers>);
+                let peers = shared.as_ref().map(super::SharedPeers::handle);
                 fit_pass(
                     m,
                     rows.as_ref().unwrap_or(&all),

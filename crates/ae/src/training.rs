@@ -44,7 +44,8 @@ pub fn train(
 }
 
 /// [`train`] on rows streamed from their files ([`ValidParams::fit_streamed_shared`]) in
-/// windows of `window_rows` rows (with `peers`, every rank streaming every row); there
+/// windows of `window_rows` rows: with `peers`, every rank streaming every row, or with
+/// `shard` each its share of every window ([`ValidParams::fit_streamed_sharded`]); there
 /// are no rows at hand for a reconstruction grid.
 pub fn train_streamed(
     data: &autoencoder::data::chunks::ChunkedRows,
@@ -53,10 +54,14 @@ pub fn train_streamed(
     window_rows: usize,
     quiet: bool,
     peers: Option<Box<dyn autoencoder::Peers>>,
+    shard: bool,
 ) -> Result<Outcome> {
     let training = params.training();
     let mut progress = Progress::new(quiet, training.loss.name(), training.batch_size);
-    let fitted = params.fit_streamed_shared(data, validation, window_rows, &mut progress, peers)?;
+    let fitted = match peers {
+        Some(p) if shard => params.fit_streamed_sharded(data, validation, window_rows, &mut progress, p)?,
+        p => params.fit_streamed_shared(data, validation, window_rows, &mut progress, p)?,
+    };
     Ok(Outcome { fitted, val_rows: None, pass: progress.pass() })
 }
 

@@ -376,6 +376,35 @@ impl ValidParams {
         observer: &mut dyn Observer,
         peers: Option<Box<dyn train::Peers>>,
     ) -> Result<Fitted> {
+        self.fit_streamed_in(data, validation, window_rows, observer, peers.map(|p| (p, false)))
+    }
+
+    /// [`fit_streamed`](Self::fit_streamed) with the rows shared out among the processes
+    /// `peers` joins ([`train::fit_streamed_sharded`]): every process takes the same
+    /// windows of `window_rows` rows but reads only its share of each, and the batches'
+    /// rows are exchanged. Every process returns the model one process streaming the same
+    /// windows alone returns, bit for bit, while holding about `window_rows /
+    /// peers.size()` rows.
+    pub fn fit_streamed_sharded(
+        &self,
+        data: &crate::data::chunks::ChunkedRows,
+        validation: Option<&Dataset>,
+        window_rows: usize,
+        observer: &mut dyn Observer,
+        peers: Box<dyn train::Peers>,
+    ) -> Result<Fitted> {
+        self.fit_streamed_in(data, validation, window_rows, observer, Some((peers, true)))
+    }
+
+    /// The streamed fits: `peers`, and whether they share the rows out.
+    fn fit_streamed_in(
+        &self,
+        data: &crate::data::chunks::ChunkedRows,
+        validation: Option<&Dataset>,
+        window_rows: usize,
+        observer: &mut dyn Observer,
+        peers: Option<(Box<dyn train::Peers>, bool)>,
+    ) -> Result<Fitted> {
         if self.resume.is_some() {
             return Err(Error::config(
                 "resume",
@@ -392,17 +421,31 @@ impl ValidParams {
             Some(start) => (**start).clone(),
             None => self.initial_model(),
         };
-        let history = train::fit_streamed(
-            &mut model,
-            data,
-            validation,
-            &self.training,
-            self.threshold,
-            window_rows,
-            &self.threads,
-            observer,
-            peers,
-        )?;
+        let (training, threads, rule) = (&self.training, &self.threads, self.threshold);
+        let history = match peers {
+            Some((p, true)) => train::fit_streamed_sharded(
+                &mut model,
+                data,
+                validation,
+                training,
+                rule,
+                window_rows,
+                threads,
+                observer,
+                p,
+            )?,
+            p => train::fit_streamed(
+                &mut model,
+                data,
+                validation,
+                training,
+                rule,
+                window_rows,
+                threads,
+                observer,
+                p.map(|(p, _)| p),
+            )?,
+        };
         model.categories = data.categories().to_vec();
         Ok(Fitted { model, history })
     }

@@ -447,18 +447,22 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     let seed = cfg.training.seed;
     // Data larger than the memory budget (or with --stream) is streamed; with --shard,
     // each rank holds its rows.
-    let shard = match (&job, a.shard) {
+    let shard_among = match (&job, a.shard) {
         (None, true) => return Err(Error::config(
             "shard",
             "--shard shares the rows out among the ranks of an mpirun job; run under mpirun, or leave it out",
         )),
-        (Some(_), true) => Some(shard_source(&a)?),
+        (Some(j), true) => Some(j.size()),
         _ => None,
     };
     // Under mpirun every rank streams every row (each computes its micro-batches), each
-    // within its share of the machine's memory.
-    let streamed =
-        if shard.is_some() { None } else { streaming(&a, job.as_ref().map_or(1, |j| j.local_size()))? };
+    // within its share of the machine's memory; with --shard, each rank its share of
+    // every window, when its share of the rows is more than its budget (or --stream).
+    let streamed = streaming(&a, job.as_ref().map_or(1, |j| j.local_size()), shard_among)?;
+    let shard = match (shard_among, &streamed) {
+        (Some(_), None) => Some(shard_source(&a)?),
+        _ => None,
+    };
     let choosing = resume.is_none() && a.config.is_none();
     // Streamed, the first chunk stands for the rows (its shape; the range of every
     // chunk's values, when the defaults depend on it, by a pass over them); shared out,
@@ -551,7 +555,9 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     // of --threshold.
     let Outcome { fitted, val_rows, pass } = match &streamed {
         Some(s) => {
-            let window = autoencoder::train::window_rows(&s.rows, s.budget, valid.training().batch_size)?;
+            // Shared out, each rank's budget holds its share of the window.
+            let window = autoencoder::train::window_rows(&s.rows, s.budget, valid.training().batch_size)?
+                .saturating_mul(s.among.unwrap_or(1));
             if !a.quiet {
                 eprintln!("{}", s.describe(window));
             }
@@ -564,6 +570,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
                 window,
                 a.quiet,
                 job.as_ref().and_then(|j| j.peers()),
+                s.among.is_some(),
             )?
         }
         None => match (&shard, job.as_ref().and_then(|j| j.peers())) {
@@ -664,18 +671,25 @@ struct Streamed {
     budget: u64,
     /// Chosen because the data is larger than the budget (not asked for with --stream).
     chosen: bool,
+    /// With --shard: the ranks that share each window out.
+    among: Option<usize>,
 }
 
 impl Streamed {
     /// The line that says streaming was chosen, and its windows.
     fn describe(&self, window: usize) -> String {
         let why = if self.chosen {
-            format!(", more than the memory budget of {} (--memory-budget)", human_bytes(self.budget))
+            let each = if self.among.is_some() { "each rank's share is " } else { "" };
+            format!(", {each}more than the memory budget of {} (--memory-budget)", human_bytes(self.budget))
         } else {
             String::new()
         };
+        let share = match self.among {
+            Some(p) => format!(", each rank reading its {} (--shard)", window.div_ceil(p)),
+            None => String::new(),
+        };
         format!(
-            "streaming {} rows of {} values from {} ({} as f32{why}): shuffled in windows of {window} rows",
+            "streaming {} rows of {} values from {} ({} as f32{why}): shuffled in windows of {window} rows{share}",
             self.rows.rows(),
             self.rows.cols(),
             self.rows.source,
@@ -703,11 +717,15 @@ fn default_budget() -> u64 {
 }
 
 /// Whether to stream the training rows: with --stream, or when table files hold more
-/// than the memory budget (estimated from their footers or sizes). Named datasets,
-/// images and standard input are read into memory (--stream with them is an error).
-/// Of two plain files, the second is a labels file, which training does not use.
-fn streaming(a: &TrainArgs, local_ranks: usize) -> Result<Option<Streamed>> {
+/// than the memory budget (estimated from their footers or sizes; with --shard among
+/// `among` ranks, a rank's share of them). Named datasets, images and standard input
+/// are read into memory (--stream with them is an error). Of two plain files, the second
+/// is a labels file, which training does not use.
+fn streaming(a: &TrainArgs, local_ranks: usize, among: Option<usize>) -> Result<Option<Streamed>> {
     let budget = a.memory_budget.unwrap_or_else(|| default_budget() / local_ranks.max(1) as u64);
+    if among.is_some() && table_files(a).is_none() {
+        return Err(shard_needs_tables());
+    }
     let Some(paths) = table_files(a) else {
         if a.stream {
             let what = match a.files.first() {
@@ -723,11 +741,11 @@ fn streaming(a: &TrainArgs, local_ranks: usize) -> Result<Option<Streamed>> {
         }
         return Ok(None);
     };
-    if !a.stream && autoencoder::data::chunks::estimate_bytes(paths)? <= budget {
+    if !a.stream && autoencoder::data::chunks::estimate_bytes(paths)? / among.unwrap_or(1) as u64 <= budget {
         return Ok(None);
     }
     let rows = open_chunked(a, paths)?;
-    Ok(Some(Streamed { rows, budget, chosen: !a.stream }))
+    Ok(Some(Streamed { rows, budget, chosen: !a.stream, among }))
 }
 
 /// The table files `paths` opened to be read a chunk at a time, saying (unless quiet)
@@ -755,19 +773,16 @@ fn table_files(a: &TrainArgs) -> Option<&[PathBuf]> {
 
 /// The rows `--shard` shares out among the ranks: table files, read a chunk at a time.
 fn shard_source(a: &TrainArgs) -> Result<autoencoder::data::chunks::ChunkedRows> {
-    if a.stream {
-        return Err(Error::config(
-            "shard",
-            "--shard holds each rank's rows in memory, --stream streams every row on every rank; choose one",
-        ));
-    }
-    let paths = table_files(a).ok_or_else(|| {
-        Error::config(
-            "shard",
-            "--shard reads each rank's rows from table files (CSV, NPY, Parquet, Arrow, or folders and globs of them); named datasets, images and standard input are read whole",
-        )
-    })?;
+    let paths = table_files(a).ok_or_else(shard_needs_tables)?;
     open_chunked(a, paths)
+}
+
+/// `--shard` given data that is not table files.
+fn shard_needs_tables() -> Error {
+    Error::config(
+        "shard",
+        "--shard reads each rank's rows from table files (CSV, NPY, Parquet, Arrow, or folders and globs of them); named datasets, images and standard input are read whole",
+    )
 }
 
 /// What `ae train` reports: one JSON object on stdout with `--json`, else one line on

@@ -230,53 +230,75 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
 }
 
 /// `--stream` under mpirun: every rank streams every row, in the same windows, and
-/// computes its micro-batches. `mpirun -n 2` and `-n 3` write the bytes one process
-/// writes with the same micro-batches: in one window (the default budget, shared by the
-/// ranks on the machine: the in-memory model's bytes) and in windows of 120 rows, plain
-/// and trimmed with the standardized score; `--shard` with `--stream` is refused.
+/// computes its micro-batches; with `--shard` too, each rank reads only its share of
+/// every window, and its budget holds its share of a window `n` times as large.
+/// `mpirun -n 2` and `-n 3` write the bytes one process writes with the same
+/// micro-batches and windows: in one window (the default budget, shared by the ranks on
+/// the machine: the in-memory model's bytes) and in windows of 120 rows a rank, plain
+/// and trimmed with the standardized score.
 #[test]
 fn ranks_streaming_every_row_write_the_bytes_of_one_process() {
     let Some(_) = mpirun() else { return };
     let dir = tempfile::tempdir().unwrap();
     let csv = table(dir.path(), 300);
     let args = |out: &Path| shared_out_args(&csv, out);
-    // 128 MiB, three chunks (the file, 300 rows of 12 values), and 120 rows of 12
-    // values and their place in the order (56 bytes a row).
-    let budget = ((128u64 << 20) + 3 * 300 * 12 * 4 + 120 * 56).to_string();
-    let windows = ["--stream", "--memory-budget", &budget].map(String::from);
-    let trimmed = ["--stream", "--memory-budget", &budget, "--trim", "0.3", "--score", "standardized"]
-        .map(String::from);
+    // The flags of windows of `rows` rows: 128 MiB, three chunks (the file, 300 rows of
+    // 12 values), and `rows` rows of 12 values and their place in the order (56 bytes a
+    // row); and of the trimmed runs.
+    let flags = |rows: Option<usize>, trim: bool| -> Vec<String> {
+        let mut v = vec!["--stream".to_string()];
+        if let Some(rows) = rows {
+            let budget = (128u64 << 20) + 3 * 300 * 12 * 4 + rows as u64 * 56;
+            v.extend(["--memory-budget".into(), budget.to_string()]);
+        }
+        if trim {
+            v.extend(["--trim", "0.3", "--score", "standardized"].map(String::from));
+        }
+        v
+    };
     let in_memory = dir.path().join("in-memory.ae");
     ok(ae().args(args(&in_memory)));
-    for (what, extra) in
-        [("one window", &["--stream".to_string()][..]), ("windows", &windows[..]), ("trimmed", &trimmed[..])]
-    {
-        let one = dir.path().join("one.ae");
-        let err = String::from_utf8_lossy(&ok(ae().args(args(&one)).args(extra)).stderr).to_string();
-        if what != "one window" {
-            assert!(err.contains("windows of 120 rows"), "{what}: {err}");
+    // One process's bytes in windows of `rows` rows.
+    let one = |rows: Option<usize>, trim: bool| {
+        let path = dir.path().join("one.ae");
+        let err =
+            String::from_utf8_lossy(&ok(ae().args(args(&path)).args(flags(rows, trim))).stderr).to_string();
+        if let Some(rows) = rows {
+            assert!(err.contains(&format!("windows of {rows} rows")), "{rows} rows: {err}");
         }
-        let want = std::fs::read(&one).unwrap();
-        if what == "one window" {
+        std::fs::read(&path).unwrap()
+    };
+    for (what, window, trim) in
+        [("one window", None, false), ("windows", Some(120), false), ("trimmed", Some(120), true)]
+    {
+        let want = one(window, trim);
+        if window.is_none() {
             assert!(want == std::fs::read(&in_memory).unwrap(), "one window: other bytes than in memory");
         }
         for n in [2, 3] {
             let out = dir.path().join(format!("stream-{n}.ae"));
             let mut cmd = mpirun().unwrap();
-            run(cmd.args(["-n", &n.to_string()]).arg(ae_path()).args(args(&out)).args(extra));
+            run(cmd.args(["-n", &n.to_string()]).arg(ae_path()).args(args(&out)).args(flags(window, trim)));
             assert!(std::fs::read(&out).unwrap() == want, "{what}: mpirun -n {n} --stream wrote other bytes");
+            // Shared out: each rank's window of 120 rows is its share of one of 120·n.
+            let want = match window {
+                Some(rows) => one(Some(rows * n), trim),
+                None => want.clone(),
+            };
+            let mut cmd = mpirun().unwrap();
+            let cmd =
+                cmd.args(["-n", &n.to_string()]).arg(ae_path()).args(args(&out)).args(flags(window, trim));
+            let err = String::from_utf8_lossy(&run(cmd.arg("--shard")).stderr).to_string();
+            if let Some(rows) = window {
+                let says = format!("windows of {} rows, each rank reading its {rows} (--shard)", rows * n);
+                assert!(err.contains(&says), "{what}: mpirun -n {n} --shard: {err}");
+            }
+            assert!(
+                std::fs::read(&out).unwrap() == want,
+                "{what}: mpirun -n {n} --stream --shard wrote other bytes"
+            );
         }
     }
-    let mut cmd = mpirun().unwrap();
-    let out = cmd
-        .args(["-n", "2"])
-        .arg(ae_path())
-        .args(args(&dir.path().join("both.ae")))
-        .args(["--stream", "--shard"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("choose one"), "{err}");
 }
 
 /// NPY files whose first holds values in [0, 1] and the others values beyond: the

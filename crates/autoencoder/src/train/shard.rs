@@ -102,6 +102,14 @@ impl Layout {
         Layout::exchange(peers, first, data.rows(), total)
     }
 
+    /// `total` rows shared out evenly among `size` processes in rank order
+    /// ([`shard_rows`]): a layout every process knows without an exchange.
+    pub(super) fn even(total: usize, size: usize) -> Layout {
+        let mut starts: Vec<usize> = (0..size.max(1)).map(|r| shard_rows(total, r, size).start).collect();
+        starts.push(total);
+        Layout { starts }
+    }
+
     /// All the rows.
     pub(super) fn total(&self) -> usize {
         self.starts[self.starts.len() - 1]
@@ -169,9 +177,7 @@ fn blocks_of(l: Range<usize>, n_train: usize) -> (Range<usize>, Range<usize>, Ra
 
 /// The normaliser of `kind` fitted on training rows `0..n_train` shared out as `layout`
 /// says (`local`: this process's rows), with missing values' fill when `fill`: the bits
-/// of [`Normalizer::fit`] (or `fit_with_fill`) on all of them. Each process computes
-/// the statistics of the blocks it holds whole; the rows of the blocks split between
-/// processes are gathered, and every process merges the blocks in order.
+/// of [`Normalizer::fit`] (or `fit_with_fill`) on all of them ([`moments_of_all`]).
 fn fit_normalizer(
     peers: &mut dyn Peers,
     layout: &Layout,
@@ -180,26 +186,74 @@ fn fit_normalizer(
     kind: NormalizeKind,
     fill: bool,
 ) -> Result<Normalizer> {
-    let d = local.cols();
+    let first = layout.range(peers.rank()).start;
+    // (A range may be empty at `n_train`, before this process's rows.)
+    let mut each = |r: Range<usize>, f: &mut dyn FnMut(&[f32]) -> Result<()>| {
+        f(local.rows_in(r.start.saturating_sub(first)..r.end.saturating_sub(first)))
+    };
+    let mut moments = moments_of_all(peers, layout, n_train, local.cols(), &mut each)?;
+    moments.fitted(kind, fill, local.feature_names.as_deref(), &local.source)
+}
+
+/// A reader of the rows a process holds: `each(range, f)` calls `f` with rows `range`
+/// (global indices within the process's range), in order, in pieces of whole rows.
+pub(super) type EachRows<'a> =
+    dyn FnMut(Range<usize>, &mut dyn FnMut(&[f32]) -> Result<()>) -> Result<()> + 'a;
+
+/// The [`Moments`] of training rows `0..n_train` of `d` values, shared out as `layout`
+/// says (`each` reads this process's): the bits of one process given every row. Each
+/// process computes the statistics of the blocks it holds whole; the rows of the blocks
+/// split between processes are gathered, and every process merges the blocks in order.
+pub(super) fn moments_of_all(
+    peers: &mut dyn Peers,
+    layout: &Layout,
+    n_train: usize,
+    d: usize,
+    each: &mut EachRows<'_>,
+) -> Result<Moments> {
     let me = peers.rank();
     let parts: Vec<_> = (0..layout.size()).map(|r| blocks_of(layout.training(r, n_train), n_train)).collect();
-    let first = layout.range(me).start;
-    // (A range may be empty at `n_train`, before this process's rows.)
-    let local_rows =
-        |r: Range<usize>| local.rows_in(r.start.saturating_sub(first)..r.end.saturating_sub(first));
     // The rows of split blocks, every process's in rank order: all of them in row order.
     let (whole, head, tail) = parts[me].clone();
-    let mut edges_mine = local_rows(head).to_vec();
-    edges_mine.extend_from_slice(local_rows(tail));
+    let mut edges_mine = Vec::with_capacity((head.len() + tail.len()) * d);
+    for r in [head, tail] {
+        each(r, &mut |rows| {
+            edges_mine.extend_from_slice(rows);
+            Ok(())
+        })?;
+    }
     let counts: Vec<usize> = parts.iter().map(|(_, h, t)| (h.len() + t.len()) * d).collect();
     let mut edges = vec![0.0f32; counts.iter().sum()];
     peers.all_gather_f32(&edges_mine, &counts, &mut edges)?;
-    // The statistics of the blocks each holds whole.
+    // The statistics of the blocks it holds whole, read in pieces of any size: a
+    // block's rows are gathered when a piece does not hold them all.
     let mut moments = Moments::new(d);
-    let block = |k: usize| k * MOMENTS_BLOCK..((k + 1) * MOMENTS_BLOCK).min(n_train);
     let mut stats_mine = Vec::with_capacity(whole.len() * BLOCK_STATS * d);
-    for k in whole {
-        moments.block_stats(local_rows(block(k)), &mut stats_mine);
+    if d > 0 && !whole.is_empty() {
+        let full = MOMENTS_BLOCK * d;
+        let mut block = Vec::new();
+        let rows = whole.start * MOMENTS_BLOCK..(whole.end * MOMENTS_BLOCK).min(n_train);
+        each(rows, &mut |mut rows| {
+            while !rows.is_empty() {
+                if block.is_empty() && rows.len() >= full {
+                    moments.block_stats(&rows[..full], &mut stats_mine);
+                    rows = &rows[full..];
+                    continue;
+                }
+                let take = (full - block.len()).min(rows.len());
+                block.extend_from_slice(&rows[..take]);
+                rows = &rows[take..];
+                if block.len() == full {
+                    moments.block_stats(&block, &mut stats_mine);
+                    block.clear();
+                }
+            }
+            Ok(())
+        })?;
+        // The last block, cut short at `n_train`.
+        if !block.is_empty() {
+            moments.block_stats(&block, &mut stats_mine);
+        }
     }
     let counts: Vec<usize> = parts.iter().map(|(w, _, _)| w.len() * BLOCK_STATS * d).collect();
     let mut stats = vec![0.0f64; counts.iter().sum()];
@@ -207,6 +261,7 @@ fn fit_normalizer(
     // Every block in order: a whole one's statistics as its process computed them, a
     // split one's from its gathered rows.
     let mut whole_blocks = parts.iter().flat_map(|(w, _, _)| w.clone()).peekable();
+    let block = |k: usize| k * MOMENTS_BLOCK..((k + 1) * MOMENTS_BLOCK).min(n_train);
     let (mut at_stats, mut at_edges, mut scratch) = (0, 0, Vec::with_capacity(BLOCK_STATS * d));
     for k in 0..n_train.div_ceil(MOMENTS_BLOCK) {
         if whole_blocks.next_if_eq(&k).is_some() {
@@ -220,7 +275,7 @@ fn fit_normalizer(
             at_edges += values;
         }
     }
-    moments.fitted(kind, fill, local.feature_names.as_deref(), &local.source)
+    Ok(moments)
 }
 
 /// Each step's exchange of rows: the rows of the micro-batches this process computes,
@@ -305,6 +360,117 @@ impl RowExchange {
             self.at[p] += d;
         }
         Ok((&self.rows, wanted.start))
+    }
+}
+
+/// The exchange of streamed windows' rows among processes that each hold an even share
+/// of every window ([`Layout::even`] over its rows): every process draws the same batches
+/// from the window's order, and each batch's rows reach the processes whose micro-batches
+/// take them. A batch may span windows: the rows it takes from a window are exchanged
+/// before the next window is read, so a process holds one window's share at a time.
+/// Its buffers are made once; a step allocates nothing.
+pub(super) struct WindowExchange {
+    layout: Layout,
+    d: usize,
+    micro: usize,
+    /// The window positions of the batch's slots taken since the last exchange, and the
+    /// slot of the first of them.
+    slots: Vec<usize>,
+    first: usize,
+    send: Vec<f32>,
+    recv: Vec<f32>,
+    send_counts: Vec<usize>,
+    recv_counts: Vec<usize>,
+    at: Vec<usize>,
+}
+
+impl WindowExchange {
+    /// The exchange among `size` processes for batches of up to `batch` rows of `d`
+    /// values, in micro-batches of `micro` rows.
+    pub(super) fn new(size: usize, d: usize, micro: usize, batch: usize) -> Self {
+        WindowExchange {
+            layout: Layout::even(0, size),
+            d,
+            micro,
+            slots: Vec::with_capacity(batch),
+            first: 0,
+            send: Vec::with_capacity(batch * d),
+            recv: Vec::with_capacity(batch * d),
+            send_counts: vec![0; size],
+            recv_counts: vec![0; size],
+            at: vec![0; size],
+        }
+    }
+
+    /// A window of `rows` rows: the positions process `rank` holds (and reads).
+    pub(super) fn window(&mut self, rows: usize, rank: usize) -> Range<usize> {
+        self.layout = Layout::even(rows, self.layout.size());
+        self.layout.range(rank)
+    }
+
+    /// The batch's next slot takes the window's row at `position`; returns the slots
+    /// taken so far.
+    pub(super) fn take(&mut self, position: usize) -> usize {
+        self.slots.push(position);
+        self.first + self.slots.len()
+    }
+
+    /// Whether slots were taken since the last exchange.
+    pub(super) fn pending(&self) -> bool {
+        !self.slots.is_empty()
+    }
+
+    /// The slots taken since the last exchange of a batch of `n` rows to the processes
+    /// whose micro-batches take them: this process sends the rows it holds (`held`, the
+    /// window's rows [`window`](Self::window) gave it) and writes those it receives into
+    /// their slots of `batch` (rows of `d` values); the other slots are left as they are.
+    /// When the batch is complete (`n` slots), the next slot taken is a new batch's first.
+    pub(super) fn exchange(
+        &mut self,
+        peers: &mut dyn Peers,
+        held: &[f32],
+        batch: &mut [f32],
+        n: usize,
+    ) -> Result<()> {
+        let (me, size, d) = (peers.rank(), peers.size(), self.d);
+        let taken = self.first..self.first + self.slots.len();
+        let mine = self.layout.range(me);
+        let part = |q: usize| {
+            let p = RowExchange::part(n, self.micro, q, size);
+            p.start.max(taken.start)..p.end.min(taken.end)
+        };
+        self.send.clear();
+        for q in 0..size {
+            let before = self.send.len();
+            for s in part(q) {
+                let i = self.slots[s - taken.start];
+                if mine.contains(&i) {
+                    self.send.extend_from_slice(&held[(i - mine.start) * d..(i - mine.start + 1) * d]);
+                }
+            }
+            self.send_counts[q] = self.send.len() - before;
+        }
+        let wanted = part(me);
+        self.recv_counts.iter_mut().for_each(|c| *c = 0);
+        for s in wanted.clone() {
+            self.recv_counts[self.layout.owner(self.slots[s - taken.start])] += d;
+        }
+        self.recv.resize(self.recv_counts.iter().sum(), 0.0);
+        peers.all_to_all_f32(&self.send, &self.send_counts, &mut self.recv, &self.recv_counts)?;
+        // Each process's rows came in the slots' order: take the next of the holder's.
+        let mut at = 0;
+        for (a, &c) in self.at.iter_mut().zip(&self.recv_counts) {
+            *a = at;
+            at += c;
+        }
+        for s in wanted {
+            let p = self.layout.owner(self.slots[s - taken.start]);
+            batch[s * d..(s + 1) * d].copy_from_slice(&self.recv[self.at[p]..self.at[p] + d]);
+            self.at[p] += d;
+        }
+        self.first = if taken.end == n { 0 } else { taken.end };
+        self.slots.clear();
+        Ok(())
     }
 }
 

@@ -19,6 +19,7 @@ use super::fit::{run, Feed, MemoryFeed, Rows};
 use super::history::History;
 use super::micro::Peers;
 use super::observer::Observer;
+use super::shard::{Layout, WindowExchange};
 use super::{FitOptions, TrainConfig};
 use crate::codec::Codec;
 use crate::data::chunks::ChunkedRows;
@@ -120,8 +121,39 @@ impl<'a> RowSet<'a> {
         out
     }
 
-    /// Append the rows of chunk `c` that lie in `range` (set indices) to `out`.
+    /// Append the rows of chunk `c` that lie in `range` (set indices) to `out`. Part of
+    /// a chunk is read alone where its file allows ([`ChunkedRows::read_rows`]).
     fn append(&self, c: usize, range: Range<u64>, out: &mut Vec<f32>) -> Result<()> {
+        let whole = self.chunk_set_range(c);
+        if range.is_empty() {
+            return Ok(());
+        }
+        if range != whole {
+            let first = self.data.chunk_range(c).start;
+            let (a, b) = (range.start - whole.start, range.end - whole.start);
+            return match &self.mask {
+                None => {
+                    let d = self.data.read_rows(first + a..first + b)?;
+                    out.extend_from_slice(d.as_slice());
+                    Ok(())
+                }
+                Some(m) => {
+                    // The global rows of the chunk's kept rows `a..b`.
+                    let mut kept = self.data.chunk_range(c).filter(|&g| bit(m, g)).skip(a as usize);
+                    let start = kept.next().expect("the range is within the chunk's kept rows");
+                    let last = match b - a {
+                        1 => start,
+                        k => kept.nth(k as usize - 2).expect("the range is within the chunk's kept rows"),
+                    };
+                    let end = last + 1;
+                    let d = self.data.read_rows(start..end)?;
+                    for i in (0..d.rows()).filter(|&i| bit(m, start + i as u64)) {
+                        out.extend_from_slice(d.row(i));
+                    }
+                    Ok(())
+                }
+            };
+        }
         let d = self.data.read(c)?;
         let cols = d.cols();
         let start = self.starts[c];
@@ -200,6 +232,9 @@ struct StreamFeed<'s, 'a> {
     /// The window's row order; with one window, kept from epoch to epoch as in memory.
     order: Vec<usize>,
     batch: Option<Batch>,
+    /// With rows shared out among processes: the peers, and the exchange of each
+    /// window's rows (the window holds this process's share).
+    share: Option<(Box<dyn Peers>, WindowExchange)>,
 }
 
 impl<'s, 'a> StreamFeed<'s, 'a> {
@@ -215,7 +250,86 @@ impl<'s, 'a> StreamFeed<'s, 'a> {
             resident: false,
             order: Vec::new(),
             batch: None,
+            share: None,
         }
+    }
+
+    /// Read rows `held` (positions in the window's rows) of the window of `pieces` into
+    /// the window's buffer.
+    fn read_share(&mut self, pieces: &[usize], held: Range<usize>) -> Result<()> {
+        self.window.clear();
+        let mut at = 0usize;
+        for &i in pieces {
+            let p = &self.pieces[i];
+            let len = (p.range.end - p.range.start) as usize;
+            let (a, b) = (held.start.max(at), held.end.min(at + len));
+            if a < b {
+                let from = p.range.start + (a - at) as u64;
+                self.set.append(p.chunk, from..from + (b - a) as u64, &mut self.window)?;
+            }
+            at += len;
+        }
+        Ok(())
+    }
+
+    /// [`Feed::epoch`] on rows shared out among processes: each process reads its share
+    /// of every window, every process draws the same batches from the window's order,
+    /// and each batch's rows are exchanged so that each process has those of its
+    /// micro-batches (in their slots of the batch; the other slots are not read).
+    fn epoch_shared(
+        &mut self,
+        batch: usize,
+        mut shuffle: Option<&mut random::ChaCha8Rng>,
+        step: &mut dyn FnMut(&Rows<'_>, &[usize]) -> Result<()>,
+    ) -> Result<()> {
+        self.batch(batch)?;
+        let windows = self.windows(shuffle.is_some());
+        let single = windows.len() == 1;
+        let total = self.len();
+        let (rank, size) = self.share.as_ref().map(|(p, _)| (p.rank(), p.size())).expect("a feed with peers");
+        let need = (self.window_rows.min(total).div_ceil(size) + 1) * self.cols;
+        if self.window.capacity() < need {
+            self.window.reserve_exact(need - self.window.len());
+        }
+        // The rows of the batches before the one being taken.
+        let mut done = 0usize;
+        for w in windows {
+            if !(single && self.resident) {
+                let rows: usize =
+                    w.iter().map(|&i| (self.pieces[i].range.end - self.pieces[i].range.start) as usize).sum();
+                let (_, exchange) = self.share.as_mut().expect("a feed with peers");
+                let held = exchange.window(rows, rank);
+                self.read_share(&w, held)?;
+                self.resident = single;
+                self.order.clear();
+                self.order.extend(0..rows);
+            }
+            if let Some(r) = shuffle.as_deref_mut() {
+                random::shuffle(r, &mut self.order);
+            }
+            let (peers, exchange) = self.share.as_mut().expect("a feed with peers");
+            let b = self.batch.as_mut().expect("made above");
+            for &i in &self.order {
+                let n = batch.min(total - done);
+                if exchange.take(i) == n {
+                    exchange.exchange(&mut **peers, &self.window, b.rows.as_mut_slice(), n)?;
+                    b.n = n;
+                    let (rows, ids) = b.take();
+                    step(&rows, ids)?;
+                    done += n;
+                }
+            }
+            // The rows the batch took from this window, before the next is read.
+            if exchange.pending() {
+                exchange.exchange(
+                    &mut **peers,
+                    &self.window,
+                    b.rows.as_mut_slice(),
+                    batch.min(total - done),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     fn batch(&mut self, batch: usize) -> Result<&mut Batch> {
@@ -265,6 +379,9 @@ impl Feed for StreamFeed<'_, '_> {
         mut shuffle: Option<&mut random::ChaCha8Rng>,
         step: &mut dyn FnMut(&Rows<'_>, &[usize]) -> Result<()>,
     ) -> Result<()> {
+        if self.share.is_some() {
+            return self.epoch_shared(batch, shuffle, step);
+        }
         self.batch(batch)?;
         let windows = self.windows(shuffle.is_some());
         let single = windows.len() == 1;
@@ -363,6 +480,56 @@ pub fn fit_streamed(
     observer: &mut dyn Observer,
     peers: Option<Box<dyn Peers>>,
 ) -> Result<History> {
+    let args = (validation, config, threshold, window_rows);
+    fit_streamed_in(model, data, args, threads, observer, peers.map(|p| (p, false)))
+}
+
+/// [`fit_streamed`] with the rows shared out among `peers`: every process takes the same
+/// windows, but reads only its share of each (an even split of the window's rows, in
+/// rank order) and of the training rows the normaliser is fitted on; each batch's rows
+/// reach the processes whose micro-batches take them (an all-to-all). `window_rows` is
+/// the window of all the processes together, so each holds about
+/// `window_rows / peers.size()` rows of it. Every process ends with the bits of one
+/// process streaming the same windows alone ([`fit_streamed`] without peers).
+///
+/// Still read whole by every process: the validation rows (each process measures the
+/// validation loss), and with `trim` or a `threshold`, the rows scored, as by
+/// [`fit_streamed`] with peers.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_streamed_sharded(
+    model: &mut Autoencoder,
+    data: &ChunkedRows,
+    validation: Option<&Dataset>,
+    config: &TrainConfig,
+    threshold: Option<ThresholdRule>,
+    window_rows: usize,
+    threads: &Threads,
+    observer: &mut dyn Observer,
+    peers: Box<dyn Peers>,
+) -> Result<History> {
+    let args = (validation, config, threshold, window_rows);
+    fit_streamed_in(model, data, args, threads, observer, Some((peers, true)))
+}
+
+/// [`fit_streamed`] and [`fit_streamed_sharded`]: `peers`, and whether they share the
+/// rows out.
+fn fit_streamed_in(
+    model: &mut Autoencoder,
+    data: &ChunkedRows,
+    (validation, config, threshold, window_rows): (
+        Option<&Dataset>,
+        &TrainConfig,
+        Option<ThresholdRule>,
+        usize,
+    ),
+    threads: &Threads,
+    observer: &mut dyn Observer,
+    peers: Option<(Box<dyn Peers>, bool)>,
+) -> Result<History> {
+    let (peers, shard) = match peers {
+        Some((p, shard)) => (Some(p), shard),
+        None => (None, false),
+    };
     config.check()?;
     if window_rows == 0 {
         return Err(Error::config("memory_budget", "a window of 0 rows holds nothing"));
@@ -373,7 +540,7 @@ pub fn fit_streamed(
     model.check_width(data.cols(), &data.source)?;
     let all = RowSet::new(data, None, data.source.clone());
     let history = if config.trim == 0.0 {
-        fit_pass(model, &all, validation, config, window_rows, threads, observer, (1, 1), peers)?
+        fit_pass(model, &all, validation, config, window_rows, threads, observer, (1, 1), peers, shard)?
     } else {
         // With peers, both passes share each batch's micro-batches: one handle each.
         let shared = peers.map(super::SharedPeers::new);
@@ -397,6 +564,7 @@ pub fn fit_streamed(
                     observer,
                     pass,
                     peers,
+                    shard,
                 )
             },
         )?
@@ -406,7 +574,8 @@ pub fn fit_streamed(
 }
 
 /// One pass of streamed training: split, fit the normaliser, check the targets, run
-/// (with `peers`, each process its share of every batch's micro-batches).
+/// (with `peers`, each process its share of every batch's micro-batches; with `shard`
+/// too, each reads its share of every window and of the normaliser's rows).
 #[allow(clippy::too_many_arguments)]
 fn fit_pass(
     model: &mut Autoencoder,
@@ -418,6 +587,7 @@ fn fit_pass(
     observer: &mut dyn Observer,
     pass: (usize, usize),
     peers: Option<Box<dyn Peers>>,
+    shard: bool,
 ) -> Result<History> {
     let n = set.len;
     let n_train = match validation {
@@ -430,26 +600,59 @@ fn fit_pass(
     if n_train == 0 {
         return Err(Error::Data(format!("{}: no training rows", set.source)));
     }
-    let missing = set.data.nan_is_missing();
+    // Shared out, the feed exchanges rows with one handle and the steps sum with another.
+    let (peers, mut feed_peers) = match peers {
+        Some(p) if shard => {
+            let shared = super::SharedPeers::new(p);
+            (Some(shared.handle()), Some(shared.handle()))
+        }
+        p => (p, None),
+    };
+    // Shared out, each process reads an even share of the rows for the passes below.
+    let mine = match &feed_peers {
+        Some(p) => {
+            let r = super::shard_rows(usize::try_from(n).unwrap_or(usize::MAX), p.rank(), p.size());
+            r.start as u64..r.end as u64
+        }
+        None => 0..n,
+    };
+    let (missing, cols) = (set.data.nan_is_missing(), set.data.cols());
     if super::fit::fits_normalizer(model, missing) {
-        let mut m = Moments::new(set.data.cols());
-        set.each(0..n_train, &mut |rows| {
-            m.push(rows);
-            Ok(())
-        })?;
+        let mut m = match feed_peers.as_deref_mut() {
+            Some(p) => {
+                let layout = Layout::even(n as usize, p.size());
+                let mut each = |r: Range<usize>, f: &mut dyn FnMut(&[f32]) -> Result<()>| {
+                    set.each(r.start as u64..r.end as u64, f)
+                };
+                super::shard::moments_of_all(p, &layout, n_train as usize, cols, &mut each)?
+            }
+            None => {
+                let mut m = Moments::new(cols);
+                set.each(0..n_train, &mut |rows| {
+                    m.push(rows);
+                    Ok(())
+                })?;
+                m
+            }
+        };
         let kind = model.config().normalize;
         model.set_normalizer(m.fitted(kind, missing, set.data.feature_names(), &set.source)?)?;
     }
     if config.loss == crate::loss::Loss::Bce {
         let (norm, d) = (model.normalizer(), model.input_dim());
         let mut buf = Vec::new();
-        set.each(0..n, &mut |rows| {
+        set.each(mine, &mut |rows| {
             buf.resize(rows.len(), 0.0);
             norm.apply(rows, &mut buf);
             config.loss.check_targets(&buf, d, &format!("{} (after normalising)", set.source))
         })?;
     }
     let mut train = StreamFeed::new(set, 0..n_train, window_rows, config.seed);
+    if let Some(p) = feed_peers {
+        let batch = config.batch_size.min(n_train as usize);
+        let size = p.size();
+        train.share = Some((p, WindowExchange::new(size, cols, config.micro_batch, batch)));
+    }
     threads.install(|| {
         // A validation set is held in memory; else the last rows are streamed in order.
         let mut memory = validation.map(|v| MemoryFeed::new(Rows { data: v, range: (0, v.rows()) }));

@@ -423,9 +423,44 @@ fn shares_that_do_not_tile_the_rows_are_refused() {
     }
 }
 
-/// Streamed training shared by processes that each stream every row gives, on every
-/// process, the bytes of one process streaming alone: in windows that hold every row
-/// and in windows of about a third of them, with noise, with `trim` (both passes
+/// The model files of `processes` simulated processes streaming `data` together in
+/// windows of `window` rows (each process `params` of its thread count: 1 or 2), each
+/// streaming every row or, with `shard`, its share of every window; and the all-to-all
+/// exchanges they made.
+fn streamed_by_processes(
+    params: &(dyn Fn(usize) -> autoencoder::ValidParams + Sync),
+    data: &autoencoder::data::chunks::ChunkedRows,
+    window: usize,
+    processes: usize,
+    shard: bool,
+) -> (Vec<Vec<u8>>, usize) {
+    let group = ThreadPeers::group(processes);
+    let exchanges = group[0].exchanges.clone();
+    let got = std::thread::scope(|s| {
+        let handles: Vec<_> = group
+            .into_iter()
+            .map(|p| {
+                s.spawn(move || {
+                    let params = params(1 + p.rank % 2);
+                    let fitted = if shard {
+                        params.fit_streamed_sharded(data, None, window, &mut NoObserver, Box::new(p))
+                    } else {
+                        params.fit_streamed_shared(data, None, window, &mut NoObserver, Some(Box::new(p)))
+                    };
+                    autoencoder::file::to_bytes(&fitted.unwrap().model).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    (got, exchanges.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Streamed training shared by processes gives, on every process, the bytes of one
+/// process streaming alone, whether each process streams every row or only its share of
+/// every window (`fit_streamed_sharded`, which also exchanges every step's rows): in
+/// windows that hold every row, in windows of about a third of them, in windows smaller
+/// than a batch (a batch spans two or three), with noise, with `trim` (both passes
 /// shared) and with the standardized score's threshold, exchanging every step's
 /// gradient; without micro-batches it is refused.
 #[test]
@@ -471,6 +506,7 @@ fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
     for (what, model, t, window, steps) in [
         ("one window", &dense, training.clone(), n, 20),
         ("windows of 800 rows", &dense, training.clone(), 800, 20),
+        ("windows of 150 rows", &dense, training.clone(), 150, 20),
         ("trimmed, windows of 800 rows", &dense, trimmed.clone(), 800, 34),
         ("standardized, trimmed", &standardized, trimmed, 1000, 34),
     ] {
@@ -482,35 +518,15 @@ fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
                 .threshold(ThresholdRule::Contamination(0.05))
         };
         let want = bytes(params(1).fit_streamed(&data, None, window, &mut NoObserver).unwrap());
-        for processes in [2, 3] {
-            let group = ThreadPeers::group(processes);
-            let exchanges = group[0].exchanges.clone();
-            let got: Vec<Vec<u8>> = std::thread::scope(|s| {
-                let handles: Vec<_> = group
-                    .into_iter()
-                    .map(|p| {
-                        let (params, data) = (&params, &data);
-                        s.spawn(move || {
-                            let threads = 1 + p.rank % 2;
-                            let fitted = params(threads).fit_streamed_shared(
-                                data,
-                                None,
-                                window,
-                                &mut NoObserver,
-                                Some(Box::new(p)),
-                            );
-                            bytes(fitted.unwrap())
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
+        for (processes, shard) in [(2, false), (3, false), (2, true), (3, true)] {
+            let (got, made) = streamed_by_processes(&params, &data, window, processes, shard);
+            let how = if shard { "rows shared out" } else { "every row streamed" };
             for (rank, g) in got.iter().enumerate() {
-                assert!(g == &want, "{what}: {processes} processes, process {rank}");
+                assert!(g == &want, "{what}: {processes} processes, {how}: process {rank}");
             }
-            // At least one exchange a step.
-            let made = exchanges.load(std::sync::atomic::Ordering::Relaxed);
-            assert!(made >= steps, "{what}: {processes} processes exchanged {made} times in {steps} steps");
+            // At least one exchange of gradients a step, and shared out one of rows.
+            let least = steps * (1 + shard as usize);
+            assert!(made >= least, "{what}: {processes} processes, {how}: {made} exchanges in {steps} steps");
         }
     }
     // Each process would compute every batch whole: refused, naming the setting.
@@ -520,4 +536,47 @@ fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
     let p = ThreadPeers::group(1).remove(0);
     let err = whole.fit_streamed_shared(&data, None, n, &mut NoObserver, Some(Box::new(p))).unwrap_err();
     assert!(err.to_string().contains("micro_batch"), "{err}");
+}
+
+/// Rows shared out while streamed, the normaliser's statistics come from each process's
+/// whole blocks of 4,096 rows, read in chunks that do not align with them, and from the
+/// rows of the blocks split between processes: with 20,000 rows in four files of uneven
+/// size, and a min-max and a z-score normaliser, every process writes the bytes of one
+/// process streaming alone.
+#[test]
+fn streamed_shares_fit_the_normaliser_of_one_process() {
+    use autoencoder::data::chunks::ChunkedRows;
+    use autoencoder::data::open::LoadOptions;
+    use autoencoder::{DataShape, NormalizeKind, Params};
+
+    let d = 3;
+    let dir = tempfile::tempdir().unwrap();
+    for (f, rows) in [5000, 7001, 3333, 4666].into_iter().enumerate() {
+        let values: Vec<f32> = randn(rows * d, 40 + f as u64, 2.0).iter().map(|v| v + f as f32).collect();
+        let path = dir.path().join(format!("part-{f}.npy"));
+        autoencoder::data::npy::write(&path, &values, rows, d).unwrap();
+    }
+    let data = ChunkedRows::open(&[dir.path().to_path_buf()], &LoadOptions::default()).unwrap();
+    assert_eq!(data.rows(), 20000);
+    for normalize in [NormalizeKind::ZScore, NormalizeKind::MinMax] {
+        let params = |threads: usize| {
+            let model = ModelConfig { input_dim: d, layers: vec![2], normalize, ..ModelConfig::default() };
+            let training = TrainConfig {
+                epochs: 1,
+                batch_size: 512,
+                micro_batch: 64,
+                validation_split: 0.1,
+                ..TrainConfig::default()
+            };
+            Params { model, training }.check(&DataShape::table(d)).unwrap().threads(Threads::new(threads))
+        };
+        let one = params(1).fit_streamed(&data, None, 6000, &mut NoObserver).unwrap().model;
+        let want = autoencoder::file::to_bytes(&one).unwrap();
+        for processes in [2, 3] {
+            let (got, _) = streamed_by_processes(&params, &data, 6000, processes, true);
+            for (rank, g) in got.iter().enumerate() {
+                assert!(g == &want, "{normalize:?}: {processes} processes: process {rank}");
+            }
+        }
+    }
 }

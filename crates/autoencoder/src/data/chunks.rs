@@ -431,15 +431,22 @@ impl ChunkedRows {
     /// one at a time (an NPY file's rows in pieces of 8 MiB), so that memory holds these
     /// rows and one chunk or piece — a process's share of rows shared out among processes.
     pub fn read_rows(&self, range: std::ops::Range<u64>) -> Result<Dataset> {
-        if range.start > range.end || range.end > self.rows {
-            return Err(Error::Data(format!(
-                "{}: rows {}..{} asked of {} rows",
-                self.source, range.start, range.end, self.rows
-            )));
-        }
-        let n = usize::try_from(range.end - range.start)
-            .map_err(|_| Error::Data(format!("{}: more rows than this machine can hold", self.source)))?;
+        let n = self.check_range(&range)?;
         let mut values = super::buffer::with_capacity(n.saturating_mul(self.cols));
+        self.read_rows_into(range.clone(), &mut values)?;
+        let mut d = Dataset::new(values, n, self.cols, self.source.clone())?;
+        d.feature_names.clone_from(&self.feature_names);
+        d.categories.clone_from(&self.opts.columns.categories);
+        d.nan_is_missing = self.nan_is_missing;
+        d.first_row = range.start;
+        Ok(d)
+    }
+
+    /// The values of [`read_rows`](Self::read_rows) appended to `out`, with its checks:
+    /// an NPY file's rows are read straight into `out`, a piece of 8 MiB at a time, so that
+    /// a caller that keeps `out` (a window of streamed rows) makes no buffer per read.
+    pub fn read_rows_into(&self, range: std::ops::Range<u64>, out: &mut Vec<f32>) -> Result<()> {
+        self.check_range(&range)?;
         for i in 0..self.chunks.len() {
             let r = self.chunk_range(i);
             if r.end <= range.start || r.start >= range.end {
@@ -456,30 +463,35 @@ impl ChunkedRows {
                     let per = (NPY_PIECE_BYTES / (self.cols * 4).max(1)).max(1);
                     for s in (a..b).step_by(per) {
                         let piece = s..(s + per).min(b);
-                        let d = npy::read_rows(
-                            &self.files[self.chunks[i].file],
-                            &layout,
-                            start + piece.start..start + piece.end,
-                        )?;
-                        self.check_piece(i, &d, piece)?;
-                        values.extend_from_slice(d.as_slice());
+                        let at = out.len();
+                        let path = &self.files[self.chunks[i].file];
+                        let rows =
+                            npy::read_rows_into(path, &layout, start + piece.start..start + piece.end, out)?;
+                        self.check_piece(i, &out[at..], rows, piece)?;
                     }
                 }
                 // A CSV chunk's rows, read from the mark before them to the last.
                 Part::CsvRows(start) if all => {
                     let d = self.csv_rows(i, start + a..start + b)?;
-                    self.check_piece(i, &d, a..b)?;
-                    values.extend_from_slice(d.as_slice());
+                    self.check_piece(i, d.as_slice(), d.rows(), a..b)?;
+                    out.extend_from_slice(d.as_slice());
                 }
-                _ => values.extend_from_slice(self.read(i)?.rows_in(a..b)),
+                _ => out.extend_from_slice(self.read(i)?.rows_in(a..b)),
             }
         }
-        let mut d = Dataset::new(values, n, self.cols, self.source.clone())?;
-        d.feature_names.clone_from(&self.feature_names);
-        d.categories.clone_from(&self.opts.columns.categories);
-        d.nan_is_missing = self.nan_is_missing;
-        d.first_row = range.start;
-        Ok(d)
+        Ok(())
+    }
+
+    /// The rows of `range`, an error unless it lies within the rows.
+    fn check_range(&self, range: &std::ops::Range<u64>) -> Result<usize> {
+        if range.start > range.end || range.end > self.rows {
+            return Err(Error::Data(format!(
+                "{}: rows {}..{} asked of {} rows",
+                self.source, range.start, range.end, self.rows
+            )));
+        }
+        usize::try_from(range.end - range.start)
+            .map_err(|_| Error::Data(format!("{}: more rows than this machine can hold", self.source)))
     }
 }
 
@@ -491,17 +503,26 @@ impl ChunkedRows {
         super::csv::load_rows(&self.files[f], &self.opts.csv, &self.opts.columns, index, rows)
     }
 
-    /// [`read`](Self::read)'s checks of rows `piece` of chunk `i`, read as `d`.
-    fn check_piece(&self, i: usize, d: &Dataset, piece: std::ops::Range<usize>) -> Result<()> {
+    /// [`read`](Self::read)'s checks of rows `piece` of chunk `i`, read as `rows` rows
+    /// of `values`.
+    fn check_piece(
+        &self,
+        i: usize,
+        values: &[f32],
+        rows: usize,
+        piece: std::ops::Range<usize>,
+    ) -> Result<()> {
         let c = &self.chunks[i];
         let path = &self.files[c.file];
-        if d.rows() != piece.len() {
+        if rows != piece.len() {
             return Err(Error::format(
                 path,
-                format!("changed while it was read: {} rows where there were {}", d.rows(), piece.len()),
+                format!("changed while it was read: {} rows where there were {}", rows, piece.len()),
             ));
         }
-        d.check_values_after(self.nan_is_missing, c.in_file + piece.start as u64)
+        let (names, source) = (self.feature_names.as_deref(), path.display().to_string());
+        let before = c.in_file + piece.start as u64;
+        super::dataset::check_finite_after(values, self.cols, names, &source, self.nan_is_missing, before)
     }
 }
 

@@ -420,40 +420,55 @@ impl Dataset {
     /// [`Dataset::check_values`] of rows that come after `before` other rows of their
     /// file (a chunk of it): the message counts rows from the file's start.
     pub fn check_values_after(&self, nan_is_missing: bool, before: u64) -> Result<()> {
-        let bad = |v: &f32| if nan_is_missing { v.is_infinite() } else { !v.is_finite() };
-        // Blocks checked whole, which vectorises (a search that stops at the first bad
-        // value does not), and the first bad one then looked for in its block.
-        const BLOCK: usize = 4096;
-        let first = self.data.chunks(BLOCK).enumerate().find_map(|(k, block)| {
-            let any = block.iter().fold(false, |any, v| any | bad(v));
-            any.then(|| k * BLOCK + block.iter().position(bad).expect("a bad value in the block"))
-        });
-        match first {
-            None => Ok(()),
-            Some(i) => {
-                let (r, c, v) = (i / self.cols, i % self.cols, self.data[i]);
-                let name = match self.feature_names.as_ref().and_then(|n| n.get(c)) {
-                    Some(n) => format!(" (\"{n}\")"),
-                    None => String::new(),
-                };
-                let advice = if v.is_nan() {
-                    "; a NaN is a missing value: leave those rows out (missing = drop) or train the model with missing = mean"
-                } else {
-                    ""
-                };
-                Err(Error::Data(format!(
-                    "{}: row {}, column {}{name} is {v}; the data must be finite numbers{advice}",
-                    self.source,
-                    r as u64 + before + 1,
-                    c + 1
-                )))
-            }
-        }
+        let names = self.feature_names.as_deref();
+        check_finite_after(&self.data, self.cols, names, &self.source, nan_is_missing, before)
     }
 
     /// The smallest and largest values.
     pub fn min_max(&self) -> (f32, f32) {
         self.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    }
+}
+
+/// [`Dataset::check_values_after`] of rows of `cols` `values` (named `names`) from
+/// `source`, wherever they are held: the first value that is not a finite number (NaN
+/// allowed when `nan_is_missing`), named by its row counted after `before` rows, its
+/// column and the column's name.
+pub(crate) fn check_finite_after(
+    values: &[f32],
+    cols: usize,
+    names: Option<&[String]>,
+    source: &str,
+    nan_is_missing: bool,
+    before: u64,
+) -> Result<()> {
+    let bad = |v: &f32| if nan_is_missing { v.is_infinite() } else { !v.is_finite() };
+    // Blocks checked whole, which vectorises (a search that stops at the first bad
+    // value does not), and the first bad one then looked for in its block.
+    const BLOCK: usize = 4096;
+    let first = values.chunks(BLOCK).enumerate().find_map(|(k, block)| {
+        let any = block.iter().fold(false, |any, v| any | bad(v));
+        any.then(|| k * BLOCK + block.iter().position(bad).expect("a bad value in the block"))
+    });
+    match first {
+        None => Ok(()),
+        Some(i) => {
+            let (r, c, v) = (i / cols, i % cols, values[i]);
+            let name = match names.and_then(|n| n.get(c)) {
+                Some(n) => format!(" (\"{n}\")"),
+                None => String::new(),
+            };
+            let advice = if v.is_nan() {
+                "; a NaN is a missing value: leave those rows out (missing = drop) or train the model with missing = mean"
+            } else {
+                ""
+            };
+            Err(Error::Data(format!(
+                "{source}: row {}, column {}{name} is {v}; the data must be finite numbers{advice}",
+                r as u64 + before + 1,
+                c + 1
+            )))
+        }
     }
 }
 

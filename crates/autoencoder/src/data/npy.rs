@@ -412,26 +412,42 @@ pub(crate) fn row_layout(path: &Path) -> Result<Option<RowLayout>> {
 /// Rows `range` of the NPY file `path` laid out as `layout` says, as f32 (read at their
 /// place in the file).
 pub(crate) fn read_rows(path: &Path, layout: &RowLayout, range: std::ops::Range<usize>) -> Result<Dataset> {
+    let mut values = Vec::new();
+    let n = read_rows_into(path, layout, range, &mut values)?;
+    Dataset::new(values, n, layout.cols, path.display().to_string())
+}
+
+/// [`read_rows`] appended to `out`: returns the rows read (fewer than asked past the
+/// file's last row).
+pub(crate) fn read_rows_into(
+    path: &Path,
+    layout: &RowLayout,
+    range: std::ops::Range<usize>,
+    out: &mut Vec<f32>,
+) -> Result<usize> {
     let (size, cols) = (layout.elem.size, layout.cols);
     let n = range.end.saturating_sub(range.start).min(layout.rows.saturating_sub(range.start));
     let at = layout.offset + (range.start * cols * size) as u64;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let e = layout.elem;
-    let values =
-        if cfg!(target_endian = "little") && (e.kind, e.size, e.big_endian) == (TypeChar::Float, 4, false) {
-            // Little-endian f32 on a little-endian machine: read straight into the values,
-            // with no buffer of bytes to fill (its fresh pages) and decode.
-            let mut values = vec![0f32; n * cols];
-            read_at(&file, bytemuck::cast_slice_mut(&mut values), at).map_err(|e| Error::io(path, e))?;
-            values
+    let start = out.len();
+    if cfg!(target_endian = "little") && (e.kind, e.size, e.big_endian) == (TypeChar::Float, 4, false) {
+        // Little-endian f32 on a little-endian machine: read straight into the values,
+        // with no buffer of bytes to fill (its fresh pages) and decode.
+        if start == 0 && out.capacity() < n * cols {
+            // Fresh zeroed pages (not written twice).
+            *out = vec![0.0; n * cols];
         } else {
-            let mut bytes = vec![0u8; n * cols * size];
-            read_at(&file, &mut bytes, at).map_err(|e| Error::io(path, e))?;
-            let mut values = Vec::with_capacity(n * cols);
-            e.extend_f32(&bytes, &mut values);
-            values
-        };
-    Dataset::new(values, n, cols, path.display().to_string())
+            out.resize(start + n * cols, 0.0);
+        }
+        read_at(&file, bytemuck::cast_slice_mut(&mut out[start..]), at).map_err(|e| Error::io(path, e))?;
+    } else {
+        let mut bytes = vec![0u8; n * cols * size];
+        read_at(&file, &mut bytes, at).map_err(|e| Error::io(path, e))?;
+        out.reserve(n * cols);
+        e.extend_f32(&bytes, out);
+    }
+    Ok(n)
 }
 
 #[cfg(unix)]

@@ -121,52 +121,34 @@ impl<'a> RowSet<'a> {
         out
     }
 
-    /// Append the rows of chunk `c` that lie in `range` (set indices) to `out`. Part of
-    /// a chunk is read alone where its file allows ([`ChunkedRows::read_rows`]).
+    /// Append the rows of chunk `c` that lie in `range` (set indices) to `out`: every row
+    /// read straight into `out` where the file allows ([`ChunkedRows::read_rows_into`]),
+    /// and part of a chunk read alone; rows a mask keeps filtered from those read.
     fn append(&self, c: usize, range: Range<u64>, out: &mut Vec<f32>) -> Result<()> {
-        let whole = self.chunk_set_range(c);
+        let set = self.chunk_set_range(c);
         if range.is_empty() {
             return Ok(());
         }
-        if range != whole {
-            let first = self.data.chunk_range(c).start;
-            let (a, b) = (range.start - whole.start, range.end - whole.start);
-            return match &self.mask {
-                None => {
-                    let d = self.data.read_rows(first + a..first + b)?;
-                    out.extend_from_slice(d.as_slice());
-                    Ok(())
-                }
-                Some(m) => {
-                    // The global rows of the chunk's kept rows `a..b`.
-                    let mut kept = self.data.chunk_range(c).filter(|&g| bit(m, g)).skip(a as usize);
-                    let start = kept.next().expect("the range is within the chunk's kept rows");
-                    let last = match b - a {
-                        1 => start,
-                        k => kept.nth(k as usize - 2).expect("the range is within the chunk's kept rows"),
-                    };
-                    let end = last + 1;
-                    let d = self.data.read_rows(start..end)?;
-                    for i in (0..d.rows()).filter(|&i| bit(m, start + i as u64)) {
-                        out.extend_from_slice(d.row(i));
-                    }
-                    Ok(())
-                }
+        let first = self.data.chunk_range(c).start;
+        let (a, b) = (range.start - set.start, range.end - set.start);
+        let Some(m) = &self.mask else {
+            return self.data.read_rows_into(first + a..first + b, out);
+        };
+        // The global rows of the chunk's kept rows `a..b`.
+        let (start, end) = if range == set {
+            (first, self.data.chunk_range(c).end)
+        } else {
+            let mut kept = self.data.chunk_range(c).filter(|&g| bit(m, g)).skip(a as usize);
+            let start = kept.next().expect("the range is within the chunk's kept rows");
+            let last = match b - a {
+                1 => start,
+                k => kept.nth(k as usize - 2).expect("the range is within the chunk's kept rows"),
             };
-        }
-        let d = self.data.read(c)?;
-        let cols = d.cols();
-        let start = self.starts[c];
-        let (a, b) = ((range.start - start) as usize, (range.end - start) as usize);
-        match &self.mask {
-            None => out.extend_from_slice(&d.as_slice()[a * cols..b * cols]),
-            Some(m) => {
-                let first = d.first_row;
-                let kept = (0..d.rows()).filter(|&i| bit(m, first + i as u64)).skip(a).take(b - a);
-                for i in kept {
-                    out.extend_from_slice(d.row(i));
-                }
-            }
+            (start, last + 1)
+        };
+        let d = if range == set { self.data.read(c)? } else { self.data.read_rows(start..end)? };
+        for i in (0..d.rows()).filter(|&i| bit(m, start + i as u64)) {
+            out.extend_from_slice(d.row(i));
         }
         Ok(())
     }

@@ -218,10 +218,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub stream: bool,
 
-    /// Under mpirun, each rank reads and holds only its share of the training rows (table files: CSV, NPY, Parquet, Arrow, or folders and globs of them; a Parquet file's row groups and an NPY file's ranges of rows are read only by the ranks whose rows they hold) and fetches each step's rows from the ranks that hold them. The model is the bytes the ranks write without it. The defaults are chosen from the values of every rank's rows.
+    /// Under mpirun, each rank reads and holds only its share of the training rows (table files: CSV, NPY, Parquet, Arrow, or folders and globs of them; a Parquet file's row groups and an NPY file's ranges of rows are read only by the ranks whose rows they hold) and fetches each step's rows from the ranks that hold them. The model is the bytes the ranks write without it. The defaults are chosen from the values of every rank's rows. With --stream (or when a rank's share is more than --memory-budget), each rank reads only its share of every window, and its budget holds its share of a window as many times as large as there are ranks: the model is the bytes of one process streaming in those windows.
     #[arg(long)]
     pub shard: bool,
-    /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory; under mpirun, each rank its share of that].
+    /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory; under mpirun, each rank its share of that, and with --shard its share of each window].
     #[arg(long, value_name = "SIZE", value_parser = crate::args::byte_size)]
     pub memory_budget: Option<u64>,
 

@@ -421,31 +421,8 @@ impl ValidParams {
             Some(start) => (**start).clone(),
             None => self.initial_model(),
         };
-        let (training, threads, rule) = (&self.training, &self.threads, self.threshold);
-        let history = match peers {
-            Some((p, true)) => train::fit_streamed_sharded(
-                &mut model,
-                data,
-                validation,
-                training,
-                rule,
-                window_rows,
-                threads,
-                observer,
-                p,
-            )?,
-            p => train::fit_streamed(
-                &mut model,
-                data,
-                validation,
-                training,
-                rule,
-                window_rows,
-                threads,
-                observer,
-                p.map(|(p, _)| p),
-            )?,
-        };
+        let args = (validation, &self.training, self.threshold, window_rows);
+        let history = train::fit_streamed_in(&mut model, data, args, &self.threads, observer, peers)?;
         model.categories = data.categories().to_vec();
         Ok(Fitted { model, history })
     }

@@ -28,6 +28,7 @@ pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
 pub(crate) use shard::{finish as finish_sharded, SharedPeers};
 pub use shard::{shard_rows, value_range_of_all};
+pub(crate) use stream::fit_streamed_in;
 pub use stream::{fit_streamed, fit_streamed_sharded, window_rows};
 
 use crate::error::{Error, Result};

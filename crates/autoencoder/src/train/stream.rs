@@ -495,7 +495,7 @@ pub fn fit_streamed_sharded(
 
 /// [`fit_streamed`] and [`fit_streamed_sharded`]: `peers`, and whether they share the
 /// rows out.
-fn fit_streamed_in(
+pub(crate) fn fit_streamed_in(
     model: &mut Autoencoder,
     data: &ChunkedRows,
     (validation, config, threshold, window_rows): (

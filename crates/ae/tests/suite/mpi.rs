@@ -118,37 +118,37 @@ fn every_rank_count_writes_the_bytes_of_one_process() {
     assert!(names.is_empty(), "{names:?}");
 }
 
+/// `ae train DATA FLAGS --threads 1 --no-plots -o OUT`: one thread a rank, no pictures.
+fn train_args(data: &Path, flags: &[&str], out: &Path) -> Vec<String> {
+    let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
+    v.extend(flags.iter().map(|f| f.to_string()));
+    v.extend(["--threads", "1", "--no-plots", "-o"].map(String::from));
+    v.push(out.display().to_string());
+    v
+}
+
 /// `ae train DATA` with z-scores, input noise, micro-batches of 16, a validation split
 /// and a threshold, writing `out`: the runs that one process and the ranks compare.
 fn shared_out_args(data: &Path, out: &Path) -> Vec<String> {
-    let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
-    v.extend(
-        [
-            "--layers",
-            "8,3",
-            "--noise",
-            "gaussian:0.1",
-            "--normalize",
-            "zscore",
-            "--epochs",
-            "3",
-            "--batch-size",
-            "64",
-            "--micro-batch",
-            "16",
-            "--validation-split",
-            "0.1",
-            "--threshold",
-            "contamination=0.1",
-            "--threads",
-            "1",
-            "--no-plots",
-            "-o",
-        ]
-        .map(String::from),
-    );
-    v.push(out.display().to_string());
-    v
+    let flags = [
+        "--layers",
+        "8,3",
+        "--noise",
+        "gaussian:0.1",
+        "--normalize",
+        "zscore",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "64",
+        "--micro-batch",
+        "16",
+        "--validation-split",
+        "0.1",
+        "--threshold",
+        "contamination=0.1",
+    ];
+    train_args(data, &flags, out)
 }
 
 /// `--shard`: each rank reads and holds only its rows and fetches each step's rows from
@@ -310,26 +310,8 @@ fn shared_out_rows_choose_the_defaults_of_every_row() {
     let Some(_) = mpirun() else { return };
     let dir = tempfile::tempdir().unwrap();
     let folder = crate::common::parts_first_in_unit_interval(dir.path(), 100, 6);
-    let args = |out: &Path| -> Vec<String> {
-        let mut v: Vec<String> = vec!["train".into(), folder.display().to_string()];
-        v.extend(
-            [
-                "--layers",
-                "4,2",
-                "--epochs",
-                "2",
-                "--batch-size",
-                "50",
-                "--micro-batch",
-                "10",
-                "--threads",
-                "1",
-            ]
-            .map(String::from),
-        );
-        v.extend(["--no-plots".into(), "-o".into(), out.display().to_string()]);
-        v
-    };
+    let flags = ["--layers", "4,2", "--epochs", "2", "--batch-size", "50", "--micro-batch", "10"];
+    let args = |out: &Path| train_args(&folder, &flags, out);
     let (one, two) = (dir.path().join("one.ae"), dir.path().join("two.ae"));
     ok(ae().args(args(&one)));
     run(mpirun().unwrap().args(["-n", "2"]).arg(ae_path()).args(args(&two)).arg("--shard"));
@@ -526,30 +508,9 @@ fn two_hosts_over_tcp_write_the_bytes_of_one_process() {
     let dir = tempfile::tempdir().unwrap();
     let Some(hosts) = TwoHosts::new(dir.path()) else { return };
     let data = table(dir.path(), 300);
-    let args = |out: &Path| -> Vec<String> {
-        let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
-        v.extend(
-            [
-                "--layers",
-                "8,3",
-                "--dropout",
-                "0.1",
-                "--epochs",
-                "3",
-                "--batch-size",
-                "64",
-                "--micro-batch",
-                "16",
-                "--threads",
-                "1",
-                "--no-plots",
-                "-o",
-            ]
-            .map(String::from),
-        );
-        v.push(out.display().to_string());
-        v
-    };
+    let flags =
+        ["--layers", "8,3", "--dropout", "0.1", "--epochs", "3", "--batch-size", "64", "--micro-batch", "16"];
+    let args = |out: &Path| train_args(&data, &flags, out);
     let one = dir.path().join("one.ae");
     ok(ae().args(args(&one)));
     let two = dir.path().join("two.ae");

@@ -281,6 +281,28 @@ fn batch_norm_and_code_penalties_are_refused() {
     }
 }
 
+/// A z-scored 5-3 model of `d` features and its training: 2 epochs of batches of
+/// `batch` rows in micro-batches of `micro`, a validation split of 0.2, Gaussian input
+/// noise, seed `seed`.
+fn noisy_dense(d: usize, batch: usize, micro: usize, seed: u64) -> (ModelConfig, TrainConfig) {
+    let training = TrainConfig {
+        epochs: 2,
+        batch_size: batch,
+        micro_batch: micro,
+        validation_split: 0.2,
+        seed,
+        noise: Some(autoencoder::train::Corruption::Gaussian { sigma: 0.1, clip: false }),
+        ..TrainConfig::default()
+    };
+    let dense = ModelConfig {
+        input_dim: d,
+        layers: vec![5, 3],
+        normalize: autoencoder::NormalizeKind::ZScore,
+        ..ModelConfig::default()
+    };
+    (dense, training)
+}
+
 /// Rows shared out among processes, none holding them all (`fit_sharded`), give the
 /// model file that processes holding every row give (`fit_shared`), byte for byte: the
 /// z-score normaliser over blocks split between processes and blocks one holds whole,
@@ -294,28 +316,14 @@ fn batch_norm_and_code_penalties_are_refused() {
 fn rows_shared_out_give_the_bytes_of_every_row_everywhere() {
     use autoencoder::anomaly::ThresholdRule;
     use autoencoder::train::shard_rows;
-    use autoencoder::{DataShape, NormalizeKind, Params};
+    use autoencoder::{DataShape, Params};
 
     // 6,000 rows: the 4,800 training rows span two of the normaliser's blocks of 4,096.
     let (n, d) = (6000, 6);
     let values: Vec<f32> =
         randn(n * d, 21, 1.0).iter().enumerate().map(|(i, v)| v * (1 + i % d) as f32 + 3.0).collect();
     let data = Dataset::new(values, n, d, "rows").unwrap();
-    let training = TrainConfig {
-        epochs: 2,
-        batch_size: 512,
-        micro_batch: 64,
-        validation_split: 0.2,
-        seed: 5,
-        noise: Some(autoencoder::train::Corruption::Gaussian { sigma: 0.1, clip: false }),
-        ..TrainConfig::default()
-    };
-    let dense = ModelConfig {
-        input_dim: d,
-        layers: vec![5, 3],
-        normalize: NormalizeKind::ZScore,
-        ..ModelConfig::default()
-    };
+    let (dense, training) = noisy_dense(d, 512, 64, 5);
     let vae = ModelConfig { variational: true, ..dense.clone() };
     let standardized =
         ModelConfig { score: Some(autoencoder::anomaly::ScoreKind::Standardized), ..dense.clone() };
@@ -468,7 +476,7 @@ fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
     use autoencoder::anomaly::{ScoreKind, ThresholdRule};
     use autoencoder::data::chunks::ChunkedRows;
     use autoencoder::data::open::LoadOptions;
-    use autoencoder::{DataShape, NormalizeKind, Params};
+    use autoencoder::{DataShape, Params};
 
     // Five NPY files of uneven size: five chunks, 3,000 rows of 6 values.
     let (n, d) = (3000, 6);
@@ -483,21 +491,7 @@ fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
     }
     let data = ChunkedRows::open(&[dir.path().to_path_buf()], &LoadOptions::default()).unwrap();
     assert_eq!((data.rows(), data.chunks()), (n as u64, 5));
-    let training = TrainConfig {
-        epochs: 2,
-        batch_size: 256,
-        micro_batch: 32,
-        validation_split: 0.2,
-        seed: 7,
-        noise: Some(autoencoder::train::Corruption::Gaussian { sigma: 0.1, clip: false }),
-        ..TrainConfig::default()
-    };
-    let dense = ModelConfig {
-        input_dim: d,
-        layers: vec![5, 3],
-        normalize: NormalizeKind::ZScore,
-        ..ModelConfig::default()
-    };
+    let (dense, training) = noisy_dense(d, 256, 32, 7);
     let standardized = ModelConfig { score: Some(ScoreKind::Standardized), ..dense.clone() };
     let bytes = |f: autoencoder::Fitted| autoencoder::file::to_bytes(&f.model).unwrap();
     // The shared passes' steps: 2 epochs of 10 batches (2,400 training rows), and with

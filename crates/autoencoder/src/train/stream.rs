@@ -474,9 +474,12 @@ pub fn fit_streamed(
 /// `window_rows / peers.size()` rows of it. Every process ends with the bits of one
 /// process streaming the same windows alone ([`fit_streamed`] without peers).
 ///
-/// Still read whole by every process: the validation rows (each process measures the
-/// validation loss), and with `trim` or a `threshold`, the rows scored, as by
-/// [`fit_streamed`] with peers.
+/// The passes after training (with `trim`, the first pass's scores; the codec's codes;
+/// with a `threshold`, the scores and the standardized score's error sums) are shared
+/// too: each process encodes or scores its share of every chunk, and the parts are
+/// gathered, so every process fits the codec and detector from every row's values, the
+/// bits of one process. Still read whole by every process: the held-out validation rows
+/// (each process measures the validation loss).
 #[allow(clippy::too_many_arguments)]
 pub fn fit_streamed_sharded(
     model: &mut Autoencoder,
@@ -521,17 +524,20 @@ pub(crate) fn fit_streamed_in(
     }
     model.check_width(data.cols(), &data.source)?;
     let all = RowSet::new(data, None, data.source.clone());
+    // With peers, the passes share each batch's micro-batches, one handle each; shared
+    // out, the passes after them share the rows they score and encode.
+    let shared = peers.map(super::SharedPeers::new);
+    let helpers = || shared.as_ref().filter(|_| shard).map(super::SharedPeers::handle);
     let history = if config.trim == 0.0 {
+        let peers = shared.as_ref().map(super::SharedPeers::handle);
         fit_pass(model, &all, validation, config, window_rows, threads, observer, (1, 1), peers, shard)?
     } else {
-        // With peers, both passes share each batch's micro-batches: one handle each.
-        let shared = peers.map(super::SharedPeers::new);
         super::fit::trimmed(
             model,
             config,
             false,
             |first| {
-                let (mask, kept) = lowest_scoring(first, data, config.trim, threads)?;
+                let (mask, kept) = lowest_scoring(first, data, config.trim, threads, helpers())?;
                 Ok(RowSet::new(data, Some(mask), super::fit::trimmed_source(&data.source, kept, data.rows())))
             },
             |m, rows, c, pass| {
@@ -551,7 +557,7 @@ pub(crate) fn fit_streamed_in(
             },
         )?
     };
-    finish(model, data, threshold, threads)?;
+    finish(model, data, threshold, threads, helpers())?;
     Ok(history)
 }
 
@@ -660,21 +666,115 @@ fn split(n: u64, fraction: f64) -> Result<u64> {
 
 /// The feature scales of score `kind` fitted on every row of `data` (empty but for
 /// `standardized`): the errors' sums added a chunk at a time, in order, so the bits of
-/// [`detector::feature_scales`] on the rows whole.
+/// [`detector::feature_scales`] on the rows whole. With `helpers`, each process sums its
+/// share of every chunk (an even split) from its first row, and the parts are gathered
+/// and joined in order, as [`ErrorSums::join`](detector::ErrorSums::join) allows.
 fn streamed_scales(
     model: &Autoencoder,
     data: &ChunkedRows,
     kind: ScoreKind,
     threads: &Threads,
+    mut helpers: Option<&mut dyn Peers>,
 ) -> Result<Vec<f32>> {
     if kind != ScoreKind::Standardized {
         return Ok(Vec::new());
     }
-    let mut sums = detector::ErrorSums::new(model.input_dim());
+    let d = model.input_dim();
+    let mut sums = detector::ErrorSums::new(d);
     for c in 0..data.chunks() {
-        sums.add(model, &data.read(c)?, threads)?;
+        let Some(peers) = helpers.as_deref_mut() else {
+            sums.add(model, &data.read(c)?, threads)?;
+            continue;
+        };
+        let share = chunk_share(data, c, 0..data.rows(), &*peers);
+        let mut mine = detector::ErrorSums::starting_at(d, share.start);
+        mine.add(model, &data.read_rows(share)?, threads)?;
+        let mine = mine.to_values();
+        let size = peers.size();
+        let mut lens = vec![0.0f64; size];
+        peers.all_gather_f64(&[mine.len() as f64], &vec![1; size], &mut lens)?;
+        let counts: Vec<usize> = lens.iter().map(|&n| n as usize).collect();
+        let mut all = vec![0.0f64; counts.iter().sum()];
+        peers.all_gather_f64(&mine, &counts, &mut all)?;
+        let mut at = 0;
+        for n in counts {
+            sums.join(detector::ErrorSums::from_values(d, &all[at..at + n])?)?;
+            at += n;
+        }
     }
     Ok(sums.scales())
+}
+
+/// The peers of `helpers`, lent to one pass.
+fn lend(helpers: &mut Option<Box<dyn Peers>>) -> Option<&mut dyn Peers> {
+    helpers.as_mut().map(|p| &mut **p as &mut dyn Peers)
+}
+
+/// This process's share of chunk `c`'s rows within `rows` (global indices): an even
+/// split among the processes, in rank order.
+fn chunk_share(data: &ChunkedRows, c: usize, rows: Range<u64>, peers: &dyn Peers) -> Range<u64> {
+    let r = data.chunk_range(c);
+    let (a, b) = (r.start.max(rows.start), r.end.min(rows.end).max(r.start.max(rows.start)));
+    let s = super::shard_rows((b - a) as usize, peers.rank(), peers.size());
+    a + s.start as u64..a + s.end as u64
+}
+
+/// Values of one kind a process gathers from every process.
+trait Gathered: Word + Default {
+    fn all_gather(peers: &mut dyn Peers, mine: &[Self], counts: &[usize], all: &mut [Self]) -> Result<()>;
+}
+
+impl Gathered for f32 {
+    fn all_gather(peers: &mut dyn Peers, mine: &[f32], counts: &[usize], all: &mut [f32]) -> Result<()> {
+        peers.all_gather_f32(mine, counts, all)
+    }
+}
+
+impl Gathered for f64 {
+    fn all_gather(peers: &mut dyn Peers, mine: &[f64], counts: &[usize], all: &mut [f64]) -> Result<()> {
+        peers.all_gather_f64(mine, counts, all)
+    }
+}
+
+/// `put` with `f` (`width` values a row) of rows `rows` of `data` (global indices), a
+/// chunk at a time, in order. With `helpers`, each process computes `f` of its share of
+/// every chunk ([`chunk_share`], read alone where the file allows) and the parts are
+/// gathered: `f` must give each row's values from the row alone (and its index, which
+/// the rows' [`Dataset::first_row`] gives), so that every process puts the values one
+/// process computes.
+fn each_chunk<T: Gathered>(
+    data: &ChunkedRows,
+    rows: Range<u64>,
+    width: usize,
+    mut helpers: Option<&mut dyn Peers>,
+    f: &mut dyn FnMut(&Dataset) -> Result<Vec<T>>,
+    put: &mut dyn FnMut(&[T]) -> Result<()>,
+) -> Result<()> {
+    for c in 0..data.chunks() {
+        let r = data.chunk_range(c);
+        if r.end <= rows.start || r.start >= rows.end {
+            continue;
+        }
+        let Some(peers) = helpers.as_deref_mut() else {
+            let part = r.start.max(rows.start)..r.end.min(rows.end);
+            let d = if part == r { data.read(c)? } else { data.read_rows(part)? };
+            put(&f(&d)?)?;
+            continue;
+        };
+        let share = chunk_share(data, c, rows.clone(), &*peers);
+        let mine = f(&data.read_rows(share)?)?;
+        let size = peers.size();
+        let counts: Vec<usize> = (0..size)
+            .map(|q| {
+                super::shard_rows((r.end.min(rows.end) - r.start.max(rows.start)) as usize, q, size).len()
+                    * width
+            })
+            .collect();
+        let mut all = vec![T::default(); counts.iter().sum()];
+        T::all_gather(peers, &mine, &counts, &mut all)?;
+        put(&all)?;
+    }
+    Ok(())
 }
 
 /// Values of a pass kept on disk (a temporary file, removed when dropped), so that the
@@ -762,21 +862,19 @@ impl Word for f32 {
 }
 
 /// The scores of `kind` (with `scales`, [`streamed_scales`]) of every row of `data`, in
-/// order, into a spill.
+/// order, into a spill (with `helpers`, each process scoring its share: [`each_chunk`]).
 fn spill_scores(
     model: &Autoencoder,
     data: &ChunkedRows,
     kind: ScoreKind,
     scales: &[f32],
     threads: &Threads,
+    helpers: Option<&mut dyn Peers>,
 ) -> Result<Spill> {
     let mut spill = Spill::new()?;
     spill.fill::<f64>(|put| {
-        for c in 0..data.chunks() {
-            let d = data.read(c)?;
-            put(&detector::scores(model, &d, kind, scales, threads)?)?;
-        }
-        Ok(())
+        let mut score = |d: &Dataset| detector::scores(model, d, kind, scales, threads);
+        each_chunk(data, 0..data.rows(), 1, helpers, &mut score, put)
     })?;
     Ok(spill)
 }
@@ -788,6 +886,7 @@ fn lowest_scoring(
     data: &ChunkedRows,
     trim: f64,
     threads: &Threads,
+    mut helpers: Option<Box<dyn Peers>>,
 ) -> Result<(Vec<u64>, u64)> {
     let kind = ScoreKind::default_for(model);
     let n = data.rows();
@@ -800,8 +899,8 @@ fn lowest_scoring(
     if keep == 0 {
         return Ok((mask, 0));
     }
-    let scales = streamed_scales(model, data, kind, threads)?;
-    let spill = spill_scores(model, data, kind, &scales, threads)?;
+    let scales = streamed_scales(model, data, kind, threads, lend(&mut helpers))?;
+    let spill = spill_scores(model, data, kind, &scales, threads, lend(&mut helpers))?;
     let cut = select::select(&[Rank { channel: 0, rank: keep - 1 }], |f| {
         spill.read::<f64>(1, &mut |s| {
             s.iter().for_each(|&v| f(0, v));
@@ -828,43 +927,52 @@ fn lowest_scoring(
 }
 
 /// [`finish`](super::finish) on streamed rows: the codec from the codes of the first
-/// `training.rows.0` rows, and with `threshold` the detector on every row's score.
+/// `training.rows.0` rows, and with `threshold` the detector on every row's score. With
+/// `helpers`, each process encodes and scores its share of every chunk and the parts are
+/// gathered: every process spills every code and score, and fits the bits of one.
 fn finish(
     model: &mut Autoencoder,
     data: &ChunkedRows,
     threshold: Option<ThresholdRule>,
     threads: &Threads,
+    mut helpers: Option<Box<dyn Peers>>,
 ) -> Result<()> {
     let k = model.code_dim();
     if Codec::supports(k) {
         let train_rows = model.training.as_ref().map_or(data.rows(), |t| t.rows.0 as u64).min(data.rows());
-        model.codec = Some(fit_codec(model, data, train_rows, threads)?);
+        model.codec = Some(fit_codec(model, data, train_rows, threads, lend(&mut helpers))?);
     }
     if let Some(rule) = threshold {
         let kind = ScoreKind::default_for(model);
-        let scales = streamed_scales(model, data, kind, threads)?;
-        let spill = spill_scores(model, data, kind, &scales, threads)?;
+        let scales = streamed_scales(model, data, kind, threads, lend(&mut helpers))?;
+        let spill = spill_scores(model, data, kind, &scales, threads, lend(&mut helpers))?;
         let read = |f: &mut dyn FnMut(&[f64]) -> Result<()>| spill.read::<f64>(1, f);
         model.detector = Some(Detector::fit_passes_scaled(model, kind, scales, rule, read)?);
     }
     Ok(())
 }
 
-/// [`Codec::fit`] on the codes of rows `0..rows` of `data`.
-fn fit_codec(model: &Autoencoder, data: &ChunkedRows, rows: u64, threads: &Threads) -> Result<Codec> {
+/// [`Codec::fit`] on the codes of rows `0..rows` of `data` (with `helpers`, each process
+/// encoding its share: [`each_chunk`]).
+fn fit_codec(
+    model: &Autoencoder,
+    data: &ChunkedRows,
+    rows: u64,
+    threads: &Threads,
+    helpers: Option<&mut dyn Peers>,
+) -> Result<Codec> {
     let k = model.code_dim();
     if rows == 0 {
         return Err(Error::Data(format!("codec: {}: no training rows to fit it on", data.source)));
     }
-    let all = RowSet::new(data, None, data.source.clone());
     let mut spill = Spill::new()?;
     let mut done = 0u64;
     spill.fill::<f32>(|put| {
-        all.each(0..rows, &mut |x| {
-            let codes = model.encode(x, threads)?;
-            Codec::check_finite(&codes, done)?;
+        let mut encode = |d: &Dataset| model.encode(d.as_slice(), threads);
+        each_chunk(data, 0..rows, k, helpers, &mut encode, &mut |codes| {
+            Codec::check_finite(codes, done)?;
             done += codes.len() as u64;
-            put(&codes)
+            put(codes)
         })
     })?;
     let (lo, hi) = Codec::end_ranks(rows as usize);

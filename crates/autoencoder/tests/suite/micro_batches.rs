@@ -49,16 +49,25 @@ struct ThreadPeers {
     rank: usize,
     size: usize,
     shared: Arc<(Mutex<Vec<Vec<f64>>>, Gate)>,
-    /// The all-to-all exchanges the group has made (counted by process 0).
+    /// The all-to-all exchanges the group has made, and the `f64` values its
+    /// all-gathers gave each process (counted by process 0).
     exchanges: Arc<std::sync::atomic::AtomicUsize>,
+    gathered_f64: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ThreadPeers {
     fn group(size: usize) -> Vec<ThreadPeers> {
         let shared = Arc::new((Mutex::new(vec![Vec::new(); size]), Gate::new(size)));
         let exchanges = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let gathered_f64 = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         (0..size)
-            .map(|rank| ThreadPeers { rank, size, shared: shared.clone(), exchanges: exchanges.clone() })
+            .map(|rank| ThreadPeers {
+                rank,
+                size,
+                shared: shared.clone(),
+                exchanges: exchanges.clone(),
+                gathered_f64: gathered_f64.clone(),
+            })
             .collect()
     }
 
@@ -99,6 +108,9 @@ impl Peers for ThreadPeers {
         Ok(())
     }
     fn all_gather_f64(&mut self, mine: &[f64], counts: &[usize], all: &mut [f64]) -> autoencoder::Result<()> {
+        if self.rank == 0 {
+            self.gathered_f64.fetch_add(all.len(), std::sync::atomic::Ordering::Relaxed);
+        }
         self.gather(mine, counts, all, |v| v, |v| v);
         Ok(())
     }
@@ -434,16 +446,16 @@ fn shares_that_do_not_tile_the_rows_are_refused() {
 /// The model files of `processes` simulated processes streaming `data` together in
 /// windows of `window` rows (each process `params` of its thread count: 1 or 2), each
 /// streaming every row or, with `shard`, its share of every window; and the all-to-all
-/// exchanges they made.
+/// exchanges they made and the `f64` values their all-gathers gave each.
 fn streamed_by_processes(
     params: &(dyn Fn(usize) -> autoencoder::ValidParams + Sync),
     data: &autoencoder::data::chunks::ChunkedRows,
     window: usize,
     processes: usize,
     shard: bool,
-) -> (Vec<Vec<u8>>, usize) {
+) -> (Vec<Vec<u8>>, usize, usize) {
     let group = ThreadPeers::group(processes);
-    let exchanges = group[0].exchanges.clone();
+    let (exchanges, gathered) = (group[0].exchanges.clone(), group[0].gathered_f64.clone());
     let got = std::thread::scope(|s| {
         let handles: Vec<_> = group
             .into_iter()
@@ -461,7 +473,8 @@ fn streamed_by_processes(
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    (got, exchanges.load(std::sync::atomic::Ordering::Relaxed))
+    let load = |a: &std::sync::atomic::AtomicUsize| a.load(std::sync::atomic::Ordering::Relaxed);
+    (got, load(&exchanges), load(&gathered))
 }
 
 /// Streamed training shared by processes gives, on every process, the bytes of one
@@ -513,7 +526,7 @@ fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
         };
         let want = bytes(params(1).fit_streamed(&data, None, window, &mut NoObserver).unwrap());
         for (processes, shard) in [(2, false), (3, false), (2, true), (3, true)] {
-            let (got, made) = streamed_by_processes(&params, &data, window, processes, shard);
+            let (got, made, gathered) = streamed_by_processes(&params, &data, window, processes, shard);
             let how = if shard { "rows shared out" } else { "every row streamed" };
             for (rank, g) in got.iter().enumerate() {
                 assert!(g == &want, "{what}: {processes} processes, {how}: process {rank}");
@@ -521,6 +534,13 @@ fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
             // At least one exchange of gradients a step, and shared out one of rows.
             let least = steps * (1 + shard as usize);
             assert!(made >= least, "{what}: {processes} processes, {how}: {made} exchanges in {steps} steps");
+            // Shared out, the completion's scores (and with `trim` the first pass's) are
+            // computed by shares and gathered: at least one per row.
+            assert_eq!(
+                gathered >= n,
+                shard,
+                "{what}: {processes} processes, {how}: {gathered} values gathered"
+            );
         }
     }
     // Each process would compute every batch whole: refused, naming the setting.
@@ -567,7 +587,7 @@ fn streamed_shares_fit_the_normaliser_of_one_process() {
         let one = params(1).fit_streamed(&data, None, 6000, &mut NoObserver).unwrap().model;
         let want = autoencoder::file::to_bytes(&one).unwrap();
         for processes in [2, 3] {
-            let (got, _) = streamed_by_processes(&params, &data, 6000, processes, true);
+            let (got, _, _) = streamed_by_processes(&params, &data, 6000, processes, true);
             for (rank, g) in got.iter().enumerate() {
                 assert!(g == &want, "{normalize:?}: {processes} processes: process {rank}");
             }

@@ -508,6 +508,11 @@ impl ErrorSums {
         ErrorSums { d, first, next: first, blocks: Vec::new(), values: Vec::new() }
     }
 
+    /// The features summed.
+    pub fn dim(&self) -> usize {
+        self.d
+    }
+
     /// Add the errors of `model`'s reconstructions of the rows of `data`, in order (the
     /// rows after those already added).
     pub fn add(&mut self, model: &Autoencoder, data: &Dataset, threads: &Threads) -> Result<()> {

@@ -639,22 +639,29 @@ fn scales_of_all(
     if kind != ScoreKind::Standardized {
         return Ok(Vec::new());
     }
-    let (d, size) = (model.input_dim(), layout.size());
+    let d = model.input_dim();
     let mut sums = ErrorSums::starting_at(d, layout.range(peers.rank()).start as u64);
     sums.add(model, local, threads)?;
-    let mine = sums.to_values();
+    let mut whole = ErrorSums::new(d);
+    join_gathered(peers, &sums, &mut whole)?;
+    Ok(whole.scales())
+}
+
+/// Every process's error sums `mine` (of rows that follow each other in rank order),
+/// gathered and joined onto `into` (of the rows before them) in rank order.
+pub(super) fn join_gathered(peers: &mut dyn Peers, mine: &ErrorSums, into: &mut ErrorSums) -> Result<()> {
+    let (mine, size, d) = (mine.to_values(), peers.size(), into.dim());
     let mut lens = vec![0.0f64; size];
     peers.all_gather_f64(&[mine.len() as f64], &vec![1; size], &mut lens)?;
     let counts: Vec<usize> = lens.iter().map(|&n| n as usize).collect();
     let mut all = vec![0.0f64; counts.iter().sum()];
     peers.all_gather_f64(&mine, &counts, &mut all)?;
-    let mut whole = ErrorSums::new(d);
     let mut at = 0;
     for n in counts {
-        whole.join(ErrorSums::from_values(d, &all[at..at + n])?)?;
+        into.join(ErrorSums::from_values(d, &all[at..at + n])?)?;
         at += n;
     }
-    Ok(whole.scales())
+    Ok(())
 }
 
 /// One pass of training (`pass`: its number, of how many) on rows shared out as

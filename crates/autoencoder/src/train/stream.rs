@@ -689,18 +689,7 @@ fn streamed_scales(
         let share = chunk_share(data, c, 0..data.rows(), &*peers);
         let mut mine = detector::ErrorSums::starting_at(d, share.start);
         mine.add(model, &data.read_rows(share)?, threads)?;
-        let mine = mine.to_values();
-        let size = peers.size();
-        let mut lens = vec![0.0f64; size];
-        peers.all_gather_f64(&[mine.len() as f64], &vec![1; size], &mut lens)?;
-        let counts: Vec<usize> = lens.iter().map(|&n| n as usize).collect();
-        let mut all = vec![0.0f64; counts.iter().sum()];
-        peers.all_gather_f64(&mine, &counts, &mut all)?;
-        let mut at = 0;
-        for n in counts {
-            sums.join(detector::ErrorSums::from_values(d, &all[at..at + n])?)?;
-            at += n;
-        }
+        super::shard::join_gathered(peers, &mine, &mut sums)?;
     }
     Ok(sums.scales())
 }

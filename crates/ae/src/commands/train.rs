@@ -933,6 +933,27 @@ mod tests {
         TrainArgs::from_arg_matches(&m).unwrap()
     }
 
+    /// Table files over the memory budget are streamed; with `--shard`, when a rank's
+    /// share of them is over it (the budget is each rank's).
+    #[test]
+    fn a_rank_streams_when_its_share_is_over_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.npy");
+        // 1,000 rows of 10 values: 40,128 bytes on disk, NPY's header included.
+        autoencoder::data::npy::write(&path, &[0.5f32; 10_000], 1000, 10).unwrap();
+        let a = args(&[path.to_str().unwrap(), "--memory-budget", "15000"]);
+        let streams = |among: Option<usize>| streaming(&a, 1, among).unwrap().map(|s| s.among);
+        assert_eq!(streams(None), Some(None));
+        assert_eq!(streams(Some(2)), Some(Some(2)));
+        assert_eq!(streams(Some(3)), None);
+        // --stream streams whatever the size; --shard needs table files.
+        let a = args(&[path.to_str().unwrap(), "--stream"]);
+        assert_eq!(streaming(&a, 1, Some(3)).unwrap().map(|s| s.among), Some(Some(3)));
+        let a = args(&["--dataset", "mnist"]);
+        let e = streaming(&a, 1, Some(2)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("--shard reads each rank's rows from table files"), "{e}");
+    }
+
     /// Every setting is a flag of `ae train` and every other flag is listed here, so
     /// that the Python package's keywords are the command's flags.
     #[test]

@@ -686,7 +686,7 @@ fn streamed_scales(
             sums.add(model, &data.read(c)?, threads)?;
             continue;
         };
-        let share = chunk_share(data, c, 0..data.rows(), &*peers);
+        let share = share_of(&data.chunk_range(c), peers.rank(), peers.size());
         let mut mine = detector::ErrorSums::starting_at(d, share.start);
         mine.add(model, &data.read_rows(share)?, threads)?;
         super::shard::join_gathered(peers, &mine, &mut sums)?;
@@ -699,13 +699,11 @@ fn lend(helpers: &mut Option<Box<dyn Peers>>) -> Option<&mut dyn Peers> {
     helpers.as_mut().map(|p| &mut **p as &mut dyn Peers)
 }
 
-/// This process's share of chunk `c`'s rows within `rows` (global indices): an even
-/// split among the processes, in rank order.
-fn chunk_share(data: &ChunkedRows, c: usize, rows: Range<u64>, peers: &dyn Peers) -> Range<u64> {
-    let r = data.chunk_range(c);
-    let (a, b) = (r.start.max(rows.start), r.end.min(rows.end).max(r.start.max(rows.start)));
-    let s = super::shard_rows((b - a) as usize, peers.rank(), peers.size());
-    a + s.start as u64..a + s.end as u64
+/// Process `rank`'s share of rows `part` (global indices) among `size`: an even split in
+/// rank order ([`shard_rows`](super::shard_rows)).
+fn share_of(part: &Range<u64>, rank: usize, size: usize) -> Range<u64> {
+    let s = super::shard_rows((part.end - part.start) as usize, rank, size);
+    part.start + s.start as u64..part.start + s.end as u64
 }
 
 /// Values of one kind a process gathers from every process.
@@ -727,7 +725,7 @@ impl Gathered for f64 {
 
 /// `put` with `f` (`width` values a row) of rows `rows` of `data` (global indices), a
 /// chunk at a time, in order. With `helpers`, each process computes `f` of its share of
-/// every chunk ([`chunk_share`], read alone where the file allows) and the parts are
+/// every chunk ([`share_of`], read alone where the file allows) and the parts are
 /// gathered: `f` must give each row's values from the row alone (and its index, which
 /// the rows' [`Dataset::first_row`] gives), so that every process puts the values one
 /// process computes.
@@ -741,24 +739,19 @@ fn each_chunk<T: Gathered>(
 ) -> Result<()> {
     for c in 0..data.chunks() {
         let r = data.chunk_range(c);
-        if r.end <= rows.start || r.start >= rows.end {
+        let part = r.start.max(rows.start)..r.end.min(rows.end);
+        if part.is_empty() {
             continue;
         }
         let Some(peers) = helpers.as_deref_mut() else {
-            let part = r.start.max(rows.start)..r.end.min(rows.end);
             let d = if part == r { data.read(c)? } else { data.read_rows(part)? };
             put(&f(&d)?)?;
             continue;
         };
-        let share = chunk_share(data, c, rows.clone(), &*peers);
-        let mine = f(&data.read_rows(share)?)?;
         let size = peers.size();
-        let counts: Vec<usize> = (0..size)
-            .map(|q| {
-                super::shard_rows((r.end.min(rows.end) - r.start.max(rows.start)) as usize, q, size).len()
-                    * width
-            })
-            .collect();
+        let mine = f(&data.read_rows(share_of(&part, peers.rank(), size))?)?;
+        let rows_of = |q: usize| super::shard_rows((part.end - part.start) as usize, q, size).len();
+        let counts: Vec<usize> = (0..size).map(|q| rows_of(q) * width).collect();
         let mut all = vec![T::default(); counts.iter().sum()];
         T::all_gather(peers, &mine, &counts, &mut all)?;
         put(&all)?;

@@ -291,7 +291,9 @@ impl ValidParams {
     /// detector (from every row's score) come from exchanged parts. Every process
     /// returns the model `fit_shared` returns when each holds every row, bit for bit.
     ///
-    /// Besides its rows, each process holds the validation rows, and for a moment every
+    /// Besides its rows, each process holds the rows of the validation batches it
+    /// measures (an even share of them, sent by the processes that hold them; a
+    /// `validation` set is held whole by each), and for a moment every
     /// training row's code and every row's score. With `trim`, every row's score after
     /// the first pass is gathered too, so that every process keeps the same rows. The
     /// `standardized` score's feature scales come from each process's sums of its rows'

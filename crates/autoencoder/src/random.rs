@@ -67,6 +67,21 @@ pub fn uniform_f64(r: &mut ChaCha8Rng) -> f64 {
     (r.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
 }
 
+/// The generator's 32-bit words one [`normal`] takes: two [`uniform_f64`] of one u64
+/// (two words) each.
+pub const NORMAL_WORDS: u128 = 4;
+
+/// Move `r` past `n` draws of [`normal`] without making them: where drawing them would
+/// leave it (a process skipping the rows another one draws for).
+pub fn skip_normals(r: &mut ChaCha8Rng, n: usize) {
+    r.set_word_pos(r.get_word_pos() + n as u128 * NORMAL_WORDS);
+}
+
+/// Move `r` past `n` draws of [`uniform`] (one word each) without making them.
+pub fn skip_uniforms(r: &mut ChaCha8Rng, n: usize) {
+    r.set_word_pos(r.get_word_pos() + n as u128);
+}
+
 /// Standard normal by the Box–Muller transform (one value per call; the pair's second
 /// value is discarded so the stream position depends only on the number of draws).
 #[inline]
@@ -111,6 +126,28 @@ mod tests {
             [0.0, 1.0, 0.5, 0.25, 0.75].iter().map(|&x| f32::from(uniform(&mut b) < x)).collect();
         assert_eq!(v, want);
         assert_eq!((v[0], v[1]), (0.0, 1.0));
+    }
+
+    #[test]
+    fn skipping_draws_leaves_the_generator_where_drawing_them_does() {
+        // Odd counts and starts, so that draws straddle the generator's blocks.
+        for (start, n) in [(0, 1), (3, 7), (61, 129), (5, 1000)] {
+            let (mut drawn, mut skipped) = (rng(9, Stream::Noise), rng(9, Stream::Noise));
+            for _ in 0..start {
+                drawn.next_u32();
+                skipped.next_u32();
+            }
+            for _ in 0..n {
+                normal(&mut drawn);
+            }
+            skip_normals(&mut skipped, n);
+            assert_eq!(normal(&mut drawn), normal(&mut skipped), "{n} normals after {start} words");
+            for _ in 0..n {
+                uniform(&mut drawn);
+            }
+            skip_uniforms(&mut skipped, n);
+            assert_eq!(uniform(&mut drawn), uniform(&mut skipped), "{n} uniforms after {start} words");
+        }
     }
 
     #[test]

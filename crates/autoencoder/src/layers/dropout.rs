@@ -54,6 +54,9 @@ impl Layer for Dropout {
     fn inference_noise(&self, noise: &mut [f32]) {
         noise.fill(1.0);
     }
+    fn skip_noise(&self, values: usize, rng: &mut ChaCha8Rng) {
+        random::skip_uniforms(rng, values);
+    }
     fn init(&self, _params: &mut [f32], _rng: &mut ChaCha8Rng) {}
     fn forward(
         &self,
@@ -94,5 +97,18 @@ mod tests {
         let mut ones = vec![0.0f32; 4];
         d.inference_noise(&mut ones);
         assert_eq!(ones, [1.0; 4]);
+    }
+
+    #[test]
+    fn skipping_noise_leaves_the_generator_where_drawing_it_does() {
+        let layers: [&dyn Layer; 2] = [&Dropout::new(7, 0.4), &crate::layers::Sample::new(7)];
+        for l in layers {
+            for n in [1, 7, 133] {
+                let (mut drawn, mut skipped) = (rng(4, Stream::Noise), rng(4, Stream::Noise));
+                l.draw_noise(&mut vec![0.0; n], &mut drawn);
+                l.skip_noise(n, &mut skipped);
+                assert_eq!(drawn.get_word_pos(), skipped.get_word_pos(), "{} after {n}", l.describe());
+            }
+        }
     }
 }

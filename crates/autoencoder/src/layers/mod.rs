@@ -197,6 +197,9 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     }
     /// Draw a training pass's noise (`rows × scratch_width` values) from `rng`.
     fn draw_noise(&self, _noise: &mut [f32], _rng: &mut ChaCha8Rng) {}
+    /// Move `rng` to where [`draw_noise`](Self::draw_noise) of `values` values leaves it,
+    /// without drawing them (a process skipping the rows another one draws for).
+    fn skip_noise(&self, _values: usize, _rng: &mut ChaCha8Rng) {}
     /// The noise of the deterministic (inference) pass: zeros unless the layer says otherwise.
     fn inference_noise(&self, noise: &mut [f32]) {
         noise.fill(0.0);

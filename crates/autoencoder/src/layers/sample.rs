@@ -66,6 +66,9 @@ impl Layer for Sample {
             *v = crate::random::normal(rng) as f32;
         }
     }
+    fn skip_noise(&self, values: usize, rng: &mut ChaCha8Rng) {
+        crate::random::skip_normals(rng, values);
+    }
     fn init(&self, _params: &mut [f32], _rng: &mut ChaCha8Rng) {}
     fn forward(
         &self,

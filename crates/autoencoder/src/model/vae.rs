@@ -145,9 +145,9 @@ impl Autoencoder {
         let mut out = Vec::with_capacity(rows);
         for start in (0..rows).step_by(chunk) {
             let n = chunk.min(rows - start);
-            // Words per row: `samples·k` normals of two u64 (four u32 words) each.
+            // Words per row: those of `samples·k` normals.
             let global = u128::from(first_row) + start as u128;
-            rng.set_word_pos(global * (4 * samples * k) as u128);
+            rng.set_word_pos(global * (samples * k) as u128 * random::NORMAL_WORDS);
             let mut xs = x[start * d..(start + n) * d].to_vec();
             self.normalizer().apply_in_place(&mut xs);
             let post = self.posterior(&xs, n, threads);

@@ -59,11 +59,12 @@ pub(super) trait Feed {
         shuffle: Option<&mut random::ChaCha8Rng>,
         step: &mut dyn FnMut(&Rows<'_>, &[usize]) -> Result<()>,
     ) -> Result<()>;
-    /// Every row once, in order, in batches of `batch`: `f` gets each batch's rows and
-    /// their range.
+    /// The rows `rows` (a range of the feed's, starting at a multiple of `batch`), in
+    /// order, in batches of `batch`: `f` gets each batch's rows and their range.
     fn in_order(
         &mut self,
         batch: usize,
+        rows: Range<usize>,
         f: &mut dyn FnMut(&Rows<'_>, Range<usize>) -> Result<()>,
     ) -> Result<()>;
     /// The row order an epoch left, which a checkpoint keeps; `None` when the feed has
@@ -71,27 +72,45 @@ pub(super) trait Feed {
     fn order(&mut self) -> Option<&mut [usize]>;
 }
 
+/// The validation rows process `rank` of `size` measures of `rows` in batches of `batch`:
+/// an even, contiguous share of the batches ([`owned`](super::micro::owned)), as rows.
+pub(super) fn validation_share(rows: usize, batch: usize, rank: usize, size: usize) -> Range<usize> {
+    let b = super::micro::owned(rows.div_ceil(batch.max(1)), rank, size);
+    (b.start * batch).min(rows)..(b.end * batch).min(rows)
+}
+
 /// Rows in memory, and the order the last epoch visited them in.
 pub(super) struct MemoryFeed<'a> {
     pub(super) rows: Rows<'a>,
     order: Vec<usize>,
+    /// The rows of the feed: `rows`, or more when it holds a part of them.
+    len: usize,
+    /// The feed's row that `rows` starts at, when it holds a part of them.
+    first: usize,
 }
 
 impl<'a> MemoryFeed<'a> {
     pub(super) fn new(rows: Rows<'a>) -> Self {
-        MemoryFeed { rows, order: (0..rows.len()).collect() }
+        MemoryFeed { rows, order: (0..rows.len()).collect(), len: rows.len(), first: 0 }
     }
 
     /// The `n` training rows of processes that share them out: `rows` are this one's
     /// (the steps exchange the others, `super::shard`), the order is over all `n`.
     pub(super) fn sharded(rows: Rows<'a>, n: usize) -> Self {
-        MemoryFeed { rows, order: (0..n).collect() }
+        MemoryFeed { rows, order: (0..n).collect(), len: n, first: 0 }
+    }
+
+    /// The `n` validation rows of processes that share their batches out: `rows` are
+    /// rows `first..` of them, those this process measures ([`validation_share`]); it is
+    /// asked for no others, and never for an epoch.
+    pub(super) fn part(rows: Rows<'a>, n: usize, first: usize) -> Self {
+        MemoryFeed { rows, order: Vec::new(), len: n, first }
     }
 }
 
 impl Feed for MemoryFeed<'_> {
     fn len(&self) -> usize {
-        self.order.len()
+        self.len
     }
 
     fn source(&self) -> &str {
@@ -104,6 +123,7 @@ impl Feed for MemoryFeed<'_> {
         shuffle: Option<&mut random::ChaCha8Rng>,
         step: &mut dyn FnMut(&Rows<'_>, &[usize]) -> Result<()>,
     ) -> Result<()> {
+        debug_assert_eq!(self.order.len(), self.len, "a part of the rows has no epoch");
         if let Some(r) = shuffle {
             random::shuffle(r, &mut self.order);
         }
@@ -116,10 +136,18 @@ impl Feed for MemoryFeed<'_> {
     fn in_order(
         &mut self,
         batch: usize,
+        rows: Range<usize>,
         f: &mut dyn FnMut(&Rows<'_>, Range<usize>) -> Result<()>,
     ) -> Result<()> {
-        for start in (0..self.rows.len()).step_by(batch) {
-            f(&self.rows, start..(start + batch).min(self.rows.len()))?;
+        let held = self.first..self.first + self.rows.len();
+        if rows.start < held.start || rows.end > held.end {
+            return Err(Error::Data(format!(
+                "{}: rows {rows:?} asked of a part holding rows {held:?}",
+                self.rows.data.source
+            )));
+        }
+        for start in rows.clone().step_by(batch) {
+            f(&self.rows, start - held.start..(start + batch).min(rows.end) - held.start)?;
         }
         Ok(())
     }
@@ -517,6 +545,8 @@ pub struct FitOptions {
     /// ([`TrainConfig::micro_batch`] must be set). Every process calls `fit_with` with
     /// the same model, data and configuration; each computes its share of every batch
     /// and all end with the same weights, the same bits as one process without peers.
+    /// The validation loss is shared too: each process measures an even share of the
+    /// validation batches, and the batches' sums are gathered and added in order.
     pub peers: Option<Box<dyn Peers>>,
     /// Rows shared out among the `peers`: the data given to `fit_with` is rows
     /// `train.first_row..` of this many rows, and the other processes hold the rest,
@@ -1112,6 +1142,12 @@ impl Trainer {
 
     /// The mean loss over the rows of `feed` (no update), in order, in batches of the
     /// workspace's size.
+    ///
+    /// With peers, each process measures an even, contiguous share of the batches
+    /// ([`owned`](super::micro::owned)) and moves the noise generator past the draws of
+    /// the others' batches (a variational model samples its code here): the batches'
+    /// sums are gathered and added in order, so every process gets the bits of one
+    /// process measuring them all, and its generator ends where that one's does.
     pub(super) fn mean_loss(
         &mut self,
         model: &Autoencoder,
@@ -1121,17 +1157,46 @@ impl Trainer {
         // (A variational model's validation loss is the single-sample negative ELBO, or
         // with `iw_train` the bound it trains on, each with the epoch's KL weight.)
         let d = model.input_dim();
-        let mut sum = 0.0;
-        let rows = feed.len();
-        feed.in_order(self.ws.batch, &mut |batch, range| {
-            sum += self.batch_loss_sum(model, batch, range, ctx);
+        let (rows, batch) = (feed.len(), self.ws.batch);
+        let batches = rows.div_ceil(batch);
+        let mut peers = self.micro.as_mut().and_then(|m| m.peers.take());
+        let (rank, size) = peers.as_ref().map_or((0, 1), |p| (p.rank(), p.size()));
+        let mine = validation_share(rows, batch, rank, size);
+        let mut sums = Vec::with_capacity(mine.len().div_ceil(batch));
+        self.skip_noise(model, mine.start);
+        let measured = feed.in_order(batch, mine.clone(), &mut |b, range| {
+            sums.push(self.batch_loss_sum(model, b, range, ctx));
             Ok(())
-        })?;
+        });
+        self.skip_noise(model, rows - mine.end);
+        let gathered = match (measured, peers.as_deref_mut()) {
+            (Err(e), _) => Err(e),
+            (Ok(()), None) => Ok(sums),
+            (Ok(()), Some(p)) => {
+                let counts: Vec<usize> =
+                    (0..size).map(|r| validation_share(rows, batch, r, size).len().div_ceil(batch)).collect();
+                let mut all = vec![0.0; batches];
+                p.all_gather_f64(&sums, &counts, &mut all).map(|()| all)
+            }
+        };
+        if let (Some(m), Some(p)) = (self.micro.as_mut(), peers) {
+            m.peers = Some(p);
+        }
+        let sum = gathered?.iter().fold(0.0, |s, b| s + b);
         let mut loss = sum / (rows * d) as f64;
         if self.config.l1 > 0.0 || self.config.l2 > 0.0 {
             loss += penalty(model.params(), &self.decaying, self.config.l1, self.config.l2);
         }
         Ok(loss)
+    }
+
+    /// Move the noise generator past the draws [`batch_loss_sum`](Self::batch_loss_sum)
+    /// makes for `rows` rows (a variational model's code samples) without making them.
+    fn skip_noise(&mut self, model: &Autoencoder, rows: usize) {
+        if let Some(i) = self.sample_layer.filter(|_| rows > 0) {
+            let l = &model.layers()[i];
+            l.skip_noise(self.ws.rows_at(i, rows) * l.scratch_width(), &mut self.noise_rng);
+        }
     }
 
     /// The summed loss of rows `range` of `rows` (a batch; no update).
@@ -1713,4 +1778,98 @@ pub fn loss_and_gradient_with(
         }
         Ok((sum / (n * d) as f64 + penalty + kl_value, ws.grads))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelConfig;
+    use crate::train::micro::tests::Table;
+    use rand::RngCore;
+
+    /// Rows in memory that record the ranges they are asked for in order.
+    struct Recorded<'a> {
+        feed: MemoryFeed<'a>,
+        asked: Vec<Range<usize>>,
+    }
+
+    impl Feed for Recorded<'_> {
+        fn len(&self) -> usize {
+            self.feed.len()
+        }
+        fn source(&self) -> &str {
+            self.feed.source()
+        }
+        fn epoch(
+            &mut self,
+            batch: usize,
+            shuffle: Option<&mut random::ChaCha8Rng>,
+            step: &mut dyn FnMut(&Rows<'_>, &[usize]) -> Result<()>,
+        ) -> Result<()> {
+            self.feed.epoch(batch, shuffle, step)
+        }
+        fn in_order(
+            &mut self,
+            batch: usize,
+            rows: Range<usize>,
+            f: &mut dyn FnMut(&Rows<'_>, Range<usize>) -> Result<()>,
+        ) -> Result<()> {
+            self.asked.push(rows.clone());
+            self.feed.in_order(batch, rows, f)
+        }
+        fn order(&mut self) -> Option<&mut [usize]> {
+            None
+        }
+    }
+
+    /// Processes sharing a variational model's validation loss each measure a share of
+    /// its batches, in order, the shares tiling the rows (some empty when there are more
+    /// processes than batches), and every process gets the loss bits of one process
+    /// measuring every batch, its noise generator left where that one's is.
+    #[test]
+    fn processes_share_the_validation_batches_with_the_bits_of_one() {
+        // 70 rows in batches of 16: five batches, the last of 6 rows.
+        let (n, d, batch) = (70, 6, 16);
+        let values: Vec<f32> = (0..n * d).map(|i| (i * 37 % 101) as f32 / 101.0).collect();
+        let data = Dataset::new(values, n, d, "rows").unwrap();
+        let config =
+            ModelConfig { input_dim: d, layers: vec![5, 2], variational: true, ..ModelConfig::default() };
+        let model = Autoencoder::new(config, 3).unwrap();
+        let training = TrainConfig { micro_batch: 4, batch_size: batch, seed: 5, ..TrainConfig::default() };
+        let threads = Threads::new(1);
+        let measure = |peers: Option<Table>| {
+            let mut t = Trainer::new(&model, &training, batch).unwrap();
+            if let Some(p) = peers {
+                t.set_peers(Box::new(p)).unwrap();
+            }
+            let mut feed =
+                Recorded { feed: MemoryFeed::new(Rows { data: &data, range: (0, n) }), asked: Vec::new() };
+            let loss = t.mean_loss(&model, &mut feed, Ctx::infer(&threads)).unwrap();
+            (loss.to_bits(), t.noise_rng.next_u32(), feed.asked)
+        };
+        let (loss, next, asked) = measure(None);
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0], 0..n);
+        for size in [2, 3, 7] {
+            let got: Vec<_> = std::thread::scope(|s| {
+                let handles: Vec<_> =
+                    Table::group(size).into_iter().map(|p| s.spawn(|| measure(Some(p)))).collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let mut at = 0;
+            for (rank, (l, x, asked)) in got.into_iter().enumerate() {
+                assert_eq!((l, x), (loss, next), "{size} processes: process {rank}");
+                let [rows] = &asked[..] else {
+                    panic!("{size} processes: process {rank} asked for {asked:?}")
+                };
+                assert_eq!(rows.start, at, "{size} processes: process {rank}");
+                assert!(
+                    rows.len() <= batch * 5usize.div_ceil(size),
+                    "{size} processes: process {rank}: {rows:?}"
+                );
+                at = rows.end;
+            }
+            assert_eq!(at, n, "{size} processes");
+        }
+    }
 }

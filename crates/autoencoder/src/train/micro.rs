@@ -284,20 +284,20 @@ fn node(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::random::{self, Stream};
 
     /// Processes as threads: each exchange publishes this process's values, waits for
     /// every other, reads what it needs, and waits again before the slots are reused.
-    struct Table {
+    pub(in crate::train) struct Table {
         rank: usize,
         size: usize,
         shared: std::sync::Arc<(std::sync::Mutex<Vec<Vec<f64>>>, std::sync::Barrier)>,
     }
 
     impl Table {
-        fn group(size: usize) -> Vec<Table> {
+        pub(in crate::train) fn group(size: usize) -> Vec<Table> {
             let shared = std::sync::Arc::new((
                 std::sync::Mutex::new(vec![Vec::new(); size]),
                 std::sync::Barrier::new(size),

@@ -1,12 +1,14 @@
 //! Training on rows shared out among processes ([`FitOptions::shard_of`]): each process
 //! holds one contiguous range of the rows, each step's micro-batches get their rows from
 //! the processes that hold them (an all-to-all), and what is fitted on every row — the
-//! normaliser, the validation rows, the data's fingerprint, the codec and the detector —
-//! is computed from exchanged parts, with the bits of one process holding every row.
+//! normaliser, the data's fingerprint, the codec and the detector — is computed from
+//! exchanged parts, with the bits of one process holding every row. Each process
+//! receives the rows of the validation batches it measures (an all-to-all).
 //!
 //! What each process sends, with `P` processes, `n` rows of `d` values and a batch of
 //! `B` rows: per step, the rows of its micro-batches that others hold (about
-//! `B·d·(P − 1)/P` values in all); once, the validation rows, the edge rows of the
+//! `B·d·(P − 1)/P` values in all); once, its validation batches' rows that others hold
+//! (about `v·d·(P − 1)/P` values of `v` held-out rows, in all), the edge rows of the
 //! normaliser's blocks (at most two partial blocks of [`MOMENTS_BLOCK`] rows per
 //! process) and the blocks' statistics, the rows the fingerprint hashes (at most
 //! 16 MiB), and after training the codes and scores of its rows (and, for the
@@ -157,6 +159,40 @@ fn gather_rows(
     let mut all = vec![0.0f32; counts.iter().sum()];
     peers.all_gather_f32(&send, &counts, &mut all)?;
     Ok(all)
+}
+
+/// Rows `part(q)` (global indices) to each process `q`, in order: each process sends
+/// those it holds (an all-to-all), and returns its own part's. `local` holds this
+/// process's range.
+fn rows_to_each(
+    peers: &mut dyn Peers,
+    layout: &Layout,
+    local: &Dataset,
+    part: impl Fn(usize) -> Range<usize>,
+) -> Result<Vec<f32>> {
+    let (d, rank, size) = (local.cols(), peers.rank(), layout.size());
+    let mine = layout.range(rank);
+    let (mut send, mut send_counts, mut recv_counts) =
+        (Vec::new(), Vec::with_capacity(size), Vec::with_capacity(size));
+    for q in 0..size {
+        let rows = common(&part(q), &mine);
+        if !rows.is_empty() {
+            send.extend_from_slice(
+                &local.as_slice()[(rows.start - mine.start) * d..(rows.end - mine.start) * d],
+            );
+        }
+        send_counts.push(rows.len() * d);
+        recv_counts.push(common(&part(rank), &layout.range(q)).len() * d);
+    }
+    let mut all = vec![0.0f32; recv_counts.iter().sum()];
+    peers.all_to_all_f32(&send, &send_counts, &mut all, &recv_counts)?;
+    Ok(all)
+}
+
+/// The rows both `a` and `b` hold (empty when none).
+fn common(a: &Range<usize>, b: &Range<usize>) -> Range<usize> {
+    let start = a.start.max(b.start);
+    start..a.end.min(b.end).max(start)
 }
 
 /// The rows of `l` (the training rows a process holds) in whole blocks of the
@@ -665,7 +701,7 @@ pub(super) fn join_gathered(peers: &mut dyn Peers, mine: &ErrorSums, into: &mut 
 }
 
 /// One pass of training (`pass`: its number, of how many) on rows shared out as
-/// `layout` says (`train` this process's): the validation split's rows gathered, the
+/// `layout` says (`train` this process's): the rows of its validation batches received, the
 /// normaliser fitted across processes, and every step's rows exchanged.
 #[allow(clippy::too_many_arguments)]
 fn fit_pass(
@@ -695,18 +731,26 @@ fn fit_pass(
     }
     // This process's training rows: those of its range before the held-out ones.
     let train_rows = Rows { data: train, range: (0, layout.training(peers.rank(), n_train).len()) };
-    let gathered = if held_out.is_empty() {
+    // Of the held-out rows, each process receives those of the validation batches it
+    // measures (the trainer's batches: of at most `n_train` rows).
+    let batch = config.batch_size.min(n_train);
+    let (rank, size) = (peers.rank(), peers.size());
+    let part = |r: usize| {
+        let s = super::fit::validation_share(held_out.len(), batch, r, size);
+        held_out.start + s.start..held_out.start + s.end
+    };
+    let received = if held_out.is_empty() {
         None
     } else {
-        let values = gather_rows(peers, &layout, train, held_out.clone())?;
-        let mut v = Dataset::new(values, held_out.len(), d, train.source.clone())?;
+        let values = rows_to_each(peers, &layout, train, part)?;
+        let mine = part(rank);
+        let mut v = Dataset::new(values, mine.len(), d, train.source.clone())?;
         v.nan_is_missing = train.nan_is_missing;
         v.feature_names.clone_from(&train.feature_names);
-        v.first_row = held_out.start as u64;
+        v.first_row = mine.start as u64;
         Some(v)
     };
-    let val_data = validation.or(gathered.as_ref());
-    let val_rows = val_data.map(|v| Rows { data: v, range: (0, v.rows()) });
+    let val_rows = validation.or(received.as_ref()).map(|v| Rows { data: v, range: (0, v.rows()) });
     if fits_normalizer(model, train.nan_is_missing) {
         let (kind, missing) = (model.config().normalize, train.nan_is_missing);
         let fitted = fit_normalizer(peers, &layout, n_train, train, kind, missing)?;
@@ -719,7 +763,10 @@ fn fit_pass(
     let exchange = RowExchange::new(layout, d, config.batch_size.min(n_train));
     threads.install(|| {
         let mut train = MemoryFeed::sharded(train_rows, n_train);
-        let mut val = val_rows.map(MemoryFeed::new);
+        let mut val = match (val_rows, validation) {
+            (Some(v), None) => Some(MemoryFeed::part(v, held_out.len(), part(rank).start - held_out.start)),
+            (v, _) => v.map(MemoryFeed::new),
+        };
         let val = val.as_mut().map(|v| v as &mut dyn Feed);
         run(model, &mut train, val, config, threads, observer, options, fingerprint, pass, Some(exchange))
     })

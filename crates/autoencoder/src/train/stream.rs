@@ -407,13 +407,14 @@ impl Feed for StreamFeed<'_, '_> {
     fn in_order(
         &mut self,
         batch: usize,
+        rows: Range<usize>,
         f: &mut dyn FnMut(&Rows<'_>, Range<usize>) -> Result<()>,
     ) -> Result<()> {
         self.batch(batch)?;
-        let (set, range) = (self.set, self.range.clone());
+        let (set, first) = (self.set, self.range.start);
         let b = self.batch.as_mut().expect("made above");
         let cols = self.cols;
-        set.each(range, &mut |rows| {
+        set.each(first + rows.start as u64..first + rows.end as u64, &mut |rows| {
             for row in rows.chunks_exact(cols) {
                 if b.push(row) {
                     let (rows, ids) = b.take();
@@ -449,7 +450,9 @@ impl Feed for StreamFeed<'_, '_> {
 /// row, in the same windows, and computes its share of each batch's micro-batches, as
 /// [`FitOptions::peers`](super::FitOptions::peers) shares them in memory: every process
 /// ends with the bits of one process without peers. With `trim`, both passes are
-/// shared; the completion runs in each process.
+/// shared; the completion runs in each process. Each process reads and measures only
+/// an even share of the held-out validation batches, whose sums are gathered and added
+/// in order ([`FitOptions::peers`](super::FitOptions::peers)).
 #[allow(clippy::too_many_arguments)]
 pub fn fit_streamed(
     model: &mut Autoencoder,
@@ -478,8 +481,7 @@ pub fn fit_streamed(
 /// with a `threshold`, the scores and the standardized score's error sums) are shared
 /// too: each process encodes or scores its share of every chunk, and the parts are
 /// gathered, so every process fits the codec and detector from every row's values, the
-/// bits of one process. Still read whole by every process: the held-out validation rows
-/// (each process measures the validation loss).
+/// bits of one process. So is the validation loss, as with [`fit_streamed`]'s peers.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_streamed_sharded(
     model: &mut Autoencoder,

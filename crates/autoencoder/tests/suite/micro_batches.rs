@@ -159,11 +159,22 @@ fn train(
     processes: usize,
     threads: usize,
 ) -> Vec<Vec<f32>> {
+    trained(model, data, t, processes, threads).into_iter().map(|(params, _)| params).collect()
+}
+
+/// [`train`]: every process's final parameters and its validation losses' bits.
+fn trained(
+    model: &ModelConfig,
+    data: &Dataset,
+    t: &TrainConfig,
+    processes: usize,
+    threads: usize,
+) -> Vec<(Vec<f32>, Vec<u64>)> {
     let run = |peers: Option<Box<dyn Peers>>| {
         let mut m = Autoencoder::new(model.clone(), t.seed).unwrap();
         let options = FitOptions { peers, ..FitOptions::default() };
-        fit_with(&mut m, data, None, t, &Threads::new(threads), &mut NoObserver, options).unwrap();
-        m.params().to_vec()
+        let h = fit_with(&mut m, data, None, t, &Threads::new(threads), &mut NoObserver, options).unwrap();
+        (m.params().to_vec(), h.epochs.iter().filter_map(|e| e.val_loss).map(f64::to_bits).collect())
     };
     if processes == 0 {
         return vec![run(None)];
@@ -187,10 +198,11 @@ fn unit_rows(rows: usize, d: usize, seed: u64) -> Dataset {
 }
 
 /// Dense with dropout and input noise, a variational model (binarised inputs), the same
-/// trained on the importance-weighted bound, the dense model trimmed (both passes
-/// shared), and a conv model: one process, and 1, 2,
+/// trained on the importance-weighted bound, the variational model validated on a split
+/// (the processes share its batches and the code samples drawn for them), the dense
+/// model trimmed (both passes shared), and a conv model: one process, and 1, 2,
 /// 3 and 5 processes (5 > the 4 micro-batches of a batch), at 1 and 2 threads, end
-/// with the same bits; another seed gives others.
+/// with the same bits and validation losses; another seed gives others.
 #[test]
 fn every_process_count_gives_the_same_bits() {
     let data = unit_rows(90, 16, 3); // 3 batches of 32, 32 and 26 rows
@@ -217,6 +229,8 @@ fn every_process_count_gives_the_same_bits() {
     let binarized = TrainConfig { binarize: true, ..base.clone() };
     let iw = TrainConfig { iw_train: 3, ..base.clone() };
     let trimmed = TrainConfig { trim: 0.2, ..base.clone() };
+    // 54 training rows, and 36 validated in batches of 32 and 4.
+    let validated = TrainConfig { validation_split: 0.4, ..binarized.clone() };
     let conv = ModelConfig {
         input_dim: 16,
         arch: Arch::Conv,
@@ -232,14 +246,16 @@ fn every_process_count_gives_the_same_bits() {
         ("dense with dropout and noise", &dense, &noisy),
         ("variational, binarised", &vae, &binarized),
         ("importance-weighted", &vae, &iw),
+        ("variational, validated", &vae, &validated),
         ("trimmed (both passes shared)", &dense, &trimmed),
         ("conv", &conv, &base),
     ] {
-        let want = train(model, &data, t, 0, 1).remove(0);
+        let (want, losses) = trained(model, &data, t, 0, 1).remove(0);
+        assert_eq!(losses.len(), if t.validation_split > 0.0 { 2 } else { 0 }, "{what}");
         for (processes, threads) in [(1, 1), (2, 1), (3, 2), (5, 1), (0, 2), (0, 3)] {
-            for (rank, got) in train(model, &data, t, processes, threads).iter().enumerate() {
+            for (rank, (got, l)) in trained(model, &data, t, processes, threads).iter().enumerate() {
                 assert!(
-                    same_bits(&want, got),
+                    same_bits(&want, got) && l == &losses,
                     "{what}: {processes} processes × {threads} threads, rank {rank}"
                 );
             }

@@ -328,9 +328,52 @@ impl ChunkedRows {
     }
 
     /// The rows the largest chunk holds in its file (before any are dropped for a
-    /// missing value): what reading one holds in memory.
+    /// missing value): what reading one whole holds in memory.
     pub fn largest_chunk(&self) -> usize {
         self.chunks.iter().map(|c| c.raw).max().unwrap_or(0)
+    }
+
+    /// Whether chunk `i`'s rows are read in place, any part of it alone: an NPY file's
+    /// rows, none of them dropped for a missing value. Any other chunk is read whole,
+    /// whatever part of it is asked for.
+    fn in_place(&self, i: usize) -> bool {
+        let c = &self.chunks[i];
+        matches!(c.part, Part::NpyRows(..)) && c.rows == c.raw
+    }
+
+    /// The rows of the parts of chunk `i` that passes over the data read one at a time
+    /// ([`parts`](Self::parts)): 8 MiB of values for a chunk read in place (an NPY
+    /// file's rows), the whole chunk for any other.
+    pub fn part_rows(&self, i: usize) -> usize {
+        if self.in_place(i) {
+            (NPY_PIECE_BYTES / (self.cols * 4).max(1)).max(1)
+        } else {
+            self.chunks[i].raw
+        }
+    }
+
+    /// Rows `range` (global indices) cut into the parts that passes over the data read one
+    /// at a time, in order, as `(chunk, rows)`: each within one chunk, and an NPY file's
+    /// rows in parts of 8 MiB of values, which cost no more memory than that to read
+    /// ([`read_rows`](Self::read_rows)). Any other chunk's rows are one part.
+    pub fn parts(&self, range: std::ops::Range<u64>) -> Vec<(usize, std::ops::Range<u64>)> {
+        let mut out = Vec::new();
+        for i in 0..self.chunks.len() {
+            let r = self.chunk_range(i);
+            let (mut at, end) = (r.start.max(range.start), r.end.min(range.end));
+            while at < end {
+                let next = at.saturating_add(self.part_rows(i).max(1) as u64).min(end);
+                out.push((i, at..next));
+                at = next;
+            }
+        }
+        out
+    }
+
+    /// The most rows one read of a part ([`parts`](Self::parts)) holds in memory: what a
+    /// pass over the data holds of it at a time.
+    pub fn largest_part(&self) -> usize {
+        (0..self.chunks.len()).map(|i| self.part_rows(i).min(self.chunks[i].raw)).max().unwrap_or(0)
     }
 
     /// The range of every row's values, by a pass over the chunks (none when a pass at
@@ -460,7 +503,7 @@ impl ChunkedRows {
             match self.chunks[i].part {
                 // An NPY chunk's rows in pieces of their own: memory holds one piece.
                 Part::NpyRows(layout, start) if all => {
-                    let per = (NPY_PIECE_BYTES / (self.cols * 4).max(1)).max(1);
+                    let per = self.part_rows(i);
                     for s in (a..b).step_by(per) {
                         let piece = s..(s + per).min(b);
                         let at = out.len();

@@ -41,12 +41,13 @@ const MIB: f64 = (1u64 << 20) as f64;
 
 /// The rows of a window of streamed training on `data` within `budget` bytes: what is
 /// left of the budget after 128 MiB (the program, the model and the passes' buffers)
-/// and three copies of the largest chunk (the
-/// reader's arrays, the rows decoded from them, and a chunk being scored), in rows of
+/// and three copies of the largest part of a chunk read at a time
+/// ([`ChunkedRows::largest_part`]: a whole chunk, or 8 MiB of an NPY file's rows; the
+/// reader's arrays, the rows decoded from them, and a part being scored), in rows of
 /// `data`'s width and their place in the window's order (8 bytes). An error, naming
 /// the budget, when fewer than `batch` rows are left.
 pub fn window_rows(data: &ChunkedRows, budget: u64, batch: usize) -> Result<usize> {
-    let chunk = data.largest_chunk() as u64 * data.cols() as u64 * 4;
+    let chunk = data.largest_part() as u64 * data.cols() as u64 * 4;
     let row = data.cols() as u64 * 4 + 8;
     let left = budget.saturating_sub(RESERVE).saturating_sub(chunk.saturating_mul(3));
     let rows = usize::try_from(left / row).unwrap_or(usize::MAX);
@@ -54,9 +55,9 @@ pub fn window_rows(data: &ChunkedRows, budget: u64, batch: usize) -> Result<usiz
         return Err(Error::config(
             "memory_budget",
             format!(
-                "{:.1} MiB cannot hold a window of {batch} rows besides chunks of {} rows of {} values ({:.1} MiB each) and {} MiB for the model and the passes' buffers; give a larger budget, or write the data in smaller row groups",
+                "{:.1} MiB cannot hold a window of {batch} rows besides three reads of {} rows of {} values ({:.1} MiB each) and {} MiB for the model and the passes' buffers; give a larger budget, or write the data in smaller row groups",
                 budget as f64 / MIB,
-                data.largest_chunk(),
+                data.largest_part(),
                 data.cols(),
                 chunk as f64 / MIB,
                 RESERVE >> 20
@@ -153,13 +154,20 @@ impl<'a> RowSet<'a> {
         Ok(())
     }
 
-    /// Call `f` with the rows `range`, in order, a chunk's part at a time.
+    /// Call `f` with the rows `range`, in order, a part of a chunk at a time (of an NPY
+    /// file's, 8 MiB of values: [`ChunkedRows::part_rows`]).
     fn each(&self, range: Range<u64>, f: &mut dyn FnMut(&[f32]) -> Result<()>) -> Result<()> {
         let mut rows = Vec::new();
         for p in self.pieces(range, usize::MAX) {
-            rows.clear();
-            self.append(p.chunk, p.range, &mut rows)?;
-            f(&rows)?;
+            let step = self.data.part_rows(p.chunk).max(1) as u64;
+            let mut at = p.range.start;
+            while at < p.range.end {
+                let end = at.saturating_add(step).min(p.range.end);
+                rows.clear();
+                self.append(p.chunk, at..end, &mut rows)?;
+                f(&rows)?;
+                at = end;
+            }
         }
         Ok(())
     }
@@ -667,9 +675,10 @@ fn split(n: u64, fraction: f64) -> Result<u64> {
 }
 
 /// The feature scales of score `kind` fitted on every row of `data` (empty but for
-/// `standardized`): the errors' sums added a chunk at a time, in order, so the bits of
-/// [`detector::feature_scales`] on the rows whole. With `helpers`, each process sums its
-/// share of every chunk (an even split) from its first row, and the parts are gathered
+/// `standardized`): the errors' sums added a part of a chunk at a time
+/// ([`ChunkedRows::parts`]), in order, so the bits of [`detector::feature_scales`] on the
+/// rows whole. With `helpers`, each process sums its share of every part (an even split)
+/// from its first row, and the parts are gathered
 /// and joined in order, as [`ErrorSums::join`](detector::ErrorSums::join) allows.
 fn streamed_scales(
     model: &Autoencoder,
@@ -683,12 +692,13 @@ fn streamed_scales(
     }
     let d = model.input_dim();
     let mut sums = detector::ErrorSums::new(d);
-    for c in 0..data.chunks() {
+    for (c, part) in data.parts(0..data.rows()) {
         let Some(peers) = helpers.as_deref_mut() else {
-            sums.add(model, &data.read(c)?, threads)?;
+            let rows = if part == data.chunk_range(c) { data.read(c)? } else { data.read_rows(part)? };
+            sums.add(model, &rows, threads)?;
             continue;
         };
-        let share = share_of(&data.chunk_range(c), peers.rank(), peers.size());
+        let share = share_of(&part, peers.rank(), peers.size());
         let mut mine = detector::ErrorSums::starting_at(d, share.start);
         mine.add(model, &data.read_rows(share)?, threads)?;
         super::shard::join_gathered(peers, &mine, &mut sums)?;
@@ -726,8 +736,8 @@ impl Gathered for f64 {
 }
 
 /// `put` with `f` (`width` values a row) of rows `rows` of `data` (global indices), a
-/// chunk at a time, in order. With `helpers`, each process computes `f` of its share of
-/// every chunk ([`share_of`], read alone where the file allows) and the parts are
+/// part of a chunk at a time ([`ChunkedRows::parts`]), in order. With `helpers`, each
+/// process computes `f` of its share of every part ([`share_of`]) and the parts are
 /// gathered: `f` must give each row's values from the row alone (and its index, which
 /// the rows' [`Dataset::first_row`] gives), so that every process puts the values one
 /// process computes.
@@ -739,14 +749,9 @@ fn each_chunk<T: Gathered>(
     f: &mut dyn FnMut(&Dataset) -> Result<Vec<T>>,
     put: &mut dyn FnMut(&[T]) -> Result<()>,
 ) -> Result<()> {
-    for c in 0..data.chunks() {
-        let r = data.chunk_range(c);
-        let part = r.start.max(rows.start)..r.end.min(rows.end);
-        if part.is_empty() {
-            continue;
-        }
+    for (c, part) in data.parts(rows) {
         let Some(peers) = helpers.as_deref_mut() else {
-            let d = if part == r { data.read(c)? } else { data.read_rows(part)? };
+            let d = if part == data.chunk_range(c) { data.read(c)? } else { data.read_rows(part)? };
             put(&f(&d)?)?;
             continue;
         };
@@ -1333,16 +1338,45 @@ mod tests {
         assert!(la < 1.25 * lm && lm < 1.25 * la, "streamed {la}, in memory {lm}");
     }
 
-    /// A budget is cut into a window after the reserve and three chunks; one too small
-    /// for a batch is refused, naming it.
+    /// A budget is cut into a window after the reserve and three of the largest parts
+    /// read at a time: for NPY files, parts of a chunk (1,024 bytes of values in tests);
+    /// for a CSV file, whole chunks. One too small for a batch is refused, naming it.
     #[test]
     fn the_window_is_what_the_budget_leaves() {
         let dir = tempfile::tempdir().unwrap();
         let path = shards_of(dir.path(), 300, 100);
         let chunked = ChunkedRows::open(&[path], &LoadOptions::default()).unwrap();
-        let (chunk, row) = (100 * 5 * 4, 5 * 4 + 8);
-        assert_eq!(window_rows(&chunked, RESERVE + 3 * chunk + 1000 * row, 64).unwrap(), 1000);
+        assert_eq!((chunked.largest_chunk(), chunked.largest_part()), (100, 1024 / 20));
+        let (part, row) = (51 * 5 * 4, 5 * 4 + 8);
+        assert_eq!(window_rows(&chunked, RESERVE + 3 * part + 1000 * row, 64).unwrap(), 1000);
         let e = window_rows(&chunked, RESERVE, 64).unwrap_err().to_string();
         assert!(e.contains("memory_budget") && e.contains("128.0 MiB cannot hold"), "{e}");
+        // A CSV file's chunks (about 4,096 bytes of values in tests) are read whole.
+        let csv = dir.path().join("rows.csv");
+        let text: String = (0..300).map(|i| format!("{i},1,2,3,4\n")).collect();
+        std::fs::write(&csv, format!("a,b,c,d,e\n{text}")).unwrap();
+        let chunked = ChunkedRows::open(&[csv], &LoadOptions::default()).unwrap();
+        let whole = chunked.largest_chunk();
+        assert!(whole > 51 && chunked.largest_part() == whole, "{whole}");
+        let chunk = whole as u64 * 5 * 4;
+        assert_eq!(window_rows(&chunked, RESERVE + 3 * chunk + 1000 * row, 64).unwrap(), 1000);
+    }
+
+    /// The passes over the data read an NPY chunk in parts of 8 MiB of values (1,024
+    /// bytes in tests), each within one chunk; a CSV file's chunks whole.
+    #[test]
+    fn passes_read_npy_chunks_in_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunked = ChunkedRows::open(&[shards_of(dir.path(), 300, 100)], &LoadOptions::default()).unwrap();
+        let parts = chunked.parts(30..260);
+        let want: Vec<(usize, Range<u64>)> =
+            vec![(0, 30..81), (0, 81..100), (1, 100..151), (1, 151..200), (2, 200..251), (2, 251..260)];
+        assert_eq!(parts, want);
+        // Rows read by parts are the rows read whole.
+        let mut by_parts = Vec::new();
+        for (_, p) in &parts {
+            by_parts.extend_from_slice(chunked.read_rows(p.clone()).unwrap().as_slice());
+        }
+        assert_eq!(by_parts, chunked.read_rows(30..260).unwrap().as_slice());
     }
 }

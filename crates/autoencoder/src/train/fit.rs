@@ -1787,45 +1787,11 @@ mod tests {
     use crate::train::micro::tests::Table;
     use rand::RngCore;
 
-    /// Rows in memory that record the ranges they are asked for in order.
-    struct Recorded<'a> {
-        feed: MemoryFeed<'a>,
-        asked: Vec<Range<usize>>,
-    }
-
-    impl Feed for Recorded<'_> {
-        fn len(&self) -> usize {
-            self.feed.len()
-        }
-        fn source(&self) -> &str {
-            self.feed.source()
-        }
-        fn epoch(
-            &mut self,
-            batch: usize,
-            shuffle: Option<&mut random::ChaCha8Rng>,
-            step: &mut dyn FnMut(&Rows<'_>, &[usize]) -> Result<()>,
-        ) -> Result<()> {
-            self.feed.epoch(batch, shuffle, step)
-        }
-        fn in_order(
-            &mut self,
-            batch: usize,
-            rows: Range<usize>,
-            f: &mut dyn FnMut(&Rows<'_>, Range<usize>) -> Result<()>,
-        ) -> Result<()> {
-            self.asked.push(rows.clone());
-            self.feed.in_order(batch, rows, f)
-        }
-        fn order(&mut self) -> Option<&mut [usize]> {
-            None
-        }
-    }
-
     /// Processes sharing a variational model's validation loss each measure a share of
-    /// its batches, in order, the shares tiling the rows (some empty when there are more
-    /// processes than batches), and every process gets the loss bits of one process
-    /// measuring every batch, its noise generator left where that one's is.
+    /// its batches, the shares tiling the rows in order (some empty when there are more
+    /// processes than batches): each process holds only its share's rows, and is asked
+    /// for no others. Every process gets the loss bits of one process measuring every
+    /// batch, its noise generator left where that one's is.
     #[test]
     fn processes_share_the_validation_batches_with_the_bits_of_one() {
         // 70 rows in batches of 16: five batches, the last of 6 rows.
@@ -1837,39 +1803,38 @@ mod tests {
         let model = Autoencoder::new(config, 3).unwrap();
         let training = TrainConfig { micro_batch: 4, batch_size: batch, seed: 5, ..TrainConfig::default() };
         let threads = Threads::new(1);
-        let measure = |peers: Option<Table>| {
+        // The loss's bits and the generator's next word, of a process holding `rows`.
+        let measure = |peers: Option<Table>, rows: Range<usize>| {
             let mut t = Trainer::new(&model, &training, batch).unwrap();
             if let Some(p) = peers {
                 t.set_peers(Box::new(p)).unwrap();
             }
-            let mut feed =
-                Recorded { feed: MemoryFeed::new(Rows { data: &data, range: (0, n) }), asked: Vec::new() };
+            let held = Rows { data: &data, range: (rows.start, rows.end) };
+            let mut feed = MemoryFeed::part(held, n, rows.start);
             let loss = t.mean_loss(&model, &mut feed, Ctx::infer(&threads)).unwrap();
-            (loss.to_bits(), t.noise_rng.next_u32(), feed.asked)
+            (loss.to_bits(), t.noise_rng.next_u32())
         };
-        let (loss, next, asked) = measure(None);
-        assert_eq!(asked.len(), 1);
-        assert_eq!(asked[0], 0..n);
+        let want = measure(None, 0..n);
         for size in [2, 3, 7] {
-            let got: Vec<_> = std::thread::scope(|s| {
-                let handles: Vec<_> =
-                    Table::group(size).into_iter().map(|p| s.spawn(|| measure(Some(p)))).collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
+            let shares: Vec<Range<usize>> = (0..size).map(|r| validation_share(n, batch, r, size)).collect();
             let mut at = 0;
-            for (rank, (l, x, asked)) in got.into_iter().enumerate() {
-                assert_eq!((l, x), (loss, next), "{size} processes: process {rank}");
-                let [rows] = &asked[..] else {
-                    panic!("{size} processes: process {rank} asked for {asked:?}")
-                };
-                assert_eq!(rows.start, at, "{size} processes: process {rank}");
-                assert!(
-                    rows.len() <= batch * 5usize.div_ceil(size),
-                    "{size} processes: process {rank}: {rows:?}"
-                );
-                at = rows.end;
+            for (rank, s) in shares.iter().enumerate() {
+                let even = batch * 5usize.div_ceil(size);
+                assert!(s.start == at && s.start % batch == 0 && s.len() <= even, "{size}: {rank}: {s:?}");
+                at = s.end;
             }
             assert_eq!(at, n, "{size} processes");
+            let got: Vec<_> = std::thread::scope(|s| {
+                let handles: Vec<_> = Table::group(size)
+                    .into_iter()
+                    .zip(&shares)
+                    .map(|(p, rows)| s.spawn(|| measure(Some(p), rows.clone())))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for (rank, g) in got.into_iter().enumerate() {
+                assert_eq!(g, want, "{size} processes: process {rank}");
+            }
         }
     }
 }

@@ -288,14 +288,16 @@ impl ValidParams {
     /// even split). Each step's micro-batches fetch their rows from the processes that
     /// hold them; the validation split (the last rows of all of them), the normaliser,
     /// the checkpoints' fingerprint, the codec (from every training row's code) and the
-    /// detector (from every row's score) come from exchanged parts. Every process
-    /// returns the model `fit_shared` returns when each holds every row, bit for bit.
+    /// detector (from every row's score) come from exchanged parts: the codes and scores
+    /// stay with their process, and the fits run across the processes
+    /// ([`Parts`](crate::select::Parts)). Every process returns the model `fit_shared`
+    /// returns when each holds every row, bit for bit.
     ///
     /// Besides its rows, each process holds the rows of the validation batches it
     /// measures (an even share of them, sent by the processes that hold them; a
-    /// `validation` set is held whole by each), and for a moment every
-    /// training row's code and every row's score. With `trim`, every row's score after
-    /// the first pass is gathered too, so that every process keeps the same rows. The
+    /// `validation` set is held whole by each), and its rows' codes and scores. With
+    /// `trim`, every row's score after the first pass is gathered, so that every process
+    /// keeps the same rows. The
     /// `standardized` score's feature scales come from each process's sums of its rows'
     /// errors, gathered and joined in one fixed tree ([`ErrorSums`](crate::anomaly::ErrorSums)).
     pub fn fit_sharded(

@@ -1,7 +1,40 @@
 //! Exact order statistics of more values than memory holds: radix selection over
-//! repeated passes (streamed training's row trim, threshold and codec ranges).
+//! repeated passes (streamed training's row trim, threshold and codec ranges), of values
+//! in one process or held in parts by several ([`Parts`]).
 
 use crate::error::Result;
+
+/// Values held in parts by several processes (each its own, the parts in rank order
+/// making the whole sequence), and what a computation over all of them needs from the
+/// processes between its passes. Every process calls each method at the same point, so
+/// that every one ends with the same results: the bits of one process holding every
+/// value. [`Whole`] is one process holding them all.
+pub trait Parts {
+    /// Every process's `counts`, added element by element into each one's.
+    fn sum_counts(&mut self, counts: &mut [u64]) -> Result<()>;
+    /// Every process's `values`, in rank order, in place of each one's.
+    fn gather(&mut self, values: &mut Vec<f64>) -> Result<()>;
+    /// `f` applied to `state` by each process in turn, in rank order, each starting from
+    /// the state the one before left: every process ends with what one process applying
+    /// `f` over every part in order leaves (a sum in sequence, and its bits).
+    fn fold(&mut self, state: &mut [f64], f: &mut dyn FnMut(&mut [f64]) -> Result<()>) -> Result<()>;
+}
+
+/// One process holding every value: each of [`Parts`]' steps is its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Whole;
+
+impl Parts for Whole {
+    fn sum_counts(&mut self, _counts: &mut [u64]) -> Result<()> {
+        Ok(())
+    }
+    fn gather(&mut self, _values: &mut Vec<f64>) -> Result<()> {
+        Ok(())
+    }
+    fn fold(&mut self, state: &mut [f64], f: &mut dyn FnMut(&mut [f64]) -> Result<()>) -> Result<()> {
+        f(state)
+    }
+}
 
 /// The most values a selection collects to sort (8 MiB of keys); above it, it narrows
 /// by another 16 bits with another pass.
@@ -74,7 +107,20 @@ impl Search {
 /// caller to prevent; here it gives the channel's largest value.
 pub fn select(
     wanted: &[Rank],
+    pass: impl FnMut(&mut dyn FnMut(usize, f64)) -> Result<()>,
+) -> Result<Vec<Selected>> {
+    select_in_parts(wanted, pass, &mut Whole)
+}
+
+/// [`select`] over values held in `parts` by several processes: `pass` visits this
+/// process's values, the ranks are among every process's, and every process gets the
+/// values one process holding them all gets. Each pass's counts are added across the
+/// processes ([`Parts::sum_counts`]: 65,536 a rank a pass), and the few values left to
+/// sort gathered ([`Parts::gather`]).
+pub fn select_in_parts(
+    wanted: &[Rank],
     mut pass: impl FnMut(&mut dyn FnMut(usize, f64)) -> Result<()>,
+    parts: &mut dyn Parts,
 ) -> Result<Vec<Selected>> {
     let mut searches: Vec<Search> = wanted
         .iter()
@@ -113,6 +159,15 @@ pub fn select(
             }
         })?;
         for s in &mut searches {
+            match &mut s.state {
+                State::Count { hist } => parts.sum_counts(hist)?,
+                State::Collect { keys } => {
+                    let mut values: Vec<f64> = keys.iter().map(|&k| value(k)).collect();
+                    parts.gather(&mut values)?;
+                    *keys = values.into_iter().map(key).collect();
+                }
+                State::Done(_) => {}
+            }
             let next = match &mut s.state {
                 State::Count { hist } => {
                     let mut bucket = hist.len() - 1;

@@ -10,6 +10,7 @@ use super::autoencoder::{Autoencoder, INFERENCE_BATCH};
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
+use crate::select;
 
 /// How a row's reconstruction error becomes one number. With `e = x − x̂` in the
 /// model's normalised units and `d` features:
@@ -740,7 +741,24 @@ impl Detector {
         kind: ScoreKind,
         feature_scale: Vec<f32>,
         rule: ThresholdRule,
+        pass: impl FnMut(&mut dyn FnMut(&[f64]) -> Result<()>) -> Result<()>,
+    ) -> Result<Self> {
+        Detector::fit_passes_in_parts(model, kind, feature_scale, rule, pass, &mut select::Whole)
+    }
+
+    /// [`Detector::fit_passes_scaled`] on scores held in `parts` by several processes,
+    /// `pass` visiting this process's (its rows', the parts in rank order making the
+    /// training rows' scores in order): the sums run through the processes in rank
+    /// order ([`Parts::fold`](select::Parts::fold)), a quantile is selected across them
+    /// ([`select::select_in_parts`]), and every process gets the bits of one process
+    /// fitting on every score. No process holds any but its own scores.
+    pub fn fit_passes_in_parts(
+        model: &Autoencoder,
+        kind: ScoreKind,
+        feature_scale: Vec<f32>,
+        rule: ThresholdRule,
         mut pass: impl FnMut(&mut dyn FnMut(&[f64]) -> Result<()>) -> Result<()>,
+        parts: &mut dyn select::Parts,
     ) -> Result<Self> {
         rule.check()?;
         if (kind == ScoreKind::Standardized) == feature_scale.is_empty() {
@@ -749,41 +767,49 @@ impl Detector {
                 "the standardized score, and only it, is fitted with feature scales (ErrorSums::scales of the rows)",
             ));
         }
-        // As `ScoreSummary::of` and `threshold` compute them, one pass for each sum.
-        let (mut n, mut finite, mut sum) = (0u64, 0u64, -0.0f64);
-        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-        pass(&mut |s| {
-            for &v in s {
-                n += 1;
-                finite += u64::from(v.is_finite());
-                sum += v;
-                (min, max) = (min.min(v), max.max(v));
-            }
-            Ok(())
+        // As `ScoreSummary::of` and `threshold` compute them, one pass for each sum: the
+        // count, the finite count, the sum, the least and the greatest score (the counts
+        // exact as f64 below 2⁵³).
+        let mut first = [0.0, 0.0, -0.0f64, f64::INFINITY, f64::NEG_INFINITY];
+        parts.fold(&mut first, &mut |st| {
+            pass(&mut |s| {
+                for &v in s {
+                    st[0] += 1.0;
+                    st[1] += f64::from(u8::from(v.is_finite()));
+                    st[2] += v;
+                    (st[3], st[4]) = (st[3].min(v), st[4].max(v));
+                }
+                Ok(())
+            })
         })?;
-        let count = n.max(1) as f64;
+        let [n, finite, sum, min, max] = first;
+        let count = n.max(1.0);
         let mean = sum / count;
-        let mut squares = -0.0f64;
-        pass(&mut |s| {
-            s.iter().for_each(|v| squares += (v - mean).powi(2));
-            Ok(())
+        let mut squares = [-0.0f64];
+        parts.fold(&mut squares, &mut |st| {
+            pass(&mut |s| {
+                s.iter().for_each(|v| st[0] += (v - mean).powi(2));
+                Ok(())
+            })
         })?;
-        let std = (squares / count).sqrt();
+        let std = (squares[0] / count).sqrt();
         let mut quantile = |q: f64| -> Result<f64> {
-            if finite == 0 {
+            if finite == 0.0 {
                 return Ok(f64::INFINITY);
             }
             let (pos, lo, hi) = quantile_ranks(q, finite as usize);
-            let wanted = [
-                crate::select::Rank { channel: 0, rank: lo as u64 },
-                crate::select::Rank { channel: 0, rank: hi as u64 },
-            ];
-            let got = crate::select::select(&wanted, |f| {
-                pass(&mut |s| {
-                    s.iter().filter(|v| v.is_finite()).for_each(|&v| f(0, v));
-                    Ok(())
-                })
-            })?;
+            let wanted =
+                [select::Rank { channel: 0, rank: lo as u64 }, select::Rank { channel: 0, rank: hi as u64 }];
+            let got = select::select_in_parts(
+                &wanted,
+                |f| {
+                    pass(&mut |s| {
+                        s.iter().filter(|v| v.is_finite()).for_each(|&v| f(0, v));
+                        Ok(())
+                    })
+                },
+                parts,
+            )?;
             Ok(interpolate(got[0].value, got[1].value, pos, lo))
         };
         let t = match rule {
@@ -792,12 +818,14 @@ impl Detector {
             ThresholdRule::Sigma(k) => mean + k * std,
             ThresholdRule::Value(v) => v,
         };
-        let mut flagged = 0u64;
-        pass(&mut |s| {
-            flagged += s.iter().filter(|&&v| v > t || v.is_nan()).count() as u64;
-            Ok(())
+        let mut flagged = [0.0f64];
+        parts.fold(&mut flagged, &mut |st| {
+            pass(&mut |s| {
+                st[0] += s.iter().filter(|&&v| v > t || v.is_nan()).count() as f64;
+                Ok(())
+            })
         })?;
-        let summary = ScoreSummary { min, max, mean, std, flagged: flagged as f64 / count };
+        let summary = ScoreSummary { min, max, mean, std, flagged: flagged[0] / count };
         Detector::with_threshold(model, kind, feature_scale, rule, t, summary)
     }
 

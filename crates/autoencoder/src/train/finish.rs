@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::kernels::Threads;
 use crate::model::detector::{Detector, ScoreKind, ThresholdRule};
 use crate::model::Autoencoder;
+use crate::select::{self, Parts, Rank};
 
 /// Complete `model`, just trained on `data` by [`fit`](super::fit) or
 /// [`fit_with`](super::fit_with):
@@ -50,6 +51,48 @@ pub fn fit_codec(model: &mut Autoencoder, rows: &[f32], threads: &Threads) -> Re
     let codes = model.encode(rows, threads)?;
     model.codec = Some(Codec::fit(&codes, k)?);
     Ok(())
+}
+
+/// [`Codec::fit`] on the codes of `rows` rows (`k` values each, finite) that `pass`
+/// visits a slice of whole rows at a time, the same each time it is called (three
+/// passes, or more when many codes are equal); with `parts`, this process's rows, the
+/// parts in rank order making them all. Each dimension's ends are selected
+/// ([`select::select_in_parts`]) and the histograms added ([`Parts::sum_counts`]): the
+/// bits of `Codec::fit` on every code, while memory holds a slice of them.
+pub(crate) fn codec_in_parts(
+    k: usize,
+    rows: u64,
+    mut pass: impl FnMut(&mut dyn FnMut(&[f32]) -> Result<()>) -> Result<()>,
+    parts: &mut dyn Parts,
+) -> Result<Codec> {
+    if rows == 0 {
+        return Err(Error::Data("codec: no training rows to fit it on".into()));
+    }
+    let (lo, hi) = Codec::end_ranks(usize::try_from(rows).unwrap_or(usize::MAX));
+    let wanted: Vec<Rank> = (0..k)
+        .flat_map(|j| [Rank { channel: j, rank: lo as u64 }, Rank { channel: j, rank: hi as u64 }])
+        .collect();
+    let visit = |f: &mut dyn FnMut(usize, f64)| {
+        pass(&mut |codes| {
+            for row in codes.chunks_exact(k) {
+                row.iter().enumerate().for_each(|(j, &z)| f(j, f64::from(z)));
+            }
+            Ok(())
+        })
+    };
+    let ends = select::select_in_parts(&wanted, visit, parts)?;
+    let ends: Vec<(f32, f32)> =
+        ends.chunks_exact(2).map(|e| (e[0].value as f32, e[1].value as f32)).collect();
+    let mut codec = Codec::with_ends(&ends);
+    pass(&mut |codes| {
+        codec.count(codes);
+        Ok(())
+    })?;
+    // One process's counts saturate at u32::MAX; added, they saturate alike.
+    let mut counts: Vec<u64> = codec.histogram.iter().map(|&c| u64::from(c)).collect();
+    parts.sum_counts(&mut counts)?;
+    codec.histogram = counts.into_iter().map(|c| c.min(u64::from(u32::MAX)) as u32).collect();
+    Ok(codec)
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::kernels::Threads;
 use crate::model::detector::{lowest_of, scores, Detector, ErrorSums, ScoreKind, ThresholdRule};
 use crate::model::Autoencoder;
+use crate::select::Parts;
 
 /// The rows process `rank` of `size` holds when `total` rows are shared out evenly in
 /// rank order: `⌊rank·total/size⌋..⌊(rank + 1)·total/size⌋`. Any contiguous ranges in
@@ -510,11 +511,76 @@ impl WindowExchange {
     }
 }
 
+/// Values held in parts by the processes of `peers` ([`Parts`]): counts added by a
+/// reduce-scatter (each process adds its segment of every process's counts, sent as two
+/// 24-bit halves, exact in `f32`) and the segments' totals gathered, `2·c` values a
+/// process whatever their number; values gathered bit for bit; a fold passed from each
+/// process to the next by an all-gather from it.
+pub(crate) struct PeerParts<'a>(pub(crate) &'a mut dyn Peers);
+
+impl Parts for PeerParts<'_> {
+    fn sum_counts(&mut self, counts: &mut [u64]) -> Result<()> {
+        let peers = &mut *self.0;
+        let (rank, size, len) = (peers.rank(), peers.size(), counts.len());
+        let segment = |q: usize| q * len / size..(q + 1) * len / size;
+        let mut send = Vec::with_capacity(2 * len);
+        for &c in counts.iter() {
+            // (Counts of 2⁴⁸ and more do not occur: that many values are not held.)
+            let c = c.min((1 << 48) - 1);
+            send.extend([(c & 0xff_ffff) as f32, (c >> 24) as f32]);
+        }
+        let send_counts: Vec<usize> = (0..size).map(|q| 2 * segment(q).len()).collect();
+        let mine = segment(rank);
+        let recv_counts = vec![2 * mine.len(); size];
+        let mut recv = vec![0.0f32; 2 * mine.len() * size];
+        peers.all_to_all_f32(&send, &send_counts, &mut recv, &recv_counts)?;
+        let mut totals = vec![0.0f64; mine.len()];
+        for from in recv.chunks_exact(2 * mine.len().max(1)).take(size) {
+            for (t, half) in totals.iter_mut().zip(from.chunks_exact(2)) {
+                *t += half[0] as f64 + half[1] as f64 * (1u64 << 24) as f64;
+            }
+        }
+        let mut all = vec![0.0f64; len];
+        let counts_of: Vec<usize> = (0..size).map(|q| segment(q).len()).collect();
+        peers.all_gather_f64(&totals, &counts_of, &mut all)?;
+        counts.iter_mut().zip(&all).for_each(|(c, &t)| *c = t as u64);
+        Ok(())
+    }
+
+    fn gather(&mut self, values: &mut Vec<f64>) -> Result<()> {
+        let peers = &mut *self.0;
+        let size = peers.size();
+        let mut lengths = vec![0.0f64; size];
+        peers.all_gather_f64(&[values.len() as f64], &vec![1; size], &mut lengths)?;
+        let counts: Vec<usize> = lengths.iter().map(|&l| l as usize).collect();
+        let mut all = vec![0.0f64; counts.iter().sum()];
+        peers.all_gather_f64(values, &counts, &mut all)?;
+        *values = all;
+        Ok(())
+    }
+
+    fn fold(&mut self, state: &mut [f64], f: &mut dyn FnMut(&mut [f64]) -> Result<()>) -> Result<()> {
+        let peers = &mut *self.0;
+        let (rank, size) = (peers.rank(), peers.size());
+        let mut counts = vec![0; size];
+        for r in 0..size {
+            if r == rank {
+                f(state)?;
+            }
+            // Every process takes the state the process of this turn left.
+            counts.iter_mut().enumerate().for_each(|(q, c)| *c = if q == r { state.len() } else { 0 });
+            let mine = if r == rank { state.to_vec() } else { Vec::new() };
+            peers.all_gather_f64(&mine, &counts, state)?;
+        }
+        Ok(())
+    }
+}
+
 /// [`finish`](super::finish) on rows shared out as `layout` says (`local`: this
-/// process's rows, rows `local.first_row..` of `total`): the codec from every training row's
-/// code and the detector from every row's score, gathered, with the bits of `finish` on
-/// all the rows in one process. The `standardized` score, whose feature scales are
-/// fitted on the rows themselves, is refused.
+/// process's rows, rows `local.first_row..` of `total`): the codec from every training
+/// row's code and the detector from every row's score, each process computing its own
+/// rows' and the fits run across the processes ([`PeerParts`]), with the bits of
+/// `finish` on all the rows in one process: no process holds another's codes or scores.
 pub(crate) fn finish(
     model: &mut Autoencoder,
     local: &Dataset,
@@ -524,24 +590,24 @@ pub(crate) fn finish(
     peers: &mut dyn Peers,
 ) -> Result<()> {
     let layout = Layout::of(peers, local, total)?;
-    let size = layout.size();
     if Codec::supports(model.code_dim()) {
         let n_train = model.training.as_ref().map_or(layout.total(), |t| t.rows.0).min(layout.total());
         let k = model.code_dim();
         // A process's training rows are its first ones.
         let here = layout.training(peers.rank(), n_train).len();
         let codes = model.encode(local.rows_in(0..here), threads)?;
-        let counts: Vec<usize> = (0..size).map(|r| layout.training(r, n_train).len() * k).collect();
-        let mut all = vec![0.0f32; counts.iter().sum()];
-        peers.all_gather_f32(&codes, &counts, &mut all)?;
-        model.codec = Some(Codec::fit(&all, k)?);
+        let first = layout.training(peers.rank(), n_train).start;
+        Codec::check_finite(&codes, (first * k) as u64)?;
+        let parts = &mut PeerParts(&mut *peers);
+        model.codec = Some(super::finish::codec_in_parts(k, n_train as u64, |f| f(&codes), parts)?);
     }
     if let Some(rule) = threshold {
         let kind = ScoreKind::default_for(model);
         rule.check()?;
         let scales = scales_of_all(peers, &layout, model, local, kind, threads)?;
-        let all = gather_scores(peers, &layout, &scores(model, local, kind, &scales, threads)?)?;
-        model.detector = Some(Detector::fit_passes_scaled(model, kind, scales, rule, |f| f(&all))?);
+        let mine = scores(model, local, kind, &scales, threads)?;
+        let parts = &mut PeerParts(&mut *peers);
+        model.detector = Some(Detector::fit_passes_in_parts(model, kind, scales, rule, |f| f(&mine), parts)?);
     }
     Ok(())
 }
@@ -821,6 +887,133 @@ impl Peers for SharedPeers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Values held in parts by processes give, on every process, the order statistics,
+    /// the added counts and the fold in rank order of one process holding every value,
+    /// bit for bit: with uneven and empty parts, more equal values than a selection
+    /// collects at once (a third pass), and counts past 2²⁴ (sent in two halves).
+    #[test]
+    fn values_in_parts_give_the_results_of_one_process() {
+        use crate::select::{select, select_in_parts, Rank, Selected};
+        use crate::train::micro::tests::Table;
+        // 1,300,000 values, seven in eight of them equal: one 16-bit range of keys holds
+        // more than a selection collects.
+        let n = 1_300_000;
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let values: Vec<f64> = (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if i % 8 == 0 {
+                    (x >> 11) as f64 / (1u64 << 53) as f64 * 1e3 - 7.0
+                } else {
+                    2.5
+                }
+            })
+            .collect();
+        let wanted = [0, 1000, n / 2, n - 2, n - 1].map(|r| Rank { channel: 0, rank: r as u64 });
+        let want = select(&wanted, |f| {
+            values.iter().for_each(|&v| f(0, v));
+            Ok(())
+        })
+        .unwrap();
+        let want_sum = values.iter().fold(-0.0f64, |s, v| s + v);
+        for cuts in [vec![0, n / 2, n], vec![0, 0, 1000, n - 5, n]] {
+            let size = cuts.len() - 1;
+            let got: Vec<(Vec<Selected>, u64, Vec<u64>)> = std::thread::scope(|s| {
+                let handles: Vec<_> = Table::group(size)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(r, mut p)| {
+                        let mine = &values[cuts[r]..cuts[r + 1]];
+                        s.spawn(move || {
+                            let mut parts = PeerParts(&mut p);
+                            let visit = |f: &mut dyn FnMut(usize, f64)| {
+                                mine.iter().for_each(|&v| f(0, v));
+                                Ok(())
+                            };
+                            let selected = select_in_parts(&wanted, visit, &mut parts).unwrap();
+                            let mut sum = [-0.0f64];
+                            let mut add = |st: &mut [f64]| {
+                                mine.iter().for_each(|v| st[0] += v);
+                                Ok(())
+                            };
+                            parts.fold(&mut sum, &mut add).unwrap();
+                            let mut counts = vec![r as u64 * (1 << 30) + 3, 1, 0];
+                            parts.sum_counts(&mut counts).unwrap();
+                            (selected, sum[0].to_bits(), counts)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let total = (0..size as u64).map(|r| r * (1 << 30) + 3).sum::<u64>();
+            for (r, (selected, sum, counts)) in got.into_iter().enumerate() {
+                assert_eq!(selected, want, "{size} processes: process {r}");
+                assert_eq!(sum, want_sum.to_bits(), "{size} processes: process {r}");
+                assert_eq!(counts, [total, size as u64, 0], "{size} processes: process {r}");
+            }
+        }
+    }
+
+    /// A detector fitted on scores held in parts, uneven and empty, is on every process
+    /// the one fitted on every score, bit for bit (its `Debug` form, which writes each
+    /// number so that it reads back to the same bits), by every rule: the quantile
+    /// rules' selection, the sigma rule's mean and deviation (sums in sequence), the
+    /// summary's least, greatest and flagged share.
+    #[test]
+    fn a_detector_fitted_in_parts_is_the_one_fitted_whole() {
+        use crate::train::micro::tests::Table;
+        let model = Autoencoder::new(
+            crate::ModelConfig { input_dim: 4, layers: vec![3, 2], ..crate::ModelConfig::default() },
+            1,
+        )
+        .unwrap();
+        let n = 5000;
+        let scores: Vec<f64> =
+            (0..n).map(|i| ((i * 7919 % 1009) as f64 / 97.0).powf(1.7) + 1e-3 * i as f64).collect();
+        for rule in [
+            ThresholdRule::Contamination(0.05),
+            ThresholdRule::Percentile(90.0),
+            ThresholdRule::Sigma(2.0),
+            ThresholdRule::Value(3.0),
+        ] {
+            let whole = Detector::fit_passes(&model, ScoreKind::Mse, rule, |f| {
+                scores.chunks(333).try_for_each(&mut *f)
+            });
+            let want = format!("{:?}", whole.unwrap());
+            let cuts = [0, 0, 1234, 1235, n];
+            let got: Vec<String> = std::thread::scope(|s| {
+                let handles: Vec<_> = Table::group(4)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(r, mut p)| {
+                        let (model, mine) = (&model, &scores[cuts[r]..cuts[r + 1]]);
+                        s.spawn(move || {
+                            let pass = |f: &mut dyn FnMut(&[f64]) -> Result<()>| {
+                                mine.chunks(100).try_for_each(&mut *f)
+                            };
+                            let parts = &mut PeerParts(&mut p);
+                            let fitted = Detector::fit_passes_in_parts(
+                                model,
+                                ScoreKind::Mse,
+                                Vec::new(),
+                                rule,
+                                pass,
+                                parts,
+                            );
+                            format!("{:?}", fitted.unwrap())
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for (r, g) in got.iter().enumerate() {
+                assert_eq!(g, &want, "{rule:?}: process {r}");
+            }
+        }
+    }
 
     #[test]
     fn shard_rows_cover_every_row_once_in_order() {

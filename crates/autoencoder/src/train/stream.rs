@@ -485,11 +485,13 @@ pub fn fit_streamed(
 /// `window_rows / peers.size()` rows of it. Every process ends with the bits of one
 /// process streaming the same windows alone ([`fit_streamed`] without peers).
 ///
-/// The passes after training (with `trim`, the first pass's scores; the codec's codes;
-/// with a `threshold`, the scores and the standardized score's error sums) are shared
-/// too: each process encodes or scores its share of every chunk, and the parts are
-/// gathered, so every process fits the codec and detector from every row's values, the
-/// bits of one process. So is the validation loss, as with [`fit_streamed`]'s peers.
+/// The passes after training are shared too. With `trim`, each process scores its share
+/// of every chunk after the first pass (and sums the standardized score's errors), and
+/// the parts are gathered, so every process keeps the same rows. The codec's codes and a
+/// `threshold`'s scores are computed and spilled by each process for an even share of
+/// the rows, and the codec and detector fitted across the processes
+/// ([`Parts`](crate::select::Parts)): every process ends with the bits of one. So is the
+/// validation loss, as with [`fit_streamed`]'s peers.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_streamed_sharded(
     model: &mut Autoencoder,
@@ -850,20 +852,21 @@ impl Word for f32 {
     }
 }
 
-/// The scores of `kind` (with `scales`, [`streamed_scales`]) of every row of `data`, in
-/// order, into a spill (with `helpers`, each process scoring its share: [`each_chunk`]).
+/// The scores of `kind` (with `scales`, [`streamed_scales`]) of rows `rows` of `data`,
+/// in order, into a spill (with `helpers`, each process scoring its share of them and
+/// every process spilling all: [`each_chunk`]).
 fn spill_scores(
     model: &Autoencoder,
     data: &ChunkedRows,
-    kind: ScoreKind,
-    scales: &[f32],
+    rows: Range<u64>,
+    (kind, scales): (ScoreKind, &[f32]),
     threads: &Threads,
     helpers: Option<&mut dyn Peers>,
 ) -> Result<Spill> {
     let mut spill = Spill::new()?;
     spill.fill::<f64>(|put| {
         let mut score = |d: &Dataset| detector::scores(model, d, kind, scales, threads);
-        each_chunk(data, 0..data.rows(), 1, helpers, &mut score, put)
+        each_chunk(data, rows, 1, helpers, &mut score, put)
     })?;
     Ok(spill)
 }
@@ -889,7 +892,7 @@ fn lowest_scoring(
         return Ok((mask, 0));
     }
     let scales = streamed_scales(model, data, kind, threads, lend(&mut helpers))?;
-    let spill = spill_scores(model, data, kind, &scales, threads, lend(&mut helpers))?;
+    let spill = spill_scores(model, data, 0..n, (kind, &scales), threads, lend(&mut helpers))?;
     let cut = select::select(&[Rank { channel: 0, rank: keep - 1 }], |f| {
         spill.read::<f64>(1, &mut |s| {
             s.iter().for_each(|&v| f(0, v));
@@ -917,8 +920,9 @@ fn lowest_scoring(
 
 /// [`finish`](super::finish) on streamed rows: the codec from the codes of the first
 /// `training.rows.0` rows, and with `threshold` the detector on every row's score. With
-/// `helpers`, each process encodes and scores its share of every chunk and the parts are
-/// gathered: every process spills every code and score, and fits the bits of one.
+/// `helpers`, each process encodes and scores an even share of the rows and spills only
+/// those, and the fits run across the processes ([`PeerParts`](super::shard::PeerParts)):
+/// every process fits the bits of one.
 fn finish(
     model: &mut Autoencoder,
     data: &ChunkedRows,
@@ -934,15 +938,34 @@ fn finish(
     if let Some(rule) = threshold {
         let kind = ScoreKind::default_for(model);
         let scales = streamed_scales(model, data, kind, threads, lend(&mut helpers))?;
-        let spill = spill_scores(model, data, kind, &scales, threads, lend(&mut helpers))?;
+        let mine = mine_of(0..data.rows(), helpers.as_deref());
+        let spill = spill_scores(model, data, mine, (kind, &scales), threads, None)?;
         let read = |f: &mut dyn FnMut(&[f64]) -> Result<()>| spill.read::<f64>(1, f);
-        model.detector = Some(Detector::fit_passes_scaled(model, kind, scales, rule, read)?);
+        model.detector = Some(match lend(&mut helpers) {
+            Some(p) => Detector::fit_passes_in_parts(
+                model,
+                kind,
+                scales,
+                rule,
+                read,
+                &mut super::shard::PeerParts(p),
+            )?,
+            None => Detector::fit_passes_scaled(model, kind, scales, rule, read)?,
+        });
     }
     Ok(())
 }
 
+/// This process's even share of `rows` among `helpers` (all of them without).
+fn mine_of(rows: Range<u64>, helpers: Option<&dyn Peers>) -> Range<u64> {
+    match helpers {
+        Some(p) => share_of(&rows, p.rank(), p.size()),
+        None => rows,
+    }
+}
+
 /// [`Codec::fit`] on the codes of rows `0..rows` of `data` (with `helpers`, each process
-/// encoding its share: [`each_chunk`]).
+/// encoding and spilling an even share of them, the fit run across the processes).
 fn fit_codec(
     model: &Autoencoder,
     data: &ChunkedRows,
@@ -954,36 +977,22 @@ fn fit_codec(
     if rows == 0 {
         return Err(Error::Data(format!("codec: {}: no training rows to fit it on", data.source)));
     }
+    let mine = mine_of(0..rows, helpers.as_deref());
     let mut spill = Spill::new()?;
-    let mut done = 0u64;
+    let mut done = mine.start * k as u64;
     spill.fill::<f32>(|put| {
         let mut encode = |d: &Dataset| model.encode(d.as_slice(), threads);
-        each_chunk(data, 0..rows, k, helpers, &mut encode, &mut |codes| {
+        each_chunk(data, mine, k, None, &mut encode, &mut |codes| {
             Codec::check_finite(codes, done)?;
             done += codes.len() as u64;
             put(codes)
         })
     })?;
-    let (lo, hi) = Codec::end_ranks(rows as usize);
-    let wanted: Vec<Rank> = (0..k)
-        .flat_map(|j| [Rank { channel: j, rank: lo as u64 }, Rank { channel: j, rank: hi as u64 }])
-        .collect();
-    let ends = select::select(&wanted, |f| {
-        spill.read::<f32>(k, &mut |codes| {
-            for row in codes.chunks_exact(k) {
-                row.iter().enumerate().for_each(|(j, &z)| f(j, f64::from(z)));
-            }
-            Ok(())
-        })
-    })?;
-    let ends: Vec<(f32, f32)> =
-        ends.chunks_exact(2).map(|e| (e[0].value as f32, e[1].value as f32)).collect();
-    let mut codec = Codec::with_ends(&ends);
-    spill.read::<f32>(k, &mut |codes| {
-        codec.count(codes);
-        Ok(())
-    })?;
-    Ok(codec)
+    let read = |f: &mut dyn FnMut(&[f32]) -> Result<()>| spill.read::<f32>(k, f);
+    match helpers {
+        Some(p) => super::finish::codec_in_parts(k, rows, read, &mut super::shard::PeerParts(p)),
+        None => super::finish::codec_in_parts(k, rows, read, &mut select::Whole),
+    }
 }
 
 #[cfg(test)]

@@ -550,8 +550,10 @@ fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
             // At least one exchange of gradients a step, and shared out one of rows.
             let least = steps * (1 + shard as usize);
             assert!(made >= least, "{what}: {processes} processes, {how}: {made} exchanges in {steps} steps");
-            // Shared out, the completion's scores (and with `trim` the first pass's) are
-            // computed by shares and gathered: at least one per row.
+            // Shared out, the passes after training run across the processes: with
+            // `trim` the first pass's scores are gathered (one per row), and the
+            // detector's fit adds its selection's counts (65,536 a pass), more values
+            // than rows; streaming every row, each process fits alone.
             assert_eq!(
                 gathered >= n,
                 shard,

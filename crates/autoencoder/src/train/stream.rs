@@ -941,19 +941,23 @@ fn finish(
         let mine = mine_of(0..data.rows(), helpers.as_deref());
         let spill = spill_scores(model, data, mine, (kind, &scales), threads, None)?;
         let read = |f: &mut dyn FnMut(&[f64]) -> Result<()>| spill.read::<f64>(1, f);
-        model.detector = Some(match lend(&mut helpers) {
-            Some(p) => Detector::fit_passes_in_parts(
-                model,
-                kind,
-                scales,
-                rule,
-                read,
-                &mut super::shard::PeerParts(p),
-            )?,
-            None => Detector::fit_passes_scaled(model, kind, scales, rule, read)?,
-        });
+        let (mut whole, mut peers) = (select::Whole, lend(&mut helpers).map(super::shard::PeerParts));
+        let parts = parts_of(&mut whole, &mut peers);
+        model.detector = Some(Detector::fit_passes_in_parts(model, kind, scales, rule, read, parts)?);
     }
     Ok(())
+}
+
+/// The [`Parts`](select::Parts) of the values of the passes after training: those of the
+/// processes sharing them, or the one process's.
+fn parts_of<'p>(
+    whole: &'p mut select::Whole,
+    peers: &'p mut Option<super::shard::PeerParts<'_>>,
+) -> &'p mut dyn select::Parts {
+    match peers {
+        Some(p) => p,
+        None => whole,
+    }
 }
 
 /// This process's even share of `rows` among `helpers` (all of them without).
@@ -989,10 +993,8 @@ fn fit_codec(
         })
     })?;
     let read = |f: &mut dyn FnMut(&[f32]) -> Result<()>| spill.read::<f32>(k, f);
-    match helpers {
-        Some(p) => super::finish::codec_in_parts(k, rows, read, &mut super::shard::PeerParts(p)),
-        None => super::finish::codec_in_parts(k, rows, read, &mut select::Whole),
-    }
+    let (mut whole, mut peers) = (select::Whole, helpers.map(super::shard::PeerParts));
+    super::finish::codec_in_parts(k, rows, read, parts_of(&mut whole, &mut peers))
 }
 
 #[cfg(test)]

@@ -370,6 +370,17 @@ impl ChunkedRows {
         out
     }
 
+    /// Rows `rows` of chunk `i` (a part [`parts`](Self::parts) gives): the chunk as
+    /// [`read`](Self::read) gives it when they are all its rows, else
+    /// [`read_rows`](Self::read_rows).
+    pub fn read_part(&self, i: usize, rows: std::ops::Range<u64>) -> Result<Dataset> {
+        if rows == self.chunk_range(i) {
+            self.read(i)
+        } else {
+            self.read_rows(rows)
+        }
+    }
+
     /// The most rows one read of a part ([`parts`](Self::parts)) holds in memory: what a
     /// pass over the data holds of it at a time.
     pub fn largest_part(&self) -> usize {

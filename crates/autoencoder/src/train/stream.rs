@@ -696,7 +696,7 @@ fn streamed_scales(
     let mut sums = detector::ErrorSums::new(d);
     for (c, part) in data.parts(0..data.rows()) {
         let Some(peers) = helpers.as_deref_mut() else {
-            let rows = if part == data.chunk_range(c) { data.read(c)? } else { data.read_rows(part)? };
+            let rows = data.read_part(c, part)?;
             sums.add(model, &rows, threads)?;
             continue;
         };
@@ -753,7 +753,7 @@ fn each_chunk<T: Gathered>(
 ) -> Result<()> {
     for (c, part) in data.parts(rows) {
         let Some(peers) = helpers.as_deref_mut() else {
-            let d = if part == data.chunk_range(c) { data.read(c)? } else { data.read_rows(part)? };
+            let d = data.read_part(c, part)?;
             put(&f(&d)?)?;
             continue;
         };

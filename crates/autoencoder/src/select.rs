@@ -220,6 +220,57 @@ pub fn select_in_parts(
         .collect())
 }
 
+/// Which of this process's values are among the `keep` lowest of every process's (in
+/// [`f64::total_cmp`]'s order, ties to the earlier value; the parts in rank order make
+/// the whole sequence): `kept` is called with the index of each kept value of this
+/// process, in order, and the count of kept values the earlier processes hold is
+/// returned. `pass` visits this process's values in the same order each time it is
+/// called (the selection's passes, then two more). Every process gets what one
+/// process holding every value would mark: no values are gathered, only counts
+/// ([`select_in_parts`]) and, in rank order, two numbers ([`Parts::fold`]).
+pub fn lowest_in_parts(
+    keep: u64,
+    mut pass: impl FnMut(&mut dyn FnMut(f64)) -> Result<()>,
+    parts: &mut dyn Parts,
+    mut kept: impl FnMut(u64),
+) -> Result<u64> {
+    if keep == 0 {
+        return Ok(0);
+    }
+    let cut = select_in_parts(&[Rank { channel: 0, rank: keep - 1 }], |f| pass(&mut |v| f(0, v)), parts)?[0];
+    // Every value below the cut is kept, and the first `keep − below` equal to it.
+    let at = key(cut.value);
+    let (mut below_here, mut equal_here) = (0u64, 0u64);
+    pass(&mut |v| match key(v).cmp(&at) {
+        std::cmp::Ordering::Less => below_here += 1,
+        std::cmp::Ordering::Equal => equal_here += 1,
+        std::cmp::Ordering::Greater => {}
+    })?;
+    // The equal values and the kept values of the processes before this one.
+    let (equal_wanted, mut before) = (keep - cut.below, [0u64; 2]);
+    let mut seen = [0.0f64; 2];
+    parts.fold(&mut seen, &mut |s| {
+        before = [s[0] as u64, s[1] as u64];
+        let take = equal_here.min(equal_wanted.saturating_sub(before[0]));
+        s[0] += equal_here as f64;
+        s[1] += (below_here + take) as f64;
+        Ok(())
+    })?;
+    let mut equal_left = equal_wanted.saturating_sub(before[0]);
+    let mut i = 0u64;
+    pass(&mut |v| {
+        let k = key(v);
+        if k < at || (k == at && equal_left > 0) {
+            if k == at {
+                equal_left -= 1;
+            }
+            kept(i);
+        }
+        i += 1;
+    })?;
+    Ok(before[1])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,8 @@
 //! counts a search and pass (as `f32` halves, and their segment's totals), the few
 //! values left to sort, and the sums passed on in rank order ([`PeerParts`]); for the
 //! `standardized` score, its rows' error sums (a few blocks per power of two); with
-//! `trim`, its rows' scores after the first pass.
+//! `trim`, the same for the selection of the rows kept after the first pass (no
+//! scores).
 //!
 //! [`FitOptions::shard_of`]: super::FitOptions::shard_of
 
@@ -35,9 +36,9 @@ use crate::data::dataset::{split_rows, Dataset, ValueRange};
 use crate::data::normalize::{Moments, NormalizeKind, Normalizer, BLOCK_STATS, MOMENTS_BLOCK};
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
-use crate::model::detector::{lowest_of, scores, Detector, ErrorSums, ScoreKind, ThresholdRule};
+use crate::model::detector::{scores, trim_keep, Detector, ErrorSums, ScoreKind, ThresholdRule};
 use crate::model::Autoencoder;
-use crate::select::Parts;
+use crate::select::{self, Parts};
 
 /// The rows process `rank` of `size` holds when `total` rows are shared out evenly in
 /// rank order: `⌊rank·total/size⌋..⌊(rank + 1)·total/size⌋`. Any contiguous ranges in
@@ -653,9 +654,10 @@ pub(super) fn fingerprint(
 
 /// `fit_with`'s passes on rows shared out as `layout` says (`train` this process's).
 /// With [`TrainConfig::trim`], as in one process: a first pass from the seed's weights,
-/// without checkpoints; then every row's score under it, gathered, so that every
-/// process keeps the same lowest-scoring rows (its own among them, numbered among all
-/// those kept); then the second pass on those rows, the one checkpointed.
+/// without checkpoints; then each process scores its own rows under it and keeps those
+/// among the lowest-scoring of all ([`select::lowest_in_parts`]: one process's choice,
+/// found from counts, not gathered scores), numbered among all those kept; then the
+/// second pass on those rows, the one checkpointed.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn fit(
     model: &mut Autoencoder,
@@ -691,19 +693,24 @@ pub(super) fn fit(
         config,
         resumed,
         |first| {
-            // Every row's score, gathered: every process keeps the same rows, its own
-            // numbered among all those kept.
+            // Each process scores its own rows and keeps those among the lowest of all,
+            // found across the processes: its own, numbered among all those kept.
             let (mut peers, kind) = (shared.clone(), ScoreKind::default_for(first));
             let scales = scales_of_all(&mut peers, &layout, first, train, kind, threads)?;
-            let all = gather_scores(&mut peers, &layout, &scores(first, train, kind, &scales, threads)?)?;
-            let kept = lowest_of(&all, config.trim);
-            let here = layout.range(peers.rank());
-            let (a, b) = (kept.partition_point(|&i| i < here.start), kept.partition_point(|&i| i < here.end));
-            let local: Vec<usize> = kept[a..b].iter().map(|&i| i - here.start).collect();
+            let mine = scores(first, train, kind, &scales, threads)?;
+            let keep = trim_keep(layout.total(), config.trim);
+            let mut local = Vec::new();
+            let pass = |f: &mut dyn FnMut(f64)| {
+                mine.iter().for_each(|&v| f(v));
+                Ok(())
+            };
+            let before = select::lowest_in_parts(keep as u64, pass, &mut PeerParts(&mut peers), |i| {
+                local.push(i as usize)
+            })?;
             let mut rows = train.select_rows(&local);
-            rows.first_row = a as u64;
-            rows.source = trimmed_source(&train.source, kept.len(), layout.total());
-            let kept_layout = Layout::of(&mut peers, &rows, kept.len())?;
+            rows.first_row = before;
+            rows.source = trimmed_source(&train.source, keep, layout.total());
+            let kept_layout = Layout::of(&mut peers, &rows, keep)?;
             Ok((rows, kept_layout))
         },
         |m, rows, c, pass| match rows {
@@ -717,14 +724,6 @@ pub(super) fn fit(
             }
         },
     )
-}
-
-/// Every process's scores of its rows (`mine` this one's), in row order: an all-gather.
-fn gather_scores(peers: &mut dyn Peers, layout: &Layout, mine: &[f64]) -> Result<Vec<f64>> {
-    let counts: Vec<usize> = (0..layout.size()).map(|r| layout.range(r).len()).collect();
-    let mut all = vec![0.0f64; layout.total()];
-    peers.all_gather_f64(mine, &counts, &mut all)?;
-    Ok(all)
 }
 
 /// The feature scales of score `kind` fitted on every process's rows (`local` this
@@ -956,6 +955,68 @@ mod tests {
                 assert_eq!(selected, want, "{size} processes: process {r}");
                 assert_eq!(sum, want_sum.to_bits(), "{size} processes: process {r}");
                 assert_eq!(counts, [total, size as u64, 0], "{size} processes: process {r}");
+            }
+        }
+    }
+
+    /// The lowest values of every process's, chosen in parts, are on every process its
+    /// own of the rows [`lowest_of`](crate::model::detector::lowest_of) keeps of all the
+    /// values (ties to the earlier row, across the parts' ends), numbered after the
+    /// earlier processes' kept rows: with uneven and empty parts, ties at the cut spread
+    /// over several processes, no ties, and every value kept or one.
+    #[test]
+    fn the_lowest_values_chosen_in_parts_are_those_chosen_whole() {
+        use crate::model::detector::lowest_of;
+        use crate::train::micro::tests::Table;
+        let n = 4000;
+        // A fifth of the values equal (3.0), spread through every part; NaN and -0.0.
+        let tied: Vec<f64> = (0..n)
+            .map(|i| match i % 5 {
+                0 => 3.0,
+                _ if i == 17 => f64::NAN,
+                _ if i == 18 => -0.0,
+                _ => ((i * 7919 % 1013) as f64 / 101.0).powi(3) - 4.0,
+            })
+            .collect();
+        let distinct: Vec<f64> = (0..n).map(|i| ((i * 7919 % 4001) as f64).sqrt()).collect();
+        for values in [&tied, &distinct] {
+            for trim in [0.0, 0.3, 0.75, 0.8, 0.999, 1.0] {
+                let want = lowest_of(values, trim);
+                let keep = trim_keep(n, trim) as u64;
+                for cuts in [vec![0, n], vec![0, 0, 1234, 1235, n], vec![0, 999, 2001, 2001, 3999, n]] {
+                    let size = cuts.len() - 1;
+                    let got: Vec<(Vec<usize>, u64)> = std::thread::scope(|s| {
+                        let handles: Vec<_> = Table::group(size)
+                            .into_iter()
+                            .enumerate()
+                            .map(|(r, mut p)| {
+                                let mine = &values[cuts[r]..cuts[r + 1]];
+                                s.spawn(move || {
+                                    let pass = |f: &mut dyn FnMut(f64)| {
+                                        mine.iter().for_each(|&v| f(v));
+                                        Ok(())
+                                    };
+                                    let mut kept = Vec::new();
+                                    let before =
+                                        select::lowest_in_parts(keep, pass, &mut PeerParts(&mut p), |i| {
+                                            kept.push(i as usize)
+                                        })
+                                        .unwrap();
+                                    (kept, before)
+                                })
+                            })
+                            .collect();
+                        handles.into_iter().map(|h| h.join().unwrap()).collect()
+                    });
+                    for (r, (kept, before)) in got.into_iter().enumerate() {
+                        let a = want.partition_point(|&i| i < cuts[r]);
+                        let b = want.partition_point(|&i| i < cuts[r + 1]);
+                        let local: Vec<usize> = want[a..b].iter().map(|&i| i - cuts[r]).collect();
+                        let at = format!("trim {trim}, cuts {cuts:?}: process {r}");
+                        assert_eq!(before, a as u64, "{at}");
+                        assert!(kept == local, "{at}: {} kept, {} wanted", kept.len(), local.len());
+                    }
+                }
             }
         }
     }

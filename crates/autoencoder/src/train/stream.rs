@@ -30,7 +30,7 @@ use crate::kernels::Threads;
 use crate::model::detector::{self, Detector, ScoreKind, ThresholdRule};
 use crate::model::Autoencoder;
 use crate::random::{self, Stream};
-use crate::select::{self, Rank};
+use crate::select;
 
 /// Memory besides the window that streamed training reserves: the program, the model,
 /// its optimizer and workspace, the scoring passes' batches, the reader's buffers, and
@@ -485,9 +485,11 @@ pub fn fit_streamed(
 /// `window_rows / peers.size()` rows of it. Every process ends with the bits of one
 /// process streaming the same windows alone ([`fit_streamed`] without peers).
 ///
-/// The passes after training are shared too. With `trim`, each process scores its share
-/// of every chunk after the first pass (and sums the standardized score's errors), and
-/// the parts are gathered, so every process keeps the same rows. The codec's codes and a
+/// The passes after training are shared too. With `trim`, each process scores (and
+/// spills) an even share of the rows after the first pass (and sums the standardized
+/// score's errors), the rows kept are chosen across the processes, and each process's
+/// bits of the mask of kept rows are gathered, so every process keeps the same rows.
+/// The codec's codes and a
 /// `threshold`'s scores are computed and spilled by each process for an even share of
 /// the rows, and the codec and detector fitted across the processes
 /// ([`Parts`](crate::select::Parts)): every process ends with the bits of one. So is the
@@ -720,50 +722,20 @@ fn share_of(part: &Range<u64>, rank: usize, size: usize) -> Range<u64> {
     part.start + s.start as u64..part.start + s.end as u64
 }
 
-/// Values of one kind a process gathers from every process.
-trait Gathered: Word + Default {
-    fn all_gather(peers: &mut dyn Peers, mine: &[Self], counts: &[usize], all: &mut [Self]) -> Result<()>;
-}
-
-impl Gathered for f32 {
-    fn all_gather(peers: &mut dyn Peers, mine: &[f32], counts: &[usize], all: &mut [f32]) -> Result<()> {
-        peers.all_gather_f32(mine, counts, all)
-    }
-}
-
-impl Gathered for f64 {
-    fn all_gather(peers: &mut dyn Peers, mine: &[f64], counts: &[usize], all: &mut [f64]) -> Result<()> {
-        peers.all_gather_f64(mine, counts, all)
-    }
-}
-
 /// `put` with `f` (`width` values a row) of rows `rows` of `data` (global indices), a
-/// part of a chunk at a time ([`ChunkedRows::parts`]), in order. With `helpers`, each
-/// process computes `f` of its share of every part ([`share_of`]) and the parts are
-/// gathered: `f` must give each row's values from the row alone (and its index, which
-/// the rows' [`Dataset::first_row`] gives), so that every process puts the values one
-/// process computes.
-fn each_chunk<T: Gathered>(
+/// part of a chunk at a time ([`ChunkedRows::parts`]), in order.
+fn each_chunk<T>(
     data: &ChunkedRows,
     rows: Range<u64>,
     width: usize,
-    mut helpers: Option<&mut dyn Peers>,
     f: &mut dyn FnMut(&Dataset) -> Result<Vec<T>>,
     put: &mut dyn FnMut(&[T]) -> Result<()>,
 ) -> Result<()> {
     for (c, part) in data.parts(rows) {
-        let Some(peers) = helpers.as_deref_mut() else {
-            let d = data.read_part(c, part)?;
-            put(&f(&d)?)?;
-            continue;
-        };
-        let size = peers.size();
-        let mine = f(&data.read_rows(share_of(&part, peers.rank(), size))?)?;
-        let rows_of = |q: usize| super::shard_rows((part.end - part.start) as usize, q, size).len();
-        let counts: Vec<usize> = (0..size).map(|q| rows_of(q) * width).collect();
-        let mut all = vec![T::default(); counts.iter().sum()];
-        T::all_gather(peers, &mine, &counts, &mut all)?;
-        put(&all)?;
+        let d = data.read_part(c, part)?;
+        let values = f(&d)?;
+        debug_assert_eq!(values.len(), d.rows() * width);
+        put(&values)?;
     }
     Ok(())
 }
@@ -853,26 +825,27 @@ impl Word for f32 {
 }
 
 /// The scores of `kind` (with `scales`, [`streamed_scales`]) of rows `rows` of `data`,
-/// in order, into a spill (with `helpers`, each process scoring its share of them and
-/// every process spilling all: [`each_chunk`]).
+/// in order, into a spill.
 fn spill_scores(
     model: &Autoencoder,
     data: &ChunkedRows,
     rows: Range<u64>,
     (kind, scales): (ScoreKind, &[f32]),
     threads: &Threads,
-    helpers: Option<&mut dyn Peers>,
 ) -> Result<Spill> {
     let mut spill = Spill::new()?;
     spill.fill::<f64>(|put| {
         let mut score = |d: &Dataset| detector::scores(model, d, kind, scales, threads);
-        each_chunk(data, rows, 1, helpers, &mut score, put)
+        each_chunk(data, rows, 1, &mut score, put)
     })?;
     Ok(spill)
 }
 
 /// The rows [`detector::lowest_scoring`] keeps, as a mask over the rows of `data`, and
-/// how many: the `⌈(1 − trim)·n⌉` lowest scores, ties to the earlier row.
+/// how many: the `⌈(1 − trim)·n⌉` lowest scores, ties to the earlier row. With
+/// `helpers`, each process scores and spills only an even share of the rows, the rows
+/// kept are chosen across the processes ([`select::lowest_in_parts`]) and the shares'
+/// masks gathered: every process ends with the mask of one.
 fn lowest_scoring(
     model: &Autoencoder,
     data: &ChunkedRows,
@@ -892,30 +865,50 @@ fn lowest_scoring(
         return Ok((mask, 0));
     }
     let scales = streamed_scales(model, data, kind, threads, lend(&mut helpers))?;
-    let spill = spill_scores(model, data, 0..n, (kind, &scales), threads, lend(&mut helpers))?;
-    let cut = select::select(&[Rank { channel: 0, rank: keep - 1 }], |f| {
+    let mine = mine_of(0..n, helpers.as_deref());
+    let spill = spill_scores(model, data, mine.clone(), (kind, &scales), threads)?;
+    let read = |f: &mut dyn FnMut(f64)| {
         spill.read::<f64>(1, &mut |s| {
-            s.iter().for_each(|&v| f(0, v));
+            s.iter().for_each(|&v| f(v));
             Ok(())
         })
-    })?[0];
-    // Every score below the cut, and the first `keep − below` equal to it.
-    let (at, mut equal) = (select::key(cut.value), keep - cut.below);
-    let mut g = 0u64;
-    spill.read::<f64>(1, &mut |s| {
-        for &v in s {
-            let k = select::key(v);
-            if k < at || (k == at && equal > 0) {
-                if k == at {
-                    equal -= 1;
-                }
-                mask[(g / 64) as usize] |= 1 << (g % 64);
-            }
-            g += 1;
-        }
-        Ok(())
+    };
+    let (mut whole, mut peers) = (select::Whole, lend(&mut helpers).map(super::shard::PeerParts));
+    select::lowest_in_parts(keep, read, parts_of(&mut whole, &mut peers), |i| {
+        let g = mine.start + i;
+        mask[(g / 64) as usize] |= 1 << (g % 64);
     })?;
+    if let Some(p) = lend(&mut helpers) {
+        join_masks(p, &mut mask, n)?;
+    }
     Ok((mask, keep))
+}
+
+/// Every process's bits of `mask` (of `n` rows; each process's only within its share,
+/// [`mine_of`]) in every process's: each sends the words its share spans, as 32-bit
+/// halves (exact in `f64`), and every process ORs them in.
+fn join_masks(peers: &mut dyn Peers, mask: &mut [u64], n: u64) -> Result<()> {
+    let size = peers.size();
+    let span = |q: usize| {
+        let r = share_of(&(0..n), q, size);
+        if r.is_empty() {
+            0..0
+        } else {
+            (r.start / 64) as usize..((r.end - 1) / 64 + 1) as usize
+        }
+    };
+    let mine: Vec<f64> =
+        mask[span(peers.rank())].iter().flat_map(|&w| [(w & 0xffff_ffff) as f64, (w >> 32) as f64]).collect();
+    let counts: Vec<usize> = (0..size).map(|q| 2 * span(q).len()).collect();
+    let mut all = vec![0.0f64; counts.iter().sum()];
+    peers.all_gather_f64(&mine, &counts, &mut all)?;
+    let mut from = all.chunks_exact(2);
+    for q in 0..size {
+        for (w, half) in mask[span(q)].iter_mut().zip(from.by_ref()) {
+            *w |= half[0] as u64 | (half[1] as u64) << 32;
+        }
+    }
+    Ok(())
 }
 
 /// [`finish`](super::finish) on streamed rows: the codec from the codes of the first
@@ -939,7 +932,7 @@ fn finish(
         let kind = ScoreKind::default_for(model);
         let scales = streamed_scales(model, data, kind, threads, lend(&mut helpers))?;
         let mine = mine_of(0..data.rows(), helpers.as_deref());
-        let spill = spill_scores(model, data, mine, (kind, &scales), threads, None)?;
+        let spill = spill_scores(model, data, mine, (kind, &scales), threads)?;
         let read = |f: &mut dyn FnMut(&[f64]) -> Result<()>| spill.read::<f64>(1, f);
         let (mut whole, mut peers) = (select::Whole, lend(&mut helpers).map(super::shard::PeerParts));
         let parts = parts_of(&mut whole, &mut peers);
@@ -986,7 +979,7 @@ fn fit_codec(
     let mut done = mine.start * k as u64;
     spill.fill::<f32>(|put| {
         let mut encode = |d: &Dataset| model.encode(d.as_slice(), threads);
-        each_chunk(data, mine, k, None, &mut encode, &mut |codes| {
+        each_chunk(data, mine, k, &mut encode, &mut |codes| {
             Codec::check_finite(codes, done)?;
             done += codes.len() as u64;
             put(codes)

@@ -550,10 +550,10 @@ fn streamed_rows_shared_by_processes_give_the_bytes_of_one() {
             // At least one exchange of gradients a step, and shared out one of rows.
             let least = steps * (1 + shard as usize);
             assert!(made >= least, "{what}: {processes} processes, {how}: {made} exchanges in {steps} steps");
-            // Shared out, the passes after training run across the processes: with
-            // `trim` the first pass's scores are gathered (one per row), and the
-            // detector's fit adds its selection's counts (65,536 a pass), more values
-            // than rows; streaming every row, each process fits alone.
+            // Shared out, the passes after training run across the processes: the
+            // selections of `trim`'s rows and of the detector's threshold add their
+            // counts (65,536 a pass), more values than rows, and with `trim` the mask
+            // of kept rows is gathered; streaming every row, each process fits alone.
             assert_eq!(
                 gathered >= n,
                 shard,

@@ -686,18 +686,24 @@ pub fn lowest_scoring(
     threads: &Threads,
 ) -> Result<Vec<usize>> {
     let (_, s) = scores_fitted_on(model, data, ScoreKind::default_for(model), threads)?;
-    Ok(lowest_of(&s, trim))
+    lowest_of(&s, trim)
 }
 
 /// The indices, in order, of the `⌈(1 − trim)·n⌉` lowest of the `n` scores `s`; ties go
-/// to the earlier row ([`lowest_scoring`] on scores already computed).
-pub(crate) fn lowest_of(s: &[f64], trim: f64) -> Vec<usize> {
-    let keep = trim_keep(s.len(), trim);
-    let mut idx: Vec<usize> = (0..s.len()).collect();
-    idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]).then(a.cmp(&b)));
-    idx.truncate(keep.min(s.len()));
-    idx.sort_unstable();
-    idx
+/// to the earlier row ([`lowest_scoring`] on scores already computed). By radix
+/// selection ([`select::lowest_in_parts`]): a few passes over the scores, no sort.
+pub(crate) fn lowest_of(s: &[f64], trim: f64) -> Result<Vec<usize>> {
+    let keep = trim_keep(s.len(), trim).min(s.len());
+    if keep == s.len() {
+        return Ok((0..keep).collect());
+    }
+    let mut kept = Vec::with_capacity(keep);
+    let pass = |f: &mut dyn FnMut(f64)| {
+        s.iter().for_each(|&v| f(v));
+        Ok(())
+    };
+    select::lowest_in_parts(keep as u64, pass, &mut select::Whole, |i| kept.push(i as usize))?;
+    Ok(kept)
 }
 
 /// How many of `rows` rows a trimmed second pass keeps: `⌈(1 − trim)·rows⌉`.

@@ -960,14 +960,23 @@ mod tests {
     }
 
     /// The lowest values of every process's, chosen in parts, are on every process its
-    /// own of the rows [`lowest_of`](crate::model::detector::lowest_of) keeps of all the
-    /// values (ties to the earlier row, across the parts' ends), numbered after the
-    /// earlier processes' kept rows: with uneven and empty parts, ties at the cut spread
-    /// over several processes, no ties, and every value kept or one.
+    /// own of those a sort of all the values keeps (ties to the earlier row, across the
+    /// parts' ends), numbered after the earlier processes' kept rows: with uneven and
+    /// empty parts, ties at the cut spread over several processes, no ties, and every
+    /// value kept or one. One process holding them all ([`lowest_of`]) keeps the same.
+    ///
+    /// [`lowest_of`]: crate::model::detector::lowest_of
     #[test]
     fn the_lowest_values_chosen_in_parts_are_those_chosen_whole() {
         use crate::model::detector::lowest_of;
         use crate::train::micro::tests::Table;
+        let sorted = |s: &[f64], trim: f64| {
+            let mut idx: Vec<usize> = (0..s.len()).collect();
+            idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]).then(a.cmp(&b)));
+            idx.truncate(trim_keep(s.len(), trim));
+            idx.sort_unstable();
+            idx
+        };
         let n = 4000;
         // A fifth of the values equal (3.0), spread through every part; NaN and -0.0.
         let tied: Vec<f64> = (0..n)
@@ -981,7 +990,8 @@ mod tests {
         let distinct: Vec<f64> = (0..n).map(|i| ((i * 7919 % 4001) as f64).sqrt()).collect();
         for values in [&tied, &distinct] {
             for trim in [0.0, 0.3, 0.75, 0.8, 0.999, 1.0] {
-                let want = lowest_of(values, trim);
+                let want = sorted(values, trim);
+                assert_eq!(lowest_of(values, trim).unwrap(), want, "trim {trim}: one process");
                 let keep = trim_keep(n, trim) as u64;
                 for cuts in [vec![0, n], vec![0, 0, 1234, 1235, n], vec![0, 999, 2001, 2001, 3999, n]] {
                     let size = cuts.len() - 1;

@@ -110,8 +110,15 @@ impl Codec {
         for j in 0..dims {
             column.clear();
             column.extend(codes.iter().skip(j).step_by(dims).copied());
-            column.sort_unstable_by(f32::total_cmp);
-            ends.push((column[r_lo], column[r_hi]));
+            // The two order statistics, by selection (no sort): the one of rank `r_hi`
+            // is the least of those after rank `r_lo` with `r_hi − r_lo − 1` before it.
+            let (_, &mut lo, above) = column.select_nth_unstable_by(r_lo, f32::total_cmp);
+            let hi = if r_hi > r_lo {
+                *above.select_nth_unstable_by(r_hi - r_lo - 1, f32::total_cmp).1
+            } else {
+                lo
+            };
+            ends.push((lo, hi));
         }
         let mut codec = Codec::with_ends(&ends);
         codec.count(codes);

@@ -962,9 +962,12 @@ pub fn threshold(scores: &[f64], rule: ThresholdRule) -> f64 {
         if s.is_empty() {
             return f64::INFINITY;
         }
-        s.sort_by(f64::total_cmp);
         let (pos, lo, hi) = quantile_ranks(q, s.len());
-        interpolate(s[lo], s[hi], pos, lo)
+        // The two order statistics, by selection (no sort); `hi` is `lo` or `lo + 1`.
+        let (_, &mut at_lo, above) = s.select_nth_unstable_by(lo, f64::total_cmp);
+        let at_hi =
+            if hi > lo { above.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo) } else { at_lo };
+        interpolate(at_lo, at_hi, pos, lo)
     };
     match rule {
         ThresholdRule::Contamination(c) => quantile(1.0 - c),

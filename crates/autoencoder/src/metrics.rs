@@ -120,7 +120,9 @@ impl MetricsAccumulator {
                 let diff = a - b;
                 sse += diff * diff;
                 sae += diff.abs();
-                if (0.0..=1.0).contains(&a) {
+                // Cross-entropy is reported only when every target is in [0, 1]: after
+                // the first that is not, its logarithms are not computed.
+                if self.targets_in_unit_interval && (0.0..=1.0).contains(&a) {
                     let p = b.clamp(BCE_EPSILON, 1.0 - BCE_EPSILON);
                     bce -= a * p.ln() + (1.0 - a) * (1.0 - p).ln();
                 } else {

@@ -36,9 +36,17 @@ impl Parts for Whole {
     }
 }
 
-/// The most values a selection collects to sort (8 MiB of keys); above it, it narrows
-/// by another 16 bits with another pass.
-const COLLECT: usize = 1 << 20;
+/// The most keys a selection's searches collect to sort, all together (32 MiB): each
+/// search collects its range of keys when the range holds at most its share of them
+/// (between [`COLLECT_LEAST`] and [`COLLECT_MOST`]); above, it narrows the range by
+/// another 8 bits with another pass.
+const COLLECT_ALL: usize = 1 << 22;
+/// The most keys one search collects (8 MiB), whatever the number of searches.
+const COLLECT_MOST: usize = 1 << 20;
+/// The fewest keys one search may collect (32 KiB), however many searches there are.
+const COLLECT_LEAST: usize = 1 << 12;
+/// Counts are held in blocks of this many.
+const BLOCK: usize = 256;
 
 /// A wanted order statistic: the value of rank `rank` (from 0, in
 /// [`f64::total_cmp`]'s order) among the values of channel `channel`.
@@ -71,10 +79,39 @@ fn value(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
+/// Counts of the values of one digit of the keys (the first 16 bits, then 8 at a time),
+/// held in blocks of [`BLOCK`] made when a value first falls in one. A channel's values
+/// usually span a few powers of two, and the first digit is the sign, the exponent and
+/// 4 bits of the mantissa: a few blocks of 2 KiB, where all 65,536 counts took 512 KiB.
+struct Counts {
+    blocks: Vec<Option<Box<[u64; BLOCK]>>>,
+}
+
+impl Counts {
+    fn new(digit: u32) -> Self {
+        Counts { blocks: vec![None; (1usize << digit) / BLOCK] }
+    }
+
+    #[inline]
+    fn add(&mut self, b: usize) {
+        self.blocks[b / BLOCK].get_or_insert_with(|| Box::new([0; BLOCK]))[b % BLOCK] += 1;
+    }
+
+    /// Every count in order (0 in a block not made).
+    fn each(&self) -> impl Iterator<Item = u64> + '_ {
+        self.blocks.iter().flat_map(|b| (0..BLOCK).map(move |i| b.as_ref().map_or(0, |b| b[i])))
+    }
+
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.blocks.iter().flatten().count() * BLOCK * 8
+    }
+}
+
 enum State {
-    /// Count the next 16 bits of the keys that start with `prefix` (its top `bits`).
+    /// Count the next `digit` bits of the keys that start with `prefix` (its top `bits`).
     Count {
-        hist: Vec<u64>,
+        hist: Counts,
     },
     /// Collect the keys that start with `prefix`.
     Collect {
@@ -86,6 +123,8 @@ enum State {
 struct Search {
     prefix: u64,
     bits: u32,
+    /// The width of the digit counted next.
+    digit: u32,
     /// Values of the channel below the prefix's range.
     below: u64,
     /// The rank within the prefix's range.
@@ -101,10 +140,12 @@ impl Search {
 
 /// The values of the ranks `wanted`, exactly, from passes over the values: `pass`
 /// calls its argument with `(channel, value)` for every value, in the same sequence
-/// each time it is called (at most five times; two when no 16-bit range of keys holds
-/// more than about a million values). Memory: 512 KiB per rank, and at most 8 MiB of
-/// values collected per rank. A rank at or past its channel's count of values is an error for the
-/// caller to prevent; here it gives the channel's largest value.
+/// each time it is called (two times when no range of keys a search narrows to holds
+/// more than its share of the keys collected; at most seven). Memory: the counts' blocks
+/// a pass makes (a few of 2 KiB a rank, for values that span a few powers of two; at
+/// most 512 KiB) and at most 32 MiB of keys collected, or 32 KiB a rank past 1,024
+/// ranks. A rank at or past its channel's count of values is an error for the caller
+/// to prevent; here it gives the channel's largest value.
 pub fn select(
     wanted: &[Rank],
     pass: impl FnMut(&mut dyn FnMut(usize, f64)) -> Result<()>,
@@ -112,24 +153,34 @@ pub fn select(
     select_in_parts(wanted, pass, &mut Whole)
 }
 
+#[cfg(test)]
+thread_local! {
+    /// The most bytes of counts and keys a selection on this thread held after a pass.
+    static HELD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// [`select`] over values held in `parts` by several processes: `pass` visits this
 /// process's values, the ranks are among every process's, and every process gets the
-/// values one process holding them all gets. Each pass's counts are added across the
-/// processes ([`Parts::sum_counts`]: 65,536 a rank a pass), and the few values left to
-/// sort gathered ([`Parts::gather`]).
+/// values one process holding them all gets. After each pass the counts of every
+/// search are added across the processes ([`Parts::sum_counts`]: first which blocks
+/// any process made, then those blocks), and the keys collected gathered
+/// ([`Parts::gather`]: their numbers, then the keys): four exchanges a pass, whatever
+/// the number of ranks wanted.
 pub fn select_in_parts(
     wanted: &[Rank],
     mut pass: impl FnMut(&mut dyn FnMut(usize, f64)) -> Result<()>,
     parts: &mut dyn Parts,
 ) -> Result<Vec<Selected>> {
+    let collect_at = (COLLECT_ALL / wanted.len().max(1)).clamp(COLLECT_LEAST, COLLECT_MOST) as u64;
     let mut searches: Vec<Search> = wanted
         .iter()
         .map(|&want| Search {
             prefix: 0,
             bits: 0,
+            digit: 16,
             below: 0,
             rank: want.rank,
-            state: State::Count { hist: vec![0; 1 << 16] },
+            state: State::Count { hist: Counts::new(16) },
         })
         .collect();
     // Each channel's searches, so that a value visits only its own (a scan of every
@@ -152,46 +203,41 @@ pub fn select_in_parts(
                     continue;
                 }
                 match &mut s.state {
-                    State::Count { hist } => hist[((k << s.bits) >> 48) as usize] += 1,
+                    State::Count { hist } => hist.add(((k << s.bits) >> (64 - s.digit)) as usize),
                     State::Collect { keys } => keys.push(k),
                     State::Done(_) => {}
                 }
             }
         })?;
+        #[cfg(test)]
+        HELD.with(|h| h.set(h.get().max(held(&searches))));
+        sum_counts(&mut searches, parts)?;
+        gather_keys(&mut searches, parts)?;
+        #[cfg(test)]
+        HELD.with(|h| h.set(h.get().max(held(&searches))));
         for s in &mut searches {
-            match &mut s.state {
-                State::Count { hist } => parts.sum_counts(hist)?,
-                State::Collect { keys } => {
-                    let mut values: Vec<f64> = keys.iter().map(|&k| value(k)).collect();
-                    parts.gather(&mut values)?;
-                    *keys = values.into_iter().map(key).collect();
-                }
-                State::Done(_) => {}
-            }
             let next = match &mut s.state {
                 State::Count { hist } => {
-                    let mut bucket = hist.len() - 1;
-                    let mut before = 0u64;
-                    for (b, &c) in hist.iter().enumerate() {
-                        if before + c > s.rank {
-                            bucket = b;
+                    let last = hist.blocks.len() * BLOCK - 1;
+                    let (mut bucket, mut before, mut inside) = (last, 0u64, 0u64);
+                    for (b, c) in hist.each().enumerate() {
+                        if before + c > s.rank || b == last {
+                            (bucket, inside) = (b, c);
                             break;
                         }
-                        if b + 1 < hist.len() {
-                            before += c;
-                        }
+                        before += c;
                     }
-                    let inside = hist[bucket];
                     s.below += before;
                     s.rank -= before.min(s.rank);
-                    s.prefix = (s.prefix << 16) | bucket as u64;
-                    s.bits += 16;
+                    s.prefix = (s.prefix << s.digit) | bucket as u64;
+                    s.bits += s.digit;
+                    s.digit = 8;
                     if s.bits == 64 {
                         State::Done(Selected { value: value(s.prefix), below: s.below })
-                    } else if inside as usize <= COLLECT {
+                    } else if inside <= collect_at {
                         State::Collect { keys: Vec::with_capacity(inside as usize) }
                     } else {
-                        State::Count { hist: vec![0; 1 << 16] }
+                        State::Count { hist: Counts::new(s.digit) }
                     }
                 }
                 State::Collect { keys } => {
@@ -218,6 +264,82 @@ pub fn select_in_parts(
             _ => unreachable!("every search ends done"),
         })
         .collect())
+}
+
+/// The bytes of counts and keys `searches` hold.
+#[cfg(test)]
+fn held(searches: &[Search]) -> usize {
+    searches
+        .iter()
+        .map(|s| match &s.state {
+            State::Count { hist } => hist.bytes(),
+            State::Collect { keys } => keys.len() * 8,
+            State::Done(_) => 0,
+        })
+        .sum()
+}
+
+/// Every counting search's counts added across `parts`: first which blocks any process
+/// made, then the counts of those blocks (a block no process made stays unmade).
+fn sum_counts(searches: &mut [Search], parts: &mut dyn Parts) -> Result<()> {
+    let mut counting: Vec<&mut Counts> = searches
+        .iter_mut()
+        .filter_map(|s| match &mut s.state {
+            State::Count { hist } => Some(hist),
+            _ => None,
+        })
+        .collect();
+    if counting.is_empty() {
+        return Ok(());
+    }
+    let mut made: Vec<u64> =
+        counting.iter().flat_map(|h| h.blocks.iter().map(|b| u64::from(b.is_some()))).collect();
+    parts.sum_counts(&mut made)?;
+    let made_blocks = counting.iter().flat_map(|h| h.blocks.iter()).zip(&made);
+    let mut counts: Vec<u64> = Vec::with_capacity(made.iter().filter(|&&m| m > 0).count() * BLOCK);
+    for (b, _) in made_blocks.filter(|(_, &m)| m > 0) {
+        counts.extend_from_slice(b.as_deref().unwrap_or(&[0; BLOCK]));
+    }
+    parts.sum_counts(&mut counts)?;
+    let (mut made, mut summed) = (made.iter(), counts.chunks_exact(BLOCK));
+    for h in &mut counting {
+        for (b, &m) in h.blocks.iter_mut().zip(made.by_ref()) {
+            if m > 0 {
+                let c: &[u64; BLOCK] =
+                    summed.next().expect("a block for each made").try_into().expect("a block");
+                *b = Some(Box::new(*c));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every collecting search's keys gathered from `parts`: each process's numbers of keys,
+/// then the keys.
+fn gather_keys(searches: &mut [Search], parts: &mut dyn Parts) -> Result<()> {
+    let mut collecting: Vec<&mut Vec<u64>> = searches
+        .iter_mut()
+        .filter_map(|s| match &mut s.state {
+            State::Collect { keys } => Some(keys),
+            _ => None,
+        })
+        .collect();
+    if collecting.is_empty() {
+        return Ok(());
+    }
+    let mut lens: Vec<f64> = collecting.iter().map(|k| k.len() as f64).collect();
+    parts.gather(&mut lens)?;
+    let mut values: Vec<f64> = collecting.iter().flat_map(|k| k.iter().map(|&k| value(k))).collect();
+    parts.gather(&mut values)?;
+    collecting.iter_mut().for_each(|k| k.clear());
+    let mut at = 0;
+    for of_process in lens.chunks_exact(collecting.len()) {
+        for (keys, &n) in collecting.iter_mut().zip(of_process) {
+            keys.extend(values[at..at + n as usize].iter().map(|&v| key(v)));
+            at += n as usize;
+        }
+    }
+    Ok(())
 }
 
 /// Which of this process's values are among the `keep` lowest of every process's (in
@@ -322,10 +444,45 @@ mod tests {
         }
     }
 
+    /// Many searches at once (1,024 ranks of 512 channels) hold a few blocks of counts
+    /// each and share the keys collected: each channel's values fill one 16-bit range of
+    /// keys with more than a search's share, so the ranges narrow 8 bits at a time. The
+    /// ranks equal the sorted values', in three passes, holding at most the keys'
+    /// 32 MiB and a block of counts a search (all the counts of the first digit would
+    /// take 512 MiB).
+    #[test]
+    fn many_searches_hold_a_few_blocks_and_narrow_by_bytes() {
+        let (channels, per) = (512usize, 6000usize);
+        let v = |c: usize, i: usize| 1.0 + (c as f64) * 1e-9 + ((i * 7919 + c * 31) % per) as f64 * 1e-7;
+        let wanted: Vec<Rank> = (0..channels)
+            .flat_map(|c| {
+                [Rank { channel: c, rank: c as u64 % 97 }, Rank { channel: c, rank: 5000 + c as u64 }]
+            })
+            .collect();
+        HELD.with(|h| h.set(0));
+        let mut passes = 0;
+        let got = select(&wanted, |f| {
+            passes += 1;
+            for i in 0..per {
+                (0..channels).for_each(|c| f(c, v(c, i)));
+            }
+            Ok(())
+        })
+        .unwrap();
+        for (w, g) in wanted.iter().zip(&got) {
+            let s = sorted(&(0..per).map(|i| v(w.channel, i)).collect::<Vec<_>>());
+            assert_eq!(g.value.to_bits(), s[w.rank as usize].to_bits(), "{w:?}");
+        }
+        assert_eq!(passes, 3);
+        let held = HELD.with(|h| h.get());
+        // The keys (1.8 M of them, 14 MiB) and one block of counts a search.
+        assert!(held <= COLLECT_ALL * 8 + wanted.len() * BLOCK * 8, "{held} bytes held");
+    }
+
     /// More equal values than a collection holds narrow down to the last 16 bits.
     #[test]
     fn many_equal_values_narrow_to_the_full_key() {
-        let n = COLLECT as u64 + 10;
+        let n = COLLECT_MOST as u64 + 10;
         let got = select(&[Rank { channel: 0, rank: 5 }, Rank { channel: 0, rank: n + 1 }], |f| {
             f(0, -1.0);
             for _ in 0..n {

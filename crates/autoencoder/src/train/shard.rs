@@ -914,9 +914,23 @@ mod tests {
                 }
             })
             .collect();
-        let wanted = [0, 1000, n / 2, n - 2, n - 1].map(|r| Rank { channel: 0, rank: r as u64 });
+        // A second channel, every third value negated, for the searches' counts and keys
+        // exchanged together.
+        let wanted: Vec<Rank> = [0, 1000, n / 2, n - 2, n - 1]
+            .map(|r| Rank { channel: 0, rank: r as u64 })
+            .into_iter()
+            .chain([0, 7, n / 6, n / 3].map(|r| Rank { channel: 1, rank: r as u64 }))
+            .collect();
+        let visit_all = |vs: &[f64], first: usize, f: &mut dyn FnMut(usize, f64)| {
+            for (i, &v) in vs.iter().enumerate() {
+                f(0, v);
+                if (first + i).is_multiple_of(3) {
+                    f(1, -v);
+                }
+            }
+        };
         let want = select(&wanted, |f| {
-            values.iter().for_each(|&v| f(0, v));
+            visit_all(&values, 0, f);
             Ok(())
         })
         .unwrap();
@@ -928,14 +942,14 @@ mod tests {
                     .into_iter()
                     .enumerate()
                     .map(|(r, mut p)| {
-                        let mine = &values[cuts[r]..cuts[r + 1]];
+                        let (mine, first, wanted) = (&values[cuts[r]..cuts[r + 1]], cuts[r], &wanted);
                         s.spawn(move || {
                             let mut parts = PeerParts(&mut p);
                             let visit = |f: &mut dyn FnMut(usize, f64)| {
-                                mine.iter().for_each(|&v| f(0, v));
+                                visit_all(mine, first, f);
                                 Ok(())
                             };
-                            let selected = select_in_parts(&wanted, visit, &mut parts).unwrap();
+                            let selected = select_in_parts(wanted, visit, &mut parts).unwrap();
                             let mut sum = [-0.0f64];
                             let mut add = |st: &mut [f64]| {
                                 mine.iter().for_each(|v| st[0] += v);

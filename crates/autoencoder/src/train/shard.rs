@@ -11,12 +11,12 @@
 //! (about `v·d·(P − 1)/P` values of `v` held-out rows, in all), the edge rows of the
 //! normaliser's blocks (at most two partial blocks of [`MOMENTS_BLOCK`] rows per
 //! process) and the blocks' statistics, the rows the fingerprint hashes (at most
-//! 16 MiB), and after training, for the codec's and the detector's selections, 65,536
-//! counts a search and pass (as `f32` halves, and their segment's totals), the few
-//! values left to sort, and the sums passed on in rank order ([`PeerParts`]); for the
-//! `standardized` score, its rows' error sums (a few blocks per power of two); with
-//! `trim`, the same for the selection of the rows kept after the first pass (no
-//! scores).
+//! 16 MiB), and after training, for the codec's and the detector's selections, the
+//! blocks of counts its values made a pass (which blocks, then their counts, as `f32`
+//! halves, and their segment's totals), the few values left to sort, and the sums
+//! passed on in rank order ([`PeerParts`]); for the `standardized` score, its rows'
+//! error sums (a few blocks per power of two); with `trim`, the same for the selection
+//! of the rows kept after the first pass (no scores).
 //!
 //! [`FitOptions::shard_of`]: super::FitOptions::shard_of
 

@@ -489,11 +489,10 @@ pub fn fit_streamed(
 /// spills) an even share of the rows after the first pass (and sums the standardized
 /// score's errors), the rows kept are chosen across the processes, and each process's
 /// bits of the mask of kept rows are gathered, so every process keeps the same rows.
-/// The codec's codes and a
-/// `threshold`'s scores are computed and spilled by each process for an even share of
-/// the rows, and the codec and detector fitted across the processes
-/// ([`Parts`](crate::select::Parts)): every process ends with the bits of one. So is the
-/// validation loss, as with [`fit_streamed`]'s peers.
+/// The codec's codes and a `threshold`'s scores are computed and spilled by each process
+/// for an even share of the rows, and the codec and detector fitted across the
+/// processes ([`Parts`](crate::select::Parts)): every process ends with the bits of
+/// one. So is the validation loss, as with [`fit_streamed`]'s peers.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_streamed_sharded(
     model: &mut Autoencoder,

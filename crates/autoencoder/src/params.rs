@@ -296,8 +296,9 @@ impl ValidParams {
     /// Besides its rows, each process holds the rows of the validation batches it
     /// measures (an even share of them, sent by the processes that hold them; a
     /// `validation` set is held whole by each), and its rows' codes and scores. With
-    /// `trim`, every row's score after the first pass is gathered, so that every process
-    /// keeps the same rows. The
+    /// `trim`, the rows kept after the first pass are chosen across the processes from
+    /// counts of its rows' scores ([`select::lowest_in_parts`](crate::select::lowest_in_parts)),
+    /// so that every process keeps its own of the rows one process keeps. The
     /// `standardized` score's feature scales come from each process's sums of its rows'
     /// errors, gathered and joined in one fixed tree ([`ErrorSums`](crate::anomaly::ErrorSums)).
     pub fn fit_sharded(

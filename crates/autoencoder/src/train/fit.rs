@@ -554,8 +554,9 @@ pub struct FitOptions {
     /// gives an even split). A validation split holds out the last rows of them all;
     /// the normaliser, the validation loss, the checkpoints' fingerprint and every step
     /// have the bits of one process holding every row (see `ValidParams::fit_sharded`
-    /// for the codec and detector). Needs `peers`. With `trim`, every row's score after
-    /// the first pass is gathered, so that every process keeps the same rows.
+    /// for the codec and detector). Needs `peers`. With `trim`, the rows kept after the
+    /// first pass are chosen across the processes (`select::lowest_in_parts`: counts,
+    /// not scores, are exchanged), so that every process keeps the rows one keeps.
     pub shard_of: Option<usize>,
 }
 

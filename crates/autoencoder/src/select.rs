@@ -144,7 +144,7 @@ impl Search {
 /// more than its share of the keys collected; at most seven). Memory: the counts' blocks
 /// a pass makes (a few of 2 KiB a rank, for values that span a few powers of two; at
 /// most 512 KiB) and at most 32 MiB of keys collected, or 32 KiB a rank past 1,024
-/// ranks. A rank at or past its channel's count of values is an error for the caller
+/// ranks (twice that for a moment, while they are gathered). A rank at or past its channel's count of values is an error for the caller
 /// to prevent; here it gives the channel's largest value.
 pub fn select(
     wanted: &[Rank],
@@ -479,7 +479,8 @@ mod tests {
         assert!(held <= COLLECT_ALL * 8 + wanted.len() * BLOCK * 8, "{held} bytes held");
     }
 
-    /// More equal values than a collection holds narrow down to the last 16 bits.
+    /// More equal values than a collection holds narrow, 8 bits at a time, down to the
+    /// whole key.
     #[test]
     fn many_equal_values_narrow_to_the_full_key() {
         let n = COLLECT_MOST as u64 + 10;

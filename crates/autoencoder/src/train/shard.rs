@@ -890,14 +890,28 @@ impl Peers for SharedPeers {
 mod tests {
     use super::*;
 
+    /// `f(rank, parts)` run by `size` simulated processes at once (threads exchanging
+    /// through a [`Table`](crate::train::micro::tests::Table)), their results in rank
+    /// order.
+    fn in_processes<T: Send>(size: usize, f: impl Fn(usize, &mut PeerParts<'_>) -> T + Sync) -> Vec<T> {
+        let f = &f;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = crate::train::micro::tests::Table::group(size)
+                .into_iter()
+                .enumerate()
+                .map(|(r, mut p)| s.spawn(move || f(r, &mut PeerParts(&mut p))))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    }
+
     /// Values held in parts by processes give, on every process, the order statistics,
     /// the added counts and the fold in rank order of one process holding every value,
     /// bit for bit: with uneven and empty parts, more equal values than a selection
     /// collects at once (a third pass), and counts past 2²⁴ (sent in two halves).
     #[test]
     fn values_in_parts_give_the_results_of_one_process() {
-        use crate::select::{select, select_in_parts, Rank, Selected};
-        use crate::train::micro::tests::Table;
+        use crate::select::{select, select_in_parts, Rank};
         // 1,300,000 values, seven in eight of them equal: one 16-bit range of keys holds
         // more than a selection collects.
         let n = 1_300_000;
@@ -937,32 +951,22 @@ mod tests {
         let want_sum = values.iter().fold(-0.0f64, |s, v| s + v);
         for cuts in [vec![0, n / 2, n], vec![0, 0, 1000, n - 5, n]] {
             let size = cuts.len() - 1;
-            let got: Vec<(Vec<Selected>, u64, Vec<u64>)> = std::thread::scope(|s| {
-                let handles: Vec<_> = Table::group(size)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(r, mut p)| {
-                        let (mine, first, wanted) = (&values[cuts[r]..cuts[r + 1]], cuts[r], &wanted);
-                        s.spawn(move || {
-                            let mut parts = PeerParts(&mut p);
-                            let visit = |f: &mut dyn FnMut(usize, f64)| {
-                                visit_all(mine, first, f);
-                                Ok(())
-                            };
-                            let selected = select_in_parts(wanted, visit, &mut parts).unwrap();
-                            let mut sum = [-0.0f64];
-                            let mut add = |st: &mut [f64]| {
-                                mine.iter().for_each(|v| st[0] += v);
-                                Ok(())
-                            };
-                            parts.fold(&mut sum, &mut add).unwrap();
-                            let mut counts = vec![r as u64 * (1 << 30) + 3, 1, 0];
-                            parts.sum_counts(&mut counts).unwrap();
-                            (selected, sum[0].to_bits(), counts)
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            let got = in_processes(size, |r, parts| {
+                let (mine, first) = (&values[cuts[r]..cuts[r + 1]], cuts[r]);
+                let visit = |f: &mut dyn FnMut(usize, f64)| {
+                    visit_all(mine, first, f);
+                    Ok(())
+                };
+                let selected = select_in_parts(&wanted, visit, parts).unwrap();
+                let mut sum = [-0.0f64];
+                let mut add = |st: &mut [f64]| {
+                    mine.iter().for_each(|v| st[0] += v);
+                    Ok(())
+                };
+                parts.fold(&mut sum, &mut add).unwrap();
+                let mut counts = vec![r as u64 * (1 << 30) + 3, 1, 0];
+                parts.sum_counts(&mut counts).unwrap();
+                (selected, sum[0].to_bits(), counts)
             });
             let total = (0..size as u64).map(|r| r * (1 << 30) + 3).sum::<u64>();
             for (r, (selected, sum, counts)) in got.into_iter().enumerate() {
@@ -983,7 +987,6 @@ mod tests {
     #[test]
     fn the_lowest_values_chosen_in_parts_are_those_chosen_whole() {
         use crate::model::detector::lowest_of;
-        use crate::train::micro::tests::Table;
         let sorted = |s: &[f64], trim: f64| {
             let mut idx: Vec<usize> = (0..s.len()).collect();
             idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]).then(a.cmp(&b)));
@@ -1009,28 +1012,16 @@ mod tests {
                 let keep = trim_keep(n, trim) as u64;
                 for cuts in [vec![0, n], vec![0, 0, 1234, 1235, n], vec![0, 999, 2001, 2001, 3999, n]] {
                     let size = cuts.len() - 1;
-                    let got: Vec<(Vec<usize>, u64)> = std::thread::scope(|s| {
-                        let handles: Vec<_> = Table::group(size)
-                            .into_iter()
-                            .enumerate()
-                            .map(|(r, mut p)| {
-                                let mine = &values[cuts[r]..cuts[r + 1]];
-                                s.spawn(move || {
-                                    let pass = |f: &mut dyn FnMut(f64)| {
-                                        mine.iter().for_each(|&v| f(v));
-                                        Ok(())
-                                    };
-                                    let mut kept = Vec::new();
-                                    let before =
-                                        select::lowest_in_parts(keep, pass, &mut PeerParts(&mut p), |i| {
-                                            kept.push(i as usize)
-                                        })
-                                        .unwrap();
-                                    (kept, before)
-                                })
-                            })
-                            .collect();
-                        handles.into_iter().map(|h| h.join().unwrap()).collect()
+                    let got = in_processes(size, |r, parts| {
+                        let mine = &values[cuts[r]..cuts[r + 1]];
+                        let pass = |f: &mut dyn FnMut(f64)| {
+                            mine.iter().for_each(|&v| f(v));
+                            Ok(())
+                        };
+                        let mut kept = Vec::new();
+                        let before =
+                            select::lowest_in_parts(keep, pass, parts, |i| kept.push(i as usize)).unwrap();
+                        (kept, before)
                     });
                     for (r, (kept, before)) in got.into_iter().enumerate() {
                         let a = want.partition_point(|&i| i < cuts[r]);
@@ -1052,7 +1043,6 @@ mod tests {
     /// summary's least, greatest and flagged share.
     #[test]
     fn a_detector_fitted_in_parts_is_the_one_fitted_whole() {
-        use crate::train::micro::tests::Table;
         let model = Autoencoder::new(
             crate::ModelConfig { input_dim: 4, layers: vec![3, 2], ..crate::ModelConfig::default() },
             1,
@@ -1072,30 +1062,12 @@ mod tests {
             });
             let want = format!("{:?}", whole.unwrap());
             let cuts = [0, 0, 1234, 1235, n];
-            let got: Vec<String> = std::thread::scope(|s| {
-                let handles: Vec<_> = Table::group(4)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(r, mut p)| {
-                        let (model, mine) = (&model, &scores[cuts[r]..cuts[r + 1]]);
-                        s.spawn(move || {
-                            let pass = |f: &mut dyn FnMut(&[f64]) -> Result<()>| {
-                                mine.chunks(100).try_for_each(&mut *f)
-                            };
-                            let parts = &mut PeerParts(&mut p);
-                            let fitted = Detector::fit_passes_in_parts(
-                                model,
-                                ScoreKind::Mse,
-                                Vec::new(),
-                                rule,
-                                pass,
-                                parts,
-                            );
-                            format!("{:?}", fitted.unwrap())
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            let got = in_processes(4, |r, parts| {
+                let mine = &scores[cuts[r]..cuts[r + 1]];
+                let pass = |f: &mut dyn FnMut(&[f64]) -> Result<()>| mine.chunks(100).try_for_each(&mut *f);
+                let fitted =
+                    Detector::fit_passes_in_parts(&model, ScoreKind::Mse, Vec::new(), rule, pass, parts);
+                format!("{:?}", fitted.unwrap())
             });
             for (r, g) in got.iter().enumerate() {
                 assert_eq!(g, &want, "{rule:?}: process {r}");

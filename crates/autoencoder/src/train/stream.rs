@@ -721,20 +721,16 @@ fn share_of(part: &Range<u64>, rank: usize, size: usize) -> Range<u64> {
     part.start + s.start as u64..part.start + s.end as u64
 }
 
-/// `put` with `f` (`width` values a row) of rows `rows` of `data` (global indices), a
-/// part of a chunk at a time ([`ChunkedRows::parts`]), in order.
+/// `put` with `f` of rows `rows` of `data` (global indices), a part of a chunk at a
+/// time ([`ChunkedRows::parts`]), in order.
 fn each_chunk<T>(
     data: &ChunkedRows,
     rows: Range<u64>,
-    width: usize,
     f: &mut dyn FnMut(&Dataset) -> Result<Vec<T>>,
     put: &mut dyn FnMut(&[T]) -> Result<()>,
 ) -> Result<()> {
     for (c, part) in data.parts(rows) {
-        let d = data.read_part(c, part)?;
-        let values = f(&d)?;
-        debug_assert_eq!(values.len(), d.rows() * width);
-        put(&values)?;
+        put(&f(&data.read_part(c, part)?)?)?;
     }
     Ok(())
 }
@@ -835,7 +831,7 @@ fn spill_scores(
     let mut spill = Spill::new()?;
     spill.fill::<f64>(|put| {
         let mut score = |d: &Dataset| detector::scores(model, d, kind, scales, threads);
-        each_chunk(data, rows, 1, &mut score, put)
+        each_chunk(data, rows, &mut score, put)
     })?;
     Ok(spill)
 }
@@ -978,7 +974,7 @@ fn fit_codec(
     let mut done = mine.start * k as u64;
     spill.fill::<f32>(|put| {
         let mut encode = |d: &Dataset| model.encode(d.as_slice(), threads);
-        each_chunk(data, mine, k, &mut encode, &mut |codes| {
+        each_chunk(data, mine, &mut encode, &mut |codes| {
             Codec::check_finite(codes, done)?;
             done += codes.len() as u64;
             put(codes)

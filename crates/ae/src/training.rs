@@ -49,7 +49,7 @@ pub fn train(
 /// are no rows at hand for a reconstruction grid.
 pub fn train_streamed(
     data: &autoencoder::data::chunks::ChunkedRows,
-    validation: Option<&Dataset>,
+    validation: Option<autoencoder::train::ValidationRows<'_>>,
     params: &ValidParams,
     window_rows: usize,
     quiet: bool,
@@ -60,7 +60,7 @@ pub fn train_streamed(
     let mut progress = Progress::new(quiet, training.loss.name(), training.batch_size);
     let fitted = match peers {
         Some(p) if shard => params.fit_streamed_sharded(data, validation, window_rows, &mut progress, p)?,
-        p => params.fit_streamed_shared(data, validation, window_rows, &mut progress, p)?,
+        p => params.fit_streamed_shared(data, validation.map(|v| v.rows()), window_rows, &mut progress, p)?,
     };
     Ok(Outcome { fitted, val_rows: None, pass: progress.pass() })
 }
@@ -71,7 +71,7 @@ pub fn train_streamed(
 pub fn train_sharded(
     data: &Dataset,
     total: usize,
-    validation: Option<&Dataset>,
+    validation: Option<autoencoder::train::ValidationRows<'_>>,
     params: &ValidParams,
     quiet: bool,
     peers: Box<dyn autoencoder::Peers>,

@@ -294,8 +294,11 @@ impl ValidParams {
     /// returns when each holds every row, bit for bit.
     ///
     /// Besides its rows, each process holds the rows of the validation batches it
-    /// measures (an even share of them, sent by the processes that hold them; a
-    /// `validation` set is held whole by each), and its rows' codes and scores. With
+    /// measures (an even share of them, sent by the processes that hold them), and its
+    /// rows' codes and scores. A `validation` set is held whole by each
+    /// ([`ValidationRows::Whole`](train::ValidationRows::Whole)) or shared out as the rows
+    /// are ([`ValidationRows::Shared`](train::ValidationRows::Shared); no row is sent when
+    /// each holds its [`validation_part`](train::validation_part)). With
     /// `trim`, the rows kept after the first pass are chosen across the processes from
     /// counts of its rows' scores ([`select::lowest_in_parts`](crate::select::lowest_in_parts)),
     /// so that every process keeps its own of the rows one process keeps. The
@@ -305,14 +308,18 @@ impl ValidParams {
         &self,
         rows: &Dataset,
         total: usize,
-        validation: Option<&Dataset>,
+        validation: Option<train::ValidationRows<'_>>,
         observer: &mut dyn Observer,
         peers: Box<dyn train::Peers>,
     ) -> Result<Fitted> {
         let mut shared = train::SharedPeers::new(peers);
         let mut options = self.options(Some(shared.handle()));
         options.shard_of = Some(total);
+        if let Some(train::ValidationRows::Shared { total, .. }) = validation {
+            options.validation_shard_of = Some(total);
+        }
         let mut model = self.first_model(&mut options);
+        let validation = validation.map(|v| v.rows());
         let history =
             train::fit_with(&mut model, rows, validation, &self.training, &self.threads, observer, options)?;
         train::finish_sharded(&mut model, rows, total, self.threshold, &self.threads, &mut shared)?;
@@ -381,6 +388,7 @@ impl ValidParams {
         observer: &mut dyn Observer,
         peers: Option<Box<dyn train::Peers>>,
     ) -> Result<Fitted> {
+        let validation = validation.map(train::ValidationRows::Whole);
         self.fit_streamed_in(data, validation, window_rows, observer, peers.map(|p| (p, false)))
     }
 
@@ -393,7 +401,7 @@ impl ValidParams {
     pub fn fit_streamed_sharded(
         &self,
         data: &crate::data::chunks::ChunkedRows,
-        validation: Option<&Dataset>,
+        validation: Option<train::ValidationRows<'_>>,
         window_rows: usize,
         observer: &mut dyn Observer,
         peers: Box<dyn train::Peers>,
@@ -405,7 +413,7 @@ impl ValidParams {
     fn fit_streamed_in(
         &self,
         data: &crate::data::chunks::ChunkedRows,
-        validation: Option<&Dataset>,
+        validation: Option<train::ValidationRows<'_>>,
         window_rows: usize,
         observer: &mut dyn Observer,
         peers: Option<(Box<dyn train::Peers>, bool)>,

@@ -526,15 +526,23 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
         }
     }
     // The validation file is read as the training data is (its columns' roles, its
-    // rule for missing values), its categorical columns with the training rows' values.
-    let validation = match &a.validation {
-        Some(p) => {
+    // rule for missing values), its categorical columns with the training rows' values;
+    // with --shard, each rank reads the rows of the validation batches it measures.
+    let validation = match (&a.validation, shard_among.zip(job.as_ref())) {
+        (Some(p), among) => {
             let mut args = a.data.clone();
             args.dataset = None;
             args.categories = data.categories.clone();
-            Some(args.load(std::slice::from_ref(p), seed, Split::Train)?)
+            let training_rows = match (&streamed, &shard) {
+                (Some(s), _) => s.rows.rows(),
+                (None, Some(rows)) => rows.rows(),
+                (None, None) => 0,
+            };
+            let part =
+                among.map(|(size, j)| (j.rank(), size, training_rows as usize, cfg.training.batch_size));
+            Some(read_validation(&args, p, seed, part, a.quiet)?)
         }
-        None => None,
+        (None, _) => None,
     };
     let threads = a.threads.threads();
     let trimmed = cfg.training.trim > 0.0;
@@ -565,7 +573,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
             data = Dataset::new(Vec::new(), 0, 0, s.rows.source.clone())?;
             train_streamed(
                 &s.rows,
-                validation.as_ref(),
+                validation.as_ref().map(Validation::rows),
                 &valid,
                 window,
                 a.quiet,
@@ -575,9 +583,10 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
         }
         None => match (&shard, job.as_ref().and_then(|j| j.peers())) {
             (Some(rows), Some(peers)) => {
-                train_sharded(&data, rows.rows() as usize, validation.as_ref(), &valid, a.quiet, peers)?
+                let validation = validation.as_ref().map(Validation::rows);
+                train_sharded(&data, rows.rows() as usize, validation, &valid, a.quiet, peers)?
             }
-            (_, peers) => train(&data, validation.as_ref(), &valid, a.quiet, peers)?,
+            (_, peers) => train(&data, validation.as_ref().map(|v| v.data()), &valid, a.quiet, peers)?,
         },
     };
     if !lead {
@@ -605,7 +614,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
         let baseline = if streamed.is_some() || shard.is_some() {
             None
         } else {
-            pca_line(&model, &data, validation.as_ref(), &threads, a.quiet)
+            pca_line(&model, &data, validation.as_ref().map(|v| v.data()), &threads, a.quiet)
         };
         match write_loss_curve(&p, &model, &history, baseline) {
             Ok(()) => {
@@ -775,6 +784,64 @@ fn table_files(a: &TrainArgs) -> Option<&[PathBuf]> {
 fn shard_source(a: &TrainArgs) -> Result<autoencoder::data::chunks::ChunkedRows> {
     let paths = table_files(a).ok_or_else(shard_needs_tables)?;
     open_chunked(a, paths)
+}
+
+/// The `--validation` rows this rank holds: the file whole, or with `--shard` only
+/// the rows of the validation batches it measures, when the file is a table read a
+/// chunk at a time.
+enum Validation {
+    Whole(Dataset),
+    Part { rows: Dataset, total: usize },
+}
+
+impl Validation {
+    /// The rows held.
+    fn data(&self) -> &Dataset {
+        match self {
+            Validation::Whole(rows) | Validation::Part { rows, .. } => rows,
+        }
+    }
+
+    /// As the library takes a validation set on rows shared out.
+    fn rows(&self) -> autoencoder::train::ValidationRows<'_> {
+        match self {
+            Validation::Whole(rows) => autoencoder::train::ValidationRows::Whole(rows),
+            Validation::Part { rows, total } => {
+                autoencoder::train::ValidationRows::Shared { rows, total: *total }
+            }
+        }
+    }
+}
+
+/// The validation file `path` read per `args`: whole, or with `part` (this rank, the
+/// ranks, the training rows and the batch size of a run whose rows are shared out) the
+/// rank's [`validation_part`](autoencoder::train::validation_part) of a table file.
+fn read_validation(
+    args: &DataArgs,
+    path: &PathBuf,
+    seed: u64,
+    part: Option<(usize, usize, usize, usize)>,
+    quiet: bool,
+) -> Result<Validation> {
+    use autoencoder::data::open::{are_images, is_stream};
+    let paths = std::slice::from_ref(path);
+    let table = !is_stream(path) && !are_images(paths);
+    match part.filter(|_| table) {
+        Some((rank, size, training_rows, batch)) => {
+            let file = autoencoder::data::chunks::ChunkedRows::open(paths, &args.load_options())?;
+            if file.dropped_rows() > 0 && !quiet {
+                eprintln!(
+                    "left out {} validation row(s) with a missing value; {} kept",
+                    file.dropped_rows(),
+                    file.rows()
+                );
+            }
+            let total = file.rows() as usize;
+            let r = autoencoder::train::validation_part(total, training_rows, batch, rank, size);
+            Ok(Validation::Part { rows: file.read_rows(r.start as u64..r.end as u64)?, total })
+        }
+        None => Ok(Validation::Whole(args.load(paths, seed, Split::Train)?)),
+    }
 }
 
 /// `--shard` given data that is not table files.
@@ -1015,5 +1082,28 @@ mod tests {
             assert_eq!(from_flags, from_name, "--{name}");
             assert_ne!(from_name, Settings::default(), "{name} changed nothing");
         }
+    }
+
+    /// With `--shard`, a rank reads only its part of a validation table: the rows of the
+    /// validation batches it measures, numbered from their place in the file; read
+    /// whole otherwise (and from standard input, which has no rows to pick).
+    #[test]
+    fn a_rank_reads_its_part_of_the_validation_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.npy");
+        let values: Vec<f32> = (0..700 * 3).map(|i| i as f32).collect();
+        autoencoder::data::npy::write(&path, &values, 700, 3).unwrap();
+        let data = args(&["x.npy"]).data;
+        for rank in 0..3 {
+            // Batches of 256 rows (of 1,200 training rows): parts of 256, 256 and 188 rows.
+            let v = read_validation(&data, &path, 0, Some((rank, 3, 1200, 256)), true).unwrap();
+            let Validation::Part { rows, total } = v else { panic!("rank {rank}: read whole") };
+            let want = autoencoder::train::validation_part(700, 1200, 256, rank, 3);
+            assert_eq!((total, rows.rows(), rows.first_row), (700, want.len(), want.start as u64));
+            assert_eq!(rows.row(0)[0], (want.start * 3) as f32, "rank {rank}");
+        }
+        assert_eq!(autoencoder::train::validation_part(700, 1200, 256, 2, 3), 512..700);
+        let whole = read_validation(&data, &path, 0, None, true).unwrap();
+        assert!(matches!(whole, Validation::Whole(ref v) if v.rows() == 700));
     }
 }

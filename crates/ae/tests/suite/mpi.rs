@@ -229,6 +229,58 @@ fn ranks_holding_only_their_rows_write_the_bytes_of_one_process() {
     assert!(!out.status.success() && err.contains("mpirun"), "{err}");
 }
 
+/// `--shard --validation FILE`: each rank reads only the rows of the validation batches
+/// it measures (a CSV file's, read a chunk at a time). `mpirun -n 2` and `-n 3` write the
+/// bytes (the validation losses among them) one process writes reading the file whole:
+/// in memory, trimmed, and streamed in windows.
+#[test]
+fn a_validation_file_shared_out_writes_the_bytes_of_one_process() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 300);
+    // 130 other rows: the last of the table's, in reverse order.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut v = lines[0].to_string() + "\n";
+    lines[171..].iter().rev().for_each(|l| v += &format!("{l}\n"));
+    let validation = dir.path().join("validation.csv");
+    std::fs::write(&validation, v).unwrap();
+    let args = |out: &Path, extra: &[String]| {
+        let mut v = shared_out_args(&csv, out);
+        v.extend(["--validation".to_string(), validation.display().to_string()]);
+        v.extend(extra.iter().cloned());
+        v
+    };
+    // Streamed in windows of 128 rows: one process's budget holds 128 rows, each of two
+    // ranks' its 64 (see the streaming test for the budget).
+    let stream = |rows: u64| {
+        [
+            "--stream".to_string(),
+            "--memory-budget".into(),
+            ((128u64 << 20) + 3 * 300 * 12 * 4 + rows * 56).to_string(),
+        ]
+    };
+    let trim = ["--trim", "0.3"].map(String::from);
+    for (what, alone, ranked, ranks) in [
+        ("in memory", &[][..], &[][..], &[2, 3][..]),
+        ("trimmed", &trim[..], &trim[..], &[3][..]),
+        ("streamed", &stream(128)[..], &stream(64)[..], &[2][..]),
+    ] {
+        let one = dir.path().join("one.ae");
+        ok(ae().args(args(&one, alone)));
+        let want = std::fs::read(&one).unwrap();
+        let model = autoencoder::file::load(&one).unwrap();
+        let summary = model.training.as_ref().unwrap();
+        assert_eq!((summary.rows.1, summary.val_loss.len()), (130, 3), "{what}");
+        for &n in ranks {
+            let out = dir.path().join(format!("shard-{n}.ae"));
+            let mut cmd = mpirun().unwrap();
+            run(cmd.args(["-n", &n.to_string()]).arg(ae_path()).args(args(&out, ranked)).arg("--shard"));
+            assert!(std::fs::read(&out).unwrap() == want, "{what}: mpirun -n {n} --shard wrote other bytes");
+        }
+    }
+}
+
 /// `--stream` under mpirun: every rank streams every row, in the same windows, and
 /// computes its micro-batches; with `--shard` too, each rank reads only its share of
 /// every window, and its budget holds its share of a window `n` times as large.

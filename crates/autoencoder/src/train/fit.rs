@@ -558,6 +558,13 @@ pub struct FitOptions {
     /// first pass are chosen across the processes (`select::lowest_in_parts`: counts,
     /// not scores, are exchanged), so that every process keeps the rows one keeps.
     pub shard_of: Option<usize>,
+    /// With `shard_of`, the validation rows shared out too: the `validation` set given
+    /// to `fit_with` is rows `validation.first_row..` of this many, and the other
+    /// processes hold the rest, each those that follow the previous rank's. Each process
+    /// receives the rows of the validation batches it measures (none are sent when each
+    /// holds its [`validation_part`](super::validation_part)), and the checkpoints'
+    /// fingerprint hashes rows gathered from all. Without it, each holds the set whole.
+    pub validation_shard_of: Option<usize>,
 }
 
 impl std::fmt::Debug for dyn Peers {
@@ -585,15 +592,21 @@ pub fn fit_with(
 ) -> Result<History> {
     config.check()?;
     let shard = match options.shard_of {
-        Some(total) => Some(super::shard::check(train, total, config, &mut options)?),
+        Some(total) => Some(super::shard::check(train, total, validation, config, &mut options)?),
+        None if options.validation_shard_of.is_some() => {
+            return Err(Error::config(
+                "validation_shard_of",
+                "the validation rows are shared out only with the training rows (`shard_of`)",
+            ))
+        }
         None => None,
     };
     // Checkpoints record the data's fingerprint, and a resumed run compares it first,
     // before the width check or a first `trim` pass: other data is refused naming the
     // checkpoint and what differs. (Rows shared out take it on every process, whether or
     // not this one writes checkpoints: its exchange is one all the processes make.)
-    let fingerprint = if let (Some(layout), Some(peers)) = (&shard, options.peers.as_deref_mut()) {
-        Some(super::shard::fingerprint(peers, layout, train, validation)?)
+    let fingerprint = if let (Some((layout, v)), Some(peers)) = (&shard, options.peers.as_deref_mut()) {
+        Some(super::shard::fingerprint(peers, layout, train, v.as_ref())?)
     } else if options.checkpoint.is_none() && options.resume.is_none() {
         None
     } else {
@@ -608,7 +621,7 @@ pub fn fit_with(
         }
     }
     model.check_training_data(train)?;
-    if let Some(layout) = shard {
+    if let Some((layout, validation)) = shard {
         return super::shard::fit(
             model,
             train,

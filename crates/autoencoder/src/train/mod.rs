@@ -27,7 +27,7 @@ pub use micro::Peers;
 pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
 pub(crate) use shard::{finish as finish_sharded, SharedPeers};
-pub use shard::{shard_rows, value_range_of_all};
+pub use shard::{shard_rows, validation_part, value_range_of_all, ValidationRows};
 pub(crate) use stream::fit_streamed_in;
 pub use stream::{fit_streamed, fit_streamed_sharded, window_rows};
 

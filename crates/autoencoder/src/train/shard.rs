@@ -20,6 +20,7 @@
 //!
 //! [`FitOptions::shard_of`]: super::FitOptions::shard_of
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -46,6 +47,50 @@ use crate::select::{self, Parts};
 pub fn shard_rows(total: usize, rank: usize, size: usize) -> Range<usize> {
     let at = |r: usize| (r as u128 * total as u128 / size.max(1) as u128) as usize;
     at(rank)..at(rank + 1)
+}
+
+/// The validation set of a fit whose training rows are shared out among processes
+/// ([`ValidParams::fit_sharded`](crate::ValidParams::fit_sharded),
+/// [`fit_streamed_sharded`](super::fit_streamed_sharded)).
+#[derive(Debug, Clone, Copy)]
+pub enum ValidationRows<'a> {
+    /// Every process holds every validation row.
+    Whole(&'a Dataset),
+    /// Each process holds rows `rows.first_row..` of `total` validation rows, those that
+    /// follow the previous rank's, as the training rows are held. Each receives the rows of
+    /// the validation batches it measures from the processes that hold them; when each
+    /// holds its [`validation_part`], none is sent.
+    Shared {
+        /// This process's validation rows.
+        rows: &'a Dataset,
+        /// The validation rows of all the processes together.
+        total: usize,
+    },
+}
+
+impl<'a> ValidationRows<'a> {
+    /// This process's validation rows.
+    pub fn rows(&self) -> &'a Dataset {
+        match *self {
+            ValidationRows::Whole(rows) | ValidationRows::Shared { rows, .. } => rows,
+        }
+    }
+}
+
+/// The validation rows process `rank` of `size` measures of `total`, when training
+/// takes batches of `batch_size` from `training_rows` rows: a contiguous share of the
+/// batches (of `batch_size.min(training_rows)` rows). Processes that each hold theirs
+/// ([`ValidationRows::Shared`]) send no validation row. (A trimmed run's second pass
+/// takes its batches from the rows kept; if those are fewer than `batch_size`, its
+/// shares differ, and the rows that differ are sent.)
+pub fn validation_part(
+    total: usize,
+    training_rows: usize,
+    batch_size: usize,
+    rank: usize,
+    size: usize,
+) -> Range<usize> {
+    super::fit::validation_share(total, batch_size.min(training_rows), rank, size)
 }
 
 /// The range of the values of every process's rows, `mine` this one's (an all-gather of
@@ -192,6 +237,38 @@ fn rows_to_each(
     let mut all = vec![0.0f32; recv_counts.iter().sum()];
     peers.all_to_all_f32(&send, &send_counts, &mut all, &recv_counts)?;
     Ok(all)
+}
+
+/// The rows of the validation batches this process measures ([`validation_share`] of
+/// `rows` in batches of `batch`) of `rows` (global indices of rows shared out as `layout`
+/// says, `local` this process's), and where the first of them is among `rows`: received
+/// from the processes that hold them (an all-to-all), or `local` itself when every
+/// process holds just its share (every process finds the same, so none exchanges).
+///
+/// [`validation_share`]: super::fit::validation_share
+pub(super) fn measured_rows<'a>(
+    peers: &mut dyn Peers,
+    layout: &Layout,
+    local: &'a Dataset,
+    rows: Range<usize>,
+    batch: usize,
+) -> Result<(Cow<'a, Dataset>, usize)> {
+    let (rank, size) = (peers.rank(), peers.size());
+    let part = |r: usize| {
+        let s = super::fit::validation_share(rows.len(), batch, r, size);
+        rows.start + s.start..rows.start + s.end
+    };
+    let mine = part(rank);
+    let first = mine.start - rows.start;
+    if (0..size).all(|r| layout.range(r) == part(r)) {
+        return Ok((Cow::Borrowed(local), first));
+    }
+    let values = rows_to_each(peers, layout, local, part)?;
+    let mut v = Dataset::new(values, mine.len(), local.cols(), local.source.clone())?;
+    v.nan_is_missing = local.nan_is_missing;
+    v.feature_names.clone_from(&local.feature_names);
+    v.first_row = mine.start as u64;
+    Ok((Cow::Owned(v), first))
 }
 
 /// The rows both `a` and `b` hold (empty when none).
@@ -616,14 +693,24 @@ pub(crate) fn finish(
     Ok(())
 }
 
+/// A validation set given to a fit on rows shared out: held whole by each process
+/// (`layout` `None`), or shared out as `layout` says (`rows` this process's).
+#[derive(Clone)]
+pub(super) struct Validation<'a> {
+    rows: &'a Dataset,
+    layout: Option<Layout>,
+}
+
 /// The layout of `train` (rows `train.first_row..` of `total`) among `options.peers`,
-/// once the settings are checked for training on shared-out rows.
-pub(super) fn check(
+/// once the settings are checked for training on shared-out rows, and the `validation`
+/// set's (shared out when [`FitOptions::validation_shard_of`] gives its total).
+pub(super) fn check<'a>(
     train: &Dataset,
     total: usize,
+    validation: Option<&'a Dataset>,
     config: &TrainConfig,
     options: &mut FitOptions,
-) -> Result<Layout> {
+) -> Result<(Layout, Option<Validation<'a>>)> {
     let Some(peers) = options.peers.as_deref_mut() else {
         return Err(Error::config(
             "shard_of",
@@ -633,22 +720,49 @@ pub(super) fn check(
     if config.micro_batch == 0 {
         return Err(super::micro::without_micro_batches());
     }
-    Layout::of(peers, train, total)
+    let layout = Layout::of(peers, train, total)?;
+    let validation = match (validation, options.validation_shard_of) {
+        (Some(rows), Some(n)) => {
+            let layout = Layout::of(peers, rows, n).map_err(|e| match e {
+                Error::Config { message, .. } => {
+                    Error::config("validation_shard_of", format!("the validation set: {message}"))
+                }
+                e => e,
+            })?;
+            Some(Validation { rows, layout: Some(layout) })
+        }
+        (Some(rows), None) => Some(Validation { rows, layout: None }),
+        (None, Some(_)) => return Err(no_validation_set()),
+        (None, None) => None,
+    };
+    Ok((layout, validation))
 }
 
-/// [`DataFingerprint::of`] the rows of all processes (`train` this one's): the rows it
-/// hashes are gathered, at most 16 MiB of them.
+/// `validation_shard_of` given without a validation set.
+pub(super) fn no_validation_set() -> Error {
+    Error::config("validation_shard_of", "the validation rows are shared out, but no validation set is given")
+}
+
+/// [`DataFingerprint::of`] the rows of all processes (`train` this one's, and
+/// `validation`'s): the rows it hashes are gathered, at most 16 MiB of each.
 pub(super) fn fingerprint(
     peers: &mut dyn Peers,
     layout: &Layout,
     train: &Dataset,
-    validation: Option<&Dataset>,
+    validation: Option<&Validation<'_>>,
 ) -> Result<DataFingerprint> {
-    let (total, d) = (layout.total(), train.cols());
-    let hashed = gather_rows(peers, layout, train, PartFingerprint::hashed_rows(total, d))?;
+    let of_all = |peers: &mut dyn Peers, layout: &Layout, rows: &Dataset| {
+        let (total, d) = (layout.total(), rows.cols());
+        let hashed = gather_rows(peers, layout, rows, PartFingerprint::hashed_rows(total, d))?;
+        Ok::<_, Error>(PartFingerprint::of_hashed(total, d, hashed.chunks_exact(d.max(1))))
+    };
     Ok(DataFingerprint {
-        train: PartFingerprint::of_hashed(total, d, hashed.chunks_exact(d.max(1))),
-        validation: validation.map(PartFingerprint::of),
+        train: of_all(peers, layout, train)?,
+        validation: match validation {
+            Some(Validation { rows, layout: Some(l) }) => Some(of_all(peers, l, rows)?),
+            Some(Validation { rows, layout: None }) => Some(PartFingerprint::of(rows)),
+            None => None,
+        },
     })
 }
 
@@ -662,7 +776,7 @@ pub(super) fn fingerprint(
 pub(super) fn fit(
     model: &mut Autoencoder,
     train: &Dataset,
-    validation: Option<&Dataset>,
+    validation: Option<Validation<'_>>,
     config: &TrainConfig,
     threads: &Threads,
     observer: &mut dyn Observer,
@@ -674,7 +788,7 @@ pub(super) fn fit(
         return fit_pass(
             model,
             train,
-            validation,
+            validation.as_ref(),
             config,
             threads,
             observer,
@@ -716,11 +830,33 @@ pub(super) fn fit(
         |m, rows, c, pass| match rows {
             None => {
                 let options = FitOptions { peers: Some(shared.handle()), ..FitOptions::default() };
-                fit_pass(m, train, validation, c, threads, observer, options, None, layout.clone(), pass)
+                fit_pass(
+                    m,
+                    train,
+                    validation.as_ref(),
+                    c,
+                    threads,
+                    observer,
+                    options,
+                    None,
+                    layout.clone(),
+                    pass,
+                )
             }
             Some((rows, kept_layout)) => {
                 let (options, fingerprint) = second.take().expect("one second pass");
-                fit_pass(m, &rows, validation, c, threads, observer, options, fingerprint, kept_layout, pass)
+                fit_pass(
+                    m,
+                    &rows,
+                    validation.as_ref(),
+                    c,
+                    threads,
+                    observer,
+                    options,
+                    fingerprint,
+                    kept_layout,
+                    pass,
+                )
             }
         },
     )
@@ -775,7 +911,7 @@ pub(super) fn join_gathered(peers: &mut dyn Peers, mine: &ErrorSums, into: &mut 
 fn fit_pass(
     model: &mut Autoencoder,
     train: &Dataset,
-    validation: Option<&Dataset>,
+    validation: Option<&Validation<'_>>,
     config: &TrainConfig,
     threads: &Threads,
     observer: &mut dyn Observer,
@@ -788,7 +924,7 @@ fn fit_pass(
     let (total, d) = (layout.total(), model.input_dim());
     let held_out = match validation {
         Some(v) => {
-            model.check_training_data(v)?;
+            model.check_training_data(v.rows)?;
             total..total
         }
         None => split_rows(total, config.validation_split)?.1,
@@ -799,26 +935,23 @@ fn fit_pass(
     }
     // This process's training rows: those of its range before the held-out ones.
     let train_rows = Rows { data: train, range: (0, layout.training(peers.rank(), n_train).len()) };
-    // Of the held-out rows, each process receives those of the validation batches it
-    // measures (the trainer's batches: of at most `n_train` rows).
+    // Each process measures a share of the validation batches (the trainer's batches: of
+    // at most `n_train` rows): of a validation set held whole, its own; of the held-out
+    // rows or a validation set shared out, it receives those rows, numbered among them.
     let batch = config.batch_size.min(n_train);
-    let (rank, size) = (peers.rank(), peers.size());
-    let part = |r: usize| {
-        let s = super::fit::validation_share(held_out.len(), batch, r, size);
-        held_out.start + s.start..held_out.start + s.end
+    let (measured, numbered) = match validation {
+        Some(&Validation { rows, layout: None }) => (Some(Cow::Borrowed(rows)), None),
+        Some(&Validation { rows, layout: Some(ref l) }) => {
+            let (m, first) = measured_rows(peers, l, rows, 0..l.total(), batch)?;
+            (Some(m), Some((l.total(), first)))
+        }
+        None if held_out.is_empty() => (None, None),
+        None => {
+            let (m, first) = measured_rows(peers, &layout, train, held_out.clone(), batch)?;
+            (Some(m), Some((held_out.len(), first)))
+        }
     };
-    let received = if held_out.is_empty() {
-        None
-    } else {
-        let values = rows_to_each(peers, &layout, train, part)?;
-        let mine = part(rank);
-        let mut v = Dataset::new(values, mine.len(), d, train.source.clone())?;
-        v.nan_is_missing = train.nan_is_missing;
-        v.feature_names.clone_from(&train.feature_names);
-        v.first_row = mine.start as u64;
-        Some(v)
-    };
-    let val_rows = validation.or(received.as_ref()).map(|v| Rows { data: v, range: (0, v.rows()) });
+    let val_rows = measured.as_deref().map(|v| Rows { data: v, range: (0, v.rows()) });
     if fits_normalizer(model, train.nan_is_missing) {
         let (kind, missing) = (model.config().normalize, train.nan_is_missing);
         let fitted = fit_normalizer(peers, &layout, n_train, train, kind, missing)?;
@@ -831,8 +964,8 @@ fn fit_pass(
     let exchange = RowExchange::new(layout, d, config.batch_size.min(n_train));
     threads.install(|| {
         let mut train = MemoryFeed::sharded(train_rows, n_train);
-        let mut val = match (val_rows, validation) {
-            (Some(v), None) => Some(MemoryFeed::part(v, held_out.len(), part(rank).start - held_out.start)),
+        let mut val = match (val_rows, numbered) {
+            (Some(v), Some((n, first))) => Some(MemoryFeed::part(v, n, first)),
             (v, _) => v.map(MemoryFeed::new),
         };
         let val = val.as_mut().map(|v| v as &mut dyn Feed);

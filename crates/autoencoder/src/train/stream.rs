@@ -12,6 +12,7 @@
 //! [`select`](super::select)) — streamed training then writes the bytes in-memory
 //! training writes.
 
+use std::borrow::Cow;
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::ops::Range;
 
@@ -19,7 +20,7 @@ use super::fit::{run, Feed, MemoryFeed, Rows};
 use super::history::History;
 use super::micro::Peers;
 use super::observer::Observer;
-use super::shard::{Layout, WindowExchange};
+use super::shard::{Layout, ValidationRows, WindowExchange};
 use super::{FitOptions, TrainConfig};
 use crate::codec::Codec;
 use crate::data::chunks::ChunkedRows;
@@ -473,7 +474,7 @@ pub fn fit_streamed(
     observer: &mut dyn Observer,
     peers: Option<Box<dyn Peers>>,
 ) -> Result<History> {
-    let args = (validation, config, threshold, window_rows);
+    let args = (validation.map(ValidationRows::Whole), config, threshold, window_rows);
     fit_streamed_in(model, data, args, threads, observer, peers.map(|p| (p, false)))
 }
 
@@ -497,7 +498,7 @@ pub fn fit_streamed(
 pub fn fit_streamed_sharded(
     model: &mut Autoencoder,
     data: &ChunkedRows,
-    validation: Option<&Dataset>,
+    validation: Option<ValidationRows<'_>>,
     config: &TrainConfig,
     threshold: Option<ThresholdRule>,
     window_rows: usize,
@@ -515,7 +516,7 @@ pub(crate) fn fit_streamed_in(
     model: &mut Autoencoder,
     data: &ChunkedRows,
     (validation, config, threshold, window_rows): (
-        Option<&Dataset>,
+        Option<ValidationRows<'_>>,
         &TrainConfig,
         Option<ThresholdRule>,
         usize,
@@ -581,7 +582,7 @@ pub(crate) fn fit_streamed_in(
 fn fit_pass(
     model: &mut Autoencoder,
     set: &RowSet<'_>,
-    validation: Option<&Dataset>,
+    validation: Option<ValidationRows<'_>>,
     config: &TrainConfig,
     window_rows: usize,
     threads: &Threads,
@@ -593,7 +594,7 @@ fn fit_pass(
     let n = set.len;
     let n_train = match validation {
         Some(v) => {
-            model.check_training_data(v)?;
+            model.check_training_data(v.rows())?;
             n
         }
         None => split(n, config.validation_split)?,
@@ -648,6 +649,25 @@ fn fit_pass(
             config.loss.check_targets(&buf, d, &format!("{} (after normalising)", set.source))
         })?;
     }
+    // A validation set is held in memory: whole, or shared out as the rows are, each
+    // process receiving the rows of the validation batches it measures, numbered among
+    // them.
+    let (measured, numbered) = match (validation, feed_peers.as_deref_mut()) {
+        (Some(ValidationRows::Shared { rows, total }), Some(p)) => {
+            let layout = Layout::of(p, rows, total)?;
+            let batch = config.batch_size.min(n_train as usize);
+            let (m, first) = super::shard::measured_rows(p, &layout, rows, 0..total, batch)?;
+            (Some(m), Some((total, first)))
+        }
+        (Some(ValidationRows::Shared { .. }), None) => {
+            return Err(Error::config(
+                "validation",
+                "a validation set is shared out only among processes that share the rows out",
+            ))
+        }
+        (Some(ValidationRows::Whole(v)), _) => (Some(Cow::Borrowed(v)), None),
+        (None, _) => (None, None),
+    };
     let mut train = StreamFeed::new(set, 0..n_train, window_rows, config.seed);
     if let Some(p) = feed_peers {
         let batch = config.batch_size.min(n_train as usize);
@@ -656,7 +676,13 @@ fn fit_pass(
     }
     threads.install(|| {
         // A validation set is held in memory; else the last rows are streamed in order.
-        let mut memory = validation.map(|v| MemoryFeed::new(Rows { data: v, range: (0, v.rows()) }));
+        let mut memory = measured.as_deref().map(|v| {
+            let rows = Rows { data: v, range: (0, v.rows()) };
+            match numbered {
+                Some((n, first)) => MemoryFeed::part(rows, n, first),
+                None => MemoryFeed::new(rows),
+            }
+        });
         let mut held_out = (validation.is_none() && n_train < n)
             .then(|| StreamFeed::new(set, n_train..n, window_rows, config.seed));
         let val = match (&mut memory, &mut held_out) {

@@ -410,6 +410,157 @@ fn rows_shared_out_give_the_bytes_of_every_row_everywhere() {
     }
 }
 
+/// A validation set shared out among processes (`ValidationRows::Shared`), none holding
+/// it whole, gives the model file (and the checkpoint's fingerprint) of one process
+/// holding it, in memory and streamed: with each process holding its
+/// `validation_part` (then no validation row is sent: the all-to-all exchanges are
+/// those of a set held whole by each), with uneven and empty shares, for a dense model
+/// with noise, a variational one (its validation loss samples codes, the generator
+/// moved past the others' rows), and a trimmed one keeping fewer rows than a batch (its
+/// second pass's batches, and so its shares, differ from the first's).
+#[test]
+fn a_validation_set_shared_out_gives_the_bytes_of_one_held_whole() {
+    use autoencoder::data::chunks::ChunkedRows;
+    use autoencoder::data::open::LoadOptions;
+    use autoencoder::train::{shard_rows, validation_part, ValidationRows};
+    use autoencoder::{DataShape, Params};
+
+    let (n, m, d, size) = (1200, 700, 6, 3);
+    let values: Vec<f32> =
+        randn((n + m) * d, 25, 1.0).iter().enumerate().map(|(i, v)| v * (1 + i % d) as f32 + 3.0).collect();
+    let data = Dataset::new(values[..n * d].to_vec(), n, d, "rows").unwrap();
+    let val = Dataset::new(values[n * d..].to_vec(), m, d, "validation").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.npy");
+    autoencoder::data::npy::write(&path, &values[..n * d], n, d).unwrap();
+    let chunked = ChunkedRows::open(&[path], &LoadOptions::default()).unwrap();
+    let (dense, training) = noisy_dense(d, 256, 32, 9);
+    let vae = ModelConfig { variational: true, ..dense.clone() };
+    let bytes = |f: autoencoder::Fitted| autoencoder::file::to_bytes(&f.model).unwrap();
+    let part = |r: usize| validation_part(m, n, 256, r, size);
+    // Each process's validation rows; `None`: every process holds them whole.
+    let aligned: Vec<usize> = (0..size).map(|r| part(r).len()).collect();
+    assert!(aligned.iter().all(|&k| k > 0 && k < m), "{aligned:?}");
+    let shares = [None, Some(aligned), Some(vec![0, 350, 350]), Some(vec![m, 0, 0])];
+    for (what, model, t) in [
+        ("dense with noise", &dense, training.clone()),
+        ("variational", &vae, TrainConfig { noise: None, ..training.clone() }),
+        // 240 rows kept, fewer than a batch.
+        ("trimmed", &dense, TrainConfig { trim: 0.8, ..training.clone() }),
+    ] {
+        let ckpt = |rank: Option<usize>| dir.path().join(format!("{what}-{rank:?}.ckpt"));
+        // In memory, the first process writes checkpoints (streamed training writes none).
+        let params = |rank: Option<usize>, streamed: bool| {
+            let p = Params { model: model.clone(), training: t.clone() }.check(&DataShape::table(d)).unwrap();
+            let p = p.threads(Threads::new(1 + rank.unwrap_or(0) % 2));
+            if streamed || rank.is_some_and(|r| r > 0) {
+                p
+            } else {
+                p.checkpoint(ckpt(rank), 1)
+            }
+        };
+        let fingerprint =
+            |rank| autoencoder::train::load_checkpoint(&ckpt(rank)).unwrap().resume.state.fingerprint;
+        let want = bytes(params(None, false).fit_shared(&data, Some(&val), &mut NoObserver, None).unwrap());
+        let want_streamed =
+            bytes(params(None, true).fit_streamed(&chunked, Some(&val), 500, &mut NoObserver).unwrap());
+        let mut exchanges = Vec::new();
+        for sizes in &shares {
+            for streamed in [false, true] {
+                let group = ThreadPeers::group(size);
+                let made = group[0].exchanges.clone();
+                let got: Vec<Vec<u8>> = std::thread::scope(|s| {
+                    let handles: Vec<_> = group
+                        .into_iter()
+                        .map(|p| {
+                            let (rank, data, val, chunked, params) = (p.rank, &data, &val, &chunked, &params);
+                            s.spawn(move || {
+                                let mine = |set: &Dataset, r: std::ops::Range<usize>| {
+                                    let mut rows = set.select_rows(&r.clone().collect::<Vec<_>>());
+                                    rows.first_row = r.start as u64;
+                                    rows
+                                };
+                                let vmine = sizes.as_ref().map(|k| {
+                                    let first: usize = k[..rank].iter().sum();
+                                    mine(val, first..first + k[rank])
+                                });
+                                let validation = Some(match &vmine {
+                                    Some(rows) => ValidationRows::Shared { rows, total: m },
+                                    None => ValidationRows::Whole(val),
+                                });
+                                let (params, p) = (params(Some(rank), streamed), Box::new(p));
+                                let fitted = if streamed {
+                                    params.fit_streamed_sharded(chunked, validation, 500, &mut NoObserver, p)
+                                } else {
+                                    let rows = mine(data, shard_rows(n, rank, size));
+                                    params.fit_sharded(&rows, n, validation, &mut NoObserver, p)
+                                };
+                                bytes(fitted.unwrap())
+                            })
+                        })
+                        .collect();
+                    handles.into_iter().map(|h| h.join().unwrap()).collect()
+                });
+                let w = if streamed { &want_streamed } else { &want };
+                for (rank, g) in got.iter().enumerate() {
+                    assert!(
+                        g == w,
+                        "{what}: validation shares {sizes:?}, streamed {streamed}: process {rank}"
+                    );
+                }
+                if !streamed {
+                    assert_eq!(
+                        fingerprint(Some(0)),
+                        fingerprint(None),
+                        "{what}: validation shares {sizes:?}"
+                    );
+                }
+                exchanges.push(made.load(std::sync::atomic::Ordering::Relaxed));
+            }
+        }
+        // Held as their parts, the exchanges of a set held whole; other shares, one more
+        // a pass. Trimmed, the second pass's batches are smaller, so its parts differ
+        // from those held, and the parts are exchanged once.
+        let (parts_more, others_more) = if t.trim > 0.0 { (1, 2) } else { (0, 1) };
+        for (i, more) in [(1, parts_more), (2, others_more), (3, others_more)] {
+            for s in 0..2 {
+                assert_eq!(exchanges[2 * i + s], exchanges[s] + more, "{what}: {exchanges:?}");
+            }
+        }
+    }
+    // Shares that do not add up to the set are refused on every process, naming it.
+    let errors: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = ThreadPeers::group(2)
+            .into_iter()
+            .map(|p| {
+                let (data, val, dense, training) = (&data, &val, &dense, &training);
+                s.spawn(move || {
+                    let (rows, vrows) =
+                        ([0..600, 600..n][p.rank].clone(), [0..300, 300..650][p.rank].clone());
+                    let mut mine = data.select_rows(&rows.clone().collect::<Vec<_>>());
+                    mine.first_row = rows.start as u64;
+                    let mut vmine = val.select_rows(&vrows.clone().collect::<Vec<_>>());
+                    vmine.first_row = vrows.start as u64;
+                    let validation = Some(ValidationRows::Shared { rows: &vmine, total: m });
+                    Params { model: dense.clone(), training: training.clone() }
+                        .check(&DataShape::table(d))
+                        .unwrap()
+                        .fit_sharded(&mine, n, validation, &mut NoObserver, Box::new(p))
+                        .unwrap_err()
+                        .to_string()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for e in errors {
+        assert!(
+            e.contains("validation set") && e.contains("hold 650 rows together, but the data has 700"),
+            "{e}"
+        );
+    }
+}
+
 /// Shares that do not follow each other, or do not add up to the rows, are refused on
 /// every process with a message saying so.
 #[test]

@@ -3,7 +3,9 @@
 //! the processes that hold them (an all-to-all), and what is fitted on every row — the
 //! normaliser, the data's fingerprint, the codec and the detector — is computed from
 //! exchanged parts, with the bits of one process holding every row. Each process
-//! receives the rows of the validation batches it measures (an all-to-all).
+//! receives the rows of the validation batches it measures (an all-to-all), of the
+//! held-out rows or of a validation set shared out as the rows are
+//! ([`ValidationRows::Shared`]; none when each holds its [`validation_part`]).
 //!
 //! What each process sends, with `P` processes, `n` rows of `d` values and a batch of
 //! `B` rows: per step, the rows of its micro-batches that others hold (about

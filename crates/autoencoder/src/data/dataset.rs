@@ -156,18 +156,50 @@ impl ValueRange {
     /// The range of no values.
     pub const EMPTY: ValueRange = ValueRange { lo: f32::INFINITY, hi: f32::NEG_INFINITY, nan: false };
 
-    /// The range of `values`.
+    /// The range of `values`. A zero bound is `+0.0`, whichever zeros the values hold, so
+    /// that the range does not depend on the order the values are met in
+    /// ([`merge`](Self::merge) of parts gives the range of the whole, bit for bit).
     pub fn of(values: &[f32]) -> ValueRange {
-        values.iter().fold(ValueRange::EMPTY, |r, &v| ValueRange {
-            lo: r.lo.min(v),
-            hi: r.hi.max(v),
-            nan: r.nan || v.is_nan(),
-        })
+        // Sixteen lanes, each with its own bounds (a comparison ignores NaN, counted
+        // apart), vectorise; one running bound (`f32::min`) would wait on the last one.
+        const LANES: usize = 16;
+        crate::kernels::simd(
+            #[inline(always)]
+            || {
+                let (chunks, rest) = values.as_chunks::<LANES>();
+                let (mut lo, mut hi) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
+                let mut nan = [0u32; LANES];
+                for c in chunks {
+                    for l in 0..LANES {
+                        let v = c[l];
+                        lo[l] = if v < lo[l] { v } else { lo[l] };
+                        hi[l] = if v > hi[l] { v } else { hi[l] };
+                        nan[l] |= u32::from(v.is_nan());
+                    }
+                }
+                let lanes = ValueRange {
+                    lo: lo.iter().fold(f32::INFINITY, |a, &b| a.min(b)),
+                    hi: hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)),
+                    nan: nan.iter().any(|&n| n != 0),
+                };
+                let tail = rest.iter().fold(ValueRange::EMPTY, |r, &v| ValueRange {
+                    lo: r.lo.min(v),
+                    hi: r.hi.max(v),
+                    nan: r.nan || v.is_nan(),
+                });
+                lanes.merge(tail)
+            },
+        )
     }
 
     /// The range of the values of both.
     pub fn merge(self, other: ValueRange) -> ValueRange {
-        ValueRange { lo: self.lo.min(other.lo), hi: self.hi.max(other.hi), nan: self.nan || other.nan }
+        // (`+ 0.0` makes a zero bound `+0.0`: −0 + 0 = +0, and any other value is kept.)
+        ValueRange {
+            lo: self.lo.min(other.lo) + 0.0,
+            hi: self.hi.max(other.hi) + 0.0,
+            nan: self.nan || other.nan,
+        }
     }
 
     /// Whether every value lies in `[0, 1]` (true of no values).
@@ -544,6 +576,36 @@ mod tests {
             }
         }
         assert_eq!((ValueRange::of(&[-3.0, f32::NAN, 2.0]).lo, ValueRange::of(&[-3.0, 2.0]).hi), (-3.0, 2.0));
+        // Longer runs (sixteen lanes and a tail) of values drawn among zeros of both
+        // signs, NaN, infinities and others: the bounds of the values that are not NaN,
+        // a zero bound +0, and the same range from any cut into two parts.
+        let pick = [0.0, -0.0, f32::NAN, 1.5, -2.5, f32::INFINITY, f32::NEG_INFINITY, 7e-45, -1e30];
+        let mut state = 11u64;
+        for n in [1, 15, 16, 17, 40, 64, 100] {
+            for round in 0..40 {
+                let v: Vec<f32> = (0..n)
+                    .map(|_| {
+                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        // Some rounds hold only zeros and NaN.
+                        pick[(state >> 33) as usize % if round % 4 == 0 { 3 } else { pick.len() }]
+                    })
+                    .collect();
+                let finite = v.iter().filter(|x| !x.is_nan());
+                let lo =
+                    finite
+                        .clone()
+                        .fold(f32::INFINITY, |a, &b| if b < a || (b == 0.0 && a == 0.0) { b } else { a });
+                let hi = finite.fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+                let want = ValueRange { lo: lo + 0.0, hi: hi + 0.0, nan: v.iter().any(|x| x.is_nan()) };
+                let got = ValueRange::of(&v);
+                assert_eq!(format!("{got:?}"), format!("{want:?}"), "{v:?}");
+                assert!(got.lo.is_sign_positive() || got.lo != 0.0, "{v:?}");
+                for cut in [0, n / 3, n / 2, n - 1] {
+                    let merged = ValueRange::of(&v[..cut]).merge(ValueRange::of(&v[cut..]));
+                    assert_eq!(format!("{merged:?}"), format!("{got:?}"), "{v:?} cut at {cut}");
+                }
+            }
+        }
     }
 
     #[test]

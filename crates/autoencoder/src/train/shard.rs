@@ -724,25 +724,28 @@ pub(super) fn check<'a>(
     }
     let layout = Layout::of(peers, train, total)?;
     let validation = match (validation, options.validation_shard_of) {
-        (Some(rows), Some(n)) => {
-            let layout = Layout::of(peers, rows, n).map_err(|e| match e {
-                Error::Config { message, .. } => {
-                    Error::config("validation_shard_of", format!("the validation set: {message}"))
-                }
-                e => e,
-            })?;
-            Some(Validation { rows, layout: Some(layout) })
-        }
+        (Some(rows), Some(n)) => Some(Validation { rows, layout: Some(validation_layout(peers, rows, n)?) }),
         (Some(rows), None) => Some(Validation { rows, layout: None }),
-        (None, Some(_)) => return Err(no_validation_set()),
+        (None, Some(_)) => {
+            return Err(Error::config(
+                "validation_shard_of",
+                "the validation rows are shared out, but no validation set is given",
+            ))
+        }
         (None, None) => None,
     };
     Ok((layout, validation))
 }
 
-/// `validation_shard_of` given without a validation set.
-pub(super) fn no_validation_set() -> Error {
-    Error::config("validation_shard_of", "the validation rows are shared out, but no validation set is given")
+/// The layout of a validation set shared out (`rows` this process's, of `total`): an
+/// error naming the validation set unless the processes' rows tile it.
+pub(super) fn validation_layout(peers: &mut dyn Peers, rows: &Dataset, total: usize) -> Result<Layout> {
+    Layout::of(peers, rows, total).map_err(|e| match e {
+        Error::Config { message, .. } => {
+            Error::config("validation", format!("the validation set: {message}"))
+        }
+        e => e,
+    })
 }
 
 /// [`DataFingerprint::of`] the rows of all processes (`train` this one's, and

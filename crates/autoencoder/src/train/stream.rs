@@ -493,7 +493,11 @@ pub fn fit_streamed(
 /// The codec's codes and a `threshold`'s scores are computed and spilled by each process
 /// for an even share of the rows, and the codec and detector fitted across the
 /// processes ([`Parts`](crate::select::Parts)): every process ends with the bits of
-/// one. So is the validation loss, as with [`fit_streamed`]'s peers.
+/// one. So is the validation loss, as with [`fit_streamed`]'s peers; a `validation` set
+/// is held whole by each process, or shared out as the rows are
+/// ([`ValidationRows::Shared`]), each process then receiving the rows of the validation
+/// batches it measures (none sent when each holds its
+/// [`validation_part`](super::validation_part)).
 #[allow(clippy::too_many_arguments)]
 pub fn fit_streamed_sharded(
     model: &mut Autoencoder,
@@ -654,7 +658,7 @@ fn fit_pass(
     // them.
     let (measured, numbered) = match (validation, feed_peers.as_deref_mut()) {
         (Some(ValidationRows::Shared { rows, total }), Some(p)) => {
-            let layout = Layout::of(p, rows, total)?;
+            let layout = super::shard::validation_layout(p, rows, total)?;
             let batch = config.batch_size.min(n_train as usize);
             let (m, first) = super::shard::measured_rows(p, &layout, rows, 0..total, batch)?;
             (Some(m), Some((total, first)))

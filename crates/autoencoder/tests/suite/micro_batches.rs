@@ -528,36 +528,48 @@ fn a_validation_set_shared_out_gives_the_bytes_of_one_held_whole() {
             }
         }
     }
-    // Shares that do not add up to the set are refused on every process, naming it.
-    let errors: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = ThreadPeers::group(2)
-            .into_iter()
-            .map(|p| {
-                let (data, val, dense, training) = (&data, &val, &dense, &training);
-                s.spawn(move || {
-                    let (rows, vrows) =
-                        ([0..600, 600..n][p.rank].clone(), [0..300, 300..650][p.rank].clone());
-                    let mut mine = data.select_rows(&rows.clone().collect::<Vec<_>>());
-                    mine.first_row = rows.start as u64;
-                    let mut vmine = val.select_rows(&vrows.clone().collect::<Vec<_>>());
-                    vmine.first_row = vrows.start as u64;
-                    let validation = Some(ValidationRows::Shared { rows: &vmine, total: m });
-                    Params { model: dense.clone(), training: training.clone() }
-                        .check(&DataShape::table(d))
-                        .unwrap()
-                        .fit_sharded(&mine, n, validation, &mut NoObserver, Box::new(p))
-                        .unwrap_err()
-                        .to_string()
+    // Shares that do not add up to the set are refused on every process, naming it, in
+    // memory and streamed.
+    for streamed in [false, true] {
+        let errors: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = ThreadPeers::group(2)
+                .into_iter()
+                .map(|p| {
+                    let (data, val, chunked, dense, training) = (&data, &val, &chunked, &dense, &training);
+                    s.spawn(move || {
+                        let (rows, vrows) =
+                            ([0..600, 600..n][p.rank].clone(), [0..300, 300..650][p.rank].clone());
+                        let mut mine = data.select_rows(&rows.clone().collect::<Vec<_>>());
+                        mine.first_row = rows.start as u64;
+                        let mut vmine = val.select_rows(&vrows.clone().collect::<Vec<_>>());
+                        vmine.first_row = vrows.start as u64;
+                        let validation = Some(ValidationRows::Shared { rows: &vmine, total: m });
+                        let params = Params { model: dense.clone(), training: training.clone() }
+                            .check(&DataShape::table(d))
+                            .unwrap();
+                        let fitted = if streamed {
+                            params.fit_streamed_sharded(
+                                chunked,
+                                validation,
+                                500,
+                                &mut NoObserver,
+                                Box::new(p),
+                            )
+                        } else {
+                            params.fit_sharded(&mine, n, validation, &mut NoObserver, Box::new(p))
+                        };
+                        fitted.unwrap_err().to_string()
+                    })
                 })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for e in errors {
-        assert!(
-            e.contains("validation set") && e.contains("hold 650 rows together, but the data has 700"),
-            "{e}"
-        );
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for e in errors {
+            assert!(
+                e.contains("validation set") && e.contains("hold 650 rows together, but the data has 700"),
+                "streamed {streamed}: {e}"
+            );
+        }
     }
 }
 

@@ -417,6 +417,20 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     // writes the outputs and reports.
     let job = crate::mpi_job::Job::detect()?;
     let lead = job.as_ref().is_none_or(|j| j.rank() == 0);
+    // Every rank reads the data: standard input (or a pipe) reaches one of them alone,
+    // and the others would wait on it.
+    if job.as_ref().is_some_and(|j| j.size() > 1) {
+        let stream = a.files.iter().chain(&a.validation).find(|p| autoencoder::data::open::is_stream(p));
+        if let Some(p) = stream {
+            return Err(Error::config(
+                "data",
+                format!(
+                    "{}: under mpirun every rank reads the data, and standard input or a pipe reaches one rank alone; give a file",
+                    p.display()
+                ),
+            ));
+        }
+    }
     a.quiet |= !lead;
     // Flags and files checked before any work.
     let anomaly_rule = a.threshold;

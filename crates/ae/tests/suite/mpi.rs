@@ -281,6 +281,45 @@ fn a_validation_file_shared_out_writes_the_bytes_of_one_process() {
     }
 }
 
+/// Standard input reaches one rank alone: `mpirun -n 2 ae train -` and `--validation -`
+/// are refused at once, naming it, where a rank used to wait on it for ever.
+#[test]
+fn standard_input_under_mpirun_is_refused() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 50);
+    let out = dir.path().join("m.ae");
+    let dash = Path::new("-");
+    for (what, data, extra) in
+        [("the rows", dash, &[][..]), ("the validation rows", &csv, &["--validation", "-"][..])]
+    {
+        let mut cmd = mpirun().unwrap();
+        let mut child = cmd
+            .args(["-n", "2"])
+            .arg(ae_path())
+            .args(train_args(data, &["--epochs", "1"], &out))
+            .args(extra)
+            .stdin(std::fs::File::open(&csv).unwrap())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{what} from standard input: the job still ran after 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let done = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&done.stderr);
+        assert!(!done.status.success(), "{what}: {err}");
+        assert!(err.contains("-: under mpirun every rank reads the data"), "{what}: {err}");
+        assert!(!out.exists(), "{what}");
+    }
+}
+
 /// `--stream` under mpirun: every rank streams every row, in the same windows, and
 /// computes its micro-batches; with `--shard` too, each rank reads only its share of
 /// every window, and its budget holds its share of a window `n` times as large.

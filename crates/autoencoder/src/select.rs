@@ -144,8 +144,9 @@ impl Search {
 /// more than its share of the keys collected; at most seven). Memory: the counts' blocks
 /// a pass makes (a few of 2 KiB a rank, for values that span a few powers of two; at
 /// most 512 KiB) and at most 32 MiB of keys collected, or 32 KiB a rank past 1,024
-/// ranks (twice that for a moment, while they are gathered). A rank at or past its channel's count of values is an error for the caller
-/// to prevent; here it gives the channel's largest value.
+/// ranks (twice that for a moment, while they are gathered). A rank at or past its
+/// channel's count of values is an error for the caller to prevent; here it gives the
+/// channel's largest value.
 pub fn select(
     wanted: &[Rank],
     pass: impl FnMut(&mut dyn FnMut(usize, f64)) -> Result<()>,

@@ -547,13 +547,11 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
             let mut args = a.data.clone();
             args.dataset = None;
             args.categories = data.categories.clone();
-            let training_rows = match (&streamed, &shard) {
-                (Some(s), _) => s.rows.rows(),
-                (None, Some(rows)) => rows.rows(),
-                (None, None) => 0,
-            };
-            let part =
-                among.map(|(size, j)| (j.rank(), size, training_rows as usize, cfg.training.batch_size));
+            // Shared out, the training rows are read a chunk at a time, streamed or not.
+            let rows = streamed.as_ref().map(|s| &s.rows).or(shard.as_ref());
+            let part = among
+                .zip(rows)
+                .map(|((size, j), rows)| (j.rank(), size, rows.rows() as usize, cfg.training.batch_size));
             Some(read_validation(&args, p, seed, part, a.quiet)?)
         }
         (None, _) => None,
@@ -600,7 +598,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
                 let validation = validation.as_ref().map(Validation::rows);
                 train_sharded(&data, rows.rows() as usize, validation, &valid, a.quiet, peers)?
             }
-            (_, peers) => train(&data, validation.as_ref().map(|v| v.data()), &valid, a.quiet, peers)?,
+            (_, peers) => train(&data, validation.as_ref().map(|v| v.rows().rows()), &valid, a.quiet, peers)?,
         },
     };
     if !lead {
@@ -628,7 +626,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
         let baseline = if streamed.is_some() || shard.is_some() {
             None
         } else {
-            pca_line(&model, &data, validation.as_ref().map(|v| v.data()), &threads, a.quiet)
+            pca_line(&model, &data, validation.as_ref().map(|v| v.rows().rows()), &threads, a.quiet)
         };
         match write_loss_curve(&p, &model, &history, baseline) {
             Ok(()) => {
@@ -809,13 +807,6 @@ enum Validation {
 }
 
 impl Validation {
-    /// The rows held.
-    fn data(&self) -> &Dataset {
-        match self {
-            Validation::Whole(rows) | Validation::Part { rows, .. } => rows,
-        }
-    }
-
     /// As the library takes a validation set on rows shared out.
     fn rows(&self) -> autoencoder::train::ValidationRows<'_> {
         match self {

@@ -160,36 +160,9 @@ impl ValueRange {
     /// that the range does not depend on the order the values are met in
     /// ([`merge`](Self::merge) of parts gives the range of the whole, bit for bit).
     pub fn of(values: &[f32]) -> ValueRange {
-        // Sixteen lanes, each with its own bounds (a comparison ignores NaN, counted
-        // apart), vectorise; one running bound (`f32::min`) would wait on the last one.
-        const LANES: usize = 16;
-        crate::kernels::simd(
-            #[inline(always)]
-            || {
-                let (chunks, rest) = values.as_chunks::<LANES>();
-                let (mut lo, mut hi) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
-                let mut nan = [0u32; LANES];
-                for c in chunks {
-                    for l in 0..LANES {
-                        let v = c[l];
-                        lo[l] = if v < lo[l] { v } else { lo[l] };
-                        hi[l] = if v > hi[l] { v } else { hi[l] };
-                        nan[l] |= u32::from(v.is_nan());
-                    }
-                }
-                let lanes = ValueRange {
-                    lo: lo.iter().fold(f32::INFINITY, |a, &b| a.min(b)),
-                    hi: hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)),
-                    nan: nan.iter().any(|&n| n != 0),
-                };
-                let tail = rest.iter().fold(ValueRange::EMPTY, |r, &v| ValueRange {
-                    lo: r.lo.min(v),
-                    hi: r.hi.max(v),
-                    nan: r.nan || v.is_nan(),
-                });
-                lanes.merge(tail)
-            },
-        )
+        let (lo, hi, nan) = crate::kernels::elementwise::bounds(values);
+        // (The merge makes a zero bound +0.)
+        ValueRange::EMPTY.merge(ValueRange { lo, hi, nan })
     }
 
     /// The range of the values of both.

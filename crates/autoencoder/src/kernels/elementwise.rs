@@ -273,6 +273,34 @@ pub fn sum(v: &[f32]) -> f64 {
     )
 }
 
+/// The least and the greatest of `values` that are not NaN (`+∞` and `−∞` when there are
+/// none), and whether any is NaN. Each of 16 lanes keeps its own bounds (a
+/// comparison passes NaN over), which vectorises; one running bound would wait on the
+/// last. A zero bound may be either zero.
+pub fn bounds(values: &[f32]) -> (f32, f32, bool) {
+    simd(
+        #[inline(always)]
+        || {
+            let (chunks, rest) = values.as_chunks::<LANES>();
+            let (mut lo, mut hi) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
+            let mut nan = [0u32; LANES];
+            let mut take = |l: usize, v: f32| {
+                lo[l] = if v < lo[l] { v } else { lo[l] };
+                hi[l] = if v > hi[l] { v } else { hi[l] };
+                nan[l] |= u32::from(v.is_nan());
+            };
+            for c in chunks.iter().map(|c| &c[..]).chain([rest]) {
+                for (l, &v) in c.iter().enumerate() {
+                    take(l, v);
+                }
+            }
+            let lo = lo.iter().fold(f32::INFINITY, |a, &b| a.min(b));
+            let hi = hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            (lo, hi, nan.iter().any(|&n| n != 0))
+        },
+    )
+}
+
 /// Sum of `|v|`.
 pub fn sum_abs(v: &[f32]) -> f64 {
     simd(

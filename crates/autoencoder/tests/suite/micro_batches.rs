@@ -150,6 +150,30 @@ impl Peers for ThreadPeers {
     }
 }
 
+/// What `size` simulated processes returned, in rank order, and what their group
+/// exchanged (counted by process 0).
+struct Ran<T> {
+    results: Vec<T>,
+    /// The all-to-all exchanges made.
+    exchanges: usize,
+    /// The `f64` values the all-gathers gave each process.
+    gathered_f64: usize,
+}
+
+/// `f(peers)` run by `size` simulated processes at once, each a thread with its
+/// [`ThreadPeers`].
+fn in_processes<T: Send>(size: usize, f: impl Fn(ThreadPeers) -> T + Sync) -> Ran<T> {
+    let group = ThreadPeers::group(size);
+    let (exchanges, gathered) = (group[0].exchanges.clone(), group[0].gathered_f64.clone());
+    let f = &f;
+    let results = std::thread::scope(|s| {
+        let handles: Vec<_> = group.into_iter().map(|p| s.spawn(move || f(p))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let load = |a: &std::sync::atomic::AtomicUsize| a.load(std::sync::atomic::Ordering::Relaxed);
+    Ran { results, exchanges: load(&exchanges), gathered_f64: load(&gathered) }
+}
+
 /// Train `model` on `data` with `processes` (0: one process without peers), each with
 /// `threads` threads; every process's final parameters.
 fn train(
@@ -179,13 +203,7 @@ fn trained(
     if processes == 0 {
         return vec![run(None)];
     }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = ThreadPeers::group(processes)
-            .into_iter()
-            .map(|p| s.spawn(move || run(Some(Box::new(p)))))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
+    in_processes(processes, |p| run(Some(Box::new(p)))).results
 }
 
 fn same_bits(a: &[f32], b: &[f32]) -> bool {
@@ -384,24 +402,15 @@ fn rows_shared_out_give_the_bytes_of_every_row_everywhere() {
         let even = |p: usize| (0..p).map(|r| shard_rows(n, r, p).len()).collect::<Vec<_>>();
         // (The last two processes of the last shares hold only held-out rows.)
         for sizes in [even(2), even(3), vec![1, 4100, 1899], vec![0, 4096, 1904], vec![4800, 600, 600]] {
-            let got: Vec<Vec<u8>> = std::thread::scope(|s| {
-                let handles: Vec<_> = ThreadPeers::group(sizes.len())
-                    .into_iter()
-                    .map(|p| {
-                        let (rank, data, params, sizes) = (p.rank, &data, &params, &sizes);
-                        let first: usize = sizes[..rank].iter().sum();
-                        s.spawn(move || {
-                            let idx: Vec<usize> = (first..first + sizes[rank]).collect();
-                            let mut mine = data.select_rows(&idx);
-                            mine.first_row = first as u64;
-                            let fitted =
-                                params(Some(rank)).fit_sharded(&mine, n, None, &mut NoObserver, Box::new(p));
-                            bytes(fitted.unwrap())
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
+            let got = in_processes(sizes.len(), |p| {
+                let rank = p.rank;
+                let first: usize = sizes[..rank].iter().sum();
+                let idx: Vec<usize> = (first..first + sizes[rank]).collect();
+                let mut mine = data.select_rows(&idx);
+                mine.first_row = first as u64;
+                bytes(params(Some(rank)).fit_sharded(&mine, n, None, &mut NoObserver, Box::new(p)).unwrap())
+            })
+            .results;
             for (rank, g) in got.iter().enumerate() {
                 assert!(g == &want, "{what}: shares {sizes:?}, process {rank}");
             }
@@ -467,40 +476,31 @@ fn a_validation_set_shared_out_gives_the_bytes_of_one_held_whole() {
         let mut exchanges = Vec::new();
         for sizes in &shares {
             for streamed in [false, true] {
-                let group = ThreadPeers::group(size);
-                let made = group[0].exchanges.clone();
-                let got: Vec<Vec<u8>> = std::thread::scope(|s| {
-                    let handles: Vec<_> = group
-                        .into_iter()
-                        .map(|p| {
-                            let (rank, data, val, chunked, params) = (p.rank, &data, &val, &chunked, &params);
-                            s.spawn(move || {
-                                let mine = |set: &Dataset, r: std::ops::Range<usize>| {
-                                    let mut rows = set.select_rows(&r.clone().collect::<Vec<_>>());
-                                    rows.first_row = r.start as u64;
-                                    rows
-                                };
-                                let vmine = sizes.as_ref().map(|k| {
-                                    let first: usize = k[..rank].iter().sum();
-                                    mine(val, first..first + k[rank])
-                                });
-                                let validation = Some(match &vmine {
-                                    Some(rows) => ValidationRows::Shared { rows, total: m },
-                                    None => ValidationRows::Whole(val),
-                                });
-                                let (params, p) = (params(Some(rank), streamed), Box::new(p));
-                                let fitted = if streamed {
-                                    params.fit_streamed_sharded(chunked, validation, 500, &mut NoObserver, p)
-                                } else {
-                                    let rows = mine(data, shard_rows(n, rank, size));
-                                    params.fit_sharded(&rows, n, validation, &mut NoObserver, p)
-                                };
-                                bytes(fitted.unwrap())
-                            })
-                        })
-                        .collect();
-                    handles.into_iter().map(|h| h.join().unwrap()).collect()
+                let ran = in_processes(size, |p| {
+                    let rank = p.rank;
+                    let mine = |set: &Dataset, r: std::ops::Range<usize>| {
+                        let mut rows = set.select_rows(&r.clone().collect::<Vec<_>>());
+                        rows.first_row = r.start as u64;
+                        rows
+                    };
+                    let vmine = sizes.as_ref().map(|k| {
+                        let first: usize = k[..rank].iter().sum();
+                        mine(&val, first..first + k[rank])
+                    });
+                    let validation = Some(match &vmine {
+                        Some(rows) => ValidationRows::Shared { rows, total: m },
+                        None => ValidationRows::Whole(&val),
+                    });
+                    let (params, p) = (params(Some(rank), streamed), Box::new(p));
+                    let fitted = if streamed {
+                        params.fit_streamed_sharded(&chunked, validation, 500, &mut NoObserver, p)
+                    } else {
+                        let rows = mine(&data, shard_rows(n, rank, size));
+                        params.fit_sharded(&rows, n, validation, &mut NoObserver, p)
+                    };
+                    bytes(fitted.unwrap())
                 });
+                let got = ran.results;
                 let w = if streamed { &want_streamed } else { &want };
                 for (rank, g) in got.iter().enumerate() {
                     assert!(
@@ -515,7 +515,7 @@ fn a_validation_set_shared_out_gives_the_bytes_of_one_held_whole() {
                         "{what}: validation shares {sizes:?}"
                     );
                 }
-                exchanges.push(made.load(std::sync::atomic::Ordering::Relaxed));
+                exchanges.push(ran.exchanges);
             }
         }
         // Held as their parts, the exchanges of a set held whole; other shares, one more
@@ -531,39 +531,24 @@ fn a_validation_set_shared_out_gives_the_bytes_of_one_held_whole() {
     // Shares that do not add up to the set are refused on every process, naming it, in
     // memory and streamed.
     for streamed in [false, true] {
-        let errors: Vec<String> = std::thread::scope(|s| {
-            let handles: Vec<_> = ThreadPeers::group(2)
-                .into_iter()
-                .map(|p| {
-                    let (data, val, chunked, dense, training) = (&data, &val, &chunked, &dense, &training);
-                    s.spawn(move || {
-                        let (rows, vrows) =
-                            ([0..600, 600..n][p.rank].clone(), [0..300, 300..650][p.rank].clone());
-                        let mut mine = data.select_rows(&rows.clone().collect::<Vec<_>>());
-                        mine.first_row = rows.start as u64;
-                        let mut vmine = val.select_rows(&vrows.clone().collect::<Vec<_>>());
-                        vmine.first_row = vrows.start as u64;
-                        let validation = Some(ValidationRows::Shared { rows: &vmine, total: m });
-                        let params = Params { model: dense.clone(), training: training.clone() }
-                            .check(&DataShape::table(d))
-                            .unwrap();
-                        let fitted = if streamed {
-                            params.fit_streamed_sharded(
-                                chunked,
-                                validation,
-                                500,
-                                &mut NoObserver,
-                                Box::new(p),
-                            )
-                        } else {
-                            params.fit_sharded(&mine, n, validation, &mut NoObserver, Box::new(p))
-                        };
-                        fitted.unwrap_err().to_string()
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+        let errors = in_processes(2, |p| {
+            let (rows, vrows) = ([0..600, 600..n][p.rank].clone(), [0..300, 300..650][p.rank].clone());
+            let mut mine = data.select_rows(&rows.clone().collect::<Vec<_>>());
+            mine.first_row = rows.start as u64;
+            let mut vmine = val.select_rows(&vrows.clone().collect::<Vec<_>>());
+            vmine.first_row = vrows.start as u64;
+            let validation = Some(ValidationRows::Shared { rows: &vmine, total: m });
+            let params = Params { model: dense.clone(), training: training.clone() }
+                .check(&DataShape::table(d))
+                .unwrap();
+            let fitted = if streamed {
+                params.fit_streamed_sharded(&chunked, validation, 500, &mut NoObserver, Box::new(p))
+            } else {
+                params.fit_sharded(&mine, n, validation, &mut NoObserver, Box::new(p))
+            };
+            fitted.unwrap_err().to_string()
+        })
+        .results;
         for e in errors {
             assert!(
                 e.contains("validation set") && e.contains("hold 650 rows together, but the data has 700"),
@@ -592,30 +577,18 @@ fn shares_that_do_not_tile_the_rows_are_refused() {
         (&[(0, 100)], 120, "hold 100 rows together, but the data has 120"),
     ];
     for (shares, total, want) in cases {
-        let errors: Vec<String> = std::thread::scope(|s| {
-            let handles: Vec<_> = ThreadPeers::group(shares.len())
-                .into_iter()
-                .map(|p| {
-                    let (first, rows) = shares[p.rank];
-                    let (data, model, training) = (&data, &model, &training);
-                    s.spawn(move || {
-                        let idx: Vec<usize> = (first..first + rows).collect();
-                        let mut mine = data.select_rows(&idx);
-                        mine.first_row = first as u64;
-                        let p2 = Params { model: model.clone(), training: training.clone() };
-                        let params = p2
-                            .check(&DataShape::table(d))
-                            .unwrap()
-                            .threshold(ThresholdRule::Contamination(0.1));
-                        params
-                            .fit_sharded(&mine, total, None, &mut NoObserver, Box::new(p))
-                            .unwrap_err()
-                            .to_string()
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+        let errors = in_processes(shares.len(), |p| {
+            let (first, rows) = shares[p.rank];
+            let idx: Vec<usize> = (first..first + rows).collect();
+            let mut mine = data.select_rows(&idx);
+            mine.first_row = first as u64;
+            let params = Params { model: model.clone(), training: training.clone() }
+                .check(&DataShape::table(d))
+                .unwrap()
+                .threshold(ThresholdRule::Contamination(0.1));
+            params.fit_sharded(&mine, total, None, &mut NoObserver, Box::new(p)).unwrap_err().to_string()
+        })
+        .results;
         for e in errors {
             assert!(e.contains(want), "{shares:?} of {total}: {e}");
         }
@@ -633,27 +606,16 @@ fn streamed_by_processes(
     processes: usize,
     shard: bool,
 ) -> (Vec<Vec<u8>>, usize, usize) {
-    let group = ThreadPeers::group(processes);
-    let (exchanges, gathered) = (group[0].exchanges.clone(), group[0].gathered_f64.clone());
-    let got = std::thread::scope(|s| {
-        let handles: Vec<_> = group
-            .into_iter()
-            .map(|p| {
-                s.spawn(move || {
-                    let params = params(1 + p.rank % 2);
-                    let fitted = if shard {
-                        params.fit_streamed_sharded(data, None, window, &mut NoObserver, Box::new(p))
-                    } else {
-                        params.fit_streamed_shared(data, None, window, &mut NoObserver, Some(Box::new(p)))
-                    };
-                    autoencoder::file::to_bytes(&fitted.unwrap().model).unwrap()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let ran = in_processes(processes, |p| {
+        let params = params(1 + p.rank % 2);
+        let fitted = if shard {
+            params.fit_streamed_sharded(data, None, window, &mut NoObserver, Box::new(p))
+        } else {
+            params.fit_streamed_shared(data, None, window, &mut NoObserver, Some(Box::new(p)))
+        };
+        autoencoder::file::to_bytes(&fitted.unwrap().model).unwrap()
     });
-    let load = |a: &std::sync::atomic::AtomicUsize| a.load(std::sync::atomic::Ordering::Relaxed);
-    (got, load(&exchanges), load(&gathered))
+    (ran.results, ran.exchanges, ran.gathered_f64)
 }
 
 /// Streamed training shared by processes gives, on every process, the bytes of one

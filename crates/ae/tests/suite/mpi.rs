@@ -281,6 +281,28 @@ fn a_validation_file_shared_out_writes_the_bytes_of_one_process() {
     }
 }
 
+/// Exchanges larger than one MPI call moves (2³¹ values: a held-out split of a file of
+/// many GB, the gradient of a very large model) go in rounds, the same on every rank.
+/// `AE_MPI_CALL_VALUES=40` lowers the limit so that this run's exchanges (the step's
+/// rows, the gradient's partial sums, the validation rows) go in rounds of pieces of 13
+/// to 20 values: `mpirun -n 2` and `-n 3 --shard` write the bytes of one process.
+#[test]
+fn exchanges_cut_into_rounds_write_the_bytes_of_one_process() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 300);
+    let one = dir.path().join("one.ae");
+    ok(ae().args(shared_out_args(&csv, &one)));
+    let want = std::fs::read(&one).unwrap();
+    for n in [2, 3] {
+        let out = dir.path().join(format!("rounds-{n}.ae"));
+        let mut cmd = mpirun().unwrap();
+        cmd.env("AE_MPI_CALL_VALUES", "40").args(["-x", "AE_MPI_CALL_VALUES", "-n", &n.to_string()]);
+        run(cmd.arg(ae_path()).args(shared_out_args(&csv, &out)).arg("--shard"));
+        assert!(std::fs::read(&out).unwrap() == want, "mpirun -n {n} in rounds wrote other bytes");
+    }
+}
+
 /// Standard input reaches one rank alone: `mpirun -n 2 ae train -` and `--validation -`
 /// are refused at once, naming it, where a rank used to wait on it for ever.
 #[test]

@@ -41,12 +41,19 @@ pub trait Peers: Send {
     /// `send` cut in order into `send_counts[q]` values for each process `q`; into
     /// `recv`, the `recv_counts[p]` values each process `p` cut for this one, in rank
     /// order: an all-to-all with known counts.
+    ///
+    /// `most` is the same on every process and bounds what any one process sends and
+    /// what it receives (`Σ send_counts` and `Σ recv_counts` on each process): a
+    /// process knows only its own counts, so a transport that moves a limited number of
+    /// values a call (MPI's counts are C ints) splits the exchange into the rounds
+    /// `most` gives every process alike.
     fn all_to_all_f32(
         &mut self,
         send: &[f32],
         send_counts: &[usize],
         recv: &mut [f32],
         recv_counts: &[usize],
+        most: usize,
     ) -> Result<()>;
 }
 
@@ -220,7 +227,10 @@ impl TreeSum {
                 self.counts_recv.clear();
                 self.counts_recv.extend(self.counts_loss.iter().map(|&nodes| nodes * mine.len()));
                 self.gathered.resize(self.index.len() * mine.len(), 0.0);
-                p.all_to_all_f32(&self.mine, &self.counts, &mut self.gathered, &self.counts_recv)?;
+                // Any process sends its nodes whole and receives a segment of every node.
+                let nodes = self.counts_loss.iter().max().copied().unwrap_or(0);
+                let most = (nodes * len).max(self.index.len() * len.div_ceil(size));
+                p.all_to_all_f32(&self.mine, &self.counts, &mut self.gathered, &self.counts_recv, most)?;
                 self.mine_loss.clear();
                 self.mine_loss.extend(self.stack.iter().map(|n| n.loss));
                 self.gathered_loss.resize(self.index.len(), 0.0);
@@ -350,17 +360,22 @@ pub(super) mod tests {
             send_counts: &[usize],
             recv: &mut [f32],
             recv_counts: &[usize],
+            most: usize,
         ) -> Result<()> {
-            // Each publishes its counts, then its values.
-            let mut v: Vec<f64> = send_counts.iter().map(|&c| c as f64).collect();
+            // The bound holds here and every process passes the same.
+            assert!(send.len() <= most && recv.len() <= most, "{} or {} over {most}", send.len(), recv.len());
+            // Each publishes its bound and counts, then its values.
+            let mut v: Vec<f64> = vec![most as f64];
+            v.extend(send_counts.iter().map(|&c| c as f64));
             v.extend(send.iter().map(|&x| f64::from(x)));
             let (rank, size) = (self.rank, self.size);
             self.exchange(v, |t| {
                 let mut at = 0;
                 for (p, &c) in recv_counts.iter().enumerate() {
-                    let counts: Vec<usize> = t[p][..size].iter().map(|&x| x as usize).collect();
+                    assert_eq!(t[p][0], most as f64, "process {p} passed another bound");
+                    let counts: Vec<usize> = t[p][1..=size].iter().map(|&x| x as usize).collect();
                     assert_eq!(counts[rank], c);
-                    let from = size + counts[..rank].iter().sum::<usize>();
+                    let from = 1 + size + counts[..rank].iter().sum::<usize>();
                     recv[at..at + c].iter_mut().zip(&t[p][from..from + c]).for_each(|(a, &v)| *a = v as f32);
                     at += c;
                 }

@@ -237,7 +237,9 @@ fn rows_to_each(
         recv_counts.push(common(&part(rank), &layout.range(q)).len() * d);
     }
     let mut all = vec![0.0f32; recv_counts.iter().sum()];
-    peers.all_to_all_f32(&send, &send_counts, &mut all, &recv_counts)?;
+    // A process sends rows of its range and receives its part's.
+    let most = (0..size).map(|q| part(q).len().max(layout.range(q).len())).max().unwrap_or(0) * d;
+    peers.all_to_all_f32(&send, &send_counts, &mut all, &recv_counts, most)?;
     Ok(all)
 }
 
@@ -466,7 +468,8 @@ impl RowExchange {
         }
         let total = self.recv_counts.iter().sum();
         self.recv.resize(total, 0.0);
-        peers.all_to_all_f32(&self.send, &self.send_counts, &mut self.recv, &self.recv_counts)?;
+        // No process sends or receives more than the batch.
+        peers.all_to_all_f32(&self.send, &self.send_counts, &mut self.recv, &self.recv_counts, n * d)?;
         // Each process's rows came in the batch's order: take the next of the holder's.
         let mut at = 0;
         for (a, &c) in self.at.iter_mut().zip(&self.recv_counts) {
@@ -576,7 +579,9 @@ impl WindowExchange {
             self.recv_counts[self.layout.owner(self.slots[s - taken.start])] += d;
         }
         self.recv.resize(self.recv_counts.iter().sum(), 0.0);
-        peers.all_to_all_f32(&self.send, &self.send_counts, &mut self.recv, &self.recv_counts)?;
+        // No process sends or receives more than the slots taken.
+        let most = taken.len() * d;
+        peers.all_to_all_f32(&self.send, &self.send_counts, &mut self.recv, &self.recv_counts, most)?;
         // Each process's rows came in the slots' order: take the next of the holder's.
         let mut at = 0;
         for (a, &c) in self.at.iter_mut().zip(&self.recv_counts) {
@@ -616,7 +621,9 @@ impl Parts for PeerParts<'_> {
         let mine = segment(rank);
         let recv_counts = vec![2 * mine.len(); size];
         let mut recv = vec![0.0f32; 2 * mine.len() * size];
-        peers.all_to_all_f32(&send, &send_counts, &mut recv, &recv_counts)?;
+        // A process sends every count and receives a segment from each.
+        let most = 2 * size * len.div_ceil(size);
+        peers.all_to_all_f32(&send, &send_counts, &mut recv, &recv_counts, most)?;
         let mut totals = vec![0.0f64; mine.len()];
         for from in recv.chunks_exact(2 * mine.len().max(1)).take(size) {
             for (t, half) in totals.iter_mut().zip(from.chunks_exact(2)) {
@@ -1019,8 +1026,9 @@ impl Peers for SharedPeers {
         send_counts: &[usize],
         recv: &mut [f32],
         recv_counts: &[usize],
+        most: usize,
     ) -> Result<()> {
-        self.with(|p| p.all_to_all_f32(send, send_counts, recv, recv_counts))
+        self.with(|p| p.all_to_all_f32(send, send_counts, recv, recv_counts, most))
     }
 }
 

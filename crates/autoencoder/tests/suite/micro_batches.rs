@@ -120,12 +120,23 @@ impl Peers for ThreadPeers {
         send_counts: &[usize],
         recv: &mut [f32],
         recv_counts: &[usize],
+        most: usize,
     ) -> autoencoder::Result<()> {
         if self.rank == 0 {
             self.exchanges.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        // Everyone publishes its counts and values; each reads the part cut for it.
-        let mut v: Vec<f64> = send_counts.iter().map(|&c| c as f64).collect();
+        // The bound a transport would split the exchange by holds for this process, and
+        // every process passes the same.
+        assert!(
+            send.len() <= most && recv.len() <= most,
+            "process {} sends {} and receives {} values, over the bound {most}",
+            self.rank,
+            send.len(),
+            recv.len()
+        );
+        // Everyone publishes its bound, counts and values; each reads the part cut for it.
+        let mut v: Vec<f64> = vec![most as f64];
+        v.extend(send_counts.iter().map(|&c| c as f64));
         v.extend(send.iter().map(|&x| f64::from(x)));
         let (slots, barrier) = &*self.shared;
         slots.lock().unwrap()[self.rank] = v;
@@ -134,13 +145,14 @@ impl Peers for ThreadPeers {
             let slots = slots.lock().unwrap();
             let mut at = 0;
             for (p, &c) in recv_counts.iter().enumerate() {
-                let counts: Vec<usize> = slots[p][..self.size].iter().map(|&x| x as usize).collect();
+                assert_eq!(slots[p][0], most as f64, "processes {p} and {} pass other bounds", self.rank);
+                let counts: Vec<usize> = slots[p][1..=self.size].iter().map(|&x| x as usize).collect();
                 assert_eq!(
                     counts[self.rank], c,
                     "process {p} cut {} values for {}",
                     counts[self.rank], self.rank
                 );
-                let from = self.size + counts[..self.rank].iter().sum::<usize>();
+                let from = 1 + self.size + counts[..self.rank].iter().sum::<usize>();
                 recv[at..at + c].iter_mut().zip(&slots[p][from..from + c]).for_each(|(a, &v)| *a = v as f32);
                 at += c;
             }

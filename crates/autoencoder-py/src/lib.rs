@@ -8,6 +8,8 @@
 //! `FileNotFoundError`, other I/O `OSError`, divergence `RuntimeError`, Ctrl-C
 //! `KeyboardInterrupt`, everything else (settings, data, formats) `ValueError`.
 
+mod peers;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -173,8 +175,17 @@ fn dataset(
 /// With `start`, a warm start from that model's weights (`ae train --from`): its
 /// architecture, the settings' training ([`Settings::over_model`]). Returns the model,
 /// the history (JSON text) and what the data chose that no setting did.
+///
+/// With `peers` (see [`peers`]), this process is one of several that each hold rows of
+/// their own, in rank order, and fit one model together
+/// ([`ValidParams::fit_sharded`](autoencoder::ValidParams::fit_sharded)): the defaults
+/// are chosen from every process's values, micro-batches of
+/// [`TrainConfig::SHARED_MICRO_BATCH`](autoencoder::TrainConfig::SHARED_MICRO_BATCH) rows
+/// are used unless the settings give a size, `validation` is the whole validation set on
+/// every process, and every process returns the model one process given every row
+/// returns, bit for bit.
 #[pyfunction]
-#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, source="X", missing=false, start=None))]
+#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, source="X", missing=false, start=None, peers=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
@@ -190,8 +201,11 @@ fn fit(
     source: &str,
     missing: bool,
     start: Option<PyRef<'_, Model>>,
+    peers: Option<Bound<'_, PyAny>>,
 ) -> PyResult<(Model, String, Vec<String>)> {
     let settings = parse_settings(settings)?;
+    let mut peers = peers.map(|p| peers::PyPeers::new(&p)).transpose()?;
+    let raised = peers.as_ref().map(|p| p.raised());
     let start = start.map(|m| Arc::clone(&m.inner));
     let pool = self::threads(threads)?;
     let rule = threshold.map(|t| t.parse::<ThresholdRule>()).transpose().map_err(to_py)?;
@@ -208,12 +222,25 @@ fn fit(
     let mut observer =
         PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };
     let result = py.detach(|| {
-        let chosen = settings.for_data(&data)?;
-        let (params, from_data) = match &start {
+        // Shared out, this process's rows follow the earlier processes', and the
+        // defaults are those of every process's values.
+        let (chosen, total) = match peers.as_mut() {
+            Some(p) => {
+                let (first, total) = autoencoder::train::rows_among(p, data.rows())?;
+                data.first_row = first as u64;
+                let range = autoencoder::train::value_range_of_all(p, data.value_range())?;
+                (settings.for_data_in(&data, range)?, total)
+            }
+            None => (settings.for_data(&data)?, data.rows()),
+        };
+        let (mut params, from_data) = match &start {
             // The data chose nothing of the model's architecture.
             Some(m) => (settings.over_model(m.config(), chosen.params.training)?, Vec::new()),
             None => (chosen.params, chosen.from_data),
         };
+        if peers.is_some() && params.training.micro_batch == 0 {
+            params.training.micro_batch = autoencoder::TrainConfig::SHARED_MICRO_BATCH;
+        }
         let mut valid = params.check(&data.shape())?.threads(pool);
         if let Some(m) = &start {
             valid = valid.start_from((**m).clone())?;
@@ -224,9 +251,18 @@ fn fit(
         if let Some(path) = checkpoint {
             valid = valid.checkpoint(path, checkpoint_every);
         }
-        let fitted = valid.fit_with(&data, validation.as_ref(), &mut observer)?;
+        let fitted = match peers {
+            Some(p) => {
+                let validation = validation.as_ref().map(autoencoder::train::ValidationRows::Whole);
+                valid.fit_sharded(&data, total, validation, &mut observer, Box::new(p))?
+            }
+            None => valid.fit_with(&data, validation.as_ref(), &mut observer)?,
+        };
         Ok::<_, Error>((fitted, from_data))
     });
+    if let Some(e) = raised.and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take()) {
+        return Err(e);
+    }
     if let Some(e) = observer.error.take() {
         return Err(e);
     }

@@ -11,12 +11,16 @@ DOC = ROOT / "docs" / "python.md"
 README = ROOT / "README.md"
 
 
-def has_torch():
+def has_module(name):
     try:
-        import torch  # noqa: F401
+        __import__(name)
     except ImportError:
         return False
     return True
+
+
+def has_torch():
+    return has_module("torch")
 
 
 def snippets(doc=DOC):
@@ -36,6 +40,9 @@ def test_every_snippet_runs(tmp_path, monkeypatch, doc):
     for i, code in enumerate(snippets(doc), 1):
         if ("import torch" in code or "to_torch" in code) and not has_torch():
             print(f"SKIP snippet {i}: torch is not installed")
+            continue
+        if "mpi4py" in code and not has_module("mpi4py"):
+            print(f"SKIP snippet {i}: mpi4py is not installed")
             continue
         try:
             exec(compile(code, f"{doc.name} snippet {i}", "exec"), namespace)

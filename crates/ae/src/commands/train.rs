@@ -531,7 +531,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     };
     if job.is_some() && resume.is_none() && cfg.training.micro_batch == 0 {
         // The micro-batch size, not the rank count, fixes the bits: any -n gives these.
-        cfg.training.micro_batch = MPI_MICRO_BATCH;
+        cfg.training.micro_batch = autoencoder::TrainConfig::SHARED_MICRO_BATCH;
     }
     if resume.is_none() && start.is_none() && !a.quiet {
         let with_width = ModelConfig { input_dim: data.cols(), ..cfg.model.clone() };
@@ -680,11 +680,6 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     }
     Ok(())
 }
-
-/// The micro-batch size under mpirun when none is given: 8 micro-batches in a batch of
-/// 256 (so up to 8 ranks share each batch), large enough for the products to run at
-/// speed.
-const MPI_MICRO_BATCH: usize = 32;
 
 /// Training rows streamed from their files, within a memory budget.
 struct Streamed {

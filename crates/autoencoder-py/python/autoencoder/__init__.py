@@ -8,6 +8,8 @@
 - :class:`Model`: a trained model, as a model file holds it.
 - :mod:`autoencoder.probe`: how good codes are as features (kNN, logistic regression,
   k-means agreement), as ``ae evaluate --probe`` measures them.
+- :class:`MPIPeers`: processes (mpi4py) that each hold rows of their own and fit one
+  model together, ``fit(X_part, peers=...)``, the bytes of one process.
 
 The same settings, seed and threads give the same model file as ``ae train``; the
 outputs equal ``ae encode``, ``ae reconstruct`` and ``ae score`` bit for bit.
@@ -17,8 +19,9 @@ from . import probe
 from ._core import Model, __version__
 from ._detector import AnomalyDetector
 from ._estimator import SETTINGS, Autoencoder
+from ._peers import MPIPeers
 
-__all__ = ["Autoencoder", "AnomalyDetector", "Model", "load", "probe", "SETTINGS", "__version__"]
+__all__ = ["Autoencoder", "AnomalyDetector", "Model", "MPIPeers", "load", "probe", "SETTINGS", "__version__"]
 
 
 def load(path) -> Autoencoder:

@@ -56,6 +56,16 @@ class Model:
     @property
     def parameters(self) -> int: ...
 
+class MPIPeers:
+    comm: Any
+    rank: int
+    size: int
+    def __init__(self, comm: Any = None) -> None: ...
+    def all_gather(self, mine: NDArray[Any], counts: Sequence[int]) -> NDArray[Any]: ...
+    def all_to_all(
+        self, send: NDArray[np.float32], send_counts: Sequence[int], recv_counts: Sequence[int]
+    ) -> NDArray[np.float32]: ...
+
 class Autoencoder(TransformerMixin, BaseEstimator):
     """An autoencoder trained as `ae train` trains it; every setting a keyword."""
 
@@ -127,7 +137,15 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         callback: Optional[Callback] = None,
         verbose: int = 0,
     ) -> None: ...
-    def fit(self, X: ArrayLike, y: Any = None, *, validation_data: Optional[ArrayLike] = None, source: str = "X") -> Autoencoder: ...
+    def fit(
+        self,
+        X: ArrayLike,
+        y: Any = None,
+        *,
+        validation_data: Optional[ArrayLike] = None,
+        source: str = "X",
+        peers: Optional[Any] = None,
+    ) -> Autoencoder: ...
     def transform(self, X: ArrayLike) -> NDArray[np.float32]: ...
     def inverse_transform(self, X: ArrayLike) -> NDArray[np.float32]: ...
     def predict(self, X: ArrayLike) -> NDArray[np.float32]: ...
@@ -213,7 +231,15 @@ class AnomalyDetector(Autoencoder):
         callback: Optional[Callback] = None,
         verbose: int = 0,
     ) -> None: ...
-    def fit(self, X: ArrayLike, y: Any = None, *, validation_data: Optional[ArrayLike] = None, source: str = "X") -> AnomalyDetector: ...
+    def fit(
+        self,
+        X: ArrayLike,
+        y: Any = None,
+        *,
+        validation_data: Optional[ArrayLike] = None,
+        source: str = "X",
+        peers: Optional[Any] = None,
+    ) -> AnomalyDetector: ...
     def decision_function(self, X: ArrayLike) -> NDArray[np.float64]: ...
     def predict(self, X: ArrayLike, return_confidence: bool = False) -> NDArray[np.int_]: ...  # type: ignore[override]
     def predict_proba(

@@ -56,10 +56,11 @@ def _first_non_finite(X):
     return int(bad[0]), int(bad[1])
 
 
-def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False):
+def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False, allow_empty: bool = False):
     """``X`` as C-contiguous float32 rows, and the image shape ``(c, h, w)`` when ``X``
     is a 4-D array of images ``(n, c, h, w)`` (else ``None``). With ``allow_nan``, NaN
-    (a missing value) passes; infinity never does.
+    (a missing value) passes; infinity never does. With ``allow_empty``, no rows pass
+    (one process's part of rows shared out).
 
     Raises ``ValueError`` with a one-line message for what cannot be rows of numbers:
     a non-numeric DataFrame column (named), strings or objects, complex numbers, NaN or
@@ -103,7 +104,7 @@ def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False):
         if X.ndim == 1:
             hint = "; Reshape your data either using X.reshape(-1, 1) if it has a single feature or X.reshape(1, -1) if it is a single row"
         raise ValueError(f"{what}: expected a 2-D array of rows × features{hint}, got {X.ndim}-D of shape {X.shape}")
-    if X.shape[0] == 0:
+    if X.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{what}: has 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
     if X.shape[1] == 0:
         raise ValueError(f"{what}: has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
@@ -113,7 +114,7 @@ def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False):
             r, c = np.argwhere(np.isinf(X))[0]
             raise ValueError(f"{what}: row {r + 1}, column {c + 1} is {X[r, c]}; expected finite numbers or NaN (missing)")
     # min/max propagate NaN and show infinities without allocating a mask.
-    elif not (np.isfinite(X.min()) and np.isfinite(X.max())):
+    elif X.size and not (np.isfinite(X.min()) and np.isfinite(X.max())):
         r, c = _first_non_finite(X)
         hint = ""
         if np.isnan(X[r, c]):

@@ -102,10 +102,12 @@ class AnomalyDetector(Autoencoder):
             raise ValueError(f"contamination must be a number in (0, 0.5], got {c!r}")
         return f"contamination={float(c)!r}"
 
-    def fit(self, X, y=None, *, validation_data=None, source="X"):
+    def fit(self, X, y=None, *, validation_data=None, source="X", peers=None):
         """Train on ``X`` (``y`` is ignored, as in PyOD), fit the threshold and score
-        the training rows. Returns ``self``."""
-        super().fit(X, y, validation_data=validation_data, source=source)
+        the training rows. With ``peers`` (see :meth:`Autoencoder.fit`), the model and
+        threshold are fitted on every process's rows together, and each process scores
+        its own. Returns ``self``."""
+        super().fit(X, y, validation_data=validation_data, source=source, peers=peers)
         self.decision_scores_ = self.decision_function(X)
         self.threshold_ = float(self.model_.threshold)
         # The library's flags (a NaN score, an overflow, is flagged), as ae detect's.

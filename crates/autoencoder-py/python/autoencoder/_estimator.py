@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _core
 from ._convert import as_rows
+from ._peers import as_peers
 
 #: The settings of ``ae train``, in its order (from the library).
 SETTINGS = tuple(_core.setting_names())
@@ -249,18 +250,26 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             if hasattr(self, a):
                 delattr(self, a)
 
-    def fit(self, X, y=None, *, validation_data=None, source="X"):
+    def fit(self, X, y=None, *, validation_data=None, source="X", peers=None):
         """Train on the rows of ``X`` (``y`` is ignored); ``validation_data`` (rows)
         replaces ``validation_split`` for validation. ``source`` is the name the model
         file records for the training data (``ae train`` records the file's path).
-        Returns ``self``."""
+
+        With ``peers`` (an mpi4py communicator, or :class:`MPIPeers` or any object like
+        it), this process is one of ``peers.size`` that each call ``fit`` with rows of
+        their own, in rank order, and the same keywords: together they fit one model,
+        the bytes one process fits on all the rows with the same ``micro_batch`` (32
+        unless given). ``validation_data`` is then the whole validation set, on every
+        process. Every process must make the same calls: a ``callback`` that stops
+        training must stop it on every process at the same epoch, or the others wait
+        for it. Returns ``self``."""
         start = getattr(self, "model_", None) if self.warm_start else None
         self._forget()
         if self.missing not in ("error", "mean"):
             raise ValueError(f"missing must be \"error\" or \"mean\", got {self.missing!r}")
         fill = self.missing == "mean"
         names = self._column_names(X)
-        X, shape = as_rows(X, allow_nan=fill)
+        X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
         val = None
         if validation_data is not None:
             val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill)
@@ -280,6 +289,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 source=str(source),
                 missing=fill,
                 start=start,
+                peers=as_peers(peers),
             )
         finally:
             progress.close()

@@ -27,7 +27,7 @@ pub use micro::Peers;
 pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
 pub(crate) use shard::{finish as finish_sharded, SharedPeers};
-pub use shard::{shard_rows, validation_part, value_range_of_all, ValidationRows};
+pub use shard::{rows_among, shard_rows, validation_part, value_range_of_all, ValidationRows};
 pub(crate) use stream::fit_streamed_in;
 pub use stream::{fit_streamed, fit_streamed_sharded, window_rows};
 
@@ -138,6 +138,14 @@ pub struct TrainConfig {
     /// (which couple a batch's rows) are refused. Default 0 (whole batches).
     #[serde(skip_serializing_if = "is_default")]
     pub micro_batch: usize,
+}
+
+impl TrainConfig {
+    /// The micro-batch size fronts give a run on several processes that sets none
+    /// (`mpirun … ae train`, the Python package's `fit(…, peers=…)`): 8 micro-batches in
+    /// a batch of 256, so that up to 8 processes share each batch, large enough for the
+    /// products to run at speed. The size, not the process count, fixes the bits.
+    pub const SHARED_MICRO_BATCH: usize = 32;
 }
 
 /// Settings left at their default are not written, so a run that does not use them

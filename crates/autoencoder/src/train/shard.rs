@@ -95,6 +95,20 @@ pub fn validation_part(
     super::fit::validation_share(total, batch_size.min(training_rows), rank, size)
 }
 
+/// Where this process's `rows` start among every process's, which follow each other in
+/// rank order, and how many there are in all (an all-gather of one number): the
+/// `first_row` and `total` of [`ValidParams::fit_sharded`](crate::ValidParams::fit_sharded)
+/// for processes that each hold rows of their own (a front's partitions, rather than
+/// [`shard_rows`] of one file).
+pub fn rows_among(peers: &mut dyn Peers, rows: usize) -> Result<(usize, usize)> {
+    let (rank, size) = (peers.rank(), peers.size());
+    let mut all = vec![0.0f64; size];
+    peers.all_gather_f64(&[rows as f64], &vec![1; size], &mut all)?;
+    // (Counts are exact in f64 up to 2⁵³ rows.)
+    let counts: Vec<usize> = all.iter().map(|&n| n as usize).collect();
+    Ok((counts[..rank].iter().sum(), counts.iter().sum()))
+}
+
 /// The range of the values of every process's rows, `mine` this one's (an all-gather of
 /// three numbers): what the defaults are chosen from
 /// ([`Settings::for_data_in`](crate::Settings::for_data_in)), the same on every process.

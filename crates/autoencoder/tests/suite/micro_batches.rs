@@ -749,3 +749,15 @@ fn streamed_shares_fit_the_normaliser_of_one_process() {
         }
     }
 }
+
+/// Processes holding rows of their own (3, none and 5) learn where theirs start among
+/// all and how many there are: what a front passes `fit_sharded` for partitions.
+#[test]
+fn each_process_learns_where_its_rows_start() {
+    let held = [3, 0, 5];
+    let ran = in_processes(3, |mut p| {
+        let mine = held[p.rank()];
+        autoencoder::train::rows_among(&mut p, mine).unwrap()
+    });
+    assert_eq!(ran.results, [(0, 8), (3, 8), (3, 8)]);
+}

@@ -1,0 +1,50 @@
+"""Data-parallel fitting: processes that each hold rows of their own fit one model
+together, ``fit(X_part, peers=...)``. The peers carry the exchanges (an all-gather and
+an all-to-all with counts every process knows); the library sums the partial gradients
+in its fixed tree, so every process returns the model one process given every row
+returns, bit for bit, whatever the number of processes."""
+
+import numpy as np
+
+
+class MPIPeers:
+    """An mpi4py communicator as the peers of a fit (``MPI.COMM_WORLD`` by default):
+    ``Allgatherv`` and ``Alltoallv`` on numpy buffers. Process ``rank`` passes its rows,
+    which follow those of the processes of lower rank::
+
+        from mpi4py import MPI
+        est.fit(X_part, peers=MPIPeers(MPI.COMM_WORLD))   # or peers=MPI.COMM_WORLD
+
+    Any object with ``rank``, ``size``, ``all_gather(mine, counts)`` and
+    ``all_to_all(send, send_counts, recv_counts)`` (each returning a 1-D numpy array of
+    the dtype it was given) serves as well: a transport of your own (Ray, sockets)."""
+
+    def __init__(self, comm=None):
+        if comm is None:
+            from mpi4py import MPI
+
+            comm = MPI.COMM_WORLD
+        self.comm = comm
+        self.rank = int(comm.Get_rank())
+        self.size = int(comm.Get_size())
+
+    def all_gather(self, mine, counts):
+        """Every process's ``mine`` (``counts[r]`` values from process ``r``), in rank order."""
+        out = np.empty(int(sum(counts)), dtype=mine.dtype)
+        self.comm.Allgatherv(mine, [out, [int(c) for c in counts]])
+        return out
+
+    def all_to_all(self, send, send_counts, recv_counts):
+        """``send`` cut into ``send_counts[q]`` values for each process ``q``; returns the
+        ``recv_counts[p]`` values each process ``p`` cut for this one, in rank order."""
+        out = np.empty(int(sum(recv_counts)), dtype=send.dtype)
+        self.comm.Alltoallv([send, [int(c) for c in send_counts]], [out, [int(c) for c in recv_counts]])
+        return out
+
+
+def as_peers(peers):
+    """``peers`` as the core takes it: an mpi4py communicator wrapped in
+    :class:`MPIPeers`, anything else as given (the core checks it)."""
+    if peers is not None and hasattr(peers, "Allgatherv") and hasattr(peers, "Get_rank"):
+        return MPIPeers(peers)
+    return peers

@@ -1,0 +1,214 @@
+"""Data-parallel fitting from Python, ``fit(X_part, peers=...)``: processes that each
+hold rows of their own fit the model one process fits on every row, byte for byte, with
+the same micro-batches. Simulated here by threads (each ``fit`` releases the GIL, and
+the peers meet at a barrier); over MPI by ``mpirun -n 2`` and ``-n 3`` with mpi4py (which
+CI installs; skipped elsewhere without it, saying why)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+from autoencoder import AnomalyDetector, Autoencoder, MPIPeers
+
+
+class ThreadPeers:
+    """One of ``size`` threads as the processes of a fit: each exchange posts this
+    thread's values, waits for every other's, and reads what it receives."""
+
+    def __init__(self, rank, size, shared):
+        self.rank, self.size, self.shared = rank, size, shared
+        self.calls = 0
+
+    @staticmethod
+    def group(size):
+        shared = {"slots": [None] * size, "barrier": threading.Barrier(size, timeout=60)}
+        return [ThreadPeers(r, size, shared) for r in range(size)]
+
+    def _meet(self, post):
+        self.calls += 1
+        slots, barrier = self.shared["slots"], self.shared["barrier"]
+        slots[self.rank] = post
+        barrier.wait()
+        posts = list(slots)
+        barrier.wait()
+        return posts
+
+    def all_gather(self, mine, counts):
+        assert mine.ndim == 1 and mine.dtype in (np.float32, np.float64)
+        posts = self._meet(mine.copy())
+        assert [len(p) for p in posts] == list(counts)
+        return np.concatenate(posts)
+
+    def all_to_all(self, send, send_counts, recv_counts):
+        assert send.dtype == np.float32 and len(send) == sum(send_counts)
+        posts = self._meet((send.copy(), list(send_counts)))
+        parts = []
+        for p, (values, counts) in enumerate(posts):
+            assert counts[self.rank] == recv_counts[p]
+            at = sum(counts[: self.rank])
+            parts.append(values[at : at + counts[self.rank]])
+        return np.concatenate(parts).astype(np.float32)
+
+
+def fit_in_threads(make, parts, **fit):
+    """``make().fit(part, peers=...)`` on each part at once, one thread each; returns
+    the fitted estimators and their peers, in rank order."""
+    group = ThreadPeers.group(len(parts))
+    fitted, errors = [None] * len(parts), []
+
+    def run(r):
+        try:
+            fitted[r] = make().fit(parts[r], peers=group[r], **fit)
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+            group[r].shared["barrier"].abort()
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in range(len(parts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return fitted, group
+
+
+def cuts(n, sizes):
+    """Row ranges that follow each other, of the given sizes (the last takes the rest)."""
+    edges = np.cumsum([0, *sizes[:-1]]).tolist() + [n]
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+
+@pytest.mark.parametrize(
+    "keywords",
+    [
+        dict(layers=(4, 2), noise="gaussian:0.1", dropout=0.1, validation_split=0.2),
+        dict(layers=(5,), variational=True),
+    ],
+    ids=["dense with noise, dropout and a held-out split", "variational"],
+)
+def test_processes_holding_their_rows_fit_the_bytes_of_one(table, keywords):
+    make = lambda: Autoencoder(epochs=3, batch_size=64, threads=1, seed=5, **keywords)
+    one = Autoencoder(epochs=3, batch_size=64, threads=1, seed=5, micro_batch=32, **keywords).fit(table)
+    want = one.model_.to_bytes()
+    for sizes in ([240], [120, 120], [30, 150, 60], [0, 200, 40]):
+        parts = [table[c] for c in cuts(len(table), sizes)]
+        fitted, group = fit_in_threads(make, parts)
+        for r, est in enumerate(fitted):
+            assert est.model_.to_bytes() == want, f"process {r} of {sizes} fitted other bytes"
+        assert all(p.calls == group[0].calls > 0 for p in group)
+        # Each process's codes are those of its rows.
+        part = parts[-1]
+        np.testing.assert_array_equal(fitted[-1].transform(part), one.transform(part))
+
+
+def test_a_detector_and_a_validation_set_shared_out(table):
+    val = table[::-1][:80].copy()
+    make = lambda: AnomalyDetector(layers=(4, 2), epochs=2, batch_size=64, threads=1, contamination=0.05)
+    one = AnomalyDetector(
+        layers=(4, 2), epochs=2, batch_size=64, threads=1, contamination=0.05, micro_batch=32
+    ).fit(table, validation_data=val)
+    parts = [table[c] for c in cuts(len(table), [100, 140])]
+    fitted, _ = fit_in_threads(make, parts, validation_data=val)
+    for r, det in enumerate(fitted):
+        assert det.model_.to_bytes() == one.model_.to_bytes(), f"process {r}"
+        assert det.threshold_ == one.threshold_
+        assert det.history_["val_loss"] == one.history_["val_loss"]
+    np.testing.assert_array_equal(fitted[1].decision_scores_, one.decision_scores_[100:])
+
+
+class Single:
+    rank, size = 0, 1
+
+    def all_gather(self, mine, counts):
+        return mine.copy()
+
+    def all_to_all(self, send, send_counts, recv_counts):
+        return send.copy()
+
+
+def test_bad_peers_are_refused(table):
+    est = Autoencoder(layers=(3,), epochs=1, threads=1)
+    bad = Single()
+    bad.rank = 1
+    with pytest.raises(ValueError, match="peers.rank must be below peers.size"):
+        est.fit(table, peers=bad)
+    with pytest.raises(ValueError, match="peers.rank must be a non-negative int"):
+        est.fit(table, peers=object())
+
+    class NoMethods:
+        rank, size = 0, 1
+
+    with pytest.raises(ValueError, match="peers must have a method all_gather"):
+        est.fit(table, peers=NoMethods())
+
+    class Raises(Single):
+        def all_gather(self, mine, counts):
+            raise ConnectionError("the link went down")
+
+    with pytest.raises(ConnectionError, match="the link went down"):
+        est.fit(table, peers=Raises())
+
+    class WrongType(Single):
+        def all_gather(self, mine, counts):
+            return mine.astype(np.float16)
+
+    with pytest.raises(ValueError, match="peers.all_gather must return a 1-D numpy array of 1 f64 values"):
+        est.fit(table, peers=WrongType())
+    # One process as its own peer fits what it fits alone with the same micro-batches.
+    alone = Autoencoder(layers=(3,), epochs=1, threads=1, micro_batch=32).fit(table)
+    assert est.fit(table, peers=Single()).model_.to_bytes() == alone.model_.to_bytes()
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from mpi4py import MPI
+    from autoencoder import Autoencoder, MPIPeers
+    X = np.load(sys.argv[1])
+    comm = MPI.COMM_WORLD
+    rank, size = comm.Get_rank(), comm.Get_size()
+    part = X[rank * len(X) // size : (rank + 1) * len(X) // size]
+    peers = MPIPeers() if rank % 2 else comm  # both forms
+    est = Autoencoder(layers=(4, 2), epochs=3, batch_size=64, threads=1, noise="gaussian:0.1")
+    est.fit(part, peers=peers)
+    if rank == 0:
+        open(sys.argv[2], "wb").write(est.model_.to_bytes())
+    """
+)
+
+
+def test_mpi_processes_fit_the_bytes_of_one(table, tmp_path):
+    mpirun = shutil.which("mpirun")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError as e:
+        mpirun, reason = None, f"mpi4py is not installed ({e}): pip install mpi4py"
+    else:
+        reason = "OpenMPI's mpirun is not installed (apt-get install openmpi-bin)"
+    if mpirun is None:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    np.save(tmp_path / "x.npy", table)
+    (tmp_path / "fit.py").write_text(SCRIPT)
+    one = Autoencoder(layers=(4, 2), epochs=3, batch_size=64, threads=1, noise="gaussian:0.1", micro_batch=32)
+    want = one.fit(table).model_.to_bytes()
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    for n in (2, 3):
+        out = tmp_path / f"model-{n}.bin"
+        p = subprocess.run(
+            [mpirun, "--oversubscribe", "--bind-to", "none", "-n", str(n), sys.executable, str(tmp_path / "fit.py"),
+             str(tmp_path / "x.npy"), str(out)],
+            capture_output=True, text=True, timeout=300, env=env,
+        )
+        assert p.returncode == 0, p.stderr
+        assert out.read_bytes() == want, f"mpirun -n {n} fitted other bytes"
+    assert MPIPeers.__doc__

@@ -10,6 +10,9 @@ use numpy::{Element, PyArray1, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+/// The most processes a fit may be shared among (2²⁰).
+const MAX_PROCESSES: usize = 1 << 20;
+
 /// The Python object, this process's rank among `size`, and the first exception one of
 /// its methods raised (the fit re-raises it, rather than the library's message).
 pub(crate) struct PyPeers {
@@ -34,6 +37,13 @@ impl PyPeers {
         if size == 0 || rank >= size {
             return Err(PyValueError::new_err(format!(
                 "peers.rank must be below peers.size, got rank {rank} of size {size}"
+            )));
+        }
+        // Exchanges hold a few numbers per process: a size no job has is refused before
+        // it is allocated.
+        if size > MAX_PROCESSES {
+            return Err(PyValueError::new_err(format!(
+                "peers.size must be at most {MAX_PROCESSES} processes, got {size}"
             )));
         }
         for method in ["all_gather", "all_to_all"] {

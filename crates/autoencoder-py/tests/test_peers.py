@@ -139,6 +139,9 @@ def test_bad_peers_are_refused(table):
     bad.rank = 1
     with pytest.raises(ValueError, match="peers.rank must be below peers.size"):
         est.fit(table, peers=bad)
+    bad.rank, bad.size = 0, 10**12
+    with pytest.raises(ValueError, match="peers.size must be at most 1048576 processes, got 1000000000000"):
+        est.fit(table, peers=bad)
     with pytest.raises(ValueError, match="peers.rank must be a non-negative int"):
         est.fit(table, peers=object())
 

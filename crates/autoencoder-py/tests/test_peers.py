@@ -2,7 +2,8 @@
 hold rows of their own fit the model one process fits on every row, byte for byte, with
 the same micro-batches. Simulated here by threads (each ``fit`` releases the GIL, and
 the peers meet at a barrier); over MPI by ``mpirun -n 2`` and ``-n 3`` with mpi4py (which
-CI installs; skipped elsewhere without it, saying why)."""
+CI installs; skipped elsewhere without it, saying why), and the same bytes as ``mpirun -n 2
+ae train --shard``."""
 
 import os
 import shutil
@@ -14,7 +15,8 @@ import threading
 import numpy as np
 import pytest
 
-from autoencoder import AnomalyDetector, Autoencoder, MPIPeers
+from autoencoder import AnomalyDetector, Autoencoder
+from conftest import ae_binary
 
 
 class ThreadPeers:
@@ -181,7 +183,7 @@ SCRIPT = textwrap.dedent(
     part = X[rank * len(X) // size : (rank + 1) * len(X) // size]
     peers = MPIPeers() if rank % 2 else comm  # both forms
     est = Autoencoder(layers=(4, 2), epochs=3, batch_size=64, threads=1, noise="gaussian:0.1")
-    est.fit(part, peers=peers)
+    est.fit(part, peers=peers, source=sys.argv[1])
     if rank == 0:
         open(sys.argv[2], "wb").write(est.model_.to_bytes())
     """
@@ -202,16 +204,32 @@ def test_mpi_processes_fit_the_bytes_of_one(table, tmp_path):
         pytest.skip(reason)
     np.save(tmp_path / "x.npy", table)
     (tmp_path / "fit.py").write_text(SCRIPT)
+    data = str(tmp_path / "x.npy")
     one = Autoencoder(layers=(4, 2), epochs=3, batch_size=64, threads=1, noise="gaussian:0.1", micro_batch=32)
-    want = one.fit(table).model_.to_bytes()
+    want = one.fit(table, source=data).model_.to_bytes()
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    launch = [mpirun, "--oversubscribe", "--bind-to", "none", "-n"]
     for n in (2, 3):
         out = tmp_path / f"model-{n}.bin"
         p = subprocess.run(
-            [mpirun, "--oversubscribe", "--bind-to", "none", "-n", str(n), sys.executable, str(tmp_path / "fit.py"),
-             str(tmp_path / "x.npy"), str(out)],
+            [*launch, str(n), sys.executable, str(tmp_path / "fit.py"), data, str(out)],
             capture_output=True, text=True, timeout=300, env=env,
         )
         assert p.returncode == 0, p.stderr
         assert out.read_bytes() == want, f"mpirun -n {n} fitted other bytes"
-    assert MPIPeers.__doc__
+    # `mpirun -n 2 ae train --shard` (ae built with its mpi feature) writes them too.
+    binary = ae_binary()
+    if binary is None:
+        print("SKIP the comparison with ae: no ae binary")
+        return
+    flags = ["--layers", "4,2", "--epochs", "3", "--batch-size", "64", "--noise", "gaussian:0.1", "--threads", "1"]
+    out = tmp_path / "ae.bin"
+    p = subprocess.run(
+        [*launch, "2", binary, "train", data, *flags, "--shard", "--no-plots", "-q", "-o", str(out)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    if "built without MPI" in p.stderr and not os.environ.get("CI"):
+        print(f"SKIP the comparison with ae: {p.stderr.strip()}")
+        return
+    assert p.returncode == 0, p.stderr
+    assert out.read_bytes() == want, "mpirun ae train --shard wrote other bytes than Python's processes"

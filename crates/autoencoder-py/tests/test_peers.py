@@ -58,18 +58,20 @@ class ThreadPeers:
         return np.concatenate(parts).astype(np.float32)
 
 
-def fit_in_threads(make, parts, **fit):
+def fit_in_threads(make, parts, errors=False, **fit):
     """``make().fit(part, peers=...)`` on each part at once, one thread each; returns
-    the fitted estimators and their peers, in rank order."""
+    the fitted estimators and their peers, in rank order (with ``errors``, what each
+    process raised)."""
     group = ThreadPeers.group(len(parts))
-    fitted, errors = [None] * len(parts), []
+    fitted, raised = [None] * len(parts), []
 
     def run(r):
         try:
             fitted[r] = make().fit(parts[r], peers=group[r], **fit)
         except BaseException as e:  # noqa: BLE001 (reported below)
-            errors.append(e)
-            group[r].shared["barrier"].abort()
+            raised.append(e)
+            if not errors:
+                group[r].shared["barrier"].abort()
 
     threads = [threading.Thread(target=run, args=(r,)) for r in range(len(parts))]
     for t in threads:
@@ -77,7 +79,9 @@ def fit_in_threads(make, parts, **fit):
     for t in threads:
         t.join()
     if errors:
-        raise errors[0]
+        return raised
+    if raised:
+        raise raised[0]
     return fitted, group
 
 
@@ -123,6 +127,14 @@ def test_a_detector_and_a_validation_set_shared_out(table):
         assert det.threshold_ == one.threshold_
         assert det.history_["val_loss"] == one.history_["val_loss"]
     np.testing.assert_array_equal(fitted[1].decision_scores_, one.decision_scores_[100:])
+
+
+def test_parts_of_other_widths_are_refused_on_every_process(table):
+    make = lambda: Autoencoder(layers=(3,), epochs=1, threads=1)
+    errors = fit_in_threads(make, [table[:120], table[120:, :5]], errors=True)
+    assert len(errors) == 2
+    for e in errors:
+        assert isinstance(e, ValueError) and "process 1 holds rows of 5 values, but process 0's have 6" in str(e)
 
 
 class Single:

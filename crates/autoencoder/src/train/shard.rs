@@ -130,17 +130,33 @@ pub(super) struct Layout {
 }
 
 impl Layout {
-    /// The layout the processes agree on: each says where its rows start and how many it
-    /// holds (an all-gather); an error on every process unless the ranges follow each
-    /// other in rank order from row 0 and cover exactly `total` rows.
-    fn exchange(peers: &mut dyn Peers, first: usize, rows: usize, total: usize) -> Result<Layout> {
+    /// The layout the processes agree on: each says where its rows start, how many it
+    /// holds and their width (an all-gather); an error on every process unless the
+    /// ranges follow each other in rank order from row 0 and cover exactly `total` rows
+    /// of one width (rows of another width would cut every exchange wrongly).
+    fn exchange(
+        peers: &mut dyn Peers,
+        first: usize,
+        rows: usize,
+        cols: usize,
+        total: usize,
+    ) -> Result<Layout> {
         let size = peers.size();
-        let mut all = vec![0.0f64; 2 * size];
-        peers.all_gather_f64(&[first as f64, rows as f64], &vec![2; size], &mut all)?;
+        let mut all = vec![0.0f64; 3 * size];
+        peers.all_gather_f64(&[first as f64, rows as f64, cols as f64], &vec![3; size], &mut all)?;
         let mut starts = Vec::with_capacity(size + 1);
         let mut at = 0usize;
-        for (r, part) in all.chunks_exact(2).enumerate() {
-            let (f, n) = (part[0] as usize, part[1] as usize);
+        for (r, part) in all.chunks_exact(3).enumerate() {
+            let (f, n, c) = (part[0] as usize, part[1] as usize, part[2] as usize);
+            if c != all[2] as usize {
+                return Err(Error::config(
+                    "shard",
+                    format!(
+                        "process {r} holds rows of {c} values, but process 0's have {}: every process's rows have the same columns",
+                        all[2]
+                    ),
+                ));
+            }
             if f != at {
                 return Err(Error::config(
                     "shard",
@@ -162,12 +178,12 @@ impl Layout {
         Ok(Layout { starts })
     }
 
-    /// The layout of processes each holding `data`, rows `data.first_row..` of `total`
-    /// ([`Layout::exchange`]).
+    /// The layout of processes each holding `data`, rows `data.first_row..` of `total`,
+    /// all of `data`'s width ([`Layout::exchange`]).
     pub(super) fn of(peers: &mut dyn Peers, data: &Dataset, total: usize) -> Result<Layout> {
         let first = usize::try_from(data.first_row)
             .map_err(|_| Error::config("shard_of", format!("the rows start at row {}", data.first_row)))?;
-        Layout::exchange(peers, first, data.rows(), total)
+        Layout::exchange(peers, first, data.rows(), data.cols(), total)
     }
 
     /// `total` rows shared out evenly among `size` processes in rank order

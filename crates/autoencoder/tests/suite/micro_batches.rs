@@ -607,6 +607,28 @@ fn shares_that_do_not_tile_the_rows_are_refused() {
     }
 }
 
+/// Rows of another width on one process (a partition with a column less) are refused
+/// on every process, naming it, before any exchange of rows is cut by the wrong width.
+#[test]
+fn rows_of_another_width_are_refused() {
+    use autoencoder::{DataShape, Params};
+
+    let widths = [4, 3];
+    let errors = in_processes(2, |p| {
+        let d = widths[p.rank];
+        let mut mine = Dataset::new(randn(50 * d, 3, 1.0), 50, d, "rows").unwrap();
+        mine.first_row = 50 * p.rank as u64;
+        let model = ModelConfig { input_dim: d, layers: vec![2], ..ModelConfig::default() };
+        let training = TrainConfig { epochs: 1, batch_size: 32, micro_batch: 8, ..TrainConfig::default() };
+        let params = Params { model, training }.check(&DataShape::table(d)).unwrap();
+        params.fit_sharded(&mine, 100, None, &mut NoObserver, Box::new(p)).unwrap_err().to_string()
+    })
+    .results;
+    for e in errors {
+        assert!(e.contains("process 1 holds rows of 3 values, but process 0's have 4"), "{e}");
+    }
+}
+
 /// The model files of `processes` simulated processes streaming `data` together in
 /// windows of `window` rows (each process `params` of its thread count: 1 or 2), each
 /// streaming every row or, with `shard`, its share of every window; and the all-to-all

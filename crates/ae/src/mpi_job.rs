@@ -1,6 +1,7 @@
 //! Data-parallel training under `mpirun`: whether this process is one rank of an MPI
 //! job, and the MPI world as the library's [`Peers`] (`MPI_Alltoallv` and
-//! `MPI_Allgatherv` with counts every rank knows; the library adds the partial
+//! `MPI_Allgatherv` with counts every rank knows, an exchange too large for one call's
+//! C-int counts in rounds every rank makes alike; the library adds the partial
 //! gradients in its fixed tree, never MPI).
 
 use autoencoder::{Error, Peers, Result};

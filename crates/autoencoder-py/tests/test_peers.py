@@ -127,6 +127,11 @@ def test_a_detector_and_a_validation_set_shared_out(table):
         assert det.threshold_ == one.threshold_
         assert det.history_["val_loss"] == one.history_["val_loss"]
     np.testing.assert_array_equal(fitted[1].decision_scores_, one.decision_scores_[100:])
+    # A process holding no rows fits the same detector and has no rows' scores.
+    fitted, _ = fit_in_threads(make, [table[:0], table], validation_data=val)
+    assert fitted[0].model_.to_bytes() == one.model_.to_bytes()
+    assert fitted[0].decision_scores_.shape == (0,) and fitted[0].labels_.shape == (0,)
+    np.testing.assert_array_equal(fitted[1].labels_, one.labels_)
 
 
 def test_parts_of_other_widths_are_refused_on_every_process(table):

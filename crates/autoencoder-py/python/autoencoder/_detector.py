@@ -108,8 +108,13 @@ class AnomalyDetector(Autoencoder):
         threshold are fitted on every process's rows together, and each process scores
         its own. Returns ``self``."""
         super().fit(X, y, validation_data=validation_data, source=source, peers=peers)
-        self.decision_scores_ = self.decision_function(X)
         self.threshold_ = float(self.model_.threshold)
+        if peers is not None and len(X) == 0:
+            # A process holding no rows has none to score.
+            self.decision_scores_ = np.empty(0)
+            self.labels_ = np.empty(0, dtype=int)
+            return self
+        self.decision_scores_ = self.decision_function(X)
         # The library's flags (a NaN score, an overflow, is flagged), as ae detect's.
         self.labels_ = self.detect(X).astype(int)
         return self

@@ -114,7 +114,7 @@ def test_processes_holding_their_rows_fit_the_bytes_of_one(table, keywords):
         np.testing.assert_array_equal(fitted[-1].transform(part), one.transform(part))
 
 
-def test_a_detector_and_a_validation_set_shared_out(table):
+def test_a_detector_with_a_validation_set(table):
     val = table[::-1][:80].copy()
     make = lambda: AnomalyDetector(layers=(4, 2), epochs=2, batch_size=64, threads=1, contamination=0.05)
     one = AnomalyDetector(

@@ -232,6 +232,24 @@ mod rounds {
         counts.iter().scan(0, |at, &c| Some(std::mem::replace(at, *at + c))).collect()
     }
 
+    /// The lengths of piece `round` of parts of `counts` values, into `lens`.
+    fn piece_lens(counts: &[usize], round: usize, cap: usize, lens: &mut [usize]) {
+        for (n, &c) in lens.iter_mut().zip(counts) {
+            *n = piece(c, round, cap).len();
+        }
+    }
+
+    /// The pieces `round` of parts of `counts` values (starting at `at` in `dest`), laid
+    /// end to end in `got` as a call receives them, each put in its place in `dest`.
+    fn place<T: Copy>(got: &[T], counts: &[usize], at: &[usize], round: usize, cap: usize, dest: &mut [T]) {
+        let mut from = 0;
+        for (&a, &c) in at.iter().zip(counts) {
+            let p = piece(c, round, cap);
+            dest[a + p.start..a + p.end].copy_from_slice(&got[from..from + p.len()]);
+            from += p.len();
+        }
+    }
+
     /// An all-gather (`mine` into `all`, parts of `counts` values in process order)
     /// made of one `call` a round, each gathering piece `r` of every part (of at most
     /// `cap` values): as many rounds as the largest part has pieces.
@@ -246,18 +264,11 @@ mod rounds {
         let at = starts(counts);
         let (mut piece_counts, mut got) = (vec![0; counts.len()], Vec::new());
         for r in 0..rounds {
-            for (n, &c) in piece_counts.iter_mut().zip(counts) {
-                *n = piece(c, r, cap).len();
-            }
+            piece_lens(counts, r, cap, &mut piece_counts);
             got.clear();
             got.resize(piece_counts.iter().sum(), T::default());
             call(&mine[piece(mine.len(), r, cap)], &piece_counts, &mut got)?;
-            let mut from = 0;
-            for (&a, &c) in at.iter().zip(counts) {
-                let p = piece(c, r, cap);
-                all[a + p.start..a + p.end].copy_from_slice(&got[from..from + p.len()]);
-                from += p.len();
-            }
+            place(&got, counts, &at, r, cap, all);
         }
         Ok(())
     }
@@ -285,18 +296,11 @@ mod rounds {
                 out.extend_from_slice(&send[a + p.start..a + p.end]);
                 *n = p.len();
             }
-            for (n, &c) in got_counts.iter_mut().zip(recv_counts) {
-                *n = piece(c, r, cap).len();
-            }
+            piece_lens(recv_counts, r, cap, &mut got_counts);
             got.clear();
             got.resize(got_counts.iter().sum(), 0.0);
             call(&out, &out_counts, &mut got, &got_counts)?;
-            let mut from = 0;
-            for (&a, &c) in recv_at.iter().zip(recv_counts) {
-                let p = piece(c, r, cap);
-                recv[a + p.start..a + p.end].copy_from_slice(&got[from..from + p.len()]);
-                from += p.len();
-            }
+            place(&got, recv_counts, &recv_at, r, cap, recv);
         }
         Ok(())
     }

@@ -184,8 +184,15 @@ fn dataset(
 /// are used unless the settings give a size, `validation` is the whole validation set on
 /// every process, and every process returns the model one process given every row
 /// returns, bit for bit.
+///
+/// With `checkpoint`, a resumable checkpoint is written there (atomically) every
+/// `checkpoint_every` epochs and when a callback stops training (with `peers`, by the
+/// process of rank 0 alone). With `resume`, training continues the run that
+/// checkpoint holds ([`ValidParams::resume`](autoencoder::ValidParams::resume)): the
+/// settings and the data must be its own, the thread and process counts may differ,
+/// and the model is the uninterrupted run's, bit for bit.
 #[pyfunction]
-#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, source="X", missing=false, start=None, peers=None))]
+#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing=false, start=None, peers=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
@@ -198,13 +205,29 @@ fn fit(
     callback: Option<Py<PyAny>>,
     checkpoint: Option<PathBuf>,
     checkpoint_every: usize,
+    resume: bool,
     source: &str,
     missing: bool,
     start: Option<PyRef<'_, Model>>,
     peers: Option<Bound<'_, PyAny>>,
 ) -> PyResult<(Model, String, Vec<String>)> {
     let settings = parse_settings(settings)?;
+    let resume = match (&checkpoint, resume) {
+        (None, true) => {
+            return Err(PyValueError::new_err(
+                "resume needs the checkpoint to resume from: give checkpoint=PATH",
+            ))
+        }
+        (Some(path), true) => Some(py.detach(|| autoencoder::train::load_checkpoint(path)).map_err(to_py)?),
+        _ => None,
+    };
     let mut peers = peers.map(|p| peers::PyPeers::new(&p)).transpose()?;
+    // One process writes the checkpoints; every process reads one to resume.
+    let writes = peers.as_ref().is_none_or(|p| autoencoder::train::Peers::rank(p) == 0);
+    if let Some(path) = checkpoint.as_ref().filter(|_| writes) {
+        // A checkpoint that cannot be written fails now, not after the first epochs.
+        autoencoder::atomic::check_writable(path).map_err(to_py)?;
+    }
     let raised = peers.as_ref().map(|p| p.raised());
     let start = start.map(|m| Arc::clone(&m.inner));
     let pool = self::threads(threads)?;
@@ -248,8 +271,11 @@ fn fit(
         if let Some(rule) = rule {
             valid = valid.threshold(rule);
         }
-        if let Some(path) = checkpoint {
+        if let Some(path) = checkpoint.filter(|_| writes) {
             valid = valid.checkpoint(path, checkpoint_every);
+        }
+        if let Some(ck) = resume {
+            valid = valid.resume(ck)?;
         }
         let fitted = match peers {
             Some(p) => {

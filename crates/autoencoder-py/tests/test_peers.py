@@ -58,16 +58,17 @@ class ThreadPeers:
         return np.concatenate(parts).astype(np.float32)
 
 
-def fit_in_threads(make, parts, errors=False, **fit):
-    """``make().fit(part, peers=...)`` on each part at once, one thread each; returns
-    the fitted estimators and their peers, in rank order (with ``errors``, what each
-    process raised)."""
+def fit_in_threads(make, parts, errors=False, each=None, **fit):
+    """``make().fit(part, peers=...)`` on each part at once, one thread each (with the
+    keywords ``each(rank)`` too); returns the fitted estimators and their peers, in rank
+    order (with ``errors``, what each process raised)."""
     group = ThreadPeers.group(len(parts))
     fitted, raised = [None] * len(parts), []
 
     def run(r):
         try:
-            fitted[r] = make().fit(parts[r], peers=group[r], **fit)
+            mine = each(r) if each else {}
+            fitted[r] = make().fit(parts[r], peers=group[r], **fit, **mine)
         except BaseException as e:  # noqa: BLE001 (reported below)
             raised.append(e)
             if not errors:
@@ -132,6 +133,40 @@ def test_a_detector_with_a_validation_set(table):
     assert fitted[0].model_.to_bytes() == one.model_.to_bytes()
     assert fitted[0].decision_scores_.shape == (0,) and fitted[0].labels_.shape == (0,)
     np.testing.assert_array_equal(fitted[1].labels_, one.labels_)
+
+
+def test_one_process_writes_the_checkpoint_and_any_count_resumes_it(table, tmp_path):
+    """Two processes stop after epoch 2: the process of rank 0 alone writes its
+    checkpoint. Three processes resume it, and one alone: each ends with the bytes of
+    the uninterrupted run (the issue's mpirun bar, from Python)."""
+    keywords = dict(layers=(4, 2), epochs=5, batch_size=64, threads=1, seed=5, validation_split=0.2, noise="gaussian:0.1")
+    whole = Autoencoder(micro_batch=32, **keywords).fit(table)
+    stop = lambda e, logs: e < 2
+    paths = [tmp_path / "rank0.ckpt", tmp_path / "rank1.ckpt"]
+    parts = [table[c] for c in cuts(len(table), [120, 120])]
+    fitted, _ = fit_in_threads(
+        lambda: Autoencoder(callback=stop, **keywords), parts, each=lambda r: dict(checkpoint=paths[r])
+    )
+    assert [p.exists() for p in paths] == [True, False]
+    assert fitted[1].stop_reason_ == "interrupted"
+    copy = tmp_path / "copy.ckpt"
+    copy.write_bytes(paths[0].read_bytes())
+    epochs = []
+    parts = [table[c] for c in cuts(len(table), [50, 100, 90])]
+    fitted, _ = fit_in_threads(
+        lambda: Autoencoder(callback=lambda e, logs: epochs.append(e), **keywords),
+        parts,
+        each=lambda r: dict(checkpoint=paths[0], resume=True),
+    )
+    assert sorted(epochs) == [3, 3, 3, 4, 4, 4, 5, 5, 5]
+    for r, est in enumerate(fitted):
+        assert est.model_.to_bytes() == whole.model_.to_bytes(), f"process {r}"
+        assert est.history_["val_loss"] == whole.history_["val_loss"]
+    epochs = []
+    alone = Autoencoder(micro_batch=32, callback=lambda e, logs: epochs.append(e), **keywords)
+    alone.fit(table, checkpoint=copy, resume=True)
+    assert epochs == [3, 4, 5]
+    assert alone.model_.to_bytes() == whole.model_.to_bytes()
 
 
 def test_parts_of_other_widths_are_refused_on_every_process(table):

@@ -73,12 +73,12 @@ impl Params {
         out
     }
 
-    /// [`differences`](Self::differences) to `b` as lines `key: the model's A, WANT B`
-    /// (these settings are a model's; `want` names the other side).
-    pub(crate) fn difference_lines(&self, b: &Params, want: &str) -> Vec<String> {
+    /// [`differences`](Self::differences) to `b` as lines `key: HAVE A, WANT B` (`have`
+    /// names these settings' holder, "the model's"; `want` the other side).
+    pub(crate) fn difference_lines(&self, b: &Params, have: &str, want: &str) -> Vec<String> {
         self.differences(b)
             .into_iter()
-            .map(|(key, had, value)| format!("{key}: the model's {had}, {want} {value}"))
+            .map(|(key, had, value)| format!("{key}: {have} {had}, {want} {value}"))
             .collect()
     }
 
@@ -189,18 +189,25 @@ impl ValidParams {
 
     /// Continue the run `checkpoint` holds; its settings must be these (made from
     /// `checkpoint.model.config()` and `checkpoint.resume.state.config`), else an error
-    /// naming `resume`. The run ends exactly as the uninterrupted one would (same data,
+    /// naming `resume` and each setting that differs, as `epochs: the checkpoint's 10,
+    /// these 20`. The run ends exactly as the uninterrupted one would (same data,
     /// same threads).
     pub fn resume(mut self, checkpoint: Checkpoint) -> Result<Self> {
         if self.start.is_some() {
             return Err(Error::config("from", "a resumed run starts from its checkpoint, not from a model"));
         }
         if *checkpoint.model.config() != self.model || checkpoint.resume.state.config != self.training {
+            let had = Params {
+                model: checkpoint.model.config().clone(),
+                training: checkpoint.resume.state.config.clone(),
+            };
+            let list = had.difference_lines(&self.params(), "the checkpoint's", "these");
             return Err(Error::config(
                 "resume",
                 format!(
-                    "{} was made with other settings than these; resume it with its own",
-                    checkpoint.resume.path.display()
+                    "{} was made with other settings than these ({}); resume it with its own",
+                    checkpoint.resume.path.display(),
+                    list.join("; ")
                 ),
             ));
         }
@@ -223,7 +230,7 @@ impl ValidParams {
             return Err(Error::config("from", "a resumed run starts from its checkpoint, not from a model"));
         }
         let had = Params { model: model.config().clone(), training: self.training.clone() };
-        let list = had.difference_lines(&self.params(), "these");
+        let list = had.difference_lines(&self.params(), "the model's", "these");
         if !list.is_empty() {
             return Err(Error::config(
                 "from",
@@ -524,6 +531,9 @@ mod tests {
         other.training.epochs = 3;
         let e = other.check(&data.shape()).unwrap().resume(ck).unwrap_err().to_string();
         assert!(e.starts_with("invalid resume:") && e.contains("run.ckpt"), "{e}");
+        // It names the setting that differs, and nothing else.
+        let epochs = format!("(epochs: the checkpoint's {}, these 3)", p.training.epochs);
+        assert!(e.contains(&epochs), "{e}");
         // With its own settings it resumes (here after the last epoch: nothing is left).
         let ck = train::load_checkpoint(&path).unwrap();
         let again = p.check(&data.shape()).unwrap().threads(Threads::new(1)).resume(ck).unwrap();

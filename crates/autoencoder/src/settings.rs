@@ -404,8 +404,11 @@ impl Settings {
     pub fn over_model(&self, model: &ModelConfig, training: TrainConfig) -> Result<Params> {
         let base = Params { model: model.clone(), training };
         let asked = self.over(base.clone())?;
-        let conflicts = Params { model: model.clone(), training: asked.training.clone() }
-            .difference_lines(&asked, "asked");
+        let conflicts = Params { model: model.clone(), training: asked.training.clone() }.difference_lines(
+            &asked,
+            "the model's",
+            "asked",
+        );
         if !conflicts.is_empty() {
             return Err(Error::config(
                 "from",

@@ -145,6 +145,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         validation_data: Optional[ArrayLike] = None,
         source: str = "X",
         peers: Optional[Any] = None,
+        checkpoint: Optional[Union[str, PathLike[str]]] = None,
+        checkpoint_every: int = 1,
+        resume: bool = False,
     ) -> Autoencoder: ...
     def transform(self, X: ArrayLike) -> NDArray[np.float32]: ...
     def inverse_transform(self, X: ArrayLike) -> NDArray[np.float32]: ...
@@ -239,6 +242,9 @@ class AnomalyDetector(Autoencoder):
         validation_data: Optional[ArrayLike] = None,
         source: str = "X",
         peers: Optional[Any] = None,
+        checkpoint: Optional[Union[str, PathLike[str]]] = None,
+        checkpoint_every: int = 1,
+        resume: bool = False,
     ) -> AnomalyDetector: ...
     def decision_function(self, X: ArrayLike) -> NDArray[np.float64]: ...
     def predict(self, X: ArrayLike, return_confidence: bool = False) -> NDArray[np.int_]: ...  # type: ignore[override]

@@ -102,12 +102,33 @@ class AnomalyDetector(Autoencoder):
             raise ValueError(f"contamination must be a number in (0, 0.5], got {c!r}")
         return f"contamination={float(c)!r}"
 
-    def fit(self, X, y=None, *, validation_data=None, source="X", peers=None):
+    def fit(
+        self,
+        X,
+        y=None,
+        *,
+        validation_data=None,
+        source="X",
+        peers=None,
+        checkpoint=None,
+        checkpoint_every=1,
+        resume=False,
+    ):
         """Train on ``X`` (``y`` is ignored, as in PyOD), fit the threshold and score
         the training rows. With ``peers`` (see :meth:`Autoencoder.fit`), the model and
         threshold are fitted on every process's rows together, and each process scores
-        its own. Returns ``self``."""
-        super().fit(X, y, validation_data=validation_data, source=source, peers=peers)
+        its own. ``checkpoint``, ``checkpoint_every`` and ``resume`` are
+        :meth:`Autoencoder.fit`'s. Returns ``self``."""
+        super().fit(
+            X,
+            y,
+            validation_data=validation_data,
+            source=source,
+            peers=peers,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+        )
         self.threshold_ = float(self.model_.threshold)
         if peers is not None and len(X) == 0:
             # A process holding no rows has none to score.

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -250,7 +251,18 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             if hasattr(self, a):
                 delattr(self, a)
 
-    def fit(self, X, y=None, *, validation_data=None, source="X", peers=None):
+    def fit(
+        self,
+        X,
+        y=None,
+        *,
+        validation_data=None,
+        source="X",
+        peers=None,
+        checkpoint=None,
+        checkpoint_every=1,
+        resume=False,
+    ):
         """Train on the rows of ``X`` (``y`` is ignored); ``validation_data`` (rows)
         replaces ``validation_split`` for validation. ``source`` is the name the model
         file records for the training data (``ae train`` records the file's path).
@@ -262,8 +274,21 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         unless given). ``validation_data`` is then the whole validation set, on every
         process. Every process must make the same calls: a ``callback`` that stops
         training must stop it on every process at the same epoch, or the others wait
-        for it. Returns ``self``."""
+        for it.
+
+        With ``checkpoint`` (a path), a resumable checkpoint is written there, replaced
+        atomically, every ``checkpoint_every`` epochs and when a ``callback`` stops
+        training (with ``peers``, by the process of rank 0 alone). With
+        ``resume=True``, training goes on from that checkpoint (``ae train --resume``):
+        the keywords and the rows must be the run's own (a difference is a
+        ``ValueError`` naming it), the thread and process counts may differ, and the
+        model is the uninterrupted run's, byte for byte. Returns ``self``."""
         start = getattr(self, "model_", None) if self.warm_start else None
+        every = int(checkpoint_every)
+        if every < 0:
+            raise ValueError(f"checkpoint_every must be 0 or more epochs, got {checkpoint_every!r}")
+        if resume and checkpoint is None:
+            raise ValueError("resume needs the checkpoint to resume from: give checkpoint=PATH")
         self._forget()
         if self.missing not in ("error", "mean"):
             raise ValueError(f"missing must be \"error\" or \"mean\", got {self.missing!r}")
@@ -290,6 +315,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 missing=fill,
                 start=start,
                 peers=as_peers(peers),
+                checkpoint=None if checkpoint is None else os.fspath(checkpoint),
+                checkpoint_every=every,
+                resume=bool(resume),
             )
         finally:
             progress.close()

@@ -182,8 +182,9 @@ fn dataset(
 /// are chosen from every process's values, micro-batches of
 /// [`TrainConfig::SHARED_MICRO_BATCH`](autoencoder::TrainConfig::SHARED_MICRO_BATCH) rows
 /// are used unless the settings give a size, `validation` is the whole validation set on
-/// every process, and every process returns the model one process given every row
-/// returns, bit for bit.
+/// every process (with `validation_shared`, this process's part of it, in rank order as
+/// the rows are: [`ValidationRows::Shared`](autoencoder::train::ValidationRows::Shared)),
+/// and every process returns the model one process given every row returns, bit for bit.
 ///
 /// With `checkpoint`, a resumable checkpoint is written there (atomically) every
 /// `checkpoint_every` epochs and when a callback stops training (with `peers`, by the
@@ -192,7 +193,7 @@ fn dataset(
 /// settings and the data must be its own, the thread and process counts may differ,
 /// and the model is the uninterrupted run's, bit for bit.
 #[pyfunction]
-#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing=false, start=None, peers=None))]
+#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing=false, start=None, peers=None, validation_shared=false))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
@@ -210,7 +211,13 @@ fn fit(
     missing: bool,
     start: Option<PyRef<'_, Model>>,
     peers: Option<Bound<'_, PyAny>>,
+    validation_shared: bool,
 ) -> PyResult<(Model, String, Vec<String>)> {
+    if validation_shared && (peers.is_none() || validation.is_none()) {
+        return Err(PyValueError::new_err(
+            "validation_shared says that each of several processes holds its part of validation_data: give peers and validation_data",
+        ));
+    }
     let settings = parse_settings(settings)?;
     let resume = match (&checkpoint, resume) {
         (None, true) => {
@@ -234,7 +241,7 @@ fn fit(
     let rule = threshold.map(|t| t.parse::<ThresholdRule>()).transpose().map_err(to_py)?;
     let mut data = dataset(&x, image_shape, source)?;
     data.nan_is_missing = missing;
-    let validation = match &validation {
+    let mut validation = match &validation {
         Some(v) => {
             let mut v = dataset(v, image_shape, "the validation rows")?;
             v.nan_is_missing = missing;
@@ -244,6 +251,7 @@ fn fit(
     };
     let mut observer =
         PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };
+    let mut validation_total = 0;
     let result = py.detach(|| {
         // Shared out, this process's rows follow the earlier processes', and the
         // defaults are those of every process's values.
@@ -251,6 +259,11 @@ fn fit(
             Some(p) => {
                 let (first, total) = autoencoder::train::rows_among(p, data.rows())?;
                 data.first_row = first as u64;
+                if let Some(v) = validation.as_mut().filter(|_| validation_shared) {
+                    let (first, total) = autoencoder::train::rows_among(p, v.rows())?;
+                    v.first_row = first as u64;
+                    validation_total = total;
+                }
                 let range = autoencoder::train::value_range_of_all(p, data.value_range())?;
                 (settings.for_data_in(&data, range)?, total)
             }
@@ -279,7 +292,11 @@ fn fit(
         }
         let fitted = match peers {
             Some(p) => {
-                let validation = validation.as_ref().map(autoencoder::train::ValidationRows::Whole);
+                use autoencoder::train::ValidationRows;
+                let validation = validation.as_ref().map(|rows| match validation_shared {
+                    true => ValidationRows::Shared { rows, total: validation_total },
+                    false => ValidationRows::Whole(rows),
+                });
                 valid.fit_sharded(&data, total, validation, &mut observer, Box::new(p))?
             }
             None => valid.fit_with(&data, validation.as_ref(), &mut observer)?,

@@ -3,7 +3,7 @@ hold rows of their own fit the model one process fits on every row, byte for byt
 the same micro-batches. Simulated here by threads (each ``fit`` releases the GIL, and
 the peers meet at a barrier); over MPI by ``mpirun -n 2`` and ``-n 3`` with mpi4py (which
 CI installs; skipped elsewhere without it, saying why), and the same bytes as ``mpirun -n 2
-ae train --shard``."""
+ae train --shard --validation``."""
 
 import os
 import shutil
@@ -135,6 +135,28 @@ def test_a_detector_with_a_validation_set(table):
     np.testing.assert_array_equal(fitted[1].labels_, one.labels_)
 
 
+def test_a_validation_set_shared_out_as_the_rows_are(table):
+    """With ``shared_validation``, each process passes its part of the validation rows
+    (``ae train --shard --validation``): the bytes and validation losses of one process
+    holding the whole set, with parts of any sizes, empty ones too."""
+    val = table[::-1][:90].copy()
+    keywords = dict(layers=(4, 2), epochs=2, batch_size=64, threads=1, noise="gaussian:0.1", variational=True)
+    one = Autoencoder(micro_batch=32, **keywords).fit(table, validation_data=val)
+    for sizes, vsizes in (([120, 120], [45, 45]), ([30, 150, 60], [0, 20, 70]), ([240, 0], [10, 80])):
+        parts = [table[c] for c in cuts(len(table), sizes)]
+        vparts = [val[c] for c in cuts(len(val), vsizes)]
+        fitted, _ = fit_in_threads(
+            lambda: Autoencoder(**keywords),
+            parts,
+            each=lambda r: dict(validation_data=vparts[r], shared_validation=True),
+        )
+        for r, est in enumerate(fitted):
+            assert est.model_.to_bytes() == one.model_.to_bytes(), f"process {r} of {sizes}, {vsizes}"
+            assert est.history_["val_loss"] == one.history_["val_loss"]
+    with pytest.raises(ValueError, match="shared_validation says that each of several processes holds its part"):
+        Autoencoder(**keywords).fit(table, validation_data=val, shared_validation=True)
+
+
 def test_one_process_writes_the_checkpoint_and_any_count_resumes_it(table, tmp_path):
     """Two processes stop after epoch 2: the process of rank 0 alone writes its
     checkpoint. Three processes resume it, and one alone: each ends with the bytes of
@@ -232,10 +254,12 @@ SCRIPT = textwrap.dedent(
     X = np.load(sys.argv[1])
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
+    V = np.load(sys.argv[3])
     part = X[rank * len(X) // size : (rank + 1) * len(X) // size]
+    vpart = V[rank * len(V) // size : (rank + 1) * len(V) // size]
     peers = MPIPeers() if rank % 2 else comm  # both forms
     est = Autoencoder(layers=(4, 2), epochs=3, batch_size=64, threads=1, noise="gaussian:0.1")
-    est.fit(part, peers=peers, source=sys.argv[1])
+    est.fit(part, peers=peers, source=sys.argv[1], validation_data=vpart, shared_validation=True)
     if rank == 0:
         open(sys.argv[2], "wb").write(est.model_.to_bytes())
     """
@@ -255,26 +279,30 @@ def test_mpi_processes_fit_the_bytes_of_one(table, tmp_path):
             pytest.fail(reason)
         pytest.skip(reason)
     np.save(tmp_path / "x.npy", table)
+    val = table[::-1][:70].copy()
+    np.save(tmp_path / "v.npy", val)
     (tmp_path / "fit.py").write_text(SCRIPT)
-    data = str(tmp_path / "x.npy")
+    data, vdata = str(tmp_path / "x.npy"), str(tmp_path / "v.npy")
     one = Autoencoder(layers=(4, 2), epochs=3, batch_size=64, threads=1, noise="gaussian:0.1", micro_batch=32)
-    want = one.fit(table, source=data).model_.to_bytes()
+    want = one.fit(table, source=data, validation_data=val).model_.to_bytes()
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     launch = [mpirun, "--oversubscribe", "--bind-to", "none", "-n"]
     for n in (2, 3):
         out = tmp_path / f"model-{n}.bin"
         p = subprocess.run(
-            [*launch, str(n), sys.executable, str(tmp_path / "fit.py"), data, str(out)],
+            [*launch, str(n), sys.executable, str(tmp_path / "fit.py"), data, str(out), vdata],
             capture_output=True, text=True, timeout=300, env=env,
         )
         assert p.returncode == 0, p.stderr
         assert out.read_bytes() == want, f"mpirun -n {n} fitted other bytes"
-    # `mpirun -n 2 ae train --shard` (ae built with its mpi feature) writes them too.
+    # `mpirun -n 2 ae train --shard --validation` (ae built with its mpi feature)
+    # writes them too: each rank reads its part of the validation file.
     binary = ae_binary()
     if binary is None:
         print("SKIP the comparison with ae: no ae binary")
         return
-    flags = ["--layers", "4,2", "--epochs", "3", "--batch-size", "64", "--noise", "gaussian:0.1", "--threads", "1"]
+    flags = ["--layers", "4,2", "--epochs", "3", "--batch-size", "64", "--noise", "gaussian:0.1", "--threads", "1",
+             "--validation", vdata]
     out = tmp_path / "ae.bin"
     p = subprocess.run(
         [*launch, "2", binary, "train", data, *flags, "--shard", "--no-plots", "-q", "-o", str(out)],

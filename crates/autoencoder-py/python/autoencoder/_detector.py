@@ -113,12 +113,13 @@ class AnomalyDetector(Autoencoder):
         checkpoint=None,
         checkpoint_every=1,
         resume=False,
+        shared_validation=False,
     ):
         """Train on ``X`` (``y`` is ignored, as in PyOD), fit the threshold and score
         the training rows. With ``peers`` (see :meth:`Autoencoder.fit`), the model and
         threshold are fitted on every process's rows together, and each process scores
-        its own. ``checkpoint``, ``checkpoint_every`` and ``resume`` are
-        :meth:`Autoencoder.fit`'s. Returns ``self``."""
+        its own. ``checkpoint``, ``checkpoint_every``, ``resume`` and
+        ``shared_validation`` are :meth:`Autoencoder.fit`'s. Returns ``self``."""
         super().fit(
             X,
             y,
@@ -128,6 +129,7 @@ class AnomalyDetector(Autoencoder):
             checkpoint=checkpoint,
             checkpoint_every=checkpoint_every,
             resume=resume,
+            shared_validation=shared_validation,
         )
         self.threshold_ = float(self.model_.threshold)
         if peers is not None and len(X) == 0:

@@ -262,6 +262,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         checkpoint=None,
         checkpoint_every=1,
         resume=False,
+        shared_validation=False,
     ):
         """Train on the rows of ``X`` (``y`` is ignored); ``validation_data`` (rows)
         replaces ``validation_split`` for validation. ``source`` is the name the model
@@ -272,7 +273,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         their own, in rank order, and the same keywords: together they fit one model,
         the bytes one process fits on all the rows with the same ``micro_batch`` (32
         unless given). ``validation_data`` is then the whole validation set, on every
-        process. Every process must make the same calls: a ``callback`` that stops
+        process; with ``shared_validation=True``, this process's part of it, in rank
+        order as the rows are (a part may be empty). Every process must make the same calls: a ``callback`` that stops
         training must stop it on every process at the same epoch, or the others wait
         for it.
 
@@ -287,6 +289,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         every = int(checkpoint_every)
         if every < 0:
             raise ValueError(f"checkpoint_every must be 0 or more epochs, got {checkpoint_every!r}")
+        if shared_validation and (peers is None or validation_data is None):
+            raise ValueError(
+                "shared_validation says that each of several processes holds its part of "
+                "validation_data: give peers and validation_data"
+            )
         if resume and checkpoint is None:
             raise ValueError("resume needs the checkpoint to resume from: give checkpoint=PATH")
         self._forget()
@@ -297,7 +304,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
         val = None
         if validation_data is not None:
-            val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill)
+            val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill, allow_empty=shared_validation)
             if val.shape[1] != X.shape[1]:
                 raise ValueError(f"validation_data has {val.shape[1]} features, but X has {X.shape[1]}")
         image_shape = shape or (tuple(self.image_shape) if self.image_shape is not None else None)
@@ -318,6 +325,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 checkpoint=None if checkpoint is None else os.fspath(checkpoint),
                 checkpoint_every=every,
                 resume=bool(resume),
+                validation_shared=bool(shared_validation),
             )
         finally:
             progress.close()

@@ -74,7 +74,7 @@ def fit_in_threads(make, parts, errors=False, each=None, **fit):
             if not errors:
                 group[r].shared["barrier"].abort()
 
-    threads = [threading.Thread(target=run, args=(r,)) for r in range(len(parts))]
+    threads = [threading.Thread(target=run, args=(r,), name=f"rank {r}") for r in range(len(parts))]
     for t in threads:
         t.start()
     for t in threads:
@@ -158,19 +158,22 @@ def test_a_validation_set_shared_out_as_the_rows_are(table):
 
 
 def test_one_process_writes_the_checkpoint_and_any_count_resumes_it(table, tmp_path):
-    """Two processes stop after epoch 2: the process of rank 0 alone writes its
-    checkpoint. Three processes resume it, and one alone: each ends with the bytes of
-    the uninterrupted run (the issue's mpirun bar, from Python)."""
+    """A callback on process 1 alone stops training after epoch 2: both processes
+    stop there, and the process of rank 0 alone writes its checkpoint. Three processes
+    resume it, and one alone: each ends with the bytes of the uninterrupted run (the
+    issue's mpirun bar, from Python)."""
     keywords = dict(layers=(4, 2), epochs=5, batch_size=64, threads=1, seed=5, validation_split=0.2, noise="gaussian:0.1")
     whole = Autoencoder(micro_batch=32, **keywords).fit(table)
-    stop = lambda e, logs: e < 2
+    stop = lambda e, logs: e < 2 or threading.current_thread().name != "rank 1"
     paths = [tmp_path / "rank0.ckpt", tmp_path / "rank1.ckpt"]
     parts = [table[c] for c in cuts(len(table), [120, 120])]
     fitted, _ = fit_in_threads(
         lambda: Autoencoder(callback=stop, **keywords), parts, each=lambda r: dict(checkpoint=paths[r])
     )
     assert [p.exists() for p in paths] == [True, False]
-    assert fitted[1].stop_reason_ == "interrupted"
+    assert [est.stop_reason_ for est in fitted] == ["interrupted"] * 2
+    assert fitted[0].model_.to_bytes() == fitted[1].model_.to_bytes()
+    assert len(fitted[0].history_["loss"]) == 2
     copy = tmp_path / "copy.ckpt"
     copy.write_bytes(paths[0].read_bytes())
     epochs = []

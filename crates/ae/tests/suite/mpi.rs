@@ -465,56 +465,119 @@ fn a_dead_rank_ends_the_job_and_one_process_resumes_it() {
     kill_and_resume(dir.path(), &|| mpirun().unwrap());
 }
 
-/// [`a_dead_rank_ends_the_job_and_one_process_resumes_it`] with the `mpirun` that
-/// `launch` gives.
-fn kill_and_resume(dir: &Path, launch: &dyn Fn() -> Command) {
-    let data = table(dir, 4000);
-    let args = |out: &Path, ckpt: &Path| -> Vec<String> {
-        let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
-        v.extend(
-            [
-                "--layers",
-                "64,32,4",
-                "--epochs",
-                "40",
-                "--batch-size",
-                "64",
-                "--micro-batch",
-                "16",
-                "--threads",
-                "1",
-                "--no-plots",
-                "--checkpoint-every",
-                "1",
-                "--checkpoint",
-            ]
-            .map(String::from),
-        );
-        v.extend([ckpt.display().to_string(), "-o".into(), out.display().to_string()]);
-        v
-    };
-    let (full, full_ckpt) = (dir.join("full.ae"), dir.join("full.ckpt"));
-    run(launch().args(["-n", "2"]).arg(ae_path()).args(args(&full, &full_ckpt)));
+/// `ae train` of `data` for 40 epochs, with a checkpoint each epoch, as each run of
+/// [`kill_and_resume`] and [`ctrl_c_on_one_rank_stops_every_rank_after_the_same_epoch`] has it.
+fn checkpointed(data: &Path, out: &Path, ckpt: &Path) -> Vec<String> {
+    let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
+    v.extend(
+        [
+            "--layers",
+            "64,32,4",
+            "--epochs",
+            "40",
+            "--batch-size",
+            "64",
+            "--micro-batch",
+            "16",
+            "--threads",
+            "1",
+            "--no-plots",
+            "--checkpoint-every",
+            "1",
+            "--checkpoint",
+        ]
+        .map(String::from),
+    );
+    v.extend([ckpt.display().to_string(), "-o".into(), out.display().to_string()]);
+    v
+}
 
-    let (cut, ckpt) = (dir.join("cut.ae"), dir.join("cut.ckpt"));
+/// The epochs a checkpoint at `p` has done, once it can be read.
+fn epochs_done(p: &Path) -> Option<usize> {
+    autoencoder::train::load_checkpoint(p).map(|c| c.resume.state.epochs_done).ok()
+}
+
+/// What `job` wrote, once it ended; a job still running after `limit` is ended
+/// (SIGTERM to `mpirun`, which ends its ranks) and fails the test, rather than hang it.
+fn ended_within(mut job: std::process::Child, limit: Duration) -> Output {
+    let t0 = Instant::now();
+    while job.try_wait().unwrap().is_none() {
+        if t0.elapsed() > limit {
+            Command::new("kill").args(["-TERM", &job.id().to_string()]).status().unwrap();
+            let out = job.wait_with_output().unwrap();
+            panic!("the job was still running after {limit:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    job.wait_with_output().unwrap()
+}
+
+/// `launch -n 2 ae train` as [`checkpointed`] writing `cut` and `ckpt`, once its second
+/// checkpoint is written; and the pid of its rank 1.
+fn started_two_ranks(
+    launch: &dyn Fn() -> Command,
+    data: &Path,
+    cut: &Path,
+    ckpt: &Path,
+) -> (std::process::Child, u32) {
     let mut job = launch()
         .args(["-n", "2"])
         .arg(ae_path())
-        .args(args(&cut, &ckpt))
+        .args(checkpointed(data, cut, ckpt))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let marker = cut.display().to_string();
     let t0 = Instant::now();
-    let epochs_done =
-        |p: &Path| autoencoder::train::load_checkpoint(p).map(|c| c.resume.state.epochs_done).ok();
-    while epochs_done(&ckpt).is_none_or(|e| e < 2) {
+    while epochs_done(ckpt).is_none_or(|e| e < 2) {
         assert!(t0.elapsed() < Duration::from_secs(120), "no second checkpoint in 2 minutes");
         assert!(job.try_wait().unwrap().is_none(), "the job ended before the second checkpoint");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let pid = rank_pid(1, &marker).expect("rank 1 is running");
+    let pid = rank_pid(1, &cut.display().to_string()).expect("rank 1 is running");
+    (job, pid)
+}
+
+/// Ctrl-C (SIGINT) reaching rank 1 alone (mpirun forwards it to every rank, each at its
+/// own moment): every rank stops after the same epoch, rank 0 writes the model and the
+/// checkpoint of that epoch, the job exits with 130, and `ae train --resume` in one
+/// process ends with the bytes of the uninterrupted run. (Before the ranks agreed on
+/// stopping, rank 0 went on into an exchange rank 1 never made, and waited for ever.)
+#[test]
+fn ctrl_c_on_one_rank_stops_every_rank_after_the_same_epoch() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let data = table(dir, 4000);
+    let (full, full_ckpt) = (dir.join("full.ae"), dir.join("full.ckpt"));
+    run(mpirun().unwrap().args(["-n", "2"]).arg(ae_path()).args(checkpointed(&data, &full, &full_ckpt)));
+    let (cut, ckpt) = (dir.join("cut.ae"), dir.join("cut.ckpt"));
+    let (job, pid) = started_two_ranks(&|| mpirun().unwrap(), &data, &cut, &ckpt);
+    Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    let out = ended_within(job, Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stopping after this epoch"), "{err}");
+    assert_eq!(out.status.code(), Some(130), "interrupted, as one process says it: {err}");
+    let at = epochs_done(&ckpt).unwrap();
+    assert!((2..40).contains(&at), "{at}: {err}");
+    // The model of the epoch the ranks stopped after, as its checkpoint holds it.
+    let model = autoencoder::file::load(&cut).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(model.training.as_ref().map(|t| t.epochs_run), Some(at), "{err}");
+    let resumed = dir.join("resumed.ae");
+    ok(ae().args(checkpointed(&data, &resumed, &ckpt)).arg("--resume").arg(&ckpt));
+    assert!(std::fs::read(&resumed).unwrap() == std::fs::read(&full).unwrap(), "resumed from epoch {at}");
+}
+
+/// [`a_dead_rank_ends_the_job_and_one_process_resumes_it`] with the `mpirun` that
+/// `launch` gives.
+fn kill_and_resume(dir: &Path, launch: &dyn Fn() -> Command) {
+    let data = table(dir, 4000);
+    let args = |out: &Path, ckpt: &Path| checkpointed(&data, out, ckpt);
+    let (full, full_ckpt) = (dir.join("full.ae"), dir.join("full.ckpt"));
+    run(launch().args(["-n", "2"]).arg(ae_path()).args(args(&full, &full_ckpt)));
+
+    let (cut, ckpt) = (dir.join("cut.ae"), dir.join("cut.ckpt"));
+    let (job, pid) = started_two_ranks(launch, &data, &cut, &ckpt);
     let killed = Instant::now();
     Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
     let out = job.wait_with_output().unwrap();

@@ -274,9 +274,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         the bytes one process fits on all the rows with the same ``micro_batch`` (32
         unless given). ``validation_data`` is then the whole validation set, on every
         process; with ``shared_validation=True``, this process's part of it, in rank
-        order as the rows are (a part may be empty). Every process must make the same calls: a ``callback`` that stops
-        training must stop it on every process at the same epoch, or the others wait
-        for it.
+        order as the rows are (a part may be empty). Every process must make the same calls. A ``callback`` that stops training
+        on any process stops every process after that epoch.
 
         With ``checkpoint`` (a path), a resumable checkpoint is written there, replaced
         atomically, every ``checkpoint_every`` epochs and when a ``callback`` stops

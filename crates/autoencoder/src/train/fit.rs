@@ -911,6 +911,22 @@ impl Trainer {
         }
     }
 
+    /// Whether training stops after this epoch: `control`, or with peers, whether any
+    /// process's observer asks to stop (an all-gather of one flag each). Every process
+    /// then stops after the same epoch, whichever asked (a callback on one process, or
+    /// a signal that reached the processes at different moments), and they go on making
+    /// the same exchanges.
+    fn any_stops(&mut self, control: Control) -> Result<Control> {
+        let Some(peers) = self.micro.as_mut().and_then(|m| m.peers.as_deref_mut()) else {
+            return Ok(control);
+        };
+        let size = peers.size();
+        let mut all = vec![0.0f64; size];
+        let mine = if control == Control::Stop { 1.0 } else { 0.0 };
+        peers.all_gather_f64(&[mine], &vec![1; size], &mut all)?;
+        Ok(if all.contains(&1.0) { Control::Stop } else { Control::Continue })
+    }
+
     /// The optimizer and its state.
     pub fn optimizer(&self) -> &Optimizer {
         &self.opt
@@ -1517,7 +1533,7 @@ pub(super) fn run(
             rows_per_second: n_train as f64 / train_seconds.max(1e-9),
             lr: config.optimizer.lr * trainer.lr_scale,
         };
-        let control = observer.on_epoch_end(&record);
+        let control = run.trainer.any_stops(observer.on_epoch_end(&record))?;
         let prev_train = run.records.last().map(|r| r.train_loss);
         run.records.push(record);
 

@@ -295,6 +295,64 @@ fn every_process_count_gives_the_same_bits() {
     }
 }
 
+/// An observer that stops training after epoch `at`, where it is `here`.
+struct StopAt {
+    at: usize,
+    here: bool,
+}
+
+impl autoencoder::Observer for StopAt {
+    fn on_epoch_end(&mut self, r: &autoencoder::train::EpochRecord) -> autoencoder::train::Control {
+        match self.here && r.epoch >= self.at {
+            true => autoencoder::train::Control::Stop,
+            false => autoencoder::train::Control::Continue,
+        }
+    }
+}
+
+/// An observer that stops training on one process alone (a callback there, or Ctrl-C
+/// reaching the processes at different moments) stops every process after the same
+/// epoch: the model and history of one process stopped there, and the exchanges after
+/// it (validation, the codec and detector fitted across the processes) still match.
+#[test]
+fn one_process_asking_to_stop_stops_them_all() {
+    use autoencoder::anomaly::ThresholdRule;
+    use autoencoder::train::{shard_rows, StopReason};
+    use autoencoder::{DataShape, Params};
+
+    let data = unit_rows(300, 8, 4);
+    let model = ModelConfig { input_dim: 8, layers: vec![6, 3], ..ModelConfig::default() };
+    let t = TrainConfig {
+        epochs: 6,
+        batch_size: 32,
+        micro_batch: 8,
+        validation_split: 0.2,
+        ..TrainConfig::default()
+    };
+    let params = || {
+        let p = Params { model: model.clone(), training: t.clone() }.check(&DataShape::table(8)).unwrap();
+        p.threads(Threads::new(1)).threshold(ThresholdRule::Contamination(0.05))
+    };
+    let bytes = |f: &autoencoder::Fitted| autoencoder::file::to_bytes(&f.model).unwrap();
+    let one = params().fit_shared(&data, None, &mut StopAt { at: 2, here: true }, None).unwrap();
+    assert_eq!(one.history.epochs.len(), 2);
+    assert_eq!(one.history.stop_reason, StopReason::Interrupted);
+    for stopping in 0..3 {
+        let got = in_processes(3, |p| {
+            let rank = p.rank;
+            let r = shard_rows(300, rank, 3);
+            let mut mine = data.select_rows(&r.clone().collect::<Vec<_>>());
+            mine.first_row = r.start as u64;
+            let mut observer = StopAt { at: 2, here: rank == stopping };
+            params().fit_sharded(&mine, 300, None, &mut observer, Box::new(p)).unwrap()
+        });
+        for (rank, f) in got.results.iter().enumerate() {
+            assert!(bytes(f) == bytes(&one), "process {stopping} stopped; process {rank} has other bytes");
+            assert_eq!(f.history.stop_reason, StopReason::Interrupted, "process {rank}");
+        }
+    }
+}
+
 /// One micro-batch of the whole batch is the whole-batch step, bit for bit (without
 /// noise, whose draws differ); four micro-batches sum to the same gradient up to the
 /// order of the additions, so training ends close to it.

@@ -218,37 +218,51 @@ fn fit(
             "validation_shared says that each of several processes holds its part of validation_data: give peers and validation_data",
         ));
     }
-    let settings = parse_settings(settings)?;
-    let resume = match (&checkpoint, resume) {
-        (None, true) => {
-            return Err(PyValueError::new_err(
-                "resume needs the checkpoint to resume from: give checkpoint=PATH",
-            ))
-        }
-        (Some(path), true) => Some(py.detach(|| autoencoder::train::load_checkpoint(path)).map_err(to_py)?),
-        _ => None,
-    };
     let mut peers = peers.map(|p| peers::PyPeers::new(&p)).transpose()?;
+    let raised = peers.as_ref().map(|p| p.raised());
     // One process writes the checkpoints; every process reads one to resume.
     let writes = peers.as_ref().is_none_or(|p| autoencoder::train::Peers::rank(p) == 0);
-    if let Some(path) = checkpoint.as_ref().filter(|_| writes) {
-        // A checkpoint that cannot be written fails now, not after the first epochs.
-        autoencoder::atomic::check_writable(path).map_err(to_py)?;
-    }
-    let raised = peers.as_ref().map(|p| p.raised());
-    let start = start.map(|m| Arc::clone(&m.inner));
-    let pool = self::threads(threads)?;
-    let rule = threshold.map(|t| t.parse::<ThresholdRule>()).transpose().map_err(to_py)?;
-    let mut data = dataset(&x, image_shape, source)?;
-    data.nan_is_missing = missing;
-    let mut validation = match &validation {
-        Some(v) => {
-            let mut v = dataset(v, image_shape, "the validation rows")?;
-            v.nan_is_missing = missing;
-            Some(v)
+    // This process's own inputs, checked; with peers, every process learns whether all
+    // passed before the first exchange (none waits on one that stopped here).
+    let prepared = (|| {
+        let settings = parse_settings(settings)?;
+        let resume = match (&checkpoint, resume) {
+            (None, true) => {
+                return Err(PyValueError::new_err(
+                    "resume needs the checkpoint to resume from: give checkpoint=PATH",
+                ))
+            }
+            (Some(path), true) => {
+                Some(py.detach(|| autoencoder::train::load_checkpoint(path)).map_err(to_py)?)
+            }
+            _ => None,
+        };
+        if let Some(path) = checkpoint.as_ref().filter(|_| writes) {
+            // A checkpoint that cannot be written fails now, not after the first epochs.
+            autoencoder::atomic::check_writable(path).map_err(to_py)?;
         }
-        None => None,
-    };
+        let pool = self::threads(threads)?;
+        let rule = threshold.map(|t| t.parse::<ThresholdRule>()).transpose().map_err(to_py)?;
+        let mut data = dataset(&x, image_shape, source)?;
+        data.nan_is_missing = missing;
+        let validation = match &validation {
+            Some(v) => {
+                let mut v = dataset(v, image_shape, "the validation rows")?;
+                v.nan_is_missing = missing;
+                Some(v)
+            }
+            None => None,
+        };
+        Ok((settings, resume, pool, rule, data, validation))
+    })();
+    let ready = peers.as_mut().map(|p| py.detach(|| autoencoder::train::all_ready(p, prepared.is_ok())));
+    if let Some(e) = raised.as_ref().and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take()) {
+        return Err(e);
+    }
+    // Its own error first, else which process stopped them.
+    let (settings, resume, pool, rule, mut data, mut validation) = prepared?;
+    ready.transpose().map_err(to_py)?;
+    let start = start.map(|m| Arc::clone(&m.inner));
     let mut observer =
         PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };
     let mut validation_total = 0;

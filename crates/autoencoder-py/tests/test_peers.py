@@ -202,6 +202,35 @@ def test_parts_of_other_widths_are_refused_on_every_process(table):
         assert isinstance(e, ValueError) and "process 1 holds rows of 5 values, but process 0's have 6" in str(e)
 
 
+def test_a_process_that_cannot_start_stops_the_others(table, tmp_path):
+    """A part refused by the package (a NaN), or a checkpoint one process cannot read:
+    that process raises its error, and the others, instead of waiting for it in an
+    exchange, raise one naming it."""
+    make = lambda: Autoencoder(layers=(3,), epochs=1, threads=1)
+    bad = table[120:].copy()
+    bad[5, 2] = np.nan
+    errors = fit_in_threads(make, [table[:120], bad, table[:0]], errors=True)
+    assert len(errors) == 3
+    assert sum("X: row 6, column 3 is nan" in str(e) for e in errors) == 1
+    others = [e for e in errors if "process 1 could not start the fit" in str(e)]
+    assert len(others) == 2 and all(isinstance(e, ValueError) for e in others)
+    # One process's checkpoint is missing (processes on machines without a shared folder).
+    ck = tmp_path / "run.ckpt"
+    Autoencoder(layers=(3,), epochs=2, threads=1, micro_batch=32, callback=lambda e, logs: False).fit(
+        table, checkpoint=ck
+    )
+    paths = [ck, tmp_path / "elsewhere.ckpt"]
+    errors = fit_in_threads(
+        lambda: Autoencoder(layers=(3,), epochs=2, threads=1),
+        [table[:120], table[120:]],
+        errors=True,
+        each=lambda r: dict(checkpoint=paths[r], resume=True),
+    )
+    assert sorted(type(e).__name__ for e in errors) == ["FileNotFoundError", "ValueError"]
+    assert any("elsewhere.ckpt" in str(e) for e in errors)
+    assert any("process 1 could not start the fit" in str(e) for e in errors)
+
+
 class Single:
     rank, size = 0, 1
 

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _core
 from ._convert import as_rows
-from ._peers import as_peers
+from ._peers import as_peers, not_ready
 
 #: The settings of ``ae train``, in its order (from the library).
 SETTINGS = tuple(_core.setting_names())
@@ -300,12 +300,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             raise ValueError(f"missing must be \"error\" or \"mean\", got {self.missing!r}")
         fill = self.missing == "mean"
         names = self._column_names(X)
-        X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
-        val = None
-        if validation_data is not None:
-            val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill, allow_empty=shared_validation)
-            if val.shape[1] != X.shape[1]:
-                raise ValueError(f"validation_data has {val.shape[1]} features, but X has {X.shape[1]}")
+        try:
+            X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
+            val = None
+            if validation_data is not None:
+                val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill, allow_empty=shared_validation)
+                if val.shape[1] != X.shape[1]:
+                    raise ValueError(f"validation_data has {val.shape[1]} features, but X has {X.shape[1]}")
+        except Exception:
+            if peers is not None:
+                not_ready(peers)  # the others raise too, rather than wait for this one
+            raise
         image_shape = shape or (tuple(self.image_shape) if self.image_shape is not None else None)
         progress = _Progress(self.callback, self.verbose)
         try:

@@ -48,3 +48,16 @@ def as_peers(peers):
     if peers is not None and hasattr(peers, "Allgatherv") and hasattr(peers, "Get_rank"):
         return MPIPeers(peers)
     return peers
+
+
+def not_ready(peers):
+    """Tell the other processes that this one cannot start the fit (its rows were
+    refused): the fit's first exchange, one flag each, which the core makes once this
+    process's inputs passed (``train::all_ready``). The others then raise, naming it,
+    instead of waiting for it. A transport that fails here is passed over: the error
+    this process raises is its own."""
+    try:
+        p = as_peers(peers)
+        p.all_gather(np.ones(1, dtype=np.float64), [1] * int(p.size))
+    except Exception:  # noqa: BLE001 (the original error is the one to raise)
+        pass

@@ -26,8 +26,8 @@ pub use history::{EpochRecord, History, StopReason, TrainingSummary};
 pub use micro::Peers;
 pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
+pub use shard::{all_ready, rows_among, shard_rows, validation_part, value_range_of_all, ValidationRows};
 pub(crate) use shard::{finish as finish_sharded, SharedPeers};
-pub use shard::{rows_among, shard_rows, validation_part, value_range_of_all, ValidationRows};
 pub(crate) use stream::fit_streamed_in;
 pub use stream::{fit_streamed, fit_streamed_sharded, window_rows};
 

@@ -95,6 +95,25 @@ pub fn validation_part(
     super::fit::validation_share(total, batch_size.min(training_rows), rank, size)
 }
 
+/// Whether every process is ready to fit: an all-gather of one flag each, which a
+/// front whose processes check their own inputs (their rows, a checkpoint to read)
+/// makes before the fit's first exchange, `ready` saying whether this one's passed. A
+/// process that cannot start then stops the others too, where they would wait for it
+/// in an exchange it never makes. `Err` names the first process that is not ready
+/// (with its own error, that process raises that instead).
+pub fn all_ready(peers: &mut dyn Peers, ready: bool) -> Result<()> {
+    let size = peers.size();
+    let mut all = vec![0.0f64; size];
+    peers.all_gather_f64(&[if ready { 0.0 } else { 1.0 }], &vec![1; size], &mut all)?;
+    match all.iter().position(|&f| f != 0.0) {
+        Some(p) => Err(Error::config(
+            "peers",
+            format!("process {p} could not start the fit (its error is raised there), so none does"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Where this process's `rows` start among every process's, which follow each other in
 /// rank order, and how many there are in all (an all-gather of one number): the
 /// `first_row` and `total` of [`ValidParams::fit_sharded`](crate::ValidParams::fit_sharded)

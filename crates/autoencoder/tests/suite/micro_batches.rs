@@ -841,3 +841,18 @@ fn each_process_learns_where_its_rows_start() {
     });
     assert_eq!(ran.results, [(0, 8), (3, 8), (3, 8)]);
 }
+
+/// A process that is not ready stops every process, and the others' error names it.
+#[test]
+fn a_process_not_ready_stops_them_all() {
+    let ran = in_processes(3, |mut p| {
+        let ready = p.rank() != 1;
+        autoencoder::train::all_ready(&mut p, ready).map_err(|e| e.to_string())
+    });
+    for (rank, r) in ran.results.iter().enumerate() {
+        let e = r.as_ref().unwrap_err();
+        assert!(e.contains("process 1 could not start the fit"), "process {rank}: {e}");
+    }
+    let ran = in_processes(2, |mut p| autoencoder::train::all_ready(&mut p, true).is_ok());
+    assert_eq!(ran.results, [true, true]);
+}

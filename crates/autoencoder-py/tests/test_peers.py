@@ -229,6 +229,16 @@ def test_a_process_that_cannot_start_stops_the_others(table, tmp_path):
     assert sorted(type(e).__name__ for e in errors) == ["FileNotFoundError", "ValueError"]
     assert any("elsewhere.ckpt" in str(e) for e in errors)
     assert any("process 1 could not start the fit" in str(e) for e in errors)
+    # One process without its part of a validation set shared out.
+    errors = fit_in_threads(
+        lambda: Autoencoder(layers=(3,), epochs=1, threads=1),
+        [table[:120], table[120:]],
+        errors=True,
+        each=lambda r: dict(validation_data=table[:10] if r == 0 else None, shared_validation=True),
+    )
+    assert len(errors) == 2
+    assert sum("process 1 could not start the fit" in str(e) for e in errors) == 1
+    assert sum("shared_validation says" in str(e) for e in errors) == 1
 
 
 class Single:

@@ -274,8 +274,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         the bytes one process fits on all the rows with the same ``micro_batch`` (32
         unless given). ``validation_data`` is then the whole validation set, on every
         process; with ``shared_validation=True``, this process's part of it, in rank
-        order as the rows are (a part may be empty). Every process must make the same calls. A ``callback`` that stops training
-        on any process stops every process after that epoch.
+        order as the rows are (a part may be empty). Every process must make the same
+        calls. A ``callback`` that stops training on any process stops every process
+        after that epoch, and a process that cannot start (its rows refused, its
+        checkpoint unreadable) stops the others with a ``ValueError`` naming it.
 
         With ``checkpoint`` (a path), a resumable checkpoint is written there, replaced
         atomically, every ``checkpoint_every`` epochs and when a ``callback`` stops
@@ -288,11 +290,6 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         every = int(checkpoint_every)
         if every < 0:
             raise ValueError(f"checkpoint_every must be 0 or more epochs, got {checkpoint_every!r}")
-        if shared_validation and (peers is None or validation_data is None):
-            raise ValueError(
-                "shared_validation says that each of several processes holds its part of "
-                "validation_data: give peers and validation_data"
-            )
         if resume and checkpoint is None:
             raise ValueError("resume needs the checkpoint to resume from: give checkpoint=PATH")
         self._forget()
@@ -301,6 +298,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         fill = self.missing == "mean"
         names = self._column_names(X)
         try:
+            if shared_validation and (peers is None or validation_data is None):
+                raise ValueError(
+                    "shared_validation says that each of several processes holds its part of "
+                    "validation_data: give peers and validation_data"
+                )
             X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
             val = None
             if validation_data is not None:

@@ -202,6 +202,34 @@ def test_parts_of_other_widths_are_refused_on_every_process(table):
         assert isinstance(e, ValueError) and "process 1 holds rows of 5 values, but process 0's have 6" in str(e)
 
 
+def test_a_callback_raising_on_one_process_stops_them_all(table):
+    """The exception is raised where the callback raised it; the other process ends
+    with the model stopped after that epoch."""
+
+    def fails(e, logs):
+        if e == 2 and threading.current_thread().name == "rank 1":
+            raise ConnectionError("lost the job's database")
+
+    keywords = dict(layers=(4, 2), epochs=5, batch_size=64, threads=1, seed=5)
+    group = ThreadPeers.group(2)
+    out = [None, None]
+
+    def run(r):
+        try:
+            out[r] = Autoencoder(callback=fails, **keywords).fit(table[cuts(240, [100, 140])[r]], peers=group[r])
+        except ConnectionError as e:
+            out[r] = e
+
+    threads = [threading.Thread(target=run, args=(r,), name=f"rank {r}") for r in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert isinstance(out[1], ConnectionError)
+    one = Autoencoder(micro_batch=32, callback=lambda e, logs: e < 2, **keywords).fit(table)
+    assert out[0].stop_reason_ == "interrupted" and out[0].model_.to_bytes() == one.model_.to_bytes()
+
+
 def test_a_process_that_cannot_start_stops_the_others(table, tmp_path):
     """A part refused by the package (a NaN), or a checkpoint one process cannot read:
     that process raises its error, and the others, instead of waiting for it in an

@@ -45,7 +45,8 @@ pub trait Observer: Send {
     fn cancelled(&mut self) -> bool {
         false
     }
-    /// After each epoch's validation.
+    /// After each epoch's validation. With peers, a [`Control::Stop`] from any
+    /// process's observer stops every process after this epoch.
     fn on_epoch_end(&mut self, _record: &EpochRecord) -> Control {
         Control::Continue
     }

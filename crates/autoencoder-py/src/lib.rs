@@ -182,7 +182,7 @@ fn dataset(
 /// are chosen from every process's values, micro-batches of
 /// [`TrainConfig::SHARED_MICRO_BATCH`](autoencoder::TrainConfig::SHARED_MICRO_BATCH) rows
 /// are used unless the settings give a size, `validation` is the whole validation set on
-/// every process (with `validation_shared`, this process's part of it, in rank order as
+/// every process (with `shared_validation`, this process's part of it, in rank order as
 /// the rows are: [`ValidationRows::Shared`](autoencoder::train::ValidationRows::Shared)),
 /// and every process returns the model one process given every row returns, bit for bit.
 ///
@@ -193,7 +193,7 @@ fn dataset(
 /// settings and the data must be its own, the thread and process counts may differ,
 /// and the model is the uninterrupted run's, bit for bit.
 #[pyfunction]
-#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing=false, start=None, peers=None, validation_shared=false))]
+#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing=false, start=None, peers=None, shared_validation=false))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
@@ -211,13 +211,8 @@ fn fit(
     missing: bool,
     start: Option<PyRef<'_, Model>>,
     peers: Option<Bound<'_, PyAny>>,
-    validation_shared: bool,
+    shared_validation: bool,
 ) -> PyResult<(Model, String, Vec<String>)> {
-    if validation_shared && (peers.is_none() || validation.is_none()) {
-        return Err(PyValueError::new_err(
-            "validation_shared says that each of several processes holds its part of validation_data: give peers and validation_data",
-        ));
-    }
     let mut peers = peers.map(|p| peers::PyPeers::new(&p)).transpose()?;
     let raised = peers.as_ref().map(|p| p.raised());
     // One process writes the checkpoints; every process reads one to resume.
@@ -225,6 +220,11 @@ fn fit(
     // This process's own inputs, checked; with peers, every process learns whether all
     // passed before the first exchange (none waits on one that stopped here).
     let prepared = (|| {
+        if shared_validation && (peers.is_none() || validation.is_none()) {
+            return Err(PyValueError::new_err(
+                "shared_validation says that each of several processes holds its part of validation_data: give peers and validation_data",
+            ));
+        }
         let settings = parse_settings(settings)?;
         let resume = match (&checkpoint, resume) {
             (None, true) => {
@@ -273,7 +273,7 @@ fn fit(
             Some(p) => {
                 let (first, total) = autoencoder::train::rows_among(p, data.rows())?;
                 data.first_row = first as u64;
-                if let Some(v) = validation.as_mut().filter(|_| validation_shared) {
+                if let Some(v) = validation.as_mut().filter(|_| shared_validation) {
                     let (first, total) = autoencoder::train::rows_among(p, v.rows())?;
                     v.first_row = first as u64;
                     validation_total = total;
@@ -307,7 +307,7 @@ fn fit(
         let fitted = match peers {
             Some(p) => {
                 use autoencoder::train::ValidationRows;
-                let validation = validation.as_ref().map(|rows| match validation_shared {
+                let validation = validation.as_ref().map(|rows| match shared_validation {
                     true => ValidationRows::Shared { rows, total: validation_total },
                     false => ValidationRows::Whole(rows),
                 });

@@ -290,19 +290,12 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         every = int(checkpoint_every)
         if every < 0:
             raise ValueError(f"checkpoint_every must be 0 or more epochs, got {checkpoint_every!r}")
-        if resume and checkpoint is None:
-            raise ValueError("resume needs the checkpoint to resume from: give checkpoint=PATH")
         self._forget()
         if self.missing not in ("error", "mean"):
             raise ValueError(f"missing must be \"error\" or \"mean\", got {self.missing!r}")
         fill = self.missing == "mean"
         names = self._column_names(X)
         try:
-            if shared_validation and (peers is None or validation_data is None):
-                raise ValueError(
-                    "shared_validation says that each of several processes holds its part of "
-                    "validation_data: give peers and validation_data"
-                )
             X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
             val = None
             if validation_data is not None:
@@ -331,7 +324,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 checkpoint=None if checkpoint is None else os.fspath(checkpoint),
                 checkpoint_every=every,
                 resume=bool(resume),
-                validation_shared=bool(shared_validation),
+                shared_validation=bool(shared_validation),
             )
         finally:
             progress.close()

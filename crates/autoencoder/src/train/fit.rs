@@ -920,10 +920,7 @@ impl Trainer {
         let Some(peers) = self.micro.as_mut().and_then(|m| m.peers.as_deref_mut()) else {
             return Ok(control);
         };
-        let size = peers.size();
-        let mut all = vec![0.0f64; size];
-        let mine = if control == Control::Stop { 1.0 } else { 0.0 };
-        peers.all_gather_f64(&[mine], &vec![1; size], &mut all)?;
+        let all = super::shard::one_each(peers, if control == Control::Stop { 1.0 } else { 0.0 })?;
         Ok(if all.contains(&1.0) { Control::Stop } else { Control::Continue })
     }
 

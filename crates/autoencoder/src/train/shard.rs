@@ -95,6 +95,14 @@ pub fn validation_part(
     super::fit::validation_share(total, batch_size.min(training_rows), rank, size)
 }
 
+/// Every process's `mine`, in rank order (an all-gather of one value each).
+pub(crate) fn one_each(peers: &mut dyn Peers, mine: f64) -> Result<Vec<f64>> {
+    let size = peers.size();
+    let mut all = vec![0.0f64; size];
+    peers.all_gather_f64(&[mine], &vec![1; size], &mut all)?;
+    Ok(all)
+}
+
 /// Whether every process is ready to fit: an all-gather of one flag each, which a
 /// front whose processes check their own inputs (their rows, a checkpoint to read)
 /// makes before the fit's first exchange, `ready` saying whether this one's passed. A
@@ -102,10 +110,7 @@ pub fn validation_part(
 /// in an exchange it never makes. `Err` names the first process that is not ready
 /// (with its own error, that process raises that instead).
 pub fn all_ready(peers: &mut dyn Peers, ready: bool) -> Result<()> {
-    let size = peers.size();
-    let mut all = vec![0.0f64; size];
-    peers.all_gather_f64(&[if ready { 0.0 } else { 1.0 }], &vec![1; size], &mut all)?;
-    match all.iter().position(|&f| f != 0.0) {
+    match one_each(peers, if ready { 0.0 } else { 1.0 })?.iter().position(|&f| f != 0.0) {
         Some(p) => Err(Error::config(
             "peers",
             format!("process {p} could not start the fit (its error is raised there), so none does"),
@@ -120,11 +125,9 @@ pub fn all_ready(peers: &mut dyn Peers, ready: bool) -> Result<()> {
 /// for processes that each hold rows of their own (a front's partitions, rather than
 /// [`shard_rows`] of one file).
 pub fn rows_among(peers: &mut dyn Peers, rows: usize) -> Result<(usize, usize)> {
-    let (rank, size) = (peers.rank(), peers.size());
-    let mut all = vec![0.0f64; size];
-    peers.all_gather_f64(&[rows as f64], &vec![1; size], &mut all)?;
+    let rank = peers.rank();
     // (Counts are exact in f64 up to 2⁵³ rows.)
-    let counts: Vec<usize> = all.iter().map(|&n| n as usize).collect();
+    let counts: Vec<usize> = one_each(peers, rows as f64)?.iter().map(|&n| n as usize).collect();
     Ok((counts[..rank].iter().sum(), counts.iter().sum()))
 }
 

@@ -78,34 +78,6 @@ fn image_size(v: &str) -> autoencoder::Result<(usize, usize)> {
     Ok((h.trim().parse().map_err(|_| bad())?, w.trim().parse().map_err(|_| bad())?))
 }
 
-/// A size in bytes: a number with an optional binary unit, `K`, `M`, `G` or `T` (powers
-/// of 1024; `GiB`, `GB` and `g` read the same): `1G`, `512M`, `1.5G`, `2000000000`.
-pub fn byte_size(v: &str) -> autoencoder::Result<u64> {
-    let bad = || {
-        autoencoder::Error::config("memory_budget", format!("{v:?} is not a size such as 512M, 1G or 1.5G"))
-    };
-    let t = v.trim().to_ascii_lowercase();
-    let t = t.trim_end_matches("ib").trim_end_matches('b');
-    let (num, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        Some((i, _)) => (&t[..i], &t[i..]),
-        None => (t, ""),
-    };
-    let scale: u64 = match unit {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        "t" => 1 << 40,
-        _ => return Err(bad()),
-    };
-    let n: f64 = num.trim().parse().map_err(|_| bad())?;
-    let bytes = n * scale as f64;
-    if !(bytes.is_finite() && bytes >= 1.0 && bytes < 2f64.powi(63)) {
-        return Err(bad());
-    }
-    Ok(bytes as u64)
-}
-
 impl DataArgs {
     /// `--image-size` and `--image-channels`.
     fn image_options(&self) -> ImageOptions {

@@ -168,6 +168,89 @@ fn dataset(
     }
 }
 
+/// What every fit checks of its own inputs before it reads any data: the settings, the
+/// checkpoint it resumes (read), the checkpoint it writes (writable), the thread count
+/// and the threshold rule.
+struct RunInputs {
+    settings: Settings,
+    resume: Option<autoencoder::train::Checkpoint>,
+    pool: Threads,
+    rule: Option<ThresholdRule>,
+}
+
+impl RunInputs {
+    /// `settings` (JSON text), the checkpoint at `checkpoint` read when `resume`, and
+    /// checked writable when this process `writes` it.
+    fn check(
+        py: Python<'_>,
+        settings: &str,
+        checkpoint: Option<&Path>,
+        resume: bool,
+        writes: bool,
+        threads: usize,
+        threshold: Option<&str>,
+    ) -> PyResult<RunInputs> {
+        let settings = parse_settings(settings)?;
+        let resume = match (checkpoint, resume) {
+            (None, true) => {
+                return Err(PyValueError::new_err(
+                    "resume needs the checkpoint to resume from: give checkpoint=PATH",
+                ))
+            }
+            (Some(path), true) => {
+                Some(py.detach(|| autoencoder::train::load_checkpoint(path)).map_err(to_py)?)
+            }
+            _ => None,
+        };
+        if let Some(path) = checkpoint.filter(|_| writes) {
+            // A checkpoint that cannot be written fails now, not after the first epochs.
+            autoencoder::atomic::check_writable(path).map_err(to_py)?;
+        }
+        let pool = self::threads(threads)?;
+        let rule = threshold.map(|t| t.parse::<ThresholdRule>()).transpose().map_err(to_py)?;
+        Ok(RunInputs { settings, resume, pool, rule })
+    }
+
+    /// The run's valid parameters: the settings `chosen` for the data (in a warm start
+    /// from `start`, its architecture with the settings' training), checked for rows of
+    /// `shape`, with the threads, the threshold rule, `checkpoint` (its path and every
+    /// how many epochs) and the run to resume; `shared` (processes fitting together)
+    /// takes micro-batches of [`TrainConfig::SHARED_MICRO_BATCH`](autoencoder::TrainConfig::SHARED_MICRO_BATCH)
+    /// rows unless the settings give a size. Also what the data chose that no setting
+    /// did.
+    fn valid_params(
+        self,
+        chosen: autoencoder::Chosen,
+        start: Option<&Autoencoder>,
+        shape: &autoencoder::DataShape,
+        checkpoint: Option<(PathBuf, usize)>,
+        shared: bool,
+    ) -> autoencoder::Result<(autoencoder::ValidParams, Vec<String>)> {
+        let (mut params, from_data) = match start {
+            // The data chose nothing of the model's architecture.
+            Some(m) => (self.settings.over_model(m.config(), chosen.params.training)?, Vec::new()),
+            None => (chosen.params, chosen.from_data),
+        };
+        if shared && params.training.micro_batch == 0 {
+            params.training.micro_batch = autoencoder::TrainConfig::SHARED_MICRO_BATCH;
+        }
+        let mut valid = params.check(shape)?.threads(self.pool);
+        if let Some(m) = start {
+            valid = valid.start_from(m.clone())?;
+        }
+        if let Some(rule) = self.rule {
+            valid = valid.threshold(rule);
+        }
+        if let Some((path, every)) = checkpoint {
+            valid = valid.checkpoint(path, every);
+        }
+        if let Some(ck) = self.resume {
+            valid = valid.resume(ck)?;
+        }
+        Ok((valid, from_data))
+    }
+}
+
 /// Train a model on the rows of `x` (C-contiguous float32), as `ae train` would with
 /// the same settings, seed and threads (the same model bytes when `source` is the name
 /// `ae train` records: the data file's path). With `missing`, a NaN is a missing value
@@ -225,24 +308,7 @@ fn fit(
                 "shared_validation says that each of several processes holds its part of validation_data: give peers and validation_data",
             ));
         }
-        let settings = parse_settings(settings)?;
-        let resume = match (&checkpoint, resume) {
-            (None, true) => {
-                return Err(PyValueError::new_err(
-                    "resume needs the checkpoint to resume from: give checkpoint=PATH",
-                ))
-            }
-            (Some(path), true) => {
-                Some(py.detach(|| autoencoder::train::load_checkpoint(path)).map_err(to_py)?)
-            }
-            _ => None,
-        };
-        if let Some(path) = checkpoint.as_ref().filter(|_| writes) {
-            // A checkpoint that cannot be written fails now, not after the first epochs.
-            autoencoder::atomic::check_writable(path).map_err(to_py)?;
-        }
-        let pool = self::threads(threads)?;
-        let rule = threshold.map(|t| t.parse::<ThresholdRule>()).transpose().map_err(to_py)?;
+        let run = RunInputs::check(py, settings, checkpoint.as_deref(), resume, writes, threads, threshold)?;
         let mut data = dataset(&x, image_shape, source)?;
         data.nan_is_missing = missing;
         let validation = match &validation {
@@ -253,14 +319,14 @@ fn fit(
             }
             None => None,
         };
-        Ok((settings, resume, pool, rule, data, validation))
+        Ok((run, data, validation))
     })();
     let ready = peers.as_mut().map(|p| py.detach(|| autoencoder::train::all_ready(p, prepared.is_ok())));
     if let Some(e) = raised.as_ref().and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take()) {
         return Err(e);
     }
     // Its own error first, else which process stopped them.
-    let (settings, resume, pool, rule, mut data, mut validation) = prepared?;
+    let (run, mut data, mut validation) = prepared?;
     ready.transpose().map_err(to_py)?;
     let start = start.map(|m| Arc::clone(&m.inner));
     let mut observer =
@@ -279,31 +345,13 @@ fn fit(
                     validation_total = total;
                 }
                 let range = autoencoder::train::value_range_of_all(p, data.value_range())?;
-                (settings.for_data_in(&data, range)?, total)
+                (run.settings.for_data_in(&data, range)?, total)
             }
-            None => (settings.for_data(&data)?, data.rows()),
+            None => (run.settings.for_data(&data)?, data.rows()),
         };
-        let (mut params, from_data) = match &start {
-            // The data chose nothing of the model's architecture.
-            Some(m) => (settings.over_model(m.config(), chosen.params.training)?, Vec::new()),
-            None => (chosen.params, chosen.from_data),
-        };
-        if peers.is_some() && params.training.micro_batch == 0 {
-            params.training.micro_batch = autoencoder::TrainConfig::SHARED_MICRO_BATCH;
-        }
-        let mut valid = params.check(&data.shape())?.threads(pool);
-        if let Some(m) = &start {
-            valid = valid.start_from((**m).clone())?;
-        }
-        if let Some(rule) = rule {
-            valid = valid.threshold(rule);
-        }
-        if let Some(path) = checkpoint.filter(|_| writes) {
-            valid = valid.checkpoint(path, checkpoint_every);
-        }
-        if let Some(ck) = resume {
-            valid = valid.resume(ck)?;
-        }
+        let checkpoint = checkpoint.filter(|_| writes).map(|path| (path, checkpoint_every));
+        let (valid, from_data) =
+            run.valid_params(chosen, start.as_deref(), &data.shape(), checkpoint, peers.is_some())?;
         let fitted = match peers {
             Some(p) => {
                 use autoencoder::train::ValidationRows;
@@ -326,6 +374,155 @@ fn fit(
     let (fitted, from_data) = result.map_err(to_py)?;
     let history = serde_json::to_string(&fitted.history).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok((Model { inner: Arc::new(fitted.model) }, history, from_data))
+}
+
+/// How to read table files: [`LoadOptions`](autoencoder::data::open::LoadOptions) from
+/// the Python layer's `Files` (the columns' roles) and the estimator's rule for missing
+/// values (`mean`: a missing value is filled with the feature's training mean).
+fn load_options(
+    label_column: Option<String>,
+    id_column: Option<String>,
+    columns: Option<Vec<String>>,
+    ignore_columns: Vec<String>,
+    missing: bool,
+) -> autoencoder::data::open::LoadOptions {
+    use autoencoder::data::columns::{ColumnRef, Columns, Missing};
+    let column = |s: String| s.parse::<ColumnRef>().unwrap_or_else(|never| match never {});
+    autoencoder::data::open::LoadOptions {
+        columns: Columns {
+            label: label_column.map(column),
+            id: id_column.map(column),
+            features: columns.map(|c| c.into_iter().map(column).collect()),
+            ignore: ignore_columns.into_iter().map(column).collect(),
+            missing: if missing { Missing::Mean } else { Missing::Error },
+            ..Columns::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// `(rows, feature names, source)` of [`read_files`].
+type ReadFiles<'py> = (Bound<'py, PyArray2<f32>>, Option<Vec<String>>, String);
+
+/// The rows of the table files `paths` (every path a shard of one table: a file, a
+/// folder of table files or a glob pattern, or several of them), read whole as
+/// `ae train` reads them: `(rows, feature names, source)`, the source being the name
+/// the model file records, and a missing value NaN.
+#[pyfunction]
+#[pyo3(signature = (paths, *, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new()))]
+fn read_files(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    label_column: Option<String>,
+    id_column: Option<String>,
+    columns: Option<Vec<String>>,
+    ignore_columns: Vec<String>,
+) -> PyResult<ReadFiles<'_>> {
+    // A missing value is NaN, which the caller refuses or fills.
+    let opts = load_options(label_column, id_column, columns, ignore_columns, true);
+    let data = py.detach(|| autoencoder::data::open::load_tables(&paths, &opts)).map_err(to_py)?;
+    let (cols, names, source) = (data.cols(), data.feature_names.clone(), data.source.clone());
+    Ok((array2(py, data.into_vec(), cols)?, names, source))
+}
+
+/// What [`fit_files`] returns beside the model: the history (JSON text), what the data
+/// chose, the feature names, the width, and when the rows were streamed, their count and
+/// the window's.
+type FilesFit = (Model, String, Vec<String>, Option<Vec<String>>, usize, Option<(u64, usize)>);
+
+/// [`fit`] on the rows of the table files `paths` (see [`read_files`]), as `ae train`
+/// trains on them: read whole, or streamed a window at a time
+/// ([`ValidParams::fit_streamed`](autoencoder::ValidParams::fit_streamed)) with
+/// `stream`, or without it (`None`) when their rows take more than `memory_budget`
+/// (half the machine's memory unless given: [`MemoryBudget`](autoencoder::train::MemoryBudget)),
+/// in windows that fit the budget ([`window_rows`](autoencoder::train::window_rows)).
+/// The model is `ae train`'s on the same files with the same settings, threads,
+/// `--stream` and `--memory-budget`, bit for bit. Streamed, the defaults the data
+/// chooses are chosen from the first chunk's shape and every chunk's range of values, as
+/// `ae train` chooses them.
+#[pyfunction]
+#[pyo3(signature = (paths, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, missing=false, start=None, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new(), stream=None, memory_budget=None))]
+#[allow(clippy::too_many_arguments)]
+fn fit_files(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    settings: &str,
+    threads: usize,
+    threshold: Option<&str>,
+    validation: Option<PyReadonlyArray2<'_, f32>>,
+    image_shape: Option<(usize, usize, usize)>,
+    callback: Option<Py<PyAny>>,
+    checkpoint: Option<PathBuf>,
+    checkpoint_every: usize,
+    resume: bool,
+    missing: bool,
+    start: Option<PyRef<'_, Model>>,
+    label_column: Option<String>,
+    id_column: Option<String>,
+    columns: Option<Vec<String>>,
+    ignore_columns: Vec<String>,
+    stream: Option<bool>,
+    memory_budget: Option<&str>,
+) -> PyResult<FilesFit> {
+    use autoencoder::train::MemoryBudget;
+    let run = RunInputs::check(py, settings, checkpoint.as_deref(), resume, true, threads, threshold)?;
+    let budget = match memory_budget {
+        Some(b) => b.parse::<MemoryBudget>().map_err(to_py)?,
+        None => MemoryBudget::of_machine(1),
+    };
+    let validation = match &validation {
+        Some(v) => {
+            let mut v = dataset(v, image_shape, "the validation rows")?;
+            v.nan_is_missing = missing;
+            Some(v)
+        }
+        None => None,
+    };
+    let opts = load_options(label_column, id_column, columns, ignore_columns, missing);
+    let start = start.map(|m| Arc::clone(&m.inner));
+    let mut observer =
+        PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };
+    let shaped = |data: Dataset| match image_shape {
+        Some((channels, height, width)) => data.with_image_shape(ImageShape { channels, height, width }),
+        None => Ok(data),
+    };
+    let checkpoint = checkpoint.map(|path| (path, checkpoint_every));
+    let result = py.detach(|| {
+        let streams = match stream {
+            Some(s) => s,
+            None => budget.exceeded_by(&paths, 1)?,
+        };
+        if !streams {
+            let data = shaped(autoencoder::data::open::load_tables(&paths, &opts)?)?;
+            let chosen = run.settings.for_data(&data)?;
+            let (valid, from_data) =
+                run.valid_params(chosen, start.as_deref(), &data.shape(), checkpoint, false)?;
+            let fitted = valid.fit_with(&data, validation.as_ref(), &mut observer)?;
+            return Ok::<_, Error>((fitted, from_data, data.feature_names.clone(), data.cols(), None));
+        }
+        let rows = autoencoder::data::chunks::ChunkedRows::open(&paths, &opts)?;
+        // The first chunk stands for the rows: their shape, and unless every chunk's
+        // range of values is needed, the range.
+        let first = shaped(rows.read(0)?)?;
+        let range = match run.settings.chooses_by_range() {
+            true => rows.value_range()?,
+            false => first.value_range(),
+        };
+        let chosen = run.settings.for_data_in(&first, range)?;
+        let (valid, from_data) =
+            run.valid_params(chosen, start.as_deref(), &first.shape(), checkpoint, false)?;
+        drop(first);
+        let window = autoencoder::train::window_rows(&rows, budget.bytes(), valid.training().batch_size)?;
+        let fitted = valid.fit_streamed(&rows, validation.as_ref(), window, &mut observer)?;
+        let names = rows.feature_names().map(<[String]>::to_vec);
+        Ok((fitted, from_data, names, rows.cols(), Some((rows.rows(), window))))
+    });
+    if let Some(e) = observer.error.take() {
+        return Err(e);
+    }
+    let (fitted, from_data, names, width, streamed) = result.map_err(to_py)?;
+    let history = serde_json::to_string(&fitted.history).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((Model { inner: Arc::new(fitted.model) }, history, from_data, names, width, streamed))
 }
 
 /// `(kind, scores, flags)` of [`Model::score`].
@@ -716,6 +913,8 @@ fn same_length(a: &PyReadonlyArray1<'_, i64>, b: &PyReadonlyArray1<'_, i64>) -> 
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_files, m)?)?;
+    m.add_function(wrap_pyfunction!(read_files, m)?)?;
     m.add_function(wrap_pyfunction!(resolve, m)?)?;
     m.add_function(wrap_pyfunction!(setting_names, m)?)?;
     for f in [

@@ -8,7 +8,7 @@ use autoencoder::anomaly::{ScoreKind, ThresholdRule};
 use autoencoder::data::builtin::Split;
 use autoencoder::data::ValueRange;
 use autoencoder::optim::Schedule;
-use autoencoder::train::{load_checkpoint, Corruption, EpochRecord, Sparsity, StopReason};
+use autoencoder::train::{load_checkpoint, Corruption, EpochRecord, MemoryBudget, Sparsity, StopReason};
 use autoencoder::{
     file, Activation, Arch, Autoencoder, Dataset, Downsample, Error, Init, Loss, ModelConfig, NormalizeKind,
     OptimizerKind, Params, Result, Settings,
@@ -222,8 +222,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub shard: bool,
     /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory; under mpirun, each rank its share of that, and with --shard its share of each window].
-    #[arg(long, value_name = "SIZE", value_parser = crate::args::byte_size)]
-    pub memory_budget: Option<u64>,
+    #[arg(long, value_name = "SIZE", value_parser = |v: &str| v.parse::<MemoryBudget>())]
+    pub memory_budget: Option<MemoryBudget>,
 
     /// The model file to write.
     #[arg(short, long, default_value = "model.safetensors", value_name = "FILE")]
@@ -722,23 +722,13 @@ fn human_bytes(b: u64) -> String {
     }
 }
 
-/// The default memory budget: half the machine's memory (`MemTotal` of `/proc/meminfo`),
-/// or 8 GiB where that cannot be read.
-fn default_budget() -> u64 {
-    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
-        let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
-        line.split_whitespace().nth(1)?.parse::<u64>().ok()
-    });
-    total.map_or(8 << 30, |kib| kib * 1024 / 2)
-}
-
 /// Whether to stream the training rows: with --stream, or when table files hold more
 /// than the memory budget (estimated from their footers or sizes; with --shard among
 /// `among` ranks, a rank's share of them). Named datasets, images and standard input
 /// are read into memory (--stream with them is an error). Of two plain files, the second
 /// is a labels file, which training does not use.
 fn streaming(a: &TrainArgs, local_ranks: usize, among: Option<usize>) -> Result<Option<Streamed>> {
-    let budget = a.memory_budget.unwrap_or_else(|| default_budget() / local_ranks.max(1) as u64);
+    let budget = a.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(local_ranks));
     if among.is_some() && table_files(a).is_none() {
         return Err(shard_needs_tables());
     }
@@ -757,11 +747,11 @@ fn streaming(a: &TrainArgs, local_ranks: usize, among: Option<usize>) -> Result<
         }
         return Ok(None);
     };
-    if !a.stream && autoencoder::data::chunks::estimate_bytes(paths)? / among.unwrap_or(1) as u64 <= budget {
+    if !a.stream && !budget.exceeded_by(paths, among.unwrap_or(1))? {
         return Ok(None);
     }
     let rows = open_chunked(a, paths)?;
-    Ok(Some(Streamed { rows, budget, chosen: !a.stream, among }))
+    Ok(Some(Streamed { rows, budget: budget.bytes(), chosen: !a.stream, among }))
 }
 
 /// The table files `paths` opened to be read a chunk at a time, saying (unless quiet)

@@ -8,6 +8,8 @@
 - :class:`Model`: a trained model, as a model file holds it.
 - :mod:`autoencoder.probe`: how good codes are as features (kNN, logistic regression,
   k-means agreement), as ``ae evaluate --probe`` measures them.
+- :class:`Files`: table files (CSV, NPY, Parquet, Arrow; folders and globs of them)
+  to fit on without holding the rows in Python, streamed when larger than memory.
 - :class:`MPIPeers`: processes (mpi4py) that each hold rows of their own and fit one
   model together, ``fit(X_part, peers=...)``, the bytes of one process.
 
@@ -19,9 +21,10 @@ from . import probe
 from ._core import Model, __version__
 from ._detector import AnomalyDetector
 from ._estimator import SETTINGS, Autoencoder
+from ._files import Files
 from ._peers import MPIPeers
 
-__all__ = ["Autoencoder", "AnomalyDetector", "Model", "MPIPeers", "load", "probe", "SETTINGS", "__version__"]
+__all__ = ["Autoencoder", "AnomalyDetector", "Files", "Model", "MPIPeers", "load", "probe", "SETTINGS", "__version__"]
 
 
 def load(path) -> Autoencoder:

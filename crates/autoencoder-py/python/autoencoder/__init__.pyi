@@ -66,6 +66,33 @@ class MPIPeers:
         self, send: NDArray[np.float32], send_counts: Sequence[int], recv_counts: Sequence[int]
     ) -> NDArray[np.float32]: ...
 
+Column = Union[str, int]
+
+class Files:
+    """Table files (CSV, NPY, Parquet, Arrow; folders and globs of them) as rows."""
+
+    paths: list[str]
+    label_column: Optional[str]
+    id_column: Optional[str]
+    columns: Optional[list[str]]
+    ignore_columns: list[str]
+    stream: Optional[bool]
+    memory_budget: Optional[str]
+    def __init__(
+        self,
+        path: Union[str, PathLike[str], Sequence[Union[str, PathLike[str]]]],
+        *,
+        label_column: Optional[Column] = None,
+        id_column: Optional[Column] = None,
+        columns: Optional[Union[Column, Sequence[Column]]] = None,
+        ignore_columns: Union[Column, Sequence[Column]] = (),
+        stream: Optional[bool] = None,
+        memory_budget: Union[int, str, None] = None,
+    ) -> None: ...
+    def read(self) -> NDArray[np.float32]: ...
+
+Rows = Union[ArrayLike, Files, str, PathLike[str]]
+
 class Autoencoder(TransformerMixin, BaseEstimator):
     """An autoencoder trained as `ae train` trains it; every setting a keyword."""
 
@@ -73,6 +100,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     history_: dict[str, list[float]]
     stop_reason_: Optional[str]
     n_features_in_: int
+    streamed_: dict[str, int]
     feature_names_in_: NDArray[np.object_]
     chosen_: list[str]
     def __init__(
@@ -139,10 +167,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     ) -> None: ...
     def fit(
         self,
-        X: ArrayLike,
+        X: Rows,
         y: Any = None,
         *,
-        validation_data: Optional[ArrayLike] = None,
+        validation_data: Optional[Rows] = None,
         source: str = "X",
         peers: Optional[Any] = None,
         checkpoint: Optional[Union[str, PathLike[str]]] = None,
@@ -150,17 +178,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         resume: bool = False,
         shared_validation: bool = False,
     ) -> Autoencoder: ...
-    def transform(self, X: ArrayLike) -> NDArray[np.float32]: ...
+    def transform(self, X: Rows) -> NDArray[np.float32]: ...
     def inverse_transform(self, X: ArrayLike) -> NDArray[np.float32]: ...
-    def predict(self, X: ArrayLike) -> NDArray[np.float32]: ...
+    def predict(self, X: Rows) -> NDArray[np.float32]: ...
     def score_samples(
-        self, X: ArrayLike, kind: Optional[str] = None, row_offset: int = 0
+        self, X: Rows, kind: Optional[str] = None, row_offset: int = 0
     ) -> NDArray[np.float64]: ...
     def explain(
-        self, X: ArrayLike, k: int = 3, kind: Optional[str] = None
+        self, X: Rows, k: int = 3, kind: Optional[str] = None
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]: ...
-    def detect(self, X: ArrayLike) -> NDArray[np.uint8]: ...
-    def score(self, X: ArrayLike, y: Any = None) -> float: ...
+    def detect(self, X: Rows) -> NDArray[np.uint8]: ...
+    def score(self, X: Rows, y: Any = None) -> float: ...
     def save(self, path: Union[str, PathLike[str]]) -> None: ...
     def to_torch(self) -> Any: ...
     def to_onnx(
@@ -237,10 +265,10 @@ class AnomalyDetector(Autoencoder):
     ) -> None: ...
     def fit(
         self,
-        X: ArrayLike,
+        X: Rows,
         y: Any = None,
         *,
-        validation_data: Optional[ArrayLike] = None,
+        validation_data: Optional[Rows] = None,
         source: str = "X",
         peers: Optional[Any] = None,
         checkpoint: Optional[Union[str, PathLike[str]]] = None,
@@ -248,12 +276,12 @@ class AnomalyDetector(Autoencoder):
         resume: bool = False,
         shared_validation: bool = False,
     ) -> AnomalyDetector: ...
-    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]: ...
-    def predict(self, X: ArrayLike, return_confidence: bool = False) -> NDArray[np.int_]: ...  # type: ignore[override]
+    def decision_function(self, X: Rows) -> NDArray[np.float64]: ...
+    def predict(self, X: Rows, return_confidence: bool = False) -> NDArray[np.int_]: ...  # type: ignore[override]
     def predict_proba(
-        self, X: ArrayLike, method: Literal["linear", "unify"] = "linear", return_confidence: bool = False
+        self, X: Rows, method: Literal["linear", "unify"] = "linear", return_confidence: bool = False
     ) -> NDArray[np.float64]: ...
-    def reconstruct(self, X: ArrayLike) -> NDArray[np.float32]: ...
-    def fit_predict(self, X: ArrayLike, y: Any = None) -> NDArray[np.int_]: ...
+    def reconstruct(self, X: Rows) -> NDArray[np.float32]: ...
+    def fit_predict(self, X: Rows, y: Any = None) -> NDArray[np.int_]: ...
 
 def load(path: Union[str, PathLike[str]]) -> Autoencoder: ...

@@ -1,10 +1,14 @@
-"""Arrays in: numpy arrays, pandas and polars DataFrames, pyarrow Tables, as the
-C-contiguous float32 rows the compiled core reads (without a copy when they already are
-such rows)."""
+"""Arrays in: numpy arrays, pandas and polars DataFrames, pyarrow Tables and table
+files, as the C-contiguous float32 rows the compiled core reads (without a copy when
+they already are such rows)."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+
+from ._files import Files
 
 __all__ = ["as_rows"]
 
@@ -66,7 +70,13 @@ def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False, all
     a non-numeric DataFrame column (named), strings or objects, complex numbers, NaN or
     infinity (the first one's row and column named), fewer than 2 or more than 4
     dimensions, 3 dimensions (ambiguous: give ``(n, c, h, w)`` for images), or no rows.
+    A path, or :class:`Files`, is read whole (a file that cannot be read raises
+    ``FileNotFoundError``, ``OSError`` or ``ValueError`` naming it).
     """
+    if isinstance(X, (str, os.PathLike)):
+        X = Files(X)
+    if isinstance(X, Files):
+        X = X.read()
     if hasattr(X, "toarray") and type(X).__module__.startswith("scipy.sparse"):
         raise ValueError(
             f"{what}: Sparse data was passed, but dense data is required; convert it with X.toarray()"

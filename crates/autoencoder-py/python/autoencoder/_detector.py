@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import Autoencoder
+from ._files import Files
 
 
 class AnomalyDetector(Autoencoder):
@@ -119,7 +122,10 @@ class AnomalyDetector(Autoencoder):
         the training rows. With ``peers`` (see :meth:`Autoencoder.fit`), the model and
         threshold are fitted on every process's rows together, and each process scores
         its own. ``checkpoint``, ``checkpoint_every``, ``resume`` and
-        ``shared_validation`` are :meth:`Autoencoder.fit`'s. Returns ``self``."""
+        ``shared_validation`` are :meth:`Autoencoder.fit`'s. ``X`` may be
+        :class:`Files`: when their rows are streamed (``streamed_``), they are not read
+        whole again to score them, and ``decision_scores_`` and ``labels_`` are not
+        set. Returns ``self``."""
         super().fit(
             X,
             y,
@@ -137,6 +143,14 @@ class AnomalyDetector(Autoencoder):
             self.decision_scores_ = np.empty(0)
             self.labels_ = np.empty(0, dtype=int)
             return self
+        if isinstance(X, (str, os.PathLike)):
+            X = Files(X)
+        if isinstance(X, Files):
+            if hasattr(self, "streamed_"):
+                # Rows streamed for being larger than memory are not read whole to
+                # score them: decision_function scores them, a part at a time.
+                return self
+            X = X.read()  # read once for both
         self.decision_scores_ = self.decision_function(X)
         # The library's flags (a NaN score, an overflow, is flagged), as ae detect's.
         self.labels_ = self.detect(X).astype(int)

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _core
 from ._convert import as_rows
+from ._files import Files
 from ._peers import as_peers, not_ready
 
 #: The settings of ``ae train``, in its order (from the library).
@@ -247,7 +248,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.stop_reason_ = None
 
     def _forget(self):
-        for a in ("model_", "history_", "stop_reason_", "n_features_in_", "feature_names_in_", "chosen_"):
+        for a in ("model_", "history_", "stop_reason_", "n_features_in_", "feature_names_in_", "chosen_", "streamed_"):
             if hasattr(self, a):
                 delattr(self, a)
 
@@ -267,6 +268,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         """Train on the rows of ``X`` (``y`` is ignored); ``validation_data`` (rows)
         replaces ``validation_split`` for validation. ``source`` is the name the model
         file records for the training data (``ae train`` records the file's path).
+        ``X`` may also be a path or :class:`Files`: table files the library reads itself
+        (the model is ``ae train``'s on them, and records their path), streamed a
+        window at a time when larger than the memory budget (``streamed_`` then holds
+        the row count and the window's).
 
         With ``peers`` (an mpi4py communicator, or :class:`MPIPeers` or any object like
         it), this process is one of ``peers.size`` that each call ``fit`` with rows of
@@ -294,6 +299,16 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         if self.missing not in ("error", "mean"):
             raise ValueError(f"missing must be \"error\" or \"mean\", got {self.missing!r}")
         fill = self.missing == "mean"
+        if isinstance(X, (str, os.PathLike)):
+            X = Files(X)
+        if isinstance(X, Files):
+            if peers is not None or shared_validation:
+                if peers is not None:
+                    not_ready(peers)  # the others raise too, rather than wait for this one
+                raise ValueError(
+                    "fitting on Files is one process's: with peers, each process passes its rows as an array (Files(...).read())"
+                )
+            return self._fit_files(X, validation_data, fill, start, checkpoint, every, resume)
         names = self._column_names(X)
         try:
             X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
@@ -328,8 +343,44 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             )
         finally:
             progress.close()
-        # Only a finished fit sets what it learned: an interrupted one leaves nothing.
-        self.n_features_in_ = X.shape[1]
+        self._learned(model, history, chosen, X.shape[1], names)
+        return self
+
+    def _fit_files(self, files, validation_data, fill, start, checkpoint, every, resume):
+        """:meth:`fit` on :class:`Files`, read (or streamed) by the core."""
+        val = None
+        if validation_data is not None:
+            val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill)
+        progress = _Progress(self.callback, self.verbose)
+        try:
+            model, history, chosen, names, width, streamed = _core.fit_files(
+                files.paths,
+                settings_json(self._settings()),
+                threads=int(self.threads),
+                threshold=self._threshold_rule(),
+                validation=val,
+                image_shape=tuple(self.image_shape) if self.image_shape is not None else None,
+                callback=progress if progress.needed else None,
+                checkpoint=None if checkpoint is None else os.fspath(checkpoint),
+                checkpoint_every=every,
+                resume=bool(resume),
+                missing=fill,
+                start=start,
+                stream=files.stream,
+                memory_budget=files.memory_budget,
+                **files._columns(),
+            )
+        finally:
+            progress.close()
+        names = None if names is None else np.asarray(names, dtype=object)
+        self._learned(model, history, chosen, width, names)
+        if streamed is not None:
+            self.streamed_ = {"rows": streamed[0], "window_rows": streamed[1]}
+        return self
+
+    def _learned(self, model, history, chosen, width, names):
+        """Set what a finished fit learned (an interrupted one leaves nothing)."""
+        self.n_features_in_ = width
         if names is not None:
             self.feature_names_in_ = names
         self.model_ = model
@@ -342,13 +393,13 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.history_["lr"] = [e["lr"] for e in epochs]
         self.history_["seconds"] = [e["seconds"] for e in epochs]
         self.stop_reason_ = h["stop_reason"]
-        return self
 
     # --------------------------------------------------------------- inference
 
     def _check(self, X, width_of="model"):
         check_is_fitted(self, "model_")
-        if getattr(self, "feature_names_in_", None) is not None and hasattr(X, "columns"):
+        frame = hasattr(X, "columns") and not isinstance(X, Files)
+        if getattr(self, "feature_names_in_", None) is not None and frame:
             cols = [getattr(c, "name", c) for c in X.columns]
             if list(cols) != list(self.feature_names_in_):
                 raise ValueError("The feature names should match those that were passed during fit")

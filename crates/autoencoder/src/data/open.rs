@@ -367,6 +367,21 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
     Ok(data)
 }
 
+/// The rows of table files, every path a shard of one table (see [`shards::load`]),
+/// whatever their number; one path that is a file is the table alone, read as
+/// [`load_paths`] reads it (the same rows and source). Unlike [`load_paths`], two
+/// paths are two shards, not a data file and its labels: for callers that take a
+/// list of tables (the Python package).
+pub fn load_tables(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
+    let mut data = match paths {
+        [] => return Err(Error::config("data", "no data file given")),
+        [one] if !are_shards(paths) => load_file(one, None, opts)?,
+        _ => shards::load(paths, opts)?,
+    };
+    apply_missing(&mut data, opts.columns.missing)?;
+    Ok(data)
+}
+
 /// What [`Missing`] asks of rows whose missing values were read as NaN: `Drop` leaves
 /// them out ([`Dataset::drop_missing`], counted in [`Dataset::dropped_rows`]), `Mean`
 /// marks NaN as missing ([`Dataset::nan_is_missing`]), `Error` leaves NaN to

@@ -1,6 +1,7 @@
 //! Training: the settings, the fit loop and its workspace, the per-epoch history,
 //! early stopping, and the observer through which a caller follows progress.
 
+mod budget;
 mod checkpoint;
 mod code_penalty;
 mod finish;
@@ -15,6 +16,7 @@ mod row_split;
 mod shard;
 mod stream;
 
+pub use budget::MemoryBudget;
 pub use checkpoint::{
     load_checkpoint, save_checkpoint, Checkpoint, DataFingerprint, PartFingerprint, Resume, ResumeState,
     WordPosition, CHECKPOINT_FORMAT,

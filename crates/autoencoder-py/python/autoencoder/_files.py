@@ -1,0 +1,106 @@
+"""Table files as data: CSV, NPY, Parquet or Arrow files read by the compiled core as
+``ae train`` reads them, whole or (when training) streamed a window at a time."""
+
+from __future__ import annotations
+
+import os
+
+from . import _core
+
+__all__ = ["Files"]
+
+
+def _column(value, what):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"{what} must be a column name or a 0-based index, got {value!r}")
+    if isinstance(value, int) and value < 0:
+        raise ValueError(f"{what} must be a column name or a 0-based index, got {value!r}")
+    return str(value)
+
+
+class Files:
+    """Rows in table files — CSV, NPY, Parquet or Arrow — to fit on or score, read by
+    the library as ``ae train`` reads its files, without going through Python.
+
+    ``path`` is a file, a folder of table files, a glob pattern (``"data/*.parquet"``),
+    or a list of them: every path a shard of one table, its rows in order. The
+    ``label_column`` and the ``id_column`` are left out of the features, as are
+    ``ignore_columns``; ``columns`` names the features (in that order) instead of every
+    other column. A column is a header name or a 0-based index.
+
+    ``fit(Files(...))`` trains on the rows without holding them in Python. With
+    ``stream=True``, or by default when the rows would take more than ``memory_budget``
+    in memory (a number of bytes or a size such as ``"2G"``; half the machine's memory
+    unless given), they are streamed from the files: a window of rows at a time,
+    shuffled within the window (see ``ae train --stream``); ``stream=False`` reads them
+    whole. Either way the model is ``ae train``'s on the same files, bit for bit.
+    Anywhere else rows are taken (``validation_data``, ``transform``, ``score_samples``
+    …) the files are read whole.
+
+    >>> Files("train.parquet", label_column="label")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path,
+        *,
+        label_column=None,
+        id_column=None,
+        columns=None,
+        ignore_columns=(),
+        stream=None,
+        memory_budget=None,
+    ):
+        paths = list(path) if isinstance(path, (list, tuple)) else [path]
+        if not paths:
+            raise ValueError("Files needs at least one path")
+        for p in paths:
+            if not isinstance(p, (str, os.PathLike)):
+                raise ValueError(f"Files takes paths (str or os.PathLike), got {type(p).__name__}")
+        self.paths = [os.fspath(p) for p in paths]
+        self.label_column = None if label_column is None else _column(label_column, "label_column")
+        self.id_column = None if id_column is None else _column(id_column, "id_column")
+        if isinstance(columns, (str, int)):
+            columns = [columns]
+        self.columns = None if columns is None else [_column(c, "columns") for c in columns]
+        if isinstance(ignore_columns, (str, int)):
+            ignore_columns = [ignore_columns]
+        self.ignore_columns = [_column(c, "ignore_columns") for c in ignore_columns]
+        if stream is not None and not isinstance(stream, bool):
+            raise ValueError(f"stream must be True, False or None (chosen by memory_budget), got {stream!r}")
+        self.stream = stream
+        if memory_budget is not None:
+            if isinstance(memory_budget, bool) or not isinstance(memory_budget, (int, str)):
+                raise ValueError(f"memory_budget must be a number of bytes or a size such as \"2G\", got {memory_budget!r}")
+            if isinstance(memory_budget, int):
+                if memory_budget < 1:
+                    raise ValueError(f"memory_budget must be at least one byte, got {memory_budget!r}")
+                memory_budget = str(memory_budget)
+        self.memory_budget = memory_budget
+
+    def _columns(self):
+        return {
+            "label_column": self.label_column,
+            "id_column": self.id_column,
+            "columns": self.columns,
+            "ignore_columns": self.ignore_columns,
+        }
+
+    def read(self):
+        """The rows, read whole: a float32 array of rows × features (a missing value
+        is NaN)."""
+        return self._read()[0]
+
+    def _read(self):
+        """``(rows, feature names or None, source)``: the source is the name a model
+        file records for the data."""
+        return _core.read_files(self.paths, **self._columns())
+
+    def __repr__(self):
+        shown = self.paths[0] if len(self.paths) == 1 else self.paths
+        extra = "".join(
+            f", {k}={v!r}"
+            for k, v in (*self._columns().items(), ("stream", self.stream), ("memory_budget", self.memory_budget))
+            if v not in (None, [])
+        )
+        return f"Files({shown!r}{extra})"

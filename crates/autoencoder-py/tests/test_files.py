@@ -1,0 +1,187 @@
+"""`Files`: table files the library reads as `ae train` reads them, whole or streamed a
+window at a time, give `ae train`'s model bytes; refusals name what is wrong."""
+
+import numpy as np
+import pytest
+
+import autoencoder
+from autoencoder import Files
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+#: What streamed training reserves besides its window (`train::stream`'s RESERVE).
+RESERVE = 128 << 20
+GROUP = 50
+
+
+def budget_for(window_rows, cols, largest_part=GROUP):
+    """The memory budget whose window holds `window_rows` rows of `cols` features
+    (`train::window_rows`: the reserve, three reads of the largest part, 4 bytes a
+    value and 8 for the row's place)."""
+    return RESERVE + 3 * largest_part * cols * 4 + window_rows * (cols * 4 + 8)
+
+
+def write_parquet(path, X, label=None):
+    cols = {f"f{j}": X[:, j] for j in range(X.shape[1])}
+    if label is not None:
+        cols["label"] = label
+    pq.write_table(pa.table(cols), path, row_group_size=GROUP)
+
+
+@pytest.fixture
+def rows():
+    """600 rows of 5 correlated features with a label column."""
+    rng = np.random.default_rng(11)
+    z = rng.normal(size=(600, 2))
+    X = np.column_stack([z[:, 0], z[:, 1], z[:, 0] + z[:, 1], z[:, 0] - 0.5 * z[:, 1], rng.normal(size=600)])
+    y = (rng.random(600) < 0.05).astype(np.int64)
+    return X.astype(np.float32), y
+
+
+SETTINGS = dict(layers=(8, 2), epochs=3, batch_size=32, seed=4, threads=1)
+FLAGS = ["--layers", "8,2", "--epochs", 3, "--batch-size", 32, "--seed", 4, "--threads", 1, "--no-plots", "-q"]
+
+
+def fitted_bytes(est, path):
+    est.save(path)
+    return path.read_bytes()
+
+
+def test_files_read_whole_give_ae_trains_model(ae, rows, tmp_path):
+    X, y = rows
+    write_parquet(tmp_path / "t.parquet", X, y)
+    est = autoencoder.Autoencoder(**SETTINGS).fit(Files(tmp_path / "t.parquet", label_column="label", stream=False))
+    ae("train", tmp_path / "t.parquet", "--label-column", "label", *FLAGS, "-o", tmp_path / "cli.safetensors")
+    assert fitted_bytes(est, tmp_path / "py.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
+    assert est.n_features_in_ == 5
+    assert list(est.feature_names_in_) == [f"f{j}" for j in range(5)]
+    assert not hasattr(est, "streamed_")
+    # A path alone is Files of it; every column is then a feature.
+    np.save(tmp_path / "x.npy", X)
+    est.fit(str(tmp_path / "x.npy"))
+    ae("train", tmp_path / "x.npy", *FLAGS, "-o", tmp_path / "npy.safetensors")
+    assert fitted_bytes(est, tmp_path / "py2.safetensors") == (tmp_path / "npy.safetensors").read_bytes()
+    # The rows are those of the array: inference reads the files whole.
+    by_array = autoencoder.Autoencoder(**SETTINGS).fit(X, source=tmp_path / "x.npy")
+    assert fitted_bytes(by_array, tmp_path / "arr.safetensors") == (tmp_path / "npy.safetensors").read_bytes()
+    assert np.array_equal(est.transform(tmp_path / "x.npy"), est.transform(X))
+    assert np.array_equal(est.transform(Files(tmp_path / "t.parquet", label_column="label")), est.transform(X))
+    assert np.array_equal(Files(tmp_path / "t.parquet", ignore_columns="label").read(), X)
+
+
+def test_streamed_files_give_ae_train_streams_model(ae, rows, tmp_path):
+    X, y = rows
+    write_parquet(tmp_path / "t.parquet", X, y)
+    budget = budget_for(200, 5)
+    files = Files(tmp_path / "t.parquet", label_column="label", stream=True, memory_budget=budget)
+    seen = []
+    est = autoencoder.Autoencoder(**SETTINGS, callback=lambda epoch, logs: seen.append(epoch)).fit(files)
+    assert est.streamed_ == {"rows": 600, "window_rows": 200}
+    assert seen == [1, 2, 3]
+    ae("train", tmp_path / "t.parquet", "--label-column", "label", "--stream", "--memory-budget", budget, *FLAGS,
+       "-o", tmp_path / "cli.safetensors")
+    streamed = fitted_bytes(est, tmp_path / "py.safetensors")
+    assert streamed == (tmp_path / "cli.safetensors").read_bytes()
+    # Windows of 200 of the 600 rows shuffle otherwise than the rows read whole...
+    whole = autoencoder.Autoencoder(**SETTINGS).fit(Files(tmp_path / "t.parquet", label_column="label", stream=False))
+    assert fitted_bytes(whole, tmp_path / "whole.safetensors") != streamed
+    # ...and a window that holds every row gives the rows read whole.
+    every = Files(tmp_path / "t.parquet", label_column="label", stream=True, memory_budget=budget_for(600, 5))
+    one_window = autoencoder.Autoencoder(**SETTINGS).fit(every)
+    assert one_window.streamed_["window_rows"] >= 600
+    assert fitted_bytes(one_window, tmp_path / "one.safetensors") == (tmp_path / "whole.safetensors").read_bytes()
+
+
+def test_a_streamed_detector_is_ae_train_stream_threshold(ae, rows, tmp_path):
+    X, y = rows
+    write_parquet(tmp_path / "t.parquet", X, y)
+    budget = budget_for(250, 5)
+    det = autoencoder.AnomalyDetector(contamination=0.05, layers=(8, 2), epochs=2, seed=3, threads=1)
+    det.fit(Files(tmp_path / "t.parquet", label_column="label", stream=True, memory_budget=budget))
+    ae("train", tmp_path / "t.parquet", "--label-column", "label", "--stream", "--memory-budget", budget,
+       "--preset", "tabular", "--layers", "8,2", "--epochs", 2, "--seed", 3, "--threads", 1,
+       "--threshold", "contamination=0.05", "--no-plots", "-q", "-o", tmp_path / "cli.safetensors")
+    assert fitted_bytes(det, tmp_path / "py.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
+    # Streamed rows are not read whole again to score them; the threshold is the model's.
+    assert not hasattr(det, "decision_scores_")
+    assert det.threshold_ == det.model_.threshold
+    # Read whole, the training rows are scored, once read.
+    det.fit(Files(tmp_path / "t.parquet", label_column="label"))
+    assert np.array_equal(det.decision_scores_, det.decision_function(X))
+    assert det.labels_.tolist() == det.predict(X).tolist()
+
+
+def test_validation_files_are_ae_train_validation(ae, rows, tmp_path):
+    X, _ = rows
+    np.save(tmp_path / "x.npy", X[:500])
+    np.save(tmp_path / "v.npy", X[500:])
+    est = autoencoder.Autoencoder(**SETTINGS).fit(tmp_path / "x.npy", validation_data=Files(tmp_path / "v.npy"))
+    ae("train", tmp_path / "x.npy", "--validation", tmp_path / "v.npy", *FLAGS, "-o", tmp_path / "cli.safetensors")
+    assert fitted_bytes(est, tmp_path / "py.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
+    assert len(est.history_["val_loss"]) == 3
+
+
+def test_shards_are_one_table(rows, tmp_path):
+    """A folder, a glob and a list of files are shards of one table, in order (two
+    files are two shards, not data and labels)."""
+    X, _ = rows
+    (tmp_path / "parts").mkdir()
+    for i, part in enumerate(np.array_split(X, 2)):
+        np.save(tmp_path / "parts" / f"p{i}.npy", part)
+    folder = autoencoder.Autoencoder(**SETTINGS).fit(tmp_path / "parts")
+    pattern = autoencoder.Autoencoder(**SETTINGS).fit(Files(str(tmp_path / "parts" / "*.npy")))
+    listed = autoencoder.Autoencoder(**SETTINGS).fit(Files([tmp_path / "parts" / "p0.npy", tmp_path / "parts" / "p1.npy"]))
+    streamed = autoencoder.Autoencoder(**SETTINGS).fit(Files(tmp_path / "parts", stream=True, memory_budget="200M"))
+    codes = folder.transform(X)
+    for other in (pattern, listed, streamed):
+        assert np.array_equal(other.transform(X), codes)
+    assert np.array_equal(Files(tmp_path / "parts").read(), X)
+
+
+def test_the_budget_chooses_to_stream(rows, tmp_path):
+    """Without `stream`, rows over the budget stream (the 12 KB of the file's values
+    over 10,000 bytes); here the budget cannot hold a window, and the error says so (naming memory_budget), where `stream=False` reads
+    them whole."""
+    X, _ = rows
+    np.save(tmp_path / "x.npy", X)
+    with pytest.raises(ValueError, match=r"memory_budget.*cannot hold a window of 32 rows"):
+        autoencoder.Autoencoder(**SETTINGS).fit(Files(tmp_path / "x.npy", memory_budget=10_000))
+    est = autoencoder.Autoencoder(**SETTINGS).fit(Files(tmp_path / "x.npy", memory_budget=10_000, stream=False))
+    assert not hasattr(est, "streamed_")
+    # Under the budget, the rows are read whole.
+    est.fit(Files(tmp_path / "x.npy", memory_budget="1G"))
+    assert not hasattr(est, "streamed_")
+
+
+def test_bad_files_are_refused_naming_what_is_wrong(rows, tmp_path):
+    X, y = rows
+    write_parquet(tmp_path / "t.parquet", X, y)
+    est = autoencoder.Autoencoder(**SETTINGS)
+    with pytest.raises(FileNotFoundError, match="nothing.parquet"):
+        est.fit(tmp_path / "nothing.parquet")
+    with pytest.raises(ValueError, match="no_such"):
+        est.fit(Files(tmp_path / "t.parquet", label_column="no_such"))
+    with pytest.raises(ValueError, match=r"memory_budget.*\"lots\" is not a size"):
+        est.fit(Files(tmp_path / "t.parquet", memory_budget="lots"))
+    with pytest.raises(ValueError, match="memory_budget must be at least one byte"):
+        Files(tmp_path / "t.parquet", memory_budget=0)
+    with pytest.raises(ValueError, match="stream must be True, False or None"):
+        Files(tmp_path / "t.parquet", stream="yes")
+    with pytest.raises(ValueError, match="label_column must be a column name"):
+        Files(tmp_path / "t.parquet", label_column=1.5)
+    with pytest.raises(ValueError, match="Files takes paths"):
+        Files([tmp_path / "t.parquet", 3])
+    (tmp_path / "text.csv").write_text("a,b\n1,x\n")
+    with pytest.raises(ValueError, match="text.csv"):
+        est.fit(tmp_path / "text.csv")
+    # A missing value is refused unless missing="mean" fills it, as for arrays.
+    (tmp_path / "gap.csv").write_text("a,b\n1,2\n3,\n5,6\n")
+    with pytest.raises(ValueError, match="gap.csv"):
+        autoencoder.Autoencoder(layers=(2, 1), epochs=1).fit(tmp_path / "gap.csv")
+    filled = autoencoder.Autoencoder(layers=(2, 1), epochs=1, batch_size=2, missing="mean").fit(tmp_path / "gap.csv")
+    assert filled.model_.fills_missing
+    # Fitting on files is one process's.
+    with pytest.raises(ValueError, match="Files is one process's"):
+        est.fit(Files(tmp_path / "t.parquet"), shared_validation=True)
+    assert not hasattr(est, "model_")

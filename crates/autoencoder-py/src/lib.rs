@@ -440,8 +440,18 @@ type FilesFit = (Model, String, Vec<String>, Option<Vec<String>>, usize, Option<
 /// `--stream` and `--memory-budget`, bit for bit. Streamed, the defaults the data
 /// chooses are chosen from the first chunk's shape and every chunk's range of values, as
 /// `ae train` chooses them.
+///
+/// With `peers`, this process is one of several that fit on the same files, each
+/// reading only its share of the rows, as `mpirun ae train --shard` (the bytes of one
+/// process, with micro-batches of
+/// [`TrainConfig::SHARED_MICRO_BATCH`](autoencoder::TrainConfig::SHARED_MICRO_BATCH)
+/// rows unless the settings give a size): an even, contiguous range of them
+/// ([`shard_rows`](autoencoder::train::shard_rows)), or streamed its share of every
+/// window ([`ValidParams::fit_streamed_sharded`](autoencoder::ValidParams::fit_streamed_sharded)),
+/// when its share is over its budget (by default the machine's half shared by every
+/// process, as if all ran on this machine).
 #[pyfunction]
-#[pyo3(signature = (paths, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, missing=false, start=None, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new(), stream=None, memory_budget=None))]
+#[pyo3(signature = (paths, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, missing=false, start=None, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new(), stream=None, memory_budget=None, peers=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit_files(
     py: Python<'_>,
@@ -463,46 +473,86 @@ fn fit_files(
     ignore_columns: Vec<String>,
     stream: Option<bool>,
     memory_budget: Option<&str>,
+    peers: Option<Bound<'_, PyAny>>,
 ) -> PyResult<FilesFit> {
-    use autoencoder::train::MemoryBudget;
-    let run = RunInputs::check(py, settings, checkpoint.as_deref(), resume, true, threads, threshold)?;
-    let budget = match memory_budget {
-        Some(b) => b.parse::<MemoryBudget>().map_err(to_py)?,
-        None => MemoryBudget::of_machine(1),
-    };
-    let validation = match &validation {
-        Some(v) => {
-            let mut v = dataset(v, image_shape, "the validation rows")?;
-            v.nan_is_missing = missing;
-            Some(v)
-        }
-        None => None,
-    };
-    let opts = load_options(label_column, id_column, columns, ignore_columns, missing);
-    let start = start.map(|m| Arc::clone(&m.inner));
-    let mut observer =
-        PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };
+    use autoencoder::data::chunks::ChunkedRows;
+    use autoencoder::train::{MemoryBudget, Peers, ValidationRows};
+    let mut peers = peers.map(|p| peers::PyPeers::new(&p)).transpose()?;
+    let raised = peers.as_ref().map(|p| p.raised());
+    let (rank, size) = peers.as_ref().map_or((0, 1), |p| (p.rank(), p.size()));
     let shaped = |data: Dataset| match image_shape {
         Some((channels, height, width)) => data.with_image_shape(ImageShape { channels, height, width }),
         None => Ok(data),
     };
-    let checkpoint = checkpoint.map(|path| (path, checkpoint_every));
-    let result = py.detach(|| {
+    // This process's own inputs, checked; with peers, every process learns whether all
+    // passed before the first exchange.
+    let prepared = (|| {
+        let run =
+            RunInputs::check(py, settings, checkpoint.as_deref(), resume, rank == 0, threads, threshold)?;
+        let budget = match memory_budget {
+            Some(b) => b.parse::<MemoryBudget>().map_err(to_py)?,
+            None => MemoryBudget::of_machine(size),
+        };
+        let validation = match &validation {
+            Some(v) => {
+                let mut v = dataset(v, image_shape, "the validation rows")?;
+                v.nan_is_missing = missing;
+                Some(v)
+            }
+            None => None,
+        };
+        let opts = load_options(label_column, id_column, columns, ignore_columns, missing);
         let streams = match stream {
             Some(s) => s,
-            None => budget.exceeded_by(&paths, 1)?,
+            None => budget.exceeded_by(&paths, size).map_err(to_py)?,
         };
-        if !streams {
+        // Shared out or streamed, the rows are read a chunk at a time.
+        let rows = match peers.is_some() || streams {
+            true => Some(py.detach(|| ChunkedRows::open(&paths, &opts)).map_err(to_py)?),
+            false => None,
+        };
+        Ok::<_, PyErr>((run, budget, validation, opts, streams, rows))
+    })();
+    let ready = peers.as_mut().map(|p| py.detach(|| autoencoder::train::all_ready(p, prepared.is_ok())));
+    if let Some(e) = raised.as_ref().and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take()) {
+        return Err(e);
+    }
+    // Its own error first, else which process stopped them.
+    let (run, budget, validation, opts, streams, rows) = prepared?;
+    ready.transpose().map_err(to_py)?;
+    let start = start.map(|m| Arc::clone(&m.inner));
+    let mut observer =
+        PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };
+    let checkpoint = checkpoint.filter(|_| rank == 0).map(|path| (path, checkpoint_every));
+    let shared = peers.is_some();
+    let result = py.detach(|| {
+        let validation = validation.as_ref().map(ValidationRows::Whole);
+        let Some(rows) = rows else {
+            // One process, the rows read whole.
             let data = shaped(autoencoder::data::open::load_tables(&paths, &opts)?)?;
             let chosen = run.settings.for_data(&data)?;
             let (valid, from_data) =
                 run.valid_params(chosen, start.as_deref(), &data.shape(), checkpoint, false)?;
-            let fitted = valid.fit_with(&data, validation.as_ref(), &mut observer)?;
+            let fitted = valid.fit_with(&data, validation.map(|v| v.rows()), &mut observer)?;
             return Ok::<_, Error>((fitted, from_data, data.feature_names.clone(), data.cols(), None));
+        };
+        let names = rows.feature_names().map(<[String]>::to_vec);
+        if !streams {
+            // Shared out: this process's range of the rows, the defaults chosen from the
+            // values of every process's.
+            let mut p = peers.expect("rows are read a chunk at a time in memory only with peers");
+            let r = autoencoder::train::shard_rows(rows.rows() as usize, rank, size);
+            let data = shaped(rows.read_rows(r.start as u64..r.end as u64)?)?;
+            let range = autoencoder::train::value_range_of_all(&mut p, data.value_range())?;
+            let chosen = run.settings.for_data_in(&data, range)?;
+            let (valid, from_data) =
+                run.valid_params(chosen, start.as_deref(), &data.shape(), checkpoint, true)?;
+            let total = rows.rows() as usize;
+            let fitted = valid.fit_sharded(&data, total, validation, &mut observer, Box::new(p))?;
+            return Ok((fitted, from_data, names, rows.cols(), None));
         }
-        let rows = autoencoder::data::chunks::ChunkedRows::open(&paths, &opts)?;
-        // The first chunk stands for the rows: their shape, and unless every chunk's
-        // range of values is needed, the range.
+        // Streamed: the first chunk stands for the rows (their shape, and unless every
+        // chunk's range of values is needed, the range).
         let first = shaped(rows.read(0)?)?;
         let range = match run.settings.chooses_by_range() {
             true => rows.value_range()?,
@@ -510,13 +560,20 @@ fn fit_files(
         };
         let chosen = run.settings.for_data_in(&first, range)?;
         let (valid, from_data) =
-            run.valid_params(chosen, start.as_deref(), &first.shape(), checkpoint, false)?;
+            run.valid_params(chosen, start.as_deref(), &first.shape(), checkpoint, shared)?;
         drop(first);
-        let window = autoencoder::train::window_rows(&rows, budget.bytes(), valid.training().batch_size)?;
-        let fitted = valid.fit_streamed(&rows, validation.as_ref(), window, &mut observer)?;
-        let names = rows.feature_names().map(<[String]>::to_vec);
+        // Shared out, each process's budget holds its share of the window.
+        let window = autoencoder::train::window_rows(&rows, budget.bytes(), valid.training().batch_size)?
+            .saturating_mul(size);
+        let fitted = match peers {
+            Some(p) => valid.fit_streamed_sharded(&rows, validation, window, &mut observer, Box::new(p))?,
+            None => valid.fit_streamed(&rows, validation.map(|v| v.rows()), window, &mut observer)?,
+        };
         Ok((fitted, from_data, names, rows.cols(), Some((rows.rows(), window))))
     });
+    if let Some(e) = raised.and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take()) {
+        return Err(e);
+    }
     if let Some(e) = observer.error.take() {
         return Err(e);
     }

@@ -181,7 +181,7 @@ def test_bad_files_are_refused_naming_what_is_wrong(rows, tmp_path):
         autoencoder.Autoencoder(layers=(2, 1), epochs=1).fit(tmp_path / "gap.csv")
     filled = autoencoder.Autoencoder(layers=(2, 1), epochs=1, batch_size=2, missing="mean").fit(tmp_path / "gap.csv")
     assert filled.model_.fills_missing
-    # Fitting on files is one process's.
-    with pytest.raises(ValueError, match="Files is one process's"):
+    # A validation set shared out is for arrays.
+    with pytest.raises(ValueError, match="shared_validation is for rows passed as arrays"):
         est.fit(Files(tmp_path / "t.parquet"), shared_validation=True)
     assert not hasattr(est, "model_")

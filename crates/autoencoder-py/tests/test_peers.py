@@ -3,7 +3,8 @@ hold rows of their own fit the model one process fits on every row, byte for byt
 the same micro-batches. Simulated here by threads (each ``fit`` releases the GIL, and
 the peers meet at a barrier); over MPI by ``mpirun -n 2`` and ``-n 3`` with mpi4py (which
 CI installs; skipped elsewhere without it, saying why), and the same bytes as ``mpirun -n 2
-ae train --shard --validation``."""
+ae train --shard --validation``; processes given the same ``Files`` each read their share
+of the rows."""
 
 import os
 import shutil
@@ -320,7 +321,7 @@ SCRIPT = textwrap.dedent(
     import sys
     import numpy as np
     from mpi4py import MPI
-    from autoencoder import Autoencoder, MPIPeers
+    from autoencoder import Autoencoder, Files, MPIPeers
     X = np.load(sys.argv[1])
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
@@ -329,7 +330,11 @@ SCRIPT = textwrap.dedent(
     vpart = V[rank * len(V) // size : (rank + 1) * len(V) // size]
     peers = MPIPeers() if rank % 2 else comm  # both forms
     est = Autoencoder(layers=(4, 2), epochs=3, batch_size=64, threads=1, noise="gaussian:0.1")
-    est.fit(part, peers=peers, source=sys.argv[1], validation_data=vpart, shared_validation=True)
+    if sys.argv[4:] == ["files"]:
+        # Every process names the file, and reads its share of the rows.
+        est.fit(Files(sys.argv[1]), peers=peers, validation_data=V)
+    else:
+        est.fit(part, peers=peers, source=sys.argv[1], validation_data=vpart, shared_validation=True)
     if rank == 0:
         open(sys.argv[2], "wb").write(est.model_.to_bytes())
     """
@@ -357,14 +362,14 @@ def test_mpi_processes_fit_the_bytes_of_one(table, tmp_path):
     want = one.fit(table, source=data, validation_data=val).model_.to_bytes()
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     launch = [mpirun, "--oversubscribe", "--bind-to", "none", "-n"]
-    for n in (2, 3):
-        out = tmp_path / f"model-{n}.bin"
+    for n, how in ((2, "arrays"), (3, "arrays"), (2, "files")):
+        out = tmp_path / f"model-{n}-{how}.bin"
         p = subprocess.run(
-            [*launch, str(n), sys.executable, str(tmp_path / "fit.py"), data, str(out), vdata],
+            [*launch, str(n), sys.executable, str(tmp_path / "fit.py"), data, str(out), vdata, how],
             capture_output=True, text=True, timeout=300, env=env,
         )
         assert p.returncode == 0, p.stderr
-        assert out.read_bytes() == want, f"mpirun -n {n} fitted other bytes"
+        assert out.read_bytes() == want, f"mpirun -n {n} fitted other bytes from {how}"
     # `mpirun -n 2 ae train --shard --validation` (ae built with its mpi feature)
     # writes them too: each rank reads its part of the validation file.
     binary = ae_binary()
@@ -383,3 +388,48 @@ def test_mpi_processes_fit_the_bytes_of_one(table, tmp_path):
         return
     assert p.returncode == 0, p.stderr
     assert out.read_bytes() == want, "mpirun ae train --shard wrote other bytes than Python's processes"
+
+
+def test_processes_fitting_on_files_each_read_their_share(tmp_path):
+    """``fit(Files(...), peers=...)``: every process passes the same files and reads
+    its share of the rows (``ae train --shard``): read whole, the bytes of one process
+    on every row; streamed, each process holds its share of every window, the bytes of
+    one process streaming in windows as large as theirs together."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from autoencoder import Files
+
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(500, 2))
+    X = np.column_stack([z[:, 0], z[:, 1], z[:, 0] - z[:, 1], rng.normal(size=500)]).astype(np.float32)
+    pq.write_table(pa.table({f"f{j}": X[:, j] for j in range(4)}), tmp_path / "t.parquet", row_group_size=40)
+    keywords = dict(layers=(6, 2), epochs=3, batch_size=32, seed=9, threads=1)
+
+    def budget_for(window_rows, cols=4, group=40):
+        return (128 << 20) + 3 * group * cols * 4 + window_rows * (cols * 4 + 8)
+
+    one = Autoencoder(micro_batch=32, **keywords).fit(Files(tmp_path / "t.parquet"))
+    for size in (2, 3):
+        fitted, group = fit_in_threads(lambda: Autoencoder(**keywords), [Files(tmp_path / "t.parquet")] * size)
+        for est in fitted:
+            assert est.model_.to_bytes() == one.model_.to_bytes()
+            assert list(est.feature_names_in_) == ["f0", "f1", "f2", "f3"]
+    streamed_one = Autoencoder(micro_batch=32, **keywords).fit(
+        Files(tmp_path / "t.parquet", stream=True, memory_budget=budget_for(200))
+    )
+    assert streamed_one.streamed_ == {"rows": 500, "window_rows": 200}
+    assert streamed_one.model_.to_bytes() != one.model_.to_bytes()
+    shares = Files(tmp_path / "t.parquet", stream=True, memory_budget=budget_for(100))
+    fitted, _ = fit_in_threads(lambda: Autoencoder(**keywords), [shares, shares])
+    for est in fitted:
+        assert est.streamed_ == {"rows": 500, "window_rows": 200}
+        assert est.model_.to_bytes() == streamed_one.model_.to_bytes()
+    # A process whose files cannot be read stops the others.
+    raised = fit_in_threads(
+        lambda: Autoencoder(**keywords),
+        [Files(tmp_path / "t.parquet"), Files(tmp_path / "missing.parquet")],
+        errors=True,
+    )
+    messages = sorted(str(e) for e in raised)
+    assert len(messages) == 2 and any("missing.parquet" in m for m in messages), messages
+    assert any("process 1 could not start the fit" in m for m in messages), messages

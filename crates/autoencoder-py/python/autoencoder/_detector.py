@@ -123,9 +123,9 @@ class AnomalyDetector(Autoencoder):
         threshold are fitted on every process's rows together, and each process scores
         its own. ``checkpoint``, ``checkpoint_every``, ``resume`` and
         ``shared_validation`` are :meth:`Autoencoder.fit`'s. ``X`` may be
-        :class:`Files`: when their rows are streamed (``streamed_``), they are not read
-        whole again to score them, and ``decision_scores_`` and ``labels_`` are not
-        set. Returns ``self``."""
+        :class:`Files`: when their rows are streamed (``streamed_``), or shared out
+        among ``peers``, they are not read whole again to score them, and
+        ``decision_scores_`` and ``labels_`` are not set. Returns ``self``."""
         super().fit(
             X,
             y,
@@ -138,13 +138,17 @@ class AnomalyDetector(Autoencoder):
             shared_validation=shared_validation,
         )
         self.threshold_ = float(self.model_.threshold)
+        if isinstance(X, (str, os.PathLike)):
+            X = Files(X)
+        if peers is not None and isinstance(X, Files):
+            # Each process read its share of the rows; each scores the whole files' rows
+            # alone only when asked (decision_function).
+            return self
         if peers is not None and len(X) == 0:
             # A process holding no rows has none to score.
             self.decision_scores_ = np.empty(0)
             self.labels_ = np.empty(0, dtype=int)
             return self
-        if isinstance(X, (str, os.PathLike)):
-            X = Files(X)
         if isinstance(X, Files):
             if hasattr(self, "streamed_"):
                 # Rows streamed for being larger than memory are not read whole to

@@ -273,6 +273,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         window at a time when larger than the memory budget (``streamed_`` then holds
         the row count and the window's).
 
+        With ``peers`` and :class:`Files`, every process passes the same files and
+        reads only its share of the rows (``mpirun ae train --shard``): an even range of
+        them, or its share of every window when streamed (each process's budget then
+        holds its share of a window; by default the machine's half shared by all).
+
         With ``peers`` (an mpi4py communicator, or :class:`MPIPeers` or any object like
         it), this process is one of ``peers.size`` that each call ``fit`` with rows of
         their own, in rank order, and the same keywords: together they fit one model,
@@ -302,13 +307,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         if isinstance(X, (str, os.PathLike)):
             X = Files(X)
         if isinstance(X, Files):
-            if peers is not None or shared_validation:
-                if peers is not None:
-                    not_ready(peers)  # the others raise too, rather than wait for this one
-                raise ValueError(
-                    "fitting on Files is one process's: with peers, each process passes its rows as an array (Files(...).read())"
-                )
-            return self._fit_files(X, validation_data, fill, start, checkpoint, every, resume)
+            return self._fit_files(X, validation_data, fill, start, checkpoint, every, resume, peers, shared_validation)
         names = self._column_names(X)
         try:
             X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
@@ -346,11 +345,21 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self._learned(model, history, chosen, X.shape[1], names)
         return self
 
-    def _fit_files(self, files, validation_data, fill, start, checkpoint, every, resume):
-        """:meth:`fit` on :class:`Files`, read (or streamed) by the core."""
+    def _fit_files(self, files, validation_data, fill, start, checkpoint, every, resume, peers, shared_validation):
+        """:meth:`fit` on :class:`Files`, read (or streamed) by the core; with ``peers``,
+        each process reads its share of the rows."""
         val = None
-        if validation_data is not None:
-            val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill)
+        try:
+            if shared_validation:
+                raise ValueError(
+                    "shared_validation is for rows passed as arrays: with Files, every process passes the whole validation_data"
+                )
+            if validation_data is not None:
+                val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill)
+        except Exception:
+            if peers is not None:
+                not_ready(peers)  # the others raise too, rather than wait for this one
+            raise
         progress = _Progress(self.callback, self.verbose)
         try:
             model, history, chosen, names, width, streamed = _core.fit_files(
@@ -368,6 +377,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 start=start,
                 stream=files.stream,
                 memory_budget=files.memory_budget,
+                peers=as_peers(peers),
                 **files._columns(),
             )
         finally:

@@ -231,6 +231,43 @@ def test_a_callback_raising_on_one_process_stops_them_all(table):
     assert out[0].stop_reason_ == "interrupted" and out[0].model_.to_bytes() == one.model_.to_bytes()
 
 
+def test_ctrl_c_on_one_process_stops_them_all_after_the_epoch():
+    """Ctrl-C on one process (here on the main thread, rank 0, sent from rank 1's
+    callback by ``_thread.interrupt_main``, so that it arrives within an epoch) stops
+    every process after the same epoch, where aborting within the epoch left the others
+    waiting in an exchange: rank 0 raises ``KeyboardInterrupt``, and rank 1 ends with
+    the model of one process stopped after that epoch."""
+    import _thread
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(4000, 8)).astype(np.float32)
+    keywords = dict(layers=(16, 4), epochs=40, batch_size=16, threads=1, seed=3)
+
+    def interrupts(e, logs):
+        if e == 2 and threading.current_thread().name == "rank 1":
+            _thread.interrupt_main()
+
+    group = ThreadPeers.group(2)
+    out = [None, None]
+
+    def run(r):
+        try:
+            out[r] = Autoencoder(callback=interrupts, **keywords).fit(X[r * 2000 : (r + 1) * 2000], peers=group[r])
+        except BaseException as e:  # noqa: BLE001 (checked below)
+            out[r] = e
+
+    other = threading.Thread(target=run, args=(1,), name="rank 1")
+    other.start()
+    run(0)  # on the main thread, which sees Ctrl-C
+    other.join()
+    assert isinstance(out[0], KeyboardInterrupt), out[0]
+    assert isinstance(out[1], Autoencoder), out[1]
+    stopped = len(out[1].history_["loss"])
+    assert out[1].stop_reason_ == "interrupted" and 2 < stopped < 40
+    one = Autoencoder(micro_batch=32, callback=lambda e, logs: e < stopped, **keywords).fit(X)
+    assert out[1].model_.to_bytes() == one.model_.to_bytes()
+
+
 def test_a_process_that_cannot_start_stops_the_others(table, tmp_path):
     """A part refused by the package (a NaN), or a checkpoint one process cannot read:
     that process raises its error, and the others, instead of waiting for it in an

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -15,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _core
 from ._convert import as_rows
 from ._files import Files
-from ._peers import as_peers, not_ready
+from ._peers import as_peers, interrupt_after_epoch, not_ready
 
 #: The settings of ``ae train``, in its order (from the library).
 SETTINGS = tuple(_core.setting_names())
@@ -60,6 +61,9 @@ class _Progress:
         self.callback = callback
         self.verbose = verbose
         self.bar = None
+        # Set by ``_peers.interrupt_after_epoch``: Ctrl-C stops after the epoch.
+        self.stops_on_interrupt = False
+        self.interrupted = False
         if verbose:
             try:
                 from tqdm.auto import tqdm
@@ -76,9 +80,8 @@ class _Progress:
             else:
                 val = f"  val_loss {logs['val_loss']:.4f}" if "val_loss" in logs else ""
                 print(f"epoch {epoch}  loss {logs['loss']:.4f}{val}  {logs['seconds']:.2f}s", file=sys.stderr)
-        if self.callback is not None:
-            return self.callback(epoch, logs)
-        return None
+        go_on = self.callback(epoch, logs) if self.callback is not None else None
+        return False if self.interrupted else go_on
 
     def close(self):
         if self.bar is not None:
@@ -86,7 +89,7 @@ class _Progress:
 
     @property
     def needed(self):
-        return self.callback is not None or self.verbose
+        return self.callback is not None or self.verbose or self.stops_on_interrupt
 
 
 class Autoencoder(TransformerMixin, BaseEstimator):
@@ -323,23 +326,24 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         image_shape = shape or (tuple(self.image_shape) if self.image_shape is not None else None)
         progress = _Progress(self.callback, self.verbose)
         try:
-            model, history, chosen = _core.fit(
-                X,
-                settings_json(self._settings()),
-                threads=int(self.threads),
-                threshold=self._threshold_rule(),
-                validation=val,
-                image_shape=image_shape,
-                callback=progress if progress.needed else None,
-                source=str(source),
-                missing=fill,
-                start=start,
-                peers=as_peers(peers),
-                checkpoint=None if checkpoint is None else os.fspath(checkpoint),
-                checkpoint_every=every,
-                resume=bool(resume),
-                shared_validation=bool(shared_validation),
-            )
+            with interrupt_after_epoch(progress) if peers is not None else contextlib.nullcontext():
+                model, history, chosen = _core.fit(
+                    X,
+                    settings_json(self._settings()),
+                    threads=int(self.threads),
+                    threshold=self._threshold_rule(),
+                    validation=val,
+                    image_shape=image_shape,
+                    callback=progress if progress.needed else None,
+                    source=str(source),
+                    missing=fill,
+                    start=start,
+                    peers=as_peers(peers),
+                    checkpoint=None if checkpoint is None else os.fspath(checkpoint),
+                    checkpoint_every=every,
+                    resume=bool(resume),
+                    shared_validation=bool(shared_validation),
+                )
         finally:
             progress.close()
         self._learned(model, history, chosen, X.shape[1], names)
@@ -362,24 +366,25 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             raise
         progress = _Progress(self.callback, self.verbose)
         try:
-            model, history, chosen, names, width, streamed = _core.fit_files(
-                files.paths,
-                settings_json(self._settings()),
-                threads=int(self.threads),
-                threshold=self._threshold_rule(),
-                validation=val,
-                image_shape=tuple(self.image_shape) if self.image_shape is not None else None,
-                callback=progress if progress.needed else None,
-                checkpoint=None if checkpoint is None else os.fspath(checkpoint),
-                checkpoint_every=every,
-                resume=bool(resume),
-                missing=fill,
-                start=start,
-                stream=files.stream,
-                memory_budget=files.memory_budget,
-                peers=as_peers(peers),
-                **files._columns(),
-            )
+            with interrupt_after_epoch(progress) if peers is not None else contextlib.nullcontext():
+                model, history, chosen, names, width, streamed = _core.fit_files(
+                    files.paths,
+                    settings_json(self._settings()),
+                    threads=int(self.threads),
+                    threshold=self._threshold_rule(),
+                    validation=val,
+                    image_shape=tuple(self.image_shape) if self.image_shape is not None else None,
+                    callback=progress if progress.needed else None,
+                    checkpoint=None if checkpoint is None else os.fspath(checkpoint),
+                    checkpoint_every=every,
+                    resume=bool(resume),
+                    missing=fill,
+                    start=start,
+                    stream=files.stream,
+                    memory_budget=files.memory_budget,
+                    peers=as_peers(peers),
+                    **files._columns(),
+                )
         finally:
             progress.close()
         names = None if names is None else np.asarray(names, dtype=object)

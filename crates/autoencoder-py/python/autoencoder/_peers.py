@@ -4,6 +4,10 @@ an all-to-all with counts every process knows); the library sums the partial gra
 in its fixed tree, so every process returns the model one process given every row
 returns, bit for bit, whatever the number of processes."""
 
+import contextlib
+import signal
+import threading
+
 import numpy as np
 
 
@@ -61,3 +65,32 @@ def not_ready(peers):
         p.all_gather(np.ones(1, dtype=np.float64), [1] * int(p.size))
     except Exception:  # noqa: BLE001 (the original error is the one to raise)
         pass
+
+
+@contextlib.contextmanager
+def interrupt_after_epoch(progress):
+    """With peers, Ctrl-C stops training after the current epoch on every process. The
+    other processes would otherwise wait for ever in an exchange that this one never
+    makes. While the fit runs, SIGINT sets ``progress.interrupted``, and the epoch's
+    callback then stops training: every process agrees to stop after the same epoch. The
+    block then raises ``KeyboardInterrupt``. A second Ctrl-C raises at once. This applies
+    on the main thread with Python's own SIGINT handler; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+
+    def handler(signum, frame):
+        if progress.interrupted:
+            raise KeyboardInterrupt
+        progress.interrupted = True
+
+    progress.stops_on_interrupt = True
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if progress.interrupted:
+        raise KeyboardInterrupt("Ctrl-C: every process stopped after the same epoch")

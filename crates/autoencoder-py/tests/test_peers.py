@@ -233,7 +233,7 @@ def test_a_callback_raising_on_one_process_stops_them_all(table):
 
 def test_ctrl_c_on_one_process_stops_them_all_after_the_epoch():
     """Ctrl-C on one process (here on the main thread, rank 0, sent from rank 1's
-    callback by ``_thread.interrupt_main``, so that it arrives within an epoch) stops
+    callback by ``_thread.interrupt_main``, after epoch 2 or within a later one) stops
     every process after the same epoch, where aborting within the epoch left the others
     waiting in an exchange: rank 0 raises ``KeyboardInterrupt``, and rank 1 ends with
     the model of one process stopped after that epoch."""
@@ -263,7 +263,7 @@ def test_ctrl_c_on_one_process_stops_them_all_after_the_epoch():
     assert isinstance(out[0], KeyboardInterrupt), out[0]
     assert isinstance(out[1], Autoencoder), out[1]
     stopped = len(out[1].history_["loss"])
-    assert out[1].stop_reason_ == "interrupted" and 2 < stopped < 40
+    assert out[1].stop_reason_ == "interrupted" and 2 <= stopped < 40
     one = Autoencoder(micro_batch=32, callback=lambda e, logs: e < stopped, **keywords).fit(X)
     assert out[1].model_.to_bytes() == one.model_.to_bytes()
 

@@ -426,9 +426,9 @@ fn read_files(
 }
 
 /// What [`fit_files`] returns beside the model: the history (JSON text), what the data
-/// chose, the feature names, the width, and when the rows were streamed, their count and
-/// the window's.
-type FilesFit = (Model, String, Vec<String>, Option<Vec<String>>, usize, Option<(u64, usize)>);
+/// chose, the feature names, the width, this process's rows (`(start, end)`: every row
+/// unless shared out), and when the rows were streamed, their count and the window's.
+type FilesFit = (Model, String, Vec<String>, Option<Vec<String>>, usize, (u64, u64), Option<(u64, usize)>);
 
 /// [`fit`] on the rows of the table files `paths` (see [`read_files`]), as `ae train`
 /// trains on them: read whole, or streamed a window at a time
@@ -534,7 +534,8 @@ fn fit_files(
             let (valid, from_data) =
                 run.valid_params(chosen, start.as_deref(), &data.shape(), checkpoint, false)?;
             let fitted = valid.fit_with(&data, validation.map(|v| v.rows()), &mut observer)?;
-            return Ok::<_, Error>((fitted, from_data, data.feature_names.clone(), data.cols(), None));
+            let mine = (0, data.rows() as u64);
+            return Ok::<_, Error>((fitted, from_data, data.feature_names.clone(), data.cols(), mine, None));
         };
         let names = rows.feature_names().map(<[String]>::to_vec);
         if !streams {
@@ -549,7 +550,7 @@ fn fit_files(
                 run.valid_params(chosen, start.as_deref(), &data.shape(), checkpoint, true)?;
             let total = rows.rows() as usize;
             let fitted = valid.fit_sharded(&data, total, validation, &mut observer, Box::new(p))?;
-            return Ok((fitted, from_data, names, rows.cols(), None));
+            return Ok((fitted, from_data, names, rows.cols(), (r.start as u64, r.end as u64), None));
         }
         // Streamed: the first chunk stands for the rows (their shape, and unless every
         // chunk's range of values is needed, the range).
@@ -569,7 +570,15 @@ fn fit_files(
             Some(p) => valid.fit_streamed_sharded(&rows, validation, window, &mut observer, Box::new(p))?,
             None => valid.fit_streamed(&rows, validation.map(|v| v.rows()), window, &mut observer)?,
         };
-        Ok((fitted, from_data, names, rows.cols(), Some((rows.rows(), window))))
+        let r = autoencoder::train::shard_rows(rows.rows() as usize, rank, size);
+        Ok((
+            fitted,
+            from_data,
+            names,
+            rows.cols(),
+            (r.start as u64, r.end as u64),
+            Some((rows.rows(), window)),
+        ))
     });
     if let Some(e) = raised.and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take()) {
         return Err(e);
@@ -577,9 +586,9 @@ fn fit_files(
     if let Some(e) = observer.error.take() {
         return Err(e);
     }
-    let (fitted, from_data, names, width, streamed) = result.map_err(to_py)?;
+    let (fitted, from_data, names, width, mine, streamed) = result.map_err(to_py)?;
     let history = serde_json::to_string(&fitted.history).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok((Model { inner: Arc::new(fitted.model) }, history, from_data, names, width, streamed))
+    Ok((Model { inner: Arc::new(fitted.model) }, history, from_data, names, width, mine, streamed))
 }
 
 /// `(kind, scores, flags)` of [`Model::score`].
@@ -710,6 +719,50 @@ impl Model {
         data.first_row = row_offset;
         let model = Arc::clone(&self.inner);
         let scored = py.detach(|| anomaly::score_rows(&model, &data, kind, &pool)).map_err(to_py)?;
+        let flags = scored.flags.map(|(_, f)| f.into_pyarray(py));
+        Ok((scored.kind.to_string(), scored.scores.into_pyarray(py), flags))
+    }
+
+    /// [`score`](Self::score) of the rows of table files ([`read_files`]'s `paths` and
+    /// columns), read a part at a time ([`anomaly::score_chunked`]): rows `rows`
+    /// (`(start, end)`, by default every row), each scored at its index in the files.
+    /// The bits of scoring those rows read whole.
+    #[pyo3(signature = (paths, kind=None, threads=0, rows=None, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn score_files<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<PathBuf>,
+        kind: Option<&str>,
+        threads: usize,
+        rows: Option<(u64, u64)>,
+        label_column: Option<String>,
+        id_column: Option<String>,
+        columns: Option<Vec<String>>,
+        ignore_columns: Vec<String>,
+    ) -> PyResult<ScoreResult<'py>> {
+        let kind = kind.map(str::parse::<ScoreKind>).transpose().map_err(to_py)?;
+        let pool = self::threads(threads)?;
+        // A missing value is NaN, which the model fills or `check_data` refuses.
+        let opts = load_options(label_column, id_column, columns, ignore_columns, true);
+        let model = Arc::clone(&self.inner);
+        let scored = py
+            .detach(|| {
+                let data = autoencoder::data::chunks::ChunkedRows::open(&paths, &opts)?;
+                let (start, end) = rows.unwrap_or((0, data.rows()));
+                if start > end || end > data.rows() {
+                    return Err(Error::config(
+                        "rows",
+                        format!(
+                            "rows {start}..{end} are not rows of {}, which has {}",
+                            data.source,
+                            data.rows()
+                        ),
+                    ));
+                }
+                anomaly::score_chunked(&model, &data, start..end, kind, &pool)
+            })
+            .map_err(to_py)?;
         let flags = scored.flags.map(|(_, f)| f.into_pyarray(py));
         Ok((scored.kind.to_string(), scored.scores.into_pyarray(py), flags))
     }

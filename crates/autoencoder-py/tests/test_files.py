@@ -103,13 +103,37 @@ def test_a_streamed_detector_is_ae_train_stream_threshold(ae, rows, tmp_path):
        "--preset", "tabular", "--layers", "8,2", "--epochs", 2, "--seed", 3, "--threads", 1,
        "--threshold", "contamination=0.05", "--no-plots", "-q", "-o", tmp_path / "cli.safetensors")
     assert fitted_bytes(det, tmp_path / "py.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
-    # Streamed rows are not read whole again to score them; the threshold is the model's.
-    assert not hasattr(det, "decision_scores_")
+    # The training rows are scored a part at a time: the scores of the rows whole.
     assert det.threshold_ == det.model_.threshold
+    assert np.array_equal(det.decision_scores_, det.decision_function(X))
+    assert det.labels_.tolist() == det.predict(X).tolist()
     # Read whole, the training rows are scored, once read.
     det.fit(Files(tmp_path / "t.parquet", label_column="label"))
     assert np.array_equal(det.decision_scores_, det.decision_function(X))
     assert det.labels_.tolist() == det.predict(X).tolist()
+
+
+def test_files_are_scored_a_part_at_a_time_as_ae_score(ae, rows, tmp_path):
+    """Scores of files (row groups of 50 rows), each row at its index: an elbo score's
+    samples, drawn at the row's index, are those of the rows scored whole, and of
+    ``ae score``."""
+    X, y = rows
+    write_parquet(tmp_path / "t.parquet", X, y)
+    files = Files(tmp_path / "t.parquet", label_column="label")
+    vae = autoencoder.Autoencoder(layers=(8, 2), variational=True, epochs=2, seed=1, threads=1).fit(X)
+    scores = vae.score_samples(files)
+    assert np.array_equal(scores, vae.score_samples(X))
+    vae.save(tmp_path / "vae.safetensors")
+    ae("score", tmp_path / "vae.safetensors", tmp_path / "t.parquet", "--label-column", "label",
+       "-o", tmp_path / "s.csv", "--threads", 1)
+    lines = (tmp_path / "s.csv").read_text().split("\n")[1:]
+    assert [float(l.split(",")[1]) for l in lines if l] == scores.tolist()
+    with pytest.raises(ValueError, match="row_offset is for arrays"):
+        vae.score_samples(files, row_offset=10)
+    with pytest.raises(ValueError, match="the model has no threshold"):
+        vae.detect(files)
+    with pytest.raises(ValueError, match="rows have 6 values, but the model was trained on rows of 5"):
+        vae.score_samples(Files(tmp_path / "t.parquet"))
 
 
 def test_validation_files_are_ae_train_validation(ae, rows, tmp_path):

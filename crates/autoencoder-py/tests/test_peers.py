@@ -451,6 +451,13 @@ def test_processes_fitting_on_files_each_read_their_share(tmp_path):
         for est in fitted:
             assert est.model_.to_bytes() == one.model_.to_bytes()
             assert list(est.feature_names_in_) == ["f0", "f1", "f2", "f3"]
+    # A detector's processes each score their own rows of the files.
+    det = dict(contamination=0.1, **keywords)
+    alone = AnomalyDetector(micro_batch=32, **det).fit(Files(tmp_path / "t.parquet"))
+    fitted, _ = fit_in_threads(lambda: AnomalyDetector(**det), [Files(tmp_path / "t.parquet")] * 3)
+    assert np.array_equal(np.concatenate([d.decision_scores_ for d in fitted]), alone.decision_scores_)
+    assert np.concatenate([d.labels_ for d in fitted]).tolist() == alone.labels_.tolist()
+    assert [len(d.decision_scores_) for d in fitted] == [166, 167, 167]
     streamed_one = Autoencoder(micro_batch=32, **keywords).fit(
         Files(tmp_path / "t.parquet", stream=True, memory_budget=budget_for(200))
     )

@@ -122,10 +122,9 @@ class AnomalyDetector(Autoencoder):
         the training rows. With ``peers`` (see :meth:`Autoencoder.fit`), the model and
         threshold are fitted on every process's rows together, and each process scores
         its own. ``checkpoint``, ``checkpoint_every``, ``resume`` and
-        ``shared_validation`` are :meth:`Autoencoder.fit`'s. ``X`` may be
-        :class:`Files`: when their rows are streamed (``streamed_``), or shared out
-        among ``peers``, they are not read whole again to score them, and
-        ``decision_scores_`` and ``labels_`` are not set. Returns ``self``."""
+        ``shared_validation`` are :meth:`Autoencoder.fit`'s. With :class:`Files`, the
+        rows (this process's share, with ``peers``) are scored a part at a time, however
+        large. Returns ``self``."""
         super().fit(
             X,
             y,
@@ -140,21 +139,18 @@ class AnomalyDetector(Autoencoder):
         self.threshold_ = float(self.model_.threshold)
         if isinstance(X, (str, os.PathLike)):
             X = Files(X)
-        if peers is not None and isinstance(X, Files):
-            # Each process read its share of the rows; each scores the whole files' rows
-            # alone only when asked (decision_function).
+        if isinstance(X, Files):
+            # This process's rows (all of them unless shared out among peers), read a
+            # part at a time: the scores and the library's flags of one pass.
+            _, scores, flags = self._file_scores(X, rows=self._fitted_rows)
+            self.decision_scores_ = scores
+            self.labels_ = flags.astype(int)
             return self
         if peers is not None and len(X) == 0:
             # A process holding no rows has none to score.
             self.decision_scores_ = np.empty(0)
             self.labels_ = np.empty(0, dtype=int)
             return self
-        if isinstance(X, Files):
-            if hasattr(self, "streamed_"):
-                # Rows streamed for being larger than memory are not read whole to
-                # score them: decision_function scores them, a part at a time.
-                return self
-            X = X.read()  # read once for both
         self.decision_scores_ = self.decision_function(X)
         # The library's flags (a NaN score, an overflow, is flagged), as ae detect's.
         self.labels_ = self.detect(X).astype(int)

@@ -251,7 +251,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.stop_reason_ = None
 
     def _forget(self):
-        for a in ("model_", "history_", "stop_reason_", "n_features_in_", "feature_names_in_", "chosen_", "streamed_"):
+        for a in ("model_", "history_", "stop_reason_", "n_features_in_", "feature_names_in_", "chosen_", "streamed_", "_fitted_rows"):
             if hasattr(self, a):
                 delattr(self, a)
 
@@ -367,7 +367,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         progress = _Progress(self.callback, self.verbose)
         try:
             with interrupt_after_epoch(progress) if peers is not None else contextlib.nullcontext():
-                model, history, chosen, names, width, streamed = _core.fit_files(
+                model, history, chosen, names, width, mine, streamed = _core.fit_files(
                     files.paths,
                     settings_json(self._settings()),
                     threads=int(self.threads),
@@ -391,6 +391,8 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self._learned(model, history, chosen, width, names)
         if streamed is not None:
             self.streamed_ = {"rows": streamed[0], "window_rows": streamed[1]}
+        # This process's rows of the files (all of them unless shared out among peers).
+        self._fitted_rows = mine
         return self
 
     def _learned(self, model, history, chosen, width, names):
@@ -454,7 +456,15 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         for normal rows). ``kind``: mse, mae, root, standardized or elbo (default: the
         detector's score, else the model's). ``row_offset``: the global index of the
         first row when ``X`` is one part of a larger dataset, so that the elbo score's
-        samples, drawn at each row's global index, match the whole's."""
+        samples, drawn at each row's global index, match the whole's. :class:`Files`
+        (or a path) are scored a part at a time, however large, each row at its index
+        in the files."""
+        if isinstance(X, (str, os.PathLike)):
+            X = Files(X)
+        if isinstance(X, Files):
+            if row_offset:
+                raise ValueError("row_offset is for arrays: Files number their rows from 0")
+            return self._file_scores(X, kind)[1]
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
@@ -477,13 +487,25 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     def detect(self, X):
         """1 for the rows of ``X`` whose score is above the model's threshold (a model
         trained with ``threshold=``), else 0, as ``ae detect`` flags them."""
-        X = self._check(X)
-        if X.shape[1] != self.model_.input_dim:
-            raise self._width_error(X.shape[1], self.model_.input_dim)
+        check_is_fitted(self, "model_")
+        if isinstance(X, (str, os.PathLike)):
+            X = Files(X)
+        if not isinstance(X, Files):
+            X = self._check(X)
+            if X.shape[1] != self.model_.input_dim:
+                raise self._width_error(X.shape[1], self.model_.input_dim)
         if self.model_.threshold is None:
             raise ValueError("the model has no threshold; fit it with threshold='contamination=0.05' (or percentile=, sigma=, value=)")
+        if isinstance(X, Files):
+            return self._file_scores(X)[2]
         _, _, flags = self.model_.score(X, None, int(self.threads))
         return flags
+
+    def _file_scores(self, files, kind=None, rows=None):
+        """``(kind, scores, flags)`` of the rows ``rows`` (``(start, end)``; by default
+        all) of ``files``, read a part at a time."""
+        check_is_fitted(self, "model_")
+        return self.model_.score_files(files.paths, kind, int(self.threads), rows, **files._columns())
 
     def score(self, X, y=None):
         """Minus the mean anomaly score of ``X`` (higher is better, so that

@@ -389,6 +389,32 @@ pub fn score_rows(
     Ok(Scored { kind, scores, flags })
 }
 
+/// [`score_rows`] of rows `range` of table files read a part at a time
+/// ([`ChunkedRows::parts`](crate::data::chunks::ChunkedRows::parts)): memory holds one
+/// part and the scores, so files larger than memory are scored. The same bits as
+/// [`score_rows`] of those rows read whole with `first_row` at `range.start`: each
+/// part is scored at its rows' own indices (which an `elbo` score's samples are drawn
+/// at).
+pub fn score_chunked(
+    model: &Autoencoder,
+    data: &crate::data::chunks::ChunkedRows,
+    range: std::ops::Range<u64>,
+    kind: Option<ScoreKind>,
+    threads: &Threads,
+) -> Result<Scored> {
+    let (kind, scale) = resolve_score(model, kind)?;
+    model.check_width(data.cols(), &data.source)?;
+    let mut all = Vec::with_capacity(usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(0));
+    for (i, rows) in data.parts(range) {
+        let part = data.read_part(i, rows)?;
+        model.check_data(&part)?;
+        all.extend(scores(model, &part, kind, scale, threads)?);
+    }
+    let detector = model.detector.as_ref();
+    let flags = detector.filter(|d| d.score == kind).map(|d| (d.threshold, d.labels(&all)));
+    Ok(Scored { kind, scores: all, flags })
+}
+
 /// The score to compute (`kind`, else [`ScoreKind::of`] the model) and its feature
 /// scales (a detector's, for `standardized`; an error without them). Every front that
 /// scores or exports a score resolves it here.
@@ -998,6 +1024,48 @@ mod tests {
             })
             .collect();
         Dataset::new(x, n, 64, "rows").unwrap()
+    }
+
+    /// Rows of shards read a part at a time score as the rows read whole, a range of
+    /// them as those rows with `first_row` at its start: with `elbo`, whose samples
+    /// are drawn at each row's index, and with the detector's flags.
+    #[test]
+    fn rows_scored_a_part_at_a_time_score_as_the_rows_whole() {
+        let dir = std::env::temp_dir().join(format!("ae-score-chunked-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = rows(300);
+        for (i, (a, b)) in [(0, 120), (120, 121), (121, 300)].into_iter().enumerate() {
+            let part = data.slice_rows(a, b);
+            crate::data::npy::write(&dir.join(format!("p{i}.npy")), part.as_slice(), b - a, 64).unwrap();
+        }
+        let chunked = crate::data::chunks::ChunkedRows::open(
+            &[dir.clone()],
+            &crate::data::open::LoadOptions::default(),
+        )
+        .unwrap();
+        let threads = Threads::new(2);
+        let vae =
+            ModelConfig { input_dim: 64, layers: vec![8, 2], variational: true, ..ModelConfig::default() };
+        let mut dense =
+            Autoencoder::new(ModelConfig { input_dim: 64, layers: vec![8], ..ModelConfig::default() }, 3)
+                .unwrap();
+        let rule = ThresholdRule::Contamination(0.1);
+        dense.detector = Some(Detector::fit(&dense, &data, ScoreKind::Mse, rule, &threads).unwrap());
+        for model in [dense, Autoencoder::new(vae, 5).unwrap()] {
+            let whole = score_rows(&model, &data, None, &threads).unwrap();
+            assert_eq!(score_chunked(&model, &chunked, 0..300, None, &threads).unwrap(), whole);
+            let mut tail = data.slice_rows(100, 250);
+            tail.first_row = 100;
+            let part = score_chunked(&model, &chunked, 100..250, None, &threads).unwrap();
+            assert_eq!(part, score_rows(&model, &tail, None, &threads).unwrap());
+            assert_eq!(part.scores, whole.scores[100..250]);
+        }
+        let narrow =
+            Autoencoder::new(ModelConfig { input_dim: 3, layers: vec![2], ..ModelConfig::default() }, 1)
+                .unwrap();
+        let e = score_chunked(&narrow, &chunked, 0..300, None, &threads).unwrap_err().to_string();
+        assert!(e.contains("rows have 64 values"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Error sums of the rows cut into consecutive parts, each summed on its own from

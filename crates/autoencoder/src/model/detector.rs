@@ -1039,7 +1039,7 @@ mod tests {
             crate::data::npy::write(&dir.join(format!("p{i}.npy")), part.as_slice(), b - a, 64).unwrap();
         }
         let chunked = crate::data::chunks::ChunkedRows::open(
-            &[dir.clone()],
+            std::slice::from_ref(&dir),
             &crate::data::open::LoadOptions::default(),
         )
         .unwrap();

@@ -168,6 +168,19 @@ fn dataset(
     }
 }
 
+/// The validation rows of a fit, as [`dataset`] reads them; with `missing`, a NaN is a
+/// missing value.
+fn validation_rows(
+    v: Option<&PyReadonlyArray2<'_, f32>>,
+    image_shape: Option<(usize, usize, usize)>,
+    missing: bool,
+) -> PyResult<Option<Dataset>> {
+    let Some(v) = v else { return Ok(None) };
+    let mut v = dataset(v, image_shape, "the validation rows")?;
+    v.nan_is_missing = missing;
+    Ok(Some(v))
+}
+
 /// What every fit checks of its own inputs before it reads any data: the settings, the
 /// checkpoint it resumes (read), the checkpoint it writes (writable), the thread count
 /// and the threshold rule.
@@ -311,14 +324,7 @@ fn fit(
         let run = RunInputs::check(py, settings, checkpoint.as_deref(), resume, writes, threads, threshold)?;
         let mut data = dataset(&x, image_shape, source)?;
         data.nan_is_missing = missing;
-        let validation = match &validation {
-            Some(v) => {
-                let mut v = dataset(v, image_shape, "the validation rows")?;
-                v.nan_is_missing = missing;
-                Some(v)
-            }
-            None => None,
-        };
+        let validation = validation_rows(validation.as_ref(), image_shape, missing)?;
         Ok((run, data, validation))
     })();
     let ready = peers.as_mut().map(|p| py.detach(|| autoencoder::train::all_ready(p, prepared.is_ok())));
@@ -493,14 +499,7 @@ fn fit_files(
             Some(b) => b.parse::<MemoryBudget>().map_err(to_py)?,
             None => MemoryBudget::of_machine(size),
         };
-        let validation = match &validation {
-            Some(v) => {
-                let mut v = dataset(v, image_shape, "the validation rows")?;
-                v.nan_is_missing = missing;
-                Some(v)
-            }
-            None => None,
-        };
+        let validation = validation_rows(validation.as_ref(), image_shape, missing)?;
         let opts = load_options(label_column, id_column, columns, ignore_columns, missing);
         let streams = match stream {
             Some(s) => s,

@@ -517,8 +517,13 @@ fn fit_files(
         return Err(e);
     }
     // Its own error first, else which process stopped them.
-    let (run, budget, validation, opts, streams, rows) = prepared?;
+    let (run, budget, validation, opts, mut streams, rows) = prepared?;
     ready.transpose().map_err(to_py)?;
+    if let Some(p) = peers.as_mut() {
+        // Every process streams, or none: each decides from its own budget, and
+        // machines differ in memory.
+        streams = py.detach(|| autoencoder::train::any_of(p, streams)).map_err(to_py)?;
+    }
     let start = start.map(|m| Arc::clone(&m.inner));
     let mut observer =
         PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };

@@ -468,6 +468,13 @@ def test_processes_fitting_on_files_each_read_their_share(tmp_path):
     for est in fitted:
         assert est.streamed_ == {"rows": 500, "window_rows": 200}
         assert est.model_.to_bytes() == streamed_one.model_.to_bytes()
+    # Every process streams if any does: one asks to (or is over its budget), the
+    # other does not, and both stream as one.
+    either = [shares, Files(tmp_path / "t.parquet", memory_budget=budget_for(100))]
+    fitted, _ = fit_in_threads(lambda: Autoencoder(**keywords), either)
+    for est in fitted:
+        assert est.streamed_ == {"rows": 500, "window_rows": 200}
+        assert est.model_.to_bytes() == streamed_one.model_.to_bytes()
     # A process whose files cannot be read stops the others.
     raised = fit_in_threads(
         lambda: Autoencoder(**keywords),

@@ -472,7 +472,12 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     // Under mpirun every rank streams every row (each computes its micro-batches), each
     // within its share of the machine's memory; with --shard, each rank its share of
     // every window, when its share of the rows is more than its budget (or --stream).
-    let streamed = streaming(&a, job.as_ref().map_or(1, |j| j.local_size()), shard_among)?;
+    let streamed = streaming(
+        &a,
+        job.as_ref().map_or(1, |j| j.local_size()),
+        shard_among,
+        job.as_ref().and_then(|j| j.peers()),
+    )?;
     let shard = match (shard_among, &streamed) {
         (Some(_), None) => Some(shard_source(&a)?),
         _ => None,
@@ -724,10 +729,15 @@ fn human_bytes(b: u64) -> String {
 
 /// Whether to stream the training rows: with --stream, or when table files hold more
 /// than the memory budget (estimated from their footers or sizes; with --shard among
-/// `among` ranks, a rank's share of them). Named datasets, images and standard input
+/// `among` ranks, a rank's share of them) on any of the ranks `peers` joins. Named datasets, images and standard input
 /// are read into memory (--stream with them is an error). Of two plain files, the second
 /// is a labels file, which training does not use.
-fn streaming(a: &TrainArgs, local_ranks: usize, among: Option<usize>) -> Result<Option<Streamed>> {
+fn streaming(
+    a: &TrainArgs,
+    local_ranks: usize,
+    among: Option<usize>,
+    peers: Option<Box<dyn autoencoder::Peers>>,
+) -> Result<Option<Streamed>> {
     let budget = a.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(local_ranks));
     if among.is_some() && table_files(a).is_none() {
         return Err(shard_needs_tables());
@@ -747,7 +757,13 @@ fn streaming(a: &TrainArgs, local_ranks: usize, among: Option<usize>) -> Result<
         }
         return Ok(None);
     };
-    if !a.stream && !budget.exceeded_by(paths, among.unwrap_or(1))? {
+    let mut wanted = a.stream || budget.exceeded_by(paths, among.unwrap_or(1))?;
+    if let Some(mut p) = peers {
+        // Every rank streams, or none: machines differ in memory, and each rank
+        // decides from its own budget.
+        wanted = autoencoder::train::any_of(&mut *p, wanted)?;
+    }
+    if !wanted {
         return Ok(None);
     }
     let rows = open_chunked(a, paths)?;
@@ -999,15 +1015,15 @@ mod tests {
         // 1,000 rows of 10 values: 40,128 bytes on disk, NPY's header included.
         autoencoder::data::npy::write(&path, &[0.5f32; 10_000], 1000, 10).unwrap();
         let a = args(&[path.to_str().unwrap(), "--memory-budget", "15000"]);
-        let streams = |among: Option<usize>| streaming(&a, 1, among).unwrap().map(|s| s.among);
+        let streams = |among: Option<usize>| streaming(&a, 1, among, None).unwrap().map(|s| s.among);
         assert_eq!(streams(None), Some(None));
         assert_eq!(streams(Some(2)), Some(Some(2)));
         assert_eq!(streams(Some(3)), None);
         // --stream streams whatever the size; --shard needs table files.
         let a = args(&[path.to_str().unwrap(), "--stream"]);
-        assert_eq!(streaming(&a, 1, Some(3)).unwrap().map(|s| s.among), Some(Some(3)));
+        assert_eq!(streaming(&a, 1, Some(3), None).unwrap().map(|s| s.among), Some(Some(3)));
         let a = args(&["--dataset", "mnist"]);
-        let e = streaming(&a, 1, Some(2)).err().map(|e| e.to_string()).unwrap_or_default();
+        let e = streaming(&a, 1, Some(2), None).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("--shard reads each rank's rows from table files"), "{e}");
     }
 

@@ -281,6 +281,47 @@ fn a_validation_file_shared_out_writes_the_bytes_of_one_process() {
     }
 }
 
+/// Every rank streams when any rank chooses to: ranks decide from their own budget (and
+/// machines differ in memory), and one that read its rows whole while the others
+/// streamed would make other exchanges. Here rank 0 streams (`--stream`) and rank 1,
+/// whose share is under its budget, would not: both stream, and write the bytes of one
+/// process streaming in windows of 128 rows.
+#[test]
+fn every_rank_streams_when_any_rank_chooses_to() {
+    let Some(_) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 300);
+    // A window of `rows` rows of 12 values: the reserve, three reads of the file's one
+    // chunk of 300 rows, 56 bytes a row (see the streaming test).
+    let budget = |rows: u64| ((128u64 << 20) + 3 * 300 * 12 * 4 + rows * 56).to_string();
+    let one = dir.path().join("one.ae");
+    let mut alone = shared_out_args(&csv, &one);
+    alone.extend(["--stream".into(), "--memory-budget".into(), budget(128)]);
+    ok(ae().args(alone));
+    let out = dir.path().join("ranks.ae");
+    let rank = |stream: bool| {
+        let mut v = shared_out_args(&csv, &out);
+        v.extend(["--shard".into(), "--memory-budget".into(), budget(64)]);
+        if stream {
+            v.push("--stream".into());
+        }
+        v
+    };
+    let mut cmd = mpirun().unwrap();
+    cmd.args(["-n", "1"])
+        .arg(ae_path())
+        .args(rank(true))
+        .args([":", "-n", "1"])
+        .arg(ae_path())
+        .args(rank(false));
+    let job = ended_within(
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(),
+        Duration::from_secs(120),
+    );
+    assert!(job.status.success(), "{}", String::from_utf8_lossy(&job.stderr));
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(&one).unwrap(), "the ranks wrote other bytes");
+}
+
 /// Exchanges larger than one MPI call moves (2³¹ values: a held-out split of a file of
 /// many GB, the gradient of a very large model) go in rounds, the same on every rank.
 /// `AE_MPI_CALL_VALUES=40` lowers the limit so that this run's exchanges (the step's

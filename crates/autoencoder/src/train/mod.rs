@@ -28,7 +28,9 @@ pub use history::{EpochRecord, History, StopReason, TrainingSummary};
 pub use micro::Peers;
 pub use noise::Corruption;
 pub use observer::{Control, NoObserver, Observer, TrainStart};
-pub use shard::{all_ready, rows_among, shard_rows, validation_part, value_range_of_all, ValidationRows};
+pub use shard::{
+    all_ready, any_of, rows_among, shard_rows, validation_part, value_range_of_all, ValidationRows,
+};
 pub(crate) use shard::{finish as finish_sharded, SharedPeers};
 pub(crate) use stream::fit_streamed_in;
 pub use stream::{fit_streamed, fit_streamed_sharded, window_rows};

@@ -119,6 +119,14 @@ pub fn all_ready(peers: &mut dyn Peers, ready: bool) -> Result<()> {
     }
 }
 
+/// Whether any process's `flag` is set (an all-gather of one flag each): for a choice
+/// each process makes from what it sees, which must be the same on every process, such
+/// as streaming rows that are over one process's memory budget (machines differ in
+/// memory, and a budget may be given to one process alone).
+pub fn any_of(peers: &mut dyn Peers, flag: bool) -> Result<bool> {
+    Ok(one_each(peers, if flag { 1.0 } else { 0.0 })?.iter().any(|&f| f != 0.0))
+}
+
 /// Where this process's `rows` start among every process's, which follow each other in
 /// rank order, and how many there are in all (an all-gather of one number): the
 /// `first_row` and `total` of [`ValidParams::fit_sharded`](crate::ValidParams::fit_sharded)

@@ -856,3 +856,15 @@ fn a_process_not_ready_stops_them_all() {
     let ran = in_processes(2, |mut p| autoencoder::train::all_ready(&mut p, true).is_ok());
     assert_eq!(ran.results, [true, true]);
 }
+
+/// Every process learns whether any process's flag is set, whichever it is.
+#[test]
+fn every_process_learns_whether_any_flag_is_set() {
+    for set in [None, Some(0), Some(2)] {
+        let ran = in_processes(3, |mut p| {
+            let mine = Some(p.rank()) == set;
+            autoencoder::train::any_of(&mut p, mine).unwrap()
+        });
+        assert_eq!(ran.results, [set.is_some(); 3], "flag set on {set:?}");
+    }
+}

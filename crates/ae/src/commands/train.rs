@@ -221,7 +221,7 @@ pub struct TrainArgs {
     /// Under mpirun, each rank reads and holds only its share of the training rows (table files: CSV, NPY, Parquet, Arrow, or folders and globs of them; a Parquet file's row groups and an NPY file's ranges of rows are read only by the ranks whose rows they hold) and fetches each step's rows from the ranks that hold them; of a --validation table, only the rows of the validation batches it measures. The model is the bytes the ranks write without it. The defaults are chosen from the values of every rank's rows. With --stream (or when a rank's share is more than --memory-budget), each rank reads only its share of every window, and its budget holds its share of a window as many times as large as there are ranks: the model is the bytes of one process streaming in those windows.
     #[arg(long)]
     pub shard: bool,
-    /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory; under mpirun, each rank its share of that, and with --shard its share of each window].
+    /// The memory the training rows may take in memory; larger data is streamed, in windows that fit it: 512M, 4G, 1.5G [default: half the machine's memory; under mpirun, each rank its share of that, and with --shard its share of each window]. Under mpirun, every rank streams if any rank chooses to.
     #[arg(long, value_name = "SIZE", value_parser = |v: &str| v.parse::<MemoryBudget>())]
     pub memory_budget: Option<MemoryBudget>,
 
@@ -686,12 +686,23 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// Why training rows stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamWhy {
+    /// --stream.
+    Asked,
+    /// This rank's rows (or share of them) are over its budget.
+    OverBudget,
+    /// Another rank chose to (its --stream, or its budget): every rank streams alike.
+    AnotherRank,
+}
+
 /// Training rows streamed from their files, within a memory budget.
 struct Streamed {
     rows: autoencoder::data::chunks::ChunkedRows,
     budget: u64,
-    /// Chosen because the data is larger than the budget (not asked for with --stream).
-    chosen: bool,
+    /// Why the rows stream.
+    why: StreamWhy,
     /// With --shard: the ranks that share each window out.
     among: Option<usize>,
 }
@@ -699,11 +710,18 @@ struct Streamed {
 impl Streamed {
     /// The line that says streaming was chosen, and its windows.
     fn describe(&self, window: usize) -> String {
-        let why = if self.chosen {
-            let each = if self.among.is_some() { "each rank's share is " } else { "" };
-            format!(", {each}more than the memory budget of {} (--memory-budget)", human_bytes(self.budget))
-        } else {
-            String::new()
+        let why = match self.why {
+            StreamWhy::Asked => String::new(),
+            StreamWhy::OverBudget => {
+                let each = if self.among.is_some() { "each rank's share is " } else { "" };
+                format!(
+                    ", {each}more than the memory budget of {} (--memory-budget)",
+                    human_bytes(self.budget)
+                )
+            }
+            StreamWhy::AnotherRank => {
+                ", as another rank chose to (its --stream or --memory-budget)".to_string()
+            }
         };
         let share = match self.among {
             Some(p) => format!(", each rank reading its {} (--shard)", window.div_ceil(p)),
@@ -757,17 +775,22 @@ fn streaming(
         }
         return Ok(None);
     };
-    let mut wanted = a.stream || budget.exceeded_by(paths, among.unwrap_or(1))?;
-    if let Some(mut p) = peers {
-        // Every rank streams, or none: machines differ in memory, and each rank
-        // decides from its own budget.
-        wanted = autoencoder::train::any_of(&mut *p, wanted)?;
-    }
-    if !wanted {
-        return Ok(None);
-    }
+    let why = match a.stream {
+        true => Some(StreamWhy::Asked),
+        false => budget.exceeded_by(paths, among.unwrap_or(1))?.then_some(StreamWhy::OverBudget),
+    };
+    // Every rank streams, or none: machines differ in memory, and each rank decides
+    // from its own budget.
+    let why = match peers {
+        Some(mut p) => match (why, autoencoder::train::any_of(&mut *p, why.is_some())?) {
+            (None, true) => Some(StreamWhy::AnotherRank),
+            (why, _) => why,
+        },
+        None => why,
+    };
+    let Some(why) = why else { return Ok(None) };
     let rows = open_chunked(a, paths)?;
-    Ok(Some(Streamed { rows, budget: budget.bytes(), chosen: !a.stream, among }))
+    Ok(Some(Streamed { rows, budget: budget.bytes(), why, among }))
 }
 
 /// The table files `paths` opened to be read a chunk at a time, saying (unless quiet)

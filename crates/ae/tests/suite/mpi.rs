@@ -283,9 +283,9 @@ fn a_validation_file_shared_out_writes_the_bytes_of_one_process() {
 
 /// Every rank streams when any rank chooses to: ranks decide from their own budget (and
 /// machines differ in memory), and one that read its rows whole while the others
-/// streamed would make other exchanges. Here rank 0 streams (`--stream`) and rank 1,
-/// whose share is under its budget, would not: both stream, and write the bytes of one
-/// process streaming in windows of 128 rows.
+/// streamed would make other exchanges. Here rank 1 streams (`--stream`) and rank 0,
+/// whose share is under its budget, would not: both stream, write the bytes of one
+/// process streaming in windows of 128 rows, and rank 0 says why it streams.
 #[test]
 fn every_rank_streams_when_any_rank_chooses_to() {
     let Some(_) = mpirun() else { return };
@@ -310,16 +310,18 @@ fn every_rank_streams_when_any_rank_chooses_to() {
     let mut cmd = mpirun().unwrap();
     cmd.args(["-n", "1"])
         .arg(ae_path())
-        .args(rank(true))
+        .args(rank(false))
         .args([":", "-n", "1"])
         .arg(ae_path())
-        .args(rank(false));
+        .args(rank(true));
     let job = ended_within(
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(),
         Duration::from_secs(120),
     );
-    assert!(job.status.success(), "{}", String::from_utf8_lossy(&job.stderr));
+    let stderr = String::from_utf8_lossy(&job.stderr);
+    assert!(job.status.success(), "{stderr}");
     assert!(std::fs::read(&out).unwrap() == std::fs::read(&one).unwrap(), "the ranks wrote other bytes");
+    assert!(stderr.contains("as another rank chose to (its --stream or --memory-budget)"), "{stderr}");
 }
 
 /// Exchanges larger than one MPI call moves (2³¹ values: a held-out split of a file of

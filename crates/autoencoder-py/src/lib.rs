@@ -160,12 +160,55 @@ fn dataset(
 ) -> PyResult<Dataset> {
     let [n, d] = [x.shape()[0], x.shape()[1]];
     let data = Dataset::new(buffer::copied(rows(x, name)?), n, d, name).map_err(to_py)?;
+    shaped(data, image_shape).map_err(to_py)
+}
+
+/// `data` as images of `image_shape` (`(channels, height, width)`), when given.
+fn shaped(data: Dataset, image_shape: Option<(usize, usize, usize)>) -> autoencoder::Result<Dataset> {
     match image_shape {
-        Some((channels, height, width)) => {
-            data.with_image_shape(ImageShape { channels, height, width }).map_err(to_py)
-        }
+        Some((channels, height, width)) => data.with_image_shape(ImageShape { channels, height, width }),
         None => Ok(data),
     }
+}
+
+/// A fit's own inputs, `prepared` (checked before any exchange), agreed among `peers`:
+/// every process learns whether all are ready ([`all_ready`](autoencoder::train::all_ready)),
+/// so that none waits on one that stopped. This process's own error first, then an
+/// exception the peers' transport raised, then which process could not start.
+fn agreed<T>(py: Python<'_>, peers: Option<&mut peers::PyPeers>, prepared: PyResult<T>) -> PyResult<T> {
+    let Some(p) = peers else { return prepared };
+    let ok = prepared.is_ok();
+    let ready = py.detach(|| autoencoder::train::all_ready(p, ok));
+    if let Some(e) = taken(&p.raised()) {
+        return Err(e);
+    }
+    let prepared = prepared?;
+    ready.map_err(to_py)?;
+    Ok(prepared)
+}
+
+/// The exception the peers' transport raised, taken.
+fn taken(raised: &std::sync::Mutex<Option<PyErr>>) -> Option<PyErr> {
+    raised.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+/// A fit's outcome in Python: an exception the peers' transport raised (`raised`), else
+/// one the callback raised (`observer`), else the library's `result` as the model, its
+/// history (JSON text) and `rest`.
+fn outcome<T>(
+    raised: Option<Arc<std::sync::Mutex<Option<PyErr>>>>,
+    observer: &mut PyObserver,
+    result: autoencoder::Result<(autoencoder::Fitted, T)>,
+) -> PyResult<(Model, String, T)> {
+    if let Some(e) = raised.as_deref().and_then(taken) {
+        return Err(e);
+    }
+    if let Some(e) = observer.error.take() {
+        return Err(e);
+    }
+    let (fitted, rest) = result.map_err(to_py)?;
+    let history = serde_json::to_string(&fitted.history).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok((Model { inner: Arc::new(fitted.model) }, history, rest))
 }
 
 /// The validation rows of a fit, as [`dataset`] reads them; with `missing`, a NaN is a
@@ -327,13 +370,7 @@ fn fit(
         let validation = validation_rows(validation.as_ref(), image_shape, missing)?;
         Ok((run, data, validation))
     })();
-    let ready = peers.as_mut().map(|p| py.detach(|| autoencoder::train::all_ready(p, prepared.is_ok())));
-    if let Some(e) = raised.as_ref().and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take()) {
-        return Err(e);
-    }
-    // Its own error first, else which process stopped them.
-    let (run, mut data, mut validation) = prepared?;
-    ready.transpose().map_err(to_py)?;
+    let (run, mut data, mut validation) = agreed(py, peers.as_mut(), prepared)?;
     let start = start.map(|m| Arc::clone(&m.inner));
     let mut observer =
         PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };
@@ -371,15 +408,7 @@ fn fit(
         };
         Ok::<_, Error>((fitted, from_data))
     });
-    if let Some(e) = raised.and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take()) {
-        return Err(e);
-    }
-    if let Some(e) = observer.error.take() {
-        return Err(e);
-    }
-    let (fitted, from_data) = result.map_err(to_py)?;
-    let history = serde_json::to_string(&fitted.history).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok((Model { inner: Arc::new(fitted.model) }, history, from_data))
+    outcome(raised, &mut observer, result)
 }
 
 /// How to read table files: [`LoadOptions`](autoencoder::data::open::LoadOptions) from
@@ -486,10 +515,6 @@ fn fit_files(
     let mut peers = peers.map(|p| peers::PyPeers::new(&p)).transpose()?;
     let raised = peers.as_ref().map(|p| p.raised());
     let (rank, size) = peers.as_ref().map_or((0, 1), |p| (p.rank(), p.size()));
-    let shaped = |data: Dataset| match image_shape {
-        Some((channels, height, width)) => data.with_image_shape(ImageShape { channels, height, width }),
-        None => Ok(data),
-    };
     // This process's own inputs, checked; with peers, every process learns whether all
     // passed before the first exchange.
     let prepared = (|| {
@@ -512,13 +537,7 @@ fn fit_files(
         };
         Ok::<_, PyErr>((run, budget, validation, opts, streams, rows))
     })();
-    let ready = peers.as_mut().map(|p| py.detach(|| autoencoder::train::all_ready(p, prepared.is_ok())));
-    if let Some(e) = raised.as_ref().and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take()) {
-        return Err(e);
-    }
-    // Its own error first, else which process stopped them.
-    let (run, budget, validation, opts, mut streams, rows) = prepared?;
-    ready.transpose().map_err(to_py)?;
+    let (run, budget, validation, opts, mut streams, rows) = agreed(py, peers.as_mut(), prepared)?;
     if let Some(p) = peers.as_mut() {
         // Every process streams, or none: each decides from its own budget, and
         // machines differ in memory.
@@ -533,13 +552,16 @@ fn fit_files(
         let validation = validation.as_ref().map(ValidationRows::Whole);
         let Some(rows) = rows else {
             // One process, the rows read whole.
-            let data = shaped(autoencoder::data::open::load_tables(&paths, &opts)?)?;
+            let data = shaped(autoencoder::data::open::load_tables(&paths, &opts)?, image_shape)?;
             let chosen = run.settings.for_data(&data)?;
             let (valid, from_data) =
                 run.valid_params(chosen, start.as_deref(), &data.shape(), checkpoint, false)?;
             let fitted = valid.fit_with(&data, validation.map(|v| v.rows()), &mut observer)?;
             let mine = (0, data.rows() as u64);
-            return Ok::<_, Error>((fitted, from_data, data.feature_names.clone(), data.cols(), mine, None));
+            return Ok::<_, Error>((
+                fitted,
+                (from_data, data.feature_names.clone(), data.cols(), mine, None),
+            ));
         };
         let names = rows.feature_names().map(<[String]>::to_vec);
         if !streams {
@@ -547,18 +569,18 @@ fn fit_files(
             // values of every process's.
             let mut p = peers.expect("rows are read a chunk at a time in memory only with peers");
             let r = autoencoder::train::shard_rows(rows.rows() as usize, rank, size);
-            let data = shaped(rows.read_rows(r.start as u64..r.end as u64)?)?;
+            let data = shaped(rows.read_rows(r.start as u64..r.end as u64)?, image_shape)?;
             let range = autoencoder::train::value_range_of_all(&mut p, data.value_range())?;
             let chosen = run.settings.for_data_in(&data, range)?;
             let (valid, from_data) =
                 run.valid_params(chosen, start.as_deref(), &data.shape(), checkpoint, true)?;
             let total = rows.rows() as usize;
             let fitted = valid.fit_sharded(&data, total, validation, &mut observer, Box::new(p))?;
-            return Ok((fitted, from_data, names, rows.cols(), (r.start as u64, r.end as u64), None));
+            return Ok((fitted, (from_data, names, rows.cols(), (r.start as u64, r.end as u64), None)));
         }
         // Streamed: the first chunk stands for the rows (their shape, and unless every
         // chunk's range of values is needed, the range).
-        let first = shaped(rows.read(0)?)?;
+        let first = shaped(rows.read(0)?, image_shape)?;
         let range = match run.settings.chooses_by_range() {
             true => rows.value_range()?,
             false => first.value_range(),
@@ -575,24 +597,12 @@ fn fit_files(
             None => valid.fit_streamed(&rows, validation.map(|v| v.rows()), window, &mut observer)?,
         };
         let r = autoencoder::train::shard_rows(rows.rows() as usize, rank, size);
-        Ok((
-            fitted,
-            from_data,
-            names,
-            rows.cols(),
-            (r.start as u64, r.end as u64),
-            Some((rows.rows(), window)),
-        ))
+        let rest =
+            (from_data, names, rows.cols(), (r.start as u64, r.end as u64), Some((rows.rows(), window)));
+        Ok((fitted, rest))
     });
-    if let Some(e) = raised.and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take()) {
-        return Err(e);
-    }
-    if let Some(e) = observer.error.take() {
-        return Err(e);
-    }
-    let (fitted, from_data, names, width, mine, streamed) = result.map_err(to_py)?;
-    let history = serde_json::to_string(&fitted.history).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok((Model { inner: Arc::new(fitted.model) }, history, from_data, names, width, mine, streamed))
+    let (model, history, (from_data, names, width, mine, streamed)) = outcome(raised, &mut observer, result)?;
+    Ok((model, history, from_data, names, width, mine, streamed))
 }
 
 /// `(kind, scores, flags)` of [`Model::score`].

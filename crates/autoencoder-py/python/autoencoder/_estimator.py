@@ -324,30 +324,37 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 not_ready(peers)  # the others raise too, rather than wait for this one
             raise
         image_shape = shape or (tuple(self.image_shape) if self.image_shape is not None else None)
+        with self._training(peers) as progress:
+            model, history, chosen = _core.fit(
+                X,
+                settings_json(self._settings()),
+                threads=int(self.threads),
+                threshold=self._threshold_rule(),
+                validation=val,
+                image_shape=image_shape,
+                callback=progress if progress.needed else None,
+                source=str(source),
+                missing=fill,
+                start=start,
+                peers=as_peers(peers),
+                checkpoint=None if checkpoint is None else os.fspath(checkpoint),
+                checkpoint_every=every,
+                resume=bool(resume),
+                shared_validation=bool(shared_validation),
+            )
+        self._learned(model, history, chosen, X.shape[1], names)
+        return self
+
+    @contextlib.contextmanager
+    def _training(self, peers):
+        """The fit's progress (``callback``, ``verbose``) for the core; with ``peers``,
+        Ctrl-C stops every process after the epoch (``interrupt_after_epoch``)."""
         progress = _Progress(self.callback, self.verbose)
         try:
             with interrupt_after_epoch(progress) if peers is not None else contextlib.nullcontext():
-                model, history, chosen = _core.fit(
-                    X,
-                    settings_json(self._settings()),
-                    threads=int(self.threads),
-                    threshold=self._threshold_rule(),
-                    validation=val,
-                    image_shape=image_shape,
-                    callback=progress if progress.needed else None,
-                    source=str(source),
-                    missing=fill,
-                    start=start,
-                    peers=as_peers(peers),
-                    checkpoint=None if checkpoint is None else os.fspath(checkpoint),
-                    checkpoint_every=every,
-                    resume=bool(resume),
-                    shared_validation=bool(shared_validation),
-                )
+                yield progress
         finally:
             progress.close()
-        self._learned(model, history, chosen, X.shape[1], names)
-        return self
 
     def _fit_files(self, files, validation_data, fill, start, checkpoint, every, resume, peers, shared_validation):
         """:meth:`fit` on :class:`Files`, read (or streamed) by the core; with ``peers``,
@@ -364,29 +371,25 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             if peers is not None:
                 not_ready(peers)  # the others raise too, rather than wait for this one
             raise
-        progress = _Progress(self.callback, self.verbose)
-        try:
-            with interrupt_after_epoch(progress) if peers is not None else contextlib.nullcontext():
-                model, history, chosen, names, width, mine, streamed = _core.fit_files(
-                    files.paths,
-                    settings_json(self._settings()),
-                    threads=int(self.threads),
-                    threshold=self._threshold_rule(),
-                    validation=val,
-                    image_shape=tuple(self.image_shape) if self.image_shape is not None else None,
-                    callback=progress if progress.needed else None,
-                    checkpoint=None if checkpoint is None else os.fspath(checkpoint),
-                    checkpoint_every=every,
-                    resume=bool(resume),
-                    missing=fill,
-                    start=start,
-                    stream=files.stream,
-                    memory_budget=files.memory_budget,
-                    peers=as_peers(peers),
-                    **files._columns(),
-                )
-        finally:
-            progress.close()
+        with self._training(peers) as progress:
+            model, history, chosen, names, width, mine, streamed = _core.fit_files(
+                files.paths,
+                settings_json(self._settings()),
+                threads=int(self.threads),
+                threshold=self._threshold_rule(),
+                validation=val,
+                image_shape=tuple(self.image_shape) if self.image_shape is not None else None,
+                callback=progress if progress.needed else None,
+                checkpoint=None if checkpoint is None else os.fspath(checkpoint),
+                checkpoint_every=every,
+                resume=bool(resume),
+                missing=fill,
+                start=start,
+                stream=files.stream,
+                memory_budget=files.memory_budget,
+                peers=as_peers(peers),
+                **files._columns(),
+            )
         names = None if names is None else np.asarray(names, dtype=object)
         self._learned(model, history, chosen, width, names)
         if streamed is not None:

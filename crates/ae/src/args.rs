@@ -178,6 +178,35 @@ impl DataArgs {
     pub fn named(&self) -> Option<Named> {
         self.dataset
     }
+
+    /// The table files `files` are read from a chunk at a time (streamed, or shared out
+    /// by `--shard`): the shards, or the one file (of two plain files, the second is a
+    /// labels file); `None` for a named dataset, images or standard input, which are
+    /// read whole.
+    pub fn table_files<'a>(&self, files: &'a [PathBuf]) -> Option<&'a [PathBuf]> {
+        if self.dataset.is_some()
+            || files.is_empty()
+            || open::are_images(files)
+            || files.iter().any(|p| open::is_stream(p))
+        {
+            return None;
+        }
+        Some(if open::are_shards(files) { files } else { &files[..1] })
+    }
+
+    /// The error of `--stream` for data that is not table files ([`table_files`](Self::table_files)).
+    pub fn cannot_stream(&self, files: &[PathBuf]) -> autoencoder::Error {
+        let what = match files.first() {
+            Some(p) => format!("{}: images and standard input are read into memory", p.display()),
+            None => "named datasets are read into memory".to_string(),
+        };
+        autoencoder::Error::config(
+            "stream",
+            format!(
+                "{what}; it streams table files (CSV, NPY, Parquet, Arrow, or folders and globs of them)"
+            ),
+        )
+    }
 }
 
 /// A model and the rows to run it on: what evaluate, encode, reconstruct, score,
@@ -207,15 +236,20 @@ impl ModelData {
         default_split: Split,
     ) -> autoencoder::Result<Dataset> {
         let seed = model.training.as_ref().map_or(0, |t| t.seed);
+        let data =
+            self.reading(model).load_shaped(&self.files, seed, default_split, model.config().image_shape)?;
+        model.check_data(&data)?;
+        Ok(data)
+    }
+
+    /// The data flags as `model` reads a later table: its missing-value fill and its
+    /// categorical encodings (a --missing flag given here still decides).
+    pub fn reading(&self, model: &autoencoder::Autoencoder) -> DataArgs {
         let mut args = self.data.clone();
-        // How the model reads a later table (its missing-value fill, its categorical
-        // encodings); a --missing flag given here still decides.
         let reading = model.reading_columns();
         args.missing = args.missing.or(Some(reading.missing));
         args.categories = reading.categories;
-        let data = args.load_shaped(&self.files, seed, default_split, model.config().image_shape)?;
-        model.check_data(&data)?;
-        Ok(data)
+        args
     }
 }
 

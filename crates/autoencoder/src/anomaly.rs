@@ -6,9 +6,9 @@
 
 use crate::error::{Error, Result};
 pub use crate::model::detector::{
-    explain_rows, feature_errors, feature_scales, lowest_scoring, resolve_score, score_chunked, score_rows,
-    scores, threshold, Detector, ErrorSums, Explanation, Probability, ScoreKind, ScoreSummary, Scored,
-    ThresholdRule, ELBO_SAMPLES,
+    check_explainable, explain_rows, feature_errors, feature_scales, lowest_scoring, resolve_score,
+    score_chunked, score_parts, score_rows, scores, threshold, Detector, ErrorSums, Explanation, Probability,
+    ScoreKind, ScoreSummary, Scored, ThresholdRule, ELBO_SAMPLES,
 };
 use crate::model::ModelConfig;
 use crate::train::TrainConfig;

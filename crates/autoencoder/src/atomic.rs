@@ -48,15 +48,42 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// a regular file (a device, a FIFO) is written through instead.
 pub fn write_atomic_with<F>(path: &Path, fill: F) -> Result<()>
 where
-    F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    F: FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()>,
 {
     match Target::of(path)? {
-        Target::Special => write_through(path, fill).map_err(|e| Error::io(path, e)),
+        Target::Special => write_through(path, fill).map_err(|e| unwrap_fill(path, e)),
         Target::Stdout => {
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            fill(&mut w).and_then(|()| w.flush()).map_err(|e| Error::io(Path::new("<stdout>"), e))
+            let mut w = std::io::BufWriter::new(std::io::stdout());
+            fill(&mut w).and_then(|()| w.flush()).map_err(|e| unwrap_fill(Path::new("<stdout>"), e))
         }
         Target::File { path: target, existing } => replace(&target, existing.as_ref(), fill),
+    }
+}
+
+/// [`write_atomic_with`] for a `fill` that does more than write, and so may fail with
+/// any error: what it returns is returned as it is, and nothing replaces `path`. (Its
+/// own write errors it names itself, with [`Error::io`]; a long computation whose
+/// results are written as they come, such as scores a part of the data at a time, is
+/// one.)
+pub fn write_atomic_try<F>(path: &Path, fill: F) -> Result<()>
+where
+    F: FnOnce(&mut (dyn Write + Send)) -> Result<()>,
+{
+    write_atomic_with(path, |w| fill(w).map_err(std::io::Error::other))
+}
+
+/// The error of a write to `path`: a library error that [`write_atomic_try`]'s `fill`
+/// returned, as it was, else the I/O error with the path.
+fn unwrap_fill(path: &Path, e: std::io::Error) -> Error {
+    if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        return Error::io(path, e);
+    }
+    let kind = e.kind();
+    match e.into_inner().map(|b| b.downcast::<Error>()) {
+        Some(Ok(inner)) => *inner,
+        // (Not reached: the inner error was checked to be the library's.)
+        Some(Err(other)) => Error::io(path, std::io::Error::new(kind, other)),
+        None => Error::io(path, kind.into()),
     }
 }
 
@@ -192,7 +219,7 @@ fn os(bytes: Vec<u8>) -> std::ffi::OsString {
 /// Write into a fresh temporary file beside `target` and rename it over `target`.
 fn replace<F>(target: &Path, existing: Option<&std::fs::Metadata>, fill: F) -> Result<()>
 where
-    F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    F: FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()>,
 {
     let (dir, name) = split(target);
     let stem = temp_stem(&name);
@@ -224,14 +251,14 @@ where
     // On failure the `NamedTempFile` was dropped inside the closure, which removed it;
     // on success it was renamed: either way the temporary name is gone.
     LIVE.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| p != &tmp_path);
-    result.map_err(|e| Error::io(target, e))
+    result.map_err(|e| unwrap_fill(target, e))
 }
 
 /// Write into an existing file that is not a regular file (a device, a FIFO): opened for
 /// writing, never created, truncated or replaced.
 fn write_through<F>(path: &Path, fill: F) -> std::io::Result<()>
 where
-    F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    F: FnOnce(&mut (dyn Write + Send)) -> std::io::Result<()>,
 {
     let file = std::fs::OpenOptions::new().write(true).open(path)?;
     let mut w = std::io::BufWriter::new(file);
@@ -441,6 +468,35 @@ mod tests {
         write_atomic(&p, b"whole").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"whole");
         assert_eq!(names(dir.path()), ["out.bin"]);
+    }
+
+    /// A `fill` that computes as it writes fails with its own error, returned as it was
+    /// (not as an I/O error of the file), and the file it was replacing is untouched; to
+    /// a device its error comes back alike.
+    #[test]
+    fn a_failed_computation_returns_its_error_and_replaces_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("scores.csv");
+        write_atomic(&p, b"old").unwrap();
+        for target in [p.as_path(), Path::new("/dev/null")] {
+            let r = write_atomic_try(target, |w| {
+                w.write_all(b"id,score\n").map_err(|e| Error::io(target, e))?;
+                Err(Error::config("explain", "not a sum over features"))
+            });
+            match r {
+                Err(Error::Config { field, message }) => {
+                    assert_eq!((field.as_str(), message.as_str()), ("explain", "not a sum over features"))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert_eq!(names(dir.path()), ["scores.csv"]);
+        // And an I/O error of the writing names the file.
+        let e = write_atomic_try(&p, |_| Err(Error::io(&p, std::io::Error::other("disk full")))).unwrap_err();
+        assert!(e.to_string().contains("scores.csv") && e.to_string().contains("disk full"), "{e}");
+        write_atomic_try(&p, |w| w.write_all(b"new").map_err(|e| Error::io(&p, e))).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
     }
 
     #[cfg(unix)]

@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 
 use autoencoder::anomaly::{self, Confusion, Detector, Probability, ScoreKind, ThresholdRule};
 use autoencoder::data::builtin::Split;
+use autoencoder::data::chunks::ChunkedRows;
+use autoencoder::data::columnar::{Column, ParquetRows};
 use autoencoder::data::open::load_labels;
 use autoencoder::data::RowIds;
-use autoencoder::{atomic, file, Error, Result};
+use autoencoder::train::{human_bytes, MemoryBudget};
+use autoencoder::{atomic, file, Dataset, Error, Result, Threads};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
@@ -40,6 +43,12 @@ pub struct ScoreArgs {
     /// Write pictures of the detector into this folder (made when missing): `histogram.png`, the scores with the model's threshold, and with 0/1 labels `roc.png` and `pr.png`, the ROC and precision-recall curves.
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
+    /// Score table files (CSV, NPY, Parquet, Arrow, or folders and globs of them) a part at a time — a Parquet row group, an Arrow record batch, a range of CSV or NPY rows — writing each part's rows as they are scored: memory holds one part of the data, and 17 bytes a row for the summary (its score, flag and label). The output is the bytes of the rows scored whole. Chosen without this flag when the data is larger than --memory-budget.
+    #[arg(long)]
+    pub stream: bool,
+    /// The memory the rows may take; larger table files are scored a part at a time (--stream): 512M, 4G, 1.5G [default: half the machine's memory].
+    #[arg(long, value_name = "SIZE", value_parser = |v: &str| v.parse::<MemoryBudget>())]
+    pub memory_budget: Option<MemoryBudget>,
     #[command(flatten)]
     pub threads: ThreadArgs,
     /// Print one JSON object with the summary on stdout.
@@ -78,31 +87,6 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     }
     let _held = files.check()?;
     let model = file::load(&a.input.model)?;
-    let mut data = a.input.load_for(&model, Split::Test)?;
-    model.check_data(&data)?;
-    data.first_row = a.row_offset;
-    if let Some(p) = &a.labels {
-        let labels = load_labels(p)?;
-        if labels.len() != data.rows() {
-            return Err(Error::format(
-                p,
-                format!("{} labels for {} rows in {}", labels.len(), data.rows(), data.source),
-            ));
-        }
-        anomaly::check_binary_labels(&labels, &p.display().to_string())?;
-        data = data.with_labels(labels)?;
-    }
-    // A label column is left out of the features whatever it holds; only 0/1 labels
-    // judge the scores (class labels, text mapped to classes, are just left out).
-    let mut labels_unused = None;
-    if let (None, Some(l)) = (&a.labels, &data.labels) {
-        if let Err(why) = anomaly::check_binary_labels(l, &data.source) {
-            labels_unused =
-                Some(format!("{why}; the label column is left out, and the scores are not judged"));
-            data.labels = None;
-        }
-    }
-    let threads = a.threads.threads();
     let detector: Option<&Detector> = model.detector.as_ref();
     if detect && detector.is_none() {
         return Err(Error::Data(format!(
@@ -110,29 +94,28 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
             a.input.model.display()
         )));
     }
-    // Explained first: a score that cannot be explained is refused before any work.
-    let explained = match a.explain {
-        Some(k) => Some(anomaly::explain_rows(&model, &data, a.score, k as usize, &threads)?),
+    // What no data can make right is refused before any is read: a score that cannot
+    // be explained first (the elbo of a model that has none is also refused).
+    if let (Some(_), Some(ScoreKind::Elbo)) = (a.explain, a.score) {
+        anomaly::check_explainable(ScoreKind::Elbo)?;
+    }
+    let (kind, _) = anomaly::resolve_score(&model, a.score)?;
+    if a.explain.is_some() {
+        anomaly::check_explainable(kind)?;
+    }
+    check_proba(a.proba, detector, kind)?;
+    let rows = Rows::open(&a, &model)?;
+    let known = match &a.labels {
+        Some(p) => Some(rows.labels_from(p, true)?),
         None => None,
     };
-    let anomaly::Scored { kind, scores, flags } = anomaly::score_rows(&model, &data, a.score, &threads)?;
-    let flags = flags.map(|(_, f)| f);
-    let proba = match (a.proba, detector) {
-        (None, _) => None,
-        (Some(method), Some(d)) if d.score == kind => Some(d.probabilities(&scores, method)?),
-        (Some(_), Some(d)) => {
-            return Err(Error::config(
-                "proba",
-                format!("the probabilities scale the detector's {} scores, not {kind} scores", d.score),
-            ))
-        }
-        (Some(_), None) => {
-            return Err(Error::config(
-                "proba",
-                "outlier probabilities need a model with a detector: train it with --threshold contamination=0.05 (or percentile=, sigma=, value=)",
-            ))
-        }
+    // A labels file beside streamed data is read as the rows would have read it (read
+    // whole, the data holds it).
+    let beside = match (&known, rows.labels_file()) {
+        (None, Some(p)) => Some(rows.labels_from(p, false)?),
+        _ => None,
     };
+    let threads = a.threads.threads();
     // The rows go to standard output with `-o -`, or without -o unless only the JSON
     // summary is asked for; the summary then goes to standard error.
     let rows_out = match &a.output {
@@ -140,11 +123,59 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         None if !a.json => Some(Path::new("-")),
         None => None,
     };
-    if let Some(p) = rows_out {
-        let why = explained.as_ref().map(|e| Why::new(e, data.feature_names.as_deref()));
-        let columns = Extra { flags: flags.as_deref(), proba: proba.as_deref(), why: why.as_ref() };
-        write_scores(p, &data.row_ids(), &scores, &columns)?;
+    let layout = Layout {
+        flags: detector.is_some_and(|d| d.score == kind),
+        proba: a.proba.is_some(),
+        explain: a.explain.map(|k| (k as usize).min(model.input_dim())),
+    };
+    let mut pass = Pass::default();
+    let mut score = |mut sink: Option<&mut Sink>| {
+        rows.score(&model, kind, a.row_offset, &threads, |part, scored| {
+            let explained = match a.explain {
+                Some(k) => Some(anomaly::explain_rows(&model, part, Some(kind), k as usize, &threads)?),
+                None => None,
+            };
+            let proba = match (a.proba, detector) {
+                (Some(method), Some(d)) => Some(d.probabilities(&scored.scores, method)?),
+                _ => None,
+            };
+            let flags = scored.flags.map(|(_, f)| f);
+            if let Some(sink) = sink.as_deref_mut() {
+                let why = explained.as_ref().map(|e| Why::new(e, part.feature_names.as_deref()));
+                let extra = Extra { flags: flags.as_deref(), proba: proba.as_deref(), why: why.as_ref() };
+                sink.write(&part.row_ids(), &scored.scores, &extra)?;
+            }
+            pass.add(part, scored.scores, flags);
+            Ok(())
+        })
+    };
+    match rows_out {
+        Some(p) => atomic::write_atomic_try(p, |out| {
+            let mut sink = Sink::new(p, out, &layout)?;
+            score(Some(&mut sink))?;
+            sink.finish()
+        })?,
+        None => score(None)?,
     }
+    let Pass { scores, flags, labels: read_labels } = pass;
+    // A label column (or a labels file beside the data) is left out of the features
+    // whatever it holds; only 0/1 labels judge the scores (class labels, text mapped to
+    // classes, are just left out).
+    let read_labels = beside.or(read_labels);
+    let mut labels_unused = None;
+    let labels = match (known, read_labels) {
+        (Some(l), _) => Some(l),
+        (None, Some(l)) => match anomaly::check_binary_labels(&l, rows.source()) {
+            Ok(()) => Some(l),
+            Err(why) => {
+                labels_unused =
+                    Some(format!("{why}; the label column is left out, and the scores are not judged"));
+                None
+            }
+        },
+        (None, None) => None,
+    };
+    let flags = layout.flags.then_some(flags);
     let summary_to_stderr = rows_out.is_some_and(|p| p.as_os_str() == "-");
     let flagged = match (detector, &flags) {
         (Some(d), Some(f)) => Some(Flagged {
@@ -159,7 +190,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         if let Some(h) = anomaly::histogram(&scores, 60) {
             detector_plot::write_histogram(hist, &h, &kind.to_string(), threshold).map_err(Error::Data)?;
         }
-        if let Some(labels) = &data.labels {
+        if let Some(labels) = &labels {
             if let (Some(points), Some(auc)) =
                 (anomaly::roc_curve(&scores, labels), anomaly::roc_auc(&scores, labels))
             {
@@ -173,7 +204,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
             }
         }
     }
-    let judged = data.labels.as_ref().map(|labels| Judged {
+    let judged = labels.as_ref().map(|labels| Judged {
         roc_auc: anomaly::roc_auc(&scores, labels),
         average_precision: anomaly::average_precision(&scores, labels),
         precision_at_n: anomaly::precision_at_n(&scores, labels, None),
@@ -181,8 +212,8 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     });
     let report = ScoreReport {
         model: a.input.model.clone(),
-        data: data.source.clone(),
-        rows: data.rows(),
+        data: rows.source().to_string(),
+        rows: scores.len(),
         score: kind,
         output: a.output.clone(),
         flagged,
@@ -200,6 +231,163 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         print!("{text}");
     }
     Ok(())
+}
+
+/// `--proba` needs the model's detector, and scales its kind of score only.
+fn check_proba(proba: Option<Probability>, detector: Option<&Detector>, kind: ScoreKind) -> Result<()> {
+    match (proba, detector) {
+        (None, _) => Ok(()),
+        (Some(_), Some(d)) if d.score == kind => Ok(()),
+        (Some(_), Some(d)) => Err(Error::config(
+            "proba",
+            format!("the probabilities scale the detector's {} scores, not {kind} scores", d.score),
+        )),
+        (Some(_), None) => Err(Error::config(
+            "proba",
+            "outlier probabilities need a model with a detector: train it with --threshold contamination=0.05 (or percentile=, sigma=, value=)",
+        )),
+    }
+}
+
+/// The rows scored: read whole, or table files read a part at a time (`--stream`, or
+/// more than `--memory-budget`), so that memory holds one part of them.
+// One value per run: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Rows<'a> {
+    Whole(Dataset),
+    Parts { rows: ChunkedRows, labels_file: Option<&'a Path> },
+}
+
+impl<'a> Rows<'a> {
+    fn open(a: &'a ScoreArgs, model: &autoencoder::Autoencoder) -> Result<Rows<'a>> {
+        let data = &a.input.data;
+        let budget = a.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(1));
+        let streamed = match data.table_files(&a.input.files) {
+            None if a.stream => return Err(data.cannot_stream(&a.input.files)),
+            None => None,
+            Some(paths) => (a.stream || budget.exceeded_by(paths, 1)?).then_some(paths),
+        };
+        match streamed {
+            Some(paths) => {
+                let rows = ChunkedRows::open(paths, &a.input.reading(model).load_options())?;
+                if rows.dropped_rows() > 0 {
+                    eprintln!(
+                        "left out {} row(s) with a missing value; {} kept",
+                        rows.dropped_rows(),
+                        rows.rows()
+                    );
+                }
+                let why = match a.stream {
+                    true => String::new(),
+                    false => format!(", more than the memory budget of {budget} (--memory-budget)"),
+                };
+                eprintln!(
+                    "scoring {} rows of {} values from {} ({} as f32{why}) a part at a time, of at most {} rows",
+                    rows.rows(),
+                    rows.cols(),
+                    rows.source,
+                    human_bytes(rows.bytes()),
+                    rows.largest_part()
+                );
+                // Of a data file and a labels file, only the first is the rows'.
+                let labels_file = a.input.files.get(paths.len()).map(PathBuf::as_path);
+                Ok(Rows::Parts { rows, labels_file })
+            }
+            None => {
+                let mut data = a.input.load_for(model, Split::Test)?;
+                data.first_row = a.row_offset;
+                Ok(Rows::Whole(data))
+            }
+        }
+    }
+
+    /// The data's name.
+    fn source(&self) -> &str {
+        match self {
+            Rows::Whole(d) => &d.source,
+            Rows::Parts { rows, .. } => &rows.source,
+        }
+    }
+
+    /// How many rows there are.
+    fn count(&self) -> u64 {
+        match self {
+            Rows::Whole(d) => d.rows() as u64,
+            Rows::Parts { rows, .. } => rows.rows(),
+        }
+    }
+
+    /// A labels file given beside streamed data (its second file). (Data read whole
+    /// holds its labels.)
+    fn labels_file(&self) -> Option<&'a Path> {
+        match self {
+            Rows::Parts { labels_file, .. } => *labels_file,
+            Rows::Whole(_) => None,
+        }
+    }
+
+    /// The labels in file `p`, one per row (and with `binary`, each 0 or 1).
+    fn labels_from(&self, p: &Path, binary: bool) -> Result<Vec<i64>> {
+        let labels = load_labels(p)?;
+        if labels.len() as u64 != self.count() {
+            return Err(Error::format(
+                p,
+                format!("{} labels for {} rows in {}", labels.len(), self.count(), self.source()),
+            ));
+        }
+        if binary {
+            anomaly::check_binary_labels(&labels, &p.display().to_string())?;
+        }
+        Ok(labels)
+    }
+
+    /// Score every row with `kind`, handing each part (the rows whole are one) and its
+    /// scores to `each` in order; streamed rows are scored at their index plus `offset`
+    /// (the rows read whole carry it already).
+    fn score<F>(
+        &self,
+        model: &autoencoder::Autoencoder,
+        kind: ScoreKind,
+        offset: u64,
+        threads: &Threads,
+        mut each: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&Dataset, anomaly::Scored) -> Result<()>,
+    {
+        match self {
+            Rows::Whole(data) => each(data, anomaly::score_rows(model, data, Some(kind), threads)?),
+            Rows::Parts { rows, .. } => {
+                anomaly::score_parts(model, rows, 0..rows.rows(), offset, Some(kind), threads, each)
+                    .map(|_| ())
+            }
+        }
+    }
+}
+
+/// What the summary needs of every row, kept as the parts are scored: 8 bytes a row for
+/// the score, 1 for its flag and 8 for a label.
+#[derive(Default)]
+struct Pass {
+    scores: Vec<f64>,
+    flags: Vec<u8>,
+    /// The data's own labels (a label column), when every part has them.
+    labels: Option<Vec<i64>>,
+}
+
+impl Pass {
+    fn add(&mut self, part: &Dataset, scores: Vec<f64>, flags: Option<Vec<u8>>) {
+        self.labels = match (self.scores.is_empty(), self.labels.take(), &part.labels) {
+            (true, _, Some(l)) => Some(l.clone()),
+            (false, Some(mut all), Some(l)) => {
+                all.extend_from_slice(l);
+                Some(all)
+            }
+            _ => None,
+        };
+        self.scores.extend(scores);
+        self.flags.extend(flags.unwrap_or_default());
+    }
 }
 
 /// What `ae score` and `ae detect` report: one JSON object with `--json`, else a
@@ -286,8 +474,6 @@ impl ScoreReport {
     }
 }
 
-/// `id,score[,outlier]` rows (the ids: the data's id column, else each row's global
-/// index): Parquet when `path` ends in `.parquet`, else CSV.
 /// The explanations as columns: `feature_i` (the feature's name) and `contribution_i`
 /// for each of the K places.
 struct Why {
@@ -319,59 +505,95 @@ struct Extra<'a> {
     why: Option<&'a Why>,
 }
 
-fn write_scores(path: &Path, ids: &RowIds, scores: &[f64], extra: &Extra) -> Result<()> {
-    let Extra { flags, proba, why } = *extra;
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
-        use autoencoder::data::columnar::{write_parquet, Column};
-        let mut columns = vec![("id", Column::Ids(ids)), ("score", Column::Float64(scores))];
-        if let Some(f) = flags {
-            columns.push(("outlier", Column::Flags(f)));
+/// The columns after `id,score`, the same in every part's rows: the flags (with the
+/// detector's score), the probabilities (`--proba`), and the `K` explanations
+/// (`--explain K`, at most the model's width).
+struct Layout {
+    flags: bool,
+    proba: bool,
+    explain: Option<usize>,
+}
+
+/// Where the `id,score[,outlier]…` rows go, a part's rows at a time (the ids: the data's
+/// id column, else each row's global index): Parquet when the path ends in `.parquet`,
+/// else CSV, its header written first.
+enum Sink<'w> {
+    Csv { path: PathBuf, out: csv::Writer<&'w mut (dyn Write + Send)> },
+    Parquet(ParquetRows<&'w mut (dyn Write + Send)>),
+}
+
+impl<'w> Sink<'w> {
+    fn new(path: &Path, out: &'w mut (dyn Write + Send), layout: &Layout) -> Result<Sink<'w>> {
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
+            return Ok(Sink::Parquet(ParquetRows::new(path, out)));
         }
-        if let Some(p) = proba {
-            columns.push(("probability", Column::Float64(p)));
-        }
-        if let Some(w) = why {
-            for (i, (f, c)) in w.names.iter().enumerate() {
-                columns.push((f.as_str(), Column::Ids(&w.features[i])));
-                columns.push((c.as_str(), Column::Float64(&w.contributions[i])));
-            }
-        }
-        return write_parquet(path, &columns);
-    }
-    atomic::write_atomic_with(path, |w: &mut dyn Write| {
         // The csv crate quotes a text id that holds a comma, a quote or a line break.
-        let mut out = csv::WriterBuilder::new().from_writer(w);
-        out.write_field("id")?;
-        out.write_field("score")?;
-        if flags.is_some() {
-            out.write_field("outlier")?;
+        let mut out = csv::WriterBuilder::new().from_writer(out);
+        let path = match path.as_os_str() == "-" {
+            true => PathBuf::from("<stdout>"),
+            false => path.to_path_buf(),
+        };
+        let mut header = vec!["id".to_string(), "score".to_string()];
+        header.extend(layout.flags.then(|| "outlier".to_string()));
+        header.extend(layout.proba.then(|| "probability".to_string()));
+        for i in 1..=layout.explain.unwrap_or(0) {
+            header.extend([format!("feature_{i}"), format!("contribution_{i}")]);
         }
-        if proba.is_some() {
-            out.write_field("probability")?;
-        }
-        for (f, c) in why.iter().flat_map(|w| &w.names) {
-            out.write_field(f)?;
-            out.write_field(c)?;
-        }
-        out.write_record(None::<&[u8]>)?;
-        for (i, s) in scores.iter().enumerate() {
-            out.write_field(ids.text(i).as_bytes())?;
-            out.write_field(s.to_string())?;
-            if let Some(f) = flags {
-                out.write_field(f[i].to_string())?;
-            }
-            if let Some(p) = proba {
-                out.write_field(p[i].to_string())?;
-            }
-            if let Some(w) = why {
-                for (f, c) in w.features.iter().zip(&w.contributions) {
-                    out.write_field(f.text(i).as_bytes())?;
-                    out.write_field(c[i].to_string())?;
+        out.write_record(&header).map_err(|e| Error::io(&path, e.into()))?;
+        Ok(Sink::Csv { path, out })
+    }
+
+    /// One part's rows.
+    fn write(&mut self, ids: &RowIds, scores: &[f64], extra: &Extra) -> Result<()> {
+        let Extra { flags, proba, why } = *extra;
+        match self {
+            Sink::Parquet(out) => {
+                let mut columns = vec![("id", Column::Ids(ids)), ("score", Column::Float64(scores))];
+                if let Some(f) = flags {
+                    columns.push(("outlier", Column::Flags(f)));
                 }
+                if let Some(p) = proba {
+                    columns.push(("probability", Column::Float64(p)));
+                }
+                if let Some(w) = why {
+                    for (i, (f, c)) in w.names.iter().enumerate() {
+                        columns.push((f.as_str(), Column::Ids(&w.features[i])));
+                        columns.push((c.as_str(), Column::Float64(&w.contributions[i])));
+                    }
+                }
+                out.write(&columns)
             }
-            out.write_record(None::<&[u8]>)?;
+            Sink::Csv { path, out } => {
+                let mut rows = || -> csv::Result<()> {
+                    for (i, s) in scores.iter().enumerate() {
+                        out.write_field(ids.text(i).as_bytes())?;
+                        out.write_field(s.to_string())?;
+                        if let Some(f) = flags {
+                            out.write_field(f[i].to_string())?;
+                        }
+                        if let Some(p) = proba {
+                            out.write_field(p[i].to_string())?;
+                        }
+                        if let Some(w) = why {
+                            for (f, c) in w.features.iter().zip(&w.contributions) {
+                                out.write_field(f.text(i).as_bytes())?;
+                                out.write_field(c[i].to_string())?;
+                            }
+                        }
+                        out.write_record(None::<&[u8]>)?;
+                    }
+                    Ok(())
+                };
+                rows().map_err(|e| Error::io(&*path, e.into()))
+            }
         }
-        out.flush()?;
-        Ok(())
-    })
+    }
+
+    /// The end of the rows: a Parquet file's footer, the CSV writer's buffer.
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Parquet(out) => out.finish(),
+            Sink::Csv { path, mut out } => out.flush().map_err(|e| Error::io(path, e)),
+        }
+    }
 }

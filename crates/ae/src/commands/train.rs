@@ -8,7 +8,9 @@ use autoencoder::anomaly::{ScoreKind, ThresholdRule};
 use autoencoder::data::builtin::Split;
 use autoencoder::data::ValueRange;
 use autoencoder::optim::Schedule;
-use autoencoder::train::{load_checkpoint, Corruption, EpochRecord, MemoryBudget, Sparsity, StopReason};
+use autoencoder::train::{
+    human_bytes, load_checkpoint, Corruption, EpochRecord, MemoryBudget, Sparsity, StopReason,
+};
 use autoencoder::{
     file, Activation, Arch, Autoencoder, Dataset, Downsample, Error, Init, Loss, ModelConfig, NormalizeKind,
     OptimizerKind, Params, Result, Settings,
@@ -737,14 +739,6 @@ impl Streamed {
     }
 }
 
-fn human_bytes(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b => format!("{:.1} KiB", b as f64 / 1024.0),
-    }
-}
-
 /// Whether to stream the training rows: with --stream, or when table files hold more
 /// than the memory budget (estimated from their footers or sizes; with --shard among
 /// `among` ranks, a rank's share of them) on any of the ranks `peers` joins. Named datasets, images and standard input
@@ -762,16 +756,7 @@ fn streaming(
     }
     let Some(paths) = table_files(a) else {
         if a.stream {
-            let what = match a.files.first() {
-                Some(p) => format!("{}: images and standard input are read into memory", p.display()),
-                None => "named datasets are read into memory".to_string(),
-            };
-            return Err(Error::config(
-                "stream",
-                format!(
-                    "{what}; it streams table files (CSV, NPY, Parquet, Arrow, or folders and globs of them)"
-                ),
-            ));
+            return Err(a.data.cannot_stream(&a.files));
         }
         return Ok(None);
     };
@@ -803,17 +788,10 @@ fn open_chunked(a: &TrainArgs, paths: &[PathBuf]) -> Result<autoencoder::data::c
     Ok(rows)
 }
 
-/// The table files the data is read from a chunk at a time (streamed, or shared out by
-/// `--shard`): the shards, or the one file; `None` for a named dataset, images or
-/// standard input, which are read whole.
+/// The table files the training rows are read from a chunk at a time
+/// ([`DataArgs::table_files`](crate::args::DataArgs::table_files)).
 fn table_files(a: &TrainArgs) -> Option<&[PathBuf]> {
-    use autoencoder::data::open::{are_images, are_shards, is_stream};
-    let files = &a.files;
-    if a.data.dataset.is_some() || files.is_empty() || are_images(files) || files.iter().any(|p| is_stream(p))
-    {
-        return None;
-    }
-    Some(if are_shards(files) { &files[..] } else { &files[..1] })
+    a.data.table_files(&a.files)
 }
 
 /// The rows `--shard` shares out among the ranks: table files, read a chunk at a time.

@@ -1,6 +1,7 @@
 //! `ae train --stream` and `--memory-budget`: rows streamed from Parquet shards train
 //! the model in-memory training trains when one window holds them, the same bits run
 //! after run in smaller windows, and a budget or input that cannot stream is refused.
+//! `ae score --stream`: the bytes and the summary of the rows scored whole.
 
 use std::path::Path;
 
@@ -179,4 +180,107 @@ fn what_cannot_stream_is_refused() {
         &["checkpoint_every", "streamed"],
     );
     assert!(!out.exists());
+}
+
+/// `ae score` of table files a part at a time (with --stream, or by itself when they
+/// are more than --memory-budget) writes the bytes it writes for the rows read whole —
+/// CSV and Parquet, with each row's flag, probability and explanation, ids running on
+/// across the shards — and the same summary, judged by the label column.
+#[test]
+fn streamed_scores_are_the_bytes_of_the_rows_scored_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shards(dir.path());
+    let model = dir.path().join("m.safetensors");
+    train(&data, &model, &["-q"]);
+    let score = |out: &Path, extra: &[&str]| {
+        let run = ok(ae()
+            .arg("score")
+            .arg(&model)
+            .arg(&data)
+            .args([
+                "--label-column",
+                "label",
+                "--explain",
+                "2",
+                "--proba",
+                "unify",
+                "--threads",
+                "2",
+                "--json",
+            ])
+            .args(extra)
+            .arg("-o")
+            .arg(out));
+        let said = String::from_utf8_lossy(&run.stderr).into_owned();
+        (std::fs::read(out).unwrap(), String::from_utf8(run.stdout).unwrap(), said)
+    };
+    for name in ["scores.csv", "scores.parquet"] {
+        let out = dir.path().join(name);
+        let (whole, summary, said) = score(&out, &[]);
+        assert!(!said.contains("a part at a time"), "{said}");
+        assert!(summary.contains("\"roc_auc\"") && summary.contains("\"rows\": 6000"), "{summary}");
+        let (streamed, streamed_summary, said) = score(&out, &["--stream"]);
+        assert!(
+            said.contains("scoring 6000 rows of 6 values from")
+                && said.contains("(3 shards)")
+                && said.contains("a part at a time, of at most 2000 rows"),
+            "{said}"
+        );
+        assert!(whole == streamed, "{name}: the streamed scores differ from the rows scored whole");
+        assert_eq!(summary, streamed_summary);
+        let (over, over_summary, said) = score(&out, &["--memory-budget", "100K"]);
+        assert!(said.contains("more than the memory budget of 100.0 KiB (--memory-budget)"), "{said}");
+        assert!(whole == over && summary == over_summary, "{name}");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("scores.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,score,outlier,probability,feature_1,contribution_1,feature_2,contribution_2");
+    assert_eq!((lines.len(), lines[2000].split(',').next()), (6001, Some("1999")));
+}
+
+/// Streamed scoring refuses, before it writes anything, what it cannot do: data that is
+/// not table files, a labels file of another length (as --labels or beside the data),
+/// and an explanation of a score that is not a sum over features (after one part is
+/// scored: the output is not left behind).
+#[test]
+fn what_streamed_scoring_cannot_do_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, short) = (dir.path().join("x.npy"), dir.path().join("short.csv"));
+    let values: Vec<f32> = (0..400 * 5).map(|i| ((i * 37) % 101) as f32 / 101.0).collect();
+    autoencoder::data::npy::write(&x, &values, 400, 5).unwrap();
+    std::fs::write(&short, "0\n1\n0\n").unwrap();
+    let model = dir.path().join("v.safetensors");
+    ok(ae()
+        .arg("train")
+        .arg(&x)
+        .args(["--variational", "--layers", "4,2", "--epochs", "1", "--no-plots", "-q", "-o"])
+        .arg(&model));
+    let out = dir.path().join("scores.csv");
+    let score = || {
+        let mut c = ae();
+        c.arg("score").arg(&model);
+        c
+    };
+    fails(
+        score().args(["--dataset", "synthetic", "--stream", "-o"]).arg(&out),
+        &["stream", "named datasets"],
+    );
+    fails(
+        score().arg(&x).arg(&short).args(["--stream", "-o"]).arg(&out),
+        &["short.csv: 3 labels for 400 rows in"],
+    );
+    fails(
+        score().arg(&x).arg("--labels").arg(&short).args(["--stream", "-o"]).arg(&out),
+        &["short.csv: 3 labels for 400 rows in"],
+    );
+    fails(score().arg(&x).args(["--stream", "--explain", "2", "-o"]).arg(&out), &["elbo score is not a sum"]);
+    assert!(!out.exists());
+    assert_eq!(crate::common::listing(dir.path()), ["short.csv", "v.safetensors", "x.npy"]);
+    // With the rows read whole too, a VAE's elbo scores at --row-offset (drawn at each
+    // row's global index) are the same bytes.
+    let at_offset =
+        |extra: &[&str]| ok(score().arg(&x).args(["--row-offset", "5000", "-o", "-"]).args(extra)).stdout;
+    let streamed = at_offset(&["--stream"]);
+    assert!(streamed == at_offset(&[]));
+    assert!(String::from_utf8_lossy(&streamed).lines().nth(1).unwrap().starts_with("5000,"));
 }

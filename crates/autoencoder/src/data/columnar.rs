@@ -28,7 +28,7 @@ use arrow_schema::{DataType, Field, Schema};
 
 use super::columns::{one_hot, Categorical, ColumnPlan, Columns, LabelTexts, Missing};
 use super::dataset::{Dataset, RowIds, MAX_WIDTH};
-use crate::atomic::write_atomic;
+use crate::atomic::write_atomic_try;
 use crate::error::{Error, Result};
 
 /// Rows a record batch holds when this module reads Parquet.
@@ -1080,33 +1080,91 @@ impl Column<'_> {
 /// Writes named columns of equal length as one Parquet file (Snappy-compressed),
 /// atomically: the file appears whole or not at all.
 pub fn write_parquet(path: &Path, columns: &[(&str, Column<'_>)]) -> Result<()> {
-    use parquet::arrow::ArrowWriter;
-    use parquet::basic::Compression;
-    use parquet::file::properties::WriterProperties;
-    let rows = columns.first().map_or(0, |(_, c)| c.len());
-    if let Some((name, c)) = columns.iter().find(|(_, c)| c.len() != rows) {
-        return Err(Error::Data(format!(
-            "{}: column {name:?} has {} rows, the first has {rows}",
-            path.display(),
-            c.len()
-        )));
+    write_atomic_try(path, |out| {
+        let mut rows = ParquetRows::new(path, out);
+        rows.write(columns)?;
+        rows.finish()
+    })
+}
+
+/// Named columns written as Parquet (Snappy-compressed) into `out` a batch of rows at a
+/// time, as they are computed: a pass over data larger than memory holds one batch of
+/// its results, not all of them. Every batch has the first's columns, named and typed
+/// alike, in the same order; batches are gathered into row groups of up to the
+/// `parquet` crate's default of 1 Mi rows. The file is Parquet once
+/// [`finish`](Self::finish) has written its footer.
+pub struct ParquetRows<W: std::io::Write + Send> {
+    /// The file written, named in errors.
+    path: std::path::PathBuf,
+    /// `out`, until the first batch gives the schema.
+    out: Option<W>,
+    writer: Option<(Arc<Schema>, parquet::arrow::ArrowWriter<W>)>,
+}
+
+impl<W: std::io::Write + Send> ParquetRows<W> {
+    /// A writer of Parquet into `out`, whose errors name `path`.
+    pub fn new(path: &Path, out: W) -> Self {
+        ParquetRows { path: path.to_path_buf(), out: Some(out), writer: None }
     }
-    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns
-        .iter()
-        .map(|(name, c)| {
-            let (t, a) = c.array();
-            (Field::new(*name, t, false), a)
-        })
-        .unzip();
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| format_error(path, e))?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-    let mut bytes = Vec::new();
-    let mut writer =
-        ArrowWriter::try_new(&mut bytes, schema, Some(props)).map_err(|e| format_error(path, e))?;
-    writer.write(&batch).map_err(|e| format_error(path, e))?;
-    writer.close().map_err(|e| format_error(path, e))?;
-    write_atomic(path, &bytes)
+
+    /// Write one batch: columns of equal length, those of the first batch.
+    pub fn write(&mut self, columns: &[(&str, Column<'_>)]) -> Result<()> {
+        use parquet::arrow::ArrowWriter;
+        use parquet::basic::Compression;
+        use parquet::file::properties::WriterProperties;
+        let path = self.path.as_path();
+        let rows = columns.first().map_or(0, |(_, c)| c.len());
+        if let Some((name, c)) = columns.iter().find(|(_, c)| c.len() != rows) {
+            return Err(Error::Data(format!(
+                "{}: column {name:?} has {} rows, the first has {rows}",
+                path.display(),
+                c.len()
+            )));
+        }
+        let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns
+            .iter()
+            .map(|(name, c)| {
+                let (t, a) = c.array();
+                (Field::new(*name, t, false), a)
+            })
+            .unzip();
+        let (schema, writer) = match &mut self.writer {
+            Some(made) => made,
+            None => {
+                let out = self.out.take().ok_or_else(|| {
+                    Error::Data(format!("{}: the writer failed before its first batch", path.display()))
+                })?;
+                let schema = Arc::new(Schema::new(fields.clone()));
+                let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+                let writer = ArrowWriter::try_new(out, schema.clone(), Some(props))
+                    .map_err(|e| format_error(path, e))?;
+                self.writer.insert((schema, writer))
+            }
+        };
+        if schema.fields().iter().map(|f| f.as_ref()).ne(fields.iter()) {
+            return Err(Error::Data(format!(
+                "{}: a batch of columns {:?}, where the first batch had {:?}",
+                path.display(),
+                fields.iter().map(|f| format!("{} ({})", f.name(), f.data_type())).collect::<Vec<_>>(),
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| format!("{} ({})", f.name(), f.data_type()))
+                    .collect::<Vec<_>>(),
+            )));
+        }
+        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| format_error(path, e))?;
+        writer.write(&batch).map_err(|e| format_error(path, e))
+    }
+
+    /// Write the footer: the file is whole. An error when no batch was written (its
+    /// columns are not known).
+    pub fn finish(self) -> Result<()> {
+        match self.writer {
+            Some((_, writer)) => writer.close().map(|_| ()).map_err(|e| format_error(&self.path, e)),
+            None => Err(Error::Data(format!("{}: no rows to write", self.path.display()))),
+        }
+    }
 }
 
 /// Writes `rows × cols` row-major values as Parquet, one `f32` column per name in
@@ -1216,6 +1274,53 @@ mod tests {
         assert!(e.contains("row 2, column 2 (\"score\")") && e.contains("too large"), "{e}");
         let e = load_parquet(&p, &label(ColumnRef::Name("nope".into()))).unwrap_err().to_string();
         assert!(e.contains("no column named \"nope\""), "{e}");
+    }
+
+    /// Batches written one after another make one table, the bytes of the rows written
+    /// at once, and read back in order; a batch of other columns (names, types or
+    /// order), columns of unequal length, and a writer given no batch are refused, each
+    /// naming the file.
+    #[test]
+    fn batches_written_one_at_a_time_are_the_table_written_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (whole, parts) = (dir.path().join("whole.parquet"), dir.path().join("parts.parquet"));
+        let ids = RowIds::Text((0..10).map(|i| format!("r{i}")).collect());
+        let values: Vec<f32> = (0..20).map(|i| i as f32 * 0.5).collect();
+        fn columns<'a>(ids: &'a RowIds, values: &'a [f32]) -> Vec<(&'static str, Column<'a>)> {
+            vec![("id", Column::Ids(ids)), ("a", Column::Strided { data: values, cols: 2, col: 0 })]
+        }
+        write_parquet(&whole, &columns(&ids, &values)).unwrap();
+        let mut bytes = Vec::new();
+        let mut out = ParquetRows::new(&parts, &mut bytes);
+        for (a, b) in [(0, 3), (3, 4), (4, 10)] {
+            let RowIds::Text(all) = &ids else { unreachable!() };
+            out.write(&columns(&RowIds::Text(all[a..b].to_vec()), &values[2 * a..2 * b])).unwrap();
+        }
+        out.finish().unwrap();
+        assert!(
+            bytes == std::fs::read(&whole).unwrap(),
+            "batches written apart differ from the rows at once"
+        );
+        std::fs::write(&parts, &bytes).unwrap();
+        let d =
+            load_parquet(&parts, &Columns { id: Some(ColumnRef::Name("id".into())), ..Columns::default() })
+                .unwrap();
+        assert_eq!(d.as_slice(), values.iter().step_by(2).copied().collect::<Vec<_>>());
+        assert_eq!(d.ids, Some(ids.clone()));
+
+        let mut out = ParquetRows::new(&parts, Vec::new());
+        out.write(&columns(&ids, &values)).unwrap();
+        let renamed = [("key", Column::Ids(&ids)), ("a", Column::Strided { data: &values, cols: 2, col: 0 })];
+        let e = out.write(&renamed).unwrap_err().to_string();
+        assert!(e.contains("parts.parquet") && e.contains("the first batch had"), "{e}");
+        let numbers = RowIds::Int((0..10).collect());
+        let e = out.write(&columns(&numbers, &values)).unwrap_err().to_string();
+        assert!(e.contains("id (Int64)") && e.contains("id (Utf8)"), "{e}");
+        let e =
+            out.write(&[("id", Column::Ids(&ids)), ("s", Column::Float64(&[1.0]))]).unwrap_err().to_string();
+        assert!(e.contains("column \"s\" has 1 rows, the first has 10"), "{e}");
+        let e = ParquetRows::new(&parts, Vec::new()).finish().unwrap_err().to_string();
+        assert!(e.contains("parts.parquet: no rows to write"), "{e}");
     }
 
     /// Arrow IPC files and streams whose lengths claim more than there is are refused

@@ -402,17 +402,51 @@ pub fn score_chunked(
     kind: Option<ScoreKind>,
     threads: &Threads,
 ) -> Result<Scored> {
-    let (kind, scale) = resolve_score(model, kind)?;
-    model.check_width(data.cols(), &data.source)?;
     let mut all = Vec::with_capacity(usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(0));
-    for (i, rows) in data.parts(range) {
-        let part = data.read_part(i, rows)?;
-        model.check_data(&part)?;
-        all.extend(scores(model, &part, kind, scale, threads)?);
-    }
+    let kind = score_parts(model, data, range, 0, kind, threads, |_, scored| {
+        all.extend(scored.scores);
+        Ok(())
+    })?;
     let detector = model.detector.as_ref();
     let flags = detector.filter(|d| d.score == kind).map(|d| (d.threshold, d.labels(&all)));
     Ok(Scored { kind, scores: all, flags })
+}
+
+/// Score rows `range` of table files a part at a time, handing each part and its
+/// [`Scored`] to `each` in order, and return the score computed: a pass over files
+/// larger than memory that holds one part of them, for a caller that writes each
+/// part's results as they come ([`score_chunked`] keeps them all). The part's
+/// [`Dataset::first_row`] is its first row's index in the files plus `offset` (the
+/// files' first row's index in a larger table, as `ae score --row-offset` gives it):
+/// each row is scored at that index, so the parts' scores are the bits of
+/// [`score_rows`] of the rows read whole with `first_row` at `offset + range.start`.
+/// The first error, of a read, a check or `each`, ends the pass.
+pub fn score_parts<F>(
+    model: &Autoencoder,
+    data: &crate::data::chunks::ChunkedRows,
+    range: std::ops::Range<u64>,
+    offset: u64,
+    kind: Option<ScoreKind>,
+    threads: &Threads,
+    mut each: F,
+) -> Result<ScoreKind>
+where
+    F: FnMut(&Dataset, Scored) -> Result<()>,
+{
+    let (kind, scale) = resolve_score(model, kind)?;
+    model.check_width(data.cols(), &data.source)?;
+    let detector = model.detector.as_ref().filter(|d| d.score == kind);
+    for (i, rows) in data.parts(range) {
+        let mut part = data.read_part(i, rows)?;
+        part.first_row = part.first_row.checked_add(offset).ok_or_else(|| {
+            Error::config("row_offset", format!("{offset} places the rows of {} past 2⁶⁴", data.source))
+        })?;
+        model.check_data(&part)?;
+        let scores = scores(model, &part, kind, scale, threads)?;
+        let flags = detector.map(|d| (d.threshold, d.labels(&scores)));
+        each(&part, Scored { kind, scores, flags })?;
+    }
+    Ok(kind)
 }
 
 /// The score to compute (`kind`, else [`ScoreKind::of`] the model) and its feature
@@ -431,6 +465,24 @@ pub fn resolve_score(model: &Autoencoder, kind: Option<ScoreKind>) -> Result<(Sc
         _ => &[],
     };
     Ok((kind, scale))
+}
+
+/// Whether scores of `kind` can be explained ([`explain_rows`]): a reconstruction score
+/// can, `elbo` (not a sum over features) cannot. A front that explains rows a part at a
+/// time asks before it reads any.
+pub fn check_explainable(kind: ScoreKind) -> Result<()> {
+    explained_term(kind).map(|_| ())
+}
+
+/// The term of feature `j` in a score of `kind`, as [`error_term`] gives it, or the
+/// error that `kind` is not a sum over features.
+fn explained_term(kind: ScoreKind) -> Result<Term> {
+    error_term(kind).ok_or_else(|| {
+        Error::config(
+            "explain",
+            "the elbo score is not a sum over features; explain a reconstruction score (score = mse, mae, root or standardized)",
+        )
+    })
 }
 
 /// Why each row scores as it does: the `k` features whose terms add most to its
@@ -464,12 +516,7 @@ pub fn explain_rows(
     let (kind, scale) = resolve_score(model, kind)?;
     model.check_data(data)?;
     let d = model.input_dim();
-    let term = error_term(kind).ok_or_else(|| {
-        Error::config(
-            "explain",
-            "the elbo score is not a sum over features; explain a reconstruction score (score = mse, mae, root or standardized)",
-        )
-    })?;
+    let term = explained_term(kind)?;
     let k = k.min(d);
     let mut features = Vec::with_capacity(data.rows() * k);
     let mut contributions = Vec::with_capacity(data.rows() * k);
@@ -1059,6 +1106,44 @@ mod tests {
             let part = score_chunked(&model, &chunked, 100..250, None, &threads).unwrap();
             assert_eq!(part, score_rows(&model, &tail, None, &threads).unwrap());
             assert_eq!(part.scores, whole.scores[100..250]);
+            // Handed over a part at a time, at an offset (the files one shard of a larger
+            // table): each chunk's rows, in order, scored at their index plus the offset.
+            let mut shifted = data.clone();
+            shifted.first_row = 1_000_000;
+            let at_offset = score_rows(&model, &shifted, None, &threads).unwrap();
+            let mut seen = Vec::new();
+            let mut joined = Vec::new();
+            let kind = score_parts(&model, &chunked, 0..300, 1_000_000, None, &threads, |part, scored| {
+                seen.push((part.first_row, part.rows()));
+                assert_eq!(
+                    scored.flags.as_ref().map(|(t, f)| (*t, f.len())),
+                    at_offset.flags.as_ref().map(|(t, _)| (*t, part.rows()))
+                );
+                joined.extend(scored.scores);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!((kind, joined), (at_offset.kind, at_offset.scores.clone()));
+            // The parts follow each other, none across a file's end (a test build's NPY
+            // parts are a few rows).
+            let starts: Vec<u64> = seen.iter().map(|&(at, _)| at).collect();
+            let ends: Vec<u64> = seen.iter().map(|&(at, n)| at + n as u64).collect();
+            assert_eq!((starts[0], ends[ends.len() - 1]), (1_000_000, 1_000_300));
+            assert_eq!(starts[1..], ends[..ends.len() - 1]);
+            assert!(starts.contains(&1_000_120) && starts.contains(&1_000_121), "{seen:?}");
+            if model.config().variational {
+                assert_ne!(
+                    at_offset.scores, whole.scores,
+                    "the elbo's samples are drawn at each row's index"
+                );
+            }
+            // An error of the caller's ends the pass.
+            let mut calls = 0;
+            let e = score_parts(&model, &chunked, 0..300, 0, None, &threads, |_, _| {
+                calls += 1;
+                Err(Error::Data("stop".into()))
+            });
+            assert!(e.is_err() && calls == 1);
         }
         let narrow =
             Autoencoder::new(ModelConfig { input_dim: 3, layers: vec![2], ..ModelConfig::default() }, 1)

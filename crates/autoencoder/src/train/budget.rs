@@ -1,7 +1,9 @@
-//! The memory budget of training: the bytes the training rows may take in memory, read
-//! from a size such as `1.5G` or taken as half the machine's memory, and whether table
-//! files are over it (they are then streamed, [`fit_streamed`](super::fit_streamed)).
-//! Every front that trains on files (`ae train`, the Python package) decides here.
+//! The memory budget of training and scoring: the bytes the rows may take in memory,
+//! read from a size such as `1.5G` or taken as half the machine's memory, and whether
+//! table files are over it (they are then streamed: [`fit_streamed`](super::fit_streamed)
+//! trains on them, [`score_parts`](crate::anomaly::score_parts) scores them). Every
+//! front that trains on or scores files (`ae train`, `ae score`, the Python package)
+//! decides here.
 
 use std::path::PathBuf;
 
@@ -51,6 +53,29 @@ impl MemoryBudget {
     /// streams.
     pub fn exceeded_by(self, paths: &[PathBuf], among: usize) -> Result<bool> {
         Ok(estimate_bytes(paths)? / among.max(1) as u64 > self.0)
+    }
+}
+
+impl std::fmt::Display for MemoryBudget {
+    /// As [`human_bytes`] writes it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&human_bytes(self.0))
+    }
+}
+
+/// `bytes` as people read a size: binary units with one decimal.
+///
+/// ```
+/// use autoencoder::train::human_bytes;
+/// assert_eq!(human_bytes(3 << 29), "1.5 GiB");
+/// assert_eq!(human_bytes(100 << 20), "100.0 MiB");
+/// assert_eq!(human_bytes(512), "0.5 KiB");
+/// ```
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b => format!("{:.1} KiB", b as f64 / 1024.0),
     }
 }
 

@@ -16,7 +16,7 @@ mod row_split;
 mod shard;
 mod stream;
 
-pub use budget::MemoryBudget;
+pub use budget::{human_bytes, MemoryBudget};
 pub use checkpoint::{
     load_checkpoint, save_checkpoint, Checkpoint, DataFingerprint, PartFingerprint, Resume, ResumeState,
     WordPosition, CHECKPOINT_FORMAT,

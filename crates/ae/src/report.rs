@@ -326,8 +326,9 @@ textarea{{width:100%;height:8em;font-family:monospace}}pre{{background:#f4f4f4;p
                 h.push_str(&p.svg(&title, "score", "rows"));
             }
             if let Some(labels) = labels {
-                if let Some(roc) = anomaly::roc_curve(scores, labels) {
-                    let auc = anomaly::roc_auc(scores, labels).unwrap_or(f64::NAN);
+                let ranked = anomaly::Ranked::new(scores, labels);
+                if let Some(roc) = ranked.roc_curve() {
+                    let auc = ranked.roc_auc().unwrap_or(f64::NAN);
                     let mut p = Plot::new((0.0, 1.0), (0.0, 1.0));
                     p.line(&[(0.0, 0.0), (1.0, 1.0)], "#bbb", "chance");
                     p.line(&roc.iter().map(|c| (c.x, c.y)).collect::<Vec<_>>(), COLORS[0], "ROC");
@@ -337,7 +338,7 @@ textarea{{width:100%;height:8em;font-family:monospace}}pre{{background:#f4f4f4;p
                         "true-positive rate",
                     ));
                 }
-                if let Some(pr) = anomaly::pr_curve(scores, labels) {
+                if let Some(pr) = ranked.pr_curve() {
                     let mut p = Plot::new((0.0, 1.0), (0.0, 1.0));
                     p.line(&pr.iter().map(|c| (c.x, c.y)).collect::<Vec<_>>(), COLORS[0], "precision-recall");
                     h.push_str(&p.svg("precision against recall", "recall", "precision"));

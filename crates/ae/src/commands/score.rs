@@ -128,7 +128,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         proba: a.proba.is_some(),
         explain: a.explain.map(|k| (k as usize).min(model.input_dim())),
     };
-    let mut pass = Pass::default();
+    let mut pass = Pass::new(rows.count(), layout.flags);
     let mut score = |mut sink: Option<&mut Sink>| {
         rows.score(&model, kind, a.row_offset, &threads, |part, scored| {
             let explained = match a.explain {
@@ -157,7 +157,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         })?,
         None => score(None)?,
     }
-    let Pass { scores, flags, labels: read_labels } = pass;
+    let Pass { scores, flags, labels: read_labels, .. } = pass;
     // A label column (or a labels file beside the data) is left out of the features
     // whatever it holds; only 0/1 labels judge the scores (class labels, text mapped to
     // classes, are just left out).
@@ -185,31 +185,30 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         }),
         _ => None,
     };
+    // The rows ranked once by score, for every measure and curve of the labels.
+    let ranked = labels.as_ref().map(|labels| anomaly::Ranked::new(&scores, labels));
+    let judged = ranked.as_ref().zip(labels.as_ref()).map(|(r, labels)| Judged {
+        roc_auc: r.roc_auc(),
+        average_precision: r.average_precision(),
+        precision_at_n: r.precision_at_n(None),
+        confusion: flags.as_ref().map(|f| Confusion::new(f, labels)),
+    });
     if let Some([roc, pr, hist]) = &plot_files {
         let threshold = detector.filter(|d| d.score == kind).map(|d| d.threshold);
         if let Some(h) = anomaly::histogram(&scores, 60) {
             detector_plot::write_histogram(hist, &h, &kind.to_string(), threshold).map_err(Error::Data)?;
         }
-        if let Some(labels) = &labels {
-            if let (Some(points), Some(auc)) =
-                (anomaly::roc_curve(&scores, labels), anomaly::roc_auc(&scores, labels))
-            {
+        if let (Some(r), Some(j), Some(labels)) = (&ranked, &judged, &labels) {
+            if let (Some(points), Some(auc)) = (r.roc_curve(), j.roc_auc) {
                 detector_plot::write_roc(roc, &points, auc).map_err(Error::Data)?;
             }
-            if let (Some(points), Some(ap)) =
-                (anomaly::pr_curve(&scores, labels), anomaly::average_precision(&scores, labels))
-            {
+            if let (Some(points), Some(ap)) = (r.pr_curve(), j.average_precision) {
                 let rate = labels.iter().filter(|&&l| l == 1).count() as f64 / labels.len().max(1) as f64;
                 detector_plot::write_pr(pr, &points, ap, rate).map_err(Error::Data)?;
             }
         }
     }
-    let judged = labels.as_ref().map(|labels| Judged {
-        roc_auc: anomaly::roc_auc(&scores, labels),
-        average_precision: anomaly::average_precision(&scores, labels),
-        precision_at_n: anomaly::precision_at_n(&scores, labels, None),
-        confusion: flags.as_ref().map(|f| Confusion::new(f, labels)),
-    });
+    drop(ranked);
     let report = ScoreReport {
         model: a.input.model.clone(),
         data: rows.source().to_string(),
@@ -366,9 +365,9 @@ impl<'a> Rows<'a> {
 }
 
 /// What the summary needs of every row, kept as the parts are scored: 8 bytes a row for
-/// the score, 1 for its flag and 8 for a label.
-#[derive(Default)]
+/// the score, 1 for its flag and 8 for a label, reserved at once for every row.
 struct Pass {
+    rows: usize,
     scores: Vec<f64>,
     flags: Vec<u8>,
     /// The data's own labels (a label column), when every part has them.
@@ -376,9 +375,19 @@ struct Pass {
 }
 
 impl Pass {
+    fn new(rows: u64, flags: bool) -> Pass {
+        let rows = usize::try_from(rows).unwrap_or(usize::MAX);
+        let flags = if flags { Vec::with_capacity(rows) } else { Vec::new() };
+        Pass { rows, scores: Vec::with_capacity(rows), flags, labels: None }
+    }
+
     fn add(&mut self, part: &Dataset, scores: Vec<f64>, flags: Option<Vec<u8>>) {
         self.labels = match (self.scores.is_empty(), self.labels.take(), &part.labels) {
-            (true, _, Some(l)) => Some(l.clone()),
+            (true, _, Some(l)) => {
+                let mut all = Vec::with_capacity(self.rows);
+                all.extend_from_slice(l);
+                Some(all)
+            }
             (false, Some(mut all), Some(l)) => {
                 all.extend_from_slice(l);
                 Some(all)

@@ -22,6 +22,7 @@ mod progress;
 #[cfg(feature = "plots")]
 mod rd_plot;
 mod report;
+mod rows;
 #[cfg(feature = "plots")]
 mod scatter;
 #[cfg(feature = "serve")]

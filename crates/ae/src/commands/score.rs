@@ -6,17 +6,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use autoencoder::anomaly::{self, Confusion, Detector, Probability, ScoreKind, ThresholdRule};
-use autoencoder::data::builtin::Split;
-use autoencoder::data::chunks::ChunkedRows;
 use autoencoder::data::columnar::{Column, ParquetRows};
-use autoencoder::data::open::load_labels;
 use autoencoder::data::RowIds;
-use autoencoder::train::{human_bytes, MemoryBudget};
-use autoencoder::{atomic, file, Dataset, Error, Result, Threads};
+use autoencoder::{atomic, file, Dataset, Error, Result};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
 use crate::detector_plot;
+use crate::rows::{Rows, StreamArgs};
 
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
@@ -43,12 +40,8 @@ pub struct ScoreArgs {
     /// Write pictures of the detector into this folder (made when missing): `histogram.png`, the scores with the model's threshold, and with 0/1 labels `roc.png` and `pr.png`, the ROC and precision-recall curves.
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
-    /// Score table files (CSV, NPY, Parquet, Arrow, or folders and globs of them) a part at a time — a Parquet row group, an Arrow record batch, a range of CSV or NPY rows — writing each part's rows as they are scored: memory holds one part of the data, and 17 bytes a row for the summary (its score, flag and label). The output is the bytes of the rows scored whole. Chosen without this flag when the data is larger than --memory-budget.
-    #[arg(long)]
-    pub stream: bool,
-    /// The memory the rows may take; larger table files are scored a part at a time (--stream): 512M, 4G, 1.5G [default: half the machine's memory].
-    #[arg(long, value_name = "SIZE", value_parser = |v: &str| v.parse::<MemoryBudget>())]
-    pub memory_budget: Option<MemoryBudget>,
+    #[command(flatten)]
+    pub stream: StreamArgs,
     #[command(flatten)]
     pub threads: ThreadArgs,
     /// Print one JSON object with the summary on stdout.
@@ -104,7 +97,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         anomaly::check_explainable(kind)?;
     }
     check_proba(a.proba, detector, kind)?;
-    let rows = Rows::open(&a, &model)?;
+    let rows = Rows::open(&a.input, &a.stream, &model, a.row_offset, "scoring")?;
     let known = match &a.labels {
         Some(p) => Some(rows.labels_from(p, true)?),
         None => None,
@@ -130,7 +123,7 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
     };
     let mut pass = Pass::new(rows.count(), layout.flags);
     let mut score = |mut sink: Option<&mut Sink>| {
-        rows.score(&model, kind, a.row_offset, &threads, |part, scored| {
+        rows.score(&model, kind, &threads, |part, scored| {
             let explained = match a.explain {
                 Some(k) => Some(anomaly::explain_rows(&model, part, Some(kind), k as usize, &threads)?),
                 None => None,
@@ -245,122 +238,6 @@ fn check_proba(proba: Option<Probability>, detector: Option<&Detector>, kind: Sc
             "proba",
             "outlier probabilities need a model with a detector: train it with --threshold contamination=0.05 (or percentile=, sigma=, value=)",
         )),
-    }
-}
-
-/// The rows scored: read whole, or table files read a part at a time (`--stream`, or
-/// more than `--memory-budget`), so that memory holds one part of them.
-// One value per run: its size does not matter.
-#[allow(clippy::large_enum_variant)]
-enum Rows<'a> {
-    Whole(Dataset),
-    Parts { rows: ChunkedRows, labels_file: Option<&'a Path> },
-}
-
-impl<'a> Rows<'a> {
-    fn open(a: &'a ScoreArgs, model: &autoencoder::Autoencoder) -> Result<Rows<'a>> {
-        let data = &a.input.data;
-        let budget = a.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(1));
-        let streamed = match data.table_files(&a.input.files) {
-            None if a.stream => return Err(data.cannot_stream(&a.input.files)),
-            None => None,
-            Some(paths) => (a.stream || budget.exceeded_by(paths, 1)?).then_some(paths),
-        };
-        match streamed {
-            Some(paths) => {
-                let rows = ChunkedRows::open(paths, &a.input.reading(model).load_options())?;
-                if rows.dropped_rows() > 0 {
-                    eprintln!(
-                        "left out {} row(s) with a missing value; {} kept",
-                        rows.dropped_rows(),
-                        rows.rows()
-                    );
-                }
-                let why = match a.stream {
-                    true => String::new(),
-                    false => format!(", more than the memory budget of {budget} (--memory-budget)"),
-                };
-                eprintln!(
-                    "scoring {} rows of {} values from {} ({} as f32{why}) a part at a time, of at most {} rows",
-                    rows.rows(),
-                    rows.cols(),
-                    rows.source,
-                    human_bytes(rows.bytes()),
-                    rows.largest_part()
-                );
-                // Of a data file and a labels file, only the first is the rows'.
-                let labels_file = a.input.files.get(paths.len()).map(PathBuf::as_path);
-                Ok(Rows::Parts { rows, labels_file })
-            }
-            None => {
-                let mut data = a.input.load_for(model, Split::Test)?;
-                data.first_row = a.row_offset;
-                Ok(Rows::Whole(data))
-            }
-        }
-    }
-
-    /// The data's name.
-    fn source(&self) -> &str {
-        match self {
-            Rows::Whole(d) => &d.source,
-            Rows::Parts { rows, .. } => &rows.source,
-        }
-    }
-
-    /// How many rows there are.
-    fn count(&self) -> u64 {
-        match self {
-            Rows::Whole(d) => d.rows() as u64,
-            Rows::Parts { rows, .. } => rows.rows(),
-        }
-    }
-
-    /// A labels file given beside streamed data (its second file). (Data read whole
-    /// holds its labels.)
-    fn labels_file(&self) -> Option<&'a Path> {
-        match self {
-            Rows::Parts { labels_file, .. } => *labels_file,
-            Rows::Whole(_) => None,
-        }
-    }
-
-    /// The labels in file `p`, one per row (and with `binary`, each 0 or 1).
-    fn labels_from(&self, p: &Path, binary: bool) -> Result<Vec<i64>> {
-        let labels = load_labels(p)?;
-        if labels.len() as u64 != self.count() {
-            return Err(Error::format(
-                p,
-                format!("{} labels for {} rows in {}", labels.len(), self.count(), self.source()),
-            ));
-        }
-        if binary {
-            anomaly::check_binary_labels(&labels, &p.display().to_string())?;
-        }
-        Ok(labels)
-    }
-
-    /// Score every row with `kind`, handing each part (the rows whole are one) and its
-    /// scores to `each` in order; streamed rows are scored at their index plus `offset`
-    /// (the rows read whole carry it already).
-    fn score<F>(
-        &self,
-        model: &autoencoder::Autoencoder,
-        kind: ScoreKind,
-        offset: u64,
-        threads: &Threads,
-        mut each: F,
-    ) -> Result<()>
-    where
-        F: FnMut(&Dataset, anomaly::Scored) -> Result<()>,
-    {
-        match self {
-            Rows::Whole(data) => each(data, anomaly::score_rows(model, data, Some(kind), threads)?),
-            Rows::Parts { rows, .. } => {
-                anomaly::score_parts(model, rows, 0..rows.rows(), offset, Some(kind), threads, each)
-                    .map(|_| ())
-            }
-        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! `ae train --stream` and `--memory-budget`: rows streamed from Parquet shards train
 //! the model in-memory training trains when one window holds them, the same bits run
 //! after run in smaller windows, and a budget or input that cannot stream is refused.
-//! `ae score --stream`: the bytes and the summary of the rows scored whole.
+//! `ae score --stream` and `ae encode --stream`: the bytes (and the summary) of the rows
+//! read whole.
 
 use std::path::Path;
 
@@ -120,6 +121,27 @@ fn categorical_columns_and_dropped_rows_stream() {
     let codes =
         |m: &Path| ok(ae().arg("encode").arg(m).arg(&folder).args(["--missing", "drop", "-o", "-"])).stdout;
     assert_eq!(codes(&st), codes(&mem));
+    // Encoded a part at a time, with the model's categories and the same rows left out.
+    let streamed =
+        ok(ae().arg("encode").arg(&st).arg(&folder).args(["--missing", "drop", "--stream", "-o", "-"]));
+    let said = String::from_utf8_lossy(&streamed.stderr);
+    assert!(
+        said.contains("encoding 1066 rows of 5 values from") && said.contains("a part at a time"),
+        "{said}"
+    );
+    assert_eq!(streamed.stdout, codes(&mem));
+    // And scored: the rows kept, numbered by their index among every row, as read whole.
+    let scores = |extra: &[&str]| {
+        ok(ae().arg("score").arg(&st).arg(&folder).args(["--missing", "drop", "-o", "-"]).args(extra)).stdout
+    };
+    let whole = scores(&[]);
+    assert_eq!(scores(&["--stream"]), whole);
+    let text = String::from_utf8(whole).unwrap();
+    assert_eq!(
+        (text.lines().count(), text.lines().nth(1).map(|l| l.split(',').next())),
+        (1067, Some(Some("0")))
+    );
+    assert!(!text.lines().skip(1).any(|l| l.starts_with("4,")), "row 4 has a missing value");
 }
 
 /// NPY files whose first holds values in [0, 1] and the others values beyond: streamed,
@@ -283,4 +305,38 @@ fn what_streamed_scoring_cannot_do_writes_nothing() {
     let streamed = at_offset(&["--stream"]);
     assert!(streamed == at_offset(&[]));
     assert!(String::from_utf8_lossy(&streamed).lines().nth(1).unwrap().starts_with("5000,"));
+}
+
+/// `ae encode` of table files a part at a time (with --stream, or over --memory-budget)
+/// writes the codes it writes for the rows read whole, as NPY, Parquet and CSV.
+#[test]
+fn streamed_codes_are_the_bytes_of_the_rows_encoded_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shards(dir.path());
+    let model = dir.path().join("m.safetensors");
+    train(&data, &model, &["-q"]);
+    for name in ["codes.npy", "codes.parquet", "codes.csv"] {
+        let out = dir.path().join(name);
+        let encode = |extra: &[&str]| {
+            let run = ok(ae()
+                .arg("encode")
+                .arg(&model)
+                .arg(&data)
+                .args(["--label-column", "label", "--threads", "2", "-o"])
+                .arg(&out)
+                .args(extra));
+            (std::fs::read(&out).unwrap(), String::from_utf8_lossy(&run.stderr).into_owned())
+        };
+        let (whole, said) = encode(&[]);
+        assert!(!said.contains("a part at a time"), "{said}");
+        let (streamed, said) = encode(&["--stream"]);
+        assert!(
+            said.contains("encoding 6000 rows of 6 values from") && said.contains("of at most 2000 rows"),
+            "{said}"
+        );
+        assert!(whole == streamed, "{name}: the streamed codes differ from the rows encoded whole");
+        let (over, said) = encode(&["--memory-budget", "100K"]);
+        assert!(said.contains("more than the memory budget of 100.0 KiB"), "{said}");
+        assert!(whole == over, "{name}");
+    }
 }

@@ -54,6 +54,10 @@ struct Chunk {
     rows: usize,
     /// The global index of the chunk's first row.
     first: u64,
+    /// Its first row's index among every row of the files, those `--missing drop`
+    /// leaves out included (`first` until rows are left out): the id the rows read
+    /// whole give it.
+    raw_first: u64,
     /// Rows of its file before it.
     in_file: u64,
 }
@@ -225,7 +229,7 @@ impl ChunkedRows {
             csv.push(index);
             let mut in_file = 0;
             for (part, n) in parts {
-                chunks.push(Chunk { file: f, part, raw: n, rows: n, first: rows, in_file });
+                chunks.push(Chunk { file: f, part, raw: n, rows: n, first: rows, raw_first: rows, in_file });
                 rows += n as u64;
                 in_file += n as u64;
             }
@@ -381,6 +385,25 @@ impl ChunkedRows {
         }
     }
 
+    /// Read rows `range` a part at a time ([`parts`](Self::parts)) and hand each part to
+    /// `each` in order, its [`Dataset::first_row`] its first row's index plus `offset`
+    /// (the files' first row's index in a larger table): a pass over files larger than
+    /// memory that holds one part of them. The first error, of a read or of `each`,
+    /// ends it.
+    pub fn for_each_part<F>(&self, range: std::ops::Range<u64>, offset: u64, mut each: F) -> Result<()>
+    where
+        F: FnMut(Dataset) -> Result<()>,
+    {
+        for (i, rows) in self.parts(range) {
+            let mut part = self.read_part(i, rows)?;
+            part.first_row = part.first_row.checked_add(offset).ok_or_else(|| {
+                Error::config("row_offset", format!("{offset} places the rows of {} past 2⁶⁴", self.source))
+            })?;
+            each(part)?;
+        }
+        Ok(())
+    }
+
     /// The most rows one read of a part ([`parts`](Self::parts)) holds in memory: what a
     /// pass over the data holds of it at a time.
     pub fn largest_part(&self) -> usize {
@@ -415,11 +438,18 @@ impl ChunkedRows {
         let c = &self.chunks[i];
         let mut d = self.read_raw(i)?;
         if self.opts.columns.missing == Missing::Drop {
-            // (The id column's ids stay with their rows; no others are made up.)
-            let ids = d.ids.is_some();
-            d.drop_missing()?;
-            if !ids {
-                d.ids = None;
+            // The rows kept are numbered as the rows read whole number them: by an id
+            // column, else (when any row of the files was left out) by their index among
+            // every row of the files, the ones left out included.
+            let had_ids = d.ids.is_some();
+            d.first_row = c.raw_first;
+            let dropped = d.drop_missing()?;
+            if !had_ids {
+                d.ids = match (self.dropped_rows(), dropped) {
+                    (0, _) => None,
+                    (_, 0) => Some(d.row_ids()),
+                    _ => d.ids.take(),
+                };
             }
             if d.rows() != c.rows {
                 return Err(Error::format(

@@ -74,6 +74,17 @@ impl RowIds {
         self.len() == 0
     }
 
+    /// Add `more`'s ids after these, when they are of the same kind (integers or text);
+    /// false, and nothing added, when they are not.
+    pub fn append(&mut self, more: &RowIds) -> bool {
+        match (self, more) {
+            (RowIds::Int(all), RowIds::Int(v)) => all.extend_from_slice(v),
+            (RowIds::Text(all), RowIds::Text(v)) => all.extend_from_slice(v),
+            _ => return false,
+        }
+        true
+    }
+
     /// Row `i`'s id as text.
     pub fn text(&self, i: usize) -> std::borrow::Cow<'_, str> {
         match self {

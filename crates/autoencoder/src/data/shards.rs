@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::columns::{recode, Categorical};
-use super::dataset::{Dataset, RowIds};
+use super::dataset::Dataset;
 use super::open::{load_file, LoadOptions};
 use crate::error::{Error, Result};
 
@@ -129,11 +129,13 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
             (Some(_), None) => return differ("this shard has no labels"),
             (None, Some(_)) => return differ("this shard has labels"),
         }
-        match (&mut ids, shard.ids.as_ref()) {
-            (Some(RowIds::Int(all)), Some(RowIds::Int(v))) => all.extend_from_slice(v),
-            (Some(RowIds::Text(all)), Some(RowIds::Text(v))) => all.extend_from_slice(v),
-            (None, None) => {}
-            _ => return differ("this shard's ids are missing or of another kind (integers or text)"),
+        let appended = match (&mut ids, shard.ids.as_ref()) {
+            (Some(all), Some(v)) => all.append(v),
+            (None, None) => true,
+            _ => false,
+        };
+        if !appended {
+            return differ("this shard's ids are missing or of another kind (integers or text)");
         }
         rows += shard.rows();
         super::buffer::reserve(&mut data, shard.as_slice().len());

@@ -436,16 +436,12 @@ where
     let (kind, scale) = resolve_score(model, kind)?;
     model.check_width(data.cols(), &data.source)?;
     let detector = model.detector.as_ref().filter(|d| d.score == kind);
-    for (i, rows) in data.parts(range) {
-        let mut part = data.read_part(i, rows)?;
-        part.first_row = part.first_row.checked_add(offset).ok_or_else(|| {
-            Error::config("row_offset", format!("{offset} places the rows of {} past 2⁶⁴", data.source))
-        })?;
+    data.for_each_part(range, offset, |part| {
         model.check_data(&part)?;
         let scores = scores(model, &part, kind, scale, threads)?;
         let flags = detector.map(|d| (d.threshold, d.labels(&scores)));
-        each(&part, Scored { kind, scores, flags })?;
-    }
+        each(&part, Scored { kind, scores, flags })
+    })?;
     Ok(kind)
 }
 

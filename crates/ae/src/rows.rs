@@ -1,0 +1,172 @@
+//! The rows a model runs on (`ae score`, `ae detect`, `ae encode`): read whole, or
+//! table files over the memory budget (or with `--stream`) read a part at a time, so
+//! that files larger than memory are scored and encoded.
+
+use std::path::{Path, PathBuf};
+
+use autoencoder::anomaly::{self, ScoreKind};
+use autoencoder::data::builtin::Split;
+use autoencoder::data::chunks::ChunkedRows;
+use autoencoder::data::open::load_labels;
+use autoencoder::train::{human_bytes, MemoryBudget};
+use autoencoder::{Dataset, Error, Result, Threads};
+use clap::Args;
+
+use crate::args::ModelData;
+
+/// `--stream` and `--memory-budget` of the commands that run a model on rows.
+#[derive(Args, Debug, Clone)]
+pub struct StreamArgs {
+    /// Read table files (CSV, NPY, Parquet, Arrow, or folders and globs of them) a part at a time — a Parquet row group, an Arrow record batch, a range of CSV or NPY rows — so that memory holds one part of the data; the output is the one of the rows read whole. Chosen without this flag when the data is larger than --memory-budget.
+    #[arg(long)]
+    pub stream: bool,
+    /// The memory the rows may take; larger table files are read a part at a time (--stream): 512M, 4G, 1.5G [default: half the machine's memory].
+    #[arg(long, value_name = "SIZE", value_parser = |v: &str| v.parse::<MemoryBudget>())]
+    pub memory_budget: Option<MemoryBudget>,
+}
+
+/// The rows a model runs on: read whole, or table files read a part at a time
+/// (`--stream`, or more than `--memory-budget`), so that memory holds one part of them.
+// One value per run: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Rows<'a> {
+    Whole(Dataset),
+    /// Rows at their index in the files plus `offset`.
+    Parts {
+        rows: ChunkedRows,
+        labels_file: Option<&'a Path>,
+        offset: u64,
+    },
+}
+
+impl<'a> Rows<'a> {
+    /// `input`'s rows for `model` (a named dataset's test split), at `offset` (the
+    /// global index of their first row), to be read for `doing` ("scoring"), said on
+    /// standard error when they are read a part at a time.
+    pub fn open(
+        input: &'a ModelData,
+        stream: &StreamArgs,
+        model: &autoencoder::Autoencoder,
+        offset: u64,
+        doing: &str,
+    ) -> Result<Rows<'a>> {
+        let data = &input.data;
+        let budget = stream.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(1));
+        let streamed = match data.table_files(&input.files) {
+            None if stream.stream => return Err(data.cannot_stream(&input.files)),
+            None => None,
+            Some(paths) => (stream.stream || budget.exceeded_by(paths, 1)?).then_some(paths),
+        };
+        match streamed {
+            Some(paths) => {
+                let rows = ChunkedRows::open(paths, &input.reading(model).load_options())?;
+                if rows.dropped_rows() > 0 {
+                    eprintln!(
+                        "left out {} row(s) with a missing value; {} kept",
+                        rows.dropped_rows(),
+                        rows.rows()
+                    );
+                }
+                let why = match stream.stream {
+                    true => String::new(),
+                    false => format!(", more than the memory budget of {budget} (--memory-budget)"),
+                };
+                eprintln!(
+                    "{doing} {} rows of {} values from {} ({} as f32{why}) a part at a time, of at most {} rows",
+                    rows.rows(),
+                    rows.cols(),
+                    rows.source,
+                    human_bytes(rows.bytes()),
+                    rows.largest_part()
+                );
+                // Of a data file and a labels file, only the first is the rows'.
+                let labels_file = input.files.get(paths.len()).map(PathBuf::as_path);
+                Ok(Rows::Parts { rows, labels_file, offset })
+            }
+            None => {
+                let mut data = input.load_for(model, Split::Test)?;
+                data.first_row = offset;
+                Ok(Rows::Whole(data))
+            }
+        }
+    }
+
+    /// The data's name.
+    pub fn source(&self) -> &str {
+        match self {
+            Rows::Whole(d) => &d.source,
+            Rows::Parts { rows, .. } => &rows.source,
+        }
+    }
+
+    /// How many rows there are.
+    pub fn count(&self) -> u64 {
+        match self {
+            Rows::Whole(d) => d.rows() as u64,
+            Rows::Parts { rows, .. } => rows.rows(),
+        }
+    }
+
+    /// A labels file given beside streamed data (its second file). (Data read whole
+    /// holds its labels.)
+    pub fn labels_file(&self) -> Option<&'a Path> {
+        match self {
+            Rows::Parts { labels_file, .. } => *labels_file,
+            Rows::Whole(_) => None,
+        }
+    }
+
+    /// The labels in file `p`, one per row (and with `binary`, each 0 or 1).
+    pub fn labels_from(&self, p: &Path, binary: bool) -> Result<Vec<i64>> {
+        let labels = load_labels(p)?;
+        if labels.len() as u64 != self.count() {
+            return Err(Error::format(
+                p,
+                format!("{} labels for {} rows in {}", labels.len(), self.count(), self.source()),
+            ));
+        }
+        if binary {
+            anomaly::check_binary_labels(&labels, &p.display().to_string())?;
+        }
+        Ok(labels)
+    }
+
+    /// Each part in order (the rows whole are one), checked against `model`.
+    pub fn for_each(
+        &self,
+        model: &autoencoder::Autoencoder,
+        mut each: impl FnMut(&Dataset) -> Result<()>,
+    ) -> Result<()> {
+        match self {
+            Rows::Whole(data) => each(data),
+            Rows::Parts { rows, offset, .. } => {
+                model.check_width(rows.cols(), &rows.source)?;
+                rows.for_each_part(0..rows.rows(), *offset, |part| {
+                    model.check_data(&part)?;
+                    each(&part)
+                })
+            }
+        }
+    }
+
+    /// Score every row with `kind`, handing each part (the rows whole are one) and its
+    /// scores to `each` in order ([`anomaly::score_parts`]).
+    pub fn score<F>(
+        &self,
+        model: &autoencoder::Autoencoder,
+        kind: ScoreKind,
+        threads: &Threads,
+        mut each: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&Dataset, anomaly::Scored) -> Result<()>,
+    {
+        match self {
+            Rows::Whole(data) => each(data, anomaly::score_rows(model, data, Some(kind), threads)?),
+            Rows::Parts { rows, offset, .. } => {
+                anomaly::score_parts(model, rows, 0..rows.rows(), *offset, Some(kind), threads, each)
+                    .map(|_| ())
+            }
+        }
+    }
+}

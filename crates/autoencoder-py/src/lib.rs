@@ -781,6 +781,41 @@ impl Model {
         Ok((scored.kind.to_string(), scored.scores.into_pyarray(py), flags))
     }
 
+    /// [`encode`](Self::encode) of every row of table files ([`read_files`]'s `paths`
+    /// and columns), read a part at a time (`ChunkedRows::for_each_part`): memory holds
+    /// one part and the codes, as `ae encode --stream`. The codes of the rows read
+    /// whole.
+    #[pyo3(signature = (paths, threads=0, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn encode_files<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<PathBuf>,
+        threads: usize,
+        label_column: Option<String>,
+        id_column: Option<String>,
+        columns: Option<Vec<String>>,
+        ignore_columns: Vec<String>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let pool = self::threads(threads)?;
+        let opts = load_options(label_column, id_column, columns, ignore_columns, true);
+        let model = Arc::clone(&self.inner);
+        let codes = py
+            .detach(|| {
+                let data = autoencoder::data::chunks::ChunkedRows::open(&paths, &opts)?;
+                model.check_width(data.cols(), &data.source)?;
+                let mut codes = Vec::new();
+                data.for_each_part(0..data.rows(), 0, |part| {
+                    model.check_data(&part)?;
+                    codes.extend(model.encode(part.as_slice(), &pool)?);
+                    Ok(())
+                })?;
+                Ok(codes)
+            })
+            .map_err(to_py)?;
+        array2(py, codes, self.inner.code_dim())
+    }
+
     /// Each score's probability of being an outlier's (`ae score --proba`): `method`
     /// `linear` scales by the training scores' minimum and maximum, `unify` is the erf
     /// of their z-score, both clipped to [0, 1] (PyOD's `predict_proba` methods). Needs

@@ -136,6 +136,24 @@ def test_files_are_scored_a_part_at_a_time_as_ae_score(ae, rows, tmp_path):
         vae.score_samples(Files(tmp_path / "t.parquet"))
 
 
+def test_files_are_encoded_a_part_at_a_time_as_ae_encode(ae, rows, tmp_path):
+    """Codes of files (row groups of 50 rows) read a part at a time: the codes of the
+    rows read whole, and the bytes of ``ae encode --stream``'s NPY."""
+    X, y = rows
+    write_parquet(tmp_path / "t.parquet", X, y)
+    files = Files(tmp_path / "t.parquet", label_column="label")
+    est = autoencoder.Autoencoder(**SETTINGS).fit(X)
+    codes = est.transform(files)
+    assert codes.dtype == np.float32 and codes.shape == (600, 2)
+    assert np.array_equal(codes, est.transform(X))
+    est.save(tmp_path / "m.safetensors")
+    ae("encode", tmp_path / "m.safetensors", tmp_path / "t.parquet", "--label-column", "label", "--stream",
+       "-o", tmp_path / "z.npy", "--threads", 1)
+    assert np.array_equal(np.load(tmp_path / "z.npy"), codes)
+    with pytest.raises(ValueError, match="rows have 6 values, but the model was trained on rows of 5"):
+        est.transform(Files(tmp_path / "t.parquet"))
+
+
 def test_validation_files_are_ae_train_validation(ae, rows, tmp_path):
     X, _ = rows
     np.save(tmp_path / "x.npy", X[:500])

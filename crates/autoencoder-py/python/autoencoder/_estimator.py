@@ -432,7 +432,14 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         )
 
     def transform(self, X):
-        """The codes of the rows of ``X`` (``ae encode``), shape ``(n, code_dim)``."""
+        """The codes of the rows of ``X`` (``ae encode``), shape ``(n, code_dim)``.
+        :class:`Files` (or a path) are encoded a part at a time, however large, as
+        ``ae encode --stream``: memory holds one part and the codes."""
+        if isinstance(X, (str, os.PathLike)):
+            X = Files(X)
+        if isinstance(X, Files):
+            check_is_fitted(self, "model_")
+            return self.model_.encode_files(X.paths, int(self.threads), **X._columns())
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)

@@ -1,4 +1,4 @@
-//! The rows a model runs on (`ae score`, `ae detect`, `ae encode`): read whole, or
+//! The rows a model runs on (`ae score`, `ae detect`, `ae encode`, `ae reconstruct`): read whole, or
 //! table files over the memory budget (or with `--stream`) read a part at a time, so
 //! that files larger than memory are scored and encoded.
 
@@ -96,6 +96,14 @@ impl<'a> Rows<'a> {
         match self {
             Rows::Whole(d) => &d.source,
             Rows::Parts { rows, .. } => &rows.source,
+        }
+    }
+
+    /// The data's column names, when it has them.
+    pub fn feature_names(&self) -> Option<&[String]> {
+        match self {
+            Rows::Whole(d) => d.feature_names.as_deref(),
+            Rows::Parts { rows, .. } => rows.feature_names(),
         }
     }
 

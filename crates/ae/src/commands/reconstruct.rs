@@ -1,15 +1,19 @@
 //! `ae reconstruct`: rows in, reconstructions out (CSV/NPY), or for images a PNG of
-//! originals above their reconstructions.
+//! originals above their reconstructions. Table files larger than the memory budget
+//! (or with `--stream`) are read a part at a time, each part's reconstructions written
+//! as they come: memory holds one part.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use autoencoder::data::builtin::Split;
-use autoencoder::{file, Error, Result};
+use autoencoder::data::rows_writer::{RowsFormat, RowsWriter};
+use autoencoder::{atomic, file, Error, Result};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
 use crate::output::{print_csv, write_array};
 use crate::pictures::{reconstruct, write_comparison};
+use crate::rows::{Rows, StreamArgs};
 
 #[derive(Args, Debug)]
 pub struct ReconstructArgs {
@@ -26,17 +30,24 @@ pub struct ReconstructArgs {
     #[arg(long, value_name = "B")]
     pub bits: Option<u32>,
     #[command(flatten)]
+    pub stream: StreamArgs,
+    #[command(flatten)]
     pub threads: ThreadArgs,
 }
 
 pub fn run(a: ReconstructArgs) -> Result<()> {
     let _held = a.input.run_files().outputs("-o", a.output.as_deref()).check()?;
     let model = file::load(&a.input.model)?;
-    let data = a.input.load_for(&model, Split::Test)?;
-    model.check_data(&data)?;
     let threads = a.threads.threads();
     let is_png = a.output.as_ref().and_then(|p| p.extension()).is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if is_png {
+        if a.stream.stream {
+            return Err(Error::config(
+                "stream",
+                "a PNG grid shows a few images, read whole; write .csv, .npy or .parquet to reconstruct rows a part at a time",
+            ));
+        }
+        let data = a.input.load_for(&model, Split::Test)?;
         let p = a.output.as_ref().expect("checked above");
         let shape = data.image_shape.or(model.config().image_shape).ok_or_else(|| {
             Error::Data(format!(
@@ -52,16 +63,42 @@ pub fn run(a: ReconstructArgs) -> Result<()> {
         );
         return Ok(());
     }
-    let y = reconstruct(&model, data.as_slice(), a.bits, &threads)?;
+    let rows = Rows::open(&a.input, &a.stream, &model, 0, "reconstructing")?;
     let d = model.input_dim();
     let header =
-        data.feature_names.clone().unwrap_or_else(|| (1..=d).map(|i| format!("x{i}")).collect::<Vec<_>>());
-    match &a.output {
-        Some(p) => {
-            write_array(p, &y, d, Some(&header), data.ids.as_ref())?;
-            eprintln!("wrote {} reconstructed rows to {}", data.rows(), p.display());
+        rows.feature_names().map_or_else(|| (1..=d).map(|i| format!("x{i}")).collect(), <[String]>::to_vec);
+    let count = match &rows {
+        Rows::Whole(data) => {
+            let y = reconstruct(&model, data.as_slice(), a.bits, &threads)?;
+            match &a.output {
+                Some(p) => write_array(p, &y, d, Some(&header), data.ids.as_ref())?,
+                None => print_csv(&y, d, &header, data.ids.as_ref())?,
+            }
+            data.rows() as u64
         }
-        None => print_csv(&y, d, &header, data.ids.as_ref())?,
+        Rows::Parts { .. } => {
+            // Each part's rows written as they come, into the one output.
+            let path = a.output.as_deref().unwrap_or(Path::new("-"));
+            let mut ids = false;
+            atomic::write_atomic_try(path, |out| {
+                let mut w = RowsWriter::new(path, out, rows.count(), d, Some(&header))?;
+                rows.for_each(&model, |part| {
+                    ids |= part.ids.is_some();
+                    w.write(&reconstruct(&model, part.as_slice(), a.bits, &threads)?, part.ids.as_ref())
+                })?;
+                w.finish()
+            })?;
+            if ids && RowsFormat::of(path)? == RowsFormat::Npy {
+                eprintln!(
+                    "note: {} holds the values only; write .csv or .parquet to keep the ids",
+                    path.display()
+                );
+            }
+            rows.count()
+        }
+    };
+    if let Some(p) = &a.output {
+        eprintln!("wrote {count} reconstructed rows to {}", p.display());
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! `ae train --stream` and `--memory-budget`: rows streamed from Parquet shards train
 //! the model in-memory training trains when one window holds them, the same bits run
 //! after run in smaller windows, and a budget or input that cannot stream is refused.
-//! `ae score --stream` and `ae encode --stream`: the bytes (and the summary) of the rows
-//! read whole.
+//! `ae score`, `ae encode` and `ae reconstruct` with `--stream`: the bytes (and the
+//! summary) of the rows read whole.
 
 use std::path::Path;
 
@@ -339,4 +339,51 @@ fn streamed_codes_are_the_bytes_of_the_rows_encoded_whole() {
         assert!(said.contains("more than the memory budget of 100.0 KiB"), "{said}");
         assert!(whole == over, "{name}");
     }
+}
+
+/// `ae reconstruct` of table files a part at a time writes each part's rows as they
+/// come, the bytes it writes for the rows read whole (NPY, Parquet, CSV, standard
+/// output); what a part at a time cannot write (an .npz archive, a PNG grid) is refused,
+/// and nothing is written.
+#[test]
+fn streamed_reconstructions_are_the_bytes_of_the_rows_reconstructed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shards(dir.path());
+    let model = dir.path().join("m.safetensors");
+    train(&data, &model, &["-q"]);
+    let reconstruct = |out: &str, extra: &[&str]| {
+        let run = ok(ae()
+            .arg("reconstruct")
+            .arg(&model)
+            .arg(&data)
+            .args(["--label-column", "label", "--threads", "2", "-o", out])
+            .args(extra));
+        let said = String::from_utf8_lossy(&run.stderr).into_owned();
+        let bytes = if out == "-" { run.stdout } else { std::fs::read(out).unwrap() };
+        (bytes, said)
+    };
+    for name in ["rows.npy", "rows.parquet", "rows.csv", "-"] {
+        let out = if name == "-" { name.to_string() } else { dir.path().join(name).display().to_string() };
+        let (whole, said) = reconstruct(&out, &[]);
+        assert!(!said.contains("a part at a time"), "{said}");
+        let (streamed, said) = reconstruct(&out, &["--stream"]);
+        assert!(said.contains("reconstructing 6000 rows of 6 values from"), "{said}");
+        assert!(whole == streamed, "{name}: the streamed rows differ from the rows reconstructed whole");
+    }
+    let csv = String::from_utf8(reconstruct("-", &["--memory-budget", "100K"]).0).unwrap();
+    assert_eq!((csv.lines().count(), csv.lines().next()), (6001, Some("f0,f1,f2,f3,f4,f5")));
+    let npz = dir.path().join("rows.npz");
+    fails(
+        ae().arg("reconstruct")
+            .arg(&model)
+            .arg(&data)
+            .args(["--label-column", "label", "--stream", "-o"])
+            .arg(&npz),
+        &["rows.npz: an .npz archive is built whole"],
+    );
+    fails(
+        ae().arg("reconstruct").arg(&model).arg(&data).args(["--stream", "-o"]).arg(dir.path().join("g.png")),
+        &["stream", "a PNG grid"],
+    );
+    assert!(!npz.exists() && !dir.path().join("g.png").exists());
 }

@@ -912,26 +912,48 @@ pub fn write(
     write_atomic_with(path, |w| {
         let mut out = csv::WriterBuilder::new().from_writer(w);
         if let Some(h) = header {
-            if ids.is_some() {
-                out.write_field("id")?;
-            }
-            out.write_record(h)?;
+            write_header(&mut out, h, ids.is_some())?;
         }
-        let mut text = String::new();
-        for r in 0..rows {
-            if let Some(ids) = ids {
-                out.write_field(ids.text(r).as_bytes())?;
-            }
-            for v in &data[r * cols..(r + 1) * cols] {
-                text.clear();
-                let _ = write!(text, "{v}");
-                out.write_field(&text)?;
-            }
-            out.write_record(None::<&[u8]>)?;
-        }
+        write_rows(&mut out, data, rows, cols, ids)?;
         out.flush()?;
         Ok(())
     })
+}
+
+/// [`write`]'s first line: `id` (with ids) and the column names.
+pub(crate) fn write_header<W: std::io::Write>(
+    out: &mut csv::Writer<W>,
+    header: &[String],
+    ids: bool,
+) -> csv::Result<()> {
+    if ids {
+        out.write_field("id")?;
+    }
+    out.write_record(header)
+}
+
+/// [`write`]'s lines of the `rows` rows of `data` (`cols` values each), after each
+/// row's id.
+pub(crate) fn write_rows<W: std::io::Write>(
+    out: &mut csv::Writer<W>,
+    data: &[f32],
+    rows: usize,
+    cols: usize,
+    ids: Option<&RowIds>,
+) -> csv::Result<()> {
+    let mut text = String::new();
+    for r in 0..rows {
+        if let Some(ids) = ids {
+            out.write_field(ids.text(r).as_bytes())?;
+        }
+        for v in &data[r * cols..(r + 1) * cols] {
+            text.clear();
+            let _ = write!(text, "{v}");
+            out.write_field(&text)?;
+        }
+        out.write_record(None::<&[u8]>)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod mat;
 pub mod normalize;
 pub mod npy;
 pub mod open;
+pub mod rows_writer;
 pub mod shards;
 pub mod synthetic;
 #[cfg(test)]

@@ -706,7 +706,7 @@ fn open_member<'z, 'p>(
 }
 
 /// The NPY v1.0 header of a little-endian f32 C-order `rows × cols` array.
-fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
+pub(crate) fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
     header_for("<f4", &format!("({rows}, {cols})"))
 }
 
@@ -753,6 +753,11 @@ fn check_len(path: &Path, data: &[f32], rows: usize, cols: usize) -> Result<()> 
 
 fn write_npy_body(w: &mut dyn Write, data: &[f32], rows: usize, cols: usize) -> std::io::Result<()> {
     w.write_all(&npy_header(rows, cols))?;
+    write_values(w, data)
+}
+
+/// The values of an NPY body (little-endian f32), after its header ([`npy_header`]).
+pub(crate) fn write_values(w: &mut dyn Write, data: &[f32]) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(CHUNK);
     for chunk in data.chunks(CHUNK / 4) {
         buf.clear();

@@ -41,6 +41,8 @@ impl RowsFormat {
     }
 }
 
+// One value per pass over the data: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Out<'w> {
     Npy(&'w mut (dyn Write + Send)),
     Csv(csv::Writer<&'w mut (dyn Write + Send)>),

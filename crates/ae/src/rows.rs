@@ -8,11 +8,13 @@ use autoencoder::anomaly::{self, ScoreKind};
 use autoencoder::data::builtin::Split;
 use autoencoder::data::chunks::ChunkedRows;
 use autoencoder::data::open::load_labels;
+use autoencoder::data::rows_writer::{RowsFormat, RowsWriter};
 use autoencoder::train::{human_bytes, MemoryBudget};
-use autoencoder::{Dataset, Error, Result, Threads};
+use autoencoder::{atomic, Dataset, Error, Result, Threads};
 use clap::Args;
 
 use crate::args::ModelData;
+use crate::output::{print_csv, write_array};
 
 /// `--stream` and `--memory-budget` of the commands that run a model on rows.
 #[derive(Args, Debug, Clone)]
@@ -155,6 +157,51 @@ impl<'a> Rows<'a> {
                 })
             }
         }
+    }
+
+    /// Write `map` of the rows (`cols` values a row, named `header`) to `path` (`-`:
+    /// standard output, as CSV), and return the rows written. Rows read whole are
+    /// mapped at once and written by [`write_array`]; rows read a part at a time are
+    /// mapped and written a part at a time, into the one output
+    /// ([`RowsWriter`]: `.npy`, `.csv` or `.parquet`, the same bytes).
+    pub fn write_mapped<F>(
+        &self,
+        model: &autoencoder::Autoencoder,
+        path: &Path,
+        cols: usize,
+        header: &[String],
+        mut map: F,
+    ) -> Result<u64>
+    where
+        F: FnMut(&[f32]) -> Result<Vec<f32>>,
+    {
+        let data = match self {
+            Rows::Whole(data) => data,
+            Rows::Parts { .. } => {
+                let mut ids = false;
+                atomic::write_atomic_try(path, |out| {
+                    let mut w = RowsWriter::new(path, out, self.count(), cols, Some(header))?;
+                    self.for_each(model, |part| {
+                        ids |= part.ids.is_some();
+                        w.write(&map(part.as_slice())?, part.ids.as_ref())
+                    })?;
+                    w.finish()
+                })?;
+                if ids && RowsFormat::of(path)? == RowsFormat::Npy {
+                    eprintln!(
+                        "note: {} holds the values only; write .csv or .parquet to keep the ids",
+                        path.display()
+                    );
+                }
+                return Ok(self.count());
+            }
+        };
+        let y = map(data.as_slice())?;
+        match path.as_os_str() == "-" {
+            true => print_csv(&y, cols, header, data.ids.as_ref())?,
+            false => write_array(path, &y, cols, Some(header), data.ids.as_ref())?,
+        }
+        Ok(data.rows() as u64)
     }
 
     /// Score every row with `kind`, handing each part (the rows whole are one) and its

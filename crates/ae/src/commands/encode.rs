@@ -1,22 +1,21 @@
 //! `ae encode`: rows in, codes out (CSV or NPY by extension; CSV on stdout without `-o`).
 //! Table files larger than the memory budget (or with `--stream`) are read a part at a
-//! time: memory holds one part of the rows and every row's code.
+//! time, each part's codes written as they come: memory holds one part.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use autoencoder::data::RowIds;
-use autoencoder::{file, Error, Result};
+use autoencoder::{file, Result};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
-use crate::output::{code_header, print_csv, write_array};
+use crate::output::code_header;
 use crate::rows::{Rows, StreamArgs};
 
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
     #[command(flatten)]
     pub input: ModelData,
-    /// Where to write the codes: .csv, .npy or .npz (CSV on stdout when absent).
+    /// Where to write the codes: .csv, .npy, .npz or .parquet (CSV on stdout when absent; not .npz when the rows are read a part at a time).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -31,34 +30,10 @@ pub fn run(a: EncodeArgs) -> Result<()> {
     let rows = Rows::open(&a.input, &a.stream, &model, 0, "encoding")?;
     let threads = a.threads.threads();
     let k = model.code_dim();
-    // Every row's code, reserved at once where memory allows (else grown as they come).
-    let mut codes: Vec<f32> = Vec::new();
-    let _ = codes.try_reserve_exact(usize::try_from(rows.count()).unwrap_or(0).saturating_mul(k));
-    let mut ids: Option<RowIds> = None;
-    let mut count = 0usize;
-    rows.for_each(&model, |part| {
-        codes.extend(model.encode(part.as_slice(), &threads)?);
-        let same = match (count, ids.as_mut(), &part.ids) {
-            (0, _, _) => {
-                ids = part.ids.clone();
-                true
-            }
-            (_, Some(all), Some(v)) => all.append(v),
-            (_, None, None) => true,
-            _ => false,
-        };
-        if !same {
-            return Err(Error::Data(format!("{}: the id column changes kind part way", rows.source())));
-        }
-        count += part.rows();
-        Ok(())
-    })?;
-    match &a.output {
-        Some(p) => {
-            write_array(p, &codes, k, Some(&code_header(k)), ids.as_ref())?;
-            eprintln!("wrote {count} codes of {k} values to {}", p.display());
-        }
-        None => print_csv(&codes, k, &code_header(k), ids.as_ref())?,
+    let path = a.output.as_deref().unwrap_or(Path::new("-"));
+    let count = rows.write_mapped(&model, path, k, &code_header(k), |x| model.encode(x, &threads))?;
+    if let Some(p) = &a.output {
+        eprintln!("wrote {count} codes of {k} values to {}", p.display());
     }
     Ok(())
 }

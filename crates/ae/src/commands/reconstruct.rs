@@ -6,12 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use autoencoder::data::builtin::Split;
-use autoencoder::data::rows_writer::{RowsFormat, RowsWriter};
-use autoencoder::{atomic, file, Error, Result};
+use autoencoder::{file, Error, Result};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
-use crate::output::{print_csv, write_array};
 use crate::pictures::{reconstruct, write_comparison};
 use crate::rows::{Rows, StreamArgs};
 
@@ -19,7 +17,7 @@ use crate::rows::{Rows, StreamArgs};
 pub struct ReconstructArgs {
     #[command(flatten)]
     pub input: ModelData,
-    /// Where to write: .csv, .npy, .npz, or .png for a grid of originals above reconstructions.
+    /// Where to write: .csv, .npy, .npz, .parquet, or .png for a grid of originals above reconstructions (not .npz or .png when the rows are read a part at a time).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Images in the PNG grid.
@@ -67,36 +65,8 @@ pub fn run(a: ReconstructArgs) -> Result<()> {
     let d = model.input_dim();
     let header =
         rows.feature_names().map_or_else(|| (1..=d).map(|i| format!("x{i}")).collect(), <[String]>::to_vec);
-    let count = match &rows {
-        Rows::Whole(data) => {
-            let y = reconstruct(&model, data.as_slice(), a.bits, &threads)?;
-            match &a.output {
-                Some(p) => write_array(p, &y, d, Some(&header), data.ids.as_ref())?,
-                None => print_csv(&y, d, &header, data.ids.as_ref())?,
-            }
-            data.rows() as u64
-        }
-        Rows::Parts { .. } => {
-            // Each part's rows written as they come, into the one output.
-            let path = a.output.as_deref().unwrap_or(Path::new("-"));
-            let mut ids = false;
-            atomic::write_atomic_try(path, |out| {
-                let mut w = RowsWriter::new(path, out, rows.count(), d, Some(&header))?;
-                rows.for_each(&model, |part| {
-                    ids |= part.ids.is_some();
-                    w.write(&reconstruct(&model, part.as_slice(), a.bits, &threads)?, part.ids.as_ref())
-                })?;
-                w.finish()
-            })?;
-            if ids && RowsFormat::of(path)? == RowsFormat::Npy {
-                eprintln!(
-                    "note: {} holds the values only; write .csv or .parquet to keep the ids",
-                    path.display()
-                );
-            }
-            rows.count()
-        }
-    };
+    let path = a.output.as_deref().unwrap_or(Path::new("-"));
+    let count = rows.write_mapped(&model, path, d, &header, |x| reconstruct(&model, x, a.bits, &threads))?;
     if let Some(p) = &a.output {
         eprintln!("wrote {count} reconstructed rows to {}", p.display());
     }

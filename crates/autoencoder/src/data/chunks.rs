@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::columns::{Categorical, Missing, MAX_CATEGORIES};
 use super::csv::CsvIndex;
-use super::dataset::Dataset;
+use super::dataset::{Dataset, RowIds};
 use super::npy;
 use super::open::{detect, load_file, Format, LoadOptions};
 use super::shards;
@@ -379,10 +379,22 @@ impl ChunkedRows {
     /// [`read_rows`](Self::read_rows).
     pub fn read_part(&self, i: usize, rows: std::ops::Range<u64>) -> Result<Dataset> {
         if rows == self.chunk_range(i) {
-            self.read(i)
-        } else {
-            self.read_rows(rows)
+            return self.read(i);
         }
+        let mut d = self.read_rows(rows.clone())?;
+        // Rows left out under `--missing drop`: the part's rows carry their index among
+        // every row of the files, as [`read`](Self::read) gives them.
+        if self.opts.columns.missing == Missing::Drop && self.dropped > 0 && d.ids.is_none() {
+            let c = &self.chunks[i];
+            let (a, b) = (rows.start - c.first, rows.end - c.first);
+            d.ids = match self.in_place(i) {
+                true => Some(RowIds::Int((c.raw_first + a..c.raw_first + b).map(|r| r as i64).collect())),
+                false => {
+                    self.read(i)?.ids.map(|ids| ids.select(&(a as usize..b as usize).collect::<Vec<_>>()))
+                }
+            };
+        }
+        Ok(d)
     }
 
     /// Read rows `range` a part at a time ([`parts`](Self::parts)) and hand each part to

@@ -100,7 +100,7 @@ impl RowIds {
         }
     }
 
-    fn select(&self, indices: &[usize]) -> RowIds {
+    pub(crate) fn select(&self, indices: &[usize]) -> RowIds {
         match self {
             RowIds::Int(v) => RowIds::Int(indices.iter().map(|&i| v[i]).collect()),
             RowIds::Text(v) => RowIds::Text(indices.iter().map(|&i| v[i].clone()).collect()),

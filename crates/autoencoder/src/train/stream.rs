@@ -1336,6 +1336,66 @@ mod tests {
         assert!(e.contains("every one of the 2 rows has a missing value"), "{e}");
     }
 
+    /// Under `--missing drop`, the parts a pass reads (whole chunks with rows left out,
+    /// pieces of the NPY chunks without: a test build's are a few rows) carry the ids
+    /// the rows read whole and dropped carry: each row's index among every row of the
+    /// files. Without a row left out, neither has ids.
+    #[test]
+    fn parts_of_rows_kept_carry_their_index_among_every_row() {
+        use crate::data::columns::{Columns, Missing};
+        use crate::data::RowIds;
+        let dir = tempfile::tempdir().unwrap();
+        let clean = shards_of(dir.path(), 1000, 1000);
+        let drop = LoadOptions {
+            columns: Columns { missing: Missing::Drop, ..Columns::default() },
+            ..LoadOptions::default()
+        };
+        let ids_of_parts = |chunked: &ChunkedRows| {
+            let mut ids: Option<RowIds> = None;
+            let mut pieces = 0;
+            chunked
+                .for_each_part(0..chunked.rows(), 0, |part| {
+                    pieces += 1;
+                    match (&mut ids, part.ids) {
+                        (Some(all), Some(v)) => assert!(all.append(&v)),
+                        (None, v) if pieces == 1 => ids = v,
+                        (all, v) => assert!(all.is_none() && v.is_none(), "some parts have ids, some not"),
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            (ids, pieces)
+        };
+        let whole = crate::data::open::load_paths(std::slice::from_ref(&clean), &drop).unwrap();
+        let chunked = ChunkedRows::open(std::slice::from_ref(&clean), &drop).unwrap();
+        assert_eq!((whole.ids.as_ref(), ids_of_parts(&chunked).0), (None, None));
+
+        let mut x = shards::load(std::slice::from_ref(&clean), &LoadOptions::default()).unwrap().into_vec();
+        // Rows left out in the second file's first chunk (rows 500..704) only.
+        for i in [510, 511, 600, 703] {
+            x[i * 5 + 2] = f32::NAN;
+        }
+        let folder = dir.path().join("gaps");
+        std::fs::create_dir(&folder).unwrap();
+        for (k, part) in x.chunks(500 * 5).enumerate() {
+            npy::write(&folder.join(format!("part-{k}.npy")), part, 500, 5).unwrap();
+        }
+        let whole = crate::data::open::load_paths(std::slice::from_ref(&folder), &drop).unwrap();
+        let chunked = ChunkedRows::open(std::slice::from_ref(&folder), &drop).unwrap();
+        let (ids, pieces) = ids_of_parts(&chunked);
+        assert!(pieces > chunked.chunks(), "{pieces} parts: the clean chunks are read in pieces");
+        assert_eq!(ids, whole.ids);
+        let Some(RowIds::Int(v)) = &ids else { panic!("{ids:?}") };
+        assert_eq!((v.len(), v[509], v[510], v[995]), (996, 509, 512, 999));
+        // A part that is not a whole chunk, in the chunk with rows left out (kept rows
+        // 498..698), and one in a chunk without.
+        for (i, rows) in [(3, 600..650), (1, 250..300)] {
+            assert!(chunked.chunk_range(i).contains(&rows.start));
+            let part = chunked.read_part(i, rows.clone()).unwrap();
+            assert_eq!(part.ids, Some(RowIds::Int(v[rows.start as usize..rows.end as usize].to_vec())));
+        }
+    }
+
     /// Smaller windows: the same seed gives the same bits, another seed other bits, and
     /// the model learns the data about as well as in memory (the validation loss
     /// within 25 %); the normaliser is fitted on the same rows in one pass, bit for bit.

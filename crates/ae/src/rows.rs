@@ -1,6 +1,6 @@
 //! The rows a model runs on (`ae score`, `ae detect`, `ae encode`, `ae reconstruct`): read whole, or
 //! table files over the memory budget (or with `--stream`) read a part at a time, so
-//! that files larger than memory are scored and encoded.
+//! that files larger than memory are scored, encoded and reconstructed.
 
 use std::path::{Path, PathBuf};
 

@@ -87,10 +87,10 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
             a.input.model.display()
         )));
     }
-    // What no data can make right is refused before any is read: a score that cannot
-    // be explained first (the elbo of a model that has none is also refused).
-    if let (Some(_), Some(ScoreKind::Elbo)) = (a.explain, a.score) {
-        anomaly::check_explainable(ScoreKind::Elbo)?;
+    // What no data can make right is refused before any is read: a score asked for that
+    // cannot be explained first (an elbo is not, whether or not the model has one).
+    if let (Some(_), Some(asked)) = (a.explain, a.score) {
+        anomaly::check_explainable(asked)?;
     }
     let (kind, _) = anomaly::resolve_score(&model, a.score)?;
     if a.explain.is_some() {

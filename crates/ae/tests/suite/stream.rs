@@ -45,6 +45,21 @@ fn train(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
         .arg(out))
 }
 
+/// The shards and the detector trained on them, `m.safetensors`.
+fn trained(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = shards(dir);
+    let model = dir.join("m.safetensors");
+    train(&data, &model, &["-q"]);
+    (data, model)
+}
+
+/// `ae COMMAND MODEL DATA --label-column label --threads 2`.
+fn run_on(command: &str, model: &Path, data: &Path) -> assert_cmd::Command {
+    let mut c = ae();
+    c.arg(command).arg(model).arg(data).args(["--label-column", "label", "--threads", "2"]);
+    c
+}
+
 /// A window that holds every row: the model file of in-memory training, byte for byte
 /// (the normaliser, both passes, the threshold, the codec), and the command says it
 /// streams. A budget that makes windows of a few hundred rows: the same bytes on a
@@ -211,25 +226,10 @@ fn what_cannot_stream_is_refused() {
 #[test]
 fn streamed_scores_are_the_bytes_of_the_rows_scored_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let data = shards(dir.path());
-    let model = dir.path().join("m.safetensors");
-    train(&data, &model, &["-q"]);
+    let (data, model) = trained(dir.path());
     let score = |out: &Path, extra: &[&str]| {
-        let run = ok(ae()
-            .arg("score")
-            .arg(&model)
-            .arg(&data)
-            .args([
-                "--label-column",
-                "label",
-                "--explain",
-                "2",
-                "--proba",
-                "unify",
-                "--threads",
-                "2",
-                "--json",
-            ])
+        let run = ok(run_on("score", &model, &data)
+            .args(["--explain", "2", "--proba", "unify", "--json"])
             .args(extra)
             .arg("-o")
             .arg(out));
@@ -312,19 +312,11 @@ fn what_streamed_scoring_cannot_do_writes_nothing() {
 #[test]
 fn streamed_codes_are_the_bytes_of_the_rows_encoded_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let data = shards(dir.path());
-    let model = dir.path().join("m.safetensors");
-    train(&data, &model, &["-q"]);
+    let (data, model) = trained(dir.path());
     for name in ["codes.npy", "codes.parquet", "codes.csv"] {
         let out = dir.path().join(name);
         let encode = |extra: &[&str]| {
-            let run = ok(ae()
-                .arg("encode")
-                .arg(&model)
-                .arg(&data)
-                .args(["--label-column", "label", "--threads", "2", "-o"])
-                .arg(&out)
-                .args(extra));
+            let run = ok(run_on("encode", &model, &data).arg("-o").arg(&out).args(extra));
             (std::fs::read(&out).unwrap(), String::from_utf8_lossy(&run.stderr).into_owned())
         };
         let (whole, said) = encode(&[]);
@@ -348,16 +340,9 @@ fn streamed_codes_are_the_bytes_of_the_rows_encoded_whole() {
 #[test]
 fn streamed_reconstructions_are_the_bytes_of_the_rows_reconstructed_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let data = shards(dir.path());
-    let model = dir.path().join("m.safetensors");
-    train(&data, &model, &["-q"]);
+    let (data, model) = trained(dir.path());
     let reconstruct = |out: &str, extra: &[&str]| {
-        let run = ok(ae()
-            .arg("reconstruct")
-            .arg(&model)
-            .arg(&data)
-            .args(["--label-column", "label", "--threads", "2", "-o", out])
-            .args(extra));
+        let run = ok(run_on("reconstruct", &model, &data).args(["-o", out]).args(extra));
         let said = String::from_utf8_lossy(&run.stderr).into_owned();
         let bytes = if out == "-" { run.stdout } else { std::fs::read(out).unwrap() };
         (bytes, said)
@@ -374,11 +359,7 @@ fn streamed_reconstructions_are_the_bytes_of_the_rows_reconstructed_whole() {
     assert_eq!((csv.lines().count(), csv.lines().next()), (6001, Some("f0,f1,f2,f3,f4,f5")));
     let npz = dir.path().join("rows.npz");
     fails(
-        ae().arg("reconstruct")
-            .arg(&model)
-            .arg(&data)
-            .args(["--label-column", "label", "--stream", "-o"])
-            .arg(&npz),
+        run_on("reconstruct", &model, &data).args(["--stream", "-o"]).arg(&npz),
         &["rows.npz: an .npz archive is built whole"],
     );
     fails(

@@ -581,10 +581,7 @@ fn fit_files(
         // Streamed: the first chunk stands for the rows (their shape, and unless every
         // chunk's range of values is needed, the range).
         let first = shaped(rows.read(0)?, image_shape)?;
-        let range = match run.settings.chooses_by_range() {
-            true => rows.value_range()?,
-            false => first.value_range(),
-        };
+        let range = run.settings.range_of_chunks(&rows)?.unwrap_or_else(|| first.value_range());
         let chosen = run.settings.for_data_in(&first, range)?;
         let (valid, from_data) =
             run.valid_params(chosen, start.as_deref(), &first.shape(), checkpoint, shared)?;

@@ -444,6 +444,22 @@ impl Settings {
             && self.loss.is_none()
     }
 
+    /// The range of the values of rows read a chunk at a time that
+    /// [`for_data_in`](Self::for_data_in) must see: every chunk's, by a pass over them,
+    /// when what these settings choose depends on it
+    /// ([`chooses_by_range`](Self::chooses_by_range)); `None` when the first chunk's
+    /// may stand for it. `ae train --stream` and the Python package's streamed fit
+    /// choose their defaults so.
+    pub fn range_of_chunks(
+        &self,
+        rows: &crate::data::chunks::ChunkedRows,
+    ) -> Result<Option<crate::data::ValueRange>> {
+        match self.chooses_by_range() {
+            true => rows.value_range().map(Some),
+            false => Ok(None),
+        }
+    }
+
     /// [`for_data`](Self::for_data) where `range` is the range of all the rows, of
     /// which `data` is a part (rows read a chunk at a time, or shared out among
     /// processes): the settings the whole rows would choose

@@ -490,8 +490,7 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     // each rank reads its rows alone, and the ranks' ranges make the range of all.
     let (mut data, range) = match (&streamed, &shard, &job) {
         (Some(s), _, _) => {
-            let range =
-                if choosing && settings(&a).chooses_by_range() { Some(s.rows.value_range()?) } else { None };
+            let range = if choosing { settings(&a).range_of_chunks(&s.rows)? } else { None };
             (s.rows.read(0)?, range)
         }
         (None, Some(rows), Some(j)) => {
@@ -583,8 +582,9 @@ pub fn run(mut a: TrainArgs) -> Result<()> {
     let Outcome { fitted, val_rows, pass } = match &streamed {
         Some(s) => {
             // Shared out, each rank's budget holds its share of the window.
-            let window = autoencoder::train::window_rows(&s.rows, s.budget, valid.training().batch_size)?
-                .saturating_mul(s.among.unwrap_or(1));
+            let window =
+                autoencoder::train::window_rows(&s.rows, s.budget.bytes(), valid.training().batch_size)?
+                    .saturating_mul(s.among.unwrap_or(1));
             if !a.quiet {
                 eprintln!("{}", s.describe(window));
             }
@@ -702,7 +702,7 @@ enum StreamWhy {
 /// Training rows streamed from their files, within a memory budget.
 struct Streamed {
     rows: autoencoder::data::chunks::ChunkedRows,
-    budget: u64,
+    budget: MemoryBudget,
     /// Why the rows stream.
     why: StreamWhy,
     /// With --shard: the ranks that share each window out.
@@ -716,10 +716,7 @@ impl Streamed {
             StreamWhy::Asked => String::new(),
             StreamWhy::OverBudget => {
                 let each = if self.among.is_some() { "each rank's share is " } else { "" };
-                format!(
-                    ", {each}more than the memory budget of {} (--memory-budget)",
-                    human_bytes(self.budget)
-                )
+                format!(", {each}more than the memory budget of {} (--memory-budget)", self.budget)
             }
             StreamWhy::AnotherRank => {
                 ", as another rank chose to (its --stream or --memory-budget)".to_string()
@@ -775,7 +772,7 @@ fn streaming(
     };
     let Some(why) = why else { return Ok(None) };
     let rows = open_chunked(a, paths)?;
-    Ok(Some(Streamed { rows, budget: budget.bytes(), why, among }))
+    Ok(Some(Streamed { rows, budget, why, among }))
 }
 
 /// The table files `paths` opened to be read a chunk at a time, saying (unless quiet)

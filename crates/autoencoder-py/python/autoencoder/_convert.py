@@ -4,11 +4,10 @@ they already are such rows)."""
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
-from ._files import Files
+from ._files import as_files
 
 __all__ = ["as_rows"]
 
@@ -73,10 +72,9 @@ def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False, all
     A path, or :class:`Files`, is read whole (a file that cannot be read raises
     ``FileNotFoundError``, ``OSError`` or ``ValueError`` naming it).
     """
-    if isinstance(X, (str, os.PathLike)):
-        X = Files(X)
-    if isinstance(X, Files):
-        X = X.read()
+    files = as_files(X)
+    if files is not None:
+        X = files.read()
     if hasattr(X, "toarray") and type(X).__module__.startswith("scipy.sparse"):
         raise ValueError(
             f"{what}: Sparse data was passed, but dense data is required; convert it with X.toarray()"

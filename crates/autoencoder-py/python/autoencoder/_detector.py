@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import Autoencoder
-from ._files import Files
+from ._files import as_files
 
 
 class AnomalyDetector(Autoencoder):
@@ -137,12 +136,11 @@ class AnomalyDetector(Autoencoder):
             shared_validation=shared_validation,
         )
         self.threshold_ = float(self.model_.threshold)
-        if isinstance(X, (str, os.PathLike)):
-            X = Files(X)
-        if isinstance(X, Files):
+        files = as_files(X)
+        if files is not None:
             # This process's rows (all of them unless shared out among peers), read a
             # part at a time: the scores and the library's flags of one pass.
-            _, scores, flags = self._file_scores(X, rows=self._fitted_rows)
+            _, scores, flags = self._file_scores(files, rows=self._fitted_rows)
             self.decision_scores_ = scores
             self.labels_ = flags.astype(int)
             return self

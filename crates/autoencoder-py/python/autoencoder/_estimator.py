@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _core
 from ._convert import as_rows
-from ._files import Files
+from ._files import Files, as_files
 from ._peers import as_peers, interrupt_after_epoch, not_ready
 
 #: The settings of ``ae train``, in its order (from the library).
@@ -307,10 +307,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         if self.missing not in ("error", "mean"):
             raise ValueError(f"missing must be \"error\" or \"mean\", got {self.missing!r}")
         fill = self.missing == "mean"
-        if isinstance(X, (str, os.PathLike)):
-            X = Files(X)
-        if isinstance(X, Files):
-            return self._fit_files(X, validation_data, fill, start, checkpoint, every, resume, peers, shared_validation)
+        files = as_files(X)
+        if files is not None:
+            return self._fit_files(files, validation_data, fill, start, checkpoint, every, resume, peers, shared_validation)
         names = self._column_names(X)
         try:
             X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
@@ -435,11 +434,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         """The codes of the rows of ``X`` (``ae encode``), shape ``(n, code_dim)``.
         :class:`Files` (or a path) are encoded a part at a time, however large, as
         ``ae encode --stream``: memory holds one part and the codes."""
-        if isinstance(X, (str, os.PathLike)):
-            X = Files(X)
-        if isinstance(X, Files):
+        files = as_files(X)
+        if files is not None:
             check_is_fitted(self, "model_")
-            return self.model_.encode_files(X.paths, int(self.threads), **X._columns())
+            return self.model_.encode_files(files.paths, int(self.threads), **files._columns())
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
@@ -469,12 +467,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         samples, drawn at each row's global index, match the whole's. :class:`Files`
         (or a path) are scored a part at a time, however large, each row at its index
         in the files."""
-        if isinstance(X, (str, os.PathLike)):
-            X = Files(X)
-        if isinstance(X, Files):
+        files = as_files(X)
+        if files is not None:
             if row_offset:
                 raise ValueError("row_offset is for arrays: Files number their rows from 0")
-            return self._file_scores(X, kind)[1]
+            return self._file_scores(files, kind)[1]
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
@@ -498,16 +495,15 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         """1 for the rows of ``X`` whose score is above the model's threshold (a model
         trained with ``threshold=``), else 0, as ``ae detect`` flags them."""
         check_is_fitted(self, "model_")
-        if isinstance(X, (str, os.PathLike)):
-            X = Files(X)
-        if not isinstance(X, Files):
+        files = as_files(X)
+        if files is None:
             X = self._check(X)
             if X.shape[1] != self.model_.input_dim:
                 raise self._width_error(X.shape[1], self.model_.input_dim)
         if self.model_.threshold is None:
             raise ValueError("the model has no threshold; fit it with threshold='contamination=0.05' (or percentile=, sigma=, value=)")
-        if isinstance(X, Files):
-            return self._file_scores(X)[2]
+        if files is not None:
+            return self._file_scores(files)[2]
         _, _, flags = self.model_.score(X, None, int(self.threads))
         return flags
 

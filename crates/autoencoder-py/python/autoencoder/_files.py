@@ -7,7 +7,7 @@ import os
 
 from . import _core
 
-__all__ = ["Files"]
+__all__ = ["Files", "as_files"]
 
 
 def _column(value, what):
@@ -104,3 +104,11 @@ class Files:
             if v not in (None, [])
         )
         return f"Files({shown!r}{extra})"
+
+
+def as_files(X):
+    """``X`` as :class:`Files` when it names table files (a path, or :class:`Files`
+    itself), else ``None`` (rows in memory)."""
+    if isinstance(X, (str, os.PathLike)):
+        return Files(X)
+    return X if isinstance(X, Files) else None

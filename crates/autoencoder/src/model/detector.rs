@@ -403,12 +403,17 @@ pub fn score_chunked(
     threads: &Threads,
 ) -> Result<Scored> {
     let mut all = Vec::with_capacity(usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(0));
+    let mut flags: Option<(f64, Vec<u8>)> = None;
     let kind = score_parts(model, data, range, 0, kind, threads, |_, scored| {
         all.extend(scored.scores);
+        if let Some((threshold, part)) = scored.flags {
+            flags.get_or_insert_with(|| (threshold, Vec::new())).1.extend(part);
+        }
         Ok(())
     })?;
-    let detector = model.detector.as_ref();
-    let flags = detector.filter(|d| d.score == kind).map(|d| (d.threshold, d.labels(&all)));
+    // No part (an empty range): the detector's flags of no row.
+    let detector = model.detector.as_ref().filter(|d| d.score == kind);
+    let flags = flags.or_else(|| detector.map(|d| (d.threshold, Vec::new())));
     Ok(Scored { kind, scores: all, flags })
 }
 

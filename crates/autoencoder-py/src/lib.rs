@@ -8,6 +8,7 @@
 //! `FileNotFoundError`, other I/O `OSError`, divergence `RuntimeError`, Ctrl-C
 //! `KeyboardInterrupt`, everything else (settings, data, formats) `ValueError`.
 
+mod files;
 mod peers;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use autoencoder::anomaly::{self, ScoreKind, ThresholdRule};
 use autoencoder::data::buffer;
+use autoencoder::data::columns::Missing;
 use autoencoder::probe::{Features, Logistic, Metric};
 use autoencoder::train::{Control, EpochRecord};
 use autoencoder::{file, Autoencoder, Dataset, Error, ImageShape, Observer, Settings, Threads};
@@ -26,6 +28,8 @@ use numpy::{
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+
+use files::TableFiles;
 
 /// The library's error as the Python exception a user expects.
 fn to_py(e: Error) -> PyErr {
@@ -211,17 +215,22 @@ fn outcome<T>(
     Ok((Model { inner: Arc::new(fitted.model) }, history, rest))
 }
 
-/// The validation rows of a fit, as [`dataset`] reads them; with `missing`, a NaN is a
-/// missing value.
+/// The validation rows of a fit, as [`dataset`] reads them, with the rule `missing`
+/// for a NaN ([`Dataset::apply_missing`]).
 fn validation_rows(
     v: Option<&PyReadonlyArray2<'_, f32>>,
     image_shape: Option<(usize, usize, usize)>,
-    missing: bool,
+    missing: Missing,
 ) -> PyResult<Option<Dataset>> {
     let Some(v) = v else { return Ok(None) };
     let mut v = dataset(v, image_shape, "the validation rows")?;
-    v.nan_is_missing = missing;
+    v.apply_missing(missing).map_err(to_py)?;
     Ok(Some(v))
+}
+
+/// The estimator's `missing` (`error`, `drop` or `mean`) as the library's rule.
+fn missing_rule(missing: &str) -> PyResult<Missing> {
+    missing.parse::<Missing>().map_err(to_py)
 }
 
 /// What every fit checks of its own inputs before it reads any data: the settings, the
@@ -309,11 +318,13 @@ impl RunInputs {
 
 /// Train a model on the rows of `x` (C-contiguous float32), as `ae train` would with
 /// the same settings, seed and threads (the same model bytes when `source` is the name
-/// `ae train` records: the data file's path). With `missing`, a NaN is a missing value
-/// (`ae train --missing mean`): the model fills it with the feature's training mean.
-/// With `start`, a warm start from that model's weights (`ae train --from`): its
-/// architecture, the settings' training ([`Settings::over_model`]). Returns the model,
-/// the history (JSON text) and what the data chose that no setting did.
+/// `ae train` records: the data file's path). `missing` says what a NaN is, as
+/// `ae train --missing`: `error`, `drop` (the row is left out of training, as is a
+/// validation row) or `mean` (a missing value, which the model fills with the feature's
+/// training mean). With `start`, a warm start from that model's weights (`ae train
+/// --from`): its architecture, the settings' training ([`Settings::over_model`]).
+/// Returns the model, the history (JSON text), what the data chose that no setting
+/// did, and how many of this process's rows `drop` left out.
 ///
 /// With `peers` (see [`peers`]), this process is one of several that each hold rows of
 /// their own, in rank order, and fit one model together
@@ -332,7 +343,7 @@ impl RunInputs {
 /// settings and the data must be its own, the thread and process counts may differ,
 /// and the model is the uninterrupted run's, bit for bit.
 #[pyfunction]
-#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing=false, start=None, peers=None, shared_validation=false))]
+#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing="error", start=None, peers=None, shared_validation=false))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
@@ -347,11 +358,11 @@ fn fit(
     checkpoint_every: usize,
     resume: bool,
     source: &str,
-    missing: bool,
+    missing: &str,
     start: Option<PyRef<'_, Model>>,
     peers: Option<Bound<'_, PyAny>>,
     shared_validation: bool,
-) -> PyResult<(Model, String, Vec<String>)> {
+) -> PyResult<(Model, String, Vec<String>, usize)> {
     let mut peers = peers.map(|p| peers::PyPeers::new(&p)).transpose()?;
     let raised = peers.as_ref().map(|p| p.raised());
     // One process writes the checkpoints; every process reads one to resume.
@@ -365,12 +376,14 @@ fn fit(
             ));
         }
         let run = RunInputs::check(py, settings, checkpoint.as_deref(), resume, writes, threads, threshold)?;
+        let missing = missing_rule(missing)?;
         let mut data = dataset(&x, image_shape, source)?;
-        data.nan_is_missing = missing;
+        data.apply_missing(missing).map_err(to_py)?;
         let validation = validation_rows(validation.as_ref(), image_shape, missing)?;
         Ok((run, data, validation))
     })();
     let (run, mut data, mut validation) = agreed(py, peers.as_mut(), prepared)?;
+    let dropped = data.dropped_rows;
     let start = start.map(|m| Arc::clone(&m.inner));
     let mut observer =
         PyObserver { callback, error: None, check_signals: on_main_thread(py)?, last_check: Instant::now() };
@@ -408,73 +421,46 @@ fn fit(
         };
         Ok::<_, Error>((fitted, from_data))
     });
-    outcome(raised, &mut observer, result)
-}
-
-/// How to read table files: [`LoadOptions`](autoencoder::data::open::LoadOptions) from
-/// the Python layer's `Files` (the columns' roles) and the estimator's rule for missing
-/// values (`mean`: a missing value is filled with the feature's training mean).
-fn load_options(
-    label_column: Option<String>,
-    id_column: Option<String>,
-    columns: Option<Vec<String>>,
-    ignore_columns: Vec<String>,
-    missing: bool,
-) -> autoencoder::data::open::LoadOptions {
-    use autoencoder::data::columns::{ColumnRef, Columns, Missing};
-    let column = |s: String| s.parse::<ColumnRef>().unwrap_or_else(|never| match never {});
-    autoencoder::data::open::LoadOptions {
-        columns: Columns {
-            label: label_column.map(column),
-            id: id_column.map(column),
-            features: columns.map(|c| c.into_iter().map(column).collect()),
-            ignore: ignore_columns.into_iter().map(column).collect(),
-            missing: if missing { Missing::Mean } else { Missing::Error },
-            ..Columns::default()
-        },
-        ..Default::default()
-    }
+    let (model, history, from_data) = outcome(raised, &mut observer, result)?;
+    Ok((model, history, from_data, dropped))
 }
 
 /// `(rows, feature names, source)` of [`read_files`].
 type ReadFiles<'py> = (Bound<'py, PyArray2<f32>>, Option<Vec<String>>, String);
 
-/// The rows of the table files `paths` (every path a shard of one table: a file, a
-/// folder of table files or a glob pattern, or several of them), read whole as
-/// `ae train` reads them: `(rows, feature names, source)`, the source being the name
-/// the model file records, and a missing value NaN.
+/// The rows of `files`, read whole as `ae train` reads them: `(rows, feature names,
+/// source)`, the source being the name the model file records, a missing value NaN,
+/// and the categorical columns one-hot encoded with the values the rows hold.
 #[pyfunction]
-#[pyo3(signature = (paths, *, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new()))]
-fn read_files(
-    py: Python<'_>,
-    paths: Vec<PathBuf>,
-    label_column: Option<String>,
-    id_column: Option<String>,
-    columns: Option<Vec<String>>,
-    ignore_columns: Vec<String>,
-) -> PyResult<ReadFiles<'_>> {
+fn read_files<'py>(py: Python<'py>, files: PyRef<'_, TableFiles>) -> PyResult<ReadFiles<'py>> {
     // A missing value is NaN, which the caller refuses or fills.
-    let opts = load_options(label_column, id_column, columns, ignore_columns, true);
-    let data = py.detach(|| autoencoder::data::open::load_tables(&paths, &opts)).map_err(to_py)?;
+    let (files, opts): (&TableFiles, _) = (&files, files.for_fit(Missing::Mean));
+    let data = py.detach(|| autoencoder::data::open::load_tables(&files.paths, &opts)).map_err(to_py)?;
     let (cols, names, source) = (data.cols(), data.feature_names.clone(), data.source.clone());
     Ok((array2(py, data.into_vec(), cols)?, names, source))
 }
 
 /// What [`fit_files`] returns beside the model: the history (JSON text), what the data
 /// chose, the feature names, the width, this process's rows (`(start, end)`: every row
-/// unless shared out), and when the rows were streamed, their count and the window's.
-type FilesFit = (Model, String, Vec<String>, Option<Vec<String>>, usize, (u64, u64), Option<(u64, usize)>);
+/// unless shared out), when the rows were streamed their count and the window's, and
+/// how many rows `missing="drop"` left out of the files.
+type FilesFit =
+    (Model, String, Vec<String>, Option<Vec<String>>, usize, (u64, u64), Option<(u64, usize)>, u64);
 
-/// [`fit`] on the rows of the table files `paths` (see [`read_files`]), as `ae train`
-/// trains on them: read whole, or streamed a window at a time
+/// [`fit`] on the rows of `files` (see [`read_files`]), as `ae train` trains on them:
+/// read whole, or streamed a window at a time
 /// ([`ValidParams::fit_streamed`](autoencoder::ValidParams::fit_streamed)) with
 /// `stream`, or without it (`None`) when their rows take more than `memory_budget`
 /// (half the machine's memory unless given: [`MemoryBudget`](autoencoder::train::MemoryBudget)),
 /// in windows that fit the budget ([`window_rows`](autoencoder::train::window_rows)).
 /// The model is `ae train`'s on the same files with the same settings, threads,
-/// `--stream` and `--memory-budget`, bit for bit. Streamed, the defaults the data
-/// chooses are chosen from the first chunk's shape and every chunk's range of values, as
-/// `ae train` chooses them.
+/// `--stream`, `--memory-budget`, `--missing` and `--categorical`, bit for bit.
+/// Streamed, the defaults the data chooses are chosen from the first chunk's shape and
+/// every chunk's range of values, as `ae train` chooses them.
+///
+/// The validation rows are `validation` (an array) or `validation_files`, read as
+/// `ae train --validation` reads its file: with the rule `missing`, and the categorical
+/// columns encoded with the training rows' values.
 ///
 /// With `peers`, this process is one of several that fit on the same files, each
 /// reading only its share of the rows, as `mpirun ae train --shard` (the bytes of one
@@ -486,55 +472,70 @@ type FilesFit = (Model, String, Vec<String>, Option<Vec<String>>, usize, (u64, u
 /// when its share is over its budget (by default the machine's half shared by every
 /// process, as if all ran on this machine).
 #[pyfunction]
-#[pyo3(signature = (paths, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, missing=false, start=None, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new(), stream=None, memory_budget=None, peers=None))]
+#[pyo3(signature = (files, settings, *, threads=0, threshold=None, validation=None, validation_files=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, missing="error", start=None, stream=None, memory_budget=None, peers=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit_files(
     py: Python<'_>,
-    paths: Vec<PathBuf>,
+    files: PyRef<'_, TableFiles>,
     settings: &str,
     threads: usize,
     threshold: Option<&str>,
     validation: Option<PyReadonlyArray2<'_, f32>>,
+    validation_files: Option<PyRef<'_, TableFiles>>,
     image_shape: Option<(usize, usize, usize)>,
     callback: Option<Py<PyAny>>,
     checkpoint: Option<PathBuf>,
     checkpoint_every: usize,
     resume: bool,
-    missing: bool,
+    missing: &str,
     start: Option<PyRef<'_, Model>>,
-    label_column: Option<String>,
-    id_column: Option<String>,
-    columns: Option<Vec<String>>,
-    ignore_columns: Vec<String>,
     stream: Option<bool>,
     memory_budget: Option<&str>,
     peers: Option<Bound<'_, PyAny>>,
 ) -> PyResult<FilesFit> {
     use autoencoder::data::chunks::ChunkedRows;
+    use autoencoder::data::columns::Categorical;
+    use autoencoder::data::open::load_tables;
     use autoencoder::train::{MemoryBudget, Peers, ValidationRows};
     let mut peers = peers.map(|p| peers::PyPeers::new(&p)).transpose()?;
     let raised = peers.as_ref().map(|p| p.raised());
     let (rank, size) = peers.as_ref().map_or((0, 1), |p| (p.rank(), p.size()));
+    let (files, validation_files): (&TableFiles, _) = (&files, validation_files.as_deref());
+    let paths = &files.paths;
+    // The validation files, read with the training rows' categorical values.
+    let validation_of =
+        |missing: Missing, categories: &[Categorical]| -> autoencoder::Result<Option<Dataset>> {
+            let Some(v) = validation_files else { return Ok(None) };
+            let mut opts = v.for_fit(missing);
+            opts.columns = opts.columns.with_categories(categories);
+            Ok(Some(shaped(load_tables(&v.paths, &opts)?, image_shape)?))
+        };
     // This process's own inputs, checked; with peers, every process learns whether all
     // passed before the first exchange.
     let prepared = (|| {
         let run =
             RunInputs::check(py, settings, checkpoint.as_deref(), resume, rank == 0, threads, threshold)?;
+        let missing = missing_rule(missing)?;
         let budget = match memory_budget {
             Some(b) => b.parse::<MemoryBudget>().map_err(to_py)?,
             None => MemoryBudget::of_machine(size),
         };
-        let validation = validation_rows(validation.as_ref(), image_shape, missing)?;
-        let opts = load_options(label_column, id_column, columns, ignore_columns, missing);
+        let mut validation = validation_rows(validation.as_ref(), image_shape, missing)?;
+        let opts = files.for_fit(missing);
         let streams = match stream {
             Some(s) => s,
-            None => budget.exceeded_by(&paths, size).map_err(to_py)?,
+            None => budget.exceeded_by(paths, size).map_err(to_py)?,
         };
-        // Shared out or streamed, the rows are read a chunk at a time.
+        // Shared out or streamed, the rows are read a chunk at a time, and the
+        // validation files with their categorical values (read whole, they are read
+        // once the rows are).
         let rows = match peers.is_some() || streams {
-            true => Some(py.detach(|| ChunkedRows::open(&paths, &opts)).map_err(to_py)?),
+            true => Some(py.detach(|| ChunkedRows::open(paths, &opts)).map_err(to_py)?),
             false => None,
         };
+        if let (Some(rows), None) = (&rows, &validation) {
+            validation = py.detach(|| validation_of(missing, rows.categories())).map_err(to_py)?;
+        }
         Ok::<_, PyErr>((run, budget, validation, opts, streams, rows))
     })();
     let (run, budget, validation, opts, mut streams, rows) = agreed(py, peers.as_mut(), prepared)?;
@@ -549,21 +550,27 @@ fn fit_files(
     let checkpoint = checkpoint.filter(|_| rank == 0).map(|path| (path, checkpoint_every));
     let shared = peers.is_some();
     let result = py.detach(|| {
-        let validation = validation.as_ref().map(ValidationRows::Whole);
         let Some(rows) = rows else {
             // One process, the rows read whole.
-            let data = shaped(autoencoder::data::open::load_tables(&paths, &opts)?, image_shape)?;
+            let data = shaped(load_tables(paths, &opts)?, image_shape)?;
+            let validation = match validation {
+                Some(v) => Some(v),
+                None => validation_of(opts.columns.missing, &data.categories)?,
+            };
             let chosen = run.settings.for_data(&data)?;
             let (valid, from_data) =
                 run.valid_params(chosen, start.as_deref(), &data.shape(), checkpoint, false)?;
-            let fitted = valid.fit_with(&data, validation.map(|v| v.rows()), &mut observer)?;
+            let fitted = valid.fit_with(&data, validation.as_ref(), &mut observer)?;
             let mine = (0, data.rows() as u64);
+            let dropped = data.dropped_rows as u64;
             return Ok::<_, Error>((
                 fitted,
-                (from_data, data.feature_names.clone(), data.cols(), mine, None),
+                (from_data, data.feature_names.clone(), data.cols(), mine, None, dropped),
             ));
         };
+        let validation = validation.as_ref().map(ValidationRows::Whole);
         let names = rows.feature_names().map(<[String]>::to_vec);
+        let dropped = rows.dropped_rows();
         if !streams {
             // Shared out: this process's range of the rows, the defaults chosen from the
             // values of every process's.
@@ -576,7 +583,8 @@ fn fit_files(
                 run.valid_params(chosen, start.as_deref(), &data.shape(), checkpoint, true)?;
             let total = rows.rows() as usize;
             let fitted = valid.fit_sharded(&data, total, validation, &mut observer, Box::new(p))?;
-            return Ok((fitted, (from_data, names, rows.cols(), (r.start as u64, r.end as u64), None)));
+            let mine = (r.start as u64, r.end as u64);
+            return Ok((fitted, (from_data, names, rows.cols(), mine, None, dropped)));
         }
         // Streamed: the first chunk stands for the rows (their shape, and unless every
         // chunk's range of values is needed, the range).
@@ -594,12 +602,12 @@ fn fit_files(
             None => valid.fit_streamed(&rows, validation.map(|v| v.rows()), window, &mut observer)?,
         };
         let r = autoencoder::train::shard_rows(rows.rows() as usize, rank, size);
-        let rest =
-            (from_data, names, rows.cols(), (r.start as u64, r.end as u64), Some((rows.rows(), window)));
-        Ok((fitted, rest))
+        let mine = (r.start as u64, r.end as u64);
+        Ok((fitted, (from_data, names, rows.cols(), mine, Some((rows.rows(), window)), dropped)))
     });
-    let (model, history, (from_data, names, width, mine, streamed)) = outcome(raised, &mut observer, result)?;
-    Ok((model, history, from_data, names, width, mine, streamed))
+    let (model, history, (from_data, names, width, mine, streamed, dropped)) =
+        outcome(raised, &mut observer, result)?;
+    Ok((model, history, from_data, names, width, mine, streamed, dropped))
 }
 
 /// `(kind, scores, flags)` of [`Model::score`].
@@ -734,32 +742,46 @@ impl Model {
         Ok((scored.kind.to_string(), scored.scores.into_pyarray(py), flags))
     }
 
-    /// [`score`](Self::score) of the rows of table files ([`read_files`]'s `paths` and
-    /// columns), read a part at a time ([`anomaly::score_chunked`]): rows `rows`
-    /// (`(start, end)`, by default every row), each scored at its index in the files.
-    /// The bits of scoring those rows read whole.
-    #[pyo3(signature = (paths, kind=None, threads=0, rows=None, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new()))]
-    #[allow(clippy::too_many_arguments)]
+    /// The rows of `files` read whole as this model reads a table (`ae reconstruct`
+    /// reads it): its categorical columns encoded with its training values, a missing
+    /// value NaN (which the model fills, or refuses).
+    fn read_files<'py>(
+        &self,
+        py: Python<'py>,
+        files: PyRef<'_, TableFiles>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let (files, opts): (&TableFiles, _) = (&files, files.for_model(&self.inner));
+        let data = py.detach(|| autoencoder::data::open::load_tables(&files.paths, &opts)).map_err(to_py)?;
+        let cols = data.cols();
+        array2(py, data.into_vec(), cols)
+    }
+
+    /// [`score`](Self::score) of the rows of `files`, read a part at a time as this
+    /// model reads a table ([`Model::read_files`]; [`anomaly::score_chunked`]): rows
+    /// `rows` (`(start, end)`, by default every row), each scored at its index in the
+    /// files. The bits of scoring those rows read whole. With `drop_missing`, the rows
+    /// with a missing value are left out first, as a fit with `missing="drop"` left
+    /// them out (its rows are then those it trained on).
+    #[pyo3(signature = (files, kind=None, threads=0, rows=None, drop_missing=false))]
     fn score_files<'py>(
         &self,
         py: Python<'py>,
-        paths: Vec<PathBuf>,
+        files: PyRef<'_, TableFiles>,
         kind: Option<&str>,
         threads: usize,
         rows: Option<(u64, u64)>,
-        label_column: Option<String>,
-        id_column: Option<String>,
-        columns: Option<Vec<String>>,
-        ignore_columns: Vec<String>,
+        drop_missing: bool,
     ) -> PyResult<ScoreResult<'py>> {
         let kind = kind.map(str::parse::<ScoreKind>).transpose().map_err(to_py)?;
         let pool = self::threads(threads)?;
-        // A missing value is NaN, which the model fills or `check_data` refuses.
-        let opts = load_options(label_column, id_column, columns, ignore_columns, true);
+        let (files, mut opts): (&TableFiles, _) = (&files, files.for_model(&self.inner));
+        if drop_missing {
+            opts.columns.missing = Missing::Drop;
+        }
         let model = Arc::clone(&self.inner);
         let scored = py
             .detach(|| {
-                let data = autoencoder::data::chunks::ChunkedRows::open(&paths, &opts)?;
+                let data = autoencoder::data::chunks::ChunkedRows::open(&files.paths, &opts)?;
                 let (start, end) = rows.unwrap_or((0, data.rows()));
                 if start > end || end > data.rows() {
                     return Err(Error::config(
@@ -778,28 +800,23 @@ impl Model {
         Ok((scored.kind.to_string(), scored.scores.into_pyarray(py), flags))
     }
 
-    /// [`encode`](Self::encode) of every row of table files ([`read_files`]'s `paths`
-    /// and columns), read a part at a time (`ChunkedRows::for_each_part`): memory holds
-    /// one part and the codes, as `ae encode --stream`. The codes of the rows read
-    /// whole.
-    #[pyo3(signature = (paths, threads=0, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new()))]
-    #[allow(clippy::too_many_arguments)]
+    /// [`encode`](Self::encode) of every row of `files`, read a part at a time as this
+    /// model reads a table ([`Model::read_files`]; `ChunkedRows::for_each_part`):
+    /// memory holds one part and the codes, as `ae encode --stream`. The codes of the
+    /// rows read whole.
+    #[pyo3(signature = (files, threads=0))]
     fn encode_files<'py>(
         &self,
         py: Python<'py>,
-        paths: Vec<PathBuf>,
+        files: PyRef<'_, TableFiles>,
         threads: usize,
-        label_column: Option<String>,
-        id_column: Option<String>,
-        columns: Option<Vec<String>>,
-        ignore_columns: Vec<String>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let pool = self::threads(threads)?;
-        let opts = load_options(label_column, id_column, columns, ignore_columns, true);
+        let (files, opts): (&TableFiles, _) = (&files, files.for_model(&self.inner));
         let model = Arc::clone(&self.inner);
         let codes = py
             .detach(|| {
-                let data = autoencoder::data::chunks::ChunkedRows::open(&paths, &opts)?;
+                let data = autoencoder::data::chunks::ChunkedRows::open(&files.paths, &opts)?;
                 model.check_width(data.cols(), &data.source)?;
                 let mut codes = Vec::new();
                 data.for_each_part(0..data.rows(), 0, |part| {
@@ -899,6 +916,13 @@ impl Model {
     #[getter]
     fn fills_missing(&self) -> bool {
         self.inner.normalizer().fills_missing()
+    }
+
+    /// The columns the model one-hot encodes (`ae train --categorical`), by name (or
+    /// 0-based index, as text, for a file without a header).
+    #[getter]
+    fn categorical_columns(&self) -> Vec<String> {
+        self.inner.categories.iter().map(|c| c.column.clone()).collect()
     }
 
     /// The detector's threshold (`None` without a detector).
@@ -1068,6 +1092,7 @@ fn same_length(a: &PyReadonlyArray1<'_, i64>, b: &PyReadonlyArray1<'_, i64>) -> 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
+    m.add_class::<TableFiles>()?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(fit_files, m)?)?;
     m.add_function(wrap_pyfunction!(read_files, m)?)?;

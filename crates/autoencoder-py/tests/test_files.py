@@ -227,3 +227,113 @@ def test_bad_files_are_refused_naming_what_is_wrong(rows, tmp_path):
     with pytest.raises(ValueError, match="shared_validation is for rows passed as arrays"):
         est.fit(Files(tmp_path / "t.parquet"), shared_validation=True)
     assert not hasattr(est, "model_")
+
+
+def write_cities(path, X, cities, order=None):
+    """`X`'s rows with a text column `city` (None: a null) and a `label`, in `order`."""
+    order = np.arange(len(X)) if order is None else order
+    cols = {f"f{j}": X[order, j] for j in range(X.shape[1])}
+    cols["city"] = pa.array([cities[i] for i in order], type=pa.string())
+    cols["label"] = np.arange(len(X))[order] % 2
+    pq.write_table(pa.table(cols), path, row_group_size=GROUP)
+
+
+def test_categorical_files_give_ae_trains_model_and_are_read_with_its_values(ae, rows, tmp_path):
+    """`Files(categorical=...)` one-hot encodes text columns as `ae train --categorical`
+    (the same model bytes, read whole, streamed and with validation files), and every
+    later read of files by the model encodes them with its training values, as `ae`'s
+    commands do: a file whose rows come in another order, with a value the model has not
+    seen, gives `ae encode`'s codes and `ae score`'s scores."""
+    X, _ = rows
+    rng = np.random.default_rng(5)
+    cities = [["Oslo", "Lima", "Pune", None][k] for k in rng.integers(0, 4, size=len(X))]
+    write_cities(tmp_path / "t.parquet", X[:500], cities[:500])
+    write_cities(tmp_path / "v.parquet", X[500:], ["Oslo", "Lima"] * 50)
+    files = Files(tmp_path / "t.parquet", label_column="label", categorical="city", stream=False)
+    est = autoencoder.Autoencoder(**SETTINGS).fit(files)
+    flags = ["--label-column", "label", "--categorical", "city", *FLAGS]
+    ae("train", tmp_path / "t.parquet", *flags, "-o", tmp_path / "cli.safetensors")
+    assert fitted_bytes(est, tmp_path / "py.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
+    assert list(est.feature_names_in_) == [f"f{j}" for j in range(5)] + ["city=Lima", "city=Oslo", "city=Pune"]
+    assert est.model_.categorical_columns == ["city"]
+    # Streamed in windows of 200 rows, with validation files (encoded with the training
+    # rows' values: the validation rows hold two of the three).
+    budget = budget_for(200, 8)
+    streamed = Files(tmp_path / "t.parquet", label_column="label", categorical="city", stream=True,
+                     memory_budget=budget)
+    val = Files(tmp_path / "v.parquet", label_column="label", categorical="city")
+    est_s = autoencoder.Autoencoder(**SETTINGS).fit(streamed, validation_data=val)
+    assert est_s.streamed_["window_rows"] == 200
+    ae("train", tmp_path / "t.parquet", *flags, "--stream", "--memory-budget", budget,
+       "--validation", tmp_path / "v.parquet", "-o", tmp_path / "cli-s.safetensors")
+    assert fitted_bytes(est_s, tmp_path / "py-s.safetensors") == (tmp_path / "cli-s.safetensors").read_bytes()
+    assert len(est_s.history_["val_loss"]) == 3
+    # Later files, read with the model's values: the rows reversed, "Rome" unseen.
+    later = cities[:500]
+    later[7] = "Rome"
+    order = np.arange(500)[::-1]
+    write_cities(tmp_path / "later.parquet", X[:500], later, order)
+    files = Files(tmp_path / "later.parquet", label_column="label")
+    codes = est.transform(files)
+    ae("encode", tmp_path / "cli.safetensors", tmp_path / "later.parquet", "--label-column", "label",
+       "-o", tmp_path / "z.npy", "--threads", 1)
+    assert np.array_equal(codes, np.load(tmp_path / "z.npy"))
+    whole = est.model_.read_files(files._core())
+    assert whole.shape == (500, 8)
+    assert whole[500 - 1 - 7, 5:].tolist() == [0, 0, 0]  # Rome sets none of the features
+    assert np.array_equal(codes, est.transform(whole))
+    assert np.array_equal(est.predict(files), est.predict(whole))
+    scores = est.score_samples(files)
+    ae("score", tmp_path / "cli.safetensors", tmp_path / "later.parquet", "--label-column", "label",
+       "-o", tmp_path / "s.csv", "--threads", 1)
+    lines = (tmp_path / "s.csv").read_text().split("\n")[1:]
+    assert [float(l.split(",")[1]) for l in lines if l] == scores.tolist()
+    # A DataFrame holding the text column is refused, naming what to pass instead.
+    df = pa.parquet.read_table(tmp_path / "later.parquet").to_pandas().drop(columns="label")
+    with pytest.raises(ValueError, match="one-hot encodes the column\\(s\\) 'city'.*pass the rows as Files"):
+        est.transform(df)
+    with pytest.raises(ValueError, match="categorical must be a column name"):
+        Files(tmp_path / "t.parquet", categorical=[2.5])
+
+
+def test_missing_drop_leaves_rows_out_as_ae_train(ae, rows, tmp_path):
+    """`missing="drop"` leaves the rows with a missing value out of training, as
+    `ae train --missing drop` (the same model bytes, from files and from arrays), and
+    counts them; the model then refuses a missing value. A detector's training scores
+    are those of the rows kept, as `ae score --missing drop` scores them."""
+    X, _ = rows
+    X = X.copy()
+    gaps = [3, 40, 41, 399]
+    X[gaps, [0, 4, 1, 2]] = np.nan
+    np.save(tmp_path / "x.npy", X)
+    est = autoencoder.Autoencoder(**SETTINGS, missing="drop").fit(tmp_path / "x.npy")
+    ae("train", tmp_path / "x.npy", "--missing", "drop", *FLAGS, "-o", tmp_path / "cli.safetensors")
+    assert fitted_bytes(est, tmp_path / "py.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
+    assert est.dropped_rows_ == 4
+    by_array = autoencoder.Autoencoder(**SETTINGS, missing="drop").fit(X, source=tmp_path / "x.npy")
+    assert fitted_bytes(by_array, tmp_path / "arr.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
+    assert by_array.dropped_rows_ == 4
+    assert autoencoder.Autoencoder(**SETTINGS).fit(X[:10][~np.isnan(X[:10]).any(axis=1)]).dropped_rows_ == 0
+    # Streamed, the same rows are left out (windows of 200 of the 596 kept rows).
+    budget = budget_for(200, 5, largest_part=600)
+    streamed = autoencoder.Autoencoder(**SETTINGS, missing="drop").fit(
+        Files(tmp_path / "x.npy", stream=True, memory_budget=budget))
+    ae("train", tmp_path / "x.npy", "--missing", "drop", "--stream", "--memory-budget", budget, *FLAGS,
+       "-o", tmp_path / "cli-s.safetensors")
+    assert fitted_bytes(streamed, tmp_path / "py-s.safetensors") == (tmp_path / "cli-s.safetensors").read_bytes()
+    assert (streamed.streamed_["rows"], streamed.dropped_rows_) == (596, 4)
+    # A model trained on complete rows refuses a missing value.
+    with pytest.raises(ValueError, match="row 4, column 1 is nan"):
+        est.transform(X)
+    # The detector scores the rows it trained on, from arrays and from files.
+    kept = np.delete(X, gaps, axis=0)
+    det = autoencoder.AnomalyDetector(contamination=0.05, layers=(8, 2), epochs=2, seed=3, threads=1,
+                                      missing="drop").fit(X)
+    assert np.array_equal(det.decision_scores_, det.decision_function(kept))
+    det_f = autoencoder.AnomalyDetector(contamination=0.05, layers=(8, 2), epochs=2, seed=3, threads=1,
+                                        missing="drop").fit(tmp_path / "x.npy")
+    assert np.array_equal(det_f.decision_scores_, det.decision_scores_)
+    assert det_f.labels_.tolist() == det.labels_.tolist()
+    assert len(det_f.labels_) == 596
+    with pytest.raises(ValueError, match='missing must be "error", "drop" or "mean"'):
+        autoencoder.Autoencoder(missing="skip").fit(X)

@@ -484,3 +484,56 @@ def test_processes_fitting_on_files_each_read_their_share(tmp_path):
     messages = sorted(str(e) for e in raised)
     assert len(messages) == 2 and any("missing.parquet" in m for m in messages), messages
     assert any("process 1 could not start the fit" in m for m in messages), messages
+
+
+def test_processes_on_text_columns_and_rows_left_out_fit_the_bytes_of_one(tmp_path):
+    """``Files(categorical=...)`` with ``missing="drop"`` shared among processes: every
+    process encodes the text column with the values of every row (not of its share) and
+    leaves out the same rows, so that processes reading their share, whole or streamed,
+    fit one process's bytes; arrays with NaN rows left out by each process on its part
+    do too. A detector's processes score their share of the rows kept."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from autoencoder import Files
+
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=(400, 2))
+    X = np.column_stack([z[:, 0], z[:, 1], z[:, 0] - z[:, 1]]).astype(np.float32)
+    X[[5, 6, 250, 399], [0, 2, 1, 0]] = np.nan
+    # The last rows alone hold "Pune": a process's share does not see every value.
+    city = ["Oslo", "Lima"] * 190 + ["Pune"] * 20
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "city": city}), tmp_path / "t.parquet",
+                   row_group_size=40)
+    keywords = dict(layers=(6, 2), epochs=2, batch_size=32, seed=2, threads=1, missing="drop")
+
+    def files(**kw):
+        return Files(tmp_path / "t.parquet", categorical="city", **kw)
+
+    one = Autoencoder(micro_batch=32, **keywords).fit(files())
+    assert (one.dropped_rows_, one.model_.input_dim) == (4, 6)
+    fitted, _ = fit_in_threads(lambda: Autoencoder(**keywords), [files()] * 3)
+    for est in fitted:
+        assert est.model_.to_bytes() == one.model_.to_bytes()
+        assert est.dropped_rows_ == 4
+    # Windows of `rows` rows of 6 features (the 3 numbers and the 3 values' columns).
+    def budget(rows):
+        return (128 << 20) + 3 * 40 * 6 * 4 + rows * (6 * 4 + 8)
+
+    streamed_one = Autoencoder(micro_batch=32, **keywords).fit(files(stream=True, memory_budget=budget(200)))
+    assert streamed_one.streamed_ == {"rows": 396, "window_rows": 200}
+    fitted, _ = fit_in_threads(lambda: Autoencoder(**keywords), [files(stream=True, memory_budget=budget(100))] * 2)
+    for est in fitted:
+        assert est.streamed_ == streamed_one.streamed_
+        assert est.model_.to_bytes() == streamed_one.model_.to_bytes()
+    det = dict(contamination=0.1, **keywords)
+    alone = AnomalyDetector(micro_batch=32, **det).fit(files())
+    fitted, _ = fit_in_threads(lambda: AnomalyDetector(**det), [files()] * 2)
+    assert np.array_equal(np.concatenate([d.decision_scores_ for d in fitted]), alone.decision_scores_)
+    assert len(alone.decision_scores_) == 396
+    # Arrays: each process leaves out its own rows with a NaN.
+    numbers = dict(keywords, layers=(4, 2))
+    whole = Autoencoder(micro_batch=32, **numbers).fit(X)
+    fitted, _ = fit_in_threads(lambda: Autoencoder(**numbers), [X[part] for part in cuts(400, [100, 200, 100])])
+    assert [est.dropped_rows_ for est in fitted] == [2, 1, 1]
+    for est in fitted:
+        assert est.model_.to_bytes() == whole.model_.to_bytes()

@@ -50,6 +50,8 @@ class Model:
     @property
     def fills_missing(self) -> bool: ...
     @property
+    def categorical_columns(self) -> list[str]: ...
+    @property
     def threshold(self) -> Optional[float]: ...
     @property
     def score_kind(self) -> str: ...
@@ -76,6 +78,7 @@ class Files:
     id_column: Optional[str]
     columns: Optional[list[str]]
     ignore_columns: list[str]
+    categorical: list[str]
     stream: Optional[bool]
     memory_budget: Optional[str]
     def __init__(
@@ -86,6 +89,7 @@ class Files:
         id_column: Optional[Column] = None,
         columns: Optional[Union[Column, Sequence[Column]]] = None,
         ignore_columns: Union[Column, Sequence[Column]] = (),
+        categorical: Union[Column, Sequence[Column]] = (),
         stream: Optional[bool] = None,
         memory_budget: Union[int, str, None] = None,
     ) -> None: ...
@@ -101,6 +105,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     stop_reason_: Optional[str]
     n_features_in_: int
     streamed_: dict[str, int]
+    dropped_rows_: int
     feature_names_in_: NDArray[np.object_]
     chosen_: list[str]
     def __init__(
@@ -158,7 +163,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         min_steps: int | None = None,
         micro_batch: int | None = None,
         threads: int = 0,
-        missing: Literal["error", "mean"] = "error",
+        missing: Literal["error", "drop", "mean"] = "error",
         threshold: Optional[str] = None,
         image_shape: Optional[tuple[int, int, int]] = None,
         warm_start: bool = False,
@@ -257,7 +262,7 @@ class AnomalyDetector(Autoencoder):
         min_steps: int | None = None,
         micro_batch: int | None = None,
         threads: int = 0,
-        missing: Literal["error", "mean"] = "error",
+        missing: Literal["error", "drop", "mean"] = "error",
         image_shape: Optional[tuple[int, int, int]] = None,
         warm_start: bool = False,
         callback: Optional[Callback] = None,

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import Autoencoder
+from ._convert import as_rows
 from ._files import as_files
 
 
@@ -123,7 +124,8 @@ class AnomalyDetector(Autoencoder):
         its own. ``checkpoint``, ``checkpoint_every``, ``resume`` and
         ``shared_validation`` are :meth:`Autoencoder.fit`'s. With :class:`Files`, the
         rows (this process's share, with ``peers``) are scored a part at a time, however
-        large. Returns ``self``."""
+        large. With ``missing="drop"``, ``decision_scores_`` and ``labels_`` are those of
+        the rows kept, the rows the model trained on. Returns ``self``."""
         super().fit(
             X,
             y,
@@ -140,10 +142,15 @@ class AnomalyDetector(Autoencoder):
         if files is not None:
             # This process's rows (all of them unless shared out among peers), read a
             # part at a time: the scores and the library's flags of one pass.
-            _, scores, flags = self._file_scores(files, rows=self._fitted_rows)
+            drop = self.missing == "drop"
+            _, scores, flags = self._file_scores(files, rows=self._fitted_rows, drop_missing=drop)
             self.decision_scores_ = scores
             self.labels_ = flags.astype(int)
             return self
+        if self.missing == "drop":
+            # The rows the model trained on: those without a NaN (Dataset::drop_missing).
+            X, _ = as_rows(X, allow_nan=True, allow_empty=peers is not None)
+            X = X[~np.isnan(X).any(axis=1)]
         if peers is not None and len(X) == 0:
             # A process holding no rows has none to score.
             self.decision_scores_ = np.empty(0)

@@ -111,10 +111,13 @@ class Autoencoder(TransformerMixin, BaseEstimator):
     threads : int, default 0
         Threads for training and inference (0: every core). Results are
         bit-identical for the same seed and thread count.
-    missing : {"error", "mean"}, default "error"
-        What a NaN in ``X`` is: an error, or a missing value (``ae train --missing
-        mean``): the model keeps each feature's mean over the training rows and puts
-        it in place of a missing value in every row it sees, then and later.
+    missing : {"error", "drop", "mean"}, default "error"
+        What a NaN in ``X`` (or a missing value in :class:`Files`) is, as ``ae train
+        --missing``: an error; ``"drop"``: the row is left out of training (and out of
+        the validation rows; ``dropped_rows_`` counts the training rows left out), and
+        the model refuses a NaN later, as one trained on complete rows; ``"mean"``: a
+        missing value, which the model fills with each feature's mean over the training
+        rows, then and in every row it sees later.
     threshold : str or None
         Fit an anomaly threshold on the training rows, as ``ae train --threshold``:
         ``"contamination=0.05"``, ``"percentile=99"``, ``"sigma=3"`` or ``"value=0.12"``.
@@ -304,9 +307,10 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         if every < 0:
             raise ValueError(f"checkpoint_every must be 0 or more epochs, got {checkpoint_every!r}")
         self._forget()
-        if self.missing not in ("error", "mean"):
-            raise ValueError(f"missing must be \"error\" or \"mean\", got {self.missing!r}")
-        fill = self.missing == "mean"
+        if self.missing not in ("error", "drop", "mean"):
+            raise ValueError(f"missing must be \"error\", \"drop\" or \"mean\", got {self.missing!r}")
+        # A NaN passes to the core, which fills it or leaves its row out.
+        fill = self.missing != "error"
         files = as_files(X)
         if files is not None:
             return self._fit_files(files, validation_data, fill, start, checkpoint, every, resume, peers, shared_validation)
@@ -324,7 +328,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             raise
         image_shape = shape or (tuple(self.image_shape) if self.image_shape is not None else None)
         with self._training(peers) as progress:
-            model, history, chosen = _core.fit(
+            model, history, chosen, dropped = _core.fit(
                 X,
                 settings_json(self._settings()),
                 threads=int(self.threads),
@@ -333,7 +337,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 image_shape=image_shape,
                 callback=progress if progress.needed else None,
                 source=str(source),
-                missing=fill,
+                missing=self.missing,
                 start=start,
                 peers=as_peers(peers),
                 checkpoint=None if checkpoint is None else os.fspath(checkpoint),
@@ -342,6 +346,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 shared_validation=bool(shared_validation),
             )
         self._learned(model, history, chosen, X.shape[1], names)
+        self.dropped_rows_ = dropped
         return self
 
     @contextlib.contextmanager
@@ -359,38 +364,40 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         """:meth:`fit` on :class:`Files`, read (or streamed) by the core; with ``peers``,
         each process reads its share of the rows."""
         val = None
+        val_files = as_files(validation_data)
         try:
             if shared_validation:
                 raise ValueError(
                     "shared_validation is for rows passed as arrays: with Files, every process passes the whole validation_data"
                 )
-            if validation_data is not None:
+            if validation_data is not None and val_files is None:
                 val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill)
         except Exception:
             if peers is not None:
                 not_ready(peers)  # the others raise too, rather than wait for this one
             raise
         with self._training(peers) as progress:
-            model, history, chosen, names, width, mine, streamed = _core.fit_files(
-                files.paths,
+            model, history, chosen, names, width, mine, streamed, dropped = _core.fit_files(
+                files._core(),
                 settings_json(self._settings()),
                 threads=int(self.threads),
                 threshold=self._threshold_rule(),
                 validation=val,
+                validation_files=None if val_files is None else val_files._core(),
                 image_shape=tuple(self.image_shape) if self.image_shape is not None else None,
                 callback=progress if progress.needed else None,
                 checkpoint=None if checkpoint is None else os.fspath(checkpoint),
                 checkpoint_every=every,
                 resume=bool(resume),
-                missing=fill,
+                missing=self.missing,
                 start=start,
                 stream=files.stream,
                 memory_budget=files.memory_budget,
                 peers=as_peers(peers),
-                **files._columns(),
             )
         names = None if names is None else np.asarray(names, dtype=object)
         self._learned(model, history, chosen, width, names)
+        self.dropped_rows_ = dropped
         if streamed is not None:
             self.streamed_ = {"rows": streamed[0], "window_rows": streamed[1]}
         # This process's rows of the files (all of them unless shared out among peers).
@@ -417,10 +424,20 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     def _check(self, X, width_of="model"):
         check_is_fitted(self, "model_")
-        frame = hasattr(X, "columns") and not isinstance(X, Files)
-        if getattr(self, "feature_names_in_", None) is not None and frame:
+        files = as_files(X)
+        if files is not None:
+            # Read as the model reads a table: its categorical columns one-hot encoded.
+            X = self.model_.read_files(files._core())
+        elif hasattr(X, "columns"):
             cols = [getattr(c, "name", c) for c in X.columns]
-            if list(cols) != list(self.feature_names_in_):
+            encoded = self.model_.categorical_columns
+            if any(str(c) in encoded for c in cols):
+                raise ValueError(
+                    f"X: this model one-hot encodes the column(s) {', '.join(map(repr, encoded))} "
+                    "(categorical=); pass the rows as Files (or a path), which are encoded as the model "
+                    "was trained, or as the features feature_names_in_ names"
+                )
+            if getattr(self, "feature_names_in_", None) is not None and list(cols) != list(self.feature_names_in_):
                 raise ValueError("The feature names should match those that were passed during fit")
         X, _ = as_rows(X, allow_nan=self.model_.fills_missing)
         return X
@@ -437,7 +454,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         files = as_files(X)
         if files is not None:
             check_is_fitted(self, "model_")
-            return self.model_.encode_files(files.paths, int(self.threads), **files._columns())
+            return self.model_.encode_files(files._core(), int(self.threads))
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
@@ -507,11 +524,12 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         _, _, flags = self.model_.score(X, None, int(self.threads))
         return flags
 
-    def _file_scores(self, files, kind=None, rows=None):
+    def _file_scores(self, files, kind=None, rows=None, drop_missing=False):
         """``(kind, scores, flags)`` of the rows ``rows`` (``(start, end)``; by default
-        all) of ``files``, read a part at a time."""
+        all) of ``files``, read a part at a time; with ``drop_missing``, of the rows
+        without a missing value."""
         check_is_fitted(self, "model_")
-        return self.model_.score_files(files.paths, kind, int(self.threads), rows, **files._columns())
+        return self.model_.score_files(files._core(), kind, int(self.threads), rows, drop_missing)
 
     def score(self, X, y=None):
         """Minus the mean anomaly score of ``X`` (higher is better, so that
@@ -550,7 +568,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = self.missing == "mean"
+        tags.input_tags.allow_nan = self.missing == "mean"  # "drop" refuses a NaN after fit
         tags.non_deterministic = False
         if tags.transformer_tags is not None:
             # Codes and reconstructions are float32 whatever the input's dtype.

@@ -26,7 +26,11 @@ class Files:
     or a list of them: every path a shard of one table, its rows in order. The
     ``label_column`` and the ``id_column`` are left out of the features, as are
     ``ignore_columns``; ``columns`` names the features (in that order) instead of every
-    other column. A column is a header name or a 0-based index.
+    other column. ``categorical`` names text (or integer) columns to one-hot encode, as
+    ``ae train --categorical``: each value of the training rows becomes a 0/1 feature
+    ``column=value`` after the others, and the model keeps the values, so that the
+    files it reads later (``transform``, ``score_samples`` …) are encoded with them. A
+    column is a header name or a 0-based index.
 
     ``fit(Files(...))`` trains on the rows without holding them in Python. With
     ``stream=True``, or by default when the rows would take more than ``memory_budget``
@@ -34,8 +38,9 @@ class Files:
     unless given), they are streamed from the files: a window of rows at a time,
     shuffled within the window (see ``ae train --stream``); ``stream=False`` reads them
     whole. Either way the model is ``ae train``'s on the same files, bit for bit.
-    Anywhere else rows are taken (``validation_data``, ``transform``, ``score_samples``
-    …) the files are read whole.
+    ``transform``, ``score_samples``, ``decision_function`` and ``detect`` read them a
+    part at a time, however large; ``predict``, ``explain`` and ``validation_data``
+    read them whole.
 
     >>> Files("train.parquet", label_column="label")  # doctest: +SKIP
     """
@@ -48,6 +53,7 @@ class Files:
         id_column=None,
         columns=None,
         ignore_columns=(),
+        categorical=(),
         stream=None,
         memory_budget=None,
     ):
@@ -66,6 +72,9 @@ class Files:
         if isinstance(ignore_columns, (str, int)):
             ignore_columns = [ignore_columns]
         self.ignore_columns = [_column(c, "ignore_columns") for c in ignore_columns]
+        if isinstance(categorical, (str, int)):
+            categorical = [categorical]
+        self.categorical = [_column(c, "categorical") for c in categorical]
         if stream is not None and not isinstance(stream, bool):
             raise ValueError(f"stream must be True, False or None (chosen by memory_budget), got {stream!r}")
         self.stream = stream
@@ -84,7 +93,12 @@ class Files:
             "id_column": self.id_column,
             "columns": self.columns,
             "ignore_columns": self.ignore_columns,
+            "categorical": self.categorical,
         }
+
+    def _core(self):
+        """The files as the compiled core takes them."""
+        return _core.TableFiles(self.paths, **self._columns())
 
     def read(self):
         """The rows, read whole: a float32 array of rows × features (a missing value
@@ -94,7 +108,7 @@ class Files:
     def _read(self):
         """``(rows, feature names or None, source)``: the source is the name a model
         file records for the data."""
-        return _core.read_files(self.paths, **self._columns())
+        return _core.read_files(self._core())
 
     def __repr__(self):
         shown = self.paths[0] if len(self.paths) == 1 else self.paths

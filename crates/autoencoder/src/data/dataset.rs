@@ -392,6 +392,22 @@ impl Dataset {
         Ok(dropped)
     }
 
+    /// What [`Missing`](super::columns::Missing) asks of rows whose missing values are
+    /// NaN: `Drop` leaves them out ([`Dataset::drop_missing`], counted in
+    /// [`Dataset::dropped_rows`]), `Mean` marks NaN as missing
+    /// ([`Dataset::nan_is_missing`]: the model fills it), `Error` leaves NaN to
+    /// [`Dataset::check_finite`]. The loaders apply their rule with it, and a front
+    /// that holds rows in memory (the Python package's arrays) applies the same.
+    pub fn apply_missing(&mut self, missing: super::columns::Missing) -> Result<()> {
+        use super::columns::Missing;
+        match missing {
+            Missing::Error => {}
+            Missing::Drop => self.dropped_rows = self.drop_missing()?,
+            Missing::Mean => self.nan_is_missing = true,
+        }
+        Ok(())
+    }
+
     /// Keras's `validation_split`: the last `fraction` of the rows (rounded down, as
     /// Keras does: `n_train = floor(n·(1−fraction))`) are the validation part. Returns
     /// the row ranges of the training and the validation part, without copying (see

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::builtin::{self, Named, Sources, Split};
-use super::columns::{Columns, Missing};
+use super::columns::Columns;
 use super::csv::CsvOptions;
 use super::dataset::Dataset;
 use super::image::ImageOptions;
@@ -187,7 +187,7 @@ fn load_stream(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
 /// [`load_paths`] applies it.
 pub fn load_reader(input: impl Read, name: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let mut data = read_rows(input, name, opts)?;
-    apply_missing(&mut data, opts.columns.missing)?;
+    data.apply_missing(opts.columns.missing)?;
     Ok(data)
 }
 
@@ -363,7 +363,7 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
             }
         }
     };
-    apply_missing(&mut data, opts.columns.missing)?;
+    data.apply_missing(opts.columns.missing)?;
     Ok(data)
 }
 
@@ -378,19 +378,6 @@ pub fn load_tables(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
         [one] if !are_shards(paths) => load_file(one, None, opts)?,
         _ => shards::load(paths, opts)?,
     };
-    apply_missing(&mut data, opts.columns.missing)?;
+    data.apply_missing(opts.columns.missing)?;
     Ok(data)
-}
-
-/// What [`Missing`] asks of rows whose missing values were read as NaN: `Drop` leaves
-/// them out ([`Dataset::drop_missing`], counted in [`Dataset::dropped_rows`]), `Mean`
-/// marks NaN as missing ([`Dataset::nan_is_missing`]), `Error` leaves NaN to
-/// [`Dataset::check_finite`].
-fn apply_missing(data: &mut Dataset, missing: Missing) -> Result<()> {
-    match missing {
-        Missing::Error => {}
-        Missing::Drop => data.dropped_rows = data.drop_missing()?,
-        Missing::Mean => data.nan_is_missing = true,
-    }
-    Ok(())
 }

@@ -1,4 +1,5 @@
-//! The rows a model runs on (`ae score`, `ae detect`, `ae encode`, `ae reconstruct`): read whole, or
+//! The rows a model runs on (`ae score`, `ae detect`, `ae encode`, `ae reconstruct`,
+//! `ae denoise`): read whole, or
 //! table files over the memory budget (or with `--stream`) read a part at a time, so
 //! that files larger than memory are scored, encoded and reconstructed.
 
@@ -106,6 +107,23 @@ impl<'a> Rows<'a> {
         match self {
             Rows::Whole(d) => d.feature_names.as_deref(),
             Rows::Parts { rows, .. } => rows.feature_names(),
+        }
+    }
+
+    /// The rows' image shape, when they are images (table files read a part at a time
+    /// are not).
+    pub fn image_shape(&self) -> Option<autoencoder::ImageShape> {
+        match self {
+            Rows::Whole(d) => d.image_shape,
+            Rows::Parts { .. } => None,
+        }
+    }
+
+    /// The range of every value (for parts, a pass over them).
+    pub fn value_range(&self) -> Result<autoencoder::data::ValueRange> {
+        match self {
+            Rows::Whole(d) => Ok(d.value_range()),
+            Rows::Parts { rows, .. } => rows.value_range(),
         }
     }
 

@@ -368,3 +368,62 @@ fn streamed_reconstructions_are_the_bytes_of_the_rows_reconstructed_whole() {
     );
     assert!(!npz.exists() && !dir.path().join("g.png").exists());
 }
+
+/// `ae denoise` of table files a part at a time: with `--add-noise` and `--clip` (the
+/// noise drawn from one stream through the parts, the clip range the whole data's),
+/// the denoised rows (NPY, Parquet, CSV, standard output) and the PSNR report are the
+/// bytes of the rows read whole. A PNG grid of the first images, from rows of 28×28
+/// images in an NPY file of two parts, is the grid of the images read whole.
+#[test]
+fn streamed_denoising_is_the_bytes_of_the_rows_denoised_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = trained(dir.path());
+    let denoise = |out: &str, extra: &[&str]| {
+        let run = ok(run_on("denoise", &model, &data)
+            .args(["--add-noise", "gaussian:0.3", "--clip", "--seed", "4", "--json", "-o", out])
+            .args(extra));
+        let said = String::from_utf8_lossy(&run.stderr).into_owned();
+        let (bytes, report) = match out {
+            "-" => (run.stdout, said.clone()),
+            _ => (std::fs::read(out).unwrap(), String::from_utf8_lossy(&run.stdout).into_owned()),
+        };
+        (bytes, report, said)
+    };
+    for name in ["rows.npy", "rows.parquet", "rows.csv", "-"] {
+        let out = if name == "-" { name.to_string() } else { dir.path().join(name).display().to_string() };
+        let (whole, report, said) = denoise(&out, &[]);
+        assert!(!said.contains("a part at a time"), "{said}");
+        assert!(report.contains("\"psnr_denoised\""), "{report}");
+        let (streamed, streamed_report, said) = denoise(&out, &["--stream"]);
+        assert!(said.contains("denoising 6000 rows of 6 values from"), "{said}");
+        assert!(whole == streamed, "{name}: the streamed rows differ from the rows denoised whole");
+        let json = |r: &str| r[r.find('{').unwrap()..].to_string();
+        assert_eq!(json(&streamed_report), json(&report), "{name}: the PSNR report differs");
+    }
+    // Images: a model of the built-in images, and 3,000 of them as flat rows in an NPY
+    // file (9.4 MB: two parts of at most 8 MiB).
+    let images = autoencoder::data::synthetic::generate(3000, 5);
+    let npy = dir.path().join("images.npy");
+    autoencoder::data::npy::write(&npy, images.as_slice(), 3000, 784).unwrap();
+    let dae = dir.path().join("dae.safetensors");
+    ok(ae()
+        .args(["train", "--dataset", "synthetic", "--layers", "32", "--epochs", "1", "--no-plots", "-q"])
+        .args(["--noise", "gaussian:0.3:clip", "-o"])
+        .arg(&dae));
+    let grid = |name: &str, extra: &[&str]| {
+        let png = dir.path().join(name);
+        let run = ok(ae()
+            .arg("denoise")
+            .arg(&dae)
+            .arg(&npy)
+            .args(["--add-noise", "mask:0.3", "--grid", "8", "-o"])
+            .arg(&png)
+            .args(extra));
+        (std::fs::read(&png).unwrap(), String::from_utf8_lossy(&run.stderr).into_owned(), run.stdout)
+    };
+    let (whole, _, report) = grid("whole.png", &[]);
+    let (streamed, said, streamed_report) = grid("streamed.png", &["--stream"]);
+    assert!(said.contains("a part at a time, of at most 2674 rows"), "{said}");
+    assert!(whole == streamed, "the streamed grid differs from the grid of the images read whole");
+    assert_eq!(report, streamed_report);
+}

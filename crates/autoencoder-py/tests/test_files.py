@@ -214,6 +214,10 @@ def test_bad_files_are_refused_naming_what_is_wrong(rows, tmp_path):
         Files(tmp_path / "t.parquet", label_column=1.5)
     with pytest.raises(ValueError, match="Files takes paths"):
         Files([tmp_path / "t.parquet", 3])
+    # An NPY file has no columns to choose: a label column is refused, not read as a feature.
+    np.save(tmp_path / "x.npy", X)
+    with pytest.raises(ValueError, match="x.npy: a label column cannot be chosen: NPY files have no named columns"):
+        est.fit(Files(tmp_path / "x.npy", label_column="label"))
     (tmp_path / "text.csv").write_text("a,b\n1,x\n")
     with pytest.raises(ValueError, match="text.csv"):
         est.fit(tmp_path / "text.csv")

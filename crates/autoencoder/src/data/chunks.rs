@@ -179,7 +179,9 @@ impl ChunkedRows {
                 check(shape, &d)?;
                 Ok(vec![(Part::Whole, d.rows())])
             };
-            let parts: Vec<(Part, usize)> = match detect(path)? {
+            let format = detect(path)?;
+            super::open::check_columns_apply(format, path, &opts.columns)?;
+            let parts: Vec<(Part, usize)> = match format {
                 #[cfg(feature = "parquet")]
                 Format::Parquet => {
                     let groups: Vec<(Part, usize)> = super::columnar::parquet_row_groups(path)?

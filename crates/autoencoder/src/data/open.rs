@@ -169,6 +169,36 @@ fn detect_head(head: &[u8], path: &Path) -> Result<Format> {
     )
 }
 
+/// Refuse column roles that a `format` file cannot give: only CSV, Parquet and Arrow
+/// tables have columns to choose. An NPY, NPZ, MATLAB, IDX or image file is all
+/// features; its labels, when it has them, come from the file (an NPZ's `y` or `labels`
+/// member, a MATLAB file's `y`) or from a labels file beside it. Without this, a label,
+/// id or categorical column asked of such a file would be silently read as features.
+pub(crate) fn check_columns_apply(format: Format, path: &Path, c: &Columns) -> Result<()> {
+    if matches!(format, Format::Csv | Format::Parquet | Format::Arrow) {
+        return Ok(());
+    }
+    let asked = [
+        (c.label.is_some(), "a label column"),
+        (c.id.is_some(), "an id column"),
+        (c.features.is_some(), "feature columns"),
+        (!c.ignore.is_empty(), "ignored columns"),
+        (!c.categorical.is_empty(), "categorical columns"),
+    ];
+    match asked.iter().find(|(given, _)| *given) {
+        None => Ok(()),
+        Some((_, what)) => Err(Error::format(
+            path,
+            format!(
+                "{what} cannot be chosen: {} files have no named columns, and every value is a feature \
+                 (labels come from the file itself, or from a labels file given after it); columns are \
+                 chosen in CSV, Parquet and Arrow tables",
+                format.name()
+            ),
+        )),
+    }
+}
+
 /// Rows read once from a stream ([`is_stream`]): its first bytes tell CSV from NPY and
 /// are handed on with the rest; other formats need seeking and are refused by name.
 fn load_stream(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
@@ -197,7 +227,9 @@ fn read_rows(mut input: impl Read, name: &Path, opts: &LoadOptions) -> Result<Da
     let n = read_head(&mut input, &mut head, name)?;
     let whole = std::io::Cursor::new(head[..n].to_vec()).chain(input);
     let shown = name;
-    match detect_head(&head[..n], shown)? {
+    let format = detect_head(&head[..n], shown)?;
+    check_columns_apply(format, shown, &opts.columns)?;
+    match format {
         Format::Csv => super::csv::load_reader(whole, shown, &opts.csv, &opts.columns),
         Format::Npy => npy::load_reader(whole, shown, &opts.npy),
         #[cfg(feature = "parquet")]
@@ -235,17 +267,8 @@ pub fn load_file(path: &Path, labels: Option<&Path>, opts: &LoadOptions) -> Resu
         return Err(Error::config("data", "the data and the labels cannot both be read from standard input"));
     }
     let format = if is_stream(path) { None } else { Some(detect(path)?) };
-    if let Some(f) = format.filter(|f| !matches!(f, Format::Csv | Format::Parquet | Format::Arrow)) {
-        let c = &opts.columns;
-        if c.id.is_some() || c.features.is_some() || !c.ignore.is_empty() {
-            return Err(Error::format(
-                path,
-                format!(
-                    "a {} file has no named columns to choose; the id, feature and ignored columns are chosen in CSV, Parquet and Arrow tables",
-                    f.name()
-                ),
-            ));
-        }
+    if let Some(f) = format {
+        check_columns_apply(f, path, &opts.columns)?;
     }
     let data = match format {
         None => load_stream(path, opts)?,
@@ -380,4 +403,55 @@ pub fn load_tables(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
     };
     data.apply_missing(opts.columns.missing)?;
     Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::columns::ColumnRef;
+
+    /// A label, id, feature, ignored or categorical column asked of a file without
+    /// columns is refused, naming the file and the role, whichever way the file is read
+    /// (whole, a stream, a part at a time); a CSV table takes the same roles.
+    #[test]
+    fn columns_asked_of_a_file_without_columns_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let npy = dir.path().join("x.npy");
+        npy::write(&npy, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2).unwrap();
+        let csv = dir.path().join("x.csv");
+        std::fs::write(&csv, "1,2\n3,4\n5,6\n").unwrap();
+        let one = || Some(ColumnRef::Index(0));
+        let roles = [
+            ("a label column", Columns { label: one(), ..Columns::default() }),
+            ("an id column", Columns { id: one(), ..Columns::default() }),
+            ("feature columns", Columns { features: Some(vec![ColumnRef::Index(1)]), ..Columns::default() }),
+            ("ignored columns", Columns { ignore: vec![ColumnRef::Index(1)], ..Columns::default() }),
+            ("categorical columns", Columns { categorical: vec![ColumnRef::Index(1)], ..Columns::default() }),
+        ];
+        for (what, columns) in roles {
+            let opts = LoadOptions { columns, ..LoadOptions::default() };
+            let reads: [(&str, Result<Dataset>); 3] = [
+                ("whole", load_paths(std::slice::from_ref(&npy), &opts)),
+                ("a stream", load_reader(std::fs::File::open(&npy).unwrap(), Path::new("<stdin>"), &opts)),
+                (
+                    "in parts",
+                    super::super::chunks::ChunkedRows::open(std::slice::from_ref(&npy), &opts)
+                        .map(|_| Dataset::new(Vec::new(), 0, 1, "unused").unwrap()),
+                ),
+            ];
+            for (how, read) in reads {
+                let e = read
+                    .err()
+                    .unwrap_or_else(|| panic!("{what} of an NPY file read {how} was taken"))
+                    .to_string();
+                assert!(
+                    e.contains(&format!("{what} cannot be chosen: NPY files have no named columns")),
+                    "{how}: {e}"
+                );
+            }
+            // A CSV table has columns to choose (the categorical one holds integers).
+            let d = load_paths(std::slice::from_ref(&csv), &opts).unwrap();
+            assert!(d.cols() >= 1, "{what}");
+        }
+    }
 }

@@ -1,14 +1,19 @@
-//! Table files as the Python layer's `Files` names them (`_core.TableFiles`): their
-//! paths and the roles of their columns, turned once into the library's
-//! [`LoadOptions`] for a fit (with the estimator's rule for missing values) or for a
-//! model's inference (with the model's categorical encodings).
+//! Tables as the Python layer hands them to the library: files as `Files` names them
+//! (`_core.TableFiles`: their paths and the roles of their columns, turned once into the
+//! library's [`LoadOptions`] for a fit, with the estimator's rule for missing values,
+//! or for a model's inference, with its categorical encodings), and DataFrames with
+//! text columns as Arrow IPC bytes, read by the library's Arrow reader
+//! ([`read_arrow_ipc`]) so that their one-hot encoding is `ae train --categorical`'s.
 
 use std::path::PathBuf;
 
-use autoencoder::data::columns::{ColumnRef, Columns, Missing};
+use autoencoder::data::columns::{Categorical, ColumnRef, Columns, Missing};
 use autoencoder::data::open::LoadOptions;
 use autoencoder::Autoencoder;
+use numpy::PyArray2;
 use pyo3::prelude::*;
+
+use crate::{array2, to_py};
 
 /// Table files (every path a shard of one table: a file, a folder of table files or a
 /// glob pattern) and their columns' roles: the label, the id, the features (by default
@@ -59,4 +64,44 @@ impl TableFiles {
         let fill = self.for_fit(Missing::Mean);
         LoadOptions { columns: fill.columns.with_categories(&model.categories), ..fill }
     }
+}
+
+/// The one-hot encodings of a table's categorical columns (each column's values), as
+/// a fit found them or a model keeps them: what later tables are encoded with.
+#[pyclass(module = "autoencoder._core", frozen)]
+#[derive(Clone)]
+pub struct Categories(pub Vec<Categorical>);
+
+impl Categories {
+    /// A model's encodings.
+    pub fn of(model: &Autoencoder) -> Categories {
+        Categories(model.categories.clone())
+    }
+}
+
+/// `(rows, feature names, encodings)` of [`read_arrow_ipc`].
+type ReadTable<'py> = (Bound<'py, PyArray2<f32>>, Option<Vec<String>>, Categories);
+
+/// The rows of a table given as Arrow IPC stream bytes (a DataFrame the Python layer
+/// wrote with pyarrow), read as `ae` reads an Arrow file: `columns`' roles (its paths
+/// are not used), its categorical columns one-hot encoded with `categories` when given
+/// (a model's, or a fit's for its validation rows), else with the values the rows
+/// hold, and a missing value NaN. `name` names the table in errors.
+#[pyfunction]
+#[pyo3(signature = (ipc, columns, name="X", categories=None))]
+pub fn read_arrow_ipc<'py>(
+    py: Python<'py>,
+    ipc: &[u8],
+    columns: PyRef<'_, TableFiles>,
+    name: &str,
+    categories: Option<PyRef<'_, Categories>>,
+) -> PyResult<ReadTable<'py>> {
+    let mut opts = columns.for_fit(Missing::Mean);
+    if let Some(c) = &categories {
+        opts.columns = opts.columns.with_categories(&c.0);
+    }
+    let name = std::path::Path::new(name);
+    let data = py.detach(|| autoencoder::data::open::load_reader(ipc, name, &opts)).map_err(to_py)?;
+    let (cols, names, found) = (data.cols(), data.feature_names.clone(), Categories(data.categories.clone()));
+    Ok((array2(py, data.into_vec(), cols)?, names, found))
 }

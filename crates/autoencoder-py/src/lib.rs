@@ -29,10 +29,10 @@ use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyRu
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use files::TableFiles;
+use files::{Categories, TableFiles};
 
 /// The library's error as the Python exception a user expects.
-fn to_py(e: Error) -> PyErr {
+pub(crate) fn to_py(e: Error) -> PyErr {
     let message = e.to_string();
     match e {
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -62,7 +62,7 @@ fn rows<'a>(x: &'a PyReadonlyArray2<'_, f32>, what: &str) -> PyResult<&'a [f32]>
 }
 
 /// `v` as a `rows × cols` numpy array.
-fn array2(py: Python<'_>, v: Vec<f32>, cols: usize) -> PyResult<Bound<'_, PyArray2<f32>>> {
+pub(crate) fn array2(py: Python<'_>, v: Vec<f32>, cols: usize) -> PyResult<Bound<'_, PyArray2<f32>>> {
     let n = v.len().checked_div(cols).unwrap_or(0);
     v.into_pyarray(py).reshape([n, cols])
 }
@@ -343,7 +343,7 @@ impl RunInputs {
 /// settings and the data must be its own, the thread and process counts may differ,
 /// and the model is the uninterrupted run's, bit for bit.
 #[pyfunction]
-#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing="error", start=None, peers=None, shared_validation=false))]
+#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing="error", start=None, peers=None, shared_validation=false, categories=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
@@ -362,6 +362,7 @@ fn fit(
     start: Option<PyRef<'_, Model>>,
     peers: Option<Bound<'_, PyAny>>,
     shared_validation: bool,
+    categories: Option<PyRef<'_, Categories>>,
 ) -> PyResult<(Model, String, Vec<String>, usize)> {
     let mut peers = peers.map(|p| peers::PyPeers::new(&p)).transpose()?;
     let raised = peers.as_ref().map(|p| p.raised());
@@ -378,6 +379,8 @@ fn fit(
         let run = RunInputs::check(py, settings, checkpoint.as_deref(), resume, writes, threads, threshold)?;
         let missing = missing_rule(missing)?;
         let mut data = dataset(&x, image_shape, source)?;
+        // The one-hot encodings of the rows' categorical columns, which the model keeps.
+        data.categories = categories.map_or_else(Vec::new, |c| c.0.clone());
         data.apply_missing(missing).map_err(to_py)?;
         let validation = validation_rows(validation.as_ref(), image_shape, missing)?;
         Ok((run, data, validation))
@@ -925,6 +928,12 @@ impl Model {
         self.inner.categories.iter().map(|c| c.column.clone()).collect()
     }
 
+    /// The model's one-hot encodings, which the tables it reads are encoded with.
+    #[getter]
+    fn categories(&self) -> Categories {
+        Categories::of(&self.inner)
+    }
+
     /// The detector's threshold (`None` without a detector).
     #[getter]
     fn threshold(&self) -> Option<f64> {
@@ -1093,6 +1102,8 @@ fn same_length(a: &PyReadonlyArray1<'_, i64>, b: &PyReadonlyArray1<'_, i64>) -> 
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
     m.add_class::<TableFiles>()?;
+    m.add_class::<Categories>()?;
+    m.add_function(wrap_pyfunction!(files::read_arrow_ipc, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(fit_files, m)?)?;
     m.add_function(wrap_pyfunction!(read_files, m)?)?;

@@ -292,10 +292,9 @@ def test_categorical_files_give_ae_trains_model_and_are_read_with_its_values(ae,
        "-o", tmp_path / "s.csv", "--threads", 1)
     lines = (tmp_path / "s.csv").read_text().split("\n")[1:]
     assert [float(l.split(",")[1]) for l in lines if l] == scores.tolist()
-    # A DataFrame holding the text column is refused, naming what to pass instead.
+    # A DataFrame holding the text column is encoded with the model's values too.
     df = pa.parquet.read_table(tmp_path / "later.parquet").to_pandas().drop(columns="label")
-    with pytest.raises(ValueError, match="one-hot encodes the column\\(s\\) 'city'.*pass the rows as Files"):
-        est.transform(df)
+    assert np.array_equal(est.transform(df), codes)
     with pytest.raises(ValueError, match="categorical must be a column name"):
         Files(tmp_path / "t.parquet", categorical=[2.5])
 
@@ -341,3 +340,48 @@ def test_missing_drop_leaves_rows_out_as_ae_train(ae, rows, tmp_path):
     assert len(det_f.labels_) == 596
     with pytest.raises(ValueError, match='missing must be "error", "drop" or "mean"'):
         autoencoder.Autoencoder(missing="skip").fit(X)
+
+
+def test_dataframes_with_text_columns_are_encoded_as_ae_train_encodes_files(ae, rows, tmp_path):
+    """``categorical=`` one-hot encodes a DataFrame's text columns through the library's
+    Arrow reader: pandas, polars and pyarrow frames fit ``ae train --categorical``'s model
+    bytes, a validation frame is encoded with the training values, and later frames
+    (a pandas ``category`` column, polars, pyarrow) and files give the same codes; a
+    frame whose columns come in another order, an array, and frames shared among peers
+    are refused."""
+    X, _ = rows
+    cities = [["Oslo", "Lima", "Pune", None][i % 4] for i in range(len(X))]
+    write_cities(tmp_path / "t.parquet", X[:500], cities[:500])
+    write_cities(tmp_path / "v.parquet", X[500:], ["Oslo", "Lima"] * 50)
+    frame = pq.read_table(tmp_path / "t.parquet").drop(["label"])
+    val = pq.read_table(tmp_path / "v.parquet").drop(["label"]).to_pandas()
+    ae("train", tmp_path / "t.parquet", "--label-column", "label", "--categorical", "city", *FLAGS,
+       "--validation", tmp_path / "v.parquet", "-o", tmp_path / "cli.safetensors")
+    want = (tmp_path / "cli.safetensors").read_bytes()
+    pl = pytest.importorskip("polars")
+    fitted = {}
+    for kind, df in [("pandas", frame.to_pandas()), ("polars", pl.from_arrow(frame)), ("pyarrow", frame)]:
+        est = autoencoder.Autoencoder(**SETTINGS, categorical="city")
+        est.fit(df, validation_data=val, source=tmp_path / "t.parquet")
+        assert fitted_bytes(est, tmp_path / f"{kind}.safetensors") == want, kind
+        assert list(est.feature_names_in_)[-3:] == ["city=Lima", "city=Oslo", "city=Pune"]
+        fitted[kind] = est
+    est = fitted["pandas"]
+    codes = est.transform(Files(tmp_path / "t.parquet", label_column="label"))
+    pandas = frame.to_pandas()
+    pandas["city"] = pandas["city"].astype("category")
+    for df in [pandas, pl.from_arrow(frame), frame]:
+        assert np.array_equal(est.transform(df), codes)
+    with pytest.raises(ValueError, match="The feature names should match"):
+        est.transform(pandas[["f1", "f0", "f2", "f3", "f4", "city"]])
+    with pytest.raises(ValueError, match="categorical names columns of a DataFrame"):
+        autoencoder.Autoencoder(**SETTINGS, categorical="city").fit(X)
+
+    class Peers:
+        rank, size = 0, 2
+
+        def all_gather(self, mine, counts):
+            raise RuntimeError("no exchange is made")
+
+    with pytest.raises(ValueError, match="shared among peers.*pass Files"):
+        autoencoder.Autoencoder(**SETTINGS, categorical="city").fit(frame.to_pandas(), peers=Peers())

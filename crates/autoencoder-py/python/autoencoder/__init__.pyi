@@ -52,6 +52,8 @@ class Model:
     @property
     def categorical_columns(self) -> list[str]: ...
     @property
+    def categories(self) -> Any: ...
+    @property
     def threshold(self) -> Optional[float]: ...
     @property
     def score_kind(self) -> str: ...
@@ -164,6 +166,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         micro_batch: int | None = None,
         threads: int = 0,
         missing: Literal["error", "drop", "mean"] = "error",
+        categorical: Union[str, Sequence[str]] = (),
         threshold: Optional[str] = None,
         image_shape: Optional[tuple[int, int, int]] = None,
         warm_start: bool = False,
@@ -263,6 +266,7 @@ class AnomalyDetector(Autoencoder):
         micro_batch: int | None = None,
         threads: int = 0,
         missing: Literal["error", "drop", "mean"] = "error",
+        categorical: Union[str, Sequence[str]] = (),
         image_shape: Optional[tuple[int, int, int]] = None,
         warm_start: bool = False,
         callback: Optional[Callback] = None,

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._files import as_files
+from . import _core
+from ._files import _column, as_files
 
-__all__ = ["as_rows"]
+__all__ = ["as_rows", "frame_names", "frame_table", "is_frame"]
 
 
 def _frame_columns(X):
@@ -38,6 +39,45 @@ def _frame_columns(X):
 
         return [(f.name, numeric(f.type), f.type) for f in X.schema]
     return None
+
+
+def is_frame(X):
+    """Whether ``X`` is a DataFrame (pandas, polars) or a pyarrow Table."""
+    return _frame_columns(X) is not None
+
+
+def frame_names(X):
+    """The column names of a DataFrame or pyarrow Table, as text; ``None`` for anything
+    else."""
+    columns = _frame_columns(X)
+    return None if columns is None else [str(name) for name, _, _ in columns]
+
+
+def frame_table(X, categorical=(), categories=None, what="X"):
+    """A DataFrame's (or a pyarrow Table's) rows as the library reads an Arrow table, so
+    that its text columns are one-hot encoded as ``ae train --categorical`` encodes
+    them: the columns ``categorical`` with the values the rows hold, or every column
+    of ``categories`` (a model's encodings, ``Model.categories``) with its values.
+    Returns ``(rows, feature names, encodings)``. The table passes to the library as
+    Arrow IPC bytes, which needs pyarrow."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise ValueError(
+            f"{what}: one-hot encoding a DataFrame's text columns reads it through pyarrow; pip install pyarrow"
+        ) from None
+    module = type(X).__module__.split(".")[0]
+    if module == "pandas":
+        table = pa.Table.from_pandas(X, preserve_index=False)
+    elif module == "polars":
+        table = X.to_arrow()
+    else:
+        table = X
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    columns = _core.TableFiles([], categorical=[_column(c, "categorical") for c in categorical])
+    return _core.read_arrow_ipc(sink.getvalue().to_pybytes(), columns, what, categories)
 
 
 def _frame_to_numpy(X):

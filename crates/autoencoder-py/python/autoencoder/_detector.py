@@ -89,6 +89,7 @@ class AnomalyDetector(Autoencoder):
         micro_batch=None,
         threads=0,
         missing="error",
+        categorical=(),
         image_shape=None,
         warm_start=False,
         callback=None,

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from ._convert import as_rows
+from ._convert import as_rows, frame_names, frame_table, is_frame
 from ._files import Files, as_files
 from ._peers import as_peers, interrupt_after_epoch, not_ready
 
@@ -118,6 +118,14 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         the model refuses a NaN later, as one trained on complete rows; ``"mean"``: a
         missing value, which the model fills with each feature's mean over the training
         rows, then and in every row it sees later.
+    categorical : sequence of column names, default ()
+        Text (or integer) columns of a DataFrame (pandas, polars, pyarrow) to one-hot
+        encode, as ``ae train --categorical``: each value of the training rows becomes
+        a 0/1 feature ``column=value`` after the other columns, and the model keeps the
+        values, so that the DataFrames and files it reads later are encoded with them
+        (a value it has not seen sets none). The DataFrame is read by the library
+        through pyarrow. :class:`Files` name their own ``categorical`` (these apply
+        when they name none).
     threshold : str or None
         Fit an anomaly threshold on the training rows, as ``ae train --threshold``:
         ``"contamination=0.05"``, ``"percentile=99"``, ``"sigma=3"`` or ``"value=0.12"``.
@@ -216,6 +224,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         micro_batch=None,
         threads=0,
         missing="error",
+        categorical=(),
         threshold=None,
         image_shape=None,
         warm_start=False,
@@ -234,6 +243,13 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     def _threshold_rule(self):
         return self.threshold
+
+    def _categorical(self):
+        """``categorical`` as a list of column names (one name alone is a list of one)."""
+        c = self.categorical
+        if c is None:
+            return []
+        return [c] if isinstance(c, (str, int)) else list(c)
 
     @staticmethod
     def _column_names(X):
@@ -254,7 +270,17 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         self.stop_reason_ = None
 
     def _forget(self):
-        for a in ("model_", "history_", "stop_reason_", "n_features_in_", "feature_names_in_", "chosen_", "streamed_", "_fitted_rows"):
+        for a in (
+            "model_",
+            "history_",
+            "stop_reason_",
+            "n_features_in_",
+            "feature_names_in_",
+            "chosen_",
+            "streamed_",
+            "dropped_rows_",
+            "_fitted_rows",
+        ):
             if hasattr(self, a):
                 delattr(self, a)
 
@@ -311,14 +337,31 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             raise ValueError(f"missing must be \"error\", \"drop\" or \"mean\", got {self.missing!r}")
         # A NaN passes to the core, which fills it or leaves its row out.
         fill = self.missing != "error"
+        categorical = self._categorical()
         files = as_files(X)
         if files is not None:
+            if categorical and not files.categorical:
+                files = files._with_categorical(categorical)
             return self._fit_files(files, validation_data, fill, start, checkpoint, every, resume, peers, shared_validation)
         names = self._column_names(X)
+        encodings = None
         try:
+            if categorical:
+                # Text columns: the library reads the DataFrame as an Arrow table.
+                if not is_frame(X):
+                    raise ValueError("categorical names columns of a DataFrame (or of Files); X is not one")
+                if peers is not None:
+                    raise ValueError(
+                        "categorical columns of DataFrames shared among peers would be encoded with each "
+                        "process's own values; pass Files, whose values every process reads"
+                    )
+                X, names, encodings = frame_table(X, categorical)
+                names = None if names is None else np.asarray(names, dtype=object)
             X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
             val = None
             if validation_data is not None:
+                if encodings is not None and is_frame(validation_data):
+                    validation_data, _, _ = frame_table(validation_data, categories=encodings, what="validation_data")
                 val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill, allow_empty=shared_validation)
                 if val.shape[1] != X.shape[1]:
                     raise ValueError(f"validation_data has {val.shape[1]} features, but X has {X.shape[1]}")
@@ -344,6 +387,7 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 checkpoint_every=every,
                 resume=bool(resume),
                 shared_validation=bool(shared_validation),
+                categories=encodings,
             )
         self._learned(model, history, chosen, X.shape[1], names)
         self.dropped_rows_ = dropped
@@ -428,15 +472,12 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         if files is not None:
             # Read as the model reads a table: its categorical columns one-hot encoded.
             X = self.model_.read_files(files._core())
-        elif hasattr(X, "columns"):
-            cols = [getattr(c, "name", c) for c in X.columns]
-            encoded = self.model_.categorical_columns
-            if any(str(c) in encoded for c in cols):
-                raise ValueError(
-                    f"X: this model one-hot encodes the column(s) {', '.join(map(repr, encoded))} "
-                    "(categorical=); pass the rows as Files (or a path), which are encoded as the model "
-                    "was trained, or as the features feature_names_in_ names"
-                )
+        elif is_frame(X):
+            cols = frame_names(X)
+            if any(c in self.model_.categorical_columns for c in cols):
+                # Its text columns, encoded with the model's values by the library.
+                X, names, _ = frame_table(X, categories=self.model_.categories)
+                cols = names if names is not None else cols
             if getattr(self, "feature_names_in_", None) is not None and list(cols) != list(self.feature_names_in_):
                 raise ValueError("The feature names should match those that were passed during fit")
         X, _ = as_rows(X, allow_nan=self.model_.fills_missing)

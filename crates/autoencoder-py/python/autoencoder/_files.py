@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 
 from . import _core
@@ -95,6 +96,12 @@ class Files:
             "ignore_columns": self.ignore_columns,
             "categorical": self.categorical,
         }
+
+    def _with_categorical(self, categorical):
+        """These files with ``categorical`` columns one-hot encoded."""
+        other = copy.copy(self)
+        other.categorical = [_column(c, "categorical") for c in categorical]
+        return other
 
     def _core(self):
         """The files as the compiled core takes them."""

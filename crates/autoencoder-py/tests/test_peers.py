@@ -537,3 +537,55 @@ def test_processes_on_text_columns_and_rows_left_out_fit_the_bytes_of_one(tmp_pa
     assert [est.dropped_rows_ for est in fitted] == [2, 1, 1]
     for est in fitted:
         assert est.model_.to_bytes() == whole.model_.to_bytes()
+
+
+FAILING = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from mpi4py import MPI
+    from autoencoder import Autoencoder, MPIPeers
+
+    class Failing:
+        '''COMM_WORLD, but process 1's fourth exchange runs out of memory.'''
+        def __init__(self, comm):
+            self.comm, self.calls = comm, 0
+        def __getattr__(self, name):
+            return getattr(self.comm, name)
+        def Allgatherv(self, *args):
+            self.calls += 1
+            if self.comm.Get_rank() == 1 and self.calls == 4:
+                raise MemoryError("no room for the gathered values")
+            return self.comm.Allgatherv(*args)
+
+    X = np.random.default_rng(0).normal(size=(400, 4)).astype(np.float32)
+    comm = MPI.COMM_WORLD
+    part = X[comm.rank * 200 : (comm.rank + 1) * 200]
+    Autoencoder(layers=(3,), epochs=50, threads=1).fit(part, peers=MPIPeers(Failing(comm)))
+    print("finished", flush=True)
+    """
+)
+
+
+def test_an_mpi_process_failing_in_an_exchange_ends_the_job(tmp_path):
+    """A process whose exchange raises (here: no memory for the gathered values) writes
+    the exception, naming itself, and aborts the job, where the other would otherwise
+    wait for it for ever: the job ends within seconds, failed, and no process finishes."""
+    mpirun = shutil.which("mpirun")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        mpirun = None
+    if mpirun is None:
+        if os.environ.get("CI"):
+            pytest.fail("mpirun and mpi4py are needed")
+        pytest.skip("mpirun or mpi4py is not installed")
+    (tmp_path / "fail.py").write_text(FAILING)
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    p = subprocess.run(
+        [mpirun, "--oversubscribe", "--bind-to", "none", "-n", "2", sys.executable, str(tmp_path / "fail.py")],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert p.returncode != 0
+    assert "process 1 of 2 failed in an exchange (all_gather): MemoryError: no room for the gathered values" in p.stderr
+    assert "finished" not in p.stdout

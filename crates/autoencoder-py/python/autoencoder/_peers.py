@@ -6,6 +6,7 @@ returns, bit for bit, whatever the number of processes."""
 
 import contextlib
 import signal
+import sys
 import threading
 
 import numpy as np
@@ -21,7 +22,13 @@ class MPIPeers:
 
     Any object with ``rank``, ``size``, ``all_gather(mine, counts)`` and
     ``all_to_all(send, send_counts, recv_counts)`` (each returning a 1-D numpy array of
-    the dtype it was given) serves as well: a transport of your own (Ray, sockets)."""
+    the dtype it was given) serves as well: a transport of your own (Ray, sockets).
+
+    An exception inside an exchange (the MPI call failing, no memory for the values to
+    receive, a second Ctrl-C) would leave the other processes waiting in that exchange
+    for ever. So the process writes the exception, naming itself, to standard error
+    and aborts the job (``MPI_Abort``), as ``python -m mpi4py`` does for an exception
+    anywhere: the job ends with it."""
 
     def __init__(self, comm=None):
         if comm is None:
@@ -34,16 +41,33 @@ class MPIPeers:
 
     def all_gather(self, mine, counts):
         """Every process's ``mine`` (``counts[r]`` values from process ``r``), in rank order."""
-        out = np.empty(int(sum(counts)), dtype=mine.dtype)
-        self.comm.Allgatherv(mine, [out, [int(c) for c in counts]])
-        return out
+        try:
+            out = np.empty(int(sum(counts)), dtype=mine.dtype)
+            self.comm.Allgatherv(mine, [out, [int(c) for c in counts]])
+            return out
+        except BaseException as e:
+            self._abort("all_gather", e)
 
     def all_to_all(self, send, send_counts, recv_counts):
         """``send`` cut into ``send_counts[q]`` values for each process ``q``; returns the
         ``recv_counts[p]`` values each process ``p`` cut for this one, in rank order."""
-        out = np.empty(int(sum(recv_counts)), dtype=send.dtype)
-        self.comm.Alltoallv([send, [int(c) for c in send_counts]], [out, [int(c) for c in recv_counts]])
-        return out
+        try:
+            out = np.empty(int(sum(recv_counts)), dtype=send.dtype)
+            self.comm.Alltoallv([send, [int(c) for c in send_counts]], [out, [int(c) for c in recv_counts]])
+            return out
+        except BaseException as e:
+            self._abort("all_to_all", e)
+
+    def _abort(self, exchange, e):
+        """End the job: ``e`` was raised inside this process's ``exchange``, which the
+        others are waiting in."""
+        sys.stderr.write(
+            f"autoencoder: process {self.rank} of {self.size} failed in an exchange ({exchange}): "
+            f"{type(e).__name__}: {e}; aborting the job (MPI_Abort) so that the others do not wait for it\n"
+        )
+        sys.stderr.flush()
+        self.comm.Abort(1)
+        raise e  # (Abort does not return; a stand-in communicator's might)
 
 
 def as_peers(peers):

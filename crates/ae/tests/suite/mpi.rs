@@ -744,3 +744,33 @@ fn two_hosts_over_tcp_write_the_bytes_of_one_process() {
     std::fs::create_dir(&kill).unwrap();
     kill_and_resume(&kill, &|| hosts.mpirun());
 }
+
+/// Without `--stream`, each rank of `--shard` decides by itself whether its share of
+/// the rows is over its budget, and all stream when one does: here each rank's share
+/// (300 rows of 12 values, 7 KiB each) is over a budget of 5,000 bytes, too small for a
+/// window, and every rank ends at once with the error naming the budget in its units.
+/// (A budget that holds a window besides the 128 MiB reserve and is still below a
+/// share needs a file of more than 256 MiB: `every_rank_streams_when_any_rank_chooses_to`
+/// makes the same agreement with `--stream` on one rank.)
+#[test]
+fn ranks_over_their_budget_stream_by_themselves() {
+    let Some(mut cmd) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = table(dir.path(), 300);
+    let out = dir.path().join("m.ae");
+    let mut args = shared_out_args(&csv, &out);
+    args.extend(["--shard", "--memory-budget", "5000"].map(String::from));
+    let job = ended_within(
+        cmd.args(["-n", "2"])
+            .arg(ae_path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(60),
+    );
+    let stderr = String::from_utf8_lossy(&job.stderr);
+    assert!(!job.status.success() && !out.exists(), "{stderr}");
+    assert!(stderr.contains("invalid memory_budget: 4.9 KiB cannot hold a window of 64 rows"), "{stderr}");
+}

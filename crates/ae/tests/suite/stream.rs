@@ -203,7 +203,7 @@ fn what_cannot_stream_is_refused() {
             .arg(&data)
             .args(["--label-column", "label", "--memory-budget", "100K", "-o"])
             .arg(&out),
-        &["memory_budget", "0.1 MiB cannot hold"],
+        &["memory_budget", "100.0 KiB cannot hold"],
     );
     refused(
         ae().arg("train").arg(&data).args(["--memory-budget", "lots", "-o"]).arg(&out),

@@ -38,8 +38,6 @@ use crate::select;
 /// the order statistics' histograms and collected values.
 const RESERVE: u64 = 128 << 20;
 
-const MIB: f64 = (1u64 << 20) as f64;
-
 /// The rows of a window of streamed training on `data` within `budget` bytes: what is
 /// left of the budget after 128 MiB (the program, the model and the passes' buffers)
 /// and three copies of the largest part of a chunk read at a time
@@ -56,12 +54,12 @@ pub fn window_rows(data: &ChunkedRows, budget: u64, batch: usize) -> Result<usiz
         return Err(Error::config(
             "memory_budget",
             format!(
-                "{:.1} MiB cannot hold a window of {batch} rows besides three reads of {} rows of {} values ({:.1} MiB each) and {} MiB for the model and the passes' buffers; give a larger budget, or write the data in smaller row groups",
-                budget as f64 / MIB,
+                "{} cannot hold a window of {batch} rows besides three reads of {} rows of {} values ({} each) and {} for the model and the passes' buffers; give a larger budget, or write the data in smaller row groups",
+                super::human_bytes(budget),
                 data.largest_part(),
                 data.cols(),
-                chunk as f64 / MIB,
-                RESERVE >> 20
+                super::human_bytes(chunk),
+                super::human_bytes(RESERVE)
             ),
         ));
     }

@@ -1,6 +1,7 @@
 #![no_main]
-//! The CSV loader, with the default options, with a header and a label column, and with no
-//! header, a named label, `;` as the delimiter and missing values filled with the mean; and
+//! The CSV loader, with the default options (the delimiter told from the first lines), with
+//! a header and a label column, and with no header, a named label, `;` as the delimiter and
+//! missing values filled with the mean; and
 //! the index of marks that reads ranges of rows: it finds what the loader finds, and every
 //! row read from a mark is the loader's row.
 
@@ -29,12 +30,12 @@ fuzz_target!(|data: &[u8]| {
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
         _ => panic!("the index and the loader disagree: {:?} / {:?}", whole.is_ok(), index.is_ok()),
     }
-    let opts = CsvOptions { header: HeaderMode::Yes, delimiter: b',' };
+    let opts = CsvOptions { header: HeaderMode::Yes, delimiter: Some(b',') };
     let columns = Columns { label: Some(ColumnRef::Index(0)), ..Columns::default() };
     if let Ok(ds) = csv::load(&path, &opts, &columns) {
         let _ = ds.check_finite();
     }
-    let opts = CsvOptions { header: HeaderMode::No, delimiter: b';' };
+    let opts = CsvOptions { header: HeaderMode::No, delimiter: Some(b';') };
     let columns =
         Columns { label: Some(ColumnRef::Name("y".into())), missing: Missing::Mean, ..Columns::default() };
     if let Ok(ds) = csv::load(&path, &opts, &columns) {

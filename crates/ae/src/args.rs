@@ -56,6 +56,9 @@ pub struct DataArgs {
     /// CSV: whether the first line is a header: auto, yes or no.
     #[arg(long, default_value = "auto", value_name = "MODE")]
     pub header: HeaderMode,
+    /// CSV: the field delimiter: auto (told from the first lines: a comma, a tab, a semicolon or a bar), tab, or one character.
+    #[arg(long, default_value = "auto", value_name = "CHAR")]
+    pub delimiter: Delimiter,
     /// NPZ: the member holding the data [default: x, X, data, or the only array].
     #[arg(long, value_name = "NAME")]
     pub npz_array: Option<String>,
@@ -105,7 +108,7 @@ impl DataArgs {
 
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions {
-            csv: CsvOptions { header: self.header, ..CsvOptions::default() },
+            csv: CsvOptions { header: self.header, delimiter: self.delimiter.0 },
             columns: Columns {
                 label: self.label_column.clone(),
                 id: self.id_column.clone(),
@@ -286,4 +289,16 @@ pub fn widths(
     setting: &'static str,
 ) -> impl Fn(&str) -> autoencoder::Result<Widths> + Clone + Send + Sync + 'static {
     move |s| autoencoder::model::parse_widths(s, setting).map(Widths)
+}
+
+/// `--delimiter`: a CSV file's field delimiter, or `None` to tell it from the file
+/// ([`autoencoder::data::csv::parse_delimiter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delimiter(pub Option<u8>);
+
+impl std::str::FromStr for Delimiter {
+    type Err = autoencoder::Error;
+    fn from_str(s: &str) -> autoencoder::Result<Delimiter> {
+        autoencoder::data::csv::parse_delimiter(s).map(Delimiter)
+    }
 }

@@ -1222,3 +1222,63 @@ fn a_closed_stdout_pipe_is_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
 }
+
+/// TSV files, a folder of TSV shards, and semicolon files from standard input are read
+/// without being told their delimiter: a model's codes of them are the bytes of its
+/// codes of the comma file; `--delimiter` says it outright, and a bad one is refused.
+#[test]
+fn tab_and_semicolon_files_read_as_the_comma_file() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let data = table(120, 5, 3);
+    write_csv(&d.join("t.csv"), &data, 5, true, true);
+    let comma = std::fs::read_to_string(d.join("t.csv")).unwrap();
+    std::fs::write(d.join("t.tsv"), comma.replace(',', "\t")).unwrap();
+    let shards = d.join("shards");
+    std::fs::create_dir(&shards).unwrap();
+    let lines: Vec<&str> = comma.lines().collect();
+    for (k, part) in lines[1..].chunks(40).enumerate() {
+        let text =
+            std::iter::once(lines[0]).chain(part.iter().copied()).collect::<Vec<_>>().join("\n") + "\n";
+        std::fs::write(shards.join(format!("part-{k}.tsv")), text.replace(',', "\t")).unwrap();
+    }
+    let model = d.join("m.safetensors");
+    ok(ae()
+        .arg("train")
+        .arg(d.join("t.csv"))
+        .args(["--label-column", "label", "--layers", "4,2", "--epochs", "2", "--no-plots", "-q", "-o"])
+        .arg(&model));
+    let codes = |data: &Path, extra: &[&str], stdin: Option<String>| {
+        let out = d.join("z.csv");
+        let mut c = ae();
+        c.arg("encode").arg(&model).arg(data).args(["--label-column", "label", "-o"]).arg(&out).args(extra);
+        if let Some(text) = stdin {
+            c.write_stdin(text);
+        }
+        ok(&mut c);
+        std::fs::read(&out).unwrap()
+    };
+    let want = codes(&d.join("t.csv"), &[], None);
+    assert!(codes(&d.join("t.tsv"), &[], None) == want, "t.tsv");
+    assert!(codes(&shards, &[], None) == want, "a folder of TSV shards");
+    assert!(
+        codes(Path::new("-"), &[], Some(comma.replace(',', ";"))) == want,
+        "semicolons on standard input"
+    );
+    assert!(codes(&d.join("t.tsv"), &["--delimiter", "tab"], None) == want, "--delimiter tab");
+    ae().arg("encode")
+        .arg(&model)
+        .arg(d.join("t.tsv"))
+        .args(["--label-column", "label", "--delimiter", ",", "-o"])
+        .arg(d.join("no.csv"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("label column \"label\" is named, but the file has no header row"));
+    ae().arg("encode")
+        .arg(&model)
+        .arg(d.join("t.tsv"))
+        .args(["--delimiter", "::"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid --delimiter \"::\""));
+}

@@ -7,6 +7,11 @@
 //! caller rejects them with [`Dataset::check_finite`], which names the row and column. A finite
 //! number too large for `f32` (e.g. `1e50`) is an error here, not a silent ∞.
 //!
+//! Fields are separated by commas unless [`CsvOptions::delimiter`] says otherwise; by
+//! default the delimiter is told from the first lines ([`sniff_delimiter`]: a comma, a
+//! tab, a semicolon or a bar), so that TSV files and spreadsheets' semicolon exports
+//! read as they are.
+//!
 //! Errors name the file, the 1-based line of the file, the 1-based data row, the 1-based column
 //! (with its header name when there is one) and the offending text.
 //!
@@ -56,13 +61,88 @@ impl std::str::FromStr for HeaderMode {
 pub struct CsvOptions {
     /// Header detection; [`HeaderMode::Auto`] by default.
     pub header: HeaderMode,
-    /// The field delimiter; `b','` by default.
-    pub delimiter: u8,
+    /// The field delimiter; `None` (the default) tells it from the file's first lines
+    /// ([`sniff_delimiter`]).
+    pub delimiter: Option<u8>,
 }
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { header: HeaderMode::Auto, delimiter: b',' }
+        CsvOptions { header: HeaderMode::Auto, delimiter: None }
+    }
+}
+
+/// The delimiters [`sniff_delimiter`] chooses among, in the order it prefers them.
+pub const DELIMITERS: [u8; 4] = [b',', b'\t', b';', b'|'];
+
+/// The lines [`sniff_delimiter`] looks at.
+const SNIFF_LINES: usize = 10;
+
+/// The field delimiter of CSV text that starts with `head` (`complete`: `head` is the
+/// whole text, so its last line is whole without a line end): the first of [`DELIMITERS`]
+/// (a comma, a tab, a semicolon, a bar) that each of the first 10 lines holds the same
+/// number of times, at least once, outside double quotes (blank lines aside; a line cut
+/// at the end of `head` is left out unless it is the only one). A comma when none does:
+/// a file of one column, or one whose rows are then refused as ragged.
+///
+/// ```
+/// use autoencoder::data::csv::sniff_delimiter;
+/// assert_eq!(sniff_delimiter(b"a\tb\tc\n1\t2\t3\n", true), b'\t');
+/// assert_eq!(sniff_delimiter(b"a;b\n1,5;2\n", true), b';'); // decimal commas: not a comma file
+/// assert_eq!(sniff_delimiter(b"\"x;y\",z\n1,2\n", true), b','); // inside quotes, not counted
+/// assert_eq!(sniff_delimiter(b"price;usd\n1.5\n", true), b','); // one column
+/// ```
+pub fn sniff_delimiter(head: &[u8], complete: bool) -> u8 {
+    let mut lines: Vec<[usize; 4]> = Vec::new();
+    let mut counts = [0usize; 4];
+    let (mut quoted, mut blank) = (false, true);
+    for &b in head {
+        match b {
+            b'"' => {
+                quoted = !quoted;
+                blank = false;
+            }
+            b'\n' if !quoted => {
+                if !blank {
+                    lines.push(counts);
+                    if lines.len() == SNIFF_LINES {
+                        break;
+                    }
+                }
+                (counts, blank) = ([0; 4], true);
+            }
+            b'\r' => {}
+            _ => {
+                blank = false;
+                if !quoted {
+                    if let Some(k) = DELIMITERS.iter().position(|&d| d == b) {
+                        counts[k] += 1;
+                    }
+                }
+            }
+        }
+    }
+    if !blank && lines.len() < SNIFF_LINES && (complete || lines.is_empty()) {
+        lines.push(counts);
+    }
+    let even = |k: usize| lines.first().is_some_and(|f| f[k] > 0 && lines.iter().all(|l| l[k] == f[k]));
+    (0..DELIMITERS.len()).find(|&k| even(k)).map_or(b',', |k| DELIMITERS[k])
+}
+
+/// `--delimiter`'s text: `auto` (told from the file, `None`), `tab` (or `\t`), or one
+/// ASCII character other than a double quote, a line end or a character of a number.
+pub fn parse_delimiter(text: &str) -> Result<Option<u8>> {
+    match text {
+        "auto" => return Ok(None),
+        "tab" | "\\t" | "\t" => return Ok(Some(b'\t')),
+        _ => {}
+    }
+    match text.as_bytes() {
+        [b] if b.is_ascii() && !b.is_ascii_alphanumeric() && !b"\"\r\n.+-".contains(b) => Ok(Some(*b)),
+        _ => Err(Error::config(
+            "delimiter",
+            format!("{text:?}: expected auto, tab, or one character such as , ; | (not a quote, a line end or a character of a number)"),
+        )),
     }
 }
 
@@ -196,16 +276,20 @@ struct Fields<'p, R> {
     column: usize,
     /// Bytes held outside this reader (the first records), for [`Usage::peak_held`].
     held_outside: usize,
+    /// The field delimiter: `None` until the first chunk tells it ([`sniff_delimiter`]).
+    delimiter: Option<u8>,
     #[cfg_attr(not(test), allow(dead_code))] // read by the tests
     usage: Usage,
 }
 
 impl<'p, R: std::io::Read> Fields<'p, R> {
-    fn new(input: R, path: &'p Path, delimiter: u8) -> Self {
+    /// A reader of `input` from its start, with `delimiter` (`None`: told from the first
+    /// lines).
+    fn new(input: R, path: &'p Path, delimiter: Option<u8>) -> Self {
         Fields {
             input,
             path,
-            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter.unwrap_or(b',')).build(),
             buf: vec![0; CHUNK],
             pos: 0,
             len: 0,
@@ -222,14 +306,20 @@ impl<'p, R: std::io::Read> Fields<'p, R> {
             record_bytes: 0,
             column: 0,
             held_outside: 0,
+            delimiter,
             usage: Usage::default(),
         }
+    }
+
+    /// The field delimiter: as given, or as the first chunk told it (a comma before).
+    fn delimiter(&self) -> u8 {
+        self.delimiter.unwrap_or(b',')
     }
 
     /// A reader of `input`, which starts at the record `mark` names: offsets and lines
     /// are counted from there, and no byte-order mark is looked for.
     fn at_mark(input: R, path: &'p Path, delimiter: u8, mark: RowMark) -> Self {
-        let mut f = Fields::new(input, path, delimiter);
+        let mut f = Fields::new(input, path, Some(delimiter));
         f.offset = mark.offset;
         f.skipped_lines = mark.line - 1;
         f.at_file_start = false;
@@ -286,6 +376,10 @@ impl<'p, R: std::io::Read> Fields<'p, R> {
             return Ok(false);
         }
         let first = self.at_file_start && self.usage.bytes_read == 0;
+        // The first chunk tells the delimiter when none is given: it is read until it
+        // holds the lines that tell it, the file's end, or a full chunk.
+        let sniff = first && self.delimiter.is_none();
+        let mut newlines = 0;
         self.pos = 0;
         self.len = 0;
         loop {
@@ -297,7 +391,11 @@ impl<'p, R: std::io::Read> Fields<'p, R> {
             self.usage.bytes_read += n as u64;
             self.len += n;
             // The first chunk holds at least the 3 bytes of a byte-order mark, if any.
-            if n == 0 || !first || self.len >= 3 {
+            if sniff {
+                newlines += self.buf[self.len - n..self.len].iter().filter(|&&b| b == b'\n').count();
+            }
+            let told = newlines > SNIFF_LINES || self.len == self.buf.len();
+            if n == 0 || !first || (self.len >= 3 && (!sniff || told)) {
                 self.eof = n == 0;
                 break;
             }
@@ -310,6 +408,11 @@ impl<'p, R: std::io::Read> Fields<'p, R> {
             self.nul = Some(self.offset + i as u64);
             self.len = self.pos + i;
             self.eof = false;
+        }
+        if sniff {
+            let d = sniff_delimiter(&self.buf[self.pos..self.len], self.eof);
+            self.delimiter = Some(d);
+            self.core = csv_core::ReaderBuilder::new().delimiter(d).build();
         }
         Ok(true)
     }
@@ -540,6 +643,8 @@ impl Values<'_> {
                     } else {
                         "is a missing value (missing = drop or missing = mean handles it)"
                     }
+                } else if text.is_ok_and(|t| t.contains(',') && parse_number(&t.replace(',', ".")).is_ok()) {
+                    "is not a number (a decimal comma: write the decimal point as \".\")"
                 } else {
                     "is not a number"
                 };
@@ -612,6 +717,8 @@ pub struct CsvIndex {
     feature_names: Option<Vec<String>>,
     rows: usize,
     marks: Vec<RowMark>,
+    /// The delimiter the scan read with (told from the file, unless given).
+    delimiter: u8,
 }
 
 impl CsvIndex {
@@ -644,7 +751,8 @@ pub fn index(path: &Path, opts: &CsvOptions, columns: &Columns, chunk_values: us
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut marks = Vec::new();
     let mut window = Window { keep: 0..0, to_end: true, marks: Some((chunk_values, &mut marks)) };
-    let read = read_window(&mut Fields::new(file, path, opts.delimiter), opts, columns, None, &mut window)?;
+    let mut fields = Fields::new(file, path, opts.delimiter);
+    let read = read_window(&mut fields, opts, columns, None, &mut window)?;
     Ok(CsvIndex {
         header: read.header,
         ncols: read.ncols,
@@ -652,6 +760,7 @@ pub fn index(path: &Path, opts: &CsvOptions, columns: &Columns, chunk_values: us
         feature_names: read.data.feature_names,
         rows: read.rows,
         marks,
+        delimiter: fields.delimiter(),
     })
 }
 
@@ -682,10 +791,13 @@ pub fn load_rows(
         Some(&mark) => {
             use std::io::Seek;
             file.seek(std::io::SeekFrom::Start(mark.offset)).map_err(|e| Error::io(path, e))?;
-            let mut fields = Fields::at_mark(file, path, opts.delimiter, mark);
+            let mut fields = Fields::at_mark(file, path, index.delimiter, mark);
             read_window(&mut fields, opts, columns, Some((index, mark.row)), &mut window)?
         }
-        None => read_window(&mut Fields::new(file, path, opts.delimiter), opts, columns, None, &mut window)?,
+        None => {
+            let mut fields = Fields::new(file, path, Some(index.delimiter));
+            read_window(&mut fields, opts, columns, None, &mut window)?
+        }
     };
     if read.data.rows() != range.len() {
         return Err(Error::format(
@@ -1009,7 +1121,7 @@ mod tests {
 
         // Single data row without header; semicolons.
         let p = file(&dir, "one.csv", "1;2;3\n");
-        let ds = load(&p, &CsvOptions { delimiter: b';', ..Default::default() }).unwrap();
+        let ds = load(&p, &CsvOptions { delimiter: Some(b';'), ..Default::default() }).unwrap();
         assert_eq!(ds.as_slice(), &[1.0, 2.0, 3.0]);
     }
 
@@ -1231,7 +1343,7 @@ mod tests {
     /// The records [`Fields`] reads from `input`, fed `step` bytes at a time.
     fn records(input: &[u8], step: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
         let path = Path::new("t.csv");
-        let mut f = Fields::new(Trickle { data: input, step }, path, b',');
+        let mut f = Fields::new(Trickle { data: input, step }, path, Some(b','));
         let mut out = Vec::new();
         let mut record = Vec::new();
         while let Step::Field { record_end } = f.next_field().unwrap() {
@@ -1244,20 +1356,7 @@ mod tests {
         out
     }
 
-    /// A reader that hands out at most `step` bytes per call (chunk boundaries everywhere).
-    struct Trickle<'a> {
-        data: &'a [u8],
-        step: usize,
-    }
-
-    impl std::io::Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.step.min(buf.len()).min(self.data.len());
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
+    use super::tests_support::Trickle;
 
     /// `pattern` repeated for `len` bytes, generated as it is read (a "file" of any size that
     /// takes no memory).
@@ -1555,6 +1654,91 @@ mod tests {
                 (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "case {k}"),
                 (a, b) => panic!("case {k}: the loader {:?}, the index {:?}", a.is_ok(), b.is_ok()),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod delimiters {
+    use super::*;
+
+    /// A table of 300 rows of 3 values and a text column, written with `d` between fields
+    /// (the text quoted, holding every other delimiter).
+    fn table(d: char) -> String {
+        let mut s = ["a", "b", "c", "note"].join(&d.to_string()) + "\n";
+        for i in 0..300 {
+            let row =
+                [format!("{i}"), format!("{}.5", i % 7), format!("-{}", i % 3), "\"x,y;z|w\t!\"".into()];
+            s += &(row.join(&d.to_string()) + "\n");
+        }
+        s
+    }
+
+    /// TSV, semicolon and bar files read without being told their delimiter give the
+    /// rows of the comma file, whether read whole, from a reader that hands out a few
+    /// bytes at a time, or a range of rows at a time from the index's marks; a delimiter
+    /// given is used as given; a one-column file stays one column.
+    #[test]
+    fn the_delimiter_is_told_from_the_first_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let columns = Columns { ignore: vec!["note".parse().unwrap()], ..Columns::default() };
+        let auto = CsvOptions::default();
+        let comma = dir.path().join("t.csv");
+        std::fs::write(&comma, table(',')).unwrap();
+        let want = load(&comma, &auto, &columns).unwrap();
+        assert_eq!((want.rows(), want.cols()), (300, 3));
+        for d in ['\t', ';', '|'] {
+            let p = dir.path().join(format!("t{}.txt", d as u32));
+            std::fs::write(&p, table(d)).unwrap();
+            let got = load(&p, &auto, &columns).unwrap();
+            assert_eq!((got.as_slice(), &got.feature_names), (want.as_slice(), &want.feature_names), "{d:?}");
+            for step in [1, 5, 64] {
+                let text = table(d);
+                let reader = super::tests_support::Trickle { data: text.as_bytes(), step };
+                let got = load_reader(reader, &p, &auto, &columns).unwrap();
+                assert_eq!(got.as_slice(), want.as_slice(), "{d:?} read {step} bytes at a time");
+            }
+            let ix = index(&p, &auto, &columns, 90).unwrap();
+            assert!(ix.chunk_starts().count() > 3, "{d:?}: marks");
+            let starts: Vec<usize> = ix.chunk_starts().chain([ix.rows()]).collect();
+            for w in starts.windows(2) {
+                let part = load_rows(&p, &auto, &columns, &ix, w[0]..w[1]).unwrap();
+                assert_eq!(part.as_slice(), &want.as_slice()[w[0] * 3..w[1] * 3], "{d:?} rows {w:?}");
+            }
+            // Told a comma, the file is one field a row and its header a text.
+            let told = CsvOptions { delimiter: Some(b','), ..CsvOptions::default() };
+            assert!(load(&p, &told, &Columns::default()).is_err(), "{d:?}");
+        }
+        let euro = dir.path().join("euro.csv");
+        std::fs::write(&euro, "a;b\n1,5;2\n").unwrap();
+        let e = load(&euro, &auto, &Columns::default()).unwrap_err().to_string();
+        assert!(e.contains("\"1,5\" is not a number (a decimal comma"), "{e}");
+        let one = dir.path().join("one.csv");
+        std::fs::write(&one, "price;usd\n1.5\n2.5\n").unwrap();
+        assert_eq!(load(&one, &auto, &Columns::default()).unwrap().as_slice(), &[1.5, 2.5]);
+        assert_eq!(parse_delimiter("tab").unwrap(), Some(b'\t'));
+        assert_eq!(parse_delimiter(";").unwrap(), Some(b';'));
+        assert_eq!(parse_delimiter("auto").unwrap(), None);
+        for bad in ["\"", "ab", "7", ".", "-", ""] {
+            assert!(parse_delimiter(bad).unwrap_err().to_string().contains("delimiter"), "{bad:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    /// A reader that hands out at most `step` bytes per call (chunk boundaries everywhere).
+    pub struct Trickle<'a> {
+        pub data: &'a [u8],
+        pub step: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
         }
     }
 }

@@ -433,11 +433,20 @@ type ReadFiles<'py> = (Bound<'py, PyArray2<f32>>, Option<Vec<String>>, String);
 
 /// The rows of `files`, read whole as `ae train` reads them: `(rows, feature names,
 /// source)`, the source being the name the model file records, a missing value NaN,
-/// and the categorical columns one-hot encoded with the values the rows hold.
+/// and the categorical columns one-hot encoded with `categories` when given (a fit's,
+/// for its validation rows), else with the values the rows hold.
 #[pyfunction]
-fn read_files<'py>(py: Python<'py>, files: PyRef<'_, TableFiles>) -> PyResult<ReadFiles<'py>> {
+#[pyo3(signature = (files, categories=None))]
+fn read_files<'py>(
+    py: Python<'py>,
+    files: PyRef<'_, TableFiles>,
+    categories: Option<PyRef<'_, Categories>>,
+) -> PyResult<ReadFiles<'py>> {
     // A missing value is NaN, which the caller refuses or fills.
-    let (files, opts): (&TableFiles, _) = (&files, files.for_fit(Missing::Mean));
+    let (files, mut opts): (&TableFiles, _) = (&files, files.for_fit(Missing::Mean));
+    if let Some(c) = &categories {
+        opts.columns = opts.columns.with_categories(&c.0);
+    }
     let data = py.detach(|| autoencoder::data::open::load_tables(&files.paths, &opts)).map_err(to_py)?;
     let (cols, names, source) = (data.cols(), data.feature_names.clone(), data.source.clone());
     Ok((array2(py, data.into_vec(), cols)?, names, source))

@@ -366,6 +366,11 @@ def test_dataframes_with_text_columns_are_encoded_as_ae_train_encodes_files(ae, 
         assert fitted_bytes(est, tmp_path / f"{kind}.safetensors") == want, kind
         assert list(est.feature_names_in_)[-3:] == ["city=Lima", "city=Oslo", "city=Pune"]
         fitted[kind] = est
+    # Validation files are encoded with the training values too (they hold two of them).
+    by_files = autoencoder.Autoencoder(**SETTINGS, categorical="city").fit(
+        frame.to_pandas(), validation_data=Files(tmp_path / "v.parquet", label_column="label", categorical="city"),
+        source=tmp_path / "t.parquet")
+    assert fitted_bytes(by_files, tmp_path / "by-files.safetensors") == want
     est = fitted["pandas"]
     codes = est.transform(Files(tmp_path / "t.parquet", label_column="label"))
     pandas = frame.to_pandas()

@@ -975,6 +975,7 @@ mod tests {
         "categorical",
         "categories",
         "header",
+        "delimiter",
         "npz_array",
         "skip_bad",
         "image_size",

@@ -360,8 +360,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
             X, shape = as_rows(X, allow_nan=fill, allow_empty=peers is not None)
             val = None
             if validation_data is not None:
+                # Encoded with the training rows' values, as the model will encode them.
                 if encodings is not None and is_frame(validation_data):
                     validation_data, _, _ = frame_table(validation_data, categories=encodings, what="validation_data")
+                elif encodings is not None and as_files(validation_data) is not None:
+                    validation_data = _core.read_files(as_files(validation_data)._core(), encodings)[0]
                 val, _ = as_rows(validation_data, what="validation_data", allow_nan=fill, allow_empty=shared_validation)
                 if val.shape[1] != X.shape[1]:
                     raise ValueError(f"validation_data has {val.shape[1]} features, but X has {X.shape[1]}")

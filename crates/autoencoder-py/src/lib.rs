@@ -730,8 +730,11 @@ impl Model {
     /// elbo (default: the detector's, else the model's). `row_offset`: the global index
     /// of `x`'s first row when `x` is one part of a larger dataset (a Spark or Ray
     /// partition), as `ae score --row-offset`: the elbo score's samples are drawn at each
-    /// row's global index, so the parts' scores equal the whole's bit for bit.
-    #[pyo3(signature = (x, kind=None, threads=0, row_offset=0))]
+    /// row's global index, so the parts' scores equal the whole's bit for bit. With
+    /// `drop_missing`, the rows holding a NaN are left out first
+    /// ([`Dataset::drop_missing`]), as a fit with `missing="drop"` left them out: the
+    /// scores are then those of the rows it trained on.
+    #[pyo3(signature = (x, kind=None, threads=0, row_offset=0, drop_missing=false))]
     fn score<'py>(
         &self,
         py: Python<'py>,
@@ -739,6 +742,7 @@ impl Model {
         kind: Option<&str>,
         threads: usize,
         row_offset: i64,
+        drop_missing: bool,
     ) -> PyResult<ScoreResult<'py>> {
         let row_offset = u64::try_from(row_offset).map_err(|_| {
             PyValueError::new_err(format!("row_offset is {row_offset}; expected a row index ≥ 0"))
@@ -748,6 +752,9 @@ impl Model {
         let pool = self::threads(threads)?;
         let mut data = dataset(&x, None, "X")?;
         data.first_row = row_offset;
+        if drop_missing {
+            data.apply_missing(Missing::Drop).map_err(to_py)?;
+        }
         let model = Arc::clone(&self.inner);
         let scored = py.detach(|| anomaly::score_rows(&model, &data, kind, &pool)).map_err(to_py)?;
         let flags = scored.flags.map(|(_, f)| f.into_pyarray(py));

@@ -149,13 +149,18 @@ class AnomalyDetector(Autoencoder):
             self.labels_ = flags.astype(int)
             return self
         if self.missing == "drop":
-            # The rows the model trained on: those without a NaN (Dataset::drop_missing).
             X, _ = as_rows(X, allow_nan=True, allow_empty=peers is not None)
-            X = X[~np.isnan(X).any(axis=1)]
         if peers is not None and len(X) == 0:
             # A process holding no rows has none to score.
             self.decision_scores_ = np.empty(0)
             self.labels_ = np.empty(0, dtype=int)
+            return self
+        if self.missing == "drop":
+            # The rows the model trained on: the library leaves out those with a NaN, as
+            # the fit did, and scores and flags the others in one pass.
+            _, scores, flags = self.model_.score(X, None, int(self.threads), 0, True)
+            self.decision_scores_ = scores
+            self.labels_ = flags.astype(int)
             return self
         self.decision_scores_ = self.decision_function(X)
         # The library's flags (a NaN score, an overflow, is flagged), as ae detect's.

@@ -57,12 +57,20 @@ impl TableFiles {
         LoadOptions { columns: Columns { missing, ..self.columns.clone() }, ..LoadOptions::default() }
     }
 
-    /// How `model` reads them, as `ae score` and `ae encode` do: its categorical columns
-    /// encoded with its training values, and a missing value NaN, which the model fills
-    /// (trained with `missing="mean"`) or refuses.
+    /// How `model` reads them, as `ae score` and `ae encode` do
+    /// ([`Autoencoder::reading_columns`]): its categorical columns encoded with its
+    /// training values, and a missing value filled (trained with `missing="mean"`) or
+    /// refused.
     pub fn for_model(&self, model: &Autoencoder) -> LoadOptions {
-        let fill = self.for_fit(Missing::Mean);
-        LoadOptions { columns: fill.columns.with_categories(&model.categories), ..fill }
+        let reading = model.reading_columns();
+        let columns = Columns { missing: reading.missing, ..self.columns.clone() };
+        LoadOptions { columns: columns.with_categories(&reading.categories), ..LoadOptions::default() }
+    }
+
+    /// Their rows read whole with `opts` ([`load_tables`](autoencoder::data::open::load_tables)),
+    /// without the GIL.
+    pub fn read(&self, py: Python<'_>, opts: &LoadOptions) -> PyResult<autoencoder::Dataset> {
+        py.detach(|| autoencoder::data::open::load_tables(&self.paths, opts)).map_err(to_py)
     }
 }
 

@@ -443,11 +443,11 @@ fn read_files<'py>(
     categories: Option<PyRef<'_, Categories>>,
 ) -> PyResult<ReadFiles<'py>> {
     // A missing value is NaN, which the caller refuses or fills.
-    let (files, mut opts): (&TableFiles, _) = (&files, files.for_fit(Missing::Mean));
+    let mut opts = files.for_fit(Missing::Mean);
     if let Some(c) = &categories {
         opts.columns = opts.columns.with_categories(&c.0);
     }
-    let data = py.detach(|| autoencoder::data::open::load_tables(&files.paths, &opts)).map_err(to_py)?;
+    let data = files.read(py, &opts)?;
     let (cols, names, source) = (data.cols(), data.feature_names.clone(), data.source.clone());
     Ok((array2(py, data.into_vec(), cols)?, names, source))
 }
@@ -769,8 +769,7 @@ impl Model {
         py: Python<'py>,
         files: PyRef<'_, TableFiles>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (files, opts): (&TableFiles, _) = (&files, files.for_model(&self.inner));
-        let data = py.detach(|| autoencoder::data::open::load_tables(&files.paths, &opts)).map_err(to_py)?;
+        let data = files.read(py, &files.for_model(&self.inner))?;
         let cols = data.cols();
         array2(py, data.into_vec(), cols)
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use autoencoder::data::builtin::{Named, Sources, Split};
 use autoencoder::data::columns::{Categorical, ColumnRef, Columns, Missing};
-use autoencoder::data::csv::{CsvOptions, HeaderMode};
+use autoencoder::data::csv::{CsvOptions, DecimalMark, HeaderMode};
 use autoencoder::data::image::{self, ImageOptions};
 use autoencoder::data::npy::NpyOptions;
 use autoencoder::data::open::{self, LoadOptions};
@@ -59,6 +59,9 @@ pub struct DataArgs {
     /// CSV: the field delimiter: auto (told from the first lines: a comma, a tab, a semicolon or a bar), tab, or one character.
     #[arg(long, default_value = "auto", value_name = "CHAR")]
     pub delimiter: Delimiter,
+    /// CSV: the numbers' decimal mark: point (1.5) or comma (1,5, as European spreadsheets write them; the fields are then separated by a tab, a semicolon or a bar).
+    #[arg(long, default_value = "point", value_name = "MARK")]
+    pub decimal: DecimalMark,
     /// NPZ: the member holding the data [default: x, X, data, or the only array].
     #[arg(long, value_name = "NAME")]
     pub npz_array: Option<String>,
@@ -108,7 +111,7 @@ impl DataArgs {
 
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions {
-            csv: CsvOptions { header: self.header, delimiter: self.delimiter.0 },
+            csv: CsvOptions { header: self.header, delimiter: self.delimiter.0, decimal: self.decimal },
             columns: Columns {
                 label: self.label_column.clone(),
                 id: self.id_column.clone(),

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use autoencoder::data::columns::{Categorical, ColumnRef, Columns, Missing};
+use autoencoder::data::csv::{parse_delimiter, CsvOptions};
 use autoencoder::data::open::LoadOptions;
 use autoencoder::Autoencoder;
 use numpy::PyArray2;
@@ -18,17 +19,22 @@ use crate::{array2, to_py};
 /// Table files (every path a shard of one table: a file, a folder of table files or a
 /// glob pattern) and their columns' roles: the label, the id, the features (by default
 /// every other column), the columns left out, and the text columns one-hot encoded
-/// (`ae train --categorical`). A column is a header name or a 0-based index.
+/// (`ae train --categorical`). A column is a header name or a 0-based index. CSV files
+/// are read with `header` (`auto`, `yes`, `no`), `delimiter` (`None`: told from the
+/// file; `tab` or one character) and `decimal` (`point` or `comma`), as `ae`'s flags of
+/// those names say.
 #[pyclass(module = "autoencoder._core", frozen)]
 pub struct TableFiles {
     pub paths: Vec<PathBuf>,
     columns: Columns,
+    csv: CsvOptions,
 }
 
 #[pymethods]
 impl TableFiles {
     #[new]
-    #[pyo3(signature = (paths, *, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new(), categorical=Vec::new()))]
+    #[pyo3(signature = (paths, *, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new(), categorical=Vec::new(), header="auto", delimiter=None, decimal="point"))]
+    #[allow(clippy::too_many_arguments)] // the keywords of Python's `Files`
     fn new(
         paths: Vec<PathBuf>,
         label_column: Option<String>,
@@ -36,7 +42,10 @@ impl TableFiles {
         columns: Option<Vec<String>>,
         ignore_columns: Vec<String>,
         categorical: Vec<String>,
-    ) -> TableFiles {
+        header: &str,
+        delimiter: Option<&str>,
+        decimal: &str,
+    ) -> PyResult<TableFiles> {
         let column = |s: String| s.parse::<ColumnRef>().unwrap_or_else(|never| match never {});
         let columns = Columns {
             label: label_column.map(column),
@@ -46,7 +55,13 @@ impl TableFiles {
             categorical: categorical.into_iter().map(column).collect(),
             ..Columns::default()
         };
-        TableFiles { paths, columns }
+        let csv = CsvOptions {
+            header: header.parse().map_err(to_py)?,
+            delimiter: parse_delimiter(delimiter.unwrap_or("auto")).map_err(to_py)?,
+            decimal: decimal.parse().map_err(to_py)?,
+        };
+        csv.check().map_err(to_py)?;
+        Ok(TableFiles { paths, columns, csv })
     }
 }
 
@@ -54,7 +69,8 @@ impl TableFiles {
     /// How a fit reads them: a missing value is what `missing` says (`error`, `drop`
     /// or `mean`), and the categorical columns take the values the rows hold.
     pub fn for_fit(&self, missing: Missing) -> LoadOptions {
-        LoadOptions { columns: Columns { missing, ..self.columns.clone() }, ..LoadOptions::default() }
+        let columns = Columns { missing, ..self.columns.clone() };
+        LoadOptions { columns, csv: self.csv.clone(), ..LoadOptions::default() }
     }
 
     /// How `model` reads them, as `ae score` and `ae encode` do
@@ -64,7 +80,8 @@ impl TableFiles {
     pub fn for_model(&self, model: &Autoencoder) -> LoadOptions {
         let reading = model.reading_columns();
         let columns = Columns { missing: reading.missing, ..self.columns.clone() };
-        LoadOptions { columns: columns.with_categories(&reading.categories), ..LoadOptions::default() }
+        let columns = columns.with_categories(&reading.categories);
+        LoadOptions { columns, csv: self.csv.clone(), ..LoadOptions::default() }
     }
 
     /// Their rows read whole with `opts` ([`load_tables`](autoencoder::data::open::load_tables)),

@@ -390,3 +390,45 @@ def test_dataframes_with_text_columns_are_encoded_as_ae_train_encodes_files(ae, 
 
     with pytest.raises(ValueError, match="shared among peers.*pass Files"):
         autoencoder.Autoencoder(**SETTINGS, categorical="city").fit(frame.to_pandas(), peers=Peers())
+
+
+def test_csv_files_are_read_with_their_delimiter_decimal_mark_and_header(ae, rows, tmp_path):
+    """`Files(decimal=",")` reads numbers written with a decimal comma (a semicolon
+    file, as European spreadsheets export) as `ae train --decimal comma` does: the same
+    model bytes whole and streamed, and the rows of the file written with points;
+    `header` and `delimiter` are `ae`'s flags too. Bad settings are refused when the
+    `Files` is made, and decimal commas read as points are refused naming the reason."""
+    X, y = rows
+    text = lambda v: np.format_float_positional(v, unique=True)
+    lines = [";".join([*(f"f{j}" for j in range(5)), "label"])]
+    lines += [";".join([*(text(v).replace(".", ",") for v in r), str(l)]) for r, l in zip(X, y)]
+    (tmp_path / "eu.csv").write_text("\n".join(lines) + "\n")
+    files = Files(tmp_path / "eu.csv", label_column="label", decimal=",", stream=False)
+    assert np.array_equal(files.read(), X)
+    est = autoencoder.Autoencoder(**SETTINGS).fit(files)
+    flags = ["--label-column", "label", "--decimal", "comma", *FLAGS]
+    ae("train", tmp_path / "eu.csv", *flags, "-o", tmp_path / "cli.safetensors")
+    assert fitted_bytes(est, tmp_path / "py.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
+    by_array = autoencoder.Autoencoder(**SETTINGS).fit(X, source=tmp_path / "eu.csv")
+    assert np.array_equal(by_array.transform(X), est.transform(X))
+    budget = budget_for(200, 5, largest_part=600)  # a CSV file this small is one part
+    streamed = Files(tmp_path / "eu.csv", label_column="label", decimal="comma", stream=True, memory_budget=budget)
+    est_s = autoencoder.Autoencoder(**SETTINGS).fit(streamed)
+    assert est_s.streamed_["window_rows"] == 200
+    ae("train", tmp_path / "eu.csv", *flags, "--stream", "--memory-budget", budget, "-o", tmp_path / "cli-s.safetensors")
+    assert fitted_bytes(est_s, tmp_path / "py-s.safetensors") == (tmp_path / "cli-s.safetensors").read_bytes()
+    # The model reads later files with the Files' settings: a headerless TSV.
+    (tmp_path / "x.tsv").write_text("\n".join("\t".join(text(v) for v in r) for r in X) + "\n")
+    tsv = Files(tmp_path / "x.tsv", header="no", delimiter="tab")
+    assert np.array_equal(est.transform(tsv), est.transform(X))
+    assert "header='no', delimiter='tab'" in repr(tsv)
+    with pytest.raises(ValueError, match=r'"0,\d+" is not a number \(a decimal comma'):
+        Files(tmp_path / "eu.csv", label_column="label").read()
+    with pytest.raises(ValueError, match="decimal"):
+        Files(tmp_path / "eu.csv", decimal="dot-dot")
+    with pytest.raises(ValueError, match="a comma cannot be both the field delimiter and the decimal mark"):
+        Files(tmp_path / "eu.csv", delimiter=",", decimal=",")
+    with pytest.raises(ValueError, match="header"):
+        Files(tmp_path / "eu.csv", header="maybe")
+    with pytest.raises(ValueError, match="delimiter"):
+        Files(tmp_path / "eu.csv", delimiter="::")

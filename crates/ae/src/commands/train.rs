@@ -976,6 +976,7 @@ mod tests {
         "categories",
         "header",
         "delimiter",
+        "decimal",
         "npz_array",
         "skip_bad",
         "image_size",

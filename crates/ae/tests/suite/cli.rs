@@ -1225,7 +1225,8 @@ fn a_closed_stdout_pipe_is_not_a_panic() {
 
 /// TSV files, a folder of TSV shards, and semicolon files from standard input are read
 /// without being told their delimiter: a model's codes of them are the bytes of its
-/// codes of the comma file; `--delimiter` says it outright, and a bad one is refused.
+/// codes of the comma file; `--delimiter` says it outright, and a bad one is refused;
+/// `--decimal comma` reads a semicolon file of decimal commas, refused without it.
 #[test]
 fn tab_and_semicolon_files_read_as_the_comma_file() {
     let dir = TempDir::new().unwrap();
@@ -1266,6 +1267,17 @@ fn tab_and_semicolon_files_read_as_the_comma_file() {
         "semicolons on standard input"
     );
     assert!(codes(&d.join("t.tsv"), &["--delimiter", "tab"], None) == want, "--delimiter tab");
+    // A spreadsheet's export with decimal commas, told so.
+    std::fs::write(d.join("eu.csv"), comma.replace(',', ";").replace('.', ",")).unwrap();
+    assert!(codes(&d.join("eu.csv"), &["--decimal", "comma"], None) == want, "--decimal comma");
+    ae().arg("encode")
+        .arg(&model)
+        .arg(d.join("eu.csv"))
+        .args(["--label-column", "label", "-o"])
+        .arg(d.join("no.csv"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("is not a number (a decimal comma: --decimal comma reads it)"));
     ae().arg("encode")
         .arg(&model)
         .arg(d.join("t.tsv"))

@@ -33,6 +33,13 @@ class Files:
     files it reads later (``transform``, ``score_samples`` …) are encoded with them. A
     column is a header name or a 0-based index.
 
+    CSV files are read as ``ae`` reads them: ``header`` is ``"auto"`` (a first line of
+    names is told from the numbers after it), ``"yes"`` or ``"no"``; the ``delimiter``
+    is told from the first lines (a comma, a tab, a semicolon or a bar) unless given
+    (``"tab"``, ``";"`` …); ``decimal=","`` reads numbers written with a decimal comma
+    (``1,5``, as European spreadsheets write them, with fields separated by ``;`` or a
+    tab), as pandas' ``read_csv(decimal=",")``.
+
     ``fit(Files(...))`` trains on the rows without holding them in Python. With
     ``stream=True``, or by default when the rows would take more than ``memory_budget``
     in memory (a number of bytes or a size such as ``"2G"``; half the machine's memory
@@ -57,6 +64,9 @@ class Files:
         categorical=(),
         stream=None,
         memory_budget=None,
+        header="auto",
+        delimiter=None,
+        decimal=".",
     ):
         paths = list(path) if isinstance(path, (list, tuple)) else [path]
         if not paths:
@@ -87,6 +97,11 @@ class Files:
                     raise ValueError(f"memory_budget must be at least one byte, got {memory_budget!r}")
                 memory_budget = str(memory_budget)
         self.memory_budget = memory_budget
+        for name, value in (("header", header), ("delimiter", delimiter), ("decimal", decimal)):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} must be a string, got {value!r}")
+        self.header, self.delimiter, self.decimal = header, delimiter, decimal
+        self._core()  # the CSV settings checked now, not at the first read
 
     def _columns(self):
         return {
@@ -97,6 +112,9 @@ class Files:
             "categorical": self.categorical,
         }
 
+    def _csv(self):
+        return {"header": self.header, "delimiter": self.delimiter, "decimal": self.decimal}
+
     def _with_categorical(self, categorical):
         """These files with ``categorical`` columns one-hot encoded."""
         other = copy.copy(self)
@@ -105,7 +123,7 @@ class Files:
 
     def _core(self):
         """The files as the compiled core takes them."""
-        return _core.TableFiles(self.paths, **self._columns())
+        return _core.TableFiles(self.paths, **self._columns(), **self._csv())
 
     def read(self):
         """The rows, read whole: a float32 array of rows × features (a missing value
@@ -123,6 +141,10 @@ class Files:
             f", {k}={v!r}"
             for k, v in (*self._columns().items(), ("stream", self.stream), ("memory_budget", self.memory_budget))
             if v not in (None, [])
+        ) + "".join(
+            f", {k}={v!r}"
+            for k, v in self._csv().items()
+            if v != {"header": "auto", "delimiter": None, "decimal": "."}[k]
         )
         return f"Files({shown!r}{extra})"
 

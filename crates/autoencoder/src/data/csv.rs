@@ -10,7 +10,9 @@
 //! Fields are separated by commas unless [`CsvOptions::delimiter`] says otherwise; by
 //! default the delimiter is told from the first lines ([`sniff_delimiter`]: a comma, a
 //! tab, a semicolon or a bar), so that TSV files and spreadsheets' semicolon exports
-//! read as they are.
+//! read as they are. Numbers have a decimal point unless [`CsvOptions::decimal`] says
+//! they have a decimal comma (`1,5`, as many European spreadsheets write them); it is not
+//! guessed, but a number written with a decimal comma is refused saying so.
 //!
 //! Errors name the file, the 1-based line of the file, the 1-based data row, the 1-based column
 //! (with its header name when there is one) and the offending text.
@@ -62,13 +64,52 @@ pub struct CsvOptions {
     /// Header detection; [`HeaderMode::Auto`] by default.
     pub header: HeaderMode,
     /// The field delimiter; `None` (the default) tells it from the file's first lines
-    /// ([`sniff_delimiter`]).
+    /// ([`sniff_delimiter`]; with a decimal comma, a tab, a semicolon or a bar).
     pub delimiter: Option<u8>,
+    /// The numbers' decimal mark; [`DecimalMark::Point`] by default.
+    pub decimal: DecimalMark,
 }
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { header: HeaderMode::Auto, delimiter: None }
+        CsvOptions { header: HeaderMode::Auto, delimiter: None, decimal: DecimalMark::Point }
+    }
+}
+
+impl CsvOptions {
+    /// Refuses a comma as both the delimiter and the decimal mark: `1,5,2` would be
+    /// split at the decimal commas. Every read checks this first.
+    pub fn check(&self) -> Result<()> {
+        if self.decimal == DecimalMark::Comma && self.delimiter == Some(b',') {
+            return Err(Error::config(
+                "decimal",
+                "a comma cannot be both the field delimiter and the decimal mark (such files separate their fields with ; or a tab)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The mark between a number's whole part and its fraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DecimalMark {
+    /// `1.5`.
+    #[default]
+    Point,
+    /// `1,5`. A `.` in a number is then refused, not read: it may be a thousands
+    /// separator (`1.234,5`).
+    Comma,
+}
+
+impl std::str::FromStr for DecimalMark {
+    type Err = Error;
+    /// `point` (or `.`), `comma` (or `,`).
+    fn from_str(s: &str) -> Result<DecimalMark> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "point" | "." => Ok(DecimalMark::Point),
+            "comma" | "," => Ok(DecimalMark::Comma),
+            _ => Err(Error::config("decimal", format!("{s:?}: expected point (1.5) or comma (1,5)"))),
+        }
     }
 }
 
@@ -93,6 +134,13 @@ const SNIFF_LINES: usize = 10;
 /// assert_eq!(sniff_delimiter(b"price;usd\n1.5\n", true), b','); // one column
 /// ```
 pub fn sniff_delimiter(head: &[u8], complete: bool) -> u8 {
+    sniff_for(head, complete, DecimalMark::Point)
+}
+
+/// [`sniff_delimiter`] for numbers with `decimal` marks: with a decimal comma, the first
+/// of a tab, a semicolon and a bar that the lines hold evenly, or a semicolon (a file of
+/// one column).
+fn sniff_for(head: &[u8], complete: bool, decimal: DecimalMark) -> u8 {
     let mut lines: Vec<[usize; 4]> = Vec::new();
     let mut counts = [0usize; 4];
     let (mut quoted, mut blank) = (false, true);
@@ -126,7 +174,11 @@ pub fn sniff_delimiter(head: &[u8], complete: bool) -> u8 {
         lines.push(counts);
     }
     let even = |k: usize| lines.first().is_some_and(|f| f[k] > 0 && lines.iter().all(|l| l[k] == f[k]));
-    (0..DELIMITERS.len()).find(|&k| even(k)).map_or(b',', |k| DELIMITERS[k])
+    let (first, otherwise) = match decimal {
+        DecimalMark::Point => (0, b','),
+        DecimalMark::Comma => (1, b';'),
+    };
+    (first..DELIMITERS.len()).find(|&k| even(k)).map_or(otherwise, |k| DELIMITERS[k])
 }
 
 /// `--delimiter`'s text: `auto` (told from the file, `None`), `tab` (or `\t`), or one
@@ -153,6 +205,27 @@ fn parse_number(text: &str) -> std::result::Result<f32, bool> {
         return Err(true);
     }
     Ok(v)
+}
+
+/// Parse a feature value written with `decimal` marks ([`parse_number`]'s errors): with
+/// a decimal comma, the commas are made points (in a buffer on the stack), and a point is
+/// not a number.
+fn parse_feature(text: &str, decimal: DecimalMark) -> std::result::Result<f32, bool> {
+    if decimal == DecimalMark::Point || !text.contains([',', '.']) {
+        return parse_number(text);
+    }
+    if text.contains('.') {
+        return Err(false);
+    }
+    let mut buf = [0u8; 64];
+    let Some(b) = buf.get_mut(..text.len()) else {
+        return parse_number(&text.replace(',', "."));
+    };
+    for (d, &c) in b.iter_mut().zip(text.as_bytes()) {
+        *d = if c == b',' { b'.' } else { c };
+    }
+    // Only ASCII commas were replaced, by ASCII points: still UTF-8.
+    parse_number(std::str::from_utf8(b).map_err(|_| false)?)
 }
 
 /// Parse a label: an integer, or a float with no fractional part ("1.0", "2e0").
@@ -194,9 +267,22 @@ fn shown_text(field: &[u8]) -> String {
     out
 }
 
-/// True when the field (trimmed) parses as a number.
+/// True when the field (trimmed) parses as a number, with a decimal point or comma
+/// (deciding whether the first record is a header, so that a file of decimal commas read
+/// without saying so has its header found, and its numbers refused with the reason).
 fn is_number(field: &[u8]) -> bool {
-    std::str::from_utf8(field).map(|s| s.trim().parse::<f64>().is_ok()).unwrap_or(false)
+    std::str::from_utf8(field)
+        .map(|s| {
+            s.trim().parse::<f64>().is_ok() || with_point(s.trim()).is_some_and(|t| t.parse::<f64>().is_ok())
+        })
+        .unwrap_or(false)
+}
+
+/// `text` with its one comma made a point (`1,5` → `1.5`), when it has one comma and no
+/// point.
+fn with_point(text: &str) -> Option<String> {
+    let one_comma = text.bytes().filter(|&b| b == b',').count() == 1;
+    (one_comma && !text.contains('.')).then(|| text.replacen(',', ".", 1))
 }
 
 /// Where a record is: "line 8 (data row 7)".
@@ -278,6 +364,9 @@ struct Fields<'p, R> {
     held_outside: usize,
     /// The field delimiter: `None` until the first chunk tells it ([`sniff_delimiter`]).
     delimiter: Option<u8>,
+    /// The numbers' decimal mark, which the delimiter is told for (not a comma with a
+    /// decimal comma).
+    decimal: DecimalMark,
     #[cfg_attr(not(test), allow(dead_code))] // read by the tests
     usage: Usage,
 }
@@ -307,8 +396,16 @@ impl<'p, R: std::io::Read> Fields<'p, R> {
             column: 0,
             held_outside: 0,
             delimiter,
+            decimal: DecimalMark::Point,
             usage: Usage::default(),
         }
+    }
+
+    /// A reader of `input` from its start, read as `opts` say: the delimiter given or
+    /// told for their decimal mark.
+    fn with_options(input: R, path: &'p Path, opts: &CsvOptions) -> Result<Self> {
+        opts.check()?;
+        Ok(Fields { decimal: opts.decimal, ..Fields::new(input, path, opts.delimiter) })
     }
 
     /// The field delimiter: as given, or as the first chunk told it (a comma before).
@@ -410,7 +507,7 @@ impl<'p, R: std::io::Read> Fields<'p, R> {
             self.eof = false;
         }
         if sniff {
-            let d = sniff_delimiter(&self.buf[self.pos..self.len], self.eof);
+            let d = sniff_for(&self.buf[self.pos..self.len], self.eof, self.decimal);
             self.delimiter = Some(d);
             self.core = csv_core::ReaderBuilder::new().delimiter(d).build();
         }
@@ -554,6 +651,7 @@ struct Values<'a> {
     header: Option<&'a [String]>,
     plan: &'a ColumnPlan,
     missing: Missing,
+    decimal: DecimalMark,
     data: Vec<f32>,
     labels: LabelTexts,
     ids: Vec<String>,
@@ -624,7 +722,7 @@ impl Values<'_> {
             Some(Role::Skip) | None => return Ok(()),
         };
         let base = self.data.len() - self.plan.features.len();
-        match text.map_err(|_| false).and_then(parse_number) {
+        match text.map_err(|_| false).and_then(|t| parse_feature(t, self.decimal)) {
             Ok(v) => {
                 self.data[base + j] = v;
                 Ok(())
@@ -643,8 +741,20 @@ impl Values<'_> {
                     } else {
                         "is a missing value (missing = drop or missing = mean handles it)"
                     }
-                } else if text.is_ok_and(|t| t.contains(',') && parse_number(&t.replace(',', ".")).is_ok()) {
-                    "is not a number (a decimal comma: write the decimal point as \".\")"
+                } else if self.decimal == DecimalMark::Point
+                    && text.is_ok_and(|t| with_point(t).is_some_and(|p| parse_number(&p).is_ok()))
+                {
+                    "is not a number (a decimal comma: decimal = comma reads it)"
+                } else if self.decimal == DecimalMark::Comma
+                    && text.is_ok_and(|t| {
+                        t.contains('.')
+                            && (parse_number(t).is_ok()
+                                || parse_feature(&t.replace('.', ""), self.decimal).is_ok())
+                    })
+                {
+                    "is not a number with a decimal comma (decimal = comma reads 1,5; a point may be a thousands separator, which is not read)"
+                } else if self.decimal == DecimalMark::Comma && text.is_ok_and(|t| t.contains(',')) {
+                    "is not a number (its comma is not a decimal comma; with decimal = comma, fields are separated by a tab, a semicolon or a bar)"
                 } else {
                     "is not a number"
                 };
@@ -677,7 +787,7 @@ impl Values<'_> {
 /// [`MAX_RECORD_BYTES`] are refused with the line (and column) where they are found.
 pub fn load(path: &Path, opts: &CsvOptions, columns: &Columns) -> Result<Dataset> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    load_fields(&mut Fields::new(file, path, opts.delimiter), opts, columns)
+    load_fields(&mut Fields::with_options(file, path, opts)?, opts, columns)
 }
 
 /// [`load`] from a reader (standard input, a pipe) read once from start to end; `path`
@@ -688,7 +798,7 @@ pub fn load_reader(
     opts: &CsvOptions,
     columns: &Columns,
 ) -> Result<Dataset> {
-    load_fields(&mut Fields::new(input, path, opts.delimiter), opts, columns)
+    load_fields(&mut Fields::with_options(input, path, opts)?, opts, columns)
 }
 
 /// Where a data row's record starts in a CSV file, so that the rows from it on can be
@@ -751,7 +861,7 @@ pub fn index(path: &Path, opts: &CsvOptions, columns: &Columns, chunk_values: us
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut marks = Vec::new();
     let mut window = Window { keep: 0..0, to_end: true, marks: Some((chunk_values, &mut marks)) };
-    let mut fields = Fields::new(file, path, opts.delimiter);
+    let mut fields = Fields::with_options(file, path, opts)?;
     let read = read_window(&mut fields, opts, columns, None, &mut window)?;
     Ok(CsvIndex {
         header: read.header,
@@ -774,6 +884,7 @@ pub fn load_rows(
     index: &CsvIndex,
     range: std::ops::Range<usize>,
 ) -> Result<Dataset> {
+    opts.check()?;
     if range.start > range.end || range.end > index.rows {
         return Err(Error::format(
             path,
@@ -892,6 +1003,7 @@ fn read_window<R: std::io::Read>(
         header: header.as_deref(),
         plan: &plan,
         missing: columns.missing,
+        decimal: opts.decimal,
         data: Vec::new(),
         labels: LabelTexts::default(),
         ids: Vec::new(),
@@ -1665,10 +1777,15 @@ mod delimiters {
     /// A table of 300 rows of 3 values and a text column, written with `d` between fields
     /// (the text quoted, holding every other delimiter).
     fn table(d: char) -> String {
+        table_with(d, '.')
+    }
+
+    /// [`table`] with `mark` as the decimal mark.
+    fn table_with(d: char, mark: char) -> String {
         let mut s = ["a", "b", "c", "note"].join(&d.to_string()) + "\n";
         for i in 0..300 {
             let row =
-                [format!("{i}"), format!("{}.5", i % 7), format!("-{}", i % 3), "\"x,y;z|w\t!\"".into()];
+                [format!("{i}"), format!("{}{mark}5", i % 7), format!("-{}", i % 3), "\"x,y;z|w\t!\"".into()];
             s += &(row.join(&d.to_string()) + "\n");
         }
         s
@@ -1712,7 +1829,12 @@ mod delimiters {
         let euro = dir.path().join("euro.csv");
         std::fs::write(&euro, "a;b\n1,5;2\n").unwrap();
         let e = load(&euro, &auto, &Columns::default()).unwrap_err().to_string();
-        assert!(e.contains("\"1,5\" is not a number (a decimal comma"), "{e}");
+        // The header is found (a decimal comma counts as a number there), and the number
+        // refused with the reason.
+        assert!(
+            e.contains("line 2 (data row 1), column 1 (\"a\"): \"1,5\" is not a number (a decimal comma"),
+            "{e}"
+        );
         let one = dir.path().join("one.csv");
         std::fs::write(&one, "price;usd\n1.5\n2.5\n").unwrap();
         assert_eq!(load(&one, &auto, &Columns::default()).unwrap().as_slice(), &[1.5, 2.5]);
@@ -1722,6 +1844,73 @@ mod delimiters {
         for bad in ["\"", "ab", "7", ".", "-", ""] {
             assert!(parse_delimiter(bad).unwrap_err().to_string().contains("delimiter"), "{bad:?}");
         }
+    }
+
+    /// Told that numbers have a decimal comma, TSV, semicolon and bar files of them give
+    /// the rows of the comma file of decimal points: whole, a few bytes at a time, from
+    /// the index's marks, with the delimiter told (a comma is never told then) or given.
+    /// A point, two commas, or a comma as both delimiter and decimal mark is refused.
+    #[test]
+    fn decimal_commas_read_as_points_when_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let columns = Columns { ignore: vec!["note".parse().unwrap()], ..Columns::default() };
+        let points = dir.path().join("t.csv");
+        std::fs::write(&points, table(',')).unwrap();
+        let want = load(&points, &CsvOptions::default(), &columns).unwrap();
+        let euro = CsvOptions { decimal: DecimalMark::Comma, ..CsvOptions::default() };
+        for d in ['\t', ';', '|'] {
+            let text = table_with(d, ',');
+            let p = dir.path().join(format!("t{}.txt", d as u32));
+            std::fs::write(&p, &text).unwrap();
+            for opts in [euro.clone(), CsvOptions { delimiter: Some(d as u8), ..euro.clone() }] {
+                let got = load(&p, &opts, &columns).unwrap();
+                assert_eq!(
+                    (got.as_slice(), &got.feature_names),
+                    (want.as_slice(), &want.feature_names),
+                    "{d:?}"
+                );
+            }
+            for step in [1, 5, 64] {
+                let reader = super::tests_support::Trickle { data: text.as_bytes(), step };
+                let got = load_reader(reader, &p, &euro, &columns).unwrap();
+                assert_eq!(got.as_slice(), want.as_slice(), "{d:?} read {step} bytes at a time");
+            }
+            let ix = index(&p, &euro, &columns, 90).unwrap();
+            let starts: Vec<usize> = ix.chunk_starts().chain([ix.rows()]).collect();
+            assert!(starts.len() > 4, "{d:?}: marks");
+            for w in starts.windows(2) {
+                let part = load_rows(&p, &euro, &columns, &ix, w[0]..w[1]).unwrap();
+                assert_eq!(part.as_slice(), &want.as_slice()[w[0] * 3..w[1] * 3], "{d:?} rows {w:?}");
+            }
+            // Read with decimal points, the same file is refused, saying why.
+            let e = load(&p, &CsvOptions::default(), &columns).unwrap_err().to_string();
+            assert!(e.contains("\"0,5\" is not a number (a decimal comma"), "{d:?}: {e}");
+        }
+        // One column: no delimiter in the file, and the comma is not one.
+        let one = dir.path().join("one.csv");
+        std::fs::write(&one, "price\n1,5\n-2,25e1\n").unwrap();
+        assert_eq!(load(&one, &euro, &Columns::default()).unwrap().as_slice(), &[1.5, -22.5]);
+        // Every line holds as many commas as semicolons: the semicolon is the delimiter.
+        std::fs::write(&one, "1,5;2,5\n3,5;4,5\n").unwrap();
+        assert_eq!(load(&one, &euro, &Columns::default()).unwrap().as_slice(), &[1.5, 2.5, 3.5, 4.5]);
+        let refused = |text: &str, opts: &CsvOptions| {
+            let p = dir.path().join("bad.csv");
+            std::fs::write(&p, text).unwrap();
+            load(&p, opts, &Columns::default()).unwrap_err().to_string()
+        };
+        let e = refused("a;b\n1.5;2\n", &euro);
+        assert!(e.contains("column 1 (\"a\"): \"1.5\" is not a number with a decimal comma"), "{e}");
+        let e = refused("a;b\n1.234,5;2\n", &euro);
+        assert!(e.contains("\"1.234,5\" is not a number with a decimal comma"), "{e}");
+        let e = refused("a, b\n1,5, 2,5\n", &euro);
+        assert!(e.contains("\"a, b\" is not a number (its comma is not a decimal comma"), "{e}");
+        let both = CsvOptions { delimiter: Some(b','), ..euro.clone() };
+        let e = refused("a;b\n1,5;2\n", &both);
+        assert!(e.contains("a comma cannot be both the field delimiter and the decimal mark"), "{e}");
+        assert_eq!("comma".parse::<DecimalMark>().unwrap(), DecimalMark::Comma);
+        assert_eq!(",".parse::<DecimalMark>().unwrap(), DecimalMark::Comma);
+        assert_eq!("Point".parse::<DecimalMark>().unwrap(), DecimalMark::Point);
+        assert!("dot-dot".parse::<DecimalMark>().unwrap_err().to_string().contains("decimal"));
     }
 }
 

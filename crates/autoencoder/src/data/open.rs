@@ -70,8 +70,8 @@ impl Format {
     }
 }
 
-/// Bytes [`detect`] reads to tell a format.
-const HEAD: usize = 19;
+/// Bytes [`detect`] reads to tell a format (a zip's first member's name included).
+const HEAD: usize = 64;
 
 /// Whether `path` is read as a stream: `-` (standard input), or an existing path that is
 /// neither a regular file nor a folder (a pipe, a FIFO, a character device).
@@ -144,6 +144,14 @@ fn detect_head(head: &[u8], path: &Path) -> Result<Format> {
             unread("Arrow IPC/Feather", "build with the `parquet` feature, or convert it first, e.g. pandas.read_feather(f).to_numpy(\"float32\") saved with numpy.save")
         };
     }
+    if let Some(kind) = spreadsheet(head) {
+        return Err(Error::format(
+            path,
+            format!(
+                "{kind}, not a table this reads: save the sheet as CSV (a semicolon file with decimal commas reads with decimal = comma), or read it with pandas.read_excel and pass the DataFrame to the Python package"
+            ),
+        ));
+    }
     if head.starts_with(b"\x89HDF\r\n\x1a\n") {
         return unread(
             "HDF5",
@@ -167,6 +175,30 @@ fn detect_head(head: &[u8], path: &Path) -> Result<Format> {
             Format::Csv
         },
     )
+}
+
+/// The kind of spreadsheet workbook whose first bytes are `head`, if it is one: an
+/// OLE2 compound file (Excel 97–2003's `.xls`), or a zip archive (which an NPZ also is)
+/// whose first member is an Office Open XML (`.xlsx`) or OpenDocument (`.ods`) part.
+fn spreadsheet(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(&[0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]) {
+        return Some("an Excel 97–2003 workbook (.xls)");
+    }
+    // A zip's local file header: the name's length at byte 26, the name from byte 30.
+    if !head.starts_with(b"PK\x03\x04") || head.len() < 30 {
+        return None;
+    }
+    let len = usize::from(u16::from_le_bytes([head[26], head[27]]));
+    let extra = usize::from(u16::from_le_bytes([head[28], head[29]]));
+    let name = head.get(30..30 + len)?;
+    let office = [b"[Content_Types].xml".as_slice(), b"_rels/", b"docProps/", b"xl/"];
+    if office.iter().any(|p| name.starts_with(p)) {
+        Some("an Excel workbook (.xlsx)")
+    } else if name == b"mimetype" && head.get(30 + len + extra..)?.starts_with(b"application/vnd.oasis") {
+        Some("an OpenDocument spreadsheet (.ods)")
+    } else {
+        None
+    }
 }
 
 /// Refuse column roles that a `format` file cannot give: only CSV, Parquet and Arrow
@@ -409,6 +441,52 @@ pub fn load_tables(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
 mod tests {
     use super::*;
     use crate::data::columns::ColumnRef;
+
+    /// Spreadsheet workbooks (.xlsx and .ods are zip archives, as an NPZ is; .xls an
+    /// OLE2 file) are refused by name with the way to read them, from a file and from a
+    /// stream, while an NPZ still reads.
+    #[test]
+    fn spreadsheets_are_named_not_read_as_npz_or_csv() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let zip_of = |first: &str, body: &[u8]| {
+            let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            let stored =
+                zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            z.start_file(first, stored).unwrap();
+            z.write_all(body).unwrap();
+            z.finish().unwrap().into_inner()
+        };
+        let mut ole = vec![0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+        ole.resize(512, 0);
+        let cases = [
+            ("book.xlsx", zip_of("[Content_Types].xml", b"<Types/>"), "an Excel workbook (.xlsx)"),
+            (
+                "book.ods",
+                zip_of("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+                "an OpenDocument spreadsheet (.ods)",
+            ),
+            ("book.xls", ole, "an Excel 97\u{2013}2003 workbook (.xls)"),
+        ];
+        for (name, bytes, kind) in cases {
+            let p = dir.path().join(name);
+            std::fs::write(&p, &bytes).unwrap();
+            for e in
+                [detect(&p).unwrap_err(), load_reader(&bytes[..], &p, &LoadOptions::default()).unwrap_err()]
+            {
+                let e = e.to_string();
+                assert!(
+                    e.contains(&format!("{kind}, not a table this reads: save the sheet as CSV")),
+                    "{name}: {e}"
+                );
+                assert!(e.contains("pandas.read_excel"), "{e}");
+            }
+        }
+        let npz = dir.path().join("x.npz");
+        npy::write_npz(&npz, &[("x", &[1.0f32, 2.0], 1, 2)]).unwrap();
+        assert_eq!(detect(&npz).unwrap(), Format::Npz);
+        assert_eq!(load_file(&npz, None, &LoadOptions::default()).unwrap().as_slice(), &[1.0, 2.0]);
+    }
 
     /// A label, id, feature, ignored or categorical column asked of a file without
     /// columns is refused, naming the file and the role, whichever way the file is read

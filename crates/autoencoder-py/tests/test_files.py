@@ -432,3 +432,38 @@ def test_csv_files_are_read_with_their_delimiter_decimal_mark_and_header(ae, row
         Files(tmp_path / "eu.csv", header="maybe")
     with pytest.raises(ValueError, match="delimiter"):
         Files(tmp_path / "eu.csv", delimiter="::")
+
+
+def test_decimal_columns_read_as_ae_reads_them(ae, rows, tmp_path):
+    """A decimal column (money, as databases and Spark write it) is read as `ae` reads
+    it: each value the float32 of its text, a null a missing value. Parquet files give
+    `ae train`'s model bytes; a pyarrow Table, a polars or a pandas (Arrow-typed)
+    DataFrame holding it give the same rows through the library's Arrow reader."""
+    import decimal
+
+    pl = pytest.importorskip("polars")
+    import pandas as pd
+
+    X, _ = rows
+    cents = np.round(X[:, 0].astype(np.float64) * 100).astype(np.int64)
+    prices = [decimal.Decimal(int(c)).scaleb(-2) for c in cents]
+    table = pa.table({"price": pa.array(prices, pa.decimal128(12, 2)), **{f"f{j}": X[:, j] for j in range(1, 5)}})
+    pq.write_table(table, tmp_path / "d.parquet", row_group_size=GROUP)
+    read = Files(tmp_path / "d.parquet").read()
+    assert np.array_equal(read[:, 0], np.array([np.float32(str(p)) for p in prices]))
+    assert np.array_equal(read[:, 1:], X[:, 1:])
+    est = autoencoder.Autoencoder(**SETTINGS).fit(Files(tmp_path / "d.parquet", stream=False))
+    ae("train", tmp_path / "d.parquet", *FLAGS, "-o", tmp_path / "cli.safetensors")
+    assert fitted_bytes(est, tmp_path / "py.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
+    by_table = autoencoder.Autoencoder(**SETTINGS).fit(table, source=tmp_path / "d.parquet")
+    assert fitted_bytes(by_table, tmp_path / "t.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
+    codes = est.transform(Files(tmp_path / "d.parquet"))
+    assert np.array_equal(est.transform(pl.from_arrow(table)), codes)
+    assert np.array_equal(est.transform(table.to_pandas(types_mapper=pd.ArrowDtype)), codes)
+    # A null is a missing value, refused unless the estimator handles them.
+    gappy = table.set_column(0, "price", pa.array([None, *prices[1:]], pa.decimal128(12, 2)))
+    with pytest.raises(ValueError, match="missing value"):
+        est.transform(gappy)
+    # pandas' own decimals are Python objects: refused, as any object column.
+    with pytest.raises(ValueError, match="column 'price' is object, not numeric"):
+        est.transform(table.to_pandas())

@@ -41,6 +41,17 @@ def _frame_columns(X):
     return None
 
 
+def _is_decimal(dtype):
+    """Whether a DataFrame's or Table's column type is a decimal (pyarrow's ``decimal128``,
+    polars' ``Decimal``, pandas' ``ArrowDtype`` of one)."""
+    dtype = getattr(dtype, "pyarrow_dtype", dtype)
+    if type(dtype).__module__.split(".")[0] == "pyarrow":
+        import pyarrow as pa
+
+        return pa.types.is_decimal(dtype)
+    return type(dtype).__module__.split(".")[0] == "polars" and str(dtype).startswith("Decimal")
+
+
 def is_frame(X):
     """Whether ``X`` is a DataFrame (pandas, polars) or a pyarrow Table."""
     return _frame_columns(X) is not None
@@ -57,14 +68,14 @@ def frame_table(X, categorical=(), categories=None, what="X"):
     """A DataFrame's (or a pyarrow Table's) rows as the library reads an Arrow table, so
     that its text columns are one-hot encoded as ``ae train --categorical`` encodes
     them: the columns ``categorical`` with the values the rows hold, or every column
-    of ``categories`` (a model's encodings, ``Model.categories``) with its values.
-    Returns ``(rows, feature names, encodings)``. The table passes to the library as
+    of ``categories`` (a model's encodings, ``Model.categories``) with its values,
+    and its decimal columns read as ``ae`` reads them in a Parquet file. Returns ``(rows, feature names, encodings)``. The table passes to the library as
     Arrow IPC bytes, which needs pyarrow."""
     try:
         import pyarrow as pa
     except ImportError:
         raise ValueError(
-            f"{what}: one-hot encoding a DataFrame's text columns reads it through pyarrow; pip install pyarrow"
+            f"{what}: a DataFrame's text or decimal columns are read through pyarrow; pip install pyarrow"
         ) from None
     module = type(X).__module__.split(".")[0]
     if module == "pandas":
@@ -121,10 +132,15 @@ def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False, all
         )
     columns = _frame_columns(X)
     if columns is not None:
-        for name, ok, dtype in columns:
-            if not ok:
+        other = [(name, dtype) for name, ok, dtype in columns if not ok]
+        if other and all(_is_decimal(dtype) for _, dtype in other):
+            # Decimal columns (money, from a database) read as `ae` reads them in a
+            # Parquet file: each value's nearest float32, a null a missing value.
+            X, _, _ = frame_table(X, what=what)
+        else:
+            for name, dtype in other:
                 raise ValueError(f"{what}: column {name!r} is {dtype}, not numeric; select the numeric columns")
-        X = _frame_to_numpy(X)
+            X = _frame_to_numpy(X)
     if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
         try:
             X = np.asarray(X)

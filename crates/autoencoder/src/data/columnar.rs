@@ -2,10 +2,11 @@
 //! into rows, and tables of per-row results written as Parquet.
 //!
 //! Every column but the label column is a feature and must hold numbers: integers
-//! (8 to 64 bits, signed or not), floats (16, 32 or 64 bits) or booleans (0 and 1). Each
+//! (8 to 64 bits, signed or not), floats (16, 32 or 64 bits), decimals (32 to 256 bits,
+//! as databases and Spark write money and measurements) or booleans (0 and 1). Each
 //! value becomes the nearest `f32`, as the CSV reader turns the same number's text into
-//! one (so a table and its CSV give the same rows, bit for bit, for `f32` columns and for
-//! integers). A finite value too large for `f32`, a null, or a column of another type is
+//! one (so a table and its CSV give the same rows, bit for bit, for `f32` columns, for
+//! integers and for decimals). A finite value too large for `f32`, a null, or a column of another type is
 //! an error that names the row and the column. The label column holds whole numbers.
 //!
 //! Reading goes one record batch (a Parquet row group's slice, an IPC batch) at a time:
@@ -20,8 +21,8 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
-    UInt64Type, UInt8Type,
+    Decimal128Type, Decimal256Type, Decimal32Type, Decimal64Type, Float16Type, Float32Type, Float64Type,
+    Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{Array, ArrayRef, Float32Array, Float64Array, Int64Array, RecordBatch, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
@@ -118,7 +119,23 @@ fn is_numeric(t: &DataType) -> bool {
             | Float16
             | Float32
             | Float64
+            | Decimal32(..)
+            | Decimal64(..)
+            | Decimal128(..)
+            | Decimal256(..)
     )
+}
+
+/// Row `i` of a decimal column as text (`12.34`), `None` for another type. Parsed, it
+/// is the nearest float to the exact value, as the same text in a CSV file gives.
+fn decimal_text(col: &ArrayRef, i: usize) -> Option<String> {
+    Some(match col.data_type() {
+        DataType::Decimal32(..) => col.as_primitive::<Decimal32Type>().value_as_string(i),
+        DataType::Decimal64(..) => col.as_primitive::<Decimal64Type>().value_as_string(i),
+        DataType::Decimal128(..) => col.as_primitive::<Decimal128Type>().value_as_string(i),
+        DataType::Decimal256(..) => col.as_primitive::<Decimal256Type>().value_as_string(i),
+        _ => return None,
+    })
 }
 
 /// The rows read so far, and which columns they come from.
@@ -293,6 +310,28 @@ impl<'a> Rows<'a> {
                 DataType::UInt16 => ints!(UInt16Type),
                 DataType::UInt32 => ints!(UInt32Type),
                 DataType::UInt64 => ints!(UInt64Type),
+                // Through the value's text, which `parse` rounds once to the nearest f32
+                // (a float64 between would round twice). A null's slot is skipped.
+                DataType::Decimal32(..)
+                | DataType::Decimal64(..)
+                | DataType::Decimal128(..)
+                | DataType::Decimal256(..) => {
+                    for i in (0..n).filter(|&i| !col.is_null(i)) {
+                        let text = decimal_text(col, i).unwrap_or_default();
+                        match text.parse::<f32>() {
+                            Ok(x) if x.is_finite() => put(i, x),
+                            _ => {
+                                return Err(Error::format(
+                                    self.path,
+                                    format!(
+                                        "{}: {text} is too large for a 32-bit float",
+                                        place(before, i, c, &schema)
+                                    ),
+                                ))
+                            }
+                        }
+                    }
+                }
                 t => {
                     return Err(Error::format(self.path, format!("column {} holds {t}, not numbers", c + 1)))
                 }
@@ -426,7 +465,7 @@ fn label_value(col: &ArrayRef, i: usize) -> Option<i64> {
         DataType::Float16 => whole(col.as_primitive::<Float16Type>().value(i).to_f64())?,
         DataType::Float32 => whole(col.as_primitive::<Float32Type>().value(i).into())?,
         DataType::Float64 => whole(col.as_primitive::<Float64Type>().value(i))?,
-        _ => return None,
+        _ => whole(decimal_text(col, i)?.parse().ok()?)?,
     })
 }
 
@@ -1474,6 +1513,76 @@ mod tests {
         assert_eq!(d.ids, Some(RowIds::Int(vec![16_777_217, 123_456_789_012, 3])));
         assert_eq!(d.as_slice(), &[1.0, 0.0, 1.0]);
         assert_eq!(d.feature_names, Some(vec!["b".to_string()]));
+    }
+
+    /// Decimal columns (Parquet's, as databases and Spark write them) read as the text of
+    /// their values would in a CSV file, bit for bit, a null as a missing value; a decimal
+    /// label is a whole number; a value past `f32`'s range is refused, naming it.
+    #[test]
+    fn decimal_columns_read_as_their_text_would() {
+        use arrow_array::{Decimal128Array, Decimal256Array, Decimal32Array};
+        use arrow_buffer::i256;
+        let dir = tempfile::tempdir().unwrap();
+        let texts = ["12.34", "-0.01", "99999.99", "0.10", "16777217.00", "3.14"];
+        let cents: Vec<Option<i128>> =
+            texts.iter().map(|t| Some(t.replace('.', "").parse::<i128>().unwrap())).collect();
+        let mut with_null = cents.clone();
+        with_null[3] = None;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("money", DataType::Decimal128(12, 2), false),
+            Field::new("gappy", DataType::Decimal128(12, 2), true),
+            Field::new("small", DataType::Decimal32(7, 3), false),
+            Field::new("y", DataType::Decimal128(5, 2), false),
+        ]));
+        let small: Vec<i32> = (0..6).map(|i| i * 1001 - 2500).collect();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Decimal128Array::from(cents.clone()).with_precision_and_scale(12, 2).unwrap()),
+                Arc::new(Decimal128Array::from(with_null).with_precision_and_scale(12, 2).unwrap()),
+                Arc::new(Decimal32Array::from(small.clone()).with_precision_and_scale(7, 3).unwrap()),
+                Arc::new(
+                    Decimal128Array::from(vec![0i128, 100, 0, 100, 0, 100])
+                        .with_precision_and_scale(5, 2)
+                        .unwrap(),
+                ),
+            ],
+        )
+        .unwrap();
+        let p = dir.path().join("d.parquet");
+        let mut w = parquet::arrow::ArrowWriter::try_new(File::create(&p).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let columns = Columns { missing: Missing::Mean, ..label(ColumnRef::Name("y".into())) };
+        let d = load_parquet(&p, &columns).unwrap();
+        assert_eq!(d.cols(), 3);
+        for (i, t) in texts.iter().enumerate() {
+            let want: f32 = t.parse().unwrap();
+            let small: f32 = format!("{:.3}", f64::from(small[i]) / 1000.0).parse().unwrap();
+            let row = &d.as_slice()[i * 3..i * 3 + 3];
+            assert_eq!(row[0].to_bits(), want.to_bits(), "{t}");
+            assert!(if i == 3 { row[1].is_nan() } else { row[1].to_bits() == want.to_bits() }, "{t}");
+            assert_eq!(row[2].to_bits(), small.to_bits(), "row {i}");
+        }
+        assert_eq!(d.labels.as_deref(), Some(&[0i64, 1, 0, 1, 0, 1][..]));
+        let e = load_parquet(&p, &label(ColumnRef::Name("y".into()))).unwrap_err().to_string();
+        assert!(e.contains("row 4, column 2 (\"gappy\"): a missing value (null)"), "{e}");
+        // 10^45 is past f32's largest, about 3.4 × 10^38.
+        let schema = Arc::new(Schema::new(vec![Field::new("huge", DataType::Decimal256(50, 0), false)]));
+        let huge = i256::from_string(&format!("1{}", "0".repeat(45))).unwrap();
+        let column = Decimal256Array::from(vec![i256::ONE, huge]).with_precision_and_scale(50, 0).unwrap();
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(column)]).unwrap();
+        let p = dir.path().join("huge.parquet");
+        let mut w = parquet::arrow::ArrowWriter::try_new(File::create(&p).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let e = load_parquet(&p, &Columns::default()).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "row 2, column 1 (\"huge\"): 1000000000000000000000000000000000000000000000 is too large"
+            ),
+            "{e}"
+        );
     }
 
     /// An Arrow IPC file is read a record batch at a time (an empty batch is no chunk):

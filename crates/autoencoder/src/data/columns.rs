@@ -390,7 +390,7 @@ impl Columns {
                             ),
                         ));
                     };
-                    map.get(name.as_str()).copied().ok_or_else(|| {
+                    let i = map.get(name.as_str()).copied().ok_or_else(|| {
                         Error::config(
                             setting,
                             format!(
@@ -399,7 +399,20 @@ impl Columns {
                                 quoted_list(h)
                             ),
                         )
-                    })
+                    })?;
+                    let named: Vec<String> =
+                        (i..h.len()).filter(|&j| h[j] == *name).map(|j| (j + 1).to_string()).collect();
+                    if named.len() > 1 {
+                        return Err(Error::config(
+                            setting,
+                            format!(
+                                "{}: columns {} are all named \"{name}\", so the {what} column is ambiguous; give it as a 0-based index",
+                                path.display(),
+                                named.join(", ")
+                            ),
+                        ));
+                    }
+                    Ok(i)
                 }
             }
         };
@@ -545,6 +558,12 @@ mod tests {
         assert!(e.contains("label column index 5 (0-based) is out of range; the table has 5 columns"), "{e}");
         let e = err(Columns { ignore: vec![name("a")], ..Columns::default() }, None);
         assert!(e.contains("ignored column \"a\" is named, but the file has no header row"), "{e}");
+        // A name the header gives twice is ambiguous; its index is not.
+        let twice: Vec<String> = ["id", "a", "b", "a", "y"].iter().map(|s| s.to_string()).collect();
+        let e = err(Columns { label: Some(name("a")), ..Columns::default() }, Some(&twice));
+        assert!(e.contains("columns 2, 4 are all named \"a\", so the label column is ambiguous; give it as a 0-based index"), "{e}");
+        let by_index = Columns { label: Some(ColumnRef::Index(3)), ..Columns::default() };
+        assert_eq!(by_index.plan(Some(&twice), 5, p).unwrap().label, Some(3));
         let e = err(
             Columns {
                 label: Some(name("y")),

@@ -126,6 +126,25 @@ def test_dataframes_in_numpy_out(table):
     assert bits(ref.transform(ints)) == bits(ref.transform(ints.astype(np.float32)))
 
 
+def test_nullable_pandas_columns_hold_missing_values(table):
+    """pandas' nullable dtypes (Int64, Float64, boolean) read as their values, and a
+    pd.NA as a missing value: refused as a NaN is, filled under missing="mean" as the
+    NaN would be (it was a TypeError about 'NAType')."""
+    pd = pytest.importorskip("pandas")
+    cols = [f"f{i}" for i in range(6)]
+    plain = pd.DataFrame(table, columns=cols)
+    plain["f0"] = np.round(plain["f0"] * 10)
+    plain["f1"] = (plain["f1"] > 0).astype(np.float32)
+    plain.loc[3, "f0"] = np.nan
+    nullable = plain.astype({"f0": "Int64", "f1": "boolean", "f2": "Float64"})
+    assert nullable["f0"].isna()[3] and nullable.to_numpy().dtype == object
+    with pytest.raises(ValueError, match="row 4, column 1 is nan.*missing value"):
+        small().fit(nullable)
+    est = small(missing="mean").fit(nullable)
+    assert est.model_.to_bytes() == small(missing="mean").fit(plain).model_.to_bytes()
+    assert bits(est.transform(nullable)) == bits(est.transform(plain.to_numpy()))
+
+
 def test_categorical_and_dictionary_columns_of_numbers_are_their_values(table):
     """A pandas `category` column of numbers and a pyarrow dictionary-encoded one (how
     pandas' categories reach Parquet) give the bits of the plain column."""

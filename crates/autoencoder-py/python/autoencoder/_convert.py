@@ -102,7 +102,11 @@ def _frame_to_numpy(X):
         if not cols:
             return np.empty((X.num_rows, 0), dtype=np.float32)
         return np.ascontiguousarray(np.column_stack(cols))
-    return X.to_numpy()
+    rows = X.to_numpy()
+    if module == "pandas" and rows.dtype == object:
+        # Nullable columns (Int64, Float64, boolean): pd.NA is a missing value, NaN.
+        rows = X.to_numpy(dtype=np.float64, na_value=np.nan)
+    return rows
 
 
 def _first_non_finite(X):

@@ -2,7 +2,8 @@
 //! [`Columns`] chooses) and writing matrices back out atomically.
 //!
 //! Every feature column must hold numbers that parse as `f32` (integers,
-//! decimals, scientific notation; surrounding whitespace is ignored). The texts `nan`, `inf`,
+//! decimals, scientific notation; surrounding whitespace is ignored), or the booleans
+//! `true` and `false` (any case: 1 and 0, as a Parquet boolean column reads). The texts `nan`, `inf`,
 //! `-inf`, `infinity` (any case) parse to NaN and ±∞ on purpose: loading keeps them, and the
 //! caller rejects them with [`Dataset::check_finite`], which names the row and column. A finite
 //! number too large for `f32` (e.g. `1e50`) is an error here, not a silent ∞.
@@ -199,8 +200,14 @@ pub fn parse_delimiter(text: &str) -> Result<Option<u8>> {
 }
 
 /// Parse a feature value. `Err(true)` when the text is a finite number outside f32's range.
+/// `true` and `false` (any case) are 1 and 0, as a Parquet or pandas boolean column is.
 fn parse_number(text: &str) -> std::result::Result<f32, bool> {
-    let v: f32 = text.parse().map_err(|_| false)?;
+    let v: f32 = match text.parse() {
+        Ok(v) => v,
+        Err(_) if text.eq_ignore_ascii_case("true") => return Ok(1.0),
+        Err(_) if text.eq_ignore_ascii_case("false") => return Ok(0.0),
+        Err(_) => return Err(false),
+    };
     if v.is_infinite() && !text.to_ascii_lowercase().contains("inf") {
         return Err(true);
     }
@@ -273,7 +280,11 @@ fn shown_text(field: &[u8]) -> String {
 fn is_number(field: &[u8]) -> bool {
     std::str::from_utf8(field)
         .map(|s| {
-            s.trim().parse::<f64>().is_ok() || with_point(s.trim()).is_some_and(|t| t.parse::<f64>().is_ok())
+            let s = s.trim();
+            s.parse::<f64>().is_ok()
+                || s.eq_ignore_ascii_case("true")
+                || s.eq_ignore_ascii_case("false")
+                || with_point(s).is_some_and(|t| t.parse::<f64>().is_ok())
         })
         .unwrap_or(false)
 }
@@ -1355,6 +1366,22 @@ mod tests {
         assert!(v[1].is_nan() && v[2] == f32::INFINITY && v[3] == f32::NEG_INFINITY && v[4].is_nan());
         let e = ds.check_finite().unwrap_err().to_string();
         assert!(e.contains("nan.csv") && e.contains("row 1, column 2"), "{e}");
+    }
+
+    /// `true` and `false`, as pandas writes a boolean column (`True`) or a database
+    /// (`TRUE`), are 1 and 0 (a Parquet boolean column's values), and count as numbers
+    /// when telling a header: a file of flags alone has its header found. Other words
+    /// are still not numbers.
+    #[test]
+    fn booleans_are_one_and_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, "b.csv", "flag,on\nTrue,false\nFALSE,true\n");
+        let ds = load(&p, &CsvOptions::default()).unwrap();
+        assert_eq!(ds.as_slice(), &[1.0, 0.0, 0.0, 1.0]);
+        assert_eq!(ds.feature_names, Some(vec!["flag".to_string(), "on".into()]));
+        let p = file(&dir, "yes.csv", "flag,x\nyes,1\n");
+        let e = load(&p, &CsvOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("\"yes\" is not a number"), "{e}");
     }
 
     /// Empty fields and pandas' spellings of a missing value are NaN when a rule asks

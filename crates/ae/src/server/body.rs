@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::Path;
 
+use autoencoder::data::csv::{parse_delimiter, CsvOptions, HeaderMode};
 use autoencoder::data::npy;
 use autoencoder::data::open::{self, LoadOptions};
 use autoencoder::{Autoencoder, Dataset};
@@ -56,6 +57,73 @@ impl Media {
     }
 }
 
+/// How a `text/csv` body is read, from its `Content-Type`'s parameters, as `ae`'s flags
+/// of those names say: `header` (`present` or `absent`, RFC 7111's words, or `yes`,
+/// `no`, `auto`; told from the rows when not given), `delimiter` (`tab`, `comma`,
+/// `semicolon`, `bar`, or one character, quoted; told from the first lines when not
+/// given) and `decimal` (`point` or `comma`). Other parameters (`charset`) are not
+/// read; a bad value is a 400 naming the parameter.
+///
+/// `Content-Type: text/csv; decimal=comma; delimiter=semicolon` reads a spreadsheet's
+/// export of decimal commas.
+pub fn csv_options(content_type: Option<&str>) -> Result<CsvOptions, Failure> {
+    let mut opts = CsvOptions::default();
+    let bad =
+        |name: &str, e: autoencoder::Error| Failure::new(400, format!("Content-Type parameter {name}: {e}"));
+    for (name, value) in parameters(content_type.unwrap_or("")) {
+        match name.as_str() {
+            "header" => {
+                opts.header = match value.to_ascii_lowercase().as_str() {
+                    "present" => HeaderMode::Yes,
+                    "absent" => HeaderMode::No,
+                    v => v.parse().map_err(|e| bad(&name, e))?,
+                }
+            }
+            "delimiter" => {
+                let text = match value.to_ascii_lowercase().as_str() {
+                    "comma" => ",".to_string(),
+                    "semicolon" => ";".to_string(),
+                    "bar" => "|".to_string(),
+                    _ => value,
+                };
+                opts.delimiter = parse_delimiter(&text).map_err(|e| bad(&name, e))?;
+            }
+            "decimal" => opts.decimal = value.parse().map_err(|e| bad(&name, e))?,
+            _ => {}
+        }
+    }
+    opts.check().map_err(|e| bad("decimal", e))?;
+    Ok(opts)
+}
+
+/// The parameters of a media type (`text/csv; a=1; b=";"`): each name lowercased and
+/// each value with its quotes taken off; a `;` inside quotes is part of the value.
+fn parameters(media_type: &str) -> Vec<(String, String)> {
+    let mut parts = Vec::new();
+    let (mut part, mut quoted) = (String::new(), false);
+    for c in media_type.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                part.push(c);
+            }
+            ';' if !quoted => parts.push(std::mem::take(&mut part)),
+            _ => part.push(c),
+        }
+    }
+    parts.push(part);
+    parts
+        .iter()
+        .skip(1)
+        .filter_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            let value = value.trim();
+            let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+            Some((name.trim().to_ascii_lowercase(), value.to_string()))
+        })
+        .collect()
+}
+
 /// The rows of a request body for `model`, at most `max_rows` of them: JSON through a
 /// streaming reader that checks widths and counts as it goes (4 bytes a value, never
 /// a tree of the document), everything else through the library's stream reader (CSV,
@@ -65,6 +133,7 @@ pub fn rows(
     body: &[u8],
     media: Media,
     columnar: bool,
+    csv: CsvOptions,
     model: &Autoencoder,
     max_rows: usize,
 ) -> Result<Dataset, Failure> {
@@ -82,15 +151,20 @@ pub fn rows(
         data.nan_is_missing = fills;
         data
     } else {
-        let opts = LoadOptions { columns: model.reading_columns(), ..Default::default() };
+        let opts = LoadOptions { columns: model.reading_columns(), csv, ..Default::default() };
         if media == Media::Npy && !body.starts_with(b"\x93NUMPY") {
             return Err(Failure::new(
                 400,
                 "the body is not an NPY array (it does not start with \\x93NUMPY)",
             ));
         }
-        let data = open::load_reader(body, Path::new("request body"), &opts)
-            .map_err(|e| Failure::new(400, e.to_string()))?;
+        // The library names its setting; here it is the Content-Type's parameter.
+        let data = open::load_reader(body, Path::new("request body"), &opts).map_err(|e| {
+            Failure::new(
+                400,
+                e.to_string().replace("decimal = comma", "Content-Type text/csv; decimal=comma"),
+            )
+        })?;
         if data.rows() > max_rows {
             return Err(too_many(data.rows(), max_rows));
         }
@@ -359,5 +433,50 @@ mod tests {
         assert_eq!(Media::of_request(None).unwrap(), (Media::Json, false));
         assert_eq!(Media::of_request(Some("application/vnd.apache.parquet")).unwrap(), (Media::Json, true));
         assert_eq!(Media::of_request(Some("image/png")).unwrap_err().status, 415);
+    }
+
+    /// A CSV body's Content-Type parameters say how it is read: a semicolon file of
+    /// decimal commas, a headerless TSV, a quoted delimiter holding a `;`; a bad value
+    /// is a 400 naming the parameter, and a decimal comma sent without saying so is
+    /// refused with the parameter that reads it.
+    #[test]
+    fn csv_bodies_are_read_as_their_content_type_says() {
+        let model = Autoencoder::new(
+            autoencoder::ModelConfig { input_dim: 2, layers: vec![1], ..Default::default() },
+            0,
+        )
+        .unwrap();
+        let read = |body: &str, ct: &str| {
+            let opts = csv_options(Some(ct))?;
+            rows(body.as_bytes(), Media::Csv, false, opts, &model, 10).map(|d| d.as_slice().to_vec())
+        };
+        let want = vec![1.5f32, 2.0, -3.25, 4.0];
+        assert_eq!(read("a;b\n1,5;2\n-3,25;4\n", "text/csv; decimal=comma").unwrap(), want);
+        assert_eq!(
+            read("a;b\n1,5;2\n-3,25;4\n", "text/csv; charset=utf-8; decimal=\"comma\"; delimiter=semicolon")
+                .unwrap(),
+            want
+        );
+        assert_eq!(read("1.5\t2\n-3.25\t4\n", "text/csv; header=absent; delimiter=tab").unwrap(), want);
+        assert_eq!(read("a;b\n1.5;2\n-3.25;4\n", "text/csv; delimiter=\";\"").unwrap(), want);
+        let e = read("a;b\n1,5;2\n", "text/csv").unwrap_err();
+        assert!(
+            e.message.contains("(a decimal comma: Content-Type text/csv; decimal=comma reads it)"),
+            "{}",
+            e.message
+        );
+        for (ct, name) in [
+            ("text/csv; decimal=dot-dot", "decimal"),
+            ("text/csv; header=sometimes", "header"),
+            ("text/csv; delimiter=\"::\"", "delimiter"),
+            ("text/csv; delimiter=comma; decimal=comma", "decimal"),
+        ] {
+            let e = csv_options(Some(ct)).unwrap_err();
+            assert!(
+                e.status == 400 && e.message.starts_with(&format!("Content-Type parameter {name}:")),
+                "{ct}: {}",
+                e.message
+            );
+        }
     }
 }

@@ -382,6 +382,7 @@ async fn answer(
     let s = &app.settings;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let (media, columnar) = Media::of_request(content_type)?;
+    let csv = if media == Media::Csv { body::csv_options(content_type)? } else { Default::default() };
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > s.max_body as u64) {
         return Err(too_large(s.max_body));
@@ -394,10 +395,11 @@ async fn answer(
     };
     let loaded = app.core.current();
     let max_rows = s.max_rows;
-    let data =
-        tokio::task::spawn_blocking(move || body::rows(&bytes, media, columnar, &loaded.model, max_rows))
-            .await
-            .map_err(|e| Failure::new(500, format!("reading the body failed: {e}")))??;
+    let data = tokio::task::spawn_blocking(move || {
+        body::rows(&bytes, media, columnar, csv, &loaded.model, max_rows)
+    })
+    .await
+    .map_err(|e| Failure::new(500, format!("reading the body failed: {e}")))??;
     let rows = data.rows();
     let out = app.batcher(op).submit(data, reading).await?;
     Ok((media, out, rows))

@@ -241,6 +241,15 @@ fn every_endpoint_and_media_type_answers_as_the_commands_do() {
     assert!(text.starts_with("score,outlier\n"));
     let got: Vec<f64> = text.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
     assert_eq!(bits64(&got), bits64(&want));
+    // The same file as a spreadsheet exports it (semicolons, decimal commas), read as
+    // its Content-Type's parameters say: the same scores.
+    let euro = std::fs::read_to_string(&csv).unwrap().replace(',', ";").replace('.', ",");
+    let ct = "text/csv; decimal=comma";
+    let a = http(&s.addr, "POST", "/v1/score", Some(ct), euro.as_bytes());
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let text = String::from_utf8(a.body).unwrap();
+    let got: Vec<f64> = text.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert_eq!(bits64(&got), bits64(&want));
     let a = http(&s.addr, "POST", "/v1/score", Some("application/x-npy"), &body);
     assert_eq!((a.status, a.content_type.as_str()), (200, "application/x-npy"));
     // The NPY body holds the rows as f32, as the CSV file is read: the same scores.
@@ -302,12 +311,12 @@ fn every_endpoint_and_media_type_answers_as_the_commands_do() {
         assert!(doc["paths"][p].is_object(), "{p} is not documented");
     }
     let metrics = String::from_utf8(http(&s.addr, "GET", "/metrics", None, b"").body).unwrap();
-    assert!(metrics.contains("ae_requests_total{endpoint=\"/v1/score\",status=\"200\"} 13"), "{metrics}");
+    assert!(metrics.contains("ae_requests_total{endpoint=\"/v1/score\",status=\"200\"} 14"), "{metrics}");
     assert!(
-        metrics.contains(&format!("ae_rows_total{{endpoint=\"/v1/score\"}} {}", 3 * 200 + 2 + 1 + 160)),
+        metrics.contains(&format!("ae_rows_total{{endpoint=\"/v1/score\"}} {}", 4 * 200 + 2 + 1 + 160)),
         "{metrics}"
     );
-    assert!(metrics.contains("ae_request_duration_seconds_count{endpoint=\"/v1/score\"} 13"), "{metrics}");
+    assert!(metrics.contains("ae_request_duration_seconds_count{endpoint=\"/v1/score\"} 14"), "{metrics}");
 }
 
 #[test]
@@ -338,6 +347,18 @@ fn hostile_requests_get_a_4xx_and_the_server_keeps_answering() {
     refused(http(&s.addr, "POST", "/v1/score", json, b"{\"rows\": []}"), 400, "no rows");
     refused(http(&s.addr, "POST", "/v1/score", Some("text/csv"), b"a,b,c,d,e\n1,2,3,4,nan\n"), 400, "column");
     refused(http(&s.addr, "POST", "/v1/score", Some("text/csv"), b"a,b,c,d,e\n1,2,3,4,x\n"), 400, "\"x\"");
+    // Decimal commas sent without saying so, and a bad parameter.
+    let euro = b"a;b;c;d;e\n1,5;2;3;4;5\n";
+    refused(
+        http(&s.addr, "POST", "/v1/score", Some("text/csv"), euro),
+        400,
+        "Content-Type text/csv; decimal=comma reads it",
+    );
+    refused(
+        http(&s.addr, "POST", "/v1/score", Some("text/csv; decimal=dot"), euro),
+        400,
+        "Content-Type parameter decimal",
+    );
     refused(http(&s.addr, "POST", "/v1/encode", Some("application/x-npy"), b"PAR1 not numpy"), 400, "NPY");
     refused(http(&s.addr, "POST", "/v1/score", Some("image/png"), b"\x89PNG"), 415, "image/png");
     refused(http(&s.addr, "POST", "/v1/nowhere", json, b"{}"), 404, "/v1/nowhere");

@@ -289,6 +289,23 @@ fn is_number(field: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether `text` is a number whose whole part is written in groups of three digits
+/// between commas (`1,234`, `-12,345,678.5`): a thousands separator.
+fn thousands_grouped(text: &str) -> bool {
+    let mut groups = text.split(',');
+    let first = groups.next().unwrap_or("").trim_start_matches(['-', '+']);
+    let rest: Vec<&str> = groups.collect();
+    let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+    let Some((last, middle)) = rest.split_last() else { return false };
+    let tail_ok = last.len() >= 3
+        && digits(&last[..3])
+        && (last.len() == 3 || last[3..].starts_with(['.', 'e', 'E']) && parse_number(&last[..]).is_ok());
+    (1..=3).contains(&first.len())
+        && digits(first)
+        && middle.iter().all(|g| g.len() == 3 && digits(g))
+        && tail_ok
+}
+
 /// `text` with its one comma made a point (`1,5` → `1.5`), when it has one comma and no
 /// point.
 fn with_point(text: &str) -> Option<String> {
@@ -755,7 +772,13 @@ impl Values<'_> {
                 } else if self.decimal == DecimalMark::Point
                     && text.is_ok_and(|t| with_point(t).is_some_and(|p| parse_number(&p).is_ok()))
                 {
-                    "is not a number (a decimal comma: decimal = comma reads it)"
+                    if text.is_ok_and(thousands_grouped) {
+                        "is not a number (a decimal comma, or a thousands separator? decimal = comma reads a decimal comma; thousands separators are not read)"
+                    } else {
+                        "is not a number (a decimal comma: decimal = comma reads it)"
+                    }
+                } else if self.decimal == DecimalMark::Point && text.is_ok_and(thousands_grouped) {
+                    "is not a number (thousands separators are not read: write the number without them)"
                 } else if self.decimal == DecimalMark::Comma
                     && text.is_ok_and(|t| {
                         t.contains('.')
@@ -1925,6 +1948,13 @@ mod delimiters {
             std::fs::write(&p, text).unwrap();
             load(&p, opts, &Columns::default()).unwrap_err().to_string()
         };
+        // A thousands separator is not read; the hint says what it may be.
+        let e = refused("a,b\n\"1,234\",2\n", &CsvOptions::default());
+        assert!(e.contains("\"1,234\" is not a number (a decimal comma, or a thousands separator?"), "{e}");
+        let e = refused("a,b\n\"-12,345,678.5\",2\n", &CsvOptions::default());
+        assert!(e.contains("\"-12,345,678.5\" is not a number (thousands separators are not read"), "{e}");
+        let e = refused("a,b\n\"12,34,5\",2\n", &CsvOptions::default());
+        assert!(e.ends_with("\"12,34,5\" is not a number"), "{e}");
         let e = refused("a;b\n1.5;2\n", &euro);
         assert!(e.contains("column 1 (\"a\"): \"1.5\" is not a number with a decimal comma"), "{e}");
         let e = refused("a;b\n1.234,5;2\n", &euro);

@@ -6,8 +6,9 @@
 //! as databases and Spark write money and measurements) or booleans (0 and 1). Each
 //! value becomes the nearest `f32`, as the CSV reader turns the same number's text into
 //! one (so a table and its CSV give the same rows, bit for bit, for `f32` columns, for
-//! integers and for decimals). A finite value too large for `f32`, a null, or a column of another type is
-//! an error that names the row and the column. The label column holds whole numbers.
+//! integers and for decimals). A finite value too large for `f32`, a null, or a column of
+//! another type is an error that names the row and the column. The label column holds
+//! whole numbers.
 //!
 //! Reading goes one record batch (a Parquet row group's slice, an IPC batch) at a time:
 //! memory is the rows kept plus one batch. From a stream (standard input or a pipe),

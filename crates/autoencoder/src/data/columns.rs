@@ -357,11 +357,15 @@ impl Columns {
 
     /// The plan for a table of `ncols` columns with `header` (names, when it has them);
     /// `path` names the table in errors. Errors: a name without a header, a name not in
-    /// it, an index out of range, a column given two roles (or listed twice), no feature
-    /// left.
+    /// it, a name the header gives more than once, an index out of range, a column given
+    /// two roles (or listed twice), no feature left.
     pub fn plan(&self, header: Option<&[String]>, ncols: usize, path: &Path) -> Result<ColumnPlan> {
-        let names: Option<HashMap<&str, usize>> =
-            header.map(|h| h.iter().enumerate().rev().map(|(i, n)| (n.as_str(), i)).collect());
+        // Each name's columns (1-based), in order: one for most.
+        let names: Option<HashMap<&str, Vec<usize>>> = header.map(|h| {
+            let mut m: HashMap<&str, Vec<usize>> = HashMap::new();
+            h.iter().enumerate().for_each(|(i, n)| m.entry(n.as_str()).or_default().push(i + 1));
+            m
+        });
         let find = |what: &'static str, c: &ColumnRef| -> Result<usize> {
             let setting = match what {
                 "label" => "label",
@@ -390,7 +394,7 @@ impl Columns {
                             ),
                         ));
                     };
-                    let i = map.get(name.as_str()).copied().ok_or_else(|| {
+                    let columns = map.get(name.as_str()).ok_or_else(|| {
                         Error::config(
                             setting,
                             format!(
@@ -400,19 +404,18 @@ impl Columns {
                             ),
                         )
                     })?;
-                    let named: Vec<String> =
-                        (i..h.len()).filter(|&j| h[j] == *name).map(|j| (j + 1).to_string()).collect();
-                    if named.len() > 1 {
-                        return Err(Error::config(
-                            setting,
-                            format!(
-                                "{}: columns {} are all named \"{name}\", so the {what} column is ambiguous; give it as a 0-based index",
-                                path.display(),
-                                named.join(", ")
-                            ),
-                        ));
+                    if let [one] = columns[..] {
+                        return Ok(one - 1);
                     }
-                    Ok(i)
+                    let listed: Vec<String> = columns.iter().map(usize::to_string).collect();
+                    Err(Error::config(
+                        setting,
+                        format!(
+                            "{}: columns {} are all named \"{name}\", so the {what} column is ambiguous; give it as a 0-based index",
+                            path.display(),
+                            listed.join(", ")
+                        ),
+                    ))
                 }
             }
         };

@@ -297,9 +297,11 @@ fn thousands_grouped(text: &str) -> bool {
     let rest: Vec<&str> = groups.collect();
     let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
     let Some((last, middle)) = rest.split_last() else { return false };
+    // The first three bytes checked as ASCII digits before the text is cut after them
+    // (a cut inside a character would panic).
     let tail_ok = last.len() >= 3
-        && digits(&last[..3])
-        && (last.len() == 3 || last[3..].starts_with(['.', 'e', 'E']) && parse_number(&last[..]).is_ok());
+        && last.as_bytes()[..3].iter().all(u8::is_ascii_digit)
+        && (last.len() == 3 || last[3..].starts_with(['.', 'e', 'E']) && parse_number(last).is_ok());
     (1..=3).contains(&first.len())
         && digits(first)
         && middle.iter().all(|g| g.len() == 3 && digits(g))
@@ -1955,6 +1957,11 @@ mod delimiters {
         assert!(e.contains("\"-12,345,678.5\" is not a number (thousands separators are not read"), "{e}");
         let e = refused("a,b\n\"12,34,5\",2\n", &CsvOptions::default());
         assert!(e.ends_with("\"12,34,5\" is not a number"), "{e}");
+        // A character of several bytes where the digits would be: no cut inside it.
+        let e = refused("a,b\n\"1,ab\u{20ac}\",2\n", &CsvOptions::default());
+        assert!(e.ends_with("\"1,ab\u{20ac}\" is not a number"), "{e}");
+        let e = refused("a,b\n\"1,2\u{20ac}\",2\n", &CsvOptions::default());
+        assert!(e.ends_with("is not a number"), "{e}");
         let e = refused("a;b\n1.5;2\n", &euro);
         assert!(e.contains("column 1 (\"a\"): \"1.5\" is not a number with a decimal comma"), "{e}");
         let e = refused("a;b\n1.234,5;2\n", &euro);

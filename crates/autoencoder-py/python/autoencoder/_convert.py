@@ -69,8 +69,9 @@ def frame_table(X, categorical=(), categories=None, what="X"):
     that its text columns are one-hot encoded as ``ae train --categorical`` encodes
     them: the columns ``categorical`` with the values the rows hold, or every column
     of ``categories`` (a model's encodings, ``Model.categories``) with its values,
-    and its decimal columns read as ``ae`` reads them in a Parquet file. Returns ``(rows, feature names, encodings)``. The table passes to the library as
-    Arrow IPC bytes, which needs pyarrow."""
+    and its decimal columns read as ``ae`` reads them in a Parquet file. Returns
+    ``(rows, feature names, encodings)``. The table passes to the library as Arrow IPC
+    bytes, which needs pyarrow."""
     try:
         import pyarrow as pa
     except ImportError:

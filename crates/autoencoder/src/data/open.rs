@@ -110,7 +110,40 @@ pub fn detect(path: &Path) -> Result<Format> {
     let mut head = [0u8; HEAD];
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let n = read_head(&mut f, &mut head, path)?;
-    detect_head(&head[..n], path)
+    let format = detect_head(&head[..n], path)?;
+    if format == Format::Idx && head.starts_with(&[0x1f, 0x8b]) {
+        gzipped_idx(path)?;
+    }
+    Ok(format)
+}
+
+/// A gzip file is read as IDX, as MNIST ships it; one that holds another format this
+/// crate reads (a CSV's text, an NPY array, a Parquet file …) is refused by what it holds,
+/// with the way to read it. Anything else is left to the IDX reader's errors.
+fn gzipped_idx(path: &Path) -> Result<()> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut inner = [0u8; HEAD];
+    let Ok(n) = read_head(&mut flate2::read::MultiGzDecoder::new(f), &mut inner, path) else {
+        return Ok(()); // corrupt gzip: the IDX reader says so
+    };
+    let inner = &inner[..n];
+    // Text: UTF-8 (a character cut at the end aside) without control characters.
+    let text = match std::str::from_utf8(inner) {
+        Ok(t) => Some(t),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&inner[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    let is_text = text.is_some_and(|t| t.chars().all(|c| !c.is_control() || c.is_whitespace()));
+    let kind = match detect_head(inner, path) {
+        Ok(Format::Idx) | Err(_) => return Ok(()),
+        Ok(Format::Csv) if !is_text => return Ok(()),
+        Ok(Format::Csv) => "CSV text",
+        Ok(f) => f.name(),
+    };
+    Err(Error::format(
+        path,
+        format!("gzip-compressed {kind}, which is read uncompressed only: decompress it first (gunzip)"),
+    ))
 }
 
 /// The format whose first bytes are `head` (see [`detect`]); `path` names it in errors.
@@ -441,6 +474,39 @@ pub fn load_tables(paths: &[PathBuf], opts: &LoadOptions) -> Result<Dataset> {
 mod tests {
     use super::*;
     use crate::data::columns::ColumnRef;
+
+    /// A gzip file is IDX unless it holds another format: gzipped CSV text (a BOM, a
+    /// character cut at the 64th byte) or NPY is refused by what it holds, while gzipped
+    /// IDX still reads and gzipped junk gets the IDX reader's error.
+    #[test]
+    fn gzip_files_holding_another_format_are_named() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let gz = |name: &str, bytes: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(bytes).unwrap();
+            let p = dir.path().join(name);
+            std::fs::write(&p, e.finish().unwrap()).unwrap();
+            p
+        };
+        // 3 bytes of BOM and 60 of names: the é's two bytes are the 64th and the 65th.
+        let csv = format!("\u{feff}{}\u{e9}\n{}2\n", "x,".repeat(30), "1,".repeat(30));
+        assert!(!csv.is_char_boundary(64));
+        let p = gz("t.csv.gz", csv.as_bytes());
+        let e = detect(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("gzip-compressed CSV text, which is read uncompressed only: decompress it first"),
+            "{e}"
+        );
+        let e = detect(&gz("x.npy.gz", &npy::to_bytes(&[1.0, 2.0], 1, 2))).unwrap_err().to_string();
+        assert!(e.contains("gzip-compressed NPY"), "{e}");
+        let idx = [&[0u8, 0, 0x08, 1][..], &2u32.to_be_bytes(), &[7, 9]].concat();
+        let p = gz("l.idx.gz", &idx);
+        assert_eq!(detect(&p).unwrap(), Format::Idx);
+        let e = load_file(&gz("junk.gz", &[0xff, 0x01, 0x02, 0x03, 0x04]), None, &LoadOptions::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("not an IDX file"), "{e}");
+    }
 
     /// Spreadsheet workbooks (.xlsx and .ods are zip archives, as an NPZ is; .xls an
     /// OLE2 file) are refused by name with the way to read them, from a file and from a

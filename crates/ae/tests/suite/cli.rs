@@ -1270,22 +1270,23 @@ fn tab_and_semicolon_files_read_as_the_comma_file() {
     // A spreadsheet's export with decimal commas, told so.
     std::fs::write(d.join("eu.csv"), comma.replace(',', ";").replace('.', ",")).unwrap();
     assert!(codes(&d.join("eu.csv"), &["--decimal", "comma"], None) == want, "--decimal comma");
-    ae().arg("encode")
-        .arg(&model)
-        .arg(d.join("eu.csv"))
-        .args(["--label-column", "label", "-o"])
-        .arg(d.join("no.csv"))
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("is not a number (a decimal comma: --decimal comma reads it)"));
-    ae().arg("encode")
-        .arg(&model)
-        .arg(d.join("t.tsv"))
-        .args(["--label-column", "label", "--delimiter", ",", "-o"])
-        .arg(d.join("no.csv"))
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("label column \"label\" is named, but the file has no header row"));
+    let refused = |data: &str, extra: &[&str], says: &str| {
+        ae().arg("encode")
+            .arg(&model)
+            .arg(d.join(data))
+            .args(["--label-column", "label", "-o"])
+            .arg(d.join("no.csv"))
+            .args(extra)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(says));
+    };
+    refused("eu.csv", &[], "is not a number (a decimal comma: --decimal comma reads it)");
+    refused(
+        "t.tsv",
+        &["--delimiter", ","],
+        "label column \"label\" is named, but the file has no header row",
+    );
     ae().arg("encode")
         .arg(&model)
         .arg(d.join("t.tsv"))

@@ -280,11 +280,9 @@ fn shown_text(field: &[u8]) -> String {
 fn is_number(field: &[u8]) -> bool {
     std::str::from_utf8(field)
         .map(|s| {
-            let s = s.trim();
-            s.parse::<f64>().is_ok()
-                || s.eq_ignore_ascii_case("true")
-                || s.eq_ignore_ascii_case("false")
-                || with_point(s).is_some_and(|t| t.parse::<f64>().is_ok())
+            // A number too large for f32 (`Err(true)`) is still a number.
+            let number = |t: &str| !matches!(parse_number(t), Err(false));
+            number(s.trim()) || with_point(s.trim()).is_some_and(|t| number(&t))
         })
         .unwrap_or(false)
 }
@@ -306,6 +304,31 @@ fn thousands_grouped(text: &str) -> bool {
         && digits(first)
         && middle.iter().all(|g| g.len() == 3 && digits(g))
         && tail_ok
+}
+
+/// Why `text`, which is not a missing value, is not a number read with `decimal` marks:
+/// what its commas or points may be, and the setting that reads them.
+fn not_a_number(text: &str, decimal: DecimalMark) -> &'static str {
+    let commas = with_point(text).is_some_and(|p| parse_number(&p).is_ok());
+    match decimal {
+        DecimalMark::Point if commas && thousands_grouped(text) => {
+            "is not a number (a decimal comma, or a thousands separator? decimal = comma reads a decimal comma; thousands separators are not read)"
+        }
+        DecimalMark::Point if commas => "is not a number (a decimal comma: decimal = comma reads it)",
+        DecimalMark::Point if thousands_grouped(text) => {
+            "is not a number (thousands separators are not read: write the number without them)"
+        }
+        DecimalMark::Comma
+            if text.contains('.')
+                && (parse_number(text).is_ok() || parse_feature(&text.replace('.', ""), decimal).is_ok()) =>
+        {
+            "is not a number with a decimal comma (decimal = comma reads 1,5; a point may be a thousands separator, which is not read)"
+        }
+        DecimalMark::Comma if text.contains(',') => {
+            "is not a number (its comma is not a decimal comma; with decimal = comma, fields are separated by a tab, a semicolon or a bar)"
+        }
+        _ => "is not a number",
+    }
 }
 
 /// `text` with its one comma made a point (`1,5` → `1.5`), when it has one comma and no
@@ -771,28 +794,8 @@ impl Values<'_> {
                     } else {
                         "is a missing value (missing = drop or missing = mean handles it)"
                     }
-                } else if self.decimal == DecimalMark::Point
-                    && text.is_ok_and(|t| with_point(t).is_some_and(|p| parse_number(&p).is_ok()))
-                {
-                    if text.is_ok_and(thousands_grouped) {
-                        "is not a number (a decimal comma, or a thousands separator? decimal = comma reads a decimal comma; thousands separators are not read)"
-                    } else {
-                        "is not a number (a decimal comma: decimal = comma reads it)"
-                    }
-                } else if self.decimal == DecimalMark::Point && text.is_ok_and(thousands_grouped) {
-                    "is not a number (thousands separators are not read: write the number without them)"
-                } else if self.decimal == DecimalMark::Comma
-                    && text.is_ok_and(|t| {
-                        t.contains('.')
-                            && (parse_number(t).is_ok()
-                                || parse_feature(&t.replace('.', ""), self.decimal).is_ok())
-                    })
-                {
-                    "is not a number with a decimal comma (decimal = comma reads 1,5; a point may be a thousands separator, which is not read)"
-                } else if self.decimal == DecimalMark::Comma && text.is_ok_and(|t| t.contains(',')) {
-                    "is not a number (its comma is not a decimal comma; with decimal = comma, fields are separated by a tab, a semicolon or a bar)"
                 } else {
-                    "is not a number"
+                    text.map_or("is not a number", |t| not_a_number(t, self.decimal))
                 };
                 Err(Error::format(
                     self.path,

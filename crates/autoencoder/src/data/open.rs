@@ -112,16 +112,18 @@ pub fn detect(path: &Path) -> Result<Format> {
     let n = read_head(&mut f, &mut head, path)?;
     let format = detect_head(&head[..n], path)?;
     if format == Format::Idx && head.starts_with(&[0x1f, 0x8b]) {
-        gzipped_idx(path)?;
+        use std::io::Seek;
+        f.rewind().map_err(|e| Error::io(path, e))?;
+        gzipped_idx(f, path)?;
     }
     Ok(format)
 }
 
-/// A gzip file is read as IDX, as MNIST ships it; one that holds another format this
-/// crate reads (a CSV's text, an NPY array, a Parquet file …) is refused by what it holds,
-/// with the way to read it. Anything else is left to the IDX reader's errors.
-fn gzipped_idx(path: &Path) -> Result<()> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+/// A gzip file (`f`, at its start) is read as IDX, as MNIST ships it; one that holds
+/// another format this crate reads (a CSV's text, an NPY array, a Parquet file …) is
+/// refused by what it holds, with the way to read it. Anything else is left to the IDX
+/// reader's errors.
+fn gzipped_idx(f: std::fs::File, path: &Path) -> Result<()> {
     let mut inner = [0u8; HEAD];
     let Ok(n) = read_head(&mut flate2::read::MultiGzDecoder::new(f), &mut inner, path) else {
         return Ok(()); // corrupt gzip: the IDX reader says so

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -219,6 +220,50 @@ def test_bad_arrays_raise_value_error_and_write_nothing(table, tmp_path, monkeyp
     with pytest.raises(ValueError, match=message):
         fitted.transform(X)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_series_or_a_lazy_frame_is_a_value_error(table):
+    """A pandas Series (one column, or one row) is 1-D, as scikit-learn says of it; a
+    polars LazyFrame is a query to collect first. Both raised AttributeError."""
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    frame = pd.DataFrame(table, columns=[f"f{i}" for i in range(6)])
+    est = small().fit(frame)
+    for series in (frame["f0"], frame.iloc[0]):
+        with pytest.raises(ValueError, match="expected a 2-D array"):
+            est.transform(series)
+        with pytest.raises(ValueError, match="expected a 2-D array"):
+            small().fit(series)
+    lazy = pl.from_pandas(frame).lazy()
+    with pytest.raises(ValueError, match=r"LazyFrame .* collect\(\) it first"):
+        small().fit(lazy)
+    with pytest.raises(ValueError, match=r"LazyFrame .* collect\(\) it first"):
+        est.transform(lazy)
+    assert bits(est.transform(lazy.collect())) == bits(est.transform(frame))
+
+
+def test_codes_are_named_and_set_output_gives_dataframes(table):
+    """get_feature_names_out names the codes as PCA names its components, so that
+    set_output(transform="pandas") works, in a Pipeline too, keeping the index."""
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(NotFittedError):
+        small().get_feature_names_out()
+    frame = pd.DataFrame(table, columns=[f"f{i}" for i in range(6)], index=range(100, 340))
+    est = small().fit(frame)
+    assert est.get_feature_names_out().tolist() == ["autoencoder0", "autoencoder1"]
+    assert AnomalyDetector(layers=(4, 3), epochs=1, threads=1).fit(table).get_feature_names_out().tolist() == [
+        "anomalydetector0",
+        "anomalydetector1",
+        "anomalydetector2",
+    ]
+    est.set_output(transform="pandas")
+    codes = est.transform(frame)
+    assert isinstance(codes, pd.DataFrame) and list(codes.index) == list(frame.index)
+    assert bits(codes.to_numpy()) == bits(small().fit(frame).transform(frame))
+    pipe = Pipeline([("scale", StandardScaler()), ("ae", small())]).set_output(transform="pandas")
+    out = pipe.fit_transform(frame)
+    assert out.columns.tolist() == ["autoencoder0", "autoencoder1"] and list(out.index) == list(frame.index)
+    assert pipe.get_feature_names_out().tolist() == ["autoencoder0", "autoencoder1"]
 
 
 def test_a_wrong_width_is_refused(table):

@@ -464,6 +464,35 @@ def test_decimal_columns_read_as_ae_reads_them(ae, rows, tmp_path):
     gappy = table.set_column(0, "price", pa.array([None, *prices[1:]], pa.decimal128(12, 2)))
     with pytest.raises(ValueError, match="missing value"):
         est.transform(gappy)
-    # pandas' own decimals are Python objects: refused, as any object column.
+    # pandas' own decimals (Python objects, as database drivers return money) too.
+    assert np.array_equal(est.transform(table.to_pandas()), codes)
+    mixed = table.to_pandas().astype({"price": object})
+    mixed.loc[3, "price"] = "n/a"
     with pytest.raises(ValueError, match="column 'price' is object, not numeric"):
-        est.transform(table.to_pandas())
+        est.transform(mixed)
+
+
+def test_decimals_round_once_to_float32():
+    """A decimal's value rounds once, to its nearest float32, from every kind of frame.
+    1 + 2^-24 + 10^-30 lies just above the midpoint of the float32s 1 and 1 + 2^-23:
+    through a float64 it would become the midpoint and round to even, 1."""
+    import decimal
+
+    from autoencoder._convert import as_rows
+
+    pl = pytest.importorskip("polars")
+    import pandas as pd
+
+    text = "1.000000059604644775390625000001"
+    above = np.nextafter(np.float32(1), np.float32(2))
+    assert np.float32(np.float64(text)) == 1  # rounded twice (numpy's np.float32(text) too)
+    table = pa.table({"v": pa.array([decimal.Decimal(text), decimal.Decimal("2.5")], pa.decimal128(38, 30))})
+    frames = {
+        "pyarrow": table,
+        "polars": pl.from_arrow(table),
+        "pandas (Arrow)": table.to_pandas(types_mapper=pd.ArrowDtype),
+        "pandas (objects)": table.to_pandas(),
+    }
+    for name, frame in frames.items():
+        rows, _ = as_rows(frame)
+        assert rows[:, 0].tolist() == [above, 2.5], name

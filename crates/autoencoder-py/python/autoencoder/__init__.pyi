@@ -5,7 +5,7 @@ from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 __version__: str
 SETTINGS: tuple[str, ...]
@@ -99,7 +99,7 @@ class Files:
 
 Rows = Union[ArrayLike, Files, str, PathLike[str]]
 
-class Autoencoder(TransformerMixin, BaseEstimator):
+class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """An autoencoder trained as `ae train` trains it; every setting a keyword."""
 
     model_: Model

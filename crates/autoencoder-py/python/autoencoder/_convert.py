@@ -14,36 +14,54 @@ __all__ = ["as_rows", "frame_names", "frame_table", "is_frame"]
 
 
 def _frame_columns(X):
-    """``(name, dtype-ok, dtype)`` per column for a DataFrame or Table, or None. A
-    categorical (pandas) or dictionary-encoded (pyarrow) column counts as the values it
-    stands for: numbers pass, as the `ae` command reads such a column from Parquet."""
+    """``(name, kind, dtype)`` per column for a DataFrame or Table, or None; ``kind`` is
+    ``"number"``, ``"decimal"`` or None (neither). A categorical (pandas) or
+    dictionary-encoded (pyarrow) column counts as the values it stands for: numbers
+    pass, as the `ae` command reads such a column from Parquet. Decimals are pyarrow's
+    ``decimal128``, polars' ``Decimal``, pandas' ``ArrowDtype`` of one, and a pandas
+    ``object`` column of ``decimal.Decimal`` values (as a database driver returns
+    money). A polars LazyFrame is refused: it is a query, not yet rows."""
     module = type(X).__module__.split(".")[0]
-    if module == "pandas" and hasattr(X, "dtypes"):
+    if module == "pandas" and type(X).__name__ == "DataFrame":
         import pandas as pd
 
-        def numeric(dt):
+        def kind(dt, column):
             if isinstance(dt, pd.CategoricalDtype):
                 dt = dt.categories.dtype
-            return pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt)
+            if _is_decimal(dt) or (dt == object and pd.api.types.infer_dtype(column, skipna=True) == "decimal"):
+                return "decimal"
+            if pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt):
+                return "number"
+            return None
 
-        return [(name, numeric(dt), dt) for name, dt in X.dtypes.items()]
+        return [(name, kind(dt, X.iloc[:, i]), dt) for i, (name, dt) in enumerate(X.dtypes.items())]
+    if module == "polars" and type(X).__name__ == "LazyFrame":
+        raise ValueError("a polars LazyFrame is a query, not rows: collect() it first")
     if module == "polars" and hasattr(X, "schema"):
-        return [(name, dt.is_numeric() or str(dt) == "Boolean", dt) for name, dt in X.schema.items()]
+
+        def kind(dt):
+            if _is_decimal(dt):
+                return "decimal"
+            return "number" if dt.is_numeric() or str(dt) == "Boolean" else None
+
+        return [(name, kind(dt), dt) for name, dt in X.schema.items()]
     if module == "pyarrow" and hasattr(X, "schema"):
         import pyarrow as pa
 
-        def numeric(t):
+        def kind(t):
             if pa.types.is_dictionary(t):
                 t = t.value_type
-            return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+            if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+                return "number"
+            return "decimal" if pa.types.is_decimal(t) else None
 
-        return [(f.name, numeric(f.type), f.type) for f in X.schema]
+        return [(f.name, kind(f.type), f.type) for f in X.schema]
     return None
 
 
 def _is_decimal(dtype):
-    """Whether a DataFrame's or Table's column type is a decimal (pyarrow's ``decimal128``,
-    polars' ``Decimal``, pandas' ``ArrowDtype`` of one)."""
+    """Whether a column type is a decimal: pyarrow's ``decimal128``, polars' ``Decimal``,
+    pandas' ``ArrowDtype`` of one."""
     dtype = getattr(dtype, "pyarrow_dtype", dtype)
     if type(dtype).__module__.split(".")[0] == "pyarrow":
         import pyarrow as pa
@@ -137,13 +155,13 @@ def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False, all
         )
     columns = _frame_columns(X)
     if columns is not None:
-        other = [(name, dtype) for name, ok, dtype in columns if not ok]
-        if other and all(_is_decimal(dtype) for _, dtype in other):
+        other = [(name, kind, dtype) for name, kind, dtype in columns if kind != "number"]
+        if other and all(kind == "decimal" for _, kind, _ in other):
             # Decimal columns (money, from a database) read as `ae` reads them in a
             # Parquet file: each value's nearest float32, a null a missing value.
             X, _, _ = frame_table(X, what=what)
         else:
-            for name, dtype in other:
+            for name, _, dtype in [c for c in other if c[1] is None]:
                 raise ValueError(f"{what}: column {name!r} is {dtype}, not numeric; select the numeric columns")
             X = _frame_to_numpy(X)
     if hasattr(X, "__array__") or isinstance(X, (list, tuple)):

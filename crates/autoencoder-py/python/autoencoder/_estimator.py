@@ -10,7 +10,7 @@ import os
 import sys
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
@@ -92,7 +92,7 @@ class _Progress:
         return self.callback is not None or self.verbose or self.stops_on_interrupt
 
 
-class Autoencoder(TransformerMixin, BaseEstimator):
+class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """An autoencoder, trained as ``ae train`` trains it.
 
     Every setting of ``ae train`` is a keyword with the flag's name (``-`` written
@@ -160,6 +160,11 @@ class Autoencoder(TransformerMixin, BaseEstimator):
         The width of a row.
     feature_names_in_ : ndarray of str
         The column names, when ``X`` was a DataFrame with string column names.
+
+    ``get_feature_names_out()`` names the codes ``autoencoder0`` … (the class name
+    and the index, as ``PCA`` names its components), so that
+    ``set_output(transform="pandas")`` gives ``transform`` a DataFrame with the
+    input's index, in a ``Pipeline`` or ``ColumnTransformer`` too.
 
     Ctrl-C during ``fit`` raises ``KeyboardInterrupt`` within one gradient step (or
     20 ms) and leaves the estimator unfitted. The GIL is released while the library
@@ -253,10 +258,9 @@ class Autoencoder(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _column_names(X):
-        cols = getattr(X, "columns", None)
-        if cols is None or isinstance(X, np.ndarray):
+        if not is_frame(X):
             return None
-        cols = [getattr(c, "name", c) for c in cols]
+        cols = [getattr(c, "name", c) for c in X.columns]
         if cols and all(isinstance(c, str) for c in cols):
             return np.asarray(cols, dtype=object)
         return None
@@ -485,6 +489,12 @@ class Autoencoder(TransformerMixin, BaseEstimator):
                 raise ValueError("The feature names should match those that were passed during fit")
         X, _ = as_rows(X, allow_nan=self.model_.fills_missing)
         return X
+
+    @property
+    def _n_features_out(self):
+        """The code's width: ``get_feature_names_out`` names that many outputs."""
+        check_is_fitted(self, "model_")
+        return self.model_.code_dim
 
     def _width_error(self, got, expected):
         return ValueError(

@@ -1,5 +1,5 @@
 //! The rows a model runs on (`ae score`, `ae detect`, `ae encode`, `ae reconstruct`,
-//! `ae denoise`): read whole, or
+//! `ae denoise`, `ae evaluate`): read whole, or
 //! table files over the memory budget (or with `--stream`) read a part at a time, so
 //! that files larger than memory are scored, encoded and reconstructed.
 

@@ -58,13 +58,42 @@ pub enum PcaBaseline {
 /// up to [`crate::pca::EXACT_MAX_DIM`] values per row, randomised above, bounded in time
 /// and memory.
 pub fn pca(model: &Autoencoder, fit: (&[f32], &str), eval: &[f32], threads: &Threads) -> Result<PcaBaseline> {
+    match fit_pca(model, fit, threads)? {
+        Err(why) => Ok(PcaBaseline::Skipped(why)),
+        Ok(mut p) => {
+            p.add(eval)?;
+            Ok(PcaBaseline::Fitted(p.result()))
+        }
+    }
+}
+
+/// The PCA baseline fitted, measuring rows given a part at a time ([`add`](Self::add)):
+/// any split of the rows gives the metrics of [`pca`] on the rows whole, bit for bit.
+#[derive(Debug, Clone)]
+pub struct FittedPca {
+    pca: Pca,
+    normalizer: crate::Normalizer,
+    k: usize,
+    fitted_on: String,
+    seconds: f64,
+    method: Method,
+    metrics: MetricsAccumulator,
+}
+
+/// PCA-k fitted on `fit` as [`pca`] fits it, to measure rows a part at a time; or the
+/// reason it is skipped.
+pub fn fit_pca(
+    model: &Autoencoder,
+    fit: (&[f32], &str),
+    threads: &Threads,
+) -> Result<std::result::Result<FittedPca, String>> {
     let k = model.code_dim();
     let d = model.input_dim();
     let norm = model.normalizer();
     let fit_n = fit.0.len() / d.max(1);
     let k_eff = k.min(fit_n).min(d);
     if let Some(why) = Pca::baseline_plan(fit_n, d, k_eff, threads.count()).skip_reason() {
-        return Ok(PcaBaseline::Skipped(why));
+        return Ok(Err(why));
     }
     let t = std::time::Instant::now();
     let fit_x: Cow<[f32]> = if norm.is_identity() {
@@ -76,29 +105,47 @@ pub fn pca(model: &Autoencoder, fit: (&[f32], &str), eval: &[f32], threads: &Thr
     };
     let (pca, method) = match Pca::fit_baseline(&fit_x, fit_n, d, k_eff, threads.count())? {
         Baseline::Fitted { pca, method } => (pca, method),
-        Baseline::Skipped(why) => return Ok(PcaBaseline::Skipped(why)),
+        Baseline::Skipped(why) => return Ok(Err(why)),
     };
-    drop(fit_x);
-    let seconds = t.elapsed().as_secs_f64();
-    let mut acc = MetricsAccumulator::new(d);
-    // About 4 M values a chunk (4,096 rows of MNIST), so wide rows stay within memory.
-    let chunk = ((1usize << 22) / d.max(1)).clamp(1, 4096);
-    let rows = eval.len() / d.max(1);
-    for start in (0..rows).step_by(chunk) {
-        let n = chunk.min(rows - start);
-        let mut x = eval[start * d..(start + n) * d].to_vec();
-        norm.apply_in_place(&mut x);
-        let mut y = vec![0.0; n * d];
-        pca.reconstruct(&x, n, &mut y)?;
-        acc.add(&x, &y)?;
-    }
-    Ok(PcaBaseline::Fitted(PcaResult {
-        metrics: acc.finish(),
+    Ok(Ok(FittedPca {
+        pca,
+        normalizer: norm.clone(),
         k: k_eff,
         fitted_on: fit.1.to_string(),
-        seconds,
+        seconds: t.elapsed().as_secs_f64(),
         method,
+        metrics: MetricsAccumulator::new(d),
     }))
+}
+
+impl FittedPca {
+    /// Measure the reconstructions of the raw rows `eval` (the next after those added).
+    pub fn add(&mut self, eval: &[f32]) -> Result<()> {
+        let d = self.metrics.cols();
+        // About 4 M values a chunk (4,096 rows of MNIST), so wide rows stay within memory.
+        let chunk = ((1usize << 22) / d.max(1)).clamp(1, 4096);
+        let rows = eval.len() / d.max(1);
+        for start in (0..rows).step_by(chunk) {
+            let n = chunk.min(rows - start);
+            let mut x = eval[start * d..(start + n) * d].to_vec();
+            self.normalizer.apply_in_place(&mut x);
+            let mut y = vec![0.0; n * d];
+            self.pca.reconstruct(&x, n, &mut y)?;
+            self.metrics.add(&x, &y)?;
+        }
+        Ok(())
+    }
+
+    /// The metrics of the rows added, and the fit.
+    pub fn result(&self) -> PcaResult {
+        PcaResult {
+            metrics: self.metrics.finish(),
+            k: self.k,
+            fitted_on: self.fitted_on.clone(),
+            seconds: self.seconds,
+            method: self.method,
+        }
+    }
 }
 
 /// [`pca`] fitted on `fit_rows` and scored on `data`; a skipped baseline is an error.

@@ -54,6 +54,7 @@ pub mod codec;
 pub mod compressed;
 pub mod data;
 pub mod error;
+pub mod evaluation;
 pub mod file;
 #[doc(hidden)]
 pub mod kernels;

@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use autoencoder::baseline::{self, PcaBaseline, RepresentationProbes};
+use autoencoder::baseline::{self, RepresentationProbes};
 use autoencoder::data::builtin::Split;
+use autoencoder::evaluation::Evaluation;
 use autoencoder::metrics::ReconstructionMetrics;
 use autoencoder::pca::Method;
 use autoencoder::rate_distortion::{self as rd, RdPoint};
@@ -14,13 +15,15 @@ use clap::Args;
 use crate::args::{DataArgs, ModelData, ThreadArgs};
 use crate::progress::Work;
 use crate::rd_plot;
+use crate::rows::{Rows, StreamArgs};
 
 #[derive(Args, Debug)]
 pub struct EvaluateArgs {
     #[command(flatten)]
     pub input: ModelData,
-    /// Fit the PCA baseline on this file instead (default: the named dataset's training
-    /// split, or the evaluated rows themselves).
+    /// Fit the PCA baseline on this file instead, read with the same data flags
+    /// (default: the named dataset's training split, or the evaluated rows themselves
+    /// when they are read whole).
     #[arg(long, value_name = "FILE")]
     pub pca_fit: Option<PathBuf>,
     /// Skip the PCA baseline.
@@ -63,6 +66,8 @@ pub struct EvaluateArgs {
     /// separate (read with the same data flags, e.g. --label-column).
     #[arg(long, value_name = "FILE", num_args = 1..=2)]
     pub probe_train: Vec<PathBuf>,
+    #[command(flatten)]
+    pub stream: StreamArgs,
     #[command(flatten)]
     pub threads: ThreadArgs,
     /// Print one JSON object on stdout.
@@ -410,34 +415,42 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     let model = file::load(&a.input.model)?;
     let threads = a.threads.threads();
     let seed = model.training.as_ref().map_or(0, |t| t.seed);
-    // A named dataset is evaluated on its test split unless --split says otherwise.
-    let mut data = a.input.load_for(&model, Split::Test)?;
-    if let Some(seed) = a.binarize {
-        let mut rng = autoencoder::random::rng(seed, autoencoder::random::Stream::Sample);
-        autoencoder::random::binarize(data.as_mut_slice(), &mut rng);
+    // A named dataset is evaluated on its test split unless --split says otherwise;
+    // table files over the memory budget (or with --stream) are read a part at a time.
+    let mut rows = Rows::open(&a.input, &a.stream, &model, 0, "evaluating")?;
+    let mut binarize =
+        a.binarize.map(|seed| autoencoder::random::rng(seed, autoencoder::random::Stream::Sample));
+    if let (Rows::Whole(data), Some(rng)) = (&mut rows, &mut binarize) {
+        // Binarised once, for every measure below (the same draws as part by part).
+        autoencoder::random::binarize(data.as_mut_slice(), rng);
+        binarize = None;
     }
-    model.check_data(&data)?;
-    let metrics = model.evaluate(&data, &threads)?;
-    // Inference speed: encode then decode every row, as a user's `predict` would.
-    let mut times: Vec<f64> = (0..a.repeat.max(1))
-        .map(|_| {
-            let t = std::time::Instant::now();
-            let z = model.encode(data.as_slice(), &threads);
-            let y = z.and_then(|z| model.decode(&z, &threads));
-            std::hint::black_box(y.map(|y| y.len()).unwrap_or(0));
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    let inference_seconds = times[times.len() / 2];
+    let whole = match &rows {
+        Rows::Whole(data) => Some(data),
+        Rows::Parts { .. } => None,
+    };
+    if whole.is_none() && (a.rate_distortion || a.probe) {
+        let flag = if a.rate_distortion { "--rate-distortion" } else { "--probe" };
+        return Err(Error::config(
+            flag.trim_start_matches('-'),
+            format!(
+                "reads the evaluated rows whole, and {} is read a part at a time (over --memory-budget, or --stream): give a larger --memory-budget, or fewer rows",
+                rows.source()
+            ),
+        ));
+    }
     // PCA is fitted on the training split, as the model was trained on it.
     let fit_rows = if a.no_pca && !a.rate_distortion {
         None
     } else {
         match (&a.pca_fit, a.input.data.named()) {
-            (Some(p), _) => {
-                Some(autoencoder::data::open::load_paths(std::slice::from_ref(p), &Default::default())?)
-            }
+            // Read with the data flags of the evaluated rows (--label-column …).
+            (Some(p), _) => Some(a.input.reading(&model).load_shaped(
+                std::slice::from_ref(p),
+                seed,
+                Split::Train,
+                model.config().image_shape,
+            )?),
             (None, Some(_)) if a.input.data.split_or(Split::Test) != Split::Train => {
                 let train = DataArgs { split: Some(Split::Train), ..a.input.data.clone() };
                 Some(train.load(&[], seed, Split::Train)?)
@@ -445,52 +458,79 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
             _ => None,
         }
     };
-    let fit_rows = fit_rows.as_ref().unwrap_or(&data);
-    let pca = if a.no_pca {
-        None
-    } else {
-        if fit_rows.cols() != data.cols() {
-            return Err(Error::Data(format!(
-                "{}: the PCA fitting rows have {} values, the evaluated rows {}",
-                fit_rows.source,
-                fit_rows.cols(),
-                data.cols()
-            )));
+    let fit_rows = fit_rows.as_ref().or(whole);
+    let pca = match (a.no_pca, fit_rows) {
+        (true, _) => None,
+        (false, None) => {
+            eprintln!(
+                "note: no PCA baseline: the evaluated rows are read a part at a time, and it would be fitted on them; give --pca-fit FILE"
+            );
+            None
         }
-        match baseline::pca(&model, (fit_rows.as_slice(), &fit_rows.source), data.as_slice(), &threads)? {
-            PcaBaseline::Fitted(p) => Some(p),
-            PcaBaseline::Skipped(why) => {
-                eprintln!("note: no PCA baseline: {why}");
-                None
+        (false, Some(fit_rows)) => {
+            if fit_rows.cols() != model.input_dim() {
+                return Err(Error::Data(format!(
+                    "{}: the PCA fitting rows have {} values, the evaluated rows {}",
+                    fit_rows.source,
+                    fit_rows.cols(),
+                    model.input_dim()
+                )));
+            }
+            match baseline::fit_pca(&model, (fit_rows.as_slice(), &fit_rows.source), &threads)? {
+                Ok(p) => Some(p),
+                Err(why) => {
+                    eprintln!("note: no PCA baseline: {why}");
+                    None
+                }
             }
         }
     };
-    // A variational model's ELBO parts and importance-sampled negative log-likelihood.
-    let vae = if model.config().variational {
-        let parts = model.elbo(data.as_slice(), 0, &threads)?;
-        let t = std::time::Instant::now();
-        let nll = match a.iw_samples {
-            0 => None,
-            k => {
-                let mut bar = Work::new(&format!("log-likelihood, {k} samples per row"));
-                Some(model.importance_nll_with(data.as_slice(), k, 0, &threads, &mut |d, t| bar.step(d, t))?)
+    let mut evaluation = Evaluation::new(&model, a.iw_samples, seed)?;
+    if let Some(p) = pca {
+        evaluation = evaluation.with_pca(p);
+    }
+    let total = rows.count() as usize;
+    let mut bar = (model.config().variational && a.iw_samples > 0)
+        .then(|| Work::new(&format!("log-likelihood, {} samples per row", a.iw_samples)));
+    let mut inference_seconds = 0.0;
+    rows.for_each(&model, |part| {
+        let mut binarized;
+        let mut x = part.as_slice();
+        if let Some(rng) = &mut binarize {
+            binarized = x.to_vec();
+            autoencoder::random::binarize(&mut binarized, rng);
+            x = &binarized;
+        }
+        let before = evaluation.rows() as usize;
+        evaluation.add(x, &threads, &mut |done| {
+            if let Some(bar) = &mut bar {
+                bar.step(before + done, total)
             }
-        };
-        Some((parts, nll, t.elapsed().as_secs_f64()))
-    } else {
-        None
+        })?;
+        // Inference speed: encode then decode every row, as a user's `predict` would;
+        // the median of --repeat passes over each part.
+        let mut times: Vec<f64> = (0..a.repeat.max(1))
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let z = model.encode(x, &threads);
+                let y = z.and_then(|z| model.decode(&z, &threads));
+                std::hint::black_box(y.map(|y| y.len()).unwrap_or(0));
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        inference_seconds += times[times.len() / 2];
+        Ok(())
+    })?;
+    drop(bar);
+    let measures = evaluation.finish();
+    let rd = match (a.rate_distortion, whole, fit_rows) {
+        (true, Some(data), Some(fit_rows)) => Some(rate_distortion(&a, &model, fit_rows, data, &threads)?),
+        _ => None,
     };
-    // The code's mean activation, and the encoder's mean Jacobian norm where it is exact.
-    let codes = model.encode(data.as_slice(), &threads)?;
-    let code_mean = codes.iter().map(|&v| f64::from(v)).sum::<f64>() / codes.len().max(1) as f64;
-    let jacobian =
-        model.jacobian_norms_of_codes(&codes).ok().map(|v| v.iter().sum::<f64>() / v.len().max(1) as f64);
-    drop(codes);
-    let rd =
-        if a.rate_distortion { Some(rate_distortion(&a, &model, fit_rows, &data, &threads)?) } else { None };
-    let probes = if a.probe {
-        let train =
-            match (a.probe_train.is_empty(), a.input.data.named()) {
+    let probes = match (a.probe, whole) {
+        (true, Some(data)) => {
+            let train = match (a.probe_train.is_empty(), a.input.data.named()) {
                 (false, _) => a.input.data.load(&a.probe_train, seed, Split::Train)?,
                 (true, Some(_)) => DataArgs { split: Some(Split::Train), ..a.input.data.clone() }.load(
                     &[],
@@ -502,31 +542,32 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
                     "needs labelled training rows: a named dataset's training split, or --probe-train FILE",
                 )),
             };
-        let results = baseline::probe_representations(&model, &train, &data, seed, &threads)?;
-        Some(Probes { train: train.source.clone(), train_rows: train.rows(), results })
-    } else {
-        None
+            let results = baseline::probe_representations(&model, &train, data, seed, &threads)?;
+            Some(Probes { train: train.source.clone(), train_rows: train.rows(), results })
+        }
+        _ => None,
     };
-    let inference_rows_per_second = data.rows() as f64 / inference_seconds.max(1e-12);
+    let evaluated = evaluation.rows() as usize;
+    let inference_rows_per_second = evaluated as f64 / inference_seconds.max(1e-12);
     let report = EvaluateReport {
         model: a.input.model.clone(),
         architecture: model.config().describe(),
-        data: data.source.clone(),
-        rows: data.rows(),
-        metrics: Metrics::of(&metrics),
+        data: rows.source().to_string(),
+        rows: evaluated,
+        metrics: Metrics::of(&measures.metrics),
         inference_seconds,
         inference_rows_per_second,
-        code_mean_activation: code_mean,
-        jacobian_norm: jacobian,
-        vae: vae.map(|(parts, nll, seconds)| Vae {
+        code_mean_activation: measures.code_mean_activation,
+        jacobian_norm: measures.jacobian_norm,
+        vae: measures.elbo.map(|parts| Vae {
             negative_elbo: parts.negative_elbo(),
             reconstruction: parts.reconstruction,
             kl: parts.kl,
-            nll,
+            nll: measures.nll,
             iw_samples: a.iw_samples,
-            nll_seconds: seconds,
+            nll_seconds: measures.nll_seconds,
         }),
-        pca: pca.map(|p| Pca {
+        pca: measures.pca.map(|p| Pca {
             k: p.k,
             fitted_on: p.fitted_on,
             fit_seconds: p.seconds,
@@ -546,7 +587,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         rate_distortion: rd,
         probes,
         parameters: model.param_count(),
-        cols: data.cols(),
+        cols: model.input_dim(),
         normalizer: (!model.normalizer().is_identity()).then_some(model.normalizer().kind),
     };
     if a.json {

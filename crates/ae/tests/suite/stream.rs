@@ -427,3 +427,96 @@ fn streamed_denoising_is_the_bytes_of_the_rows_denoised_whole() {
     assert!(whole == streamed, "the streamed grid differs from the grid of the images read whole");
     assert_eq!(report, streamed_report);
 }
+
+/// `ae evaluate --json` without its timings.
+fn evaluated(cmd: &mut assert_cmd::Command) -> (serde_json::Value, String) {
+    let run = ok(cmd.arg("--json"));
+    let mut v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let o = v.as_object_mut().unwrap();
+    for timing in ["inference_seconds", "inference_rows_per_second"] {
+        assert!(o.remove(timing).unwrap().as_f64().unwrap() > 0.0);
+    }
+    for part in ["pca", "vae"] {
+        if let Some(p) = o.get_mut(part).and_then(|p| p.as_object_mut()) {
+            p.remove("fit_seconds");
+            p.remove("nll_seconds");
+        }
+    }
+    (v, String::from_utf8_lossy(&run.stderr).into_owned())
+}
+
+/// `ae evaluate` of table files a part at a time (`--stream`, or over
+/// `--memory-budget`) reports the numbers of the rows read whole, bit for bit: the
+/// metrics, the PCA baseline fitted on `--pca-fit` (read with the same data flags), the
+/// code's mean; and a VAE's ELBO and likelihood, its rows binarised, whose draws run on
+/// across the parts. Without `--pca-fit` no baseline is fitted on rows it cannot hold,
+/// and what needs the rows whole is refused.
+#[test]
+fn streamed_evaluation_reports_the_numbers_of_the_rows_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = trained(dir.path());
+    let fit = data.join("part-0.parquet");
+    let run = || {
+        let mut c = run_on("evaluate", &model, &data);
+        c.arg("--pca-fit").arg(&fit);
+        c
+    };
+    let (whole, said) = evaluated(&mut run());
+    assert!(!said.contains("a part at a time"), "{said}");
+    assert_eq!((whole["rows"].as_u64(), whole["pca"]["k"].as_u64()), (Some(6000), Some(3)), "{whole}");
+    let (streamed, said) = evaluated(run().arg("--stream"));
+    assert!(
+        said.contains("evaluating 6000 rows of 6 values from") && said.contains("of at most 2000 rows"),
+        "{said}"
+    );
+    assert_eq!(streamed, whole);
+    assert_eq!(evaluated(run().args(["--memory-budget", "100K"])).0, whole);
+    // No --pca-fit: the rows read whole fit the baseline; streamed, none is fitted.
+    let (streamed, said) = evaluated(run_on("evaluate", &model, &data).arg("--stream"));
+    assert!(said.contains("no PCA baseline: the evaluated rows are read a part at a time"), "{said}");
+    assert!(streamed.get("pca").is_none() && streamed["mse"] == whole["mse"], "{streamed}");
+    for flag in ["--rate-distortion", "--probe"] {
+        fails(
+            run_on("evaluate", &model, &data).args(["--stream", flag]),
+            &[flag, "reads the evaluated rows whole"],
+        );
+    }
+
+    // A VAE on values in [0, 1], in three shards, binarised.
+    let folder = dir.path().join("unit");
+    std::fs::create_dir(&folder).unwrap();
+    let names: Vec<String> = (0..5).map(|j| format!("p{j}")).collect();
+    for shard in 0..3 {
+        let x: Vec<f32> = (0..700 * 5).map(|i| (((shard * 3500 + i) * 37) % 101) as f32 / 100.0).collect();
+        autoencoder::data::columnar::write_matrix(
+            &folder.join(format!("{shard}.parquet")),
+            &x,
+            5,
+            &names,
+            None,
+        )
+        .unwrap();
+    }
+    let vae = dir.path().join("v.safetensors");
+    ok(ae()
+        .arg("train")
+        .arg(&folder)
+        .args(["--variational", "--layers", "4,2", "--epochs", "1", "--no-plots", "-q", "-o"])
+        .arg(&vae));
+    let run = |binarize: &str| {
+        let mut c = ae();
+        c.arg("evaluate").arg(&vae).arg(&folder).args([
+            "--binarize",
+            binarize,
+            "--iw-samples",
+            "5",
+            "--no-pca",
+        ]);
+        c
+    };
+    let (whole, _) = evaluated(&mut run("7"));
+    assert!(whole["vae"]["nll"].as_f64().unwrap() > 0.0 && whole["bce"].as_f64().is_some(), "{whole}");
+    assert_eq!(evaluated(run("7").arg("--stream")).0, whole);
+    // Another binarisation seed draws other values.
+    assert_ne!(evaluated(run("8").arg("--stream")).0["mse"], whole["mse"]);
+}

@@ -481,15 +481,23 @@ impl Autoencoder {
     /// same as raw units when the normaliser is `none`), computed in chunks.
     pub fn evaluate(&self, data: &Dataset, threads: &Threads) -> Result<ReconstructionMetrics> {
         self.check_data(data)?;
+        let mut acc = MetricsAccumulator::new(self.input_dim());
+        self.measure(data.as_slice(), &mut acc, threads)?;
+        Ok(acc.finish())
+    }
+
+    /// Add the reconstruction metrics of raw rows `x` (normalised) to `acc`, a chunk
+    /// of rows at a time: any split of the rows into calls gives the same sums.
+    pub(crate) fn measure(&self, x: &[f32], acc: &mut MetricsAccumulator, threads: &Threads) -> Result<()> {
         let d = self.input_dim();
-        let mut acc = MetricsAccumulator::new(d);
-        for start in (0..data.rows()).step_by(8 * INFERENCE_BATCH) {
-            let end = (start + 8 * INFERENCE_BATCH).min(data.rows());
-            let x = self.normalized(&data.as_slice()[start * d..end * d]);
+        let rows = x.len() / d.max(1);
+        for start in (0..rows).step_by(8 * INFERENCE_BATCH) {
+            let end = (start + 8 * INFERENCE_BATCH).min(rows);
+            let x = self.normalized(&x[start * d..end * d]);
             let y = self.run_layers(0..self.layers.len(), &x, end - start, threads);
             acc.add(&x, &y)?;
         }
-        Ok(acc.finish())
+        Ok(())
     }
 
     /// The Frobenius norm of the encoder's Jacobian `‖∂E(x)/∂x‖_F` at each raw row of `x`

@@ -95,25 +95,11 @@ impl Autoencoder {
     }
 
     /// The negative ELBO's two parts on raw rows `x`, averaged over rows, with one
-    /// posterior sample per row drawn from `seed`.
+    /// posterior sample per row drawn from `seed` ([`ElboSums`] over one part).
     pub fn elbo(&self, x: &[f32], seed: u64, threads: &Threads) -> Result<ElboParts> {
-        check(self)?;
-        let (d, k) = (self.input_dim(), self.code_dim());
-        let rows = x.len() / d.max(1);
-        let mut xn = x.to_vec();
-        self.normalizer().apply_in_place(&mut xn);
-        let mut rng = random::rng(seed, Stream::Sample);
-        let (mut rec, mut kl) = (0.0, 0.0);
-        for start in (0..rows).step_by(4096) {
-            let n = 4096.min(rows - start);
-            let xs = &xn[start * d..(start + n) * d];
-            let post = self.posterior(xs, n, threads);
-            kl += crate::kernels::gaussian::kl_sum(&post, n, k);
-            let z = draw_codes(&post, n, 1, k, &mut rng);
-            let logits = self.decoder_logits(&z, n, threads);
-            rec -= log_bernoulli(xs, &logits);
-        }
-        Ok(ElboParts { reconstruction: rec / rows.max(1) as f64, kl: kl / rows.max(1) as f64 })
+        let mut sums = ElboSums::new(self, seed)?;
+        sums.add(self, x, threads);
+        Ok(sums.parts())
     }
 
     /// The negative ELBO of each raw row of `x`, in nats (an anomaly score): the exact
@@ -194,57 +180,10 @@ impl Autoencoder {
         threads: &Threads,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<f64> {
-        check(self)?;
-        if samples == 0 {
-            return Err(Error::config("iw_samples", "must be at least 1"));
-        }
-        let (d, k) = (self.input_dim(), self.code_dim());
-        let rows = x.len() / d.max(1);
-        let mut xn = x.to_vec();
-        self.normalizer().apply_in_place(&mut xn);
-        let mut rng = random::rng(seed, Stream::Sample);
-        // Rows per chunk so that one chunk's decoder outputs stay near 8 M values.
-        let chunk = ((8usize << 20) / (samples * d).max(1)).max(1);
-        let mut total = 0.0;
-        for start in (0..rows).step_by(chunk) {
-            let n = chunk.min(rows - start);
-            let xs = &xn[start * d..(start + n) * d];
-            let post = self.posterior(xs, n, threads);
-            let mut z = vec![0.0f32; n * samples * k];
-            let mut log_w = vec![0.0f64; n * samples];
-            for r in 0..n {
-                let (mu, lv) = post[r * 2 * k..(r + 1) * 2 * k].split_at(k);
-                for s in 0..samples {
-                    let mut lw = 0.0;
-                    for j in 0..k {
-                        let e = random::normal(&mut rng) as f32;
-                        let zj = mu[j] + sigma(lv[j]) * e;
-                        z[(r * samples + s) * k + j] = zj;
-                        let lvj = 2.0 * f64::from(sigma(lv[j])).ln();
-                        // log p(z) − log q(z|x)
-                        lw += -0.5 * f64::from(zj) * f64::from(zj)
-                            + 0.5 * f64::from(e) * f64::from(e)
-                            + 0.5 * lvj;
-                    }
-                    log_w[r * samples + s] = lw;
-                }
-            }
-            let logits = self.decoder_logits(&z, n * samples, threads);
-            for r in 0..n {
-                let xr = &xs[r * d..(r + 1) * d];
-                let mut m = f64::NEG_INFINITY;
-                for s in 0..samples {
-                    let i = r * samples + s;
-                    log_w[i] += log_bernoulli(xr, &logits[i * d..(i + 1) * d]);
-                    m = m.max(log_w[i]);
-                }
-                let sum: f64 = log_w[r * samples..(r + 1) * samples].iter().map(|&v| (v - m).exp()).sum();
-                total -= m + sum.ln() - (samples as f64).ln();
-            }
-            progress(start + n, rows);
-        }
-        let _ = HALF_LN_2PI; // the ln 2π terms of log p(z) and log q(z|x) cancel
-        Ok(total / rows.max(1) as f64)
+        let mut sums = NllSums::new(self, samples, seed)?;
+        let rows = x.len() / self.input_dim().max(1);
+        sums.add(self, x, threads, &mut |done| progress(done, rows));
+        Ok(sums.nll())
     }
 
     /// `n` codes drawn from the prior: `N(0, I)` for a variational model; for others, each
@@ -286,6 +225,151 @@ impl Autoencoder {
 
 /// `samples` codes `z = μ + σ·ε` per row of the posterior `post` (`n × 2k`), drawn row by
 /// row, sample by sample, dimension by dimension: `n·samples × k` values.
+/// The negative ELBO's two parts summed over rows given a part at a time, each row's
+/// posterior sample the next from one stream of `seed`: any split of the rows into parts
+/// gives the bits of the rows given whole, since the sums are taken row by row in order.
+#[derive(Debug, Clone)]
+pub struct ElboSums {
+    rng: random::ChaCha8Rng,
+    reconstruction: f64,
+    kl: f64,
+    rows: u64,
+}
+
+impl ElboSums {
+    /// No rows yet; `model` must be a variational model with a sigmoid output.
+    pub fn new(model: &Autoencoder, seed: u64) -> Result<ElboSums> {
+        check(model)?;
+        Ok(ElboSums { rng: random::rng(seed, Stream::Sample), reconstruction: 0.0, kl: 0.0, rows: 0 })
+    }
+
+    /// Add the raw rows `x` (the next rows after those added so far).
+    pub fn add(&mut self, model: &Autoencoder, x: &[f32], threads: &Threads) {
+        let mut xn = x.to_vec();
+        model.normalizer().apply_in_place(&mut xn);
+        self.add_normalized(model, &xn, threads);
+    }
+
+    /// [`add`](Self::add) of rows already normalised.
+    pub(crate) fn add_normalized(&mut self, model: &Autoencoder, xn: &[f32], threads: &Threads) {
+        let (d, k) = (model.input_dim(), model.code_dim());
+        let rows = xn.len() / d.max(1);
+        for start in (0..rows).step_by(4096) {
+            let n = 4096.min(rows - start);
+            let xs = &xn[start * d..(start + n) * d];
+            let post = model.posterior(xs, n, threads);
+            let z = draw_codes(&post, n, 1, k, &mut self.rng);
+            let logits = model.decoder_logits(&z, n, threads);
+            for r in 0..n {
+                self.kl += crate::kernels::gaussian::kl_sum(&post[r * 2 * k..(r + 1) * 2 * k], 1, k);
+                self.reconstruction -= log_bernoulli(&xs[r * d..(r + 1) * d], &logits[r * d..(r + 1) * d]);
+            }
+        }
+        self.rows += rows as u64;
+    }
+
+    /// The parts averaged over the rows added (0 before any).
+    pub fn parts(&self) -> ElboParts {
+        let n = self.rows.max(1) as f64;
+        ElboParts { reconstruction: self.reconstruction / n, kl: self.kl / n }
+    }
+}
+
+/// The importance-sampled `−log p(x)` summed over rows given a part at a time, each
+/// row's `K` draws the next from one stream of `seed`: any split of the rows gives the
+/// bits of the rows given whole.
+#[derive(Debug, Clone)]
+pub struct NllSums {
+    rng: random::ChaCha8Rng,
+    samples: usize,
+    total: f64,
+    rows: u64,
+}
+
+impl NllSums {
+    /// No rows yet, `samples` (`K ≥ 1`) draws per row; `model` must be a variational
+    /// model with a sigmoid output.
+    pub fn new(model: &Autoencoder, samples: usize, seed: u64) -> Result<NllSums> {
+        check(model)?;
+        if samples == 0 {
+            return Err(Error::config("iw_samples", "must be at least 1"));
+        }
+        Ok(NllSums { rng: random::rng(seed, Stream::Sample), samples, total: 0.0, rows: 0 })
+    }
+
+    /// Add the raw rows `x`, calling `progress(rows)` with the rows of `x` done after
+    /// each chunk (about 8 M decoder outputs: with 1000 samples of 784 values, 10 rows).
+    pub fn add(
+        &mut self,
+        model: &Autoencoder,
+        x: &[f32],
+        threads: &Threads,
+        progress: &mut dyn FnMut(usize),
+    ) {
+        let mut xn = x.to_vec();
+        model.normalizer().apply_in_place(&mut xn);
+        self.add_normalized(model, &xn, threads, progress);
+    }
+
+    /// [`add`](Self::add) of rows already normalised.
+    pub(crate) fn add_normalized(
+        &mut self,
+        model: &Autoencoder,
+        xn: &[f32],
+        threads: &Threads,
+        progress: &mut dyn FnMut(usize),
+    ) {
+        let (samples, rng) = (self.samples, &mut self.rng);
+        let (d, k) = (model.input_dim(), model.code_dim());
+        let rows = xn.len() / d.max(1);
+        // Rows per chunk so that one chunk's decoder outputs stay near 8 M values.
+        let chunk = ((8usize << 20) / (samples * d).max(1)).max(1);
+        for start in (0..rows).step_by(chunk) {
+            let n = chunk.min(rows - start);
+            let xs = &xn[start * d..(start + n) * d];
+            let post = model.posterior(xs, n, threads);
+            let mut z = vec![0.0f32; n * samples * k];
+            let mut log_w = vec![0.0f64; n * samples];
+            for r in 0..n {
+                let (mu, lv) = post[r * 2 * k..(r + 1) * 2 * k].split_at(k);
+                for s in 0..samples {
+                    let mut lw = 0.0;
+                    for j in 0..k {
+                        let e = random::normal(rng) as f32;
+                        let zj = mu[j] + sigma(lv[j]) * e;
+                        z[(r * samples + s) * k + j] = zj;
+                        let lvj = 2.0 * f64::from(sigma(lv[j])).ln();
+                        // log p(z) − log q(z|x); the ln 2π terms of the two cancel.
+                        lw += -0.5 * f64::from(zj) * f64::from(zj)
+                            + 0.5 * f64::from(e) * f64::from(e)
+                            + 0.5 * lvj;
+                    }
+                    log_w[r * samples + s] = lw;
+                }
+            }
+            let logits = model.decoder_logits(&z, n * samples, threads);
+            for r in 0..n {
+                let xr = &xs[r * d..(r + 1) * d];
+                let mut m = f64::NEG_INFINITY;
+                for s in 0..samples {
+                    let i = r * samples + s;
+                    log_w[i] += log_bernoulli(xr, &logits[i * d..(i + 1) * d]);
+                    m = m.max(log_w[i]);
+                }
+                let sum: f64 = log_w[r * samples..(r + 1) * samples].iter().map(|&v| (v - m).exp()).sum();
+                self.total -= m + sum.ln() - (samples as f64).ln();
+            }
+            progress(start + n);
+        }
+        self.rows += rows as u64;
+    }
+
+    /// `−log p(x)` averaged over the rows added, in nats (0 before any).
+    pub fn nll(&self) -> f64 {
+        self.total / self.rows.max(1) as f64
+    }
+}
+
 fn draw_codes(post: &[f32], n: usize, samples: usize, k: usize, rng: &mut random::ChaCha8Rng) -> Vec<f32> {
     let mut z = Vec::with_capacity(n * samples * k);
     for r in 0..n {

@@ -395,6 +395,25 @@ fn probes_text(p: &Probes, o: &mut String) {
     row(o, "raw", r.raw_width, &r.raw);
 }
 
+/// The rows `--pca-fit` names, read whole with the evaluated rows' data flags; a table
+/// larger than the memory budget is refused, as PCA is fitted on rows in memory.
+fn pca_fit_rows(
+    a: &EvaluateArgs,
+    model: &autoencoder::Autoencoder,
+    p: &std::path::Path,
+    seed: u64,
+) -> Result<Dataset> {
+    let budget = a.stream.memory_budget.unwrap_or_else(|| autoencoder::train::MemoryBudget::of_machine(1));
+    let paths = [p.to_path_buf()];
+    if a.input.data.table_files(&paths).is_some() && budget.exceeded_by(&paths, 1)? {
+        return Err(Error::format(
+            p,
+            format!("--pca-fit rows are read whole to fit PCA, and they are more than the memory budget of {budget} (--memory-budget): give fewer rows"),
+        ));
+    }
+    a.input.reading(model).load_shaped(&paths, seed, Split::Train, model.config().image_shape)
+}
+
 /// Where `--rate-distortion` draws its plot.
 fn rd_plot_path(a: &EvaluateArgs) -> PathBuf {
     a.rd_plot.clone().unwrap_or_else(|| crate::files::sibling(&a.input.model, "rd.png"))
@@ -444,13 +463,9 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         None
     } else {
         match (&a.pca_fit, a.input.data.named()) {
-            // Read with the data flags of the evaluated rows (--label-column …).
-            (Some(p), _) => Some(a.input.reading(&model).load_shaped(
-                std::slice::from_ref(p),
-                seed,
-                Split::Train,
-                model.config().image_shape,
-            )?),
+            // Read with the data flags of the evaluated rows (--label-column …), and
+            // whole: PCA is fitted on rows in memory.
+            (Some(p), _) => Some(pca_fit_rows(&a, &model, p, seed)?),
             (None, Some(_)) if a.input.data.split_or(Split::Test) != Split::Train => {
                 let train = DataArgs { split: Some(Split::Train), ..a.input.data.clone() };
                 Some(train.load(&[], seed, Split::Train)?)

@@ -475,6 +475,10 @@ fn streamed_evaluation_reports_the_numbers_of_the_rows_read_whole() {
     let (streamed, said) = evaluated(run_on("evaluate", &model, &data).arg("--stream"));
     assert!(said.contains("no PCA baseline: the evaluated rows are read a part at a time"), "{said}");
     assert!(streamed.get("pca").is_none() && streamed["mse"] == whole["mse"], "{streamed}");
+    fails(
+        run().args(["--memory-budget", "10K"]),
+        &["part-0.parquet", "--pca-fit rows are read whole", "memory budget of 10.0 KiB"],
+    );
     for flag in ["--rate-distortion", "--probe"] {
         fails(
             run_on("evaluate", &model, &data).args(["--stream", flag]),

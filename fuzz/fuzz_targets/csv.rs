@@ -6,7 +6,7 @@
 //! row read from a mark is the loader's row.
 
 use autoencoder::data::columns::{ColumnRef, Columns, Missing};
-use autoencoder::data::csv::{self, CsvOptions, DecimalMark, HeaderMode};
+use autoencoder::data::csv::{self, CsvOptions, DecimalMark, HeaderMode, Thousands};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,12 +30,22 @@ fuzz_target!(|data: &[u8]| {
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
         _ => panic!("the index and the loader disagree: {:?} / {:?}", whole.is_ok(), index.is_ok()),
     }
-    let opts = CsvOptions { header: HeaderMode::Yes, delimiter: Some(b','), ..CsvOptions::default() };
+    let opts = CsvOptions {
+        header: HeaderMode::Yes,
+        delimiter: Some(b','),
+        thousands: Some(Thousands::Space),
+        ..CsvOptions::default()
+    };
     let columns = Columns { label: Some(ColumnRef::Index(0)), ..Columns::default() };
     if let Ok(ds) = csv::load(&path, &opts, &columns) {
         let _ = ds.check_finite();
     }
-    let opts = CsvOptions { header: HeaderMode::No, delimiter: Some(b';'), decimal: DecimalMark::Comma };
+    let opts = CsvOptions {
+        header: HeaderMode::No,
+        delimiter: Some(b';'),
+        decimal: DecimalMark::Comma,
+        thousands: Some(Thousands::Point),
+    };
     let columns =
         Columns { label: Some(ColumnRef::Name("y".into())), missing: Missing::Mean, ..Columns::default() };
     if let Ok(ds) = csv::load(&path, &opts, &columns) {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use autoencoder::data::builtin::{Named, Sources, Split};
 use autoencoder::data::columns::{Categorical, ColumnRef, Columns, Missing};
-use autoencoder::data::csv::{CsvOptions, DecimalMark, HeaderMode};
+use autoencoder::data::csv::{CsvOptions, DecimalMark, HeaderMode, Thousands};
 use autoencoder::data::image::{self, ImageOptions};
 use autoencoder::data::npy::NpyOptions;
 use autoencoder::data::open::{self, LoadOptions};
@@ -62,6 +62,9 @@ pub struct DataArgs {
     /// CSV: the numbers' decimal mark: point (1.5) or comma (1,5, as European spreadsheets write them; the fields are then separated by a tab, a semicolon or a bar).
     #[arg(long, default_value = "point", value_name = "MARK")]
     pub decimal: DecimalMark,
+    /// CSV: the numbers' thousands separator, read where it groups a number's digits in threes: comma (1,234.5), point (1.234,5 with --decimal comma), space (also the no-break spaces), apostrophe or underscore [default: none, refused].
+    #[arg(long, value_name = "SEP")]
+    pub thousands: Option<Thousands>,
     /// NPZ: the member holding the data [default: x, X, data, or the only array].
     #[arg(long, value_name = "NAME")]
     pub npz_array: Option<String>,
@@ -111,7 +114,12 @@ impl DataArgs {
 
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions {
-            csv: CsvOptions { header: self.header, delimiter: self.delimiter.0, decimal: self.decimal },
+            csv: CsvOptions {
+                header: self.header,
+                delimiter: self.delimiter.0,
+                decimal: self.decimal,
+                thousands: self.thousands,
+            },
             columns: Columns {
                 label: self.label_column.clone(),
                 id: self.id_column.clone(),

@@ -21,8 +21,9 @@ use crate::{array2, to_py};
 /// every other column), the columns left out, and the text columns one-hot encoded
 /// (`ae train --categorical`). A column is a header name or a 0-based index. CSV files
 /// are read with `header` (`auto`, `yes`, `no`), `delimiter` (`None`: told from the
-/// file; `tab` or one character) and `decimal` (`point` or `comma`), as `ae`'s flags of
-/// those names say.
+/// file; `tab` or one character), `decimal` (`point` or `comma`) and `thousands`
+/// (`None`, or a separator: `comma`, `point`, `space` …), as `ae`'s flags of those names
+/// say.
 #[pyclass(module = "autoencoder._core", frozen)]
 pub struct TableFiles {
     pub paths: Vec<PathBuf>,
@@ -33,7 +34,7 @@ pub struct TableFiles {
 #[pymethods]
 impl TableFiles {
     #[new]
-    #[pyo3(signature = (paths, *, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new(), categorical=Vec::new(), header="auto", delimiter=None, decimal="point"))]
+    #[pyo3(signature = (paths, *, label_column=None, id_column=None, columns=None, ignore_columns=Vec::new(), categorical=Vec::new(), header="auto", delimiter=None, decimal="point", thousands=None))]
     #[allow(clippy::too_many_arguments)] // the keywords of Python's `Files`
     fn new(
         paths: Vec<PathBuf>,
@@ -45,6 +46,7 @@ impl TableFiles {
         header: &str,
         delimiter: Option<&str>,
         decimal: &str,
+        thousands: Option<&str>,
     ) -> PyResult<TableFiles> {
         let column = |s: String| s.parse::<ColumnRef>().unwrap_or_else(|never| match never {});
         let columns = Columns {
@@ -59,6 +61,7 @@ impl TableFiles {
             header: header.parse().map_err(to_py)?,
             delimiter: parse_delimiter(delimiter.unwrap_or("auto")).map_err(to_py)?,
             decimal: decimal.parse().map_err(to_py)?,
+            thousands: thousands.map(str::parse).transpose().map_err(to_py)?,
         };
         csv.check().map_err(to_py)?;
         Ok(TableFiles { paths, columns, csv })

@@ -434,6 +434,39 @@ def test_csv_files_are_read_with_their_delimiter_decimal_mark_and_header(ae, row
         Files(tmp_path / "eu.csv", delimiter="::")
 
 
+def test_thousands_separators_read_as_ae_reads_them(ae, rows, tmp_path):
+    """`Files(thousands=",")` reads `"12,345.5"` (quoted in a comma file, as US
+    spreadsheets export money) as `ae train --thousands comma` does: the model bytes,
+    and the rows of the numbers written plainly. Without it the numbers are refused
+    naming the setting; a separator that is the decimal mark, or unknown, is refused
+    when the `Files` is made."""
+    X, y = rows
+    big = (X * np.float32(123457)).astype(np.float32)
+
+    def grouped(v):
+        t = np.format_float_positional(v, unique=True)
+        sign, t = ("-", t[1:]) if t.startswith("-") else ("", t)
+        whole, _, frac = t.partition(".")
+        return f"{sign}{int(whole):,}" + (f".{frac}" if frac else "")
+
+    lines = [",".join([*(f"f{j}" for j in range(5)), "label"])]
+    lines += [",".join([*(f'"{grouped(v)}"' for v in r), str(l)]) for r, l in zip(big, y)]
+    assert any("," in g for g in lines[1].split('"')[1::2])
+    (tmp_path / "us.csv").write_text("\n".join(lines) + "\n")
+    files = Files(tmp_path / "us.csv", label_column="label", thousands=",", stream=False)
+    assert np.array_equal(files.read(), big)
+    assert "thousands=','" in repr(files)
+    est = autoencoder.Autoencoder(**SETTINGS).fit(files)
+    ae("train", tmp_path / "us.csv", "--label-column", "label", "--thousands", "comma", *FLAGS, "-o", tmp_path / "cli.safetensors")
+    assert fitted_bytes(est, tmp_path / "py.safetensors") == (tmp_path / "cli.safetensors").read_bytes()
+    with pytest.raises(ValueError, match=r"is not a number \(a thousands separator: thousands = comma reads it\)"):
+        Files(tmp_path / "us.csv", label_column="label").read()
+    with pytest.raises(ValueError, match="the thousands separator cannot be the decimal mark"):
+        Files(tmp_path / "us.csv", thousands=".")
+    with pytest.raises(ValueError, match="thousands"):
+        Files(tmp_path / "us.csv", thousands="-")
+
+
 def test_decimal_columns_read_as_ae_reads_them(ae, rows, tmp_path):
     """A decimal column (money, as databases and Spark write it) is read as `ae` reads
     it: each value the float32 of its text, a null a missing value. Parquet files give

@@ -977,6 +977,7 @@ mod tests {
         "header",
         "delimiter",
         "decimal",
+        "thousands",
         "npz_array",
         "skip_bad",
         "image_size",

@@ -61,8 +61,9 @@ impl Media {
 /// of those names say: `header` (`present` or `absent`, RFC 7111's words, or `yes`,
 /// `no`, `auto`; told from the rows when not given), `delimiter` (`tab`, `comma`,
 /// `semicolon`, `bar`, or one character, quoted; told from the first lines when not
-/// given) and `decimal` (`point` or `comma`). Other parameters (`charset`) are not
-/// read; a bad value is a 400 naming the parameter.
+/// given), `decimal` (`point` or `comma`) and `thousands` (`comma`, `point`, `space`,
+/// `apostrophe` or `underscore`; none when not given). Other parameters (`charset`) are
+/// not read; a bad value is a 400 naming the parameter.
 ///
 /// `Content-Type: text/csv; decimal=comma; delimiter=semicolon` reads a spreadsheet's
 /// export of decimal commas.
@@ -89,10 +90,17 @@ pub fn csv_options(content_type: Option<&str>) -> Result<CsvOptions, Failure> {
                 opts.delimiter = parse_delimiter(&text).map_err(|e| bad(&name, e))?;
             }
             "decimal" => opts.decimal = value.parse().map_err(|e| bad(&name, e))?,
+            "thousands" => opts.thousands = Some(value.parse().map_err(|e| bad(&name, e))?),
             _ => {}
         }
     }
-    opts.check().map_err(|e| bad("decimal", e))?;
+    opts.check().map_err(|e| {
+        let field = match &e {
+            autoencoder::Error::Config { field, .. } => field.clone(),
+            _ => "decimal".to_string(),
+        };
+        bad(&field, e)
+    })?;
     Ok(opts)
 }
 
@@ -162,7 +170,9 @@ pub fn rows(
         let data = open::load_reader(body, Path::new("request body"), &opts).map_err(|e| {
             Failure::new(
                 400,
-                e.to_string().replace("decimal = comma", "Content-Type text/csv; decimal=comma"),
+                e.to_string()
+                    .replace("decimal = comma", "Content-Type text/csv; decimal=comma")
+                    .replace("thousands = ", "Content-Type text/csv; thousands="),
             )
         })?;
         if data.rows() > max_rows {
@@ -436,9 +446,10 @@ mod tests {
     }
 
     /// A CSV body's Content-Type parameters say how it is read: a semicolon file of
-    /// decimal commas, a headerless TSV, a quoted delimiter holding a `;`; a bad value
-    /// is a 400 naming the parameter, and a decimal comma sent without saying so is
-    /// refused with the parameter that reads it.
+    /// decimal commas, a headerless TSV, a quoted delimiter holding a `;`, thousands
+    /// separators; a bad value is a 400 naming the parameter, and a decimal comma or a
+    /// thousands separator sent without saying so is refused with the parameter that
+    /// reads it.
     #[test]
     fn csv_bodies_are_read_as_their_content_type_says() {
         let model = Autoencoder::new(
@@ -459,6 +470,18 @@ mod tests {
         );
         assert_eq!(read("1.5\t2\n-3.25\t4\n", "text/csv; header=absent; delimiter=tab").unwrap(), want);
         assert_eq!(read("a;b\n1.5;2\n-3.25;4\n", "text/csv; delimiter=\";\"").unwrap(), want);
+        let want = vec![1234.5f32, 2.0, -3.25, 4000.0];
+        assert_eq!(read("a,b\n\"1,234.5\",2\n-3.25,\"4,000\"\n", "text/csv; thousands=comma").unwrap(), want);
+        assert_eq!(
+            read("a;b\n1.234,5;2\n-3,25;4.000\n", "text/csv; decimal=comma; thousands=point").unwrap(),
+            want
+        );
+        let e = read("a,b\n\"1,234.5\",2\n", "text/csv").unwrap_err();
+        assert!(
+            e.message.contains("(a thousands separator: Content-Type text/csv; thousands=comma reads it)"),
+            "{}",
+            e.message
+        );
         let e = read("a;b\n1,5;2\n", "text/csv").unwrap_err();
         assert!(
             e.message.contains("(a decimal comma: Content-Type text/csv; decimal=comma reads it)"),
@@ -470,6 +493,8 @@ mod tests {
             ("text/csv; header=sometimes", "header"),
             ("text/csv; delimiter=\"::\"", "delimiter"),
             ("text/csv; delimiter=comma; decimal=comma", "decimal"),
+            ("text/csv; thousands=dash", "thousands"),
+            ("text/csv; thousands=point", "thousands"),
         ] {
             let e = csv_options(Some(ct)).unwrap_err();
             assert!(

@@ -58,7 +58,7 @@ pub fn document(model: &Autoencoder, settings: &Settings) -> Value {
         "required": true,
         "content": {
             "application/json": { "schema": rows_body },
-            "text/csv": { "schema": { "type": "string", "pattern": csv_pattern, "description": "CSV rows, a header optional; the Content-Type's parameters say how they are read, as ae's flags: header=present|absent, delimiter=tab|comma|semicolon|bar (told from the first lines when not given), decimal=point|comma" }, "example": csv_example },
+            "text/csv": { "schema": { "type": "string", "pattern": csv_pattern, "description": "CSV rows, a header optional; the Content-Type's parameters say how they are read, as ae's flags: header=present|absent, delimiter=tab|comma|semicolon|bar (told from the first lines when not given), decimal=point|comma, thousands=comma|point|space|apostrophe|underscore" }, "example": csv_example },
             "application/x-npy": { "schema": { "type": "string", "format": "binary", "description": format!("a NumPy .npy array of shape (rows, {d}), any numeric dtype") } }
         }
     });

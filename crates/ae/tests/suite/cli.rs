@@ -1223,6 +1223,82 @@ fn a_closed_stdout_pipe_is_not_a_panic() {
     assert_ne!(out.status.code(), Some(101), "{err}");
 }
 
+/// Money as spreadsheets export it: `"1,234.50"` quoted in a comma file, or
+/// `1.234,50` with decimal commas, reads with `--thousands` as the plain numbers do (the
+/// same codes), and without it is refused with the flag that reads it.
+#[test]
+fn thousands_separators_read_when_told() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    let (mut plain, mut us, mut eu) =
+        (String::from("a,b,c\n"), String::from("a,b,c\n"), String::from("a;b;c\n"));
+    for i in 0..60u32 {
+        let (a, b, c) = (1000 + i * 997 % 9000, i % 7, 1_000_000 + i * 12_345);
+        plain.push_str(&format!("{a}.{b}5,{b},{c}\n"));
+        us.push_str(&format!(
+            "\"{},{:03}.{b}5\",{b},\"{},{:03},{:03}\"\n",
+            a / 1000,
+            a % 1000,
+            c / 1_000_000,
+            c / 1000 % 1000,
+            c % 1000
+        ));
+        eu.push_str(&format!(
+            "{}.{:03},{b}5;{b};{}.{:03}.{:03}\n",
+            a / 1000,
+            a % 1000,
+            c / 1_000_000,
+            c / 1000 % 1000,
+            c % 1000
+        ));
+    }
+    for (name, text) in [("plain.csv", &plain), ("us.csv", &us), ("eu.csv", &eu)] {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    let model = d.join("m.safetensors");
+    ok(ae()
+        .arg("train")
+        .arg(d.join("plain.csv"))
+        .args(["--layers", "2", "--epochs", "1", "--no-plots", "-q", "-o"])
+        .arg(&model));
+    let codes = |data: &str, extra: &[&str]| {
+        let run = ok(ae().arg("encode").arg(&model).arg(d.join(data)).args(["-o", "-"]).args(extra));
+        run.stdout
+    };
+    let want = codes("plain.csv", &[]);
+    assert!(codes("us.csv", &["--thousands", "comma"]) == want, "us.csv");
+    assert!(codes("eu.csv", &["--decimal", "comma", "--thousands", "point"]) == want, "eu.csv");
+    let refused = |data: &str, extra: &[&str], says: &str| {
+        ae().arg("encode")
+            .arg(&model)
+            .arg(d.join(data))
+            .args(["-o", "-"])
+            .args(extra)
+            .assert()
+            .failure()
+            .stdout("")
+            .stderr(predicate::str::contains(says));
+    };
+    refused("us.csv", &[], "line 2 (data row 1), column 1 (\"a\"): \"1,000.05\" is not a number (a thousands separator: --thousands comma reads it)");
+    refused(
+        "eu.csv",
+        &["--decimal", "comma"],
+        "\"1.000,05\" is not a number (a thousands separator: --thousands point reads it)",
+    );
+    refused(
+        "eu.csv",
+        &["--decimal", "comma", "--thousands", "comma"],
+        "the thousands separator cannot be the decimal mark (comma)",
+    );
+    ae().arg("encode")
+        .arg(&model)
+        .arg(d.join("us.csv"))
+        .args(["--thousands", "dash"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--thousands"));
+}
+
 /// TSV files, a folder of TSV shards, and semicolon files from standard input are read
 /// without being told their delimiter: a model's codes of them are the bytes of its
 /// codes of the comma file; `--delimiter` says it outright, and a bad one is refused;

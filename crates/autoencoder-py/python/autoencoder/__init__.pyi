@@ -94,6 +94,10 @@ class Files:
         categorical: Union[Column, Sequence[Column]] = (),
         stream: Optional[bool] = None,
         memory_budget: Union[int, str, None] = None,
+        header: Literal["auto", "yes", "no"] = "auto",
+        delimiter: Optional[str] = None,
+        decimal: str = ".",
+        thousands: Optional[str] = None,
     ) -> None: ...
     def read(self) -> NDArray[np.float32]: ...
 

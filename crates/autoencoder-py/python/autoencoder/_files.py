@@ -38,7 +38,11 @@ class Files:
     is told from the first lines (a comma, a tab, a semicolon or a bar) unless given
     (``"tab"``, ``";"`` …); ``decimal=","`` reads numbers written with a decimal comma
     (``1,5``, as European spreadsheets write them, with fields separated by ``;`` or a
-    tab), as pandas' ``read_csv(decimal=",")``.
+    tab), as pandas' ``read_csv(decimal=",")``; ``thousands`` reads a thousands
+    separator (``","``, ``"."``, ``"space"`` — with the no-break spaces —,
+    ``"'"`` or ``"_"``) where it groups a number's whole part in threes, as pandas'
+    ``read_csv(thousands=",")`` reads it (pandas also reads it elsewhere; here
+    ``1,23`` is refused, not read as 123).
 
     ``fit(Files(...))`` trains on the rows without holding them in Python. With
     ``stream=True``, or by default when the rows would take more than ``memory_budget``
@@ -67,6 +71,7 @@ class Files:
         header="auto",
         delimiter=None,
         decimal=".",
+        thousands=None,
     ):
         paths = list(path) if isinstance(path, (list, tuple)) else [path]
         if not paths:
@@ -97,10 +102,10 @@ class Files:
                     raise ValueError(f"memory_budget must be at least one byte, got {memory_budget!r}")
                 memory_budget = str(memory_budget)
         self.memory_budget = memory_budget
-        for name, value in (("header", header), ("delimiter", delimiter), ("decimal", decimal)):
+        for name, value in (("header", header), ("delimiter", delimiter), ("decimal", decimal), ("thousands", thousands)):
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{name} must be a string, got {value!r}")
-        self.header, self.delimiter, self.decimal = header, delimiter, decimal
+        self.header, self.delimiter, self.decimal, self.thousands = header, delimiter, decimal, thousands
         self._core()  # the CSV settings checked now, not at the first read
 
     def _columns(self):
@@ -113,7 +118,7 @@ class Files:
         }
 
     def _csv(self):
-        return {"header": self.header, "delimiter": self.delimiter, "decimal": self.decimal}
+        return {"header": self.header, "delimiter": self.delimiter, "decimal": self.decimal, "thousands": self.thousands}
 
     def _with_categorical(self, categorical):
         """These files with ``categorical`` columns one-hot encoded."""
@@ -144,7 +149,7 @@ class Files:
         ) + "".join(
             f", {k}={v!r}"
             for k, v in self._csv().items()
-            if v != {"header": "auto", "delimiter": None, "decimal": "."}[k]
+            if v != {"header": "auto", "delimiter": None, "decimal": ".", "thousands": None}[k]
         )
         return f"Files({shown!r}{extra})"
 

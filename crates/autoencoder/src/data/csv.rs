@@ -69,17 +69,21 @@ pub struct CsvOptions {
     pub delimiter: Option<u8>,
     /// The numbers' decimal mark; [`DecimalMark::Point`] by default.
     pub decimal: DecimalMark,
+    /// The numbers' thousands separator, read when it groups a number's whole part in
+    /// threes (`1,234,567.5`); `None` (the default): a separator is refused, saying so.
+    pub thousands: Option<Thousands>,
 }
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { header: HeaderMode::Auto, delimiter: None, decimal: DecimalMark::Point }
+        CsvOptions { header: HeaderMode::Auto, delimiter: None, decimal: DecimalMark::Point, thousands: None }
     }
 }
 
 impl CsvOptions {
-    /// Refuses a comma as both the delimiter and the decimal mark: `1,5,2` would be
-    /// split at the decimal commas. Every read checks this first.
+    /// Refuses a comma as both the delimiter and the decimal mark (`1,5,2` would be
+    /// split at the decimal commas), and a thousands separator that is the decimal mark.
+    /// Every read checks this first.
     pub fn check(&self) -> Result<()> {
         if self.decimal == DecimalMark::Comma && self.delimiter == Some(b',') {
             return Err(Error::config(
@@ -87,7 +91,79 @@ impl CsvOptions {
                 "a comma cannot be both the field delimiter and the decimal mark (such files separate their fields with ; or a tab)",
             ));
         }
+        let mark = match self.decimal {
+            DecimalMark::Point => Thousands::Point,
+            DecimalMark::Comma => Thousands::Comma,
+        };
+        if self.thousands == Some(mark) {
+            return Err(Error::config(
+                "thousands",
+                format!("the thousands separator cannot be the decimal mark ({})", mark.name()),
+            ));
+        }
         Ok(())
+    }
+}
+
+/// The mark between a number's groups of three digits: `1,234,567.5`, `1.234.567,5`,
+/// `1 234 567,5`, `1'234'567.5`. Read only where it groups the whole part in threes
+/// (one to three digits, then threes), so that a list or a misread column is refused,
+/// not run together into one number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thousands {
+    /// `,`.
+    Comma,
+    /// `.`.
+    Point,
+    /// A space, a no-break space (U+00A0) or a narrow no-break space (U+202F), as French
+    /// and other exports write it.
+    Space,
+    /// `'` or `’` (U+2019), as Swiss exports write it.
+    Apostrophe,
+    /// `_`.
+    Underscore,
+}
+
+impl Thousands {
+    /// The separator's name, as it is given.
+    pub fn name(self) -> &'static str {
+        match self {
+            Thousands::Comma => "comma",
+            Thousands::Point => "point",
+            Thousands::Space => "space",
+            Thousands::Apostrophe => "apostrophe",
+            Thousands::Underscore => "underscore",
+        }
+    }
+
+    /// Whether `c` is this separator.
+    fn is(self, c: char) -> bool {
+        match self {
+            Thousands::Comma => c == ',',
+            Thousands::Point => c == '.',
+            Thousands::Space => matches!(c, ' ' | '\u{a0}' | '\u{202f}'),
+            Thousands::Apostrophe => matches!(c, '\'' | '\u{2019}'),
+            Thousands::Underscore => c == '_',
+        }
+    }
+}
+
+impl std::str::FromStr for Thousands {
+    type Err = Error;
+    /// `comma` (or `,`), `point` (`.`), `space` (` `), `apostrophe` (`'`), `underscore`
+    /// (`_`).
+    fn from_str(s: &str) -> Result<Thousands> {
+        match s.to_ascii_lowercase().as_str() {
+            "comma" | "," => Ok(Thousands::Comma),
+            "point" | "." => Ok(Thousands::Point),
+            "space" | " " => Ok(Thousands::Space),
+            "apostrophe" | "'" => Ok(Thousands::Apostrophe),
+            "underscore" | "_" => Ok(Thousands::Underscore),
+            _ => Err(Error::config(
+                "thousands",
+                format!("{s:?}: expected comma (1,234.5), point (1.234,5), space (1 234,5), apostrophe (1'234.5) or underscore"),
+            )),
+        }
     }
 }
 
@@ -214,10 +290,24 @@ fn parse_number(text: &str) -> std::result::Result<f32, bool> {
     Ok(v)
 }
 
-/// Parse a feature value written with `decimal` marks ([`parse_number`]'s errors): with
-/// a decimal comma, the commas are made points (in a buffer on the stack), and a point is
+/// Parse a feature value written with `decimal` marks and `thousands` separators
+/// ([`parse_number`]'s errors): the separators are taken out where they group the whole
+/// part in threes ([`ungrouped`]; elsewhere the text is not a number), then with a
+/// decimal comma the commas are made points (in a buffer on the stack), and a point is
 /// not a number.
-fn parse_feature(text: &str, decimal: DecimalMark) -> std::result::Result<f32, bool> {
+fn parse_feature(
+    text: &str,
+    decimal: DecimalMark,
+    thousands: Option<Thousands>,
+) -> std::result::Result<f32, bool> {
+    if let Some(t) = thousands.filter(|&t| text.contains(|c| t.is(c))) {
+        let mut buf = [0u8; 64];
+        return match ungrouped(text, t, decimal, &mut buf) {
+            Some(Ok(plain)) => parse_feature(plain, decimal, None),
+            Some(Err(long)) => parse_feature(&long, decimal, None),
+            None => Err(false),
+        };
+    }
     if decimal == DecimalMark::Point || !text.contains([',', '.']) {
         return parse_number(text);
     }
@@ -233,6 +323,48 @@ fn parse_feature(text: &str, decimal: DecimalMark) -> std::result::Result<f32, b
     }
     // Only ASCII commas were replaced, by ASCII points: still UTF-8.
     parse_number(std::str::from_utf8(b).map_err(|_| false)?)
+}
+
+/// `text` without its thousands separators `t`, when they group its whole part (the
+/// digits before the decimal mark or the exponent) in threes after one to three
+/// digits: in `buf` when it fits, else in a `String`; `None` when they do not group it
+/// so, or stand elsewhere.
+fn ungrouped<'b>(
+    text: &str,
+    t: Thousands,
+    decimal: DecimalMark,
+    buf: &'b mut [u8; 64],
+) -> Option<std::result::Result<&'b str, String>> {
+    let mark = match decimal {
+        DecimalMark::Point => '.',
+        DecimalMark::Comma => ',',
+    };
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let sign = &text[..text.len() - body.len()];
+    let end = body.find([mark, 'e', 'E']).unwrap_or(body.len());
+    let (whole, rest) = body.split_at(end);
+    let mut groups = whole.split(|c| t.is(c));
+    let first = groups.next()?;
+    let digits = |g: &str| g.bytes().all(|b| b.is_ascii_digit());
+    let grouped = (1..=3).contains(&first.len())
+        && digits(first)
+        && groups.all(|g| g.len() == 3 && digits(g))
+        && !rest.contains(|c| t.is(c));
+    if !grouped {
+        return None;
+    }
+    let parts = || [sign].into_iter().chain(whole.split(|c| t.is(c))).chain([rest]);
+    let len: usize = parts().map(str::len).sum();
+    if len > buf.len() {
+        return Some(Err(parts().collect()));
+    }
+    let mut at = 0;
+    for p in parts() {
+        buf[at..at + p.len()].copy_from_slice(p.as_bytes());
+        at += p.len();
+    }
+    // Whole UTF-8 pieces of `text`, put side by side: always UTF-8.
+    std::str::from_utf8(&buf[..at]).ok().map(Ok)
 }
 
 /// Parse a label: an integer, or a float with no fractional part ("1.0", "2e0").
@@ -274,60 +406,54 @@ fn shown_text(field: &[u8]) -> String {
     out
 }
 
-/// True when the field (trimmed) parses as a number, with a decimal point or comma
-/// (deciding whether the first record is a header, so that a file of decimal commas read
+/// True when the field (trimmed) parses as a number with `decimal` marks and
+/// `thousands` separators, or with a decimal comma, or with commas between its thousands
+/// (deciding whether the first record is a header, so that a file of such numbers read
 /// without saying so has its header found, and its numbers refused with the reason).
-fn is_number(field: &[u8]) -> bool {
+fn is_number(field: &[u8], decimal: DecimalMark, thousands: Option<Thousands>) -> bool {
     std::str::from_utf8(field)
         .map(|s| {
+            let s = s.trim();
             // A number too large for f32 (`Err(true)`) is still a number.
-            let number = |t: &str| !matches!(parse_number(t), Err(false));
-            number(s.trim()) || with_point(s.trim()).is_some_and(|t| number(&t))
+            let number = |r: std::result::Result<f32, bool>| !matches!(r, Err(false));
+            number(parse_feature(s, decimal, thousands))
+                || number(parse_number(s))
+                || with_point(s).is_some_and(|t| number(parse_number(&t)))
+                || number(parse_feature(s, DecimalMark::Point, Some(Thousands::Comma)))
         })
         .unwrap_or(false)
 }
 
-/// Whether `text` is a number whose whole part is written in groups of three digits
-/// between commas (`1,234`, `-12,345,678.5`): a thousands separator.
-fn thousands_grouped(text: &str) -> bool {
-    let mut groups = text.split(',');
-    let first = groups.next().unwrap_or("").trim_start_matches(['-', '+']);
-    let rest: Vec<&str> = groups.collect();
-    let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
-    let Some((last, middle)) = rest.split_last() else { return false };
-    // The first three bytes checked as ASCII digits before the text is cut after them
-    // (a cut inside a character would panic).
-    let tail_ok = last.len() >= 3
-        && last.as_bytes()[..3].iter().all(u8::is_ascii_digit)
-        && (last.len() == 3 || last[3..].starts_with(['.', 'e', 'E']) && parse_number(last).is_ok());
-    (1..=3).contains(&first.len())
-        && digits(first)
-        && middle.iter().all(|g| g.len() == 3 && digits(g))
-        && tail_ok
-}
+/// The separators [`not_a_number`] tries, to say which one reads a number.
+const SEPARATORS: [Thousands; 5] =
+    [Thousands::Comma, Thousands::Point, Thousands::Space, Thousands::Apostrophe, Thousands::Underscore];
 
-/// Why `text`, which is not a missing value, is not a number read with `decimal` marks:
-/// what its commas or points may be, and the setting that reads them.
-fn not_a_number(text: &str, decimal: DecimalMark) -> &'static str {
+/// Why `text`, which is not a missing value, is not a number read with `decimal` marks
+/// and `thousands` separators: what its commas, points or separators may be, and the
+/// setting that reads them.
+fn not_a_number(text: &str, decimal: DecimalMark, thousands: Option<Thousands>) -> String {
+    if let Some(t) = thousands.filter(|&t| text.contains(|c| t.is(c))) {
+        return format!(
+            "is not a number (its {} separators do not group its whole part in threes, as thousands = {} reads them)",
+            t.name(),
+            t.name()
+        );
+    }
     let commas = with_point(text).is_some_and(|p| parse_number(&p).is_ok());
-    match decimal {
-        DecimalMark::Point if commas && thousands_grouped(text) => {
-            "is not a number (a decimal comma, or a thousands separator? decimal = comma reads a decimal comma; thousands separators are not read)"
+    let grouped = SEPARATORS.into_iter().find(|&t| parse_feature(text, decimal, Some(t)).is_ok());
+    match (decimal, grouped) {
+        (DecimalMark::Point, Some(Thousands::Comma)) if commas => {
+            "is not a number (a decimal comma, or a thousands separator? decimal = comma reads a decimal comma, thousands = comma a thousands separator)".into()
         }
-        DecimalMark::Point if commas => "is not a number (a decimal comma: decimal = comma reads it)",
-        DecimalMark::Point if thousands_grouped(text) => {
-            "is not a number (thousands separators are not read: write the number without them)"
+        (DecimalMark::Point, _) if commas => "is not a number (a decimal comma: decimal = comma reads it)".into(),
+        (_, Some(t)) => format!("is not a number (a thousands separator: thousands = {} reads it)", t.name()),
+        (DecimalMark::Comma, None) if text.contains('.') && parse_number(text).is_ok() => {
+            "is not a number with a decimal comma (decimal = comma reads 1,5)".into()
         }
-        DecimalMark::Comma
-            if text.contains('.')
-                && (parse_number(text).is_ok() || parse_feature(&text.replace('.', ""), decimal).is_ok()) =>
-        {
-            "is not a number with a decimal comma (decimal = comma reads 1,5; a point may be a thousands separator, which is not read)"
+        (DecimalMark::Comma, None) if text.contains(',') => {
+            "is not a number (its comma is not a decimal comma; with decimal = comma, fields are separated by a tab, a semicolon or a bar)".into()
         }
-        DecimalMark::Comma if text.contains(',') => {
-            "is not a number (its comma is not a decimal comma; with decimal = comma, fields are separated by a tab, a semicolon or a bar)"
-        }
-        _ => "is not a number",
+        _ => "is not a number".into(),
     }
 }
 
@@ -705,6 +831,7 @@ struct Values<'a> {
     plan: &'a ColumnPlan,
     missing: Missing,
     decimal: DecimalMark,
+    thousands: Option<Thousands>,
     data: Vec<f32>,
     labels: LabelTexts,
     ids: Vec<String>,
@@ -775,7 +902,7 @@ impl Values<'_> {
             Some(Role::Skip) | None => return Ok(()),
         };
         let base = self.data.len() - self.plan.features.len();
-        match text.map_err(|_| false).and_then(|t| parse_feature(t, self.decimal)) {
+        match text.map_err(|_| false).and_then(|t| parse_feature(t, self.decimal, self.thousands)) {
             Ok(v) => {
                 self.data[base + j] = v;
                 Ok(())
@@ -786,16 +913,16 @@ impl Values<'_> {
             }
             Err(out_of_range) => {
                 let shown = shown_text(field);
-                let what = if out_of_range {
-                    "is too large for a 32-bit float"
+                let what: String = if out_of_range {
+                    "is too large for a 32-bit float".into()
                 } else if text.is_ok_and(is_missing_text) {
                     if shown.is_empty() {
-                        "is empty (a missing value; missing = drop or missing = mean handles it)"
+                        "is empty (a missing value; missing = drop or missing = mean handles it)".into()
                     } else {
-                        "is a missing value (missing = drop or missing = mean handles it)"
+                        "is a missing value (missing = drop or missing = mean handles it)".into()
                     }
                 } else {
-                    text.map_or("is not a number", |t| not_a_number(t, self.decimal))
+                    text.map_or("is not a number".into(), |t| not_a_number(t, self.decimal, self.thousands))
                 };
                 Err(Error::format(
                     self.path,
@@ -1019,14 +1146,13 @@ fn read_window<R: std::io::Read>(
             }
             let ncols = first.count;
             let second = fields.read_held(ncols, first.held_bytes())?;
+            let number = |f: &[u8]| is_number(f, opts.decimal, opts.thousands);
             let has_header = match opts.header {
                 HeaderMode::Yes => true,
                 HeaderMode::No => false,
                 HeaderMode::Auto => match &second {
-                    Some(second) => {
-                        first.iter().zip(second.iter()).any(|(a, b)| !is_number(a) && is_number(b))
-                    }
-                    None => first.iter().any(|a| !is_number(a)),
+                    Some(second) => first.iter().zip(second.iter()).any(|(a, b)| !number(a) && number(b)),
+                    None => first.iter().any(|a| !number(a)),
                 },
             };
             let header: Option<Vec<String>> = has_header.then(|| first.iter().map(field_str).collect());
@@ -1043,6 +1169,7 @@ fn read_window<R: std::io::Read>(
         plan: &plan,
         missing: columns.missing,
         decimal: opts.decimal,
+        thousands: opts.thousands,
         data: Vec::new(),
         labels: LabelTexts::default(),
         ids: Vec::new(),
@@ -1957,7 +2084,12 @@ mod delimiters {
         let e = refused("a,b\n\"1,234\",2\n", &CsvOptions::default());
         assert!(e.contains("\"1,234\" is not a number (a decimal comma, or a thousands separator?"), "{e}");
         let e = refused("a,b\n\"-12,345,678.5\",2\n", &CsvOptions::default());
-        assert!(e.contains("\"-12,345,678.5\" is not a number (thousands separators are not read"), "{e}");
+        assert!(
+            e.contains(
+                "\"-12,345,678.5\" is not a number (a thousands separator: thousands = comma reads it)"
+            ),
+            "{e}"
+        );
         let e = refused("a,b\n\"12,34,5\",2\n", &CsvOptions::default());
         assert!(e.ends_with("\"12,34,5\" is not a number"), "{e}");
         // A character of several bytes where the digits would be: no cut inside it.
@@ -1968,7 +2100,10 @@ mod delimiters {
         let e = refused("a;b\n1.5;2\n", &euro);
         assert!(e.contains("column 1 (\"a\"): \"1.5\" is not a number with a decimal comma"), "{e}");
         let e = refused("a;b\n1.234,5;2\n", &euro);
-        assert!(e.contains("\"1.234,5\" is not a number with a decimal comma"), "{e}");
+        assert!(
+            e.contains("\"1.234,5\" is not a number (a thousands separator: thousands = point reads it)"),
+            "{e}"
+        );
         let e = refused("a, b\n1,5, 2,5\n", &euro);
         assert!(e.contains("\"a, b\" is not a number (its comma is not a decimal comma"), "{e}");
         let both = CsvOptions { delimiter: Some(b','), ..euro.clone() };
@@ -1978,6 +2113,102 @@ mod delimiters {
         assert_eq!(",".parse::<DecimalMark>().unwrap(), DecimalMark::Comma);
         assert_eq!("Point".parse::<DecimalMark>().unwrap(), DecimalMark::Point);
         assert!("dot-dot".parse::<DecimalMark>().unwrap_err().to_string().contains("decimal"));
+    }
+
+    /// Told the thousands separator, numbers grouped by it read as without it: `1,234.5`
+    /// (quoted in a comma file), `1.234,5` with decimal commas, spaces (the no-break ones
+    /// too) and apostrophes, whole, a few bytes at a time and from the index's marks; a
+    /// header is found above them even when not told. Grouped otherwise (`1,23`), or
+    /// placed after the decimal mark, they are refused, as is a separator that is the
+    /// decimal mark; without the setting, the error names the one that reads them.
+    #[test]
+    fn thousands_separators_read_where_they_group_in_threes() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = "a,b\n1234.5,-12345678\n7,1000\n-0.5,1234567.25e1\n";
+        let want = {
+            let p = dir.path().join("plain.csv");
+            std::fs::write(&p, plain).unwrap();
+            load(&p, &CsvOptions::default(), &Columns::default()).unwrap()
+        };
+        let comma = CsvOptions { thousands: Some(Thousands::Comma), ..CsvOptions::default() };
+        let euro = CsvOptions { decimal: DecimalMark::Comma, ..CsvOptions::default() };
+        let cases = [
+            ("a,b\n\"1,234.5\",\"-12,345,678\"\n7,\"1,000\"\n-0.5,\"1,234,567.25e1\"\n", comma.clone()),
+            (
+                "a;b\n1.234,5;-12.345.678\n7;1.000\n-0,5;1.234.567,25e1\n",
+                CsvOptions { thousands: Some(Thousands::Point), ..euro.clone() },
+            ),
+            (
+                "a;b\n1 234,5;-12\u{a0}345\u{202f}678\n7;1 000\n-0,5;1 234 567,25e1\n",
+                CsvOptions { thousands: Some(Thousands::Space), ..euro.clone() },
+            ),
+            (
+                "a;b\n1'234.5;-12\u{2019}345'678\n7;1'000\n-0.5;1'234'567.25e1\n",
+                CsvOptions { thousands: Some(Thousands::Apostrophe), ..CsvOptions::default() },
+            ),
+        ];
+        for (i, (text, opts)) in cases.iter().enumerate() {
+            let p = dir.path().join(format!("t{i}.csv"));
+            std::fs::write(&p, text).unwrap();
+            let got = load(&p, opts, &Columns::default()).unwrap();
+            assert_eq!(
+                (got.as_slice(), &got.feature_names),
+                (want.as_slice(), &want.feature_names),
+                "{text}"
+            );
+            for step in [1, 3] {
+                let reader = super::tests_support::Trickle { data: text.as_bytes(), step };
+                assert_eq!(
+                    load_reader(reader, &p, opts, &Columns::default()).unwrap().as_slice(),
+                    want.as_slice()
+                );
+            }
+            let ix = index(&p, opts, &Columns::default(), 16).unwrap();
+            let starts: Vec<usize> = ix.chunk_starts().chain([ix.rows()]).collect();
+            for w in starts.windows(2) {
+                let part = load_rows(&p, opts, &Columns::default(), &ix, w[0]..w[1]).unwrap();
+                assert_eq!(part.as_slice(), &want.as_slice()[w[0] * 2..w[1] * 2], "{text} rows {w:?}");
+            }
+        }
+        let refused = |text: &str, opts: &CsvOptions| {
+            let p = dir.path().join("bad.csv");
+            std::fs::write(&p, text).unwrap();
+            load(&p, opts, &Columns::default()).unwrap_err().to_string()
+        };
+        for bad in ["1,23", "12,3456", ",123", "1234,567", "1,234.5,6", "1,,234", "+,123"] {
+            let e = refused(&format!("a,b\n\"{bad}\",2\n"), &comma);
+            assert!(
+                e.contains(&format!("line 2 (data row 1), column 1 (\"a\"): \"{bad}\" is not a number (its comma separators do not group its whole part in threes")),
+                "{bad}: {e}"
+            );
+        }
+        // Not told: the header is still found, and the error names the setting.
+        let e = refused("a,b\n\"12,345,678\",2\n", &CsvOptions::default());
+        assert!(e.contains("line 2 (data row 1), column 1 (\"a\"): \"12,345,678\" is not a number (a thousands separator: thousands = comma"), "{e}");
+        let e = refused("a;b\n1 234,5;2\n", &euro);
+        assert!(
+            e.contains("\"1 234,5\" is not a number (a thousands separator: thousands = space reads it)"),
+            "{e}"
+        );
+        let e = refused("a,b\n1'234,2\n", &CsvOptions::default());
+        assert!(
+            e.contains("\"1'234\" is not a number (a thousands separator: thousands = apostrophe"),
+            "{e}"
+        );
+        for (decimal, t) in [(DecimalMark::Point, Thousands::Point), (DecimalMark::Comma, Thousands::Comma)] {
+            let opts = CsvOptions { decimal, thousands: Some(t), ..CsvOptions::default() };
+            let e = refused("a;b\n1;2\n", &opts);
+            assert!(e.contains("the thousands separator cannot be the decimal mark"), "{e}");
+        }
+        for (text, t) in [
+            ("comma", Thousands::Comma),
+            ("'", Thousands::Apostrophe),
+            ("SPACE", Thousands::Space),
+            (" ", Thousands::Space),
+        ] {
+            assert_eq!(text.parse::<Thousands>().unwrap(), t);
+        }
+        assert!("-".parse::<Thousands>().unwrap_err().to_string().contains("thousands"));
     }
 }
 

@@ -11,7 +11,7 @@ use crate::baseline::{FittedPca, PcaResult};
 use crate::error::Result;
 use crate::kernels::Threads;
 use crate::metrics::{MetricsAccumulator, ReconstructionMetrics};
-use crate::model::{Autoencoder, ElboParts, ElboSums, NllSums};
+use crate::model::{Autoencoder, ElboParts, ElboSums, Likelihood, NllSums};
 
 /// The measures, accumulated a part at a time ([`add`](Self::add)).
 #[derive(Debug, Clone)]
@@ -41,6 +41,8 @@ pub struct Measures {
     pub jacobian_norm: Option<f64>,
     /// A variational model's negative ELBO parts, one posterior sample per row.
     pub elbo: Option<ElboParts>,
+    /// The decoder's likelihood those parts and `nll` are of (a variational model's).
+    pub likelihood: Option<Likelihood>,
     /// A variational model's importance-sampled `−log p(x)`, when asked for.
     pub nll: Option<f64>,
     /// Seconds spent on `nll`.
@@ -51,9 +53,8 @@ pub struct Measures {
 
 impl<'m> Evaluation<'m> {
     /// No rows yet. A variational model's ELBO is measured (its draws from `seed`), and
-    /// with `iw_samples` > 0 its importance-sampled likelihood (`K = iw_samples`); a
-    /// variational model without a sigmoid output is refused, as its likelihood is not
-    /// that of a Bernoulli decoder.
+    /// with `iw_samples` > 0 its importance-sampled likelihood (`K = iw_samples`), both
+    /// under its decoder's [`Likelihood`].
     pub fn new(model: &'m Autoencoder, iw_samples: usize, seed: u64) -> Result<Evaluation<'m>> {
         let variational = model.config().variational;
         Ok(Evaluation {
@@ -123,6 +124,7 @@ impl<'m> Evaluation<'m> {
             code_mean_activation: self.code_sum / self.code_values.max(1) as f64,
             jacobian_norm: self.jacobian.map(|s| s / rows),
             elbo: self.elbo.as_ref().map(ElboSums::parts),
+            likelihood: self.elbo.is_some().then(|| Likelihood::of(self.model)),
             nll: self.nll.as_ref().map(NllSums::nll),
             nll_seconds: self.nll_seconds,
             pca: self.pca.as_ref().map(FittedPca::result),
@@ -134,7 +136,7 @@ impl<'m> Evaluation<'m> {
 mod tests {
     use super::*;
     use crate::baseline::{fit_pca, pca, PcaBaseline};
-    use crate::ModelConfig;
+    use crate::{Activation, ModelConfig};
 
     /// `rows` rows of 6 values in [0, 1], from a seeded generator.
     fn rows(rows: usize) -> Vec<f32> {
@@ -169,9 +171,16 @@ mod tests {
     fn any_split_of_the_rows_gives_the_measures_of_the_rows_whole() {
         let x = rows(5000);
         let fit = &x[..600 * 6];
-        for variational in [true, false] {
-            let config =
-                ModelConfig { input_dim: 6, layers: vec![4, 2], variational, ..ModelConfig::default() };
+        for (variational, output) in
+            [(true, Activation::Sigmoid), (true, Activation::Linear), (false, Activation::Sigmoid)]
+        {
+            let config = ModelConfig {
+                input_dim: 6,
+                layers: vec![4, 2],
+                variational,
+                output_activation: output,
+                ..ModelConfig::default()
+            };
             let model = Autoencoder::new(config, 3).unwrap();
             let (whole, seen) = measured(&model, &x, &[], fit);
             // The ELBO's blocks of 4,096 rows, the likelihood's chunks, the metrics'
@@ -188,7 +197,16 @@ mod tests {
             let PcaBaseline::Fitted(p) = pca(&model, (fit, "fit"), &x, &threads).unwrap() else { panic!() };
             assert_eq!(whole.pca.unwrap().metrics, p.metrics);
             if variational {
+                let likelihood =
+                    if output == Activation::Sigmoid { Likelihood::Bernoulli } else { Likelihood::Gaussian };
+                assert_eq!(whole.likelihood, Some(likelihood));
                 assert_eq!(whole.elbo, Some(model.elbo(&x, 11, &threads).unwrap()));
+                // The same draws as the elbo score's one sample per row (row g's at word
+                // 4·g·k of the stream): the mean score is the negative ELBO.
+                let scores = model.negative_elbo_rows(&x, 1, 11, 0, &threads).unwrap();
+                let mean = scores.iter().sum::<f64>() / 5000.0;
+                let elbo = whole.elbo.unwrap().negative_elbo();
+                assert!((mean - elbo).abs() < 1e-9 * elbo.abs(), "{mean} against {elbo}");
                 assert_eq!(whole.nll, Some(model.importance_nll(&x, 3, 11, &threads).unwrap()));
                 assert!(whole.nll.unwrap() <= whole.elbo.unwrap().negative_elbo() + 0.5);
                 assert_eq!(seen.last(), Some(&5000), "the likelihood's progress reaches every row");

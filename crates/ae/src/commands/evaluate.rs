@@ -231,6 +231,9 @@ impl Metrics {
 /// A variational model's ELBO parts and importance-sampled negative log-likelihood.
 #[derive(serde::Serialize)]
 struct Vae {
+    /// The decoder's likelihood: `bernoulli` (a sigmoid output) or `gaussian` (unit
+    /// variance, in the model's normalised units).
+    decoder: &'static str,
     negative_elbo: f64,
     reconstruction: f64,
     kl: f64,
@@ -326,9 +329,13 @@ impl EvaluateReport {
             let _ = writeln!(o, "metrics are in the model's normalised units ({kind})");
         }
         if let Some(v) = &self.vae {
+            let decoder = match v.decoder {
+                "gaussian" => " (Gaussian decoder of unit variance, in normalised units)",
+                _ => "",
+            };
             let _ = writeln!(
                 o,
-                "VAE: negative ELBO {:.2} nats = reconstruction {:.2} + KL {:.2}",
+                "VAE{decoder}: negative ELBO {:.2} nats = reconstruction {:.2} + KL {:.2}",
                 v.negative_elbo, v.reconstruction, v.kl
             );
             if let Some(nll) = v.nll {
@@ -575,6 +582,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         code_mean_activation: measures.code_mean_activation,
         jacobian_norm: measures.jacobian_norm,
         vae: measures.elbo.map(|parts| Vae {
+            decoder: measures.likelihood.map_or("bernoulli", |l| l.name()),
             negative_elbo: parts.negative_elbo(),
             reconstruction: parts.reconstruction,
             kl: parts.kl,

@@ -523,4 +523,23 @@ fn streamed_evaluation_reports_the_numbers_of_the_rows_read_whole() {
     assert_eq!(evaluated(run("7").arg("--stream")).0, whole);
     // Another binarisation seed draws other values.
     assert_ne!(evaluated(run("8").arg("--stream")).0["mse"], whole["mse"]);
+
+    // A VAE of the table (values outside [0, 1]: a linear output, a Gaussian decoder),
+    // which `ae evaluate` refused.
+    let gaussian = dir.path().join("g.safetensors");
+    train(&data, &gaussian, &["--variational", "--layers", "4,2", "-q"]);
+    let run = || {
+        let mut c = run_on("evaluate", &gaussian, &data);
+        c.args(["--iw-samples", "3", "--no-pca"]);
+        c
+    };
+    let (whole, _) = evaluated(&mut run());
+    assert_eq!(whole["vae"]["decoder"], "gaussian", "{whole}");
+    assert!(whole["vae"]["nll"].as_f64().unwrap() <= whole["vae"]["negative_elbo"].as_f64().unwrap() + 1.0);
+    assert_eq!(evaluated(run().arg("--stream")).0, whole);
+    let text = String::from_utf8(ok(&mut run()).stdout).unwrap();
+    assert!(
+        text.contains("VAE (Gaussian decoder of unit variance, in normalised units): negative ELBO"),
+        "{text}"
+    );
 }

@@ -1,5 +1,6 @@
-//! Likelihoods of a variational autoencoder with a Bernoulli decoder (sigmoid output):
-//! the ELBO's two parts and the importance-sampled estimate of `−log p(x)` (Burda et
+//! Likelihoods of a variational autoencoder — with a Bernoulli decoder (sigmoid output),
+//! or else a unit-variance Gaussian one in the model's normalised units ([`Likelihood`])
+//! —: the ELBO's two parts and the importance-sampled estimate of `−log p(x)` (Burda et
 //! al., 2016), in nats per row; and samples from the prior.
 //!
 //! For a row `x` (normalised, values in `[0, 1]`), the encoder gives `q(z|x) =
@@ -44,16 +45,57 @@ fn check_variational(model: &Autoencoder) -> Result<()> {
     Ok(())
 }
 
-fn check(model: &Autoencoder) -> Result<()> {
-    check_variational(model)?;
-    let out = model.layers()[model.layers().len() - 1].activation();
-    if out != Activation::Sigmoid {
-        return Err(Error::Data(format!(
-            "likelihoods are computed for a Bernoulli decoder (sigmoid output); this model's output is {}",
-            out.name()
-        )));
+/// The decoder's likelihood `p(x|z)`, from the model's output: a sigmoid output is a
+/// Bernoulli decoder, `log p(x|z) = Σᵢ [xᵢ·lᵢ − softplus(lᵢ)]` over its logits `l`; any
+/// other is read as a unit-variance Gaussian around the reconstruction `x̂`, in the
+/// model's normalised units, `log p(x|z) = −½‖x − x̂‖² − (d/2)·ln 2π` (the likelihood of
+/// the MSE loss such a model is trained with).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Likelihood {
+    /// Values in `[0, 1]`, a sigmoid output.
+    Bernoulli,
+    /// Any other output, unit variance.
+    Gaussian,
+}
+
+impl Likelihood {
+    /// The likelihood of `model`'s decoder.
+    pub fn of(model: &Autoencoder) -> Likelihood {
+        match model.layers()[model.layers().len() - 1].activation() {
+            Activation::Sigmoid => Likelihood::Bernoulli,
+            _ => Likelihood::Gaussian,
+        }
     }
-    Ok(())
+
+    /// `bernoulli` or `gaussian`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Likelihood::Bernoulli => "bernoulli",
+            Likelihood::Gaussian => "gaussian",
+        }
+    }
+
+    /// What `log_p` reads for codes `z` (`rows × k`): the decoder's logits, or its
+    /// reconstructions.
+    fn outputs(self, model: &Autoencoder, z: &[f32], rows: usize, threads: &Threads) -> Vec<f32> {
+        match self {
+            Likelihood::Bernoulli => model.decoder_logits(z, rows, threads),
+            Likelihood::Gaussian => {
+                model.run_layers(model.encoder_len()..model.layers().len(), z, rows, threads)
+            }
+        }
+    }
+
+    /// `log p(x|z)` of the normalised row `x`, from the decoder's outputs `y` for `z`.
+    fn log_p(self, x: &[f32], y: &[f32]) -> f64 {
+        match self {
+            Likelihood::Bernoulli => log_bernoulli(x, y),
+            Likelihood::Gaussian => {
+                let sq: f64 = x.iter().zip(y).map(|(&a, &b)| f64::from(a - b).powi(2)).sum();
+                -0.5 * sq - x.len() as f64 * HALF_LN_2PI
+            }
+        }
+    }
 }
 
 impl Autoencoder {
@@ -125,7 +167,7 @@ impl Autoencoder {
         let samples = samples.max(1);
         let (d, k) = (self.input_dim(), self.code_dim());
         let rows = x.len() / d.max(1);
-        let bernoulli = self.layers()[self.layers().len() - 1].activation() == Activation::Sigmoid;
+        let likelihood = Likelihood::of(self);
         let mut rng = random::rng(seed, Stream::Sample);
         let chunk = ((8usize << 20) / (samples * d).max(1)).max(1);
         let mut out = Vec::with_capacity(rows);
@@ -138,23 +180,14 @@ impl Autoencoder {
             self.normalizer().apply_in_place(&mut xs);
             let post = self.posterior(&xs, n, threads);
             let z = draw_codes(&post, n, samples, k, &mut rng);
-            let y = if bernoulli {
-                self.decoder_logits(&z, n * samples, threads)
-            } else {
-                self.run_layers(self.encoder_len()..self.layers().len(), &z, n * samples, threads)
-            };
+            let y = likelihood.outputs(self, &z, n * samples, threads);
             for r in 0..n {
                 let xr = &xs[r * d..(r + 1) * d];
                 let kl = crate::kernels::gaussian::kl_sum(&post[r * 2 * k..(r + 1) * 2 * k], 1, k);
                 let mut rec = 0.0;
                 for s in 0..samples {
                     let yr = &y[(r * samples + s) * d..(r * samples + s + 1) * d];
-                    rec -= if bernoulli {
-                        log_bernoulli(xr, yr)
-                    } else {
-                        let sq: f64 = xr.iter().zip(yr).map(|(&a, &b)| f64::from(a - b).powi(2)).sum();
-                        -0.5 * sq - d as f64 * HALF_LN_2PI
-                    };
+                    rec -= likelihood.log_p(xr, yr);
                 }
                 out.push(rec / samples as f64 + kl);
             }
@@ -230,6 +263,7 @@ impl Autoencoder {
 /// gives the bits of the rows given whole, since the sums are taken row by row in order.
 #[derive(Debug, Clone)]
 pub struct ElboSums {
+    likelihood: Likelihood,
     rng: random::ChaCha8Rng,
     reconstruction: f64,
     kl: f64,
@@ -237,10 +271,17 @@ pub struct ElboSums {
 }
 
 impl ElboSums {
-    /// No rows yet; `model` must be a variational model with a sigmoid output.
+    /// No rows yet; `model` must be a variational model ([`Likelihood::of`] it is its
+    /// decoder's).
     pub fn new(model: &Autoencoder, seed: u64) -> Result<ElboSums> {
-        check(model)?;
-        Ok(ElboSums { rng: random::rng(seed, Stream::Sample), reconstruction: 0.0, kl: 0.0, rows: 0 })
+        check_variational(model)?;
+        Ok(ElboSums {
+            likelihood: Likelihood::of(model),
+            rng: random::rng(seed, Stream::Sample),
+            reconstruction: 0.0,
+            kl: 0.0,
+            rows: 0,
+        })
     }
 
     /// Add the raw rows `x` (the next rows after those added so far).
@@ -259,10 +300,10 @@ impl ElboSums {
             let xs = &xn[start * d..(start + n) * d];
             let post = model.posterior(xs, n, threads);
             let z = draw_codes(&post, n, 1, k, &mut self.rng);
-            let logits = model.decoder_logits(&z, n, threads);
+            let y = self.likelihood.outputs(model, &z, n, threads);
             for r in 0..n {
                 self.kl += crate::kernels::gaussian::kl_sum(&post[r * 2 * k..(r + 1) * 2 * k], 1, k);
-                self.reconstruction -= log_bernoulli(&xs[r * d..(r + 1) * d], &logits[r * d..(r + 1) * d]);
+                self.reconstruction -= self.likelihood.log_p(&xs[r * d..(r + 1) * d], &y[r * d..(r + 1) * d]);
             }
         }
         self.rows += rows as u64;
@@ -280,6 +321,7 @@ impl ElboSums {
 /// bits of the rows given whole.
 #[derive(Debug, Clone)]
 pub struct NllSums {
+    likelihood: Likelihood,
     rng: random::ChaCha8Rng,
     samples: usize,
     total: f64,
@@ -288,13 +330,19 @@ pub struct NllSums {
 
 impl NllSums {
     /// No rows yet, `samples` (`K ≥ 1`) draws per row; `model` must be a variational
-    /// model with a sigmoid output.
+    /// model ([`Likelihood::of`] it is its decoder's).
     pub fn new(model: &Autoencoder, samples: usize, seed: u64) -> Result<NllSums> {
-        check(model)?;
+        check_variational(model)?;
         if samples == 0 {
             return Err(Error::config("iw_samples", "must be at least 1"));
         }
-        Ok(NllSums { rng: random::rng(seed, Stream::Sample), samples, total: 0.0, rows: 0 })
+        Ok(NllSums {
+            likelihood: Likelihood::of(model),
+            rng: random::rng(seed, Stream::Sample),
+            samples,
+            total: 0.0,
+            rows: 0,
+        })
     }
 
     /// Add the raw rows `x`, calling `progress(rows)` with the rows of `x` done after
@@ -319,7 +367,7 @@ impl NllSums {
         threads: &Threads,
         progress: &mut dyn FnMut(usize),
     ) {
-        let (samples, rng) = (self.samples, &mut self.rng);
+        let (samples, rng, likelihood) = (self.samples, &mut self.rng, self.likelihood);
         let (d, k) = (model.input_dim(), model.code_dim());
         let rows = xn.len() / d.max(1);
         // Rows per chunk so that one chunk's decoder outputs stay near 8 M values.
@@ -347,13 +395,13 @@ impl NllSums {
                     log_w[r * samples + s] = lw;
                 }
             }
-            let logits = model.decoder_logits(&z, n * samples, threads);
+            let y = likelihood.outputs(model, &z, n * samples, threads);
             for r in 0..n {
                 let xr = &xs[r * d..(r + 1) * d];
                 let mut m = f64::NEG_INFINITY;
                 for s in 0..samples {
                     let i = r * samples + s;
-                    log_w[i] += log_bernoulli(xr, &logits[i * d..(i + 1) * d]);
+                    log_w[i] += likelihood.log_p(xr, &y[i * d..(i + 1) * d]);
                     m = m.max(log_w[i]);
                 }
                 let sum: f64 = log_w[r * samples..(r + 1) * samples].iter().map(|&v| (v - m).exp()).sum();

@@ -652,6 +652,57 @@ impl Model {
     }
 }
 
+/// The evaluation `Model.evaluate` makes, as `ae evaluate` makes it: draws from the
+/// model's training seed, and the PCA baseline fitted on `fit` when given (a fit the
+/// baseline's bounds skip leaves it out).
+fn evaluation<'m>(
+    model: &'m Autoencoder,
+    iw_samples: usize,
+    fit: Option<&Dataset>,
+    pool: &Threads,
+) -> autoencoder::Result<autoencoder::evaluation::Evaluation<'m>> {
+    let seed = model.training.as_ref().map_or(0, |t| t.seed);
+    let mut e = autoencoder::evaluation::Evaluation::new(model, iw_samples, seed)?;
+    if let Some(fit) = fit {
+        if let Ok(p) = autoencoder::baseline::fit_pca(model, (fit.as_slice(), &fit.source), pool)? {
+            e = e.with_pca(p);
+        }
+    }
+    Ok(e)
+}
+
+/// `m` as the JSON `ae evaluate --json` writes it, without what only the command knows
+/// (the model's path, the timings).
+fn measures_json(m: &autoencoder::evaluation::Measures, iw_samples: usize) -> String {
+    let metrics = |r: &autoencoder::metrics::ReconstructionMetrics| serde_json::json!({"mse": r.mse, "sse_per_row": r.sse_per_row, "mae": r.mae, "bce": r.bce, "psnr": r.psnr});
+    let mut o = metrics(&m.metrics);
+    o["rows"] = m.metrics.rows.into();
+    o["code_mean_activation"] = m.code_mean_activation.into();
+    o["jacobian_norm"] = m.jacobian_norm.into();
+    if let Some(elbo) = m.elbo {
+        o["vae"] = serde_json::json!({
+            "decoder": m.likelihood.map_or("bernoulli", |l| l.name()),
+            "negative_elbo": elbo.negative_elbo(),
+            "reconstruction": elbo.reconstruction,
+            "kl": elbo.kl,
+            "nll": m.nll,
+            "iw_samples": iw_samples,
+        });
+    }
+    if let Some(p) = &m.pca {
+        let mut q = metrics(&p.metrics);
+        q["k"] = p.k.into();
+        q["fitted_on"] = p.fitted_on.clone().into();
+        q["method"] = match p.method {
+            autoencoder::pca::Method::Exact => "exact",
+            autoencoder::pca::Method::Randomized(_) => "randomized",
+        }
+        .into();
+        o["pca"] = q;
+    }
+    o.to_string()
+}
+
 fn check_width(x: &PyReadonlyArray2<'_, f32>, width: usize) -> PyResult<()> {
     let d = x.shape()[1];
     if d != width {
@@ -846,6 +897,74 @@ impl Model {
             })
             .map_err(to_py)?;
         array2(py, codes, self.inner.code_dim())
+    }
+
+    /// What `ae evaluate --json` reports of the rows of `x` (its numbers; not the
+    /// timings), as JSON: the reconstruction metrics in the model's normalised units, the
+    /// code's mean activation and mean Jacobian norm, a variational model's ELBO and,
+    /// with `iw_samples` > 0, its importance-sampled likelihood (draws from the model's
+    /// training seed), and the PCA baseline fitted on `pca_fit` (whose rows are named
+    /// `pca_source`) when given ([`autoencoder::evaluation::Evaluation`]).
+    #[pyo3(signature = (x, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit"))]
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f32>,
+        iw_samples: usize,
+        threads: usize,
+        pca_fit: Option<PyReadonlyArray2<'_, f32>>,
+        pca_source: &str,
+    ) -> PyResult<String> {
+        check_width(&x, self.inner.input_dim())?;
+        let pool = self::threads(threads)?;
+        let data = dataset(&x, None, "X")?;
+        self.inner.check_data(&data).map_err(to_py)?;
+        let fit = pca_fit
+            .map(|f| check_width(&f, self.inner.input_dim()).and_then(|()| dataset(&f, None, pca_source)))
+            .transpose()?;
+        let model = Arc::clone(&self.inner);
+        let measured = py
+            .detach(|| {
+                let mut e = evaluation(&model, iw_samples, fit.as_ref(), &pool)?;
+                e.add(data.as_slice(), &pool, &mut |_| {})?;
+                Ok(e.finish())
+            })
+            .map_err(to_py)?;
+        Ok(measures_json(&measured, iw_samples))
+    }
+
+    /// [`evaluate`](Self::evaluate) of every row of `files`, read a part at a time as
+    /// this model reads a table: the numbers of the rows read whole, as `ae evaluate
+    /// --stream`.
+    #[pyo3(signature = (files, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit"))]
+    fn evaluate_files(
+        &self,
+        py: Python<'_>,
+        files: PyRef<'_, TableFiles>,
+        iw_samples: usize,
+        threads: usize,
+        pca_fit: Option<PyReadonlyArray2<'_, f32>>,
+        pca_source: &str,
+    ) -> PyResult<String> {
+        let pool = self::threads(threads)?;
+        let fit = pca_fit
+            .map(|f| check_width(&f, self.inner.input_dim()).and_then(|()| dataset(&f, None, pca_source)))
+            .transpose()?;
+        let (files, opts): (&TableFiles, _) = (&files, files.for_model(&self.inner));
+        let model = Arc::clone(&self.inner);
+        let measured = py
+            .detach(|| {
+                let data = autoencoder::data::chunks::ChunkedRows::open(&files.paths, &opts)?;
+                model.check_width(data.cols(), &data.source)?;
+                let mut e = evaluation(&model, iw_samples, fit.as_ref(), &pool)?;
+                data.for_each_part(0..data.rows(), 0, |part| {
+                    model.check_data(&part)?;
+                    e.add(part.as_slice(), &pool, &mut |_| {})
+                })?;
+                Ok(e.finish())
+            })
+            .map_err(to_py)?;
+        Ok(measures_json(&measured, iw_samples))
     }
 
     /// Each score's probability of being an outlier's (`ae score --proba`): `method`

@@ -101,6 +101,48 @@ def test_outputs_equal_the_commands_bit_for_bit(ae, table, tmp_path, variational
     assert bits(est.inverse_transform(codes)) == bits(np.load(tmp_path / "dec.npy"))
 
 
+def _evaluate_json(ae, *args):
+    """`ae evaluate --json`'s numbers: without the timings, the paths and the names."""
+    import json
+
+    out = json.loads(ae("evaluate", *args, "--json", "--threads", 1).stdout)
+    for k in ("model", "architecture", "data", "inference_seconds", "inference_rows_per_second"):
+        del out[k]
+    out.get("pca", {}).pop("fit_seconds", None)
+    out.get("pca", {}).pop("fitted_on", None)
+    out.get("vae", {}).pop("nll_seconds", None)
+    return out
+
+
+@pytest.mark.parametrize("variational", [False, True])
+def test_evaluate_is_ae_evaluate(ae, table, tmp_path, variational):
+    """``evaluate`` reports `ae evaluate --json`'s numbers bit for bit: of an array (PCA
+    fitted on it, as `ae` fits it on the rows it evaluates), and of Files a part at a
+    time with PCA fitted on ``pca_fit`` (`--stream --pca-fit`); a VAE of this table
+    (values outside [0, 1]) with its Gaussian decoder's ELBO and likelihood."""
+    np.save(tmp_path / "x.npy", table)
+    np.save(tmp_path / "fit.npy", table[:100])
+    extra = ["--variational"] if variational else []
+    ae("train", tmp_path / "x.npy", "--layers", "8,3", "--epochs", 2, "--threads", 1, *extra,
+       "-o", tmp_path / "m.safetensors", "--no-plots", "-q")
+    est = autoencoder.load(tmp_path / "m.safetensors")
+    est.set_params(threads=1)
+    got = est.evaluate(table, iw_samples=5)
+    assert got["pca"].pop("fitted_on") == "X"
+    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--iw-samples", 5)
+    assert ("vae" in got) == variational and got["rows"] == 240
+    if variational:
+        assert got["vae"]["decoder"] == "gaussian" and got["vae"]["nll"] is not None
+    got = est.evaluate(autoencoder.Files(tmp_path / "x.npy"), iw_samples=0,
+                       pca_fit=autoencoder.Files(tmp_path / "fit.npy"))
+    assert got["pca"].pop("fitted_on") == str(tmp_path / "fit.npy")
+    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--stream",
+                                 "--pca-fit", tmp_path / "fit.npy", "--iw-samples", 0)
+    assert "pca" not in est.evaluate(table, pca=False)
+    with pytest.raises(ValueError, match="iw_samples"):
+        est.evaluate(table, iw_samples=-1)
+
+
 def test_missing_values_are_filled_as_ae_fills_them(ae, table, tmp_path):
     holes = table.copy()
     holes[3::7, 1] = np.nan

@@ -585,6 +585,41 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self, "model_")
         return self.model_.score_files(files._core(), kind, int(self.threads), rows, drop_missing)
 
+    def evaluate(self, X, *, iw_samples=1000, pca=True, pca_fit=None):
+        """What ``ae evaluate --json`` reports of the rows of ``X``, as a dict with its
+        keys and numbers (bit for bit; not its timings): ``mse``, ``sse_per_row``,
+        ``mae``, ``bce`` (``None`` unless every value lies in [0, 1]) and ``psnr``, in the
+        model's normalised units; ``rows``; ``code_mean_activation``;
+        ``jacobian_norm`` (a one-layer encoder's, else ``None``); for a variational
+        model ``vae``: ``negative_elbo``, ``reconstruction``, ``kl`` and ``nll``, the
+        importance-sampled ``−log p(x)`` with ``iw_samples`` draws per row (0 skips it;
+        1000, the default, takes a while on many rows); and ``pca``, the same metrics
+        of PCA with the code's width, fitted on ``pca_fit`` (rows, or :class:`Files`,
+        read whole) or, by default, on ``X`` itself (``pca=False`` leaves it out, as
+        does a fit too large for its bounds). :class:`Files` (or a path) are evaluated
+        a part at a time, however large, as ``ae evaluate --stream``; PCA is then
+        fitted only on ``pca_fit``."""
+        check_is_fitted(self, "model_")
+        if isinstance(iw_samples, bool) or not isinstance(iw_samples, (int, np.integer)) or iw_samples < 0:
+            raise ValueError(f"iw_samples must be a whole number ≥ 0, got {iw_samples!r}")
+        files = as_files(X)
+        fit, source = None, "pca_fit"
+        if pca and pca_fit is not None:
+            fit_files = as_files(pca_fit)
+            if fit_files is not None:
+                source = fit_files.paths[0] if len(fit_files.paths) == 1 else str(fit_files.paths)
+            fit = self._check(pca_fit)
+        if files is not None:
+            measures = self.model_.evaluate_files(files._core(), int(iw_samples), int(self.threads), fit, source)
+        else:
+            X = self._check(X)
+            if X.shape[1] != self.model_.input_dim:
+                raise self._width_error(X.shape[1], self.model_.input_dim)
+            if pca and pca_fit is None:
+                fit, source = X, "X"
+            measures = self.model_.evaluate(X, int(iw_samples), int(self.threads), fit, source)
+        return json.loads(measures)
+
     def score(self, X, y=None):
         """Minus the mean anomaly score of ``X`` (higher is better, so that
         ``GridSearchCV`` chooses the model that reconstructs held-out rows best)."""

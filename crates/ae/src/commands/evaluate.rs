@@ -418,7 +418,9 @@ fn pca_fit_rows(
             format!("--pca-fit rows are read whole to fit PCA, and they are more than the memory budget of {budget} (--memory-budget): give fewer rows"),
         ));
     }
-    a.input.reading(model).load_shaped(&paths, seed, Split::Train, model.config().image_shape)
+    // Beside a named dataset too: the file is read with the data flags alone.
+    let flags = DataArgs { dataset: None, split: None, ..a.input.reading(model) };
+    flags.load_shaped(&paths, seed, Split::Train, model.config().image_shape)
 }
 
 /// Where `--rate-distortion` draws its plot.
@@ -553,7 +555,11 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     let probes = match (a.probe, whole) {
         (true, Some(data)) => {
             let train = match (a.probe_train.is_empty(), a.input.data.named()) {
-                (false, _) => a.input.data.load(&a.probe_train, seed, Split::Train)?,
+                (false, _) => DataArgs { dataset: None, split: None, ..a.input.data.clone() }.load(
+                    &a.probe_train,
+                    seed,
+                    Split::Train,
+                )?,
                 (true, Some(_)) => DataArgs { split: Some(Split::Train), ..a.input.data.clone() }.load(
                     &[],
                     seed,

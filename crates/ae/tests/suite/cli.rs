@@ -561,6 +561,26 @@ fn idx_images_round_trip_through_every_command() {
         .stdout(predicate::str::contains("PCA-4"));
 }
 
+/// A `--pca-fit` or `--probe-train` file is read beside a named dataset (both were
+/// refused: "give either --dataset or data files, not both").
+#[test]
+fn fitting_files_are_read_beside_a_named_dataset() {
+    let t = TempDir::new().unwrap();
+    let fit = t.path().join("fit.npy");
+    let rows = autoencoder::data::synthetic::generate(300, 9);
+    autoencoder::data::npy::write(&fit, rows.as_slice(), 300, rows.cols()).unwrap();
+    let model = t.path().join("m.safetensors");
+    ok(ae()
+        .args(["train", "--dataset", "synthetic", "--layers", "8", "--epochs", "1", "--no-plots", "-q", "-o"])
+        .arg(&model));
+    let j = json_stdout(&ok(ae()
+        .arg("evaluate")
+        .arg(&model)
+        .args(["--dataset", "synthetic", "--threads", "1", "--json", "--iw-samples", "0", "--pca-fit"])
+        .arg(&fit)));
+    assert_eq!(j["pca"]["fitted_on"].as_str(), fit.to_str(), "{j}");
+}
+
 #[test]
 fn gzipped_idx_loads_like_plain_idx() {
     let t = tempfile::tempdir().unwrap();

@@ -652,23 +652,26 @@ impl Model {
     }
 }
 
-/// The evaluation `Model.evaluate` makes, as `ae evaluate` makes it: draws from the
-/// model's training seed, and the PCA baseline fitted on `fit` when given (a fit the
-/// baseline's bounds skip leaves it out).
+/// The evaluation `Model.evaluate` makes, as `ae evaluate` makes it, with the PCA
+/// baseline fitted on `fit` when given (a fit the baseline's bounds skip leaves it out).
 fn evaluation<'m>(
     model: &'m Autoencoder,
     iw_samples: usize,
     fit: Option<&Dataset>,
     pool: &Threads,
 ) -> autoencoder::Result<autoencoder::evaluation::Evaluation<'m>> {
-    let seed = model.training.as_ref().map_or(0, |t| t.seed);
-    let mut e = autoencoder::evaluation::Evaluation::new(model, iw_samples, seed)?;
+    let mut e = autoencoder::evaluation::Evaluation::new(model, iw_samples)?;
     if let Some(fit) = fit {
         if let Ok(p) = autoencoder::baseline::fit_pca(model, (fit.as_slice(), &fit.source), pool)? {
             e = e.with_pca(p);
         }
     }
     Ok(e)
+}
+
+/// The rows `Model.evaluate` fits PCA on, named `source`, checked to be `width` wide.
+fn pca_rows(fit: Option<PyReadonlyArray2<'_, f32>>, width: usize, source: &str) -> PyResult<Option<Dataset>> {
+    fit.map(|f| check_width(&f, width).and_then(|()| dataset(&f, None, source))).transpose()
 }
 
 /// `m` as the JSON `ae evaluate --json` writes it, without what only the command knows
@@ -902,8 +905,7 @@ impl Model {
     /// What `ae evaluate --json` reports of the rows of `x` (its numbers; not the
     /// timings), as JSON: the reconstruction metrics in the model's normalised units, the
     /// code's mean activation and mean Jacobian norm, a variational model's ELBO and,
-    /// with `iw_samples` > 0, its importance-sampled likelihood (draws from the model's
-    /// training seed), and the PCA baseline fitted on `pca_fit` (whose rows are named
+    /// with `iw_samples` > 0, its importance-sampled likelihood, and the PCA baseline fitted on `pca_fit` (whose rows are named
     /// `pca_source`) when given ([`autoencoder::evaluation::Evaluation`]).
     #[pyo3(signature = (x, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit"))]
     fn evaluate(
@@ -919,9 +921,7 @@ impl Model {
         let pool = self::threads(threads)?;
         let data = dataset(&x, None, "X")?;
         self.inner.check_data(&data).map_err(to_py)?;
-        let fit = pca_fit
-            .map(|f| check_width(&f, self.inner.input_dim()).and_then(|()| dataset(&f, None, pca_source)))
-            .transpose()?;
+        let fit = pca_rows(pca_fit, self.inner.input_dim(), pca_source)?;
         let model = Arc::clone(&self.inner);
         let measured = py
             .detach(|| {
@@ -947,9 +947,7 @@ impl Model {
         pca_source: &str,
     ) -> PyResult<String> {
         let pool = self::threads(threads)?;
-        let fit = pca_fit
-            .map(|f| check_width(&f, self.inner.input_dim()).and_then(|()| dataset(&f, None, pca_source)))
-            .transpose()?;
+        let fit = pca_rows(pca_fit, self.inner.input_dim(), pca_source)?;
         let (files, opts): (&TableFiles, _) = (&files, files.for_model(&self.inner));
         let model = Arc::clone(&self.inner);
         let measured = py

@@ -52,10 +52,15 @@ pub struct Measures {
 }
 
 impl<'m> Evaluation<'m> {
-    /// No rows yet. A variational model's ELBO is measured (its draws from `seed`), and
-    /// with `iw_samples` > 0 its importance-sampled likelihood (`K = iw_samples`), both
-    /// under its decoder's [`Likelihood`].
-    pub fn new(model: &'m Autoencoder, iw_samples: usize, seed: u64) -> Result<Evaluation<'m>> {
+    /// No rows yet. A variational model's ELBO is measured, and with `iw_samples` > 0
+    /// its importance-sampled likelihood (`K = iw_samples`), both under its decoder's
+    /// [`Likelihood`], their draws from seed 0, as the `elbo` score draws.
+    pub fn new(model: &'m Autoencoder, iw_samples: usize) -> Result<Evaluation<'m>> {
+        Evaluation::with_seed(model, iw_samples, 0)
+    }
+
+    /// [`new`](Self::new), the draws from `seed`.
+    pub fn with_seed(model: &'m Autoencoder, iw_samples: usize, seed: u64) -> Result<Evaluation<'m>> {
         let variational = model.config().variational;
         Ok(Evaluation {
             model,
@@ -153,7 +158,7 @@ mod tests {
     fn measured(model: &Autoencoder, x: &[f32], cuts: &[usize], fit: &[f32]) -> (Measures, Vec<usize>) {
         let threads = Threads::new(2);
         let fitted = fit_pca(model, (fit, "fit"), &threads).unwrap().unwrap();
-        let mut e = Evaluation::new(model, 3, 11).unwrap().with_pca(fitted);
+        let mut e = Evaluation::with_seed(model, 3, 11).unwrap().with_pca(fitted);
         let mut seen = Vec::new();
         let mut at = 0;
         for &end in cuts.iter().chain([&(x.len() / 6)]) {
@@ -227,7 +232,7 @@ mod tests {
         let model = Autoencoder::new(config, 5).unwrap();
         let threads = Threads::new(1);
         let norms = model.jacobian_norms(&x, &threads).unwrap();
-        let mut e = Evaluation::new(&model, 0, 0).unwrap();
+        let mut e = Evaluation::new(&model, 0).unwrap();
         e.add(&x[..100 * 6], &threads, &mut |_| {}).unwrap();
         e.add(&x[100 * 6..], &threads, &mut |_| {}).unwrap();
         assert_eq!(e.finish().jacobian_norm, Some(norms.iter().sum::<f64>() / 300.0));

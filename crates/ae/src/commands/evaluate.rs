@@ -509,7 +509,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
             }
         }
     };
-    let mut evaluation = Evaluation::new(&model, a.iw_samples, seed)?;
+    let mut evaluation = Evaluation::new(&model, a.iw_samples)?;
     if let Some(p) = pca {
         evaluation = evaluation.with_pca(p);
     }

@@ -669,6 +669,11 @@ fn evaluation<'m>(
     Ok(e)
 }
 
+/// The stream `ae evaluate --binarize SEED` binarises its rows from.
+fn binarizing(seed: u64) -> autoencoder::random::ChaCha8Rng {
+    autoencoder::random::rng(seed, autoencoder::random::Stream::Sample)
+}
+
 /// The rows `Model.evaluate` fits PCA on, named `source`, checked to be `width` wide.
 fn pca_rows(fit: Option<PyReadonlyArray2<'_, f32>>, width: usize, source: &str) -> PyResult<Option<Dataset>> {
     fit.map(|f| check_width(&f, width).and_then(|()| dataset(&f, None, source))).transpose()
@@ -907,7 +912,12 @@ impl Model {
     /// code's mean activation and mean Jacobian norm, a variational model's ELBO and,
     /// with `iw_samples` > 0, its importance-sampled likelihood, and the PCA baseline fitted on `pca_fit` (whose rows are named
     /// `pca_source`) when given ([`autoencoder::evaluation::Evaluation`]).
-    #[pyo3(signature = (x, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit"))]
+    /// With `pca_on_rows`, PCA is fitted on the rows of `x` themselves (as `ae evaluate`
+    /// fits it on the rows it evaluates). With `binarize`, the rows are binarised first
+    /// from that seed (each value `v` becomes 1 with probability `v`), as `ae evaluate
+    /// --binarize` does.
+    #[pyo3(signature = (x, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit", pca_on_rows=false, binarize=None))]
+    #[allow(clippy::too_many_arguments)] // the keywords of the estimator's `evaluate`
     fn evaluate(
         &self,
         py: Python<'_>,
@@ -916,16 +926,22 @@ impl Model {
         threads: usize,
         pca_fit: Option<PyReadonlyArray2<'_, f32>>,
         pca_source: &str,
+        pca_on_rows: bool,
+        binarize: Option<u64>,
     ) -> PyResult<String> {
         check_width(&x, self.inner.input_dim())?;
         let pool = self::threads(threads)?;
-        let data = dataset(&x, None, "X")?;
+        let mut data = dataset(&x, None, "X")?;
         self.inner.check_data(&data).map_err(to_py)?;
+        if let Some(seed) = binarize {
+            autoencoder::random::binarize(data.as_mut_slice(), &mut binarizing(seed));
+        }
         let fit = pca_rows(pca_fit, self.inner.input_dim(), pca_source)?;
         let model = Arc::clone(&self.inner);
         let measured = py
             .detach(|| {
-                let mut e = evaluation(&model, iw_samples, fit.as_ref(), &pool)?;
+                let fit = if pca_on_rows { Some(&data) } else { fit.as_ref() };
+                let mut e = evaluation(&model, iw_samples, fit, &pool)?;
                 e.add(data.as_slice(), &pool, &mut |_| {})?;
                 Ok(e.finish())
             })
@@ -935,8 +951,9 @@ impl Model {
 
     /// [`evaluate`](Self::evaluate) of every row of `files`, read a part at a time as
     /// this model reads a table: the numbers of the rows read whole, as `ae evaluate
-    /// --stream`.
-    #[pyo3(signature = (files, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit"))]
+    /// --stream` (`binarize`'s draws run on across the parts).
+    #[pyo3(signature = (files, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit", binarize=None))]
+    #[allow(clippy::too_many_arguments)] // the keywords of the estimator's `evaluate`
     fn evaluate_files(
         &self,
         py: Python<'_>,
@@ -945,6 +962,7 @@ impl Model {
         threads: usize,
         pca_fit: Option<PyReadonlyArray2<'_, f32>>,
         pca_source: &str,
+        binarize: Option<u64>,
     ) -> PyResult<String> {
         let pool = self::threads(threads)?;
         let fit = pca_rows(pca_fit, self.inner.input_dim(), pca_source)?;
@@ -955,8 +973,12 @@ impl Model {
                 let data = autoencoder::data::chunks::ChunkedRows::open(&files.paths, &opts)?;
                 model.check_width(data.cols(), &data.source)?;
                 let mut e = evaluation(&model, iw_samples, fit.as_ref(), &pool)?;
-                data.for_each_part(0..data.rows(), 0, |part| {
+                let mut rng = binarize.map(binarizing);
+                data.for_each_part(0..data.rows(), 0, |mut part| {
                     model.check_data(&part)?;
+                    if let Some(rng) = &mut rng {
+                        autoencoder::random::binarize(part.as_mut_slice(), rng);
+                    }
                     e.add(part.as_slice(), &pool, &mut |_| {})
                 })?;
                 Ok(e.finish())

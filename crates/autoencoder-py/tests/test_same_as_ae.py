@@ -138,7 +138,21 @@ def test_evaluate_is_ae_evaluate(ae, table, tmp_path, variational):
     assert got["pca"].pop("fitted_on") == str(tmp_path / "fit.npy")
     assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--stream",
                                  "--pca-fit", tmp_path / "fit.npy", "--iw-samples", 0)
+    # Binarised first (from seed 7), as `ae evaluate --binarize 7`; PCA on the binarised rows.
+    got = est.evaluate(table, iw_samples=5, binarize=7)
+    got["pca"].pop("fitted_on")
+    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--iw-samples", 5, "--binarize", 7)
+    assert got["mse"] != est.evaluate(table, iw_samples=5)["mse"]
+    # Three shards, three parts: the draws run on across them.
+    (tmp_path / "shards").mkdir()
+    for i, part in enumerate(np.array_split(table, 3)):
+        np.save(tmp_path / "shards" / f"{i}.npy", part)
+    got = est.evaluate(autoencoder.Files(tmp_path / "shards"), iw_samples=5, pca=False, binarize=7)
+    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--no-pca",
+                                 "--iw-samples", 5, "--binarize", 7)
     assert "pca" not in est.evaluate(table, pca=False)
+    with pytest.raises(ValueError, match="binarize"):
+        est.evaluate(table, binarize=-1)
     with pytest.raises(ValueError, match="iw_samples"):
         est.evaluate(table, iw_samples=-1)
 

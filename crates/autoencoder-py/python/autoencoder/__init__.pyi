@@ -32,6 +32,8 @@ class Model:
         threads: int = 0,
         pca_fit: Optional[NDArray[np.float32]] = None,
         pca_source: str = "pca_fit",
+        pca_on_rows: bool = False,
+        binarize: Optional[int] = None,
     ) -> str: ...
     def evaluate_files(
         self,
@@ -40,6 +42,7 @@ class Model:
         threads: int = 0,
         pca_fit: Optional[NDArray[np.float32]] = None,
         pca_source: str = "pca_fit",
+        binarize: Optional[int] = None,
     ) -> str: ...
     def score(
         self,
@@ -217,7 +220,13 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]: ...
     def detect(self, X: Rows) -> NDArray[np.uint8]: ...
     def evaluate(
-        self, X: Rows, *, iw_samples: int = 1000, pca: bool = True, pca_fit: Optional[Rows] = None
+        self,
+        X: Rows,
+        *,
+        iw_samples: int = 1000,
+        pca: bool = True,
+        pca_fit: Optional[Rows] = None,
+        binarize: Optional[int] = None,
     ) -> dict[str, Any]: ...
     def score(self, X: Rows, y: Any = None) -> float: ...
     def save(self, path: Union[str, PathLike[str]]) -> None: ...

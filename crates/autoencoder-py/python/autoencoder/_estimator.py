@@ -585,7 +585,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self, "model_")
         return self.model_.score_files(files._core(), kind, int(self.threads), rows, drop_missing)
 
-    def evaluate(self, X, *, iw_samples=1000, pca=True, pca_fit=None):
+    def evaluate(self, X, *, iw_samples=1000, pca=True, pca_fit=None, binarize=None):
         """What ``ae evaluate --json`` reports of the rows of ``X``, as a dict with its
         keys and numbers (bit for bit; not its timings): ``mse``, ``sse_per_row``,
         ``mae``, ``bce`` (``None`` unless every value lies in [0, 1]) and ``psnr``, in the
@@ -596,12 +596,17 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         1000, the default, takes a while on many rows); and ``pca``, the same metrics
         of PCA with the code's width, fitted on ``pca_fit`` (rows, or :class:`Files`,
         read whole) or, by default, on ``X`` itself (``pca=False`` leaves it out, as
-        does a fit too large for its bounds). :class:`Files` (or a path) are evaluated
-        a part at a time, however large, as ``ae evaluate --stream``; PCA is then
-        fitted only on ``pca_fit``."""
+        does a fit too large for its bounds). ``binarize`` (a seed) binarises the rows
+        first, each value ``v`` becoming 1 with probability ``v``, as ``ae evaluate
+        --binarize`` does (binarised MNIST, the VAE papers' test set). :class:`Files`
+        (or a path) are evaluated a part at a time, however large, as ``ae evaluate
+        --stream``; PCA is then fitted only on ``pca_fit``."""
         check_is_fitted(self, "model_")
         if isinstance(iw_samples, bool) or not isinstance(iw_samples, (int, np.integer)) or iw_samples < 0:
             raise ValueError(f"iw_samples must be a whole number ≥ 0, got {iw_samples!r}")
+        if binarize is not None and (isinstance(binarize, bool) or not isinstance(binarize, (int, np.integer)) or binarize < 0):
+            raise ValueError(f"binarize must be a seed (a whole number ≥ 0) or None, got {binarize!r}")
+        seed = None if binarize is None else int(binarize)
         files = as_files(X)
         fit, source = None, "pca_fit"
         if pca and pca_fit is not None:
@@ -610,14 +615,13 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 source = fit_files.paths[0] if len(fit_files.paths) == 1 else str(fit_files.paths)
             fit = self._check(pca_fit)
         if files is not None:
-            measures = self.model_.evaluate_files(files._core(), int(iw_samples), int(self.threads), fit, source)
+            measures = self.model_.evaluate_files(files._core(), int(iw_samples), int(self.threads), fit, source, seed)
         else:
             X = self._check(X)
             if X.shape[1] != self.model_.input_dim:
                 raise self._width_error(X.shape[1], self.model_.input_dim)
-            if pca and pca_fit is None:
-                fit, source = X, "X"
-            measures = self.model_.evaluate(X, int(iw_samples), int(self.threads), fit, source)
+            on_rows = bool(pca and pca_fit is None)
+            measures = self.model_.evaluate(X, int(iw_samples), int(self.threads), fit, source, on_rows, seed)
         return json.loads(measures)
 
     def score(self, X, y=None):

@@ -669,11 +669,6 @@ fn evaluation<'m>(
     Ok(e)
 }
 
-/// The stream `ae evaluate --binarize SEED` binarises its rows from.
-fn binarizing(seed: u64) -> autoencoder::random::ChaCha8Rng {
-    autoencoder::random::rng(seed, autoencoder::random::Stream::Sample)
-}
-
 /// The rows `Model.evaluate` fits PCA on, named `source`, checked to be `width` wide.
 fn pca_rows(fit: Option<PyReadonlyArray2<'_, f32>>, width: usize, source: &str) -> PyResult<Option<Dataset>> {
     fit.map(|f| check_width(&f, width).and_then(|()| dataset(&f, None, source))).transpose()
@@ -934,7 +929,7 @@ impl Model {
         let mut data = dataset(&x, None, "X")?;
         self.inner.check_data(&data).map_err(to_py)?;
         if let Some(seed) = binarize {
-            autoencoder::random::binarize(data.as_mut_slice(), &mut binarizing(seed));
+            autoencoder::random::binarize(data.as_mut_slice(), &mut autoencoder::random::binarizing(seed));
         }
         let fit = pca_rows(pca_fit, self.inner.input_dim(), pca_source)?;
         let model = Arc::clone(&self.inner);
@@ -973,7 +968,7 @@ impl Model {
                 let data = autoencoder::data::chunks::ChunkedRows::open(&files.paths, &opts)?;
                 model.check_width(data.cols(), &data.source)?;
                 let mut e = evaluation(&model, iw_samples, fit.as_ref(), &pool)?;
-                let mut rng = binarize.map(binarizing);
+                let mut rng = binarize.map(autoencoder::random::binarizing);
                 data.for_each_part(0..data.rows(), 0, |mut part| {
                     model.check_data(&part)?;
                     if let Some(rng) = &mut rng {

@@ -26,7 +26,6 @@ pub struct Evaluation<'m> {
     nll: Option<NllSums>,
     nll_seconds: f64,
     pca: Option<FittedPca>,
-    rows: u64,
 }
 
 /// What an [`Evaluation`] measured.
@@ -76,7 +75,6 @@ impl<'m> Evaluation<'m> {
             },
             nll_seconds: 0.0,
             pca: None,
-            rows: 0,
         })
     }
 
@@ -91,7 +89,6 @@ impl<'m> Evaluation<'m> {
     /// measure, is sampled.
     pub fn add(&mut self, x: &[f32], threads: &Threads, progress: &mut dyn FnMut(usize)) -> Result<()> {
         let model = self.model;
-        let rows = x.len() / model.input_dim().max(1);
         model.measure(x, &mut self.metrics, threads)?;
         let codes = model.encode(x, threads)?;
         self.code_sum = codes.iter().fold(self.code_sum, |s, &v| s + f64::from(v));
@@ -112,18 +109,17 @@ impl<'m> Evaluation<'m> {
         if let Some(pca) = &mut self.pca {
             pca.add(x)?;
         }
-        self.rows += rows as u64;
         Ok(())
     }
 
     /// Rows added so far.
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.metrics.rows() as u64
     }
 
     /// The measures of the rows added.
     pub fn finish(&self) -> Measures {
-        let rows = self.rows.max(1) as f64;
+        let rows = self.rows().max(1) as f64;
         Measures {
             metrics: self.metrics.finish(),
             code_mean_activation: self.code_sum / self.code_values.max(1) as f64,

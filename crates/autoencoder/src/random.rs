@@ -51,6 +51,13 @@ pub fn uniform(r: &mut ChaCha8Rng) -> f32 {
     (r.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
 }
 
+/// The stream a fixed binarisation of rows draws from (`ae evaluate --binarize SEED`,
+/// Python's `evaluate(binarize=SEED)`): [`binarize`] the rows in order from it, whole or
+/// a part at a time, for the same values.
+pub fn binarizing(seed: u64) -> ChaCha8Rng {
+    rng(seed, Stream::Sample)
+}
+
 /// Binarise `values` in place, as for binarised MNIST: each value `x` becomes 1 with
 /// probability `x` (`uniform < x`), else 0, one draw per value in order. Training's
 /// `binarize` (every use of a row) and `ae evaluate --binarize` (once) both draw here.

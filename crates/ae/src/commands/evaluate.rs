@@ -446,8 +446,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     // A named dataset is evaluated on its test split unless --split says otherwise;
     // table files over the memory budget (or with --stream) are read a part at a time.
     let mut rows = Rows::open(&a.input, &a.stream, &model, 0, "evaluating")?;
-    let mut binarize =
-        a.binarize.map(|seed| autoencoder::random::rng(seed, autoencoder::random::Stream::Sample));
+    let mut binarize = a.binarize.map(autoencoder::random::binarizing);
     if let (Rows::Whole(data), Some(rng)) = (&mut rows, &mut binarize) {
         // Binarised once, for every measure below (the same draws as part by part).
         autoencoder::random::binarize(data.as_mut_slice(), rng);

@@ -20,9 +20,9 @@ def _frame_columns(X):
     pass, as the `ae` command reads such a column from Parquet. Decimals are pyarrow's
     ``decimal128``, polars' ``Decimal``, pandas' ``ArrowDtype`` of one, and a pandas
     ``object`` column of ``decimal.Decimal`` values (as a database driver returns
-    money). A polars LazyFrame is refused: it is a query, not yet rows."""
-    module = type(X).__module__.split(".")[0]
-    if module == "pandas" and type(X).__name__ == "DataFrame":
+    money)."""
+    module = _frame_module(X)
+    if module == "pandas":
         import pandas as pd
 
         def kind(dt, column):
@@ -35,9 +35,7 @@ def _frame_columns(X):
             return None
 
         return [(name, kind(dt, X.iloc[:, i]), dt) for i, (name, dt) in enumerate(X.dtypes.items())]
-    if module == "polars" and type(X).__name__ == "LazyFrame":
-        raise ValueError("a polars LazyFrame is a query, not rows: collect() it first")
-    if module == "polars" and hasattr(X, "schema"):
+    if module == "polars":
 
         def kind(dt):
             if _is_decimal(dt):
@@ -45,7 +43,7 @@ def _frame_columns(X):
             return "number" if dt.is_numeric() or str(dt) == "Boolean" else None
 
         return [(name, kind(dt), dt) for name, dt in X.schema.items()]
-    if module == "pyarrow" and hasattr(X, "schema"):
+    if module == "pyarrow":
         import pyarrow as pa
 
         def kind(t):
@@ -70,16 +68,32 @@ def _is_decimal(dtype):
     return type(dtype).__module__.split(".")[0] == "polars" and str(dtype).startswith("Decimal")
 
 
+def _frame_module(X):
+    """``"pandas"``, ``"polars"`` or ``"pyarrow"`` for a DataFrame of those or a pyarrow
+    Table, else None (a Series too). A polars LazyFrame is refused: it is a query, not
+    yet rows."""
+    module = type(X).__module__.split(".")[0]
+    if module == "polars" and type(X).__name__ == "LazyFrame":
+        raise ValueError("a polars LazyFrame is a query, not rows: collect() it first")
+    if module == "pandas" and type(X).__name__ == "DataFrame":
+        return module
+    if module in ("polars", "pyarrow") and hasattr(X, "schema"):
+        return module
+    return None
+
+
 def is_frame(X):
     """Whether ``X`` is a DataFrame (pandas, polars) or a pyarrow Table."""
-    return _frame_columns(X) is not None
+    return _frame_module(X) is not None
 
 
 def frame_names(X):
     """The column names of a DataFrame or pyarrow Table, as text; ``None`` for anything
     else."""
-    columns = _frame_columns(X)
-    return None if columns is None else [str(name) for name, _, _ in columns]
+    module = _frame_module(X)
+    if module is None:
+        return None
+    return [str(name) for name in (X.schema.names if module == "pyarrow" else X.columns)]
 
 
 def frame_table(X, categorical=(), categories=None, what="X"):

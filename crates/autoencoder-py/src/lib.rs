@@ -16,8 +16,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use autoencoder::anomaly::{self, ScoreKind, ThresholdRule};
+use autoencoder::baseline;
 use autoencoder::data::buffer;
 use autoencoder::data::columns::Missing;
+use autoencoder::data::open::LoadOptions;
 use autoencoder::probe::{Features, Logistic, Metric};
 use autoencoder::train::{Control, EpochRecord};
 use autoencoder::{file, Autoencoder, Dataset, Error, ImageShape, Observer, Settings, Threads};
@@ -652,19 +654,44 @@ impl Model {
     }
 }
 
+/// What `Model.evaluate` fits the PCA baseline on.
+enum PcaFit<'a> {
+    /// Rows in memory.
+    Rows(&'a Dataset),
+    /// Table files read a part at a time in two passes ([`baseline::fit_pca_parts`]),
+    /// with these options, binarised from this seed (in each pass alike).
+    Files(&'a TableFiles, &'a LoadOptions, Option<u64>),
+}
+
 /// The evaluation `Model.evaluate` makes, as `ae evaluate` makes it, with the PCA
 /// baseline fitted on `fit` when given (a fit the baseline's bounds skip leaves it out).
 fn evaluation<'m>(
     model: &'m Autoencoder,
     iw_samples: usize,
-    fit: Option<&Dataset>,
+    fit: Option<PcaFit<'_>>,
     pool: &Threads,
 ) -> autoencoder::Result<autoencoder::evaluation::Evaluation<'m>> {
     let mut e = autoencoder::evaluation::Evaluation::new(model, iw_samples)?;
-    if let Some(fit) = fit {
-        if let Ok(p) = autoencoder::baseline::fit_pca(model, (fit.as_slice(), &fit.source), pool)? {
-            e = e.with_pca(p);
+    let fitted = match fit {
+        None => return Ok(e),
+        Some(PcaFit::Rows(fit)) => baseline::fit_pca(model, (fit.as_slice(), &fit.source), pool)?,
+        Some(PcaFit::Files(files, opts, binarize)) => {
+            let data = autoencoder::data::chunks::ChunkedRows::open(&files.paths, opts)?;
+            model.check_width(data.cols(), &data.source)?;
+            baseline::fit_pca_parts(model, &data.source, pool, |each| {
+                let mut rng = binarize.map(autoencoder::random::binarizing);
+                data.for_each_part(0..data.rows(), 0, |mut part| {
+                    model.check_data(&part)?;
+                    if let Some(rng) = &mut rng {
+                        autoencoder::random::binarize(part.as_mut_slice(), rng);
+                    }
+                    each(part.as_slice())
+                })
+            })?
         }
+    };
+    if let Ok(p) = fitted {
+        e = e.with_pca(p);
     }
     Ok(e)
 }
@@ -910,8 +937,9 @@ impl Model {
     /// With `pca_on_rows`, PCA is fitted on the rows of `x` themselves (as `ae evaluate`
     /// fits it on the rows it evaluates). With `binarize`, the rows are binarised first
     /// from that seed (each value `v` becomes 1 with probability `v`), as `ae evaluate
-    /// --binarize` does.
-    #[pyo3(signature = (x, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit", pca_on_rows=false, binarize=None))]
+    /// --binarize` does. `pca_files`, instead of `pca_fit`: PCA is fitted on those table
+    /// files, read a part at a time in two passes (the bits of their rows read whole).
+    #[pyo3(signature = (x, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit", pca_on_rows=false, binarize=None, pca_files=None))]
     #[allow(clippy::too_many_arguments)] // the keywords of the estimator's `evaluate`
     fn evaluate(
         &self,
@@ -923,6 +951,7 @@ impl Model {
         pca_source: &str,
         pca_on_rows: bool,
         binarize: Option<u64>,
+        pca_files: Option<PyRef<'_, TableFiles>>,
     ) -> PyResult<String> {
         check_width(&x, self.inner.input_dim())?;
         let pool = self::threads(threads)?;
@@ -932,10 +961,16 @@ impl Model {
             autoencoder::random::binarize(data.as_mut_slice(), &mut autoencoder::random::binarizing(seed));
         }
         let fit = pca_rows(pca_fit, self.inner.input_dim(), pca_source)?;
+        let fit_files = pca_files.as_deref().map(|f| (f, f.for_model(&self.inner)));
         let model = Arc::clone(&self.inner);
         let measured = py
             .detach(|| {
-                let fit = if pca_on_rows { Some(&data) } else { fit.as_ref() };
+                let fit = match (pca_on_rows, &fit, &fit_files) {
+                    (true, _, _) => Some(PcaFit::Rows(&data)),
+                    (false, Some(fit), _) => Some(PcaFit::Rows(fit)),
+                    (false, None, Some((files, opts))) => Some(PcaFit::Files(files, opts, None)),
+                    (false, None, None) => None,
+                };
                 let mut e = evaluation(&model, iw_samples, fit, &pool)?;
                 e.add(data.as_slice(), &pool, &mut |_| {})?;
                 Ok(e.finish())
@@ -946,8 +981,11 @@ impl Model {
 
     /// [`evaluate`](Self::evaluate) of every row of `files`, read a part at a time as
     /// this model reads a table: the numbers of the rows read whole, as `ae evaluate
-    /// --stream` (`binarize`'s draws run on across the parts).
-    #[pyo3(signature = (files, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit", binarize=None))]
+    /// --stream` (`binarize`'s draws run on across the parts). PCA is fitted on
+    /// `pca_fit` or `pca_files` as [`evaluate`](Self::evaluate) fits it, or with
+    /// `pca_on_rows` on the rows of `files` themselves, in two more passes over their
+    /// parts (binarised alike), as `ae evaluate --stream` fits it.
+    #[pyo3(signature = (files, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit", binarize=None, pca_files=None, pca_on_rows=false))]
     #[allow(clippy::too_many_arguments)] // the keywords of the estimator's `evaluate`
     fn evaluate_files(
         &self,
@@ -958,16 +996,25 @@ impl Model {
         pca_fit: Option<PyReadonlyArray2<'_, f32>>,
         pca_source: &str,
         binarize: Option<u64>,
+        pca_files: Option<PyRef<'_, TableFiles>>,
+        pca_on_rows: bool,
     ) -> PyResult<String> {
         let pool = self::threads(threads)?;
         let fit = pca_rows(pca_fit, self.inner.input_dim(), pca_source)?;
         let (files, opts): (&TableFiles, _) = (&files, files.for_model(&self.inner));
+        let fit_files = pca_files.as_deref().map(|f| (f, f.for_model(&self.inner)));
         let model = Arc::clone(&self.inner);
         let measured = py
             .detach(|| {
                 let data = autoencoder::data::chunks::ChunkedRows::open(&files.paths, &opts)?;
                 model.check_width(data.cols(), &data.source)?;
-                let mut e = evaluation(&model, iw_samples, fit.as_ref(), &pool)?;
+                let fit = match (pca_on_rows, &fit, &fit_files) {
+                    (true, _, _) => Some(PcaFit::Files(files, &opts, binarize)),
+                    (false, Some(fit), _) => Some(PcaFit::Rows(fit)),
+                    (false, None, Some((files, opts))) => Some(PcaFit::Files(files, opts, None)),
+                    (false, None, None) => None,
+                };
+                let mut e = evaluation(&model, iw_samples, fit, &pool)?;
                 let mut rng = binarize.map(autoencoder::random::binarizing);
                 data.for_each_part(0..data.rows(), 0, |mut part| {
                     model.check_data(&part)?;

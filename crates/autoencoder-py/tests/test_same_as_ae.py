@@ -150,6 +150,17 @@ def test_evaluate_is_ae_evaluate(ae, table, tmp_path, variational):
     got = est.evaluate(autoencoder.Files(tmp_path / "shards"), iw_samples=5, pca=False, binarize=7)
     assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--no-pca",
                                  "--iw-samples", 5, "--binarize", 7)
+    # PCA fitted on the shards themselves, in two passes over their parts, binarised
+    # alike: the fit on the rows read whole, and `ae evaluate --stream`'s.
+    got = est.evaluate(autoencoder.Files(tmp_path / "shards"), iw_samples=0, binarize=7)
+    assert got["pca"].pop("fitted_on") == f"{tmp_path / 'shards'} (3 shards)"
+    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--iw-samples", 0, "--binarize", 7)
+    # And on Files beside an array.
+    got = est.evaluate(table, iw_samples=0, pca_fit=autoencoder.Files(tmp_path / "shards"))
+    assert got["pca"].pop("fitted_on") == f"{tmp_path / 'shards'} (3 shards)"
+    want = est.evaluate(table, iw_samples=0, pca_fit=table)
+    assert want["pca"].pop("fitted_on") == "pca_fit"
+    assert got == want
     assert "pca" not in est.evaluate(table, pca=False)
     with pytest.raises(ValueError, match="binarize"):
         est.evaluate(table, binarize=-1)

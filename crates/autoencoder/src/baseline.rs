@@ -96,29 +96,75 @@ pub fn fit_pca(
         return Ok(Err(why));
     }
     let t = std::time::Instant::now();
-    let fit_x: Cow<[f32]> = if norm.is_identity() {
-        Cow::Borrowed(fit.0)
-    } else {
-        let mut v = fit.0.to_vec();
-        norm.apply_in_place(&mut v);
-        Cow::Owned(v)
-    };
+    let fit_x = normalized(norm, fit.0);
     let (pca, method) = match Pca::fit_baseline(&fit_x, fit_n, d, k_eff, threads.count())? {
         Baseline::Fitted { pca, method } => (pca, method),
         Baseline::Skipped(why) => return Ok(Err(why)),
     };
-    Ok(Ok(FittedPca {
-        pca,
-        normalizer: norm.clone(),
-        k: k_eff,
-        fitted_on: fit.1.to_string(),
-        seconds: t.elapsed().as_secs_f64(),
-        method,
-        metrics: MetricsAccumulator::new(d),
-    }))
+    Ok(Ok(FittedPca::new(model, pca, fit.1, t, method)))
+}
+
+/// [`fit_pca`] on rows read a part at a time, named `source`: `pass` hands every part of
+/// the rows, in the same order each time, to the function it is given, and it is called
+/// twice, for the two passes of the exact fit ([`crate::pca::MeanPass`], then
+/// [`crate::pca::CovariancePass`]). Memory holds one part and the `d × d` covariance,
+/// never the rows. The same bits as [`fit_pca`] on the rows whole.
+///
+/// Rows wider than [`crate::pca::EXACT_MAX_DIM`] values are skipped with the reason: their
+/// randomised fit reads the rows once per pass of subspace iteration.
+pub fn fit_pca_parts(
+    model: &Autoencoder,
+    source: &str,
+    threads: &Threads,
+    mut pass: impl FnMut(&mut dyn FnMut(&[f32]) -> Result<()>) -> Result<()>,
+) -> Result<std::result::Result<FittedPca, String>> {
+    let d = model.input_dim();
+    if d > crate::pca::EXACT_MAX_DIM {
+        return Ok(Err(format!(
+            "rows of {d} values (more than {}) are fitted by randomised PCA, which reads them in memory",
+            crate::pca::EXACT_MAX_DIM
+        )));
+    }
+    let t = std::time::Instant::now();
+    let norm = model.normalizer();
+    let mut mean = crate::pca::MeanPass::new(d);
+    pass(&mut |part| mean.add(&normalized(norm, part)))?;
+    let k = model.code_dim().min(mean.rows()).min(d);
+    let mut covariance = mean.covariance(threads.count())?;
+    pass(&mut |part| covariance.add(&normalized(norm, part)))?;
+    let pca = covariance.finish(k)?;
+    Ok(Ok(FittedPca::new(model, pca, source, t, Method::Exact)))
+}
+
+/// `rows` in the normaliser's space (borrowed when it is the identity).
+fn normalized<'a>(norm: &crate::Normalizer, rows: &'a [f32]) -> Cow<'a, [f32]> {
+    if norm.is_identity() {
+        return Cow::Borrowed(rows);
+    }
+    let mut v = rows.to_vec();
+    norm.apply_in_place(&mut v);
+    Cow::Owned(v)
 }
 
 impl FittedPca {
+    fn new(
+        model: &Autoencoder,
+        pca: Pca,
+        source: &str,
+        start: std::time::Instant,
+        method: Method,
+    ) -> FittedPca {
+        FittedPca {
+            k: pca.k(),
+            pca,
+            normalizer: model.normalizer().clone(),
+            fitted_on: source.to_string(),
+            seconds: start.elapsed().as_secs_f64(),
+            method,
+            metrics: MetricsAccumulator::new(model.input_dim()),
+        }
+    }
+
     /// Measure the reconstructions of the raw rows `eval` (the next after those added).
     pub fn add(&mut self, eval: &[f32]) -> Result<()> {
         let d = self.metrics.cols();
@@ -218,6 +264,48 @@ mod tests {
         let all = pca_fitted(&m, &data, &data, &threads).unwrap();
         let PcaBaseline::Fitted(p) = pca_of_training(&m, &data, None, &threads).unwrap() else { panic!() };
         assert_eq!(p.metrics, all.metrics);
+    }
+
+    #[test]
+    fn a_fit_on_parts_is_the_fit_on_the_rows_whole() {
+        let data = crate::data::synthetic::generate(9000, 3);
+        let d = data.cols();
+        for normalize in
+            [crate::data::normalize::NormalizeKind::None, crate::data::normalize::NormalizeKind::ZScore]
+        {
+            let config = ModelConfig { input_dim: d, layers: vec![4], normalize, ..ModelConfig::default() };
+            let mut m = Autoencoder::new(config, 0).unwrap();
+            let training = TrainConfig { epochs: 1, ..TrainConfig::default() };
+            let threads = Threads::new(2);
+            fit(&mut m, &data, None, &training, &threads, &mut NoObserver).unwrap();
+            let Ok(mut whole) = fit_pca(&m, (data.as_slice(), "rows"), &threads).unwrap() else {
+                panic!("skipped")
+            };
+            whole.add(data.as_slice()).unwrap();
+            // Cuts inside and across the covariance blocks of 8,192 rows.
+            let cuts = [0, 1, 4000, 8191, 8193, 9000];
+            let mut passes = 0;
+            let parts = fit_pca_parts(&m, "rows", &threads, |each| {
+                passes += 1;
+                cuts.windows(2).try_for_each(|w| each(data.rows_in(w[0]..w[1])))
+            });
+            let Ok(mut parts) = parts.unwrap() else { panic!("skipped") };
+            parts.add(data.as_slice()).unwrap();
+            let (want, got) = (whole.result(), parts.result());
+            assert_eq!(
+                (passes, got.k, got.metrics, got.method),
+                (2, 4, want.metrics, want.method),
+                "{normalize}"
+            );
+            assert_eq!(parts.pca, whole.pca);
+        }
+        // Wide rows are left to the fit in memory, with the reason.
+        let wide = Dataset::new(vec![0.5; 2 * 1100], 2, 1100, "wide").unwrap();
+        let config = ModelConfig { input_dim: 1100, layers: vec![4], ..ModelConfig::default() };
+        let m = Autoencoder::new(config, 0).unwrap();
+        let why =
+            fit_pca_parts(&m, "wide", &Threads::new(1), |each| each(wide.as_slice())).unwrap().unwrap_err();
+        assert!(why.contains("randomised PCA"), "{why}");
     }
 
     #[test]

@@ -231,7 +231,8 @@ impl Pca {
             let t = resolve_threads(threads).clamp(1, rows.div_ceil(rows_per_block(cols)).max(1)) as u64;
             let work = mul(n, d * d / 2).saturating_add(10 * d * d * d);
             let block = rows_per_block(cols).min(rows.max(1)) as u64;
-            let bytes = 8 * (mul(t + 3, d * d) + mul(t, block * d));
+            // The f64 matrices and blocks, and at most one waiting f32 block per thread.
+            let bytes = 8 * (mul(t + 3, d * d) + mul(t, block * d)) + 4 * mul(t, block * d);
             return BaselinePlan { rows, cols, k, method: Method::Exact, work, bytes };
         }
         let o = Randomized::default();
@@ -279,7 +280,9 @@ impl Pca {
     ) -> Result<Pca> {
         check_input(data, rows, cols, k)?;
         let d = cols;
-        let mean = column_mean(data, rows, d)?;
+        let mut mean = MeanPass::new(d);
+        mean.add(data)?;
+        let mean: Vec<f64> = mean.sum.iter().map(|s| s / rows as f64).collect();
         let l = k.saturating_add(options.oversampling).min(d);
         let threads = resolve_threads(threads);
         let block_rows = block_rows.min(rows);
@@ -341,7 +344,9 @@ impl Pca {
         Pca::fit_blocked(data, rows, cols, k, threads, rows_per_block(cols))
     }
 
-    /// [`Pca::fit_with_threads`] with an explicit covariance block height.
+    /// [`Pca::fit_with_threads`] with an explicit covariance block height: the two passes
+    /// of a streamed fit ([`MeanPass`], [`CovariancePass`]) over the rows whole, so that
+    /// both give the same bits.
     fn fit_blocked(
         data: &[f32],
         rows: usize,
@@ -351,15 +356,27 @@ impl Pca {
         block_rows: usize,
     ) -> Result<Pca> {
         check_input(data, rows, cols, k)?;
-        let d = cols;
-        let mean = column_mean(data, rows, d)?;
-        let threads = resolve_threads(threads);
-        let scatter = scatter_matrix(data, rows, d, &mean, threads, block_rows);
+        let mut mean = MeanPass::new(cols);
+        mean.add(data)?;
+        let mut scatter = mean.covariance_blocked(threads, block_rows)?;
+        scatter.add(data)?;
+        scatter.finish(k)
+    }
 
+    /// The fit from the column mean of `rows` rows and their scatter matrix `C` (lower
+    /// triangle): `Σ = C / (n − 1)` and its `k` leading eigenvectors, sign-fixed.
+    fn from_scatter(mean: Vec<f64>, scatter: Mat<f64>, rows: usize, k: usize) -> Result<Pca> {
+        let d = mean.len();
         let denom = rows.saturating_sub(1).max(1) as f64;
         let cov = Mat::<f64>::from_fn(d, d, |i, j| if i >= j { scatter[(i, j)] / denom } else { 0.0 });
         drop(scatter);
         let total_variance: f64 = (0..d).map(|i| cov[(i, i)]).sum();
+        if !total_variance.is_finite() {
+            return Err(Error::Data(
+                "PCA: the covariance is not finite (the covariance pass was given rows other than the mean pass's)"
+                    .into(),
+            ));
+        }
         let eig = cov.self_adjoint_eigen(Side::Lower).map_err(|e| {
             Error::Data(format!("PCA: the eigendecomposition of the covariance failed: {e:?}"))
         })?;
@@ -702,21 +719,6 @@ fn add_into(mut total: MatMut<'_, f64>, part: MatRef<'_, f64>) {
     }
 }
 
-/// Column mean in f64; rejects non-finite values.
-fn column_mean(data: &[f32], rows: usize, d: usize) -> Result<Vec<f64>> {
-    let mut sum = vec![0.0f64; d];
-    for (r, row) in data.chunks_exact(d).enumerate() {
-        for (j, (s, &v)) in sum.iter_mut().zip(row).enumerate() {
-            if !v.is_finite() {
-                return Err(Error::Data(format!("PCA: row {r}, column {j} is {v}; PCA needs finite values")));
-            }
-            *s += f64::from(v);
-        }
-    }
-    let n = rows as f64;
-    Ok(sum.into_iter().map(|s| s / n).collect())
-}
-
 /// `out = x − μ` row by row, widened to f64 (row-major).
 fn center_rows(x: &[f32], mean: &[f64], out: &mut [f64]) {
     for (src, dst) in x.chunks_exact(mean.len()).zip(out.chunks_exact_mut(mean.len())) {
@@ -782,6 +784,199 @@ fn flip_sign(v: &mut [f64]) {
     }
 }
 
+/// The first pass of an exact fit over rows given a part at a time ([`Pca::fit`] makes
+/// it over the rows whole): the column mean `μ = Σᵢ xᵢ / n`, summed in f64 row by row in
+/// order, so any split of the rows gives the same bits. Rejects non-finite values.
+#[derive(Debug, Clone)]
+pub struct MeanPass {
+    sum: Vec<f64>,
+    rows: usize,
+}
+
+impl MeanPass {
+    /// A pass over rows of `cols` values.
+    pub fn new(cols: usize) -> MeanPass {
+        MeanPass { sum: vec![0.0; cols], rows: 0 }
+    }
+
+    /// Adds the next rows (`part`, row-major: a whole number of rows).
+    pub fn add(&mut self, part: &[f32]) -> Result<()> {
+        let d = self.sum.len();
+        check_rows(part, d)?;
+        for row in part.chunks_exact(d) {
+            for (j, (s, &v)) in self.sum.iter_mut().zip(row).enumerate() {
+                if !v.is_finite() {
+                    return Err(Error::Data(format!(
+                        "PCA: row {}, column {j} is {v}; PCA needs finite values",
+                        self.rows
+                    )));
+                }
+                *s += f64::from(v);
+            }
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// Rows added.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The mean, and the second pass over the same rows with `threads` threads (0: every
+    /// core; the result does not depend on it). Errors when no row was added.
+    pub fn covariance(self, threads: usize) -> Result<CovariancePass> {
+        let block_rows = rows_per_block(self.sum.len());
+        self.covariance_blocked(threads, block_rows)
+    }
+
+    fn covariance_blocked(self, threads: usize, block_rows: usize) -> Result<CovariancePass> {
+        let (d, rows) = (self.sum.len(), self.rows);
+        if rows == 0 || d == 0 {
+            return Err(Error::Data(format!("PCA needs at least one row and one column, got {rows} × {d}")));
+        }
+        let n = rows as f64;
+        let mean: Vec<f64> = self.sum.into_iter().map(|s| s / n).collect();
+        let block_rows = block_rows.clamp(1, rows);
+        let threads = resolve_threads(threads).clamp(1, rows.div_ceil(block_rows));
+        let workers = (0..threads)
+            .map(|_| Worker { block: vec![0.0; block_rows * d], partial: Mat::zeros(d, d) })
+            .collect();
+        Ok(CovariancePass {
+            mean,
+            rows,
+            seen: 0,
+            block_rows,
+            pending: Vec::new(),
+            workers,
+            total: Mat::zeros(d, d),
+        })
+    }
+}
+
+/// The second pass of an exact fit ([`MeanPass::covariance`]), over the same rows in the
+/// same order, given a part at a time: the scatter matrix `C = Σ_b X_bᵀX_b` of the
+/// centred rows (lower triangle), over fixed blocks `X_b` of about 2²² values (64 to 8,192 rows)
+/// summed in block order, whatever the parts and the threads (threads compute blocks
+/// concurrently); then [`finish`](Self::finish) gives the fit. Rows that do not close a
+/// block wait in a buffer of at most one block per thread (f32), so memory stays
+/// `O(t·(d² + block·d))` however many rows there are.
+pub struct CovariancePass {
+    mean: Vec<f64>,
+    rows: usize,
+    seen: usize,
+    block_rows: usize,
+    pending: Vec<f32>,
+    workers: Vec<Worker>,
+    total: Mat<f64>,
+}
+
+impl CovariancePass {
+    /// The column mean of the first pass.
+    pub fn mean(&self) -> &[f64] {
+        &self.mean
+    }
+
+    /// Adds the next rows (a whole number of rows, at most as many in all as the mean
+    /// pass had).
+    pub fn add(&mut self, part: &[f32]) -> Result<()> {
+        let d = self.mean.len();
+        check_rows(part, d)?;
+        let n = part.len() / d;
+        if self.seen + n > self.rows {
+            return Err(Error::Data(format!(
+                "PCA: the covariance pass was given more rows than the mean pass's {}",
+                self.rows
+            )));
+        }
+        self.seen += n;
+        let block = self.block_rows * d;
+        let wave = self.workers.len() * block;
+        let mut part = part;
+        while !part.is_empty() {
+            if self.pending.is_empty() && part.len() >= block {
+                // Whole blocks straight from the part; the rest waits.
+                let whole = part.len() / block * block;
+                self.run(Some(&part[..whole]));
+                part = &part[whole..];
+                continue;
+            }
+            let take = (wave - self.pending.len()).min(part.len());
+            self.pending.extend_from_slice(&part[..take]);
+            part = &part[take..];
+            if self.pending.len() == wave {
+                self.run(None);
+            }
+        }
+        Ok(())
+    }
+
+    /// The fit of `k` components (`1 ≤ k ≤ min(rows, cols)`), once every row of the mean
+    /// pass has been added again.
+    pub fn finish(mut self, k: usize) -> Result<Pca> {
+        if self.seen != self.rows {
+            return Err(Error::Data(format!(
+                "PCA: the covariance pass was given {} rows, the mean pass {}",
+                self.seen, self.rows
+            )));
+        }
+        let d = self.mean.len();
+        if k == 0 || k > self.rows.min(d) {
+            return Err(Error::config(
+                "code size",
+                format!(
+                    "PCA needs 1 ≤ k ≤ min(rows, columns) = min({}, {d}) = {}, got {k}",
+                    self.rows,
+                    self.rows.min(d)
+                ),
+            ));
+        }
+        if !self.pending.is_empty() {
+            self.run(None);
+        }
+        Pca::from_scatter(self.mean, self.total, self.rows, k)
+    }
+
+    /// The blocks of `data` (`None`: the waiting rows), in waves of one block per thread,
+    /// added to the total in block order.
+    fn run(&mut self, data: Option<&[f32]>) {
+        let pending = std::mem::take(&mut self.pending);
+        let data = data.unwrap_or(&pending);
+        let d = self.mean.len();
+        let mean = &self.mean[..];
+        let blocks: Vec<&[f32]> = data.chunks(self.block_rows * d).collect();
+        for wave in blocks.chunks(self.workers.len()) {
+            if let ([b], [w, ..]) = (wave, &mut self.workers[..]) {
+                w.run(b, mean);
+            } else {
+                std::thread::scope(|s| {
+                    for (w, &b) in self.workers.iter_mut().zip(wave) {
+                        s.spawn(move || w.run(b, mean));
+                    }
+                });
+            }
+            for w in self.workers.iter().take(wave.len()) {
+                for j in 0..d {
+                    for i in j..d {
+                        self.total[(i, j)] += w.partial[(i, j)];
+                    }
+                }
+            }
+        }
+        // The buffer is kept for the next rows.
+        self.pending = pending;
+        self.pending.clear();
+    }
+}
+
+/// `part` holds a whole number of rows of `d` values.
+fn check_rows(part: &[f32], d: usize) -> Result<()> {
+    if d == 0 || !part.len().is_multiple_of(d) {
+        return Err(Error::Data(format!("PCA: {} values are not a whole number of rows of {d}", part.len())));
+    }
+    Ok(())
+}
+
 /// Scratch of one worker: a centred block and its partial scatter matrix.
 struct Worker {
     block: Vec<f64>,
@@ -789,12 +984,12 @@ struct Worker {
 }
 
 impl Worker {
-    /// `partial = X_bᵀX_b` (lower triangle) for the centred rows of block `b`.
-    fn run(&mut self, data: &[f32], rows: usize, d: usize, mean: &[f64], b: usize, block_rows: usize) {
-        let start = b * block_rows;
-        let n = block_rows.min(rows - start);
+    /// `partial = X_bᵀX_b` (lower triangle) for the centred rows `rows` of one block.
+    fn run(&mut self, rows: &[f32], mean: &[f64]) {
+        let d = mean.len();
+        let n = rows.len() / d;
         let buf = &mut self.block[..n * d];
-        center_rows(&data[start * d..(start + n) * d], mean, buf);
+        center_rows(rows, mean, buf);
         let xb = MatRef::from_row_major_slice(buf, n, d);
         triangular::matmul(
             self.partial.as_mut(),
@@ -809,45 +1004,6 @@ impl Worker {
         );
         clear_upper_registers();
     }
-}
-
-/// The scatter matrix `C = (X − 1μᵀ)ᵀ(X − 1μᵀ)`, lower triangle only (the upper part is
-/// unspecified), summed over fixed row blocks in block order.
-fn scatter_matrix(
-    data: &[f32],
-    rows: usize,
-    d: usize,
-    mean: &[f64],
-    threads: usize,
-    block_rows: usize,
-) -> Mat<f64> {
-    let block_rows = block_rows.clamp(1, rows);
-    let blocks = rows.div_ceil(block_rows);
-    let threads = threads.clamp(1, blocks);
-    let mut workers: Vec<Worker> = (0..threads)
-        .map(|_| Worker { block: vec![0.0; block_rows * d], partial: Mat::zeros(d, d) })
-        .collect();
-    let mut total = Mat::<f64>::zeros(d, d);
-    let block_ids: Vec<usize> = (0..blocks).collect();
-    for wave in block_ids.chunks(threads) {
-        if let ([b], [w]) = (wave, &mut workers[..1]) {
-            w.run(data, rows, d, mean, *b, block_rows);
-        } else {
-            std::thread::scope(|s| {
-                for (w, &b) in workers.iter_mut().zip(wave) {
-                    s.spawn(move || w.run(data, rows, d, mean, b, block_rows));
-                }
-            });
-        }
-        for w in workers.iter().take(wave.len()) {
-            for j in 0..d {
-                for i in j..d {
-                    total[(i, j)] += w.partial[(i, j)];
-                }
-            }
-        }
-    }
-    total
 }
 
 #[cfg(test)]
@@ -968,6 +1124,67 @@ mod tests {
         for (a, b) in one.components().iter().zip(whole.components()) {
             assert!((a - b).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn any_split_of_the_passes_gives_the_fit_of_the_rows_whole() {
+        let (n, d, block) = (103, 9, 10);
+        let x = planted(n, d, 4, 0.1, 5);
+        let whole = Pca::fit_blocked(&x, n, d, 4, 1, block).unwrap();
+        // Splits inside and across blocks, part sizes above a wave, single rows.
+        for (threads, cuts) in
+            [(1, vec![1, 2, 57]), (2, vec![9, 10, 11, 45]), (3, vec![31, 62, 93]), (2, vec![])]
+        {
+            let parts = |x: &[f32]| {
+                let mut bounds = vec![0];
+                bounds.extend(&cuts);
+                bounds.push(n);
+                bounds.windows(2).map(|w| x[w[0] * d..w[1] * d].to_vec()).collect::<Vec<_>>()
+            };
+            let mut mean = MeanPass::new(d);
+            for p in parts(&x) {
+                mean.add(&p).unwrap();
+            }
+            let mut cov = mean.covariance_blocked(threads, block).unwrap();
+            for p in parts(&x) {
+                cov.add(&p).unwrap();
+            }
+            assert_eq!(cov.finish(4).unwrap(), whole, "threads {threads}, cuts {cuts:?}");
+        }
+        // The public block size, through the public passes.
+        let mut mean = MeanPass::new(d);
+        mean.add(&x).unwrap();
+        let mut cov = mean.covariance(2).unwrap();
+        cov.add(&x[..50 * d]).unwrap();
+        cov.add(&x[50 * d..]).unwrap();
+        assert_eq!(cov.finish(4).unwrap(), Pca::fit_with_threads(&x, n, d, 4, 1).unwrap());
+
+        // Passes over different rows are refused.
+        let pass = || {
+            let mut mean = MeanPass::new(d);
+            mean.add(&x[..20 * d]).unwrap();
+            mean.covariance(1).unwrap()
+        };
+        let mut more = pass();
+        let e = more.add(&x[..21 * d]).unwrap_err().to_string();
+        assert!(e.contains("more rows than the mean pass's 20"), "{e}");
+        let mut fewer = pass();
+        fewer.add(&x[..19 * d]).unwrap();
+        let e = fewer.finish(2).unwrap_err().to_string();
+        assert!(e.contains("given 19 rows, the mean pass 20"), "{e}");
+        let mut nan = pass();
+        let mut y = x[..20 * d].to_vec();
+        y[7] = f32::NAN;
+        nan.add(&y).unwrap();
+        let e = nan.finish(2).unwrap_err().to_string();
+        assert!(e.contains("not finite"), "{e}");
+        assert!(pass().finish(21).is_err());
+        let mut mean = MeanPass::new(d);
+        assert!(mean.add(&x[..d + 1]).is_err());
+        mean.add(&x[..d]).unwrap();
+        let e = mean.add(&y[..d]).unwrap_err().to_string();
+        assert!(e.contains("row 1, column 7 is NaN"), "{e}");
+        assert!(MeanPass::new(d).covariance(1).is_err());
     }
 
     #[test]

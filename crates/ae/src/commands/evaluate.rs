@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use autoencoder::baseline::{self, RepresentationProbes};
 use autoencoder::data::builtin::Split;
+use autoencoder::data::chunks::ChunkedRows;
 use autoencoder::evaluation::Evaluation;
 use autoencoder::metrics::ReconstructionMetrics;
 use autoencoder::pca::Method;
@@ -22,8 +23,9 @@ pub struct EvaluateArgs {
     #[command(flatten)]
     pub input: ModelData,
     /// Fit the PCA baseline on this file instead, read with the same data flags
-    /// (default: the named dataset's training split, or the evaluated rows themselves
-    /// when they are read whole).
+    /// (default: the named dataset's training split, or the evaluated rows themselves).
+    /// A table over --memory-budget (or with --stream) is fitted a part at a time, in
+    /// two passes, to the same numbers.
     #[arg(long, value_name = "FILE")]
     pub pca_fit: Option<PathBuf>,
     /// Skip the PCA baseline.
@@ -402,25 +404,53 @@ fn probes_text(p: &Probes, o: &mut String) {
     row(o, "raw", r.raw_width, &r.raw);
 }
 
-/// The rows `--pca-fit` names, read whole with the evaluated rows' data flags; a table
-/// larger than the memory budget is refused, as PCA is fitted on rows in memory.
+/// The rows `--pca-fit` names, read with the evaluated rows' data flags.
+// One value per run: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum PcaFitRows {
+    /// Read whole.
+    Whole(Dataset),
+    /// A table over the memory budget (or with --stream), read a part at a time.
+    Parts(ChunkedRows),
+}
+
+/// The rows `--pca-fit` names, read with the evaluated rows' data flags (beside a named
+/// dataset too): whole, or a table over the memory budget (or with --stream) a part at
+/// a time, for PCA to be fitted on in two passes.
 fn pca_fit_rows(
     a: &EvaluateArgs,
     model: &autoencoder::Autoencoder,
     p: &std::path::Path,
     seed: u64,
-) -> Result<Dataset> {
+) -> Result<PcaFitRows> {
     let budget = a.stream.memory_budget.unwrap_or_else(|| autoencoder::train::MemoryBudget::of_machine(1));
     let paths = [p.to_path_buf()];
-    if a.input.data.table_files(&paths).is_some() && budget.exceeded_by(&paths, 1)? {
-        return Err(Error::format(
-            p,
-            format!("--pca-fit rows are read whole to fit PCA, and they are more than the memory budget of {budget} (--memory-budget): give fewer rows"),
-        ));
-    }
-    // Beside a named dataset too: the file is read with the data flags alone.
     let flags = DataArgs { dataset: None, split: None, ..a.input.reading(model) };
-    flags.load_shaped(&paths, seed, Split::Train, model.config().image_shape)
+    if flags.table_files(&paths).is_some() && (a.stream.stream || budget.exceeded_by(&paths, 1)?) {
+        let rows = ChunkedRows::open(&paths, &flags.load_options())?;
+        if rows.dropped_rows() > 0 {
+            eprintln!(
+                "left out {} row(s) of {} with a missing value; {} kept",
+                rows.dropped_rows(),
+                rows.source,
+                rows.rows()
+            );
+        }
+        return Ok(PcaFitRows::Parts(rows));
+    }
+    Ok(PcaFitRows::Whole(flags.load_shaped(&paths, seed, Split::Train, model.config().image_shape)?))
+}
+
+/// The PCA fitting rows (`cols` values a row, from `source`) are as wide as the
+/// evaluated rows.
+fn check_fit_width(model: &Autoencoder, cols: usize, source: &str) -> Result<()> {
+    if cols != model.input_dim() {
+        return Err(Error::Data(format!(
+            "{source}: the PCA fitting rows have {cols} values, the evaluated rows {}",
+            model.input_dim()
+        )));
+    }
+    Ok(())
 }
 
 /// Where `--rate-distortion` draws its plot.
@@ -467,13 +497,19 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         ));
     }
     // PCA is fitted on the training split, as the model was trained on it.
+    let mut fit_parts = None;
     let fit_rows = if a.no_pca && !a.rate_distortion {
         None
     } else {
         match (&a.pca_fit, a.input.data.named()) {
-            // Read with the data flags of the evaluated rows (--label-column …), and
-            // whole: PCA is fitted on rows in memory.
-            (Some(p), _) => Some(pca_fit_rows(&a, &model, p, seed)?),
+            // Read with the data flags of the evaluated rows (--label-column …).
+            (Some(p), _) => match pca_fit_rows(&a, &model, p, seed)? {
+                PcaFitRows::Whole(rows) => Some(rows),
+                PcaFitRows::Parts(rows) => {
+                    fit_parts = Some(rows);
+                    None
+                }
+            },
             (None, Some(_)) if a.input.data.split_or(Split::Test) != Split::Train => {
                 let train = DataArgs { split: Some(Split::Train), ..a.input.data.clone() };
                 Some(train.load(&[], seed, Split::Train)?)
@@ -481,30 +517,63 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
             _ => None,
         }
     };
+    if let (Some(parts), true) = (&fit_parts, a.rate_distortion) {
+        return Err(Error::config(
+            "rate-distortion",
+            format!(
+                "reads the --pca-fit rows whole, and {} is read a part at a time (over --memory-budget, or --stream): give a larger --memory-budget, or fewer rows",
+                parts.source
+            ),
+        ));
+    }
     let fit_rows = fit_rows.as_ref().or(whole);
-    let pca = match (a.no_pca, fit_rows) {
-        (true, _) => None,
-        (false, None) => {
-            eprintln!(
-                "note: no PCA baseline: the evaluated rows are read a part at a time, and it would be fitted on them; give --pca-fit FILE"
-            );
-            None
-        }
-        (false, Some(fit_rows)) => {
-            if fit_rows.cols() != model.input_dim() {
-                return Err(Error::Data(format!(
-                    "{}: the PCA fitting rows have {} values, the evaluated rows {}",
-                    fit_rows.source,
-                    fit_rows.cols(),
-                    model.input_dim()
-                )));
+    let pca = if a.no_pca {
+        None
+    } else {
+        let fitted = match (&fit_parts, fit_rows) {
+            // Each in two passes over the parts, to the bits of the rows read whole.
+            (Some(parts), _) => {
+                check_fit_width(&model, parts.cols(), &parts.source)?;
+                baseline::fit_pca_parts(&model, &parts.source, &threads, |each| {
+                    parts.for_each_part(0..parts.rows(), 0, |part| {
+                        model.check_data(&part)?;
+                        each(part.as_slice())
+                    })
+                })?
             }
-            match baseline::fit_pca(&model, (fit_rows.as_slice(), &fit_rows.source), &threads)? {
-                Ok(p) => Some(p),
-                Err(why) => {
-                    eprintln!("note: no PCA baseline: {why}");
-                    None
-                }
+            (None, Some(fit_rows)) => {
+                check_fit_width(&model, fit_rows.cols(), &fit_rows.source)?;
+                baseline::fit_pca(&model, (fit_rows.as_slice(), &fit_rows.source), &threads)?
+            }
+            (None, None) => {
+                // The evaluated rows, binarised as they are evaluated.
+                eprintln!(
+                    "fitting PCA on the evaluated rows: two more passes over {} (--pca-fit FILE fits it on other rows, --no-pca skips it)",
+                    rows.source()
+                );
+                baseline::fit_pca_parts(&model, rows.source(), &threads, |each| {
+                    let mut binarize = a.binarize.map(autoencoder::random::binarizing);
+                    rows.for_each(&model, |part| match &mut binarize {
+                        Some(rng) => {
+                            let mut x = part.as_slice().to_vec();
+                            autoencoder::random::binarize(&mut x, rng);
+                            each(&x)
+                        }
+                        None => each(part.as_slice()),
+                    })
+                })?
+            }
+        };
+        match fitted {
+            Ok(p) => Some(p),
+            // Only the fit in memory is randomised, for wide rows.
+            Err(why) if fit_parts.is_some() || fit_rows.is_none() => {
+                eprintln!("note: no PCA baseline: {why}; give --pca-fit a file within the memory budget");
+                None
+            }
+            Err(why) => {
+                eprintln!("note: no PCA baseline: {why}");
+                None
             }
         }
     };

@@ -471,13 +471,28 @@ fn streamed_evaluation_reports_the_numbers_of_the_rows_read_whole() {
     );
     assert_eq!(streamed, whole);
     assert_eq!(evaluated(run().args(["--memory-budget", "100K"])).0, whole);
-    // No --pca-fit: the rows read whole fit the baseline; streamed, none is fitted.
+    let with_fit = whole;
+    // No --pca-fit: the evaluated rows fit the baseline, read whole or in two more
+    // passes over their parts, to the same bits.
+    let (whole, said) = evaluated(&mut run_on("evaluate", &model, &data));
+    assert!(!said.contains("fitting PCA"), "{said}");
+    assert_eq!(whole["pca"]["k"].as_u64(), Some(3), "{whole}");
     let (streamed, said) = evaluated(run_on("evaluate", &model, &data).arg("--stream"));
-    assert!(said.contains("no PCA baseline: the evaluated rows are read a part at a time"), "{said}");
-    assert!(streamed.get("pca").is_none() && streamed["mse"] == whole["mse"], "{streamed}");
+    assert!(said.contains("fitting PCA on the evaluated rows: two more passes over"), "{said}");
+    assert_eq!(streamed, whole);
+    assert_eq!(evaluated(run_on("evaluate", &model, &data).args(["--memory-budget", "100K"])).0, whole);
+    // A --pca-fit file over the budget is fitted in two passes over its parts too.
+    let (streamed, said) = evaluated(run().args(["--memory-budget", "10K"]));
+    assert!(!said.contains("fitting PCA on the evaluated rows"), "{said}");
+    assert_eq!(streamed, with_fit);
+    // Beside rows read whole (2,000 of them, within 100 KiB), the 6,000 --pca-fit rows
+    // are over it: --rate-distortion, which needs them whole, refuses them.
+    let mut c = ae();
+    c.arg("evaluate").arg(&model).arg(data.join("part-1.parquet")).arg("--pca-fit").arg(&data);
+    c.args(["--label-column", "label"]);
     fails(
-        run().args(["--memory-budget", "10K"]),
-        &["part-0.parquet", "--pca-fit rows are read whole", "memory budget of 10.0 KiB"],
+        c.args(["--memory-budget", "100K", "--rate-distortion"]),
+        &["shards", "reads the --pca-fit rows whole", "--memory-budget"],
     );
     for flag in ["--rate-distortion", "--probe"] {
         fails(
@@ -509,17 +524,13 @@ fn streamed_evaluation_reports_the_numbers_of_the_rows_read_whole() {
         .arg(&vae));
     let run = |binarize: &str| {
         let mut c = ae();
-        c.arg("evaluate").arg(&vae).arg(&folder).args([
-            "--binarize",
-            binarize,
-            "--iw-samples",
-            "5",
-            "--no-pca",
-        ]);
+        c.arg("evaluate").arg(&vae).arg(&folder).args(["--binarize", binarize, "--iw-samples", "5"]);
         c
     };
     let (whole, _) = evaluated(&mut run("7"));
     assert!(whole["vae"]["nll"].as_f64().unwrap() > 0.0 && whole["bce"].as_f64().is_some(), "{whole}");
+    // PCA is fitted on the binarised rows, in both passes over the parts alike.
+    assert_eq!(whole["pca"]["k"].as_u64(), Some(2), "{whole}");
     assert_eq!(evaluated(run("7").arg("--stream")).0, whole);
     // Another binarisation seed draws other values.
     assert_ne!(evaluated(run("8").arg("--stream")).0["mse"], whole["mse"]);

@@ -34,6 +34,7 @@ class Model:
         pca_source: str = "pca_fit",
         pca_on_rows: bool = False,
         binarize: Optional[int] = None,
+        pca_files: Any = None,
     ) -> str: ...
     def evaluate_files(
         self,
@@ -43,6 +44,8 @@ class Model:
         pca_fit: Optional[NDArray[np.float32]] = None,
         pca_source: str = "pca_fit",
         binarize: Optional[int] = None,
+        pca_files: Any = None,
+        pca_on_rows: bool = False,
     ) -> str: ...
     def score(
         self,

@@ -595,12 +595,12 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         importance-sampled ``−log p(x)`` with ``iw_samples`` draws per row (0 skips it;
         1000, the default, takes a while on many rows); and ``pca``, the same metrics
         of PCA with the code's width, fitted on ``pca_fit`` (rows, or :class:`Files`,
-        read whole) or, by default, on ``X`` itself (``pca=False`` leaves it out, as
-        does a fit too large for its bounds). ``binarize`` (a seed) binarises the rows
+        read a part at a time) or, by default, on ``X`` itself (``pca=False`` leaves it
+        out, as does a fit too large for its bounds). ``binarize`` (a seed) binarises the rows
         first, each value ``v`` becoming 1 with probability ``v``, as ``ae evaluate
         --binarize`` does (binarised MNIST, the VAE papers' test set). :class:`Files`
         (or a path) are evaluated a part at a time, however large, as ``ae evaluate
-        --stream``; PCA is then fitted only on ``pca_fit``."""
+        --stream``, PCA on them in two more passes over their parts."""
         check_is_fitted(self, "model_")
         if isinstance(iw_samples, bool) or not isinstance(iw_samples, (int, np.integer)) or iw_samples < 0:
             raise ValueError(f"iw_samples must be a whole number ≥ 0, got {iw_samples!r}")
@@ -608,20 +608,21 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             raise ValueError(f"binarize must be a seed (a whole number ≥ 0) or None, got {binarize!r}")
         seed = None if binarize is None else int(binarize)
         files = as_files(X)
-        fit, source = None, "pca_fit"
+        fit, fit_files = None, None
         if pca and pca_fit is not None:
             fit_files = as_files(pca_fit)
-            if fit_files is not None:
-                source = fit_files.paths[0] if len(fit_files.paths) == 1 else str(fit_files.paths)
-            fit = self._check(pca_fit)
+            fit = None if fit_files is not None else self._check(pca_fit)
+            fit_files = None if fit_files is None else fit_files._core()
+        on_rows = bool(pca and pca_fit is None)
         if files is not None:
-            measures = self.model_.evaluate_files(files._core(), int(iw_samples), int(self.threads), fit, source, seed)
+            measures = self.model_.evaluate_files(files._core(), int(iw_samples), int(self.threads), fit, "pca_fit",
+                                                  seed, fit_files, on_rows)
         else:
             X = self._check(X)
             if X.shape[1] != self.model_.input_dim:
                 raise self._width_error(X.shape[1], self.model_.input_dim)
-            on_rows = bool(pca and pca_fit is None)
-            measures = self.model_.evaluate(X, int(iw_samples), int(self.threads), fit, source, on_rows, seed)
+            measures = self.model_.evaluate(X, int(iw_samples), int(self.threads), fit, "pca_fit", on_rows, seed,
+                                            fit_files)
         return json.loads(measures)
 
     def score(self, X, y=None):

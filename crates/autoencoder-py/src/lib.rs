@@ -1293,6 +1293,33 @@ fn same_length(a: &PyReadonlyArray1<'_, i64>, b: &PyReadonlyArray1<'_, i64>) -> 
     Ok(())
 }
 
+/// Each of `texts` (row-major, `cols` a row; `None` where the caller fills the value
+/// in) read as `ae` reads a field of a CSV file
+/// ([`autoencoder::data::csv::parse_text`]): rounded once to float32, a missing
+/// value's text NaN; else a `ValueError` naming `what`, the row and the column.
+#[pyfunction]
+#[pyo3(signature = (texts, cols, what="X"))]
+fn numbers_from_text<'py>(
+    py: Python<'py>,
+    texts: Vec<Option<String>>,
+    cols: usize,
+    what: &str,
+) -> PyResult<Bound<'py, PyArray1<f32>>> {
+    let opts = autoencoder::data::csv::CsvOptions::default();
+    let cols = cols.max(1);
+    let values = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| match text {
+            None => Ok(f32::NAN),
+            Some(t) => autoencoder::data::csv::parse_text(t, &opts).map_err(|why| {
+                PyValueError::new_err(format!("{what}: row {}, column {}: {why}", i / cols + 1, i % cols + 1))
+            }),
+        })
+        .collect::<PyResult<Vec<f32>>>()?;
+    Ok(PyArray1::from_vec(py, values))
+}
+
 /// The compiled core of the `autoencoder` package.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -1301,6 +1328,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Categories>()?;
     m.add_function(wrap_pyfunction!(files::read_arrow_ipc, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(numbers_from_text, m)?)?;
     m.add_function(wrap_pyfunction!(fit_files, m)?)?;
     m.add_function(wrap_pyfunction!(read_files, m)?)?;
     m.add_function(wrap_pyfunction!(resolve, m)?)?;

@@ -195,7 +195,7 @@ def test_a_non_numeric_column_is_named(table):
     [
         ("nan", r"row 3, column 2 is nan"),
         ("inf", r"row 3, column 2 is inf"),
-        ("strings", "not numbers"),
+        ("strings", r'row 1, column 1: "a" is not a number'),
         ("3-D", "expected a 2-D array"),
         ("1-D", "expected a 2-D array"),
         ("empty", r"0 sample\(s\)"),

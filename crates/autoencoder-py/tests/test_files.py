@@ -529,3 +529,40 @@ def test_decimals_round_once_to_float32():
     for name, frame in frames.items():
         rows, _ = as_rows(frame)
         assert rows[:, 0].tolist() == [above, 2.5], name
+
+
+def test_strings_round_once_as_ae_reads_a_csv(tmp_path):
+    """An array of numbers as text (numpy's str, bytes and StringDType arrays, and
+    objects) is read as `ae` reads the same texts in a CSV file: the bits of
+    ``Files(csv)``, each value rounded once (numpy's ``astype`` goes through float64),
+    a missing value's text NaN; a text that is not a number names its row and column,
+    with the reason `ae` gives."""
+    import decimal
+
+    from autoencoder._convert import as_rows
+
+    texts = [["1.000000059604644775390625000001", "2.5", "-3e-2"], [" 0.1", "NA", "true"]]
+    (tmp_path / "x.csv").write_text("a,b,c\n" + "\n".join(",".join(r) for r in texts) + "\n")
+    want, _ = as_rows(autoencoder.Files(tmp_path / "x.csv", header="yes"), allow_nan=True)
+    above = np.nextafter(np.float32(1), np.float32(2))
+    assert want[0, 0] == above and np.isnan(want[1, 1]) and want[1, 2] == 1
+    kinds = {"str": np.array(texts), "bytes": np.array(texts, dtype="S"), "object": np.array(texts, dtype=object)}
+    if hasattr(np.dtypes, "StringDType"):
+        kinds["StringDType"] = np.array(texts, dtype=np.dtypes.StringDType())
+    for name, X in kinds.items():
+        got, _ = as_rows(X, allow_nan=True)
+        assert got.dtype == np.float32 and got.tobytes() == want.tobytes(), name
+    # Objects: a Decimal by its digits, None a missing value, floats and ints as numpy
+    # converts them.
+    mixed = np.array([[decimal.Decimal(texts[0][0]), None, 0.1, 7]], dtype=object)
+    got, _ = as_rows(mixed, allow_nan=True)
+    assert got[0, 0] == above and np.isnan(got[0, 1]) and got[0, 2:].tolist() == [np.float32(0.1), 7]
+    with pytest.raises(ValueError, match=r'X: row 2, column 3: "1,5" is not a number \(a decimal comma'):
+        as_rows(np.array([["1", "2", "3"], ["4", "5", "1,5"]]))
+    with pytest.raises(ValueError, match=r'row 1, column 1: "1,234.5" is not a number \(a thousands separator'):
+        as_rows(np.array([["1,234.5"]], dtype=object))
+    with pytest.raises(TypeError, match="not numbers"):
+        as_rows(np.array([[{"a": 1}, "2"]], dtype=object))
+    # A missing value's text is NaN, refused as NaN is without missing="mean".
+    with pytest.raises(ValueError, match=r"row 2, column 2 is nan"):
+        as_rows(np.array(texts))

@@ -275,6 +275,36 @@ pub fn parse_delimiter(text: &str) -> Result<Option<u8>> {
     }
 }
 
+/// One value given as text (a string in a Python array, a cell of a frame), read as a
+/// feature field of a CSV file is read with `opts`' decimal mark and thousands
+/// separator: its spaces trimmed, the number rounded once to the nearest f32 (`true`
+/// and `false` are 1 and 0), and a missing value's text (empty, `NA`, `null`, … as
+/// [`MISSING_TEXTS`]) NaN. Else what the text is, quoted as a CSV error quotes it: `"1,5"
+/// is not a number (a decimal comma: decimal = comma reads it)`.
+///
+/// ```
+/// use autoencoder::data::csv::{parse_text, CsvOptions, Thousands};
+/// assert_eq!(parse_text(" 0.1 ", &CsvOptions::default()), Ok(0.1f32));
+/// assert!(parse_text("NA", &CsvOptions::default()).unwrap().is_nan());
+/// let us = CsvOptions { thousands: Some(Thousands::Comma), ..CsvOptions::default() };
+/// assert_eq!(parse_text("1,234.5", &us), Ok(1234.5));
+/// assert!(parse_text("1,234.5", &CsvOptions::default()).unwrap_err().contains("thousands = comma"));
+/// ```
+pub fn parse_text(text: &str, opts: &CsvOptions) -> std::result::Result<f32, String> {
+    let text = text.trim();
+    match parse_feature(text, opts.decimal, opts.thousands) {
+        Ok(v) => Ok(v),
+        Err(false) if is_missing_text(text) => Ok(f32::NAN),
+        Err(out_of_range) => {
+            let what = match out_of_range {
+                true => "is too large for a 32-bit float".into(),
+                false => not_a_number(text, opts.decimal, opts.thousands),
+            };
+            Err(format!("\"{}\" {what}", shown_text(text.as_bytes())))
+        }
+    }
+}
+
 /// Parse a feature value. `Err(true)` when the text is a finite number outside f32's range.
 /// `true` and `false` (any case) are 1 and 0, as a Parquet or pandas boolean column is.
 fn parse_number(text: &str) -> std::result::Result<f32, bool> {

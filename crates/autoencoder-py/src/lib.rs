@@ -137,6 +137,20 @@ fn setting_names() -> Vec<&'static str> {
     Settings::NAMES.to_vec()
 }
 
+/// The memory budget of one process on this machine (half its memory,
+/// [`autoencoder::train::MemoryBudget::of_machine`]), as bytes and as `ae` writes it.
+#[pyfunction]
+fn machine_memory_budget() -> (u64, String) {
+    let budget = autoencoder::train::MemoryBudget::of_machine(1);
+    (budget.bytes(), budget.to_string())
+}
+
+/// `bytes` as `ae` writes a size ("1.5 GiB").
+#[pyfunction]
+fn human_bytes(bytes: u64) -> String {
+    autoencoder::train::human_bytes(bytes)
+}
+
 /// The settings a run on `x` would train with, as JSON text of the model file's
 /// configuration (`{"model": …, "training": …}`): `settings` (JSON text of a
 /// `name → value` object) over the defaults chosen for the data, as `ae train` does.
@@ -1329,6 +1343,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(files::read_arrow_ipc, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(numbers_from_text, m)?)?;
+    m.add_function(wrap_pyfunction!(machine_memory_budget, m)?)?;
+    m.add_function(wrap_pyfunction!(human_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(fit_files, m)?)?;
     m.add_function(wrap_pyfunction!(read_files, m)?)?;
     m.add_function(wrap_pyfunction!(resolve, m)?)?;

@@ -147,6 +147,30 @@ def _first_non_finite(X):
     return int(bad[0]), int(bad[1])
 
 
+def dense_of_sparse(X, what="X", budget=None):
+    """A scipy sparse matrix or array as dense float32 rows: each stored value rounded
+    once to float32, as a dense array of the same values is (so a model fitted on the
+    one is the model fitted on the other, byte for byte), the others 0. The network's
+    layers are dense, so its rows are too; a matrix whose dense rows would pass
+    ``budget`` bytes (by default the machine's budget, half its memory) raises
+    ``ValueError`` before anything is allocated, saying how large they would be."""
+    from . import _core
+
+    if X.ndim != 2:
+        raise ValueError(f"{what}: expected a 2-D sparse matrix of rows × features, got {X.ndim}-D of shape {X.shape}")
+    n, d = X.shape
+    need = 4 * n * d
+    limit, shown = _core.machine_memory_budget() if budget is None else (budget, _core.human_bytes(budget))
+    if need > limit:
+        raise ValueError(
+            f"{what}: a sparse matrix of {n} × {d} is {_core.human_bytes(need)} as the dense float32 rows the model "
+            f"reads, more than the memory budget of {shown}; give fewer rows at a time"
+        )
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{what}: a sparse matrix of dtype {X.dtype}; expected real numbers")
+    return X.astype(np.float32).toarray()
+
+
 def _numbers_of_objects(X, what):
     """An array of strings or of Python objects as float32 values of its shape. Texts
     (``str``, ``bytes``, a ``Decimal`` by its digits) are read as ``ae`` reads a CSV
@@ -198,9 +222,7 @@ def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False, all
     if files is not None:
         X = files.read()
     if hasattr(X, "toarray") and type(X).__module__.startswith("scipy.sparse"):
-        raise ValueError(
-            f"{what}: Sparse data was passed, but dense data is required; convert it with X.toarray()"
-        )
+        X = dense_of_sparse(X, what)
     columns = _frame_columns(X)
     if columns is not None:
         other = [(name, kind, dtype) for name, kind, dtype in columns if kind != "number"]

@@ -663,6 +663,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self.missing == "mean"  # "drop" refuses a NaN after fit
+        tags.input_tags.sparse = True  # densified (_convert.dense_of_sparse): the layers are dense
         tags.non_deterministic = False
         if tags.transformer_tags is not None:
             # Codes and reconstructions are float32 whatever the input's dtype.

@@ -566,3 +566,20 @@ def test_strings_round_once_as_ae_reads_a_csv(tmp_path):
     # A missing value's text is NaN, refused as NaN is without missing="mean".
     with pytest.raises(ValueError, match=r"row 2, column 2 is nan"):
         as_rows(np.array(texts))
+    # A frame's text column may be categories: refused, with a hint when its values
+    # are numbers written as text.
+    import pandas as pd
+
+    frames = [pd.DataFrame({"a": [1.0, 2.0], "b": ["1.5", "2"]})]
+    frames.append(pa.Table.from_pandas(frames[0]))
+    try:
+        import polars as pl
+
+        frames.append(pl.from_pandas(frames[0]))
+    except ImportError:  # polars is optional
+        pass
+    for frame in frames:
+        with pytest.raises(ValueError, match=r"column 'b' is .*, not numeric; its values are numbers written as text"):
+            as_rows(frame)
+    with pytest.raises(ValueError, match=r"column 'b' is .*, not numeric; select the numeric columns$"):
+        as_rows(pd.DataFrame({"a": [1.0, 2.0], "b": ["1.5", "Oslo"]}))

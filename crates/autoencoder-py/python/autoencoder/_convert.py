@@ -57,6 +57,32 @@ def _frame_columns(X):
     return None
 
 
+def _numbers_as_text(X, name, sample=100):
+    """Whether the first ``sample`` values of a frame's column ``name`` are texts that
+    ``ae`` reads as numbers (for the hint of its refusal; a text column may be
+    categories too, so it is not read as numbers unasked)."""
+    from . import _core
+
+    module = _frame_module(X)
+    try:
+        if module == "pandas":
+            values = X[name].head(sample).tolist()
+        elif module == "polars":
+            values = X[name].head(sample).to_list()
+        else:
+            values = X.column(name).slice(0, sample).to_pylist()
+    except Exception:  # a duplicated name, an unusual column: no hint
+        return False
+    texts = [v for v in values if isinstance(v, str)]
+    if not texts or len(texts) < len([v for v in values if v is not None]):
+        return False
+    try:
+        _core.numbers_from_text(texts, 1)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_decimal(dtype):
     """Whether a column type is a decimal: pyarrow's ``decimal128``, polars' ``Decimal``,
     pandas' ``ArrowDtype`` of one."""
@@ -232,7 +258,10 @@ def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False, all
             X, _, _ = frame_table(X, what=what)
         else:
             for name, _, dtype in [c for c in other if c[1] is None]:
-                raise ValueError(f"{what}: column {name!r} is {dtype}, not numeric; select the numeric columns")
+                hint = "select the numeric columns"
+                if _numbers_as_text(X, name):
+                    hint = "its values are numbers written as text: convert it to numbers (pandas.to_numeric, or cast it)"
+                raise ValueError(f"{what}: column {name!r} is {dtype}, not numeric; {hint}")
             X = _frame_to_numpy(X)
     if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
         try:

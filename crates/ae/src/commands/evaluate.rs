@@ -546,11 +546,14 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
                 baseline::fit_pca(&model, (fit_rows.as_slice(), &fit_rows.source), &threads)?
             }
             (None, None) => {
-                // The evaluated rows, binarised as they are evaluated.
-                eprintln!(
-                    "fitting PCA on the evaluated rows: two more passes over {} (--pca-fit FILE fits it on other rows, --no-pca skips it)",
-                    rows.source()
-                );
+                // The evaluated rows, binarised as they are evaluated (rows too wide
+                // for the exact fit are skipped before any pass, with the reason).
+                if model.input_dim() <= autoencoder::pca::EXACT_MAX_DIM {
+                    eprintln!(
+                        "fitting PCA on the evaluated rows: two more passes over {} (--pca-fit FILE fits it on other rows, --no-pca skips it)",
+                        rows.source()
+                    );
+                }
                 baseline::fit_pca_parts(&model, rows.source(), &threads, |each| {
                     let mut binarize = a.binarize.map(autoencoder::random::binarizing);
                     rows.for_each(&model, |part| match &mut binarize {

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -305,6 +306,48 @@ def test_a_process_that_cannot_start_stops_the_others(table, tmp_path):
     assert len(errors) == 2
     assert sum("process 1 could not start the fit" in str(e) for e in errors) == 1
     assert sum("shared_validation says" in str(e) for e in errors) == 1
+
+
+def test_a_transport_that_fails_calls_its_abort_and_no_process_waits(table):
+    """A transport of one's own with an ``abort`` method: when one process's exchange
+    raises, ``abort`` is called with a message naming the process and the exchange.
+    Here it breaks the threads' barrier, so the other process, waiting in the same
+    exchange, raises too, within seconds (without it, it would wait for the barrier's
+    60 s and fail)."""
+
+    class Failing(ThreadPeers):
+        messages = []
+
+        def all_gather(self, mine, counts):
+            if self.rank == 1 and self.calls == 6:
+                self.calls += 1
+                raise ConnectionError("the link went down")
+            return super().all_gather(mine, counts)
+
+        def abort(self, message):
+            Failing.messages.append(message)
+            self.shared["barrier"].abort()
+
+    shared = {"slots": [None, None], "barrier": threading.Barrier(2, timeout=60)}
+    group = [Failing(r, 2, shared) for r in range(2)]
+    raised = [None, None]
+
+    def run(r):
+        try:
+            Autoencoder(layers=(3,), epochs=3, threads=1).fit(table[r * 120 : (r + 1) * 120], peers=group[r])
+        except BaseException as e:  # noqa: BLE001 (checked below)
+            raised[r] = e
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=run, args=(r,)) for r in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert time.monotonic() - start < 30
+    assert isinstance(raised[1], ConnectionError) and isinstance(raised[0], threading.BrokenBarrierError), raised
+    assert "process 1 of 2 failed in an exchange (all_gather): ConnectionError: the link went down" in Failing.messages[0]
+    assert any(m.startswith("autoencoder: process 0 of 2 failed in an exchange") for m in Failing.messages)
 
 
 class Single:

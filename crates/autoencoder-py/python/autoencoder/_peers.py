@@ -22,7 +22,9 @@ class MPIPeers:
 
     Any object with ``rank``, ``size``, ``all_gather(mine, counts)`` and
     ``all_to_all(send, send_counts, recv_counts)`` (each returning a 1-D numpy array of
-    the dtype it was given) serves as well: a transport of your own (Ray, sockets).
+    the dtype it was given) serves as well: a transport of your own (Ray, sockets). Give
+    it an ``abort(message)`` method too, and an exception inside its exchanges calls it
+    before it is raised, as this class aborts the MPI job.
 
     An exception inside an exchange (the MPI call failing, no memory for the values to
     receive, a second Ctrl-C) would leave the other processes waiting in that exchange
@@ -70,11 +72,46 @@ class MPIPeers:
         raise e  # (Abort does not return; a stand-in communicator's might)
 
 
+class _Aborting:
+    """A transport of the user's own that has an ``abort(message)`` method: an exception
+    inside one of its exchanges calls it, with the message :class:`MPIPeers` writes, and
+    is then raised. ``abort`` is the transport's way to end the job (close its sockets,
+    kill its actors), so that the other processes, waiting in that exchange, fail in
+    turn rather than wait for ever."""
+
+    def __init__(self, peers):
+        self.peers = peers
+        self.rank, self.size = peers.rank, peers.size
+
+    def all_gather(self, mine, counts):
+        try:
+            return self.peers.all_gather(mine, counts)
+        except BaseException as e:
+            self._abort("all_gather", e)
+
+    def all_to_all(self, send, send_counts, recv_counts):
+        try:
+            return self.peers.all_to_all(send, send_counts, recv_counts)
+        except BaseException as e:
+            self._abort("all_to_all", e)
+
+    def _abort(self, exchange, e):
+        self.peers.abort(
+            f"autoencoder: process {self.rank} of {self.size} failed in an exchange ({exchange}): "
+            f"{type(e).__name__}: {e}"
+        )
+        raise e
+
+
 def as_peers(peers):
     """``peers`` as the core takes it: an mpi4py communicator wrapped in
-    :class:`MPIPeers`, anything else as given (the core checks it)."""
+    :class:`MPIPeers`, a transport with an ``abort`` method in :class:`_Aborting`,
+    anything else as given (the core checks it)."""
     if peers is not None and hasattr(peers, "Allgatherv") and hasattr(peers, "Get_rank"):
         return MPIPeers(peers)
+    methods = ("all_gather", "all_to_all", "abort", "rank", "size")
+    if peers is not None and all(hasattr(peers, m) for m in methods) and callable(peers.abort):
+        return _Aborting(peers)
     return peers
 
 

@@ -56,20 +56,23 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-/// A dense model with dropout and input noise, and a variational one: one process with
-/// `--micro-batch 16`, and `mpirun -n 1`, `-n 2` and `-n 3` with the same flag (and
-/// `-n 2` without it, where 32 is the default, against one process with 32) write the
-/// same bytes; only rank 0 writes; other settings give other bytes.
+/// A dense model with dropout and input noise, a variational one, and a conv model with
+/// batch norm (images): one process with `--micro-batch 16`, and `mpirun -n 1`, `-n 2`
+/// and `-n 3` with the same flag (and `-n 2` without it, where 32 is the default,
+/// against one process with 32) write the same bytes; only rank 0 writes; other
+/// settings give other bytes.
 #[test]
 fn every_rank_count_writes_the_bytes_of_one_process() {
     let Some(_) = mpirun() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let data = table(dir.path(), 300);
-    let models: [&[&str]; 2] = [
-        &["--layers", "8,3", "--dropout", "0.1", "--noise", "gaussian:0.1"],
-        &["--layers", "8,3", "--variational"],
+    let table = table(dir.path(), 300);
+    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v0/images.npy");
+    let models: [(&Path, &[&str]); 3] = [
+        (&table, &["--layers", "8,3", "--dropout", "0.1", "--noise", "gaussian:0.1"]),
+        (&table, &["--layers", "8,3", "--variational"]),
+        (&images, &["--arch", "conv", "--channels", "4", "--layers", "6", "--batch-norm"]),
     ];
-    for (m, model) in models.iter().enumerate() {
+    for (m, (data, model)) in models.iter().enumerate() {
         let common = |out: &Path, micro: Option<&str>| {
             let mut v: Vec<String> = vec!["train".into(), data.display().to_string()];
             v.extend(model.iter().map(|s| s.to_string()));

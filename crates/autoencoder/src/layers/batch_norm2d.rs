@@ -6,7 +6,12 @@
 //! The pass's [`Ctx::training`] chooses the mode. After each optimizer step the trainer
 //! calls [`update_state`](Layer::update_state) (the layer [has state](Layer::has_state)),
 //! which folds the batch's mean and
-//! unbiased variance into the running statistics. Those live in the parameter buffer as
+//! unbiased variance into the running statistics. In micro-batch training each
+//! micro-batch normalises by its own statistics ("ghost" batch norm, as each process of
+//! PyTorch's DDP does by default), and the running statistics are still the whole
+//! batch's: each micro-batch's sums ([`state_sums`](Layer::state_sums)) add in the tree
+//! of the gradients, on every process alike, and
+//! [`update_state_from_sums`](Layer::update_state_from_sums) folds them. Those live in the parameter buffer as
 //! `running_mean` and `running_var` (as in PyTorch's `state_dict`), so checkpoints and
 //! the model file carry them; their gradient is always 0, so no optimizer moves them.
 
@@ -175,6 +180,43 @@ impl Layer for BatchNorm2d {
         let var = &scratch[HEADER + 2 * c..HEADER + 3 * c];
         let (rmean, rvar) = params[2 * c..4 * c].split_at_mut(c);
         norm::update_running(rmean, rvar, mean, var, scratch[COUNT], MOMENTUM);
+    }
+
+    /// Per channel, from the micro-batch's `m` values (rows × positions) of mean `μⱼ` and
+    /// biased variance `σⱼ²`, shifted by the running mean `s` before the step (so that
+    /// the sums do not cancel): `aⱼ = m·(μⱼ − s)` and `bⱼ = m·(σⱼ² + (μⱼ − s)²)`, the sums
+    /// of `x − s` and of `(x − s)²`.
+    fn state_sums(&self, params: &[f32], scratch: &[f32], grads: &mut [f32]) {
+        let c = self.channels;
+        let m = scratch[COUNT];
+        let mean = &scratch[HEADER..HEADER + c];
+        let var = &scratch[HEADER + 2 * c..HEADER + 3 * c];
+        let shift = &params[2 * c..3 * c];
+        let (a, b) = grads[2 * c..4 * c].split_at_mut(c);
+        for j in 0..c {
+            let dm = mean[j] - shift[j];
+            a[j] = m * dm;
+            b[j] = m * (var[j] + dm * dm);
+        }
+    }
+
+    /// The batch's `M = rows·positions` values have mean `μ = s + A/M` and biased
+    /// variance `σ² = B/M − (A/M)²` (in f64, at least 0), folded into the running
+    /// statistics as [`update_state`](Layer::update_state) folds a whole batch's.
+    fn update_state_from_sums(&self, params: &mut [f32], grads: &mut [f32], rows: usize) {
+        let c = self.channels;
+        let m = (rows * self.positions) as f64;
+        let (a, b) = grads[2 * c..4 * c].split_at_mut(c);
+        let shift = &params[2 * c..3 * c];
+        for j in 0..c {
+            let (da, db) = (f64::from(a[j]) / m, f64::from(b[j]) / m);
+            a[j] = (f64::from(shift[j]) + da) as f32;
+            b[j] = (db - da * da).max(0.0) as f32;
+        }
+        let (rmean, rvar) = params[2 * c..4 * c].split_at_mut(c);
+        norm::update_running(rmean, rvar, a, b, m as f32, MOMENTUM);
+        a.fill(0.0);
+        b.fill(0.0);
     }
 
     fn describe(&self) -> String {

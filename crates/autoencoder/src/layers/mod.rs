@@ -213,6 +213,17 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     /// After an optimizer step, fold what the training pass left in `scratch` into the
     /// layer's non-trainable state in `params` (batch norm's running statistics).
     fn update_state(&self, _params: &mut [f32], _scratch: &[f32]) {}
+    /// In micro-batch training, where each micro-batch's training pass normalises by its
+    /// own statistics and the state is updated once a step from the whole batch's: this
+    /// pass's share of that update, as values that add over the micro-batches (in the
+    /// tree that sums their gradients), written into the state's part of `grads` (the
+    /// layer's gradient, whose state part no gradient uses), from what the pass left in
+    /// `scratch` and the state in `params` before the step.
+    fn state_sums(&self, _params: &[f32], _scratch: &[f32], _grads: &mut [f32]) {}
+    /// After a micro-batch step: fold the sums of every micro-batch (the state's part of
+    /// the summed `grads`, over a batch of `rows` rows) into the state in `params`, and
+    /// zero them, so that no optimizer moves the state.
+    fn update_state_from_sums(&self, _params: &mut [f32], _grads: &mut [f32], _rows: usize) {}
     /// The activation applied last (so a loss can fuse with it); `Linear` if none.
     fn activation(&self) -> Activation {
         Activation::Linear

@@ -858,7 +858,7 @@ impl Trainer {
         let micro = match config.micro_batch {
             0 => None,
             rows => {
-                check_micro_batches(model, config)?;
+                check_micro_batches(config)?;
                 Some(Micro {
                     rows,
                     tree: super::micro::TreeSum::new(model.param_count()),
@@ -1096,6 +1096,7 @@ impl Trainer {
             indices,
             fetched,
             micro_rows,
+            state_layers: &self.state_layers,
         };
         tree.clear();
         let owned = super::micro::owned(m, rank, size);
@@ -1133,6 +1134,12 @@ impl Trainer {
             loss += penalty(model.params(), &self.decaying, l1, l2);
         }
         if loss.is_finite() {
+            // The state from the whole batch's sums, which leave the gradient.
+            let (layers, params) = model.layers_and_params_mut();
+            for &i in &self.state_layers {
+                let r = self.offsets[i].clone();
+                layers[i].update_state_from_sums(&mut params[r.clone()], &mut self.ws.grads[r], n);
+            }
             self.update(model, threads);
         }
         Ok(loss)
@@ -1162,8 +1169,11 @@ impl Trainer {
         };
         let gt = GradTransform { grad_scale, l1: l1 as f32, l2: l2 as f32 };
         self.opt.step_with(model.params_mut(), &ws.grads, &self.slots, gt, self.lr_scale, threads);
-        for &i in &self.state_layers {
-            model.update_layer_state(i, &ws.scratch[i]);
+        // (Micro-batches updated the state from their sums before the step.)
+        if self.micro.is_none() {
+            for &i in &self.state_layers {
+                model.update_layer_state(i, &ws.scratch[i]);
+            }
         }
     }
 
@@ -1285,6 +1295,8 @@ struct MicroJob<'a> {
     /// first micro-batch they start at (rows shared out among processes).
     fetched: Option<(&'a [f32], usize)>,
     micro_rows: usize,
+    /// The layers with state (batch norm), whose sums each micro-batch adds.
+    state_layers: &'a [usize],
 }
 
 impl MicroJob<'_> {
@@ -1311,6 +1323,10 @@ impl MicroJob<'_> {
         }
         if share.is_finite() {
             backward(model, self.offsets, ws, nj, self.fused, None, self.kl, self.kl_weight, ctx);
+            for &i in self.state_layers {
+                let r = self.offsets[i].clone();
+                model.layers()[i].state_sums(&model.params()[r.clone()], &ws.scratch[i], &mut ws.grads[r]);
+            }
         }
         share
     }
@@ -1624,15 +1640,11 @@ fn replicas(model: &Autoencoder, config: &TrainConfig) -> Result<Option<Replicas
     Ok(Some(Replicas { at, k: config.iw_train }))
 }
 
-/// Micro-batches sum per-row terms: a model or setting whose loss couples the rows of
-/// a batch (batch norm's statistics, the code penalties over the batch) is refused.
-fn check_micro_batches(model: &Autoencoder, config: &TrainConfig) -> Result<()> {
-    if model.layers().iter().any(|l| l.has_state()) {
-        return Err(Error::config(
-            "micro_batch",
-            "batch norm normalises by the whole batch's statistics, which micro-batches do not see; use a model without batch norm",
-        ));
-    }
+/// Micro-batches sum per-row terms: a setting whose loss couples the rows of a batch
+/// (the code penalties over the batch) is refused. Batch norm normalises each
+/// micro-batch by its own statistics, and its running statistics are the batch's
+/// ([`Layer::state_sums`](crate::layers::Layer::state_sums)).
+fn check_micro_batches(config: &TrainConfig) -> Result<()> {
     if config.code_penalties().active() {
         return Err(Error::config(
             "micro_batch",

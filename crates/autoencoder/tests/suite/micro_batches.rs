@@ -230,7 +230,7 @@ fn unit_rows(rows: usize, d: usize, seed: u64) -> Dataset {
 /// Dense with dropout and input noise, a variational model (binarised inputs), the same
 /// trained on the importance-weighted bound, the variational model validated on a split
 /// (the processes share its batches and the code samples drawn for them), the dense
-/// model trimmed (both passes shared), and a conv model: one process, and 1, 2,
+/// model trimmed (both passes shared), and a conv model, with batch norm and without: one process, and 1, 2,
 /// 3 and 5 processes (5 > the 4 micro-batches of a batch), at 1 and 2 threads, end
 /// with the same bits and validation losses; another seed gives others.
 #[test]
@@ -272,7 +272,9 @@ fn every_process_count_gives_the_same_bits() {
         image_shape: Some(autoencoder::ImageShape { channels: 1, height: 4, width: 4 }),
         ..ModelConfig::default()
     };
+    let conv_bn = ModelConfig { batch_norm: true, activation: Activation::Relu, ..conv.clone() };
     for (what, model, t) in [
+        ("conv with batch norm", &conv_bn, &base),
         ("dense with dropout and noise", &dense, &noisy),
         ("variational, binarised", &vae, &binarized),
         ("importance-weighted", &vae, &iw),
@@ -370,11 +372,26 @@ fn micro_batches_compute_the_batch_gradient() {
     assert!(worst < 1e-4, "four micro-batches moved a weight by {worst}");
 }
 
-/// What couples a batch's rows is refused, naming the setting.
+/// What couples a batch's rows is refused, naming the setting: the code penalties.
 #[test]
-fn batch_norm_and_code_penalties_are_refused() {
+fn code_penalties_are_refused() {
     let data = unit_rows(40, 16, 5);
-    let t = TrainConfig { micro_batch: 8, ..TrainConfig::default() };
+    let t = TrainConfig { micro_batch: 8, code_l1: 0.1, ..TrainConfig::default() };
+    let dense = ModelConfig { input_dim: 16, layers: vec![8, 4], ..ModelConfig::default() };
+    let mut m = Autoencoder::new(dense, 0).unwrap();
+    let e =
+        autoencoder::fit(&mut m, &data, None, &t, &Threads::new(1), &mut NoObserver).unwrap_err().to_string();
+    assert!(e.contains("micro_batch") && e.contains("code penalties"), "{e}");
+}
+
+/// Batch norm in micro-batches: each micro-batch normalises by its own statistics, and
+/// the running statistics are the whole batch's. After one step, the first batch norm
+/// layer (whose input, after one convolution of each row, is the same however the batch
+/// is cut) holds the running statistics of whole-batch training, to f32 rounding: 0.9 of
+/// the initial ones plus 0.1 of the batch's mean and unbiased variance.
+#[test]
+fn batch_norm_keeps_the_whole_batch_running_statistics() {
+    let data = unit_rows(32, 16, 6);
     let bn = ModelConfig {
         input_dim: 16,
         arch: Arch::Conv,
@@ -384,16 +401,26 @@ fn batch_norm_and_code_penalties_are_refused() {
         image_shape: Some(autoencoder::ImageShape { channels: 1, height: 4, width: 4 }),
         ..ModelConfig::default()
     };
-    let dense = ModelConfig { input_dim: 16, layers: vec![8, 4], ..ModelConfig::default() };
-    for (model, t, word) in [
-        (&bn, t.clone(), "batch norm"),
-        (&dense, TrainConfig { code_l1: 0.1, ..t.clone() }, "code penalties"),
-    ] {
-        let mut m = Autoencoder::new(model.clone(), 0).unwrap();
-        let e = autoencoder::fit(&mut m, &data, None, &t, &Threads::new(1), &mut NoObserver)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("micro_batch") && e.contains(word), "{e}");
+    let running = |micro: usize| {
+        let t =
+            TrainConfig { epochs: 1, batch_size: 32, micro_batch: micro, seed: 2, ..TrainConfig::default() };
+        let mut m = Autoencoder::new(bn.clone(), 0).unwrap();
+        autoencoder::fit(&mut m, &data, None, &t, &Threads::new(1), &mut NoObserver).unwrap();
+        let i = (0..m.layers().len()).find(|&i| m.layers()[i].has_state()).expect("a batch norm layer");
+        let p = &m.params()[m.layer_params(i)];
+        let c = p.len() / 4;
+        (p[2 * c..3 * c].to_vec(), p[3 * c..].to_vec())
+    };
+    let (want_mean, want_var) = running(0);
+    assert!(want_mean.iter().any(|&v| v.abs() > 1e-3), "the batch moved the running mean: {want_mean:?}");
+    for micro in [8, 5] {
+        let (mean, var) = running(micro);
+        for (got, want) in mean.iter().zip(&want_mean).chain(var.iter().zip(&want_var)) {
+            assert!(
+                (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "micro-batches of {micro}: {got} against {want}"
+            );
+        }
     }
 }
 

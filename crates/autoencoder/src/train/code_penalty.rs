@@ -44,6 +44,22 @@ impl std::str::FromStr for Sparsity {
     }
 }
 
+/// The codes a penalty is taken over: `rows × k` values `h`, and the rows the L1 and
+/// contractive penalties are a mean over (`rows` for a whole batch; the batch's for a
+/// micro-batch of it, whose shares then add to the batch's). The KL sparsity penalty's
+/// mean activation is over the `rows` given.
+#[derive(Debug, Clone, Copy)]
+pub struct Codes<'a> {
+    /// The codes, row-major.
+    pub h: &'a [f32],
+    /// Rows in `h`.
+    pub rows: usize,
+    /// Rows the penalties are a mean over.
+    pub mean: usize,
+    /// Code units per row.
+    pub k: usize,
+}
+
 /// Mean activations are clamped to `[EPS, 1 − EPS]` inside the KL penalty's logarithms.
 const EPS: f64 = 1e-6;
 
@@ -101,12 +117,13 @@ impl CodePenalties {
         Ok(())
     }
 
-    /// The penalty for codes `h` (`n × k`), with the first encoder layer's weights `w`
-    /// (`k × d`, used by the contractive penalty). `scratch` holds at least `k` values
-    /// (the caller's, so a training step allocates nothing).
-    pub fn value(&self, h: &[f32], n: usize, k: usize, w: &[f32], scratch: &mut [f64]) -> f64 {
+    /// The penalty for `codes`, with the first encoder layer's weights `w` (`k × d`,
+    /// used by the contractive penalty). `scratch` holds at least `k` values (the
+    /// caller's, so a training step allocates nothing).
+    pub fn value(&self, codes: Codes<'_>, w: &[f32], scratch: &mut [f64]) -> f64 {
+        let Codes { h, rows: n, mean, k } = codes;
         let scratch = &mut scratch[..k];
-        let inv_n = 1.0 / n as f64;
+        let inv_n = 1.0 / mean as f64;
         let mut p = 0.0;
         if self.l1 > 0.0 {
             p += self.l1 * inv_n * h.iter().map(|&v| f64::from(v).abs()).sum::<f64>();
@@ -135,18 +152,11 @@ impl CodePenalties {
         p
     }
 
-    /// Add `∂penalty/∂h` to `dh` (`n × k`); `scratch` holds at least `k` values.
-    pub fn add_code_gradient(
-        &self,
-        h: &[f32],
-        n: usize,
-        k: usize,
-        w: &[f32],
-        dh: &mut [f32],
-        scratch: &mut [f64],
-    ) {
+    /// Add `∂penalty/∂h` to `dh` (`rows × k`); `scratch` holds at least `k` values.
+    pub fn add_code_gradient(&self, codes: Codes<'_>, w: &[f32], dh: &mut [f32], scratch: &mut [f64]) {
+        let Codes { h, rows: n, mean, k } = codes;
         let scratch = &mut scratch[..k];
-        let inv_n = 1.0 / n as f64;
+        let inv_n = 1.0 / mean as f64;
         if self.l1 > 0.0 {
             let g = (self.l1 * inv_n) as f32;
             for (d, &v) in dh.iter_mut().zip(h) {
@@ -156,8 +166,10 @@ impl CodePenalties {
         if let Some(s) = self.sparsity {
             let rho = s.target;
             mean_activations(h, n, scratch);
+            // (Sparsity is a mean over the rows given: micro-batches refuse it.)
+            let inv_rows = 1.0 / n as f64;
             for r in scratch.iter_mut() {
-                *r = s.weight * inv_n * (-rho / *r + (1.0 - rho) / (1.0 - *r));
+                *r = s.weight * inv_rows * (-rho / *r + (1.0 - rho) / (1.0 - *r));
             }
             for row in dh.chunks_exact_mut(k) {
                 for (d, &g) in row.iter_mut().zip(scratch.iter()) {
@@ -180,18 +192,11 @@ impl CodePenalties {
 
     /// Add the contractive penalty's direct gradient with respect to the first encoder
     /// layer's weights `w` (`k × d`) into `gw`; `scratch` holds at least `k` values.
-    pub fn add_weight_gradient(
-        &self,
-        h: &[f32],
-        n: usize,
-        k: usize,
-        w: &[f32],
-        gw: &mut [f32],
-        scratch: &mut [f64],
-    ) {
+    pub fn add_weight_gradient(&self, codes: Codes<'_>, w: &[f32], gw: &mut [f32], scratch: &mut [f64]) {
         if self.contractive <= 0.0 {
             return;
         }
+        let Codes { h, mean, k, .. } = codes;
         let d = w.len() / k.max(1);
         let a = &mut scratch[..k];
         a.fill(0.0);
@@ -201,7 +206,7 @@ impl CodePenalties {
                 *aj += g * g;
             }
         }
-        let c = 2.0 * self.contractive / n as f64;
+        let c = 2.0 * self.contractive / mean as f64;
         for j in 0..k {
             let s = (c * a[j]) as f32;
             for (g, &wv) in gw[j * d..(j + 1) * d].iter_mut().zip(&w[j * d..(j + 1) * d]) {

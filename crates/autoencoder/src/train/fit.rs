@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::time::Instant;
 
 use super::checkpoint::{save_checkpoint, DataFingerprint, Resume, ResumeState, WordPosition};
-use super::code_penalty::CodePenalties;
+use super::code_penalty::{CodePenalties, Codes};
 use super::history::{EpochRecord, History, StopReason, TrainingSummary};
 use super::micro::Peers;
 use super::observer::{Control, Observer, TrainStart};
@@ -1097,6 +1097,7 @@ impl Trainer {
             fetched,
             micro_rows,
             state_layers: &self.state_layers,
+            code: self.code.active().then_some(&self.code),
         };
         tree.clear();
         let owned = super::micro::owned(m, rank, size);
@@ -1297,6 +1298,8 @@ struct MicroJob<'a> {
     micro_rows: usize,
     /// The layers with state (batch norm), whose sums each micro-batch adds.
     state_layers: &'a [usize],
+    /// The code penalties (L1, contractive), when on.
+    code: Option<&'a CodePenalties>,
 }
 
 impl MicroJob<'_> {
@@ -1321,8 +1324,12 @@ impl MicroJob<'_> {
         if let (Some((_, scale)), Some(k)) = (self.kl, kl_sum) {
             share += f64::from(scale) * k;
         }
+        // The L1 and contractive penalties: a mean over the batch, this micro-batch's share.
+        if let Some(c) = self.code {
+            share += code_penalty_value(model, ws, nj, c);
+        }
         if share.is_finite() {
-            backward(model, self.offsets, ws, nj, self.fused, None, self.kl, self.kl_weight, ctx);
+            backward(model, self.offsets, ws, nj, self.fused, self.code, self.kl, self.kl_weight, ctx);
             for &i in self.state_layers {
                 let r = self.offsets[i].clone();
                 model.layers()[i].state_sums(&model.params()[r.clone()], &ws.scratch[i], &mut ws.grads[r]);
@@ -1640,15 +1647,16 @@ fn replicas(model: &Autoencoder, config: &TrainConfig) -> Result<Option<Replicas
     Ok(Some(Replicas { at, k: config.iw_train }))
 }
 
-/// Micro-batches sum per-row terms: a setting whose loss couples the rows of a batch
-/// (the code penalties over the batch) is refused. Batch norm normalises each
-/// micro-batch by its own statistics, and its running statistics are the batch's
+/// Micro-batches sum per-row terms: the L1 and contractive code penalties are such sums,
+/// and the KL sparsity penalty, whose mean activation couples a batch's rows, is
+/// refused. Batch norm normalises each micro-batch by its own statistics, and its
+/// running statistics are the batch's
 /// ([`Layer::state_sums`](crate::layers::Layer::state_sums)).
 fn check_micro_batches(config: &TrainConfig) -> Result<()> {
-    if config.code_penalties().active() {
+    if config.sparsity.is_some() {
         return Err(Error::config(
             "micro_batch",
-            "the code penalties (code_l1, sparsity, contractive) are computed over the whole batch; train without them",
+            "the sparsity penalty is over the whole batch's mean activation, which micro-batches do not see; train without it (code_l1 and contractive work)",
         ));
     }
     Ok(())
@@ -1692,14 +1700,8 @@ fn backward(
         let layer = &layers[i];
         if let (Some(c), true) = (code, i == code_layer) {
             // ∂L/∂h arrives in grad_a: add the code penalties' share before the code layer.
-            c.add_code_gradient(
-                &ws.acts[i][..n * k],
-                n,
-                k,
-                w0,
-                &mut ws.grad_a[..n * k],
-                &mut ws.code_scratch,
-            );
+            let codes = Codes { h: &ws.acts[i][..n * k], rows: n, mean: ws.mean, k };
+            c.add_code_gradient(codes, w0, &mut ws.grad_a[..n * k], &mut ws.code_scratch);
         }
         let rows = ws.rows_at(i, n);
         let iw = ws.iw.filter(|r| r.at == i);
@@ -1724,7 +1726,8 @@ fn backward(
         });
         if let (Some(c), 0) = (code, i) {
             let gw = &mut ws.grads[offsets[0].start..offsets[0].start + w0.len()];
-            c.add_weight_gradient(&ws.acts[code_layer][..n * k], n, k, w0, gw, &mut ws.code_scratch);
+            let codes = Codes { h: &ws.acts[code_layer][..n * k], rows: n, mean: ws.mean, k };
+            c.add_weight_gradient(codes, w0, gw, &mut ws.code_scratch);
         }
         if let Some((s, scale)) = kl.filter(|&(s, _)| s == i) {
             // The KL term's gradient joins the sampling layer's input gradient.
@@ -1750,10 +1753,12 @@ fn first_weights(model: &Autoencoder) -> &[f32] {
     &model.params()[r.start..(r.start + len).min(r.end)]
 }
 
-/// The code penalties of the last forward pass.
+/// The code penalties of the last forward pass, over its `n` rows: a mean over the
+/// rows of its batch (`ws.mean`).
 fn code_penalty_value(model: &Autoencoder, ws: &mut Workspace, n: usize, c: &CodePenalties) -> f64 {
     let k = model.code_dim();
-    c.value(&ws.acts[model.encoder_len() - 1][..n * k], n, k, first_weights(model), &mut ws.code_scratch)
+    let codes = Codes { h: &ws.acts[model.encoder_len() - 1][..n * k], rows: n, mean: ws.mean, k };
+    c.value(codes, first_weights(model), &mut ws.code_scratch)
 }
 
 /// The mean loss of `model` on `rows` normalised rows `x` (the target is `x`), and

@@ -21,7 +21,7 @@ pub use checkpoint::{
     load_checkpoint, save_checkpoint, Checkpoint, DataFingerprint, PartFingerprint, Resume, ResumeState,
     WordPosition, CHECKPOINT_FORMAT,
 };
-pub use code_penalty::{CodePenalties, Sparsity};
+pub use code_penalty::{CodePenalties, Codes, Sparsity};
 pub use finish::{finish, fit_codec};
 pub use fit::{fit, fit_with, loss_and_gradient, loss_and_gradient_with, FitOptions, Trainer};
 pub use history::{EpochRecord, History, StopReason, TrainingSummary};

@@ -273,8 +273,16 @@ fn every_process_count_gives_the_same_bits() {
         ..ModelConfig::default()
     };
     let conv_bn = ModelConfig { batch_norm: true, activation: Activation::Relu, ..conv.clone() };
+    let contractive = ModelConfig {
+        layers: vec![4],
+        dropout: 0.0,
+        code_activation: Some(Activation::Sigmoid),
+        ..dense.clone()
+    };
+    let penalised = TrainConfig { code_l1: 0.01, contractive: 0.1, ..base.clone() };
     for (what, model, t) in [
         ("conv with batch norm", &conv_bn, &base),
+        ("contractive and L1 code penalties", &contractive, &penalised),
         ("dense with dropout and noise", &dense, &noisy),
         ("variational, binarised", &vae, &binarized),
         ("importance-weighted", &vae, &iw),
@@ -361,27 +369,45 @@ fn one_process_asking_to_stop_stops_them_all() {
 #[test]
 fn micro_batches_compute_the_batch_gradient() {
     let data = unit_rows(128, 16, 4);
-    let model = ModelConfig { input_dim: 16, layers: vec![12, 4], ..ModelConfig::default() };
+    let dense = ModelConfig { input_dim: 16, layers: vec![12, 4], ..ModelConfig::default() };
     let whole = TrainConfig { epochs: 3, batch_size: 32, seed: 2, ..TrainConfig::default() };
-    let a = train(&model, &data, &whole, 0, 1).remove(0);
-    let one = train(&model, &data, &TrainConfig { micro_batch: 32, ..whole.clone() }, 0, 1).remove(0);
-    assert!(same_bits(&a, &one), "one micro-batch per batch");
-    let four = train(&model, &data, &TrainConfig { micro_batch: 8, ..whole.clone() }, 0, 1).remove(0);
-    assert!(!same_bits(&a, &four));
-    let worst = a.iter().zip(&four).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-    assert!(worst < 1e-4, "four micro-batches moved a weight by {worst}");
+    // The L1 and contractive code penalties are means over the batch too: each
+    // micro-batch adds its rows' share.
+    let contractive =
+        ModelConfig { layers: vec![4], code_activation: Some(Activation::Sigmoid), ..dense.clone() };
+    let penalised = TrainConfig { code_l1: 0.01, contractive: 0.1, ..whole.clone() };
+    for (what, model, whole) in [("plain", &dense, &whole), ("code penalties", &contractive, &penalised)] {
+        let a = train(model, &data, whole, 0, 1).remove(0);
+        let one = train(model, &data, &TrainConfig { micro_batch: 32, ..whole.clone() }, 0, 1).remove(0);
+        assert!(same_bits(&a, &one), "{what}: one micro-batch per batch");
+        let four = train(model, &data, &TrainConfig { micro_batch: 8, ..whole.clone() }, 0, 1).remove(0);
+        assert!(!same_bits(&a, &four), "{what}");
+        let worst = a.iter().zip(&four).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "{what}: four micro-batches moved a weight by {worst}");
+    }
+    // Without the penalties' shares, the micro-batches would train another model.
+    let plain = train(&contractive, &data, &TrainConfig { micro_batch: 8, ..whole.clone() }, 0, 1).remove(0);
+    let penalised = train(&contractive, &data, &TrainConfig { micro_batch: 8, ..penalised }, 0, 1).remove(0);
+    let moved = plain.iter().zip(&penalised).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(moved > 1e-3, "the penalties moved the weights by {moved} only");
 }
 
-/// What couples a batch's rows is refused, naming the setting: the code penalties.
+/// What couples a batch's rows is refused, naming the setting: the sparsity penalty.
 #[test]
-fn code_penalties_are_refused() {
+fn the_sparsity_penalty_is_refused() {
     let data = unit_rows(40, 16, 5);
-    let t = TrainConfig { micro_batch: 8, code_l1: 0.1, ..TrainConfig::default() };
-    let dense = ModelConfig { input_dim: 16, layers: vec![8, 4], ..ModelConfig::default() };
+    let sparsity = Some(autoencoder::train::Sparsity { target: 0.05, weight: 1.0 });
+    let t = TrainConfig { micro_batch: 8, sparsity, ..TrainConfig::default() };
+    let dense = ModelConfig {
+        input_dim: 16,
+        layers: vec![8, 4],
+        code_activation: Some(Activation::Sigmoid),
+        ..ModelConfig::default()
+    };
     let mut m = Autoencoder::new(dense, 0).unwrap();
     let e =
         autoencoder::fit(&mut m, &data, None, &t, &Threads::new(1), &mut NoObserver).unwrap_err().to_string();
-    assert!(e.contains("micro_batch") && e.contains("code penalties"), "{e}");
+    assert!(e.contains("micro_batch") && e.contains("sparsity penalty"), "{e}");
 }
 
 /// Batch norm in micro-batches: each micro-batch normalises by its own statistics, and

@@ -86,6 +86,24 @@ def test_check_estimator():
     assert len(results) > 40
 
 
+def test_check_estimator_of_the_detector():
+    """The detector passes scikit-learn's checks but the two sparse ones, which fit it
+    on sparse rows (that works) and then read ``classifier_tags.multi_class`` to check
+    ``predict_proba``: an outlier detector has no classifier tags, so the check itself
+    raises AttributeError."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    why = "the check reads classifier tags, which an outlier detector with predict_proba has none of"
+    expected = {"check_estimator_sparse_array": why, "check_estimator_sparse_matrix": why}
+    results = check_estimator(
+        AnomalyDetector(layers=(3,), epochs=3, threads=1), on_fail=None, expected_failed_checks=expected
+    )
+    failed = [(r["check_name"], str(r["exception"])) for r in results if r["status"] == "failed"]
+    assert not failed, failed
+    assert {r["check_name"] for r in results if r["status"] == "xfail"} == set(expected)
+    assert {r["check_name"] for r in results if r["status"] == "skipped"} <= {"check_array_api_input"}
+
+
 def test_in_a_pipeline_and_a_grid_search(table):
     pipe = Pipeline([("scale", StandardScaler()), ("ae", small())])
     codes = pipe.fit_transform(table)

@@ -515,9 +515,13 @@ pub(crate) fn split_rows(rows: usize, fraction: f64) -> Result<(Range<usize>, Ra
     }
     let n_train = ((rows as f64) * (1.0 - fraction)).floor() as usize;
     if n_train == 0 || n_train == rows {
+        let held = match rows {
+            1 => "one sample (a single row)".to_string(),
+            _ => format!("{rows} rows"),
+        };
         return Err(Error::config(
             "validation_split",
-            format!("{fraction} of {rows} rows leaves an empty training or validation part"),
+            format!("{fraction} of {held} leaves an empty training or validation part (validation_split = 0 holds none out)"),
         ));
     }
     Ok((0..n_train, n_train..rows))

@@ -175,7 +175,9 @@ fn conv_training_steps_allocate_nothing() {
 /// On 2 and 4 threads, steps after the first allocate nothing on any thread: the
 /// row-split step of dense models (blocks of rows gathered and run, then blocks of output
 /// units, each block's parameters updated as their gradients come, or the update after
-/// them when clipping), micro-batches taken by the threads, and the whole-batch step of a conv model with batch norm
+/// them when clipping), micro-batches taken by the threads (dense, conv with batch norm, and
+/// with the code penalties, whose sparsity term first sums the micro-batches' codes), and
+/// the whole-batch step of a conv model with batch norm
 /// (every pass split inside it; products in blocks of rows, or of columns or depth
 /// ranges for the few-row weight gradients, each a one-thread product that reuses its
 /// thread's packing buffer, the depth ranges' partials in a buffer kept by the calling
@@ -208,7 +210,18 @@ fn steps_on_several_threads_allocate_nothing() {
         let clipped = TrainConfig { loss: Loss::Bce, clip_norm: Some(1.0), ..TrainConfig::default() };
         let fused = TrainConfig { clip_norm: None, ..clipped.clone() };
         let micro = TrainConfig { micro_batch: 32, ..fused.clone() };
+        // Micro-batches with batch norm's sums, and with the code penalties (the
+        // sparsity penalty's code sums first).
+        let sparse = TrainConfig {
+            sparsity: Some(autoencoder::train::Sparsity { target: 0.05, weight: 1.0 }),
+            code_l1: 0.01,
+            ..micro.clone()
+        };
+        let sigmoid_code =
+            ModelConfig { code_activation: Some(autoencoder::Activation::Sigmoid), ..dense(vec![64], 0.0) };
         for (config, cfg) in [
+            (conv.clone(), &micro),
+            (sigmoid_code, &sparse),
             (dense(vec![64], 0.0), &clipped),
             (dense(vec![64], 0.0), &fused),
             (dense(vec![64], 0.0), &micro),

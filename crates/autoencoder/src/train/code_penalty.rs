@@ -44,10 +44,12 @@ impl std::str::FromStr for Sparsity {
     }
 }
 
-/// The codes a penalty is taken over: `rows × k` values `h`, and the rows the L1 and
-/// contractive penalties are a mean over (`rows` for a whole batch; the batch's for a
-/// micro-batch of it, whose shares then add to the batch's). The KL sparsity penalty's
-/// mean activation is over the `rows` given.
+/// The codes a penalty is taken over: `rows × k` values `h`, and the rows the penalties
+/// are a mean over (`rows` for a whole batch; the batch's for a micro-batch of it, whose
+/// shares then add to the batch's). For a micro-batch, `batch_mean` is the whole batch's
+/// mean activation `ρ̂` ([`finish_mean`] of the micro-batches' [`code_sums`]): the KL
+/// sparsity gradient uses it, and its value, a term of the batch, is left to
+/// [`CodePenalties::sparsity_value`].
 #[derive(Debug, Clone, Copy)]
 pub struct Codes<'a> {
     /// The codes, row-major.
@@ -58,6 +60,8 @@ pub struct Codes<'a> {
     pub mean: usize,
     /// Code units per row.
     pub k: usize,
+    /// The batch's mean activation, when `h` is a micro-batch of it.
+    pub batch_mean: Option<&'a [f64]>,
 }
 
 /// Mean activations are clamped to `[EPS, 1 − EPS]` inside the KL penalty's logarithms.
@@ -121,21 +125,16 @@ impl CodePenalties {
     /// used by the contractive penalty). `scratch` holds at least `k` values (the
     /// caller's, so a training step allocates nothing).
     pub fn value(&self, codes: Codes<'_>, w: &[f32], scratch: &mut [f64]) -> f64 {
-        let Codes { h, rows: n, mean, k } = codes;
+        let Codes { h, rows: n, mean, k, batch_mean } = codes;
         let scratch = &mut scratch[..k];
         let inv_n = 1.0 / mean as f64;
         let mut p = 0.0;
         if self.l1 > 0.0 {
             p += self.l1 * inv_n * h.iter().map(|&v| f64::from(v).abs()).sum::<f64>();
         }
-        if let Some(s) = self.sparsity {
-            let rho = s.target;
+        if self.sparsity.is_some() && batch_mean.is_none() {
             mean_activations(h, n, scratch);
-            p += s.weight
-                * scratch
-                    .iter()
-                    .map(|&r| rho * (rho / r).ln() + (1.0 - rho) * ((1.0 - rho) / (1.0 - r)).ln())
-                    .sum::<f64>();
+            p += self.sparsity_value(scratch);
         }
         if self.contractive > 0.0 {
             row_norms(w, scratch);
@@ -152,9 +151,21 @@ impl CodePenalties {
         p
     }
 
+    /// The KL sparsity penalty of a batch whose mean activation is `rho_hat` (0 without
+    /// the penalty): `β · Σⱼ KL(ρ ‖ ρ̂ⱼ)`.
+    pub fn sparsity_value(&self, rho_hat: &[f64]) -> f64 {
+        let Some(s) = self.sparsity else { return 0.0 };
+        let rho = s.target;
+        s.weight
+            * rho_hat
+                .iter()
+                .map(|&r| rho * (rho / r).ln() + (1.0 - rho) * ((1.0 - rho) / (1.0 - r)).ln())
+                .sum::<f64>()
+    }
+
     /// Add `∂penalty/∂h` to `dh` (`rows × k`); `scratch` holds at least `k` values.
     pub fn add_code_gradient(&self, codes: Codes<'_>, w: &[f32], dh: &mut [f32], scratch: &mut [f64]) {
-        let Codes { h, rows: n, mean, k } = codes;
+        let Codes { h, rows: n, mean, k, batch_mean } = codes;
         let scratch = &mut scratch[..k];
         let inv_n = 1.0 / mean as f64;
         if self.l1 > 0.0 {
@@ -165,11 +176,12 @@ impl CodePenalties {
         }
         if let Some(s) = self.sparsity {
             let rho = s.target;
-            mean_activations(h, n, scratch);
-            // (Sparsity is a mean over the rows given: micro-batches refuse it.)
-            let inv_rows = 1.0 / n as f64;
+            match batch_mean {
+                Some(m) => scratch.copy_from_slice(m),
+                None => mean_activations(h, n, scratch),
+            }
             for r in scratch.iter_mut() {
-                *r = s.weight * inv_rows * (-rho / *r + (1.0 - rho) / (1.0 - *r));
+                *r = s.weight * inv_n * (-rho / *r + (1.0 - rho) / (1.0 - *r));
             }
             for row in dh.chunks_exact_mut(k) {
                 for (d, &g) in row.iter_mut().zip(scratch.iter()) {
@@ -219,14 +231,26 @@ impl CodePenalties {
 /// `ρ̂ⱼ`, the mean of each of the `m.len()` code units over the `n` rows of `h`, clamped
 /// to `[EPS, 1 − EPS]`, into `m`.
 pub fn mean_activations(h: &[f32], n: usize, m: &mut [f64]) {
-    m.fill(0.0);
-    for row in h.chunks_exact(m.len()) {
-        for (mj, &v) in m.iter_mut().zip(row) {
-            *mj += f64::from(v);
+    code_sums(h, m);
+    finish_mean(m, n);
+}
+
+/// The sum of each of the `sums.len()` code units over the rows of `h`, in f64, row by
+/// row in order.
+pub fn code_sums(h: &[f32], sums: &mut [f64]) {
+    sums.fill(0.0);
+    for row in h.chunks_exact(sums.len()) {
+        for (s, &v) in sums.iter_mut().zip(row) {
+            *s += f64::from(v);
         }
     }
-    for mj in m.iter_mut() {
-        *mj = (*mj / n.max(1) as f64).clamp(EPS, 1.0 - EPS);
+}
+
+/// Sums of `n` rows' codes made their mean activations `ρ̂`, clamped to
+/// `[EPS, 1 − EPS]`, in place.
+pub fn finish_mean(sums: &mut [f64], n: usize) {
+    for s in sums.iter_mut() {
+        *s = (*s / n.max(1) as f64).clamp(EPS, 1.0 - EPS);
     }
 }
 

@@ -170,6 +170,9 @@ struct Workspace {
     target: Vec<f32>,
     /// Per-code-unit working values of the code penalties (the code size).
     code_scratch: Vec<f64>,
+    /// The whole batch's mean code activation while this workspace runs a micro-batch
+    /// of it with the sparsity penalty (empty otherwise).
+    batch_mean: Vec<f64>,
     acts: Vec<Vec<f32>>,
     scratch: Vec<Vec<f32>>,
     grad_a: Vec<f32>,
@@ -214,6 +217,7 @@ impl Workspace {
             input: vec![0.0; batch * d],
             target: if noisy { vec![0.0; batch * d] } else { Vec::new() },
             code_scratch: vec![0.0; max_w],
+            batch_mean: Vec::new(),
             acts: layers
                 .iter()
                 .enumerate()
@@ -843,6 +847,12 @@ struct Micro {
     /// On more than one thread, a workspace per thread taking micro-batches and the
     /// share of the loss of the micro-batch it last computed (made by the first step).
     lanes: Vec<(Workspace, f64)>,
+    /// With the sparsity penalty: each micro-batch's code sums (`m × k`), the processes'
+    /// gathered, their counts, and the batch's mean activation (`k`).
+    code_sums: Vec<f64>,
+    gathered: Vec<f64>,
+    counts: Vec<usize>,
+    batch_mean: Vec<f64>,
 }
 
 impl Trainer {
@@ -857,16 +867,21 @@ impl Trainer {
         let iw = replicas(model, config)?;
         let micro = match config.micro_batch {
             0 => None,
-            rows => {
-                check_micro_batches(config)?;
-                Some(Micro {
-                    rows,
-                    tree: super::micro::TreeSum::new(model.param_count()),
-                    peers: None,
-                    exchange: None,
-                    lanes: Vec::new(),
-                })
-            }
+            // Every setting trains: batch norm normalises each micro-batch by its own
+            // statistics and keeps the batch's running ones (`Layer::state_sums`); the
+            // code penalties take the batch's mean activation and each micro-batch's
+            // share of their means.
+            rows => Some(Micro {
+                rows,
+                tree: super::micro::TreeSum::new(model.param_count()),
+                peers: None,
+                exchange: None,
+                lanes: Vec::new(),
+                code_sums: Vec::new(),
+                gathered: Vec::new(),
+                counts: Vec::new(),
+                batch_mean: Vec::new(),
+            }),
         };
         Ok(Trainer {
             ws: Workspace::new(model.layers(), batch.max(1), model.param_count(), config.noise.is_some(), iw),
@@ -1071,7 +1086,7 @@ impl Trainer {
     ) -> Result<f64> {
         let d = model.input_dim();
         let n = indices.len();
-        let Micro { rows: micro_rows, tree, peers, exchange, lanes } =
+        let Micro { rows: micro_rows, tree, peers, exchange, lanes, code_sums, gathered, counts, batch_mean } =
             self.micro.as_mut().expect("a micro-batch trainer");
         let micro_rows = *micro_rows;
         let m = n.div_ceil(micro_rows);
@@ -1098,12 +1113,50 @@ impl Trainer {
             micro_rows,
             state_layers: &self.state_layers,
             code: self.code.active().then_some(&self.code),
+            batch_mean: &[],
         };
-        tree.clear();
+        // With the sparsity penalty, the batch's mean code activation first: every
+        // micro-batch's code sums, through the encoder alone, gathered from the processes
+        // and added in micro-batch order (so the same bits at any process count).
         let owned = super::micro::owned(m, rank, size);
+        if self.config.sparsity.is_some() {
+            let k = model.code_dim();
+            code_sums.resize(m * k, 0.0);
+            for j in owned.clone() {
+                job.code_sums(&mut self.ws, j, &mut code_sums[j * k..(j + 1) * k], Ctx::train(threads));
+            }
+            if let Some(p) = peers.as_deref_mut() {
+                gathered.resize(m * k, 0.0);
+                counts.clear();
+                counts.extend((0..size).map(|r| super::micro::owned(m, r, size).len() * k));
+                p.all_gather_f64(&code_sums[owned.start * k..owned.end * k], counts, gathered)?;
+                code_sums.copy_from_slice(gathered);
+            }
+            batch_mean.clear();
+            batch_mean.resize(k, 0.0);
+            for sums in code_sums.chunks_exact(k) {
+                for (t, &v) in batch_mean.iter_mut().zip(sums) {
+                    *t += v;
+                }
+            }
+            super::code_penalty::finish_mean(batch_mean, n);
+        }
+        let job = MicroJob { batch_mean, ..job };
+        tree.clear();
         let count = threads.count().min(owned.len());
         if count > 1 {
             let (layers, one) = (model.layers(), Threads::new(1));
+            if lanes.is_empty() {
+                // The first step: one micro-batch forward and backward on every thread of
+                // the pool (in a workspace dropped after), so that each thread's product
+                // buffers have every shape before the lanes land on it: later steps
+                // allocate nothing, whichever thread takes which lane.
+                let (params, noisy, iw) = (model.param_count(), job.config.noise.is_some(), self.ws.iw);
+                threads.on_every_thread(|| {
+                    let mut ws = Workspace::new(layers, micro_rows, params, noisy, iw);
+                    job.run(&mut ws, owned.start, Ctx::train(&one));
+                });
+            }
             while lanes.len() < count {
                 let ws = Workspace::new(
                     layers,
@@ -1130,6 +1183,8 @@ impl Trainer {
             }
         }
         let mut loss = tree.finish(m, peers.as_deref_mut(), &mut self.ws.grads)?;
+        // The sparsity penalty is a term of the batch, added once.
+        loss += self.code.sparsity_value(job.batch_mean);
         let (l1, l2) = (self.config.l1, self.config.l2);
         if l1 > 0.0 || l2 > 0.0 {
             loss += penalty(model.params(), &self.decaying, l1, l2);
@@ -1298,14 +1353,16 @@ struct MicroJob<'a> {
     micro_rows: usize,
     /// The layers with state (batch norm), whose sums each micro-batch adds.
     state_layers: &'a [usize],
-    /// The code penalties (L1, contractive), when on.
+    /// The code penalties, when on.
     code: Option<&'a CodePenalties>,
+    /// With the sparsity penalty, the batch's mean code activation (else empty).
+    batch_mean: &'a [f64],
 }
 
 impl MicroJob<'_> {
-    /// Micro-batch `j` forward and backward in `ws` (its gradient in `ws.grads`); returns
-    /// its share of the batch's loss.
-    fn run(&self, ws: &mut Workspace, j: usize, ctx: Ctx<'_>) -> f64 {
+    /// Micro-batch `j`'s rows gathered into `ws` and its noise drawn (from the seed, the
+    /// step and `j`: the same draws each time); returns its row count.
+    fn prepare(&self, ws: &mut Workspace, j: usize) -> usize {
         let (model, d, n) = (self.model, self.model.input_dim(), self.indices.len());
         let part = &self.indices[j * self.micro_rows..((j + 1) * self.micro_rows).min(n)];
         let nj = match self.fetched {
@@ -1317,6 +1374,26 @@ impl MicroJob<'_> {
         };
         let mut rng = random::rng_at(self.config.seed, Stream::Noise, self.step, j as u64);
         ws.draw_noise(model, self.config, self.noise_layers, nj, &mut rng);
+        nj
+    }
+
+    /// Micro-batch `j`'s code sums (`code_penalty::code_sums`), through the encoder
+    /// alone, into `sums` (the code size).
+    fn code_sums(&self, ws: &mut Workspace, j: usize, sums: &mut [f64], ctx: Ctx<'_>) {
+        let model = self.model;
+        let (enc, k) = (model.encoder_len(), model.code_dim());
+        let nj = self.prepare(ws, j);
+        ws.forward(&model.layers()[..enc], self.offsets, model.params(), nj, false, ctx);
+        super::code_penalty::code_sums(&ws.acts[enc - 1][..nj * k], sums);
+    }
+
+    /// Micro-batch `j` forward and backward in `ws` (its gradient in `ws.grads`); returns
+    /// its share of the batch's loss.
+    fn run(&self, ws: &mut Workspace, j: usize, ctx: Ctx<'_>) -> f64 {
+        let (model, d, n) = (self.model, self.model.input_dim(), self.indices.len());
+        let nj = self.prepare(ws, j);
+        ws.batch_mean.clear();
+        ws.batch_mean.extend_from_slice(self.batch_mean);
         let pass = Pass { model, offsets: self.offsets, n: nj, mean: n, fused: self.fused, ctx };
         let flags = (true, self.config.noise.is_some());
         let (sum, kl_sum) = ws.forward_loss(pass, self.config.loss, flags, self.sample_layer, self.kl_weight);
@@ -1647,21 +1724,6 @@ fn replicas(model: &Autoencoder, config: &TrainConfig) -> Result<Option<Replicas
     Ok(Some(Replicas { at, k: config.iw_train }))
 }
 
-/// Micro-batches sum per-row terms: the L1 and contractive code penalties are such sums,
-/// and the KL sparsity penalty, whose mean activation couples a batch's rows, is
-/// refused. Batch norm normalises each micro-batch by its own statistics, and its
-/// running statistics are the batch's
-/// ([`Layer::state_sums`](crate::layers::Layer::state_sums)).
-fn check_micro_batches(config: &TrainConfig) -> Result<()> {
-    if config.sparsity.is_some() {
-        return Err(Error::config(
-            "micro_batch",
-            "the sparsity penalty is over the whole batch's mean activation, which micro-batches do not see; train without it (code_l1 and contractive work)",
-        ));
-    }
-    Ok(())
-}
-
 /// `l1·Σ|w| + l2·Σw²` over the tensors that decay.
 fn penalty(params: &[f32], decaying: &[TensorSlot], l1: f64, l2: f64) -> f64 {
     let mut p = 0.0;
@@ -1700,7 +1762,8 @@ fn backward(
         let layer = &layers[i];
         if let (Some(c), true) = (code, i == code_layer) {
             // ∂L/∂h arrives in grad_a: add the code penalties' share before the code layer.
-            let codes = Codes { h: &ws.acts[i][..n * k], rows: n, mean: ws.mean, k };
+            let batch_mean = (!ws.batch_mean.is_empty()).then_some(&ws.batch_mean[..]);
+            let codes = Codes { h: &ws.acts[i][..n * k], rows: n, mean: ws.mean, k, batch_mean };
             c.add_code_gradient(codes, w0, &mut ws.grad_a[..n * k], &mut ws.code_scratch);
         }
         let rows = ws.rows_at(i, n);
@@ -1726,7 +1789,8 @@ fn backward(
         });
         if let (Some(c), 0) = (code, i) {
             let gw = &mut ws.grads[offsets[0].start..offsets[0].start + w0.len()];
-            let codes = Codes { h: &ws.acts[code_layer][..n * k], rows: n, mean: ws.mean, k };
+            let codes =
+                Codes { h: &ws.acts[code_layer][..n * k], rows: n, mean: ws.mean, k, batch_mean: None };
             c.add_weight_gradient(codes, w0, gw, &mut ws.code_scratch);
         }
         if let Some((s, scale)) = kl.filter(|&(s, _)| s == i) {
@@ -1754,10 +1818,13 @@ fn first_weights(model: &Autoencoder) -> &[f32] {
 }
 
 /// The code penalties of the last forward pass, over its `n` rows: a mean over the
-/// rows of its batch (`ws.mean`).
+/// rows of its batch (`ws.mean`). A micro-batch's leaves out the sparsity penalty's
+/// value, a term of the batch (`ws.batch_mean` set).
 fn code_penalty_value(model: &Autoencoder, ws: &mut Workspace, n: usize, c: &CodePenalties) -> f64 {
     let k = model.code_dim();
-    let codes = Codes { h: &ws.acts[model.encoder_len() - 1][..n * k], rows: n, mean: ws.mean, k };
+    let batch_mean = (!ws.batch_mean.is_empty()).then_some(&ws.batch_mean[..]);
+    let codes =
+        Codes { h: &ws.acts[model.encoder_len() - 1][..n * k], rows: n, mean: ws.mean, k, batch_mean };
     c.value(codes, first_weights(model), &mut ws.code_scratch)
 }
 

@@ -5,15 +5,17 @@
 //!
 //! The pass's [`Ctx::training`] chooses the mode. After each optimizer step the trainer
 //! calls [`update_state`](Layer::update_state) (the layer [has state](Layer::has_state)),
-//! which folds the batch's mean and
-//! unbiased variance into the running statistics. In micro-batch training each
-//! micro-batch normalises by its own statistics ("ghost" batch norm, as each process of
-//! PyTorch's DDP does by default), and the running statistics are still the whole
-//! batch's: each micro-batch's sums ([`state_sums`](Layer::state_sums)) add in the tree
-//! of the gradients, on every process alike, and
-//! [`update_state_from_sums`](Layer::update_state_from_sums) folds them. Those live in the parameter buffer as
-//! `running_mean` and `running_var` (as in PyTorch's `state_dict`), so checkpoints and
-//! the model file carry them; their gradient is always 0, so no optimizer moves them.
+//! which folds the batch's mean and unbiased variance into the running statistics.
+//!
+//! In micro-batch training each micro-batch normalises by its own statistics ("ghost"
+//! batch norm, as each process of PyTorch's DDP does by default), and the running
+//! statistics are still the whole batch's: each micro-batch's sums
+//! ([`state_sums`](Layer::state_sums)) add in the tree of the gradients, on every process
+//! alike, and [`update_state_from_sums`](Layer::update_state_from_sums) folds them.
+//!
+//! The running statistics live in the parameter buffer as `running_mean` and
+//! `running_var` (as in PyTorch's `state_dict`), so checkpoints and the model file carry
+//! them; their gradient is 0 when the optimizer steps, so no optimizer moves them.
 
 use super::{Activation, Backward, Ctx, Layer, LayerKind, ParamSpec};
 use crate::kernels::{elementwise, norm};

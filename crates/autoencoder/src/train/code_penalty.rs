@@ -47,7 +47,7 @@ impl std::str::FromStr for Sparsity {
 /// The codes a penalty is taken over: `rows × k` values `h`, and the rows the penalties
 /// are a mean over (`rows` for a whole batch; the batch's for a micro-batch of it, whose
 /// shares then add to the batch's). For a micro-batch, `batch_mean` is the whole batch's
-/// mean activation `ρ̂` ([`finish_mean`] of the micro-batches' [`code_sums`]): the KL
+/// mean activation `ρ̂` (the micro-batches' code sums over the batch's rows): the KL
 /// sparsity gradient uses it, and its value, a term of the batch, is left to
 /// [`CodePenalties::sparsity_value`].
 #[derive(Debug, Clone, Copy)]

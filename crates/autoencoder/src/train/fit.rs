@@ -1183,8 +1183,10 @@ impl Trainer {
             }
         }
         let mut loss = tree.finish(m, peers.as_deref_mut(), &mut self.ws.grads)?;
-        // The sparsity penalty is a term of the batch, added once.
-        loss += self.code.sparsity_value(job.batch_mean);
+        if self.config.sparsity.is_some() {
+            // The sparsity penalty is a term of the batch, added once.
+            loss += self.code.sparsity_value(job.batch_mean);
+        }
         let (l1, l2) = (self.config.l1, self.config.l2);
         if l1 > 0.0 || l2 > 0.0 {
             loss += penalty(model.params(), &self.decaying, l1, l2);

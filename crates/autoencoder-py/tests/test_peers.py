@@ -99,10 +99,20 @@ def cuts(n, sizes):
     [
         dict(layers=(4, 2), noise="gaussian:0.1", dropout=0.1, validation_split=0.2),
         dict(layers=(5,), variational=True),
+        dict(layers=(4,), code_activation="sigmoid", code_l1=0.01, contractive=0.1, sparsity="0.1:0.5"),
+        dict(arch="conv", channels=(3,), layers=(4,), batch_norm=True, activation="relu"),
     ],
-    ids=["dense with noise, dropout and a held-out split", "variational"],
+    ids=[
+        "dense with noise, dropout and a held-out split",
+        "variational",
+        "the code penalties (sparsity over the batch)",
+        "conv with batch norm",
+    ],
 )
 def test_processes_holding_their_rows_fit_the_bytes_of_one(table, keywords):
+    if keywords.get("arch") == "conv":
+        # Images of 1 × 4 × 4 (a conv model's rows), from the table's values.
+        table = np.tile(table, (1, 3))[:, :16].reshape(-1, 1, 4, 4)
     make = lambda: Autoencoder(epochs=3, batch_size=64, threads=1, seed=5, **keywords)
     one = Autoencoder(epochs=3, batch_size=64, threads=1, seed=5, micro_batch=32, **keywords).fit(table)
     want = one.model_.to_bytes()

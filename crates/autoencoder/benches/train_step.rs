@@ -3,7 +3,10 @@
 //! "gemm floor": the same matrix products in the same order and nothing else.
 //!
 //! `cargo bench -p autoencoder --bench train_step`; the ratio step/floor is what
-//! the engine adds around the products.
+//! the engine adds around the products. On a shared machine, whose speed drifts
+//! between criterion's two measurements, `AE_BENCH_INTERLEAVED=1` measures the two
+//! in turn instead (21 rounds of 200 steps and 200 floors) and prints the medians and
+//! the median of the rounds' ratios.
 
 use autoencoder::data::synthetic;
 use autoencoder::kernels::{matmul, Threads, Transpose};
@@ -94,22 +97,64 @@ fn bench(c: &mut Criterion) {
         g.sample_size(30);
         // Steps run inside the pool, as `fit` runs them (a step called from outside it
         // would also pay for waking a worker and putting the caller to sleep).
-        g.bench_function("train_step", |b| {
-            b.iter_custom(|iters| {
-                threads.install(|| {
-                    // As `fit` runs its epochs: the other workers polling for blocks.
-                    let _awake = threads.keep_awake();
+        let interleaved = std::env::var_os("AE_BENCH_INTERLEAVED").is_some();
+        if !interleaved {
+            g.bench_function("train_step", |b| {
+                b.iter_custom(|iters| {
+                    threads.install(|| {
+                        // As `fit` runs its epochs: the other workers polling for blocks.
+                        let _awake = threads.keep_awake();
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            let rows = &order[at..at + BATCH];
+                            at = (at + BATCH) % (4096 - BATCH);
+                            std::hint::black_box(trainer.step(&mut model, &data, rows, &threads));
+                        }
+                        start.elapsed()
+                    })
+                })
+            });
+        }
+        let mut bufs = floor_buffers(&widths);
+        if interleaved {
+            let (mut steps, mut floors, mut ratios) = (vec![], vec![], vec![]);
+            threads.install(|| {
+                let _awake = threads.keep_awake();
+                for round in 0..22 {
                     let start = Instant::now();
-                    for _ in 0..iters {
+                    for _ in 0..200 {
                         let rows = &order[at..at + BATCH];
                         at = (at + BATCH) % (4096 - BATCH);
                         std::hint::black_box(trainer.step(&mut model, &data, rows, &threads));
                     }
-                    start.elapsed()
-                })
-            })
-        });
-        let mut bufs = floor_buffers(&widths);
+                    let step = start.elapsed().as_secs_f64() / 200.0 * 1e6;
+                    let start = Instant::now();
+                    for _ in 0..200 {
+                        floor_step(&widths, &mut bufs, &threads);
+                    }
+                    let floor = start.elapsed().as_secs_f64() / 200.0 * 1e6;
+                    // Round 0 warms up.
+                    if round > 0 {
+                        steps.push(step);
+                        floors.push(floor);
+                        ratios.push(step / floor);
+                    }
+                }
+            });
+            let median = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            println!(
+                "model_{name}_t{count}: step {:.1} µs, floor {:.1} µs, ratio {:.3} (median of 21 interleaved rounds; ratios {:.3}–{:.3})",
+                median(&mut steps),
+                median(&mut floors),
+                median(&mut ratios),
+                ratios[0],
+                ratios[ratios.len() - 1]
+            );
+            continue;
+        }
         g.bench_function("gemm_floor", |b| {
             b.iter_custom(|iters| {
                 threads.install(|| {

@@ -28,7 +28,9 @@ pub use threads::{Awake, FlushDenormals, Threads, MAX_THREADS};
 ///
 /// Results do not depend on the instruction set chosen: Rust never contracts `a*b+c`
 /// into a fused multiply-add nor reorders floating-point sums, so the wider vectors
-/// compute the same bits as the scalar code.
+/// compute the same bits as the scalar code. A fused multiply-add written out
+/// (`f32::mul_add`, as in [`math::exp`]) rounds once on every path: an instruction
+/// with AVX2 or AVX-512, a correctly rounded library call on baseline x86-64.
 #[inline(always)]
 pub fn simd<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)

@@ -132,6 +132,15 @@ impl OptimizerConfig {
         };
         positive(self.lr, "learning rate (lr)")?;
         positive(self.eps, "eps")?;
+        // The update divides by √v + ε in f32 (Adam through `math::recip`), where a
+        // smaller ε is 0 or subnormal: a parameter whose gradients were all 0 would step
+        // by 0/0.
+        if (self.eps as f32) < f32::MIN_POSITIVE {
+            return Err(Error::config(
+                "eps",
+                format!("{} must be at least 1.2e-38 (it is used as a float32)", self.eps),
+            ));
+        }
         unit(self.momentum, "momentum")?;
         unit(self.beta1, "beta1")?;
         unit(self.beta2, "beta2")?;

@@ -93,6 +93,22 @@ fn invalid_settings_name_the_field() {
     let mut c = OptimizerConfig::new(OptimizerKind::Sgd);
     c.nesterov = true;
     assert!(Optimizer::new(c, 1).unwrap_err().to_string().contains("nesterov"));
+    // An ε that float32 holds only as 0 or a subnormal would step an unused parameter
+    // by 0/0; the smallest normal float32 is accepted.
+    let mut c = OptimizerConfig::new(OptimizerKind::Adam);
+    c.eps = 1e-40;
+    assert!(Optimizer::new(c.clone(), 1).unwrap_err().to_string().contains("eps"));
+    c.eps = f32::MIN_POSITIVE as f64;
+    let mut opt = Optimizer::new(c, 1).unwrap();
+    let mut w = [0.5f32];
+    opt.step(
+        &mut w,
+        &[0.0],
+        &[TensorSlot { offset: 0, len: 1, decays: false }],
+        GradTransform::IDENTITY,
+        1.0,
+    );
+    assert_eq!(w, [0.5], "a zero gradient leaves the weight");
 }
 
 /// Every rule's update split over 2 and 3 threads (one pass over every tensor, in

@@ -93,78 +93,67 @@ fn bench(c: &mut Criterion) {
         let mut trainer = Trainer::new(&model, &cfg, BATCH).unwrap();
         let order: Vec<usize> = (0..4096).map(|i| (i * 7919) % 4096).collect();
         let mut at = 0;
-        let mut g = c.benchmark_group(format!("model_{name}_t{count}"));
-        g.sample_size(30);
-        // Steps run inside the pool, as `fit` runs them (a step called from outside it
-        // would also pay for waking a worker and putting the caller to sleep).
-        let interleaved = std::env::var_os("AE_BENCH_INTERLEAVED").is_some();
-        if !interleaved {
-            g.bench_function("train_step", |b| {
-                b.iter_custom(|iters| {
-                    threads.install(|| {
-                        // As `fit` runs its epochs: the other workers polling for blocks.
-                        let _awake = threads.keep_awake();
-                        let start = Instant::now();
-                        for _ in 0..iters {
-                            let rows = &order[at..at + BATCH];
-                            at = (at + BATCH) % (4096 - BATCH);
-                            std::hint::black_box(trainer.step(&mut model, &data, rows, &threads));
-                        }
-                        start.elapsed()
-                    })
-                })
-            });
-        }
+        // `n` steps, or `n` floors, back to back, timed.
+        let mut steps = |n: u64| {
+            let start = Instant::now();
+            for _ in 0..n {
+                let rows = &order[at..at + BATCH];
+                at = (at + BATCH) % (4096 - BATCH);
+                std::hint::black_box(trainer.step(&mut model, &data, rows, &threads));
+            }
+            start.elapsed()
+        };
         let mut bufs = floor_buffers(&widths);
-        if interleaved {
-            let (mut steps, mut floors, mut ratios) = (vec![], vec![], vec![]);
+        let mut floors = |n: u64| {
+            let start = Instant::now();
+            for _ in 0..n {
+                floor_step(&widths, &mut bufs, &threads);
+            }
+            start.elapsed()
+        };
+        // Both run inside the pool with the other workers polling for blocks, as `fit`
+        // runs its epochs (a step called from outside it would also pay for waking a
+        // worker and putting the caller to sleep).
+        if std::env::var_os("AE_BENCH_INTERLEAVED").is_some() {
+            let (mut step_us, mut floor_us, mut ratios) = (vec![], vec![], vec![]);
             threads.install(|| {
                 let _awake = threads.keep_awake();
+                // Round 0 warms up.
                 for round in 0..22 {
-                    let start = Instant::now();
-                    for _ in 0..200 {
-                        let rows = &order[at..at + BATCH];
-                        at = (at + BATCH) % (4096 - BATCH);
-                        std::hint::black_box(trainer.step(&mut model, &data, rows, &threads));
-                    }
-                    let step = start.elapsed().as_secs_f64() / 200.0 * 1e6;
-                    let start = Instant::now();
-                    for _ in 0..200 {
-                        floor_step(&widths, &mut bufs, &threads);
-                    }
-                    let floor = start.elapsed().as_secs_f64() / 200.0 * 1e6;
-                    // Round 0 warms up.
+                    let step = steps(200).as_secs_f64() / 200.0 * 1e6;
+                    let floor = floors(200).as_secs_f64() / 200.0 * 1e6;
                     if round > 0 {
-                        steps.push(step);
-                        floors.push(floor);
+                        step_us.push(step);
+                        floor_us.push(floor);
                         ratios.push(step / floor);
                     }
                 }
             });
-            let median = |v: &mut Vec<f64>| {
+            for v in [&mut step_us, &mut floor_us, &mut ratios] {
                 v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            };
+            }
+            let (mid, last) = (ratios.len() / 2, ratios.len() - 1);
             println!(
                 "model_{name}_t{count}: step {:.1} µs, floor {:.1} µs, ratio {:.3} (median of 21 interleaved rounds; ratios {:.3}–{:.3})",
-                median(&mut steps),
-                median(&mut floors),
-                median(&mut ratios),
-                ratios[0],
-                ratios[ratios.len() - 1]
+                step_us[mid], floor_us[mid], ratios[mid], ratios[0], ratios[last]
             );
             continue;
         }
+        let mut g = c.benchmark_group(format!("model_{name}_t{count}"));
+        g.sample_size(30);
+        g.bench_function("train_step", |b| {
+            b.iter_custom(|iters| {
+                threads.install(|| {
+                    let _awake = threads.keep_awake();
+                    steps(iters)
+                })
+            })
+        });
         g.bench_function("gemm_floor", |b| {
             b.iter_custom(|iters| {
                 threads.install(|| {
-                    // As `fit` runs its epochs: the other workers polling for blocks.
                     let _awake = threads.keep_awake();
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        floor_step(&widths, &mut bufs, &threads);
-                    }
-                    start.elapsed()
+                    floors(iters)
                 })
             })
         });

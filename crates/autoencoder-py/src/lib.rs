@@ -47,14 +47,18 @@ pub(crate) fn to_py(e: Error) -> PyErr {
     }
 }
 
-fn threads(n: usize) -> PyResult<Threads> {
-    if n > autoencoder::MAX_THREADS {
-        return Err(PyValueError::new_err(format!(
-            "threads must be at most {} (0: every core), got {n}",
+/// The pool for a `threads` argument: a whole number from 0 (every core) to
+/// [`autoencoder::MAX_THREADS`], or a `ValueError` naming it. (Taken as `i64`: pyo3's
+/// `usize` raised `OverflowError` for a negative count; a float or text is pyo3's
+/// `TypeError` naming the argument.)
+fn threads(n: i64) -> PyResult<Threads> {
+    match usize::try_from(n) {
+        Ok(n) if n <= autoencoder::MAX_THREADS => Ok(Threads::new(n)),
+        _ => Err(PyValueError::new_err(format!(
+            "threads must be a whole number from 0 (every core) to {}, got {n}",
             autoencoder::MAX_THREADS
-        )));
+        ))),
     }
-    Ok(Threads::new(n))
 }
 
 /// The rows of a C-contiguous 2-D float32 array (the Python layer converts), without a
@@ -268,7 +272,7 @@ impl RunInputs {
         checkpoint: Option<&Path>,
         resume: bool,
         writes: bool,
-        threads: usize,
+        threads: i64,
         threshold: Option<&str>,
     ) -> PyResult<RunInputs> {
         let settings = parse_settings(settings)?;
@@ -365,7 +369,7 @@ fn fit(
     py: Python<'_>,
     x: PyReadonlyArray2<'_, f32>,
     settings: &str,
-    threads: usize,
+    threads: i64,
     threshold: Option<&str>,
     validation: Option<PyReadonlyArray2<'_, f32>>,
     image_shape: Option<(usize, usize, usize)>,
@@ -506,7 +510,7 @@ fn fit_files(
     py: Python<'_>,
     files: PyRef<'_, TableFiles>,
     settings: &str,
-    threads: usize,
+    threads: i64,
     threshold: Option<&str>,
     validation: Option<PyReadonlyArray2<'_, f32>>,
     validation_files: Option<PyRef<'_, TableFiles>>,
@@ -656,7 +660,7 @@ impl Model {
         x: PyReadonlyArray2<'_, f32>,
         width: usize,
         out_width: usize,
-        threads: usize,
+        threads: i64,
         f: fn(&Autoencoder, &[f32], &Threads) -> autoencoder::Result<Vec<f32>>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         check_width(&x, width)?;
@@ -789,7 +793,7 @@ impl Model {
         &self,
         py: Python<'py>,
         x: PyReadonlyArray2<'_, f32>,
-        threads: usize,
+        threads: i64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
         self.map_rows(py, x, d, k, threads, |m, x, t| m.encode(x, t))
@@ -801,7 +805,7 @@ impl Model {
         &self,
         py: Python<'py>,
         z: PyReadonlyArray2<'_, f32>,
-        threads: usize,
+        threads: i64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
         self.map_rows(py, z, k, d, threads, |m, z, t| m.decode(z, t))
@@ -813,7 +817,7 @@ impl Model {
         &self,
         py: Python<'py>,
         x: PyReadonlyArray2<'_, f32>,
-        threads: usize,
+        threads: i64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let d = self.inner.input_dim();
         self.map_rows(py, x, d, d, threads, |m, x, t| m.reconstruct(x, t))
@@ -835,7 +839,7 @@ impl Model {
         py: Python<'py>,
         x: PyReadonlyArray2<'_, f32>,
         kind: Option<&str>,
-        threads: usize,
+        threads: i64,
         row_offset: i64,
         drop_missing: bool,
     ) -> PyResult<ScoreResult<'py>> {
@@ -881,7 +885,7 @@ impl Model {
         py: Python<'py>,
         files: PyRef<'_, TableFiles>,
         kind: Option<&str>,
-        threads: usize,
+        threads: i64,
         rows: Option<(u64, u64)>,
         drop_missing: bool,
     ) -> PyResult<ScoreResult<'py>> {
@@ -922,7 +926,7 @@ impl Model {
         &self,
         py: Python<'py>,
         files: PyRef<'_, TableFiles>,
-        threads: usize,
+        threads: i64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let pool = self::threads(threads)?;
         let (files, opts): (&TableFiles, _) = (&files, files.for_model(&self.inner));
@@ -960,7 +964,7 @@ impl Model {
         py: Python<'_>,
         x: PyReadonlyArray2<'_, f32>,
         iw_samples: usize,
-        threads: usize,
+        threads: i64,
         pca_fit: Option<PyReadonlyArray2<'_, f32>>,
         pca_source: &str,
         pca_on_rows: bool,
@@ -1006,7 +1010,7 @@ impl Model {
         py: Python<'_>,
         files: PyRef<'_, TableFiles>,
         iw_samples: usize,
-        threads: usize,
+        threads: i64,
         pca_fit: Option<PyReadonlyArray2<'_, f32>>,
         pca_source: &str,
         binarize: Option<u64>,
@@ -1086,7 +1090,7 @@ impl Model {
         x: PyReadonlyArray2<'_, f32>,
         k: usize,
         kind: Option<&str>,
-        threads: usize,
+        threads: i64,
     ) -> PyResult<ExplainResult<'py>> {
         check_width(&x, self.inner.input_dim())?;
         if k == 0 {
@@ -1208,7 +1212,7 @@ fn probe<'py>(
     x_test: PyReadonlyArray2<'_, f32>,
     y_test: PyReadonlyArray1<'_, i64>,
     seed: u64,
-    threads: usize,
+    threads: i64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let pool = self::threads(threads)?;
     let (train, test) = (features(&x_train, &y_train, "X_train")?, features(&x_test, &y_test, "X_test")?);
@@ -1234,7 +1238,7 @@ fn knn_accuracy(
     y_test: PyReadonlyArray1<'_, i64>,
     k: usize,
     metric: &str,
-    threads: usize,
+    threads: i64,
 ) -> PyResult<f64> {
     let metric = match metric {
         "euclidean" => Metric::Euclidean,

@@ -135,7 +135,7 @@ def test_what_does_not_fit_the_checkpoint_is_refused(table, tmp_path):
         Autoencoder(threads=1, **KEYWORDS).fit(table[:200], checkpoint=ck, resume=True)
     with pytest.raises(ValueError, match="resume needs the checkpoint to resume from: give checkpoint=PATH"):
         Autoencoder(threads=1, **KEYWORDS).fit(table, resume=True)
-    with pytest.raises(ValueError, match="checkpoint_every must be 0 or more epochs"):
+    with pytest.raises(ValueError, match="checkpoint_every must be a whole number ≥ 0, got -1"):
         Autoencoder(threads=1, **KEYWORDS).fit(table, checkpoint=ck, checkpoint_every=-1)
     with pytest.raises(FileNotFoundError, match="nothing.ckpt"):
         Autoencoder(threads=1, **KEYWORDS).fit(table, checkpoint=tmp_path / "nothing.ckpt", resume=True)

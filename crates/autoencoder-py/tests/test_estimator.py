@@ -61,6 +61,37 @@ def test_keywords_are_checked_by_the_library_with_their_name(table):
         AnomalyDetector(contamination=0.9).fit(table)
 
 
+def test_numbers_json_cannot_carry_are_refused_with_their_name(table):
+    # NaN and infinity reached the core as invalid JSON ("settings: expected value at
+    # line 1 column 23"), naming no setting.
+    for kw, shown in [({"lr": float("nan")}, "lr"), ({"l2": np.float32("inf")}, "l2"),
+                      ({"dropout": -np.inf}, "dropout"), ({"layers": (4, float("nan"))}, "layers")]:
+        with pytest.raises(ValueError, match=rf"invalid {shown}: expected a finite number, got -?(nan|inf)"):
+            small(**kw).fit(table)
+
+
+def test_threads_and_counts_are_whole_numbers_or_a_value_error(table):
+    # A negative count was pyo3's OverflowError; a float or text was truncated or parsed.
+    for bad in (-1, 1.5, "2"):
+        with pytest.raises(ValueError, match=rf"^threads must be a whole number ≥ 0, got {bad!r}$"):
+            small(threads=bad).fit(table)
+    with pytest.raises(ValueError, match=r"^threads must be a whole number from 0 \(every core\) to 1024, got 2000$"):
+        small(threads=2000).fit(table)
+    est = small().fit(table)
+    with pytest.raises(ValueError, match="threads must be a whole number from 0"):
+        est.model_.encode(table, threads=-1)
+    with pytest.raises(TypeError, match="cannot be interpreted as an integer\\nwhile processing 'threads'"):
+        est.model_.encode(table, threads=1.5)
+    with pytest.raises(ValueError, match="threads must be a whole number ≥ 0, got -1"):
+        est.set_params(threads=-1).transform(table)
+    est.set_params(threads=np.int64(1))
+    assert bits(est.transform(table)) == bits(est.model_.encode(table, threads=1))
+    with pytest.raises(ValueError, match=r"k must be a whole number ≥ 0, got 1.5"):
+        est.explain(table, k=1.5)
+    with pytest.raises(ValueError, match=r"iw_samples must be a whole number ≥ 0, got -3"):
+        est.evaluate(table, iw_samples=-3)
+
+
 # --------------------------------------------------------------- scikit-learn
 
 

@@ -70,8 +70,21 @@ def test_kmeans_and_the_whole_probe(classes):
 
 def test_bad_input_raises_value_error(classes):
     Xa, ya, Xb, yb = classes
-    with pytest.raises(ValueError, match="need"):
+    with pytest.raises(ValueError, match=r"y_train: 10 labels for the \d+ rows of X_train; expected one label per row"):
         probe.knn_accuracy(Xa, ya[:10], Xb, yb)
+    with pytest.raises(ValueError, match=r"y_test: 3 labels for the \d+ rows of X_test"):
+        probe.probe(Xa, ya, Xb, yb[:3])
+    # Counts and seeds are whole numbers ≥ 0, a ValueError naming them (a negative one
+    # was pyo3's OverflowError, a float a TypeError).
+    for call, shown in [(lambda: probe.knn_accuracy(Xa, ya, Xb, yb, k=-1), "k"),
+                        (lambda: probe.knn_accuracy(Xa, ya, Xb, yb, k=2.5), "k"),
+                        (lambda: probe.probe(Xa, ya, Xb, yb, seed=-1), "seed"),
+                        (lambda: probe.kmeans(Xb, 3, seed=1.0), "seed"),
+                        (lambda: probe.logistic_accuracy(Xa, ya, Xb, yb, max_iter=-5), "max_iter")]:
+        with pytest.raises(ValueError, match=rf"^{shown} must be a whole number ≥ 0, got "):
+            call()
+    with pytest.raises(ValueError, match="threads must be a whole number from 0"):
+        probe.probe(Xa, ya, Xb, yb, threads=-1)
     with pytest.raises(ValueError, match="metric"):
         probe.knn_accuracy(Xa, ya, Xb, yb, metric="manhattan")
     with pytest.raises(ValueError, match="two classes"):

@@ -231,6 +231,14 @@ def _numbers_of_objects(X, what):
     return values.reshape(X.shape)
 
 
+def whole(value, name: str, low: int = 0) -> int:
+    """``value`` as an int when it is a whole number ≥ ``low`` (an int or a numpy
+    integer, not a bool, a float or text), else a ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be a whole number ≥ {low}, got {value!r}")
+    return int(value)
+
+
 def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False, allow_empty: bool = False):
     """``X`` as C-contiguous float32 rows, and the image shape ``(c, h, w)`` when ``X``
     is a 4-D array of images ``(n, c, h, w)`` (else ``None``). With ``allow_nan``, NaN

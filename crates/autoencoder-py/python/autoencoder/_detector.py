@@ -158,7 +158,7 @@ class AnomalyDetector(Autoencoder):
         if self.missing == "drop":
             # The rows the model trained on: the library leaves out those with a NaN, as
             # the fit did, and scores and flags the others in one pass.
-            _, scores, flags = self.model_.score(X, None, int(self.threads), 0, True)
+            _, scores, flags = self.model_.score(X, None, self._threads(), 0, True)
             self.decision_scores_ = scores
             self.labels_ = flags.astype(int)
             return self

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from ._convert import as_rows, frame_names, frame_table, is_frame
+from ._convert import as_rows, frame_names, frame_table, is_frame, whole
 from ._files import Files, as_files
 from ._peers import as_peers, interrupt_after_epoch, not_ready
 
@@ -44,9 +44,21 @@ def _json_default(o):
     raise TypeError(f"{type(o).__name__} is not a setting value")
 
 
+def _finite(name: str, value) -> None:
+    """Refuse a NaN or infinite number in setting ``name`` (JSON has no way to carry it
+    to the core, whose checks would name the setting)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        for v in value:
+            _finite(name, v)
+    elif isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        raise ValueError(f"invalid {keyword(name)}: expected a finite number, got {value}")
+
+
 def settings_json(values: dict) -> str:
     """The settings given (not ``None``, not ``False``) as the JSON object the core reads."""
     given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items() if v is not None and v is not False}
+    for name, value in given.items():
+        _finite(name, value)
     try:
         return json.dumps(given, default=_json_default)
     except TypeError as e:
@@ -246,6 +258,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def _settings(self) -> dict:
         return {name: getattr(self, keyword(name)) for name in SETTINGS}
 
+    def _threads(self) -> int:
+        """``threads``, checked: a whole number ≥ 0 (the core bounds it above)."""
+        return whole(self.threads, "threads")
+
     def _threshold_rule(self):
         return self.threshold
 
@@ -333,9 +349,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         ``ValueError`` naming it), the thread and process counts may differ, and the
         model is the uninterrupted run's, byte for byte. Returns ``self``."""
         start = getattr(self, "model_", None) if self.warm_start else None
-        every = int(checkpoint_every)
-        if every < 0:
-            raise ValueError(f"checkpoint_every must be 0 or more epochs, got {checkpoint_every!r}")
+        every = whole(checkpoint_every, "checkpoint_every")
         self._forget()
         if self.missing not in ("error", "drop", "mean"):
             raise ValueError(f"missing must be \"error\", \"drop\" or \"mean\", got {self.missing!r}")
@@ -381,7 +395,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             model, history, chosen, dropped = _core.fit(
                 X,
                 settings_json(self._settings()),
-                threads=int(self.threads),
+                threads=self._threads(),
                 threshold=self._threshold_rule(),
                 validation=val,
                 image_shape=image_shape,
@@ -431,7 +445,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             model, history, chosen, names, width, mine, streamed, dropped = _core.fit_files(
                 files._core(),
                 settings_json(self._settings()),
-                threads=int(self.threads),
+                threads=self._threads(),
                 threshold=self._threshold_rule(),
                 validation=val,
                 validation_files=None if val_files is None else val_files._core(),
@@ -508,11 +522,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         files = as_files(X)
         if files is not None:
             check_is_fitted(self, "model_")
-            return self.model_.encode_files(files._core(), int(self.threads))
+            return self.model_.encode_files(files._core(), self._threads())
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
-        return self.model_.encode(X, int(self.threads))
+        return self.model_.encode(X, self._threads())
 
     def inverse_transform(self, X):
         """Rows decoded from codes ``X`` (``ae decode``), shape ``(n, n_features_in_)``."""
@@ -520,14 +534,14 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Z, _ = as_rows(X, image=False)
         if Z.shape[1] != self.model_.code_dim:
             raise self._width_error(Z.shape[1], self.model_.code_dim)
-        return self.model_.decode(Z, int(self.threads))
+        return self.model_.decode(Z, self._threads())
 
     def predict(self, X):
         """The reconstructions of the rows of ``X`` (``ae reconstruct``)."""
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
-        return self.model_.reconstruct(X, int(self.threads))
+        return self.model_.reconstruct(X, self._threads())
 
     def score_samples(self, X, kind=None, row_offset=0):
         """Each row's anomaly score, as ``ae score`` gives it: higher is more anomalous
@@ -546,7 +560,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
-        _, scores, _ = self.model_.score(X, kind, int(self.threads), int(row_offset))
+        _, scores, _ = self.model_.score(X, kind, self._threads(), whole(row_offset, "row_offset"))
         return scores
 
     def explain(self, X, k=3, kind=None):
@@ -559,7 +573,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
-        _, features, contributions = self.model_.explain(X, int(k), kind, int(self.threads))
+        _, features, contributions = self.model_.explain(X, whole(k, "k"), kind, self._threads())
         return features, contributions
 
     def detect(self, X):
@@ -575,7 +589,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             raise ValueError("the model has no threshold; fit it with threshold='contamination=0.05' (or percentile=, sigma=, value=)")
         if files is not None:
             return self._file_scores(files)[2]
-        _, _, flags = self.model_.score(X, None, int(self.threads))
+        _, _, flags = self.model_.score(X, None, self._threads())
         return flags
 
     def _file_scores(self, files, kind=None, rows=None, drop_missing=False):
@@ -583,7 +597,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         all) of ``files``, read a part at a time; with ``drop_missing``, of the rows
         without a missing value."""
         check_is_fitted(self, "model_")
-        return self.model_.score_files(files._core(), kind, int(self.threads), rows, drop_missing)
+        return self.model_.score_files(files._core(), kind, self._threads(), rows, drop_missing)
 
     def evaluate(self, X, *, iw_samples=1000, pca=True, pca_fit=None, binarize=None):
         """What ``ae evaluate --json`` reports of the rows of ``X``, as a dict with its
@@ -602,11 +616,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         (or a path) are evaluated a part at a time, however large, as ``ae evaluate
         --stream``, PCA on them in two more passes over their parts."""
         check_is_fitted(self, "model_")
-        if isinstance(iw_samples, bool) or not isinstance(iw_samples, (int, np.integer)) or iw_samples < 0:
-            raise ValueError(f"iw_samples must be a whole number ≥ 0, got {iw_samples!r}")
-        if binarize is not None and (isinstance(binarize, bool) or not isinstance(binarize, (int, np.integer)) or binarize < 0):
-            raise ValueError(f"binarize must be a seed (a whole number ≥ 0) or None, got {binarize!r}")
-        seed = None if binarize is None else int(binarize)
+        iw_samples = whole(iw_samples, "iw_samples")
+        seed = None if binarize is None else whole(binarize, "binarize (a seed, or None)")
         files = as_files(X)
         fit, fit_files = None, None
         if pca and pca_fit is not None:
@@ -615,13 +626,13 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             fit_files = None if fit_files is None else fit_files._core()
         on_rows = bool(pca and pca_fit is None)
         if files is not None:
-            measures = self.model_.evaluate_files(files._core(), int(iw_samples), int(self.threads), fit, "pca_fit",
+            measures = self.model_.evaluate_files(files._core(), iw_samples, self._threads(), fit, "pca_fit",
                                                   seed, fit_files, on_rows)
         else:
             X = self._check(X)
             if X.shape[1] != self.model_.input_dim:
                 raise self._width_error(X.shape[1], self.model_.input_dim)
-            measures = self.model_.evaluate(X, int(iw_samples), int(self.threads), fit, "pca_fit", on_rows, seed,
+            measures = self.model_.evaluate(X, iw_samples, self._threads(), fit, "pca_fit", on_rows, seed,
                                             fit_files)
         return json.loads(measures)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._convert import as_rows
+from ._convert import as_rows, whole
 
 __all__ = ["probe", "knn_accuracy", "logistic_accuracy", "kmeans", "adjusted_rand_index", "normalized_mutual_info"]
 
@@ -36,6 +36,10 @@ def _pair(X_train, y_train, X_test, y_test):
     a, _ = as_rows(X_train, "X_train", image=False)
     b, _ = as_rows(X_test, "X_test", image=False)
     ya, yb = np.asarray(y_train), np.asarray(y_test)
+    for what, y, rows in (("y_train", ya, a), ("y_test", yb, b)):
+        if y.ndim == 1 and len(y) != len(rows):
+            x = "X_train" if what == "y_train" else "X_test"
+            raise ValueError(f"{what}: {len(y)} labels for the {len(rows)} rows of {x}; expected one label per row")
     if ya.dtype.kind not in "iub" or yb.dtype.kind not in "iub":
         # Map both labelings through one set of classes.
         classes = np.unique(np.concatenate([ya.astype(str), yb.astype(str)]))
@@ -48,25 +52,25 @@ def probe(X_train, y_train, X_test, y_test, *, seed=0, threads=0) -> dict:
     (L2, C = 1) — test accuracies of classifiers trained on the training rows — and
     ``kmeans_ari``, ``kmeans_nmi``: k-means of the test rows (k = their classes)
     against their labels."""
-    return _core.probe(*_pair(X_train, y_train, X_test, y_test), seed=seed, threads=threads)
+    return _core.probe(*_pair(X_train, y_train, X_test, y_test), seed=whole(seed, "seed"), threads=threads)
 
 
 def knn_accuracy(X_train, y_train, X_test, y_test, *, k=5, metric="euclidean", threads=0) -> float:
     """Test accuracy of the ``k``-nearest-neighbour classifier (uniform votes; ties to the
     smallest label), ``metric`` ``"euclidean"`` or ``"cosine"``."""
-    return _core.knn_accuracy(*_pair(X_train, y_train, X_test, y_test), k=k, metric=metric, threads=threads)
+    return _core.knn_accuracy(*_pair(X_train, y_train, X_test, y_test), k=whole(k, "k"), metric=metric, threads=threads)
 
 
 def logistic_accuracy(X_train, y_train, X_test, y_test, *, C=1.0, max_iter=1000) -> float:
     """Test accuracy of a multinomial logistic regression, L2 penalty with
     scikit-learn's ``C``, fitted by L-BFGS."""
-    return _core.logistic_accuracy(*_pair(X_train, y_train, X_test, y_test), c=C, max_iter=max_iter)
+    return _core.logistic_accuracy(*_pair(X_train, y_train, X_test, y_test), c=C, max_iter=whole(max_iter, "max_iter"))
 
 
 def kmeans(X, k, *, seed=0) -> np.ndarray:
     """Each row's cluster: k-means++ seeding from ``seed``, then Lloyd's iterations."""
     X, _ = as_rows(X, image=False)
-    return _core.kmeans(X, k, seed)
+    return _core.kmeans(X, whole(k, "k"), whole(seed, "seed"))
 
 
 def adjusted_rand_index(a, b) -> float:

@@ -340,8 +340,13 @@ fn read_header(r: &mut dyn Read, src: &Source) -> Result<Header> {
         full[8..12].copy_from_slice(&(header_len as u32).to_le_bytes());
     }
     full.extend_from_slice(&header);
-    let parsed = npyz::NpyHeader::from_reader(&full[..])
-        .map_err(|e| src.err(format!("invalid NPY header ({e}): {}", text.trim())))?;
+    let parsed = npyz::NpyHeader::from_reader(&full[..]).map_err(|e| {
+        // npyz's parse errors draw the header over several lines; the first says what.
+        let e = e.to_string();
+        let why = e.lines().next().unwrap_or_default().trim().trim_end_matches(':');
+        let header = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        src.err(format!("invalid NPY header ({why}): {header}"))
+    })?;
     let shape: Vec<u64> = parsed.shape().to_vec();
     if shape != scanned {
         return Err(src.err(format!("the NPY header's shape is ambiguous: {}", text.trim())));
@@ -1086,6 +1091,15 @@ mod tests {
         assert!(load_err(&p).contains("0-dimensional"), "{}", load_err(&p));
         let p = put(&dir, "g.npy", &npy("{'descr': '<f4' 'fortran_order': False, 'shape': (1,), }", &[0; 4]));
         assert!(load_err(&p).contains("invalid NPY header"), "{}", load_err(&p));
+        // One line, the header quoted after the reason (npyz's own message is several).
+        let p = put(&dir, "u.npy", &npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), ", &[0; 4]));
+        let e = load_err(&p);
+        assert!(
+            !e.contains('\n')
+                && e.contains("syntax error")
+                && e.contains("): {'descr': '<f4', 'fortran_order': False,"),
+            "{e}"
+        );
         let p = put(&dir, "n.npy", &npy(&format!("{}{}", "[".repeat(5000), "]".repeat(5000)), &[]));
         assert!(load_err(&p).contains("nests brackets"));
         let p = put(&dir, "bad.npz", b"PK\x03\x04garbage");

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use autoencoder::anomaly::ScoreKind;
 use autoencoder::{file, Autoencoder, Error, Result, Threads};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -332,33 +332,63 @@ fn spawn_reloads(core: Arc<Core>, watch: bool) {
     }
 }
 
-async fn score(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    compute(app, Op::Score, headers, body).await
+async fn score(
+    State(app): State<Arc<App>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    compute(app, Op::Score, q, headers, body).await
 }
 
-async fn encode(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    compute(app, Op::Encode, headers, body).await
+async fn encode(
+    State(app): State<Arc<App>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    compute(app, Op::Encode, q, headers, body).await
 }
 
-async fn reconstruct(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    compute(app, Op::Reconstruct, headers, body).await
+async fn reconstruct(
+    State(app): State<Arc<App>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    compute(app, Op::Reconstruct, q, headers, body).await
 }
 
 /// A compute request: admitted under the concurrency limit, its body read (bounded in
 /// size and, with the rest, in time), parsed on a blocking thread, batched, answered.
-async fn compute(app: Arc<App>, op: Op, headers: HeaderMap, body: Body) -> Response {
+/// The endpoints take no query parameters: one (say `?kind=elbo`) is refused rather than
+/// ignored, as the body's unknown fields are, so that no one reads scores of another
+/// kind than they asked for.
+async fn compute(app: Arc<App>, op: Op, query: Option<String>, headers: HeaderMap, body: Body) -> Response {
     let start = Instant::now();
     let s = &app.settings;
-    let result = match Arc::clone(&app.limiter).try_acquire_owned() {
-        Err(_) => Err(Failure::new(
-            503,
-            format!("busy: {} requests are running (--max-concurrency); try again", s.max_concurrency),
-        )),
-        Ok(_permit) => match tokio::time::timeout(s.timeout, answer(&app, op, &headers, body)).await {
-            Ok(r) => r,
-            Err(_) => {
-                Err(Failure::new(408, format!("the request took longer than {:?} (--timeout)", s.timeout)))
-            }
+    let result = match query.filter(|q| !q.is_empty()) {
+        // Refused before a permit is taken: a query asks for nothing this server does.
+        Some(q) => {
+            let shown: String = q.chars().take(80).collect();
+            let path = op.path();
+            Err(Failure::new(
+                400,
+                format!("{path} takes no query parameters, got \"?{shown}\"; send the rows in the body (see GET /openapi.json)"),
+            ))
+        }
+        None => match Arc::clone(&app.limiter).try_acquire_owned() {
+            Err(_) => Err(Failure::new(
+                503,
+                format!("busy: {} requests are running (--max-concurrency); try again", s.max_concurrency),
+            )),
+            Ok(_permit) => match tokio::time::timeout(s.timeout, answer(&app, op, &headers, body)).await {
+                Ok(r) => r,
+                Err(_) => Err(Failure::new(
+                    408,
+                    format!("the request took longer than {:?} (--timeout)", s.timeout),
+                )),
+            },
         },
     };
     let (response, status, rows) = match result {

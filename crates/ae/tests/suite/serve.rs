@@ -345,6 +345,16 @@ fn hostile_requests_get_a_4xx_and_the_server_keeps_answering() {
         "column 4 is null",
     );
     refused(http(&s.addr, "POST", "/v1/score", json, b"{\"rows\": []}"), 400, "no rows");
+    // A query parameter asks for something no endpoint does (it was ignored: `?kind=elbo`
+    // answered with the model's own score).
+    let five = b"{\"rows\": [[1,2,3,4,5]]}";
+    refused(
+        http(&s.addr, "POST", "/v1/score?kind=elbo", json, five),
+        400,
+        "/v1/score takes no query parameters, got \"?kind=elbo\"",
+    );
+    refused(http(&s.addr, "POST", "/v1/encode?x", json, five), 400, "got \"?x\"");
+    assert_eq!(http(&s.addr, "POST", "/v1/reconstruct?", json, five).status, 200);
     refused(http(&s.addr, "POST", "/v1/score", Some("text/csv"), b"a,b,c,d,e\n1,2,3,4,nan\n"), 400, "column");
     refused(http(&s.addr, "POST", "/v1/score", Some("text/csv"), b"a,b,c,d,e\n1,2,3,4,x\n"), 400, "\"x\"");
     // Decimal commas sent without saying so, and a bad parameter.

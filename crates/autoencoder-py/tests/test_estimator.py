@@ -203,6 +203,28 @@ def test_nullable_pandas_columns_hold_missing_values(table):
     assert bits(est.transform(nullable)) == bits(est.transform(plain.to_numpy()))
 
 
+def test_object_columns_of_numbers_are_their_values(table):
+    """A pandas `object` column of Python numbers (what a column becomes once it held a
+    None, or when built from lists) reads as its values, None a missing value (it was
+    refused as "not numeric"); an object column of text is still refused by name."""
+    pd = pytest.importorskip("pandas")
+    cols = [f"f{i}" for i in range(6)]
+    plain = pd.DataFrame(table, columns=cols)
+    objects = plain.astype({"f0": object, "f3": object})
+    objects["f5"] = pd.Series([int(v > 0.5) for v in table[:, 5]], dtype=object)
+    plain["f5"] = (table[:, 5] > 0.5).astype(np.float32)
+    assert objects["f0"].dtype == object
+    ref = small().fit(plain)
+    assert small().fit(objects).model_.to_bytes() == ref.model_.to_bytes()
+    assert bits(ref.transform(objects)) == bits(ref.transform(plain))
+    objects.loc[2, "f3"] = None
+    with pytest.raises(ValueError, match="row 3, column 4 is nan.*missing value"):
+        small().fit(objects)
+    objects["f1"] = pd.Series(["red", "blue"] * (len(objects) // 2) + ["red"] * (len(objects) % 2), dtype=object)
+    with pytest.raises(ValueError, match="column 'f1' is object, not numeric"):
+        small().fit(objects)
+
+
 def test_categorical_and_dictionary_columns_of_numbers_are_their_values(table):
     """A pandas `category` column of numbers and a pyarrow dictionary-encoded one (how
     pandas' categories reach Parquet) give the bits of the plain column."""

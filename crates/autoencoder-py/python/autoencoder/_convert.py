@@ -17,7 +17,8 @@ def _frame_columns(X):
     """``(name, kind, dtype)`` per column for a DataFrame or Table, or None; ``kind`` is
     ``"number"``, ``"decimal"`` or None (neither). A categorical (pandas) or
     dictionary-encoded (pyarrow) column counts as the values it stands for: numbers
-    pass, as the `ae` command reads such a column from Parquet. Decimals are pyarrow's
+    pass, as the `ae` command reads such a column from Parquet, and so does an ``object``
+    column of Python numbers (``None`` a missing value). Decimals are pyarrow's
     ``decimal128``, polars' ``Decimal``, pandas' ``ArrowDtype`` of one, and a pandas
     ``object`` column of ``decimal.Decimal`` values (as a database driver returns
     money)."""
@@ -28,9 +29,14 @@ def _frame_columns(X):
         def kind(dt, column):
             if isinstance(dt, pd.CategoricalDtype):
                 dt = dt.categories.dtype
-            if _is_decimal(dt) or (dt == object and pd.api.types.infer_dtype(column, skipna=True) == "decimal"):
+            inferred = pd.api.types.infer_dtype(column, skipna=True) if dt == object else None
+            if _is_decimal(dt) or inferred == "decimal":
                 return "decimal"
             if pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt):
+                return "number"
+            # An object column of Python numbers (a column that once held a None, or
+            # built from lists): its values, None a missing value.
+            if inferred in ("floating", "integer", "mixed-integer-float", "boolean", "empty"):
                 return "number"
             return None
 

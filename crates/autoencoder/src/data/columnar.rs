@@ -167,14 +167,22 @@ impl<'a> Rows<'a> {
         let plan = columns.plan(Some(&header), fields.len(), path)?;
         for &i in &plan.features {
             let f = &fields[i];
-            if !is_numeric(plain(f.data_type())) {
+            let t = plain(f.data_type());
+            if !is_numeric(t) {
+                // In words both fronts' settings follow: `ae`'s --categorical,
+                // --ignore-columns and --columns; Python's categorical=, ignore_columns=
+                // and columns=.
+                let (held, encode) = if is_text(t) {
+                    (format!("text ({t})"), "one-hot encode it (categorical), ")
+                } else {
+                    (t.to_string(), "")
+                };
                 return Err(Error::format(
                     path,
                     format!(
-                        "column {} ({:?}) holds {}, not numbers; every feature column must be numeric (leave it out with --ignore-columns, or choose the features with --columns)",
+                        "column {} ({:?}) holds {held}, not numbers; every feature column must be numeric: {encode}leave it out (ignore columns) or choose the features (columns)",
                         i + 1,
                         f.name(),
-                        f.data_type()
                     ),
                 ));
             }
@@ -1448,7 +1456,10 @@ mod tests {
         w.write(&batch).unwrap();
         w.finish().unwrap();
         let e = load_arrow(&p, &Columns::default()).unwrap_err().to_string();
-        assert!(e.contains("column 2 (\"name\") holds Utf8"), "{e}");
+        assert!(
+            e.contains("column 2 (\"name\") holds text (Utf8), not numbers; every feature column must be numeric: one-hot encode it (categorical), leave it out"),
+            "{e}"
+        );
         // The text column as the label: classes in sorted order (after the null is named).
         let e = load_arrow(&p, &label(ColumnRef::Index(1))).unwrap_err().to_string();
         assert!(e.contains("row 2, column 1 (\"x\"): a missing value"), "{e}");

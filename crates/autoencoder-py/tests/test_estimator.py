@@ -70,6 +70,13 @@ def test_numbers_json_cannot_carry_are_refused_with_their_name(table):
             small(**kw).fit(table)
 
 
+def test_paths_may_be_bytes_or_path_objects(table, tmp_path):
+    est = small().fit(table)
+    est.save(os.fsencode(tmp_path / "m.safetensors"))
+    for path in (tmp_path / "m.safetensors", os.fsencode(tmp_path / "m.safetensors")):
+        assert autoencoder.load(path).model_.to_bytes() == est.model_.to_bytes()
+
+
 def test_threads_and_counts_are_whole_numbers_or_a_value_error(table):
     # A negative count was pyo3's OverflowError; a float or text was truncated or parsed.
     for bad in (-1, 1.5, "2"):

@@ -17,6 +17,8 @@ The same settings, seed and threads give the same model file as ``ae train``; th
 outputs equal ``ae encode``, ``ae reconstruct`` and ``ae score`` bit for bit.
 """
 
+import os as _os
+
 from . import probe
 from ._core import Model, __version__
 from ._detector import AnomalyDetector
@@ -34,5 +36,5 @@ def load(path) -> Autoencoder:
     trains anew from those keywords. Raises ``FileNotFoundError`` for a missing file
     and ``ValueError`` for one that is not a model file."""
     est = Autoencoder()
-    est._adopt(Model.load(str(path)))
+    est._adopt(Model.load(_os.fsdecode(path)))
     return est

@@ -647,7 +647,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """Write the model file (``ae``'s ``.safetensors`` format) to ``path``,
         atomically."""
         check_is_fitted(self, "model_")
-        self.model_.save(str(path))
+        self.model_.save(os.fsdecode(path))
 
     def to_onnx(self, path=None, part="all", score=None):
         """The model as an ONNX graph (``ae export``): ``part`` is ``"all"`` (input

@@ -212,9 +212,9 @@ async fn serve(settings: Settings, loaded: Loaded) -> Result<()> {
         batchers,
     });
     let router = Router::new()
-        .route("/v1/score", post(score))
-        .route("/v1/encode", post(encode))
-        .route("/v1/reconstruct", post(reconstruct))
+        .route(Op::Score.path(), post(compute_at))
+        .route(Op::Encode.path(), post(compute_at))
+        .route(Op::Reconstruct.path(), post(compute_at))
         .route("/v1/model", get(model_card))
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
@@ -332,31 +332,19 @@ fn spawn_reloads(core: Arc<Core>, watch: bool) {
     }
 }
 
-async fn score(
+/// `POST` to a compute endpoint: the operation its path names ([`Op::path`]).
+async fn compute_at(
     State(app): State<Arc<App>>,
+    uri: axum::http::Uri,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    compute(app, Op::Score, q, headers, body).await
-}
-
-async fn encode(
-    State(app): State<Arc<App>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    compute(app, Op::Encode, q, headers, body).await
-}
-
-async fn reconstruct(
-    State(app): State<Arc<App>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    compute(app, Op::Reconstruct, q, headers, body).await
+    // Only `Op::path`s are routed here.
+    match Op::ALL.into_iter().find(|op| op.path() == uri.path()) {
+        Some(op) => compute(app, op, q, headers, body).await,
+        None => not_found(uri).await,
+    }
 }
 
 /// A compute request: admitted under the concurrency limit, its body read (bounded in

@@ -20,6 +20,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -35,8 +36,27 @@ const TEMP_NAME_KEEP: usize = NAME_MAX - 40;
 const TEMP_RANDOM: usize = 10;
 
 /// Temporary files this process has open and lock files it holds, removed by
-/// [`remove_temporaries`].
+/// [`remove_temporaries`]. A file is made and put on the list under its lock, so that
+/// the removal sees every file this process made.
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Set by [`remove_temporaries`], under [`LIVE`]'s lock: the process is ending.
+static ENDING: AtomicBool = AtomicBool::new(false);
+
+/// The list of live files, locked.
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a write does once [`remove_temporaries`] has run (its caller ends the process,
+/// from another thread): it waits for the end, rather than make a file nothing would
+/// remove, or report the error of a temporary file removed under it, whose exit status
+/// would race the caller's.
+fn wait_for_the_end() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
 
 /// Write `bytes` to `path` safely (see the module documentation).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -119,9 +139,12 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Remove the temporary files this process is writing and the lock files it holds: for
 /// exit paths that skip destructors (a signal handler that ends the process). Safe to
-/// call from any thread.
+/// call from any thread; the caller must then end the process, since this process's
+/// writes wait for its end from then on (none makes a file after the removal, which
+/// could be left behind: a second Ctrl-C during a checkpoint's write did that).
 pub fn remove_temporaries() {
-    let live = LIVE.lock().unwrap_or_else(|p| p.into_inner());
+    let live = live();
+    ENDING.store(true, Ordering::SeqCst);
     for p in live.iter() {
         let _ = std::fs::remove_file(p);
     }
@@ -226,14 +249,22 @@ where
     remove_stale(&dir, &stem);
     let mut prefix = stem.clone();
     prefix.extend_from_slice(format!("{}.", std::process::id()).as_bytes());
-    let tmp = tempfile::Builder::new()
-        .prefix(&os(prefix))
-        .suffix(".tmp")
-        .rand_bytes(TEMP_RANDOM)
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(target, e))?;
+    let tmp = {
+        let mut live = live();
+        if ENDING.load(Ordering::SeqCst) {
+            drop(live);
+            wait_for_the_end();
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(&os(prefix))
+            .suffix(".tmp")
+            .rand_bytes(TEMP_RANDOM)
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(target, e))?;
+        live.push(tmp.path().to_path_buf());
+        tmp
+    };
     let tmp_path = tmp.path().to_path_buf();
-    LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(tmp_path.clone());
     let result = (|| -> std::io::Result<()> {
         let mut w = std::io::BufWriter::new(tmp.as_file());
         fill(&mut w)?;
@@ -250,7 +281,10 @@ where
     })();
     // On failure the `NamedTempFile` was dropped inside the closure, which removed it;
     // on success it was renamed: either way the temporary name is gone.
-    LIVE.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| p != &tmp_path);
+    live().retain(|p| p != &tmp_path);
+    if result.is_err() && ENDING.load(Ordering::SeqCst) {
+        wait_for_the_end();
+    }
     result.map_err(|e| unwrap_fill(target, e))
 }
 
@@ -393,6 +427,11 @@ impl OutputLock {
         // A holder removes the lock file as it releases it; whoever opened the removed
         // file then finds it no longer at the path and tries again.
         for _ in 0..64 {
+            let mut live = live();
+            if ENDING.load(Ordering::SeqCst) {
+                drop(live);
+                wait_for_the_end();
+            }
             let file = std::fs::OpenOptions::new()
                 .read(true)
                 .write(true)
@@ -420,7 +459,7 @@ impl OutputLock {
                 _ => false,
             };
             if same {
-                LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(path.clone());
+                live.push(path.clone());
                 return Ok(OutputLock { _file: file, path });
             }
         }
@@ -437,7 +476,7 @@ impl Drop for OutputLock {
     fn drop(&mut self) {
         // Remove the name while still holding the lock; closing the file releases it.
         let _ = std::fs::remove_file(&self.path);
-        LIVE.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| p != &self.path);
+        live().retain(|p| p != &self.path);
     }
 }
 
@@ -452,6 +491,37 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// Once `remove_temporaries` has run, a write makes no file: it waits for the end of
+    /// the process (which the caller brings). Run in a child process, since the state
+    /// lasts as long as the process does.
+    #[test]
+    fn no_write_makes_a_file_after_the_temporaries_are_removed() {
+        const CHILD: &str = "AE_ATOMIC_ENDING_CHILD";
+        let name = "atomic::tests::no_write_makes_a_file_after_the_temporaries_are_removed";
+        if let Some(dir) = std::env::var_os(CHILD) {
+            let dir = PathBuf::from(dir);
+            remove_temporaries();
+            let target = dir.join("m.safetensors");
+            let writer = std::thread::spawn(move || write_atomic(&target, b"model"));
+            let lock_dir = dir.clone();
+            let locker = std::thread::spawn(move || OutputLock::acquire(&lock_dir.join("o.csv")).map(drop));
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            assert!(!writer.is_finished() && !locker.is_finished(), "a write went on after the removal");
+            assert_eq!(names(&dir), Vec::<String>::new());
+            println!("waiting, nothing written");
+            std::process::exit(0);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([name, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && text.contains("waiting, nothing written"), "{text}");
+        assert_eq!(names(dir.path()), Vec::<String>::new());
     }
 
     #[test]

@@ -169,18 +169,16 @@ impl<'a> Rows<'a> {
             let f = &fields[i];
             let t = plain(f.data_type());
             if !is_numeric(t) {
-                // In words both fronts' settings follow: `ae`'s --categorical,
-                // --ignore-columns and --columns; Python's categorical=, ignore_columns=
-                // and columns=.
+                // The settings as both fronts spell them.
                 let (held, encode) = if is_text(t) {
-                    (format!("text ({t})"), "one-hot encode it (categorical), ")
+                    (format!("text ({t})"), "one-hot encode it, ")
                 } else {
                     (t.to_string(), "")
                 };
                 return Err(Error::format(
                     path,
                     format!(
-                        "column {} ({:?}) holds {held}, not numbers; every feature column must be numeric: {encode}leave it out (ignore columns) or choose the features (columns)",
+                        "column {} ({:?}) holds {held}, not numbers; every feature column must be numeric: {encode}leave it out or choose the features (ae: --categorical, --ignore-columns, --columns; Python: categorical=, ignore_columns=, columns=)",
                         i + 1,
                         f.name(),
                     ),
@@ -1457,7 +1455,7 @@ mod tests {
         w.finish().unwrap();
         let e = load_arrow(&p, &Columns::default()).unwrap_err().to_string();
         assert!(
-            e.contains("column 2 (\"name\") holds text (Utf8), not numbers; every feature column must be numeric: one-hot encode it (categorical), leave it out"),
+            e.contains("column 2 (\"name\") holds text (Utf8), not numbers; every feature column must be numeric: one-hot encode it, leave it out or choose the features (ae: --categorical, --ignore-columns, --columns; Python: categorical=, ignore_columns=, columns=)"),
             "{e}"
         );
         // The text column as the label: classes in sorted order (after the null is named).

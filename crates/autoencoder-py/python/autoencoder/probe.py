@@ -36,9 +36,8 @@ def _pair(X_train, y_train, X_test, y_test):
     a, _ = as_rows(X_train, "X_train", image=False)
     b, _ = as_rows(X_test, "X_test", image=False)
     ya, yb = np.asarray(y_train), np.asarray(y_test)
-    for what, y, rows in (("y_train", ya, a), ("y_test", yb, b)):
+    for what, y, x, rows in (("y_train", ya, "X_train", a), ("y_test", yb, "X_test", b)):
         if y.ndim == 1 and len(y) != len(rows):
-            x = "X_train" if what == "y_train" else "X_test"
             raise ValueError(f"{what}: {len(y)} labels for the {len(rows)} rows of {x}; expected one label per row")
     if ya.dtype.kind not in "iub" or yb.dtype.kind not in "iub":
         # Map both labelings through one set of classes.

@@ -325,8 +325,10 @@ fn read_header(r: &mut dyn Read, src: &Source) -> Result<Header> {
             return Err(src.err(format!("the NPY header nests brackets deeper than {MAX_NESTING}")));
         }
     }
+    // The header as the messages quote it: one line, its whitespace runs one space each.
+    let shown = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let scanned = scan_shape(text)
-        .ok_or_else(|| src.err(format!("the NPY header has no readable 'shape' entry: {}", text.trim())))?;
+        .ok_or_else(|| src.err(format!("the NPY header has no readable 'shape' entry: {shown}")))?;
     let shape_text = scanned.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×");
     // npyz multiplies the dimensions unchecked (zeros included in partial products).
     if scanned.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d.max(1))).is_none() {
@@ -344,12 +346,11 @@ fn read_header(r: &mut dyn Read, src: &Source) -> Result<Header> {
         // npyz's parse errors draw the header over several lines; the first says what.
         let e = e.to_string();
         let why = e.lines().next().unwrap_or_default().trim().trim_end_matches(':');
-        let header = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        src.err(format!("invalid NPY header ({why}): {header}"))
+        src.err(format!("invalid NPY header ({why}): {shown}"))
     })?;
     let shape: Vec<u64> = parsed.shape().to_vec();
     if shape != scanned {
-        return Err(src.err(format!("the NPY header's shape is ambiguous: {}", text.trim())));
+        return Err(src.err(format!("the NPY header's shape is ambiguous: {shown}")));
     }
     let elem = Elem::from_dtype(&parsed.dtype()).map_err(|m| src.err(m))?;
 

@@ -1001,7 +1001,7 @@ impl Model {
     /// this model reads a table: the numbers of the rows read whole, as `ae evaluate
     /// --stream` (`binarize`'s draws run on across the parts). PCA is fitted on
     /// `pca_fit` or `pca_files` as [`evaluate`](Self::evaluate) fits it, or with
-    /// `pca_on_rows` on the rows of `files` themselves, in two more passes over their
+    /// `pca_on_rows` on the rows of `files` themselves, in more passes over their
     /// parts (binarised alike), as `ae evaluate --stream` fits it.
     #[pyo3(signature = (files, iw_samples=1000, threads=0, pca_fit=None, pca_source="pca_fit", binarize=None, pca_files=None, pca_on_rows=false))]
     #[allow(clippy::too_many_arguments)] // the keywords of the estimator's `evaluate`

@@ -168,6 +168,25 @@ def test_evaluate_is_ae_evaluate(ae, table, tmp_path, variational):
         est.evaluate(table, iw_samples=-1)
 
 
+def test_wide_files_fit_the_randomised_pca_of_the_rows_whole(tmp_path):
+    """Rows wider than 1,024 values read a part at a time get the PCA baseline of the
+    rows read whole: the randomised fit, in its passes over the parts."""
+    rng = np.random.default_rng(3)
+    X = (rng.normal(size=(200, 6)) @ rng.normal(size=(6, 1030)) + 0.1 * rng.normal(size=(200, 1030))).astype(np.float32)
+    (tmp_path / "wide").mkdir()
+    for i, part in enumerate(np.array_split(X, 3)):
+        np.save(tmp_path / "wide" / f"{i}.npy", part)
+    est = autoencoder.Autoencoder(layers=(3,), epochs=1, threads=1, seed=2).fit(X)
+    got = est.evaluate(autoencoder.Files(tmp_path / "wide"), iw_samples=0)
+    want = est.evaluate(X, iw_samples=0)
+    assert got["pca"].pop("fitted_on") == f"{tmp_path / 'wide'} (3 shards)"
+    assert want["pca"].pop("fitted_on") == "X"
+    for e in (got, want):
+        e["pca"].pop("fit_seconds", None)
+    assert "randomi" in str(want["pca"]), want["pca"]
+    assert got == want
+
+
 def test_missing_values_are_filled_as_ae_fills_them(ae, table, tmp_path):
     holes = table.copy()
     holes[3::7, 1] = np.nan

@@ -105,13 +105,15 @@ pub fn fit_pca(
 }
 
 /// [`fit_pca`] on rows read a part at a time, named `source`: `pass` hands every part of
-/// the rows, in the same order each time, to the function it is given, and it is called
-/// twice, for the two passes of the exact fit ([`crate::pca::MeanPass`], then
-/// [`crate::pca::CovariancePass`]). Memory holds one part and the `d × d` covariance,
-/// never the rows. The same bits as [`fit_pca`] on the rows whole.
-///
-/// Rows wider than [`crate::pca::EXACT_MAX_DIM`] values are skipped with the reason: their
-/// randomised fit reads the rows once per pass of subspace iteration.
+/// the rows, in the same order each time, to the function it is given. It is called
+/// once for the column mean ([`crate::pca::MeanPass`]), then, as [`Pca::baseline_plan`]
+/// chooses from the sizes, once more for the exact fit ([`crate::pca::CovariancePass`])
+/// or once per pass of the randomised one, for rows wider than
+/// [`crate::pca::EXACT_MAX_DIM`] ([`crate::pca::SubspaceIteration`]: 9 in all with the
+/// default settings; [`Method::passes`]). Memory holds one part and the fit's buffers
+/// (the `d × d` covariance, or the randomised fit's `O(d·l)`), never the rows. The same
+/// bits as [`fit_pca`] on the rows whole, and skipped for the same reasons, after the
+/// mean pass has counted the rows.
 pub fn fit_pca_parts(
     model: &Autoencoder,
     source: &str,
@@ -119,21 +121,32 @@ pub fn fit_pca_parts(
     mut pass: impl FnMut(&mut dyn FnMut(&[f32]) -> Result<()>) -> Result<()>,
 ) -> Result<std::result::Result<FittedPca, String>> {
     let d = model.input_dim();
-    if d > crate::pca::EXACT_MAX_DIM {
-        return Ok(Err(format!(
-            "rows of {d} values (more than {}) are fitted by randomised PCA, which reads them in memory",
-            crate::pca::EXACT_MAX_DIM
-        )));
-    }
     let t = std::time::Instant::now();
     let norm = model.normalizer();
     let mut mean = crate::pca::MeanPass::new(d);
     pass(&mut |part| mean.add(&normalized(norm, part)))?;
     let k = model.code_dim().min(mean.rows()).min(d);
-    let mut covariance = mean.covariance(threads.count())?;
-    pass(&mut |part| covariance.add(&normalized(norm, part)))?;
-    let pca = covariance.finish(k)?;
-    Ok(Ok(FittedPca::new(model, pca, source, t, Method::Exact)))
+    let plan = Pca::baseline_plan(mean.rows(), d, k, threads.count());
+    if let Some(why) = plan.skip_reason() {
+        return Ok(Err(why));
+    }
+    let pca = match plan.method {
+        Method::Exact => {
+            let mut covariance = mean.covariance(threads.count())?;
+            pass(&mut |part| covariance.add(&normalized(norm, part)))?;
+            covariance.finish(k)?
+        }
+        Method::Randomized(options) => {
+            let mut fit = mean.subspace(k, threads.count(), options)?;
+            loop {
+                pass(&mut |part| fit.add(&normalized(norm, part)))?;
+                if !fit.next_pass()? {
+                    break fit.finish()?;
+                }
+            }
+        }
+    };
+    Ok(Ok(FittedPca::new(model, pca, source, t, plan.method)))
 }
 
 /// `rows` in the normaliser's space (borrowed when it is the identity).
@@ -299,13 +312,46 @@ mod tests {
             );
             assert_eq!(parts.pca, whole.pca);
         }
-        // Wide rows are left to the fit in memory, with the reason.
-        let wide = Dataset::new(vec![0.5; 2 * 1100], 2, 1100, "wide").unwrap();
-        let config = ModelConfig { input_dim: 1100, layers: vec![4], ..ModelConfig::default() };
+        // Wide rows: the randomised fit, in nine passes over the parts, to the bits of
+        // the fit in memory (blocks of 953 rows of 1,100 values).
+        let (n, d) = (2000, 1100);
+        let mut x: Vec<f32> = vec![0.0; n * d];
+        let mut rng = crate::random::rng(7, crate::random::Stream::Sample);
+        for (i, v) in x.iter_mut().enumerate() {
+            *v = crate::random::normal(&mut rng) as f32 * (1.0 + (i % d) as f32 / 64.0);
+        }
+        let wide = Dataset::new(x, n, d, "wide").unwrap();
+        let config = ModelConfig { input_dim: d, layers: vec![6], ..ModelConfig::default() };
         let m = Autoencoder::new(config, 0).unwrap();
-        let why =
-            fit_pca_parts(&m, "wide", &Threads::new(1), |each| each(wide.as_slice())).unwrap().unwrap_err();
-        assert!(why.contains("randomised PCA"), "{why}");
+        let threads = Threads::new(2);
+        let Ok(whole) = fit_pca(&m, (wide.as_slice(), "wide"), &threads).unwrap() else { panic!("skipped") };
+        let cuts = [0, 1, 952, 954, 1907, 2000];
+        let mut passes = 0;
+        let parts = fit_pca_parts(&m, "wide", &threads, |each| {
+            passes += 1;
+            cuts.windows(2).try_for_each(|w| each(wide.rows_in(w[0]..w[1])))
+        });
+        let Ok(parts) = parts.unwrap() else { panic!("skipped") };
+        assert!(matches!(whole.method, Method::Randomized(_)), "{:?}", whole.method);
+        assert_eq!((passes, parts.method), (whole.method.passes(), whole.method));
+        assert_eq!(passes, 9);
+        assert_eq!(parts.pca, whole.pca);
+        // Skipped for the fit in memory's reasons, after the mean pass has counted the rows.
+        let m = Autoencoder::new(
+            ModelConfig { input_dim: 1 << 20, layers: vec![6], ..ModelConfig::default() },
+            0,
+        )
+        .unwrap();
+        let row = vec![0.5f32; 1 << 20];
+        let mut passes = 0;
+        let why = fit_pca_parts(&m, "widest", &threads, |each| {
+            passes += 1;
+            each(&row)?;
+            each(&row)
+        })
+        .unwrap()
+        .unwrap_err();
+        assert!(why.contains("MiB of memory") && passes == 1, "{why} after {passes} passes");
     }
 
     #[test]

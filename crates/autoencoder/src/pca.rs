@@ -111,6 +111,28 @@ pub enum Method {
     Randomized(Randomized),
 }
 
+impl Method {
+    /// How [`Pca::fit_baseline`] fits rows of `cols` values: exactly up to
+    /// [`EXACT_MAX_DIM`], else randomised with the default settings.
+    pub fn for_width(cols: usize) -> Method {
+        if cols <= EXACT_MAX_DIM {
+            Method::Exact
+        } else {
+            Method::Randomized(Randomized::default())
+        }
+    }
+
+    /// Passes over the rows a fit by this method makes when they are read a part at a
+    /// time: the mean's, then the covariance's (exact), or one per power iteration and
+    /// one for the projected covariance (randomised).
+    pub fn passes(&self) -> usize {
+        match self {
+            Method::Exact => 2,
+            Method::Randomized(o) => 2 + o.power_iterations,
+        }
+    }
+}
+
 /// What a baseline fit will cost, decided from the sizes alone before anything is
 /// allocated ([`Pca::baseline_plan`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,20 +244,20 @@ impl Pca {
     /// How [`Pca::fit_baseline`] fits `k` components of `rows × cols` data with `threads`
     /// threads (0: every core), and its cost: the method, the multiply-adds, and a bound
     /// on the working memory. The randomised method's memory is
-    /// `8·(t·(b·d + b·l + d·l + l²) + 3·d·l + 2·l²)` bytes for `t` threads, `l = k + p` and
-    /// blocks of `b ≤ max(16, 2²⁰/d)` rows: linear in `d`, independent of `n`, never `d²`.
+    /// `8·(t·(b·d + b·l + d·l + l²) + 3·d·l + 2·l²) + 4·t·b·d` bytes for `t` threads,
+    /// `l = k + p` and blocks of `b ≤ max(16, 2²⁰/d)` rows (the last term: rows waiting
+    /// for their block): linear in `d`, independent of `n`, never `d²`.
     pub fn baseline_plan(rows: usize, cols: usize, k: usize, threads: usize) -> BaselinePlan {
         let (n, d) = (rows as u64, cols as u64);
         let mul = |a: u64, b: u64| a.saturating_mul(b);
-        if cols <= EXACT_MAX_DIM {
+        let Method::Randomized(o) = Method::for_width(cols) else {
             let t = resolve_threads(threads).clamp(1, rows.div_ceil(rows_per_block(cols)).max(1)) as u64;
             let work = mul(n, d * d / 2).saturating_add(10 * d * d * d);
             let block = rows_per_block(cols).min(rows.max(1)) as u64;
             // The f64 matrices and blocks, and at most one waiting f32 block per thread.
             let bytes = 8 * (mul(t + 3, d * d) + mul(t, block * d)) + 4 * mul(t, block * d);
             return BaselinePlan { rows, cols, k, method: Method::Exact, work, bytes };
-        }
-        let o = Randomized::default();
+        };
         let l = k.saturating_add(o.oversampling).min(cols) as u64;
         let q = o.power_iterations as u64;
         let work = mul(mul(n, d), mul(l, 2 * q + 1)).saturating_add(mul(mul(n, l), mul(l, q + 1)));
@@ -244,7 +266,8 @@ impl Pca {
         let per_thread =
             mul(b, d).saturating_add(mul(b, l)).saturating_add(mul(d, l)).saturating_add(mul(l, l));
         let shared = mul(3 * d, l).saturating_add(mul(2 * l, l));
-        let bytes = mul(8, mul(t, per_thread).saturating_add(shared));
+        // And at most one waiting f32 block per thread.
+        let bytes = mul(8, mul(t, per_thread).saturating_add(shared)).saturating_add(mul(4 * t, mul(b, d)));
         BaselinePlan { rows, cols, k, method: Method::Randomized(o), work, bytes }
     }
 
@@ -268,7 +291,9 @@ impl Pca {
         Pca::fit_randomized_blocked(data, rows, cols, k, threads, options, randomized_block_rows(cols))
     }
 
-    /// [`Pca::fit_randomized`] with an explicit block height.
+    /// [`Pca::fit_randomized`] with an explicit block height: the passes of a streamed
+    /// fit ([`MeanPass`], [`SubspaceIteration`]) over the rows whole, so that both give
+    /// the same bits.
     fn fit_randomized_blocked(
         data: &[f32],
         rows: usize,
@@ -279,47 +304,15 @@ impl Pca {
         block_rows: usize,
     ) -> Result<Pca> {
         check_input(data, rows, cols, k)?;
-        let d = cols;
-        let mut mean = MeanPass::new(d);
+        let mut mean = MeanPass::new(cols);
         mean.add(data)?;
-        let mean: Vec<f64> = mean.sum.iter().map(|s| s / rows as f64).collect();
-        let l = k.saturating_add(options.oversampling).min(d);
-        let threads = resolve_threads(threads);
-        let block_rows = block_rows.min(rows);
-        let mut rng = crate::random::rng(options.seed, crate::random::Stream::Sample);
-        let start = Mat::<f64>::from_fn(d, l, |_, _| crate::random::normal(&mut rng));
-        let mut q = start.qr().compute_thin_Q();
-        clear_upper_registers();
-        drop(start);
-        let mut pass = SubspacePass::new(data, rows, d, &mean, block_rows, threads, l);
-        for _ in 0..options.power_iterations {
-            pass.run(q.as_ref(), true);
-            q = pass.z.qr().compute_thin_Q();
-            clear_upper_registers();
-        }
-        pass.run(q.as_ref(), false);
-        let denom = rows.saturating_sub(1).max(1) as f64;
-        let total_variance = pass.sum_squares / denom;
-        let eig = pass.t.self_adjoint_eigen(Side::Lower).map_err(|e| {
-            Error::Data(format!("PCA: the eigendecomposition of the projected covariance failed: {e:?}"))
-        })?;
-        drop(pass);
-        let mut axes = Mat::<f64>::zeros(d, l);
-        matmul(axes.as_mut(), Accum::Replace, q.as_ref(), eig.U(), 1.0, Par::Seq);
-        clear_upper_registers();
-        let s = eig.S().column_vector();
-        let mut components = vec![0.0f64; k * d];
-        let mut explained_variance = Vec::with_capacity(k);
-        for c in 0..k {
-            let col = l - 1 - c;
-            explained_variance.push((s[col] / denom).max(0.0));
-            let row = &mut components[c * d..(c + 1) * d];
-            for (j, r) in row.iter_mut().enumerate() {
-                *r = axes[(j, col)];
+        let mut fit = mean.subspace_blocked(k, threads, options, block_rows)?;
+        loop {
+            fit.add(data)?;
+            if !fit.next_pass()? {
+                return fit.finish();
             }
-            flip_sign(row);
         }
-        Ok(Pca { mean, components, explained_variance, total_variance, k, d })
     }
 
     /// Fits `k` components to `rows × cols` row-major `data`, using every available core
@@ -571,16 +564,7 @@ fn check_input(data: &[f32], rows: usize, cols: usize, k: usize) -> Result<()> {
             data.len()
         )));
     }
-    if k == 0 || k > rows.min(cols) {
-        return Err(Error::config(
-            "code size",
-            format!(
-                "PCA needs 1 ≤ k ≤ min(rows, columns) = min({rows}, {cols}) = {}, got {k}",
-                rows.min(cols)
-            ),
-        ));
-    }
-    Ok(())
+    check_k(k, rows, cols)
 }
 
 /// `threads`, with 0 meaning every core.
@@ -591,23 +575,40 @@ fn resolve_threads(threads: usize) -> usize {
     }
 }
 
-/// One pass of the randomised fit over the centred rows `Xc`, in fixed blocks `X_b`, for
-/// a `d × l` basis `Q`: `Y_b = X_b Q`, then, summed in block order, `Z = Σ_b X_bᵀ Y_b`
-/// (`= (n − 1) Σ Q`, when asked), `T = Σ_b Y_bᵀ Y_b` (`= (n − 1) QᵀΣQ`) and the sum of
-/// squares `Σ_b ‖X_b‖²`. Nothing of size `n` is kept.
-struct SubspacePass<'a> {
-    data: &'a [f32],
-    rows: usize,
-    d: usize,
-    mean: &'a [f64],
-    block_rows: usize,
+/// The passes of a randomised fit ([`Pca::fit_randomized`]) over rows given a part at a
+/// time, after their [`MeanPass`] ([`MeanPass::subspace`] makes it): `q` passes (the
+/// power iterations) that each replace the `d × l` basis `Q` by an orthonormal basis of
+/// `Z = Σ_b X_bᵀ(X_b Q)` (`= (n − 1) Σ Q`), then one more for `T = Σ_b (X_b Q)ᵀ(X_b Q)`
+/// (`= (n − 1) QᵀΣQ`) and the sum of squares `Σ_b ‖X_b‖²`, whose eigendecomposition
+/// [`finish`](Self::finish) turns into the fit. Call [`add`](Self::add) with every row
+/// of the mean pass, in the same order, then [`next_pass`](Self::next_pass), until it
+/// says that no pass follows.
+///
+/// Each pass sums over the fit's fixed blocks `X_b` of centred rows in block order
+/// (threads compute blocks concurrently), so any split of the rows into parts, and any
+/// thread count, gives the bits of [`Pca::fit_randomized`] on the rows whole. Nothing of
+/// size `n` is kept: memory is [`Pca::baseline_plan`]'s bound and at most one block per
+/// thread of waiting rows (f32).
+pub struct SubspaceIteration {
+    mean: Vec<f64>,
+    k: usize,
+    power_iterations: usize,
+    /// Passes ended.
+    done: usize,
+    q: Mat<f64>,
+    blocks: Blocks,
+    sums: SubspaceSums,
+}
+
+/// What one pass of a [`SubspaceIteration`] sums, and its threads' scratch.
+struct SubspaceSums {
     workers: Vec<SubspaceWorker>,
     z: Mat<f64>,
     t: Mat<f64>,
     sum_squares: f64,
 }
 
-/// Scratch of one thread of a [`SubspacePass`].
+/// Scratch of one thread of a [`SubspaceIteration`].
 struct SubspaceWorker {
     block: Vec<f64>,
     y: Mat<f64>,
@@ -616,87 +617,103 @@ struct SubspaceWorker {
     sum_squares: f64,
 }
 
-impl<'a> SubspacePass<'a> {
-    fn new(
-        data: &'a [f32],
-        rows: usize,
-        d: usize,
-        mean: &'a [f64],
-        block_rows: usize,
-        threads: usize,
-        l: usize,
-    ) -> Self {
-        let block_rows = block_rows.clamp(1, rows.max(1));
-        let threads = threads.clamp(1, rows.div_ceil(block_rows).max(1));
-        let workers = (0..threads)
-            .map(|_| SubspaceWorker {
-                block: vec![0.0; block_rows * d],
-                y: Mat::zeros(block_rows, l),
-                z: Mat::zeros(d, l),
-                t: Mat::zeros(l, l),
-                sum_squares: 0.0,
-            })
-            .collect();
-        SubspacePass {
-            data,
-            rows,
-            d,
-            mean,
-            block_rows,
-            workers,
-            z: Mat::zeros(d, l),
-            t: Mat::zeros(l, l),
-            sum_squares: 0.0,
-        }
+impl SubspaceIteration {
+    /// Passes over the rows this fit makes after the mean pass (`q + 1`).
+    pub fn passes(&self) -> usize {
+        self.power_iterations + 1
     }
 
-    /// One pass with basis `q`; `with_z`: also `Z`.
-    fn run(&mut self, q: MatRef<'_, f64>, with_z: bool) {
-        let (data, rows, d, mean, block_rows) = (self.data, self.rows, self.d, self.mean, self.block_rows);
-        let blocks = rows.div_ceil(block_rows);
-        self.z.fill(0.0);
-        self.t.fill(0.0);
-        self.sum_squares = 0.0;
-        let block_ids: Vec<usize> = (0..blocks).collect();
-        for wave in block_ids.chunks(self.workers.len()) {
-            let run = |w: &mut SubspaceWorker, b: usize| w.run(data, rows, d, mean, b, block_rows, q, with_z);
-            if let ([b], [w, ..]) = (wave, &mut self.workers[..]) {
-                run(w, *b);
-            } else {
-                std::thread::scope(|s| {
-                    for (w, &b) in self.workers.iter_mut().zip(wave) {
-                        s.spawn(move || run(w, b));
-                    }
-                });
+    /// Adds the next rows of the current pass (a whole number of rows, at most as many
+    /// in all as the mean pass had).
+    pub fn add(&mut self, part: &[f32]) -> Result<()> {
+        let with_z = self.done < self.power_iterations;
+        let (sums, mean, q) = (&mut self.sums, &self.mean[..], self.q.as_ref());
+        self.blocks.add(part, "subspace", |wave| sums.wave(wave, mean, q, with_z))
+    }
+
+    /// Ends the current pass, once it has been given every row of the mean pass: `true`
+    /// when another pass over the rows follows, `false` after the last one
+    /// ([`finish`](Self::finish) then gives the fit).
+    pub fn next_pass(&mut self) -> Result<bool> {
+        let with_z = self.done < self.power_iterations;
+        let (sums, mean, q) = (&mut self.sums, &self.mean[..], self.q.as_ref());
+        self.blocks.end("subspace", |wave| sums.wave(wave, mean, q, with_z))?;
+        if !self.sums.sum_squares.is_finite() {
+            return Err(Error::Data(
+                "PCA: the projected covariance is not finite (a pass was given rows other than the mean pass's)"
+                    .into(),
+            ));
+        }
+        self.done += 1;
+        if !with_z {
+            return Ok(false);
+        }
+        self.q = self.sums.z.qr().compute_thin_Q();
+        clear_upper_registers();
+        self.sums.z.fill(0.0);
+        self.sums.t.fill(0.0);
+        self.sums.sum_squares = 0.0;
+        Ok(true)
+    }
+
+    /// The fit of the `k` components, after the last pass.
+    pub fn finish(self) -> Result<Pca> {
+        if self.done != self.passes() {
+            return Err(Error::Data(format!(
+                "PCA: the randomised fit has made {} of its {} passes",
+                self.done,
+                self.passes()
+            )));
+        }
+        let (d, k, rows) = (self.mean.len(), self.k, self.blocks.rows);
+        let l = self.q.ncols();
+        let denom = rows.saturating_sub(1).max(1) as f64;
+        let total_variance = self.sums.sum_squares / denom;
+        let eig = self.sums.t.self_adjoint_eigen(Side::Lower).map_err(|e| {
+            Error::Data(format!("PCA: the eigendecomposition of the projected covariance failed: {e:?}"))
+        })?;
+        drop(self.sums);
+        let mut axes = Mat::<f64>::zeros(d, l);
+        matmul(axes.as_mut(), Accum::Replace, self.q.as_ref(), eig.U(), 1.0, Par::Seq);
+        clear_upper_registers();
+        let s = eig.S().column_vector();
+        let mut components = vec![0.0f64; k * d];
+        let mut explained_variance = Vec::with_capacity(k);
+        for c in 0..k {
+            let col = l - 1 - c;
+            explained_variance.push((s[col] / denom).max(0.0));
+            let row = &mut components[c * d..(c + 1) * d];
+            for (j, r) in row.iter_mut().enumerate() {
+                *r = axes[(j, col)];
             }
-            for w in self.workers.iter().take(wave.len()) {
-                if with_z {
-                    add_into(self.z.as_mut(), w.z.as_ref());
-                }
-                add_into(self.t.as_mut(), w.t.as_ref());
-                self.sum_squares += w.sum_squares;
+            flip_sign(row);
+        }
+        Ok(Pca { mean: self.mean, components, explained_variance, total_variance, k, d })
+    }
+}
+
+impl SubspaceSums {
+    /// Adds one wave of blocks (one a thread), computed concurrently, in block order.
+    fn wave(&mut self, wave: &[&[f32]], mean: &[f64], q: MatRef<'_, f64>, with_z: bool) {
+        in_parallel(&mut self.workers, wave, |w, b| w.run(b, mean, q, with_z));
+        for w in self.workers.iter().take(wave.len()) {
+            if with_z {
+                add_into(self.z.as_mut(), w.z.as_ref());
             }
+            add_into(self.t.as_mut(), w.t.as_ref());
+            self.sum_squares += w.sum_squares;
         }
     }
 }
 
 impl SubspaceWorker {
-    #[allow(clippy::too_many_arguments)]
-    fn run(
-        &mut self,
-        data: &[f32],
-        rows: usize,
-        d: usize,
-        mean: &[f64],
-        b: usize,
-        block_rows: usize,
-        q: MatRef<'_, f64>,
-        with_z: bool,
-    ) {
-        let start = b * block_rows;
-        let n = block_rows.min(rows - start);
+    /// `Y_b = X_b Q`, `T_b = Y_bᵀY_b`, `‖X_b‖²` and (`with_z`) `Z_b = X_bᵀY_b` for the
+    /// centred rows `rows` of one block.
+    fn run(&mut self, rows: &[f32], mean: &[f64], q: MatRef<'_, f64>, with_z: bool) {
+        let d = mean.len();
+        let n = rows.len() / d;
         let buf = &mut self.block[..n * d];
-        center_rows(&data[start * d..(start + n) * d], mean, buf);
+        center_rows(rows, mean, buf);
         self.sum_squares = buf.iter().map(|v| v * v).sum();
         let xb = MatRef::from_row_major_slice(buf, n, d);
         let mut yb = self.y.as_mut().subrows_mut(0, n);
@@ -831,6 +848,63 @@ impl MeanPass {
     }
 
     fn covariance_blocked(self, threads: usize, block_rows: usize) -> Result<CovariancePass> {
+        let (mean, blocks) = self.into_blocks(threads, block_rows)?;
+        let d = mean.len();
+        let workers = (0..blocks.wave)
+            .map(|_| Worker { block: vec![0.0; blocks.block_rows * d], partial: Mat::zeros(d, d) })
+            .collect();
+        Ok(CovariancePass { mean, blocks, workers, total: Mat::zeros(d, d) })
+    }
+
+    /// The mean, and the passes of a randomised fit of `k` components
+    /// (`1 ≤ k ≤ min(rows, cols)`) over the same rows, with `threads` threads (0: every
+    /// core; the result does not depend on it) and `options`: the fit
+    /// [`Pca::fit_randomized`] makes of the rows whole. Errors when no row was added.
+    pub fn subspace(self, k: usize, threads: usize, options: Randomized) -> Result<SubspaceIteration> {
+        let block_rows = randomized_block_rows(self.sum.len());
+        self.subspace_blocked(k, threads, options, block_rows)
+    }
+
+    fn subspace_blocked(
+        self,
+        k: usize,
+        threads: usize,
+        options: Randomized,
+        block_rows: usize,
+    ) -> Result<SubspaceIteration> {
+        check_k(k, self.rows, self.sum.len())?;
+        let (mean, blocks) = self.into_blocks(threads, block_rows)?;
+        let d = mean.len();
+        let l = k.saturating_add(options.oversampling).min(d);
+        let mut rng = crate::random::rng(options.seed, crate::random::Stream::Sample);
+        let start = Mat::<f64>::from_fn(d, l, |_, _| crate::random::normal(&mut rng));
+        let q = start.qr().compute_thin_Q();
+        clear_upper_registers();
+        drop(start);
+        let workers = (0..blocks.wave)
+            .map(|_| SubspaceWorker {
+                block: vec![0.0; blocks.block_rows * d],
+                y: Mat::zeros(blocks.block_rows, l),
+                z: Mat::zeros(d, l),
+                t: Mat::zeros(l, l),
+                sum_squares: 0.0,
+            })
+            .collect();
+        let sums = SubspaceSums { workers, z: Mat::zeros(d, l), t: Mat::zeros(l, l), sum_squares: 0.0 };
+        Ok(SubspaceIteration {
+            mean,
+            k,
+            power_iterations: options.power_iterations,
+            done: 0,
+            q,
+            blocks,
+            sums,
+        })
+    }
+
+    /// The column mean, and the blocks of `block_rows` rows (at most the rows) that the
+    /// next passes cut the same rows into, in waves of one block a thread.
+    fn into_blocks(self, threads: usize, block_rows: usize) -> Result<(Vec<f64>, Blocks)> {
         let (d, rows) = (self.sum.len(), self.rows);
         if rows == 0 || d == 0 {
             return Err(Error::Data(format!("PCA needs at least one row and one column, got {rows} × {d}")));
@@ -838,19 +912,102 @@ impl MeanPass {
         let n = rows as f64;
         let mean: Vec<f64> = self.sum.into_iter().map(|s| s / n).collect();
         let block_rows = block_rows.clamp(1, rows);
-        let threads = resolve_threads(threads).clamp(1, rows.div_ceil(block_rows));
-        let workers = (0..threads)
-            .map(|_| Worker { block: vec![0.0; block_rows * d], partial: Mat::zeros(d, d) })
-            .collect();
-        Ok(CovariancePass {
-            mean,
-            rows,
-            seen: 0,
-            block_rows,
-            pending: Vec::new(),
-            workers,
-            total: Mat::zeros(d, d),
-        })
+        let wave = resolve_threads(threads).clamp(1, rows.div_ceil(block_rows));
+        Ok((mean, Blocks { d, block_rows, wave, rows, seen: 0, pending: Vec::new() }))
+    }
+}
+
+/// Rows given a part at a time, cut into the fixed blocks of `block_rows` rows that the
+/// rows whole make, and handed on in waves of up to `wave` blocks (one a thread), in
+/// block order: whatever the parts, the same blocks in the same order. Rows that do not
+/// close a wave wait (f32, at most one wave). One pass after another, each over the
+/// `rows` rows of the mean pass.
+struct Blocks {
+    d: usize,
+    block_rows: usize,
+    wave: usize,
+    rows: usize,
+    /// Rows given in this pass.
+    seen: usize,
+    pending: Vec<f32>,
+}
+
+impl Blocks {
+    /// Adds the next rows of the `pass` pass, handing each wave they close to `run`.
+    fn add(&mut self, part: &[f32], pass: &str, mut run: impl FnMut(&[&[f32]])) -> Result<()> {
+        check_rows(part, self.d)?;
+        let n = part.len() / self.d;
+        if self.seen + n > self.rows {
+            return Err(Error::Data(format!(
+                "PCA: the {pass} pass was given more rows than the mean pass's {}",
+                self.rows
+            )));
+        }
+        self.seen += n;
+        let block = self.block_rows * self.d;
+        let wave = self.wave * block;
+        let mut part = part;
+        while !part.is_empty() {
+            if self.pending.is_empty() && part.len() >= block {
+                // Whole blocks straight from the part; the rest waits.
+                let whole = part.len() / block * block;
+                self.waves(&part[..whole], &mut run);
+                part = &part[whole..];
+                continue;
+            }
+            let take = (wave - self.pending.len()).min(part.len());
+            self.pending.extend_from_slice(&part[..take]);
+            part = &part[take..];
+            if self.pending.len() == wave {
+                self.flush(&mut run);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the `pass` pass, once it has been given every row, handing the waiting rows
+    /// to `run`; the next pass starts from the first row.
+    fn end(&mut self, pass: &str, mut run: impl FnMut(&[&[f32]])) -> Result<()> {
+        if self.seen != self.rows {
+            return Err(Error::Data(format!(
+                "PCA: the {pass} pass was given {} rows, the mean pass {}",
+                self.seen, self.rows
+            )));
+        }
+        self.flush(&mut run);
+        self.seen = 0;
+        Ok(())
+    }
+
+    /// Hands the waiting rows on; the buffer is kept for the next rows.
+    fn flush(&mut self, run: &mut impl FnMut(&[&[f32]])) {
+        let pending = std::mem::take(&mut self.pending);
+        self.waves(&pending, run);
+        self.pending = pending;
+        self.pending.clear();
+    }
+
+    /// The blocks of `data` (whole blocks but the last), a wave at a time.
+    fn waves(&self, data: &[f32], run: &mut impl FnMut(&[&[f32]])) {
+        let blocks: Vec<&[f32]> = data.chunks(self.block_rows * self.d).collect();
+        for wave in blocks.chunks(self.wave) {
+            run(wave);
+        }
+    }
+}
+
+/// `run(worker, block)` for each block of `wave` with a worker of its own, concurrently
+/// (on this thread when there is one block).
+fn in_parallel<W: Send>(workers: &mut [W], wave: &[&[f32]], run: impl Fn(&mut W, &[f32]) + Sync) {
+    if let ([b], [w, ..]) = (wave, &mut workers[..]) {
+        run(w, b);
+    } else {
+        let run = &run;
+        std::thread::scope(|s| {
+            for (w, &b) in workers.iter_mut().zip(wave) {
+                s.spawn(move || run(w, b));
+            }
+        });
     }
 }
 
@@ -863,10 +1020,7 @@ impl MeanPass {
 /// `O(t·(d² + block·d))` however many rows there are.
 pub struct CovariancePass {
     mean: Vec<f64>,
-    rows: usize,
-    seen: usize,
-    block_rows: usize,
-    pending: Vec<f32>,
+    blocks: Blocks,
     workers: Vec<Worker>,
     total: Mat<f64>,
 }
@@ -880,93 +1034,32 @@ impl CovariancePass {
     /// Adds the next rows (a whole number of rows, at most as many in all as the mean
     /// pass had).
     pub fn add(&mut self, part: &[f32]) -> Result<()> {
-        let d = self.mean.len();
-        check_rows(part, d)?;
-        let n = part.len() / d;
-        if self.seen + n > self.rows {
-            return Err(Error::Data(format!(
-                "PCA: the covariance pass was given more rows than the mean pass's {}",
-                self.rows
-            )));
-        }
-        self.seen += n;
-        let block = self.block_rows * d;
-        let wave = self.workers.len() * block;
-        let mut part = part;
-        while !part.is_empty() {
-            if self.pending.is_empty() && part.len() >= block {
-                // Whole blocks straight from the part; the rest waits.
-                let whole = part.len() / block * block;
-                self.run(Some(&part[..whole]));
-                part = &part[whole..];
-                continue;
-            }
-            let take = (wave - self.pending.len()).min(part.len());
-            self.pending.extend_from_slice(&part[..take]);
-            part = &part[take..];
-            if self.pending.len() == wave {
-                self.run(None);
-            }
-        }
-        Ok(())
+        let (workers, total, mean) = (&mut self.workers, &mut self.total, &self.mean[..]);
+        self.blocks.add(part, "covariance", |wave| Worker::wave(workers, total, wave, mean))
     }
 
     /// The fit of `k` components (`1 ≤ k ≤ min(rows, cols)`), once every row of the mean
     /// pass has been added again.
     pub fn finish(mut self, k: usize) -> Result<Pca> {
-        if self.seen != self.rows {
-            return Err(Error::Data(format!(
-                "PCA: the covariance pass was given {} rows, the mean pass {}",
-                self.seen, self.rows
-            )));
-        }
-        let d = self.mean.len();
-        if k == 0 || k > self.rows.min(d) {
-            return Err(Error::config(
-                "code size",
-                format!(
-                    "PCA needs 1 ≤ k ≤ min(rows, columns) = min({}, {d}) = {}, got {k}",
-                    self.rows,
-                    self.rows.min(d)
-                ),
-            ));
-        }
-        if !self.pending.is_empty() {
-            self.run(None);
-        }
-        Pca::from_scatter(self.mean, self.total, self.rows, k)
+        let (workers, total, mean) = (&mut self.workers, &mut self.total, &self.mean[..]);
+        self.blocks.end("covariance", |wave| Worker::wave(workers, total, wave, mean))?;
+        check_k(k, self.blocks.rows, self.mean.len())?;
+        Pca::from_scatter(self.mean, self.total, self.blocks.rows, k)
     }
+}
 
-    /// The blocks of `data` (`None`: the waiting rows), in waves of one block per thread,
-    /// added to the total in block order.
-    fn run(&mut self, data: Option<&[f32]>) {
-        let pending = std::mem::take(&mut self.pending);
-        let data = data.unwrap_or(&pending);
-        let d = self.mean.len();
-        let mean = &self.mean[..];
-        let blocks: Vec<&[f32]> = data.chunks(self.block_rows * d).collect();
-        for wave in blocks.chunks(self.workers.len()) {
-            if let ([b], [w, ..]) = (wave, &mut self.workers[..]) {
-                w.run(b, mean);
-            } else {
-                std::thread::scope(|s| {
-                    for (w, &b) in self.workers.iter_mut().zip(wave) {
-                        s.spawn(move || w.run(b, mean));
-                    }
-                });
-            }
-            for w in self.workers.iter().take(wave.len()) {
-                for j in 0..d {
-                    for i in j..d {
-                        self.total[(i, j)] += w.partial[(i, j)];
-                    }
-                }
-            }
-        }
-        // The buffer is kept for the next rows.
-        self.pending = pending;
-        self.pending.clear();
+/// `1 ≤ k ≤ min(rows, cols)`.
+fn check_k(k: usize, rows: usize, cols: usize) -> Result<()> {
+    if k == 0 || k > rows.min(cols) {
+        return Err(Error::config(
+            "code size",
+            format!(
+                "PCA needs 1 ≤ k ≤ min(rows, columns) = min({rows}, {cols}) = {}, got {k}",
+                rows.min(cols)
+            ),
+        ));
     }
+    Ok(())
 }
 
 /// `part` holds a whole number of rows of `d` values.
@@ -984,6 +1077,20 @@ struct Worker {
 }
 
 impl Worker {
+    /// One wave of blocks (one a worker), computed concurrently, added to `total` in
+    /// block order.
+    fn wave(workers: &mut [Worker], total: &mut Mat<f64>, wave: &[&[f32]], mean: &[f64]) {
+        in_parallel(workers, wave, |w, b| w.run(b, mean));
+        let d = mean.len();
+        for w in workers.iter().take(wave.len()) {
+            for j in 0..d {
+                for i in j..d {
+                    total[(i, j)] += w.partial[(i, j)];
+                }
+            }
+        }
+    }
+
     /// `partial = X_bᵀX_b` (lower triangle) for the centred rows `rows` of one block.
     fn run(&mut self, rows: &[f32], mean: &[f64]) {
         let d = mean.len();
@@ -1259,6 +1366,85 @@ mod tests {
         assert!(rel(all.explained_variance().iter().sum(), exact.total_variance()) < 1e-9);
     }
 
+    /// The randomised fit's passes over rows given a part at a time give the bits of the
+    /// fit of the rows whole (any parts, any threads), and refuse passes over other rows.
+    #[test]
+    fn any_split_of_the_randomised_passes_gives_the_fit_of_the_rows_whole() {
+        let (n, d, k, block) = (103, 9, 3, 10);
+        let x = planted(n, d, 4, 0.1, 5);
+        let o = Randomized { oversampling: 2, power_iterations: 3, seed: 9 };
+        let whole = Pca::fit_randomized_blocked(&x, n, d, k, 1, o, block).unwrap();
+        let parts_of = |cuts: &[usize]| {
+            let mut bounds = vec![0];
+            bounds.extend(cuts);
+            bounds.push(n);
+            bounds.windows(2).map(|w| x[w[0] * d..w[1] * d].to_vec()).collect::<Vec<_>>()
+        };
+        for (threads, cuts) in
+            [(1, vec![1, 2, 57]), (2, vec![9, 10, 11, 45]), (3, vec![31, 62, 93]), (2, vec![])]
+        {
+            let parts = parts_of(&cuts);
+            let mut mean = MeanPass::new(d);
+            parts.iter().try_for_each(|p| mean.add(p)).unwrap();
+            let mut fit = mean.subspace_blocked(k, threads, o, block).unwrap();
+            assert_eq!(fit.passes(), 4);
+            let mut passes = 0;
+            loop {
+                parts.iter().try_for_each(|p| fit.add(p)).unwrap();
+                passes += 1;
+                if !fit.next_pass().unwrap() {
+                    break;
+                }
+            }
+            assert_eq!(passes, 4);
+            assert_eq!(fit.finish().unwrap(), whole, "threads {threads}, cuts {cuts:?}");
+        }
+        // The public block size and settings, through the public passes.
+        let mut mean = MeanPass::new(d);
+        mean.add(&x).unwrap();
+        let mut fit = mean.subspace(k, 2, Randomized::default()).unwrap();
+        loop {
+            fit.add(&x[..50 * d]).unwrap();
+            fit.add(&x[50 * d..]).unwrap();
+            if !fit.next_pass().unwrap() {
+                break;
+            }
+        }
+        assert_eq!(
+            fit.finish().unwrap(),
+            Pca::fit_randomized(&x, n, d, k, 1, Randomized::default()).unwrap()
+        );
+
+        // Passes over other rows, too few passes and a bad k are refused.
+        let pass = || {
+            let mut mean = MeanPass::new(d);
+            mean.add(&x[..20 * d]).unwrap();
+            mean.subspace(2, 1, o).unwrap()
+        };
+        let e = pass().add(&x[..21 * d]).unwrap_err().to_string();
+        assert!(e.contains("subspace pass was given more rows than the mean pass's 20"), "{e}");
+        let mut fewer = pass();
+        fewer.add(&x[..19 * d]).unwrap();
+        let e = fewer.next_pass().unwrap_err().to_string();
+        assert!(e.contains("given 19 rows, the mean pass 20"), "{e}");
+        let mut nan = pass();
+        let mut y = x[..20 * d].to_vec();
+        y[7] = f32::NAN;
+        nan.add(&y).unwrap();
+        let e = nan.next_pass().unwrap_err().to_string();
+        assert!(e.contains("not finite"), "{e}");
+        let mut early = pass();
+        early.add(&x[..20 * d]).unwrap();
+        assert!(early.next_pass().unwrap());
+        let e = early.finish().unwrap_err().to_string();
+        assert!(e.contains("made 1 of its 4 passes"), "{e}");
+        let mut mean = MeanPass::new(d);
+        mean.add(&x[..20 * d]).unwrap();
+        assert!(matches!(mean.clone().subspace(21, 1, o), Err(Error::Config { .. })));
+        assert!(matches!(mean.subspace(0, 1, o), Err(Error::Config { .. })));
+        assert!(MeanPass::new(d).subspace(1, 1, o).is_err());
+    }
+
     /// The baseline is exact up to `EXACT_MAX_DIM` (MNIST's 784 values give the numbers of
     /// `fit_with_threads`), randomised above it with a working set linear in `d` and free
     /// of `n` (never `d²`), and skipped, before any allocation, above the work bound.
@@ -1271,14 +1457,14 @@ mod tests {
         let p = Pca::baseline_plan(n, d, k, 1);
         let l = (k + Randomized::default().oversampling) as u64;
         assert!(matches!(p.method, Method::Randomized(_)), "{p:?}");
-        // One block of all 20 rows, Q, Z, the start and their l×l companions: linear in
-        // d, under 2 % of the 200 MB a d×d covariance takes.
+        // One block of all 20 rows (and its f32 rows waiting for it), Q, Z, the start and
+        // their l×l companions: linear in d, under 2 % of the 200 MB a d×d covariance takes.
         let (n64, d64) = (n as u64, d as u64);
-        assert!(p.bytes <= 8 * (n64 * d64 + n64 * l + 4 * d64 * l + 3 * l * l), "{p:?}");
+        assert!(p.bytes <= 8 * (n64 * d64 + n64 * l + 4 * d64 * l + 3 * l * l) + 4 * n64 * d64, "{p:?}");
         assert!(p.bytes < 8 * d64 * d64 / 50, "{p:?}");
         // Many rows: the block stays at 2^20 values, so memory does not grow with n.
         let big = Pca::baseline_plan(10_000_000, d, k, 1);
-        assert!(big.bytes <= 8 * ((1 << 20) + 4096 * l + 4 * d64 * l + 3 * l * l), "{big:?}");
+        assert!(big.bytes <= 8 * ((1 << 20) + 4096 * l + 4 * d64 * l + 3 * l * l) + 4 * (1 << 20), "{big:?}");
         let x = planted(n, d, 3, 0.01, 4);
         match Pca::fit_baseline(&x, n, d, k, 1).unwrap() {
             Baseline::Fitted { pca, method } => {

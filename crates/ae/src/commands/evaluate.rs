@@ -546,14 +546,12 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
                 baseline::fit_pca(&model, (fit_rows.as_slice(), &fit_rows.source), &threads)?
             }
             (None, None) => {
-                // The evaluated rows, binarised as they are evaluated (rows too wide
-                // for the exact fit are skipped before any pass, with the reason).
-                if model.input_dim() <= autoencoder::pca::EXACT_MAX_DIM {
-                    eprintln!(
-                        "fitting PCA on the evaluated rows: two more passes over {} (--pca-fit FILE fits it on other rows, --no-pca skips it)",
-                        rows.source()
-                    );
-                }
+                // The evaluated rows, binarised as they are evaluated.
+                eprintln!(
+                    "fitting PCA on the evaluated rows: {} more passes over {} (--pca-fit FILE fits it on other rows, --no-pca skips it)",
+                    autoencoder::pca::Method::for_width(model.input_dim()).passes(),
+                    rows.source()
+                );
                 baseline::fit_pca_parts(&model, rows.source(), &threads, |each| {
                     let mut binarize = a.binarize.map(autoencoder::random::binarizing);
                     rows.for_each(&model, |part| match &mut binarize {
@@ -569,11 +567,6 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         };
         match fitted {
             Ok(p) => Some(p),
-            // Only the fit in memory is randomised, for wide rows.
-            Err(why) if fit_parts.is_some() || fit_rows.is_none() => {
-                eprintln!("note: no PCA baseline: {why}; give --pca-fit a file within the memory budget");
-                None
-            }
             Err(why) => {
                 eprintln!("note: no PCA baseline: {why}");
                 None

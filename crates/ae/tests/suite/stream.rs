@@ -449,8 +449,9 @@ fn evaluated(cmd: &mut assert_cmd::Command) -> (serde_json::Value, String) {
 /// `--memory-budget`) reports the numbers of the rows read whole, bit for bit: the
 /// metrics, the PCA baseline fitted on `--pca-fit` (read with the same data flags), the
 /// code's mean; and a VAE's ELBO and likelihood, its rows binarised, whose draws run on
-/// across the parts. Without `--pca-fit` no baseline is fitted on rows it cannot hold,
-/// and what needs the rows whole is refused.
+/// across the parts. Without `--pca-fit` the baseline is fitted on the evaluated rows
+/// in more passes over their parts (randomised for wide rows), and what needs the rows
+/// whole is refused.
 #[test]
 fn streamed_evaluation_reports_the_numbers_of_the_rows_read_whole() {
     let dir = tempfile::tempdir().unwrap();
@@ -478,9 +479,41 @@ fn streamed_evaluation_reports_the_numbers_of_the_rows_read_whole() {
     assert!(!said.contains("fitting PCA"), "{said}");
     assert_eq!(whole["pca"]["k"].as_u64(), Some(3), "{whole}");
     let (streamed, said) = evaluated(run_on("evaluate", &model, &data).arg("--stream"));
-    assert!(said.contains("fitting PCA on the evaluated rows: two more passes over"), "{said}");
+    assert!(said.contains("fitting PCA on the evaluated rows: 2 more passes over"), "{said}");
     assert_eq!(streamed, whole);
     assert_eq!(evaluated(run_on("evaluate", &model, &data).args(["--memory-budget", "100K"])).0, whole);
+    // Rows wider than 1,024 values: the randomised fit, in nine passes over the parts,
+    // to the bits of the fit in memory.
+    let wide = dir.path().join("wide");
+    std::fs::create_dir(&wide).unwrap();
+    for shard in 0..3u64 {
+        let mut csv = String::new();
+        for r in shard * 100..(shard + 1) * 100 {
+            let row: Vec<String> =
+                (0..1030u64).map(|c| format!("{}", ((r * 31 + c * c * 7) % 97) as f32 / 97.0)).collect();
+            csv.push_str(&row.join(","));
+            csv.push('\n');
+        }
+        std::fs::write(wide.join(format!("{shard}.csv")), csv).unwrap();
+    }
+    let wide_model = dir.path().join("wide.safetensors");
+    ok(ae()
+        .arg("train")
+        .arg(&wide)
+        .arg("-o")
+        .arg(&wide_model)
+        .args(["--layers", "3", "--epochs", "1", "-q"]));
+    let at = |extra: &[&str]| {
+        let mut c = ae();
+        c.arg("evaluate").arg(&wide_model).arg(&wide).args(["--threads", "2"]).args(extra);
+        evaluated(&mut c)
+    };
+    let (whole_wide, _) = at(&[]);
+    assert_eq!(whole_wide["pca"]["k"].as_u64(), Some(3), "{whole_wide}");
+    let (streamed, said) = at(&["--stream"]);
+    assert!(said.contains("fitting PCA on the evaluated rows: 9 more passes over"), "{said}");
+    assert!(said.contains("a part at a time, of at most 100 rows"), "{said}");
+    assert_eq!(streamed, whole_wide);
     // A --pca-fit file over the budget is fitted in two passes over its parts too.
     let (streamed, said) = evaluated(run().args(["--memory-budget", "10K"]));
     assert!(!said.contains("fitting PCA on the evaluated rows"), "{said}");

@@ -614,7 +614,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         first, each value ``v`` becoming 1 with probability ``v``, as ``ae evaluate
         --binarize`` does (binarised MNIST, the VAE papers' test set). :class:`Files`
         (or a path) are evaluated a part at a time, however large, as ``ae evaluate
-        --stream``, PCA on them in two more passes over their parts."""
+        --stream``, PCA on them in more passes over their parts (2, or 9 for rows wider
+        than 1,024 values, whose fit is randomised)."""
         check_is_fitted(self, "model_")
         iw_samples = whole(iw_samples, "iw_samples")
         seed = None if binarize is None else whole(binarize, "binarize (a seed, or None)")

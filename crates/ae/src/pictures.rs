@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use autoencoder::train::History;
+use autoencoder::data::rows_writer::RowsWriter;
+use autoencoder::train::{human_bytes, History, MemoryBudget};
 use autoencoder::{compressed, Autoencoder, Dataset, Error, ImageShape, Result, Threads};
 
 use crate::output::write_array;
@@ -17,12 +18,7 @@ pub fn write_rows(path: &Path, model: &Autoencoder, rows: &[f32], per_row: usize
         let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
         return write_array(path, rows, d, Some(&header), None);
     }
-    let shape = model.config().image_shape.ok_or_else(|| {
-        Error::Data(format!(
-            "{}: the model's rows are not images; write .csv or .npy instead",
-            path.display()
-        ))
-    })?;
+    let shape = image_shape(path, model)?;
     let n = rows.len() / d.max(1);
     let g = crate::grid::GridImage { channels: shape.channels, height: shape.height, width: shape.width };
     let png = if n == 1 {
@@ -39,6 +35,83 @@ pub fn write_rows(path: &Path, model: &Autoencoder, rows: &[f32], per_row: usize
     }
     .map_err(Error::Data)?;
     crate::grid::write_png(path, &png).map_err(Error::Data)
+}
+
+/// The image shape of the model whose rows are written to the PNG `path`.
+fn image_shape(path: &Path, model: &Autoencoder) -> Result<ImageShape> {
+    model.config().image_shape.ok_or_else(|| {
+        Error::Data(format!(
+            "{}: the model's rows are not images; write .csv or .npy instead",
+            path.display()
+        ))
+    })
+}
+
+/// The decodings of `count` codes, `next_codes(n)` giving the next `n` (`n × k` values),
+/// to `path`, as [`write_rows`] writes them: a PNG grid or an `.npz` archive, which are
+/// made whole, is refused beyond what a grid holds ([`crate::grid::MAX_PIXELS`]) or the
+/// machine's memory budget before any code is drawn; `.npy`, `.csv` and `.parquet` are
+/// written a part at a time (about 4 MiB of values each), the bytes of the rows written
+/// at once, so that memory holds one part however many rows are asked for.
+pub fn write_decodings(
+    path: &Path,
+    model: &Autoencoder,
+    count: usize,
+    per_row: usize,
+    threads: &Threads,
+    mut next_codes: impl FnMut(usize) -> Result<Vec<f32>>,
+) -> Result<()> {
+    let d = model.input_dim().max(1);
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("png") => {
+            let shape = image_shape(path, model)?;
+            let most = crate::grid::MAX_PIXELS / (shape.height * shape.width).max(1);
+            if count > most {
+                return Err(Error::Data(format!(
+                    "{}: a grid of {count} images of {}x{} is more than a PNG holds here ({} pixels in all): ask for at most {most}, or write .npy, .csv or .parquet",
+                    path.display(),
+                    shape.height,
+                    shape.width,
+                    crate::grid::MAX_PIXELS
+                )));
+            }
+        }
+        Some("npz") => check_whole(path, count, d)?,
+        _ => {
+            let part = ((1usize << 20) / d).max(1);
+            let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
+            return autoencoder::atomic::write_atomic_try(path, |out| {
+                let mut w = RowsWriter::new(path, out, count as u64, d, Some(&header))?;
+                for start in (0..count).step_by(part) {
+                    let z = next_codes(part.min(count - start))?;
+                    w.write(&model.decode(&z, threads)?, None)?;
+                }
+                w.finish()
+            });
+        }
+    }
+    let y = model.decode(&next_codes(count)?, threads)?;
+    write_rows(path, model, &y, per_row)
+}
+
+/// `rows` rows of `d` values, made whole for `path`, fit in the machine's memory budget.
+pub fn check_whole(path: &Path, rows: usize, d: usize) -> Result<()> {
+    let budget = MemoryBudget::of_machine(1);
+    let bytes = (rows as u64).saturating_mul(d as u64).saturating_mul(4);
+    if bytes > budget.bytes() {
+        return Err(Error::Data(format!(
+            "{}: {rows} rows of {d} values are {} in memory, more than the memory budget of {budget} (half the machine's memory); ask for fewer{}",
+            path.display(),
+            human_bytes(bytes),
+            if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) {
+                ", or write .npy, .csv or .parquet, which are written a part at a time"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(())
 }
 
 /// Originals above reconstructions for the first `n` rows of `data`, as a PNG.

@@ -1,6 +1,8 @@
 //! `ae generate`, `ae interpolate` and `ae traverse`: decodings of codes drawn from the
 //! prior, along the straight latent path between two inputs, and along each code
-//! dimension in turn. Image models write PNG grids; others CSV/NPY.
+//! dimension in turn. Image models write PNG grids; others CSV/NPY. Samples are drawn
+//! and written a part at a time (`pictures::write_decodings`); what is made whole is
+//! refused, before any work, beyond the memory budget.
 
 use std::path::PathBuf;
 
@@ -9,13 +11,13 @@ use autoencoder::{file, Error, Result};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
-use crate::pictures::write_rows;
+use crate::pictures::{check_whole, write_decodings, write_rows};
 
 #[derive(Args, Debug)]
 pub struct GenerateArgs {
     /// The model file (variational; or any model with code statistics, sampled per dimension).
     pub model: PathBuf,
-    /// How many samples.
+    /// How many samples: .npy, .csv and .parquet are written a part at a time, so memory holds one part however many; a PNG grid or an .npz is made whole, and refused beyond what a grid or the memory budget holds.
     #[arg(short = 'n', long, default_value_t = 64)]
     pub count: usize,
     /// Where to write: .png (a grid), .csv, .npy or .npz.
@@ -75,9 +77,8 @@ pub fn run_generate(a: GenerateArgs) -> Result<()> {
     if a.count == 0 {
         return Err(Error::config("count", "must be at least 1"));
     }
-    let z = model.sample_prior(a.count, a.seed)?;
-    let y = model.decode(&z, &a.threads.threads())?;
-    write_rows(&a.output, &model, &y, a.per_row)?;
+    let mut sampler = model.prior_sampler(a.seed)?;
+    write_decodings(&a.output, &model, a.count, a.per_row, &a.threads.threads(), |n| Ok(sampler.draw(n)))?;
     let from =
         if model.config().variational { "the prior N(0, I)" } else { "the training codes' histograms" };
     eprintln!("wrote {} samples from {from} to {}", a.count, a.output.display());
@@ -113,6 +114,7 @@ pub fn run_interpolate(a: InterpolateArgs) -> Result<()> {
         }
         (data.row(i).to_vec(), data.row(j).to_vec())
     };
+    check_whole(&a.output, a.steps, model.input_dim() + model.code_dim())?;
     let y = model.interpolate(&xa, &xb, a.steps, &threads)?;
     write_rows(&a.output, &model, &y, a.steps)?;
     eprintln!("wrote {} decodings along the latent path to {}", a.steps, a.output.display());
@@ -124,6 +126,7 @@ pub fn run_traverse(a: TraverseArgs) -> Result<()> {
     let model = file::load(&a.model)?;
     let k = model.code_dim();
     let dims = a.dims.unwrap_or(k.min(16));
+    check_whole(&a.output, dims.saturating_mul(a.steps), model.input_dim() + k)?;
     let y = model.traverse(dims, a.steps, a.range, &a.threads.threads())?;
     write_rows(&a.output, &model, &y, a.steps)?;
     eprintln!("wrote a traversal of {dims} code dimensions × {} values to {}", a.steps, a.output.display());

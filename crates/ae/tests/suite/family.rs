@@ -76,6 +76,32 @@ fn a_variational_model_reports_its_elbo_and_nll_and_generates() {
     let npy = d.join("samples.npy");
     ok(ae().arg("generate").arg(&m).args(["-n", "5", "--seed", "3", "-o"]).arg(&npy));
     assert_eq!(std::fs::metadata(&npy).unwrap().len() as usize, 128 + 5 * 784 * 4);
+    // Many samples are written a part at a time (1,337 rows of 784 values each): the
+    // values of the samples drawn at once (.npz is made whole), and the first rows of
+    // fewer draws.
+    let (many, whole) = (d.join("many.npy"), d.join("many.npz"));
+    for out in [&many, &whole] {
+        ok(ae().arg("generate").arg(&m).args(["-n", "3000", "--seed", "3", "-o"]).arg(out));
+    }
+    let opts = autoencoder::data::npy::NpyOptions::default();
+    let load = |p: &std::path::Path| autoencoder::data::npy::load(p, &opts).unwrap();
+    let (many, whole, five) = (load(&many), load(&whole), load(&npy));
+    assert_eq!((many.rows(), many.cols()), (3000, 784));
+    assert_eq!(many.as_slice(), whole.as_slice());
+    assert_eq!(&many.as_slice()[..5 * 784], five.as_slice());
+    // Beyond what a grid or memory holds: refused before any code is drawn.
+    for (name, n, says) in [("g.png", "100000", "ask for at most"), ("g.npz", "99999999999", "memory budget")]
+    {
+        let out = ae().arg("generate").arg(&m).args(["-n", n, "-o"]).arg(d.join(name)).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{out:?}");
+        assert!(!d.join(name).exists());
+    }
+    let mut interpolate = ae();
+    interpolate.arg("interpolate").arg(&m).args(["--dataset", "synthetic", "--steps", "4000000000", "-o"]);
+    let out = interpolate.arg(d.join("i.npy")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("more than the memory budget"), "{out:?}");
     let path = d.join("path.png");
     ok(ae()
         .arg("interpolate")

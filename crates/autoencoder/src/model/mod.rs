@@ -16,4 +16,4 @@ pub use config::{
 };
 pub use plan::{LayerPlan, Plan};
 pub use summary::{StopReason, TrainingSummary};
-pub use vae::{ElboParts, ElboSums, Likelihood, NllSums};
+pub use vae::{ElboParts, ElboSums, Likelihood, NllSums, PriorSampler};

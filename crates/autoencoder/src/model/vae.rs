@@ -221,11 +221,20 @@ impl Autoencoder {
 
     /// `n` codes drawn from the prior: `N(0, I)` for a variational model; for others, each
     /// dimension from the histogram of the training codes (`codec`), independently.
+    /// [`Autoencoder::prior_sampler`]'s first `n` draws.
     pub fn sample_prior(&self, n: usize, seed: u64) -> Result<Vec<f32>> {
+        Ok(self.prior_sampler(seed)?.draw(n))
+    }
+
+    /// Codes drawn from the prior ([`Autoencoder::sample_prior`]) a part at a time, from
+    /// one stream of `seed`: parts of any sizes give the codes drawn at once, so that
+    /// many samples need not be held together. Errors for a model that is neither
+    /// variational nor has code statistics.
+    pub fn prior_sampler(&self, seed: u64) -> Result<PriorSampler<'_>> {
         let k = self.code_dim();
-        let mut rng = random::rng(seed, Stream::Sample);
+        let rng = random::rng(seed, Stream::Sample);
         if self.config().variational {
-            return Ok((0..n * k).map(|_| random::normal(&mut rng) as f32).collect());
+            return Ok(PriorSampler { k, rng, histograms: None });
         }
         let codec = self.codec.as_ref().ok_or_else(|| {
             Error::Data(
@@ -237,22 +246,44 @@ impl Autoencoder {
         let totals: Vec<u64> = (0..k)
             .map(|j| codec.histogram[j * bins..(j + 1) * bins].iter().map(|&c| u64::from(c)).sum())
             .collect();
-        let mut out = Vec::with_capacity(n * k);
+        Ok(PriorSampler { k, rng, histograms: Some((codec, totals)) })
+    }
+}
+
+/// Codes drawn from a model's prior a part at a time ([`Autoencoder::prior_sampler`]).
+pub struct PriorSampler<'m> {
+    k: usize,
+    rng: random::ChaCha8Rng,
+    /// A model that is not variational: its codec and each dimension's count of codes.
+    histograms: Option<(&'m crate::codec::Codec, Vec<u64>)>,
+}
+
+impl PriorSampler<'_> {
+    /// The next `n` codes (`n × k` values), row by row: a variational model's `N(0, I)`
+    /// draws; or, for each dimension, a bin of the training codes' histogram drawn in
+    /// proportion to its count, then a point drawn uniformly within it.
+    pub fn draw(&mut self, n: usize) -> Vec<f32> {
+        let rng = &mut self.rng;
+        let Some((codec, totals)) = &self.histograms else {
+            return (0..n * self.k).map(|_| random::normal(rng) as f32).collect();
+        };
+        let bins = crate::codec::FINE_BINS;
+        let mut out = Vec::with_capacity(n * self.k);
         for _ in 0..n {
             for (j, &total) in totals.iter().enumerate() {
                 let hist = &codec.histogram[j * bins..(j + 1) * bins];
-                let mut t = (random::uniform_f64(&mut rng) * total.max(1) as f64) as u64;
+                let mut t = (random::uniform_f64(rng) * total.max(1) as f64) as u64;
                 let mut b = 0;
                 while b + 1 < bins && t >= u64::from(hist[b]) {
                     t -= u64::from(hist[b]);
                     b += 1;
                 }
                 let (lo, hi) = (f64::from(codec.lo[j]), f64::from(codec.hi[j]));
-                let u = random::uniform_f64(&mut rng);
+                let u = random::uniform_f64(rng);
                 out.push((lo + (b as f64 + u) * (hi - lo) / bins as f64) as f32);
             }
         }
-        Ok(out)
+        out
     }
 }
 
@@ -508,6 +539,19 @@ mod tests {
             Autoencoder::new(ModelConfig { input_dim: 6, layers: vec![2], ..ModelConfig::default() }, 0)
                 .unwrap();
         assert!(plain.sample_prior(2, 0).is_err());
+        assert!(plain.prior_sampler(0).is_err());
+        // Drawn a part at a time, the codes drawn at once: N(0, I), and each dimension
+        // from the histogram of the training codes.
+        let mut with_codec = plain.clone();
+        let codes: Vec<f32> = (0..400).map(|i| ((i * 37) % 101) as f32 / 10.0 - (i % 2) as f32).collect();
+        with_codec.codec = Some(crate::codec::Codec::fit(&codes, 2).unwrap());
+        for model in [&m, &with_codec] {
+            let whole = model.sample_prior(1000, 3).unwrap();
+            let mut sampler = model.prior_sampler(3).unwrap();
+            let parts: Vec<f32> = [1, 0, 499, 500].iter().flat_map(|&n| sampler.draw(n)).collect();
+            assert_eq!(parts, whole);
+            assert_ne!(model.sample_prior(1000, 4).unwrap(), whole);
+        }
         let t = Threads::new(1);
         assert!(plain.importance_nll(&[0.0; 6], 10, 0, &t).unwrap_err().to_string().contains("variational"));
     }

@@ -53,6 +53,12 @@ impl Autoencoder {
         if steps == 0 {
             return Err(Error::config("steps", "must be at least 1"));
         }
+        if !(range.is_finite() && range > 0.0) {
+            return Err(Error::config(
+                "range",
+                format!("{range}: expected a finite number of standard deviations above 0, e.g. 3"),
+            ));
+        }
         let (centre, lo, hi): (Vec<f32>, Vec<f32>, Vec<f32>) = if self.config().variational {
             (vec![0.0; k], vec![-range; k], vec![range; k])
         } else {
@@ -120,6 +126,11 @@ mod tests {
         assert_eq!(m.traversal_codes(1, 1, 2.0).unwrap(), [0.0; 3]);
         for (dims, steps) in [(0, 3), (4, 3), (1, 0)] {
             assert!(m.traversal_codes(dims, steps, 2.0).is_err(), "{dims} {steps}");
+        }
+        // A range that is no number of standard deviations: NaN codes, or none swept.
+        for range in [f32::NAN, f32::INFINITY, 0.0, -3.0] {
+            let e = m.traversal_codes(1, 3, range).unwrap_err().to_string();
+            assert!(e.contains("range") && e.contains("above 0"), "{e}");
         }
     }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use autoencoder::data::rows_writer::RowsWriter;
-use autoencoder::train::{human_bytes, History, MemoryBudget};
+use autoencoder::train::{History, MemoryBudget};
 use autoencoder::{compressed, Autoencoder, Dataset, Error, ImageShape, Result, Threads};
 
 use crate::output::write_array;
@@ -95,23 +95,15 @@ pub fn write_decodings(
     write_rows(path, model, &y, per_row)
 }
 
-/// `rows` rows of `d` values, made whole for `path`, fit in the machine's memory budget.
+/// `rows` rows of `d` values, made whole for `path`, fit in the machine's memory budget
+/// (half its memory).
 pub fn check_whole(path: &Path, rows: usize, d: usize) -> Result<()> {
-    let budget = MemoryBudget::of_machine(1);
-    let bytes = (rows as u64).saturating_mul(d as u64).saturating_mul(4);
-    if bytes > budget.bytes() {
-        return Err(Error::Data(format!(
-            "{}: {rows} rows of {d} values are {} in memory, more than the memory budget of {budget} (half the machine's memory); ask for fewer{}",
-            path.display(),
-            human_bytes(bytes),
-            if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz")) {
-                ", or write .npy, .csv or .parquet, which are written a part at a time"
-            } else {
-                ""
-            }
-        )));
-    }
-    Ok(())
+    let npz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+    MemoryBudget::of_machine(1).check_held(&path.display().to_string(), rows, d).map_err(|e| {
+        let hint =
+            if npz { ", or write .npy, .csv or .parquet, which are written a part at a time" } else { "" };
+        Error::Data(format!("{e} (half the machine's memory); ask for fewer{hint}"))
+    })
 }
 
 /// Originals above reconstructions for the first `n` rows of `data`, as a PNG.

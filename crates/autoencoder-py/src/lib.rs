@@ -811,6 +811,26 @@ impl Model {
         self.map_rows(py, z, k, d, threads, |m, z, t| m.decode(z, t))
     }
 
+    /// `n` rows decoded from codes drawn from the prior with `seed`, as `ae generate -n N
+    /// --seed SEED` writes them: a variational model's `N(0, I)`, another's training
+    /// codes' histograms ([`Autoencoder::prior_sampler`]). Refused before any draw when
+    /// the rows would pass the machine's memory budget.
+    #[pyo3(signature = (n, seed=0, threads=0))]
+    fn sample<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        seed: u64,
+        threads: i64,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
+        autoencoder::train::MemoryBudget::of_machine(1).check_held("n_samples", n, d + k).map_err(to_py)?;
+        let pool = self::threads(threads)?;
+        let model = Arc::clone(&self.inner);
+        let out = py.detach(|| model.decode(&model.prior_sampler(seed)?.draw(n), &pool)).map_err(to_py)?;
+        array2(py, out, d)
+    }
+
     /// Reconstructions of the rows of `x`, as `ae reconstruct` gives them.
     #[pyo3(signature = (x, threads=0))]
     fn reconstruct<'py>(

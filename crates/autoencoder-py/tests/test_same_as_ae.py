@@ -168,6 +168,32 @@ def test_evaluate_is_ae_evaluate(ae, table, tmp_path, variational):
         est.evaluate(table, iw_samples=-1)
 
 
+@pytest.mark.parametrize("variational", [False, True])
+def test_sample_is_ae_generate(ae, table, tmp_path, variational):
+    """``sample`` draws `ae generate`'s rows bit for bit: a VAE's prior, and a plain
+    model's training codes' histograms; bad counts and seeds are ``ValueError``s, and a
+    count past the memory budget is refused before any draw."""
+    np.save(tmp_path / "x.npy", table)
+    extra = ["--variational"] if variational else []
+    ae("train", tmp_path / "x.npy", "--layers", "8,3", "--epochs", 2, "--threads", 1, *extra,
+       "-o", tmp_path / "m.safetensors", "--no-plots", "-q")
+    ae("generate", tmp_path / "m.safetensors", "-n", 7, "--seed", 5, "-o", tmp_path / "g.npy")
+    est = autoencoder.load(tmp_path / "m.safetensors")
+    got = est.sample(7, seed=5)
+    assert got.shape == (7, table.shape[1]) and got.dtype == np.float32
+    assert bits(got) == bits(np.load(tmp_path / "g.npy"))
+    assert bits(est.sample(3, seed=5)) == bits(got[:3])
+    assert bits(est.sample(7, seed=6)) != bits(got)
+    for bad in (0, -1, 2.5, "3", True):
+        with pytest.raises(ValueError, match="n_samples"):
+            est.sample(bad)
+    for bad in (-1, 1.5, 1 << 64):
+        with pytest.raises(ValueError, match="seed"):
+            est.sample(2, seed=bad)
+    with pytest.raises(ValueError, match=r"^n_samples: 1000000000000000 rows of .* more than the memory budget"):
+        est.sample(10**15)
+
+
 def test_wide_files_fit_the_randomised_pca_of_the_rows_whole(tmp_path):
     """Rows wider than 1,024 values read a part at a time get the PCA baseline of the
     rows read whole: the randomised fit, in its passes over the parts."""

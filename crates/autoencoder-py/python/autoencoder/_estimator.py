@@ -536,6 +536,18 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             raise self._width_error(Z.shape[1], self.model_.code_dim)
         return self.model_.decode(Z, self._threads())
 
+    def sample(self, n_samples=1, seed=0):
+        """``n_samples`` new rows, decoded from codes drawn from the prior with ``seed``
+        (``ae generate -n n_samples --seed seed``, bit for bit): a variational model's
+        N(0, I); any other model's codes drawn, dimension by dimension, from the
+        histograms of its training codes. Shape ``(n_samples, n_features_in_)``. A
+        count whose rows would pass half the machine's memory is a ``ValueError``."""
+        check_is_fitted(self, "model_")
+        n, seed = whole(n_samples, "n_samples", 1), whole(seed, "seed")
+        if n >= 1 << 63 or seed >= 1 << 64:
+            raise ValueError(f"n_samples must be below 2**63 and seed below 2**64, got {n} and {seed}")
+        return self.model_.sample(n, seed, self._threads())
+
     def predict(self, X):
         """The reconstructions of the rows of ``X`` (``ae reconstruct``)."""
         X = self._check(X)

@@ -47,6 +47,28 @@ impl MemoryBudget {
         self.0
     }
 
+    /// Errors, before anything is allocated, when `rows` rows of `cols` f32 values, held
+    /// at once (an output made whole: a grid, an archive, an array returned to Python),
+    /// take more than this budget; the message starts with `what` and gives the sizes.
+    ///
+    /// ```
+    /// use autoencoder::train::MemoryBudget;
+    /// let budget = MemoryBudget::new(1 << 20).unwrap();
+    /// assert!(budget.check_held("samples", 1000, 256).is_ok());
+    /// let e = budget.check_held("samples", 100_000, 256).unwrap_err().to_string();
+    /// assert!(e.contains("samples: 100000 rows of 256 values are 97.7 MiB"), "{e}");
+    /// ```
+    pub fn check_held(self, what: &str, rows: usize, cols: usize) -> Result<()> {
+        let bytes = (rows as u64).saturating_mul(cols as u64).saturating_mul(4);
+        if bytes > self.0 {
+            return Err(Error::Data(format!(
+                "{what}: {rows} rows of {cols} values are {} in memory, more than the memory budget of {self}",
+                human_bytes(bytes)
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether the rows of the table files `paths`, shared among `among` processes
     /// (1: one process holds them all), take more than the budget in memory, as
     /// [`estimate_bytes`] estimates them without reading them: training on them then

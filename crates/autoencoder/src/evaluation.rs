@@ -13,6 +13,9 @@ use crate::kernels::Threads;
 use crate::metrics::{MetricsAccumulator, ReconstructionMetrics};
 use crate::model::{Autoencoder, ElboParts, ElboSums, Likelihood, NllSums};
 
+/// Rows whose codes [`Evaluation::add`] computes at once.
+const CODE_CHUNK_ROWS: usize = 4096;
+
 /// The measures, accumulated a part at a time ([`add`](Self::add)).
 #[derive(Debug, Clone)]
 pub struct Evaluation<'m> {
@@ -90,14 +93,20 @@ impl<'m> Evaluation<'m> {
     pub fn add(&mut self, x: &[f32], threads: &Threads, progress: &mut dyn FnMut(usize)) -> Result<()> {
         let model = self.model;
         model.measure(x, &mut self.metrics, threads)?;
-        let codes = model.encode(x, threads)?;
-        self.code_sum = codes.iter().fold(self.code_sum, |s, &v| s + f64::from(v));
-        self.code_values += codes.len() as u64;
-        if let Some(sum) = self.jacobian {
-            self.jacobian =
-                model.jacobian_norms_of_codes(&codes).ok().map(|v| v.iter().fold(sum, |s, &n| s + n));
+        // The codes a chunk of rows at a time (the sums run over them in order, so the
+        // same bits): all of them at once could be far larger than the rows (a wide code).
+        let d = model.input_dim().max(1);
+        let rows = x.len() / d;
+        for start in (0..rows).step_by(CODE_CHUNK_ROWS) {
+            let end = (start + CODE_CHUNK_ROWS).min(rows);
+            let codes = model.encode(&x[start * d..end * d], threads)?;
+            self.code_sum = codes.iter().fold(self.code_sum, |s, &v| s + f64::from(v));
+            self.code_values += codes.len() as u64;
+            if let Some(sum) = self.jacobian {
+                self.jacobian =
+                    model.jacobian_norms_of_codes(&codes).ok().map(|v| v.iter().fold(sum, |s, &n| s + n));
+            }
         }
-        drop(codes);
         if let Some(elbo) = &mut self.elbo {
             elbo.add(model, x, threads);
         }

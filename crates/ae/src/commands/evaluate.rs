@@ -595,14 +595,18 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
                 bar.step(before + done, total)
             }
         })?;
-        // Inference speed: encode then decode every row, as a user's `predict` would;
-        // the median of --repeat passes over each part.
+        // Inference speed: encode then decode every row, as a user's `predict` would,
+        // a chunk of rows at a time (the codes of a whole part could be far larger than
+        // the part); the median of --repeat passes over each part.
+        let chunk = 8 * autoencoder::model::INFERENCE_BATCH * model.input_dim().max(1);
         let mut times: Vec<f64> = (0..a.repeat.max(1))
             .map(|_| {
                 let t = std::time::Instant::now();
-                let z = model.encode(x, &threads);
-                let y = z.and_then(|z| model.decode(&z, &threads));
-                std::hint::black_box(y.map(|y| y.len()).unwrap_or(0));
+                for rows in x.chunks(chunk) {
+                    let z = model.encode(rows, &threads);
+                    let y = z.and_then(|z| model.decode(&z, &threads));
+                    std::hint::black_box(y.map(|y| y.len()).unwrap_or(0));
+                }
                 t.elapsed().as_secs_f64()
             })
             .collect();

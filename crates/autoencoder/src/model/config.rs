@@ -545,7 +545,7 @@ impl ModelConfig {
     }
 
     /// [`describe`](Self::describe) for messages: cut to a few dozen characters.
-    fn describe_short(&self) -> String {
+    pub(crate) fn describe_short(&self) -> String {
         let d = self.describe();
         match d.char_indices().nth(DESCRIBE_IN_MESSAGES) {
             Some((i, _)) => format!("{}…", &d[..i]),

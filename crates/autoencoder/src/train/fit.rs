@@ -199,6 +199,25 @@ struct Replicas {
 }
 
 impl Workspace {
+    /// The values [`Workspace::new`]'s batch-sized buffers hold (saturating): the input
+    /// (and the clean target), each layer's outputs and scratch, and the two gradient
+    /// buffers, the rows replicated where the importance-weighted bound replicates them.
+    fn values(layers: &[Box<dyn Layer>], batch: usize, noisy: bool, iw: Option<Replicas>) -> u64 {
+        let d = layers[0].input_width();
+        let max_w = layers.iter().map(|l| l.output_width()).chain([d]).max().unwrap_or(d) as u64;
+        let copies = |i: usize| iw.filter(|r| i >= r.at).map_or(1, |r| r.k) as u64;
+        let most = iw.map_or(1, |r| r.k) as u64;
+        let rows = batch as u64;
+        let per_row = layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| copies(i).saturating_mul((l.output_width() + l.scratch_width()) as u64))
+            .fold((1 + u64::from(noisy)) * d as u64, u64::saturating_add)
+            .saturating_add(most.saturating_mul(2 * max_w))
+            .saturating_add(iw.map_or(0, |r| (r.k * layers[r.at].input_width()) as u64));
+        rows.saturating_mul(per_row)
+    }
+
     fn new(
         layers: &[Box<dyn Layer>],
         batch: usize,
@@ -865,6 +884,20 @@ impl Trainer {
         let n_layers = model.layers().len();
         let slots = model.slots();
         let iw = replicas(model, config)?;
+        // Refused before anything is allocated: a batch whose buffers pass half the
+        // machine's memory would end the process on a failed allocation.
+        let values = Workspace::values(model.layers(), batch.max(1), config.noise.is_some(), iw);
+        let budget = super::MemoryBudget::of_machine(1);
+        if values.saturating_mul(4) > budget.bytes() {
+            return Err(Error::config(
+                "batch_size",
+                format!(
+                    "a batch of {batch} rows through {} takes {} of activations and gradients, more than the memory budget of {budget} (half the machine's memory); choose a smaller batch size",
+                    model.config().describe_short(),
+                    super::human_bytes(values.saturating_mul(4))
+                ),
+            ));
+        }
         let micro = match config.micro_batch {
             0 => None,
             // Every setting trains: batch norm normalises each micro-batch by its own
@@ -1899,6 +1932,50 @@ mod tests {
     use crate::model::ModelConfig;
     use crate::train::micro::tests::Table;
     use rand::RngCore;
+
+    /// `Workspace::values` counts the values of `Workspace::new`'s batch-sized buffers
+    /// (dense, with noise, a VAE trained on the importance-weighted bound, a conv model),
+    /// and a batch whose buffers pass the memory budget is refused before they are made.
+    #[test]
+    fn the_workspace_is_counted_and_a_batch_beyond_memory_is_refused() {
+        let dense = ModelConfig { input_dim: 12, layers: vec![7, 3], ..ModelConfig::default() };
+        let vae = ModelConfig { variational: true, ..dense.clone() };
+        let conv = ModelConfig {
+            input_dim: 64,
+            arch: crate::model::Arch::Conv,
+            image_shape: Some(crate::ImageShape { channels: 1, height: 8, width: 8 }),
+            channels: vec![2],
+            layers: vec![4],
+            batch_norm: true,
+            ..ModelConfig::default()
+        };
+        let cases =
+            [(dense.clone(), None, false), (dense, None, true), (vae, Some(3), false), (conv, None, false)];
+        for (config, k, noisy) in cases {
+            let model = Autoencoder::new(config.clone(), 0).unwrap();
+            let iw = k.map(|k| Replicas {
+                at: model.layers().iter().position(|l| l.kind() == LayerKind::Sample).unwrap(),
+                k,
+            });
+            let ws = Workspace::new(model.layers(), 5, model.param_count(), noisy, iw);
+            let made = ws.input.len()
+                + ws.target.len()
+                + ws.acts.iter().chain(&ws.scratch).map(Vec::len).sum::<usize>()
+                + ws.grad_a.len()
+                + ws.grad_b.len()
+                + ws.rep.len();
+            assert_eq!(Workspace::values(model.layers(), 5, noisy, iw), made as u64, "{config:?}");
+        }
+        let model =
+            Autoencoder::new(ModelConfig { input_dim: 8, layers: vec![16_000], ..ModelConfig::default() }, 0)
+                .unwrap();
+        let e = Trainer::new(&model, &TrainConfig::default(), 1 << 30).err().unwrap().to_string();
+        assert!(
+            e.contains("a batch of 1073741824 rows through 8-16000-8 takes") && e.contains("memory budget"),
+            "{e}"
+        );
+        assert!(Trainer::new(&model, &TrainConfig::default(), 64).is_ok());
+    }
 
     /// Processes sharing a variational model's validation loss each measure a share of
     /// its batches, the shares tiling the rows in order (some empty when there are more

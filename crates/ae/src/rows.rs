@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use autoencoder::anomaly::{self, ScoreKind};
 use autoencoder::data::builtin::Split;
 use autoencoder::data::chunks::ChunkedRows;
+use autoencoder::data::dataset::RowIds;
 use autoencoder::data::open::load_labels;
 use autoencoder::data::rows_writer::{RowsFormat, RowsWriter};
 use autoencoder::train::{human_bytes, MemoryBudget};
@@ -23,9 +24,16 @@ pub struct StreamArgs {
     /// Read table files (CSV, NPY, Parquet, Arrow, or folders and globs of them) a part at a time — a Parquet row group, an Arrow record batch, a range of CSV or NPY rows — so that memory holds one part of the data; the output is the one of the rows read whole. Chosen without this flag when the data is larger than --memory-budget.
     #[arg(long)]
     pub stream: bool,
-    /// The memory the rows may take; larger table files are read a part at a time (--stream): 512M, 4G, 1.5G [default: half the machine's memory].
+    /// The memory the rows may take; larger table files are read a part at a time (--stream), and an output larger than it (the codes of many rows) is written a part at a time: 512M, 4G, 1.5G [default: half the machine's memory].
     #[arg(long, value_name = "SIZE", value_parser = |v: &str| v.parse::<MemoryBudget>())]
     pub memory_budget: Option<MemoryBudget>,
+}
+
+impl StreamArgs {
+    /// `--memory-budget`, else half the machine's memory.
+    pub fn budget(&self) -> MemoryBudget {
+        self.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(1))
+    }
 }
 
 /// The rows a model runs on: read whole, or table files read a part at a time
@@ -54,7 +62,7 @@ impl<'a> Rows<'a> {
         doing: &str,
     ) -> Result<Rows<'a>> {
         let data = &input.data;
-        let budget = stream.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(1));
+        let budget = stream.budget();
         let streamed = match data.table_files(&input.files) {
             None if stream.stream => return Err(data.cannot_stream(&input.files)),
             None => None,
@@ -179,29 +187,40 @@ impl<'a> Rows<'a> {
 
     /// Write `map` of the rows (`cols` values a row, named `header`) to `path` (`-`:
     /// standard output, as CSV), and return the rows written. Rows read whole are
-    /// mapped at once and written by [`write_array`]; rows read a part at a time are
-    /// mapped and written a part at a time, into the one output
-    /// ([`RowsWriter`]: `.npy`, `.csv` or `.parquet`, the same bytes).
+    /// mapped at once and written by [`write_array`], unless their output would pass
+    /// `budget` (a wide code of many rows); those, and rows read a part
+    /// at a time, are mapped and written a part at a time (chunks of 8,192 rows of rows
+    /// read whole), into the one output ([`RowsWriter`]: `.npy`, `.csv` or `.parquet`,
+    /// the same bytes).
     pub fn write_mapped<F>(
         &self,
         model: &autoencoder::Autoencoder,
         path: &Path,
         cols: usize,
         header: &[String],
+        budget: MemoryBudget,
         mut map: F,
     ) -> Result<u64>
     where
         F: FnMut(&[f32]) -> Result<Vec<f32>>,
     {
-        let data = match self {
-            Rows::Whole(data) => data,
-            Rows::Parts { .. } => {
+        let out_bytes = self.count().saturating_mul(cols as u64).saturating_mul(4);
+        let whole = match self {
+            Rows::Whole(data) if out_bytes <= budget.bytes() => data,
+            _ => {
+                if let Rows::Whole(_) = self {
+                    eprintln!(
+                        "writing {} rows of {cols} values ({} as f32, more than the memory budget of {budget}) a part at a time",
+                        self.count(),
+                        human_bytes(out_bytes)
+                    );
+                }
                 let mut ids = false;
                 atomic::write_atomic_try(path, |out| {
                     let mut w = RowsWriter::new(path, out, self.count(), cols, Some(header))?;
-                    self.for_each(model, |part| {
-                        ids |= part.ids.is_some();
-                        w.write(&map(part.as_slice())?, part.ids.as_ref())
+                    self.for_each_chunk(model, |x, part_ids| {
+                        ids |= part_ids.is_some();
+                        w.write(&map(x)?, part_ids)
                     })?;
                     w.finish()
                 })?;
@@ -214,12 +233,30 @@ impl<'a> Rows<'a> {
                 return Ok(self.count());
             }
         };
-        let y = map(data.as_slice())?;
+        let y = map(whole.as_slice())?;
         match path.as_os_str() == "-" {
-            true => print_csv(&y, cols, header, data.ids.as_ref())?,
-            false => write_array(path, &y, cols, Some(header), data.ids.as_ref())?,
+            true => print_csv(&y, cols, header, whole.ids.as_ref())?,
+            false => write_array(path, &y, cols, Some(header), whole.ids.as_ref())?,
         }
-        Ok(data.rows() as u64)
+        Ok(whole.rows() as u64)
+    }
+
+    /// Each part's rows and ids in order, rows read whole in chunks of 8,192 rows.
+    fn for_each_chunk(
+        &self,
+        model: &autoencoder::Autoencoder,
+        mut each: impl FnMut(&[f32], Option<&RowIds>) -> Result<()>,
+    ) -> Result<()> {
+        let Rows::Whole(data) = self else {
+            return self.for_each(model, |part| each(part.as_slice(), part.ids.as_ref()));
+        };
+        let chunk = 8 * autoencoder::model::INFERENCE_BATCH;
+        for start in (0..data.rows()).step_by(chunk) {
+            let end = (start + chunk).min(data.rows());
+            let ids = data.ids.as_ref().map(|i| i.slice(start..end));
+            each(data.rows_in(start..end), ids.as_ref())?;
+        }
+        Ok(())
     }
 
     /// Score every row with `kind`, handing each part (the rows whole are one) and its

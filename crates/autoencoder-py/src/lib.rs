@@ -664,6 +664,10 @@ impl Model {
         f: fn(&Autoencoder, &[f32], &Threads) -> autoencoder::Result<Vec<f32>>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         check_width(&x, width)?;
+        // The result is one array: refused, not a failed allocation, past half the memory.
+        autoencoder::train::MemoryBudget::of_machine(1)
+            .check_held("the result", x.shape()[0], out_width)
+            .map_err(|e| PyValueError::new_err(format!("{e} (half the machine's memory); pass fewer rows at a time")))?;
         let pool = self::threads(threads)?;
         let slice = rows(&x, "X")?;
         let model = Arc::clone(&self.inner);

@@ -70,6 +70,20 @@ def test_numbers_json_cannot_carry_are_refused_with_their_name(table):
             small(**kw).fit(table)
 
 
+def test_results_past_the_memory_budget_are_refused_before_any_work():
+    """A result array that would pass half the machine's memory (a million rows of a
+    30,000-wide code: 120 GB) is a ``ValueError``, not a failed allocation that ends the
+    interpreter; so is a batch whose activations would, when training."""
+    X = np.random.default_rng(0).random((16, 2)).astype(np.float32)
+    wide = Autoencoder(layers=(30000,), epochs=1, batch_size=8, threads=1).fit(X)
+    many = np.zeros((1_000_000, 2), np.float32)
+    with pytest.raises(ValueError, match=r"^the result: 1000000 rows of 30000 values are .* more than the memory budget of .*; pass fewer rows at a time$"):
+        wide.transform(many)
+    assert wide.transform(X).shape == (16, 30000)
+    with pytest.raises(ValueError, match=r"a batch of 1000000 rows through 2-30000-2 takes .* choose a smaller batch size"):
+        Autoencoder(layers=(30000,), epochs=1, batch_size=1_000_000, threads=1).fit(many)
+
+
 def test_paths_may_be_bytes_or_path_objects(table, tmp_path):
     est = small().fit(table)
     est.save(os.fsencode(tmp_path / "m.safetensors"))

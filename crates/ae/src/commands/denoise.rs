@@ -126,7 +126,7 @@ pub fn run(a: DenoiseArgs) -> Result<()> {
             let header = rows
                 .feature_names()
                 .map_or_else(|| (1..=d).map(|i| format!("x{i}")).collect(), <[String]>::to_vec);
-            rows.write_mapped(&model, p, d, &header, |x| pass.part(x))?;
+            rows.write_mapped(&model, p, d, &header, a.stream.budget(), |x| pass.part(x))?;
         }
         _ => rows.for_each(&model, |part| pass.part(part.as_slice()).map(drop))?,
     }

@@ -31,7 +31,8 @@ pub fn run(a: EncodeArgs) -> Result<()> {
     let threads = a.threads.threads();
     let k = model.code_dim();
     let path = a.output.as_deref().unwrap_or(Path::new("-"));
-    let count = rows.write_mapped(&model, path, k, &code_header(k), |x| model.encode(x, &threads))?;
+    let count = rows
+        .write_mapped(&model, path, k, &code_header(k), a.stream.budget(), |x| model.encode(x, &threads))?;
     if let Some(p) = &a.output {
         eprintln!("wrote {count} codes of {k} values to {}", p.display());
     }

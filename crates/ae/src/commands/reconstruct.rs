@@ -66,7 +66,9 @@ pub fn run(a: ReconstructArgs) -> Result<()> {
     let header =
         rows.feature_names().map_or_else(|| (1..=d).map(|i| format!("x{i}")).collect(), <[String]>::to_vec);
     let path = a.output.as_deref().unwrap_or(Path::new("-"));
-    let count = rows.write_mapped(&model, path, d, &header, |x| reconstruct(&model, x, a.bits, &threads))?;
+    let count = rows.write_mapped(&model, path, d, &header, a.stream.budget(), |x| {
+        reconstruct(&model, x, a.bits, &threads)
+    })?;
     if let Some(p) = &a.output {
         eprintln!("wrote {count} reconstructed rows to {}", p.display());
     }

@@ -445,6 +445,46 @@ fn evaluated(cmd: &mut assert_cmd::Command) -> (serde_json::Value, String) {
     (v, String::from_utf8_lossy(&run.stderr).into_owned())
 }
 
+/// Rows read whole whose output is larger than the memory budget (a wide code of many
+/// rows) are mapped and written a part at a time, chunks of 8,192 rows with their ids:
+/// the bytes of the output written at once; an .npz, made whole, is refused.
+#[test]
+fn an_output_over_the_budget_is_written_a_part_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ids.csv");
+    let mut csv = String::from("id,a,b\n");
+    for i in 0..10_000u32 {
+        csv.push_str(&format!("r{i},{},{}\n", (i * 37 % 101) as f32 / 101.0, (i * 11 % 97) as f32 / 97.0));
+    }
+    std::fs::write(&data, csv).unwrap();
+    let model = dir.path().join("m.safetensors");
+    ok(ae()
+        .arg("train")
+        .arg(&data)
+        .args(["--id-column", "id", "--layers", "16", "--epochs", "1", "-q", "--no-plots", "-o"])
+        .arg(&model));
+    let encode = |out: &str, budget: &[&str]| {
+        let mut c = ae();
+        c.arg("encode").arg(&model).arg(&data).args(["--id-column", "id", "-o"]).arg(dir.path().join(out));
+        ok(c.args(budget))
+    };
+    let said = |o: std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let whole = said(encode("whole.csv", &[]));
+    assert!(!whole.contains("a part at a time"), "{whole}");
+    // 10,000 codes of 16 values are 625 KiB; the rows themselves fit in 300 KiB.
+    let parts = said(encode("parts.csv", &["--memory-budget", "300K"]));
+    assert!(parts.contains("writing 10000 rows of 16 values (625.0 KiB as f32, more than the memory budget of 300.0 KiB) a part at a time"), "{parts}");
+    assert!(!parts.contains("encoding 10000 rows"), "{parts}");
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    assert_eq!(read("parts.csv"), read("whole.csv"));
+    encode("whole.npy", &[]);
+    encode("parts.npy", &["--memory-budget", "300K"]);
+    assert_eq!(read("parts.npy"), read("whole.npy"));
+    let mut c = ae();
+    c.arg("encode").arg(&model).arg(&data).args(["--id-column", "id", "--memory-budget", "300K", "-o"]);
+    fails(c.arg(dir.path().join("parts.npz")), &["an .npz archive is built whole in memory"]);
+}
+
 /// `ae evaluate` of table files a part at a time (`--stream`, or over
 /// `--memory-budget`) reports the numbers of the rows read whole, bit for bit: the
 /// metrics, the PCA baseline fitted on `--pca-fit` (read with the same data flags), the

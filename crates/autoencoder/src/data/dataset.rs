@@ -61,6 +61,14 @@ pub enum RowIds {
 }
 
 impl RowIds {
+    /// The ids of rows `range`.
+    pub fn slice(&self, range: Range<usize>) -> RowIds {
+        match self {
+            RowIds::Int(v) => RowIds::Int(v[range].to_vec()),
+            RowIds::Text(v) => RowIds::Text(v[range].to_vec()),
+        }
+    }
+
     /// How many ids.
     pub fn len(&self) -> usize {
         match self {

@@ -667,7 +667,9 @@ impl Model {
         // The result is one array: refused, not a failed allocation, past half the memory.
         autoencoder::train::MemoryBudget::of_machine(1)
             .check_held("the result", x.shape()[0], out_width)
-            .map_err(|e| PyValueError::new_err(format!("{e} (half the machine's memory); pass fewer rows at a time")))?;
+            .map_err(|e| {
+                PyValueError::new_err(format!("{e} (half the machine's memory); pass fewer rows at a time"))
+            })?;
         let pool = self::threads(threads)?;
         let slice = rows(&x, "X")?;
         let model = Arc::clone(&self.inner);
@@ -867,9 +869,14 @@ impl Model {
         row_offset: i64,
         drop_missing: bool,
     ) -> PyResult<ScoreResult<'py>> {
-        let row_offset = u64::try_from(row_offset).map_err(|_| {
-            PyValueError::new_err(format!("row_offset is {row_offset}; expected a row index ≥ 0"))
-        })?;
+        let row_offset = u64::try_from(row_offset)
+            .ok()
+            .filter(|&r| r <= autoencoder::data::dataset::MAX_FIRST_ROW)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "row_offset is {row_offset}; expected a row index from 0 to 2**62 (every id a 64-bit integer)"
+                ))
+            })?;
         check_width(&x, self.inner.input_dim())?;
         let kind = kind.map(str::parse::<ScoreKind>).transpose().map_err(to_py)?;
         let pool = self::threads(threads)?;

@@ -299,6 +299,13 @@ def test_parts_scored_with_their_row_offsets_equal_the_whole(ae, table, tmp_path
     assert not np.any(est.score_samples(table[77:200]) == whole[77:200])
     with pytest.raises(ValueError, match="row_offset"):
         est.score_samples(table, row_offset=-1)
+    # Up to 2**62, so that every id fits a 64-bit integer (`ae score --row-offset`'s range).
+    assert est.score_samples(table[:2], row_offset=1 << 62).shape == (2,)
+    for beyond in ((1 << 62) + 1, 1 << 70):
+        with pytest.raises(ValueError, match=r"^row_offset is \d+; expected a row index from 0 to 2\*\*62"):
+            est.score_samples(table, row_offset=beyond)
+    with pytest.raises(ValueError, match=r"^row_offset is \d+; expected"):
+        model.score(table, row_offset=(1 << 62) + 1)
 
 
 def test_a_saved_model_is_read_by_ae_inspect(ae, table, tmp_path):

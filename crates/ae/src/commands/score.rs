@@ -54,7 +54,7 @@ pub struct ScoreArgs {
 const PLOTS: [&str; 3] = ["roc.png", "pr.png", "histogram.png"];
 
 /// The largest `--row-offset`: 2⁶², so that every id fits a 64-bit integer.
-const MAX_ROW_OFFSET: u64 = 1 << 62;
+const MAX_ROW_OFFSET: u64 = autoencoder::data::dataset::MAX_FIRST_ROW;
 
 pub fn run_score(a: ScoreArgs) -> Result<()> {
     run(a, false)

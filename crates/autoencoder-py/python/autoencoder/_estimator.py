@@ -572,7 +572,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
-        _, scores, _ = self.model_.score(X, kind, self._threads(), whole(row_offset, "row_offset"))
+        row_offset = whole(row_offset, "row_offset")
+        if row_offset >= 1 << 63:  # beyond what the core takes; it refuses above 2**62 too
+            raise ValueError(f"row_offset is {row_offset}; expected a row index from 0 to 2**62 (every id a 64-bit integer)")
+        _, scores, _ = self.model_.score(X, kind, self._threads(), row_offset)
         return scores
 
     def explain(self, X, k=3, kind=None):

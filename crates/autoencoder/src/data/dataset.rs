@@ -4,6 +4,11 @@ use std::ops::Range;
 
 use crate::error::{Error, Result};
 
+/// The largest [`Dataset::first_row`] a front accepts (`ae score --row-offset`,
+/// Python's `row_offset`): 2⁶², so that every row's id `first_row + i` fits a 64-bit
+/// integer.
+pub const MAX_FIRST_ROW: u64 = 1 << 62;
+
 /// The most values an input row of images may have (1,048,576: 1024×1024 grey), which
 /// the image loader refuses beyond; a convolutional layer may output 16 times as many.
 /// Hidden and code layers have their own, smaller limit,

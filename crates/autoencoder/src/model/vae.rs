@@ -367,6 +367,20 @@ impl NllSums {
         if samples == 0 {
             return Err(Error::config("iw_samples", "must be at least 1"));
         }
+        // One row's samples are held at once (their codes, decodings and log weights):
+        // refused, not a failed allocation, past half the machine's memory.
+        let per_sample = 4 * (model.code_dim() + model.input_dim()) as u64 + 8;
+        let bytes = (samples as u64).saturating_mul(per_sample);
+        let budget = crate::train::MemoryBudget::of_machine(1);
+        if bytes > budget.bytes() {
+            return Err(Error::config(
+                "iw_samples",
+                format!(
+                    "{samples} samples of one row take {} (their codes, decodings and weights), more than the memory budget of {budget} (half the machine's memory); use fewer (the papers use 1,000 to 5,000)",
+                    crate::train::human_bytes(bytes)
+                ),
+            ));
+        }
         Ok(NllSums {
             likelihood: Likelihood::of(model),
             rng: random::rng(seed, Stream::Sample),
@@ -540,6 +554,10 @@ mod tests {
                 .unwrap();
         assert!(plain.sample_prior(2, 0).is_err());
         assert!(plain.prior_sampler(0).is_err());
+        // More importance samples than memory holds: refused before any is drawn.
+        let e = NllSums::new(&m, 1 << 50, 0).err().unwrap().to_string();
+        assert!(e.contains("iw_samples") && e.contains("more than the memory budget"), "{e}");
+        assert!(NllSums::new(&m, 5000, 0).is_ok());
         // Drawn a part at a time, the codes drawn at once: N(0, I), and each dimension
         // from the histogram of the training codes.
         let mut with_codec = plain.clone();

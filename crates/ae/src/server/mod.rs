@@ -412,6 +412,11 @@ async fn answer(
         Err(e) => return Err(Failure::new(400, format!("could not read the request body: {e}"))),
     };
     let loaded = app.core.current();
+    let out_width = match op {
+        Op::Score => 1,
+        Op::Encode => loaded.model.code_dim(),
+        Op::Reconstruct => loaded.model.input_dim(),
+    };
     let max_rows = s.max_rows;
     let data = tokio::task::spawn_blocking(move || {
         body::rows(&bytes, media, columnar, csv, &loaded.model, max_rows)
@@ -419,6 +424,19 @@ async fn answer(
     .await
     .map_err(|e| Failure::new(500, format!("reading the body failed: {e}")))??;
     let rows = data.rows();
+    // A response holds at most the values a body may (half its bytes: a CSV body's
+    // densest rows, `0,0,…`), so that many narrow rows through a wide code cannot make
+    // one, and the memory of the requests in flight, far larger than the bodies.
+    let most = s.max_body / 2;
+    if rows.saturating_mul(out_width) > most {
+        return Err(Failure::new(
+            413,
+            format!(
+                "the response would hold {rows} rows of {out_width} values, more than the {most} values a request may give (half of --max-body-mb's bytes); send at most {} rows",
+                most / out_width.max(1)
+            ),
+        ));
+    }
     let out = app.batcher(op).submit(data, reading).await?;
     Ok((media, out, rows))
 }

@@ -319,6 +319,38 @@ fn every_endpoint_and_media_type_answers_as_the_commands_do() {
     assert!(metrics.contains("ae_request_duration_seconds_count{endpoint=\"/v1/score\"} 14"), "{metrics}");
 }
 
+/// A response holds at most the values a body may (half of `--max-body-mb`'s bytes):
+/// narrow rows through a wide code would make it, and the memory of the requests in
+/// flight, far larger than the bodies. Refused with 413 and the rows that fit; the
+/// narrow outputs of the same rows are answered.
+#[test]
+fn a_response_larger_than_a_body_may_be_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("narrow.csv");
+    let text: String = (0..64).map(|i| format!("{},{}\n", i % 7, i % 5)).collect();
+    std::fs::write(&csv, text).unwrap();
+    let m = dir.path().join("wide.safetensors");
+    ok(ae()
+        .arg("train")
+        .arg(&csv)
+        .args(["--layers", "4096", "--epochs", "1", "-q", "--no-plots", "-o"])
+        .arg(&m));
+    let s = Server::start(&m, &["--max-body-mb", "1"]);
+    // 200 rows of 2 values: 819,200 code values, more than the 524,288 a 1 MiB body gives.
+    let rows: Vec<String> = (0..200).map(|i| format!("[{}, {}]", i % 3, i % 4)).collect();
+    let body = format!("{{\"rows\": [{}]}}", rows.join(","));
+    let json = Some("application/json");
+    let a = http(&s.addr, "POST", "/v1/encode", json, body.as_bytes());
+    assert_eq!(a.status, 413, "{}", String::from_utf8_lossy(&a.body));
+    let e = a.json()["error"].as_str().unwrap().to_string();
+    assert!(e.contains("200 rows of 4096 values") && e.contains("send at most 128 rows"), "{e}");
+    for path in ["/v1/score", "/v1/reconstruct"] {
+        assert_eq!(http(&s.addr, "POST", path, json, body.as_bytes()).status, 200, "{path}");
+    }
+    let fits = format!("{{\"rows\": [{}]}}", rows[..128].join(","));
+    assert_eq!(http(&s.addr, "POST", "/v1/encode", json, fits.as_bytes()).status, 200);
+}
+
 #[test]
 fn hostile_requests_get_a_4xx_and_the_server_keeps_answering() {
     let dir = tempfile::tempdir().unwrap();

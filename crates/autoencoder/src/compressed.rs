@@ -91,7 +91,19 @@ pub fn model_id(model: &Autoencoder) -> Result<[u8; 8]> {
 
 /// Codes of raw rows `x`, quantised at `bits`: the symbols a compressed file holds.
 pub fn symbols(model: &Autoencoder, x: &[f32], bits: u32, threads: &Threads) -> Result<Vec<u32>> {
-    codec(model)?.quantize(&model.encode(x, threads)?, bits)
+    let c = codec(model)?;
+    // The codes and their symbols are held at once (8 bytes a code value): refused, not
+    // a failed allocation, past half the machine's memory (narrow rows, a wide code).
+    let (rows, k) = (x.len() / model.input_dim().max(1), model.code_dim());
+    let bytes = (rows as u64).saturating_mul(k as u64).saturating_mul(8);
+    let budget = crate::budget::MemoryBudget::of_machine(1);
+    if bytes > budget.bytes() {
+        return Err(Error::Data(format!(
+            "the codes of {rows} rows ({k} values each) and their symbols take {}, more than the memory budget of {budget} (half the machine's memory); compress fewer rows at a time",
+            crate::budget::human_bytes(bytes)
+        )));
+    }
+    c.quantize(&model.encode(x, threads)?, bits)
 }
 
 /// Reconstructions of raw rows `x` through quantised codes: exactly what
@@ -274,6 +286,23 @@ mod tests {
         let z = m.encode(data.as_slice(), &t).unwrap();
         m.codec = Some(Codec::fit(&z, 8).unwrap());
         (m, data.as_slice().to_vec())
+    }
+
+    /// Narrow rows through a wide code: the codes and their symbols of 4 M rows (134 GB)
+    /// are refused before any is computed, not a failed allocation.
+    #[test]
+    fn codes_past_the_memory_budget_are_refused() {
+        let cfg = ModelConfig { input_dim: 2, layers: vec![4096], ..ModelConfig::default() };
+        let mut m = Autoencoder::new(cfg, 0).unwrap();
+        let t = Threads::new(1);
+        m.codec = Some(Codec::fit(&m.encode(&[0.1, 0.2, 0.3, 0.4], &t).unwrap(), 4096).unwrap());
+        let x = vec![0.5f32; 2 * (4 << 20)];
+        let e = compress(&m, &x, 4, &t).unwrap_err().to_string();
+        assert!(
+            e.contains("the codes of 4194304 rows (4096 values each)") && e.contains("memory budget"),
+            "{e}"
+        );
+        assert_eq!(compress(&m, &x[..20], 4, &t).map(|f| !f.is_empty()).ok(), Some(true));
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub mod anomaly;
 #[doc(hidden)]
 pub mod atomic;
 pub mod baseline;
+pub mod budget;
 pub mod codec;
 #[cfg(feature = "compress")]
 pub mod compressed;

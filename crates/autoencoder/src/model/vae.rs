@@ -371,13 +371,13 @@ impl NllSums {
         // refused, not a failed allocation, past half the machine's memory.
         let per_sample = 4 * (model.code_dim() + model.input_dim()) as u64 + 8;
         let bytes = (samples as u64).saturating_mul(per_sample);
-        let budget = crate::train::MemoryBudget::of_machine(1);
+        let budget = crate::budget::MemoryBudget::of_machine(1);
         if bytes > budget.bytes() {
             return Err(Error::config(
                 "iw_samples",
                 format!(
                     "{samples} samples of one row take {} (their codes, decodings and weights), more than the memory budget of {budget} (half the machine's memory); use fewer (the papers use 1,000 to 5,000)",
-                    crate::train::human_bytes(bytes)
+                    crate::budget::human_bytes(bytes)
                 ),
             ));
         }

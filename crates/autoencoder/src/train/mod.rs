@@ -1,7 +1,6 @@
 //! Training: the settings, the fit loop and its workspace, the per-epoch history,
 //! early stopping, and the observer through which a caller follows progress.
 
-mod budget;
 mod checkpoint;
 mod code_penalty;
 mod finish;
@@ -16,7 +15,7 @@ mod row_split;
 mod shard;
 mod stream;
 
-pub use budget::{human_bytes, MemoryBudget};
+pub use crate::budget::{human_bytes, MemoryBudget};
 pub use checkpoint::{
     load_checkpoint, save_checkpoint, Checkpoint, DataFingerprint, PartFingerprint, Resume, ResumeState,
     WordPosition, CHECKPOINT_FORMAT,

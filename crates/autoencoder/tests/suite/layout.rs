@@ -37,6 +37,7 @@ const RULES: &[(&str, Rule)] = &[
     ("codec", Only(&["error", "random"])),
     ("pca", Only(&["error", "kernels", "metrics", "random"])),
     ("data", Only(&["error", "atomic", "kernels", "random"])),
+    ("budget", Only(&["error", "data"])),
     ("probe", Only(&["error", "kernels", "random"])),
     (
         "model",

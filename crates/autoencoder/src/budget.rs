@@ -1,9 +1,10 @@
-//! The memory budget of training and scoring: the bytes the rows may take in memory,
-//! read from a size such as `1.5G` or taken as half the machine's memory, and whether
-//! table files are over it (they are then streamed: [`fit_streamed`](super::fit_streamed)
-//! trains on them, [`score_parts`](crate::anomaly::score_parts) scores them). Every
-//! front that trains on or scores files (`ae train`, `ae score`, the Python package)
-//! decides here.
+//! The memory budget: the bytes a run may hold, read from a size such as `1.5G` or
+//! taken as half the machine's memory. Training and scoring decide here whether table
+//! files are over it (they are then streamed: [`fit_streamed`](crate::train::fit_streamed)
+//! trains on them, [`score_parts`](crate::anomaly::score_parts) scores them), and every
+//! allocation whose size a user's count or width sets (a batch, importance samples, an
+//! output made whole) is checked against it before it is made. Every front (`ae`, the
+//! Python package) decides here; `train` re-exports it.
 
 use std::path::PathBuf;
 

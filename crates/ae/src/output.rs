@@ -32,6 +32,11 @@ pub fn write_array(
     }
 }
 
+/// `x1..xd` column names for rows without names of their own.
+pub fn row_header(d: usize) -> Vec<String> {
+    (1..=d).map(|i| format!("x{i}")).collect()
+}
+
 /// `z1..zk` column names for codes.
 pub fn code_header(k: usize) -> Vec<String> {
     (1..=k).map(|i| format!("z{i}")).collect()

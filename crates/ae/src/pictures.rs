@@ -15,7 +15,7 @@ pub fn write_rows(path: &Path, model: &Autoencoder, rows: &[f32], per_row: usize
     let is_png = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
     let d = model.input_dim();
     if !is_png {
-        let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
+        let header = crate::output::row_header(d);
         return write_array(path, rows, d, Some(&header), None);
     }
     let shape = image_shape(path, model)?;
@@ -59,7 +59,7 @@ pub fn write_decodings(
     count: usize,
     per_row: usize,
     threads: &Threads,
-    mut next_codes: impl FnMut(usize) -> Result<Vec<f32>>,
+    mut next_codes: impl FnMut(usize) -> Vec<f32>,
 ) -> Result<()> {
     let d = model.input_dim().max(1);
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
@@ -80,18 +80,18 @@ pub fn write_decodings(
         Some("npz") => check_whole(path, count, d)?,
         _ => {
             let part = ((1usize << 20) / d).max(1);
-            let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
+            let header = crate::output::row_header(d);
             return autoencoder::atomic::write_atomic_try(path, |out| {
                 let mut w = RowsWriter::new(path, out, count as u64, d, Some(&header))?;
                 for start in (0..count).step_by(part) {
-                    let z = next_codes(part.min(count - start))?;
+                    let z = next_codes(part.min(count - start));
                     w.write(&model.decode(&z, threads)?, None)?;
                 }
                 w.finish()
             });
         }
     }
-    let y = model.decode(&next_codes(count)?, threads)?;
+    let y = model.decode(&next_codes(count), threads)?;
     write_rows(path, model, &y, per_row)
 }
 

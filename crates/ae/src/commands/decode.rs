@@ -41,7 +41,7 @@ pub fn run(a: DecodeArgs) -> Result<()> {
     codes.check_finite()?;
     let rows = model.decode(codes.as_slice(), &a.threads.threads())?;
     let d = model.input_dim();
-    let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
+    let header = crate::output::row_header(d);
     match &a.output {
         Some(p) => {
             write_array(p, &rows, d, Some(&header), None)?;

@@ -123,9 +123,8 @@ pub fn run(a: DenoiseArgs) -> Result<()> {
     };
     match (&a.output, png) {
         (Some(p), None) => {
-            let header = rows
-                .feature_names()
-                .map_or_else(|| (1..=d).map(|i| format!("x{i}")).collect(), <[String]>::to_vec);
+            let header =
+                rows.feature_names().map_or_else(|| crate::output::row_header(d), <[String]>::to_vec);
             rows.write_mapped(&model, p, d, &header, a.stream.budget(), |x| pass.part(x))?;
         }
         _ => rows.for_each(&model, |part| pass.part(part.as_slice()).map(drop))?,

@@ -78,7 +78,7 @@ pub fn run_generate(a: GenerateArgs) -> Result<()> {
         return Err(Error::config("count", "must be at least 1"));
     }
     let mut sampler = model.prior_sampler(a.seed)?;
-    write_decodings(&a.output, &model, a.count, a.per_row, &a.threads.threads(), |n| Ok(sampler.draw(n)))?;
+    write_decodings(&a.output, &model, a.count, a.per_row, &a.threads.threads(), |n| sampler.draw(n))?;
     let from =
         if model.config().variational { "the prior N(0, I)" } else { "the training codes' histograms" };
     eprintln!("wrote {} samples from {from} to {}", a.count, a.output.display());

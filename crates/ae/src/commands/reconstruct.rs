@@ -63,8 +63,7 @@ pub fn run(a: ReconstructArgs) -> Result<()> {
     }
     let rows = Rows::open(&a.input, &a.stream, &model, 0, "reconstructing")?;
     let d = model.input_dim();
-    let header =
-        rows.feature_names().map_or_else(|| (1..=d).map(|i| format!("x{i}")).collect(), <[String]>::to_vec);
+    let header = rows.feature_names().map_or_else(|| crate::output::row_header(d), <[String]>::to_vec);
     let path = a.output.as_deref().unwrap_or(Path::new("-"));
     let count = rows.write_mapped(&model, path, d, &header, a.stream.budget(), |x| {
         reconstruct(&model, x, a.bits, &threads)

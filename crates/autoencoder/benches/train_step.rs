@@ -84,7 +84,13 @@ fn bench(c: &mut Criterion) {
     // split (169 MB, from memory) rather than 4,096 rows (13 MB, from the last-level cache).
     let n_rows: usize =
         std::env::var("AE_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(4096).max(2 * BATCH);
-    let data = synthetic::generate(n_rows, 0);
+    let mut data = synthetic::generate(n_rows, 0);
+    // AE_BENCH_BYTES=1 rounds each value to a step of 1/255, as 8-bit pixels hold them
+    // (MNIST, Fashion-MNIST): the step then gathers its rows from their bytes.
+    if std::env::var_os("AE_BENCH_BYTES").is_some() {
+        data.as_mut_slice().iter_mut().for_each(|v| *v = (*v * 255.0).round() / 255.0);
+        assert!(data.bytes().is_some());
+    }
     // AE_BENCH_THREADS=2 measures the same step on two threads (the products split
     // over blocks of C, the element-wise passes over fixed row chunks).
     let count = std::env::var("AE_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);

@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::bytes::ByteCodes;
 use crate::error::{Error, Result};
 
 /// The largest [`Dataset::first_row`] a front accepts (`ae score --row-offset`,
@@ -155,6 +156,8 @@ pub struct Dataset {
     /// How many rows with a missing value were left out as they were read
     /// ([`Missing::Drop`](super::columns::Missing::Drop)).
     pub dropped_rows: usize,
+    /// The values at one byte each, when they are all bytes ([`Dataset::bytes`]).
+    bytes: ByteCodes,
     /// The one-hot encodings of a table's categorical columns, whose features follow
     /// the numeric ones (a model trained on these rows keeps them).
     pub categories: Vec<super::columns::Categorical>,
@@ -234,6 +237,7 @@ impl Dataset {
             nan_is_missing: false,
             dropped_rows: 0,
             categories: Vec::new(),
+            bytes: ByteCodes::default(),
         })
     }
 
@@ -310,7 +314,24 @@ impl Dataset {
     }
     /// All values, row-major, mutable.
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        self.bytes = ByteCodes::default();
         &mut self.data
+    }
+    /// The values at one byte each, when every one is `k/255` for a whole `k` (rows read
+    /// from 8-bit pixels, or 0/1 data): `k` stands for [`bytes::value`](super::bytes::value)`(k)`,
+    /// the value's very bits. Made on the first call and kept (a quarter of the values'
+    /// memory) until the values change; `None`, after one pass, when a value is not one.
+    /// Training gathers a shuffled batch's rows from them.
+    ///
+    /// ```
+    /// use autoencoder::data::Dataset;
+    /// let pixels = Dataset::new(vec![0.0, 128.0 / 255.0, 1.0, 7.0 / 255.0], 2, 2, "pixels").unwrap();
+    /// assert_eq!(pixels.bytes(), Some(&[0u8, 128, 255, 7][..]));
+    /// let other = Dataset::new(vec![0.0, 0.5], 1, 2, "other").unwrap();
+    /// assert_eq!(other.bytes(), None);
+    /// ```
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.bytes.get(&self.data)
     }
     /// Replace the values with `data`, rows of `cols` values (the same number of rows),
     /// keeping everything else: labels, ids, the source.
@@ -325,6 +346,7 @@ impl Dataset {
         }
         self.data = data;
         self.cols = cols;
+        self.bytes = ByteCodes::default();
         Ok(())
     }
 
@@ -355,6 +377,7 @@ impl Dataset {
             nan_is_missing: self.nan_is_missing,
             dropped_rows: self.dropped_rows,
             categories: self.categories.clone(),
+            bytes: ByteCodes::default(),
         }
     }
 
@@ -379,6 +402,7 @@ impl Dataset {
             nan_is_missing: self.nan_is_missing,
             dropped_rows: self.dropped_rows,
             categories: self.categories.clone(),
+            bytes: ByteCodes::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod buffer;
 pub mod builtin;
+pub mod bytes;
 pub mod chunks;
 #[cfg(feature = "parquet")]
 pub mod columnar;

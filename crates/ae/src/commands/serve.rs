@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use autoencoder::train::MemoryBudget;
 use autoencoder::Result;
 use clap::Args;
 
@@ -24,15 +25,22 @@ pub struct ServeArgs {
     /// The most rows a request may hold.
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub max_rows: u64,
-    /// Seconds a request may take, reading its body included (408 after).
+    /// Seconds a request may take, reading its body included (408 after); a client that
+    /// reads none of its response for that long is disconnected.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub timeout: f64,
     /// Seconds a client has to send a request's headers (a slow client is disconnected).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub header_timeout: f64,
-    /// Requests computed at once; more are refused with 503.
-    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
-    pub max_concurrency: u64,
+    /// Requests computed at once; more are refused with 503. By default 64, or as many
+    /// as fit --memory-budget at up to 6 times --max-body-mb each.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_concurrency: Option<u64>,
+    /// The memory the requests computed at once may hold together (`512M`, `8G`; by
+    /// default half the machine's memory): each may hold up to 6 times --max-body-mb
+    /// (its body, its values, its results and their text).
+    #[arg(long, value_name = "SIZE", value_parser = |v: &str| v.parse::<MemoryBudget>())]
+    pub memory_budget: Option<MemoryBudget>,
     /// Connections open at once; more wait to be accepted.
     #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_connections: u64,
@@ -64,15 +72,26 @@ fn seconds(flag: &str, v: f64) -> Result<Duration> {
 }
 
 pub fn run(a: ServeArgs) -> Result<()> {
+    let max_body = (a.max_body_mb as usize) << 20;
+    let budget = a.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(1));
+    let (max_concurrency, lowered) =
+        server::concurrency(a.max_concurrency.map(|n| n as usize), max_body, budget)?;
+    if lowered {
+        eprintln!(
+            "note: computing at most {max_concurrency} requests at once (--max-concurrency): {} with bodies of {} MiB would pass the memory budget of {budget}",
+            server::DEFAULT_CONCURRENCY,
+            a.max_body_mb
+        );
+    }
     let settings = Settings {
         model: a.model,
         host: a.host,
         port: a.port,
-        max_body: (a.max_body_mb as usize) << 20,
+        max_body,
         max_rows: a.max_rows as usize,
         timeout: seconds("timeout", a.timeout)?,
         header_timeout: seconds("header-timeout", a.header_timeout)?,
-        max_concurrency: a.max_concurrency as usize,
+        max_concurrency,
         max_connections: a.max_connections as usize,
         batch_wait: seconds("batch-wait-ms", a.batch_wait_ms / 1000.0)?,
         batch_rows: a.batch_rows as usize,

@@ -357,6 +357,56 @@ pub enum Output {
     Reconstructions { values: Vec<f32>, width: usize },
 }
 
+/// The most bytes one value of a response in `media` takes, with its separator: in NPY
+/// 4 (8 for a score, an f64); in JSON 25, the longest number an f32 widened to f64 or an
+/// f64 is written as (a sign, 17 digits, a point, an exponent such as `e-308`); in CSV 49
+/// for an f32, which Rust writes without an exponent (`-0.000…1` for 1e-45). A score
+/// (a row's value) takes 27 as text: at most 24 characters (see [`score_text`]) and its
+/// outlier flag.
+pub fn most_bytes_per_value(media: Media, scores: bool) -> usize {
+    match (media, scores) {
+        (Media::Npy, false) => 4,
+        (Media::Npy, true) => 8,
+        (_, true) => 27,
+        (Media::Json, false) => 25,
+        (Media::Csv, false) => 49,
+    }
+}
+
+/// A score as CSV text: as Rust writes an f64 (`0.25`), or with an exponent (`1.5e-300`)
+/// outside [10⁻⁶, 10¹⁶), where Rust's form would run to hundreds of digits: at most 24
+/// characters either way.
+pub fn score_text(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 || !a.is_finite() || (1e-6..1e16).contains(&a) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// Rows of f32 values, `width` a row, as JSON arrays of numbers: each written as its f64
+/// (NaN and ±∞ as `null`), the bytes `serde_json::json!` gives for them, without its tree
+/// of values (some 48 bytes a value, twice what the text takes).
+struct JsonRows<'a>(&'a [f32], usize);
+
+impl serde::Serialize for JsonRows<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        struct Row<'a>(&'a [f32]);
+        impl serde::Serialize for Row<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(|&v| f64::from(v)))
+            }
+        }
+        let mut seq = s.serialize_seq(Some(self.0.len() / self.1.max(1)))?;
+        for row in self.0.chunks(self.1.max(1)) {
+            seq.serialize_element(&Row(row))?;
+        }
+        seq.end()
+    }
+}
+
 /// The answer's body in `media`.
 pub fn render(out: &Output, media: Media) -> Vec<u8> {
     match (out, media) {
@@ -371,6 +421,7 @@ pub fn render(out: &Output, media: Media) -> Vec<u8> {
         (Output::Scores { scores, flags, .. }, Media::Csv) => {
             let mut s = String::from(if flags.is_some() { "score,outlier\n" } else { "score\n" });
             for (i, x) in scores.iter().enumerate() {
+                let x = score_text(*x);
                 match flags {
                     Some(f) => s.push_str(&format!("{x},{}\n", f[i])),
                     None => s.push_str(&format!("{x}\n")),
@@ -384,8 +435,13 @@ pub fn render(out: &Output, media: Media) -> Vec<u8> {
             let rows = values.len() / (*width).max(1);
             match media {
                 Media::Json => {
-                    let nested: Vec<&[f32]> = values.chunks(*width).collect();
-                    serde_json::to_vec(&serde_json::json!({ key: nested })).expect("JSON of numbers")
+                    let mut bytes = Vec::with_capacity(values.len() * 20 + 16);
+                    let mut ser = serde_json::Serializer::new(&mut bytes);
+                    use serde::ser::{SerializeMap, Serializer};
+                    let mut m = (&mut ser).serialize_map(Some(1)).expect("writing to memory");
+                    m.serialize_entry(key, &JsonRows(values, *width)).expect("JSON of numbers");
+                    m.end().expect("writing to memory");
+                    bytes
                 }
                 Media::Csv => {
                     let prefix = if key == "codes" { "z" } else { "x" };
@@ -411,6 +467,57 @@ mod tests {
     fn read(text: &str, width: usize, max_rows: usize, fills: bool) -> Result<Vec<f32>, String> {
         let mut de = serde_json::Deserializer::from_str(text);
         RowsSeed { width, max_rows, fills }.deserialize(&mut de).map_err(|e| e.to_string())
+    }
+
+    /// Codes and reconstructions in JSON are the bytes `serde_json::json!` made of them
+    /// (every f32 widened to f64, NaN and ±∞ as null), and no longer than
+    /// `most_bytes_per_value` allows.
+    #[test]
+    fn json_rows_are_written_as_the_value_tree_wrote_them() {
+        let odd = [0.1f32, -0.0, 1e-45, -1.175_494_4e-38, f32::MAX, f32::NAN, f32::INFINITY, 1.0, -3.25e7];
+        let mut values: Vec<f32> = odd.to_vec();
+        let mut state = 7u32;
+        values.extend((0..291).map(|_| {
+            state = state.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+            f32::from_bits(state >> 1 | (state & 1) << 31)
+        }));
+        for width in [1, 3, 300] {
+            for codes in [true, false] {
+                let (out, key) = if codes {
+                    (Output::Codes { values: values.clone(), width }, "codes")
+                } else {
+                    (Output::Reconstructions { values: values.clone(), width }, "reconstructions")
+                };
+                let nested: Vec<&[f32]> = values.chunks(width).collect();
+                let want = serde_json::to_vec(&serde_json::json!({ key: nested })).unwrap();
+                let got = render(&out, Media::Json);
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    String::from_utf8(want).unwrap(),
+                    "width {width}"
+                );
+            }
+        }
+        let longest =
+            values.iter().map(|&v| serde_json::to_string(&f64::from(v)).unwrap().len() + 1).max().unwrap();
+        assert!(longest <= most_bytes_per_value(Media::Json, false), "{longest}");
+        let longest = values.iter().map(|v| v.to_string().len() + 1).max().unwrap();
+        assert!(longest <= most_bytes_per_value(Media::Csv, false), "{longest}");
+        let scores = [
+            f64::MIN_POSITIVE,
+            -f64::MAX,
+            -1.234_567_890_123_456_7e-300,
+            -f64::from_bits(1e16f64.to_bits() - 1),
+            1.234_567_890_123_456_7e-6,
+        ];
+        for x in scores {
+            let text = score_text(x);
+            assert_eq!(text.parse::<f64>().unwrap(), x);
+            assert!(text.len() + ",1\n".len() <= most_bytes_per_value(Media::Csv, true), "{text}");
+            let json = serde_json::to_string(&x).unwrap();
+            assert!(json.len() + ",1,".len() <= most_bytes_per_value(Media::Json, true), "{json}");
+        }
+        assert_eq!(score_text(0.25), "0.25");
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod batch;
 mod body;
 mod metrics;
 mod openapi;
+mod stall;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use autoencoder::anomaly::ScoreKind;
+use autoencoder::train::{human_bytes, MemoryBudget};
 use autoencoder::{file, Autoencoder, Error, Result, Threads};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -56,6 +58,47 @@ pub struct Settings {
     pub threads: usize,
     pub watch: bool,
     pub drain: Duration,
+}
+
+/// A response takes at most this many times `--max-body-mb`'s bytes.
+const RESPONSE_BODIES: usize = 2;
+
+/// The most memory one request holds, in bodies of `--max-body-mb`: while it is read,
+/// its body and its values (a text body's densest rows, `0,0,…`, are 2 bytes a value
+/// read into 4: twice the body); while computed, its values, their copy in a batched
+/// pass and its results (at most as many bytes as its response may take, twice the
+/// body); while written out, its results and their text.
+pub const REQUEST_HOLDS: u64 = 6;
+
+/// The requests computed at once when `--max-concurrency` is not given, unless fewer
+/// fit the memory budget.
+pub const DEFAULT_CONCURRENCY: usize = 64;
+
+/// How many requests to compute at once: `asked`, or by default
+/// [`DEFAULT_CONCURRENCY`] or as many as fit `budget` at [`REQUEST_HOLDS`] bodies of
+/// `max_body` bytes each (the second of the pair says it was lowered). An error, naming
+/// the flags, when more are asked for than fit, or when not one does.
+pub fn concurrency(asked: Option<usize>, max_body: usize, budget: MemoryBudget) -> Result<(usize, bool)> {
+    let each = REQUEST_HOLDS * max_body as u64;
+    let fit = budget.bytes() / each;
+    let (mb, held) = (max_body >> 20, human_bytes(each));
+    if fit == 0 {
+        return Err(Error::config(
+            "max_body_mb",
+            format!("a request with a body of {mb} MiB may hold {held} (its body, its values, its results and their text), more than the memory budget of {budget}; lower --max-body-mb"),
+        ));
+    }
+    match asked {
+        Some(n) if n as u64 > fit => Err(Error::config(
+            "max_concurrency",
+            format!(
+                "{n} requests with bodies of up to {mb} MiB (--max-body-mb) may hold {} at once ({held} each: the body, its values, its results and their text), more than the memory budget of {budget}; at most {fit} fit, or lower --max-body-mb",
+                human_bytes(each * n as u64)
+            ),
+        )),
+        Some(n) => Ok((n, false)),
+        None => Ok(((fit as usize).min(DEFAULT_CONCURRENCY), fit < DEFAULT_CONCURRENCY as u64)),
+    }
 }
 
 /// A refusal: an HTTP status and what was wrong.
@@ -258,7 +301,7 @@ async fn serve(settings: Settings, loaded: Loaded) -> Result<()> {
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(settings.header_timeout)
-            .serve_connection(TokioIo::new(stream), svc);
+            .serve_connection(stall::Stall::new(TokioIo::new(stream), settings.timeout), svc);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
@@ -348,7 +391,8 @@ async fn compute_at(
 }
 
 /// A compute request: admitted under the concurrency limit, its body read (bounded in
-/// size and, with the rest, in time), parsed on a blocking thread, batched, answered.
+/// size and, with the rest, in time), parsed on a blocking thread, batched, answered; it
+/// leaves the limit once its response is written (`stall`).
 /// The endpoints take no query parameters: one (say `?kind=elbo`) is refused rather than
 /// ignored, as the body's unknown fields are, so that no one reads scores of another
 /// kind than they asked for.
@@ -370,8 +414,8 @@ async fn compute(app: Arc<App>, op: Op, query: Option<String>, headers: HeaderMa
                 503,
                 format!("busy: {} requests are running (--max-concurrency); try again", s.max_concurrency),
             )),
-            Ok(_permit) => match tokio::time::timeout(s.timeout, answer(&app, op, &headers, body)).await {
-                Ok(r) => r,
+            Ok(permit) => match tokio::time::timeout(s.timeout, answer(&app, op, &headers, body)).await {
+                Ok(r) => r.map(|answer| (answer, permit)),
                 Err(_) => Err(Failure::new(
                     408,
                     format!("the request took longer than {:?} (--timeout)", s.timeout),
@@ -380,9 +424,10 @@ async fn compute(app: Arc<App>, op: Op, query: Option<String>, headers: HeaderMa
         },
     };
     let (response, status, rows) = match result {
-        Ok((media, out, rows)) => {
-            let bytes = body::render(&out, media);
-            let r = ([(header::CONTENT_TYPE, media.content_type())], bytes).into_response();
+        // The response keeps the permit until it is written (`stall`).
+        Ok(((media, bytes, rows), permit)) => {
+            let held = Body::new(stall::Held::new(bytes, permit));
+            let r = ([(header::CONTENT_TYPE, media.content_type())], held).into_response();
             (r, 200, rows)
         }
         Err(f) => (f.response(), f.status, 0),
@@ -396,7 +441,7 @@ async fn answer(
     op: Op,
     headers: &HeaderMap,
     body: Body,
-) -> std::result::Result<(Media, body::Output, usize), Failure> {
+) -> std::result::Result<(Media, Vec<u8>, usize), Failure> {
     let s = &app.settings;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let (media, columnar) = Media::of_request(content_type)?;
@@ -424,21 +469,29 @@ async fn answer(
     .await
     .map_err(|e| Failure::new(500, format!("reading the body failed: {e}")))??;
     let rows = data.rows();
-    // A response holds at most the values a body may (half its bytes: a CSV body's
-    // densest rows, `0,0,…`), so that many narrow rows through a wide code cannot make
-    // one, and the memory of the requests in flight, far larger than the bodies.
-    let most = s.max_body / 2;
-    if rows.saturating_mul(out_width) > most {
+    // A response takes at most twice the bytes a body may, however its values are
+    // written: narrow rows through a wide code would otherwise make one far larger than
+    // the body, and the memory of the requests in flight with it (`REQUEST_HOLDS`).
+    let per_value = body::most_bytes_per_value(media, op == Op::Score);
+    let most = RESPONSE_BODIES * s.max_body;
+    let worst = rows.saturating_mul(out_width).saturating_mul(per_value);
+    if worst > most {
         return Err(Failure::new(
             413,
             format!(
-                "the response would hold {rows} rows of {out_width} values, more than the {most} values a request may give (half of --max-body-mb's bytes); send at most {} rows",
-                most / out_width.max(1)
+                "the response would hold {rows} rows of {out_width} values, up to {worst} bytes as {}, more than the {most} bytes a response may take (twice --max-body-mb); send at most {} rows",
+                media.content_type(),
+                most / (out_width * per_value).max(1)
             ),
         ));
     }
     let out = app.batcher(op).submit(data, reading).await?;
-    Ok((media, out, rows))
+    // Written out on a blocking thread, under the request's permit: a response's text is
+    // up to twice a body's bytes.
+    let bytes = tokio::task::spawn_blocking(move || body::render(&out, media))
+        .await
+        .map_err(|e| Failure::new(500, format!("writing the response failed: {e}")))?;
+    Ok((media, bytes, rows))
 }
 
 fn too_large(max: usize) -> Failure {
@@ -505,4 +558,31 @@ async fn not_found(uri: axum::http::Uri) -> Response {
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
     Failure::new(405, format!("{} {} is not served; see GET /openapi.json", method, uri.path())).response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The requests at once fit the budget at `REQUEST_HOLDS` bodies each: by default
+    /// 64 or fewer, and a count asked for beyond that, or a body too large for one
+    /// request, is refused naming its flag.
+    #[test]
+    fn requests_at_once_fit_the_memory_budget() {
+        let mib = 1 << 20;
+        let budget = |b: u64| MemoryBudget::new(b).unwrap();
+        // 64 requests of 1 MiB bodies hold up to 384 MiB.
+        assert_eq!(concurrency(None, mib, budget(384 * mib as u64)).unwrap(), (64, false));
+        assert_eq!(concurrency(None, mib, budget(384 * mib as u64 - 1)).unwrap(), (63, true));
+        assert_eq!(concurrency(None, 64 * mib, budget(12 << 30)).unwrap(), (32, true));
+        assert_eq!(concurrency(Some(32), 64 * mib, budget(12 << 30)).unwrap(), (32, false));
+        let e = concurrency(Some(33), 64 * mib, budget(12 << 30)).unwrap_err().to_string();
+        assert!(
+            e.contains("max_concurrency") && e.contains("33 requests with bodies of up to 64 MiB"),
+            "{e}"
+        );
+        assert!(e.contains("12.4 GiB at once (384.0 MiB each") && e.contains("at most 32 fit"), "{e}");
+        let e = concurrency(None, 64 * mib, budget(100 * mib as u64)).unwrap_err().to_string();
+        assert!(e.contains("max_body_mb") && e.contains("lower --max-body-mb"), "{e}");
+    }
 }

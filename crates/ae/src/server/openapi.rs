@@ -49,7 +49,7 @@ pub fn document(model: &Autoencoder, settings: &Settings) -> Value {
             "400": e("the body is malformed, has the wrong width, holds a value that is not a finite number, or no rows"),
             "408": e("the request took longer than the server's --timeout"),
             "409": e("the model was reloaded with another width while the request waited"),
-            "413": e("the body is larger than --max-body-mb, holds more rows than --max-rows, or would get a response of more values than half of --max-body-mb's bytes"),
+            "413": e("the body is larger than --max-body-mb, holds more rows than --max-rows, or would get a response that may take more than twice --max-body-mb's bytes (4 bytes a value in NPY, 25 in JSON, 49 in CSV)"),
             "415": e("the Content-Type is not JSON, CSV, NPY, Parquet or Arrow IPC"),
             "503": e("--max-concurrency requests are running, or the server is stopping"),
         })

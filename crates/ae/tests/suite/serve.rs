@@ -9,13 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{ae, ok};
+use crate::common::{ae, fails, ok};
 
 /// A running `ae serve`, killed when dropped.
 struct Server {
     child: Child,
     addr: String,
     log: std::sync::mpsc::Receiver<String>,
+    /// What it said before its address.
+    early: Vec<String>,
 }
 
 impl Server {
@@ -36,10 +38,16 @@ impl Server {
                 let _ = tx.send(line);
             }
         });
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("ae serve prints its address");
-        let addr =
-            line.split("http://").nth(1).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
-        Server { child, addr, log: rx }
+        // Notes may come before the address.
+        let mut early = Vec::new();
+        let addr = loop {
+            let line = rx.recv_timeout(Duration::from_secs(30)).expect("ae serve prints its address");
+            match line.split("http://").nth(1) {
+                Some(addr) => break addr.to_string(),
+                None => early.push(line),
+            }
+        };
+        Server { child, addr, log: rx, early }
     }
 
     fn pid(&self) -> i32 {
@@ -319,36 +327,121 @@ fn every_endpoint_and_media_type_answers_as_the_commands_do() {
     assert!(metrics.contains("ae_request_duration_seconds_count{endpoint=\"/v1/score\"} 14"), "{metrics}");
 }
 
-/// A response holds at most the values a body may (half of `--max-body-mb`'s bytes):
-/// narrow rows through a wide code would make it, and the memory of the requests in
-/// flight, far larger than the bodies. Refused with 413 and the rows that fit; the
-/// narrow outputs of the same rows are answered.
+/// A response takes at most twice the bytes a body may, counted at the most a value
+/// takes in its media (25 bytes in JSON): narrow rows through a wide code would make
+/// one, and the memory of the requests in flight, far larger than the bodies. Refused
+/// with 413 and the rows that fit; the narrow outputs of the same rows are answered.
+/// The requests at once fit the memory budget: by default fewer than 64 where 64 do not
+/// (a note says so), and more than fit, asked for, are refused at start.
 #[test]
 fn a_response_larger_than_a_body_may_be_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("narrow.csv");
-    let text: String = (0..64).map(|i| format!("{},{}\n", i % 7, i % 5)).collect();
-    std::fs::write(&csv, text).unwrap();
-    let m = dir.path().join("wide.safetensors");
-    ok(ae()
-        .arg("train")
-        .arg(&csv)
-        .args(["--layers", "4096", "--epochs", "1", "-q", "--no-plots", "-o"])
-        .arg(&m));
-    let s = Server::start(&m, &["--max-body-mb", "1"]);
-    // 200 rows of 2 values: 819,200 code values, more than the 524,288 a 1 MiB body gives.
+    let m = wide_model(dir.path());
+    let s = Server::start(&m, &["--max-body-mb", "1", "--memory-budget", "60M"]);
+    let note = s.early.join("\n");
+    assert!(
+        note.contains("computing at most 10 requests at once") && note.contains("budget of 60.0 MiB"),
+        "{note}"
+    );
+    // 200 rows of 2 values: 819,200 code values, up to 20,480,000 bytes of JSON, more
+    // than the 2 MiB a response may take with 1 MiB bodies; 20 rows fit.
     let rows: Vec<String> = (0..200).map(|i| format!("[{}, {}]", i % 3, i % 4)).collect();
     let body = format!("{{\"rows\": [{}]}}", rows.join(","));
     let json = Some("application/json");
     let a = http(&s.addr, "POST", "/v1/encode", json, body.as_bytes());
     assert_eq!(a.status, 413, "{}", String::from_utf8_lossy(&a.body));
     let e = a.json()["error"].as_str().unwrap().to_string();
-    assert!(e.contains("200 rows of 4096 values") && e.contains("send at most 128 rows"), "{e}");
+    assert!(
+        e.contains("200 rows of 4096 values, up to 20480000 bytes") && e.contains("send at most 20 rows"),
+        "{e}"
+    );
     for path in ["/v1/score", "/v1/reconstruct"] {
         assert_eq!(http(&s.addr, "POST", path, json, body.as_bytes()).status, 200, "{path}");
     }
-    let fits = format!("{{\"rows\": [{}]}}", rows[..128].join(","));
-    assert_eq!(http(&s.addr, "POST", "/v1/encode", json, fits.as_bytes()).status, 200);
+    let fits = format!("{{\"rows\": [{}]}}", rows[..20].join(","));
+    let a = http(&s.addr, "POST", "/v1/encode", json, fits.as_bytes());
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["codes"].as_array().unwrap().len(), 20);
+    drop(s);
+    fails(
+        ae().arg("serve").arg(&m).args([
+            "--port",
+            "0",
+            "--max-body-mb",
+            "64",
+            "--max-concurrency",
+            "64",
+            "--memory-budget",
+            "8G",
+        ]),
+        &["max_concurrency", "64 requests with bodies of up to 64 MiB", "at most 21 fit"],
+    );
+    fails(
+        ae().arg("serve").arg(&m).args(["--port", "0", "--memory-budget", "100M"]),
+        &["lower --max-body-mb"],
+    );
+}
+
+/// A model of rows of 2 values through a 4096-wide code.
+fn wide_model(dir: &Path) -> PathBuf {
+    let csv = dir.join("narrow.csv");
+    let text: String = (0..64).map(|i| format!("{},{}\n", i % 7, i % 5)).collect();
+    std::fs::write(&csv, text).unwrap();
+    let m = dir.join("wide.safetensors");
+    ok(ae()
+        .arg("train")
+        .arg(&csv)
+        .args(["--layers", "4096", "--epochs", "1", "-q", "--no-plots", "-o"])
+        .arg(&m));
+    m
+}
+
+/// A response is written under its request's place in `--max-concurrency`: a client that
+/// stops reading keeps it (others get 503), not the server's memory beside the limit,
+/// and after `--timeout` seconds in which it read nothing its connection is closed and
+/// the place is free again.
+#[test]
+fn a_client_that_stops_reading_holds_its_place_until_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = wide_model(dir.path());
+    let s = Server::start(&m, &["--max-concurrency", "1", "--timeout", "3"]);
+    // 500 codes of 4096 values: about 40 MB of JSON, more than the sockets hold.
+    let rows: Vec<String> = (0..500).map(|i| format!("[{}, {}]", i % 3, i % 4)).collect();
+    let body = format!("{{\"rows\": [{}]}}", rows.join(","));
+    let mut stalled = TcpStream::connect(&s.addr).unwrap();
+    let head = format!(
+        "POST /v1/encode HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stalled.write_all(head.as_bytes()).unwrap();
+    stalled.write_all(body.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let one = br#"{"rows": [[1, 2]]}"#;
+    let json = Some("application/json");
+    let busy = http(&s.addr, "POST", "/v1/score", json, one);
+    assert_eq!(busy.status, 503, "{}", String::from_utf8_lossy(&busy.body));
+    let since = Instant::now();
+    let freed = loop {
+        let a = http(&s.addr, "POST", "/v1/score", json, one);
+        if a.status == 200 {
+            break since.elapsed();
+        }
+        assert_eq!(a.status, 503);
+        assert!(since.elapsed() < Duration::from_secs(30), "the stalled client kept its place");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(freed > Duration::from_secs(1), "freed after {freed:?}, before the timeout");
+    // The stalled client gets what was sent before its connection was closed: less than
+    // the whole response.
+    stalled.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut got = Vec::new();
+    let _ = stalled.read_to_end(&mut got);
+    let split = got.windows(4).position(|w| w == b"\r\n\r\n").expect("the response's head");
+    let head = String::from_utf8_lossy(&got[..split]).to_ascii_lowercase();
+    let length: usize =
+        head.split("content-length: ").nth(1).and_then(|v| v.lines().next()?.parse().ok()).unwrap();
+    assert!(head.starts_with("http/1.1 200") && length > 20_000_000, "{head}");
+    assert!(got.len() - split - 4 < length, "the whole response arrived");
 }
 
 #[test]

@@ -28,9 +28,20 @@ use crate::random::{self, Stream};
 pub(super) struct Rows<'a> {
     pub(super) data: &'a Dataset,
     pub(super) range: (usize, usize),
+    /// Whether the gather may read the rows from their bytes ([`Rows::bytes`]).
+    by_bytes: bool,
 }
 
 impl<'a> Rows<'a> {
+    /// Rows `range` of `data`, held for the epochs.
+    pub(super) fn new(data: &'a Dataset, range: (usize, usize)) -> Rows<'a> {
+        Rows { data, range, by_bytes: true }
+    }
+    /// Rows of a buffer refilled for every batch: gathered from their values, as making
+    /// their bytes would take a pass (and an allocation) a step.
+    pub(super) fn refilled(data: &'a Dataset, range: (usize, usize)) -> Rows<'a> {
+        Rows { data, range, by_bytes: false }
+    }
     fn len(&self) -> usize {
         self.range.1 - self.range.0
     }
@@ -42,13 +53,13 @@ impl<'a> Rows<'a> {
         &self.data.as_slice()[self.range.0 * c..self.range.1 * c]
     }
     /// The rows' values at a byte each ([`Dataset::bytes`]) when they are bytes and
-    /// gathering them pays: the data set is larger than a core's L2 (4 MiB of values,
-    /// below which its rows stay in cache and the copy is as fast), and the values with
-    /// their bytes fit the machine's memory budget (so that a set near the limit is not
-    /// pushed past it).
+    /// gathering them pays: the rows are held for the epochs ([`Rows::new`]), the data
+    /// set is larger than a core's L2 (4 MiB of values, below which its rows stay in
+    /// cache and the copy is as fast), and the values with their bytes fit the machine's
+    /// memory budget (so that a set near the limit is not pushed past it).
     fn bytes(&self) -> Option<&'a [u8]> {
         let values = self.data.as_slice().len() as u64;
-        if values < GATHER_BYTES_MIN || values * 5 > machine_budget() {
+        if !self.by_bytes || values < GATHER_BYTES_MIN || values * 5 > machine_budget() {
             return None;
         }
         let c = self.data.cols();
@@ -780,16 +791,13 @@ fn fit_pass(
     let (train_rows, val_rows) = match validation {
         Some(v) => {
             model.check_training_data(v)?;
-            (Rows { data: train, range: (0, train.rows()) }, Some(Rows { data: v, range: (0, v.rows()) }))
+            (Rows::new(train, (0, train.rows())), Some(Rows::new(v, (0, v.rows()))))
         }
         None if config.validation_split > 0.0 => {
             let (t, v) = train.split_validation(config.validation_split)?;
-            (
-                Rows { data: train, range: (t.start, t.end) },
-                Some(Rows { data: train, range: (v.start, v.end) }),
-            )
+            (Rows::new(train, (t.start, t.end)), Some(Rows::new(train, (v.start, v.end))))
         }
-        None => (Rows { data: train, range: (0, train.rows()) }, None),
+        None => (Rows::new(train, (0, train.rows())), None),
     };
     if train_rows.len() == 0 {
         return Err(Error::Data(format!("{}: no training rows", train.source)));
@@ -1030,7 +1038,7 @@ impl Trainer {
         indices: &[usize],
         threads: &Threads,
     ) -> f64 {
-        let rows = Rows { data, range: (0, data.rows()) };
+        let rows = Rows::new(data, (0, data.rows()));
         // Only the exchange with peers can fail, and `new` makes a trainer without them.
         threads.install(|| self.step_inner(model, &rows, indices, threads)).unwrap_or(f64::NAN)
     }
@@ -1973,7 +1981,7 @@ mod tests {
 
     /// Rows whose values are bytes (k/255) are gathered from their bytes, normalised
     /// after, with the bits of the values gathered as they are; a set below the gather's
-    /// floor, or not of bytes, is gathered from its values.
+    /// floor, or not of bytes, or a buffer refilled every batch, from its values.
     #[test]
     fn rows_of_bytes_are_gathered_from_them_with_the_same_bits() {
         let (rows, cols) = (1400, 784); // 1,097,600 values: above the 2^20 floor
@@ -1988,7 +1996,7 @@ mod tests {
         ] {
             let norm = Normalizer::fit(kind, &values, cols);
             for range in [(0, rows), (200, 1300)] {
-                let held = Rows { data: &data, range };
+                let held = Rows::new(&data, range);
                 assert!(held.bytes().is_some(), "{range:?}");
                 let mut out = vec![f32::NAN; indices.len() * cols];
                 assert_eq!(normalised_rows(&held, indices.iter().copied(), &norm, &mut out), 6);
@@ -2007,9 +2015,10 @@ mod tests {
         let mut off = values.clone();
         off[5] = 0.3;
         let off = Dataset::new(off, rows, cols, "off").unwrap();
-        assert!(Rows { data: &off, range: (0, rows) }.bytes().is_none());
+        assert!(Rows::new(&off, (0, rows)).bytes().is_none());
+        assert!(Rows::refilled(&data, (0, rows)).bytes().is_none());
         let small = Dataset::new(values[..100 * cols].to_vec(), 100, cols, "small").unwrap();
-        assert!(small.bytes().is_some() && Rows { data: &small, range: (0, 100) }.bytes().is_none());
+        assert!(small.bytes().is_some() && Rows::new(&small, (0, 100)).bytes().is_none());
     }
 
     /// `Workspace::values` counts the values of `Workspace::new`'s batch-sized buffers
@@ -2078,7 +2087,7 @@ mod tests {
             if let Some(p) = peers {
                 t.set_peers(Box::new(p)).unwrap();
             }
-            let held = Rows { data: &data, range: (rows.start, rows.end) };
+            let held = Rows::new(&data, (rows.start, rows.end));
             let mut feed = MemoryFeed::part(held, n, rows.start);
             let loss = t.mean_loss(&model, &mut feed, Ctx::infer(&threads)).unwrap();
             (loss.to_bits(), t.noise_rng.next_u32())

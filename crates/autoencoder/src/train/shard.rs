@@ -1006,7 +1006,7 @@ fn fit_pass(
         return Err(Error::Data(format!("{}: no training rows", train.source)));
     }
     // This process's training rows: those of its range before the held-out ones.
-    let train_rows = Rows { data: train, range: (0, layout.training(peers.rank(), n_train).len()) };
+    let train_rows = Rows::new(train, (0, layout.training(peers.rank(), n_train).len()));
     // Each process measures a share of the validation batches (the trainer's batches: of
     // at most `n_train` rows): of a validation set held whole, its own; of the held-out
     // rows or a validation set shared out, it receives those rows, numbered among them.
@@ -1023,7 +1023,7 @@ fn fit_pass(
             (Some(m), Some((held_out.len(), first)))
         }
     };
-    let val_rows = measured.as_deref().map(|v| Rows { data: v, range: (0, v.rows()) });
+    let val_rows = measured.as_deref().map(|v| Rows::new(v, (0, v.rows())));
     if fits_normalizer(model, train.nan_is_missing) {
         let (kind, missing) = (model.config().normalize, train.nan_is_missing);
         let fitted = fit_normalizer(peers, &layout, n_train, train, kind, missing)?;

@@ -202,7 +202,7 @@ impl Batch {
 
     fn take(&mut self) -> (Rows<'_>, &[usize]) {
         let n = std::mem::take(&mut self.n);
-        (Rows { data: &self.rows, range: (0, self.ids.len()) }, &self.ids[..n])
+        (Rows::refilled(&self.rows, (0, self.ids.len())), &self.ids[..n])
     }
 }
 
@@ -679,7 +679,7 @@ fn fit_pass(
     threads.install(|| {
         // A validation set is held in memory; else the last rows are streamed in order.
         let mut memory = measured.as_deref().map(|v| {
-            let rows = Rows { data: v, range: (0, v.rows()) };
+            let rows = Rows::new(v, (0, v.rows()));
             match numbered {
                 Some((n, first)) => MemoryFeed::part(rows, n, first),
                 None => MemoryFeed::new(rows),

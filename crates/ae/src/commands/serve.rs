@@ -76,13 +76,13 @@ pub fn run(a: ServeArgs) -> Result<()> {
     let budget = a.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(1));
     let (max_concurrency, lowered) =
         server::concurrency(a.max_concurrency.map(|n| n as usize), max_body, budget)?;
-    if lowered {
-        eprintln!(
+    let note = lowered.then(|| {
+        format!(
             "note: computing at most {max_concurrency} requests at once (--max-concurrency): {} with bodies of {} MiB would pass the memory budget of {budget}",
             server::DEFAULT_CONCURRENCY,
             a.max_body_mb
-        );
-    }
+        )
+    });
     let settings = Settings {
         model: a.model,
         host: a.host,
@@ -98,6 +98,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         threads: a.threads.threads,
         watch: a.watch,
         drain: seconds("drain", a.drain)?,
+        note,
     };
     server::run(settings)
 }

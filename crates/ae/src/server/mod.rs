@@ -58,6 +58,8 @@ pub struct Settings {
     pub threads: usize,
     pub watch: bool,
     pub drain: Duration,
+    /// Said on stderr after the address (which stays the first line).
+    pub note: Option<String>,
 }
 
 /// A response takes at most this many times `--max-body-mb`'s bytes.
@@ -274,6 +276,9 @@ async fn serve(settings: Settings, loaded: Loaded) -> Result<()> {
         .map_err(|e| Error::Data(format!("cannot listen on {addr}: {e}")))?;
     let local: SocketAddr = listener.local_addr().map_err(|e| Error::Data(e.to_string()))?;
     eprintln!("serving {} ({describe}) on http://{local}", settings.model.display());
+    if let Some(note) = &settings.note {
+        eprintln!("{note}");
+    }
 
     spawn_reloads(Arc::clone(&core), settings.watch);
     let connections = Arc::new(Semaphore::new(settings.max_connections));

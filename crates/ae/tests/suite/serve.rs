@@ -16,8 +16,6 @@ struct Server {
     child: Child,
     addr: String,
     log: std::sync::mpsc::Receiver<String>,
-    /// What it said before its address.
-    early: Vec<String>,
 }
 
 impl Server {
@@ -38,16 +36,11 @@ impl Server {
                 let _ = tx.send(line);
             }
         });
-        // Notes may come before the address.
-        let mut early = Vec::new();
-        let addr = loop {
-            let line = rx.recv_timeout(Duration::from_secs(30)).expect("ae serve prints its address");
-            match line.split("http://").nth(1) {
-                Some(addr) => break addr.to_string(),
-                None => early.push(line),
-            }
-        };
-        Server { child, addr, log: rx, early }
+        // The address is the first line: tools read it there.
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("ae serve prints its address");
+        let addr =
+            line.split("http://").nth(1).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
+        Server { child, addr, log: rx }
     }
 
     fn pid(&self) -> i32 {
@@ -338,11 +331,9 @@ fn a_response_larger_than_a_body_may_be_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let m = wide_model(dir.path());
     let s = Server::start(&m, &["--max-body-mb", "1", "--memory-budget", "60M"]);
-    let note = s.early.join("\n");
-    assert!(
-        note.contains("computing at most 10 requests at once") && note.contains("budget of 60.0 MiB"),
-        "{note}"
-    );
+    // After the address (the first line), the note.
+    let note = s.wait_for("computing at most 10 requests at once");
+    assert!(note.contains("budget of 60.0 MiB"), "{note}");
     // 200 rows of 2 values: 819,200 code values, up to 20,480,000 bytes of JSON, more
     // than the 2 MiB a response may take with 1 MiB bodies; 20 rows fit.
     let rows: Vec<String> = (0..200).map(|i| format!("[{}, {}]", i % 3, i % 4)).collect();

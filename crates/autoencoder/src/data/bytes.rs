@@ -12,27 +12,8 @@ use std::sync::OnceLock;
 
 use crate::kernels::simd;
 
-const INV_255: f32 = 1.0 / 255.0;
-
-/// The value byte `k` stands for: `k/255` rounded to the nearest f32, as the loaders
-/// compute it (`k as f32 / 255.0`, or in f64 and then rounded: the same bits for every
-/// `k`). Computed without the divider: `q = k·(1/255)` is within an ulp, and one step of
-/// Newton's correction `q + (k − 255·q)·(1/255)`, in fused multiply-adds, lands on the
-/// correctly rounded quotient for each of the 256 bytes (the tests check all of them).
-#[inline(always)]
-pub fn value(k: u8) -> f32 {
-    let k = f32::from(k);
-    let q = k * INV_255;
-    (-q).mul_add(255.0, k).mul_add(INV_255, q)
-}
-
-/// `out[i] = value(codes[i])`, vectorised.
-pub fn decode(codes: &[u8], out: &mut [f32]) {
-    simd(
-        #[inline(always)]
-        || out.iter_mut().zip(codes).for_each(|(o, &k)| *o = value(k)),
-    )
-}
+pub use crate::kernels::elementwise::bytes_to_values as decode;
+pub use crate::kernels::math::byte_value as value;
 
 /// The byte of each value, or `None` when a value is not exactly `value(k)` for some
 /// byte `k` (anything outside `[0, 1]`, NaN, −0, or a value between the steps of 1/255).

@@ -84,6 +84,15 @@ fn activate(act: Activation, z: f32) -> f32 {
     }
 }
 
+/// `out[i] = math::byte_value(codes[i])`: rows held at a byte a value (`data::bytes`)
+/// back to their values, vectorised.
+pub fn bytes_to_values(codes: &[u8], out: &mut [f32]) {
+    simd(
+        #[inline(always)]
+        || out.iter_mut().zip(codes).for_each(|(o, &k)| *o = math::byte_value(k)),
+    )
+}
+
 /// Per-feature affine map over rows, in place: `v[r, c] = (v[r, c] − offset[c])·scale[c]`
 /// (a normaliser), with `offset.len()` features per row.
 pub fn shift_scale_in_place(v: &mut [f32], offset: &[f32], scale: &[f32]) {

@@ -87,6 +87,19 @@ pub fn recip(d: f32) -> f32 {
     y
 }
 
+/// The value byte `k` stands for: `k/255` rounded to the nearest f32, as the loaders
+/// compute it (`k as f32 / 255.0`, or in f64 and then rounded: the same bits for every
+/// `k`). Computed without the divider: `q = k·(1/255)` is within an ulp, and one step of
+/// Newton's correction `q + (k − 255·q)·(1/255)`, in fused multiply-adds, lands on the
+/// correctly rounded quotient for each of the 256 bytes (`data::bytes`'s tests check all).
+#[inline(always)]
+pub fn byte_value(k: u8) -> f32 {
+    const INV_255: f32 = 1.0 / 255.0;
+    let k = f32::from(k);
+    let q = k * INV_255;
+    (-q).mul_add(255.0, k).mul_add(INV_255, q)
+}
+
 /// The logistic sigmoid `σ(x) = 1 / (1 + e⁻ˣ)`.
 #[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {

@@ -549,7 +549,7 @@ pub(super) fn normalised_rows(
             if let Some(next) = ahead.next() {
                 prefetch(&bytes[next * d..(next + 1) * d]);
             }
-            crate::data::bytes::decode(&bytes[i * d..(i + 1) * d], o);
+            elementwise::bytes_to_values(&bytes[i * d..(i + 1) * d], o);
             norm.apply_in_place(o);
             n += 1;
         }

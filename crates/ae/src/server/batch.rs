@@ -2,7 +2,9 @@
 //! pass. A batcher task per operation takes the first waiting request, every other one
 //! already queued, and — only while more requests of that operation are still being
 //! read — those that arrive within `--batch-wait`; runs the pass on a blocking thread
-//! with the model of that moment; and hands each request its rows' results.
+//! with the model of that moment; and hands each request its rows' results. A request
+//! that has stopped waiting (its `--timeout` passed, or its client left) before its pass
+//! begins is not computed.
 //!
 //! Batching changes no bit: the library gives a row the same values in any batch of two
 //! or more rows (and runs a lone row beside a copy of itself), so a request's results
@@ -130,17 +132,34 @@ async fn run(
                 _ => break,
             }
         }
+        let jobs = waiting(op, &core, jobs);
+        if jobs.is_empty() {
+            continue;
+        }
         let loaded = core.current();
         core.metrics.batch(op.name(), jobs.len());
-        let threads = core.threads.clone();
+        let core = Arc::clone(&core);
         // The pass runs on a blocking thread; this task waits for it, so one pass of an
         // operation runs at a time.
-        let _ = tokio::task::spawn_blocking(move || answer(op, &loaded, jobs, &threads)).await;
+        let _ = tokio::task::spawn_blocking(move || answer(op, &core, &loaded, jobs)).await;
     }
 }
 
+/// The jobs whose requests still wait for their answer. A request that passed
+/// `--timeout` (answered 408), or whose client closed its connection, has dropped its
+/// end of the reply while its rows waited in the queue or for the pass before; its rows
+/// are not computed (under load, computing them would only delay the requests that are
+/// still waiting), and it counts in `ae_abandoned_requests_total`.
+fn waiting(op: Op, core: &Core, jobs: Vec<Job>) -> Vec<Job> {
+    let before = jobs.len();
+    let jobs: Vec<Job> = jobs.into_iter().filter(|j| !j.reply.is_closed()).collect();
+    core.metrics.abandoned(op.name(), before - jobs.len());
+    jobs
+}
+
 /// Compute the batch and answer every request in it.
-fn answer(op: Op, loaded: &Loaded, jobs: Vec<Job>, threads: &autoencoder::Threads) {
+fn answer(op: Op, core: &Core, loaded: &Loaded, jobs: Vec<Job>) {
+    let threads = &core.threads;
     let model = &loaded.model;
     let d = model.input_dim();
     let (jobs, stale): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.data.cols() == d);
@@ -160,6 +179,9 @@ fn answer(op: Op, loaded: &Loaded, jobs: Vec<Job>, threads: &autoencoder::Thread
     let elbo = op == Op::Score && ScoreKind::of(model) == ScoreKind::Elbo;
     if elbo || jobs.len() == 1 {
         for j in jobs {
+            // Each request's own pass: one whose time ran out during the passes before
+            // it is left out as the batcher leaves it out ([`waiting`]).
+            let Some(j) = waiting(op, core, vec![j]).pop() else { continue };
             let out = compute(op, loaded, &j.data, threads);
             let _ = j.reply.send(out);
         }

@@ -1,5 +1,6 @@
 //! The server's counters in Prometheus' text format: requests and rows by endpoint and
-//! status, a latency histogram per endpoint, batches, reloads.
+//! status, a latency histogram per endpoint, batches, requests abandoned before their
+//! pass, reloads.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -22,6 +23,7 @@ struct Inner {
     rows: BTreeMap<String, u64>,
     latency: BTreeMap<String, Histogram>,
     batches: BTreeMap<String, (u64, u64)>,
+    abandoned: BTreeMap<String, u64>,
     reloads: BTreeMap<&'static str, u64>,
 }
 
@@ -54,6 +56,15 @@ impl Metrics {
         let e = m.batches.entry(op.to_string()).or_default();
         e.0 += 1;
         e.1 += requests as u64;
+    }
+
+    /// `requests` requests of `op` left out of their pass: they had stopped waiting.
+    pub fn abandoned(&self, op: &str, requests: usize) {
+        if requests == 0 {
+            return;
+        }
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *m.abandoned.entry(op.to_string()).or_default() += requests as u64;
     }
 
     /// A reload, `ok` or `error`.
@@ -112,6 +123,14 @@ impl Metrics {
         for (op, (b, r)) in &m.batches {
             let _ = writeln!(s, "ae_batches_total{{op=\"{op}\"}} {b}");
             let _ = writeln!(s, "ae_batched_requests_total{{op=\"{op}\"}} {r}");
+        }
+        let _ = writeln!(
+            s,
+            "# HELP ae_abandoned_requests_total Requests not computed: they had stopped waiting (--timeout passed, or the client left) before their pass."
+        );
+        let _ = writeln!(s, "# TYPE ae_abandoned_requests_total counter");
+        for (op, n) in &m.abandoned {
+            let _ = writeln!(s, "ae_abandoned_requests_total{{op=\"{op}\"}} {n}");
         }
         let _ = writeln!(s, "# HELP ae_model_reloads_total Model reloads (SIGHUP or --watch), by outcome.");
         let _ = writeln!(s, "# TYPE ae_model_reloads_total counter");

@@ -435,6 +435,60 @@ fn a_client_that_stops_reading_holds_its_place_until_the_timeout() {
     assert!(got.len() - split - 4 < length, "the whole response arrived");
 }
 
+/// A request that stopped waiting before its pass began is not computed: its
+/// `--timeout` passed (it was answered 408), or its client closed the connection. The
+/// batcher is held here by `--batch-wait` (4 s) while another request's body is still
+/// coming.
+#[test]
+fn a_request_that_stopped_waiting_before_its_pass_is_not_computed() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = wide_model(dir.path());
+    let one = br#"{"rows": [[1, 2]]}"#;
+    let json = Some("application/json");
+    let abandoned = "ae_abandoned_requests_total{op=\"encode\"}";
+    let passes = "ae_batches_total{op=\"encode\"}";
+    for timeout in ["1", "60"] {
+        let s = Server::start(&m, &["--timeout", timeout, "--batch-wait-ms", "4000"]);
+        let metric = |name: &str| {
+            let text = String::from_utf8(http(&s.addr, "GET", "/metrics", None, b"").body).unwrap();
+            text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+        };
+        // A body that never ends, being read while the next request's rows are queued.
+        let mut slow = TcpStream::connect(&s.addr).unwrap();
+        let head = "POST /v1/encode HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+        slow.write_all(head.as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        if timeout == "1" {
+            // Timed out while the batcher waited.
+            let since = Instant::now();
+            let late = http(&s.addr, "POST", "/v1/encode", json, one);
+            assert_eq!(late.status, 408, "{}", String::from_utf8_lossy(&late.body));
+            assert!(since.elapsed() < Duration::from_secs(3), "answered after {:?}", since.elapsed());
+        } else {
+            // Its client gone while the batcher waited (long before its timeout).
+            let mut gone = TcpStream::connect(&s.addr).unwrap();
+            let head = format!(
+                "POST /v1/encode HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                one.len()
+            );
+            gone.write_all(head.as_bytes()).unwrap();
+            gone.write_all(one).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let since = Instant::now();
+        while metric(abandoned) != Some(1) {
+            assert!(since.elapsed() < Duration::from_secs(30), "timeout {timeout}: no request abandoned");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(metric(passes), None, "timeout {timeout}: a pass ran");
+        drop(slow);
+        // A request that waits is computed.
+        let a = http(&s.addr, "POST", "/v1/encode", json, one);
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        assert_eq!((metric(passes), metric(abandoned)), (Some(1), Some(1)));
+    }
+}
+
 #[test]
 fn hostile_requests_get_a_4xx_and_the_server_keeps_answering() {
     let dir = tempfile::tempdir().unwrap();

@@ -77,9 +77,14 @@ impl<T> Stall<T> {
         Stall { io, limit, since: None }
     }
 
-    /// `Pending` while the limit has not passed since the first of the writes that
-    /// waited in a row (the timer wakes the task when it does); an error after.
-    fn waited(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// `polled`, with the limit: progress clears the timer; a write still waiting once
+    /// the limit has passed since the first of the writes that waited in a row fails
+    /// (the timer wakes the task when it passes).
+    fn watch<R>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+        if polled.is_ready() {
+            self.since = None;
+            return polled;
+        }
         let limit = self.limit;
         let sleep = self.since.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         match sleep.as_mut().poll(cx) {
@@ -88,20 +93,6 @@ impl<T> Stall<T> {
                 format!("the client read nothing of the response for {limit:?} (--timeout)"),
             ))),
             Poll::Pending => Poll::Pending,
-        }
-    }
-
-    /// `polled`, with the limit: progress clears the timer.
-    fn watch<R>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
-        match polled {
-            Poll::Pending => match self.waited(cx) {
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                _ => Poll::Pending,
-            },
-            done => {
-                self.since = None;
-                done
-            }
         }
     }
 }

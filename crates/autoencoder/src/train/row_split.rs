@@ -329,7 +329,7 @@ pub(super) fn gather(g: Gather<'_>, input: &mut [f32], threads: &Threads) {
     let d = g.rows.data.cols();
     let blocks = threads.count();
     let input = Shared::new(&mut input[..n * d]);
-    threads.for_each_index(blocks, |b| {
+    threads.for_each_block(blocks, |b| {
         let (_, r) = block(b, blocks, n);
         // SAFETY: block `b`'s rows only.
         g.rows_into(r.clone(), unsafe { input.get(r.start * d..r.end * d) });
@@ -366,7 +366,7 @@ pub(super) fn rows_pass(
     let kls = Shared::new(&mut split.unit_kl);
     let inputs = Shared::new(&mut input[..n * d]);
     let scale = 1.0 / (n * d).max(1) as f32;
-    threads.for_each_index(blocks, |b| {
+    threads.for_each_block(blocks, |b| {
         let (units, r) = block(b, blocks, n);
         if r.is_empty() {
             return;
@@ -479,7 +479,7 @@ pub(super) fn units_pass(
         let (s1, s2) = u.state;
         (u.rule, Shared::new(u.params), Shared::new(s1), Shared::new(s2), u.slots, small)
     });
-    threads.for_each_index(blocks, |b| {
+    threads.for_each_block(blocks, |b| {
         let ctx = Ctx::train(one);
         for (i, layer) in layers.iter().enumerate() {
             if offsets[i].is_empty() {

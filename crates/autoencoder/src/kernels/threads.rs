@@ -101,9 +101,7 @@ impl Threads {
         match &self.pool {
             Some(pool) if a.len() > a_len => {
                 use rayon::prelude::*;
-                pool.install(|| {
-                    a.par_chunks_mut(a_len).zip(b.par_chunks(b_len)).for_each(|(x, y)| task(|| f(x, y)))
-                });
+                pool.install(|| a.par_chunks_mut(a_len).zip(b.par_chunks(b_len)).for_each(|(x, y)| f(x, y)));
             }
             _ => a.chunks_mut(a_len).zip(b.chunks(b_len)).for_each(|(x, y)| f(x, y)),
         }
@@ -119,7 +117,7 @@ impl Threads {
         match &self.pool {
             Some(pool) if count > 1 => {
                 use rayon::prelude::*;
-                pool.install(|| (0..count).into_par_iter().with_max_len(1).for_each(|i| task(|| f(i))));
+                pool.install(|| (0..count).into_par_iter().with_max_len(1).for_each(f));
             }
             _ => (0..count).for_each(f),
         }
@@ -130,16 +128,18 @@ impl Threads {
     /// the steps while the others are kept awake ([`keep_awake`](Self::keep_awake)): it
     /// then waits for the other blocks by spinning ([`spin_join`]) rather than in rayon's
     /// join, which may sleep. The same tasks run as in `for_each_index`, so the results
-    /// are the same. Not for a pass inside another pass's task, whose other workers are
-    /// busy with their own tasks rather than waiting for this one's.
+    /// are the same. Not for a pass inside another pass's task: the other workers would be
+    /// busy with their own tasks rather than waiting for this one's, and the caller would
+    /// spin [`START_WAIT`] before running its blocks itself (correct, but slower). The row
+    /// split's passes run on the driver alone (a micro-batch lane's passes run on one
+    /// thread).
     pub(crate) fn for_each_block(&self, count: usize, f: impl Fn(usize) + Send + Sync) {
         match &self.pool {
             Some(pool)
                 if count > 1
                     && count <= self.n
                     && self.awake.as_ref().is_some_and(|a| a.load(Ordering::Relaxed) > 0)
-                    && pool.current_thread_index().is_some()
-                    && !IN_TASK.with(|t| t.get()) =>
+                    && pool.current_thread_index().is_some() =>
             {
                 spin_join(count, &f)
             }
@@ -154,9 +154,7 @@ impl Threads {
         match &self.pool {
             Some(pool) if items.len() > 1 => {
                 use rayon::prelude::*;
-                pool.install(|| {
-                    items.par_iter_mut().enumerate().with_max_len(1).for_each(|(i, x)| task(|| f(i, x)))
-                });
+                pool.install(|| items.par_iter_mut().enumerate().with_max_len(1).for_each(|(i, x)| f(i, x)));
             }
             _ => items.iter_mut().enumerate().for_each(|(i, x)| f(i, x)),
         }
@@ -216,26 +214,6 @@ impl<T> Shared<T> {
     }
 }
 
-thread_local! {
-    /// Whether this thread is running a task of a pass spread over the pool: a pass it
-    /// starts then is nested in that one, and the pool's other workers may be busy with
-    /// their own tasks rather than waiting for its blocks ([`Threads::for_each_block`]).
-    static IN_TASK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// `f()` marked as a task of a pass spread over the pool ([`IN_TASK`]; the mark is
-/// taken off when `f` returns or panics).
-fn task<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            IN_TASK.with(|t| t.set(self.0));
-        }
-    }
-    let _restore = Restore(IN_TASK.with(|t| t.replace(true)));
-    f()
-}
-
 /// How long the caller of a split pass spins for another block that no worker has
 /// started ([`spin_join`]) before leaving it to rayon's join, which runs it on the caller.
 const START_WAIT: Duration = Duration::from_micros(50);
@@ -258,7 +236,7 @@ fn spin_join(count: usize, f: &(impl Fn(usize) + Send + Sync)) {
     let (started, done) = (AtomicUsize::new(0), AtomicUsize::new(0));
     rayon::join(
         || {
-            task(|| f(0));
+            f(0);
             let since = Instant::now();
             let mut polls = 0u32;
             while done.load(Ordering::Acquire) < count - 1 {
@@ -276,7 +254,7 @@ fn spin_join(count: usize, f: &(impl Fn(usize) + Send + Sync)) {
         || {
             (1..count).into_par_iter().with_max_len(1).for_each(|i| {
                 started.fetch_add(1, Ordering::Relaxed);
-                task(|| f(i));
+                f(i);
                 done.fetch_add(1, Ordering::Release);
             })
         },
@@ -431,12 +409,12 @@ impl Threads {
                 .zip(b[..rows * width].par_chunks_mut(per * width))
                 .with_max_len(1)
                 .enumerate()
-                .for_each(|(i, (x, y))| task(|| f(span(i, x.len()), x, Some(y)))),
+                .for_each(|(i, (x, y))| f(span(i, x.len()), x, Some(y))),
             None => a
                 .par_chunks_mut(per * width)
                 .with_max_len(1)
                 .enumerate()
-                .for_each(|(i, x)| task(|| f(span(i, x.len()), x, None))),
+                .for_each(|(i, x)| f(span(i, x.len()), x, None)),
         });
     }
 }
@@ -561,8 +539,9 @@ mod tests {
             let t = Threads::new(n);
             let hits: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
             // Blocks of unequal length: the caller's ends first and must wait for the
-            // others, whose writes it then sees; passes nested in a block, in a task of
-            // another pass, and with more blocks than threads take the usual join.
+            // others, whose writes it then sees; passes nested in a block or in a task of
+            // another pass (which run every block, if later), and with more blocks than
+            // threads (the usual join), too.
             let ended: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
             // (`round` is `None` for passes that run side by side, which share `ended`.)
             let pass = |t: &Threads, round: Option<usize>| {

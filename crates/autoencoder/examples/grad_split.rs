@@ -10,7 +10,7 @@
 //! product but not in the step, and is not in the library).
 //! `cargo run --release -p autoencoder --example grad_split [UNITS INPUTS]`.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use autoencoder::kernels::matmul_transposed_rows;
@@ -29,6 +29,23 @@ impl Buf {
     fn at(&self, i: usize) -> *mut f32 {
         self.0.wrapping_add(i)
     }
+}
+
+/// The values of round `round`: `x` and `d` as the rows' pass would leave them.
+fn fill(x: &mut [f32], d: &mut [f32], round: usize) {
+    let v = (round % 7) as f32 * 0.01;
+    for (i, e) in x.iter_mut().enumerate() {
+        *e = v + (i % 13) as f32 * 0.1;
+    }
+    for (i, e) in d.iter_mut().enumerate() {
+        *e = v - (i % 5) as f32 * 0.2;
+    }
+}
+
+/// The median and quartiles of `t` (nanoseconds), in µs.
+fn quartiles(mut t: Vec<u64>) -> [f64; 3] {
+    t.sort_unstable();
+    [t.len() / 2, t.len() / 4, 3 * t.len() / 4].map(|i| t[i] as f64 / 1e3)
 }
 
 /// `C[:, cols] = Aᵀ·B[:, cols]` on this thread, `A` k×m, `B` k×n, `C` m×n, all row-major.
@@ -60,30 +77,24 @@ fn main() {
         (format!("inputs at {}", inputs / 2), inputs / 2),
         (format!("inputs at {} (tile)", near(inputs / 2)), near(inputs / 2)),
     ];
-    let times: Vec<Mutex<Vec<u64>>> = (0..modes.len()).map(|_| Mutex::new(Vec::new())).collect();
+    let mut times: Vec<Vec<u64>> = vec![Vec::new(); modes.len()];
     threads.install(|| {
         let _awake = threads.keep_awake();
         for round in 0..ROUNDS {
             for (mi, &(_, cut)) in modes.iter().enumerate() {
-                let v = (round % 7) as f32 * 0.01;
                 threads.for_each_index(2, |b| {
-                    // SAFETY: rows b*64..(b+1)*64 of X and δ₁ are this task's.
+                    // SAFETY: rows b*64..(b+1)*64 of X and δ are this task's.
                     let (xb, db) = unsafe {
                         (
                             std::slice::from_raw_parts_mut(xs.at(b * 64 * inputs), 64 * inputs),
                             std::slice::from_raw_parts_mut(ds.at(b * 64 * units), 64 * units),
                         )
                     };
-                    for (i, e) in xb.iter_mut().enumerate() {
-                        *e = v + (i % 13) as f32 * 0.1;
-                    }
-                    for (i, e) in db.iter_mut().enumerate() {
-                        *e = v - (i % 5) as f32 * 0.2;
-                    }
+                    fill(xb, db, round);
                 });
-                let spent: Vec<Mutex<u64>> = (0..2).map(|_| Mutex::new(0)).collect();
+                let spent = [AtomicU64::new(0), AtomicU64::new(0)];
                 threads.for_each_index(2, |b| {
-                    // SAFETY: X and δ₁ are only read in this pass; each task writes its own part of C.
+                    // SAFETY: X and δ are only read in this pass; each task writes its own part of C.
                     let (xr, dr) = unsafe {
                         (
                             std::slice::from_raw_parts(xs.at(0), ROWS * inputs),
@@ -102,41 +113,27 @@ fn main() {
                         let cols = if b == 0 { 0..cut } else { cut..inputs };
                         columns(gs.at(0), cols, dr, xr, (units, inputs));
                     }
-                    *spent[b].lock().unwrap() = t.elapsed().as_nanos() as u64;
+                    spent[b].store(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 });
-                let slow = spent.iter().map(|s| *s.lock().unwrap()).max().unwrap();
                 if round >= ROUNDS / 10 {
-                    times[mi].lock().unwrap().push(slow);
+                    times[mi].push(spent.iter().map(|s| s.load(Ordering::Relaxed)).max().unwrap());
                 }
             }
         }
     });
-    for ((name, _), t) in modes.iter().zip(&times) {
-        let mut t = t.lock().unwrap().clone();
-        t.sort_unstable();
-        println!(
-            "{units}x{inputs} {name:24} slower thread's product: median {:.1} µs, p25 {:.1}, p75 {:.1}",
-            t[t.len() / 2] as f64 / 1e3,
-            t[t.len() / 4] as f64 / 1e3,
-            t[3 * t.len() / 4] as f64 / 1e3
-        );
+    for ((name, _), t) in modes.iter().zip(times) {
+        let [median, p25, p75] = quartiles(t);
+        println!("{units}x{inputs} {name:24} slower thread's product: median {median:.1} µs, p25 {p25:.1}, p75 {p75:.1}");
     }
     // One thread, the whole product, for reference (data written on this thread).
     let mut t1 = Vec::new();
     for round in 0..ROUNDS {
-        let v = (round % 7) as f32 * 0.01;
-        for (i, e) in x.iter_mut().enumerate() {
-            *e = v + (i % 13) as f32 * 0.1;
-        }
-        for (i, e) in d.iter_mut().enumerate() {
-            *e = v - (i % 5) as f32 * 0.2;
-        }
+        fill(&mut x, &mut d, round);
         let t = Instant::now();
         matmul_transposed_rows(&mut g, 0..units, units, inputs, ROWS, &d, &x, false);
         if round >= ROUNDS / 10 {
             t1.push(t.elapsed().as_nanos() as u64);
         }
     }
-    t1.sort_unstable();
-    println!("one thread, whole product: median {:.1} µs", t1[t1.len() / 2] as f64 / 1e3);
+    println!("one thread, whole product: median {:.1} µs", quartiles(t1)[0]);
 }

@@ -543,6 +543,7 @@ mod tests {
             // another pass (which run every block, if later), and with more blocks than
             // threads (the usual join), too.
             let ended: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+            let more: Vec<AtomicUsize> = (0..=n).map(|_| AtomicUsize::new(0)).collect();
             // (`round` is `None` for passes that run side by side, which share `ended`.)
             let pass = |t: &Threads, round: Option<usize>| {
                 t.for_each_block(n, |b| {
@@ -562,9 +563,10 @@ mod tests {
                 (0..100).for_each(|r| pass(&t, Some(r)));
                 t.for_each_index(n, |_| (0..10).for_each(|_| pass(&t, None)));
                 t.for_each_block(n + 1, |i| {
-                    hits[i % n].fetch_add(0, Ordering::Relaxed);
+                    more[i].fetch_add(1, Ordering::Relaxed);
                 });
             });
+            assert!(more.iter().all(|h| h.load(Ordering::Relaxed) == 1), "{n} threads, {} blocks", n + 1);
             (200..210).for_each(|r| pass(&t, Some(r)));
             let calls = 100 + 10 * n + 10;
             assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == calls), "{n} threads");

@@ -28,10 +28,10 @@ pub enum Transpose {
 /// pass `Y = X·Wᵀ` is `matmul(y, x, No, w, Yes, ..)` with `W` stored `out×in`.
 ///
 /// On more than one thread a product of 4 Mi multiply-adds or more is split into blocks
-/// of `C`'s rows (64 rows or more when there are enough, never one), or, when it has
-/// fewer than 128 rows, of `C`'s columns (whole tiles of faer's kernel), each block a
-/// one-thread product, never over the sum along `k`: the result has the one-thread bits
-/// at any thread count (tested).
+/// of `C`'s rows (64 rows or more when there are enough, never one), or of `C`'s columns
+/// when it has fewer than 128 rows (whole tiles of faer's kernel) or more columns than
+/// rows (whole vectors), each block a one-thread product, never over the sum along `k`:
+/// the result has the one-thread bits at any thread count (tested).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(
     c: &mut [f32],
@@ -71,20 +71,19 @@ pub fn matmul(
         return split_depth(&mut c[..m * n], m, n, k, a, b, accumulate, parts, threads);
     }
     // Blocks of C side by side, each a one-thread product with the whole product's bits
-    // (`row_blocks_have_the_bits_of_the_whole_product`, and the split test): blocks of
-    // rows, or for a few-row product (a weight gradient `δᵀ·P`) blocks of columns, each
-    // reading only its columns of B; one block, on the calling thread, when the product
-    // is not split.
-    let (rows_per, cols_per) = match column_blocks(m, n, k, threads) {
-        Some(per) => (m, per),
-        None => (row_blocks(m, n, k, threads), n),
+    // (`row_blocks_have_the_bits_of_the_whole_product`, and the split tests): blocks of
+    // rows, or for a few-row product (a weight gradient `δᵀ·P`) or one wider than tall
+    // (a wide layer's `X·Wᵀ` or `δ·W`) blocks of columns, each reading only its columns
+    // of B; one block, on the calling thread, when the product is not split.
+    let (rows_per, cols) = match column_blocks(m, n, k, threads) {
+        Some(cols) => (m, cols),
+        None => (row_blocks(m, n, k, threads), Columns::whole(n)),
     };
-    let col_blocks = n.div_ceil(cols_per);
     let out = Out(c.as_mut_ptr());
-    threads.for_each_index(m.div_ceil(rows_per) * col_blocks, |i| {
-        let (r, j) = (i / col_blocks, i % col_blocks);
+    threads.for_each_index(m.div_ceil(rows_per) * cols.blocks, |i| {
+        let (r, j) = (i / cols.blocks, i % cols.blocks);
         let rows = r * rows_per..((r + 1) * rows_per).min(m);
-        let cols = j * cols_per..((j + 1) * cols_per).min(n);
+        let cols = cols.range(j, n);
         // SAFETY: C's block starts at `c[rows.start · n + cols.start]` and is read at
         // C's strides (n, 1), inside `c` (the assertions above). The blocks are disjoint,
         // so no two tasks write the same value of `c`, which is borrowed mutably for the
@@ -293,12 +292,14 @@ impl Out {
 
 /// How many of `C`'s columns faer's f32 kernel computes as one tile, on this CPU: it
 /// computes a row-major `C` as its transpose, so `C`'s columns are its kernel's rows,
-/// 96 to a tile with AVX-512 and 24 with AVX2 (`private-gemm-x86`). A block of columns
-/// that starts on a tile boundary runs every value through the kernel the whole
-/// product would, with the same sums along `k` (in chunks of 512 whatever the shape),
-/// so it has the whole product's bits (tested on an AVX2 machine, on an AVX-512 one, and
-/// in CI under an emulated AVX2-only CPU;
-/// on both, blocks that cut a tile had them too, which the split does not rely on).
+/// 96 to a tile with AVX-512 and 24 with AVX2 (`private-gemm-x86`), six and three
+/// vectors. A block of columns that starts on a tile boundary runs every value through
+/// the kernel the whole product would, with the same sums along `k` (in chunks of 512
+/// whatever the shape), so it has the whole product's bits (tested on an AVX2 machine,
+/// on an AVX-512 one, and in CI under an emulated AVX2-only CPU). A block that starts
+/// on a vector boundary inside a tile sums each value along `k` the same way too, and
+/// has the same bits: the few-row split keeps to whole tiles, the split of a wide
+/// product ([`column_blocks`]) to whole vectors, and both are tested.
 /// `None` where faer takes another path.
 fn column_tile() -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
@@ -313,30 +314,77 @@ fn column_tile() -> Option<usize> {
     None
 }
 
-/// The columns per block when `matmul` splits a product's `n` columns over `threads`,
-/// or `None` to split by rows ([`row_blocks`]). Only a product with fewer than
-/// 2 × [`SPLIT_MIN_ROWS`] rows and [`SPLIT_MIN_WORK`] or more multiply-adds is split by
-/// columns, in whole tiles ([`column_tile`]): a weight gradient `δᵀ·P`, with a row per
-/// output unit and a column per input value. Split by rows, each thread would pack all
-/// of `B` (`P`, `rows·positions × patch`) for its few rows; split by columns, each
-/// packs only its columns, and `A` (`δᵀ`, the smaller) is read by all. Measured on the
-/// conv model C (its two weight gradients of 64 × 288 over 6,272 patch rows): a step at
-/// 2 threads went from 22.1–23.0 ms to 20.8–21.1 ms (medians of 11 rounds, 4 runs
-/// interleaved), and `perf` had counted 19 % more CPU at 2 threads than at 1, most of
-/// it faer packing `B` once per block.
-fn column_blocks(m: usize, n: usize, k: usize, threads: &Threads) -> Option<usize> {
+/// How `matmul` cuts a product's `n` columns: into groups of `step` columns (the last
+/// group takes the rest), shared as evenly as they come among `blocks` blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Columns {
+    step: usize,
+    blocks: usize,
+}
+
+impl Columns {
+    /// One block of all `n` columns.
+    fn whole(n: usize) -> Columns {
+        Columns { step: n.max(1), blocks: 1 }
+    }
+
+    /// Block `j`'s columns of `n`: groups `⌊j·g/blocks⌋ .. ⌊(j+1)·g/blocks⌋` of the `g`.
+    fn range(&self, j: usize, n: usize) -> std::ops::Range<usize> {
+        let groups = n.div_ceil(self.step);
+        let (first, end) = (j * groups / self.blocks, (j + 1) * groups / self.blocks);
+        first * self.step..(end * self.step).min(n)
+    }
+}
+
+/// How many values faer's f32 kernel holds in a vector register on this CPU: 16 with
+/// AVX-512, 8 with AVX2 (a sixth and a third of [`column_tile`]); `None` where faer takes
+/// another path.
+fn column_lanes() -> Option<usize> {
+    column_tile().map(|tile| if tile == 96 { 16 } else { 8 })
+}
+
+/// How `matmul` splits a product's `n` columns over `threads`, or `None` to split it by
+/// rows ([`row_blocks`]). Only a product with [`SPLIT_MIN_WORK`] or more multiply-adds,
+/// and two rows or more, is split by columns:
+///
+/// - **Few rows** (fewer than 2 × [`SPLIT_MIN_ROWS`]), in whole tiles ([`column_tile`]):
+///   a weight gradient `δᵀ·P`, with a row per output unit and a column per input value.
+///   Split by rows, each thread would pack all of `B` (`P`, `rows·positions × patch`)
+///   for its few rows; split by columns, each packs only its columns, and `A` (`δᵀ`, the
+///   smaller) is read by all. Measured on the conv model C (its two weight gradients of
+///   64 × 288 over 6,272 patch rows): a step at 2 threads went from 22.1–23.0 ms to
+///   20.8–21.1 ms (medians of 11 rounds, 4 runs interleaved), and `perf` had counted
+///   19 % more CPU at 2 threads than at 1, most of it faer packing `B` once per block.
+/// - **More columns than rows**, in whole vectors ([`column_lanes`]), two or more to a
+///   block: a wide dense layer's `X·Wᵀ` or `δ·W` over a batch. `B` (the weights, `k×n`)
+///   is then larger than `A` (the batch, `m×k`), and split by rows each thread would
+///   read and pack all of it for its share of the rows; split by columns each packs its
+///   share of `B` and reads all of `A`. Measured on a Xeon with AVX-512 at 2 threads
+///   (`train_step`'s whole-batch products of model B, 784-512-256-32-256-512-784, over
+///   128 rows, two interleaved runs): 2,643–2,724 µs against 2,960–3,094 µs split by
+///   rows, where one thread takes 5,105–5,285 µs.
+///
+/// Each block's columns are computed as the whole product computes them (the same sums
+/// along `k`, in [`DEPTH_CHUNK`]s), so a block has the whole product's bits wherever it
+/// starts (tested at tile and at vector boundaries, on AVX-512 and on AVX2).
+fn column_blocks(m: usize, n: usize, k: usize, threads: &Threads) -> Option<Columns> {
     let t = threads.count();
     // (A one-row product takes faer's matrix–vector path, as in `row_blocks`.)
-    let few_rows = (2..2 * SPLIT_MIN_ROWS).contains(&m);
-    if t < 2 || !few_rows || m.saturating_mul(n).saturating_mul(k) < SPLIT_MIN_WORK {
+    if t < 2 || m < 2 || m.saturating_mul(n).saturating_mul(k) < SPLIT_MIN_WORK {
         return None;
     }
-    let tile = column_tile()?;
-    let tiles = n.div_ceil(tile);
-    if tiles < 2 {
+    let (step, most) = if m < 2 * SPLIT_MIN_ROWS {
+        let tile = column_tile()?;
+        (tile, n.div_ceil(tile))
+    } else if n > m {
+        // Two vectors or more to a block: none is a single column.
+        let lanes = column_lanes()?;
+        (lanes, n.div_ceil(lanes) / 2)
+    } else {
         return None;
-    }
-    Some(tiles.div_ceil(t.min(tiles)) * tile)
+    };
+    let blocks = t.min(most);
+    (blocks >= 2).then_some(Columns { step, blocks })
 }
 
 /// Rows `rows` of `C = Aᵀ·B` (or `C += …` when `accumulate`) into `c` (`rows.len() × n`),
@@ -500,9 +548,10 @@ mod tests {
 
     /// A product big enough to be split over the threads has the one-thread bits, for
     /// every operand layout: by rows (`row_blocks`), where row counts that would leave a
-    /// one-row block take longer blocks instead; by columns (`column_blocks`, few rows),
-    /// in blocks of whole tiles and a last block with the tail; and by depth
-    /// (`depth_parts`, few rows and a long sum), with a short last chunk or none.
+    /// one-row block take longer blocks instead; by columns (`column_blocks`: few rows,
+    /// in blocks of whole tiles; wider than tall, of whole vectors), with a last block
+    /// holding the tail; and by depth (`depth_parts`, few rows and a long sum), with a
+    /// short last chunk or none.
     #[test]
     fn products_split_over_threads_have_the_one_thread_bits() {
         #[derive(Debug, PartialEq, Clone, Copy)]
@@ -534,6 +583,9 @@ mod tests {
             (64, 288, 6272, Split::Depth),
             (32, 9, 16400, Split::Depth),
             (40, 600, 1100, Split::Depth),
+            (128, 784, 64, Split::Columns),
+            (130, 401, 90, Split::Columns),
+            (300, 301, 50, Split::Columns),
         ] {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729 % 977) as f32 - 488.0) / 411.0).collect();
@@ -542,10 +594,10 @@ mod tests {
                 // Few rows and enough work: split by depth when the sum is long (two
                 // chunks or more, and deeper than wide), else by columns when there are
                 // two tiles (50 columns are two tiles of 24 with AVX2, one of 96 with
-                // AVX-512).
+                // AVX-512). Many rows: by columns when wider than tall.
                 if let Some(tile) = column_tile() {
                     let expected = match split {
-                        Split::Columns if n < 2 * tile => Split::Rows,
+                        Split::Columns if m < 2 * SPLIT_MIN_ROWS && n < 2 * tile => Split::Rows,
                         other => other,
                     };
                     assert_eq!(split_of(m, n, k, &threads), expected, "{m}x{n}x{k}");
@@ -555,9 +607,20 @@ mod tests {
                         parts >= 2 && parts <= threads.count() && k >= parts * DEPTH_CHUNK,
                         "{m}x{n}x{k}"
                     );
-                } else if let Some(per) = column_blocks(m, n, k, &threads) {
-                    let tile = column_tile().unwrap();
-                    assert!(per % tile == 0 && per < n, "{m}x{n}x{k}: {per} columns per block");
+                } else if let Some(cols) = column_blocks(m, n, k, &threads) {
+                    let step = if m < 2 * SPLIT_MIN_ROWS { column_tile() } else { column_lanes() };
+                    assert_eq!(Some(cols.step), step, "{m}x{n}x{k}");
+                    assert!(cols.blocks >= 2 && cols.blocks <= threads.count(), "{m}x{n}x{k}: {cols:?}");
+                    let mut next = 0;
+                    for j in 0..cols.blocks {
+                        let r = cols.range(j, n);
+                        assert!(
+                            r.start == next && r.start % cols.step == 0 && r.len() >= 2,
+                            "{m}x{n}x{k}: {r:?}"
+                        );
+                        next = r.end;
+                    }
+                    assert_eq!(next, n, "{m}x{n}x{k}: {cols:?}");
                 } else {
                     let per = row_blocks(m, n, k, &threads);
                     assert!(per < m && m % per != 1, "{m}x{n}x{k}: {per} rows per block");
@@ -583,11 +646,15 @@ mod tests {
         assert_eq!(row_blocks(100, 1000, 1000, &two), 50, "few rows: blocks of two or more");
         assert_eq!(row_blocks(3, 5000, 5000, &two), 3, "under 4 rows: one product");
         assert_eq!(row_blocks(1000, 64, 64, &two), 1000, "little work: one product");
-        if let Some(tile) = column_tile() {
-            let two_blocks = 288usize.div_ceil(tile).div_ceil(2) * tile;
-            assert_eq!(column_blocks(64, 288, 700, &two), Some(two_blocks), "two blocks of whole tiles");
+        if let (Some(tile), Some(lanes)) = (column_tile(), column_lanes()) {
+            let tiles = Some(Columns { step: tile, blocks: 2 });
+            assert_eq!(column_blocks(64, 288, 700, &two), tiles, "two blocks of whole tiles");
             assert_eq!(column_blocks(64, 288, 700, &Threads::new(1)), None, "one thread");
-            assert_eq!(column_blocks(128, 288, 700, &two), None, "enough rows: split by rows");
+            let vectors = Some(Columns { step: lanes, blocks: 2 });
+            assert_eq!(column_blocks(128, 288, 700, &two), vectors, "wider than tall: whole vectors");
+            assert_eq!(column_blocks(300, 288, 700, &two), None, "enough rows, taller than wide: by rows");
+            let many = column_blocks(128, 129, 1 << 16, &Threads::new(16)).unwrap();
+            assert_eq!(many.blocks, 129usize.div_ceil(lanes) / 2, "two vectors or more a block");
             assert_eq!(column_blocks(64, tile, 5000, &two), None, "one tile");
             assert_eq!(column_blocks(64, 288, 64, &two), None, "little work");
             assert_eq!(column_blocks(1, 3000, 3000, &two), None, "one row");
@@ -604,5 +671,39 @@ mod tests {
             assert_eq!(depth_parts(1, 288, 6272, &two), None, "one row");
             assert_eq!(depth_parts(8, 9, 25088, &two), None, "little work");
         }
+    }
+
+    /// The split of a wide product by columns (`column_blocks`' second case) has the
+    /// one-thread bits at the shapes of a dense layer's forward `X·Wᵀ` and backward `δ·W`
+    /// over a batch, with blocks that start inside faer's tiles: small enough to run in
+    /// CI under the emulated AVX2 CPU too, where the test above is left out.
+    #[test]
+    fn wide_products_split_by_columns_have_the_one_thread_bits() {
+        let mut inside = 0;
+        for (m, n, k) in [(128, 784, 64), (144, 200, 150)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 333.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 104729 % 977) as f32 - 488.0) / 411.0).collect();
+            for t in [2, 3] {
+                let threads = Threads::new(t);
+                let Some(cols) = column_blocks(m, n, k, &threads) else {
+                    assert!(column_lanes().is_none(), "{m}x{n}x{k}: not split by columns");
+                    continue;
+                };
+                let tile = column_tile().unwrap_or(1);
+                inside += (0..cols.blocks).filter(|&j| cols.range(j, n).start % tile != 0).count();
+                for (tb, accumulate) in
+                    [(Transpose::Yes, false), (Transpose::No, false), (Transpose::Yes, true)]
+                {
+                    let (mut one, mut split) = (vec![0.5; m * n], vec![0.5; m * n]);
+                    matmul(&mut one, m, n, k, &a, Transpose::No, &b, tb, accumulate, &Threads::new(1));
+                    threads.install(|| {
+                        matmul(&mut split, m, n, k, &a, Transpose::No, &b, tb, accumulate, &threads)
+                    });
+                    let same = one.iter().zip(&split).all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{m}x{n}x{k} {tb:?} accumulate {accumulate} on {t} threads");
+                }
+            }
+        }
+        assert!(column_lanes().is_none() || inside > 0, "no block started inside a tile");
     }
 }

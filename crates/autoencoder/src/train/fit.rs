@@ -16,7 +16,7 @@ use super::TrainConfig;
 use crate::data::dataset::Dataset;
 use crate::data::normalize::Normalizer;
 use crate::error::{Error, Result};
-use crate::kernels::{elementwise, Shared, Threads};
+use crate::kernels::{elementwise, matmul, Shared, Threads, Transpose};
 use crate::layers::{Backward, Ctx, Layer, LayerKind};
 use crate::loss::Loss;
 use crate::model::Autoencoder;
@@ -482,6 +482,72 @@ impl Workspace {
 }
 
 impl Workspace {
+    /// Each dense layer's three products over a whole batch (`X·Wᵀ`, `δ·W`, `δᵀ·X`), once
+    /// on each of the pool's threads, for the whole-batch step: faer keeps a packing
+    /// buffer per thread, grown on first use, and the blocks of a split product go to
+    /// whichever thread takes them, so a thread could first meet a shape in a later step
+    /// and allocate then (`tests/no_alloc.rs` counted 4 allocations in 4 steps of model B
+    /// at 2 threads without this). A block of a product packs no more than the whole
+    /// product. The threads take turns with one set of buffers: the gradient buffers as
+    /// the inputs, the parameter gradient (cleared after) and two batch-sized buffers as
+    /// the outputs; the values do not matter. Conv layers' products are not warmed here
+    /// (their steps after the first allocate nothing: tested).
+    fn warm_whole_batch(&mut self, model: &Autoencoder, offsets: &[Range<usize>], threads: &Threads) {
+        let batch = self.batch;
+        let dense =
+            |l: &dyn Layer| l.param_len() > 0 && l.param_len() == l.output_width() * (l.input_width() + 1);
+        let widest = model
+            .layers()
+            .iter()
+            .filter(|l| dense(l.as_ref()))
+            .map(|l| l.input_width().max(l.output_width()))
+            .max();
+        let Some(widest) = widest else { return };
+        let (x, dz) = (&self.grad_a[..], &self.grad_b[..]);
+        let outputs = std::sync::Mutex::new((
+            vec![0.0f32; batch * widest],
+            vec![0.0f32; batch * widest],
+            &mut self.grads,
+        ));
+        threads.on_every_thread(|| {
+            let mut turn = outputs.lock().unwrap_or_else(|e| e.into_inner());
+            let (y, dx, grads) = &mut *turn;
+            let one = Threads::new(1);
+            for (l, at) in model.layers().iter().zip(offsets).filter(|(l, _)| dense(l.as_ref())) {
+                let (inp, out) = (l.input_width(), l.output_width());
+                let w = &model.params()[at.start..at.start + out * inp];
+                let (x, dz) = (&x[..batch * inp], &dz[..batch * out]);
+                matmul(
+                    &mut y[..batch * out],
+                    batch,
+                    out,
+                    inp,
+                    x,
+                    Transpose::No,
+                    w,
+                    Transpose::Yes,
+                    false,
+                    &one,
+                );
+                matmul(
+                    &mut dx[..batch * inp],
+                    batch,
+                    inp,
+                    out,
+                    dz,
+                    Transpose::No,
+                    w,
+                    Transpose::No,
+                    false,
+                    &one,
+                );
+                let gw = &mut grads[at.start..at.start + out * inp];
+                matmul(gw, out, inp, batch, dz, Transpose::Yes, x, Transpose::No, false, &one);
+            }
+        });
+        self.grads.fill(0.0);
+    }
+
     /// The rows' pass split by rows over `threads` ([`row_split::rows_pass`]: each
     /// block's rows gathered first when `gather` is given, every layer's `δ` when
     /// `grad`); the first makes its buffers and runs every product shape on each thread
@@ -896,8 +962,13 @@ pub struct Trainer {
     /// Micro-batch gradients ([`TrainConfig::micro_batch`]); `None` for whole batches.
     micro: Option<Micro>,
     /// On more than one thread, whole batches take the row-split step (`row_split`): every
-    /// layer splits by rows, and no code penalty or importance weighting couples them.
+    /// layer splits by rows, no code penalty or importance weighting couples them, and
+    /// the weights are no more than the activations the products read over a batch
+    /// (`row_split::favoured`).
     row_split: bool,
+    /// Whether the whole-batch step has run each dense layer's products on every thread
+    /// of the pool ([`Workspace::warm_whole_batch`]).
+    warmed: bool,
 }
 
 /// A trainer's micro-batch state: the micro-batch size, the tree sum of the partial
@@ -987,7 +1058,9 @@ impl Trainer {
             row_split: micro.is_none()
                 && iw.is_none()
                 && !config.code_penalties().active()
-                && row_split::fits(model.layers()),
+                && row_split::fits(model.layers())
+                && row_split::favoured(model.layers(), batch),
+            warmed: false,
             micro,
         })
     }
@@ -1055,6 +1128,10 @@ impl Trainer {
         }
         if self.row_split && threads.count() > 1 {
             return Ok(self.step_rows(model, rows, indices, threads));
+        }
+        if threads.count() > 1 && !self.warmed {
+            self.ws.warm_whole_batch(model, &self.offsets, threads);
+            self.warmed = true;
         }
         let ctx = Ctx::train(threads);
         let d = model.input_dim();

@@ -2,7 +2,7 @@
 //! threads — whole batches split by rows (dense with dropout and input noise, a fused
 //! and an unfused output, weight penalties, a variational model, every update rule, with
 //! and without clipping) and the models that keep the products split over blocks (conv
-//! with batch norm).
+//! with batch norm, dense layers with more weights than a batch has activations).
 
 use autoencoder::optim::{OptimizerConfig, OptimizerKind};
 use autoencoder::train::Corruption;
@@ -96,6 +96,12 @@ fn every_thread_count_writes_the_same_model_bytes() {
     };
     let big_images = unit_rows(100, 256, 7);
     let big_batches = TrainConfig { batch_size: 64, epochs: 1, ..base.clone() };
+    // Wider than its batches (240,700 parameters against 128 × 1,400 activations read by
+    // the products): the whole-batch step rather than the row split, its products of 128
+    // rows by 300 or 400 columns split by columns, and the last batch's 112 rows by tiles.
+    let wide = ModelConfig { input_dim: 400, layers: vec![300], ..dense.clone() };
+    let wide_rows = unit_rows(300, 400, 8);
+    let wide_batches = TrainConfig { batch_size: 128, epochs: 1, ..base.clone() };
     for (what, model, t, data) in [
         ("dense with dropout, noise and l2", &dense, &noisy, &data),
         ("tanh with a linear output, mse and l1", &linear, &mse, &data),
@@ -106,6 +112,7 @@ fn every_thread_count_writes_the_same_model_bytes() {
         ("adamw clipped by the global norm", &linear, &clipped, &data),
         ("conv with batch norm", &conv, &base, &images),
         ("conv with batch norm, split passes", &big_conv, &big_batches, &big_images),
+        ("dense wider than its batches", &wide, &wide_batches, &wide_rows),
     ] {
         let want = trained(model, data, t, 1);
         for threads in [2, 3, 4] {

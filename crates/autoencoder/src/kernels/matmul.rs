@@ -315,7 +315,7 @@ fn column_tile() -> Option<usize> {
 }
 
 /// How `matmul` cuts a product's `n` columns: into groups of `step` columns (the last
-/// group takes the rest), shared as evenly as they come among `blocks` blocks.
+/// group holds what is left), shared as evenly as they come among `blocks` blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Columns {
     step: usize,
@@ -360,9 +360,9 @@ fn column_lanes() -> Option<usize> {
 ///   is then larger than `A` (the batch, `m×k`), and split by rows each thread would
 ///   read and pack all of it for its share of the rows; split by columns each packs its
 ///   share of `B` and reads all of `A`. Measured on a Xeon with AVX-512 at 2 threads
-///   (`train_step`'s whole-batch products of model B, 784-512-256-32-256-512-784, over
-///   128 rows, two interleaved runs): 2,643–2,724 µs against 2,960–3,094 µs split by
-///   rows, where one thread takes 5,105–5,285 µs.
+///   (`train_step`'s products of a step of model B, 784-512-256-32-256-512-784, over
+///   128 rows; two runs, each interleaved with a run split by rows): 2,576 and 2,683 µs
+///   against 2,799 and 2,848 µs, where one thread takes 5,105–5,285 µs.
 ///
 /// Each block's columns are computed as the whole product computes them (the same sums
 /// along `k`, in [`DEPTH_CHUNK`]s), so a block has the whole product's bits wherever it

@@ -178,11 +178,11 @@ fn conv_training_steps_allocate_nothing() {
 /// them when clipping), micro-batches taken by the threads (dense, conv with batch norm, and
 /// with the code penalties, whose sparsity term first sums the micro-batches' codes), and
 /// the whole-batch step of a conv model with batch norm and of the deep dense model (its
-/// weights more than a batch's activations)
-/// (every pass split inside it; products in blocks of rows, or of columns or depth
-/// ranges for the few-row weight gradients and the products wider than the batch, each
-/// a one-thread product that reuses its thread's packing buffer, the depth ranges'
-/// partials in a buffer kept by the calling thread). The steps run inside the pool with the other workers kept awake (polling
+/// weights more than a batch's activations; every pass split inside it; products in
+/// blocks of rows, or of columns or depth ranges for the few-row weight gradients and
+/// the products wider than the batch, each a one-thread product that reuses its
+/// thread's packing buffer, the depth ranges' partials in a buffer kept by the calling
+/// thread). The steps run inside the pool with the other workers kept awake (polling
 /// for blocks), as `fit` runs them.
 #[test]
 fn steps_on_several_threads_allocate_nothing() {

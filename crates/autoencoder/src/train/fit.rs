@@ -494,15 +494,16 @@ impl Workspace {
     /// (their steps after the first allocate nothing: tested).
     fn warm_whole_batch(&mut self, model: &Autoencoder, offsets: &[Range<usize>], threads: &Threads) {
         let batch = self.batch;
-        let dense =
-            |l: &dyn Layer| l.param_len() > 0 && l.param_len() == l.output_width() * (l.input_width() + 1);
-        let widest = model
+        let dense: Vec<(&dyn Layer, &Range<usize>)> = model
             .layers()
             .iter()
-            .filter(|l| dense(l.as_ref()))
-            .map(|l| l.input_width().max(l.output_width()))
-            .max();
-        let Some(widest) = widest else { return };
+            .zip(offsets)
+            .map(|(l, at)| (l.as_ref(), at))
+            .filter(|(l, _)| row_split::dense(*l))
+            .collect();
+        let Some(widest) = dense.iter().map(|(l, _)| l.input_width().max(l.output_width())).max() else {
+            return;
+        };
         let (x, dz) = (&self.grad_a[..], &self.grad_b[..]);
         let outputs = std::sync::Mutex::new((
             vec![0.0f32; batch * widest],
@@ -513,7 +514,7 @@ impl Workspace {
             let mut turn = outputs.lock().unwrap_or_else(|e| e.into_inner());
             let (y, dx, grads) = &mut *turn;
             let one = Threads::new(1);
-            for (l, at) in model.layers().iter().zip(offsets).filter(|(l, _)| dense(l.as_ref())) {
+            for &(l, at) in &dense {
                 let (inp, out) = (l.input_width(), l.output_width());
                 let w = &model.params()[at.start..at.start + out * inp];
                 let (x, dz) = (&x[..batch * inp], &dz[..batch * out]);

@@ -213,19 +213,23 @@ pub(super) fn kl_units(x: &[f32], n: usize, k: usize) -> f64 {
         .sum()
 }
 
-/// Whether the row-split step can train `layers`: every layer splits by rows, and a
-/// layer with parameters has `out × (in + 1)` of them (a weight row and a bias per unit).
+/// Whether `layer` is dense: it has parameters, `out × (in + 1)` of them (a weight row and
+/// a bias per unit, the weights first).
+pub(super) fn dense(layer: &dyn Layer) -> bool {
+    let p = layer.param_len();
+    p > 0 && p == layer.output_width() * (layer.input_width() + 1)
+}
+
+/// Whether the row-split step can train `layers`: every layer splits by rows, and every
+/// layer with parameters is dense.
 pub(super) fn fits(layers: &[Box<dyn Layer>]) -> bool {
-    layers.iter().all(|l| {
-        let p = l.param_len();
-        l.splits_by_rows() && (p == 0 || p == l.output_width() * (l.input_width() + 1))
-    })
+    layers.iter().all(|l| l.splits_by_rows() && (l.param_len() == 0 || dense(l.as_ref())))
 }
 
 /// Whether the row split is the faster way to share a step of `layers` over threads, at
 /// batches of `batch` rows: when the weights are no more than the activations their
-/// products read, `Σ out·(in + 1) ≤ batch · Σ (in + out)` over the layers with
-/// parameters. Split by rows, every thread reads every weight matrix for its share of
+/// products read, `Σ out·(in + 1) ≤ batch · Σ (in + out)` over the dense layers ([`dense`];
+/// the others have no parameters where the row split fits). Split by rows, every thread reads every weight matrix for its share of
 /// the rows (faer packs it for the forward product `X·Wᵀ`, and again for the backward
 /// `δ·W`); the whole-batch step instead splits a product wider than its batch by
 /// columns ([`matmul`]'s wide split), each thread reading all of the product's input
@@ -238,7 +242,7 @@ pub(super) fn fits(layers: &[Box<dyn Layer>]) -> bool {
 pub(super) fn favoured(layers: &[Box<dyn Layer>], batch: usize) -> bool {
     let (params, widths) = layers
         .iter()
-        .filter(|l| l.param_len() > 0)
+        .filter(|l| dense(l.as_ref()))
         .fold((0usize, 0usize), |(p, w), l| (p + l.param_len(), w + l.input_width() + l.output_width()));
     params <= batch.saturating_mul(widths)
 }

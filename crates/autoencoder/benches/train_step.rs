@@ -95,7 +95,12 @@ fn bench(c: &mut Criterion) {
     // over blocks of C, the element-wise passes over fixed row chunks).
     let count = std::env::var("AE_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     let threads = Threads::new(count);
+    // AE_BENCH_MODEL=A (or B) measures one model alone (for a profiler's record).
+    let only = std::env::var("AE_BENCH_MODEL").ok();
     for (name, layers) in [("A", vec![64]), ("B", vec![512, 256, 32])] {
+        if only.as_deref().is_some_and(|m| m != name) {
+            continue;
+        }
         let config = ModelConfig { input_dim: 784, layers: layers.clone(), ..ModelConfig::default() };
         let widths = config.widths();
         let mut model = Autoencoder::new(config, 0).unwrap();

@@ -6,7 +6,7 @@
 //! the engine adds around the products. On a shared machine, whose speed drifts
 //! between criterion's two measurements, `AE_BENCH_INTERLEAVED=1` measures the two
 //! in turn instead (21 rounds of 200 steps and 200 floors) and prints the medians and
-//! the median of the rounds' ratios.
+//! the median of the rounds' ratios. `AE_BENCH_MODEL=A` (or `B`) measures one model alone.
 
 use autoencoder::data::synthetic;
 use autoencoder::kernels::{matmul, Threads, Transpose};

@@ -481,7 +481,8 @@ impl Settings {
             training.min_steps = plain.training.min_steps;
         }
         let params = self.over(Params { model, training })?;
-        if params.model.normalize == NormalizeKind::None {
+        // (Values known to be bytes are in [0, 1].)
+        if params.model.normalize == NormalizeKind::None && !data.known_bytes() {
             params.training.loss.check_targets(data.as_slice(), data.cols(), &data.source)?;
         }
         let from_data = plain

@@ -53,6 +53,18 @@ impl ByteCodes {
     pub(crate) fn get(&self, values: &[f32]) -> Option<&[u8]> {
         self.0.get_or_init(|| encode(values)).as_deref()
     }
+
+    /// A cache made already, from the bytes the values were decoded from (a loader of
+    /// 8-bit data): `codes` must decode to the values, as [`decode`] decodes them.
+    pub(crate) fn known(codes: Box<[u8]>) -> ByteCodes {
+        ByteCodes(OnceLock::from(Some(codes)))
+    }
+
+    /// The bytes when they are made and the values are all bytes; `None` otherwise,
+    /// without making them.
+    pub(crate) fn made(&self) -> Option<&[u8]> {
+        self.0.get().and_then(|b| b.as_deref())
+    }
 }
 
 impl PartialEq for ByteCodes {
@@ -116,5 +128,10 @@ mod tests {
         let other = ByteCodes::default();
         assert_eq!(other.get(&[0.3]), None);
         assert_eq!(format!("{other:?}"), "ByteCodes(not bytes)");
+        assert_eq!(other.made(), None);
+        assert_eq!(cache.made(), Some(&[255u8][..]));
+        assert_eq!(ByteCodes::default().made(), None, "not made yet");
+        let known = ByteCodes::known(vec![7u8, 0].into_boxed_slice());
+        assert_eq!(known.made(), Some(&[7u8, 0][..]));
     }
 }

@@ -241,6 +241,33 @@ impl Dataset {
         })
     }
 
+    /// Rows of 8-bit values (images read from 8-bit pixels): byte `k` stands for
+    /// `k/255` ([`bytes::value`](super::bytes::value)). The values are decoded once and
+    /// the bytes kept as [`Dataset::bytes`], made already: training gathers from them,
+    /// and the checks of the values' range and finiteness read them rather than the
+    /// values, or nothing.
+    ///
+    /// ```
+    /// use autoencoder::data::Dataset;
+    /// let pixels = Dataset::from_bytes(vec![0, 128, 255, 7], 2, 2, "pixels").unwrap();
+    /// assert_eq!(pixels.as_slice(), &[0.0, 128.0 / 255.0, 1.0, 7.0 / 255.0]);
+    /// assert_eq!(pixels.bytes(), Some(&[0u8, 128, 255, 7][..]));
+    /// ```
+    pub fn from_bytes(codes: Vec<u8>, rows: usize, cols: usize, source: impl Into<String>) -> Result<Self> {
+        // Decoded a block at a time into a buffer from `buffer` (huge pages where large):
+        // each block is zeroed in cache and then written, not the whole buffer twice.
+        const BLOCK: usize = 1 << 16;
+        let mut data = super::buffer::with_capacity(codes.len());
+        for block in codes.chunks(BLOCK) {
+            let at = data.len();
+            data.resize(at + block.len(), 0.0);
+            super::bytes::decode(block, &mut data[at..]);
+        }
+        let mut ds = Dataset::new(data, rows, cols, source)?;
+        ds.bytes = ByteCodes::known(codes.into_boxed_slice());
+        Ok(ds)
+    }
+
     /// Attach labels (one per row).
     pub fn with_labels(mut self, labels: Vec<i64>) -> Result<Self> {
         if labels.len() != self.rows {
@@ -468,9 +495,24 @@ impl Dataset {
         self.data.iter().position(|v| !v.is_finite()).map(|i| (i / self.cols, i % self.cols, self.data[i]))
     }
 
-    /// The range of the values ([`ValueRange::of`]).
+    /// The range of the values ([`ValueRange::of`]); read off the bytes when they are
+    /// made ([`Dataset::bytes`]).
     pub fn value_range(&self) -> ValueRange {
-        ValueRange::of(&self.data)
+        match self.bytes.made() {
+            Some(codes) => match byte_range(codes) {
+                Some((lo, hi)) => {
+                    ValueRange { lo: super::bytes::value(lo), hi: super::bytes::value(hi), nan: false }
+                }
+                None => ValueRange::EMPTY,
+            },
+            None => ValueRange::of(&self.data),
+        }
+    }
+
+    /// Whether every value is known to be `k/255` for a byte `k` (so finite, and in
+    /// `[0, 1]`) without reading the values: the bytes are made ([`Dataset::bytes`]).
+    pub(crate) fn known_bytes(&self) -> bool {
+        self.bytes.made().is_some()
     }
 
     /// Fail with a message naming the row and column when any value is NaN or
@@ -489,12 +531,21 @@ impl Dataset {
     /// [`Dataset::check_values`] of rows that come after `before` other rows of their
     /// file (a chunk of it): the message counts rows from the file's start.
     pub fn check_values_after(&self, nan_is_missing: bool, before: u64) -> Result<()> {
+        if self.known_bytes() {
+            return Ok(());
+        }
         let names = self.feature_names.as_deref();
         check_finite_after(&self.data, self.cols, names, &self.source, nan_is_missing, before)
     }
 
     /// The smallest and largest values.
     pub fn min_max(&self) -> (f32, f32) {
+        if let Some(codes) = self.bytes.made() {
+            let (lo, hi) = byte_range(codes).map_or((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi)| {
+                (super::bytes::value(lo), super::bytes::value(hi))
+            });
+            return (lo, hi);
+        }
         self.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
     }
 }
@@ -503,6 +554,11 @@ impl Dataset {
 /// `source`, wherever they are held: the first value that is not a finite number (NaN
 /// allowed when `nan_is_missing`), named by its row counted after `before` rows, its
 /// column and the column's name.
+/// The least and the greatest of `codes`; `None` when there are none.
+fn byte_range(codes: &[u8]) -> Option<(u8, u8)> {
+    Some((codes.iter().copied().min()?, codes.iter().copied().max()?))
+}
+
 pub(crate) fn check_finite_after(
     values: &[f32],
     cols: usize,
@@ -567,6 +623,33 @@ pub(crate) fn split_rows(rows: usize, fraction: f64) -> Result<(Range<usize>, Ra
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A data set made from bytes reads its range off them: the same bounds, bit for bit,
+    /// as the scan of its values (zeros alone, a range inside the bytes, no rows at all),
+    /// and after its values change the values are scanned again.
+    #[test]
+    fn ranges_read_off_the_bytes_are_the_values_ranges() {
+        for (codes, cols) in [(vec![0u8; 6], 3), (vec![3, 200, 17, 3], 2), (vec![], 4)] {
+            let rows = codes.len() / cols;
+            let ds = Dataset::from_bytes(codes.clone(), rows, cols, "bytes").unwrap();
+            let values = Dataset::new(ds.as_slice().to_vec(), rows, cols, "values").unwrap();
+            assert!(ds.known_bytes() && !values.known_bytes());
+            let (a, b) = (ds.value_range(), values.value_range());
+            assert_eq!(
+                (a.lo.to_bits(), a.hi.to_bits(), a.nan),
+                (b.lo.to_bits(), b.hi.to_bits(), b.nan),
+                "{codes:?}"
+            );
+            let ((lo, hi), (vlo, vhi)) = (ds.min_max(), values.min_max());
+            assert_eq!((lo.to_bits(), hi.to_bits()), (vlo.to_bits(), vhi.to_bits()), "{codes:?}");
+            assert_eq!(ds.as_slice(), values.as_slice());
+        }
+        let mut ds = Dataset::from_bytes(vec![0, 255], 1, 2, "bytes").unwrap();
+        ds.as_mut_slice()[0] = f32::NAN;
+        assert!(!ds.known_bytes(), "changed values are not bytes any more");
+        assert!(ds.value_range().nan);
+        assert!(ds.check_finite().is_err());
+    }
 
     /// The first value that is not a finite number is named by its row (counted from the
     /// file's start) and column, wherever it lies in the blocks the check reads whole:

@@ -136,6 +136,22 @@ fn read_error(path: &Path, gz: bool, e: std::io::Error) -> Error {
 /// Open `path`, detect gzip, parse the header and check the declared size; then decode every
 /// value with `convert` (element bytes, big-endian → T).
 fn read_idx<T>(path: &Path, what_1d: &str, convert: impl Fn(Dtype, &[u8]) -> T) -> Result<(Header, Vec<T>)> {
+    open_idx(path, what_1d)?.read(convert)
+}
+
+/// An IDX file opened, its header read and checked, at its first value.
+struct Opened<'p> {
+    path: &'p Path,
+    what_1d: &'p str,
+    reader: Box<dyn Read>,
+    gz: bool,
+    file_len: u64,
+    dtype: Dtype,
+    header: Header,
+}
+
+/// Open `path`, detect gzip, parse the header and check the declared size.
+fn open_idx<'p>(path: &'p Path, what_1d: &'p str) -> Result<Opened<'p>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut buffered = BufReader::new(file);
@@ -242,45 +258,57 @@ fn read_idx<T>(path: &Path, what_1d: &str, convert: impl Fn(Dtype, &[u8]) -> T) 
         }
     }
 
-    // Up-front allocation: exact for plain files (size already checked), bounded by what the
-    // compressed file could possibly expand to for gzip.
-    let cap_elems = if gz {
-        let bound = file_len.saturating_mul(MAX_DEFLATE_RATIO).saturating_add(CHUNK as u64);
-        (payload.min(bound) / dtype.size() as u64) as usize
-    } else {
-        elems
-    };
-    let mut out = super::buffer::with_capacity(cap_elems);
-    let mut limited = reader.take(payload + 1);
-    let mut buf = vec![0u8; CHUNK];
-    let mut total: u64 = 0;
-    loop {
-        let (got, err) = read_full(&mut limited, &mut buf);
-        let useful = (got as u64).min(payload.saturating_sub(total)) as usize;
-        let whole = useful - useful % dtype.size();
-        out.extend(buf[..whole].chunks_exact(dtype.size()).map(|b| convert(dtype, b)));
-        total += got as u64;
-        match err {
-            // A gzip stream that ends early: reported as truncation below.
-            Some(e) if gz && e.kind() == ErrorKind::UnexpectedEof => break,
-            Some(e) => return Err(read_error(path, gz, e)),
-            None if got < buf.len() => break,
-            None => {}
+    Ok(Opened { path, what_1d, reader, gz, file_len, dtype, header })
+}
+
+impl Opened<'_> {
+    /// Decode every value with `convert` (element bytes, big-endian → T), checking that
+    /// the file holds exactly the values its header declares.
+    fn read<T>(self, convert: impl Fn(Dtype, &[u8]) -> T) -> Result<(Header, Vec<T>)> {
+        let Opened { path, what_1d, reader, gz, file_len, dtype, header } = self;
+        let payload = header.payload;
+        let gz_note = if gz { " (decompressed)" } else { "" };
+        let expected = || format!("header declares {} ({} bytes)", header.describe(what_1d), header.payload);
+        // Up-front allocation: exact for plain files (size already checked), bounded by what the
+        // compressed file could possibly expand to for gzip.
+        let cap_elems = if gz {
+            let bound = file_len.saturating_mul(MAX_DEFLATE_RATIO).saturating_add(CHUNK as u64);
+            (payload.min(bound) / dtype.size() as u64) as usize
+        } else {
+            header.elems
+        };
+        let mut out = super::buffer::with_capacity(cap_elems);
+        let mut limited = reader.take(payload + 1);
+        let mut buf = vec![0u8; CHUNK];
+        let mut total: u64 = 0;
+        loop {
+            let (got, err) = read_full(&mut limited, &mut buf);
+            let useful = (got as u64).min(payload.saturating_sub(total)) as usize;
+            let whole = useful - useful % dtype.size();
+            out.extend(buf[..whole].chunks_exact(dtype.size()).map(|b| convert(dtype, b)));
+            total += got as u64;
+            match err {
+                // A gzip stream that ends early: reported as truncation below.
+                Some(e) if gz && e.kind() == ErrorKind::UnexpectedEof => break,
+                Some(e) => return Err(read_error(path, gz, e)),
+                None if got < buf.len() => break,
+                None => {}
+            }
         }
+        if total < payload {
+            return Err(Error::format(
+                path,
+                format!("truncated: {}, the file holds {total} bytes after the header{gz_note}", expected()),
+            ));
+        }
+        if total > payload {
+            return Err(Error::format(
+                path,
+                format!("{}, but the file holds trailing data after them{gz_note}", expected()),
+            ));
+        }
+        Ok((header, out))
     }
-    if total < payload {
-        return Err(Error::format(
-            path,
-            format!("truncated: {}, the file holds {total} bytes after the header{gz_note}", expected()),
-        ));
-    }
-    if total > payload {
-        return Err(Error::format(
-            path,
-            format!("{}, but the file holds trailing data after them{gz_note}", expected()),
-        ));
-    }
-    Ok((header, out))
 }
 
 /// Load an IDX data file as a [`Dataset`]: 3-D `n×h×w` files become rows of `h·w` values with
@@ -288,19 +316,23 @@ fn read_idx<T>(path: &Path, what_1d: &str, convert: impl Fn(Dtype, &[u8]) -> T) 
 /// rows and 1-D files `n` rows of one value. u8 values are scaled to `[0, 1]` (÷255); other
 /// dtypes keep their values. `source` is the path.
 pub fn load_images(path: &Path) -> Result<Dataset> {
-    let (header, data) = read_idx(path, "values", |dtype, b| {
-        let v = dtype.decode(b);
-        if dtype == Dtype::U8 {
-            (v / 255.0) as f32
-        } else {
-            v as f32
-        }
-    })?;
-    let rows = header.dims.first().copied().unwrap_or(0);
-    let cols = header.dims.iter().skip(1).product::<usize>();
-    debug_assert_eq!(rows * cols, header.elems);
+    let opened = open_idx(path, "values")?;
     let source = path.display().to_string();
-    let ds = Dataset::new(data, rows, cols, source)?;
+    let shape = |h: &Header| (h.dims.first().copied().unwrap_or(0), h.dims.iter().skip(1).product::<usize>());
+    let (header, ds) = if opened.dtype == Dtype::U8 {
+        // Kept as bytes beside their values (`k/255`, the very bits of `(k as f64 / 255.0)
+        // as f32`): training gathers from them, and the checks of the values read nothing.
+        let (header, codes) = opened.read(|_, b| b[0])?;
+        let (rows, cols) = shape(&header);
+        let ds = Dataset::from_bytes(codes, rows, cols, source)?;
+        (header, ds)
+    } else {
+        let (header, data) = opened.read(|dtype, b| dtype.decode(b) as f32)?;
+        let (rows, cols) = shape(&header);
+        let ds = Dataset::new(data, rows, cols, source)?;
+        (header, ds)
+    };
+    debug_assert_eq!(ds.rows() * ds.cols(), header.elems);
     match header.dims[..] {
         [_, h, w] => ds.with_image_shape(ImageShape { channels: 1, height: h, width: w }),
         [_, c, h, w] => ds.with_image_shape(ImageShape { channels: c, height: h, width: w }),
@@ -399,6 +431,30 @@ mod tests {
             assert_eq!(ds.labels.as_deref(), Some(&[7, 2, 1][..]));
             assert_eq!(ds.row(1), &[80.0 / 255.0, 100.0 / 255.0, 120.0 / 255.0, 140.0 / 255.0]);
             assert_eq!(ds.source, ip.display().to_string());
+        }
+    }
+
+    #[test]
+    fn u8_values_load_with_their_bytes_made_and_the_bits_of_the_quotient() {
+        let dir = tempfile::tempdir().unwrap();
+        // Every byte, twice over, as 2 rows of 256.
+        let pixels: Vec<u8> = (0..512).map(|i| (i * 7 % 256) as u8).collect();
+        for gz in [false, true] {
+            let bytes = idx_bytes(0x08, &[2, 256], &pixels);
+            let p = write(&dir, &format!("all{gz}"), &if gz { gzip(&bytes) } else { bytes });
+            let ds = load_images(&p).unwrap();
+            assert!(ds.known_bytes(), "the bytes are made as the file is read");
+            assert_eq!(ds.bytes(), Some(&pixels[..]));
+            for (&k, v) in pixels.iter().zip(ds.as_slice()) {
+                // The loader's quotient as it computed it before keeping the bytes.
+                assert_eq!(v.to_bits(), ((f64::from(k) / 255.0) as f32).to_bits(), "{k}");
+            }
+            // What the checks read off the bytes is what they read off the values.
+            let values = Dataset::new(ds.as_slice().to_vec(), 2, 256, "values").unwrap();
+            assert!(!values.known_bytes());
+            assert_eq!(ds.value_range(), values.value_range());
+            assert_eq!(ds.min_max(), values.min_max());
+            assert!(ds.check_finite().is_ok());
         }
     }
 

@@ -404,8 +404,17 @@ impl Dataset {
             nan_is_missing: self.nan_is_missing,
             dropped_rows: self.dropped_rows,
             categories: self.categories.clone(),
-            bytes: ByteCodes::default(),
+            bytes: self.bytes_of(start..end),
         }
+    }
+
+    /// The bytes of the rows in `rows`, when this data set's are made (else made on
+    /// their first use, as any data set's).
+    fn bytes_of(&self, rows: Range<usize>) -> ByteCodes {
+        let c = self.cols;
+        self.bytes
+            .made()
+            .map_or_else(ByteCodes::default, |b| ByteCodes::known(b[rows.start * c..rows.end * c].into()))
     }
 
     /// The rows at `indices`, in that order (a new whole: its
@@ -415,6 +424,11 @@ impl Dataset {
         for &i in indices {
             data.extend_from_slice(self.row(i));
         }
+        let bytes = self.bytes.made().map_or_else(ByteCodes::default, |b| {
+            ByteCodes::known(
+                indices.iter().flat_map(|&i| &b[i * self.cols..(i + 1) * self.cols]).copied().collect(),
+            )
+        });
         Dataset {
             data,
             rows: indices.len(),
@@ -429,7 +443,7 @@ impl Dataset {
             nan_is_missing: self.nan_is_missing,
             dropped_rows: self.dropped_rows,
             categories: self.categories.clone(),
-            bytes: ByteCodes::default(),
+            bytes,
         }
     }
 
@@ -644,6 +658,15 @@ mod tests {
             assert_eq!((lo.to_bits(), hi.to_bits()), (vlo.to_bits(), vhi.to_bits()), "{codes:?}");
             assert_eq!(ds.as_slice(), values.as_slice());
         }
+        // Rows taken from a data set of bytes keep theirs, the bytes of those rows.
+        let ds = Dataset::from_bytes(vec![1, 2, 3, 4, 5, 6], 3, 2, "bytes").unwrap();
+        let part = ds.slice_rows(1, 3);
+        assert!(part.known_bytes());
+        assert_eq!(part.bytes(), Some(&[3u8, 4, 5, 6][..]));
+        let picked = ds.select_rows(&[2, 0]);
+        assert!(picked.known_bytes());
+        assert_eq!(picked.bytes(), Some(&[5u8, 6, 1, 2][..]));
+        assert_eq!(picked.as_slice(), Dataset::from_bytes(vec![5, 6, 1, 2], 2, 2, "b").unwrap().as_slice());
         let mut ds = Dataset::from_bytes(vec![0, 255], 1, 2, "bytes").unwrap();
         ds.as_mut_slice()[0] = f32::NAN;
         assert!(!ds.known_bytes(), "changed values are not bytes any more");

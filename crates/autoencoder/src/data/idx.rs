@@ -99,6 +99,11 @@ impl Header {
             _ => format!("{n} items of {}", rest.join("×")),
         }
     }
+
+    /// "header declares 10000 images of 28×28 (7840000 bytes)", for the size errors.
+    fn declared(&self, what_1d: &str) -> String {
+        format!("header declares {} ({} bytes)", self.describe(what_1d), self.payload)
+    }
 }
 
 /// Read into `buf` until it is full, the stream ends or fails; returns the bytes read and
@@ -236,7 +241,7 @@ fn open_idx<'p>(path: &'p Path, what_1d: &'p str) -> Result<Opened<'p>> {
     }
     let elems = (payload / dtype.size() as u64) as usize;
     let header = Header { dims, elems, payload };
-    let expected = || format!("header declares {} ({} bytes)", header.describe(what_1d), header.payload);
+    let expected = || header.declared(what_1d);
 
     if !gz {
         let available = file_len.saturating_sub(header_len);
@@ -268,7 +273,7 @@ impl Opened<'_> {
         let Opened { path, what_1d, reader, gz, file_len, dtype, header } = self;
         let payload = header.payload;
         let gz_note = if gz { " (decompressed)" } else { "" };
-        let expected = || format!("header declares {} ({} bytes)", header.describe(what_1d), header.payload);
+        let expected = || header.declared(what_1d);
         // Up-front allocation: exact for plain files (size already checked), bounded by what the
         // compressed file could possibly expand to for gzip.
         let cap_elems = if gz {

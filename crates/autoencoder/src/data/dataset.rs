@@ -564,15 +564,15 @@ impl Dataset {
     }
 }
 
-/// [`Dataset::check_values_after`] of rows of `cols` `values` (named `names`) from
-/// `source`, wherever they are held: the first value that is not a finite number (NaN
-/// allowed when `nan_is_missing`), named by its row counted after `before` rows, its
-/// column and the column's name.
 /// The least and the greatest of `codes`; `None` when there are none.
 fn byte_range(codes: &[u8]) -> Option<(u8, u8)> {
     Some((codes.iter().copied().min()?, codes.iter().copied().max()?))
 }
 
+/// [`Dataset::check_values_after`] of rows of `cols` `values` (named `names`) from
+/// `source`, wherever they are held: the first value that is not a finite number (NaN
+/// allowed when `nan_is_missing`), named by its row counted after `before` rows, its
+/// column and the column's name.
 pub(crate) fn check_finite_after(
     values: &[f32],
     cols: usize,

@@ -512,15 +512,14 @@ impl Dataset {
     /// The range of the values ([`ValueRange::of`]); read off the bytes when they are
     /// made ([`Dataset::bytes`]).
     pub fn value_range(&self) -> ValueRange {
-        match self.bytes.made() {
-            Some(codes) => match byte_range(codes) {
-                Some((lo, hi)) => {
-                    ValueRange { lo: super::bytes::value(lo), hi: super::bytes::value(hi), nan: false }
-                }
-                None => ValueRange::EMPTY,
-            },
-            None => ValueRange::of(&self.data),
-        }
+        let Some(codes) = self.bytes.made() else {
+            return ValueRange::of(&self.data);
+        };
+        byte_range(codes).map_or(ValueRange::EMPTY, |(lo, hi)| ValueRange {
+            lo: super::bytes::value(lo),
+            hi: super::bytes::value(hi),
+            nan: false,
+        })
     }
 
     /// Whether every value is known to be `k/255` for a byte `k` (so finite, and in
@@ -554,11 +553,10 @@ impl Dataset {
 
     /// The smallest and largest values.
     pub fn min_max(&self) -> (f32, f32) {
-        if let Some(codes) = self.bytes.made() {
-            let (lo, hi) = byte_range(codes).map_or((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi)| {
-                (super::bytes::value(lo), super::bytes::value(hi))
-            });
-            return (lo, hi);
+        if self.known_bytes() {
+            // Read off the bytes (no NaN among them, and the same bounds).
+            let r = self.value_range();
+            return (r.lo, r.hi);
         }
         self.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
     }

@@ -228,12 +228,13 @@ pub(super) fn fits(layers: &[Box<dyn Layer>]) -> bool {
 
 /// Whether the row split is the faster way to share a step of `layers` over threads, at
 /// batches of `batch` rows: when the weights are no more than the activations their
-/// products read, `Σ out·(in + 1) ≤ batch · Σ (in + out)` over the dense layers ([`dense`];
-/// the others have no parameters where the row split fits). Split by rows, every thread reads every weight matrix for its share of
-/// the rows (faer packs it for the forward product `X·Wᵀ`, and again for the backward
-/// `δ·W`); the whole-batch step instead splits a product wider than its batch by
-/// columns ([`matmul`]'s wide split), each thread reading all of the product's input
-/// (`X`, or `δ`) and its share of the weights. So the row split wins while the weights
+/// products read, `Σ out·(in + 1) ≤ batch · Σ (in + out)` over the dense layers
+/// ([`dense`]; the others have no parameters where the row split fits). Split by rows,
+/// every thread reads every weight matrix for its share of the rows (faer packs it for
+/// the forward product `X·Wᵀ`, and again for the backward `δ·W`); the whole-batch step
+/// instead splits a product wider than its batch by columns ([`matmul`]'s wide split),
+/// each thread reading all of the product's input (`X`, or `δ`) and its share of the
+/// weights. So the row split wins while the weights
 /// are the smaller. Measured on a Xeon with AVX-512 at 2 threads (`train_step` with
 /// `AE_BENCH_ROWS=54000`, two interleaved runs each): model A (784-64-784, weights
 /// 0.47 of what its products read over 128 rows) 342/338 µs a step split by rows

@@ -3,7 +3,6 @@
 //! code wider than `codec::MAX_DIMS` does not get (and `ae compress` says why).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use crate::common::{ae, fails, ok};
 
@@ -46,7 +45,6 @@ fn thread_counts_above_the_maximum_are_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m.safetensors");
     for n in ["18446744073709551615", "1025"] {
-        let started = Instant::now();
         let out = ae()
             .args(["train", "--dataset", "synthetic", "--offline", "--threads", n, "-o"])
             .arg(&m)
@@ -55,7 +53,7 @@ fn thread_counts_above_the_maximum_are_refused_before_any_work() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains("--threads") && err.contains("0..=1024"), "{err}");
-        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(!err.contains("training on"), "{err}");
         assert!(!m.exists());
     }
 }
@@ -83,14 +81,14 @@ fn layers_too_wide_fail_before_training() {
     let csv = small_csv(dir.path());
     let m = dir.path().join("m.safetensors");
     for w in ["300000", "1000000", "4,300000"] {
-        let started = Instant::now();
         let err = fails(
             ae().arg("train").arg(&csv).args(["--layers", w, "--epochs", "1", "-o"]).arg(&m),
             &["layers", "65536"],
         );
         let line = err.lines().find(|l| l.starts_with("error: ")).unwrap();
         assert!(line.len() < 200, "{line}");
-        assert!(started.elapsed() < Duration::from_secs(10));
+        // Refused while the settings are checked: nothing read past them, no epoch run.
+        assert!(!err.contains("training on") && !err.contains("epoch"), "{err}");
         assert!(!m.exists());
         let args =
             ["train", csv.to_str().unwrap(), "--layers", w, "--epochs", "1", "-o", m.to_str().unwrap()];

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::bytes::ByteCodes;
+use super::values::Values;
 use crate::error::{Error, Result};
 
 /// The largest [`Dataset::first_row`] a front accepts (`ae score --row-offset`,
@@ -126,7 +126,9 @@ impl RowIds {
 /// optional image shape (`C·H·W == d`), and a description of where they came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    data: Vec<f32>,
+    /// The values: f32, or the bytes of 8-bit rows ([`Dataset::from_bytes`]), their f32
+    /// decoded on first use.
+    data: Values,
     rows: usize,
     cols: usize,
     /// One label per row, when the source has them.
@@ -156,8 +158,6 @@ pub struct Dataset {
     /// How many rows with a missing value were left out as they were read
     /// ([`Missing::Drop`](super::columns::Missing::Drop)).
     pub dropped_rows: usize,
-    /// The values at one byte each, when they are all bytes ([`Dataset::bytes`]).
-    bytes: ByteCodes,
     /// The one-hot encodings of a table's categorical columns, whose features follow
     /// the numeric ones (a model trained on these rows keeps them).
     pub categories: Vec<super::columns::Categorical>,
@@ -223,29 +223,35 @@ impl Dataset {
                 rows * cols
             )));
         }
-        Ok(Dataset {
+        Ok(Dataset::of(Values::of(data), rows, cols, source.into()))
+    }
+
+    /// Rows of `data` with nothing else known about them (no labels, ids or shape).
+    fn of(data: Values, rows: usize, cols: usize, source: String) -> Dataset {
+        Dataset {
             data,
             rows,
             cols,
             labels: None,
             label_names: None,
             image_shape: None,
-            source: source.into(),
+            source,
             feature_names: None,
             first_row: 0,
             ids: None,
             nan_is_missing: false,
             dropped_rows: 0,
             categories: Vec::new(),
-            bytes: ByteCodes::default(),
-        })
+        }
     }
 
     /// Rows of 8-bit values (images read from 8-bit pixels): byte `k` stands for
-    /// `k/255` ([`bytes::value`](super::bytes::value)). The values are decoded once and
-    /// the bytes kept as [`Dataset::bytes`], made already: training gathers from them,
-    /// and the checks of the values' range and finiteness read them rather than the
-    /// values, or nothing.
+    /// `k/255` ([`bytes::value`](super::bytes::value)). Only the bytes are held, as
+    /// [`Dataset::bytes`]: training gathers from them, the checks of the values' range
+    /// and finiteness read them rather than the values, or nothing, and rows taken
+    /// from them ([`Dataset::slice_rows`], [`Dataset::select_rows`]) are bytes too. The
+    /// f32 values, a float each, are decoded on the first call that asks for them
+    /// ([`Dataset::as_slice`] and what reads it) and kept from then on.
     ///
     /// ```
     /// use autoencoder::data::Dataset;
@@ -254,18 +260,13 @@ impl Dataset {
     /// assert_eq!(pixels.bytes(), Some(&[0u8, 128, 255, 7][..]));
     /// ```
     pub fn from_bytes(codes: Vec<u8>, rows: usize, cols: usize, source: impl Into<String>) -> Result<Self> {
-        // Decoded a block at a time into a buffer from `buffer` (huge pages where large):
-        // each block is zeroed in cache and then written, not the whole buffer twice.
-        const BLOCK: usize = 1 << 16;
-        let mut data = super::buffer::with_capacity(codes.len());
-        for block in codes.chunks(BLOCK) {
-            let at = data.len();
-            data.resize(at + block.len(), 0.0);
-            super::bytes::decode(block, &mut data[at..]);
+        if Some(codes.len()) != rows.checked_mul(cols) {
+            return Err(Error::Data(format!(
+                "dataset buffer holds {} bytes, expected {rows} rows × {cols} columns",
+                codes.len()
+            )));
         }
-        let mut ds = Dataset::new(data, rows, cols, source)?;
-        ds.bytes = ByteCodes::known(codes.into_boxed_slice());
-        Ok(ds)
+        Ok(Dataset::of(Values::of_bytes(codes.into_boxed_slice()), rows, cols, source.into()))
     }
 
     /// Attach labels (one per row).
@@ -337,12 +338,11 @@ impl Dataset {
     }
     /// All values, row-major.
     pub fn as_slice(&self) -> &[f32] {
-        &self.data
+        self.data.get()
     }
     /// All values, row-major, mutable.
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
-        self.bytes = ByteCodes::default();
-        &mut self.data
+        self.data.get_mut()
     }
     /// The values at one byte each, when every one is `k/255` for a whole `k` (rows read
     /// from 8-bit pixels, or 0/1 data): `k` stands for [`bytes::value`](super::bytes::value)`(k)`,
@@ -358,7 +358,7 @@ impl Dataset {
     /// assert_eq!(other.bytes(), None);
     /// ```
     pub fn bytes(&self) -> Option<&[u8]> {
-        self.bytes.get(&self.data)
+        self.data.bytes()
     }
     /// Replace the values with `data`, rows of `cols` values (the same number of rows),
     /// keeping everything else: labels, ids, the source.
@@ -371,19 +371,33 @@ impl Dataset {
                 self.rows
             )));
         }
-        self.data = data;
+        self.data = Values::of(data);
         self.cols = cols;
-        self.bytes = ByteCodes::default();
         Ok(())
     }
 
     /// Consume into the row-major buffer.
     pub fn into_vec(self) -> Vec<f32> {
-        self.data
+        self.data.into_vec()
     }
     /// Row `i`.
     pub fn row(&self, i: usize) -> &[f32] {
-        &self.data[i * self.cols..(i + 1) * self.cols]
+        &self.as_slice()[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// The values of the rows in `rows`, row-major: borrowed when the values are held,
+    /// else decoded from the bytes, those rows alone (so that a pass over the rows a
+    /// slice at a time decodes no more than a slice at once).
+    pub fn values_of(&self, rows: Range<usize>) -> std::borrow::Cow<'_, [f32]> {
+        let r = rows.start * self.cols..rows.end * self.cols;
+        match (self.data.held(), self.data.made()) {
+            (None, Some(b)) => {
+                let mut v = vec![0.0; r.len()];
+                super::bytes::decode(&b[r], &mut v);
+                v.into()
+            }
+            _ => self.as_slice()[r].into(),
+        }
     }
 
     /// Rows `start..end` as a new dataset (labels and shape kept; its
@@ -391,7 +405,7 @@ impl Dataset {
     pub fn slice_rows(&self, start: usize, end: usize) -> Dataset {
         assert!(start <= end && end <= self.rows, "row range out of bounds");
         Dataset {
-            data: self.data[start * self.cols..end * self.cols].to_vec(),
+            data: self.data.part(start * self.cols..end * self.cols),
             rows: end - start,
             cols: self.cols,
             labels: self.labels.as_ref().map(|l| l[start..end].to_vec()),
@@ -404,33 +418,14 @@ impl Dataset {
             nan_is_missing: self.nan_is_missing,
             dropped_rows: self.dropped_rows,
             categories: self.categories.clone(),
-            bytes: self.bytes_of(start..end),
         }
-    }
-
-    /// The bytes of the rows in `rows`, when this data set's are made (else made on
-    /// their first use, as any data set's).
-    fn bytes_of(&self, rows: Range<usize>) -> ByteCodes {
-        let c = self.cols;
-        self.bytes
-            .made()
-            .map_or_else(ByteCodes::default, |b| ByteCodes::known(b[rows.start * c..rows.end * c].into()))
     }
 
     /// The rows at `indices`, in that order (a new whole: its
     /// [`first_row`](Dataset::first_row) is 0).
     pub fn select_rows(&self, indices: &[usize]) -> Dataset {
-        let mut data = Vec::with_capacity(indices.len() * self.cols);
-        for &i in indices {
-            data.extend_from_slice(self.row(i));
-        }
-        let bytes = self.bytes.made().map_or_else(ByteCodes::default, |b| {
-            ByteCodes::known(
-                indices.iter().flat_map(|&i| &b[i * self.cols..(i + 1) * self.cols]).copied().collect(),
-            )
-        });
         Dataset {
-            data,
+            data: self.data.rows(indices, self.cols),
             rows: indices.len(),
             cols: self.cols,
             labels: self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect()),
@@ -443,7 +438,6 @@ impl Dataset {
             nan_is_missing: self.nan_is_missing,
             dropped_rows: self.dropped_rows,
             categories: self.categories.clone(),
-            bytes,
         }
     }
 
@@ -451,6 +445,9 @@ impl Dataset {
     /// were. The rows kept keep their ids: the id column's, else their global index
     /// `first_row + i` in the rows as read (a dropped row's index is not reused).
     pub fn drop_missing(&mut self) -> Result<usize> {
+        if self.known_bytes() {
+            return Ok(0);
+        }
         let keep: Vec<usize> = (0..self.rows).filter(|&i| !self.row(i).iter().any(|v| v.is_nan())).collect();
         let dropped = self.rows - keep.len();
         if dropped == 0 {
@@ -501,19 +498,23 @@ impl Dataset {
 
     /// The values of the rows in `rows`, row-major, without copying.
     pub fn rows_in(&self, rows: Range<usize>) -> &[f32] {
-        &self.data[rows.start * self.cols..rows.end * self.cols]
+        &self.as_slice()[rows.start * self.cols..rows.end * self.cols]
     }
 
     /// The first non-finite value, as `(row, column, value)`, if any.
     pub fn find_non_finite(&self) -> Option<(usize, usize, f32)> {
-        self.data.iter().position(|v| !v.is_finite()).map(|i| (i / self.cols, i % self.cols, self.data[i]))
+        if self.known_bytes() {
+            return None;
+        }
+        let v = self.as_slice();
+        v.iter().position(|v| !v.is_finite()).map(|i| (i / self.cols, i % self.cols, v[i]))
     }
 
     /// The range of the values ([`ValueRange::of`]); read off the bytes when they are
     /// made ([`Dataset::bytes`]).
     pub fn value_range(&self) -> ValueRange {
-        let Some(codes) = self.bytes.made() else {
-            return ValueRange::of(&self.data);
+        let Some(codes) = self.data.made() else {
+            return ValueRange::of(self.as_slice());
         };
         byte_range(codes).map_or(ValueRange::EMPTY, |(lo, hi)| ValueRange {
             lo: super::bytes::value(lo),
@@ -522,10 +523,17 @@ impl Dataset {
         })
     }
 
+    /// Whether the f32 values are held (or decoded already): false while only the
+    /// bytes of [`Dataset::from_bytes`] are.
+    #[cfg(test)]
+    pub(crate) fn values_decoded(&self) -> bool {
+        self.data.held().is_some()
+    }
+
     /// Whether every value is known to be `k/255` for a byte `k` (so finite, and in
     /// `[0, 1]`) without reading the values: the bytes are made ([`Dataset::bytes`]).
     pub(crate) fn known_bytes(&self) -> bool {
-        self.bytes.made().is_some()
+        self.data.made().is_some()
     }
 
     /// Fail with a message naming the row and column when any value is NaN or
@@ -548,7 +556,7 @@ impl Dataset {
             return Ok(());
         }
         let names = self.feature_names.as_deref();
-        check_finite_after(&self.data, self.cols, names, &self.source, nan_is_missing, before)
+        check_finite_after(self.as_slice(), self.cols, names, &self.source, nan_is_missing, before)
     }
 
     /// The smallest and largest values.
@@ -558,7 +566,7 @@ impl Dataset {
             let r = self.value_range();
             return (r.lo, r.hi);
         }
-        self.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+        self.as_slice().iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
     }
 }
 
@@ -670,6 +678,31 @@ mod tests {
         assert!(!ds.known_bytes(), "changed values are not bytes any more");
         assert!(ds.value_range().nan);
         assert!(ds.check_finite().is_err());
+    }
+
+    /// A data set of bytes answers for its values without decoding them all: a range of
+    /// rows decoded alone (the bits of the whole decode), rows taken from it, its checks,
+    /// its range and its missing rows (none); `as_slice` then decodes them and keeps them.
+    #[test]
+    fn bytes_are_decoded_only_when_every_value_is_asked_for() {
+        let codes: Vec<u8> = (0..=255u8).rev().cycle().take(300 * 7).collect();
+        let mut ds = Dataset::from_bytes(codes.clone(), 300, 7, "bytes").unwrap();
+        let whole: Vec<f32> = codes.iter().map(|&k| f32::from(k) / 255.0).collect();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&ds.values_of(10..13)), bits(&whole[70..91]));
+        let part = ds.slice_rows(5, 9);
+        let picked = ds.select_rows(&[3, 1]);
+        ds.check_finite().unwrap();
+        assert_eq!((ds.find_non_finite(), ds.drop_missing().unwrap()), (None, 0));
+        let _ = (ds.value_range(), ds.min_max(), ds.bytes());
+        assert!(!ds.values_decoded() && !part.values_decoded() && !picked.values_decoded());
+        assert_eq!(bits(part.as_slice()), bits(&whole[35..63]));
+        assert_eq!(bits(ds.as_slice()), bits(&whole));
+        assert!(ds.values_decoded() && ds.bytes() == Some(&codes[..]));
+        assert_eq!(bits(&ds.values_of(10..13)), bits(&whole[70..91]));
+        assert_eq!(ds, Dataset::new(whole, 300, 7, "bytes").unwrap());
+        let err = Dataset::from_bytes(vec![0; 5], 2, 3, "five").unwrap_err().to_string();
+        assert!(err.contains("holds 5 bytes, expected 2 rows × 3 columns"), "{err}");
     }
 
     /// The first value that is not a finite number is named by its row (counted from the

@@ -21,6 +21,7 @@ pub mod shards;
 pub mod synthetic;
 #[cfg(test)]
 pub(crate) mod test_data;
+mod values;
 
 pub use dataset::{DataShape, Dataset, ImageShape, RowIds, ValueRange};
 pub use normalize::{NormalizeKind, Normalizer};

@@ -268,7 +268,7 @@ fn for_each_reconstruction(
     let d = model.input_dim();
     for start in (0..data.rows()).step_by(8 * INFERENCE_BATCH) {
         let end = (start + 8 * INFERENCE_BATCH).min(data.rows());
-        let mut x = data.as_slice()[start * d..end * d].to_vec();
+        let mut x = data.values_of(start..end).into_owned();
         model.normalizer().apply_in_place(&mut x);
         let y = model.run_layers(0..model.layers().len(), &x, end - start, threads);
         x.chunks_exact(d).zip(y.chunks_exact(d)).for_each(|(xr, yr)| f(xr, yr));

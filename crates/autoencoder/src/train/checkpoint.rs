@@ -146,7 +146,7 @@ impl PartFingerprint {
     /// The fingerprint of `data`'s rows.
     pub fn of(data: &Dataset) -> Self {
         let (rows, width) = (data.rows(), data.cols());
-        Self::of_hashed(rows, width, Self::hashed_rows(rows, width).map(|i| data.row(i)))
+        Self::of_hashed(rows, width, Self::hashed_rows(rows, width).map(|i| data.values_of(i..i + 1)))
     }
 
     /// The rows, in order, whose values a part of `rows` rows of `width` values hashes.
@@ -163,14 +163,18 @@ impl PartFingerprint {
 
     /// The fingerprint of a part of `rows` rows of `width` values from the values of
     /// its [`hashed_rows`](Self::hashed_rows), in order.
-    pub(crate) fn of_hashed<'a>(rows: usize, width: usize, hashed: impl Iterator<Item = &'a [f32]>) -> Self {
+    pub(crate) fn of_hashed(
+        rows: usize,
+        width: usize,
+        hashed: impl Iterator<Item = impl AsRef<[f32]>>,
+    ) -> Self {
         let mut h = Sha256::new();
         h.update((rows as u64).to_le_bytes());
         h.update((width as u64).to_le_bytes());
         let mut bytes = Vec::with_capacity(width * 4);
         for row in hashed {
             bytes.clear();
-            row.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+            row.as_ref().iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
             h.update(&bytes);
         }
         PartFingerprint { rows, width, sha256: format!("{:x}", h.finalize()) }

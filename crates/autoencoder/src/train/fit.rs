@@ -58,7 +58,7 @@ impl<'a> Rows<'a> {
     /// cache and the copy is as fast), and the values with their bytes fit the machine's
     /// memory budget (so that a set near the limit is not pushed past it).
     fn bytes(&self) -> Option<&'a [u8]> {
-        let values = self.data.as_slice().len() as u64;
+        let values = (self.data.rows() * self.data.cols()) as u64;
         if !self.by_bytes || values < GATHER_BYTES_MIN || values * 5 > machine_budget() {
             return None;
         }

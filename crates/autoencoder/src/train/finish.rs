@@ -161,8 +161,9 @@ mod tests {
     /// values' too.
     #[test]
     fn rows_held_as_bytes_finish_the_model_of_their_values_without_decoding_them() {
-        // 1.15 million values: enough for training to gather from the bytes.
-        let (rows, cols) = (9000, 128);
+        // 1.28 million values: enough for training to gather from the bytes; 9,000 training
+        // rows, the codec's codes encoded in two slices (8,192 and 808 rows).
+        let (rows, cols) = (10_000, 128);
         let codes: Vec<u8> = (0..rows * cols).map(|i| ((i * 7919 + i / cols * 31) % 256) as u8).collect();
         let bytes = Dataset::from_bytes(codes, rows, cols, "bytes").unwrap();
         let values = Dataset::new(bytes.values_of(0..rows).into_owned(), rows, cols, "values").unwrap();
@@ -181,6 +182,11 @@ mod tests {
         let bits = |m: &Autoencoder| m.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&a), bits(&b));
         assert_eq!((&a.codec, &a.detector), (&b.codec, &b.detector));
+        // The codec of the codes in slices is the codec of the codes encoded at once.
+        assert_eq!(a.training.as_ref().unwrap().rows, (9000, 1000));
+        let mut whole = b.clone();
+        fit_codec(&mut whole, values.rows_in(0..9000), &threads).unwrap();
+        assert_eq!(whole.codec, a.codec);
         let print = |d: &Dataset| crate::train::checkpoint::DataFingerprint::of(d, None);
         assert_eq!(print(&bytes), print(&values));
         assert!(!bytes.values_decoded(), "the fingerprint decoded the bytes");

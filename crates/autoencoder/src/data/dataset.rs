@@ -389,15 +389,7 @@ impl Dataset {
     /// else decoded from the bytes, those rows alone (so that a pass over the rows a
     /// slice at a time decodes no more than a slice at once).
     pub fn values_of(&self, rows: Range<usize>) -> std::borrow::Cow<'_, [f32]> {
-        let r = rows.start * self.cols..rows.end * self.cols;
-        match (self.data.held(), self.data.made()) {
-            (None, Some(b)) => {
-                let mut v = vec![0.0; r.len()];
-                super::bytes::decode(&b[r], &mut v);
-                v.into()
-            }
-            _ => self.as_slice()[r].into(),
-        }
+        self.data.slice(rows.start * self.cols..rows.end * self.cols)
     }
 
     /// Rows `start..end` as a new dataset (labels and shape kept; its

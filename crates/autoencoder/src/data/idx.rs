@@ -325,8 +325,8 @@ pub fn load_images(path: &Path) -> Result<Dataset> {
     let source = path.display().to_string();
     let shape = |h: &Header| (h.dims.first().copied().unwrap_or(0), h.dims.iter().skip(1).product::<usize>());
     let (header, ds) = if opened.dtype == Dtype::U8 {
-        // Kept as bytes beside their values (`k/255`, the very bits of `(k as f64 / 255.0)
-        // as f32`): training gathers from them, and the checks of the values read nothing.
+        // Held as the bytes alone (`k/255`, the very bits of `(k as f64 / 255.0) as f32`,
+        // decoded on first use): training gathers from them, the checks read nothing.
         let (header, codes) = opened.read(|_, b| b[0])?;
         let (rows, cols) = shape(&header);
         let ds = Dataset::from_bytes(codes, rows, cols, source)?;

@@ -14,7 +14,7 @@ use super::bytes::{self, ByteCodes};
 /// Values held as f32 ([`Values::of`]) or as the bytes they are decoded from
 /// ([`Values::of_bytes`]). Two are equal when their values are (bytes against bytes
 /// while neither has decoded its values).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Values {
     /// The f32 values; unset while only the bytes are held.
     values: OnceLock<Vec<f32>>,
@@ -35,10 +35,25 @@ impl Values {
 
     /// The f32 values, decoded from the bytes on the first call when only those are held.
     pub(crate) fn get(&self) -> &[f32] {
-        self.values.get_or_init(|| {
-            let codes = self.bytes.made().expect("values held as bytes have their bytes");
-            decoded(codes)
-        })
+        self.values.get_or_init(|| decoded(self.codes()))
+    }
+
+    /// The bytes of values held as bytes alone (`held` is `None`): always there.
+    fn codes(&self) -> &[u8] {
+        self.bytes.made().expect("values held as bytes alone have their bytes")
+    }
+
+    /// Values `range` (of the whole row-major buffer): borrowed when the f32 values are
+    /// held, else decoded from the bytes, those alone.
+    pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> std::borrow::Cow<'_, [f32]> {
+        match self.held() {
+            Some(v) => v[range].into(),
+            None => {
+                let mut v = vec![0.0; range.len()];
+                bytes::decode(&self.codes()[range], &mut v);
+                v.into()
+            }
+        }
     }
 
     /// The f32 values when they are held (or decoded already); `None` while only the
@@ -77,13 +92,14 @@ impl Values {
     /// Values `range` (of the whole row-major buffer), held as these are: the bytes alone
     /// while only those are held; else the f32 values, with their bytes when made.
     pub(crate) fn part(&self, range: std::ops::Range<usize>) -> Values {
-        match (self.held(), self.made()) {
-            (None, Some(b)) => Values::of_bytes(b[range].into()),
-            (Some(v), made) => Values {
-                bytes: made.map_or_else(ByteCodes::default, |b| ByteCodes::known(b[range.clone()].into())),
+        match self.held() {
+            None => Values::of_bytes(self.codes()[range].into()),
+            Some(v) => Values {
+                bytes: self
+                    .made()
+                    .map_or_else(ByteCodes::default, |b| ByteCodes::known(b[range.clone()].into())),
                 values: OnceLock::from(v[range].to_vec()),
             },
-            (None, None) => unreachable!("values held as bytes have their bytes"),
         }
     }
 
@@ -93,19 +109,18 @@ impl Values {
         let gather = |all: &[u8]| -> Box<[u8]> {
             indices.iter().flat_map(|&i| &all[i * cols..(i + 1) * cols]).copied().collect()
         };
-        match (self.held(), self.made()) {
-            (None, Some(b)) => Values::of_bytes(gather(b)),
-            (Some(v), made) => {
+        match self.held() {
+            None => Values::of_bytes(gather(self.codes())),
+            Some(v) => {
                 let mut values = Vec::with_capacity(indices.len() * cols);
                 for &i in indices {
                     values.extend_from_slice(&v[i * cols..(i + 1) * cols]);
                 }
                 Values {
-                    bytes: made.map_or_else(ByteCodes::default, |b| ByteCodes::known(gather(b))),
+                    bytes: self.made().map_or_else(ByteCodes::default, |b| ByteCodes::known(gather(b))),
                     values: OnceLock::from(values),
                 }
             }
-            (None, None) => unreachable!("values held as bytes have their bytes"),
         }
     }
 }

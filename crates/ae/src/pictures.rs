@@ -120,7 +120,7 @@ pub fn write_comparison(
     if n == 0 {
         return Err(Error::Data(format!("{}: no rows to draw", data.source)));
     }
-    let x = &data.as_slice()[..n * data.cols()];
+    let x = &data.values_of(0..n);
     let y = reconstruct(model, x, bits, threads)?;
     let per_row = if n <= 16 { n.div_ceil(n.div_ceil(16)) } else { 16 };
     let g = crate::grid::GridImage { channels: shape.channels, height: shape.height, width: shape.width };

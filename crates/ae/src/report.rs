@@ -48,11 +48,12 @@ impl Evidence {
             data.feature_names.clone().unwrap_or_else(|| (0..d).map(|j| j.to_string()).collect());
         let images = model.config().image_shape.map(|_| {
             let n = rows.min(8);
-            let raw = model.reconstruct(&data.as_slice()[..n * d], threads).unwrap_or_default();
-            (data.as_slice()[..n * d].to_vec(), raw, n)
+            let x = data.values_of(0..n).into_owned();
+            let raw = model.reconstruct(&x, threads).unwrap_or_default();
+            (x, raw, n)
         });
         let shown = rows.min(SCATTER_ROWS);
-        let codes = model.encode(&data.as_slice()[..shown * d], threads)?;
+        let codes = model.encode(&data.values_of(0..shown), threads)?;
         let k = model.code_dim();
         let points: Vec<(f32, f32)> = if k >= 2 {
             let first_two = || codes.chunks_exact(k).flat_map(|c| [c[0], c[1]]).collect::<Vec<f32>>();

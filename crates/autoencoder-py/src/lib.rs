@@ -698,7 +698,7 @@ fn evaluation<'m>(
     let mut e = autoencoder::evaluation::Evaluation::new(model, iw_samples)?;
     let fitted = match fit {
         None => return Ok(e),
-        Some(PcaFit::Rows(fit)) => baseline::fit_pca(model, (fit.as_slice(), &fit.source), pool)?,
+        Some(PcaFit::Rows(fit)) => baseline::fit_pca_on(model, fit, 0..fit.rows(), pool)?,
         Some(PcaFit::Files(files, opts, binarize)) => {
             let data = autoencoder::data::chunks::ChunkedRows::open(&files.paths, opts)?;
             model.check_width(data.cols(), &data.source)?;

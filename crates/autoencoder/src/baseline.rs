@@ -4,6 +4,7 @@
 //! compared with (`ae evaluate`, the loss curve's dashed line, `ae demo`).
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
@@ -149,6 +150,27 @@ pub fn fit_pca_parts(
     Ok(Ok(FittedPca::new(model, pca, source, t, plan.method)))
 }
 
+/// [`fit_pca`] on the rows `rows` of `data` (named by its source), read a slice at a
+/// time through [`fit_pca_parts`]: the same bits, skipped for the same reasons, and
+/// memory holds a slice of the rows in the normaliser's space, never a copy of them all
+/// (rows held as bytes, [`Dataset::from_bytes`], are decoded a slice at a time).
+pub fn fit_pca_on(
+    model: &Autoencoder,
+    data: &Dataset,
+    rows: Range<usize>,
+    threads: &Threads,
+) -> Result<std::result::Result<FittedPca, String>> {
+    fit_pca_parts(model, &data.source, threads, |each| {
+        data.slices(rows.clone(), slice_rows(data.cols())).try_for_each(|slice| each(&slice))
+    })
+}
+
+/// Rows a slice of the passes over many rows: about 4 M values (4,096 rows of MNIST),
+/// so that wide rows stay within memory.
+fn slice_rows(cols: usize) -> usize {
+    ((1usize << 22) / cols.max(1)).clamp(1, 4096)
+}
+
 /// `rows` in the normaliser's space (borrowed when it is the identity).
 fn normalized<'a>(norm: &crate::Normalizer, rows: &'a [f32]) -> Cow<'a, [f32]> {
     if norm.is_identity() {
@@ -181,8 +203,7 @@ impl FittedPca {
     /// Measure the reconstructions of the raw rows `eval` (the next after those added).
     pub fn add(&mut self, eval: &[f32]) -> Result<()> {
         let d = self.metrics.cols();
-        // About 4 M values a chunk (4,096 rows of MNIST), so wide rows stay within memory.
-        let chunk = ((1usize << 22) / d.max(1)).clamp(1, 4096);
+        let chunk = slice_rows(d);
         let rows = eval.len() / d.max(1);
         for start in (0..rows).step_by(chunk) {
             let n = chunk.min(rows - start);
@@ -193,6 +214,12 @@ impl FittedPca {
             self.metrics.add(&x, &y)?;
         }
         Ok(())
+    }
+
+    /// [`add`](Self::add) the rows `rows` of `data`, a slice at a time (rows held as
+    /// bytes are decoded a slice at a time).
+    pub fn add_rows(&mut self, data: &Dataset, rows: Range<usize>) -> Result<()> {
+        data.slices(rows, slice_rows(data.cols())).try_for_each(|slice| self.add(&slice))
     }
 
     /// The metrics of the rows added, and the fit.
@@ -214,9 +241,12 @@ pub fn pca_fitted(
     data: &Dataset,
     threads: &Threads,
 ) -> Result<PcaResult> {
-    match pca(model, (fit_rows.as_slice(), &fit_rows.source), data.as_slice(), threads)? {
-        PcaBaseline::Fitted(p) => Ok(p),
-        PcaBaseline::Skipped(why) => Err(Error::Data(format!("no PCA baseline: {why}"))),
+    match fit_pca_on(model, fit_rows, 0..fit_rows.rows(), threads)? {
+        Ok(mut p) => {
+            p.add_rows(data, 0..data.rows())?;
+            Ok(p.result())
+        }
+        Err(why) => Err(Error::Data(format!("no PCA baseline: {why}"))),
     }
 }
 
@@ -225,7 +255,8 @@ pub fn pca_fitted(
 /// [`Dataset::split_validation`]; all of them with a separate `validation` set) and
 /// scored on what the loss was validated on (`validation`, the held-out rows, or the
 /// training rows when nothing was held out). The loss to compare with is the model's
-/// (`PcaResult::loss`). Errors when the model has no training summary.
+/// (`PcaResult::loss`). The rows are read a slice at a time ([`fit_pca_on`]). Errors
+/// when the model has no training summary.
 pub fn pca_of_training(
     model: &Autoencoder,
     data: &Dataset,
@@ -237,15 +268,21 @@ pub fn pca_of_training(
         .as_ref()
         .ok_or_else(|| Error::Data("the model has no training summary to split its rows by".into()))?;
     let split = t.config.get("validation_split").and_then(|v| v.as_f64()).unwrap_or(0.0);
-    let (fit, eval) = match validation {
-        Some(v) => (data.as_slice(), v.as_slice()),
+    let (fit, (eval, eval_rows)) = match validation {
+        Some(v) => (0..data.rows(), (v, 0..v.rows())),
         None => {
             let (train, held_out) = data.split_validation(split)?;
-            let fit = data.rows_in(train);
-            (fit, if held_out.is_empty() { fit } else { data.rows_in(held_out) })
+            let eval = if held_out.is_empty() { train.clone() } else { held_out };
+            (train, (data, eval))
         }
     };
-    pca(model, (fit, &data.source), eval, threads)
+    Ok(match fit_pca_on(model, data, fit, threads)? {
+        Ok(mut p) => {
+            p.add_rows(eval, eval_rows)?;
+            PcaBaseline::Fitted(p.result())
+        }
+        Err(why) => PcaBaseline::Skipped(why),
+    })
 }
 
 #[cfg(test)]
@@ -277,6 +314,26 @@ mod tests {
         let all = pca_fitted(&m, &data, &data, &threads).unwrap();
         let PcaBaseline::Fitted(p) = pca_of_training(&m, &data, None, &threads).unwrap() else { panic!() };
         assert_eq!(p.metrics, all.metrics);
+    }
+
+    /// Rows held as bytes: the loss plot's baseline is fitted and scored a slice at a
+    /// time (9,000 training rows in slices of 4,096), to the bits of the baseline of the
+    /// same values whole, and the bytes are never decoded.
+    #[test]
+    fn the_training_baseline_of_rows_held_as_bytes_reads_them_a_slice_at_a_time() {
+        let (rows, cols) = (10_000, 128);
+        let codes: Vec<u8> = (0..rows * cols).map(|i| ((i * 7919 + i / cols * 31) % 256) as u8).collect();
+        let bytes = Dataset::from_bytes(codes, rows, cols, "bytes").unwrap();
+        let values = Dataset::new(bytes.values_of(0..rows).into_owned(), rows, cols, "values").unwrap();
+        let (m, threads) = model(&values, 0.1);
+        let PcaBaseline::Fitted(got) = pca_of_training(&m, &bytes, None, &threads).unwrap() else {
+            panic!("skipped")
+        };
+        assert!(!bytes.values_decoded(), "the baseline decoded every row");
+        let want = pca(&m, (values.rows_in(0..9000), "values"), values.rows_in(9000..rows), &threads);
+        let PcaBaseline::Fitted(want) = want.unwrap() else { panic!("skipped") };
+        assert_eq!((got.k, got.metrics, got.method), (want.k, want.metrics, want.method));
+        assert_eq!(got.fitted_on, "bytes");
     }
 
     #[test]

@@ -543,7 +543,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
             }
             (None, Some(fit_rows)) => {
                 check_fit_width(&model, fit_rows.cols(), &fit_rows.source)?;
-                baseline::fit_pca(&model, (fit_rows.as_slice(), &fit_rows.source), &threads)?
+                baseline::fit_pca_on(&model, fit_rows, 0..fit_rows.rows(), &threads)?
             }
             (None, None) => {
                 // The evaluated rows, binarised as they are evaluated.

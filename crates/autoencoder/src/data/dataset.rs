@@ -392,6 +392,26 @@ impl Dataset {
         self.data.slice(rows.start * self.cols..rows.end * self.cols)
     }
 
+    /// The rows in `rows`, `per` rows at a time (the last slice shorter; `per` of 0 is
+    /// 1), each as [`values_of`](Self::values_of) gives it: a pass over rows held as
+    /// bytes decodes one slice at a time, never the rows whole.
+    ///
+    /// ```
+    /// use autoencoder::data::Dataset;
+    /// let d = Dataset::new((0..10).map(|v| v as f32).collect(), 5, 2, "five rows").unwrap();
+    /// let slices: Vec<Vec<f32>> = d.slices(1..5, 3).map(|s| s.into_owned()).collect();
+    /// assert_eq!(slices, [vec![2.0, 3.0, 4.0, 5.0, 6.0, 7.0], vec![8.0, 9.0]]);
+    /// ```
+    pub fn slices(
+        &self,
+        rows: Range<usize>,
+        per: usize,
+    ) -> impl Iterator<Item = std::borrow::Cow<'_, [f32]>> + '_ {
+        let per = per.max(1);
+        let end = rows.end;
+        rows.step_by(per).map(move |start| self.values_of(start..(start + per).min(end)))
+    }
+
     /// Rows `start..end` as a new dataset (labels and shape kept; its
     /// [`first_row`](Dataset::first_row) is this one's plus `start`).
     pub fn slice_rows(&self, start: usize, end: usize) -> Dataset {

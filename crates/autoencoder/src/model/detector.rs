@@ -266,11 +266,10 @@ fn for_each_reconstruction(
     mut f: impl FnMut(&[f32], &[f32]),
 ) {
     let d = model.input_dim();
-    for start in (0..data.rows()).step_by(8 * INFERENCE_BATCH) {
-        let end = (start + 8 * INFERENCE_BATCH).min(data.rows());
-        let mut x = data.values_of(start..end).into_owned();
+    for slice in data.slices(0..data.rows(), 8 * INFERENCE_BATCH) {
+        let mut x = slice.into_owned();
         model.normalizer().apply_in_place(&mut x);
-        let y = model.run_layers(0..model.layers().len(), &x, end - start, threads);
+        let y = model.run_layers(0..model.layers().len(), &x, x.len() / d, threads);
         x.chunks_exact(d).zip(y.chunks_exact(d)).for_each(|(xr, yr)| f(xr, yr));
     }
 }

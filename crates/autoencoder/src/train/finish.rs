@@ -64,9 +64,8 @@ fn fit_codec_on(
 ) -> Result<()> {
     let k = codec_width(model)?;
     let mut codes = Vec::with_capacity(rows.len() * k);
-    for start in rows.clone().step_by(CODEC_SLICE_ROWS) {
-        let end = (start + CODEC_SLICE_ROWS).min(rows.end);
-        codes.extend(model.encode(&data.values_of(start..end), threads)?);
+    for slice in data.slices(rows, CODEC_SLICE_ROWS) {
+        codes.extend(model.encode(&slice, threads)?);
     }
     model.codec = Some(Codec::fit(&codes, k)?);
     Ok(())

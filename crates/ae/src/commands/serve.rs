@@ -33,12 +33,15 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub header_timeout: f64,
     /// Requests computed at once; more are refused with 503. By default 64, or as many
-    /// as fit --memory-budget at up to 6 times --max-body-mb each.
+    /// as fit --memory-budget, less the model's passes, at up to 6 times --max-body-mb
+    /// each.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub max_concurrency: Option<u64>,
-    /// The memory the requests computed at once may hold together (`512M`, `8G`; by
-    /// default half the machine's memory): each may hold up to 6 times --max-body-mb
-    /// (its body, its values, its results and their text).
+    /// The memory the requests computed at once and their passes may hold together
+    /// (`512M`, `8G`; by default half the machine's memory): each request up to 6 times
+    /// --max-body-mb (its body, its values, its results and their text), and each of the
+    /// three operations' passes the model's buffers for --batch-rows + --max-rows rows
+    /// on --threads (a model reloaded later may need no more).
     #[arg(long, value_name = "SIZE", value_parser = |v: &str| v.parse::<MemoryBudget>())]
     pub memory_budget: Option<MemoryBudget>,
     /// Connections open at once; more wait to be accepted.
@@ -73,16 +76,6 @@ fn seconds(flag: &str, v: f64) -> Result<Duration> {
 
 pub fn run(a: ServeArgs) -> Result<()> {
     let max_body = (a.max_body_mb as usize) << 20;
-    let budget = a.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(1));
-    let (max_concurrency, lowered) =
-        server::concurrency(a.max_concurrency.map(|n| n as usize), max_body, budget)?;
-    let note = lowered.then(|| {
-        format!(
-            "note: computing at most {max_concurrency} requests at once (--max-concurrency): {} with bodies of {} MiB would pass the memory budget of {budget}",
-            server::DEFAULT_CONCURRENCY,
-            a.max_body_mb
-        )
-    });
     let settings = Settings {
         model: a.model,
         host: a.host,
@@ -91,14 +84,14 @@ pub fn run(a: ServeArgs) -> Result<()> {
         max_rows: a.max_rows as usize,
         timeout: seconds("timeout", a.timeout)?,
         header_timeout: seconds("header-timeout", a.header_timeout)?,
-        max_concurrency,
+        max_concurrency: a.max_concurrency.map(|n| n as usize),
+        memory_budget: a.memory_budget.unwrap_or_else(|| MemoryBudget::of_machine(1)),
         max_connections: a.max_connections as usize,
         batch_wait: seconds("batch-wait-ms", a.batch_wait_ms / 1000.0)?,
         batch_rows: a.batch_rows as usize,
         threads: a.threads.threads,
         watch: a.watch,
         drain: seconds("drain", a.drain)?,
-        note,
     };
     server::run(settings)
 }

@@ -51,15 +51,15 @@ pub struct Settings {
     pub max_rows: usize,
     pub timeout: Duration,
     pub header_timeout: Duration,
-    pub max_concurrency: usize,
+    /// `--max-concurrency`, when given ([`concurrency`] chooses otherwise).
+    pub max_concurrency: Option<usize>,
+    pub memory_budget: MemoryBudget,
     pub max_connections: usize,
     pub batch_wait: Duration,
     pub batch_rows: usize,
     pub threads: usize,
     pub watch: bool,
     pub drain: Duration,
-    /// Said on stderr after the address (which stays the first line).
-    pub note: Option<String>,
 }
 
 /// A response takes at most this many times `--max-body-mb`'s bytes.
@@ -76,25 +76,54 @@ pub const REQUEST_HOLDS: u64 = 6;
 /// fit the memory budget.
 pub const DEFAULT_CONCURRENCY: usize = 64;
 
-/// How many requests to compute at once: `asked`, or by default
-/// [`DEFAULT_CONCURRENCY`] or as many as fit `budget` at [`REQUEST_HOLDS`] bodies of
-/// `max_body` bytes each (the second of the pair says it was lowered). An error, naming
-/// the flags, when more are asked for than fit, or when not one does.
-pub fn concurrency(asked: Option<usize>, max_body: usize, budget: MemoryBudget) -> Result<(usize, bool)> {
+/// The passes that may run at once: one per operation ([`Op::ALL`]), each from its
+/// batcher.
+pub const PASSES: u64 = Op::ALL.len() as u64;
+
+/// The most rows one pass takes: a batch is closed once it holds `batch_rows` rows,
+/// and the request that closes it holds at most `max_rows`.
+pub fn pass_rows(batch_rows: usize, max_rows: usize) -> usize {
+    batch_rows.saturating_sub(1).saturating_add(max_rows)
+}
+
+/// How many requests to compute at once within `budget`, less the [`PASSES`] passes
+/// of at most `pass` bytes each beside their rows and results
+/// ([`Autoencoder::inference_bytes`]): `asked`, or by default [`DEFAULT_CONCURRENCY`]
+/// or as many as fit at [`REQUEST_HOLDS`] bodies of `max_body` bytes each (the second
+/// of the pair says it was lowered). An error, naming the flags, when the passes alone
+/// pass the budget, when more requests are asked for than fit, or when not one does.
+pub fn concurrency(
+    asked: Option<usize>,
+    max_body: usize,
+    budget: MemoryBudget,
+    pass: u64,
+) -> Result<(usize, bool)> {
+    let passes = PASSES.saturating_mul(pass);
+    let Some(left) = budget.bytes().checked_sub(passes).filter(|&left| left > 0) else {
+        return Err(Error::config(
+            "memory_budget",
+            format!(
+                "the model's {PASSES} passes (score, encode, reconstruct: one at a time each) may hold {} at once beside their rows ({} each: the layers' buffers and a slice of rows, --threads and --batch-rows + --max-rows decide), as much as the memory budget of {budget} or more; give a larger --memory-budget, or fewer --threads or rows",
+                human_bytes(passes),
+                human_bytes(pass)
+            ),
+        ));
+    };
     let each = REQUEST_HOLDS * max_body as u64;
-    let fit = budget.bytes() / each;
+    let fit = left / each;
     let (mb, held) = (max_body >> 20, human_bytes(each));
+    let room = format!("the memory budget of {budget} less {} for the passes", human_bytes(passes));
     if fit == 0 {
         return Err(Error::config(
             "max_body_mb",
-            format!("a request with a body of {mb} MiB may hold {held} (its body, its values, its results and their text), more than the memory budget of {budget}; lower --max-body-mb"),
+            format!("a request with a body of {mb} MiB may hold {held} (its body, its values, its results and their text), more than {room}; lower --max-body-mb"),
         ));
     }
     match asked {
         Some(n) if n as u64 > fit => Err(Error::config(
             "max_concurrency",
             format!(
-                "{n} requests with bodies of up to {mb} MiB (--max-body-mb) may hold {} at once ({held} each: the body, its values, its results and their text), more than the memory budget of {budget}; at most {fit} fit, or lower --max-body-mb",
+                "{n} requests with bodies of up to {mb} MiB (--max-body-mb) may hold {} at once ({held} each: the body, its values, its results and their text), more than {room}; at most {fit} fit, or lower --max-body-mb",
                 human_bytes(each * n as u64)
             ),
         )),
@@ -153,6 +182,10 @@ pub struct Core {
     /// of the last file that failed to load.
     reloading: std::sync::Mutex<Option<Stamp>>,
     pub threads: Threads,
+    /// The most rows a pass takes, and the bytes reserved for each pass beside them
+    /// (the first model's [`Autoencoder::inference_bytes`]): a model that would need
+    /// more is not reloaded.
+    pass: (usize, u64),
     pub metrics: metrics::Metrics,
 }
 
@@ -183,7 +216,20 @@ impl Core {
             return Ok(None);
         }
         let next = current.generation + 1;
-        match Core::read(&self.path, next) {
+        let read = Core::read(&self.path, next).map_err(|e| e.to_string()).and_then(|loaded| {
+            let (rows, reserved) = self.pass;
+            let need = loaded.model.inference_bytes(rows, &self.threads);
+            if need > reserved {
+                return Err(format!(
+                    "{}: a pass of this model may hold {} beside its rows, more than the {} the memory budget keeps for a pass of the model the server started with; restart ae serve to serve it",
+                    self.path.display(),
+                    human_bytes(need),
+                    human_bytes(reserved)
+                ));
+            }
+            Ok(loaded)
+        });
+        match read {
             Ok(loaded) => {
                 *self.model.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
                 self.metrics.reload("ok");
@@ -193,7 +239,7 @@ impl Core {
             Err(e) => {
                 self.metrics.reload("error");
                 *failed = now;
-                Err(e.to_string())
+                Err(e)
             }
         }
     }
@@ -204,6 +250,8 @@ struct App {
     core: Arc<Core>,
     settings: Settings,
     limiter: Arc<Semaphore>,
+    /// Requests computed at once ([`concurrency`]).
+    max_concurrency: usize,
     batchers: Vec<(Op, Batcher)>,
 }
 
@@ -217,33 +265,48 @@ impl App {
 /// socket is bound.
 pub fn run(settings: Settings) -> Result<()> {
     let loaded = Core::read(&settings.model, 1)?;
+    let threads = Threads::new(settings.threads);
+    let pass_rows = pass_rows(settings.batch_rows, settings.max_rows);
+    let pass = loaded.model.inference_bytes(pass_rows, &threads);
+    let (max_concurrency, lowered) =
+        concurrency(settings.max_concurrency, settings.max_body, settings.memory_budget, pass)?;
+    let note = lowered.then(|| {
+        format!(
+            "note: computing at most {max_concurrency} requests at once (--max-concurrency): {DEFAULT_CONCURRENCY} with bodies of {} MiB would pass the memory budget of {} less {} for the passes",
+            settings.max_body >> 20,
+            settings.memory_budget,
+            human_bytes(PASSES * pass)
+        )
+    });
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         // Parsing bodies and the forward passes: bounded, as the requests are.
-        .max_blocking_threads(settings.max_concurrency.clamp(1, 64) + 4)
+        .max_blocking_threads(max_concurrency.clamp(1, 64) + 4)
         .enable_all()
         .build()
         .map_err(|e| Error::Data(format!("cannot start the server's runtime: {e}")))?;
-    rt.block_on(serve(settings, loaded))
-}
-
-async fn serve(settings: Settings, loaded: Loaded) -> Result<()> {
-    let describe = loaded.model.config().describe();
-    let core = Arc::new(Core {
+    let core = Core {
         path: settings.model.clone(),
         model: RwLock::new(Arc::new(loaded)),
         reloading: std::sync::Mutex::new(None),
-        threads: Threads::new(settings.threads),
+        threads,
+        pass: (pass_rows, pass),
         metrics: metrics::Metrics::default(),
-    });
+    };
+    rt.block_on(serve(settings, core, max_concurrency, note))
+}
+
+async fn serve(settings: Settings, core: Core, max_concurrency: usize, note: Option<String>) -> Result<()> {
+    let describe = core.current().model.config().describe();
+    let core = Arc::new(core);
     let batchers = Op::ALL
         .iter()
         .map(|&op| {
             let b = Batcher::spawn(
                 op,
                 Arc::clone(&core),
-                settings.max_concurrency,
+                max_concurrency,
                 settings.batch_rows,
                 settings.batch_wait,
             );
@@ -252,7 +315,8 @@ async fn serve(settings: Settings, loaded: Loaded) -> Result<()> {
         .collect();
     let app = Arc::new(App {
         core: Arc::clone(&core),
-        limiter: Arc::new(Semaphore::new(settings.max_concurrency)),
+        limiter: Arc::new(Semaphore::new(max_concurrency)),
+        max_concurrency,
         settings: settings.clone(),
         batchers,
     });
@@ -276,7 +340,7 @@ async fn serve(settings: Settings, loaded: Loaded) -> Result<()> {
         .map_err(|e| Error::Data(format!("cannot listen on {addr}: {e}")))?;
     let local: SocketAddr = listener.local_addr().map_err(|e| Error::Data(e.to_string()))?;
     eprintln!("serving {} ({describe}) on http://{local}", settings.model.display());
-    if let Some(note) = &settings.note {
+    if let Some(note) = &note {
         eprintln!("{note}");
     }
 
@@ -417,7 +481,7 @@ async fn compute(app: Arc<App>, op: Op, query: Option<String>, headers: HeaderMa
         None => match Arc::clone(&app.limiter).try_acquire_owned() {
             Err(_) => Err(Failure::new(
                 503,
-                format!("busy: {} requests are running (--max-concurrency); try again", s.max_concurrency),
+                format!("busy: {} requests are running (--max-concurrency); try again", app.max_concurrency),
             )),
             Ok(permit) => match tokio::time::timeout(s.timeout, answer(&app, op, &headers, body)).await {
                 Ok(r) => r.map(|answer| (answer, permit)),
@@ -569,25 +633,38 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 mod tests {
     use super::*;
 
-    /// The requests at once fit the budget at `REQUEST_HOLDS` bodies each: by default
-    /// 64 or fewer, and a count asked for beyond that, or a body too large for one
-    /// request, is refused naming its flag.
+    /// The requests at once fit the budget, less the passes', at `REQUEST_HOLDS` bodies
+    /// each: by default 64 or fewer, and a count asked for beyond that, a body too large
+    /// for one request, or passes that take the whole budget, are refused naming the flag.
     #[test]
-    fn requests_at_once_fit_the_memory_budget() {
+    fn requests_at_once_fit_the_memory_budget_less_the_passes() {
         let mib = 1 << 20;
         let budget = |b: u64| MemoryBudget::new(b).unwrap();
-        // 64 requests of 1 MiB bodies hold up to 384 MiB.
-        assert_eq!(concurrency(None, mib, budget(384 * mib as u64)).unwrap(), (64, false));
-        assert_eq!(concurrency(None, mib, budget(384 * mib as u64 - 1)).unwrap(), (63, true));
-        assert_eq!(concurrency(None, 64 * mib, budget(12 << 30)).unwrap(), (32, true));
-        assert_eq!(concurrency(Some(32), 64 * mib, budget(12 << 30)).unwrap(), (32, false));
-        let e = concurrency(Some(33), 64 * mib, budget(12 << 30)).unwrap_err().to_string();
+        // 64 requests of 1 MiB bodies hold up to 384 MiB; three passes of 10 MiB, 30.
+        assert_eq!(concurrency(None, mib, budget(384 * mib as u64), 0).unwrap(), (64, false));
+        assert_eq!(concurrency(None, mib, budget(414 * mib as u64), 10 * mib as u64).unwrap(), (64, false));
+        assert_eq!(
+            concurrency(None, mib, budget(414 * mib as u64 - 1), 10 * mib as u64).unwrap(),
+            (63, true)
+        );
+        assert_eq!(concurrency(None, 64 * mib, budget(12 << 30), 0).unwrap(), (32, true));
+        assert_eq!(concurrency(Some(32), 64 * mib, budget(12 << 30), 0).unwrap(), (32, false));
+        let e = concurrency(Some(33), 64 * mib, budget(12 << 30), 0).unwrap_err().to_string();
         assert!(
             e.contains("max_concurrency") && e.contains("33 requests with bodies of up to 64 MiB"),
             "{e}"
         );
         assert!(e.contains("12.4 GiB at once (384.0 MiB each") && e.contains("at most 32 fit"), "{e}");
-        let e = concurrency(None, 64 * mib, budget(100 * mib as u64)).unwrap_err().to_string();
+        let e = concurrency(Some(32), 64 * mib, budget(12 << 30), mib as u64).unwrap_err().to_string();
+        assert!(e.contains("less 3.0 MiB for the passes; at most 31 fit"), "{e}");
+        let e = concurrency(None, mib, budget(30 * mib as u64), 10 * mib as u64).unwrap_err().to_string();
+        assert!(
+            e.contains("memory_budget") && e.contains("3 passes") && e.contains("30.0 MiB at once"),
+            "{e}"
+        );
+        let e = concurrency(None, mib, budget(36 * mib as u64 - 1), 10 * mib as u64).unwrap_err().to_string();
+        assert!(e.contains("max_body_mb") && e.contains("less 30.0 MiB for the passes"), "{e}");
+        let e = concurrency(None, 64 * mib, budget(100 * mib as u64), 0).unwrap_err().to_string();
         assert!(e.contains("max_body_mb") && e.contains("lower --max-body-mb"), "{e}");
     }
 }

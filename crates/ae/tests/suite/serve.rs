@@ -324,16 +324,22 @@ fn every_endpoint_and_media_type_answers_as_the_commands_do() {
 /// takes in its media (25 bytes in JSON): narrow rows through a wide code would make
 /// one, and the memory of the requests in flight, far larger than the bodies. Refused
 /// with 413 and the rows that fit; the narrow outputs of the same rows are answered.
-/// The requests at once fit the memory budget: by default fewer than 64 where 64 do not
-/// (a note says so), and more than fit, asked for, are refused at start.
+/// The requests at once fit the memory budget less the passes': by default fewer than
+/// 64 where 64 do not (a note says so), and more than fit, asked for, are refused at
+/// start, as are passes that would take the whole budget.
 #[test]
 fn a_response_larger_than_a_body_may_be_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let m = wide_model(dir.path());
-    let s = Server::start(&m, &["--max-body-mb", "1", "--memory-budget", "60M"]);
+    // A pass of at most 399 rows on one thread: a batch of 399 rows of two 4,096-wide
+    // layers' rows, and a slice of 399 rows of two: 26,148,864 bytes; three, 74.8 MiB.
+    // 140 MiB less those leave room for 10 requests of 6 MiB.
+    let small_passes = ["--batch-rows", "200", "--max-rows", "200"];
+    let s =
+        Server::start(&m, &[&small_passes[..], &["--max-body-mb", "1", "--memory-budget", "140M"]].concat());
     // After the address (the first line), the note.
     let note = s.wait_for("computing at most 10 requests at once");
-    assert!(note.contains("budget of 60.0 MiB"), "{note}");
+    assert!(note.contains("budget of 140.0 MiB less 74.8 MiB for the passes"), "{note}");
     // 200 rows of 2 values: 819,200 code values, up to 20,480,000 bytes of JSON, more
     // than the 2 MiB a response may take with 1 MiB bodies; 20 rows fit.
     let rows: Vec<String> = (0..200).map(|i| format!("[{}, {}]", i % 3, i % 4)).collect();
@@ -354,10 +360,14 @@ fn a_response_larger_than_a_body_may_be_is_refused() {
     assert_eq!(a.status, 200);
     assert_eq!(a.json()["codes"].as_array().unwrap().len(), 20);
     drop(s);
+    // Passes of up to 108,191 rows: 4·(1,024 · 8,192 + 2 · 8,192 · 4,096) bytes, 288 MiB
+    // each, 864 MiB for three; 19 requests of 384 MiB fit in 8 GiB less those.
     fails(
         ae().arg("serve").arg(&m).args([
             "--port",
             "0",
+            "--threads",
+            "1",
             "--max-body-mb",
             "64",
             "--max-concurrency",
@@ -365,11 +375,23 @@ fn a_response_larger_than_a_body_may_be_is_refused() {
             "--memory-budget",
             "8G",
         ]),
-        &["max_concurrency", "64 requests with bodies of up to 64 MiB", "at most 21 fit"],
+        &[
+            "max_concurrency",
+            "64 requests with bodies of up to 64 MiB",
+            "less 864.0 MiB for the passes",
+            "at most 19 fit",
+        ],
     );
     fails(
-        ae().arg("serve").arg(&m).args(["--port", "0", "--memory-budget", "100M"]),
-        &["lower --max-body-mb"],
+        ae().arg("serve").arg(&m).args(["--port", "0", "--threads", "1", "--memory-budget", "800M"]),
+        &["memory_budget", "3 passes", "864.0 MiB at once", "give a larger --memory-budget"],
+    );
+    fails(
+        ae().arg("serve")
+            .arg(&m)
+            .args(["--port", "0", "--threads", "1", "--memory-budget", "400M"])
+            .args(small_passes),
+        &["max_body_mb", "less 74.8 MiB for the passes", "lower --max-body-mb"],
     );
 }
 
@@ -670,6 +692,32 @@ fn reloads_under_load_lose_no_request() {
     let got: Vec<f64> = a.json()["scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert_eq!(bits64(&got), bits64(&want1));
     assert_eq!(http(&s.addr, "GET", "/health", None, b"").json()["generation"], 5);
+}
+
+/// The memory budget was planned for the passes of the model the server started with:
+/// a model whose passes would need more is not reloaded (a warning names the bytes) and
+/// the first keeps serving.
+#[test]
+fn a_model_whose_passes_need_more_memory_is_not_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, csv, rows) = model(dir.path(), 3);
+    let wide = wide_model(dir.path());
+    let served = dir.path().join("served.safetensors");
+    std::fs::copy(&m, &served).unwrap();
+    let s = Server::start(&served, &[]);
+    let tmp = dir.path().join("next.tmp");
+    std::fs::copy(&wide, &tmp).unwrap();
+    std::fs::rename(&tmp, &served).unwrap();
+    s.signal("HUP");
+    let warning = s.wait_for("restart ae serve to serve it");
+    assert!(
+        warning.contains("the previous model keeps serving") && warning.contains("MiB beside its rows"),
+        "{warning}"
+    );
+    let a = http(&s.addr, "POST", "/v1/score", Some("application/json"), &json_rows(&rows));
+    let got: Vec<f64> = a.json()["scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(bits64(&got), bits64(&ae_scores(&m, &csv)));
+    assert_eq!(http(&s.addr, "GET", "/health", None, b"").json()["generation"], 1);
 }
 
 #[test]

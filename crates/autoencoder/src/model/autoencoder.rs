@@ -22,6 +22,17 @@ pub const INFERENCE_BATCH: usize = 1024;
 /// The most floats the buffers of one inference batch hold (256 MiB).
 const INFERENCE_FLOATS: usize = 1 << 26;
 
+/// Rows of raw input normalised at once by a pass over many rows (and, for a row's
+/// score, reconstructed at once): 8 inference batches.
+pub(crate) const INFERENCE_SLICE: usize = 8 * INFERENCE_BATCH;
+
+/// Rows per inference batch of each of `parts` parts whose rows take `per_row` floats
+/// of buffers: [`INFERENCE_BATCH`], fewer when rows are wide (conv maps and their
+/// patches), so that the buffers of all parts stay near [`INFERENCE_FLOATS`].
+fn inference_batch(parts: usize, per_row: usize) -> usize {
+    INFERENCE_BATCH.min(INFERENCE_FLOATS / parts.max(1) / per_row.max(1))
+}
+
 /// A named parameter tensor and where it lies in the parameter buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TensorInfo {
@@ -333,10 +344,8 @@ impl Autoencoder {
         let max_s = self.layers[range.clone()].iter().map(|l| l.scratch_width()).max().unwrap_or(0);
         let parts = threads.count().min(rows.div_ceil(2)).max(1);
         let part = rows.div_ceil(parts).max(1);
-        // Rows per batch: INFERENCE_BATCH, fewer when a layer's rows are wide (conv
-        // maps and their patches), so the buffers of all parts stay near INFERENCE_FLOATS.
         let per_row = 2 * max_w + max_s;
-        let b = INFERENCE_BATCH.min(INFERENCE_FLOATS / parts / per_row.max(1)).clamp(1, part);
+        let b = inference_batch(parts, per_row).clamp(1, part);
         let mut out = vec![0.0f32; rows * out_w];
         let shape = (in_w, out_w, max_w, max_s, b);
         threads.install(|| {
@@ -419,13 +428,68 @@ impl Autoencoder {
         }
         let out_w = self.layers[range.end - 1].output_width();
         let mut out = Vec::with_capacity(rows * out_w);
-        let chunk = 8 * INFERENCE_BATCH;
+        let chunk = INFERENCE_SLICE;
         for start in (0..rows).step_by(chunk) {
             let n = chunk.min(rows - start);
             let xs = self.normalized(&x[start * d..(start + n) * d]);
             out.extend(self.run_layers(range.clone(), &xs, n, threads));
         }
         out
+    }
+
+    /// The most bytes one inference pass of this model over at most `rows` rows on
+    /// `threads` allocates besides the rows it is given and the results it returns:
+    /// [`encode`](Self::encode), [`reconstruct`](Self::reconstruct),
+    /// [`decode`](Self::decode), or the rows' anomaly scores
+    /// ([`crate::anomaly::score_rows`], the ELBO's too). It is `4·(L + S)` bytes for the
+    /// layers' buffers `L` — a batch of up to [`INFERENCE_BATCH`] rows a thread, each
+    /// row two of the widest layer's rows and its scratch, about 256 MiB at most in all
+    /// — and a slice `S` of up to 8,192 rows normalised and run, two rows of the widest
+    /// layer each (for the ELBO score, a chunk of about 8 M decoder outputs and what they
+    /// are drawn from, when more); neither grows past `rows = usize::MAX`'s. A front
+    /// that bounds its memory (`ae serve --memory-budget`) counts it once for each pass
+    /// it may run at once.
+    ///
+    /// ```
+    /// use autoencoder::{Autoencoder, ModelConfig, Threads};
+    /// let config = ModelConfig { input_dim: 784, layers: vec![64], ..ModelConfig::default() };
+    /// let model = Autoencoder::new(config, 0).unwrap();
+    /// let (one, two) = (Threads::new(1), Threads::new(2));
+    /// // Any number of rows: 1,024 rows of 2 × 784 floats a thread, 2 × 8,192 rows of 784.
+    /// let most = model.inference_bytes(usize::MAX, &one);
+    /// assert_eq!(most, 4 * (1024 * 2 * 784 + 2 * 8192 * 784));
+    /// assert_eq!(model.inference_bytes(usize::MAX, &two) - most, 4 * 1024 * 2 * 784);
+    /// // 100 rows: a batch of 100 rows, a slice of 100.
+    /// assert_eq!(model.inference_bytes(100, &one), 4 * (100 * 2 * 784 + 2 * 100 * 784));
+    /// ```
+    pub fn inference_bytes(&self, rows: usize, threads: &Threads) -> u64 {
+        let widest = self.layers.iter().map(|l| l.input_width().max(l.output_width())).max().unwrap_or(0);
+        let scratch = self.layers.iter().map(|l| l.scratch_width()).max().unwrap_or(0);
+        let (elbo, run) = if self.config.variational {
+            let samples = crate::model::detector::ELBO_SAMPLES;
+            let (floats, chunk) = self.elbo_pass_floats(rows, samples, widest, scratch);
+            // Its decoder runs `samples` rows a row of the chunk.
+            (floats, rows.max(chunk.saturating_mul(samples)))
+        } else {
+            (0, rows)
+        };
+        let layers = Self::layer_buffer_floats(run, threads.count(), 2 * widest + scratch);
+        let slice = 2 * (rows.min(INFERENCE_SLICE) * widest) as u64;
+        4 * (layers + slice.max(elbo))
+    }
+
+    /// The most floats the buffers of [`run_layers`](Self::run_layers) hold on at most
+    /// `rows` rows with `threads` threads and `per_row` floats a row: the largest over
+    /// the parts it may cut the rows into of `parts × max(2, rows a batch) × per_row`.
+    fn layer_buffer_floats(rows: usize, threads: usize, per_row: usize) -> u64 {
+        let most_parts = threads.min(rows.div_ceil(2)).max(1);
+        (1..=most_parts)
+            .map(|parts| {
+                let b = inference_batch(parts, per_row).min(rows.div_ceil(parts)).max(2);
+                (parts * b) as u64 * per_row as u64
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     fn check_len(&self, x: &[f32], width: usize, what: &str) -> Result<usize> {

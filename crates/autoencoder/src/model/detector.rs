@@ -6,7 +6,7 @@
 
 use std::str::FromStr;
 
-use super::autoencoder::{Autoencoder, INFERENCE_BATCH};
+use super::autoencoder::{Autoencoder, INFERENCE_SLICE};
 use crate::data::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
@@ -266,7 +266,7 @@ fn for_each_reconstruction(
     mut f: impl FnMut(&[f32], &[f32]),
 ) {
     let d = model.input_dim();
-    for slice in data.slices(0..data.rows(), 8 * INFERENCE_BATCH) {
+    for slice in data.slices(0..data.rows(), INFERENCE_SLICE) {
         let mut x = slice.into_owned();
         model.normalizer().apply_in_place(&mut x);
         let y = model.run_layers(0..model.layers().len(), &x, x.len() / d, threads);
@@ -1393,6 +1393,7 @@ mod tests {
                 },
             ),
         ];
+        use crate::model::autoencoder::INFERENCE_BATCH;
         let n = INFERENCE_BATCH + 1;
         let data = rows(n);
         let cuts = [0, 1, 2, 3, 700, INFERENCE_BATCH, n];

@@ -169,7 +169,7 @@ impl Autoencoder {
         let rows = x.len() / d.max(1);
         let likelihood = Likelihood::of(self);
         let mut rng = random::rng(seed, Stream::Sample);
-        let chunk = ((8usize << 20) / (samples * d).max(1)).max(1);
+        let chunk = elbo_chunk(samples, d);
         let mut out = Vec::with_capacity(rows);
         for start in (0..rows).step_by(chunk) {
             let n = chunk.min(rows - start);
@@ -193,6 +193,25 @@ impl Autoencoder {
             }
         }
         Ok(out)
+    }
+
+    /// The floats a chunk of [`negative_elbo_rows`](Self::negative_elbo_rows) over at
+    /// most `rows` rows with `samples` draws holds besides the layers' buffers, for
+    /// layers at most `widest` values wide with at most `scratch` values of scratch a
+    /// row: its rows normalised and their posteriors, and for each draw its code, the
+    /// decoder's last hidden layer, its outputs and their scratch; and the chunk's rows.
+    pub(crate) fn elbo_pass_floats(
+        &self,
+        rows: usize,
+        samples: usize,
+        widest: usize,
+        scratch: usize,
+    ) -> (u64, usize) {
+        let (d, k) = (self.input_dim(), self.code_dim());
+        let samples = samples.max(1);
+        let n = elbo_chunk(samples, d).min(rows);
+        let per_row = (d + 2 * k) as u64 + samples as u64 * (k + 2 * widest + scratch) as u64;
+        (n as u64 * per_row, n)
     }
 
     /// The importance-sampled negative log-likelihood `−log p(x)` of raw rows `x` with
@@ -472,6 +491,12 @@ fn draw_codes(post: &[f32], n: usize, samples: usize, k: usize, rng: &mut random
         }
     }
     z
+}
+
+/// Rows of a chunk of [`Autoencoder::negative_elbo_rows`] with `samples` draws of `d`
+/// outputs each: about 8 M decoder outputs, at least one row.
+fn elbo_chunk(samples: usize, d: usize) -> usize {
+    ((8usize << 20) / (samples * d).max(1)).max(1)
 }
 
 /// `Σᵢ [xᵢ·lᵢ − softplus(lᵢ)]`, computed stably.

@@ -1,8 +1,9 @@
 //! `ae generate`, `ae interpolate` and `ae traverse`: decodings of codes drawn from the
 //! prior, along the straight latent path between two inputs, and along each code
-//! dimension in turn. Image models write PNG grids; others CSV/NPY. Samples are drawn
-//! and written a part at a time (`pictures::write_decodings`); what is made whole is
-//! refused, before any work, beyond the memory budget.
+//! dimension in turn. Image models write PNG grids; others CSV/NPY. Samples, and the
+//! codes of a walk (`LatentWalk`), are made and written a part at a time
+//! (`pictures::write_decodings`); what is made whole is refused, before any work,
+//! beyond the memory budget.
 
 use std::path::PathBuf;
 
@@ -11,7 +12,7 @@ use autoencoder::{file, Error, Result};
 use clap::Args;
 
 use crate::args::{ModelData, ThreadArgs};
-use crate::pictures::{check_whole, write_decodings, write_rows};
+use crate::pictures::write_decodings;
 
 #[derive(Args, Debug)]
 pub struct GenerateArgs {
@@ -20,7 +21,7 @@ pub struct GenerateArgs {
     /// How many samples: .npy, .csv and .parquet are written a part at a time, so memory holds one part however many; a PNG grid or an .npz is made whole, and refused beyond what a grid or the memory budget holds.
     #[arg(short = 'n', long, default_value_t = 64)]
     pub count: usize,
-    /// Where to write: .png (a grid), .csv, .npy or .npz.
+    /// Where to write: .png (a grid), .csv, .npy, .parquet or .npz.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
     /// The seed of the draws.
@@ -41,10 +42,10 @@ pub struct InterpolateArgs {
     /// With one data source: the two rows to go between (0-based).
     #[arg(long, value_delimiter = ',', default_values_t = [0usize, 1], value_name = "I,J")]
     pub rows: Vec<usize>,
-    /// Decodings along the path, both ends included.
+    /// Decodings along the path, both ends included: .npy, .csv and .parquet are written a part at a time; a PNG strip or an .npz is made whole, and refused beyond what a grid or the memory budget holds.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub steps: usize,
-    /// Where to write: .png (a strip), .csv, .npy or .npz.
+    /// Where to write: .png (a strip), .csv, .npy, .parquet or .npz.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
     #[command(flatten)]
@@ -58,13 +59,13 @@ pub struct TraverseArgs {
     /// Code dimensions to sweep (the first N), one grid row each [default: all, at most 16].
     #[arg(long, value_name = "N")]
     pub dims: Option<usize>,
-    /// Values per dimension.
+    /// Values per dimension (--dims × --steps decodings, written as --steps says of interpolate).
     #[arg(long, default_value_t = 9, value_name = "N")]
     pub steps: usize,
     /// Variational models: sweep each dimension over [−R, R] (prior standard deviations).
     #[arg(long, default_value_t = 3.0, value_name = "R")]
     pub range: f32,
-    /// Where to write: .png (a grid), .csv, .npy or .npz.
+    /// Where to write: .png (a grid), .csv, .npy, .parquet or .npz.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
     #[command(flatten)]
@@ -96,7 +97,7 @@ pub fn run_interpolate(a: InterpolateArgs) -> Result<()> {
                 files: vec![p.clone()],
                 data: a.input.data.clone(),
             };
-            Ok(m.load_for(&model, Split::Test)?.row(0).to_vec())
+            Ok(m.load_for(&model, Split::Test)?.values_of(0..1).into_owned())
         };
         (one(&a.input.files[0])?, one(&a.input.files[1])?)
     } else {
@@ -112,11 +113,10 @@ pub fn run_interpolate(a: InterpolateArgs) -> Result<()> {
                 ));
             }
         }
-        (data.row(i).to_vec(), data.row(j).to_vec())
+        (data.values_of(i..i + 1).into_owned(), data.values_of(j..j + 1).into_owned())
     };
-    check_whole(&a.output, a.steps, model.input_dim() + model.code_dim())?;
-    let y = model.interpolate(&xa, &xb, a.steps, &threads)?;
-    write_rows(&a.output, &model, &y, a.steps)?;
+    let walk = model.interpolation(&xa, &xb, a.steps, &threads)?;
+    write_walk(&a.output, &model, &walk, a.steps, &threads)?;
     eprintln!("wrote {} decodings along the latent path to {}", a.steps, a.output.display());
     Ok(())
 }
@@ -126,9 +126,25 @@ pub fn run_traverse(a: TraverseArgs) -> Result<()> {
     let model = file::load(&a.model)?;
     let k = model.code_dim();
     let dims = a.dims.unwrap_or(k.min(16));
-    check_whole(&a.output, dims.saturating_mul(a.steps), model.input_dim() + k)?;
-    let y = model.traverse(dims, a.steps, a.range, &a.threads.threads())?;
-    write_rows(&a.output, &model, &y, a.steps)?;
+    let walk = model.traversal(dims, a.steps, a.range)?;
+    write_walk(&a.output, &model, &walk, a.steps, &a.threads.threads())?;
     eprintln!("wrote a traversal of {dims} code dimensions × {} values to {}", a.steps, a.output.display());
     Ok(())
+}
+
+/// The decodings of `walk`'s codes to `path`, `per_row` images a row of a grid, a part
+/// at a time where the format allows ([`write_decodings`]).
+fn write_walk(
+    path: &std::path::Path,
+    model: &autoencoder::Autoencoder,
+    walk: &autoencoder::model::LatentWalk,
+    per_row: usize,
+    threads: &autoencoder::Threads,
+) -> Result<()> {
+    let mut next = 0;
+    write_decodings(path, model, walk.rows(), per_row, threads, |n| {
+        let z = walk.codes(next..next + n);
+        next += n;
+        z
+    })
 }

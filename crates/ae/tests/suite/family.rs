@@ -97,11 +97,37 @@ fn a_variational_model_reports_its_elbo_and_nll_and_generates() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{out:?}");
         assert!(!d.join(name).exists());
     }
-    let mut interpolate = ae();
-    interpolate.arg("interpolate").arg(&m).args(["--dataset", "synthetic", "--steps", "4000000000", "-o"]);
-    let out = interpolate.arg(d.join("i.npy")).output().unwrap();
+    let interpolate = |steps: &str, out: &std::path::Path| {
+        let mut c = ae();
+        c.arg("interpolate").arg(&m).args([
+            "--dataset",
+            "synthetic",
+            "--rows",
+            "2,9",
+            "--steps",
+            steps,
+            "-o",
+        ]);
+        c.arg(out).output().unwrap()
+    };
+    let out = interpolate("4000000000", &d.join("i.npz"));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("more than the memory budget"), "{out:?}");
+    assert!(!d.join("i.npz").exists());
+    // A long walk is decoded and written a part at a time: the decodings of the walk made
+    // whole (.npz), bit for bit, as are a traversal's.
+    let (walk, whole) = (d.join("walk.npy"), d.join("walk.npz"));
+    for out in [&walk, &whole] {
+        assert!(interpolate("3000", out).status.success());
+    }
+    let (walk, whole) = (load(&walk), load(&whole));
+    assert_eq!((walk.rows(), walk.cols()), (3000, 784));
+    assert_eq!(walk.as_slice(), whole.as_slice());
+    let (sweep, whole) = (d.join("sweep.npy"), d.join("sweep.npz"));
+    for out in [&sweep, &whole] {
+        ok(ae().arg("traverse").arg(&m).args(["--dims", "2", "--steps", "1500", "-o"]).arg(out));
+    }
+    assert_eq!(load(&sweep).as_slice(), load(&whole).as_slice());
     let path = d.join("path.png");
     ok(ae()
         .arg("interpolate")

@@ -1,10 +1,71 @@
 //! Walks through the code space: decodings along the straight latent path between two
 //! inputs ([`Autoencoder::interpolate`]), and along each code dimension in turn with
-//! the others at the centre ([`Autoencoder::traverse`]).
+//! the others at the centre ([`Autoencoder::traverse`]); their codes as a
+//! [`LatentWalk`], which gives any range of them, so that a long walk is decoded and
+//! written a part at a time.
+
+use std::ops::Range;
 
 use super::autoencoder::Autoencoder;
 use crate::error::{Error, Result};
 use crate::kernels::Threads;
+
+/// The codes of a walk through the code space, row by row: each row's code is computed
+/// alone, so any range of rows ([`codes`](Self::codes)) gives the rows of the whole
+/// walk, bit for bit, and their decodings too (a row decodes to the same values in any
+/// batch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatentWalk {
+    steps: usize,
+    rows: usize,
+    path: Path,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Path {
+    /// `z(t) = (1 − t)·a + t·b`, `t = s / (steps − 1)`.
+    Line { a: Vec<f32>, b: Vec<f32> },
+    /// Dimension `j = row / steps` from `lo[j]` to `hi[j]`, the others at `centre`.
+    Sweep { centre: Vec<f32>, lo: Vec<f32>, hi: Vec<f32> },
+}
+
+impl LatentWalk {
+    /// The walk's rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Values per code.
+    pub fn width(&self) -> usize {
+        match &self.path {
+            Path::Line { a, .. } => a.len(),
+            Path::Sweep { centre, .. } => centre.len(),
+        }
+    }
+
+    /// The codes of rows `rows` (clamped to the walk), row-major.
+    pub fn codes(&self, rows: Range<usize>) -> Vec<f32> {
+        let rows = rows.start.min(self.rows)..rows.end.min(self.rows);
+        let mut z = Vec::with_capacity(rows.len() * self.width());
+        let steps = self.steps;
+        let at = |s: usize| if steps == 1 { 0.5 } else { s as f32 / (steps - 1) as f32 };
+        for r in rows {
+            match &self.path {
+                Path::Line { a, b } => {
+                    let t = at(r);
+                    z.extend(a.iter().zip(b).map(|(&p, &q)| (1.0 - t) * p + t * q));
+                }
+                Path::Sweep { centre, lo, hi } => {
+                    let (j, t) = (r / steps, at(r % steps));
+                    let start = z.len();
+                    z.extend_from_slice(centre);
+                    z[start + j] = lo[j] + t * (hi[j] - lo[j]);
+                }
+            }
+        }
+        z
+    }
+}
 
 impl Autoencoder {
     /// `steps` decodings (at least 2, both ends included) of the codes evenly spaced on
@@ -12,26 +73,26 @@ impl Autoencoder {
     /// `z(t) = (1 − t)·E(a) + t·E(b)`, `t = s / (steps − 1)`. Returns `steps` rows of the
     /// input width.
     pub fn interpolate(&self, a: &[f32], b: &[f32], steps: usize, threads: &Threads) -> Result<Vec<f32>> {
+        let walk = self.interpolation(a, b, steps, threads)?;
+        self.decode(&walk.codes(0..walk.rows()), threads)
+    }
+
+    /// The codes [`Autoencoder::interpolate`] decodes: rows `a` and `b` encoded, and the
+    /// `steps` codes between them made a range at a time.
+    pub fn interpolation(&self, a: &[f32], b: &[f32], steps: usize, threads: &Threads) -> Result<LatentWalk> {
         if steps < 2 {
             return Err(Error::config("steps", "must be at least 2 (the two ends)"));
         }
-        let za = self.encode(a, threads)?;
-        let zb = self.encode(b, threads)?;
-        let k = self.code_dim();
-        if za.len() != k || zb.len() != k {
+        let d = self.input_dim();
+        if a.len() != d || b.len() != d {
             return Err(Error::Data(format!(
-                "interpolation goes between two rows of {} values, given {} and {}",
-                self.input_dim(),
+                "interpolation goes between two rows of {d} values, given {} and {}",
                 a.len(),
                 b.len()
             )));
         }
-        let mut z = Vec::with_capacity(steps * k);
-        for s in 0..steps {
-            let t = s as f32 / (steps - 1) as f32;
-            z.extend(za.iter().zip(&zb).map(|(&p, &q)| (1.0 - t) * p + t * q));
-        }
-        self.decode(&z, threads)
+        let (a, b) = (self.encode(a, threads)?, self.encode(b, threads)?);
+        Ok(LatentWalk { steps, rows: steps, path: Path::Line { a, b } })
     }
 
     /// Decodings of a sweep of each of the first `dims` code dimensions over `steps`
@@ -40,12 +101,18 @@ impl Autoencoder {
     /// around 0 (prior standard deviations); any other model the range of its training
     /// codes (its codec's `lo..hi`, centred between them), and needs a codec.
     pub fn traverse(&self, dims: usize, steps: usize, range: f32, threads: &Threads) -> Result<Vec<f32>> {
-        let z = self.traversal_codes(dims, steps, range)?;
-        self.decode(&z, threads)
+        let walk = self.traversal(dims, steps, range)?;
+        self.decode(&walk.codes(0..walk.rows()), threads)
     }
 
-    /// The codes [`Autoencoder::traverse`] decodes.
+    /// The codes [`Autoencoder::traverse`] decodes, all of them.
     pub fn traversal_codes(&self, dims: usize, steps: usize, range: f32) -> Result<Vec<f32>> {
+        let walk = self.traversal(dims, steps, range)?;
+        Ok(walk.codes(0..walk.rows()))
+    }
+
+    /// The codes [`Autoencoder::traverse`] decodes, made a range at a time.
+    pub fn traversal(&self, dims: usize, steps: usize, range: f32) -> Result<LatentWalk> {
         let k = self.code_dim();
         if dims == 0 || dims > k {
             return Err(Error::config("dims", format!("{dims}: the code has {k} dimensions")));
@@ -70,16 +137,13 @@ impl Autoencoder {
             })?;
             (c.lo.iter().zip(&c.hi).map(|(&a, &b)| 0.5 * (a + b)).collect(), c.lo.clone(), c.hi.clone())
         };
-        let mut z = Vec::with_capacity(dims * steps * k);
-        for j in 0..dims {
-            for s in 0..steps {
-                let t = if steps == 1 { 0.5 } else { s as f32 / (steps - 1) as f32 };
-                let mut row = centre.clone();
-                row[j] = lo[j] + t * (hi[j] - lo[j]);
-                z.extend(row);
-            }
-        }
-        Ok(z)
+        let rows = dims.checked_mul(steps).ok_or_else(|| {
+            Error::config(
+                "steps",
+                format!("{dims} dimensions × {steps} steps is more rows than can be counted"),
+            )
+        })?;
+        Ok(LatentWalk { steps, rows, path: Path::Sweep { centre, lo, hi } })
     }
 }
 
@@ -109,6 +173,34 @@ mod tests {
         assert!(!close(&y[12..18], &a));
         assert!(m.interpolate(&a, &b, 1, &threads).unwrap_err().to_string().contains("steps"));
         assert!(m.interpolate(&a[..5], &b, 3, &threads).is_err());
+    }
+
+    /// A walk's codes and decodings made a range at a time are those of the walk made
+    /// whole, bit for bit, whatever the cuts (a lone row too).
+    #[test]
+    fn a_walk_in_parts_is_the_walk_whole() {
+        let threads = Threads::new(2);
+        let (a, b) = ([0.1, 0.9, 0.3, 0.0, 1.0, 0.5], [0.7, 0.2, 0.6, 1.0, 0.0, 0.4]);
+        let m = model(true);
+        let walks = [m.interpolation(&a, &b, 11, &threads).unwrap(), m.traversal(3, 4, 2.5).unwrap()];
+        let wholes = [m.interpolate(&a, &b, 11, &threads).unwrap(), m.traverse(3, 4, 2.5, &threads).unwrap()];
+        for (walk, whole) in walks.iter().zip(wholes) {
+            let n = walk.rows();
+            let all = walk.codes(0..n);
+            assert_eq!(all.len(), n * 3);
+            let (mut codes, mut decoded) = (Vec::new(), Vec::new());
+            for w in [0, 1, 2, 7, n].windows(2) {
+                let z = walk.codes(w[0]..w[1]);
+                decoded.extend(m.decode(&z, &threads).unwrap());
+                codes.extend(z);
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&codes), bits(&all));
+            assert_eq!(bits(&decoded), bits(&whole));
+        }
+        assert!(walks[1].codes(10..20).len() == 2 * 3, "clamped to the walk's 12 rows");
+        let e = m.traversal(3, usize::MAX, 1.0).unwrap_err().to_string();
+        assert!(e.contains("steps"), "{e}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub use config::{
     parse_widths, Arch, Downsample, ModelConfig, MAX_CHANNELS, MAX_KERNEL, MAX_LAYERS, MAX_LAYER_WIDTH,
     MAX_MODEL_BYTES, MAX_PARAMS, MAX_WIDTH, METADATA_ALLOWANCE,
 };
+pub use latent::LatentWalk;
 pub use plan::{LayerPlan, Plan};
 pub use summary::{StopReason, TrainingSummary};
 pub use vae::{ElboParts, ElboSums, Likelihood, NllSums, PriorSampler};

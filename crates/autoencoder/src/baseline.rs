@@ -322,9 +322,7 @@ mod tests {
     #[test]
     fn the_training_baseline_of_rows_held_as_bytes_reads_them_a_slice_at_a_time() {
         let (rows, cols) = (10_000, 128);
-        let codes: Vec<u8> = (0..rows * cols).map(|i| ((i * 7919 + i / cols * 31) % 256) as u8).collect();
-        let bytes = Dataset::from_bytes(codes, rows, cols, "bytes").unwrap();
-        let values = Dataset::new(bytes.values_of(0..rows).into_owned(), rows, cols, "values").unwrap();
+        let (bytes, values) = Dataset::bytes_and_values(rows, cols);
         let (m, threads) = model(&values, 0.1);
         let PcaBaseline::Fitted(got) = pca_of_training(&m, &bytes, None, &threads).unwrap() else {
             panic!("skipped")

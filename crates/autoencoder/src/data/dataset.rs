@@ -542,6 +542,16 @@ impl Dataset {
         self.data.held().is_some()
     }
 
+    /// Tests: the same `rows × cols` bytes, varied by row and column, held as bytes
+    /// ([`Dataset::from_bytes`]) and as their f32 values.
+    #[cfg(test)]
+    pub(crate) fn bytes_and_values(rows: usize, cols: usize) -> (Dataset, Dataset) {
+        let codes: Vec<u8> = (0..rows * cols).map(|i| ((i * 7919 + i / cols * 31) % 256) as u8).collect();
+        let bytes = Dataset::from_bytes(codes, rows, cols, "bytes").unwrap();
+        let values = Dataset::new(bytes.values_of(0..rows).into_owned(), rows, cols, "values").unwrap();
+        (bytes, values)
+    }
+
     /// Whether every value is known to be `k/255` for a byte `k` (so finite, and in
     /// `[0, 1]`) without reading the values: the bytes are made ([`Dataset::bytes`]).
     pub(crate) fn known_bytes(&self) -> bool {

@@ -163,9 +163,7 @@ mod tests {
         // 1.28 million values: enough for training to gather from the bytes; 9,000 training
         // rows, the codec's codes encoded in two slices (8,192 and 808 rows).
         let (rows, cols) = (10_000, 128);
-        let codes: Vec<u8> = (0..rows * cols).map(|i| ((i * 7919 + i / cols * 31) % 256) as u8).collect();
-        let bytes = Dataset::from_bytes(codes, rows, cols, "bytes").unwrap();
-        let values = Dataset::new(bytes.values_of(0..rows).into_owned(), rows, cols, "values").unwrap();
+        let (bytes, values) = Dataset::bytes_and_values(rows, cols);
         let threads = Threads::new(2);
         let finished = |data: &Dataset| {
             let config = ModelConfig { input_dim: cols, layers: vec![16], ..ModelConfig::default() };

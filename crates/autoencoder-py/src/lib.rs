@@ -837,6 +837,51 @@ impl Model {
         array2(py, out, d)
     }
 
+    /// `steps` decodings of the codes evenly spaced on the straight line from row `a`'s
+    /// code to row `b`'s, both ends included ([`Autoencoder::interpolate`]), as `ae
+    /// interpolate` writes them. Refused before any work when the rows would pass the
+    /// machine's memory budget.
+    #[pyo3(signature = (a, b, steps, threads=0))]
+    fn interpolate<'py>(
+        &self,
+        py: Python<'py>,
+        a: PyReadonlyArray1<'_, f32>,
+        b: PyReadonlyArray1<'_, f32>,
+        steps: usize,
+        threads: i64,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
+        autoencoder::train::MemoryBudget::of_machine(1).check_held("steps", steps, d + k).map_err(to_py)?;
+        let (a, b) = (a.as_slice()?.to_vec(), b.as_slice()?.to_vec());
+        let pool = self::threads(threads)?;
+        let model = Arc::clone(&self.inner);
+        let out = py.detach(|| model.interpolate(&a, &b, steps, &pool)).map_err(to_py)?;
+        array2(py, out, d)
+    }
+
+    /// The decodings of a sweep of each of the first `dims` code dimensions over `steps`
+    /// values, the others at the centre ([`Autoencoder::traverse`]), as `ae traverse`
+    /// writes them. Refused before any work when the rows would pass the machine's
+    /// memory budget.
+    #[pyo3(signature = (dims, steps, range, threads=0))]
+    fn traverse<'py>(
+        &self,
+        py: Python<'py>,
+        dims: usize,
+        steps: usize,
+        range: f32,
+        threads: i64,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
+        autoencoder::train::MemoryBudget::of_machine(1)
+            .check_held("steps", dims.saturating_mul(steps), d + k)
+            .map_err(to_py)?;
+        let pool = self::threads(threads)?;
+        let model = Arc::clone(&self.inner);
+        let out = py.detach(|| model.traverse(dims, steps, range, &pool)).map_err(to_py)?;
+        array2(py, out, d)
+    }
+
     /// Reconstructions of the rows of `x`, as `ae reconstruct` gives them.
     #[pyo3(signature = (x, threads=0))]
     fn reconstruct<'py>(

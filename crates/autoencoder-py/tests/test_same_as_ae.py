@@ -194,6 +194,44 @@ def test_sample_is_ae_generate(ae, table, tmp_path, variational):
         est.sample(10**15)
 
 
+@pytest.mark.parametrize("variational", [False, True])
+def test_interpolate_and_traverse_are_ae_s(ae, table, tmp_path, variational):
+    """``interpolate`` and ``traverse`` decode `ae interpolate`'s and `ae traverse`'s
+    rows bit for bit (a variational model's prior range, a plain model's training codes'
+    range); bad rows, steps, dimensions and ranges are ``ValueError``s."""
+    np.save(tmp_path / "x.npy", table)
+    m = tmp_path / "m.safetensors"
+    extra = ["--variational"] if variational else []
+    ae("train", tmp_path / "x.npy", "--layers", "8,3", "--epochs", 2, "--threads", 1, *extra,
+       "-o", m, "--no-plots", "-q")
+    ae("interpolate", m, tmp_path / "x.npy", "--rows", "2,9", "--steps", 6, "-o", tmp_path / "i.npy")
+    ae("traverse", m, "--dims", 2, "--steps", 5, "--range", 2.5, "-o", tmp_path / "t.npy")
+    est = autoencoder.load(m)
+    got = est.interpolate(table[2], table[9], steps=6)
+    assert got.shape == (6, table.shape[1]) and got.dtype == np.float32
+    assert bits(got) == bits(np.load(tmp_path / "i.npy"))
+    assert bits(est.interpolate(table[2:3], table[9:10], steps=6)) == bits(got)
+    got = est.traverse(dims=2, steps=5, range=2.5)
+    assert got.shape == (10, table.shape[1])
+    assert bits(got) == bits(np.load(tmp_path / "t.npy"))
+    assert est.traverse().shape == (3 * 9, table.shape[1])
+    with pytest.raises(ValueError, match="steps"):
+        est.interpolate(table[2], table[9], steps=1)
+    with pytest.raises(ValueError, match=r"^b must be one row of 6 values, got shape \(2, 6\)"):
+        est.interpolate(table[2], table[3:5])
+    with pytest.raises(ValueError, match=r"^a must be one row of 6 values, got shape \(1, 5\)"):
+        est.interpolate(table[2, :5], table[9])
+    for dims in (0, 4, 1.5):
+        with pytest.raises(ValueError, match="dims"):
+            est.traverse(dims=dims)
+    with pytest.raises(ValueError, match="more than the memory budget"):
+        est.interpolate(table[2], table[9], steps=10**15)
+    if variational:
+        for bad in (float("nan"), 0.0, -1.0, "3"):
+            with pytest.raises(ValueError, match="range"):
+                est.traverse(range=bad)
+
+
 def test_wide_files_fit_the_randomised_pca_of_the_rows_whole(tmp_path):
     """Rows wider than 1,024 values read a part at a time get the PCA baseline of the
     rows read whole: the randomised fit, in its passes over the parts."""

@@ -548,6 +548,41 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             raise ValueError(f"n_samples must be below 2**63 and seed below 2**64, got {n} and {seed}")
         return self.model_.sample(n, seed, self._threads())
 
+    def _one_row(self, row, name):
+        """``row`` (1-D, a one-row 2-D array or frame) as one row of the model's width."""
+        X = self._check(row if is_frame(row) else np.atleast_2d(np.asarray(row)))
+        if X.shape != (1, self.model_.input_dim):
+            raise ValueError(
+                f"{name} must be one row of {self.model_.input_dim} values, got shape {tuple(X.shape)}"
+            )
+        return X[0]
+
+    def interpolate(self, a, b, steps=10):
+        """``steps`` rows decoded from the codes evenly spaced on the straight line from
+        the code of row ``a`` to the code of row ``b``, both ends included: ``z(t) =
+        (1 − t)·E(a) + t·E(b)`` (``ae interpolate --steps steps``, bit for bit). ``a``
+        and ``b`` are one row each (1-D, or 2-D with one row). Shape ``(steps,
+        n_features_in_)``; steps whose rows would pass half the machine's memory are a
+        ``ValueError``."""
+        check_is_fitted(self, "model_")
+        steps = whole(steps, "steps", 2)
+        a, b = self._one_row(a, "a"), self._one_row(b, "b")
+        return self.model_.interpolate(a, b, steps, self._threads())
+
+    def traverse(self, dims=None, steps=9, range=3.0):
+        """The decodings of a sweep of each of the first ``dims`` code dimensions
+        (default: all, at most 16) over ``steps`` values, the other dimensions at the
+        centre, dimension after dimension (``ae traverse``, bit for bit): a variational
+        model sweeps ``[−range, range]`` prior standard deviations; any other model its
+        training codes' range. Shape ``(dims · steps, n_features_in_)``."""
+        check_is_fitted(self, "model_")
+        k = self.model_.code_dim
+        dims = min(k, 16) if dims is None else whole(dims, "dims", 1)
+        steps = whole(steps, "steps", 1)
+        if isinstance(range, bool) or not isinstance(range, (int, float, np.integer, np.floating)):
+            raise ValueError(f"range must be a number of standard deviations above 0, got {range!r}")
+        return self.model_.traverse(dims, steps, float(range), self._threads())
+
     def predict(self, X):
         """The reconstructions of the rows of ``X`` (``ae reconstruct``)."""
         X = self._check(X)

@@ -653,6 +653,25 @@ struct Model {
 }
 
 impl Model {
+    /// `rows` rows of the input width that `make` decodes on the pool for `threads`,
+    /// without the GIL; refused before any work, naming `what`, when the rows and their
+    /// codes would pass the machine's memory budget (the result is one array).
+    fn decodings<'py>(
+        &self,
+        py: Python<'py>,
+        what: &str,
+        rows: usize,
+        threads: i64,
+        make: impl FnOnce(&Autoencoder, &Threads) -> autoencoder::Result<Vec<f32>> + Send,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
+        autoencoder::train::MemoryBudget::of_machine(1).check_held(what, rows, d + k).map_err(to_py)?;
+        let pool = self::threads(threads)?;
+        let model = Arc::clone(&self.inner);
+        let out = py.detach(|| make(&model, &pool)).map_err(to_py)?;
+        array2(py, out, d)
+    }
+
     /// Run `f` on the rows of `x` (width `width`) without the GIL.
     fn map_rows<'py>(
         &self,
@@ -829,12 +848,9 @@ impl Model {
         seed: u64,
         threads: i64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
-        autoencoder::train::MemoryBudget::of_machine(1).check_held("n_samples", n, d + k).map_err(to_py)?;
-        let pool = self::threads(threads)?;
-        let model = Arc::clone(&self.inner);
-        let out = py.detach(|| model.decode(&model.prior_sampler(seed)?.draw(n), &pool)).map_err(to_py)?;
-        array2(py, out, d)
+        self.decodings(py, "n_samples", n, threads, move |m, pool| {
+            m.decode(&m.prior_sampler(seed)?.draw(n), pool)
+        })
     }
 
     /// `steps` decodings of the codes evenly spaced on the straight line from row `a`'s
@@ -850,13 +866,8 @@ impl Model {
         steps: usize,
         threads: i64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
-        autoencoder::train::MemoryBudget::of_machine(1).check_held("steps", steps, d + k).map_err(to_py)?;
         let (a, b) = (a.as_slice()?.to_vec(), b.as_slice()?.to_vec());
-        let pool = self::threads(threads)?;
-        let model = Arc::clone(&self.inner);
-        let out = py.detach(|| model.interpolate(&a, &b, steps, &pool)).map_err(to_py)?;
-        array2(py, out, d)
+        self.decodings(py, "steps", steps, threads, move |m, pool| m.interpolate(&a, &b, steps, pool))
     }
 
     /// The decodings of a sweep of each of the first `dims` code dimensions over `steps`
@@ -872,14 +883,8 @@ impl Model {
         range: f32,
         threads: i64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
-        autoencoder::train::MemoryBudget::of_machine(1)
-            .check_held("steps", dims.saturating_mul(steps), d + k)
-            .map_err(to_py)?;
-        let pool = self::threads(threads)?;
-        let model = Arc::clone(&self.inner);
-        let out = py.detach(|| model.traverse(dims, steps, range, &pool)).map_err(to_py)?;
-        array2(py, out, d)
+        let rows = dims.saturating_mul(steps);
+        self.decodings(py, "steps", rows, threads, move |m, pool| m.traverse(dims, steps, range, pool))
     }
 
     /// Reconstructions of the rows of `x`, as `ae reconstruct` gives them.

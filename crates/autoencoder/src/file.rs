@@ -126,16 +126,37 @@ pub(crate) fn encode_with(
     Ok(out)
 }
 
-/// Read a whole file after checking its size against `limit`.
-pub(crate) fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
-    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+/// The bytes of the file at `path`, at most `limit` of them: a larger file (`what` names
+/// it in the message) is refused from its length before any is read, and one that grows
+/// past `limit` while it is read (replaced or appended to) is refused once `limit + 1`
+/// bytes arrived, so no more than that is ever held.
+pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if size > limit {
         return Err(Error::format(
             path,
             format!("{size} bytes is larger than any {what} this version writes ({limit})"),
         ));
     }
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::format(
+            path,
+            format!(
+                "it grew past {limit} bytes while it was read, larger than any {what} this version writes"
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The bytes of the model file at `path`, refused past [`MAX_MODEL_BYTES`]
+/// ([`read_limited`]); [`from_bytes`] parses them.
+pub fn read_model_bytes(path: &Path) -> Result<Vec<u8>> {
+    read_limited(path, MAX_MODEL_BYTES, "model")
 }
 
 /// The one-dimensional U32 tensor `name` as a vector, or say what is wrong.
@@ -234,7 +255,7 @@ pub fn save(model: &Autoencoder, path: &Path) -> Result<()> {
 
 /// Read a model written by [`save`].
 pub fn load(path: &Path) -> Result<Autoencoder> {
-    from_bytes(&read_limited(path, MAX_MODEL_BYTES, "model")?, path)
+    from_bytes(&read_model_bytes(path)?, path)
 }
 
 /// Parse the bytes of a model file; `path` is only used in messages.
@@ -356,6 +377,23 @@ mod tests {
     fn model() -> Autoencoder {
         let cfg = ModelConfig { input_dim: 12, layers: vec![5, 3], ..ModelConfig::default() };
         Autoencoder::new(cfg, 3).unwrap()
+    }
+
+    /// A file past the limit is refused from its length; one whose length says nothing
+    /// (a device, a pipe, a file growing) is read no further than the limit.
+    #[test]
+    fn a_file_is_read_no_further_than_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m");
+        std::fs::write(&p, [7u8; 100]).unwrap();
+        assert_eq!(read_limited(&p, 100, "model").unwrap(), [7u8; 100]);
+        let e = read_limited(&p, 99, "model").unwrap_err().to_string();
+        assert!(e.contains("100 bytes is larger than any model this version writes (99)"), "{e}");
+        let zero = Path::new("/dev/zero");
+        if zero.exists() {
+            let e = read_limited(zero, 1000, "model").unwrap_err().to_string();
+            assert!(e.contains("/dev/zero") && e.contains("grew past 1000 bytes while it was read"), "{e}");
+        }
     }
 
     #[test]

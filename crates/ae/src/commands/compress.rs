@@ -108,9 +108,5 @@ pub fn run_decompress(a: DecompressArgs) -> Result<()> {
 
 /// A compressed file's bytes, refusing sizes no compressed file this version writes has.
 fn file_bytes(path: &Path) -> Result<Vec<u8>> {
-    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-    if size > compressed::MAX_VALUES * 4 {
-        return Err(Error::format(path, format!("{size} bytes is larger than any compressed file")));
-    }
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+    file::read_limited(path, compressed::MAX_VALUES * 4, "compressed file")
 }

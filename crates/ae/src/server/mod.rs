@@ -80,31 +80,46 @@ pub const DEFAULT_CONCURRENCY: usize = 64;
 /// batcher.
 pub const PASSES: u64 = Op::ALL.len() as u64;
 
+/// The model's copies the budget keeps room for, each counted at its file's length (its
+/// parameters and tables are held as they are stored): the model serving and, while a
+/// reload reads the next, that file's bytes and the model made from them.
+pub const MODEL_COPIES: u64 = 3;
+
+/// What the server holds beside the requests for a model whose file takes `file` bytes
+/// and whose passes `pass` each ([`Autoencoder::inference_bytes`]): [`MODEL_COPIES`]
+/// copies and [`PASSES`] passes.
+pub fn model_holds(file: u64, pass: u64) -> u64 {
+    MODEL_COPIES.saturating_mul(file).saturating_add(PASSES.saturating_mul(pass))
+}
+
 /// The most rows one pass takes: a batch is closed once it holds `batch_rows` rows,
 /// and the request that closes it holds at most `max_rows`.
 pub fn pass_rows(batch_rows: usize, max_rows: usize) -> usize {
     batch_rows.saturating_sub(1).saturating_add(max_rows)
 }
 
-/// How many requests to compute at once within `budget`, less the [`PASSES`] passes
-/// of at most `pass` bytes each beside their rows and results
-/// ([`Autoencoder::inference_bytes`]): `asked`, or by default [`DEFAULT_CONCURRENCY`]
-/// or as many as fit at [`REQUEST_HOLDS`] bodies of `max_body` bytes each (the second
-/// of the pair says it was lowered). An error, naming the flags, when the passes alone
-/// pass the budget, when more requests are asked for than fit, or when not one does.
+/// How many requests to compute at once within `budget`, less what the model holds,
+/// [`model_holds`] of a file of `file` bytes and passes of at most `pass` bytes each
+/// beside their rows and results ([`Autoencoder::inference_bytes`]): `asked`, or by
+/// default [`DEFAULT_CONCURRENCY`] or as many as fit at [`REQUEST_HOLDS`] bodies of
+/// `max_body` bytes each (the second of the pair says it was lowered). An error, naming
+/// the flags, when the model alone takes the budget, when more requests are asked for
+/// than fit, or when not one does.
 pub fn concurrency(
     asked: Option<usize>,
     max_body: usize,
     budget: MemoryBudget,
+    file: u64,
     pass: u64,
 ) -> Result<(usize, bool)> {
-    let passes = PASSES.saturating_mul(pass);
-    let Some(left) = budget.bytes().checked_sub(passes).filter(|&left| left > 0) else {
+    let model = model_holds(file, pass);
+    let Some(left) = budget.bytes().checked_sub(model).filter(|&left| left > 0) else {
         return Err(Error::config(
             "memory_budget",
             format!(
-                "the model's {PASSES} passes (score, encode, reconstruct: one at a time each) may hold {} at once beside their rows ({} each: the layers' buffers and a slice of rows, --threads and --batch-rows + --max-rows decide), as much as the memory budget of {budget} or more; give a larger --memory-budget, or fewer --threads or rows",
-                human_bytes(passes),
+                "the model may hold {} at once beside the requests ({MODEL_COPIES} copies of its file of {}: the model serving, and while a reload reads the next, its file and the model made from it; and {PASSES} passes (score, encode, reconstruct: one at a time each) of {} each beside their rows: the layers' buffers and a slice of rows, --threads and --batch-rows + --max-rows decide), as much as the memory budget of {budget} or more; give a larger --memory-budget, or fewer --threads or rows",
+                human_bytes(model),
+                human_bytes(file),
                 human_bytes(pass)
             ),
         ));
@@ -112,7 +127,8 @@ pub fn concurrency(
     let each = REQUEST_HOLDS * max_body as u64;
     let fit = left / each;
     let (mb, held) = (max_body >> 20, human_bytes(each));
-    let room = format!("the memory budget of {budget} less {} for the passes", human_bytes(passes));
+    let room =
+        format!("the memory budget of {budget} less {} for the model and its passes", human_bytes(model));
     if fit == 0 {
         return Err(Error::config(
             "max_body_mb",
@@ -155,6 +171,9 @@ impl Failure {
 /// A loaded model and where it came from.
 pub struct Loaded {
     pub model: Autoencoder,
+    /// The file's length, and the bytes of a pass of the model beside its rows.
+    file: u64,
+    pass: u64,
     sha256: String,
     loaded_at: u64,
     generation: u64,
@@ -182,10 +201,12 @@ pub struct Core {
     /// of the last file that failed to load.
     reloading: std::sync::Mutex<Option<Stamp>>,
     pub threads: Threads,
-    /// The most rows a pass takes, and the bytes reserved for each pass beside them
-    /// (the first model's [`Autoencoder::inference_bytes`]): a model that would need
-    /// more is not reloaded.
-    pass: (usize, u64),
+    /// The most rows a pass takes.
+    pass_rows: usize,
+    /// The bytes the memory budget leaves beside the requests (those computed at once,
+    /// [`REQUEST_HOLDS`] bodies each): the model, its passes and a reload's copies must
+    /// fit them, or the reload is refused.
+    room: u64,
     pub metrics: metrics::Metrics,
 }
 
@@ -195,19 +216,28 @@ impl Core {
         Arc::clone(&self.model.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    fn read(path: &std::path::Path, generation: u64) -> Result<Loaded> {
+    /// Read the model file at `path` (at most [`file::MAX_MODEL_BYTES`]), with what a
+    /// pass of it over `pass_rows` rows on `threads` holds.
+    fn read(path: &std::path::Path, generation: u64, pass_rows: usize, threads: &Threads) -> Result<Loaded> {
         let before = stamp(path);
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = file::read_model_bytes(path)?;
         let model = file::from_bytes(&bytes, path)?;
         let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
         let loaded_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        Ok(Loaded { model, sha256, loaded_at, generation, stamp: before })
+        let pass = model.inference_bytes(pass_rows, threads);
+        Ok(Loaded { model, file: bytes.len() as u64, pass, sha256, loaded_at, generation, stamp: before })
     }
 
     /// Load the file again, when it is not the file loaded (its length, modification
     /// time or inode differ), and swap it in whole; on failure the old model stays.
     /// `retry`: try a file that failed to load before (SIGHUP does; `--watch` waits for
     /// it to change again). `Ok(None)`: nothing to do.
+    ///
+    /// While the next model is read and swapped in, the server holds the model serving,
+    /// the next file's bytes and the model made from them, and each operation's pass
+    /// of either model: `old + 2·next` file lengths and [`PASSES`] of the larger pass.
+    /// A file whose length alone passes [`room`](Core::room) is refused unread; a model
+    /// whose passes then would, once read.
     fn reload(&self, retry: bool) -> std::result::Result<Option<u64>, String> {
         let mut failed = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let now = stamp(&self.path);
@@ -216,16 +246,25 @@ impl Core {
             return Ok(None);
         }
         let next = current.generation + 1;
-        let read = Core::read(&self.path, next).map_err(|e| e.to_string()).and_then(|loaded| {
-            let (rows, reserved) = self.pass;
-            let need = loaded.model.inference_bytes(rows, &self.threads);
-            if need > reserved {
-                return Err(format!(
-                    "{}: a pass of this model may hold {} beside its rows, more than the {} the memory budget keeps for a pass of the model the server started with; restart ae serve to serve it",
-                    self.path.display(),
-                    human_bytes(need),
-                    human_bytes(reserved)
-                ));
+        let need = |file: u64, pass: u64| {
+            current.file.saturating_add(file.saturating_mul(2)).saturating_add(PASSES.saturating_mul(pass))
+        };
+        let refuse = |need: u64| {
+            format!(
+                "{}: while it is read and swapped in, the server would hold {} for the models and their passes (the model serving, this file and the model made from it, {PASSES} passes), more than the {} the memory budget leaves beside the requests; restart ae serve to serve it (a larger --memory-budget, or a lower --max-concurrency or --max-body-mb, leave more)",
+                self.path.display(),
+                human_bytes(need),
+                human_bytes(self.room)
+            )
+        };
+        let read = match now {
+            Some((len, ..)) if need(len, current.pass) > self.room => Err(refuse(need(len, current.pass))),
+            _ => Core::read(&self.path, next, self.pass_rows, &self.threads).map_err(|e| e.to_string()),
+        }
+        .and_then(|loaded| {
+            let need = need(loaded.file, loaded.pass.max(current.pass));
+            if need > self.room {
+                return Err(refuse(need));
             }
             Ok(loaded)
         });
@@ -264,20 +303,21 @@ impl App {
 /// Serve until SIGTERM or Ctrl-C. Prints `listening on http://ADDR` on stderr once the
 /// socket is bound.
 pub fn run(settings: Settings) -> Result<()> {
-    let loaded = Core::read(&settings.model, 1)?;
     let threads = Threads::new(settings.threads);
     let pass_rows = pass_rows(settings.batch_rows, settings.max_rows);
-    let pass = loaded.model.inference_bytes(pass_rows, &threads);
+    let loaded = Core::read(&settings.model, 1, pass_rows, &threads)?;
+    let budget = settings.memory_budget;
     let (max_concurrency, lowered) =
-        concurrency(settings.max_concurrency, settings.max_body, settings.memory_budget, pass)?;
+        concurrency(settings.max_concurrency, settings.max_body, budget, loaded.file, loaded.pass)?;
     let note = lowered.then(|| {
         format!(
-            "note: computing at most {max_concurrency} requests at once (--max-concurrency): {DEFAULT_CONCURRENCY} with bodies of {} MiB would pass the memory budget of {} less {} for the passes",
+            "note: computing at most {max_concurrency} requests at once (--max-concurrency): {DEFAULT_CONCURRENCY} with bodies of {} MiB would pass the memory budget of {budget} less {} for the model and its passes",
             settings.max_body >> 20,
-            settings.memory_budget,
-            human_bytes(PASSES * pass)
+            human_bytes(model_holds(loaded.file, loaded.pass))
         )
     });
+    let room =
+        budget.bytes().saturating_sub(max_concurrency as u64 * REQUEST_HOLDS * settings.max_body as u64);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
@@ -291,7 +331,8 @@ pub fn run(settings: Settings) -> Result<()> {
         model: RwLock::new(Arc::new(loaded)),
         reloading: std::sync::Mutex::new(None),
         threads,
-        pass: (pass_rows, pass),
+        pass_rows,
+        room,
         metrics: metrics::Metrics::default(),
     };
     rt.block_on(serve(settings, core, max_concurrency, note))
@@ -633,38 +674,57 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 mod tests {
     use super::*;
 
-    /// The requests at once fit the budget, less the passes', at `REQUEST_HOLDS` bodies
-    /// each: by default 64 or fewer, and a count asked for beyond that, a body too large
-    /// for one request, or passes that take the whole budget, are refused naming the flag.
+    /// The requests at once fit the budget, less the model's copies and passes, at
+    /// `REQUEST_HOLDS` bodies each: by default 64 or fewer, and a count asked for beyond
+    /// that, a body too large for one request, or a model that takes the whole budget,
+    /// are refused naming the flag.
     #[test]
-    fn requests_at_once_fit_the_memory_budget_less_the_passes() {
+    fn requests_at_once_fit_the_memory_budget_less_the_model() {
         let mib = 1 << 20;
         let budget = |b: u64| MemoryBudget::new(b).unwrap();
         // 64 requests of 1 MiB bodies hold up to 384 MiB; three passes of 10 MiB, 30.
-        assert_eq!(concurrency(None, mib, budget(384 * mib as u64), 0).unwrap(), (64, false));
-        assert_eq!(concurrency(None, mib, budget(414 * mib as u64), 10 * mib as u64).unwrap(), (64, false));
+        assert_eq!(concurrency(None, mib, budget(384 * mib as u64), 0, 0).unwrap(), (64, false));
         assert_eq!(
-            concurrency(None, mib, budget(414 * mib as u64 - 1), 10 * mib as u64).unwrap(),
+            concurrency(None, mib, budget(414 * mib as u64), 0, 10 * mib as u64).unwrap(),
+            (64, false)
+        );
+        assert_eq!(
+            concurrency(None, mib, budget(414 * mib as u64 - 1), 0, 10 * mib as u64).unwrap(),
             (63, true)
         );
-        assert_eq!(concurrency(None, 64 * mib, budget(12 << 30), 0).unwrap(), (32, true));
-        assert_eq!(concurrency(Some(32), 64 * mib, budget(12 << 30), 0).unwrap(), (32, false));
-        let e = concurrency(Some(33), 64 * mib, budget(12 << 30), 0).unwrap_err().to_string();
+        assert_eq!(concurrency(None, 64 * mib, budget(12 << 30), 0, 0).unwrap(), (32, true));
+        assert_eq!(concurrency(Some(32), 64 * mib, budget(12 << 30), 0, 0).unwrap(), (32, false));
+        let e = concurrency(Some(33), 64 * mib, budget(12 << 30), 0, 0).unwrap_err().to_string();
         assert!(
             e.contains("max_concurrency") && e.contains("33 requests with bodies of up to 64 MiB"),
             "{e}"
         );
         assert!(e.contains("12.4 GiB at once (384.0 MiB each") && e.contains("at most 32 fit"), "{e}");
-        let e = concurrency(Some(32), 64 * mib, budget(12 << 30), mib as u64).unwrap_err().to_string();
-        assert!(e.contains("less 3.0 MiB for the passes; at most 31 fit"), "{e}");
-        let e = concurrency(None, mib, budget(30 * mib as u64), 10 * mib as u64).unwrap_err().to_string();
+        let e = concurrency(Some(32), 64 * mib, budget(12 << 30), 0, mib as u64).unwrap_err().to_string();
+        assert!(e.contains("less 3.0 MiB for the model and its passes; at most 31 fit"), "{e}");
+        // A file of 2 MiB, three times, and three passes of 10 MiB: 36 MiB.
+        assert_eq!(model_holds(2 * mib as u64, 10 * mib as u64), 36 * mib as u64);
+        assert_eq!(
+            concurrency(None, mib, budget(420 * mib as u64), 2 * mib as u64, 10 * mib as u64).unwrap(),
+            (64, false)
+        );
+        assert_eq!(
+            concurrency(None, mib, budget(420 * mib as u64 - 1), 2 * mib as u64, 10 * mib as u64).unwrap(),
+            (63, true)
+        );
+        let e = concurrency(None, mib, budget(36 * mib as u64), 2 * mib as u64, 10 * mib as u64)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("36.0 MiB at once") && e.contains("3 copies of its file of 2.0 MiB"), "{e}");
+        let e = concurrency(None, mib, budget(30 * mib as u64), 0, 10 * mib as u64).unwrap_err().to_string();
         assert!(
             e.contains("memory_budget") && e.contains("3 passes") && e.contains("30.0 MiB at once"),
             "{e}"
         );
-        let e = concurrency(None, mib, budget(36 * mib as u64 - 1), 10 * mib as u64).unwrap_err().to_string();
-        assert!(e.contains("max_body_mb") && e.contains("less 30.0 MiB for the passes"), "{e}");
-        let e = concurrency(None, 64 * mib, budget(100 * mib as u64), 0).unwrap_err().to_string();
+        let e =
+            concurrency(None, mib, budget(36 * mib as u64 - 1), 0, 10 * mib as u64).unwrap_err().to_string();
+        assert!(e.contains("max_body_mb") && e.contains("less 30.0 MiB for the model and its passes"), "{e}");
+        let e = concurrency(None, 64 * mib, budget(100 * mib as u64), 0, 0).unwrap_err().to_string();
         assert!(e.contains("max_body_mb") && e.contains("lower --max-body-mb"), "{e}");
     }
 }

@@ -324,22 +324,25 @@ fn every_endpoint_and_media_type_answers_as_the_commands_do() {
 /// takes in its media (25 bytes in JSON): narrow rows through a wide code would make
 /// one, and the memory of the requests in flight, far larger than the bodies. Refused
 /// with 413 and the rows that fit; the narrow outputs of the same rows are answered.
-/// The requests at once fit the memory budget less the passes': by default fewer than
-/// 64 where 64 do not (a note says so), and more than fit, asked for, are refused at
-/// start, as are passes that would take the whole budget.
+/// The requests at once fit the memory budget less the model's copies and passes: by
+/// default fewer than 64 where 64 do not (a note says so), and more than fit, asked for,
+/// are refused at start, as is a model that would take the whole budget.
 #[test]
 fn a_response_larger_than_a_body_may_be_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let m = wide_model(dir.path());
     // A pass of at most 399 rows on one thread: a batch of 399 rows of two 4,096-wide
     // layers' rows, and a slice of 399 rows of two: 26,148,864 bytes; three, 74.8 MiB.
-    // 140 MiB less those leave room for 10 requests of 6 MiB.
+    // With three copies of the file (its histogram of 4,096 × 1,024 counts, 16 MiB and
+    // a little), 123.3 MiB; 184 MiB less those leave room for 10 requests of 6 MiB.
+    let file = std::fs::metadata(&m).unwrap().len();
+    assert_eq!(file >> 20, 16, "{file} bytes");
     let small_passes = ["--batch-rows", "200", "--max-rows", "200"];
     let s =
-        Server::start(&m, &[&small_passes[..], &["--max-body-mb", "1", "--memory-budget", "140M"]].concat());
+        Server::start(&m, &[&small_passes[..], &["--max-body-mb", "1", "--memory-budget", "184M"]].concat());
     // After the address (the first line), the note.
     let note = s.wait_for("computing at most 10 requests at once");
-    assert!(note.contains("budget of 140.0 MiB less 74.8 MiB for the passes"), "{note}");
+    assert!(note.contains("budget of 184.0 MiB less 123.3 MiB for the model and its passes"), "{note}");
     // 200 rows of 2 values: 819,200 code values, up to 20,480,000 bytes of JSON, more
     // than the 2 MiB a response may take with 1 MiB bodies; 20 rows fit.
     let rows: Vec<String> = (0..200).map(|i| format!("[{}, {}]", i % 3, i % 4)).collect();
@@ -361,7 +364,8 @@ fn a_response_larger_than_a_body_may_be_is_refused() {
     assert_eq!(a.json()["codes"].as_array().unwrap().len(), 20);
     drop(s);
     // Passes of up to 108,191 rows: 4·(1,024 · 8,192 + 2 · 8,192 · 4,096) bytes, 288 MiB
-    // each, 864 MiB for three; 19 requests of 384 MiB fit in 8 GiB less those.
+    // each, 864 MiB for three, 912.5 MiB with the file's copies; 18 requests of 384 MiB
+    // fit in 8 GiB less those.
     fails(
         ae().arg("serve").arg(&m).args([
             "--port",
@@ -378,20 +382,26 @@ fn a_response_larger_than_a_body_may_be_is_refused() {
         &[
             "max_concurrency",
             "64 requests with bodies of up to 64 MiB",
-            "less 864.0 MiB for the passes",
-            "at most 19 fit",
+            "less 912.5 MiB for the model and its passes",
+            "at most 18 fit",
         ],
     );
     fails(
         ae().arg("serve").arg(&m).args(["--port", "0", "--threads", "1", "--memory-budget", "800M"]),
-        &["memory_budget", "3 passes", "864.0 MiB at once", "give a larger --memory-budget"],
+        &[
+            "memory_budget",
+            "3 passes",
+            "912.5 MiB at once",
+            "3 copies of its file",
+            "give a larger --memory-budget",
+        ],
     );
     fails(
         ae().arg("serve")
             .arg(&m)
             .args(["--port", "0", "--threads", "1", "--memory-budget", "400M"])
             .args(small_passes),
-        &["max_body_mb", "less 74.8 MiB for the passes", "lower --max-body-mb"],
+        &["max_body_mb", "less 123.3 MiB for the model and its passes", "lower --max-body-mb"],
     );
 }
 
@@ -694,24 +704,42 @@ fn reloads_under_load_lose_no_request() {
     assert_eq!(http(&s.addr, "GET", "/health", None, b"").json()["generation"], 5);
 }
 
-/// The memory budget was planned for the passes of the model the server started with:
-/// a model whose passes would need more is not reloaded (a warning names the bytes) and
-/// the first keeps serving.
+/// A reload must fit what the memory budget leaves beside the requests: the model
+/// serving, the next file and the model made from it, and their passes. A file whose
+/// length alone passes it is refused unread (a warning says why, not that it is no
+/// model file), a model whose passes would is refused once read, and the first keeps
+/// serving.
 #[test]
-fn a_model_whose_passes_need_more_memory_is_not_reloaded() {
+fn a_model_that_needs_more_memory_is_not_reloaded() {
     let dir = tempfile::tempdir().unwrap();
     let (m, csv, rows) = model(dir.path(), 3);
     let wide = wide_model(dir.path());
     let served = dir.path().join("served.safetensors");
     std::fs::copy(&m, &served).unwrap();
-    let s = Server::start(&served, &[]);
-    let tmp = dir.path().join("next.tmp");
-    std::fs::copy(&wide, &tmp).unwrap();
-    std::fs::rename(&tmp, &served).unwrap();
-    s.signal("HUP");
+    // 16 requests of 6 MiB fit in 100 MiB less the small model's few: 4 MiB are left.
+    let s = Server::start(&served, &["--max-body-mb", "1", "--memory-budget", "100M"]);
+    let swap = |from: &dyn Fn(&Path)| {
+        let tmp = dir.path().join("next.tmp");
+        from(&tmp);
+        std::fs::rename(&tmp, &served).unwrap();
+        s.signal("HUP");
+    };
+    // 64 MiB of nothing (a sparse file): never read.
+    swap(&|p| std::fs::File::create(p).unwrap().set_len(64 << 20).unwrap());
+    let warning = s.wait_for("warning: reloading");
+    assert!(
+        warning.contains("while it is read and swapped in, the server would hold 12")
+            && warning.contains("more than the 4.0 MiB the memory budget leaves beside the requests")
+            && !warning.contains("not a valid safetensors file"),
+        "{warning}"
+    );
+    swap(&|p| {
+        std::fs::copy(&wide, p).unwrap();
+    });
     let warning = s.wait_for("restart ae serve to serve it");
     assert!(
-        warning.contains("the previous model keeps serving") && warning.contains("MiB beside its rows"),
+        warning.contains("the previous model keeps serving")
+            && warning.contains("for the models and their passes"),
         "{warning}"
     );
     let a = http(&s.addr, "POST", "/v1/score", Some("application/json"), &json_rows(&rows));

@@ -238,8 +238,10 @@ pub struct ModelData {
 
 impl ModelData {
     /// The files this reads (the model, the data files), for the run's output checks.
-    pub fn run_files(&self) -> crate::files::RunFiles {
-        crate::files::RunFiles::new().input("the model", &self.model).inputs("the data file", &self.files)
+    pub fn run_files(&self) -> autoencoder::run_files::RunFiles {
+        autoencoder::run_files::RunFiles::new()
+            .input("the model", &self.model)
+            .inputs("the data file", &self.files)
     }
 
     /// The rows (`default_split` of a named dataset), images converted to the model's

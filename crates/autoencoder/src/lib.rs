@@ -73,6 +73,7 @@ pub mod probe;
 pub mod random;
 #[cfg(feature = "compress")]
 pub mod rate_distortion;
+pub mod run_files;
 pub mod select;
 mod settings;
 pub mod train;

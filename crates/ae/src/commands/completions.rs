@@ -33,7 +33,9 @@ pub fn run_completions(a: CompletionsArgs, mut cmd: clap::Command) -> Result<()>
 
 /// The manual page of `cmd` (roff, section 1): to `-o`, or stdout.
 pub fn run_man(a: ManArgs, cmd: clap::Command) -> Result<()> {
-    let _held = crate::files::RunFiles::new().outputs("the manual page (-o)", a.output.as_deref()).check()?;
+    let _held = autoencoder::run_files::RunFiles::new()
+        .outputs("the manual page (-o)", a.output.as_deref())
+        .check()?;
     let mut page = Vec::new();
     clap_mangen::Man::new(cmd)
         .render(&mut page)

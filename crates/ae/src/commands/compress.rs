@@ -86,7 +86,7 @@ fn need_codec(model: &Autoencoder, path: &Path) -> Result<()> {
 }
 
 pub fn run_decompress(a: DecompressArgs) -> Result<()> {
-    let _held = crate::files::RunFiles::new()
+    let _held = autoencoder::run_files::RunFiles::new()
         .input("the model", &a.model)
         .input("the compressed file", &a.input)
         .output("the rows (-o)", &a.output)

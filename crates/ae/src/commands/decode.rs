@@ -23,7 +23,7 @@ pub struct DecodeArgs {
 }
 
 pub fn run(a: DecodeArgs) -> Result<()> {
-    let _held = crate::files::RunFiles::new()
+    let _held = autoencoder::run_files::RunFiles::new()
         .input("the model", &a.model)
         .input("the codes file", &a.codes)
         .outputs("the rows (-o)", a.output.as_deref())

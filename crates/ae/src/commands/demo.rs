@@ -27,7 +27,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     let model_path = a.dir.join("model.safetensors");
     let loss_path = a.dir.join("loss.png");
     let grid_path = a.dir.join("reconstructions.png");
-    let _held = crate::files::RunFiles::new()
+    let _held = autoencoder::run_files::RunFiles::new()
         .output("the model", &model_path)
         .output("the loss curve", &loss_path)
         .output("the reconstructions", &grid_path)

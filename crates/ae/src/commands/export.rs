@@ -8,7 +8,7 @@ use autoencoder::onnx::{self, ExportOptions, Part};
 use autoencoder::{atomic, file, Result};
 use clap::Args;
 
-use crate::files::RunFiles;
+use autoencoder::run_files::RunFiles;
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {

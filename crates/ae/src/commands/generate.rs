@@ -73,7 +73,10 @@ pub struct TraverseArgs {
 }
 
 pub fn run_generate(a: GenerateArgs) -> Result<()> {
-    let _held = crate::files::RunFiles::new().input("the model", &a.model).output("-o", &a.output).check()?;
+    let _held = autoencoder::run_files::RunFiles::new()
+        .input("the model", &a.model)
+        .output("-o", &a.output)
+        .check()?;
     let model = file::load(&a.model)?;
     if a.count == 0 {
         return Err(Error::config("count", "must be at least 1"));
@@ -122,7 +125,10 @@ pub fn run_interpolate(a: InterpolateArgs) -> Result<()> {
 }
 
 pub fn run_traverse(a: TraverseArgs) -> Result<()> {
-    let _held = crate::files::RunFiles::new().input("the model", &a.model).output("-o", &a.output).check()?;
+    let _held = autoencoder::run_files::RunFiles::new()
+        .input("the model", &a.model)
+        .output("-o", &a.output)
+        .check()?;
     let model = file::load(&a.model)?;
     let k = model.code_dim();
     let dims = a.dims.unwrap_or(k.min(16));

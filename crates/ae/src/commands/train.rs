@@ -18,9 +18,10 @@ use autoencoder::{
 use clap::Args;
 
 use crate::args::{widths, DataArgs, ThreadArgs, Widths};
-use crate::files::{sibling, RunFiles};
+use crate::files::sibling;
 use crate::pictures::{write_comparison, write_loss_curve};
 use crate::training::{train, train_sharded, train_streamed, Outcome};
+use autoencoder::run_files::RunFiles;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {

@@ -38,6 +38,7 @@ const RULES: &[(&str, Rule)] = &[
     ("pca", Only(&["error", "kernels", "metrics", "random"])),
     ("data", Only(&["error", "atomic", "kernels", "random"])),
     ("budget", Only(&["error", "data"])),
+    ("run_files", Only(&["error", "atomic", "data"])),
     ("probe", Only(&["error", "kernels", "random"])),
     (
         "model",

@@ -905,8 +905,11 @@ pub(super) fn fits_normalizer(model: &Autoencoder, missing: bool) -> bool {
         && (model.config().normalize != crate::data::normalize::NormalizeKind::None || missing)
 }
 
-/// BCE needs normalised targets in [0, 1]; checked chunk by chunk.
+/// BCE and binarize need normalised targets in [0, 1]; checked chunk by chunk.
 pub(super) fn check_loss_targets(model: &Autoencoder, config: &TrainConfig, rows: &Rows<'_>) -> Result<()> {
+    if !config.checks_targets() {
+        return Ok(());
+    }
     let d = model.input_dim();
     let norm = model.normalizer();
     if norm.is_identity() {
@@ -914,17 +917,14 @@ pub(super) fn check_loss_targets(model: &Autoencoder, config: &TrainConfig, rows
             // Every value is k/255 for a byte k: in [0, 1].
             return Ok(());
         }
-        return config
-            .loss
-            .check_targets(rows.values(), d, &rows.data.source)
-            .map_err(|e| shift_rows(e, rows));
+        return config.check_targets(rows.values(), d, &rows.data.source).map_err(|e| shift_rows(e, rows));
     }
     let mut buf = vec![0.0f32; 1024 * d];
     for start in (0..rows.len()).step_by(1024) {
         let n = 1024.min(rows.len() - start);
         let vals = &rows.values()[start * d..(start + n) * d];
         norm.apply(vals, &mut buf[..n * d]);
-        config.loss.check_targets(&buf[..n * d], d, &format!("{} (after normalising)", rows.data.source))?;
+        config.check_targets(&buf[..n * d], d, &format!("{} (after normalising)", rows.data.source))?;
     }
     Ok(())
 }
@@ -1782,6 +1782,12 @@ pub(super) fn run(
                 model.params_mut().copy_from_slice(&good_params);
                 return Err(Error::Diverged { epoch, batch: batches, loss: v });
             }
+        }
+        // The epoch's last step may leave weights that no loss has seen yet: non-finite,
+        // the next loss would be NaN (and a model's codes, its codec's histogram).
+        if !model.params().iter().fold(true, |finite, v| finite & v.is_finite()) {
+            model.params_mut().copy_from_slice(&good_params);
+            return Err(Error::Diverged { epoch, batch: batches, loss: f64::NAN });
         }
         good_params.copy_from_slice(model.params());
         let seconds = t0.elapsed().as_secs_f64();

@@ -141,6 +141,22 @@ fn a_diverging_run_stops_with_advice_and_keeps_the_last_good_weights() {
     assert_eq!(m.params(), &start[..], "the weights of the last good epoch (here: the initial ones)");
 }
 
+/// A step that leaves non-finite weights as an epoch's last (here the only one) is
+/// seen at the epoch's end, before any later pass computes on them: the run diverged,
+/// and the weights are the last good ones.
+#[test]
+fn weights_made_non_finite_by_an_epochs_last_step_are_divergence() {
+    let data = shapes(20);
+    let mut m = small_model(data.cols(), 0);
+    let mut opt = OptimizerConfig::new(OptimizerKind::Sgd);
+    opt.lr = 1e300;
+    let start = m.params().to_vec();
+    let cfg = TrainConfig { optimizer: opt, epochs: 1, batch_size: 20, ..TrainConfig::default() };
+    let e = fit(&mut m, &data, None, &cfg, &Threads::new(1), &mut NoObserver).unwrap_err();
+    assert!(matches!(e, Error::Diverged { epoch: 1, batch: 1, .. }), "{e}");
+    assert_eq!(m.params(), &start[..]);
+}
+
 /// An observer that cancels after `at` gradient steps (counting every step it sees).
 struct CancelAfter {
     at: usize,

@@ -50,17 +50,13 @@ impl Loss {
         if self != Loss::Bce {
             return Ok(());
         }
-        if let Some(i) = data.iter().position(|v| !(0.0..=1.0).contains(v)) {
-            let (lo, hi) =
-                data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-            return Err(Error::Data(format!(
-                "{where_}: binary cross-entropy needs values in [0, 1], but row {} column {} is {} (the data spans {lo} to {hi}); use loss = mse, or min-max normalise the data (normalize = minmax)",
-                i / cols.max(1) + 1,
-                i % cols.max(1) + 1,
-                data[i]
-            )));
-        }
-        Ok(())
+        check_unit_interval(
+            data,
+            cols,
+            where_,
+            "binary cross-entropy",
+            "use loss = mse, or min-max normalise the data (normalize = minmax)",
+        )
     }
 
     /// The summed loss `Σ ℓ` over a batch of outputs `y` (not yet divided by `nd`)
@@ -104,6 +100,28 @@ impl Loss {
         debug_assert_eq!(self, Loss::Bce);
         elementwise::bce_with_logits(z, target, grad, scale)
     }
+}
+
+/// Refuse a value of `data` (rows of `cols`, from `where_`) outside [0, 1], naming its
+/// row and column, the data's span, what `needs` them and the `advice`.
+pub(crate) fn check_unit_interval(
+    data: &[f32],
+    cols: usize,
+    where_: &str,
+    needs: &str,
+    advice: &str,
+) -> Result<()> {
+    if let Some(i) = data.iter().position(|v| !(0.0..=1.0).contains(v)) {
+        let (lo, hi) =
+            data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        return Err(Error::Data(format!(
+            "{where_}: {needs} needs values in [0, 1], but row {} column {} is {} (the data spans {lo} to {hi}); {advice}",
+            i / cols.max(1) + 1,
+            i % cols.max(1) + 1,
+            data[i]
+        )));
+    }
+    Ok(())
 }
 
 impl std::fmt::Display for Loss {

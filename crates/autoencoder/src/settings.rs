@@ -74,17 +74,28 @@ impl SettingValue for f64 {
     }
 }
 
+/// "a whole number ≥ 0", with the largest when `v` is a whole number past it (JSON
+/// reads one past 2⁶⁴ − 1 as a float, `1.8446744073709552e19`).
+fn whole_number(name: &str, v: &Value, most: u64) -> Error {
+    let past = match v.as_u64() {
+        Some(n) => n > most,
+        None => v.as_f64().is_some_and(|f| f.fract() == 0.0 && f >= most as f64),
+    };
+    let what = if past { format!("a whole number from 0 to {most}") } else { "a whole number ≥ 0".into() };
+    expected(name, &what, v)
+}
+
 impl SettingValue for usize {
     fn read(name: &str, v: &Value) -> Result<Self> {
         v.as_u64()
             .and_then(|n| usize::try_from(n).ok())
-            .ok_or_else(|| expected(name, "a whole number ≥ 0", v))
+            .ok_or_else(|| whole_number(name, v, usize::MAX as u64))
     }
 }
 
 impl SettingValue for u64 {
     fn read(name: &str, v: &Value) -> Result<Self> {
-        v.as_u64().ok_or_else(|| expected(name, "a whole number ≥ 0", v))
+        v.as_u64().ok_or_else(|| whole_number(name, v, u64::MAX))
     }
 }
 
@@ -483,7 +494,7 @@ impl Settings {
         let params = self.over(Params { model, training })?;
         // (Values known to be bytes are in [0, 1].)
         if params.model.normalize == NormalizeKind::None && !data.known_bytes() {
-            params.training.loss.check_targets(data.as_slice(), data.cols(), &data.source)?;
+            params.training.check_targets(data.as_slice(), data.cols(), &data.source)?;
         }
         let from_data = plain
             .differences(&params)
@@ -560,6 +571,11 @@ mod tests {
         assert_eq!(e(&mut s, "layerz", json!([8])), "invalid layerz: no such setting");
         assert_eq!(e(&mut s, "epochs", json!(-1)), "invalid epochs: expected a whole number ≥ 0, got -1");
         assert_eq!(e(&mut s, "epochs", json!(2.5)), "invalid epochs: expected a whole number ≥ 0, got 2.5");
+        // 2⁶⁴, which JSON reads as a float.
+        assert_eq!(
+            e(&mut s, "seed", json!(18446744073709551616.0)),
+            "invalid seed: expected a whole number from 0 to 18446744073709551615, got 1.8446744073709552e+19"
+        );
         assert_eq!(e(&mut s, "tied", json!("yes")), "invalid tied: expected true or false, got \"yes\"");
         assert!(e(&mut s, "code_activation", json!("relux")).starts_with("invalid code_activation: "));
         assert!(e(&mut s, "noise", json!("blur:3")).starts_with("invalid noise"));

@@ -193,6 +193,28 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// Check that the (normalised) training rows suit this training: BCE needs every
+    /// value in [0, 1] ([`Loss::check_targets`]), and so does `binarize`, which draws
+    /// each value as the probability of a 1. `where_` names the data for the message.
+    pub fn check_targets(&self, data: &[f32], cols: usize, where_: &str) -> crate::Result<()> {
+        self.loss.check_targets(data, cols, where_)?;
+        if self.binarize && self.loss != Loss::Bce {
+            crate::loss::check_unit_interval(
+                data,
+                cols,
+                where_,
+                "binarize (each value the probability of a 1)",
+                "min-max normalise the data (normalize = minmax), or leave binarize off",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Whether [`check_targets`](Self::check_targets) checks anything.
+    pub fn checks_targets(&self) -> bool {
+        self.loss == Loss::Bce || self.binarize
+    }
+
     /// The training of the tabular anomaly preset
     /// ([`crate::anomaly::tabular_defaults`], which says why; the same for every width):
     /// MSE loss, Adam (lr 1e-3), batch 64; up to 100 epochs and at least 2,000

@@ -642,13 +642,13 @@ fn fit_pass(
         let kind = model.config().normalize;
         model.set_normalizer(m.fitted(kind, missing, set.data.feature_names(), &set.source)?)?;
     }
-    if config.loss == crate::loss::Loss::Bce {
+    if config.checks_targets() {
         let (norm, d) = (model.normalizer(), model.input_dim());
         let mut buf = Vec::new();
         set.each(mine, &mut |rows| {
             buf.resize(rows.len(), 0.0);
             norm.apply(rows, &mut buf);
-            config.loss.check_targets(&buf, d, &format!("{} (after normalising)", set.source))
+            config.check_targets(&buf, d, &format!("{} (after normalising)", set.source))
         })?;
     }
     // A validation set is held in memory: whole, or shared out as the rows are, each

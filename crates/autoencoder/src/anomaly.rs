@@ -617,6 +617,10 @@ mod tests {
         assert_eq!(threshold(&s, ThresholdRule::Value(3.0)), 3.0);
         assert_eq!("percentile=99".parse::<ThresholdRule>().unwrap(), ThresholdRule::Percentile(99.0));
         assert!("contamination=0.7".parse::<ThresholdRule>().is_err());
+        assert!("contamination=0".parse::<ThresholdRule>().is_err());
+        // PyOD's range, (0, 0.5]: half the rows flagged at most.
+        assert_eq!("contamination=0.5".parse::<ThresholdRule>().unwrap(), ThresholdRule::Contamination(0.5));
+        assert!((threshold(&s, ThresholdRule::Contamination(0.5)) - 50.5).abs() < 1e-9);
         assert!("median=3".parse::<ThresholdRule>().unwrap_err().to_string().contains("unknown rule"));
     }
 

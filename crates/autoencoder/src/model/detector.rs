@@ -159,8 +159,8 @@ impl ThresholdRule {
     pub fn check(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::config("threshold", m.to_string()));
         match *self {
-            ThresholdRule::Contamination(c) if !(c > 0.0 && c < 0.5) => {
-                bad("contamination must be in (0, 0.5)")
+            ThresholdRule::Contamination(c) if !(c > 0.0 && c <= 0.5) => {
+                bad("contamination must be in (0, 0.5]")
             }
             ThresholdRule::Percentile(p) if !(0.0..=100.0).contains(&p) => {
                 bad("percentile must be in [0, 100]")

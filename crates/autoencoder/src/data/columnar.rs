@@ -187,7 +187,9 @@ impl<'a> Rows<'a> {
         }
         for &c in &plan.categorical {
             let t = plain(fields[c].data_type());
-            if !(is_text(t) || is_integer(t)) {
+            // A column of nulls alone (a batch whose values are all missing, typed by
+            // a writer that saw none) holds no category.
+            if !(is_text(t) || is_integer(t) || *t == DataType::Null) {
                 return Err(Error::format(
                     path,
                     format!(
@@ -411,7 +413,7 @@ impl<'a> Rows<'a> {
             for i in 0..n {
                 let text = if is_text(col.data_type()) {
                     text_at(col, i).map(|t| t.trim().to_string())
-                } else if col.is_null(i) {
+                } else if col.is_null(i) || *plain(col.data_type()) == DataType::Null {
                     None
                 } else {
                     label_value(col, i).map(|v| v.to_string())
@@ -1291,6 +1293,37 @@ mod tests {
         for i in 0..3 {
             assert_eq!(chunked.read(i).unwrap().as_slice(), whole.rows_in(4 * i..4 * i + 4));
         }
+    }
+
+    /// A categorical column typed Null (its values all missing: a writer that saw no
+    /// value could not type it) reads as the same column of text nulls does: with a
+    /// model's values, each row's category missing.
+    #[test]
+    fn a_categorical_column_of_nulls_alone_reads_as_missing_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = |name: &str, kind: DataType, col: ArrayRef| {
+            let p = dir.path().join(name);
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("x", DataType::Float32, false),
+                Field::new("kind", kind, true),
+            ]));
+            let x: ArrayRef = Arc::new(Float32Array::from(vec![1.0, 2.0]));
+            let batch = RecordBatch::try_new(schema.clone(), vec![x, col]).unwrap();
+            let mut w = arrow_ipc::writer::FileWriter::try_new(File::create(&p).unwrap(), &schema).unwrap();
+            w.write(&batch).unwrap();
+            w.finish().unwrap();
+            p
+        };
+        let nulls = table("n.arrow", DataType::Null, Arc::new(arrow_array::NullArray::new(2)));
+        let texts =
+            table("t.arrow", DataType::Utf8, Arc::new(arrow_array::StringArray::from(vec![None::<&str>; 2])));
+        let fitted = vec![Categorical { column: "kind".into(), values: vec!["a".into(), "b".into()] }];
+        let columns = Columns { categorical: vec![ColumnRef::Name("kind".into())], ..Columns::default() }
+            .with_categories(&fitted);
+        let from_nulls = load_arrow(&nulls, &columns).unwrap();
+        let from_texts = load_arrow(&texts, &columns).unwrap();
+        assert_eq!((from_nulls.rows(), from_nulls.cols()), (2, 3));
+        assert_eq!(from_nulls.as_slice(), from_texts.as_slice());
     }
 
     #[test]

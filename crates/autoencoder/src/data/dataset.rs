@@ -601,7 +601,7 @@ fn byte_range(codes: &[u8]) -> Option<(u8, u8)> {
 /// `source`, wherever they are held: the first value that is not a finite number (NaN
 /// allowed when `nan_is_missing`), named by its row counted after `before` rows, its
 /// column and the column's name.
-pub(crate) fn check_finite_after(
+pub fn check_finite_after(
     values: &[f32],
     cols: usize,
     names: Option<&[String]>,

@@ -10,6 +10,7 @@
 
 mod files;
 mod peers;
+mod rows;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,17 +22,16 @@ use autoencoder::data::buffer;
 use autoencoder::data::columns::Missing;
 use autoencoder::data::open::LoadOptions;
 use autoencoder::probe::{Features, Logistic, Metric};
+use autoencoder::run_files::RunFiles;
 use autoencoder::train::{Control, EpochRecord};
 use autoencoder::{file, Autoencoder, Dataset, Error, ImageShape, Observer, Settings, Threads};
-use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
-    PyUntypedArrayMethods,
-};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use files::{Categories, TableFiles};
+use rows::{rows, Rows};
 
 /// The library's error as the Python exception a user expects.
 pub(crate) fn to_py(e: Error) -> PyErr {
@@ -59,12 +59,6 @@ fn threads(n: i64) -> PyResult<Threads> {
             autoencoder::MAX_THREADS
         ))),
     }
-}
-
-/// The rows of a C-contiguous 2-D float32 array (the Python layer converts), without a
-/// copy.
-fn rows<'a>(x: &'a PyReadonlyArray2<'_, f32>, what: &str) -> PyResult<&'a [f32]> {
-    x.as_slice().map_err(|_| PyValueError::new_err(format!("{what} must be a C-contiguous float32 array")))
 }
 
 /// `v` as a `rows × cols` numpy array.
@@ -149,6 +143,13 @@ fn machine_memory_budget() -> (u64, String) {
     (budget.bytes(), budget.to_string())
 }
 
+/// The bytes of a memory budget written as `ae --memory-budget` takes it ("2G",
+/// "512M", a number of bytes), or a `ValueError` naming `memory_budget`.
+#[pyfunction]
+fn memory_budget_bytes(text: &str) -> PyResult<u64> {
+    text.parse::<autoencoder::train::MemoryBudget>().map(|b| b.bytes()).map_err(to_py)
+}
+
 /// `bytes` as `ae` writes a size ("1.5 GiB").
 #[pyfunction]
 fn human_bytes(bytes: u64) -> String {
@@ -160,11 +161,7 @@ fn human_bytes(bytes: u64) -> String {
 /// `name → value` object) over the defaults chosen for the data, as `ae train` does.
 #[pyfunction]
 #[pyo3(signature = (x, settings, image_shape=None))]
-fn resolve(
-    x: PyReadonlyArray2<'_, f32>,
-    settings: &str,
-    image_shape: Option<(usize, usize, usize)>,
-) -> PyResult<String> {
+fn resolve(x: Rows<'_>, settings: &str, image_shape: Option<(usize, usize, usize)>) -> PyResult<String> {
     let data = dataset(&x, image_shape, "X")?;
     let chosen = parse_settings(settings)?.for_data(&data).map_err(to_py)?;
     serde_json::to_string(&chosen.params).map_err(|e| PyValueError::new_err(e.to_string()))
@@ -177,11 +174,7 @@ fn parse_settings(text: &str) -> PyResult<Settings> {
     Settings::from_map(map.iter().map(|(k, v)| (k.as_str(), v))).map_err(to_py)
 }
 
-fn dataset(
-    x: &PyReadonlyArray2<'_, f32>,
-    image_shape: Option<(usize, usize, usize)>,
-    name: &str,
-) -> PyResult<Dataset> {
+fn dataset(x: &Rows<'_>, image_shape: Option<(usize, usize, usize)>, name: &str) -> PyResult<Dataset> {
     let [n, d] = [x.shape()[0], x.shape()[1]];
     let data = Dataset::new(buffer::copied(rows(x, name)?), n, d, name).map_err(to_py)?;
     shaped(data, image_shape).map_err(to_py)
@@ -238,7 +231,7 @@ fn outcome<T>(
 /// The validation rows of a fit, as [`dataset`] reads them, with the rule `missing`
 /// for a NaN ([`Dataset::apply_missing`]).
 fn validation_rows(
-    v: Option<&PyReadonlyArray2<'_, f32>>,
+    v: Option<&Rows<'_>>,
     image_shape: Option<(usize, usize, usize)>,
     missing: Missing,
 ) -> PyResult<Option<Dataset>> {
@@ -265,7 +258,9 @@ struct RunInputs {
 
 impl RunInputs {
     /// `settings` (JSON text), the checkpoint at `checkpoint` read when `resume`, and
-    /// checked writable when this process `writes` it.
+    /// checked writable when this process `writes` it, and not one of the files the run
+    /// `reads` (each named by the argument that gives it) — as `ae train` checks its own.
+    #[allow(clippy::too_many_arguments)]
     fn check(
         py: Python<'_>,
         settings: &str,
@@ -274,6 +269,7 @@ impl RunInputs {
         writes: bool,
         threads: i64,
         threshold: Option<&str>,
+        reads: &[(&str, &[PathBuf])],
     ) -> PyResult<RunInputs> {
         let settings = parse_settings(settings)?;
         let resume = match (checkpoint, resume) {
@@ -288,7 +284,11 @@ impl RunInputs {
             _ => None,
         };
         if let Some(path) = checkpoint.filter(|_| writes) {
-            // A checkpoint that cannot be written fails now, not after the first epochs.
+            // A checkpoint that would replace the data, or cannot be written, fails
+            // now, not after the first epochs.
+            let files = reads.iter().fold(RunFiles::new(), |f, (what, paths)| f.inputs(what, paths));
+            let files = files.output("checkpoint", path);
+            files.distinct().map_err(|e| PyValueError::new_err(e.to_string()))?;
             autoencoder::atomic::check_writable(path).map_err(to_py)?;
         }
         let pool = self::threads(threads)?;
@@ -363,15 +363,15 @@ impl RunInputs {
 /// settings and the data must be its own, the thread and process counts may differ,
 /// and the model is the uninterrupted run's, bit for bit.
 #[pyfunction]
-#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing="error", start=None, peers=None, shared_validation=false, categories=None))]
+#[pyo3(signature = (x, settings, *, threads=0, threshold=None, validation=None, image_shape=None, callback=None, checkpoint=None, checkpoint_every=0, resume=false, source="X", missing="error", start=None, peers=None, shared_validation=false, categories=None, reads=Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
-    x: PyReadonlyArray2<'_, f32>,
+    x: Rows<'_>,
     settings: &str,
     threads: i64,
     threshold: Option<&str>,
-    validation: Option<PyReadonlyArray2<'_, f32>>,
+    validation: Option<Rows<'_>>,
     image_shape: Option<(usize, usize, usize)>,
     callback: Option<Py<PyAny>>,
     checkpoint: Option<PathBuf>,
@@ -383,6 +383,7 @@ fn fit(
     peers: Option<Bound<'_, PyAny>>,
     shared_validation: bool,
     categories: Option<PyRef<'_, Categories>>,
+    reads: Vec<(String, Vec<PathBuf>)>,
 ) -> PyResult<(Model, String, Vec<String>, usize)> {
     let mut peers = peers.map(|p| peers::PyPeers::new(&p)).transpose()?;
     let raised = peers.as_ref().map(|p| p.raised());
@@ -396,7 +397,17 @@ fn fit(
                 "shared_validation says that each of several processes holds its part of validation_data: give peers and validation_data",
             ));
         }
-        let run = RunInputs::check(py, settings, checkpoint.as_deref(), resume, writes, threads, threshold)?;
+        let reads: Vec<_> = reads.iter().map(|(what, paths)| (what.as_str(), paths.as_slice())).collect();
+        let run = RunInputs::check(
+            py,
+            settings,
+            checkpoint.as_deref(),
+            resume,
+            writes,
+            threads,
+            threshold,
+            &reads,
+        )?;
         let missing = missing_rule(missing)?;
         let mut data = dataset(&x, image_shape, source)?;
         // The one-hot encodings of the rows' categorical columns, which the model keeps.
@@ -512,7 +523,7 @@ fn fit_files(
     settings: &str,
     threads: i64,
     threshold: Option<&str>,
-    validation: Option<PyReadonlyArray2<'_, f32>>,
+    validation: Option<Rows<'_>>,
     validation_files: Option<PyRef<'_, TableFiles>>,
     image_shape: Option<(usize, usize, usize)>,
     callback: Option<Py<PyAny>>,
@@ -545,8 +556,18 @@ fn fit_files(
     // This process's own inputs, checked; with peers, every process learns whether all
     // passed before the first exchange.
     let prepared = (|| {
-        let run =
-            RunInputs::check(py, settings, checkpoint.as_deref(), resume, rank == 0, threads, threshold)?;
+        let mut reads = vec![("X", paths.as_slice())];
+        reads.extend(validation_files.map(|v| ("validation_data", v.paths.as_slice())));
+        let run = RunInputs::check(
+            py,
+            settings,
+            checkpoint.as_deref(),
+            resume,
+            rank == 0,
+            threads,
+            threshold,
+            &reads,
+        )?;
         let missing = missing_rule(missing)?;
         let budget = match memory_budget {
             Some(b) => b.parse::<MemoryBudget>().map_err(to_py)?,
@@ -676,7 +697,7 @@ impl Model {
     fn map_rows<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'_, f32>,
+        (x, what): (Rows<'_>, &str),
         width: usize,
         out_width: usize,
         threads: i64,
@@ -690,7 +711,8 @@ impl Model {
                 PyValueError::new_err(format!("{e} (half the machine's memory); pass fewer rows at a time"))
             })?;
         let pool = self::threads(threads)?;
-        let slice = rows(&x, "X")?;
+        let slice = rows(&x, what)?;
+        self.check_values(slice, width, what)?;
         let model = Arc::clone(&self.inner);
         let out = py.detach(|| f(&model, slice, &pool)).map_err(to_py)?;
         array2(py, out, out_width)
@@ -740,7 +762,7 @@ fn evaluation<'m>(
 }
 
 /// The rows `Model.evaluate` fits PCA on, named `source`, checked to be `width` wide.
-fn pca_rows(fit: Option<PyReadonlyArray2<'_, f32>>, width: usize, source: &str) -> PyResult<Option<Dataset>> {
+fn pca_rows(fit: Option<Rows<'_>>, width: usize, source: &str) -> PyResult<Option<Dataset>> {
     fit.map(|f| check_width(&f, width).and_then(|()| dataset(&f, None, source))).transpose()
 }
 
@@ -776,7 +798,17 @@ fn measures_json(m: &autoencoder::evaluation::Measures, iw_samples: usize) -> St
     o.to_string()
 }
 
-fn check_width(x: &PyReadonlyArray2<'_, f32>, width: usize) -> PyResult<()> {
+impl Model {
+    /// Refuse a value of `values` (rows of `width`, named `what`) that is not a finite
+    /// number, naming its row and column, as `ae` refuses it; NaN passes in the rows
+    /// (`X`, `a`, `b`) of a model that fills missing values, never in codes (`Z`).
+    fn check_values(&self, values: &[f32], width: usize, what: &str) -> PyResult<()> {
+        let missing = what != "Z" && self.inner.normalizer().fills_missing();
+        autoencoder::data::dataset::check_finite_after(values, width, None, what, missing, 0).map_err(to_py)
+    }
+}
+
+fn check_width(x: &Rows<'_>, width: usize) -> PyResult<()> {
     let d = x.shape()[1];
     if d != width {
         return Err(PyValueError::new_err(format!("X has {d} features, but the model expects {width}")));
@@ -814,26 +846,16 @@ impl Model {
 
     /// Codes of the rows of `x`, as `ae encode` gives them.
     #[pyo3(signature = (x, threads=0))]
-    fn encode<'py>(
-        &self,
-        py: Python<'py>,
-        x: PyReadonlyArray2<'_, f32>,
-        threads: i64,
-    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    fn encode<'py>(&self, py: Python<'py>, x: Rows<'_>, threads: i64) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
-        self.map_rows(py, x, d, k, threads, |m, x, t| m.encode(x, t))
+        self.map_rows(py, (x, "X"), d, k, threads, |m, x, t| m.encode(x, t))
     }
 
     /// Rows decoded from codes `z`, as `ae decode` gives them.
     #[pyo3(signature = (z, threads=0))]
-    fn decode<'py>(
-        &self,
-        py: Python<'py>,
-        z: PyReadonlyArray2<'_, f32>,
-        threads: i64,
-    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    fn decode<'py>(&self, py: Python<'py>, z: Rows<'_>, threads: i64) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let (d, k) = (self.inner.input_dim(), self.inner.code_dim());
-        self.map_rows(py, z, k, d, threads, |m, z, t| m.decode(z, t))
+        self.map_rows(py, (z, "Z"), k, d, threads, |m, z, t| m.decode(z, t))
     }
 
     /// `n` rows decoded from codes drawn from the prior with `seed`, as `ae generate -n N
@@ -867,6 +889,10 @@ impl Model {
         threads: i64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let (a, b) = (a.as_slice()?.to_vec(), b.as_slice()?.to_vec());
+        let d = self.inner.input_dim();
+        for (row, what) in [(&a, "a"), (&b, "b")] {
+            self.check_values(row, d, what)?;
+        }
         self.decodings(py, "steps", steps, threads, move |m, pool| m.interpolate(&a, &b, steps, pool))
     }
 
@@ -883,7 +909,8 @@ impl Model {
         range: f32,
         threads: i64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let rows = dims.saturating_mul(steps);
+        // The walk's settings checked before its size is.
+        let rows = self.inner.traversal(dims, steps, range).map_err(to_py)?.rows();
         self.decodings(py, "steps", rows, threads, move |m, pool| m.traverse(dims, steps, range, pool))
     }
 
@@ -892,11 +919,11 @@ impl Model {
     fn reconstruct<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'_, f32>,
+        x: Rows<'_>,
         threads: i64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let d = self.inner.input_dim();
-        self.map_rows(py, x, d, d, threads, |m, x, t| m.reconstruct(x, t))
+        self.map_rows(py, (x, "X"), d, d, threads, |m, x, t| m.reconstruct(x, t))
     }
 
     /// Anomaly scores of the rows of `x`, as `ae score` gives them: `(kind, scores,
@@ -913,7 +940,7 @@ impl Model {
     fn score<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'_, f32>,
+        x: Rows<'_>,
         kind: Option<&str>,
         threads: i64,
         row_offset: i64,
@@ -1043,10 +1070,10 @@ impl Model {
     fn evaluate(
         &self,
         py: Python<'_>,
-        x: PyReadonlyArray2<'_, f32>,
+        x: Rows<'_>,
         iw_samples: usize,
         threads: i64,
-        pca_fit: Option<PyReadonlyArray2<'_, f32>>,
+        pca_fit: Option<Rows<'_>>,
         pca_source: &str,
         pca_on_rows: bool,
         binarize: Option<u64>,
@@ -1092,7 +1119,7 @@ impl Model {
         files: PyRef<'_, TableFiles>,
         iw_samples: usize,
         threads: i64,
-        pca_fit: Option<PyReadonlyArray2<'_, f32>>,
+        pca_fit: Option<Rows<'_>>,
         pca_source: &str,
         binarize: Option<u64>,
         pca_files: Option<PyRef<'_, TableFiles>>,
@@ -1168,7 +1195,7 @@ impl Model {
     fn explain<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'_, f32>,
+        x: Rows<'_>,
         k: usize,
         kind: Option<&str>,
         threads: i64,
@@ -1270,11 +1297,7 @@ impl Model {
 }
 
 /// Labelled rows for a probe: the float32 rows of `x` and the labels `y`.
-fn features<'a>(
-    x: &'a PyReadonlyArray2<'_, f32>,
-    y: &'a PyReadonlyArray1<'_, i64>,
-    what: &str,
-) -> PyResult<Features<'a>> {
+fn features<'a>(x: &'a Rows<'_>, y: &'a PyReadonlyArray1<'_, i64>, what: &str) -> PyResult<Features<'a>> {
     let labels = y
         .as_slice()
         .map_err(|_| PyValueError::new_err(format!("{what}: labels must be a contiguous int64 array")))?;
@@ -1288,9 +1311,9 @@ fn features<'a>(
 #[pyo3(signature = (x_train, y_train, x_test, y_test, seed=0, threads=0))]
 fn probe<'py>(
     py: Python<'py>,
-    x_train: PyReadonlyArray2<'_, f32>,
+    x_train: Rows<'_>,
     y_train: PyReadonlyArray1<'_, i64>,
-    x_test: PyReadonlyArray2<'_, f32>,
+    x_test: Rows<'_>,
     y_test: PyReadonlyArray1<'_, i64>,
     seed: u64,
     threads: i64,
@@ -1313,9 +1336,9 @@ fn probe<'py>(
 #[allow(clippy::too_many_arguments)]
 fn knn_accuracy(
     py: Python<'_>,
-    x_train: PyReadonlyArray2<'_, f32>,
+    x_train: Rows<'_>,
     y_train: PyReadonlyArray1<'_, i64>,
-    x_test: PyReadonlyArray2<'_, f32>,
+    x_test: Rows<'_>,
     y_test: PyReadonlyArray1<'_, i64>,
     k: usize,
     metric: &str,
@@ -1336,9 +1359,9 @@ fn knn_accuracy(
 #[pyo3(signature = (x_train, y_train, x_test, y_test, c=1.0, max_iter=1000))]
 fn logistic_accuracy(
     py: Python<'_>,
-    x_train: PyReadonlyArray2<'_, f32>,
+    x_train: Rows<'_>,
     y_train: PyReadonlyArray1<'_, i64>,
-    x_test: PyReadonlyArray2<'_, f32>,
+    x_test: Rows<'_>,
     y_test: PyReadonlyArray1<'_, i64>,
     c: f64,
     max_iter: usize,
@@ -1351,12 +1374,7 @@ fn logistic_accuracy(
 /// Seeded k-means++ then Lloyd: each row's cluster.
 #[pyfunction]
 #[pyo3(signature = (x, k, seed=0))]
-fn kmeans<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray2<'_, f32>,
-    k: usize,
-    seed: u64,
-) -> PyResult<Bound<'py, PyArray1<i64>>> {
+fn kmeans<'py>(py: Python<'py>, x: Rows<'_>, k: usize, seed: u64) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let d = x.shape()[1];
     let slice = rows(&x, "X")?;
     let clusters = py.detach(|| autoencoder::probe::kmeans(slice, d, k, seed)).map_err(to_py)?;
@@ -1429,6 +1447,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(numbers_from_text, m)?)?;
     m.add_function(wrap_pyfunction!(machine_memory_budget, m)?)?;
+    m.add_function(wrap_pyfunction!(memory_budget_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(human_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(fit_files, m)?)?;
     m.add_function(wrap_pyfunction!(read_files, m)?)?;

@@ -203,6 +203,16 @@ def dense_of_sparse(X, what="X", budget=None):
     return X.astype(np.float32).toarray()
 
 
+def _overflows(v) -> bool:
+    try:
+        float(v)
+    except OverflowError:
+        return True
+    except (TypeError, ValueError):
+        pass
+    return False
+
+
 def _numbers_of_objects(X, what):
     """An array of strings or of Python objects as float32 values of its shape. Texts
     (``str``, ``bytes``, a ``Decimal`` by its digits) are read as ``ae`` reads a CSV
@@ -232,16 +242,25 @@ def _numbers_of_objects(X, what):
     if others:
         try:
             values[others] = np.asarray([flat[i] for i in others], dtype=np.float64)
+        except OverflowError:
+            # An int past a float's range (10**400).
+            i = next(i for i in others if _overflows(flat[i]))
+            raise ValueError(f"{what}: row {i // cols + 1}, column {i % cols + 1} is an integer too large for a 32-bit float (at most ±3.4e38)") from None
         except (TypeError, ValueError) as e:
             raise type(e)(f"{what}: holds values that are not numbers (dtype {X.dtype}): {e}") from None
     return values.reshape(X.shape)
 
 
-def whole(value, name: str, low: int = 0) -> int:
-    """``value`` as an int when it is a whole number ≥ ``low`` (an int or a numpy
-    integer, not a bool, a float or text), else a ``ValueError`` naming ``name``."""
+def whole(value, name: str, low: int = 0, high: int | None = 1 << 63) -> int:
+    """``value`` as an int when it is a whole number ≥ ``low`` and below ``high`` (an
+    int or a numpy integer, not a bool, a float or text; by default below 2**63, what
+    the core's counts hold; ``None``: no bound, for a caller that says its own), else a
+    ``ValueError`` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be a whole number ≥ {low}, got {value!r}")
+    if high is not None and value >= high:
+        said = f"2**{high.bit_length() - 1}" if high & (high - 1) == 0 else str(high)
+        raise ValueError(f"{name} must be a whole number below {said}, got {value!r}")
     return int(value)
 
 
@@ -304,16 +323,34 @@ def as_rows(X, what: str = "X", image: bool = True, allow_nan: bool = False, all
         raise ValueError(f"{what}: has 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
     if X.shape[1] == 0:
         raise ValueError(f"{what}: has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    given = X
+    with np.errstate(over="ignore"):  # a value past float32's range is named below
+        X = np.ascontiguousarray(X, dtype=np.float32)
+    if not X.flags.aligned:
+        # A view of a buffer at an odd offset: the core reads aligned floats.
+        X = X.copy()
     if allow_nan:
         if np.isinf(X).any():
             r, c = np.argwhere(np.isinf(X))[0]
-            raise ValueError(f"{what}: row {r + 1}, column {c + 1} is {X[r, c]}; expected finite numbers or NaN (missing)")
+            raise ValueError(f"{what}: row {r + 1}, column {c + 1} is {_given(given, X, r, c)}; expected finite numbers or NaN (missing)")
     # min/max propagate NaN and show infinities without allocating a mask.
     elif X.size and not (np.isfinite(X.min()) and np.isfinite(X.max())):
         r, c = _first_non_finite(X)
         hint = ""
         if np.isnan(X[r, c]):
             hint = "; a NaN is a missing value: fit with missing=\"mean\" to fill it with the feature's training mean"
-        raise ValueError(f"{what}: row {r + 1}, column {c + 1} is {X[r, c]}; expected finite numbers (no NaN or infinity){hint}")
+        raise ValueError(f"{what}: row {r + 1}, column {c + 1} is {_given(given, X, r, c)}; expected finite numbers (no NaN or infinity){hint}")
     return X, image_shape
+
+
+def _given(given, X, r, c):
+    """The value at row ``r``, column ``c`` as the caller gave it: a finite number too
+    large for float32 (infinite once cast) is named as such."""
+    try:
+        v = given[r, c]
+        finite = np.isfinite(v)
+    except (TypeError, ValueError, IndexError):
+        return X[r, c]
+    if finite and np.isinf(X[r, c]):
+        return f"{v}, too large for a 32-bit float (at most ±3.4e38)"
+    return X[r, c]

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import contextlib
+import decimal
 import json
+import numbers
 import os
 import sys
 
@@ -31,6 +33,9 @@ def keyword(setting: str) -> str:
 
 
 def _json_default(o):
+    if isinstance(o, (decimal.Decimal, numbers.Rational)):
+        # Decimal("0.01"), Fraction(1, 100): the nearest float, as numpy's numbers are.
+        return float(o)
     if isinstance(o, np.integer):
         return int(o)
     if isinstance(o, np.floating):
@@ -59,10 +64,11 @@ def settings_json(values: dict) -> str:
     given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in values.items() if v is not None and v is not False}
     for name, value in given.items():
         _finite(name, value)
-    try:
-        return json.dumps(given, default=_json_default)
-    except TypeError as e:
-        raise ValueError(f"a setting has a value that is not a number, text, switch or list: {e}") from None
+        try:
+            json.dumps(value, default=_json_default)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"invalid {keyword(name)}: expected a number, text, switch or list, got {e}") from None
+    return json.dumps(given, default=_json_default)
 
 
 class _Progress:
@@ -93,7 +99,8 @@ class _Progress:
                 val = f"  val_loss {logs['val_loss']:.4f}" if "val_loss" in logs else ""
                 print(f"epoch {epoch}  loss {logs['loss']:.4f}{val}  {logs['seconds']:.2f}s", file=sys.stderr)
         go_on = self.callback(epoch, logs) if self.callback is not None else None
-        return False if self.interrupted else go_on
+        # Any false value but None stops (np.False_ from a comparison of numpy numbers).
+        return False if self.interrupted or (go_on is not None and not go_on) else None
 
     def close(self):
         if self.bar is not None:
@@ -153,8 +160,8 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     callback : callable or None
         ``callback(epoch, logs)`` after each epoch, ``logs`` holding ``loss``,
         ``val_loss`` (with validation), ``seconds``, ``rows_per_second`` and ``lr``.
-        Returning ``False`` stops training after that epoch (the model is complete);
-        raising aborts ``fit``.
+        Returning ``False`` (or any false value but ``None``, such as ``np.False_``)
+        stops training after that epoch (the model is complete); raising aborts ``fit``.
     verbose : int, default 0
         1: a progress bar per epoch (tqdm, when installed; else a line on stderr).
 
@@ -263,14 +270,34 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return whole(self.threads, "threads")
 
     def _threshold_rule(self):
-        return self.threshold
+        t = self.threshold
+        if t is not None and not isinstance(t, str):
+            raise ValueError(f"threshold must be a rule as text (\"contamination=0.05\", \"percentile=99\", \"sigma=3\", \"value=0.12\"), got {t!r}")
+        return t
+
+    def _image_shape(self):
+        """``image_shape`` as ``(channels, height, width)``, checked; ``None`` unless given."""
+        s = self.image_shape
+        if s is None:
+            return None
+        try:
+            parts = tuple(s)
+        except TypeError:
+            parts = ()
+        if len(parts) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v < 1 << 31 for v in parts):
+            raise ValueError(f"image_shape must be (channels, height, width), three whole numbers ≥ 1, got {s!r}")
+        return tuple(int(v) for v in parts)
 
     def _categorical(self):
         """``categorical`` as a list of column names (one name alone is a list of one)."""
         c = self.categorical
         if c is None:
             return []
-        return [c] if isinstance(c, (str, int)) else list(c)
+        if isinstance(c, (str, int)):
+            return [c]
+        if not isinstance(c, (list, tuple)) or not all(isinstance(v, (str, int)) for v in c):
+            raise ValueError(f"categorical must be a column name (or index), or a list of them, got {c!r}")
+        return list(c)
 
     @staticmethod
     def _column_names(X):
@@ -347,10 +374,15 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         ``resume=True``, training goes on from that checkpoint (``ae train --resume``):
         the keywords and the rows must be the run's own (a difference is a
         ``ValueError`` naming it), the thread and process counts may differ, and the
-        model is the uninterrupted run's, byte for byte. Returns ``self``."""
+        model is the uninterrupted run's, byte for byte. Returns ``self``.
+
+        A fit that raises (its input refused, training diverged or interrupted) leaves
+        the estimator as it was: a ``warm_start`` model refused new rows still holds
+        its model."""
         start = getattr(self, "model_", None) if self.warm_start else None
         every = whole(checkpoint_every, "checkpoint_every")
-        self._forget()
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback must be a function of (epoch, logs), got {type(self.callback).__name__}")
         if self.missing not in ("error", "drop", "mean"):
             raise ValueError(f"missing must be \"error\", \"drop\" or \"mean\", got {self.missing!r}")
         # A NaN passes to the core, which fills it or leaves its row out.
@@ -363,6 +395,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             return self._fit_files(files, validation_data, fill, start, checkpoint, every, resume, peers, shared_validation)
         names = self._column_names(X)
         encodings = None
+        # The files this fit reads, which its checkpoint must not replace.
+        val_files = as_files(validation_data)
+        reads = [] if val_files is None else [("validation_data", val_files.paths)]
         try:
             if categorical:
                 # Text columns: the library reads the DataFrame as an Arrow table.
@@ -390,7 +425,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             if peers is not None:
                 not_ready(peers)  # the others raise too, rather than wait for this one
             raise
-        image_shape = shape or (tuple(self.image_shape) if self.image_shape is not None else None)
+        given_shape = self._image_shape()
+        if shape is not None and given_shape is not None and tuple(shape) != given_shape:
+            raise ValueError(f"X holds images of {tuple(shape)} (channels, height, width), but image_shape is {given_shape}")
+        image_shape = shape or given_shape
         with self._training(peers) as progress:
             model, history, chosen, dropped = _core.fit(
                 X,
@@ -409,6 +447,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 resume=bool(resume),
                 shared_validation=bool(shared_validation),
                 categories=encodings,
+                reads=reads,
             )
         self._learned(model, history, chosen, X.shape[1], names)
         self.dropped_rows_ = dropped
@@ -449,7 +488,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 threshold=self._threshold_rule(),
                 validation=val,
                 validation_files=None if val_files is None else val_files._core(),
-                image_shape=tuple(self.image_shape) if self.image_shape is not None else None,
+                image_shape=self._image_shape(),
                 callback=progress if progress.needed else None,
                 checkpoint=None if checkpoint is None else os.fspath(checkpoint),
                 checkpoint_every=every,
@@ -470,7 +509,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return self
 
     def _learned(self, model, history, chosen, width, names):
-        """Set what a finished fit learned (an interrupted one leaves nothing)."""
+        """Set what a finished fit learned, in place of what an earlier fit did (a fit
+        that raises — refused, diverged, interrupted — leaves the estimator as it was)."""
+        self._forget()
         self.n_features_in_ = width
         if names is not None:
             self.feature_names_in_ = names
@@ -487,7 +528,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     # --------------------------------------------------------------- inference
 
-    def _check(self, X, width_of="model"):
+    def _check(self, X, width_of="model", what="X"):
         check_is_fitted(self, "model_")
         files = as_files(X)
         if files is not None:
@@ -499,9 +540,15 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 # Its text columns, encoded with the model's values by the library.
                 X, names, _ = frame_table(X, categories=self.model_.categories)
                 cols = names if names is not None else cols
-            if getattr(self, "feature_names_in_", None) is not None and list(cols) != list(self.feature_names_in_):
-                raise ValueError("The feature names should match those that were passed during fit")
-        X, _ = as_rows(X, allow_nan=self.model_.fills_missing)
+            fitted = getattr(self, "feature_names_in_", None)
+            if fitted is not None and list(cols) != list(fitted):
+                raise ValueError(f"The feature names should match those that were passed during fit: {names_differ(list(cols), list(fitted))}")
+        X, shape = as_rows(X, what=what, allow_nan=self.model_.fills_missing)
+        takes = self.model_.image_shape
+        if shape is not None and takes is not None and tuple(shape) != tuple(takes):
+            raise ValueError(
+                f"{what} holds images of {tuple(shape)} (channels, height, width), but the model takes {tuple(takes)}"
+            )
         return X
 
     @property
@@ -543,14 +590,17 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         histograms of its training codes. Shape ``(n_samples, n_features_in_)``. A
         count whose rows would pass half the machine's memory is a ``ValueError``."""
         check_is_fitted(self, "model_")
-        n, seed = whole(n_samples, "n_samples", 1), whole(seed, "seed")
-        if n >= 1 << 63 or seed >= 1 << 64:
-            raise ValueError(f"n_samples must be below 2**63 and seed below 2**64, got {n} and {seed}")
+        n, seed = whole(n_samples, "n_samples", 1), whole(seed, "seed", high=1 << 64)
         return self.model_.sample(n, seed, self._threads())
 
     def _one_row(self, row, name):
         """``row`` (1-D, a one-row 2-D array or frame) as one row of the model's width."""
-        X = self._check(row if is_frame(row) else np.atleast_2d(np.asarray(row)))
+        if not is_frame(row):
+            try:
+                row = np.atleast_2d(np.asarray(row))
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"{name}: not a row of numbers ({e})") from None
+        X = self._check(row, what=name)
         if X.shape != (1, self.model_.input_dim):
             raise ValueError(
                 f"{name} must be one row of {self.model_.input_dim} values, got shape {tuple(X.shape)}"
@@ -579,9 +629,15 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         k = self.model_.code_dim
         dims = min(k, 16) if dims is None else whole(dims, "dims", 1)
         steps = whole(steps, "steps", 1)
+        if dims > k:
+            raise ValueError(f"dims must be at most the code's {k} dimensions, got {dims}")
         if isinstance(range, bool) or not isinstance(range, (int, float, np.integer, np.floating)):
             raise ValueError(f"range must be a number of standard deviations above 0, got {range!r}")
-        return self.model_.traverse(dims, steps, float(range), self._threads())
+        with np.errstate(over="ignore"):
+            r32 = np.float32(range)
+        if not (np.isfinite(r32) and r32 > 0):
+            raise ValueError(f"range must be a number of standard deviations above 0 that a 32-bit float holds (1.4e-45 to 3.4e38), got {range!r}")
+        return self.model_.traverse(dims, steps, float(r32), self._threads())
 
     def predict(self, X):
         """The reconstructions of the rows of ``X`` (``ae reconstruct``)."""
@@ -607,10 +663,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
-        row_offset = whole(row_offset, "row_offset")
+        row_offset = whole(row_offset, "row_offset", high=None)
         if row_offset >= 1 << 63:  # beyond what the core takes; it refuses above 2**62 too
             raise ValueError(f"row_offset is {row_offset}; expected a row index from 0 to 2**62 (every id a 64-bit integer)")
-        _, scores, _ = self.model_.score(X, kind, self._threads(), row_offset)
+        _, scores, _ = self.model_.score(X, score_kind(kind), self._threads(), row_offset)
         return scores
 
     def explain(self, X, k=3, kind=None):
@@ -623,7 +679,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X = self._check(X)
         if X.shape[1] != self.model_.input_dim:
             raise self._width_error(X.shape[1], self.model_.input_dim)
-        _, features, contributions = self.model_.explain(X, whole(k, "k"), kind, self._threads())
+        _, features, contributions = self.model_.explain(X, whole(k, "k"), score_kind(kind), self._threads())
         return features, contributions
 
     def detect(self, X):
@@ -647,7 +703,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         all) of ``files``, read a part at a time; with ``drop_missing``, of the rows
         without a missing value."""
         check_is_fitted(self, "model_")
-        return self.model_.score_files(files._core(), kind, self._threads(), rows, drop_missing)
+        return self.model_.score_files(files._core(), score_kind(kind), self._threads(), rows, drop_missing)
 
     def evaluate(self, X, *, iw_samples=1000, pca=True, pca_fit=None, binarize=None):
         """What ``ae evaluate --json`` reports of the rows of ``X``, as a dict with its
@@ -734,3 +790,26 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def _more_tags(self):  # scikit-learn < 1.6
         return {"allow_nan": self.missing == "mean", "non_deterministic": False, "preserves_dtype": [np.float32]}
+
+
+def names_differ(got, fitted):
+    """How the columns ``got`` differ from the ``fitted`` ones, in a few words: the
+    names missing and those not seen in fit, or the first place the order differs."""
+    missing = [n for n in fitted if n not in got]
+    unseen = [n for n in got if n not in fitted]
+    if missing or unseen:
+        said = lambda names: ", ".join(repr(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        parts = ([f"missing {said(missing)}"] if missing else []) + ([f"not seen in fit: {said(unseen)}"] if unseen else [])
+        return "; ".join(parts)
+    if len(got) != len(fitted):
+        return f"{len(got)} columns where fit had {len(fitted)} (a name given twice)"
+    i = next(i for i, (a, b) in enumerate(zip(got, fitted)) if a != b)
+    return f"column {i + 1} is {got[i]!r} where fit had {fitted[i]!r} (the same names in another order)"
+
+
+def score_kind(kind):
+    """``kind`` checked as a score's name (or ``None``: the model's); the core names
+    the kinds it knows."""
+    if kind is not None and not isinstance(kind, str):
+        raise ValueError(f"kind must be a score's name (mse, mae, root, standardized or elbo), got {kind!r}")
+    return kind

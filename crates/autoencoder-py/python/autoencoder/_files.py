@@ -101,6 +101,7 @@ class Files:
                 if memory_budget < 1:
                     raise ValueError(f"memory_budget must be at least one byte, got {memory_budget!r}")
                 memory_budget = str(memory_budget)
+            _core.memory_budget_bytes(memory_budget)  # "lots" refused now, not at the fit
         self.memory_budget = memory_budget
         for name, value in (("header", header), ("delimiter", delimiter), ("decimal", decimal), ("thousands", thousands)):
             if value is not None and not isinstance(value, str):
@@ -155,8 +156,12 @@ class Files:
 
 
 def as_files(X):
-    """``X`` as :class:`Files` when it names table files (a path, or :class:`Files`
-    itself), else ``None`` (rows in memory)."""
+    """``X`` as :class:`Files` when it names table files (a path, a list of paths, or
+    :class:`Files` itself), else ``None`` (rows in memory)."""
     if isinstance(X, (str, os.PathLike)):
         return Files(X)
+    if isinstance(X, (list, tuple)) and X and all(isinstance(p, (str, os.PathLike)) for p in X):
+        # A list of paths: shards of one table (a list of text is never rows, which
+        # are lists themselves).
+        return Files(list(X))
     return X if isinstance(X, Files) else None

@@ -748,7 +748,7 @@ fn evaluation<'m>(
                 data.for_each_part(0..data.rows(), 0, |mut part| {
                     model.check_data(&part)?;
                     if let Some(rng) = &mut rng {
-                        autoencoder::random::binarize(part.as_mut_slice(), rng);
+                        part.binarize(rng)?;
                     }
                     each(part.as_slice())
                 })
@@ -1084,7 +1084,7 @@ impl Model {
         let mut data = dataset(&x, None, "X")?;
         self.inner.check_data(&data).map_err(to_py)?;
         if let Some(seed) = binarize {
-            autoencoder::random::binarize(data.as_mut_slice(), &mut autoencoder::random::binarizing(seed));
+            data.binarize(&mut autoencoder::random::binarizing(seed)).map_err(to_py)?;
         }
         let fit = pca_rows(pca_fit, self.inner.input_dim(), pca_source)?;
         let fit_files = pca_files.as_deref().map(|f| (f, f.for_model(&self.inner)));
@@ -1145,7 +1145,7 @@ impl Model {
                 data.for_each_part(0..data.rows(), 0, |mut part| {
                     model.check_data(&part)?;
                     if let Some(rng) = &mut rng {
-                        autoencoder::random::binarize(part.as_mut_slice(), rng);
+                        part.binarize(rng)?;
                     }
                     e.add(part.as_slice(), &pool, &mut |_| {})
                 })?;

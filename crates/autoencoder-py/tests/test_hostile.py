@@ -220,3 +220,12 @@ def test_an_integer_past_any_float_is_named(table):
     X[2, 4] = 10**400
     with pytest.raises(ValueError, match=r"^X: row 3, column 5 is an integer too large for a 32-bit float"):
         small().fit(X)
+
+
+def test_binarising_takes_probabilities_alone(table):
+    """Values outside [0, 1] were clamped into probabilities in silence."""
+    with pytest.raises(ValueError, match=r"binarize \(each value the probability of a 1\) needs values in \[0, 1\]"):
+        small(binarize=True).fit(table)
+    est = small().fit(table)
+    with pytest.raises(ValueError, match=r"^X: row 1, column 1 is 6.00\d*; binarising draws each value as the probability of a 1"):
+        est.evaluate(table, binarize=0)

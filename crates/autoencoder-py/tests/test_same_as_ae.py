@@ -138,23 +138,32 @@ def test_evaluate_is_ae_evaluate(ae, table, tmp_path, variational):
     assert got["pca"].pop("fitted_on") == str(tmp_path / "fit.npy")
     assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--stream",
                                  "--pca-fit", tmp_path / "fit.npy", "--iw-samples", 0)
-    # Binarised first (from seed 7), as `ae evaluate --binarize 7`; PCA on the binarised rows.
-    got = est.evaluate(table, iw_samples=5, binarize=7)
+    # Binarised first (from seed 7), as `ae evaluate --binarize 7`; PCA on the binarised
+    # rows. Binarising takes probabilities: the table's values scaled into [0, 1].
+    unit = (table - table.min()) / (table.max() - table.min())
+    np.save(tmp_path / "u.npy", unit)
+    got = est.evaluate(unit, iw_samples=5, binarize=7)
     got["pca"].pop("fitted_on")
-    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--iw-samples", 5, "--binarize", 7)
-    assert got["mse"] != est.evaluate(table, iw_samples=5)["mse"]
+    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "u.npy", "--iw-samples", 5, "--binarize", 7)
+    assert got["mse"] != est.evaluate(unit, iw_samples=5)["mse"]
     # Three shards, three parts: the draws run on across them.
-    (tmp_path / "shards").mkdir()
-    for i, part in enumerate(np.array_split(table, 3)):
-        np.save(tmp_path / "shards" / f"{i}.npy", part)
-    got = est.evaluate(autoencoder.Files(tmp_path / "shards"), iw_samples=5, pca=False, binarize=7)
-    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--no-pca",
+    (tmp_path / "ushards").mkdir()
+    for i, part in enumerate(np.array_split(unit, 3)):
+        np.save(tmp_path / "ushards" / f"{i}.npy", part)
+    got = est.evaluate(autoencoder.Files(tmp_path / "ushards"), iw_samples=5, pca=False, binarize=7)
+    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "u.npy", "--no-pca",
                                  "--iw-samples", 5, "--binarize", 7)
     # PCA fitted on the shards themselves, in two passes over their parts, binarised
     # alike: the fit on the rows read whole, and `ae evaluate --stream`'s.
-    got = est.evaluate(autoencoder.Files(tmp_path / "shards"), iw_samples=0, binarize=7)
-    assert got["pca"].pop("fitted_on") == f"{tmp_path / 'shards'} (3 shards)"
-    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "x.npy", "--iw-samples", 0, "--binarize", 7)
+    got = est.evaluate(autoencoder.Files(tmp_path / "ushards"), iw_samples=0, binarize=7)
+    assert got["pca"].pop("fitted_on") == f"{tmp_path / 'ushards'} (3 shards)"
+    assert got == _evaluate_json(ae, tmp_path / "m.safetensors", tmp_path / "u.npy", "--iw-samples", 0, "--binarize", 7)
+    # Values that are no probabilities are refused, as `ae evaluate --binarize` refuses them.
+    with pytest.raises(ValueError, match=r"row 1, column 1 is .*binarising draws each value as the probability"):
+        est.evaluate(table, binarize=7)
+    (tmp_path / "shards").mkdir()
+    for i, part in enumerate(np.array_split(table, 3)):
+        np.save(tmp_path / "shards" / f"{i}.npy", part)
     # And on Files beside an array.
     got = est.evaluate(table, iw_samples=0, pca_fit=autoencoder.Files(tmp_path / "shards"))
     assert got["pca"].pop("fitted_on") == f"{tmp_path / 'shards'} (3 shards)"

@@ -479,7 +479,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
     let mut binarize = a.binarize.map(autoencoder::random::binarizing);
     if let (Rows::Whole(data), Some(rng)) = (&mut rows, &mut binarize) {
         // Binarised once, for every measure below (the same draws as part by part).
-        autoencoder::random::binarize(data.as_mut_slice(), rng);
+        data.binarize(rng)?;
         binarize = None;
     }
     let whole = match &rows {
@@ -555,11 +555,7 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
                 baseline::fit_pca_parts(&model, rows.source(), &threads, |each| {
                     let mut binarize = a.binarize.map(autoencoder::random::binarizing);
                     rows.for_each(&model, |part| match &mut binarize {
-                        Some(rng) => {
-                            let mut x = part.as_slice().to_vec();
-                            autoencoder::random::binarize(&mut x, rng);
-                            each(&x)
-                        }
+                        Some(rng) => each(&part.binarized(rng)?),
                         None => each(part.as_slice()),
                     })
                 })?
@@ -582,11 +578,10 @@ pub fn run(a: EvaluateArgs) -> Result<()> {
         .then(|| Work::new(&format!("log-likelihood, {} samples per row", a.iw_samples)));
     let mut inference_seconds = 0.0;
     rows.for_each(&model, |part| {
-        let mut binarized;
+        let binarized;
         let mut x = part.as_slice();
         if let Some(rng) = &mut binarize {
-            binarized = x.to_vec();
-            autoencoder::random::binarize(&mut binarized, rng);
+            binarized = part.binarized(rng)?;
             x = &binarized;
         }
         let before = evaluation.rows() as usize;

@@ -344,6 +344,41 @@ impl Dataset {
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
         self.data.get_mut()
     }
+
+    /// Binarise the values in place, drawn in order from `rng`
+    /// ([`random::binarize`](crate::random::binarize): each value `x` becomes 1 with
+    /// probability `x`). Refused, naming the first such value's row and column, when a
+    /// value is no probability (outside [0, 1], or NaN): it would be clamped in silence.
+    pub fn binarize(&mut self, rng: &mut crate::random::ChaCha8Rng) -> Result<()> {
+        self.check_probabilities()?;
+        crate::random::binarize(self.as_mut_slice(), rng);
+        Ok(())
+    }
+
+    /// The values binarised as [`binarize`](Self::binarize) would, in a new vector.
+    pub fn binarized(&self, rng: &mut crate::random::ChaCha8Rng) -> Result<Vec<f32>> {
+        self.check_probabilities()?;
+        let mut values = self.as_slice().to_vec();
+        crate::random::binarize(&mut values, rng);
+        Ok(values)
+    }
+
+    fn check_probabilities(&self) -> Result<()> {
+        if self.known_bytes() {
+            return Ok(());
+        }
+        let values = self.as_slice();
+        match values.iter().position(|v| !(0.0..=1.0).contains(v)) {
+            None => Ok(()),
+            Some(i) => Err(Error::Data(format!(
+                "{}: row {}, column {} is {}; binarising draws each value as the probability of a 1, so the values must lie in [0, 1] (min-max scale the data first)",
+                self.source,
+                self.first_row + (i / self.cols.max(1)) as u64 + 1,
+                i % self.cols.max(1) + 1,
+                values[i]
+            ))),
+        }
+    }
     /// The values at one byte each, when every one is `k/255` for a whole `k` (rows read
     /// from 8-bit pixels, or 0/1 data): `k` stands for [`bytes::value`](super::bytes::value)`(k)`,
     /// the value's very bits. Made on the first call and kept (a quarter of the values'
@@ -665,6 +700,31 @@ pub(crate) fn split_rows(rows: usize, fraction: f64) -> Result<(Range<usize>, Ra
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Binarising draws as `random::binarize` does on values in [0, 1], whole or a part
+    /// at a time; a value outside is refused, named by its row in the file.
+    #[test]
+    fn binarising_takes_probabilities_alone() {
+        use crate::random::{binarize, binarizing};
+        let values = vec![0.0, 0.25, 1.0, 0.5, 0.75, 0.125];
+        let mut want = values.clone();
+        binarize(&mut want, &mut binarizing(4));
+        let mut data = Dataset::new(values.clone(), 3, 2, "t").unwrap();
+        assert_eq!(data.binarized(&mut binarizing(4)).unwrap(), want);
+        data.binarize(&mut binarizing(4)).unwrap();
+        assert_eq!(data.as_slice(), &want[..]);
+        let mut past = values;
+        past[3] = 1.5;
+        let mut part = Dataset::new(past, 3, 2, "t.csv").unwrap();
+        part.first_row = 10;
+        let e = part.binarized(&mut binarizing(4)).unwrap_err().to_string();
+        assert!(
+            e.starts_with("t.csv: row 12, column 2 is 1.5; binarising draws each value as the probability"),
+            "{e}"
+        );
+        assert!(part.binarize(&mut binarizing(4)).is_err());
+        assert_eq!(part.as_slice()[3], 1.5, "nothing drawn");
+    }
 
     /// A data set made from bytes reads its range off them: the same bounds, bit for bit,
     /// as the scan of its values (zeros alone, a range inside the bytes, no rows at all),

@@ -33,6 +33,8 @@ mod training;
 #[cfg(not(feature = "plots"))]
 use no_plots::{detector_plot, plot, rd_plot, scatter};
 
+use std::io::Write;
+
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Train autoencoders on your data and use them: encode, decode, reconstruct, evaluate.
@@ -131,6 +133,15 @@ fn main() {
         Ok(result) => result,
         Err(_) => {
             let (what, trace) = LAST_PANIC.lock().ok().and_then(|mut l| l.take()).unwrap_or_default();
+            if let Some(stream) =
+                ["stdout", "stderr"].into_iter().find(|s| what.contains(&format!("failed printing to {s}")))
+            {
+                // Not a bug: the standard output or error could not be written (a full
+                // disk, a closed terminal); `print!` panics on it. Said where it can be.
+                let why = what.rsplit(": ").next().unwrap_or("");
+                let _ = writeln!(std::io::stderr(), "error: <{stream}>: {}", one_line(why));
+                std::process::exit(1);
+            }
             eprintln!("error: internal error (a bug in ae; please report it): {}", one_line(&what));
             if let Some(t) = trace {
                 eprintln!("{t}");
@@ -139,7 +150,8 @@ fn main() {
         }
     };
     if let Err(e) = result {
-        eprintln!("error: {}", one_line(&flags::error_line(&e, &subcommand)));
+        // Not `eprintln!`, which panics when standard error cannot be written.
+        let _ = writeln!(std::io::stderr(), "error: {}", one_line(&flags::error_line(&e, &subcommand)));
         std::process::exit(1);
     }
     if signals::stop_requested() {
@@ -207,8 +219,9 @@ fn refuse(e: clap::Error) -> ! {
             _ => source.to_string(),
         },
         None => match text(ContextKind::ValidValue) {
-            Some(valid) => format!("expected {valid}"),
-            None => "not a valid value".to_string(),
+            Some(valid) if !valid.is_empty() => format!("expected {valid}"),
+            _ if value.is_empty() => "expected a value, not an empty one".to_string(),
+            _ => "not a valid value".to_string(),
         },
     };
     let code = e.exit_code();

@@ -327,7 +327,10 @@ pub fn resolve_config(a: &TrainArgs) -> Result<(Params, bool)> {
 pub fn resolve_config_over(a: &TrainArgs, base: Params) -> Result<(Params, bool)> {
     let (base, sets_model) = match &a.config {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+            // A configuration is a few lines: read no further than 1 MiB (`/dev/zero`).
+            let bytes = autoencoder::file::read_limited(p, 1 << 20, "training configuration")?;
+            let text = String::from_utf8(bytes)
+                .map_err(|e| Error::format(p, format!("not UTF-8 text ({e}); a configuration is TOML")))?;
             let params = toml::from_str::<Params>(&text).map_err(|e| {
                 Error::format(
                     p,

@@ -55,6 +55,9 @@ impl Op {
 /// One request's rows and where its answer goes.
 pub struct Job {
     pub data: Dataset,
+    /// The generation of the model the rows were read for (its width, its missing-value
+    /// rule and categorical encodings).
+    pub generation: u64,
     pub reply: oneshot::Sender<Result<Output, Failure>>,
 }
 
@@ -91,9 +94,12 @@ impl Batcher {
 
     /// Queue a request's rows (it stops counting as being read once queued) and wait
     /// for its answer.
-    pub async fn submit(&self, data: Dataset, reading: Reading) -> Result<Output, Failure> {
+    pub async fn submit(&self, data: Dataset, generation: u64, reading: Reading) -> Result<Output, Failure> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send(Job { data, reply }).await.map_err(|_| Failure::new(503, "the server is stopping"))?;
+        self.tx
+            .send(Job { data, generation, reply })
+            .await
+            .map_err(|_| Failure::new(503, "the server is stopping"))?;
         drop(reading);
         answer.await.map_err(|_| Failure::new(500, "the computation ended without an answer"))?
     }
@@ -162,14 +168,19 @@ fn answer(op: Op, core: &Core, loaded: &Loaded, jobs: Vec<Job>) {
     let threads = &core.threads;
     let model = &loaded.model;
     let d = model.input_dim();
-    let (jobs, stale): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.data.cols() == d);
+    // Rows read for another model — its width, or its rules for missing values and
+    // categories, which made the values — are not this one's rows.
+    let (jobs, stale): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|j| j.generation == loaded.generation && j.data.cols() == d);
     for j in stale {
+        let why = if j.data.cols() == d {
+            String::from("its rows were read for the model before")
+        } else {
+            format!("it now takes rows of {d} values, not {}", j.data.cols())
+        };
         let _ = j.reply.send(Err(Failure::new(
             409,
-            format!(
-                "the model was reloaded while the request waited and now takes rows of {d} values, not {}; send it again",
-                j.data.cols()
-            ),
+            format!("the model was reloaded while the request waited and {why}; send it again"),
         )));
     }
     if jobs.is_empty() {

@@ -166,17 +166,26 @@ pub fn rows(
                 "the body is not an NPY array (it does not start with \\x93NUMPY)",
             ));
         }
-        // The library names its setting; here it is the Content-Type's parameter.
-        let data = open::load_reader(body, Path::new("request body"), &opts).map_err(|e| {
-            Failure::new(
-                400,
-                e.to_string()
-                    .replace("decimal = comma", "Content-Type text/csv; decimal=comma")
-                    .replace("thousands = ", "Content-Type text/csv; thousands="),
-            )
-        })?;
+        // The library names its setting; here it is the Content-Type's parameter. A
+        // Parquet or Arrow body is decoded no further than `max_rows` (its compressed
+        // pages may hold far more rows than its bytes).
+        let data =
+            open::load_reader_at_most(body, Path::new("request body"), &opts, max_rows).map_err(|e| {
+                Failure::new(
+                    400,
+                    e.to_string()
+                        .replace("decimal = comma", "Content-Type text/csv; decimal=comma")
+                        .replace("thousands = ", "Content-Type text/csv; thousands="),
+                )
+            })?;
         if data.rows() > max_rows {
-            return Err(too_many(data.rows(), max_rows));
+            return Err(match columnar {
+                true => Failure::new(
+                    413,
+                    format!("the request holds more than {max_rows} rows; this server takes at most {max_rows} per request (--max-rows)"),
+                ),
+                false => too_many(data.rows(), max_rows),
+            });
         }
         data
     };
@@ -186,6 +195,20 @@ pub fn rows(
     model.check_data(&data).map_err(|e| Failure::new(400, e.to_string()))?;
     data.first_row = 0;
     Ok(data)
+}
+
+/// The characters of a request's text an error message repeats: a value or a key of a
+/// body may be as long as the body, and an error answer is held unbounded by the
+/// requests' limit (a client that never reads it holds it until `--timeout`).
+const SHOWN_CHARS: usize = 40;
+
+/// `text` as an error message repeats it: its first [`SHOWN_CHARS`] characters, with
+/// how many more there are.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => text.into(),
+        Some((i, _)) => format!("{}… ({} bytes in all)", &text[..i], text.len()).into(),
+    }
 }
 
 fn too_many(rows: usize, max_rows: usize) -> Failure {
@@ -234,7 +257,8 @@ impl<'de> Visitor<'de> for RowsSeed {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if key != "rows" {
                 return Err(de::Error::custom(format!(
-                    "unknown field {key:?}; the body is {{\"rows\": [[...]]}}"
+                    "unknown field {:?}; the body is {{\"rows\": [[...]]}}",
+                    shown(&key)
                 )));
             }
             if out.is_some() {
@@ -317,7 +341,7 @@ impl<'de> Visitor<'de> for Row<'_> {
                 Some(raw) => {
                     let text = raw.get();
                     let f: f32 = text.parse().map_err(|_| {
-                        de::Error::custom(format!("row {}, column {n}: {text} is not a number", self.row))
+                        de::Error::custom(format!("row {}, column {n}: {} is not a number", self.row, shown(text)))
                     })?;
                     // The edge as the OpenAPI document states it, in f64: a text whose
                     // f64 value reaches f32::MAX + half an ulp is refused even where its
@@ -325,8 +349,9 @@ impl<'de> Visitor<'de> for Row<'_> {
                     let wide: f64 = text.parse().unwrap_or(f64::INFINITY);
                     if !f.is_finite() || wide.abs() >= F32_EDGE {
                         return Err(de::Error::custom(format!(
-                            "row {}, column {n}: {text} is outside the range of a 32-bit float",
-                            self.row
+                            "row {}, column {n}: {} is outside the range of a 32-bit float",
+                            self.row,
+                            shown(text)
                         )));
                     }
                     f
@@ -463,6 +488,20 @@ pub fn render(out: &Output, media: Media) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A long value or key is repeated cut to its first characters, so that an error
+    /// answer stays small whatever the body.
+    #[test]
+    fn a_long_text_is_repeated_cut() {
+        let long = "x".repeat(10_000);
+        let e = read(&format!("{{\"rows\": [[1, \"{long}\"]]}}"), 2, 10, false).unwrap_err();
+        assert!(e.len() < 200 && e.contains("(10002 bytes in all) is not a number"), "{e}");
+        let e = read(&format!("{{\"{}\": 1}}", "k".repeat(5000)), 2, 10, false).unwrap_err();
+        assert!(e.len() < 200 && e.contains("(5000 bytes in all)"), "{e}");
+        assert_eq!(shown("short"), "short");
+        let cut = Failure::new(400, "é".repeat(2000)).message;
+        assert!(cut.len() <= super::super::MAX_MESSAGE + 12 && cut.ends_with("… (cut)"), "{}", cut.len());
+    }
 
     fn read(text: &str, width: usize, max_rows: usize, fills: bool) -> Result<Vec<f32>, String> {
         let mut de = serde_json::Deserializer::from_str(text);

@@ -155,9 +155,23 @@ pub struct Failure {
     pub message: String,
 }
 
+/// The most bytes of an error message answered: a message that repeats a request's
+/// text (a field a reader quotes) is cut, since an error answer is held outside the
+/// requests' memory limit until its client reads it.
+const MAX_MESSAGE: usize = 1024;
+
 impl Failure {
     pub fn new(status: u16, message: impl Into<String>) -> Self {
-        Failure { status, message: message.into() }
+        let mut message = message.into();
+        if message.len() > MAX_MESSAGE {
+            let mut end = MAX_MESSAGE;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push_str("… (cut)");
+        }
+        Failure { status, message }
     }
 
     fn response(&self) -> Response {
@@ -567,6 +581,7 @@ async fn answer(
         Err(e) => return Err(Failure::new(400, format!("could not read the request body: {e}"))),
     };
     let loaded = app.core.current();
+    let generation = loaded.generation;
     let out_width = match op {
         Op::Score => 1,
         Op::Encode => loaded.model.code_dim(),
@@ -595,7 +610,7 @@ async fn answer(
             ),
         ));
     }
-    let out = app.batcher(op).submit(data, reading).await?;
+    let out = app.batcher(op).submit(data, generation, reading).await?;
     // Written out on a blocking thread, under the request's permit: a response's text is
     // up to twice a body's bytes.
     let bytes = tokio::task::spawn_blocking(move || body::render(&out, media))

@@ -398,3 +398,38 @@ fn detect_with_an_impossible_threshold_names_the_model_file() {
         &["model-negative-threshold.safetensors", "threshold"],
     );
 }
+
+/// A standard output that cannot be written (a full disk) is an error naming it, exit
+/// 1, not `print!`'s panic; a standard error that cannot be written ends the run with
+/// exit 1 too. A configuration is read no further than 1 MiB (`/dev/zero` is not read
+/// to the end of memory), and an empty path is said to be empty.
+#[cfg(unix)]
+#[test]
+fn unwritable_standard_streams_and_endless_or_empty_inputs_are_errors() {
+    let (_t, dir) = setup();
+    ok(train(&dir).arg("--no-plots").arg("-o").arg(dir.join("m.safetensors")));
+    if Path::new("/dev/full").exists() {
+        let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let bin = || StdCommand::new(assert_cmd::cargo::cargo_bin("ae"));
+        let out = bin().arg("inspect").arg(dir.join("m.safetensors")).stdout(full()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.starts_with("error: <stdout>: No space left on device") && !err.contains("panicked"),
+            "{err}"
+        );
+        let out = bin().arg("train").arg(dir.join("nothing.csv")).stderr(full()).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+    }
+    if Path::new("/dev/zero").exists() {
+        fails(
+            train(&dir).args(["--no-plots", "--config", "/dev/zero", "-o"]).arg(dir.join("z.safetensors")),
+            &["/dev/zero", "grew past 1048576 bytes"],
+        );
+    }
+    crate::common::refused(
+        train(&dir).args(["-o", ""]),
+        &["invalid --output \"\": expected a value, not an empty one"],
+    );
+    assert_eq!(listing(&dir), ["data.csv", "m.safetensors", "other.csv"]);
+}

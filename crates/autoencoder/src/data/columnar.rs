@@ -863,7 +863,7 @@ fn read_arrow(path: &Path, columns: &Columns) -> Result<Dataset> {
         let schema = reader.schema();
         collect(path, &schema, reader, columns)
     } else {
-        read_stream(std::io::BufReader::new(file), path, columns)
+        read_stream(std::io::BufReader::new(file), path, columns, None)
     }
 }
 
@@ -1041,10 +1041,21 @@ fn arrow_file_reader(path: &Path) -> Result<Option<arrow_ipc::reader::FileReader
 /// in a footer at the end, and an Arrow stream's messages are checked against the bytes
 /// there are before arrow-ipc allocates what they claim.
 pub fn load_reader<R: Read>(r: R, path: &Path, columns: &Columns) -> Result<Dataset> {
-    guarded(path, || read_stream(r, path, columns))
+    load_reader_at_most(r, path, columns, None)
 }
 
-fn read_stream<R: Read>(mut r: R, path: &Path, columns: &Columns) -> Result<Dataset> {
+/// [`load_reader`] that stops decoding once more than `most` rows are read (the record
+/// batch that passes it read whole: Parquet's of [`BATCH_ROWS`] rows).
+pub fn load_reader_at_most<R: Read>(
+    r: R,
+    path: &Path,
+    columns: &Columns,
+    most: Option<usize>,
+) -> Result<Dataset> {
+    guarded(path, || read_stream(r, path, columns, most))
+}
+
+fn read_stream<R: Read>(mut r: R, path: &Path, columns: &Columns, most: Option<usize>) -> Result<Dataset> {
     let mut head = [0u8; 4];
     let n = super::open::read_head(&mut r, &mut head, path)?;
     let mut whole = std::io::Cursor::new(head[..n].to_vec()).chain(r);
@@ -1056,7 +1067,7 @@ fn read_stream<R: Read>(mut r: R, path: &Path, columns: &Columns) -> Result<Data
         let reader =
             arrow_ipc::reader::StreamReader::try_new(bytes, None).map_err(|e| format_error(path, e))?;
         let schema = reader.schema();
-        return collect(path, &schema, reader, columns);
+        return collect(path, &schema, at_most(reader, most), columns);
     }
     if bytes.starts_with(PARQUET_MAGIC) {
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -1064,15 +1075,28 @@ fn read_stream<R: Read>(mut r: R, path: &Path, columns: &Columns) -> Result<Data
             .map_err(|e| format_error(path, e))?;
         let schema = builder.schema().clone();
         let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| format_error(path, e))?;
-        collect(path, &schema, reader, columns)
+        collect(path, &schema, at_most(reader, most), columns)
     } else {
         let mut bytes = std::io::Cursor::new(bytes);
         check_ipc_footer(&mut bytes, path)?;
         let reader =
             arrow_ipc::reader::FileReader::try_new(bytes, None).map_err(|e| format_error(path, e))?;
         let schema = reader.schema();
-        collect(path, &schema, reader, columns)
+        collect(path, &schema, at_most(reader, most), columns)
     }
+}
+
+/// The record batches of `batches` up to the one that passes `most` rows, if any.
+fn at_most<I>(batches: I, most: Option<usize>) -> impl Iterator<Item = I::Item>
+where
+    I: Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>,
+{
+    let mut rows = 0usize;
+    batches.take_while(move |b| {
+        let under = most.is_none_or(|m| rows <= m);
+        rows = rows.saturating_add(b.as_ref().map_or(0, |b| b.num_rows()));
+        under
+    })
 }
 
 /// One column of a table to write.
@@ -1324,6 +1348,23 @@ mod tests {
         let from_texts = load_arrow(&texts, &columns).unwrap();
         assert_eq!((from_nulls.rows(), from_nulls.cols()), (2, 3));
         assert_eq!(from_nulls.as_slice(), from_texts.as_slice());
+    }
+
+    /// A Parquet table read from a stream with a row limit is decoded no further than
+    /// the batch that passes it: 40,000 rows that compress to a few hundred bytes give
+    /// back one batch of 8,192, not 40,000 (a request body's decompression bomb).
+    #[test]
+    fn a_streamed_table_is_decoded_no_further_than_the_rows_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("many.parquet");
+        write_parquet(&p, &[("x", Column::Float64(&[0.5; 40_000]))]).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(bytes.len() < 40_000, "{} bytes: compressed", bytes.len());
+        let at_most = |most| load_reader_at_most(&bytes[..], &p, &Columns::default(), most).unwrap().rows();
+        assert_eq!(at_most(Some(100)), BATCH_ROWS);
+        assert_eq!(at_most(Some(BATCH_ROWS)), 2 * BATCH_ROWS);
+        assert_eq!(at_most(None), 40_000);
+        assert_eq!(load_reader(&bytes[..], &p, &Columns::default()).unwrap().rows(), 40_000);
     }
 
     #[test]

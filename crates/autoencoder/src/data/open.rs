@@ -275,7 +275,7 @@ fn load_stream(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
     };
     let shown = if path.as_os_str() == "-" { Path::new("<stdin>") } else { path };
-    read_rows(input, shown, opts)
+    read_rows(input, shown, opts, None)
 }
 
 /// Rows read once from `input` (a stream, a request body), named `name` in messages:
@@ -283,13 +283,27 @@ fn load_stream(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
 /// seeking and are refused by name. The options' missing-value rule is applied, as
 /// [`load_paths`] applies it.
 pub fn load_reader(input: impl Read, name: &Path, opts: &LoadOptions) -> Result<Dataset> {
-    let mut data = read_rows(input, name, opts)?;
+    load_reader_at_most(input, name, opts, usize::MAX)
+}
+
+/// [`load_reader`] that decodes a Parquet or Arrow IPC table no further than the record
+/// batch that passes `most` rows (a server's rows per request): their compressed pages
+/// may hold far more rows than their bytes, where a CSV or NPY body's rows are bounded
+/// by its length. More than `most` rows back means the table holds more.
+pub fn load_reader_at_most(
+    input: impl Read,
+    name: &Path,
+    opts: &LoadOptions,
+    most: usize,
+) -> Result<Dataset> {
+    let mut data = read_rows(input, name, opts, Some(most))?;
     data.apply_missing(opts.columns.missing)?;
     Ok(data)
 }
 
-/// [`load_reader`] without the missing-value rule (which [`load_paths`] applies).
-fn read_rows(mut input: impl Read, name: &Path, opts: &LoadOptions) -> Result<Dataset> {
+/// [`load_reader`] without the missing-value rule (which [`load_paths`] applies); a
+/// columnar table decoded no further than the batch that passes `most` rows.
+fn read_rows(mut input: impl Read, name: &Path, opts: &LoadOptions, most: Option<usize>) -> Result<Dataset> {
     let mut head = [0u8; HEAD];
     let n = read_head(&mut input, &mut head, name)?;
     let whole = std::io::Cursor::new(head[..n].to_vec()).chain(input);
@@ -300,7 +314,7 @@ fn read_rows(mut input: impl Read, name: &Path, opts: &LoadOptions) -> Result<Da
         Format::Csv => super::csv::load_reader(whole, shown, &opts.csv, &opts.columns),
         Format::Npy => npy::load_reader(whole, shown, &opts.npy),
         #[cfg(feature = "parquet")]
-        Format::Arrow | Format::Parquet => super::columnar::load_reader(whole, shown, &opts.columns),
+        Format::Arrow | Format::Parquet => super::columnar::load_reader_at_most(whole, shown, &opts.columns, most),
         f => Err(Error::format(
             shown,
             format!(

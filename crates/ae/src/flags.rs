@@ -35,8 +35,19 @@ fn flag_for(cli: &clap::Command, subcommand: &str, setting: &str) -> Option<(Str
 
 /// `message` with each `setting = value` the command has a flag for written as that
 /// flag: `output_activation = linear` → `--output-activation linear`,
-/// `layers = [64]` → `--layers 64`, `variational = true` → `--variational`.
+/// `layers = [64]` → `--layers 64`, `variational = true` → `--variational`. Text in
+/// double quotes (a user's field, column name or configuration line the message quotes)
+/// is left as it is.
 pub fn in_flags(message: &str, subcommand: &str) -> String {
+    message
+        .split('"')
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 0 { unquoted_in_flags(part, subcommand) } else { part.to_string() })
+        .collect::<Vec<_>>()
+        .join("\"")
+}
+
+fn unquoted_in_flags(message: &str, subcommand: &str) -> String {
     let is_ident = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
     let mut out = String::with_capacity(message.len());
     let cli = crate::Cli::command();
@@ -54,7 +65,7 @@ pub fn in_flags(message: &str, subcommand: &str) -> String {
             after.find([' ', ')', ',', ';']).unwrap_or(after.len())
         };
         let value = &after[..len];
-        match (setting.is_empty(), flag_for(&cli, subcommand, setting)) {
+        match (setting.is_empty() || value.is_empty(), flag_for(&cli, subcommand, setting)) {
             (false, Some((flag, takes_value))) => {
                 out.push_str(&before[..start]);
                 out.push_str(&flag);
@@ -84,7 +95,16 @@ pub fn in_flags(message: &str, subcommand: &str) -> String {
 /// setting the flag that sets it, unless the message already names it:
 /// `invalid layers: … (flag --layers)`.
 pub fn error_line(e: &autoencoder::Error, subcommand: &str) -> String {
-    let text = in_flags(&e.to_string(), subcommand);
+    // A file's path is the user's, never rewritten.
+    let text = match e {
+        autoencoder::Error::Format { path, message } => {
+            format!("{}: {}", path.display(), in_flags(message, subcommand))
+        }
+        autoencoder::Error::Io { path, source } => {
+            format!("{}: {}", path.display(), in_flags(&source.to_string(), subcommand))
+        }
+        _ => in_flags(&e.to_string(), subcommand),
+    };
     let cli = crate::Cli::command();
     let settings: &[&str] = match e {
         autoencoder::Error::Config { field, .. } => &[field.as_str()],
@@ -133,5 +153,13 @@ mod tests {
         );
         // Non-ASCII text before ` = ` (the value of a setting named in words).
         assert_eq!(in_flags("σ = 2 and µs = 3", "train"), "σ = 2 and µs = 3");
+        // The user's text — a quoted field or line, a file's path — is theirs.
+        assert_eq!(
+            in_flags("column 1 (\"lr = 5\"): \"layers = 3\" is not a number; use lr = 0.1", "train"),
+            "column 1 (\"lr = 5\"): \"layers = 3\" is not a number; use --lr 0.1"
+        );
+        assert_eq!(in_flags("| 2 | layers = \"abc\"", "train"), "| 2 | layers = \"abc\"");
+        let e = autoencoder::Error::format(std::path::Path::new("layers = 5.csv"), "use lr = 0.1");
+        assert_eq!(error_line(&e, "train"), "layers = 5.csv: use --lr 0.1");
     }
 }

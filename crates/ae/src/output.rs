@@ -28,7 +28,10 @@ pub fn write_array(
                 header.map_or_else(|| (1..=cols).map(|i| format!("c{i}")).collect(), <[String]>::to_vec);
             autoencoder::data::columnar::write_matrix(path, data, cols, &names, ids)
         }
-        _ => csv::write(path, data, rows, cols, header, ids),
+        _ => {
+            autoencoder::data::rows_writer::check_csv_name(path, ".npy, .npz, .parquet or .csv", &[])?;
+            csv::write(path, data, rows, cols, header, ids)
+        }
     }
 }
 

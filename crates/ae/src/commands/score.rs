@@ -79,6 +79,10 @@ fn run(a: ScoreArgs, detect: bool) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     let _held = files.check()?;
+    if let Some(out) = a.output.as_deref().filter(|o| o.as_os_str() != "-") {
+        // CSV, or Parquet by name: an NPY name would get CSV text.
+        autoencoder::data::rows_writer::check_csv_name(out, ".csv or .parquet", &["npy", "npz"])?;
+    }
     let model = file::load(&a.input.model)?;
     let detector: Option<&Detector> = model.detector.as_ref();
     if detect && detector.is_none() {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autoencoder::anomaly::{self, ScoreKind};
-use autoencoder::Dataset;
+use autoencoder::{Autoencoder, Dataset};
 use tokio::sync::{mpsc, oneshot};
 
 use super::body::Output;
@@ -55,9 +55,9 @@ impl Op {
 /// One request's rows and where its answer goes.
 pub struct Job {
     pub data: Dataset,
-    /// The generation of the model the rows were read for (its width, its missing-value
-    /// rule and categorical encodings).
-    pub generation: u64,
+    /// The model the rows were read for (its width, its missing-value rule and
+    /// categorical encodings made the values).
+    pub read_for: Arc<Loaded>,
     pub reply: oneshot::Sender<Result<Output, Failure>>,
 }
 
@@ -94,10 +94,15 @@ impl Batcher {
 
     /// Queue a request's rows (it stops counting as being read once queued) and wait
     /// for its answer.
-    pub async fn submit(&self, data: Dataset, generation: u64, reading: Reading) -> Result<Output, Failure> {
+    pub async fn submit(
+        &self,
+        data: Dataset,
+        read_for: Arc<Loaded>,
+        reading: Reading,
+    ) -> Result<Output, Failure> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Job { data, generation, reply })
+            .send(Job { data, read_for, reply })
             .await
             .map_err(|_| Failure::new(503, "the server is stopping"))?;
         drop(reading);
@@ -168,13 +173,20 @@ fn answer(op: Op, core: &Core, loaded: &Loaded, jobs: Vec<Job>) {
     let threads = &core.threads;
     let model = &loaded.model;
     let d = model.input_dim();
-    // Rows read for another model — its width, or its rules for missing values and
-    // categories, which made the values — are not this one's rows.
-    let (jobs, stale): (Vec<Job>, Vec<Job>) =
-        jobs.into_iter().partition(|j| j.generation == loaded.generation && j.data.cols() == d);
+    // Rows read for a model that reads rows otherwise — another width, or other rules
+    // for missing values and categories, which made the values — are not this one's.
+    let reads_alike = |other: &Autoencoder| {
+        other.input_dim() == d
+            && other.normalizer().fills_missing() == model.normalizer().fills_missing()
+            && other.categories == model.categories
+    };
+    let (jobs, stale): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| {
+        j.data.cols() == d
+            && (std::ptr::eq(Arc::as_ptr(&j.read_for), loaded) || reads_alike(&j.read_for.model))
+    });
     for j in stale {
         let why = if j.data.cols() == d {
-            String::from("its rows were read for the model before")
+            String::from("reads rows otherwise (missing values or categories)")
         } else {
             format!("it now takes rows of {d} values, not {}", j.data.cols())
         };

@@ -581,7 +581,7 @@ async fn answer(
         Err(e) => return Err(Failure::new(400, format!("could not read the request body: {e}"))),
     };
     let loaded = app.core.current();
-    let generation = loaded.generation;
+    let read_for = Arc::clone(&loaded);
     let out_width = match op {
         Op::Score => 1,
         Op::Encode => loaded.model.code_dim(),
@@ -610,7 +610,7 @@ async fn answer(
             ),
         ));
     }
-    let out = app.batcher(op).submit(data, generation, reading).await?;
+    let out = app.batcher(op).submit(data, read_for, reading).await?;
     // Written out on a blocking thread, under the request's permit: a response's text is
     // up to twice a body's bytes.
     let bytes = tokio::task::spawn_blocking(move || body::render(&out, media))

@@ -433,3 +433,22 @@ fn unwritable_standard_streams_and_endless_or_empty_inputs_are_errors() {
     );
     assert_eq!(listing(&dir), ["data.csv", "m.safetensors", "other.csv"]);
 }
+
+/// An output whose name says another format than the one written is refused, not given
+/// CSV text under that name: scores as `.npy`, codes as `.png`; any other name is CSV.
+#[test]
+fn an_output_named_for_another_format_is_refused() {
+    let (_t, dir) = setup();
+    let m = dir.join("m.safetensors");
+    ok(train(&dir).arg("--no-plots").arg("-o").arg(&m));
+    fails(
+        ae().arg("score").arg(&m).arg(dir.join("data.csv")).arg("-o").arg(dir.join("s.npy")),
+        &["s.npy: .npy is not a format these rows are written in; write .csv or .parquet"],
+    );
+    fails(
+        ae().arg("encode").arg(&m).arg(dir.join("data.csv")).arg("-o").arg(dir.join("e.png")),
+        &["e.png: .png is not a format these rows are written in"],
+    );
+    ok(ae().arg("encode").arg(&m).arg(dir.join("data.csv")).arg("-o").arg(dir.join("e.txt")));
+    assert_eq!(listing(&dir), ["data.csv", "e.txt", "m.safetensors", "other.csv"]);
+}

@@ -36,8 +36,56 @@ impl RowsFormat {
                 "{}: an .npz archive is built whole in memory; write .npy, .csv or .parquet to write rows a part at a time",
                 path.display()
             ))),
-            _ => Ok(RowsFormat::Csv),
+            _ => {
+                check_csv_name(path, ".npy, .csv or .parquet", &[])?;
+                Ok(RowsFormat::Csv)
+            }
         }
+    }
+}
+
+/// Extensions of formats other than CSV that no rows writer writes.
+const NOT_CSV: &[&str] = &[
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "bmp",
+    "webp",
+    "tif",
+    "tiff",
+    "json",
+    "jsonl",
+    "xlsx",
+    "xls",
+    "ods",
+    "arrow",
+    "feather",
+    "ipc",
+    "h5",
+    "hdf5",
+    "mat",
+    "pkl",
+    "pickle",
+    "safetensors",
+    "aez",
+    "gz",
+    "zip",
+    "idx",
+];
+
+/// Refuse a path whose extension names a format other than CSV (`.png`, `.json`,
+/// `.xlsx`, or one of `also`) where a writer writes CSV to any name it does not know:
+/// CSV text under such a name would be a wrong file that says nothing. `writes` lists
+/// what the writer writes, for the message.
+pub fn check_csv_name(path: &Path, writes: &str, also: &[&str]) -> Result<()> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext {
+        Some(e) if NOT_CSV.contains(&e.as_str()) || also.contains(&e.as_str()) => Err(Error::Data(format!(
+            "{}: .{e} is not a format these rows are written in; write {writes} (CSV for any other name)",
+            path.display()
+        ))),
+        _ => Ok(()),
     }
 }
 

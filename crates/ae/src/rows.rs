@@ -204,6 +204,10 @@ impl<'a> Rows<'a> {
     where
         F: FnMut(&[f32]) -> Result<Vec<f32>>,
     {
+        if path.as_os_str() != "-" {
+            // A name for another format, refused before the rows are computed.
+            autoencoder::data::rows_writer::check_csv_name(path, ".npy, .npz, .parquet or .csv", &[])?;
+        }
         let out_bytes = self.count().saturating_mul(cols as u64).saturating_mul(4);
         let whole = match self {
             Rows::Whole(data) if out_bytes <= budget.bytes() => data,

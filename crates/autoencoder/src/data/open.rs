@@ -304,6 +304,8 @@ pub fn load_reader_at_most(
 /// [`load_reader`] without the missing-value rule (which [`load_paths`] applies); a
 /// columnar table decoded no further than the batch that passes `most` rows.
 fn read_rows(mut input: impl Read, name: &Path, opts: &LoadOptions, most: Option<usize>) -> Result<Dataset> {
+    #[cfg(not(feature = "parquet"))]
+    let _ = most; // only a columnar table is decoded a batch at a time
     let mut head = [0u8; HEAD];
     let n = read_head(&mut input, &mut head, name)?;
     let whole = std::io::Cursor::new(head[..n].to_vec()).chain(input);

@@ -1045,7 +1045,7 @@ pub fn load_reader<R: Read>(r: R, path: &Path, columns: &Columns) -> Result<Data
 }
 
 /// [`load_reader`] that stops decoding once more than `most` rows are read (the record
-/// batch that passes it read whole: Parquet's of [`BATCH_ROWS`] rows).
+/// batch that passes it read whole: Parquet's of 8,192 rows).
 pub fn load_reader_at_most<R: Read>(
     r: R,
     path: &Path,

@@ -111,7 +111,7 @@ pub(crate) fn check_unit_interval(
     needs: &str,
     advice: &str,
 ) -> Result<()> {
-    if let Some(i) = data.iter().position(|v| !(0.0..=1.0).contains(v)) {
+    if let Some(i) = elementwise::first_outside_unit(data) {
         let (lo, hi) =
             data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
         return Err(Error::Data(format!(

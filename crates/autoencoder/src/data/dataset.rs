@@ -368,7 +368,7 @@ impl Dataset {
             return Ok(());
         }
         let values = self.as_slice();
-        match values.iter().position(|v| !(0.0..=1.0).contains(v)) {
+        match crate::kernels::elementwise::first_outside_unit(values) {
             None => Ok(()),
             Some(i) => Err(Error::Data(format!(
                 "{}: row {}, column {} is {}; binarising draws each value as the probability of a 1, so the values must lie in [0, 1] (min-max scale the data first)",

@@ -84,6 +84,12 @@ fn activate(act: Activation, z: f32) -> f32 {
     }
 }
 
+/// The index of the first value of `v` outside [0, 1] (NaN included), if any: the check
+/// of BCE's targets and of binarising's probabilities.
+pub fn first_outside_unit(v: &[f32]) -> Option<usize> {
+    v.iter().position(|x| !(0.0..=1.0).contains(x))
+}
+
 /// `out[i] = math::byte_value(codes[i])`: rows held at a byte a value (`data::bytes`)
 /// back to their values, vectorised.
 pub fn bytes_to_values(codes: &[u8], out: &mut [f32]) {
